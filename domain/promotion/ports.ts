@@ -7,10 +7,11 @@ import type { WebhookGate, WebhookOutcome } from './request/gate-verdicts.ts';
 export type PromotionOp =
   /**
    * `gatesChanged`: the gate results are stored apart from the promotion, written only when they change.
-   * `claim` (a new promotion only): it takes its release's claim (ReleaseClaim) from `previous`, the
-   * promotion that held it (null: nobody did); another request having taken it since loses the write ('version').
+   * `claim` (a new promotion only): it takes its release's claim into its target from `source` (or '*': from any)
+   * from `previous`, the promotion that held it (null: nobody did); another request having taken it since loses
+   * the write ('version').
    */
-  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean; claim?: { previous: string | null } }
+  | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean; claim?: { source: string; previous: string | null } }
   | { kind: 'approval'; promotionId: string; approval: Approval }
   | { kind: 'evidence'; owner: string; evidence: Evidence }
   /** one target of a promotion's rollout (domain/promotion/rollout/): its own item, so a wave's targets are written in parallel */

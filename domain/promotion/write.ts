@@ -158,7 +158,7 @@ export async function writeNewPromotion(deps: Deps, promotion: Promotion, decide
 }
 
 /** A new promotion's write; `claim`: it takes its release's claim from that holder (domain/promotion/request/request.ts). */
-type NewMove = Omit<Move, 'next' | 'action'> & { action: string; claim?: { previous: string | null } };
+type NewMove = Omit<Move, 'next' | 'action'> & { action: string; claim?: { source: string; previous: string | null } };
 
 /** The promotion, the decision's items and the audit entry in one transaction. */
 async function save(deps: Deps, next: Promotion, previous: Promotion | null, m: NewMove): Promise<void> {

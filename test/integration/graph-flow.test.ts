@@ -112,6 +112,22 @@ describe('auto-promotion along the edges', () => {
     expect(prod.sourceEnvironment).toBe('perf');
   });
 
+  it('a join takes a release once: the same release requested from qa and from perf at once goes on its way from one of them, the other is told which', async () => {
+    const { u } = await diamond({});
+    await promote(u, 'ci', 'dev');
+    await Promise.all([promote(u, 'dev', 'qa'), promote(u, 'dev', 'perf')]);
+    const ask = (from: string) =>
+      t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: from, targetEnvironment: 'production', artifact: 'api', version: '1.0.0', autoStart: false },
+      });
+    const [qa, perf] = await Promise.all([ask('qa'), ask('perf')]);
+    expect([qa.status, perf.status].sort(), JSON.stringify([qa.body, perf.body])).toEqual([201, 409]);
+    const [made, refused] = qa.status === 201 ? [qa, perf] : [perf, qa];
+    expect(refused.body.error.message).toContain(`as ${made.body.id}`);
+    expect((await into(u.viewer, 'production')).map((p) => p.id)).toEqual([made.body.id]);
+  });
+
   it('a bundle fans out and joins as one unit: its completion into dev moves it into qa and perf, and production takes it once, after both', async () => {
     const { u } = await diamond({ qa: true, perf: true, production: true });
     // api 1.0.0 and worker 1.0.0, published into ci (the first environment), as one bundle.

@@ -8,7 +8,6 @@ import { successorsOf } from '../../config/graph.ts';
 import { orderReleases } from './safe-order.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
-import { isJoin } from './join.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gate-verdicts.ts';
 import { lineOf } from './policy.ts';
@@ -118,7 +117,7 @@ export async function checkAutoPromotion(deps: With<'scheduler' | 'workflow'>, c
     reasons.push(...trace.failed);
     if (blocked.has(rule.target)) reasons.push(blocked.get(rule.target)!);
     if (!reasons.length && target && rule.ruleId === null && release.kind !== 'config') {
-      const other = await fannedInElsewhere(deps, tenant, source, target, release);
+      const other = await fannedInElsewhere(deps, tenant, target, release);
       if (other) reasons.push(other);
     }
     const check: AutoCheck = {
@@ -202,17 +201,10 @@ export async function checkAutoPromotion(deps: With<'scheduler' | 'workflow'>, c
 /**
  * Fan-in from the environments a target comes after: the release goes in once, not once per predecessor.
  * Why this source does not request it (null when it does): the same release is already on its way into
- * the target (from another predecessor), or, for a join every predecessor of which runs it, another
- * predecessor is the one it is taken from (the last to get it, by when it got there and then by name),
- * so checks fired by two completions at once agree on one request.
+ * the target (from another predecessor). Two checks at once that both get past this are settled by the
+ * release's claim: one request goes on its way, the other is told which.
  */
-async function fannedInElsewhere(
-  deps: Deps,
-  tenant: string,
-  source: Environment,
-  target: Environment,
-  release: Exclude<AutoRelease, { kind: 'config' }>,
-): Promise<string | null> {
+async function fannedInElsewhere(deps: Deps, tenant: string, target: Environment, release: Exclude<AutoRelease, { kind: 'config' }>): Promise<string | null> {
   const label = releaseLabel(release);
   const twin = (await deps.store.activePromotions(tenant, target.name)).find((a) =>
     release.kind === 'bundle'
@@ -220,11 +212,10 @@ async function fannedInElsewhere(
       : a.subject.type === 'artifact' && a.subject.name === release.artifact && a.subject.version === release.version,
   );
   if (twin) return `${label} is already on its way into '${target.name}' as ${twin.id} (from '${twin.sourceEnvironment}')`;
-  if (!isJoin(target)) return null;
-  const at = await Promise.all(target.after!.map(async (name) => ({ name, since: await arrivedAt(deps, tenant, name, release) })));
-  if (at.some((a) => a.since === null)) return null; // the request's join check says what is missing
-  const last = at.reduce((a, b) => (b.since! > a.since! || (b.since === a.since && b.name > a.name) ? b : a));
-  return last.name === source.name ? null : `'${target.name}' takes ${label} from '${last.name}', the last of the environments it comes after to get it`;
+  // Into an environment that comes after several, the first request of the release takes it (its claim is
+  // one for every branch: request.ts claimRelease); a join's `all` refuses it until each branch has it, so
+  // the check of the last branch to complete is the one that gets through.
+  return null;
 }
 
 /** What auto-promotion moves on: the source's config set, an artifact's version, or a bundle. */

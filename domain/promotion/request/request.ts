@@ -21,18 +21,28 @@ import { armSweep } from '../sweep/deadline.ts';
 import { promotionEvent, writeNewPromotion } from '../write.ts';
 
 /**
- * Who the release's claim is taken from (ReleaseClaim): the promotion that last took this release from
- * this source into this target, if it has ended (null: nobody took it yet). One still on its way refuses
- * the request; two requests at once both read the same holder, and the second write loses and reads again.
+ * Who the release's claim is taken from (ReleaseClaim): the promotion that last took this release into
+ * this target from this source (from any of them, into an environment that comes after several: it takes
+ * a release once, whichever branch asks first), if it has ended (null: nobody took it yet). One still on
+ * its way refuses the request; two requests at once both read the same holder, and the second write loses
+ * and reads again.
  */
-async function claimRelease(deps: Deps, p: Promotion): Promise<{ previous: string | null }> {
-  const holder = await deps.store.getReleaseClaim(p.tenant, p.targetEnvironment, p.sourceEnvironment, p.releaseDigest);
-  if (holder === null) return { previous: null };
+async function claimRelease(deps: Deps, p: Promotion, target: Environment): Promise<{ source: string; previous: string | null }> {
+  const source = (target.after?.length ?? 0) > 1 ? ANY_SOURCE : p.sourceEnvironment;
+  const holder = await deps.store.getReleaseClaim(p.tenant, p.targetEnvironment, source, p.releaseDigest);
+  if (holder === null) return { source, previous: null };
   const held = await deps.store.getPromotion(p.tenant, holder);
   if (held && !isTerminal(held.status))
-    throw new AlreadyExists(`The same release is already on its way to '${p.targetEnvironment}' as ${held.id} (${held.status})`, { promotionId: held.id });
-  return { previous: holder };
+    throw new AlreadyExists(
+      `The same release is already on its way to '${p.targetEnvironment}' as ${held.id} (${held.status}, from '${held.sourceEnvironment}')`,
+      {
+        promotionId: held.id,
+      },
+    );
+  return { source, previous: holder };
 }
+/** The claim's source for an environment that comes after several: any of them. */
+const ANY_SOURCE = '*';
 
 /**
  * Requesting a promotion: the release is prepared (what it would change, bound to its digest),
@@ -255,7 +265,7 @@ export async function createPromotion(
   await writeNewPromotion(deps, promotion, async () => ({
     action: glass ? 'breakglass.promotion.create' : 'promotion.create',
     by: requester,
-    claim: await claimRelease(deps, promotion),
+    claim: await claimRelease(deps, promotion, prepared.target),
     ops: [
       promotionEvent(deps, 'Promotion Requested', promotion, { actor: requester.name }),
       ...(glass ? await freezeGlassOps(deps, tenant, prepared.target.name, glass, id) : []),

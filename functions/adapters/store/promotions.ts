@@ -212,10 +212,10 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
   };
 
   /** The release's claim, taken by the promotion from the one that held it (none: from nobody). */
-  const claimItem = (p: Promotion, previous: string | null): TxItem => ({
+  const claimItem = (p: Promotion, { source, previous }: { source: string; previous: string | null }): TxItem => ({
     Put: {
       TableName: table,
-      Item: { ...keys.releaseClaim(p.tenant, p.targetEnvironment, p.sourceEnvironment, p.releaseDigest), entity: 'ReleaseClaim', holder: p.id },
+      Item: { ...keys.releaseClaim(p.tenant, p.targetEnvironment, source, p.releaseDigest), entity: 'ReleaseClaim', holder: p.id },
       ConditionExpression: previous === null ? 'attribute_not_exists(pk)' : 'holder = :previous',
       ...(previous === null ? {} : { ExpressionAttributeValues: { ':previous': previous } }),
     },
@@ -224,7 +224,7 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
     switch (op.kind) {
       case 'promotion': {
         const promotion = base.put(promotionItem(op.promotion), op.expectedVersion);
-        const claim = op.claim ? [claimItem(op.promotion, op.claim.previous)] : [];
+        const claim = op.claim ? [claimItem(op.promotion, op.claim)] : [];
         if (!op.gatesChanged && !claim.length) return one(promotion, createOrVersion(op.expectedVersion));
         const gates: TxItem[] = op.gatesChanged
           ? [

@@ -145,8 +145,8 @@ export function promotionArea({ table }: MemoryState) {
   };
 
   /** As the DynamoDB store's: the release's claim, taken from the promotion that held it (null: from nobody). */
-  const claimWrite = (p: Promotion, previous: string | null) => {
-    const key = keys.releaseClaim(p.tenant, p.targetEnvironment, p.sourceEnvironment, p.releaseDigest);
+  const claimWrite = (p: Promotion, { source, previous }: { source: string; previous: string | null }) => {
+    const key = keys.releaseClaim(p.tenant, p.targetEnvironment, source, p.releaseDigest);
     return {
       key,
       when: (cur: Record<string, unknown> | undefined) => (previous === null ? cur === undefined : cur?.holder === previous),
@@ -160,7 +160,7 @@ export function promotionArea({ table }: MemoryState) {
       ...(op.gatesChanged
         ? [overwrite({ ...keys.promotionGates(op.promotion.tenant, op.promotion.id), entity: 'PromotionGates', gates: op.promotion.gates })]
         : []),
-      ...(op.claim ? [claimWrite(op.promotion, op.claim.previous)] : []),
+      ...(op.claim ? [claimWrite(op.promotion, op.claim)] : []),
     ],
     rolloutTarget: (op, ctx) => [
       versioned(
