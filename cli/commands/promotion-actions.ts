@@ -199,7 +199,9 @@ export function registerPromotions(program: Command): void {
 
   program
     .command('rebase')
-    .description("move a config promotion waiting for approval onto its source's current snapshot (its approvals start over)")
+    .description(
+      "move a promotion waiting for approval onto its source's current snapshot (config) or the newest bundle of its name (a bundle); its approvals start over",
+    )
     .argument('<promotion-id>')
     .action(async (id: string) => printed(await api<Promotion>('POST', `/api/v1/promotions/${q(id)}/rebase`)));
 }

@@ -129,14 +129,18 @@ export function Actions({ p, me, say, reload }: { p: any; me: Session; say: (ton
       </form>,
     );
   }
-  if (deployer && p.status === 'AWAITING_APPROVAL' && p.subject.type === 'config')
+  if (deployer && p.status === 'AWAITING_APPROVAL' && p.subject.type !== 'artifact')
     sections.push(
       <button
         key="rebase"
         type="button"
         disabled={busy}
         onClick={() =>
-          act('Rebase', 'POST', '/rebase', undefined, () => `Rebased ${p.id} onto ${p.sourceEnvironment}'s newest snapshot; its approvals start over.`)
+          act('Rebase', 'POST', '/rebase', undefined, (r: any) =>
+            r?.releaseDigest === p.releaseDigest
+              ? `Nothing newer: ${p.id} already promotes ${p.subject.type === 'bundle' ? 'the newest bundle of its name' : `${p.sourceEnvironment}'s newest snapshot`}.`
+              : `Rebased ${p.id} onto ${p.subject.type === 'bundle' ? `the newest ${p.subject.name} bundle` : `${p.sourceEnvironment}'s newest snapshot`}; its approvals start over.`,
+          )
         }
       >
         Rebase

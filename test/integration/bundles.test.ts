@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
 import { cliOf } from '../support/cli.ts';
-import { approveIfAsked, digest, waitFor } from '../support/promotions.ts';
+import { approveIfAsked, digest, promoteToEnd, waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, useTestStack } from '../support/stack.ts';
 
 const t = useTestStack();
@@ -205,6 +205,53 @@ describe('release bundles: several artifacts and a configuration snapshot promot
     const refused = await cli(u.deployer, 'promote', '--bundle', 'platform', '--from', 'staging', '--to', 'production', '--dry-run').catch((e) => e);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("'production' already runs all of platform@");
+  });
+
+  it('a bundle promotion awaiting approval rebases onto the newest bundle of its name: the digest moves, the approvals given are void', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const publish = (artifact: string, version: string, c: string) =>
+      t.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token: u.deployer, body: { version, digest: digest(c) } });
+    await publish('api', 'v1.0.0', '5');
+    await publish('worker', 'v1.0.0', '6');
+    const first = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'shop', from: 'dev' } });
+    expect(first.status).toBe(201);
+    await promoteToEnd(t, u, { sourceEnvironment: 'dev', targetEnvironment: 'staging', bundle: 'shop' });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: { name: 'two', sourceEnvironment: 'staging', targetEnvironment: 'production', requiredApprovers: 2 },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', bundle: 'shop' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    await waitForToken(t, u.viewer, r.body.id);
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    // Nothing newer yet: a rebase changes nothing.
+    expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/rebase`, { token: u.deployer })).body.releaseDigest).toBe(first.body.digest);
+
+    // api v1.1.0 reaches staging; the bundle taken from staging again is its newest version.
+    await publish('api', 'v1.1.0', '7');
+    await promoteToEnd(t, u, { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'api', version: 'v1.1.0' });
+    const second = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'shop', from: 'staging' } });
+    expect(second.status).toBe(201);
+    expect(second.body.digest).not.toBe(first.body.digest);
+    const rebased = await t.call('POST', `/api/v1/promotions/${r.body.id}/rebase`, { token: u.deployer });
+    expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
+    expect(rebased.body.status).toBe('AWAITING_APPROVAL');
+    expect(rebased.body.subject).toMatchObject({ type: 'bundle', name: 'shop', digest: second.body.digest });
+    expect(rebased.body.releaseDigest).toBe(second.body.digest);
+    expect(rebased.body.approvedBy).toEqual([]);
+    expect(rebased.body.notes).toContain('api@v1.1.0, worker@v1.0.0; was api@v1.0.0, worker@v1.0.0');
+    // Two approvals of the new digest, then production runs the new api with the worker it had.
+    for (const who of [u.approver, u.admin])
+      expect((await t.call('POST', `/api/v1/promotions/${r.body.id}/approve`, { token: who, body: {} })).status).toBe(200);
+    const ended = await waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK']);
+    expect(ended.status, JSON.stringify(ended.error)).toBe('COMPLETED');
+    expect((await t.call('GET', '/api/v1/artifacts/api/tags/latest-production', { token: u.viewer })).body.version).toBe('v1.1.0');
   });
 
   it('puts every member and key back together: an alarm while it bakes, and a rollback of the completed promotion', async () => {

@@ -50,7 +50,7 @@ const ANY_SOURCE = '*';
  * started (or its validation deadline armed). A dry run answers the preview and writes nothing.
  */
 
-interface Prepared {
+export interface Prepared {
   source: Environment;
   target: Environment;
   subject: Subject;
@@ -119,10 +119,10 @@ async function prepare(
  * A bundle is promoted from where it runs entirely (every member's version, its configuration part's keys as its
  * snapshot has them) into an environment it changes; the consumers it would break refuse it, as for one artifact.
  */
-async function prepareBundle(
+export async function prepareBundle(
   deps: Deps,
   tenant: string,
-  input: Extract<CreatePromotion, { bundle: string }>,
+  input: { bundle: string; bundleDigest?: string },
   source: Environment,
   target: Environment,
 ): Promise<Prepared> {

@@ -122,7 +122,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
     auth: 'jwt',
     role: 'deployer',
     summary:
-      "Move a pending config promotion onto its source's current snapshot (voids approvals); only while AWAITING_APPROVAL (409 in any other state, naming the actions allowed then)",
+      "Move a pending promotion onto its source's current snapshot (config) or the newest bundle of its name (a bundle; voids approvals); an artifact's version is immutable (422); only while AWAITING_APPROVAL (409 in any other state, naming the actions allowed then)",
     context,
     response: promotion,
   },
