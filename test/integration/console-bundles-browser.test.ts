@@ -169,3 +169,20 @@ describe('the Manifest view: plan and replay, as a deployer', () => {
     await page.close();
   });
 });
+
+describe('a bundle promotion waiting for approval, as a deployer', () => {
+  it('offers Rebase, and says when nothing newer of the bundle exists', async () => {
+    const r = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', bundle: 'checkout' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect((await waitFor(t, u.viewer, r.body.id, ['AWAITING_APPROVAL', 'FAILED', 'VALIDATION_FAILED'])).status).toBe('AWAITING_APPROVAL');
+    const { page, errors } = await openConsoleAs(browser, t.url, u.deployer, `#/promotions/${r.body.id}`);
+    await page.getByRole('button', { name: 'Rebase' }).click();
+    await page.getByText(`Nothing newer: ${r.body.id} already promotes the newest bundle of its name.`).waitFor();
+    expect(await accessibility(page)).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
