@@ -11,7 +11,7 @@ import { configWriteFlow } from '../../local/measure/config-write.ts';
  * times: a change that adds a write, a request or a state transition fails here.
  */
 describe('cost of an approved promotion (counts)', () => {
-  it('3 state transitions, ≤ 84 DynamoDB requests, ≤ 72 WRU, 8 events, a promotion item ≤ 1 KB, one checkpoint signature and one attestation', async () => {
+  it('3 state transitions, ≤ 84 DynamoDB requests, ≤ 76 WRU, 8 events, a promotion item ≤ 1 KB, one checkpoint signature and one attestation', async () => {
     const c = await measureApprovedPromotion(inject('dynamoEndpoint'));
     console.log(`promotion item: ${c.promotionItemBytes} B pinned, ${c.promotionItemStoredBytes} B as stored; ${c.requests} requests, ${c.wru} WRU`);
     // Decide (the gates, then the approval wait, in one task), Route, Execute: the approval wait is the floor, and
@@ -36,8 +36,11 @@ describe('cost of an approved promotion (counts)', () => {
     // promotion is requested and again by its gates (one query each). The attestation's audit entry (its envelope's digest,
     // so the next checkpoint counts it: one conditional put, 1 WRU) is linked into the chain by the consumer like every
     // entry (head, link, marker: about 5 WRU more). Measured: 80 requests, 70 WRU (72 to 77 requests, 63 to 64 WRU without the entry).
+    // The request takes its release's claim in its own transaction (domain/promotion/request/request.ts claimRelease:
+    // one small item, 2 WRU), so two requests of the same release never both go on their way: 72 WRU; a promotion item
+    // whose stored size crosses 1,024 B in a run (its compressed doc varies, below) costs up to 3 WRU more: 75 seen.
     expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(84);
-    expect(c.wru).toBeLessThanOrEqual(72);
+    expect(c.wru, JSON.stringify(c)).toBeLessThanOrEqual(76);
     // The finished promotion item, ≤ 1 KB (1 WRU a write). Its brotli-compressed doc compresses a little better or worse
     // from run to run by the digits of its 10 timestamps (how many share a second) and of its random ids (the promotion
     // id's random part, the deployment's UUID), and the tenant's random hex did too: 1,010 to 1,024 B over 87 runs of this
