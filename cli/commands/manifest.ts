@@ -34,11 +34,18 @@ function simulation(s: NonNullable<ManifestPlan['simulation']>): void {
   for (const n of notes) console.log(n);
   const m = s.summary;
   console.log(
-    `\n${m.changed} of ${s.promotions} would have been decided differently: ${m.allowedToBlocked} allowed → blocked, ${m.blockedToAllowed} blocked → allowed, ` +
+    `\n${m.changed} of ${s.promotions} would have been decided differently: ${m.allowedToBlocked} allowed → not allowed, ${m.blockedToAllowed} not allowed → allowed, ` +
       `${m.approvalsChanged} with other approvals, ${m.newlyHeldByWindow} held by a freeze window; ${m.digestsReproduced} decision digests reproduced.`,
   );
   if (s.rollbacksSkipped) console.log(`${s.rollbacksSkipped} rollbacks were not replayed (their impact analysis decides them).`);
   if (s.truncated) console.log(`More promotions fell in the look-back: only the newest ${s.limit} were replayed.`);
+  else if (!s.coversLookBack)
+    console.log(
+      s.reachedBack
+        ? `History goes back only to ${s.reachedBack}: no older promotion is stored, so the replay covers from then on.`
+        : 'No promotion is stored in the look-back: nothing to replay.',
+    );
+  if (s.changesTruncated) console.log(`More promotions changed than are listed: the newest ${s.changes.length} are.`);
 }
 
 /** policy as code: plan, apply and export a manifest */

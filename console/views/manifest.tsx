@@ -173,11 +173,23 @@ function Replay({ sim }: { sim: any }) {
       <h2 id="replay-title">Replay of the last 90 days</h2>
       <p>
         Of {sim.promotions} promotions since <Time at={sim.since} /> UTC{sim.truncated && ` (the newest ${sim.limit})`},{' '}
-        <strong>{s.changed} would have been decided differently</strong>: {s.allowedToBlocked} allowed → blocked, {s.blockedToAllowed} blocked → allowed,{' '}
-        {s.approvalsChanged} with other approvals, {s.newlyHeldByWindow} newly held by a freeze window. Decision digests reproduced: {s.digestsReproduced} of{' '}
-        {sim.promotions}
+        <strong>{s.changed} would have been decided differently</strong>: {s.allowedToBlocked} allowed → not allowed, {s.blockedToAllowed} not allowed →
+        allowed, {s.approvalsChanged} with other approvals, {s.newlyHeldByWindow} newly held by a freeze window. Decision digests reproduced:{' '}
+        {s.digestsReproduced} of {sim.promotions}
         {sim.rollbacksSkipped ? ` (${sim.rollbacksSkipped} rollbacks not replayed)` : ''}.
       </p>
+      {!sim.truncated && !sim.coversLookBack && (
+        <p class="why">
+          {sim.reachedBack ? (
+            <>
+              History goes back only to <Time at={sim.reachedBack} /> UTC: no older promotion is stored, so the replay covers from then on.
+            </>
+          ) : (
+            'No promotion is stored in the look-back: nothing to replay.'
+          )}
+        </p>
+      )}
+      {sim.changesTruncated && <p class="why">More promotions changed than are listed: the newest {sim.changes.length} are.</p>}
       {sim.changes.length > 0 && (
         <Wrap>
           <table class="replay stacked">

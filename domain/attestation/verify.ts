@@ -75,7 +75,7 @@ export function verifyAttestation(envelope: unknown, key: VerificationKey, expec
   if (!signed) {
     const named = e.signatures.map((s) => s?.keyid).filter((id): id is string => typeof id === 'string' && id.length > 0);
     return named.length && !named.includes(keyId)
-      ? fail('another_key', `signed by another key (${named.join(', ')}), not by ${keyId}`, named[0]!)
+      ? fail('another_key', `signed by another key (${named.join(', ')}), not by ${keyId}: a retired, revoked or foreign key is not trusted`, named[0]!)
       : fail('tampered', `the signature does not verify with ${keyId}: the payload or the signature was changed`, keyId);
   }
   let statement: Statement;

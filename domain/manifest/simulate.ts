@@ -20,11 +20,13 @@ import { type Current, type Setup, freezeDoc, freezeKey, pairOf, ruleDoc } from 
  */
 
 /** At most this many promotions are replayed (the newest); the answer says when there were more. */
-export const SIMULATE_MAX_PROMOTIONS = 1000;
+export const SIMULATE_MAX_PROMOTIONS = 10_000;
+/** At most this many changed promotions are listed (the newest); the summary counts all of them. */
+export const SIMULATE_MAX_LISTED = 1000;
 /** The longest look-back a simulation takes. */
 export const SIMULATE_MAX_SECONDS = 365 * 86_400;
-/** Promotions replayed at once (each reads its evidence, approvals and the freeze windows). */
-const PARALLEL = 8;
+/** Promotions replayed at once (each reads its evidence and its approvals: two Queries). */
+const PARALLEL = 32;
 const PAGE = 100;
 
 /** A look-back as the API takes it: a whole number of days or hours (`90d`, `24h`); null when it is not one. */
@@ -65,6 +67,15 @@ export interface Simulation {
   /** more promotions fell in the look-back than are replayed (the newest SIMULATE_MAX_PROMOTIONS are) */
   truncated: boolean;
   limit: number;
+  /**
+   * How far back the replay reached: the request time of the oldest promotion replayed (null: none in the
+   * look-back), and whether the stored history covers the whole look-back (false: nothing older is stored,
+   * so the replay could not go further back than `reachedBack`).
+   */
+  reachedBack: string | null;
+  coversLookBack: boolean;
+  /** more changed promotions than are listed in `changes` (the newest SIMULATE_MAX_LISTED are; the summary counts all) */
+  changesTruncated: boolean;
   /** rollbacks are decided by their impact analysis, not by the setup: not replayed */
   rollbacksSkipped: number;
   summary: {
@@ -267,19 +278,27 @@ async function replay(
   };
 }
 
-/** The tenant's promotions requested since `since`, newest first, at most `limit` (and whether there were more). */
-export async function promotionsSince(deps: Deps, tenant: string, since: string, limit: number): Promise<{ items: Promotion[]; truncated: boolean }> {
+/**
+ * The tenant's promotions requested since `since`, newest first, at most `limit`; whether there were more,
+ * and whether anything older than `since` is stored (else the history does not cover the look-back).
+ */
+export async function promotionsSince(
+  deps: Deps,
+  tenant: string,
+  since: string,
+  limit: number,
+): Promise<{ items: Promotion[]; truncated: boolean; olderStored: boolean }> {
   const items: Promotion[] = [];
   let cursor: string | undefined;
   for (;;) {
     const page = await deps.store.listPromotions(tenant, {}, PAGE, cursor);
     for (const p of page.items) {
       // Newest first (promotion ids are time-ordered): the first one older than the look-back ends the read.
-      if (p.requestedAt < since) return { items, truncated: false };
-      if (items.length === limit) return { items, truncated: true };
+      if (p.requestedAt < since) return { items, truncated: false, olderStored: true };
+      if (items.length === limit) return { items, truncated: true, olderStored: true };
       items.push(p);
     }
-    if (!page.nextCursor) return { items, truncated: false };
+    if (!page.nextCursor) return { items, truncated: false, olderStored: false };
     cursor = page.nextCursor;
   }
 }
@@ -288,7 +307,7 @@ export async function promotionsSince(deps: Deps, tenant: string, since: string,
 export async function simulate(deps: Deps, tenant: string, cur: Current, want: Setup, seconds: number): Promise<Simulation> {
   const until = deps.clock();
   const since = new Date(until.getTime() - seconds * 1000).toISOString();
-  const { items, truncated } = await promotionsSince(deps, tenant, since, SIMULATE_MAX_PROMOTIONS);
+  const { items, truncated, olderStored } = await promotionsSince(deps, tenant, since, SIMULATE_MAX_PROMOTIONS);
   const promotions = items.filter((p) => !p.rollback);
   const now = { envs: cur.envs, rules: cur.rules, windows: cur.windows };
   const next = { envs: proposedEnvironments(cur, want), rules: proposedRules(cur, want), windows: proposedWindows(cur, want) };
@@ -309,6 +328,9 @@ export async function simulate(deps: Deps, tenant: string, cur: Current, want: S
     promotions: results.length,
     truncated,
     limit: SIMULATE_MAX_PROMOTIONS,
+    reachedBack: items.at(-1)?.requestedAt ?? null,
+    coversLookBack: olderStored,
+    changesTruncated: changes.length > SIMULATE_MAX_LISTED,
     rollbacksSkipped: items.length - promotions.length,
     summary: {
       changed: changes.length,
@@ -318,6 +340,6 @@ export async function simulate(deps: Deps, tenant: string, cur: Current, want: S
       newlyHeldByWindow: results.filter((r) => r.heldByWindow.new && r.heldByWindow.new.id !== r.heldByWindow.old?.id).length,
       digestsReproduced: results.filter((r) => r.decisionDigest.old === r.decisionDigest.new).length,
     },
-    changes,
+    changes: changes.slice(0, SIMULATE_MAX_LISTED),
   };
 }

@@ -127,7 +127,11 @@ describe('requireAttestationFrom: a release must carry a signed, passing verific
     expect(await policyGate(u.viewer, held)).toMatchObject({ verdict: 'PASS' });
 
     // Production runs nothing yet: no refusal changed anything.
-    expect((await t.call('GET', '/api/v1/environments/production/artifacts/api', { token: u.viewer })).status).toBe(404);
+    const inProduction = await t.call('GET', '/api/v1/artifacts/api/resolve?constraint=%3E%3D1.0.0&environment=production', { token: u.viewer });
+    expect(inProduction.status, JSON.stringify(inProduction.body)).toBe(404);
+    expect((await t.call('GET', '/api/v1/artifacts/api/resolve?constraint=%3E%3D1.0.0&environment=staging', { token: u.viewer })).body).toMatchObject({
+      version: 'v1.0.0',
+    });
   });
 
   it('a config release carries the attestation of the promotion that made its staging snapshot; an edit in staging since has none', async () => {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { bundleFromJSON } from '@sigstore/bundle';
 import { crypto as sigstoreCrypto, dsse as sigstoreDsse } from '@sigstore/core';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IN_TOTO_PAYLOAD_TYPE, pae, type DsseEnvelope } from '../../domain/attestation/dsse.ts';
 import { STATEMENT_TYPE, VSA_PREDICATE_TYPE } from '../../domain/attestation/statement.ts';
@@ -113,6 +115,42 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     // The JWK form of the same key verifies too.
     const jwk = sigstoreCrypto.createPublicKey(key.publicKeyPem).export({ format: 'jwk' });
     expect(verifyAttestation(envelope, jwk).ok).toBe(true);
+  });
+
+  it("verifies with @sigstore/verify's Verifier given only the public key (the envelope in a Sigstore bundle), and fails after one changed byte", async () => {
+    const { envelope } = (await attestation()).body;
+    const key = await publicKey();
+    const pub = sigstoreCrypto.createPublicKey(key.publicKeyPem);
+    // A key-based Sigstore bundle: no certificate, transparency log or timestamp, as cosign's --key form has.
+    const bundleOf = (e: DsseEnvelope) =>
+      bundleFromJSON({
+        mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+        verificationMaterial: { publicKey: { hint: key.keyId }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+        dsseEnvelope: e,
+      });
+    const trust = toTrustMaterial(
+      {
+        mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+        tlogs: [],
+        certificateAuthorities: [],
+        ctlogs: [],
+        timestampAuthorities: [],
+      } as unknown as Parameters<typeof toTrustMaterial>[0],
+      (hint: string) => {
+        if (hint !== key.keyId) throw new Error(`no key ${hint}`);
+        return { publicKey: pub, validFor: () => true };
+      },
+    );
+    const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
+    expect(() => verifier.verify(toSignedEntity(bundleOf(envelope)))).not.toThrow();
+    const payload = Buffer.from(envelope.payload, 'base64');
+    payload[payload.length >> 1]! ^= 0x01;
+    expect(() => verifier.verify(toSignedEntity(bundleOf({ ...envelope, payload: payload.toString('base64') })))).toThrow(/signature/i);
+    const sig = Buffer.from(envelope.signatures[0]!.sig, 'base64');
+    sig[sig.length >> 1]! ^= 0x01;
+    expect(() => verifier.verify(toSignedEntity(bundleOf({ ...envelope, signatures: [{ keyid: key.keyId, sig: sig.toString('base64') }] })))).toThrow(
+      /signature/i,
+    );
   });
 
   it('fails a changed byte of payload, signature or subject, another key, another tenant and an unknown predicate type, each with its reason', async () => {

@@ -71,7 +71,10 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.changes).toEqual([]);
     const sim = r.body.simulation;
-    expect(sim).toMatchObject({ promotions: 4, truncated: false, limit: 1000, rollbacksSkipped: 0, changes: [] });
+    expect(sim).toMatchObject({ promotions: 4, truncated: false, limit: 10_000, rollbacksSkipped: 0, changesTruncated: false, changes: [] });
+    // A fresh tenant's history is shorter than 90 days: the answer says how far back it goes.
+    const first = await t.call('GET', `/api/v1/promotions/${ids.allowed}`, { token: u.viewer });
+    expect(sim).toMatchObject({ coversLookBack: false, reachedBack: first.body.requestedAt });
     expect(sim.summary).toEqual({ changed: 0, allowedToBlocked: 0, blockedToAllowed: 0, approvalsChanged: 0, newlyHeldByWindow: 0, digestsReproduced: 4 });
     // The digests are the decision records' own.
     for (const id of Object.values(ids)) {
@@ -105,6 +108,29 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
     });
     expect(c[ids.allowed].decisionDigest.old).not.toBe(c[ids.allowed].decisionDigest.new);
     expect(c[ids.blocked]).toMatchObject({ outcome: { old: 'BLOCKED_BY_GATES', new: 'BLOCKED_BY_GATES' }, approvalsRequired: { old: 0, new: 1 } });
+    expect(sim.summary).toMatchObject({ changed: 2, allowedToBlocked: 1, blockedToAllowed: 0, approvalsChanged: 2, digestsReproduced: 2 });
+  });
+
+  it("raising production's approvers from 1 to 2 turns exactly the promotions approved once into waiting ones", async () => {
+    const doc = await exported();
+    doc.artifacts.promotion.approval_rules = [
+      ...doc.artifacts.promotion.approval_rules,
+      { name: 'two people for production', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 2 },
+    ];
+    const r = await plan(JSON.stringify(doc));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const sim = r.body.simulation;
+    const c = byId(sim);
+    // Both promotions into production need one more approval; only the one approved once was allowed, and is no longer.
+    expect(Object.keys(c).sort()).toEqual([ids.approved, ids.waiting].sort());
+    expect(c[ids.approved]).toMatchObject({
+      outcome: { old: 'ALLOWED', new: 'AWAITING_APPROVAL' },
+      allowed: { old: true, new: false },
+      approvalsRequired: { old: 1, new: 2 },
+    });
+    expect(c[ids.waiting]).toMatchObject({ outcome: { old: 'AWAITING_APPROVAL', new: 'AWAITING_APPROVAL' }, approvalsRequired: { old: 1, new: 2 } });
+    const flipped = sim.changes.filter((x: any) => x.allowed.old && !x.allowed.new).map((x: any) => x.id);
+    expect(flipped).toEqual([ids.approved]);
     expect(sim.summary).toMatchObject({ changed: 2, allowedToBlocked: 1, blockedToAllowed: 0, approvalsChanged: 2, digestsReproduced: 2 });
   });
 
@@ -198,7 +224,8 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
     expect(stdout).toMatch(/Promotion\s+Subject\s+Route\s+Outcome\s+Approvals\s+Freeze window\s+Decision digest/);
     const row = stdout.split('\n').find((l) => l.startsWith(ids.allowed));
     expect(row).toMatch(/dev → staging\s+ALLOWED → AWAITING_APPROVAL\s+0 → 1/);
-    expect(stdout).toContain('2 of 4 would have been decided differently: 1 allowed → blocked, 0 blocked → allowed, 2 with other approvals');
+    expect(stdout).toContain('2 of 4 would have been decided differently: 1 allowed → not allowed, 0 not allowed → allowed, 2 with other approvals');
+    expect(stdout).toContain('History goes back only to ');
     const same = join(dir, 'current.json');
     writeFileSync(same, JSON.stringify(await exported()));
     const unchanged = await cli('plan', '-f', same, '--simulate', '90d');

@@ -110,10 +110,21 @@ const manifestSimulation = /* @__PURE__ */ z.schema(() =>
       promotions: count.check(z.describe('promotions replayed (rollbacks are not)')),
       truncated: z.boolean().check(z.describe('more promotions were requested in the look-back than are replayed: the newest `limit` are')),
       limit: count,
+      reachedBack: z.nullable(time).check(z.describe('the request time of the oldest promotion replayed (null: none was requested in the look-back)')),
+      coversLookBack: z
+        .boolean()
+        .check(
+          z.describe(
+            'whether the stored history covers the whole look-back; false: no older promotion is stored, so the replay goes back only to `reachedBack`',
+          ),
+        ),
+      changesTruncated: z
+        .boolean()
+        .check(z.describe('more promotions changed than `changes` lists (the newest 1,000 are listed; `summary` counts all of them)')),
       rollbacksSkipped: count,
       summary: z.strictObject({
         changed: count,
-        allowedToBlocked: count,
+        allowedToBlocked: count.check(z.describe('allowed as decided, not allowed under the document: blocked by a gate, or waiting for an approval')),
         blockedToAllowed: count,
         approvalsChanged: count,
         newlyHeldByWindow: count,
