@@ -218,6 +218,8 @@ await (await import('./deliveries.ts')).benchDeliveries();
 // The console's page weight per view, in Chromium; throws over its budget.
 await (await import('./console-weight.ts')).benchConsoleWeight();
 await benchHistory();
+// A policy change replayed over 10,000 stored promotions of the last 90 days (manifest plan --simulate 90d).
+await (await import('./simulate.ts')).benchSimulate();
 const writers = await benchWriters();
 const effective = await benchEffective();
 // Who is who: Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.

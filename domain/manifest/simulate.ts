@@ -1,7 +1,7 @@
 import { canonicalJson } from '../kernel/canonical.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { Environment } from '../kernel/model.ts';
-import type { Evidence, GateResult, HeldBy, Policy, Promotion, Rule } from '../kernel/promotion-model.ts';
+import type { Approval, Evidence, GateResult, HeldBy, Policy, Promotion, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import { activeWindowOf, occurrenceView } from '../freeze/windows.ts';
 import { evidenceOwners, forCurrentRelease } from '../promotion/aggregate.ts';
@@ -198,13 +198,35 @@ const wentAt = (p: Promotion) => new Date(p.transitions.find((t) => t.status ===
 
 const allowedOf = (o: Outcome) => o === 'ALLOWED';
 
+/**
+ * What a replay reads, once per simulation where promotions share it: the evidence of a release (every
+ * promotion of it reads the same), a promotion's own evidence, and its approvals (none are read for a
+ * promotion whose policy asked for none and that nobody approved or rejected: there are none to read).
+ */
+function replayReads(deps: Deps) {
+  const releases = new Map<string, Promise<Evidence[]>>();
+  return {
+    async evidence(p: Promotion): Promise<Evidence[]> {
+      const [own, release] = evidenceOwners(p) as [string, string];
+      if (!releases.has(release)) releases.set(release, deps.store.listEvidence(p.tenant, [release]));
+      // In the store's order: the promotion's own, then the release's.
+      const [a, b] = await Promise.all([deps.store.listEvidence(p.tenant, [own]), releases.get(release)!]);
+      return [...a, ...b];
+    },
+    async approvals(p: Promotion): Promise<Approval[]> {
+      return p.policy.requiresApproval || p.approvedBy?.length || p.rejection ? deps.store.listApprovals(p.tenant, p.id) : [];
+    },
+  };
+}
+
 async function replay(
   deps: Deps,
+  reads: ReturnType<typeof replayReads>,
   p: Promotion,
   cur: { envs: Environment[]; rules: Rule[]; windows: FreezeWindow[] },
   next: { envs: Environment[]; rules: Rule[]; windows: FreezeWindow[] },
 ): Promise<SimulatedPromotion> {
-  const [evidence, approvals] = await Promise.all([deps.store.listEvidence(p.tenant, evidenceOwners(p)), deps.store.listApprovals(p.tenant, p.id)]);
+  const [evidence, approvals] = await Promise.all([reads.evidence(p), reads.approvals(p)]);
   // Read once for both decisions; the windows only feed the record's frozenNow/nextFreeze, which its digest leaves out.
   const read = { approvals, windows: cur.windows };
   const old = await decisionRecordOf(deps, p, evidence, read);
@@ -312,12 +334,13 @@ export async function simulate(deps: Deps, tenant: string, cur: Current, want: S
   const now = { envs: cur.envs, rules: cur.rules, windows: cur.windows };
   const next = { envs: proposedEnvironments(cur, want), rules: proposedRules(cur, want), windows: proposedWindows(cur, want) };
   const results: SimulatedPromotion[] = new Array(promotions.length);
+  const reads = replayReads(deps);
   let i = 0;
   await Promise.all(
     Array.from({ length: Math.min(PARALLEL, promotions.length) }, async () => {
       while (i < promotions.length) {
         const k = i++;
-        results[k] = await replay(deps, promotions[k]!, now, next);
+        results[k] = await replay(deps, reads, promotions[k]!, now, next);
       }
     }),
   );
