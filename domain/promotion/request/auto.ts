@@ -163,19 +163,7 @@ export async function checkAutoPromotion(deps: With<'scheduler' | 'workflow'>, c
             ? { ...asked, bundle: release.bundle.name, bundleDigest: release.bundle.digest }
             : release.kind === 'artifact'
               ? { ...asked, artifact: release.artifact, version: release.version }
-              : {
-                  sourceEnvironment: source.name,
-                  targetEnvironment: rule.target,
-                  promotionType: 'FULL' as const,
-                  configIds: [],
-                  flagIds: [],
-                  keyPatterns: [],
-                  notes: `auto-promoted by ${rule.by}`,
-                  dryRun: false,
-                  autoStart: true,
-                  trigger: 'on_approval' as const,
-                  whenFrozen: 'wait' as const,
-                };
+              : { ...asked, promotionType: 'FULL' as const, configIds: [], flagIds: [], keyPatterns: [] };
         const p = await createPromotion(deps, { principal: auto, requestId: ctx.requestId }, body, { autoPromoted: true });
         if ('id' in p) check.promotionId = p.id;
       } catch (err) {

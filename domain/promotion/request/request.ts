@@ -228,6 +228,8 @@ export async function createPromotion(
       policyDigest: policyDigest(policy),
     };
   }
+  // The claim (claimRelease, in the write) is what refuses a twin; this earlier look at the active index also
+  // covers promotions requested before claims were written, which hold none.
   const twin = active.find((a) => a.releaseDigest === prepared.releaseDigest && a.sourceEnvironment === prepared.source.name);
   if (twin)
     throw new AlreadyExists(`The same release is already on its way to '${prepared.target.name}' as ${twin.id} (${twin.status})`, { promotionId: twin.id });
