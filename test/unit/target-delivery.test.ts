@@ -115,7 +115,12 @@ describe('a file per target never reaches the git writer as written', () => {
     // deps.git.commit rejects ("not part of these tests"): a call would fail the test.
     const done = await deliverToGit(deps, promotion);
     expect(done).toMatchObject({ file: 'envs/production/{target}/values.yaml', changed: false, attempts: 0, perTarget: true });
-    const reverted = await revertInGit(deps, promotion, { version: 'v1', digest: `sha256:${'a'.repeat(64)}` }, 'alarm');
+    const reverted = await revertInGit(
+      deps,
+      promotion,
+      { type: 'artifact', name: promotion.subject.name, version: 'v1', digest: `sha256:${'a'.repeat(64)}` },
+      'alarm',
+    );
     expect(reverted).toMatchObject({ commit: null, changed: false, error: expect.stringMatching(/names a file per target/) });
   });
 
