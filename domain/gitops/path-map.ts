@@ -53,6 +53,18 @@ export const gitPathOf = (target: Pick<GitTarget, 'paths'>, artifact: string): G
 /** The artifacts a target maps, sorted. */
 export const mappedArtifacts = (target: Pick<GitTarget, 'paths'>): string[] => Object.keys(target.paths ?? {}).sort();
 
+/** A path map as it is stored and written in a manifest: null when empty; each entry without the parts it leaves out; keys sorted. */
+export function storedPaths(paths: GitTarget['paths'] | undefined): GitTarget['paths'] {
+  const names = paths ? mappedArtifacts({ paths }) : [];
+  if (!paths || !names.length) return null;
+  return Object.fromEntries(
+    names.map((name) => {
+      const e = gitPathOf({ paths }, name)!;
+      return [name, { ...(e.file ? { file: e.file } : {}), ...(e.edit ? { edit: e.edit } : {}), path: e.path, ...(e.value ? { value: e.value } : {}) }];
+    }),
+  );
+}
+
 /** One artifact's place in the target: its entry with the target's file, edit and value where it leaves them out. */
 export function placeOf(target: GitTarget, entry: GitArtifactPath): GitTarget {
   return { ...target, file: entry.file ?? target.file, edit: entry.edit ?? target.edit, path: entry.path, value: entry.value ?? target.value };

@@ -8,7 +8,7 @@ import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
 import { noReservedSegment } from '../kernel/reserved-keys.ts';
 import { assertGitFileFor, GIT_FILE, GIT_FILE_MESSAGE } from './target-path.ts';
-import { gitPathOf, gitPathsBody, gitValueOf, mappedArtifacts } from './path-map.ts';
+import { gitPathOf, gitPathsBody, gitValueOf, mappedArtifacts, storedPaths } from './path-map.ts';
 
 /**
  * GitOps delivery: an environment may name a git target (repository, branch, file, a path inside the
@@ -255,7 +255,7 @@ export function gitTargetOf(
     path: body.path,
     value: body.value,
     tokenSecret: body.tokenSecret ?? null,
-    paths: pathsOf(body.paths),
+    paths: storedPaths(body.paths),
     pullRequest: body.pullRequest
       ? { ...body.pullRequest, apiUrl: body.pullRequest.apiUrl ?? null, webhookSecret: body.pullRequest.webhookSecret ?? null }
       : null,
@@ -265,18 +265,6 @@ export function gitTargetOf(
     updatedAt: now,
     updatedBy: by,
   };
-}
-
-/** A path map as it is stored: null when empty; each entry as it was given, without the parts it leaves out, its keys sorted. */
-function pathsOf(paths: z.infer<typeof gitPathsBody> | null | undefined): GitTarget['paths'] {
-  const names = paths ? mappedArtifacts({ paths }) : [];
-  if (!paths || !names.length) return null;
-  return Object.fromEntries(
-    names.map((name) => {
-      const e = gitPathOf({ paths }, name)!;
-      return [name, { ...(e.file ? { file: e.file } : {}), ...(e.edit ? { edit: e.edit } : {}), path: e.path, ...(e.value ? { value: e.value } : {}) }];
-    }),
-  );
 }
 
 export async function deleteGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<void> {
