@@ -8,6 +8,7 @@ import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
 import { approveIfAsked, digest, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { LINE_TARGETS, lineTargets } from '../support/line.ts';
 
 /**
  * A bundle delivered through git: the environment's git target maps each member's artifact to its own file (or path),
@@ -287,6 +288,62 @@ describe('a bundle through a git target in pull-request mode', () => {
     expect(main.file('envs/staging/api.yaml')).toContain('tag: v1.0.0');
     expect(JSON.parse(main.file('envs/staging/worker.json')).image.tag).toBe('v1.0.0');
     expect(gh.pulls(fullName)).toHaveLength(1);
+  });
+});
+
+describe('a bundle rolled out through targets, each with its own files ({target})', () => {
+  it('commits every member of each target in one commit per target as its wave changes it', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev']);
+    const created = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: { name: 'production', position: 1, bakeSeconds: 1, targets: lineTargets(), rollout: { maxParallel: 3, waves: [{ wave: 2, bakeSeconds: 1 }] } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const repo = `waves-${tenant}`;
+    const files = Object.fromEntries(
+      LINE_TARGETS.flatMap((n) => [
+        [`envs/production/${n}/api.yaml`, API],
+        [`envs/production/${n}/worker.json`, WORKER],
+      ]),
+    );
+    const repository = g.repo(repo, files);
+    const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
+      token: u.admin,
+      body: {
+        repository,
+        branch: 'main',
+        file: 'envs/production/{target}/api.yaml',
+        path: 'image.tag',
+        tokenSecret: 'GITOPS_TOKEN',
+        paths: {
+          api: { path: 'image.tag' },
+          worker: { file: 'envs/production/{target}/worker.json', edit: 'json-path', path: 'image.tag' },
+        },
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const d1 = await publishBoth(u, 'v1.0.0', 'a', 'b');
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'production', bundle: 'checkout', bundleDigest: d1 },
+    });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await approveIfAsked(t, u, p.body.id, ['EXECUTING', 'COMPLETED', 'FAILED']);
+    const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 90_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.result.git).toMatchObject({ perTarget: true, changed: false });
+    const r = readRepo(repo);
+    // The seed and one commit per target, each touching that target's two files and nothing else.
+    expect(r.commits).toHaveLength(1 + LINE_TARGETS.length);
+    const touched = r.commits.slice(0, -1).map((c) => c.files);
+    expect(touched.sort()).toEqual(LINE_TARGETS.map((n) => [`envs/production/${n}/api.yaml`, `envs/production/${n}/worker.json`]).sort());
+    for (const n of LINE_TARGETS) {
+      expect(r.file(`envs/production/${n}/api.yaml`), n).toContain('tag: v1.0.0');
+      expect(JSON.parse(r.file(`envs/production/${n}/worker.json`)).image.tag, n).toBe('v1.0.0');
+    }
+    expect(r.commits.some((c) => c.files.some((f) => f.includes('{target}')))).toBe(false);
   });
 });
 
