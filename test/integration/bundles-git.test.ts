@@ -8,7 +8,6 @@ import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
 import { approveIfAsked, digest, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
-import { LINE_TARGETS, lineTargets } from '../support/line.ts';
 
 /**
  * A bundle delivered through git: the environment's git target maps each member's artifact to its own file (or path),
@@ -292,23 +291,29 @@ describe('a bundle through a git target in pull-request mode', () => {
 });
 
 describe('a bundle rolled out through targets, each with its own files ({target})', () => {
-  it('commits every member of each target in one commit per target as its wave changes it', async () => {
+  it('commits every member of a target in one commit as its wave changes it, and an alarm in wave 2 puts each target back in one commit', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin, ['dev']);
+    const us = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/us-east-1-5xx`;
+    const TARGETS = ['canary', 'us-east-1'];
     const created = await t.call('POST', '/api/v1/environments', {
       token: u.admin,
-      body: { name: 'production', position: 1, bakeSeconds: 1, targets: lineTargets(), rollout: { maxParallel: 3, waves: [{ wave: 2, bakeSeconds: 1 }] } },
+      body: {
+        name: 'production',
+        position: 1,
+        bakeSeconds: 1,
+        targets: [
+          { name: 'canary', wave: 1 },
+          { name: 'us-east-1', wave: 2, monitors: [us] },
+        ],
+        rollout: { waves: [{ wave: 2, bakeSeconds: 1 }] },
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const repo = `waves-${tenant}`;
-    const files = Object.fromEntries(
-      LINE_TARGETS.flatMap((n) => [
-        [`envs/production/${n}/api.yaml`, API],
-        [`envs/production/${n}/worker.json`, WORKER],
-      ]),
-    );
-    const repository = g.repo(repo, files);
+    const filesOf = (n: string) => [`envs/production/${n}/api.yaml`, `envs/production/${n}/worker.json`];
+    const repository = g.repo(repo, Object.fromEntries(TARGETS.flatMap((n) => filesOf(n).map((f, i) => [f, i ? WORKER : API]))));
     const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
       token: u.admin,
       body: {
@@ -324,25 +329,67 @@ describe('a bundle rolled out through targets, each with its own files ({target}
       },
     });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
-    const d1 = await publishBoth(u, 'v1.0.0', 'a', 'b');
-    const p = await t.call('POST', '/api/v1/promotions', {
-      token: u.deployer,
-      body: { sourceEnvironment: 'dev', targetEnvironment: 'production', bundle: 'checkout', bundleDigest: d1 },
-    });
-    expect(p.status, JSON.stringify(p.body)).toBe(201);
-    await approveIfAsked(t, u, p.body.id, ['EXECUTING', 'COMPLETED', 'FAILED']);
-    const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 90_000);
-    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
-    expect(done.result.git).toMatchObject({ perTarget: true, changed: false });
-    const r = readRepo(repo);
+    const tags = (r: ReturnType<typeof readRepo>) =>
+      Object.fromEntries(TARGETS.map((n) => [n, `${/tag: (\S+)/.exec(r.file(filesOf(n)[0]!))![1]} ${JSON.parse(r.file(filesOf(n)[1]!)).image.tag}`]));
+    const promote = async (bundleDigest: string, alarmInWave2: boolean) => {
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'production', bundle: 'checkout', bundleDigest },
+      });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      await approveIfAsked(t, u, p.body.id, ['EXECUTING', 'COMPLETED', 'FAILED']);
+      if (alarmInWave2) {
+        for (let i = 0; ; i++) {
+          const d = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+          if (d.rollout?.waves?.[1]?.targets?.[0]?.state === 'BAKING') break;
+          if (i > 300) throw new Error(`wave 2 never baked: ${JSON.stringify(d.rollout)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        // Both targets run v2 of both members, each target's two files in one commit.
+        expect(tags(readRepo(repo))).toEqual({ canary: 'v2.0.0 v2.0.0', 'us-east-1': 'v2.0.0 v2.0.0' });
+        const alarm = {
+          source: 'aws.cloudwatch',
+          'detail-type': 'CloudWatch Alarm State Change',
+          account: '000000000000',
+          region: 'us-east-1',
+          time: new Date().toISOString(),
+          resources: [us],
+          detail: {
+            alarmName: us.split(':alarm:')[1],
+            state: { value: 'ALARM', reason: '5xx in us-east-1', timestamp: new Date().toISOString() },
+            previousState: { value: 'OK' },
+          },
+        };
+        expect((await t.call('POST', '/dev/events', { body: alarm })).status).toBe(202);
+      }
+      return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 60_000);
+    };
+
+    const first = await promote(await publishBoth(u, 'v1.0.0', 'a', 'b'), false);
+    expect(first.status, JSON.stringify(first.error)).toBe('COMPLETED');
+    expect(first.result.git).toMatchObject({ perTarget: true, changed: false });
+    let r = readRepo(repo);
     // The seed and one commit per target, each touching that target's two files and nothing else.
-    expect(r.commits).toHaveLength(1 + LINE_TARGETS.length);
-    const touched = r.commits.slice(0, -1).map((c) => c.files);
-    expect(touched.sort()).toEqual(LINE_TARGETS.map((n) => [`envs/production/${n}/api.yaml`, `envs/production/${n}/worker.json`]).sort());
-    for (const n of LINE_TARGETS) {
-      expect(r.file(`envs/production/${n}/api.yaml`), n).toContain('tag: v1.0.0');
-      expect(JSON.parse(r.file(`envs/production/${n}/worker.json`)).image.tag, n).toBe('v1.0.0');
-    }
+    expect(r.commits).toHaveLength(1 + TARGETS.length);
+    expect(r.commits.slice(0, -1).map((c) => c.files)).toEqual(['us-east-1', 'canary'].map(filesOf));
+    expect(r.commits[0]!.parents).toEqual([r.commits[1]!.hash]);
+    expect(tags(r)).toEqual({ canary: 'v1.0.0 v1.0.0', 'us-east-1': 'v1.0.0 v1.0.0' });
+
+    // Wave 2 bakes long enough for its alarm: both targets go back, each in one commit writing both its files.
+    const env = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    const patched = await t.call('PATCH', '/api/v1/environments/production', {
+      token: u.admin,
+      body: { version: env.body.version, rollout: { waves: [{ wave: 2, bakeSeconds: 30 }] } },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const second = await promote(await publishBoth(u, 'v2.0.0', 'c', 'd'), true);
+    expect(second.status, JSON.stringify(second.error)).toBe('ROLLED_BACK');
+    r = readRepo(repo);
+    expect(tags(r)).toEqual({ canary: 'v1.0.0 v1.0.0', 'us-east-1': 'v1.0.0 v1.0.0' });
+    // seed, 2 (v1), 2 (v2), 2 reverts, newest wave first: us-east-1 then canary.
+    expect(r.commits).toHaveLength(7);
+    expect(r.commits.slice(0, 2).map((c) => c.files)).toEqual(['canary', 'us-east-1'].map(filesOf));
+    expect(r.commits[1]!.message).toContain('Roll back bundle checkout in production/us-east-1 (wave 2): api v1.0.0, worker v1.0.0');
     expect(r.commits.some((c) => c.files.some((f) => f.includes('{target}')))).toBe(false);
   });
 });
