@@ -82,6 +82,8 @@ export interface Values {
   'auto-merge'?: boolean;
   reviewer?: string[];
   label?: string[];
+  /** a git target's path map: artifact=file:path[@edit] entries given, or false (--no-map) */
+  map?: string[] | false;
   value?: string;
   description?: string;
   disable?: boolean;

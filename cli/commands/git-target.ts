@@ -18,9 +18,35 @@ const describePullRequest = (pr: NonNullable<GitTarget['pullRequest']>) => {
   return `${pr.host === 'gitlab' ? 'GitLab merge requests' : 'GitHub pull requests'} (${facts.join(', ')})`;
 };
 
+/** A git target's path map as people read it: "api → envs/prod/api.yaml image.tag, worker → …". */
+const describePaths = (t: GitTarget) =>
+  Object.entries(t.paths ?? {})
+    .map(([a, e]) => `${a} → ${e.file ?? t.file} ${e.edit && e.edit !== 'yaml-path' ? `${e.edit} ` : ''}${e.path}${e.value ? ` (${e.value})` : ''}`)
+    .join(', ');
+
 /** A git target as people read it (get and set print the same line). */
 const describeTarget = (envName: string, t: GitTarget) =>
-  `${envName}: promotions commit ${t.value} to ${t.repository} ${t.branch}:${t.file} (${t.edit === 'yaml-path' ? t.path : `${t.edit} ${t.path}`})${t.tokenSecret ? `, pushing with secret ${t.tokenSecret}` : ''}${t.pullRequest ? `, through ${describePullRequest(t.pullRequest)}` : ''}, version ${t.version}`;
+  `${envName}: promotions commit ${t.value} to ${t.repository} ${t.branch}:${t.file} (${t.edit === 'yaml-path' ? t.path : `${t.edit} ${t.path}`})${t.paths ? `; by artifact: ${describePaths(t)}` : ''}${t.tokenSecret ? `, pushing with secret ${t.tokenSecret}` : ''}${t.pullRequest ? `, through ${describePullRequest(t.pullRequest)}` : ''}, version ${t.version}`;
+
+const EDITS = ['yaml-path', 'kustomize-image', 'helm-values', 'json-path'];
+
+/**
+ * The path map `git-target set` sends: the stored one with each `--map artifact=file:path[@edit]` set over it (an
+ * entry given replaces that artifact's), none with --no-map. The file ends at the first `:` (a file name has none);
+ * the path may hold one (a kustomize image name with a registry port). Built in a Map: artifact names are data.
+ */
+export function pathMapOf(given: string[] | false | undefined, cur: GitTarget['paths'] | undefined): Record<string, unknown> | null {
+  if (given === false) return null;
+  const map = new Map<string, unknown>(Object.entries(cur ?? {}));
+  for (const spec of given ?? []) {
+    const m = /^([^=]+)=([^:]+):(.+?)(?:@([a-z-]+))?$/.exec(spec);
+    if (!m) fail(`--map ${spec}: write it artifact=file:path (or artifact=file:path@edit), e.g. api=envs/prod/api.yaml:image.tag`);
+    const [, artifact, file, path, edit] = m;
+    if (edit && !EDITS.includes(edit)) fail(`--map ${spec}: the edit is one of ${EDITS.join(', ')}`);
+    map.set(artifact!, { file, path, ...(edit ? { edit } : {}) });
+  }
+  return map.size ? Object.fromEntries(map) : null;
+}
 
 /**
  * The body of `git-target set`: the flags given over the stored target (the PUT replaces the whole
@@ -63,6 +89,7 @@ export function gitTargetSetBody(v: typeof values, cur: GitTarget | null): Recor
     path,
     value: v.value ?? cur?.value ?? 'version',
     tokenSecret,
+    paths: pathMapOf(v.map, cur?.paths),
     pullRequest,
     ...(cur ? { version: cur.version } : {}),
   };
@@ -95,6 +122,12 @@ export function registerGitTarget(program: Command): void {
       'secret holding the push token (stageline/<tenant>/git-token/<NAME>; STAGELINE_SECRET_<TENANT>__GIT_TOKEN__<NAME> locally)',
     )
     .option('--no-token-secret', 'push without a token')
+    .option(
+      '--map <artifact=file:path>',
+      "where one artifact's value goes (a bundle's members each to their own; repeat; @edit after the path for another edit kind, e.g. worker=envs/prod/worker.json:image.tag@json-path)",
+      collect,
+    )
+    .option('--no-map', 'drop the path map: every artifact to --file and --path')
     .addOption(
       new Option('--pull-request <host>', 'deliver through pull requests (GitHub) or merge requests (GitLab) into --branch instead of commits to it').choices([
         'github',

@@ -155,7 +155,20 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
                 ) : (
                   <dd>
                     {p.result.git.pullRequest ? 'merged' : p.result.git.changed ? 'committed' : 'already there'} <code>{p.result.git.commit.slice(0, 10)}</code>{' '}
-                    to {p.result.git.branch}:{p.result.git.file}
+                    to {p.result.git.branch}
+                    {p.result.git.members ? (
+                      <>
+                        , every member in this one commit:{' '}
+                        {p.result.git.members.map((m: { artifact: string; file: string; path: string; value: string }, i: number) => (
+                          <span key={m.artifact}>
+                            {i ? ', ' : ''}
+                            {m.artifact} → {m.file} {m.path} = <code>{m.value}</code>
+                          </span>
+                        ))}
+                      </>
+                    ) : (
+                      <>:{p.result.git.file}</>
+                    )}
                   </dd>
                 )}
               </>

@@ -31,6 +31,11 @@ export interface GitTarget {
   value: 'version' | 'digest' | 'version@digest';
   /** the secret (`${NAME}`, Secrets Manager stageline/<tenant>/git-token/<NAME> on AWS) holding the token to push with; none: anonymous */
   tokenSecret: string | null;
+  /**
+   * where each artifact's value goes, by artifact name (a bundle's members each to their own file or path, in one
+   * commit or one pull request); an artifact not named here goes to `file` and `path`. Read with gitPathOf (own keys only).
+   */
+  paths?: Record<string, GitArtifactPath> | null;
   /** pull-request mode: the change goes to a branch and a pull request (GitHub) or merge request (GitLab) that a person or the host merges; null: commit straight to `branch` */
   pullRequest?: PullRequestOptions | null;
   version: number;
@@ -38,6 +43,29 @@ export interface GitTarget {
   createdBy: string;
   updatedAt: string;
   updatedBy: string;
+}
+
+/** One artifact's place in a git target that maps artifacts to paths: what it leaves out is the target's own. */
+export interface GitArtifactPath {
+  /** the file (with `{target}` for a file per target); absent: the target's `file` */
+  file?: string;
+  /** absent: the target's `edit` */
+  edit?: GitEditKind;
+  path: string;
+  /** absent: the target's `value` */
+  value?: GitTarget['value'];
+}
+
+/** One value written into one place of one file: an artifact's, or each member's of a bundle (all in one commit). */
+export interface GitEdit {
+  /** the artifact whose value it is */
+  artifact: string;
+  file: string;
+  edit?: GitEditKind;
+  path: string;
+  value: GitTarget['value'];
+  /** what is written (gitValueOf's answer) */
+  written: string;
 }
 
 export interface GitTargetRepo {
@@ -66,32 +94,42 @@ export interface PullRequestOptions {
 export interface FileChange {
   previous: string | null;
   diff: string;
+  /** several edits (a bundle): each one's previous value, in the order of `edits`; `diff` holds every file's */
+  each?: { artifact: string; file: string; path: string; previous: string | null }[];
 }
 
-/** Clones, edits one value, commits and pushes (isomorphic-git in memory on AWS and locally). Throws GitDeliveryFailed with what to fix. */
+/**
+ * What a writer is asked to write: `value` at the target's own file and path, or `edits` (one or more values, each
+ * in its own file and path: a bundle's members) — all of them in one commit, or none.
+ */
+export type GitWrite = { value: string; edits?: undefined } | { value?: undefined; edits: GitEdit[] };
+
+/** Clones, edits one value (or several, in one commit), commits and pushes (isomorphic-git in memory on AWS and locally). Throws GitDeliveryFailed with what to fix. */
 export interface GitWriter {
   /** `checkOnly`: never push; a change that would be needed throws (a pull-request target's base is read, not written) */
-  commit(input: {
-    tenant: string;
-    target: GitTarget;
-    value: string;
-    message: string;
-    author: { name: string; email: string };
-    checkOnly?: boolean;
-  }): Promise<GitCommitResult>;
+  commit(
+    input: GitWrite & {
+      tenant: string;
+      target: GitTarget;
+      message: string;
+      author: { name: string; email: string };
+      checkOnly?: boolean;
+    },
+  ): Promise<GitCommitResult>;
   /**
    * The change as branch `head` on top of the target's branch, force-pushed (a second push after the base moved rebases it;
    * the same content on the same base is the same commit, so a retried step pushes nothing new). changed false: the base already holds the value.
    */
-  pushBranch(input: {
-    tenant: string;
-    target: GitTarget;
-    head: string;
-    value: string;
-    message: string;
-    author: { name: string; email: string };
-    at: Date;
-  }): Promise<GitCommitResult & { base: string; change?: FileChange }>;
+  pushBranch(
+    input: GitWrite & {
+      tenant: string;
+      target: GitTarget;
+      head: string;
+      message: string;
+      author: { name: string; email: string };
+      at: Date;
+    },
+  ): Promise<GitCommitResult & { base: string; change?: FileChange }>;
   /** the pull-request host's API (GitHub, GitLab) for a pull-request target */
   hosts: PullRequestClient;
 }

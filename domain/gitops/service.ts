@@ -8,6 +8,7 @@ import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
 import { noReservedSegment } from '../kernel/reserved-keys.ts';
 import { assertGitFileFor, GIT_FILE, GIT_FILE_MESSAGE } from './target-path.ts';
+import { gitPathOf, gitPathsBody, gitValueOf, mappedArtifacts, storedPaths } from './path-map.ts';
 
 /**
  * GitOps delivery: an environment may name a git target (repository, branch, file, a path inside the
@@ -74,9 +75,17 @@ const IMAGE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(:[0-9]{1,5})?(\/[a
  * at configuration — the API or a manifest — rather than a failed promotion later): `at` is the
  * target's place in the request (e.g. `body`, `document.artifacts.promotion.git_targets.production`).
  */
-export function gitEditIssues(t: { edit?: GitEditKind; file: string; path: string }, at: string): { path: string; message: string }[] {
+export function gitEditIssues(
+  t: { edit?: GitEditKind; file: string; path: string; paths?: GitTarget['paths'] },
+  at: string,
+): { path: string; message: string }[] {
   const edit = t.edit ?? 'yaml-path';
   const issues: { path: string; message: string }[] = [];
+  // Each mapped artifact's place, with what it shares with the target (its file, its edit kind), is held to the same rules.
+  for (const artifact of mappedArtifacts(t)) {
+    const e = gitPathOf(t, artifact)!;
+    issues.push(...gitEditIssues({ edit: e.edit ?? edit, file: e.file ?? t.file, path: e.path }, `${at}.paths.${artifact}`));
+  }
   const file = (message: string) => issues.push({ path: `${at}.file`, message });
   if (edit === 'kustomize-image') {
     if (!/(^|\/)kustomization\.ya?ml$/.test(t.file)) file('the kustomize-image edit writes a kustomization.yaml (or .yml); name that file');
@@ -119,6 +128,7 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
         z.describe('where the value goes in the file: dotted keys, or the image name for kustomize-image'),
       ),
     value: z._default(z.enum(['version', 'digest', 'version@digest']), 'version').check(z.describe('what is written (default: the version)')),
+    paths: z.optional(z.nullable(gitPathsBody)),
     tokenSecret: z
       .optional(z.nullable(z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN'))))
       .check(
@@ -139,12 +149,26 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
 
 type View = Omit<GitTarget, 'tenant'> & { edit: GitEditKind };
 // A target saved before edit kinds existed has none: it always was a yaml-path edit.
-const view = ({ tenant: _t, ...rest }: GitTarget): View => ({ ...rest, edit: rest.edit ?? 'yaml-path', pullRequest: rest.pullRequest ?? null });
+const view = ({ tenant: _t, ...rest }: GitTarget): View => ({
+  ...rest,
+  edit: rest.edit ?? 'yaml-path',
+  paths: rest.paths ?? null,
+  pullRequest: rest.pullRequest ?? null,
+});
 
 export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<View> {
   const t = await deps.store.getGitTarget(ctx.principal.tenant, env);
   if (!t) throw new GitTargetNotFound(env);
   return view(t);
+}
+
+/** A git target's files (its own and each mapped artifact's) against its environment's targets (a `{target}` needs them; not with pullRequest). */
+export function assertGitFilesFor(t: { file: string; paths?: GitTarget['paths']; pullRequest?: unknown }, targets: readonly string[], at: string): void {
+  assertGitFileFor(t.file, targets, `${at}.file`, !!t.pullRequest);
+  for (const artifact of mappedArtifacts(t)) {
+    const file = gitPathOf(t, artifact)!.file;
+    if (file) assertGitFileFor(file, targets, `${at}.paths.${artifact}.file`, !!t.pullRequest);
+  }
 }
 
 /** The save-time URL policy of a repository (a manifest names its own field). */
@@ -166,6 +190,7 @@ export const gitTargetSummary = (t: GitTarget | null) =>
         path: t.path,
         value: t.value,
         tokenSecret: t.tokenSecret,
+        ...(t.paths ? { paths: t.paths } : {}),
         ...(t.pullRequest ? { pullRequest: t.pullRequest } : {}),
       })
     : null;
@@ -177,11 +202,10 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.in
   if (issues.length) throw new ValidationFailed(issues);
   const environment = await deps.store.getEnvironment(tenant, env);
   if (!environment) throw new EnvironmentNotFound(env);
-  assertGitFileFor(
-    body.file,
+  assertGitFilesFor(
+    body,
     (environment.targets ?? []).map((t) => t.name),
-    'body.file',
-    !!body.pullRequest,
+    'body',
   );
   const cur = await deps.store.getGitTarget(tenant, env);
   if (cur && body.version !== cur.version)
@@ -231,6 +255,7 @@ export function gitTargetOf(
     path: body.path,
     value: body.value,
     tokenSecret: body.tokenSecret ?? null,
+    paths: storedPaths(body.paths),
     pullRequest: body.pullRequest
       ? { ...body.pullRequest, apiUrl: body.pullRequest.apiUrl ?? null, webhookSecret: body.pullRequest.webhookSecret ?? null }
       : null,
@@ -319,5 +344,54 @@ export function revertMessage(
   ].join('\n');
 }
 
-export const gitValueOf = (target: Pick<GitTarget, 'value'>, p: { subject: { version: string; digest: string } }) =>
-  target.value === 'digest' ? p.subject.digest : target.value === 'version@digest' ? `${p.subject.version}@${p.subject.digest}` : p.subject.version;
+/**
+ * The commit message of a bundle (one commit for every member): what moves where, by which promotion, who approved it
+ * and the decision it rests on, with a line per member. A rollback's bundle is the environment's earlier release.
+ */
+export function bundleCommitMessage(
+  p: Promotion & { subject: { type: 'bundle' } },
+  approvers: string[],
+  decisionDigest: string,
+  where?: { target: string; wave: number },
+): string {
+  const b = p.subject;
+  const into = where ? `${p.targetEnvironment}/${where.target} (wave ${where.wave})` : p.targetEnvironment;
+  return [
+    `${p.rollback ? 'Roll back' : 'Promote'} bundle ${b.name} to ${into}: ${b.members.map((m) => `${m.name} ${m.version}`).join(', ')}`.slice(0, 300),
+    '',
+    `${p.rollback ? 'Rollback' : 'Promotion'} ${p.id} from ${p.sourceEnvironment} to ${p.targetEnvironment}, requested by ${p.requestedBy.name}.`,
+    '',
+    `Stageline-Promotion: ${p.id}`,
+    ...(where ? [`Stageline-Target: ${where.target}`, `Stageline-Wave: ${where.wave}`] : []),
+    `Stageline-Bundle: ${b.name}@${b.digest}`,
+    ...b.members.map((m) => `Stageline-Artifact: ${m.name}@${m.version} ${m.digest}`),
+    `Stageline-Approved-By: ${approvers.length ? approvers.join(', ') : 'none (no approval required)'}`,
+    `Stageline-Decision-Digest: ${decisionDigest}`,
+    `Stageline-Release-Digest: ${p.releaseDigest}`,
+    '',
+  ].join('\n');
+}
+
+/** The commit message of a bundle's automatic rollback: every member put back, in one commit, and why. */
+export function bundleRevertMessage(
+  p: Promotion & { subject: { type: 'bundle' } },
+  restored: readonly { name: string; version: string; digest: string }[],
+  why: string,
+  where?: { target: string; wave: number },
+): string {
+  const into = where ? `${p.targetEnvironment}/${where.target} (wave ${where.wave})` : p.targetEnvironment;
+  return [
+    `Roll back bundle ${p.subject.name} in ${into}: ${restored.map((m) => `${m.name} ${m.version}`).join(', ')}`.slice(0, 300),
+    '',
+    `Automatic rollback of promotion ${p.id}: ${why}`.slice(0, 2000),
+    '',
+    `Stageline-Promotion: ${p.id}`,
+    ...(where ? [`Stageline-Target: ${where.target}`, `Stageline-Wave: ${where.wave}`] : []),
+    `Stageline-Rolled-Back: ${p.subject.name}@${p.subject.digest}`,
+    ...restored.map((m) => `Stageline-Artifact: ${m.name}@${m.version} ${m.digest}`),
+    `Stageline-Release-Digest: ${p.releaseDigest}`,
+    '',
+  ].join('\n');
+}
+
+export { gitValueOf };

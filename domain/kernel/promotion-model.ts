@@ -399,6 +399,8 @@ export type GitDeliveryResult = GitCommitResult & {
   pullRequest?: { number: number; url: string };
   /** a file per target (`{target}`): each target's apply committed its own file; the rollout's completion commits nothing (`commit`: the newest of them) */
   perTarget?: boolean;
+  /** a bundle: every member's place and value, all in the one commit (file, path and value above are the first member's) */
+  members?: { artifact: string; file: string; path: string; value: string }[];
 };
 
 export type PullRequestHost = 'github' | 'gitlab';

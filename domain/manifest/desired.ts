@@ -7,8 +7,7 @@ import { SECRET_REF, type Manifest } from './document.ts';
 import { assertTenantUrls, isRedactedUrl } from '../kernel/url-policy.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
 import { checkUrl } from '../webhooks/subscriptions.ts';
-import { checkRepositoryUrl, gitEditIssues } from '../gitops/service.ts';
-import { assertGitFileFor } from '../gitops/target-path.ts';
+import { assertGitFilesFor, checkRepositoryUrl, gitEditIssues } from '../gitops/service.ts';
 import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
@@ -152,7 +151,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     if (t) issues.push(...gitEditIssues(t, `${doc}.git_targets.${env}`));
     // A file per target needs the environment's targets: the document's, else the current ones.
     const targets = (p.environment_settings?.[env]?.targets ?? cur.settings[env]?.targets ?? []).map((x: { name: string }) => x.name);
-    if (t) collect(issues, () => assertGitFileFor(t.file, targets, `${doc}.git_targets.${env}.file`, !!t.pullRequest));
+    if (t) collect(issues, () => assertGitFilesFor(t, targets, `${doc}.git_targets.${env}`));
   }
   for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
     links.forEach((l, i) => {

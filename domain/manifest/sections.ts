@@ -1,3 +1,4 @@
+import { storedPaths } from '../gitops/path-map.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import type { AnalysisRef, PreAnalysis, Rollout, Target } from '../kernel/target-schemas.ts';
 import type { AnalysisTemplate } from '../verification/template.ts';
@@ -142,7 +143,7 @@ export const sortSubscriptions = (docs: SubscriptionDoc[]) =>
   [...subscriptionKeys(docs, (d) => d).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
 
 /** A git target as the document writes it: its token only as the `${NAME}` of the secret holding it. */
-export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'edit' | 'path' | 'value' | 'tokenSecret' | 'pullRequest'>): GitDoc => ({
+export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'edit' | 'path' | 'value' | 'tokenSecret' | 'pullRequest' | 'paths'>): GitDoc => ({
   repository: t.repository,
   branch: t.branch,
   file: t.file,
@@ -150,6 +151,8 @@ export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'ed
   path: t.path,
   value: t.value,
   ...(t.tokenSecret ? { token: `\${${t.tokenSecret}}` } : {}),
+  // The path map as stored (sorted, without what an entry leaves out), so export | apply is a no-op.
+  ...(storedPaths(t.paths) ? { paths: storedPaths(t.paths)! } : {}),
   // Pull-request mode as the document writes it: unset optional names left out, so export | apply is a no-op.
   ...(t.pullRequest
     ? {

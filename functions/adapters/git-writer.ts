@@ -1,4 +1,4 @@
-import type { GitTarget, GitWriter, PullRequestClient } from '#domain/gitops/ports';
+import type { GitEdit, GitTarget, GitWrite, GitWriter, PullRequestClient } from '#domain/gitops/ports';
 import type { GitCommitResult } from '#domain/kernel/promotion-model';
 import type { SecretResolver } from '#domain/kernel/ports';
 import { guardedGitHttp } from './git-http.ts';
@@ -67,34 +67,21 @@ export class IsomorphicGitWriter implements GitWriter {
       );
     }
     const head = await git.resolveRef({ fs, dir: DIR, ref: 'HEAD' });
-    let text: string;
-    try {
-      text = String(await fs.promises.readFile(`${DIR}/${target.file}`, 'utf8'));
-    } catch {
-      throw new GitDeliveryError(`${target.file} does not exist on ${target.branch} of ${target.repository}; create it (with ${target.path}) first`);
-    }
-    return { fs, head, text };
+    return { fs, head };
   }
 
-  async pushBranch({ tenant, target, head: branch, value, message, author, at }: Parameters<GitWriter['pushBranch']>[0]) {
-    unrendered(target);
+  async pushBranch(input: Parameters<GitWriter['pushBranch']>[0]) {
+    const { tenant, target, head: branch, message, author, at } = input;
+    const edits = editsOf(target, input);
     const common = await this.auth(tenant, target);
-    const [{ default: git }, { GitEditConflict, editFile, fileDiff, previousValue }] = await Promise.all([
-      import('isomorphic-git'),
-      import('#domain/gitops/edit'),
-    ]);
-    const { fs, head, text } = await this.cloneBase(git, common, target);
-    let edited;
-    try {
-      // The target's own edit kind (a kustomization's images, Helm values, a JSON path), as a direct commit writes it.
-      edited = editFile(target, text, value);
-    } catch (err) {
-      if (err instanceof GitEditConflict) throw new GitDeliveryError(err.message);
-      throw err;
+    const [{ default: git }, { fileDiff, previousValue }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
+    const { fs, head } = await this.cloneBase(git, common, target);
+    const edited = await applyEdits(fs, target, edits);
+    if (!edited.files.size) return { commit: head, changed: false, attempts: 0, base: head };
+    for (const [file, f] of edited.files) {
+      await fs.promises.writeFile(`${DIR}/${file}`, f.after);
+      await git.add({ fs, dir: DIR, filepath: file });
     }
-    if (!edited.changed) return { commit: head, changed: false, attempts: 0, base: head };
-    await fs.promises.writeFile(`${DIR}/${target.file}`, edited.text);
-    await git.add({ fs, dir: DIR, filepath: target.file });
     // A fixed time (the promotion's): the same change on the same base is the same commit, so pushing it again changes nothing.
     const timestamp = Math.floor(at.getTime() / 1000);
     const commit = await git.commit({
@@ -111,22 +98,28 @@ export class IsomorphicGitWriter implements GitWriter {
       if (err instanceof GitDeliveryError) throw err;
       throw new GitDeliveryError(`push of ${branch} to ${target.repository} failed: ${reason(err)}`);
     }
+    const each = edits.map((e, i) => ({ artifact: e.artifact, file: e.file, path: e.path, previous: previousValue(edited.previous[i]) }));
     return {
       commit,
       changed: true,
       attempts: 1,
       base: head,
-      change: { previous: previousValue(edited.previous), diff: fileDiff(target.file, text, edited.text) },
+      change: {
+        previous: each[0]?.previous ?? null,
+        diff: [...edited.files].map(([file, f]) => fileDiff(file, f.before, f.after)).join('\n'),
+        ...(input.edits ? { each } : {}),
+      },
     };
   }
 
-  async commit({ tenant, target, value, message, author, checkOnly }: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {
-    unrendered(target);
+  async commit(input: Parameters<GitWriter['commit']>[0]): Promise<GitCommitResult> {
+    const { tenant, target, message, author, checkOnly } = input;
+    const edits = editsOf(target, input);
     const common = await this.auth(tenant, target);
     const { onAuth, onAuthFailure } = common;
     // Loaded on first use: only a promotion into an environment with a git target pays the init of
     // isomorphic-git and of the file editor (yaml): both are chunks of their own (code splitting).
-    const [{ default: git }, { GitEditConflict, editFile }] = await Promise.all([import('isomorphic-git'), import('#domain/gitops/edit')]);
+    const { default: git } = await import('isomorphic-git');
     for (let attempt = 1; ; attempt++) {
       const fs = new MemFs();
       try {
@@ -135,23 +128,17 @@ export class IsomorphicGitWriter implements GitWriter {
         throw new GitDeliveryError(`cannot clone ${target.repository} (branch ${target.branch}): ${reason(err)}`);
       }
       const head = await git.resolveRef({ fs, dir: DIR, ref: 'HEAD' });
-      let text: string;
-      try {
-        text = String(await fs.promises.readFile(`${DIR}/${target.file}`, 'utf8'));
-      } catch {
-        throw new GitDeliveryError(`${target.file} does not exist on ${target.branch} of ${target.repository}; create it (with ${target.path}) first`);
+      const edited = await applyEdits(fs, target, edits);
+      if (!edited.files.size) return { commit: head, changed: false, attempts: attempt - 1 };
+      if (checkOnly) {
+        const e = edits.find((x) => edited.files.has(x.file))!;
+        throw new GitDeliveryError(`${target.branch} of ${target.repository} does not hold ${e.written} at ${e.path} of ${e.file}`);
       }
-      let edited;
-      try {
-        edited = editFile(target, text, value);
-      } catch (err) {
-        if (err instanceof GitEditConflict) throw new GitDeliveryError(err.message);
-        throw err;
+      // Every file in one commit: a bundle's members reach the branch together or not at all.
+      for (const [file, f] of edited.files) {
+        await fs.promises.writeFile(`${DIR}/${file}`, f.after);
+        await git.add({ fs, dir: DIR, filepath: file });
       }
-      if (!edited.changed) return { commit: head, changed: false, attempts: attempt - 1 };
-      if (checkOnly) throw new GitDeliveryError(`${target.branch} of ${target.repository} does not hold ${value} at ${target.path} of ${target.file}`);
-      await fs.promises.writeFile(`${DIR}/${target.file}`, edited.text);
-      await git.add({ fs, dir: DIR, filepath: target.file });
       const now = Math.floor(Date.now() / 1000);
       const commit = await git.commit({
         fs,
@@ -178,6 +165,48 @@ export class IsomorphicGitWriter implements GitWriter {
       }
     }
   }
+}
+
+/** What to write: the edits asked for, or the one value at the target's own file and path. Every file must be rendered (no `{target}`). */
+function editsOf(target: GitTarget, input: GitWrite): GitEdit[] {
+  const edits = input.edits ?? [{ artifact: '', file: target.file, edit: target.edit, path: target.path, value: target.value, written: input.value ?? '' }];
+  if (!edits.length) throw new GitDeliveryError('nothing to write: no edit was given');
+  for (const e of edits) unrendered({ file: e.file, environment: target.environment });
+  return edits;
+}
+
+/**
+ * Applies every edit to the clone's files in memory (two edits of one file apply in turn to its text): the files that
+ * change, before and after, and each edit's previous value. A file that cannot take its value fails them all.
+ */
+async function applyEdits(fs: MemFs, target: GitTarget, edits: GitEdit[]) {
+  const { GitEditConflict, editFile } = await import('#domain/gitops/edit');
+  const texts = new Map<string, { before: string; after: string }>();
+  const previous: unknown[] = [];
+  for (const e of edits) {
+    let cur = texts.get(e.file);
+    if (!cur) {
+      let text: string;
+      try {
+        text = String(await fs.promises.readFile(`${DIR}/${e.file}`, 'utf8'));
+      } catch {
+        throw new GitDeliveryError(`${e.file} does not exist on ${target.branch} of ${target.repository}; create it (with ${e.path}) first`);
+      }
+      cur = { before: text, after: text };
+      texts.set(e.file, cur);
+    }
+    try {
+      // The place's own edit kind (a kustomization's images, Helm values, a JSON path), as a direct commit writes it.
+      const edited = editFile(e, cur.after, e.written);
+      previous.push(edited.previous);
+      cur.after = edited.text;
+    } catch (err) {
+      if (err instanceof GitEditConflict) throw new GitDeliveryError(edits.length > 1 && e.artifact ? `${e.artifact}: ${err.message}` : err.message);
+      throw err;
+    }
+  }
+  const files = new Map([...texts].filter(([, f]) => f.after !== f.before));
+  return { files, previous };
 }
 
 function reason(err: unknown): string {

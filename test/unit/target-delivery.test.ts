@@ -3,7 +3,7 @@ import { TargetNotFound, ValidationFailed } from '../../domain/kernel/errors.ts'
 import { assertTargetRegistries, OCI_TAG, registryFor, targetTagName } from '../../domain/config/targets.ts';
 import { assertGitFileFor, gitPathFor, gitTargetFor } from '../../domain/gitops/target-path.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
-import { deliverToGit, revertInGit } from '../../domain/promotion/deliver/git-delivery.ts';
+import { deliverToGit, gitChangeOf, revertInGit } from '../../domain/promotion/deliver/git-delivery.ts';
 import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
 import { memoryDeps } from '../support/memory-deps.ts';
 import { deliveryText } from '../../cli/rollout-view.ts';
@@ -115,7 +115,12 @@ describe('a file per target never reaches the git writer as written', () => {
     // deps.git.commit rejects ("not part of these tests"): a call would fail the test.
     const done = await deliverToGit(deps, promotion);
     expect(done).toMatchObject({ file: 'envs/production/{target}/values.yaml', changed: false, attempts: 0, perTarget: true });
-    const reverted = await revertInGit(deps, promotion, { version: 'v1', digest: `sha256:${'a'.repeat(64)}` }, 'alarm');
+    const reverted = await revertInGit(
+      deps,
+      promotion,
+      { type: 'artifact', name: promotion.subject.name, version: 'v1', digest: `sha256:${'a'.repeat(64)}` },
+      'alarm',
+    );
     expect(reverted).toMatchObject({ commit: null, changed: false, error: expect.stringMatching(/names a file per target/) });
   });
 
@@ -207,5 +212,50 @@ describe('what a rollback does to a target’s deliveries (revertTarget)', () =>
     expect(await revertTarget(deps, { ...p, subject: { type: 'config' } } as unknown as Promotion, { ...item }, 'alarm')).toEqual({});
     const done = { ...item, git: { ...item.git, revert: { commit: 'd'.repeat(40), changed: true } }, registry: { ...item.registry, revert: { digest: 'x' } } };
     expect(await revertTarget(deps, p, done, 'alarm')).toEqual({});
+  });
+});
+
+describe("a git target's path map (gitChangeOf)", () => {
+  const base = {
+    tenant: 't1',
+    environment: 'staging',
+    repository: 'https://git.example.test/deploy.git',
+    branch: 'main',
+    file: 'envs/staging/values.yaml',
+    path: 'image.tag',
+    value: 'version' as const,
+    tokenSecret: null,
+    version: 1,
+    createdAt: '',
+    createdBy: '',
+    updatedAt: '',
+    updatedBy: '',
+  };
+  const mapped = { ...base, paths: { api: { file: 'envs/staging/api.json', edit: 'json-path' as const, path: 'image.tag', value: 'digest' as const } } };
+  const d = `sha256:${'a'.repeat(64)}`;
+
+  it('writes an artifact the map names at its place, and one it does not at the target’s file and path', () => {
+    const api = gitChangeOf('staging', mapped, { type: 'artifact', name: 'api', version: 'v1.0.0', digest: d });
+    expect(api.write).toEqual({ value: d });
+    expect(api.target).toMatchObject({ file: 'envs/staging/api.json', edit: 'json-path', path: 'image.tag', value: 'digest' });
+    const other = gitChangeOf('staging', mapped, { type: 'artifact', name: 'worker', version: 'v1.0.0', digest: d });
+    expect(other.target).toBe(mapped);
+    expect(other.write).toEqual({ value: 'v1.0.0' });
+  });
+
+  it('refuses a bundle with a member the map leaves out, naming it; an inherited key is never a place', () => {
+    const members = [
+      { name: 'api', version: 'v1.0.0', digest: d },
+      { name: 'worker', version: 'v1.0.0', digest: d },
+    ];
+    expect(() => gitChangeOf('staging', mapped, { type: 'bundle', name: 'checkout', members })).toThrow(/worker \(paths\.worker\)/);
+    const inherited = { ...base, paths: Object.create({ api: { path: 'image.tag' } }) as Record<string, { path: string }> };
+    expect(() => gitChangeOf('staging', inherited, { type: 'bundle', name: 'checkout', members: members.slice(0, 1) })).toThrow(/api \(paths\.api\)/);
+    const both = { ...mapped, paths: { ...mapped.paths, worker: { path: 'worker.tag' } } };
+    const change = gitChangeOf('staging', both, { type: 'bundle', name: 'checkout', members });
+    expect(change.write.edits?.map((e) => [e.artifact, e.file, e.edit, e.path, e.written])).toEqual([
+      ['api', 'envs/staging/api.json', 'json-path', 'image.tag', d],
+      ['worker', 'envs/staging/values.yaml', 'yaml-path', 'worker.tag', 'v1.0.0'],
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { DomainError } from '../../kernel/errors.ts';
 import type { With } from '../../kernel/deps.ts';
 import type { FileChange, GitTarget } from '../../gitops/ports.ts';
 import type { Promotion, PullRequestRecord, PullRequestState } from '../../kernel/promotion-model.ts';
-import { commitMessage, gitValueOf } from '../../gitops/service.ts';
+import { gitChangeOf, releaseMessage, writtenOf, type GitPromotion } from './git-delivery.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { flowDecision, PULL_REQUEST_WAIT_SECONDS } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
@@ -57,10 +57,6 @@ export function pullRequestText(
       : recorded === null || inFile === recorded || inFile === value
         ? inFile
         : `${inFile} (in the file; Stageline last delivered ${recorded})`;
-  const gates = (p.gates ?? []).map(
-    (g) => `| ${g.gate} | ${g.verdict}${g.blocking ? ' (blocking)' : ''} | ${g.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`,
-  );
-  const approvals = decision.approvals.filter((a) => a.counted).map((a) => a.by);
   const body = [
     `Stageline ${p.rollback ? 'rolls back' : 'promotes'} **${p.subject.name}** to **${p.targetEnvironment}** (promotion \`${p.id}\`, requested by ${p.requestedBy.name}).`,
     '',
@@ -76,6 +72,58 @@ export function pullRequestText(
     '',
     `Digest: \`${p.subject.digest}\``,
     '',
+    ...decisionSections(p, decision, links),
+  ].join('\n');
+  return { title: `${p.rollback ? 'Roll back' : 'Promote'} ${p.subject.name} ${p.subject.version} to ${p.targetEnvironment}`, body: body.slice(0, 60_000) };
+}
+
+/**
+ * What a person reads on a bundle's pull request: every member's move (one row each, the file's value before), the one
+ * diff of every file, and the same gates, approvals and decision record as an artifact's.
+ */
+export function bundlePullRequestText(
+  p: Promotion & { subject: { type: 'bundle' } },
+  decision: { decisionDigest: string; approvals: { by: string; counted: boolean }[]; approvalsRequired: number },
+  links: { decision: string; promotion: string },
+  change?: FileChange,
+): { title: string; body: string } {
+  const b = p.subject;
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = b.members.map((m) => {
+    const e = change?.each?.find((x) => x.artifact === m.name);
+    return `| ${m.name} | ${e ? `${cell(e.file)} ${cell(e.path)}` : ''} | ${e?.previous ?? 'nothing yet'} | ${m.version} |`;
+  });
+  const body = [
+    `Stageline ${p.rollback ? 'rolls back' : 'promotes'} bundle **${b.name}** to **${p.targetEnvironment}** (promotion \`${p.id}\`, requested by ${p.requestedBy.name}): every member in this one pull request.`,
+    '',
+    '### What moves',
+    '',
+    `| member | where | ${p.targetEnvironment} now | after merge |`,
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+    '```diff',
+    ...(change ? [change.diff] : []),
+    '```',
+    '',
+    `Bundle digest: \`${b.digest}\``,
+    '',
+    ...decisionSections(p, decision, links),
+  ].join('\n');
+  return { title: `${p.rollback ? 'Roll back' : 'Promote'} bundle ${b.name} to ${p.targetEnvironment}`.slice(0, 250), body: body.slice(0, 60_000) };
+}
+
+/** The gates, approvals and decision record sections of a pull request's text. */
+function decisionSections(
+  p: Promotion,
+  decision: { decisionDigest: string; approvals: { by: string; counted: boolean }[]; approvalsRequired: number },
+  links: { decision: string; promotion: string },
+): string[] {
+  const gates = (p.gates ?? []).map(
+    (g) => `| ${g.gate} | ${g.verdict}${g.blocking ? ' (blocking)' : ''} | ${g.reason.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200)} |`,
+  );
+  const approvals = decision.approvals.filter((a) => a.counted).map((a) => a.by);
+  return [
     '### Gates',
     '',
     ...(gates.length ? ['| gate | verdict | reason |', '| --- | --- | --- |', ...gates] : ['No gates ran.']),
@@ -93,8 +141,7 @@ export function pullRequestText(
     `Merging this completes the promotion; closing it without merging fails the promotion.`,
     '',
     `<!-- stageline-promotion: ${p.id} -->`,
-  ].join('\n');
-  return { title: `${p.rollback ? 'Roll back' : 'Promote'} ${p.subject.name} ${p.subject.version} to ${p.targetEnvironment}`, body: body.slice(0, 60_000) };
+  ];
 }
 
 /** Why a promotion fails when its pull request was closed without merge. */
@@ -140,7 +187,7 @@ async function record(deps: With<'git'>, tenant: string, id: string, next: (cur:
  * be opened is deleted).
  */
 export async function pullRequestGate(deps: With<'git' | 'scheduler'>, p: Promotion): Promise<void> {
-  if (p.subject.type !== 'artifact' || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return;
+  if ((p.subject.type !== 'artifact' && p.subject.type !== 'bundle') || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return;
   const target = await deps.store.getGitTarget(p.tenant, p.targetEnvironment);
   if (!target?.pullRequest) return;
   let pr = p.pullRequest;
@@ -148,7 +195,7 @@ export async function pullRequestGate(deps: With<'git' | 'scheduler'>, p: Promot
   if (pr?.state === 'merged') return;
   if (pr?.state === 'closed') throw new PromotionFailed(closedReason(pr));
   if (pr?.state === 'open') throw new AwaitingMerge(`waiting for ${pr.url} to be merged`);
-  const opened = await openPullRequest(deps, p as Artifact, target);
+  const opened = await openPullRequest(deps, p as GitPromotion, target);
   if (!opened) return;
   if (opened.state === 'merged') return;
   if (opened.state === 'closed') throw new PromotionFailed(closedReason(opened));
@@ -156,7 +203,7 @@ export async function pullRequestGate(deps: With<'git' | 'scheduler'>, p: Promot
 }
 
 /** Pushes the branch and opens the pull request, or finds the one a retried step opened before. Null: the base already holds the value. */
-async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget): Promise<PullRequestRecord | null> {
+async function openPullRequest(deps: With<'git'>, p: GitPromotion, target: GitTarget): Promise<PullRequestRecord | null> {
   const { tenant } = p;
   const head = headBranchOf(p);
   const hosts = deps.git.hosts;
@@ -174,17 +221,21 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
   }
   if (!state) {
     const ctx = { principal: { tenant, id: 'stageline', name: 'stageline', roles: ['viewer' as const], kind: 'machine' as const } };
-    const [decision, pointer] = await Promise.all([decisionRecord(deps, ctx, p.id), deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name)]);
-    const value = gitValueOf(target, p);
+    const [decision, pointer] = await Promise.all([
+      decisionRecord(deps, ctx, p.id),
+      p.subject.type === 'artifact' ? deps.store.getPointer(tenant, p.targetEnvironment, p.subject.name) : null,
+    ]);
     const approvers = decision.approvals.filter((a) => a.counted).map((a) => a.by);
-    let commit;
+    let commit, change;
     try {
+      // An artifact at its place (its mapped one, if any); a bundle's members each at theirs, all in the one head commit.
+      change = gitChangeOf(p.targetEnvironment, target, writtenOf(p));
       commit = await deps.git.pushBranch({
         tenant,
-        target,
+        target: change.target,
         head,
-        value,
-        message: commitMessage(p, approvers, decision.decisionDigest),
+        ...change.write,
+        message: releaseMessage(p, approvers, decision.decisionDigest),
         author: { name: p.requestedBy.name, email: p.requestedBy.name.includes('@') ? p.requestedBy.name : 'stageline@localhost' },
         at: new Date(p.requestedAt),
       });
@@ -194,15 +245,11 @@ async function openPullRequest(deps: With<'git'>, p: Artifact, target: GitTarget
     if (!commit.changed) return null;
     pushed = commit.commit;
     const base = deps.publicUrl ?? '';
-    const text = pullRequestText(
-      p,
-      target,
-      value,
-      pointer ? { version: pointer.version } : null,
-      decision,
-      { decision: `${base}/api/v1/promotions/${p.id}/decision`, promotion: `${base}/dashboard#/promotions/${p.id}` },
-      commit.change,
-    );
+    const links = { decision: `${base}/api/v1/promotions/${p.id}/decision`, promotion: `${base}/dashboard#/promotions/${p.id}` };
+    const text =
+      p.subject.type === 'bundle'
+        ? bundlePullRequestText(p as Promotion & { subject: { type: 'bundle' } }, decision, links, commit.change)
+        : pullRequestText(p as Artifact, change.target, change.where.value, pointer ? { version: pointer.version } : null, decision, links, commit.change);
     try {
       state = await hosts.open({ tenant, target, head, ...text });
     } catch (err) {
@@ -244,7 +291,7 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
         await deps.git.hosts.close({ tenant, target, number: pr.number, comment: `Stageline closed this: ${foreign}` }).catch(() => undefined);
       state = { ...state, state: 'closed' };
     } else if (state.state === 'open' && (state.mergeState === 'behind' || state.mergeState === 'dirty')) {
-      ({ state, pushed } = await rebase(deps, p as Artifact, target, state));
+      ({ state, pushed } = await rebase(deps, p as GitPromotion, target, state));
     } else if (state.state === 'open' && target.pullRequest.autoMerge && target.pullRequest.host === 'github' && state.mergeState === 'clean') {
       if (await deps.git.hosts.merge({ tenant, target, number: state.number, sha: state.headSha }))
         state = await deps.git.hosts.get({ tenant, target, number: pr.number });
@@ -270,17 +317,18 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
 class RebaseConflict extends Error {}
 
 /** Pushes the change again onto the base as it is now (force: the head branch is Stageline's own). */
-async function rebase(deps: With<'git'>, p: Artifact, target: GitTarget, state: PullRequestState): Promise<{ state: PullRequestState; pushed: string }> {
+async function rebase(deps: With<'git'>, p: GitPromotion, target: GitTarget, state: PullRequestState): Promise<{ state: PullRequestState; pushed: string }> {
   const ctx = { principal: { tenant: p.tenant, id: 'stageline', name: 'stageline', roles: ['viewer' as const], kind: 'machine' as const } };
   const decision = await decisionRecord(deps, ctx, p.id);
   let commit: string;
   try {
+    const change = gitChangeOf(p.targetEnvironment, target, writtenOf(p));
     ({ commit } = await deps.git.pushBranch({
       tenant: p.tenant,
-      target,
+      target: change.target,
       head: state.headBranch,
-      value: gitValueOf(target, p),
-      message: commitMessage(
+      ...change.write,
+      message: releaseMessage(
         p,
         decision.approvals.filter((a) => a.counted).map((a) => a.by),
         decision.decisionDigest,

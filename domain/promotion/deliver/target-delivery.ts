@@ -3,12 +3,12 @@ import { registryFor, targetTagName } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget, TargetGitDelivery, TargetRegistryDelivery } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
-import { deliverToTarget, perTargetGit, revertTargetInGit } from './git-delivery.ts';
+import { deliverToTarget, perTargetGit, revertTargetInGit, type GitPromotion } from './git-delivery.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 
 /**
  * Delivery per target: what a rollout does outside the table when it changes one target of
- * an artifact promotion — its own git file (a git target file with `{target}`) and its own tag in its registry
+ * an artifact promotion (a bundle: its members' git files, in one commit per target) — its own git file (a git target file with `{target}`) and its own tag in its registry
  * (`latest-<env>-<target>` in `registryFor(env, target)`) — and what a rollback does to put them back. Effect
  * first, then record: both run before the target's transaction, and what they did is recorded on its
  * RolloutTarget item. The environment's own tags and git file move at the rollout's completion, as before.
@@ -29,13 +29,14 @@ export async function deliverTarget(
   before: RolloutTarget['before'],
   where: { target: string; wave: number },
 ): Promise<{ git: TargetGitDelivery | null; registry: TargetRegistryDelivery | null }> {
-  if (p.subject.type !== 'artifact') return { git: null, registry: null };
+  if (p.subject.type !== 'artifact' && p.subject.type !== 'bundle') return { git: null, registry: null };
   const ap = p as ArtifactPromotion;
-  const registry = await tagTarget(deps, ap, env, where.target);
+  // A bundle has no per-target tag (its members' tags move with the environment); its members' files do move per target.
+  const registry = p.subject.type === 'artifact' ? await tagTarget(deps, ap, env, where.target) : null;
   const gitTarget = await perTargetGit(deps, p);
   if (!gitTarget) return { git: null, registry };
   try {
-    return { git: await deliverToTarget(deps, ap, gitTarget, where), registry };
+    return { git: await deliverToTarget(deps, p as GitPromotion, gitTarget, where), registry };
   } catch (err) {
     if (registry) await untagTarget(deps, ap, { name: where.target, before, registry } as RolloutTarget);
     throw new PromotionFailed(`git delivery to ${where.target} failed: ${(err as Error).message}`);
@@ -52,10 +53,10 @@ export async function revertTarget(
   t: RolloutTarget,
   why: string,
 ): Promise<Pick<RolloutTarget, 'git' | 'registry'>> {
-  if (p.subject.type !== 'artifact') return {};
+  if (p.subject.type !== 'artifact' && p.subject.type !== 'bundle') return {};
   const ap = p as ArtifactPromotion;
   const out: Pick<RolloutTarget, 'git' | 'registry'> = {};
-  if (t.git && !t.git.revert) out.git = { ...t.git, revert: await revertTargetInGit(deps, ap, t, why) };
+  if (t.git && !t.git.revert) out.git = { ...t.git, revert: await revertTargetInGit(deps, p as GitPromotion, t, why) };
   if (t.registry && !t.registry.revert) out.registry = { ...t.registry, revert: await untagTarget(deps, ap, t) };
   return out;
 }

@@ -1,3 +1,4 @@
+import { unmappedMembers, unmappedText } from '../../gitops/path-map.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { AlreadyExists, ArtifactNotFound, DeploymentNotFound, RuleViolation, TargetBusy } from '../../kernel/errors.ts';
 import type { Environment } from '../../kernel/model.ts';
@@ -128,9 +129,11 @@ export async function prepareBundle(
 ): Promise<Prepared> {
   const b = await findBundle(deps, tenant, input.bundle, input.bundleDigest);
   const label = bundleLabel(b);
-  // A git target holds one artifact's value: a bundle is not delivered through it (a commit per member would run half a bundle).
-  if (b.members.length && (await deps.store.getGitTarget(tenant, target.name)))
-    throw new RuleViolation(`'${target.name}' delivers through a git target that holds one artifact's value; promote a bundle's members one by one there`);
+  // A git target writes a bundle in one commit (or one pull request), each member to its mapped place: a member without
+  // one is refused here, naming it, rather than half-delivered.
+  const gitTarget = b.members.length ? await deps.store.getGitTarget(tenant, target.name) : null;
+  const unmapped = gitTarget ? unmappedMembers(gitTarget, b.members) : [];
+  if (unmapped.length) throw new RuleViolation(unmappedText(target.name, b.name, unmapped), { missing: unmapped.map((m) => `paths.${m}`) });
   const [inSource, inTarget] = await Promise.all([
     bundleChanges(deps, tenant, b, source.name, source.head.roots),
     bundleChanges(deps, tenant, b, target.name, target.head.roots),

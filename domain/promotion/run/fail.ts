@@ -5,7 +5,7 @@ import type { Promotion } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { tagOps } from '../../artifacts/tags.ts';
-import { revertInGit } from '../deliver/git-delivery.ts';
+import { revertInGit, type GitPromotion, type Written } from '../deliver/git-delivery.ts';
 import type { Next } from './deadlines.ts';
 import { rollBackRollout } from '../rollout/rollback.ts';
 import { finish, failureMetric } from './end.ts';
@@ -73,19 +73,24 @@ export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'wo
   const undo = await undoOps(deps, p, message);
   let resultPatch: Partial<NonNullable<Promotion['result']>> = {};
   let gitNote = '';
-  if (undo.restored && p.subject.type === 'artifact' && undo.restored.version) {
-    // GitOps: the environment's git target gets the restored version too (Argo CD or Flux deploy from it).
-    const gitRevert = await revertInGit(
-      deps,
-      p as Promotion & { subject: { type: 'artifact' } },
-      { version: undo.restored.version, digest: undo.restored.digest },
-      message,
-    );
+  // GitOps: the environment's git target gets the restored version too (Argo CD or Flux deploy from it); a bundle's
+  // members that were put back, all in one commit.
+  const restored: Written | null =
+    undo.restored && p.subject.type === 'artifact' && undo.restored.version
+      ? { type: 'artifact', name: p.subject.name, version: undo.restored.version, digest: undo.restored.digest }
+      : undo.restored?.members?.length && p.subject.type === 'bundle'
+        ? { type: 'bundle', name: p.subject.name, members: undo.restored.members }
+        : null;
+  if (restored) {
+    const gitRevert = await revertInGit(deps, p as GitPromotion, restored, message);
     if (gitRevert) {
       resultPatch = { gitRevert };
+      const was = p.subject.type === 'artifact' ? p.subject.version : p.subject.type === 'bundle' ? `${p.subject.name}@${p.subject.digest}` : '';
       gitNote = gitRevert.error
-        ? `; the git target still names ${p.subject.version}: ${gitRevert.error}`
-        : `; ${gitRevert.file} on ${gitRevert.branch} set back to ${gitRevert.value}`;
+        ? `; the git target still names ${was}: ${gitRevert.error}`
+        : gitRevert.members
+          ? `; ${gitRevert.members.map((m) => `${m.file} (${m.artifact})`).join(', ')} on ${gitRevert.branch} set back in one commit`
+          : `; ${gitRevert.file} on ${gitRevert.branch} set back to ${gitRevert.value}`;
     }
   }
   const why = undo.restored
@@ -96,7 +101,11 @@ export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'wo
 }
 
 /** What puts the target back (and pauses auto-promotion into it); `restored`: what it is put back to, null when it cannot be. */
-async function undoOps(deps: Deps, p: Promotion, message: string): Promise<{ ops: WriteOp[]; restored: { version?: string; digest: string } | null }> {
+async function undoOps(
+  deps: Deps,
+  p: Promotion,
+  message: string,
+): Promise<{ ops: WriteOp[]; restored: { version?: string; digest: string; members?: { name: string; version: string; digest: string }[] } | null }> {
   const r = p.result!;
   const now = deps.clock().toISOString();
   // What it puts back says so: rolled back by this promotion's own failure (the alarm, or what failed).
@@ -146,10 +155,15 @@ async function undoOps(deps: Deps, p: Promotion, message: string): Promise<{ ops
  * target stays: there was none to put back, and the reason says so) and its configuration part to the head before,
  * in one transaction; auto-promotion into the target is paused.
  */
-async function bundleUndo(deps: Deps, p: Promotion, restoredBy: RestoredBy, now: string): Promise<{ ops: WriteOp[]; restored: { digest: string } | null }> {
+async function bundleUndo(
+  deps: Deps,
+  p: Promotion,
+  restoredBy: RestoredBy,
+  now: string,
+): Promise<{ ops: WriteOp[]; restored: { digest: string; members: { name: string; version: string; digest: string }[] } | null }> {
   const r = p.result!;
   const ops: WriteOp[] = [];
-  let restored = 0;
+  const back: { name: string; version: string; digest: string }[] = [];
   for (const m of r.members ?? []) {
     const cur = await deps.store.getPointer(p.tenant, p.targetEnvironment, m.name);
     if (!cur || cur.promotionId !== p.id || !m.previous.version || !m.previous.digest) continue;
@@ -171,7 +185,7 @@ async function bundleUndo(deps: Deps, p: Promotion, restoredBy: RestoredBy, now:
       },
       tagOps({ name: m.name, version: m.previous.version, digest: m.previous.digest }, p.targetEnvironment, 'release', ENGINE.name, now)[1]!,
     );
-    restored++;
+    back.push({ name: m.name, version: m.previous.version, digest: m.previous.digest });
   }
   const config = r.snapshotSeq !== undefined ? await configUndo(deps, p, restoredBy, now) : null;
   if (config) ops.push(...config.ops);
@@ -184,7 +198,7 @@ async function bundleUndo(deps: Deps, p: Promotion, restoredBy: RestoredBy, now:
         expectedVersion: env.version,
       });
   }
-  return { ops, restored: restored || config ? { digest: r.previous.digest ?? p.releaseDigest } : null };
+  return { ops, restored: back.length || config ? { digest: r.previous.digest ?? p.releaseDigest, members: back } : null };
 }
 
 /** A config release's head (or a bundle's configuration part) put back to the snapshot before it; null when the head moved since. */

@@ -156,7 +156,7 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
   await monitorCheck(deps, read);
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
   // Loaded on first use, by artifact promotions only (a config or flag release is never a pull request).
-  if (read.subject.type === 'artifact') await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, read);
+  if (read.subject.type === 'artifact' || read.subject.type === 'bundle') await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, read);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, read);
     if (done) return { next: 'done' };

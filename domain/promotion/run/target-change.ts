@@ -217,7 +217,12 @@ export async function bundleOps(deps: With<'git' | 'registry'>, p: Promotion & {
     const one = { ...p, subject: { type: 'artifact' as const, ...x.m } };
     synced.push(...(await syncRegistries(deps, one, x.version, registryTagsOf(tagOps(x.version, p.targetEnvironment, 'release', p.requestedBy.name, now)))));
   }
-  const dep = deployment(p, `${b.name}@${b.digest.slice(7, 19)}`, '', b.digest, now);
+  // GitOps: every member written to its mapped place in the environment's git target, in one commit (or the merged pull
+  // request), before the one transaction; a member without a place fails the whole, and nothing is written.
+  const git = await deliverToGit(deps, p).catch((err: Error) => {
+    throw new PromotionFailed(`git delivery failed: ${err.message}`);
+  });
+  const dep = deployment(p, `${b.name}@${b.digest.slice(7, 19)}`, git?.commit ?? '', b.digest, now);
   const ops: WriteOp[] = [...tags];
   for (const x of moving) ops.push(memberPointer(p, x.m, x.cur, dep.id, now));
   let config: { snapshotSeq: number; previous: { seq: number; digest: string } } | null = null;
@@ -240,6 +245,7 @@ export async function bundleOps(deps: With<'git' | 'registry'>, p: Promotion & {
       ...(config ? { snapshotSeq: config.snapshotSeq } : {}),
       replaced: current ? { id: current.id, deployedAt: current.deployedAt, promotionId: current.promotionId } : null,
       synced,
+      ...(git ? { git } : {}),
       members: moving.map((x) => ({
         name: x.m.name,
         version: x.m.version,

@@ -13,6 +13,21 @@ export const gitTargetResponse = /* @__PURE__ */ z.schema(() =>
       path: z.string(),
       value: z.enum(['version', 'digest', 'version@digest']),
       tokenSecret: z.nullable(z.string()).check(z.describe('the name of the secret holding the push token (never its value)')),
+      paths: z
+        .nullable(
+          z.record(
+            z.string(),
+            z.strictObject({
+              file: z.optional(z.string()),
+              edit: z.optional(z.enum(['yaml-path', 'kustomize-image', 'helm-values', 'json-path'])),
+              path: z.string(),
+              value: z.optional(z.enum(['version', 'digest', 'version@digest'])),
+            }),
+          ),
+        )
+        .check(
+          z.describe("where each artifact's value goes, by artifact name (what an entry leaves out is the target's); null: every artifact to file and path"),
+        ),
       pullRequest: z
         .nullable(
           z.strictObject({

@@ -173,6 +173,9 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
               changed: z.boolean(),
               attempts: z.number().check(z.int()),
               pullRequest: z.optional(z.strictObject({ number: z.number().check(z.int()), url: z.string() })),
+              members: z
+                .optional(z.array(z.strictObject({ artifact: z.string(), file: z.string(), path: z.string(), value: z.string() })))
+                .check(z.describe("a bundle: every member's file, path and value, all in the one commit (file, path and value above are the first member's)")),
               perTarget: z.optional(
                 z
                   .boolean()
@@ -204,6 +207,9 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
               pullRequest: z
                 .optional(z.strictObject({ number: z.number().check(z.int()), url: z.string() }))
                 .check(z.describe('pull-request mode: the revert is proposed as a pull request (merge request) of its own')),
+              members: z
+                .optional(z.array(z.strictObject({ artifact: z.string(), file: z.string(), path: z.string(), value: z.string() })))
+                .check(z.describe("a bundle: every member's file, path and value, all in the one commit (file, path and value above are the first member's)")),
             }),
           )
           .check(
