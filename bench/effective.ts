@@ -168,8 +168,29 @@ export async function benchEffective(): Promise<{
     await measure('304 (If-None-Match = ETag)', () => read({ 'if-none-match': etag }));
     await measure('OFREP bulk 200 (50 flags, cached snapshot)', () => bulk());
     await measure('OFREP bulk 304', () => bulk({ 'if-none-match': bulkTag }));
-    await measure('304 as a target (?target=canary: + its head)', () => read({ 'if-none-match': targetTag }, { target: 'canary' }));
+    await measure('304 as a target (?target=canary, no rollout in progress)', () => read({ 'if-none-match': targetTag }, { target: 'canary' }));
     await measure('304 as a target, with Stageline-Instance (no write)', () => read({ ...instance, 'if-none-match': instanceTag }, { target: 'canary' }));
+    // A rollout changed canary (the op its TargetApply commits): the environment's item names it, and its read reads its head too.
+    const staging = (await store.getEnvironment(tenant, 'staging'))!;
+    await store.commit(tenant, [
+      {
+        kind: 'targetHead',
+        head: {
+          environment: 'staging',
+          target: 'canary',
+          subject: 'config',
+          snapshot: staging.head,
+          base: staging.head.seq,
+          promotionId: 'prm_bench',
+          wave: 1,
+          updatedAt: new Date().toISOString(),
+          version: 1,
+        },
+        expectedVersion: null,
+      },
+    ]);
+    const changedTag = (await read({}, { target: 'canary' })).headers!.etag!;
+    await measure('304 as a target a rollout changed (+ its head)', () => read({ 'if-none-match': changedTag }, { target: 'canary' }));
 
     const rru = (c: Case) => Object.values(c.counts).reduce((s, x) => s + x.capacity, 0);
     const lambdaUsd = (c: Case) => PRICE.lambdaPerRequest + PRICE.lambdaPerGbSecond * PRICE.lambdaMemoryGb * (Math.ceil(quantile(c.ms, 0.5)) / 1000);
@@ -204,7 +225,7 @@ export async function benchEffective(): Promise<{
 A read's first check of an app key reads the key and the environment head in ONE consistent BatchGetItem (2 items); for the next second (READ_CACHE_TTL_MS) the instance keeps the key record and reads only the head, eventually consistently (0.5 RRU): a revoked key is refused within 1 s, a promotion is seen as soon as the read sees it. The snapshot is immutable and cached by digest, so a 200 with a cached snapshot and a 304 cost the same DynamoDB work. The key's last-used time is written at most once a minute per key and instance (one UpdateItem, 1 WRU), not counted here.
 $ per million = API Gateway HTTP API $1.00/M (not at the function URL, where the app reads also answer) + Lambda $0.20/M + 512 MB arm64 × the local p50 (rounded up to 1 ms) + RRU × $0.125/M.
 Unchanged poll (304) at the function URL: $${usdPerMillionUrl(c304).toFixed(2)} per million (goal ≤ $0.30; AppConfig $0.20); through API Gateway $${usdPerMillion(c304).toFixed(2)}.
-Unchanged poll of an instance that identifies itself (Stageline-Instance, a target's read): $${usdPerMillionUrl(c304Instance).toFixed(2)} per million at the function URL, ${fmt(writes304Instance, 1)} writes per poll (an instance is written only when a 200 serves it another version); the same target read without it: $${usdPerMillionUrl(cases[5]!).toFixed(2)} (identification needs a target's read: its head is one GetItem more than the environment's).
+Unchanged poll of an instance that identifies itself (Stageline-Instance, a target's read): $${usdPerMillionUrl(c304Instance).toFixed(2)} per million at the function URL, ${fmt(writes304Instance, 1)} writes per poll (an instance is written only when a 200 serves it another version); the same target read without it: $${usdPerMillionUrl(cases[5]!).toFixed(2)} (a target's read costs the environment's item alone, which names the targets a rollout changed; while one is changed, its read reads its head too: $${usdPerMillionUrl(cases[7]!).toFixed(2)}).
 AWS AppConfig data plane, for comparison: $0.20 per million configuration requests + $0.0008 per configuration received — $0.20/M for polls that find nothing new, $800.20/M for reads that receive the configuration (our 200: $${usdPerMillion(c200).toFixed(2)}/M).`);
     db.destroy();
     resetDeps();

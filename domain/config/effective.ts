@@ -87,8 +87,9 @@ export interface ReadView {
 /**
  * Resolves the target of a read: the app key's scope, else the one the request names (`?target=` or
  * OFREP's `context.target`); a key scoped to one target asking for another is refused (403); an
- * unknown target is TargetNotFound (404). Costs one eventually consistent GetItem (0.5 RCU) of the
- * target's head when a target is named; none otherwise (the environment item the reader holds gives the head).
+ * unknown target is TargetNotFound (404). A target the environment's item names as running its own head (a
+ * rollout changed it and the environment has not caught up) costs one eventually consistent GetItem (0.5 RCU) of
+ * its head; any other read, none (the environment item the reader holds gives the head: mayRunOwnConfig).
  */
 export async function readView(store: Pick<Store, 'getTargetHead' | 'getPointer'>, env: Environment, scope: ReadScope, requested?: string): Promise<ReadView> {
   if (scope.target !== undefined && requested !== undefined && requested !== scope.target)

@@ -73,7 +73,7 @@ export function environmentView(env: Environment) {
 
 /** Digest of an environment's settings (what `before`/`after` mean in its audit entries). */
 function settingsDigest(env: Environment): string {
-  const { head: _h, version: _v, updatedAt: _u, updatedBy: _b, itemCount: _c, lastBreakGlass: _g, lastAlarm: _a, webhookGates, ...rest } = env;
+  const { head: _h, version: _v, updatedAt: _u, updatedBy: _b, itemCount: _c, lastBreakGlass: _g, lastAlarm: _a, ownHeads: _o, webhookGates, ...rest } = env;
   // Never digest a secret: an unsalted digest over settings that include a webhook secret lets
   // anyone who reads the audit trail guess the secret offline.
   const settings = { ...rest, webhookGates: (webhookGates ?? []).map(({ secret: _s, ...h }) => h) };

@@ -15,8 +15,14 @@ export type EnvironmentOp =
    * the write keeps the targets the environment has, and one that changed them is refused as a conflict)
    */
   | { kind: 'environment'; env: Environment; expectedVersion: number; previousMonitors?: string[]; previousTargets?: Target[] }
-  /** what one target runs of one subject while it differs from the environment's head (domain/config/targets.ts) */
-  | { kind: 'targetHead'; head: TargetHead; expectedVersion: number | null }
+  /**
+   * what one target runs of one subject while it differs from the environment's head (domain/config/targets.ts). A
+   * config head also names its target on the environment's item, in the same transaction (Environment.ownHeads), unless
+   * `putBack`: the head is the environment's own again (a rollback), and the rollout's end unlists it (`ownHeadsBack`)
+   */
+  | { kind: 'targetHead'; head: TargetHead; expectedVersion: number | null; putBack?: true }
+  /** these targets run the environment's head again (a rollout put them back): its item stops naming them, so their reads read no TargetHead */
+  | { kind: 'ownHeadsBack'; environment: string; targets: string[] }
   /** the last applied manifest's digest: two applies of the same plan never interleave (domain/manifest) */
   | { kind: 'manifestHead'; digest: string; previous: string | null };
 

@@ -332,12 +332,24 @@ export function headHolds(head: TargetHead | null, envBase: number): head is Tar
 }
 
 /**
+ * Whether a target may run a config head of its own, by the environment's item alone: it names every target whose
+ * config head was written over its current head (the head's write and the name are one transaction; a rollout's end
+ * unlists what it put back; a new head starts with none, as every older target head stops holding). Not known (an
+ * item written before it named them, or one whose names are about another head): it may, and its head is read.
+ */
+export function mayRunOwnConfig(env: Pick<Environment, 'head' | 'ownHeads'>, target: string): boolean {
+  const own = env.ownHeads;
+  return !own || own.at !== env.head.seq || own.targets.includes(target);
+}
+
+/**
  * THE resolution of what one target of an environment runs (readers: effective config, OFREP, history
  * by target). `target` undefined (no target named), or `default` on an environment without targets: the
  * environment's head (`target: null`, what every target has reached).
  * An unknown target: TargetNotFound (404). A target with a head that still holds (written over the
  * environment head that is current): its own. Otherwise the environment's. Config: one read of the
- * target's head item besides the environment the caller already holds; artifacts: that and the pointer.
+ * target's head item besides the environment the caller already holds, only when the environment's item names
+ * the target (mayRunOwnConfig; none in steady state); artifacts: the head and the pointer.
  */
 export async function targetVersion(
   store: Pick<Store, 'getTargetHead' | 'getPointer'>,
@@ -362,7 +374,7 @@ export async function targetVersion(
 ): Promise<TargetVersion> {
   const name = resolveTargetName(env, target);
   if (subject.kind === 'config') {
-    const own = name === null ? null : await store.getTargetHead(env.tenant, env.name, name, configSubject, opts);
+    const own = name === null || !mayRunOwnConfig(env, name) ? null : await store.getTargetHead(env.tenant, env.name, name, configSubject, opts);
     return headHolds(own, env.head.seq) && own.snapshot
       ? { kind: 'config', target: name, own: true, snapshot: own.snapshot }
       : { kind: 'config', target: name, own: false, snapshot: env.head };

@@ -81,6 +81,12 @@ export interface Environment {
   preAnalysis?: PreAnalysis[];
   /** what every target runs: with targets, the head all of them have reached (a target's own is a TargetHead) */
   head: Head;
+  /**
+   * Which targets may run a config head of their own over the head `at` (domain/config/targets.ts mayRunOwnConfig):
+   * every target whose config head was written over that head is named, so a target read of one not named reads
+   * no TargetHead. Absent, or about another head: not known (a target read reads its head).
+   */
+  ownHeads?: OwnHeads;
   /** configs + flags in the current snapshot; an environment holding items cannot be deleted */
   itemCount: number;
   version: number;
@@ -274,6 +280,12 @@ export interface BreakGlassUse {
   guard: 'protected-environment' | 'freeze-window';
   /** past a freeze: the release (digest) it was given for; another release needs a new break-glass */
   releaseDigest?: string;
+}
+
+/** The targets with a config head of their own over the environment's head `at` (names only: every live one is over the current head). */
+export interface OwnHeads {
+  at: number;
+  targets: string[];
 }
 
 /**

@@ -10,7 +10,7 @@
  *
  * | entity            | pk                              | sk                    | access pattern |
  * |-------------------|---------------------------------|-----------------------|----------------|
- * | Environment       | T#t#ENV                         | ENV#<name>            | get by name; all of a tenant (≤ 20) sorted by position in code |
+ * | Environment       | T#t#ENV                         | ENV#<name>            | get by name; all of a tenant (≤ 20) sorted by position in code; names the targets whose config head holds over its head (ownHeads, ownHeadsAt: a target read of any other reads no TargetHead; store/own-heads.ts) |
  * | PositionGuard     | T#t#ENV                         | POS#<nnn>             | keeps positions in the line unique (written in the same transaction) |
  * | EnvironmentTargets| T#t#ENV                         | TGTS#<env>            | the environment's targets (≤ 64 KiB of JSON), written with it only when they change; its item names their digest (store/targets.ts) |
  * | Snapshot          | T#t#SNAP#<env>                  | S#<seq 10 digits>     | get by env+seq; history newest first |
@@ -68,7 +68,7 @@
  * | DomainClaim       | T#_domains#DOMAIN               | D#<domain>            | which tenant holds an email domain (one each): the registry's own partition (`_domains` is no tenant id), written through its own fenced session |
  * | NotBefore         | T#t#PEOPLE                      | OUT#<sub>             | the second before which a person's tokens stop counting (removed or demoted); read by every change a person sends; TTL |
  * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment (or one of its targets) watches; written with the environment |
- * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix |
+ * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix; a config one is read only when the environment's item names its target |
  * | Instance          | T#t#INST#<env>#<target>         | I#<instance>          | an app instance of a target: the version it read and when that changed (written only on a change, never on a 304); all of a target by prefix; TTL |
  * | RolloutTarget     | T#t#PROMO#<id>                  | T#<target>            | one target of a promotion's rollout: state, confirmation, bake, alarm; all of a promotion by prefix |
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |

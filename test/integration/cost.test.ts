@@ -64,7 +64,7 @@ describe('cost of an approved promotion (counts)', () => {
  * target goes to ALARM while wave 3 bakes (on the bus, as POST /dev/events puts it on the local stack). Counts, not times.
  */
 describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
-  it('every changed target ROLLED_BACK, ≤ 35 state transitions, one transaction per target put back, ≤ 96 WRU for the rollback', async () => {
+  it('every changed target ROLLED_BACK, ≤ 35 state transitions, one transaction per target put back, ≤ 100 WRU for the rollback', async () => {
     const { b, close } = await openHarness(inject('dynamoEndpoint'));
     try {
       const r = await rolloutFlow(b, 'rollback', 6, 3, { waveSizes: [1, 2, 3], alarmInWave: 3 });
@@ -79,10 +79,12 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
       // The alarm's function: one transaction per target put back (its item, its head, its deployment record's 3 items,
       // the day's metrics: 6 items, 12 WRU), one for the alarm on the promotion and one to finish it (promotion, audit
       // entry, event, metrics); the alarm on the target's item and the lease are single writes. Measured: 96 WRU.
+      // The finish also unlists the targets put back from the environment's item (one DELETE on its set of names, 4 WRU:
+      // the item is over 1 KB), so their polls read the environment's item alone again (store/own-heads.ts): 100 WRU.
       const alarm = b.calls.filter((c) => c.kind === 'event');
       expect(alarm).toHaveLength(1);
       expect(alarm[0]!.requests.TransactWriteItemsCommand).toBe(6 + 2);
-      expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24);
+      expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24 + 4);
     } finally {
       await close();
     }

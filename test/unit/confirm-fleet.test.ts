@@ -4,6 +4,7 @@ import { target as targetSchema, type FleetConfirmation } from '../../domain/ker
 import type { Environment } from '../../domain/kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../domain/kernel/promotion-model.ts';
 import { memoryDeps } from '../support/memory-deps.ts';
+import { audit, environment, snapshot } from '../support/store-contract/fixtures.ts';
 
 /** One count of a fleet target's instances: who counts (the window before the change, everyone since), who took the release. */
 const T = 'acme';
@@ -17,6 +18,8 @@ const fleet = (c: Partial<FleetConfirmation> = {}) =>
 async function setup(subject: Promotion['subject']) {
   const d = memoryDeps();
   const p = { id: 'p1', tenant: T, subject } as unknown as Promotion;
+  // A config head names its target on its environment's item: the environment is there.
+  await d.deps.store.createEnvironment(environment(T, 'production', 0), snapshot('production', 4), audit(T));
   await d.deps.store.commit(T, [
     {
       kind: 'targetHead',

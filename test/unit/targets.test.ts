@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createEnvironment, updateEnvironment } from '../../domain/config/environments.ts';
-import { targetVersion, wavesOf } from '../../domain/config/targets.ts';
+import { mayRunOwnConfig, targetVersion, wavesOf } from '../../domain/config/targets.ts';
 import { TargetInUse, TargetNotFound } from '../../domain/kernel/errors.ts';
 import { createEnvironment as createSchema } from '../../domain/kernel/schemas.ts';
-import type { TargetHead } from '../../domain/kernel/model.ts';
+import type { Environment, TargetHead } from '../../domain/kernel/model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { promotion } from '../support/store-contract/fixtures.ts';
 import type { StartWindow } from '../../domain/kernel/target-schemas.ts';
@@ -79,6 +79,43 @@ describe('targets', () => {
       own: false,
       artifact: null,
     });
+  });
+
+  it("targetVersion reads a target's config head only when the environment's item names the target (or does not know which it names)", async () => {
+    const { deps, store } = await withTargets();
+    let reads = 0;
+    const counted = { ...store, getTargetHead: (...a: Parameters<typeof store.getTargetHead>) => (reads++, store.getTargetHead(...a)) };
+    const read = async () => (await store.getEnvironment(T, 'production'))!;
+    const config = async (env: Environment, target: string) => {
+      reads = 0;
+      const v = await targetVersion(counted, env, target, { kind: 'config' });
+      return { own: v.own, reads };
+    };
+    const env = await read();
+    expect(env.ownHeads).toEqual({ at: env.head.seq, targets: [] });
+    expect(await config(env, 'canary')).toEqual({ own: false, reads: 0 });
+    const head: TargetHead = {
+      environment: 'production',
+      target: 'canary',
+      subject: 'config',
+      snapshot: { seq: env.head.seq + 1, digest: 'sha256:new', roots: env.head.roots },
+      base: env.head.seq,
+      promotionId: 'prm_1',
+      wave: 1,
+      updatedAt: deps.clock().toISOString(),
+      version: 1,
+    };
+    await store.commit(T, [{ kind: 'targetHead', head, expectedVersion: null }]);
+    const named = await read();
+    expect(mayRunOwnConfig(named, 'canary')).toBe(true);
+    expect(await config(named, 'canary')).toEqual({ own: true, reads: 1 });
+    expect(await config(named, 'us-east-1')).toEqual({ own: false, reads: 0 });
+    // Read before the name was added, the environment does not name it: the head is not read (the read is as of that item).
+    expect(await config(env, 'canary')).toEqual({ own: false, reads: 0 });
+    // Not known (an item written before it named them, or names about another head): the head is read, and holds.
+    const { ownHeads: _o, ...older } = named;
+    expect(await config(older, 'canary')).toEqual({ own: true, reads: 1 });
+    expect(await config({ ...named, ownHeads: { at: named.head.seq + 1, targets: [] } }, 'canary')).toEqual({ own: true, reads: 1 });
   });
 
   it('removing a target a promotion is rolling out through is refused with 409; other changes and other targets are not', async () => {

@@ -40,6 +40,8 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
   const rolledBack = [...items.filter((t) => t.state === 'ROLLED_BACK').map((t) => t.name), ...changed.map((t) => t.name)];
   const waves = [...new Set(back.map((t) => t.wave))];
   const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
+  // Its config heads put back run the environment's head: the environment's item stops naming their targets (one write for all).
+  const unlist = writesConfigHeads(p) && rolledBack.length ? [{ kind: 'ownHeadsBack' as const, environment: p.targetEnvironment, targets: rolledBack }] : [];
   const why = rolledBack.length
     ? `${message}; targets rolled back in reverse wave order: ${changed.map((t) => `${t.name} (wave ${t.wave})`).join(', ') || rolledBack.join(', ')}`
     : `${message}; no target had changed`;
@@ -51,6 +53,7 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
       rollout: { ...cur.rollout!, waiting: null, outcome: 'ROLLED_BACK' },
     });
     const ops: WriteOp[] = [
+      ...unlist,
       promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, {
         reason: why.slice(0, 1000),
         targets: rolledBack,
@@ -73,6 +76,9 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   await wakeQueued(deps, p.tenant, p.targetEnvironment);
 }
+
+/** Whether a promotion's rollout writes config heads (a config release, or a bundle with a configuration). */
+const writesConfigHeads = (p: Promotion) => p.subject.type === 'config' || (p.subject.type === 'bundle' && !!p.subject.config);
 
 /**
  * One target back to what it ran before: its deliveries (its git file, its registry tag: each says what was done or
@@ -114,7 +120,8 @@ async function restoreTarget(deps: With<'git' | 'registry'>, p: Promotion, t: Ro
             updatedAt: now,
             version: head.version + 1,
           };
-    ops.push({ kind: 'targetHead', head: back, expectedVersion: head.version });
+    // A config head put back runs the environment's head: the rollout's end unlists it (rollBackRollout), once for all its targets.
+    ops.push({ kind: 'targetHead', head: back, expectedVersion: head.version, ...(p.subject.type === 'config' ? { putBack: true as const } : {}) });
   }
   if (p.subject.type === 'bundle') ops.push(...(await bundleHeadsBack(deps, p as Promotion & { subject: { type: 'bundle' } }, t, now)));
   if (t.deploymentId && t.appliedAt) {
@@ -131,6 +138,7 @@ async function bundleHeadsBack(deps: Deps, p: Promotion & { subject: { type: 'bu
     kind: 'targetHead',
     head: { ...head, ...patch, bundle: null, promotionId: `rollback:${p.id}`, updatedAt: now, version: head.version + 1 },
     expectedVersion: head.version,
+    ...(head.subject === configSubject ? { putBack: true as const } : {}),
   });
   for (const m of t.members ?? []) {
     const head = await deps.store.getTargetHead(p.tenant, p.targetEnvironment, t.name, artifactSubject(m.name));

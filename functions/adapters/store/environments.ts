@@ -4,11 +4,20 @@ import type { Target } from '#domain/kernel/target-schemas';
 import { watchedMonitors } from '#domain/config/targets';
 import type { EnvironmentOp, EnvironmentStorePort } from '#domain/config/ports';
 import { GSI_MONITOR, indexAttributes, keys, type Key } from '../keys.ts';
-import { kindsOf, one, type Area, type CommitContext, type OpItems } from './area.ts';
+import { kindsOf, none, one, type Area, type CommitContext, type OpItems } from './area.ts';
 import { strip, type ConflictReason, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
 import { snapshotItem } from './snapshots.ts';
 import { environmentAttributes, joinTargets, repairedItem, storedTargets, TARGETS_DIGEST, targetsChange, targetsDigest, targetsItem } from './targets.ts';
+import { created, nameChange, namesRead, OWN_HEADS, storedNames } from './own-heads.ts';
+
+/** A condition that the item holds the names of its targets' own heads as read (`read` null: none). */
+function namesCondition(read: string[] | null): { expr: string; names: Record<string, string>; values: Record<string, unknown> } {
+  if (read === null) return { expr: '', names: {}, values: {} };
+  return read.length
+    ? { expr: ' AND #oh = :oh', names: { '#oh': OWN_HEADS }, values: { ':oh': new Set(read) } }
+    : { expr: ' AND attribute_not_exists(#oh)', names: { '#oh': OWN_HEADS }, values: {} };
+}
 
 /** How many times a read of an environment and its targets item is made again when a targets change raced it. */
 const READ_ATTEMPTS = 5;
@@ -69,6 +78,8 @@ export async function readEnvironment(base: StoreBase, tenant: string, name: str
  */
 async function repairLegacy(base: StoreBase, raw: Record<string, unknown>): Promise<void> {
   const { tenant, name, targets, version } = raw as { tenant: string; name: string; targets: Target[]; version: number };
+  // The names of own heads as read (a rollout may add one meanwhile: the repair then changes nothing).
+  const held = namesCondition(storedNames(raw));
   try {
     await base.transact(
       [
@@ -79,9 +90,9 @@ async function repairLegacy(base: StoreBase, raw: Record<string, unknown>): Prom
           Put: {
             TableName: base.table,
             Item: repairedItem(raw),
-            ConditionExpression: '#v = :v AND attribute_exists(#tl)',
-            ExpressionAttributeNames: { '#v': 'version', '#tl': 'targets' },
-            ExpressionAttributeValues: { ':v': version },
+            ConditionExpression: `#v = :v AND attribute_exists(#tl)${held.expr}`,
+            ExpressionAttributeNames: { '#v': 'version', '#tl': 'targets', ...held.names },
+            ExpressionAttributeValues: { ':v': version, ...held.values },
           },
         },
       ],
@@ -104,7 +115,10 @@ export function environmentArea(base: StoreBase) {
   const envItem = (env: Environment): Record<string, unknown> => {
     const box = base.box();
     const webhookGates = box && env.webhookGates ? env.webhookGates.map((h) => ({ ...h, secret: box.seal(h.secret) })) : env.webhookGates;
-    return { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...environmentAttributes(env), webhookGates };
+    const item: Record<string, unknown> = { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...environmentAttributes(env), webhookGates };
+    // The names of its targets' own heads: a string set (ADD and DELETE change it in place).
+    if (Array.isArray(item[OWN_HEADS])) item[OWN_HEADS] = new Set(item[OWN_HEADS] as string[]);
+    return item;
   };
 
   const openEnv = (env: Environment | null): Environment | null => {
@@ -123,13 +137,15 @@ export function environmentArea(base: StoreBase) {
     const change = targetsChange(env, previousTargets);
     const digest = targetsDigest(env.targets);
     const same = !change && digest !== null;
+    // A name a target head's write added since the read is never lost: the item holds only over the names read.
+    const held = namesCondition(namesRead(env));
     const put: TxItem = {
       Put: {
         TableName: table,
         Item: envItem(env),
-        ConditionExpression: same ? '#v = :v AND #td = :td' : '#v = :v',
-        ExpressionAttributeNames: { '#v': 'version', ...(same ? { '#td': TARGETS_DIGEST } : {}) },
-        ExpressionAttributeValues: { ':v': expectedVersion, ...(same ? { ':td': digest } : {}) },
+        ConditionExpression: `${same ? '#v = :v AND #td = :td' : '#v = :v'}${held.expr}`,
+        ExpressionAttributeNames: { '#v': 'version', ...(same ? { '#td': TARGETS_DIGEST } : {}), ...held.names },
+        ExpressionAttributeValues: { ':v': expectedVersion, ...(same ? { ':td': digest } : {}), ...held.values },
       },
     };
     if (!change) return { items: [put], reasons: ['version'] };
@@ -169,6 +185,22 @@ export function environmentArea(base: StoreBase) {
     if (index.after.length) await base.batchDelete(index.after);
   };
 
+  /** The names of own heads an environment's item gains or loses (one UpdateItem: its version does not move). */
+  const namesWrite = (tenant: string, environment: string, add: string[], remove: string[]): OpItems =>
+    one(
+      {
+        Update: {
+          TableName: table,
+          Key: keys.environment(tenant, environment),
+          UpdateExpression: add.length ? 'ADD #oh :n' : 'DELETE #oh :n',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#oh': OWN_HEADS },
+          ExpressionAttributeValues: { ':n': new Set(add.length ? add : remove) },
+        },
+      },
+      'unknown',
+    );
+
   const port: EnvironmentStorePort = {
     async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean; targets?: boolean } = {}): Promise<Environment | null> {
       await base.ready();
@@ -207,7 +239,7 @@ export function environmentArea(base: StoreBase) {
       await withMonitors(monitorIndex(env, []), () =>
         base.transact(
           [
-            { Put: { TableName: table, Item: envItem(env), ConditionExpression: 'attribute_not_exists(pk)' } },
+            { Put: { TableName: table, Item: envItem(created(env)), ConditionExpression: 'attribute_not_exists(pk)' } },
             {
               Put: {
                 TableName: table,
@@ -328,15 +360,21 @@ export function environmentArea(base: StoreBase) {
   const area = {
     port,
     writes: {
-      kinds: kindsOf<EnvironmentOp>({ environment: true, manifestHead: true, targetHead: true }),
+      kinds: kindsOf<EnvironmentOp>({ environment: true, manifestHead: true, targetHead: true, ownHeadsBack: true }),
       items(op: EnvironmentOp, ctx: CommitContext) {
+        const names = nameChange(op, ctx.ops);
+        const named: OpItems = names ? namesWrite(ctx.tenant, names.environment, names.add, names.remove) : none();
         if (op.kind === 'targetHead') {
           const h = op.head;
-          return one(
-            base.put({ ...keys.targetHead(ctx.tenant, h.environment, h.target, h.subject), entity: 'TargetHead', ...h }, op.expectedVersion),
-            op.expectedVersion === null ? 'exists' : 'version',
-          );
+          return {
+            items: [
+              base.put({ ...keys.targetHead(ctx.tenant, h.environment, h.target, h.subject), entity: 'TargetHead', ...h }, op.expectedVersion),
+              ...named.items,
+            ],
+            reasons: [op.expectedVersion === null ? 'exists' : 'version', ...named.reasons],
+          };
         }
+        if (op.kind === 'ownHeadsBack') return named;
         if (op.kind === 'environment') {
           const index = op.previousMonitors ? monitorIndex(op.env, op.previousMonitors) : { before: [], after: [] };
           return { ...envWrite(op.env, op.expectedVersion, op.previousTargets ?? 'unchanged'), ...index };

@@ -197,6 +197,7 @@ export const KIND_AREAS: Record<WriteOp['kind'], AreaName> = {
   environment: 'environments',
   manifestHead: 'environments',
   targetHead: 'environments',
+  ownHeadsBack: 'environments',
   snapshot: 'snapshots',
   promotion: 'promotions',
   approval: 'promotions',

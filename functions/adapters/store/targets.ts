@@ -3,6 +3,7 @@ import { canonicalJson } from '#domain/kernel/canonical';
 import type { Environment } from '#domain/kernel/model';
 import type { Target } from '#domain/kernel/target-schemas';
 import { keys } from '../keys.ts';
+import { OWN_HEADS, OWN_HEADS_AT, ownHeadsAttributes, readOwnHeads } from './own-heads.ts';
 
 /**
  * An environment's targets live in an item of their own (`EnvironmentTargets`, keys.ts), not on the
@@ -37,11 +38,11 @@ export function targetsDigest(targets: readonly Target[] | undefined): string | 
   return targets?.length ? createHash('sha256').update(canonicalJson(targets)).digest('hex').slice(0, 32) : null;
 }
 
-/** The environment's attributes as its item holds them: without its targets, with their digest. */
+/** The environment's attributes as its item holds them: without its targets, with their digest; the names of its targets' own heads (store/own-heads.ts). */
 export function environmentAttributes(env: Environment): Record<string, unknown> {
-  const { targets, ...rest } = env;
+  const { targets, ownHeads: _o, ...rest } = env;
   const digest = targetsDigest(targets);
-  return { ...rest, ...(digest ? { [TARGETS_DIGEST]: digest } : {}) };
+  return { ...rest, ...(digest ? { [TARGETS_DIGEST]: digest } : {}), ...ownHeadsAttributes(env) };
 }
 
 /** The targets item of an environment that has targets. */
@@ -80,8 +81,9 @@ export function storedTargets(item: Record<string, unknown>): StoredTargets {
   return typeof digest === 'string' ? { kind: 'item', digest } : { kind: 'none' };
 }
 
-/** The domain's environment from its item (keys stripped) and its targets (absent: none). */
+/** The domain's environment from its item (keys stripped) and its targets (absent: none), with the names of its targets' own heads when the item knows them. */
 export function joinTargets(item: Record<string, unknown>, targets: Target[] | undefined): Environment {
-  const { [TARGETS_DIGEST]: _d, targets: _t, ...rest } = item;
-  return (targets?.length ? { ...rest, targets } : rest) as unknown as Environment;
+  const { [TARGETS_DIGEST]: _d, targets: _t, [OWN_HEADS]: _n, [OWN_HEADS_AT]: _a, ...rest } = item;
+  const ownHeads = readOwnHeads(item, !!targets?.length);
+  return { ...rest, ...(ownHeads ? { ownHeads } : {}), ...(targets?.length ? { targets } : {}) } as unknown as Environment;
 }

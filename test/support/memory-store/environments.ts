@@ -16,6 +16,7 @@ import {
   targetsItem,
 } from '../../../functions/adapters/store/targets.ts';
 import type { Target } from '../../../domain/kernel/target-schemas.ts';
+import { created, holdsNames, nameChange, namesRead, OWN_HEADS, storedNames } from '../../../functions/adapters/store/own-heads.ts';
 import type { MemoryState, Writers } from './area.ts';
 import { auditWrite } from './audit.ts';
 import { create, overwrite, versioned, type ConflictReason, type Item, type MemoryTable, type Write } from './table.ts';
@@ -37,7 +38,7 @@ export function readEnvironment(table: MemoryTable, item: Item | undefined): Env
         stored.targets.length ? overwrite(targetsItem(tenant, name, stored.targets)) : { key: keys.targets(tenant, name), to: null, reason: 'unknown' },
         {
           key: keys.environment(tenant, name),
-          when: (cur) => cur !== undefined && cur.version === env.version && cur.targets !== undefined,
+          when: (cur) => cur !== undefined && cur.version === env.version && cur.targets !== undefined && holdsNames(cur, storedNames(item)),
           to: repairedItem(item),
           reason: 'version',
         },
@@ -67,17 +68,34 @@ export function environmentArea({ table, outbox }: MemoryState) {
    * same targets' digest (as the DynamoDB store).
    */
   const envWrite = (env: Environment, expected: number, previousTargets: readonly Target[] | undefined | 'unchanged'): Write[] => {
-    if (targetsChange(env, previousTargets)) return [versioned(envItem(env), expected), targetsWrite(env.tenant, env.name, env.targets)];
+    // As the DynamoDB store: the item holds only over the names of own heads read (none added or removed since).
+    const read = namesRead(env);
+    if (targetsChange(env, previousTargets))
+      return [
+        { key: keys.environment(env.tenant, env.name), when: (cur) => cur?.version === expected && holdsNames(cur, read), to: envItem(env), reason: 'version' },
+        targetsWrite(env.tenant, env.name, env.targets),
+      ];
     const digest = targetsDigest(env.targets);
     return [
       {
         key: keys.environment(env.tenant, env.name),
-        when: (cur) => cur?.version === expected && (digest === null || cur[TARGETS_DIGEST] === digest),
+        when: (cur) => cur?.version === expected && (digest === null || cur[TARGETS_DIGEST] === digest) && holdsNames(cur, read),
         to: envItem(env),
         reason: 'version',
       },
     ];
   };
+  /** The names of own heads a commit adds or removes: an update of the item as it is (its version does not move). */
+  const namesWrite = (tenant: string, environment: string, add: string[], remove: string[]): Write => ({
+    key: keys.environment(tenant, environment),
+    when: (cur) => cur !== undefined,
+    to: (cur) => {
+      const { [OWN_HEADS]: _n, ...rest } = cur!;
+      const names = [...new Set([...storedNames(cur), ...add])].filter((n) => !remove.includes(n)).sort();
+      return names.length ? { ...rest, [OWN_HEADS]: names } : rest;
+    },
+    reason: 'unknown',
+  });
   const guardItem = (tenant: string, position: number, environment: string): Item => ({
     ...keys.position(tenant, position),
     entity: 'PositionGuard',
@@ -121,7 +139,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
 
     async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
       table.transact([
-        create(envItem(env), 'exists'),
+        create(envItem(created(env)), 'exists'),
         create(guardItem(env.tenant, env.position, env.name), 'position'),
         snapshotWrite(env.tenant, snapshot, 'exists'),
         ...(env.targets?.length ? [targetsWrite(env.tenant, env.name, env.targets)] : []),
@@ -236,6 +254,10 @@ export function environmentArea({ table, outbox }: MemoryState) {
       },
     ],
     snapshot: (op, ctx) => [snapshotWrite(ctx.tenant, op.snapshot, 'version')],
+    ownHeadsBack: (op, ctx) => {
+      const names = nameChange(op, ctx.ops);
+      return names ? [namesWrite(ctx.tenant, names.environment, names.add, names.remove)] : [];
+    },
     targetHead: (op, ctx) => [
       versioned(
         { ...keys.targetHead(ctx.tenant, op.head.environment, op.head.target, op.head.subject), entity: 'TargetHead', ...op.head },
@@ -243,6 +265,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
         'version',
         op.expectedVersion === null ? 'exists' : 'version',
       ),
+      ...((names) => (names ? [namesWrite(ctx.tenant, names.environment, names.add, names.remove)] : []))(nameChange(op, ctx.ops)),
     ],
   };
   return { port: { ...environments, ...snapshots }, writes };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TreeNode } from '../../../domain/config/tree.ts';
-import type { TargetHead } from '../../../domain/kernel/model.ts';
+import type { Environment, TargetHead } from '../../../domain/kernel/model.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { allPages, audit, conflict, environment, event, refused, snapshot, targets, uid, type Contract } from './fixtures.ts';
 
@@ -120,6 +120,12 @@ export function configContract(c: Contract) {
   });
 
   describe('targets (an item of their own, written with the environment when they change)', () => {
+    // What an environment is, but the names of its targets' own heads (their own contract is under 'target heads').
+    const bare = (env: Environment | null | undefined) => {
+      if (!env) return env;
+      const { ownHeads: _o, ...rest } = env;
+      return rest;
+    };
     const moved = <E extends { head: { seq: number; digest: string }; version: number }>(env: E, seq: number): E => ({
       ...env,
       head: { ...env.head, seq, digest: `sha256:moved-${seq}` },
@@ -130,44 +136,44 @@ export function configContract(c: Contract) {
       const t = c.tenant();
       const prod = environment(t, 'prod', 0, { targets: targets(6) });
       await c.store().createEnvironment(prod, snapshot('prod', 1), audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(prod);
-      expect(await c.store().getEnvironment(t, 'prod', { consistent: false })).toEqual(prod);
-      expect(await c.store().listEnvironments(t)).toEqual([prod]);
-      expect((await c.store().appKeyAndEnvironment(t, null, 'prod')).env).toEqual(prod);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(prod);
+      expect(bare(await c.store().getEnvironment(t, 'prod', { consistent: false }))).toEqual(prod);
+      expect((await c.store().listEnvironments(t)).map(bare)).toEqual([prod]);
+      expect(bare((await c.store().appKeyAndEnvironment(t, null, 'prod')).env)).toEqual(prod);
       // A head move and a setting: the targets stay.
       const v2 = moved(prod, 2);
       await c.store().commitSnapshot(v2, prod, snapshot('prod', 2), audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v2);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(v2);
       const v3 = { ...v2, bakeSeconds: 30, version: 3 };
       await c.store().commit(t, [{ kind: 'environment', env: v3, expectedVersion: 2 }]);
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v3);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(v3);
       // Targets changed by an update, then by a commit that names the previous ones (a manifest apply): 100 of them.
       const v4 = { ...v3, targets: targets(3), version: 4 };
       await c.store().updateEnvironment(v4, v3, audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v4);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(bare(v4));
       const v5 = { ...v4, targets: targets(100, 20), version: 5 };
       await c.store().commit(t, [{ kind: 'environment', env: v5, expectedVersion: 4, previousTargets: v4.targets }]);
-      expect(await c.store().listEnvironments(t)).toEqual([v5]);
+      expect((await c.store().listEnvironments(t)).map(bare)).toEqual([v5]);
       // A commit that changes them without naming the previous ones is refused: it would not write them.
       expect(await conflict(c.store().commit(t, [{ kind: 'environment', env: { ...v5, targets: targets(2), version: 6 }, expectedVersion: 5 }]))).toBe(
         'version',
       );
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v5);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(v5);
       // None left: the environment reads without targets, through a head move too.
       const { targets: _t, ...untargeted } = v5;
       const v6 = { ...untargeted, version: 6 };
       await c.store().updateEnvironment(v6, v5, audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v6);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(v6);
       const v7 = moved(v6, 3);
       await c.store().commitSnapshot(v7, v6, snapshot('prod', 3), audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v7);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(v7);
       // Deleted with its targets: the name created again has none.
       const withTargets = { ...v7, targets: targets(2), version: 8 };
       await c.store().updateEnvironment(withTargets, v7, audit(t));
       await c.store().deleteEnvironment(withTargets, audit(t));
       // (a new incarnation's first snapshot comes after the old one's: they stay)
       await c.store().createEnvironment(environment(t, 'prod', 0), snapshot('prod', 4), audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(environment(t, 'prod', 0));
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(environment(t, 'prod', 0));
     });
 
     it('a targets change and a config change from the same read: the later one loses (version), and read again it keeps the other', async () => {
@@ -179,16 +185,16 @@ export function configContract(c: Contract) {
       await c.store().updateEnvironment(retargeted, prod, audit(t));
       expect(await conflict(c.store().commitSnapshot(moved(prod, 2), prod, snapshot('prod', 2), audit(t)))).toBe('version');
       const read = (await c.store().getEnvironment(t, 'prod'))!;
-      expect(read).toEqual(retargeted);
+      expect(bare(read)).toEqual(retargeted);
       const v3 = moved(read, 2);
       await c.store().commitSnapshot(v3, read, snapshot('prod', 2), audit(t));
       // The head moves first: the targets change from the same read loses, and made again keeps the head.
       expect(await conflict(c.store().updateEnvironment({ ...read, targets: targets(2), version: 3 }, read, audit(t)))).toBe('version');
       const again = (await c.store().getEnvironment(t, 'prod'))!;
-      expect(again).toEqual(v3);
+      expect(bare(again)).toEqual(bare(v3));
       const v4 = { ...again, targets: targets(2), version: 4 };
       await c.store().updateEnvironment(v4, again, audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v4);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(bare(v4));
       expect((await c.store().getEnvironment(t, 'prod'))?.head.seq).toBe(2);
     });
 
@@ -196,19 +202,19 @@ export function configContract(c: Contract) {
       const t = c.tenant();
       const legacy = environment(t, 'prod', 0, { targets: targets(6) });
       await c.putItem({ ...keys.environment(t, 'prod'), entity: 'Environment', ...legacy });
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(legacy);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(legacy);
       const v2 = moved(legacy, 2);
       await c.store().commitSnapshot(v2, legacy, snapshot('prod', 2), audit(t));
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v2);
-      expect(await c.store().listEnvironments(t)).toEqual([v2]);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(v2);
+      expect((await c.store().listEnvironments(t)).map(bare)).toEqual([v2]);
       // A write over such an item that was not read since (so still holds them) is refused rather than dropping them;
       // read again, it is written and they stay.
       await c.putItem({ ...keys.environment(t, 'prod'), entity: 'Environment', ...v2 });
       expect(await conflict(c.store().commit(t, [{ kind: 'environment', env: { ...v2, bakeSeconds: 5, version: 3 }, expectedVersion: 2 }]))).toBe('version');
-      expect((await c.store().appKeyAndEnvironment(t, null, 'prod')).env).toEqual(v2);
+      expect(bare((await c.store().appKeyAndEnvironment(t, null, 'prod')).env)).toEqual(v2);
       const v3 = { ...v2, bakeSeconds: 5, version: 3 };
       await c.store().commit(t, [{ kind: 'environment', env: v3, expectedVersion: 2 }]);
-      expect(await c.store().getEnvironment(t, 'prod')).toEqual(v3);
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(v3);
     });
   });
 
@@ -281,6 +287,9 @@ export function configContract(c: Contract) {
 
     it("writes a target head once (exists), moves it on the version read (version), reads one and lists an environment's by target, not another environment's", async () => {
       const t = c.tenant();
+      // A config head names its target on its environment's item: the environments are there.
+      await c.store().createEnvironment(environment(t, 'production', 0, { targets: targets(2) }), snapshot('production', 1), audit(t));
+      await c.store().createEnvironment(environment(t, 'staging', 1, { targets: targets(2) }), snapshot('staging', 1), audit(t));
       await c.store().commit(t, [{ kind: 'targetHead', head: head(t, 'canary', 'config', 1), expectedVersion: null }]);
       await c.store().commit(t, [{ kind: 'targetHead', head: head(t, 'canary', 'artifact:api', 1), expectedVersion: null }]);
       await c.store().commit(t, [{ kind: 'targetHead', head: { ...head(t, 'cell-1', 'config', 1), environment: 'staging' }, expectedVersion: null }]);
@@ -291,6 +300,75 @@ export function configContract(c: Contract) {
       expect(await c.store().getTargetHead(t, 'production', 'cell-1', 'config')).toBeNull();
       expect((await c.store().listTargetHeads(t, 'production')).map((h) => `${h.target}/${h.subject}`)).toEqual(['canary/artifact:api', 'canary/config']);
       expect(await c.store().listTargetHeads(c.tenant(), 'production')).toEqual([]);
+    });
+
+    it("names the targets of config heads on the environment's item in their transaction (not artifact heads), unlists those put back, and names none once the head moves", async () => {
+      const t = c.tenant();
+      const at = (seq: number, ...names: string[]) => ({ at: seq, targets: names });
+      const own = async () => (await c.store().getEnvironment(t, 'production'))!.ownHeads;
+      const config = (target: string, base: number, version = 1) => ({ ...head(t, target, 'config', version), base });
+      await c.store().createEnvironment(environment(t, 'production', 0, { targets: targets(3) }), snapshot('production', 1), audit(t));
+      // A new environment: none, about its first head (no target head holds over it).
+      expect(await own()).toEqual(at(1));
+      const before = (await c.store().getEnvironment(t, 'production'))!;
+      await c.store().commit(t, [{ kind: 'targetHead', head: config('t-001', 1), expectedVersion: null }]);
+      await c.store().commit(t, [{ kind: 'targetHead', head: { ...head(t, 't-002', 'artifact:api', 1), base: 1 }, expectedVersion: null }]);
+      expect(await own()).toEqual(at(1, 't-001'));
+      // Two config heads in one transaction (one write of the item): both named. Names the version does not count.
+      await c.store().commit(t, [
+        { kind: 'targetHead', head: config('t-002', 1), expectedVersion: null },
+        { kind: 'targetHead', head: config('t-003', 1), expectedVersion: null },
+      ]);
+      const named = (await c.store().getEnvironment(t, 'production'))!;
+      expect(named.ownHeads).toEqual(at(1, 't-001', 't-002', 't-003'));
+      expect(named.version).toBe(before.version);
+      // A write of the whole item from a read before a name was added is refused (it would drop it); read again, it keeps them.
+      expect(await conflict(c.store().commit(t, [{ kind: 'environment', env: { ...before, bakeSeconds: 5, version: 2 }, expectedVersion: 1 }]))).toBe(
+        'version',
+      );
+      await c.store().commit(t, [{ kind: 'environment', env: { ...named, bakeSeconds: 5, version: 2 }, expectedVersion: 1 }]);
+      expect(await own()).toEqual(at(1, 't-001', 't-002', 't-003'));
+      // Put back (a rollback): the head's write names nothing; the rollout's end unlists them at once.
+      await c.store().commit(t, [{ kind: 'targetHead', head: config('t-001', 1, 2), expectedVersion: 1, putBack: true }]);
+      expect(await own()).toEqual(at(1, 't-001', 't-002', 't-003'));
+      await c.store().commit(t, [{ kind: 'ownHeadsBack', environment: 'production', targets: ['t-001', 't-002'] }]);
+      expect(await own()).toEqual(at(1, 't-003'));
+      // The head moves on: every older target head stops holding, and none is named.
+      const read = (await c.store().getEnvironment(t, 'production'))!;
+      await c
+        .store()
+        .commitSnapshot({ ...read, head: { ...read.head, seq: 2, digest: 'sha256:production-2' }, version: 3 }, read, snapshot('production', 2), audit(t));
+      expect(await own()).toEqual(at(2));
+      // Unlisting the last name leaves none.
+      await c.store().commit(t, [{ kind: 'targetHead', head: config('t-001', 2, 3), expectedVersion: 2 }]);
+      await c.store().commit(t, [{ kind: 'ownHeadsBack', environment: 'production', targets: ['t-001'] }]);
+      expect(await own()).toEqual(at(2));
+      // A config head of an environment that is not there is refused (its item is not made up).
+      expect(
+        await conflict(c.store().commit(t, [{ kind: 'targetHead', head: { ...config('t-001', 1), environment: 'nowhere' }, expectedVersion: null }])),
+      ).toBe('unknown');
+    });
+
+    it('an item written before it named them is not known (a target read reads its head) until its head moves past it; an environment without targets names none', async () => {
+      const t = c.tenant();
+      const legacy = environment(t, 'production', 0, { targets: targets(2) });
+      await c.putItem({ ...keys.environment(t, 'production'), entity: 'Environment', ...legacy, targets: undefined, targetsDigest: undefined });
+      await c.store().commit(t, [{ kind: 'environment', env: legacy, expectedVersion: 1, previousTargets: [] }]);
+      // Written over an item that did not name them: none about the head after its own (its own is not known).
+      const read = (await c.store().getEnvironment(t, 'production'))!;
+      expect(read.ownHeads).toEqual({ at: 2, targets: [] });
+      // A setting keeps that; the head moving to 2 makes it known.
+      const v2 = { ...read, bakeSeconds: 5, version: 2 };
+      await c.store().commit(t, [{ kind: 'environment', env: v2, expectedVersion: 1 }]);
+      expect((await c.store().getEnvironment(t, 'production'))!.ownHeads).toEqual({ at: 2, targets: [] });
+      await c.store().commit(t, [{ kind: 'targetHead', head: { ...head(t, 't-001', 'config', 1), base: 2 }, expectedVersion: null }]);
+      const named = (await c.store().getEnvironment(t, 'production'))!;
+      await c
+        .store()
+        .commitSnapshot({ ...named, head: { ...named.head, seq: 2, digest: 'sha256:p-2' }, version: 3 }, named, snapshot('production', 2), audit(t));
+      expect((await c.store().getEnvironment(t, 'production'))!.ownHeads).toEqual({ at: 2, targets: ['t-001'] });
+      await c.store().createEnvironment(environment(t, 'dev', 1), snapshot('dev', 1), audit(t));
+      expect((await c.store().getEnvironment(t, 'dev'))!.ownHeads).toBeUndefined();
     });
   });
 
