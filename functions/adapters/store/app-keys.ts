@@ -55,7 +55,7 @@ export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
       const readTargets = opts.targets !== false || key?.target !== undefined;
       const withTheirs = !item
         ? null
-        : !wanted
+        : !readTargets
           ? joinTargets(strip<Record<string, unknown>>(item)!, undefined)
           : ((await withTargets(base, item, true)) ?? (await readEnvironment(base, tenant, env, true)));
       return { key, env: withTheirs };
