@@ -5,6 +5,8 @@ import type { Ctx } from '#domain/ports';
 import type { Approval, Promotion } from '#domain/kernel/promotion-model';
 import { createEnvironment as envSchema } from '#domain/kernel/schemas';
 import { exportManifest, planManifest } from '#domain/manifest/service';
+import { SIMULATE_BUDGET_MS } from '#domain/manifest/simulate';
+import { addPage } from '#domain/manifest/simulation-pages';
 import { lineOf, policyDigest, resolvePolicy } from '#domain/promotion/request/policy';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { keys } from '../functions/adapters/keys.ts';
@@ -76,7 +78,7 @@ async function load(raw: DynamoDBDocumentClient, table: string, template: { stag
   return written;
 }
 
-export async function benchSimulate(): Promise<{ seconds: number; reads: number; promotions: number }> {
+export async function benchSimulate(): Promise<{ seconds: number; reads: number; promotions: number; requests: number; longest: number }> {
   const local = await startDynamo({});
   let db: DynamoDBDocumentClient | undefined;
   let raw: DynamoDBDocumentClient | undefined;
@@ -142,16 +144,25 @@ export async function benchSimulate(): Promise<{ seconds: number; reads: number;
       { name: 'two people', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 2 },
     ];
     const rows: string[][] = [];
-    let figure = { seconds: 0, reads: 0, promotions: 0 };
+    let figure = { seconds: 0, reads: 0, promotions: 0, requests: 0, longest: 0 };
     for (const [what, doc] of [
       ['the current setup', text],
       ["production's approvers 1 → 2", JSON.stringify(raised)],
     ] as const) {
       counter.reset();
       const start = Date.now();
-      const plan = await planManifest(deps, ctx, doc, { simulateSeconds: 90 * 86_400 });
+      // As the CLI and the console do: follow `next` until the look-back ends, each request within its budget.
+      let sim = (await planManifest(deps, ctx, doc, { simulateSeconds: 90 * 86_400 })).simulation!;
+      let requests = 1;
+      let longest = (Date.now() - start) / 1000;
+      while (sim.next) {
+        const at = Date.now();
+        const more = (await planManifest(deps, ctx, doc, { simulateSeconds: 90 * 86_400, cursor: sim.next })).simulation!;
+        sim = addPage(sim, more);
+        requests++;
+        longest = Math.max(longest, (Date.now() - at) / 1000);
+      }
       const seconds = (Date.now() - start) / 1000;
-      const sim = plan.simulation!;
       const counts = counter.take();
       const reads = totalRequests(counts);
       rows.push([
@@ -163,10 +174,11 @@ export async function benchSimulate(): Promise<{ seconds: number; reads: number;
         `${int(reads)} (${Object.entries(counts)
           .map(([k, v]) => `${k.replace('Command', '')} ${int(v.requests)}`)
           .join(', ')})`,
+        `${requests} (longest ${fmt(longest, 1)} s)`,
         fmt(seconds, 1),
       ]);
       if (what === 'the current setup') {
-        figure = { seconds, reads, promotions: sim.promotions };
+        figure = { seconds, reads, promotions: sim.promotions, requests, longest };
         if (sim.summary.changed !== 0 || sim.summary.digestsReproduced !== sim.promotions)
           throw new Error(`bench sanity check failed: the current setup changed ${sim.summary.changed} decisions`);
       } else if (sim.summary.allowedToBlocked !== Math.floor(sim.promotions / 2))
@@ -177,12 +189,13 @@ export async function benchSimulate(): Promise<{ seconds: number; reads: number;
       `Set-up (not measured): ${int(COUNT)} completed promotions over the last 89 days, each release into staging, then into production with one approval ` +
         `(${int(written)} items in ${fmt(loadSeconds, 1)} s).`,
     );
-    const header = ['replayed under', 'promotions', 'changed', 'allowed → not', 'digests reproduced', 'DynamoDB requests', 's'];
+    const header = ['replayed under', 'promotions', 'changed', 'allowed → not', 'digests reproduced', 'DynamoDB requests', 'API requests', 'total s'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
     console.log(
-      `goal: ${int(COUNT)} promotions within one API request (API Gateway's 30 s): ${figure.seconds <= 30 ? 'met' : 'NOT met'} ` +
-        `(${fmt(figure.seconds, 1)} s; ${fmt(figure.reads / Math.max(1, figure.promotions), 2)} requests per promotion replayed)`,
+      `goal: ${int(COUNT)} promotions within one API request's time (API Gateway's 30 s), or as a job with progress: ` +
+        `${figure.longest <= 30 ? 'met' : 'NOT met'} — ${figure.requests === 1 ? 'one request' : `${figure.requests} requests, each within its ${SIMULATE_BUDGET_MS / 1000} s budget, the CLI and console showing progress between them`} ` +
+        `(longest ${fmt(figure.longest, 1)} s, ${fmt(figure.seconds, 1)} s in all; ${fmt(figure.reads / Math.max(1, figure.promotions), 2)} DynamoDB requests per promotion replayed)`,
     );
     return figure;
   } finally {

@@ -14,6 +14,8 @@ export interface Values {
   json?: boolean;
   /** manifest plan: replay the promotions of this look-back (7d, 90d, 24h) */
   simulate?: string;
+  /** manifest plan --simulate: promotions replayed per request (the CLI follows `next` until the look-back ends) */
+  'per-request'?: string;
   url?: string;
   token?: string;
   env?: string;

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { values } from '../context.ts';
 import type { ManifestApply, ManifestPlan } from '../answers.ts';
+import { addPage } from '../../domain/manifest/simulation-pages.ts';
 import { api, apiText } from '../http.ts';
 import { grid, label, out, show, when } from '../output.ts';
 
@@ -38,8 +39,7 @@ function simulation(s: NonNullable<ManifestPlan['simulation']>): void {
       `${m.approvalsChanged} with other approvals, ${m.newlyHeldByWindow} held by a freeze window; ${m.digestsReproduced} decision digests reproduced.`,
   );
   if (s.rollbacksSkipped) console.log(`${s.rollbacksSkipped} rollbacks were not replayed (their impact analysis decides them).`);
-  if (s.truncated) console.log(`More promotions fell in the look-back: only the newest ${s.limit} were replayed.`);
-  else if (!s.coversLookBack)
+  if (!s.coversLookBack)
     console.log(
       s.reachedBack
         ? `History goes back only to ${s.reachedBack}: no older promotion is stored, so the replay covers from then on.`
@@ -52,8 +52,15 @@ function simulation(s: NonNullable<ManifestPlan['simulation']>): void {
 export function registerManifest(program: Command): void {
   const planOrApply = async (apply: boolean) => {
     const document = readFileSync(values.file!, 'utf8');
-    const simulate = !apply && values.simulate ? `?simulate=${encodeURIComponent(values.simulate)}` : '';
+    const perRequest = values['per-request'] ? `&limit=${encodeURIComponent(values['per-request'])}` : '';
+    const simulate = !apply && values.simulate ? `?simulate=${encodeURIComponent(values.simulate)}${perRequest}` : '';
     const plan = await api<ManifestPlan>('POST', `/api/v1/manifest/plan${simulate}`, { document });
+    // A long history is replayed a page of requests at a time: follow `next`, saying how far back it has come.
+    while (plan.simulation?.next) {
+      process.stderr.write(`replayed ${plan.simulation.promotions} promotions, back to ${plan.simulation.reachedBack} …\n`);
+      const more = await api<ManifestPlan>('POST', `/api/v1/manifest/plan${simulate}&cursor=${encodeURIComponent(plan.simulation.next)}`, { document });
+      plan.simulation = addPage(plan.simulation, more.simulation!);
+    }
     const show = (v: unknown) => JSON.stringify(v);
     const lines = plan.changes.map((c) =>
       c.op === 'add'
@@ -93,6 +100,7 @@ export function registerManifest(program: Command): void {
       '--simulate <lookback>',
       'also replay the promotions of this look-back under the manifest (7d, 90d, 24h; at most 365d): what it would have decided differently',
     )
+    .option('--per-request <n>', 'with --simulate: promotions replayed per request (default 10,000); the CLI follows each answer’s next, showing progress')
     .action(() => planOrApply(false));
   program
     .command('apply')

@@ -3,6 +3,7 @@ import { api, ApiError, apiText } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Head, Loading, PromotionLink, Time, Wrap } from '../ui.tsx';
 import { short, subjectText } from './bundle.tsx';
+import { addPage } from '../../domain/manifest/simulation-pages.ts';
 
 /** An issue's path as the document names it: `document.artifacts.promotion.approval_rules.0.name` → `approval_rules[0].name`. */
 const field = (path: string) =>
@@ -29,6 +30,7 @@ export function Manifest({ me }: { me: Session }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
+  const [progress, setProgress] = useState<string | null>(null);
   const [result, setResult] = useState<any>(null);
   /** Why the last plan was refused: the API's issues, each naming its field (or one without a field). */
   const [issues, setIssues] = useState<{ path: string; message: string }[]>([]);
@@ -44,12 +46,21 @@ export function Manifest({ me }: { me: Session }) {
     setIssues([]);
     setResult(null);
     try {
-      setResult(await api('POST', `api/v1/manifest/plan${replay ? '?simulate=90d' : ''}`, { document: text }));
+      const url = `api/v1/manifest/plan${replay ? '?simulate=90d' : ''}`;
+      let r: any = await api('POST', url, { document: text });
+      // A long history comes a page of requests at a time: follow `next`, saying how far back it has come.
+      while (r.simulation?.next) {
+        setProgress(`Replayed ${r.simulation.promotions.toLocaleString('en-US')} promotions so far, back to ${r.simulation.reachedBack?.slice(0, 10)} …`);
+        const more: any = await api('POST', `${url}&cursor=${encodeURIComponent(r.simulation.next)}`, { document: text });
+        r = { ...r, simulation: addPage(r.simulation, more.simulation) };
+      }
+      setResult(r);
     } catch (e) {
       const err = e as ApiError;
       setIssues(err.body?.error?.issues?.length ? err.body.error.issues : [{ path: '', message: err.message }]);
     } finally {
       setBusy(false);
+      setProgress(null);
     }
   };
   const edited = text !== current.text;
@@ -109,6 +120,11 @@ export function Manifest({ me }: { me: Session }) {
           </button>
         </div>
       </form>
+      {progress && (
+        <p class="mut" role="status">
+          {progress}
+        </p>
+      )}
       {result && <Plan plan={result} />}
       {result?.simulation && <Replay sim={result.simulation} />}
     </section>

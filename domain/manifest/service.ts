@@ -42,7 +42,7 @@ import {
 } from './sections.ts';
 
 import { desired } from './desired.ts';
-import { simulate, type Simulation } from './simulate.ts';
+import { simulate, type Simulation, type SimulateOptions } from './simulate.ts';
 import { sortTemplates, templatesByName } from './templates.ts';
 import { recurringOps, scheduleRecurring } from './recurring.ts';
 
@@ -219,7 +219,7 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
 }
 
 /** What applying a document would change; with `simulateSeconds`, also how it would have decided the promotions of that look-back (simulate.ts). */
-export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts: { simulateSeconds?: number } = {}) {
+export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts: { simulateSeconds?: number } & SimulateOptions = {}) {
   const m = await parseManifest(document);
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
   const want = desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables);
@@ -230,7 +230,8 @@ export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts:
     summary: summary(changes),
   };
   if (opts.simulateSeconds === undefined) return plan;
-  return { ...plan, simulation: await simulate(deps, ctx.principal.tenant, cur, want, opts.simulateSeconds) };
+  const { simulateSeconds, ...paging } = opts;
+  return { ...plan, simulation: await simulate(deps, ctx.principal.tenant, cur, want, simulateSeconds, paging) };
 }
 
 const namedArtifacts = (m: Manifest) => Object.keys(m.artifacts.promotion.registry_links ?? {});

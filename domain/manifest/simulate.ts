@@ -19,8 +19,10 @@ import { type Current, type Setup, freezeDoc, freezeKey, pairOf, ruleDoc } from 
  * that the current one decides differently shows as changed: the comparison is with what was decided.
  */
 
-/** At most this many promotions are replayed (the newest); the answer says when there were more. */
+/** At most this many promotions are replayed in one request (the newest first); `next` continues with the older ones. */
 export const SIMULATE_MAX_PROMOTIONS = 10_000;
+/** One request replays for about this long, then answers with `next` (API Gateway answers within 30 s). */
+export const SIMULATE_BUDGET_MS = 20_000;
 /** At most this many changed promotions are listed (the newest); the summary counts all of them. */
 export const SIMULATE_MAX_LISTED = 1000;
 /** The longest look-back a simulation takes. */
@@ -64,8 +66,11 @@ export interface Simulation {
   since: string;
   until: string;
   promotions: number;
-  /** more promotions fell in the look-back than are replayed (the newest SIMULATE_MAX_PROMOTIONS are) */
+  /** the look-back holds older promotions than this answer replayed: `next` continues with them */
   truncated: boolean;
+  /** where another request continues (`cursor`), or null when the look-back is replayed to its end */
+  next: string | null;
+  /** promotions this request would replay at most */
   limit: number;
   /**
    * How far back the replay reached: the request time of the oldest promotion replayed (null: none in the
@@ -301,60 +306,100 @@ async function replay(
 }
 
 /**
- * The tenant's promotions requested since `since`, newest first, at most `limit`; whether there were more,
- * and whether anything older than `since` is stored (else the history does not cover the look-back).
+ * A page of the tenant's promotions requested since `since`, newest first, from `cursor`: at most `limit`;
+ * `next` continues after the last one returned (null: the look-back ends here), and `olderStored` says
+ * whether anything older than `since` is stored (else the history does not cover the look-back).
  */
 export async function promotionsSince(
   deps: Deps,
   tenant: string,
   since: string,
   limit: number,
-): Promise<{ items: Promotion[]; truncated: boolean; olderStored: boolean }> {
+  cursor?: string,
+): Promise<{ items: Promotion[]; next: string | null; olderStored: boolean }> {
   const items: Promotion[] = [];
-  let cursor: string | undefined;
   for (;;) {
-    const page = await deps.store.listPromotions(tenant, {}, PAGE, cursor);
+    // A page never reads past `limit`, so the store's cursor continues exactly after the last promotion returned.
+    const page = await deps.store.listPromotions(tenant, {}, Math.min(PAGE, limit - items.length), cursor);
     for (const p of page.items) {
       // Newest first (promotion ids are time-ordered): the first one older than the look-back ends the read.
-      if (p.requestedAt < since) return { items, truncated: false, olderStored: true };
-      if (items.length === limit) return { items, truncated: true, olderStored: true };
+      if (p.requestedAt < since) return { items, next: null, olderStored: true };
       items.push(p);
     }
-    if (!page.nextCursor) return { items, truncated: false, olderStored: false };
+    if (!page.nextCursor) return { items, next: null, olderStored: false };
+    if (items.length >= limit) return { items, next: page.nextCursor, olderStored: true };
     cursor = page.nextCursor;
   }
 }
 
-/** Replays the promotions of the last `seconds` under the proposed setup `want` (the plan's desired setup), against `cur`. */
-export async function simulate(deps: Deps, tenant: string, cur: Current, want: Setup, seconds: number): Promise<Simulation> {
+export interface SimulateOptions {
+  /** continues a replay where the previous answer's `next` left it */
+  cursor?: string;
+  /** promotions replayed in this request at most (SIMULATE_MAX_PROMOTIONS) */
+  limit?: number;
+  /** this request stops at the next page of promotions once it has run this long (ms; `next` continues) */
+  budgetMs?: number;
+}
+
+/**
+ * Replays the promotions of the last `seconds` under the proposed setup `want` (the plan's desired setup), against `cur`:
+ * a page of PAGE promotions at a time, newest first, until the look-back ends, `limit` are replayed or the time budget
+ * is spent; then `next` says where another request continues (the CLI and the console follow it, showing progress),
+ * so one request never runs past API Gateway's 30 s however long the history is.
+ */
+export async function simulate(deps: Deps, tenant: string, cur: Current, want: Setup, seconds: number, opts: SimulateOptions = {}): Promise<Simulation> {
+  const started = performance.now();
+  const limit = Math.min(opts.limit ?? SIMULATE_MAX_PROMOTIONS, SIMULATE_MAX_PROMOTIONS);
+  const budget = opts.budgetMs ?? SIMULATE_BUDGET_MS;
   const until = deps.clock();
   const since = new Date(until.getTime() - seconds * 1000).toISOString();
-  const { items, truncated, olderStored } = await promotionsSince(deps, tenant, since, SIMULATE_MAX_PROMOTIONS);
-  const promotions = items.filter((p) => !p.rollback);
   const now = { envs: cur.envs, rules: cur.rules, windows: cur.windows };
   const next = { envs: proposedEnvironments(cur, want), rules: proposedRules(cur, want), windows: proposedWindows(cur, want) };
-  const results: SimulatedPromotion[] = new Array(promotions.length);
   const reads = replayReads(deps);
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(PARALLEL, promotions.length) }, async () => {
-      while (i < promotions.length) {
-        const k = i++;
-        results[k] = await replay(deps, reads, promotions[k]!, now, next);
-      }
-    }),
-  );
+  const results: SimulatedPromotion[] = [];
+  let read = 0;
+  let skipped = 0;
+  let oldest: string | null = null;
+  let cursor = opts.cursor;
+  let more: string | null = null;
+  let olderStored = false;
+  for (;;) {
+    const page = await promotionsSince(deps, tenant, since, Math.min(PAGE, limit - read), cursor);
+    read += page.items.length;
+    oldest = page.items.at(-1)?.requestedAt ?? oldest;
+    olderStored = page.olderStored;
+    const promotions = page.items.filter((p) => !p.rollback);
+    skipped += page.items.length - promotions.length;
+    const replayed: SimulatedPromotion[] = new Array(promotions.length);
+    let i = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL, promotions.length) }, async () => {
+        while (i < promotions.length) {
+          const k = i++;
+          replayed[k] = await replay(deps, reads, promotions[k]!, now, next);
+        }
+      }),
+    );
+    results.push(...replayed);
+    if (!page.next) break;
+    if (read >= limit || performance.now() - started >= budget) {
+      more = page.next;
+      break;
+    }
+    cursor = page.next;
+  }
   const changes = results.filter((r) => r.changed);
   return {
     since,
     until: until.toISOString(),
     promotions: results.length,
-    truncated,
-    limit: SIMULATE_MAX_PROMOTIONS,
-    reachedBack: items.at(-1)?.requestedAt ?? null,
-    coversLookBack: olderStored,
+    truncated: more !== null,
+    next: more,
+    limit,
+    reachedBack: oldest,
+    coversLookBack: more !== null || olderStored,
     changesTruncated: changes.length > SIMULATE_MAX_LISTED,
-    rollbacksSkipped: items.length - promotions.length,
+    rollbacksSkipped: skipped,
     summary: {
       changed: changes.length,
       allowedToBlocked: results.filter((r) => r.allowed.old && !r.allowed.new).length,

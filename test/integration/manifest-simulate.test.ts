@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addPage } from '../../domain/manifest/simulation-pages.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -161,6 +162,46 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
     expect(f.body.simulation.summary).toMatchObject({ changed: 2, newlyHeldByWindow: 2 });
   });
 
+  it('comes in pages when asked for fewer promotions per request: following next replays every one once, and the pages add up to the whole', async () => {
+    const doc = await exported();
+    doc.artifacts.promotion.approval_rules = [
+      ...doc.artifacts.promotion.approval_rules,
+      { name: 'two people for production', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: true, requiredApprovers: 2 },
+    ];
+    const document = JSON.stringify(doc);
+    const whole = (await plan(document)).body.simulation;
+    expect(whole).toMatchObject({ next: null, truncated: false });
+    const seen: string[] = [];
+    let sim: any = null;
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const q: string = `/api/v1/manifest/plan?simulate=90d&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const r = await t.call('POST', q, { token: u.viewer, body: { document } });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const page = r.body.simulation;
+      // One a page (the store may answer one empty page at the end: a page that stopped at its limit cannot know it was the last).
+      expect(page.promotions).toBeLessThanOrEqual(1);
+      seen.push(...page.changes.map((c: any) => c.id));
+      sim = sim ? addPage(sim, page) : page;
+      cursor = page.next;
+      if (!cursor) break;
+      expect(page).toMatchObject({ truncated: true, coversLookBack: true });
+    }
+    expect(cursor).toBeNull();
+    expect(sim.promotions).toBe(4);
+    expect(sim.summary).toEqual(whole.summary);
+    expect(seen).toEqual(whole.changes.map((c: any) => c.id));
+    expect(new Set(seen).size).toBe(seen.length);
+    // A cursor that is not one, or paging without simulate: 400 naming the field.
+    const bad = await t.call('POST', '/api/v1/manifest/plan?simulate=90d&cursor=nonsense', { token: u.viewer, body: { document } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i: any) => i.path)).toEqual(['query.cursor']);
+    const plain = await t.call('POST', '/api/v1/manifest/plan?limit=2', { token: u.viewer, body: { document } });
+    expect(plain.status).toBe(400);
+    expect(plain.body.error.issues.map((i: any) => i.path)).toEqual(['query.limit']);
+    expect((await t.call('POST', '/api/v1/manifest/plan?simulate=90d&limit=0', { token: u.viewer, body: { document } })).status).toBe(400);
+  });
+
   it('a look-back that is not one is refused with 400 naming simulate', async () => {
     const yaml = (await t.call('GET', '/api/v1/manifest', { token: u.viewer })).body;
     for (const bad of ['400d', '90', 'd', '-1d', '1w', '0d', '90days']) {
@@ -226,6 +267,11 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
     expect(row).toMatch(/dev → staging\s+ALLOWED → AWAITING_APPROVAL\s+0 → 1/);
     expect(stdout).toContain('2 of 4 would have been decided differently: 1 allowed → not allowed, 0 not allowed → allowed, 2 with other approvals');
     expect(stdout).toContain('History goes back only to ');
+    // Two promotions a request: the CLI follows next, says how far back it has come, and prints the same whole.
+    const paged = await cli('plan', '-f', file, '--simulate', '90d', '--per-request', '2');
+    expect(paged.stderr).toMatch(/replayed 2 promotions, back to \d{4}-/);
+    expect(paged.stdout).toContain('2 of 4 would have been decided differently: 1 allowed → not allowed, 0 not allowed → allowed, 2 with other approvals');
+    expect(paged.stdout.split('\n').find((l) => l.startsWith(ids.allowed))).toBe(row);
     const same = join(dir, 'current.json');
     writeFileSync(same, JSON.stringify(await exported()));
     const unchanged = await cli('plan', '-f', same, '--simulate', '90d');

@@ -70,19 +70,22 @@ describe('manifest plan with a simulation', () => {
     const pages: string[] = [];
     const deps = {
       store: {
-        async listPromotions(_t: string, _f: unknown, _limit: number, cursor?: string) {
+        async listPromotions(_t: string, _f: unknown, limit: number, cursor?: string) {
           pages.push(cursor ?? 'first');
           const at = cursor ? Number(cursor) : 0;
-          return { items: all.slice(at, at + 2), ...(at + 2 < all.length ? { nextCursor: String(at + 2) } : {}) };
+          const n = Math.min(2, limit);
+          return { items: all.slice(at, at + n), ...(at + n < all.length ? { nextCursor: String(at + n) } : {}) };
         },
       },
     } as unknown as Deps;
     const since = (h: number) => new Date(Date.UTC(2030, 0, 1, h)).toISOString();
-    expect(await promotionsSince(deps, 'acme', since(8), 10)).toMatchObject({ items: all.slice(0, 3), truncated: false });
+    expect(await promotionsSince(deps, 'acme', since(8), 10)).toEqual({ items: all.slice(0, 3), next: null, olderStored: true });
     expect(pages).toEqual(['first', '2']);
-    expect(await promotionsSince(deps, 'acme', since(0), 10)).toMatchObject({ items: all, truncated: false });
-    expect(await promotionsSince(deps, 'acme', since(0), 4)).toMatchObject({ items: all.slice(0, 4), truncated: true });
-    expect(await promotionsSince(deps, 'acme', since(0), 5)).toMatchObject({ items: all, truncated: false });
+    expect(await promotionsSince(deps, 'acme', since(0), 10)).toEqual({ items: all, next: null, olderStored: false });
+    // At the limit: `next` continues exactly after the last one returned.
+    expect(await promotionsSince(deps, 'acme', since(0), 3)).toEqual({ items: all.slice(0, 3), next: '3', olderStored: true });
+    expect(await promotionsSince(deps, 'acme', since(0), 2, '3')).toEqual({ items: all.slice(3, 5), next: null, olderStored: false });
+    expect(await promotionsSince(deps, 'acme', since(0), 5)).toEqual({ items: all, next: null, olderStored: false });
   });
 
   it('a document without the rule that let a promotion skip an environment shows it refused, with no new digest', async () => {

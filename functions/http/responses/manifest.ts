@@ -108,7 +108,14 @@ const manifestSimulation = /* @__PURE__ */ z.schema(() =>
       since: time,
       until: time,
       promotions: count.check(z.describe('promotions replayed (rollbacks are not)')),
-      truncated: z.boolean().check(z.describe('more promotions were requested in the look-back than are replayed: the newest `limit` are')),
+      truncated: z.boolean().check(z.describe('the look-back holds older promotions than this answer replayed: `next` continues with them')),
+      next: z
+        .nullable(z.string())
+        .check(
+          z.describe(
+            'where the replay continues: POST the same document again with &cursor=<next> (null: replayed to the end of the look-back). One request replays at most `limit` promotions, or for about 20 s',
+          ),
+        ),
       limit: count,
       reachedBack: z.nullable(time).check(z.describe('the request time of the oldest promotion replayed (null: none was requested in the look-back)')),
       coversLookBack: z
