@@ -1,9 +1,13 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The CDK template tests (test/support/cdk-template.ts) share one synthesized stack per worker, which
+ * only files run without isolation can do: they are a project of their own. Every other file runs as before.
+ */
+const TEMPLATE_TESTS = ['test/infra/stack-*.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
     // After every file: no built-in prototype gained a key (prototype pollution anywhere in the stack).
     setupFiles: ['test/support/prototype-guard.ts'],
     testTimeout: 60_000,
@@ -11,5 +15,18 @@ export default defineConfig({
     // Two cores: integration files share one DynamoDB Local; more workers only contend.
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'stageline',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...TEMPLATE_TESTS],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      // Bundling every function and synthesizing takes most of a minute: once per worker, not once per file.
+      { extends: true, test: { name: 'cdk-template', include: TEMPLATE_TESTS, isolate: false } },
+    ],
   },
 });

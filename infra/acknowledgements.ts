@@ -4,7 +4,7 @@ import type { IConstruct } from 'constructs';
 
 /**
  * cdk-nag acknowledgements written from what a resource holds, so that each reason stays true of
- * the resource it is on as the stack changes (NAG_PACKS in infra/create-app.ts; test/infra/stack.test.ts).
+ * the resource it is on as the stack changes (NAG_PACKS in infra/create-app.ts; test/infra/stack-nag.test.ts).
  */
 
 /**

@@ -35,7 +35,7 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
  * partition too: the fence is by kind of item, not exact.
  *
  * test/infra/background-writes.test.ts runs each function's domain code against DynamoDB Local
- * and checks that every write it makes is allowed here (and stack.test.ts that the template grants
+ * and checks that every write it makes is allowed here (and stack-iam.test.ts that the template grants
  * exactly this).
  */
 export const NARROW_WRITES: Record<string, NarrowWrite[]> = {

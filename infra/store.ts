@@ -60,7 +60,7 @@ export class DataStore extends StackPart {
       {
         id: 'NIST.800.53.R5-SecretsManagerUsingKMSKey',
         reason:
-          "Encrypted with Secrets Manager's key for the account (aws/secretsmanager). Within the stack only the roles of functions whose bundle seals or unseals may read it (secretsmanager:GetSecretValue on its ARN, from infra/adapters.ts; test/infra/stack.test.ts lists them); a customer-managed key would add a key policy that could also withhold it from the account's administrators.",
+          "Encrypted with Secrets Manager's key for the account (aws/secretsmanager). Within the stack only the roles of functions whose bundle seals or unseals may read it (secretsmanager:GetSecretValue on its ARN, from infra/adapters.ts; test/infra/stack-iam.test.ts lists them); a customer-managed key would add a key policy that could also withhold it from the account's administrators.",
       },
     );
   }

@@ -1,0 +1,191 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FALLBACK_HANDLER } from '../../functions/http/routes.ts';
+import { functionOf } from '../../functions/http/topology.ts';
+import { servesAppKeys } from '../../infra/access.ts';
+import { APP_READ_CONCURRENCY, flagFrom } from '../../infra/context.ts';
+import { stackNames } from '../../infra/names.ts';
+import type { StagelineStack } from '../../infra/stack.ts';
+import { SYNTH_TIMEOUT, flat, functionIds, mayOverlap, synthesized, unbundled, type Resource } from '../support/cdk-template.ts';
+
+/** The stack's template (test/support/cdk-template.ts) beside stacks synthesized with other context: a second stack in the account, the context's settings. */
+let stack: StagelineStack;
+let template: Template;
+
+beforeAll(() => {
+  ({ stack, template } = synthesized());
+}, SYNTH_TIMEOUT);
+
+describe('two Stageline stacks in one account', () => {
+  /** What a stack holds in account-wide namespaces: its bus, schedule group, the schedules and secrets its roles may touch. */
+  const scopes = (resources: Record<string, Resource>) => {
+    const of = (type: string) => Object.values(resources).filter((r) => r.Type === type);
+    const statements = of('AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const on = (service: string, match: string) => [
+      ...new Set(
+        statements
+          .filter((st) => [st.Action].flat().some((a) => a.startsWith(service)))
+          .flatMap((st) => [st.Resource].flat().map(flat))
+          .filter((r) => r.includes(match)),
+      ),
+    ];
+    const trust = of('AWS::IAM::Role')
+      .map((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument))
+      .find((d) => d.includes('scheduler.amazonaws.com'))!;
+    return {
+      bus: of('AWS::Events::EventBus').map((b) => b.Properties.Name as string),
+      scheduleGroup: of('AWS::Scheduler::ScheduleGroup').map((g) => g.Properties.Name as string),
+      schedules: on('scheduler:', ':schedule/'),
+      schedulerTrust: [flat(JSON.parse(trust).Statement[0].Condition.ArnLike['aws:SourceArn'])],
+      secrets: on('secretsmanager:', ':secret:'),
+      secretsPrefix: [
+        ...new Set(
+          of('AWS::Lambda::Function')
+            .map((f) => f.Properties.Environment?.Variables?.SECRETS_PREFIX as string | undefined)
+            .filter((v): v is string => !!v),
+        ),
+      ],
+    };
+  };
+
+  it("gives each its own bus, schedule group (the scheduler role's trust and the schedule grants in it) and Secrets Manager prefix: disjoint scopes", () => {
+    const a = scopes(template.toJSON().Resources);
+    // The second: the same app under another name (context stackName), synthesized with the same cdk-nag packs.
+    const second = unbundled({ stackName: 'Stageline-Staging' }).stack;
+    expect(second.stackName).toBe('Stageline-Staging');
+    const b = scopes(Template.fromStack(second).toJSON().Resources);
+    // The default stack keeps its names (the local stack's defaults and every deployed Stageline stack's).
+    expect(a.bus).toEqual(['stageline']);
+    expect(a.secretsPrefix).toEqual(['stageline/']);
+    expect(a.secrets.sort()).toEqual([expect.stringMatching(/:secret:stageline\/\*$/), expect.stringMatching(/:secret:stageline\/\*\/webhooks\/\*$/)]);
+    expect(b).toMatchObject({ bus: ['stageline-staging'], scheduleGroup: ['stageline-staging'], secretsPrefix: ['stageline-staging/'] });
+    for (const key of Object.keys(a) as (keyof typeof a)[]) {
+      expect(a[key].length, key).toBeGreaterThan(0);
+      expect(b[key].length, key).toBe(a[key].length);
+      const shared = a[key].flatMap((x) => b[key].filter((y) => mayOverlap(x, y)).map((y) => `${x} ~ ${y}`));
+      expect(shared, key).toEqual([]);
+    }
+    expect(stackNames(stack)).toEqual({ eventBus: 'stageline', scheduleGroup: 'stageline', secretsPrefix: 'stageline/' });
+    expect(() => unbundled({ stackName: 'stage line' })).toThrow(/context stackName/);
+    expect(() => unbundled({ stackName: `S${'x'.repeat(64)}` })).toThrow(/context stackName/);
+  });
+});
+
+describe('context', () => {
+  it('passes machinePrincipals to the IAM route handler', () => {
+    const principals = [{ arn: 'arn:aws:sts::123456789012:assumed-role/ci/*', tenant: 'acme', roles: ['deployer'] }];
+    const { stack } = unbundled({ machinePrincipals: JSON.stringify(principals) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Stageline items-batch',
+      Environment: { Variables: Match.objectLike({ MACHINE_PRINCIPALS: JSON.stringify(principals) }) },
+    });
+  });
+
+  it('rejects a malformed machinePrincipals at synth time', () => {
+    expect(() => unbundled({ machinePrincipals: '[{"arn":"x","tenant":"t","roles":["root"]}]' })).toThrow(/machinePrincipals/);
+    expect(() => unbundled({ machinePrincipals: '[{"arn":"x","tenant":"no spaces","roles":["deployer"]}]' })).toThrow(/machinePrincipals/);
+    expect(() => unbundled({ machinePrincipals: '{"arn":"x"}' })).toThrow(/machinePrincipals/);
+    expect(() => unbundled({ machinePrincipals: '[{"arn"' })).toThrow(/machinePrincipals/);
+  });
+
+  it('reserves concurrency from reservedConcurrency: a cap per API function, the stream and the notifier; none by default', () => {
+    const { stack } = unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}', accountConcurrency: '5000' });
+    const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const byName = (n: string) => Object.values(fns).find((f: any) => f.Properties.Description === `Stageline ${n}`) as Resource;
+    expect(byName('items-create').Properties.ReservedConcurrentExecutions).toBe(20);
+    expect(byName('stream').Properties.ReservedConcurrentExecutions).toBe(2);
+    expect(byName('notifier').Properties.ReservedConcurrentExecutions).toBe(5);
+    expect(byName('health').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(byName('promotion-step').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const [name, id] of functionIds())
+      if (!servesAppKeys(name)) expect(template.toJSON().Resources[id].Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    expect(() => unbundled({ reservedConcurrency: '{"everything":5}' })).toThrow(/reservedConcurrency/);
+  });
+
+  it('reserves nothing by default (a first deploy into a new account, whose pool may be 10, succeeds); appReadConcurrency caps the unauthenticated app-read functions; their throttles are alarmed either way', () => {
+    const appReaders = [...functionIds()].filter(([name]) => servesAppKeys(name));
+    expect(appReaders.map(([name]) => name).sort()).toEqual(['effective', 'ofrep']);
+    const fns = template.toJSON().Resources as Record<string, Resource>;
+    // No function reserves concurrency with the default context: PutFunctionConcurrency cannot fail for want of a pool.
+    for (const [name, id] of functionIds()) expect(fns[id]!.Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    const capped = Template.fromStack(unbundled({ appReadConcurrency: String(APP_READ_CONCURRENCY) }).stack).toJSON().Resources as Record<string, Resource>;
+    for (const [name, id] of appReaders) expect(capped[id]!.Properties.ReservedConcurrentExecutions, name).toBe(APP_READ_CONCURRENCY);
+    // One alarm on their Throttles, to the topic, naming each function.
+    const alarm = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).find((a) =>
+      a.Properties.AlarmDescription.startsWith('An app-read function'),
+    )!;
+    expect(alarm).toBeDefined();
+    const metrics = (alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } } }[]).filter(
+      (m) => m.MetricStat,
+    );
+    expect(metrics.map((m) => m.MetricStat!.Metric.MetricName)).toEqual(['Throttles', 'Throttles']);
+    expect(metrics.map((m) => (m.MetricStat!.Metric.Dimensions[0]!.Value as { Ref: string }).Ref).sort()).toEqual(appReaders.map(([, id]) => id).sort());
+    expect(alarm.Properties.Threshold).toBe(1);
+    // The context sets it (a number, or "none" for no reservation at all: a new account's pool), and refuses anything else.
+    const byName = (t: Template, n: string) =>
+      (Object.values(t.findResources('AWS::Lambda::Function')) as Resource[]).find((f) => f.Properties.Description === `Stageline ${n}`)!;
+    const seven = Template.fromStack(unbundled({ appReadConcurrency: '7' }).stack);
+    expect(byName(seven, 'ofrep').Properties.ReservedConcurrentExecutions).toBe(7);
+    const none = Template.fromStack(unbundled({ appReadConcurrency: 'none' }).stack);
+    expect(byName(none, 'ofrep').Properties.ReservedConcurrentExecutions).toBeUndefined();
+    for (const bad of ['0', '-1', '2.5', 'lots']) expect(() => unbundled({ appReadConcurrency: bad }), bad).toThrow(/appReadConcurrency/);
+  });
+
+  it('fails the synth when the reservations would leave less than 100 of the account pool unreserved (api is per API function)', () => {
+    expect(() => unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}' })).toThrow(
+      /reserves \d+ executions in all \(20 for each of the \d+ API functions/,
+    );
+    // The documented example fits a default account (1,000).
+    expect(() => unbundled({ reservedConcurrency: '{"api":5,"stream":2,"notifier":5,"promotion-step":10}' })).not.toThrow();
+    expect(() => unbundled({ reservedConcurrency: '{"api":20,"stream":2,"notifier":5}', accountConcurrency: '5000' })).not.toThrow();
+  });
+
+  it('takes traceSdk as a boolean (the bundler keeps or drops the Tracer by it) and refuses anything else', () => {
+    expect(flagFrom(undefined, 'traceSdk')).toBe(false);
+    expect(flagFrom('true', 'traceSdk')).toBe(true);
+    expect(flagFrom(false, 'traceSdk')).toBe(false);
+    expect(() => flagFrom('yes', 'traceSdk')).toThrow(/traceSdk must be true or false/);
+    expect(() => unbundled({ traceSdk: 'on' })).toThrow(/traceSdk must be true or false/);
+    expect(() => unbundled({ traceSdk: 'true' })).not.toThrow();
+  });
+
+  it("gives the Slack app's signing secret (slackSigningSecret) to the Slack function alone, read-only, and refuses one under stageline/", () => {
+    const { stack } = unbundled({ slackSigningSecret: 'stageline-slack-signing-secret' });
+    const tpl = Template.fromStack(stack);
+    const fns = tpl.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const withSecret = Object.values(fns).filter((f) => JSON.stringify(f.Properties.Environment ?? {}).includes('SLACK_SIGNING_SECRET_ARN'));
+    expect(withSecret.map((f) => f.Properties.Description)).toEqual(['Stageline slack']);
+    // Which roles may read it: only the Slack function's, and only to read.
+    const reads = (Object.values(tpl.findResources('AWS::IAM::Policy')) as Resource[]).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => JSON.stringify(st.Resource).includes('stageline-slack-signing-secret'))
+        .map((st) => ({ roles: p.Properties.Roles, actions: [st.Action].flat() })),
+    );
+    const slackRole = withSecret[0]!.Properties.Role['Fn::GetAtt'][0];
+    expect(reads.length).toBeGreaterThan(0);
+    for (const r of reads) {
+      expect(r.roles).toEqual([{ Ref: slackRole }]);
+      expect(r.actions.every((a) => a === 'secretsmanager:GetSecretValue' || a === 'secretsmanager:DescribeSecret')).toBe(true);
+    }
+    expect(() => unbundled({ slackSigningSecret: 'stageline/slack' })).toThrow(/outside stageline\//);
+    // Without it no function has the variable (Slack answers "not set up").
+    expect(JSON.stringify(template.findResources('AWS::Lambda::Function'))).not.toContain('SLACK_SIGNING_SECRET_ARN');
+  });
+
+  it('configures no CORS on the API (it would open every route, /review too): the functions answer it, with the origins from allowedOrigins', () => {
+    const { stack } = unbundled({ allowedOrigins: 'https://a.example, https://b.example' });
+    const custom = Template.fromStack(stack);
+    for (const t of [template, custom]) {
+      const apis = Object.values(t.findResources('AWS::ApiGatewayV2::Api')) as Resource[];
+      expect(apis).toHaveLength(1);
+      expect(apis[0]!.Properties).not.toHaveProperty('CorsConfiguration');
+    }
+    const envOf = (name: string) => {
+      const fn = (Object.values(custom.findResources('AWS::Lambda::Function')) as Resource[]).find((r) => r.Properties.Description === `Stageline ${name}`)!;
+      return (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+    };
+    // The fallback answers preflights (OPTIONS matches no route); OFREP's function adds the headers to its answers.
+    expect(envOf(functionOf(FALLBACK_HANDLER)).CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
+    expect(envOf(functionOf('ofrep')).CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
+  });
+});

@@ -1,0 +1,284 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { INSTANCE_ATTRIBUTES } from '../../functions/adapters/keys.ts';
+import { FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS } from '../../functions/http/routes.ts';
+import { FUNCTIONS, handlersOf } from '../../functions/http/topology.ts';
+import { REPO_ROOT } from '../../infra/function.ts';
+import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf } from '../../infra/access.ts';
+import { NARROW_WRITES } from '../../infra/background-writes.ts';
+import { bundleFunction } from '../../infra/bundle.ts';
+import { trustPolicySize, TRUST_POLICY_QUOTA } from '../../infra/store.ts';
+import { SYNTH_TIMEOUT, actionsOf, functionIds, statementsOf, synthesized, type Resource } from '../support/cdk-template.ts';
+
+/** The stack's template (test/support/cdk-template.ts): least privilege, the tenant-fenced roles and the secrets key. */
+let template: Template;
+
+beforeAll(() => {
+  ({ template } = synthesized());
+}, SYNTH_TIMEOUT);
+
+describe('least privilege', () => {
+  it('grants each function only the table access its routes need: API functions only through the tenant-fenced roles, background functions directly', () => {
+    const streamReads = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+    const roles = Object.entries(template.findResources('AWS::IAM::Role')).filter(
+      ([id]) => id.startsWith('TenantReadRole') || id.startsWith('TenantWriteRole'),
+    ) as [string, Resource][];
+    expect(roles).toHaveLength(2);
+    const roleActions = (roleId: string) => {
+      const st = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+        .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[]);
+      for (const x of st) expect(x.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] } });
+      return st.flatMap((x) => [x.Action].flat()).sort();
+    };
+    const [readId] = roles.find(([id]) => id.startsWith('TenantReadRole'))!;
+    const [writeId] = roles.find(([id]) => id.startsWith('TenantWriteRole'))!;
+    // App-key readers: the read role's actions, plus UpdateItem of an app key's lastUsedAt alone, and PutItem of an instance's item.
+    const [appReadId] = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('TenantAppReadRole'))!;
+    const appStatements = (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[])
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === appReadId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: Record<string, unknown> }[]);
+    const update = appStatements.find((x) => [x.Action].flat().includes('dynamodb:UpdateItem'))!;
+    expect(update.Condition).toMatchObject({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS] },
+    });
+    // And PutItem of an application instance's item alone (a fleet target counts them), under the tenant's INST partitions.
+    const put = appStatements.find((x) => [x.Action].flat().includes('dynamodb:PutItem'))!;
+    expect([put.Action].flat()).toEqual(['dynamodb:PutItem']);
+    expect(put.Condition).toMatchObject({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...INSTANCE_ATTRIBUTES] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TENANT_LEADING_KEYS.replace(/\*$/, 'INST#*')] },
+    });
+    expect(
+      appStatements
+        .filter((x) => x !== update && x !== put)
+        .flatMap((x) => [x.Action].flat())
+        .sort(),
+    ).toEqual([...READ_ACTIONS].sort());
+    const servesAppKeys = (fn: string) => ROUTES.some((r) => r.auth === 'app' && handlersOf(fn).includes(r.handler));
+    expect(roleActions(readId)).toEqual([...READ_ACTIONS].sort());
+    expect(roleActions(writeId)).toEqual([...READ_ACTIONS, ...WRITE_ACTIONS].sort());
+    for (const [, role] of roles) {
+      // Only this stack's API function roles, and only with a tenant session tag.
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:PrincipalTag/stageline-api');
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:RequestTag/tenant');
+    }
+    for (const [name, id] of functionIds()) {
+      const dynamo = actionsOf(id)
+        .filter((a) => a.startsWith('dynamodb:') && !(name === 'stream' && streamReads.includes(a)))
+        .sort();
+      const access = dataAccessOf(name);
+      const background = (WORKFLOW_HANDLERS as readonly string[]).includes(name);
+      // A background function whose writes are few and known writes with only those actions (infra/background-writes.ts; checked below).
+      const writes = NARROW_WRITES[name] ? NARROW_WRITES[name]!.flatMap((w) => w.actions) : WRITE_ACTIONS;
+      const expected = background ? { none: [], read: READ_ACTIONS, write: [...new Set([...READ_ACTIONS, ...writes])] }[access] : [];
+      expect(dynamo, name).toEqual([...expected].sort());
+      const assume = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
+      if (background || access === 'none') expect(assume, name).toEqual([]);
+      else
+        expect(JSON.stringify(assume[0]!.Resource), name).toContain(
+          servesAppKeys(name) && access === 'read' ? appReadId : access === 'read' ? readId : writeId,
+        );
+      if (!servesAppKeys(name)) expect(JSON.stringify(assume), name).not.toContain(appReadId);
+      const env = template.toJSON().Resources[id].Properties.Environment?.Variables ?? {};
+      expect(env.TENANT_DATA_ROLE_ARN === undefined, name).toBe(background || access === 'none');
+    }
+    expect(dataAccessOf('health')).toBe('none');
+    expect(dataAccessOf(FALLBACK_HANDLER)).toBe('none');
+    expect(dataAccessOf('environments-list')).toBe('read');
+    expect(dataAccessOf('items-batch')).toBe('write');
+    expect(dataAccessOf('promotion-step')).toBe('write');
+  });
+
+  it('uses a "*" resource only where AWS has no resource-level permissions (X-Ray, the stream\'s ListStreams, CloudWatch GetMetricData)', () => {
+    for (const id of functionIds().values()) {
+      for (const s of statementsOf(id)) {
+        // dynamodb:ListStreams (the stream consumer's event source mapping) has no resource-level permissions either.
+        if (s.Resource === '*')
+          expect(
+            [s.Action].flat().every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams' || a === 'cloudwatch:GetMetricData'),
+            JSON.stringify(s),
+          ).toBe(true);
+      }
+    }
+  });
+
+  it('grants exactly the DynamoDB actions the store adapter sends', () => {
+    const dir = path.join(REPO_ROOT, 'functions', 'adapters', 'store');
+    const source = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+      .join('\n');
+    expect(source).toMatch(/new TransactWriteCommand\(/);
+    const byCommand: Record<string, string[]> = {
+      Get: ['dynamodb:GetItem'],
+      BatchGet: ['dynamodb:BatchGetItem'],
+      Query: ['dynamodb:Query'],
+      Scan: ['dynamodb:Scan'],
+      Put: ['dynamodb:PutItem'],
+      Update: ['dynamodb:UpdateItem'],
+      Delete: ['dynamodb:DeleteItem'],
+      BatchWrite: ['dynamodb:BatchWriteItem'],
+      TransactGet: ['dynamodb:GetItem'],
+      TransactWrite: [], // authorised per item, see below
+    };
+    const byTransactItem: Record<string, string> = {
+      Put: 'dynamodb:PutItem',
+      Update: 'dynamodb:UpdateItem',
+      Delete: 'dynamodb:DeleteItem',
+      ConditionCheck: 'dynamodb:ConditionCheckItem',
+    };
+    const needed = new Set<string>();
+    for (const [, command] of source.matchAll(/new (\w+)Command\(/g)) {
+      expect(byCommand, `unknown command ${command}Command`).toHaveProperty(command!);
+      byCommand[command!]!.forEach((a) => needed.add(a));
+    }
+    for (const [, kind] of source.matchAll(/\b(Put|Update|Delete|ConditionCheck): \{/g)) needed.add(byTransactItem[kind!]!);
+    expect([...needed].sort()).toEqual([...READ_ACTIONS, ...WRITE_ACTIONS].sort());
+  });
+});
+
+describe('passing roles', () => {
+  it('lets a function pass the scheduler role to EventBridge Scheduler only (iam:PassedToService)', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Record<string, any>[],
+    );
+    const passes = statements.filter((st) => [st.Action].flat().includes('iam:PassRole'));
+    expect(passes.length).toBeGreaterThan(0);
+    for (const st of passes) expect([st.Condition?.StringEquals?.['iam:PassedToService']].flat(), JSON.stringify(st)).toEqual(['scheduler.amazonaws.com']);
+  });
+});
+
+describe('IAM hardening', () => {
+  const all = () => template.toJSON().Resources as Record<string, Resource>;
+  const policiesOfRole = (roleId: string) =>
+    Object.values(all()).filter(
+      (p) => (p.Type === 'AWS::IAM::Policy' || p.Type === 'AWS::IAM::ManagedPolicy') && (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+    );
+  const roleStatements = (roleId: string) =>
+    policiesOfRole(roleId).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, any> }[],
+    );
+
+  it('lets only the execution roles of the API functions that assume a tenant-fenced role assume it, named by their ARNs (and tagged stageline-api, with a tenant session tag); no cycle', () => {
+    const tenantRoles = Object.keys(all()).filter((id) => /^Tenant(Read|Write|AppRead)Role[0-9A-F]{8}$/.test(id));
+    expect(tenantRoles).toHaveLength(3);
+    for (const id of tenantRoles) {
+      const trust = all()[id]!.Properties.AssumeRolePolicyDocument.Statement as {
+        Principal: { AWS: unknown };
+        Action: string[];
+        Condition: Record<string, any>;
+      }[];
+      expect(trust, id).toHaveLength(1);
+      // Whose policies let them assume it: exactly the roles the trust names.
+      const assumers = Object.entries(all())
+        .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+        .map(([roleId]) => roleId)
+        .filter((roleId) =>
+          roleStatements(roleId).some(
+            (st) => [st.Action].flat().includes('sts:AssumeRole') && JSON.stringify(st.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+          ),
+        );
+      expect(assumers.length, id).toBeGreaterThan(0);
+      expect([trust[0]!.Principal.AWS].flat(), id).toEqual(expect.arrayContaining(assumers.map((r) => ({ 'Fn::GetAtt': [r, 'Arn'] }))));
+      expect([trust[0]!.Principal.AWS].flat(), id).toHaveLength(assumers.length);
+      expect(trust[0]!.Action.sort(), id).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+      expect(trust[0]!.Condition, id).toEqual({ StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' }, StringLike: { 'aws:RequestTag/tenant': '?*' } });
+      for (const r of assumers) expect(all()[r]!.Properties.Tags, r).toEqual(expect.arrayContaining([{ Key: 'stageline-api', Value: 'true' }]));
+      // IAM's trust policy quota (2,048 characters by default), with role names at their longest.
+      expect(trustPolicySize(assumers.length), id).toBeLessThanOrEqual(TRUST_POLICY_QUOTA);
+    }
+    // No dependency cycle: the trust depends on the execution roles, their policies on the tenant roles.
+    const deps = (r: Resource & { DependsOn?: string | string[] }) => {
+      const out = new Set<string>([r.DependsOn ?? []].flat());
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === 'object') {
+          for (const [k, x] of Object.entries(v)) {
+            if (k === 'Ref' && typeof x === 'string') out.add(x);
+            else if (k === 'Fn::GetAtt') out.add([x].flat()[0] as string);
+            else walk(x);
+          }
+        }
+      };
+      walk(r.Properties);
+      return [...out].filter((d) => d in all());
+    };
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycle: string[] = [];
+    const visit = (id: string, trail: string[]): void => {
+      if (state.get(id) === 'done' || cycle.length) return;
+      if (state.get(id) === 'visiting') return void cycle.push(...trail.slice(trail.indexOf(id)), id);
+      state.set(id, 'visiting');
+      for (const d of deps(all()[id]!)) visit(d, [...trail, id]);
+      state.set(id, 'done');
+    };
+    for (const id of Object.keys(all())) visit(id, []);
+    expect(cycle).toEqual([]);
+  });
+
+  it('narrows alarm-state and registry-push to the write actions their code sends, on the kinds of items they write (dynamodb:LeadingKeys): no write to the whole table', () => {
+    const writes = new Set(WRITE_ACTIONS);
+    for (const name of ['alarm-state', 'registry-push']) {
+      const roleId = all()[functionIds().get(name)!]!.Properties.Role['Fn::GetAtt'][0];
+      const granted = roleStatements(roleId)
+        .filter((st) => [st.Action].flat().some((a) => writes.has(a)))
+        .map((st) => ({
+          actions: [st.Action].flat().sort(),
+          partitions: [st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []].flat().sort() as string[],
+        }));
+      const byJson = (x: unknown, y: unknown) => JSON.stringify(x).localeCompare(JSON.stringify(y));
+      expect(granted.sort(byJson), name).toEqual(
+        NARROW_WRITES[name]!.map((w) => ({ actions: [...w.actions].sort(), partitions: [...w.partitions].sort() })).sort(byJson),
+      );
+      for (const g of granted) {
+        expect(g.partitions.length, name).toBeGreaterThan(0);
+        for (const p of g.partitions) expect(p, name).toMatch(/^T#\*#[A-Z]+/);
+      }
+      expect(
+        granted.flatMap((g) => g.actions),
+        name,
+      ).not.toContain('dynamodb:BatchWriteItem');
+    }
+  });
+
+  it('lets only the roles of functions whose bundle seals or unseals read the secrets key (the key sealing webhook and Slack secrets in the table)', () => {
+    const [keyId] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) => id.startsWith('SecretsKey'))!;
+    const reads = (st: { Effect: string; Action: string | string[]; Resource: unknown }) =>
+      st.Effect === 'Allow' &&
+      [st.Action].flat().some((a) => /^(secretsmanager:(GetSecretValue|\*)|\*)$/.test(a)) &&
+      [st.Resource].flat().some((r) => r === '*' || JSON.stringify(r).includes(`"${keyId}"`));
+    const readers = Object.entries(all())
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .map(([roleId]) => roleId)
+      .filter((roleId) => roleStatements(roleId).some(reads))
+      .sort();
+    // The modules that seal or unseal with the box (functions/adapters/secret-box.ts): the environments' and notification
+    // settings' store areas, the review page's nonces.
+    const source = (dir: string): string[] =>
+      readdirSync(path.join(REPO_ROOT, dir), { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => path.join(dir, f));
+    const sealers = source('functions').filter((f) => /\bbox\.(seal|open)\(/.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')));
+    expect(sealers.sort()).toEqual(['functions/adapters/store/environments.ts', 'functions/adapters/store/notifications.ts', 'functions/review/guard.ts']);
+    const roleOf = (name: string) => all()[functionIds().get(name)!]!.Properties.Role['Fn::GetAtt'][0] as string;
+    const sealing = FUNCTIONS.filter((name) => sealers.some((m) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has(m)));
+    const byRole = new Map<string, string[]>();
+    for (const name of FUNCTIONS) byRole.set(roleOf(name), [...(byRole.get(roleOf(name)) ?? []), name]);
+    console.log(
+      `roles that may read the secrets key ${keyId}:\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
+    );
+    // Every reader is a function role, and every function on it seals or unseals; every sealing function can read it.
+    for (const r of readers)
+      expect(
+        byRole.get(r)?.every((name) => sealing.includes(name)),
+        r,
+      ).toBe(true);
+    expect([...new Set(sealing.map(roleOf))].sort()).toEqual(readers);
+    expect(readers.some((r) => /^Tenant|^SchedulerRole|^ApiInvokeRole|^PromotionStateMachine/.test(r))).toBe(false);
+  });
+});
