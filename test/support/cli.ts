@@ -1,15 +1,28 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { TestStack } from './stack.ts';
 
 const root = join(import.meta.dirname, '..', '..');
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const entry = join(root, 'cli', 'stageline.ts');
+
+/** Runs the CLI (cli/stageline.ts) with exactly these environment variables: what it printed (a failure rejects with its code and stderr). */
+export const cliWith = (vars: NodeJS.ProcessEnv, ...args: string[]) => promisify(execFile)(tsx, [entry, ...args], { env: vars, cwd: root });
+
+/**
+ * Starts the CLI as a child process with these environment variables, for a test that talks to it while it runs
+ * (its stdin, its loopback sign-in): stdout and stderr piped, stdin piped unless `'ignore'`.
+ */
+export function spawnCli(vars: NodeJS.ProcessEnv, args: string[]): ChildProcessWithoutNullStreams;
+export function spawnCli(vars: NodeJS.ProcessEnv, args: string[], stdin: 'ignore'): ChildProcessByStdio<null, Readable, Readable>;
+export function spawnCli(vars: NodeJS.ProcessEnv, args: string[], stdin: 'pipe' | 'ignore' = 'pipe') {
+  return spawn(tsx, [entry, ...args], { env: vars, cwd: root, stdio: [stdin, 'pipe', 'pipe'] });
+}
 
 /** Runs the CLI (cli/stageline.ts) against the test stack as a bearer of `token`: what it printed (a failure rejects with its stderr). */
 export const cliOf =
   (t: TestStack) =>
   (token: string, ...args: string[]) =>
-    promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-      env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-      cwd: root,
-    });
+    cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token }, ...args);
