@@ -212,6 +212,8 @@ try {
   await local.stop();
 }
 const promo = await benchPromotion();
+// A bundle of 3 artifacts + a config snapshot as one promotion, beside one artifact's and three artifacts' promotions.
+await (await import('./bundle-promotion.ts')).benchBundlePromotion();
 await benchRegistry();
 // Outbound webhooks and git commits.
 await (await import('./deliveries.ts')).benchDeliveries();

@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { Ctx } from '#domain/ports';
 import { handler as artifactsEvidence } from '../../functions/handlers/artifacts-evidence.ts';
+import { handler as artifactsPublish } from '../../functions/handlers/artifacts-publish.ts';
+import { handler as bundlesCreate } from '../../functions/handlers/bundles-create.ts';
+import { handler as itemsCreate } from '../../functions/handlers/items-create.ts';
+import { handler as promotionsEvidence } from '../../functions/handlers/promotions-evidence.ts';
+import { handler as promotionsValidate } from '../../functions/handlers/promotions-validate.ts';
 import { handler as promotionsApprove } from '../../functions/handlers/promotions-approve.ts';
 import { handler as promotionsCreate } from '../../functions/handlers/promotions-create.ts';
 import { matchRoute } from '../../functions/http/router.ts';
@@ -14,6 +19,12 @@ import type { Harness } from './harness.ts';
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode: number; body?: string } | void>;
 const HANDLERS: Record<string, HttpHandler> = {
   'artifacts-evidence': artifactsEvidence as unknown as HttpHandler,
+  // the bundle bench's set-up (bench/bundle-promotion.ts)
+  'artifacts-publish': artifactsPublish as unknown as HttpHandler,
+  'bundles-create': bundlesCreate as unknown as HttpHandler,
+  'items-create': itemsCreate as unknown as HttpHandler,
+  'promotions-evidence': promotionsEvidence as unknown as HttpHandler,
+  'promotions-validate': promotionsValidate as unknown as HttpHandler,
   'promotions-create': promotionsCreate as unknown as HttpHandler,
   'promotions-approve': promotionsApprove as unknown as HttpHandler,
 };
