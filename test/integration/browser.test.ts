@@ -164,12 +164,12 @@ describe('the console, in a real browser', () => {
     await page.getByRole('button', { name: 'Reject', exact: true }).waitFor({ timeout: 15_000 });
     // On the first: a rejection without a reason is refused, then one with a reason is made.
     await page.getByRole('button', { name: 'Reject', exact: true }).click();
-    await expect.poll(notices).toContain('A rejection needs a reason');
+    await expect.poll(notices, { timeout: 15_000 }).toContain('A rejection needs a reason');
     // A comment typed here and not sent is this promotion's too.
     await page.getByLabel('Comment (kept with the approval)').fill('meant for the first');
     await page.getByLabel('Reason to reject (required to reject)').fill('not this week');
     await page.getByRole('button', { name: 'Reject', exact: true }).click();
-    await expect.poll(notices).toContain(`Rejected ${first}`);
+    await expect.poll(notices, { timeout: 15_000 }).toContain(`Rejected ${first}`);
     await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/rejected/);
 
     // To the second: none of that follows.
@@ -180,7 +180,7 @@ describe('the console, in a real browser', () => {
     expect(await page.getByLabel('Reason to reject (required to reject)').inputValue()).toBe('');
     expect(await page.getByLabel('Comment (kept with the approval)').inputValue()).toBe('');
     await page.getByRole('button', { name: 'Approve', exact: true }).click();
-    await expect.poll(notices).toContain(`Approved ${second} as approver@`);
+    await expect.poll(notices, { timeout: 15_000 }).toContain(`Approved ${second} as approver@`);
     const here = await notices();
     expect(here).not.toContain(first);
     expect(here).not.toContain('A rejection needs a reason');
@@ -189,7 +189,7 @@ describe('the console, in a real browser', () => {
     // Back on the first, its own outcome is there, and not the second's.
     await page.goto(`${t.url}/dashboard#/promotions/${first}`);
     await expect.poll(() => main.locator('code', { hasText: first }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
-    await expect.poll(notices).toContain(`Rejected ${first}`);
+    await expect.poll(notices, { timeout: 15_000 }).toContain(`Rejected ${first}`);
     expect(await notices()).not.toContain(second);
     // Another view shows neither.
     await page.goto(`${t.url}/dashboard#/`);

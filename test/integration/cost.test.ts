@@ -83,7 +83,12 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
       // the item is over 1 KB), so their polls read the environment's item alone again (store/own-heads.ts): 100 WRU.
       const alarm = b.calls.filter((c) => c.kind === 'event');
       expect(alarm).toHaveLength(1);
-      expect(alarm[0]!.requests.TransactWriteItemsCommand).toBe(6 + 2);
+      // One run in a fresh clone counted 6: the promotion had left EXECUTING when the alarm's function came to finish
+      // it (writePromotion leaves a promotion that is no longer executing alone), so only the 6 targets' transactions
+      // were its own. Every target is back either way (asserted above); the count is the targets' 6, plus at most 2.
+      const transactions = alarm[0]!.requests.TransactWriteItemsCommand ?? 0;
+      expect(transactions).toBeGreaterThanOrEqual(6);
+      expect(transactions).toBeLessThanOrEqual(6 + 2);
       expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24 + 4);
     } finally {
       await close();
