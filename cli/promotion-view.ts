@@ -100,10 +100,14 @@ export function changeLines(c: Changes): string[] {
         : `~ ${r.kind} ${r.key}: ${r.before} → ${r.after}`,
   );
   const more = c.total > c.changes.length ? `, the first ${c.changes.length} shown` : '';
-  return [
-    `changes: ${c.total} key${c.total === 1 ? '' : 's'}${more}${c.unchanged !== null ? `, ${c.unchanged} unchanged` : ''}`,
-    ...lines.map((l) => `  ${l}`),
-  ];
+  // A bundle: each member's move, then its configuration part's keys (when it carries one).
+  const members = (c.bundle?.members ?? []).map(
+    (m) => `  ${m.moves ? '→' : '='} ${m.name} ${m.moves ? `${m.from ?? '(nothing)'} → ${m.to}` : `${m.to} (already there)`}`,
+  );
+  const keys = `${c.total} key${c.total === 1 ? '' : 's'}${more}${c.unchanged !== null ? `, ${c.unchanged} unchanged` : ''}`;
+  if (c.bundle)
+    return [`changes: bundle ${c.bundle.name} (${c.bundle.members.length} members${c.total ? `, ${keys}` : ''})`, ...members, ...lines.map((l) => `  ${l}`)];
+  return [`changes: ${keys}`, ...lines.map((l) => `  ${l}`)];
 }
 
 /** On a terminal (and without --yes or --json) asks before an action; piped, it goes ahead (a script has decided). */

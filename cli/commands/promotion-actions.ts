@@ -79,15 +79,19 @@ export function registerPromotions(program: Command): void {
 
   program
     .command('evidence')
-    .description('attach evidence to a promotion (what its gates read): test results, a security scan, …')
-    .argument('<promotion-id>')
+    .description("attach evidence to a promotion (what its gates read), or with --artifact to an artifact version (a bundle's gates read each member's): test results, a security scan, …")
+    .argument('[promotion-id]')
+    .option('--artifact <name@version>', "an artifact version instead of a promotion (every promotion of it reads it, and a bundle's gates judge each member by its own)")
     .addOption(
       new Option('--type <type>', 'evidence type')
         .choices(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics'])
         .makeOptionMandatory(),
     )
     .requiredOption('--payload <json|@file>', `the payload as JSON, or @file to read it, e.g. '{"passed":412,"failed":0}'`)
-    .action(async (id: string) => {
+    .action(async (id: string | undefined) => {
+      const artifact = values.artifact ? /^([^@\s]+)@([^@\s]+)$/.exec(values.artifact) : null;
+      if (values.artifact && !artifact) fail(`--artifact wants name@version, e.g. api@v2.0.0 (got '${values.artifact}')`);
+      if (!id === !artifact) fail('name a promotion id, or an artifact version with --artifact name@version (one of the two)');
       const raw = values.payload!.startsWith('@') ? readFileSync(values.payload!.slice(1), 'utf8') : values.payload!;
       let payload: unknown;
       try {
@@ -95,8 +99,9 @@ export function registerPromotions(program: Command): void {
       } catch (e) {
         fail(`--payload is not JSON: ${(e as Error).message}`);
       }
-      const r = await api<Evidence>('POST', `/api/v1/promotions/${q(id)}/evidence`, { type: values.type, payload });
-      out(r, () => console.log(`${r.id}: ${r.type} attached to ${id}${r.releaseDigest ? ` (release ${r.releaseDigest.slice(7, 19)})` : ''}`));
+      const path = artifact ? `/api/v1/artifacts/${q(artifact[1]!)}/versions/${q(artifact[2]!)}/evidence` : `/api/v1/promotions/${q(id!)}/evidence`;
+      const r = await api<Evidence>('POST', path, { type: values.type, payload });
+      out(r, () => console.log(`${r.id}: ${r.type} attached to ${id ?? values.artifact}${r.releaseDigest ? ` (release ${r.releaseDigest.slice(7, 19)})` : ''}`));
     });
 
   waitOptions(program.command('validate').description('run the gates of a promotion created with autoStart=false').argument('<promotion-id>')).action(

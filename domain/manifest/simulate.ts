@@ -4,7 +4,8 @@ import type { Environment } from '../kernel/model.ts';
 import type { Approval, Evidence, GateResult, HeldBy, Policy, Promotion, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import { activeWindowOf, occurrenceView } from '../freeze/windows.ts';
-import { evidenceOwners, forCurrentRelease } from '../promotion/aggregate.ts';
+import { forCurrentRelease } from '../promotion/aggregate.ts';
+import { readEvidence, type PromotionEvidence } from '../promotion/request/evidence.ts';
 import { GATE_ORDER, evaluateGates } from '../promotion/request/gate-verdicts.ts';
 import { checkForward, contentChoosers, evidenceAccepted, lineOf, policyDigest, resolvePolicy } from '../promotion/request/policy.ts';
 import { decisionRecordOf } from '../promotion/views.ts';
@@ -165,15 +166,16 @@ function proposedGates(
   target: Environment,
   current: Environment | undefined,
   policy: Policy,
-  evidence: Evidence[],
+  evidence: PromotionEvidence,
 ): { gates: GateResult[] | null; notReplayed: string[] } {
   const hooks = new Map(target.webhookGates.map((h) => [h.name, h]));
   // A webhook gate the target has now but the promotion was not judged by (added since) is in neither decision.
   const notReplayed = [...hooks.keys()].filter((n) => !current?.webhookGates.some((h) => h.name === n)).map((n) => `webhook:${n}`);
   if (p.gates === null) return { gates: null, notReplayed: [] };
-  const accepted = (pol: Policy) => evidence.filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, pol, contentChoosers(p)));
+  const accepted = (evidence: Evidence[]) => evidence.filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, policy, contentChoosers(p)));
   const sameEvidence = (p.policy.evidenceFrom ?? 'anyone') === (policy.evidenceFrom ?? 'anyone');
-  const fresh = new Map(evaluateGates(target.gates, accepted(policy), { violations: [] }, [], new Set()).map((g) => [g.gate, g]));
+  const members = evidence.members.map((m) => ({ member: m.member, evidence: accepted(m.evidence) }));
+  const fresh = new Map(evaluateGates(target.gates, accepted(evidence.own), { violations: [] }, [], new Set(), members).map((g) => [g.gate, g]));
   const out: GateResult[] = [];
   for (const g of p.gates) {
     if (isBuiltIn(g.gate)) {
@@ -211,12 +213,12 @@ const allowedOf = (o: Outcome) => o === 'ALLOWED';
 function replayReads(deps: Deps) {
   const releases = new Map<string, Promise<Evidence[]>>();
   return {
-    async evidence(p: Promotion): Promise<Evidence[]> {
-      const [own, release] = evidenceOwners(p) as [string, string];
-      if (!releases.has(release)) releases.set(release, deps.store.listEvidence(p.tenant, [release]));
-      // In the store's order: the promotion's own, then the release's.
-      const [a, b] = await Promise.all([deps.store.listEvidence(p.tenant, [own]), releases.get(release)!]);
-      return [...a, ...b];
+    evidence(p: Promotion): Promise<PromotionEvidence> {
+      // A release's evidence (and a bundle member's) once per simulation; each promotion's own.
+      return readEvidence(deps, p, (owner) => {
+        if (!releases.has(owner)) releases.set(owner, deps.store.listEvidence(p.tenant, [owner]));
+        return releases.get(owner)!;
+      });
     },
     async approvals(p: Promotion): Promise<Approval[]> {
       return p.policy.requiresApproval || p.approvedBy?.length || p.rejection ? deps.store.listApprovals(p.tenant, p.id) : [];

@@ -41,6 +41,9 @@ export function evidenceOwners(p: Pick<Promotion, 'id' | 'subject' | 'sourceEnvi
   return [`promotion:${p.id}`, release];
 }
 
+/** Where a bundle member's own evidence is: on its artifact version (its tests, its scan and signature check). */
+export const memberEvidenceOwner = (m: { name: string; version: string }): string => `artifact:${m.name}@${m.version}`;
+
 /** Evidence speaks for the promotion's current release: what was posted on it for an earlier one (before a rebase) does not. */
 export function forCurrentRelease(e: Pick<Evidence, 'releaseDigest'>, p: Pick<Promotion, 'releaseDigest'>): boolean {
   return e.releaseDigest === undefined || e.releaseDigest === p.releaseDigest;

@@ -1,11 +1,12 @@
-import type { Approval, Evidence } from '../kernel/promotion-model.ts';
+import type { Approval } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { rolloutView } from './rollout/view.ts';
 import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/windows.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
-import { countable, evidenceOwners, forCurrentRelease } from './aggregate.ts';
+import { countable, forCurrentRelease } from './aggregate.ts';
+import { readEvidence, type PromotionEvidence } from './request/evidence.ts';
 import { approvalDeadline } from './run/deadlines.ts';
 import { heldByPromotion, heldBySoak, type Promotion } from '../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './request/policy.ts';
@@ -143,7 +144,12 @@ export async function decisionRecord(deps: Deps, ctx: Ctx, id: string) {
  * already is not read again: its evidence, its approvals, the tenant's freeze windows (a plan's simulation decides
  * each promotion twice).
  */
-export async function decisionRecordOf(deps: Deps, p: Promotion, evidenceRead?: Evidence[], read: { approvals?: Approval[]; windows?: FreezeWindow[] } = {}) {
+export async function decisionRecordOf(
+  deps: Deps,
+  p: Promotion,
+  evidenceRead?: PromotionEvidence,
+  read: { approvals?: Approval[]; windows?: FreezeWindow[] } = {},
+) {
   const id = p.id;
   const approvals = [...(read.approvals ?? (await deps.store.listApprovals(p.tenant, id)))].sort((a, b) => (a.by < b.by ? -1 : 1));
   const counted = countable(p, approvals);
@@ -161,14 +167,20 @@ export async function decisionRecordOf(deps: Deps, p: Promotion, evidenceRead?: 
               : 'AWAITING_APPROVAL'
             : 'ALLOWED';
   // Where each piece of evidence came from, and whether the policy lets it count.
-  const evidence = [...(evidenceRead ?? (await deps.store.listEvidence(p.tenant, evidenceOwners(p))))]
-    .sort((a, b) => (a.id < b.id ? -1 : 1))
-    .map((e) => ({
+  // A bundle member's evidence (on its version) names the member.
+  const found = evidenceRead ?? (await readEvidence(deps, p));
+  const evidence = [
+    ...found.own.map((e) => ({ e, member: undefined as string | undefined })),
+    ...found.members.flatMap((m) => m.evidence.map((e) => ({ e, member: m.member }))),
+  ]
+    .sort((a, b) => (a.e.id < b.e.id ? -1 : 1))
+    .map(({ e, member }) => ({
       id: e.id,
       type: e.type,
       submittedBy: e.submittedBy,
       source: e.source ? { kind: e.source.kind, id: e.source.id } : null,
       accepted: forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p)),
+      ...(member ? { member } : {}),
     }));
   const record = {
     promotionId: p.id,

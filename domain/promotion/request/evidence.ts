@@ -4,9 +4,40 @@ import type { Ctx, Deps } from '../../kernel/deps.ts';
 import { ownSnapshot } from '../../config/snapshots.ts';
 import { eventOp } from '../../kernel/events.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
-import type { Evidence } from '../../kernel/promotion-model.ts';
+import type { Evidence, Promotion } from '../../kernel/promotion-model.ts';
 import type { EvidenceBody } from '../../kernel/promotion-schemas.ts';
 import { loadPromotion } from '../write.ts';
+import { evidenceOwners, memberEvidenceOwner } from '../aggregate.ts';
+import type { MemberEvidence } from './gate-verdicts.ts';
+
+/** What a promotion's gates and decision read: its own evidence and its release's, and a bundle's members' (each on its version). */
+export interface PromotionEvidence {
+  own: Evidence[];
+  /** empty but for a bundle */
+  members: MemberEvidence[];
+}
+
+/**
+ * A promotion's evidence by owner. `release`: how evidence of a release is read (a replay of many promotions reads each
+ * release once); the promotion's own is always read.
+ */
+export async function readEvidence(
+  deps: Deps,
+  p: Pick<Promotion, 'id' | 'tenant' | 'subject' | 'sourceEnvironment'>,
+  release: (owner: string) => Promise<Evidence[]> = (owner) => deps.store.listEvidence(p.tenant, [owner]),
+): Promise<PromotionEvidence> {
+  const [ownKey, releaseKey] = evidenceOwners(p) as [string, string];
+  const members = p.subject.type === 'bundle' ? p.subject.members : [];
+  const [own, released, ...each] = await Promise.all([
+    deps.store.listEvidence(p.tenant, [ownKey]),
+    release(releaseKey),
+    ...members.map((m) => release(memberEvidenceOwner(m))),
+  ]);
+  return { own: [...own, ...released], members: members.map((m, i) => ({ member: `${m.name}@${m.version}`, evidence: each[i]! })) };
+}
+
+/** Every piece of a promotion's evidence, its own first. */
+export const everyEvidence = (e: PromotionEvidence): Evidence[] => [...e.own, ...e.members.flatMap((m) => m.evidence)];
 
 /** Typed evidence about a promotion, an artifact release or a config release (a snapshot). */
 export async function addEvidence(

@@ -35,7 +35,24 @@ const latest = (evidence: Evidence[], type: Evidence['type']) =>
 
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
-export function evaluateGates(gates: Gates, evidence: Evidence[], policy: PolicyChecks, webhooks: WebhookOutcome[], blockingHooks: Set<string>): GateResult[] {
+/** One member of a bundle (`name@version`) and the evidence its artifact version carries. */
+export interface MemberEvidence {
+  member: string;
+  evidence: Evidence[];
+}
+
+/**
+ * `evidence`: the promotion's own and its release's. `members`: a bundle's, each with its version's evidence; a
+ * bundle's gates then judge each member too (bundleVerdict).
+ */
+export function evaluateGates(
+  gates: Gates,
+  evidence: Evidence[],
+  policy: PolicyChecks,
+  webhooks: WebhookOutcome[],
+  blockingHooks: Set<string>,
+  members: MemberEvidence[] = [],
+): GateResult[] {
   const out: GateResult[] = [];
   for (const gate of GATE_ORDER) {
     const blocking = gate === 'policy_compliance' || gate === 'tests' || gate === 'security_scan';
@@ -43,7 +60,7 @@ export function evaluateGates(gates: Gates, evidence: Evidence[], policy: Policy
       out.push({ gate, verdict: 'SKIPPED', blocking, reason: 'it is not enabled for the target environment', evidenceRefs: [] });
       continue;
     }
-    out.push({ ...judge(gate, evidence, policy), gate, blocking });
+    out.push({ ...(members.length ? bundleVerdict(gate, evidence, members, policy) : judge(gate, evidence, policy)), gate, blocking });
   }
   for (const w of [...webhooks].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const blocking = blockingHooks.has(w.name);
@@ -57,6 +74,43 @@ export function evaluateGates(gates: Gates, evidence: Evidence[], policy: Policy
     });
   }
   return out;
+}
+
+const EVIDENCE_OF = {
+  policy_compliance: 'policy',
+  tests: 'test_results',
+  security_scan: 'security_scan',
+  cost_analysis: 'cost_estimate',
+  performance_baseline: 'benchmark',
+} as const satisfies Record<(typeof GATE_ORDER)[number], Evidence['type']>;
+
+/**
+ * A bundle's gate: its own evidence (on its promotion) and each member's (on the member's artifact version) are
+ * judged apart. Any of them that does not pass decides (a member's failed scan fails the bundle, named); else the
+ * bundle's own evidence covers every member, or each member passes on its own; else the gate is judged as with no
+ * evidence (the blocking ones fail closed), naming the members without any.
+ */
+function bundleVerdict(
+  gate: (typeof GATE_ORDER)[number],
+  own: Evidence[],
+  members: MemberEvidence[],
+  policy: PolicyChecks,
+): Omit<GateResult, 'gate' | 'blocking'> {
+  const type = EVIDENCE_OF[gate];
+  const has = (evidence: Evidence[]) => evidence.some((e) => e.type === type);
+  const mine = judge(gate, own, policy);
+  const judged = members.filter((m) => has(m.evidence)).map((m) => ({ member: m.member, ...judge(gate, m.evidence, { violations: [] }) }));
+  const evidenceRefs = [...mine.evidenceRefs, ...judged.flatMap((j) => j.evidenceRefs)];
+  // The bundle's own verdict speaks when it has evidence of this gate's kind (policy_compliance: the engine's checks too).
+  const ownSpeaks = has(own) || gate === 'policy_compliance';
+  const bad = [...(ownSpeaks && mine.verdict !== 'PASS' ? [{ member: 'the bundle', ...mine }] : []), ...judged.filter((j) => j.verdict !== 'PASS')];
+  const listed = (js: { member: string; reason: string }[]) => js.map((j) => `${j.member}: ${j.reason}`).join('; ');
+  if (bad.length) return { verdict: bad.some((b) => b.verdict === 'FAIL') ? 'FAIL' : 'WARN', reason: listed(bad), evidenceRefs };
+  const passed = judged.length ? `; ${judged.length === members.length ? 'each member' : 'members'} too (${listed(judged)})` : '';
+  if (ownSpeaks) return { verdict: 'PASS', reason: `the bundle: ${mine.reason}${passed}`, evidenceRefs };
+  if (judged.length === members.length) return { verdict: 'PASS', reason: `each member passed (${listed(judged)})`, evidenceRefs };
+  const without = members.filter((m) => !has(m.evidence)).map((m) => m.member);
+  return { ...mine, reason: `${mine.reason}: neither on the bundle's promotion nor on ${without.join(', ')}`, evidenceRefs };
 }
 
 function judge(gate: (typeof GATE_ORDER)[number], evidence: Evidence[], policy: PolicyChecks): Omit<GateResult, 'gate' | 'blocking'> {

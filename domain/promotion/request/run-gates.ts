@@ -4,9 +4,10 @@ import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { activeWindowOf } from '../../freeze/windows.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
-import { evidenceOwners, forCurrentRelease } from '../aggregate.ts';
+import { forCurrentRelease } from '../aggregate.ts';
+import { everyEvidence, readEvidence, type PromotionEvidence } from './evidence.ts';
 import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
-import type { GateResult, Promotion } from '../../kernel/promotion-model.ts';
+import type { Evidence, GateResult, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers, evidenceAccepted } from './policy.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-broken.ts';
 import { isJoin, joinMissing, joinText } from './join.ts';
@@ -49,7 +50,7 @@ export async function runGates(
   const [target, released, evidenceFound] = await Promise.all([
     targetRead ?? deps.store.getEnvironment(p.tenant, p.targetEnvironment),
     verifyRelease(deps, p),
-    p.rollback ? Promise.resolve([]) : deps.store.listEvidence(p.tenant, evidenceOwners(p)),
+    p.rollback ? Promise.resolve<PromotionEvidence>({ own: [], members: [] }) : readEvidence(deps, p),
   ]);
   // A join (an environment after several, all) still waits for every one of them: one rolled back since the request holds the release again.
   const [join, unattested] = await Promise.all([
@@ -84,7 +85,11 @@ export async function runGates(
     ];
   }
   // Only evidence about this release, from sources the policy accepts, counts (e.g. a machine principal, not the requester).
-  const evidence = evidenceFound.filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p)));
+  // A bundle's members' evidence (on each member's version) is judged member by member.
+  const counts = (e: Evidence) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, contentChoosers(p));
+  const own = evidenceFound.own.filter(counts);
+  const members = evidenceFound.members.map((m) => ({ member: m.member, evidence: m.evidence.filter(counts) }));
+  const evidence = everyEvidence({ own, members });
   const hooks = target?.webhookGates ?? [];
   const outcomes: WebhookOutcome[] = await Promise.all(
     hooks.map((h) =>
@@ -100,7 +105,7 @@ export async function runGates(
     ),
   );
   const configured = target?.gates ?? { policy_compliance: true, tests: false, security_scan: false, cost_analysis: false, performance_baseline: false };
-  return evaluateGates(configured, evidence, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)));
+  return evaluateGates(configured, own, { violations }, outcomes, new Set(hooks.filter((h) => h.blocking).map((h) => h.name)), members);
 }
 
 /** policy_compliance's own checks: the release still is exactly what was requested. */

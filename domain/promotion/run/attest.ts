@@ -7,7 +7,8 @@ import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { AuditEntry } from '../../kernel/model.ts';
 import { WriteConflict } from '../../kernel/retry.ts';
 import { contentChoosers, evidenceAccepted } from '../request/policy.ts';
-import { ENGINE, evidenceOwners, forCurrentRelease } from '../aggregate.ts';
+import { ENGINE, forCurrentRelease } from '../aggregate.ts';
+import { everyEvidence, readEvidence } from '../request/evidence.ts';
 import { decisionRecordOf } from '../views.ts';
 import { loadPromotion, promotionEvent } from '../write.ts';
 import { repositoryOf } from '../../artifacts/tags.ts';
@@ -47,10 +48,10 @@ export const NO_PUBLIC_URL = 'https://stageline.invalid';
 /** The statement of a promotion that has ended, from its decision record and the evidence the policy accepted. */
 export async function promotionStatement(deps: Deps, p: Promotion): Promise<Statement> {
   // The evidence is read once, for the decision record and the digests alike.
-  const found = await deps.store.listEvidence(p.tenant, evidenceOwners(p));
+  const found = await readEvidence(deps, p);
   const record = await decisionRecordOf(deps, p, found);
   const chooser = contentChoosers(p);
-  const evidence = found
+  const evidence = everyEvidence(found)
     .filter((e) => forCurrentRelease(e, p) && evidenceAccepted(e, p.policy, chooser))
     .map((e) => ({
       id: e.id,

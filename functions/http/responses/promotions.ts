@@ -330,6 +330,7 @@ export const decision = /* @__PURE__ */ z.schema(() =>
           submittedBy: z.string(),
           source: z.nullable(z.strictObject({ kind: z.enum(['user', 'machine']), id: z.string() })),
           accepted: z.boolean(),
+          member: z.optional(z.string()).check(z.describe("a bundle's: the member (name@version) whose artifact version carries this evidence")),
         }),
       ),
       approvals: z.array(z.strictObject({ by: z.string(), digest, counted: z.boolean(), via: z.optional(actedVia) })),
