@@ -17,8 +17,8 @@ export default {
     // approvals and separation of duties; the release binding (assertRelease, countable, forCurrentRelease)
     'domain/promotion/decide/approve.ts',
     'domain/promotion/request/policy.ts',
-    'domain/promotion/aggregate.ts:33-48',
-    'domain/promotion/aggregate.ts:132-136',
+    'domain/promotion/aggregate.ts:33-51',
+    'domain/promotion/aggregate.ts:135-139',
     'domain/promotion/request/rebase.ts',
     // freeze holds and break-glass
     'domain/promotion/run/freeze-hold.ts',

@@ -208,6 +208,8 @@ export function bundleFunction(name: string, opts: { traceSdk: boolean; reuseAny
   const root = path.join(OUT_ROOT, opts.traceSdk ? 'traced' : 'plain');
   const built = BATCHES.get(root) ?? new Set<string>();
   if (!built.has(name)) {
+    // The bundles live as long as the process that built them (a synth copies them into its assembly first).
+    if (!BATCHES.size) process.once('exit', () => rmSync(OUT_ROOT, { recursive: true, force: true }));
     const names = FUNCTIONS.includes(name) ? FUNCTIONS.filter((n) => !built.has(n)) : [name];
     const child = spawnSync(
       process.execPath,
