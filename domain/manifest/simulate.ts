@@ -6,6 +6,7 @@ import type { FreezeWindow } from '../freeze/model.ts';
 import { activeWindowOf, occurrenceView } from '../freeze/windows.ts';
 import { forCurrentRelease } from '../promotion/aggregate.ts';
 import { readEvidence, type PromotionEvidence } from '../promotion/request/evidence.ts';
+import type { SimulationPage } from './simulation-pages.ts';
 import { GATE_ORDER, evaluateGates } from '../promotion/request/gate-verdicts.ts';
 import { checkForward, contentChoosers, evidenceAccepted, lineOf, policyDigest, resolvePolicy } from '../promotion/request/policy.ts';
 import { decisionRecordOf } from '../promotion/views.ts';
@@ -63,37 +64,8 @@ export interface SimulatedPromotion {
   changed: boolean;
 }
 
-export interface Simulation {
-  since: string;
-  until: string;
-  promotions: number;
-  /** the look-back holds older promotions than this answer replayed: `next` continues with them */
-  truncated: boolean;
-  /** where another request continues (`cursor`), or null when the look-back is replayed to its end */
-  next: string | null;
-  /** promotions this request would replay at most */
-  limit: number;
-  /**
-   * How far back the replay reached: the request time of the oldest promotion replayed (null: none in the
-   * look-back), and whether the stored history covers the whole look-back (false: nothing older is stored,
-   * so the replay could not go further back than `reachedBack`).
-   */
-  reachedBack: string | null;
-  coversLookBack: boolean;
-  /** more changed promotions than are listed in `changes` (the newest SIMULATE_MAX_LISTED are; the summary counts all) */
-  changesTruncated: boolean;
-  /** rollbacks are decided by their impact analysis, not by the setup: not replayed */
-  rollbacksSkipped: number;
-  summary: {
-    changed: number;
-    allowedToBlocked: number;
-    blockedToAllowed: number;
-    approvalsChanged: number;
-    newlyHeldByWindow: number;
-    digestsReproduced: number;
-  };
-  changes: SimulatedPromotion[];
-}
+/** A simulation's answer (one page of the look-back: simulation-pages.ts sums them). */
+export type Simulation = SimulationPage<SimulatedPromotion>;
 
 /** The environments as the proposed setup leaves them: protection, edges, verification, gates and webhook gates. */
 function proposedEnvironments(cur: Current, want: Setup): Environment[] {

@@ -4,19 +4,30 @@
  * use the same sum.
  */
 
-/** The part of a simulation answer the sum reads (functions/http/responses/manifest.ts documents all of it). */
+/** A simulation's answer, one page of the look-back (functions/http/responses/manifest.ts documents it for the API). */
 export interface SimulationPage<C> {
   since: string;
   until: string;
   promotions: number;
+  /** the look-back holds older promotions than this answer replayed: `next` continues with them */
   truncated: boolean;
+  /** where another request continues (`cursor`), or null when the look-back is replayed to its end */
   next: string | null;
+  /** promotions this request would replay at most */
   limit: number;
+  /**
+   * How far back the replay reached: the request time of the oldest promotion replayed (null: none in the
+   * look-back), and whether the stored history covers the whole look-back (false: nothing older is stored,
+   * so the replay could not go further back than `reachedBack`).
+   */
   reachedBack: string | null;
   coversLookBack: boolean;
+  /** more changed promotions than are listed in `changes` (the newest SIMULATE_MAX_LISTED are; the summary counts all) */
   changesTruncated: boolean;
+  /** rollbacks are decided by their impact analysis, not by the setup: not replayed */
   rollbacksSkipped: number;
-  summary: Record<'changed' | 'allowedToBlocked' | 'blockedToAllowed' | 'approvalsChanged' | 'newlyHeldByWindow' | 'digestsReproduced', number>;
+  summary: Record<(typeof SUMMED)[number], number>;
+  /** the promotions whose decision would change, newest first */
   changes: C[];
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateGates } from '../../domain/promotion/request/gate-verdicts.ts';
 import type { Evidence } from '../../domain/kernel/promotion-model.ts';
 
-const GATES = { policy_compliance: true, tests: true, security_scan: false, cost_analysis: true, performance_baseline: false };
+const GATES = { policy_compliance: true as const, tests: true, security_scan: false, cost_analysis: true, performance_baseline: false };
 let n = 0;
 const ev = (type: Evidence['type'], payload: Record<string, unknown>): Evidence => ({
   id: `ev_${++n}`,
