@@ -26,8 +26,9 @@ export function openAtWith(parser: CronParser, w: FreezeWindow, at: Date): Occur
     const end = new Date(w.end!);
     return start <= at && at < end ? { window: w, start, end } : null;
   }
+  // An opening found looking back from `at` (prev is strictly before at + 1 ms) is never after it.
   const o = recurringAround(parser, w, at);
-  return o && o.start <= at && at < o.end ? o : null;
+  return o && at < o.end ? o : null;
 }
 
 export function nextOpeningWith(parser: CronParser, w: FreezeWindow, at: Date): Occurrence | null {

@@ -16,8 +16,11 @@ describe('rule conditions at their edges', () => {
       expect(ok({ field: 'f', op: 'exists' }, facts)).toBe(false);
       expect(ok({ field: 'f', op: 'exists', value: false }, facts)).toBe(true);
     }
-    // An inherited key is no fact.
+    // An inherited key is no fact, whatever it holds.
     expect(ok({ field: 'toString', op: 'exists' }, {})).toBe(false);
+    const inherited = Object.create({ branch: 'release-42', tags: ['hotfix'] }) as Record<string, unknown>;
+    expect(ok({ field: 'branch', op: 'contains', value: '42' }, inherited)).toBe(false);
+    expect(ok({ field: 'tags', op: 'contains', value: 'hotfix' }, inherited)).toBe(false);
     expect(ok({ field: 'f', op: 'exists', value: true }, { f: 0 })).toBe(true);
     expect(ok({ field: 'f', op: 'exists', value: false }, { f: 0 })).toBe(false);
   });
@@ -27,6 +30,7 @@ describe('rule conditions at their edges', () => {
     expect([ok({ field: 'n', op: 'gt', value: 5 }, f), ok({ field: 'n', op: 'gte', value: 5 }, f)]).toEqual([false, true]);
     expect([ok({ field: 'n', op: 'lt', value: 5 }, f), ok({ field: 'n', op: 'lte', value: 5 }, f)]).toEqual([false, true]);
     expect([ok({ field: 'n', op: 'gt', value: 4 }, f), ok({ field: 'n', op: 'lt', value: 6 }, f)]).toEqual([true, true]);
+    expect([ok({ field: 'n', op: 'gte', value: 6 }, f), ok({ field: 'n', op: 'lte', value: 4 }, f)]).toEqual([false, false]);
     expect([ok({ field: 's', op: 'gt', value: 'a' }, f), ok({ field: 's', op: 'lte', value: 'a' }, f)]).toEqual([true, false]);
     // Booleans and objects are not ordered, even against their own type.
     expect(ok({ field: 'b', op: 'gte', value: false }, f)).toBe(false);
@@ -36,6 +40,8 @@ describe('rule conditions at their edges', () => {
   it('eq, ne, in and contains compare values, not references; contains looks into lists and strings only', () => {
     const f = { o: { a: [1, 2] }, list: [{ k: 1 }], s: 'release-42', n: 42 };
     expect(ok({ field: 'o', op: 'eq', value: { a: [1, 2] } }, f)).toBe(true);
+    expect(ok({ field: 'o', op: 'eq', value: { a: [2, 1] } }, f)).toBe(false);
+    expect(ok({ field: 'n', op: 'eq', value: '42' }, f)).toBe(false);
     expect(ok({ field: 'o', op: 'ne', value: { a: [1, 2] } }, f)).toBe(false);
     expect(ok({ field: 'o', op: 'ne', value: { a: [2, 1] } }, f)).toBe(true);
     expect(ok({ field: 'n', op: 'in', value: [41, 42] }, f)).toBe(true);

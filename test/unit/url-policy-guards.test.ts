@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationFailed } from '../../domain/kernel/errors.ts';
+import * as z from '../../domain/kernel/zod.ts';
 import {
   addressRefusal,
   assertTenantUrls,
@@ -8,6 +9,7 @@ import {
   redactedMatches,
   redactUrl,
   tenantUrl,
+  TENANT_URL_FORMAT,
   tenantUrlIssue,
 } from '../../domain/kernel/url-policy.ts';
 
@@ -32,6 +34,8 @@ describe('why a URL is refused', () => {
     expect(checkTenantUrl('https://user@example.com/', strict)).toMatch(/^carries credentials/);
     expect(checkTenantUrl('http://example.com/', local)).toBe('uses plain http: use https');
     expect(checkTenantUrl('not a url', strict)).toBe('is not a valid URL');
+    // A host of nothing but the root dot is no host at all.
+    expect(checkTenantUrl('https://./', strict)).toBe('has no host');
   });
 
   it('refuses internal names of every kind, in any case, and lets a public name with a trailing dot through', () => {
@@ -100,6 +104,17 @@ describe('URLs in a request', () => {
     expect(r.error!.issues[0]!.message).toBe(
       'must be a public https URL: it points at 10.0.0.5, a private (RFC 1918) address: only public addresses may be called',
     );
+    // The refusal is the schema's own (custom) issue on the field itself.
+    expect(schema.safeParse('ftp://example.com/').error!.issues).toEqual([
+      { code: 'custom', path: [], message: 'must be a public https URL: it uses ftp: only https URLs may be configured' },
+    ]);
+  });
+
+  it('the request schema states the rule in its JSON Schema: a URI, https (or http to loopback), and the rest in words', () => {
+    const schema = z.toJSONSchema(tenantUrl()) as Record<string, unknown>;
+    expect(schema).toMatchObject({ type: 'string', maxLength: 2048, format: 'uri', pattern: TENANT_URL_FORMAT.pattern });
+    expect(schema.description).toMatch(/^An https URL on a public host: no credentials in it, no private, loopback, link-local or internal address or name;/);
+    expect(schema.description).toMatch(/Local mode \(npm start\) only: plain http to a loopback address/);
   });
 });
 

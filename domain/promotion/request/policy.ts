@@ -90,6 +90,7 @@ export function checkForward(line: Environment[], rules: Rule[], sourceName: str
   }
   const si = line.indexOf(source);
   const ti = line.indexOf(target);
+  // Stryker disable next-line EqualityOperator: ti equals si only when source and target are one environment, refused above
   if (ti < si) {
     throw new BackwardPromotion(
       `Promotion goes forward only (${line.map((e) => e.name).join(' → ')}); to go from '${source.name}' back to '${target.name}', roll '${target.name}' back instead`,
