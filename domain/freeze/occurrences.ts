@@ -61,7 +61,8 @@ export function upcomingWith(parser: CronParser, windows: FreezeWindow[], env: s
 
 export function nextAllowedWith(parser: CronParser, windows: FreezeWindow[], env: string, at: Date): Date {
   let t = at;
-  for (let i = 0; i < 100; i++) {
+  // Up to 100 windows crossed: the time after the 100th is still checked (and returned when free).
+  for (let crossed = 0; crossed <= 100; crossed++) {
     const open = activeWith(parser, windows, env, t);
     if (!open) return t;
     t = open.end;

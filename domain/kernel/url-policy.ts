@@ -172,8 +172,11 @@ export function redactUrl(raw: string): string {
   } catch {
     return '…';
   }
-  if ((u.pathname === '/' || u.pathname === '') && !u.search && !u.username && !u.password) return `${u.origin}/`;
-  return `${u.origin}/…#${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+  const hidden = `/…#${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+  // A scheme without an origin (not http or https: never one a tenant can store) shows only its scheme.
+  if (u.origin === 'null') return `${u.protocol}/${hidden}`;
+  if (u.pathname === '/' && !u.search && !u.username && !u.password) return `${u.origin}/`;
+  return `${u.origin}${hidden}`;
 }
 
 /** Whether a value is a redacted URL (as redactUrl writes it), not one to call. */

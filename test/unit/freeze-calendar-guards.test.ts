@@ -99,4 +99,11 @@ describe('the first free time', () => {
     );
     expect(nextAllowedWith(CronExpressionParser, [always], 'dev', at('2030-01-01T09:30:00.000Z'))).toEqual(at('2030-01-01T09:30:00.000Z'));
   });
+
+  it('crosses up to 100 back-to-back windows, and refuses the 101st', () => {
+    const hour = (i: number) => new Date(Date.parse('2030-01-01T00:00:00.000Z') + i * 3_600_000).toISOString();
+    const chain = (n: number) => Array.from({ length: n }, (_, i) => once(`frz_${i}`, hour(i), hour(i + 1)));
+    expect(nextAllowedWith(CronExpressionParser, chain(100), 'prod', at(hour(0)))).toEqual(at(hour(100)));
+    expect(() => nextAllowedWith(CronExpressionParser, chain(101), 'prod', at(hour(0)))).toThrow(RuleViolation);
+  });
 });

@@ -128,6 +128,9 @@ describe('URLs shown redacted', () => {
     expect(redactUrl('https://hooks.example.com/?token=1')).toMatch(/\/…#[0-9a-f]{8}$/);
     expect(redactUrl('https://u:p@hooks.example.com/')).toMatch(/^https:\/\/hooks\.example\.com\/…#/);
     expect(redactUrl('no url')).toBe('…');
+    // A scheme without an origin: the scheme alone, the rest hidden (still a redacted value, never 'null/').
+    expect(redactUrl('foo://host')).toMatch(/^foo:\/\/…#[0-9a-f]{8}$/);
+    expect(isRedactedUrl(redactUrl('foo://host/x'))).toBe(true);
   });
 
   it('a redacted URL sent back keeps the stored one it stands for, and only that one', () => {
