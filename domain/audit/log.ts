@@ -236,6 +236,7 @@ export async function* chainPages(
   fromSeq?: number,
 ): AsyncGenerator<{ links: ChainLink[]; past: number }> {
   const top = head?.seq ?? 0;
+  // Stryker disable next-line ArrayDeclaration: the filter keeps only links at or after fromSeq, so any element without a seq is dropped: every array without links gives the same empty fill
   const fill = withPending((pendingLinks(head) ?? []).filter((l) => l.seq >= (fromSeq ?? 1)));
   let cursor: string | undefined;
   do {
@@ -294,7 +295,9 @@ export async function verifyAudit(deps: With<'anchor'>, ctx: Ctx): Promise<Audit
     );
     for (const l of page.links) {
       linked.add(l.entry);
+      // Stryker disable next-line ConditionalExpression: hashAt is read only at the checkpoints' seqs (checkCheckpoints), so keeping every link's hash changes nothing but memory
       if (wanted.has(l.seq)) hashAt.set(l.seq, l.hash);
+      // Stryker disable next-line ConditionalExpression: linkedAt is read only after the newest valid checkpoint (or at link 1), which is in `after`, so keeping every link's time changes nothing but memory
       if (after.has(l.seq)) linkedAt.set(l.seq, l.linkedAt);
     }
     links = Math.max(links, page.links.at(-1)!.seq);
@@ -304,7 +307,7 @@ export async function verifyAudit(deps: With<'anchor'>, ctx: Ctx): Promise<Audit
     }
   }
 
-  if (state.ok && head && (head.seq !== state.head?.seq || head.hash !== state.head?.hash)) {
+  if (state.ok && head && (head.seq !== state.head?.seq || head.hash !== state.head.hash)) {
     state = {
       ...state,
       ok: false,

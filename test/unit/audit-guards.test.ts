@@ -61,6 +61,17 @@ describe('a signed root', () => {
     }
   });
 
+  it('is refused when its time is not text, even one that reads as the same time and message (a record parsed from JSON can hold any value)', () => {
+    const r = { ...root, at: [AT] as unknown as string };
+    expect(rootMessage(r)).toBe(rootMessage(root));
+    expect(rootSignatureValid(publicKey, { ...r, sig: sig(rootMessage(r)) })).toBe(false);
+  });
+
+  it('is refused, not thrown over, when the key given is of another algorithm', () => {
+    const ed = generateKeyPairSync('ed25519').publicKey;
+    expect(rootSignatureValid(ed, { ...root, sig: sig(rootMessage(root)) })).toBe(false);
+  });
+
   it('is refused when its signature is not the base64url text of one (padding, other characters, none at all)', () => {
     const good = sig(rootMessage(root));
     expect(rootSignatureValid(publicKey, { ...root, sig: `${good}==` })).toBe(false);
@@ -101,6 +112,8 @@ describe('a checkpoint’s inclusion proof', () => {
       expect(problem({ ...c.proof, index, size })).toBe(`leaf ${index} of ${size} is no place in a tree`);
     expect(problem({ ...c.proof, path: ['x'] })).toBe('its audit path is not a list of hashes');
     expect(proofProblem({ ...c, seq: 1.5 })).toBe('its tenant, seq or hash is malformed');
+    // A tenant that is not text, even one that prints as the chain's own tenant (so its leaf, and the proof, would match).
+    expect(proofProblem({ ...c, tenant: ['t1'] as unknown as string })).toBe('its tenant, seq or hash is malformed');
   });
 });
 
@@ -132,6 +145,9 @@ describe('a head’s pending links', () => {
   });
 
   it('audit entry ids sort by time: the compact timestamp first, then randomness', () => {
+    expect(
+      auditEntry('acme', { actor: 'a', actorName: 'a', action: 'x', entityType: 'config', entityId: '1', before: null, after: null }, new Date(AT)).id,
+    ).toMatch(/^20300101090000000-[0-9a-f]{12}$/);
     expect(entries[0]!.id).toMatch(/^20300101090000000-[0-9a-f]{12}$/);
     expect(entries[0]!.id).not.toBe(entries[1]!.id);
   });

@@ -5,6 +5,7 @@ import {
   checkCheckpoints,
   entryRef,
   linkEntries,
+  linkHash,
   pendingLinks,
   verifyChain,
   withPending,
@@ -69,7 +70,21 @@ describe('audit hash chain (linked off the write path)', () => {
     const gone = new Map(stored);
     gone.delete(entryRef(entries[4]!));
     expect(verifyChain(links, gone)).toMatchObject({ ok: false, firstBroken: { seq: 5, reason: expect.stringContaining('removed') } });
-    expect(verifyChain([...links.slice(0, 4), ...links.slice(5)], stored)).toMatchObject({ ok: false, firstBroken: { seq: 5 } });
+    expect(verifyChain([...links.slice(0, 4), ...links.slice(5)], stored)).toMatchObject({
+      ok: false,
+      firstBroken: { seq: 5, reason: 'expected link 5, found 6 (a link is missing or out of order)' },
+    });
+    // A link re-hashed onto another predecessor: its own hash holds, what it follows does not.
+    const l4 = links[3]!;
+    const rechained = { ...l4, prevHash: 'e'.repeat(64) };
+    const rehashed = [...links.slice(0, 3), { ...rechained, hash: linkHash(rechained) }, ...links.slice(4)];
+    expect(verifyChain(rehashed, stored)).toMatchObject({ ok: false, firstBroken: { seq: 4, reason: 'prevHash does not match the previous link' } });
+    // A link naming another entry hash without its own hash recomputed.
+    const altered = [...links.slice(0, 3), { ...l4, entryHash: 'e'.repeat(64) }, ...links.slice(4)];
+    expect(verifyChain(altered, stored)).toMatchObject({
+      ok: false,
+      firstBroken: { seq: 4, reason: 'link content does not match its hash (it was altered)' },
+    });
     const hidden = new Map(stored);
     hidden.set(entryRef(entries[2]!), { entry: entries[2]!, indexMismatch: "gsi2pk is 'T#t1#AUDIT#A#nobody'" });
     expect(verifyChain(links, hidden)).toMatchObject({ ok: false, firstBroken: { seq: 3, reason: expect.stringContaining('re-indexed') } });
@@ -95,13 +110,17 @@ describe('audit hash chain (linked off the write path)', () => {
     const macValid = async (c: Checkpoint) => c.sig === 'good';
     const genuine = [cp(5, links[4]!.hash), cp(10, links[9]!.hash)];
     expect(await checkCheckpoints(genuine, hashAt, 10, macValid)).toMatchObject({ ok: true, count: 2, latestSeq: 10, forged: 0 });
+    // In any order (as listed): compared oldest first, the newest is the latest.
+    const newestFirst = [...genuine].reverse();
+    expect(await checkCheckpoints(newestFirst, hashAt, 10, macValid)).toMatchObject({ ok: true, count: 2, latestSeq: 10, forged: 0 });
     // re-chained from entry 7: the links disagree with the checkpoint at 10
     const relinked = linkEntries({ seq: 6, hash: links[5]!.hash }, [{ ...entries[6]!, actorName: 'mallory' }, ...entries.slice(7)], new Date());
     const rewritten = new Map([...hashAt, ...relinked.links.map((l) => [l.seq, l.hash] as const)]);
-    expect(await checkCheckpoints(genuine, rewritten, 10, macValid)).toMatchObject({
-      ok: false,
-      firstBroken: { seq: 6, reason: expect.stringContaining('between entries 6 and 10') },
-    });
+    for (const listed of [genuine, newestFirst])
+      expect(await checkCheckpoints(listed, rewritten, 10, macValid)).toMatchObject({
+        ok: false,
+        firstBroken: { seq: 6, reason: expect.stringContaining('between entries 6 and 10') },
+      });
     // tail cut to 8 links
     expect(await checkCheckpoints(genuine, new Map([...hashAt].filter(([s]) => s <= 8)), 8, macValid)).toMatchObject({
       ok: false,
