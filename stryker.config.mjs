@@ -30,7 +30,7 @@ export default {
     'domain/freeze/break-glass.ts',
     // the audit chain: head check, verification, hashing
     // log.ts: checkHead, chainPages and verifyAudit (not the stream's linking or the query)
-    'domain/audit/log.ts:176-348',
+    'domain/audit/log.ts:176-351',
     'domain/audit/audit.ts',
     // outbound URLs, rule conditions, roles
     'domain/kernel/url-policy.ts',

@@ -313,7 +313,10 @@ export async function verifyAudit(deps: With<'anchor'>, ctx: Ctx): Promise<Audit
       ok: false,
       firstBroken: {
         seq: (state.head?.seq ?? 0) + 1,
-        reason: `the chain head is at ${head.seq} but the links end at ${state.head?.seq ?? 0} (links were removed or the head was moved)`,
+        reason:
+          head.seq === state.head?.seq
+            ? `the chain head at ${head.seq} names another hash than the link there (the head was rewritten)`
+            : `the chain head is at ${head.seq} but the links end at ${state.head?.seq ?? 0} (links were removed or the head was moved)`,
       },
     };
   }

@@ -92,12 +92,12 @@ describe('verify: the chain as the head has it', () => {
     const m = memoryAudit();
     await linkAuditEntries(m.deps, 'acme', m.write('acme', 3));
     const [l3] = links(m, 'acme', 3);
-    for (const head of [
-      { ...headAt(l3!), hash: 'f'.repeat(64) },
-      { ...headAt(l3!), seq: 5 },
-    ]) {
+    for (const [head, reason] of [
+      [{ ...headAt(l3!), hash: 'f'.repeat(64) }, 'the chain head at 3 names another hash than the link there (the head was rewritten)'],
+      [{ ...headAt(l3!), seq: 5 }, 'the chain head is at 5 but the links end at 3 (links were removed or the head was moved)'],
+    ] as const) {
       m.chain.setHead('acme', head);
-      expect(await verifyAudit(m.deps, ctx('acme')), JSON.stringify(head)).toMatchObject({ ok: false, firstBroken: { seq: 4 } });
+      expect(await verifyAudit(m.deps, ctx('acme')), JSON.stringify(head)).toMatchObject({ ok: false, firstBroken: { seq: 4, reason } });
     }
   });
 
