@@ -85,6 +85,9 @@ describe('rebasing onto new content', () => {
     const rebased = await rebasePromotion(deps, dave, id);
     const dev = (await store.getEnvironment('acme', 'dev'))!;
     expect(rebased).toMatchObject({ status: 'AWAITING_APPROVAL', version: first.version + 1 });
+    expect(rebased.notes).toBe(
+      `Rebased by dave@acme.test onto dev@${dev.head.seq}: 2 added, 0 modified, 0 removed. The notes bob@acme.test wrote were for an earlier release.`,
+    );
     const audit = (await store.queryAudit('acme', { limit: 1, entityType: 'promotion' })).items[0];
     expect(audit).toMatchObject({
       action: 'promotion.rebase',
@@ -193,6 +196,8 @@ describe('rebasing a bundle', () => {
 
     await publish('api', 'v1.1.0', 'c');
     const second = (await createBundle(m.deps, bob, createBundleBody.parse({ name: 'shop', from: 'dev' }))).bundle;
+    // A newer bundle of another name is not one it moves onto.
+    await createBundle(m.deps, bob, createBundleBody.parse({ name: 'tools', from: 'dev' }));
     // Rebased by someone with a long name: the notes are cut to 2,000 characters.
     const longName = 'd'.repeat(1900);
     const rebased = await rebasePromotion(m.deps, userCtx('acme', longName, 'deployer'), p.id);
