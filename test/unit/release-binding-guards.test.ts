@@ -122,10 +122,14 @@ describe('rebasing onto new content', () => {
     expect(failures).toEqual([{ token: 'token-1', error: 'Cancelled', cause: 'gates failed after rebase' }]);
   });
 
-  it('a failing gate that does not block, or a passing one, leaves it awaiting approval; without a waiting flow nothing is cancelled', async () => {
+  it('a failing gate that does not block (a warning, stored with the new gates), or a passing one, leaves it awaiting approval; without a waiting flow nothing is cancelled', async () => {
     const nonBlocking = await rebasable();
     await nonBlocking.hook('FAIL', false);
-    expect((await rebasePromotion(nonBlocking.deps, dave, nonBlocking.id)).status).toBe('AWAITING_APPROVAL');
+    const warned = await rebasePromotion(nonBlocking.deps, dave, nonBlocking.id);
+    expect(warned.status).toBe('AWAITING_APPROVAL');
+    // The gates as they ran on the new release are stored with it.
+    expect(warned.gates).toContainEqual(expect.objectContaining({ gate: 'webhook:scan', verdict: 'WARN', blocking: false }));
+    expect(await nonBlocking.read()).toMatchObject({ gates: warned.gates });
     const passing = await rebasable();
     await passing.hook('PASS');
     expect((await rebasePromotion(passing.deps, dave, passing.id)).status).toBe('AWAITING_APPROVAL');
