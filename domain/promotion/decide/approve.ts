@@ -45,8 +45,9 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
       throw new TransitionNotAllowed(`The approval window of ${id} closed at ${expiresAt.toISOString()}`, { status: p.status });
   }
   // Break-glass past a freeze is stamped only for an approval the checks above let through: a refused
-  // one (not an approver, self-approval, window closed) leaves no override behind.
-  if (glass && p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass, p);
+  // one (not an approver, self-approval, window closed) leaves no override behind. Without a break-glass
+  // (glass null) stampFreezeOverride returns p as read.
+  if (p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass, p);
   if (already) return p;
   const approval: Approval = {
     by: me.id,
@@ -69,8 +70,11 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
     async (cur, attempt) => {
       const approvals = attempt === 1 ? listed : await deps.store.listApprovals(tenant, id);
       // Our approval is already stored (a concurrent retry of the same request): nothing more to write.
-      if (attempt > 1 && mine(approvals, p.releaseDigest)) return null;
-      const counted = countable(cur, [...approvals.filter((a) => a.by !== me.id), approval]);
+      // (Never on the first attempt: `already` returned above.)
+      if (mine(approvals, p.releaseDigest)) return null;
+      // An approval of ours still among them is for another release: countable drops it whenever the
+      // count matters (it completes only while the promotion is on our approval's release).
+      const counted = countable(cur, [...approvals, approval]);
       const completes = cur.status === 'AWAITING_APPROVAL' && cur.releaseDigest === approval.digest && counted.length >= cur.policy.requiredApprovers;
       if (completes) return approved(cur, counted, [{ kind: 'approval', promotionId: id, approval }], comment);
       const audit = auditEntry(tenant, auditDraft(ctx, cur, 'promotion.approve', null, cur.releaseDigest, comment), deps.clock());

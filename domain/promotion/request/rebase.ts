@@ -5,7 +5,7 @@ import { memoSource } from '../../config/tree.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { changeSummary, configChanges } from './release.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
-import { actorOf, configReleaseDigest, guard, moved } from '../aggregate.ts';
+import { actorOf, configReleaseDigest, guard, moved, patched } from '../aggregate.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';
 import { runGates } from './run-gates.ts';
 import { prepareBundle } from './request.ts';
@@ -93,7 +93,7 @@ export async function rebasePromotion(deps: With<'gates' | 'workflow'>, ctx: Ctx
           taskToken: null,
           error: { code: 'GATES_FAILED', message: gatesBlocking(blocked) },
         })
-      : { ...rebased, gates, version: p.version + 1, updatedAt: at };
+      : patched(rebased, at, { gates });
     const event = blocked.length
       ? promotionEvent(deps, 'Promotion Failed', next, { actor: me.name, reason: next.error!.message })
       : promotionEvent(deps, 'Approval Required', next, {
