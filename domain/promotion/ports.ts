@@ -12,7 +12,12 @@ export type PromotionOp =
    * the write ('version').
    */
   | { kind: 'promotion'; promotion: Promotion; expectedVersion: number | null; gatesChanged?: boolean; claim?: { source: string; previous: string | null } }
-  | { kind: 'approval'; promotionId: string; approval: Approval }
+  /**
+   * One approver's approval (one per approver and release digest; the same again loses the write: 'exists').
+   * `promotionVersion`: the promotion's version it was decided on; a promotion changed since (a rebase, another
+   * decision) loses the write ('version').
+   */
+  | { kind: 'approval'; promotionId: string; approval: Approval; promotionVersion?: number }
   | { kind: 'evidence'; owner: string; evidence: Evidence }
   /** one target of a promotion's rollout (domain/promotion/rollout/): its own item, so a wave's targets are written in parallel */
   | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null };

@@ -175,23 +175,21 @@ describe('approvals given at the same time', () => {
     expect(answered).toHaveLength(1);
   });
 
-  it('an approval of the release the promotion was on before a rebase meanwhile is stored as such; another approver’s approval of the new release moves it, not this comment', async () => {
+  it('an approval of the release the promotion was on before a rebase meanwhile is refused, and leaves the approval of the new release alone', async () => {
     const { deps, spied, store, id, meanwhile, decisions, read } = await waiting();
+    let fresh = '';
     meanwhile(async () => {
       await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.retries', value: 3 }));
       const rebased = await rebasePromotion(deps, dave, id);
-      // erin's approval of the new release, stored alone: its count has not run yet.
-      const approval = { by: 'erin-id', name: 'erin@acme.test', at: '2030-01-01T09:30:00.000Z', digest: rebased.releaseDigest };
+      fresh = rebased.releaseDigest;
+      // carol's own approval of the new release, stored alone (its count has not run yet): the stale request must not replace it.
+      const approval = { by: 'carol-id', name: 'carol@acme.test', at: '2030-01-01T09:30:00.000Z', digest: rebased.releaseDigest };
       await store.commit('acme', [{ kind: 'approval', promotionId: id, approval }]);
     });
-    const approved = await approvePromotion(spied, carol, id, 'looks good (the old release)');
-    expect(approved).toMatchObject({ status: 'APPROVED', approvedBy: ['erin@acme.test'] });
-    const current = (await read()).releaseDigest;
-    expect((await store.listApprovals('acme', id)).find((a) => a.by === 'carol-id')?.digest).not.toBe(current);
-    expect((await decisions()).map((e) => [e.action, e.reason ?? null])).toEqual([
-      ['promotion.approve', 'looks good (the old release)'],
-      ['promotion.approved', null],
-    ]);
+    await expect(approvePromotion(spied, carol, id, 'looks good (the old release)')).rejects.toThrow(/rebased onto another release since this was sent/);
+    expect((await read()).releaseDigest).toBe(fresh);
+    expect((await store.listApprovals('acme', id)).map((a) => [a.by, a.digest])).toEqual([['carol-id', fresh]]);
+    expect((await decisions()).map((e) => e.action)).toEqual([]);
   });
 });
 

@@ -68,6 +68,8 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
     tenant,
     id,
     async (cur, attempt) => {
+      // Rebased since it was read (a lost write reads it again): this approval is of a release it no longer is.
+      assertRelease(cur, approval.digest);
       const approvals = attempt === 1 ? listed : await deps.store.listApprovals(tenant, id);
       // Our approval is already stored (a concurrent retry of the same request): nothing more to write.
       // (Never on the first attempt: `already` returned above.)
@@ -80,7 +82,7 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
       const audit = auditEntry(tenant, auditDraft(ctx, cur, 'promotion.approve', null, cur.releaseDigest, comment), deps.clock());
       return {
         beside: [
-          { kind: 'approval', promotionId: id, approval },
+          { kind: 'approval', promotionId: id, approval, promotionVersion: cur.version },
           { kind: 'audit', entry: audit },
         ],
       };

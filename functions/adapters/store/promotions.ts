@@ -246,19 +246,28 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
           base.put({ ...keys.rolloutTarget(tenant, op.target.promotionId, op.target.name), entity: 'RolloutTarget', ...op.target }, op.expectedVersion),
           createOrVersion(op.expectedVersion),
         );
-      case 'approval':
+      case 'approval': {
         // One approval per approver and release digest: a second one for the same digest is refused.
-        return one(
-          {
-            Put: {
-              TableName: table,
-              Item: { ...keys.approval(tenant, op.promotionId, op.approval.by), entity: 'Approval', ...op.approval },
-              ConditionExpression: 'attribute_not_exists(pk) OR digest <> :d',
-              ExpressionAttributeValues: { ':d': op.approval.digest },
-            },
+        const approval: TxItem = {
+          Put: {
+            TableName: table,
+            Item: { ...keys.approval(tenant, op.promotionId, op.approval.by), entity: 'Approval', ...op.approval },
+            ConditionExpression: 'attribute_not_exists(pk) OR digest <> :d',
+            ExpressionAttributeValues: { ':d': op.approval.digest },
           },
-          'exists',
-        );
+        };
+        if (op.promotionVersion === undefined) return one(approval, 'exists');
+        // Decided on the promotion as it was: one changed since (a rebase) loses the write.
+        const unchanged: TxItem = {
+          ConditionCheck: {
+            TableName: table,
+            Key: keys.promotion(tenant, op.promotionId),
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': op.promotionVersion },
+          },
+        };
+        return { items: [approval, unchanged], reasons: ['exists', 'version'] };
+      }
       case 'evidence': {
         const e = op.evidence;
         return one(

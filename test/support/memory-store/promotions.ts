@@ -178,6 +178,17 @@ export function promotionArea({ table }: MemoryState) {
         to: { ...keys.approval(ctx.tenant, op.promotionId, op.approval.by), entity: 'Approval', ...op.approval },
         reason: 'exists',
       },
+      // Decided on the promotion as it was: one changed since (a rebase) loses the write.
+      ...(op.promotionVersion === undefined
+        ? []
+        : [
+            {
+              key: keys.promotion(ctx.tenant, op.promotionId),
+              when: (cur: Record<string, unknown> | undefined) => cur?.version === op.promotionVersion,
+              to: (cur: Record<string, unknown> | undefined) => cur!,
+              reason: 'version' as const,
+            },
+          ]),
     ],
     // Evidence is a fact item: the commit's events ride on it when it comes before the commit's audit entry (or there is none).
     evidence: (op, ctx) => {

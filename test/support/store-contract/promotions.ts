@@ -123,6 +123,20 @@ export function promotionContract(c: Contract) {
       expect(await c.store().getPromotion(t, p.id)).toEqual(p);
     });
 
+    it("an approval decided on the promotion's version loses the write once the promotion changed (version), and is stored while it has not", async () => {
+      const t = c.tenant();
+      const p = promotion(t);
+      await create(c.store(), p);
+      const by = (who: string): Approval => ({ by: who, name: `${who}@x.test`, at: later().toISOString(), digest: 'sha256:one' });
+      expect(await conflict(c.store().commit(t, [{ kind: 'approval', promotionId: p.id, approval: by('carol'), promotionVersion: p.version + 1 }]))).toBe(
+        'version',
+      );
+      expect(await c.store().listApprovals(t, p.id)).toEqual([]);
+      await c.store().commit(t, [{ kind: 'approval', promotionId: p.id, approval: by('carol'), promotionVersion: p.version }]);
+      expect((await c.store().listApprovals(t, p.id)).map((a) => a.by)).toEqual(['carol']);
+      expect(await c.store().getPromotion(t, p.id)).toEqual(p);
+    });
+
     it('keeps evidence per owner in time order, each once (exists); events may ride on it', async () => {
       const t = c.tenant();
       const ev = (type: Evidence['type']): Evidence => ({
