@@ -77,7 +77,8 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
       // An approval of ours still among them is for another release: countable drops it whenever the
       // count matters (it completes only while the promotion is on our approval's release).
       const counted = countable(cur, [...approvals, approval]);
-      const completes = cur.status === 'AWAITING_APPROVAL' && cur.releaseDigest === approval.digest && counted.length >= cur.policy.requiredApprovers;
+      // (On our approval's release: assertRelease above.)
+      const completes = cur.status === 'AWAITING_APPROVAL' && counted.length >= cur.policy.requiredApprovers;
       if (completes) return approved(cur, counted, [{ kind: 'approval', promotionId: id, approval }], comment);
       const audit = auditEntry(tenant, auditDraft(ctx, cur, 'promotion.approve', null, cur.releaseDigest, comment), deps.clock());
       return {
