@@ -10,6 +10,7 @@ import { AlreadyExists, EnvironmentNotFound } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { evaluate } from './conditions.ts';
 import { factsFrom } from './gate-verdicts.ts';
+import { memberEvidenceOwner } from '../aggregate.ts';
 import { lineOf } from './policy.ts';
 import { createPromotion } from './request.ts';
 import { validatePromotion } from './validate.ts';
@@ -85,8 +86,7 @@ export async function checkAutoPromotion(deps: With<'scheduler' | 'workflow'>, c
     since = snap?.createdAt ?? now.toISOString();
   } else {
     // A bundle's evidence is its members'; it has been in the source since its last member got there.
-    owners =
-      release.kind === 'artifact' ? [`artifact:${release.artifact}@${release.version}`] : release.bundle.members.map((m) => `artifact:${m.name}@${m.version}`);
+    owners = release.kind === 'artifact' ? [`artifact:${release.artifact}@${release.version}`] : release.bundle.members.map(memberEvidenceOwner);
     since = (await arrivedAt(deps, tenant, source.name, release)) ?? now.toISOString();
   }
   const facts = {
