@@ -79,9 +79,14 @@ export function registerPromotions(program: Command): void {
 
   program
     .command('evidence')
-    .description("attach evidence to a promotion (what its gates read), or with --artifact to an artifact version (a bundle's gates read each member's): test results, a security scan, …")
+    .description(
+      "attach evidence to a promotion (what its gates read), or with --artifact to an artifact version (a bundle's gates read each member's): test results, a security scan, …",
+    )
     .argument('[promotion-id]')
-    .option('--artifact <name@version>', "an artifact version instead of a promotion (every promotion of it reads it, and a bundle's gates judge each member by its own)")
+    .option(
+      '--artifact <name@version>',
+      "an artifact version instead of a promotion (every promotion of it reads it, and a bundle's gates judge each member by its own)",
+    )
     .addOption(
       new Option('--type <type>', 'evidence type')
         .choices(['test_results', 'security_scan', 'cost_estimate', 'benchmark', 'policy', 'metrics'])
@@ -101,7 +106,9 @@ export function registerPromotions(program: Command): void {
       }
       const path = artifact ? `/api/v1/artifacts/${q(artifact[1]!)}/versions/${q(artifact[2]!)}/evidence` : `/api/v1/promotions/${q(id!)}/evidence`;
       const r = await api<Evidence>('POST', path, { type: values.type, payload });
-      out(r, () => console.log(`${r.id}: ${r.type} attached to ${id ?? values.artifact}${r.releaseDigest ? ` (release ${r.releaseDigest.slice(7, 19)})` : ''}`));
+      out(r, () =>
+        console.log(`${r.id}: ${r.type} attached to ${id ?? values.artifact}${r.releaseDigest ? ` (release ${r.releaseDigest.slice(7, 19)})` : ''}`),
+      );
     });
 
   waitOptions(program.command('validate').description('run the gates of a promotion created with autoStart=false').argument('<promotion-id>')).action(
