@@ -191,6 +191,20 @@ describe('approvals given at the same time', () => {
     expect((await store.listApprovals('acme', id)).map((a) => [a.by, a.digest])).toEqual([['carol-id', fresh]]);
     expect((await decisions()).map((e) => e.action)).toEqual([]);
   });
+
+  it('under a policy of two, where the approval is stored alone, a stale approval still never replaces the approver’s approval of the new release', async () => {
+    const { deps, spied, store, id, meanwhile, read } = await waiting({ requiredApprovers: 2 });
+    let fresh = '';
+    meanwhile(async () => {
+      await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.retries', value: 3 }));
+      fresh = (await rebasePromotion(deps, dave, id)).releaseDigest;
+      const approval = { by: 'carol-id', name: 'carol@acme.test', at: '2030-01-01T09:30:00.000Z', digest: fresh };
+      await store.commit('acme', [{ kind: 'approval', promotionId: id, approval }]);
+    });
+    await expect(approvePromotion(spied, carol, id, 'the old release')).rejects.toThrow(/rebased onto another release since this was sent/);
+    expect((await read()).status).toBe('AWAITING_APPROVAL');
+    expect((await store.listApprovals('acme', id)).map((a) => [a.by, a.digest])).toEqual([['carol-id', fresh]]);
+  });
 });
 
 describe('the edges of an approval', () => {
