@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEnvironment } from '../../domain/config/environments.ts';
 import { createItem } from '../../domain/config/items.ts';
-import type { FreezeWindow } from '../../domain/freeze/model.ts';
+import { freezeOver as freeze } from '../support/store-contract/fixtures.ts';
 import { Forbidden, Frozen, NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../../domain/kernel/errors.ts';
 import { createPromotion as promotionSchema, createRule as ruleSchema } from '../../domain/kernel/promotion-schemas.ts';
 import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
@@ -215,7 +215,3 @@ describe('a freeze window over the target of an approved promotion about to exec
     expect((await read()).status).toBe('AWAITING_APPROVAL');
   });
 });
-
-function freeze(scope: string, start = '2030-01-01T08:00:00Z', end = '2030-01-01T12:00:00Z'): FreezeWindow {
-  return { id: `frz_${scope}`, tenant: 'acme', scope, reason: 'release freeze', kind: 'once', start, end, createdBy: 'alice', createdAt: start };
-}

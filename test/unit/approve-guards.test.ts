@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEnvironment } from '../../domain/config/environments.ts';
 import { createItem } from '../../domain/config/items.ts';
-import type { FreezeWindow } from '../../domain/freeze/model.ts';
+import { freezeOver as freeze } from '../support/store-contract/fixtures.ts';
 import { TransitionNotAllowed } from '../../domain/kernel/errors.ts';
 import { createPromotion as promotionSchema, createRule as ruleSchema } from '../../domain/kernel/promotion-schemas.ts';
 import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
@@ -253,18 +253,3 @@ describe('the edges of an approval', () => {
     expect((await read()).freezeOverride ?? null).toBeNull();
   });
 });
-
-function freeze(scope: string): FreezeWindow {
-  const start = '2030-01-01T08:00:00Z';
-  return {
-    id: `frz_${scope}`,
-    tenant: 'acme',
-    scope,
-    reason: 'release freeze',
-    kind: 'once',
-    start,
-    end: '2030-01-01T12:00:00Z',
-    createdBy: 'alice',
-    createdAt: start,
-  };
-}

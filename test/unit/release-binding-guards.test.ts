@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEnvironment } from '../../domain/config/environments.ts';
 import { createItem } from '../../domain/config/items.ts';
-import type { FreezeWindow } from '../../domain/freeze/model.ts';
+import { freezeOver as freeze } from '../support/store-contract/fixtures.ts';
 import { EnvironmentNotFound, RuleViolation } from '../../domain/kernel/errors.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { publishArtifact } from '../../domain/artifacts/artifacts.ts';
@@ -220,18 +220,3 @@ describe('rebasing a bundle', () => {
     expect(audit).toMatchObject({ action: 'promotion.rebase', reason: `bundle shop ${first.digest.slice(7, 19)} → ${second.digest.slice(7, 19)}` });
   });
 });
-
-function freeze(scope: string): FreezeWindow {
-  const start = '2030-01-01T08:00:00Z';
-  return {
-    id: `frz_${scope}`,
-    tenant: 'acme',
-    scope,
-    reason: 'release freeze',
-    kind: 'once',
-    start,
-    end: '2030-01-01T12:00:00Z',
-    createdBy: 'alice',
-    createdAt: start,
-  };
-}
