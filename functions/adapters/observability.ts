@@ -1,4 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context } from 'aws-lambda';
 import * as env from '../configuration.ts';
 
 /**
@@ -10,6 +12,23 @@ const quiet = !!env.VITEST() || env.STAGELINE_ACCESS_LOG() === false;
 
 /** Errors are always written; the per-request and per-step lines only when not quiet. */
 export const logger = new Logger({ serviceName: 'stageline', logLevel: quiet ? 'ERROR' : 'INFO' });
+
+/**
+ * Every line an API request writes carries its invocation's Lambda context (function name and
+ * version, request id, cold start): Powertools' middy middleware, the first of the HTTP chain.
+ */
+export const lambdaContext = () => injectLambdaContext(logger);
+
+/**
+ * The same for a function that is not behind middy (a flow step, the stream consumer, a schedule
+ * firing …): its handler, with the invocation's context added to the logger before it runs.
+ */
+export const withLambdaContext =
+  <E, C extends object, R>(handler: (event: E, context?: C) => Promise<R>) =>
+  (event: E, context?: C): Promise<R> => {
+    if (context) logger.addContext(context as unknown as Context);
+    return handler(event, context);
+  };
 
 /**
  * Runs one unit of background work (a flow step, a schedule firing) and writes one JSON line

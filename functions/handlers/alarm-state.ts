@@ -3,7 +3,7 @@ import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
 import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
-import { logged } from '../adapters/observability.ts';
+import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 
 /**
@@ -25,10 +25,11 @@ const wiring = compose({
  * (infra/stack.ts MonitorAlarms; the local bus under npm start): a monitored alarm in ALARM rolls back
  * the promotions baking into the environments that list it (domain/promotion/rollout/alarms.ts).
  */
-export const handler = async (event: unknown) =>
+export const handler = withLambdaContext(async (event: unknown) =>
   logged(
     'alarm state change',
     { resources: (event as { resources?: unknown })?.resources },
     () => onAlarmStateChange(wiring.deps(), event),
     (r) => ({ alarm: r.alarm, rolledBack: r.rolledBack.length, ignored: r.ignored }),
-  );
+  ),
+);

@@ -7,6 +7,7 @@ import { compose } from '../http/deps.ts';
 import { notificationFailures } from '../adapters/metrics.ts';
 import type { Channels } from '#domain/notify/ports';
 import type { Directory } from '#domain/access/ports';
+import { withLambdaContext } from '../adapters/observability.ts';
 
 /** This function's adapters: the store, the directory and the channels (Slack, SES email), and the scheduler (approval reminders). */
 const wiring = compose({ directory: directoryOnFirstUse, channels: emailOnFirstUse, scheduler: () => schedulerOnFirstUse() });
@@ -30,7 +31,7 @@ function emailOnFirstUse(): Channels {
 const event = z.object({ 'detail-type': z.enum(NOTIFY_ON), detail: z.record(z.string(), z.unknown()) });
 
 /** Target of the notifications bus rule: delivers each event to Slack and email as configured (at least once in, once out per event id and target). */
-export const handler = async (raw: unknown) => {
+export const handler = withLambdaContext(async (raw: unknown) => {
   const e = event.parse(raw);
   try {
     const deliveries = await notify(wiring.deps(), e['detail-type'], parseEventDetail(e['detail-type'], e.detail));
@@ -40,4 +41,4 @@ export const handler = async (raw: unknown) => {
     notificationFailures(String((err as Error).message).split('; ').length);
     throw err;
   }
-};
+});

@@ -9,7 +9,7 @@ import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { metricsOnFirstUse } from '../adapters/metrics-on-first-use.ts';
 import { gitopsStatusOnFirstUse } from '../adapters/gitops-status-on-first-use.ts';
-import { logged } from '../adapters/observability.ts';
+import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { anchorOnFirstUse } from '../adapters/anchor-on-first-use.ts';
 
 /**
@@ -35,7 +35,7 @@ const wiring = compose({
  * validated with the table's schema (stepInput). Errors keep their `name` (TargetBusy, PromotionFailed), which
  * Step Functions matches in Retry/Catch. One JSON line per step (tenant, promotion, execution, step, next, ms); a failed step's line names the error.
  */
-export const handler = async (event: unknown) => {
+export const handler = withLambdaContext(async (event: unknown) => {
   const input = stepInput.parse(event);
   return logged(
     'step',
@@ -43,4 +43,4 @@ export const handler = async (event: unknown) => {
     () => runStep(wiring.deps(), input),
     (out) => ({ next: (out as { next?: string }).next }),
   );
-};
+});

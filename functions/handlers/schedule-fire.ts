@@ -5,7 +5,7 @@ import { fireSchedule } from '#domain/promotion/run/schedule';
 import { fireRecurring } from '#domain/promotion/run/recurring';
 import { sweepPromotion } from '#domain/promotion/sweep/sweep';
 import { pollPullRequest } from '#domain/promotion/deliver/pull-request';
-import { logged } from '../adapters/observability.ts';
+import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';
 import { fireFreezeEdge } from '#domain/freeze/windows';
@@ -36,12 +36,12 @@ const deps = wiring.deps;
 let ownArn: string | undefined;
 
 /** Target of the one-time schedules and of recurring promotions' calendars (the payload's schema: domain/kernel/schedule-payload.ts). */
-export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
+export const handler = withLambdaContext(async (event: unknown, context?: { invokedFunctionArn?: string }) => {
   ownArn ??= context?.invokedFunctionArn?.split(':').slice(0, 7).join(':');
   const payload = input.parse(event);
   const { tenant, ...what } = payload;
   return logged('schedule fired', { tenant, ...what }, () => fire(payload));
-};
+});
 
 /** Each schedule's use case (the payload says which). */
 async function fire(payload: ScheduleFirePayload) {

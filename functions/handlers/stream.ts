@@ -7,7 +7,7 @@ import { rememberingAnchor } from '../adapters/remembering-anchor.ts';
 import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { eventsFromEnv } from '../adapters/events.ts';
-import { logger } from '../adapters/observability.ts';
+import { logger, withLambdaContext } from '../adapters/observability.ts';
 import * as env from '../configuration.ts';
 
 /**
@@ -69,7 +69,7 @@ export interface AnchorTick {
  * A failure throws: the batch is retried (split in halves on AWS) and what still
  * fails lands in the consumer's DLQ.
  */
-export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) => {
+export const handler = withLambdaContext(async (event: { Records: StreamRecord[] } | AnchorTick) => {
   const d = wiring.deps();
   if ('anchorTick' in event) {
     const tick = await anchorTick(d, anchorers.of(d), anchorIntervalMs());
@@ -82,4 +82,4 @@ export const handler = async (event: { Records: StreamRecord[] } | AnchorTick) =
   // Each promotion the batch ended gets its signed attestation, once, attached in its registries (domain/promotion/run/attest.ts).
   const attested = await attestEnded(d, batch.events, (t, id, reason) => logger.error('promotion not attested', { tenant: t, promotionId: id, reason }));
   return { ...done, attested };
-};
+});

@@ -4,7 +4,7 @@ import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
 import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/deliveries';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { standardWebhookSender } from '../adapters/webhook-sender.ts';
-import { logged } from '../adapters/observability.ts';
+import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { compose } from '../http/deps.ts';
 
 /**
@@ -28,7 +28,7 @@ const retry = z.object({
  * matching subscription, first attempt at once) and of its own one-time schedules (retries with
  * backoff, redeliveries). See domain/webhooks/deliveries.ts.
  */
-export const handler = async (event: unknown, context?: { invokedFunctionArn?: string }) => {
+export const handler = withLambdaContext(async (event: unknown, context?: { invokedFunctionArn?: string }) => {
   ownArn ??= context?.invokedFunctionArn?.split(':').slice(0, 7).join(':');
   const scheduled = retry.safeParse(event);
   if (scheduled.success) {
@@ -41,4 +41,4 @@ export const handler = async (event: unknown, context?: { invokedFunctionArn?: s
   const eventId = typeof detail.eventId === 'string' ? detail.eventId : '';
   if (!eventId) throw new Error('the event carries no eventId (it must come through the outbox relay)');
   return dispatchWebhooks(deps(), { id: eventId, type: e['detail-type'], tenant, detail });
-};
+});

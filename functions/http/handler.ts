@@ -16,6 +16,7 @@ import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts'
 import { bodyText, parse, readBody } from './request.ts';
 import { idempotent, SECRET_NOT_KEPT, showsSecret } from './idempotency.ts';
 import { accessLog, cors, httpErrors } from './middleware.ts';
+import { lambdaContext } from '../adapters/observability.ts';
 
 export interface Input<B, Q, P, K extends keyof Ports = never> {
   body: B;
@@ -104,6 +105,7 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
   fn: (input: Input<Out<B>, Out<Q>, Out<P>, K>) => Promise<unknown>,
 ) {
   const h = middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+    .use(lambdaContext())
     .use(cors())
     .use(accessLog())
     .use(httpErrors())

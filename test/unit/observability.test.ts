@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { logged, logger } from '../../functions/adapters/observability.ts';
+import { logged, logger, withLambdaContext } from '../../functions/adapters/observability.ts';
 import { eventMetrics, sweptPromotions, writeConflicts } from '../../functions/adapters/metrics.ts';
 import { httpHandler } from '../../functions/http/handler.ts';
 import { writeStats } from '../../domain/kernel/retry.ts';
@@ -151,5 +151,70 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
     expect(docs).toHaveLength(2);
     expect(docs[0]).toMatchObject({ WriteConflicts: 2 });
     expect(docs[1]).toMatchObject({ WritesGivenUp: 0 });
+  });
+
+  it("every line of an invocation carries its Lambda context: an API request's error line and a background function's lines", async () => {
+    // Tests log at ERROR (observability.ts), and Powertools' middleware puts the level back at each invocation: error lines are what is printed here.
+    vi.stubEnv('TABLE_NAME', 'observability-test');
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const context = (awsRequestId: string, functionName: string) =>
+      ({
+        awsRequestId,
+        functionName,
+        functionVersion: '$LATEST',
+        invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+        memoryLimitInMB: '512',
+        getRemainingTimeInMillis: () => 10_000,
+      }) as unknown as Context;
+    try {
+      const api = httpHandler({}, async () => {
+        throw new TypeError('not a domain error');
+      });
+      const event = {
+        version: '2.0',
+        routeKey: 'GET /health',
+        rawPath: '/health',
+        rawQueryString: '',
+        headers: {},
+        requestContext: { http: { method: 'GET', path: '/health' }, requestId: 'gw-1', timeEpoch: Date.now() },
+        isBase64Encoded: false,
+      } as unknown as APIGatewayProxyEventV2;
+      expect(await api(event, context('req-api', 'stageline-rules-read'))).toMatchObject({ statusCode: 500 });
+      const background = withLambdaContext(async (input: { promotionId: string }) => {
+        logger.error('promotion not attested', { promotionId: input.promotionId });
+        return 'done';
+      });
+      expect(await background({ promotionId: 'prm_9' }, context('req-stream', 'stageline-stream'))).toBe('done');
+      expect(await background({ promotionId: 'prm_10' })).toBe('done');
+    } finally {
+      spy.mockRestore();
+      errSpy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const out = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.startsWith('{') && !l.includes('_aws'))
+      .map((l) => JSON.parse(l));
+    expect(out.find((l) => l.message === 'unhandled error')).toMatchObject({
+      function_request_id: 'req-api',
+      function_name: 'stageline-rules-read',
+      requestId: 'req-api',
+    });
+    const attested = out.filter((l) => l.message === 'promotion not attested');
+    expect(attested[0]).toMatchObject({
+      function_request_id: 'req-stream',
+      function_name: 'stageline-stream',
+      function_arn: 'arn:aws:lambda:us-east-1:123456789012:function:stageline-stream',
+      promotionId: 'prm_9',
+    });
+    expect(typeof attested[0].cold_start).toBe('boolean');
+    // Without a context (a local call), the line is written all the same.
+    expect(attested[1]).toMatchObject({ promotionId: 'prm_10' });
   });
 });
