@@ -1,23 +1,15 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
 import { approveIfAsked } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 let t: TestStack;
 beforeAll(async () => {
   t = await startTestStack();
 });
 afterAll(() => t.stop());
 
-const cli = (token: string, ...args: string[]) =>
-  run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-    cwd: root,
-  });
+const cli = (token: string, ...args: string[]) => cliOf(t)(token, ...args);
 
 describe('CLI: a rollout through targets', () => {
   it('shows it wave by wave, target by target; halt, confirm and resume; watch follows it to the end', async () => {

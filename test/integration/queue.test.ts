@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
+import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { lineTargets } from '../support/line.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -17,13 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = (token: string, ...args: string[]) =>
-  run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-    cwd: root,
-  });
+const cli = (token: string, ...args: string[]) => cliOf(t)(token, ...args);
 
 const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
 const alarmEvent = (alarm: string, reason: string) => ({

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -80,12 +78,7 @@ describe('soak: a release runs long enough in the source environment before it m
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
     expect(audit.body.items.filter((e: any) => e.action === 'promotion.soaking')).toHaveLength(1);
 
-    const run = promisify(execFile);
-    const root = join(import.meta.dirname, '..', '..');
-    const shown = await run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'status', p.body.id], {
-      env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
-      cwd: root,
-    });
+    const shown = await cliOf(t)(u.viewer, 'status', p.body.id);
     expect(shown.stdout).toMatch(/soaking in staging until \d\d:\d\d UTC: .*; it goes on by itself at/);
     expect(shown.stdout).toContain('Next: nothing: it goes on by itself once it has soaked in staging');
   });
