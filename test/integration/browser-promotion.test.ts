@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { approveIfAsked, waitFor, waitForToken } from '../support/promotions.ts';
 import { accessibility, useConsoleStack } from '../support/console.ts';
 import { consoleScenarios } from '../support/console-scenarios.ts';
-import { lineTargets } from '../support/line.ts';
+import { lineTargets, productionLine } from '../support/line.ts';
 import { makeLine } from '../support/stack.ts';
 import { startGitServer } from '../support/git-server.ts';
 import { startGitHubStandin } from '../support/github-standin.ts';
@@ -21,13 +21,9 @@ const { waitingPromotion, consoleTenant, openAs } = consoleScenarios(t, browser)
 describe('the console, in a real browser', () => {
   it('the promotion page of a rollout: a row per target by wave with its state and timings; a deployer confirms the callback canary, halts and resumes; the canary alarm shows as its evidence; viewers and approvers see no buttons; no serious accessibility violation', async () => {
     const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const created = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
+    const { u } = await productionLine(
+      t,
+      {
         bakeSeconds: 1,
         targets: [
           ...lineTargets((name) =>
@@ -39,8 +35,8 @@ describe('the console, in a real browser', () => {
         // The canary bakes long enough for a halt to land before wave 2.
         rollout: { maxParallel: 2, waves: [{ wave: 1, bakeSeconds: 120 }] },
       },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+      tenant,
+    );
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     const id = p.body.id as string;

@@ -7,6 +7,7 @@ import { cliOf } from '../support/cli.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
 import { approveIfAsked, digest, waitFor } from '../support/promotions.ts';
+import { productionLine } from '../support/line.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -293,15 +294,11 @@ describe('a bundle through a git target in pull-request mode', () => {
 describe('a bundle rolled out through targets, each with its own files ({target})', () => {
   it('commits every member of a target in one commit as its wave changes it, and an alarm in wave 2 puts each target back in one commit', async () => {
     const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
     const us = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/us-east-1-5xx`;
     const TARGETS = ['canary', 'us-east-1'];
-    const created = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
+    const { u } = await productionLine(
+      t,
+      {
         bakeSeconds: 1,
         targets: [
           { name: 'canary', wave: 1 },
@@ -309,8 +306,8 @@ describe('a bundle rolled out through targets, each with its own files ({target}
         ],
         rollout: { waves: [{ wave: 2, bakeSeconds: 1 }] },
       },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+      tenant,
+    );
     const repo = `waves-${tenant}`;
     const filesOf = (n: string) => [`envs/production/${n}/api.yaml`, `envs/production/${n}/worker.json`];
     const repository = g.repo(repo, Object.fromEntries(TARGETS.flatMap((n) => filesOf(n).map((f, i) => [f, i ? WORKER : API]))));

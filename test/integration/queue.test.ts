@@ -3,8 +3,8 @@ import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
 import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { lineTargets } from '../support/line.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { lineTargets, productionLine } from '../support/line.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
 
 // Retry intervals at a thousandth: the flow's bounded TargetBusy retry (5+10+20+40+60*4 s, about 5 minutes)
 // runs out in about a third of a second, so a promotion that only retried would have FAILED long before
@@ -31,14 +31,10 @@ const alarmEvent = (alarm: string, reason: string) => ({
 /** dev → production, production in 1 + 2 + 3 targets over three waves (concurrency: queue, the default). */
 async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number }) {
   const tenant = t.tenant();
-  const u = await t.users(tenant);
-  await makeLine(t, u.admin, ['dev']);
   const alarm = arn(`${tenant}/eu-west-1-5xx`);
-  const created = await t.call('POST', '/api/v1/environments', {
-    token: u.admin,
-    body: {
-      name: 'production',
-      position: 1,
+  const { u } = await productionLine(
+    t,
+    {
       bakeSeconds: 1,
       targets: [
         ...lineTargets((name) =>
@@ -51,8 +47,8 @@ async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number
       ],
       rollout: { maxParallel: 3, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }] },
     },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
+    tenant,
+  );
   return { tenant, u, alarm };
 }
 
