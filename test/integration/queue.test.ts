@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
+import { alarmArn as arn, alarmEvent } from '../support/alarms.ts';
 import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { lineTargets, productionLine } from '../support/line.ts';
@@ -16,17 +17,6 @@ beforeAll(async () => {
 afterAll(() => t.stop());
 
 const cli = (token: string, ...args: string[]) => cliOf(t)(token, ...args);
-
-const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
-const alarmEvent = (alarm: string, reason: string) => ({
-  source: 'aws.cloudwatch',
-  'detail-type': 'CloudWatch Alarm State Change',
-  account: '000000000000',
-  region: 'us-east-1',
-  time: new Date().toISOString(),
-  resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason, timestamp: new Date().toISOString() }, previousState: { value: 'OK' } },
-});
 
 /** dev → production, production in 1 + 2 + 3 targets over three waves (concurrency: queue, the default). */
 async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number }) {

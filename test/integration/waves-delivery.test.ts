@@ -9,6 +9,7 @@ import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { alarmArn as arn, alarmEvent } from '../support/alarms.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { LINE_TARGETS, lineTargets } from '../support/line.ts';
@@ -64,16 +65,6 @@ afterAll(async () => {
 
 const store = () =>
   new DynamoStore(documentClient({ endpoint: t.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }), t.stack.tableName);
-const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
-const alarmEvent = (alarm: string, reason: string) => ({
-  source: 'aws.cloudwatch',
-  'detail-type': 'CloudWatch Alarm State Change',
-  account: '000000000000',
-  region: 'us-east-1',
-  time: new Date().toISOString(),
-  resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason, timestamp: new Date().toISOString() }, previousState: { value: 'OK' } },
-});
 
 /** A clone of the served bare repository (read with the git command). */
 function clone(url: string) {

@@ -5,7 +5,8 @@ import { LocalWorkflow } from '../../local/workflow.ts';
 import { waitFor } from '../support/promotions.ts';
 import { productionLine } from '../support/line.ts';
 import { useTestStack } from '../support/stack.ts';
-import { alarmEvent, rollouts, states, waitUntil } from '../support/waves.ts';
+import { alarmEvent } from '../support/alarms.ts';
+import { rollouts, states, waitUntil } from '../support/waves.ts';
 
 /**
  * A rollout through targets in waves, run through: confirmed, rolled back by an alarm or a missed

@@ -1,23 +1,10 @@
 import { expect } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { alarmArn as arn } from './alarms.ts';
 import { approveIfAsked } from './promotions.ts';
 import { lineTargets, productionLine } from './line.ts';
 import type { TestStack } from './stack.ts';
-
-// The local stack's deployment: account 000000000000, region us-east-1 (local/stack.ts).
-const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
-
-/** A CloudWatch alarm going to ALARM, as EventBridge delivers it. */
-export const alarmEvent = (alarm: string, reason: string) => ({
-  source: 'aws.cloudwatch',
-  'detail-type': 'CloudWatch Alarm State Change',
-  account: '000000000000',
-  region: 'us-east-1',
-  time: new Date().toISOString(),
-  resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason, timestamp: new Date().toISOString() }, previousState: { value: 'OK' } },
-});
 
 /** Waits (at most `ms`) until `ok` holds. */
 export async function waitUntil(ok: () => boolean, ms = 5000) {
