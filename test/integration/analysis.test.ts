@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExporter, type Exporter } from '../../local/exporter.ts';
+import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { startPrometheus, type LocalPrometheus } from '../support/prometheus.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -15,8 +13,6 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
  * for a guarded wave's comparison with the targets not changed yet. A failed analysis rolls every changed target
  * back; an inconclusive one halts the rollout; a pre-promotion analysis of the source environment is a gate.
  */
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 let t: TestStack;
 let prom: LocalPrometheus;
 let exporter: Exporter;
@@ -122,10 +118,7 @@ describe('analysis during the bake: a real Prometheus', () => {
     const record = (await t.call('GET', `/api/v1/promotions/${id}/decision`, { token: u.viewer })).body;
     expect(JSON.stringify(record)).toContain('"template":"error-rate"');
     // The CLI says each analysis with its values (promotions show).
-    const shown = await run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'promotions', 'show', id], {
-      env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
-      cwd: root,
-    });
+    const shown = await cliOf(t)(u.viewer, 'promotions', 'show', id);
     expect(shown.stdout).toMatch(/✗ us-east-1 error-rate: failed/);
     expect(shown.stdout).toMatch(/✓ canary error-rate: successful after 2 measurements/);
   }, 180_000);

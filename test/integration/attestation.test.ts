@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { crypto as sigstoreCrypto, dsse as sigstoreDsse } from '@sigstore/core';
@@ -14,11 +12,10 @@ import { STATEMENT_TYPE, VSA_PREDICATE_TYPE } from '../../domain/attestation/sta
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
 import { digestOf } from '../../domain/kernel/canonical.ts';
 import { handler as streamHandler } from '../../functions/handlers/stream.ts';
+import { cliWith, outcome } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 let t: TestStack;
 let tenant: string;
 let u: Awaited<ReturnType<TestStack['users']>>;
@@ -250,7 +247,7 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
   it('CLI: attestation verify <id> succeeds; get --output then verify --file --key succeeds, and fails on a tampered file with exit code 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'attest-'));
     const env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer, XDG_CONFIG_HOME: dir };
-    const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env, cwd: root });
+    const cli = (...args: string[]) => cliWith(env, ...args);
     const online = await cli('attestation', 'verify', promotionId);
     expect(online.stdout).toContain(`attestation verified: promotion ${promotionId} into staging PASSED`);
     const file = join(dir, 'envelope.json');
@@ -262,24 +259,17 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     const release = ((await attestation()).body.statement.subject as { digest: { sha256: string } }[])[0]!.digest.sha256;
     const admit = await cli('attestation', 'verify', '--file', file, '--key', keyFile, '--digest', `sha256:${release}`, '--env', 'staging', '--json');
     expect(JSON.parse(admit.stdout)).toMatchObject({ ok: true, environment: 'staging', result: 'PASSED' });
-    const refuse = (...args: string[]) =>
-      cli('attestation', 'verify', '--file', file, '--key', keyFile, ...args).then(
-        () => null,
-        (err: { code: number; stdout: string }) => err,
-      );
+    const refuse = (...args: string[]) => outcome(cli('attestation', 'verify', '--file', file, '--key', keyFile, ...args));
     const notProd = await refuse('--env', 'production');
-    expect(notProd?.code).toBe(1);
-    expect(notProd?.stdout).toContain("NOT admitted (environment): the statement is about a promotion into 'staging', not 'production'");
+    expect(notProd.code).toBe(1);
+    expect(notProd.stdout).toContain("NOT admitted (environment): the statement is about a promotion into 'staging', not 'production'");
     const otherDigest = await refuse('--digest', `sha256:${'0'.repeat(64)}`);
-    expect(otherDigest?.code).toBe(1);
-    expect(otherDigest?.stdout).toContain('attestation NOT verified (subject)');
+    expect(otherDigest.code).toBe(1);
+    expect(otherDigest.stdout).toContain('attestation NOT verified (subject)');
     const envelope = JSON.parse(readFileSync(file, 'utf8')) as DsseEnvelope;
     writeFileSync(file, JSON.stringify(withPayload(envelope, (s) => (s.predicate.verificationResult = 'FAILED'))));
-    const failed = await cli('attestation', 'verify', '--file', file, '--key', keyFile).then(
-      () => null,
-      (err: { code: number; stdout: string }) => err,
-    );
-    expect(failed?.code).toBe(1);
-    expect(failed?.stdout).toContain('attestation NOT verified (tampered)');
+    const failed = await outcome(cli('attestation', 'verify', '--file', file, '--key', keyFile));
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain('attestation NOT verified (tampered)');
   });
 });

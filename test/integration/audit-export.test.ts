@@ -1,13 +1,12 @@
-import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainLeafHash, entryHash, GENESIS_HASH, linkHash, rootMessage } from '../../domain/audit/audit.ts';
 import { rootFromPath } from '../../domain/audit/merkle.ts';
 import { verifyExport } from '../../domain/audit/verify-export.ts';
+import { cliWith, outcome } from '../support/cli.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -15,8 +14,6 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 // checkpoint of its own (test/integration/audit.test.ts and the unit tests exercise the interval).
 process.env.STAGELINE_ANCHOR_INTERVAL_SECONDS = '0';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 let t: TestStack;
 beforeAll(async () => {
   t = await startTestStack();
@@ -348,12 +345,8 @@ describe('audit export (JSON Lines), signed checkpoints and offline verification
   it('CLI: audit public-key pins the key; audit export writes every page; audit verify --file --public-key checks it offline (exit 1 and the line when tampered)', async () => {
     const { u } = await history();
     const env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer };
-    const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env, cwd: root });
-    const failed = (...args: string[]) =>
-      cli(...args).then(
-        () => ({ code: 0, stdout: '', stderr: '' }),
-        (e: { code: number; stdout: string; stderr: string }) => e,
-      );
+    const cli = (...args: string[]) => cliWith(env, ...args);
+    const failed = (...args: string[]) => outcome(cli(...args));
     const dir = mkdtempSync(join(tmpdir(), 'stageline-export-'));
     const file = join(dir, 'export.jsonl');
     const pem = join(dir, 'key.pem');

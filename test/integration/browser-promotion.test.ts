@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { approveIfAsked, waitFor, waitForToken } from '../support/promotions.ts';
+import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { accessibility, useConsoleStack } from '../support/console.ts';
 import { consoleScenarios } from '../support/console-scenarios.ts';
-import { lineTargets } from '../support/line.ts';
+import { lineTargets, productionLine } from '../support/line.ts';
 import { makeLine } from '../support/stack.ts';
 import { startGitServer } from '../support/git-server.ts';
 import { startGitHubStandin } from '../support/github-standin.ts';
@@ -21,26 +22,20 @@ const { waitingPromotion, consoleTenant, openAs } = consoleScenarios(t, browser)
 describe('the console, in a real browser', () => {
   it('the promotion page of a rollout: a row per target by wave with its state and timings; a deployer confirms the callback canary, halts and resumes; the canary alarm shows as its evidence; viewers and approvers see no buttons; no serious accessibility violation', async () => {
     const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const created = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
+    const { u } = await productionLine(
+      t,
+      {
         bakeSeconds: 1,
         targets: [
           ...lineTargets((name) =>
-            name === 'canary'
-              ? { monitors: [`arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/canary-5xx`], confirm: { mode: 'callback', timeoutSeconds: 600 } }
-              : {},
+            name === 'canary' ? { monitors: [alarmArn(`${tenant}/canary-5xx`)], confirm: { mode: 'callback', timeoutSeconds: 600 } } : {},
           ),
         ],
         // The canary bakes long enough for a halt to land before wave 2.
         rollout: { maxParallel: 2, waves: [{ wave: 1, bakeSeconds: 120 }] },
       },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+      tenant,
+    );
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     const id = p.body.id as string;
@@ -107,21 +102,8 @@ describe('the console, in a real browser', () => {
     await phone.page.close();
 
     // The canary's alarm fires while it bakes: the rollout rolls back, and its row shows the evidence; no button is left.
-    const alarm = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/canary-5xx`;
-    const event = {
-      source: 'aws.cloudwatch',
-      'detail-type': 'CloudWatch Alarm State Change',
-      account: '000000000000',
-      region: 'us-east-1',
-      time: new Date().toISOString(),
-      resources: [alarm],
-      detail: {
-        alarmName: `${tenant}/canary-5xx`,
-        state: { value: 'ALARM', reason: '5xx above 2% on the canary', timestamp: new Date().toISOString() },
-        previousState: { value: 'OK' },
-      },
-    };
-    expect((await t.call('POST', '/dev/events', { body: event })).status).toBe(202);
+    const alarm = alarmArn(`${tenant}/canary-5xx`);
+    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, '5xx above 2% on the canary') })).status).toBe(202);
     expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 20_000)).status).toBe('ROLLED_BACK');
     await expect
       .poll(async () => (await rowsOf(page))[0], { timeout: 15_000 })

@@ -5,6 +5,7 @@ import { waitFor } from '../support/promotions.ts';
 import { accessibility, useConsoleStack } from '../support/console.ts';
 import { consoleScenarios } from '../support/console-scenarios.ts';
 import { lineTargets } from '../support/line.ts';
+import { rolledBackByAlarm } from '../support/scenarios.ts';
 import { makeLine } from '../support/stack.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
@@ -95,26 +96,7 @@ describe('the console, in a real browser', () => {
   });
 
   it("a version an alarm put back reads 'Restored … by rollback <link> (why)' on its card, not as a deployment", async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin);
-    const promote = async (v: string, c: string) => {
-      await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: v, digest: `sha256:${c.repeat(64)}` } });
-      const p = await t.call('POST', '/api/v1/promotions', {
-        token: u.deployer,
-        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v },
-      });
-      return p.body.id as string;
-    };
-    expect((await waitFor(t, u.viewer, await promote('v1.0.0', '1'), ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
-    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 2 } });
-    const bad = await promote('v1.1.0', '2');
-    await waitFor(t, u.viewer, bad, ['EXECUTING']);
-    await t.call('POST', `/api/v1/promotions/${bad}/evidence`, {
-      token: u.deployer,
-      body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } },
-    });
-    expect((await waitFor(t, u.viewer, bad, ['ROLLED_BACK', 'COMPLETED', 'FAILED'], 20_000)).status).toBe('ROLLED_BACK');
+    const { u, bad } = await rolledBackByAlarm(t);
     const { page, errors } = await openAs(u.viewer, '#/');
     const card = page.locator('article', { has: page.locator('#stage-staging') });
     await expect.poll(() => card.textContent(), { timeout: 15_000 }).toContain('Restored platform v1.0.0 by rollback');

@@ -7,6 +7,8 @@ import { cliOf } from '../support/cli.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
 import { approveIfAsked, digest, waitFor } from '../support/promotions.ts';
+import { alarmArn, alarmEvent } from '../support/alarms.ts';
+import { productionLine } from '../support/line.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -293,15 +295,11 @@ describe('a bundle through a git target in pull-request mode', () => {
 describe('a bundle rolled out through targets, each with its own files ({target})', () => {
   it('commits every member of a target in one commit as its wave changes it, and an alarm in wave 2 puts each target back in one commit', async () => {
     const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const us = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/us-east-1-5xx`;
+    const us = alarmArn(`${tenant}/us-east-1-5xx`);
     const TARGETS = ['canary', 'us-east-1'];
-    const created = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
+    const { u } = await productionLine(
+      t,
+      {
         bakeSeconds: 1,
         targets: [
           { name: 'canary', wave: 1 },
@@ -309,8 +307,8 @@ describe('a bundle rolled out through targets, each with its own files ({target}
         ],
         rollout: { waves: [{ wave: 2, bakeSeconds: 1 }] },
       },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+      tenant,
+    );
     const repo = `waves-${tenant}`;
     const filesOf = (n: string) => [`envs/production/${n}/api.yaml`, `envs/production/${n}/worker.json`];
     const repository = g.repo(repo, Object.fromEntries(TARGETS.flatMap((n) => filesOf(n).map((f, i) => [f, i ? WORKER : API]))));
@@ -347,20 +345,7 @@ describe('a bundle rolled out through targets, each with its own files ({target}
         }
         // Both targets run v2 of both members, each target's two files in one commit.
         expect(tags(readRepo(repo))).toEqual({ canary: 'v2.0.0 v2.0.0', 'us-east-1': 'v2.0.0 v2.0.0' });
-        const alarm = {
-          source: 'aws.cloudwatch',
-          'detail-type': 'CloudWatch Alarm State Change',
-          account: '000000000000',
-          region: 'us-east-1',
-          time: new Date().toISOString(),
-          resources: [us],
-          detail: {
-            alarmName: us.split(':alarm:')[1],
-            state: { value: 'ALARM', reason: '5xx in us-east-1', timestamp: new Date().toISOString() },
-            previousState: { value: 'OK' },
-          },
-        };
-        expect((await t.call('POST', '/dev/events', { body: alarm })).status).toBe(202);
+        expect((await t.call('POST', '/dev/events', { body: alarmEvent(us, '5xx in us-east-1') })).status).toBe(202);
       }
       return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 60_000);
     };

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { verifyAttestation } from '../../domain/attestation/verify.ts';
 import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, digest, promoteToEnd, waitFor, waitForToken } from '../support/promotions.ts';
+import { alarmArn, alarmEvent } from '../support/alarms.ts';
+import { productionLine } from '../support/line.ts';
 import { makeLine, useTestStack } from '../support/stack.ts';
 
 const t = useTestStack();
@@ -334,14 +336,10 @@ describe('release bundles: several artifacts and a configuration snapshot promot
 
   it('rolls out wave by wave with a head per member on each target, and an alarm in wave 2 puts every member back on every changed target', async () => {
     const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const us = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/us-east-1-5xx`;
-    const created = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
+    const us = alarmArn(`${tenant}/us-east-1-5xx`);
+    const { u } = await productionLine(
+      t,
+      {
         bakeSeconds: 1,
         targets: [
           { name: 'canary', wave: 1 },
@@ -349,8 +347,8 @@ describe('release bundles: several artifacts and a configuration snapshot promot
         ],
         rollout: { waves: [{ wave: 2, bakeSeconds: 1 }] },
       },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+      tenant,
+    );
     const publish = (artifact: string, version: string, c: string) =>
       t.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token: u.deployer, body: { version, digest: digest(c) } });
     const promote = async (alarmInWave2: boolean) => {
@@ -376,20 +374,7 @@ describe('release bundles: several artifacts and a configuration snapshot promot
           ['api', 'v2.0.0', true, b.body.digest],
           ['worker', 'v2.0.0', true, b.body.digest],
         ]);
-        const alarm = {
-          source: 'aws.cloudwatch',
-          'detail-type': 'CloudWatch Alarm State Change',
-          account: '000000000000',
-          region: 'us-east-1',
-          time: new Date().toISOString(),
-          resources: [us],
-          detail: {
-            alarmName: us.split(':alarm:')[1],
-            state: { value: 'ALARM', reason: '5xx in us-east-1', timestamp: new Date().toISOString() },
-            previousState: { value: 'OK' },
-          },
-        };
-        expect((await t.call('POST', '/dev/events', { body: alarm })).status).toBe(202);
+        expect((await t.call('POST', '/dev/events', { body: alarmEvent(us, '5xx in us-east-1') })).status).toBe(202);
       }
       return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 30_000);
     };

@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliWith, outcome } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 let t: TestStack;
 let env: NodeJS.ProcessEnv;
 
@@ -19,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env, cwd: root });
+const cli = (...args: string[]) => cliWith(env, ...args);
 
 describe('CLI: analysis templates', () => {
   it('puts a template from a file, lists, shows and deletes it; a template that does not compile fails naming the field', async () => {
@@ -47,12 +44,9 @@ describe('CLI: analysis templates', () => {
       bad,
       JSON.stringify({ provider: { type: 'prometheus', address: 'https://prometheus.example.com', query: 'x' }, successCondition: 'result <' }),
     );
-    const failed = await cli('analysis-templates', 'put', 'bad', '--file', bad).then(
-      () => null,
-      (e: { stderr: string; code: number }) => e,
-    );
-    expect(failed?.code).not.toBe(0);
-    expect(failed?.stderr).toContain('successCondition');
+    const failed = await outcome(cli('analysis-templates', 'put', 'bad', '--file', bad));
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain('successCondition');
     expect((await cli('analysis-templates', 'delete', 'errors')).stdout.trim()).toBe('deleted errors');
     expect(JSON.parse((await cli('analysis-templates', 'list', '--json')).stdout)).toEqual({ templates: [], version: 2 });
   });

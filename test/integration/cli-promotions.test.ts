@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliWith } from '../support/cli.ts';
 import { waitFor } from '../support/promotions.ts';
+import { rolledBackByAlarm } from '../support/scenarios.ts';
 import { makeLine, useTestStack, type TestStack } from '../support/stack.ts';
 
 // Promotions through the CLI: promote, status, list, approve, reject, rollback, evidence, validate, cancel.
@@ -325,26 +326,7 @@ describe('CLI: every step of a promotion without curl', () => {
 
 describe('CLI: what a rollback put back', () => {
   it("promote status names the rollback that restored a version, not the engine that wrote it ('stageline')", async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin);
-    const promote = async (v: string, c: string) => {
-      await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: v, digest: `sha256:${c.repeat(64)}` } });
-      const p = await t.call('POST', '/api/v1/promotions', {
-        token: u.deployer,
-        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v },
-      });
-      return p.body.id as string;
-    };
-    expect((await waitFor(t, u.viewer, await promote('v1.0.0', '1'), ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
-    await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: 1, bakeSeconds: 2 } });
-    const bad = await promote('v1.1.0', '2');
-    await waitFor(t, u.viewer, bad, ['EXECUTING']);
-    await t.call('POST', `/api/v1/promotions/${bad}/evidence`, {
-      token: u.deployer,
-      body: { type: 'alarm', payload: { name: 'p99-latency', state: 'ALARM', reason: 'p99 > 800 ms' } },
-    });
-    expect((await waitFor(t, u.viewer, bad, ['ROLLED_BACK', 'COMPLETED', 'FAILED'], 20_000)).status).toBe('ROLLED_BACK');
+    const { u, bad } = await rolledBackByAlarm(t);
     const out = (await cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer }, 'promote', 'status')).stdout;
     expect(out).toMatch(new RegExp(`^staging\\s+v1\\.0\\.0-staging\\s+[\\d-]+ [\\d:]+\\s+restored by rollback ${bad}\\s`, 'm'));
     expect(out).not.toMatch(/^staging\s.*\sstageline\s/m);

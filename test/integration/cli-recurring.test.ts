@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recurringScheduleName } from '../../domain/promotion/run/recurring.ts';
+import { cliWith, outcome } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 let t: TestStack;
 let tenant: string;
 let env: NodeJS.ProcessEnv;
@@ -22,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const cli = (...args: string[]) => run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], { env, cwd: root });
+const cli = (...args: string[]) => cliWith(env, ...args);
 
 describe('CLI: recurring promotions', () => {
   it('puts, lists, pauses, resumes and deletes one; a calendar that fires too often fails naming why', async () => {
@@ -41,12 +38,9 @@ describe('CLI: recurring promotions', () => {
     const shown = JSON.parse((await cli('recurring', 'show', 'train', '--json')).stdout) as { version: number; paused: boolean };
     expect(shown).toMatchObject({ version: 3, paused: false });
 
-    const often = await cli('recurring', 'put', 'busy', '--from', 'staging', '--to', 'production', '--cron', '* * * * *', '--tz', 'UTC').then(
-      () => null,
-      (e: { stderr: string; code: number }) => e,
-    );
-    expect(often?.code).not.toBe(0);
-    expect(often?.stderr).toContain('fires more often than every 5 minutes');
+    const often = await outcome(cli('recurring', 'put', 'busy', '--from', 'staging', '--to', 'production', '--cron', '* * * * *', '--tz', 'UTC'));
+    expect(often.code).not.toBe(0);
+    expect(often.stderr).toContain('fires more often than every 5 minutes');
 
     expect((await cli('recurring', 'delete', 'train')).stdout.trim()).toBe('deleted train');
     expect(t.stack.scheduler.describe(recurringScheduleName(tenant, 'train'))?.recurring).toBeUndefined();

@@ -1,43 +1,27 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
+import { productionLine } from '../support/line.ts';
 import { approveIfAsked } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 let t: TestStack;
 beforeAll(async () => {
   t = await startTestStack();
 });
 afterAll(() => t.stop());
 
-const cli = (token: string, ...args: string[]) =>
-  run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-    cwd: root,
-  });
+const cli = (token: string, ...args: string[]) => cliOf(t)(token, ...args);
 
 describe('CLI: a rollout through targets', () => {
   it('shows it wave by wave, target by target; halt, confirm and resume; watch follows it to the end', async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const env = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
-        bakeSeconds: 1,
-        targets: [
-          { name: 'canary', wave: 1, confirm: { mode: 'callback', timeoutSeconds: 600 } },
-          { name: 'eu-west-1', wave: 2 },
-          { name: 'us-east-1', wave: 2 },
-        ],
-      },
+    const { u } = await productionLine(t, {
+      bakeSeconds: 1,
+      targets: [
+        { name: 'canary', wave: 1, confirm: { mode: 'callback', timeoutSeconds: 600 } },
+        { name: 'eu-west-1', wave: 2 },
+        { name: 'us-east-1', wave: 2 },
+      ],
     });
-    expect(env.status, JSON.stringify(env.body)).toBe(201);
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     const id = p.body.id as string;

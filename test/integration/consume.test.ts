@@ -2,11 +2,9 @@ import { OpenFeature as ServerFeature, type Client } from '@openfeature/server-s
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OpenFeature as WebFeature, ProviderEvents } from '@openfeature/web-sdk';
 import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignVariant } from '../../domain/config/effective.ts';
+import { cliOf } from '../support/cli.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { waitFor } from '../support/promotions.ts';
@@ -113,12 +111,7 @@ describe('app keys', () => {
 
 describe('stageline keys (CLI)', () => {
   it('creates (printing the key once), lists, rotates and revokes', async () => {
-    const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) =>
-      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: admin },
-        cwd: root,
-      });
+    const cli = (...args: string[]) => cliOf(t)(admin, ...args);
     const created = await cli('keys', 'create', '--env', 'staging', '--name', 'cli-svc', '--prefix', 'checkout.');
     const key = created.stdout.trim();
     expect(key).toMatch(/^slk\.acme\.staging\./);

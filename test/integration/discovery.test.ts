@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
 import { freePort, pushImage, startRegistry, type LocalRegistry } from '../support/registry.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -240,12 +238,7 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
 
   it('the CLI adds, lists and removes links', async () => {
     const u = await t.users(t.tenant());
-    const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) =>
-      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin },
-        cwd: root,
-      });
+    const cli = (...args: string[]) => cliOf(t)(u.admin, ...args);
     const added = (
       await cli('link', 'add', '--artifact', 'platform', '--registry', '127.0.0.1:5000', '--repository', 'team/platform', '--pattern', 'v\\d+\\.\\d+\\.\\d+')
     ).stdout;

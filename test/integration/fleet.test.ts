@@ -3,7 +3,8 @@ import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-sto
 import { instanceStats } from '../../functions/http/instances.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { productionLine } from '../support/line.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
  * Confirmation mode `fleet`: application instances identify themselves where they read (effective config
@@ -23,19 +24,10 @@ type Fleet = { minShare?: number; minInstances?: number; timeoutSeconds?: number
 
 /** dev → production, production with one fleet target `edge`; an app key scoped to it. */
 async function fleetLine(fleet: Fleet) {
-  const tenant = t.tenant();
-  const u = await t.users(tenant);
-  await makeLine(t, u.admin, ['dev']);
-  const env = await t.call('POST', '/api/v1/environments', {
-    token: u.admin,
-    body: {
-      name: 'production',
-      position: 1,
-      targets: [{ name: 'edge', wave: 1, confirm: { mode: 'fleet', intervalSeconds: 1, timeoutSeconds: 120, ...fleet } }],
-    },
+  const { tenant, u, created } = await productionLine(t, {
+    targets: [{ name: 'edge', wave: 1, confirm: { mode: 'fleet', intervalSeconds: 1, timeoutSeconds: 120, ...fleet } }],
   });
-  expect(env.status, JSON.stringify(env.body)).toBe(201);
-  expect(env.body.targets[0].confirm).toEqual({
+  expect(created.body.targets[0].confirm).toEqual({
     mode: 'fleet',
     minShare: 0.9,
     windowSeconds: 300,

@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -162,13 +160,7 @@ describe('freeze windows', () => {
 
   it('CLI: freeze add / list / remove', async () => {
     const { u } = await tenantWithLine();
-    const run = promisify(execFile);
-    const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) =>
-      run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin },
-        cwd: root,
-      });
+    const cli = (...args: string[]) => cliOf(t)(u.admin, ...args);
     const added = await cli(
       'freeze',
       'add',

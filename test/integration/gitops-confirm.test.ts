@@ -5,6 +5,7 @@ import { startArgoCd, type ArgoCdStandIn } from '../support/argocd-standin.ts';
 import { startFlux, type FluxStandIn } from '../support/flux-standin.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { productionLine } from '../support/line.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -65,13 +66,7 @@ const confirmOf = (mode: Mode, tenant: string) =>
 /** dev → production (canary in wave 1, us-east-1 in wave 2), each target's own git file, confirmed by `mode`. */
 async function line(mode: Mode, bakeSeconds = 1) {
   const tenant = t.tenant();
-  const u = await t.users(tenant);
-  await makeLine(t, u.admin, ['dev']);
-  const created = await t.call('POST', '/api/v1/environments', {
-    token: u.admin,
-    body: { name: 'production', position: 1, bakeSeconds, targets: TARGETS.map((x) => ({ ...x, confirm: confirmOf(mode, tenant) })) },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const { u } = await productionLine(t, { bakeSeconds, targets: TARGETS.map((x) => ({ ...x, confirm: confirmOf(mode, tenant) })) }, tenant);
   const repo = g.repo(`deploy-${tenant}`, Object.fromEntries(TARGETS.map((x) => [`envs/production/${x.name}/values.yaml`, values('v1.0.0')])));
   const put = await t.call('PUT', '/api/v1/environments/production/git-target', {
     token: u.admin,

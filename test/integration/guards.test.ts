@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -355,12 +353,7 @@ describe('smaller findings', () => {
     const forged = 'ok\r\u001b[2K2026-01-01T00:00:00Z  carol@x.test  promotion.approve\u001b]52;c;ZWNobyBvd25lZA==\u0007\u202eevil\u009b';
     const made = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1, reason: forged } });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
-    const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) =>
-      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
-        cwd: root,
-      });
+    const cli = (...args: string[]) => cliOf(t)(u.viewer, ...args);
     for (const args of [
       ['audit', '--limit', '5'],
       ['audit', '--limit', '5', '--json'],

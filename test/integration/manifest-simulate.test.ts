@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPage } from '../../domain/manifest/simulation-pages.ts';
+import { cliOf } from '../support/cli.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -246,12 +245,7 @@ describe('manifest plan ?simulate: the document replayed over the promotions of 
   });
 
   it('the CLI prints the changed promotions as a table and the counts (stageline plan --simulate 90d)', async () => {
-    const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) =>
-      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
-        cwd: root,
-      });
+    const cli = (...args: string[]) => cliOf(t)(u.viewer, ...args);
     const dir = mkdtempSync(join(tmpdir(), 'stageline-simulate-'));
     const doc = await exported();
     doc.artifacts.promotion.approval_rules = [

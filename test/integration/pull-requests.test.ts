@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
 import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standin.ts';
@@ -11,11 +12,6 @@ import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { deps, type AllDeps } from '../../functions/http/deps.ts';
 import { pollPullRequest, pullRequestGate } from '../../domain/promotion/deliver/pull-request.ts';
 import { HOST_RETRY } from '../../functions/adapters/git-hosts.ts';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
 
 /**
  * Pull-request delivery through the API: a production promotion whose git target is in pull-request mode
@@ -235,12 +231,7 @@ describe('pull-request delivery on GitHub (stand-in held to the OpenAPI descript
     expect(failing.pullRequest.mergeState).toBe('blocked');
     expect(failing.status).toBe('APPROVED');
     // The CLI shows the link and the checks.
-    const shown = (
-      await run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'promotions', 'show', id], {
-        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
-        cwd: root,
-      })
-    ).stdout;
+    const shown = (await cliOf(t)(u.viewer, 'promotions', 'show', id)).stdout;
     expect(shown).toContain(`(waiting for merge)`);
     expect(shown).toContain(`pull request #1: open, blocked  ${failing.pullRequest.url}`);
     expect(shown).toMatch(/✗ ci\/test failure {2}http/);

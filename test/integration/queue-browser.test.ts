@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { approveIfAsked } from '../support/promotions.ts';
-import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
-import { makeLine } from '../support/stack.ts';
+import { accessibility, useConsoleStack } from '../support/console.ts';
+import { consoleScenarios } from '../support/console-scenarios.ts';
+import { productionLine } from '../support/line.ts';
 
 /**
  * A promotion queued behind a rollout, as a release manager sees it in the console (Debian's Chromium via
@@ -12,27 +13,18 @@ import { makeLine } from '../support/stack.ts';
 const OUT = join(process.cwd(), 'test-output');
 const { t, browser } = useConsoleStack({ out: OUT });
 
-const openAs = (token: string, hash: string) => openConsoleAs(browser, t.url, token, hash);
+const { openAs } = consoleScenarios(t, browser);
 
 describe('the console shows a promotion queued behind a rollout', () => {
   it('the promotion page and the pipeline say "waits for promotion X, rolling out into production (wave 1 of 3)" with a link to X; no Execute or Schedule for it; no serious accessibility violation', async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const created = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
-        bakeSeconds: 1,
-        targets: [
-          { name: 'canary', wave: 1, confirm: { mode: 'callback', timeoutSeconds: 600 } },
-          { name: 'us-east-1', wave: 2 },
-          { name: 'cell-1', wave: 3 },
-        ],
-      },
+    const { u } = await productionLine(t, {
+      bakeSeconds: 1,
+      targets: [
+        { name: 'canary', wave: 1, confirm: { mode: 'callback', timeoutSeconds: 600 } },
+        { name: 'us-east-1', wave: 2 },
+        { name: 'cell-1', wave: 3 },
+      ],
     });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
     const promote = async (key: string) => {
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key, value: true } });
       const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });

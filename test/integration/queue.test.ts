@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
+import { alarmArn as arn, alarmEvent } from '../support/alarms.ts';
+import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { lineTargets } from '../support/line.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { lineTargets, productionLine } from '../support/line.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
 
 // Retry intervals at a thousandth: the flow's bounded TargetBusy retry (5+10+20+40+60*4 s, about 5 minutes)
 // runs out in about a third of a second, so a promotion that only retried would have FAILED long before
@@ -17,36 +16,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = (token: string, ...args: string[]) =>
-  run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-    env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token },
-    cwd: root,
-  });
-
-const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
-const alarmEvent = (alarm: string, reason: string) => ({
-  source: 'aws.cloudwatch',
-  'detail-type': 'CloudWatch Alarm State Change',
-  account: '000000000000',
-  region: 'us-east-1',
-  time: new Date().toISOString(),
-  resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason, timestamp: new Date().toISOString() }, previousState: { value: 'OK' } },
-});
+const cli = (token: string, ...args: string[]) => cliOf(t)(token, ...args);
 
 /** dev → production, production in 1 + 2 + 3 targets over three waves (concurrency: queue, the default). */
 async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number }) {
   const tenant = t.tenant();
-  const u = await t.users(tenant);
-  await makeLine(t, u.admin, ['dev']);
   const alarm = arn(`${tenant}/eu-west-1-5xx`);
-  const created = await t.call('POST', '/api/v1/environments', {
-    token: u.admin,
-    body: {
-      name: 'production',
-      position: 1,
+  const { u } = await productionLine(
+    t,
+    {
       bakeSeconds: 1,
       targets: [
         ...lineTargets((name) =>
@@ -59,8 +37,8 @@ async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number
       ],
       rollout: { maxParallel: 3, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }] },
     },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
+    tenant,
+  );
   return { tenant, u, alarm };
 }
 

@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alarmArn as arn, alarmEvent } from '../support/alarms.ts';
+import { cliOf } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -14,16 +13,6 @@ afterAll(() => t.stop());
 type Users = Awaited<ReturnType<TestStack['users']>>;
 
 // The local stack's deployment: account 000000000000, region us-east-1 (local/stack.ts).
-const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
-const alarmEvent = (alarm: string, at: string) => ({
-  source: 'aws.cloudwatch',
-  'detail-type': 'CloudWatch Alarm State Change',
-  account: '000000000000',
-  region: 'us-east-1',
-  time: at,
-  resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason: 'p99 above 800 ms', timestamp: at }, previousState: { value: 'OK' } },
-});
 
 async function patchEnv(u: Users, env: string, body: Record<string, unknown>) {
   const cur = await t.call('GET', `/api/v1/environments/${env}`, { token: u.viewer });
@@ -80,12 +69,7 @@ describe('soak: a release runs long enough in the source environment before it m
     const audit = await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer });
     expect(audit.body.items.filter((e: any) => e.action === 'promotion.soaking')).toHaveLength(1);
 
-    const run = promisify(execFile);
-    const root = join(import.meta.dirname, '..', '..');
-    const shown = await run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), 'status', p.body.id], {
-      env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.viewer },
-      cwd: root,
-    });
+    const shown = await cliOf(t)(u.viewer, 'status', p.body.id);
     expect(shown.stdout).toMatch(/soaking in staging until \d\d:\d\d UTC: .*; it goes on by itself at/);
     expect(shown.stdout).toContain('Next: nothing: it goes on by itself once it has soaked in staging');
   });
@@ -109,7 +93,7 @@ describe('soak: a release runs long enough in the source environment before it m
 
     // An alarm of staging's monitors while it waits: when the schedule fires, the soak starts again from it.
     const alarmAt = new Date().toISOString();
-    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, alarmAt) })).status).toBe(202);
+    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, 'p99 above 800 ms', alarmAt) })).status).toBe(202);
     expect(Date.parse(alarmAt)).toBeGreaterThan(Date.parse(landed.completedAt));
     const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
     expect(done.status).toBe('COMPLETED');

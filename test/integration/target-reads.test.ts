@@ -1,12 +1,10 @@
 import { OpenFeature } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import type { Head, TargetHead } from '../../domain/kernel/model.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { cliOf } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { signedFetch } from '../support/sigv4.ts';
 
@@ -394,12 +392,7 @@ describe('where each target is (GET …/environments/{env}/targets) and the CLI'
     expect((await t.call('GET', '/api/v1/environments/nowhere/targets', { token: v.viewer })).status).toBe(404);
 
     // The CLI: keys scoped to a target, what a target reads, where each target is.
-    const root = join(import.meta.dirname, '..', '..');
-    const cli = (...args: string[]) =>
-      promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), ...args], {
-        env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: v.admin },
-        cwd: root,
-      });
+    const cli = (...args: string[]) => cliOf(t)(v.admin, ...args);
     const key = (await cli('keys', 'create', '--env', 'production', '--name', 'canary-svc', '--target', 'canary')).stdout.trim();
     expect((await t.call('GET', '/api/v1/environments/production/effective', { headers: { 'x-api-key': key } })).body.target).toBe('canary');
     expect((await cli('keys', 'list', '--env', 'production')).stdout).toMatch(/canary-svc\s+production\s+canary/);

@@ -9,6 +9,8 @@ import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { alarmArn as arn, alarmEvent } from '../support/alarms.ts';
+import { openConsoleAs } from '../support/console.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { LINE_TARGETS, lineTargets } from '../support/line.ts';
@@ -64,16 +66,6 @@ afterAll(async () => {
 
 const store = () =>
   new DynamoStore(documentClient({ endpoint: t.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }), t.stack.tableName);
-const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
-const alarmEvent = (alarm: string, reason: string) => ({
-  source: 'aws.cloudwatch',
-  'detail-type': 'CloudWatch Alarm State Change',
-  account: '000000000000',
-  region: 'us-east-1',
-  time: new Date().toISOString(),
-  resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason, timestamp: new Date().toISOString() }, previousState: { value: 'OK' } },
-});
 
 /** A clone of the served bare repository (read with the git command). */
 function clone(url: string) {
@@ -232,10 +224,7 @@ describe('delivery per target in a rollout through waves', () => {
     // The console's promotion page shows each target's commit (short, the file in its title), as a viewer sees it.
     const browser = await launchChromium();
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      await page.goto(`${t.url}/dashboard#token=${u.viewer}`);
-      await page.getByRole('link', { name: 'Pipeline' }).waitFor();
-      await page.goto(`${t.url}/dashboard#/promotions/${id}`);
+      const { page } = await openConsoleAs(browser, t.url, u.viewer, `#/promotions/${id}`);
       const table = page.getByRole('table', { name: /6 targets in 3 waves/ });
       await table.waitFor({ timeout: 15_000 });
       const shown = await table.locator('tbody tr').allTextContents();

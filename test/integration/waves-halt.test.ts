@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { waitFor } from '../support/promotions.ts';
-import { makeLine, useTestStack } from '../support/stack.ts';
+import { productionLine } from '../support/line.ts';
+import { useTestStack } from '../support/stack.ts';
 import { rollouts, states, waitUntil } from '../support/waves.ts';
 
 /**
@@ -10,6 +11,25 @@ import { rollouts, states, waitUntil } from '../support/waves.ts';
  */
 const t = useTestStack();
 const { line, promote, detail, waveEvents, until } = rollouts(t);
+
+/**
+ * dev → production with `targets`, whose rollout (with `rollout`) starts only in a window of `minutes` every day
+ * twelve hours away, closed now; a promotion requested into it (approved): the tenant, its users, the window, the promotion.
+ */
+async function promotedOutsideWindow(minutes: number, targets: { name: string; wave: number }[], rollout: Record<string, unknown> = {}) {
+  const tenant = t.tenant();
+  const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+  const window = {
+    days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+    start: `${h}:00`,
+    end: `${h}:${String(minutes).padStart(2, '0')}`,
+    timezone: 'UTC',
+  };
+  const { u } = await productionLine(t, { targets, rollout: { startWindows: [window], ...rollout } }, tenant);
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+  const id = await promote(u);
+  return { tenant, u, window, id };
+}
 
 describe('a rollout through targets in waves (local Step Functions on DynamoDB Local)', () => {
   it('halt stops before the next wave and keeps what is done; resume goes on; halt/resume of the wrong promotion or state is refused', async () => {
@@ -113,26 +133,10 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
   });
 
   it('a rollout waiting for its start window, halted and resumed, still waits for the window (resume is not a way around it)', async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
-    const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: `${h}:00`, end: `${h}:30`, timezone: 'UTC' };
-    const env = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
-        targets: [
-          { name: 'canary', wave: 1 },
-          { name: 'eu-west-1', wave: 2 },
-        ],
-        rollout: { startWindows: [window] },
-      },
-    });
-    expect(env.status, JSON.stringify(env.body)).toBe(201);
-    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
-    const id = await promote(u);
+    const { tenant, u, id } = await promotedOutsideWindow(30, [
+      { name: 'canary', wave: 1 },
+      { name: 'eu-west-1', wave: 2 },
+    ]);
     await until(u.viewer, id, (d) => !!d.rollout.waiting, 'wave 1 waits for its window');
     expect((await t.call('POST', `/api/v1/promotions/${id}/halt`, { token: u.deployer, body: { reason: 'hold on' } })).status).toBe(200);
     const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: {} });
@@ -183,27 +187,11 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
   });
 
   it('a wave outside the start windows waits; when the window’s schedule fires, the wave starts and says so, and the wave before is announced complete when the next one waits', async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
     // A one-minute window twelve hours away: closed now.
-    const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
-    const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: `${h}:00`, end: `${h}:01`, timezone: 'UTC' };
-    const env = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
-        targets: [
-          { name: 'canary', wave: 1 },
-          { name: 'eu-west-1', wave: 2 },
-        ],
-        rollout: { startWindows: [window] },
-      },
-    });
-    expect(env.status, JSON.stringify(env.body)).toBe(201);
-    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
-    const id = await promote(u);
+    const { tenant, u, id } = await promotedOutsideWindow(1, [
+      { name: 'canary', wave: 1 },
+      { name: 'eu-west-1', wave: 2 },
+    ]);
     const waits = await until(u.viewer, id, (d) => !!d.rollout.waiting, 'wave 1 waits for its window');
     expect(waits.rollout.waiting.reason).toMatch(/wave 1 waits for a start window/);
     const fireNow = async () => {
@@ -239,18 +227,7 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
   });
 
   it('a wave planned to pause whose start window opens halts rather than starts (the window and the pause both hold); resume starts it', async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
-    const h = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
-    const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: `${h}:00`, end: `${h}:01`, timezone: 'UTC' };
-    const env = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: { name: 'production', position: 1, targets: [{ name: 'canary', wave: 1 }], rollout: { startWindows: [window], waves: [{ wave: 1, pause: true }] } },
-    });
-    expect(env.status, JSON.stringify(env.body)).toBe(201);
-    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
-    const id = await promote(u);
+    const { tenant, u, window, id } = await promotedOutsideWindow(1, [{ name: 'canary', wave: 1 }], { waves: [{ wave: 1, pause: true }] });
     await until(u.viewer, id, (d) => !!d.rollout.waiting, 'wave 1 waits for its window');
     await t.stack.scheduler.scheduleOnce(scheduleName({ tenant, id }), new Date(), { tenant, promotionId: id });
     const paused = await until(u.viewer, id, (d) => d.rollout.phase === 'HALTED', 'the opened window finds wave 1 planned to pause');

@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { targetVersion } from '../../domain/config/targets.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
 import { waitFor } from '../support/promotions.ts';
-import { makeLine, useTestStack } from '../support/stack.ts';
-import { alarmEvent, rollouts, states, waitUntil } from '../support/waves.ts';
+import { productionLine } from '../support/line.ts';
+import { useTestStack } from '../support/stack.ts';
+import { alarmEvent } from '../support/alarms.ts';
+import { rollouts, states, waitUntil } from '../support/waves.ts';
 
 /**
  * A rollout through targets in waves, run through: confirmed, rolled back by an alarm or a missed
@@ -192,15 +194,8 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
   }, 60_000);
 
   it('100 targets in 5 waves complete on the local stack (Maps with a concurrency limit; the flow passes names and numbers only)', async () => {
-    const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
     const targets = Array.from({ length: 100 }, (_, i) => ({ name: `cell-${String(i + 1).padStart(3, '0')}`, wave: Math.min(5, 1 + Math.floor(i / 20)) }));
-    const env = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: { name: 'production', position: 1, targets, rollout: { maxParallel: 10 } },
-    });
-    expect(env.status, JSON.stringify(env.body)).toBe(201);
+    const { tenant, u } = await productionLine(t, { targets, rollout: { maxParallel: 10 } });
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
     const started = Date.now();
     const id = await promote(u);
@@ -226,18 +221,9 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
         ['/healthz', 'COMPLETED'],
         ['/down', 'ROLLED_BACK'],
       ] as const) {
-        const tenant = t.tenant();
-        const u = await t.users(tenant);
-        await makeLine(t, u.admin, ['dev']);
-        const env = await t.call('POST', '/api/v1/environments', {
-          token: u.admin,
-          body: {
-            name: 'production',
-            position: 1,
-            targets: [{ name: 'edge', wave: 1, confirm: { mode: 'health', url: `http://127.0.0.1:${port}${path}`, timeoutSeconds: 10, intervalSeconds: 1 } }],
-          },
+        const { u } = await productionLine(t, {
+          targets: [{ name: 'edge', wave: 1, confirm: { mode: 'health', url: `http://127.0.0.1:${port}${path}`, timeoutSeconds: 10, intervalSeconds: 1 } }],
         });
-        expect(env.status, JSON.stringify(env.body)).toBe(201);
         await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
         const id = await promote(u);
         const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 40_000);

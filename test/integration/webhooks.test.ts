@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -265,16 +263,7 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
-    const root = join(import.meta.dirname, '..', '..');
-    const cli = async (...args: string[]) =>
-      JSON.parse(
-        (
-          await promisify(execFile)(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'stageline.ts'), '--json', ...args], {
-            env: { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin },
-            cwd: root,
-          })
-        ).stdout,
-      );
+    const cli = async (...args: string[]) => JSON.parse((await cliOf(t)(u.admin, '--json', ...args)).stdout);
     const created = await cli('webhooks', 'create', receiverUrl, '--events', 'promotion.completed,promotion.failed', '--env', 'production');
     expect(created.secret).toMatch(/^whsec_/);
     const listed = await cli('webhooks', 'list');

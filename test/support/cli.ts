@@ -26,3 +26,13 @@ export const cliOf =
   (t: TestStack) =>
   (token: string, ...args: string[]) =>
     cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: token }, ...args);
+
+/**
+ * What a run of the CLI ended with, a failure included (which then does not reject): its exit code (0 when it
+ * succeeded), stdout and stderr.
+ */
+export const outcome = (run: Promise<{ stdout: string; stderr: string }>): Promise<{ code: number; stdout: string; stderr: string }> =>
+  run.then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );

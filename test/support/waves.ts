@@ -1,23 +1,10 @@
 import { expect } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
+import { alarmArn as arn } from './alarms.ts';
 import { approveIfAsked } from './promotions.ts';
-import { lineTargets } from './line.ts';
-import { makeLine, type TestStack } from './stack.ts';
-
-// The local stack's deployment: account 000000000000, region us-east-1 (local/stack.ts).
-const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
-
-/** A CloudWatch alarm going to ALARM, as EventBridge delivers it. */
-export const alarmEvent = (alarm: string, reason: string) => ({
-  source: 'aws.cloudwatch',
-  'detail-type': 'CloudWatch Alarm State Change',
-  account: '000000000000',
-  region: 'us-east-1',
-  time: new Date().toISOString(),
-  resources: [alarm],
-  detail: { alarmName: alarm.split(':alarm:')[1], state: { value: 'ALARM', reason, timestamp: new Date().toISOString() }, previousState: { value: 'OK' } },
-});
+import { lineTargets, productionLine } from './line.ts';
+import type { TestStack } from './stack.ts';
 
 /** Waits (at most `ms`) until `ok` holds. */
 export async function waitUntil(ok: () => boolean, ms = 5000) {
@@ -39,14 +26,10 @@ export function rollouts(t: TestStack) {
   /** dev → production, production in 1 + 2 + 3 targets over three waves; the canary confirms by callback. */
   async function line(opts: { wave2Bake?: number; canary?: 'callback' | 'immediate'; timeoutSeconds?: number; pauseBefore3?: boolean } = {}) {
     const tenant = t.tenant();
-    const u = await t.users(tenant);
-    await makeLine(t, u.admin, ['dev']);
     const alarms = { canary: arn(`${tenant}/canary-5xx`), us: arn(`${tenant}/us-east-1-5xx`) };
-    const created = await t.call('POST', '/api/v1/environments', {
-      token: u.admin,
-      body: {
-        name: 'production',
-        position: 1,
+    const { u } = await productionLine(
+      t,
+      {
         bakeSeconds: 1,
         targets: [
           ...lineTargets((name) =>
@@ -62,8 +45,8 @@ export function rollouts(t: TestStack) {
         ],
         rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: opts.wave2Bake ?? 1 }, ...(opts.pauseBefore3 ? [{ wave: 3, pause: true }] : [])] },
       },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+      tenant,
+    );
     expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
     return { tenant, u, alarms };
   }

@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createEnvironment } from '../../domain/config/environments.ts';
 import { createItem } from '../../domain/config/items.ts';
 import { freezeOver as freeze } from '../support/store-contract/fixtures.ts';
 import { Forbidden, Frozen, NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../../domain/kernel/errors.ts';
-import { createPromotion as promotionSchema, createRule as ruleSchema } from '../../domain/kernel/promotion-schemas.ts';
-import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
+import { createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { rebasePromotion } from '../../domain/promotion/request/rebase.ts';
-import { createPromotion } from '../../domain/promotion/request/request.ts';
-import { createRule } from '../../domain/promotion/request/rules.ts';
 import { freezeHold } from '../../domain/promotion/run/freeze-hold.ts';
-import { decideStep } from '../../domain/promotion/run/steps.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+import { awaitingApproval, refusal } from '../support/memory-promotions.ts';
 
 /**
  * Approvals on the memory store: who may approve, separation of duties (also for whoever rebased),
@@ -28,25 +24,10 @@ const erin = userCtx('acme', 'erin', 'approver');
 /** dev → prod with one config in dev, and a promotion of it waiting for approval (prod: one approver, separation of duties). */
 async function waiting(whenFrozen: 'wait' | 'fail' = 'fail', rule?: Record<string, unknown>) {
   const m = memoryDeps();
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
-  if (rule) await createRule(m.deps, admin, ruleSchema.parse({ name: 'prod', sourceEnvironment: 'dev', targetEnvironment: 'prod', ...rule }));
-  await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
-  const p = await createPromotion(m.deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'prod', whenFrozen }));
-  if ('dryRun' in p) throw new Error('not a dry run');
-  expect(await decideStep(m.deps, 'acme', p.id, 'token-1')).toEqual({ next: 'await-approval' });
-  const read = async () => (await m.store.getPromotion('acme', p.id))!;
-  return { ...m, id: p.id, read, first: await read() };
+  const id = await awaitingApproval(m, { whenFrozen, rule });
+  const read = async () => (await m.store.getPromotion('acme', id))!;
+  return { ...m, id, read, first: await read() };
 }
-
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { details?: Record<string, unknown> };
-  }
-  throw new Error('not refused');
-};
 
 describe('approving', () => {
   it('someone outside the approver groups is refused, naming the groups; nothing is stored', async () => {

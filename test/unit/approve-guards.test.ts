@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createEnvironment } from '../../domain/config/environments.ts';
 import { createItem } from '../../domain/config/items.ts';
 import { freezeOver as freeze } from '../support/store-contract/fixtures.ts';
 import { TransitionNotAllowed } from '../../domain/kernel/errors.ts';
-import { createPromotion as promotionSchema, createRule as ruleSchema } from '../../domain/kernel/promotion-schemas.ts';
-import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
+import { createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import type { Ctx } from '../../domain/ports.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { rebasePromotion } from '../../domain/promotion/request/rebase.ts';
-import { createPromotion } from '../../domain/promotion/request/request.ts';
-import { createRule } from '../../domain/promotion/request/rules.ts';
 import { approvalDeadline } from '../../domain/promotion/run/deadlines.ts';
-import { decideStep } from '../../domain/promotion/run/steps.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+import { awaitingApproval, refusal } from '../support/memory-promotions.ts';
 
 /**
  * Approving, as the store sees it: what an approval reads and writes (one read of the promotion and
@@ -33,14 +29,8 @@ const erin = userCtx('acme', 'erin', 'approver');
  */
 async function waiting(rule?: Record<string, unknown>) {
   const m = memoryDeps();
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
-  if (rule) await createRule(m.deps, admin, ruleSchema.parse({ name: 'prod', sourceEnvironment: 'dev', targetEnvironment: 'prod', ...rule }));
-  await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
-  const p = await createPromotion(m.deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'prod' }));
-  if ('dryRun' in p) throw new Error('not a dry run');
-  expect(await decideStep(m.deps, 'acme', p.id, 'token-1')).toEqual({ next: 'await-approval' });
-  const read = async () => (await m.store.getPromotion('acme', p.id))!;
+  const id = await awaitingApproval(m, { rule });
+  const read = async () => (await m.store.getPromotion('acme', id))!;
   const reads = { getPromotion: 0, listApprovals: 0 };
   let meanwhile: (() => Promise<unknown>) | null = null;
   const store = m.store;
@@ -62,11 +52,11 @@ async function waiting(rule?: Record<string, unknown>) {
   /** the promotion's approve/approved audit entries, oldest first */
   const decisions = async () =>
     (await store.queryAudit('acme', { limit: 50, entityType: 'promotion' })).items
-      .filter((e) => e.entityId === p.id && e.action.startsWith('promotion.approve'))
+      .filter((e) => e.entityId === id && e.action.startsWith('promotion.approve'))
       .reverse();
   return {
     ...m,
-    id: p.id,
+    id,
     read,
     first: await read(),
     spied,
@@ -76,15 +66,6 @@ async function waiting(rule?: Record<string, unknown>) {
     meanwhile: (hook: () => Promise<unknown>) => void (meanwhile = hook),
   };
 }
-
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { details?: Record<string, unknown> };
-  }
-  throw new Error('not refused');
-};
 
 describe('what an approval reads and writes', () => {
   it('one that meets the policy reads the promotion and its approvals once and moves it in one write: one audit entry with the comment, the event with who and how long it waited, the flow resumed', async () => {

@@ -1,16 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createEnvironment } from '../../domain/config/environments.ts';
-import { createItem } from '../../domain/config/items.ts';
 import type { FreezeWindow } from '../../domain/freeze/model.ts';
 import { Frozen } from '../../domain/kernel/errors.ts';
-import { createPromotion as promotionSchema } from '../../domain/kernel/promotion-schemas.ts';
-import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { cancelPromotion } from '../../domain/promotion/decide/cancel.ts';
-import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { freezeHold } from '../../domain/promotion/run/freeze-hold.ts';
-import { decideStep } from '../../domain/promotion/run/steps.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+import { awaitingApproval } from '../support/memory-promotions.ts';
 
 /**
  * The freeze hold of an approved promotion about to execute, as the record shows it: the audit entry
@@ -18,7 +13,6 @@ import { memoryDeps, userCtx } from '../support/memory-deps.ts';
  * promotion someone else moved on in the meantime left as they left it.
  */
 
-const admin = userCtx('acme', 'alice', 'admin');
 const bob = userCtx('acme', 'bob', 'deployer', 'approver');
 const carol = userCtx('acme', 'carol', 'approver');
 
@@ -37,17 +31,12 @@ const freeze = (id: string, start: string, end: string): FreezeWindow => ({
 /** dev → prod, a promotion of one config approved by carol, and a freeze window over prod from 08:00 to 12:00 (the clock: 09:00). */
 async function approvedInFreeze(whenFrozen: 'wait' | 'fail') {
   const m = memoryDeps();
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
-  await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
-  const p = await createPromotion(m.deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'prod', whenFrozen }));
-  if ('dryRun' in p) throw new Error('not a dry run');
-  expect(await decideStep(m.deps, 'acme', p.id, 'token-1')).toEqual({ next: 'await-approval' });
-  await approvePromotion(m.deps, carol, p.id);
+  const id = await awaitingApproval(m, { whenFrozen });
+  await approvePromotion(m.deps, carol, id);
   await m.store.commit('acme', [{ kind: 'freezeWindow', window: freeze('frz_prod', '2030-01-01T08:00:00.000Z', '2030-01-01T12:00:00.000Z') }]);
-  const read = async () => (await m.store.getPromotion('acme', p.id))!;
+  const read = async () => (await m.store.getPromotion('acme', id))!;
   const lastAudit = async () => (await m.store.queryAudit('acme', { limit: 1, entityType: 'promotion' })).items[0];
-  return { ...m, id: p.id, read, lastAudit };
+  return { ...m, id, read, lastAudit };
 }
 
 const frozenBy = "'prod' is frozen by window frz_prod (release freeze) until 2030-01-01T12:00:00.000Z";

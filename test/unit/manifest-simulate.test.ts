@@ -9,8 +9,8 @@ import type { Deps } from '../../domain/kernel/deps.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { createRule } from '../../domain/promotion/request/rules.ts';
-import { decideStep } from '../../domain/promotion/run/steps.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+import { awaitingApproval } from '../support/memory-promotions.ts';
 
 /** A plan's simulation on the memory store: the current setup reproduces the stored decisions, a rule change shows, nothing is written. */
 
@@ -19,13 +19,7 @@ const bob = userCtx('acme', 'bob', 'deployer', 'approver');
 
 async function history() {
   const m = memoryDeps();
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
-  await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
-  const p = await createPromotion(m.deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'prod' }));
-  if ('dryRun' in p) throw new Error('not a dry run');
-  expect(await decideStep(m.deps, 'acme', p.id, 'token-1')).toEqual({ next: 'await-approval' });
-  return { ...m, id: p.id };
+  return { ...m, id: await awaitingApproval(m) };
 }
 
 describe('manifest plan with a simulation', () => {

@@ -14,6 +14,7 @@ import { rebasePromotion } from '../../domain/promotion/request/rebase.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { decideStep } from '../../domain/promotion/run/steps.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+import { awaitingApproval, refusal } from '../support/memory-promotions.ts';
 import { digest } from '../support/promotions.ts';
 
 /**
@@ -29,14 +30,9 @@ const dave = userCtx('acme', 'dave', 'deployer', 'approver');
 /** dev → prod with one config in dev, bob's promotion of it waiting for approval (the flow's token stored), and a newer config in dev. */
 async function rebasable() {
   const m = memoryDeps();
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
-  await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
-  const p = await createPromotion(m.deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'prod' }));
-  if ('dryRun' in p) throw new Error('not a dry run');
-  expect(await decideStep(m.deps, 'acme', p.id, 'token-1')).toEqual({ next: 'await-approval' });
+  const id = await awaitingApproval(m);
   await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.retries', value: 3 }));
-  const read = async () => (await m.store.getPromotion('acme', p.id))!;
+  const read = async () => (await m.store.getPromotion('acme', id))!;
   /** rewrites the stored promotion (a state the API does not reach by itself) */
   const rewrite = async (patch: Partial<Promotion>) => {
     const cur = await read();
@@ -51,17 +47,8 @@ async function rebasable() {
   };
   const failures: { token: string; error: string; cause?: string }[] = [];
   m.deps.workflow = { ...m.deps.workflow, sendTaskFailure: async (token, error, cause) => (failures.push({ token, error, cause }), true) };
-  return { ...m, id: p.id, read, first: await read(), rewrite, hook, failures };
+  return { ...m, id, read, first: await read(), rewrite, hook, failures };
 }
-
-const refusal = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { details?: Record<string, unknown> };
-  }
-  throw new Error('not refused');
-};
 
 describe('evidence owners', () => {
   it('a promotion’s gates read its own evidence and its release’s: the artifact version, the bundle digest or the source snapshot', () => {
