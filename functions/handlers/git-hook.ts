@@ -5,7 +5,7 @@ import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { tenantDeps } from '../http/tenant-deps.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
-import { logger } from '../adapters/observability.ts';
+import { logger, withLambdaContext } from '../adapters/observability.ts';
 import { envName } from '#domain/kernel/schemas';
 
 /**
@@ -19,7 +19,7 @@ const wiring = compose({ git: gitOnFirstUse, workflow: workflowOnFirstUse, secre
  * the signature (X-Hub-Signature-256) or token (X-Gitlab-Token) made with the target's webhook secret is
  * the credential, bound to that tenant and environment (domain/promotion/deliver/pull-request-hook.ts).
  */
-export const handler = async (event: APIGatewayProxyEventV2) => {
+export const handler = withLambdaContext(async (event: APIGatewayProxyEventV2) => {
   const p = event.pathParameters ?? {};
   const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
@@ -33,4 +33,4 @@ export const handler = async (event: APIGatewayProxyEventV2) => {
     logger.warn('git hook refused', { tenant: p.tenant, env: p.env, status: r.status, reason: 'error' in r.body ? r.body.error.message : '' });
   else logger.info('git hook', { tenant: p.tenant, env: p.env, ...r.body });
   return { statusCode: r.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body) };
-};
+});

@@ -14,4 +14,4 @@ const commands = slackEndpoint(wiring, slackCommand);
  * The request URLs of the deployment's Slack app: POST /api/v1/slack/actions (interactivity:
  * Approve/Reject buttons) and POST /api/v1/slack/commands (`/stageline link CODE`).
  */
-export const handler: typeof actions = (event) => (event.routeKey?.endsWith('/slack/commands') ? commands(event) : actions(event));
+export const handler: typeof actions = (event, context) => (event.routeKey?.endsWith('/slack/commands') ? commands(event, context) : actions(event, context));

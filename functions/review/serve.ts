@@ -5,7 +5,7 @@ import type { Wiring } from '../http/deps.ts';
 import { tenantDeps } from '../http/tenant-deps.ts';
 import { refusalPage, resultPage, reviewCsp, reviewPage } from './page.ts';
 import { fromOwnOrigin, limited, makeNonce, missed, nonceOk, readForm } from './guard.ts';
-import { logger } from '../adapters/observability.ts';
+import { logger, withLambdaContext } from '../adapters/observability.ts';
 
 const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -39,7 +39,7 @@ const STATUS: Record<Refusal['code'], number> = {
  * reads (prefetchers open links); POST acts through the same code path as the
  * API, once, and only from a form this service rendered (token + nonce).
  */
-export const reviewEndpoint = (wiring: Wiring<'workflow' | 'directory'>) => (event: APIGatewayProxyEventV2) => serveReview(wiring, event);
+export const reviewEndpoint = (wiring: Wiring<'workflow' | 'directory'>) => withLambdaContext((event: APIGatewayProxyEventV2) => serveReview(wiring, event));
 
 async function serveReview(wiring: Wiring<'workflow' | 'directory'>, event: APIGatewayProxyEventV2) {
   // Path parameters arrive decoded (API Gateway and the local gateway alike).
