@@ -1,5 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import * as env from '../configuration.ts';
 
@@ -14,14 +13,10 @@ const quiet = !!env.VITEST() || env.STAGELINE_ACCESS_LOG() === false;
 export const logger = new Logger({ serviceName: 'stageline', logLevel: quiet ? 'ERROR' : 'INFO' });
 
 /**
- * Every line an API request writes carries its invocation's Lambda context (function name and
- * version, request id, cold start): Powertools' middy middleware, the first of the HTTP chain.
- */
-export const lambdaContext = () => injectLambdaContext(logger);
-
-/**
- * The same for a function that is not behind middy (a flow step, the stream consumer, a schedule
- * firing …): its handler, with the invocation's context added to the logger before it runs.
+ * Every line an invocation writes carries its Lambda context (function name and version, request id,
+ * cold start). API functions get it from Powertools' middy middleware (functions/http/middleware.ts
+ * lambdaContext); a function not behind middy (a flow step, the stream consumer, a schedule firing …)
+ * wraps its handler in this, which adds the invocation's context to the logger before it runs.
  */
 export const withLambdaContext =
   <E, C extends object, R>(handler: (event: E, context?: C) => Promise<R>) =>

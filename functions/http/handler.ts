@@ -15,8 +15,7 @@ import type { Route } from './routes.ts';
 import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
 import { bodyText, parse, readBody } from './request.ts';
 import { idempotent, SECRET_NOT_KEPT, showsSecret } from './idempotency.ts';
-import { accessLog, cors, httpErrors } from './middleware.ts';
-import { lambdaContext } from '../adapters/observability.ts';
+import { accessLog, cors, httpErrors, lambdaContext } from './middleware.ts';
 
 export interface Input<B, Q, P, K extends keyof Ports = never> {
   body: B;

@@ -1,10 +1,14 @@
 /** The middlewares every API handler runs in (functions/http/handler.ts): the error map, CORS, the access log. */
 import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { logger } from '../adapters/observability.ts';
 import { writeStats } from '#domain/kernel/retry';
 import { withCorsHeaders } from './cors.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
+
+/** Every line a request writes carries its invocation's Lambda context (Powertools' middleware), the first of the chain. */
+export const lambdaContext = () => injectLambdaContext(logger);
 
 /** Every response carries the request id; errors are mapped by the one error table. */
 export const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({

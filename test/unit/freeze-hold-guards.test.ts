@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { FreezeWindow } from '../../domain/freeze/model.ts';
 import { Frozen } from '../../domain/kernel/errors.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { cancelPromotion } from '../../domain/promotion/decide/cancel.ts';
 import { freezeHold } from '../../domain/promotion/run/freeze-hold.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { awaitingApproval } from '../support/memory-promotions.ts';
+import { freezeOver } from '../support/store-contract/fixtures.ts';
 
 /**
  * The freeze hold of an approved promotion about to execute, as the record shows it: the audit entry
@@ -16,24 +16,12 @@ import { awaitingApproval } from '../support/memory-promotions.ts';
 const bob = userCtx('acme', 'bob', 'deployer', 'approver');
 const carol = userCtx('acme', 'carol', 'approver');
 
-const freeze = (id: string, start: string, end: string): FreezeWindow => ({
-  id,
-  tenant: 'acme',
-  scope: 'prod',
-  reason: 'release freeze',
-  kind: 'once',
-  start,
-  end,
-  createdBy: 'alice',
-  createdAt: start,
-});
-
 /** dev → prod, a promotion of one config approved by carol, and a freeze window over prod from 08:00 to 12:00 (the clock: 09:00). */
 async function approvedInFreeze(whenFrozen: 'wait' | 'fail') {
   const m = memoryDeps();
   const id = await awaitingApproval(m, { whenFrozen });
   await approvePromotion(m.deps, carol, id);
-  await m.store.commit('acme', [{ kind: 'freezeWindow', window: freeze('frz_prod', '2030-01-01T08:00:00.000Z', '2030-01-01T12:00:00.000Z') }]);
+  await m.store.commit('acme', [{ kind: 'freezeWindow', window: freezeOver('prod', '2030-01-01T08:00:00.000Z', '2030-01-01T12:00:00.000Z') }]);
   const read = async () => (await m.store.getPromotion('acme', id))!;
   const lastAudit = async () => (await m.store.queryAudit('acme', { limit: 1, entityType: 'promotion' })).items[0];
   return { ...m, id, read, lastAudit };
@@ -63,7 +51,7 @@ describe('the freeze hold, as the record shows it', () => {
     const { deps, store, id, read, advance, schedules } = await approvedInFreeze('wait');
     await expect(freezeHold(deps, 'acme', id)).rejects.toThrow(Frozen);
     expect(await read()).toMatchObject({ status: 'SCHEDULED', scheduledAt: '2030-01-01T12:00:00.000Z' });
-    await store.commit('acme', [{ kind: 'freezeWindow', window: freeze('frz_late', '2030-01-01T11:00:00.000Z', '2030-01-01T14:00:00.000Z') }]);
+    await store.commit('acme', [{ kind: 'freezeWindow', window: freezeOver('prod', '2030-01-01T11:00:00.000Z', '2030-01-01T14:00:00.000Z', 'frz_late') }]);
     advance(3 * 3600);
     await expect(freezeHold(deps, 'acme', id)).rejects.toThrow(
       "'prod' is frozen by window frz_late (release freeze) until 2030-01-01T14:00:00.000Z: held until 2030-01-01T14:00:00.000Z",

@@ -5,13 +5,35 @@ import { httpHandler } from '../../functions/http/handler.ts';
 import { writeStats } from '../../domain/kernel/retry.ts';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
+/** What the code under test writes, from now until `restore()`: stdout, and stderr too when asked. */
+function captureOutput(stderr = false) {
+  const lines: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  };
+  const spies = [
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
+    ...(stderr ? [vi.spyOn(process.stderr, 'write').mockImplementation(capture)] : []),
+  ];
+  return { lines, restore: () => spies.forEach((s) => s.mockRestore()) };
+}
+
+/** GET /health as API Gateway hands it to a function, with the gateway's request id. */
+const healthEvent = (requestId: string) =>
+  ({
+    version: '2.0',
+    routeKey: 'GET /health',
+    rawPath: '/health',
+    rawQueryString: '',
+    headers: {},
+    requestContext: { http: { method: 'GET', path: '/health' }, requestId, timeEpoch: Date.now() },
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyEventV2;
+
 describe('metrics from the outbox (Powertools EMF)', () => {
   it('counts promotions by outcome and gate failures per target environment, from the events the stream consumer relays', () => {
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureOutput();
     try {
       const ev = (type: string, detail: Record<string, unknown>) => ({ id: type, type, tenant: 'acme', detail: { tenant: 'acme', ...detail } });
       const n = eventMetrics([
@@ -22,7 +44,7 @@ describe('metrics from the outbox (Powertools EMF)', () => {
       ]);
       expect(n).toBe(3);
     } finally {
-      spy.mockRestore();
+      restore();
     }
     const docs = lines
       .flatMap((l) => l.split('\n'))
@@ -41,17 +63,13 @@ describe('metrics from the outbox (Powertools EMF)', () => {
   });
 
   it('counts write conflicts (retried and given up) and promotions the sweeper found stuck; nothing when there were none', () => {
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureOutput();
     try {
       writeConflicts(0, 0);
       writeConflicts(3, 1);
       sweptPromotions();
     } finally {
-      spy.mockRestore();
+      restore();
     }
     const docs = lines
       .flatMap((l) => l.split('\n'))
@@ -66,13 +84,7 @@ describe('metrics from the outbox (Powertools EMF)', () => {
 
 describe('background work logs one JSON line with its correlation keys (Powertools Logger)', () => {
   it('writes the keys, the outcome and the time of a step; a failure is a warning naming the error, and is rethrown', async () => {
-    const lines: string[] = [];
-    const capture = (chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    };
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const { lines, restore } = captureOutput(true);
     const level = logger.getLevelName();
     logger.setLogLevel('INFO');
     const keys = { tenant: 'acme', promotionId: 'prm_1', executionArn: 'arn:aws:states:us-east-1:1:execution:promotion:x', step: 'gates' };
@@ -93,8 +105,7 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
       ).rejects.toBe(busy);
     } finally {
       logger.setLogLevel(level);
-      spy.mockRestore();
-      errSpy.mockRestore();
+      restore();
     }
     const out = lines
       .flatMap((l) => l.split('\n'))
@@ -121,27 +132,15 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
       writeStats.retries += races;
       return { ok: true };
     });
-    const event = {
-      version: '2.0',
-      routeKey: 'GET /health',
-      rawPath: '/health',
-      rawQueryString: '',
-      headers: {},
-      requestContext: { http: { method: 'GET', path: '/health' }, requestId: 'r', timeEpoch: Date.now() },
-      isBase64Encoded: false,
-    } as unknown as APIGatewayProxyEventV2;
+    const event = healthEvent('r');
     const context = { awsRequestId: 'r', getRemainingTimeInMillis: () => 10_000 } as unknown as Context;
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureOutput();
     try {
       expect(await handler(event, context)).toMatchObject({ statusCode: 200 });
       races = 2;
       expect(await handler(event, context)).toMatchObject({ statusCode: 200 });
     } finally {
-      spy.mockRestore();
+      restore();
       vi.unstubAllEnvs();
     }
     const docs = lines
@@ -156,13 +155,7 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
   it("every line of an invocation carries its Lambda context: an API request's error line and a background function's lines", async () => {
     // Tests log at ERROR (observability.ts), and Powertools' middleware puts the level back at each invocation: error lines are what is printed here.
     vi.stubEnv('TABLE_NAME', 'observability-test');
-    const lines: string[] = [];
-    const capture = (chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    };
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const { lines, restore } = captureOutput(true);
     const context = (awsRequestId: string, functionName: string) =>
       ({
         awsRequestId,
@@ -176,16 +169,7 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
       const api = httpHandler({}, async () => {
         throw new TypeError('not a domain error');
       });
-      const event = {
-        version: '2.0',
-        routeKey: 'GET /health',
-        rawPath: '/health',
-        rawQueryString: '',
-        headers: {},
-        requestContext: { http: { method: 'GET', path: '/health' }, requestId: 'gw-1', timeEpoch: Date.now() },
-        isBase64Encoded: false,
-      } as unknown as APIGatewayProxyEventV2;
-      expect(await api(event, context('req-api', 'stageline-rules-read'))).toMatchObject({ statusCode: 500 });
+      expect(await api(healthEvent('gw-1'), context('req-api', 'stageline-rules-read'))).toMatchObject({ statusCode: 500 });
       const background = withLambdaContext(async (input: { promotionId: string }) => {
         logger.error('promotion not attested', { promotionId: input.promotionId });
         return 'done';
@@ -193,8 +177,7 @@ describe('background work logs one JSON line with its correlation keys (Powertoo
       expect(await background({ promotionId: 'prm_9' }, context('req-stream', 'stageline-stream'))).toBe('done');
       expect(await background({ promotionId: 'prm_10' })).toBe('done');
     } finally {
-      spy.mockRestore();
-      errSpy.mockRestore();
+      restore();
       vi.unstubAllEnvs();
     }
     const out = lines

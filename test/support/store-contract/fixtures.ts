@@ -205,9 +205,9 @@ export function rule(id: string, over: Partial<Rule> = {}): Rule {
   };
 }
 
-/** acme's one-off freeze window over `scope` (by default 2030-01-01 08:00–12:00 UTC), as the guard tests use it. */
-export const freezeOver = (scope: string, start = '2030-01-01T08:00:00Z', end = '2030-01-01T12:00:00Z'): FreezeWindow => ({
-  id: `frz_${scope}`,
+/** acme's one-off freeze window over `scope` (by default 2030-01-01 08:00–12:00 UTC, id frz_<scope>), as the guard tests use it. */
+export const freezeOver = (scope: string, start = '2030-01-01T08:00:00Z', end = '2030-01-01T12:00:00Z', id = `frz_${scope}`): FreezeWindow => ({
+  id,
   tenant: 'acme',
   scope,
   reason: 'release freeze',
