@@ -3,6 +3,7 @@ import { measureApprovedPromotion } from '../../local/measure/approved-flow.ts';
 import { openHarness } from '../../local/measure/harness.ts';
 import { rolloutFlow } from '../../local/measure/rollout-flow.ts';
 import { configWriteFlow } from '../../local/measure/config-write.ts';
+import { writeStats } from '../../domain/kernel/retry.ts';
 
 /**
  * The counts behind the cost of one approved promotion (staging → production, 3 gates passing
@@ -67,7 +68,10 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
   it('every changed target ROLLED_BACK, ≤ 35 state transitions, one transaction per target put back, ≤ 100 WRU for the rollback', async () => {
     const { b, close } = await openHarness(inject('dynamoEndpoint'));
     try {
+      const retriesBefore = writeStats.retries;
       const r = await rolloutFlow(b, 'rollback', 6, 3, { waveSizes: [1, 2, 3], alarmInWave: 3 });
+      // Writes that lost a race and ran again (retryOnConflict): each sends its transaction once more.
+      const retried = writeStats.retries - retriesBefore;
       expect(r.status).toBe('ROLLED_BACK');
       // Wave 3 had changed all of its targets when it baked: all 6 were changed, and all 6 are back.
       expect(r.rollback).toMatchObject({ changed: 6, rolledBack: 6, untouched: 0, invocations: 1 });
@@ -85,10 +89,11 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
       expect(alarm).toHaveLength(1);
       // One run in a fresh clone counted 6: the promotion had left EXECUTING when the alarm's function came to finish
       // it (writePromotion leaves a promotion that is no longer executing alone), so only the 6 targets' transactions
-      // were its own. Every target is back either way (asserted above); the count is the targets' 6, plus at most 2.
+      // were its own. Every target is back either way (asserted above); the count is the targets' 6, plus at most 2,
+      // plus one for each write that lost a race to the flow and ran again (a busy machine's run counted 9 with one).
       const transactions = alarm[0]!.requests.TransactWriteItemsCommand ?? 0;
       expect(transactions).toBeGreaterThanOrEqual(6);
-      expect(transactions).toBeLessThanOrEqual(6 + 2);
+      expect(transactions).toBeLessThanOrEqual(6 + 2 + retried);
       expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24 + 4);
     } finally {
       await close();
