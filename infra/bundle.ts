@@ -7,6 +7,7 @@ import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { ROUTES, routeKey } from '../functions/http/routes.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, handlersOf, type FunctionGroup } from '../functions/http/topology.ts';
 import { servedRow } from '../functions/http/served-routes.ts';
+import { middyWebStreams } from './middy-web-streams.ts';
 import { sdkDeepImports } from './sdk-imports.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
@@ -72,9 +73,10 @@ export const ESBUILD_TARGET = 'node22';
 /**
  * The plugins every Lambda bundle is built with, beside bundleOptions (esbuild takes plugins in its
  * asynchronous API only): the AWS SDK's imports taken past its barrels (infra/sdk-imports.ts), so module
- * init reads none of the protocols that only the clients loaded on first use speak.
+ * init reads none of the protocols that only the clients loaded on first use speak; and middy's web streams
+ * import answered without loading them (infra/middy-web-streams.ts).
  */
-export const bundlePlugins = (): Plugin[] => [sdkDeepImports()];
+export const bundlePlugins = (): Plugin[] => [sdkDeepImports(), middyWebStreams];
 
 /**
  * How every Lambda bundle is built (the stack deploys exactly this output). The stack bundles

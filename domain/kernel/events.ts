@@ -38,7 +38,7 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
+export const promotionEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
   z.strictObject({
     tenant: z.string().check(z.minLength(1)),
     promotionId: z.string().check(z.minLength(1)),
@@ -94,16 +94,16 @@ export const promotionEventDetail = /* @__PURE__ */ z.schema(() =>
     at: z.string(),
   }),
 );
-export type PromotionEventDetail = z.infer<typeof promotionEventDetail>;
+export type PromotionEventDetail = z.infer<ReturnType<typeof promotionEventDetail>>;
 
 /**
  * `Promotion Target Applied`: one target of a rollout was changed (domain/promotion/rollout/apply.ts targetApplyStep, in
  * the transaction that changes it). What a regional deployer needs to act: the target and its wave, what it runs
  * now, how it confirms (and where, for a callback), and what was delivered for it (its git file, its registry tag).
  */
-export const targetAppliedEventDetail = /* @__PURE__ */ z.schema(() =>
+export const targetAppliedEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
   z.strictObject({
-    ...promotionEventDetail.shape,
+    ...promotionEventDetail().shape,
     target: z.string().check(z.minLength(1), z.describe('the target of the environment that was changed')),
     wave: z.number().check(z.int(), z.minimum(1), z.describe('its wave')),
     version: z.string().check(z.minLength(1), z.describe('what the target runs now: the artifact version, or `<env>@<seq>` for a config release')),
@@ -137,7 +137,7 @@ export const targetAppliedEventDetail = /* @__PURE__ */ z.schema(() =>
 );
 
 /** `Break Glass Used`: an admin overrode a guard (protected environment, freeze window) with a reason. */
-export const breakGlassEventDetail = /* @__PURE__ */ z.schema(() =>
+export const breakGlassEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
   z.strictObject({
     tenant: z.string().check(z.minLength(1)),
     environment: z.string().check(z.minLength(1)),
@@ -151,12 +151,12 @@ export const breakGlassEventDetail = /* @__PURE__ */ z.schema(() =>
 );
 
 /** `Evidence Added`: evidence about a promotion or a release (`artifact:<name>@<version>`, `snapshot:<env>@<seq>`). */
-export const evidenceEventDetail = /* @__PURE__ */ z.schema(() =>
+export const evidenceEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
   z.strictObject({ tenant: z.string().check(z.minLength(1)), owner: z.string().check(z.minLength(1)), type: z.string().check(z.minLength(1)), at: z.string() }),
 );
 
 /** `Deployment Recorded`: a rollout was recorded in an environment (by the pipeline or a promotion). */
-export const deploymentEventDetail = /* @__PURE__ */ z.schema(() =>
+export const deploymentEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
   z.strictObject({
     tenant: z.string().check(z.minLength(1)),
     environment: z.string().check(z.minLength(1)),
@@ -169,7 +169,7 @@ export const deploymentEventDetail = /* @__PURE__ */ z.schema(() =>
 );
 
 /** `Artifact Published`: a new version entered the line (its first environment), by the publish API or registry discovery. */
-export const artifactEventDetail = /* @__PURE__ */ z.schema(() =>
+export const artifactEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
   z.strictObject({
     tenant: z.string().check(z.minLength(1)),
     artifact: z.string().check(z.minLength(1)),
@@ -183,7 +183,7 @@ export const artifactEventDetail = /* @__PURE__ */ z.schema(() =>
 );
 
 /** `Freeze Started` / `Freeze Ended`: a freeze window's occurrence opened or closed (one event per edge; `environment` absent: tenant-wide). */
-export const freezeEventDetail = /* @__PURE__ */ z.schema(() =>
+export const freezeEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
   z.strictObject({
     tenant: z.string().check(z.minLength(1)),
     windowId: z.string().check(z.minLength(1)),
@@ -209,20 +209,20 @@ export function parseEventDetail(type: string, detail: unknown): Record<string, 
 function schemaOf(type: string): z.ZodMiniType {
   switch (type) {
     case 'Break Glass Used':
-      return breakGlassEventDetail;
+      return breakGlassEventDetail();
     case 'Evidence Added':
-      return evidenceEventDetail;
+      return evidenceEventDetail();
     case 'Deployment Recorded':
-      return deploymentEventDetail;
+      return deploymentEventDetail();
     case 'Artifact Published':
-      return artifactEventDetail;
+      return artifactEventDetail();
     case 'Freeze Started':
     case 'Freeze Ended':
-      return freezeEventDetail;
+      return freezeEventDetail();
     case 'Promotion Target Applied':
-      return targetAppliedEventDetail;
+      return targetAppliedEventDetail();
     default:
-      return promotionEventDetail;
+      return promotionEventDetail();
   }
 }
 

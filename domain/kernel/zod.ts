@@ -29,6 +29,16 @@ export function addIssue(ctx: mini.core.ParsePayload, issue: { code: 'custom'; m
  */
 export const schema = <T>(build: () => T): T => build();
 
+/**
+ * A module-level schema of a family a module picks one from per call (the event details of
+ * kernel/events.ts): built the first time it is asked for, then kept. A function's module init
+ * builds none of them, and its requests only those they use. Call it to get the schema.
+ */
+export const builtOnFirstUse = <T>(build: () => T): (() => T) => {
+  let built: T | undefined;
+  return () => (built ??= build());
+};
+
 const DIGITS = () => mini.int({ error: 'must be a whole number in decimal digits (e.g. 25)' });
 
 /**

@@ -53,15 +53,15 @@ export function webhookPayloadSchema(type: WebhookEventType): z.ZodMiniType {
   const data: z.ZodMiniObject =
     (
       {
-        'Break Glass Used': breakGlassEventDetail,
-        'Evidence Added': evidenceEventDetail,
-        'Deployment Recorded': deploymentEventDetail,
-        'Artifact Published': artifactEventDetail,
-        'Freeze Started': freezeEventDetail,
-        'Freeze Ended': freezeEventDetail,
-        'Promotion Target Applied': targetAppliedEventDetail,
+        'Break Glass Used': breakGlassEventDetail(),
+        'Evidence Added': evidenceEventDetail(),
+        'Deployment Recorded': deploymentEventDetail(),
+        'Artifact Published': artifactEventDetail(),
+        'Freeze Started': freezeEventDetail(),
+        'Freeze Ended': freezeEventDetail(),
+        'Promotion Target Applied': targetAppliedEventDetail(),
       } as Partial<Record<string, z.ZodMiniObject>>
-    )[bus] ?? promotionEventDetail;
+    )[bus] ?? promotionEventDetail();
   return z.strictObject({
     type: z.literal(type),
     version: z.literal(WEBHOOK_PAYLOAD_VERSION),

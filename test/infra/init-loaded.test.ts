@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/http/routes.ts';
 import { FUNCTIONS, handlersOf } from '../../functions/http/topology.ts';
 import { buildSync } from 'esbuild';
@@ -39,6 +39,40 @@ describe('module init reads only what every request of the function needs', () =
     const offenders = FUNCTIONS.filter((name) => atInit(name).builtins.has('node:http'));
     expect(offenders).toEqual([]);
   }, 600_000);
+
+  it("no function loads Node's web streams at init (middy's one `instanceof ReadableStream` is answered by functions/http/middy-web-streams.ts), nor zlib, save the stream consumer, which unpacks outbox items on every run", () => {
+    const streams = FUNCTIONS.filter((name) => atInit(name).builtins.has('node:stream/web'));
+    expect(streams).toEqual([]);
+    const zlib = FUNCTIONS.filter((name) => atInit(name).builtins.has('node:zlib'));
+    expect(zlib).toEqual(['stream']);
+  }, 600_000);
+
+  it('loading the event schemas builds none: each is built the first time an event of its type is published, then kept', async () => {
+    // zod calls its global post-processor once for every schema and check it constructs.
+    const zodConfig = (globalThis as { __zod_globalConfig?: { postProcessor?: () => void } }).__zod_globalConfig!;
+    let built = 0;
+    zodConfig.postProcessor = () => void built++;
+    try {
+      vi.resetModules();
+      const events = await import('../../domain/kernel/events.ts');
+      expect(built).toBe(0);
+      const edge = { tenant: 't', windowId: 'w', reason: 'release freeze', start: '2026-12-24T00:00:00Z', end: '2026-12-27T00:00:00Z' };
+      events.parseEventDetail('Freeze Started', { ...edge, at: edge.start });
+      expect(built).toBeGreaterThan(0);
+      const once = built;
+      events.parseEventDetail('Freeze Ended', { ...edge, at: edge.end });
+      expect(built).toBe(once);
+    } finally {
+      delete zodConfig.postProcessor;
+    }
+  });
+
+  it("middy's ReadableStream answers instanceof as the runtime's own class does", async () => {
+    const { ReadableStream: Shim } = await import('../../functions/http/middy-web-streams.ts');
+    expect(new ReadableStream() instanceof Shim).toBe(true);
+    expect(new Response('x').body instanceof Shim).toBe(true);
+    for (const other of ['body', { getReader: () => null }, Buffer.from('x'), null]) expect(other instanceof Shim).toBe(false);
+  });
 
   it('cron-parser and luxon are loaded only for a recurring freeze window, zod classic never, EMF metrics only where emitted on every run', () => {
     const cron = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/cron-parser/') || has(atInit(name).inputs, 'node_modules/luxon/'));
