@@ -9,11 +9,15 @@ export interface Issue {
 
 export abstract class DomainError extends Error {
   abstract readonly code: string;
+  /**
+   * The class's name, written out in each class: the bundles are minified without keepNames, so a class's
+   * own name is not kept, and Step Functions catches these by name (`Frozen`, `TargetBusy` in the ASL).
+   */
+  abstract override readonly name: string;
   readonly details?: Record<string, unknown>;
   // Fields set by hand, not as parameter properties: the CI action loads this file with Node's type stripping.
   constructor(message: string, details?: Record<string, unknown>) {
     super(message);
-    this.name = new.target.name;
     this.details = details;
   }
 }
@@ -21,6 +25,7 @@ export abstract class DomainError extends Error {
 /** Input failed validation; carries every issue found. */
 export class ValidationFailed extends DomainError {
   readonly code = 'VALIDATION_FAILED';
+  override readonly name = 'ValidationFailed';
   readonly issues: Issue[];
   constructor(issues: Issue[], message = 'Request is invalid') {
     super(message, { issues });
@@ -30,26 +35,32 @@ export class ValidationFailed extends DomainError {
 
 export class MalformedJson extends DomainError {
   readonly code = 'MALFORMED_JSON';
+  override readonly name = 'MalformedJson';
 }
 
 export class PayloadTooLarge extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE';
+  override readonly name = 'PayloadTooLarge';
 }
 
 export class Unauthenticated extends DomainError {
   readonly code = 'UNAUTHENTICATED';
+  override readonly name = 'Unauthenticated';
 }
 
 export class Forbidden extends DomainError {
   readonly code = 'FORBIDDEN';
+  override readonly name = 'Forbidden';
 }
 
 export class RouteNotFound extends DomainError {
   readonly code = 'ROUTE_NOT_FOUND';
+  override readonly name = 'RouteNotFound';
 }
 
 export class MethodNotAllowed extends DomainError {
   readonly code = 'METHOD_NOT_ALLOWED';
+  override readonly name = 'MethodNotAllowed';
   readonly allowed: string[];
   constructor(message: string, allowed: string[]) {
     super(message, { allowed });
@@ -59,6 +70,7 @@ export class MethodNotAllowed extends DomainError {
 
 export class EnvironmentNotFound extends DomainError {
   readonly code = 'ENVIRONMENT_NOT_FOUND';
+  override readonly name = 'EnvironmentNotFound';
   constructor(name: string) {
     super(`Environment '${name}' does not exist`, { environment: name });
   }
@@ -66,6 +78,7 @@ export class EnvironmentNotFound extends DomainError {
 
 export class ItemNotFound extends DomainError {
   readonly code = 'ITEM_NOT_FOUND';
+  override readonly name = 'ItemNotFound';
   constructor(kind: string, ref: string, environment: string) {
     super(`No ${kind} '${ref}' in environment '${environment}'`, { kind, ref, environment });
   }
@@ -73,6 +86,7 @@ export class ItemNotFound extends DomainError {
 
 export class SnapshotNotFound extends DomainError {
   readonly code = 'SNAPSHOT_NOT_FOUND';
+  override readonly name = 'SnapshotNotFound';
   constructor(environment: string, seq: number) {
     super(`Environment '${environment}' has no snapshot ${seq}`, { environment, seq });
   }
@@ -80,39 +94,47 @@ export class SnapshotNotFound extends DomainError {
 
 export class AlreadyExists extends DomainError {
   readonly code = 'ALREADY_EXISTS';
+  override readonly name = 'AlreadyExists';
 }
 
 /** A write was based on a stale version of the item (optimistic locking). */
 export class VersionConflict extends DomainError {
   readonly code = 'VERSION_CONFLICT';
+  override readonly name = 'VersionConflict';
 }
 
 /** Concurrent writers kept winning; the caller may retry the same request. */
 export class ConcurrentModification extends DomainError {
   readonly code = 'CONCURRENT_MODIFICATION';
+  override readonly name = 'ConcurrentModification';
 }
 
 export class EnvironmentNotEmpty extends DomainError {
   readonly code = 'ENVIRONMENT_NOT_EMPTY';
+  override readonly name = 'EnvironmentNotEmpty';
 }
 
 /** The target is in a freeze window and the promotion waits for its end (the flow parks it; never an HTTP answer). */
 export class Frozen extends DomainError {
   readonly code = 'FROZEN';
+  override readonly name = 'Frozen';
 }
 
 /** The request ran out of its time budget before it changed anything: nothing was saved (answered 503). */
 export class OutOfTime extends DomainError {
   readonly code = 'OUT_OF_TIME';
+  override readonly name = 'OutOfTime';
 }
 
 /** A freeze window holds the environment: a direct change needs an admin's break-glass (answered 423). */
 export class EnvironmentFrozen extends DomainError {
   readonly code = 'ENVIRONMENT_FROZEN';
+  override readonly name = 'EnvironmentFrozen';
 }
 
 export class FreezeWindowNotFound extends DomainError {
   readonly code = 'FREEZE_WINDOW_NOT_FOUND';
+  override readonly name = 'FreezeWindowNotFound';
   constructor(id: string) {
     super(`Freeze window '${id}' does not exist`, { id });
   }
@@ -120,6 +142,7 @@ export class FreezeWindowNotFound extends DomainError {
 
 export class SlackLinkNotFound extends DomainError {
   readonly code = 'SLACK_LINK_NOT_FOUND';
+  override readonly name = 'SlackLinkNotFound';
   constructor(teamId: string, userId: string) {
     super(`No link of Slack user ${userId} in workspace ${teamId} that you can see (GET /api/v1/slack/links lists them)`, { teamId, userId });
   }
@@ -128,15 +151,18 @@ export class SlackLinkNotFound extends DomainError {
 /** The request is well-formed but breaks a business rule. */
 export class RuleViolation extends DomainError {
   readonly code = 'RULE_VIOLATION';
+  override readonly name = 'RuleViolation';
 }
 
 /** The promotion's current status does not allow the action. */
 export class TransitionNotAllowed extends DomainError {
   readonly code = 'TRANSITION_NOT_ALLOWED';
+  override readonly name = 'TransitionNotAllowed';
 }
 
 export class UserNotFound extends DomainError {
   readonly code = 'USER_NOT_FOUND';
+  override readonly name = 'UserNotFound';
   constructor(id: string) {
     super(`No user ${id} in your tenant`);
   }
@@ -144,6 +170,7 @@ export class UserNotFound extends DomainError {
 
 export class PromotionNotFound extends DomainError {
   readonly code = 'PROMOTION_NOT_FOUND';
+  override readonly name = 'PromotionNotFound';
   constructor(id: string) {
     super(`Promotion '${id}' does not exist`, { promotionId: id });
   }
@@ -152,6 +179,7 @@ export class PromotionNotFound extends DomainError {
 /** A promotion that has no attestation yet: one is signed when it completes or is rolled back. */
 export class AttestationNotFound extends DomainError {
   readonly code = 'ATTESTATION_NOT_FOUND';
+  override readonly name = 'AttestationNotFound';
   constructor(id: string, status: string) {
     super(`Promotion '${id}' has no attestation yet (it is ${status}): one is signed when it completes or is rolled back, moments after it ends`, {
       promotionId: id,
@@ -162,6 +190,7 @@ export class AttestationNotFound extends DomainError {
 
 export class RuleNotFound extends DomainError {
   readonly code = 'RULE_NOT_FOUND';
+  override readonly name = 'RuleNotFound';
   constructor(id: string) {
     super(`Rule '${id}' does not exist`, { ruleId: id });
   }
@@ -169,39 +198,47 @@ export class RuleNotFound extends DomainError {
 
 export class ArtifactNotFound extends DomainError {
   readonly code = 'ARTIFACT_NOT_FOUND';
+  override readonly name = 'ArtifactNotFound';
 }
 
 export class DeploymentNotFound extends DomainError {
   readonly code = 'DEPLOYMENT_NOT_FOUND';
+  override readonly name = 'DeploymentNotFound';
 }
 
 /** The requester tried to approve their own promotion, or one person tried to count twice. */
 export class SelfApprovalForbidden extends DomainError {
   readonly code = 'SELF_APPROVAL_FORBIDDEN';
+  override readonly name = 'SelfApprovalForbidden';
 }
 
 export class NotAnApprover extends DomainError {
   readonly code = 'NOT_AN_APPROVER';
+  override readonly name = 'NotAnApprover';
 }
 
 /** Promotion goes forward only; going back is a rollback. */
 export class BackwardPromotion extends DomainError {
   readonly code = 'BACKWARD_PROMOTION';
+  override readonly name = 'BackwardPromotion';
 }
 
 /** Same Idempotency-Key, different request. */
 export class IdempotencyKeyReused extends DomainError {
   readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  override readonly name = 'IdempotencyKeyReused';
 }
 
 /** Another promotion holds the target environment. */
 export class TargetBusy extends DomainError {
   readonly code = 'TARGET_BUSY';
+  override readonly name = 'TargetBusy';
 }
 
 /** An app key id that is not the tenant's (domain/access/app-keys.ts). */
 export class AppKeyNotFound extends DomainError {
   readonly code = 'APP_KEY_NOT_FOUND';
+  override readonly name = 'AppKeyNotFound';
   constructor(id: string) {
     super(`No app key '${id}' in this tenant`, { id });
   }
@@ -210,11 +247,13 @@ export class AppKeyNotFound extends DomainError {
 /** A webhook subscription or one of its deliveries that does not exist (for this tenant). */
 export class WebhookNotFound extends DomainError {
   readonly code = 'NOT_FOUND';
+  override readonly name = 'WebhookNotFound';
 }
 
 /** An environment without a git target (domain/gitops). */
 export class GitTargetNotFound extends DomainError {
   readonly code = 'GIT_TARGET_NOT_FOUND';
+  override readonly name = 'GitTargetNotFound';
   constructor(env: string) {
     super(`Environment '${env}' has no git target`, { environment: env });
   }
@@ -223,6 +262,7 @@ export class GitTargetNotFound extends DomainError {
 /** A target an environment does not declare (domain/config/targets.ts), or one a promotion does not roll out through. */
 export class TargetNotFound extends DomainError {
   readonly code = 'TARGET_NOT_FOUND';
+  override readonly name = 'TargetNotFound';
   constructor(environment: string, target: string, known: string[] = []) {
     super(
       target
@@ -236,11 +276,13 @@ export class TargetNotFound extends DomainError {
 /** A target a promotion is rolling out through: it cannot be removed until the rollout ends (409). */
 export class TargetInUse extends DomainError {
   readonly code = 'TARGET_IN_USE';
+  override readonly name = 'TargetInUse';
 }
 
 /** An analysis template the tenant does not have (domain/verification/templates.ts). */
 export class AnalysisTemplateNotFound extends DomainError {
   readonly code = 'ANALYSIS_TEMPLATE_NOT_FOUND';
+  override readonly name = 'AnalysisTemplateNotFound';
   constructor(name: string, known: string[] = []) {
     super(`No analysis template '${name}'${known.length ? ` (templates: ${known.join(', ')})` : ' (the tenant has none)'}`, { template: name, known });
   }
@@ -249,11 +291,13 @@ export class AnalysisTemplateNotFound extends DomainError {
 /** An analysis template that environments, waves or targets attach, or a promotion rolling out uses: it cannot be removed (409). */
 export class AnalysisTemplateInUse extends DomainError {
   readonly code = 'ANALYSIS_TEMPLATE_IN_USE';
+  override readonly name = 'AnalysisTemplateInUse';
 }
 
 /** A recurring promotion the tenant does not have (domain/promotion/run/recurring.ts). */
 export class RecurringPromotionNotFound extends DomainError {
   readonly code = 'RECURRING_PROMOTION_NOT_FOUND';
+  override readonly name = 'RecurringPromotionNotFound';
   constructor(name: string) {
     super(`No recurring promotion '${name}'`, { name });
   }

@@ -314,7 +314,9 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
   return { pullRequest: now.pullRequest ?? null, status: now.status };
 }
 
-class RebaseConflict extends Error {}
+class RebaseConflict extends Error {
+  override readonly name = 'RebaseConflict';
+}
 
 /** Pushes the change again onto the base as it is now (force: the head branch is Stageline's own). */
 async function rebase(deps: With<'git'>, p: GitPromotion, target: GitTarget, state: PullRequestState): Promise<{ state: PullRequestState; pushed: string }> {
