@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundleOptions } from '../../infra/bundle.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { bundleOptions, bundlePlugins } from '../../infra/bundle.ts';
 import * as errors from '../../domain/kernel/errors.ts';
 
 /**
@@ -97,4 +101,41 @@ describe('error names survive minification', () => {
     const unknown = [...caught].filter((n) => !named.has(n) && !sentByName.has(n));
     expect(unknown).toEqual([]);
   });
+
+  it('built as the functions are (minified, no keepNames), the errors the state machines catch keep their names', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'stageline-error-names-'));
+    try {
+      await build({
+        ...bundleOptions(false),
+        plugins: bundlePlugins(),
+        absWorkingDir: ROOT,
+        stdin: {
+          contents: [
+            "export { Frozen, TargetBusy, ValidationFailed } from './domain/kernel/errors.ts';",
+            "export { AwaitingMerge } from './domain/promotion/deliver/pull-request.ts';",
+            "export { NotHealthy } from './domain/promotion/rollout/confirm.ts';",
+            "export { MeasureAgain } from './domain/promotion/rollout/bake.ts';",
+          ].join('\n'),
+          resolveDir: ROOT,
+          loader: 'ts',
+          sourcefile: 'errors-entry.ts',
+        },
+        entryNames: 'index',
+        outdir: out,
+        write: true,
+      });
+      const built = (await import(pathToFileURL(join(out, 'index.mjs')).href)) as Record<string, new (...args: unknown[]) => Error>;
+      const names = Object.fromEntries(Object.entries(built).map(([exported, Cls]) => [exported, new Cls('a message', []).name]));
+      expect(names).toEqual({
+        Frozen: 'Frozen',
+        TargetBusy: 'TargetBusy',
+        ValidationFailed: 'ValidationFailed',
+        AwaitingMerge: 'AwaitingMerge',
+        NotHealthy: 'NotHealthy',
+        MeasureAgain: 'MeasureAgain',
+      });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
