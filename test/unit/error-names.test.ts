@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions, bundlePlugins } from '../../infra/bundle.ts';
@@ -11,8 +10,9 @@ import * as errors from '../../domain/kernel/errors.ts';
 /**
  * The Lambda bundles are minified without keepNames (infra/bundle.ts), so a class keeps no name of its own
  * there. What reads an error's name — Step Functions' `ErrorEquals` (Frozen, TargetBusy, AwaitingMerge …),
- * the error map, the logs — must get it from a name written out in words. The tests run the sources, where
- * every class keeps its name, so only a check of the source sees the difference.
+ * the error map, the logs — must get it from a name written out in words. The other tests run the sources,
+ * where every class keeps its name, so these check the source for names in words and build the caught errors
+ * as the functions are built.
  */
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIRS = ['functions', 'domain'];
