@@ -9,6 +9,7 @@ import { FUNCTION_GROUPS, FUNCTIONS, handlersOf, type FunctionGroup } from '../f
 import { servedRow } from '../functions/http/served-routes.ts';
 import { middyWebStreams } from './middy-web-streams.ts';
 import { sdkDeepImports } from './sdk-imports.ts';
+import { sdkUnused } from './sdk-unused.ts';
 
 /** Repo root: esbuild resolves `#domain/*` through the root package.json `imports`. */
 export const REPO_ROOT = path.join(import.meta.dirname, '..');
@@ -73,10 +74,11 @@ export const ESBUILD_TARGET = 'node22';
 /**
  * The plugins every Lambda bundle is built with, beside bundleOptions (esbuild takes plugins in its
  * asynchronous API only): the AWS SDK's imports taken past its barrels (infra/sdk-imports.ts), so module
- * init reads none of the protocols that only the clients loaded on first use speak; and middy's web streams
- * import answered without loading them (infra/middy-web-streams.ts).
+ * init reads none of the protocols that only the clients loaded on first use speak; what of the SDK no function
+ * on Node runs answered without it (infra/sdk-unused.ts); and middy's web streams import answered without
+ * loading them (infra/middy-web-streams.ts).
  */
-export const bundlePlugins = (): Plugin[] => [sdkDeepImports(), middyWebStreams];
+export const bundlePlugins = (): Plugin[] => [sdkDeepImports(), sdkUnused, middyWebStreams];
 
 /**
  * How every Lambda bundle is built (the stack deploys exactly this output). The stack bundles

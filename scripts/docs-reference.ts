@@ -119,8 +119,9 @@ export function eventsPage(openapi: Json): string {
 }
 
 export function errorsPage(errorsTs: string, mapTs: string): string {
+  // The map is keyed by each error's code: `  ITEM_NOT_FOUND: 404,` (null: never an HTTP answer, so a 500).
   const status = new Map<string, string>();
-  for (const m of mapTs.matchAll(/\[E\.(\w+),\s*(\d{3})\]/g)) status.set(m[1]!, m[2]!);
+  for (const m of mapTs.matchAll(/^ {2}([A-Z_]+): (\d{3}),$/gm)) status.set(m[1]!, m[2]!);
   const rows: string[] = [];
   for (const m of errorsTs.matchAll(/export class (\w+) extends DomainError \{[\s\S]*?readonly code = '(\w+)'/g)) {
     const before = errorsTs.slice(0, m.index).trimEnd();
@@ -130,7 +131,7 @@ export function errorsPage(errorsTs: string, mapTs: string): string {
           .replace(/^\s*\*\s?/gm, '')
           .trim()
       : '';
-    rows.push(`| \`${m[2]}\` | ${status.get(m[1]!) ?? '500'} | ${cell(doc)} |`);
+    rows.push(`| \`${m[2]}\` | ${status.get(m[2]!) ?? '500'} | ${cell(doc)} |`);
   }
   return [
     '# Error codes',

@@ -3,15 +3,16 @@
  * some requests need stays in chunks that `import()` loads on first use. Each rule here is a cold
  * start cost that was measured (npm run bench, bench/init-time.ts) and removed.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/http/routes.ts';
 import { FUNCTIONS, handlersOf } from '../../functions/http/topology.ts';
-import { buildSync } from 'esbuild';
-import { bundleFunction, bundleOptions, REPO_ROOT } from '../../infra/bundle.ts';
+import { build, buildSync } from 'esbuild';
+import { bundleFunction, bundleOptions, bundlePlugins, REPO_ROOT } from '../../infra/bundle.ts';
+import { SHA256_NODE } from '../../infra/sdk-unused.ts';
 import { initLoaded } from '../../scripts/build.ts';
 
 const seen = new Map<string, { inputs: Set<string>; builtins: Set<string> }>();
@@ -115,6 +116,72 @@ describe('module init reads only what every request of the function needs', () =
       const other = ROUTES.find((r) => r.auth === 'jwt' && !handlersOf(name).includes(r.handler))!;
       expect((await call(routeKey(other))).statusCode, `${name}: ${routeKey(other)}`).toBe(404);
     }
+  }, 600_000);
+
+  it("what of the SDK no function on Node runs is left out (infra/sdk-unused.ts): a client's package.json but its version, the JavaScript SHA-256", async () => {
+    // The reasons, in the installed SDK: each client reads `version` alone of its package.json ...
+    const clients = join(REPO_ROOT, 'node_modules', '@aws-sdk');
+    const reads: string[] = [];
+    for (const pkg of readdirSync(clients).filter((d) => d.startsWith('client-'))) {
+      const dist = join(clients, pkg, 'dist-es');
+      for (const file of readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'))) {
+        const text = readFileSync(join(dist, file), 'utf8');
+        const imported = /^import (\w+) from "\.\.\/package\.json";?$/m.exec(text);
+        if (!imported) {
+          if (text.includes('package.json')) reads.push(`${pkg}/${file}: package.json, read another way`);
+          continue;
+        }
+        // Every use of the imported name after the import itself.
+        const uses = [...text.slice(imported.index + imported[0].length).matchAll(new RegExp(`\\b${imported[1]}\\b(\\.\\w+)?`, 'g'))];
+        reads.push(...uses.map((m) => `${pkg}/${file}: ${m[0]}`));
+      }
+    }
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.filter((r) => !r.endsWith('.version'))).toEqual([]);
+    // ... and Sha256Node takes the JavaScript SHA-256 only when node:crypto has none.
+    const sha256Node = join(REPO_ROOT, 'node_modules', '@smithy', 'core', 'dist-es', 'submodules', 'checksum', 'sha256', 'Sha256Node.js');
+    expect(SHA256_NODE.test(sha256Node)).toBe(true);
+    const uses = [...readFileSync(sha256Node, 'utf8').matchAll(/^.*\bSha256Js\b.*$/gm)].map((m) => m[0].trim());
+    expect(uses).toEqual(['import { Sha256Js } from "./Sha256Js";', 'export const Sha256Node = hasNativeCrypto ? buildNativeClass() : Sha256Js;']);
+    // No function loads either at init.
+    for (const name of FUNCTIONS) {
+      const { metafile } = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      const entry = Object.keys(metafile.outputs).find((o) => o.endsWith('/index.mjs'))!;
+      const bytes = (part: string) =>
+        initLoaded(metafile, entry).reduce(
+          (n, out) =>
+            n + Object.entries(metafile.outputs[out]!.inputs).reduce((m, [input, { bytesInOutput }]) => m + (input.includes(part) ? bytesInOutput : 0), 0),
+          0,
+        );
+      expect(bytes('checksum/sha256/Sha256Js.js'), name).toBe(0);
+      expect(bytes('@aws-sdk/client-dynamodb/package.json'), name).toBeLessThan(64);
+    }
+    // A DynamoDB client built so still names its version and signs (SHA-256 from node:crypto).
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-sdk-'));
+    const entry = `
+      import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+      export async function signed() {
+        const client = new DynamoDBClient({ region: 'eu-west-1', endpoint: 'https://127.0.0.1:9', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' }, maxAttempts: 1 });
+        let headers;
+        client.middlewareStack.add((next) => async (args) => { headers = args.request.headers; throw new Error('sent'); }, { step: 'finalizeRequest', priority: 'low' });
+        await client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' } } })).catch(() => {});
+        return headers;
+      }`;
+    await build({
+      ...bundleOptions(false),
+      plugins: bundlePlugins(),
+      stdin: { contents: entry, resolveDir: REPO_ROOT, loader: 'js' },
+      entryNames: 'index',
+      absWorkingDir: REPO_ROOT,
+      outdir: dir,
+    });
+    const { signed } = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { signed: () => Promise<Record<string, string>> };
+    const headers = await signed();
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', '@aws-sdk', 'client-dynamodb', 'package.json'), 'utf8')) as { version: string };
+    expect(headers['user-agent']).toContain(`api/dynamodb#${version}`);
+    expect(headers['authorization']).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/eu-west-1\/dynamodb\/aws4_request, SignedHeaders=[^,]+, Signature=[0-9a-f]{64}$/,
+    );
   }, 600_000);
 
   it('the STS client is loaded on the first tenant session, never at init; background functions carry no STS chunk at all', () => {

@@ -48,7 +48,7 @@ describe('docs/reference: generated pages are current', () => {
   it('lists every error class with the status the error map gives it (500 when the map has none)', () => {
     const page = errorsPage(
       "/** It went wrong. */\nexport class Boom extends DomainError {\n  readonly code = 'BOOM';\n}\nexport class Quiet extends DomainError {\n  readonly code = 'QUIET';\n}",
-      'const STATUS = [[E.Boom, 418]];',
+      'const STATUS = {\n  BOOM: 418,\n  QUIET: null,\n};',
     );
     expect(page).toContain('| `BOOM` | 418 | It went wrong. |');
     expect(page).toContain('| `QUIET` | 500 |  |');
