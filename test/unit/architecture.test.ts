@@ -8,6 +8,7 @@ import { ALL_HANDLERS, FALLBACK_HANDLER, HANDLERS, ROUTES } from '../../function
 import { FUNCTION_GROUPS, FUNCTIONS, groupOf, handlersOf } from '../../functions/http/topology.ts';
 import { serveGroup } from '../../functions/http/group.ts';
 import { groupEntrySource } from '../../infra/bundle.ts';
+import { tsFilesIn } from '../support/source-files.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -30,7 +31,7 @@ function argumentCall(n: ts.Node, isTarget: boolean): boolean {
 describe('architecture', () => {
   it('keeps the domain pure: no AWS SDK, no adapters, no handlers', () => {
     // Every file under domain/, at any depth (domain/promotion/ included).
-    const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const files = tsFilesIn('domain');
     expect(files.some((f) => f.startsWith('promotion'))).toBe(true);
     const offenders = files.flatMap((f) => {
       const text = readFileSync(join(root, 'domain', f), 'utf8');
@@ -68,7 +69,7 @@ describe('architecture', () => {
       attestation: 6,
       manifest: 9,
     };
-    const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const files = tsFilesIn('domain');
     // Every file lives in a context folder; only the composition (ports.ts) sits at the root.
     expect(files.filter((f) => !f.includes('/') && f !== 'ports.ts')).toEqual([]);
     expect([...new Set(files.filter((f) => f.includes('/')).map((f) => f.split('/')[0]!))].filter((d) => !(d in ORDER))).toEqual([]);
@@ -109,7 +110,7 @@ describe('architecture', () => {
   });
 
   it('keeps the HTTP contract beside HTTP: nothing under domain/ imports from functions/, and no domain file exports a RESPONSES or FORMS table', () => {
-    const files = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const files = tsFilesIn('domain');
     const imports: string[] = [];
     const tables: string[] = [];
     for (const f of files) {
@@ -146,7 +147,7 @@ describe('architecture', () => {
     expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).sideEffects).toEqual(['./domain/kernel/zod.ts']);
     const offenders: string[] = [];
     for (const dir of ['domain', 'functions']) {
-      const files = (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !/^(handlers|groups)\//.test(f));
+      const files = tsFilesIn(dir).filter((f) => !/^(handlers|groups)\//.test(f));
       for (const f of files) {
         // A statement at column 0 that calls something (`register(…)`, `x.y(…)`) runs at import for its effect.
         const lines = readFileSync(join(root, dir, f), 'utf8').split('\n');
@@ -164,10 +165,8 @@ describe('architecture', () => {
   it('builds no schema a function does not use: module-level zod schemas are marked pure, so the bundler drops the unused ones (and their build at cold start)', () => {
     const missing: string[] = [];
     const files = ['domain', 'functions/http', 'functions/adapters']
-      .flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).map((f) => join(d, f)))
-      .filter(
-        (f) => f.endsWith('.ts') && /from '(zod|#domain\/kernel\/zod|(\.\.?\/)+(domain\/)?(kernel\/)?zod\.ts)'/.test(readFileSync(join(root, f), 'utf8')),
-      );
+      .flatMap((d) => tsFilesIn(d).map((f) => join(d, f)))
+      .filter((f) => /from '(zod|#domain\/kernel\/zod|(\.\.?\/)+(domain\/)?(kernel\/)?zod\.ts)'/.test(readFileSync(join(root, f), 'utf8')));
     expect(files.length).toBeGreaterThan(5);
     for (const f of files) {
       const text = readFileSync(join(root, f), 'utf8');
@@ -199,8 +198,8 @@ describe('architecture', () => {
 
   it('takes zod from one module: domain/kernel/zod.ts (zod/mini, English messages); domain/ and functions/ import no zod package themselves', () => {
     const direct = ['domain', 'functions']
-      .flatMap((d) => (readdirSync(join(root, d), { recursive: true }) as string[]).map((f) => join(d, f)))
-      .filter((f) => f.endsWith('.ts') && f !== join('domain', 'kernel', 'zod.ts') && /from 'zod(\/[^']*)?'/.test(readFileSync(join(root, f), 'utf8')));
+      .flatMap((d) => tsFilesIn(d).map((f) => join(d, f)))
+      .filter((f) => f !== join('domain', 'kernel', 'zod.ts') && /from 'zod(\/[^']*)?'/.test(readFileSync(join(root, f), 'utf8')));
     expect(direct).toEqual([]);
     expect(readFileSync(join(root, 'domain', 'kernel', 'zod.ts'), 'utf8')).toMatch(/from 'zod\/mini'/);
   });
@@ -247,7 +246,7 @@ describe('architecture', () => {
     expect(matchRoute('GET', '/api/v2/nothing')).toEqual({ kind: 'not-found' });
   });
   it('keeps every file of infra/ within 250 lines: the stack is composed of parts by concern (infra/part.ts), not one constructor', () => {
-    const files = (readdirSync(join(root, 'infra'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const files = tsFilesIn('infra');
     expect(files).toContain('stack.ts');
     const lines = (f: string) =>
       readFileSync(join(root, 'infra', f), 'utf8')
@@ -257,7 +256,7 @@ describe('architecture', () => {
   });
 
   it('keeps every file of cli/ within 250 lines (one module per command group) and names production code after the product, not the requirement documents', () => {
-    const tsIn = (dir: string) => (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`);
+    const tsIn = (dir: string) => tsFilesIn(dir).map((f) => `${dir}/${f}`);
     const lines = (f: string) => readFileSync(join(root, f), 'utf8').trimEnd().split('\n').length;
     expect(
       tsIn('cli')
@@ -305,20 +304,18 @@ describe('architecture', () => {
     expect(Object.keys(tree).filter((f) => f.startsWith('domain/') && f !== 'domain/ports.ts' && tree[f]?.some((d) => d.id === 'domain/ports.ts'))).toEqual([]);
     expect(parseCircular(tree, true).map((cycle) => cycle.join(' -> '))).toEqual([]);
     // Every type edge is an import the tools read: no inline `import('…').Name` type in the domain (it would hide an edge from this check and the order above).
-    const inline = (readdirSync(join(root, 'domain'), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.ts'))
-      .filter((f) => {
-        let found = false;
-        const visit = (n: ts.Node): void => {
-          if (ts.isImportTypeNode(n)) found = true;
-          else ts.forEachChild(n, visit);
-        };
-        visit(ts.createSourceFile(f, readFileSync(join(root, 'domain', f), 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
-        return found;
-      });
+    const inline = tsFilesIn('domain').filter((f) => {
+      let found = false;
+      const visit = (n: ts.Node): void => {
+        if (ts.isImportTypeNode(n)) found = true;
+        else ts.forEachChild(n, visit);
+      };
+      visit(ts.createSourceFile(f, readFileSync(join(root, 'domain', f), 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
+      return found;
+    });
     expect(inline).toEqual([]);
     // A context's ports and models take names from the kernel and lower contexts only, never from the composition.
-    const leaves = (readdirSync(join(root, 'domain'), { recursive: true }) as string[]).filter((f) => /^[a-z]+\/(ports|model)\.ts$/.test(f));
+    const leaves = tsFilesIn('domain').filter((f) => /^[a-z]+\/(ports|model)\.ts$/.test(f));
     expect(leaves.length).toBeGreaterThan(8);
     expect(leaves.filter((f) => (tree[`domain/${f}`] ?? []).some((d) => d.id === 'domain/ports.ts'))).toEqual([]);
   });

@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { tsFilesIn } from '../support/source-files.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const cliFiles = (readdirSync(join(root, 'cli'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `cli/${f}`);
+const cliFiles = tsFilesIn('cli').map((f) => `cli/${f}`);
 const parse = (name: string, text: string) => ts.createSourceFile(name, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
 
 /** Every `any` written as a type (`: any`, `as any`, `<any>`, `any[]`, `Promise<any>`, …): read from the syntax tree, so words in strings and comments do not count. */

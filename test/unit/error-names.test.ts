@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions, bundlePlugins } from '../../infra/bundle.ts';
 import * as errors from '../../domain/kernel/errors.ts';
+import { tsFilesIn } from '../support/source-files.ts';
 
 /**
  * The Lambda bundles are minified without keepNames (infra/bundle.ts), so a class keeps no name of its own
@@ -18,9 +19,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DIRS = ['functions', 'domain'];
 
 function sources(dir: string): string[] {
-  return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.generated.ts'))
-    .map((e) => join(e.parentPath, e.name));
+  return tsFilesIn(dir)
+    .filter((f) => !f.endsWith('.generated.ts'))
+    .map((f) => join(ROOT, dir, f));
 }
 
 /** The text between a class's opening brace and its matching closing one. */
