@@ -1,6 +1,7 @@
 /**
  * THE configuration: every environment variable Stageline's code reads, declared once with its schema
- * (zod), its default, what it is for, who sets it and which modules read it. Nothing else in
+ * (zod), its default and who sets it; its reference text (what it is for, which modules read it) is in
+ * functions/configuration/reference.ts, which this module does not re-export. Nothing else in
  * functions/ reads `process.env` (but the constants the bundler writes in), domain/ never does, and
  * nothing in functions/, domain/ or local/ writes it (test/unit/configuration.test.ts checks all three):
  * the local stack and tests hand values over instead (`overrideConfig` and `localDefaults`,
@@ -9,8 +10,8 @@
  * A module reads a variable by calling its accessor, always through the namespace:
  * `import * as env from '…/configuration.ts'` and `env.SCHEDULE_GROUP()`. That text is what the
  * deploy checks read (test/infra/deploy.test.ts: each function gets exactly the variables its
- * bundle's adapters read), and what docs/reference/configuration.md is generated from
- * (`npm run docs`).
+ * bundle's adapters read); the declarations joined with their reference text are what
+ * docs/reference/configuration.md is generated from (`npm run docs`).
  *
  * The variables are declared by area in functions/configuration/ (stack.ts: set by the stack; runtime.ts:
  * by Lambda, the bundler or an operator's tuning; local.ts: local mode), on the machinery of variable.ts;
@@ -22,7 +23,7 @@
  * from here by functions/http/deps.ts.
  */
 
-export { giveValues, type Declared, type Origin, type Source, type Variable } from './configuration/variable.ts';
+export { giveValues, type Origin, type RuntimeDeclared, type Source, type Variable } from './configuration/variable.ts';
 export * from './configuration/stack.ts';
 export * from './configuration/runtime.ts';
 export * from './configuration/local.ts';

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { bundleFunction, type FunctionBundle } from './bundle.ts';
-import * as env from '../functions/configuration.ts';
+import { REFERENCE } from '../functions/configuration/reference.ts';
 
 export { REPO_ROOT, functionEntry } from './bundle.ts';
 
@@ -70,8 +70,8 @@ export class HandlerFunction extends Construct {
       role: props.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      // The table's name for a bundle that reads it (the modules functions/configuration.ts says read TABLE_NAME: the store's wiring).
-      environment: { ...(env.TABLE_NAME.declared.readBy.some((m) => bundle.modules.has(m)) ? { TABLE_NAME: props.tableName } : {}), ...props.environment },
+      // The table's name for a bundle that reads it (the modules functions/configuration/reference.ts says read TABLE_NAME: the store's wiring).
+      environment: { ...(REFERENCE.TABLE_NAME.readBy.some((m) => bundle.modules.has(m)) ? { TABLE_NAME: props.tableName } : {}), ...props.environment },
     });
 
     // cdk-nag findings that are properties of this construct, so every

@@ -5,6 +5,7 @@ import * as z from '#domain/kernel/zod';
  * module of this folder) is declared and read: its accessor, parsed with its kind's schema when the module
  * loads and again only when its text changes; the values the local stack and tests give ahead of the
  * environment (giveValues); and the kinds of value. The only module in functions/ that reads `process.env`.
+ * A declaration holds only what reading the variable needs; its reference text is in reference.ts.
  */
 /** Who gives a variable its value. */
 export type Origin = 'stack' | 'lambda' | 'build' | 'operator' | 'local';
@@ -18,39 +19,35 @@ interface Kind<T> {
   readonly schema: z.ZodMiniType<T, string>;
 }
 
+/**
+ * A variable as its module declares it: what a function needs to read it. What it is for, how the reference shows
+ * a default that is not one constant, and which modules read it are in functions/configuration/reference.ts.
+ */
 interface Declaration<T> {
   readonly name: string;
   /** its kind (a function, so that a variable no code reads leaves nothing in a bundle) */
   readonly is: () => Kind<T>;
   /** the value when the environment has none (an empty value counts as none) */
   readonly default?: T;
-  /** how the reference shows a default that is not one constant */
-  readonly defaultText?: string;
   readonly origin: Origin;
   /** never repeated in a message: the value is a secret */
   readonly secret?: true;
-  /** the modules that read it (repo-relative; test/unit/configuration.test.ts checks the list against the code) */
-  readonly readBy: readonly string[];
-  readonly description: string;
 }
 
-/** What the reference and the checks know of a variable. */
-export interface Declared {
+/** What a variable's accessor tells of it (functions/configuration/reference.ts joins it with the variable's reference text). */
+export interface RuntimeDeclared {
   readonly name: string;
   readonly type: string;
   /** the default as the environment would hold it, if it is one constant */
   readonly default?: string;
-  readonly defaultText?: string;
   readonly origin: Origin;
   readonly secret: boolean;
-  readonly readBy: readonly string[];
-  readonly description: string;
 }
 
 /** A variable's accessor: its value (from the environment, or from `source` when a test gives one), and its declaration. */
 export interface Variable<T> {
   (source?: Source): T;
-  readonly declared: Declared;
+  readonly declared: RuntimeDeclared;
 }
 
 /** Given by the local stack or a test, ahead of the environment. */
@@ -92,15 +89,12 @@ export function variable<T>(d: Declaration<T>): Variable<T | undefined> {
   // Parsed at start: a malformed value fails module init, naming the variable.
   read();
   readers.set(d.name, read);
-  const info: Declared = {
+  const info: RuntimeDeclared = {
     name: d.name,
     type: kind.type,
     ...(d.default === undefined ? {} : { default: shown(d.default) }),
-    ...(d.defaultText ? { defaultText: d.defaultText } : {}),
     origin: d.origin,
     secret: !!d.secret,
-    readBy: d.readBy,
-    description: d.description,
   };
   return Object.assign(read, { declared: info });
 }

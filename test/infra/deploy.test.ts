@@ -17,7 +17,7 @@ import { bundleFunction } from '../../infra/bundle.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { missingDependencies, type Resources } from '../support/template-order.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
-import * as config from '../../functions/configuration.ts';
+import { declaredVariables } from '../../functions/configuration/reference.ts';
 
 /** Bundling ~55 functions dominates; on a busy two-core machine it takes minutes. */
 const SYNTH_TIMEOUT = 600_000;
@@ -53,12 +53,8 @@ describe('creation order', () => {
 // ---------------------------------------------------------------------------------------------
 // 2. Each function has exactly what its bundle needs: env and IAM actions, on the right resources.
 
-/** Every variable the configuration declares (functions/configuration.ts): who sets it, and which modules read it. */
-const DECLARED = new Map(
-  Object.values(config)
-    .filter((v): v is config.Variable<unknown> => typeof v === 'function' && 'declared' in v)
-    .map((v) => [v.declared.name, v.declared]),
-);
+/** Every variable the configuration declares (functions/configuration.ts, with its reference text): who sets it, and which modules read it. */
+const DECLARED = new Map(declaredVariables().map((d) => [d.name, d]));
 
 /**
  * Environment every function (or a named one) gets for reasons other than an AWS adapter: the template may

@@ -9,7 +9,7 @@ import { buildSync } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as env from '../../functions/configuration.ts';
 import { localDefaults, overrideConfig } from '../../functions/configuration-overrides.ts';
-import { declaredVariables } from '../../scripts/docs-reference.ts';
+import { declaredVariables } from '../../functions/configuration/reference.ts';
 import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
 import { tunables } from '../../functions/http/deps.ts';
 
@@ -108,7 +108,7 @@ describe('the configuration module is the one reader of the environment', () => 
   it('declares every variable once, under its own name, with a type, a description and who sets it', () => {
     const exported = Object.entries(env).filter(([, v]) => typeof v === 'function' && 'declared' in v);
     for (const [key, v] of exported) {
-      const d = (v as env.Variable<unknown>).declared;
+      const d = byName.get((v as env.Variable<unknown>).declared.name)!;
       if (key !== 'localSecret') expect(d.name, key).toBe(key);
       expect(d.description.length, key).toBeGreaterThan(10);
       expect(d.type, key).not.toBe('');
