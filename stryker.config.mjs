@@ -32,8 +32,9 @@ export default {
     // log.ts: checkHead, chainPages and verifyAudit (not the stream's linking or the query)
     'domain/audit/log.ts:176-351',
     'domain/audit/audit.ts',
-    // outbound URLs, rule conditions, roles
+    // outbound URLs (the policy and the special-purpose ranges it reads addresses by), rule conditions, roles
     'domain/kernel/url-policy.ts',
+    'domain/kernel/ip-ranges.ts',
     'domain/promotion/request/conditions.ts',
     'domain/access/auth.ts',
   ],

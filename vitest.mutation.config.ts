@@ -21,6 +21,7 @@ export default defineConfig({
       'test/unit/checkpoint-signing.test.ts',
       'test/unit/remembering-anchor.test.ts',
       'test/unit/url-policy.test.ts',
+      'test/unit/ip-ranges.test.ts',
       'test/unit/conditions.test.ts',
       'test/unit/*-guards.test.ts',
     ],

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
 import { ValidationFailed, type Issue } from './errors.ts';
+import { readAddress } from './ip-ranges.ts';
 import * as z from './zod.ts';
 
 /**
@@ -37,22 +37,17 @@ const RANGE_NAMES: Record<string, string> = {
   reserved: 'reserved',
 };
 
-const GLOBAL_UNICAST_V6 = /* @__PURE__ */ ipaddr.parseCIDR('2000::/3');
-
 /** Why an IP address may not be called, or null when it is a public unicast address. */
 export function addressRefusal(address: string, allowLoopback: boolean): string | null {
-  if (!ipaddr.isValid(address)) return 'not an IP address';
-  let ip = ipaddr.parse(address);
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-  const range = ip.range();
-  // IPv6 is allowed only in global unicast (2000::/3): what ipaddr.js leaves as 'unicast' also holds the
+  const ip = readAddress(address);
+  if (!ip) return 'not an IP address';
+  // IPv6 is allowed only in global unicast (2000::/3): what the table leaves as 'unicast' also holds the
   // deprecated IPv4-compatible ::a.b.c.d (::/96, e.g. [::169.254.169.254]), which some stacks route to IPv4.
-  if (range === 'unicast' && ip.kind() === 'ipv6' && !(ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6))
-    return 'non-global IPv6 (outside 2000::/3, e.g. IPv4-compatible ::a.b.c.d)';
-  if (range === 'unicast') return null;
-  if (range === 'loopback' && allowLoopback) return null;
-  if (range === 'linkLocal' && ip.kind() === 'ipv4') return 'link-local (cloud metadata range)';
-  return RANGE_NAMES[range] ?? range;
+  if (ip.range === 'unicast' && ip.family === 'ipv6' && !ip.globalUnicast) return 'non-global IPv6 (outside 2000::/3, e.g. IPv4-compatible ::a.b.c.d)';
+  if (ip.range === 'unicast') return null;
+  if (ip.range === 'loopback' && allowLoopback) return null;
+  if (ip.range === 'linkLocal' && ip.family === 'ipv4') return 'link-local (cloud metadata range)';
+  return RANGE_NAMES[ip.range] ?? ip.range;
 }
 
 const INTERNAL_NAME = /^(localhost|.*\.localhost|.*\.internal|.*\.local|.*\.localdomain|.*\.home\.arpa)$/i;
@@ -77,12 +72,11 @@ export function checkTenantUrl(url: string, opts: { allowLoopback: boolean }): s
   const host = unbracketed.replace(/\.$/, '');
   if (!host) return 'has no host';
   let loopback = false;
-  if (ipaddr.isValid(host)) {
+  const ip = readAddress(host);
+  if (ip) {
     const why = addressRefusal(host, opts.allowLoopback);
     if (why) return `points at ${host}, a ${why} address: only public addresses may be called`;
-    let ip = ipaddr.parse(host);
-    if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-    loopback = ip.range() === 'loopback';
+    loopback = ip.range === 'loopback';
   } else if (/^localhost$/i.test(host)) {
     if (!opts.allowLoopback) return 'points at localhost: only public hosts may be called';
     loopback = true;

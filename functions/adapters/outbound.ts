@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
-import ipaddr from 'ipaddr.js';
+import { readAddress } from '#domain/kernel/ip-ranges';
 import { addressRefusal } from '#domain/kernel/url-policy';
 import * as env from '../configuration.ts';
 
@@ -82,7 +82,7 @@ export function checkUrl(raw: string | URL): URL {
   } else if (/^(localhost|.*\.localhost|.*\.internal|.*\.local)$/i.test(host) && !(loopbackAllowed() && /^localhost$/i.test(host))) {
     throw new OutboundRefused(`${host} is an internal name; only public hosts may be called`);
   }
-  const loopbackTarget = literal ? ipaddr.parse(host).range() === 'loopback' : /^localhost$/i.test(host);
+  const loopbackTarget = literal ? readAddress(host)?.range === 'loopback' : /^localhost$/i.test(host);
   if (url.protocol === 'http:' && !(loopbackAllowed() && loopbackTarget)) throw new OutboundRefused('plain http is not allowed; use https');
   return url;
 }
