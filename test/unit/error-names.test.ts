@@ -75,6 +75,17 @@ describe('error names survive minification', () => {
     expect(unnamed).toEqual([]);
   });
 
+  it('every domain error has a code of its own: the error map (functions/http/errors.ts) answers by code', () => {
+    const codes = errorClasses()
+      .filter((c) => c.parent === 'DomainError')
+      .map((c) => ({ c, code: /readonly code = '([A-Z_]+)'/.exec(c.body)?.[1] }));
+    expect(codes.length).toBeGreaterThan(40);
+    expect(codes.filter(({ code }) => !code).map(({ c }) => `${c.file}: ${c.name}`)).toEqual([]);
+    const owners = new Map<string, string[]>();
+    for (const { c, code } of codes) owners.set(code!, [...(owners.get(code!) ?? []), c.name]);
+    expect([...owners].filter(([, names]) => names.length > 1)).toEqual([]);
+  });
+
   it('nothing of ours takes a name from a class or function at run time (new.target.name, constructor.name)', () => {
     const readers = DIRS.flatMap(sources)
       .filter((f) => /new\.target\.name|constructor\.name/.test(readFileSync(f, 'utf8')))
