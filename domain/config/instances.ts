@@ -44,14 +44,31 @@ export function instanceFromContext(context: { instanceId?: string; instanceVers
   return context.instanceId ? { id: context.instanceId, ...(context.instanceVersion ? { artifact: context.instanceVersion } : {}) } : undefined;
 }
 
-/** What a 200 read of a target records of the instance (null: no instance named, or the read is the environment's, not a target's). */
+/**
+ * Whether a read's instance report counts for the target it read (DESIGN.md section 9: a claim speaks only for
+ * what its credential is bound to): only when the read's credential is bound to that target, an app key scoped
+ * to it. A person's token, an IAM caller, an app key of the whole environment (with ?target= or an evaluation
+ * context's `target`) are served as before and never counted. The reason is what the read answers in
+ * `Stageline-Instance-Counted` (null: it counts).
+ */
+export function notCountedBecause(scope: ReadScope, view: { target: string | null }): string | null {
+  if (view.target === null) return "the read is the environment's, not a target's";
+  if (scope.target !== view.target)
+    return `this credential is not bound to target '${view.target}'; only an app key scoped to it reports its instances`;
+  return null;
+}
+
+/** The response header that says whether a read's instance report was counted: `yes`, or `no; <why>`. */
+export const INSTANCE_COUNTED_HEADER = 'stageline-instance-counted';
+
+/** What a 200 read of a target records of the instance (null: no instance named, or the read's credential is not bound to the target it read). */
 export function instanceSeen(
   scope: ReadScope,
   view: { target: string | null; head: { digest: string } },
   claim: InstanceClaim | undefined,
   now: Date,
 ): InstanceSeen | null {
-  if (!claim || view.target === null) return null;
+  if (!claim || view.target === null || notCountedBecause(scope, view) !== null) return null;
   return {
     environment: scope.environment,
     target: view.target,

@@ -87,6 +87,8 @@ export interface InstanceStorePort {
   recordInstance(tenant: string, seen: InstanceSeen, ttlSeconds: number): Promise<boolean>;
   /** The instances of a target, at most `limit` read (paginated queries), in no particular order. */
   listInstances(tenant: string, environment: string, target: string, limit: number): Promise<InstanceSeen[]>;
+  /** How many instances a target holds, counted up to `limit` (paginated count queries: no item is returned). */
+  countInstances(tenant: string, environment: string, target: string, limit: number): Promise<number>;
 }
 
 /** The config context's part of what a use case is given (domain/kernel/deps.ts): environments and snapshots in the store. */

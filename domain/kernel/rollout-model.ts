@@ -23,6 +23,9 @@ export interface FleetConvergence {
   took: number;
   share: number;
   minShare: number;
+  /** instances over the cap (the tunable fleetMaxInstances, `cap`) that were not counted: only when there are any */
+  over?: number;
+  cap?: number;
 }
 
 export interface RolloutTarget {

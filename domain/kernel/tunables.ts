@@ -14,6 +14,11 @@ export interface Tunables {
   readonly sweepGraceSeconds: number;
   /** how long a promotion nobody validates (PENDING, VALIDATION_FAILED) waits before it expires (hours) */
   readonly pendingExpiryHours: number;
+  /**
+   * the most instances of one target a fleet confirmation counts (domain/promotion/rollout/confirm-fleet.ts): those
+   * over it are not counted, and the count says how many (the rollout's `fleet.over`)
+   */
+  readonly fleetMaxInstances: number;
 }
 
 /** The defaults (the configuration's, when a deployment sets nothing). */
@@ -22,4 +27,5 @@ export const DEFAULT_TUNABLES: Tunables = {
   allowLoopbackOutbound: false,
   sweepGraceSeconds: 900,
   pendingExpiryHours: 72,
+  fleetMaxInstances: 1000,
 };

@@ -181,6 +181,11 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     description:
       "how long past a state's own deadline (approval window, go window, a step's time-out) the sweeper waits before it fails a promotion whose flow is gone (s)",
   },
+  STAGELINE_FLEET_MAX_INSTANCES: {
+    readBy: ['functions/http/deps.ts'],
+    description:
+      'the most instances of one target a fleet confirmation counts (the first by instance id); those over it are not counted, and the rollout says how many (`fleet.over`, "N instances over the cap (M) were not counted")',
+  },
   STAGELINE_PENDING_EXPIRY_HOURS: {
     readBy: ['functions/http/deps.ts'],
     description: 'how long a promotion may wait for `validate` before the scheduler expires it (hours)',

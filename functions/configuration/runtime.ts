@@ -71,6 +71,13 @@ export const STAGELINE_PENDING_EXPIRY_HOURS = /* @__PURE__ */ variable({
   origin: 'operator',
 });
 
+export const STAGELINE_FLEET_MAX_INSTANCES = /* @__PURE__ */ variable({
+  name: 'STAGELINE_FLEET_MAX_INSTANCES',
+  is: () => decimal({ min: 1, integer: true }),
+  default: 1000,
+  origin: 'operator',
+});
+
 export const STAGELINE_ANCHOR_INTERVAL_SECONDS = /* @__PURE__ */ variable({
   name: 'STAGELINE_ANCHOR_INTERVAL_SECONDS',
   is: () => decimal({ min: 0 }),

@@ -25,7 +25,8 @@ const params = z.object({ key: z.optional(z.string().check(z.minLength(1), z.max
  * own bodies ({key, errorCode, errorDetails}); 401/403 come from the key check, 404 TARGET_NOT_FOUND
  * from the target's. The body ({"context": {...}}) is parsed here, not by httpHandler; docBody puts it
  * in the OpenAPI document, optional (no body evaluates with an empty context). `context.instanceId` names the
- * application instance: an answer with a body records it when what it read changed (a 304 records nothing).
+ * application instance: an answer with a body records it when what it read changed and the key is bound to the
+ * target read (`Stageline-Instance-Counted` says whether it counted); a 304 records nothing.
  */
 export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional: true }, async ({ deps, ctx, params, route, headers, rawBody }) => {
   // The body is parsed before the key is checked only to learn the target it names; its errors are answered after.
@@ -39,8 +40,8 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
     const etag = bulkEtag(view.digest, request.context, scope);
     if (matchesEtag(headers['if-none-match'], etag)) return new WithHeaders(undefined, { etag }, 304);
     const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
-    await noteRead(d, scope, view, request.context);
-    return new WithHeaders(ofrepBulk(env, contents, scope, request.context, view), { etag, 'cache-control': 'private, no-cache' });
+    const counted = await noteRead(d, scope, view, request.context);
+    return new WithHeaders(ofrepBulk(env, contents, scope, request.context, view), { etag, 'cache-control': 'private, no-cache', ...counted });
   }
   const contents = withParameters(await contentsOf(d.store.nodes(scope.tenant), scope.tenant, view), view.parameters);
   const key = params.key;
@@ -52,6 +53,6 @@ export const handler = httpHandler({ params, docBody: ofrepRequest, bodyOptional
     );
   }
   const result = evaluateFlag(key, contents.flags.get(key), request.context, ofrepMeta(env, view));
-  await noteRead(d, scope, view, request.context);
-  return 'errorCode' in result ? new WithHeaders(result, {}, 400) : result;
+  const counted = await noteRead(d, scope, view, request.context);
+  return new WithHeaders(result, counted, 'errorCode' in result ? 400 : 200);
 });

@@ -64,6 +64,9 @@ export const tunables: Tunables = {
   get pendingExpiryHours() {
     return env.STAGELINE_PENDING_EXPIRY_HOURS();
   },
+  get fleetMaxInstances() {
+    return env.STAGELINE_FLEET_MAX_INSTANCES();
+  },
 };
 
 /**

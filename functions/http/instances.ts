@@ -1,5 +1,5 @@
 import type { ReadScope } from '#domain/access/app-keys';
-import { INSTANCE_TTL_SECONDS, instanceFromContext, instanceSeen, type InstanceClaim } from '#domain/config/instances';
+import { INSTANCE_COUNTED_HEADER, INSTANCE_TTL_SECONDS, instanceFromContext, instanceSeen, notCountedBecause, type InstanceClaim } from '#domain/config/instances';
 import type { ReadView } from '#domain/config/effective';
 import type { InstanceSeen } from '#domain/config/ports';
 import type { Deps } from '#domain/ports';
@@ -19,15 +19,22 @@ const written = new Map<string, { fp: string; at: number }>();
 /** What the read path did (the bench and tests count it): puts sent, puts the store refused (unchanged), memo hits. */
 export const instanceStats = { puts: 0, unchanged: 0, memo: 0 };
 
-/** A 200 read of a target: records the instance the read names (a header's claim, or an OFREP context's), if any. */
-export function noteRead(
+/**
+ * A 200 read: records the instance the read names (a header's claim, or an OFREP context's), if any and if the
+ * read's credential is bound to the target it read. The headers the answer carries: `Stageline-Instance-Counted`
+ * (`yes`, or `no; <why>`) when the read names an instance, none when it names none.
+ */
+export async function noteRead(
   deps: Deps,
   scope: ReadScope,
   view: ReadView,
   claim: InstanceClaim | { instanceId?: string; instanceVersion?: string } | undefined,
-): Promise<void> {
+): Promise<Record<string, string>> {
   const c = claim && 'id' in claim ? claim : claim ? instanceFromContext(claim) : undefined;
-  return noteInstance(deps, scope.tenant, instanceSeen(scope, view, c, deps.clock()));
+  if (!c) return {};
+  const why = notCountedBecause(scope, view);
+  await noteInstance(deps, scope.tenant, instanceSeen(scope, view, c, deps.clock()));
+  return { [INSTANCE_COUNTED_HEADER]: why === null ? 'yes' : `no; ${why}` };
 }
 
 export async function noteInstance(deps: Deps, tenant: string, seen: InstanceSeen | null, now = Date.now()): Promise<void> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { instanceStats } from '../../functions/http/instances.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
 import { LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { productionLine } from '../support/line.ts';
@@ -148,4 +149,129 @@ describe('confirmation mode fleet', () => {
     const seen = await store().listInstances(tenant, 'production', 'edge', 1000);
     expect(seen.map((s) => s.instance).sort()).toEqual(['__proto__', 'constructor']);
   }, 60_000);
+});
+
+/**
+ * A claim speaks only for what its credential is bound to (DESIGN.md section 9): an instance report counts for a
+ * target only when the read's credential is bound to that target (an app key scoped to it). Every other read is
+ * served as before and says, in `Stageline-Instance-Counted`, that it was not counted and why.
+ */
+describe('fleet: only a credential bound to the target reports its instances', () => {
+  /** The reads that are not bound to `edge`: a viewer's token with ?target=, an unscoped app key with ?target= and OFREP context.target. */
+  async function unboundReads(u: Awaited<ReturnType<TestStack['users']>>, unscoped: string, prefix: string, n: number) {
+    for (let i = 0; i < n; i++) {
+      const viewer = await t.call('GET', '/api/v1/environments/production/effective?target=edge', {
+        token: u.viewer,
+        headers: { 'stageline-instance': `${prefix}-viewer-${i}` },
+      });
+      expect(viewer.status, JSON.stringify(viewer.body)).toBe(200);
+      expect(viewer.headers.get('stageline-instance-counted')).toMatch(/^no; .*not bound to target 'edge'/);
+      const key = await t.call('GET', '/api/v1/environments/production/effective?target=edge', {
+        headers: { 'x-api-key': unscoped, 'stageline-instance': `${prefix}-key-${i}` },
+      });
+      expect(key.status, JSON.stringify(key.body)).toBe(200);
+      expect(key.headers.get('stageline-instance-counted')).toMatch(/^no; .*not bound to target 'edge'/);
+      const ofrep = await t.call('POST', '/ofrep/v1/evaluate/flags', {
+        headers: { 'x-api-key': unscoped },
+        body: { context: { target: 'edge', instanceId: `${prefix}-ofrep-${i}` } },
+      });
+      expect(ofrep.status, JSON.stringify(ofrep.body)).toBe(200);
+      expect(ofrep.headers.get('stageline-instance-counted')).toMatch(/^no; .*not bound to target 'edge'/);
+    }
+  }
+  const unscopedKey = async (u: Awaited<ReturnType<TestStack['users']>>) => {
+    const k = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'any-app', environment: 'production' } });
+    expect(k.status, JSON.stringify(k.body)).toBe(201);
+    return k.body.key as string;
+  };
+
+  it("a viewer's reads and an unscoped key's (?target=, OFREP context.target) are served and never counted: they confirm nothing", async () => {
+    const { tenant, u, key } = await fleetLine({ minInstances: 2, timeoutSeconds: 10 });
+    const unscoped = await unscopedKey(u);
+    const id = await promote(u);
+    await edgeWhen(u.viewer, id, (e) => e.state === 'CONFIRMING' && e.confirmation?.fleet?.seen === 0);
+    // Five reads of each kind name instances of `edge` after the change: all served, none recorded.
+    await unboundReads(u, unscoped, 'after', 5);
+    expect(await store().listInstances(tenant, 'production', 'edge', 1000)).toEqual([]);
+    // The target's own key reports one instance: the poll counts it alone.
+    const own = await effective(key, 'real-0');
+    expect(own.status).toBe(200);
+    expect(own.headers.get('stageline-instance-counted')).toBe('yes');
+    const one = await edgeWhen(u.viewer, id, (e) => e.confirmation?.fleet?.seen === 1);
+    expect(one.edge.confirmation.fleet).toMatchObject({ seen: 1, took: 1 });
+    // One is fewer than the two it needs: the promotion is not confirmed, it rolls back at its deadline.
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
+    expect(done.status).toBe('ROLLED_BACK');
+    expect(done.error.message).toMatch(/1\/1 instances took production@\d+/);
+  }, 90_000);
+
+  it('ghost instances from credentials not bound to the target cannot force a rollback; the bound key still confirms', async () => {
+    const { tenant, u, key } = await fleetLine({ minInstances: 2 });
+    const unscoped = await unscopedKey(u);
+    const etags = new Map<string, string>();
+    for (const i of ['real-0', 'real-1']) {
+      const r = await effective(key, i);
+      expect(r.status).toBe(200);
+      etags.set(i, r.headers.get('etag')!);
+    }
+    // Twenty-one ghosts read the old version before the change (counted, they would hold the share at 2/23).
+    await unboundReads(u, unscoped, 'ghost', 7);
+    const seen = await store().listInstances(tenant, 'production', 'edge', 1000);
+    expect(seen.map((s) => s.instance).sort()).toEqual(['real-0', 'real-1']);
+    const id = await promote(u);
+    await edgeWhen(u.viewer, id, (e) => e.state === 'CONFIRMING' && e.confirmation?.fleet?.seen === 2);
+    for (const i of ['real-0', 'real-1']) expect((await effective(key, i, etags.get(i))).status).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.rollout.waves[0].targets[0].confirmation.fleet).toEqual({ seen: 2, took: 2, share: 1, minShare: 0.9 });
+  }, 90_000);
+
+  it('a target-scoped key reading the environment (no target) and a key scoped to another target are not counted for edge', async () => {
+    const { tenant, u } = await productionLine(t, {
+      targets: [
+        { name: 'edge', wave: 1, confirm: { mode: 'fleet', intervalSeconds: 1, timeoutSeconds: 120 } },
+        { name: 'core', wave: 1 },
+      ],
+    });
+    const core = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'core-app', environment: 'production', target: 'core' } });
+    expect(core.status, JSON.stringify(core.body)).toBe(201);
+    // The core key may not read edge at all (403), and its own reads count for core only.
+    const other = await t.call('GET', '/api/v1/environments/production/effective?target=edge', {
+      headers: { 'x-api-key': core.body.key, 'stageline-instance': 'pod-x' },
+    });
+    expect(other.status).toBe(403);
+    const own = await t.call('GET', '/api/v1/environments/production/effective', { headers: { 'x-api-key': core.body.key, 'stageline-instance': 'pod-c' } });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('stageline-instance-counted')).toBe('yes');
+    expect(await store().listInstances(tenant, 'production', 'edge', 1000)).toEqual([]);
+    expect((await store().listInstances(tenant, 'production', 'core', 1000)).map((s) => s.instance)).toEqual(['pod-c']);
+  }, 60_000);
+});
+
+describe('fleet: instances per target are capped, and what is over the cap is said', () => {
+  it('counts at most STAGELINE_FLEET_MAX_INSTANCES instances of a target; the rest are named as not counted in the rollout', async () => {
+    const undo = overrideConfig({ STAGELINE_FLEET_MAX_INSTANCES: '3' });
+    try {
+      const { u, key } = await fleetLine({ minInstances: 3 });
+      const etags = new Map<string, string>();
+      for (let i = 0; i < 5; i++) {
+        const r = await effective(key, `pod-${i}`);
+        expect(r.status).toBe(200);
+        etags.set(`pod-${i}`, r.headers.get('etag')!);
+      }
+      const id = await promote(u);
+      const first = await edgeWhen(u.viewer, id, (e) => e.state === 'CONFIRMING' && e.confirmation?.fleet?.seen === 3);
+      expect(first.edge.confirmation.fleet).toMatchObject({ seen: 3, took: 0, over: 2, cap: 3 });
+      expect(first.edge.confirmation.detail).toMatch(/; 2 instances over the cap \(3\) were not counted$/);
+      // The three counted (the first by instance id) take the release: confirmed, and the rollout still says two were not counted.
+      for (let i = 0; i < 3; i++) expect((await effective(key, `pod-${i}`, etags.get(`pod-${i}`))).status).toBe(200);
+      const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
+      expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+      const edge = done.rollout.waves[0].targets[0];
+      expect(edge.confirmation.fleet).toEqual({ seen: 3, took: 3, share: 1, minShare: 0.9, over: 2, cap: 3 });
+      expect(edge.confirmation.detail).toMatch(/^3\/3 instances \(100 %\) run production@\d+; 2 instances over the cap \(3\) were not counted$/);
+    } finally {
+      undo();
+    }
+  }, 90_000);
 });

@@ -183,6 +183,7 @@ describe('values are parsed with their schema', () => {
       'STAGELINE_ALLOW_LOOPBACK_OUTBOUND',
       'STAGELINE_SWEEP_GRACE_SECONDS',
       'STAGELINE_PENDING_EXPIRY_HOURS',
+      'STAGELINE_FLEET_MAX_INSTANCES',
     ] as const)
       vi.stubEnv(name, '');
     expect({ ...tunables }).toEqual(DEFAULT_TUNABLES);

@@ -86,6 +86,24 @@ describe('fleetConfirm', () => {
     expect(got.late).toBe(`2/5 instances took 1.4.0 by ${at(600)}`);
   });
 
+  it('counts at most fleetMaxInstances instances (the first by id) and says how many over the cap were not counted', async () => {
+    const { d, p, seen } = await setup({ type: 'config' } as Promotion['subject']);
+    for (let i = 0; i < 5; i++) await seen(`pod-${i}`, i < 3 ? 'new' : 'old', 1);
+    const capped = { ...d.deps, tunables: { ...d.deps.tunables, fleetMaxInstances: 3 } };
+    const got = await fleetConfirm(capped, p, env, 'edge', fleet(), item, new Date(at(5)));
+    expect(got.fleet).toEqual({ seen: 3, took: 3, share: 1, minShare: 0.9, over: 2, cap: 3 });
+    expect(got.detail).toBe('3/3 instances (100 %) run production@5; 2 instances over the cap (3) were not counted');
+    expect(got.late).toBe(`3/3 instances took production@5 by ${at(600)}; 2 instances over the cap (3) were not counted`);
+    expect(got.confirmed).toBe(true);
+    // One over: said in the singular; at the cap exactly: nothing over, nothing said.
+    const four = { ...d.deps, tunables: { ...d.deps.tunables, fleetMaxInstances: 4 } };
+    expect((await fleetConfirm(four, p, env, 'edge', fleet(), item, new Date(at(5)))).detail).toMatch(/; 1 instance over the cap \(4\) was not counted$/);
+    const five = { ...d.deps, tunables: { ...d.deps.tunables, fleetMaxInstances: 5 } };
+    const all = await fleetConfirm(five, p, env, 'edge', fleet(), item, new Date(at(5)));
+    expect(all.fleet).toEqual({ seen: 5, took: 3, share: 0.6, minShare: 0.9 });
+    expect(all.detail).toBe('3/5 instances (60 %) run production@5');
+  });
+
   it('refuses a share of 0 or above 1 and a window outside 30..86400 s, naming the field', () => {
     for (const [c, path] of [
       [{ minShare: 0 }, 'minShare'],

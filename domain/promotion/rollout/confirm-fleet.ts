@@ -13,10 +13,17 @@ import { PromotionFailed } from '../run/target-change.ts';
  * (the fleet as it was when the change was made, and every instance since: one that took the release stays
  * counted however long the confirmation takes, one that vanished after the change keeps counting against it).
  * Confirmed when at least `minInstances` are counted and `minShare` of them run the release.
+ *
+ * Instances per target are capped (the tunable `fleetMaxInstances`, STAGELINE_FLEET_MAX_INSTANCES, 1,000 by
+ * default): a poll reads at most that many (the first by instance id) and counts the rest without reading them,
+ * up to OVER_COUNTED more; those over the cap are not counted, and that is said (`fleet.over` and `cap`, and the
+ * detail: `2 instances over the cap (1000) were not counted`), never dropped silently. Only a credential bound to
+ * the target reports its instances (domain/config/instances.ts), so the cap bounds what the target's own
+ * applications report, not what any reader could.
  */
 
-/** The most instance items one poll reads (in pages): a fleet larger than this is counted by its first 1,000. */
-export const MAX_INSTANCES_READ = 1_000;
+/** How many instances over the cap a poll counts at most (a count reads keys only, in pages); beyond it the detail says "at least". */
+export const OVER_COUNTED = 100_000;
 
 /** What identifies the release on an instance: the config snapshot digest it read, or the artifact it says it runs. */
 interface Release {
@@ -60,13 +67,17 @@ export async function fleetConfirm(
   const release = await releaseOf(deps, p, env, name);
   const applied = new Date(item.appliedAt ?? now.toISOString()).getTime();
   const since = Math.min(applied, now.getTime()) - confirm.windowSeconds * 1000;
-  const all = await deps.store.listInstances(p.tenant, env.name, name, MAX_INSTANCES_READ);
+  const cap = deps.tunables.fleetMaxInstances;
+  const all = await deps.store.listInstances(p.tenant, env.name, name, cap);
+  // The cap reached: how many more the target holds (counted, not read), said rather than dropped.
+  const over = all.length >= cap ? (await deps.store.countInstances(p.tenant, env.name, name, cap + OVER_COUNTED)) - cap : 0;
   const counted = all.filter((i) => new Date(i.at).getTime() >= since);
   const took = counted.filter(release.took).length;
   const seen = counted.length;
   const share = seen ? took / seen : 0;
   const confirmed = seen >= confirm.minInstances && took >= confirm.minShare * seen - 1e-9;
-  const fleet = { seen, took, share: Math.round(share * 10_000) / 10_000, minShare: confirm.minShare };
-  const detail = `${took}/${seen} instances (${percent(share)} %) run ${release.label}${seen < confirm.minInstances ? `; at least ${confirm.minInstances} must be seen` : ''}`;
-  return { confirmed, detail, late: `${took}/${seen} instances took ${release.label} by ${item.confirm?.deadline ?? 'the deadline'}`, fleet };
+  const fleet = { seen, took, share: Math.round(share * 10_000) / 10_000, minShare: confirm.minShare, ...(over > 0 ? { over, cap } : {}) };
+  const overText = over > 0 ? `; ${over >= OVER_COUNTED ? 'at least ' : ''}${over} instance${over === 1 ? '' : 's'} over the cap (${cap}) ${over === 1 ? 'was' : 'were'} not counted` : '';
+  const detail = `${took}/${seen} instances (${percent(share)} %) run ${release.label}${seen < confirm.minInstances ? `; at least ${confirm.minInstances} must be seen` : ''}${overText}`;
+  return { confirmed, detail, late: `${took}/${seen} instances took ${release.label} by ${item.confirm?.deadline ?? 'the deadline'}${overText}`, fleet };
 }

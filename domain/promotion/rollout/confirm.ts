@@ -106,7 +106,7 @@ export async function targetHealthStep(deps: PollDeps, tenant: string, id: strin
     throw new PromotionFailed(got.late ?? `target '${name}' was not confirmed by ${item.confirm.deadline} (last seen: ${got.detail})`);
   }
   const was = item.confirm?.fleet;
-  if (got.fleet && (was?.seen !== got.fleet.seen || was.took !== got.fleet.took)) {
+  if (got.fleet && (was?.seen !== got.fleet.seen || was.took !== got.fleet.took || was.over !== got.fleet.over)) {
     // A fleet's convergence, as the rollout view shows it: written when it changed (an unchanged poll writes nothing).
     await deps.store.commit(tenant, [
       {

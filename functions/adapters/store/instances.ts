@@ -6,6 +6,8 @@ import type { StoreBase } from './base.ts';
 
 /** The largest page a fleet count reads at once (instance items are small: a page of 1,000 is well under DynamoDB's 1 MB). */
 const PAGE = 1_000;
+/** A count's page: no item comes back, only how many (each page reads at most 1 MB). */
+const COUNT_PAGE = 10_000;
 
 /**
  * Instances of a target's fleet (domain/promotion/rollout/confirm-fleet.ts): one item per instance under
@@ -62,6 +64,27 @@ export function instanceArea(base: StoreBase): Area<InstanceStorePort> {
         start = r.LastEvaluatedKey;
       } while (start && out.length < limit);
       return out;
+    },
+
+    async countInstances(tenant: string, environment: string, target: string, limit: number): Promise<number> {
+      const k = keys.instances(tenant, environment, target);
+      let n = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const r = await db.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+            ExpressionAttributeValues: { ':pk': k.pk, ':sk': k.skPrefix },
+            Select: 'COUNT',
+            Limit: Math.min(COUNT_PAGE, limit - n),
+            ExclusiveStartKey: start,
+          }),
+        );
+        n += r.Count ?? 0;
+        start = r.LastEvaluatedKey;
+      } while (start && n < limit);
+      return n;
     },
   };
   return { port };

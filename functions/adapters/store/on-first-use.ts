@@ -184,7 +184,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
   },
   instances: {
     load: async (base) => (await import('./instances.ts')).instanceArea(base),
-    methods: { recordInstance: true, listInstances: true },
+    methods: { recordInstance: true, listInstances: true, countInstances: true },
   },
   attestations: {
     load: async (base) => (await import('./attestations.ts')).attestationArea(base),

@@ -60,8 +60,23 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
         at: z.nullable(time),
         by: z.nullable(z.string()),
         fleet: z
-          .optional(z.nullable(z.strictObject({ seen: z.number(), took: z.number(), share: z.number(), minShare: z.number() })))
-          .check(z.describe('a fleet target: instances counted, those running the release, their share and the share it needs (null before the first poll)')),
+          .optional(
+            z.nullable(
+              z.strictObject({
+                seen: z.number(),
+                took: z.number(),
+                share: z.number(),
+                minShare: z.number(),
+                over: z.optional(z.number()).check(z.describe('instances over the cap that were not counted (only when there are any)')),
+                cap: z.optional(z.number()).check(z.describe('the most instances of one target counted (STAGELINE_FLEET_MAX_INSTANCES), when some were over it')),
+              }),
+            ),
+          )
+          .check(
+            z.describe(
+              'a fleet target: instances counted, those running the release, their share and the share it needs, and how many were over the cap and not counted (null before the first poll)',
+            ),
+          ),
         detail: z
           .optional(z.nullable(z.string()))
           .check(

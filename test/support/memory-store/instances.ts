@@ -35,6 +35,10 @@ export function instanceArea({ table }: MemoryState) {
           at: String(i.at),
         }));
     },
+    async countInstances(tenant: string, environment: string, target: string, limit: number): Promise<number> {
+      const k = keys.instances(tenant, environment, target);
+      return Math.min(limit, table.query(k.pk, { prefix: k.skPrefix }).length);
+    },
   };
   return { port };
 }

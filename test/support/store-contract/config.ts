@@ -393,6 +393,9 @@ export function configContract(c: Contract) {
       ]);
       expect(await c.store().listInstances(t, 'production', 'edge', 1)).toHaveLength(1);
       expect(await c.store().listInstances(t, 'production', 'other', 1000)).toEqual([]);
+      expect(await c.store().countInstances(t, 'production', 'edge', 1000)).toBe(2);
+      expect(await c.store().countInstances(t, 'production', 'edge', 1)).toBe(1);
+      expect(await c.store().countInstances(t, 'production', 'other', 1000)).toBe(0);
     });
   });
 }
