@@ -226,7 +226,7 @@ describe('fleet: only a credential bound to the target reports its instances', (
     expect(done.rollout.waves[0].targets[0].confirmation.fleet).toEqual({ seen: 2, took: 2, share: 1, minShare: 0.9 });
   }, 90_000);
 
-  it('a target-scoped key reading the environment (no target) and a key scoped to another target are not counted for edge', async () => {
+  it('a key scoped to another target may not read edge (403); its own reads count for its own target only', async () => {
     const { tenant, u } = await productionLine(t, {
       targets: [
         { name: 'edge', wave: 1, confirm: { mode: 'fleet', intervalSeconds: 1, timeoutSeconds: 120 } },

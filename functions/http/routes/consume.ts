@@ -13,6 +13,9 @@ import { v1, type Route } from './row.ts';
 const OFREP_ERRORS =
   'OFREP error: {key, errorCode, errorDetails}; errorCode PARSE_ERROR (not JSON), INVALID_CONTEXT (context not an object, targetingKey not a string) or TARGETING_KEY_MISSING (a rollout without context.targetingKey)';
 
+const INSTANCE_COUNTED =
+  "when the read names an instance (Stageline-Instance, context.instanceId): `yes` when it counts for a fleet target, or `no; <why>` (the read is the environment's, or the credential is not bound to the target it read: only an app key scoped to the target reports its instances)";
+
 /**
  * Applications read their environment: app keys (admins manage them), the effective config with
  * ETags, and OFREP flag evaluation (https://openfeature.dev/specification/appendix-c).
@@ -61,12 +64,13 @@ export const CONSUME_ROUTES: Route[] = [
     auth: 'app',
     role: 'viewer',
     summary:
-      "The environment's current configs and flags as one document (app key), or one target's (the key's, or ?target=) with its parameters; ETag = snapshot digest, If-None-Match → 304; Stageline-Instance names the application instance (recorded on a 200 when what it read changed; counted by fleet targets)",
+      "The environment's current configs and flags as one document (app key), or one target's (the key's, or ?target=) with its parameters; ETag = snapshot digest, If-None-Match → 304; Stageline-Instance names the application instance (recorded on a 200 when what it read changed; counted by a fleet target only when the key is scoped to that target)",
     response: {
       schema: effectiveResponse,
       headers: {
         ETag: "the snapshot digest, quoted (a target's: with a digest of its name and parameters)",
         'Cache-Control': "from the environment's cacheMaxAgeSeconds (private, no-cache by default)",
+        'Stageline-Instance-Counted': INSTANCE_COUNTED,
       },
       errors: { 304: 'Not modified: the If-None-Match ETag is current (no body)' },
     },
@@ -80,7 +84,11 @@ export const CONSUME_ROUTES: Route[] = [
     summary: 'Same, for services signing with IAM (SigV4)',
     response: {
       schema: effectiveResponse,
-      headers: { ETag: 'the snapshot digest, quoted', 'Cache-Control': "from the environment's cacheMaxAgeSeconds" },
+      headers: {
+        ETag: 'the snapshot digest, quoted',
+        'Cache-Control': "from the environment's cacheMaxAgeSeconds",
+        'Stageline-Instance-Counted': INSTANCE_COUNTED,
+      },
       errors: { 304: 'Not modified (no body)' },
     },
   },
@@ -93,6 +101,7 @@ export const CONSUME_ROUTES: Route[] = [
     summary: "OFREP: evaluate one flag in the app key's environment (as its target, or context.target, sees it)",
     response: {
       schema: ofrepSuccess,
+      headers: { 'Stageline-Instance-Counted': INSTANCE_COUNTED },
       errors: {
         400: { description: OFREP_ERRORS, schema: ofrepError },
         404: {
@@ -111,7 +120,7 @@ export const CONSUME_ROUTES: Route[] = [
     summary: "OFREP: evaluate every flag of the app key's environment; ETag + If-None-Match → 304",
     response: {
       schema: ofrepBulkResponse,
-      headers: { ETag: 'the snapshot digest and a digest of the context' },
+      headers: { ETag: 'the snapshot digest and a digest of the context', 'Stageline-Instance-Counted': INSTANCE_COUNTED },
       errors: {
         304: 'Not modified (no body)',
         400: { description: 'OFREP bulk error: {errorCode, errorDetails} (PARSE_ERROR, INVALID_CONTEXT)', schema: ofrepError },
