@@ -80,6 +80,8 @@ export async function benchEffective(): Promise<{
     ];
     await batchItems(deps, admin, 'staging', batchSchema.parse({ set }));
     const key = (await createAppKey(deps, admin, { name: 'bench', environment: 'staging' })).key;
+    // Only a key scoped to the target reports its instances (an environment's key with ?target= is served, not counted).
+    const canaryKey = (await createAppKey(deps, admin, { name: 'bench-canary', environment: 'staging', target: 'canary' })).key;
 
     const event = (
       routeKey: string,
@@ -131,7 +133,7 @@ export async function benchEffective(): Promise<{
     const bulkTag = (await bulk()).headers!.etag!;
     const targetTag = (await read({}, { target: 'canary' })).headers!.etag!;
     // An instance that identifies itself: its first read (a 200) records it once, outside the measured runs.
-    const instance = { 'stageline-instance': 'pod-7f9c:1' };
+    const instance = { 'x-api-key': canaryKey, 'stageline-instance': 'pod-7f9c:1' };
     const instanceTag = (await read(instance, { target: 'canary' })).headers!.etag!;
     const cases: Case[] = [];
     const measure = async (name: string, run: () => Promise<{ statusCode: number }>, fresh: () => void = () => {}) => {

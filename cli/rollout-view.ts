@@ -16,10 +16,15 @@ const WAITS_FOR = new Map([
   ['fleet', 'fleet'],
 ]);
 
-/** A fleet target's convergence: `: 9/10 instances (90 %, needs 90 %)`; nothing for another mode or before its first count. */
+/**
+ * A fleet target's convergence: `: 9/10 instances (90 %, needs 90 %)`, and the instances over the cap that were not
+ * counted (`; 2 over the cap of 1000 not counted`); nothing for another mode or before its first count.
+ */
 export function fleetText(t: Pick<TargetRow, 'confirmation'>): string {
   const f = t.confirmation?.mode === 'fleet' ? t.confirmation.fleet : null;
-  return f ? `: ${f.took}/${f.seen} instances (${Math.floor(f.share * 100 + 1e-9)} %, needs ${Math.round(f.minShare * 100)} %)` : '';
+  if (!f) return '';
+  const over = f.over ? `; ${f.over} over the cap of ${f.cap} not counted` : '';
+  return `: ${f.took}/${f.seen} instances (${Math.floor(f.share * 100 + 1e-9)} %, needs ${Math.round(f.minShare * 100)} %${over})`;
 }
 
 /** One target as the CLI says it: its state, a confirmation's deadline, a bake's countdown, an alarm. */

@@ -26,7 +26,10 @@ export function registerAppKeys(program: Command): void {
     .requiredOption('--env <env>', 'the environment it reads')
     .requiredOption('--name <name>', 'what it is for (e.g. the service)')
     .option('--prefix <prefix>', 'read only configs and flags whose key starts with this')
-    .option('--target <target>', 'read as this target of the environment (its version during a rollout, and its parameters)')
+    .option(
+      '--target <target>',
+      "read as this target of the environment (its version during a rollout, and its parameters); only such a key reports the target's instances to a fleet confirmation",
+    )
     .action(async () => {
       const r = await api<AppKeyWithSecret>('POST', '/api/v1/app-keys', {
         name: values.name,

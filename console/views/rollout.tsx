@@ -279,7 +279,8 @@ const alarmName = (arn: string) => arn.split(':alarm:')[1] ?? arn;
 
 /**
  * A fleet target's convergence: how many of its instances run the release, of those seen ("9/10"), as a
- * meter against the share it needs; nothing before the first count or for another mode.
+ * meter against the share it needs, and the instances over the cap that were not counted; nothing before the
+ * first count or for another mode.
  */
 function Fleet({ c }: { c: any }) {
   const f = c?.mode === 'fleet' ? c.fleet : null;
@@ -289,6 +290,14 @@ function Fleet({ c }: { c: any }) {
     <span class="sub fleet" title={c.detail ?? undefined}>
       <meter min={0} max={1} low={f.minShare} optimum={1} value={f.share} aria-label={`${f.took} of ${f.seen} instances run the release`} /> {f.took}/{f.seen}{' '}
       instances ({pct} %, needs {Math.round(f.minShare * 100)} %)
+      {f.over ? (
+        <>
+          {' '}
+          <strong class="bad">
+            {f.over} over the cap of {f.cap} not counted
+          </strong>
+        </>
+      ) : null}
     </span>
   );
 }

@@ -47,6 +47,7 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Environment</th>
+                <th scope="col">Target</th>
                 <th scope="col">Prefix</th>
                 <th scope="col">Status</th>
                 <th scope="col">Last used</th>
@@ -59,6 +60,9 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
                     {k.name} <code class="mut">{k.id}</code>
                   </th>
                   <td>{k.environment}</td>
+                  <td title={k.target ? 'reads as this target, and reports its application instances to a fleet confirmation' : undefined}>
+                    {k.target ?? '—'}
+                  </td>
                   <td>{k.prefix ?? '—'}</td>
                   <td>{k.status}</td>
                   <td>
@@ -68,7 +72,7 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
               ))}
               {!keys.items.length && (
                 <tr>
-                  <td colSpan={5} class="mut">
+                  <td colSpan={6} class="mut">
                     No app keys.
                   </td>
                 </tr>

@@ -36,7 +36,11 @@ export const createAppKeyBody = /* @__PURE__ */ z.schema(() =>
       .check(z.describe('read only keys starting with this')),
     target: z
       .optional(targetName)
-      .check(z.describe('read as this target of the environment (one it declares): its own version while a rollout is in progress, and its parameters')),
+      .check(
+        z.describe(
+          "read as this target of the environment (one it declares): its own version while a rollout is in progress, and its parameters; only such a key reports the target's application instances to a fleet confirmation",
+        ),
+      ),
   }),
 );
 export type CreateAppKey = z.infer<typeof createAppKeyBody>;

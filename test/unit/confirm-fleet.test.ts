@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fleetConfirm } from '../../domain/promotion/rollout/confirm-fleet.ts';
+import { fleetText } from '../../cli/rollout-view.ts';
 import { target as targetSchema, type FleetConfirmation } from '../../domain/kernel/target-schemas.ts';
 import type { Environment } from '../../domain/kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../domain/kernel/promotion-model.ts';
@@ -102,6 +103,14 @@ describe('fleetConfirm', () => {
     const all = await fleetConfirm(five, p, env, 'edge', fleet(), item, new Date(at(5)));
     expect(all.fleet).toEqual({ seen: 5, took: 3, share: 0.6, minShare: 0.9 });
     expect(all.detail).toBe('3/5 instances (60 %) run production@5');
+  });
+
+  it('the CLI says a fleet count, and the instances over the cap that were not counted', () => {
+    const row = (fleet: Record<string, number>) => ({ confirmation: { mode: 'fleet', fleet } }) as never;
+    expect(fleetText(row({ seen: 10, took: 9, share: 0.9, minShare: 0.9 }))).toBe(': 9/10 instances (90 %, needs 90 %)');
+    expect(fleetText(row({ seen: 3, took: 3, share: 1, minShare: 0.9, over: 2, cap: 3 }))).toBe(
+      ': 3/3 instances (100 %, needs 90 %; 2 over the cap of 3 not counted)',
+    );
   });
 
   it('refuses a share of 0 or above 1 and a window outside 30..86400 s, naming the field', () => {
