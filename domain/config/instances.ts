@@ -53,8 +53,7 @@ export function instanceFromContext(context: { instanceId?: string; instanceVers
  */
 export function notCountedBecause(scope: ReadScope, view: { target: string | null }): string | null {
   if (view.target === null) return "the read is the environment's, not a target's";
-  if (scope.target !== view.target)
-    return `this credential is not bound to target '${view.target}'; only an app key scoped to it reports its instances`;
+  if (scope.target !== view.target) return `this credential is not bound to target '${view.target}'; only an app key scoped to it reports its instances`;
   return null;
 }
 

@@ -1,5 +1,12 @@
 import type { ReadScope } from '#domain/access/app-keys';
-import { INSTANCE_COUNTED_HEADER, INSTANCE_TTL_SECONDS, instanceFromContext, instanceSeen, notCountedBecause, type InstanceClaim } from '#domain/config/instances';
+import {
+  INSTANCE_COUNTED_HEADER,
+  INSTANCE_TTL_SECONDS,
+  instanceFromContext,
+  instanceSeen,
+  notCountedBecause,
+  type InstanceClaim,
+} from '#domain/config/instances';
 import type { ReadView } from '#domain/config/effective';
 import type { InstanceSeen } from '#domain/config/ports';
 import type { Deps } from '#domain/ports';

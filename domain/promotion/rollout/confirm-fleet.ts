@@ -77,7 +77,10 @@ export async function fleetConfirm(
   const share = seen ? took / seen : 0;
   const confirmed = seen >= confirm.minInstances && took >= confirm.minShare * seen - 1e-9;
   const fleet = { seen, took, share: Math.round(share * 10_000) / 10_000, minShare: confirm.minShare, ...(over > 0 ? { over, cap } : {}) };
-  const overText = over > 0 ? `; ${over >= OVER_COUNTED ? 'at least ' : ''}${over} instance${over === 1 ? '' : 's'} over the cap (${cap}) ${over === 1 ? 'was' : 'were'} not counted` : '';
+  const overText =
+    over > 0
+      ? `; ${over >= OVER_COUNTED ? 'at least ' : ''}${over} instance${over === 1 ? '' : 's'} over the cap (${cap}) ${over === 1 ? 'was' : 'were'} not counted`
+      : '';
   const detail = `${took}/${seen} instances (${percent(share)} %) run ${release.label}${seen < confirm.minInstances ? `; at least ${confirm.minInstances} must be seen` : ''}${overText}`;
   return { confirmed, detail, late: `${took}/${seen} instances took ${release.label} by ${item.confirm?.deadline ?? 'the deadline'}${overText}`, fleet };
 }

@@ -68,7 +68,9 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
                 share: z.number(),
                 minShare: z.number(),
                 over: z.optional(z.number()).check(z.describe('instances over the cap that were not counted (only when there are any)')),
-                cap: z.optional(z.number()).check(z.describe('the most instances of one target counted (STAGELINE_FLEET_MAX_INSTANCES), when some were over it')),
+                cap: z
+                  .optional(z.number())
+                  .check(z.describe('the most instances of one target counted (STAGELINE_FLEET_MAX_INSTANCES), when some were over it')),
               }),
             ),
           )
