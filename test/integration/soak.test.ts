@@ -107,6 +107,9 @@ describe('soak: a release runs long enough in the source environment before it m
     expect(done.transitions.map((x: any) => x.status)).toEqual(['PENDING', 'VALIDATING', 'APPROVED', 'SCHEDULED', 'EXECUTING', 'COMPLETED']);
     const envAudit = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=staging', { token: u.viewer });
     expect(envAudit.body.items.some((e: any) => e.action === 'environment.alarm')).toBe(true);
+    // Guide 07: the alarm is on the environment, where a reader of the API finds it.
+    const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    expect(staging.body.lastAlarm).toEqual({ arn: alarm, name: expect.any(String), reason: 'p99 above 800 ms', at: alarmAt });
   });
 
   it('round-trips through the manifest (soak_seconds per environment, soakSeconds on rules)', async () => {

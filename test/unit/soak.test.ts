@@ -62,9 +62,7 @@ describe('soak', () => {
       'soaking in staging until 14:32 UTC: 0 s of 60 min done; the release has not run in staging yet',
     );
     // A hold that ends at 14:32:52 never reads 14:32, which is before it ends.
-    expect(soakHoldOf({ ...state, until: new Date('2026-11-25T14:32:52.000Z') }).reason).toBe(
-      'soaking in staging until 14:32:52 UTC: 45 min of 60 min done',
-    );
+    expect(soakHoldOf({ ...state, until: new Date('2026-11-25T14:32:52.000Z') }).reason).toBe('soaking in staging until 14:32:52 UTC: 45 min of 60 min done');
     expect([utcTime('2026-11-25T04:26:00.000Z'), utcTime('2026-11-25T04:26:52.900Z'), utcTime(new Date('2026-11-25T04:26:52Z'), { date: true })]).toEqual([
       '04:26 UTC',
       '04:26:52 UTC',
