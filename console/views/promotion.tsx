@@ -181,11 +181,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             )}
           </dl>
         ) : (
-          <p class="mut">
-            {p.rollout && p.status === 'EXECUTING'
-              ? 'Rolling out: each target above says where it stands.'
-              : `Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}
-          </p>
+          <p class="mut">{p.rollout && p.status === 'EXECUTING' ? 'Rolling out: each target above says where it stands.' : <NoResult p={p} />}</p>
         )}
         {p.error && (
           <p class="notice bad">
@@ -222,6 +218,24 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
  * Queued behind another promotion executing into the same environment (a rollout through its waves, or a
  * bake): which one, linked, and what it is doing; it goes on by itself when that one ends.
  */
+/**
+ * What a promotion without a result did: a rollout that changed targets and put them back says so (which, and when),
+ * never "Nothing deployed".
+ */
+function NoResult({ p }: { p: any }) {
+  const touched = (p.rollout?.waves ?? []).flatMap((w: any) => w.targets).filter((t: any) => t.appliedAt);
+  if (!touched.length) return <>{`Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}</>;
+  const back = touched.filter((t: any) => t.rolledBackAt);
+  const names = (ts: any[]) => ts.map((t) => t.name).join(', ');
+  return (
+    <>
+      {touched.length} target{touched.length === 1 ? '' : 's'} changed ({names(touched)})
+      {back.length ? `; ${back.length === touched.length ? 'all' : `${back.length} of them (${names(back)})`} put back by the rollback` : ''}
+      {back.length < touched.length ? `; ${touched.length - back.length} still run it` : ''}. Each target's row above says when.
+    </>
+  );
+}
+
 function Queued({ h }: { h: { promotion: string; reason: string; until: string } }) {
   const prefix = `waits for promotion ${h.promotion}`;
   // The reason reads "waits for promotion <id>, rolling out into production (wave 2 of 3)": the id becomes a link.
