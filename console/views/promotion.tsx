@@ -8,6 +8,20 @@ import { Attestation } from './attestation.tsx';
 import { BundleChanges, KeyChanges } from './bundle.tsx';
 import { ACTIVE, Actions } from './promotion-actions.tsx';
 
+/** A config promotion's title as a release manager reads it: "All configuration of staging (snapshot 2)", "Keys matching query.* of staging (snapshot 2)". */
+export function configTitle(
+  s: { promotionType: string; keyPatterns?: string[]; configIds?: string[]; flagIds?: string[]; sourceSnapshot: { seq: number } },
+  from: string,
+) {
+  const snap = `of ${from} (snapshot ${s.sourceSnapshot.seq})`;
+  if (s.promotionType === 'PATTERN') return `Keys matching ${(s.keyPatterns ?? []).join(', ')} ${snap}`;
+  if (s.promotionType === 'SELECTIVE') {
+    const n = (s.configIds?.length ?? 0) + (s.flagIds?.length ?? 0);
+    return `${n} selected key${n === 1 ? '' : 's'} ${snap}`;
+  }
+  return `All configuration ${snap}`;
+}
+
 /** One promotion: what moves, gates, policy and approvals, its timeline and deliveries, and the actions this person may take. */
 export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
   const { data: p, error, reload } = usePoll<any>(`api/v1/promotions/${q(id)}`);
@@ -20,7 +34,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
       ? `${p.subject.name} ${p.subject.version}`
       : p.subject.type === 'bundle'
         ? `bundle ${p.subject.name}`
-        : `config (${p.subject.promotionType.toLowerCase()}) of ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
+        : configTitle(p.subject, p.sourceEnvironment);
   return (
     <article aria-labelledby="promotion-title">
       <p class="crumbs">
@@ -119,7 +133,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
         <ol class="timeline">
           {p.transitions.map((t: any, i: number) => (
             <li key={i}>
-              <Time at={t.at} /> <Status value={t.status} /> <span class="mut">by {t.by}</span>
+              <Time at={t.at} seconds /> <Status value={t.status} /> <span class="mut">by {t.by}</span>
             </li>
           ))}
         </ol>
@@ -129,7 +143,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             <ul class="plain">
               {audit.items.map((a: any) => (
                 <li key={a.id}>
-                  <Time at={a.at} /> <code>{a.action}</code> by {a.actorName}
+                  <Time at={a.at} seconds /> <code>{a.action}</code> by {a.actorName}
                   {a.reason && <> — {a.reason}</>}
                 </li>
               ))}
