@@ -58,7 +58,7 @@ export function deliveryText(t: Pick<TargetRow, 'git' | 'registry'>): string {
 type AnalysisRow = NonNullable<TargetRow['analysis']>[number];
 type MeasurementRow = AnalysisRow['measurements'][number];
 
-const PHASE_MARK: Record<string, string> = { Successful: '✓', Failed: '✗', Inconclusive: '?', Error: '!', Running: '…' };
+const PHASE_MARK: Record<string, string> = { Successful: '✓', Failed: '✗', Inconclusive: '?', Error: '!', Running: '…', Stopped: '·' };
 
 /** A value as a person reads it: at most 4 significant digits. */
 const num = (v: number | null) => (v === null ? 'no value' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4))));

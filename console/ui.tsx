@@ -48,9 +48,16 @@ export function Status({ value }: { value: string }) {
 
 export const Badge = ({ children, tone = '' }: { children: ComponentChildren; tone?: string }) => <span class={`badge ${tone}`}>{children}</span>;
 
-export const PromotionLink = ({ id }: { id: string }) => (
+/** A link to a promotion: what it moves when the caller knows it ("api 1.4.2"), its id beside it, small, for who copies it. */
+export const PromotionLink = ({ id, label }: { id: string; label?: string }) => (
   <a href={`#/promotions/${id}`}>
-    <code>{id}</code>
+    {label ? (
+      <>
+        {label} <code class="mut small-id">{id}</code>
+      </>
+    ) : (
+      <code>{id}</code>
+    )}
   </a>
 );
 export const EnvLink = ({ name }: { name: string }) => <a href={`#/environments/${name}`}>{name}</a>;

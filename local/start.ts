@@ -6,17 +6,20 @@ import { DEMO_USERS } from './issuer.ts';
 import { seedDemo } from './seed.ts';
 import { startLocalStack } from './stack.ts';
 import { oneLineWarnings, verboseRequested } from './terminal.ts';
+import { forgetLocalData, freshRequested } from './fresh.ts';
 import * as env from '../functions/configuration.ts';
 
 /**
  * `npm start`: the local stack with persistent data and a seeded demo tenant. It prints a short banner;
  * the tokens and secrets stay in the data folder (tokens.env, 0600), never on the terminal.
- * `npm start -- --verbose` (or STAGELINE_ACCESS_LOG=on) adds the access log, the metrics and stack traces.
+ * `npm start -- --verbose` (or STAGELINE_ACCESS_LOG=on) adds the access log, the metrics and stack traces;
+ * `npm start -- --fresh` forgets what earlier runs made (local/fresh.ts) and starts from the demo data alone.
  */
 const dataDir = env.STAGELINE_DATA_DIR() ?? join(process.cwd(), '.stageline');
 const port = env.PORT();
 const dynamoPort = env.DYNAMODB_PORT();
 const verbose = verboseRequested();
+if (freshRequested() && forgetLocalData(dataDir) === 'forgotten') console.log(`--fresh: forgot what earlier runs made in ${dataDir}`);
 if (!verbose) oneLineWarnings();
 
 // Readiness means seeded: /health (and every route) answers 503 until the demo tenant and tokens exist.

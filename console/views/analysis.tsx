@@ -15,8 +15,9 @@ const PHASE: Record<string, string> = {
   Inconclusive: 'inconclusive',
   Error: 'could not measure',
   Running: 'measuring',
+  Stopped: 'stopped before its answer',
 };
-const TONE: Record<string, string> = { Successful: 'ok', Failed: 'bad', Inconclusive: 'wait', Error: 'bad', Running: '' };
+const TONE: Record<string, string> = { Successful: 'ok', Failed: 'bad', Inconclusive: 'wait', Error: 'bad', Running: '', Stopped: 'wait' };
 
 /**
  * The number a condition compares `result` with, drawn as a threshold line, and its side in words: `result > 0.05` → 0.05, "above";

@@ -5,13 +5,22 @@ export const short = (digest: string | null | undefined) => (digest ? digest.rep
 
 /** What a promotion moves, in a few words: "api v1.2.0", "bundle checkout", "config full". */
 export function subjectText(s: any): string {
-  return s.type === 'artifact' ? `${s.name} ${s.version}` : s.type === 'bundle' ? `bundle ${s.name}` : `config ${String(s.promotionType).toLowerCase()}`;
+  return s.type === 'artifact'
+    ? `${s.name} ${s.version}`
+    : s.type === 'bundle'
+      ? `bundle ${s.name}`
+      : `${CONFIG_KIND[String(s.promotionType).toLowerCase()] ?? 'configuration'}${s.sourceSnapshot ? ` (snapshot ${s.sourceSnapshot.seq})` : ''}`;
 }
+
+/** A config promotion's kind in words, not the API's enum. */
+const CONFIG_KIND: Record<string, string> = { full: 'all configuration', pattern: 'configuration by key pattern', selective: 'selected configuration keys' };
 
 /** The API's one-line label of a subject ("api@v1", "config:full@3", "bundle:checkout@sha256:…"), a bundle's as "bundle checkout". */
 export function labelText(label: string): string {
   const m = /^bundle:(.+)@sha256:[0-9a-f]*$/.exec(label);
-  return m ? `bundle ${m[1]}` : label;
+  if (m) return `bundle ${m[1]}`;
+  const c = /^config:(full|pattern|selective)@(\d+)$/.exec(label);
+  return c ? `${CONFIG_KIND[c[1]!]} (snapshot ${c[2]})` : label;
 }
 
 /** Which keys of its snapshot a bundle carries: "every key" or "keys matching db.*, queue.*". */

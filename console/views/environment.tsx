@@ -77,9 +77,8 @@ export function EnvironmentPage({ name }: { name: string }) {
           <ol class="timeline">
             {history.items.filter(KINDS[kind]!).map((p: any) => (
               <li key={p.id}>
-                <Time at={p.completedAt ?? p.updatedAt} /> <Status value={p.status} /> <PromotionLink id={p.id} />{' '}
-                {p.sourceEnvironment === p.targetEnvironment ? 'rollback' : `from ${p.sourceEnvironment}`} · {subjectText(p.subject)}{' '}
-                <span class="mut">by {p.requestedBy.name}</span>
+                <Time at={p.completedAt ?? p.updatedAt} /> <Status value={p.status} /> <PromotionLink id={p.id} label={subjectText(p.subject)} />{' '}
+                {p.sourceEnvironment === p.targetEnvironment ? 'rollback' : `from ${p.sourceEnvironment}`} <span class="mut">by {p.requestedBy.name}</span>
                 {p.error && <div class="why">{p.error.message}</div>}
               </li>
             ))}

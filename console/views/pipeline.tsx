@@ -27,7 +27,7 @@ export function Pipeline() {
                         <ul>
                           {waiting.map((p: any) => (
                             <li key={p.id}>
-                              <PromotionLink id={p.id} /> {labelText(p.subject)} <span class="mut">from {p.from}</span> <Status value={p.status} />
+                              <PromotionLink id={p.id} label={labelText(p.subject)} /> <span class="mut">from {p.from}</span> <Status value={p.status} />
                               <div class="why">{p.behind ? <Behind id={p.behind} why={p.why} /> : p.why}</div>
                             </li>
                           ))}
@@ -96,9 +96,9 @@ export function Pipeline() {
                         <dd>
                           {o ? (
                             <>
-                              <Status value={o.status} /> <PromotionLink id={o.id} />{' '}
+                              <Status value={o.status} /> <PromotionLink id={o.id} label={labelText(o.subject)} />{' '}
                               <span class="mut">
-                                {labelText(o.subject)}, <Time at={o.at} />
+                                <Time at={o.at} />
                               </span>
                               {o.reason && <div class="why">{o.reason}</div>}
                             </>

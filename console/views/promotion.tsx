@@ -8,6 +8,20 @@ import { Attestation } from './attestation.tsx';
 import { BundleChanges, KeyChanges } from './bundle.tsx';
 import { ACTIVE, Actions } from './promotion-actions.tsx';
 
+/** A config promotion's title as a release manager reads it: "All configuration of staging (snapshot 2)", "Keys matching query.* of staging (snapshot 2)". */
+export function configTitle(
+  s: { promotionType: string; keyPatterns?: string[]; configIds?: string[]; flagIds?: string[]; sourceSnapshot: { seq: number } },
+  from: string,
+) {
+  const snap = `of ${from} (snapshot ${s.sourceSnapshot.seq})`;
+  if (s.promotionType === 'PATTERN') return `Keys matching ${(s.keyPatterns ?? []).join(', ')} ${snap}`;
+  if (s.promotionType === 'SELECTIVE') {
+    const n = (s.configIds?.length ?? 0) + (s.flagIds?.length ?? 0);
+    return `${n} selected key${n === 1 ? '' : 's'} ${snap}`;
+  }
+  return `All configuration ${snap}`;
+}
+
 /** One promotion: what moves, gates, policy and approvals, its timeline and deliveries, and the actions this person may take. */
 export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
   const { data: p, error, reload } = usePoll<any>(`api/v1/promotions/${q(id)}`);
@@ -20,7 +34,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
       ? `${p.subject.name} ${p.subject.version}`
       : p.subject.type === 'bundle'
         ? `bundle ${p.subject.name}`
-        : `config (${p.subject.promotionType.toLowerCase()}) of ${p.sourceEnvironment}@${p.subject.sourceSnapshot.seq}`;
+        : configTitle(p.subject, p.sourceEnvironment);
   return (
     <article aria-labelledby="promotion-title">
       <p class="crumbs">
@@ -119,7 +133,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
         <ol class="timeline">
           {p.transitions.map((t: any, i: number) => (
             <li key={i}>
-              <Time at={t.at} /> <Status value={t.status} /> <span class="mut">by {t.by}</span>
+              <Time at={t.at} seconds /> <Status value={t.status} /> <span class="mut">by {t.by}</span>
             </li>
           ))}
         </ol>
@@ -129,7 +143,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             <ul class="plain">
               {audit.items.map((a: any) => (
                 <li key={a.id}>
-                  <Time at={a.at} /> <code>{a.action}</code> by {a.actorName}
+                  <Time at={a.at} seconds /> <code>{a.action}</code> by {a.actorName}
                   {a.reason && <> — {a.reason}</>}
                 </li>
               ))}
@@ -181,11 +195,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
             )}
           </dl>
         ) : (
-          <p class="mut">
-            {p.rollout && p.status === 'EXECUTING'
-              ? 'Rolling out: each target above says where it stands.'
-              : `Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}
-          </p>
+          <p class="mut">{p.rollout && p.status === 'EXECUTING' ? 'Rolling out: each target above says where it stands.' : <NoResult p={p} />}</p>
         )}
         {p.error && (
           <p class="notice bad">
@@ -222,6 +232,24 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
  * Queued behind another promotion executing into the same environment (a rollout through its waves, or a
  * bake): which one, linked, and what it is doing; it goes on by itself when that one ends.
  */
+/**
+ * What a promotion without a result did: a rollout that changed targets and put them back says so (which, and when),
+ * never "Nothing deployed".
+ */
+function NoResult({ p }: { p: any }) {
+  const touched = (p.rollout?.waves ?? []).flatMap((w: any) => w.targets).filter((t: any) => t.appliedAt);
+  if (!touched.length) return <>{`Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}</>;
+  const back = touched.filter((t: any) => t.rolledBackAt);
+  const names = (ts: any[]) => ts.map((t) => t.name).join(', ');
+  return (
+    <>
+      {touched.length} target{touched.length === 1 ? '' : 's'} changed ({names(touched)})
+      {back.length ? `; ${back.length === touched.length ? 'all' : `${back.length} of them (${names(back)})`} put back by the rollback` : ''}
+      {back.length < touched.length ? `; ${touched.length - back.length} still run it` : ''}. Each target's row above says when.
+    </>
+  );
+}
+
 function Queued({ h }: { h: { promotion: string; reason: string; until: string } }) {
   const prefix = `waits for promotion ${h.promotion}`;
   // The reason reads "waits for promotion <id>, rolling out into production (wave 2 of 3)": the id becomes a link.

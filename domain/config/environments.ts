@@ -57,6 +57,9 @@ export function environmentView(env: Environment) {
     monitors: env.monitors ?? [],
     verification: env.verification ?? 'digest_match',
     signingKey: env.signingKey ?? null,
+    // The newest alarm of its monitors that went to ALARM when nothing it hit was baking here (a soak into the next
+    // environment starts again from it): guide 07 promises it here.
+    lastAlarm: env.lastAlarm ?? null,
     // Only an environment that declares targets shows them: one without keeps the answer it always gave.
     ...(env.targets?.length ? { targets: env.targets.map(targetView), rollout: rolloutOf(env) } : {}),
     analysis: env.analysis ?? [],

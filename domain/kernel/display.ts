@@ -70,3 +70,15 @@ export function gatesBlocking(gates: readonly { gate: string; verdict: string; r
     .map(gateSentence)
     .join('; ');
 }
+
+/**
+ * A moment as people read it in one line, in UTC: "04:26 UTC" on the minute, "04:26:52 UTC" otherwise (a hold
+ * that ends at 04:26:52 never says 04:26, which is before it ends); `date: true` puts the day first
+ * ("2026-11-27 04:26:52 UTC"), for a moment that may not be today.
+ */
+export function utcTime(at: Date | string, opts: { date?: boolean } = {}): string {
+  const iso = typeof at === 'string' ? new Date(at).toISOString() : at.toISOString();
+  const seconds = iso.slice(17, 19);
+  const clock = `${iso.slice(11, 16)}${seconds === '00' ? '' : `:${seconds}`} UTC`;
+  return opts.date ? `${iso.slice(0, 10)} ${clock}` : clock;
+}

@@ -1,5 +1,5 @@
 import { EnvironmentNotFound } from '../kernel/errors.ts';
-import { gatesBlocking } from '../kernel/display.ts';
+import { gatesBlocking, utcTime } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { GATE_ORDER } from './request/gate-verdicts.ts';
 import { heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
@@ -44,7 +44,7 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       const need = Math.max(0, p.policy.requiredApprovers - approvalsCounted);
       const deadline = approvalDeadline(p);
       const given = approvalsCounted ? `${approvalsCounted} of ${p.policy.requiredApprovers} approvals given; ` : '';
-      return `${given}waiting for ${need}${approvalsCounted ? ' more' : ''} approval${need === 1 ? '' : 's'} from ${p.policy.approverGroups.join('/')}${deadline ? ` (expires ${deadline.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}`;
+      return `${given}waiting for ${need}${approvalsCounted ? ' more' : ''} approval${need === 1 ? '' : 's'} from ${p.policy.approverGroups.join('/')}${deadline ? ` (expires ${utcTime(deadline, { date: true })})` : ''}`;
     }
     case 'APPROVED':
       return p.trigger === 'on_approval' ? 'starting execution' : 'approved; waiting for POST /execute';
@@ -60,7 +60,7 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       if (!r?.waves.length) return 'executing';
       const next = r.waves.find((w) => w.wave > r.wave)?.wave ?? r.wave;
       if (r.halted) return `rolling out, halted by ${r.halted.by} before wave ${next} of ${r.waves.length}: ${r.halted.reason}`;
-      if (r.waiting) return `rolling out: ${r.waiting.reason}; opens ${r.waiting.until.slice(0, 16).replace('T', ' ')} UTC`;
+      if (r.waiting) return `rolling out: ${r.waiting.reason}; opens ${utcTime(r.waiting.until, { date: true })}`;
       const now = r.waves.find((w) => w.wave === r.wave);
       return now ? `rolling out: wave ${now.wave} of ${r.waves.length} (${now.targets.join(', ')})` : `rolling out: ${r.waves.length} waves planned`;
     }

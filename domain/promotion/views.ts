@@ -8,7 +8,8 @@ import type { Ctx, Deps } from '../kernel/deps.ts';
 import { countable, forCurrentRelease } from './aggregate.ts';
 import { readEvidence, type PromotionEvidence } from './request/evidence.ts';
 import { approvalDeadline } from './run/deadlines.ts';
-import { heldByPromotion, heldBySoak, type Promotion } from '../kernel/promotion-model.ts';
+import { heldByPromotion, heldBySoak, type Promotion, type RolloutTarget } from '../kernel/promotion-model.ts';
+import { isTerminal } from '../kernel/lifecycle.ts';
 import { contentChoosers, evidenceAccepted } from './request/policy.ts';
 import type { ListPromotionsQuery } from '../kernel/promotion-schemas.ts';
 import { loadPromotion } from './write.ts';
@@ -250,11 +251,25 @@ export const CHANGE_ROWS = 200;
  * it carries (before execution: the target's head now; after: the head it replaced), an artifact
  * promotion's version and digest before and after.
  */
+/**
+ * What a rollout that ended without a result (rolled back, failed) replaced: what the first target it changed ran
+ * before it (null: nothing of the subject). Undefined when it has a result, is still going, or changed no target: then
+ * the environment as it is now is what it would change.
+ */
+async function rolloutBefore(deps: Deps, p: Promotion): Promise<RolloutTarget['before'] | undefined> {
+  if (p.result || !p.rollout || !isTerminal(p.status)) return undefined;
+  const changed = (await deps.store.listRolloutTargets(p.tenant, p.id)).filter((t) => t.appliedAt).sort((a, b) => a.wave - b.wave);
+  return changed.length ? changed[0]!.before : undefined;
+}
+
 export async function changesOf(deps: Deps, p: Promotion) {
+  const was = await rolloutBefore(deps, p);
   if (p.subject.type === 'artifact') {
     const before = p.result
       ? { version: p.result.previous.version ?? null, digest: p.result.previous.digest }
-      : await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name).then((c) => ({ version: c?.version ?? null, digest: c?.digest ?? null }));
+      : was !== undefined
+        ? { version: was?.version ?? null, digest: was?.digest ?? null }
+        : await deps.store.getPointer(p.tenant, p.targetEnvironment, p.subject.name).then((c) => ({ version: c?.version ?? null, digest: c?.digest ?? null }));
     return {
       artifact: { name: p.subject.name, from: before.version, fromDigest: before.digest, to: p.subject.version, toDigest: p.subject.digest },
       changes: [] as ChangeRow[],
@@ -263,7 +278,7 @@ export async function changesOf(deps: Deps, p: Promotion) {
     };
   }
   if (p.subject.type === 'bundle') return bundleChangesOf(deps, p as Promotion & { subject: { type: 'bundle' } });
-  const targetSeq = p.result?.previous.seq;
+  const targetSeq = p.result?.previous.seq ?? was?.seq;
   const [target, source] = await Promise.all([
     targetSeq !== undefined
       ? deps.store.getSnapshot(p.tenant, p.targetEnvironment, targetSeq)

@@ -111,6 +111,19 @@ describe('the console, in a real browser', () => {
     // wave 3 never started (its row is written back by the rollback after the canary's, so read it again until it shows)
     await expect.poll(async () => (await rowsOf(page))[5], { timeout: 15_000 }).toMatch(/^cell-3not started/);
     expect(await page.getByRole('button', { name: /^(Confirm|Halt|Resume)/ }).count()).toBe(0);
+    // What it did: the canary changed and was put back (never "Nothing deployed"); its row says when.
+    const outcome = page.locator('section', { has: page.locator('#deliveries-title') });
+    await expect.poll(() => outcome.textContent(), { timeout: 15_000 }).toMatch(/1 target changed \(canary\); all put back by the rollback\./);
+    expect(await outcome.textContent()).not.toContain('Nothing deployed');
+    // What it changed stays what it changed: production changing afterwards (an admin's break-glass) is not read into it.
+    const hotfix = await t.call('POST', '/api/v1/environments/production/configs', {
+      token: u.admin,
+      headers: { 'x-break-glass-reason': 'INC-7 hotfix after the rollback' },
+      body: { key: 'hotfix.after', value: 1 },
+    });
+    expect(hotfix.status, JSON.stringify(hotfix.body)).toBe(201);
+    const changed = await t.call('GET', `/api/v1/promotions/${id}/changes`, { token: u.viewer });
+    expect(changed.body.changes.map((c: any) => `${c.change} ${c.key}`)).toEqual(['added feature.x']);
     expect(await accessibility(page)).toEqual([]);
     await page.screenshot({ path: join(OUT, 'console-rollout-rolled-back-1280.png'), fullPage: true });
     expect(errors).toEqual([]);

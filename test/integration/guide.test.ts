@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -94,6 +94,21 @@ const env = (port: number, extra: Record<string, string> = {}): NodeJS.ProcessEn
   return e;
 };
 
+/** The processes still in process group `pgid` (a page's script and what it started), after up to 5 s for them to exit. */
+async function leftRunning(pgid: number): Promise<string[]> {
+  let left: string[] = [];
+  for (let i = 0; i < 25; i++) {
+    left = execFileSync('ps', ['-e', '-o', 'pgid=,stat=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([g, stat]) => Number(g) === pgid && !stat?.startsWith('Z'))
+      .map((fields) => fields.slice(2).join(' '));
+    if (!left.length) return left;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return left;
+}
+
 let stack: ChildProcess | undefined;
 let dir: string | undefined;
 afterEach(async () => {
@@ -127,6 +142,31 @@ describe('docs/guide: every page runs on a fresh stack', () => {
     expect(offenders).toEqual([]);
   });
 
+  it("a page's wait gives up at once on a final status it did not wait for (or a promotion that does not exist), and a COMPLETED one may still roll back", () => {
+    const waiting = pages.filter((p) => /^wait_for\(\)/m.test(readFileSync(join(root, p), 'utf8')));
+    expect(waiting.length).toBeGreaterThan(10);
+    for (const p of waiting) {
+      const ended = /^ended\(\) \{.*\}$/m.exec(readFileSync(join(root, p), 'utf8'))?.[0];
+      expect(ended, `${p} defines wait_for without ended`).toBeDefined();
+      const verdicts = execFileSync(
+        'bash',
+        [
+          '-c',
+          `${ended}\nfor c in 'FAILED COMPLETED' 'null COMPLETED' 'COMPLETED AWAITING_APPROVAL' 'COMPLETED ROLLED_BACK' 'EXECUTING COMPLETED' 'VALIDATION_FAILED AWAITING_APPROVAL'; do set -- $c; ended $1 "$2" && echo "$1 gives up" || echo "$1 waits"; done`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(verdicts.trim().split('\n'), p).toEqual([
+        'FAILED gives up',
+        'null gives up',
+        'COMPLETED gives up',
+        'COMPLETED waits',
+        'EXECUTING waits',
+        'VALIDATION_FAILED waits',
+      ]);
+    }
+  });
+
   for (const page of pages) {
     it(page, { timeout: 300_000 }, async () => {
       dir = freshCheckout();
@@ -139,12 +179,16 @@ describe('docs/guide: every page runs on a fresh stack', () => {
       const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(root, page), 'utf8'))].join('\n');
       const result = run('bash', ['-c', script], { cwd: dir, env: env(port) });
       const code = await new Promise<number | null>((r) => result.child.once('exit', r));
+      // Each page stops what it started (a receiver, an exporter, Prometheus, stand-ins): nothing of its process group
+      // is left once it ended (given a moment to exit after its `kill`).
+      const left = await leftRunning(result.child.pid!);
       try {
-        process.kill(-result.child.pid!, 'SIGTERM'); // what the page left running in the background (a receiver)
+        process.kill(-result.child.pid!, 'SIGKILL');
       } catch {
         // nothing left
       }
       expect(code, `${page} failed:\n${result.output().slice(-6000)}`).toBe(0);
+      expect(left, `${page} left these running`).toEqual([]);
     });
   }
 });

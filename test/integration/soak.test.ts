@@ -52,7 +52,7 @@ describe('soak: a release runs long enough in the source environment before it m
     expect(held.status).toBe('SCHEDULED');
     expect(held.heldBy).toMatchObject({
       soak: { environment: 'staging', seconds: 3600, from: 'environment', since: expect.any(String) },
-      reason: expect.stringMatching(/^soaking in staging until \d\d:\d\d UTC: \d+ s of 60 min done$/),
+      reason: expect.stringMatching(/^soaking in staging until \d\d:\d\d(?::\d\d)? UTC: \d+ s of 60 min done$/),
     });
     const since = Date.parse(held.heldBy.soak.since);
     // The clock started when the release went live in staging (its promotion there executed).
@@ -70,7 +70,7 @@ describe('soak: a release runs long enough in the source environment before it m
     expect(audit.body.items.filter((e: any) => e.action === 'promotion.soaking')).toHaveLength(1);
 
     const shown = await cliOf(t)(u.viewer, 'status', p.body.id);
-    expect(shown.stdout).toMatch(/soaking in staging until \d\d:\d\d UTC: .*; it goes on by itself at/);
+    expect(shown.stdout).toMatch(/soaking in staging until \d\d:\d\d(?::\d\d)? UTC: .*; it goes on by itself at/);
     expect(shown.stdout).toContain('Next: nothing: it goes on by itself once it has soaked in staging');
   });
 
@@ -107,6 +107,9 @@ describe('soak: a release runs long enough in the source environment before it m
     expect(done.transitions.map((x: any) => x.status)).toEqual(['PENDING', 'VALIDATING', 'APPROVED', 'SCHEDULED', 'EXECUTING', 'COMPLETED']);
     const envAudit = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=staging', { token: u.viewer });
     expect(envAudit.body.items.some((e: any) => e.action === 'environment.alarm')).toBe(true);
+    // Guide 07: the alarm is on the environment, where a reader of the API finds it.
+    const staging = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    expect(staging.body.lastAlarm).toEqual({ arn: alarm, name: expect.any(String), reason: 'p99 above 800 ms', at: alarmAt });
   });
 
   it('round-trips through the manifest (soak_seconds per environment, soakSeconds on rules)', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { duration, soakAsked, soakBlockers, soakHoldOf, type SoakState } from '../../domain/promotion/run/soak.ts';
+import { utcTime } from '../../domain/kernel/display.ts';
 import type { Deps } from '../../domain/kernel/deps.ts';
 import type { Policy } from '../../domain/kernel/promotion-model.ts';
 
@@ -60,6 +61,13 @@ describe('soak', () => {
     expect(soakHoldOf({ ...state, live: null, since: null, done: 0 }).reason).toBe(
       'soaking in staging until 14:32 UTC: 0 s of 60 min done; the release has not run in staging yet',
     );
+    // A hold that ends at 14:32:52 never reads 14:32, which is before it ends.
+    expect(soakHoldOf({ ...state, until: new Date('2026-11-25T14:32:52.000Z') }).reason).toBe('soaking in staging until 14:32:52 UTC: 45 min of 60 min done');
+    expect([utcTime('2026-11-25T04:26:00.000Z'), utcTime('2026-11-25T04:26:52.900Z'), utcTime(new Date('2026-11-25T04:26:52Z'), { date: true })]).toEqual([
+      '04:26 UTC',
+      '04:26:52 UTC',
+      '2026-11-25 04:26:52 UTC',
+    ]);
     expect([duration(45), duration(7500), duration(3 * 86_400 + 4 * 3600)]).toEqual(['45 s', '2 h 5 min', '3 d 4 h']);
   });
 });

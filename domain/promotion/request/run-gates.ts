@@ -12,6 +12,7 @@ import { contentChoosers, evidenceAccepted } from './policy.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-broken.ts';
 import { isJoin, joinMissing, joinText } from './join.ts';
 import { attestationsRequired, checkedByValidation, type AttestationCheck } from '../../attestation/require.ts';
+import { utcTime } from '../../kernel/display.ts';
 
 /** Running a promotion's gates against the store: the target's gates and webhooks, the release as published, the freeze windows. */
 
@@ -29,7 +30,7 @@ export async function freezeGate(deps: Deps, p: Promotion): Promise<GateResult[]
       gate: 'freeze_window',
       verdict: 'WARN',
       blocking: false,
-      reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${open.end.toISOString().slice(0, 16).replace('T', ' ')} UTC, and ${then}`,
+      reason: `'${p.targetEnvironment}' is frozen by ${open.window.id} (${open.window.reason}) until ${utcTime(open.end, { date: true })}, and ${then}`,
       evidenceRefs: [],
     },
   ];

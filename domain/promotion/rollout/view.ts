@@ -60,7 +60,8 @@ export const analysisRow = (r: TargetAnalysisRun, rollout: string) => {
   return {
     template: r.template,
     scope: r.scope,
-    phase: r.phase,
+    // A run the rollout's end stopped says so in its phase: 'Running' on an ended rollout read as "still measuring".
+    phase: stopped ? ('Stopped' as const) : r.phase,
     measurements: r.measurements,
     dropped: r.dropped ?? 0,
     nextAt: r.phase === 'Running' && !stopped ? (r.nextAt ?? null) : null,

@@ -1,6 +1,7 @@
 import type { Deps } from '../../kernel/deps.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, SoakHold } from '../../kernel/promotion-model.ts';
+import { utcTime } from '../../kernel/display.ts';
 
 /**
  * Soak: a release must have run in the promotion's source environment for a while, without an alarm
@@ -124,7 +125,7 @@ export function duration(seconds: number): string {
 /** The hold of a release that has not soaked yet: "soaking in staging until 14:32 UTC: 45 min of 60 min done". */
 export function soakHoldOf(s: SoakState): SoakHold {
   const at = s.until.toISOString();
-  const clock = `${at.slice(11, 16)} UTC${s.seconds >= 86_400 ? ` on ${at.slice(0, 10)}` : ''}`;
+  const clock = `${utcTime(s.until)}${s.seconds >= 86_400 ? ` on ${at.slice(0, 10)}` : ''}`;
   const why = !s.live ? `; the release has not run in ${s.environment} yet` : s.blocker ? `; restarted by ${s.blocker.what} at ${s.blocker.at}` : '';
   return {
     soak: { environment: s.environment, seconds: s.seconds, since: s.since, from: s.from },

@@ -174,6 +174,13 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
       monitors: z.array(z.string()).check(z.describe('CloudWatch alarm ARNs: checked before executing into it, watched while a promotion bakes')),
       verification: z.enum(['digest_match', 'signature_match']),
       signingKey: z.nullable(z.string()),
+      lastAlarm: z
+        .nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))
+        .check(
+          z.describe(
+            'the newest alarm of its monitors that went to ALARM while nothing it hit was baking here (a soak out of this environment starts again from it); null: none',
+          ),
+        ),
       targets: z
         .optional(z.array(targetResponse))
         .check(z.describe('where the environment runs, in waves; absent when it declares none (one implicit target)')),

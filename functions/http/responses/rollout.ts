@@ -25,7 +25,9 @@ export const analysisRunRow = /* @__PURE__ */ z.schema(() =>
     scope: z
       .enum(['bake', 'canary'])
       .check(z.describe("bake: the template's conditions judge each measurement; canary: the target compared with the targets not changed yet")),
-    phase: z.enum(['Running', 'Successful', 'Failed', 'Inconclusive', 'Error']),
+    phase: z
+      .enum(['Running', 'Successful', 'Failed', 'Inconclusive', 'Error', 'Stopped'])
+      .check(z.describe('Stopped: the rollout ended (a rollback, another target failed) before this analysis had its answer')),
     measurements: z.array(measurementRow).check(z.describe('the last 50 measurements (`dropped`: how many earlier ones are not kept)')),
     dropped: z.number().check(z.int()),
     nextAt: z.nullable(time),
