@@ -190,7 +190,8 @@ export async function addFreezeWindow(deps: With<'scheduler'>, ctx: Ctx, input: 
   return withOccurrences(await cronFor([window]), window, now);
 }
 
-export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Promise<void> {
+/** Removes a window (its audit entry; `Freeze Ended` when it was open): the window as it was. */
+export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Promise<FreezeWindow> {
   const { tenant } = ctx.principal;
   const found = (await deps.store.listFreezeWindows(tenant)).find((w) => w.id === id);
   if (!found) throw new FreezeWindowNotFound(id);
@@ -210,6 +211,7 @@ export async function removeFreezeWindow(deps: Deps, ctx: Ctx, id: string): Prom
     deps.clock(),
   );
   await deps.store.commit(tenant, [{ kind: 'deleteFreezeWindow', id }, { kind: 'audit', entry: audit }, ...(await freezeRemovedOps(found, deps.clock()))]);
+  return found;
 }
 
 // ---- freeze edges: `Freeze Started` / `Freeze Ended` (webhooks freeze.started / freeze.ended)

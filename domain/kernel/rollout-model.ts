@@ -141,6 +141,12 @@ export interface RolloutState {
   /** why the flow waits (outside the start windows: until when) */
   /** why the next wave does not start yet and when it is looked at again: a start window, or a freeze window over the environment */
   waiting?: { reason: string; until: string; for?: 'start-window' | 'freeze' } | null;
+  /**
+   * The flow decided to stop (a failed step, an analysis, an alarm: domain/promotion/rollout/rollback.ts), written
+   * before any target is put back: from then no wave starts and no target changes (each step that would change one
+   * writes conditioned on the promotion's version, so a step that read it before the decision loses its write).
+   */
+  stopping?: { at: string; reason: string } | null;
   /** how it ended per target, once it has (the decision record) */
   outcome?: 'COMPLETED' | 'ROLLED_BACK' | null;
   /** the waves whose completion was announced (`Promotion Wave Completed`, once per wave: the write is conditional on it) */

@@ -9,6 +9,7 @@ import { lineOf } from '../kernel/line.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { GATE_NAMES, type Gates } from '../kernel/schemas.ts';
 import type { Rule } from '../kernel/promotion-model.ts';
+import { freezeHoldsEnded } from '../promotion/run/freeze-hold.ts';
 import { randomBytes } from 'node:crypto';
 import { manifestYaml, parseManifest, type Manifest } from './document.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
@@ -370,8 +371,9 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     });
   }
   const wanted = new Set(want.freeze_windows.map(freezeKey));
-  for (const w of cur.windows)
-    if (!wanted.has(freezeKey(freezeDoc(w)))) ops.push({ kind: 'deleteFreezeWindow', id: w.id }, ...(await freezeRemovedOps(w, now)));
+  // A window removed (or changed: a changed window is the old one removed and the new one added) ends early.
+  const ended = cur.windows.filter((w) => !wanted.has(freezeKey(freezeDoc(w))));
+  for (const w of ended) ops.push({ kind: 'deleteFreezeWindow', id: w.id }, ...(await freezeRemovedOps(w, now)));
   const have = new Set(cur.setup.freeze_windows.map(freezeKey));
   for (const w of want.freeze_windows) {
     if (have.has(freezeKey(w))) continue;
@@ -489,6 +491,8 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
   // Signing secrets of new subscriptions first (as the API does: a subscription never exists without one; a failed commit leaves an orphan, never a hole).
   for (const [id, secret] of delivery.newSecrets) await needWebhooks(deps).secrets.put(tenant, id, [secret]);
   await deps.store.commit(tenant, ops);
+  // What the windows that ended held is looked at again now (through its schedule), as when the API removes one.
+  for (const w of ended) await freezeHoldsEnded(deps, w);
   for (const sub of delivery.removed) await needWebhooks(deps).secrets.remove(tenant, sub.id);
   await scheduleRecurring(deps, tenant, recurring, now);
   const shown = delivery.shown.webhooks.length + delivery.shown.registry_links.length;

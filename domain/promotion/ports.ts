@@ -19,8 +19,12 @@ export type PromotionOp =
    */
   | { kind: 'approval'; promotionId: string; approval: Approval; promotionVersion?: number }
   | { kind: 'evidence'; owner: string; evidence: Evidence }
-  /** one target of a promotion's rollout (domain/promotion/rollout/): its own item, so a wave's targets are written in parallel */
-  | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null };
+  /**
+   * One target of a promotion's rollout (domain/promotion/rollout/): its own item, so a wave's targets are written in parallel.
+   * `promotionVersion`: the promotion's version the change was decided on (a target's apply); a promotion written since
+   * (the flow's decision to stop, a halt) loses the write ('version'), and the step reads it again.
+   */
+  | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null; promotionVersion?: number };
 
 export interface PromotionStorePort {
   getPromotion(tenant: string, id: string): Promise<Promotion | null>;

@@ -97,6 +97,25 @@ describe('freeze windows', () => {
     expect(done.transitions.map((x: any) => x.status)).toEqual(['PENDING', 'VALIDATING', 'APPROVED', 'SCHEDULED', 'EXECUTING', 'COMPLETED']);
   });
 
+  it('a window removed while it holds a promotion releases it at once, not at the end the hold was told', async () => {
+    const { u } = await tenantWithLine();
+    const w = await t.call('POST', '/api/v1/environments/staging/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'quarter close', start: inSeconds(-1), end: inSeconds(2 * 3600) },
+    });
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', whenFrozen: 'wait' },
+    });
+    expect(p.status).toBe(201);
+    const held = await waitFor(t, u.viewer, p.body.id, ['SCHEDULED']);
+    expect(held.heldBy).toMatchObject({ window: w.body.id, until: w.body.end });
+    expect((await t.call('DELETE', `/api/v1/freeze-windows/${w.body.id}`, { token: u.admin })).status).toBe(204);
+    const done = await waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'], 10_000);
+    expect(done.status).toBe('COMPLETED');
+    expect(new Date(done.completedAt).getTime()).toBeLessThan(new Date(w.body.end).getTime());
+  });
+
   it('cancels a promotion that did not ask to wait, naming the window; the target stays as it was', async () => {
     const { u } = await tenantWithLine();
     const w = await t.call('POST', '/api/v1/freeze-windows', { token: u.admin, body: { reason: 'quarter close', start: inSeconds(-1), end: inSeconds(600) } });

@@ -132,6 +132,73 @@ describe('a rollout through targets in waves (local Step Functions on DynamoDB L
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
   });
 
+  it('a freeze window removed while wave 2 waits on it releases the wave at once: nothing fires the schedule by hand, and production is no longer held', async () => {
+    const { tenant, u } = await line({ canary: 'callback' });
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');
+    const soon = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const freeze = await t.call('POST', '/api/v1/environments/production/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'quarter close', start: soon(-1), end: soon(2 * 3600) },
+    });
+    expect(freeze.status, JSON.stringify(freeze.body)).toBe(201);
+    expect((await t.call('POST', `/api/v1/promotions/${id}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(200);
+    const held = await until(u.viewer, id, (d) => d.rollout.waiting?.for === 'freeze', 'wave 2 waits for the freeze');
+    expect(held.rollout.waiting.reason).toContain(`frozen by window ${freeze.body.id}`);
+    // Production is held: a target the rollout goes through cannot be removed.
+    const shrink = async () => {
+      const env = (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
+      const targets = env.targets.filter((x: { name: string }) => x.name !== 'cell-3');
+      return t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: env.version, targets } });
+    };
+    expect((await shrink()).status).toBe(409);
+
+    // The admin removes the window: the freeze ends now, and what waited on it is looked at again through its schedule.
+    expect((await t.call('DELETE', `/api/v1/freeze-windows/${freeze.body.id}`, { token: u.admin })).status).toBe(204);
+    const going = await until(u.viewer, id, (d) => states(d)['us-east-1'] !== 'PENDING', 'wave 2 starts once the window is gone', 10_000);
+    expect(going.rollout.waiting ?? null).toBeNull();
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}&limit=100`, { token: u.viewer })).body.items;
+    expect(audit.find((e: any) => e.action === 'promotion.wave.start' && /^wave 2:/.test(e.reason ?? ''))).toBeTruthy();
+    expect(t.stack.scheduler.pending()).not.toContain(scheduleName({ tenant, id }));
+    const shrunk = await shrink();
+    expect(shrunk.status, JSON.stringify(shrunk.body)).toBe(200);
+  });
+
+  it('a freeze window shortened (a manifest moves its end to a few seconds from now) releases wave 2 at its new end, not the old one', async () => {
+    const { u } = await line({ canary: 'callback' });
+    const id = await promote(u);
+    await until(u.viewer, id, (d) => states(d).canary === 'CONFIRMING', 'the canary waits');
+    const soon = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+    const start = soon(-1);
+    const freeze = await t.call('POST', '/api/v1/environments/production/freeze-windows', {
+      token: u.admin,
+      body: { reason: 'quarter close', start, end: soon(2 * 3600) },
+    });
+    expect(freeze.status, JSON.stringify(freeze.body)).toBe(201);
+    expect((await t.call('POST', `/api/v1/promotions/${id}/targets/canary/confirm`, { token: u.deployer, body: {} })).status).toBe(200);
+    await until(u.viewer, id, (d) => d.rollout.waiting?.for === 'freeze', 'wave 2 waits for the freeze');
+    // The window now ends in 3 s: the manifest says so (its window is replaced by the shorter one).
+    const doc = (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body;
+    const end = soon(3);
+    doc.artifacts.promotion.freeze_windows = [{ reason: 'quarter close', environment: 'production', start, end }];
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(doc) } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    // Looked at again at once: it waits until the new end (naming the window that holds it now), then wave 2 starts.
+    const rewaited = await until(
+      u.viewer,
+      id,
+      (d) => states(d)['us-east-1'] !== 'PENDING' || (d.rollout.waiting && !d.rollout.waiting.reason.includes(freeze.body.id)),
+      'the wave waits for the shorter window',
+      10_000,
+    );
+    if (rewaited.rollout.waiting) expect(new Date(rewaited.rollout.waiting.until).toISOString()).toBe(new Date(end).toISOString());
+    await until(u.viewer, id, (d) => states(d)['us-east-1'] !== 'PENDING', 'wave 2 starts at the new end', 15_000);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+  });
+
   it('a rollout waiting for its start window, halted and resumed, still waits for the window (resume is not a way around it)', async () => {
     const { tenant, u, id } = await promotedOutsideWindow(30, [
       { name: 'canary', wave: 1 },

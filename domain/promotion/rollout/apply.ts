@@ -9,6 +9,7 @@ import type { ConfigSubject, Promotion, RolloutTarget } from '../../kernel/promo
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { isPolled } from '../../kernel/target-schemas.ts';
 import { ENGINE } from '../aggregate.ts';
+import { WriteConflict } from '../../kernel/retry.ts';
 import { type Next } from '../run/deadlines.ts';
 import { bundleConfigSubject, configChanges } from '../request/release.ts';
 import { PromotionFailed } from '../run/target-change.ts';
@@ -97,121 +98,39 @@ export async function targetApplyStep(
   name: string,
   token: string,
 ): Promise<{ next: Next }> {
-  const p = await loadPromotion(deps, tenant, id);
-  if (p.status !== 'EXECUTING' || !p.rollout) {
-    await deps.workflow.sendTaskFailure(token, 'RolloutStopped', `promotion is ${p.status}`);
-    return { next: 'done' };
+  // A target changes only while the rollout goes on and its wave has started: the change is written conditioned on
+  // the promotion as read here, so a decision to stop written since (rollback.ts) makes it lose, and it reads again.
+  let p: Promotion;
+  let item: RolloutTarget | null;
+  let lost = 0;
+  for (;;) {
+    p = await loadPromotion(deps, tenant, id);
+    const stopped = stoppedFor(p, name);
+    if (stopped) {
+      await deps.workflow.sendTaskFailure(token, 'RolloutStopped', stopped);
+      return { next: 'done' };
+    }
+    item = await deps.store.getRolloutTarget(tenant, id, name);
+    if (item) break;
+    try {
+      item = await changeTarget(deps, p, name, token);
+      break;
+    } catch (err) {
+      // Another run of this step wrote it first (a retried execution): go on from what it wrote.
+      const again = await deps.store.getRolloutTarget(tenant, id, name);
+      if (again) {
+        item = again;
+        break;
+      }
+      // The promotion was written since it was read (a decision to stop, a halt): read it again and decide again.
+      if (!(err instanceof WriteConflict) || ++lost > 10) throw err;
+    }
   }
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
   if (!env || !target) throw new PromotionFailed(`target '${name}' of '${p.targetEnvironment}' no longer exists`);
-  const wave = p.rollout.waves.find((w) => w.targets.includes(name))?.wave ?? 0;
   const mode = target.confirm.mode;
-  let item = await deps.store.getRolloutTarget(tenant, id, name);
-  if (!item) {
-    const now = deps.clock();
-    const at = now.toISOString();
-    const bundle = p.subject.type === 'bundle' ? await bundleHeadsFor(deps, p as Promotion & { subject: { type: 'bundle' } }, env, name) : null;
-    const release = bundle ? null : await releaseFor(deps, p, env);
-    const ptr = p.subject.type === 'artifact' ? await deps.store.getPointer(tenant, env.name, p.subject.name) : null;
-    const own = release ? await deps.store.getTargetHead(tenant, env.name, name, release.subject) : null;
-    const deploymentId = randomUUID();
-    const deadline = new Date(now.getTime() + confirmSeconds(target) * 1000).toISOString();
-    const before: RolloutTarget['before'] = !release
-      ? null
-      : p.subject.type === 'artifact'
-        ? own && own.base === release.base && own.artifact
-          ? { version: own.artifact.version, digest: own.artifact.digest }
-          : ptr
-            ? { version: ptr.version, digest: ptr.digest }
-            : null
-        : { seq: env.head.seq, digest: env.head.digest };
-    // Delivery per target (artifact promotions): its registry tag and its own git file, before its transaction.
-    const delivered = await deliverTarget(deps, p, env, before, { target: name, wave });
-    item = {
-      promotionId: id,
-      name,
-      wave,
-      state: mode === 'immediate' ? 'BAKING' : 'CONFIRMING',
-      before,
-      appliedAt: at,
-      deploymentId,
-      confirm: mode === 'immediate' ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' } : { mode, deadline },
-      taskToken: mode === 'callback' ? token : null,
-      bake: mode === 'immediate' ? bakeWindow(p, env, name, now) : null,
-      alarm: null,
-      error: null,
-      rolledBackAt: null,
-      ...(bundle ? { members: bundle.members } : {}),
-      ...(delivered.git ? { git: delivered.git } : {}),
-      ...(delivered.registry ? { registry: delivered.registry } : {}),
-      version: 1,
-      updatedAt: at,
-    };
-    const headOf = (r: HeadRelease, was: TargetHead | null): WriteOp => ({
-      kind: 'targetHead',
-      head: {
-        environment: env.name,
-        target: name,
-        ...r,
-        promotionId: id,
-        wave,
-        updatedAt: at,
-        version: (was?.version ?? 0) + 1,
-        ...(p.subject.type === 'bundle' ? { bundle: { name: p.subject.name, digest: p.subject.digest } } : {}),
-      },
-      expectedVersion: was ? was.version : null,
-    });
-    const heads = bundle ? bundle.heads.map((h) => headOf(h.head, h.own)) : [headOf(release!, own)];
-    const dep = {
-      id: deploymentId,
-      environment: env.name,
-      target: name,
-      imageTag:
-        p.subject.type === 'artifact'
-          ? p.subject.version
-          : p.subject.type === 'bundle'
-            ? `${p.subject.name}@${p.subject.digest.slice(7, 19)}`
-            : `${env.name}@${release!.snapshot!.seq}`,
-      gitCommit: delivered.git?.commit ?? '',
-      gitBranch: '',
-      ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
-      status: 'DEPLOYED' as const,
-      deployedAt: at,
-      completedAt: at,
-      promotionId: id,
-      digest: p.subject.type === 'config' ? release!.snapshot!.digest : p.subject.digest,
-      deployedBy: p.requestedBy.name,
-    };
-    const audit = auditEntry(
-      tenant,
-      {
-        ...auditDraft(
-          { principal: ENGINE },
-          p,
-          'promotion.target.apply',
-          null,
-          `${name}:${dep.digest}`,
-          `wave ${wave}: ${name} changed (${mode} confirmation)`,
-        ),
-      },
-      now,
-    );
-    try {
-      await deps.store.commit(tenant, [
-        ...heads,
-        { kind: 'rolloutTarget', target: item, expectedVersion: null },
-        deploymentOp(dep, null, at),
-        { kind: 'audit', entry: audit },
-        targetApplied(deps, p, item, dep),
-      ]);
-    } catch (err) {
-      // Another run of this step wrote it first (a retried execution): go on from what it wrote.
-      const again = await deps.store.getRolloutTarget(tenant, id, name);
-      if (!again) throw err;
-      item = again;
-    }
-  } else if (item.state === 'CONFIRMING' && mode === 'callback' && item.taskToken !== token) {
+  if (item.state === 'CONFIRMING' && mode === 'callback' && item.taskToken !== token) {
     // This run's token replaces an earlier run's.
     await deps.store.commit(tenant, [
       {
@@ -233,6 +152,122 @@ export async function targetApplyStep(
   }
   await deps.workflow.sendTaskSuccess(token, { target: name });
   return { next: 'execute' };
+}
+
+/**
+ * Why a target of the rollout may not change now (null: it may): the promotion no longer executes, the flow decided
+ * to stop, or the target's wave has not started (a step of a wave that never began).
+ */
+export function stoppedFor(p: Promotion, name: string): string | null {
+  if (p.status !== 'EXECUTING' || !p.rollout) return `promotion is ${p.status}`;
+  if (p.rollout.stopping) return `the rollout stopped: ${p.rollout.stopping.reason}`;
+  const wave = p.rollout.waves.find((w) => w.targets.includes(name))?.wave;
+  if (wave === undefined) return `'${name}' is no target of this rollout`;
+  if (p.rollout.wave < wave) return `wave ${wave} of '${name}' has not started (the rollout is at wave ${p.rollout.wave})`;
+  return null;
+}
+
+/**
+ * The change of one target, in one transaction conditioned on the promotion's version as `p` says: its head(s), its
+ * item, its deployment record, its audit entry and its event (its git file and registry tag are delivered before).
+ */
+async function changeTarget(deps: With<'git' | 'registry'>, p: Promotion, name: string, token: string): Promise<RolloutTarget> {
+  const tenant = p.tenant;
+  const id = p.id;
+  const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
+  const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
+  if (!env || !target) throw new PromotionFailed(`target '${name}' of '${p.targetEnvironment}' no longer exists`);
+  const wave = p.rollout!.waves.find((w) => w.targets.includes(name))?.wave ?? 0;
+  const mode = target.confirm.mode;
+  const now = deps.clock();
+  const at = now.toISOString();
+  const bundle = p.subject.type === 'bundle' ? await bundleHeadsFor(deps, p as Promotion & { subject: { type: 'bundle' } }, env, name) : null;
+  const release = bundle ? null : await releaseFor(deps, p, env);
+  const ptr = p.subject.type === 'artifact' ? await deps.store.getPointer(tenant, env.name, p.subject.name) : null;
+  const own = release ? await deps.store.getTargetHead(tenant, env.name, name, release.subject) : null;
+  const deploymentId = randomUUID();
+  const deadline = new Date(now.getTime() + confirmSeconds(target) * 1000).toISOString();
+  const before: RolloutTarget['before'] = !release
+    ? null
+    : p.subject.type === 'artifact'
+      ? own && own.base === release.base && own.artifact
+        ? { version: own.artifact.version, digest: own.artifact.digest }
+        : ptr
+          ? { version: ptr.version, digest: ptr.digest }
+          : null
+      : { seq: env.head.seq, digest: env.head.digest };
+  // Delivery per target (artifact promotions): its registry tag and its own git file, before its transaction.
+  const delivered = await deliverTarget(deps, p, env, before, { target: name, wave });
+  const item: RolloutTarget = {
+    promotionId: id,
+    name,
+    wave,
+    state: mode === 'immediate' ? 'BAKING' : 'CONFIRMING',
+    before,
+    appliedAt: at,
+    deploymentId,
+    confirm: mode === 'immediate' ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' } : { mode, deadline },
+    taskToken: mode === 'callback' ? token : null,
+    bake: mode === 'immediate' ? bakeWindow(p, env, name, now) : null,
+    alarm: null,
+    error: null,
+    rolledBackAt: null,
+    ...(bundle ? { members: bundle.members } : {}),
+    ...(delivered.git ? { git: delivered.git } : {}),
+    ...(delivered.registry ? { registry: delivered.registry } : {}),
+    version: 1,
+    updatedAt: at,
+  };
+  const headOf = (r: HeadRelease, was: TargetHead | null): WriteOp => ({
+    kind: 'targetHead',
+    head: {
+      environment: env.name,
+      target: name,
+      ...r,
+      promotionId: id,
+      wave,
+      updatedAt: at,
+      version: (was?.version ?? 0) + 1,
+      ...(p.subject.type === 'bundle' ? { bundle: { name: p.subject.name, digest: p.subject.digest } } : {}),
+    },
+    expectedVersion: was ? was.version : null,
+  });
+  const heads = bundle ? bundle.heads.map((h) => headOf(h.head, h.own)) : [headOf(release!, own)];
+  const dep = {
+    id: deploymentId,
+    environment: env.name,
+    target: name,
+    imageTag:
+      p.subject.type === 'artifact'
+        ? p.subject.version
+        : p.subject.type === 'bundle'
+          ? `${p.subject.name}@${p.subject.digest.slice(7, 19)}`
+          : `${env.name}@${release!.snapshot!.seq}`,
+    gitCommit: delivered.git?.commit ?? '',
+    gitBranch: '',
+    ...(p.subject.type === 'artifact' ? { artifact: p.subject.name } : {}),
+    status: 'DEPLOYED' as const,
+    deployedAt: at,
+    completedAt: at,
+    promotionId: id,
+    digest: p.subject.type === 'config' ? release!.snapshot!.digest : p.subject.digest,
+    deployedBy: p.requestedBy.name,
+  };
+  const audit = auditEntry(
+    tenant,
+    {
+      ...auditDraft({ principal: ENGINE }, p, 'promotion.target.apply', null, `${name}:${dep.digest}`, `wave ${wave}: ${name} changed (${mode} confirmation)`),
+    },
+    now,
+  );
+  await deps.store.commit(tenant, [
+    ...heads,
+    { kind: 'rolloutTarget', target: item, expectedVersion: null, promotionVersion: p.version },
+    deploymentOp(dep, null, at),
+    { kind: 'audit', entry: audit },
+    targetApplied(deps, p, item, dep),
+  ]);
+  return item;
 }
 
 /**

@@ -16,6 +16,7 @@ export async function haltRollout(deps: Deps, ctx: Ctx, id: string, reason: stri
   const { after } = await writePromotion(deps, ctx.principal.tenant, id, (cur) => {
     if (!cur.rollout) throw new TransitionNotAllowed(`Promotion ${id} does not roll out through targets: there are no waves to halt`);
     if (cur.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${cur.status}: only a rollout in progress can be halted`);
+    if (cur.rollout.stopping) throw new TransitionNotAllowed(`Promotion ${id} is stopping (${cur.rollout.stopping.reason}): there is no next wave to halt`);
     if (cur.rollout.halted) return null;
     const halted = { by: me.name, at: deps.clock().toISOString(), reason };
     return { next: patched(cur, deps.clock(), { rollout: { ...cur.rollout, halted } }), action: 'promotion.halt', by: me, reason, requestId: ctx.requestId };
@@ -47,6 +48,7 @@ export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string
       waits = null;
       if (!cur.rollout) throw new TransitionNotAllowed(`Promotion ${id} does not roll out through targets: there is nothing to resume`);
       if (cur.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${cur.status}: only a halted rollout can be resumed`);
+      if (cur.rollout.stopping) throw new TransitionNotAllowed(`Promotion ${id} is stopping (${cur.rollout.stopping.reason}): it does not go on`);
       if (!cur.rollout.halted) throw new TransitionNotAllowed(`Promotion ${id} is not halted`);
       token = cur.taskToken;
       const resumed = {

@@ -4,7 +4,7 @@ import type { TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Deps, With, WriteOp } from '../../kernel/deps.ts';
 import { retryOnConflict, WriteConflict } from '../../kernel/retry.ts';
-import { ENGINE, moved } from '../aggregate.ts';
+import { ENGINE, moved, patched } from '../aggregate.ts';
 import { wakeQueued } from '../run/queue.ts';
 import { revertTarget } from '../deliver/target-delivery.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
@@ -18,6 +18,10 @@ import { promotionEvent, writePromotion } from '../write.ts';
  * put back is skipped, a finished promotion is left alone.
  */
 export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, p: Promotion, raw: string): Promise<void> {
+  // The decision to stop first, on the promotion: a step that would start a wave or change a target and read the
+  // promotion before this write loses its own (conditioned on the version it read), so every target changed is
+  // one the list below names, and none changes after it.
+  await decideToStop(deps, p, stopReason(raw, await deps.store.listRolloutTargets(p.tenant, p.id)));
   const items = await deps.store.listRolloutTargets(p.tenant, p.id);
   const message = stopReason(raw, items);
   const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
@@ -75,6 +79,19 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   await wakeQueued(deps, p.tenant, p.targetEnvironment);
+}
+
+/** The rollout's `stopping`, once (the first reason is kept): no wave starts and no target changes from this write on. */
+async function decideToStop(deps: Deps, p: Promotion, reason: string): Promise<void> {
+  await writePromotion(deps, p.tenant, p.id, (cur) => {
+    if (cur.status !== 'EXECUTING' || !cur.rollout || cur.rollout.stopping) return null;
+    const now = deps.clock();
+    return {
+      next: patched(cur, now, { rollout: { ...cur.rollout, stopping: { at: now.toISOString(), reason: reason.slice(0, 500) } } }),
+      action: null,
+      by: ENGINE,
+    };
+  });
 }
 
 /** Whether a promotion's rollout writes config heads (a config release, or a bundle with a configuration). */

@@ -70,8 +70,18 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   // The lease is renewed with every wave (and kept through a halt or a start window: the renewal covers a day more).
   if (env) await deps.store.acquireLock(tenant, p.targetEnvironment, id, now, rolloutLockSeconds(env));
   const gate = await waveGate(deps, p, env, wave, now);
+  // The wave before ended: every target of it DONE. A wave that ended otherwise (a target failed: the flow decides to
+  // stop) is not complete, and no later wave starts after it. A DONE target changes again only by a rollback, which
+  // writes its decision to stop on the promotion first, and the write below is conditioned on the promotion as read.
+  const before = [...p.rollout.waves].reverse().find((w) => w.wave < wave);
+  const unfinished = before ? await unfinishedTargets(deps, p, before.targets) : [];
+  const notDone = unfinished.length ? `wave ${before!.wave} did not complete: ${unfinished.join(', ')}` : null;
+  let refused: string | null = null;
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
+    refused = null;
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
+    refused = cur.rollout.stopping ? `the rollout stopped: ${cur.rollout.stopping.reason}` : notDone;
+    if (refused) return null;
     // This step runs when the wave before has ended (every target of it confirmed and baked): that wave is
     // complete now, whether this one starts, waits for a resume or waits for a start window or a freeze.
     // When this wave does not start now, the completion of the one before says why (its event's reason).
@@ -105,7 +115,11 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
     const prev = done?.rollout.completedWaves?.at(-1);
     return { ...start, reason: done ? `wave ${prev} complete; ${start.reason}` : start.reason, ops: [...ops, ...start.ops] };
   });
-  const cur = after ?? p;
+  const cur = after ?? (await loadPromotion(deps, tenant, id));
+  if (refused || cur.status !== 'EXECUTING' || !cur.rollout || cur.rollout.stopping) {
+    await deps.workflow.sendTaskFailure(token, 'RolloutStopped', refused ?? `promotion is ${cur.status}`);
+    return { next: 'done' };
+  }
   if (cur.rollout?.halted) return { next: 'await-go' };
   if (!gate.open) {
     await deps.scheduler.scheduleOnce(scheduleName(cur), new Date(cur.rollout!.waiting!.until), { tenant, promotionId: id });
@@ -145,6 +159,12 @@ export async function waveGate(
   if (window.open) return { open: true };
   const until = (window.opens ?? new Date(now.getTime() + 3600_000)).toISOString();
   return { open: false, reason: `wave ${wave} waits for a start window (${describeWindows(starts)})`, until, for: 'start-window' };
+}
+
+/** The targets (of `names`) that are not DONE, each with its state: a wave with any did not complete. */
+async function unfinishedTargets(deps: Deps, p: Promotion, names: string[]): Promise<string[]> {
+  const items = new Map((await deps.store.listRolloutTargets(p.tenant, p.id)).map((t) => [t.name, t.state]));
+  return names.filter((n) => items.get(n) !== 'DONE').map((n) => `${n} ${items.get(n) ?? 'not changed'}`);
 }
 
 /** The wave a parked WaveStart task waits to start (halted, or outside the start windows): the one after the rollout's current wave. */

@@ -3,6 +3,7 @@ import { activeWindowOf, nextAllowedOf } from '../../freeze/windows.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
+import type { FreezeWindow } from '../../freeze/model.ts';
 import { ENGINE, moved, patched } from '../aggregate.ts';
 import { scheduleName } from './schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
@@ -50,3 +51,30 @@ export async function freezeHold(deps: With<'scheduler'>, tenant: string, id: st
   }
   return { held: { next: 'done' }, read: p };
 }
+
+/**
+ * A window that ends early (removed) frees what it held before the end they were told: every promotion its scope
+ * holds for a freeze — one SCHEDULED by a window (`heldBy.window`), a rollout whose next wave waits on one
+ * (`rollout.waiting.for: "freeze"`) — has its schedule moved to now, through the scheduler as any resume. The
+ * schedule's firing decides as it always does (run/schedule.ts): another window still over the environment holds it
+ * again until that one ends, and nothing else does. The promotions looked at again, by id.
+ */
+export async function freezeHoldsEnded(deps: With<'scheduler'>, window: Pick<FreezeWindow, 'tenant' | 'scope'>): Promise<string[]> {
+  const { tenant, scope } = window;
+  const envs = scope === '*' ? (await deps.store.listEnvironments(tenant)).map((e) => e.name) : [scope];
+  const now = deps.clock();
+  const woken: string[] = [];
+  for (const env of envs) {
+    for (const p of await deps.store.activePromotions(tenant, env)) {
+      if (!heldByFreeze(p)) continue;
+      await deps.scheduler.scheduleOnce(scheduleName(p), now, { tenant, promotionId: p.id });
+      woken.push(p.id);
+    }
+  }
+  return woken;
+}
+
+/** Whether a freeze window holds the promotion: SCHEDULED by one, or its rollout's next wave waiting on one. */
+const heldByFreeze = (p: Promotion) =>
+  (p.status === 'SCHEDULED' && !!p.heldBy && 'window' in p.heldBy) ||
+  (p.status === 'EXECUTING' && p.rollout?.waiting?.for === 'freeze' && !p.rollout.halted && !p.rollout.stopping);

@@ -84,14 +84,15 @@ export async function fireSchedule(deps: With<'workflow' | 'scheduler'>, tenant:
   const p = await loadPromotion(deps, tenant, id);
   // A rollout whose next wave waited (a start window, a freeze; domain/promotion/rollout/): the wave is checked
   // again as any wave start is, then started (its task answered) or left waiting until the next look.
-  if (p.status === 'EXECUTING' && p.rollout?.waiting && p.taskToken && !p.rollout.halted) {
+  if (p.status === 'EXECUTING' && p.rollout?.waiting && p.taskToken && !p.rollout.halted && !p.rollout.stopping) {
     const token = p.taskToken;
     const now = deps.clock();
     const wave = parkedWave(p.rollout);
     const windowOpened = p.rollout.waiting.for !== 'freeze';
     const gate = await waveGate(deps, p, await deps.store.getEnvironment(tenant, p.targetEnvironment), wave, now, { windowOpened });
     const { after } = await writePromotion(deps, tenant, id, (cur) => {
-      if (cur.taskToken !== token || !cur.rollout) return null;
+      // The flow decided to stop meanwhile: no wave starts (rollout/rollback.ts).
+      if (cur.taskToken !== token || cur.status !== 'EXECUTING' || !cur.rollout || cur.rollout.stopping) return null;
       if (!gate.open) {
         const waiting = { reason: gate.reason, until: gate.until, for: gate.for };
         return { next: patched(cur, now, { rollout: { ...cur.rollout, waiting } }), action: 'promotion.wave.wait', by: ENGINE, reason: gate.reason };

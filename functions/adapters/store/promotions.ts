@@ -241,11 +241,23 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
           reasons: [createOrVersion(op.expectedVersion), ...gates.map(() => 'unknown' as const), ...claim.map(() => 'version' as const)],
         };
       }
-      case 'rolloutTarget':
-        return one(
-          base.put({ ...keys.rolloutTarget(tenant, op.target.promotionId, op.target.name), entity: 'RolloutTarget', ...op.target }, op.expectedVersion),
-          createOrVersion(op.expectedVersion),
+      case 'rolloutTarget': {
+        const target = base.put(
+          { ...keys.rolloutTarget(tenant, op.target.promotionId, op.target.name), entity: 'RolloutTarget', ...op.target },
+          op.expectedVersion,
         );
+        if (op.promotionVersion === undefined) return one(target, createOrVersion(op.expectedVersion));
+        // Decided on the promotion as it was: one written since (the flow's decision to stop) loses the write.
+        const unchanged: TxItem = {
+          ConditionCheck: {
+            TableName: table,
+            Key: keys.promotion(tenant, op.target.promotionId),
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': op.promotionVersion },
+          },
+        };
+        return { items: [target, unchanged], reasons: [createOrVersion(op.expectedVersion), 'version'] };
+      }
       case 'approval': {
         // One approval per approver and release digest: a second one for the same digest is refused.
         const approval: TxItem = {

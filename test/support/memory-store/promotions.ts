@@ -169,6 +169,17 @@ export function promotionArea({ table }: MemoryState) {
         'version',
         createOrVersion(op.expectedVersion),
       ),
+      // Decided on the promotion as it was: one written since (the flow's decision to stop) loses the write.
+      ...(op.promotionVersion === undefined
+        ? []
+        : [
+            {
+              key: keys.promotion(ctx.tenant, op.target.promotionId),
+              when: (cur: Record<string, unknown> | undefined) => cur?.version === op.promotionVersion,
+              to: (cur: Record<string, unknown> | undefined) => cur!,
+              reason: 'version' as const,
+            },
+          ]),
     ],
     // One approval per approver and release digest: a second one for the same digest is refused.
     approval: (op, ctx) => [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Approval, Evidence, GateResult, Promotion, RecurringPromotion } from '../../../domain/kernel/promotion-model.ts';
+import type { Approval, Evidence, GateResult, Promotion, RecurringPromotion, RolloutTarget } from '../../../domain/kernel/promotion-model.ts';
 import type { Store } from '../../../domain/ports.ts';
 import { allPages, audit, conflict, event, freezeWindow, later, promotion, refused, rule, uid, type Contract } from './fixtures.ts';
 
@@ -134,6 +134,35 @@ export function promotionContract(c: Contract) {
       expect(await c.store().listApprovals(t, p.id)).toEqual([]);
       await c.store().commit(t, [{ kind: 'approval', promotionId: p.id, approval: by('carol'), promotionVersion: p.version }]);
       expect((await c.store().listApprovals(t, p.id)).map((a) => a.by)).toEqual(['carol']);
+      expect(await c.store().getPromotion(t, p.id)).toEqual(p);
+    });
+
+    it("a rollout target's change decided on the promotion's version loses the write once the promotion changed (version), and is stored while it has not", async () => {
+      const t = c.tenant();
+      const p = promotion(t);
+      await create(c.store(), p);
+      const at = later().toISOString();
+      const target: RolloutTarget = {
+        promotionId: p.id,
+        name: 'canary',
+        wave: 1,
+        state: 'BAKING',
+        before: null,
+        appliedAt: at,
+        deploymentId: 'dep-1',
+        confirm: null,
+        taskToken: null,
+        bake: null,
+        alarm: null,
+        error: null,
+        rolledBackAt: null,
+        version: 1,
+        updatedAt: at,
+      };
+      expect(await conflict(c.store().commit(t, [{ kind: 'rolloutTarget', target, expectedVersion: null, promotionVersion: p.version + 1 }]))).toBe('version');
+      expect(await c.store().getRolloutTarget(t, p.id, 'canary')).toBeNull();
+      await c.store().commit(t, [{ kind: 'rolloutTarget', target, expectedVersion: null, promotionVersion: p.version }]);
+      expect((await c.store().getRolloutTarget(t, p.id, 'canary'))?.state).toBe('BAKING');
       expect(await c.store().getPromotion(t, p.id)).toEqual(p);
     });
 
