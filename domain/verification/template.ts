@@ -265,7 +265,7 @@ export function conditionIssue(expression: string): string | null {
   try {
     parsed = parseBounded(expression);
   } catch (err) {
-    return `is not a CEL expression: ${firstLine((err as Error).message)}`;
+    return `is not a valid CEL condition over ${CEL_VARIABLES}: ${firstLine((err as Error).message)}`;
   }
   const checked = parsed.check() as { valid: boolean; type?: string; error?: { message: string } };
   if (!checked.valid) return `is not a valid CEL condition over ${CEL_VARIABLES}: ${firstLine(checked.error?.message ?? 'invalid')}`;
