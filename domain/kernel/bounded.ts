@@ -190,7 +190,7 @@ export function celCost(root: CelNode, sizes: CelSizes): number {
           case 'endsWith':
             return { cost: cap(base + scanned), size: 0, elem: 0 };
           case 'split':
-            return { cost: cap(base + scanned), size: r?.size ?? 0, elem: r?.size ?? 0 };
+            return { cost: cap(base + scanned), size: (r?.size ?? 0) + 1, elem: r?.size ?? 0 };
           case 'join':
             return { cost: cap(base + scanned), size: cap((r?.size ?? 0) * ((r?.elem ?? 0) + (a[0]?.size ?? 0))), elem: 0 };
           case 'string':

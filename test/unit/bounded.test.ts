@@ -124,6 +124,15 @@ describe('YAML: aliases limited, cycles refused before any walk', () => {
     expect(yamlShapeIssue(parseDocument(deep))).toContain(`more than ${YAML_MAX_DEPTH} levels`);
   });
 
+  it('an alias bomb within the alias count (9 levels of 9) is refused by the expansion bound, not expanded', async () => {
+    const lines = ['l0: &l0 [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 10; i++) lines.push(`l${i}: &l${i} [${Array.from({ length: 9 }, () => `*l${i - 1}`).join(', ')}]`);
+    expect(yamlShapeIssue(parseDocument(lines.join('\n')))).toBeNull();
+    const err = await parseManifest(lines.join('\n')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ValidationFailed' });
+    expect(JSON.stringify((err as { issues: unknown }).issues)).toContain('Excessive alias count');
+  });
+
   it('a manifest plan of a self-referring document answers a validation error naming the document', async () => {
     for (const text of ['a: &a [*a]', 'a: &a {<<: *a}']) {
       const err = await parseManifest(text).catch((e: unknown) => e);
