@@ -12,6 +12,7 @@ import {
 } from '../../domain/kernel/bounded.ts';
 import { tagAccepted, tagFilter } from '../../domain/artifacts/discovery.ts';
 import { parseManifest } from '../../domain/manifest/document.ts';
+import { judge } from '../../domain/verification/analysis.ts';
 import { celReady, conditionIssue, evaluateCondition } from '../../domain/verification/template.ts';
 
 /** What a tenant writes is bounded before it runs: the repros of the outside testers, and the classes they stand for. */
@@ -54,6 +55,13 @@ describe('CEL: a cost estimated at save, enforced at evaluation', () => {
       ),
     ).toThrow(/at most 1000/);
     expect(evaluateCondition('results.exists(x, results.exists(y, x < y))', [1, 2])).toBe(true);
+  });
+
+  it('a measurement judged by a condition past the bound is an Error naming the bound, as the analysis counts it', () => {
+    const judged = judge({ successCondition: nestedExists(6) }, [0.01]);
+    expect(judged.phase).toBe('Error');
+    expect(judged.error).toContain('too costly');
+    expect(judge({ successCondition: 'result < 0.05' }, [0.01]).phase).toBe('Successful');
   });
 
   it('every cost the estimate allows is finite, whatever the nesting (property over depths and list sizes)', () => {
