@@ -6,6 +6,7 @@ import { AlreadyExists, ArtifactNotFound, RuleViolation, ValidationFailed } from
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { WriteConflict } from '../kernel/retry.ts';
+import { linearRegex, patternIssue, REGEX_MAX_LENGTH, regexReady } from '../kernel/bounded.ts';
 import type { RepoLink } from './model.ts';
 
 /**
@@ -19,32 +20,23 @@ import type { RepoLink } from './model.ts';
 const SEMVER = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 /** OCI tags are at most 128 characters: a pattern never runs on more. */
 const MAX_TAG = 128;
-/** A quantified group that itself contains a quantifier (`(a+)+`, `(\w*)*`, `(x|y+){2,}`): catastrophic backtracking. */
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{?]/;
-
 export const tagFilter = /* @__PURE__ */ z.schema(() =>
   z.union([
     z.strictObject({ semver: z.literal(true) }),
     z.strictObject({
       pattern: z.string().check(
         z.minLength(1),
-        z.maxLength(200),
-        z.refine(
-          (p) => {
-            try {
-              new RegExp(p, 'u');
-              return true;
-            } catch {
-              return false;
-            }
-          },
-          { message: 'must be a valid regular expression' },
-        ),
-        z.refine((p) => !NESTED_QUANTIFIER.test(p), { message: 'must not nest quantifiers (e.g. (a+)+): such patterns can take exponential time' }),
+        z.maxLength(REGEX_MAX_LENGTH),
+        // RE2 semantics (kernel/bounded.ts): the engine loads on first use, so this check awaits it.
+        z.superRefine(async (p, ctx) => {
+          await regexReady();
+          const why = patternIssue(p);
+          if (why) ctx.addIssue({ code: 'custom', message: why, input: p });
+        }),
         z.meta({
           format: 'regex',
           description:
-            'A JavaScript regular expression (u flag) matched against the whole tag; one that does not compile, or nests quantifiers, is refused with 400',
+            'A regular expression in RE2 syntax (linear time: no backreferences or lookaround), at most 200 characters, matched against the whole tag; one RE2 does not compile is refused with 400',
         }),
       ),
     }),
@@ -76,7 +68,8 @@ export const linkView = ({ tokenHash: _t, tenant: _n, ...l }: RepoLink) => l;
 /** Whether a pushed tag becomes a version: it must be a version (semver) and pass the link's filter. */
 export function tagAccepted(link: Pick<RepoLink, 'tags'>, tag: string | undefined): boolean {
   if (!tag || tag.length > MAX_TAG || !SEMVER.test(tag)) return false;
-  return 'semver' in link.tags ? true : new RegExp(`^(?:${link.tags.pattern})$`, 'u').test(tag);
+  // On the RE2 engine (linear time in the tag); the caller awaits regexReady() first.
+  return 'semver' in link.tags ? true : linearRegex(link.tags.pattern).matchesWhole(tag);
 }
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -224,6 +217,7 @@ export async function discovered(
   push: Push,
 ): Promise<{ artifact: string; version: string; created: boolean } | { artifact: string; skipped: string }> {
   if (push.registry !== link.registry || push.repository !== link.repository) return { artifact: link.artifact, skipped: 'another repository' };
+  await regexReady();
   if (!tagAccepted(link, push.tag)) return { artifact: link.artifact, skipped: `tag ${push.tag ?? '(none)'} does not pass the link's filter` };
   if (!/^sha256:[0-9a-f]{64}$/.test(push.digest)) return { artifact: link.artifact, skipped: 'not a sha256 digest' };
   const known = (await deps.store.listArtifactVersions(link.tenant, link.artifact)).find((v) => v.digest === push.digest);

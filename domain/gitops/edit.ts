@@ -1,5 +1,6 @@
 import { createTwoFilesPatch, diffArrays } from 'diff';
 import { Document, isMap, isScalar, isSeq, parseDocument, Scalar, type ToStringOptions } from 'yaml';
+import { yamlShapeIssue } from '../kernel/bounded.ts';
 import { isReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
 
@@ -160,6 +161,9 @@ function jsonSpan(text: string, keys: string[]): [number, number] | undefined {
 function parseYaml(file: string, text: string, what: string): Document.Parsed {
   const doc = parseDocument(text);
   if (doc.errors.length) throw new GitEditConflict(`${file} is not valid YAML (${doc.errors[0]!.message.split('\n')[0]}); fix the file on the branch`);
+  // Aliases limited, cycles refused, nesting bounded (kernel/bounded.ts), before the edit walks the document.
+  const shape = yamlShapeIssue(doc);
+  if (shape) throw new GitEditConflict(`${file}: the document ${shape}; fix the file on the branch`);
   if (doc.contents !== null && !isMap(doc.contents)) throw new GitEditConflict(`${file}: the document is not a mapping, so ${what} cannot be set`);
   return doc;
 }

@@ -1,4 +1,5 @@
 import { Document, isMap, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { YAML_MAX_ALIASES, yamlShapeIssue } from '../kernel/bounded.ts';
 import { ValidationFailed, type Issue } from '../kernel/errors.ts';
 
 /**
@@ -54,7 +55,7 @@ function mappingKeyProblem(root: unknown, counter: LineCounter): Issue | undefin
 
 /** A read manifest text: its values, and the line a path of it is on. */
 export interface ManifestText {
-  /** the document's values (the yaml library refuses alias bombs: at most 100 aliases) */
+  /** the document's values (aliases limited and cycles refused before: kernel/bounded.ts; the yaml library refuses alias bombs) */
   toJS(): unknown;
   lineOf(path: (string | number)[]): number | undefined;
 }
@@ -70,11 +71,14 @@ export function readManifestText(text: string): ManifestText {
       'The manifest is not valid YAML/JSON',
     );
   }
+  // Aliases limited, an alias inside the node it names (a cycle) refused, nesting bounded: before any walk.
+  const shape = yamlShapeIssue(doc);
+  if (shape) throw new ValidationFailed([{ path: 'document', message: shape }], 'The manifest is not valid YAML/JSON');
   const keyIssue = mappingKeyProblem(doc.contents, counter);
   if (keyIssue) throw new ValidationFailed([keyIssue], 'The manifest is not valid YAML/JSON');
   if (!isMap(doc.contents) && !isSeq(doc.contents))
     throw new ValidationFailed([{ path: 'document', message: 'must be a mapping with artifacts.promotion' }], 'The manifest is empty');
-  return { toJS: () => doc.toJS({ maxAliasCount: 100 }), lineOf: (path) => lineOf(doc, counter, path) };
+  return { toJS: () => doc.toJS({ maxAliasCount: YAML_MAX_ALIASES }), lineOf: (path) => lineOf(doc, counter, path) };
 }
 
 /**

@@ -1,4 +1,16 @@
 import type { Environment } from '@marcbachmann/cel-js';
+import {
+  CEL_LINEAR_MATCHES,
+  CEL_MAX_RESULTS,
+  callsBacktrackingMatches,
+  celCost,
+  celCostIssue,
+  celLinearMatches,
+  linearRegex,
+  patternIssue,
+  regexReady,
+  type CelNode,
+} from '../kernel/bounded.ts';
 import { ValidationFailed, type Issue } from '../kernel/errors.ts';
 import { tenantUrl } from '../kernel/url-policy.ts';
 import * as z from '../kernel/zod.ts';
@@ -180,15 +192,21 @@ let celEnv: Environment | undefined;
 let celLoading: Promise<void> | undefined;
 
 /**
- * Loads the CEL library (a chunk of its own, about 84 KiB) on first use, so no function's module init
- * reads it: a caller that compiles or judges a condition (parsing a template compiles its conditions)
- * awaits this first; it is a no-op once loaded.
+ * Loads the CEL library (a chunk of its own, about 84 KiB) and the RE2 engine on first use, so no
+ * function's module init reads them: a caller that compiles or judges a condition (parsing a template
+ * compiles its conditions) awaits this first; it is a no-op once loaded.
  */
 export function celReady(): Promise<void> {
-  celLoading ??= import('@marcbachmann/cel-js').then(({ Environment }) => {
+  celLoading ??= Promise.all([import('@marcbachmann/cel-js'), regexReady()]).then(([{ Environment }]) => {
     celEnv = new Environment({ limits: { maxAstNodes: 500, maxDepth: 32, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 8 } })
       .registerVariable('result', 'double')
-      .registerVariable('results', 'list<double>');
+      .registerVariable('results', 'list<double>')
+      // CEL's `matches` on the RE2 engine (linear time): every `.matches(` of a condition is read as this one.
+      .registerFunction(`string.${CEL_LINEAR_MATCHES}(string): bool`, (text: string, pattern: string) => {
+        const why = patternIssue(pattern);
+        if (why) throw new Error(`matches(): the pattern ${why}`);
+        return linearRegex(pattern).test(text);
+      });
   });
   return celLoading;
 }
@@ -198,22 +216,76 @@ function cel(): Environment {
   return celEnv;
 }
 
-/** Why a condition does not compile to a boolean over `result` and `results`, or null. */
-export function conditionIssue(expression: string): string | null {
-  let checked: { valid: boolean; type?: string; error?: { message: string } };
-  try {
-    checked = cel().check(expression) as typeof checked;
-  } catch (err) {
-    return `is not a CEL expression: ${firstLine((err as Error).message)}`;
+type Compiled = ReturnType<Environment['parse']>;
+const parsedConditions = new Map<string, Compiled>();
+
+/**
+ * A condition parsed for the bounded path (kernel/bounded.ts): `matches` runs on the RE2 engine (a
+ * condition that would still reach CEL's own, backtracking one is refused). Cached by its text.
+ */
+function parseBounded(expression: string): Compiled {
+  let p = parsedConditions.get(expression);
+  if (!p) {
+    p = cel().parse(celLinearMatches(expression));
+    if (callsBacktrackingMatches(p.ast as CelNode)) throw new Error('matches() could not be bound to the RE2 engine here; write it as text.matches(pattern)');
+    if (parsedConditions.size >= 500) parsedConditions.clear();
+    parsedConditions.set(expression, p);
   }
-  if (!checked.valid) return `is not a valid CEL condition over ${CEL_VARIABLES}: ${firstLine(checked.error?.message ?? 'invalid')}`;
-  if (checked.type !== 'bool') return `must be a boolean CEL expression (it is of type ${checked.type})`;
+  return p;
+}
+
+/** Patterns written as literals in a condition that RE2 refuses, found at save. */
+function literalPatternIssue(root: CelNode): string | null {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const n = stack.pop() as CelNode | unknown[] | undefined;
+    if (Array.isArray(n)) stack.push(...n);
+    else if (n && typeof n === 'object' && 'op' in n) {
+      const args = n.args as unknown[];
+      if (n.op === 'rcall' && Array.isArray(args) && args[0] === CEL_LINEAR_MATCHES) {
+        const pattern = (args[2] as CelNode[] | undefined)?.[0];
+        if (pattern?.op === 'value' && typeof pattern.args === 'string') {
+          const why = patternIssue(pattern.args);
+          if (why) return `matches(): the pattern ${why}`;
+        }
+      }
+      if (Array.isArray(n.args)) stack.push(...n.args);
+      else if (n.args && typeof n.args === 'object') stack.push(n.args);
+    }
+  }
   return null;
 }
 
-/** Evaluates a compiled-at-save condition; throws on an evaluation error (a division by zero, an index out of range). */
+/**
+ * Why a condition does not compile to a boolean over `result` and `results`, or is refused by the
+ * bounds (its estimated cost with `results` at its largest, a literal pattern RE2 refuses), or null.
+ */
+export function conditionIssue(expression: string): string | null {
+  let parsed: Compiled;
+  try {
+    parsed = parseBounded(expression);
+  } catch (err) {
+    return `is not a valid CEL condition over ${CEL_VARIABLES}: ${firstLine((err as Error).message)}`;
+  }
+  const checked = parsed.check() as { valid: boolean; type?: string; error?: { message: string } };
+  if (!checked.valid) return `is not a valid CEL condition over ${CEL_VARIABLES}: ${firstLine(checked.error?.message ?? 'invalid')}`;
+  if (checked.type !== 'bool') return `must be a boolean CEL expression (it is of type ${checked.type})`;
+  const costly = celCostIssue(celCost(parsed.ast as CelNode, { results: CEL_MAX_RESULTS }));
+  if (costly) return `${costly}, with results holding up to ${CEL_MAX_RESULTS} values`;
+  return literalPatternIssue(parsed.ast as CelNode);
+}
+
+/**
+ * Evaluates a compiled-at-save condition; throws on an evaluation error (a division by zero, an index
+ * out of range) and, before running it, when the bounds refuse it: more than CEL_MAX_RESULTS values,
+ * or an estimated cost with these values past the limit (a condition saved before the bounds were).
+ */
 export function evaluateCondition(expression: string, values: number[]): boolean {
-  const out = cel().evaluate(expression, { result: values[0] ?? Number.NaN, results: values });
+  if (values.length > CEL_MAX_RESULTS) throw new Error(`the query answered ${values.length} values; a condition judges at most ${CEL_MAX_RESULTS}`);
+  const parsed = parseBounded(expression);
+  const costly = celCostIssue(celCost(parsed.ast as CelNode, { results: values.length }));
+  if (costly) throw new Error(`the condition ${costly}`);
+  const out = parsed({ result: values[0] ?? Number.NaN, results: values });
   if (typeof out !== 'boolean') throw new Error(`the condition answered ${typeof out}, not a boolean`);
   return out;
 }

@@ -189,3 +189,92 @@ describe('a freeze window stops direct writes too', () => {
     ]);
   });
 });
+
+/**
+ * What a tenant writes is bounded before it runs (kernel/bounded.ts): the outside testers' repros.
+ * On the code before the bounds each of these held the server (a plan never answered, a condition
+ * or a tag pattern ran for seconds to minutes); each now answers a clear refusal, or a safe answer.
+ */
+describe('what a tenant writes is bounded', () => {
+  const template = (successCondition: string) => ({
+    provider: { type: 'prometheus', address: 'https://prometheus.example.com', query: 'up' },
+    intervalSeconds: 60,
+    count: 1,
+    successCondition,
+  });
+  const twelve = `[${Array.from({ length: 12 }, (_, i) => i + 1).join(', ')}]`;
+  const nested = (n: number) => {
+    let body = 'true';
+    for (let i = n; i > 0; i--) body = `${twelve}.exists(x${i}, x${i} > 0 && ${body})`;
+    return body;
+  };
+
+  it('a manifest plan of a document whose alias is inside the node it names answers 400 naming the document', async () => {
+    const u = await t.users(t.tenant());
+    for (const document of ['a: &a [*a]', 'a: &a {<<: *a}', 'artifacts: &r {promotion: {environments: [*r]}}']) {
+      const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document } });
+      expect(plan.status, document).toBe(400);
+      expect(JSON.stringify(plan.body), document).toContain('may not refer to itself');
+      expect(plan.body.error.issues[0].path, document).toBe('document');
+    }
+    // More aliases than a document may hold: refused with the bound, before the values are built.
+    const many = ['a: &a 1', ...Array.from({ length: 101 }, (_, i) => `k${i}: *a`)].join('\n');
+    const refused = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: many } });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('more than 100 aliases');
+  });
+
+  it('a CEL condition of nested exists is refused at save with its cost and the limit; one within the limit is saved', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const put = (condition: string) => t.call('PUT', '/api/v1/analysis-templates/nested', { token: u.admin, body: template(condition) });
+    const costly = await put(nested(6));
+    expect(costly.status).toBe(400);
+    expect(costly.body.error.issues[0].path).toBe('body.successCondition');
+    expect(costly.body.error.issues[0].message).toContain('too costly');
+    expect(costly.body.error.issues[0].message).toContain('at most 100,000');
+    // The same through the manifest: refused at plan, naming the template's field.
+    const doc = `artifacts:\n  promotion:\n    analysis_templates:\n      - name: nested\n        provider: {type: prometheus, address: "https://prometheus.example.com", query: up}\n        successCondition: "${nested(6)}"\n`;
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc } });
+    expect(plan.status).toBe(400);
+    expect(JSON.stringify(plan.body)).toContain('too costly');
+    expect((await put(nested(2))).status).toBe(200);
+  });
+
+  it('matches() in a condition runs on the RE2 engine: a backtracking pattern is saved and judged at once; a backreference is refused', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const condition = `"${'a'.repeat(40)}!".matches("^(a+)+$") || result < 1.0`;
+    const saved = await t.call('PUT', '/api/v1/analysis-templates/re', { token: u.admin, body: template(condition) });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const backref = await t.call('PUT', '/api/v1/analysis-templates/re', { token: u.admin, body: template('"aa".matches("(a)\\\\1")') });
+    expect(backref.status).toBe(400);
+    expect(backref.body.error.issues[0].path).toBe('body.successCondition');
+    expect(backref.body.error.issues[0].message).toContain('RE2');
+  });
+
+  it('a tag pattern runs on the RE2 engine: the alternation under a quantifier is judged at once on a long tag; a backreference is refused', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const refused = await t.call('POST', '/api/v1/artifacts/platform/links', {
+      token: u.admin,
+      body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '1\\.0\\.0-(1)\\1' } },
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain('RE2');
+    const link = await t.call('POST', '/api/v1/artifacts/platform/links', {
+      token: u.admin,
+      body: { registry: '127.0.0.1:5000', repository: 'platform', tags: { pattern: '1\\.0\\.0-(1|1)+' } },
+    });
+    expect(link.status, JSON.stringify(link.body)).toBe(201);
+    const tag = `1.0.0-${'1'.repeat(40)}x`;
+    const r = await fetch(`${t.url}/api/v1/registry/notifications/${tenant}/platform/${link.body.id}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${link.body.notifyToken}`, 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+      body: JSON.stringify({ events: [{ action: 'push', target: { repository: 'platform', digest: `sha256:${'a'.repeat(64)}`, tag } }] }),
+    });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ results: [{ artifact: 'platform', skipped: `tag ${tag} does not pass the link's filter` }] });
+  });
+});

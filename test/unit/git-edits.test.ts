@@ -125,6 +125,11 @@ env:
     expect(() => editFile({ ...target, path: 'replicaCount.tag' }, VALUES, 'v1')).toThrow(/'replicaCount' is not a mapping/);
     expect(() => editFile({ ...target, path: 'env' }, VALUES, 'v1')).toThrow(/holds a mapping or list/);
   });
+
+  it('refuses a file whose alias is inside the node it names, before the edit walks it', () => {
+    for (const text of ['image: &i {tag: 1, self: *i}\n', 'image: {tag: 1}\nx: &x {<<: *x}\n'])
+      expect(() => editFile(target, text, 'v2'), text).toThrow(/may not refer to itself/);
+  });
 });
 
 describe('json-path edit', () => {
