@@ -127,12 +127,12 @@ function commonResponses(schemas: Schemas) {
   return {
     BadRequest: {
       description:
-        'Invalid input (path, query, body, Idempotency-Key): an Error listing every issue; or a request malformed as HTTP (a header line, a percent-escape of the path), which the gateway refuses before any function runs with its own message ({"message":"Bad Request"})',
+        'Invalid input (path, query, body, Idempotency-Key; a path with a dot segment, `..` or `%2e%2e`, which is never resolved): an Error listing every issue; or a request malformed as HTTP (a header line, a percent-escape of the path), which the gateway refuses before any function runs with its own message ({"message":"Bad Request"})',
       content: json(either),
     },
     GatewayBadRequest: {
       description:
-        'A request malformed as HTTP (a header line, a percent-escape of the path): the gateway refuses it before any function runs ({"message":"Bad Request"})',
+        'A request malformed as HTTP (a header line, a percent-escape of the path), or a path with a dot segment (`..`, `%2e%2e`: never resolved): refused before the route runs ({"message":"Bad Request…"})',
       content: json(gateway),
     },
     Unauthorized: {
@@ -163,6 +163,11 @@ function commonResponses(schemas: Schemas) {
     PayloadTooLarge: {
       description: "The body is over 2 MiB: an Error from the function, or the gateway's message when the gateway refuses it first",
       content: json(either),
+    },
+    UnsupportedMediaType: {
+      description:
+        'The body is sent as a media type the operation does not take (JSON as text/plain): send it as application/json (a +json type and any charset are JSON; a body with no Content-Type is read as JSON)',
+      content: json(error),
     },
     FormTooLarge: { description: "The body is too large (the gateway's message)", content: json(gateway) },
     Locked: {
@@ -243,7 +248,17 @@ function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodM
   // that parses its body itself (OFREP answers its own errors) has only a docBody: documented too.
   if (!spec || !(spec.body ?? spec.docBody) || route.method === 'GET') return undefined;
   const doc = typeof spec.docBody === 'function' ? spec.docBody(route) : spec.docBody;
-  return { required: !spec.bodyOptional, content: json(schemas.of((doc ?? spec.body)!)) };
+  const schema = schemas.of((doc ?? spec.body)!);
+  return { required: !spec.bodyOptional, content: json(spec.readOnly?.length ? withReadOnly(schemas, schema, spec.readOnly) : schema) };
+}
+
+/** A write's body with the read-only fields its GET answers (Spec.readOnly): taken and ignored, so a read can be sent back as it is. */
+function withReadOnly(schemas: Schemas, schema: Json, keys: readonly string[]): Json {
+  const ref = typeof schema.$ref === 'string' ? schema.$ref.split('/').pop()! : undefined;
+  const target = ref ? schemas.shared[ref] : schema;
+  if (!target || target.type !== 'object') throw new Error(`readOnly fields need an object body (${JSON.stringify(schema).slice(0, 100)})`);
+  const own = { readOnly: true, description: 'What a read answers; ignored when sent back (a read can be written back unchanged)' };
+  return { ...target, properties: { ...(target.properties as Json), ...Object.fromEntries(keys.map((k) => [k, own])) } };
 }
 
 /** The success answer: the JSON schema the route's row names and/or the text it declares (OPEN when neither). */
@@ -283,6 +298,7 @@ function failures(
   if (route.auth === 'app') refs.push(['401', 'AppKeyUnauthorized'], ['403', 'Forbidden']);
   if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
   if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
+  if (hasBody && spec && !route.form) refs.push(['415', 'UnsupportedMediaType']);
   if (spec) refs.push(['422', 'UnprocessableEntity']);
   if (spec?.errors?.includes(423)) refs.push(['423', 'Locked']);
   refs.push(['429', 'TooManyRequests'], ['431', 'HeadersTooLarge'], ['500', spec ? 'InternalError' : 'FunctionFailed']);

@@ -107,6 +107,8 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       const headers: Record<string, string> = { ...(opts.headers ?? {}), [CHECKED_HEADER]: '1' };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
       let body: string | undefined = opts.raw;
+      // A raw body is JSON unless the test says otherwise (fetch would send text/plain, which a JSON route refuses with 415).
+      if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
       if (opts.body !== undefined) {
         body = JSON.stringify(opts.body);
         headers['content-type'] = 'application/json';
