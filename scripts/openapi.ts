@@ -83,6 +83,29 @@ const JSON_VALUE: Json = {
 const isAnyValue = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
 
 /**
+ * A pattern with ASCII digits only: `\d` is [0-9] in JavaScript, but any Unicode digit in other regular
+ * expression dialects (a client's or a fuzzer's validator), which the service refuses. Inside a character
+ * class it becomes 0-9, outside [0-9] (zod's date-time pattern is written with \d).
+ */
+export function asciiDigits(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      i++;
+      out += next === 'd' ? (inClass ? '0-9' : '[0-9]') : c + next;
+      continue;
+    }
+    if (c === '[' && !inClass) inClass = true;
+    else if (c === ']' && inClass) inClass = false;
+    out += c;
+  }
+  return out;
+}
+
+/**
  * Every number the API takes or gives lies within ±(2^53−1) (functions/http/handler.ts refuses
  * others before any schema runs): a number schema without its own bound gets that one, and a value
  * left open (`{}`: an object's other members, an array's items, a member of any value) is a JsonValue,
@@ -95,6 +118,7 @@ function bounded(v: unknown): unknown {
   const o = Object.fromEntries(
     Object.entries(v).map(([k, x]) => [k, k === 'const' || k === 'enum' || k === 'default' || k === 'examples' ? x : bounded(x)]),
   ) as Json;
+  if (typeof o.pattern === 'string') o.pattern = asciiDigits(o.pattern);
   if (o.type === 'number' || o.type === 'integer') {
     if (o.minimum === undefined && o.exclusiveMinimum === undefined) o.minimum = -Number.MAX_SAFE_INTEGER;
     if (o.maximum === undefined && o.exclusiveMaximum === undefined) o.maximum = Number.MAX_SAFE_INTEGER;

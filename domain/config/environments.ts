@@ -289,7 +289,8 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       registries: input.registries ?? current.registries ?? [],
       monitors: input.monitors ?? current.monitors ?? [],
       verification: input.verification ?? current.verification ?? 'digest_match',
-      ...((input.signingKey ?? current.signingKey) ? { signingKey: input.signingKey ?? current.signingKey } : {}),
+      // Left out: kept; null: none (what GET answers for an environment without one, so a read can be sent back).
+      ...((input.signingKey === undefined ? current.signingKey : input.signingKey) ? { signingKey: (input.signingKey ?? current.signingKey)! } : {}),
       version: current.version + 1,
       updatedAt: now,
       updatedBy: actorName,

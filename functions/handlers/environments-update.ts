@@ -3,6 +3,7 @@ import { updateEnvironment as body } from '#domain/kernel/schemas';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
-  environmentView(await updateEnvironment(deps, ctx, params.env, body)),
+export const handler = httpHandler(
+  { readOnly: ['name', 'snapshot', 'itemCount', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy'], params, body },
+  async ({ deps, ctx, params, body }) => environmentView(await updateEnvironment(deps, ctx, params.env, body)),
 );

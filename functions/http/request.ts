@@ -113,7 +113,7 @@ export const dotSegmentAnswer = (seg: string) => ({
  * A handler outside httpHandler (its own answer format: a page, a Slack reply, a webhook's answer) that refuses
  * a path with a dot segment as the gateway refuses a malformed request: 400 with {"message"}, before it runs.
  */
-export function refusingDotSegments<E extends { rawPath?: string; pathParameters?: Record<string, string | undefined> }, A extends unknown[], R>(
+export function refusingDotSegments<E extends { rawPath?: string; pathParameters?: Record<string, string | undefined> } | undefined, A extends unknown[], R>(
   fn: (event: E, ...rest: A) => Promise<R>,
 ): (event: E, ...rest: A) => Promise<R> {
   return async (event, ...rest) => {

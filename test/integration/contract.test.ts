@@ -311,7 +311,10 @@ describe('request classes over the route table', () => {
   async function fixtures(admin: string): Promise<Record<string, string>> {
     const cfg = await t.call('POST', '/api/v1/environments/dev/configs', { token: admin, body: { key: 'round-trip', value: { a: 1 } } });
     const flag = await t.call('POST', '/api/v1/environments/dev/flags', { token: admin, body: { key: 'round-trip', value: true } });
-    const rule = await t.call('POST', '/api/v1/promotions/rules', { token: admin, body: { name: 'rt', sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: admin,
+      body: { name: 'rt', sourceEnvironment: 'dev', targetEnvironment: 'staging' },
+    });
     const template = await t.call('PUT', '/api/v1/analysis-templates/round-trip', {
       token: admin,
       body: {
@@ -324,7 +327,11 @@ describe('request classes over the route table', () => {
       token: admin,
       body: { source: 'dev', target: 'staging', cron: '0 9 * * 1-5', timeZone: 'Europe/Berlin', paused: true },
     });
-    const tenantNotes = await t.call('PUT', '/api/v1/notifications', { token: admin, body: { email: { recipients: ['ops@example.com'] } } });
+    const tenantNotes = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { email: { recipients: ['ops@example.com'] }, slack: { webhook: 'https://hooks.slack.com/services/T000/B000/XXXX', channels: ['#ops'] } },
+    });
+    const hook = await t.call('POST', '/api/v1/webhooks', { token: admin, body: { url: 'https://hooks.example.com/deploy', events: ['promotion.completed'] } });
     const envNotes = await t.call('PUT', '/api/v1/environments/staging/notifications', { token: admin, body: { email: { recipients: ['ops@example.com'] } } });
     const git = await t.call('PUT', '/api/v1/environments/staging/git-target', {
       token: admin,
@@ -337,7 +344,7 @@ describe('request classes over the route table', () => {
         tokenSecret: 'GITOPS_TOKEN',
       },
     });
-    for (const [what, r] of Object.entries({ cfg, flag, rule, template, recurring, tenantNotes, envNotes, git }))
+    for (const [what, r] of Object.entries({ cfg, flag, rule, template, recurring, tenantNotes, envNotes, git, hook }))
       expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
     return {
       '/api/v1/analysis-templates/{name}': '/api/v1/analysis-templates/round-trip',
@@ -349,6 +356,8 @@ describe('request classes over the route table', () => {
       '/api/v1/notifications': '/api/v1/notifications',
       '/api/v1/environments/{env}/notifications': '/api/v1/environments/staging/notifications',
       '/api/v1/environments/{env}/git-target': '/api/v1/environments/staging/git-target',
+      '/api/v1/environments/{env}': '/api/v1/environments/staging',
+      '/api/v1/webhooks/{id}': `/api/v1/webhooks/${hook.body.id}`,
     };
   }
 
@@ -358,20 +367,20 @@ describe('request classes over the route table', () => {
     return rest;
   };
 
-  it('every PUT route with a GET beside it takes back what the GET answered, unchanged: 2xx, and the next GET reads the same', async () => {
+  it('every PUT or PATCH route with a GET beside it takes back what the GET answered, unchanged: 2xx, and the next GET reads the same', async () => {
     const admin = (await t.users(t.tenant())).admin;
     await makeLine(t, admin);
     const paths = await fixtures(admin);
-    const puts = operations().filter((o) => o.method === 'PUT' && operations().some((g) => g.method === 'GET' && g.path === o.path));
-    expect(puts.length).toBeGreaterThanOrEqual(9);
+    const puts = operations().filter((o) => (o.method === 'PUT' || o.method === 'PATCH') && operations().some((g) => g.method === 'GET' && g.path === o.path));
+    expect(puts.length).toBeGreaterThanOrEqual(11);
     const failures: string[] = [];
     for (const o of puts) {
       const path = paths[o.path];
       expect(path, `no fixture for PUT ${o.path}: add one`).toBeDefined();
       const first = await t.call('GET', path!, { token: admin });
       expect(first.status, `GET ${path}`).toBe(200);
-      const put = await t.call('PUT', path!, { token: admin, body: first.body });
-      if (put.status >= 300) failures.push(`PUT ${path} with what GET answered: ${put.status} ${JSON.stringify(put.body)}`);
+      const put = await t.call(o.method, path!, { token: admin, body: first.body });
+      if (put.status >= 300) failures.push(`${o.method} ${path} with what GET answered: ${put.status} ${JSON.stringify(put.body)}`);
       const second = await t.call('GET', path!, { token: admin });
       if (JSON.stringify(settled(second.body)) !== JSON.stringify(settled(first.body)))
         failures.push(`GET ${path} after writing back what it answered: ${JSON.stringify(settled(first.body))} -> ${JSON.stringify(settled(second.body))}`);
