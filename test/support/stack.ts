@@ -121,7 +121,9 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       } catch {
         /* not JSON */
       }
-      const broken = contractViolations({ method, path, status: res.status, headers: res.headers, text });
+      // The path as fetch sent it: it resolves dot segments (., .., %2e%2e) itself, before the gateway sees the path.
+      const sent = new URL(url + path);
+      const broken = contractViolations({ method, path: sent.pathname + sent.search, status: res.status, headers: res.headers, text });
       if (broken.length) throw new Error(`the answer is not what functions/http/openapi.json documents:\n  ${broken.join('\n  ')}`);
       return { status: res.status, body: parsed as any, headers: res.headers };
     },
