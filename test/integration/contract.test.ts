@@ -388,7 +388,7 @@ describe('request classes over the route table', () => {
     expect(failures, failures.join('\n')).toEqual([]);
   });
 
-  it('a PUT that leaves a field out keeps what is stored (git target, consumer pin, recurring promotion)', async () => {
+  it('a PUT that leaves a field out keeps what is stored (git target, consumer pin, Slack workspace, recurring promotion)', async () => {
     const admin = (await t.users(t.tenant())).admin;
     await makeLine(t, admin);
     await fixtures(admin);
@@ -415,6 +415,22 @@ describe('request classes over the route table', () => {
     const everywhere = await t.call('PUT', '/api/v1/artifacts/web/consumers/edge', { token: admin, body: { constraint: '^1.2.0', environment: null } });
     expect(everywhere.status, JSON.stringify(everywhere.body)).toBe(200);
     expect(everywhere.body.environment).toBeNull();
+
+    const bound = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { slack: { webhook: 'https://hooks.slack.com/services/T000/B000/XXXX', channels: ['#ops'], teamId: 'TROUNDTRIP1' } },
+    });
+    expect(bound.status, JSON.stringify(bound.body)).toBe(200);
+    const rechanneled = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { slack: { webhook: bound.body.slack.webhook, channels: ['#releases'] } },
+    });
+    expect(rechanneled.body.slack).toMatchObject({ channels: ['#releases'], teamId: 'TROUNDTRIP1' });
+    const unbound = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { slack: { webhook: bound.body.slack.webhook, channels: ['#releases'], teamId: null } },
+    });
+    expect(unbound.body.slack.teamId).toBeNull();
 
     const rec = (await t.call('GET', '/api/v1/recurring-promotions/round-trip', { token: admin })).body;
     expect(rec.paused).toBe(true);
