@@ -184,8 +184,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (opts.ready && !opts.ready() && !opts.servesBeforeReady?.(path))
         return send(503, { message: 'Starting: the local stack is not ready yet' }, { 'retry-after': '1' });
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      // The path as sent, as API Gateway hands it on (rawPath): never resolved here. URL would read %2e%2e as `..`
+      // and serve /environments/%2e%2e/freeze-windows as /freeze-windows; the functions refuse dot segments themselves.
+      const rawPath = path;
       try {
-        decodeURIComponent(url.pathname);
+        decodeURIComponent(rawPath);
       } catch {
         return send(400, { message: 'Bad Request: the path has a malformed percent-escape', requestId }, { 'x-request-id': requestId });
       }
@@ -199,7 +202,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         host: req.headers.host,
       });
       if (extra) return send(extra.status, extra.body, { 'content-type': extra.type, ...(extra.headers ?? {}) });
-      const match = matchRoute(method, url.pathname);
+      const match = matchRoute(method, rawPath);
       const route: Route | null = match.kind === 'route' ? match.route : null;
       let authorizer: Record<string, unknown> | undefined;
       if (route?.auth === 'jwt') {
@@ -221,7 +224,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const event = {
         version: '2.0',
         routeKey: key,
-        rawPath: url.pathname,
+        rawPath,
         rawQueryString: url.search.slice(1),
         headers,
         queryStringParameters: Object.keys(query).length ? query : undefined,
@@ -233,7 +236,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           apiId: 'local',
           domainName: url.host,
           domainPrefix: 'local',
-          http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
+          http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
           requestId,
           routeKey: key,
           stage: '$default',
@@ -253,7 +256,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       } as unknown as Context;
       const fn = await loadHandler(route?.handler ?? FALLBACK_HANDLER);
       // A function's error line names the request it failed in (local/terminal.ts).
-      const done = trackRequest(requestId, `${method} ${url.pathname}`);
+      const done = trackRequest(requestId, `${method} ${rawPath}`);
       const result = await fn(event, context).finally(done);
       // The CORS Vary (origin) set above and the function's (authorization) are one header; a 204 or 304 passes through with no body.
       const vary = varyWith(String(res.getHeader('vary') ?? ''), result.headers?.vary);

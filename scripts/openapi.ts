@@ -83,6 +83,29 @@ const JSON_VALUE: Json = {
 const isAnyValue = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
 
 /**
+ * A pattern with ASCII digits only: `\d` is [0-9] in JavaScript, but any Unicode digit in other regular
+ * expression dialects (a client's or a fuzzer's validator), which the service refuses. Inside a character
+ * class it becomes 0-9, outside [0-9] (zod's date-time pattern is written with \d).
+ */
+export function asciiDigits(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      i++;
+      out += next === 'd' ? (inClass ? '0-9' : '[0-9]') : c + next;
+      continue;
+    }
+    if (c === '[' && !inClass) inClass = true;
+    else if (c === ']' && inClass) inClass = false;
+    out += c;
+  }
+  return out;
+}
+
+/**
  * Every number the API takes or gives lies within ±(2^53−1) (functions/http/handler.ts refuses
  * others before any schema runs): a number schema without its own bound gets that one, and a value
  * left open (`{}`: an object's other members, an array's items, a member of any value) is a JsonValue,
@@ -95,6 +118,7 @@ function bounded(v: unknown): unknown {
   const o = Object.fromEntries(
     Object.entries(v).map(([k, x]) => [k, k === 'const' || k === 'enum' || k === 'default' || k === 'examples' ? x : bounded(x)]),
   ) as Json;
+  if (typeof o.pattern === 'string') o.pattern = asciiDigits(o.pattern);
   if (o.type === 'number' || o.type === 'integer') {
     if (o.minimum === undefined && o.exclusiveMinimum === undefined) o.minimum = -Number.MAX_SAFE_INTEGER;
     if (o.maximum === undefined && o.exclusiveMaximum === undefined) o.maximum = Number.MAX_SAFE_INTEGER;
@@ -127,12 +151,12 @@ function commonResponses(schemas: Schemas) {
   return {
     BadRequest: {
       description:
-        'Invalid input (path, query, body, Idempotency-Key): an Error listing every issue; or a request malformed as HTTP (a header line, a percent-escape of the path), which the gateway refuses before any function runs with its own message ({"message":"Bad Request"})',
+        'Invalid input (path, query, body, Idempotency-Key; a path with a dot segment, `..` or `%2e%2e`, which is never resolved): an Error listing every issue; or a request malformed as HTTP (a header line, a percent-escape of the path), which the gateway refuses before any function runs with its own message ({"message":"Bad Request"})',
       content: json(either),
     },
     GatewayBadRequest: {
       description:
-        'A request malformed as HTTP (a header line, a percent-escape of the path): the gateway refuses it before any function runs ({"message":"Bad Request"})',
+        'A request malformed as HTTP (a header line, a percent-escape of the path), or a path with a dot segment (`..`, `%2e%2e`: never resolved): refused before the route runs ({"message":"Bad Request…"})',
       content: json(gateway),
     },
     Unauthorized: {
@@ -163,6 +187,11 @@ function commonResponses(schemas: Schemas) {
     PayloadTooLarge: {
       description: "The body is over 2 MiB: an Error from the function, or the gateway's message when the gateway refuses it first",
       content: json(either),
+    },
+    UnsupportedMediaType: {
+      description:
+        'The body is sent as a media type the operation does not take (JSON as text/plain): send it as application/json (a +json type and any charset are JSON; a body with no Content-Type is read as JSON)',
+      content: json(error),
     },
     FormTooLarge: { description: "The body is too large (the gateway's message)", content: json(gateway) },
     Locked: {
@@ -243,7 +272,17 @@ function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodM
   // that parses its body itself (OFREP answers its own errors) has only a docBody: documented too.
   if (!spec || !(spec.body ?? spec.docBody) || route.method === 'GET') return undefined;
   const doc = typeof spec.docBody === 'function' ? spec.docBody(route) : spec.docBody;
-  return { required: !spec.bodyOptional, content: json(schemas.of((doc ?? spec.body)!)) };
+  const schema = schemas.of((doc ?? spec.body)!);
+  return { required: !spec.bodyOptional, content: json(spec.readOnly?.length ? withReadOnly(schemas, schema, spec.readOnly) : schema) };
+}
+
+/** A write's body with the read-only fields its GET answers (Spec.readOnly): taken and ignored, so a read can be sent back as it is. */
+function withReadOnly(schemas: Schemas, schema: Json, keys: readonly string[]): Json {
+  const ref = typeof schema.$ref === 'string' ? schema.$ref.split('/').pop()! : undefined;
+  const target = ref ? schemas.shared[ref] : schema;
+  if (!target || target.type !== 'object') throw new Error(`readOnly fields need an object body (${JSON.stringify(schema).slice(0, 100)})`);
+  const own = { readOnly: true, description: 'What a read answers; ignored when sent back (a read can be written back unchanged)' };
+  return { ...target, properties: { ...(target.properties as Json), ...Object.fromEntries(keys.map((k) => [k, own])) } };
 }
 
 /** The success answer: the JSON schema the route's row names and/or the text it declares (OPEN when neither). */
@@ -283,6 +322,7 @@ function failures(
   if (route.auth === 'app') refs.push(['401', 'AppKeyUnauthorized'], ['403', 'Forbidden']);
   if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
   if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
+  if (hasBody && spec && !route.form) refs.push(['415', 'UnsupportedMediaType']);
   if (spec) refs.push(['422', 'UnprocessableEntity']);
   if (spec?.errors?.includes(423)) refs.push(['423', 'Locked']);
   refs.push(['429', 'TooManyRequests'], ['431', 'HeadersTooLarge'], ['500', spec ? 'InternalError' : 'FunctionFailed']);

@@ -115,16 +115,25 @@ export async function resolveConstraint(deps: Deps, ctx: Ctx, name: string, cons
   return { artifact: name, constraint, kind, version: hit.version, digest: hit.digest, environment: environment ?? null };
 }
 
-export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: string, body: { constraint: string; environment?: string }): Promise<Consumer> {
+export async function putConsumer(
+  deps: Deps,
+  ctx: Ctx,
+  artifact: string,
+  name: string,
+  body: { constraint: string; environment?: string | null },
+): Promise<Consumer> {
   const { tenant } = ctx.principal;
   const { kind } = classify(body.constraint);
-  if (body.environment && !(await deps.store.getEnvironment(tenant, body.environment))) throw new EnvironmentNotFound(body.environment);
+  const cur = (await deps.store.listConsumers(tenant, artifact)).find((c) => c.name === name) ?? null;
+  // Left out: the environment stays what it was (a pin is never widened to every environment by omission); null: every environment.
+  const environment = body.environment === undefined ? (cur?.environment ?? null) : body.environment;
+  if (environment && body.environment !== undefined && !(await deps.store.getEnvironment(tenant, environment))) throw new EnvironmentNotFound(environment);
   const consumer: Consumer = {
     artifact,
     name,
     constraint: body.constraint,
     kind,
-    environment: body.environment ?? null,
+    environment,
     updatedAt: deps.clock().toISOString(),
     updatedBy: ctx.principal.name,
   };
@@ -136,7 +145,7 @@ export async function putConsumer(deps: Deps, ctx: Ctx, artifact: string, name: 
       action: 'consumer.pin',
       entityType: 'consumer',
       entityId: `${artifact}/${name}`,
-      before: null,
+      before: cur?.constraint ?? null,
       after: body.constraint,
       requestId: ctx.requestId,
     },

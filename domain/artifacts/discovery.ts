@@ -43,12 +43,42 @@ export const tagFilter = /* @__PURE__ */ z.schema(() =>
   ]),
 );
 
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const PORT = '(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?';
+/** host[:port]: a hostname (dot-separated labels of 1-63 lower-case letters, digits and inner dashes), an IPv4 or a bracketed IPv6 literal; a port 1-65535. */
+const HOST_PORT = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]{2,45}\\])${PORT}$`);
+
+/** What the pattern cannot say: at most 253 characters of name, a numeric last label only as an IPv4 address, an IPv6 literal that parses. */
+export function hostPortProblem(value: string): string | null {
+  const host = value.startsWith('[') ? value.slice(0, value.indexOf(']') + 1) : value.replace(/:[0-9]+$/, '');
+  if (host.startsWith('[')) {
+    try {
+      new URL(`http://${host}/`);
+      return null;
+    } catch {
+      return 'is not an IPv6 address';
+    }
+  }
+  if (host.length > 253) return 'is a host name longer than 253 characters';
+  const labels = host.split('.');
+  if (/^[0-9]+$/.test(labels.at(-1)!) && !(labels.length === 4 && labels.every((l) => /^(?:0|[1-9][0-9]{0,2})$/.test(l) && Number(l) <= 255)))
+    return 'is neither a host name (its last label is a number) nor an IPv4 address';
+  return null;
+}
+
 export const createLink = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     /** registry host[:port] as it names itself in push events, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com */
-    registry: z
-      .string()
-      .check(z.regex(/^[a-z0-9.-]{1,253}(?::[0-9]{1,5})?$/, 'must be a registry host[:port], e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com')),
+    registry: z.string().check(
+      z.regex(
+        HOST_PORT,
+        'must be a registry host[:port]: a host name (labels of 1-63 lower-case letters, digits and inner dashes, joined by dots) or an IP address, and a port 1-65535, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com or registry.example.com:5000',
+      ),
+      z.refine((v) => !HOST_PORT.test(v) || hostPortProblem(v) === null, {
+        error: (i) => `must be a registry host[:port]: ${hostPortProblem(String(i.input)) ?? 'see the pattern'}`,
+      }),
+      z.describe('registry host[:port] as it names itself in push events; at most 253 characters of host name, a numeric last label only in an IPv4 address'),
+    ),
     repository: z
       .string()
       .check(

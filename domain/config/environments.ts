@@ -6,6 +6,8 @@ import { graphProblems, namedAfter } from './graph.ts';
 import type { Environment, Head, Snapshot } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
+import { lineOf } from '../kernel/line.ts';
+import { isProtected } from '../freeze/break-glass.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
 import { EMPTY_REF } from './tree.ts';
 import { assertTenantUrls, redactUrl } from '../kernel/url-policy.ts';
@@ -33,14 +35,17 @@ async function assertAnalyses(deps: Deps, tenant: string, env: Parameters<typeof
   if (issues.length) throw new ValidationFailed(issues);
 }
 
-/** The environment as the API shows it. */
-export function environmentView(env: Environment) {
+/**
+ * The environment as the API shows it, in its line: `protected` is what the write guard holds it to
+ * (domain/freeze/break-glass.ts isProtected: flagged, or the last of the line), never the stored flag alone.
+ */
+export function environmentView(env: Environment, line: readonly Environment[]) {
   return {
     name: env.name,
     displayName: env.displayName,
     position: env.position,
     description: env.description,
-    protected: env.protected,
+    protected: isProtected(env, lineOf([...line])),
     gates: env.gates,
     // Never the HMAC secret; the receiver's URL redacted (its path or query often holds a credential).
     webhookGates: (env.webhookGates ?? []).map(({ secret: _s, ...h }) => ({ ...h, url: redactUrl(h.url) })),
@@ -292,7 +297,8 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       registries: input.registries ?? current.registries ?? [],
       monitors: input.monitors ?? current.monitors ?? [],
       verification: input.verification ?? current.verification ?? 'digest_match',
-      ...((input.signingKey ?? current.signingKey) ? { signingKey: input.signingKey ?? current.signingKey } : {}),
+      // Left out: kept; null: none (what GET answers for an environment without one, so a read can be sent back).
+      ...((input.signingKey === undefined ? current.signingKey : input.signingKey) ? { signingKey: (input.signingKey ?? current.signingKey)! } : {}),
       version: current.version + 1,
       updatedAt: now,
       updatedBy: actorName,
@@ -369,4 +375,9 @@ export async function deleteEnvironment(deps: Deps, ctx: Ctx, name: string, reas
     );
     await deps.store.deleteEnvironment(current, audit);
   });
+}
+
+/** An environment as the API shows it, with the line read now (its position may just have changed). */
+export async function environmentAnswer(deps: Deps, ctx: Ctx, env: Environment) {
+  return environmentView(env, await deps.store.listEnvironments(ctx.principal.tenant));
 }

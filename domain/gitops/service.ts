@@ -147,6 +147,19 @@ export const gitTargetBody = /* @__PURE__ */ z.schema(() =>
   }),
 );
 
+/**
+ * PUT's body: a field left out keeps the stored value (edit and value default only for a new target), null clears
+ * an optional one (tokenSecret, paths, pullRequest). The manifest declares a whole target: its defaults stay (gitTargetBody).
+ */
+export const gitTargetPutBody = /* @__PURE__ */ z.schema(() =>
+  z.extend(gitTargetBody, {
+    edit: z
+      .optional(z.enum(['yaml-path', 'kustomize-image', 'helm-values', 'json-path'] satisfies GitEditKind[]))
+      .check(z.describe('how the value is written (see the manifest); left out: kept, yaml-path for a new target')),
+    value: z.optional(z.enum(['version', 'digest', 'version@digest'])).check(z.describe('what is written; left out: kept, the version for a new target')),
+  }),
+);
+
 type View = Omit<GitTarget, 'tenant'> & { edit: GitEditKind };
 // A target saved before edit kinds existed has none: it always was a yaml-path edit.
 const view = ({ tenant: _t, ...rest }: GitTarget): View => ({
@@ -195,19 +208,29 @@ export const gitTargetSummary = (t: GitTarget | null) =>
       })
     : null;
 
-export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.infer<typeof gitTargetBody>, urls: { allowLoopback: boolean }): Promise<View> {
+export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, sent: z.infer<typeof gitTargetPutBody>, urls: { allowLoopback: boolean }): Promise<View> {
   const { tenant } = ctx.principal;
+  const environment = await deps.store.getEnvironment(tenant, env);
+  if (!environment) throw new EnvironmentNotFound(env);
+  const cur = await deps.store.getGitTarget(tenant, env);
+  // A field left out keeps what is stored (a partial PUT never nulls a token secret or narrows what is written); null clears it.
+  const kept = <K extends 'tokenSecret' | 'paths' | 'pullRequest'>(k: K) => (sent[k] === undefined ? (cur?.[k] ?? null) : sent[k]);
+  const body = {
+    ...sent,
+    edit: sent.edit ?? cur?.edit ?? 'yaml-path',
+    value: sent.value ?? cur?.value ?? 'version',
+    tokenSecret: kept('tokenSecret'),
+    paths: kept('paths'),
+    pullRequest: kept('pullRequest'),
+  } as Omit<z.infer<typeof gitTargetBody>, 'version'> & { version?: number };
   checkRepositoryUrl(body.repository, urls, 'body.repository', body.pullRequest?.apiUrl);
   const issues = gitEditIssues(body, 'body');
   if (issues.length) throw new ValidationFailed(issues);
-  const environment = await deps.store.getEnvironment(tenant, env);
-  if (!environment) throw new EnvironmentNotFound(env);
   assertGitFilesFor(
     body,
     (environment.targets ?? []).map((t) => t.name),
     'body',
   );
-  const cur = await deps.store.getGitTarget(tenant, env);
   if (cur && body.version !== cur.version)
     throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
   if (!cur && body.version !== undefined) throw new VersionConflict(`'${env}' has no git target yet; omit "version" to create it`);

@@ -38,6 +38,12 @@ export class MalformedJson extends DomainError {
   override readonly name = 'MalformedJson';
 }
 
+/** A body in a media type the route does not take (JSON sent as text/plain): 415. */
+export class UnsupportedMediaType extends DomainError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  override readonly name = 'UnsupportedMediaType';
+}
+
 export class PayloadTooLarge extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE';
   override readonly name = 'PayloadTooLarge';

@@ -254,7 +254,7 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     registries: z.optional(registries),
     monitors: z.optional(monitors),
     verification: z.optional(verification),
-    signingKey: z.optional(signingKey),
+    signingKey: z.optional(z.nullable(signingKey)).check(z.describe('left out: kept; null: none (refused while verification is signature_match)')),
     targets: z
       .optional(targets)
       .check(z.describe('the whole list of targets ([]: none, one implicit target); a target a promotion is rolling out through cannot be removed (409)')),
@@ -459,4 +459,11 @@ const constraintText = /* @__PURE__ */ z.schema(() =>
 );
 
 export const resolveQuery = /* @__PURE__ */ z.schema(() => z.strictObject({ constraint: constraintText, environment: z.optional(envName) }));
-export const consumerBody = /* @__PURE__ */ z.schema(() => z.strictObject({ constraint: constraintText, environment: z.optional(envName) }));
+export const consumerBody = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    constraint: constraintText,
+    environment: z
+      .optional(z.nullable(envName))
+      .check(z.describe('the environment the pin holds in; left out: kept (every environment for a new consumer); null: every environment')),
+  }),
+);

@@ -37,8 +37,12 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
               ),
               channels: z._default(z.array(z.string().check(z.regex(/^#?[a-z0-9._-]{1,80}$/, 'a channel name like #platform-ops'))).check(z.maxLength(20)), []),
               teamId: z
-                .optional(slackTeamId)
-                .check(z.describe('binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts')),
+                .optional(z.nullable(slackTeamId))
+                .check(
+                  z.describe(
+                    'binds this Slack workspace to the tenant: Approve/Reject buttons appear, and its members may link their own accounts; left out: the bound one kept; null: none',
+                  ),
+                ),
               signingSecret: z.optional(z.never({ error: SLACK_SECRET_MOVED })).check(z.describe('no longer accepted: deployment configuration')),
               users: z.optional(z.never({ error: SLACK_USERS_MOVED })).check(z.describe('no longer accepted: people link their own Slack accounts')),
             }),
@@ -121,7 +125,8 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
           : {
               webhook: webhookOf(body.slack.webhook, prev),
               channels: body.slack.channels,
-              ...(body.slack.teamId ? { teamId: body.slack.teamId } : {}),
+              // Left out: the workspace bound stays bound; null unbinds it.
+              ...((body.slack.teamId === undefined ? prev?.slack?.teamId : body.slack.teamId) ? { teamId: (body.slack.teamId ?? prev?.slack?.teamId)! } : {}),
               ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack.webhook) ? { webhookRef: prev.slack.webhookRef } : {}),
             };
     const email = body.email === undefined ? prev?.email : (body.email ?? undefined);

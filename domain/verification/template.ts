@@ -75,7 +75,11 @@ export const metricsProvider = /* @__PURE__ */ z.schema(() =>
     z.strictObject({
       type: z.literal('prometheus'),
       address: tenantUrl(),
-      query: queryText().check(z.describe('a PromQL instant query; its vector or scalar answer is the measurement')),
+      query: queryText().check(
+        z.describe(
+          "a PromQL instant query; its vector or scalar answer is the measurement. Parsed with Prometheus' own grammar when saved: one that does not parse is refused (400)",
+        ),
+      ),
       tokenSecret: z.optional(secretName().check(z.describe('sent as `Authorization: Bearer …`: the tenant secret (purpose `metrics`)'))),
     }),
     z.strictObject({

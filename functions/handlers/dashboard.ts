@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CONSOLE_BODIES, CONSOLE_SCRIPT, CONSOLE_STYLE } from '../dashboard/assets.generated.ts';
 import { consoleCsp, PAGE } from '../dashboard/page.ts';
 import { loginOrigin } from '../adapters/login.ts';
+import { refusingDotSegments } from '../http/request.ts';
 
 /**
  * GET /dashboard (no auth): the console's page; GET /dashboard/assets/{file}: its hashed script and
@@ -11,7 +12,7 @@ import { loginOrigin } from '../adapters/login.ts';
 const COMMON = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
 const TYPES: Record<string, string> = { [CONSOLE_SCRIPT.name]: CONSOLE_SCRIPT.type, [CONSOLE_STYLE.name]: CONSOLE_STYLE.type };
 
-export const handler = async (event?: Pick<APIGatewayProxyEventV2, 'routeKey' | 'pathParameters'>) => {
+export const handler = refusingDotSegments(async (event?: Pick<APIGatewayProxyEventV2, 'routeKey' | 'pathParameters' | 'rawPath'>) => {
   if (event?.routeKey === 'GET /dashboard/assets/{file}') {
     const name = event.pathParameters?.file ?? '';
     if (!Object.hasOwn(CONSOLE_BODIES, name)) {
@@ -44,4 +45,4 @@ export const handler = async (event?: Pick<APIGatewayProxyEventV2, 'routeKey' | 
     },
     body: PAGE,
   };
-};
+});

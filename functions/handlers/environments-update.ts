@@ -1,8 +1,9 @@
-import { environmentView, updateEnvironment } from '#domain/config/environments';
+import { environmentAnswer, updateEnvironment } from '#domain/config/environments';
 import { updateEnvironment as body } from '#domain/kernel/schemas';
 import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) =>
-  environmentView(await updateEnvironment(deps, ctx, params.env, body)),
+export const handler = httpHandler(
+  { readOnly: ['name', 'snapshot', 'itemCount', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy'], params, body },
+  async ({ deps, ctx, params, body }) => environmentAnswer(deps, ctx, await updateEnvironment(deps, ctx, params.env, body)),
 );

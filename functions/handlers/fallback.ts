@@ -5,6 +5,7 @@ import { deployedOrigins, preflight, withCorsHeaders } from '../http/cors.ts';
 import { errorResponse } from '../http/errors.ts';
 import { routerOf } from '../http/router.ts';
 import { routePaths } from '../http/served-routes.ts';
+import { dotSegmentAnswer, dotSegmentOf } from '../http/request.ts';
 
 /** Every route's method and path (in a bundle, a build-time constant: not the route table itself). */
 const matchRoute = routerOf(routePaths());
@@ -17,6 +18,8 @@ const matchRoute = routerOf(routePaths());
 export const handler = middy<APIGatewayProxyEventV2>().handler(async (event) => {
   const answer = preflight(event.requestContext.http.method, event.rawPath, event.headers ?? {}, deployedOrigins());
   if (answer) return answer;
+  const dots = dotSegmentOf(event.rawPath);
+  if (dots !== undefined) return withCorsHeaders(event, dotSegmentAnswer(dots));
   const m = matchRoute(event.requestContext.http.method, event.rawPath);
   const err =
     m.kind === 'method-not-allowed'

@@ -7,7 +7,7 @@ import { httpHandler } from '../http/handler.ts';
 
 const params = z.object({ env: z.optional(envName) });
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body, route }) => {
+export const handler = httpHandler({ readOnly: ['scope', 'updatedAt', 'updatedBy'], params, body }, async ({ deps, ctx, params, body, route }) => {
   // A webhook we could never post to is a configuration error now, not a silent drop later.
   if (body.slack) {
     try {

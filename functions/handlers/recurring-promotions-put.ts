@@ -8,6 +8,7 @@ import { compose } from '../http/deps.ts';
 const wiring = compose({ scheduler: schedulerFromEnv });
 
 /** Creates or replaces one recurring promotion and its schedule (paused: the schedule disabled). */
-export const handler = httpHandler({ wiring, params: recurringParams, body: recurringPromotionBody }, async ({ deps, ctx, params, body }) =>
-  putRecurringPromotion(deps, ctx, params.name, body),
+export const handler = httpHandler(
+  { readOnly: ['createdAt', 'createdBy', 'updatedAt', 'updatedBy', 'lastRuns', 'next'], wiring, params: recurringParams, body: recurringPromotionBody },
+  async ({ deps, ctx, params, body }) => putRecurringPromotion(deps, ctx, params.name, body),
 );

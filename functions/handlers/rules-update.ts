@@ -3,4 +3,7 @@ import { updateRule as body } from '#domain/kernel/promotion-schemas';
 import { ruleParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
-export const handler = httpHandler({ params, body }, async ({ deps, ctx, params, body }) => updateRule(deps, ctx, params.id, body));
+export const handler = httpHandler(
+  { readOnly: ['id', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy'], params, body },
+  async ({ deps, ctx, params, body }) => updateRule(deps, ctx, params.id, body),
+);

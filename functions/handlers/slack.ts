@@ -3,6 +3,7 @@ import { directoryFromEnv } from '../adapters/cognito-directory.ts';
 import { slackEndpoint } from '../http/slack.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
+import { refusingDotSegments } from '../http/request.ts';
 
 /** This function's adapters: the store, the directory (the linked account) and the workflow (a button's decision resumes the flow). */
 const wiring = compose({ directory: directoryFromEnv, workflow: workflowOnFirstUse });
@@ -14,4 +15,6 @@ const commands = slackEndpoint(wiring, slackCommand);
  * The request URLs of the deployment's Slack app: POST /api/v1/slack/actions (interactivity:
  * Approve/Reject buttons) and POST /api/v1/slack/commands (`/stageline link CODE`).
  */
-export const handler: typeof actions = (event, context) => (event.routeKey?.endsWith('/slack/commands') ? commands(event, context) : actions(event, context));
+export const handler: typeof actions = refusingDotSegments((event, context) =>
+  event.routeKey?.endsWith('/slack/commands') ? commands(event, context) : actions(event, context),
+);

@@ -13,7 +13,7 @@ import { conditionalGet } from './etag.ts';
 import { principalOf } from './principal.ts';
 import type { Route } from './routes.ts';
 import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
-import { bodyText, parse, readBody } from './request.ts';
+import { bodyText, checkJsonMediaType, dotSegmentOf, dotSegmentRefused, parse, readBody } from './request.ts';
 import { idempotent, SECRET_NOT_KEPT, showsSecret } from './idempotency.ts';
 import { accessLog, cors, httpErrors, lambdaContext } from './middleware.ts';
 
@@ -51,6 +51,11 @@ export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extend
   bodyOptional?: true;
   /** Errors beyond those every handler may answer, for the document: 423 (a freeze window holds the environment it changes), 503 (the write ran out of time before it was saved) */
   errors?: readonly (423 | 503)[];
+  /**
+   * Top-level fields the GET beside this write answers and the write does not take (ids, who changed it when,
+   * what is derived): sent back, they are ignored, so what a GET answers can be written back unchanged.
+   */
+  readOnly?: readonly string[];
   /** the adapters this function composes (functions/http/deps.ts compose); the store alone unless given */
   wiring?: Wiring<K>;
   /**
@@ -58,6 +63,12 @@ export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extend
    * answer is not kept for Idempotency-Key replays (the table would hold the secret in clear for a day): a replay answers 409.
    */
   showsSecret?: true | ((answer: unknown) => boolean);
+}
+
+/** The body without the read-only fields a GET answered (Spec.readOnly); anything else is left to the schema. */
+function withoutReadOnly(raw: unknown, readOnly: readonly string[] | undefined): unknown {
+  if (!readOnly?.length || raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !readOnly.includes(k)));
 }
 
 type Out<T extends z.ZodMiniType | undefined> = T extends z.ZodMiniType ? z.output<T> : undefined;
@@ -111,6 +122,8 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
     // Used last, so its `after` runs first (middy runs them in reverse): it sees the handler's answer, the access log its 304.
     .use(conditionalGet())
     .handler(async (event, context) => {
+      const dots = dotSegmentOf(event.rawPath, event.pathParameters);
+      if (dots !== undefined) throw dotSegmentRefused(dots);
       let route = routeByKey(event.routeKey);
       if (!route && event.routeKey === '$default' && event.requestContext?.http) {
         // A function URL (app reads, without API Gateway's per-request fee): the route from the path, app-key routes only.
@@ -130,7 +143,8 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       const params = await parse(spec.params, 'path', event.pathParameters ?? {}, issues);
       const query = await parse(spec.query, 'query', !spec.queryOn || spec.queryOn(route) ? (event.queryStringParameters ?? {}) : {}, issues);
       // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
-      const raw = spec.body && route.method !== 'GET' ? readBody(event) : undefined;
+      if ((spec.body ?? spec.docBody) && route.method !== 'GET' && event.body) checkJsonMediaType(event.headers);
+      const raw = spec.body && route.method !== 'GET' ? withoutReadOnly(readBody(event), spec.readOnly) : undefined;
       if (spec.body && route.method !== 'GET' && raw === undefined && !spec.bodyOptional)
         issues.push({ path: 'body', message: 'is required: send a JSON object' });
       const body =

@@ -1,7 +1,7 @@
 /** The request as a handler gets it: the body read (size, JSON, shape) and parsed with zod, every issue listed with where it is. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from '#domain/kernel/zod';
-import { MalformedJson, PayloadTooLarge, ValidationFailed, type Issue } from '#domain/kernel/errors';
+import { MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, type Issue } from '#domain/kernel/errors';
 import { shapeProblem } from '#domain/kernel/json-shape';
 
 /** Larger bodies answer 413 (the batch route needs room for 10k small items). */
@@ -65,4 +65,59 @@ export function readBody(event: APIGatewayProxyEventV2): unknown {
 export function checkShape(root: unknown): void {
   const problem = shapeProblem(root, 'body');
   if (problem) throw new ValidationFailed([problem]);
+}
+
+/**
+ * A JSON body's media type: application/json (any parameters, e.g. charset) or a +json type. Another type
+ * (JSON sent as text/plain, as a form) is refused with 415, as the document lists application/json only.
+ * A body sent with no Content-Type at all is read as JSON (what the route takes).
+ */
+export function checkJsonMediaType(headers: Record<string, string | undefined> | undefined): void {
+  const type = headers?.['content-type'];
+  if (type === undefined) return;
+  const media = type.split(';')[0]!.trim().toLowerCase();
+  if (media === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(media)) return;
+  throw new UnsupportedMediaType(`Content-Type '${media}' is not taken here: send the body as application/json`);
+}
+
+/**
+ * The first dot segment of a path (`.` or `..`, as sent or percent-encoded: %2e%2e), or undefined. API
+ * Gateway hands the path to the function as sent (rawPath) and decodes path parameters, so `/environments/%2e%2e/x`
+ * would name an environment `..`; no path here is resolved, so such a path is refused (400), on every route.
+ */
+export function dotSegmentOf(rawPath: string | undefined, params?: Record<string, string | undefined>): string | undefined {
+  const decode = (seg: string) => {
+    try {
+      return decodeURIComponent(seg);
+    } catch {
+      return seg;
+    }
+  };
+  for (const seg of (rawPath ?? '').split('/')) if (/^\.\.?$/.test(decode(seg))) return seg;
+  for (const value of Object.values(params ?? {})) if (value !== undefined && /^\.\.?$/.test(value)) return value;
+  return undefined;
+}
+
+/** The 400 for a path with a dot segment (dotSegmentOf). */
+export const dotSegmentRefused = (seg: string) =>
+  new ValidationFailed([{ path: 'path', message: `has a dot segment ('${seg}'): paths are never resolved, name the resource itself` }]);
+
+/** The gateway-shaped 400 ({"message"}) for a path with a dot segment, from a function outside httpHandler. */
+export const dotSegmentAnswer = (seg: string) => ({
+  statusCode: 400,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ message: `Bad Request: the path has a dot segment ('${seg}'); paths are never resolved` }),
+});
+
+/**
+ * A handler outside httpHandler (its own answer format: a page, a Slack reply, a webhook's answer) that refuses
+ * a path with a dot segment as the gateway refuses a malformed request: 400 with {"message"}, before it runs.
+ */
+export function refusingDotSegments<E extends { rawPath?: string; pathParameters?: Record<string, string | undefined> } | undefined, A extends unknown[], R>(
+  fn: (event: E, ...rest: A) => Promise<R>,
+): (event: E, ...rest: A) => Promise<R> {
+  return async (event, ...rest) => {
+    const seg = event ? dotSegmentOf(event.rawPath, event.pathParameters) : undefined;
+    return seg === undefined ? fn(event, ...rest) : (dotSegmentAnswer(seg) as R);
+  };
 }

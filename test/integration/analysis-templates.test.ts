@@ -201,3 +201,27 @@ describe('analysis templates API', () => {
     expect(JSON.stringify(schema.body)).toContain('analysis_templates');
   });
 });
+
+describe('a Prometheus query is parsed when the template is saved', () => {
+  it("refuses a query Prometheus' own parser cannot parse with 400 naming provider.query; placeholders anywhere in a valid one pass", async () => {
+    const u = await setUp();
+    for (const query of ['sum(rate(http_requests_total[1m]', 'not a query at all', 'rate(x[5m]) >', '']) {
+      const r = await t.call('PUT', '/api/v1/analysis-templates/broken', {
+        token: u.admin,
+        body: { ...errorRate, provider: { ...errorRate.provider, query } },
+      });
+      expect(r.status, `${query}: ${JSON.stringify(r.body)}`).toBe(400);
+      expect(issuesOf(r)[0]!.path).toBe('body.provider.query');
+    }
+    expect((await t.call('GET', '/api/v1/analysis-templates/broken', { token: u.viewer })).status).toBe(404);
+    const placeholders = await t.call('PUT', '/api/v1/analysis-templates/windowed', {
+      token: u.admin,
+      body: {
+        ...errorRate,
+        provider: { ...errorRate.provider, query: 'sum(rate({{args.metric}}{service="{{args.service}}"}[{{args.window}}])) > {{args.floor}}' },
+        args: [{ name: 'service' }, { name: 'metric' }, { name: 'window' }, { name: 'floor' }],
+      },
+    });
+    expect(placeholders.status, JSON.stringify(placeholders.body)).toBe(200);
+  });
+});

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { contractViolations, operations, requestProblems, statedFields } from '../support/contract.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -297,5 +298,204 @@ describe('the contract: no 5xx, no data loss', () => {
     const body = { email: 'twice@example.com', roles: ['viewer', 'viewer'] };
     expect(requestProblems(o, { params: {}, query: {}, body, bodyGiven: true })).not.toEqual([]);
     expect((await t.call('POST', '/api/v1/users', { token: u.admin, body })).status).toBe(400);
+  });
+});
+
+/**
+ * Request classes over the whole route table, so a route added later is held to the same rules:
+ * what a GET answers is written back unchanged by the PUT beside it; a body in a type the document
+ * does not list is 415; a path parameter that is an encoded dot segment is 400, never resolved.
+ */
+describe('request classes over the route table', () => {
+  /** A resource behind every PUT route that has a GET at the same path: the path to it, made first. */
+  async function fixtures(admin: string): Promise<Record<string, string>> {
+    const cfg = await t.call('POST', '/api/v1/environments/dev/configs', { token: admin, body: { key: 'round-trip', value: { a: 1 } } });
+    const flag = await t.call('POST', '/api/v1/environments/dev/flags', { token: admin, body: { key: 'round-trip', value: true } });
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: admin,
+      body: { name: 'rt', sourceEnvironment: 'dev', targetEnvironment: 'staging' },
+    });
+    const template = await t.call('PUT', '/api/v1/analysis-templates/round-trip', {
+      token: admin,
+      body: {
+        provider: { type: 'prometheus', address: 'https://prometheus.example.com', query: 'sum(rate(http_requests_total{code=~"5.."}[1m]))' },
+        count: 3,
+        successCondition: 'result < 0.01',
+      },
+    });
+    const recurring = await t.call('PUT', '/api/v1/recurring-promotions/round-trip', {
+      token: admin,
+      body: { source: 'dev', target: 'staging', cron: '0 9 * * 1-5', timeZone: 'Europe/Berlin', paused: true },
+    });
+    const tenantNotes = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { email: { recipients: ['ops@example.com'] }, slack: { webhook: 'https://hooks.slack.com/services/T000/B000/XXXX', channels: ['#ops'] } },
+    });
+    const hook = await t.call('POST', '/api/v1/webhooks', { token: admin, body: { url: 'https://hooks.example.com/deploy', events: ['promotion.completed'] } });
+    const envNotes = await t.call('PUT', '/api/v1/environments/staging/notifications', { token: admin, body: { email: { recipients: ['ops@example.com'] } } });
+    const git = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+      token: admin,
+      body: {
+        repository: 'https://git.example.com/org/deploy.git',
+        branch: 'main',
+        file: 'envs/staging/values.yaml',
+        path: 'image.tag',
+        value: 'version@digest',
+        tokenSecret: 'GITOPS_TOKEN',
+      },
+    });
+    for (const [what, r] of Object.entries({ cfg, flag, rule, template, recurring, tenantNotes, envNotes, git, hook }))
+      expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
+    return {
+      '/api/v1/analysis-templates/{name}': '/api/v1/analysis-templates/round-trip',
+      '/api/v1/environments/{env}/configs/{id}': `/api/v1/environments/dev/configs/${cfg.body.id}`,
+      '/api/v1/environments/{env}/flags/{id}': `/api/v1/environments/dev/flags/${flag.body.id}`,
+      '/api/v1/promotions/rules/{id}': `/api/v1/promotions/rules/${rule.body.id}`,
+      '/api/v1/approval-policies/{id}': `/api/v1/approval-policies/${rule.body.id}`,
+      '/api/v1/recurring-promotions/{name}': '/api/v1/recurring-promotions/round-trip',
+      '/api/v1/notifications': '/api/v1/notifications',
+      '/api/v1/environments/{env}/notifications': '/api/v1/environments/staging/notifications',
+      '/api/v1/environments/{env}/git-target': '/api/v1/environments/staging/git-target',
+      '/api/v1/environments/{env}': '/api/v1/environments/staging',
+      '/api/v1/webhooks/{id}': `/api/v1/webhooks/${hook.body.id}`,
+    };
+  }
+
+  /** What changes with every write, whatever was sent: the version and who wrote when. */
+  const settled = (v: Record<string, unknown>) => {
+    const { version: _v, updatedAt: _a, updatedBy: _b, next: _n, ...rest } = v;
+    return rest;
+  };
+
+  it('every PUT or PATCH route with a GET beside it takes back what the GET answered, unchanged: 2xx, and the next GET reads the same', async () => {
+    const admin = (await t.users(t.tenant())).admin;
+    await makeLine(t, admin);
+    const paths = await fixtures(admin);
+    const puts = operations().filter((o) => (o.method === 'PUT' || o.method === 'PATCH') && operations().some((g) => g.method === 'GET' && g.path === o.path));
+    expect(puts.length).toBeGreaterThanOrEqual(11);
+    const failures: string[] = [];
+    for (const o of puts) {
+      const path = paths[o.path];
+      expect(path, `no fixture for PUT ${o.path}: add one`).toBeDefined();
+      const first = await t.call('GET', path!, { token: admin });
+      expect(first.status, `GET ${path}`).toBe(200);
+      const put = await t.call(o.method, path!, { token: admin, body: first.body });
+      if (put.status >= 300) failures.push(`${o.method} ${path} with what GET answered: ${put.status} ${JSON.stringify(put.body)}`);
+      const second = await t.call('GET', path!, { token: admin });
+      if (JSON.stringify(settled(second.body)) !== JSON.stringify(settled(first.body)))
+        failures.push(`GET ${path} after writing back what it answered: ${JSON.stringify(settled(first.body))} -> ${JSON.stringify(settled(second.body))}`);
+    }
+    expect(failures, failures.join('\n')).toEqual([]);
+  });
+
+  it('a PUT that leaves a field out keeps what is stored (git target, consumer pin, Slack workspace, recurring promotion)', async () => {
+    const admin = (await t.users(t.tenant())).admin;
+    await makeLine(t, admin);
+    await fixtures(admin);
+    const git = (await t.call('GET', '/api/v1/environments/staging/git-target', { token: admin })).body;
+    const gitPut = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+      token: admin,
+      body: { repository: git.repository, branch: 'release', file: git.file, path: git.path, version: git.version },
+    });
+    expect(gitPut.status, JSON.stringify(gitPut.body)).toBe(200);
+    expect(gitPut.body).toMatchObject({ branch: 'release', tokenSecret: 'GITOPS_TOKEN', value: 'version@digest' });
+    // null is how a stored field is cleared.
+    const cleared = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+      token: admin,
+      body: { repository: git.repository, branch: 'release', file: git.file, path: git.path, tokenSecret: null, version: gitPut.body.version },
+    });
+    expect(cleared.body.tokenSecret).toBeNull();
+
+    await t.call('POST', '/api/v1/artifacts/web/versions', { token: admin, body: { version: 'v1.0.0', digest: `sha256:${'d'.repeat(64)}` } });
+    const pin = await t.call('PUT', '/api/v1/artifacts/web/consumers/edge', { token: admin, body: { constraint: '^1.0.0', environment: 'staging' } });
+    expect(pin.status, JSON.stringify(pin.body)).toBe(200);
+    const narrowed = await t.call('PUT', '/api/v1/artifacts/web/consumers/edge', { token: admin, body: { constraint: '^1.2.0' } });
+    expect(narrowed.status, JSON.stringify(narrowed.body)).toBe(200);
+    expect(narrowed.body).toMatchObject({ constraint: '^1.2.0', environment: 'staging' });
+    const everywhere = await t.call('PUT', '/api/v1/artifacts/web/consumers/edge', { token: admin, body: { constraint: '^1.2.0', environment: null } });
+    expect(everywhere.status, JSON.stringify(everywhere.body)).toBe(200);
+    expect(everywhere.body.environment).toBeNull();
+
+    const bound = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { slack: { webhook: 'https://hooks.slack.com/services/T000/B000/XXXX', channels: ['#ops'], teamId: 'TROUNDTRIP1' } },
+    });
+    expect(bound.status, JSON.stringify(bound.body)).toBe(200);
+    const rechanneled = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { slack: { webhook: bound.body.slack.webhook, channels: ['#releases'] } },
+    });
+    expect(rechanneled.body.slack).toMatchObject({ channels: ['#releases'], teamId: 'TROUNDTRIP1' });
+    const unbound = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { slack: { webhook: bound.body.slack.webhook, channels: ['#releases'], teamId: null } },
+    });
+    expect(unbound.body.slack.teamId).toBeNull();
+
+    const rec = (await t.call('GET', '/api/v1/recurring-promotions/round-trip', { token: admin })).body;
+    expect(rec.paused).toBe(true);
+    const recPut = await t.call('PUT', '/api/v1/recurring-promotions/round-trip', {
+      token: admin,
+      body: { source: 'dev', target: 'staging', cron: '0 10 * * 1-5', timeZone: 'Europe/Berlin', version: rec.version },
+    });
+    expect(recPut.status, JSON.stringify(recPut.body)).toBe(200);
+    expect(recPut.body).toMatchObject({ cron: '0 10 * * 1-5', paused: true });
+  });
+
+  it('a JSON body sent as another media type than the document lists is 415, on every route that takes a JSON body', async () => {
+    const admin = (await t.users(t.tenant())).admin;
+    const jsonBody = operations().filter((o) => o.op.requestBody?.content?.['application/json'] && !o.op.requestBody.content['text/plain']);
+    expect(jsonBody.length).toBeGreaterThan(20);
+    for (const o of jsonBody) {
+      const path = o.path.replace(/\{([^}]+)\}/g, (_m, n: string) => (n === 'env' ? 'dev' : 'x'));
+      const r = await t.call(o.method, path, { token: admin, raw: '{}', headers: { 'content-type': 'text/plain' } });
+      // The gateway's own refusals (no credential for the route's kind of authentication) come before the body is read.
+      if (r.status === 401 || (r.status === 403 && JSON.stringify(o.op.security).includes('sigv4'))) continue;
+      expect(r.status, `${o.method} ${o.path}: ${JSON.stringify(r.body)}`).toBe(415);
+      expect(r.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    }
+    // JSON with its charset, or a +json type, is JSON.
+    const ok = await t.call('POST', '/api/v1/environments/dev/configs', {
+      token: admin,
+      raw: '{"key":"charset","value":1}',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(ok.status, JSON.stringify(ok.body)).not.toBe(415);
+  });
+
+  /** A request whose path goes out as written: fetch (WHATWG URL) would resolve %2e%2e itself before sending. */
+  const sentAsIs = (method: string, path: string, token: string, body?: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(t.url);
+      const req = httpRequest(
+        { hostname, port, method, path, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('an encoded dot segment in any path is 400, never resolved (%2e%2e is not the parent)', async () => {
+    const admin = (await t.users(t.tenant())).admin;
+    // IAM routes: the gateway checks the signature before any function runs (403 unsigned), as API Gateway does.
+    const withParam = operations().filter((o) => o.path.includes('{') && !JSON.stringify(o.op.security ?? []).includes('sigv4'));
+    expect(withParam.length).toBeGreaterThan(20);
+    for (const o of withParam) {
+      for (const dots of ['%2e%2e', '%2E', '.%2e']) {
+        let first = true;
+        const path = o.path.replace(/\{([^}]+)\}/g, () => (first ? ((first = false), dots) : 'x'));
+        const r = await sentAsIs(o.method, path, admin, o.op.requestBody ? '{}' : undefined);
+        expect(r.status, `${o.method} ${path}: ${r.text}`).toBe(400);
+      }
+    }
+    // Also where no route matches (the $default function).
+    expect((await sentAsIs('GET', '/api/v1/nothing/%2e%2e/here', admin)).status).toBe(400);
+    const freeze = await sentAsIs('GET', '/api/v1/environments/%2e%2e/freeze-windows', admin);
+    expect(freeze.status, freeze.text).toBe(400);
+    expect(JSON.parse(freeze.text).error.issues[0].path).toBe('path');
   });
 });

@@ -35,6 +35,41 @@ async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000)
 }
 
 describe('discovery: a linked registry repository publishes pushed versions', () => {
+  it('takes a registry host[:port] by the hostname grammar (labels of 1-63 letters, digits and inner dashes; port 1-65535) or an IP literal', async () => {
+    const u = await t.users(t.tenant());
+    const link = (registry: string) => t.call('POST', '/api/v1/artifacts/platform/links', { token: u.admin, body: { registry, repository: 'platform' } });
+    for (const registry of [
+      '...',
+      '-:0',
+      'a..b:99999',
+      'registry.example.com:0',
+      'registry.example.com:65536',
+      '-registry.example.com',
+      'registry-.example.com',
+      `${'a'.repeat(64)}.example.com`,
+      '.example.com',
+      'example.com.',
+      '999.1.1.1',
+      '[::1',
+      'registry.example.com:',
+    ]) {
+      const r = await link(registry);
+      expect(r.status, `${registry}: ${JSON.stringify(r.body)}`).toBe(400);
+      expect(r.body.error.issues[0].path, registry).toBe('body.registry');
+    }
+    for (const registry of [
+      'registry.example.com',
+      'registry.example.com:5000',
+      'localhost:65535',
+      '10.0.0.7:5000',
+      '[::1]:5000',
+      `${'a'.repeat(63)}.example.com`,
+    ]) {
+      const r = await link(registry);
+      expect(r.status, `${registry}: ${JSON.stringify(r.body)}`).toBe(201);
+    }
+  });
+
   it('links are validated, listed without their token, and removed', async () => {
     const u = await t.users(t.tenant());
     const bad = await t.call('POST', '/api/v1/artifacts/platform/links', {

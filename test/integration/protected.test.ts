@@ -15,6 +15,34 @@ beforeAll(async () => {
 afterAll(() => t.stop());
 
 describe('protected environments and break-glass', () => {
+  it('what a read says of protected is what the write guard does: the last environment reads true (one, get, list, the one a write answers) and a direct write to it is 403', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const one = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    expect(one.body.protected).toBe(true);
+    const list = await t.call('GET', '/api/v1/environments', { token: u.viewer });
+    expect(Object.fromEntries(list.body.items.map((e: { name: string; protected: boolean }) => [e.name, e.protected]))).toEqual({
+      dev: false,
+      staging: false,
+      production: true,
+    });
+    const patched = await t.call('PATCH', '/api/v1/environments/production', {
+      token: u.admin,
+      body: { description: 'the last one', version: one.body.version },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.protected).toBe(true);
+    const write = await t.call('POST', '/api/v1/environments/production/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+    expect(write.status).toBe(403);
+    // A new last environment takes the guard over, and the read follows it.
+    await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'dr', position: 3 } });
+    const after = await t.call('GET', '/api/v1/environments', { token: u.viewer });
+    const flags = Object.fromEntries(after.body.items.map((e: { name: string; protected: boolean }) => [e.name, e.protected]));
+    expect(flags.dr).toBe(true);
+    const writeProd = await t.call('POST', '/api/v1/environments/production/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
+    expect(flags.production).toBe(writeProd.status === 403);
+  });
+
   it('refuses every direct write path into production, for deployers and the pipeline alike, and changes nothing', async () => {
     // The pipeline credential of the local stack is bound to tenant acme.
     const tenant = 'acme';

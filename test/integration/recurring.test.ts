@@ -69,7 +69,15 @@ describe('recurring promotions', () => {
     const invalid = await put({ cron: '0 9 * * mon-fry' });
     expect(invalid.status).toBe(400);
     expect(said(invalid)).toContain('body.cron');
-    expect(said(invalid)).toMatch(/is not a cron expression cron-parser takes/);
+    expect(said(invalid)).toMatch(/is not a cron expression/);
+    // Text that is not cron at all (five words) is told so, field by field, not that it restricts both day fields.
+    for (const cron of ['not a cron at all', 'every day at nine am']) {
+      const prose = await put({ cron });
+      expect(prose.status).toBe(400);
+      expect(prose.body.error.issues[0].path).toBe('body.cron');
+      expect(prose.body.error.issues[0].message).toMatch(/is not a cron expression: its minute field/);
+      expect(prose.body.error.issues[0].message).not.toMatch(/day of the month/);
+    }
 
     const fields = await put({ cron: '0 9 * *' });
     expect(fields.status).toBe(400);

@@ -71,7 +71,8 @@ export interface Answer {
  * API's paths (local pages, the 503 of a stack still starting) are not the contract's.
  */
 export function contractViolations(a: Answer): string[] {
-  const url = new URL(a.path, 'http://x');
+  // The path as sent, as the gateway matches it (API Gateway's rawPath): URL would resolve %2e%2e.
+  const url = { pathname: a.path.split(/[?#]/)[0]! };
   const header = (name: string): string | null => {
     if (a.headers instanceof Headers) return a.headers.get(name);
     const v = a.headers[name.toLowerCase()];

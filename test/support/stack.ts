@@ -107,6 +107,8 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       const headers: Record<string, string> = { ...(opts.headers ?? {}), [CHECKED_HEADER]: '1' };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
       let body: string | undefined = opts.raw;
+      // A raw body is JSON unless the test says otherwise (fetch would send text/plain, which a JSON route refuses with 415).
+      if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
       if (opts.body !== undefined) {
         body = JSON.stringify(opts.body);
         headers['content-type'] = 'application/json';
@@ -119,7 +121,9 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       } catch {
         /* not JSON */
       }
-      const broken = contractViolations({ method, path, status: res.status, headers: res.headers, text });
+      // The path as fetch sent it: it resolves dot segments (., .., %2e%2e) itself, before the gateway sees the path.
+      const sent = new URL(url + path);
+      const broken = contractViolations({ method, path: sent.pathname + sent.search, status: res.status, headers: res.headers, text });
       if (broken.length) throw new Error(`the answer is not what functions/http/openapi.json documents:\n  ${broken.join('\n  ')}`);
       return { status: res.status, body: parsed as any, headers: res.headers };
     },

@@ -172,9 +172,9 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     const doc = read();
     const statuses = (key: string) => Object.keys(opOf(doc, key).responses).sort();
     // A function may be cut off by its deadline: 503 OUT_OF_TIME with Retry-After on every operation a function answers.
-    expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '422', '429', '431', '500', '503']);
+    expect(statuses('POST /api/v1/promotions')).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '415', '422', '429', '431', '500', '503']);
     expect(statuses('GET /api/v1/environments')).toEqual(['200', '304', '400', '401', '403', '404', '409', '422', '429', '431', '500', '503']);
-    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '422', '429', '431', '500', '503']);
+    expect(statuses('POST /api/v1/platform/deployments')).toEqual(['200', '201', '400', '403', '404', '409', '413', '415', '422', '429', '431', '500', '503']);
     expect(doc.components.responses.OutOfTime!.headers).toHaveProperty('Retry-After');
     // Any request malformed as HTTP is refused by the gateway with its own 400 ({"message":"Bad Request"}), on every operation.
     expect(statuses('GET /health')).toEqual(['200', '400', '429', '431', '500']);
@@ -280,5 +280,23 @@ describe('the published API contract (OpenAPI 3.1)', () => {
     expect(result.errors ?? [], JSON.stringify(result.errors)?.slice(0, 2000)).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
+  });
+});
+
+describe('patterns in the document', () => {
+  it('say digits as ASCII [0-9], never \\d (any Unicode digit in other dialects, which the service refuses), date-times included', () => {
+    const patterns: string[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (!v || typeof v !== 'object') return;
+      for (const [k, x] of Object.entries(v)) k === 'pattern' && typeof x === 'string' ? patterns.push(x) : walk(x);
+    };
+    walk(read());
+    expect(patterns.length).toBeGreaterThan(10);
+    expect(patterns.filter((p) => /\\d/.test(p))).toEqual([]);
+    // A date-time the document accepts is one the service accepts: ASCII digits only.
+    const dateTime = patterns.find((p) => p.includes('T(?:'))!;
+    expect(new RegExp(dateTime).test('2026-01-31T12:00:00Z')).toBe(true);
+    expect(new RegExp(dateTime, 'u').test('2026-01-31T12:00:0\u0665Z')).toBe(false);
   });
 });

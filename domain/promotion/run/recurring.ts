@@ -46,14 +46,13 @@ export const recurringPromotionBody = /* @__PURE__ */ z.schema(() =>
     ),
     source: envName.check(z.describe('the environment the release is taken from')),
     target: envName.check(z.describe('the next environment in the line (or one a rule for the pair lets it skip to)')),
-    artifact: z.optional(
-      z
-        .string()
-        .check(
-          z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name'),
-          z.describe("the artifact whose version the source runs is promoted; left out: the source's configuration (a FULL promotion)"),
+    artifact: z
+      .optional(z.nullable(z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'must be an artifact name'))))
+      .check(
+        z.describe(
+          "the artifact whose version the source runs is promoted; null (or left out on a new one): the source's configuration (a FULL promotion); left out: kept",
         ),
-    ),
+      ),
     cron: z
       .string()
       .check(
@@ -64,8 +63,10 @@ export const recurringPromotionBody = /* @__PURE__ */ z.schema(() =>
         ),
       ),
     timeZone,
-    paused: z._default(z.boolean(), false).check(z.describe('true: its schedule is disabled and nothing runs until it is false again')),
-    notes: z.optional(z.string().check(z.maxLength(500))),
+    paused: z
+      .optional(z.boolean())
+      .check(z.describe('true: its schedule is disabled and nothing runs until it is false again; left out: kept (false for a new one)')),
+    notes: z.optional(z.nullable(z.string().check(z.maxLength(500)))).check(z.describe('left out: kept; null: none')),
     version: z
       .optional(z.number().check(z.int(), z.minimum(1)))
       .check(z.describe('the version you read (GET answers it): 409 when it changed since; left out: replace whatever there is')),
@@ -155,11 +156,12 @@ export async function putRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx, n
       name,
       source: body.source,
       target: body.target,
-      ...(body.artifact ? { artifact: body.artifact } : {}),
+      // A field left out keeps what is stored (a paused calendar is never resumed by omission); null clears artifact and notes.
+      ...((body.artifact === undefined ? cur?.artifact : body.artifact) ? { artifact: (body.artifact ?? cur?.artifact)! } : {}),
       cron: body.cron.trim().split(/\s+/).join(' '),
       timeZone: body.timeZone,
-      paused: body.paused,
-      ...(body.notes ? { notes: body.notes } : {}),
+      paused: body.paused ?? cur?.paused ?? false,
+      ...((body.notes === undefined ? cur?.notes : body.notes) ? { notes: (body.notes ?? cur?.notes)! } : {}),
       lastRuns: cur?.lastRuns ?? [],
       version: (cur?.version ?? 0) + 1,
       rev: (cur?.rev ?? 0) + 1,
