@@ -4,6 +4,6 @@ import { envParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 
 export const handler = httpHandler(
-  { readOnly: ['name', 'snapshot', 'itemCount', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy'], params, body },
+  { readOnly: ['name', 'snapshot', 'itemCount', 'lastAlarm', 'createdAt', 'createdBy', 'updatedAt', 'updatedBy'], params, body },
   async ({ deps, ctx, params, body }) => environmentAnswer(deps, ctx, await updateEnvironment(deps, ctx, params.env, body)),
 );
