@@ -134,6 +134,8 @@ describe('a bundle through waves, per target in its registries', () => {
       expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
       expect(await tagOf(east, repo, 'latest-production'), repo).toBe(d);
     }
+    // A rollout that rolls back never completed: no result; each row says what was put back.
+    expect(done.result).toBeNull();
     expect(rows(done)['eu-west-1'].registries).toEqual([
       { artifact: 'api', registry: 'west', tag: 'latest-production-eu-west-1', digest: api2, revert: { digest: api1 } },
       { artifact: 'worker', registry: 'west', tag: 'latest-production-eu-west-1', digest: worker2, revert: { digest: worker1 } },
