@@ -1,4 +1,4 @@
-import { pinsOf } from '../../artifacts/consumers-broken.ts';
+import { pinnedIn, pinsOf } from '../../artifacts/consumers-broken.ts';
 import { brokenBy } from '../../artifacts/artifacts.ts';
 import type { Consumer } from '../../artifacts/model.ts';
 import type { Ctx, Deps } from '../../kernel/deps.ts';
@@ -69,6 +69,11 @@ export interface PlanState {
   consumers: Record<string, readonly Pick<Consumer, 'name' | 'constraint' | 'environment'>[]>;
   /** what each environment runs now: `${environment}/${artifact}` → version */
   running: Record<string, string>;
+  /**
+   * the pins the versions the environments run brought there (pinnedIn, domain/artifacts/consumers-broken.ts), where
+   * they differ from the stored ones: `${environment}/${artifact}` → consumer → constraint
+   */
+  pinned?: Record<string, Record<string, string>>;
 }
 
 const at = (env: string, artifact: string) => `${env}/${artifact}`;
@@ -92,7 +97,7 @@ function broken(consumers: readonly Pick<Consumer, 'name' | 'constraint' | 'envi
 export function safeOrder(items: readonly PlanItem[], state: PlanState): SafeOrder {
   const running = new Map(Object.entries(state.running));
   /** pins the planned promotions brought: `${env}/${artifact}` → consumer → constraint */
-  const repinned = new Map<string, Map<string, string>>();
+  const repinned = new Map<string, Map<string, string>>(Object.entries(state.pinned ?? {}).map(([k, v]) => [k, new Map(Object.entries(v))]));
 
   const consumersAt = (env: string, artifact: string) => {
     const over = repinned.get(at(env, artifact)) ?? new Map<string, string>();
@@ -220,7 +225,8 @@ export async function orderReleases(deps: Deps, tenant: string, releases: readon
   );
   const artifacts = [...new Set(items.flatMap((i) => (i.artifact ? [i.artifact] : [])))];
   const pointers = [...new Set(items.flatMap((i) => (i.artifact ? [i.artifact, ...Object.keys(i.pins)].map((a) => at(i.targetEnvironment, a)) : [])))];
-  const [consumers, running] = await Promise.all([
+  const inEnvs = [...new Set(items.flatMap((i) => (i.artifact ? [at(i.targetEnvironment, i.artifact)] : [])))];
+  const [consumers, running, pinned] = await Promise.all([
     Promise.all(artifacts.map(async (a) => [a, await deps.store.listConsumers(tenant, a)] as const)),
     Promise.all(
       pointers.map(async (key) => {
@@ -228,10 +234,18 @@ export async function orderReleases(deps: Deps, tenant: string, releases: readon
         return [key, (await deps.store.getPointer(tenant, env, artifact))?.version] as const;
       }),
     ),
+    Promise.all(
+      inEnvs.map(async (key) => {
+        const [env, artifact] = key.split('/') as [string, string];
+        const brought = (await pinnedIn(deps, tenant, artifact, env)).filter((c) => c.declaredBy);
+        return [key, Object.fromEntries(brought.map((c) => [c.name, c.constraint]))] as const;
+      }),
+    ),
   ]);
   return safeOrder(items, {
     consumers: Object.fromEntries(consumers),
     running: Object.fromEntries(running.filter((r): r is readonly [string, string] => !!r[1])),
+    pinned: Object.fromEntries(pinned.filter(([, v]) => Object.keys(v).length)),
   });
 }
 
