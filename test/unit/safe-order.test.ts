@@ -82,6 +82,22 @@ describe('the safe order of pending promotions', () => {
     });
   });
 
+  it('suggests for a cycle the bundle that resolves it: every version of the cycle, moved together', () => {
+    const plan = safeOrder([item('a', 'api', '3.0.0'), item('w', 'web', '3.0.0', { api: '^3.0.0' }), item('x', 'ledger', '1.0.0', {}, 'production')], {
+      consumers: { api: [{ name: 'web', constraint: '^2.0.0', environment: null }] },
+      running: { 'staging/api': '2.0.0', 'staging/web': '2.0.0' },
+    });
+    expect(plan.order.map((s) => s.id)).toEqual(['x']);
+    for (const b of plan.blocked) {
+      expect(b.kind).toBe('cycle');
+      expect(b.together).toEqual([
+        { id: 'a', artifact: 'api', version: '3.0.0' },
+        { id: 'w', artifact: 'web', version: '3.0.0' },
+      ]);
+      expect(b.message).toContain('promote api@3.0.0 and web@3.0.0 together, as one bundle');
+    }
+  });
+
   it("runs a provider first when the consumer's new version needs it (and its old pin accepts it)", () => {
     const plan = safeOrder([item('o', 'orders', '1.1.0', { platform: '>=1.3.0' }), item('p', 'platform', '1.3.0')], {
       consumers: { platform: [{ name: 'orders', constraint: '^1.2.0', environment: null }] },

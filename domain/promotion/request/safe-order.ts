@@ -56,6 +56,11 @@ export interface PlanBlocked {
   breaks: PlanBreak[];
   /** the pending promotions that would resolve its breaks (they are blocked too) */
   waitsOn: string[];
+  /**
+   * a cycle: the versions that must move together, as one bundle (this one and every promotion its cycle reaches
+   * through waitsOn), in the order requested; a bundle lets a consumer move with what it consumes, re-pinned
+   */
+  together?: { id: string; artifact: string; version: string }[];
   message: string;
 }
 
@@ -172,17 +177,44 @@ export function safeOrder(items: readonly PlanItem[], state: PlanState): SafeOrd
     }
   }
 
-  const blocked = left.map((i): PlanBlocked => {
+  const judged = left.map((i) => {
     const breaks = breaksOf(i);
     const resolvers = breaks.map((b) => left.filter((q) => resolves(q, i, b)).map((q) => q.id));
-    const waitsOn = [...new Set(resolvers.flat())];
-    const kind = resolvers.every((r) => r.length > 0) ? 'cycle' : 'break';
+    return { i, breaks, waitsOn: [...new Set(resolvers.flat())], kind: resolvers.every((r) => r.length > 0) ? ('cycle' as const) : ('break' as const) };
+  });
+  const waits = new Map(judged.map((j) => [j.i.id, j.waitsOn]));
+  /** A cycle's versions: every promotion reached from `id` through waitsOn (itself included), in the order requested. */
+  const cycleOf = (id: string) => {
+    const seen = new Set([id]);
+    const stack = [id];
+    while (stack.length)
+      for (const r of waits.get(stack.pop()!) ?? [])
+        if (!seen.has(r)) {
+          seen.add(r);
+          stack.push(r);
+        }
+    return left.filter((q) => seen.has(q.id) && q.artifact && q.version).map((q) => ({ id: q.id, artifact: q.artifact!, version: q.version! }));
+  };
+  const blocked = judged.map(({ i, breaks, waitsOn, kind }): PlanBlocked => {
     const what = breaks.map((b) => `consumer '${b.consumer}' pins ${b.artifact} ${b.constraint} (${b.reason})`).join('; ');
+    const together = kind === 'cycle' ? cycleOf(i.id) : [];
+    const names = together.map((q) => `${q.artifact}@${q.version}`);
+    const bundle =
+      names.length > 1 ? `promote ${names.slice(0, -1).join(', ')} and ${names.at(-1)} together, as one bundle (POST /bundles with these members), or ` : '';
     const message =
       kind === 'cycle'
-        ? `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}; the promotions that would resolve it (${waitsOn.join(', ')}) wait on it in turn: a cycle, re-pin a consumer to a range both versions satisfy`
+        ? `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}; the promotions that would resolve it (${waitsOn.join(', ')}) wait on it in turn: a cycle, ${bundle}re-pin a consumer to a range both versions satisfy`
         : `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}, and nothing pending resolves it: promote a version it accepts, or re-pin the consumer first`;
-    return { id: i.id, targetEnvironment: i.targetEnvironment, subject: subjectOf(i), kind, breaks, waitsOn, message };
+    return {
+      id: i.id,
+      targetEnvironment: i.targetEnvironment,
+      subject: subjectOf(i),
+      kind,
+      breaks,
+      waitsOn,
+      ...(names.length > 1 ? { together } : {}),
+      message,
+    };
   });
   return { order, blocked };
 }
