@@ -82,7 +82,7 @@ describe('a bundle through waves, per target in its registries', () => {
     for (const [repo, d] of [
       ['api', api1],
       ['worker', worker1],
-    ]) {
+    ] as [string, string][]) {
       expect(await tagOf(east, repo, 'latest-production-canary'), repo).toBe(d);
       expect(await tagOf(east, repo, 'latest-production-us-east-1'), repo).toBe(d);
       expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
@@ -115,7 +115,7 @@ describe('a bundle through waves, per target in its registries', () => {
     for (const [repo, d, was] of [
       ['api', api2, api1],
       ['worker', worker2, worker1],
-    ]) {
+    ] as [string, string, string][]) {
       expect(await tagOf(east, repo, 'latest-production-canary'), repo).toBe(d);
       expect(await tagOf(east, repo, 'latest-production-us-east-1'), repo).toBe(d);
       expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
@@ -128,7 +128,7 @@ describe('a bundle through waves, per target in its registries', () => {
     for (const [repo, d] of [
       ['api', api1],
       ['worker', worker1],
-    ]) {
+    ] as [string, string][]) {
       expect(await tagOf(east, repo, 'latest-production-canary'), repo).toBe(d);
       expect(await tagOf(east, repo, 'latest-production-us-east-1'), repo).toBe(d);
       expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
