@@ -1,4 +1,5 @@
 import type { Deps } from '../kernel/deps.ts';
+import type { Consumer } from './model.ts';
 
 /**
  * The consumers of `artifact` (those of `environment`, and those pinned everywhere) whose constraint
@@ -14,9 +15,31 @@ export async function consumersBroken(
   version: string,
   environment: string,
 ): Promise<{ name: string; constraint: string; reason: string }[]> {
-  const pinned = (await deps.store.listConsumers(tenant, artifact)).filter((c) => !c.environment || c.environment === environment);
+  const pinned = await pinnedIn(deps, tenant, artifact, environment);
   if (pinned.length === 0) return [];
   return (await import('./versions.ts')).brokenBy(pinned, version);
+}
+
+/**
+ * The pins on `artifact` that stand in `environment`: the stored consumers of it there (and everywhere), each one
+ * that is an artifact the environment runs pinned as the version it runs declares (`metadata.pins`): a consumer
+ * version promoted into an environment (alone, in a bundle, or put back by a rollback) brings its pins with it,
+ * there and nowhere else. A running version that declares no pin on `artifact` leaves the stored one as it is.
+ */
+export async function pinnedIn(
+  deps: Deps,
+  tenant: string,
+  artifact: string,
+  environment: string,
+): Promise<(Pick<Consumer, 'name' | 'constraint' | 'environment'> & { declaredBy?: string })[]> {
+  const stored = (await deps.store.listConsumers(tenant, artifact)).filter((c) => !c.environment || c.environment === environment);
+  return Promise.all(
+    stored.map(async (c) => {
+      const runs = await deps.store.getPointer(tenant, environment, c.name);
+      const own = runs ? pinsOf((await deps.store.getArtifactVersion(tenant, c.name, runs.version))?.metadata)[artifact] : undefined;
+      return own === undefined || own === c.constraint ? c : { name: c.name, constraint: own, environment, declaredBy: `${c.name}@${runs!.version}` };
+    }),
+  );
 }
 
 /** How a promotion names the consumers it would break (a refusal and the policy_compliance gate alike). */

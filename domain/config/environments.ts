@@ -109,9 +109,9 @@ export async function listEnvironments(deps: Deps, ctx: Ctx): Promise<Environmen
   return envs.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
 }
 
-/** The line's edges as they would be: an unknown or self edge, a name twice or a cycle is a 400 naming it. */
-function assertGraph(envs: Parameters<typeof graphProblems>[0]): void {
-  const problems = graphProblems(envs);
+/** The line's edges as they would be: an unknown or self edge, a name twice or a cycle (on an edge the change adds, given `before`) is a 400 naming it. */
+function assertGraph(envs: Parameters<typeof graphProblems>[0], before?: Parameters<typeof graphProblems>[0]): void {
+  const problems = graphProblems(envs, before);
   if (problems.length) throw new ValidationFailed(problems.map((p) => ({ path: 'body.after', message: p.message })));
 }
 
@@ -146,7 +146,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
         position: input.position,
       });
     }
-    assertGraph([...existing, { name: input.name, position: input.position, after: input.after }]);
+    assertGraph([...existing, { name: input.name, position: input.position, after: input.after }], existing);
     assertAttestationSources(input.name, input.requireAttestationFrom, new Set(existing.map((e) => e.name)));
     if (existing.length >= MAX_ENVIRONMENTS) {
       throw new RuleViolation(`A tenant can have at most ${MAX_ENVIRONMENTS} environments`);
@@ -268,7 +268,10 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
     const after = input.after ?? current.after ?? [];
     const afterMode = input.afterMode ?? current.afterMode;
     if (input.after !== undefined || input.position !== undefined)
-      assertGraph(all.map((e) => (e.name === name ? { name, position: input.position ?? current.position, after } : e)));
+      assertGraph(
+        all.map((e) => (e.name === name ? { name, position: input.position ?? current.position, after } : e)),
+        all,
+      );
     // Left out of a partial update, the analyses are kept; [] removes them.
     const analysis = input.analysis ?? current.analysis ?? [];
     const preAnalysis = input.preAnalysis ?? current.preAnalysis ?? [];

@@ -28,9 +28,14 @@ export interface GraphProblem {
 
 /**
  * What is wrong with the edges of `envs` (empty when nothing): an `after` naming an unknown
- * environment or the environment itself, a name twice, or a cycle (named by the edge that closes it).
+ * environment or the environment itself, a name twice, or a cycle. A cycle is named by an edge that
+ * closes it: given `before` (the edges as they are, the change not made), an edge the change added,
+ * since that is the one to take back; one of its edges otherwise.
  */
-export function graphProblems(envs: Pick<Environment, 'name' | 'position' | 'after'>[]): GraphProblem[] {
+export function graphProblems(
+  envs: Pick<Environment, 'name' | 'position' | 'after'>[],
+  before?: Pick<Environment, 'name' | 'position' | 'after'>[],
+): GraphProblem[] {
   const names = new Set(envs.map((e) => e.name));
   const problems: GraphProblem[] = [];
   for (const e of envs) {
@@ -44,16 +49,28 @@ export function graphProblems(envs: Pick<Environment, 'name' | 'position' | 'aft
   }
   if (problems.length) return problems;
   // Cycles: a depth-first walk over the edges predecessor → environment.
-  const line = [...envs].sort((a, b) => a.position - b.position || a.name.localeCompare(b.name)) as Environment[];
-  const preds = new Map(line.map((e) => [e.name, predecessorsOf(e, line)]));
+  const predsOf = (list: Pick<Environment, 'name' | 'position' | 'after'>[]) => {
+    const line = [...list].sort((a, b) => a.position - b.position || a.name.localeCompare(b.name)) as Environment[];
+    return { line, preds: new Map(line.map((e) => [e.name, predecessorsOf(e, line)])) };
+  };
+  const { line, preds } = predsOf(envs);
+  const was = before ? predsOf(before).preds : null;
+  const added = (from: string, to: string) => !!was && !(was.get(to) ?? []).includes(from);
   const state = new Map<string, 'open' | 'done'>();
   const walk = (name: string, trail: string[]): GraphProblem | null => {
     if (state.get(name) === 'done') return null;
     if (state.get(name) === 'open') {
-      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      // The cycle's environments, each entered from the next: trail[i] comes after trail[i + 1].
+      const ring = [...trail.slice(trail.indexOf(name)), name];
+      const edges = ring.slice(0, -1).map((to, i) => ({ from: ring[i + 1]!, to }));
+      const named = edges.find((e) => added(e.from, e.to)) ?? edges[edges.length - 1]!;
+      // The cycle read from the named edge on: from → to → … → from.
+      const uniq = ring.slice(0, -1);
+      const k = (edges.indexOf(named) + 1) % uniq.length;
+      const path = [...uniq.slice(k + 1), ...uniq.slice(0, k + 1)].reverse();
       return {
-        path: `${trail[trail.length - 1]}.after`,
-        message: `the edge ${name} → ${trail[trail.length - 1]} closes a cycle (${cycle.reverse().join(' → ')}); an environment cannot come after one that comes after it`,
+        path: `${named.to}.after`,
+        message: `the edge ${named.from} → ${named.to} closes a cycle (${[...path, path[0]].join(' → ')}); an environment cannot come after one that comes after it`,
       };
     }
     state.set(name, 'open');

@@ -133,6 +133,11 @@ export const targetAppliedEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
         .strictObject({ registry: z.string(), tag: z.string(), digest: z.string() })
         .check(z.describe("the per-target tag (latest-<env>-<target>) moved in the target's registry")),
     ),
+    registries: z.optional(
+      z
+        .array(z.strictObject({ artifact: z.string(), registry: z.string(), tag: z.string(), digest: z.string() }))
+        .check(z.describe("a bundle: each member's per-target tag (latest-<env>-<target>) moved in the target's registry, in the member's repository")),
+    ),
   }),
 );
 

@@ -54,11 +54,11 @@ export interface RolloutTarget {
   rolledBackAt?: string | null;
   /** the analyses measured while it baked (domain/promotion/rollout/analysis.ts): each with its measurements, bounded */
   analysis?: TargetAnalysisRun[] | null;
-  /** a bundle: each member's own head on this target before the change (null: it ran none of it), put back together on a rollback */
-  members?: { name: string; before: { version: string; digest: string } | null }[] | null;
+  /** a bundle: each member's own head on this target before the change (null: it ran none of it) and its per-target tag, put back together on a rollback */
+  members?: { name: string; before: { version: string; digest: string } | null; registry?: TargetRegistryDelivery | null }[] | null;
   /** delivery per target (artifact promotions): the commit of the target's own git file (`{target}` in the git target's file), and what a rollback did to it */
   git?: TargetGitDelivery | null;
-  /** delivery per target (artifact promotions into an environment with registries): the per-target tag in the target's registry, and what a rollback did to it */
+  /** delivery per target (artifact promotions into an environment with registries): the per-target tag in the target's registry, and what a rollback did to it (a bundle: each member's, on `members`) */
   registry?: TargetRegistryDelivery | null;
   version: number;
   updatedAt: string;

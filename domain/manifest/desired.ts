@@ -127,7 +127,9 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     position,
     after: ownValue(p.environment_settings, name)?.after ?? ownValue(cur.settings, name)?.after,
   }));
-  for (const g of graphProblems(edges)) issues.push({ path: `${doc}.environment_settings.${g.path}`, message: g.message });
+  // What the line's edges are now, the document not applied: a cycle is named on an edge the document adds.
+  const now = cur.environments.map((name, position) => ({ name, position, after: ownValue(cur.settings, name)?.after }));
+  for (const g of graphProblems(edges, now)) issues.push({ path: `${doc}.environment_settings.${g.path}`, message: g.message });
   for (const [env, s] of Object.entries(p.environment_settings ?? {}))
     for (const from of s.require_attestation_from ?? [])
       if (from === env || !known.has(from))

@@ -193,6 +193,39 @@ describe('a bundle through a git target that maps each member to its file', () =
     expect(failed.result.gitRevert.error).toBeUndefined();
   });
 
+  it('an alarm of the environment’s monitor (the alarm event) while it bakes puts both members back in one commit, shown as result.gitRevert', async () => {
+    const { tenant, u, repo } = await setup('monitor', { paths });
+    const d1 = await publishBoth(u, 'v1.0.0', 'a', 'b');
+    expect((await waitFor(t, u.viewer, (await promote(u, d1)).body.id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+    const alarm = alarmArn(`${tenant}/checkout-5xx`);
+    const env = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    const patched = await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { version: env.body.version, bakeSeconds: 60, monitors: [alarm] },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const d2 = await publishBoth(u, 'v2.0.0', 'c', 'd');
+    const p2 = await promote(u, d2);
+    await waitFor(t, u.viewer, p2.body.id, ['EXECUTING']);
+    let baking = (await t.call('GET', `/api/v1/promotions/${p2.body.id}`, { token: u.viewer })).body;
+    for (let i = 0; i < 200 && !baking.result; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      baking = (await t.call('GET', `/api/v1/promotions/${p2.body.id}`, { token: u.viewer })).body;
+    }
+    expect(baking.result.git).toMatchObject({ changed: true });
+    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, '5xx > 2 %') })).status).toBe(202);
+    const failed = await waitFor(t, u.viewer, p2.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 30_000);
+    expect(failed.status, JSON.stringify(failed.error)).toBe('ROLLED_BACK');
+    const r = readRepo(repo);
+    expect(r.commits[0]!.message).toContain('Roll back bundle checkout in staging: api v1.0.0, worker v1.0.0');
+    expect(failed.result.gitRevert).toMatchObject({
+      commit: r.commits[0]!.hash,
+      changed: true,
+      members: [expect.objectContaining({ artifact: 'api', value: 'v1.0.0' }), expect.objectContaining({ artifact: 'worker', value: 'v1.0.0' })],
+    });
+    expect(failed.result.gitRevert.error).toBeUndefined();
+  });
+
   it('refuses (422) a bundle with a member the map leaves out, naming it and its path, and writes nothing', async () => {
     const { u, repo } = await setup('unmapped', { paths: { api: paths.api } });
     const before = readRepo(repo).commits;

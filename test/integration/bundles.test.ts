@@ -209,6 +209,49 @@ describe('release bundles: several artifacts and a configuration snapshot promot
     expect(refused.stderr).toContain("'production' already runs all of platform@");
   });
 
+  it('a consumer version a bundle brings into an environment brings its pins: the next patch of what it consumes is accepted there, and only there', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const publish = async (artifact: string, version: string, c: string, metadata: Record<string, unknown> = {}) => {
+      const r = await t.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token: u.deployer, body: { version, digest: digest(c), metadata } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    };
+    const request = (source: string, target: string, body: Record<string, unknown>) =>
+      t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: source, targetEnvironment: target, ...body } });
+    const promote = async (source: string, target: string, body: Record<string, unknown>) => {
+      const r = await request(source, target, body);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      await approveIfAsked(t, u, r.body.id, ['COMPLETED', 'FAILED']);
+      return waitFor(t, u.viewer, r.body.id, ['COMPLETED', 'FAILED', 'ROLLED_BACK']);
+    };
+    // web 2 (pinning api ^2) and api 2 everywhere; web's pin on api is stored for every environment.
+    await publish('api', 'v2.0.0', '1');
+    await publish('web', 'v2.0.0', '2', { pins: { api: '^2.0.0' } });
+    for (const [s, d] of [
+      ['dev', 'staging'],
+      ['staging', 'production'],
+    ])
+      for (const a of ['api', 'web']) expect((await promote(s!, d!, { artifact: a, version: 'v2.0.0' })).status).toBe('COMPLETED');
+    expect((await t.call('PUT', '/api/v1/artifacts/api/consumers/web', { token: u.deployer, body: { constraint: '^2.0.0' } })).status).toBe(200);
+
+    // web 3 pins api ^3: the two move into staging together, as one bundle.
+    await publish('api', 'v3.0.0', '3');
+    await publish('web', 'v3.0.0', '4', { pins: { api: '^3.0.0' } });
+    const pair = await t.call('POST', '/api/v1/bundles', { token: u.deployer, body: { name: 'web-api', from: 'dev' } });
+    expect(pair.status, JSON.stringify(pair.body)).toBe(201);
+    expect((await promote('dev', 'staging', { bundle: 'web-api', bundleDigest: pair.body.digest })).status).toBe('COMPLETED');
+
+    // Staging runs web 3, whose pin is api ^3 there: the next patch of api goes in alone.
+    await publish('api', 'v3.0.1', '5');
+    const patch = await promote('dev', 'staging', { artifact: 'api', version: 'v3.0.1' });
+    expect(patch.status, JSON.stringify(patch.error)).toBe('COMPLETED');
+    // Production still runs web 2, pinning api ^2: api 3 alone is refused there, naming the pin.
+    const refused = await request('staging', 'production', { artifact: 'api', version: 'v3.0.1' });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.error.message).toContain("consumer 'web' pins api ^2.0.0");
+  });
+
   it('a bundle promotion awaiting approval rebases onto the newest bundle of its name: the digest moves, the approvals given are void', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

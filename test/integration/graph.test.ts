@@ -106,7 +106,10 @@ describe('environments as a graph', () => {
     const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } });
     expect(plan.status, JSON.stringify(plan.body)).toBe(400);
     expect(JSON.stringify(plan.body)).toContain('closes a cycle');
-    expect(JSON.stringify(plan.body)).toContain('environment_settings.');
+    // Named on the edge the document added (production → qa), never on one it left as it was.
+    expect(plan.body.error.issues).toEqual([
+      { path: 'document.artifacts.promotion.environment_settings.qa.after', message: expect.stringMatching(/^the edge production → qa closes a cycle/) },
+    ]);
     settings.qa.after = ['dev'];
     settings.production.after_mode = 'any';
     const change = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(json) } });

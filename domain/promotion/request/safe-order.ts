@@ -1,4 +1,4 @@
-import { pinsOf } from '../../artifacts/consumers-broken.ts';
+import { pinnedIn, pinsOf } from '../../artifacts/consumers-broken.ts';
 import { brokenBy } from '../../artifacts/artifacts.ts';
 import type { Consumer } from '../../artifacts/model.ts';
 import type { Ctx, Deps } from '../../kernel/deps.ts';
@@ -56,6 +56,11 @@ export interface PlanBlocked {
   breaks: PlanBreak[];
   /** the pending promotions that would resolve its breaks (they are blocked too) */
   waitsOn: string[];
+  /**
+   * a cycle: the versions that must move together, as one bundle (this one and every promotion its cycle reaches
+   * through waitsOn), in the order requested; a bundle lets a consumer move with what it consumes, re-pinned
+   */
+  together?: { id: string; artifact: string; version: string }[];
   message: string;
 }
 
@@ -69,6 +74,11 @@ export interface PlanState {
   consumers: Record<string, readonly Pick<Consumer, 'name' | 'constraint' | 'environment'>[]>;
   /** what each environment runs now: `${environment}/${artifact}` → version */
   running: Record<string, string>;
+  /**
+   * the pins the versions the environments run brought there (pinnedIn, domain/artifacts/consumers-broken.ts), where
+   * they differ from the stored ones: `${environment}/${artifact}` → consumer → constraint
+   */
+  pinned?: Record<string, Record<string, string>>;
 }
 
 const at = (env: string, artifact: string) => `${env}/${artifact}`;
@@ -92,7 +102,7 @@ function broken(consumers: readonly Pick<Consumer, 'name' | 'constraint' | 'envi
 export function safeOrder(items: readonly PlanItem[], state: PlanState): SafeOrder {
   const running = new Map(Object.entries(state.running));
   /** pins the planned promotions brought: `${env}/${artifact}` → consumer → constraint */
-  const repinned = new Map<string, Map<string, string>>();
+  const repinned = new Map<string, Map<string, string>>(Object.entries(state.pinned ?? {}).map(([k, v]) => [k, new Map(Object.entries(v))]));
 
   const consumersAt = (env: string, artifact: string) => {
     const over = repinned.get(at(env, artifact)) ?? new Map<string, string>();
@@ -167,17 +177,44 @@ export function safeOrder(items: readonly PlanItem[], state: PlanState): SafeOrd
     }
   }
 
-  const blocked = left.map((i): PlanBlocked => {
+  const judged = left.map((i) => {
     const breaks = breaksOf(i);
     const resolvers = breaks.map((b) => left.filter((q) => resolves(q, i, b)).map((q) => q.id));
-    const waitsOn = [...new Set(resolvers.flat())];
-    const kind = resolvers.every((r) => r.length > 0) ? 'cycle' : 'break';
+    return { i, breaks, waitsOn: [...new Set(resolvers.flat())], kind: resolvers.every((r) => r.length > 0) ? ('cycle' as const) : ('break' as const) };
+  });
+  const waits = new Map(judged.map((j) => [j.i.id, j.waitsOn]));
+  /** A cycle's versions: every promotion reached from `id` through waitsOn (itself included), in the order requested. */
+  const cycleOf = (id: string) => {
+    const seen = new Set([id]);
+    const stack = [id];
+    while (stack.length)
+      for (const r of waits.get(stack.pop()!) ?? [])
+        if (!seen.has(r)) {
+          seen.add(r);
+          stack.push(r);
+        }
+    return left.filter((q) => seen.has(q.id) && q.artifact && q.version).map((q) => ({ id: q.id, artifact: q.artifact!, version: q.version! }));
+  };
+  const blocked = judged.map(({ i, breaks, waitsOn, kind }): PlanBlocked => {
     const what = breaks.map((b) => `consumer '${b.consumer}' pins ${b.artifact} ${b.constraint} (${b.reason})`).join('; ');
+    const together = kind === 'cycle' ? cycleOf(i.id) : [];
+    const names = together.map((q) => `${q.artifact}@${q.version}`);
+    const bundle =
+      names.length > 1 ? `promote ${names.slice(0, -1).join(', ')} and ${names.at(-1)} together, as one bundle (POST /bundles with these members), or ` : '';
     const message =
       kind === 'cycle'
-        ? `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}; the promotions that would resolve it (${waitsOn.join(', ')}) wait on it in turn: a cycle, re-pin a consumer to a range both versions satisfy`
+        ? `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}; the promotions that would resolve it (${waitsOn.join(', ')}) wait on it in turn: a cycle, ${bundle}re-pin a consumer to a range both versions satisfy`
         : `${subjectOf(i)} into '${i.targetEnvironment}' would break ${what}, and nothing pending resolves it: promote a version it accepts, or re-pin the consumer first`;
-    return { id: i.id, targetEnvironment: i.targetEnvironment, subject: subjectOf(i), kind, breaks, waitsOn, message };
+    return {
+      id: i.id,
+      targetEnvironment: i.targetEnvironment,
+      subject: subjectOf(i),
+      kind,
+      breaks,
+      waitsOn,
+      ...(names.length > 1 ? { together } : {}),
+      message,
+    };
   });
   return { order, blocked };
 }
@@ -220,7 +257,8 @@ export async function orderReleases(deps: Deps, tenant: string, releases: readon
   );
   const artifacts = [...new Set(items.flatMap((i) => (i.artifact ? [i.artifact] : [])))];
   const pointers = [...new Set(items.flatMap((i) => (i.artifact ? [i.artifact, ...Object.keys(i.pins)].map((a) => at(i.targetEnvironment, a)) : [])))];
-  const [consumers, running] = await Promise.all([
+  const inEnvs = [...new Set(items.flatMap((i) => (i.artifact ? [at(i.targetEnvironment, i.artifact)] : [])))];
+  const [consumers, running, pinned] = await Promise.all([
     Promise.all(artifacts.map(async (a) => [a, await deps.store.listConsumers(tenant, a)] as const)),
     Promise.all(
       pointers.map(async (key) => {
@@ -228,10 +266,18 @@ export async function orderReleases(deps: Deps, tenant: string, releases: readon
         return [key, (await deps.store.getPointer(tenant, env, artifact))?.version] as const;
       }),
     ),
+    Promise.all(
+      inEnvs.map(async (key) => {
+        const [env, artifact] = key.split('/') as [string, string];
+        const brought = (await pinnedIn(deps, tenant, artifact, env)).filter((c) => c.declaredBy);
+        return [key, Object.fromEntries(brought.map((c) => [c.name, c.constraint]))] as const;
+      }),
+    ),
   ]);
   return safeOrder(items, {
     consumers: Object.fromEntries(consumers),
     running: Object.fromEntries(running.filter((r): r is readonly [string, string] => !!r[1])),
+    pinned: Object.fromEntries(pinned.filter(([, v]) => Object.keys(v).length)),
   });
 }
 

@@ -13,7 +13,7 @@ import { WriteConflict } from '../../kernel/retry.ts';
 import { type Next } from '../run/deadlines.ts';
 import { bundleConfigSubject, configChanges } from '../request/release.ts';
 import { PromotionFailed } from '../run/target-change.ts';
-import { deliverTarget } from '../deliver/target-delivery.ts';
+import { deliverTarget, registriesOf } from '../deliver/target-delivery.ts';
 import { auditDraft, loadPromotion, promotionEvent } from '../write.ts';
 import { confirmSeconds } from './plan.ts';
 import { bakeWindow } from './bake.ts';
@@ -197,7 +197,7 @@ async function changeTarget(deps: With<'git' | 'registry'>, p: Promotion, name: 
           : null
       : { seq: env.head.seq, digest: env.head.digest };
   // Delivery per target (artifact promotions): its registry tag and its own git file, before its transaction.
-  const delivered = await deliverTarget(deps, p, env, before, { target: name, wave });
+  const delivered = await deliverTarget(deps, p, env, before, { target: name, wave }, bundle?.members);
   const item: RolloutTarget = {
     promotionId: id,
     name,
@@ -212,7 +212,7 @@ async function changeTarget(deps: With<'git' | 'registry'>, p: Promotion, name: 
     alarm: null,
     error: null,
     rolledBackAt: null,
-    ...(bundle ? { members: bundle.members } : {}),
+    ...(bundle ? { members: delivered.members } : {}),
     ...(delivered.git ? { git: delivered.git } : {}),
     ...(delivered.registry ? { registry: delivered.registry } : {}),
     version: 1,
@@ -289,5 +289,8 @@ function targetApplied(deps: Deps, p: Promotion, item: RolloutTarget, dep: { ima
     },
     ...(item.git ? { git: { file: item.git.file, commit: item.git.commit, changed: item.git.changed } } : {}),
     ...(item.registry ? { registry: { registry: item.registry.registry, tag: item.registry.tag, digest: item.registry.digest } } : {}),
+    ...(registriesOf(item).length
+      ? { registries: registriesOf(item).map((r) => ({ artifact: r.artifact, registry: r.registry, tag: r.tag, digest: r.digest })) }
+      : {}),
   });
 }

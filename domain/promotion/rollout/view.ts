@@ -1,5 +1,6 @@
 import type { Promotion, TargetAnalysisRun } from '../../kernel/promotion-model.ts';
 import type { Deps } from '../../kernel/deps.ts';
+import { registriesOf } from '../deliver/target-delivery.ts';
 
 /** The per-target view of a rollout (promotion detail, decision record): each target's state, confirmation, bake window and alarm. */
 export async function rolloutView(deps: Deps, p: Promotion) {
@@ -47,6 +48,7 @@ export async function rolloutView(deps: Deps, p: Promotion) {
           ...(t?.analysis?.length ? { analysis: t.analysis.map((r) => analysisRow(r, phase)) } : {}),
           ...(t?.git ? { git: withoutNull(t.git) } : {}),
           ...(t?.registry ? { registry: withoutNull(t.registry) } : {}),
+          ...(t && registriesOf(t).length ? { registries: registriesOf(t).map(withoutNull) } : {}),
         };
       }),
     })),

@@ -446,6 +446,13 @@ export const promotionsPlanResponse = /* @__PURE__ */ z.schema(() =>
           kind: z.enum(['break', 'cycle']).check(z.describe('break: no pending promotion resolves it; cycle: those that would wait on it in turn')),
           breaks: z.array(planBreak),
           waitsOn: z.array(z.string()).check(z.describe('the pending promotions that would resolve its breaks')),
+          together: z
+            .optional(z.array(z.strictObject({ id: z.string(), artifact: z.string(), version: z.string() })))
+            .check(
+              z.describe(
+                'a cycle: the versions that must move together, as one bundle (this promotion and every one its cycle reaches), in the order requested',
+              ),
+            ),
           message: z.string(),
         }),
       )

@@ -119,6 +119,23 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
       .check(
         z.describe("the per-target tag (latest-<env>-<target>) in the target's registry; revert: the digest a rollback moved it back to, or why it stayed"),
       ),
+    registries: z
+      .optional(
+        z.array(
+          z.strictObject({
+            artifact: z.string(),
+            registry: z.string(),
+            tag: z.string(),
+            digest: z.string(),
+            revert: z.optional(z.strictObject({ digest: z.nullable(z.string()), reason: z.optional(z.string()) })),
+          }),
+        ),
+      )
+      .check(
+        z.describe(
+          "a bundle: each member's per-target tag (latest-<env>-<target>) in the target's registry, in the member's repository; revert: the digest a rollback moved it back to, or why it stayed",
+        ),
+      ),
   }),
 );
 
