@@ -32,7 +32,10 @@ export interface InTotoSubject {
 }
 
 export interface StagelinePredicateFields {
+  /** the tenant whose promotion this is: its own key signs the envelope (a verifier is told which tenant it expects) */
   tenant: string;
+  /** the tenant's attestation key that signs it (`sha256:` of its DER SPKI, the envelope's keyid): a statement names its signer */
+  keyId: string;
   promotionId: string;
   sourceEnvironment: string;
   targetEnvironment: string;
@@ -74,6 +77,8 @@ export interface StatementInput {
   /** this Stageline's public base URL (verifier.id; the URIs are under it) */
   verifierUrl: string;
   tenant: string;
+  /** the id of the tenant's attestation key that signs the statement */
+  keyId: string;
   promotion: {
     id: string;
     subject: Subject;
@@ -166,6 +171,7 @@ export function buildStatement(input: StatementInput): Statement {
       verifiedLevels: input.result === 'PASSED' ? [PROMOTION_POLICY_LEVEL] : ['FAILED'],
       stageline: {
         tenant: input.tenant,
+        keyId: input.keyId,
         promotionId: p.id,
         sourceEnvironment: p.sourceEnvironment,
         targetEnvironment: p.targetEnvironment,

@@ -46,7 +46,7 @@ export const attestable = (p: Pick<Promotion, 'status' | 'result'>): boolean =>
 export const NO_PUBLIC_URL = 'https://stageline.invalid';
 
 /** The statement of a promotion that has ended, from its decision record and the evidence the policy accepted. */
-export async function promotionStatement(deps: Deps, p: Promotion): Promise<Statement> {
+export async function promotionStatement(deps: Deps, p: Promotion, keyId: string): Promise<Statement> {
   // The evidence is read once, for the decision record and the digests alike.
   const found = await readEvidence(deps, p);
   const record = await decisionRecordOf(deps, p, found);
@@ -61,6 +61,7 @@ export async function promotionStatement(deps: Deps, p: Promotion): Promise<Stat
   return buildStatement({
     verifierUrl: deps.publicUrl ?? NO_PUBLIC_URL,
     tenant: p.tenant,
+    keyId,
     promotion: {
       id: p.id,
       subject: p.subject,
@@ -85,7 +86,7 @@ export async function promotionStatement(deps: Deps, p: Promotion): Promise<Stat
 
 /**
  * Signs and stores a promotion's attestation, unless it has one (then nothing is signed) or has not
- * ended. One signature (`anchor.signBytes`) per promotion.
+ * ended. One signature (`anchor.signBytes`, with the tenant's own key) per promotion.
  */
 export async function attestPromotion(
   deps: With<'anchor'>,
@@ -100,10 +101,13 @@ export async function attestPromotion(
     await enterInTrail(deps, p, existing);
     return { outcome: 'exists', promotion: p, attestation: existing };
   }
-  const statement = await promotionStatement(deps, p);
+  // The tenant's own key (made on its first attestation), never the deployment's: that one signs only the Merkle anchor.
+  const key = await deps.anchor.tenantKey(tenant, true);
+  if (!key) throw new Error(`tenant ${tenant} has no attestation key`);
+  const { keyId } = key;
+  const statement = await promotionStatement(deps, p, keyId);
   const payload = Buffer.from(canonicalJson(statement), 'utf8');
-  const { keyId } = await deps.anchor.publicKey();
-  const sig = await deps.anchor.signBytes(pae(IN_TOTO_PAYLOAD_TYPE, payload));
+  const sig = await deps.anchor.signBytes(tenant, pae(IN_TOTO_PAYLOAD_TYPE, payload));
   const subject = subjectOf(p.subject, p.sourceEnvironment);
   const stored: StoredAttestation = {
     tenant,
@@ -259,7 +263,7 @@ export async function attestEnded(
 
 /**
  * GET /promotions/{id}/attestation: the envelope, its statement, the key's id and whether it verifies
- * now with the audit key's public half (the same check a CLI or a gate makes: verifyAttestation).
+ * now with the public half of the tenant's attestation key (the same check a CLI or a gate makes: verifyAttestation).
  */
 export async function getAttestation(
   deps: With<'anchor'>,
@@ -275,8 +279,10 @@ export async function getAttestation(
   const p = await loadPromotion(deps, ctx.principal.tenant, id);
   const a = await deps.store.getAttestation(p.tenant, p.id);
   if (!a) throw new AttestationNotFound(p.id, p.status);
-  const key = await deps.anchor.publicKey();
-  const verdict: AttestationVerdict = verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: p.id, subjectDigest: a.subjectDigest });
+  const key = await deps.anchor.tenantKey(p.tenant);
+  const verdict: AttestationVerdict = key
+    ? verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: p.id, subjectDigest: a.subjectDigest })
+    : { ok: false, reason: 'another_key', message: `tenant ${p.tenant} has no attestation key`, keyId: null };
   const statement = verdict.ok ? verdict.statement : (JSON.parse(Buffer.from(a.envelope.payload, 'base64').toString('utf8')) as Statement);
   return {
     envelope: a.envelope,
