@@ -104,9 +104,9 @@ describe('attestations: each tenant signs with its own key', () => {
     const foreign = await admit(acme, '--key', acmeKey, '--tenant', acme.id);
     expect(foreign.code).toBe(1);
     expect(foreign.stdout).toContain('attestation NOT verified (another_key)');
-    // A key file says nothing of its tenant: the checker is told which it expects.
+    // A key file says nothing of its tenant: the checker is told which it expects (a usage error, exit 2).
     const unnamed = await admit(acme, '--key', acmeKey);
-    expect(unnamed.code).toBe(1);
+    expect(unnamed.code).toBe(2);
     expect(unnamed.stderr).toContain('--tenant');
     // globex's own key, but acme expected: refused naming both tenants.
     const mismatch = await admit(acme, '--key', globexKey, '--tenant', acme.id);
