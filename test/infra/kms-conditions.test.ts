@@ -15,7 +15,14 @@ import { SYNTH_TIMEOUT, flat, functionIds, only, statementsOf, synthesized, type
  * when a statement names its action and every condition of that statement holds for the request.
  */
 
-type Statement = { Sid?: string; Effect?: string; Action: string | string[]; Resource: unknown; Principal?: unknown; Condition?: Record<string, Record<string, unknown>> };
+type Statement = {
+  Sid?: string;
+  Effect?: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
 
 let template: Template;
 let streamStatements: Statement[];
@@ -132,9 +139,11 @@ describe('KMS: the key policies and IAM conditions allow exactly what the adapte
             ? { key: 'audit', tags: {} }
             : { key: 'tenant', tags: tenantTags };
       const onResource = resourceOf(target);
-      if (!streamStatements.some((s) => allows(s, action!, c.input, target, onResource))) denied.push(`${c.command} ${JSON.stringify({ ...c.input, Message: undefined, Policy: undefined })}`);
+      if (!streamStatements.some((s) => allows(s, action!, c.input, target, onResource)))
+        denied.push(`${c.command} ${JSON.stringify({ ...c.input, Message: undefined, Policy: undefined })}`);
       // Tags given with CreateKey are authorised as kms:TagResource too.
-      if (c.command === 'CreateKey' && !streamStatements.some((s) => allows(s, 'kms:TagResource', c.input, target, onResource))) denied.push('TagResource (with CreateKey)');
+      if (c.command === 'CreateKey' && !streamStatements.some((s) => allows(s, 'kms:TagResource', c.input, target, onResource)))
+        denied.push('TagResource (with CreateKey)');
       // An alias is authorised on the alias as well as on its key.
       if (c.command === 'CreateAlias' && !streamStatements.some((s) => allows(s, action!, c.input, target, (r) => r.includes(':alias/stageline/tenant/*'))))
         denied.push(`CreateAlias on ${c.input.AliasName}`);
