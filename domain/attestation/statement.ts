@@ -52,6 +52,8 @@ export interface StagelinePredicateFields {
   approvers: string[];
   /** set when the promotion is a rollback: the promotion it undoes, when it names one */
   rollbackOf?: string | null;
+  /** set when a rollback put this promotion's change back after it completed: that rollback (the summary is FAILED since) */
+  rolledBackBy?: string;
 }
 
 export interface VerificationSummary {
@@ -88,6 +90,7 @@ export interface StatementInput {
     releaseDigest: string;
     policyDigest: string;
     rollbackOf?: string | null;
+    rolledBackBy?: string;
   };
   decision: {
     outcome: string;
@@ -182,6 +185,7 @@ export function buildStatement(input: StatementInput): Statement {
         gates: d.gates.map((g) => ({ gate: g.gate, verdict: g.verdict, blocking: g.blocking })),
         approvers: [...d.approvers],
         ...(p.rollbackOf !== undefined ? { rollbackOf: p.rollbackOf } : {}),
+        ...(p.rolledBackBy !== undefined ? { rolledBackBy: p.rolledBackBy } : {}),
       },
     },
   };

@@ -121,3 +121,68 @@ describe('attestations: each tenant signs with its own key', () => {
     expect(await admit(globex)).toMatchObject({ code: 0, stdout: expect.stringContaining('attestation verified') });
   });
 });
+
+describe('attestations: a release rolled back later gets a new summary, and readers take the latest', () => {
+  it('a completed promotion put back by a rollback is attested again: FAILED, ROLLED_BACK, naming the rollback; the API and the CLI admission check read the new one', async () => {
+    const who = await attestedTenant();
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const ids: string[] = [];
+    for (const [v, c] of [
+      ['v1.0.0', '1'],
+      ['v1.1.0', '2'],
+    ] as const) {
+      await t.call('POST', '/api/v1/artifacts/platform/versions', { token: who.u.deployer, body: { version: v, digest: digest(c) } });
+      const p = await t.call('POST', '/api/v1/promotions', {
+        token: who.u.deployer,
+        body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version: v },
+      });
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      await approveIfAsked(t, who.u, p.body.id, ['COMPLETED']);
+      await waitFor(t, who.u.viewer, p.body.id, ['COMPLETED']);
+      ids.push(p.body.id);
+    }
+    await t.stack.stream.idle();
+    const promoted = { ...who, promotionId: ids[1]! };
+    const before = await attestationOf(promoted);
+    expect(before.statement.predicate).toMatchObject({ verificationResult: 'PASSED', stageline: { status: 'COMPLETED' } });
+    const r = await t.call('POST', '/api/v1/environments/staging/rollback', {
+      token: who.u.deployer,
+      body: { artifact: 'platform', version: 'v1.0.0', reason: 'v1.1.0 breaks reports' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    await waitFor(t, who.u.viewer, r.body.promotion.id, ['COMPLETED']);
+    expect((await t.call('GET', `/api/v1/promotions/${ids[1]}`, { token: who.u.viewer })).body.status).toBe('ROLLED_BACK');
+    await t.stack.stream.idle();
+    const after = await attestationOf(promoted);
+    expect(after.verified).toBe(true);
+    expect(after.statement.subject).toEqual(before.statement.subject);
+    expect(after.statement.predicate).toMatchObject({
+      verificationResult: 'FAILED',
+      stageline: { tenant: who.id, status: 'ROLLED_BACK', rolledBackBy: r.body.promotion.id, promotionId: ids[1] },
+    });
+    // The CLI's admission check of the latest summary refuses the release in staging.
+    const dir = mkdtempSync(join(tmpdir(), 'attest-rolled-'));
+    const file = join(dir, 'latest.json');
+    writeFileSync(file, JSON.stringify(after.envelope));
+    const check = await outcome(
+      cliWith(
+        { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: who.u.viewer, XDG_CONFIG_HOME: dir },
+        'attestation',
+        'verify',
+        '--file',
+        file,
+        '--digest',
+        digest('2'),
+        '--env',
+        'staging',
+      ),
+    );
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain('did not pass (FAILED)');
+    // Entered in the audit trail as a second attestation of the promotion.
+    const entries = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${ids[1]}&limit=50`, { token: who.u.admin })).body.items.filter(
+      (e: { action: string }) => e.action === 'promotion.attest',
+    );
+    expect(entries.map((e: { after: string }) => JSON.parse(e.after).verificationResult).sort()).toEqual(['FAILED', 'PASSED']);
+  });
+});
