@@ -181,11 +181,15 @@ export class KmsS3Anchor implements AuditAnchor {
   }
 
   private async findTenantKey(tenant: string, create: boolean): Promise<{ arn: string; described: AnchorPublicKey } | null> {
-    const [kms, sdk] = await Promise.all([this.kms(), import('@aws-sdk/client-kms')]);
+    // Each command by its own name (`new XCommand(`): the deploy checks read them from this source (test/infra/deploy.test.ts).
+    const [kms, { GetPublicKeyCommand, CreateKeyCommand, CreateAliasCommand, ScheduleKeyDeletionCommand }] = await Promise.all([
+      this.kms(),
+      import('@aws-sdk/client-kms'),
+    ]);
     const alias = tenantKeyAlias(this.tenantKeysAt.aliasPrefix, tenant);
     const read = async () => {
       try {
-        const r = await kms.send(new sdk.GetPublicKeyCommand({ KeyId: alias }));
+        const r = await kms.send(new GetPublicKeyCommand({ KeyId: alias }));
         return { arn: r.KeyId!, described: describePublicKey(checkpointPublicKey(Buffer.from(r.PublicKey!))) };
       } catch (err) {
         if ((err as Error).name === 'NotFoundException') return null;
@@ -197,7 +201,7 @@ export class KmsS3Anchor implements AuditAnchor {
     const signer = this.tenantKeysAt.signerRoleArn;
     if (!signer) throw new Error(`no attestation key for tenant ${tenant}, and this function may not make one (ATTESTATION_SIGNER_ROLE_ARN is not set)`);
     const made = await kms.send(
-      new sdk.CreateKeyCommand({
+      new CreateKeyCommand({
         ...TENANT_KEY_SPEC,
         Description: `Stageline: ECDSA P-256 key signing the attestations of tenant ${tenant} (only the stream consumer may sign)`,
         Policy: JSON.stringify(tenantKeyPolicy(signer)),
@@ -208,11 +212,11 @@ export class KmsS3Anchor implements AuditAnchor {
       }),
     );
     try {
-      await kms.send(new sdk.CreateAliasCommand({ AliasName: alias, TargetKeyId: made.KeyMetadata!.KeyId! }));
+      await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: made.KeyMetadata!.KeyId! }));
     } catch (err) {
       if ((err as Error).name !== 'AlreadyExistsException') throw err;
       // Another consumer made the tenant's key first: theirs is the tenant's, ours is never used.
-      await kms.send(new sdk.ScheduleKeyDeletionCommand({ KeyId: made.KeyMetadata!.KeyId!, PendingWindowInDays: 7 }));
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: made.KeyMetadata!.KeyId!, PendingWindowInDays: 7 }));
     }
     return read();
   }
