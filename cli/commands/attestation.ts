@@ -41,7 +41,7 @@ export function registerAttestation(program: Command): void {
     });
   attestation
     .command('verify')
-    .description("check an attestation's signature and statement with the audit public key alone: a promotion's (fetched), or a file's")
+    .description("check an attestation's signature and statement with its tenant's attestation public key alone: a promotion's (fetched), or a file's")
     .argument('[promotionId]')
     .option('-f, --file <envelope.json>', 'verify this envelope (as `attestation get --output` writes it) instead of fetching one')
     .option(
@@ -54,7 +54,7 @@ export function registerAttestation(program: Command): void {
     .action(async (id: string | undefined) => {
       if (!id && !values.file) fail('name a promotion, or an envelope with --file <envelope.json>');
       // Every check is told which tenant it expects: a key file says nothing of whose it is.
-      if (values.key && !values.tenant) fail('--key needs --tenant <tenant>: the tenant whose statement it must be (another tenant\'s is refused)');
+      if (values.key && !values.tenant) fail("--key needs --tenant <tenant>: the tenant whose statement it must be (another tenant's is refused)");
       let envelope: unknown;
       if (values.file) {
         try {
@@ -91,7 +91,7 @@ export function registerAttestation(program: Command): void {
           ...(values.digest ? { subjectDigest: values.digest } : {}),
         });
       } catch (err) {
-        fail(`the key is not the audit key's kind (ECDSA P-256 public key, PEM or JWK): ${(err as Error).message.split('\n')[0]}`);
+        fail(`the key is not an attestation key's kind (ECDSA P-256 public key, PEM or JWK): ${(err as Error).message.split('\n')[0]}`);
       }
       // An admission check: a PASSED promotion into the environment named, not a rollback.
       const into = values.env;
