@@ -140,7 +140,13 @@ export const ADAPTERS: AdapterDecl[] = [
       'anchor.signBytes': {
         env: { ATTESTATION_SIGNER_ROLE_ARN: 'attestationSigner' },
         commands: {
-          Sign: [{ actions: ['kms:Sign'], on: 'attestationKeys', condition: { StringEquals: { ...TENANT_KEY_ONLY.StringEquals, ...signingAs(ATTESTATION_SIGN)!.StringEquals } } }],
+          Sign: [
+            {
+              actions: ['kms:Sign'],
+              on: 'attestationKeys',
+              condition: { StringEquals: { ...TENANT_KEY_ONLY.StringEquals, ...signingAs(ATTESTATION_SIGN)!.StringEquals } },
+            },
+          ],
           GetPublicKey: [onTenantKeys('kms:GetPublicKey')],
           CreateKey: [
             {

@@ -259,7 +259,21 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     expect((await cli('attestation', 'verify', '--file', file, '--key', keyFile, '--tenant', tenant)).stdout).toContain('attestation verified');
     // An admission check: this release, passed into staging, admitted there; not into production, nor as another digest.
     const release = ((await attestation()).body.statement.subject as { digest: { sha256: string } }[])[0]!.digest.sha256;
-    const admit = await cli('attestation', 'verify', '--file', file, '--key', keyFile, '--tenant', tenant, '--digest', `sha256:${release}`, '--env', 'staging', '--json');
+    const admit = await cli(
+      'attestation',
+      'verify',
+      '--file',
+      file,
+      '--key',
+      keyFile,
+      '--tenant',
+      tenant,
+      '--digest',
+      `sha256:${release}`,
+      '--env',
+      'staging',
+      '--json',
+    );
     expect(JSON.parse(admit.stdout)).toMatchObject({ ok: true, environment: 'staging', result: 'PASSED' });
     const refuse = (...args: string[]) => outcome(cli('attestation', 'verify', '--file', file, '--key', keyFile, '--tenant', tenant, ...args));
     const notProd = await refuse('--env', 'production');
