@@ -181,7 +181,7 @@ export class KmsS3Anchor implements AuditAnchor {
   }
 
   private async findTenantKey(tenant: string, create: boolean): Promise<{ arn: string; described: AnchorPublicKey } | null> {
-    // Each command by its own name (`new XCommand(`): the deploy checks read them from this source (test/infra/deploy.test.ts).
+    // Each command by its own class name, constructed as such: the deploy checks read them from this source (test/infra/deploy.test.ts).
     const [kms, { GetPublicKeyCommand, CreateKeyCommand, CreateAliasCommand, ScheduleKeyDeletionCommand }] = await Promise.all([
       this.kms(),
       import('@aws-sdk/client-kms'),
