@@ -68,6 +68,10 @@ export interface Values {
   'public-key'?: string;
   /** attestation verify: the public key file */
   key?: string;
+  /** attestation verify: the tenant whose statement it must be (read from the service when the key is) */
+  tenant?: string;
+  /** audit public-key: the tenant's attestation key instead of the checkpoint key */
+  attestation?: boolean;
   'min-seq'?: number;
   // webhooks and git targets
   repo?: string;

@@ -13,6 +13,8 @@
  * (`provided`). Nothing else: no per-function grant.
  */
 
+import { ANCHOR_SIGN, ATTESTATION_SIGN, TENANT_KEY_PURPOSE, TENANT_KEY_SPEC, TENANT_KEY_TAG } from '../functions/adapters/kms-s3-anchor.ts';
+
 /** Resources the stack provides to adapters (infra/needs.ts gives each an env value and IAM resource ARNs). */
 export type Resource =
   | 'promotionMachine'
@@ -23,6 +25,11 @@ export type Resource =
   | 'scheduleDlq'
   | 'eventBus'
   | 'auditKey'
+  | 'attestationKeys'
+  | 'attestationKeyAliases'
+  | 'attestationKeyAliasPrefix'
+  | 'attestationSigner'
+  | 'newKmsKeys'
   | 'checkpointBucket'
   | 'checkpointObjects'
   | 'secretsKey'
@@ -88,6 +95,13 @@ const PASS_SCHEDULER_ROLE: Grant = {
 const SCHEDULE_WRITE = [on('stagelineSchedules', 'scheduler:CreateSchedule'), PASS_SCHEDULER_ROLE];
 const SCHEDULE_UPDATE = [on('stagelineSchedules', 'scheduler:UpdateSchedule'), PASS_SCHEDULER_ROLE];
 const schedules: Need = { env: SCHEDULE, commands: { CreateSchedule: SCHEDULE_WRITE, UpdateSchedule: SCHEDULE_UPDATE } };
+/** kms:Sign exactly as the adapter asks (functions/adapters/kms-s3-anchor.ts): its algorithm and message type, nothing else. */
+const signingAs = (how: { SigningAlgorithm: string; MessageType: string }): Grant['condition'] => ({
+  StringEquals: { 'kms:MessageType': [how.MessageType], 'kms:SigningAlgorithm': [how.SigningAlgorithm] },
+});
+/** A tenant's attestation key: only keys tagged as one (the adapter tags each it makes; the stack's own keys carry no such tag). */
+const TENANT_KEY_ONLY = { StringEquals: { [`aws:ResourceTag/${TENANT_KEY_TAG}`]: [TENANT_KEY_PURPOSE] } };
+const onTenantKeys = (...actions: string[]): Grant => ({ actions, on: 'attestationKeys', condition: TENANT_KEY_ONLY });
 const getSecret = (resource: Resource): Need['commands'] => ({ GetSecretValue: [on(resource, 'secretsmanager:GetSecretValue')] });
 
 export const ADAPTERS: AdapterDecl[] = [
@@ -117,11 +131,45 @@ export const ADAPTERS: AdapterDecl[] = [
   },
   {
     module: adapter('kms-s3-anchor'),
-    always: { env: { AUDIT_KEY_ID: 'auditKey', CHECKPOINT_BUCKET: 'checkpointBucket' } },
+    always: { env: { AUDIT_KEY_ID: 'auditKey', CHECKPOINT_BUCKET: 'checkpointBucket', ATTESTATION_KEY_ALIAS_PREFIX: 'attestationKeyAliasPrefix' } },
     calls: {
-      'anchor.sign': { commands: { Sign: [on('auditKey', 'kms:Sign')] } },
-      // A promotion's attestation (domain/attestation/): the same key, by the same function (the stream consumer).
-      'anchor.signBytes': { commands: { Sign: [on('auditKey', 'kms:Sign')] } },
+      // The deployment's key signs the Merkle roots alone, as RAW messages (its key policy allows nothing else: infra/audit-anchor.ts).
+      'anchor.sign': { commands: { Sign: [{ actions: ['kms:Sign'], on: 'auditKey', condition: signingAs(ANCHOR_SIGN) }] } },
+      // A promotion's attestation (domain/attestation/): the tenant's own key, made on its first attestation (tagged, with a key
+      // policy naming this role as its one signer), found by its alias; signed as a DIGEST (a PAE may exceed KMS's RAW limit).
+      'anchor.signBytes': {
+        env: { ATTESTATION_SIGNER_ROLE_ARN: 'attestationSigner' },
+        commands: {
+          Sign: [
+            {
+              actions: ['kms:Sign'],
+              on: 'attestationKeys',
+              condition: { StringEquals: { ...TENANT_KEY_ONLY.StringEquals, ...signingAs(ATTESTATION_SIGN)!.StringEquals } },
+            },
+          ],
+          GetPublicKey: [onTenantKeys('kms:GetPublicKey')],
+          CreateKey: [
+            {
+              actions: ['kms:CreateKey'],
+              on: 'newKmsKeys',
+              condition: {
+                StringEquals: {
+                  [`aws:RequestTag/${TENANT_KEY_TAG}`]: [TENANT_KEY_PURPOSE],
+                  'kms:KeySpec': [TENANT_KEY_SPEC.KeySpec],
+                  'kms:KeyUsage': [TENANT_KEY_SPEC.KeyUsage],
+                },
+              },
+            },
+            // Its tags are given with it (TagResource is authorised on the request's tags).
+            { actions: ['kms:TagResource'], on: 'newKmsKeys', condition: { StringEquals: { [`aws:RequestTag/${TENANT_KEY_TAG}`]: [TENANT_KEY_PURPOSE] } } },
+          ],
+          CreateAlias: [on('attestationKeyAliases', 'kms:CreateAlias'), onTenantKeys('kms:CreateAlias')],
+          // Two consumers racing on a tenant's first attestation: the one whose alias lost retires its key.
+          ScheduleKeyDeletion: [onTenantKeys('kms:ScheduleKeyDeletion')],
+        },
+      },
+      // The public half of the tenant's key: what its attestations verify with (the route, a gate, GET /audit/public-key).
+      'anchor.tenantKey': { commands: { GetPublicKey: [onTenantKeys('kms:GetPublicKey')] } },
       // Signatures are checked locally with the public key, read once per container.
       'anchor.verify': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },
       'anchor.publicKey': { commands: { GetPublicKey: [on('auditKey', 'kms:GetPublicKey')] } },

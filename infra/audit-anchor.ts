@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
+import { ANCHOR_SIGN } from '../functions/adapters/kms-s3-anchor.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import type { DomainEvents } from './events.ts';
 import { StackPart } from './part.ts';
@@ -157,14 +158,15 @@ export class AuditAnchor extends StackPart {
           resources: ['*'],
         }),
         new iam.PolicyStatement({ sid: 'AccountVerifiesCheckpoints', principals: [account], actions: ['kms:GetPublicKey', 'kms:Verify'], resources: ['*'] }),
-        // Only as the anchor signs (functions/adapters/kms-s3-anchor.ts): KMS hashes the message itself, so the role cannot
-        // have KMS sign a digest it chose.
+        // Only as the anchor signs a Merkle root (functions/adapters/kms-s3-anchor.ts ANCHOR_SIGN): KMS hashes the message itself,
+        // so the role cannot have KMS sign a digest it chose. This key signs nothing else: each tenant's attestations are signed
+        // with the tenant's own key (ATTESTATION_SIGN, a DIGEST), test/infra/kms-conditions.test.ts holds the two together.
         new iam.PolicyStatement({
           sid: 'StreamConsumerSignsCheckpoints',
           principals: [signer],
           actions: ['kms:Sign'],
           resources: ['*'],
-          conditions: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'RAW' } },
+          conditions: { StringEquals: { 'kms:SigningAlgorithm': ANCHOR_SIGN.SigningAlgorithm, 'kms:MessageType': ANCHOR_SIGN.MessageType } },
         }),
       ],
     });

@@ -16,11 +16,13 @@ export interface StackNames {
   scheduleGroup: string;
   /** the prefix of tenants' Secrets Manager secrets, `<prefix><tenant>/<purpose>/<NAME>` (functions get it as SECRETS_PREFIX) */
   secretsPrefix: string;
+  /** the KMS alias prefix of tenants' attestation keys, `alias/<stack>/tenant/` (functions get it as ATTESTATION_KEY_ALIAS_PREFIX) */
+  attestationKeyAliasPrefix: string;
 }
 
 export function stackNames(stack: Stack): StackNames {
   const base = stack.stackName.toLowerCase();
   // Schedule group names are 1–64 of [0-9A-Za-z_.-] (stack names are [A-Za-z][A-Za-z0-9-]*, up to 128).
   if (!/^[0-9a-z_.-]{1,64}$/.test(base)) throw new Error(`stack name ${stack.stackName}: at most 64 characters, so it can name the stack's schedule group`);
-  return { eventBus: base, scheduleGroup: base, secretsPrefix: `${base}/` };
+  return { eventBus: base, scheduleGroup: base, secretsPrefix: `${base}/`, attestationKeyAliasPrefix: `alias/${base}/tenant/` };
 }

@@ -39,7 +39,7 @@ export class AdapterNeeds extends StackPart {
     super(stack, id);
     const { notifyFrom, slackSecret } = context;
     // The stack's own schedule group and prefix of tenants' secrets (infra/names.ts: two stacks never share them).
-    const { scheduleGroup, secretsPrefix } = stackNames(stack);
+    const { scheduleGroup, secretsPrefix, attestationKeyAliasPrefix } = stackNames(stack);
     // The promotion step copies and tags; publishing tags in the first environment's registries (both bundle the adapter).
     const registrySecret = context.registrySecretId
       ? context.registrySecretId.startsWith('arn:')
@@ -63,6 +63,22 @@ export class AdapterNeeds extends StackPart {
       scheduleDlq: () => ({ value: scheduling.dlq.queueArn, arns: [scheduling.dlq.queueArn] }),
       eventBus: () => ({ value: events.eventBus.eventBusName, arns: [events.eventBus.eventBusArn] }),
       auditKey: () => ({ value: anchor.key.keyArn, arns: [anchor.key.keyArn] }),
+      attestationKeyAliasPrefix: () => ({ value: attestationKeyAliasPrefix, arns: [] }),
+      attestationKeyAliases: () => ({
+        arns: [stack.formatArn({ service: 'kms', resource: 'alias', resourceName: `${attestationKeyAliasPrefix.slice('alias/'.length)}*` })],
+        nag: `arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:alias/${attestationKeyAliasPrefix.slice('alias/'.length)}*`,
+        why: "One attestation key per tenant, made on the tenant's first attestation, so its alias (this stack's prefix and the tenant's id) is named at run time.",
+      }),
+      attestationKeys: () => ({
+        arns: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        nag: 'arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*',
+        why: "Tenants' attestation keys are made at run time, so their ids are not known at deploy time; every grant on them is conditioned on the tag each carries (aws:ResourceTag), and each key's own policy lets the stream consumer alone sign.",
+      }),
+      // The function's own role: the one principal a tenant key it makes lets sign (a function's role exists before its environment).
+      attestationSigner: (fn) => ({ value: functions.fn(fn).role!.roleArn, arns: [] }),
+      // CreateKey names no key (it makes one): conditioned on the key's spec and the tag it must carry.
+      // (acknowledged in infra/acknowledgements.ts, as every statement on "*" is)
+      newKmsKeys: () => ({ arns: ['*'] }),
       checkpointBucket: () => ({ value: anchor.checkpoints.bucketName, arns: [anchor.checkpoints.bucketArn] }),
       checkpointObjects: () => ({
         arns: [anchor.checkpoints.arnForObjects('checkpoints/*')],

@@ -6,6 +6,12 @@ import { fail, q, values } from '../context.ts';
 import { apiText } from '../http.ts';
 import { out } from '../output.ts';
 
+/** GET /audit/public-key: the tenant's own attestation key under `attestation` (the top-level key signs the Merkle anchor only). */
+interface PublicKeys {
+  tenant: string;
+  attestation: { tenant: string; publicKeyPem: string } | null;
+}
+
 interface AttestationAnswer {
   envelope: DsseEnvelope;
   statement: { subject: { name: string; digest: { sha256: string } }[]; predicate: { verificationResult: string; stageline?: { tenant?: string } } };
@@ -35,14 +41,20 @@ export function registerAttestation(program: Command): void {
     });
   attestation
     .command('verify')
-    .description("check an attestation's signature and statement with the audit public key alone: a promotion's (fetched), or a file's")
+    .description("check an attestation's signature and statement with its tenant's attestation public key alone: a promotion's (fetched), or a file's")
     .argument('[promotionId]')
     .option('-f, --file <envelope.json>', 'verify this envelope (as `attestation get --output` writes it) instead of fetching one')
-    .option('--key <public-key.pem>', 'the public key (PEM or JWK; `stageline audit public-key --output key.pem`); fetched from the service when left out')
+    .option(
+      '--key <public-key.pem>',
+      "the tenant's attestation public key (PEM or JWK; `stageline audit public-key --attestation --output key.pem`); fetched from the service, with the tenant, when left out",
+    )
+    .option('--tenant <tenant>', 'the tenant whose statement it must be (required with --key: a key file does not say whose it is)')
     .option('--digest <sha256:hex>', 'the release digest the statement must be about (an admission check: the image you are about to run)')
     .option('--env <env>', 'the environment the statement must say the release PASSED into (an admission check: e.g. production)')
     .action(async (id: string | undefined) => {
       if (!id && !values.file) fail('name a promotion, or an envelope with --file <envelope.json>');
+      // Every check is told which tenant it expects: a key file says nothing of whose it is.
+      if (values.key && !values.tenant) fail("--key needs --tenant <tenant>: the tenant whose statement it must be (another tenant's is refused)");
       let envelope: unknown;
       if (values.file) {
         try {
@@ -54,19 +66,32 @@ export function registerAttestation(program: Command): void {
         if (envelope && typeof envelope === 'object' && 'envelope' in envelope) envelope = (envelope as { envelope: unknown }).envelope;
       } else envelope = (JSON.parse((await apiText(`/api/v1/promotions/${q(id!)}/attestation`)).text) as AttestationAnswer).envelope;
       let key: string;
+      let tenant: string;
       if (values.key) {
         try {
           key = readFileSync(values.key, 'utf8');
         } catch (err) {
           fail(`--key ${values.key}: ${(err as Error).message.split('\n')[0]}`);
         }
+        tenant = values.tenant!;
+      } else {
         // Read raw: what people are shown has its control characters made visible, a PEM's line breaks included.
-      } else key = (JSON.parse((await apiText('/api/v1/audit/public-key')).text) as { publicKeyPem: string }).publicKeyPem;
+        const answer = JSON.parse((await apiText('/api/v1/audit/public-key')).text) as PublicKeys;
+        if (!answer.attestation) fail(`tenant ${answer.tenant} has no attestation key yet: none of its promotions is attested`);
+        if (values.tenant && values.tenant !== answer.attestation.tenant)
+          fail(`--tenant ${values.tenant}, but this session is tenant ${answer.attestation.tenant}: verify with that tenant's key (--key)`);
+        key = answer.attestation.publicKeyPem;
+        tenant = answer.attestation.tenant;
+      }
       let v: ReturnType<typeof verifyAttestation>;
       try {
-        v = verifyAttestation(envelope, key, { ...(id ? { promotionId: id } : {}), ...(values.digest ? { subjectDigest: values.digest } : {}) });
+        v = verifyAttestation(envelope, key, {
+          tenant,
+          ...(id ? { promotionId: id } : {}),
+          ...(values.digest ? { subjectDigest: values.digest } : {}),
+        });
       } catch (err) {
-        fail(`the key is not the audit key's kind (ECDSA P-256 public key, PEM or JWK): ${(err as Error).message.split('\n')[0]}`);
+        fail(`the key is not an attestation key's kind (ECDSA P-256 public key, PEM or JWK): ${(err as Error).message.split('\n')[0]}`);
       }
       // An admission check: a PASSED promotion into the environment named, not a rollback.
       const into = values.env;

@@ -53,6 +53,7 @@ export function registerAudit(program: Command): void {
     .command('public-key')
     .description('the public key that verifies every audit checkpoint and signed root (PEM): pin it once, then verify exports offline with it')
     .option('-o, --output <file>', 'write the PEM to a file')
+    .option('--attestation', "your tenant's own attestation key instead (what `attestation verify --key … --tenant …` checks with)")
     .action(async () => {
       // The PEM is a document, kept exact (api() makes an answer's line breaks visible for display):
       // read raw, parsed as the P-256 key it must be, and written and printed in its canonical PEM,
@@ -61,7 +62,9 @@ export function registerAudit(program: Command): void {
       let r: ReturnType<typeof describePublicKey> & { signedMessage?: unknown };
       try {
         // Read as what it must be, then checked: the key is parsed and its id computed, and the two compared.
-        const answer = JSON.parse(text) as Partial<Record<keyof AuditPublicKey, unknown>>;
+        const whole = JSON.parse(text) as Partial<Record<keyof AuditPublicKey, unknown>> & { attestation?: Record<string, unknown> | null; tenant?: string };
+        if (values.attestation && !whole.attestation) throw new Error(`tenant ${whole.tenant} has no attestation key yet (none of its promotions is attested)`);
+        const answer = (values.attestation ? whole.attestation : whole) as Partial<Record<keyof AuditPublicKey, unknown>>;
         r = { ...answer, ...describePublicKey(String(answer.publicKeyPem)) };
         if (answer.keyId !== r.keyId) throw new Error(`it names key ${answer.keyId} but holds ${r.keyId}`);
       } catch (err) {

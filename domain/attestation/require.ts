@@ -88,7 +88,9 @@ export async function attestationsMissing(deps: With<'anchor'>, p: Promotion, fr
       if (typeof q === 'string') return `no attestation from '${env}': ${q}`;
       const a = await deps.store.getAttestation(p.tenant, q.id);
       if (!a) return `no attestation from '${env}': promotion ${q.id} completed there but is not attested yet (validate again in a moment)`;
-      const key = await deps.anchor.publicKey();
+      // The tenant's own attestation key: another tenant's statement (signed with its own key) never verifies here.
+      const key = await deps.anchor.tenantKey(p.tenant);
+      if (!key) return `the attestation from '${env}' (promotion ${q.id}) does not verify: tenant ${p.tenant} has no attestation key`;
       const expected = `sha256:${subjectOf(q.subject, q.sourceEnvironment).digest.sha256}`;
       const v = verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: q.id, subjectDigest: expected });
       if (!v.ok) return `the attestation from '${env}' (promotion ${q.id}) does not verify: ${v.message}`;

@@ -32,7 +32,10 @@ export interface InTotoSubject {
 }
 
 export interface StagelinePredicateFields {
+  /** the tenant whose promotion this is: its own key signs the envelope (a verifier is told which tenant it expects) */
   tenant: string;
+  /** the tenant's attestation key that signs it (`sha256:` of its DER SPKI, the envelope's keyid): a statement names its signer */
+  keyId: string;
   promotionId: string;
   sourceEnvironment: string;
   targetEnvironment: string;
@@ -49,6 +52,8 @@ export interface StagelinePredicateFields {
   approvers: string[];
   /** set when the promotion is a rollback: the promotion it undoes, when it names one */
   rollbackOf?: string | null;
+  /** set when a rollback put this promotion's change back after it completed: that rollback (the summary is FAILED since) */
+  rolledBackBy?: string;
 }
 
 export interface VerificationSummary {
@@ -74,6 +79,8 @@ export interface StatementInput {
   /** this Stageline's public base URL (verifier.id; the URIs are under it) */
   verifierUrl: string;
   tenant: string;
+  /** the id of the tenant's attestation key that signs the statement */
+  keyId: string;
   promotion: {
     id: string;
     subject: Subject;
@@ -83,6 +90,7 @@ export interface StatementInput {
     releaseDigest: string;
     policyDigest: string;
     rollbackOf?: string | null;
+    rolledBackBy?: string;
   };
   decision: {
     outcome: string;
@@ -166,6 +174,7 @@ export function buildStatement(input: StatementInput): Statement {
       verifiedLevels: input.result === 'PASSED' ? [PROMOTION_POLICY_LEVEL] : ['FAILED'],
       stageline: {
         tenant: input.tenant,
+        keyId: input.keyId,
         promotionId: p.id,
         sourceEnvironment: p.sourceEnvironment,
         targetEnvironment: p.targetEnvironment,
@@ -176,6 +185,7 @@ export function buildStatement(input: StatementInput): Statement {
         gates: d.gates.map((g) => ({ gate: g.gate, verdict: g.verdict, blocking: g.blocking })),
         approvers: [...d.approvers],
         ...(p.rollbackOf !== undefined ? { rollbackOf: p.rollbackOf } : {}),
+        ...(p.rolledBackBy !== undefined ? { rolledBackBy: p.rolledBackBy } : {}),
       },
     },
   };

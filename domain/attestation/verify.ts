@@ -97,6 +97,9 @@ export function verifyAttestation(envelope: unknown, key: VerificationKey, expec
       return fail('subject', `the statement is about ${subjects.map((s) => `sha256:${s.digest.sha256}`).join(', ')}, not sha256:${want}`, keyId);
   }
   const own = statement.predicate?.stageline;
+  // The statement names the key that signs it: one signed by this key naming another is not this key's statement.
+  if (own?.keyId !== undefined && own.keyId !== keyId)
+    return fail('another_key', `the statement names key ${JSON.stringify(own.keyId)} as its signer, not ${keyId}`, keyId);
   if (expect.tenant !== undefined && own?.tenant !== expect.tenant)
     return fail('tenant', `the statement is for tenant ${JSON.stringify(own?.tenant)}, not ${JSON.stringify(expect.tenant)}`, keyId);
   if (expect.promotionId !== undefined && own?.promotionId !== expect.promotionId)

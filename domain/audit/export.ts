@@ -38,9 +38,18 @@ export interface ExportQuery {
   limit?: number;
 }
 
-/** The public key that verifies every checkpoint (one per deployment), as an auditor pins it. */
-export async function auditPublicKey(deps: With<'anchor'>, ctx: Ctx): Promise<AnchorPublicKey & { signedMessage: string }> {
-  return { ...(await deps.anchor.publicKey()), signedMessage: CHECKPOINT_MESSAGE };
+/**
+ * The keys a tenant's verifier pins: the deployment's, which signs the Merkle anchor over every chain (the same for
+ * every tenant: the top-level fields, as an auditor pins it to verify an export), and the caller's tenant's own
+ * attestation key (`attestation`: its promotions' attestations verify with it and no other; null until its first).
+ */
+export async function auditPublicKey(
+  deps: With<'anchor'>,
+  ctx: Ctx,
+): Promise<AnchorPublicKey & { signedMessage: string; tenant: string; attestation: (AnchorPublicKey & { tenant: string }) | null }> {
+  const tenant = ctx.principal.tenant;
+  const [anchor, own] = await Promise.all([deps.anchor.publicKey(), deps.anchor.tenantKey(tenant)]);
+  return { ...anchor, signedMessage: CHECKPOINT_MESSAGE, tenant, attestation: own ? { ...own, tenant } : null };
 }
 
 /** The audit record of a promotion (also attached to the promoted artifact in its registries). */

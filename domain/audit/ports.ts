@@ -60,16 +60,24 @@ export interface AuditAnchor {
   /** the signature (ECDSA P-256 / SHA-256, DER, base64url) of rootMessage(root) */
   sign(root: SignedStatement): Promise<string>;
   /**
-   * The signature (ECDSA P-256 / SHA-256, DER bytes) of any other message this key signs: a promotion's
-   * attestation (domain/attestation/, over its DSSE PAE, which starts with "DSSEv1 ", so no such
-   * signature can pass for a root's). The stream consumer alone calls it, as it alone calls `sign`.
+   * The signature (ECDSA P-256 / SHA-256, DER bytes) of a promotion's attestation (domain/attestation/, over its
+   * DSSE PAE) with the TENANT's own attestation key, never the deployment's: that one signs only the Merkle
+   * anchor over every chain (`sign`). The tenant's key is made on first use (a KMS key per tenant on AWS, a
+   * key file per tenant locally). The stream consumer alone calls it, as it alone calls `sign`.
    */
-  signBytes(message: Uint8Array): Promise<Uint8Array>;
+  signBytes(tenant: string, message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The public half of the tenant's attestation key (what its attestations verify with; its keyId is the
+   * envelopes' keyid), or null when the tenant has none yet (nothing attested). `create`: make it when there
+   * is none (the signer, before its first signature).
+   */
+  tenantKey(tenant: string, create?: boolean): Promise<AnchorPublicKey | null>;
   append(checkpoint: Checkpoint): Promise<void>;
   /** the tenant's checkpoints (those at `fromSeq` or later when given: the anchor may return more), by seq */
   list(tenant: string, fromSeq?: number): Promise<Checkpoint[]>;
   /** a root's signature; a checkpoint's: its inclusion proof leads from its own leaf to its root, and the root's signature holds (never without a proof) */
   verify(signed: SignedRoot | Pick<Checkpoint, 'tenant' | 'seq' | 'hash' | 'at' | 'sig' | 'proof'>): Promise<boolean>;
+  /** the deployment's key: it signs the Merkle anchor over every chain, and nothing else */
   publicKey(): Promise<AnchorPublicKey>;
 }
 

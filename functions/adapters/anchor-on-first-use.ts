@@ -9,6 +9,7 @@ export const anchorOnFirstUse = (): AuditAnchor =>
   onFirstUse<AuditAnchor>(() => import('./kms-s3-anchor.ts').then((m) => m.anchorFromEnv()), {
     sign: true,
     signBytes: true,
+    tenantKey: true,
     append: true,
     list: true,
     verify: true,

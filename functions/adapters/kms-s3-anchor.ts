@@ -9,6 +9,71 @@ import { traced } from './tracing.ts';
 
 const PREFIX = 'checkpoints/';
 
+/**
+ * How each key is asked to sign, exported so the stack's key policies and IAM conditions are built from (and
+ * tested against, test/infra/kms-conditions.test.ts) exactly what is sent. The deployment's audit key signs
+ * Merkle roots as RAW messages (KMS hashes them: the role cannot have it sign a digest it chose); a tenant's
+ * attestation key signs a DSSE PAE, which can exceed KMS's 4,096 bytes of RAW, so its SHA-256 as a DIGEST.
+ */
+export const ANCHOR_SIGN = { SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW' } as const;
+export const ATTESTATION_SIGN = { SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'DIGEST' } as const;
+/** The key spec of the audit key and of every tenant's attestation key. */
+export const TENANT_KEY_SPEC = { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' } as const;
+/** The tag every tenant attestation key carries (value: TENANT_KEY_PURPOSE); the signer's IAM grants reach only keys with it. */
+export const TENANT_KEY_TAG = 'stageline:purpose';
+export const TENANT_KEY_PURPOSE = 'tenant-attestation';
+/** The tag naming the key's tenant. */
+export const TENANT_TAG = 'stageline:tenant';
+
+/** The alias of a tenant's attestation key: `alias/<stack>/tenant/<tenant>` (ATTESTATION_KEY_ALIAS_PREFIX is `alias/<stack>/tenant/`). */
+export const tenantKeyAlias = (prefix: string, tenant: string) => `${prefix}${tenant}`;
+
+/**
+ * The key policy of a tenant's attestation key, as the audit key's (infra/audit-anchor.ts): the account administers
+ * it and verifies with it, but cannot sign; the signer role alone signs, and only as ATTESTATION_SIGN says.
+ */
+export function tenantKeyPolicy(signerRoleArn: string): Record<string, unknown> {
+  const [, partition, , , account] = signerRoleArn.split(':');
+  const root = `arn:${partition}:iam::${account}:root`;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AccountAdministersTheKeyButCannotSign',
+        Effect: 'Allow',
+        Principal: { AWS: root },
+        Action: [
+          'kms:Describe*',
+          'kms:Get*',
+          'kms:List*',
+          'kms:PutKeyPolicy',
+          'kms:EnableKey',
+          'kms:DisableKey',
+          'kms:ScheduleKeyDeletion',
+          'kms:CancelKeyDeletion',
+          'kms:TagResource',
+          'kms:UntagResource',
+          'kms:UpdateKeyDescription',
+          'kms:CreateAlias',
+          'kms:UpdateAlias',
+          'kms:DeleteAlias',
+          'kms:RevokeGrant',
+        ],
+        Resource: '*',
+      },
+      { Sid: 'AccountVerifiesAttestations', Effect: 'Allow', Principal: { AWS: root }, Action: ['kms:GetPublicKey', 'kms:Verify'], Resource: '*' },
+      {
+        Sid: 'StreamConsumerSignsAttestations',
+        Effect: 'Allow',
+        Principal: { AWS: signerRoleArn },
+        Action: 'kms:Sign',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:SigningAlgorithm': ATTESTATION_SIGN.SigningAlgorithm, 'kms:MessageType': ATTESTATION_SIGN.MessageType } },
+      },
+    ],
+  };
+}
+
 /** A client, or how to make it on first use (made once; a failure is not kept). */
 type ClientOf<T> = T | (() => Promise<T>);
 function clientOf<T extends object>(c: ClientOf<T>): () => Promise<T> {
@@ -55,6 +120,8 @@ function fromKey(tenant: string, objectKey: string): Checkpoint | null {
  */
 export class KmsS3Anchor implements AuditAnchor {
   private key?: Promise<{ object: KeyObject; described: AnchorPublicKey }>;
+  /** each tenant's attestation key: its ARN and public half, once found (or made) */
+  private readonly tenantKeys = new Map<string, Promise<{ arn: string; described: AnchorPublicKey } | null>>();
   private readonly kms: () => Promise<KMSClient>;
   private readonly s3: () => Promise<S3Client>;
 
@@ -64,6 +131,8 @@ export class KmsS3Anchor implements AuditAnchor {
     s3: ClientOf<S3Client>,
     private readonly keyId: string,
     private readonly bucket: string | undefined,
+    /** where tenants' attestation keys are: their alias prefix, and the role that alone may sign with them (set for the signer) */
+    private readonly tenantKeysAt: { aliasPrefix: string; signerRoleArn?: string } = { aliasPrefix: 'alias/stageline/tenant/' },
   ) {
     this.kms = clientOf(kms);
     this.s3 = clientOf(s3);
@@ -71,21 +140,85 @@ export class KmsS3Anchor implements AuditAnchor {
 
   async sign(root: SignedStatement): Promise<string> {
     const [kms, { SignCommand }] = await Promise.all([this.kms(), import('@aws-sdk/client-kms')]);
-    const r = await kms.send(
-      new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'RAW', Message: Buffer.from(rootMessage(root)) }),
-    );
+    const r = await kms.send(new SignCommand({ KeyId: this.keyId, ...ANCHOR_SIGN, Message: Buffer.from(rootMessage(root)) }));
     return Buffer.from(r.Signature!).toString('base64url');
   }
 
   /**
-   * KMS signs a message of at most 4,096 bytes as RAW; an attestation's PAE can be longer, so its SHA-256
-   * is sent as the DIGEST: ECDSA_SHA_256 over a digest is the same signature as over the message it hashes.
+   * An attestation's signature, with the tenant's own key (made on first use). KMS signs a message of at most
+   * 4,096 bytes as RAW; a PAE can be longer, so its SHA-256 is sent as the DIGEST: ECDSA_SHA_256 over a digest
+   * is the same signature as over the message it hashes.
    */
-  async signBytes(message: Uint8Array): Promise<Uint8Array> {
+  async signBytes(tenant: string, message: Uint8Array): Promise<Uint8Array> {
+    const key = await this.tenantKeyOf(tenant, true);
     const [kms, { SignCommand }] = await Promise.all([this.kms(), import('@aws-sdk/client-kms')]);
     const digest = createHash('sha256').update(message).digest();
-    const r = await kms.send(new SignCommand({ KeyId: this.keyId, SigningAlgorithm: 'ECDSA_SHA_256', MessageType: 'DIGEST', Message: digest }));
+    const r = await kms.send(new SignCommand({ KeyId: key!.arn, ...ATTESTATION_SIGN, Message: digest }));
     return new Uint8Array(r.Signature!);
+  }
+
+  async tenantKey(tenant: string, create = false): Promise<AnchorPublicKey | null> {
+    return (await this.tenantKeyOf(tenant, create))?.described ?? null;
+  }
+
+  /** The tenant's key by its alias; made (tagged, with its key policy, then aliased) when there is none and `create`. */
+  private tenantKeyOf(tenant: string, create: boolean): Promise<{ arn: string; described: AnchorPublicKey } | null> {
+    const known = this.tenantKeys.get(tenant);
+    if (known) return known;
+    const found = this.findTenantKey(tenant, create).then(
+      (k) => {
+        // "none yet" is not kept: the signer makes it in a moment.
+        if (!k) this.tenantKeys.delete(tenant);
+        return k;
+      },
+      (err: unknown) => {
+        this.tenantKeys.delete(tenant);
+        throw err;
+      },
+    );
+    this.tenantKeys.set(tenant, found);
+    return found;
+  }
+
+  private async findTenantKey(tenant: string, create: boolean): Promise<{ arn: string; described: AnchorPublicKey } | null> {
+    // Each command by its own class name, constructed as such: the deploy checks read them from this source (test/infra/deploy.test.ts).
+    const [kms, { GetPublicKeyCommand, CreateKeyCommand, CreateAliasCommand, ScheduleKeyDeletionCommand }] = await Promise.all([
+      this.kms(),
+      import('@aws-sdk/client-kms'),
+    ]);
+    const alias = tenantKeyAlias(this.tenantKeysAt.aliasPrefix, tenant);
+    const read = async () => {
+      try {
+        const r = await kms.send(new GetPublicKeyCommand({ KeyId: alias }));
+        return { arn: r.KeyId!, described: describePublicKey(checkpointPublicKey(Buffer.from(r.PublicKey!))) };
+      } catch (err) {
+        if ((err as Error).name === 'NotFoundException') return null;
+        throw err;
+      }
+    };
+    const existing = await read();
+    if (existing || !create) return existing;
+    const signer = this.tenantKeysAt.signerRoleArn;
+    if (!signer) throw new Error(`no attestation key for tenant ${tenant}, and this function may not make one (ATTESTATION_SIGNER_ROLE_ARN is not set)`);
+    const made = await kms.send(
+      new CreateKeyCommand({
+        ...TENANT_KEY_SPEC,
+        Description: `Stageline: ECDSA P-256 key signing the attestations of tenant ${tenant} (only the stream consumer may sign)`,
+        Policy: JSON.stringify(tenantKeyPolicy(signer)),
+        Tags: [
+          { TagKey: TENANT_KEY_TAG, TagValue: TENANT_KEY_PURPOSE },
+          { TagKey: TENANT_TAG, TagValue: tenant },
+        ],
+      }),
+    );
+    try {
+      await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: made.KeyMetadata!.KeyId! }));
+    } catch (err) {
+      if ((err as Error).name !== 'AlreadyExistsException') throw err;
+      // Another consumer made the tenant's key first: theirs is the tenant's, ours is never used.
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: made.KeyMetadata!.KeyId!, PendingWindowInDays: 7 }));
+    }
+    return read();
   }
 
   private checkpointBucket(): string {
@@ -150,17 +283,20 @@ export class KmsS3Anchor implements AuditAnchor {
 }
 
 /**
- * AUDIT_KEY_ID (the signing key); CHECKPOINT_BUCKET where the function reads or writes checkpoints (not for the public key alone).
+ * AUDIT_KEY_ID (the anchor's signing key); ATTESTATION_KEY_ALIAS_PREFIX (where tenants' attestation keys are found) and, for
+ * the signer alone, ATTESTATION_SIGNER_ROLE_ARN (the role a tenant key made on first use lets sign); CHECKPOINT_BUCKET where the function reads or writes checkpoints (not for the public key alone).
  * The KMS and S3 clients are loaded on first use (`import()`: chunks module init never reads): the stream consumer signs and
  * writes once per anchor interval, not on every batch; the export lists checkpoints but never calls KMS.
  */
 export function anchorFromEnv(): AuditAnchor {
   const keyId = env.AUDIT_KEY_ID();
   if (!keyId) throw new Error('AUDIT_KEY_ID must be set for the audit anchor');
+  const signerRoleArn = env.ATTESTATION_SIGNER_ROLE_ARN();
   return new KmsS3Anchor(
     async () => traced(new (await import('@aws-sdk/client-kms')).KMSClient({})),
     async () => traced(new (await import('@aws-sdk/client-s3')).S3Client({})),
     keyId,
     env.CHECKPOINT_BUCKET(),
+    { aliasPrefix: env.ATTESTATION_KEY_ALIAS_PREFIX(), ...(signerRoleArn ? { signerRoleArn } : {}) },
   );
 }

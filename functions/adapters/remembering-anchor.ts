@@ -24,7 +24,8 @@ export function rememberingAnchor(anchor: AuditAnchor, capacity = 1024): AuditAn
       mine.add(id({ ...root, sig }));
       return sig;
     },
-    signBytes: (message) => anchor.signBytes(message),
+    signBytes: (tenant, message) => anchor.signBytes(tenant, message),
+    tenantKey: (tenant, create) => anchor.tenantKey(tenant, create),
     append: (checkpoint) => anchor.append(checkpoint),
     list: (tenant, fromSeq) => anchor.list(tenant, fromSeq),
     publicKey: () => anchor.publicKey(),

@@ -66,6 +66,17 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     readBy: ['functions/adapters/kms-s3-anchor.ts'],
     description: 'the KMS key audit checkpoints are signed with',
   },
+  ATTESTATION_KEY_ALIAS_PREFIX: {
+    defaultText: '`alias/stageline/tenant/`',
+    readBy: ['functions/adapters/kms-s3-anchor.ts'],
+    description:
+      "where each tenant's attestation key is found: its KMS alias is this prefix and the tenant's id (`alias/<stack name in lower case>/tenant/<tenant>`)",
+  },
+  ATTESTATION_SIGNER_ROLE_ARN: {
+    readBy: ['functions/adapters/kms-s3-anchor.ts'],
+    description:
+      "the stream consumer's role, set on the signer alone: the one principal a tenant's attestation key, made on the tenant's first attestation, lets sign",
+  },
   CHECKPOINT_BUCKET: {
     readBy: ['functions/adapters/kms-s3-anchor.ts'],
     description: 'the Object Lock bucket of signed audit checkpoints',

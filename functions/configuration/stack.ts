@@ -62,6 +62,19 @@ export const AUDIT_KEY_ID = /* @__PURE__ */ variable({
   origin: 'stack',
 });
 
+export const ATTESTATION_KEY_ALIAS_PREFIX = /* @__PURE__ */ variable({
+  name: 'ATTESTATION_KEY_ALIAS_PREFIX',
+  is: () => text(),
+  default: 'alias/stageline/tenant/',
+  origin: 'stack',
+});
+
+export const ATTESTATION_SIGNER_ROLE_ARN = /* @__PURE__ */ variable({
+  name: 'ATTESTATION_SIGNER_ROLE_ARN',
+  is: () => text('ARN'),
+  origin: 'stack',
+});
+
 export const CHECKPOINT_BUCKET = /* @__PURE__ */ variable({
   name: 'CHECKPOINT_BUCKET',
   is: () => text(),

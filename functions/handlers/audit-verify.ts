@@ -8,8 +8,9 @@ import { anchorFromEnv } from '../adapters/kms-s3-anchor.ts';
 import { compose } from '../http/deps.ts';
 
 /**
- * This function's adapters: the store and the audit anchor. Three routes, one function: each needs the audit key's public
- * half (kms:GetPublicKey), nothing more — the chain's verification, the key itself, and a promotion's attestation checked with it.
+ * This function's adapters: the store and the audit anchor. Three routes, one function: each needs a public half
+ * (kms:GetPublicKey), nothing more — the chain's verification (the deployment's key), the keys themselves (the deployment's
+ * and the caller's tenant's attestation key), and a promotion's attestation checked with its tenant's key.
  */
 const wiring = compose({ anchor: anchorFromEnv });
 

@@ -47,6 +47,7 @@ function countAnchor(a: AuditAnchor, calls: AnchorCalls): AuditAnchor {
     append: (c) => (calls.append++, a.append(c)),
     list: (t) => a.list(t),
     publicKey: () => a.publicKey(),
+    tenantKey: (t, create) => a.tenantKey(t, create),
   };
 }
 

@@ -14,7 +14,7 @@ export function unusedPorts(): Ports {
     gitopsStatus: { argocdApplication: unused, fluxKustomization: unused },
     registry: { sync: unused, attach: unused, verifySignature: unused },
     scheduler: { scheduleOnce: unused, scheduleRecurring: unused, cancel: unused },
-    anchor: { sign: unused, signBytes: unused, append: unused, list: unused, verify: unused, publicKey: unused },
+    anchor: { sign: unused, signBytes: unused, tenantKey: unused, append: unused, list: unused, verify: unused, publicKey: unused },
     directory: { members: unused, byEmail: unused },
     users: { get: unused, statuses: unused, create: unused, setRoles: unused, remove: unused, signOut: unused, everyone: unused },
     channels: { slack: unused, email: unused },

@@ -85,6 +85,12 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   scheduleDlq: (id, r) => r.Type === 'AWS::SQS::Queue' && id.startsWith('ScheduleDlq'),
   eventBus: (_id, r) => r.Type === 'AWS::Events::EventBus',
   auditKey: (_id, r) => r.Type === 'AWS::KMS::Key',
+  attestationKeys: () => false, // tenants' keys are made at run time: a name pattern, checked as text below
+  attestationKeyAliases: () => false, // a name pattern, checked as text below
+  attestationKeyAliasPrefix: () => false, // the stack's prefix, checked as text below
+  // The signing function's own role (test/infra/kms-conditions.test.ts checks it is the stream consumer's).
+  attestationSigner: (_id, r) => r.Type === 'AWS::IAM::Role',
+  newKmsKeys: () => false, // "*" (CreateKey has no resource), checked as text below
   checkpointBucket: (_id, r) => r.Type === 'AWS::S3::Bucket' && !!r.Properties!.ObjectLockEnabled,
   checkpointObjects: (_id, r) => r.Type === 'AWS::S3::Bucket' && !!r.Properties!.ObjectLockEnabled,
   secretsKey: (id, r) => r.Type === 'AWS::SecretsManager::Secret' && id.startsWith('SecretsKey'),
@@ -112,6 +118,10 @@ const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   webhookSecrets: ':secret:stageline/*/webhooks/*',
   monitoredAlarms: ':alarm:*',
   metricData: '"*"',
+  attestationKeys: ':key/*',
+  attestationKeyAliases: ':alias/stageline/tenant/*',
+  attestationKeyAliasPrefix: '"alias/stageline/tenant/"',
+  newKmsKeys: '"*"',
   deploymentRegion: 'AWS::Region',
   promotionMachine: ':stateMachine:Stageline-promotion',
 };

@@ -72,9 +72,12 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
         actions.filter((a) => /^kms:(GenerateMac|VerifyMac|Verify|\*)$/.test(a)),
         name,
       ).toEqual([]);
-      // Every KMS statement names the checkpoint key and nothing else.
+      // Every KMS statement names the checkpoint key, or tenants' attestation keys by the tag each carries (they are made at
+      // run time: test/infra/kms-conditions.test.ts holds their conditions to what the adapter sends).
       for (const st of statementsOf(id).filter((st) => [st.Action].flat().some((a: string) => a === 'kms:Sign' || a === 'kms:GetPublicKey'))) {
-        expect(st.Resource, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+        const tagged = (st as { Condition?: Record<string, Record<string, unknown>> }).Condition?.StringEquals?.['aws:ResourceTag/stageline:purpose'];
+        if (JSON.stringify(st.Resource).includes(':key/*')) expect(tagged, name).toEqual(['tenant-attestation']);
+        else expect(st.Resource, name).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
       }
       const env = (template.toJSON().Resources[id] as Resource).Properties.Environment?.Variables ?? {};
       expect(env.AUDIT_KEY_ID !== undefined, name).toBe(['stream', 'audit-verify', 'audit-export', 'promotion-step'].includes(name));

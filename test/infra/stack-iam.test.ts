@@ -93,13 +93,21 @@ describe('least privilege', () => {
     expect(dataAccessOf('promotion-step')).toBe('write');
   });
 
-  it('uses a "*" resource only where AWS has no resource-level permissions (X-Ray, the stream\'s ListStreams, CloudWatch GetMetricData)', () => {
+  it('uses a "*" resource only where AWS has no resource-level permissions (X-Ray, the stream\'s ListStreams, CloudWatch GetMetricData, making a tagged KMS key)', () => {
     for (const id of functionIds().values()) {
-      for (const s of statementsOf(id)) {
+      for (const s of statementsOf(id) as { Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }[]) {
         // dynamodb:ListStreams (the stream consumer's event source mapping) has no resource-level permissions either.
         if (s.Resource === '*')
           expect(
-            [s.Action].flat().every((a) => a.startsWith('xray:') || a === 'dynamodb:ListStreams' || a === 'cloudwatch:GetMetricData'),
+            [s.Action].flat().every(
+              (a) =>
+                a.startsWith('xray:') ||
+                a === 'dynamodb:ListStreams' ||
+                a === 'cloudwatch:GetMetricData' ||
+                // A tenant's attestation key being made (no resource yet), only with the tag that marks it as one.
+                ((a === 'kms:CreateKey' || a === 'kms:TagResource') &&
+                  s.Condition?.StringEquals?.['aws:RequestTag/stageline:purpose']?.toString() === 'tenant-attestation'),
+            ),
             JSON.stringify(s),
           ).toBe(true);
       }

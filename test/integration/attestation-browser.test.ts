@@ -40,7 +40,7 @@ describe('the attestation on the promotion page', () => {
 
     const [download] = await Promise.all([page.waitForEvent('download'), section.getByRole('button', { name: /Download the attestation/ }).click()]);
     const envelope = JSON.parse(readFileSync((await download.path())!, 'utf8'));
-    const key = (await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer })).body;
+    const key = (await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer })).body.attestation;
     expect(verifyAttestation(envelope, key.publicKeyPem, { tenant, promotionId: r.body.id, subjectDigest: `sha256:${'e'.repeat(64)}` }).ok).toBe(true);
 
     await page.goto(`${t.url}/dashboard#/`);

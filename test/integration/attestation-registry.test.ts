@@ -104,7 +104,9 @@ async function attestations(r: LocalRegistry, digest: string) {
   return out;
 }
 
-const publicKey = async () => (await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer })).body as { publicKeyPem: string; keyId: string };
+/** The tenant's own attestation key (GET /audit/public-key `attestation`: the top-level key signs only the Merkle anchor). */
+const publicKey = async () =>
+  (await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer })).body.attestation as { publicKeyPem: string; keyId: string; tenant: string };
 const served = async (id: string) => (await t.call('GET', `/api/v1/promotions/${id}/attestation`, { token: u.viewer })).body;
 
 describe('the attestation attached in the registry (an OCI referrer of the artifact)', () => {

@@ -169,4 +169,35 @@ describe('requireAttestationFrom: a release must carry a signed, passing verific
       /no attestation from 'staging': snapshot \d+ of 'staging' was not made by a completed promotion into it/,
     );
   });
+
+  it("fails closed on another tenant's statement put in place of its own: signed with that tenant's key, it does not verify with this tenant's", async () => {
+    const [a, b] = [await line(), await line()];
+    const staged: string[] = [];
+    for (const who of [a, b]) {
+      await t.call('POST', '/api/v1/artifacts/api/versions', { token: who.u.deployer, body: { version: 'v1.0.0', digest: digest('a') } });
+      const id = await promote(who.u, { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'api', version: 'v1.0.0' });
+      expect((await waitFor(t, who.u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+      staged.push(id);
+    }
+    await t.stack.stream.idle();
+    // b's envelope (same release digest, PASSED into staging) in a's attestation item, its ids made a's: b's key signed it.
+    const item = async (tenant: string, id: string) => {
+      const key = keys.attestation(tenant, id);
+      return { Key: { pk: { S: key.pk }, sk: { S: key.sk } } };
+    };
+    const theirs = (await db().send(new GetItemCommand({ TableName: t.stack.tableName, ...(await item(b.tenant, staged[1]!)) }))).Item!;
+    await db().send(
+      new UpdateItemCommand({
+        TableName: t.stack.tableName,
+        ...(await item(a.tenant, staged[0]!)),
+        UpdateExpression: 'SET envelope = :e',
+        ExpressionAttributeValues: { ':e': theirs.envelope! },
+      }),
+    );
+    const held = await promote(a.u, { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'api', version: 'v1.0.0' });
+    expect((await waitFor(t, a.u.viewer, held, ['VALIDATION_FAILED', 'AWAITING_APPROVAL'])).status).toBe('VALIDATION_FAILED');
+    const failed = await policyGate(a.u.viewer, held);
+    expect(failed).toMatchObject({ verdict: 'FAIL', blocking: true });
+    expect(failed.reason).toContain(`the attestation from 'staging' (promotion ${staged[0]}) does not verify: signed by another key`);
+  });
 });

@@ -50,7 +50,9 @@ interface Answer {
 
 const attestation = async (token = u.viewer, id = promotionId) =>
   t.call<Answer & { error: { code: string; message: string } }>('GET', `/api/v1/promotions/${id}/attestation`, { token });
-const publicKey = async () => (await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer })).body as { publicKeyPem: string; keyId: string };
+/** The tenant's own attestation key (GET /audit/public-key `attestation`: the top-level key signs only the Merkle anchor). */
+const publicKey = async () =>
+  (await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer })).body.attestation as { publicKeyPem: string; keyId: string; tenant: string };
 
 /** The envelope with its payload (decoded) changed by `change`, the signature kept. */
 function withPayload(e: DsseEnvelope, change: (s: any) => void): DsseEnvelope {
@@ -254,12 +256,26 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     const keyFile = join(dir, 'key.pem');
     await cli('attestation', 'get', promotionId, '--output', file);
     writeFileSync(keyFile, (await publicKey()).publicKeyPem);
-    expect((await cli('attestation', 'verify', '--file', file, '--key', keyFile)).stdout).toContain('attestation verified');
+    expect((await cli('attestation', 'verify', '--file', file, '--key', keyFile, '--tenant', tenant)).stdout).toContain('attestation verified');
     // An admission check: this release, passed into staging, admitted there; not into production, nor as another digest.
     const release = ((await attestation()).body.statement.subject as { digest: { sha256: string } }[])[0]!.digest.sha256;
-    const admit = await cli('attestation', 'verify', '--file', file, '--key', keyFile, '--digest', `sha256:${release}`, '--env', 'staging', '--json');
+    const admit = await cli(
+      'attestation',
+      'verify',
+      '--file',
+      file,
+      '--key',
+      keyFile,
+      '--tenant',
+      tenant,
+      '--digest',
+      `sha256:${release}`,
+      '--env',
+      'staging',
+      '--json',
+    );
     expect(JSON.parse(admit.stdout)).toMatchObject({ ok: true, environment: 'staging', result: 'PASSED' });
-    const refuse = (...args: string[]) => outcome(cli('attestation', 'verify', '--file', file, '--key', keyFile, ...args));
+    const refuse = (...args: string[]) => outcome(cli('attestation', 'verify', '--file', file, '--key', keyFile, '--tenant', tenant, ...args));
     const notProd = await refuse('--env', 'production');
     expect(notProd.code).toBe(1);
     expect(notProd.stdout).toContain("NOT admitted (environment): the statement is about a promotion into 'staging', not 'production'");
@@ -268,7 +284,7 @@ describe('attestations: a signed SLSA verification summary per promotion', () =>
     expect(otherDigest.stdout).toContain('attestation NOT verified (subject)');
     const envelope = JSON.parse(readFileSync(file, 'utf8')) as DsseEnvelope;
     writeFileSync(file, JSON.stringify(withPayload(envelope, (s) => (s.predicate.verificationResult = 'FAILED'))));
-    const failed = await outcome(cli('attestation', 'verify', '--file', file, '--key', keyFile));
+    const failed = await outcome(cli('attestation', 'verify', '--file', file, '--key', keyFile, '--tenant', tenant));
     expect(failed.code).toBe(1);
     expect(failed.stdout).toContain('attestation NOT verified (tampered)');
   });

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { auditEntry, describePublicKey, rootMessage, signatureValid, type AuditDraft } from '../../domain/audit/audit.ts';
 import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
 import type { AuditEntry, Checkpoint } from '../../domain/kernel/model.ts';
@@ -18,15 +18,23 @@ export function memoryAudit(now: () => Date = () => new Date()) {
   const records: Checkpoint[] = [];
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const calls = { sign: 0, append: 0, list: 0 };
+  /** each tenant's attestation key, made on its first attestation (as the adapters do) */
+  const tenantKeys = new Map<string, KeyObject>();
 
   const anchor: AuditAnchor = {
     async sign(root) {
       calls.sign++;
       return sign('sha256', Buffer.from(rootMessage(root)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url');
     },
-    async signBytes(message) {
+    async signBytes(tenant, message) {
       calls.sign++;
-      return new Uint8Array(sign('sha256', message, { key: privateKey, dsaEncoding: 'der' }));
+      if (!tenantKeys.has(tenant)) tenantKeys.set(tenant, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
+      return new Uint8Array(sign('sha256', message, { key: tenantKeys.get(tenant)!, dsaEncoding: 'der' }));
+    },
+    async tenantKey(tenant, create = false) {
+      if (!tenantKeys.has(tenant) && create) tenantKeys.set(tenant, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
+      const key = tenantKeys.get(tenant);
+      return key ? describePublicKey(createPublicKey(key)) : null;
     },
     async append(c) {
       calls.append++;

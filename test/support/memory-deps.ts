@@ -78,6 +78,7 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
     anchor: {
       sign: absent('the audit anchor'),
       signBytes: absent('the audit anchor'),
+      tenantKey: absent('the audit anchor'),
       append: absent('the audit anchor'),
       list: absent('the audit anchor'),
       verify: absent('the audit anchor'),

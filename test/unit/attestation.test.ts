@@ -12,6 +12,7 @@ const D = (c: string) => `sha256:${c.repeat(64)}`;
 const input = (over: Partial<StatementInput> = {}): StatementInput => ({
   verifierUrl: 'https://stageline.example.com/',
   tenant: 'acme',
+  keyId: D('9'),
   promotion: {
     id: 'prm_1',
     subject: { type: 'artifact', name: 'api', version: '1.2.3', digest: D('a') },
@@ -72,6 +73,7 @@ describe('the statement (in-toto v1, SLSA VSA v1)', () => {
         verifiedLevels: ['STAGELINE_PROMOTION_POLICY'],
         stageline: {
           tenant: 'acme',
+          keyId: D('9'),
           promotionId: 'prm_1',
           sourceEnvironment: 'staging',
           targetEnvironment: 'production',
@@ -149,7 +151,7 @@ describe('verifyAttestation', () => {
   };
 
   it('accepts what the key signed and names what else is wrong, in order', () => {
-    const s = buildStatement(input());
+    const s = buildStatement(input({ keyId }));
     expect(verifyAttestation(signed(s), publicKey, { tenant: 'acme', promotionId: 'prm_1', subjectDigest: D('a') })).toMatchObject({ ok: true, keyId });
     expect(verifyAttestation(signed({ ...s, _type: 'https://in-toto.io/Statement/v0.1' }), publicKey)).toMatchObject({ reason: 'statement_type' });
     expect(verifyAttestation(signed({ ...s, subject: [] }), publicKey)).toMatchObject({ reason: 'subject' });
@@ -164,8 +166,21 @@ describe('verifyAttestation', () => {
     expect(verifyAttestation(bad, publicKey)).toMatchObject({ reason: 'malformed' });
   });
 
+  it('refuses a statement that names another signing key than the one it verifies with, and one of another tenant', () => {
+    // Signed with this key, but the statement says another key signs it (one tenant's statement re-signed elsewhere): not this key's.
+    const other = buildStatement(input({ keyId: D('9') }));
+    expect(verifyAttestation(signed(other), publicKey, { tenant: 'acme' })).toMatchObject({ ok: false, reason: 'another_key' });
+    const globex = buildStatement(input({ keyId, tenant: 'globex' }));
+    expect(verifyAttestation(signed(globex), publicKey, { tenant: 'acme' })).toMatchObject({
+      ok: false,
+      reason: 'tenant',
+      message: 'the statement is for tenant "globex", not "acme"',
+    });
+    expect(buildStatement(input({ keyId })).predicate.stageline).toMatchObject({ tenant: 'acme', keyId });
+  });
+
   it('takes the key as PEM, JWK (object or text) or GET /audit/public-key’s answer, and refuses another curve', () => {
-    const env = signed(buildStatement(input()));
+    const env = signed(buildStatement(input({ keyId })));
     const pem = String(publicKey.export({ type: 'spki', format: 'pem' }));
     const jwk = publicKey.export({ format: 'jwk' });
     for (const key of [pem, jwk, JSON.stringify(jwk), { publicKeyPem: pem }]) expect(verifyAttestation(env, key).ok).toBe(true);

@@ -12,7 +12,8 @@ function counting() {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const anchor: AuditAnchor = {
     sign: async (root) => (calls.sign++, sign('sha256', Buffer.from(rootMessage(root)), { key: privateKey, dsaEncoding: 'der' }).toString('base64url')),
-    signBytes: async (message) => new Uint8Array(sign('sha256', message, { key: privateKey, dsaEncoding: 'der' })),
+    signBytes: async (_tenant, message) => new Uint8Array(sign('sha256', message, { key: privateKey, dsaEncoding: 'der' })),
+    tenantKey: async () => null,
     verify: async (c) => (calls.verify++, signatureValid(publicKey, c)),
     append: async () => undefined,
     list: async () => [],

@@ -46,7 +46,7 @@ export const attestable = (p: Pick<Promotion, 'status' | 'result'>): boolean =>
 export const NO_PUBLIC_URL = 'https://stageline.invalid';
 
 /** The statement of a promotion that has ended, from its decision record and the evidence the policy accepted. */
-export async function promotionStatement(deps: Deps, p: Promotion): Promise<Statement> {
+export async function promotionStatement(deps: Deps, p: Promotion, keyId: string, rolledBackBy?: string): Promise<Statement> {
   // The evidence is read once, for the decision record and the digests alike.
   const found = await readEvidence(deps, p);
   const record = await decisionRecordOf(deps, p, found);
@@ -61,6 +61,7 @@ export async function promotionStatement(deps: Deps, p: Promotion): Promise<Stat
   return buildStatement({
     verifierUrl: deps.publicUrl ?? NO_PUBLIC_URL,
     tenant: p.tenant,
+    keyId,
     promotion: {
       id: p.id,
       subject: p.subject,
@@ -70,6 +71,7 @@ export async function promotionStatement(deps: Deps, p: Promotion): Promise<Stat
       releaseDigest: p.releaseDigest,
       policyDigest: p.policyDigest,
       ...(p.rollback ? { rollbackOf: p.rollback.of ?? null } : {}),
+      ...(rolledBackBy ? { rolledBackBy } : {}),
     },
     decision: {
       outcome: record.outcome,
@@ -83,27 +85,44 @@ export async function promotionStatement(deps: Deps, p: Promotion): Promise<Stat
   });
 }
 
+/** The promotion status a stored attestation's statement tells (what it was attested as). */
+function attestedStatus(a: StoredAttestation): string | undefined {
+  try {
+    return (JSON.parse(Buffer.from(a.envelope.payload, 'base64').toString('utf8')) as Statement).predicate?.stageline?.status;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Signs and stores a promotion's attestation, unless it has one (then nothing is signed) or has not
- * ended. One signature (`anchor.signBytes`) per promotion.
+ * Signs and stores a promotion's attestation, unless it has one that still tells its end (then nothing is
+ * signed) or has not ended. One signature (`anchor.signBytes`, with the tenant's own key) per promotion and
+ * end: a promotion that completed (PASSED) and was put back by a rollback since (`rolledBackBy`, ROLLED_BACK)
+ * gets a new summary for the same subject, FAILED and naming the rollback, which supersedes the first: every
+ * reader (the API, the gate, the registry's newest referrer) takes the latest.
  */
 export async function attestPromotion(
   deps: With<'anchor'>,
   tenant: string,
   promotionId: string,
+  rolledBackBy?: string,
 ): Promise<{ outcome: 'attested' | 'exists'; promotion: Promotion; attestation: StoredAttestation } | { outcome: 'not_ended' }> {
   const p = await deps.store.getPromotion(tenant, promotionId);
   if (!p || !attestable(p)) return { outcome: 'not_ended' };
   const existing = await deps.store.getAttestation(tenant, promotionId);
-  if (existing) {
+  const superseded = existing && p.status === 'ROLLED_BACK' && attestedStatus(existing) === 'COMPLETED' ? existing : undefined;
+  if (existing && !superseded) {
     // Signed before, and its entry perhaps lost with the batch that signed it: written now (once).
     await enterInTrail(deps, p, existing);
     return { outcome: 'exists', promotion: p, attestation: existing };
   }
-  const statement = await promotionStatement(deps, p);
+  // The tenant's own key (made on its first attestation), never the deployment's: that one signs only the Merkle anchor.
+  const key = await deps.anchor.tenantKey(tenant, true);
+  if (!key) throw new Error(`tenant ${tenant} has no attestation key`);
+  const { keyId } = key;
+  const statement = await promotionStatement(deps, p, keyId, superseded ? rolledBackBy : undefined);
   const payload = Buffer.from(canonicalJson(statement), 'utf8');
-  const { keyId } = await deps.anchor.publicKey();
-  const sig = await deps.anchor.signBytes(pae(IN_TOTO_PAYLOAD_TYPE, payload));
+  const sig = await deps.anchor.signBytes(tenant, pae(IN_TOTO_PAYLOAD_TYPE, payload));
   const subject = subjectOf(p.subject, p.sourceEnvironment);
   const stored: StoredAttestation = {
     tenant,
@@ -113,8 +132,9 @@ export async function attestPromotion(
     result: statement.predicate.verificationResult,
     subjectDigest: `sha256:${subject.digest.sha256}`,
     at: deps.clock().toISOString(),
+    ...(superseded ? { supersedes: superseded.at } : {}),
   };
-  if (await deps.store.putAttestation(stored)) {
+  if (await deps.store.putAttestation(stored, superseded)) {
     await enterInTrail(deps, p, stored);
     return { outcome: 'attested', promotion: p, attestation: stored };
   }
@@ -127,7 +147,9 @@ export async function attestPromotion(
  * its id and time come from the attestation, and an entry already there is left as it is.
  */
 export function attestationEntry(p: Pick<Promotion, 'tenant' | 'id'>, a: StoredAttestation): AuditEntry {
-  const h = createHash('sha256').update(`attested\n${p.tenant}\n${p.id}`).digest('hex');
+  const h = createHash('sha256')
+    .update(`attested\n${p.tenant}\n${p.id}${a.supersedes ? `\n${a.supersedes}` : ''}`)
+    .digest('hex');
   return {
     tenant: p.tenant,
     id: `${a.at.replace(/[-:.TZ]/g, '')}-${h.slice(0, 12)}`,
@@ -156,8 +178,10 @@ async function enterInTrail(deps: Deps, p: Promotion, a: StoredAttestation): Pro
 }
 
 /** An id that is the same for every publication of one promotion's `Promotion Attested` (consumers de-duplicate by it), UUID-shaped. */
-function attestedEventId(tenant: string, promotionId: string): string {
-  const h = createHash('sha256').update(`attested\n${tenant}\n${promotionId}`).digest('hex');
+function attestedEventId(tenant: string, promotionId: string, supersedes?: string): string {
+  const h = createHash('sha256')
+    .update(`attested\n${tenant}\n${promotionId}${supersedes ? `\n${supersedes}` : ''}`)
+    .digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -168,7 +192,7 @@ export function attestedEvent(deps: Deps, p: Promotion, a: StoredAttestation): D
     at: a.at,
   });
   if (op.kind !== 'event') throw new Error('promotionEvent made no event');
-  return { ...op.event, id: attestedEventId(p.tenant, p.id) };
+  return { ...op.event, id: attestedEventId(p.tenant, p.id, a.supersedes) };
 }
 
 /** An attestation that could not be attached in a registry of its environment: the stream's batch fails and is retried. */
@@ -238,19 +262,28 @@ export async function attestEnded(
   let attested = 0;
   const news: DomainEvent[] = [];
   const failures: Error[] = [];
-  for (const { tenant, promotionId } of endedPromotions(events)) {
+  const attest = async (tenant: string, promotionId: string, rolledBackBy?: string) => {
     try {
-      const r = await attestPromotion(deps, tenant, promotionId);
-      if (r.outcome === 'not_ended') continue;
+      const r = await attestPromotion(deps, tenant, promotionId, rolledBackBy);
+      if (r.outcome === 'not_ended') return null;
       if (r.outcome === 'attested') attested++;
       // Told again with the same id when its end event comes again (a publication lost after the attestation was stored is not lost for good).
       news.push(attestedEvent(deps, r.promotion, r.attestation));
       await attachInRegistries(deps, r.promotion, r.attestation);
+      return r.promotion;
     } catch (err) {
       if (err instanceof NotSha256) skipped(tenant, promotionId, err.message);
       // The batch's other promotions are attested (and told) before it fails.
       else failures.push(err as Error);
+      return null;
     }
+  };
+  for (const { tenant, promotionId } of endedPromotions(events)) {
+    const p = await attest(tenant, promotionId);
+    // A completed rollback marked what it put back ROLLED_BACK (run/end.ts): each gets its new, FAILED summary naming it.
+    if (p?.rollback && p.status === 'COMPLETED')
+      for (const undone of new Set([p.rollback.of, p.result?.replaced?.promotionId].filter((id): id is string => !!id && id !== p.id)))
+        await attest(tenant, undone, p.id);
   }
   if (news.length) await deps.events.publish(news);
   if (failures.length) throw failures[0]!;
@@ -259,7 +292,7 @@ export async function attestEnded(
 
 /**
  * GET /promotions/{id}/attestation: the envelope, its statement, the key's id and whether it verifies
- * now with the audit key's public half (the same check a CLI or a gate makes: verifyAttestation).
+ * now with the public half of the tenant's attestation key (the same check a CLI or a gate makes: verifyAttestation).
  */
 export async function getAttestation(
   deps: With<'anchor'>,
@@ -275,8 +308,10 @@ export async function getAttestation(
   const p = await loadPromotion(deps, ctx.principal.tenant, id);
   const a = await deps.store.getAttestation(p.tenant, p.id);
   if (!a) throw new AttestationNotFound(p.id, p.status);
-  const key = await deps.anchor.publicKey();
-  const verdict: AttestationVerdict = verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: p.id, subjectDigest: a.subjectDigest });
+  const key = await deps.anchor.tenantKey(p.tenant);
+  const verdict: AttestationVerdict = key
+    ? verifyAttestation(a.envelope, key.publicKeyPem, { tenant: p.tenant, promotionId: p.id, subjectDigest: a.subjectDigest })
+    : { ok: false, reason: 'another_key', message: `tenant ${p.tenant} has no attestation key`, keyId: null };
   const statement = verdict.ok ? verdict.statement : (JSON.parse(Buffer.from(a.envelope.payload, 'base64').toString('utf8')) as Statement);
   return {
     envelope: a.envelope,

@@ -69,6 +69,22 @@ export const auditPublicKey = /* @__PURE__ */ z.schema(() =>
             "how each signature is made: the bytes a Merkle root signature covers, and how the tree and a checkpoint's inclusion proof are computed (v3); the bytes of a checkpoint signature of before (v2)",
           ),
         ),
+      tenant: z.string().check(z.describe("the caller's tenant: the one whose attestation key `attestation` is")),
+      attestation: z.nullable(
+        z
+          .strictObject({
+            tenant: z.string().check(z.describe('the tenant whose key this is: its attestations name it, and a verifier expects it')),
+            algorithm: z.literal('ECDSA_SHA_256'),
+            curve: z.literal('P-256'),
+            keyId: z.string().check(z.describe("sha256:<hex> of the key's DER SubjectPublicKeyInfo: the keyid of the tenant's attestation envelopes")),
+            publicKeyPem: z.string().check(z.describe('the public key, PEM: pass it to `stageline attestation verify --key … --tenant …`')),
+          })
+          .check(
+            z.describe(
+              "the caller's tenant's own attestation key (each tenant signs its attestations with its own key; the key above signs only the Merkle anchor); null until the tenant's first attestation",
+            ),
+          ),
+      ),
     })
     .check(z.meta({ id: 'AuditPublicKey' })),
 );

@@ -28,7 +28,8 @@ export const AUDIT_ROUTES: Route[] = [
     handler: 'audit-verify',
     auth: 'jwt',
     role: 'viewer',
-    summary: 'The public key that verifies every audit checkpoint signature (ECDSA P-256): pin it once to verify exports offline',
+    summary:
+      "The public key that verifies every audit checkpoint signature (ECDSA P-256): pin it once to verify exports offline; and, under `attestation`, the caller's tenant's own attestation key",
     response: { schema: auditPublicKey },
     ownRole: true,
   },

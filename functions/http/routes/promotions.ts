@@ -153,7 +153,7 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
     auth: 'jwt',
     role: 'viewer',
     summary:
-      'The signed SLSA verification summary of an ended promotion (an in-toto statement in a DSSE envelope, signed with the audit key): envelope, statement, keyId, verified; 404 until it completes or is rolled back',
+      'The signed SLSA verification summary of an ended promotion (an in-toto statement in a DSSE envelope, signed with the tenant’s own attestation key): envelope, statement, keyId, verified; 404 until it completes or is rolled back',
     context,
     response: { schema: attestationResponse },
     ownRole: true,

@@ -11,9 +11,10 @@ export function attestationArea({ table }: MemoryState) {
       const { pk: _pk, sk: _sk, entity: _entity, ...stored } = structuredClone(item);
       return stored as unknown as StoredAttestation;
     },
-    async putAttestation(a: StoredAttestation) {
+    async putAttestation(a: StoredAttestation, replacing?: StoredAttestation) {
       const key = keys.attestation(a.tenant, a.promotionId);
-      if (table.get(key)) return false;
+      const stored = table.get(key) as { at?: string } | undefined;
+      if (replacing ? stored?.at !== replacing.at : stored) return false;
       table.put({ ...key, entity: 'Attestation', ...structuredClone(a) });
       return true;
     },
