@@ -12,6 +12,7 @@ import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
 import { sortTemplates, templateAttachmentIssues } from './templates.ts';
+import { templateUrls } from '../verification/template.ts';
 import {
   type Setup,
   recurringOfDoc,
@@ -117,6 +118,8 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
       if (!isRedactedUrl(g.url)) collect(issues, () => assertTenantUrls([{ path: `${doc}.webhook_gates.${env}.${i}.url`, url: g.url }], urls));
     });
   }
+  // The analysis templates' addresses, as PUT /analysis-templates checks them (templateUrls).
+  (p.analysis_templates ?? []).forEach((t, i) => collect(issues, () => assertTenantUrls(templateUrls(t, `${doc}.analysis_templates.${i}`), urls)));
   for (const [env, s] of Object.entries(p.environment_settings ?? {})) {
     if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
     if (s.targets || s.rollout) collect(issues, () => assertTargets(tenant, s.targets, s.rollout, place, urls, `${doc}.environment_settings.${env}`));
