@@ -1,7 +1,7 @@
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { EnvironmentNotFound, GitTargetNotFound, RuleViolation, ValidationFailed, VersionConflict, type Issue } from '../kernel/errors.ts';
-import type { Ctx, Deps, With } from '../kernel/deps.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import type { SecretPurpose, SecretResolver } from '../kernel/ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
@@ -235,13 +235,7 @@ export async function assertGitSecretsExist(secrets: SecretResolver, tenant: str
     );
 }
 
-export async function putGitTarget(
-  deps: With<'secrets'>,
-  ctx: Ctx,
-  env: string,
-  body: z.infer<typeof gitTargetBody>,
-  urls: { allowLoopback: boolean },
-): Promise<View> {
+export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, body: z.infer<typeof gitTargetBody>, urls: { allowLoopback: boolean }): Promise<View> {
   const { tenant } = ctx.principal;
   checkRepositoryUrl(body.repository, urls, 'body.repository', body.pullRequest?.apiUrl);
   const issues = gitEditIssues(body, 'body');
@@ -257,7 +251,6 @@ export async function putGitTarget(
   if (cur && body.version !== cur.version)
     throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
   if (!cur && body.version !== undefined) throw new VersionConflict(`'${env}' has no git target yet; omit "version" to create it`);
-  await assertGitSecretsExist(deps.secrets, tenant, gitTargetSecrets(body, 'body'));
   const next = gitTargetOf(tenant, env, body, cur, ctx.principal.name, deps.clock());
   const audit = auditEntry(
     tenant,

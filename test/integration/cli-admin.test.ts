@@ -3,7 +3,6 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { cliWith, spawnCli } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -14,17 +13,8 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   t = await startTestStack();
-  const tenant = t.tenant();
-  const u = await t.users(tenant);
+  const u = await t.users(t.tenant());
   await makeLine(t, u.admin);
-  // The secrets the git targets below name exist for the tenant (a target naming a missing one is refused at save).
-  for (const [purpose, name] of [
-    ['git-token', 'GITOPS_TOKEN'],
-    ['github-token', 'GITHUB_TOKEN'],
-    ['git-webhook', 'GITHUB_HOOK'],
-    ['gitlab-token', 'GITLAB_TOKEN'],
-  ] as const)
-    process.env[localSecretVariable(tenant, purpose, name)!] = `${name.toLowerCase()}-value`;
   env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin };
 });
 afterAll(() => t.stop());

@@ -21,16 +21,7 @@ export const GITOPS_ROUTES: Route[] = [
     auth: 'jwt',
     role: 'admin',
     summary: 'Commit promoted versions to a file in a git repository (YAML/JSON path, e.g. image.tag); version to change it',
-    response: {
-      schema: gitTargetResponse,
-      errors: {
-        422: {
-          description:
-            'A secret it names (tokenSecret, pullRequest.tokenSecret, pullRequest.webhookSecret) does not exist for this tenant: each named in issues',
-          schema: errorBody,
-        },
-      },
-    },
+    response: { schema: gitTargetResponse },
     startsFlows: false,
   },
   {
