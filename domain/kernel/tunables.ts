@@ -14,6 +14,8 @@ export interface Tunables {
   readonly sweepGraceSeconds: number;
   /** how long a promotion nobody validates (PENDING, VALIDATION_FAILED) waits before it expires (hours) */
   readonly pendingExpiryHours: number;
+  /** the quota of recurring promotions per tenant: one more is refused with 422 */
+  readonly maxRecurringPromotions: number;
 }
 
 /** The defaults (the configuration's, when a deployment sets nothing). */
@@ -22,4 +24,5 @@ export const DEFAULT_TUNABLES: Tunables = {
   allowLoopbackOutbound: false,
   sweepGraceSeconds: 900,
   pendingExpiryHours: 72,
+  maxRecurringPromotions: 20,
 };
