@@ -61,7 +61,7 @@ describe('provider error text is redacted before it is cut', () => {
     );
     const undo = overrideConfig({ DATADOG_API_URL: server.url });
     try {
-      const p: MetricsProvider = { type: 'datadog', query: 'avg:errors{*}', apiKeySecret: 'DD_API', appKeySecret: 'DD_APP' };
+      const p: MetricsProvider = { type: 'datadog', query: 'avg:errors{*}', site: 'datadoghq.com', apiKeySecret: 'DD_API', appKeySecret: 'DD_APP' };
       const metrics = new ProviderMetrics(secrets);
       const http = await failure(metrics.query('acme', p, { query: 'avg:errors{*}' }, now()));
       expect(http).toMatch(/^Datadog answered HTTP 403: key \*{5} is not valid; app key \*{5}$/);
