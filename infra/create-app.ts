@@ -1,4 +1,4 @@
-import { App, Tags, Validations, type AppProps } from 'aws-cdk-lib';
+import { App, Aws, CfnRule, Fn, Tags, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import type { Route } from '../functions/http/routes.ts';
 import { AlarmForwarderStack } from './alarm-forwarder.ts';
@@ -29,6 +29,7 @@ export function createApp(props?: AppProps, options?: { routes?: readonly Route[
   Tags.of(stack).add('project', 'stageline');
   // Targets in other regions watch alarms there: a small stack per region forwards their state changes here.
   const forward = alarmRegionsFrom(app.node.tryGetContext('alarmRegions'), app.node.tryGetContext('homeRegion'));
+  if (forward) holdToHomeRegion(stack, forward.home);
   for (const region of forward?.regions ?? []) {
     const f = new AlarmForwarderStack(app, `${stack.stackName}-alarms-${region}`, {
       env: { region },
@@ -43,6 +44,29 @@ export function createApp(props?: AppProps, options?: { routes?: readonly Route[
   // what the infra tests run too.
   Validations.of(app).addPlugins(...NAG_PACKS.map((Pack) => new Pack(app)));
   return { app, stack };
+}
+
+/**
+ * With forwarding, the Stageline stack must be in `homeRegion`: the forwarders put alarms on that region's
+ * default bus, where only this stack's rule hands them on; deployed elsewhere, they would land on a bus
+ * with no rule and no bake would hear of them. Refused at synth when the deploying profile's region (the
+ * CDK CLI's CDK_DEFAULT_REGION) is another, and by the template itself (a CloudFormation rule, checked
+ * before any resource is made) wherever it is deployed.
+ */
+function holdToHomeRegion(stack: StagelineStack, home: string): void {
+  const deploying = process.env.CDK_DEFAULT_REGION;
+  if (deploying && deploying !== home)
+    throw new Error(
+      `context homeRegion is ${home}, but this deploy goes to ${deploying} (the profile's region): the forwarded alarms would reach a region without this stack. Deploy from ${home} (AWS_REGION=${home} or --profile), or set -c homeRegion=${deploying}`,
+    );
+  new CfnRule(stack, 'HomeRegion', {
+    assertions: [
+      {
+        assert: Fn.conditionEquals(Aws.REGION, home),
+        assertDescription: `This stack forwards alarms to homeRegion ${home} (context homeRegion): deploy it there, or synthesize again with -c homeRegion=<this region>`,
+      },
+    ],
+  });
 }
 
 /** The stack's name: context `stackName`, default `Stageline`; a CloudFormation stack name of at most 64 characters (it names the schedule group). */

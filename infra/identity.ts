@@ -6,6 +6,7 @@ import { logGroup } from './function.ts';
 import { CfnResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { createHash } from 'node:crypto';
 import { PLATFORM_GROUP, ROLES } from '../domain/access/auth.ts';
+import { loginDomainStart } from './names.ts';
 import { StackPart } from './part.ts';
 import { CLI_REDIRECT_URI } from '../functions/adapters/login.ts';
 
@@ -99,8 +100,8 @@ export class Identity extends StackPart {
     });
 
     // The login pages (Cognito's hosted login on the pool's own domain), named after the stack and account:
-    // a second Stageline stack in the account gets its own.
-    this.domain = this.userPool.addDomain('Login', { cognitoDomain: { domainPrefix: `${stack.stackName.toLowerCase()}-${stack.account}` } });
+    // a second Stageline stack in the account gets its own (at most 63 characters: loginDomainStart).
+    this.domain = this.userPool.addDomain('Login', { cognitoDomain: { domainPrefix: `${loginDomainStart(stack.stackName)}-${stack.account}` } });
 
     this.userPoolClient = this.userPool.addClient('Client', {
       // Public client (console, CLI): no secret; SRP keeps the password off the wire, and the user pool

@@ -46,13 +46,18 @@ export function setVerbose(on: boolean): void {
     metricsOffByUs = true;
   }
   // The access log and the step lines are INFO: keep warnings and errors (tests are at ERROR already).
-  const level = logger.getLevelName();
-  if ((LogLevelThreshold as Record<string, number>)[level]! < LogLevelThreshold.WARN) {
-    levelBefore ??= level;
-    logger.setLogLevel('WARN');
-  }
+  quietLevel();
   if (!patched) {
     patched = true;
+    // Every invocation after the first (the Logger is one for all functions in this process) starts with
+    // refreshSampleRateCalculation, which sets the level back to the one the Logger was made with: the
+    // quiet level is set again after it, so it holds on warm invocations too.
+    const sampler = logger as unknown as { refreshSampleRateCalculation(): void };
+    const refresh = sampler.refreshSampleRateCalculation.bind(logger);
+    sampler.refreshSampleRateCalculation = () => {
+      refresh();
+      if (!verbose) quietLevel();
+    };
     // The Logger's own extension point for how a record is written (protected; a subclass would override it).
     const printer = logger as unknown as { printLog(level: number, log: LogItem): void };
     const original = printer.printLog.bind(logger);
@@ -64,6 +69,15 @@ export function setVerbose(on: boolean): void {
       else if (level >= LogLevelThreshold.WARN) console.warn(line);
       else console.log(line);
     };
+  }
+}
+
+/** Raises the logger's level to WARN when it is below (remembering the one before, for verbose). */
+function quietLevel(): void {
+  const level = logger.getLevelName();
+  if ((LogLevelThreshold as Record<string, number>)[level]! < LogLevelThreshold.WARN) {
+    levelBefore ??= level;
+    logger.setLogLevel('WARN');
   }
 }
 

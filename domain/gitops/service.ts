@@ -1,7 +1,8 @@
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
-import { EnvironmentNotFound, GitTargetNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
+import { EnvironmentNotFound, GitTargetNotFound, RuleViolation, ValidationFailed, VersionConflict, type Issue } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
+import type { SecretPurpose, SecretResolver } from '../kernel/ports.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
@@ -207,6 +208,45 @@ export const gitTargetSummary = (t: GitTarget | null) =>
         ...(t.pullRequest ? { pullRequest: t.pullRequest } : {}),
       })
     : null;
+
+/** The secrets a git target names, each with the purpose it is stored under and its field (`token`: the push token's field, a manifest's `token`). */
+export function gitTargetSecrets(
+  t: { tokenSecret?: string | null; pullRequest?: { host: 'github' | 'gitlab'; tokenSecret: string; webhookSecret?: string | null } | null },
+  at: string,
+  token = 'tokenSecret',
+): { path: string; name: string; purpose: SecretPurpose }[] {
+  const out: { path: string; name: string; purpose: SecretPurpose }[] = [];
+  if (t.tokenSecret) out.push({ path: `${at}.${token}`, name: t.tokenSecret, purpose: 'git-token' });
+  const pr = t.pullRequest;
+  if (pr) out.push({ path: `${at}.pullRequest.tokenSecret`, name: pr.tokenSecret, purpose: pr.host === 'github' ? 'github-token' : 'gitlab-token' });
+  if (pr?.webhookSecret) out.push({ path: `${at}.pullRequest.webhookSecret`, name: pr.webhookSecret, purpose: 'git-webhook' });
+  return out;
+}
+
+/**
+ * Every secret a git target names exists for the tenant, under its purpose (read as a delivery will read
+ * it): else 422 naming each field, the secret and where to create it, before anything is saved, rather
+ * than a target accepted now and a promotion failed later. Only the existence is used, never the value.
+ */
+export async function assertGitSecretsExist(secrets: SecretResolver, tenant: string, named: ReturnType<typeof gitTargetSecrets>): Promise<void> {
+  const issues: Issue[] = [];
+  for (const s of named) {
+    if (await secrets.resolve(tenant, s.name, s.purpose)) continue;
+    const local = `STAGELINE_SECRET_<TENANT>__${s.purpose.toUpperCase().replace(/-/g, '_')}__${s.name}`;
+    issues.push({
+      path: s.path,
+      message: `the secret '${s.name}' does not exist for this tenant (purpose ${s.purpose}): create Secrets Manager stageline/${tenant}/${s.purpose}/${s.name} (locally the environment variable ${local}), then save again`,
+    });
+  }
+  if (issues.length)
+    throw new RuleViolation(
+      `The git target names ${issues.length === 1 ? 'a secret' : 'secrets'} this tenant does not have: ${named
+        .filter((s) => issues.some((i) => i.path === s.path))
+        .map((s) => `'${s.name}'`)
+        .join(', ')}`,
+      { issues },
+    );
+}
 
 export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, sent: z.infer<typeof gitTargetPutBody>, urls: { allowLoopback: boolean }): Promise<View> {
   const { tenant } = ctx.principal;

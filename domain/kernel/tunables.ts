@@ -19,6 +19,8 @@ export interface Tunables {
    * over it are not counted, and the count says how many (the rollout's `fleet.over`)
    */
   readonly fleetMaxInstances: number;
+  /** the quota of recurring promotions per tenant: one more is refused with 422 */
+  readonly maxRecurringPromotions: number;
 }
 
 /** The defaults (the configuration's, when a deployment sets nothing). */
@@ -28,4 +30,5 @@ export const DEFAULT_TUNABLES: Tunables = {
   sweepGraceSeconds: 900,
   pendingExpiryHours: 72,
   fleetMaxInstances: 1000,
+  maxRecurringPromotions: 20,
 };

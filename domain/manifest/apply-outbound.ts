@@ -9,7 +9,7 @@ import { isRedactedUrl, redactUrl, tenantUrlIssue } from '../kernel/url-policy.t
 import { changedSubscription, newSubscription, webhookAudit } from '../webhooks/subscriptions.ts';
 import type { WebhookSecret } from '../webhooks/ports.ts';
 import type { WebhookSubscription } from '../webhooks/model.ts';
-import { gitTargetOf, gitTargetSummary } from '../gitops/service.ts';
+import { assertGitSecretsExist, gitTargetOf, gitTargetSecrets, gitTargetSummary } from '../gitops/service.ts';
 import { newRepoLink } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
@@ -99,6 +99,9 @@ export async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setu
     };
     if (wanted && have && canonicalJson(gitDoc(have)) === canonicalJson(gitDoc(wanted))) continue;
     if (wanted) {
+      // The secrets it names exist for the tenant (422 naming the document's field), as PUT …/git-target checks them.
+      if (!deps.secrets) throw new Error('a git target is saved only with the tenant secrets to check it against');
+      await assertGitSecretsExist(deps.secrets, tenant, gitTargetSecrets(wanted, `document.artifacts.promotion.git_targets.${env}`, 'token'));
       const next = gitTargetOf(tenant, env, wanted, have, by, now);
       ops.push(
         { kind: 'gitTarget', target: next, expectedVersion: have ? have.version : null },

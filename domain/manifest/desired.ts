@@ -12,6 +12,8 @@ import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
 import { sortTemplates, templateAttachmentIssues } from './templates.ts';
+import { templateUrls } from '../verification/template.ts';
+import { assertRecurringQuota } from '../promotion/run/recurring.ts';
 import {
   type Setup,
   recurringOfDoc,
@@ -93,6 +95,8 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
   const doc = 'document.artifacts.promotion';
   // A recurring promotion's pair is one a promotion may take: the next environment, or one a rule of the document's lets it skip to.
   const rulesAfter = p.approval_rules ?? cur.approval_rules;
+  // The quota, as PUT /recurring-promotions holds it: 422 before anything else of the document is looked at.
+  if (p.recurring_promotions) assertRecurringQuota(tunables, cur.recurring_promotions.length, p.recurring_promotions.length);
   for (const [i, r] of (p.recurring_promotions ?? []).entries()) {
     const si = cur.environments.indexOf(r.source);
     const ti = cur.environments.indexOf(r.target);
@@ -117,6 +121,8 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
       if (!isRedactedUrl(g.url)) collect(issues, () => assertTenantUrls([{ path: `${doc}.webhook_gates.${env}.${i}.url`, url: g.url }], urls));
     });
   }
+  // The analysis templates' addresses, as PUT /analysis-templates checks them (templateUrls).
+  (p.analysis_templates ?? []).forEach((t, i) => collect(issues, () => assertTenantUrls(templateUrls(t, `${doc}.analysis_templates.${i}`), urls)));
   for (const [env, s] of Object.entries(p.environment_settings ?? {})) {
     if (s.monitors) collect(issues, () => assertMonitorsHere(tenant, s.monitors, place, `${doc}.environment_settings.${env}.monitors`));
     if (s.targets || s.rollout) collect(issues, () => assertTargets(tenant, s.targets, s.rollout, place, urls, `${doc}.environment_settings.${env}`));

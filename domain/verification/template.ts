@@ -417,3 +417,16 @@ export function resolveArgs(t: Pick<AnalysisTemplate, 'args'>, supplied: Record<
   }
   return out;
 }
+
+/**
+ * The URLs a template's provider calls, each with its field under `at` (`body`, a manifest's
+ * `…analysis_templates.0`): the schema checked them with every rule that holds in any deployment; the
+ * use case that saves the template checks them again with the deployment's setting (assertTenantUrls),
+ * so loopback and `localhost` are refused outside local mode, as a health URL is.
+ */
+export function templateUrls(t: { provider: MetricsProvider }, at: string): { path: string; url: string }[] {
+  const p = t.provider;
+  if (p.type === 'prometheus') return [{ path: `${at}.provider.address`, url: p.address }];
+  if (p.type === 'web') return [{ path: `${at}.provider.url`, url: p.url }];
+  return [];
+}

@@ -6,7 +6,8 @@ import { AnalysisTemplateInUse, AnalysisTemplateNotFound, ValidationFailed, Vers
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import type { Environment } from '../kernel/model.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
-import { analysisTemplate, celReady, compileTemplate, type AnalysisTemplate } from './template.ts';
+import { assertTenantUrls } from '../kernel/url-policy.ts';
+import { analysisTemplate, celReady, compileTemplate, templateUrls, type AnalysisTemplate } from './template.ts';
 
 /**
  * A tenant's analysis templates as part of its setup: listed, read, put (checked: the schema, its
@@ -115,6 +116,8 @@ export async function putAnalysisTemplate(deps: Deps, ctx: Ctx, name: string, bo
   if (!parsed.success) throw new ValidationFailed(parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message })));
   // The schema compiles the conditions and checks the placeholders (compileTemplate): their issues name the body's field.
   const template = parsed.data;
+  // The addresses it calls, with the deployment's setting: loopback only in local mode.
+  assertTenantUrls(templateUrls(template, 'body'), { allowLoopback: deps.tunables.allowLoopbackOutbound });
   return retryOnConflict(deps.tunables, async () => {
     const stored = await deps.store.getAnalysisTemplates(tenant);
     checkVersion(expected, stored?.version ?? 0);

@@ -201,6 +201,11 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     readBy: ['functions/http/deps.ts'],
     description: 'how long a promotion may wait for `validate` before the scheduler expires it (hours)',
   },
+  STAGELINE_MAX_RECURRING_PROMOTIONS: {
+    readBy: ['functions/http/deps.ts'],
+    description:
+      'the quota of recurring promotions per tenant (each may run every 5 minutes): creating one more, through the API or a manifest, is refused with 422 (`RULE_VIOLATION`, with `limit` and `count`) until one is deleted or an operator raises this',
+  },
   STAGELINE_ANCHOR_INTERVAL_SECONDS: {
     readBy: ['functions/handlers/stream.ts'],
     description:

@@ -78,6 +78,13 @@ export const STAGELINE_FLEET_MAX_INSTANCES = /* @__PURE__ */ variable({
   origin: 'operator',
 });
 
+export const STAGELINE_MAX_RECURRING_PROMOTIONS = /* @__PURE__ */ variable({
+  name: 'STAGELINE_MAX_RECURRING_PROMOTIONS',
+  is: () => decimal({ min: 1, integer: true }),
+  default: 20,
+  origin: 'operator',
+});
+
 export const STAGELINE_ANCHOR_INTERVAL_SECONDS = /* @__PURE__ */ variable({
   name: 'STAGELINE_ANCHOR_INTERVAL_SECONDS',
   is: () => decimal({ min: 0 }),

@@ -61,6 +61,9 @@ export const tunables: Tunables = {
   get sweepGraceSeconds() {
     return env.STAGELINE_SWEEP_GRACE_SECONDS();
   },
+  get maxRecurringPromotions() {
+    return env.STAGELINE_MAX_RECURRING_PROMOTIONS();
+  },
   get pendingExpiryHours() {
     return env.STAGELINE_PENDING_EXPIRY_HOURS();
   },

@@ -299,4 +299,29 @@ describe('monitors and discovery (default bus)', () => {
     expect(() => unbundled({ alarmRegions: 'eu-west-1' })).toThrow(/homeRegion/);
     expect(() => unbundled({ alarmRegions: 'mars-1', homeRegion: 'us-east-1' })).toThrow(/alarmRegions must be AWS regions/);
   });
+
+  it('refuses at synth a stack deployed from another region than homeRegion (the forwarded alarms would land on a bus with no rule), and the template itself refuses another region at deploy', () => {
+    const forwarding = { alarmRegions: 'eu-west-1', homeRegion: 'us-east-1' };
+    const before = process.env.CDK_DEFAULT_REGION;
+    try {
+      // The deploying profile's region, as the CDK CLI tells the app (CDK_DEFAULT_REGION).
+      process.env.CDK_DEFAULT_REGION = 'eu-central-1';
+      expect(() => unbundled(forwarding)).toThrow(/homeRegion is us-east-1.*eu-central-1/);
+      process.env.CDK_DEFAULT_REGION = 'us-east-1';
+      const { stack: home } = unbundled(forwarding);
+      // A synthesized template deployed elsewhere anyway (another profile, a pipeline): CloudFormation refuses it before any resource.
+      const rules = Template.fromStack(home).toJSON().Rules as Record<string, { Assertions: { Assert: unknown; AssertDescription: string }[] }>;
+      const assertions = Object.values(rules ?? {}).flatMap((r) => r.Assertions);
+      expect(assertions).toContainEqual({
+        Assert: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] },
+        AssertDescription: expect.stringMatching(/homeRegion us-east-1/),
+      });
+      // Without forwarding, the stack stays region-agnostic: no such rule, whatever the profile's region.
+      process.env.CDK_DEFAULT_REGION = 'eu-central-1';
+      expect(Template.fromStack(unbundled({}).stack).toJSON().Rules ?? {}).not.toHaveProperty('HomeRegion');
+    } finally {
+      if (before === undefined) delete process.env.CDK_DEFAULT_REGION;
+      else process.env.CDK_DEFAULT_REGION = before;
+    }
+  });
 });

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_HANDLER } from '../../functions/http/routes.ts';
 import { functionOf } from '../../functions/http/topology.ts';
 import { servesAppKeys } from '../../infra/access.ts';
 import { APP_READ_CONCURRENCY, flagFrom } from '../../infra/context.ts';
+import { REPO_ROOT } from '../../infra/function.ts';
 import { stackNames } from '../../infra/names.ts';
 import type { StagelineStack } from '../../infra/stack.ts';
 import { SYNTH_TIMEOUT, flat, functionIds, mayOverlap, synthesized, unbundled, type Resource } from '../support/cdk-template.ts';
@@ -68,6 +71,40 @@ describe('two Stageline stacks in one account', () => {
     expect(stackNames(stack)).toEqual({ eventBus: 'stageline', scheduleGroup: 'stageline', secretsPrefix: 'stageline/' });
     expect(() => unbundled({ stackName: 'stage line' })).toThrow(/context stackName/);
     expect(() => unbundled({ stackName: `S${'x'.repeat(64)}` })).toThrow(/context stackName/);
+  });
+
+  it("names each its login domain with a prefix Cognito takes (at most 63 characters with the account's 12 digits, no reserved word), distinct for long names that share a start", () => {
+    /** The domain prefix as CloudFormation will make it, with a 12-digit account for the AccountId reference. */
+    const prefixOf = (t: Template) => {
+      const domain = Object.values(t.findResources('AWS::Cognito::UserPoolDomain'))[0]!.Properties.Domain as unknown;
+      return flat(domain).replace(/\$\{AWS::AccountId\}|<AWS::AccountId>|\{"Ref":"AWS::AccountId"\}/g, '123456789012');
+    };
+    expect(prefixOf(template)).toBe('stageline-123456789012');
+    const long = (name: string) => prefixOf(Template.fromStack(unbundled({ stackName: name }).stack));
+    const fifty = `Stageline-${'a'.repeat(40)}`;
+    const names = [`${fifty}-one`, `${fifty}-two`, `S${'x'.repeat(63)}`, 'Stageline-Amazon-Cognito-AWS', `Stageline-${'b'.repeat(40)}-`];
+    const prefixes = names.map(long);
+    for (const [i, p] of prefixes.entries()) {
+      expect(p.length, names[i]).toBeLessThanOrEqual(63);
+      expect(p, names[i]).toMatch(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/);
+      expect(p, names[i]).not.toMatch(/aws|amazon|cognito/);
+    }
+    expect(new Set(prefixes).size).toBe(prefixes.length);
+  });
+});
+
+describe('the deploy page', () => {
+  it("lists the stack's outputs as the template has them, and states its resource count", () => {
+    const page = readFileSync(path.join(REPO_ROOT, 'docs', 'operations', 'deploy-aws.md'), 'utf8');
+    const stated = /^Outputs: ((?:`\w+`(?:,\s*|\.))+)/m.exec(page);
+    expect(stated, 'a line "Outputs: `A`, `B`." on the page').not.toBeNull();
+    const listed = [...stated![1]!.matchAll(/`(\w+)`/g)].map((m) => m[1]);
+    const count = Object.keys(template.toJSON().Resources).length;
+    expect(listed.sort(), `the template holds ${count} resources`).toEqual(Object.keys(template.toJSON().Outputs ?? {}).sort());
+    const said = /the synthesized template holds (\d+) resources/.exec(page);
+    expect(said, 'the page states the resource count').not.toBeNull();
+    // Stated as measured; within a few of it as resources come and go (the budget in infra/budget.ts is the hard limit).
+    expect(Math.abs(Number(said![1]) - count), `the template holds ${count} resources`).toBeLessThanOrEqual(10);
   });
 });
 

@@ -110,6 +110,37 @@ describe('every URL a tenant configures is checked when it is saved', () => {
         .status,
     ).toBe(400);
   });
+
+  it('analysis templates: a Prometheus address or web URL on loopback or localhost is refused at save in a deployment (PUT and manifest), as a health URL is; local mode keeps it', async () => {
+    const { u } = await tenantWithLine();
+    const prometheus = (address: string) => ({ provider: { type: 'prometheus', address, query: 'up' }, successCondition: 'result < 1' });
+    const web = (url: string) => ({ provider: { type: 'web', url, jsonPath: '$.v' }, successCondition: 'result < 1' });
+    await deployedMode(async () => {
+      for (const [body, field, why] of [
+        [prometheus('https://localhost'), 'body.provider.address', /localhost/],
+        [prometheus('http://127.0.0.1:9090'), 'body.provider.address', /loopback/],
+        [prometheus('https://[::1]:9090/prom'), 'body.provider.address', /loopback/],
+        [web('https://localhost/metrics'), 'body.provider.url', /localhost/],
+        [web('http://127.0.0.1:8080/m'), 'body.provider.url', /loopback/],
+        [prometheus('https://10.0.0.5'), 'body.provider.address', /private/],
+      ] as const) {
+        const put = await t.call('PUT', '/api/v1/analysis-templates/rate', { token: u.admin, body });
+        expect(put.status, JSON.stringify(body)).toBe(400);
+        expect(put.body.error.issues, JSON.stringify(body)).toContainEqual({ path: field, message: expect.stringMatching(why) });
+      }
+      const document = JSON.stringify({ artifacts: { promotion: { analysis_templates: [{ name: 'rate', ...web('https://localhost/metrics') }] } } });
+      const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document } });
+      expect(plan.status).toBe(400);
+      expect(plan.body.error.issues).toContainEqual({
+        path: 'document.artifacts.promotion.analysis_templates.0.provider.url',
+        message: expect.stringMatching(/localhost/),
+      });
+      expect((await t.call('GET', '/api/v1/analysis-templates', { token: u.viewer })).body.templates).toEqual([]);
+      expect((await t.call('PUT', '/api/v1/analysis-templates/rate', { token: u.admin, body: prometheus('https://prometheus.example.com') })).status).toBe(200);
+    });
+    const local = await t.call('PUT', '/api/v1/analysis-templates/local', { token: u.admin, body: prometheus('http://127.0.0.1:9090') });
+    expect(local.status, JSON.stringify(local.body)).toBe(200);
+  });
 });
 
 describe('one answer to X-Break-Glass-Reason on every path past a freeze', () => {

@@ -71,6 +71,8 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
 
   it('carries webhook subscriptions, monitors, git targets and registry links: export → apply to another tenant is the same state, a second apply changes nothing, no secret in the document', async () => {
     const a = await tenant();
+    // The git target's push token exists for each tenant (a target naming a missing secret is refused at save).
+    process.env[localSecretVariable(a.id, 'git-token', 'GITOPS_TOKEN')!] = 'push-token';
     // Each tenant monitors its own alarms (<tenant>/<name>).
     const alarm = (name: string, of = a.id) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${of}/${name}`;
     const hook = 'https://hooks.example.com/stageline';
@@ -162,6 +164,7 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
 
     // Another tenant (with alarms of the same names in its own namespace): the plan names every change; the apply creates them, showing each new secret once.
     const b = await tenant();
+    process.env[localSecretVariable(b.id, 'git-token', 'GITOPS_TOKEN')!] = 'push-token';
     // Another tenant has no subscription the redacted URL could name: refused, naming the field, until the full URL is given.
     const asIs = await t.call('POST', '/api/v1/manifest/plan', {
       token: b.u.viewer,

@@ -61,6 +61,45 @@ describe('recurring promotions', () => {
     expect(renamed.body.error.issues).toEqual([{ path: 'body.name', message: "must be left out or 'weekday-mornings' (the path's)" }]);
   });
 
+  it('a tenant has at most STAGELINE_MAX_RECURRING_PROMOTIONS (20 by default): one more is refused with 422 saying what to do, through the API and a manifest; replacing one at the limit still works', async () => {
+    const { tenant, u } = await tenantWithLine();
+    const undo = t.stack.configure({ STAGELINE_MAX_RECURRING_PROMOTIONS: '3' });
+    try {
+      for (const name of ['r-1', 'r-2', 'r-3'])
+        expect((await t.call('PUT', `/api/v1/recurring-promotions/${name}`, { token: u.admin, body: WEEKDAYS })).status, name).toBe(200);
+      const fourth = await t.call('PUT', '/api/v1/recurring-promotions/r-4', { token: u.admin, body: WEEKDAYS });
+      expect(fourth.status, JSON.stringify(fourth.body)).toBe(422);
+      expect(fourth.body.error).toMatchObject({ code: 'RULE_VIOLATION', limit: 3, count: 3 });
+      expect(fourth.body.error.message).toMatch(/at most 3 recurring promotions.*delete one.*STAGELINE_MAX_RECURRING_PROMOTIONS/);
+      expect(t.stack.scheduler.describe(recurringScheduleName(tenant, 'r-4'))).toBeUndefined();
+      // Changing one of the three is no new one.
+      expect((await t.call('PUT', '/api/v1/recurring-promotions/r-2', { token: u.admin, body: { ...WEEKDAYS, paused: true } })).status).toBe(200);
+      // A manifest naming four: refused the same way, before anything is written.
+      const doc = JSON.stringify({
+        artifacts: {
+          promotion: {
+            recurring_promotions: ['r-1', 'r-2', 'r-3', 'r-4'].map((name) => ({
+              name,
+              source: 'dev',
+              target: 'staging',
+              cron: '0 9 * * 1-5',
+              timezone: 'Europe/Berlin',
+            })),
+          },
+        },
+      });
+      const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc } });
+      expect(plan.status, JSON.stringify(plan.body)).toBe(422);
+      expect(plan.body.error.message).toMatch(/at most 3 recurring promotions/);
+      expect((await t.call('GET', '/api/v1/recurring-promotions', { token: u.viewer })).body.items).toHaveLength(3);
+      // Deleting one makes room.
+      expect((await t.call('DELETE', '/api/v1/recurring-promotions/r-1', { token: u.admin })).status).toBe(204);
+      expect((await t.call('PUT', '/api/v1/recurring-promotions/r-4', { token: u.admin, body: WEEKDAYS })).status).toBe(200);
+    } finally {
+      undo();
+    }
+  });
+
   it('refuses a calendar or a pair that cannot work, naming what to fix (400 / 422)', async () => {
     const { u } = await tenantWithLine();
     const put = (body: Record<string, unknown>) => t.call('PUT', '/api/v1/recurring-promotions/bad', { token: u.admin, body: { ...WEEKDAYS, ...body } });

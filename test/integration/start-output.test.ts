@@ -79,10 +79,15 @@ function tokensEnv(dataDir: string): Record<string, string> {
   return vars;
 }
 
-/** A few requests a user makes first: with a token, without one, a route that is not there, a bad body. */
+/**
+ * A few requests a user makes first: with a token, without one, a route that is not there, a bad body;
+ * each function more than once, so the later calls are warm invocations (the Logger resets its level
+ * on each of those: the quiet level must hold through it).
+ */
 async function aFewRequests(url: string, vars: Record<string, string>): Promise<void> {
   const auth = { authorization: `Bearer ${vars.ALICE_TOKEN}` };
-  expect((await fetch(`${url}/api/v1/environments`, { headers: auth })).status).toBe(200);
+  for (let i = 0; i < 3; i++) expect((await fetch(`${url}/api/v1/environments`, { headers: auth })).status).toBe(200);
+  for (let i = 0; i < 2; i++) expect((await fetch(`${url}/api/v1/environments/staging`, { headers: auth })).status).toBe(200);
   expect((await fetch(`${url}/api/v1/environments`)).status).toBe(401);
   expect((await fetch(`${url}/api/v1/no-such-route`, { headers: auth })).status).toBeGreaterThanOrEqual(400);
   expect(
@@ -119,6 +124,8 @@ describe('npm start: a calm terminal', () => {
         shown,
       ).toEqual([]);
       expect(out, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // no stack trace
+      // No access-log or step line, on the first call of a function or any later (warm) one.
+      expect(out, shown).not.toMatch(/^info: /m);
     },
   );
 

@@ -123,6 +123,21 @@ async function checkPair(deps: Deps, tenant: string, source: string, target: str
   checkForward(line, rules, source, target);
 }
 
+/**
+ * The quota of recurring promotions per tenant (tunables.maxRecurringPromotions, STAGELINE_MAX_RECURRING_PROMOTIONS;
+ * 20 by default): each may request a promotion every 5 minutes, so their number bounds what one tenant's
+ * calendars ask of the flow. `have`: how many the tenant has, `wanted`: how many it would have; fewer than it
+ * has is never refused (a quota an operator lowered). 422 saying what to do, with the limit and the count.
+ */
+export function assertRecurringQuota(tunables: Pick<Deps['tunables'], 'maxRecurringPromotions'>, have: number, wanted: number): void {
+  const limit = tunables.maxRecurringPromotions;
+  if (wanted <= limit || wanted <= have) return;
+  throw new RuleViolation(
+    `A tenant has at most ${limit} recurring promotions (this would make ${wanted}): delete one you no longer need, or combine calendars of one pair; an operator raises the quota with STAGELINE_MAX_RECURRING_PROMOTIONS`,
+    { limit, count: have },
+  );
+}
+
 /** Creates or replaces the calendar's schedule: its cron in its time zone, enabled unless paused. */
 export const armSchedule = (deps: With<'scheduler'>, r: RecurringPromotion, tenant: string) =>
   deps.scheduler.scheduleRecurring(
@@ -150,6 +165,10 @@ export async function putRecurringPromotion(deps: With<'scheduler'>, ctx: Ctx, n
           : `Recurring promotion '${name}' does not exist yet: leave version out to create it`,
         { currentVersion: cur?.version ?? null },
       );
+    }
+    if (!cur) {
+      const have = (await deps.store.listRecurringPromotions(tenant)).length;
+      assertRecurringQuota(deps.tunables, have, have + 1);
     }
     const at = deps.clock().toISOString();
     const next: RecurringPromotion = {

@@ -28,6 +28,25 @@ export function keep(values: Iterable<unknown>): number[] {
   return out;
 }
 
+/** The most characters of a failed query's message an Error measurement shows (after redaction). */
+export const MAX_ERROR_CHARS = 250;
+
+/**
+ * A failed query's message as a viewer may see it: every secret the query read is cut out first (as
+ * sent, URL-encoded, JSON-escaped, base64), then the message is shortened to MAX_ERROR_CHARS. Cutting
+ * first would leave a prefix of a long token that no longer matches it; so every provider's error text
+ * goes through here whole, and nothing shortens it before.
+ */
+export function redactSecrets(text: string, secrets: readonly string[], max = MAX_ERROR_CHARS): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s.length < 4) continue;
+    const forms = [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1), Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64url')];
+    for (const form of new Set(forms.map((f) => f.replace(/=+$/, '')))) out = out.replaceAll(form, '*****');
+  }
+  return out.length > max ? `${out.slice(0, max - 1)}…` : out;
+}
+
 /** A tenant secret of the purpose `metrics`; a missing one fails the measurement, naming it (never its value). */
 export async function metricsSecret(secrets: SecretResolver, tenant: string, name: string): Promise<string> {
   const value = await secrets.resolve(tenant, name, 'metrics');

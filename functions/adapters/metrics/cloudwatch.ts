@@ -61,13 +61,7 @@ export class CloudWatchMetrics {
     );
     const results = r.MetricDataResults ?? [];
     const failed = results.find((x) => x.StatusCode === 'InternalError' || x.StatusCode === 'Forbidden');
-    if (failed)
-      throw new MetricsQueryFailed(
-        `CloudWatch: ${failed.StatusCode}: ${(failed.Messages ?? [])
-          .map((m) => m.Value)
-          .join('; ')
-          .slice(0, 250)}`,
-      );
+    if (failed) throw new MetricsQueryFailed(`CloudWatch: ${failed.StatusCode}: ${(failed.Messages ?? []).map((m) => m.Value).join('; ')}`);
     return keep(results.flatMap((x) => x.Values ?? []));
   }
 }

@@ -55,11 +55,11 @@ export async function queryDatadog(tenant: string, p: Datadog, rendered: Rendere
     if (err instanceof common.ApiException) {
       const body = err.body as { errors?: unknown } | string | undefined;
       const errors = typeof body === 'object' && body && Array.isArray(body.errors) ? body.errors.map(String).join('; ') : '';
-      throw new MetricsQueryFailed(`Datadog answered HTTP ${err.code}${errors ? `: ${errors.slice(0, 250)}` : ''}`);
+      throw new MetricsQueryFailed(`Datadog answered HTTP ${err.code}${errors ? `: ${errors}` : ''}`);
     }
     throw err;
   }
-  if (answer.status === 'error') throw new MetricsQueryFailed(`Datadog: ${String(answer.error ?? 'the query failed').slice(0, 250)}`);
+  if (answer.status === 'error') throw new MetricsQueryFailed(`Datadog: ${String(answer.error ?? 'the query failed')}`);
   const points = (answer.series ?? []).flatMap((s) => [...(s.pointlist ?? [])].reverse().map((pt) => pt?.[1]));
   return keep(points);
 }

@@ -2,14 +2,15 @@ import type { SecretResolver } from '#domain/kernel/ports';
 import type { MeasureAt, MetricsPort, RenderedQuery } from '#domain/verification/ports';
 import type { MetricsProvider } from '#domain/verification/template';
 import { secretsFromEnv } from '../secrets.ts';
+import { redactSecrets } from './bounds.ts';
 import { CloudWatchMetrics } from './cloudwatch.ts';
 import { queryPrometheus } from './prometheus.ts';
 import { queryWeb } from './web.ts';
 
 /**
  * The metrics port: each provider type to its adapter (one module each). The secrets a query read are
- * cut out of any message it fails with (a provider might echo a header), so an Error measurement never
- * shows one. Datadog's client is loaded only when a Datadog template is measured.
+ * cut out of any message it fails with (a provider might echo a header), before the message is shortened,
+ * so an Error measurement never shows one, nor a prefix of one. Datadog's client is loaded only when a Datadog template is measured.
  */
 export class ProviderMetrics implements MetricsPort {
   constructor(
@@ -41,9 +42,8 @@ export class ProviderMetrics implements MetricsPort {
       }
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
-      let message = e.name === 'TimeoutError' ? `no answer within the time-out` : e.message;
-      for (const s of read) if (s.length >= 4) message = message.replaceAll(s, '*****');
-      throw new Error(message);
+      // Redacted whole, then shortened (redactSecrets): no adapter shortens a provider's text before.
+      throw new Error(redactSecrets(e.name === 'TimeoutError' ? `no answer within the time-out` : e.message, read));
     }
   }
 }

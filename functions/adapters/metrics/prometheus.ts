@@ -35,7 +35,7 @@ export async function queryPrometheus(tenant: string, p: Prometheus, rendered: R
   if (!res.ok && !type.includes('json')) throw new MetricsQueryFailed(`Prometheus answered HTTP ${res.status}`);
   const answer = parseJson(text, 'Prometheus') as Answer;
   if (answer.status !== 'success') {
-    throw new MetricsQueryFailed(`Prometheus: ${answer.errorType ?? `HTTP ${res.status}`}: ${String(answer.error ?? 'no error text').slice(0, 250)}`);
+    throw new MetricsQueryFailed(`Prometheus: ${answer.errorType ?? `HTTP ${res.status}`}: ${String(answer.error ?? 'no error text')}`);
   }
   const result = answer.data?.result;
   switch (answer.data?.resultType) {

@@ -31,7 +31,7 @@ export const RECURRING_ROUTES: Route[] = [
     auth: 'jwt',
     role: 'admin',
     summary:
-      'Create or replace a recurring promotion and its schedule (a cron expression in a time zone, at most every 5 minutes; 400 naming the field), source and target adjacent environments of the line (422); `paused` disables its schedule; `version` for optimistic locking',
+      'Create or replace a recurring promotion and its schedule (a cron expression in a time zone, at most every 5 minutes; 400 naming the field), source and target adjacent environments of the line (422); at most STAGELINE_MAX_RECURRING_PROMOTIONS (20 by default) per tenant: one more is refused with 422 (delete one first); `paused` disables its schedule; `version` for optimistic locking',
     response: { schema: recurringPromotionResponse },
   },
   {
