@@ -19,7 +19,6 @@ export function noFunctionDlq(fn: IConstruct, reason: string): void {
 /** Actions that support no resource-level permissions (so a statement must name "*"), and where they come from. */
 const WILDCARD_ONLY: { actions: RegExp; why: string }[] = [
   { actions: /^xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)$/, why: 'X-Ray tracing (`tracing: ACTIVE`, `tracingEnabled`)' },
-  { actions: /^cloudwatch:GetMetricData$/, why: "analysis templates' CloudWatch queries: GetMetricData reads metric values and AWS authorises it on * only" },
   { actions: /^dynamodb:ListStreams$/, why: "the DynamoDB event source mapping of the table's stream (the stream itself is granted by its ARN)" },
   {
     actions:

@@ -39,7 +39,8 @@ export type Resource =
   | 'webhookTarget'
   | 'webhookSecrets'
   | 'monitoredAlarms'
-  | 'metricData'
+  | 'tenantMetricRoles'
+  | 'tenantMetricSession'
   | 'deploymentRegion';
 
 /** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */
@@ -73,6 +74,16 @@ export interface AdapterDecl {
 
 const adapter = (name: string) => `functions/adapters/${name}.ts`;
 const on = (resource: Resource, ...actions: string[]): Grant => ({ actions, on: resource });
+/** The external id the metric reader sends is `stageline:<tenant>` (domain/verification/metric-accounts.ts externalIdOf). */
+export const METRIC_EXTERNAL_ID_PREFIX = 'stageline:';
+/**
+ * Tenants' metric roles are assumed only with an external id of that form, and never a role of this stack's own
+ * account (one that trusts the account would otherwise be open to a tenant naming it).
+ */
+export const METRIC_ROLE_CONDITION = {
+  StringLike: { 'sts:ExternalId': [`${METRIC_EXTERNAL_ID_PREFIX}*`] },
+  StringNotEquals: { 'aws:ResourceAccount': ['${aws:PrincipalAccount}'] },
+};
 const SCHEDULE = {
   SCHEDULE_TARGET_ARN: 'scheduleTarget',
   SCHEDULER_ROLE_ARN: 'schedulerRole',
@@ -218,11 +229,19 @@ export const ADAPTERS: AdapterDecl[] = [
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
   },
   {
-    // Analysis templates of provider cloudwatch: the promotion step reads metrics in the target's region (GetMetricData).
+    // Analysis templates of provider cloudwatch: the promotion step assumes the role the tenant registered for the
+    // target's account (with the tenant's external id, which the customer's trust policy requires) and reads metrics
+    // with that session (GetMetricData, authorised by the customer's role in its account: nothing of this stack's).
     module: 'functions/adapters/metrics/cloudwatch.ts',
     calls: {
-      'metrics.query': { commands: { GetMetricData: [on('metricData', 'cloudwatch:GetMetricData')] } },
+      'metrics.query': {
+        commands: {
+          AssumeRole: [{ actions: ['sts:AssumeRole'], on: 'tenantMetricRoles', condition: METRIC_ROLE_CONDITION }],
+          GetMetricData: [on('tenantMetricSession', 'cloudwatch:GetMetricData')],
+        },
+      },
     },
+    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server, whose STS answers the AssumeRole' },
   },
   {
     // Where people sign in (GET /api/v1/auth/config): the user pool domain and the app client.
@@ -239,6 +258,12 @@ export const ADAPTERS: AdapterDecl[] = [
     always: { env: { TENANT_DATA_ROLE_ARN: 'tenantDataRole' }, commands: { AssumeRole: [on('tenantDataRole', 'sts:AssumeRole', 'sts:TagSession')] } },
   },
 ];
+
+/**
+ * Resources whose actions a session of a tenant's own role sends, authorised by the tenant's policy in its own
+ * account: the stack grants nothing on them (test/infra/deploy.test.ts checks that it does not).
+ */
+export const GRANTED_BY_TENANTS: ReadonlySet<Resource> = new Set<Resource>(['tenantMetricSession']);
 
 /** Resources a stack may leave out (a context key not set): their needs are then not met on purpose, and the adapter says so at run time. */
 export const OPTIONAL_RESOURCES: ReadonlySet<Resource> = new Set<Resource>(['registrySecret', 'emailIdentity', 'slackSigningSecret']);

@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliWith } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -148,4 +152,20 @@ describe('metric accounts', () => {
     expect(gate.measurements[0]).toMatchObject({ target: 'default', phase: 'Error', value: null });
     expect(gate.measurements[0].error).toContain('names no account to read');
   }, 90_000);
+
+  it('stageline metric-accounts: set, list and remove, printing the external id the trust policies require; a role of another account fails naming the field', async () => {
+    const { tenant, u } = await setUp();
+    const env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'stageline-metric-accounts-')) };
+    const cli = (...args: string[]) => cliWith(env, ...args);
+    const set = (await cli('metric-accounts', 'set', ACCOUNT, ROLE)).stdout;
+    expect(set).toContain(`version 1; each role's trust policy must require sts:ExternalId stageline:${tenant}`);
+    expect(set).toContain(ROLE);
+    expect(JSON.parse((await cli('metric-accounts', 'list', '--json')).stdout)).toEqual({
+      accounts: [{ account: ACCOUNT, roleArn: ROLE }],
+      version: 1,
+      externalId: `stageline:${tenant}`,
+    });
+    await expect(cli('metric-accounts', 'set', '444455556666', ROLE)).rejects.toMatchObject({ stderr: expect.stringContaining('accounts.1.roleArn') });
+    expect((await cli('metric-accounts', 'remove', ACCOUNT)).stdout).toContain('none: CloudWatch analysis reads no account');
+  });
 });

@@ -3,7 +3,9 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MeasureAt } from '../../domain/verification/ports.ts';
+import { externalIdOf } from '../../domain/verification/metric-accounts.ts';
 import { CloudWatchMetrics } from '../../functions/adapters/metrics/cloudwatch.ts';
+import { METRIC_EXTERNAL_ID_PREFIX } from '../../infra/adapters.ts';
 
 /**
  * The CloudWatch adapter reads a tenant's metrics only with a session of the role the tenant registered for
@@ -90,5 +92,10 @@ describe('CloudWatchMetrics', () => {
       `could not assume ${ROLE.roleArn} (AccessDenied): its trust policy must let Stageline's metric reader assume it with external id stageline:acme`,
     );
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(0);
+  });
+
+  it("sends the external id the function's IAM statement allows (stageline:*), one per tenant", () => {
+    expect(externalIdOf('acme').startsWith(METRIC_EXTERNAL_ID_PREFIX)).toBe(true);
+    expect(externalIdOf('acme')).not.toBe(externalIdOf('globex'));
   });
 });
