@@ -20,7 +20,7 @@ import type { AnalysisTemplate } from './template.ts';
 export const MAX_METRIC_ACCOUNTS = 50;
 export const ACCOUNT_ID = /^[0-9]{12}$/;
 /** An IAM role ARN: partition, the 12-digit account, an optional path and the role's name (IAM's grammar). */
-export const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role\/((?:[\u0021-\u007e]{1,510}\/)?)([\w+=,.@-]{1,64})$/;
+export const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role\/((?:[!-~]{1,510}\/)?)([A-Za-z0-9_+=,.@-]{1,64})$/;
 
 export const accountId = () => z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit AWS account id, e.g. 123456789012'));
 
