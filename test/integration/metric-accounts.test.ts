@@ -168,4 +168,29 @@ describe('metric accounts', () => {
     await expect(cli('metric-accounts', 'set', '444455556666', ROLE)).rejects.toMatchObject({ stderr: expect.stringContaining('accounts.1.roleArn') });
     expect((await cli('metric-accounts', 'remove', ACCOUNT)).stdout).toContain('none: CloudWatch analysis reads no account');
   });
+
+  it('refuses the same through the manifest: plan and apply answer 422 naming the document field and the target', async () => {
+    const { u } = await setUp();
+    const document = (account?: string) =>
+      JSON.stringify({
+        artifacts: {
+          promotion: {
+            environment_settings: {
+              dev: { bake_seconds: 10, targets: [{ name: 'eu-1', wave: 1, ...(account ? { account } : {}) }], analysis: [{ template: 'promotions' }] },
+            },
+          },
+        },
+      });
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: document() } });
+    expect(plan.status).toBe(422);
+    expect(issuesOf(plan)[0]).toMatchObject({ path: 'document.artifacts.promotion.environment_settings.dev.analysis.0.template' });
+    expect(issuesOf(plan)[0]!.message).toContain("target 'eu-1'");
+    const apply = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: document(ACCOUNT) } });
+    expect(apply.status).toBe(422);
+    expect(issuesOf(apply)[0]!.message).toContain(`reads account ${ACCOUNT} for target 'eu-1', which has no registered role`);
+    expect((await t.call('PUT', '/api/v1/metric-accounts', { token: u.admin, body: { accounts: [{ account: ACCOUNT, roleArn: ROLE }] } })).status).toBe(200);
+    const ok = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: document(ACCOUNT) } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/environments/dev', { token: u.viewer })).body.targets[0]).toMatchObject({ name: 'eu-1', account: ACCOUNT });
+  });
 });
