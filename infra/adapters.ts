@@ -13,77 +13,13 @@
  * (`provided`). Nothing else: no per-function grant.
  */
 
-/** Resources the stack provides to adapters (infra/needs.ts gives each an env value and IAM resource ARNs). */
-export type Resource =
-  | 'promotionMachine'
-  | 'stagelineSchedules'
-  | 'scheduleGroup'
-  | 'schedulerRole'
-  | 'scheduleTarget'
-  | 'scheduleDlq'
-  | 'eventBus'
-  | 'auditKey'
-  | 'checkpointBucket'
-  | 'checkpointObjects'
-  | 'secretsKey'
-  | 'tenantSecrets'
-  | 'secretsPrefix'
-  | 'registrySecret'
-  | 'userPool'
-  | 'emailIdentity'
-  | 'tenantDataRole'
-  | 'jwtIssuer'
-  | 'jwtAudience'
-  | 'loginDomain'
-  | 'slackSigningSecret'
-  | 'webhookTarget'
-  | 'webhookSecrets'
-  | 'monitoredAlarms'
-  | 'tenantMetricRoles'
-  | 'tenantMetricSession'
-  | 'deploymentRegion';
+import type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
+import { METRIC_ROLE_CONDITION } from './metric-roles.ts';
 
-/** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */
-export interface Grant {
-  actions: string[];
-  on: Resource;
-  /** a condition on the statement (e.g. a prefix), where the command allows one */
-  condition?: Record<string, Record<string, string[]>>;
-}
-
-export interface Need {
-  /** environment variable → the resource whose name, id or ARN it carries */
-  env?: Record<string, Resource>;
-  /** SDK command (class name without `Command`) → the grants it needs */
-  commands?: Record<string, Grant[]>;
-}
-
-export interface AdapterDecl {
-  /** the module, relative to the repo root */
-  module: string;
-  /** needed as soon as the module is in a bundle (it reads these when it is constructed, or sends these commands whoever calls it) */
-  always?: Need;
-  /**
-   * needed only by bundles whose code makes this port call (`workflow.start` matches `deps.workflow.start(…)`):
-   * for an adapter that every function bundles but few call, or that different functions call in part
-   */
-  calls?: Record<string, Need>;
-  /** environment the module reads that the deployed stack does not set on purpose (local mode, or set by Lambda itself), and why */
-  notDeployed?: Record<string, string>;
-}
+export type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
 
 const adapter = (name: string) => `functions/adapters/${name}.ts`;
 const on = (resource: Resource, ...actions: string[]): Grant => ({ actions, on: resource });
-/** The external id the metric reader sends is `stageline:<tenant>` (domain/verification/metric-accounts.ts externalIdOf). */
-export const METRIC_EXTERNAL_ID_PREFIX = 'stageline:';
-/**
- * Tenants' metric roles are assumed only with an external id of that form, and never a role of this stack's own
- * account (one that trusts the account would otherwise be open to a tenant naming it).
- */
-export const METRIC_ROLE_CONDITION = {
-  StringLike: { 'sts:ExternalId': [`${METRIC_EXTERNAL_ID_PREFIX}*`] },
-  StringNotEquals: { 'aws:ResourceAccount': ['${aws:PrincipalAccount}'] },
-};
 const SCHEDULE = {
   SCHEDULE_TARGET_ARN: 'scheduleTarget',
   SCHEDULER_ROLE_ARN: 'schedulerRole',
@@ -229,9 +165,8 @@ export const ADAPTERS: AdapterDecl[] = [
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
   },
   {
-    // Analysis templates of provider cloudwatch: the promotion step assumes the role the tenant registered for the
-    // target's account (with the tenant's external id, which the customer's trust policy requires) and reads metrics
-    // with that session (GetMetricData, authorised by the customer's role in its account: nothing of this stack's).
+    // CloudWatch analysis: the promotion step assumes the role the tenant registered for the target's account (with the
+    // tenant's external id, infra/metric-roles.ts) and reads with that session: GetMetricData is authorised in that account.
     module: 'functions/adapters/metrics/cloudwatch.ts',
     calls: {
       'metrics.query': {
@@ -258,12 +193,6 @@ export const ADAPTERS: AdapterDecl[] = [
     always: { env: { TENANT_DATA_ROLE_ARN: 'tenantDataRole' }, commands: { AssumeRole: [on('tenantDataRole', 'sts:AssumeRole', 'sts:TagSession')] } },
   },
 ];
-
-/**
- * Resources whose actions a session of a tenant's own role sends, authorised by the tenant's policy in its own
- * account: the stack grants nothing on them (test/infra/deploy.test.ts checks that it does not).
- */
-export const GRANTED_BY_TENANTS: ReadonlySet<Resource> = new Set<Resource>(['tenantMetricSession']);
 
 /** Resources a stack may leave out (a context key not set): their needs are then not met on purpose, and the adapter says so at run time. */
 export const OPTIONAL_RESOURCES: ReadonlySet<Resource> = new Set<Resource>(['registrySecret', 'emailIdentity', 'slackSigningSecret']);

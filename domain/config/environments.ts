@@ -9,7 +9,7 @@ import { retryOnConflict } from '../kernel/retry.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
 import { EMPTY_REF } from './tree.ts';
 import { assertTenantUrls, redactUrl } from '../kernel/url-policy.ts';
-import { cloudWatchAccountIssues } from '../verification/metric-accounts.ts';
+import { cloudWatchAccountIssues } from './cloudwatch-accounts.ts';
 import { analysisAttachments, assertNotRollingOut, assertTargetRegistries, assertTargets, attachmentIssues, rolloutOf, targetView } from './targets.ts';
 
 export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MeasureAt } from '../../domain/verification/ports.ts';
 import { externalIdOf } from '../../domain/verification/metric-accounts.ts';
 import { CloudWatchMetrics } from '../../functions/adapters/metrics/cloudwatch.ts';
-import { METRIC_EXTERNAL_ID_PREFIX } from '../../infra/adapters.ts';
+import { METRIC_EXTERNAL_ID_PREFIX } from '../../infra/metric-roles.ts';
 
 /**
  * The CloudWatch adapter reads a tenant's metrics only with a session of the role the tenant registered for
