@@ -41,7 +41,7 @@ import type {
   promotionsPlanResponse,
 } from '../functions/http/responses/promotions.ts';
 import type { authConfigResponse, errorBody } from '../functions/http/responses/service.ts';
-import type { analysisTemplatesList, analysisTemplateWithVersion } from '../functions/http/responses/verification.ts';
+import type { analysisTemplatesList, analysisTemplateWithVersion, metricAccountsResponse } from '../functions/http/responses/verification.ts';
 import type { webhookDeliveries, webhookDeliveryResponse, webhookResponse, webhooksList, webhookWithSecret } from '../functions/http/responses/webhooks.ts';
 
 /**
@@ -153,5 +153,6 @@ export type AuthConfig = Out<typeof authConfigResponse>;
 export type ApiError = Out<typeof errorBody>;
 export type AnalysisTemplate = Out<typeof analysisTemplateWithVersion>;
 export type AnalysisTemplateList = Out<typeof analysisTemplatesList>;
+export type MetricAccounts = Out<typeof metricAccountsResponse>;
 export type RecurringPromotion = Out<typeof recurringPromotionResponse>;
 export type RecurringPromotionList = Out<typeof recurringPromotionsList>;

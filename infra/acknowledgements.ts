@@ -19,7 +19,6 @@ export function noFunctionDlq(fn: IConstruct, reason: string): void {
 /** Actions that support no resource-level permissions (so a statement must name "*"), and where they come from. */
 const WILDCARD_ONLY: { actions: RegExp; why: string }[] = [
   { actions: /^xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)$/, why: 'X-Ray tracing (`tracing: ACTIVE`, `tracingEnabled`)' },
-  { actions: /^cloudwatch:GetMetricData$/, why: "analysis templates' CloudWatch queries: GetMetricData reads metric values and AWS authorises it on * only" },
   {
     actions: /^kms:(CreateKey|TagResource)$/,
     why: "a tenant's attestation key made on its first attestation: CreateKey has no resource yet (the key is being made), and the tags given with it are authorised as TagResource at creation; both are conditioned on the request's tag (and CreateKey on the key spec and usage)",

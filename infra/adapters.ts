@@ -14,69 +14,10 @@
  */
 
 import { ANCHOR_SIGN, ATTESTATION_SIGN, TENANT_KEY_PURPOSE, TENANT_KEY_SPEC, TENANT_KEY_TAG } from '../functions/adapters/kms-s3-anchor.ts';
+import type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
+import { METRIC_ROLE_CONDITION } from './metric-roles.ts';
 
-/** Resources the stack provides to adapters (infra/needs.ts gives each an env value and IAM resource ARNs). */
-export type Resource =
-  | 'promotionMachine'
-  | 'stagelineSchedules'
-  | 'scheduleGroup'
-  | 'schedulerRole'
-  | 'scheduleTarget'
-  | 'scheduleDlq'
-  | 'eventBus'
-  | 'auditKey'
-  | 'attestationKeys'
-  | 'attestationKeyAliases'
-  | 'attestationKeyAliasPrefix'
-  | 'attestationSigner'
-  | 'newKmsKeys'
-  | 'checkpointBucket'
-  | 'checkpointObjects'
-  | 'secretsKey'
-  | 'tenantSecrets'
-  | 'secretsPrefix'
-  | 'registrySecret'
-  | 'userPool'
-  | 'emailIdentity'
-  | 'tenantDataRole'
-  | 'jwtIssuer'
-  | 'jwtAudience'
-  | 'loginDomain'
-  | 'slackSigningSecret'
-  | 'webhookTarget'
-  | 'webhookSecrets'
-  | 'monitoredAlarms'
-  | 'metricData'
-  | 'deploymentRegion';
-
-/** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */
-export interface Grant {
-  actions: string[];
-  on: Resource;
-  /** a condition on the statement (e.g. a prefix), where the command allows one */
-  condition?: Record<string, Record<string, string[]>>;
-}
-
-export interface Need {
-  /** environment variable → the resource whose name, id or ARN it carries */
-  env?: Record<string, Resource>;
-  /** SDK command (class name without `Command`) → the grants it needs */
-  commands?: Record<string, Grant[]>;
-}
-
-export interface AdapterDecl {
-  /** the module, relative to the repo root */
-  module: string;
-  /** needed as soon as the module is in a bundle (it reads these when it is constructed, or sends these commands whoever calls it) */
-  always?: Need;
-  /**
-   * needed only by bundles whose code makes this port call (`workflow.start` matches `deps.workflow.start(…)`):
-   * for an adapter that every function bundles but few call, or that different functions call in part
-   */
-  calls?: Record<string, Need>;
-  /** environment the module reads that the deployed stack does not set on purpose (local mode, or set by Lambda itself), and why */
-  notDeployed?: Record<string, string>;
-}
+export type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
 
 const adapter = (name: string) => `functions/adapters/${name}.ts`;
 const on = (resource: Resource, ...actions: string[]): Grant => ({ actions, on: resource });
@@ -266,11 +207,18 @@ export const ADAPTERS: AdapterDecl[] = [
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
   },
   {
-    // Analysis templates of provider cloudwatch: the promotion step reads metrics in the target's region (GetMetricData).
+    // CloudWatch analysis: the promotion step assumes the role the tenant registered for the target's account (with the
+    // tenant's external id, infra/metric-roles.ts) and reads with that session: GetMetricData is authorised in that account.
     module: 'functions/adapters/metrics/cloudwatch.ts',
     calls: {
-      'metrics.query': { commands: { GetMetricData: [on('metricData', 'cloudwatch:GetMetricData')] } },
+      'metrics.query': {
+        commands: {
+          AssumeRole: [{ actions: ['sts:AssumeRole'], on: 'tenantMetricRoles', condition: METRIC_ROLE_CONDITION }],
+          GetMetricData: [on('tenantMetricSession', 'cloudwatch:GetMetricData')],
+        },
+      },
     },
+    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server, whose STS answers the AssumeRole' },
   },
   {
     // Where people sign in (GET /api/v1/auth/config): the user pool domain and the app client.

@@ -105,8 +105,16 @@ export class AdapterNeeds extends StackPart {
         nag: 'arn:<AWS::Partition>:cloudwatch:*:<AWS::AccountId>:alarm:*',
         why: "Monitors are alarm ARNs tenants list at run time (refused unless of this account, in the deployment's region or the region of the target that lists them, and named under the tenant namespace, <tenant>/<name>); DescribeAlarms only reads their state.",
       }),
-      // GetMetricData has no resource-level permissions (acknowledged in infra/acknowledgements.ts).
-      metricData: () => ({ arns: ['*'] }),
+      // CloudWatch analysis: the roles tenants register in their own accounts (any account, any name: the tenant names it at
+      // run time), assumed only with an external id of the metric reader's form; each role's trust policy requires the
+      // tenant's own (stageline:<tenant>), so a role is assumed only for the tenant that registered it.
+      tenantMetricRoles: () => ({
+        arns: [stack.formatArn({ service: 'iam', region: '', account: '*', resource: 'role', resourceName: '*' })],
+        nag: 'arn:<AWS::Partition>:iam::*:role/*',
+        why: "CloudWatch analysis reads a tenant's metrics with the role the tenant registered for its own account (any account and role name, known at run time); the statement requires an external id of the form stageline:*, and each customer's trust policy requires its tenant's own, so no other tenant and no role without that condition can be used.",
+      }),
+      // GetMetricData is sent with a session of the tenant's role, authorised in the tenant's account: nothing to grant here.
+      tenantMetricSession: () => ({ arns: [] }),
       deploymentRegion: () => ({ value: stack.region, arns: [] }),
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
       webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),

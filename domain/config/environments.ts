@@ -11,6 +11,7 @@ import { isProtected } from '../freeze/break-glass.ts';
 import { MAX_ENVIRONMENTS, type CreateEnvironment, type UpdateEnvironment } from '../kernel/schemas.ts';
 import { EMPTY_REF } from './tree.ts';
 import { assertTenantUrls, redactUrl } from '../kernel/url-policy.ts';
+import { cloudWatchAccountIssues } from './cloudwatch-accounts.ts';
 import { analysisAttachments, assertNotRollingOut, assertTargetRegistries, assertTargets, attachmentIssues, rolloutOf, targetView } from './targets.ts';
 
 export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
@@ -33,6 +34,12 @@ async function assertAnalyses(deps: Deps, tenant: string, env: Parameters<typeof
   const stored = await deps.store.getAnalysisTemplates(tenant);
   const issues = attachmentIssues(attachments, new Map((stored?.templates ?? []).map((t) => [t.name, t])));
   if (issues.length) throw new ValidationFailed(issues);
+  // A CloudWatch analysis reads only accounts the tenant registered a role for (never the platform's own): 422 naming the target.
+  const templates = stored?.templates ?? [];
+  if (!templates.some((t) => t.provider.type === 'cloudwatch')) return;
+  const unread = cloudWatchAccountIssues(env, templates, (await deps.store.getMetricAccounts(tenant))?.accounts);
+  if (unread.length)
+    throw new RuleViolation(`A CloudWatch analysis attached here has no account with a registered role: ${unread[0]!.message}`, { issues: unread });
 }
 
 /**

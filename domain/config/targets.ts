@@ -308,6 +308,7 @@ export function targetView(t: Target) {
     labels: t.labels ?? {},
     wave: t.wave,
     ...(t.region ? { region: t.region } : {}),
+    ...(t.account ? { account: t.account } : {}),
     ...(t.registry ? { registry: t.registry } : {}),
     parameters: t.parameters ?? [],
     monitors: t.monitors ?? [],

@@ -239,6 +239,15 @@ export const target = /* @__PURE__ */ z.schema(() =>
     wave: z.number().check(z.int(), z.minimum(1, 'waves are numbered from 1'), z.maximum(MAX_WAVES)),
     /** the AWS region of the target (its monitors are alarms there); the deployment's region when left out */
     region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'))),
+    /** the AWS account of the target: CloudWatch analysis reads its metrics there, with the role the tenant registered for it */
+    account: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^[0-9]{12}$/, 'must be a 12-digit AWS account id, e.g. 123456789012'),
+          z.describe("the target's AWS account: CloudWatch analysis reads there, with the role registered for it (PUT /api/v1/metric-accounts)"),
+        ),
+    ),
     /** the environment's registry (by name) this target pulls from, where registries differ per region; the environment's first when left out */
     registry: z.optional(
       z

@@ -44,7 +44,7 @@ import {
 
 import { desired } from './desired.ts';
 import { simulate, type Simulation, type SimulateOptions } from './simulate.ts';
-import { sortTemplates, templatesByName } from './templates.ts';
+import { cloudWatchManifestIssues, sortTemplates, templatesByName } from './templates.ts';
 import { recurringOps, scheduleRecurring } from './recurring.ts';
 
 /**
@@ -219,11 +219,20 @@ export async function exportManifest(deps: Deps, ctx: Ctx, format: 'yaml' | 'jso
     : { text: `# Stageline promotion manifest of tenant ${ctx.principal.tenant} (digest ${digest})\n${await manifestYaml(doc)}`, digest };
 }
 
+/** A CloudWatch analysis the document attaches where a measured target has no account with a registered role: 422 naming the field. */
+async function assertCloudWatchAccounts(deps: Deps, tenant: string, want: Setup): Promise<void> {
+  if (!want.analysis_templates.some((t) => t.provider.type === 'cloudwatch')) return;
+  const issues = cloudWatchManifestIssues(want, (await deps.store.getMetricAccounts(tenant))?.accounts, 'document.artifacts.promotion');
+  if (issues.length)
+    throw new RuleViolation(`A CloudWatch analysis the manifest attaches has no account with a registered role: ${issues[0]!.message}`, { issues });
+}
+
 /** What applying a document would change; with `simulateSeconds`, also how it would have decided the promotions of that look-back (simulate.ts). */
 export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts: { simulateSeconds?: number } & SimulateOptions = {}) {
   const m = await parseManifest(document);
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
   const want = desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables);
+  await assertCloudWatchAccounts(deps, ctx.principal.tenant, want);
   const changes = planOf(cur.setup, want);
   const plan: { digest: string; changes: Change[]; summary: ReturnType<typeof summary>; simulation?: Simulation } = {
     digest: setupDigest(cur.setup),
@@ -311,6 +320,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
     });
   }
   const want = desired(tenant, cur.setup, m, deps.deployment, deps.tunables);
+  await assertCloudWatchAccounts(deps, tenant, want);
   const changes = planOf(cur.setup, want);
   if (changes.length === 0) return { applied: false, digest, changes, summary: summary(changes) };
   const now = deps.clock();

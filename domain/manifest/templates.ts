@@ -1,5 +1,6 @@
 import { analysisAttachments, attachmentIssues } from '../config/targets.ts';
 import type { Issue } from '../kernel/errors.ts';
+import { cloudWatchAccountIssues, type MetricAccount } from '../verification/metric-accounts.ts';
 import type { AnalysisTemplate } from '../verification/template.ts';
 import type { Setup } from './sections.ts';
 
@@ -43,4 +44,25 @@ export function templateAttachmentIssues(cur: Setup, want: Omit<Setup, 'gates'> 
     );
   }
   return issues;
+}
+
+/**
+ * The document's CloudWatch analyses whose measured targets have no account with a role the tenant registered
+ * (`stageline metric-accounts`): each names its field and the target, as the environment routes do (422).
+ */
+export function cloudWatchManifestIssues(
+  want: Pick<Setup, 'environments' | 'settings' | 'analysis_templates'>,
+  accounts: readonly MetricAccount[] | undefined,
+  doc: string,
+): Issue[] {
+  return want.environments.flatMap((env) => {
+    const s = want.settings[env];
+    if (!s) return [];
+    return cloudWatchAccountIssues(
+      { analysis: s.analysis, preAnalysis: s.pre_analysis, targets: s.targets, rollout: s.rollout, bakeSeconds: s.bake_seconds },
+      want.analysis_templates,
+      accounts,
+      `${doc}.environment_settings.${env}`,
+    ).map((i) => ({ ...i, path: docPath(i.path) }));
+  });
 }

@@ -2,12 +2,18 @@ import type { With } from '../kernel/deps.ts';
 import { DomainError } from '../kernel/errors.ts';
 import { bounded, judge, MAX_VALUES, type Measurement } from './analysis.ts';
 import type { RenderedQuery } from './ports.ts';
+import { roleFor, setUpAccount, type MetricRole } from './metric-accounts.ts';
 import { celReady, renderQuery, type AnalysisTemplate, type QueryContext } from './template.ts';
 
 /** Where the measured target runs: its region (CloudWatch reads there) and account, when it names them. */
 export interface TargetPlace {
   region?: string;
   account?: string;
+}
+
+/** A CloudWatch measurement with no account, or none with a registered role: an Error measurement saying what to set up. */
+class MetricsAccountMissing extends Error {
+  override readonly name = 'MetricsAccountMissing';
 }
 
 /** The provider with its placeholders filled (CloudWatch dimension values) and the texts a provider sends. */
@@ -50,16 +56,26 @@ export async function measureOnce(
   let values: number[];
   try {
     const { provider, rendered } = render(template, ctx);
-    // A template's explicit region (a metric kept in one region, like CloudFront's in us-east-1) wins over the target's.
+    // A template's explicit region (a metric kept in one region, like CloudFront's in us-east-1) wins over the target's; its account too.
     const region = (provider.type === 'cloudwatch' ? provider.region : undefined) ?? place.region;
+    const account = (provider.type === 'cloudwatch' ? provider.account : undefined) ?? place.account;
+    let role: MetricRole | null = null;
+    if (provider.type === 'cloudwatch') {
+      // CloudWatch is read only with the role the tenant registered for the account: never the platform's own credentials.
+      if (!account) throw new MetricsAccountMissing(`cloudwatch: the target names no account to read: ${setUpAccount(undefined)}`);
+      role = roleFor(tenant, (await deps.store.getMetricAccounts(tenant))?.accounts, account);
+      if (!role) throw new MetricsAccountMissing(`cloudwatch: account ${account} has no registered role: ${setUpAccount(account)}`);
+    }
     values = await deps.metrics.query(tenant, provider, rendered, {
       ...(region !== undefined ? { region } : {}),
-      ...(place.account !== undefined ? { account: place.account } : {}),
+      ...(account !== undefined ? { account } : {}),
+      ...(role ? { role } : {}),
       lookbackSeconds: template.lookbackSeconds,
       now,
     });
   } catch (err) {
-    const message = err instanceof DomainError ? err.message : `${template.provider.type}: ${(err as Error)?.message ?? String(err)}`;
+    const message =
+      err instanceof DomainError || err instanceof MetricsAccountMissing ? err.message : `${template.provider.type}: ${(err as Error)?.message ?? String(err)}`;
     return { at, phase: 'Error', value: null, error: bounded(message) };
   }
   const kept = values.filter(Number.isFinite).slice(0, MAX_VALUES);

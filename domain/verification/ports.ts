@@ -1,4 +1,5 @@
 import type { AnalysisTemplate } from './template.ts';
+import type { MetricAccount, MetricAccountsOp, MetricRole } from './metric-accounts.ts';
 
 /** What a provider is asked: the template's texts with their placeholders filled in (header values may still name `${SECRET}`s). */
 export interface RenderedQuery {
@@ -11,8 +12,13 @@ export interface RenderedQuery {
 export interface MeasureAt {
   /** the target's region (CloudWatch reads there); the deployment's when left out */
   region?: string;
-  /** the target's account, when it names one */
+  /** the account read (the template's, else the target's), when one is named */
   account?: string;
+  /**
+   * CloudWatch: the role the tenant registered for `account` and its external id. The adapter reads only with
+   * a session of this role, never with its own credentials: without one, the query fails.
+   */
+  role?: MetricRole;
   /** how far back the query looks */
   lookbackSeconds: number;
   now: Date;
@@ -27,14 +33,16 @@ export interface MetricsPort {
   query(tenant: string, provider: AnalysisTemplate['provider'], rendered: RenderedQuery, at: MeasureAt): Promise<number[]>;
 }
 
-export type { AnalysisTemplate };
+export type { AnalysisTemplate, MetricAccount, MetricRole };
 
 /** A tenant's analysis templates: one item (few, bounded), versioned as a whole. */
-export type VerificationOp = { kind: 'analysisTemplates'; templates: AnalysisTemplate[]; expectedVersion: number | null };
+export type VerificationOp = { kind: 'analysisTemplates'; templates: AnalysisTemplate[]; expectedVersion: number | null } | MetricAccountsOp;
 
 export interface VerificationStorePort {
   /** The tenant's templates and the version of their item; null when the tenant never saved one. */
   getAnalysisTemplates(tenant: string): Promise<{ templates: AnalysisTemplate[]; version: number } | null>;
+  /** The accounts the tenant registered a metric-reading role for, and the version of their item; null when none was ever saved. */
+  getMetricAccounts(tenant: string): Promise<{ accounts: MetricAccount[]; version: number } | null>;
 }
 
 /** The verification context's part of what a use case is given (domain/kernel/deps.ts): its store area, write op and the metrics port. */

@@ -107,6 +107,14 @@ export const metricsProvider = /* @__PURE__ */ z.schema(() =>
         }),
       ),
       region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'))),
+      account: z.optional(
+        z
+          .string()
+          .check(
+            z.regex(/^[0-9]{12}$/, 'must be a 12-digit AWS account id, e.g. 123456789012'),
+            z.describe("the AWS account read (a metric kept in one account); left out: the measured target's `account`. Read with the role registered for it"),
+          ),
+      ),
     }),
     z.strictObject({
       type: z.literal('datadog'),

@@ -2,11 +2,12 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { analysisAttachments, attachmentIssues } from '../config/targets.ts';
 import { digestOf } from '../kernel/canonical.ts';
-import { AnalysisTemplateInUse, AnalysisTemplateNotFound, ValidationFailed, VersionConflict, type Issue } from '../kernel/errors.ts';
+import { AnalysisTemplateInUse, AnalysisTemplateNotFound, RuleViolation, ValidationFailed, VersionConflict, type Issue } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import type { Environment } from '../kernel/model.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTenantUrls } from '../kernel/url-policy.ts';
+import { cloudWatchAccountIssues } from './metric-accounts.ts';
 import { analysisTemplate, celReady, compileTemplate, templateUrls, type AnalysisTemplate } from './template.ts';
 
 /**
@@ -127,8 +128,18 @@ export async function putAnalysisTemplate(deps: Deps, ctx: Ctx, name: string, bo
     if (bounds.length) throw new ValidationFailed(bounds);
     // A changed template must still fit every bake that attaches it.
     if (before) {
-      const tooLong = bakeIssues(await deps.store.listEnvironments(tenant), next, name);
+      const envs = await deps.store.listEnvironments(tenant);
+      const tooLong = bakeIssues(envs, next, name);
       if (tooLong.length) throw new ValidationFailed(tooLong, `Template '${name}' would no longer fit the bakes that attach it`);
+      // A CloudWatch template already attached reads only accounts with a registered role: 422 naming the target.
+      if (template.provider.type === 'cloudwatch') {
+        const accounts = (await deps.store.getMetricAccounts(tenant))?.accounts;
+        const unread = envs.flatMap((e) =>
+          cloudWatchAccountIssues(e, [template], accounts, `environments.${e.name}`).filter((i) => i.path.endsWith('.template')),
+        );
+        if (unread.length)
+          throw new RuleViolation(`Template '${name}' is attached where it has no account with a registered role: ${unread[0]!.message}`, { issues: unread });
+      }
     }
     await deps.store.commit(tenant, [
       { kind: 'analysisTemplates', templates: next, expectedVersion: stored ? stored.version : null },

@@ -57,7 +57,7 @@ export class CloudWatchAlarms implements AlarmReader {
   }
 }
 
-/** A CloudWatch client of `region` (against CLOUDWATCH_ENDPOINT when set); the function's own region when left out. Monitors and metric analysis both use it. */
+/** A CloudWatch client of `region` (against CLOUDWATCH_ENDPOINT when set); the function's own region when left out. Monitors use it (metric analysis reads with tenants' sessions: metrics/cloudwatch.ts). */
 export async function cloudWatchClient(region?: string): Promise<CloudWatchClient> {
   const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
   const endpoint = env.CLOUDWATCH_ENDPOINT();

@@ -155,6 +155,8 @@ export const keys = {
   recurringPromotion: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}RECUR`, sk: `R#${name}` }),
   recurringPromotions: (tenant: string) => ({ pk: `${t(tenant)}RECUR`, skPrefix: 'R#' }),
   analysisTemplates: (tenant: string): Key => ({ pk: `${t(tenant)}ANALYSIS`, sk: 'TEMPLATES' }),
+  /** The accounts a tenant registered a metric-reading role for (one item, versioned as a whole). */
+  metricAccounts: (tenant: string): Key => ({ pk: `${t(tenant)}ANALYSIS`, sk: 'ACCOUNTS' }),
   freezeWindow: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}FREEZE`, sk: `W#${id}` }),
   freezeWindows: (tenant: string) => ({ pk: `${t(tenant)}FREEZE`, skPrefix: 'W#' }),
   artifactVersion: (tenant: string, name: string, version: string): Key => ({ pk: `${t(tenant)}ART#${name}`, sk: `V#${version}` }),

@@ -261,8 +261,9 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   },
   CLOUDWATCH_ENDPOINT: {
     defaultText: 'none: the local stand-in (CloudWatch itself on AWS)',
-    readBy: ['functions/adapters/cloudwatch-alarms.ts', 'local/stack.ts'],
-    description: "a CloudWatch-protocol server (e.g. `moto_server`) the monitors' pre-check reads instead of the local stand-in",
+    readBy: ['functions/adapters/cloudwatch-alarms.ts', 'functions/adapters/metrics/cloudwatch.ts', 'local/stack.ts'],
+    description:
+      "a CloudWatch-protocol server (e.g. `moto_server`) the monitors' pre-check reads instead of the local stand-in; CloudWatch analysis assumes the tenants' metric roles (STS) and reads metrics there too",
   },
   DATADOG_API_URL: {
     defaultText: "none: `https://api.<site>` of the template's Datadog site",

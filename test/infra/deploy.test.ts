@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_HANDLER } from '../../functions/http/routes.ts';
 import { FUNCTIONS, functionOf } from '../../functions/http/topology.ts';
 import { ADAPTERS, OPTIONAL_RESOURCES, type Resource } from '../../infra/adapters.ts';
+import { GRANTED_BY_TENANTS } from '../../infra/metric-roles.ts';
 import { needsOf } from '../../infra/bundle-needs.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { createApp } from '../../infra/create-app.ts';
@@ -107,7 +108,8 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   webhookTarget: (_id, r) => r.Type === 'AWS::Lambda::Function' && r.Properties!.Description === 'Stageline webhook-deliver',
   webhookSecrets: () => false, // a name pattern, checked as text below
   monitoredAlarms: () => false, // a name pattern, checked as text below
-  metricData: () => false, // "*" (GetMetricData has no resource-level permissions), checked as text below
+  tenantMetricRoles: () => false, // any account's roles, checked as text below
+  tenantMetricSession: () => false, // the tenant's account: never granted by the stack
   deploymentRegion: () => false, // the stack's region (a pseudo parameter)
 };
 const NAME_PATTERNS: Partial<Record<Resource, string>> = {
@@ -117,11 +119,11 @@ const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   secretsPrefix: '"stageline/"',
   webhookSecrets: ':secret:stageline/*/webhooks/*',
   monitoredAlarms: ':alarm:*',
-  metricData: '"*"',
   attestationKeys: ':key/*',
   attestationKeyAliases: ':alias/stageline/tenant/*',
   attestationKeyAliasPrefix: '"alias/stageline/tenant/"',
   newKmsKeys: '"*"',
+  tenantMetricRoles: ':iam::*:role/*',
   deploymentRegion: 'AWS::Region',
   promotionMachine: ':stateMachine:Stageline-promotion',
 };
@@ -209,6 +211,8 @@ function compare(name: string, fnId: string): string[] {
   const granted = new Set(statements.flatMap((s) => [s.Action].flat()).filter((a) => !notAdapterAction(a)));
   const needed = new Set<string>();
   for (const g of needs.grants) {
+    // Sent with a session of a tenant's own role (authorised in its account): the function's role must not hold it.
+    if (GRANTED_BY_TENANTS.has(g.on)) continue;
     for (const action of g.actions) {
       needed.add(action);
       const on = statements.filter(

@@ -76,7 +76,18 @@ describe('least privilege', () => {
       const writes = NARROW_WRITES[name] ? NARROW_WRITES[name]!.flatMap((w) => w.actions) : WRITE_ACTIONS;
       const expected = background ? { none: [], read: READ_ACTIONS, write: [...new Set([...READ_ACTIONS, ...writes])] }[access] : [];
       expect(dynamo, name).toEqual([...expected].sort());
-      const assume = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
+      const assuming = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
+      // Tenants' metric roles (CloudWatch analysis): only with an external id of the metric reader's form (the customers' trust
+      // policies require their tenant's), never a role of the platform's own account.
+      const metricRoles = assuming.filter((st) => JSON.stringify(st.Condition ?? null).includes('sts:ExternalId'));
+      for (const st of metricRoles) {
+        expect(st.Condition, name).toEqual({
+          StringLike: { 'sts:ExternalId': ['stageline:*'] },
+          StringNotEquals: { 'aws:ResourceAccount': ['${aws:PrincipalAccount}'] },
+        });
+        expect([st.Action].flat(), name).toEqual(['sts:AssumeRole']);
+      }
+      const assume = assuming.filter((st) => !metricRoles.includes(st));
       if (background || access === 'none') expect(assume, name).toEqual([]);
       else
         expect(JSON.stringify(assume[0]!.Resource), name).toContain(
@@ -93,7 +104,7 @@ describe('least privilege', () => {
     expect(dataAccessOf('promotion-step')).toBe('write');
   });
 
-  it('uses a "*" resource only where AWS has no resource-level permissions (X-Ray, the stream\'s ListStreams, CloudWatch GetMetricData, making a tagged KMS key)', () => {
+  it('uses a "*" resource only where AWS has no resource-level permissions (X-Ray, the stream\'s ListStreams, making a tagged KMS key)', () => {
     for (const id of functionIds().values()) {
       for (const s of statementsOf(id) as { Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }[]) {
         // dynamodb:ListStreams (the stream consumer's event source mapping) has no resource-level permissions either.
@@ -103,7 +114,6 @@ describe('least privilege', () => {
               (a) =>
                 a.startsWith('xray:') ||
                 a === 'dynamodb:ListStreams' ||
-                a === 'cloudwatch:GetMetricData' ||
                 // A tenant's attestation key being made (no resource yet), only with the tag that marks it as one.
                 ((a === 'kms:CreateKey' || a === 'kms:TagResource') &&
                   s.Condition?.StringEquals?.['aws:RequestTag/stageline:purpose']?.toString() === 'tenant-attestation'),

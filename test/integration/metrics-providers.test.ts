@@ -8,6 +8,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SecretResolver } from '../../domain/kernel/ports.ts';
 import * as z from '../../domain/kernel/zod.ts';
@@ -159,12 +161,19 @@ describe('CloudWatch (moto_server)', () => {
   }, 90_000);
   afterAll(() => void moto?.kill('SIGTERM'));
 
-  it("reads a metric's statistic over the lookback window in the target's region (GetMetricData after PutMetricData)", async () => {
-    const clientOf = (region?: string) =>
-      new CloudWatchClient({ endpoint, region: region ?? 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  it("reads a metric's statistic over the lookback window in the target's region and account, with the session of the role the tenant registered there", async () => {
+    const TENANT_ACCOUNT = '111122223333';
+    const ROLE = `arn:aws:iam::${TENANT_ACCOUNT}:role/stageline-metrics`;
+    const sts = () => new STSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const clientOf = (credentials: AwsCredentialIdentity, region?: string) => new CloudWatchClient({ endpoint, region: region ?? 'us-east-1', credentials });
+    /** The platform's own credentials: moto's default account. */
+    const platform = { accessKeyId: 'x', secretAccessKey: 'x' };
+    /** The customer's account: moto keeps the metrics of an assumed role's account apart. */
+    const c = (await sts().send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'seed', ExternalId: 'seed' }))).Credentials!;
+    const customer = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
     const at = new Date();
-    const put = (region: string, values: number[]) =>
-      clientOf(region).send(
+    const put = (credentials: AwsCredentialIdentity, region: string, values: number[]) =>
+      clientOf(credentials, region).send(
         new PutMetricDataCommand({
           Namespace: 'Stageline/Test',
           MetricData: values.map((v, i) => ({
@@ -175,10 +184,17 @@ describe('CloudWatch (moto_server)', () => {
           })),
         }),
       );
-    await put('eu-west-1', [1, 2, 3]);
-    await put('us-east-1', [50]);
-    const regions: (string | undefined)[] = [];
-    const metrics = new ProviderMetrics(secrets, new CloudWatchMetrics((region) => (regions.push(region), clientOf(region))));
+    await put(customer, 'eu-west-1', [1, 2, 3]);
+    await put(customer, 'us-east-1', [50]);
+    // The platform's account holds other values under the same name: a read with its credentials would see them.
+    await put(platform, 'eu-west-1', [900, 901]);
+    const reads: { region?: string; accessKeyId: string }[] = [];
+    const metrics = new ProviderMetrics(
+      secrets,
+      new CloudWatchMetrics((credentials, region) => (reads.push({ region, accessKeyId: credentials.accessKeyId }), clientOf(credentials, region)), sts),
+    );
+    const store = { getMetricAccounts: async () => ({ accounts: [{ account: TENANT_ACCOUNT, roleArn: ROLE }], version: 1 }) };
+    const deps = (now: Date) => ({ metrics, store, clock: () => now }) as never;
     const t = template(
       {
         type: 'cloudwatch',
@@ -192,25 +208,37 @@ describe('CloudWatch (moto_server)', () => {
       },
       { successCondition: 'results.all(x, x < 10.0)', lookbackSeconds: 600 },
     );
-    const m = await measureOnce({ metrics, clock: () => at } as never, 'acme', t, ctx, { region: 'eu-west-1' });
+    const eu = { region: 'eu-west-1', account: TENANT_ACCOUNT };
+    const m = await measureOnce(deps(at), 'acme', t, ctx, eu);
     expect(m.phase).toBe('Successful');
     expect([...(m.values ?? [])].sort()).toEqual([1, 2, 3]);
     // Newest first.
     expect(m.value).toBe(3);
-    expect(regions).toEqual(['eu-west-1']);
-    const us = await measureOnce({ metrics, clock: () => at } as never, 'acme', t, ctx, { region: 'us-east-1' });
+    // Read with the assumed session (moto's assumed-role keys start ASIA), never the platform's key.
+    expect(reads.map((r) => r.region)).toEqual(['eu-west-1']);
+    expect(reads.every((r) => r.accessKeyId.startsWith('ASIA') && r.accessKeyId !== platform.accessKeyId)).toBe(true);
+    const us = await measureOnce(deps(at), 'acme', t, ctx, { region: 'us-east-1', account: TENANT_ACCOUNT });
     expect(us).toMatchObject({ phase: 'Failed', value: 50 });
     // Outside the window: no data, Inconclusive.
-    const later = await measureOnce({ metrics, clock: () => new Date(at.getTime() + 3_600_000) } as never, 'acme', t, ctx, { region: 'eu-west-1' });
+    const later = await measureOnce(deps(new Date(at.getTime() + 3_600_000)), 'acme', t, ctx, eu);
     expect(later).toMatchObject({ phase: 'Inconclusive', value: null });
     // The same values through a Metrics Insights query (an Expression), its placeholder filled in.
     const insights = template(
       { type: 'cloudwatch', query: `SELECT SUM(Errors) FROM SCHEMA("Stageline/Test", FunctionName) WHERE FunctionName = 'checkout-{{target.name}}'` },
       { successCondition: 'results.all(x, x < 10.0)', lookbackSeconds: 600 },
     );
-    const sql = await measureOnce({ metrics, clock: () => at } as never, 'acme', insights, ctx, { region: 'eu-west-1' });
+    const sql = await measureOnce(deps(at), 'acme', insights, ctx, eu);
     expect(sql).toMatchObject({ phase: 'Successful', value: 3 });
     expect([...(sql.values ?? [])].sort()).toEqual([1, 2, 3]);
+    // An account the tenant registered no role for, or a target naming none: an Error saying what to set up, nothing read.
+    const before = reads.length;
+    const other = await measureOnce(deps(at), 'acme', t, ctx, { region: 'eu-west-1', account: '999988887777' });
+    expect(other).toMatchObject({ phase: 'Error', value: null });
+    expect(other.error).toContain('account 999988887777 has no registered role');
+    const none = await measureOnce(deps(at), 'acme', t, ctx, { region: 'eu-west-1' });
+    expect(none).toMatchObject({ phase: 'Error', value: null });
+    expect(none.error).toContain('names no account to read');
+    expect(reads.length).toBe(before);
   });
 });
 

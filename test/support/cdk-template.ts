@@ -98,7 +98,7 @@ export const functionIds = () =>
   );
 
 /** All IAM statements attached to a function's role. */
-export const statementsOf = (functionId: string): { Action: string | string[]; Resource: unknown }[] => {
+export const statementsOf = (functionId: string): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] => {
   const fn = template().toJSON().Resources[functionId] as Resource;
   const roleId = fn.Properties.Role['Fn::GetAtt'][0];
   return (Object.values(template().findResources('AWS::IAM::Policy')) as Resource[])

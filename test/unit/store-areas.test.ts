@@ -42,9 +42,10 @@ describe('the store, composed of its areas', () => {
     expect(registry.get('ownHeadsBack')).toBe(areas.environments.writes);
     expect(registry.get('rolloutTarget')).toBe(areas.promotions.writes);
     expect(registry.get('analysisTemplates')).toBe(areas.analysisTemplates.writes);
+    expect(registry.get('metricAccounts')).toBe(areas.analysisTemplates.writes);
     expect(registry.get('recurringPromotion')).toBe(areas.policies.writes);
     expect(registry.get('deleteRecurringPromotion')).toBe(areas.policies.writes);
-    expect(registry.size).toBe(33);
+    expect(registry.size).toBe(34);
     expect(() => writeRegistry({ ...areas, copy: { port: {}, writes: areas.audit.writes } })).toThrow(/'audit' is claimed by the audit and copy areas/);
     // @ts-expect-error a method defined by two areas does not compile
     expect(() => service(base, { ...areas, copy: { port: { getPromotion: areas.promotions.port.getPromotion } } })).toThrow(

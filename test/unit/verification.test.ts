@@ -15,7 +15,7 @@ import {
 } from '../../domain/verification/analysis.ts';
 import { compareCanary, mannWhitneyU, median } from '../../domain/verification/compare.ts';
 import { measureOnce } from '../../domain/verification/measure.ts';
-import type { MetricsPort } from '../../domain/verification/ports.ts';
+import type { MeasureAt, MetricsPort } from '../../domain/verification/ports.ts';
 import {
   analysisTemplate,
   celReady,
@@ -227,7 +227,9 @@ describe('a run’s verdict', () => {
 });
 
 describe('measureOnce', () => {
-  const deps = (metrics: MetricsPort) => ({ metrics, clock: () => new Date('2026-11-25T10:00:00Z') }) as never;
+  const ROLE = 'arn:aws:iam::111122223333:role/stageline-metrics';
+  const store = { getMetricAccounts: async () => ({ accounts: [{ account: '111122223333', roleArn: ROLE }], version: 1 }) };
+  const deps = (metrics: MetricsPort) => ({ metrics, store, clock: () => new Date('2026-11-25T10:00:00Z') }) as never;
   it('renders, queries and judges; a provider error is an Error measurement without the secret', async () => {
     const asked: unknown[] = [];
     const ok = await measureOnce(deps({ query: async (...a) => (asked.push(a), [0.01, 0.02]) }), 'acme', template({ args: [{ name: 'service' }] }), ctx, {
@@ -255,14 +257,23 @@ describe('measureOnce', () => {
     const metric = { namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: [{ name: 'FunctionName', value: 'api-{{target.name}}' }] };
     const seen: unknown[] = [];
     const q: MetricsPort = { query: async (...a) => (seen.push(a), [0]) };
-    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric, region: 'us-east-1' } }), ctx, { region: 'eu-west-1' });
-    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric } }), ctx, { region: 'eu-west-1' });
+    const place = { region: 'eu-west-1', account: '111122223333' };
+    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric, region: 'us-east-1' } }), ctx, place);
+    await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric } }), ctx, place);
     expect(
       seen.map((a) => [(a as [string, { metric: typeof metric }])[1].metric.dimensions[0]!.value, (a as [0, 0, 0, { region: string }])[3].region]),
     ).toEqual([
       ['api-eu-1', 'us-east-1'],
       ['api-eu-1', 'eu-west-1'],
     ]);
+    // The port is given the tenant's role for the account, with the tenant's external id.
+    expect((seen[1] as [0, 0, 0, MeasureAt])[3]).toMatchObject({ account: '111122223333', role: { roleArn: ROLE, externalId: 'stageline:acme' } });
+    // The template's own account wins over the target's; an account without a registered role, or none named, is an Error and the port is not asked.
+    const other = await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric, account: '999988887777' } }), ctx, place);
+    expect(other).toMatchObject({ phase: 'Error', error: expect.stringContaining('account 999988887777 has no registered role') });
+    const none = await measureOnce(deps(q), 'acme', template({ provider: { type: 'cloudwatch', metric } }), ctx, { region: 'eu-west-1' });
+    expect(none).toMatchObject({ phase: 'Error', error: expect.stringContaining('names no account to read') });
+    expect(seen).toHaveLength(2);
   });
 });
 

@@ -36,7 +36,7 @@ export async function preAnalysisGate(deps: With<'metrics'>, p: Promotion, targe
     const measurements: (MeasurementRecord & { target: string })[] = [];
     for (const t of places.slice(0, 20)) {
       const ctx = queryContext(p, source, t, t.name, ref.args ?? [], template);
-      const m = await measureOnce(deps, p.tenant, template, ctx, { ...(t.region ? { region: t.region } : {}) });
+      const m = await measureOnce(deps, p.tenant, template, ctx, { ...(t.region ? { region: t.region } : {}), ...(t.account ? { account: t.account } : {}) });
       measurements.push({ ...m, target: t.name });
     }
     const bad = measurements.filter((m) => m.phase !== 'Successful');

@@ -165,7 +165,7 @@ export async function measureDue(deps: With<'metrics'>, p: Promotion, env: Envir
     }
     const template = analysisTemplate.parse(run.spec);
     const ctx = queryContext(p, env, target, item.name, run.args, template);
-    const place = { ...(target?.region ? { region: target.region } : {}) };
+    const place = { ...(target?.region ? { region: target.region } : {}), ...(target?.account ? { account: target.account } : {}) };
     const m = await measureOnce(deps, p.tenant, template, ctx, place);
     let next: TargetAnalysisRun;
     if (run.scope === 'canary' && run.compare) {
@@ -234,7 +234,7 @@ async function canaryPass(
   const control = [...samples.control];
   for (const c of controls) {
     const ctx = queryContext(p, env, c, c.name, run.args, template);
-    const got = await measureOnce(deps, p.tenant, template, ctx, { ...(c.region ? { region: c.region } : {}) });
+    const got = await measureOnce(deps, p.tenant, template, ctx, { ...(c.region ? { region: c.region } : {}), ...(c.account ? { account: c.account } : {}) });
     control.push(...(got.values ?? (got.value === null ? [] : [got.value])));
   }
   const next: TargetAnalysisRun = { ...run, samples: { canary, control: control.slice(-500) }, controls: controls.map((c) => c.name) };

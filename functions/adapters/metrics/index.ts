@@ -32,7 +32,7 @@ export class ProviderMetrics implements MetricsPort {
         case 'prometheus':
           return await queryPrometheus(tenant, provider, rendered, at, secrets);
         case 'cloudwatch':
-          return await this.cloudWatch.query(provider, rendered, at);
+          return await this.cloudWatch.query(tenant, provider, rendered, at);
         case 'datadog': {
           const { queryDatadog } = await import('./datadog.ts');
           return await queryDatadog(tenant, provider, rendered, at, secrets);

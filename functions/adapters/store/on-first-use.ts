@@ -180,7 +180,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
   },
   analysisTemplates: {
     load: async (base) => (await import('./analysis-templates.ts')).analysisTemplateArea(base),
-    methods: { getAnalysisTemplates: true },
+    methods: { getAnalysisTemplates: true, getMetricAccounts: true },
   },
   instances: {
     load: async (base) => (await import('./instances.ts')).instanceArea(base),
@@ -227,6 +227,7 @@ export const KIND_AREAS: Record<WriteOp['kind'], AreaName> = {
   gitTarget: 'gitTargets',
   deleteGitTarget: 'gitTargets',
   analysisTemplates: 'analysisTemplates',
+  metricAccounts: 'analysisTemplates',
 };
 
 /** The areas that add items to every commit (`merged`: the metric counters), whatever its ops. */

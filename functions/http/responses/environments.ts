@@ -35,6 +35,7 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
       labels: z.record(z.string(), z.string()),
       wave: int(),
       region: z.optional(z.string()),
+      account: z.optional(z.string()).check(z.describe('the AWS account CloudWatch analysis reads for this target')),
       registry: z.optional(z.string()).check(z.describe("the environment's registry this target pulls from")),
       parameters: z.array(z.strictObject({ kind: z.enum(['config', 'flag']), key: z.string(), value: z.json() })),
       monitors: z.array(z.string()),

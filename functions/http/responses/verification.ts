@@ -29,3 +29,14 @@ export const analysisTemplatesList = /* @__PURE__ */ z.schema(() =>
     version: z.number().check(z.int(), z.describe("the version of the tenant's templates (0: none saved yet)")),
   }),
 );
+
+/** What /metric-accounts answers: the registered accounts, the list's version and the external id every role's trust policy requires. */
+export const metricAccountsResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    accounts: z.array(z.strictObject({ account: z.string(), roleArn: z.string() })),
+    version: z.number().check(z.int(), z.describe('the version of the list (0: none saved yet)')),
+    externalId: z
+      .string()
+      .check(z.describe("the external id Stageline sends when it assumes a role: each role's trust policy must require it (sts:ExternalId)")),
+  }),
+);

@@ -1,4 +1,4 @@
-import { analysisTemplatesList, analysisTemplateWithVersion } from '../responses/verification.ts';
+import { analysisTemplatesList, analysisTemplateWithVersion, metricAccountsResponse } from '../responses/verification.ts';
 import { v1, type Route } from './row.ts';
 
 /**
@@ -43,6 +43,26 @@ export const VERIFICATION_ROUTES: Route[] = [
     role: 'admin',
     summary: 'Remove an analysis template (409 while an environment, wave or target attaches it, or a promotion rolling out uses it)',
     status: 204,
+    startsFlows: false,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/metric-accounts`,
+    handler: 'metric-accounts-read',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: "The AWS accounts CloudWatch analysis may read, each with the tenant's role there, and the external id those roles' trust policies require",
+    response: { schema: metricAccountsResponse },
+  },
+  {
+    method: 'PUT',
+    path: `${v1}/metric-accounts`,
+    handler: 'metric-accounts-put',
+    auth: 'jwt',
+    role: 'admin',
+    summary:
+      'Replace the metric accounts: a role per account (the role ARN of that account), assumed with the external id to read CloudWatch there; 422 when an attached CloudWatch analysis would lose its account; `version` for optimistic locking',
+    response: { schema: metricAccountsResponse },
     startsFlows: false,
   },
 ];

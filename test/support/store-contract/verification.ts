@@ -30,4 +30,22 @@ export function verificationContract(c: Contract) {
       expect(await c.store().getAnalysisTemplates(c.tenant())).toBeNull();
     });
   });
+  describe('metric accounts', () => {
+    it('creates the item once (exists), replaces it on its version (version), reads it back whole, apart from the templates', async () => {
+      const t = c.tenant();
+      const a = { account: '111122223333', roleArn: 'arn:aws:iam::111122223333:role/stageline-metrics' };
+      expect(await c.store().getMetricAccounts(t)).toBeNull();
+      await c.store().commit(t, [
+        { kind: 'metricAccounts', accounts: [a], expectedVersion: null },
+        { kind: 'audit', entry: audit(t) },
+      ]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'metricAccounts', accounts: [], expectedVersion: null }]))).toBe('exists');
+      await c.store().commit(t, [{ kind: 'metricAccounts', accounts: [], expectedVersion: 1 }]);
+      expect(await conflict(c.store().commit(t, [{ kind: 'metricAccounts', accounts: [a], expectedVersion: 1 }]))).toBe('version');
+      expect(await c.store().getMetricAccounts(t)).toEqual({ accounts: [], version: 2 });
+      // The tenant's templates are another item; another tenant's accounts are its own.
+      expect(await c.store().getAnalysisTemplates(t)).toBeNull();
+      expect(await c.store().getMetricAccounts(c.tenant())).toBeNull();
+    });
+  });
 }
