@@ -65,7 +65,7 @@ describe('cost of an approved promotion (counts)', () => {
  * target goes to ALARM while wave 3 bakes (on the bus, as POST /dev/events puts it on the local stack). Counts, not times.
  */
 describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
-  it('every changed target ROLLED_BACK, ≤ 35 state transitions, one transaction per target put back, ≤ 100 WRU for the rollback', async () => {
+  it('every changed target ROLLED_BACK, ≤ 35 state transitions, one transaction per target put back, ≤ 102 WRU for the rollback', async () => {
     const { b, close } = await openHarness(inject('dynamoEndpoint'));
     try {
       const retriesBefore = writeStats.retries;
@@ -85,6 +85,8 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
       // entry, event, metrics); the alarm on the target's item and the lease are single writes. Measured: 96 WRU.
       // The finish also unlists the targets put back from the environment's item (one DELETE on its set of names, 4 WRU:
       // the item is over 1 KB), so their polls read the environment's item alone again (store/own-heads.ts): 100 WRU.
+      // Before any target is put back, the decision to stop is written on the promotion (rollout.stopping, one write of
+      // its item, 2 WRU), so no wave starts and no target changes after it: 102 WRU.
       const alarm = b.calls.filter((c) => c.kind === 'event');
       expect(alarm).toHaveLength(1);
       // One run in a fresh clone counted 6: the promotion had left EXECUTING when the alarm's function came to finish
@@ -94,7 +96,7 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
       const transactions = alarm[0]!.requests.TransactWriteItemsCommand ?? 0;
       expect(transactions).toBeGreaterThanOrEqual(6);
       expect(transactions).toBeLessThanOrEqual(6 + 2 + retried);
-      expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24 + 4);
+      expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24 + 4 + 2);
     } finally {
       await close();
     }
