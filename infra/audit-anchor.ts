@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
-import { ANCHOR_SIGN } from '../functions/adapters/kms-s3-anchor.ts';
+import { ANCHOR_SIGN, KEY_ADMIN_ACTIONS } from '../functions/adapters/kms-s3-anchor.ts';
 import { STREAM_FILTER } from '../functions/handlers/stream.ts';
 import type { DomainEvents } from './events.ts';
 import { StackPart } from './part.ts';
@@ -138,23 +138,7 @@ export class AuditAnchor extends StackPart {
         new iam.PolicyStatement({
           sid: 'AccountAdministersTheKeyButCannotSign',
           principals: [account],
-          actions: [
-            'kms:Describe*',
-            'kms:Get*',
-            'kms:List*',
-            'kms:PutKeyPolicy',
-            'kms:EnableKey',
-            'kms:DisableKey',
-            'kms:ScheduleKeyDeletion',
-            'kms:CancelKeyDeletion',
-            'kms:TagResource',
-            'kms:UntagResource',
-            'kms:UpdateKeyDescription',
-            'kms:CreateAlias',
-            'kms:UpdateAlias',
-            'kms:DeleteAlias',
-            'kms:RevokeGrant',
-          ],
+          actions: [...KEY_ADMIN_ACTIONS],
           resources: ['*'],
         }),
         new iam.PolicyStatement({ sid: 'AccountVerifiesCheckpoints', principals: [account], actions: ['kms:GetPublicKey', 'kms:Verify'], resources: ['*'] }),

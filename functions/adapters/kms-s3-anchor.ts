@@ -28,6 +28,25 @@ export const TENANT_TAG = 'stageline:tenant';
 /** The alias of a tenant's attestation key: `alias/<stack>/tenant/<tenant>` (ATTESTATION_KEY_ALIAS_PREFIX is `alias/<stack>/tenant/`). */
 export const tenantKeyAlias = (prefix: string, tenant: string) => `${prefix}${tenant}`;
 
+/** What the account may do with a signing key (the audit key's and every tenant's): administer it, never sign with it. */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:Describe*',
+  'kms:Get*',
+  'kms:List*',
+  'kms:PutKeyPolicy',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateKeyDescription',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:RevokeGrant',
+] as const;
+
 /**
  * The key policy of a tenant's attestation key, as the audit key's (infra/audit-anchor.ts): the account administers
  * it and verifies with it, but cannot sign; the signer role alone signs, and only as ATTESTATION_SIGN says.
@@ -42,23 +61,7 @@ export function tenantKeyPolicy(signerRoleArn: string): Record<string, unknown> 
         Sid: 'AccountAdministersTheKeyButCannotSign',
         Effect: 'Allow',
         Principal: { AWS: root },
-        Action: [
-          'kms:Describe*',
-          'kms:Get*',
-          'kms:List*',
-          'kms:PutKeyPolicy',
-          'kms:EnableKey',
-          'kms:DisableKey',
-          'kms:ScheduleKeyDeletion',
-          'kms:CancelKeyDeletion',
-          'kms:TagResource',
-          'kms:UntagResource',
-          'kms:UpdateKeyDescription',
-          'kms:CreateAlias',
-          'kms:UpdateAlias',
-          'kms:DeleteAlias',
-          'kms:RevokeGrant',
-        ],
+        Action: [...KEY_ADMIN_ACTIONS],
         Resource: '*',
       },
       { Sid: 'AccountVerifiesAttestations', Effect: 'Allow', Principal: { AWS: root }, Action: ['kms:GetPublicKey', 'kms:Verify'], Resource: '*' },
