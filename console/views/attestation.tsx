@@ -45,7 +45,10 @@ export function Attestation({ p }: { p: { id: string; status: string } }) {
             </button>
           </p>
           <p class="mut">
-            Check it offline with the audit public key: <code>stageline attestation verify --file {p.id}-attestation.json --key key.pem</code>
+            Check it offline with your tenant's attestation key (<code>stageline audit public-key --attestation --output key.pem</code>):{' '}
+            <code>
+              stageline attestation verify --file {p.id}-attestation.json --key key.pem --tenant {predicate?.stageline?.tenant ?? '<tenant>'}
+            </code>
           </p>
         </>
       )}

@@ -127,8 +127,9 @@ describe('release bundles: several artifacts and a configuration snapshot promot
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(att!.status).toBe(200);
+    // Signed with the tenant's own attestation key (the top-level key signs only the Merkle anchor).
     const key = await t.call('GET', '/api/v1/audit/public-key', { token: u.viewer });
-    const v = verifyAttestation(att!.body.envelope, key.body.publicKeyPem, { subjectDigest: digest('b') });
+    const v = verifyAttestation(att!.body.envelope, key.body.attestation.publicKeyPem, { tenant: key.body.tenant, subjectDigest: digest('b') });
     expect(v.ok, JSON.stringify(v)).toBe(true);
     if (v.ok) expect(v.statement.subject.map((s) => s.name)).toEqual(['bundle:checkout', 'api', 'worker', expect.stringMatching(/^config:dev@/)]);
   });
