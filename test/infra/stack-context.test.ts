@@ -68,7 +68,13 @@ describe('two Stageline stacks in one account', () => {
       const shared = a[key].flatMap((x) => b[key].filter((y) => mayOverlap(x, y)).map((y) => `${x} ~ ${y}`));
       expect(shared, key).toEqual([]);
     }
-    expect(stackNames(stack)).toEqual({ eventBus: 'stageline', scheduleGroup: 'stageline', secretsPrefix: 'stageline/' });
+    expect(stackNames(stack)).toEqual({
+      eventBus: 'stageline',
+      scheduleGroup: 'stageline',
+      secretsPrefix: 'stageline/',
+      attestationKeyAliasPrefix: 'alias/stageline/tenant/',
+    });
+    expect(stackNames(second).attestationKeyAliasPrefix).toBe('alias/stageline-staging/tenant/');
     expect(() => unbundled({ stackName: 'stage line' })).toThrow(/context stackName/);
     expect(() => unbundled({ stackName: `S${'x'.repeat(64)}` })).toThrow(/context stackName/);
   });
