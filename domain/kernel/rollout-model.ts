@@ -152,3 +152,7 @@ export interface RolloutState {
   /** the waves whose completion was announced (`Promotion Wave Completed`, once per wave: the write is conditional on it) */
   completedWaves?: number[];
 }
+
+/** A bundle's per-target tags on one target, one per member it moved there (what the API and the events show as `registries`). */
+export const registriesOf = (t: Pick<RolloutTarget, 'members'>): (TargetRegistryDelivery & { artifact: string })[] =>
+  (t.members ?? []).flatMap((m) => (m.registry ? [{ artifact: m.name, ...m.registry }] : []));

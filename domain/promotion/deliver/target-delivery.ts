@@ -22,10 +22,6 @@ type Member = NonNullable<RolloutTarget['members']>[number];
 
 const taggedOf = (p: Promotion): Tagged | null => (p.subject.type === 'artifact' ? p.subject : null);
 
-/** A bundle's per-target tags on one target, one per member it moved there (what the API and the events show as `registries`). */
-export const registriesOf = (t: Pick<RolloutTarget, 'members'>): (TargetRegistryDelivery & { artifact: string })[] =>
-  (t.members ?? []).flatMap((m) => (m.registry ? [{ artifact: m.name, ...m.registry }] : []));
-
 /**
  * The deliveries of one target as its apply makes them: the per-target tag(s) first, then the git commit. Throws
  * PromotionFailed with the reason (the target fails and the rollout rolls back); a failure after a tag moved puts

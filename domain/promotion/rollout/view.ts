@@ -1,6 +1,6 @@
 import type { Promotion, TargetAnalysisRun } from '../../kernel/promotion-model.ts';
 import type { Deps } from '../../kernel/deps.ts';
-import { registriesOf } from '../deliver/target-delivery.ts';
+import { registriesOf } from '../../kernel/rollout-model.ts';
 
 /** The per-target view of a rollout (promotion detail, decision record): each target's state, confirmation, bake window and alarm. */
 export async function rolloutView(deps: Deps, p: Promotion) {
