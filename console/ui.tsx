@@ -169,7 +169,29 @@ export const Head = ({ cols }: { cols: string[] }) => (
 );
 
 /** A table that scrolls sideways on its own (the page never does). */
-export const Wrap = ({ children }: { children: ComponentChildren }) => <div class="wrap">{children}</div>;
+/**
+ * A table's frame: a table wider than the screen scrolls sideways in it. While it does, the frame is a named region
+ * a keyboard can reach (and scroll with the arrow keys); one that fits is no extra stop for the Tab key.
+ */
+export function Wrap({ children }: { children: ComponentChildren }) {
+  const frame = useRef<HTMLDivElement>(null);
+  const [scrolls, setScrolls] = useState(false);
+  useEffect(() => {
+    const el = frame.current;
+    if (!el) return;
+    const check = () => setScrolls(el.scrollWidth > el.clientWidth + 1);
+    check();
+    const seen = new ResizeObserver(check);
+    seen.observe(el);
+    if (el.firstElementChild) seen.observe(el.firstElementChild);
+    return () => seen.disconnect();
+  }, []);
+  return (
+    <div class="wrap" ref={frame} {...(scrolls ? { tabIndex: 0, role: 'region', 'aria-label': 'Table (scrolls sideways)' } : {})}>
+      {children}
+    </div>
+  );
+}
 
 /** Rows as CSV, downloaded as a file. */
 export function downloadCsv(name: string, rows: (string | number | null)[][]): void {
