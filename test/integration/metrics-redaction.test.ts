@@ -94,8 +94,20 @@ describe('provider error text is redacted before it is cut', () => {
 
   it("CloudWatch: a failed result's messages are cut to the bound, as every provider's", async () => {
     const client = { send: async () => ({ MetricDataResults: [{ Id: 'm', StatusCode: 'Forbidden', Messages: [{ Code: 'x', Value: 'y'.repeat(1000) }] }] }) };
-    const metrics = new ProviderMetrics(secrets, new CloudWatchMetrics(() => client as never));
-    const message = await failure(metrics.query('acme', { type: 'cloudwatch', query: 'SELECT 1' } as MetricsProvider, { query: 'SELECT 1' }, now()));
+    // A CloudWatch read goes through the role the tenant registered for the account (its session, here a fixed one).
+    const sts = {
+      send: async () => ({ Credentials: { AccessKeyId: 'AKIA', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date('2030-01-01T00:00:00Z') } }),
+    };
+    const metrics = new ProviderMetrics(
+      secrets,
+      new CloudWatchMetrics(
+        () => client as never,
+        () => sts as never,
+      ),
+    );
+    const role = { roleArn: 'arn:aws:iam::111122223333:role/stageline-metrics', externalId: 'stageline:acme' };
+    const at: MeasureAt = { ...now(), account: '111122223333', role };
+    const message = await failure(metrics.query('acme', { type: 'cloudwatch', query: 'SELECT 1' } as MetricsProvider, { query: 'SELECT 1' }, at));
     expect(message).toMatch(/^CloudWatch: Forbidden: y+…$/);
     expect(message.length).toBeLessThanOrEqual(250);
   });
