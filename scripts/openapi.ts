@@ -190,7 +190,7 @@ function commonResponses(schemas: Schemas) {
     },
     UnsupportedMediaType: {
       description:
-        'The body is sent as a media type the operation does not take (JSON as text/plain): send it as application/json (a +json type and any charset are JSON; a body with no Content-Type is read as JSON)',
+        'The body is sent as a media type the operation does not take (JSON as text/plain): send it as application/json (a +json type and any charset are JSON; a body with no Content-Type, or labelled application/x-www-form-urlencoded as `curl -d` labels it, is read as JSON)',
       content: json(error),
     },
     FormTooLarge: { description: "The body is too large (the gateway's message)", content: json(gateway) },

@@ -68,15 +68,19 @@ export function checkShape(root: unknown): void {
 }
 
 /**
- * A JSON body's media type: application/json (any parameters, e.g. charset) or a +json type. Another type
- * (JSON sent as text/plain, as a form) is refused with 415, as the document lists application/json only.
- * A body sent with no Content-Type at all is read as JSON (what the route takes).
+ * A JSON body's media type: application/json (any parameters, e.g. charset) or a +json type. A body sent with no
+ * Content-Type is read as JSON (what the route takes), and so is one labelled application/x-www-form-urlencoded:
+ * that is the label `curl -d` puts on every body, the way the README and the guide send JSON (the body must still be
+ * a JSON document: a form's `a=1&b=2` is a 400). Any other type (JSON sent as text/plain, multipart, XML) is 415.
  */
+/** What `curl -d` labels a body with when no -H says otherwise. */
+const CURL_DEFAULT_TYPE = 'application/x-www-form-urlencoded';
+
 export function checkJsonMediaType(headers: Record<string, string | undefined> | undefined): void {
   const type = headers?.['content-type'];
   if (type === undefined) return;
   const media = type.split(';')[0]!.trim().toLowerCase();
-  if (media === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(media)) return;
+  if (media === 'application/json' || media === CURL_DEFAULT_TYPE || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(media)) return;
   throw new UnsupportedMediaType(`Content-Type '${media}' is not taken here: send the body as application/json`);
 }
 

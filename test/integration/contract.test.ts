@@ -466,6 +466,14 @@ describe('request classes over the route table', () => {
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });
     expect(ok.status, JSON.stringify(ok.body)).not.toBe(415);
+    // What `curl -d '{…}'` sends (the README's and the guide's way): labelled a form, read as the JSON it is; a real form is a 400.
+    const curl = { 'content-type': 'application/x-www-form-urlencoded' };
+    const fromCurl = await t.call('POST', '/api/v1/environments/dev/configs', { token: admin, raw: '{"key":"from-curl","value":1}', headers: curl });
+    // It reaches the route (no environment here: 404), as application/json does.
+    expect(fromCurl.status, JSON.stringify(fromCurl.body)).toBe(ok.status);
+    expect(fromCurl.body.error?.code).not.toBe('UNSUPPORTED_MEDIA_TYPE');
+    const form = await t.call('POST', '/api/v1/environments/dev/configs', { token: admin, raw: 'key=form&value=1', headers: curl });
+    expect(form.status, JSON.stringify(form.body)).toBe(400);
   });
 
   /** A request whose path goes out as written: fetch (WHATWG URL) would resolve %2e%2e itself before sending. */
