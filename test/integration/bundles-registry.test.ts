@@ -77,17 +77,21 @@ describe('a bundle through waves, per target in its registries', () => {
     const worker1 = await pushImage(reg(dev), 'worker', image(2));
     await publish('api', 'v1.0.0', api1);
     await publish('worker', 'v1.0.0', worker1);
+    /** Each member's per-target tags point at `onTargets`, the environment's own tag at `onEnvironment`. */
+    const expectTags = async (members: [repo: string, onTargets: string, onEnvironment: string][]) => {
+      for (const [repo, d, env] of members) {
+        expect(await tagOf(east, repo, 'latest-production-canary'), repo).toBe(d);
+        expect(await tagOf(east, repo, 'latest-production-us-east-1'), repo).toBe(d);
+        expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
+        expect(await tagOf(east, repo, 'latest-production'), repo).toBe(env);
+      }
+    };
     const first = await waitFor(t, u.viewer, await promote(), ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 60_000);
     expect(first.status, JSON.stringify(first.error)).toBe('COMPLETED');
-    for (const [repo, d] of [
-      ['api', api1],
-      ['worker', worker1],
-    ] as [string, string][]) {
-      expect(await tagOf(east, repo, 'latest-production-canary'), repo).toBe(d);
-      expect(await tagOf(east, repo, 'latest-production-us-east-1'), repo).toBe(d);
-      expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
-      expect(await tagOf(east, repo, 'latest-production'), repo).toBe(d);
-    }
+    await expectTags([
+      ['api', api1, api1],
+      ['worker', worker1, worker1],
+    ]);
     expect(rows(first).canary.registries).toEqual([
       { artifact: 'api', registry: 'east', tag: 'latest-production-canary', digest: api1 },
       { artifact: 'worker', registry: 'east', tag: 'latest-production-canary', digest: worker1 },
@@ -112,28 +116,18 @@ describe('a bundle through waves, per target in its registries', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     // Wave 2 runs v2 of both members, per target; the environment's own tags have not moved.
-    for (const [repo, d, was] of [
+    await expectTags([
       ['api', api2, api1],
       ['worker', worker2, worker1],
-    ] as [string, string, string][]) {
-      expect(await tagOf(east, repo, 'latest-production-canary'), repo).toBe(d);
-      expect(await tagOf(east, repo, 'latest-production-us-east-1'), repo).toBe(d);
-      expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
-      expect(await tagOf(east, repo, 'latest-production'), repo).toBe(was);
-    }
+    ]);
     expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, '5xx in us-east-1') })).status).toBe(202);
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 30_000);
     expect(done.status, JSON.stringify(done.error)).toBe('ROLLED_BACK');
     // Every member's tag on every changed target is back on v1.
-    for (const [repo, d] of [
-      ['api', api1],
-      ['worker', worker1],
-    ] as [string, string][]) {
-      expect(await tagOf(east, repo, 'latest-production-canary'), repo).toBe(d);
-      expect(await tagOf(east, repo, 'latest-production-us-east-1'), repo).toBe(d);
-      expect(await tagOf(west, repo, 'latest-production-eu-west-1'), repo).toBe(d);
-      expect(await tagOf(east, repo, 'latest-production'), repo).toBe(d);
-    }
+    await expectTags([
+      ['api', api1, api1],
+      ['worker', worker1, worker1],
+    ]);
     // A rollout that rolls back never completed: no result; each row says what was put back.
     expect(done.result).toBeNull();
     expect(rows(done)['eu-west-1'].registries).toEqual([
