@@ -40,6 +40,8 @@ import { handler as registryPush } from '../functions/handlers/registry-push.ts'
 import { setVerbose } from './terminal.ts';
 import * as env from '../functions/configuration.ts';
 import { localDefaults, overrideConfig, type ConfigValues } from '../functions/configuration-overrides.ts';
+import { toFaultPlan, type FaultPlan, type FaultPlanSpec } from './faults.ts';
+import { faultyStep } from './fault-seams.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -69,6 +71,8 @@ export interface LocalStack {
    * the process's environment.
    */
   configure(values: ConfigValues): () => void;
+  /** the fault plan this stack applies at its seams (local/faults.ts), when one was given */
+  faults?: FaultPlan;
   stop(): Promise<void>;
 }
 
@@ -88,6 +92,11 @@ export interface LocalStackOptions {
   ready?: () => boolean;
   /** fault injection for tests: runs before each state-machine task */
   beforeStep?: (payload: unknown) => Promise<void> | void;
+  /**
+   * The fault plan (local/faults.ts) applied at the seams the cloud has: step tasks, the stream, the bus, the
+   * functions' DynamoDB client and outbound calls. Omitted: STAGELINE_FAULTS, if set; else none.
+   */
+  faults?: FaultPlan | FaultPlanSpec;
   /** false: do not consume the table's stream (tests of a crash before the relay) */
   stream?: boolean;
   /** first webhook retry delay in ms (5 s; tests shrink it) */
@@ -165,12 +174,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   resetSecretBox();
   resetDeps();
   const base = deps();
+  const faults = toFaultPlan(opts.faults);
   // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
+  const runStep = async (payload: unknown) => {
+    await opts.beforeStep?.(payload);
+    return promotionStep(payload);
+  };
   const workflow = new LocalWorkflow({
-    invokeStep: async (payload) => {
-      await opts.beforeStep?.(payload);
-      return promotionStep(payload);
-    },
+    invokeStep: faults ? faultyStep(faults, runStep) : runStep,
     journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
     timeScale: opts.timeScale,
   });
@@ -301,6 +312,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     directory,
     slackSigningSecret: env.STAGELINE_SLACK_SIGNING_SECRET()!,
     configure: (values) => overrideConfig(values),
+    faults,
     async stop() {
       undoConfig();
       scheduler.stop();
