@@ -30,6 +30,8 @@ function matches(p: EventPattern, e: BusEvent): boolean {
  */
 export class LocalEventBus implements Events {
   readonly published: BusEvent[] = [];
+  /** how a rule's target is given an event (a fault plan's: now and then twice or late); default: once, at once */
+  constructor(private readonly deliver: (run: () => Promise<void>) => Promise<void> = (run) => run()) {}
   private readonly rules: { pattern: EventPattern; target: (e: BusEvent) => Promise<void> | void }[] = [];
 
   addRule(pattern: EventPattern, target: (e: BusEvent) => Promise<void> | void): void {
@@ -56,7 +58,7 @@ export class LocalEventBus implements Events {
         // Delivery is asynchronous on AWS too: a failing target never fails the publisher.
         runs.push(
           Promise.resolve()
-            .then(() => r.target(bus))
+            .then(() => this.deliver(async () => r.target(bus)))
             .catch((err) => reportError('local event target failed', err, String(bus['detail-type'] ?? bus.source))),
         );
       }

@@ -1,4 +1,5 @@
-import { faultError, type FaultPlan } from './faults.ts';
+import { TransactionCanceledException, TransactionConflictException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { faultError, type FaultKind, type FaultPlan } from './faults.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,6 +31,79 @@ export function faultyStep(plan: FaultPlan, invoke: (payload: unknown) => Promis
         return invoke(payload);
       default:
         return invoke(payload);
+    }
+  };
+}
+
+/**
+ * An at-least-once delivery under a fault plan (the table's stream to its consumer, the bus to a rule's
+ * target): now and then delivered twice (the same records, the same event id) or late.
+ */
+export function faultyDelivery(plan: FaultPlan, twice: FaultKind, late: FaultKind): <T>(deliver: () => Promise<T>) => Promise<T> {
+  return async (deliver) => {
+    const kind = plan.pick(twice, late);
+    if (kind === late) await sleep(plan.delay());
+    const result = await deliver();
+    if (kind === twice) return deliver();
+    return result;
+  };
+}
+
+const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item|Items)?Command$/;
+
+/**
+ * The functions' DynamoDB clients under a fault plan, as middleware on each client (functions/adapters/seams.ts):
+ * `dynamo.conflict` refuses a write as DynamoDB refuses one that meets a transaction on the same item
+ * (TransactionCanceledException/TransactionConflict for a transaction, TransactionConflictException for one
+ * item), before it is applied; `dynamo.lostAck` applies a write and loses its answer (a timeout), which the
+ * SDK's own retry sends again, as it does on AWS.
+ */
+export function faultyDynamo(plan: FaultPlan): (client: DynamoDBClient) => void {
+  return (client) => {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = String((context as { commandName?: string }).commandName ?? '');
+        if (!WRITES.test(command)) return next(args);
+        if (plan.roll('dynamo.conflict')) {
+          if (command.startsWith('TransactWrite'))
+            throw new TransactionCanceledException({
+              message: 'injected fault: Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
+              $metadata: {},
+              CancellationReasons: [{ Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }],
+            });
+          throw new TransactionConflictException({ message: 'injected fault: Transaction is ongoing for the item', $metadata: {} });
+        }
+        const out = await next(args);
+        if (plan.roll('dynamo.lostAck')) throw faultError('TimeoutError', `${command} was applied, its answer was lost`);
+        return out;
+      },
+      { step: 'deserialize', name: 'stagelineFaults', priority: 'high' },
+    );
+  };
+}
+
+/** Outbound calls to tenant hosts under a fault plan: 5xx, 429, a reset before or after the host acted, a slow answer. */
+export function faultyOutbound(plan: FaultPlan): (url: URL, method: string, send: () => Promise<Response>) => Promise<Response> {
+  return async (url, method, send) => {
+    const kind = plan.pick('outbound.5xx', 'outbound.429', 'outbound.reset', 'outbound.resetAfter', 'outbound.slow');
+    const reset = () => faultError('Error', `connection reset (${method} ${url.host})`, { code: 'ECONNRESET' });
+    switch (kind) {
+      case 'outbound.5xx':
+        return new Response('injected fault: service unavailable', { status: 503, headers: { 'content-type': 'text/plain' } });
+      case 'outbound.429':
+        return new Response('injected fault: too many requests', { status: 429, headers: { 'content-type': 'text/plain', 'retry-after': '1' } });
+      case 'outbound.reset':
+        throw reset();
+      case 'outbound.resetAfter': {
+        const res = await send();
+        await res.body?.cancel().catch(() => undefined);
+        throw reset();
+      }
+      case 'outbound.slow':
+        await sleep(plan.delay());
+        return send();
+      default:
+        return send();
     }
   };
 }

@@ -41,7 +41,8 @@ import { setVerbose } from './terminal.ts';
 import * as env from '../functions/configuration.ts';
 import { localDefaults, overrideConfig, type ConfigValues } from '../functions/configuration-overrides.ts';
 import { toFaultPlan, type FaultPlan, type FaultPlanSpec } from './faults.ts';
-import { faultyStep } from './fault-seams.ts';
+import { faultyDelivery, faultyDynamo, faultyOutbound, faultyStep } from './fault-seams.ts';
+import { setSeams } from '../functions/adapters/seams.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -173,8 +174,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
   resetSecretBox();
   resetDeps();
-  const base = deps();
   const faults = toFaultPlan(opts.faults);
+  // The fault plan's seams in the adapters (every DynamoDB client the functions make, every outbound call):
+  // set before the first client is made, undone by stop().
+  const undoSeams = faults ? setSeams({ dynamoClient: faultyDynamo(faults), outbound: faultyOutbound(faults) }) : () => {};
+  const base = deps();
   // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
   const runStep = async (payload: unknown) => {
     await opts.beforeStep?.(payload);
@@ -185,7 +189,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
     timeScale: opts.timeScale,
   });
-  const bus = new LocalEventBus();
+  const bus = faults ? new LocalEventBus(faultyDelivery(faults, 'bus.twice', 'bus.late')) : new LocalEventBus();
   // The same rule CDK deploys: auto-promotion is evaluated when its inputs change.
   bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...AUTO_PROMOTION_TRIGGERS] }, async (e) => {
     await autoPromote(e);
@@ -257,7 +261,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const stream = new LocalStreamPoller({
     endpoint: dynamo.endpoint,
     tableName,
-    handler: (e) => streamConsumer(e),
+    handler: faults
+      ? (e) => {
+          const deliver = faultyDelivery(faults, 'stream.twice', 'stream.late');
+          return deliver(() => streamConsumer(e));
+        }
+      : (e) => streamConsumer(e),
     positionFile: opts.dataDir ? join(opts.dataDir, 'stream-positions.json') : undefined,
   });
   if (opts.stream !== false) stream.start();
@@ -315,6 +324,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     faults,
     async stop() {
       undoConfig();
+      undoSeams();
       scheduler.stop();
       webhooks.scheduler.stop();
       await workflow.stop();

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { readAddress } from '#domain/kernel/ip-ranges';
 import { addressRefusal } from '#domain/kernel/url-policy';
 import * as env from '../configuration.ts';
+import { seams } from './seams.ts';
 
 /**
  * The one way Stageline calls a URL a tenant configured (webhook gates, OCI registries, Slack).
@@ -108,14 +109,19 @@ const NO_BODY = new Set([101, 103, 204, 205, 304]);
  */
 export async function guardedFetch(raw: string | URL, init: GuardedInit = {}): Promise<Response> {
   const url = checkUrl(raw);
+  const seam = seams().outbound;
+  return seam ? seam(url, (init.method ?? 'GET').toUpperCase(), () => send(url, init)) : send(url, init);
+}
+
+async function send(url: URL, init: GuardedInit): Promise<Response> {
   const signal = init.signal ?? AbortSignal.timeout(init.timeoutMs ?? 10_000);
   // node:http is loaded only for plain http (loopback, allowed locally): on Node 24 importing it loads
   // undici, http2 and worker_threads too, ~15 ms of module init for every function that can call out.
-  const send = url.protocol === 'https:' ? httpsRequest : (await import('node:http')).request;
+  const request = url.protocol === 'https:' ? httpsRequest : (await import('node:http')).request;
   const method = (init.method ?? 'GET').toUpperCase();
   return new Promise<Response>((resolve, reject) => {
     const tls = init.ca ? { ca: init.ca } : {};
-    const req = send(url, { method, headers: init.headers, lookup: guardedLookup as never, signal, ...tls }, (res: IncomingMessage) => {
+    const req = request(url, { method, headers: init.headers, lookup: guardedLookup as never, signal, ...tls }, (res: IncomingMessage) => {
       const headers = new Headers();
       for (const [k, v] of Object.entries(res.headers)) {
         if (v === undefined) continue;

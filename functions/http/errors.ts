@@ -73,7 +73,39 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
 const cutOff = (err: unknown) =>
   err instanceof Error && err.name === 'TimeoutError' && (err.cause as { package?: string } | undefined)?.package === '@middy/core';
 
+/**
+ * What DynamoDB (or another AWS service behind a handler) answers when it is busy for a moment, after the SDK's
+ * own retries: a write meeting a transaction on the same item, throttling, an internal error, a lost answer. The
+ * request may or may not have been saved (a write whose answer was lost was), so the caller is told to send it
+ * again, as for a request cut off by its deadline: never a 500.
+ */
+const TRANSIENT = new Set([
+  'TransactionConflictException',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+const transient = (err: unknown) => err instanceof Error && TRANSIENT.has(err.name) && !(err instanceof DomainError);
+
 export function errorResponse(err: unknown, requestId?: string): HttpResult {
+  if (transient(err) && !cutOff(err)) {
+    logger.warn('transient error', { requestId, error: String(err) });
+    return json(
+      503,
+      {
+        error: {
+          code: 'UNAVAILABLE',
+          message:
+            'The store was busy and this request may not have been saved: send it again with the same Idempotency-Key to get its answer (one change at most), or read before you retry without one',
+          requestId,
+        },
+      },
+      { 'retry-after': '1' },
+    );
+  }
   if (cutOff(err))
     return json(
       503,

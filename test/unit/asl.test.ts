@@ -32,7 +32,8 @@ type Definition = { Comment?: string; StartAt: string; States: Record<string, St
 
 const files = aslFiles();
 const promotion = JSON.parse(files.find((f) => f.file === STATE_MACHINES.promotion.file)!.text) as Definition;
-const LAMBDA_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+// Lambda's service errors (Step Functions' advice) and a function that ran past its timeout (its steps are idempotent).
+const LAMBDA_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Sandbox.Timedout'];
 
 type Rule = { Variable?: string; StringEquals?: string; IsPresent?: boolean; NumericGreaterThan?: number; And?: Rule[]; Next?: string };
 type Values = Record<string, string | number>;

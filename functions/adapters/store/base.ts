@@ -15,13 +15,16 @@ import { ValidationFailed } from '#domain/kernel/errors';
 import type { Page } from '#domain/kernel/model';
 import { WriteConflict } from '#domain/kernel/retry';
 import { secretBox, type SecretBox } from '../secret-box.ts';
+import { seams } from '../seams.ts';
 import { tenantPrefix, TABLE, type Key } from '../table.ts';
 
 export type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 export type ConflictReason = WriteConflict['reason'];
 
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+  const client = new DynamoDBClient(config);
+  seams().dynamoClient?.(client);
+  return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
 }
@@ -167,6 +170,9 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
           await db.send(command as PutCommand);
         } catch (err) {
           if ((err as { name?: string }).name === 'ConditionalCheckFailedException') throw new WriteConflict(reasons[0] ?? 'unknown');
+          // A single-item write on an item a transaction is changing at that moment: DynamoDB refuses it
+          // as it refuses the transaction's other writers. The same race, read again and retried.
+          if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('unknown');
           throw err;
         }
         return;
