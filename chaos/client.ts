@@ -65,7 +65,9 @@ export class ChaosClient {
       method,
       path,
       status,
-      ...(meta.note || status >= 400 || status === 0 ? { note: [meta.note, status >= 400 || status === 0 ? brief(parsed) : ''].filter(Boolean).join(': ') } : {}),
+      ...(meta.note || status >= 400 || status === 0
+        ? { note: [meta.note, status >= 400 || status === 0 ? brief(parsed) : ''].filter(Boolean).join(': ') }
+        : {}),
     });
     return { status, body: parsed as T };
   }

@@ -127,6 +127,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   const users = new Map<string, Users>();
   let budget = opts.promotions;
   let tenantNo = 0;
+  const unseen = new Set<Kind>(kinds);
 
   /** One tenant's plan, drawn up front from the seed (the interleaving of tenants still varies). */
   const plans: { tenant: string; strict: boolean; seed: number; kinds: Kind[] }[] = [];
@@ -136,10 +137,11 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     const allowed = kinds.filter((k) => strict || (k !== 'approval-race' && k !== 'deadline-race'));
     const mine: Kind[] = [];
     let n = 0;
-    // Every kind once before any twice (a small run still sees each), then at random.
-    const order = [...allowed].sort(() => next() - 0.5);
+    // Every kind once (where the tenant allows it) before any at random: a small run still sees each.
     while (n < perTenant && budget > 0) {
-      const k = mine.length < order.length && tenantNo <= 2 ? order[mine.length]! : allowed[Math.floor(next() * allowed.length)]!;
+      const fresh = unseen.filter((k) => allowed.includes(k));
+      const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
+      unseen.delete(k);
       const cost = COST[k];
       mine.push(k);
       n += cost;
@@ -221,7 +223,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
           approved = true;
           await call(u.approver, 'POST', `/api/v1/promotions/${p.id}/approve`, {}, { promotionId: p.id });
         }
-        if (last === 'VALIDATION_FAILED') await call(u.deployer, 'DELETE', `/api/v1/promotions/${p.id}`, undefined, { promotionId: p.id, note: 'gates failed' });
+        if (last === 'VALIDATION_FAILED')
+          await call(u.deployer, 'DELETE', `/api/v1/promotions/${p.id}`, undefined, { promotionId: p.id, note: 'gates failed' });
         if (last === 'APPROVED' && d.trigger === 'manual') await call(u.deployer, 'POST', `/api/v1/promotions/${p.id}/execute`, {}, { promotionId: p.id });
         if (Date.now() > end) {
           log(`${tenant} ${p.id} (${p.kind}) still ${last} after ${waitMs} ms`);
@@ -344,7 +347,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
                 const both = r() < 0.5;
                 await Promise.all([
                   approve(u.approver),
-                  both ? approve(u.approver2) : call(u.approver2, 'POST', `/api/v1/promotions/${p.id}/reject`, { reason: 'chaos: not now' }, { promotionId: p.id }),
+                  both
+                    ? approve(u.approver2)
+                    : call(u.approver2, 'POST', `/api/v1/promotions/${p.id}/reject`, { reason: 'chaos: not now' }, { promotionId: p.id }),
                 ]);
               } else {
                 await sleep(r() * (APPROVAL_EXPIRY_SECONDS + 1.5) * 1000);
