@@ -126,18 +126,24 @@ const applied = (x: RolloutTarget) => Boolean(x.appliedAt) || ['CONFIRMING', 'BA
 export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
   const out: Violation[] = [];
   const bound = opts.boundMs ?? 180_000;
-  const excerpt = (tenant: string, id: string, p?: Promotion, audit: AuditEntry[] = []) => {
+  const excerpt = (tenant: string, id: string, x?: ObservedPromotion, audit: AuditEntry[] = []) => {
+    const p = x?.promotion;
     const client = o.history
       .filter((h) => h.tenant === tenant && h.promotionId === id)
       .map((h) => `${h.at} ${h.method} ${h.path} → ${h.status}${h.note ? ` (${h.note})` : ''}`);
     const server = (p?.transitions ?? []).map((t) => `${t.at} status ${t.status} by ${t.by}`);
     const trail = audit.filter((a) => a.entityId === id).map((a) => `${a.at} audit ${a.action}${a.reason ? `: ${a.reason}` : ''}`);
-    return [...client, ...server, ...trail].sort().slice(-40);
+    const rollout = p?.rollout
+      ? [
+          `(now) rollout: wave ${p.rollout.wave}${p.rollout.halted ? `, halted by ${p.rollout.halted.by}` : ''}${p.rollout.stopping ? `, stopping since ${p.rollout.stopping.at}` : ''}${p.rollout.outcome ? `, outcome ${p.rollout.outcome}` : ''}; targets ${(x?.targets ?? []).map((g) => `${g.name}:${g.state}${g.appliedAt ? `@${g.appliedAt}` : ''}`).join(' ')}`,
+        ]
+      : [];
+    return [...[...client, ...server, ...trail].sort().slice(-40), ...rollout];
   };
   for (const t of o.tenants) {
     const byId = new Map(t.promotions.map((x) => [x.promotion.id, x]));
     const add = (invariant: Invariant, promotionId: string, detail: string) =>
-      out.push({ invariant, tenant: t.tenant, promotionId, detail, history: excerpt(t.tenant, promotionId, byId.get(promotionId)?.promotion, t.audit) });
+      out.push({ invariant, tenant: t.tenant, promotionId, detail, history: excerpt(t.tenant, promotionId, byId.get(promotionId), t.audit) });
     /** the completed rollbacks that undo `id` (a promotion's rollback, or an environment rollback replacing its deployment) */
     const rollbacksOf = (id: string) =>
       t.promotions.filter(

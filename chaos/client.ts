@@ -39,6 +39,20 @@ export class ChaosClient {
     body?: unknown,
     meta: { promotionId?: string; note?: string; headers?: Record<string, string> } = {},
   ): Promise<Answer<T>> {
+    const { answer, entry } = await this.send<T>(tenant, token, method, path, body, meta);
+    this.history.push(entry);
+    return answer;
+  }
+
+  /** One request and the history entry that records it (not yet kept). */
+  private async send<T>(
+    tenant: string,
+    token: string | undefined,
+    method: string,
+    path: string,
+    body: unknown,
+    meta: { promotionId?: string; note?: string; headers?: Record<string, string> },
+  ): Promise<{ answer: Answer<T>; entry: HistoryEntry }> {
     const headers: Record<string, string> = { ...(meta.headers ?? {}) };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -57,8 +71,7 @@ export class ChaosClient {
       parsed = { message: String(err) };
     }
     const promotionId = meta.promotionId ?? promotionIdOf(path, parsed);
-    // Reads are many (polls): only those that change what the history says are kept (a new status).
-    this.history.push({
+    const entry: HistoryEntry = {
       at: new Date().toISOString(),
       tenant,
       ...(promotionId ? { promotionId } : {}),
@@ -68,17 +81,16 @@ export class ChaosClient {
       ...(meta.note || status >= 400 || status === 0
         ? { note: [meta.note, status >= 400 || status === 0 ? brief(parsed) : ''].filter(Boolean).join(': ') }
         : {}),
-    });
-    return { status, body: parsed as T };
+    };
+    return { answer: { status, body: parsed as T }, entry };
   }
 
   /** A read that is recorded only when it tells something new (a poll's answer is kept when the status changed). */
   async poll<T = any>(tenant: string, token: string, path: string, promotionId: string, last?: string): Promise<Answer<T>> {
-    const before = this.history.length;
-    const r = await this.call<T>(tenant, token, 'GET', path, undefined, { promotionId });
+    const { answer: r, entry } = await this.send<T>(tenant, token, 'GET', path, undefined, { promotionId });
     const status = (r.body as { status?: string } | undefined)?.status;
-    if (r.status === 200 && status === last) this.history.splice(before, 1);
-    else if (status) this.history[before] = { ...this.history[before]!, note: `status ${status}` };
+    // Polls are many: one is kept when it tells something new (another status, or a failed read).
+    if (r.status !== 200 || status !== last) this.history.push(status && r.status === 200 ? { ...entry, note: `status ${status}` } : entry);
     return r;
   }
 }

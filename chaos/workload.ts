@@ -139,7 +139,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     let n = 0;
     // Every kind once (where the tenant allows it) before any at random: a small run still sees each.
     while (n < perTenant && budget > 0) {
-      const fresh = unseen.filter((k) => allowed.includes(k));
+      const fresh = [...unseen].filter((k) => allowed.includes(k));
       const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
       unseen.delete(k);
       const cost = COST[k];
