@@ -243,12 +243,18 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       await call(u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: `k${++key}`, value: `v${key}-${Math.floor(r() * 1e6)}` });
       return request(kind, 'dev', 'staging');
     };
+    /** dev → staging to its end; a team tries again (up to three times) when it did not complete. */
     const staged = async (kind: Kind) => {
-      const p = await toStaging(kind === 'config-staging' ? kind : 'config-staging');
-      if (!p) return null;
-      const d = await drive(p);
-      if (d?.status === 'COMPLETED') completedStaging.push(p.id);
-      return d?.status === 'COMPLETED' ? p : null;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const p = await toStaging(kind === 'config-staging' ? kind : 'config-staging');
+        if (!p) continue;
+        const d = await drive(p);
+        if (d?.status === 'COMPLETED') {
+          completedStaging.push(p.id);
+          return p;
+        }
+      }
+      return null;
     };
     const alarm = async (arn: string, value: 'ALARM' | 'OK', promotionId?: string) =>
       call(u.viewer, 'POST', '/dev/events', alarmChange(arn, value, value === 'ALARM' ? '5xx above 2%' : 'recovered'), {
