@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
@@ -81,7 +82,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => {});
   const started = Date.now();
   const stack = await startLocalStack({
-    tableName: `chaos-${opts.seed.toString(36)}`,
+    // A table of its own per run: the audit anchor's checkpoints are kept per table name (local/stack.ts).
+    tableName: `chaos-${opts.seed.toString(36)}-${randomUUID().slice(0, 8)}`,
     ...(opts.dynamoEndpoint ? { dynamoEndpoint: opts.dynamoEndpoint } : {}),
     timeScale: 0.001,
     faults: { seed: opts.seed, rate: opts.rate, rates: opts.rates ?? {}, delayMs: 100 },
@@ -100,7 +102,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await settle(stack, w.tenants, opts.idleMs ?? 60_000);
     const ctx = { stack, tenants: w.tenants, history: w.history, seed: opts.seed, promotions: w.promotions };
     const { observed, violations } = await checkAll(ctx, { ...opts.check, effects: opts.effects });
-    const statusOf = new Map(observed.tenants.flatMap((t) => t.promotions.map((x) => [x.promotion.id, x.promotion.status] as const)));
+    // A status and, for one that did not complete, why (its error's code, or how it ended).
+    const statusOf = new Map(
+      observed.tenants.flatMap((t) =>
+        t.promotions.map((x) => {
+          const p = x.promotion;
+          const why = p.status === 'COMPLETED' ? '' : (p.error?.code ?? (p.monitorAlarm ? 'alarm' : p.rejection ? 'rejected' : ''));
+          return [p.id, why ? `${p.status} (${why})` : p.status] as const;
+        }),
+      ),
+    );
     const report = summarize(opts, w.promotions, statusOf, stack.faults?.counts(), violations, Date.now() - started);
     return report;
   } finally {
@@ -124,8 +135,8 @@ function summarize(
   lines.push(`chaos: seed ${opts.seed}, rate ${opts.rate}, ${promotions.length} promotions in ${Math.round(elapsedMs / 1000)} s`);
   lines.push('promotions by kind:');
   for (const [k, n] of Object.entries(byKind).sort()) lines.push(`  ${k.padEnd(20)} ${n}`);
-  lines.push('promotions by final state:');
-  for (const [k, n] of Object.entries(byStatus).sort()) lines.push(`  ${k.padEnd(20)} ${n}`);
+  lines.push('promotions by final state (why):');
+  for (const [k, n] of Object.entries(byStatus).sort()) lines.push(`  ${k.padEnd(36)} ${n}`);
   lines.push('faults injected by kind (injected / chances):');
   for (const k of FAULT_KINDS) lines.push(`  ${k.padEnd(20)} ${faults[k].injected} / ${faults[k].chances}`);
   lines.push('violations by invariant:');
