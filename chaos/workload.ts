@@ -33,6 +33,8 @@ export const KINDS = [
   'rollback-promotion',
   /** POST /environments/staging/rollback to an earlier snapshot */
   'env-rollback',
+  /** a flag of dev promoted alone to staging (a SELECTIVE promotion of items of kind flag) */
+  'flag-staging',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -379,6 +381,28 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
             if (d?.status === 'COMPLETED') completedStaging.splice(completedStaging.indexOf(of), 1);
             break;
           }
+          case 'flag-staging': {
+            const flag = await call(u.deployer, 'POST', '/api/v1/environments/dev/flags', { key: `f${++key}`, value: r() < 0.5 });
+            if (flag.status !== 201 || typeof flag.body?.id !== 'string') break;
+            const a = await call(
+              u.deployer,
+              'POST',
+              '/api/v1/config/promotions',
+              {
+                autoStart: true,
+                sourceEnvironment: 'dev',
+                targetEnvironment: 'staging',
+                promotionType: 'SELECTIVE',
+                flagIds: [flag.body.id],
+                notes: 'chaos: one flag',
+              },
+              { note: kind },
+            );
+            if (a.status !== 201 || typeof a.body?.id !== 'string') break;
+            const d = await drive(record(a.body.id, kind, 'staging'));
+            if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
+            break;
+          }
           case 'env-rollback': {
             if (!completedStaging.length) await staged('config-staging');
             const snaps = await call(u.viewer, 'GET', '/api/v1/environments/staging/snapshots');
@@ -418,4 +442,5 @@ const COST: Record<Kind, number> = {
   'deadline-race': 1,
   'rollback-promotion': 1,
   'env-rollback': 1,
+  'flag-staging': 1,
 };
