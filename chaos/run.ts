@@ -7,7 +7,7 @@ import { startLocalStack, type LocalStack } from '../local/stack.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
 import { checkAll, INVARIANTS, type CheckOptions } from './checker.ts';
 import { FINAL, runWorkload, type Kind, type RequestedPromotion } from './workload.ts';
-import type { Effects, Violation } from './types.ts';
+import type { Effects, HistoryEntry, Violation } from './types.ts';
 
 /**
  * `npm run chaos -- --seed S --rate R --promotions N`: a local stack with a fault plan, the workload, the
@@ -112,7 +112,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }),
       ),
     );
-    const report = summarize(opts, w.promotions, statusOf, stack.faults?.counts(), violations, Date.now() - started);
+    const report = summarize(opts, w.promotions, statusOf, stack.faults?.counts(), violations, Date.now() - started, w.history);
     return report;
   } finally {
     await stack.stop();
@@ -126,6 +126,7 @@ function summarize(
   counts: ChaosReport['faults'] | undefined,
   violations: Violation[],
   elapsedMs: number,
+  history: HistoryEntry[] = [],
 ): ChaosReport {
   const faults = counts ?? (Object.fromEntries(FAULT_KINDS.map((k) => [k, { injected: 0, chances: 0 }])) as ChaosReport['faults']);
   const byKind = tally(promotions.map((p) => p.kind));
@@ -137,6 +138,14 @@ function summarize(
   for (const [k, n] of Object.entries(byKind).sort()) lines.push(`  ${k.padEnd(20)} ${n}`);
   lines.push('promotions by final state (why):');
   for (const [k, n] of Object.entries(byStatus).sort()) lines.push(`  ${k.padEnd(36)} ${n}`);
+  // What the API refused the workload (a race lost, a state that no longer allows it): the routes by answer.
+  const refused = tally(
+    history
+      .filter((h) => h.status >= 400 || h.status === 0)
+      .map((h) => `${h.method} ${h.path.replace(/prm_[0-9a-z]+/g, '{id}').replace(/\?.*$/, '')} → ${h.status}`),
+  );
+  lines.push('requests refused (route → status):');
+  for (const [k, n] of Object.entries(refused).sort()) lines.push(`  ${k.padEnd(60)} ${n}`);
   lines.push('faults injected by kind (injected / chances):');
   for (const k of FAULT_KINDS) lines.push(`  ${k.padEnd(20)} ${faults[k].injected} / ${faults[k].chances}`);
   lines.push('violations by invariant:');

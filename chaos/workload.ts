@@ -404,14 +404,25 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
             break;
           }
           case 'env-rollback': {
-            if (!completedStaging.length) await staged('config-staging');
-            const snaps = await call(u.viewer, 'GET', '/api/v1/environments/staging/snapshots');
-            const seqs = ((snaps.body?.items ?? []) as { seq: number }[]).map((s) => s.seq).sort((x, y) => x - y);
+            // Two snapshots of staging at least (one to go back to): promote until there are.
+            let seqs: number[] = [];
+            for (let tries = 0; tries < 3; tries++) {
+              const snaps = await call(u.viewer, 'GET', '/api/v1/environments/staging/snapshots');
+              seqs = ((snaps.body?.items ?? []) as { seq: number }[]).map((s) => s.seq).sort((x, y) => x - y);
+              if (seqs.length >= 2) break;
+              await staged('config-staging');
+            }
             if (seqs.length < 2) break;
-            const seq = seqs[Math.floor(r() * (seqs.length - 1))]!;
-            const a = await call(u.deployer, 'POST', '/api/v1/environments/staging/rollback', { snapshot: seq, reason: 'chaos: back to a known state' });
-            if (a.status !== 200 || !a.body?.promotion?.id) break;
-            await drive(record(a.body.promotion.id, kind, 'staging'));
+            // An earlier snapshot at random, then the others newest first: one that holds what staging holds now is
+            // refused (nothing to roll back), as it should be.
+            const earlier = seqs.slice(0, -1);
+            const first = earlier[Math.floor(r() * earlier.length)]!;
+            for (const seq of [first, ...earlier.filter((x) => x !== first).reverse()].slice(0, 4)) {
+              const a = await call(u.deployer, 'POST', '/api/v1/environments/staging/rollback', { snapshot: seq, reason: 'chaos: back to a known state' });
+              if (a.status !== 200 || !a.body?.promotion?.id) continue;
+              await drive(record(a.body.promotion.id, kind, 'staging'));
+              break;
+            }
             break;
           }
         }
