@@ -1,0 +1,360 @@
+import type { Approval, Promotion, RolloutTarget } from '../domain/kernel/promotion-model.ts';
+import type { AuditEntry } from '../domain/kernel/model.ts';
+import { TRANSITIONS, type Status } from '../domain/kernel/lifecycle.ts';
+import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
+import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
+import { ChaosClient, usersOf } from './client.ts';
+import type { CheckContext, ChaosPromotion, Effects, HistoryEntry, Violation } from './types.ts';
+
+/**
+ * The invariant checker: reads what happened (the table, the audit and its verification, the bus, the
+ * attestations, the client history) after the workload, once the stack is idle and faults are paused, and checks
+ * the model, not the implementation. `observe` reads; `check` is pure over what was read (a unit test hands it
+ * a history as data).
+ */
+
+export const INVARIANTS = [
+  'final-state',
+  'lifecycle',
+  'live-value',
+  'no-wave-after-stop',
+  'rollback-scope',
+  'approvals-once',
+  'one-running',
+  'audit-chain',
+  'attestation',
+] as const;
+export type Invariant = (typeof INVARIANTS)[number];
+
+const FINAL: readonly Status[] = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'];
+
+/** A promotion as read: the record, its rollout targets, its approvals and its attestation read. */
+export interface ObservedPromotion {
+  promotion: Promotion;
+  targets: RolloutTarget[];
+  approvals: Approval[];
+  /** GET /promotions/{id}/attestation: its status and body */
+  attestation?: { status: number; body: any };
+}
+
+export interface ObservedEnvironment {
+  name: string;
+  /** the environment's head (GET /environments/{env}: snapshot) */
+  snapshot: { seq: number; digest: string };
+  /** per target, what it serves (GET /environments/{env}/targets: config), none for an environment without targets */
+  targets: { name: string; config: { seq: number; digest: string; own?: boolean; promotionId?: string } }[];
+}
+
+export interface ObservedTenant {
+  tenant: string;
+  promotions: ObservedPromotion[];
+  audit: AuditEntry[];
+  /** GET /audit/verify */
+  verify: { ok: boolean; [k: string]: unknown };
+  environments: ObservedEnvironment[];
+}
+
+export interface Observed {
+  seed: number;
+  history: HistoryEntry[];
+  requested: (ChaosPromotion & { requestedAt?: string })[];
+  tenants: ObservedTenant[];
+  /** events the bus published: type and detail */
+  events: { type: string; detail: Record<string, unknown> }[];
+}
+
+export interface CheckOptions {
+  /** how long after its request a promotion may take to end, beyond its approval window (ms; default 180 s) */
+  boundMs?: number;
+  /** environments whose live value is checked (default: every environment but the first of the line, dev) */
+  liveEnvironments?: string[];
+}
+
+/** Reads everything the checks need from the stack (call it after the workload, faults paused, the stack idle). */
+export async function observe(ctx: CheckContext): Promise<Observed> {
+  const { stack } = ctx;
+  const store = new DynamoStore(documentClient({ endpoint: stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }), stack.tableName);
+  const client = new ChaosClient(stack.gateway.url);
+  const tenants: ObservedTenant[] = [];
+  for (const tenant of ctx.tenants) {
+    const u = await usersOf(stack, tenant);
+    const promotions: ObservedPromotion[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listPromotions(tenant, {}, 100, cursor);
+      for (const p of page.items) {
+        const [targets, approvals] = await Promise.all([store.listRolloutTargets(tenant, p.id), store.listApprovals(tenant, p.id)]);
+        const a = FINAL.includes(p.status) ? await client.call(tenant, u.viewer, 'GET', `/api/v1/promotions/${p.id}/attestation`) : undefined;
+        promotions.push({ promotion: p, targets, approvals, ...(a ? { attestation: { status: a.status, body: a.body } } : {}) });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    const audit: AuditEntry[] = [];
+    let ac: string | undefined;
+    do {
+      const r = await client.call(tenant, u.admin, 'GET', `/api/v1/audit?limit=1000${ac ? `&cursor=${encodeURIComponent(ac)}` : ''}`);
+      if (r.status !== 200) throw new Error(`audit of ${tenant}: ${r.status} ${JSON.stringify(r.body)}`);
+      audit.push(...(r.body.items as AuditEntry[]));
+      ac = r.body.nextCursor;
+    } while (ac);
+    const verify = (await client.call(tenant, u.admin, 'GET', '/api/v1/audit/verify')).body;
+    const environments: ObservedEnvironment[] = [];
+    const envs = (await client.call(tenant, u.viewer, 'GET', '/api/v1/environments')).body?.items ?? [];
+    for (const e of envs as { name: string; snapshot: { seq: number; digest: string }; targets?: unknown[] }[]) {
+      const t = await client.call(tenant, u.viewer, 'GET', `/api/v1/environments/${e.name}/targets`);
+      const targets = ((t.body?.waves ?? []) as { targets: { name: string; implicit?: boolean; config: any }[] }[])
+        .flatMap((w) => w.targets)
+        .filter((x) => !x.implicit)
+        .map((x) => ({ name: x.name, config: x.config }));
+      environments.push({ name: e.name, snapshot: e.snapshot, targets });
+    }
+    tenants.push({ tenant, promotions, audit, verify, environments });
+  }
+  const events = stack.bus.published.map((e) => ({ type: e['detail-type'], detail: e.detail as Record<string, unknown> }));
+  return { seed: ctx.seed, history: ctx.history, requested: ctx.promotions, tenants, events };
+}
+
+const ms = (iso: string | null | undefined) => (iso ? Date.parse(iso) : NaN);
+
+/** When a promotion first reached a final status (a later rollback's mark does not move it). */
+export const endedAt = (p: Promotion) => p.transitions.find((t) => FINAL.includes(t.status))?.at ?? null;
+const enteredAt = (p: Promotion, s: Status) => p.transitions.find((t) => t.status === s)?.at ?? null;
+/** A target the rollout changed (applied: it ran the release, whatever came after). */
+const applied = (x: RolloutTarget) => Boolean(x.appliedAt) || ['CONFIRMING', 'BAKING', 'DONE', 'ROLLED_BACK'].includes(x.state);
+
+/** The checks, over what was read: every violation, each with its promotion's history (an excerpt). */
+export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
+  const out: Violation[] = [];
+  const bound = opts.boundMs ?? 180_000;
+  const excerpt = (tenant: string, id: string, x?: ObservedPromotion, audit: AuditEntry[] = []) => {
+    const p = x?.promotion;
+    const client = o.history
+      .filter((h) => h.tenant === tenant && h.promotionId === id)
+      .map((h) => `${h.at} ${h.method} ${h.path} → ${h.status}${h.note ? ` (${h.note})` : ''}`);
+    const server = (p?.transitions ?? []).map((t) => `${t.at} status ${t.status} by ${t.by}`);
+    const trail = audit.filter((a) => a.entityId === id).map((a) => `${a.at} audit ${a.action}${a.reason ? `: ${a.reason}` : ''}`);
+    const rollout = p?.rollout
+      ? [
+          `(now) rollout: wave ${p.rollout.wave}${p.rollout.halted ? `, halted by ${p.rollout.halted.by}` : ''}${p.rollout.stopping ? `, stopping since ${p.rollout.stopping.at}` : ''}${p.rollout.outcome ? `, outcome ${p.rollout.outcome}` : ''}; targets ${(x?.targets ?? []).map((g) => `${g.name}:${g.state}${g.appliedAt ? `@${g.appliedAt}` : ''}`).join(' ')}`,
+        ]
+      : [];
+    return [...[...client, ...server, ...trail].sort().slice(-40), ...rollout];
+  };
+  for (const t of o.tenants) {
+    const byId = new Map(t.promotions.map((x) => [x.promotion.id, x]));
+    const add = (invariant: Invariant, promotionId: string, detail: string) =>
+      out.push({ invariant, tenant: t.tenant, promotionId, detail, history: excerpt(t.tenant, promotionId, byId.get(promotionId), t.audit) });
+    /** the completed rollbacks that undo `id` (a promotion's rollback, or an environment rollback replacing its deployment) */
+    const rollbacksOf = (id: string) =>
+      t.promotions.filter(
+        (r) =>
+          r.promotion.rollback && r.promotion.status === 'COMPLETED' && (r.promotion.rollback.of === id || r.promotion.result?.replaced?.promotionId === id),
+      );
+    const rolledBackByItself = (x: ObservedPromotion) =>
+      x.promotion.rollout?.outcome === 'ROLLED_BACK' ||
+      Boolean(x.promotion.monitorAlarm) ||
+      x.targets.some((g) => g.state === 'ROLLED_BACK') ||
+      t.audit.some((a) => a.entityId === x.promotion.id && a.action === 'promotion.rollback.auto');
+
+    // ---- final-state: every promotion ends, within its deadline plus a bound.
+    const requested = new Set(o.requested.filter((r) => r.tenant === t.tenant).map((r) => r.id));
+    for (const id of requested) if (!byId.has(id)) add('final-state', id, 'requested (201) but not in the table');
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      if (!FINAL.includes(p.status)) {
+        add('final-state', p.id, `still ${p.status}${p.rollout?.halted ? ' (halted)' : ''} after the workload ended and the stack went idle`);
+        continue;
+      }
+      const end = endedAt(p);
+      const allowed = bound + (p.policy?.approvalExpirySeconds ?? 0) * 1000 * (p.status === 'EXPIRED' ? 1 : 0);
+      if (end && ms(end) - ms(p.requestedAt) > allowed)
+        add('final-state', p.id, `ended ${p.status} ${Math.round((ms(end) - ms(p.requestedAt)) / 1000)} s after its request (bound ${allowed / 1000} s)`);
+    }
+
+    // ---- lifecycle: each status follows the one before it as domain/kernel/lifecycle.ts allows.
+    for (const { promotion: p } of t.promotions) {
+      for (let i = 1; i < p.transitions.length; i++) {
+        const from = p.transitions[i - 1]!.status;
+        const to = p.transitions[i]!.status;
+        if (!TRANSITIONS[from]?.includes(to)) add('lifecycle', p.id, `${from} → ${to} at ${p.transitions[i]!.at} is not a transition of the lifecycle`);
+      }
+      const last = p.transitions.at(-1)?.status;
+      if (last && last !== p.status) add('lifecycle', p.id, `its status is ${p.status} but its last transition says ${last}`);
+    }
+
+    // ---- live-value: what each environment and each target serves is what its latest promotion's end says.
+    const live = opts.liveEnvironments;
+    for (const env of t.environments) {
+      if (live ? !live.includes(env.name) : env.name === 'dev') continue;
+      const into = t.promotions.filter((x) => x.promotion.targetEnvironment === env.name && x.promotion.subject?.type === 'config');
+      // The environment's head: the release of the last promotion that completed into it (a later rollback's mark keeps its place).
+      const completed = into
+        .filter((x) => enteredAt(x.promotion, 'COMPLETED') && x.promotion.result?.digest)
+        .sort((a, b) => ms(enteredAt(a.promotion, 'COMPLETED')) - ms(enteredAt(b.promotion, 'COMPLETED')));
+      const head = completed.at(-1);
+      if (head && env.snapshot && head.promotion.result!.digest !== env.snapshot.digest)
+        add(
+          'live-value',
+          head.promotion.id,
+          `environment ${env.name} serves ${env.snapshot.digest} (seq ${env.snapshot.seq}) but its last completed promotion ${head.promotion.id} put ${head.promotion.result!.digest}`,
+        );
+      // Each target: the last promotion that changed it, by when it ended: COMPLETED → its release; otherwise what it ran before.
+      for (const target of env.targets) {
+        const changes = into
+          .map((x) => ({ x, g: x.targets.find((g) => g.name === target.name) }))
+          .filter((c): c is { x: ObservedPromotion; g: RolloutTarget } => Boolean(c.g && applied(c.g) && endedAt(c.x.promotion)))
+          .sort((a, b) => ms(endedAt(a.x.promotion)) - ms(endedAt(b.x.promotion)));
+        const last = changes.at(-1);
+        if (!last) continue;
+        const p = last.x.promotion;
+        const kept = enteredAt(p, 'COMPLETED') !== null;
+        const want = kept ? p.result?.digest : last.g.before?.digest;
+        const said = kept ? `it COMPLETED with ${want}` : `it ended ${p.status} and put back ${want ?? 'nothing'}`;
+        if (want && target.config?.digest !== want)
+          add('live-value', p.id, `target ${env.name}/${target.name} serves ${target.config?.digest} but its latest promotion ${p.id} says ${said}`);
+        if (!want && !kept && p.result?.digest && target.config?.digest === p.result.digest)
+          add('live-value', p.id, `target ${env.name}/${target.name} still serves ${p.result.digest} of ${p.id}, which ended ${p.status}`);
+      }
+    }
+
+    // ---- no-wave-after-stop: once the rollout decided to stop, no wave starts and no target changes.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const stopEntry = t.audit.find((a) => a.entityId === p.id && (a.action === 'promotion.rollback.auto' || a.action === 'promotion.fail'));
+      const stop = p.rollout?.stopping?.at ?? stopEntry?.at;
+      if (!stop) continue;
+      for (const g of x.targets)
+        if (g.appliedAt && ms(g.appliedAt) > ms(stop))
+          add('no-wave-after-stop', p.id, `target ${g.name} (wave ${g.wave}) was applied at ${g.appliedAt}, after the stop decision at ${stop}`);
+      for (const a of t.audit)
+        if (a.entityId === p.id && (a.action === 'promotion.wave.start' || a.action === 'promotion.target.apply') && ms(a.at) > ms(stop))
+          add('no-wave-after-stop', p.id, `audit ${a.action} (${a.reason ?? a.after}) at ${a.at}, after the stop decision at ${stop}`);
+    }
+
+    // ---- rollback-scope: a rollback marks only the promotion it rolls back.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      if (p.status === 'ROLLED_BACK' && !rolledBackByItself(x) && !rollbacksOf(p.id).length)
+        add('rollback-scope', p.id, `marked ROLLED_BACK, but no rollback of it completed and its own rollout did not roll back`);
+      if (p.rollback?.of && p.status === 'COMPLETED') {
+        const of = byId.get(p.rollback.of)?.promotion;
+        if (of && of.status !== 'ROLLED_BACK') add('rollback-scope', p.rollback.of, `rollback ${p.id} of it completed but it is ${of.status}`);
+      }
+    }
+
+    // ---- approvals-once: each approver counted once, only for the digest approved, and only while it waited.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const seen = new Map<string, number>();
+      for (const a of x.approvals) seen.set(a.by, (seen.get(a.by) ?? 0) + 1);
+      for (const [by, n] of seen) if (n > 1) add('approvals-once', p.id, `${by} has ${n} approvals of it`);
+      const counted = new Set(x.approvals.filter((a) => a.digest === p.releaseDigest).map((a) => a.name));
+      if (new Set(p.approvedBy).size !== p.approvedBy.length) add('approvals-once', p.id, `approvedBy names someone twice: ${p.approvedBy.join(', ')}`);
+      for (const name of p.approvedBy)
+        if (!counted.has(name)) add('approvals-once', p.id, `approvedBy counts ${name}, who has no approval of ${p.releaseDigest}`);
+      const approvedAt = enteredAt(p, 'APPROVED');
+      if (approvedAt && p.policy?.requiresApproval && counted.size < p.policy.requiredApprovers)
+        add('approvals-once', p.id, `APPROVED with ${counted.size} approval(s) of its digest; the policy needs ${p.policy.requiredApprovers}`);
+      const entries = t.audit.filter((a) => a.entityId === p.id && a.action === 'promotion.approve');
+      const perActor = new Map<string, number>();
+      for (const a of entries) perActor.set(a.actor, (perActor.get(a.actor) ?? 0) + 1);
+      for (const [actor, n] of perActor) if (n > 1) add('approvals-once', p.id, `the audit records ${n} approvals by ${actor}`);
+      for (const a of entries)
+        if (a.after && a.after !== p.releaseDigest) add('approvals-once', p.id, `an approval of ${a.after}, not its release ${p.releaseDigest}`);
+      const closed = p.transitions.find((s) => s.status === 'REJECTED' || s.status === 'EXPIRED' || s.status === 'CANCELLED');
+      for (const a of entries)
+        if (closed && ms(a.at) > ms(closed.at)) add('approvals-once', p.id, `approved by ${a.actor} at ${a.at}, after it was ${closed.status} at ${closed.at}`);
+      if (t.audit.filter((a) => a.entityId === p.id && a.action === 'promotion.approved').length > 1)
+        add('approvals-once', p.id, `promotion.approved recorded more than once`);
+    }
+
+    // ---- one-running: no two promotions executing into one environment at once.
+    const runs = t.promotions
+      .map(({ promotion: p }) => ({ p, from: enteredAt(p, 'EXECUTING'), to: endedAt(p) }))
+      .filter((r) => r.from)
+      .sort((a, b) => ms(a.from) - ms(b.from));
+    for (let i = 0; i < runs.length; i++)
+      for (let j = i + 1; j < runs.length; j++) {
+        const a = runs[i]!;
+        const b = runs[j]!;
+        if (a.p.targetEnvironment !== b.p.targetEnvironment) continue;
+        if (ms(b.from) < (a.to ? ms(a.to) : Infinity))
+          add(
+            'one-running',
+            b.p.id,
+            `started executing in ${b.p.targetEnvironment} at ${b.from} while ${a.p.id} executed there (${a.from} – ${a.to ?? 'not ended'})`,
+          );
+      }
+
+    // ---- audit-chain: the chain verifies, and what the audit says happened did.
+    if (!t.verify?.ok) add('audit-chain', '-', `the audit chain does not verify: ${JSON.stringify(t.verify).slice(0, 400)}`);
+    for (const a of t.audit) {
+      if (a.entityType !== 'promotion') continue;
+      const x = byId.get(a.entityId);
+      if (!x) {
+        if (a.action.startsWith('promotion.') && a.action !== 'promotion.create')
+          add('audit-chain', a.entityId, `audit ${a.action} of a promotion the table does not have`);
+        continue;
+      }
+      const p = x.promotion;
+      if (a.action === 'promotion.complete' && !enteredAt(p, 'COMPLETED'))
+        add('audit-chain', p.id, `audit promotion.complete at ${a.at}, but it never COMPLETED (${p.status})`);
+      if (a.action === 'promotion.rollback.auto' && p.status !== 'ROLLED_BACK')
+        add('audit-chain', p.id, `audit promotion.rollback.auto at ${a.at}, but it is ${p.status}`);
+      if (a.action === 'promotion.reject' && p.status !== 'REJECTED') add('audit-chain', p.id, `audit promotion.reject at ${a.at}, but it is ${p.status}`);
+      if (a.action === 'promotion.target.apply') {
+        const name = (a.after ?? '').split(':')[0];
+        const g = x.targets.find((g) => g.name === name);
+        if (!g || !applied(g))
+          add('audit-chain', p.id, `audit promotion.target.apply of ${name} at ${a.at}, but the rollout says ${g?.state ?? 'no such target'}`);
+      }
+      if (a.action === 'promotion.wave.start') {
+        const wave = Number(/^wave (\d+)/.exec(a.reason ?? '')?.[1]);
+        const inWave = x.targets.filter((g) => g.wave === wave);
+        const stop =
+          p.rollout?.stopping?.at ?? t.audit.find((e) => e.entityId === p.id && (e.action === 'promotion.rollback.auto' || e.action === 'promotion.fail'))?.at;
+        const haltedAfter = t.audit.some((e) => e.entityId === p.id && e.action === 'promotion.halt' && ms(e.at) >= ms(a.at));
+        if (inWave.length && !inWave.some(applied) && !(stop && ms(stop) >= ms(a.at)) && !haltedAfter && p.status !== 'CANCELLED')
+          add(
+            'audit-chain',
+            p.id,
+            `audit promotion.wave.start of wave ${wave} at ${a.at}, but no target of that wave was applied and the rollout did not stop after it`,
+          );
+      }
+    }
+    for (const x of t.promotions) {
+      const n = t.audit.filter((a) => a.entityId === x.promotion.id && a.action === 'promotion.complete').length;
+      if (n > 1) add('audit-chain', x.promotion.id, `promotion.complete recorded ${n} times`);
+    }
+
+    // ---- attestation: every attestation matches its promotion's end.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const a = x.attestation;
+      if (!a) continue;
+      if (a.status !== 200) {
+        if (p.status === 'COMPLETED') add('attestation', p.id, `COMPLETED but its attestation answers ${a.status}: ${JSON.stringify(a.body).slice(0, 200)}`);
+        continue;
+      }
+      const s = a.body?.statement?.predicate?.stageline ?? {};
+      const marked = p.status === 'ROLLED_BACK' && enteredAt(p, 'COMPLETED') !== null;
+      if (a.body?.verified !== true) add('attestation', p.id, 'its attestation does not verify');
+      if (s.promotionId !== p.id || s.tenant !== t.tenant) add('attestation', p.id, `its attestation names ${s.tenant}/${s.promotionId}`);
+      if (s.status !== p.status && !(marked && s.status === 'COMPLETED'))
+        add('attestation', p.id, `its attestation says ${s.status}, the promotion is ${p.status}`);
+      if (s.releaseDigest !== p.releaseDigest)
+        add('attestation', p.id, `its attestation is about ${s.releaseDigest}, the promotion released ${p.releaseDigest}`);
+      const passed = a.body?.statement?.predicate?.verificationResult;
+      if ((s.status === 'COMPLETED') !== (passed === 'PASSED')) add('attestation', p.id, `its attestation says ${s.status} with verificationResult ${passed}`);
+    }
+  }
+  return out;
+}
+
+/** observe + check (+ the effect receivers' checks, when chaos/effects.ts runs them). */
+export async function checkAll(ctx: CheckContext, opts: CheckOptions & { effects?: Effects } = {}): Promise<{ observed: Observed; violations: Violation[] }> {
+  const observed = await observe(ctx);
+  const violations = check(observed, opts);
+  if (opts.effects) violations.push(...(await opts.effects.check(ctx)));
+  return { observed, violations };
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
+import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
+import { FAULT_KINDS, type FaultKind } from '../local/faults.ts';
+import { startLocalStack, type LocalStack } from '../local/stack.ts';
+import { LocalWorkflow } from '../local/workflow.ts';
+import { checkAll, INVARIANTS, type CheckOptions } from './checker.ts';
+import { FINAL, runWorkload, type Kind, type RequestedPromotion } from './workload.ts';
+import type { Effects, HistoryEntry, Violation } from './types.ts';
+
+/**
+ * `npm run chaos -- --seed S --rate R --promotions N`: a local stack with a fault plan, the workload, the
+ * invariant checker, and a report ending in `<n> violations` (exit 1 when n > 0). `runChaos` is the same run
+ * for a test or the bench.
+ */
+
+export interface ChaosOptions {
+  seed: number;
+  /** the fault rate of every kind (local/faults.ts) */
+  rate: number;
+  promotions: number;
+  /** per-kind rates over `rate` */
+  rates?: Partial<Record<FaultKind, number>>;
+  /** tenants driven at once */
+  concurrency?: number;
+  kinds?: readonly Kind[];
+  /** a running DynamoDB Local to use (tests share one); else one is started */
+  dynamoEndpoint?: string;
+  /** the effect receivers (chaos/effects.ts): their URLs for the workload, their checks for the checker */
+  effects?: Effects;
+  /** how long to wait for the stack to go idle after the workload (ms; default 60 s) */
+  idleMs?: number;
+  check?: CheckOptions;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  seed: number;
+  rate: number;
+  promotions: number;
+  byKind: Record<string, number>;
+  byStatus: Record<string, number>;
+  faults: Record<FaultKind, { injected: number; chances: number }>;
+  violations: Violation[];
+  byInvariant: Record<string, number>;
+  elapsedMs: number;
+  text: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (bounded) until the stack is idle: the stream caught up and no execution of a promotion still runs. */
+export async function settle(stack: LocalStack, tenants: string[], boundMs: number): Promise<void> {
+  const end = Date.now() + boundMs;
+  const store = new DynamoStore(documentClient({ endpoint: stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }), stack.tableName);
+  for (;;) {
+    await stack.stream.idle();
+    const running: string[] = [];
+    for (const tenant of tenants) {
+      let cursor: string | undefined;
+      do {
+        const page = await store.listPromotions(tenant, {}, 100, cursor);
+        for (const p of page.items) {
+          if ((FINAL as readonly string[]).includes(p.status)) {
+            const id = p.executionId ?? LocalWorkflow.executionId({ tenant, promotionId: p.id });
+            if (stack.workflow.status(id) === 'RUNNING') running.push(id);
+          } else if (p.status === 'EXECUTING' || p.status === 'VALIDATING' || p.status === 'APPROVED' || p.status === 'SCHEDULED') running.push(p.id);
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    if (!running.length || Date.now() > end) break;
+    await sleep(250);
+  }
+  await stack.stream.idle();
+}
+
+const tally = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {});
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? (() => {});
+  const started = Date.now();
+  const stack = await startLocalStack({
+    // A table of its own per run: the audit anchor's checkpoints are kept per table name (local/stack.ts).
+    tableName: `chaos-${opts.seed.toString(36)}-${randomUUID().slice(0, 8)}`,
+    ...(opts.dynamoEndpoint ? { dynamoEndpoint: opts.dynamoEndpoint } : {}),
+    timeScale: 0.001,
+    faults: { seed: opts.seed, rate: opts.rate, rates: opts.rates ?? {}, delayMs: 100 },
+  });
+  try {
+    const w = await runWorkload({
+      stack,
+      seed: opts.seed,
+      promotions: opts.promotions,
+      concurrency: opts.concurrency,
+      kinds: opts.kinds,
+      effects: opts.effects,
+      log,
+    });
+    stack.faults?.pause();
+    await settle(stack, w.tenants, opts.idleMs ?? 60_000);
+    const ctx = { stack, tenants: w.tenants, history: w.history, seed: opts.seed, promotions: w.promotions };
+    const { observed, violations } = await checkAll(ctx, { ...opts.check, effects: opts.effects });
+    // A status and, for one that did not complete, why (its error's code, or how it ended).
+    const statusOf = new Map(
+      observed.tenants.flatMap((t) =>
+        t.promotions.map((x) => {
+          const p = x.promotion;
+          const why = p.status === 'COMPLETED' ? '' : (p.error?.code ?? (p.monitorAlarm ? 'alarm' : p.rejection ? 'rejected' : ''));
+          return [p.id, why ? `${p.status} (${why})` : p.status] as const;
+        }),
+      ),
+    );
+    const report = summarize(opts, w.promotions, statusOf, stack.faults?.counts(), violations, Date.now() - started, w.history);
+    return report;
+  } finally {
+    await stack.stop();
+  }
+}
+
+function summarize(
+  opts: ChaosOptions,
+  promotions: RequestedPromotion[],
+  statusOf: Map<string, string>,
+  counts: ChaosReport['faults'] | undefined,
+  violations: Violation[],
+  elapsedMs: number,
+  history: HistoryEntry[] = [],
+): ChaosReport {
+  const faults = counts ?? (Object.fromEntries(FAULT_KINDS.map((k) => [k, { injected: 0, chances: 0 }])) as ChaosReport['faults']);
+  const byKind = tally(promotions.map((p) => p.kind));
+  const byStatus = tally(promotions.map((p) => statusOf.get(p.id) ?? 'MISSING'));
+  const byInvariant = tally(violations.map((v) => v.invariant));
+  const lines: string[] = [];
+  lines.push(`chaos: seed ${opts.seed}, rate ${opts.rate}, ${promotions.length} promotions in ${Math.round(elapsedMs / 1000)} s`);
+  lines.push('promotions by kind:');
+  for (const [k, n] of Object.entries(byKind).sort()) lines.push(`  ${k.padEnd(20)} ${n}`);
+  lines.push('promotions by final state (why):');
+  for (const [k, n] of Object.entries(byStatus).sort()) lines.push(`  ${k.padEnd(36)} ${n}`);
+  // What the API refused the workload (a race lost, a state that no longer allows it): the routes by answer.
+  const refused = tally(
+    history
+      .filter((h) => h.status >= 400 || h.status === 0)
+      .map((h) => `${h.method} ${h.path.replace(/prm_[0-9a-z]+/g, '{id}').replace(/\?.*$/, '')} → ${h.status}`),
+  );
+  lines.push('requests refused (route → status):');
+  for (const [k, n] of Object.entries(refused).sort()) lines.push(`  ${k.padEnd(60)} ${n}`);
+  lines.push('faults injected by kind (injected / chances):');
+  for (const k of FAULT_KINDS) lines.push(`  ${k.padEnd(20)} ${faults[k].injected} / ${faults[k].chances}`);
+  lines.push('violations by invariant:');
+  for (const k of new Set([...INVARIANTS, ...Object.keys(byInvariant)])) lines.push(`  ${k.padEnd(20)} ${byInvariant[k] ?? 0}`);
+  for (const v of violations) {
+    lines.push('');
+    lines.push(
+      `VIOLATION ${v.invariant}: tenant ${v.tenant}, promotion ${v.promotionId} (reproduce: npm run chaos -- --seed ${opts.seed} --rate ${opts.rate} --promotions ${opts.promotions})`,
+    );
+    lines.push(`  ${v.detail}`);
+    for (const h of v.history) lines.push(`    ${h}`);
+  }
+  lines.push(`${violations.length} violations`);
+  return {
+    seed: opts.seed,
+    rate: opts.rate,
+    promotions: promotions.length,
+    byKind,
+    byStatus,
+    faults,
+    violations,
+    byInvariant,
+    elapsedMs,
+    text: lines.join('\n'),
+  };
+}
+
+/** `--seed S --rate R --promotions N [--concurrency C]` */
+export function parseArgs(argv: string[], now = Date.now()): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency'> {
+  const opts = { seed: now % 2 ** 31, rate: 0.1, promotions: 100, concurrency: undefined as number | undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const num = (min: number, max: number, int: boolean) => {
+      const n = Number(value);
+      if (value === undefined || !Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n)))
+        throw new Error(`${flag} takes ${int ? 'a whole number' : 'a number'} from ${min} to ${max} (got ${value ?? 'nothing'})`);
+      i++;
+      return n;
+    };
+    if (flag === '--seed') opts.seed = num(0, 2 ** 31 - 1, true);
+    else if (flag === '--rate') opts.rate = num(0, 1, false);
+    else if (flag === '--promotions') opts.promotions = num(1, 100_000, true);
+    else if (flag === '--concurrency') opts.concurrency = num(1, 64, true);
+    else throw new Error(`unknown option ${flag}: npm run chaos -- --seed S --rate R --promotions N [--concurrency C]`);
+  }
+  return opts;
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  console.log(`chaos: seed ${args.seed} (npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions} runs it again)`);
+  const report = await runChaos({ ...args, log: (l) => console.log(l) });
+  console.log(report.text);
+  process.exit(report.violations.length > 0 ? 1 : 0);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,0 +1,56 @@
+import type { LocalStack } from '../local/stack.ts';
+
+/**
+ * The types the chaos run shares (chaos/workload.ts, chaos/checker.ts, chaos/run.ts and the effect
+ * receivers of chaos/effects.ts): what a violation says, what a check reads, what the workload sent.
+ */
+
+/** One request the workload sent and what it was answered (the client-side history). */
+export interface HistoryEntry {
+  /** when the answer came (ISO) */
+  at: string;
+  tenant: string;
+  promotionId?: string;
+  method: string;
+  path: string;
+  status: number;
+  note?: string;
+}
+
+/** A promotion the workload requested. */
+export interface ChaosPromotion {
+  tenant: string;
+  id: string;
+  /** the workload's kind (chaos/workload.ts KINDS) */
+  kind: string;
+  environment: string;
+}
+
+/** One broken invariant: which, where, why, and the history of that promotion (an excerpt). */
+export interface Violation {
+  invariant: string;
+  tenant: string;
+  promotionId: string;
+  detail: string;
+  history: string[];
+}
+
+/** What every check reads: the stack after the workload (faults paused, idle), the tenants, the client history. */
+export interface CheckContext {
+  stack: LocalStack;
+  tenants: string[];
+  history: HistoryEntry[];
+  seed: number;
+  promotions: ChaosPromotion[];
+}
+
+/** What the effect receivers (git server, registry, webhook receiver: chaos/effects.ts) give the workload and the checker. */
+export interface Effects {
+  gitUrl(repo: string): string;
+  gitToken: string;
+  registry: { url: string; [k: string]: unknown };
+  webhookUrl: string;
+  /** the "effect once" checks: every effect happened once, and only for what happened */
+  check(ctx: CheckContext): Promise<Violation[]>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,457 @@
+import type { LocalStack } from '../local/stack.ts';
+import { ChaosClient, usersOf, type Users } from './client.ts';
+import type { ChaosPromotion, Effects, HistoryEntry } from './types.ts';
+
+/**
+ * The chaos workload: teams using Stageline at once. Many tenants in parallel, each running a sequence of
+ * promotions a seeded generator chooses, through the HTTP API as a user meets it (the gateway, tokens of the
+ * tenant's users). Every request and its answer goes into the client-side history the checker prints.
+ *
+ * Each tenant has dev → staging → production; production is the last (protected: approval) and rolls out over
+ * three waves of targets (canary, us-east-1, cell-1; a monitor alarm on the first two, a guarded bake). Odd
+ * tenants are "strict": dev → staging needs one approval within a short window, so approvals race each other and
+ * the deadline there.
+ */
+export const KINDS = [
+  /** dev → staging: no approval (strict tenants: one approval) */
+  'config-staging',
+  /** staging → production over the waves, approved */
+  'config-production',
+  /** production: a monitor alarm while a wave bakes (the rollout stops and puts targets back) */
+  'alarm-rollback',
+  /** production: an alarm after the rollout completed (nothing changes) */
+  'alarm-after',
+  /** production: halted and resumed at random moments */
+  'halt-resume',
+  /** a promotion cancelled at a random moment */
+  'cancel',
+  /** strict tenants: approve and reject (or two approvals) sent at once */
+  'approval-race',
+  /** strict tenants: the approval sent around its deadline */
+  'deadline-race',
+  /** POST /promotions/{id}/rollback of a completed staging promotion */
+  'rollback-promotion',
+  /** POST /environments/staging/rollback to an earlier snapshot */
+  'env-rollback',
+  /** a flag of dev promoted alone to staging (a SELECTIVE promotion of items of kind flag) */
+  'flag-staging',
+] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** Statuses a promotion ends in (domain/kernel/lifecycle.ts: nothing follows them, bar a later rollback's mark). */
+export const FINAL = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'] as const;
+
+/** The approval window of strict tenants' dev → staging (seconds): short, so the workload races it. */
+export const APPROVAL_EXPIRY_SECONDS = 3;
+
+export interface WorkloadOptions {
+  stack: LocalStack;
+  seed: number;
+  /** promotions to request in all (each kind counts what it requests: config-production requests two) */
+  promotions: number;
+  /** tenants driven at once (default 6) */
+  concurrency?: number;
+  /** promotions per tenant before a new tenant starts (default 6) */
+  perTenant?: number;
+  /** only these kinds (default: all) */
+  kinds?: readonly Kind[];
+  /** how long the workload waits for one promotion to end (ms; default 90 s) */
+  waitMs?: number;
+  effects?: Effects;
+  log?: (line: string) => void;
+}
+
+export interface RequestedPromotion extends ChaosPromotion {
+  kind: Kind;
+  requestedAt: string;
+  /** what the workload saw last */
+  lastStatus?: string;
+  /** the promotion this one rolls back (rollback-promotion) */
+  rollbackOf?: string;
+}
+
+export interface WorkloadResult {
+  tenants: string[];
+  promotions: RequestedPromotion[];
+  history: HistoryEntry[];
+  client: ChaosClient;
+  users: Map<string, Users>;
+}
+
+/** mulberry32: the workload's choices from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const alarmArn = (name: string) => `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${name}`;
+export const tenantAlarms = (tenant: string) => ({ canary: alarmArn(`${tenant}/canary-5xx`), us: alarmArn(`${tenant}/us-east-1-5xx`) });
+
+/** A CloudWatch alarm state change, as EventBridge delivers it (POST /dev/events puts it on the local bus). */
+export const alarmChange = (alarm: string, value: 'ALARM' | 'OK', reason: string, at = new Date().toISOString()) => ({
+  source: 'aws.cloudwatch',
+  'detail-type': 'CloudWatch Alarm State Change',
+  account: '000000000000',
+  region: 'us-east-1',
+  time: at,
+  resources: [alarm],
+  detail: { alarmName: alarm.split(':alarm:')[1], state: { value, reason, timestamp: at }, previousState: { value: value === 'ALARM' ? 'OK' : 'ALARM' } },
+});
+
+/** The production targets: a canary (wave 1), a region (wave 2, baked and guarded), a cell (wave 3). */
+export const PRODUCTION_TARGETS = (tenant: string) => {
+  const a = tenantAlarms(tenant);
+  return [
+    { name: 'canary', wave: 1, monitors: [a.canary] },
+    { name: 'us-east-1', wave: 2, monitors: [a.us] },
+    { name: 'cell-1', wave: 3 },
+  ];
+};
+
+export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult> {
+  const { stack } = opts;
+  const client = new ChaosClient(stack.gateway.url);
+  const next = rng(opts.seed);
+  const kinds = opts.kinds ?? KINDS;
+  const perTenant = opts.perTenant ?? 6;
+  const waitMs = opts.waitMs ?? 90_000;
+  const log = opts.log ?? (() => {});
+  const promotions: RequestedPromotion[] = [];
+  const tenants: string[] = [];
+  const users = new Map<string, Users>();
+  let budget = opts.promotions;
+  let tenantNo = 0;
+  const unseen = new Set<Kind>(kinds);
+
+  /** One tenant's plan, drawn up front from the seed (the interleaving of tenants still varies). */
+  const plans: { tenant: string; strict: boolean; seed: number; kinds: Kind[] }[] = [];
+  while (budget > 0) {
+    const strict = tenantNo % 2 === 1;
+    const tenant = `chaos-${opts.seed.toString(36)}-${tenantNo++}`;
+    const allowed = kinds.filter((k) => strict || (k !== 'approval-race' && k !== 'deadline-race'));
+    const mine: Kind[] = [];
+    let n = 0;
+    // Every kind once (where the tenant allows it) before any at random: a small run still sees each.
+    while (n < perTenant && budget > 0) {
+      const fresh = [...unseen].filter((k) => allowed.includes(k));
+      const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
+      unseen.delete(k);
+      const cost = COST[k];
+      mine.push(k);
+      n += cost;
+      budget -= cost;
+    }
+    plans.push({ tenant, strict, seed: Math.floor(next() * 2 ** 31), kinds: mine });
+  }
+
+  const runTenant = async (plan: (typeof plans)[number]) => {
+    const { tenant, strict } = plan;
+    tenants.push(tenant);
+    const u = await usersOf(stack, tenant);
+    users.set(tenant, u);
+    const r = rng(plan.seed);
+    const call = (token: string, method: string, path: string, body?: unknown, meta?: { promotionId?: string; note?: string }) =>
+      client.call(tenant, token, method, path, body, meta);
+    const must = async (token: string, method: string, path: string, body: unknown, ok: number[]) => {
+      const a = await call(token, method, path, body);
+      if (!ok.includes(a.status)) throw new Error(`${tenant}: ${method} ${path}: ${a.status} ${JSON.stringify(a.body)}`);
+      return a;
+    };
+    // The line.
+    await must(u.admin, 'POST', '/api/v1/environments', { name: 'dev', position: 0 }, [201]);
+    await must(u.admin, 'POST', '/api/v1/environments', { name: 'staging', position: 1 }, [201]);
+    await must(
+      u.admin,
+      'POST',
+      '/api/v1/environments',
+      {
+        name: 'production',
+        position: 2,
+        bakeSeconds: 1,
+        targets: PRODUCTION_TARGETS(tenant),
+        rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: 1 }] },
+      },
+      [201],
+    );
+    if (strict)
+      await must(
+        u.admin,
+        'POST',
+        '/api/v1/promotions/rules',
+        {
+          name: 'staging needs one',
+          sourceEnvironment: 'dev',
+          targetEnvironment: 'staging',
+          requiresApproval: true,
+          requiredApprovers: 1,
+          approvalExpirySeconds: APPROVAL_EXPIRY_SECONDS,
+        },
+        [201],
+      );
+    let key = 0;
+    /** the staging promotions that completed, newest last (rollbacks pick one) */
+    const completedStaging: string[] = [];
+
+    const record = (id: string, kind: Kind, environment: string, extra: Partial<RequestedPromotion> = {}) => {
+      const p: RequestedPromotion = { tenant, id, kind, environment, requestedAt: new Date().toISOString(), ...extra };
+      promotions.push(p);
+      return p;
+    };
+    const read = async (id: string, last?: string) => (await client.poll(tenant, u.viewer, `/api/v1/promotions/${id}`, id, last)).body;
+
+    /**
+     * Drives a promotion to its end as a team does: approves when asked (unless `approve` is false), cancels one
+     * whose gates failed, executes one approved for a manual start; `during` runs once with each status read.
+     */
+    const drive = async (p: RequestedPromotion, o: { approve?: boolean; during?: (d: any) => Promise<void> } = {}) => {
+      const end = Date.now() + waitMs;
+      let last: string | undefined;
+      let approved = false;
+      for (;;) {
+        const d = await read(p.id, last);
+        last = d?.status;
+        p.lastStatus = last;
+        if (o.during && d) await o.during(d);
+        if (last && (FINAL as readonly string[]).includes(last)) return d;
+        if (last === 'AWAITING_APPROVAL' && o.approve !== false && !approved) {
+          approved = true;
+          await call(u.approver, 'POST', `/api/v1/promotions/${p.id}/approve`, {}, { promotionId: p.id });
+        }
+        if (last === 'VALIDATION_FAILED')
+          await call(u.deployer, 'DELETE', `/api/v1/promotions/${p.id}`, undefined, { promotionId: p.id, note: 'gates failed' });
+        if (last === 'APPROVED' && d.trigger === 'manual') await call(u.deployer, 'POST', `/api/v1/promotions/${p.id}/execute`, {}, { promotionId: p.id });
+        if (Date.now() > end) {
+          log(`${tenant} ${p.id} (${p.kind}) still ${last} after ${waitMs} ms`);
+          return d;
+        }
+        await sleep(150);
+      }
+    };
+
+    const request = async (kind: Kind, source: string, target: string) => {
+      const a = await call(u.deployer, 'POST', '/api/v1/promotions', { sourceEnvironment: source, targetEnvironment: target }, { note: kind });
+      if (a.status !== 201) return null;
+      return record(a.body.id, kind, target);
+    };
+    const toStaging = async (kind: Kind) => {
+      await call(u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: `k${++key}`, value: `v${key}-${Math.floor(r() * 1e6)}` });
+      return request(kind, 'dev', 'staging');
+    };
+    /** dev → staging to its end; a team tries again (up to three times) when it did not complete. */
+    const staged = async (kind: Kind) => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const p = await toStaging(kind === 'config-staging' ? kind : 'config-staging');
+        if (!p) continue;
+        const d = await drive(p);
+        if (d?.status === 'COMPLETED') {
+          completedStaging.push(p.id);
+          return p;
+        }
+      }
+      return null;
+    };
+    const alarm = async (arn: string, value: 'ALARM' | 'OK', promotionId?: string) =>
+      call(u.viewer, 'POST', '/dev/events', alarmChange(arn, value, value === 'ALARM' ? '5xx above 2%' : 'recovered'), {
+        promotionId,
+        note: `alarm ${value} ${arn.split(':alarm:')[1]}`,
+      });
+    const stateOf = (d: any, target: string) => d?.rollout?.waves?.flatMap((w: any) => w.targets ?? []).find((x: any) => x.name === target)?.state;
+
+    for (const kind of plan.kinds) {
+      try {
+        switch (kind) {
+          case 'config-staging': {
+            await staged(kind);
+            break;
+          }
+          case 'config-production':
+          case 'alarm-rollback':
+          case 'alarm-after':
+          case 'halt-resume': {
+            if (!(await staged('config-staging'))) break;
+            const p = await request(kind, 'staging', 'production');
+            if (!p) break;
+            const a = tenantAlarms(tenant);
+            if (kind === 'alarm-rollback') {
+              // The alarm of the canary or of the region, once that target bakes (or at a random moment when it never does).
+              const which = r() < 0.5 ? 'canary' : 'us-east-1';
+              const arn = which === 'canary' ? a.canary : a.us;
+              const giveUp = Date.now() + 20_000 * (0.2 + r());
+              let fired = false;
+              await drive(p, {
+                during: async (d) => {
+                  if (fired || !(stateOf(d, which) === 'BAKING' || Date.now() > giveUp)) return;
+                  fired = true;
+                  await alarm(arn, 'ALARM', p.id);
+                },
+              });
+              if (fired) await alarm(arn, 'OK', p.id);
+            } else if (kind === 'halt-resume') {
+              const haltAt = Date.now() + r() * 3000;
+              const resumeAfter = r() * 1500;
+              let halted = false;
+              let resumed = false;
+              let haltedAt = 0;
+              await drive(p, {
+                during: async (d) => {
+                  if (d.status !== 'EXECUTING') return;
+                  if (!halted && Date.now() >= haltAt) {
+                    halted = true;
+                    haltedAt = Date.now();
+                    await call(u.deployer, 'POST', `/api/v1/promotions/${p.id}/halt`, { reason: 'chaos: watching' }, { promotionId: p.id });
+                  } else if (halted && !resumed && Date.now() >= haltedAt + resumeAfter) {
+                    resumed = true;
+                    await call(u.deployer, 'POST', `/api/v1/promotions/${p.id}/resume`, {}, { promotionId: p.id });
+                  }
+                },
+              });
+            } else {
+              const d = await drive(p);
+              if (kind === 'alarm-after' && d?.status === 'COMPLETED') {
+                await alarm(a.canary, 'ALARM', p.id);
+                await sleep(1000);
+                await read(p.id);
+                await alarm(a.canary, 'OK', p.id);
+              }
+            }
+            break;
+          }
+          case 'cancel': {
+            const production = r() < 0.5 && (await staged('config-staging'));
+            const p = production ? await request(kind, 'staging', 'production') : await toStaging(kind);
+            if (!p) break;
+            const at = Date.now() + r() * 2500;
+            let sent = false;
+            await drive(p, {
+              during: async () => {
+                if (sent || Date.now() < at) return;
+                sent = true;
+                await call(u.deployer, 'DELETE', `/api/v1/promotions/${p.id}`, undefined, { promotionId: p.id, note: 'cancel' });
+              },
+            });
+            break;
+          }
+          case 'approval-race':
+          case 'deadline-race': {
+            const p = await toStaging(kind);
+            if (!p) break;
+            const end = Date.now() + waitMs;
+            let d = await read(p.id);
+            while (d && !['AWAITING_APPROVAL', ...FINAL, 'VALIDATION_FAILED'].includes(d.status) && Date.now() < end) {
+              await sleep(100);
+              d = await read(p.id, d.status);
+            }
+            if (d?.status === 'AWAITING_APPROVAL') {
+              const approve = (token: string) => call(token, 'POST', `/api/v1/promotions/${p.id}/approve`, {}, { promotionId: p.id });
+              if (kind === 'approval-race') {
+                const both = r() < 0.5;
+                await Promise.all([
+                  approve(u.approver),
+                  both
+                    ? approve(u.approver2)
+                    : call(u.approver2, 'POST', `/api/v1/promotions/${p.id}/reject`, { reason: 'chaos: not now' }, { promotionId: p.id }),
+                ]);
+              } else {
+                await sleep(r() * (APPROVAL_EXPIRY_SECONDS + 1.5) * 1000);
+                await approve(u.approver);
+              }
+            }
+            const ended = await drive(p, { approve: false });
+            // Left waiting (both answers refused, the deadline not yet seen): a team cancels it.
+            if (ended?.status === 'AWAITING_APPROVAL') await call(u.deployer, 'DELETE', `/api/v1/promotions/${p.id}`, undefined, { promotionId: p.id });
+            if (ended?.status === 'COMPLETED') completedStaging.push(p.id);
+            break;
+          }
+          case 'rollback-promotion': {
+            if (!completedStaging.length) await staged('config-staging');
+            const of = completedStaging.at(-1);
+            if (!of) break;
+            const a = await call(u.deployer, 'POST', `/api/v1/promotions/${of}/rollback`, { reason: 'chaos: reports broken' }, { promotionId: of });
+            if (a.status !== 200 || !a.body?.promotion?.id) break;
+            const p = record(a.body.promotion.id, kind, 'staging', { rollbackOf: of });
+            const d = await drive(p);
+            if (d?.status === 'COMPLETED') completedStaging.splice(completedStaging.indexOf(of), 1);
+            break;
+          }
+          case 'flag-staging': {
+            const flag = await call(u.deployer, 'POST', '/api/v1/environments/dev/flags', { key: `f${++key}`, value: r() < 0.5 });
+            if (flag.status !== 201 || typeof flag.body?.id !== 'string') break;
+            const a = await call(
+              u.deployer,
+              'POST',
+              '/api/v1/config/promotions',
+              {
+                autoStart: true,
+                sourceEnvironment: 'dev',
+                targetEnvironment: 'staging',
+                promotionType: 'SELECTIVE',
+                flagIds: [flag.body.id],
+                notes: 'chaos: one flag',
+              },
+              { note: kind },
+            );
+            if (a.status !== 201 || typeof a.body?.id !== 'string') break;
+            const d = await drive(record(a.body.id, kind, 'staging'));
+            if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
+            break;
+          }
+          case 'env-rollback': {
+            // Two snapshots of staging at least (one to go back to): promote until there are.
+            let seqs: number[] = [];
+            for (let tries = 0; tries < 3; tries++) {
+              const snaps = await call(u.viewer, 'GET', '/api/v1/environments/staging/snapshots');
+              seqs = ((snaps.body?.items ?? []) as { seq: number }[]).map((s) => s.seq).sort((x, y) => x - y);
+              if (seqs.length >= 2) break;
+              await staged('config-staging');
+            }
+            if (seqs.length < 2) break;
+            // An earlier snapshot at random, then the others newest first: one that holds what staging holds now is
+            // refused (nothing to roll back), as it should be.
+            const earlier = seqs.slice(0, -1);
+            const first = earlier[Math.floor(r() * earlier.length)]!;
+            for (const seq of [first, ...earlier.filter((x) => x !== first).reverse()].slice(0, 4)) {
+              const a = await call(u.deployer, 'POST', '/api/v1/environments/staging/rollback', { snapshot: seq, reason: 'chaos: back to a known state' });
+              if (a.status !== 200 || !a.body?.promotion?.id) continue;
+              await drive(record(a.body.promotion.id, kind, 'staging'));
+              break;
+            }
+            break;
+          }
+        }
+      } catch (err) {
+        log(`${tenant} ${kind}: ${String(err)}`);
+      }
+    }
+  };
+
+  // A pool of `concurrency` tenants at once.
+  const queue = [...plans];
+  const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 6) }, async () => {
+    for (let plan = queue.shift(); plan; plan = queue.shift()) await runTenant(plan);
+  });
+  await Promise.all(workers);
+  return { tenants, promotions, history: client.history, client, users };
+}
+
+/** How many promotions a kind requests (those into production first promote to staging). */
+const COST: Record<Kind, number> = {
+  'config-staging': 1,
+  'config-production': 2,
+  'alarm-rollback': 2,
+  'alarm-after': 2,
+  'halt-resume': 2,
+  cancel: 2,
+  'approval-race': 1,
+  'deadline-race': 1,
+  'rollback-promotion': 1,
+  'env-rollback': 1,
+  'flag-staging': 1,
+};

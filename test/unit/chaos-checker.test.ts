@@ -1,0 +1,287 @@
+import { describe, expect, it } from 'vitest';
+import { check, type Observed, type ObservedPromotion, type ObservedTenant } from '../../chaos/checker.ts';
+import type { Promotion, RolloutTarget } from '../../domain/kernel/promotion-model.ts';
+import type { AuditEntry } from '../../domain/kernel/model.ts';
+
+/**
+ * The chaos checker fails histories that break the model: histories built as data, each with the defect a
+ * past round had, and the same history without it (which it passes).
+ */
+const TENANT = 'acme';
+const at = (s: number) => new Date(Date.UTC(2026, 10, 27, 10, 0, s)).toISOString();
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+function promotion(id: string, over: Partial<Promotion> & { path: [Promotion['status'], number][] }): Promotion {
+  const { path, ...rest } = over;
+  return {
+    tenant: TENANT,
+    id,
+    subject: { type: 'config' },
+    sourceEnvironment: 'dev',
+    targetEnvironment: 'staging',
+    status: path.at(-1)![0],
+    releaseDigest: digest('r'),
+    requestedAt: at(path[0]![1]),
+    policy: { requiresApproval: false, requiredApprovers: 0, approverGroups: [], approvalExpirySeconds: 86_400 },
+    approvedBy: [],
+    transitions: path.map(([status, s]) => ({ status, at: at(s), by: 'stageline' })),
+    rollout: null,
+    rollback: null,
+    result: null,
+    ...rest,
+  } as unknown as Promotion;
+}
+
+const target = (name: string, wave: number, state: RolloutTarget['state'], appliedAt?: number, before = digest('0')): RolloutTarget =>
+  ({
+    promotionId: 'p',
+    name,
+    wave,
+    state,
+    before: { seq: 1, digest: before },
+    ...(appliedAt === undefined ? {} : { appliedAt: at(appliedAt) }),
+  }) as RolloutTarget;
+
+const entry = (id: string, action: string, s: number, reason?: string, after: string | null = null): AuditEntry =>
+  ({
+    tenant: TENANT,
+    id: `a-${action}-${s}`,
+    at: at(s),
+    actor: 'stageline',
+    actorName: 'Stageline',
+    action,
+    entityType: 'promotion',
+    entityId: id,
+    before: null,
+    after,
+    ...(reason ? { reason } : {}),
+  }) as AuditEntry;
+
+function observed(promotions: ObservedPromotion[], audit: AuditEntry[], environments: ObservedTenant['environments'] = []): Observed {
+  return {
+    seed: 7,
+    history: [],
+    requested: promotions.map((x) => ({ tenant: TENANT, id: x.promotion.id, kind: 'test', environment: x.promotion.targetEnvironment })),
+    tenants: [{ tenant: TENANT, promotions, audit, verify: { ok: true }, environments }],
+    events: [],
+  };
+}
+
+const names = (o: Observed) => check(o).map((v) => `${v.invariant} ${v.promotionId}`);
+
+describe('chaos checker: no wave after the stop decision', () => {
+  /** A rollout over three waves whose wave 2 regressed at 20 s: the flow decided to stop and put back what it changed. */
+  const stopped = (wave3: RolloutTarget, late: AuditEntry[]) => {
+    const p = promotion('p-stop', {
+      targetEnvironment: 'production',
+      path: [
+        ['PENDING', 0],
+        ['VALIDATING', 1],
+        ['APPROVED', 2],
+        ['EXECUTING', 3],
+        ['ROLLED_BACK', 30],
+      ],
+      result: { digest: digest('n') } as Promotion['result'],
+      rollout: {
+        waves: [
+          { wave: 1, targets: ['canary'], bakeSeconds: 1, maxParallel: 1 },
+          { wave: 2, targets: ['us-east-1'], bakeSeconds: 1, maxParallel: 1 },
+          { wave: 3, targets: ['cell-1'], bakeSeconds: 1, maxParallel: 1 },
+        ],
+        wave: 3,
+        stopping: { at: at(20), reason: 'us-east-1: 5xx above 2%' },
+        outcome: 'ROLLED_BACK',
+      },
+    });
+    const targets = [target('canary', 1, 'ROLLED_BACK', 5), target('us-east-1', 2, 'ROLLED_BACK', 12), wave3];
+    const audit = [
+      entry(p.id, 'promotion.wave.start', 4, 'wave 1: canary'),
+      entry(p.id, 'promotion.target.apply', 5, 'wave 1: canary changed', `canary:${digest('n')}`),
+      entry(p.id, 'promotion.wave.start', 11, 'wave 2: us-east-1'),
+      entry(p.id, 'promotion.target.apply', 12, 'wave 2: us-east-1 changed', `us-east-1:${digest('n')}`),
+      entry(p.id, 'promotion.rollback.auto', 30, 'us-east-1: 5xx above 2%'),
+      ...late,
+    ];
+    return observed([{ promotion: p, targets, approvals: [] }], audit);
+  };
+
+  it('fails a history where wave 3 started and was applied after the stop decision (this round defect)', () => {
+    const o = stopped(target('cell-1', 3, 'ROLLED_BACK', 22), [
+      entry('p-stop', 'promotion.wave.start', 21, 'wave 3: cell-1'),
+      entry('p-stop', 'promotion.target.apply', 22, 'wave 3: cell-1 changed', `cell-1:${digest('n')}`),
+    ]);
+    const found = check(o).filter((v) => v.invariant === 'no-wave-after-stop');
+    expect(found.map((v) => v.detail)).toEqual([
+      expect.stringContaining('target cell-1 (wave 3) was applied at'),
+      expect.stringContaining('audit promotion.wave.start (wave 3: cell-1)'),
+      expect.stringContaining('audit promotion.target.apply (wave 3: cell-1 changed)'),
+    ]);
+    expect(found[0]).toMatchObject({ tenant: TENANT, promotionId: 'p-stop' });
+    // The excerpt shows the history of that promotion, ending with the rollout's state.
+    expect(found[0]!.history.some((h) => h.includes('audit promotion.wave.start: wave 3: cell-1'))).toBe(true);
+    expect(found[0]!.history.at(-1)).toContain('cell-1:ROLLED_BACK@');
+  });
+
+  it('passes the same history when wave 3 never started', () => {
+    expect(names(stopped(target('cell-1', 3, 'PENDING'), []))).toEqual([]);
+  });
+});
+
+describe('chaos checker: a rollback marks only the promotion it rolls back', () => {
+  const completedThenRolledBack = (id: string, done: number, marked: number) =>
+    promotion(id, {
+      path: [
+        ['PENDING', done - 5],
+        ['VALIDATING', done - 5],
+        ['APPROVED', done - 4],
+        ['EXECUTING', done - 3],
+        ['COMPLETED', done],
+        ['ROLLED_BACK', marked],
+      ],
+      result: { digest: digest(id.slice(-1)) } as Promotion['result'],
+    });
+  const rollbackOf = (of: string) =>
+    promotion('p-rb', {
+      path: [
+        ['PENDING', 40],
+        ['VALIDATING', 40],
+        ['APPROVED', 41],
+        ['EXECUTING', 42],
+        ['COMPLETED', 45],
+      ],
+      rollback: { of, reason: 'reports broken', impact: {}, override: null } as unknown as Promotion['rollback'],
+      result: { digest: digest('a') } as Promotion['result'],
+    });
+
+  it('fails a history where the rollback of one promotion also marked an unrelated one ROLLED_BACK (last round defect)', () => {
+    const a = completedThenRolledBack('p-a', 10, 45);
+    const b = completedThenRolledBack('p-b', 30, 45);
+    const o = observed(
+      [a, b, rollbackOf('p-a')].map((promotion) => ({ promotion, targets: [], approvals: [] })),
+      [entry('p-rb', 'promotion.complete', 45)],
+    );
+    expect(names(o).filter((n) => n.startsWith('rollback-scope'))).toEqual(['rollback-scope p-b']);
+  });
+
+  it('fails a rollback that completed while the promotion it rolls back is not marked', () => {
+    const a = promotion('p-a', {
+      path: [
+        ['PENDING', 5],
+        ['VALIDATING', 6],
+        ['APPROVED', 6],
+        ['EXECUTING', 7],
+        ['COMPLETED', 10],
+      ],
+      result: { digest: digest('a') } as Promotion['result'],
+    });
+    const o = observed(
+      [a, rollbackOf('p-a')].map((promotion) => ({ promotion, targets: [], approvals: [] })),
+      [],
+    );
+    expect(names(o)).toContain('rollback-scope p-a');
+  });
+
+  it('passes when the rollback marked only the promotion it rolls back', () => {
+    const a = completedThenRolledBack('p-a', 10, 45);
+    const o = observed(
+      [a, rollbackOf('p-a')].map((promotion) => ({ promotion, targets: [], approvals: [] })),
+      [],
+    );
+    expect(names(o)).toEqual([]);
+  });
+});
+
+describe('chaos checker: other invariants fail what they describe', () => {
+  it('one-running: two promotions executing into one environment at once', () => {
+    const a = promotion('p-1', {
+      path: [
+        ['PENDING', 0],
+        ['VALIDATING', 0],
+        ['APPROVED', 1],
+        ['EXECUTING', 2],
+        ['COMPLETED', 20],
+      ],
+      result: { digest: digest('1') } as Promotion['result'],
+    });
+    const b = promotion('p-2', {
+      path: [
+        ['PENDING', 3],
+        ['VALIDATING', 3],
+        ['APPROVED', 4],
+        ['EXECUTING', 5],
+        ['COMPLETED', 25],
+      ],
+      result: { digest: digest('2') } as Promotion['result'],
+    });
+    expect(
+      names(
+        observed(
+          [a, b].map((promotion) => ({ promotion, targets: [], approvals: [] })),
+          [],
+        ),
+      ),
+    ).toEqual(['one-running p-2']);
+  });
+
+  it('approvals-once: one approver counted twice, and an approval of another digest', () => {
+    const p = promotion('p-ap', {
+      path: [
+        ['PENDING', 0],
+        ['VALIDATING', 0],
+        ['AWAITING_APPROVAL', 1],
+        ['APPROVED', 2],
+        ['EXECUTING', 3],
+        ['COMPLETED', 9],
+      ],
+      policy: { requiresApproval: true, requiredApprovers: 2, approverGroups: ['approver'], approvalExpirySeconds: 60 } as Promotion['policy'],
+      approvedBy: ['ann', 'ann'],
+      result: { digest: digest('r') } as Promotion['result'],
+    });
+    const approvals = [
+      { by: 'u-ann', name: 'ann', at: at(2), digest: digest('r') },
+      { by: 'u-ann', name: 'ann', at: at(2), digest: digest('r') },
+    ];
+    const v = check(observed([{ promotion: p, targets: [], approvals }], [entry('p-ap', 'promotion.approve', 2, undefined, digest('x'))])).filter(
+      (x) => x.invariant === 'approvals-once',
+    );
+    expect(v.map((x) => x.detail)).toEqual([
+      'u-ann has 2 approvals of it',
+      'approvedBy names someone twice: ann, ann',
+      expect.stringContaining('APPROVED with 1 approval(s) of its digest; the policy needs 2'),
+      expect.stringContaining(`an approval of ${digest('x')}`),
+    ]);
+  });
+
+  it('live-value: a target that still serves a release its rollout put back; final-state: a promotion still executing', () => {
+    const p = promotion('p-live', {
+      targetEnvironment: 'production',
+      path: [
+        ['PENDING', 0],
+        ['VALIDATING', 0],
+        ['APPROVED', 0],
+        ['EXECUTING', 2],
+        ['ROLLED_BACK', 9],
+      ],
+      result: { digest: digest('n') } as Promotion['result'],
+      rollout: { waves: [], wave: 1, outcome: 'ROLLED_BACK' },
+    });
+    const stuck = promotion('p-stuck', {
+      targetEnvironment: 'staging',
+      path: [
+        ['PENDING', 10],
+        ['VALIDATING', 10],
+        ['APPROVED', 10],
+        ['EXECUTING', 12],
+      ],
+    });
+    const o = observed(
+      [
+        { promotion: p, targets: [target('canary', 1, 'ROLLED_BACK', 3, digest('0'))], approvals: [] },
+        { promotion: stuck, targets: [], approvals: [] },
+      ],
+      [],
+      [{ name: 'production', snapshot: { seq: 1, digest: digest('0') }, targets: [{ name: 'canary', config: { seq: 2, digest: digest('n') } }] }],
+    );
+    expect(names(o)).toEqual(['final-state p-stuck', 'live-value p-live']);
+  });
+});
