@@ -324,7 +324,9 @@ export async function startEffects(): Promise<Effects> {
 
   /** The promotion that moved a tag: the tenant's promotion into the environment the tag names (latest-<env>[-<target>]). */
   const promotionOfPut = (ctx: CheckContext) => (p: SeenManifestPut) => {
-    const candidates = ctx.promotions.filter((x) => x.tenant === p.tenant && (p.reference === `latest-${x.environment}` || p.reference.startsWith(`latest-${x.environment}-`)));
+    const candidates = ctx.promotions.filter(
+      (x) => x.tenant === p.tenant && (p.reference === `latest-${x.environment}` || p.reference.startsWith(`latest-${x.environment}-`)),
+    );
     return candidates.length === 1 ? candidates[0]!.id : undefined;
   };
 

@@ -152,7 +152,11 @@ const ATTACHMENT_TAG = /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/;
  * writes and leaves a tag in place, so only a repeated effect writes it again. A move back (a rollback: A, B, A) is
  * another change and counts separately.
  */
-export function registryViolations(puts: readonly SeenManifestPut[], history: readonly HistoryEntry[], promotionOf: (p: SeenManifestPut) => string | undefined): Violation[] {
+export function registryViolations(
+  puts: readonly SeenManifestPut[],
+  history: readonly HistoryEntry[],
+  promotionOf: (p: SeenManifestPut) => string | undefined,
+): Violation[] {
   const out: Violation[] = [];
   const last = new Map<string, SeenManifestPut>();
   for (const p of puts) {
