@@ -131,6 +131,8 @@ export interface ProxyOptions {
   failOnce?: { method: string; path: RegExp }[];
   /** The requests answered 500 by failOnce, as `METHOD path`. */
   failed?: string[];
+  /** Called with every request passed on to the upstream and its answer (the chaos effect receivers count manifest PUTs with it). */
+  record?: (r: { method: string; path: string; status: number; digest: string | null }) => void;
 }
 
 /** An HTTP proxy in front of `upstream` that can demand Bearer auth or tamper with manifests or blobs. */
@@ -178,6 +180,7 @@ export async function startProxy(upstream: string, name: string, options: ProxyO
       duplex: 'half',
       redirect: 'manual',
     });
+    options.record?.({ method: req.method ?? 'GET', path, status: up.status, digest: up.headers.get('docker-content-digest') });
     const out: Record<string, string> = {};
     up.headers.forEach((v, k) => {
       if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)) out[k] = v;

@@ -1,0 +1,385 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { EVENT_SOURCE } from '../domain/kernel/events.ts';
+import { WEBHOOK_EVENT_TYPES, webhookTypeOf } from '../domain/webhooks/model.ts';
+import { localSecretVariable } from '../functions/adapters/secrets.ts';
+import type { LocalStack } from '../local/stack.ts';
+import { startGitServer, type GitServer } from '../test/support/git-server.ts';
+import { startGitHubStandin, type GitHubStandin } from '../test/support/github-standin.ts';
+import { pushImage, startProxy, startRegistry, type LocalRegistry } from '../test/support/registry.ts';
+import {
+  gitCommitViolations,
+  notifyViolations,
+  pullRequestViolations,
+  registryViolations,
+  webhookViolations,
+  type HistoryEntry,
+  type SeenCommit,
+  type SeenManifestPut,
+  type SeenNotification,
+  type SeenWebhook,
+  type Violation,
+} from './effects/checks.ts';
+
+export type { Violation, HistoryEntry } from './effects/checks.ts';
+
+/**
+ * The receivers of a chaos run's outside effects (issue 64, "effects once"): a real git server (commit and
+ * pull-request targets, with the GitHub stand-in for pull requests), a real OCI registry behind a recording proxy
+ * (registry sync and tag moves), a webhook receiver that verifies every delivery with the standardwebhooks library,
+ * and the local outbox (Slack, email). `check` reads what they hold and says which effect happened twice (or, for
+ * webhooks, never): git-once, registry-once, webhook-once, notify-once (chaos/effects/checks.ts).
+ *
+ * What it reads is what a user could read: the repositories' history, the pull requests, the registry's answers,
+ * the deliveries and the inbox; it knows the model (a promotion applies once per target, an event is one webhook-id),
+ * not the implementation.
+ */
+
+/** What the checker gives every check: the stack, its tenants, the workload's history, the seed, the promotions made. */
+export interface CheckContext {
+  stack: LocalStack;
+  tenants: string[];
+  history: HistoryEntry[];
+  seed: number;
+  promotions: { tenant: string; id: string; kind: string; environment: string }[];
+}
+
+/** The API as a workload calls it (test/support/stack.ts TestStack satisfies it). */
+export interface Api {
+  /** the gateway's base URL */
+  url: string;
+  call(method: string, path: string, opts?: { token?: string; body?: unknown }): Promise<{ status: number; body: any }>;
+}
+
+export interface EffectsRegistry {
+  /** the registry as a tenant's environment names it ({ name, url }): the recording proxy in front of the real one */
+  name: string;
+  url: string;
+  credentials: null;
+}
+
+/** The effect receivers of one tenant, set up through the API as a user would. */
+export interface TenantEffects {
+  /** a repository on the git server and the environment's git target on it (PUT /environments/{env}/git-target) */
+  gitTarget(environment: string, mode: 'commit' | 'pull-request'): Promise<{ repository: string; fullName: string }>;
+  /** the environments' registries: `source` (where versions are published) or `target` (where promotions sync them) */
+  registries(roles: Record<string, 'source' | 'target'>): Promise<void>;
+  /** pushes a new image into the source registry and publishes it as `artifact@version`: its digest */
+  publish(artifact: string, version: string, token?: string): Promise<string>;
+  /** a webhook subscription to every promotion event, delivered to the receiver */
+  webhooks(): Promise<{ id: string; secret: string }>;
+  /** the tenant's notifications: Slack to the gateway's stand-in, email to ops@<tenant>.test (both land in stack.outbox) */
+  notifications(): Promise<void>;
+  /** merges the open pull requests Stageline opened in this tenant's repositories (as a reviewer pressing Merge): how many */
+  mergePulls(): Promise<number>;
+}
+
+export interface Effects {
+  /** the git URL of a repository `name` on the git server */
+  gitUrl(repo: string): string;
+  /** the token the git server takes (each tenant set up holds it as its GITOPS_TOKEN secret) */
+  gitToken: string;
+  /** the source registry and the target registry (each behind a recording proxy) */
+  registry: { source: EffectsRegistry; target: EffectsRegistry };
+  /** the webhook receiver's base URL (a tenant's deliveries go to <webhookUrl>/<tenant>) */
+  webhookUrl: string;
+  git: GitServer;
+  github: GitHubStandin;
+  /** what the receivers recorded so far */
+  seen: { webhooks: SeenWebhook[]; manifestPuts: SeenManifestPut[] };
+  setup(tenant: string, api: Api, adminToken: string): TenantEffects;
+  check(ctx: CheckContext, opts?: { waitMs?: number }): Promise<Violation[]>;
+  stop(): Promise<void>;
+}
+
+const GIT_TOKEN = `chaos-git-${randomBytes(8).toString('hex')}`;
+const GH_TOKEN = `ghp_chaos${randomBytes(8).toString('hex')}`;
+const HOOK_SECRET = `chaos-hook-${randomBytes(8).toString('hex')}`;
+const VALUES = '# values (set by Stageline)\nimage:\n  repository: registry.example.com/app\n  tag: v0.0.0\nreplicas: 2\n';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fail(what: string, r: { status: number; body: unknown }): never {
+  throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+export async function startEffects(): Promise<Effects> {
+  const git = await startGitServer(GIT_TOKEN);
+  const github = await startGitHubStandin(git);
+  const [sourceUp, targetUp] = await Promise.all([startRegistry({ name: 'chaos-source' }), startRegistry({ name: 'chaos-target' })]);
+
+  const manifestPuts: SeenManifestPut[] = [];
+  const repoTenant = new Map<string, string>();
+  const recorder = (registry: string) => (r: { method: string; path: string; status: number; digest: string | null }) => {
+    if (r.method !== 'PUT' || r.status < 200 || r.status >= 300) return;
+    const m = /^\/v2\/(.+)\/manifests\/([^/?]+)/.exec(r.path);
+    if (!m || !r.digest) return;
+    const repository = m[1]!;
+    manifestPuts.push({
+      tenant: repoTenant.get(repository) ?? '(unknown)',
+      registry,
+      repository,
+      reference: decodeURIComponent(m[2]!),
+      digest: r.digest,
+      at: new Date().toISOString(),
+    });
+  };
+  const proxies: LocalRegistry[] = [
+    await startProxy(sourceUp.url, 'chaos-source', { record: recorder('chaos-source') }),
+    await startProxy(targetUp.url, 'chaos-target', { record: recorder('chaos-target') }),
+  ];
+  const [source, target] = proxies.map((p) => ({ name: p.name, url: p.url, credentials: null })) as [EffectsRegistry, EffectsRegistry];
+
+  // The webhook receiver: every delivery verified with the subscription's secret, recorded, answered 200.
+  const webhooks: SeenWebhook[] = [];
+  const secrets = new Map<string, string>();
+  const subscribedAt = new Map<string, string>();
+  const receiver: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const tenant = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+      const h = (k: string) => String(req.headers[k] ?? '');
+      let verified = false;
+      let payload: { type?: string; eventId?: string; data?: { promotionId?: string } } = {};
+      try {
+        const secret = secrets.get(tenant);
+        if (secret) {
+          payload = new Webhook(secret).verify(body, {
+            'webhook-id': h('webhook-id'),
+            'webhook-timestamp': h('webhook-timestamp'),
+            'webhook-signature': h('webhook-signature'),
+          }) as typeof payload;
+          verified = true;
+        }
+      } catch {
+        try {
+          payload = JSON.parse(body) as typeof payload;
+        } catch {
+          /* recorded as it came */
+        }
+      }
+      webhooks.push({
+        tenant,
+        webhookId: h('webhook-id'),
+        type: String(payload.type ?? ''),
+        eventId: String(payload.eventId ?? ''),
+        ...(typeof payload.data?.promotionId === 'string' ? { promotionId: payload.data.promotionId } : {}),
+        verified,
+        at: new Date().toISOString(),
+        body,
+      });
+      res.writeHead(verified ? 200 : 401, { 'content-type': 'text/plain' }).end(verified ? 'ok' : 'signature does not verify');
+    });
+  });
+  receiver.listen(0, '127.0.0.1');
+  await once(receiver, 'listening');
+  const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+
+  const repos: { tenant: string; fullName: string; repository: string; mode: 'commit' | 'pull-request' }[] = [];
+  const recipients = new Map<string, { tenant: string; channel: 'email' | 'slack' }>();
+
+  /** Every commit in every branch of a bare repository (merge commits are the host's, not Stageline's). */
+  const commitsOf = (fullName: string): SeenCommit[] =>
+    git
+      .git(`${git.root}/${fullName}.git`, 'log', '--all', '--no-merges', '--format=%H%x1f%B%x1e')
+      .split('\x1e')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => {
+        const [sha, message] = s.split('\x1f') as [string, string];
+        return { sha, message: message ?? '' };
+      });
+
+  const setup = (tenant: string, api: Api, adminToken: string): TenantEffects => {
+    // The tenant's secrets, as the local stack resolves them (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>).
+    const secret = (purpose: Parameters<typeof localSecretVariable>[1], name: string, value: string) => {
+      const v = localSecretVariable(tenant, purpose, name);
+      if (!v) throw new Error(`tenant ${tenant} has no local secret variable (no '_' in a tenant id)`);
+      process.env[v] = value;
+    };
+    secret('git-token', 'GITOPS_TOKEN', GIT_TOKEN);
+    secret('github-token', 'GITHUB_TOKEN', GH_TOKEN);
+    secret('git-webhook', 'GITHUB_HOOK', HOOK_SECRET);
+    const mine = () => repos.filter((r) => r.tenant === tenant);
+    return {
+      async gitTarget(environment, mode) {
+        const fullName = `chaos-${tenant}/${environment}-${mode}`;
+        const file = `envs/${environment}/values.yaml`;
+        const repository = git.repo(fullName, { [file]: VALUES });
+        const pullRequest =
+          mode === 'pull-request' ? { pullRequest: { host: 'github', apiUrl: github.url, tokenSecret: 'GITHUB_TOKEN', webhookSecret: 'GITHUB_HOOK' } } : {};
+        if (mode === 'pull-request') {
+          github.allow(GH_TOKEN, fullName);
+          github.hook(fullName, `${api.url}/api/v1/gitops/hooks/${tenant}/${environment}`, HOOK_SECRET);
+        }
+        const put = await api.call('PUT', `/api/v1/environments/${environment}/git-target`, {
+          token: adminToken,
+          body: { repository, branch: 'main', file, path: 'image.tag', tokenSecret: 'GITOPS_TOKEN', ...pullRequest },
+        });
+        if (put.status !== 200) fail(`git target of ${environment}`, put);
+        repos.push({ tenant, fullName, repository, mode });
+        return { repository, fullName };
+      },
+      async registries(roles) {
+        for (const [environment, role] of Object.entries(roles)) {
+          const r = role === 'source' ? source : target;
+          const env = await api.call('GET', `/api/v1/environments/${environment}`, { token: adminToken });
+          if (env.status !== 200) fail(`environment ${environment}`, env);
+          const patched = await api.call('PATCH', `/api/v1/environments/${environment}`, {
+            token: adminToken,
+            body: { version: env.body.version, registries: [{ name: r.name, url: r.url }] },
+          });
+          if (patched.status !== 200) fail(`registries of ${environment}`, patched);
+        }
+      },
+      async publish(artifact, version, token = adminToken) {
+        repoTenant.set(artifact, tenant);
+        const digest = await pushImage(source, artifact, {
+          configBytes: Buffer.from(JSON.stringify({ artifact, version, tenant })),
+          layers: [randomBytes(256)],
+        });
+        const r = await api.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token, body: { version, digest } });
+        if (r.status !== 201) fail(`publish ${artifact} ${version}`, r);
+        return digest;
+      },
+      async webhooks() {
+        const at = new Date().toISOString();
+        const r = await api.call('POST', '/api/v1/webhooks', {
+          token: adminToken,
+          body: {
+            url: `${webhookUrl}/${encodeURIComponent(tenant)}`,
+            events: WEBHOOK_EVENT_TYPES.filter((e) => e.startsWith('promotion.')),
+            description: 'chaos receiver',
+          },
+        });
+        if (r.status !== 201) fail('webhook subscription', r);
+        secrets.set(tenant, r.body.secret);
+        subscribedAt.set(tenant, at);
+        return { id: r.body.id, secret: r.body.secret };
+      },
+      async notifications() {
+        const hook = `h-${tenant}`;
+        const to = `ops@${tenant}.test`;
+        const r = await api.call('PUT', '/api/v1/notifications', {
+          token: adminToken,
+          body: { slack: { webhook: `${api.url}/dev/slack/${hook}`, channels: ['#deploys'] }, email: { recipients: [to] } },
+        });
+        if (r.status !== 200) fail('notifications', r);
+        recipients.set(`email:${to}`, { tenant, channel: 'email' });
+        recipients.set(`slack:${hook}`, { tenant, channel: 'slack' });
+      },
+      async mergePulls() {
+        let merged = 0;
+        for (const r of mine().filter((x) => x.mode === 'pull-request')) {
+          for (const p of github.pulls(r.fullName)) {
+            if (p.state !== 'open' || (p.author && p.author !== 'stageline-bot')) continue;
+            await github.merge(r.fullName, p.number);
+            merged++;
+          }
+        }
+        return merged;
+      },
+    };
+  };
+
+  /** The promotion events the stack published for subscribed tenants since they subscribed (each event once). */
+  const expectedWebhooks = (stack: LocalStack) => {
+    const out = new Map<string, { tenant: string; type: string; eventId: string; promotionId?: string }>();
+    for (const e of stack.bus.published) {
+      if (e.source !== EVENT_SOURCE) continue;
+      const type = webhookTypeOf(e['detail-type']);
+      const tenant = String(e.detail.tenant ?? '');
+      const since = subscribedAt.get(tenant);
+      if (!type?.startsWith('promotion.') || !since || e.time < since) continue;
+      const eventId = String(e.detail.eventId ?? '');
+      const promotionId = typeof e.detail.promotionId === 'string' ? e.detail.promotionId : undefined;
+      out.set(`${tenant}\n${eventId}`, { tenant, type, eventId, ...(promotionId ? { promotionId } : {}) });
+    }
+    return [...out.values()];
+  };
+
+  const notificationsSeen = (ctx: CheckContext): SeenNotification[] => {
+    const idIn = (tenant: string, text: string) => ctx.promotions.find((p) => p.tenant === tenant && text.includes(p.id))?.id;
+    const out: SeenNotification[] = [];
+    for (const m of ctx.stack.outbox.mails) {
+      const who = recipients.get(`email:${m.to}`);
+      if (!who) continue;
+      const promotionId = idIn(who.tenant, `${m.subject}\n${m.text}`);
+      out.push({ tenant: who.tenant, channel: 'email', recipient: m.to, title: m.subject, at: m.at, ...(promotionId ? { promotionId } : {}) });
+    }
+    for (const s of ctx.stack.outbox.slack) {
+      const who = recipients.get(`slack:${s.hook}`);
+      if (!who) continue;
+      const promotionId = idIn(who.tenant, JSON.stringify(s.message));
+      const recipient = `${s.hook} ${s.message.channel ?? '(webhook default)'}`;
+      out.push({ tenant: who.tenant, channel: 'slack', recipient, title: s.message.text ?? '', at: s.at, ...(promotionId ? { promotionId } : {}) });
+    }
+    return out;
+  };
+
+  /** The promotion that moved a tag: the tenant's promotion into the environment the tag names (latest-<env>[-<target>]). */
+  const promotionOfPut = (ctx: CheckContext) => (p: SeenManifestPut) => {
+    const candidates = ctx.promotions.filter(
+      (x) => x.tenant === p.tenant && (p.reference === `latest-${x.environment}` || p.reference.startsWith(`latest-${x.environment}-`)),
+    );
+    return candidates.length === 1 ? candidates[0]!.id : undefined;
+  };
+
+  return {
+    gitUrl: (repo) => `${git.url}/${repo}.git`,
+    gitToken: GIT_TOKEN,
+    registry: { source, target },
+    webhookUrl,
+    git,
+    github,
+    seen: { webhooks, manifestPuts },
+    setup,
+    async check(ctx, opts = {}) {
+      // Deliveries still on their way (retries on the webhook scheduler, the stream's relay) get their time.
+      await ctx.stack.stream.idle();
+      const until = Date.now() + (opts.waitMs ?? 30_000);
+      for (;;) {
+        const got = new Set(webhooks.filter((w) => w.verified).map((w) => `${w.tenant}\n${w.eventId}`));
+        if (expectedWebhooks(ctx.stack).every((e) => got.has(`${e.tenant}\n${e.eventId}`)) || Date.now() > until) break;
+        await sleep(50);
+      }
+      const wanted = (tenant: string) => ctx.tenants.length === 0 || ctx.tenants.includes(tenant);
+      const mine = repos.filter((r) => wanted(r.tenant));
+      return [
+        ...gitCommitViolations(
+          mine.map((r) => ({ tenant: r.tenant, repository: r.repository, commits: commitsOf(r.fullName) })),
+          ctx.history,
+        ),
+        ...pullRequestViolations(
+          mine.filter((r) => r.mode === 'pull-request').map((r) => ({ tenant: r.tenant, repository: r.repository, pulls: github.pulls(r.fullName) })),
+          ctx.history,
+        ),
+        ...registryViolations(
+          manifestPuts.filter((p) => wanted(p.tenant)),
+          ctx.history,
+          promotionOfPut(ctx),
+        ),
+        ...webhookViolations(
+          webhooks.filter((w) => wanted(w.tenant)),
+          expectedWebhooks(ctx.stack).filter((e) => wanted(e.tenant)),
+          ctx.history,
+        ),
+        ...notifyViolations(
+          notificationsSeen(ctx).filter((n) => wanted(n.tenant)),
+          ctx.history,
+        ),
+      ];
+    },
+    async stop() {
+      receiver.closeAllConnections();
+      receiver.close();
+      await Promise.all([...proxies.map((p) => p.stop()), sourceUp.stop(), targetUp.stop(), github.stop()]);
+      await git.close();
+    },
+  };
+}
