@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { LocalStack } from '../local/stack.ts';
 import type { HistoryEntry } from './types.ts';
 
@@ -39,9 +40,15 @@ export class ChaosClient {
     body?: unknown,
     meta: { promotionId?: string; note?: string; headers?: Record<string, string> } = {},
   ): Promise<Answer<T>> {
-    const { answer, entry } = await this.send<T>(tenant, token, method, path, body, meta);
-    this.history.push(entry);
-    return answer;
+    // As a documented client sends a change: with an Idempotency-Key, the same on every retry, and sent again
+    // after Retry-After while the API answers that nothing (or, cut off, at most this one change) was saved.
+    const headers = method === 'GET' ? meta.headers : { 'idempotency-key': randomUUID(), ...(meta.headers ?? {}) };
+    for (let attempt = 1; ; attempt++) {
+      const { answer, entry, retryAfter } = await this.send<T>(tenant, token, method, path, body, { ...meta, headers });
+      this.history.push(entry);
+      if (attempt >= RETRIES || !retryable(answer)) return answer;
+      await new Promise((r) => setTimeout(r, Math.min(retryAfter ?? 1, 5) * 1000 * (0.5 + Math.random() / 2)));
+    }
   }
 
   /** One request and the history entry that records it (not yet kept). */
@@ -52,15 +59,18 @@ export class ChaosClient {
     path: string,
     body: unknown,
     meta: { promotionId?: string; note?: string; headers?: Record<string, string> },
-  ): Promise<{ answer: Answer<T>; entry: HistoryEntry }> {
+  ): Promise<{ answer: Answer<T>; entry: HistoryEntry; retryAfter?: number }> {
     const headers: Record<string, string> = { ...(meta.headers ?? {}) };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let status = 0;
     let parsed: unknown;
+    let retryAfter: number | undefined;
     try {
       const res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       status = res.status;
+      const after = Number(res.headers.get('retry-after'));
+      if (Number.isFinite(after) && after > 0) retryAfter = after;
       const text = await res.text();
       try {
         parsed = text ? JSON.parse(text) : undefined;
@@ -82,7 +92,7 @@ export class ChaosClient {
         ? { note: [meta.note, status >= 400 || status === 0 ? brief(parsed) : ''].filter(Boolean).join(': ') }
         : {}),
     };
-    return { answer: { status, body: parsed as T }, entry };
+    return { answer: { status, body: parsed as T }, entry, retryAfter };
   }
 
   /** A read that is recorded only when it tells something new (a poll's answer is kept when the status changed). */
@@ -107,4 +117,12 @@ function promotionIdOf(path: string, body: unknown): string | undefined {
 function brief(body: unknown): string {
   const s = typeof body === 'string' ? body : JSON.stringify(body ?? '');
   return s.length > 200 ? s.slice(0, 200) + '…' : s;
+}
+
+/** how many times a change is sent in all while the API answers "send it again" */
+const RETRIES = 6;
+
+/** What the API says may be sent again unchanged (test/support/retrying.ts says the same for the tests). */
+function retryable(a: Answer): boolean {
+  return a.status === 503 || (a.status === 409 && (a.body as { error?: { code?: string } } | null)?.error?.code === 'CONCURRENT_MODIFICATION');
 }

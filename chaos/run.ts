@@ -50,12 +50,20 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The DynamoDB kinds run at a quarter of `--rate` unless named: every request and step writes several items,
+ * so a write-level rate equal to the step rate would fault nearly every one of them (at 0.2, four writes in
+ * five would meet a transaction or lose an answer), far past anything a table sees.
+ */
+export const storeRates = (rate: number): Partial<Record<FaultKind, number>> => ({ 'dynamo.conflict': rate / 4, 'dynamo.lostAck': rate / 4 });
+
 /** Waits (bounded) until the stack is idle: the stream caught up and no execution of a promotion still runs. */
 export async function settle(stack: LocalStack, tenants: string[], boundMs: number): Promise<void> {
   const end = Date.now() + boundMs;
   const store = new DynamoStore(documentClient({ endpoint: stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }), stack.tableName);
   for (;;) {
     await stack.stream.idle();
+    await stack.bus.idle();
     const running: string[] = [];
     for (const tenant of tenants) {
       let cursor: string | undefined;
@@ -65,7 +73,8 @@ export async function settle(stack: LocalStack, tenants: string[], boundMs: numb
           if ((FINAL as readonly string[]).includes(p.status)) {
             const id = p.executionId ?? LocalWorkflow.executionId({ tenant, promotionId: p.id });
             if (stack.workflow.status(id) === 'RUNNING') running.push(id);
-          } else if (p.status === 'EXECUTING' || p.status === 'VALIDATING' || p.status === 'APPROVED' || p.status === 'SCHEDULED') running.push(p.id);
+          } else if (p.status === 'EXECUTING' || p.status === 'VALIDATING' || p.status === 'PENDING' || p.status === 'APPROVED' || p.status === 'SCHEDULED')
+            running.push(p.id);
         }
         cursor = page.nextCursor;
       } while (cursor);
@@ -86,7 +95,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     tableName: `chaos-${opts.seed.toString(36)}-${randomUUID().slice(0, 8)}`,
     ...(opts.dynamoEndpoint ? { dynamoEndpoint: opts.dynamoEndpoint } : {}),
     timeScale: 0.001,
-    faults: { seed: opts.seed, rate: opts.rate, rates: opts.rates ?? {}, delayMs: 100 },
+    // The sweeper acts 10 s past a state's own deadline (15 min on a deployed stack): a promotion whose flow
+    // never started, or was lost, is taken up again or ended within the run.
+    config: { STAGELINE_SWEEP_GRACE_SECONDS: '10' },
+    faults: { seed: opts.seed, rate: opts.rate, rates: { ...storeRates(opts.rate), ...(opts.rates ?? {}) }, delayMs: 100 },
   });
   try {
     const w = await runWorkload({

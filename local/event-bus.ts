@@ -16,6 +16,9 @@ export interface BusEvent {
   time: string;
 }
 
+/** Lambda's asynchronous invocation: the first run and two retries. */
+const ASYNC_ATTEMPTS = 3;
+
 function matches(p: EventPattern, e: BusEvent): boolean {
   if (p.source && !p.source.includes(e.source)) return false;
   if (p['detail-type'] && !p['detail-type'].includes(e['detail-type'])) return false;
@@ -31,7 +34,23 @@ function matches(p: EventPattern, e: BusEvent): boolean {
 export class LocalEventBus implements Events {
   readonly published: BusEvent[] = [];
   /** how a rule's target is given an event (a fault plan's: now and then twice or late); default: once, at once */
-  constructor(private readonly deliver: (run: () => Promise<void>) => Promise<void> = (run) => run()) {}
+  /** retries of failed targets not yet run (idle() waits for them) */
+  private readonly retrying = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deliver: (run: () => Promise<void>) => Promise<void> = (run) => run(),
+    /**
+     * The wait before a failed target is given the event again. EventBridge invokes a Lambda target
+     * asynchronously, and Lambda runs a failed asynchronous invocation twice more (about 1 and 2 minutes
+     * later) before it gives the event to the on-failure destination; locally the waits are shorter.
+     */
+    private readonly retryDelayMs = 1000,
+  ) {}
+
+  /** Resolves when no failed target waits for its retry. */
+  async idle(): Promise<void> {
+    while (this.retrying.size) await Promise.all([...this.retrying]);
+  }
   private readonly rules: { pattern: EventPattern; target: (e: BusEvent) => Promise<void> | void }[] = [];
 
   addRule(pattern: EventPattern, target: (e: BusEvent) => Promise<void> | void): void {
@@ -56,11 +75,19 @@ export class LocalEventBus implements Events {
     for (const r of this.rules) {
       if (matches(r.pattern, bus)) {
         // Delivery is asynchronous on AWS too: a failing target never fails the publisher.
-        runs.push(
+        const what = String(bus['detail-type'] ?? bus.source);
+        const attempt = (n: number): Promise<void> =>
           Promise.resolve()
             .then(() => this.deliver(async () => r.target(bus)))
-            .catch((err) => reportError('local event target failed', err, String(bus['detail-type'] ?? bus.source))),
-        );
+            .catch((err) => {
+              if (n >= ASYNC_ATTEMPTS) return reportError('local event target failed; given up (the on-failure destination on AWS)', err, what);
+              reportError(`local event target failed; retried (attempt ${n + 1} of ${ASYNC_ATTEMPTS})`, err, what);
+              // The publisher does not wait for retries, as on AWS; idle() does.
+              const later = new Promise<void>((res) => setTimeout(res, this.retryDelayMs * n)).then(() => attempt(n + 1));
+              this.retrying.add(later);
+              void later.finally(() => this.retrying.delete(later));
+            });
+        runs.push(attempt(1));
       }
     }
     await Promise.all(runs);

@@ -189,7 +189,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
     timeScale: opts.timeScale,
   });
-  const bus = faults ? new LocalEventBus(faultyDelivery(faults, 'bus.twice', 'bus.late')) : new LocalEventBus();
+  const busRetryMs = opts.timeScale ? Math.max(20, 60_000 * opts.timeScale) : 1000;
+  const bus = new LocalEventBus(faults ? faultyDelivery(faults, 'bus.twice', 'bus.late') : (run) => run(), busRetryMs);
   // The same rule CDK deploys: auto-promotion is evaluated when its inputs change.
   bus.addRule({ source: [EVENT_SOURCE], 'detail-type': [...AUTO_PROMOTION_TRIGGERS] }, async (e) => {
     await autoPromote(e);

@@ -44,12 +44,13 @@ export async function idempotent(
     const r = errorResponse(err);
     // A 4xx is the request's answer and is replayed; a 5xx, or a conflict the client is told to retry
     // (Retry-After: concurrent writers), may succeed on retry, so the key is freed for that retry.
-    if (r.statusCode >= 500 || r.headers['retry-after'] !== undefined) await d.store.releaseIdempotency(tenant, key);
+    if (r.statusCode >= 500 || r.headers['retry-after'] !== undefined) await retryTransient(() => d.store.releaseIdempotency(tenant, key));
     else await d.store.completeIdempotency(tenant, key, hash, r);
     throw err;
   }
   try {
-    await d.store.completeIdempotency(tenant, key, hash, kept(result));
+    // A transaction on the record at that moment or a lost answer: the same update, sent again (it is idempotent).
+    await retryTransient(() => d.store.completeIdempotency(tenant, key, hash, kept(result)));
   } catch (err) {
     // The write is committed: failing to remember its answer must not turn it into a 500. The lease frees the key.
     logger.error('idempotency record not completed', { tenant, error: String(err) });
@@ -75,3 +76,16 @@ export const SECRET_NOT_KEPT = () =>
       'A request with this Idempotency-Key succeeded already; its answer showed a secret once, and secrets are not kept for replays. Read the resource for what it made (rotate for a new secret), or send a new key to make another',
     ),
   );
+
+/** Runs `write` again (three times in all, 50 then 100 ms apart) while DynamoDB answers that it is busy for a moment. */
+async function retryTransient(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (attempt >= 3 || (name !== 'TransactionConflictException' && name !== 'ThrottlingException' && name !== 'TimeoutError')) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}

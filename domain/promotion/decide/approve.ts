@@ -74,6 +74,9 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
       // Our approval is already stored (a concurrent retry of the same request): nothing more to write.
       // (Never on the first attempt: `already` returned above.)
       if (mine(approvals, p.releaseDigest)) return null;
+      // Decided since it was read (a reject, a cancel, the deadline won the race): an approval is no longer
+      // taken. Checked on every attempt, against what the write is conditioned on, not only on the first read.
+      guard('approve', cur);
       // An approval of ours still among them is for another release: countable drops it whenever the
       // count matters (it completes only while the promotion is on our approval's release).
       const counted = countable(cur, [...approvals, approval]);

@@ -8,7 +8,7 @@ import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
 import { cancelPromotion } from '../decide/cancel.ts';
 import { validationDeadline } from '../run/deadlines.ts';
-import { startFlow } from '../run/flow.ts';
+import { flowSweepAt, startFlow } from '../run/flow.ts';
 import { freezeGlassOps, hasFreezeWindows } from '../run/freeze-override.ts';
 import { evaluateGates } from './gate-verdicts.ts';
 import type { Promotion, Subject } from '../../kernel/promotion-model.ts';
@@ -267,6 +267,9 @@ export async function createPromotion(
   // Break-glass past freeze windows: an admin's reason, bound to this release, recorded on the promotion and the environment, audited as break-glass and evented.
   const glass = asked && (await hasFreezeWindows(deps, tenant, prepared.target.name)) ? { ...asked, releaseDigest: prepared.releaseDigest } : null;
   if (glass) promotion.freezeOverride = glass;
+  // Its deadline schedule first: the request may end between the write and the flow's start (a timeout, a
+  // lost answer), and then that schedule starts the flow (sweep.ts). Never a promotion no one will move.
+  if (autoStart) await armSweep(deps, promotion, flowSweepAt(deps));
   await writeNewPromotion(deps, promotion, async () => ({
     action: glass ? 'breakglass.promotion.create' : 'promotion.create',
     by: requester,
@@ -283,7 +286,7 @@ export async function createPromotion(
       await cancelPromotion(deps, ctx, older.id, `superseded by ${id}`).catch(() => undefined);
     }
   }
-  if (autoStart) await startFlow(deps, promotion);
+  if (autoStart) await startFlow(deps, promotion, true);
   // Waiting for `validate`: its deadline schedule expires it if nobody validates it in time.
   else await armSweep(deps, promotion, validationDeadline(promotion, deps.tunables));
   return deps.store.getPromotion(tenant, id) as Promise<Promotion>;

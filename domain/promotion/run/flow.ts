@@ -4,10 +4,17 @@ import { lineOf, policyDigest, resolvePolicy } from '../request/policy.ts';
 import { armSweep } from '../sweep/deadline.ts';
 import { approvalTimerSeconds } from './deadlines.ts';
 
-/** Starts (or re-starts, idempotently) the state machine for a promotion. */
-export async function startFlow(deps: With<'scheduler' | 'workflow'>, p: Promotion): Promise<void> {
+/** When a promotion whose flow starts now is stuck, unless its flow moved it (its first deadline schedule). */
+export const flowSweepAt = (deps: Pick<Deps, 'clock' | 'tunables'>) => new Date(deps.clock().getTime() + deps.tunables.sweepGraceSeconds * 1000);
+
+/**
+ * Starts (or re-starts, idempotently: one execution name per promotion and attempt) the state machine for a
+ * promotion. `armed`: its deadline schedule was armed already (before the promotion was written, so a request
+ * that fails between its write and this start still leaves a schedule that starts the flow: sweep.ts).
+ */
+export async function startFlow(deps: With<'scheduler' | 'workflow'>, p: Promotion, armed = false): Promise<void> {
   // Its deadline schedule: if the flow is gone, the sweeper fails the promotion with a reason (sweep-deadline.ts arms it, sweep.ts runs it).
-  await armSweep(deps, p, new Date(deps.clock().getTime() + deps.tunables.sweepGraceSeconds * 1000));
+  if (!armed) await armSweep(deps, p, flowSweepAt(deps));
   // The approval wait's timer starts with the flow's first task, before the gates: the window of the policy the gates
   // will apply (resolved the same way, now), with a little slack (deadlines.ts approvalTimerSeconds).
   const { policy } = await currentPolicy(deps, p);

@@ -3,6 +3,7 @@ import { isTerminal } from '../../kernel/lifecycle.ts';
 import { expireWaiting } from '../decide/expire.ts';
 import { expireStep, failStep } from '../run/fail.ts';
 import { armSweep, stuckAfter } from './deadline.ts';
+import { startFlow } from '../run/flow.ts';
 
 /** What a promotion's deadline schedule runs (sweep-deadline.ts arms it and says when a promotion is stuck). */
 export type SweepOutcome = { swept: boolean; status: string; reason?: string; next?: string };
@@ -26,6 +27,13 @@ export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler'
       if (!p.flowStartedAt || p.status === 'VALIDATION_FAILED') {
         const r = await expireWaiting(deps, tenant, id);
         return { swept: r.expired, status: r.status, reason: 'not validated in time' };
+      }
+      // Its flow never took it: the request that wrote it ended before the start (the schedule was armed
+      // first). Started now, once (the same execution name: a flow that did start is not started twice);
+      // still untouched a grace later, it fails.
+      if (now.getTime() < new Date(p.flowStartedAt).getTime() + 2 * deps.tunables.sweepGraceSeconds * 1000) {
+        await startFlow(deps, p);
+        return { swept: true, status: p.status, reason: 'its flow had not started: started now' };
       }
       await failStep(deps, tenant, id, { message: reason });
       break;

@@ -5,6 +5,7 @@ import {
   PutCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -158,6 +159,19 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
     return out;
   }
 
+  /**
+   * A conditional Put refused on a retry the SDK made itself (its first attempt's answer was lost: a timeout, a
+   * reset) may have been refused by its own first attempt, which DynamoDB applied. It was, when the item now
+   * stored is exactly the one this Put wrote: then the write succeeded, once, and is not a lost race.
+   */
+  async function appliedBefore(err: unknown, put: { TableName?: string; Item?: Record<string, unknown> } | undefined): Promise<boolean> {
+    const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+    if (attempts < 2 || !put?.Item) return false;
+    const key = { [TABLE.partitionKey]: put.Item[TABLE.partitionKey], [TABLE.sortKey]: put.Item[TABLE.sortKey] };
+    const stored = (await db.send(new GetCommand({ TableName: put.TableName ?? table, Key: key, ConsistentRead: true }))).Item;
+    return stored !== undefined && sameValue(stored, put.Item);
+  }
+
   return {
     db,
     table,
@@ -169,7 +183,10 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         try {
           await db.send(command as PutCommand);
         } catch (err) {
-          if ((err as { name?: string }).name === 'ConditionalCheckFailedException') throw new WriteConflict(reasons[0] ?? 'unknown');
+          if ((err as { name?: string }).name === 'ConditionalCheckFailedException') {
+            if (await appliedBefore(err, only.Put)) return;
+            throw new WriteConflict(reasons[0] ?? 'unknown');
+          }
           // A single-item write on an item a transaction is changing at that moment: DynamoDB refuses it
           // as it refuses the transaction's other writers. The same race, read again and retried.
           if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('unknown');
@@ -195,7 +212,8 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         await db.send(command as PutCommand);
         return true;
       } catch (err) {
-        if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+        if ((err as { name?: string }).name === 'ConditionalCheckFailedException')
+          return command instanceof PutCommand ? appliedBefore(err, command.input as { TableName?: string; Item?: Record<string, unknown> }) : false;
         throw err;
       }
     },
@@ -305,4 +323,20 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
 
     box: () => box,
   };
+}
+
+/** Equal as DynamoDB stores them: undefined attributes are not written, binary compares by its bytes, sets by their members. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b))
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  if (a instanceof Set && b instanceof Set) return a.size === b.size && [...a].every((x) => b.has(x));
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keysOf = (o: object) => Object.keys(o).filter((k) => (o as Record<string, unknown>)[k] !== undefined);
+    const ka = keysOf(a);
+    const kb = keysOf(b);
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return false;
 }

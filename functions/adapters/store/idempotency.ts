@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyClaim, IdempotencyStorePort } from '#domain/kernel/ports';
 import { WriteConflict } from '#domain/kernel/retry';
@@ -15,6 +16,8 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
   const port: IdempotencyStorePort = {
     async claimIdempotency(tenant: string, key: string, requestHash: string, now: Date, ttlSeconds: number, leaseSeconds: number): Promise<IdempotencyClaim> {
       const nowSec = Math.floor(now.getTime() / 1000);
+      // This claim's own mark: a claim whose answer was lost and that the SDK sent again finds it and knows it won.
+      const claim = randomUUID();
       try {
         await db.send(
           new PutCommand({
@@ -24,6 +27,7 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
               entity: 'Idempotency',
               requestHash,
               state: 'IN_PROGRESS',
+              claim,
               leaseUntil: nowSec + leaseSeconds,
               [TABLE.ttlAttribute]: nowSec + ttlSeconds,
             },
@@ -41,6 +45,7 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.idempotency(tenant, key), ConsistentRead: true }));
       const item = r.Item;
       if (!item) return { state: 'in-progress' };
+      if (item.claim === claim && item.state === 'IN_PROGRESS') return { state: 'new' };
       if (item.requestHash !== requestHash) return { state: 'mismatch' };
       if (item.state !== 'DONE') return { state: 'in-progress' };
       if (item.tooLarge) {
@@ -87,7 +92,8 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
       return base.conditional(
         new PutCommand({
           TableName: table,
-          Item: { ...keys.once(tenant, scope, id), entity: 'Once', [TABLE.ttlAttribute]: Math.floor(Date.now() / 1000) + ttlSeconds },
+          // `claim` marks this claim as its own (base.conditional reads it back when the SDK had to send it again).
+          Item: { ...keys.once(tenant, scope, id), entity: 'Once', claim: randomUUID(), [TABLE.ttlAttribute]: Math.floor(Date.now() / 1000) + ttlSeconds },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
