@@ -145,11 +145,26 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     const add = (invariant: Invariant, promotionId: string, detail: string) =>
       out.push({ invariant, tenant: t.tenant, promotionId, detail, history: excerpt(t.tenant, promotionId, byId.get(promotionId), t.audit) });
     /** the completed rollbacks that undo `id` (a promotion's rollback, or an environment rollback replacing its deployment) */
+    // A rollback that completed, even if a later rollback has put it back in turn (then it is ROLLED_BACK, and
+    // its audit still says it completed).
+    const completedIds = new Set(t.audit.filter((a) => a.action === 'promotion.complete' && a.entityId).map((a) => a.entityId as string));
     const rollbacksOf = (id: string) =>
       t.promotions.filter(
         (r) =>
-          r.promotion.rollback && r.promotion.status === 'COMPLETED' && (r.promotion.rollback.of === id || r.promotion.result?.replaced?.promotionId === id),
+          r.promotion.rollback &&
+          (r.promotion.status === 'COMPLETED' || (r.promotion.status === 'ROLLED_BACK' && completedIds.has(r.promotion.id))) &&
+          (r.promotion.rollback.of === id || r.promotion.result?.replaced?.promotionId === id),
       );
+    /** the promotions whose audit says they put `id` back, as they are now (what a reader of the violation needs) */
+    const markedBy = (id: string) => {
+      const by = t.audit.filter((a) => a.entityId === id && a.action === 'promotion.rolled_back').map((a) => /rollback (\S+)/.exec(a.reason ?? '')?.[1]);
+      const seen = by.flatMap((b) => (b ? [byId.get(b)?.promotion] : [])).filter((x): x is Promotion => Boolean(x));
+      return seen.length
+        ? ` (marked by ${seen.map((r) => `${r.id}: ${r.status}, rollback of ${r.rollback?.of ?? 'none'}, replaced ${r.result?.replaced?.promotionId ?? 'none'}`).join('; ')})`
+        : by.length
+          ? ` (marked by ${by.join(', ')}, which the tenant's promotions do not include)`
+          : '';
+    };
     const rolledBackByItself = (x: ObservedPromotion) =>
       x.promotion.rollout?.outcome === 'ROLLED_BACK' ||
       Boolean(x.promotion.monitorAlarm) ||
@@ -235,7 +250,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     for (const x of t.promotions) {
       const p = x.promotion;
       if (p.status === 'ROLLED_BACK' && !rolledBackByItself(x) && !rollbacksOf(p.id).length)
-        add('rollback-scope', p.id, `marked ROLLED_BACK, but no rollback of it completed and its own rollout did not roll back`);
+        add('rollback-scope', p.id, `marked ROLLED_BACK, but no rollback of it completed and its own rollout did not roll back${markedBy(p.id)}`);
       if (p.rollback?.of && p.status === 'COMPLETED') {
         const of = byId.get(p.rollback.of)?.promotion;
         if (of && of.status !== 'ROLLED_BACK') add('rollback-scope', p.rollback.of, `rollback ${p.id} of it completed but it is ${of.status}`);
