@@ -227,6 +227,8 @@ const effective = await benchEffective();
 // Who is who: Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.
 await (await import('./people.ts')).benchPeople();
 await benchWaves();
+// Faults survived: the chaos workload at 5, 10 and 20 % faults, and the invariant checker's violations.
+const chaos = await (await import('./chaos.ts')).benchChaos();
 // The mutation score of the guard modules, from the last `npm run mutation` ("not run" without one).
 (await import('./mutation.ts')).benchMutation();
 
@@ -265,6 +267,13 @@ console.log(
         `${fmt(writers.fiftyOneEnv.success)}% succeed, ${fmt(writers.fiftyOneEnv.perSecond)} writes/s`,
         '100% succeed',
         writers.fiftyOneEnv.success === 100,
+      ),
+      row(
+        'invariant violations under injected faults (5, 10, 20 %)',
+        chaos.map((r) => `${r.violations.length} in ${r.promotions}`).join(', '),
+        '0',
+        chaos.every((r) => r.violations.length === 0),
+        chaos.flatMap((r) => r.violations.map((v) => `${v.invariant} (seed ${r.seed})`)).join(', '),
       ),
       row('WRU per approved promotion', fmt(promo.wru, 0), '≤ 60', promo.wru <= 60),
       row('state transitions per approved promotion (no bake time)', String(promo.transitions), '≤ 3', promo.transitions <= 3),
