@@ -120,7 +120,7 @@ function brief(body: unknown): string {
 }
 
 /** how many times a change is sent in all while the API answers "send it again" */
-const RETRIES = 6;
+const RETRIES = 12;
 
 /** What the API says may be sent again unchanged (test/support/retrying.ts says the same for the tests). */
 function retryable(a: Answer): boolean {

@@ -44,8 +44,14 @@ export async function idempotent(
     const r = errorResponse(err);
     // A 4xx is the request's answer and is replayed; a 5xx, or a conflict the client is told to retry
     // (Retry-After: concurrent writers), may succeed on retry, so the key is freed for that retry.
-    if (r.statusCode >= 500 || r.headers['retry-after'] !== undefined) await retryTransient(() => d.store.releaseIdempotency(tenant, key));
-    else await d.store.completeIdempotency(tenant, key, hash, r);
+    // Either way the key never stays claimed by a request that has ended: a busy store is tried again, and an
+    // answer that cannot be remembered frees the key (a retry then runs, and meets what this one did).
+    try {
+      if (r.statusCode >= 500 || r.headers['retry-after'] !== undefined) await retryTransient(() => d.store.releaseIdempotency(tenant, key));
+      else await retryTransient(() => d.store.completeIdempotency(tenant, key, hash, r)).catch(() => retryTransient(() => d.store.releaseIdempotency(tenant, key)));
+    } catch (lost) {
+      logger.error('idempotency record not released', { tenant, error: String(lost) });
+    }
     throw err;
   }
   try {
