@@ -162,7 +162,12 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       client.call(tenant, token, method, path, body, meta);
     const must = async (token: string, method: string, path: string, body: unknown, ok: number[]) => {
       const a = await call(token, method, path, body);
-      if (!ok.includes(a.status)) throw new Error(`${tenant}: ${method} ${path}: ${a.status} ${JSON.stringify(a.body)}`);
+      if (!ok.includes(a.status)) {
+        const tried = client.history
+          .filter((h) => h.tenant === tenant && h.path === path && h.method === method)
+          .map((h) => `${h.at} ${h.status}${h.note ? ` ${h.note}` : ''}`);
+        throw new Error(`${tenant}: ${method} ${path}: ${a.status} ${JSON.stringify(a.body)}; its attempts: ${tried.join(', ')}`);
+      }
       return a;
     };
     // The line.

@@ -64,4 +64,32 @@ describe('sweeper', () => {
     await new Promise((r) => setTimeout(r, 5_000));
     expect((await t.call('GET', `/api/v1/promotions/${healthy.body.id}`, { token: u.viewer })).body.status).toBe('COMPLETED');
   });
+
+  it('starts the flow of a promotion whose request ended after its write and before its flow started (chaos seed 12); nothing stays PENDING', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    await t.call('POST', '/api/v1/environments/dev/items/batch', { token: u.deployer, body: { set: [{ key: 'b', value: 2 }] } });
+    // The function is cut off right after the promotion is written: the flow's start never happens in the request.
+    const workflow = t.stack.workflow;
+    const start = workflow.start.bind(workflow);
+    let cut = 0;
+    workflow.start = async (input) => {
+      if (input.tenant === tenant && cut++ === 0) throw new Error('Task timed out after 10.00 seconds');
+      return start(input);
+    };
+    try {
+      const created = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+      expect(created.status).toBe(500);
+      const listed = await t.call('GET', '/api/v1/promotions', { token: u.viewer });
+      expect(listed.body.items.map((p: any) => p.status)).toEqual(['PENDING']);
+      const id = listed.body.items[0].id as string;
+      // Its deadline schedule was armed before it was written: the sweeper starts its flow (the same execution name).
+      const ended = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
+      expect(ended.status).toBe('COMPLETED');
+      expect(cut).toBe(2);
+    } finally {
+      workflow.start = start;
+    }
+  });
 });
