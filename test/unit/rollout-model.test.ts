@@ -1,0 +1,701 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createEnvironment } from '../../domain/config/environments.ts';
+import { createItem } from '../../domain/config/items.ts';
+import { targetVersion } from '../../domain/config/targets.ts';
+import { lookup, memoSource } from '../../domain/config/tree.ts';
+import { TRANSITIONS, type Status } from '../../domain/kernel/lifecycle.ts';
+import { createPromotion as promotionSchema, createRule as ruleSchema } from '../../domain/kernel/promotion-schemas.ts';
+import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
+import type { Promotion } from '../../domain/kernel/promotion-model.ts';
+import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
+import { cancelPromotion } from '../../domain/promotion/decide/cancel.ts';
+import { rejectPromotion } from '../../domain/promotion/decide/reject.ts';
+import { rollbackPromotion } from '../../domain/promotion/rollback/promotion.ts';
+import { onAlarmStateChange } from '../../domain/promotion/rollout/alarms.ts';
+import { confirmTarget } from '../../domain/promotion/rollout/confirm.ts';
+import { haltRollout, resumeRollout } from '../../domain/promotion/rollout/halt.ts';
+import { createPromotion } from '../../domain/promotion/request/request.ts';
+import { createRule } from '../../domain/promotion/request/rules.ts';
+import { runStep, type StepDeps, type StepInput, type StepName } from '../../domain/promotion/run/step-table.ts';
+import { alarmArn, alarmEvent } from '../support/alarms.ts';
+import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+
+/**
+ * Model-based tests of a rollout (issue 64): fast-check plays commands (approve, reject, a reject racing an approve,
+ * an alarm, a callback confirmation, advance (the flow's next step), halt, resume, cancel, a rollback of the completed
+ * promotion, the approval deadline) against the real use cases on the memory deps and the real step code, run in the
+ * order statemachines/promotion.asl.json runs it (a small interpreter of its path for a rollout), and checks after every
+ * command that the real promotion is what a small model of the rollout says it must be.
+ *
+ * Measurements (analysis pass/fail/inconclusive) are not played: the line has no analyses (driving them needs the
+ * metrics port and analysis templates; left for a later part).
+ */
+
+const TENANT = 'acme';
+const ENV = 'prod';
+const KEY = 'query.timeout';
+const PREVIOUS = '10s';
+const NEW = '30s';
+const BAKE = 60;
+const APPROVAL_EXPIRY = 3600;
+/** the targets in their waves: canary confirms by callback, the regions at once; each watches its own alarm */
+const WAVES: readonly (readonly string[])[] = [['canary'], ['us-east-1', 'eu-west-1']];
+const TARGETS = WAVES.flat();
+const waveOf = (t: string) => WAVES.findIndex((w) => w.includes(t)) + 1;
+const CALLBACK = new Set(['canary']);
+const monitorOf = (t: string) => alarmArn(`${TENANT}/${t}-5xx`);
+
+const admin = userCtx(TENANT, 'alice', 'admin');
+const bob = userCtx(TENANT, 'bob', 'deployer', 'approver');
+const APPROVERS = { bob, carol: userCtx(TENANT, 'carol', 'approver'), dave: userCtx(TENANT, 'dave', 'approver'), erin: userCtx(TENANT, 'erin', 'approver') };
+type Approver = keyof typeof APPROVERS;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The model: what the rollout must be.
+// ---------------------------------------------------------------------------------------------------------------
+
+type TargetState = 'untouched' | 'applied' | 'confirmed' | 'done' | 'rolled back';
+/** where the flow is: the step the next advance runs, or what it waits for */
+type Phase =
+  | { at: 'decide' }
+  | { at: 'await-approval' }
+  | { at: 'rollout-start' }
+  | { at: 'wave-start'; wave: number }
+  | { at: 'parked'; wave: number }
+  | { at: 'apply'; target: string }
+  | { at: 'await-confirm'; target: string }
+  | { at: 'baked'; target: string }
+  | { at: 'complete' }
+  | { at: 'ended' };
+
+interface Model {
+  status: Status;
+  phase: Phase;
+  targets: Record<string, TargetState>;
+  /** a stop was decided (alarm): no wave starts after it */
+  stopped: boolean;
+  /** the wave running when the stop was decided */
+  stoppedAtWave: number | null;
+  halted: boolean;
+  /** the wave started last (0: none) */
+  wave: number;
+  /** approvers whose approval counts (of the bound release) */
+  approvals: Set<Approver>;
+  required: number;
+  /** the approval window closed */
+  expired: boolean;
+  rolledBackBy: string | null;
+}
+
+const initialModel = (): Model => ({
+  status: 'PENDING',
+  phase: { at: 'decide' },
+  targets: Object.fromEntries(TARGETS.map((t) => [t, 'untouched'])),
+  stopped: false,
+  stoppedAtWave: null,
+  halted: false,
+  wave: 0,
+  approvals: new Set(),
+  required: 2,
+  expired: false,
+  rolledBackBy: null,
+});
+
+const ENDED: readonly Status[] = ['COMPLETED', 'FAILED', 'ROLLED_BACK', 'REJECTED', 'EXPIRED', 'CANCELLED'];
+const CANCELLABLE: readonly Status[] = ['PENDING', 'VALIDATING', 'VALIDATION_FAILED', 'AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED'];
+
+/** After a target's bake: the next target of its wave, the next wave, or the completion. */
+function afterBaked(target: string): Phase {
+  const w = waveOf(target);
+  const wave = WAVES[w - 1]!;
+  const i = wave.indexOf(target);
+  if (i + 1 < wave.length) return { at: 'apply', target: wave[i + 1]! };
+  return w < WAVES.length ? { at: 'wave-start', wave: w + 1 } : { at: 'complete' };
+}
+
+/** The model's flow takes its next step (what advance does). */
+function modelAdvance(m: Model): void {
+  if (ENDED.includes(m.status) && m.status !== 'COMPLETED') {
+    // The flow ends by itself (its next step finds the promotion finished); nothing changes.
+    m.phase = { at: 'ended' };
+    return;
+  }
+  const p = m.phase;
+  switch (p.at) {
+    case 'decide':
+      m.status = 'AWAITING_APPROVAL';
+      m.phase = { at: 'await-approval' };
+      return;
+    case 'rollout-start':
+      m.status = 'EXECUTING';
+      m.phase = { at: 'wave-start', wave: 1 };
+      return;
+    case 'wave-start':
+      if (m.halted) m.phase = { at: 'parked', wave: p.wave };
+      else startWave(m, p.wave);
+      return;
+    case 'apply':
+      m.targets[p.target] = CALLBACK.has(p.target) ? 'applied' : 'confirmed';
+      m.phase = CALLBACK.has(p.target) ? { at: 'await-confirm', target: p.target } : { at: 'baked', target: p.target };
+      return;
+    case 'baked':
+      m.targets[p.target] = 'done';
+      m.phase = afterBaked(p.target);
+      return;
+    case 'complete':
+      m.status = 'COMPLETED';
+      m.phase = { at: 'ended' };
+      return;
+    default:
+      return; // waiting (approval, confirmation, resume) or ended: nothing to run
+  }
+}
+
+function startWave(m: Model, wave: number) {
+  m.wave = wave;
+  m.phase = { at: 'apply', target: WAVES[wave - 1]![0]! };
+}
+
+const changed = (s: TargetState) => s === 'applied' || s === 'confirmed' || s === 'done';
+
+// ---------------------------------------------------------------------------------------------------------------
+// The real thing: the use cases on memory deps, and the flow as the ASL runs it.
+// ---------------------------------------------------------------------------------------------------------------
+
+class Timeout extends Error {
+  override readonly name = 'States.Timeout';
+}
+class TaskFailed extends Error {
+  constructor(
+    readonly error: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = error;
+  }
+}
+
+type Mem = ReturnType<typeof memoryDeps>;
+
+/** The flow of one promotion (statemachines/promotion.asl.json on its rollout path), one step per advance. */
+class Flow {
+  private gen: AsyncGenerator<string, void>;
+  private tokens = 0;
+  /** the token the flow waits on now (a task with waitForTaskToken), if any */
+  parked: string | null = null;
+  /** tokens whose wait ran out (the task's timeout) */
+  timedOut = new Set<string>();
+  over = false;
+  /** the steps run, in order (for a failure's message) */
+  log: string[] = [];
+
+  constructor(
+    private m: Mem,
+    private deps: StepDeps,
+    readonly id: string,
+  ) {
+    this.gen = this.run();
+  }
+
+  /** Runs the flow until after its next step (or one look at the token it waits on). */
+  async advance(): Promise<void> {
+    if (this.over) return;
+    const r = await this.gen.next();
+    if (r.done) this.over = true;
+  }
+
+  private step(step: StepName, extra: Partial<StepInput> = {}) {
+    this.log.push(step + (extra.target ? ` ${extra.target}` : extra.wave ? ` ${extra.wave}` : ''));
+    return runStep(this.deps, { step, tenant: TENANT, promotionId: this.id, ...extra });
+  }
+
+  /**
+   * A waitForTaskToken task: the step with a fresh token, then (one look per advance) the token's answer. `waited`
+   * says whether it parked: then the advance that found the answer goes on to the next step at once.
+   */
+  private async *task(step: StepName, extra: Partial<StepInput> = {}): AsyncGenerator<string, { output: Record<string, unknown>; waited: boolean }> {
+    const token = `${this.id}:${step}:${++this.tokens}`;
+    await this.step(step, { ...extra, taskToken: token });
+    for (let waited = false; ; waited = true) {
+      const answer = this.m.answered.find((a) => a.token === token);
+      if (answer) {
+        this.parked = null;
+        if (answer.error !== undefined) throw new TaskFailed(answer.error, answer.error);
+        return { output: answer.output ?? {}, waited };
+      }
+      if (this.timedOut.has(token)) {
+        this.parked = null;
+        throw new Timeout('States.Timeout');
+      }
+      this.parked = token;
+      yield `waiting ${step}`;
+    }
+  }
+
+  /** The rollout path of the ASL: one yield after each step run (a task that waited goes on at once when answered). */
+  private async *run(): AsyncGenerator<string, void> {
+    let decision: Record<string, unknown>;
+    try {
+      decision = (yield* this.task('decide')).output;
+    } catch (e) {
+      if (e instanceof Timeout) {
+        await this.step('expire');
+        return;
+      }
+      if (e instanceof TaskFailed && (e.error === 'Rejected' || e.error === 'Cancelled')) return;
+      return yield* this.fail(e);
+    }
+    if (decision.next === 'done') return;
+    if (decision.next !== 'execute' || !decision.waves) throw new Error(`this flow runs rollouts only, not ${JSON.stringify(decision)}`);
+    try {
+      const { waves } = (await this.step('rollout-start')) as unknown as {
+        waves: { wave: number; bakeSeconds: number; targets: { name: string; firstWaitSeconds: number }[] }[];
+      };
+      yield 'rollout-start';
+      for (const w of waves) {
+        for (;;) {
+          try {
+            if (!(yield* this.task('wave-start', { wave: w.wave })).waited) yield `wave-start ${w.wave}`;
+            break;
+          } catch (e) {
+            if (!(e instanceof TaskFailed && e.error === 'WaveRecheck')) throw e;
+          }
+        }
+        for (const t of w.targets) {
+          if (!(yield* this.task('target-apply', { target: t.name })).waited) yield `target-apply ${t.name}`;
+          // TargetBake: the wait is the clock moving on.
+          this.m.advance(t.firstWaitSeconds);
+          await this.step('target-baked', { target: t.name, bakeSeconds: w.bakeSeconds });
+          yield `target-baked ${t.name}`;
+        }
+      }
+      await this.step('rollout-complete');
+      yield 'rollout-complete';
+    } catch (e) {
+      yield* this.fail(e);
+    }
+  }
+
+  /** MarkFailed, with the error as the flow's Catch hands it over. */
+  private async *fail(e: unknown): AsyncGenerator<string, void> {
+    const err = e as Error;
+    await this.step('fail', { error: { Error: err.name, Cause: JSON.stringify({ errorMessage: err.message }) } });
+    yield 'fail';
+  }
+}
+
+interface Real {
+  m: Mem;
+  deps: StepDeps;
+  id: string;
+  flow: Flow;
+  alarms: Map<string, 'OK' | 'ALARM'>;
+  /** the promotion's transitions as last read */
+  seen: Status[];
+}
+
+async function setup(): Promise<Real> {
+  const m = memoryDeps();
+  const alarms = new Map<string, 'OK' | 'ALARM'>();
+  const deps: StepDeps = {
+    ...m.deps,
+    // the monitors are alarms of this deployment's account and region (test/support/alarms.ts)
+    deployment: { account: '000000000000', region: 'us-east-1' },
+    alarms: {
+      states: async (arns: string[]) => arns.map((arn) => ({ arn, name: arn.split(':alarm:')[1]!, state: alarms.get(arn) ?? 'OK' })),
+    },
+    probe: { get: () => Promise.reject(new Error('no health URL here')) } as unknown as StepDeps['probe'],
+    gitopsStatus: { read: () => Promise.reject(new Error('no GitOps controller here')) } as unknown as StepDeps['gitopsStatus'],
+  };
+  await createEnvironment(deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
+  await createEnvironment(
+    deps,
+    admin,
+    envSchema.parse({
+      name: ENV,
+      position: 1,
+      reason: 'test',
+      bakeSeconds: BAKE,
+      targets: TARGETS.map((name) => ({
+        name,
+        wave: waveOf(name),
+        monitors: [monitorOf(name)],
+        confirm: CALLBACK.has(name) ? { mode: 'callback', timeoutSeconds: 600 } : { mode: 'immediate' },
+      })),
+      rollout: { maxParallel: 2 },
+    }),
+  );
+  // an environment after prod: prod is not the protected last one, so its value before can be written directly
+  await createEnvironment(deps, admin, envSchema.parse({ name: 'live', position: 2, reason: 'test' }));
+  await createRule(
+    deps,
+    admin,
+    ruleSchema.parse({ name: 'prod', sourceEnvironment: 'dev', targetEnvironment: ENV, requiredApprovers: 2, approvalExpirySeconds: APPROVAL_EXPIRY }),
+  );
+  await createItem(deps, bob, 'config', ENV, itemSchema.parse({ key: KEY, value: PREVIOUS }));
+  await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: KEY, value: NEW }));
+  const p = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: ENV }));
+  if ('dryRun' in p) throw new Error('not a dry run');
+  return { m, deps, id: p.id, flow: new Flow(m, deps, p.id), alarms, seen: [] };
+}
+
+const load = async (r: Real, id = r.id) => (await r.m.store.getPromotion(TENANT, id)) as Promotion;
+
+/** What one target runs of the key: its own head while it holds, else the environment's. */
+async function liveValue(r: Real, target: string): Promise<unknown> {
+  const env = (await r.m.store.getEnvironment(TENANT, ENV))!;
+  const v = await targetVersion(r.m.store, env, target, { kind: 'config' });
+  const found = await lookup(memoSource(r.m.store.nodes(TENANT)), v.snapshot.roots.config, [KEY]);
+  return found.get(KEY)?.v;
+}
+
+/** Runs a use case: whether it was refused (a 4xx of the API: an error with a status below 500), never anything else. */
+async function attempt(what: string, f: () => Promise<unknown>): Promise<'ok' | 'refused'> {
+  try {
+    await f();
+    return 'ok';
+  } catch (e) {
+    const status = (e as { status?: number; statusCode?: number }).status ?? (e as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) return 'refused';
+    throw new Error(`${what} failed with an error that is no refusal: ${(e as Error).stack ?? String(e)}`);
+  }
+}
+
+/** Runs a flow (a rollback's) to its end, giving the approvals it asks for. */
+async function runToEnd(r: Real, flow: Flow) {
+  for (let i = 0; i < 100 && !flow.over; i++) {
+    const p = await load(r, flow.id);
+    if (p.status === 'AWAITING_APPROVAL') {
+      for (const who of ['carol', 'dave', 'erin'] as const)
+        if ((await load(r, flow.id)).status === 'AWAITING_APPROVAL') await approvePromotion(r.deps, APPROVERS[who], flow.id);
+    }
+    if (p.rollout && flow.parked?.includes('target-apply')) {
+      const item = (await r.m.store.listRolloutTargets(TENANT, flow.id)).find((t) => t.state === 'CONFIRMING');
+      if (item) await confirmTarget(r.deps, bob, flow.id, item.name);
+    }
+    await flow.advance();
+  }
+  expect(flow.over, `the flow of ${flow.id} ends: ${flow.log.join(' → ')}`).toBe(true);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The invariants, after every command.
+// ---------------------------------------------------------------------------------------------------------------
+
+async function check(model: Model, r: Real) {
+  const p = await load(r);
+  const where = `after ${r.flow.log.join(' → ')}`;
+  expect(p.status, `status ${where}`).toBe(model.status);
+  // The status moved only along the lifecycle's transitions (as recorded, and as seen between commands).
+  const path = p.transitions.map((t) => t.status as Status);
+  for (let i = 1; i < path.length; i++) expect(TRANSITIONS[path[i - 1]!], `${path[i - 1]} → ${path[i]} ${where}`).toContain(path[i]);
+  // …and its recorded history only grows (what was recorded before is still its beginning), ending in its status.
+  expect(path.slice(0, r.seen.length), `the history before ${where}`).toEqual(r.seen);
+  expect(path.at(-1), `the last transition ${where}`).toBe(p.status);
+  r.seen = path;
+  // Every target runs what its state says (COMPLETED: the new value; put back or never changed: the one before).
+  for (const t of TARGETS) {
+    const expected = model.rolledBackBy ? PREVIOUS : model.status === 'COMPLETED' || changed(model.targets[t]!) ? NEW : PREVIOUS;
+    expect(await liveValue(r, t), `${t} (${model.targets[t]}, promotion ${model.status}) ${where}`).toBe(expected);
+  }
+  // The rollout's items say the same.
+  const items = await r.m.store.listRolloutTargets(TENANT, r.id);
+  const itemState = (t: string) => items.find((i) => i.name === t)?.state ?? null;
+  const REAL: Record<TargetState, (string | null)[]> = {
+    untouched: [null],
+    applied: ['CONFIRMING'],
+    confirmed: ['BAKING'],
+    done: ['DONE'],
+    'rolled back': ['ROLLED_BACK'],
+  };
+  for (const t of TARGETS) expect(REAL[model.targets[t]!], `${t}'s item ${where}`).toContain(itemState(t));
+  // No wave started after a stop.
+  if (p.rollout) {
+    expect(p.rollout.wave, `the wave running ${where}`).toBe(model.wave);
+    if (model.stoppedAtWave !== null) expect(p.rollout.wave, `no wave after the stop ${where}`).toBeLessThanOrEqual(model.stoppedAtWave);
+    if (p.status === 'EXECUTING') expect(!!p.rollout.halted, `halted ${where}`).toBe(model.halted);
+  }
+  // Approvals: each approver once, only of the bound release, as many as the model counted.
+  const approvals = (await r.m.store.listApprovals(TENANT, r.id)).filter((a) => a.digest === p.releaseDigest);
+  expect(new Set(approvals.map((a) => a.by)).size, `approvals counted once ${where}`).toBe(approvals.length);
+  expect(approvals.map((a) => a.name).sort(), `approvals ${where}`).toEqual([...model.approvals].map((a) => APPROVERS[a].principal.name).sort());
+  if (p.approvedBy.length) expect(new Set(p.approvedBy).size).toBe(p.approvedBy.length);
+  // At most one promotion executes into the environment.
+  const executing = (await r.m.store.activePromotions(TENANT, ENV)).filter((x) => x.status === 'EXECUTING');
+  expect(executing.length, `promotions executing into ${ENV} ${where}`).toBeLessThanOrEqual(1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The commands.
+// ---------------------------------------------------------------------------------------------------------------
+
+type Cmd = fc.AsyncCommand<Model, Real>;
+
+class Advance implements Cmd {
+  check = () => true;
+  async run(model: Model, r: Real) {
+    modelAdvance(model);
+    await r.flow.advance();
+    await check(model, r);
+  }
+  toString = () => 'advance';
+}
+
+class Approve implements Cmd {
+  constructor(
+    readonly who: Approver,
+    readonly stale: boolean,
+  ) {}
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const p = await load(r);
+    const already = model.approvals.has(this.who);
+    const refused = this.stale || (!already && (model.status !== 'AWAITING_APPROVAL' || this.who === 'bob' || model.expired));
+    const got = await attempt('approve', () =>
+      approvePromotion(r.deps, APPROVERS[this.who], r.id, undefined, this.stale ? `sha256:${'0'.repeat(64)}` : p.releaseDigest),
+    );
+    expect(got, `${this} on a promotion ${model.status}`).toBe(refused ? 'refused' : 'ok');
+    if (!refused && !already) {
+      model.approvals.add(this.who);
+      if (model.approvals.size >= model.required) {
+        model.status = 'APPROVED';
+        if (model.phase.at === 'await-approval') model.phase = { at: 'rollout-start' };
+      }
+    }
+    await check(model, r);
+  }
+  toString = () => `approve(${this.who}${this.stale ? ', stale release' : ''})`;
+}
+
+class Reject implements Cmd {
+  constructor(readonly who: Exclude<Approver, 'bob'>) {}
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const refused = model.status !== 'AWAITING_APPROVAL';
+    expect(await attempt('reject', () => rejectPromotion(r.deps, APPROVERS[this.who], r.id, 'not now')), `${this} on ${model.status}`).toBe(
+      refused ? 'refused' : 'ok',
+    );
+    if (!refused) model.status = 'REJECTED';
+    await check(model, r);
+  }
+  toString = () => `reject(${this.who})`;
+}
+
+/** An approval and a rejection at once: one of them decides; the other is refused or counted, never both decide. */
+class RejectRacingApprove implements Cmd {
+  constructor(
+    readonly approver: Exclude<Approver, 'bob'>,
+    readonly rejecter: Exclude<Approver, 'bob'>,
+  ) {}
+  check = (m: Readonly<Model>) => m.status === 'AWAITING_APPROVAL' && !m.approvals.has(this.approver);
+  async run(model: Model, r: Real) {
+    const p = await load(r);
+    const [a, j] = await Promise.all([
+      attempt('approve', () => approvePromotion(r.deps, APPROVERS[this.approver], r.id, undefined, p.releaseDigest)),
+      attempt('reject', () => rejectPromotion(r.deps, APPROVERS[this.rejecter], r.id, 'not now')),
+    ]);
+    const after = await load(r);
+    const completes = model.approvals.size + 1 >= model.required;
+    if (after.status === 'REJECTED') {
+      expect(j).toBe('ok');
+      model.status = 'REJECTED';
+      if (a === 'ok') {
+        // counted only when it was stored before the rejection (it stays an approval of the release)
+        const stored = (await r.m.store.listApprovals(TENANT, r.id)).some((x) => x.by === APPROVERS[this.approver].principal.id);
+        expect(completes && stored, 'an approval that met the policy did not move the promotion').toBe(false);
+        if (stored) model.approvals.add(this.approver);
+      }
+    } else {
+      expect(after.status, 'the race decided for the approval: it met the policy').toBe(completes ? 'APPROVED' : 'AWAITING_APPROVAL');
+      expect(a).toBe('ok');
+      expect(j, 'the rejection lost to an approval that completed, or it decided').toBe(completes ? 'refused' : 'ok');
+      model.approvals.add(this.approver);
+      if (completes) {
+        model.status = 'APPROVED';
+        if (model.phase.at === 'await-approval') model.phase = { at: 'rollout-start' };
+      }
+    }
+    await check(model, r);
+  }
+  toString = () => `race(approve ${this.approver}, reject ${this.rejecter})`;
+}
+
+/** A monitor of a target goes to ALARM (and back to OK afterwards: a short alarm), delivered as CloudWatch's event. */
+class Alarm implements Cmd {
+  constructor(readonly target: string) {}
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const arn = monitorOf(this.target);
+    r.alarms.set(arn, 'ALARM');
+    try {
+      await onAlarmStateChange(r.deps, alarmEvent(arn, 'errors over 5%', r.m.deps.clock().toISOString()));
+    } finally {
+      r.alarms.set(arn, 'OK');
+    }
+    if (model.status === 'EXECUTING' && changed(model.targets[this.target]!)) {
+      model.stopped = true;
+      model.stoppedAtWave = model.wave;
+      for (const t of TARGETS) if (changed(model.targets[t]!)) model.targets[t] = 'rolled back';
+      model.status = 'ROLLED_BACK';
+    }
+    await check(model, r);
+  }
+  toString = () => `alarm(${this.target})`;
+}
+
+/** The deployer's callback confirms a target. */
+class Confirm implements Cmd {
+  constructor(readonly target: string) {}
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const waits = model.status === 'EXECUTING' && model.phase.at === 'await-confirm' && model.phase.target === this.target;
+    expect(await attempt('confirm', () => confirmTarget(r.deps, bob, r.id, this.target)), `${this} at ${model.phase.at}`).toBe(waits ? 'ok' : 'refused');
+    if (waits) {
+      model.targets[this.target] = 'confirmed';
+      model.phase = { at: 'baked', target: this.target };
+    }
+    await check(model, r);
+  }
+  toString = () => `confirm(${this.target})`;
+}
+
+class Halt implements Cmd {
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const refused = model.status !== 'EXECUTING' || model.stopped;
+    expect(await attempt('halt', () => haltRollout(r.deps, admin, r.id, 'looking')), `halt on ${model.status}`).toBe(refused ? 'refused' : 'ok');
+    if (!refused) model.halted = true;
+    await check(model, r);
+  }
+  toString = () => 'halt';
+}
+
+class Resume implements Cmd {
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const refused = model.status !== 'EXECUTING' || model.stopped || !model.halted;
+    expect(await attempt('resume', () => resumeRollout(r.deps, admin, r.id, 'fine')), `resume on ${model.status}`).toBe(refused ? 'refused' : 'ok');
+    if (!refused) {
+      model.halted = false;
+      if (model.phase.at === 'parked') startWave(model, model.phase.wave);
+    }
+    await check(model, r);
+  }
+  toString = () => 'resume';
+}
+
+class Cancel implements Cmd {
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const ok = CANCELLABLE.includes(model.status) || model.status === 'CANCELLED';
+    expect(await attempt('cancel', () => cancelPromotion(r.deps, bob, r.id, 'changed my mind')), `cancel on ${model.status}`).toBe(ok ? 'ok' : 'refused');
+    if (ok) model.status = 'CANCELLED';
+    await check(model, r);
+  }
+  toString = () => 'cancel';
+}
+
+/** A rollback of the completed promotion: a promotion of its own through the same flow, run to its end here. */
+class Rollback implements Cmd {
+  check = () => true;
+  async run(model: Model, r: Real) {
+    const ok = model.status === 'COMPLETED';
+    let rollbackId: string | null = null;
+    expect(
+      await attempt('rollback', async () => {
+        const out = await rollbackPromotion(r.deps, admin, r.id, { reason: 'bad release', dryRun: false });
+        rollbackId = out.dryRun ? null : out.promotion.id;
+      }),
+      `rollback of a promotion ${model.status}`,
+    ).toBe(ok ? 'ok' : 'refused');
+    if (ok) {
+      expect(rollbackId).not.toBeNull();
+      await runToEnd(r, new Flow(r.m, r.deps, rollbackId!));
+      expect((await load(r, rollbackId!)).status, 'the rollback completes').toBe('COMPLETED');
+      model.status = 'ROLLED_BACK';
+      model.rolledBackBy = rollbackId;
+    }
+    await check(model, r);
+  }
+  toString = () => 'rollback';
+}
+
+/** The approval window closes: the clock moves past it and Decide's timeout runs the expire step. */
+class Deadline implements Cmd {
+  check = (m: Readonly<Model>) => m.phase.at === 'await-approval' && m.status === 'AWAITING_APPROVAL';
+  async run(model: Model, r: Real) {
+    expect(r.flow.parked, 'the flow waits for the approval').not.toBeNull();
+    r.m.advance(APPROVAL_EXPIRY + 1);
+    r.flow.timedOut.add(r.flow.parked!);
+    await r.flow.advance(); // the timeout is caught: Expire
+    model.status = 'EXPIRED';
+    model.expired = true;
+    model.phase = { at: 'ended' };
+    await check(model, r);
+  }
+  toString = () => 'deadline';
+}
+
+const approver = fc.constantFrom<Approver>('bob', 'carol', 'dave', 'erin');
+const decider = fc.constantFrom<Exclude<Approver, 'bob'>>('carol', 'dave', 'erin');
+const target = fc.constantFrom(...TARGETS);
+
+const commands = [
+  // advance weighs most: a run goes far into the rollout
+  fc.constant(new Advance()),
+  fc.constant(new Advance()),
+  fc.constant(new Advance()),
+  fc.constant(new Advance()),
+  fc.constant(new Advance()),
+  fc.constant(new Advance()),
+  fc.tuple(approver, fc.boolean()).map(([w, s]) => new Approve(w, s)),
+  fc.tuple(approver, fc.constant(false)).map(([w, s]) => new Approve(w, s)),
+  decider.map((w) => new Reject(w)),
+  fc.tuple(decider, decider).map(([a, j]) => new RejectRacingApprove(a, j)),
+  target.map((t) => new Alarm(t)),
+  fc.constant(new Confirm('canary')),
+  fc.constant(new Confirm('canary')),
+  fc.constant(new Halt()),
+  fc.constant(new Resume()),
+  fc.constant(new Cancel()),
+  fc.constant(new Rollback()),
+  fc.constant(new Deadline()),
+];
+
+/** Plays commands on a fresh model and a fresh rollout. */
+const play = async (cmds: Iterable<Cmd>) => {
+  const real = await setup();
+  const model = initialModel();
+  await check(model, real);
+  await fc.asyncModelRun(() => ({ model, real }), cmds);
+};
+
+describe('the rollout against its model (fast-check commands)', () => {
+  it('holds its invariants under any interleaving of commands', { timeout: 120_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 40 }), (cmds) => play(cmds)),
+      { seed: 6401, numRuns: 150, verbose: 1 },
+    );
+  });
+
+  it('a happy path: approved by two, every wave through, then rolled back', async () => {
+    await play([
+      new Advance(),
+      new Approve('carol', false),
+      new Approve('dave', false),
+      new Advance(),
+      new Advance(),
+      new Advance(),
+      new Confirm('canary'),
+      new Advance(),
+      new Advance(),
+      new Advance(),
+      new Advance(),
+      new Advance(),
+      new Advance(),
+      new Advance(),
+      new Rollback(),
+    ]);
+  });
+});
