@@ -17,6 +17,7 @@ import { confirmTarget } from '../../domain/promotion/rollout/confirm.ts';
 import { haltRollout, resumeRollout } from '../../domain/promotion/rollout/halt.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { createRule } from '../../domain/promotion/request/rules.ts';
+import { putAnalysisTemplate, type AnalysisTemplateBody } from '../../domain/verification/templates.ts';
 import { runStep, type StepDeps, type StepInput, type StepName } from '../../domain/promotion/run/step-table.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
 import { alarmArn, alarmEvent } from '../support/alarms.ts';
@@ -29,8 +30,8 @@ import { memoryDeps, userCtx } from '../support/memory-deps.ts';
  * order statemachines/promotion.asl.json runs it (a small interpreter of its path for a rollout), and checks after every
  * command that the real promotion is what a small model of the rollout says it must be.
  *
- * Measurements (analysis pass/fail/inconclusive) are not played: the line has no analyses (driving them needs the
- * metrics port and analysis templates; left for a later part).
+ * The canary's bake is measured (an analysis template on a fake metrics provider): `measure` sets what its one
+ * measurement reads (pass, fail: the rollout rolls back, inconclusive: it halts before its next wave).
  */
 
 const TENANT = 'acme';
@@ -45,6 +46,11 @@ const WAVES: readonly (readonly string[])[] = [['canary'], ['us-east-1', 'eu-wes
 const TARGETS = WAVES.flat();
 const waveOf = (t: string) => WAVES.findIndex((w) => w.includes(t)) + 1;
 const CALLBACK = new Set(['canary']);
+/** the canary's bake is measured (one measurement decides: pass, fail or inconclusive), then bakes on to the wave's bake time */
+const MEASURED = new Set(['canary']);
+type Metric = 'pass' | 'fail' | 'inconclusive';
+/** what the metrics provider answers for each verdict (successCondition result < 0.05, failureCondition result > 0.5) */
+const METRIC_VALUE: Record<Metric, number> = { pass: 0.01, fail: 0.9, inconclusive: 0.2 };
 const monitorOf = (t: string) => alarmArn(`${TENANT}/${t}-5xx`);
 
 const admin = userCtx(TENANT, 'alice', 'admin');
@@ -66,7 +72,7 @@ type Phase =
   | { at: 'parked'; wave: number }
   | { at: 'apply'; target: string }
   | { at: 'await-confirm'; target: string }
-  | { at: 'baked'; target: string }
+  | { at: 'baked'; target: string; pass: 1 | 2 }
   | { at: 'complete' }
   | { at: 'ended' };
 
@@ -89,6 +95,8 @@ interface Model {
   rolledBackBy: string | null;
   /** who rejected it (rejecting again is idempotent for the same approver) */
   rejectedBy: Approver | null;
+  /** what the canary's metric reads when it is measured */
+  metric: Metric;
 }
 
 const initialModel = (): Model => ({
@@ -104,6 +112,7 @@ const initialModel = (): Model => ({
   expired: false,
   rolledBackBy: null,
   rejectedBy: null,
+  metric: 'pass',
 });
 
 const ENDED: readonly Status[] = ['COMPLETED', 'FAILED', 'ROLLED_BACK', 'REJECTED', 'EXPIRED', 'CANCELLED'];
@@ -141,9 +150,17 @@ function modelAdvance(m: Model): void {
       return;
     case 'apply':
       m.targets[p.target] = CALLBACK.has(p.target) ? 'applied' : 'confirmed';
-      m.phase = CALLBACK.has(p.target) ? { at: 'await-confirm', target: p.target } : { at: 'baked', target: p.target };
+      m.phase = CALLBACK.has(p.target) ? { at: 'await-confirm', target: p.target } : { at: 'baked', target: p.target, pass: 1 };
       return;
     case 'baked':
+      if (MEASURED.has(p.target) && p.pass === 1) {
+        // The measurement: a failed one stops the rollout and rolls every changed target back; an inconclusive one
+        // halts it before its next wave; either way (but failed) the target bakes on to its bake time (MeasureAgain).
+        if (m.metric === 'fail') return stop(m);
+        if (m.metric === 'inconclusive') m.halted = true;
+        m.phase = { at: 'baked', target: p.target, pass: 2 };
+        return;
+      }
       m.targets[p.target] = 'done';
       m.phase = afterBaked(p.target);
       return;
@@ -162,6 +179,15 @@ function startWave(m: Model, wave: number) {
 }
 
 const changed = (s: TargetState) => s === 'applied' || s === 'confirmed' || s === 'done';
+
+/** The rollout stops: every changed target back, the promotion ROLLED_BACK; no wave starts after it. */
+function stop(m: Model) {
+  m.stopped = true;
+  m.stoppedAtWave = m.wave;
+  for (const t of TARGETS) if (changed(m.targets[t]!)) m.targets[t] = 'rolled back';
+  m.status = 'ROLLED_BACK';
+  m.phase = { at: 'ended' };
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The real thing: the use cases on memory deps, and the flow as the ASL runs it.
@@ -254,7 +280,7 @@ class Flow {
     if (decision.next !== 'execute' || !decision.waves) throw new Error(`this flow runs rollouts only, not ${JSON.stringify(decision)}`);
     try {
       const { waves } = (await this.step('rollout-start')) as unknown as {
-        waves: { wave: number; bakeSeconds: number; targets: { name: string; firstWaitSeconds: number }[] }[];
+        waves: { wave: number; bakeSeconds: number; targets: { name: string; firstWaitSeconds: number; measureSeconds: number }[] }[];
       };
       yield 'rollout-start';
       for (const w of waves) {
@@ -268,9 +294,18 @@ class Flow {
         }
         for (const t of w.targets) {
           if (!(yield* this.task('target-apply', { target: t.name })).waited) yield `target-apply ${t.name}`;
-          // TargetBake: the wait is the clock moving on.
+          // TargetBake: the wait is the clock moving on; MeasureAgain waits the measuring interval (TargetMeasureWait).
           this.m.advance(t.firstWaitSeconds);
-          await this.step('target-baked', { target: t.name, bakeSeconds: w.bakeSeconds });
+          for (;;) {
+            try {
+              await this.step('target-baked', { target: t.name, bakeSeconds: w.bakeSeconds });
+              break;
+            } catch (e) {
+              if ((e as Error).name !== 'MeasureAgain') throw e;
+              this.m.advance(t.measureSeconds);
+              yield `measure again ${t.name}`;
+            }
+          }
           yield `target-baked ${t.name}`;
         }
       }
@@ -295,6 +330,8 @@ interface Real {
   id: string;
   flow: Flow;
   alarms: Map<string, 'OK' | 'ALARM'>;
+  /** what the canary's metric answers now */
+  metric: { value: number };
   /** the promotion's transitions as last read */
   seen: Status[];
 }
@@ -302,6 +339,7 @@ interface Real {
 async function setup(): Promise<Real> {
   const m = memoryDeps();
   const alarms = new Map<string, 'OK' | 'ALARM'>();
+  const metric = { value: METRIC_VALUE.pass };
   const deps: StepDeps = {
     ...m.deps,
     // the monitors are alarms of this deployment's account and region (test/support/alarms.ts)
@@ -309,10 +347,18 @@ async function setup(): Promise<Real> {
     alarms: {
       states: async (arns: string[]) => arns.map((arn) => ({ arn, name: arn.split(':alarm:')[1]!, state: alarms.get(arn) ?? 'OK' })),
     },
+    metrics: { query: async () => [metric.value] },
     probe: { get: () => Promise.reject(new Error('no health URL here')) } as unknown as StepDeps['probe'],
     gitopsStatus: { read: () => Promise.reject(new Error('no GitOps controller here')) } as unknown as StepDeps['gitopsStatus'],
   };
   await createEnvironment(deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
+  await putAnalysisTemplate(deps, admin, 'errors', {
+    provider: { type: 'web', url: 'https://metrics.example.com/errors', jsonPath: '$.value' },
+    intervalSeconds: 30,
+    count: 1,
+    successCondition: 'result < 0.05',
+    failureCondition: 'result > 0.5',
+  } as AnalysisTemplateBody);
   await createEnvironment(
     deps,
     admin,
@@ -326,6 +372,7 @@ async function setup(): Promise<Real> {
         wave: waveOf(name),
         monitors: [monitorOf(name)],
         confirm: CALLBACK.has(name) ? { mode: 'callback', timeoutSeconds: 600 } : { mode: 'immediate' },
+        ...(MEASURED.has(name) ? { analysis: [{ template: 'errors' }] } : {}),
       })),
       rollout: { maxParallel: 2 },
     }),
@@ -341,7 +388,7 @@ async function setup(): Promise<Real> {
   await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: KEY, value: NEW }));
   const p = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: ENV }));
   if ('dryRun' in p) throw new Error('not a dry run');
-  return { m, deps, id: p.id, flow: new Flow(m, deps, p.id), alarms, seen: [] };
+  return { m, deps, id: p.id, flow: new Flow(m, deps, p.id), alarms, metric, seen: [] };
 }
 
 const load = async (r: Real, id = r.id) => (await r.m.store.getPromotion(TENANT, id)) as Promotion;
@@ -375,6 +422,7 @@ async function runToEnd(r: Real, flow: Flow) {
       for (const who of ['carol', 'dave', 'erin'] as const)
         if ((await load(r, flow.id)).status === 'AWAITING_APPROVAL') await approvePromotion(r.deps, APPROVERS[who], flow.id);
     }
+    if (p.status === 'EXECUTING' && p.rollout?.halted) await resumeRollout(r.deps, admin, flow.id, 'go on');
     if (p.rollout && flow.parked?.includes('target-apply')) {
       const item = (await r.m.store.listRolloutTargets(TENANT, flow.id)).find((t) => t.state === 'CONFIRMING');
       if (item) await confirmTarget(r.deps, bob, flow.id, item.name);
@@ -571,12 +619,7 @@ class Alarm implements Cmd {
     } finally {
       r.alarms.set(arn, 'OK');
     }
-    if (model.status === 'EXECUTING' && changed(model.targets[this.target]!)) {
-      model.stopped = true;
-      model.stoppedAtWave = model.wave;
-      for (const t of TARGETS) if (changed(model.targets[t]!)) model.targets[t] = 'rolled back';
-      model.status = 'ROLLED_BACK';
-    }
+    if (model.status === 'EXECUTING' && changed(model.targets[this.target]!)) stop(model);
     await check(model, r);
   }
   toString = () => `alarm(${this.target})`;
@@ -591,11 +634,23 @@ class Confirm implements Cmd {
     expect(await attempt('confirm', () => confirmTarget(r.deps, bob, r.id, this.target)), `${this} at ${model.phase.at}`).toBe(waits ? 'ok' : 'refused');
     if (waits) {
       model.targets[this.target] = 'confirmed';
-      model.phase = { at: 'baked', target: this.target };
+      model.phase = { at: 'baked', target: this.target, pass: 1 };
     }
     await check(model, r);
   }
   toString = () => `confirm(${this.target})`;
+}
+
+/** What the canary's metric reads from now on (its measurement is taken when its bake's first wait is over). */
+class Measure implements Cmd {
+  constructor(readonly metric: Metric) {}
+  check = () => true;
+  async run(model: Model, r: Real) {
+    model.metric = this.metric;
+    r.metric.value = METRIC_VALUE[this.metric];
+    await check(model, r);
+  }
+  toString = () => `measure(${this.metric})`;
 }
 
 class Halt implements Cmd {
@@ -649,6 +704,9 @@ class Rollback implements Cmd {
     ).toBe(ok ? 'ok' : 'refused');
     if (ok) {
       expect(rollbackId).not.toBeNull();
+      // the rollback's own canary measures good
+      model.metric = 'pass';
+      r.metric.value = METRIC_VALUE.pass;
       await runToEnd(r, new Flow(r.m, r.deps, rollbackId!));
       expect((await load(r, rollbackId!)).status, 'the rollback completes').toBe('COMPLETED');
       model.status = 'ROLLED_BACK';
@@ -690,6 +748,7 @@ const commands = [
     { weight: 3, arbitrary: fc.constant(new Confirm('canary')) },
     { weight: 1, arbitrary: target.filter((t) => t !== 'canary').map((t) => new Confirm(t)) },
     { weight: 2, arbitrary: fc.constant(new Halt()) },
+    { weight: 2, arbitrary: fc.constantFrom<Metric>('pass', 'fail', 'inconclusive').map((x) => new Measure(x)) },
     { weight: 3, arbitrary: fc.constant(new Resume()) },
     { weight: 2, arbitrary: target.map((t) => new Alarm(t)) },
     { weight: 1, arbitrary: decider.map((w) => new Reject(w)) },
@@ -709,6 +768,7 @@ const HAPPY = (): Cmd[] => [
   new Advance(), // wave 1 starts
   new Advance(), // canary applied, waits for its callback
   new Confirm('canary'),
+  new Advance(), // canary measured: bakes on
   new Advance(), // canary baked
   new Advance(), // wave 2 starts
   new Advance(), // us-east-1 applied
@@ -754,6 +814,7 @@ describe('the rollout against its model (fast-check commands)', () => {
       new Advance(),
       new Advance(),
       new Confirm('canary'),
+      new Advance(),
       new Advance(),
       new Advance(),
       new Advance(),
