@@ -17,6 +17,7 @@ import { confirmTarget } from '../../domain/promotion/rollout/confirm.ts';
 import { haltRollout, resumeRollout } from '../../domain/promotion/rollout/halt.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { createRule } from '../../domain/promotion/request/rules.ts';
+import { fireSchedule } from '../../domain/promotion/run/schedule.ts';
 import { putAnalysisTemplate, type AnalysisTemplateBody } from '../../domain/verification/templates.ts';
 import { runStep, type StepDeps, type StepInput, type StepName } from '../../domain/promotion/run/step-table.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
@@ -99,6 +100,8 @@ interface Model {
   metric: Metric;
   /** the canary's measurement was taken (its analysis has its answer) */
   measured: boolean;
+  /** a second promotion into the environment (another key) was requested while this one rolled out */
+  second: boolean;
 }
 
 const initialModel = (): Model => ({
@@ -116,6 +119,7 @@ const initialModel = (): Model => ({
   rejectedBy: null,
   metric: 'pass',
   measured: false,
+  second: false,
 });
 
 const ENDED: readonly Status[] = ['COMPLETED', 'FAILED', 'ROLLED_BACK', 'REJECTED', 'EXPIRED', 'CANCELLED'];
@@ -280,12 +284,43 @@ class Flow {
       if (e instanceof TaskFailed && (e.error === 'Rejected' || e.error === 'Cancelled')) return;
       return yield* this.fail(e);
     }
-    if (decision.next === 'done') return;
-    if (decision.next !== 'execute' || !decision.waves) throw new Error(`this flow runs rollouts only, not ${JSON.stringify(decision)}`);
+    // Route: await-go (a go, or the end of a hold behind another promotion) comes back here; execute with waves rolls out.
+    for (;;) {
+      if (decision.next === 'done') return;
+      if (decision.next === 'await-go') {
+        try {
+          decision = (yield* this.task('await-go')).output;
+          continue;
+        } catch (e) {
+          if (e instanceof Timeout) {
+            await this.step('expire');
+            return;
+          }
+          if (e instanceof TaskFailed && e.error === 'Cancelled') return;
+          return yield* this.fail(e);
+        }
+      }
+      if (decision.next !== 'execute' || !decision.waves) throw new Error(`this flow runs rollouts only, not ${JSON.stringify(decision)}`);
+      let waves: { wave: number; bakeSeconds: number; targets: { name: string; firstWaitSeconds: number; measureSeconds: number }[] }[];
+      try {
+        ({ waves } = (await this.step('rollout-start')) as unknown as { waves: typeof waves });
+      } catch (e) {
+        // Held behind another promotion's rollout (or a freeze): AwaitGo, at once.
+        if ((e as Error).name === 'Frozen') {
+          decision = { next: 'await-go' };
+          continue;
+        }
+        return yield* this.fail(e);
+      }
+      return yield* this.rollout(waves);
+    }
+  }
+
+  /** Waves (one at a time), per wave its targets, then RolloutComplete; any failure: MarkFailed. */
+  private async *rollout(
+    waves: { wave: number; bakeSeconds: number; targets: { name: string; firstWaitSeconds: number; measureSeconds: number }[] }[],
+  ): AsyncGenerator<string, void> {
     try {
-      const { waves } = (await this.step('rollout-start')) as unknown as {
-        waves: { wave: number; bakeSeconds: number; targets: { name: string; firstWaitSeconds: number; measureSeconds: number }[] }[];
-      };
       yield 'rollout-start';
       for (const w of waves) {
         for (;;) {
@@ -336,6 +371,8 @@ interface Real {
   alarms: Map<string, 'OK' | 'ALARM'>;
   /** what the canary's metric answers now */
   metric: { value: number };
+  /** the flow of a second promotion into the environment, when one was requested */
+  second: Flow | null;
   /** the promotion's transitions as last read */
   seen: Status[];
 }
@@ -392,7 +429,7 @@ async function setup(): Promise<Real> {
   await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: KEY, value: NEW }));
   const p = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: ENV }));
   if ('dryRun' in p) throw new Error('not a dry run');
-  return { m, deps, id: p.id, flow: new Flow(m, deps, p.id), alarms, metric, seen: [] };
+  return { m, deps, id: p.id, flow: new Flow(m, deps, p.id), alarms, metric, second: null, seen: [] };
 }
 
 const load = async (r: Real, id = r.id) => (await r.m.store.getPromotion(TENANT, id)) as Promotion;
@@ -418,10 +455,19 @@ async function attempt(what: string, f: () => Promise<unknown>): Promise<'ok' | 
   }
 }
 
-/** Runs a flow (a rollback's) to its end, giving the approvals it asks for. */
+/** Runs a flow (a rollback's, the second promotion's) to its end, as its people would: approving, confirming, resuming. */
 async function runToEnd(r: Real, flow: Flow) {
-  for (let i = 0; i < 100 && !flow.over; i++) {
+  for (let i = 0; i < 100 && !flow.over; i++) await nudge(r, flow);
+  expect(flow.over, `the flow of ${flow.id} ends: ${flow.log.join(' → ')}`).toBe(true);
+}
+
+/** One step of another promotion's flow, with what its people and its schedules do first. */
+async function nudge(r: Real, flow: Flow) {
+  {
     const p = await load(r, flow.id);
+    // Its schedule (a hold's re-check, or the wake scheduled when it had no token yet) fires when due.
+    for (const [, sch] of r.m.schedules)
+      if (sch.payload.promotionId === flow.id && sch.at.getTime() <= r.m.deps.clock().getTime()) await fireSchedule(r.deps, TENANT, flow.id);
     if (p.status === 'AWAITING_APPROVAL') {
       for (const who of ['carol', 'dave', 'erin'] as const)
         if ((await load(r, flow.id)).status === 'AWAITING_APPROVAL') await approvePromotion(r.deps, APPROVERS[who], flow.id);
@@ -431,9 +477,8 @@ async function runToEnd(r: Real, flow: Flow) {
       const item = (await r.m.store.listRolloutTargets(TENANT, flow.id)).find((t) => t.state === 'CONFIRMING');
       if (item) await confirmTarget(r.deps, bob, flow.id, item.name);
     }
-    await flow.advance();
   }
-  expect(flow.over, `the flow of ${flow.id} ends: ${flow.log.join(' → ')}`).toBe(true);
+  await flow.advance();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -509,6 +554,11 @@ async function check(model: Model, r: Real) {
   expect(new Set(approvals.map((a) => a.by)).size, `approvals counted once ${where}`).toBe(approvals.length);
   expect(approvals.map((a) => a.name).sort(), `approvals ${where}`).toEqual([...model.approvals].map((a) => APPROVERS[a].principal.name).sort());
   if (p.approvedBy.length) expect(new Set(p.approvedBy).size).toBe(p.approvedBy.length);
+  // The second promotion waits while this one rolls out (held behind it), and goes on once it ended.
+  if (r.second) {
+    const q = await load(r, r.second.id);
+    if (p.status === 'EXECUTING') expect(q.status, `the second promotion while the first rolls out ${where}`).toBe('SCHEDULED');
+  }
   // At most one promotion executes into the environment.
   const executing = (await r.m.store.activePromotions(TENANT, ENV)).filter((x) => x.status === 'EXECUTING');
   expect(executing.length, `promotions executing into ${ENV} ${where}`).toBeLessThanOrEqual(1);
@@ -755,7 +805,8 @@ class Race implements Cmd {
 
 /** A rollback of the completed promotion: a promotion of its own through the same flow, run to its end here. */
 class Rollback implements Cmd {
-  check = () => true;
+  // (not while the second promotion is on its way: the rollback would queue behind it)
+  check = (m: Readonly<Model>) => !m.second;
   async run(model: Model, r: Real) {
     const ok = model.status === 'COMPLETED';
     let rollbackId: string | null = null;
@@ -779,6 +830,43 @@ class Rollback implements Cmd {
     await check(model, r);
   }
   toString = () => 'rollback';
+}
+
+/**
+ * A second promotion into the environment (another key, by pattern) is requested and approved while this one rolls
+ * out: its rollout start finds the lease held and queues it behind this one (SCHEDULED, parked at its go).
+ */
+class Second implements Cmd {
+  check = (m: Readonly<Model>) => !m.second && m.status === 'EXECUTING';
+  async run(model: Model, r: Real) {
+    await createItem(r.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.retries', value: 3 }));
+    const q = await createPromotion(
+      r.deps,
+      bob,
+      promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: ENV, promotionType: 'PATTERN', keyPatterns: ['query.retries'] }),
+    );
+    if ('dryRun' in q) throw new Error('not a dry run');
+    r.second = new Flow(r.m, r.deps, q.id);
+    await r.second.advance(); // decide: awaiting approval
+    await approvePromotion(r.deps, APPROVERS.erin, q.id);
+    await approvePromotion(r.deps, APPROVERS.carol, q.id);
+    await r.second.advance(); // rollout-start: held, parked at its go
+    const held = await load(r, q.id);
+    expect([held.status, held.heldBy && 'promotion' in held.heldBy ? held.heldBy.promotion : null]).toEqual(['SCHEDULED', r.id]);
+    model.second = true;
+    await check(model, r);
+  }
+  toString = () => 'second';
+}
+
+/** The second promotion's flow takes a step (its people approve, confirm and resume as it asks; its schedules fire). */
+class AdvanceSecond implements Cmd {
+  check = (m: Readonly<Model>) => m.second;
+  async run(model: Model, r: Real) {
+    await nudge(r, r.second!);
+    await check(model, r);
+  }
+  toString = () => 'advance second';
 }
 
 /** The approval window closes: the clock moves past it and Decide's timeout runs the expire step. */
@@ -830,6 +918,8 @@ const commands = [
     { weight: 1, arbitrary: fc.constant(new Play(cancelAction)) },
     { weight: 2, arbitrary: fc.constant(new Rollback()) },
     { weight: 1, arbitrary: fc.constant(new Deadline()) },
+    { weight: 1, arbitrary: fc.constant(new Second()) },
+    { weight: 3, arbitrary: fc.constant(new AdvanceSecond()) },
     // the flow's next step at the same time as another action, or two actions at once
     { weight: 4, arbitrary: fc.tuple(fc.constant(advanceAction), actions).map(([a, b]) => new Race(a, b)) },
     {
@@ -868,8 +958,18 @@ const play = async (cmds: Iterable<Cmd>, prefix = 0) => {
   await check(model, real);
   if (prefix) await fc.asyncModelRun(() => ({ model, real }), HAPPY().slice(0, prefix));
   await fc.asyncModelRun(() => ({ model, real }), cmds);
-  if (process.env.MODEL_STATS)
-    STATS.set(`${model.status} ${model.phase.at} w${model.wave}`, (STATS.get(`${model.status} ${model.phase.at} w${model.wave}`) ?? 0) + 1);
+  // The second promotion is not left behind: once the first ended, it runs to its own end.
+  if (real.second && model.status !== 'EXECUTING') {
+    await runToEnd(real, real.second);
+    expect(['COMPLETED', 'ROLLED_BACK', 'FAILED'], `the second promotion ends: ${real.second.log.join(' → ')}`).toContain(
+      (await load(real, real.second.id)).status,
+    );
+    await check(model, real);
+  }
+  if (process.env.MODEL_STATS) {
+    const key = `${model.status} ${model.phase.at} w${model.wave}${real.second ? ` second ${(await load(real, real.second.id)).status}` : ''}`;
+    STATS.set(key, (STATS.get(key) ?? 0) + 1);
+  }
 };
 const STATS = new Map<string, number>();
 afterAll(() => void (process.env.MODEL_STATS && console.log([...STATS].sort((a, b) => b[1] - a[1]))));
