@@ -42,6 +42,8 @@ const PREVIOUS = '10s';
 const NEW = '30s';
 const BAKE = 60;
 const APPROVAL_EXPIRY = 3600;
+/** how long a callback target's confirmation may take (TargetApply's timeout) */
+const CONFIRM_TIMEOUT = 600;
 /** the targets in their waves: canary confirms by callback, the regions at once; each watches its own alarm */
 const WAVES: readonly (readonly string[])[] = [['canary'], ['us-east-1', 'eu-west-1']];
 const TARGETS = WAVES.flat();
@@ -412,7 +414,7 @@ async function setup(): Promise<Real> {
         name,
         wave: waveOf(name),
         monitors: [monitorOf(name)],
-        confirm: CALLBACK.has(name) ? { mode: 'callback', timeoutSeconds: 600 } : { mode: 'immediate' },
+        confirm: CALLBACK.has(name) ? { mode: 'callback', timeoutSeconds: CONFIRM_TIMEOUT } : { mode: 'immediate' },
         ...(MEASURED.has(name) ? { analysis: [{ template: 'errors' }] } : {}),
       })),
       rollout: { maxParallel: 2 },
@@ -465,6 +467,11 @@ async function runToEnd(r: Real, flow: Flow) {
 async function nudge(r: Real, flow: Flow) {
   {
     const p = await load(r, flow.id);
+    // Ended while its flow waits for a task (a callback's confirmation): that task's timeout ends the wait, as the flow's would.
+    if (ENDED.includes(p.status as Status) && flow.parked) {
+      r.m.advance(CONFIRM_TIMEOUT + 1);
+      flow.timedOut.add(flow.parked);
+    }
     // Its schedule (a hold's re-check, or the wake scheduled when it had no token yet) fires when due.
     for (const [, sch] of r.m.schedules)
       if (sch.payload.promotionId === flow.id && sch.at.getTime() <= r.m.deps.clock().getTime()) await fireSchedule(r.deps, TENANT, flow.id);
@@ -832,6 +839,20 @@ class Rollback implements Cmd {
   toString = () => 'rollback';
 }
 
+/** No confirmation comes: TargetApply's timeout (the target's) ends the wait, and the rollout rolls back. */
+class ConfirmTimeout implements Cmd {
+  check = (m: Readonly<Model>) => m.phase.at === 'await-confirm' && m.status === 'EXECUTING';
+  async run(model: Model, r: Real) {
+    expect(r.flow.parked, 'the flow waits for the confirmation').toContain('target-apply');
+    r.m.advance(CONFIRM_TIMEOUT + 1);
+    r.flow.timedOut.add(r.flow.parked!);
+    await r.flow.advance(); // States.Timeout: the Waves map fails, MarkFailed
+    stop(model);
+    await check(model, r);
+  }
+  toString = () => 'confirm timeout';
+}
+
 /**
  * A second promotion into the environment (another key, by pattern) is requested and approved while this one rolls
  * out: its rollout start finds the lease held and queues it behind this one (SCHEDULED, parked at its go).
@@ -919,6 +940,7 @@ const commands = [
     { weight: 2, arbitrary: fc.constant(new Rollback()) },
     { weight: 1, arbitrary: fc.constant(new Deadline()) },
     { weight: 1, arbitrary: fc.constant(new Second()) },
+    { weight: 1, arbitrary: fc.constant(new ConfirmTimeout()) },
     { weight: 3, arbitrary: fc.constant(new AdvanceSecond()) },
     // the flow's next step at the same time as another action, or two actions at once
     { weight: 4, arbitrary: fc.tuple(fc.constant(advanceAction), actions).map(([a, b]) => new Race(a, b)) },
@@ -994,6 +1016,22 @@ describe('the rollout against its model (fast-check commands)', () => {
     await play(
       [new Race(advanceAction, confirmAction('canary')), new Advance(), new Advance(), new Race(confirmAction('canary'), advanceAction), new Advance()],
       3,
+    );
+  });
+
+  // Found by seed 47 (shrunk): the second promotion, woken when the first completed, was rolled back by its canary's alarm
+  // while its callback waited; its flow ends only by that task's timeout (the driver now plays it, and confirm timeout too).
+  it('a second promotion rolled back by an alarm while its callback waits ends by the task timeout', async () => {
+    await play(
+      [
+        new Second(),
+        ...Array.from({ length: 7 }, () => new Advance()),
+        new AdvanceSecond(),
+        new AdvanceSecond(),
+        new AdvanceSecond(),
+        new Race(advanceAction, alarmAction('canary')),
+      ],
+      9,
     );
   });
 
