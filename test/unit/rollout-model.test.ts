@@ -759,6 +759,13 @@ const cancelAction: Action = {
   real: (r) => attempt('cancel', () => cancelPromotion(r.deps, bob, r.id, 'changed my mind')),
 };
 
+/** The second promotion's next step (none requested: nothing); the model of the first does not change by it. */
+const advanceSecondAction: Action = {
+  name: 'advance second',
+  model: () => 'ok',
+  real: async (r) => (r.second && (await nudge(r, r.second)), 'ok'),
+};
+
 /** One action: the real outcome is the model's, and so is the state after it. */
 class Play implements Cmd {
   constructor(readonly action: Action) {}
@@ -923,6 +930,7 @@ const actions = fc.oneof(
   { weight: 1, arbitrary: fc.constant(resumeAction) },
   { weight: 1, arbitrary: fc.constant(cancelAction) },
   { weight: 1, arbitrary: metric.map(measureAction) },
+  { weight: 1, arbitrary: fc.constant(advanceSecondAction) },
 );
 const commands = [
   fc.oneof(
