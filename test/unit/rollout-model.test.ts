@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEnvironment } from '../../domain/config/environments.ts';
 import { createItem } from '../../domain/config/items.ts';
 import { targetVersion } from '../../domain/config/targets.ts';
@@ -25,14 +25,20 @@ import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 
 /**
- * Model-based tests of a rollout (issue 64): fast-check plays commands (approve, reject, a reject racing an approve,
- * an alarm, a callback confirmation, advance (the flow's next step), halt, resume, cancel, a rollback of the completed
- * promotion, the approval deadline) against the real use cases on the memory deps and the real step code, run in the
- * order statemachines/promotion.asl.json runs it (a small interpreter of its path for a rollout), and checks after every
- * command that the real promotion is what a small model of the rollout says it must be.
+ * Model-based tests of a rollout (issue 64): fast-check plays commands (approve, reject, a rejection racing an
+ * approval, a monitor's alarm, a measurement that passes, fails or is inconclusive, a callback's confirmation and its
+ * timeout, advance (the flow's next step), halt, resume, cancel, a rollback of the completed promotion, the approval
+ * deadline, a second promotion into the same environment and its steps, and any two of these at once) against the
+ * real use cases on the memory deps and the real step code, run in the order statemachines/promotion.asl.json runs
+ * it (a small interpreter of its rollout path: Decide, Route, AwaitGo, Rollout, Waves, RolloutComplete, MarkFailed,
+ * Expire), and checks after every command that the real promotion is what a small model of the rollout says it must be.
  *
- * The canary's bake is measured (an analysis template on a fake metrics provider): `measure` sets what its one
- * measurement reads (pass, fail: the rollout rolls back, inconclusive: it halts before its next wave).
+ * The line: dev → prod → live; prod has three targets in two waves (canary: callback confirmation and a measured bake;
+ * us-east-1 and eu-west-1 at once), each watching its own alarm, and two approvers to agree. Time is the memory clock:
+ * a bake, a measuring wait, a deadline move it.
+ *
+ * A run starts at one of the happy path's steps (its first k commands), then plays fast-check's commands. The seed is
+ * fixed; MODEL_SEED and MODEL_RUNS run others, to look for more (each counterexample found is kept below as a test).
  */
 
 const TENANT = 'acme';
@@ -996,19 +1002,13 @@ const play = async (cmds: Iterable<Cmd>, prefix = 0) => {
     );
     await check(model, real);
   }
-  if (process.env.MODEL_STATS) {
-    const key = `${model.status} ${model.phase.at} w${model.wave}${real.second ? ` second ${(await load(real, real.second.id)).status}` : ''}`;
-    STATS.set(key, (STATS.get(key) ?? 0) + 1);
-  }
 };
-const STATS = new Map<string, number>();
-afterAll(() => void (process.env.MODEL_STATS && console.log([...STATS].sort((a, b) => b[1] - a[1]))));
 
 describe('the rollout against its model (fast-check commands)', () => {
   it('holds its invariants under any interleaving of commands', { timeout: 120_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: HAPPY().length }), fc.commands(commands, { maxCommands: 40, size: 'max' }), (prefix, cmds) => play(cmds, prefix)),
-      { seed: Number(process.env.MODEL_SEED ?? 6401), numRuns: Number(process.env.MODEL_RUNS ?? 150), verbose: 1 },
+      { seed: Number(process.env.MODEL_SEED ?? 6401), numRuns: Number(process.env.MODEL_RUNS ?? 200), verbose: 1 },
     );
   });
 
