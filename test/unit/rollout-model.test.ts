@@ -480,7 +480,8 @@ async function nudge(r: Real, flow: Flow) {
     }
     // Its schedule (a hold's re-check, or the wake scheduled when it had no token yet) fires when due.
     for (const [, sch] of r.m.schedules)
-      if (sch.payload.promotionId === flow.id && sch.at.getTime() <= r.m.deps.clock().getTime()) await fireSchedule(r.deps, TENANT, flow.id);
+      if ('promotionId' in sch.payload && sch.payload.promotionId === flow.id && sch.at.getTime() <= r.m.deps.clock().getTime())
+        await fireSchedule(r.deps, TENANT, flow.id);
     if (p.status === 'AWAITING_APPROVAL') {
       for (const who of ['carol', 'dave', 'erin'] as const)
         if ((await load(r, flow.id)).status === 'AWAITING_APPROVAL') await approvePromotion(r.deps, APPROVERS[who], flow.id);
