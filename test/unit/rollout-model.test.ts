@@ -594,92 +594,6 @@ class Advance implements Cmd {
   toString = () => 'advance';
 }
 
-class Approve implements Cmd {
-  constructor(
-    readonly who: Approver,
-    readonly stale: boolean,
-  ) {}
-  check = () => true;
-  async run(model: Model, r: Real) {
-    const p = await load(r);
-    const already = model.approvals.has(this.who);
-    const refused = this.stale || (!already && (model.status !== 'AWAITING_APPROVAL' || this.who === 'bob' || model.expired));
-    const got = await attempt('approve', () =>
-      approvePromotion(r.deps, APPROVERS[this.who], r.id, undefined, this.stale ? `sha256:${'0'.repeat(64)}` : p.releaseDigest),
-    );
-    expect(got, `${this} on a promotion ${model.status}`).toBe(refused ? 'refused' : 'ok');
-    if (!refused && !already) {
-      model.approvals.add(this.who);
-      if (model.approvals.size >= model.required) {
-        model.status = 'APPROVED';
-        if (model.phase.at === 'await-approval') model.phase = { at: 'rollout-start' };
-      }
-    }
-    await check(model, r);
-  }
-  toString = () => `approve(${this.who}${this.stale ? ', stale release' : ''})`;
-}
-
-class Reject implements Cmd {
-  constructor(readonly who: Exclude<Approver, 'bob'>) {}
-  check = () => true;
-  async run(model: Model, r: Real) {
-    const again = model.status === 'REJECTED' && model.rejectedBy === this.who;
-    const refused = model.status !== 'AWAITING_APPROVAL' && !again;
-    expect(await attempt('reject', () => rejectPromotion(r.deps, APPROVERS[this.who], r.id, 'not now')), `${this} on ${model.status}`).toBe(
-      refused ? 'refused' : 'ok',
-    );
-    if (!refused && !again) {
-      model.status = 'REJECTED';
-      model.rejectedBy = this.who;
-    }
-    await check(model, r);
-  }
-  toString = () => `reject(${this.who})`;
-}
-
-/** An approval and a rejection at once: one of them decides; the other is refused or counted, never both decide. */
-class RejectRacingApprove implements Cmd {
-  constructor(
-    readonly approver: Exclude<Approver, 'bob'>,
-    readonly rejecter: Exclude<Approver, 'bob'>,
-  ) {}
-  check = (m: Readonly<Model>) => m.status === 'AWAITING_APPROVAL' && !m.approvals.has(this.approver);
-  async run(model: Model, r: Real) {
-    const p = await load(r);
-    const [a, j] = await Promise.all([
-      attempt('approve', () => approvePromotion(r.deps, APPROVERS[this.approver], r.id, undefined, p.releaseDigest)),
-      attempt('reject', () => rejectPromotion(r.deps, APPROVERS[this.rejecter], r.id, 'not now')),
-    ]);
-    const after = await load(r);
-    const completes = model.approvals.size + 1 >= model.required;
-    if (after.status === 'REJECTED') {
-      expect(j).toBe('ok');
-      model.status = 'REJECTED';
-      model.rejectedBy = this.rejecter;
-      // The approval lost: refused, or (when it did not meet the policy) stored before the rejection; never after it.
-      const mine = (await r.m.store.listApprovals(TENANT, r.id)).find((x) => x.by === APPROVERS[this.approver].principal.id);
-      if (completes) expect(a, 'an approval that would have met the policy, after the rejection').toBe('refused');
-      if (a === 'refused') expect(mine, 'a refused approval is not stored').toBeUndefined();
-      if (mine) {
-        expect(mine.at < after.rejection!.at, `the approval at ${mine.at} is stored after the rejection at ${after.rejection!.at}`).toBe(true);
-        model.approvals.add(this.approver);
-      }
-    } else {
-      expect(after.status, 'the race decided for the approval: it met the policy').toBe(completes ? 'APPROVED' : 'AWAITING_APPROVAL');
-      expect(a).toBe('ok');
-      expect(j, 'the rejection lost to an approval that completed, or it decided').toBe(completes ? 'refused' : 'ok');
-      model.approvals.add(this.approver);
-      if (completes) {
-        model.status = 'APPROVED';
-        if (model.phase.at === 'await-approval') model.phase = { at: 'rollout-start' };
-      }
-    }
-    await check(model, r);
-  }
-  toString = () => `race(approve ${this.approver}, reject ${this.rejecter})`;
-}
-
 /**
  * An action in two halves: what the model says it does (and whether it is refused), and doing it on the real thing
  * (whether it was). A command plays one action; a race plays two at once (below).
@@ -765,6 +679,39 @@ const cancelAction: Action = {
   },
   real: (r) => attempt('cancel', () => cancelPromotion(r.deps, bob, r.id, 'changed my mind')),
 };
+
+/** An approver approves (of the promotion's release, or of a stale one): counted once, completing at the policy's count. */
+const approveAction = (who: Approver, stale = false): Action => ({
+  name: `approve(${who}${stale ? ', stale release' : ''})`,
+  model: (m) => {
+    const already = m.approvals.has(who);
+    if (stale || (!already && (m.status !== 'AWAITING_APPROVAL' || who === 'bob' || m.expired))) return 'refused';
+    if (already) return 'ok';
+    m.approvals.add(who);
+    if (m.approvals.size >= m.required) {
+      m.status = 'APPROVED';
+      if (m.phase.at === 'await-approval') m.phase = { at: 'rollout-start' };
+    }
+    return 'ok';
+  },
+  real: async (r) => {
+    const release = stale ? `sha256:${'0'.repeat(64)}` : (await load(r)).releaseDigest;
+    return attempt('approve', () => approvePromotion(r.deps, APPROVERS[who], r.id, undefined, release));
+  },
+});
+
+/** An approver rejects (again by the same approver: the same answer). */
+const rejectAction = (who: Exclude<Approver, 'bob'>): Action => ({
+  name: `reject(${who})`,
+  model: (m) => {
+    if (m.status === 'REJECTED' && m.rejectedBy === who) return 'ok';
+    if (m.status !== 'AWAITING_APPROVAL') return 'refused';
+    m.status = 'REJECTED';
+    m.rejectedBy = who;
+    return 'ok';
+  },
+  real: (r) => attempt('reject', () => rejectPromotion(r.deps, APPROVERS[who], r.id, 'not now')),
+});
 
 /** The second promotion's next step (none requested: nothing); the model of the first does not change by it. */
 const advanceSecondAction: Action = {
@@ -938,19 +885,34 @@ const actions = fc.oneof(
   { weight: 1, arbitrary: fc.constant(cancelAction) },
   { weight: 1, arbitrary: metric.map(measureAction) },
   { weight: 1, arbitrary: fc.constant(advanceSecondAction) },
+  { weight: 1, arbitrary: decider.map((w) => approveAction(w)) },
 );
 const commands = [
   fc.oneof(
     { weight: 14, arbitrary: fc.constant(new Advance()) },
-    { weight: 4, arbitrary: fc.tuple(approver, fc.boolean()).map(([w, s]) => new Approve(w, s)) },
+    { weight: 4, arbitrary: fc.tuple(approver, fc.boolean()).map(([w, s]) => new Play(approveAction(w, s))) },
     { weight: 3, arbitrary: fc.constant(new Play(confirmAction('canary'))) },
     { weight: 1, arbitrary: target.filter((t) => t !== 'canary').map((t) => new Play(confirmAction(t))) },
     { weight: 2, arbitrary: fc.constant(new Play(haltAction)) },
     { weight: 2, arbitrary: metric.map((x) => new Play(measureAction(x))) },
     { weight: 3, arbitrary: fc.constant(new Play(resumeAction)) },
     { weight: 2, arbitrary: target.map((t) => new Play(alarmAction(t))) },
-    { weight: 1, arbitrary: decider.map((w) => new Reject(w)) },
-    { weight: 1, arbitrary: fc.tuple(decider, decider).map(([a, j]) => new RejectRacingApprove(a, j)) },
+    { weight: 1, arbitrary: decider.map((w) => new Play(rejectAction(w))) },
+    // decisions at the same moment: an approval racing a rejection, a cancel or another approval
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(
+          decider.map((w) => approveAction(w)),
+          fc.oneof(
+            decider.map(rejectAction),
+            fc.constant(cancelAction),
+            decider.map((w) => approveAction(w)),
+          ),
+        )
+        .filter(([a, b]) => a.name !== b.name)
+        .map(([a, b]) => new Race(a, b)),
+    },
     { weight: 1, arbitrary: fc.constant(new Play(cancelAction)) },
     { weight: 2, arbitrary: fc.constant(new Rollback()) },
     { weight: 1, arbitrary: fc.constant(new Deadline()) },
@@ -972,8 +934,8 @@ const commands = [
 /** The happy path, as commands: its first k steps put a run anywhere along the rollout before fast-check's commands play. */
 const HAPPY = (): Cmd[] => [
   new Advance(), // decide: awaiting approval
-  new Approve('carol', false),
-  new Approve('dave', false), // approved
+  new Play(approveAction('carol')),
+  new Play(approveAction('dave')), // approved
   new Advance(), // rollout-start
   new Advance(), // wave 1 starts
   new Advance(), // canary applied, waits for its callback
@@ -1016,7 +978,7 @@ describe('the rollout against its model (fast-check commands)', () => {
   // Found by seed 6401 (shrunk): an approval racing a rejection lost its write to the rejection, read the promotion
   // again (REJECTED) and was stored anyway, answered 200: an approval of a rejected promotion, which sequentially is a 409.
   it('an approval that loses its race to a rejection is refused, not stored beside it', async () => {
-    await play([new Advance(), new Approve('dave', false), new RejectRacingApprove('carol', 'carol')]);
+    await play([new Advance(), new Play(approveAction('dave')), new Race(approveAction('carol'), rejectAction('carol'))]);
   });
 
   // Found by seed 25 (shrunk): a confirmation racing the flow's look at its token left two orders that looked the same
@@ -1047,8 +1009,8 @@ describe('the rollout against its model (fast-check commands)', () => {
   it('a happy path: approved by two, every wave through, then rolled back', async () => {
     await play([
       new Advance(),
-      new Approve('carol', false),
-      new Approve('dave', false),
+      new Play(approveAction('carol')),
+      new Play(approveAction('dave')),
       new Advance(),
       new Advance(),
       new Advance(),
