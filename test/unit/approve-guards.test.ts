@@ -5,6 +5,8 @@ import { TransitionNotAllowed } from '../../domain/kernel/errors.ts';
 import { createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import type { Ctx } from '../../domain/ports.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
+import { cancelPromotion } from '../../domain/promotion/decide/cancel.ts';
+import { rejectPromotion } from '../../domain/promotion/decide/reject.ts';
 import { rebasePromotion } from '../../domain/promotion/request/rebase.ts';
 import { approvalDeadline } from '../../domain/promotion/run/deadlines.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
@@ -15,6 +17,8 @@ import { awaitingApproval, refusal } from '../support/memory-promotions.ts';
  * of its approvals, one write with one audit entry when it meets the policy), approvals given side
  * by side or sent twice at once, the edge of the approval window, and what a refusal carries.
  */
+
+type MemoryDeps = ReturnType<typeof memoryDeps>['deps'];
 
 const admin = userCtx('acme', 'alice', 'admin');
 const bob = userCtx('acme', 'bob', 'deployer', 'approver');
@@ -154,6 +158,22 @@ describe('approvals given at the same time', () => {
       ['promotion.approve', 'carol@acme.test'],
     ]);
     expect(answered).toHaveLength(1);
+  });
+
+  // Found by the rollout model test (test/unit/rollout-model.test.ts): the approval that lost its write read the rejected
+  // promotion again and was stored beside the rejection, answered 200.
+  it.each([
+    ['a rejection', (deps: MemoryDeps, id: string) => rejectPromotion(deps, erin, id, 'not this one')],
+    ['a cancel', (deps: MemoryDeps, id: string) => cancelPromotion(deps, bob, id, 'changed my mind')],
+  ])('an approval that loses the race to %s is refused as it is when read so (409), and not stored', async (_, decide) => {
+    const { deps, spied, store, id, meanwhile, decisions, read } = await waiting();
+    meanwhile(() => decide(deps, id));
+    const err = await refusal(approvePromotion(spied, carol, id));
+    expect(err).toBeInstanceOf(TransitionNotAllowed);
+    expect(err.message).toMatch(/it is (REJECTED|CANCELLED)/);
+    expect(await store.listApprovals('acme', id)).toEqual([]);
+    expect((await decisions()).map((e) => e.action)).toEqual([]);
+    expect(['REJECTED', 'CANCELLED']).toContain((await read()).status);
   });
 
   it('an approval of the release the promotion was on before a rebase meanwhile is refused, and leaves the approval of the new release alone', async () => {

@@ -74,9 +74,9 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
       // Our approval is already stored (a concurrent retry of the same request): nothing more to write.
       // (Never on the first attempt: `already` returned above.)
       if (mine(approvals, p.releaseDigest)) return null;
-      // Decided since it was read (a reject, a cancel, the deadline won the race): an approval is no longer
-      // taken. Checked on every attempt, against what the write is conditioned on, not only on the first read.
-      guard('approve', cur);
+      // Decided against since it was read (a rejection, a cancel, the window's expiry won the write): refused as it is
+      // when read so, never stored beside that decision. (Approved meanwhile by another approver: stored, audited.)
+      if (cur.status !== 'APPROVED') guard('approve', cur);
       // An approval of ours still among them is for another release: countable drops it whenever the
       // count matters (it completes only while the promotion is on our approval's release).
       const counted = countable(cur, [...approvals, approval]);
