@@ -4,6 +4,7 @@ import { lineTargets, productionLine } from '../support/line.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 import { states } from '../support/waves.ts';
+import { callRetrying } from '../support/retrying.ts';
 
 /**
  * The fault plan at the local stack's seams (local/faults.ts): a promotion through three waves still ends as it
@@ -78,5 +79,34 @@ describe('a promotion under injected faults', () => {
     ).toBe(true);
     const counts = t.stack.faults!.counts();
     expect(counts['step.before'].injected + counts['step.after'].injected + counts['step.twice'].injected).toBeGreaterThan(0);
+  });
+});
+
+describe('writes whose answers are lost', () => {
+  let s: TestStack;
+  beforeAll(async () => {
+    // Half of the functions' writes are applied and their answers lost: the SDK sends each again, as it does on AWS.
+    s = await startTestStack({ faults: { seed: 5, rates: { 'dynamo.lostAck': 0.5 } } });
+  }, 120_000);
+  afterAll(async () => s?.stop());
+
+  it('create each environment once, answered 201 (chaos seed 7: an environment created by a request whose answer was lost answered 409)', async () => {
+    s.stack.faults!.pause();
+    const tenant = s.tenant();
+    const u = await s.users(tenant);
+    s.stack.faults!.resume();
+    const names = ['dev', 'qa', 'staging', 'perf', 'uat', 'preprod', 'production', 'dr'];
+    for (const [position, name] of names.entries()) {
+      const r = await callRetrying(s, 'POST', '/api/v1/environments', {
+        token: u.admin,
+        body: { name, position },
+        headers: { 'idempotency-key': `create-${name}` },
+      });
+      expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(201);
+    }
+    s.stack.faults!.pause();
+    const listed = await s.call('GET', '/api/v1/environments', { token: u.viewer });
+    expect(listed.body.items.map((e: any) => e.name)).toEqual(names);
+    expect(s.stack.faults!.counts()['dynamo.lostAck'].injected).toBeGreaterThan(5);
   });
 });
