@@ -11,12 +11,12 @@ import { callRetrying } from '../support/retrying.ts';
  * should while its steps fail before and after their effects, run past their timeouts and run twice, the
  * functions' writes meet transactions and lose their answers, and the stream and the bus deliver twice.
  */
-let t: TestStack;
-beforeAll(async () => {
-  t = await startTestStack({
+/** A rollout through three waves under the fault plan of `seed`: every seam's faults at once. */
+async function rolloutUnderFaults(seed: number) {
+  const t = await startTestStack({
     timeScale: 0.001,
     faults: {
-      seed: Number(process.env.FAULT_SEED ?? 11),
+      seed,
       delayMs: 50,
       rates: {
         'step.before': 0.2,
@@ -31,45 +31,18 @@ beforeAll(async () => {
       },
     },
   });
-}, 120_000);
-afterAll(async () => t?.stop());
-
-describe('a promotion under injected faults', () => {
-  it('completes every target once, with faults of every step kind injected', { timeout: 150_000 }, async () => {
+  try {
     // The set-up and the request are not what this test is about: the flow runs under faults, from the approval on.
     t.stack.faults!.pause();
     const { tenant, u } = await productionLine(t, { bakeSeconds: 1, targets: lineTargets(), rollout: { maxParallel: 2 } });
     const set = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: 'new' } });
     expect(set.status).toBe(201);
-    if (process.env.FAULT_REQUEST) t.stack.faults!.resume();
     const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
     expect(p.status, JSON.stringify(p.body)).toBe(201);
     const id = p.body.id as string;
-    const log = setInterval(async () => {
-      const d = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
-      console.log(new Date().toISOString(), d.status, JSON.stringify(d.rollout ? states(d) : null), JSON.stringify(t.stack.faults!.counts()).slice(0, 400));
-    }, 10000);
     t.stack.faults!.resume();
     await approveIfAsked(t, u, id, ['EXECUTING', 'COMPLETED', 'APPROVED']);
     const ended = await waitFor(t, u.viewer, id, ['ROLLED_BACK', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED', 'EXPIRED'], 120_000);
-    if (ended.status !== 'COMPLETED') {
-      await t.stack.stream.idle();
-      const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}&limit=100`, { token: u.viewer })).body.items;
-      console.log(
-        'END',
-        ended.status,
-        JSON.stringify(ended.error),
-        JSON.stringify(ended.outcome ?? null),
-        '\nAUDIT',
-        audit
-          .map(
-            (a: any) =>
-              `${a.timestamp ?? a.at} ${a.action} ${a.actor?.name ?? JSON.stringify(a.actor)} ${JSON.stringify(a.detail ?? a.reason ?? '').slice(0, 300)}`,
-          )
-          .join('\n'),
-      );
-    }
-    clearInterval(log);
     await t.stack.workflow.done(LocalWorkflow.executionId({ tenant, promotionId: id }));
     expect(ended.status, JSON.stringify(ended.error ?? ended)).toBe('COMPLETED');
     const d = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
@@ -79,6 +52,16 @@ describe('a promotion under injected faults', () => {
     ).toBe(true);
     const counts = t.stack.faults!.counts();
     expect(counts['step.before'].injected + counts['step.after'].injected + counts['step.twice'].injected).toBeGreaterThan(0);
+  } finally {
+    await t.stop();
+  }
+}
+
+describe('a promotion under injected faults', () => {
+  // Seeds 12, 14 and 15 rolled the rollout back before the flow retried lost races and DynamoDB's busy answers on
+  // every task (a write conflict, a transaction on the item, a write whose answer was lost ended the rollout).
+  it.each([11, 12, 14, 15])('completes every target once under the faults of seed %i', { timeout: 150_000 }, async (seed) => {
+    await rolloutUnderFaults(seed);
   });
 });
 
