@@ -9,7 +9,7 @@ import { z } from 'zod';
  * Seams (each applies its kinds; nothing in domain/ knows about faults):
  * - the local workflow runner's Lambda tasks (local/stack.ts invokeStep): `step.before` fails a task before
  *   it does anything, `step.after` lets it run and loses its answer (its effects are done, Step Functions
- *   sees an error), `step.timeout` answers `Sandbox.Timedout` while the invocation still runs, `step.twice`
+ *   sees an error), `step.timeout` answers `Sandbox.Timedout` (Lambda stopped it at its timeout), `step.twice`
  *   runs it twice (at-least-once: the first answer is dropped);
  * - the table's stream (local/stream.ts handler): `stream.twice`, `stream.late`;
  * - the bus's rule targets (local/event-bus.ts): `bus.twice`, `bus.late`;

@@ -3,7 +3,8 @@ import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved, patched } from '../aggregate.ts';
 import { validationDeadline } from '../run/deadlines.ts';
 import { expiry } from '../decide/expire.ts';
-import { currentPolicy, startFlow } from '../run/flow.ts';
+import { currentPolicy, flowSweepAt, startFlow } from '../run/flow.ts';
+import { armSweep } from '../sweep/deadline.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { writePromotion } from '../write.ts';
 
@@ -14,6 +15,9 @@ import { writePromotion } from '../write.ts';
  */
 export async function validatePromotion(deps: With<'scheduler' | 'workflow'>, ctx: Ctx, id: string): Promise<Promotion> {
   const me = actorOf(ctx.principal);
+  // The flow's deadline schedule before the write that says it started (request.ts): cut off before the start,
+  // the schedule starts it.
+  await armSweep(deps, { tenant: ctx.principal.tenant, id }, flowSweepAt(deps));
   const { after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {
     guard('validate', p);
     const now = deps.clock();
@@ -27,6 +31,6 @@ export async function validatePromotion(deps: With<'scheduler' | 'workflow'>, ct
   const p = after!;
   if (p.status === 'EXPIRED')
     throw new TransitionNotAllowed(`Promotion ${id} expired: ${p.error!.message}; request it again`, { status: p.status, allowedActions: [] });
-  await startFlow(deps, p);
+  await startFlow(deps, p, true);
   return p;
 }

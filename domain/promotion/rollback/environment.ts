@@ -14,7 +14,8 @@ import { bundleConsumersBroken } from '../request/release.ts';
 import type { ArtifactVersion, RollbackImpact, Subject } from '../../kernel/promotion-model.ts';
 import { lineOf, resolvePolicy } from '../request/policy.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
-import { startFlow } from '../run/flow.ts';
+import { flowSweepAt, startFlow } from '../run/flow.ts';
+import { armSweep } from '../sweep/deadline.ts';
 import { freezeGlassOps, hasFreezeWindows } from '../run/freeze-override.ts';
 import { promotionEvent, writeNewPromotion } from '../write.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
@@ -247,6 +248,9 @@ export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, 
   const glass = asked && (await hasFreezeWindows(deps, tenant, env.name)) ? { ...asked, releaseDigest } : null;
   if (glass) promotion.freezeOverride = glass;
   const action = override ? 'rollback.override' : 'rollback.request';
+  // Its deadline schedule before it is written, as every promotion's (request.ts): a request cut off before the
+  // flow's start leaves a schedule that starts it.
+  await armSweep(deps, promotion, flowSweepAt(deps));
   await writeNewPromotion(deps, promotion, async () => ({
     action: glass ? `breakglass.${action}` : action,
     by: me,
@@ -257,6 +261,6 @@ export async function rollbackEnvironment(deps: With<'scheduler' | 'workflow'>, 
     reason: [override ? `override: ${input.reason}` : input.reason, glass ? `break-glass (freeze-window): ${glass.reason}` : ''].filter(Boolean).join('; '),
     requestId: ctx.requestId,
   }));
-  await startFlow(deps, promotion);
+  await startFlow(deps, promotion, true);
   return { dryRun: false as const, impact, promotion: (await deps.store.getPromotion(tenant, promotion.id))! };
 }

@@ -183,10 +183,9 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         try {
           await db.send(command as PutCommand);
         } catch (err) {
-          if ((err as { name?: string }).name === 'ConditionalCheckFailedException') {
-            if (await appliedBefore(err, only.Put)) return;
-            throw new WriteConflict(reasons[0] ?? 'unknown');
-          }
+          // Refused (or failed for a moment) on a try the SDK made again: its first try may be the one applied.
+          if (await appliedBefore(err, only.Put)) return;
+          if ((err as { name?: string }).name === 'ConditionalCheckFailedException') throw new WriteConflict(reasons[0] ?? 'unknown');
           // A single-item write on an item a transaction is changing at that moment: DynamoDB refuses it
           // as it refuses the transaction's other writers. The same race, read again and retried.
           if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('unknown');
@@ -212,8 +211,9 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         await db.send(command as PutCommand);
         return true;
       } catch (err) {
-        if ((err as { name?: string }).name === 'ConditionalCheckFailedException')
-          return command instanceof PutCommand ? appliedBefore(err, command.input as { TableName?: string; Item?: Record<string, unknown> }) : false;
+        // Refused (or failed for a moment) on a try the SDK made again: its first try may be the one applied.
+        if (command instanceof PutCommand && (await appliedBefore(err, command.input as { TableName?: string; Item?: Record<string, unknown> }))) return true;
+        if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
         throw err;
       }
     },

@@ -40,7 +40,15 @@ export function idempotencyArea(base: StoreBase): Area<IdempotencyStorePort> {
         );
         return { state: 'new' };
       } catch (err) {
-        if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+        // A try the SDK made again (the first one's answer was lost) that failed for a moment may follow a first try
+        // that was applied: read below, where the claim's own mark says so.
+        const again = ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
+        if ((err as { name?: string }).name !== 'ConditionalCheckFailedException' && !again) throw err;
+        if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') {
+          const mine = await db.send(new GetCommand({ TableName: table, Key: keys.idempotency(tenant, key), ConsistentRead: true }));
+          if (mine.Item?.claim === claim) return { state: 'new' };
+          throw err;
+        }
       }
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.idempotency(tenant, key), ConsistentRead: true }));
       const item = r.Item;
