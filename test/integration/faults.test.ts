@@ -69,16 +69,17 @@ describe('writes whose answers are lost', () => {
   let s: TestStack;
   beforeAll(async () => {
     // Half of the functions' writes are applied and their answers lost: the SDK sends each again, as it does on AWS.
-    s = await startTestStack({ faults: { seed: 5, rates: { 'dynamo.lostAck': 0.5 } } });
+    // …and a third meet a transaction on the item (a re-sent write that meets one after its first try was applied).
+    s = await startTestStack({ faults: { seed: 5, rates: { 'dynamo.lostAck': 0.5, 'dynamo.conflict': 0.3 } } });
   }, 120_000);
   afterAll(async () => s?.stop());
 
-  it('create each environment once, answered 201 (chaos seed 7: an environment created by a request whose answer was lost answered 409)', async () => {
+  it('create each environment once, answered 201 (chaos seed 7: an environment created by a request whose answer was lost answered 409, and a key stayed claimed by a request that had answered 503)', async () => {
     s.stack.faults!.pause();
     const tenant = s.tenant();
     const u = await s.users(tenant);
     s.stack.faults!.resume();
-    const names = ['dev', 'qa', 'staging', 'perf', 'uat', 'preprod', 'production', 'dr'];
+    const names = ['dev', 'qa', 'staging', 'perf', 'uat', 'preprod', 'production', 'dr', 'eu', 'us', 'apac', 'edge'];
     for (const [position, name] of names.entries()) {
       const r = await callRetrying(s, 'POST', '/api/v1/environments', {
         token: u.admin,
