@@ -186,9 +186,22 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     /** the API as the effect receivers' setup calls it (through the same client, into the same history) */
     const api: Api = { url: stack.gateway.url, call: (method, path, o = {}) => client.call(tenant, o.token, method, path, o.body) };
     const must = async (token: string, method: string, path: string, body: unknown, ok: number[]) => {
+      const from = client.history.length;
       const a = await call(token, method, path, body);
-      if (!ok.includes(a.status)) throw new Error(`${tenant}: ${method} ${path}: ${a.status} ${JSON.stringify(a.body)}`);
-      return a;
+      if (ok.includes(a.status)) return a;
+      const tries = client.history.slice(from).filter((h) => h.tenant === tenant && h.path === path);
+      // Sent again under its Idempotency-Key after the API answered "send it again", and refused as already made:
+      // the first try's write was kept though its key was freed (a replay was promised). The setup goes on (what it
+      // asked for exists); the log says so, with the tries, for the report.
+      if (a.status === 409 && a.body?.error?.code === 'ALREADY_EXISTS' && tries.slice(0, -1).some((h) => h.status === 503 || h.status === 0)) {
+        log(
+          `IDEMPOTENCY ${tenant}: ${method} ${path} answered 409 ALREADY_EXISTS on a retry under the same Idempotency-Key: ${tries.map((h) => `${h.at} ${h.status} ${h.note ?? ''}`).join(' | ')}`,
+        );
+        return a;
+      }
+      throw new Error(
+        `${tenant}: ${method} ${path}: ${a.status} ${JSON.stringify(a.body)} (tries: ${tries.map((h) => `${h.status} ${h.note ?? ''}`).join(' | ')})`,
+      );
     };
     // The line.
     await must(u.admin, 'POST', '/api/v1/environments', { name: 'dev', position: 0 }, [201]);
@@ -249,7 +262,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
      */
     const drive = async (
       p: RequestedPromotion,
-      o: { approve?: boolean; during?: (d: any) => Promise<void>; confirm?: (target: string) => Promise<void> } = {},
+      o: { approve?: boolean; during?: (d: any) => Promise<void>; confirm?: (target: string) => Promise<boolean> } = {},
     ) => {
       const end = Date.now() + waitMs;
       let last: string | undefined;
@@ -264,8 +277,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         for (const x of d?.rollout?.waves?.flatMap((w: any) => w.targets ?? []) ?? []) {
           if (x.state !== 'CONFIRMING' || confirmed.has(x.name)) continue;
           confirmed.add(x.name);
-          if (o.confirm) await o.confirm(x.name);
-          else await confirmTarget(p.id, x.name);
+          const ok = o.confirm ? await o.confirm(x.name) : await confirmTarget(p.id, x.name);
+          // Not taken (an error, or no answer): the deploy system sends it again at the next read.
+          if (!ok) confirmed.delete(x.name);
         }
         // Waiting for its pull request: a reviewer merges it.
         if (d?.waitingFor === 'merge' && fx) await fx.mergePulls();
@@ -312,8 +326,27 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         promotionId,
         note: `alarm ${value} ${arn.split(':alarm:')[1]}`,
       });
-    const confirmTarget = (id: string, target: string, note?: string) =>
-      call(u.deployer, 'POST', `/api/v1/promotions/${id}/targets/${encodeURIComponent(target)}/confirm`, {}, { promotionId: id, note });
+    /** A target's callback confirmation: whether the API took it or refused it for good (a 4xx: nothing to send again). */
+    const confirmTarget = async (id: string, target: string, note?: string) => {
+      const a = await call(u.deployer, 'POST', `/api/v1/promotions/${id}/targets/${encodeURIComponent(target)}/confirm`, {}, { promotionId: id, note });
+      return a.status >= 200 && a.status < 500;
+    };
+    /**
+     * Publishes `artifact` as a pipeline does: a publish that failed (the registry did not answer) is pushed and
+     * published again, as a new version (a version is immutable). The version published, or null.
+     */
+    const publish = async (artifact: string, version: string) => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const v = attempt ? `${version}-r${attempt}` : version;
+        try {
+          await fx!.publish(artifact, v, u.deployer);
+          return v;
+        } catch (err) {
+          log(`${tenant} publish ${artifact}@${v}: ${String(err)}`);
+        }
+      }
+      return null;
+    };
     const stateOf = (d: any, target: string) => d?.rollout?.waves?.flatMap((w: any) => w.targets ?? []).find((x: any) => x.name === target)?.state;
 
     for (const kind of plan.kinds) {
@@ -465,8 +498,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
           }
           case 'artifact': {
             const artifact = `${tenant}-app`;
-            const version = `v1.0.${++key}`;
-            await fx!.publish(artifact, version, u.deployer);
+            const version = await publish(artifact, `v1.0.${++key}`);
+            if (!version) break;
             const a = await call(
               u.deployer,
               'POST',
@@ -481,8 +514,12 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
           }
           case 'bundle': {
             const n = ++key;
-            const members = [`${tenant}-api`, `${tenant}-worker`].map((name) => ({ name, version: `v2.0.${n}` }));
-            for (const m of members) await fx!.publish(m.name, m.version, u.deployer);
+            const members: { name: string; version: string }[] = [];
+            for (const name of [`${tenant}-api`, `${tenant}-worker`]) {
+              const version = await publish(name, `v2.0.${n}`);
+              if (version) members.push({ name, version });
+            }
+            if (members.length < 2) break;
             const b = await call(u.deployer, 'POST', '/api/v1/bundles', { name: `shop-${n}`, members }, { note: kind });
             if (b.status >= 300 || typeof b.body?.digest !== 'string') break;
             const a = await call(
@@ -508,12 +545,11 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
             let alarmed = false;
             await drive(p, {
               confirm: async (target) => {
-                if (how < 0.4) await confirmTarget(p.id, target, 'confirm');
-                else if (how < 0.7) await Promise.all([confirmTarget(p.id, target, 'confirm'), confirmTarget(p.id, target, 'confirm again')]);
-                else {
-                  alarmed = true;
-                  await Promise.all([confirmTarget(p.id, target, 'confirm'), alarm(arn, 'ALARM', p.id)]);
-                }
+                if (how < 0.4) return confirmTarget(p.id, target, 'confirm');
+                if (how < 0.7) return (await Promise.all([confirmTarget(p.id, target, 'confirm'), confirmTarget(p.id, target, 'confirm again')])).some(Boolean);
+                if (alarmed) return confirmTarget(p.id, target, 'confirm');
+                alarmed = true;
+                return (await Promise.all([confirmTarget(p.id, target, 'confirm'), alarm(arn, 'ALARM', p.id)]))[0];
               },
             });
             if (alarmed) await alarm(arn, 'OK', p.id);

@@ -15,7 +15,10 @@ describe('chaos: a seeded run under faults', () => {
     'runs every kind of promotion with its outside effects, injects every step fault and outbound faults, and the checker finds no violation',
     { timeout: 900_000 },
     async () => {
-      const report = await runChaos({ seed: 20261127, rate: 0.2, promotions: 36, dynamoEndpoint: inject('dynamoEndpoint') });
+      const logged: string[] = [];
+      const report = await runChaos({ seed: 20261127, rate: 0.2, promotions: 36, dynamoEndpoint: inject('dynamoEndpoint'), log: (l) => logged.push(l) });
+      // What the workload met on its way (a step it could not take, a publish the registry refused), for a failure's reader.
+      if (logged.length) console.log(logged.join('\n'));
       console.log(report.text);
       expect(report.promotions).toBeGreaterThanOrEqual(30);
       for (const kind of KINDS) expect(report.byKind[kind] ?? 0, `promotions of kind ${kind}`).toBeGreaterThan(0);
