@@ -102,6 +102,9 @@ const VALUES = '# values (set by Stageline)\nimage:\n  repository: registry.exam
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** how many times a build pushes an image before it gives up (each push is several requests, each may meet a fault) */
+const PUSH_TRIES = 20;
+
 function fail(what: string, r: { status: number; body: unknown }): never {
   throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
 }
@@ -239,10 +242,19 @@ export async function startEffects(): Promise<Effects> {
       },
       async publish(artifact, version, token = adminToken) {
         repoTenant.set(artifact, tenant);
-        const digest = await pushImage(source, artifact, {
-          configBytes: Buffer.from(JSON.stringify({ artifact, version, tenant })),
-          layers: [randomBytes(256)],
-        });
+        // The build's push goes through the same registry client as Stageline's own calls, so under a fault plan it
+        // meets the outbound faults too: a build pushes again (blobs and the manifest are put by digest: the same
+        // image each time, nothing moved twice).
+        const image = { configBytes: Buffer.from(JSON.stringify({ artifact, version, tenant })), layers: [randomBytes(256)] };
+        let digest = '';
+        for (let attempt = 1; !digest; attempt++) {
+          try {
+            digest = await pushImage(source, artifact, image);
+          } catch (err) {
+            if (attempt >= PUSH_TRIES) throw err;
+            await sleep(20 * attempt);
+          }
+        }
         const r = await api.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token, body: { version, digest } });
         if (r.status !== 201) fail(`publish ${artifact} ${version}`, r);
         return digest;
