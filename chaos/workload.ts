@@ -123,12 +123,12 @@ export const alarmChange = (alarm: string, value: 'ALARM' | 'OK', reason: string
 /**
  * The production targets: a canary (wave 1), a region (wave 2, baked and guarded), a cell (wave 3). With
  * `callback`, the canary is confirmed by a callback (POST /promotions/{id}/targets/canary/confirm) before its wave goes on;
- * one never confirmed rolls back after 20 s (a wall-clock deadline: within the run's settle bound).
+ * one never confirmed rolls back after 30 s (the least the API takes) (a wall-clock deadline: within the run's settle bound).
  */
 export const PRODUCTION_TARGETS = (tenant: string, callback = false) => {
   const a = tenantAlarms(tenant);
   return [
-    { name: 'canary', wave: 1, monitors: [a.canary], ...(callback ? { confirm: { mode: 'callback', timeoutSeconds: 20 } } : {}) },
+    { name: 'canary', wave: 1, monitors: [a.canary], ...(callback ? { confirm: { mode: 'callback', timeoutSeconds: 30 } } : {}) },
     { name: 'us-east-1', wave: 2, monitors: [a.us] },
     { name: 'cell-1', wave: 3 },
   ];
