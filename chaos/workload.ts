@@ -333,11 +333,12 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       return a.status >= 200 && a.status < 500;
     };
     /**
-     * Publishes `artifact` as a pipeline does: a publish that failed (the registry did not answer) is pushed and
-     * published again, as a new version (a version is immutable). The version published, or null.
+     * Publishes `artifact` as a pipeline does: a publish that failed (the registry did not answer: today the API
+     * says so with a 422 naming the registry's error) is pushed and published again, as a new version (a version is
+     * immutable). The version published, or null.
      */
     const publish = async (artifact: string, version: string) => {
-      for (let attempt = 0; attempt < 3; attempt++) {
+      for (let attempt = 0; attempt < PUBLISH_TRIES; attempt++) {
         const v = attempt ? `${version}-r${attempt}` : version;
         try {
           await fx!.publish(artifact, v, u.deployer);
@@ -593,6 +594,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   await Promise.all(workers);
   return { tenants, promotions, history: client.history, client, users };
 }
+
+/** how many times the workload's pipeline publishes a version before it gives up (each publish is several registry calls, each may meet a fault) */
+const PUBLISH_TRIES = 10;
 
 /** How many promotions a kind requests (those into production first promote to staging). */
 const COST: Record<Kind, number> = {
