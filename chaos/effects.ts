@@ -224,7 +224,12 @@ export async function startEffects(): Promise<Effects> {
           token: adminToken,
           body: { repository, branch: 'main', file, path: 'image.tag', tokenSecret: 'GITOPS_TOKEN', ...pullRequest },
         });
-        if (put.status !== 200) fail(`git target of ${environment}`, put);
+        // A PUT sent again after its answer was lost (503) may find its own write and answer 409: what the environment
+        // holds then is read back, and taken when it is what was asked.
+        if (put.status === 409) {
+          const got = await api.call('GET', `/api/v1/environments/${environment}/git-target`, { token: adminToken });
+          if (got.status !== 200 || got.body?.repository !== repository || got.body?.file !== file) fail(`git target of ${environment}`, put);
+        } else if (put.status !== 200) fail(`git target of ${environment}`, put);
         repos.push({ tenant, fullName, repository, mode });
         return { repository, fullName };
       },

@@ -589,7 +589,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   // A pool of `concurrency` tenants at once.
   const queue = [...plans];
   const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 6) }, async () => {
-    for (let plan = queue.shift(); plan; plan = queue.shift()) await runTenant(plan);
+    for (let plan = queue.shift(); plan; plan = queue.shift())
+      // A tenant whose set-up the API refused is logged and left (its kinds do not run); the others go on.
+      await runTenant(plan).catch((err) => log(`${plan.tenant} set-up: ${String(err)}`));
   });
   await Promise.all(workers);
   return { tenants, promotions, history: client.history, client, users };
