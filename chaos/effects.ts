@@ -220,16 +220,19 @@ export async function startEffects(): Promise<Effects> {
           github.allow(GH_TOKEN, fullName);
           github.hook(fullName, `${api.url}/api/v1/gitops/hooks/${tenant}/${environment}`, HOOK_SECRET);
         }
-        const put = await api.call('PUT', `/api/v1/environments/${environment}/git-target`, {
-          token: adminToken,
-          body: { repository, branch: 'main', file, path: 'image.tag', tokenSecret: 'GITOPS_TOKEN', ...pullRequest },
-        });
-        // A PUT sent again after its answer was lost (503) may find its own write and answer 409: what the environment
-        // holds then is read back, and taken when it is what was asked.
-        if (put.status === 409) {
+        // A PUT sent again after its answer was lost (503) may find its own write and answer 409 ("changed meanwhile;
+        // read it again"): what the environment holds then is read back and taken when it is what was asked, else the
+        // PUT is sent again (three times in all), as the answer says.
+        for (let attempt = 1; ; attempt++) {
+          const put = await api.call('PUT', `/api/v1/environments/${environment}/git-target`, {
+            token: adminToken,
+            body: { repository, branch: 'main', file, path: 'image.tag', tokenSecret: 'GITOPS_TOKEN', ...pullRequest },
+          });
+          if (put.status === 200) break;
+          if (put.status !== 409 || attempt >= 3) fail(`git target of ${environment}`, put);
           const got = await api.call('GET', `/api/v1/environments/${environment}/git-target`, { token: adminToken });
-          if (got.status !== 200 || got.body?.repository !== repository || got.body?.file !== file) fail(`git target of ${environment}`, put);
-        } else if (put.status !== 200) fail(`git target of ${environment}`, put);
+          if (got.status === 200 && got.body?.repository === repository && got.body?.file === file) break;
+        }
         repos.push({ tenant, fullName, repository, mode });
         return { repository, fullName };
       },
