@@ -370,6 +370,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
 export async function checkAll(ctx: CheckContext, opts: CheckOptions & { effects?: Effects } = {}): Promise<{ observed: Observed; violations: Violation[] }> {
   const observed = await observe(ctx);
   const violations = check(observed, opts);
-  if (opts.effects) violations.push(...(await opts.effects.check(ctx)));
+  // An effect no promotion can be named for (a tag move two promotions could have made) still counts: '(unknown)'.
+  if (opts.effects) violations.push(...(await opts.effects.check(ctx)).map((v) => ({ ...v, promotionId: v.promotionId ?? '(unknown)' })));
   return { observed, violations };
 }

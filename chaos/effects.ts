@@ -102,6 +102,9 @@ const VALUES = '# values (set by Stageline)\nimage:\n  repository: registry.exam
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** how many times a build pushes an image before it gives up (each push is several requests, each may meet a fault) */
+const PUSH_TRIES = 20;
+
 function fail(what: string, r: { status: number; body: unknown }): never {
   throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
 }
@@ -217,11 +220,19 @@ export async function startEffects(): Promise<Effects> {
           github.allow(GH_TOKEN, fullName);
           github.hook(fullName, `${api.url}/api/v1/gitops/hooks/${tenant}/${environment}`, HOOK_SECRET);
         }
-        const put = await api.call('PUT', `/api/v1/environments/${environment}/git-target`, {
-          token: adminToken,
-          body: { repository, branch: 'main', file, path: 'image.tag', tokenSecret: 'GITOPS_TOKEN', ...pullRequest },
-        });
-        if (put.status !== 200) fail(`git target of ${environment}`, put);
+        // A PUT sent again after its answer was lost (503) may find its own write and answer 409 ("changed meanwhile;
+        // read it again"): what the environment holds then is read back and taken when it is what was asked, else the
+        // PUT is sent again (three times in all), as the answer says.
+        for (let attempt = 1; ; attempt++) {
+          const put = await api.call('PUT', `/api/v1/environments/${environment}/git-target`, {
+            token: adminToken,
+            body: { repository, branch: 'main', file, path: 'image.tag', tokenSecret: 'GITOPS_TOKEN', ...pullRequest },
+          });
+          if (put.status === 200) break;
+          if (put.status !== 409 || attempt >= 3) fail(`git target of ${environment}`, put);
+          const got = await api.call('GET', `/api/v1/environments/${environment}/git-target`, { token: adminToken });
+          if (got.status === 200 && got.body?.repository === repository && got.body?.file === file) break;
+        }
         repos.push({ tenant, fullName, repository, mode });
         return { repository, fullName };
       },
@@ -239,12 +250,23 @@ export async function startEffects(): Promise<Effects> {
       },
       async publish(artifact, version, token = adminToken) {
         repoTenant.set(artifact, tenant);
-        const digest = await pushImage(source, artifact, {
-          configBytes: Buffer.from(JSON.stringify({ artifact, version, tenant })),
-          layers: [randomBytes(256)],
-        });
+        // The build's push goes through the same registry client as Stageline's own calls, so under a fault plan it
+        // meets the outbound faults too: a build pushes again (blobs and the manifest are put by digest: the same
+        // image each time, nothing moved twice).
+        const image = { configBytes: Buffer.from(JSON.stringify({ artifact, version, tenant })), layers: [randomBytes(256)] };
+        let digest = '';
+        for (let attempt = 1; !digest; attempt++) {
+          try {
+            digest = await pushImage(source, artifact, image);
+          } catch (err) {
+            if (attempt >= PUSH_TRIES) throw err;
+            await sleep(20 * attempt);
+          }
+        }
         const r = await api.call('POST', `/api/v1/artifacts/${artifact}/versions`, { token, body: { version, digest } });
-        if (r.status !== 201) fail(`publish ${artifact} ${version}`, r);
+        // Sent again after a lost answer, the publish may find its own version (409 naming the digest it holds): published.
+        const own = r.status === 409 && JSON.stringify(r.body ?? '').includes(digest);
+        if (r.status !== 201 && !own) fail(`publish ${artifact} ${version}`, r);
         return digest;
       },
       async webhooks() {

@@ -7,7 +7,8 @@ import { startLocalStack, type LocalStack } from '../local/stack.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
 import { checkAll, INVARIANTS, type CheckOptions } from './checker.ts';
 import { FINAL, runWorkload, type Kind, type RequestedPromotion } from './workload.ts';
-import type { Effects, HistoryEntry, Violation } from './types.ts';
+import { startEffects, type Effects } from './effects.ts';
+import type { HistoryEntry, Violation } from './types.ts';
 
 /**
  * `npm run chaos -- --seed S --rate R --promotions N`: a local stack with a fault plan, the workload, the
@@ -27,8 +28,11 @@ export interface ChaosOptions {
   kinds?: readonly Kind[];
   /** a running DynamoDB Local to use (tests share one); else one is started */
   dynamoEndpoint?: string;
-  /** the effect receivers (chaos/effects.ts): their URLs for the workload, their checks for the checker */
+  /** the effect receivers (chaos/effects.ts): their URLs for the workload, their checks for the checker; started (and
+   * stopped) by the run itself when not given, unless `withEffects` is false */
   effects?: Effects;
+  /** start the effect receivers when `effects` is not given (default true) */
+  withEffects?: boolean;
   /** how long to wait for the stack to go idle after the workload (ms; default 60 s) */
   idleMs?: number;
   check?: CheckOptions;
@@ -95,25 +99,31 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     tableName: `chaos-${opts.seed.toString(36)}-${randomUUID().slice(0, 8)}`,
     ...(opts.dynamoEndpoint ? { dynamoEndpoint: opts.dynamoEndpoint } : {}),
     timeScale: 0.001,
+    // Webhook retries after an outbound fault come within the run (5 s apart on a deployed stack).
+    webhookRetryBaseMs: 200,
     // The sweeper acts 10 s past a state's own deadline (15 min on a deployed stack): a promotion whose flow
     // never started, or was lost, is taken up again or ended within the run.
     config: { STAGELINE_SWEEP_GRACE_SECONDS: '10' },
     faults: { seed: opts.seed, rate: opts.rate, rates: { ...storeRates(opts.rate), ...(opts.rates ?? {}) }, delayMs: 100 },
   });
+  let ownEffects: Effects | undefined;
   try {
+    // The receivers of outside effects (git, registries, webhooks, notifications): the run's own unless given.
+    if (!opts.effects && opts.withEffects !== false) ownEffects = await startEffects();
+    const effects = opts.effects ?? ownEffects;
     const w = await runWorkload({
       stack,
       seed: opts.seed,
       promotions: opts.promotions,
       concurrency: opts.concurrency,
       kinds: opts.kinds,
-      effects: opts.effects,
+      effects,
       log,
     });
     stack.faults?.pause();
     await settle(stack, w.tenants, opts.idleMs ?? 60_000);
     const ctx = { stack, tenants: w.tenants, history: w.history, seed: opts.seed, promotions: w.promotions };
-    const { observed, violations } = await checkAll(ctx, { ...opts.check, effects: opts.effects });
+    const { observed, violations } = await checkAll(ctx, { ...opts.check, effects });
     // A status and, for one that did not complete, why (its error's code, or how it ended).
     const statusOf = new Map(
       observed.tenants.flatMap((t) =>
@@ -128,6 +138,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     return report;
   } finally {
     await stack.stop();
+    await ownEffects?.stop();
   }
 }
 

@@ -44,13 +44,5 @@ export interface CheckContext {
   promotions: ChaosPromotion[];
 }
 
-/** What the effect receivers (git server, registry, webhook receiver: chaos/effects.ts) give the workload and the checker. */
-export interface Effects {
-  gitUrl(repo: string): string;
-  gitToken: string;
-  registry: { url: string; [k: string]: unknown };
-  webhookUrl: string;
-  /** the "effect once" checks: every effect happened once, and only for what happened */
-  check(ctx: CheckContext): Promise<Violation[]>;
-  stop(): Promise<void>;
-}
+/** The effect receivers (git server, registry, webhook receiver, outbox): chaos/effects.ts. */
+export type { Effects } from './effects.ts';

@@ -1,6 +1,7 @@
 import type { LocalStack } from '../local/stack.ts';
 import { ChaosClient, usersOf, type Users } from './client.ts';
-import type { ChaosPromotion, Effects, HistoryEntry } from './types.ts';
+import type { Api, Effects, TenantEffects } from './effects.ts';
+import type { ChaosPromotion, HistoryEntry } from './types.ts';
 
 /**
  * The chaos workload: teams using Stageline at once. Many tenants in parallel, each running a sequence of
@@ -35,8 +36,21 @@ export const KINDS = [
   'env-rollback',
   /** a flag of dev promoted alone to staging (a SELECTIVE promotion of items of kind flag) */
   'flag-staging',
+  /** an artifact version published into dev's registry and promoted to staging (its tag moves in staging's registry) */
+  'artifact',
+  /** a bundle of two artifacts (new versions of both) promoted to staging as one unit */
+  'bundle',
+  /** a configuration promotion into a staging whose git target is in commit mode (a commit is pushed) */
+  'git-commit',
+  /** a configuration promotion into a staging whose git target opens a pull request: the team merges it while the promotion waits */
+  'git-pr',
+  /** production whose canary confirms by callback: the workload confirms once, twice at once, or racing an alarm */
+  'callback-confirm',
 ] as const;
 export type Kind = (typeof KINDS)[number];
+
+/** The kinds that need the effect receivers (chaos/effects.ts): left out of a run without them. */
+export const EFFECT_KINDS: readonly Kind[] = ['artifact', 'bundle', 'git-commit', 'git-pr'];
 
 /** Statuses a promotion ends in (domain/kernel/lifecycle.ts: nothing follows them, bar a later rollback's mark). */
 export const FINAL = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'] as const;
@@ -106,11 +120,15 @@ export const alarmChange = (alarm: string, value: 'ALARM' | 'OK', reason: string
   detail: { alarmName: alarm.split(':alarm:')[1], state: { value, reason, timestamp: at }, previousState: { value: value === 'ALARM' ? 'OK' : 'ALARM' } },
 });
 
-/** The production targets: a canary (wave 1), a region (wave 2, baked and guarded), a cell (wave 3). */
-export const PRODUCTION_TARGETS = (tenant: string) => {
+/**
+ * The production targets: a canary (wave 1), a region (wave 2, baked and guarded), a cell (wave 3). With
+ * `callback`, the canary is confirmed by a callback (POST /promotions/{id}/targets/canary/confirm) before its wave goes on;
+ * one never confirmed rolls back after 30 s (the least the API takes) (a wall-clock deadline: within the run's settle bound).
+ */
+export const PRODUCTION_TARGETS = (tenant: string, callback = false) => {
   const a = tenantAlarms(tenant);
   return [
-    { name: 'canary', wave: 1, monitors: [a.canary] },
+    { name: 'canary', wave: 1, monitors: [a.canary], ...(callback ? { confirm: { mode: 'callback', timeoutSeconds: 30 } } : {}) },
     { name: 'us-east-1', wave: 2, monitors: [a.us] },
     { name: 'cell-1', wave: 3 },
   ];
@@ -120,7 +138,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   const { stack } = opts;
   const client = new ChaosClient(stack.gateway.url);
   const next = rng(opts.seed);
-  const kinds = opts.kinds ?? KINDS;
+  const kinds = opts.kinds ?? (opts.effects ? KINDS : KINDS.filter((k) => !EFFECT_KINDS.includes(k)));
+  if (!opts.effects && kinds.some((k) => EFFECT_KINDS.includes(k)))
+    throw new Error(`kinds ${kinds.filter((k) => EFFECT_KINDS.includes(k)).join(', ')} need the effect receivers (chaos/effects.ts)`);
   const perTenant = opts.perTenant ?? 6;
   const waitMs = opts.waitMs ?? 90_000;
   const log = opts.log ?? (() => {});
@@ -136,11 +156,15 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   while (budget > 0) {
     const strict = tenantNo % 2 === 1;
     const tenant = `chaos-${opts.seed.toString(36)}-${tenantNo++}`;
-    const allowed = kinds.filter((k) => strict || (k !== 'approval-race' && k !== 'deadline-race'));
+    const strictOnly = (k: Kind) => strict || (k !== 'approval-race' && k !== 'deadline-race');
     const mine: Kind[] = [];
     let n = 0;
-    // Every kind once (where the tenant allows it) before any at random: a small run still sees each.
+    // Every kind once (where the tenant allows it) before any at random: a small run still sees each. Staging has
+    // one git target: a tenant's staging commits (git-commit) or opens pull requests (git-pr), not both.
     while (n < perTenant && budget > 0) {
+      const allowed = kinds.filter(
+        (k) => strictOnly(k) && !(k === 'git-pr' && mine.includes('git-commit')) && !(k === 'git-commit' && mine.includes('git-pr')),
+      );
       const fresh = [...unseen].filter((k) => allowed.includes(k));
       const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
       unseen.delete(k);
@@ -160,15 +184,25 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     const r = rng(plan.seed);
     const call = (token: string, method: string, path: string, body?: unknown, meta?: { promotionId?: string; note?: string }) =>
       client.call(tenant, token, method, path, body, meta);
+    /** the API as the effect receivers' setup calls it (through the same client, into the same history) */
+    const api: Api = { url: stack.gateway.url, call: (method, path, o = {}) => client.call(tenant, o.token, method, path, o.body) };
     const must = async (token: string, method: string, path: string, body: unknown, ok: number[]) => {
+      const from = client.history.length;
       const a = await call(token, method, path, body);
-      if (!ok.includes(a.status)) {
-        const tried = client.history
-          .filter((h) => h.tenant === tenant && h.path === path && h.method === method)
-          .map((h) => `${h.at} ${h.status}${h.note ? ` ${h.note}` : ''}`);
-        throw new Error(`${tenant}: ${method} ${path}: ${a.status} ${JSON.stringify(a.body)}; its attempts: ${tried.join(', ')}`);
+      if (ok.includes(a.status)) return a;
+      const tries = client.history.slice(from).filter((h) => h.tenant === tenant && h.path === path);
+      // Sent again under its Idempotency-Key after the API answered "send it again", and refused as already made:
+      // the first try's write was kept though its key was freed (a replay was promised). The setup goes on (what it
+      // asked for exists); the log says so, with the tries, for the report.
+      if (a.status === 409 && a.body?.error?.code === 'ALREADY_EXISTS' && tries.slice(0, -1).some((h) => h.status === 503 || h.status === 0)) {
+        log(
+          `IDEMPOTENCY ${tenant}: ${method} ${path} answered 409 ALREADY_EXISTS on a retry under the same Idempotency-Key: ${tries.map((h) => `${h.at} ${h.status} ${h.note ?? ''}`).join(' | ')}`,
+        );
+        return a;
       }
-      return a;
+      throw new Error(
+        `${tenant}: ${method} ${path}: ${a.status} ${JSON.stringify(a.body)} (tries: ${tries.map((h) => `${h.status} ${h.note ?? ''}`).join(' | ')})`,
+      );
     };
     // The line.
     await must(u.admin, 'POST', '/api/v1/environments', { name: 'dev', position: 0 }, [201]);
@@ -181,7 +215,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         name: 'production',
         position: 2,
         bakeSeconds: 1,
-        targets: PRODUCTION_TARGETS(tenant),
+        targets: PRODUCTION_TARGETS(tenant, plan.kinds.includes('callback-confirm')),
         rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: 1 }] },
       },
       [201],
@@ -201,6 +235,17 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         },
         [201],
       );
+    // The outside effects: every promotion event to the webhook receiver, notifications to the outbox, dev publishing
+    // into the source registry and staging syncing into the target one, and staging's git target as the plan needs it.
+    let fx: TenantEffects | undefined;
+    if (opts.effects) {
+      fx = opts.effects.setup(tenant, api, u.admin);
+      await fx.webhooks();
+      await fx.notifications();
+      await fx.registries({ dev: 'source', staging: 'target' });
+      if (plan.kinds.includes('git-pr')) await fx.gitTarget('staging', 'pull-request');
+      else if (plan.kinds.includes('git-commit')) await fx.gitTarget('staging', 'commit');
+    }
     let key = 0;
     /** the staging promotions that completed, newest last (rollbacks pick one) */
     const completedStaging: string[] = [];
@@ -216,15 +261,29 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
      * Drives a promotion to its end as a team does: approves when asked (unless `approve` is false), cancels one
      * whose gates failed, executes one approved for a manual start; `during` runs once with each status read.
      */
-    const drive = async (p: RequestedPromotion, o: { approve?: boolean; during?: (d: any) => Promise<void> } = {}) => {
+    const drive = async (
+      p: RequestedPromotion,
+      o: { approve?: boolean; during?: (d: any) => Promise<void>; confirm?: (target: string) => Promise<boolean> } = {},
+    ) => {
       const end = Date.now() + waitMs;
       let last: string | undefined;
       let approved = false;
+      const confirmed = new Set<string>();
       for (;;) {
         const d = await read(p.id, last);
         last = d?.status;
         p.lastStatus = last;
         if (o.during && d) await o.during(d);
+        // A target waiting for its callback: the deploy system confirms it once it runs (once per target).
+        for (const x of d?.rollout?.waves?.flatMap((w: any) => w.targets ?? []) ?? []) {
+          if (x.state !== 'CONFIRMING' || confirmed.has(x.name)) continue;
+          confirmed.add(x.name);
+          const ok = o.confirm ? await o.confirm(x.name) : await confirmTarget(p.id, x.name);
+          // Not taken (an error, or no answer): the deploy system sends it again at the next read.
+          if (!ok) confirmed.delete(x.name);
+        }
+        // Waiting for its pull request: a reviewer merges it.
+        if (d?.waitingFor === 'merge' && fx) await fx.mergePulls();
         if (last && (FINAL as readonly string[]).includes(last)) return d;
         if (last === 'AWAITING_APPROVAL' && o.approve !== false && !approved) {
           approved = true;
@@ -268,6 +327,28 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         promotionId,
         note: `alarm ${value} ${arn.split(':alarm:')[1]}`,
       });
+    /** A target's callback confirmation: whether the API took it or refused it for good (a 4xx: nothing to send again). */
+    const confirmTarget = async (id: string, target: string, note?: string) => {
+      const a = await call(u.deployer, 'POST', `/api/v1/promotions/${id}/targets/${encodeURIComponent(target)}/confirm`, {}, { promotionId: id, note });
+      return a.status >= 200 && a.status < 500;
+    };
+    /**
+     * Publishes `artifact` as a pipeline does: a publish that failed (the registry did not answer: today the API
+     * says so with a 422 naming the registry's error) is pushed and published again, as a new version (a version is
+     * immutable). The version published, or null.
+     */
+    const publish = async (artifact: string, version: string) => {
+      for (let attempt = 0; attempt < PUBLISH_TRIES; attempt++) {
+        const v = attempt ? `${version}-r${attempt}` : version;
+        try {
+          await fx!.publish(artifact, v, u.deployer);
+          return v;
+        } catch (err) {
+          log(`${tenant} publish ${artifact}@${v}: ${String(err)}`);
+        }
+      }
+      return null;
+    };
     const stateOf = (d: any, target: string) => d?.rollout?.waves?.flatMap((w: any) => w.targets ?? []).find((x: any) => x.name === target)?.state;
 
     for (const kind of plan.kinds) {
@@ -408,6 +489,74 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
             if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
             break;
           }
+          case 'git-commit':
+          case 'git-pr': {
+            // staging's git target (set up for this tenant's plan) commits or opens a pull request; drive merges it.
+            const p = await toStaging(kind);
+            if (!p) break;
+            const d = await drive(p);
+            if (d?.status === 'COMPLETED') completedStaging.push(p.id);
+            break;
+          }
+          case 'artifact': {
+            const artifact = `${tenant}-app`;
+            const version = await publish(artifact, `v1.0.${++key}`);
+            if (!version) break;
+            const a = await call(
+              u.deployer,
+              'POST',
+              '/api/v1/promotions',
+              { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact, version },
+              { note: kind },
+            );
+            if (a.status !== 201) break;
+            const d = await drive(record(a.body.id, kind, 'staging'));
+            if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
+            break;
+          }
+          case 'bundle': {
+            const n = ++key;
+            const members: { name: string; version: string }[] = [];
+            for (const name of [`${tenant}-api`, `${tenant}-worker`]) {
+              const version = await publish(name, `v2.0.${n}`);
+              if (version) members.push({ name, version });
+            }
+            if (members.length < 2) break;
+            const b = await call(u.deployer, 'POST', '/api/v1/bundles', { name: `shop-${n}`, members }, { note: kind });
+            if (b.status >= 300 || typeof b.body?.digest !== 'string') break;
+            const a = await call(
+              u.deployer,
+              'POST',
+              '/api/v1/promotions',
+              { sourceEnvironment: 'dev', targetEnvironment: 'staging', bundle: `shop-${n}`, bundleDigest: b.body.digest },
+              { note: kind },
+            );
+            if (a.status !== 201) break;
+            const d = await drive(record(a.body.id, kind, 'staging'));
+            if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
+            break;
+          }
+          case 'callback-confirm': {
+            // This tenant's canary confirms by callback: once, twice at once (the second is a no-op or refused), or
+            // at the moment its alarm fires (the stop decision and the confirmation race).
+            if (!(await staged('config-staging'))) break;
+            const p = await request(kind, 'staging', 'production');
+            if (!p) break;
+            const how = r();
+            const arn = tenantAlarms(tenant).canary;
+            let alarmed = false;
+            await drive(p, {
+              confirm: async (target) => {
+                if (how < 0.4) return confirmTarget(p.id, target, 'confirm');
+                if (how < 0.7) return (await Promise.all([confirmTarget(p.id, target, 'confirm'), confirmTarget(p.id, target, 'confirm again')])).some(Boolean);
+                if (alarmed) return confirmTarget(p.id, target, 'confirm');
+                alarmed = true;
+                return (await Promise.all([confirmTarget(p.id, target, 'confirm'), alarm(arn, 'ALARM', p.id)]))[0];
+              },
+            });
+            if (alarmed) await alarm(arn, 'OK', p.id);
+            break;
+          }
           case 'env-rollback': {
             // Two snapshots of staging at least (one to go back to): promote until there are.
             let seqs: number[] = [];
@@ -440,11 +589,16 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   // A pool of `concurrency` tenants at once.
   const queue = [...plans];
   const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 6) }, async () => {
-    for (let plan = queue.shift(); plan; plan = queue.shift()) await runTenant(plan);
+    for (let plan = queue.shift(); plan; plan = queue.shift())
+      // A tenant whose set-up the API refused is logged and left (its kinds do not run); the others go on.
+      await runTenant(plan).catch((err) => log(`${plan.tenant} set-up: ${String(err)}`));
   });
   await Promise.all(workers);
   return { tenants, promotions, history: client.history, client, users };
 }
+
+/** how many times the workload's pipeline publishes a version before it gives up (each publish is several registry calls, each may meet a fault) */
+const PUBLISH_TRIES = 10;
 
 /** How many promotions a kind requests (those into production first promote to staging). */
 const COST: Record<Kind, number> = {
@@ -459,4 +613,9 @@ const COST: Record<Kind, number> = {
   'rollback-promotion': 1,
   'env-rollback': 1,
   'flag-staging': 1,
+  artifact: 1,
+  bundle: 1,
+  'git-commit': 1,
+  'git-pr': 1,
+  'callback-confirm': 2,
 };
