@@ -385,6 +385,7 @@ export async function startEffects(): Promise<Effects> {
           manifestPuts.filter((p) => wanted(p.tenant)),
           ctx.history,
           promotionOfPut(ctx),
+          ctx.stack.faults?.lost,
         ),
         ...webhookViolations(
           webhooks.filter((w) => wanted(w.tenant)),
@@ -394,6 +395,7 @@ export async function startEffects(): Promise<Effects> {
         ...notifyViolations(
           notificationsSeen(ctx).filter((n) => wanted(n.tenant)),
           ctx.history,
+          ctx.stack.faults?.lost,
         ),
       ];
     },

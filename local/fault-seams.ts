@@ -102,6 +102,7 @@ export function faultyOutbound(plan: FaultPlan): (url: URL, method: string, send
       case 'outbound.resetAfter': {
         const res = await send();
         await res.body?.cancel().catch(() => undefined);
+        plan.lose(`${method} ${url.origin}${url.pathname}`);
         throw reset();
       }
       case 'outbound.slow':

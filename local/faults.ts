@@ -77,6 +77,12 @@ export class FaultPlan {
   private readonly injected = new Map<FaultKind, number>();
   private readonly chances = new Map<FaultKind, number>();
   private paused = false;
+  /**
+   * Answers this plan lost after the other side acted (`outbound.resetAfter`): "<METHOD> <origin><path>" and when. An
+   * at-least-once sender may do such a request again; a checker of effects counts that as a redelivery, not a
+   * second effect (chaos/effects/checks.ts).
+   */
+  readonly lost: { at: string; what: string }[] = [];
 
   constructor(spec: FaultPlanSpec) {
     const s = faultPlanSpec.parse(spec);
@@ -100,6 +106,11 @@ export class FaultPlan {
   pick<K extends FaultKind>(...kinds: K[]): K | null {
     for (const k of kinds) if (this.roll(k)) return k;
     return null;
+  }
+
+  /** Records an answer lost after the other side acted. */
+  lose(what: string): void {
+    this.lost.push({ at: new Date().toISOString(), what });
   }
 
   /** a delay up to delayMs (late deliveries, slow answers) */

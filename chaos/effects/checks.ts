@@ -152,10 +152,21 @@ const ATTACHMENT_TAG = /^sha256-[0-9a-f]{64}(\.[a-z]+)?$/;
  * writes and leaves a tag in place, so only a repeated effect writes it again. A move back (a rollback: A, B, A) is
  * another change and counts separately.
  */
+/** An answer the fault plan lost after the other side acted (local/faults.ts `lost`): the sender may send it again. */
+export interface LostAnswer {
+  at: string;
+  what: string;
+}
+
+/** Whether an answer of a request `matches` was lost between `from` and `to`: a second one then is a redelivery. */
+const lostBetween = (lost: readonly LostAnswer[], from: string, to: string, matches: (what: string) => boolean) =>
+  lost.some((l) => l.at >= from && l.at <= to && matches(l.what));
+
 export function registryViolations(
   puts: readonly SeenManifestPut[],
   history: readonly HistoryEntry[],
   promotionOf: (p: SeenManifestPut) => string | undefined,
+  lost: readonly LostAnswer[] = [],
 ): Violation[] {
   const out: Violation[] = [];
   const last = new Map<string, SeenManifestPut>();
@@ -163,7 +174,9 @@ export function registryViolations(
     if (p.reference.startsWith('sha256:') || ATTACHMENT_TAG.test(p.reference)) continue;
     const key = `${p.registry}\n${p.repository}\n${p.reference}`;
     const before = last.get(key);
-    if (before && before.digest === p.digest) {
+    // The same PUT again after its answer was lost (the host wrote the tag, the client never heard): a redelivery.
+    const resent = before && lostBetween(lost, before.at, p.at, (w) => w.startsWith('PUT ') && w.endsWith(`/v2/${p.repository}/manifests/${p.reference}`));
+    if (before && before.digest === p.digest && !resent) {
       const promotionId = promotionOf(p);
       out.push({
         invariant: 'registry-once',
@@ -261,14 +274,20 @@ export interface SeenNotification {
  * title (the kind: approval required, completed, rolled back...). Neither channel's contract lets a sender say "this
  * is a redelivery", so two equal ones are two notifications.
  */
-export function notifyViolations(seen: readonly SeenNotification[], history: readonly HistoryEntry[]): Violation[] {
+export function notifyViolations(seen: readonly SeenNotification[], history: readonly HistoryEntry[], lost: readonly LostAnswer[] = []): Violation[] {
   const by = new Map<string, SeenNotification[]>();
   for (const n of seen) {
     const key = `${n.tenant}\n${n.channel}\n${n.recipient}\n${n.promotionId ?? ''}\n${n.title}`;
     by.set(key, [...(by.get(key) ?? []), n]);
   }
   const out: Violation[] = [];
-  for (const list of by.values()) {
+  for (const all of by.values()) {
+    // A Slack message posted again after the answer to the first post was lost (Slack showed it; the notifier never
+    // heard): a redelivery the channel cannot tell apart, not a second notification. Email is never sent through a
+    // host whose answer can be lost here, so every second email counts.
+    const list = all.filter(
+      (n, i) => i === 0 || n.channel !== 'slack' || !lostBetween(lost, all[i - 1]!.at, n.at, (w) => w.startsWith('POST ') && w.includes('/dev/slack/')),
+    );
     if (list.length < 2) continue;
     const n = list[0]!;
     out.push({

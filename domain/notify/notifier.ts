@@ -247,8 +247,12 @@ export async function notify(deps: With<'scheduler'>, type: EventType | 'Approva
         failures.push(`${channel} ${target}: ${failed.error}`);
         throw err;
       }
-      if (p) await deps.store.recordDelivery(tenant, p.id, d);
       out.push(d);
+      // Sent: whatever happens to its record now, the claim stays (a redelivery of the event must not send it again).
+      if (p)
+        await deps.store
+          .recordDelivery(tenant, p.id, d)
+          .catch((err: unknown) => failures.push(`${channel} ${target}: sent, not recorded (${String(err)})`.slice(0, 300)));
     }).catch(() => undefined);
     return run;
   };

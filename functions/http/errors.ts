@@ -1,6 +1,7 @@
 import type * as Errors from '#domain/kernel/errors';
 import { DomainError, MethodNotAllowed } from '#domain/kernel/errors';
 import { logger } from '../adapters/observability.ts';
+import { WriteConflict } from '#domain/kernel/retry';
 
 /** Every domain error's code (domain/kernel/errors.ts), read from the classes' types. */
 type ErrorCode = {
@@ -91,6 +92,14 @@ const TRANSIENT = new Set([
 const transient = (err: unknown) => err instanceof Error && TRANSIENT.has(err.name) && !(err instanceof DomainError);
 
 export function errorResponse(err: unknown, requestId?: string): HttpResult {
+  // A lost race a use case did not read again and retry (retryOnConflict): nothing of it was saved; the caller sends
+  // it again, as for too many concurrent changes. Never a 500.
+  if (err instanceof WriteConflict)
+    return json(
+      409,
+      { error: { code: 'CONCURRENT_MODIFICATION', message: 'Someone changed the same data at the same moment and this request saved nothing: send it again' } },
+      { 'retry-after': '1' },
+    );
   if (transient(err) && !cutOff(err)) {
     logger.warn('transient error', { requestId, error: String(err) });
     return json(

@@ -22,8 +22,28 @@ import { tenantPrefix, TABLE, type Key } from '../table.ts';
 export type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 export type ConflictReason = WriteConflict['reason'];
 
+/** How often a single-item write refused for a transaction on its item is sent again, and the first wait (doubling, jittered). */
+const CONFLICT_RETRIES = { attempts: 4, baseMs: 25 };
+
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient(config);
+  // A single-item write that meets a transaction on its item is refused (TransactionConflictException) and applied
+  // nothing: the SDK does not send it again, this does, a few times, a moment apart. (A transaction that meets one is
+  // cancelled with its reasons: the store reads again, retryOnConflict.)
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await next(args);
+        } catch (err) {
+          const single = !String((context as { commandName?: string }).commandName ?? '').startsWith('Transact');
+          if (!single || (err as { name?: string }).name !== 'TransactionConflictException' || attempt >= CONFLICT_RETRIES.attempts) throw err;
+          await new Promise((r) => setTimeout(r, Math.random() * CONFLICT_RETRIES.baseMs * 2 ** attempt));
+        }
+      }
+    },
+    { step: 'initialize', name: 'retryTransactionConflict', priority: 'low' },
+  );
   seams().dynamoClient?.(client);
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
