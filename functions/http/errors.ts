@@ -80,7 +80,7 @@ const cutOff = (err: unknown) =>
  * request may or may not have been saved (a write whose answer was lost was), so the caller is told to send it
  * again, as for a request cut off by its deadline: never a 500.
  */
-const TRANSIENT = new Set([
+export const TRANSIENT_AWS_ERRORS = [
   'TransactionConflictException',
   'ThrottlingException',
   'ProvisionedThroughputExceededException',
@@ -88,7 +88,8 @@ const TRANSIENT = new Set([
   'InternalServerError',
   'ServiceUnavailable',
   'TimeoutError',
-]);
+] as const;
+const TRANSIENT = new Set<string>(TRANSIENT_AWS_ERRORS);
 const transient = (err: unknown) => err instanceof Error && TRANSIENT.has(err.name) && !(err instanceof DomainError);
 
 export function errorResponse(err: unknown, requestId?: string): HttpResult {

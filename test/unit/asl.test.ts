@@ -25,7 +25,7 @@ type State = {
   TimeoutSecondsPath?: string;
   TimeoutSeconds?: number;
   Choices?: { Variable: string; StringEquals?: string; Next: string }[];
-  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number }[];
+  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
   Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
 };
 type Definition = { Comment?: string; StartAt: string; States: Record<string, State> };
@@ -33,7 +33,13 @@ type Definition = { Comment?: string; StartAt: string; States: Record<string, St
 const files = aslFiles();
 const promotion = JSON.parse(files.find((f) => f.file === STATE_MACHINES.promotion.file)!.text) as Definition;
 // Lambda's service errors (Step Functions' advice) and a function that ran past its timeout (its steps are idempotent).
-const LAMBDA_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Sandbox.Timedout'];
+const LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Sandbox.Timedout',
+];
 
 type Rule = { Variable?: string; StringEquals?: string; IsPresent?: boolean; NumericGreaterThan?: number; And?: Rule[]; Next?: string };
 type Values = Record<string, string | number>;
@@ -244,6 +250,15 @@ describe('promotion.asl.json', () => {
     for (const [name, s] of allTasks) {
       const retrier = s.Retry?.find((r) => LAMBDA_ERRORS.every((e) => r.ErrorEquals.includes(e)));
       expect(retrier, name).toBeDefined();
+    }
+  });
+
+  it('retries lost races and what AWS answers when it is busy for a moment on every task, with full jitter (the steps are idempotent)', () => {
+    const transient = ['WriteConflict', 'ConcurrentModification', 'TransactionConflictException', 'ThrottlingException', 'TimeoutError'];
+    for (const [name, s] of allTasks) {
+      const retrier = s.Retry?.find((r) => transient.every((e) => r.ErrorEquals.includes(e)));
+      expect(retrier, name).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+      expect(retrier!.MaxAttempts, name).toBeGreaterThanOrEqual(4);
     }
   });
 
