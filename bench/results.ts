@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { format } from 'node:util';
@@ -23,12 +23,18 @@ const commit = (): string => {
   }
 };
 
+/** The chaos runs recorded below this line (`npm run chaos -- … --record`, chaos/run.ts) are kept when the bench rewrites the file. */
+const CHAOS_RUNS = '## Chaos runs';
+
 process.once('beforeExit', (code) => {
   if (code !== 0) return;
   const text = printed.join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+  const file = join(import.meta.dirname, 'RESULTS.md');
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const kept = before.includes(CHAOS_RUNS) ? `\n${before.slice(before.indexOf(CHAOS_RUNS))}` : '';
   writeFileSync(
-    join(import.meta.dirname, 'RESULTS.md'),
+    file,
     `# Bench results\n\nWritten by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}, commit ${commit()}, ` +
-      `Node ${process.version}, ${availableParallelism()} cores. Figures, not pass/fail: each row says its goal and whether it is met.\n\n\`\`\`text\n${text}\n\`\`\`\n`,
+      `Node ${process.version}, ${availableParallelism()} cores. Figures, not pass/fail: each row says its goal and whether it is met.\n\n\`\`\`text\n${text}\n\`\`\`\n${kept}`,
   );
 });

@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
@@ -197,8 +200,8 @@ function summarize(
 }
 
 /** `--seed S --rate R --promotions N [--concurrency C]` */
-export function parseArgs(argv: string[], now = Date.now()): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency'> {
-  const opts = { seed: now % 2 ** 31, rate: 0.1, promotions: 100, concurrency: undefined as number | undefined };
+export function parseArgs(argv: string[], now = Date.now()): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency'> & { record: boolean } {
+  const opts = { seed: now % 2 ** 31, rate: 0.1, promotions: 100, concurrency: undefined as number | undefined, record: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -213,7 +216,8 @@ export function parseArgs(argv: string[], now = Date.now()): Pick<ChaosOptions, 
     else if (flag === '--rate') opts.rate = num(0, 1, false);
     else if (flag === '--promotions') opts.promotions = num(1, 100_000, true);
     else if (flag === '--concurrency') opts.concurrency = num(1, 64, true);
-    else throw new Error(`unknown option ${flag}: npm run chaos -- --seed S --rate R --promotions N [--concurrency C]`);
+    else if (flag === '--record') opts.record = true;
+    else throw new Error(`unknown option ${flag}: npm run chaos -- --seed S --rate R --promotions N [--concurrency C] [--record]`);
   }
   return opts;
 }
@@ -227,9 +231,43 @@ async function main() {
     process.exit(2);
   }
   console.log(`chaos: seed ${args.seed} (npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions} runs it again)`);
-  const report = await runChaos({ ...args, log: (l) => console.log(l) });
+  const { record, ...run } = args;
+  const report = await runChaos({ ...run, log: (l) => console.log(l) });
+  if (record) recordRun(report);
   console.log(report.text);
   process.exit(report.violations.length > 0 ? 1 : 0);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+
+/** Where bench/RESULTS.md keeps the chaos runs recorded with `--record` (bench/results.ts keeps this part when it rewrites the file). */
+export const CHAOS_RUNS_MARKER = '<!-- chaos runs: npm run chaos -- ... --record appends here -->';
+
+/** Appends a run's summary (no violation details beyond their count and invariants) to bench/RESULTS.md. */
+function recordRun(report: ChaosReport): void {
+  const file = join(import.meta.dirname, '..', 'bench', 'RESULTS.md');
+  const before = existsSync(file) ? readFileSync(file, 'utf8') : '# Bench results\n';
+  const head = before.includes(CHAOS_RUNS_MARKER) ? before : `${before.trimEnd()}\n\n## Chaos runs\n\n${CHAOS_RUNS_MARKER}\n`;
+  // The figures, and of each violation its first line (the full history is in the run's own output).
+  const lines = report.text.split('\n');
+  const first = lines.findIndex((l) => l.startsWith('VIOLATION'));
+  const summary = first < 0 ? lines : [...lines.slice(0, first), ...lines.filter((l) => l.startsWith('VIOLATION')), lines.at(-1)!];
+  const block = [
+    '',
+    `### seed ${report.seed}, rate ${report.rate}, ${report.promotions} promotions (${new Date().toISOString().slice(0, 10)}, commit ${commitOf()})`,
+    '',
+    '```text',
+    ...summary,
+    '```',
+    '',
+  ].join('\n');
+  writeFileSync(file, `${head.trimEnd()}\n${block}`);
+}
+
+function commitOf(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
