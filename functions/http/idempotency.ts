@@ -48,7 +48,10 @@ export async function idempotent(
     // answer that cannot be remembered frees the key (a retry then runs, and meets what this one did).
     try {
       if (r.statusCode >= 500 || r.headers['retry-after'] !== undefined) await retryTransient(() => d.store.releaseIdempotency(tenant, key));
-      else await retryTransient(() => d.store.completeIdempotency(tenant, key, hash, r)).catch(() => retryTransient(() => d.store.releaseIdempotency(tenant, key)));
+      else
+        await retryTransient(() => d.store.completeIdempotency(tenant, key, hash, r)).catch(() =>
+          retryTransient(() => d.store.releaseIdempotency(tenant, key)),
+        );
     } catch (lost) {
       logger.error('idempotency record not released', { tenant, error: String(lost) });
     }
