@@ -233,12 +233,10 @@ async function main() {
   console.log(`chaos: seed ${args.seed} (npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions} runs it again)`);
   const { record, ...run } = args;
   const report = await runChaos({ ...run, log: (l) => console.log(l) });
-  if (record) recordRun(report);
   console.log(report.text);
+  if (record) recordRun(report);
   process.exit(report.violations.length > 0 ? 1 : 0);
 }
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
 
 /** Where bench/RESULTS.md keeps the chaos runs recorded with `--record` (bench/results.ts keeps this part when it rewrites the file). */
 export const CHAOS_RUNS_MARKER = '<!-- chaos runs: npm run chaos -- ... --record appends here -->';
@@ -271,3 +269,6 @@ function commitOf(): string {
     return 'unknown';
   }
 }
+
+// Last: everything above is defined when the command runs.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
