@@ -79,17 +79,17 @@ describe('soak: a release runs long enough in the source environment before it m
     await patchEnv(u, 'production', { soakSeconds: 3600 });
     const rule = await t.call('POST', '/api/v1/promotions/rules', {
       token: u.admin,
-      body: { name: 'soak', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: false, soakSeconds: 6 },
+      body: { name: 'soak', sourceEnvironment: 'staging', targetEnvironment: 'production', requiresApproval: false, soakSeconds: 15 },
     });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);
-    expect(rule.body.soakSeconds).toBe(6);
+    expect(rule.body.soakSeconds).toBe(15);
 
     const p = await toProduction(u);
     const held = await waitFor(t, u.viewer, p.body.id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED']);
     expect(held.status).toBe('SCHEDULED');
-    expect(held.heldBy.soak).toMatchObject({ environment: 'staging', seconds: 6, from: 'rule' });
+    expect(held.heldBy.soak).toMatchObject({ environment: 'staging', seconds: 15, from: 'rule' });
     const firstUntil = Date.parse(held.heldBy.until);
-    expect(firstUntil - Date.parse(held.heldBy.soak.since)).toBe(6000);
+    expect(firstUntil - Date.parse(held.heldBy.soak.since)).toBe(15000);
 
     // An alarm of staging's monitors while it waits: when the schedule fires, the soak starts again from it.
     const alarmAt = new Date().toISOString();
