@@ -362,9 +362,11 @@ export async function startEffects(): Promise<Effects> {
     seen: { webhooks, manifestPuts },
     setup,
     async check(ctx, opts = {}) {
-      // Deliveries still on their way (retries on the webhook scheduler, the stream's relay) get their time.
+      // Deliveries still on their way (retries on the webhook scheduler, the stream's relay) get their time. A delivery
+      // that met the outbound faults five times in a row waits about a minute for its next attempt (×3 a retry,
+      // domain/webhooks/deliveries.ts RETRY, from the stack's shorter first wait): the bound covers that.
       await ctx.stack.stream.idle();
-      const until = Date.now() + (opts.waitMs ?? 30_000);
+      const until = Date.now() + (opts.waitMs ?? 180_000);
       for (;;) {
         const got = new Set(webhooks.filter((w) => w.verified).map((w) => `${w.tenant}\n${w.eventId}`));
         if (expectedWebhooks(ctx.stack).every((e) => got.has(`${e.tenant}\n${e.eventId}`)) || Date.now() > until) break;
