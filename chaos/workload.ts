@@ -1,3 +1,4 @@
+import { generator } from '../local/faults.ts';
 import type { LocalStack } from '../local/stack.ts';
 import { ChaosClient, usersOf, type Users } from './client.ts';
 import type { Api, Effects, TenantEffects } from './effects.ts';
@@ -92,17 +93,8 @@ export interface WorkloadResult {
   users: Map<string, Users>;
 }
 
-/** mulberry32: the workload's choices from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The workload's choices from its seed: the fault plan's generator (mulberry32). */
+export const rng = (seed: number): (() => number) => generator(seed);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

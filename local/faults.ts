@@ -58,7 +58,7 @@ export const faultPlanSpec = z
 export type FaultPlanSpec = z.input<typeof faultPlanSpec>;
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function generator(seed: number): () => number {
+export function generator(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
