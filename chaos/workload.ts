@@ -56,8 +56,12 @@ export const EFFECT_KINDS: readonly Kind[] = ['artifact', 'bundle', 'git-commit'
 /** Statuses a promotion ends in (domain/kernel/lifecycle.ts: nothing follows them, bar a later rollback's mark). */
 export const FINAL = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'] as const;
 
-/** The approval window of strict tenants' dev → staging (seconds): short, so the workload races it. */
-export const APPROVAL_EXPIRY_SECONDS = 3;
+/**
+ * The approval window of strict tenants' dev → staging (seconds): short, so the workload races it, and long enough
+ * that an approval sent at once still lands when its request is answered 503 and sent again a few times on a busy
+ * machine (at 3 s, a CI run saw 25 of 31 staging promotions expire).
+ */
+export const APPROVAL_EXPIRY_SECONDS = 10;
 
 export interface WorkloadOptions {
   stack: LocalStack;
@@ -438,7 +442,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
                     : call(u.approver2, 'POST', `/api/v1/promotions/${p.id}/reject`, { reason: 'chaos: not now' }, { promotionId: p.id }),
                 ]);
               } else {
-                await sleep(r() * (APPROVAL_EXPIRY_SECONDS + 1.5) * 1000);
+                // Around the deadline: a second before it to a second after it.
+                await sleep((APPROVAL_EXPIRY_SECONDS - 1 + r() * 2) * 1000);
                 await approve(u.approver);
               }
             }

@@ -32,12 +32,21 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
   // cancelled with its reasons: the store reads again, retryOnConflict.)
   client.middlewareStack.add(
     (next, context) => async (args) => {
+      // Every try this write made, the SDK's own included: a try before the last may have been applied (its answer
+      // lost, then a conflict), so the error says how many there were and the store reads back what it wrote
+      // (appliedBefore, the idempotency claim's mark) instead of taking its own write for a lost race.
+      let sent = 0;
       for (let attempt = 1; ; attempt++) {
         try {
           return await next(args);
         } catch (err) {
+          const meta = (err as { $metadata?: { attempts?: number } }).$metadata;
+          sent += meta?.attempts ?? 1;
           const single = !String((context as { commandName?: string }).commandName ?? '').startsWith('Transact');
-          if (!single || (err as { name?: string }).name !== 'TransactionConflictException' || attempt >= CONFLICT_RETRIES.attempts) throw err;
+          if (!single || (err as { name?: string }).name !== 'TransactionConflictException' || attempt >= CONFLICT_RETRIES.attempts) {
+            if (attempt > 1 && err && typeof err === 'object') (err as { $metadata?: object }).$metadata = { ...meta, attempts: sent };
+            throw err;
+          }
           await new Promise((r) => setTimeout(r, Math.random() * CONFLICT_RETRIES.baseMs * 2 ** attempt));
         }
       }
