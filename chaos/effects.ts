@@ -98,7 +98,8 @@ export interface Effects {
 const GIT_TOKEN = `chaos-git-${randomBytes(8).toString('hex')}`;
 const GH_TOKEN = `ghp_chaos${randomBytes(8).toString('hex')}`;
 const HOOK_SECRET = `chaos-hook-${randomBytes(8).toString('hex')}`;
-const VALUES = '# values (set by Stageline)\nimage:\n  repository: registry.example.com/app\n  tag: v0.0.0\nreplicas: 2\n';
+const VALUES =
+  '# values (set by Stageline)\nimage:\n  repository: registry.example.com/app\n  tag: v0.0.0\nreplicas: 2\napi:\n  image:\n    tag: v0.0.0\nworker:\n  image:\n    tag: v0.0.0\n';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -226,7 +227,16 @@ export async function startEffects(): Promise<Effects> {
         for (let attempt = 1; ; attempt++) {
           const put = await api.call('PUT', `/api/v1/environments/${environment}/git-target`, {
             token: adminToken,
-            body: { repository, branch: 'main', file, path: 'image.tag', tokenSecret: 'GITOPS_TOKEN', ...pullRequest },
+            // The bundle kind's members each have their place (a bundle is one commit, and is refused when a member has none).
+            body: {
+              repository,
+              branch: 'main',
+              file,
+              path: 'image.tag',
+              tokenSecret: 'GITOPS_TOKEN',
+              paths: { [`${tenant}-api`]: { path: 'api.image.tag' }, [`${tenant}-worker`]: { path: 'worker.image.tag' } },
+              ...pullRequest,
+            },
           });
           if (put.status === 200) break;
           if (put.status !== 409 || attempt >= 3) fail(`git target of ${environment}`, put);
