@@ -331,9 +331,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       return a.status >= 200 && a.status < 500;
     };
     /**
-     * Publishes `artifact` as a pipeline does: a publish that failed (the registry did not answer: today the API
-     * says so with a 422 naming the registry's error) is pushed and published again, as a new version (a version is
-     * immutable). The version published, or null.
+     * Publishes `artifact` as a pipeline does: a publish that failed (the registry refused: a 422 naming its error; or
+     * it failed for a moment: a 503 UNAVAILABLE, nothing published) is pushed and published again, as a new version (a
+     * version is immutable). The version published, or null.
      */
     const publish = async (artifact: string, version: string) => {
       for (let attempt = 0; attempt < PUBLISH_TRIES; attempt++) {

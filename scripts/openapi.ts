@@ -207,7 +207,7 @@ function commonResponses(schemas: Schemas) {
     },
     OutOfTime: {
       description:
-        'Out of time (OUT_OF_TIME): a write that waited behind others, or could not be saved in the time left, changed nothing; a request cut off by its deadline, or one the store was too busy to answer (UNAVAILABLE: a transaction on the same item, throttling), may have been saved, so send it again with the same Idempotency-Key (one change at most, the first answer replayed)',
+        'Out of time (OUT_OF_TIME): a write that waited behind others, or could not be saved in the time left, changed nothing; a request cut off by its deadline, or one the store was too busy to answer (UNAVAILABLE: a transaction on the same item, throttling), may have been saved; an outside host the request needs that failed for a moment (UNAVAILABLE: a registry answering a 5xx or 429, timing out or dropping the connection) left nothing saved, so send it again with the same Idempotency-Key (one change at most, the first answer replayed)',
       headers: { 'Retry-After': header('Seconds to wait before sending the same request again', RETRY_AFTER) },
       content: json(error),
     },

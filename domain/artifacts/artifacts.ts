@@ -5,7 +5,7 @@ import compare from 'semver/functions/compare.js';
 import valid from 'semver/functions/valid.js';
 import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import { auditEntry } from '../audit/audit.ts';
-import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
+import { AlreadyExists, ArtifactNotFound, EnvironmentNotFound, RuleViolation, Unavailable, ValidationFailed } from '../kernel/errors.ts';
 import { classify } from './versions.ts';
 import { deploymentOp, leadTimeOf } from './deployments.ts';
 import { guardFreeze } from '../freeze/windows.ts';
@@ -270,6 +270,12 @@ export async function publishArtifact(deps: With<'registry'>, ctx: Ctx, name: st
   });
 }
 
+/** A registry failed for a moment: nothing is published, and the same request (same Idempotency-Key) may be sent again. */
+const unavailable = (artifact: ArtifactVersion, why: string) =>
+  new Unavailable(
+    `${artifact.name}@${artifact.version} is not published yet: ${why}. The registry failed for a moment and nothing was published: send the same request again after Retry-After, with the same Idempotency-Key`,
+  );
+
 async function tagInRegistries(
   deps: With<'registry'>,
   tenant: string,
@@ -289,10 +295,15 @@ async function tagInRegistries(
       tags,
     });
   } catch (err) {
+    if ((err as { transient?: unknown }).transient === true) throw unavailable(artifact, (err as Error).message);
     throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${(err as Error).message} (push it to ${registries[0]!.name} first)`);
   }
   const failed = results.filter((r) => !r.ok);
-  if (failed.length)
-    throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
+  // A registry that refused (a 4xx, a digest mismatch) needs a change; one that only failed for a moment needs the
+  // same request again (nothing is published, and a tag the try wrote is found in place by the next).
+  const refused = failed.filter((f) => !f.transient);
+  if (refused.length)
+    throw new RuleViolation(`${artifact.name}@${artifact.version} cannot be published: ${refused.map((f) => f.reason ?? f.registry).join('; ')}`);
+  if (failed.length) throw unavailable(artifact, failed.map((f) => f.reason ?? f.registry).join('; '));
   return results.map((r) => ({ registry: r.registry, digest: r.digest, tags: r.tags ?? [] }));
 }

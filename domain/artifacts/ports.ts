@@ -83,6 +83,8 @@ export interface RegistrySyncResult {
   /** what was copied along with the artifact: its referrers (signatures, attestations, SBOMs) and cosign's legacy .sig/.att */
   attached?: string[];
   reason?: string;
+  /** the failure is the registry's for a moment (a 5xx, 429, time-out or dropped connection after retries): the same sync may succeed later */
+  transient?: boolean;
 }
 
 /** A tag to write in every target registry (`<version>-<env>` immutable, `latest-<env>` mutable). */
@@ -94,7 +96,10 @@ export interface RegistryTag {
 
 /** Copies an artifact's manifest (and its blobs) by digest between OCI registries and verifies the digest. */
 export interface RegistrySync {
-  /** Credentials are looked up by (tenant, registry origin), never by the registry's name. */
+  /**
+   * Credentials are looked up by (tenant, registry origin), never by the registry's name. A source that cannot
+   * provide the artifact throws; the error's `transient: true` says the source failed for a moment.
+   */
   sync(input: {
     tenant: string;
     repository: string;

@@ -132,6 +132,16 @@ export class OutOfTime extends DomainError {
   override readonly name = 'OutOfTime';
 }
 
+/**
+ * An outside host the request needs (a registry) failed for a moment — a 5xx, a 429, a time-out or a dropped
+ * connection, after retries — and nothing was saved: send the same request again after Retry-After, with the same
+ * Idempotency-Key (answered 503).
+ */
+export class Unavailable extends DomainError {
+  readonly code = 'UNAVAILABLE';
+  override readonly name = 'Unavailable';
+}
+
 /** A freeze window holds the environment: a direct change needs an admin's break-glass (answered 423). */
 export class EnvironmentFrozen extends DomainError {
   readonly code = 'ENVIRONMENT_FROZEN';

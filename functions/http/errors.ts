@@ -46,6 +46,7 @@ const STATUS: Record<ErrorCode, number | null> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   ENVIRONMENT_FROZEN: 423,
   OUT_OF_TIME: 503,
+  UNAVAILABLE: 503,
   RULE_VIOLATION: 422,
   APP_KEY_NOT_FOUND: 404,
   USER_NOT_FOUND: 404,
@@ -140,6 +141,8 @@ export function errorResponse(err: unknown, requestId?: string): HttpResult {
       ? { allow: err.allowed.join(', ') }
       : err.code === 'CONCURRENT_MODIFICATION' || err.code === 'OUT_OF_TIME'
         ? { 'retry-after': '1' }
-        : {};
+        : err.code === 'UNAVAILABLE'
+          ? { 'retry-after': '5' }
+          : {};
   return json(status, { error: { code: err.code, message: err.message, ...(err.details ?? {}) } }, headers);
 }

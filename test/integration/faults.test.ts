@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalWorkflow } from '../../local/workflow.ts';
 import { lineTargets, productionLine } from '../support/line.ts';
-import { approveIfAsked, waitFor } from '../support/promotions.ts';
-import { startTestStack, type TestStack } from '../support/stack.ts';
+import { approveIfAsked, waitFor, waitForToken } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { states } from '../support/waves.ts';
 import { callRetrying } from '../support/retrying.ts';
 
@@ -92,5 +92,98 @@ describe('writes whose answers are lost', () => {
     const listed = await s.call('GET', '/api/v1/environments', { token: u.viewer });
     expect(listed.body.items.map((e: any) => e.name)).toEqual(names);
     expect(s.stack.faults!.counts()['dynamo.lostAck'].injected).toBeGreaterThan(5);
+  });
+});
+
+describe('versioned changes whose answers are lost', () => {
+  let s: TestStack;
+  beforeAll(async () => {
+    // Half of the functions' writes are applied and their answers lost: the SDK sends each again, as it does on AWS.
+    s = await startTestStack({ faults: { seed: 7, rates: { 'dynamo.lostAck': 0.5 } } });
+  }, 120_000);
+  afterAll(async () => s?.stop());
+
+  it('an environment and a webhook changed again and again answer 200 each time, never 409 VERSION_CONFLICT for their own write', async () => {
+    s.stack.faults!.pause();
+    const tenant = s.tenant();
+    const u = await s.users(tenant);
+    expect((await s.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'dev', position: 0 } })).status).toBe(201);
+    const hook = await s.call('POST', '/api/v1/webhooks', {
+      token: u.admin,
+      body: { url: 'https://hooks.example.com/stageline', events: ['promotion.completed'] },
+    });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    s.stack.faults!.resume();
+    let envVersion = 1;
+    let hookVersion = hook.body.version as number;
+    for (let i = 0; i < 8; i++) {
+      const env = await callRetrying(s, 'PATCH', '/api/v1/environments/dev', {
+        token: u.admin,
+        body: { version: envVersion, description: `change ${i}` },
+        headers: { 'idempotency-key': `env-${i}` },
+      });
+      expect(env.status, `environment change ${i}: ${JSON.stringify(env.body)}`).toBe(200);
+      envVersion = env.body.version;
+      const h = await callRetrying(s, 'PATCH', `/api/v1/webhooks/${hook.body.id}`, {
+        token: u.admin,
+        body: { version: hookVersion, enabled: i % 2 === 0 },
+        headers: { 'idempotency-key': `hook-${i}` },
+      });
+      expect(h.status, `webhook change ${i}: ${JSON.stringify(h.body)}`).toBe(200);
+      hookVersion = h.body.version;
+    }
+    s.stack.faults!.pause();
+    expect(envVersion).toBe(9);
+    expect(hookVersion).toBe(hook.body.version + 8);
+    expect(s.stack.faults!.counts()['dynamo.lostAck'].injected).toBeGreaterThan(5);
+  });
+});
+
+describe('a signed review link whose use lost its answer', () => {
+  let s: TestStack;
+  beforeAll(async () => {
+    // Every single-item write of the review is applied and its answer lost: the SDK sends each again.
+    s = await startTestStack({ faults: { seed: 7, rates: { 'dynamo.lostAck': 1 } } });
+    s.stack.faults!.pause();
+  }, 120_000);
+  afterAll(async () => s?.stop());
+
+  it('approves once, answered 200 (not "This link was already used" for its own use: the Update conditioned on an unused link reads its own mark back)', async () => {
+    const tenant = s.tenant();
+    const u = await s.users(tenant);
+    await makeLine(s, u.admin);
+    const put = await s.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [`ops@${tenant}.test`], approvers: true } } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    await s.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'query.timeout', value: '180s' } });
+    const p = await s.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await waitForToken(s, u.viewer, p.body.id);
+    await s.stack.stream.idle();
+    let mail;
+    for (let i = 0; i < 200 && !mail; i++) {
+      mail = s.stack.outbox.mails.find((x) => x.to === `approver@${tenant}.test` && x.subject.includes('needs your approval'));
+      if (!mail) await new Promise((r) => setTimeout(r, 25));
+    }
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/review\/[^\s]+)/.exec(mail!.text)![1]!;
+    const nonce = /name="nonce" value="([^"]+)"/.exec(await (await fetch(link)).text())![1]!;
+    s.stack.faults!.resume();
+    const injected = s.stack.faults!.counts()['dynamo.lostAck'].injected;
+    const ok = await fetch(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ action: 'approve', nonce }).toString(),
+    });
+    s.stack.faults!.pause();
+    const page = await ok.text();
+    expect(ok.status, page).toBe(200);
+    expect(page).toContain('Approved');
+    expect(s.stack.faults!.counts()['dynamo.lostAck'].injected).toBeGreaterThan(injected);
+    // …and the link is spent: used again, it is refused.
+    const again = await fetch(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ action: 'approve', nonce }).toString(),
+    });
+    expect(again.status).toBe(409);
   });
 });

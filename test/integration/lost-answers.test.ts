@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { TransactionConflictException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
+import { storeBase, type StoreBase } from '../../functions/adapters/store/base.ts';
+import { WriteConflict } from '../../domain/kernel/retry.ts';
+import type { WebhookSubscription } from '../../domain/webhooks/model.ts';
 import { ensureTable, LOCAL_REGION, localCredentials } from '../../local/dynamodb.ts';
 
 /**
@@ -16,6 +19,7 @@ type Act = 'applyAndLose' | 'conflict';
 
 let db: DynamoDBDocumentClient;
 let store: DynamoStore;
+let base: StoreBase;
 const table = `lost-${randomUUID().slice(0, 8)}`;
 /** What the next tries meet, in order (each try the SDK sends takes one; then they go through). */
 const script: Act[] = [];
@@ -40,6 +44,7 @@ beforeAll(async () => {
     { step: 'deserialize', name: 'scriptedLostAnswers', priority: 'high' },
   );
   store = new DynamoStore(db, table);
+  base = storeBase(db, table);
 }, 60_000);
 afterAll(() => db?.destroy());
 
@@ -71,5 +76,91 @@ describe('a write applied on its first try, its answer lost, its next tries refu
     expect(tries).toBe(4);
     // …and a second claimer with no try of its own applied has lost the race.
     expect(await store.claimOnce('t-lost', 'scope', id, 3600)).toBe(false);
+  });
+});
+
+/**
+ * A write conditioned on the version it read, applied on its first try and its answer lost: the SDK's next try meets
+ * the version its own first try wrote and is refused. Found under chaos seed 7 (a webhook change answered 409
+ * VERSION_CONFLICT): the write carries its own mark, read back when a try after the first is refused.
+ */
+describe('a versioned write applied on its first try, its answer lost', () => {
+  const key = () => ({ pk: `T#t-lost#V#${randomUUID()}`, sk: 'V' });
+  const stored = async (k: Record<string, unknown>) => (await db.send(new GetCommand({ TableName: table, Key: k, ConsistentRead: true }))).Item;
+  const seed = async (k: Record<string, unknown>) => {
+    await db.send(new PutCommand({ TableName: table, Item: { ...k, entity: 'Versioned', note: 'first', version: 1 } }));
+  };
+  const versionedUpdate = (k: Record<string, unknown>, note: string) => ({
+    TableName: table,
+    Key: k,
+    UpdateExpression: 'SET note = :n, version = :next',
+    ConditionExpression: 'version = :v',
+    ExpressionAttributeValues: { ':n': note, ':v': 1, ':next': 2 },
+  });
+  const lostOnce = () => {
+    script.length = 0;
+    tries = 0;
+    script.push('applyAndLose');
+  };
+
+  it('an Update conditioned on the version (the single-item path of a transaction) succeeded once, not a conflict', async () => {
+    const k = key();
+    await seed(k);
+    lostOnce();
+    await expect(base.transact([{ Update: versionedUpdate(k, 'second') }], ['version'])).resolves.toBeUndefined();
+    expect(tries).toBe(2);
+    expect(await stored(k)).toMatchObject({ note: 'second', version: 2 });
+    // …and another writer on the version it read (1) has lost the race.
+    await expect(base.transact([{ Update: versionedUpdate(k, 'other') }], ['version'])).rejects.toThrow(WriteConflict);
+  });
+
+  it('a conditional Update on the version succeeded once, not a refused condition', async () => {
+    const k = key();
+    await seed(k);
+    lostOnce();
+    expect(await base.conditional(new UpdateCommand(versionedUpdate(k, 'second')))).toBe(true);
+    expect(tries).toBe(2);
+    expect(await base.conditional(new UpdateCommand(versionedUpdate(k, 'other')))).toBe(false);
+  });
+
+  it('a Put on the version read (a webhook change through the commit) succeeded once', async () => {
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    const at = '2026-11-27T00:00:00.000Z';
+    const sub: WebhookSubscription = {
+      tenant,
+      id: randomUUID(),
+      url: 'https://hooks.example.com/a',
+      events: ['promotion.completed'],
+      environment: null,
+      description: '',
+      enabled: true,
+      secrets: [],
+      health: { status: 'ok', consecutiveFailures: 0, lastFailureAt: null, reason: null },
+      version: 1,
+      createdAt: at,
+      createdBy: 'admin',
+      updatedAt: at,
+      updatedBy: 'admin',
+    };
+    await store.commit(tenant, [{ kind: 'webhook', sub, expectedVersion: null }]);
+    lostOnce();
+    await store.commit(tenant, [{ kind: 'webhook', sub: { ...sub, enabled: false, version: 2 }, expectedVersion: 1 }]);
+    expect(tries).toBe(2);
+    expect((await store.getWebhook(tenant, sub.id))?.version).toBe(2);
+  });
+
+  it('a writer whose own try was never applied is not taken for the one that was, even when it wrote the same item', async () => {
+    // Two requests make the same change on version 1. The first is applied; the second's first try meets a
+    // transaction (applied nothing), its next is refused by the first's write, which holds exactly what it would
+    // have written: it lost the race all the same (the mark says whose write the item is).
+    const k = key();
+    await seed(k);
+    const put = () => base.put({ ...k, entity: 'Versioned', note: 'same', version: 2 }, 1);
+    await base.transact([put()], ['version']);
+    script.length = 0;
+    tries = 0;
+    script.push('conflict');
+    await expect(base.transact([put()], ['version'])).rejects.toThrow(WriteConflict);
+    expect(tries).toBe(2);
   });
 });

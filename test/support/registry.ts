@@ -131,6 +131,11 @@ export interface ProxyOptions {
   failOnce?: { method: string; path: RegExp }[];
   /** The requests answered 500 by failOnce, as `METHOD path`. */
   failed?: string[];
+  /**
+   * Asked for every request (after failOnce): a status to answer it with instead of the upstream's (a registry
+   * failing for a moment: 503, 429; or refusing: 403), 'reset' to drop its connection unanswered, or null to pass it on.
+   */
+  failWith?: (r: { method: string; path: string }) => number | 'reset' | null;
   /** Called with every request passed on to the upstream and its answer (the chaos effect receivers count manifest PUTs with it). */
   record?: (r: { method: string; path: string; status: number; digest: string | null }) => void;
 }
@@ -150,6 +155,13 @@ export async function startProxy(upstream: string, name: string, options: ProxyO
       options.failed?.push(`${req.method} ${path}`);
       req.resume();
       return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"unknown error"}]}');
+    }
+    const failure = options.failWith?.({ method: req.method ?? 'GET', path });
+    if (failure === 'reset') return void req.socket.destroy();
+    if (typeof failure === 'number') {
+      req.resume();
+      const code = failure === 429 ? 'TOOMANYREQUESTS' : failure === 403 ? 'DENIED' : 'UNAVAILABLE';
+      return void res.writeHead(failure, { 'content-type': 'application/json' }).end(`{"errors":[{"code":"${code}","message":"injected"}]}`);
     }
     if (options.bearer && path.startsWith('/token')) {
       if (req.headers.authorization !== basic) return void res.writeHead(401).end('{"details":"bad credentials"}');

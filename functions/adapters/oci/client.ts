@@ -167,7 +167,7 @@ export class Client {
       await res.body?.cancel().catch(() => {});
     }
     const status = res.status === 401 ? 'unauthorized (401)' : res.status === 403 ? 'forbidden (403)' : `HTTP ${res.status}`;
-    throw new RegistryError(`${this.label}: ${what} failed: ${status}${detail}`);
+    throw new RegistryError(`${this.label}: ${what} failed: ${status}${detail}`, res.status >= 500 || res.status === 429);
   }
 
   /** A manifest, referrers list or signature bundle, read whole but bounded: a registry cannot make us buffer more. */
@@ -288,8 +288,9 @@ export class Client {
       if (e instanceof OutboundRefused) return new RegistryError(`${this.label}: refused: ${e.message}`);
     }
     const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return new RegistryError(`${this.label}: ${what} timed out after ${timeoutMs} ms`);
+    if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return new RegistryError(`${this.label}: ${what} timed out after ${timeoutMs} ms`, true);
     const why = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
-    return new RegistryError(`${this.label}: unreachable: ${what}: ${why}`);
+    // No answer (refused, reset, hung up) is the host's moment; a name that does not resolve is the URL's to fix.
+    return new RegistryError(`${this.label}: unreachable: ${what}: ${why}`, why !== 'ENOTFOUND');
   }
 }

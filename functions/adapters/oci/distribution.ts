@@ -28,6 +28,16 @@ export const MANIFEST_BYTES = 4 * 1024 * 1024;
 /** A per-registry failure with a one-line, human-readable message (prefixed with the registry). */
 export class RegistryError extends Error {
   override name = 'RegistryError';
+  constructor(
+    message: string,
+    /**
+     * The registry failed for a moment (a 5xx, a 429, a time-out or a dropped connection, after the client's own
+     * retries): the same request may succeed later. False for what only a change fixes (a 4xx, a refused address).
+     */
+    readonly transient = false,
+  ) {
+    super(message);
+  }
 }
 /** The source registry cannot provide the artifact as addressed: sync() throws this. */
 export class RegistrySourceError extends RegistryError {

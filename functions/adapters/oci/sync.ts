@@ -78,7 +78,7 @@ export class OciRegistrySync implements RegistrySync {
       attached = await readAttached(src, digest);
     } catch (err) {
       if (err instanceof RegistrySourceError) throw err;
-      throw new RegistrySourceError(err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}`);
+      throw new RegistrySourceError(err instanceof RegistryError ? err.message : `${src.label}: ${String(err)}`, err instanceof RegistryError && err.transient);
     }
     const clients = targets.map((t) => this.client(tenant, t, repository, 'pull,push'));
     // Copy and verify everywhere first; tags only when every registry holds the artifact, so a failed copy moves no tag.
@@ -89,7 +89,9 @@ export class OciRegistrySync implements RegistrySync {
     if (tagged.every((r) => r.ok)) return copied.map((r, i) => ({ ...r, tags: tagged[i]!.tags }));
     // A tag failed somewhere: mutable tags moved elsewhere go back to what they were (best effort), and the copy fails.
     await Promise.all(clients.map((dst, i) => this.revertTags(dst, tagged[i]!.moved)));
-    return copied.map((r, i) => (tagged[i]!.ok ? { ...r, tags: [] } : { ...r, ok: false, tags: [], reason: tagged[i]!.reason }));
+    return copied.map((r, i) =>
+      tagged[i]!.ok ? { ...r, tags: [] } : { ...r, ok: false, tags: [], reason: tagged[i]!.reason, ...(tagged[i]!.transient ? { transient: true } : {}) },
+    );
   }
 
   async attach(input: {
@@ -134,7 +136,7 @@ export class OciRegistrySync implements RegistrySync {
     root: ManifestNode,
     digest: string,
     tags: RegistryTag[],
-  ): Promise<{ ok: boolean; tags: string[]; moved: { tag: string; from: string }[]; reason?: string }> {
+  ): Promise<{ ok: boolean; tags: string[]; moved: { tag: string; from: string }[]; reason?: string; transient?: boolean }> {
     const written: string[] = [];
     const moved: { tag: string; from: string }[] = [];
     try {
@@ -153,7 +155,13 @@ export class OciRegistrySync implements RegistrySync {
       }
       return { ok: true, tags: written, moved };
     } catch (err) {
-      return { ok: false, tags: written, moved, reason: err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}` };
+      return {
+        ok: false,
+        tags: written,
+        moved,
+        reason: err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}`,
+        ...(err instanceof RegistryError && err.transient ? { transient: true } : {}),
+      };
     }
   }
 
@@ -203,7 +211,14 @@ export class OciRegistrySync implements RegistrySync {
       };
     } catch (err) {
       const reason = err instanceof RegistryError ? err.message : `${dst.label}: ${String(err)}`;
-      return { registry: dst.registry.name, ok: false, digest: null, bytesCopied, reason };
+      return {
+        registry: dst.registry.name,
+        ok: false,
+        digest: null,
+        bytesCopied,
+        reason,
+        ...(err instanceof RegistryError && err.transient ? { transient: true } : {}),
+      };
     }
   }
 }

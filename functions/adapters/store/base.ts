@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, TransactionCanceledException, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -21,6 +22,12 @@ import { tenantPrefix, TABLE, type Key } from '../table.ts';
 
 export type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 export type ConflictReason = WriteConflict['reason'];
+/** A marked write as sent: where it wrote and its mark. */
+interface Marked {
+  table: string;
+  key: Record<string, unknown>;
+  mark: string;
+}
 
 /** How often a single-item write refused for a transaction on its item is sent again, and the first wait (doubling, jittered). */
 const CONFLICT_RETRIES = { attempts: 4, baseMs: 25 };
@@ -79,11 +86,18 @@ export const compress = (json: string) => {
 /** Attributes of the outbox (outbox.ts): bookkeeping, no part of any domain object. */
 export const OUTBOX = 'outbox';
 
+/**
+ * The write mark (bookkeeping, no part of any domain object): a single-item conditional Put or Update carries a
+ * random mark of its own, so that when a try after its first is refused, the store can tell whether the item now
+ * holds its own first try (applied, its answer lost) or another writer's write (see `marked`, `appliedBefore`).
+ */
+export const WRITE_MARK = 'writeId';
+
 /** An item without its keys, index attributes and bookkeeping: the domain object it stores. */
 export const strip = <T>(item: Record<string, unknown> | undefined): T | null => {
   if (!item) return null;
   const rest: Record<string, unknown> = { ...item };
-  for (const k of ['pk', 'sk', 'entity', 'expiresAt', OUTBOX, ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) delete rest[k];
+  for (const k of ['pk', 'sk', 'entity', 'expiresAt', OUTBOX, WRITE_MARK, ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) delete rest[k];
   return rest as T;
 };
 
@@ -189,16 +203,45 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
   }
 
   /**
-   * A conditional Put refused on a retry the SDK made itself (its first attempt's answer was lost: a timeout, a
-   * reset) may have been refused by its own first attempt, which DynamoDB applied. It was, when the item now
-   * stored is exactly the one this Put wrote: then the write succeeded, once, and is not a lost race.
+   * A conditional write refused on a try after its first (the SDK sent it again when its first try's answer was lost:
+   * a timeout, a reset; or the client sent it again after a transaction on its item) may have been refused by its own
+   * first try, which DynamoDB applied. It was when the item now stored carries this write's mark: the write succeeded,
+   * once, and is not a lost race. Read only on that path (a consistent read), never on the normal one.
    */
-  async function appliedBefore(err: unknown, put: { TableName?: string; Item?: Record<string, unknown> } | undefined): Promise<boolean> {
+  async function appliedBefore(err: unknown, sent: Marked | null): Promise<boolean> {
     const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
-    if (attempts < 2 || !put?.Item) return false;
-    const key = { [TABLE.partitionKey]: put.Item[TABLE.partitionKey], [TABLE.sortKey]: put.Item[TABLE.sortKey] };
-    const stored = (await db.send(new GetCommand({ TableName: put.TableName ?? table, Key: key, ConsistentRead: true }))).Item;
-    return stored !== undefined && sameValue(stored, put.Item);
+    if (attempts < 2 || !sent) return false;
+    const stored = (await db.send(new GetCommand({ TableName: sent.table, Key: sent.key, ConsistentRead: true }))).Item;
+    return stored !== undefined && stored[WRITE_MARK] === sent.mark;
+  }
+
+  /** A write conditioned on what it read is sent with its own mark (a Delete leaves nothing to mark, nor an unconditional write anything to tell). */
+  function marked(command: PutCommand | UpdateCommand | DeleteCommand): { command: PutCommand | UpdateCommand | DeleteCommand; sent: Marked | null } {
+    if (!command.input.ConditionExpression || command instanceof DeleteCommand) return { command, sent: null };
+    const mark = randomBytes(12).toString('base64url');
+    if (command instanceof PutCommand) {
+      const { Item = {} } = command.input;
+      const key = { [TABLE.partitionKey]: Item[TABLE.partitionKey], [TABLE.sortKey]: Item[TABLE.sortKey] };
+      return {
+        command: new PutCommand({ ...command.input, Item: { ...Item, [WRITE_MARK]: mark } }),
+        sent: { table: command.input.TableName ?? table, key, mark },
+      };
+    }
+    const input = command.input;
+    const set = '#stagelineWriteMark = :stagelineWriteMark';
+    const expr = input.UpdateExpression ?? '';
+    // One SET clause per expression: the mark joins the one there is, else opens its own.
+    const clause = /(^|\s)SET\s+/i;
+    const UpdateExpression = clause.test(expr) ? expr.replace(clause, (m) => `${m}${set}, `) : `SET ${set} ${expr}`.trim();
+    return {
+      command: new UpdateCommand({
+        ...input,
+        UpdateExpression,
+        ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#stagelineWriteMark': WRITE_MARK },
+        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ':stagelineWriteMark': mark },
+      }),
+      sent: { table: input.TableName ?? table, key: input.Key ?? {}, mark },
+    };
   }
 
   return {
@@ -208,12 +251,12 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
     async transact(items, reasons) {
       const only = items.length === 1 ? items[0]! : null;
       if (only && (only.Put || only.Update || only.Delete)) {
-        const command = only.Put ? new PutCommand(only.Put) : only.Update ? new UpdateCommand(only.Update) : new DeleteCommand(only.Delete!);
+        const { command, sent } = marked(only.Put ? new PutCommand(only.Put) : only.Update ? new UpdateCommand(only.Update) : new DeleteCommand(only.Delete!));
         try {
           await db.send(command as PutCommand);
         } catch (err) {
-          // Refused (or failed for a moment) on a try the SDK made again: its first try may be the one applied.
-          if (await appliedBefore(err, only.Put)) return;
+          // Refused (or failed for a moment) on a try after its first: its first try may be the one applied.
+          if (await appliedBefore(err, sent)) return;
           if ((err as { name?: string }).name === 'ConditionalCheckFailedException') throw new WriteConflict(reasons[0] ?? 'unknown');
           // A single-item write on an item a transaction is changing at that moment: DynamoDB refuses it
           // as it refuses the transaction's other writers. The same race, read again and retried.
@@ -235,13 +278,14 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
       }
     },
 
-    async conditional(command) {
+    async conditional(original) {
+      const { command, sent } = marked(original);
       try {
         await db.send(command as PutCommand);
         return true;
       } catch (err) {
-        // Refused (or failed for a moment) on a try the SDK made again: its first try may be the one applied.
-        if (command instanceof PutCommand && (await appliedBefore(err, command.input as { TableName?: string; Item?: Record<string, unknown> }))) return true;
+        // Refused (or failed for a moment) on a try after its first: its first try may be the one applied.
+        if (await appliedBefore(err, sent)) return true;
         if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
         throw err;
       }
