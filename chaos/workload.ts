@@ -386,8 +386,11 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
                 });
                 if (fired) await alarm(arn, 'OK', p.id);
               } else if (kind === 'stop-race') {
-                // When the region (wave 2) bakes: its alarm fires as its bake ends, from 240 ms before to 160 ms after, so
-                // the decision to stop meets the flow finishing wave 2 and starting wave 3 (this round's wave-3 race).
+                // When the region (wave 2) bakes: just before its bake ends the workload reads the promotion every
+                // 10 ms, and the region's alarm fires the moment wave 2 is done (its bake over, wave 3 not yet begun),
+                // or (one time in three) at a moment around the bake's end, so the decision to stop meets the flow
+                // finishing wave 2 and starting wave 3 (this round's wave-3 race).
+                const atDone = r() < 2 / 3;
                 const offset = (r() - 0.6) * 400;
                 let fired = false;
                 await drive(p, {
@@ -396,7 +399,14 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
                     if (fired || t?.state !== 'BAKING') return;
                     fired = true;
                     const until = Date.parse(t.bake?.until ?? '') || Date.now() + 1000;
-                    await sleep(Math.max(0, until + offset - Date.now()));
+                    if (atDone) {
+                      await sleep(Math.max(0, until - 30 - Date.now()));
+                      const end = Date.now() + 3000;
+                      for (let x = d; Date.now() < end; await sleep(10)) {
+                        x = await read(p.id, x?.status);
+                        if (x?.status !== 'EXECUTING' || targetOf(x, 'us-east-1')?.state !== 'BAKING') break;
+                      }
+                    } else await sleep(Math.max(0, until + offset - Date.now()));
                     await alarm(a.us, 'ALARM', p.id);
                   },
                 });
