@@ -33,12 +33,13 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'wave-after-stop',
     defect:
-      "this round's wave-3 race: the decision to stop is not checked when the next wave starts or a target changes, so a wave that starts while a rollback runs changes its targets after the decision (and after the rollback listed what to put back)",
+      "this round's wave-3 race: neither the decision to stop nor the wave before's end is checked when the next wave starts, nor the decision when a target changes, so a wave that starts while a rollback runs changes its targets after the decision (and after the rollback listed what to put back)",
     edits: [
       {
         file: 'domain/promotion/rollout/start.ts',
         find: 'refused = cur.rollout.stopping ? `the rollout stopped: ${cur.rollout.stopping.reason}` : notDone;',
-        replace: 'refused = notDone;',
+        // as before the fix: a wave started whatever the wave before and the decision to stop said
+        replace: 'refused = null;',
       },
       {
         file: 'domain/promotion/rollout/start.ts',

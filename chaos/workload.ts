@@ -362,34 +362,17 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               await staged(kind);
               break;
             }
-            case 'config-production':
-            case 'alarm-rollback':
-            case 'stop-race':
-            case 'alarm-after':
-            case 'halt-resume': {
-              if (!(await staged('config-staging'))) break;
-              const p = await request(kind, 'staging', 'production');
-              if (!p) break;
+            case 'stop-race': {
+              // A region whose alarm is flaky: the same release to production up to STOP_RACES times, each stopped by
+              // the region's alarm at the end of its bake. When the region (wave 2) bakes, just before its bake ends,
+              // the workload reads the promotion every 10 ms and the alarm fires the moment wave 2 is done (its bake
+              // over, wave 3 not yet begun), or (one time in three) at a moment around the bake's end: the decision to
+              // stop meets the flow finishing wave 2 and starting wave 3 (this round's wave-3 race).
               const a = tenantAlarms(tenant);
-              if (kind === 'alarm-rollback') {
-                // The alarm of the canary or of the region, once that target bakes (or at a random moment when it never does).
-                const which = r() < 0.5 ? 'canary' : 'us-east-1';
-                const arn = which === 'canary' ? a.canary : a.us;
-                const giveUp = Date.now() + 20_000 * (0.2 + r());
-                let fired = false;
-                await drive(p, {
-                  during: async (d) => {
-                    if (fired || !(stateOf(d, which) === 'BAKING' || Date.now() > giveUp)) return;
-                    fired = true;
-                    await alarm(arn, 'ALARM', p.id);
-                  },
-                });
-                if (fired) await alarm(arn, 'OK', p.id);
-              } else if (kind === 'stop-race') {
-                // When the region (wave 2) bakes: just before its bake ends the workload reads the promotion every
-                // 10 ms, and the region's alarm fires the moment wave 2 is done (its bake over, wave 3 not yet begun),
-                // or (one time in three) at a moment around the bake's end, so the decision to stop meets the flow
-                // finishing wave 2 and starting wave 3 (this round's wave-3 race).
+              for (let round = 0; round < STOP_RACES; round++) {
+                const p =
+                  (await request(kind, 'staging', 'production')) ?? ((await staged('config-staging')) && (await request(kind, 'staging', 'production')));
+                if (!p) break;
                 const atDone = r() < 2 / 3;
                 const offset = (r() - 0.6) * 400;
                 let fired = false;
@@ -411,6 +394,31 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
                   },
                 });
                 if (fired) await alarm(a.us, 'OK', p.id);
+              }
+              break;
+            }
+            case 'config-production':
+            case 'alarm-rollback':
+            case 'alarm-after':
+            case 'halt-resume': {
+              if (!(await staged('config-staging'))) break;
+              const p = await request(kind, 'staging', 'production');
+              if (!p) break;
+              const a = tenantAlarms(tenant);
+              if (kind === 'alarm-rollback') {
+                // The alarm of the canary or of the region, once that target bakes (or at a random moment when it never does).
+                const which = r() < 0.5 ? 'canary' : 'us-east-1';
+                const arn = which === 'canary' ? a.canary : a.us;
+                const giveUp = Date.now() + 20_000 * (0.2 + r());
+                let fired = false;
+                await drive(p, {
+                  during: async (d) => {
+                    if (fired || !(stateOf(d, which) === 'BAKING' || Date.now() > giveUp)) return;
+                    fired = true;
+                    await alarm(arn, 'ALARM', p.id);
+                  },
+                });
+                if (fired) await alarm(arn, 'OK', p.id);
               } else if (kind === 'halt-resume') {
                 const haltAt = Date.now() + r() * 3000;
                 const resumeAfter = r() * 1500;
@@ -641,13 +649,16 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
 /** how many times the workload's pipeline publishes a version before it gives up (each publish is several registry calls, each may meet a fault) */
 const PUBLISH_TRIES = 10;
 
+/** How many production promotions the stop-race kind races (each a chance for the stop decision to meet wave 3's start). */
+const STOP_RACES = 3;
+
 /** How many promotions a kind requests (those into production first promote to staging). */
 const COST: Record<Kind, number> = {
   'config-staging': 1,
   'config-production': 2,
   'alarm-rollback': 2,
   'alarm-after': 2,
-  'stop-race': 2,
+  'stop-race': 4,
   'halt-resume': 2,
   cancel: 2,
   'approval-race': 1,
