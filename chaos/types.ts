@@ -26,11 +26,11 @@ export interface ChaosPromotion {
   environment: string;
 }
 
-/** One broken invariant: which, where, why, and the history of that promotion (an excerpt). */
+/** One broken invariant: which, where, why, and the history of that promotion (an excerpt; of the tenant when no promotion is known). */
 export interface Violation {
   invariant: string;
   tenant: string;
-  promotionId: string;
+  promotionId?: string;
   detail: string;
   history: string[];
 }

@@ -366,15 +366,15 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               // A region whose alarm is flaky: the same release to production up to STOP_RACES times, each stopped by
               // the region's alarm at the end of its bake. When the region (wave 2) bakes, just before its bake ends,
               // the workload reads the promotion every 10 ms and the alarm fires the moment wave 2 is done (its bake
-              // over, wave 3 not yet begun), or (one time in three) at a moment around the bake's end: the decision to
+              // over, wave 3 not yet begun), or (one time in two) from 150 ms before its end to 50 ms after: the decision to
               // stop meets the flow finishing wave 2 and starting wave 3 (this round's wave-3 race).
               const a = tenantAlarms(tenant);
               for (let round = 0; round < STOP_RACES; round++) {
                 const p =
                   (await request(kind, 'staging', 'production')) ?? ((await staged('config-staging')) && (await request(kind, 'staging', 'production')));
                 if (!p) break;
-                const atDone = r() < 2 / 3;
-                const offset = (r() - 0.6) * 400;
+                const atDone = r() < 1 / 2;
+                const offset = -150 + r() * 200;
                 let fired = false;
                 await drive(p, {
                   during: async (d) => {
@@ -650,7 +650,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
 const PUBLISH_TRIES = 10;
 
 /** How many production promotions the stop-race kind races (each a chance for the stop decision to meet wave 3's start). */
-const STOP_RACES = 3;
+const STOP_RACES = 6;
 
 /** How many promotions a kind requests (those into production first promote to staging). */
 const COST: Record<Kind, number> = {
@@ -658,7 +658,7 @@ const COST: Record<Kind, number> = {
   'config-production': 2,
   'alarm-rollback': 2,
   'alarm-after': 2,
-  'stop-race': 4,
+  'stop-race': 7,
   'halt-resume': 2,
   cancel: 2,
   'approval-race': 1,

@@ -4,24 +4,9 @@
  * registry, a webhook receiver, an inbox), not the implementation; each returns the violations it finds.
  */
 
-/** One broken invariant: which, for whom, what was seen, and the history that led there. */
-export interface Violation {
-  invariant: string;
-  tenant: string;
-  promotionId?: string;
-  detail: string;
-  history: string[];
-}
+import type { HistoryEntry, Violation } from '../types.ts';
 
-export interface HistoryEntry {
-  at: string;
-  tenant: string;
-  promotionId?: string;
-  method: string;
-  path: string;
-  status: number;
-  note?: string;
-}
+export type { HistoryEntry, Violation };
 
 /** The history lines of one promotion (or of a tenant, when no promotion is known), as the checker prints them. */
 export function historyOf(history: readonly HistoryEntry[], tenant: string, promotionId?: string): string[] {

@@ -1,3 +1,4 @@
+import { usersOf } from '../../chaos/client.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
@@ -93,16 +94,8 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
     url,
     tenant: () => `ten-${randomUUID().slice(0, 8)}`,
     token,
-    async users(tenant) {
-      const mk = (name: string, groups: string[]) => token({ sub: `${name}-${tenant}`, email: `${name}@${tenant}.test`, tenant, groups });
-      return {
-        admin: await mk('admin', ['admin']),
-        deployer: await mk('deployer', ['deployer']),
-        approver: await mk('approver', ['approver']),
-        approver2: await mk('approver2', ['approver']),
-        viewer: await mk('viewer', ['viewer']),
-      };
-    },
+    // One user per role, as the chaos workload's users are (chaos/client.ts).
+    users: (tenant) => usersOf(stack, tenant),
     async call(method, path, opts = {}) {
       const headers: Record<string, string> = { ...(opts.headers ?? {}), [CHECKED_HEADER]: '1' };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
