@@ -23,6 +23,10 @@ export const INVARIANTS = [
   'one-running',
   'audit-chain',
   'attestation',
+  'analysis-verdict',
+  'rollback-order',
+  'soak-respected',
+  'gate-verdict',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -244,6 +248,87 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       for (const a of t.audit)
         if (a.entityId === p.id && (a.action === 'promotion.wave.start' || a.action === 'promotion.target.apply') && ms(a.at) > ms(stop))
           add('no-wave-after-stop', p.id, `audit ${a.action} (${a.reason ?? a.after}) at ${a.at}, after the stop decision at ${stop}`);
+    }
+
+    // ---- analysis-verdict: a failed analysis stops the rollout (never COMPLETED), and a run is Failed only on a
+    // failed measurement or a regression the comparison found (the verdict is what the metric said).
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      for (const g of x.targets)
+        for (const run of g.analysis ?? []) {
+          if (run.phase !== 'Failed') continue;
+          const what = `analysis '${run.template}' of ${g.name}`;
+          if (enteredAt(p, 'COMPLETED') && !(p.rollback || rollbacksOf(p.id).length))
+            add('analysis-verdict', p.id, `it COMPLETED though the ${what} failed${run.message ? ` (${run.message})` : ''}`);
+          else if (FINAL.includes(p.status) && !['ROLLED_BACK', 'FAILED', 'CANCELLED'].includes(p.status))
+            add('analysis-verdict', p.id, `it ended ${p.status} though the ${what} failed (a failed analysis rolls the rollout back)`);
+          const failedMeasurements = (run.tally?.failed ?? 0) + run.measurements.filter((m) => m.phase === 'Failed').length;
+          const regression = run.comparison?.verdict === 'regression' || run.comparison?.verdict === 'too-few-samples';
+          if (!failedMeasurements && !regression)
+            add('analysis-verdict', p.id, `the ${what} is Failed, but none of its measurements failed and no comparison found a regression`);
+        }
+    }
+
+    // ---- rollback-order: a rollout that stops puts back only the targets it changed, newest wave first.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const back = x.targets.filter((g) => g.state === 'ROLLED_BACK');
+      for (const g of back)
+        if (!g.appliedAt) add('rollback-order', p.id, `target ${g.name} (wave ${g.wave}) was put back, but the rollout never changed it`);
+      for (const a of back)
+        for (const b of back)
+          if (a.wave > b.wave && a.rolledBackAt && b.rolledBackAt && ms(a.rolledBackAt) > ms(b.rolledBackAt))
+            add('rollback-order', p.id, `${a.name} (wave ${a.wave}) was put back at ${a.rolledBackAt}, after ${b.name} (wave ${b.wave}) at ${b.rolledBackAt}`);
+      for (const e of t.audit) {
+        if (e.entityId !== p.id || (e.action !== 'promotion.rollback.auto' && e.action !== 'promotion.fail')) continue;
+        const order = [...(/in reverse wave order: (.*)$/.exec(e.reason ?? '')?.[1] ?? '').matchAll(/(\S+) \(wave (\d+)\)/g)].map((m) => ({
+          name: m[1]!,
+          wave: Number(m[2]),
+        }));
+        for (let i = 1; i < order.length; i++)
+          if (order[i]!.wave > order[i - 1]!.wave)
+            add(
+              'rollback-order',
+              p.id,
+              `the audit says it put back ${order[i - 1]!.name} (wave ${order[i - 1]!.wave}) before ${order[i]!.name} (wave ${order[i]!.wave})`,
+            );
+      }
+    }
+
+    // ---- soak-respected: a promotion out of an environment with a soak starts executing only once its release has
+    // been live there that long (from when the source's last completed promotion executed: the earliest it went live).
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const exec = enteredAt(p, 'EXECUTING');
+      if (!exec) continue;
+      const asked = o.requested.find((r) => r.tenant === t.tenant && r.id === p.id)?.soakSeconds ?? 0;
+      const hold = p.heldBy && 'soak' in p.heldBy ? p.heldBy : null;
+      const seconds = Math.max(asked, hold?.soak.seconds ?? 0);
+      if (!seconds) continue;
+      if (hold?.soak.since && ms(exec) < ms(hold.soak.since) + seconds * 1000)
+        add('soak-respected', p.id, `started executing at ${exec}, before its soak of ${seconds} s in ${hold.soak.environment} from ${hold.soak.since} ended`);
+      const landed = t.promotions
+        .map((s) => s.promotion)
+        .filter((s) => s.targetEnvironment === p.sourceEnvironment && enteredAt(s, 'COMPLETED') && ms(enteredAt(s, 'COMPLETED')) <= ms(p.requestedAt))
+        .map((s) => enteredAt(s, 'EXECUTING'))
+        .filter((a): a is string => Boolean(a))
+        .sort((a, b) => ms(a) - ms(b))
+        .at(-1);
+      if (landed && ms(exec) < ms(landed) + seconds * 1000)
+        add(
+          'soak-respected',
+          p.id,
+          `started executing at ${exec}, ${((ms(exec) - ms(landed)) / 1000).toFixed(1)} s after its release went live in ${p.sourceEnvironment} (at ${landed} at the earliest); the soak is ${seconds} s`,
+        );
+    }
+
+    // ---- gate-verdict: a promotion whose blocking gate failed never executes (what the gate said is what it did).
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const exec = enteredAt(p, 'EXECUTING');
+      for (const g of p.gates ?? [])
+        if (g.blocking && g.verdict === 'FAIL' && exec)
+          add('gate-verdict', p.id, `its gate ${g.gate} says FAIL (${g.reason}), yet it started executing at ${exec}`);
     }
 
     // ---- rollback-scope: a rollback marks only the promotion it rolls back.

@@ -75,6 +75,26 @@ export interface TenantEffects {
   notifications(): Promise<void>;
   /** merges the open pull requests Stageline opened in this tenant's repositories (as a reviewer pressing Merge): how many */
   mergePulls(): Promise<number>;
+  /**
+   * The tenant's metric source (a web endpoint its analyses read, on the tenant host): `PUT /analysis-templates/{name}`
+   * of a template reading `<hostUrl>/metrics/<tenant>/{{target.name}}`, judged `result > 150` (each measurement
+   * at 1 s, `count` of them). Every target answers 100 (±2 %) until `metric` says otherwise.
+   */
+  analysisTemplate(name: string, count: number): Promise<void>;
+  /** what the tenant's metric source answers for `target` from now on (about: a fixed noise of ±2 % is added per read) */
+  metric(target: string, value: number): void;
+  /** a webhook gate on `environment` (PATCH its webhookGates) calling the tenant host's gate receiver, which answers `gate` says */
+  webhookGate(environment: string): Promise<void>;
+  /** what the gate receiver answers this tenant's gate calls from now on */
+  gate(verdict: 'PASS' | 'FAIL'): void;
+}
+
+/** One call of a tenant's webhook gate as the gate receiver answered it. */
+export interface SeenGateCall {
+  tenant: string;
+  promotionId?: string;
+  verdict: 'PASS' | 'FAIL';
+  at: string;
 }
 
 export interface Effects {
@@ -88,8 +108,10 @@ export interface Effects {
   webhookUrl: string;
   git: GitServer;
   github: GitHubStandin;
+  /** the tenant host's base URL: metric reads (`/metrics/<tenant>/<target>`) and webhook gates (`/gate/<tenant>`) */
+  hostUrl: string;
   /** what the receivers recorded so far */
-  seen: { webhooks: SeenWebhook[]; manifestPuts: SeenManifestPut[] };
+  seen: { webhooks: SeenWebhook[]; manifestPuts: SeenManifestPut[]; gates: SeenGateCall[] };
   setup(tenant: string, api: Api, adminToken: string): TenantEffects;
   check(ctx: CheckContext, opts?: { waitMs?: number }): Promise<Violation[]>;
   stop(): Promise<void>;
@@ -182,6 +204,43 @@ export async function startEffects(): Promise<Effects> {
   receiver.listen(0, '127.0.0.1');
   await once(receiver, 'listening');
   const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+
+  // The tenant host: a metric source (per tenant and target, a value with a fixed noise, as analysis.test.ts reads
+  // one) and a webhook gate answering the verdict the workload set for the tenant (seeded), each call recorded.
+  const metrics = new Map<string, number>();
+  const verdicts = new Map<string, 'PASS' | 'FAIL'>();
+  const gates: SeenGateCall[] = [];
+  const noise = [0, 0.012, -0.015, 0.007, -0.004, 0.018, -0.011, 0.003, -0.019, 0.009];
+  let reads = 0;
+  const host: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const [, what, tenant = '', target = ''] = (req.url ?? '').split('?')[0]!.split('/').map((x) => decodeURIComponent(x));
+      if (what === 'metrics') {
+        const v = (metrics.get(`${tenant}\n${target}`) ?? 100) * (1 + noise[reads++ % noise.length]!);
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { value: v } }));
+      }
+      if (what === 'gate') {
+        let body: { promotionId?: unknown; promotion?: { id?: unknown } } = {};
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+        } catch {
+          /* recorded without its promotion */
+        }
+        const verdict = verdicts.get(tenant) ?? 'PASS';
+        const id = typeof body.promotionId === 'string' ? body.promotionId : typeof body.promotion?.id === 'string' ? body.promotion.id : undefined;
+        gates.push({ tenant, ...(id ? { promotionId: id } : {}), verdict, at: new Date().toISOString() });
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ verdict, reason: verdict === 'PASS' ? 'chaos: the board says yes' : 'chaos: the board says no' }));
+      }
+      res.writeHead(404).end();
+    });
+  });
+  host.listen(0, '127.0.0.1');
+  await once(host, 'listening');
+  const hostUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
 
   const repos: { tenant: string; fullName: string; repository: string; mode: 'commit' | 'pull-request' }[] = [];
   const recipients = new Map<string, { tenant: string; channel: 'email' | 'slack' }>();
@@ -306,6 +365,36 @@ export async function startEffects(): Promise<Effects> {
         }
         return merged;
       },
+      async analysisTemplate(name, count) {
+        const r = await api.call('PUT', `/api/v1/analysis-templates/${name}`, {
+          token: adminToken,
+          body: {
+            provider: { type: 'web', url: `${hostUrl}/metrics/${encodeURIComponent(tenant)}/{{target.name}}`, jsonPath: '$.data.value' },
+            intervalSeconds: 1,
+            count,
+            failureCondition: 'result > 150',
+          },
+        });
+        if (r.status >= 300) fail(`analysis template ${name}`, r);
+      },
+      metric(target, value) {
+        metrics.set(`${tenant}\n${target}`, value);
+      },
+      async webhookGate(environment) {
+        const env = await api.call('GET', `/api/v1/environments/${environment}`, { token: adminToken });
+        if (env.status !== 200) fail(`environment ${environment}`, env);
+        const patched = await api.call('PATCH', `/api/v1/environments/${environment}`, {
+          token: adminToken,
+          body: {
+            version: env.body.version,
+            webhookGates: [{ name: 'change-board', url: `${hostUrl}/gate/${encodeURIComponent(tenant)}`, secret: HOOK_SECRET, timeoutMs: 2000 }],
+          },
+        });
+        if (patched.status !== 200) fail(`webhook gate of ${environment}`, patched);
+      },
+      gate(verdict) {
+        verdicts.set(tenant, verdict);
+      },
     };
   };
 
@@ -357,9 +446,10 @@ export async function startEffects(): Promise<Effects> {
     gitToken: GIT_TOKEN,
     registry: { source, target },
     webhookUrl,
+    hostUrl,
     git,
     github,
-    seen: { webhooks, manifestPuts },
+    seen: { webhooks, manifestPuts, gates },
     setup,
     async check(ctx, opts = {}) {
       // Deliveries still on their way (retries on the webhook scheduler, the stream's relay) get their time. A delivery
@@ -404,6 +494,8 @@ export async function startEffects(): Promise<Effects> {
     async stop() {
       receiver.closeAllConnections();
       receiver.close();
+      host.closeAllConnections();
+      host.close();
       await Promise.all([...proxies.map((p) => p.stop()), sourceUp.stop(), targetUp.stop(), github.stop()]);
       await git.close();
     },

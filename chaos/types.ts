@@ -24,6 +24,8 @@ export interface ChaosPromotion {
   /** the workload's kind (chaos/workload.ts KINDS) */
   kind: string;
   environment: string;
+  /** the soak its target environment asked for when the workload requested it (seconds; none: no soak) */
+  soakSeconds?: number;
 }
 
 /** One broken invariant: which, where, why, and the history of that promotion (an excerpt). */

@@ -47,11 +47,21 @@ export const KINDS = [
   'git-pr',
   /** production whose canary confirms by callback: the workload confirms once, twice at once, or racing an alarm */
   'callback-confirm',
+  /** production whose targets are measured by an analysis while they bake (a web metric source on the tenant host): it passes and the rollout completes */
+  'analysis-pass',
+  /** production whose analysis fails on the canary or the region (its metric over the condition): the rollout stops and puts changed targets back */
+  'analysis-fail',
+  /** production whose wave 1 is guarded (the canary compared with the targets not changed yet): a seeded regression of 30 % (rolls back) or 1 % (goes on) */
+  'guarded-wave',
+  /** staging → production into a production with a soak (a few seconds): the promotion waits SCHEDULED until the release has soaked in staging */
+  'soak',
+  /** dev → staging through a webhook gate on the tenant host that answers pass or fail (seeded): a failed gate blocks (the team cancels it) */
+  'webhook-gate',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** The kinds that need the effect receivers (chaos/effects.ts): left out of a run without them. */
-export const EFFECT_KINDS: readonly Kind[] = ['artifact', 'bundle', 'git-commit', 'git-pr'];
+export const EFFECT_KINDS: readonly Kind[] = ['artifact', 'bundle', 'git-commit', 'git-pr', 'analysis-pass', 'analysis-fail', 'guarded-wave', 'webhook-gate'];
 
 /** Statuses a promotion ends in (domain/kernel/lifecycle.ts: nothing follows them, bar a later rollback's mark). */
 export const FINAL = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'] as const;
@@ -62,6 +72,14 @@ export const FINAL = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELL
  * machine (at 3 s, a CI run saw 25 of 31 staging promotions expire).
  */
 export const APPROVAL_EXPIRY_SECONDS = 10;
+
+/** The soak of a soaking tenant's production (seconds): short, so a run waits for it (the API takes any whole number of seconds). */
+export const SOAK_SECONDS = 3;
+
+/** The analyses of an analysing tenant's production: measured each second while a target bakes; over 150 fails (targets answer 100). */
+export const ANALYSIS = { template: 'chaos-errors', count: 2, failing: 200 } as const;
+/** A guarded wave 1: the canary compared with the targets not changed yet (5 samples each, at most 10 % worse), over a 6 s bake. */
+export const GUARD = { template: 'chaos-latency', count: 5, bakeSeconds: 6, minSamples: 5, maxRegression: 0.1 } as const;
 
 export interface WorkloadOptions {
   stack: LocalStack;
@@ -182,6 +200,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       client.call(tenant, token, method, path, body, meta);
     /** the API as the effect receivers' setup calls it (through the same client, into the same history) */
     const api: Api = { url: stack.gateway.url, call: (method, path, o = {}) => client.call(tenant, o.token, method, path, o.body) };
+    /** the tenant's effect receivers (set up once, when the run has them) */
+    let fx: TenantEffects | undefined;
+    const fx0 = () => (opts.effects ? (fx ??= opts.effects.setup(tenant, api, u.admin)) : undefined);
     const must = async (token: string, method: string, path: string, body: unknown, ok: number[]) => {
       const from = client.history.length;
       const a = await call(token, method, path, body);
@@ -203,6 +224,12 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     // The line.
     await must(u.admin, 'POST', '/api/v1/environments', { name: 'dev', position: 0 }, [201]);
     await must(u.admin, 'POST', '/api/v1/environments', { name: 'staging', position: 1 }, [201]);
+    // Production's analyses (a tenant whose plan measures, or guards wave 1) read the tenant host's metric source:
+    // their templates come first. Every production promotion of such a tenant is measured (healthy unless a kind says).
+    const analysing = plan.kinds.includes('analysis-pass') || plan.kinds.includes('analysis-fail');
+    const guarded = plan.kinds.includes('guarded-wave');
+    if (analysing) await fx0()?.analysisTemplate(ANALYSIS.template, ANALYSIS.count);
+    if (guarded) await fx0()?.analysisTemplate(GUARD.template, GUARD.count);
     await must(
       u.admin,
       'POST',
@@ -212,7 +239,24 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         position: 2,
         bakeSeconds: 1,
         targets: PRODUCTION_TARGETS(tenant, plan.kinds.includes('callback-confirm')),
-        rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: 1 }] },
+        rollout: {
+          maxParallel: 2,
+          waves: [
+            ...(guarded
+              ? [
+                  {
+                    wave: 1,
+                    bakeSeconds: GUARD.bakeSeconds,
+                    compare: { template: GUARD.template, minSamples: GUARD.minSamples, maxRegression: GUARD.maxRegression },
+                  },
+                ]
+              : []),
+            { wave: 2, bakeSeconds: 1 },
+          ],
+        },
+        ...(analysing ? { analysis: [{ template: ANALYSIS.template }] } : {}),
+        // A soaking tenant: a release soaks in staging before it may go to production.
+        ...(plan.kinds.includes('soak') ? { soakSeconds: SOAK_SECONDS } : {}),
       },
       [201],
     );
@@ -233,14 +277,15 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       );
     // The outside effects: every promotion event to the webhook receiver, notifications to the outbox, dev publishing
     // into the source registry and staging syncing into the target one, and staging's git target as the plan needs it.
-    let fx: TenantEffects | undefined;
     if (opts.effects) {
-      fx = opts.effects.setup(tenant, api, u.admin);
+      fx ??= opts.effects.setup(tenant, api, u.admin);
       await fx.webhooks();
       await fx.notifications();
       await fx.registries({ dev: 'source', staging: 'target' });
       if (plan.kinds.includes('git-pr')) await fx.gitTarget('staging', 'pull-request');
       else if (plan.kinds.includes('git-commit')) await fx.gitTarget('staging', 'commit');
+      // A change board's webhook gate on staging (it answers pass until a webhook-gate kind says otherwise).
+      if (plan.kinds.includes('webhook-gate')) await fx.webhookGate('staging');
     }
     let key = 0;
     /** the staging promotions that completed, newest last (rollbacks pick one) */
@@ -264,6 +309,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       const end = Date.now() + waitMs;
       let last: string | undefined;
       let approved = false;
+      let resumedHalt: string | undefined;
       const confirmed = new Set<string>();
       for (;;) {
         const d = await read(p.id, last);
@@ -277,6 +323,13 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
           const ok = o.confirm ? await o.confirm(x.name) : await confirmTarget(p.id, x.name);
           // Not taken (an error, or no answer): the deploy system sends it again at the next read.
           if (!ok) confirmed.delete(x.name);
+        }
+        // Halted by Stageline because an analysis was inconclusive (its metric source did not answer: an outbound
+        // fault): the team looks, finds the source answering again, and resumes (once per halt).
+        const halted = d?.rollout?.halted;
+        if (d?.status === 'EXECUTING' && halted?.at && halted.at !== resumedHalt && /analys/i.test(String(halted.reason ?? ''))) {
+          resumedHalt = halted.at;
+          await call(u.deployer, 'POST', `/api/v1/promotions/${p.id}/resume`, {}, { promotionId: p.id, note: 'resume after an inconclusive analysis' });
         }
         // Waiting for its pull request: a reviewer merges it.
         if (d?.waitingFor === 'merge' && fx) await fx.mergePulls();
@@ -354,7 +407,37 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
             await staged(kind);
             break;
           }
+          case 'analysis-pass':
+          case 'analysis-fail':
+          case 'guarded-wave': {
+            // The metric source answers healthy values, but for the kind's seeded fault: one target over the failure
+            // condition (analysis-fail), or the canary 30 % (or 1 %) worse than the targets not changed yet (guarded-wave).
+            if (!(await staged('config-staging'))) break;
+            const bad = kind === 'analysis-fail' ? (r() < 0.5 ? 'canary' : 'us-east-1') : kind === 'guarded-wave' ? 'canary' : undefined;
+            const value = kind === 'analysis-fail' ? ANALYSIS.failing : 100 * (1 + (r() < 0.5 ? 0.3 : 0.01));
+            if (bad) fx!.metric(bad, value);
+            try {
+              const p = await request(kind, 'staging', 'production');
+              if (p) await drive(p);
+            } finally {
+              if (bad) fx!.metric(bad, 100);
+            }
+            break;
+          }
+          case 'webhook-gate': {
+            fx!.gate(r() < 0.5 ? 'PASS' : 'FAIL');
+            try {
+              const p = await toStaging(kind);
+              if (!p) break;
+              const d = await drive(p);
+              if (d?.status === 'COMPLETED') completedStaging.push(p.id);
+            } finally {
+              fx!.gate('PASS');
+            }
+            break;
+          }
           case 'config-production':
+          case 'soak':
           case 'alarm-rollback':
           case 'alarm-after':
           case 'halt-resume': {
@@ -615,4 +698,9 @@ const COST: Record<Kind, number> = {
   'git-commit': 1,
   'git-pr': 1,
   'callback-confirm': 2,
+  'analysis-pass': 2,
+  'analysis-fail': 2,
+  'guarded-wave': 2,
+  soak: 2,
+  'webhook-gate': 1,
 };
