@@ -27,6 +27,7 @@ export const INVARIANTS = [
   'rollback-order',
   'soak-respected',
   'gate-verdict',
+  'recurring-once',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -329,6 +330,28 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       for (const g of p.gates ?? [])
         if (g.blocking && g.verdict === 'FAIL' && exec)
           add('gate-verdict', p.id, `its gate ${g.gate} says FAIL (${g.reason}), yet it started executing at ${exec}`);
+    }
+
+    // ---- recurring-once: a calendar requests one promotion per occurrence at most, however often the scheduler
+    // delivers it (at least once): the promotions the table says it requested against the occurrences fired.
+    const byCalendar = new Map<string, Promotion[]>();
+    for (const { promotion: p } of t.promotions) {
+      const name = /^recurring:(.+)$/.exec(p.requestedBy?.id ?? '')?.[1];
+      if (name) byCalendar.set(name, [...(byCalendar.get(name) ?? []), p]);
+    }
+    for (const [name, ps] of byCalendar) {
+      const fired = Math.max(
+        1,
+        ...o.requested.filter((r) => r.tenant === t.tenant && r.recurring?.name === name).map((r) => r.recurring!.occurrences),
+      );
+      if (ps.length > fired) {
+        const sorted = [...ps].sort((a, b) => ms(a.requestedAt) - ms(b.requestedAt));
+        add(
+          'recurring-once',
+          sorted[fired]!.id,
+          `recurring promotion '${name}' requested ${ps.length} promotions (${sorted.map((p) => p.id).join(', ')}) for ${fired} occurrence${fired === 1 ? '' : 's'}`,
+        );
+      }
     }
 
     // ---- rollback-scope: a rollback marks only the promotion it rolls back.

@@ -26,6 +26,8 @@ export interface ChaosPromotion {
   environment: string;
   /** the soak its target environment asked for when the workload requested it (seconds; none: no soak) */
   soakSeconds?: number;
+  /** requested by a recurring promotion's calendar: its name, and how many of its occurrences the workload fired */
+  recurring?: { name: string; occurrences: number };
 }
 
 /** One broken invariant: which, where, why, and the history of that promotion (an excerpt). */

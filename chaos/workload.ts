@@ -1,3 +1,4 @@
+import { recurringScheduleName } from '../domain/promotion/run/recurring.ts';
 import { generator } from '../local/faults.ts';
 import type { LocalStack } from '../local/stack.ts';
 import { ChaosClient, usersOf, type Users } from './client.ts';
@@ -57,6 +58,14 @@ export const KINDS = [
   'soak',
   /** dev → staging through a webhook gate on the tenant host that answers pass or fail (seeded): a failed gate blocks (the team cancels it) */
   'webhook-gate',
+  /** production whose cell confirms by its fleet (instances read the release with the cell's app key): both instances take it, or one never does and the cell rolls back at its timeout */
+  'fleet-confirm',
+  /**
+   * a recurring promotion (dev → staging on a calendar): one occurrence fired through the local scheduler, delivered
+   * once or twice at once (EventBridge Scheduler delivers at least once); its calendar fires at most every 5 minutes,
+   * so the run brings its occurrence instead of waiting for it
+   */
+  'recurring',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -139,14 +148,22 @@ export const alarmChange = (alarm: string, value: 'ALARM' | 'OK', reason: string
  * `callback`, the canary is confirmed by a callback (POST /promotions/{id}/targets/canary/confirm) before its wave goes on;
  * one never confirmed rolls back after 30 s (the least the API takes) (a wall-clock deadline: within the run's settle bound).
  */
-export const PRODUCTION_TARGETS = (tenant: string, callback = false) => {
+export const PRODUCTION_TARGETS = (tenant: string, callback = false, fleet = false) => {
   const a = tenantAlarms(tenant);
   return [
     { name: 'canary', wave: 1, monitors: [a.canary], ...(callback ? { confirm: { mode: 'callback', timeoutSeconds: 30 } } : {}) },
     { name: 'us-east-1', wave: 2, monitors: [a.us] },
-    { name: 'cell-1', wave: 3 },
+    { name: 'cell-1', wave: 3, ...(fleet ? { confirm: FLEET } : {}) },
   ];
 };
+
+/**
+ * A fleet-confirmed cell (wave 3): confirmed once both of its instances read the release (polled each second), rolled
+ * back when they have not 10 s after it changed (a short timeout the API takes: within the run's settle bound).
+ */
+export const FLEET = { mode: 'fleet', minInstances: 2, intervalSeconds: 1, timeoutSeconds: 10 } as const;
+/** the cell's instances (each reads its configuration with the cell's app key, saying who it is) */
+export const FLEET_INSTANCES = ['i-1', 'i-2'] as const;
 
 export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult> {
   const { stack } = opts;
@@ -196,7 +213,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     const u = await usersOf(stack, tenant);
     users.set(tenant, u);
     const r = rng(plan.seed);
-    const call = (token: string, method: string, path: string, body?: unknown, meta?: { promotionId?: string; note?: string }) =>
+    const call = (token: string | undefined, method: string, path: string, body?: unknown, meta?: { promotionId?: string; note?: string; headers?: Record<string, string> }) =>
       client.call(tenant, token, method, path, body, meta);
     /** the API as the effect receivers' setup calls it (through the same client, into the same history) */
     const api: Api = { url: stack.gateway.url, call: (method, path, o = {}) => client.call(tenant, o.token, method, path, o.body) };
@@ -237,8 +254,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       {
         name: 'production',
         position: 2,
-        bakeSeconds: 1,
-        targets: PRODUCTION_TARGETS(tenant, plan.kinds.includes('callback-confirm')),
+        // An analysis measures through the bake: 3 s holds its two measurements.
+        bakeSeconds: analysing ? 3 : 1,
+        targets: PRODUCTION_TARGETS(tenant, plan.kinds.includes('callback-confirm'), plan.kinds.includes('fleet-confirm')),
         rollout: {
           maxParallel: 2,
           waves: [
@@ -251,7 +269,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
                   },
                 ]
               : []),
-            { wave: 2, bakeSeconds: 1 },
+            { wave: 2, bakeSeconds: analysing ? 3 : 1 },
           ],
         },
         ...(analysing ? { analysis: [{ template: ANALYSIS.template }] } : {}),
@@ -287,6 +305,24 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       // A change board's webhook gate on staging (it answers pass until a webhook-gate kind says otherwise).
       if (plan.kinds.includes('webhook-gate')) await fx.webhookGate('staging');
     }
+    // The fleet cell's app key: its instances read with it (a read counts only for the target the key is bound to).
+    // Its secret is shown once: a create whose answer was lost (refused on its retry as already made) leaves no key
+    // to use, so the admin makes another under a new name.
+    let fleetKey: string | undefined;
+    for (let n = 1; plan.kinds.includes('fleet-confirm') && !fleetKey && n <= 3; n++) {
+      const k = await call(u.admin, 'POST', '/api/v1/app-keys', { name: `cell-1-app-${n}`, environment: 'production', target: 'cell-1' });
+      if (k.status === 201 && typeof k.body?.key === 'string') fleetKey = k.body.key;
+    }
+    if (plan.kinds.includes('fleet-confirm') && !fleetKey) throw new Error(`${tenant}: no app key for the fleet cell`);
+    /** `instances` of the fleet cell read production's configuration, as running apps poll it */
+    const instancesRead = async (instances: readonly string[], promotionId: string) => {
+      for (const instance of instances)
+        await call(undefined, 'GET', '/api/v1/environments/production/effective', undefined, {
+          promotionId,
+          note: `instance ${instance} reads`,
+          headers: { 'x-api-key': fleetKey!, 'stageline-instance': instance },
+        });
+    };
     let key = 0;
     /** the staging promotions that completed, newest last (rollbacks pick one) */
     const completedStaging: string[] = [];
@@ -304,7 +340,13 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
      */
     const drive = async (
       p: RequestedPromotion,
-      o: { approve?: boolean; during?: (d: any) => Promise<void>; confirm?: (target: string) => Promise<boolean> } = {},
+      o: {
+        approve?: boolean;
+        during?: (d: any) => Promise<void>;
+        confirm?: (target: string) => Promise<boolean>;
+        /** the fleet cell's instances that read the release (default: all of them) */
+        instances?: readonly string[];
+      } = {},
     ) => {
       const end = Date.now() + waitMs;
       let last: string | undefined;
@@ -319,6 +361,11 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         // A target waiting for its callback: the deploy system confirms it once it runs (once per target).
         for (const x of d?.rollout?.waves?.flatMap((w: any) => w.targets ?? []) ?? []) {
           if (x.state !== 'CONFIRMING' || confirmed.has(x.name)) continue;
+          // A fleet target: its instances read the release (each poll, while it confirms); nothing to send.
+          if (x.confirmation?.mode === 'fleet') {
+            await instancesRead(o.instances ?? FLEET_INSTANCES, p.id);
+            continue;
+          }
           confirmed.add(x.name);
           const ok = o.confirm ? await o.confirm(x.name) : await confirmTarget(p.id, x.name);
           // Not taken (an error, or no answer): the deploy system sends it again at the next read.
@@ -352,7 +399,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     const request = async (kind: Kind, source: string, target: string) => {
       const a = await call(u.deployer, 'POST', '/api/v1/promotions', { sourceEnvironment: source, targetEnvironment: target }, { note: kind });
       if (a.status !== 201) return null;
-      return record(a.body.id, kind, target);
+      // A soaking tenant's production: the checker holds it to its soak (soak-respected).
+      return record(a.body.id, kind, target, target === 'production' && plan.kinds.includes('soak') ? { soakSeconds: SOAK_SECONDS } : {});
     };
     const toStaging = async (kind: Kind) => {
       await call(u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: `k${++key}`, value: `v${key}-${Math.floor(r() * 1e6)}` });
@@ -422,6 +470,45 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
             } finally {
               if (bad) fx!.metric(bad, 100);
             }
+            break;
+          }
+          case 'fleet-confirm': {
+            // Both instances read the release (the cell confirms), or one of them never does (it rolls back at its timeout).
+            if (!(await staged('config-staging'))) break;
+            const p = await request(kind, 'staging', 'production');
+            if (!p) break;
+            await drive(p, { instances: r() < 0.5 ? FLEET_INSTANCES : FLEET_INSTANCES.slice(0, 1) });
+            break;
+          }
+          case 'recurring': {
+            // A calendar of its own (weekday mornings: it does not come by itself within the run), something new in dev,
+            // then its occurrence, delivered once or twice at once; a delivery the handler failed is delivered again.
+            const name = `train-${++key}`;
+            const cal = { source: 'dev', target: 'staging', cron: '0 9 * * 1-5', timeZone: 'UTC' };
+            await must(u.admin, 'PUT', `/api/v1/recurring-promotions/${name}`, cal, [200]);
+            await call(u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: `k${++key}`, value: `v${key}-${Math.floor(r() * 1e6)}` });
+            const schedule = recurringScheduleName(tenant, name);
+            const deliver = async () => {
+              for (let attempt = 1; attempt <= 3; attempt++)
+                try {
+                  return await stack.scheduler.fireNow(schedule);
+                } catch (err) {
+                  log(`${tenant} ${name}: the occurrence's delivery failed (attempt ${attempt}): ${String(err)}`);
+                }
+            };
+            await Promise.all(r() < 0.5 ? [deliver()] : [deliver(), deliver()]);
+            const runs = await call(u.viewer, 'GET', `/api/v1/recurring-promotions/${name}`);
+            const ids = new Set<string>(
+              ((runs.body?.lastRuns ?? []) as { outcome: string; promotionId?: string }[])
+                .filter((x) => x.outcome === 'promoted' && x.promotionId)
+                .map((x) => x.promotionId!),
+            );
+            for (const id of ids) {
+              const d = await drive(record(id, kind, 'staging', { recurring: { name, occurrences: 1 } }));
+              if (d?.status === 'COMPLETED') completedStaging.push(id);
+            }
+            // The calendar is retired: nothing of it fires later.
+            await call(u.admin, 'DELETE', `/api/v1/recurring-promotions/${name}`);
             break;
           }
           case 'webhook-gate': {
@@ -703,4 +790,6 @@ const COST: Record<Kind, number> = {
   'guarded-wave': 2,
   soak: 2,
   'webhook-gate': 1,
+  'fleet-confirm': 2,
+  recurring: 1,
 };

@@ -464,3 +464,32 @@ describe("chaos checker: a webhook gate's verdict is what the promotion did", ()
     expect(names(gated('FAIL', 'CANCELLED'))).toEqual([]);
   });
 });
+
+describe('chaos checker: a recurring promotion fires once per occurrence', () => {
+  /** calendar `train` fired one occurrence (delivered twice): `n` promotions requested by it. */
+  const fired = (n: number) => {
+    const byCalendar = (id: string, s: number) =>
+      promotion(id, {
+        requestedBy: { id: 'recurring:train', name: "recurring promotion 'train'" },
+        path: [
+          ['PENDING', s],
+          ['VALIDATING', s],
+          ['CANCELLED', s + 1],
+        ],
+      } as Partial<Promotion> & { path: [Promotion['status'], number][] });
+    const o = observed(
+      Array.from({ length: n }, (_, i) => ({ promotion: byCalendar(`p-r${i}`, i * 2), targets: [], approvals: [] })),
+      [],
+    );
+    o.requested = o.requested.map((r) => ({ ...r, recurring: { name: 'train', occurrences: 1 } }));
+    return o;
+  };
+  it('fails two promotions requested by one occurrence of a calendar', () => {
+    expect(check(fired(2)).map((v) => `${v.invariant} ${v.promotionId}: ${v.detail}`)).toEqual([
+      expect.stringMatching(/^recurring-once p-r1: recurring promotion 'train' requested 2 promotions \(p-r0, p-r1\) for 1 occurrence/),
+    ]);
+  });
+  it('passes one promotion for the occurrence', () => {
+    expect(names(fired(1))).toEqual([]);
+  });
+});
