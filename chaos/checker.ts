@@ -28,6 +28,7 @@ export const INVARIANTS = [
   'soak-respected',
   'gate-verdict',
   'recurring-once',
+  'fleet-confirmed',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -330,6 +331,28 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       for (const g of p.gates ?? [])
         if (g.blocking && g.verdict === 'FAIL' && exec)
           add('gate-verdict', p.id, `its gate ${g.gate} says FAIL (${g.reason}), yet it started executing at ${exec}`);
+    }
+
+    // ---- fleet-confirmed: a fleet target is confirmed only when its fleet took the release; a promotion whose
+    // fleet never could (fewer instances read than confirming needs) does not complete.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      for (const g of x.targets) {
+        const f = g.confirm?.mode === 'fleet' ? g.confirm.fleet : undefined;
+        if (f && g.confirm?.at && ['BAKING', 'DONE'].includes(g.state) && f.share < f.minShare)
+          add(
+            'fleet-confirmed',
+            p.id,
+            `target ${g.name} was confirmed by its fleet with ${f.took}/${f.seen} instances (${Math.round(f.share * 100)} %); it needs ${Math.round(f.minShare * 100)} %`,
+          );
+      }
+      const asked = o.requested.find((r) => r.tenant === t.tenant && r.id === p.id)?.fleet;
+      if (asked && asked.readers < asked.minInstances && enteredAt(p, 'COMPLETED'))
+        add(
+          'fleet-confirmed',
+          p.id,
+          `it COMPLETED, but only ${asked.readers} instance${asked.readers === 1 ? '' : 's'} of its fleet target read anything; confirming needs ${asked.minInstances}`,
+        );
     }
 
     // ---- recurring-once: a calendar requests one promotion per occurrence at most, however often the scheduler

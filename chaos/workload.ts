@@ -477,7 +477,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
             if (!(await staged('config-staging'))) break;
             const p = await request(kind, 'staging', 'production');
             if (!p) break;
-            await drive(p, { instances: r() < 0.5 ? FLEET_INSTANCES : FLEET_INSTANCES.slice(0, 1) });
+            const instances = r() < 0.5 ? FLEET_INSTANCES : FLEET_INSTANCES.slice(0, 1);
+            p.fleet = { readers: instances.length, minInstances: FLEET.minInstances };
+            await drive(p, { instances });
             break;
           }
           case 'recurring': {

@@ -493,3 +493,26 @@ describe('chaos checker: a recurring promotion fires once per occurrence', () =>
     expect(names(fired(1))).toEqual([]);
   });
 });
+
+describe('chaos checker: a fleet target confirms only when its fleet took the release', () => {
+  const fleetTarget = (state: RolloutTarget['state'], took: number, seen: number) =>
+    ({
+      ...target('cell-1', 3, state, 20),
+      confirm: { mode: 'fleet', at: at(25), fleet: { seen, took, share: seen ? took / seen : 0, minShare: 0.9 } },
+    }) as RolloutTarget;
+  const run = (end: Promotion['status'], cell: RolloutTarget, readers: number) => {
+    const o = observed([rollout('p-f', end, [target('canary', 1, 'DONE', 5), cell])], []);
+    o.requested = o.requested.map((r) => ({ ...r, fleet: { readers, minInstances: 2 } }));
+    return o;
+  };
+  it('fails a cell confirmed while 1 of 2 instances took the release, and a promotion that completed though only one instance ever read it', () => {
+    expect(check(run('COMPLETED', fleetTarget('DONE', 1, 2), 1)).map((v) => `${v.invariant}: ${v.detail}`)).toEqual([
+      expect.stringMatching(/^fleet-confirmed: target cell-1 was confirmed by its fleet with 1\/2 instances \(50 %\); it needs 90 %/),
+      expect.stringMatching(/^fleet-confirmed: it COMPLETED, but only 1 instance of its fleet target read anything; confirming needs 2/),
+    ]);
+  });
+  it('passes a cell confirmed by both instances, and a promotion rolled back when one never read', () => {
+    expect(names(run('COMPLETED', fleetTarget('DONE', 2, 2), 2))).toEqual([]);
+    expect(names(run('ROLLED_BACK', fleetTarget('ROLLED_BACK', 0, 2), 1))).toEqual([]);
+  });
+});
