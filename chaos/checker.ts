@@ -275,8 +275,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     for (const x of t.promotions) {
       const p = x.promotion;
       const back = x.targets.filter((g) => g.state === 'ROLLED_BACK');
-      for (const g of back)
-        if (!g.appliedAt) add('rollback-order', p.id, `target ${g.name} (wave ${g.wave}) was put back, but the rollout never changed it`);
+      for (const g of back) if (!g.appliedAt) add('rollback-order', p.id, `target ${g.name} (wave ${g.wave}) was put back, but the rollout never changed it`);
       for (const a of back)
         for (const b of back)
           if (a.wave > b.wave && a.rolledBackAt && b.rolledBackAt && ms(a.rolledBackAt) > ms(b.rolledBackAt))
@@ -363,10 +362,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       if (name) byCalendar.set(name, [...(byCalendar.get(name) ?? []), p]);
     }
     for (const [name, ps] of byCalendar) {
-      const fired = Math.max(
-        1,
-        ...o.requested.filter((r) => r.tenant === t.tenant && r.recurring?.name === name).map((r) => r.recurring!.occurrences),
-      );
+      const fired = Math.max(1, ...o.requested.filter((r) => r.tenant === t.tenant && r.recurring?.name === name).map((r) => r.recurring!.occurrences));
       if (ps.length > fired) {
         const sorted = [...ps].sort((a, b) => ms(a.requestedAt) - ms(b.requestedAt));
         add(

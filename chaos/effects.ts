@@ -6,11 +6,14 @@ import { Webhook } from 'standardwebhooks';
 import { EVENT_SOURCE } from '../domain/kernel/events.ts';
 import { WEBHOOK_EVENT_TYPES, webhookTypeOf } from '../domain/webhooks/model.ts';
 import { localSecretVariable } from '../functions/adapters/secrets.ts';
+import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
+import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
 import type { LocalStack } from '../local/stack.ts';
 import { startGitServer, type GitServer } from '../test/support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../test/support/github-standin.ts';
 import { pushImage, startProxy, startRegistry, type LocalRegistry } from '../test/support/registry.ts';
 import {
+  gateViolations,
   gitCommitViolations,
   notifyViolations,
   pullRequestViolations,
@@ -18,13 +21,14 @@ import {
   webhookViolations,
   type HistoryEntry,
   type SeenCommit,
+  type SeenGateCall,
   type SeenManifestPut,
   type SeenNotification,
   type SeenWebhook,
   type Violation,
 } from './effects/checks.ts';
 
-export type { Violation, HistoryEntry } from './effects/checks.ts';
+export type { Violation, HistoryEntry, SeenGateCall } from './effects/checks.ts';
 
 /**
  * The receivers of a chaos run's outside effects (issue 64, "effects once"): a real git server (commit and
@@ -87,14 +91,6 @@ export interface TenantEffects {
   webhookGate(environment: string): Promise<void>;
   /** what the gate receiver answers this tenant's gate calls from now on */
   gate(verdict: 'PASS' | 'FAIL'): void;
-}
-
-/** One call of a tenant's webhook gate as the gate receiver answered it. */
-export interface SeenGateCall {
-  tenant: string;
-  promotionId?: string;
-  verdict: 'PASS' | 'FAIL';
-  at: string;
 }
 
 export interface Effects {
@@ -216,7 +212,10 @@ export async function startEffects(): Promise<Effects> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const [, what, tenant = '', target = ''] = (req.url ?? '').split('?')[0]!.split('/').map((x) => decodeURIComponent(x));
+      const [, what, tenant = '', target = ''] = (req.url ?? '')
+        .split('?')[0]!
+        .split('/')
+        .map((x) => decodeURIComponent(x));
       if (what === 'metrics') {
         const v = (metrics.get(`${tenant}\n${target}`) ?? 100) * (1 + noise[reads++ % noise.length]!);
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { value: v } }));
@@ -464,6 +463,22 @@ export async function startEffects(): Promise<Effects> {
       }
       const wanted = (tenant: string) => ctx.tenants.length === 0 || ctx.tenants.includes(tenant);
       const mine = repos.filter((r) => wanted(r.tenant));
+      // The promotions the gate receiver was asked about, as the table has them (their webhook gate and whether they ran).
+      const store = new DynamoStore(
+        documentClient({ endpoint: ctx.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }),
+        ctx.stack.tableName,
+      );
+      const gated = [...new Set(gates.filter((g) => wanted(g.tenant) && g.promotionId).map((g) => `${g.tenant}\n${g.promotionId}`))];
+      const gatedPromotions = (
+        await Promise.all(
+          gated.map(async (k) => {
+            const [tenant, id] = k.split('\n') as [string, string];
+            const p = await store.getPromotion(tenant, id);
+            const gate = p?.gates?.find((g) => g.gate === 'webhook:change-board');
+            return p ? [{ tenant, id, gate: gate ? { verdict: gate.verdict } : null, executed: p.transitions.some((x) => x.status === 'EXECUTING') }] : [];
+          }),
+        )
+      ).flat();
       return [
         ...gitCommitViolations(
           mine.map((r) => ({ tenant: r.tenant, repository: r.repository, commits: commitsOf(r.fullName) })),
@@ -482,6 +497,11 @@ export async function startEffects(): Promise<Effects> {
         ...webhookViolations(
           webhooks.filter((w) => wanted(w.tenant)),
           expectedWebhooks(ctx.stack).filter((e) => wanted(e.tenant)),
+          ctx.history,
+        ),
+        ...gateViolations(
+          gates.filter((g) => wanted(g.tenant)),
+          gatedPromotions,
           ctx.history,
         ),
         ...notifyViolations(

@@ -169,7 +169,12 @@ function summarize(
   lines.push('promotions by kind (and how they ended):');
   for (const [k, n] of Object.entries(byKind).sort()) {
     const ends = tally(promotions.filter((p) => p.kind === k).map((p) => statusOf.get(p.id) ?? 'MISSING'));
-    lines.push(`  ${k.padEnd(20)} ${String(n).padStart(4)}  ${Object.entries(ends).sort().map(([s, m]) => `${s} ${m}`).join(', ')}`);
+    lines.push(
+      `  ${k.padEnd(20)} ${String(n).padStart(4)}  ${Object.entries(ends)
+        .sort()
+        .map(([s, m]) => `${s} ${m}`)
+        .join(', ')}`,
+    );
   }
   lines.push('promotions by final state (why):');
   for (const [k, n] of Object.entries(byStatus).sort()) lines.push(`  ${k.padEnd(36)} ${n}`);

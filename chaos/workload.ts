@@ -213,8 +213,13 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     const u = await usersOf(stack, tenant);
     users.set(tenant, u);
     const r = rng(plan.seed);
-    const call = (token: string | undefined, method: string, path: string, body?: unknown, meta?: { promotionId?: string; note?: string; headers?: Record<string, string> }) =>
-      client.call(tenant, token, method, path, body, meta);
+    const call = (
+      token: string | undefined,
+      method: string,
+      path: string,
+      body?: unknown,
+      meta?: { promotionId?: string; note?: string; headers?: Record<string, string> },
+    ) => client.call(tenant, token, method, path, body, meta);
     /** the API as the effect receivers' setup calls it (through the same client, into the same history) */
     const api: Api = { url: stack.gateway.url, call: (method, path, o = {}) => client.call(tenant, o.token, method, path, o.body) };
     /** the tenant's effect receivers (set up once, when the run has them) */

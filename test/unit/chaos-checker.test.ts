@@ -307,7 +307,15 @@ const rollout = (id: string, end: Promotion['status'], targets: RolloutTarget[],
 const measured = (x: RolloutTarget, phase: string, failed = 0) =>
   ({
     ...x,
-    analysis: [{ template: 'chaos-errors', scope: 'bake', phase, measurements: [], tally: { successful: 2 - failed, failed, inconclusive: 0, error: 0, consecutiveErrors: 0 } }],
+    analysis: [
+      {
+        template: 'chaos-errors',
+        scope: 'bake',
+        phase,
+        measurements: [],
+        tally: { successful: 2 - failed, failed, inconclusive: 0, error: 0, consecutiveErrors: 0 },
+      },
+    ],
   }) as unknown as RolloutTarget;
 const rolledBack = (x: RolloutTarget, s: number) => ({ ...x, rolledBackAt: at(s) }) as RolloutTarget;
 
@@ -358,7 +366,11 @@ describe('chaos checker: a rollout puts back only the targets it changed, newest
 
   it('fails a history that put back a target never changed, and one that put wave 1 back before wave 2', () => {
     const o = stopped(
-      [rolledBack(target('canary', 1, 'ROLLED_BACK', 5), 30), rolledBack(target('us-east-1', 2, 'ROLLED_BACK', 12), 31), rolledBack(target('cell-1', 3, 'ROLLED_BACK'), 30)],
+      [
+        rolledBack(target('canary', 1, 'ROLLED_BACK', 5), 30),
+        rolledBack(target('us-east-1', 2, 'ROLLED_BACK', 12), 31),
+        rolledBack(target('cell-1', 3, 'ROLLED_BACK'), 30),
+      ],
       'canary (wave 1), us-east-1 (wave 2)',
     );
     const found = check(o).filter((v) => v.invariant === 'rollback-order');
@@ -403,21 +415,33 @@ describe('chaos checker: a soak-delayed promotion never starts before its soak e
         ['COMPLETED', exec + 2],
       ],
       ...(heldBy
-        ? { heldBy: { soak: { environment: 'staging', seconds: 5, since: at(4), from: 'environment' }, reason: 'soaking', until: at(9) } as Promotion['heldBy'] }
+        ? {
+            heldBy: { soak: { environment: 'staging', seconds: 5, since: at(4), from: 'environment' }, reason: 'soaking', until: at(9) } as Promotion['heldBy'],
+          }
         : {}),
     });
-    const o = observed([{ promotion: staging, targets: [], approvals: [] }, { promotion: production, targets: [], approvals: [] }], []);
+    const o = observed(
+      [
+        { promotion: staging, targets: [], approvals: [] },
+        { promotion: production, targets: [], approvals: [] },
+      ],
+      [],
+    );
     o.requested = o.requested.map((r) => (r.id === 'p-prd' ? { ...r, soakSeconds: 5 } : r));
     return o;
   };
 
   it('fails a promotion that executed before its hold said, and one the soak never held that executed too soon after its release landed', () => {
-    expect(check(soaked(8, true)).filter((v) => v.invariant === 'soak-respected').map((v) => v.detail)).toEqual([
-      expect.stringMatching(/started executing at .*, before its soak of 5 s in staging from .* ended/),
-    ]);
-    expect(check(soaked(7, false)).filter((v) => v.invariant === 'soak-respected').map((v) => v.detail)).toEqual([
-      expect.stringContaining('after its release went live in staging'),
-    ]);
+    expect(
+      check(soaked(8, true))
+        .filter((v) => v.invariant === 'soak-respected')
+        .map((v) => v.detail),
+    ).toEqual([expect.stringMatching(/started executing at .*, before its soak of 5 s in staging from .* ended/)]);
+    expect(
+      check(soaked(7, false))
+        .filter((v) => v.invariant === 'soak-respected')
+        .map((v) => v.detail),
+    ).toEqual([expect.stringContaining('after its release went live in staging')]);
   });
 
   it('passes the promotion that executed once the soak had ended', () => {
