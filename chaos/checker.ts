@@ -260,8 +260,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
         for (const run of g.analysis ?? []) {
           if (run.phase !== 'Failed') continue;
           const what = `analysis '${run.template}' of ${g.name}`;
-          if (enteredAt(p, 'COMPLETED') && !(p.rollback || rollbacksOf(p.id).length))
-            add('analysis-verdict', p.id, `it COMPLETED though the ${what} failed${run.message ? ` (${run.message})` : ''}`);
+          if (enteredAt(p, 'COMPLETED')) add('analysis-verdict', p.id, `it COMPLETED though the ${what} failed${run.message ? ` (${run.message})` : ''}`);
           else if (FINAL.includes(p.status) && !['ROLLED_BACK', 'FAILED', 'CANCELLED'].includes(p.status))
             add('analysis-verdict', p.id, `it ended ${p.status} though the ${what} failed (a failed analysis rolls the rollout back)`);
           const failedMeasurements = (run.tally?.failed ?? 0) + run.measurements.filter((m) => m.phase === 'Failed').length;

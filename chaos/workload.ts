@@ -165,6 +165,50 @@ export const FLEET = { mode: 'fleet', minInstances: 2, intervalSeconds: 1, timeo
 /** the cell's instances (each reads its configuration with the cell's app key, saying who it is) */
 export const FLEET_INSTANCES = ['i-1', 'i-2'] as const;
 
+/** One tenant's plan: its name, whether it is strict, its own seed, the kinds it runs in order. */
+export interface TenantPlan {
+  tenant: string;
+  strict: boolean;
+  seed: number;
+  kinds: Kind[];
+}
+
+/**
+ * The tenants' plans, drawn up front from the seed (the interleaving of tenants still varies): `promotions` in all,
+ * counted by COST. Every kind once (where a tenant allows it) before any at random, so a small run still sees each:
+ * a tenant that can take none of the kinds not yet seen (they need a strict tenant, or the other git mode) leaves
+ * them to the next tenant rather than spend the budget on repeats.
+ */
+export function planTenants(seed: number, promotions: number, kinds: readonly Kind[], perTenant = 6, next = rng(seed)): TenantPlan[] {
+  const plans: TenantPlan[] = [];
+  const unseen = new Set<Kind>(kinds);
+  let budget = promotions;
+  let tenantNo = 0;
+  while (budget > 0) {
+    const strict = tenantNo % 2 === 1;
+    const tenant = `chaos-${seed.toString(36)}-${tenantNo++}`;
+    const strictOnly = (k: Kind) => strict || (k !== 'approval-race' && k !== 'deadline-race');
+    const mine: Kind[] = [];
+    let n = 0;
+    // Staging has one git target: a tenant's staging commits (git-commit) or opens pull requests (git-pr), not both.
+    while (n < perTenant && budget > 0) {
+      const allowed = kinds.filter(
+        (k) => strictOnly(k) && !(k === 'git-pr' && mine.includes('git-commit')) && !(k === 'git-commit' && mine.includes('git-pr')),
+      );
+      const fresh = [...unseen].filter((k) => allowed.includes(k));
+      if (!fresh.length && unseen.size && mine.length) break;
+      const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
+      unseen.delete(k);
+      const cost = COST[k];
+      mine.push(k);
+      n += cost;
+      budget -= cost;
+    }
+    plans.push({ tenant, strict, seed: Math.floor(next() * 2 ** 31), kinds: mine });
+  }
+  return plans;
+}
+
 export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult> {
   const { stack } = opts;
   const client = new ChaosClient(stack.gateway.url);
@@ -178,34 +222,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   const promotions: RequestedPromotion[] = [];
   const tenants: string[] = [];
   const users = new Map<string, Users>();
-  let budget = opts.promotions;
-  let tenantNo = 0;
-  const unseen = new Set<Kind>(kinds);
 
-  /** One tenant's plan, drawn up front from the seed (the interleaving of tenants still varies). */
-  const plans: { tenant: string; strict: boolean; seed: number; kinds: Kind[] }[] = [];
-  while (budget > 0) {
-    const strict = tenantNo % 2 === 1;
-    const tenant = `chaos-${opts.seed.toString(36)}-${tenantNo++}`;
-    const strictOnly = (k: Kind) => strict || (k !== 'approval-race' && k !== 'deadline-race');
-    const mine: Kind[] = [];
-    let n = 0;
-    // Every kind once (where the tenant allows it) before any at random: a small run still sees each. Staging has
-    // one git target: a tenant's staging commits (git-commit) or opens pull requests (git-pr), not both.
-    while (n < perTenant && budget > 0) {
-      const allowed = kinds.filter(
-        (k) => strictOnly(k) && !(k === 'git-pr' && mine.includes('git-commit')) && !(k === 'git-commit' && mine.includes('git-pr')),
-      );
-      const fresh = [...unseen].filter((k) => allowed.includes(k));
-      const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
-      unseen.delete(k);
-      const cost = COST[k];
-      mine.push(k);
-      n += cost;
-      budget -= cost;
-    }
-    plans.push({ tenant, strict, seed: Math.floor(next() * 2 ** 31), kinds: mine });
-  }
+  const plans = planTenants(opts.seed, opts.promotions, kinds, perTenant, next);
 
   const runTenant = async (plan: (typeof plans)[number]) => {
     const { tenant, strict } = plan;
