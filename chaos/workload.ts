@@ -793,7 +793,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
 const PUBLISH_TRIES = 10;
 
 /** How many promotions a kind requests (those into production first promote to staging). */
-const COST: Record<Kind, number> = {
+export const COST: Record<Kind, number> = {
   'config-staging': 1,
   'config-production': 2,
   'alarm-rollback': 2,
