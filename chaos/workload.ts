@@ -13,7 +13,9 @@ import type { ChaosPromotion, HistoryEntry } from './types.ts';
  * Each tenant has dev → staging → production; production is the last (protected: approval) and rolls out over
  * three waves of targets (canary, us-east-1, cell-1; a monitor alarm on the first two, a guarded bake). Odd
  * tenants are "strict": dev → staging needs one approval within a short window, so approvals race each other and
- * the deadline there.
+ * the deadline there. A tenant whose plan needs it gets more on its line: production's targets measured by an
+ * analysis (and wave 1 guarded) against a metric source on the tenant host, a fleet-confirmed cell with its app key, a
+ * soak on production, a webhook gate on staging (chaos/effects.ts hosts the metric source and the gate receiver).
  */
 export const KINDS = [
   /** dev → staging: no approval (strict tenants: one approval) */
