@@ -23,6 +23,12 @@ export const INVARIANTS = [
   'one-running',
   'audit-chain',
   'attestation',
+  'analysis-verdict',
+  'rollback-order',
+  'soak-respected',
+  'gate-verdict',
+  'recurring-once',
+  'fleet-confirmed',
 ] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
@@ -244,6 +250,126 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       for (const a of t.audit)
         if (a.entityId === p.id && (a.action === 'promotion.wave.start' || a.action === 'promotion.target.apply') && ms(a.at) > ms(stop))
           add('no-wave-after-stop', p.id, `audit ${a.action} (${a.reason ?? a.after}) at ${a.at}, after the stop decision at ${stop}`);
+    }
+
+    // ---- analysis-verdict: a failed analysis stops the rollout (never COMPLETED), and a run is Failed only on a
+    // failed measurement or a regression the comparison found (the verdict is what the metric said).
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      for (const g of x.targets)
+        for (const run of g.analysis ?? []) {
+          if (run.phase !== 'Failed') continue;
+          const what = `analysis '${run.template}' of ${g.name}`;
+          if (enteredAt(p, 'COMPLETED')) add('analysis-verdict', p.id, `it COMPLETED though the ${what} failed${run.message ? ` (${run.message})` : ''}`);
+          else if (FINAL.includes(p.status) && !['ROLLED_BACK', 'FAILED', 'CANCELLED'].includes(p.status))
+            add('analysis-verdict', p.id, `it ended ${p.status} though the ${what} failed (a failed analysis rolls the rollout back)`);
+          const failedMeasurements = (run.tally?.failed ?? 0) + run.measurements.filter((m) => m.phase === 'Failed').length;
+          const regression = run.comparison?.verdict === 'regression' || run.comparison?.verdict === 'too-few-samples';
+          if (!failedMeasurements && !regression)
+            add('analysis-verdict', p.id, `the ${what} is Failed, but none of its measurements failed and no comparison found a regression`);
+        }
+    }
+
+    // ---- rollback-order: a rollout that stops puts back only the targets it changed, newest wave first.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const back = x.targets.filter((g) => g.state === 'ROLLED_BACK');
+      for (const g of back) if (!g.appliedAt) add('rollback-order', p.id, `target ${g.name} (wave ${g.wave}) was put back, but the rollout never changed it`);
+      for (const a of back)
+        for (const b of back)
+          if (a.wave > b.wave && a.rolledBackAt && b.rolledBackAt && ms(a.rolledBackAt) > ms(b.rolledBackAt))
+            add('rollback-order', p.id, `${a.name} (wave ${a.wave}) was put back at ${a.rolledBackAt}, after ${b.name} (wave ${b.wave}) at ${b.rolledBackAt}`);
+      for (const e of t.audit) {
+        if (e.entityId !== p.id || (e.action !== 'promotion.rollback.auto' && e.action !== 'promotion.fail')) continue;
+        const order = [...(/in reverse wave order: (.*)$/.exec(e.reason ?? '')?.[1] ?? '').matchAll(/(\S+) \(wave (\d+)\)/g)].map((m) => ({
+          name: m[1]!,
+          wave: Number(m[2]),
+        }));
+        for (let i = 1; i < order.length; i++)
+          if (order[i]!.wave > order[i - 1]!.wave)
+            add(
+              'rollback-order',
+              p.id,
+              `the audit says it put back ${order[i - 1]!.name} (wave ${order[i - 1]!.wave}) before ${order[i]!.name} (wave ${order[i]!.wave})`,
+            );
+      }
+    }
+
+    // ---- soak-respected: a promotion out of an environment with a soak starts executing only once its release has
+    // been live there that long (from when the source's last completed promotion executed: the earliest it went live).
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const exec = enteredAt(p, 'EXECUTING');
+      if (!exec) continue;
+      const asked = o.requested.find((r) => r.tenant === t.tenant && r.id === p.id)?.soakSeconds ?? 0;
+      const hold = p.heldBy && 'soak' in p.heldBy ? p.heldBy : null;
+      const seconds = Math.max(asked, hold?.soak.seconds ?? 0);
+      if (!seconds) continue;
+      if (hold?.soak.since && ms(exec) < ms(hold.soak.since) + seconds * 1000)
+        add('soak-respected', p.id, `started executing at ${exec}, before its soak of ${seconds} s in ${hold.soak.environment} from ${hold.soak.since} ended`);
+      const landed = t.promotions
+        .map((s) => s.promotion)
+        .filter((s) => s.targetEnvironment === p.sourceEnvironment && enteredAt(s, 'COMPLETED') && ms(enteredAt(s, 'COMPLETED')) <= ms(p.requestedAt))
+        .map((s) => enteredAt(s, 'EXECUTING'))
+        .filter((a): a is string => Boolean(a))
+        .sort((a, b) => ms(a) - ms(b))
+        .at(-1);
+      if (landed && ms(exec) < ms(landed) + seconds * 1000)
+        add(
+          'soak-respected',
+          p.id,
+          `started executing at ${exec}, ${((ms(exec) - ms(landed)) / 1000).toFixed(1)} s after its release went live in ${p.sourceEnvironment} (at ${landed} at the earliest); the soak is ${seconds} s`,
+        );
+    }
+
+    // ---- gate-verdict: a promotion whose blocking gate failed never executes (what the gate said is what it did).
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      const exec = enteredAt(p, 'EXECUTING');
+      for (const g of p.gates ?? [])
+        if (g.blocking && g.verdict === 'FAIL' && exec)
+          add('gate-verdict', p.id, `its gate ${g.gate} says FAIL (${g.reason}), yet it started executing at ${exec}`);
+    }
+
+    // ---- fleet-confirmed: a fleet target is confirmed only when its fleet took the release; a promotion whose
+    // fleet never could (fewer instances read than confirming needs) does not complete.
+    for (const x of t.promotions) {
+      const p = x.promotion;
+      for (const g of x.targets) {
+        const f = g.confirm?.mode === 'fleet' ? g.confirm.fleet : undefined;
+        if (f && g.confirm?.at && ['BAKING', 'DONE'].includes(g.state) && f.share < f.minShare)
+          add(
+            'fleet-confirmed',
+            p.id,
+            `target ${g.name} was confirmed by its fleet with ${f.took}/${f.seen} instances (${Math.round(f.share * 100)} %); it needs ${Math.round(f.minShare * 100)} %`,
+          );
+      }
+      const asked = o.requested.find((r) => r.tenant === t.tenant && r.id === p.id)?.fleet;
+      if (asked && asked.readers < asked.minInstances && enteredAt(p, 'COMPLETED'))
+        add(
+          'fleet-confirmed',
+          p.id,
+          `it COMPLETED, but only ${asked.readers} instance${asked.readers === 1 ? '' : 's'} of its fleet target read anything; confirming needs ${asked.minInstances}`,
+        );
+    }
+
+    // ---- recurring-once: a calendar requests one promotion per occurrence at most, however often the scheduler
+    // delivers it (at least once): the promotions the table says it requested against the occurrences fired.
+    const byCalendar = new Map<string, Promotion[]>();
+    for (const { promotion: p } of t.promotions) {
+      const name = /^recurring:(.+)$/.exec(p.requestedBy?.id ?? '')?.[1];
+      if (name) byCalendar.set(name, [...(byCalendar.get(name) ?? []), p]);
+    }
+    for (const [name, ps] of byCalendar) {
+      const fired = Math.max(1, ...o.requested.filter((r) => r.tenant === t.tenant && r.recurring?.name === name).map((r) => r.recurring!.occurrences));
+      if (ps.length > fired) {
+        const sorted = [...ps].sort((a, b) => ms(a.requestedAt) - ms(b.requestedAt));
+        add(
+          'recurring-once',
+          sorted[fired]!.id,
+          `recurring promotion '${name}' requested ${ps.length} promotions (${sorted.map((p) => p.id).join(', ')}) for ${fired} occurrence${fired === 1 ? '' : 's'}`,
+        );
+      }
     }
 
     // ---- rollback-scope: a rollback marks only the promotion it rolls back.

@@ -6,11 +6,14 @@ import { Webhook } from 'standardwebhooks';
 import { EVENT_SOURCE } from '../domain/kernel/events.ts';
 import { WEBHOOK_EVENT_TYPES, webhookTypeOf } from '../domain/webhooks/model.ts';
 import { localSecretVariable } from '../functions/adapters/secrets.ts';
+import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
+import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
 import type { LocalStack } from '../local/stack.ts';
 import { startGitServer, type GitServer } from '../test/support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../test/support/github-standin.ts';
 import { pushImage, startProxy, startRegistry, type LocalRegistry } from '../test/support/registry.ts';
 import {
+  gateViolations,
   gitCommitViolations,
   notifyViolations,
   pullRequestViolations,
@@ -18,13 +21,14 @@ import {
   webhookViolations,
   type HistoryEntry,
   type SeenCommit,
+  type SeenGateCall,
   type SeenManifestPut,
   type SeenNotification,
   type SeenWebhook,
   type Violation,
 } from './effects/checks.ts';
 
-export type { Violation, HistoryEntry } from './effects/checks.ts';
+export type { Violation, HistoryEntry, SeenGateCall } from './effects/checks.ts';
 
 /**
  * The receivers of a chaos run's outside effects (issue 64, "effects once"): a real git server (commit and
@@ -75,6 +79,18 @@ export interface TenantEffects {
   notifications(): Promise<void>;
   /** merges the open pull requests Stageline opened in this tenant's repositories (as a reviewer pressing Merge): how many */
   mergePulls(): Promise<number>;
+  /**
+   * The tenant's metric source (a web endpoint its analyses read, on the tenant host): `PUT /analysis-templates/{name}`
+   * of a template reading `<hostUrl>/metrics/<tenant>/{{target.name}}`, judged `result > 150` (each measurement
+   * at 1 s, `count` of them). Every target answers 100 (±2 %) until `metric` says otherwise.
+   */
+  analysisTemplate(name: string, count: number): Promise<void>;
+  /** what the tenant's metric source answers for `target` from now on (about: a fixed noise of ±2 % is added per read) */
+  metric(target: string, value: number): void;
+  /** a webhook gate on `environment` (PATCH its webhookGates) calling the tenant host's gate receiver, which answers `gate` says */
+  webhookGate(environment: string): Promise<void>;
+  /** what the gate receiver answers this tenant's gate calls from now on */
+  gate(verdict: 'PASS' | 'FAIL'): void;
 }
 
 export interface Effects {
@@ -88,8 +104,10 @@ export interface Effects {
   webhookUrl: string;
   git: GitServer;
   github: GitHubStandin;
+  /** the tenant host's base URL: metric reads (`/metrics/<tenant>/<target>`) and webhook gates (`/gate/<tenant>`) */
+  hostUrl: string;
   /** what the receivers recorded so far */
-  seen: { webhooks: SeenWebhook[]; manifestPuts: SeenManifestPut[] };
+  seen: { webhooks: SeenWebhook[]; manifestPuts: SeenManifestPut[]; gates: SeenGateCall[] };
   setup(tenant: string, api: Api, adminToken: string): TenantEffects;
   check(ctx: CheckContext, opts?: { waitMs?: number }): Promise<Violation[]>;
   stop(): Promise<void>;
@@ -183,6 +201,46 @@ export async function startEffects(): Promise<Effects> {
   receiver.listen(0, '127.0.0.1');
   await once(receiver, 'listening');
   const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+
+  // The tenant host: a metric source (per tenant and target, a value with a fixed noise, as analysis.test.ts reads
+  // one) and a webhook gate answering the verdict the workload set for the tenant (seeded), each call recorded.
+  const metrics = new Map<string, number>();
+  const verdicts = new Map<string, 'PASS' | 'FAIL'>();
+  const gates: SeenGateCall[] = [];
+  const noise = [0, 0.012, -0.015, 0.007, -0.004, 0.018, -0.011, 0.003, -0.019, 0.009];
+  let reads = 0;
+  const host: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const [, what, tenant = '', target = ''] = (req.url ?? '')
+        .split('?')[0]!
+        .split('/')
+        .map((x) => decodeURIComponent(x));
+      if (what === 'metrics') {
+        const v = (metrics.get(`${tenant}\n${target}`) ?? 100) * (1 + noise[reads++ % noise.length]!);
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { value: v } }));
+      }
+      if (what === 'gate') {
+        let body: { promotionId?: unknown; promotion?: { id?: unknown } } = {};
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+        } catch {
+          /* recorded without its promotion */
+        }
+        const verdict = verdicts.get(tenant) ?? 'PASS';
+        const id = typeof body.promotionId === 'string' ? body.promotionId : typeof body.promotion?.id === 'string' ? body.promotion.id : undefined;
+        gates.push({ tenant, ...(id ? { promotionId: id } : {}), verdict, at: new Date().toISOString() });
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ verdict, reason: verdict === 'PASS' ? 'chaos: the board says yes' : 'chaos: the board says no' }));
+      }
+      res.writeHead(404).end();
+    });
+  });
+  host.listen(0, '127.0.0.1');
+  await once(host, 'listening');
+  const hostUrl = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
 
   const repos: { tenant: string; fullName: string; repository: string; mode: 'commit' | 'pull-request' }[] = [];
   const recipients = new Map<string, { tenant: string; channel: 'email' | 'slack' }>();
@@ -316,6 +374,36 @@ export async function startEffects(): Promise<Effects> {
         }
         return merged;
       },
+      async analysisTemplate(name, count) {
+        const r = await api.call('PUT', `/api/v1/analysis-templates/${name}`, {
+          token: adminToken,
+          body: {
+            provider: { type: 'web', url: `${hostUrl}/metrics/${encodeURIComponent(tenant)}/{{target.name}}`, jsonPath: '$.data.value' },
+            intervalSeconds: 1,
+            count,
+            failureCondition: 'result > 150',
+          },
+        });
+        if (r.status >= 300) fail(`analysis template ${name}`, r);
+      },
+      metric(target, value) {
+        metrics.set(`${tenant}\n${target}`, value);
+      },
+      async webhookGate(environment) {
+        const env = await api.call('GET', `/api/v1/environments/${environment}`, { token: adminToken });
+        if (env.status !== 200) fail(`environment ${environment}`, env);
+        const patched = await api.call('PATCH', `/api/v1/environments/${environment}`, {
+          token: adminToken,
+          body: {
+            version: env.body.version,
+            webhookGates: [{ name: 'change-board', url: `${hostUrl}/gate/${encodeURIComponent(tenant)}`, secret: HOOK_SECRET, timeoutMs: 2000 }],
+          },
+        });
+        if (patched.status !== 200) fail(`webhook gate of ${environment}`, patched);
+      },
+      gate(verdict) {
+        verdicts.set(tenant, verdict);
+      },
     };
   };
 
@@ -367,9 +455,10 @@ export async function startEffects(): Promise<Effects> {
     gitToken: GIT_TOKEN,
     registry: { source, target },
     webhookUrl,
+    hostUrl,
     git,
     github,
-    seen: { webhooks, manifestPuts },
+    seen: { webhooks, manifestPuts, gates },
     setup,
     async check(ctx, opts = {}) {
       // Deliveries still on their way (retries on the webhook scheduler, the stream's relay) get their time. A delivery
@@ -384,6 +473,22 @@ export async function startEffects(): Promise<Effects> {
       }
       const wanted = (tenant: string) => ctx.tenants.length === 0 || ctx.tenants.includes(tenant);
       const mine = repos.filter((r) => wanted(r.tenant));
+      // The promotions the gate receiver was asked about, as the table has them (their webhook gate and whether they ran).
+      const store = new DynamoStore(
+        documentClient({ endpoint: ctx.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }),
+        ctx.stack.tableName,
+      );
+      const gated = [...new Set(gates.filter((g) => wanted(g.tenant) && g.promotionId).map((g) => `${g.tenant}\n${g.promotionId}`))];
+      const gatedPromotions = (
+        await Promise.all(
+          gated.map(async (k) => {
+            const [tenant, id] = k.split('\n') as [string, string];
+            const p = await store.getPromotion(tenant, id);
+            const gate = p?.gates?.find((g) => g.gate === 'webhook:change-board');
+            return p ? [{ tenant, id, gate: gate ? { verdict: gate.verdict } : null, executed: p.transitions.some((x) => x.status === 'EXECUTING') }] : [];
+          }),
+        )
+      ).flat();
       return [
         ...gitCommitViolations(
           mine.map((r) => ({ tenant: r.tenant, repository: r.repository, commits: commitsOf(r.fullName) })),
@@ -404,6 +509,11 @@ export async function startEffects(): Promise<Effects> {
           expectedWebhooks(ctx.stack).filter((e) => wanted(e.tenant)),
           ctx.history,
         ),
+        ...gateViolations(
+          gates.filter((g) => wanted(g.tenant)),
+          gatedPromotions,
+          ctx.history,
+        ),
         ...notifyViolations(
           notificationsSeen(ctx).filter((n) => wanted(n.tenant)),
           ctx.history,
@@ -414,6 +524,8 @@ export async function startEffects(): Promise<Effects> {
     async stop() {
       receiver.closeAllConnections();
       receiver.close();
+      host.closeAllConnections();
+      host.close();
       await Promise.all([...proxies.map((p) => p.stop()), sourceUp.stop(), targetUp.stop(), github.stop()]);
       await git.close();
     },

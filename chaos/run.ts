@@ -166,8 +166,16 @@ function summarize(
   const byInvariant = tally(violations.map((v) => v.invariant));
   const lines: string[] = [];
   lines.push(`chaos: seed ${opts.seed}, rate ${opts.rate}, ${promotions.length} promotions in ${Math.round(elapsedMs / 1000)} s`);
-  lines.push('promotions by kind:');
-  for (const [k, n] of Object.entries(byKind).sort()) lines.push(`  ${k.padEnd(20)} ${n}`);
+  lines.push('promotions by kind (and how they ended):');
+  for (const [k, n] of Object.entries(byKind).sort()) {
+    const ends = tally(promotions.filter((p) => p.kind === k).map((p) => statusOf.get(p.id) ?? 'MISSING'));
+    lines.push(
+      `  ${k.padEnd(20)} ${String(n).padStart(4)}  ${Object.entries(ends)
+        .sort()
+        .map(([s, m]) => `${s} ${m}`)
+        .join(', ')}`,
+    );
+  }
   lines.push('promotions by final state (why):');
   for (const [k, n] of Object.entries(byStatus).sort()) lines.push(`  ${k.padEnd(36)} ${n}`);
   // What the API refused the workload (a race lost, a state that no longer allows it): the routes by answer.

@@ -24,6 +24,12 @@ export interface ChaosPromotion {
   /** the workload's kind (chaos/workload.ts KINDS) */
   kind: string;
   environment: string;
+  /** the soak its target environment asked for when the workload requested it (seconds; none: no soak) */
+  soakSeconds?: number;
+  /** requested by a recurring promotion's calendar: its name, and how many of its occurrences the workload fired */
+  recurring?: { name: string; occurrences: number };
+  /** its rollout has a fleet-confirmed target: how many of that fleet's instances the workload let read, and how many confirming needs */
+  fleet?: { readers: number; minInstances: number };
 }
 
 /** One broken invariant: which, where, why, and the history of that promotion (an excerpt; of the tenant when no promotion is known). */

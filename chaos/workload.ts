@@ -1,3 +1,4 @@
+import { recurringScheduleName } from '../domain/promotion/run/recurring.ts';
 import { generator } from '../local/faults.ts';
 import type { LocalStack } from '../local/stack.ts';
 import { ChaosClient, usersOf, type Users } from './client.ts';
@@ -12,7 +13,9 @@ import type { ChaosPromotion, HistoryEntry } from './types.ts';
  * Each tenant has dev → staging → production; production is the last (protected: approval) and rolls out over
  * three waves of targets (canary, us-east-1, cell-1; a monitor alarm on the first two, a guarded bake). Odd
  * tenants are "strict": dev → staging needs one approval within a short window, so approvals race each other and
- * the deadline there.
+ * the deadline there. A tenant whose plan needs it gets more on its line: production's targets measured by an
+ * analysis (and wave 1 guarded) against a metric source on the tenant host, a fleet-confirmed cell with its app key, a
+ * soak on production, a webhook gate on staging (chaos/effects.ts hosts the metric source and the gate receiver).
  */
 export const KINDS = [
   /** dev → staging: no approval (strict tenants: one approval) */
@@ -23,7 +26,7 @@ export const KINDS = [
   'alarm-rollback',
   /** production: an alarm after the rollout completed (nothing changes) */
   'alarm-after',
-  /** production: the region's alarm at the moment its bake ends, a little before or after (the stop decision races wave 3's start) */
+  /** production: the region's alarm the moment its bake ends, a little before or after (the stop decision races wave 3's start) */
   'stop-race',
   /** production: halted and resumed at random moments */
   'halt-resume',
@@ -49,11 +52,29 @@ export const KINDS = [
   'git-pr',
   /** production whose canary confirms by callback: the workload confirms once, twice at once, or racing an alarm */
   'callback-confirm',
+  /** production whose targets are measured by an analysis while they bake (a web metric source on the tenant host): it passes and the rollout completes */
+  'analysis-pass',
+  /** production whose analysis fails on the canary or the region (its metric over the condition): the rollout stops and puts changed targets back */
+  'analysis-fail',
+  /** production whose wave 1 is guarded (the canary compared with the targets not changed yet): a seeded regression of 30 % (rolls back) or 1 % (goes on) */
+  'guarded-wave',
+  /** staging → production into a production with a soak (a few seconds): the promotion waits SCHEDULED until the release has soaked in staging */
+  'soak',
+  /** dev → staging through a webhook gate on the tenant host that answers pass or fail (seeded): a failed gate blocks (the team cancels it) */
+  'webhook-gate',
+  /** production whose cell confirms by its fleet (instances read the release with the cell's app key): both instances take it, or one never does and the cell rolls back at its timeout */
+  'fleet-confirm',
+  /**
+   * a recurring promotion (dev → staging on a calendar): one occurrence fired through the local scheduler, delivered
+   * once or twice at once (EventBridge Scheduler delivers at least once); its calendar fires at most every 5 minutes,
+   * so the run brings its occurrence instead of waiting for it
+   */
+  'recurring',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** The kinds that need the effect receivers (chaos/effects.ts): left out of a run without them. */
-export const EFFECT_KINDS: readonly Kind[] = ['artifact', 'bundle', 'git-commit', 'git-pr'];
+export const EFFECT_KINDS: readonly Kind[] = ['artifact', 'bundle', 'git-commit', 'git-pr', 'analysis-pass', 'analysis-fail', 'guarded-wave', 'webhook-gate'];
 
 /** Statuses a promotion ends in (domain/kernel/lifecycle.ts: nothing follows them, bar a later rollback's mark). */
 export const FINAL = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'] as const;
@@ -64,6 +85,14 @@ export const FINAL = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELL
  * machine (at 3 s, a CI run saw 25 of 31 staging promotions expire).
  */
 export const APPROVAL_EXPIRY_SECONDS = 10;
+
+/** The soak of a soaking tenant's production (seconds): short, so a run waits for it (the API takes any whole number of seconds). */
+export const SOAK_SECONDS = 3;
+
+/** The analyses of an analysing tenant's production: measured each second while a target bakes; over 150 fails (targets answer 100). */
+export const ANALYSIS = { template: 'chaos-errors', count: 2, failing: 200 } as const;
+/** A guarded wave 1: the canary compared with the targets not changed yet (5 samples each, at most 10 % worse), over a 6 s bake. */
+export const GUARD = { template: 'chaos-latency', count: 5, bakeSeconds: 6, minSamples: 5, maxRegression: 0.1 } as const;
 
 export interface WorkloadOptions {
   stack: LocalStack;
@@ -123,14 +152,66 @@ export const alarmChange = (alarm: string, value: 'ALARM' | 'OK', reason: string
  * `callback`, the canary is confirmed by a callback (POST /promotions/{id}/targets/canary/confirm) before its wave goes on;
  * one never confirmed rolls back after 30 s (the least the API takes) (a wall-clock deadline: within the run's settle bound).
  */
-export const PRODUCTION_TARGETS = (tenant: string, callback = false) => {
+export const PRODUCTION_TARGETS = (tenant: string, callback = false, fleet = false) => {
   const a = tenantAlarms(tenant);
   return [
     { name: 'canary', wave: 1, monitors: [a.canary], ...(callback ? { confirm: { mode: 'callback', timeoutSeconds: 30 } } : {}) },
     { name: 'us-east-1', wave: 2, monitors: [a.us] },
-    { name: 'cell-1', wave: 3 },
+    { name: 'cell-1', wave: 3, ...(fleet ? { confirm: FLEET } : {}) },
   ];
 };
+
+/**
+ * A fleet-confirmed cell (wave 3): confirmed once both of its instances read the release (polled each second), rolled
+ * back when they have not 10 s after it changed (a short timeout the API takes: within the run's settle bound).
+ */
+export const FLEET = { mode: 'fleet', minInstances: 2, intervalSeconds: 1, timeoutSeconds: 10 } as const;
+/** the cell's instances (each reads its configuration with the cell's app key, saying who it is) */
+export const FLEET_INSTANCES = ['i-1', 'i-2'] as const;
+
+/** One tenant's plan: its name, whether it is strict, its own seed, the kinds it runs in order. */
+export interface TenantPlan {
+  tenant: string;
+  strict: boolean;
+  seed: number;
+  kinds: Kind[];
+}
+
+/**
+ * The tenants' plans, drawn up front from the seed (the interleaving of tenants still varies): `promotions` in all,
+ * counted by COST. Every kind once (where a tenant allows it) before any at random, so a small run still sees each:
+ * a tenant that can take none of the kinds not yet seen (they need a strict tenant, or the other git mode) leaves
+ * them to the next tenant rather than spend the budget on repeats.
+ */
+export function planTenants(seed: number, promotions: number, kinds: readonly Kind[], perTenant = 6, next = rng(seed)): TenantPlan[] {
+  const plans: TenantPlan[] = [];
+  const unseen = new Set<Kind>(kinds);
+  let budget = promotions;
+  let tenantNo = 0;
+  while (budget > 0) {
+    const strict = tenantNo % 2 === 1;
+    const tenant = `chaos-${seed.toString(36)}-${tenantNo++}`;
+    const strictOnly = (k: Kind) => strict || (k !== 'approval-race' && k !== 'deadline-race');
+    const mine: Kind[] = [];
+    let n = 0;
+    // Staging has one git target: a tenant's staging commits (git-commit) or opens pull requests (git-pr), not both.
+    while (n < perTenant && budget > 0) {
+      const allowed = kinds.filter(
+        (k) => strictOnly(k) && !(k === 'git-pr' && mine.includes('git-commit')) && !(k === 'git-commit' && mine.includes('git-pr')),
+      );
+      const fresh = [...unseen].filter((k) => allowed.includes(k));
+      if (!fresh.length && unseen.size && mine.length) break;
+      const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
+      unseen.delete(k);
+      const cost = COST[k];
+      mine.push(k);
+      n += cost;
+      budget -= cost;
+    }
+    plans.push({ tenant, strict, seed: Math.floor(next() * 2 ** 31), kinds: mine });
+  }
+  return plans;
+}
 
 export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult> {
   const { stack } = opts;
@@ -145,34 +226,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   const promotions: RequestedPromotion[] = [];
   const tenants: string[] = [];
   const users = new Map<string, Users>();
-  let budget = opts.promotions;
-  let tenantNo = 0;
-  const unseen = new Set<Kind>(kinds);
 
-  /** One tenant's plan, drawn up front from the seed (the interleaving of tenants still varies). */
-  const plans: { tenant: string; strict: boolean; seed: number; kinds: Kind[] }[] = [];
-  while (budget > 0) {
-    const strict = tenantNo % 2 === 1;
-    const tenant = `chaos-${opts.seed.toString(36)}-${tenantNo++}`;
-    const strictOnly = (k: Kind) => strict || (k !== 'approval-race' && k !== 'deadline-race');
-    const mine: Kind[] = [];
-    let n = 0;
-    // Every kind once (where the tenant allows it) before any at random: a small run still sees each. Staging has
-    // one git target: a tenant's staging commits (git-commit) or opens pull requests (git-pr), not both.
-    while (n < perTenant && budget > 0) {
-      const allowed = kinds.filter(
-        (k) => strictOnly(k) && !(k === 'git-pr' && mine.includes('git-commit')) && !(k === 'git-commit' && mine.includes('git-pr')),
-      );
-      const fresh = [...unseen].filter((k) => allowed.includes(k));
-      const k = fresh.length ? fresh[Math.floor(next() * fresh.length)]! : allowed[Math.floor(next() * allowed.length)]!;
-      unseen.delete(k);
-      const cost = COST[k];
-      mine.push(k);
-      n += cost;
-      budget -= cost;
-    }
-    plans.push({ tenant, strict, seed: Math.floor(next() * 2 ** 31), kinds: mine });
-  }
+  const plans = planTenants(opts.seed, opts.promotions, kinds, perTenant, next);
 
   const runTenant = async (plan: (typeof plans)[number]) => {
     const { tenant, strict } = plan;
@@ -180,10 +235,18 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     const u = await usersOf(stack, tenant);
     users.set(tenant, u);
     const r = rng(plan.seed);
-    const call = (token: string, method: string, path: string, body?: unknown, meta?: { promotionId?: string; note?: string }) =>
-      client.call(tenant, token, method, path, body, meta);
+    const call = (
+      token: string | undefined,
+      method: string,
+      path: string,
+      body?: unknown,
+      meta?: { promotionId?: string; note?: string; headers?: Record<string, string> },
+    ) => client.call(tenant, token, method, path, body, meta);
     /** the API as the effect receivers' setup calls it (through the same client, into the same history) */
     const api: Api = { url: stack.gateway.url, call: (method, path, o = {}) => client.call(tenant, o.token, method, path, o.body) };
+    /** the tenant's effect receivers (set up once, when the run has them) */
+    let fx: TenantEffects | undefined;
+    const fx0 = () => (opts.effects ? (fx ??= opts.effects.setup(tenant, api, u.admin)) : undefined);
     const must = async (token: string, method: string, path: string, body: unknown, ok: number[]) => {
       const from = client.history.length;
       const a = await call(token, method, path, body);
@@ -205,6 +268,12 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     // The line.
     await must(u.admin, 'POST', '/api/v1/environments', { name: 'dev', position: 0 }, [201]);
     await must(u.admin, 'POST', '/api/v1/environments', { name: 'staging', position: 1 }, [201]);
+    // Production's analyses (a tenant whose plan measures, or guards wave 1) read the tenant host's metric source:
+    // their templates come first. Every production promotion of such a tenant is measured (healthy unless a kind says).
+    const analysing = plan.kinds.includes('analysis-pass') || plan.kinds.includes('analysis-fail');
+    const guarded = plan.kinds.includes('guarded-wave');
+    if (analysing) await fx0()?.analysisTemplate(ANALYSIS.template, ANALYSIS.count);
+    if (guarded) await fx0()?.analysisTemplate(GUARD.template, GUARD.count);
     await must(
       u.admin,
       'POST',
@@ -212,9 +281,27 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       {
         name: 'production',
         position: 2,
-        bakeSeconds: 1,
-        targets: PRODUCTION_TARGETS(tenant, plan.kinds.includes('callback-confirm')),
-        rollout: { maxParallel: 2, waves: [{ wave: 2, bakeSeconds: 1 }] },
+        // An analysis measures through the bake: 3 s holds its two measurements.
+        bakeSeconds: analysing ? 3 : 1,
+        targets: PRODUCTION_TARGETS(tenant, plan.kinds.includes('callback-confirm'), plan.kinds.includes('fleet-confirm')),
+        rollout: {
+          maxParallel: 2,
+          waves: [
+            ...(guarded
+              ? [
+                  {
+                    wave: 1,
+                    bakeSeconds: GUARD.bakeSeconds,
+                    compare: { template: GUARD.template, minSamples: GUARD.minSamples, maxRegression: GUARD.maxRegression },
+                  },
+                ]
+              : []),
+            { wave: 2, bakeSeconds: analysing ? 3 : 1 },
+          ],
+        },
+        ...(analysing ? { analysis: [{ template: ANALYSIS.template }] } : {}),
+        // A soaking tenant: a release soaks in staging before it may go to production.
+        ...(plan.kinds.includes('soak') ? { soakSeconds: SOAK_SECONDS } : {}),
       },
       [201],
     );
@@ -235,15 +322,34 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       );
     // The outside effects: every promotion event to the webhook receiver, notifications to the outbox, dev publishing
     // into the source registry and staging syncing into the target one, and staging's git target as the plan needs it.
-    let fx: TenantEffects | undefined;
     if (opts.effects) {
-      fx = opts.effects.setup(tenant, api, u.admin);
+      fx ??= opts.effects.setup(tenant, api, u.admin);
       await fx.webhooks();
       await fx.notifications();
       await fx.registries({ dev: 'source', staging: 'target' });
       if (plan.kinds.includes('git-pr')) await fx.gitTarget('staging', 'pull-request');
       else if (plan.kinds.includes('git-commit')) await fx.gitTarget('staging', 'commit');
+      // A change board's webhook gate on staging (it answers pass until a webhook-gate kind says otherwise).
+      if (plan.kinds.includes('webhook-gate')) await fx.webhookGate('staging');
     }
+    // The fleet cell's app key: its instances read with it (a read counts only for the target the key is bound to).
+    // Its secret is shown once: a create whose answer was lost (refused on its retry as already made) leaves no key
+    // to use, so the admin makes another under a new name.
+    let fleetKey: string | undefined;
+    for (let n = 1; plan.kinds.includes('fleet-confirm') && !fleetKey && n <= 3; n++) {
+      const k = await call(u.admin, 'POST', '/api/v1/app-keys', { name: `cell-1-app-${n}`, environment: 'production', target: 'cell-1' });
+      if (k.status === 201 && typeof k.body?.key === 'string') fleetKey = k.body.key;
+    }
+    if (plan.kinds.includes('fleet-confirm') && !fleetKey) throw new Error(`${tenant}: no app key for the fleet cell`);
+    /** `instances` of the fleet cell read production's configuration, as running apps poll it */
+    const instancesRead = async (instances: readonly string[], promotionId: string) => {
+      for (const instance of instances)
+        await call(undefined, 'GET', '/api/v1/environments/production/effective', undefined, {
+          promotionId,
+          note: `instance ${instance} reads`,
+          headers: { 'x-api-key': fleetKey!, 'stageline-instance': instance },
+        });
+    };
     let key = 0;
     /** the staging promotions that completed, newest last (rollbacks pick one) */
     const completedStaging: string[] = [];
@@ -261,11 +367,18 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
      */
     const drive = async (
       p: RequestedPromotion,
-      o: { approve?: boolean; during?: (d: any) => Promise<void>; confirm?: (target: string) => Promise<boolean> } = {},
+      o: {
+        approve?: boolean;
+        during?: (d: any) => Promise<void>;
+        confirm?: (target: string) => Promise<boolean>;
+        /** the fleet cell's instances that read the release (default: all of them) */
+        instances?: readonly string[];
+      } = {},
     ) => {
       const end = Date.now() + waitMs;
       let last: string | undefined;
       let approved = false;
+      let resumedHalt: string | undefined;
       const confirmed = new Set<string>();
       for (;;) {
         const d = await read(p.id, last);
@@ -275,10 +388,22 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         // A target waiting for its callback: the deploy system confirms it once it runs (once per target).
         for (const x of d?.rollout?.waves?.flatMap((w: any) => w.targets ?? []) ?? []) {
           if (x.state !== 'CONFIRMING' || confirmed.has(x.name)) continue;
+          // A fleet target: its instances read the release (each poll, while it confirms); nothing to send.
+          if (x.confirmation?.mode === 'fleet') {
+            await instancesRead(o.instances ?? FLEET_INSTANCES, p.id);
+            continue;
+          }
           confirmed.add(x.name);
           const ok = o.confirm ? await o.confirm(x.name) : await confirmTarget(p.id, x.name);
           // Not taken (an error, or no answer): the deploy system sends it again at the next read.
           if (!ok) confirmed.delete(x.name);
+        }
+        // Halted by Stageline because an analysis was inconclusive (its metric source did not answer: an outbound
+        // fault): the team looks, finds the source answering again, and resumes (once per halt).
+        const halted = d?.rollout?.halted;
+        if (d?.status === 'EXECUTING' && halted?.at && halted.at !== resumedHalt && /analys/i.test(String(halted.reason ?? ''))) {
+          resumedHalt = halted.at;
+          await call(u.deployer, 'POST', `/api/v1/promotions/${p.id}/resume`, {}, { promotionId: p.id, note: 'resume after an inconclusive analysis' });
         }
         // Waiting for its pull request: a reviewer merges it.
         if (d?.waitingFor === 'merge' && fx) await fx.mergePulls();
@@ -301,7 +426,8 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     const request = async (kind: Kind, source: string, target: string) => {
       const a = await call(u.deployer, 'POST', '/api/v1/promotions', { sourceEnvironment: source, targetEnvironment: target }, { note: kind });
       if (a.status !== 201) return null;
-      return record(a.body.id, kind, target);
+      // A soaking tenant's production: the checker holds it to its soak (soak-respected).
+      return record(a.body.id, kind, target, target === 'production' && plan.kinds.includes('soak') ? { soakSeconds: SOAK_SECONDS } : {});
     };
     const toStaging = async (kind: Kind) => {
       await call(u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: `k${++key}`, value: `v${key}-${Math.floor(r() * 1e6)}` });
@@ -362,12 +488,82 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               await staged(kind);
               break;
             }
+            case 'analysis-pass':
+            case 'analysis-fail':
+            case 'guarded-wave': {
+              // The metric source answers healthy values, but for the kind's seeded fault: one target over the failure
+              // condition (analysis-fail), or the canary 30 % (or 1 %) worse than the targets not changed yet (guarded-wave).
+              if (!(await staged('config-staging'))) break;
+              const bad = kind === 'analysis-fail' ? (r() < 0.5 ? 'canary' : 'us-east-1') : kind === 'guarded-wave' ? 'canary' : undefined;
+              const value = kind === 'analysis-fail' ? ANALYSIS.failing : 100 * (1 + (r() < 0.5 ? 0.3 : 0.01));
+              if (bad) fx!.metric(bad, value);
+              try {
+                const p = await request(kind, 'staging', 'production');
+                if (p) await drive(p);
+              } finally {
+                if (bad) fx!.metric(bad, 100);
+              }
+              break;
+            }
+            case 'fleet-confirm': {
+              // Both instances read the release (the cell confirms), or one of them never does (it rolls back at its timeout).
+              if (!(await staged('config-staging'))) break;
+              const p = await request(kind, 'staging', 'production');
+              if (!p) break;
+              const instances = r() < 0.5 ? FLEET_INSTANCES : FLEET_INSTANCES.slice(0, 1);
+              p.fleet = { readers: instances.length, minInstances: FLEET.minInstances };
+              await drive(p, { instances });
+              break;
+            }
+            case 'recurring': {
+              // A calendar of its own (weekday mornings: it does not come by itself within the run), something new in dev,
+              // then its occurrence, delivered once or twice at once; a delivery the handler failed is delivered again.
+              const name = `train-${++key}`;
+              const cal = { source: 'dev', target: 'staging', cron: '0 9 * * 1-5', timeZone: 'UTC' };
+              await must(u.admin, 'PUT', `/api/v1/recurring-promotions/${name}`, cal, [200]);
+              await call(u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: `k${++key}`, value: `v${key}-${Math.floor(r() * 1e6)}` });
+              const schedule = recurringScheduleName(tenant, name);
+              const deliver = async () => {
+                for (let attempt = 1; attempt <= 3; attempt++)
+                  try {
+                    return await stack.scheduler.fireNow(schedule);
+                  } catch (err) {
+                    log(`${tenant} ${name}: the occurrence's delivery failed (attempt ${attempt}): ${String(err)}`);
+                  }
+              };
+              await Promise.all(r() < 0.5 ? [deliver()] : [deliver(), deliver()]);
+              const runs = await call(u.viewer, 'GET', `/api/v1/recurring-promotions/${name}`);
+              const ids = new Set<string>(
+                ((runs.body?.lastRuns ?? []) as { outcome: string; promotionId?: string }[])
+                  .filter((x) => x.outcome === 'promoted' && x.promotionId)
+                  .map((x) => x.promotionId!),
+              );
+              for (const id of ids) {
+                const d = await drive(record(id, kind, 'staging', { recurring: { name, occurrences: 1 } }));
+                if (d?.status === 'COMPLETED') completedStaging.push(id);
+              }
+              // The calendar is retired: nothing of it fires later.
+              await call(u.admin, 'DELETE', `/api/v1/recurring-promotions/${name}`);
+              break;
+            }
+            case 'webhook-gate': {
+              fx!.gate(r() < 0.5 ? 'PASS' : 'FAIL');
+              try {
+                const p = await toStaging(kind);
+                if (!p) break;
+                const d = await drive(p);
+                if (d?.status === 'COMPLETED') completedStaging.push(p.id);
+              } finally {
+                fx!.gate('PASS');
+              }
+              break;
+            }
             case 'stop-race': {
               // A region whose alarm is flaky: the same release to production up to STOP_RACES times, each stopped by
               // the region's alarm at the end of its bake. When the region (wave 2) bakes, just before its bake ends,
               // the workload reads the promotion every 10 ms and the alarm fires the moment wave 2 is done (its bake
-              // over, wave 3 not yet begun), or (one time in two) from 150 ms before its end to 50 ms after: the decision to
-              // stop meets the flow finishing wave 2 and starting wave 3 (this round's wave-3 race).
+              // over, wave 3 not yet begun), or (one time in two) from 150 ms before its end to 50 ms after: the decision
+              // to stop meets the flow finishing wave 2 and starting wave 3 (this round's wave-3 race).
               const a = tenantAlarms(tenant);
               for (let round = 0; round < STOP_RACES; round++) {
                 const p =
@@ -398,6 +594,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               break;
             }
             case 'config-production':
+            case 'soak':
             case 'alarm-rollback':
             case 'alarm-after':
             case 'halt-resume': {
@@ -497,64 +694,21 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               break;
             }
             case 'rollback-promotion': {
-              if (!completedStaging.length) await staged('config-staging');
-              // The newest one, or (as often) an earlier one a team reports broken later: a rollback of it puts back its
-              // own change and marks only it (last round's defect marked the newest, unrelated one ROLLED_BACK).
-              if (completedStaging.length < 2 && r() < 0.5) await staged('config-staging');
-              const of = r() < 0.5 ? completedStaging.at(-1) : completedStaging.at(-2 - Math.floor(r() * Math.min(2, completedStaging.length - 1)));
-              if (!of) break;
-              const a = await call(u.deployer, 'POST', `/api/v1/promotions/${of}/rollback`, { reason: 'chaos: reports broken' }, { promotionId: of });
-              if (a.status !== 200 || !a.body?.promotion?.id) break;
-              const p = record(a.body.promotion.id, kind, 'staging', { rollbackOf: of });
-              const d = await drive(p);
-              if (d?.status === 'COMPLETED') completedStaging.splice(completedStaging.indexOf(of), 1);
-              break;
-            }
-            case 'flag-staging': {
-              const flag = await call(u.deployer, 'POST', '/api/v1/environments/dev/flags', { key: `f${++key}`, value: r() < 0.5 });
-              if (flag.status !== 201 || typeof flag.body?.id !== 'string') break;
-              const a = await call(
-                u.deployer,
-                'POST',
-                '/api/v1/config/promotions',
-                {
-                  autoStart: true,
-                  sourceEnvironment: 'dev',
-                  targetEnvironment: 'staging',
-                  promotionType: 'SELECTIVE',
-                  flagIds: [flag.body.id],
-                  notes: 'chaos: one flag',
-                },
-                { note: kind },
-              );
-              if (a.status !== 201 || typeof a.body?.id !== 'string') break;
-              const d = await drive(record(a.body.id, kind, 'staging'));
-              if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
-              break;
-            }
-            case 'git-commit':
-            case 'git-pr': {
-              // staging's git target (set up for this tenant's plan) commits or opens a pull request; drive merges it.
-              const p = await toStaging(kind);
-              if (!p) break;
-              const d = await drive(p);
-              if (d?.status === 'COMPLETED') completedStaging.push(p.id);
-              break;
-            }
-            case 'artifact': {
-              const artifact = `${tenant}-app`;
-              const version = await publish(artifact, `v1.0.${++key}`);
-              if (!version) break;
-              const a = await call(
-                u.deployer,
-                'POST',
-                '/api/v1/promotions',
-                { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact, version },
-                { note: kind },
-              );
-              if (a.status !== 201) break;
-              const d = await drive(record(a.body.id, kind, 'staging'));
-              if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
+              // A team reports an earlier release broken: its rollback puts back that promotion's own change and marks
+              // only it (last round's defect marked the newest, unrelated one ROLLED_BACK); then, one time in two, the
+              // newest is rolled back too.
+              while (completedStaging.length < 2) if (!(await staged('config-staging'))) break;
+              const targets = [completedStaging.at(-2), ...(r() < 0.5 ? [completedStaging.at(-1)] : [])].filter((x): x is string => !!x);
+              for (const of of targets) {
+                const a = await call(u.deployer, 'POST', `/api/v1/promotions/${of}/rollback`, { reason: 'chaos: reports broken' }, { promotionId: of });
+                if (a.status !== 200 || !a.body?.promotion?.id) {
+                  log(`${tenant} rollback of ${of}: answered ${a.status} ${JSON.stringify(a.body).slice(0, 300)}`);
+                  continue;
+                }
+                const p = record(a.body.promotion.id, kind, 'staging', { rollbackOf: of });
+                const d = await drive(p);
+                if (d?.status === 'COMPLETED') completedStaging.splice(completedStaging.indexOf(of), 1);
+              }
               break;
             }
             case 'bundle': {
@@ -653,7 +807,7 @@ const PUBLISH_TRIES = 10;
 const STOP_RACES = 6;
 
 /** How many promotions a kind requests (those into production first promote to staging). */
-const COST: Record<Kind, number> = {
+export const COST: Record<Kind, number> = {
   'config-staging': 1,
   'config-production': 2,
   'alarm-rollback': 2,
@@ -663,7 +817,7 @@ const COST: Record<Kind, number> = {
   cancel: 2,
   'approval-race': 1,
   'deadline-race': 1,
-  'rollback-promotion': 1,
+  'rollback-promotion': 2,
   'env-rollback': 1,
   'flag-staging': 1,
   artifact: 1,
@@ -671,4 +825,11 @@ const COST: Record<Kind, number> = {
   'git-commit': 1,
   'git-pr': 1,
   'callback-confirm': 2,
+  'analysis-pass': 2,
+  'analysis-fail': 2,
+  'guarded-wave': 2,
+  soak: 2,
+  'webhook-gate': 1,
+  'fleet-confirm': 2,
+  recurring: 1,
 };

@@ -285,3 +285,39 @@ export function notifyViolations(seen: readonly SeenNotification[], history: rea
   }
   return out;
 }
+
+// ---------------------------------------------------------------- webhook gates
+
+/** One call of a tenant's webhook gate, as the gate receiver answered it. */
+export interface SeenGateCall {
+  tenant: string;
+  promotionId?: string;
+  verdict: 'PASS' | 'FAIL';
+  at: string;
+}
+
+/**
+ * gate-verdict, from the tenant host's side: what the gate receiver answered is what the promotion did. A promotion
+ * the receiver answered FAIL every time it was asked neither passes its webhook gate nor executes (a fault on the way
+ * may turn a PASS into a failed gate, never a FAIL into a pass); one whose webhook gate says PASS was answered PASS.
+ */
+export function gateViolations(
+  calls: readonly SeenGateCall[],
+  promotions: readonly { tenant: string; id: string; gate: { verdict: string } | null; executed: boolean }[],
+  history: readonly HistoryEntry[],
+  gate = 'webhook:change-board',
+): Violation[] {
+  const out: Violation[] = [];
+  for (const p of promotions) {
+    const mine = calls.filter((c) => c.tenant === p.tenant && c.promotionId === p.id);
+    const add = (detail: string) =>
+      out.push({ invariant: 'gate-verdict', tenant: p.tenant, promotionId: p.id, detail, history: historyOf(history, p.tenant, p.id) });
+    const failedAll = mine.length > 0 && mine.every((c) => c.verdict === 'FAIL');
+    const all = `all ${mine.length} call${mine.length === 1 ? '' : 's'}`;
+    if (failedAll && p.gate?.verdict === 'PASS') add(`the gate receiver answered FAIL to ${all}, but its gate ${gate} says PASS`);
+    else if (failedAll && p.executed) add(`the gate receiver answered FAIL to ${all}, but it executed`);
+    else if (p.gate?.verdict === 'PASS' && !mine.some((c) => c.verdict === 'PASS'))
+      add(`its gate ${gate} says PASS, but the gate receiver never answered PASS for it (${mine.length} calls)`);
+  }
+  return out;
+}

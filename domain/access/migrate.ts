@@ -1,5 +1,5 @@
 import { auditEntry } from '../audit/audit.ts';
-import { WriteConflict } from '../kernel/retry.ts';
+import { refusedByStored } from '../kernel/retry.ts';
 import type { With } from '../kernel/deps.ts';
 import type { ManagedUser } from './ports.ts';
 import { domainOf, memberOf } from './users.ts';
@@ -39,7 +39,7 @@ export async function migrateTenants(deps: With<'users'>): Promise<MigrationRepo
         report.created.push(tenant);
         report.domains[tenant] = domains;
       } catch (err) {
-        if (!(err instanceof WriteConflict)) throw err; // created meanwhile: left as it is
+        if (!refusedByStored(err)) throw err; // created meanwhile: left as it is (a busy store: tried again)
       }
     } else if (!record.emailDomains) {
       await deps.store.setEmailDomains(tenant, domains, audit('tenant.domains', domains.join(',')));

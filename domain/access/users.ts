@@ -3,7 +3,7 @@ import { auditEntry } from '../audit/audit.ts';
 import { hasRole, PLATFORM_GROUP, ROLES, type Principal, type Role } from './auth.ts';
 import { AlreadyExists, Forbidden, RuleViolation, UserNotFound, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
-import { WriteConflict } from '../kernel/retry.ts';
+import { refusedByStored, WriteConflict } from '../kernel/retry.ts';
 import { notReserved } from '../kernel/reserved-keys.ts';
 import type { AdminGuard, ManagedUser, Member, Tenant, TenantRepo, UserAdmin } from './ports.ts';
 import { isPublicMailDomain } from './public-domains.ts';
@@ -317,7 +317,7 @@ export async function createTenant(
   } catch (err) {
     await admin(deps).remove(body.id, first.id);
     await release();
-    if (err instanceof WriteConflict) throw new AlreadyExists(`Tenant ${body.id} already exists`);
+    if (refusedByStored(err)) throw new AlreadyExists(`Tenant ${body.id} already exists`);
     throw err;
   }
   await deps.store.putMember(memberOf(body.id, first, now.toISOString()), entry(deps, ctx, body.id, 'user.invite', 'user', first.email, null, 'admin'));

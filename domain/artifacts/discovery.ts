@@ -5,7 +5,7 @@ import type { Principal } from '../access/auth.ts';
 import { AlreadyExists, ArtifactNotFound, RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import { DISCOVERY_PRINCIPAL, publishArtifact as publish } from './artifacts.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
-import { WriteConflict } from '../kernel/retry.ts';
+import { refusedByStored } from '../kernel/retry.ts';
 import { linearRegex, patternIssue, REGEX_MAX_LENGTH, regexReady } from '../kernel/bounded.ts';
 import type { RepoLink } from './model.ts';
 
@@ -185,7 +185,7 @@ export async function createRepoLink(deps: Deps, ctx: Ctx, artifact: string, inp
   try {
     await deps.store.putRepoLink(link, audit);
   } catch (err) {
-    if (err instanceof WriteConflict) throw linked();
+    if (refusedByStored(err)) throw linked();
     throw err;
   }
   return { ...linkView(link), notifyToken: token };
@@ -217,7 +217,7 @@ export async function deleteRepoLink(deps: Deps, ctx: Ctx, artifact: string, id:
     await deps.store.deleteRepoLink(link, audit);
   } catch (err) {
     // Removed meanwhile (another request, a manifest apply): it is gone either way.
-    if (err instanceof WriteConflict) throw new ArtifactNotFound(`No registry link ${id} on artifact ${artifact}`);
+    if (refusedByStored(err)) throw new ArtifactNotFound(`No registry link ${id} on artifact ${artifact}`);
     throw err;
   }
 }

@@ -9,7 +9,7 @@ import { EnvironmentFrozen, EnvironmentNotFound, FreezeWindowNotFound, RuleViola
 import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
 import type { DomainEvent } from '../kernel/ports.ts';
 import { newEvent, parseEventDetail } from '../kernel/events.ts';
-import { WriteConflict } from '../kernel/retry.ts';
+import { refusedByStored } from '../kernel/retry.ts';
 import type { FreezeWindow, Occurrence } from './model.ts';
 
 /**
@@ -308,8 +308,8 @@ export async function fireFreezeEdge(deps: With<'scheduler'>, tenant: string, e:
   try {
     await deps.store.commit(tenant, [{ kind: 'event', event }]);
   } catch (err) {
-    // The same edge fired again: its event is in the outbox already.
-    if (!(err instanceof WriteConflict)) throw err;
+    // The same edge fired again: its event is in the outbox already (a busy store saved nothing: fired again).
+    if (!refusedByStored(err)) throw err;
     emitted = false;
   }
   const next = await armFreezeEdge(deps, w, at);

@@ -3,7 +3,7 @@ import { auditEntry } from '../audit/audit.ts';
 import { EnvironmentNotFound, GitTargetNotFound, RuleViolation, ValidationFailed, VersionConflict, type Issue } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import type { SecretPurpose, SecretResolver } from '../kernel/ports.ts';
-import { WriteConflict } from '../kernel/retry.ts';
+import { refusedByStored } from '../kernel/retry.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import type { GitEditKind, GitTarget } from './ports.ts';
@@ -292,7 +292,7 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, sent: z.in
   try {
     await deps.store.putGitTarget(next, cur ? cur.version : null, audit);
   } catch (err) {
-    if (err instanceof WriteConflict) throw new VersionConflict(`The git target of '${env}' changed meanwhile; read it again`);
+    if (refusedByStored(err)) throw new VersionConflict(`The git target of '${env}' changed meanwhile; read it again`);
     throw err;
   }
   return view(next);
@@ -351,7 +351,7 @@ export async function deleteGitTarget(deps: Deps, ctx: Ctx, env: string): Promis
   try {
     await deps.store.deleteGitTarget(cur, audit);
   } catch (err) {
-    if (err instanceof WriteConflict) throw new VersionConflict(`The git target of '${env}' changed meanwhile; try again`);
+    if (refusedByStored(err)) throw new VersionConflict(`The git target of '${env}' changed meanwhile; try again`);
     throw err;
   }
 }

@@ -1,16 +1,27 @@
 import { ConcurrentModification, OutOfTime } from './errors.ts';
 import type { Tunables } from './tunables.ts';
 
-/** Raised by a Store when a conditional write lost a race. */
+/**
+ * Raised by a Store when a conditional write lost a race: `reason` names the condition the stored data refused, or
+ * `busy` when DynamoDB refused the write because another transaction was on its items (nothing was saved and
+ * nothing stored refused it: the same write may simply be sent again).
+ */
 export class WriteConflict extends Error {
   constructor(
-    readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown',
+    readonly reason: 'chain' | 'version' | 'exists' | 'position' | 'not-empty' | 'unknown' | 'busy',
     message?: string,
   ) {
     super(message ?? `write conflict (${reason})`);
     this.name = 'WriteConflict';
   }
 }
+
+/**
+ * A conditional write the stored data refused (a version moved on, a name taken): not one DynamoDB refused for a
+ * moment because another transaction was on its items (`busy`: send it again, 409 CONCURRENT_MODIFICATION). A use
+ * case that answers a lost race as its own error (a version conflict, "already exists") asks this first.
+ */
+export const refusedByStored = (err: unknown): err is WriteConflict => err instanceof WriteConflict && err.reason !== 'busy';
 
 /** Counters of this process (read as deltas by the HTTP middleware: a metric and a log field per request). */
 export const writeStats = { retries: 0, givenUp: 0 };

@@ -4,7 +4,7 @@ import { hasRole, type Principal } from '../access/auth.ts';
 import { ConcurrentModification, Forbidden, SlackLinkNotFound } from '../kernel/errors.ts';
 import type { ActedVia } from '../kernel/model.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
-import { WriteConflict } from '../kernel/retry.ts';
+import { refusedByStored, WriteConflict } from '../kernel/retry.ts';
 import { userPrincipal } from './notifier.ts';
 import { boundSlackTeams } from './settings.ts';
 import type { SlackLink, SlackLinkCode } from './model.ts';
@@ -154,7 +154,7 @@ export async function linkFromSlack(deps: Deps, input: { tenant: string; secret:
   try {
     await deps.store.linkSlack({ tenant, hash, usedAt: now.toISOString() }, link, previous, audit);
   } catch (err) {
-    if (err instanceof WriteConflict) return { ok: false, text: `That code was used already, or this Slack user was linked a moment ago. ${again}` };
+    if (refusedByStored(err)) return { ok: false, text: `That code was used already, or this Slack user was linked a moment ago. ${again}` };
     throw err;
   }
   return {

@@ -3,7 +3,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict, WebhookNotFound } from '../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
-import { WriteConflict } from '../kernel/retry.ts';
+import { refusedByStored } from '../kernel/retry.ts';
 import { envName } from '../kernel/schemas.ts';
 import { checkTenantUrl, isRedactedUrl, redactedMatches, redactUrl, RECEIVER_URL_FORMAT } from '../kernel/url-policy.ts';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, type WebhookSubscription } from './model.ts';
@@ -87,7 +87,7 @@ async function saved(write: Promise<void>, id: string): Promise<void> {
   try {
     await write;
   } catch (err) {
-    if (err instanceof WriteConflict) throw new VersionConflict(`Webhook '${id}' changed meanwhile; read it again`);
+    if (refusedByStored(err)) throw new VersionConflict(`Webhook '${id}' changed meanwhile; read it again`);
     throw err;
   }
 }

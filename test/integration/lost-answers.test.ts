@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TransactionConflictException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
@@ -15,7 +15,7 @@ import { ensureTable, LOCAL_REGION, localCredentials } from '../../local/dynamod
  * applied, the request answered 503, and the key stayed claimed until its lease ran out; a conditional Put took
  * its own first try for a lost race.
  */
-type Act = 'applyAndLose' | 'conflict';
+type Act = 'applyAndLose' | 'conflict' | 'txBusy';
 
 let db: DynamoDBDocumentClient;
 let store: DynamoStore;
@@ -37,6 +37,12 @@ beforeAll(async () => {
       tries++;
       const act = script.shift();
       if (act === 'conflict') throw new TransactionConflictException({ message: 'scripted: Transaction is ongoing for the item', $metadata: {} });
+      if (act === 'txBusy')
+        throw new TransactionCanceledException({
+          message: 'scripted: Transaction cancelled [None, TransactionConflict]',
+          $metadata: {},
+          CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }],
+        });
       const out = await next(args);
       if (act === 'applyAndLose') throw Object.assign(new Error(`${command} applied, answer lost`), { name: 'TimeoutError', $metadata: {} });
       return out;
@@ -162,5 +168,51 @@ describe('a versioned write applied on its first try, its answer lost', () => {
     script.push('conflict');
     await expect(base.transact([put()], ['version'])).rejects.toThrow(WriteConflict);
     expect(tries).toBe(2);
+  });
+});
+
+/**
+ * A transaction DynamoDB refused because another transaction was on one of its items saved nothing, and nothing
+ * stored refused it: the caller sends it again (409 CONCURRENT_MODIFICATION), it is no lost race a use case answers
+ * as a version conflict. Found by the chaos run (seed 9): a webhook subscription created while the fault plan refused
+ * its transaction answered 409 VERSION_CONFLICT ("changed meanwhile; read it again") to a create, and the tenant's
+ * set-up stopped.
+ */
+describe('a transaction refused for another one on its items', () => {
+  const sub = (id: string) =>
+    ({
+      tenant: 't-busy',
+      id,
+      url: 'https://hooks.example.com/x',
+      events: ['promotion.completed'],
+      environment: null,
+      enabled: true,
+      description: '',
+      createdAt: new Date().toISOString(),
+      createdBy: 'someone',
+      version: 1,
+    }) as unknown as Parameters<DynamoStore['putWebhook']>[0];
+  const audit = (id: string) =>
+    ({
+      tenant: 't-busy',
+      id: `a-${id}`,
+      at: new Date().toISOString(),
+      actor: 'u',
+      actorName: 'u',
+      action: 'webhook.create',
+      entityType: 'webhook',
+      entityId: id,
+      before: null,
+      after: null,
+    }) as unknown as Parameters<DynamoStore['putWebhook']>[2];
+
+  it("is a WriteConflict of reason 'busy' (nothing saved: send it again); a condition the stored item refused is not", async () => {
+    script.length = 0;
+    script.push('txBusy');
+    const id = `wh_${randomUUID().slice(0, 8)}`;
+    await expect(store.putWebhook(sub(id), null, audit(id))).rejects.toMatchObject({ name: 'WriteConflict', reason: 'busy' });
+    // Nothing was saved: the same write goes through when sent again; written again as new, the item refuses it.
+    await store.putWebhook(sub(id), null, audit(id));
+    await expect(store.putWebhook(sub(id), null, audit(`${id}-2`))).rejects.toMatchObject({ name: 'WriteConflict', reason: 'exists' });
   });
 });

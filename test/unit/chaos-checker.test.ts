@@ -285,3 +285,258 @@ describe('chaos checker: other invariants fail what they describe', () => {
     expect(names(o)).toEqual(['final-state p-stuck', 'live-value p-live']);
   });
 });
+
+/** A production rollout over three waves that executed from 3 s: `targets`, `end` its status at 40 s, `over` the rest. */
+const rollout = (id: string, end: Promotion['status'], targets: RolloutTarget[], over: Partial<Promotion> = {}) => ({
+  promotion: promotion(id, {
+    targetEnvironment: 'production',
+    sourceEnvironment: 'staging',
+    path: [
+      ['PENDING', 0],
+      ['VALIDATING', 1],
+      ['APPROVED', 2],
+      ['EXECUTING', 3],
+      [end, 40],
+    ],
+    result: { digest: digest('n') } as Promotion['result'],
+    ...over,
+  }),
+  targets,
+  approvals: [],
+});
+const measured = (x: RolloutTarget, phase: string, failed = 0) =>
+  ({
+    ...x,
+    analysis: [
+      {
+        template: 'chaos-errors',
+        scope: 'bake',
+        phase,
+        measurements: [],
+        tally: { successful: 2 - failed, failed, inconclusive: 0, error: 0, consecutiveErrors: 0 },
+      },
+    ],
+  }) as unknown as RolloutTarget;
+const rolledBack = (x: RolloutTarget, s: number) => ({ ...x, rolledBackAt: at(s) }) as RolloutTarget;
+
+describe('chaos checker: a failed analysis stops the rollout, a passing one lets it complete', () => {
+  it('fails a promotion that COMPLETED though an analysis of its targets failed, and a run marked Failed with no failed measurement', () => {
+    const o = observed(
+      [
+        rollout('p-done', 'COMPLETED', [measured(target('canary', 1, 'DONE', 5), 'Successful'), measured(target('us-east-1', 2, 'DONE', 12), 'Failed', 2)]),
+        rollout('p-back', 'ROLLED_BACK', [rolledBack(measured(target('canary', 1, 'ROLLED_BACK', 5), 'Failed'), 30), target('us-east-1', 2, 'PENDING')], {
+          targetEnvironment: 'eu-production',
+          rollout: { wave: 1, stopping: { at: at(20), reason: 'analysis' }, outcome: 'ROLLED_BACK' } as Promotion['rollout'],
+        }),
+      ],
+      [],
+    );
+    const found = check(o).filter((v) => v.invariant === 'analysis-verdict');
+    expect(found.map((v) => `${v.promotionId}: ${v.detail}`)).toEqual([
+      expect.stringMatching(/^p-done: .*COMPLETED.*analysis 'chaos-errors' of us-east-1 failed/),
+      expect.stringMatching(/^p-back: .*analysis 'chaos-errors' of canary is Failed, but none of its measurements failed/),
+    ]);
+  });
+
+  it('passes a rollout whose analyses succeeded and one that rolled back after a failed one', () => {
+    const o = observed(
+      [
+        rollout('p-done', 'COMPLETED', [measured(target('canary', 1, 'DONE', 5), 'Successful'), measured(target('us-east-1', 2, 'DONE', 12), 'Successful')]),
+        rollout('p-back', 'ROLLED_BACK', [rolledBack(measured(target('canary', 1, 'ROLLED_BACK', 5), 'Failed', 1), 30), target('us-east-1', 2, 'PENDING')], {
+          targetEnvironment: 'eu-production',
+          rollout: { wave: 1, stopping: { at: at(20), reason: 'analysis' }, outcome: 'ROLLED_BACK' } as Promotion['rollout'],
+        }),
+      ],
+      [],
+    );
+    expect(names(o)).toEqual([]);
+  });
+});
+
+describe('chaos checker: a rollout puts back only the targets it changed, newest wave first', () => {
+  const stopped = (targets: RolloutTarget[], order: string) =>
+    observed(
+      [
+        rollout('p-r', 'ROLLED_BACK', targets, {
+          rollout: { wave: 2, stopping: { at: at(20), reason: 'analysis' }, outcome: 'ROLLED_BACK' } as Promotion['rollout'],
+        }),
+      ],
+      [entry('p-r', 'promotion.rollback.auto', 30, `analysis failed; targets rolled back in reverse wave order: ${order}`)],
+    );
+
+  it('fails a history that put back a target never changed, and one that put wave 1 back before wave 2', () => {
+    const o = stopped(
+      [
+        rolledBack(target('canary', 1, 'ROLLED_BACK', 5), 30),
+        rolledBack(target('us-east-1', 2, 'ROLLED_BACK', 12), 31),
+        rolledBack(target('cell-1', 3, 'ROLLED_BACK'), 30),
+      ],
+      'canary (wave 1), us-east-1 (wave 2)',
+    );
+    const found = check(o).filter((v) => v.invariant === 'rollback-order');
+    expect(found.map((v) => v.detail)).toEqual([
+      expect.stringContaining('target cell-1 (wave 3) was put back, but the rollout never changed it'),
+      expect.stringContaining('us-east-1 (wave 2) was put back at'),
+      expect.stringContaining('the audit says it put back canary (wave 1) before us-east-1 (wave 2)'),
+    ]);
+  });
+
+  it('passes the history that put back wave 2 then wave 1, and left wave 3 alone', () => {
+    const o = stopped(
+      [rolledBack(target('canary', 1, 'ROLLED_BACK', 5), 30), rolledBack(target('us-east-1', 2, 'ROLLED_BACK', 12), 30), target('cell-1', 3, 'PENDING')],
+      'us-east-1 (wave 2), canary (wave 1)',
+    );
+    expect(names(o)).toEqual([]);
+  });
+});
+
+describe('chaos checker: a soak-delayed promotion never starts before its soak ends', () => {
+  /** staging's promotion executed at 3 s and completed at 6 s; production's was requested at 7 s and executed at `exec`. */
+  const soaked = (exec: number, heldBy: boolean) => {
+    const staging = promotion('p-stg', {
+      path: [
+        ['PENDING', 0],
+        ['VALIDATING', 1],
+        ['APPROVED', 2],
+        ['EXECUTING', 3],
+        ['COMPLETED', 6],
+      ],
+      targetEnvironment: 'staging',
+    });
+    const production = promotion('p-prd', {
+      sourceEnvironment: 'staging',
+      targetEnvironment: 'production',
+      path: [
+        ['PENDING', 7],
+        ['VALIDATING', 7],
+        ['APPROVED', 8],
+        ['SCHEDULED', 8],
+        ['EXECUTING', exec],
+        ['COMPLETED', exec + 2],
+      ],
+      ...(heldBy
+        ? {
+            heldBy: { soak: { environment: 'staging', seconds: 5, since: at(4), from: 'environment' }, reason: 'soaking', until: at(9) } as Promotion['heldBy'],
+          }
+        : {}),
+    });
+    const o = observed(
+      [
+        { promotion: staging, targets: [], approvals: [] },
+        { promotion: production, targets: [], approvals: [] },
+      ],
+      [],
+    );
+    o.requested = o.requested.map((r) => (r.id === 'p-prd' ? { ...r, soakSeconds: 5 } : r));
+    return o;
+  };
+
+  it('fails a promotion that executed before its hold said, and one the soak never held that executed too soon after its release landed', () => {
+    expect(
+      check(soaked(8, true))
+        .filter((v) => v.invariant === 'soak-respected')
+        .map((v) => v.detail),
+    ).toEqual([expect.stringMatching(/started executing at .*, before its soak of 5 s in staging from .* ended/)]);
+    expect(
+      check(soaked(7, false))
+        .filter((v) => v.invariant === 'soak-respected')
+        .map((v) => v.detail),
+    ).toEqual([expect.stringContaining('after its release went live in staging')]);
+  });
+
+  it('passes the promotion that executed once the soak had ended', () => {
+    expect(names(soaked(9, true))).toEqual([]);
+  });
+});
+
+describe("chaos checker: a webhook gate's verdict is what the promotion did", () => {
+  const gated = (verdict: 'PASS' | 'FAIL', end: 'COMPLETED' | 'CANCELLED') =>
+    observed(
+      [
+        {
+          promotion: promotion('p-g', {
+            path:
+              end === 'COMPLETED'
+                ? [
+                    ['PENDING', 0],
+                    ['VALIDATING', 1],
+                    ['APPROVED', 2],
+                    ['EXECUTING', 3],
+                    ['COMPLETED', 6],
+                  ]
+                : [
+                    ['PENDING', 0],
+                    ['VALIDATING', 1],
+                    ['VALIDATION_FAILED', 2],
+                    ['CANCELLED', 6],
+                  ],
+            gates: [{ gate: 'webhook:change-board', verdict, blocking: true, reason: 'board', evidenceRefs: [] }],
+          }),
+          targets: [],
+          approvals: [],
+        },
+      ],
+      [],
+    );
+  it('fails a promotion that executed though a blocking gate failed', () => {
+    expect(check(gated('FAIL', 'COMPLETED')).map((v) => `${v.invariant}: ${v.detail}`)).toEqual([
+      expect.stringMatching(/^gate-verdict: .*webhook:change-board.*FAIL/),
+    ]);
+  });
+  it('passes a completed promotion whose gate passed, and a cancelled one whose gate failed', () => {
+    expect(names(gated('PASS', 'COMPLETED'))).toEqual([]);
+    expect(names(gated('FAIL', 'CANCELLED'))).toEqual([]);
+  });
+});
+
+describe('chaos checker: a recurring promotion fires once per occurrence', () => {
+  /** calendar `train` fired one occurrence (delivered twice): `n` promotions requested by it. */
+  const fired = (n: number) => {
+    const byCalendar = (id: string, s: number) =>
+      promotion(id, {
+        requestedBy: { id: 'recurring:train', name: "recurring promotion 'train'" },
+        path: [
+          ['PENDING', s],
+          ['VALIDATING', s],
+          ['CANCELLED', s + 1],
+        ],
+      } as Partial<Promotion> & { path: [Promotion['status'], number][] });
+    const o = observed(
+      Array.from({ length: n }, (_, i) => ({ promotion: byCalendar(`p-r${i}`, i * 2), targets: [], approvals: [] })),
+      [],
+    );
+    o.requested = o.requested.map((r) => ({ ...r, recurring: { name: 'train', occurrences: 1 } }));
+    return o;
+  };
+  it('fails two promotions requested by one occurrence of a calendar', () => {
+    expect(check(fired(2)).map((v) => `${v.invariant} ${v.promotionId}: ${v.detail}`)).toEqual([
+      expect.stringMatching(/^recurring-once p-r1: recurring promotion 'train' requested 2 promotions \(p-r0, p-r1\) for 1 occurrence/),
+    ]);
+  });
+  it('passes one promotion for the occurrence', () => {
+    expect(names(fired(1))).toEqual([]);
+  });
+});
+
+describe('chaos checker: a fleet target confirms only when its fleet took the release', () => {
+  const fleetTarget = (state: RolloutTarget['state'], took: number, seen: number) =>
+    ({
+      ...target('cell-1', 3, state, 20),
+      confirm: { mode: 'fleet', at: at(25), fleet: { seen, took, share: seen ? took / seen : 0, minShare: 0.9 } },
+    }) as RolloutTarget;
+  const run = (end: Promotion['status'], cell: RolloutTarget, readers: number) => {
+    const o = observed([rollout('p-f', end, [target('canary', 1, 'DONE', 5), cell])], []);
+    o.requested = o.requested.map((r) => ({ ...r, fleet: { readers, minInstances: 2 } }));
+    return o;
+  };
+  it('fails a cell confirmed while 1 of 2 instances took the release, and a promotion that completed though only one instance ever read it', () => {
+    expect(check(run('COMPLETED', fleetTarget('DONE', 1, 2), 1)).map((v) => `${v.invariant}: ${v.detail}`)).toEqual([
+      expect.stringMatching(/^fleet-confirmed: target cell-1 was confirmed by its fleet with 1\/2 instances \(50 %\); it needs 90 %/),
+      expect.stringMatching(/^fleet-confirmed: it COMPLETED, but only 1 instance of its fleet target read anything; confirming needs 2/),
+    ]);
+  });
+  it('passes a cell confirmed by both instances, and a promotion rolled back when one never read', () => {
+    expect(names(run('COMPLETED', fleetTarget('DONE', 2, 2), 2))).toEqual([]);
+    expect(names(run('ROLLED_BACK', fleetTarget('ROLLED_BACK', 0, 2), 1))).toEqual([]);
+  });
+});

@@ -5,6 +5,7 @@ import {
   pullRequestViolations,
   registryViolations,
   webhookViolations,
+  gateViolations,
   type SeenManifestPut,
 } from '../../chaos/effects/checks.ts';
 
@@ -152,5 +153,36 @@ describe('notify-once', () => {
     ).toEqual([]);
     const v = notifyViolations([n('email', 'a@x', 'done'), n('email', 'a@x', 'done')], []);
     expect(v.map((x) => [x.invariant, x.promotionId, x.detail])).toEqual([['notify-once', 'p1', '2 email notifications "done" to a@x (at , )']]);
+  });
+});
+
+describe('gate-verdict (the gate receiver)', () => {
+  const call = (promotionId: string, verdict: 'PASS' | 'FAIL') => ({ tenant: 't1', promotionId, verdict, at: '2026-01-01T00:00:01Z' });
+  it('a promotion the receiver failed every time may not pass its gate nor execute; one whose gate passed was answered PASS at least once', () => {
+    const found = gateViolations(
+      [call('p1', 'FAIL'), call('p1', 'FAIL'), call('p2', 'FAIL'), call('p3', 'FAIL')],
+      [
+        { tenant: 't1', id: 'p1', gate: { verdict: 'PASS' }, executed: false },
+        { tenant: 't1', id: 'p2', gate: { verdict: 'FAIL' }, executed: true },
+        { tenant: 't1', id: 'p3', gate: { verdict: 'FAIL' }, executed: false },
+      ],
+      history,
+    );
+    expect(found.map((v) => `${v.invariant} ${v.promotionId}: ${v.detail}`)).toEqual([
+      expect.stringMatching(/^gate-verdict p1: the gate receiver answered FAIL to all 2 calls, but its gate webhook:change-board says PASS/),
+      expect.stringMatching(/^gate-verdict p2: the gate receiver answered FAIL to all 1 call, but it executed/),
+    ]);
+  });
+  it('passes what the receiver said: a pass after a failed try (retried), and a fail that blocked', () => {
+    expect(
+      gateViolations(
+        [call('p1', 'FAIL'), call('p1', 'PASS'), call('p3', 'FAIL')],
+        [
+          { tenant: 't1', id: 'p1', gate: { verdict: 'PASS' }, executed: true },
+          { tenant: 't1', id: 'p3', gate: { verdict: 'FAIL' }, executed: false },
+        ],
+        history,
+      ),
+    ).toEqual([]);
   });
 });

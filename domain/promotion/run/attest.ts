@@ -5,7 +5,7 @@ import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import type { DomainEvent } from '../../kernel/ports.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { AuditEntry } from '../../kernel/model.ts';
-import { WriteConflict } from '../../kernel/retry.ts';
+import { refusedByStored } from '../../kernel/retry.ts';
 import { contentChoosers, evidenceAccepted } from '../request/policy.ts';
 import { ENGINE, forCurrentRelease } from '../aggregate.ts';
 import { everyEvidence, readEvidence } from '../request/evidence.ts';
@@ -173,7 +173,8 @@ async function enterInTrail(deps: Deps, p: Promotion, a: StoredAttestation): Pro
   try {
     await deps.store.commit(p.tenant, [{ kind: 'audit', entry: attestationEntry(p, a) }]);
   } catch (err) {
-    if (!(err instanceof WriteConflict)) throw err;
+    // In the trail already (the step ran again); a busy store saved nothing: the step is tried again.
+    if (!refusedByStored(err)) throw err;
   }
 }
 

@@ -260,7 +260,7 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
           if ((err as { name?: string }).name === 'ConditionalCheckFailedException') throw new WriteConflict(reasons[0] ?? 'unknown');
           // A single-item write on an item a transaction is changing at that moment: DynamoDB refuses it
           // as it refuses the transaction's other writers. The same race, read again and retried.
-          if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('unknown');
+          if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('busy');
           throw err;
         }
         return;
@@ -271,9 +271,10 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
         if (err instanceof TransactionCanceledException) {
           const codes = err.CancellationReasons ?? [];
           const i = codes.findIndex((r) => r.Code === 'ConditionalCheckFailed');
-          throw new WriteConflict(i >= 0 ? (reasons[i] ?? 'unknown') : 'unknown');
+          // No condition refused it: another transaction was on its items (nothing saved; sent again, it may pass).
+          throw new WriteConflict(i >= 0 ? (reasons[i] ?? 'unknown') : 'busy');
         }
-        if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('unknown');
+        if ((err as { name?: string }).name === 'TransactionConflictException') throw new WriteConflict('busy');
         throw err;
       }
     },
