@@ -711,6 +711,53 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               }
               break;
             }
+            case 'flag-staging': {
+              const flag = await call(u.deployer, 'POST', '/api/v1/environments/dev/flags', { key: `f${++key}`, value: r() < 0.5 });
+              if (flag.status !== 201 || typeof flag.body?.id !== 'string') break;
+              const a = await call(
+                u.deployer,
+                'POST',
+                '/api/v1/config/promotions',
+                {
+                  autoStart: true,
+                  sourceEnvironment: 'dev',
+                  targetEnvironment: 'staging',
+                  promotionType: 'SELECTIVE',
+                  flagIds: [flag.body.id],
+                  notes: 'chaos: one flag',
+                },
+                { note: kind },
+              );
+              if (a.status !== 201 || typeof a.body?.id !== 'string') break;
+              const d = await drive(record(a.body.id, kind, 'staging'));
+              if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
+              break;
+            }
+            case 'git-commit':
+            case 'git-pr': {
+              // staging's git target (set up for this tenant's plan) commits or opens a pull request; drive merges it.
+              const p = await toStaging(kind);
+              if (!p) break;
+              const d = await drive(p);
+              if (d?.status === 'COMPLETED') completedStaging.push(p.id);
+              break;
+            }
+            case 'artifact': {
+              const artifact = `${tenant}-app`;
+              const version = await publish(artifact, `v1.0.${++key}`);
+              if (!version) break;
+              const a = await call(
+                u.deployer,
+                'POST',
+                '/api/v1/promotions',
+                { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact, version },
+                { note: kind },
+              );
+              if (a.status !== 201) break;
+              const d = await drive(record(a.body.id, kind, 'staging'));
+              if (d?.status === 'COMPLETED') completedStaging.push(a.body.id);
+              break;
+            }
             case 'bundle': {
               const n = ++key;
               const members: { name: string; version: string }[] = [];

@@ -24,7 +24,7 @@ describe('chaos: a seeded run under faults', () => {
         seed: 20261127,
         rate: 0.2,
         rates: outboundRates,
-        promotions: 36,
+        promotions: 48,
         dynamoEndpoint: inject('dynamoEndpoint'),
         log: (l) => logged.push(l),
       });

@@ -8,13 +8,13 @@ import { COST, EFFECT_KINDS, KINDS, planTenants } from '../../chaos/workload.ts'
  */
 describe('chaos workload plans', () => {
   for (const seed of [20261127, 1, 7, 41, 90001])
-    it(`plans every kind in 36 promotions (seed ${seed}), each tenant within what it allows`, () => {
-      const plans = planTenants(seed, 36, KINDS);
+    it(`plans every kind in 48 promotions (seed ${seed}), each tenant within what it allows`, () => {
+      const plans = planTenants(seed, 48, KINDS);
       const planned = plans.flatMap((p) => p.kinds);
       expect(KINDS.filter((k) => !planned.includes(k))).toEqual([]);
       const cost = planned.reduce((n, k) => n + COST[k], 0);
-      expect(cost).toBeGreaterThanOrEqual(36);
-      expect(cost).toBeLessThan(36 + Math.max(...Object.values(COST)));
+      expect(cost).toBeGreaterThanOrEqual(48);
+      expect(cost).toBeLessThan(48 + Math.max(...Object.values(COST)));
       for (const p of plans) {
         if (!p.strict) expect(p.kinds.filter((k) => k === 'approval-race' || k === 'deadline-race')).toEqual([]);
         expect(p.kinds.includes('git-pr') && p.kinds.includes('git-commit')).toBe(false);
