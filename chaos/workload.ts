@@ -697,8 +697,18 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               // A team reports an earlier release broken: its rollback puts back that promotion's own change and marks
               // only it (last round's defect marked the newest, unrelated one ROLLED_BACK); then, one time in two, the
               // newest is rolled back too.
-              while (completedStaging.length < 2) if (!(await staged('config-staging'))) break;
-              const targets = [completedStaging.at(-2), ...(r() < 0.5 ? [completedStaging.at(-1)] : [])].filter((x): x is string => !!x);
+              // The two newest staging promotions still COMPLETED (another kind may have rolled one back since).
+              const completed = async () => {
+                const out: string[] = [];
+                for (const id of [...completedStaging].reverse()) {
+                  if ((await read(id))?.status === 'COMPLETED') out.push(id);
+                  if (out.length === 2) break;
+                }
+                return out;
+              };
+              let latest = await completed();
+              for (let more = 0; latest.length < 2 && more < 3; more++) if (await staged('config-staging')) latest = await completed();
+              const targets = [latest[1], ...(r() < 0.5 ? [latest[0]] : [])].filter((x): x is string => !!x);
               for (const of of targets) {
                 const a = await call(u.deployer, 'POST', `/api/v1/promotions/${of}/rollback`, { reason: 'chaos: reports broken' }, { promotionId: of });
                 if (a.status !== 200 || !a.body?.promotion?.id) {
