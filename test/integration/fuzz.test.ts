@@ -123,11 +123,17 @@ describe('contract fuzz: every operation of the OpenAPI document', () => {
     let valid = 0;
     for (const o of OPS) {
       let failure = '';
+      // A GET changes nothing: the same GET sent again in this run proves nothing new (an operation without
+      // parameters draws the same request most times). Anything else is sent every time it is drawn.
+      const seen = new Set<string>();
       try {
         await fc.assert(
           fc.asyncProperty(requestOf(o), async (req) => {
             const path = o.path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(req.params[name] ?? 'x'));
             const qs = new URLSearchParams(req.query).toString();
+            const once = `${path}?${qs} ${req.bodyGiven ? JSON.stringify(req.body) : '(none)'}`;
+            if (o.method === 'GET' && seen.has(once)) return true;
+            seen.add(once);
             const problems = requestProblems(o, req);
             sent++;
             if (!problems.length) valid++;
