@@ -141,12 +141,20 @@ async function follow(token: string, id: string, react: (target: string, commit:
   }
 }
 
-describe.each(['argocd', 'flux'] as const)('targets confirmed by %s', (mode) => {
-  const reads = () => (mode === 'argocd' ? [...argo.reads.values()] : [...flux.reads.values()]).reduce((a, b) => a + b, 0);
+/*
+ * Each test makes its own tenant, line, repository and controller objects (named after the tenant) and counts only
+ * its own tenant's reads, so a mode's tests (mostly waiting: a confirmation deadline, polls, a bake) run side by side.
+ */
+describe.concurrent.each(['argocd', 'flux'] as const)('targets confirmed by %s', (mode) => {
+  /** The polls of this tenant's controller objects. */
+  const reads = (tenant: string) =>
+    [...(mode === 'argocd' ? argo.reads : flux.reads)]
+      .filter(([name]) => name.replace(/^flux-system\//, '').startsWith(`${tenant}-`))
+      .reduce((a, [, n]) => a + n, 0);
 
   it('confirms each target once its controller runs the commit delivered for it, healthy; the rollout completes', async () => {
     const { tenant, u } = await line(mode);
-    const before = reads();
+    const before = reads(tenant);
     const id = await promote(u);
     // Changed: the controller still runs the old commit (not confirmed), then the delivered one, healthy.
     const done = await follow(u.viewer, id, (target, commit) => setTimeout(() => setState(mode, tenant, target, { at: commit, ok: true }), 1500));
@@ -158,11 +166,11 @@ describe.each(['argocd', 'flux'] as const)('targets confirmed by %s', (mode) => 
       expect(r[x.name].confirmation.detail).toContain(r[x.name].git.commit.slice(0, 12));
     }
     // Polled more than once per target (the first polls saw the old commit) and the token was always right.
-    expect(reads() - before).toBeGreaterThan(TARGETS.length * 2);
+    expect(reads(tenant) - before).toBeGreaterThan(TARGETS.length * 2);
     expect(mode === 'argocd' ? argo.unauthorized : flux.unauthorized).toBe(0);
     // Two transitions per poll, as for a health URL: bounded by the polls the controller answered.
     const transitions = t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id }));
-    expect(transitions).toBeLessThanOrEqual(5 + 4 * TARGETS.length + 2 * TARGETS.length + 2 * (reads() - before));
+    expect(transitions).toBeLessThanOrEqual(5 + 4 * TARGETS.length + 2 * TARGETS.length + 2 * (reads(tenant) - before));
   }, 90_000);
 
   it('never confirms a target its controller runs at another revision: past its deadline the rollout rolls back, naming the revision', async () => {

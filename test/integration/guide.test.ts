@@ -3,13 +3,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 /**
  * The guide runs: every ```bash block of README and of every page under docs/guide/ is run, in order, against a
  * fresh `npm start` of its own (pages never depend on each other's leftovers). A page passes when its
  * script exits 0 under `set -eo pipefail`: each page ends in checks (`jq -e …`) that fail the script
  * when the product does not do what the page says.
+ *
+ * Pages run side by side, PAGES_AT_ONCE at a time: each has its own checkout folder, port, data folder
+ * (and so its own DynamoDB Local) and process group, and most of a page's time is spent waiting on its stack.
  */
 const root = join(import.meta.dirname, '..', '..');
 const guide = join(root, 'docs', 'guide');
@@ -109,20 +112,35 @@ async function leftRunning(pgid: number): Promise<string[]> {
   return left;
 }
 
-let stack: ChildProcess | undefined;
-let dir: string | undefined;
-afterEach(async () => {
+/** How many pages run at once (each starts a JVM and a Node process of its own: two cores are busy enough at three). */
+const PAGES_AT_ONCE = 3;
+let running = 0;
+const queued: (() => void)[] = [];
+/** Runs `f` once fewer than PAGES_AT_ONCE pages are running. */
+async function inTurn<T>(f: () => Promise<T>): Promise<T> {
+  if (running >= PAGES_AT_ONCE) await new Promise<void>((r) => queued.push(r));
+  else running++;
+  try {
+    return await f();
+  } finally {
+    const next = queued.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
+/** Stops a page's `npm start` (its whole process group) and removes its checkout folder. */
+async function stopPage(stack: ChildProcess | undefined, dir: string): Promise<void> {
   if (stack?.pid) {
     try {
       process.kill(-stack.pid, 'SIGTERM');
     } catch {
       // gone already
     }
-    await new Promise((r) => (stack!.exitCode !== null ? r(undefined) : stack!.once('exit', r)));
+    await new Promise((r) => (stack.exitCode !== null || stack.signalCode !== null ? r(undefined) : stack.once('exit', r)));
   }
-  stack = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+  rmSync(dir, { recursive: true, force: true });
+}
 
 describe('docs/guide: every page runs on a fresh stack', () => {
   it('finds the pages and their shell blocks', () => {
@@ -168,27 +186,35 @@ describe('docs/guide: every page runs on a fresh stack', () => {
   });
 
   for (const page of pages) {
-    it(page, { timeout: 300_000 }, async () => {
-      dir = freshCheckout();
-      const port = await freePort();
-      const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'))) });
-      stack = started.child;
-      await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {
-        throw new Error(`${String(err)}\n${started.output().slice(-3000)}`);
-      });
-      const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(root, page), 'utf8'))].join('\n');
-      const result = run('bash', ['-c', script], { cwd: dir, env: env(port) });
-      const code = await new Promise<number | null>((r) => result.child.once('exit', r));
-      // Each page stops what it started (a receiver, an exporter, Prometheus, stand-ins): nothing of its process group
-      // is left once it ended (given a moment to exit after its `kill`).
-      const left = await leftRunning(result.child.pid!);
-      try {
-        process.kill(-result.child.pid!, 'SIGKILL');
-      } catch {
-        // nothing left
-      }
-      expect(code, `${page} failed:\n${result.output().slice(-6000)}`).toBe(0);
-      expect(left, `${page} left these running`).toEqual([]);
-    });
+    // The timeout includes the wait for a turn: at most (pages / PAGES_AT_ONCE) pages of about 10 s each.
+    it.concurrent(page, { timeout: 300_000 }, ({ expect }) =>
+      inTurn(async () => {
+        const dir = freshCheckout();
+        let stack: ChildProcess | undefined;
+        try {
+          const port = await freePort();
+          const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'))) });
+          stack = started.child;
+          await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {
+            throw new Error(`${String(err)}\n${started.output().slice(-3000)}`);
+          });
+          const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(root, page), 'utf8'))].join('\n');
+          const result = run('bash', ['-c', script], { cwd: dir, env: env(port) });
+          const code = await new Promise<number | null>((r) => result.child.once('exit', r));
+          // Each page stops what it started (a receiver, an exporter, Prometheus, stand-ins): nothing of its process group
+          // is left once it ended (given a moment to exit after its `kill`).
+          const left = await leftRunning(result.child.pid!);
+          try {
+            process.kill(-result.child.pid!, 'SIGKILL');
+          } catch {
+            // nothing left
+          }
+          expect(code, `${page} failed:\n${result.output().slice(-6000)}`).toBe(0);
+          expect(left, `${page} left these running`).toEqual([]);
+        } finally {
+          await stopPage(stack, dir);
+        }
+      }),
+    );
   }
 });
