@@ -29,9 +29,10 @@ const usdOf = (r: RolloutCounts) =>
  * Its goals, each beside the same promotion completing through the same 1 + 2 + 3 targets (measured in this run):
  * - transitions ≤ 5 + 4 per target + 2 per wave (35): the rule of the completing rollout; the flow's own 5 are
  *   Decide, Route, Rollout, Waves and MarkFailed, which takes RolloutComplete's place. The rollback itself is no state:
- *   the alarm-state function puts the targets back, and the flow's next step finds the promotion finished.
+ *   the alarm-state function records the alarm and the decision to stop and fails the flow's waiting bakes; the flow's
+ *   MarkFailed puts the targets back and ends the promotion (the one writer).
  * - writes: putting a target back costs at most what changing it did, so WRU per target put back (everything the
- *   alarm's function wrote, over the targets it put back) ≤ the mean WRU of a target-apply step, and the whole
+ *   alarm's function and the flow's MarkFailed wrote, over the targets put back) ≤ the mean WRU of a target-apply step, and the whole
  *   flow's WRU and DynamoDB requests ≤ the completing rollout's plus one target-apply's per target put back.
  * - cost: at most twice the completing rollout's (a rollback costs no more than the rollout again).
  */
@@ -67,7 +68,7 @@ export async function benchWavesRollback(b: Harness): Promise<RolloutCounts & { 
         ['WRU', fmt(r.wru, 0), fmt(completed.wru, 0), `≤ ${fmt(goals.wru, 0)}`, mark('wru')],
         [
           'WRU per target put back',
-          `${fmt(perTarget, 1)} (${fmt(rb.wru, 0)} WRU, ${rb.requests} requests by the alarm's function)`,
+          `${fmt(perTarget, 1)} (${fmt(rb.wru, 0)} WRU, ${rb.requests} requests: the alarm's function ${fmt(rb.alarm.wru, 0)}, MarkFailed ${fmt(rb.markFailed.wru, 0)})`,
           `${fmt(applyWru, 1)} to change one`,
           `≤ ${fmt(goals.wruPerTarget, 1)}`,
           mark('wruPerTarget'),

@@ -39,18 +39,16 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
  * exactly this).
  */
 export const NARROW_WRITES: Record<string, NarrowWrite[]> = {
-  // An alarm of a monitor rolls back what bakes under it (domain/promotion/rollout/alarms.ts → monitor-watch.ts alarmRollback →
-  // run/fail.ts failStep): the promotion and its audit entry (events ride on it; an outbox item only for a commit without
-  // one), the target put back (the environment item, its pointer and current image, a restored snapshot), the
-  // deployment's final status.
+  // An alarm of a monitor asks the flows of what bakes under it to roll it back (domain/promotion/rollout/alarms.ts): it
+  // records the alarm on the promotion with its audit entry (events ride on it), on a rollout's targets' items (in the
+  // promotion's partition) and the decision to stop; the rollback itself is the flow's (its MarkFailed step, the one writer
+  // of a promotion's end). An alarm that hit nothing is recorded on the environment (lastAlarm) with its audit entry.
   'alarm-state': [
     {
       actions: ['dynamodb:PutItem'],
-      partitions: [PROMOTION, AUDIT, EVENT, ENV, SNAPSHOT, DEPLOYMENT, DEPLOYMENT_ID],
-      what: 'the rollback: promotion, audit entry, environment, pointer, current image, snapshot, deployment',
+      partitions: [PROMOTION, AUDIT, EVENT, ENV],
+      what: "the alarm: promotion (and its rollout's targets, the decision to stop), audit entry, the environment's last alarm",
     },
-    { actions: ['dynamodb:UpdateItem'], partitions: [METRICS], what: "the environment's daily counters (ADD, merged into the commit)" },
-    { actions: ['dynamodb:DeleteItem'], partitions: [ENV], what: "the target's execution lease (releaseLock, LOCK#<env> in the environments' partition)" },
   ],
   // A push to ECR publishes the version (domain/artifacts/discovery-ecr.ts → discovery.ts discovered → artifacts.ts
   // publishArtifact): the version, the first environment's pointer and release tag, its deployment, the audit entry

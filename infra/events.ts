@@ -54,9 +54,9 @@ export class DomainEvents extends StackPart {
 
   /**
    * Monitors (domain/freeze/monitors.ts): a rule on the default bus sends CloudWatch's own alarm state
-   * changes (to ALARM, alarms of this account and region) to alarm-state, which rolls back what
-   * bakes under them (table access only, like the other background functions; it starts no flow:
-   * the running one finds the promotion failed).
+   * changes (to ALARM, alarms of this account and region) to alarm-state, which has what bakes under
+   * them rolled back: it records the alarm and the decision to stop and fails the running flow's waiting
+   * tokens (states:SendTaskFailure); the flow puts the targets back and ends the promotion.
    */
   monitorAlarms(alarmState: lambda.IFunction): void {
     new events.Rule(this.stack, 'MonitorAlarmsRule', {

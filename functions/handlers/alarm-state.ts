@@ -1,29 +1,21 @@
 import { onAlarmStateChange } from '#domain/promotion/rollout/alarms';
-import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
-import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
-import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 
 /**
- * This function's adapters: the store, the git writer and the registries: an automatic rollback commits
- * the restored version to the environment's git target (isomorphic-git, in memory) and records it in the
- * environment's registries, as a promotion does; and the workflow and the scheduler (loaded on first use): the
- * rollback releases the environment's lease, and the promotion queued behind it goes on now — its parked go
- * task answered, or its schedule moved to now (domain/promotion/run/queue.ts).
+ * This function's adapters: the store and the workflow (loaded on first use). It ends no promotion itself: it
+ * records the alarm (and a rollout's decision to stop) and answers the flow's waiting tokens with a failure
+ * (MonitorAlarm); the flow's MarkFailed puts the targets back (the flow is the one writer of a promotion's end).
  */
 const wiring = compose({
-  git: gitOnFirstUse,
-  registry: registryOnFirstUse,
   workflow: workflowOnFirstUse,
-  scheduler: () => schedulerOnFirstUse(),
 });
 
 /**
  * Target of the rule on the default bus for CloudWatch's "CloudWatch Alarm State Change" events
- * (infra/stack.ts MonitorAlarms; the local bus under npm start): a monitored alarm in ALARM rolls back
- * the promotions baking into the environments that list it (domain/promotion/rollout/alarms.ts).
+ * (infra/stack.ts MonitorAlarms; the local bus under npm start): a monitored alarm in ALARM asks the flows of
+ * the promotions baking into the environments that list it to roll them back (domain/promotion/rollout/alarms.ts).
  */
 export const handler = withLambdaContext(async (event: unknown) =>
   logged(

@@ -20,16 +20,24 @@ export interface RolloutCounts {
   rru: number;
   wallMs: number;
   status: string;
-  /** with `alarmInWave`: the alarm-state function's invocations and what they wrote (the rollback) */
+  /**
+   * with `alarmInWave`: the rollback, what the alarm-state function wrote (the alarm, the decision to stop; it asks the
+   * flow) and what the flow's MarkFailed step wrote (every changed target put back, the promotion's end: the one writer)
+   */
   rollback?: {
     /** targets changed before the alarm, and of them those ROLLED_BACK when the flow ended */
     changed: number;
     rolledBack: number;
     /** targets never changed (waves after the alarm's) */
     untouched: number;
+    /** the alarm-state function's invocations (Lambda requests beside the flow's steps) */
     invocations: number;
+    /** the alarm's function and the flow's fail step together */
     wru: number;
     requests: number;
+    /** each apart: WRU, requests and transactions (TransactWriteItems) */
+    alarm: { wru: number; requests: number; transactions: number };
+    markFailed: { invocations: number; wru: number; requests: number; transactions: number };
   };
 }
 
@@ -55,8 +63,9 @@ export const ALARM_WAVE_BAKE_SECONDS = 3;
  * no bake; one config key in dev. Measured: the dev → production config promotion requested, approved (production is the last
  * environment: one approver), and its whole rollout to COMPLETED; or, with `alarmInWave`, to its rollback: the
  * first target of that wave watches a monitor, the wave bakes ALARM_WAVE_BAKE_SECONDS, and once every target of
- * the wave is changed (baking) the monitor goes to ALARM on the bus; the alarm-state function rolls every changed
- * target back and the flow ends when the bake does. The window holds the whole execution and the alarm's function.
+ * the wave is changed (baking) the monitor goes to ALARM on the bus; the alarm-state function records it and the
+ * decision to stop and fails the flow's waiting bakes, and the flow's MarkFailed rolls every changed target back at
+ * once. The window holds the whole execution and the alarm's function.
  */
 export async function rolloutFlow(
   b: Harness,
@@ -122,8 +131,9 @@ export async function rolloutFlow(
   await b.signals.wait(`${id}:decide`);
   expectStatus(await api(b, u.approver, 'POST', `/api/v1/promotions/${id}/approve`, {}, 'approve'), 200, 'approve');
   if (watched) {
-    // Every target of the wave changed: the wave bakes. Its monitor goes to ALARM (the bus runs the alarm-state function).
-    await Promise.all(declared!.filter((t) => t.wave === alarmWave).map((t) => b.signals.wait(`${id}:target-apply:${t.name}`)));
+    // Every target of the wave changed and baking (its TargetBake task began: its token kept). Its monitor goes to ALARM
+    // (the bus runs the alarm-state function).
+    await Promise.all(declared!.filter((t) => t.wave === alarmWave).map((t) => b.signals.wait(`${id}:target-bake:${t.name}`)));
     await b.bus.put(alarmEvent(monitor!, `5xx rate over threshold on ${watched.name}`, b.deps.clock()));
   }
   await b.workflow.done(LocalWorkflow.executionId({ tenant, promotionId: id }));
@@ -135,13 +145,23 @@ export async function rolloutFlow(
   if (watched) {
     const items = await b.deps.store.listRolloutTargets(tenant, id);
     const byAlarm = b.calls.filter((c) => c.kind === 'event');
+    const byFail = b.calls.filter((c) => c.kind === 'step' && c.label === 'step: fail');
+    const sum = (calls: typeof b.calls) => ({
+      wru: calls.reduce((n, c) => n + c.wru, 0),
+      requests: calls.reduce((n, c) => n + Object.values(c.requests).reduce((a, x) => a + x, 0), 0),
+      transactions: calls.reduce((n, c) => n + (c.requests.TransactWriteItemsCommand ?? 0), 0),
+    });
+    const alarm = sum(byAlarm);
+    const markFailed = { invocations: byFail.length, ...sum(byFail) };
     rollback = {
       changed: items.filter((t) => t.appliedAt).length,
       rolledBack: items.filter((t) => t.appliedAt && t.state === 'ROLLED_BACK').length,
       untouched: targets - items.filter((t) => t.appliedAt).length,
       invocations: byAlarm.length,
-      wru: byAlarm.reduce((n, c) => n + c.wru, 0),
-      requests: byAlarm.reduce((n, c) => n + Object.values(c.requests).reduce((a, x) => a + x, 0), 0),
+      wru: alarm.wru + markFailed.wru,
+      requests: alarm.requests + markFailed.requests,
+      alarm,
+      markFailed,
     };
   }
   return {

@@ -210,6 +210,8 @@ describe('state machine (promotions and rollbacks alike)', () => {
     expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     expect(actionsOfFn('promotions-create')).toContain('states:StartExecution');
     expect(actionsOfFn('promotions-approve')).toEqual(['states:SendTaskSuccess']);
+    // an alarm asks the flow (fails its waiting tokens); it ends nothing itself, so it resumes and starts nothing
+    expect(actionsOfFn('alarm-state')).toEqual(['states:SendTaskFailure']);
     expect(actionsOfFn('items-create')).toEqual([]);
   });
 });

@@ -26,7 +26,7 @@ type State = {
   TimeoutSeconds?: number;
   Choices?: { Variable: string; StringEquals?: string; Next: string }[];
   Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
-  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string | null }[];
 };
 type Definition = { Comment?: string; StartAt: string; States: Record<string, State> };
 
@@ -153,21 +153,42 @@ describe('promotion.asl.json', () => {
     expect(wave).toEqual(['WaveStart', 'WaveTargets']);
     const inner = (outer.States.WaveTargets as unknown as { MaxConcurrencyPath: string; ItemProcessor: Definition }).ItemProcessor;
     expect((outer.States.WaveTargets as unknown as { MaxConcurrencyPath: string }).MaxConcurrencyPath).toBe('$.wave.maxParallel');
-    const target = path(inner, {});
-    expect(target).toEqual(['TargetApply', 'TargetBake', 'TargetBaked']);
+    const baking = { '$.firstWaitSeconds': 60 };
+    const target = path(inner, baking);
+    expect(target).toEqual(['TargetApply', 'TargetBakes', 'TargetBake', 'TargetBaked']);
+    // A wave without a bake time goes straight on (a task cannot wait 0 s): as many transitions as the Wait took.
+    expect(path(inner, { '$.firstWaitSeconds': 0 })).toEqual(['TargetApply', 'TargetBakes', 'TargetBaked']);
     // A health target polls (a bounded loop: its deadline fails the poll), then bakes.
-    expect(path(inner, {}, {}, { TargetApply: 'CheckHealth', TargetHealth: 'NotHealthy' })).toEqual([
+    expect(path(inner, baking, {}, { TargetApply: 'CheckHealth', TargetHealth: 'NotHealthy' })).toEqual([
       'TargetApply',
       'TargetHealth',
       'TargetHealthWait',
       'TargetHealth',
+      'TargetBakes',
       'TargetBake',
       'TargetBaked',
     ]);
     // A target with analyses measures in a loop of one Wait and one task per measurement (MeasureAgain), then ends.
-    expect(path(inner, {}, {}, { TargetBaked: 'MeasureAgain' })).toEqual(['TargetApply', 'TargetBake', 'TargetBaked', 'TargetMeasureWait', 'TargetBaked']);
+    expect(path(inner, baking, {}, { TargetBaked: 'MeasureAgain' })).toEqual([
+      'TargetApply',
+      'TargetBakes',
+      'TargetBake',
+      'TargetBaked',
+      'TargetMeasureWait',
+      'TargetBaked',
+    ]);
     expect(inner.States.TargetMeasureWait).toMatchObject({ Type: 'Wait', SecondsPath: '$.measureSeconds', Next: 'TargetBaked' });
-    expect(inner.States.TargetBake).toMatchObject({ Type: 'Wait', SecondsPath: '$.firstWaitSeconds' });
+    // The bake is a task-token wait (the alarm's function fails its token: the flow is asked, it ends the rollout); its timer's end goes on.
+    expect(inner.States.TargetBake).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSecondsPath: '$.firstWaitSeconds',
+      Parameters: { Payload: { step: 'target-bake', 'taskToken.$': '$$.Task.Token', 'target.$': '$.target' } },
+      Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: 'TargetBaked' }],
+      Next: 'TargetBaked',
+    });
+    // Any other failure of the bake (MonitorAlarm, RolloutStopped) is not caught there: it fails the target, the wave, and the
+    // rollout into MarkFailed (the Waves map's catch, below).
     expect(target.length).toBeLessThanOrEqual(4);
     expect(wave.length).toBeLessThanOrEqual(2);
     // A failure anywhere in the waves rolls back through the fail step.
@@ -225,8 +246,18 @@ describe('promotion.asl.json', () => {
       ['AwaitGo', 'await-go', '$.decision.goTimeoutSeconds'],
       // The merge wait of a pull-request delivery: a week (PULL_REQUEST_WAIT_SECONDS), then the promotion fails.
       ['AwaitMerge', 'await-merge', PULL_REQUEST_WAIT_SECONDS],
+      // The bake time (> 0: Route sends a promotion without one to Execute): its timer's end goes on to Verify; an alarm's
+      // failure of its token (MonitorAlarm) or the sweep's goes to MarkFailed, which ends the promotion (one writer).
+      ['Bake', 'bake', '$.decision.bakeSeconds'],
     ]);
-    for (const [name, s] of waits) {
+    expect(promotion.States.Bake!.Catch).toEqual([
+      { ErrorEquals: ['States.Timeout'], ResultPath: null, Next: 'Verify' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' },
+    ]);
+    expect(promotion.States.Bake!.Next).toBe('Verify');
+    expect(path(promotion, decided('execute', 300), {}, { Bake: 'MonitorAlarm' })).toEqual(['Decide', 'Route', 'ExecuteThenBake', 'Bake', 'MarkFailed']);
+    expect(path(promotion, decided('execute', 300), {}, { Bake: 'States.Timeout' })).toEqual(['Decide', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
+    for (const [name, s] of waits.filter(([n]) => n !== 'Bake')) {
       expect(s.Parameters!.Payload!['taskToken.$'], name).toBe('$$.Task.Token');
       expect(s.Catch!.find((c) => c.ErrorEquals.includes('States.Timeout') || c.ErrorEquals.includes('States.ALL'))?.Next, name).toBe(
         name === 'AwaitMerge' ? 'MarkFailed' : 'Expire',
@@ -239,7 +270,8 @@ describe('promotion.asl.json', () => {
   it('keeps tenant and promotionId through every state (results and caught errors go under a ResultPath)', () => {
     for (const [name, s] of tasks) {
       expect(s.ResultPath === null || (typeof s.ResultPath === 'string' && s.ResultPath.startsWith('$.')), name).toBe(true);
-      for (const c of s.Catch ?? []) expect(c.ResultPath, name).toBe('$.error');
+      // A timer's end that goes on (a bake's) keeps the state's data as it was, as a Wait state did.
+      for (const c of s.Catch ?? []) expect(c.ResultPath, name).toBe(c.ErrorEquals.join() === 'States.Timeout' && name === 'Bake' ? null : '$.error');
     }
     expect(promotion.States.Decide!.ResultPath).toBe('$.decision');
     expect(promotion.States.AwaitGo!.ResultPath).toBe('$.decision');

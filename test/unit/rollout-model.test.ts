@@ -147,6 +147,8 @@ function afterBaked(target: string): Phase {
 
 /** The model's flow takes its next step (what advance does). */
 function modelAdvance(m: Model): void {
+  // A stop decided by another actor (an alarm): the flow's next step refuses or its wait was failed; MarkFailed ends it.
+  if (m.stopped && m.status === 'EXECUTING') return stop(m);
   if (ENDED.includes(m.status) && m.status !== 'COMPLETED') {
     // The flow ends by itself (its next step finds the promotion finished); nothing changes.
     m.phase = { at: 'ended' };
@@ -199,13 +201,19 @@ function startWave(m: Model, wave: number) {
 
 const changed = (s: TargetState) => s === 'applied' || s === 'confirmed' || s === 'done';
 
-/** The rollout stops: every changed target back, the promotion ROLLED_BACK; no wave starts after it. */
+/** The rollout stops (the flow ends it: MarkFailed): every changed target back, the promotion ROLLED_BACK; no wave starts after it. */
 function stop(m: Model) {
-  m.stopped = true;
-  m.stoppedAtWave = m.wave;
+  decideStop(m);
   for (const t of TARGETS) if (changed(m.targets[t]!)) m.targets[t] = 'rolled back';
   m.status = 'ROLLED_BACK';
   m.phase = { at: 'ended' };
+}
+
+/** The decision to stop, once (an alarm's, or the flow's own): no wave starts after it; the promotion ends when the flow ends it. */
+function decideStop(m: Model) {
+  if (m.stopped) return;
+  m.stopped = true;
+  m.stoppedAtWave = m.wave;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -344,7 +352,15 @@ class Flow {
         }
         for (const t of w.targets) {
           if (!(yield* this.task('target-apply', { target: t.name })).waited) yield `target-apply ${t.name}`;
-          // TargetBake: the wait is the clock moving on; MeasureAgain waits the measuring interval (TargetMeasureWait).
+          // TargetBake (a wait of firstWaitSeconds > 0): a task whose token is kept for whoever asks the flow to stop (an
+          // alarm fails it); unanswered, its timer's end is the clock moving on. MeasureAgain waits the measuring interval.
+          if (t.firstWaitSeconds > 0) {
+            const token = `${this.id}:target-bake:${++this.tokens}`;
+            await this.step('target-bake', { target: t.name, taskToken: token });
+            const answer = this.m.answered.find((a) => a.token === token);
+            if (answer?.error !== undefined) throw new TaskFailed(answer.error, answer.error);
+            this.timedOut.add(token);
+          }
           this.m.advance(t.firstWaitSeconds);
           for (;;) {
             try {
@@ -528,7 +544,13 @@ async function check(model: Model, r: Real) {
     done: ['DONE'],
     'rolled back': ['ROLLED_BACK'],
   };
-  for (const t of TARGETS) expect(REAL[model.targets[t]!], `${t}'s item ${where}`).toContain(itemState(t));
+  // Stopping (the alarm recorded, the flow not at its end yet): a target that watched the alarm is FAILED until put back.
+  const stopping = model.stopped && model.status === 'EXECUTING';
+  for (const t of TARGETS)
+    expect(
+      [...REAL[model.targets[t]!], ...(stopping && ['applied', 'confirmed'].includes(model.targets[t]!) ? ['FAILED'] : [])],
+      `${t}'s item ${where}`,
+    ).toContain(itemState(t));
   // The measured target's analysis has its answer once the model measured it, and not before.
   for (const t of MEASURED) {
     const decided = items.find((i) => i.name === t)?.analysis?.some((a) => a.phase !== 'Running') ?? false;
@@ -620,7 +642,8 @@ const advanceAction: Action = {
 const alarmAction = (target: string): Action => ({
   name: `alarm(${target})`,
   model: (m) => {
-    if (m.status === 'EXECUTING' && changed(m.targets[target]!)) stop(m);
+    // It records the alarm and the decision to stop, and asks the flow (its waits failed): the flow's next step ends it.
+    if (m.status === 'EXECUTING' && changed(m.targets[target]!)) decideStop(m);
     return 'ok';
   },
   real: async (r) => {
@@ -639,7 +662,8 @@ const alarmAction = (target: string): Action => ({
 const confirmAction = (target: string): Action => ({
   name: `confirm(${target})`,
   model: (m) => {
-    if (!(m.status === 'EXECUTING' && m.phase.at === 'await-confirm' && m.phase.target === target)) return 'refused';
+    // Refused once the rollout is stopping (an alarm: the target's item FAILED, the flow asked to end it).
+    if (!(m.status === 'EXECUTING' && !m.stopped && m.phase.at === 'await-confirm' && m.phase.target === target)) return 'refused';
     m.targets[target] = 'confirmed';
     m.phase = { at: 'baked', target, pass: 1 };
     return 'ok';

@@ -7,18 +7,18 @@ import { ENGINE, patched } from '../aggregate.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { watchedMonitors } from '../../config/targets.ts';
-import { failStep } from '../run/fail.ts';
-import { PromotionFailed } from '../run/target-change.ts';
 import { rolloutAlarm } from './bake.ts';
 
 /**
  * CloudWatch's "CloudWatch Alarm State Change" event (EventBridge default bus on AWS, the local bus
  * under npm start): an alarm going to ALARM rolls back every promotion baking into an environment
  * that lists it as a monitor, in every tenant that lists it, and nothing else. An event that is not
- * that shape, another state, or an alarm nobody monitors changes nothing.
+ * that shape, another state, or an alarm nobody monitors changes nothing. It does not end a promotion
+ * itself: it records the alarm (and a rollout's decision to stop) and asks the promotion's flow, whose
+ * MarkFailed puts the targets back (the flow is the one writer of a promotion's end).
  */
 export async function onAlarmStateChange(
-  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
+  deps: With<'workflow'>,
   event: unknown,
 ): Promise<{ alarm: string | null; rolledBack: { tenant: string; promotionId: string }[]; ignored?: string }> {
   const parsed = alarmStateChange.safeParse(event);
@@ -38,9 +38,7 @@ export async function onAlarmStateChange(
     for (const p of await deps.store.activePromotions(w.tenant, w.environment)) {
       if (p.status !== 'EXECUTING') continue;
       // A rollout through targets: the targets that watch the alarm and have changed decide (domain/promotion/rollout/).
-      const hit = p.rollout
-        ? await rolloutAlarm(deps, p, alarm, (why) => failStep(deps, w.tenant, p.id, new PromotionFailed(`post-deploy verification failed: ${why}`)))
-        : env.monitors?.includes(alarm.arn) && (await alarmRollback(deps, w.tenant, p.id, alarm));
+      const hit = p.rollout ? await rolloutAlarm(deps, p, alarm) : env.monitors?.includes(alarm.arn) && (await alarmRollback(deps, w.tenant, p.id, alarm));
       if (hit) rolledBack.push({ tenant: w.tenant, promotionId: p.id });
       hitHere ||= !!hit;
     }
@@ -88,18 +86,14 @@ async function recordAlarm(deps: Deps, first: Environment, alarm: MonitorAlarm):
 
 /**
  * A monitored alarm went to ALARM while the promotion bakes: the alarm is recorded on the promotion
- * (decision record, audit trail) and the promotion ends through the failed-execution path, which
- * puts the target back (and its git target: the restored version is committed there), pauses
- * auto-promotion into it and records it ROLLED_BACK (event `Promotion Rolled Back`: notified,
- * webhooks `promotion.rolled_back`, counted as a rollback). False when the promotion is not baking
- * (not executing, or nothing executed yet).
+ * (decision record, audit trail) and the flow is asked to end the bake (its Bake task's token, kept on the
+ * promotion, failed with MonitorAlarm). The flow's MarkFailed then puts the target back (and its git target:
+ * the restored version is committed there), pauses auto-promotion into it and records it ROLLED_BACK (event
+ * `Promotion Rolled Back`: notified, webhooks `promotion.rolled_back`, counted as a rollback). When the flow
+ * waits on no token (between two steps), the alarm recorded makes its next step refuse (Bake, Verify) and fail
+ * into MarkFailed. False when the promotion is not baking (not executing, or nothing executed yet).
  */
-export async function alarmRollback(
-  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
-  tenant: string,
-  id: string,
-  alarm: MonitorAlarm,
-): Promise<boolean> {
+export async function alarmRollback(deps: With<'workflow'>, tenant: string, id: string, alarm: MonitorAlarm): Promise<boolean> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.result) return false;
   const what = `monitor '${alarm.name}' went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
@@ -114,7 +108,10 @@ export async function alarmRollback(
     { read: p },
   );
   // Recorded now, or by an earlier delivery of the same alarm.
-  if (!after && !(before.status === 'EXECUTING' && before.result && before.monitorAlarm)) return false;
-  await failStep(deps, tenant, id, new PromotionFailed(`post-deploy verification failed: ${what}`));
+  const recorded = after ?? (before.status === 'EXECUTING' && before.result && before.monitorAlarm ? before : null);
+  if (!recorded) return false;
+  // The token on the version this write was conditioned on: the bake's, if the flow bakes now (a Bake that writes its
+  // token after this reads the alarm first and refuses). A token already answered is ignored.
+  if (recorded.taskToken) await deps.workflow.sendTaskFailure(recorded.taskToken, 'MonitorAlarm', `post-deploy verification failed: ${what}`);
   return true;
 }

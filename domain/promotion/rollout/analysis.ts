@@ -32,7 +32,7 @@ export type TemplateBook = ReadonlyMap<string, AnalysisTemplate>;
 
 export const templateBook = (templates: readonly AnalysisTemplate[] | undefined): TemplateBook => new Map((templates ?? []).map((t) => [t.name, t]));
 
-/** What the flow's per-target Wait states use: when the first measurement is due, and the loop's interval (0: no analysis). */
+/** What the flow's per-target bake (TargetBake's timer) and measuring wait use: when the first measurement is due, and the loop's interval (0: no analysis). */
 export function measureTiming(env: Environment, book: TemplateBook, target: string, wave: number, bakeSeconds: number) {
   const specs = targetSpecs(env, book, target, wave);
   if (!specs.length) return { firstWaitSeconds: bakeSeconds, measureSeconds: 0 };

@@ -2,7 +2,8 @@ import { targetMonitors, targetsOf } from '../../config/targets.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/monitors.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { MonitorAlarm, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
-import type { Deps, With } from '../../kernel/deps.ts';
+import type { With } from '../../kernel/deps.ts';
+import { retryOnConflict } from '../../kernel/retry.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { completeRollout } from '../run/complete.ts';
@@ -10,6 +11,7 @@ import { PromotionFailed } from '../run/target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { analysisNames, haltForAnalysis, measureDue, missingTemplates, startRuns, templateBook } from './analysis.ts';
 import { gitopsHealth } from './confirm-modes.ts';
+import { askToStop } from './stop.ts';
 
 /**
  * A confirmed target bakes under its monitors; the bake's end reads them once more (TargetBaked);
@@ -41,7 +43,8 @@ export async function targetBakedStep(
   bakeSeconds: number,
 ): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
-  if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
+  const stopped = stoppedRollout(p);
+  if (stopped) throw new PromotionFailed(p.status === 'EXECUTING' ? stopped : `the rollout stopped: ${stopped}`);
   let item = await deps.store.getRolloutTarget(tenant, id, name);
   if (!item || item.state === 'ROLLED_BACK' || item.state === 'FAILED') throw new PromotionFailed(`target ${name} is ${item?.state ?? 'not changed'}`);
   if (item.state === 'DONE') return { next: 'done' };
@@ -79,6 +82,7 @@ export async function targetBakedStep(
     bake: { from: item.bake?.from ?? from, until: at, monitors: arns },
     ...(firing ? { alarm: firing } : {}),
     ...(why ? { error: why.slice(0, 500) } : {}),
+    taskToken: null,
     version: item.version + 1,
     updatedAt: at,
   };
@@ -159,11 +163,12 @@ export class MeasureAgain extends Error {
 
 /**
  * A monitored alarm went to ALARM while a rollout is under way: every target that watches it (its own
- * monitors, or the environment's when it has none) and has been changed records it, and the rollout
- * stops and rolls back at once (the flow's next step finds the promotion finished). False when no
+ * monitors, or the environment's when it has none) and has been changed records it, the promotion records
+ * it (monitorAlarm), and the flow is asked to stop (askToStop: the decision to stop, every waiting token
+ * failed with MonitorAlarm): the flow's MarkFailed rolls every changed target back at once. False when no
  * changed target of the promotion watches the alarm.
  */
-export async function rolloutAlarm(deps: Deps, p: Promotion, alarm: MonitorAlarm, failNow: (message: string) => Promise<unknown>): Promise<boolean> {
+export async function rolloutAlarm(deps: With<'workflow'>, p: Promotion, alarm: MonitorAlarm): Promise<boolean> {
   if (p.status !== 'EXECUTING' || !p.rollout) return false;
   const env = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   if (!env) return false;
@@ -171,14 +176,22 @@ export async function rolloutAlarm(deps: Deps, p: Promotion, alarm: MonitorAlarm
   const hit = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK' && targetMonitors(env, t.name).includes(alarm.arn));
   if (!hit.length) return false;
   const at = deps.clock().toISOString();
-  for (const t of hit) {
-    await deps.store.commit(p.tenant, [
-      {
-        kind: 'rolloutTarget',
-        target: { ...t, alarm, state: t.state === 'DONE' ? t.state : 'FAILED', version: t.version + 1, updatedAt: at },
-        expectedVersion: t.version,
-      },
-    ]);
+  for (const first of hit) {
+    // A target's own step may write its item meanwhile (its bake's token, its bake's end): read it again and mark it then.
+    let t: RolloutTarget | null = first;
+    await retryOnConflict(deps.tunables, async () => {
+      t ??= await deps.store.getRolloutTarget(p.tenant, p.id, first.name);
+      const cur = t;
+      t = null;
+      if (!cur || cur.state === 'ROLLED_BACK' || cur.alarm?.arn === alarm.arn) return;
+      await deps.store.commit(p.tenant, [
+        {
+          kind: 'rolloutTarget',
+          target: { ...cur, alarm, state: cur.state === 'DONE' ? cur.state : 'FAILED', version: cur.version + 1, updatedAt: at },
+          expectedVersion: cur.version,
+        },
+      ]);
+    });
   }
   await writePromotion(deps, p.tenant, p.id, (cur) =>
     cur.status !== 'EXECUTING' || cur.monitorAlarm
@@ -190,11 +203,41 @@ export async function rolloutAlarm(deps: Deps, p: Promotion, alarm: MonitorAlarm
           reason: `monitor '${alarm.name}' of ${hit.map((t) => t.name).join(', ')} went to ALARM`,
         },
   );
-  await failNow(
-    `monitor '${alarm.name}' of ${hit.map((t) => `${t.name} (wave ${t.wave})`).join(', ')} went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`,
-  );
+  const what = `monitor '${alarm.name}' of ${hit.map((t) => `${t.name} (wave ${t.wave})`).join(', ')} went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
+  await askToStop(deps, p, `post-deploy verification failed: ${what}`, 'MonitorAlarm');
   return true;
 }
+
+/**
+ * TargetBake (a task-token wait, its timer the target's first wait: the bake time, or its first measurement): the token
+ * is kept on the target's item and nothing answers it but whoever asks the flow to stop (askToStop: an alarm, the
+ * sweep); its timer's end goes on to TargetBaked. The token is written first and the promotion read after it, so a
+ * decision to stop written meanwhile is seen here (the step fails its own token) or the token is seen by askToStop.
+ */
+export async function targetBakeStep(deps: With<'workflow'>, tenant: string, id: string, name: string, token: string): Promise<{ next: Next }> {
+  const refuse = async (why: string) => (await deps.workflow.sendTaskFailure(token, 'RolloutStopped', why), { next: 'done' as const });
+  let stopped = stoppedRollout(await loadPromotion(deps, tenant, id));
+  if (stopped) return refuse(stopped);
+  let item: RolloutTarget | null = null;
+  await retryOnConflict(deps.tunables, async () => {
+    item = await deps.store.getRolloutTarget(tenant, id, name);
+    if (!item || item.taskToken === token || item.state === 'ROLLED_BACK' || item.state === 'FAILED' || item.state === 'DONE') return;
+    const next: RolloutTarget = { ...item, taskToken: token, version: item.version + 1 };
+    await deps.store.commit(tenant, [{ kind: 'rolloutTarget', target: next, expectedVersion: item.version }]);
+    item = next;
+  });
+  const kept = item as RolloutTarget | null;
+  if (!kept || kept.state === 'ROLLED_BACK' || kept.state === 'FAILED') return refuse(`target ${name} is ${kept?.state ?? 'not changed'}`);
+  // Baked already (a retried task): TargetBaked reads it and goes on.
+  if (kept.state === 'DONE') return (await deps.workflow.sendTaskSuccess(token, {}), { next: 'done' });
+  stopped = stoppedRollout(await loadPromotion(deps, tenant, id));
+  if (stopped) return refuse(stopped);
+  return { next: 'await-go' };
+}
+
+/** Why a rollout's step may not go on: it is not executing, or its decision to stop is written. */
+const stoppedRollout = (p: Promotion): string | null =>
+  p.status !== 'EXECUTING' || !p.rollout ? `promotion is ${p.status}` : p.rollout.stopping ? `the rollout stopped: ${p.rollout.stopping.reason}` : null;
 
 /** RolloutComplete: every wave done; the environment's head moves to the release in one transaction and the promotion completes. */
 export async function rolloutCompleteStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<{ next: Next }> {

@@ -70,6 +70,8 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
 export async function targetHealthStep(deps: PollDeps, tenant: string, id: string, name: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') throw new PromotionFailed(`the rollout stopped: promotion is ${p.status}`);
+  // The decision to stop (an alarm, the sweep) is written: no poll goes on past it, the flow fails into MarkFailed.
+  if (p.rollout?.stopping) throw new PromotionFailed(`the rollout stopped: ${p.rollout.stopping.reason}`);
   const [env, item] = await Promise.all([deps.store.getEnvironment(tenant, p.targetEnvironment), deps.store.getRolloutTarget(tenant, id, name)]);
   const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
   if (!item || !target || !isPolled(target.confirm)) throw new PromotionFailed(`target '${name}' is not confirmed by polling`);

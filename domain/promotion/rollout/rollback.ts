@@ -4,10 +4,11 @@ import type { TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Deps, With, WriteOp } from '../../kernel/deps.ts';
 import { retryOnConflict, WriteConflict } from '../../kernel/retry.ts';
-import { ENGINE, moved, patched } from '../aggregate.ts';
+import { ENGINE, moved } from '../aggregate.ts';
 import { wakeQueued } from '../run/queue.ts';
 import { revertTarget } from '../deliver/target-delivery.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
+import { decideToStop } from './stop.ts';
 
 /**
  * How a rollout through targets ends when it goes wrong (a confirmation that did not come in time, a
@@ -79,19 +80,6 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   await wakeQueued(deps, p.tenant, p.targetEnvironment);
-}
-
-/** The rollout's `stopping`, once (the first reason is kept): no wave starts and no target changes from this write on. */
-async function decideToStop(deps: Deps, p: Promotion, reason: string): Promise<void> {
-  await writePromotion(deps, p.tenant, p.id, (cur) => {
-    if (cur.status !== 'EXECUTING' || !cur.rollout || cur.rollout.stopping) return null;
-    const now = deps.clock();
-    return {
-      next: patched(cur, now, { rollout: { ...cur.rollout, stopping: { at: now.toISOString(), reason: reason.slice(0, 500) } } }),
-      action: null,
-      by: ENGINE,
-    };
-  });
 }
 
 /** Whether a promotion's rollout writes config heads (a config release, or a bundle with a configuration). */

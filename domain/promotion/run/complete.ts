@@ -74,6 +74,8 @@ export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler
   const { before } = await writePromotion(deps, tenant, id, async (cur) => {
     putCurrent = null;
     if (cur.status !== 'EXECUTING' || !cur.rollout) return null;
+    // The decision to stop (an alarm after the last bake, written since this step read the promotion) wins: the flow fails into MarkFailed.
+    if (cur.rollout.stopping) throw new PromotionFailed(`the rollout stopped: ${cur.rollout.stopping.reason}`);
     const built = await releaseOps(deps, cur);
     const withResult: Promotion = { ...cur, result: built.result };
     const { ops, deployed } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
@@ -94,11 +96,36 @@ export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler
   await wakeQueued(deps, tenant, before.targetEnvironment);
 }
 
+/** Why an executed promotion may not complete: a monitor of its environment went to ALARM while it baked (alarms.ts recorded it). */
+export const alarmedBake = (p: Pick<Promotion, 'monitorAlarm'>): string | null =>
+  p.monitorAlarm
+    ? `post-deploy verification failed: monitor '${p.monitorAlarm.name}' went to ALARM at ${p.monitorAlarm.at}${p.monitorAlarm.reason ? ` (${p.monitorAlarm.reason})` : ''}`
+    : null;
+
+/**
+ * Bake (a task-token wait, its timer the bake time): the token is kept on the promotion and nothing answers it but
+ * whoever asks the flow to end the bake early (an alarm of a monitor, the sweep: a failure, into MarkFailed); its
+ * timer's end goes on to Verify. Written conditioned on the promotion as read, so an alarm recorded before this write
+ * makes it read again and refuse (the bake fails into MarkFailed now), and an alarm recorded after it finds the token.
+ */
+export async function bakeStep(deps: Deps, tenant: string, id: string, token: string): Promise<{ next: Next }> {
+  await writePromotion(deps, tenant, id, (cur) => {
+    if (cur.status !== 'EXECUTING' || !cur.result) throw new PromotionFailed(`the bake stopped: promotion is ${cur.status}`);
+    const alarmed = alarmedBake(cur);
+    if (alarmed) throw new PromotionFailed(alarmed);
+    return cur.taskToken === token ? null : { next: { ...cur, taskToken: token }, action: null, by: ENGINE };
+  });
+  return { next: 'await-go' };
+}
+
 /** Post-condition: the target holds what was promoted. Then COMPLETED, deployment DEPLOYED, lock released. */
 export async function verifyStep(deps: With<'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string): Promise<{ next: Next }> {
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING') return { next: 'done' };
   if (!p.result) throw new PromotionFailed('nothing was executed');
+  // A monitor went to ALARM while it baked: the flow ends it (MarkFailed puts the target back), whoever answered the bake.
+  const alarmed = alarmedBake(p);
+  if (alarmed) throw new PromotionFailed(alarmed);
   // Post-deploy checks: an alarm reported during the bake time fails the verification (and rolls back).
   const alarms = (await deps.store.listEvidence(tenant, [`promotion:${p.id}`])).filter((e) => e.type === 'alarm' && e.payload.state === 'ALARM');
   if (alarms.length) {
@@ -125,6 +152,20 @@ export async function verifyStep(deps: With<'registry' | 'scheduler' | 'workflow
     const { changes } = await configChanges(memoSource(deps.store.nodes(tenant)), snap.roots, source.roots, p.subject);
     if (changes.length) throw new PromotionFailed(`${changes.length} keys differ from the source after execution`);
   }
-  await finish(deps, p, 'COMPLETED', 'DEPLOYED');
+  await finish(
+    deps,
+    p,
+    'COMPLETED',
+    'DEPLOYED',
+    [],
+    undefined,
+    {},
+    {
+      refuse: (cur) => {
+        const why = alarmedBake(cur);
+        return why ? new PromotionFailed(why) : null;
+      },
+    },
+  );
   return { next: 'done' };
 }

@@ -25,12 +25,16 @@ export async function finish(
   extra: WriteOp[] = [],
   error?: { code: string; message: string },
   resultPatch: Partial<NonNullable<Promotion['result']>> = {},
+  opts: { refuse?: (cur: Promotion) => Error | null } = {},
 ) {
   let finished: Deployment | null = null;
   let origin: string | null = null;
   const { after } = await writePromotion(deps, p.tenant, p.id, async (cur) => {
     finished = null;
     if (cur.status !== 'EXECUTING') return null;
+    // What the caller refuses to end on, read again on every attempt (Verify: a monitor's alarm recorded since it read the promotion).
+    const refused = opts.refuse?.(cur);
+    if (refused) throw refused;
     const built = await completionOps(deps, cur, to, depStatus, extra);
     finished = built.deployed;
     origin = built.origin;

@@ -1,7 +1,7 @@
 import * as z from '../../kernel/zod.ts';
 import type { With } from '../../kernel/deps.ts';
 import type { Next } from './deadlines.ts';
-import { verifyStep } from './complete.ts';
+import { bakeStep, verifyStep } from './complete.ts';
 import { awaitGoStep, decideStep, executeStep } from './steps.ts';
 
 /** What a task of statemachines/promotion.asl.json passes the step function (its Payload, past the step's name). */
@@ -56,6 +56,8 @@ export const STEPS = {
     waitsForToken: true,
     run: async (d, i) => (await (await import('../deliver/pull-request.ts')).awaitMergeStep(d, i.tenant, i.promotionId, i.taskToken), {}),
   },
+  /** the bake time: the token kept for whoever asks the flow to end the bake early (an alarm, the sweep); its timer's end goes on to verify */
+  bake: { waitsForToken: true, run: (d, i) => bakeStep(d, i.tenant, i.promotionId, i.taskToken) },
   verify: { waitsForToken: false, run: (d, i) => verifyStep(d, i.tenant, i.promotionId) },
   expire: { waitsForToken: false, run: async (d, i) => (await import('./fail.ts')).expireStep(d, i.tenant, i.promotionId) },
   fail: { waitsForToken: false, run: async (d, i) => (await import('./fail.ts')).failStep(d, i.tenant, i.promotionId, i.error) },
@@ -68,6 +70,8 @@ export const STEPS = {
   'target-apply': { waitsForToken: true, run: async (d, i) => (await rollout()).targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
   /** one poll of a polled target (its health URL, Argo CD application or Flux Kustomization) */
   'target-health': { waitsForToken: false, run: async (d, i) => (await rollout()).targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
+  /** the target's bake: its token kept on its item for whoever asks the flow to stop (an alarm, the sweep); its timer's end goes on to target-baked */
+  'target-bake': { waitsForToken: true, run: async (d, i) => (await rollout()).targetBakeStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
   /** the target's measurements that are due (MeasureAgain loops), then, its bake over, its monitors (and a GitOps target's controller) read once more */
   'target-baked': {
     waitsForToken: false,
@@ -102,7 +106,7 @@ export const stepInput = /* @__PURE__ */ z.schema(() =>
     error: z.optional(z.unknown()),
     /** execute: whether a bake time follows (false: change the target and complete in one step) */
     bake: z.optional(z.boolean()),
-    /** a rollout's steps: the target (target-apply, target-health, target-baked), the wave (wave-start), the wave's bake (target-baked) */
+    /** a rollout's steps: the target (target-apply, target-health, target-bake, target-baked), the wave (wave-start), the wave's bake (target-baked) */
     target: z.optional(z.string().check(z.minLength(1), z.maxLength(40))),
     wave: z.optional(z.number().check(z.int(), z.minimum(1))),
     bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0))),

@@ -4,6 +4,7 @@ import { expireWaiting } from '../decide/expire.ts';
 import { expireStep, failStep } from '../run/fail.ts';
 import { armSweep, stuckAfter } from './deadline.ts';
 import { startFlow } from '../run/flow.ts';
+import { askToStop } from '../rollout/stop.ts';
 
 /** What a promotion's deadline schedule runs (sweep-deadline.ts arms it and says when a promotion is stuck). */
 export type SweepOutcome = { swept: boolean; status: string; reason?: string; next?: string };
@@ -37,8 +38,20 @@ export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler'
       }
       await failStep(deps, tenant, id, { message: reason });
       break;
+    case 'EXECUTING': {
+      // A flow that is alive is asked (it waits on a token: its bake, a rollout's parked wave or a target's wait) and ends it
+      // itself through MarkFailed, the one writer of the end; only a flow that answers nothing (gone) is ended here.
+      const asked = `no progress since ${p.updatedAt} (status ${p.status}, due by ${due.toISOString()}): swept`;
+      const answered = p.rollout
+        ? await askToStop(deps, p, asked, 'Swept')
+        : p.taskToken
+          ? Number(await deps.workflow.sendTaskFailure(p.taskToken, 'Swept', asked))
+          : 0;
+      if (answered) return { swept: true, status: p.status, reason: `${asked}; its flow was asked to end it` };
+      await failStep(deps, tenant, id, { message: reason });
+      break;
+    }
     case 'VALIDATING':
-    case 'EXECUTING':
       await failStep(deps, tenant, id, { message: reason });
       break;
     default:
