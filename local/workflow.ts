@@ -445,7 +445,10 @@ export class LocalWorkflow implements Workflow {
     this.counts.set(id, 0);
 
     const counting = (async () => {
+      const trace = process.env.STAGELINE_WORKFLOW_TRACE === '1';
       for await (const event of execution.eventLogs) {
+        // STAGELINE_WORKFLOW_TRACE=1: every event of every execution on stderr (which state failed, retried, was caught).
+        if (trace) console.error(`workflow ${id}: ${JSON.stringify(event).slice(0, 600)}`);
         if (event.type === 'StateEntered' || event.type === 'StateRetried') this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
       }
     })();
