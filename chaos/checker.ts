@@ -159,7 +159,10 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
         (r) =>
           r.promotion.rollback &&
           (r.promotion.status === 'COMPLETED' || (r.promotion.status === 'ROLLED_BACK' && completedIds.has(r.promotion.id))) &&
-          (r.promotion.rollback.of === id || r.promotion.result?.replaced?.promotionId === id),
+          // A promotion's rollback (`of`) undoes that promotion alone; an environment's rollback (no `of`) undoes the
+          // deployment it replaced, and so its promotion. A promotion rollback that replaced another's deployment
+          // does not undo that one (last round's defect marked it ROLLED_BACK).
+          (r.promotion.rollback.of === id || (!r.promotion.rollback.of && r.promotion.result?.replaced?.promotionId === id)),
       );
     /** the promotions whose audit says they put `id` back, as they are now (what a reader of the violation needs) */
     const markedBy = (id: string) => {

@@ -163,6 +163,31 @@ describe('chaos checker: a rollback marks only the promotion it rolls back', () 
     expect(names(o).filter((n) => n.startsWith('rollback-scope'))).toEqual(['rollback-scope p-b']);
   });
 
+  it('fails the same defect when the rollback of the earlier one replaced the newest one’s deployment (chaos mutant rollback-marks-replaced)', () => {
+    // The rollback of p-a completed over p-b's deployment (the environment ran p-b): p-b is still live, not rolled back.
+    const a = completedThenRolledBack('p-a', 10, 45);
+    const b = completedThenRolledBack('p-b', 30, 45);
+    const rb = rollbackOf('p-a');
+    rb.result = { ...rb.result!, replaced: { id: 'dep-b', promotionId: 'p-b' } } as Promotion['result'];
+    const o = observed(
+      [a, b, rb].map((promotion) => ({ promotion, targets: [], approvals: [] })),
+      [entry('p-rb', 'promotion.complete', 45)],
+    );
+    expect(names(o).filter((n) => n.startsWith('rollback-scope'))).toEqual(['rollback-scope p-b']);
+  });
+
+  it('passes an environment’s rollback that marked the promotion whose deployment it replaced', () => {
+    const b = completedThenRolledBack('p-b', 30, 45);
+    const rb = rollbackOf('p-a');
+    rb.rollback = { ...rb.rollback!, of: undefined } as unknown as Promotion['rollback'];
+    rb.result = { ...rb.result!, replaced: { id: 'dep-b', promotionId: 'p-b' } } as Promotion['result'];
+    const o = observed(
+      [b, rb].map((promotion) => ({ promotion, targets: [], approvals: [] })),
+      [entry('p-rb', 'promotion.complete', 45)],
+    );
+    expect(names(o).filter((n) => n.startsWith('rollback-scope'))).toEqual([]);
+  });
+
   it('fails a rollback that completed while the promotion it rolls back is not marked', () => {
     const a = promotion('p-a', {
       path: [
