@@ -4,7 +4,8 @@ import { TRANSITIONS, type Status } from '../domain/kernel/lifecycle.ts';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
 import { ChaosClient, usersOf } from './client.ts';
-import type { CheckContext, ChaosPromotion, Effects, HistoryEntry, Violation } from './types.ts';
+import type { Effects } from './effects.ts';
+import type { CheckContext, ChaosPromotion, HistoryEntry, Violation } from './types.ts';
 
 /**
  * The invariant checker: reads what happened (the table, the audit and its verification, the bus, the

@@ -49,6 +49,3 @@ export interface CheckContext {
   seed: number;
   promotions: ChaosPromotion[];
 }
-
-/** The effect receivers (git server, registry, webhook receiver, outbox): chaos/effects.ts. */
-export type { Effects } from './effects.ts';

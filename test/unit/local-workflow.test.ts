@@ -10,7 +10,7 @@ import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
  * against a scripted fake of the promotion-step Lambda.
  */
 
-type Step = 'decide' | 'await-go' | 'execute' | 'verify' | 'expire' | 'fail';
+type Step = 'decide' | 'await-go' | 'execute' | 'bake' | 'verify' | 'expire' | 'fail';
 type Payload = { step: Step; tenant: string; promotionId: string; taskToken?: string; error?: { Error: string; Cause: string }; bake?: boolean };
 type Script = Partial<Record<Step, (p: Payload, n: number, wf: LocalWorkflow) => unknown>>;
 
@@ -82,7 +82,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
 
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
     expect(fake.calls.every((c) => c.tenant === 'acme' && c.promotionId === 'p-1')).toBe(true);
     expect(wf.transitions(id)).toBe(5);
     // the token is spent
@@ -90,12 +90,12 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.sendTaskFailure(token, 'Rejected', 'late')).toBe(false);
   });
 
-  it('no approval needed: decide answers its own token → execute → verify', async () => {
+  it('no approval needed: decide answers its own token → execute → bake → verify', async () => {
     const fake = fakeStep({ decide: decides('execute') });
     const wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
     expect(wf.transitions(id)).toBe(5);
   });
 
@@ -169,7 +169,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
   });
 
   it('approval windows longer than a Node timer can hold (30 days) do not expire at once', async () => {
@@ -181,7 +181,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(fake.steps()).toEqual(['decide']);
     expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
   });
 
   it('runs promotions side by side, each resumed by its own token', async () => {
@@ -201,7 +201,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(executed.sort()).toEqual(['a', 'c']);
   });
 
-  it('approved for later: approval → await-go (SendTaskSuccess) → execute → verify', async () => {
+  it('approved for later: approval → await-go (SendTaskSuccess) → execute → bake → verify', async () => {
     const fake = fakeStep();
     const wf = workflow(fake);
     const id = await wf.start(input());
@@ -210,7 +210,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(go).not.toBe(fake.calls[0]!.taskToken);
     expect(await wf.sendTaskSuccess(go, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'await-go', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'await-go', 'execute', 'bake', 'verify']);
   });
 
   it('manual execution cancelled, and go window expiring', async () => {
@@ -254,7 +254,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     });
     const wf = workflow(fake);
     expect(await wf.done(await wf.start(input()))).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify', 'fail']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'bake', 'verify', 'fail']);
   });
 
   it('TargetBusy is retried, then the promotion goes ahead', async () => {
@@ -268,7 +268,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const wf = workflow(fake);
     const id = await wf.start(input());
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'execute', 'execute', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'execute', 'execute', 'bake', 'verify']);
     expect(wf.transitions(id)).toBe(7); // 5 states + 2 retries
   });
 
@@ -303,7 +303,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     });
     const wf = workflow(fake);
     expect(await wf.done(await wf.start(input()))).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'decide', 'execute', 'verify', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'decide', 'execute', 'bake', 'verify', 'verify']);
     expect(throttled).toBe(1);
   });
 
@@ -322,7 +322,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf.done(a)).toBe('SUCCEEDED');
     expect(await wf.start(input())).toBe(a);
     await new Promise((r) => setTimeout(r, 20));
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
     // another promotion, or another tenant, is another execution
     expect(await wf.start({ tenant: 'globex', promotionId: 'p-1', approvalTimeoutSeconds: 300 })).toBe('promotion:globex:p-1');
   });
@@ -343,7 +343,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     const token = await fake.tokenOf('decide');
     expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(true);
     expect(await wf.done(id)).toBe('SUCCEEDED');
-    expect(fake.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(fake.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
     expect(wf.transitions(id)).toBe(5);
   });
 
@@ -371,7 +371,7 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(token).not.toBe(oldToken);
     await wf2.sendTaskSuccess(token, decision('execute'));
     expect(await wf2.done(id)).toBe('SUCCEEDED');
-    expect(second.steps()).toEqual(['decide', 'execute', 'verify']);
+    expect(second.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
     const [entry] = journal();
     expect(entry).toMatchObject({ id, status: 'SUCCEEDED' });
     expect(Date.parse(entry!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(entry!.startedAt));
