@@ -96,13 +96,13 @@ describe('outbound answers are read with a small bound', () => {
     for (const [n, m] of (['error', 'token', 'manifest'] as Mode[]).entries()) {
       mode = m;
       const r = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version: `v1.0.${n}`, digest } });
-      expect(r.status, m).toBe(422);
+      // A registry's 5xx is a failure of the moment (503 UNAVAILABLE, sent again later); a token or manifest it cannot
+      // read is refused (422). Either way the answer is bounded and carries none of the registry's body.
+      expect(r.status, `${m}: ${JSON.stringify(r.body).slice(0, 300)}`).toBe(m === 'error' ? 503 : 422);
       const text = JSON.stringify(r.body);
       expect(text.length, m).toBeLessThan(2048);
       expect(text, m).not.toContain(MARKER);
-      expect(text, m).toMatch(
-        m === 'error' ? /failed: HTTP 500 \(push/ : m === 'token' ? /token realm .* returned no token|larger than/ : /larger than 4096 KiB/,
-      );
+      expect(text, m).toMatch(m === 'error' ? /failed: HTTP 500/ : m === 'token' ? /token realm .* returned no token|larger than/ : /larger than 4096 KiB/);
       // the client hung up long before the end
       expect(written, m).toBeLessThan(HUGE);
     }

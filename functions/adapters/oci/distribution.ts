@@ -28,15 +28,15 @@ export const MANIFEST_BYTES = 4 * 1024 * 1024;
 /** A per-registry failure with a one-line, human-readable message (prefixed with the registry). */
 export class RegistryError extends Error {
   override name = 'RegistryError';
-  constructor(
-    message: string,
-    /**
-     * The registry failed for a moment (a 5xx, a 429, a time-out or a dropped connection, after the client's own
-     * retries): the same request may succeed later. False for what only a change fixes (a 4xx, a refused address).
-     */
-    readonly transient = false,
-  ) {
+  /**
+   * The registry failed for a moment (a 5xx, a 429, a time-out or a dropped connection, after the client's own
+   * retries): the same request may succeed later. False for what only a change fixes (a 4xx, a refused address).
+   * (A field, not a parameter property: the CI action runs this file with Node's type stripping.)
+   */
+  readonly transient: boolean;
+  constructor(message: string, transient = false) {
     super(message);
+    this.transient = transient;
   }
 }
 /** The source registry cannot provide the artifact as addressed: sync() throws this. */
