@@ -112,8 +112,8 @@ async function leftRunning(pgid: number): Promise<string[]> {
   return left;
 }
 
-/** How many pages run at once (each starts a JVM and a Node process of its own: two cores are busy enough at three). */
-const PAGES_AT_ONCE = 3;
+/** How many pages run at once (each starts a JVM and a Node process of its own: at three, the other worker's tests starved on two cores). */
+const PAGES_AT_ONCE = 2;
 let running = 0;
 const queued: (() => void)[] = [];
 /** Runs `f` once fewer than PAGES_AT_ONCE pages are running. */
