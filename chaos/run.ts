@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
-import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
+import { dropTable, LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
 import { FAULT_KINDS, type FaultKind } from '../local/faults.ts';
 import { startLocalStack, type LocalStack } from '../local/stack.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
@@ -115,11 +115,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     config: { STAGELINE_SWEEP_GRACE_SECONDS: '10' },
     faults: { seed: opts.seed, rate: opts.rate, rates: { ...storeRates(opts.rate), ...(opts.rates ?? {}) }, delayMs: 100 },
   });
+  // Where the time went (printed with the report): a run much slower beside other work shows which phase waited.
+  const phases: Record<string, number> = { stack: Date.now() - started };
+  const mark = (name: string, since: number) => (phases[name] = Date.now() - since);
   let ownEffects: Effects | undefined;
   try {
     // The receivers of outside effects (git, registries, webhooks, notifications): the run's own unless given.
     if (!opts.effects && opts.withEffects !== false) ownEffects = await startEffects();
     const effects = opts.effects ?? ownEffects;
+    const workloadStarted = Date.now();
     const w = await runWorkload({
       stack,
       seed: opts.seed,
@@ -129,10 +133,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       effects,
       log,
     });
+    mark('workload', workloadStarted);
     stack.faults?.pause();
+    const settleStarted = Date.now();
     await settle(stack, w.tenants, opts.idleMs ?? 60_000);
+    mark('settle', settleStarted);
+    const checkStarted = Date.now();
     const ctx = { stack, tenants: w.tenants, history: w.history, seed: opts.seed, promotions: w.promotions };
     const { observed, violations } = await checkAll(ctx, { ...opts.check, effects });
+    mark('check', checkStarted);
     // A status and, for one that did not complete, why (its error's code, or how it ended).
     const statusOf = new Map(
       observed.tenants.flatMap((t) =>
@@ -143,11 +152,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }),
       ),
     );
-    const report = summarize(opts, w.promotions, statusOf, stack.faults?.counts(), violations, Date.now() - started, w.history);
+    const report = summarize(opts, w.promotions, statusOf, stack.faults?.counts(), violations, Date.now() - started, w.history, phases);
     return report;
   } finally {
     await stack.stop();
     await ownEffects?.stop();
+    // A DynamoDB Local shared with others (the test suite's) keeps no run's table after it.
+    if (opts.dynamoEndpoint) await dropTable(opts.dynamoEndpoint, stack.tableName);
   }
 }
 
@@ -159,6 +170,7 @@ function summarize(
   violations: Violation[],
   elapsedMs: number,
   history: HistoryEntry[] = [],
+  phases: Record<string, number> = {},
 ): ChaosReport {
   const faults = counts ?? (Object.fromEntries(FAULT_KINDS.map((k) => [k, { injected: 0, chances: 0 }])) as ChaosReport['faults']);
   const byKind = tally(promotions.map((p) => p.kind));
@@ -166,6 +178,8 @@ function summarize(
   const byInvariant = tally(violations.map((v) => v.invariant));
   const lines: string[] = [];
   lines.push(`chaos: seed ${opts.seed}, rate ${opts.rate}, ${promotions.length} promotions in ${Math.round(elapsedMs / 1000)} s`);
+  const took = Object.entries(phases).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`);
+  if (took.length) lines.push(`time by phase: ${took.join(', ')}`);
   lines.push('promotions by kind (and how they ended):');
   for (const [k, n] of Object.entries(byKind).sort()) {
     const ends = tally(promotions.filter((p) => p.kind === k).map((p) => statusOf.get(p.id) ?? 'MISSING'));

@@ -8,6 +8,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
@@ -220,4 +221,19 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
   );
   await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true } }));
   client.destroy();
+}
+
+/**
+ * Drops a table (its stream and indexes with it), best effort: a DynamoDB Local shared by many stacks (the test
+ * suite's, the seeded chaos run's) then does not carry every earlier stack's data to the end of the run.
+ */
+export async function dropTable(endpoint: string, tableName: string): Promise<void> {
+  const client = localClient(endpoint);
+  try {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+  } catch {
+    // already gone, or DynamoDB Local stopping with the run: nothing is left to free
+  } finally {
+    client.destroy();
+  }
 }

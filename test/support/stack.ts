@@ -1,6 +1,7 @@
 import { usersOf } from '../../chaos/client.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { dropTable } from '../../local/dynamodb.ts';
 import { DEMO_USERS, type DemoUser } from '../../local/issuer.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.ts';
 import { subscribe } from 'node:diagnostics_channel';
@@ -123,6 +124,8 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
     async stop() {
       await stack.stop();
       observed.delete(stack.gateway.port);
+      // The suite's files share one in-memory DynamoDB Local: a file's table goes with its stack.
+      await dropTable(stack.dynamo.endpoint, stack.tableName);
       if (violations.length)
         throw new Error(
           `answers the document does not describe (sent to clients other than TestStack.call):\n  ${[...new Set(violations)].slice(0, 20).join('\n  ')}`,
