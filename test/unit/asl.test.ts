@@ -294,6 +294,18 @@ describe('promotion.asl.json', () => {
     }
   });
 
+  it('retries an outside host that failed for a moment (Unavailable: a registry’s 5xx, 429, time-out) on every task, with full jitter, for minutes at most', () => {
+    for (const [name, s] of allTasks) {
+      const retrier = s.Retry?.find((r) => r.ErrorEquals.includes('Unavailable'));
+      expect(retrier, name).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+      expect(retrier!.MaxAttempts, name).toBeGreaterThanOrEqual(3);
+      let total = 0;
+      for (let i = 0; i < retrier!.MaxAttempts!; i++)
+        total += Math.min(retrier!.IntervalSeconds! * retrier!.BackoffRate! ** i, retrier!.MaxDelaySeconds ?? Infinity);
+      expect(total, name).toBeLessThanOrEqual(5 * 60);
+    }
+  });
+
   it('waits a bounded time for a busy target, then fails the promotion like any other execute/verify error', () => {
     const busy = promotion.States.Execute!.Retry!.find((r) => r.ErrorEquals.includes('TargetBusy'))!;
     expect(busy).toMatchObject({ IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 8 });
