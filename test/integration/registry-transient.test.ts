@@ -164,6 +164,36 @@ describe('promoting through a registry that fails for a moment', () => {
     }
   });
 
+  it('in a rollout, a target’s registry answering 503 to two runs of its step, then working: the rollout completes, its tag moved once', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin, ['dev']);
+    await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [{ name: 'primary', url: primary.url }] } });
+    const created = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: { name: 'production', position: 1, bakeSeconds: 1, registries: [{ name: 'mirror', url: proxy.url }], targets: [{ name: 'canary', wave: 1 }] },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const digest = await pushImage({ name: 'primary', url: primary.url }, 'platform', { configBytes: randomBytes(16), layers: [randomBytes(1024)] });
+    const version = `v5.0.${randomBytes(2).readUInt16BE()}`;
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version, digest } })).status).toBe(201);
+    let puts = 0;
+    let moved = 0;
+    failWith = (r) => {
+      if (!manifestPut('latest-production-canary')(r)) return null;
+      if (++puts <= 2 * perStep()) return 503;
+      moved++;
+      return null;
+    };
+    try {
+      const done = await promoteToEnd(t, u, { sourceEnvironment: 'dev', targetEnvironment: 'production', artifact: 'platform', version });
+      expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+      expect(moved).toBe(1);
+      expect(await head('latest-production-canary')).toBe(digest);
+    } finally {
+      failWith = () => null;
+    }
+  });
+
   it('a registry that keeps answering 503 fails the promotion (after the flow’s retries), naming the registry', async () => {
     const version = `v4.0.${randomBytes(2).readUInt16BE()}`;
     const { u } = await promotion(version);
