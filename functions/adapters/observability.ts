@@ -51,5 +51,5 @@ export async function logged<T>(
   }
 }
 
-/** Errors a flow step throws to loop (the ASL catches them into a Wait and comes back): a health poll, a measurement. */
+/** Errors a flow step throws to loop (the ASL catches them into a timed wait and comes back): a health poll, a measurement. */
 const LOOPS = new Set(['NotHealthy', 'MeasureAgain']);

@@ -216,3 +216,36 @@ describe('a transaction refused for another one on its items', () => {
     await expect(store.putWebhook(sub(id), null, audit(`${id}-2`))).rejects.toMatchObject({ name: 'WriteConflict', reason: 'exists' });
   });
 });
+
+/**
+ * A counter update (the daily metric counters a deployment, a failure or a rollback adds to) has no condition of its
+ * own: applied on its first try and its answer lost, the SDK's next try added again, and the day counted the one
+ * deployment twice. It is sent conditioned on its own write mark, so the next try is refused by the first one and
+ * read back as applied.
+ */
+describe('a counter update applied on its first try, its answer lost', () => {
+  const delta = (environment: string, add: Record<string, number>) => ({ environment, day: '2026-11-27', add });
+  const countersOf = async (tenant: string, env: string) => (await store.getMetrics(tenant, env, '2026-11-27', '2026-11-27'))[0]?.counters;
+
+  it('counts once (the metric counters of a deployment, sent as their own single-item write)', async () => {
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    script.length = 0;
+    tries = 0;
+    script.push('applyAndLose');
+    await store.commit(tenant, [{ kind: 'metrics', delta: delta('prod', { deployments: 1, failed: 1 }) }]);
+    expect(tries).toBe(2);
+    expect(await countersOf(tenant, 'prod')).toEqual({ deployments: 1, failed: 1 });
+    // …and the next effect on the same day still counts (the mark is the write's, not the day's).
+    await store.commit(tenant, [{ kind: 'metrics', delta: delta('prod', { deployments: 1 }) }]);
+    expect(await countersOf(tenant, 'prod')).toEqual({ deployments: 2, failed: 1 });
+  });
+
+  it('counts once when its next tries also meet a transaction on the item', async () => {
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    lostThenBusy();
+    script.length = 3; // applied and lost; the SDK's second and the store's next meet a transaction; the last goes through
+    await store.commit(tenant, [{ kind: 'metrics', delta: delta('staging', { deployments: 1 }) }]);
+    expect(tries).toBe(4);
+    expect(await countersOf(tenant, 'staging')).toEqual({ deployments: 1 });
+  });
+});

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_RETRY } from '../../functions/adapters/outbound.ts';
 import { pushImage, startProxy, startRegistry, type LocalRegistry } from '../support/registry.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { promoteToEnd } from '../support/promotions.ts';
 
 /**
  * Publishing through a registry that fails for a moment (a 5xx, 429 or a dropped connection after the adapter's own
@@ -18,7 +19,8 @@ let failWith: (r: { method: string; path: string }) => number | 'reset' | null =
 const retry = { ...HOST_RETRY };
 
 beforeAll(async () => {
-  t = await startTestStack();
+  // The flow's retries a moment apart (not seconds: the test's time).
+  t = await startTestStack({ timeScale: 0.001 });
   primary = await startRegistry({ name: 'primary' });
   proxy = await startProxy(primary.url, 'primary', { failWith: (r) => failWith(r) });
   // The adapter's own retries of a transient answer, a moment apart (not seconds: the test's time).
@@ -113,4 +115,95 @@ describe('publishing an artifact version through a registry that fails for a mom
       failWith = () => null;
     }
   });
+});
+
+/**
+ * A promotion whose target registry fails for a moment (a 5xx through the adapter's own retries, twice: two runs of
+ * the step) is run again by the flow (Unavailable, retried with backoff) and completes, its tag moved once; only a
+ * registry that keeps failing fails it. It failed the promotion (PromotionFailed) at the first such answer.
+ */
+describe('promoting through a registry that fails for a moment', () => {
+  /** dev publishes into the registry itself; staging's registry is the proxy (its answers are the test's). */
+  async function promotion(version: string) {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [{ name: 'primary', url: primary.url }] } });
+    const set = await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { version: 1, registries: [{ name: 'mirror', url: proxy.url }] },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    const digest = await pushImage({ name: 'primary', url: primary.url }, 'platform', { configBytes: randomBytes(16), layers: [randomBytes(1024)] });
+    const published = await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version, digest } });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    return { u, digest };
+  }
+  /** Every try of the step sends the manifest PUT this often before it gives up (the adapter's own retries). */
+  const perStep = () => HOST_RETRY.retries + 1;
+
+  it('a registry answering 503 to two runs of the step, then working: the promotion completes, the tag moved once', async () => {
+    const version = `v3.0.${randomBytes(2).readUInt16BE()}`;
+    const { u, digest } = await promotion(version);
+    let puts = 0;
+    let moved = 0;
+    failWith = (r) => {
+      if (!manifestPut('latest-staging')(r)) return null;
+      if (++puts <= 2 * perStep()) return 503;
+      moved++;
+      return null;
+    };
+    try {
+      const done = await promoteToEnd(t, u, { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version });
+      expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+      expect(puts).toBe(2 * perStep() + 1);
+      expect(moved).toBe(1);
+      expect(await head('latest-staging')).toBe(digest);
+      expect(await head(`${version}-staging`)).toBe(digest);
+    } finally {
+      failWith = () => null;
+    }
+  });
+
+  it('in a rollout, a target’s registry answering 503 to two runs of its step, then working: the rollout completes, its tag moved once', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin, ['dev']);
+    await t.call('PATCH', '/api/v1/environments/dev', { token: u.admin, body: { version: 1, registries: [{ name: 'primary', url: primary.url }] } });
+    const created = await t.call('POST', '/api/v1/environments', {
+      token: u.admin,
+      body: { name: 'production', position: 1, bakeSeconds: 1, registries: [{ name: 'mirror', url: proxy.url }], targets: [{ name: 'canary', wave: 1 }] },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const digest = await pushImage({ name: 'primary', url: primary.url }, 'platform', { configBytes: randomBytes(16), layers: [randomBytes(1024)] });
+    const version = `v5.0.${randomBytes(2).readUInt16BE()}`;
+    expect((await t.call('POST', '/api/v1/artifacts/platform/versions', { token: u.deployer, body: { version, digest } })).status).toBe(201);
+    let puts = 0;
+    let moved = 0;
+    failWith = (r) => {
+      if (!manifestPut('latest-production-canary')(r)) return null;
+      if (++puts <= 2 * perStep()) return 503;
+      moved++;
+      return null;
+    };
+    try {
+      const done = await promoteToEnd(t, u, { sourceEnvironment: 'dev', targetEnvironment: 'production', artifact: 'platform', version });
+      expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+      expect(moved).toBe(1);
+      expect(await head('latest-production-canary')).toBe(digest);
+    } finally {
+      failWith = () => null;
+    }
+  });
+
+  it('a registry that keeps answering 503 fails the promotion (after the flow’s retries), naming the registry', async () => {
+    const version = `v4.0.${randomBytes(2).readUInt16BE()}`;
+    const { u } = await promotion(version);
+    failWith = (r) => (manifestPut('latest-staging')(r) ? 503 : null);
+    try {
+      const done = await promoteToEnd(t, u, { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'platform', version });
+      expect(done.status, JSON.stringify(done.error)).toBe('FAILED');
+      expect(done.error).toMatchObject({ code: 'EXECUTION_FAILED', message: expect.stringMatching(/registry "mirror".*503/) });
+    } finally {
+      failWith = () => null;
+    }
+  }, 60_000);
 });

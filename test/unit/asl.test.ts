@@ -168,7 +168,7 @@ describe('promotion.asl.json', () => {
       'TargetBake',
       'TargetBaked',
     ]);
-    // A target with analyses measures in a loop of one Wait and one task per measurement (MeasureAgain), then ends.
+    // A target with analyses measures in a loop of one wait and one task per measurement (MeasureAgain), then ends.
     expect(path(inner, baking, {}, { TargetBaked: 'MeasureAgain' })).toEqual([
       'TargetApply',
       'TargetBakes',
@@ -177,7 +177,22 @@ describe('promotion.asl.json', () => {
       'TargetMeasureWait',
       'TargetBaked',
     ]);
-    expect(inner.States.TargetMeasureWait).toMatchObject({ Type: 'Wait', SecondsPath: '$.measureSeconds', Next: 'TargetBaked' });
+    // The waits between polls and between measurements are task-token waits like the bake (its step keeps the token on the
+    // target's item): a decision to stop fails the token at once, not one interval later; the timer's end goes on.
+    for (const [name, seconds, next] of [
+      ['TargetHealthWait', '$.intervalSeconds', 'TargetHealth'],
+      ['TargetMeasureWait', '$.measureSeconds', 'TargetBaked'],
+    ] as const) {
+      expect(inner.States[name], name).toMatchObject({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        TimeoutSecondsPath: seconds,
+        Parameters: { Payload: { step: 'target-bake', 'taskToken.$': '$$.Task.Token', 'target.$': '$.target' } },
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: next }],
+        Next: next,
+      });
+    }
+    expect(Object.values(inner.States).filter((s) => s.Type === 'Wait')).toEqual([]);
     // The bake is a task-token wait (the alarm's function fails its token: the flow is asked, it ends the rollout); its timer's end goes on.
     expect(inner.States.TargetBake).toMatchObject({
       Type: 'Task',
@@ -291,6 +306,18 @@ describe('promotion.asl.json', () => {
       const retrier = s.Retry?.find((r) => transient.every((e) => r.ErrorEquals.includes(e)));
       expect(retrier, name).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
       expect(retrier!.MaxAttempts, name).toBeGreaterThanOrEqual(4);
+    }
+  });
+
+  it('retries an outside host that failed for a moment (Unavailable: a registry’s 5xx, 429, time-out) on every task, with full jitter, for minutes at most', () => {
+    for (const [name, s] of allTasks) {
+      const retrier = s.Retry?.find((r) => r.ErrorEquals.includes('Unavailable'));
+      expect(retrier, name).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+      expect(retrier!.MaxAttempts, name).toBeGreaterThanOrEqual(3);
+      let total = 0;
+      for (let i = 0; i < retrier!.MaxAttempts!; i++)
+        total += Math.min(retrier!.IntervalSeconds! * retrier!.BackoffRate! ** i, retrier!.MaxDelaySeconds ?? Infinity);
+      expect(total, name).toBeLessThanOrEqual(5 * 60);
     }
   });
 

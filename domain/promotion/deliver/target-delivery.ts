@@ -4,7 +4,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget, TargetGitDelivery, TargetRegistryDelivery } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
 import { deliverToTarget, perTargetGit, revertTargetInGit, type GitPromotion } from './git-delivery.ts';
-import { PromotionFailed } from '../run/target-change.ts';
+import { PromotionFailed, registryFailure } from '../run/target-change.ts';
 
 /**
  * Delivery per target: what a rollout does outside the table when it changes one target of
@@ -133,10 +133,11 @@ async function tagTarget(deps: With<'registry'>, p: Promotion, a: Tagged, env: E
       tags: [{ name: tag, mutable: true }],
     });
   } catch (err) {
-    throw new PromotionFailed(`the copy of ${a.name} for ${target} failed at the source: ${(err as Error).message}`);
+    throw registryFailure(`the copy of ${a.name} for ${target}`, { thrown: err });
   }
   const r = results[0];
-  if (!r?.ok) throw new PromotionFailed(`the copy of ${a.name} for ${target} into ${to.name} failed: ${r?.reason ?? 'no answer'}`);
+  if (!r) throw new PromotionFailed(`the copy of ${a.name} for ${target} into ${to.name} failed: no answer`);
+  if (!r.ok) throw registryFailure(`the copy of ${a.name} for ${target} into ${to.name}`, { failed: [r] });
   return { registry: to.name, tag, digest: a.digest };
 }
 

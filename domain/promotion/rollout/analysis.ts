@@ -13,7 +13,7 @@ import { writePromotion } from '../write.ts';
 /**
  * Analysis during a target's bake (domain/verification/ measures, this file decides what the rollout does
  * with it). The flow waits the target's first measurement time, then runs TargetBaked every `measureSeconds`
- * (a Wait and a task per measurement: MeasureAgain loops) until every analysis of the target has an answer and
+ * (a task-token wait and a task per measurement: MeasureAgain loops) until every analysis of the target has an answer and
  * its bake time is over. A Failed analysis fails the target (the rollout rolls back every changed target, newest
  * wave first); an Inconclusive one halts the rollout before its next wave and asks a person (resume goes on).
  *

@@ -211,7 +211,9 @@ export async function rolloutAlarm(deps: With<'workflow'>, p: Promotion, alarm: 
 /**
  * TargetBake (a task-token wait, its timer the target's first wait: the bake time, or its first measurement): the token
  * is kept on the target's item and nothing answers it but whoever asks the flow to stop (askToStop: an alarm, the
- * sweep); its timer's end goes on to TargetBaked. The token is written first and the promotion read after it, so a
+ * sweep); its timer's end goes on to TargetBaked. The flow's other waits of a target run this step too (TargetHealthWait
+ * between polls, TargetMeasureWait between measurements: their timers the intervals), so a stop ends any of them at
+ * once, not one interval later. The token is written first and the promotion read after it, so a
  * decision to stop written meanwhile is seen here (the step fails its own token) or the token is seen by askToStop.
  */
 export async function targetBakeStep(deps: With<'workflow'>, tenant: string, id: string, name: string, token: string): Promise<{ next: Next }> {

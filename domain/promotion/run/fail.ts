@@ -259,10 +259,13 @@ export async function expireStep(deps: Deps, tenant: string, id: string, reason 
   return { next: 'done' };
 }
 
-/** A failure of the execute step itself (as Step Functions reports it), not of waiting for a decision. */
+/**
+ * A failure of the execute step itself (as Step Functions reports it), not of waiting for a decision: the step's own
+ * refusal, a target that stayed busy, an outside host (a registry) that kept failing through the flow's retries.
+ */
 function isExecutionFailure(error: unknown): boolean {
   const name = error && typeof error === 'object' ? ((error as { Error?: unknown; name?: unknown }).Error ?? (error as { name?: unknown }).name) : undefined;
-  return name === 'PromotionFailed' || name === 'TargetBusy';
+  return name === 'PromotionFailed' || name === 'TargetBusy' || name === 'Unavailable';
 }
 
 function errorMessage(error: unknown): string {

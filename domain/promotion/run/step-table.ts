@@ -70,7 +70,7 @@ export const STEPS = {
   'target-apply': { waitsForToken: true, run: async (d, i) => (await rollout()).targetApplyStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
   /** one poll of a polled target (its health URL, Argo CD application or Flux Kustomization) */
   'target-health': { waitsForToken: false, run: async (d, i) => (await rollout()).targetHealthStep(d, i.tenant, i.promotionId, i.target ?? '') },
-  /** the target's bake: its token kept on its item for whoever asks the flow to stop (an alarm, the sweep); its timer's end goes on to target-baked */
+  /** the target's waits (its bake, the interval between its polls, between its measurements): its token kept on its item for whoever asks the flow to stop (an alarm, the sweep); the timer's end goes on */
   'target-bake': { waitsForToken: true, run: async (d, i) => (await rollout()).targetBakeStep(d, i.tenant, i.promotionId, i.target ?? '', i.taskToken) },
   /** the target's measurements that are due (MeasureAgain loops), then, its bake over, its monitors (and a GitOps target's controller) read once more */
   'target-baked': {

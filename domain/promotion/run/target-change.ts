@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../../artifacts/tags.ts';
 import { deploymentOp } from '../../artifacts/deployments.ts';
-import { DomainError } from '../../kernel/errors.ts';
+import { DomainError, Unavailable } from '../../kernel/errors.ts';
 import { deliverToGit } from '../deliver/git-delivery.ts';
 import { advanceHead } from '../../config/commit.ts';
 import type { Roots } from '../../kernel/model.ts';
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
-import type { RegistryTag } from '../../artifacts/ports.ts';
+import type { RegistrySyncResult, RegistryTag } from '../../artifacts/ports.ts';
 import { applyChanges, lookup, memoSource, NodeSink, type NodeSource } from '../../config/tree.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
 import type { ArtifactPointer, ArtifactVersion, BundleMember, ConfigSubject, Deployment, Promotion } from '../../kernel/promotion-model.ts';
@@ -23,6 +23,22 @@ import { bundleConfigSubject, configChanges } from '../request/release.ts';
 export class PromotionFailed extends DomainError {
   readonly code = 'PROMOTION_FAILED';
   override readonly name = 'PromotionFailed';
+}
+
+/**
+ * A registry sync's failure as a promotion step meets it. A registry that failed only for a moment (a 5xx, a 429, a
+ * time-out or a dropped connection after the adapter's own retries: `transient`) is `Unavailable`, which the flow
+ * retries with backoff (statemachines/promotion.asl.json): the step runs again and finds in place what the first
+ * try wrote. A refusal (a 4xx, a digest mismatch, an immutable tag elsewhere), or a failure of the moment the flow's
+ * retries did not outlast, fails the promotion.
+ */
+export function registryFailure(what: string, failure: { thrown: unknown } | { failed: RegistrySyncResult[] }): Error {
+  if ('thrown' in failure) {
+    const message = `${what} failed at the source: ${(failure.thrown as Error).message}`;
+    return (failure.thrown as { transient?: unknown }).transient === true ? new Unavailable(message) : new PromotionFailed(message);
+  }
+  const message = `${what} failed: ${failure.failed.map((f) => f.reason ?? f.registry).join('; ')}`;
+  return failure.failed.every((f) => f.transient) ? new Unavailable(message) : new PromotionFailed(message);
 }
 
 function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
@@ -312,10 +328,10 @@ async function syncRegistries(deps: With<'registry'>, p: Promotion & { subject: 
   try {
     results = await deps.registry.sync({ tenant: p.tenant, repository, digest: p.subject.digest, source: from, targets: to, tags });
   } catch (err) {
-    throw new PromotionFailed(`cross-registry sync failed at the source: ${(err as Error).message}`);
+    throw registryFailure('cross-registry sync', { thrown: err });
   }
   const failed = results.filter((r) => !r.ok);
-  if (failed.length) throw new PromotionFailed(`cross-registry sync failed: ${failed.map((f) => f.reason ?? f.registry).join('; ')}`);
+  if (failed.length) throw registryFailure('cross-registry sync', { failed });
   return results.map((r) => ({
     registry: r.registry,
     digest: r.digest,

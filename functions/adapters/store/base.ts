@@ -29,6 +29,9 @@ interface Marked {
   mark: string;
 }
 
+/** An update expression with an ADD clause: not idempotent (a number added again counts twice). */
+const ADDS = /(^|\s)ADD\s/i;
+
 /** How often a single-item write refused for a transaction on its item is sent again, and the first wait (doubling, jittered). */
 const CONFLICT_RETRIES = { attempts: 4, baseMs: 25 };
 
@@ -215,9 +218,15 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
     return stored !== undefined && stored[WRITE_MARK] === sent.mark;
   }
 
-  /** A write conditioned on what it read is sent with its own mark (a Delete leaves nothing to mark, nor an unconditional write anything to tell). */
+  /**
+   * A write conditioned on what it read is sent with its own mark (a Delete leaves nothing to mark, nor an unconditional
+   * Put or SET anything to tell: sent again, it writes the same). An Update that ADDs (a counter) is no such write: sent
+   * again, it adds again. It is sent conditioned on its own mark, so a try after the first one applied is refused by
+   * that first one and read back as applied: counted once.
+   */
   function marked(command: PutCommand | UpdateCommand | DeleteCommand): { command: PutCommand | UpdateCommand | DeleteCommand; sent: Marked | null } {
-    if (!command.input.ConditionExpression || command instanceof DeleteCommand) return { command, sent: null };
+    const adds = command instanceof UpdateCommand && !command.input.ConditionExpression && ADDS.test(command.input.UpdateExpression ?? '');
+    if ((!command.input.ConditionExpression && !adds) || command instanceof DeleteCommand) return { command, sent: null };
     const mark = randomBytes(12).toString('base64url');
     if (command instanceof PutCommand) {
       const { Item = {} } = command.input;
@@ -237,6 +246,7 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
       command: new UpdateCommand({
         ...input,
         UpdateExpression,
+        ...(adds ? { ConditionExpression: 'attribute_not_exists(#stagelineWriteMark) OR #stagelineWriteMark <> :stagelineWriteMark' } : {}),
         ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#stagelineWriteMark': WRITE_MARK },
         ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ':stagelineWriteMark': mark },
       }),

@@ -5,7 +5,7 @@ import type { Deployment } from '#domain/kernel/promotion-model';
 import type { DeploymentOp, DeploymentStorePort, MetricDelta } from '#domain/artifacts/ports';
 import { keys } from '../keys.ts';
 import { kindsOf, none, type Area, type CommitContext, type OpItems } from './area.ts';
-import { decodeCursor, encodeCursor, strip, type StoreBase, type TxItem } from './base.ts';
+import { decodeCursor, encodeCursor, strip, WRITE_MARK, type StoreBase, type TxItem } from './base.ts';
 
 /** Deployments: history, the current one per environment, daily metrics, first sightings of image tags. */
 export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, DeploymentOp> {
@@ -53,7 +53,7 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
           }),
         );
         for (const i of r.Items ?? []) {
-          const { pk: _p, sk, entity: _e, ...counters } = i;
+          const { pk: _p, sk, entity: _e, [WRITE_MARK]: _m, ...counters } = i;
           out.push({ day: String(sk).slice(2), counters: counters as Record<string, number> });
         }
         start = r.LastEvaluatedKey;
