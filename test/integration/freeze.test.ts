@@ -52,7 +52,7 @@ describe('freeze windows', () => {
       body: { reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' },
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues[0]).toMatchObject({ path: 'body.timezone', message: expect.stringMatching(/IANA/) });
+    expect(bad.body.error.issues[0]).toMatchObject({ path: 'timezone', message: expect.stringMatching(/IANA/) });
     expect(
       (await t.call('POST', '/api/v1/environments/nowhere/freeze-windows', { token: u.admin, body: { reason: 'x', start: inSeconds(10), end: inSeconds(20) } }))
         .status,

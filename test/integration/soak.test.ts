@@ -156,18 +156,18 @@ describe('soak: a release runs long enough in the source environment before it m
     for (const soakSeconds of [-1, 30 * 86_400 + 1, 1.5]) {
       const patched = await patchEnv(u, 'production', { soakSeconds });
       expect(patched.status, JSON.stringify(patched.body)).toBe(400);
-      expect(patched.body.error.issues[0].path).toBe('body.soakSeconds');
+      expect(patched.body.error.issues[0].path).toBe('soakSeconds');
     }
     expect((await patchEnv(u, 'production', { soakSeconds: 30 * 86_400 })).status).toBe(200);
     const created = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'qa', position: 7, soakSeconds: -5 } });
     expect(created.status).toBe(400);
-    expect(created.body.error.issues[0].path).toBe('body.soakSeconds');
+    expect(created.body.error.issues[0].path).toBe('soakSeconds');
     const rule = await t.call('POST', '/api/v1/promotions/rules', {
       token: u.admin,
       body: { name: 'x', sourceEnvironment: 'staging', targetEnvironment: 'production', soakSeconds: 99_999_999 },
     });
     expect(rule.status).toBe(400);
-    expect(rule.body.error.issues[0]).toMatchObject({ path: 'body.soakSeconds', message: expect.stringContaining('30 days') });
+    expect(rule.body.error.issues[0]).toMatchObject({ path: 'soakSeconds', message: expect.stringContaining('30 days') });
     const document = JSON.stringify({ artifacts: { promotion: { environment_settings: { production: { soak_seconds: -60 } } } } });
     const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document } });
     expect(applied.status).toBe(400);

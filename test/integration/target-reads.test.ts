@@ -117,7 +117,7 @@ describe('app keys scoped to a target', () => {
     expect(none.body.error.code).toBe('TARGET_NOT_FOUND');
     const bad = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'x', environment: 'production', target: 'US East' } });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues[0].path).toBe('body.target');
+    expect(bad.body.error.issues[0].path).toBe('target');
   });
 });
 
@@ -333,7 +333,7 @@ describe('a git target with a file per target', () => {
     expect(ok.body.file).toBe('envs/{target}/values.yaml');
     const refused = await t.call('PUT', '/api/v1/environments/dev/git-target', { token: u.admin, body });
     expect(refused.status).toBe(400);
-    expect(refused.body.error.issues).toEqual([{ path: 'body.file', message: expect.stringContaining('declares no targets') }]);
+    expect(refused.body.error.issues).toEqual([{ path: 'file', message: expect.stringContaining('declares no targets') }]);
     const bad = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body: { ...body, file: 'envs/{region}/values.yaml' } });
     expect(bad.status).toBe(400);
   });
