@@ -120,7 +120,7 @@ describe('recurring promotions', () => {
 
     const fields = await put({ cron: '0 9 * *' });
     expect(fields.status).toBe(400);
-    expect(said(fields)).toContain('must be a 5-field cron expression');
+    expect(said(fields)).toContain('expected a cron expression of 5 fields');
 
     const zone = await put({ timeZone: 'Europe/Atlantis' });
     expect(zone.status).toBe(400);
