@@ -29,7 +29,8 @@ async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number
       targets: [
         ...lineTargets((name) =>
           name === 'canary'
-            ? { confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: 600 } }
+            ? // The callback waits an hour on the stack's clock: longer than the re-check the first test moves the clock to.
+              { confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: 3600 } }
             : name === 'eu-west-1'
               ? { monitors: [alarm] }
               : {},
