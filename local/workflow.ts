@@ -335,7 +335,8 @@ export class LocalWorkflow implements Workflow {
           delete state[key];
         }
         for (const key of ['SecondsPath', 'TimestampPath'] as const) {
-          if (spec[key] !== undefined && !SIMPLE_PATH.test(spec[key])) throw new Error(`${machine}: ${name}.${key} must be a plain path like $.a.b for LocalWorkflow, got ${spec[key]}`);
+          if (spec[key] !== undefined && !SIMPLE_PATH.test(spec[key]))
+            throw new Error(`${machine}: ${name}.${key} must be a plain path like $.a.b for LocalWorkflow, got ${spec[key]}`);
         }
         waitStates.set(name, spec);
         Object.assign(state, { Type: 'Task', Resource: LOCAL_WAIT_RESOURCE, TimeoutSeconds: MAX_TIMER_SECONDS });
@@ -432,7 +433,9 @@ export class LocalWorkflow implements Workflow {
           const found = readPath(input, timeout.path);
           if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value < 1)
             // What Step Functions answers for a time-out that is not a positive whole number of seconds.
-            return Promise.reject(fatalError('States.Runtime', `${stateName}: TimeoutSecondsPath ${timeout.path} is ${JSON.stringify(found.value)}, not a positive integer`));
+            return Promise.reject(
+              fatalError('States.Runtime', `${stateName}: TimeoutSecondsPath ${timeout.path} is ${JSON.stringify(found.value)}, not a positive integer`),
+            );
           seconds = found.value;
         }
         const deadline = this.clock.now() + seconds * 1000;
@@ -493,7 +496,9 @@ export class LocalWorkflow implements Workflow {
         let at: number;
         if (spec.Seconds !== undefined || spec.SecondsPath !== undefined) {
           if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0)
-            return Promise.reject(fatalError('States.Runtime', `${stateName}: the wait's seconds (${JSON.stringify(seconds)}) are not a whole number of seconds, 0 or more`));
+            return Promise.reject(
+              fatalError('States.Runtime', `${stateName}: the wait's seconds (${JSON.stringify(seconds)}) are not a whole number of seconds, 0 or more`),
+            );
           at = this.clock.now() + seconds * 1000;
         } else {
           at = typeof stamp === 'string' ? Date.parse(stamp) : NaN;

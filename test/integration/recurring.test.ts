@@ -190,8 +190,8 @@ describe('recurring promotions', () => {
   it('a run inside a freeze window over the target is skipped with the window named', async () => {
     const { tenant, u } = await tenantWithLine();
     await changeDev(u, 2);
-    const start = new Date(Date.now() - 60_000).toISOString();
-    const end = new Date(Date.now() + 3600_000).toISOString();
+    const start = new Date(t.stack.clock.now() - 60_000).toISOString();
+    const end = new Date(t.stack.clock.now() + 3600_000).toISOString();
     const w = await t.call('POST', '/api/v1/environments/staging/freeze-windows', { token: u.admin, body: { reason: 'quarter close', start, end } });
     expect(w.status, JSON.stringify(w.body)).toBe(201);
     expect((await t.call('PUT', '/api/v1/recurring-promotions/train', { token: u.admin, body: WEEKDAYS })).status).toBe(200);
