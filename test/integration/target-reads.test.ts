@@ -326,7 +326,7 @@ describe('deployment history and metrics per target', () => {
 });
 
 describe('a git target with a file per target', () => {
-  it('takes envs/production/{target}/values.yaml where the environment has targets, and refuses it (400, body.file) where it has none', async () => {
+  it('takes envs/production/{target}/values.yaml where the environment has targets, and refuses it (400, file) where it has none', async () => {
     const body = { repository: 'https://git.example.com/deploy.git', branch: 'main', file: 'envs/{target}/values.yaml', path: 'image.tag' };
     const ok = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);

@@ -188,7 +188,7 @@ describe('targets of an environment', () => {
       }),
     ]);
   });
-  it('targets too large for the environment item (over 64 KiB of JSON in all) are a 400 naming body.targets, never a 500; the environment is not created', async () => {
+  it('targets too large for the environment item (over 64 KiB of JSON in all) are a 400 naming targets, never a 500; the environment is not created', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     // 100 targets of 50 parameters each: about 1 MB of JSON, under the 2 MB body limit, over the 400 KB an item holds.
