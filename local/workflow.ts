@@ -477,7 +477,8 @@ export class LocalWorkflow implements Workflow {
         const timedOut = new Promise<never>((_, reject) => {
           cancel = this.clock.at(deadline, () => {
             this.take(token);
-            reject(Object.assign(new Error(`${stateName} timed out after ${seconds} s`), { name: 'States.Timeout' }));
+            // As the library's own States.Timeout: its name and its cause are "States.Timeout" (the flow reads the cause).
+            reject(Object.assign(new Error('States.Timeout'), { name: 'States.Timeout' }));
           });
         });
         timedOut.catch(() => {});
