@@ -52,17 +52,21 @@ export class LocalClock {
   at(at: number, fire: () => void): () => void {
     let timer: NodeJS.Timeout | undefined;
     let done = false;
+    // Always on a timer, never inside the caller (or inside advance): a time that has come fires on the next turn, as a timer of 0 does.
     const arm = () => {
       if (done) return;
       clearTimeout(timer);
-      const wait = at - this.now();
-      if (wait <= 0) {
-        cancel();
-        fire();
-        return;
-      }
+      const wait = Math.max(0, at - this.now());
       // A Node timer waits at most about 24.8 days; a later time is armed again when it wakes.
-      timer = setTimeout(arm, Math.min(wait, 2 ** 31 - 1));
+      timer = setTimeout(
+        () => {
+          if (done) return;
+          if (this.now() < at) return arm();
+          cancel();
+          fire();
+        },
+        Math.min(wait, 2 ** 31 - 1),
+      );
       timer.unref();
     };
     const cancel = () => {
