@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { reportError } from './terminal.ts';
 import type { Scheduler } from '#domain/kernel/ports';
+import { LocalClock } from './clock.ts';
 
 type Payload = SchedulePayload;
 interface Entry {
@@ -15,23 +16,26 @@ interface Entry {
   recurring?: RecurringSchedule;
 }
 
-/** Longest delay a Node timer takes (about 24.8 days); a later schedule re-arms when it wakes. */
-const MAX_DELAY = 2 ** 31 - 1;
-
 /**
  * The local stand-in for EventBridge Scheduler: schedules kept in a JSON file (so a
  * restarted stack still fires them), fired by timers into the same schedule-fire
  * handler the AWS schedules invoke, retried like the AWS retry policy when the
  * target fails. One-time schedules are deleted after they run; recurring ones (a
  * cron calendar in a time zone) are armed again for their next time, and a
- * disabled one keeps its calendar and fires nothing.
+ * disabled one keeps its calendar and fires nothing. Times are the stack's clock (local/clock.ts): a
+ * schedule fires when that clock reaches it, whether the wall clock gets there or a test moves it.
  */
 export class LocalScheduler implements Scheduler {
   private readonly entries = new Map<string, Entry>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** each armed schedule's cancel (local/clock.ts `at`) */
+  private readonly timers = new Map<string, () => void>();
   private stopped = false;
+  private readonly clock: LocalClock;
 
-  constructor(private readonly opts: { fire: (payload: Payload) => Promise<unknown>; file?: string; retryDelayMs?: number; maxRetries?: number }) {
+  constructor(
+    private readonly opts: { fire: (payload: Payload) => Promise<unknown>; file?: string; retryDelayMs?: number; maxRetries?: number; clock?: LocalClock },
+  ) {
+    this.clock = opts.clock ?? new LocalClock();
     if (opts.file && existsSync(opts.file)) {
       for (const e of JSON.parse(readFileSync(opts.file, 'utf8')) as Entry[]) this.entries.set(e.name, e);
     }
@@ -41,7 +45,7 @@ export class LocalScheduler implements Scheduler {
   resume(): void {
     for (const e of this.entries.values()) {
       // A calendar's time that passed while the stack was down is not caught up (nor is it on AWS): its next one is.
-      if (e.recurring && Date.parse(e.at) < Date.now()) void this.scheduleRecurring(e.name, e.recurring, e.payload);
+      if (e.recurring && Date.parse(e.at) < this.clock.now()) void this.scheduleRecurring(e.name, e.recurring, e.payload);
       else this.arm(e, 0);
     }
   }
@@ -54,7 +58,7 @@ export class LocalScheduler implements Scheduler {
   }
 
   async scheduleRecurring(name: string, schedule: RecurringSchedule, payload: Payload): Promise<void> {
-    const next = await nextOccurrence(schedule.cron, schedule.timeZone, new Date());
+    const next = await nextOccurrence(schedule.cron, schedule.timeZone, this.clock.date());
     const e: Entry = { name, at: (next ?? new Date(8.64e15)).toISOString(), payload, recurring: { ...schedule } };
     this.entries.set(name, e);
     this.persist();
@@ -77,7 +81,7 @@ export class LocalScheduler implements Scheduler {
     if (!e || (e.recurring && !e.recurring.enabled)) return undefined;
     const out = await this.opts.fire(e.payload);
     if (!e.recurring && this.entries.get(name) === e) {
-      clearTimeout(this.timers.get(name));
+      this.timers.get(name)?.();
       this.timers.delete(name);
       this.entries.delete(name);
       this.persist();
@@ -86,14 +90,14 @@ export class LocalScheduler implements Scheduler {
   }
 
   async cancel(name: string): Promise<void> {
-    clearTimeout(this.timers.get(name));
+    this.timers.get(name)?.();
     this.timers.delete(name);
     if (this.entries.delete(name)) this.persist();
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
   }
 
@@ -103,19 +107,14 @@ export class LocalScheduler implements Scheduler {
 
   private arm(e: Entry, attempt: number): void {
     if (this.stopped) return;
-    clearTimeout(this.timers.get(e.name));
+    this.timers.get(e.name)?.();
     this.timers.delete(e.name);
     if (e.recurring && !e.recurring.enabled) return;
-    const wait = attempt > 0 ? (this.opts.retryDelayMs ?? 1000) : Math.max(0, new Date(e.at).getTime() - Date.now());
-    const timer = setTimeout(
-      () => {
-        if (wait > MAX_DELAY) return this.arm(e, attempt);
-        void this.run(e, attempt);
-      },
-      Math.min(wait, MAX_DELAY),
+    const at = attempt > 0 ? this.clock.now() + (this.opts.retryDelayMs ?? 1000) : new Date(e.at).getTime();
+    this.timers.set(
+      e.name,
+      this.clock.at(at, () => void this.run(e, attempt)),
     );
-    timer.unref();
-    this.timers.set(e.name, timer);
   }
 
   private async run(e: Entry, attempt: number): Promise<void> {
@@ -148,7 +147,7 @@ export class LocalScheduler implements Scheduler {
       reportError(`local scheduler: ${e.name} failed after ${attempt + 1} attempts`, err);
     }
     if (this.stopped || this.entries.get(e.name) !== e) return;
-    const next = await nextOccurrence(e.recurring!.cron, e.recurring!.timeZone, new Date(Math.max(Date.now(), Date.parse(e.at))));
+    const next = await nextOccurrence(e.recurring!.cron, e.recurring!.timeZone, new Date(Math.max(this.clock.now(), Date.parse(e.at))));
     if (this.entries.get(e.name) !== e) return;
     const again: Entry = { ...e, at: (next ?? new Date(8.64e15)).toISOString() };
     this.entries.set(e.name, again);

@@ -15,6 +15,7 @@ import { GuardedGitOpsStatus } from '../functions/adapters/gitops-status.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
+import { LocalClock } from './clock.ts';
 import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts';
 import { handler as autoPromote } from '../functions/handlers/auto-promote.ts';
 import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/kernel/events.ts';
@@ -58,6 +59,12 @@ export interface LocalStack {
   workflow: LocalWorkflow;
   bus: LocalEventBus;
   scheduler: LocalScheduler;
+  /**
+   * The stack's clock (local/clock.ts): what the handlers read as the time, what the scheduler fires schedules
+   * by and what the workflow's Wait states wait for. A test moves it forward (`clock.advance(3600_000)`) instead
+   * of waiting on the wall: a soak, a freeze window's end or a re-check minutes away comes at once.
+   */
+  clock: LocalClock;
   /** the table's stream consumer (audit chain + event outbox); `idle()` waits until it caught up */
   stream: LocalStreamPoller;
   /** what the notifier sent: the mail catcher and the Slack webhook stand-in (/dev/outbox) */
@@ -179,6 +186,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // set before the first client is made, undone by stop().
   const undoSeams = faults ? setSeams({ dynamoClient: faultyDynamo(faults), outbound: faultyOutbound(faults) }) : () => {};
   const base = deps();
+  // The domain's time, the scheduler's and the workflow's Waits: one clock a test can move (refused in a Lambda).
+  const clock = new LocalClock();
   // Same handlers, same ASL: the step Lambda's handler runs the state machine's tasks in-process.
   const runStep = async (payload: unknown) => {
     await opts.beforeStep?.(payload);
@@ -188,6 +197,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     invokeStep: faults ? faultyStep(faults, runStep) : runStep,
     journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
     timeScale: opts.timeScale,
+    clock,
   });
   const busRetryMs = opts.timeScale ? Math.max(20, 60_000 * opts.timeScale) : 1000;
   const bus = new LocalEventBus(faults ? faultyDelivery(faults, 'bus.twice', 'bus.late') : (run) => run(), busRetryMs);
@@ -200,6 +210,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     fire: (payload) => scheduleFire(payload),
     file: opts.journalFile ? opts.journalFile.replace(/\.json$/, '') + '.schedules.json' : opts.dataDir ? join(opts.dataDir, 'schedules.json') : undefined,
     retryDelayMs: opts.timeScale ? Math.max(20, 1000 * opts.timeScale) : 1000,
+    clock,
   });
   // Notifications: the same notifier behind the same bus rule; email goes to the local mail catcher,
   // Slack to whatever webhook the tenant configured (the demo: the gateway's /dev/slack stand-in).
@@ -237,6 +248,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Every adapter of every function, composed once for this one process (each Lambda's entry composes only its own: functions/http/deps.ts).
   const local: AllDeps = {
     ...base,
+    clock: () => clock.date(),
     workflow,
     events: bus,
     scheduler,
@@ -317,6 +329,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     workflow,
     bus,
     scheduler,
+    clock,
     stream,
     outbox,
     directory,

@@ -24,6 +24,7 @@ import {
   substitutePlaceholders,
   localArn,
 } from './workflow-asl.ts';
+import { LocalClock } from './clock.ts';
 
 /**
  * The `Workflow` port for the local stack: runs the SAME ASL file that CDK
@@ -47,12 +48,18 @@ import {
  *   `Parameters`, whereas Step Functions reads it from the state input; so for
  *   these tasks the local copy of the definition drops `Parameters` and this
  *   class evaluates the template itself (with the library, through a one-state
- *   Pass machine). The library's own timer still raises `States.Timeout`.
+ *   Pass machine). Their time-out (TimeoutSeconds or TimeoutSecondsPath) runs
+ *   on the stack's clock: this class raises `States.Timeout` when the clock
+ *   reaches it (the library's own timer is set to the longest and never fires
+ *   first), so a bake or an approval window ends when a test moves the clock.
  * - Lambda tasks without a timeout get {@link LOCAL_TASK_TIMEOUT_SECONDS}
  *   instead of the library's 60 s default (on AWS only the Lambda's own
- *   timeout bounds them); token waits get the longest a Node timer can wait
- *   (~24.8 days), which also caps longer TimeoutSecondsPath values (30-day
- *   approval windows would otherwise expire at once).
+ *   timeout bounds them).
+ * - `Wait` states wait on the stack's clock (local/clock.ts), not on the
+ *   library's timer: the local copy makes each one a task this class runs,
+ *   which answers its input when the clock reaches the Wait's time (Seconds,
+ *   SecondsPath, Timestamp or TimestampPath), so a test that moves the clock
+ *   moves every Wait with it.
  * - `timeScale` multiplies every Retry `IntervalSeconds`/`MaxDelaySeconds`
  *   (tests); task timeouts stay in real seconds.
  *
@@ -67,10 +74,23 @@ export interface LocalWorkflowOptions {
   journalFile?: string;
   /** Multiplies Retry intervals (e.g. 0.001 in tests). TimeoutSecondsPath values stay real seconds. */
   timeScale?: number;
+  /** The clock Wait states wait on (the stack's: local/clock.ts); the wall clock by default. */
+  clock?: LocalClock;
+}
+
+/** A Wait state's time, as the ASL says it (one of the four). */
+interface WaitSpec {
+  Seconds?: number;
+  SecondsPath?: string;
+  Timestamp?: string;
+  TimestampPath?: string;
 }
 
 /** The one state machine (statemachines/<MACHINE>.asl.json): promotions and rollbacks alike. */
 export const MACHINE = 'promotion';
+
+/** The Resource of a Wait state in the local copy: a task this class runs on the clock. */
+const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -98,7 +118,8 @@ export interface Pending {
   executionId: string;
   resolve: (output: Json) => void;
   reject: (error: Error) => void;
-  timer?: NodeJS.Timeout;
+  /** ends the task's time-out on the clock */
+  cancel?: () => void;
 }
 
 export interface Run {
@@ -126,6 +147,8 @@ interface Compiled {
   /** The (local) TimeoutSeconds of the waitForTaskToken states, used when they have no TimeoutSecondsPath. */
   timeoutSeconds: Map<string, number>;
   lambdaStates: Set<string>;
+  /** The Wait states (run as local tasks on the clock), by state name. */
+  waitStates: Map<string, WaitSpec>;
 }
 
 export class LocalWorkflow implements Workflow {
@@ -138,9 +161,13 @@ export class LocalWorkflow implements Workflow {
   private readonly pending = new Map<string, Pending>();
   private readonly counts = new Map<string, number>();
   private readonly waiters = new Map<string, Deferred>();
+  /** Wait states waiting on the clock: how to end each one (stop() ends them all). */
+  private readonly waiting = new Set<{ cancel: () => void; reject: (err: Error) => void }>();
+  private readonly clock: LocalClock;
   private stopped = false;
 
   constructor(options: LocalWorkflowOptions) {
+    this.clock = options.clock ?? new LocalClock();
     this.invokeStep = options.invokeStep;
     this.journalFile = options.journalFile;
     this.timeScale = options.timeScale ?? 1;
@@ -206,9 +233,14 @@ export class LocalWorkflow implements Workflow {
     }
     for (const [token, p] of this.pending) {
       this.pending.delete(token);
-      clearTimeout(p.timer);
+      p.cancel?.();
       p.reject(stoppedError());
     }
+    for (const w of this.waiting) {
+      w.cancel();
+      w.reject(stoppedError());
+    }
+    this.waiting.clear();
     await Promise.allSettled(runs.flatMap((r) => [r.finished, ...r.inFlight]));
     for (const [id, waiter] of this.waiters) {
       this.waiters.delete(id);
@@ -267,7 +299,7 @@ export class LocalWorkflow implements Workflow {
     const p = this.pending.get(token);
     if (!p) return undefined;
     this.pending.delete(token);
-    clearTimeout(p.timer);
+    p.cancel?.();
     return p;
   }
 
@@ -293,7 +325,23 @@ export class LocalWorkflow implements Workflow {
     const tokenTimeouts = new Map<string, { path?: string }>();
     const timeoutSeconds = new Map<string, number>();
     const lambdaStates = new Set<string>();
+    const waitStates = new Map<string, WaitSpec>();
     for (const [name, state] of allStates(local)) {
+      if (state.Type === 'Wait') {
+        // Run by this class on the clock (waitTask below): a task that answers its input at the Wait's time.
+        const spec: WaitSpec = {};
+        for (const key of ['Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath'] as const) {
+          if (state[key] !== undefined) (spec as Record<string, unknown>)[key] = state[key];
+          delete state[key];
+        }
+        for (const key of ['SecondsPath', 'TimestampPath'] as const) {
+          if (spec[key] !== undefined && !SIMPLE_PATH.test(spec[key]))
+            throw new Error(`${machine}: ${name}.${key} must be a plain path like $.a.b for LocalWorkflow, got ${spec[key]}`);
+        }
+        waitStates.set(name, spec);
+        Object.assign(state, { Type: 'Task', Resource: LOCAL_WAIT_RESOURCE, TimeoutSeconds: MAX_TIMER_SECONDS });
+        continue;
+      }
       if (state.Type === 'Task') {
         const resource = String(state.Resource);
         if (WAIT_FOR_TOKEN.test(resource)) {
@@ -314,7 +362,12 @@ export class LocalWorkflow implements Workflow {
           state.TimeoutSeconds = WAIT_FOR_TOKEN.test(resource) ? MAX_TIMER_SECONDS : LOCAL_TASK_TIMEOUT_SECONDS;
         }
         if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > MAX_TIMER_SECONDS) state.TimeoutSeconds = MAX_TIMER_SECONDS;
-        if (tokenTimeouts.has(name)) timeoutSeconds.set(name, (state.TimeoutSeconds as number | undefined) ?? MAX_TIMER_SECONDS);
+        if (tokenTimeouts.has(name)) {
+          timeoutSeconds.set(name, (state.TimeoutSeconds as number | undefined) ?? MAX_TIMER_SECONDS);
+          // The time-out is this class's, on the clock (tokenTask): the library's timer waits the longest and never fires first.
+          delete state.TimeoutSecondsPath;
+          state.TimeoutSeconds = MAX_TIMER_SECONDS;
+        }
       }
       if (this.timeScale !== 1) {
         for (const retrier of (state.Retry as JsonObject[] | undefined) ?? []) {
@@ -329,6 +382,7 @@ export class LocalWorkflow implements Workflow {
       tokenTimeouts,
       timeoutSeconds,
       lambdaStates,
+      waitStates,
     };
     this.compiled = compiled;
     return compiled;
@@ -372,34 +426,26 @@ export class LocalWorkflow implements Workflow {
     const tokenTask =
       (stateName: string) =>
       (input: Json): Promise<Json> => {
-        // Runs synchronously up to the first await, i.e. before the library arms
-        // its timer for this task, so the deadlines below match it.
+        // The task's time-out runs on the stack's clock (the library's own timer is set to the longest, never first).
         const timeout = compiled.tokenTimeouts.get(stateName)!;
         let seconds = compiled.timeoutSeconds.get(stateName)!;
         if (timeout.path) {
           const found = readPath(input, timeout.path);
-          if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value < 1) {
-            // The library rejects this value itself (States.Runtime) right after this call.
-            return new Promise<Json>(() => {});
-          }
+          if (typeof found.value !== 'number' || !Number.isInteger(found.value) || found.value < 1)
+            // What Step Functions answers for a time-out that is not a positive whole number of seconds.
+            return Promise.reject(
+              fatalError('States.Runtime', `${stateName}: TimeoutSecondsPath ${timeout.path} is ${JSON.stringify(found.value)}, not a positive integer`),
+            );
           seconds = found.value;
-          if (seconds > MAX_TIMER_SECONDS && found.parent && found.key) {
-            // A Node timer cannot wait longer than ~24.8 days: the library's would
-            // fire at once. It reads the timeout from this very input object (the
-            // state's output is built from its own earlier copy), so cap it here.
-            found.parent[found.key] = MAX_TIMER_SECONDS;
-            seconds = MAX_TIMER_SECONDS;
-          }
         }
-        const deadline = Date.now() + seconds * 1000;
-
+        const deadline = this.clock.now() + seconds * 1000;
         const token = `${id}:${stateName}:${++tokenCount}:${randomBytes(8).toString('hex')}`;
         const waited = new Promise<Json>((resolve, reject) => {
           this.pending.set(token, { executionId: id, resolve, reject });
         });
         waited.catch(() => {}); // observed below; never an unhandled rejection if the step call fails first
 
-        return (async () => {
+        const body = (async () => {
           let params: JsonObject | null;
           try {
             // The Parameters template, evaluated by the library itself, with this task's token in the context.
@@ -424,18 +470,56 @@ export class LocalWorkflow implements Workflow {
             this.take(token);
             throw stoppedError();
           }
-          const p = this.pending.get(token);
-          if (p) {
-            // Same deadline as the library's States.Timeout: after it the token is dead.
-            p.timer = setTimeout(() => this.take(token), Math.max(0, deadline - Date.now()));
-            p.timer.unref();
-          }
           return waited;
         })();
+        // States.Timeout when the clock reaches the deadline, whether the step call or the token is what it waits for: the token is dead after it.
+        let cancel = () => {};
+        const timedOut = new Promise<never>((_, reject) => {
+          cancel = this.clock.at(deadline, () => {
+            this.take(token);
+            // As the library's own States.Timeout: its name and its cause are "States.Timeout" (the flow reads the cause).
+            reject(Object.assign(new Error('States.Timeout'), { name: 'States.Timeout' }));
+          });
+        });
+        timedOut.catch(() => {});
+        const pending = this.pending.get(token);
+        if (pending) pending.cancel = () => cancel();
+        return Promise.race([body, timedOut]).finally(() => cancel());
+      };
+
+    /** A Wait state: its input, once the clock reaches its time (States.Runtime when the time is not one, as on AWS). */
+    const waitTask =
+      (stateName: string) =>
+      (input: Json): Promise<Json> => {
+        const spec = compiled.waitStates.get(stateName)!;
+        const seconds = spec.SecondsPath !== undefined ? readPath(input, spec.SecondsPath).value : spec.Seconds;
+        const stamp = spec.TimestampPath !== undefined ? readPath(input, spec.TimestampPath).value : spec.Timestamp;
+        let at: number;
+        if (spec.Seconds !== undefined || spec.SecondsPath !== undefined) {
+          if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0)
+            return Promise.reject(
+              fatalError('States.Runtime', `${stateName}: the wait's seconds (${JSON.stringify(seconds)}) are not a whole number of seconds, 0 or more`),
+            );
+          at = this.clock.now() + seconds * 1000;
+        } else {
+          at = typeof stamp === 'string' ? Date.parse(stamp) : NaN;
+          if (Number.isNaN(at)) return Promise.reject(fatalError('States.Runtime', `${stateName}: the wait's timestamp (${JSON.stringify(stamp)}) is not one`));
+        }
+        if (run?.aborted || this.stopped) return Promise.reject(stoppedError());
+        return new Promise<Json>((resolve, reject) => {
+          const waiting = { cancel: () => {}, reject };
+          this.waiting.add(waiting);
+          waiting.cancel = this.clock.at(at, () => {
+            this.waiting.delete(waiting);
+            if (run?.aborted) reject(stoppedError());
+            else resolve(input);
+          });
+        });
       };
 
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     for (const name of compiled.lambdaStates) handlers[name] = lambdaTask;
+    for (const name of compiled.waitStates.keys()) handlers[name] = waitTask(name);
     for (const name of compiled.tokenTemplates.keys()) handlers[name] = tokenTask(name);
 
     const execution = compiled.machine.run(clone(entry.input) as RunInput, {

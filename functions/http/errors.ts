@@ -144,5 +144,23 @@ export function errorResponse(err: unknown, requestId?: string): HttpResult {
         : err.code === 'UNAVAILABLE'
           ? { 'retry-after': '5' }
           : {};
-  return json(status, { error: { code: err.code, message: err.message, ...(err.details ?? {}) } }, headers);
+  return json(status, { error: { code: err.code, message: err.message, ...asWritten(err.details) } }, headers);
+}
+
+/**
+ * An issue's path as the caller wrote the field. Inside, a body field is named under `body.` (beside `query.`,
+ * `path.` and `header.`, which the request's parts are named by, and `body` alone for the whole body); the answer
+ * names a body field by its own name (`constraint`, `targets.0.name`), a parameter as such (`query.status`). Here,
+ * in the one error map, so that every route and every issue a domain rule raises answers the same way.
+ */
+export const callerPath = (path: string): string => (path.startsWith('body.') ? path.slice('body.'.length) : path);
+
+function asWritten(details: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!details || !Array.isArray(details.issues)) return details ?? {};
+  return {
+    ...details,
+    issues: (details.issues as unknown[]).map((i) =>
+      i !== null && typeof i === 'object' && typeof (i as Errors.Issue).path === 'string' ? { ...i, path: callerPath((i as Errors.Issue).path) } : i,
+    ),
+  };
 }

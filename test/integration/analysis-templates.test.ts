@@ -49,7 +49,7 @@ describe('analysis templates API', () => {
     expect(stale.status).toBe(409);
     const other = await t.call('PUT', '/api/v1/analysis-templates/latency', { token: u.admin, body: { ...errorRate, name: 'other' } });
     expect(other.status).toBe(400);
-    expect(issuesOf(other)[0]!.path).toBe('body.name');
+    expect(issuesOf(other)[0]!.path).toBe('name');
     const list = await t.call('GET', '/api/v1/analysis-templates', { token: u.viewer });
     expect(list.body.templates.map((x: any) => x.name)).toEqual(['error-rate', 'latency']);
     expect(list.body.version).toBe(2);
@@ -78,7 +78,7 @@ describe('analysis templates API', () => {
     ).toContain('provider.type');
     const condition = await t.call('PUT', '/api/v1/analysis-templates/x', { token: u.admin, body: { ...errorRate, successCondition: 'result < (0.01' } });
     expect(condition.status).toBe(400);
-    expect(issuesOf(condition).map((i) => i.path)).toContain('body.successCondition');
+    expect(issuesOf(condition).map((i) => i.path)).toContain('successCondition');
     const placeholder = await t.call('PUT', '/api/v1/analysis-templates/x', { token: u.admin, body: { ...errorRate, args: [] } });
     expect(placeholder.status).toBe(400);
     expect(
@@ -96,14 +96,14 @@ describe('analysis templates API', () => {
       body: { version: 1, bakeSeconds: 600, analysis: [{ template: 'error-rate', args: [{ name: 'service', value: 'web' }] }] },
     });
     expect(undefinedRef.status).toBe(400);
-    expect(issuesOf(undefinedRef)[0]!.path).toBe('body.analysis.0.template');
+    expect(issuesOf(undefinedRef)[0]!.path).toBe('analysis.0.template');
     await t.call('PUT', '/api/v1/analysis-templates/error-rate', { token: u.admin, body: errorRate });
     const tooShort = await t.call('PATCH', '/api/v1/environments/staging', {
       token: u.admin,
       body: { version: 1, bakeSeconds: 300, analysis: [{ template: 'error-rate' }] },
     });
     expect(tooShort.status).toBe(400);
-    expect(issuesOf(tooShort)[0]).toMatchObject({ path: 'body.analysis.0.template', message: expect.stringMatching(/330 s.*300 s/) });
+    expect(issuesOf(tooShort)[0]).toMatchObject({ path: 'analysis.0.template', message: expect.stringMatching(/330 s.*300 s/) });
     const waveTooShort = await t.call('PATCH', '/api/v1/environments/production', {
       token: u.admin,
       body: {
@@ -117,7 +117,7 @@ describe('analysis templates API', () => {
       },
     });
     expect(waveTooShort.status).toBe(400);
-    expect(issuesOf(waveTooShort)[0]).toMatchObject({ path: 'body.targets.1.analysis.0.template', message: expect.stringContaining('120 s') });
+    expect(issuesOf(waveTooShort)[0]).toMatchObject({ path: 'targets.1.analysis.0.template', message: expect.stringContaining('120 s') });
     const ok = await t.call('PATCH', '/api/v1/environments/staging', {
       token: u.admin,
       body: {
@@ -211,7 +211,7 @@ describe('a Prometheus query is parsed when the template is saved', () => {
         body: { ...errorRate, provider: { ...errorRate.provider, query } },
       });
       expect(r.status, `${query}: ${JSON.stringify(r.body)}`).toBe(400);
-      expect(issuesOf(r)[0]!.path).toBe('body.provider.query');
+      expect(issuesOf(r)[0]!.path).toBe('provider.query');
     }
     expect((await t.call('GET', '/api/v1/analysis-templates/broken', { token: u.viewer })).status).toBe(404);
     const placeholders = await t.call('PUT', '/api/v1/analysis-templates/windowed', {

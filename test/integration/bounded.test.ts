@@ -230,7 +230,7 @@ describe('what a tenant writes is bounded', () => {
     const put = (condition: string) => t.call('PUT', '/api/v1/analysis-templates/nested', { token: u.admin, body: template(condition) });
     const costly = await put(nested(6));
     expect(costly.status).toBe(400);
-    expect(costly.body.error.issues[0].path).toBe('body.successCondition');
+    expect(costly.body.error.issues[0].path).toBe('successCondition');
     expect(costly.body.error.issues[0].message).toContain('too costly');
     expect(costly.body.error.issues[0].message).toContain('at most 100,000');
     // The same through the manifest: refused at plan, naming the template's field.
@@ -249,7 +249,7 @@ describe('what a tenant writes is bounded', () => {
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const backref = await t.call('PUT', '/api/v1/analysis-templates/re', { token: u.admin, body: template('"aa".matches("(a)\\\\1")') });
     expect(backref.status).toBe(400);
-    expect(backref.body.error.issues[0].path).toBe('body.successCondition');
+    expect(backref.body.error.issues[0].path).toBe('successCondition');
     expect(backref.body.error.issues[0].message).toContain('RE2');
   });
 

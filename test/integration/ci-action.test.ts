@@ -264,7 +264,7 @@ describe('CI entry (ci/action/main.ts): the GitHub Action and the GitLab compone
     expect(badType.output).toContain('junit.xml: XML is read as a JUnit report, which is test_results evidence (not security_scan)');
     const refused = await runEntry({ ...base, STAGELINE_TOKEN: u.deployer, STAGELINE_EVIDENCE: 'test_results=scan.json' });
     expect(refused.code).toBe(1);
-    expect(refused.output).toMatch(/attaching test_results evidence from scan\.json: 400 .*\n\s+body\.payload/);
+    expect(refused.output).toMatch(/attaching test_results evidence from scan\.json: 400 .*\n\s+payload/);
 
     const viewer = await runEntry({ ...base, STAGELINE_TOKEN: u.viewer, STAGELINE_FROM: 'dev', STAGELINE_TO: 'staging' });
     expect(viewer.code).toBe(1);

@@ -196,7 +196,7 @@ describe('CLI through the API', () => {
 
     // The API's validation, field by field, on stderr (exit 2); nothing changes.
     const bad = await cli('git-target', 'set', 'staging', '--api-token-secret', 'github-token').catch((e: { code: number; stderr: string }) => e);
-    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/400 .*\n\s+body\.pullRequest\.tokenSecret: must be a secret name/) });
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringMatching(/400 .*\n\s+pullRequest\.tokenSecret: must be a secret name/) });
     await expect(cli('git-target', 'set', 'staging', '--pull-request', 'bitbucket')).rejects.toMatchObject({
       stderr: expect.stringMatching(/Allowed choices are github, gitlab/),
     });
@@ -208,7 +208,7 @@ describe('CLI through the API', () => {
     await expect(
       cli('git-target', 'set', 'production', '--repo', 'http://127.0.0.1:9/deploy.git', '--file', 'p.yaml', '--path', 'image.tag', '--pull-request', 'gitlab'),
     ).rejects.toMatchObject({
-      stderr: expect.stringMatching(/body\.pullRequest\.tokenSecret/),
+      stderr: expect.stringMatching(/\bpullRequest\.tokenSecret/),
     });
     await expect(cli('git-target', 'set', 'production', '--pull-request', 'gitlab', '--api-token-secret', 'GITLAB_TOKEN')).rejects.toMatchObject({
       stderr: expect.stringContaining('a new git target needs --repo, --file and --path'),

@@ -149,7 +149,7 @@ describe('CLI: promote, status, list, rollback, approve, reject (floe style)', (
       });
     await fails(/404 platform@v9\.9\.9 has not been published/, 'promote', 'v9.9.9', '--from', 'dev', '--to', 'staging', '--artifact', 'platform');
     await fails(
-      /400 Request is invalid\n\s+body\.version: must be a semantic version/,
+      /400 Request is invalid\n\s+version: must be a semantic version/,
       'promote',
       'banana',
       '--from',

@@ -146,7 +146,7 @@ describe('configs and feature flags', () => {
     const r = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: '!bad key', value: 'x'.repeat(9000), extra: 1 } });
     expect(r.status).toBe(400);
     const paths = r.body.error.issues.map((i: any) => i.path);
-    expect(paths).toEqual(expect.arrayContaining(['body.key', 'body.value', 'body']));
+    expect(paths).toEqual(expect.arrayContaining(['key', 'value', 'body']));
     expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, raw: '{"key":' })).status).toBe(400);
     expect((await t.call('GET', '/api/v1/environments/dev/configs/not-a-uuid', { token: u.viewer })).status).toBe(400);
     expect((await t.call('POST', '/api/v1/environments/nope/configs', { token: u.deployer, body: { key: 'a', value: 1 } })).status).toBe(404);

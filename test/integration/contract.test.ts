@@ -25,13 +25,13 @@ describe('the contract: no 5xx, no data loss', () => {
       body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', artifact: 'web', version: '1.0.0' },
     });
     expect(artifact.status).toBe(400);
-    expect(artifact.body.error.issues[0].path).toBe('body.artifact');
+    expect(artifact.body.error.issues[0].path).toBe('artifact');
     const agent = await t.call('POST', '/api/v1/config/promotions', {
       token: u.deployer,
       body: { agent_id: 'bot', source_deployment_id: 'd1', target_gateway_id: 'g1', target_environment: 'staging' },
     });
     expect(agent.status).toBe(400);
-    expect(agent.body.error.issues[0].path).toBe('body.agentId');
+    expect(agent.body.error.issues[0].path).toBe('agentId');
   });
 
   it('stores artifact metadata as sent: empty keys (nested too) and tiny numbers read back unchanged', async () => {
@@ -49,7 +49,7 @@ describe('the contract: no 5xx, no data loss', () => {
       body: { version: 'v1.0.1', digest: `sha256:${'b'.repeat(64)}`, metadata: { blob: 'x'.repeat(70 * 1024) } },
     });
     expect(big.status).toBe(400);
-    expect(big.body.error.issues[0].path).toBe('body.metadata');
+    expect(big.body.error.issues[0].path).toBe('metadata');
   });
 
   it('refuses from after to with 400 on metrics and audit, as on the export', async () => {
@@ -133,7 +133,7 @@ describe('the contract: no 5xx, no data loss', () => {
     const body = { imageTag: 'v1.0.0', environment: 'dev', status: 'DEPLOYED', deployedAt: '2026-02-12T10:05:00Z', completedAt: '2026-02-12T10:00:00Z' };
     const r = await signedFetch(t.url, 'POST', '/api/v1/platform/deployments', body, t.stack.iam[0]!);
     expect(r.status, JSON.stringify(r.body)).toBe(400);
-    expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['body.completedAt']);
+    expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['completedAt']);
     const o = operations().find((x) => x.method === 'POST' && x.path === '/api/v1/platform/deployments')!;
     // The schema alone accepts the body; the rule is stated in words on the field, as the fuzz requires of a 400 (statedFields).
     expect(requestProblems(o, { params: {}, query: {}, body, bodyGiven: true })).toEqual([]);
@@ -144,7 +144,7 @@ describe('the contract: no 5xx, no data loss', () => {
     const body = { reason: 'release week', environment: 'staging', start: '2099-01-01T00:00:00Z', end: '2099-01-02T00:00:00Z' };
     const r = await t.call('POST', '/api/v1/environments/dev/freeze-windows', { token: u.admin, body });
     expect(r.status, JSON.stringify(r.body)).toBe(400);
-    expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['body.environment']);
+    expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['environment']);
     const o = operations().find((x) => x.method === 'POST' && x.path === '/api/v1/environments/{env}/freeze-windows')!;
     expect(requestProblems(o, { params: { env: 'dev' }, query: {}, body, bodyGiven: true })).toEqual([]);
     expect(statedFields(o).has('environment')).toBe(true);
@@ -156,10 +156,10 @@ describe('the contract: no 5xx, no data loss', () => {
     const created = await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'present', value: null } });
     expect(created.status, JSON.stringify(created.body)).toBe(201); // null is a value
     for (const [method, path, body, at] of [
-      ['POST', '/api/v1/environments/dev/configs', { key: 'missing' }, 'body.value'],
-      ['POST', '/api/v1/environments/dev/flags', { key: 'missing' }, 'body.value'],
-      ['PUT', `/api/v1/environments/dev/configs/${created.body.id}`, { version: 1 }, 'body.value'],
-      ['POST', '/api/v1/environments/dev/items/batch', { set: [{ key: 'missing' }] }, 'body.set.0.value'],
+      ['POST', '/api/v1/environments/dev/configs', { key: 'missing' }, 'value'],
+      ['POST', '/api/v1/environments/dev/flags', { key: 'missing' }, 'value'],
+      ['PUT', `/api/v1/environments/dev/configs/${created.body.id}`, { version: 1 }, 'value'],
+      ['POST', '/api/v1/environments/dev/items/batch', { set: [{ key: 'missing' }] }, 'set.0.value'],
     ] as const) {
       const r = await t.call(method, path, { token: u.deployer, body });
       expect(r.status, `${method} ${path}`).toBe(400);

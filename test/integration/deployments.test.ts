@@ -85,13 +85,7 @@ describe('deployment records (seed 001)', () => {
   it('validates the body and the machine auth', async () => {
     const bad = await record({ imageTag: '', environment: 'Nope!', status: 'DONE', deployedAt: 'yesterday', gitCommit: 'xyz' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues.map((i: any) => i.path).sort()).toEqual([
-      'body.deployedAt',
-      'body.environment',
-      'body.gitCommit',
-      'body.imageTag',
-      'body.status',
-    ]);
+    expect(bad.body.error.issues.map((i: any) => i.path).sort()).toEqual(['deployedAt', 'environment', 'gitCommit', 'imageTag', 'status']);
     expect((await record({ imageTag: 'x', environment: 'qa', status: 'DEPLOYED', deployedAt: '2026-01-01T00:00:00Z' })).status).toBe(404);
     expect((await t.call('POST', '/api/v1/platform/deployments', { token: viewer, body: {} })).status).toBe(403);
     expect((await t.call('GET', '/api/v1/platform/deployments/history', { token: viewer })).status).toBe(400);
@@ -165,7 +159,7 @@ describe('deployment records (seed 001)', () => {
         body: { version: 'v1.0.2', digest: `sha256:${'e'.repeat(64)}`, committedAt: bad },
       });
       expect(refused.status, bad).toBe(400);
-      expect(refused.body.error.issues[0].path).toBe('body.committedAt');
+      expect(refused.body.error.issues[0].path).toBe('committedAt');
     }
   });
 

@@ -55,7 +55,7 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     ]) {
       const r = await link(registry);
       expect(r.status, `${registry}: ${JSON.stringify(r.body)}`).toBe(400);
-      expect(r.body.error.issues[0].path, registry).toBe('body.registry');
+      expect(r.body.error.issues[0].path, registry).toBe('registry');
     }
     for (const registry of [
       'registry.example.com',

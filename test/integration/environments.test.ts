@@ -44,7 +44,7 @@ describe('environments API', () => {
     });
     const off = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'qa', position: 2, gates: { policy_compliance: false } } });
     expect(off.status).toBe(400);
-    expect(off.body.error.issues[0]).toMatchObject({ path: 'body.gates.policy_compliance', message: expect.stringContaining('mandatory') });
+    expect(off.body.error.issues[0]).toMatchObject({ path: 'gates.policy_compliance', message: expect.stringContaining('mandatory') });
   });
 
   it('rejects a duplicate name or position with 409', async () => {

@@ -155,11 +155,11 @@ describe('GitOps edits through the API (Helm values, Kustomize images)', () => {
     const put = (body: Record<string, unknown>) =>
       t.call('PUT', '/api/v1/environments/staging/git-target', { token: u.admin, body: { repository: url, branch: 'main', ...body } });
     const cases: [Record<string, unknown>, string, RegExp][] = [
-      [{ file: 'values.yaml', edit: 'json-path', path: 'image.tag' }, 'body.file', /\.json/],
-      [{ file: 'values.json', edit: 'helm-values', path: 'image.tag' }, 'body.file', /\.yaml/],
-      [{ file: 'envs/staging/values.yaml', edit: 'kustomize-image', path: 'platform' }, 'body.file', /kustomization\.yaml/],
-      [{ file: 'values.yaml', edit: 'helm-values', path: 'registry.example.com/team/platform' }, 'body.path', /dot-separated/],
-      [{ file: 'values.yaml', edit: 'sed', path: 'image.tag' }, 'body.edit', /./],
+      [{ file: 'values.yaml', edit: 'json-path', path: 'image.tag' }, 'file', /\.json/],
+      [{ file: 'values.json', edit: 'helm-values', path: 'image.tag' }, 'file', /\.yaml/],
+      [{ file: 'envs/staging/values.yaml', edit: 'kustomize-image', path: 'platform' }, 'file', /kustomization\.yaml/],
+      [{ file: 'values.yaml', edit: 'helm-values', path: 'registry.example.com/team/platform' }, 'path', /dot-separated/],
+      [{ file: 'values.yaml', edit: 'sed', path: 'image.tag' }, 'edit', /./],
     ];
     for (const [body, path, message] of cases) {
       const r = await put(body);

@@ -166,7 +166,7 @@ describe('GitOps delivery (isomorphic-git, git http-backend)', () => {
         body: { repository: url, branch: 'main', file, path: 'image.tag' },
       });
       expect(refused.status, file).toBe(400);
-      expect(refused.body.error.issues, file).toEqual([{ path: 'body.file', message: expect.stringMatching(/no \., \.\. or \.git segments, no \/\//) }]);
+      expect(refused.body.error.issues, file).toEqual([{ path: 'file', message: expect.stringMatching(/no \., \.\. or \.git segments, no \/\//) }]);
     }
     expect(
       (

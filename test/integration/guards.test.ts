@@ -67,7 +67,7 @@ describe('every URL a tenant configures is checked when it is saved', () => {
       ] as const) {
         const created = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'qa', position: 7, webhookGates: [hookOf(url)] } });
         expect(created.status, url).toBe(400);
-        expect(created.body.error.issues, url).toContainEqual({ path: 'body.webhookGates.0.url', message: expect.stringMatching(why) });
+        expect(created.body.error.issues, url).toContainEqual({ path: 'webhookGates.0.url', message: expect.stringMatching(why) });
       }
       const staging = (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body;
       const updated = await t.call('PATCH', '/api/v1/environments/staging', {
@@ -75,16 +75,16 @@ describe('every URL a tenant configures is checked when it is saved', () => {
         body: { version: staging.version, webhookGates: [hookOf('http://[::1]:9/')] },
       });
       expect(updated.status).toBe(400);
-      expect(updated.body.error.issues[0]).toMatchObject({ path: 'body.webhookGates.0.url', message: expect.stringMatching(/loopback/) });
+      expect(updated.body.error.issues[0]).toMatchObject({ path: 'webhookGates.0.url', message: expect.stringMatching(/loopback/) });
       const registry = await t.call('PATCH', '/api/v1/environments/staging', {
         token: u.admin,
         body: { version: staging.version, registries: [{ name: 'internal', url: 'https://192.168.1.10' }] },
       });
-      expect(registry.body.error.issues[0]).toMatchObject({ path: 'body.registries.0.url', message: expect.stringMatching(/private/) });
+      expect(registry.body.error.issues[0]).toMatchObject({ path: 'registries.0.url', message: expect.stringMatching(/private/) });
       for (const path of ['/api/v1/notifications', '/api/v1/environments/production/notifications']) {
         const slack = await t.call('PUT', path, { token: u.admin, body: { slack: { webhook: 'https://2852039166/services/x' } } });
         expect(slack.status, path).toBe(400);
-        expect(slack.body.error.issues[0]).toMatchObject({ path: 'body.slack.webhook', message: expect.stringMatching(/169\.254\.169\.254.*metadata/) });
+        expect(slack.body.error.issues[0]).toMatchObject({ path: 'slack.webhook', message: expect.stringMatching(/169\.254\.169\.254.*metadata/) });
       }
       const doc = JSON.stringify({
         artifacts: { promotion: { webhook_gates: { staging: [{ name: 'meta', url: 'http://0251.0376.0251.0376/latest/', secret: '${HOOK_SECRET}' }] } } },
@@ -117,12 +117,12 @@ describe('every URL a tenant configures is checked when it is saved', () => {
     const web = (url: string) => ({ provider: { type: 'web', url, jsonPath: '$.v' }, successCondition: 'result < 1' });
     await deployedMode(async () => {
       for (const [body, field, why] of [
-        [prometheus('https://localhost'), 'body.provider.address', /localhost/],
-        [prometheus('http://127.0.0.1:9090'), 'body.provider.address', /loopback/],
-        [prometheus('https://[::1]:9090/prom'), 'body.provider.address', /loopback/],
-        [web('https://localhost/metrics'), 'body.provider.url', /localhost/],
-        [web('http://127.0.0.1:8080/m'), 'body.provider.url', /loopback/],
-        [prometheus('https://10.0.0.5'), 'body.provider.address', /private/],
+        [prometheus('https://localhost'), 'provider.address', /localhost/],
+        [prometheus('http://127.0.0.1:9090'), 'provider.address', /loopback/],
+        [prometheus('https://[::1]:9090/prom'), 'provider.address', /loopback/],
+        [web('https://localhost/metrics'), 'provider.url', /localhost/],
+        [web('http://127.0.0.1:8080/m'), 'provider.url', /loopback/],
+        [prometheus('https://10.0.0.5'), 'provider.address', /private/],
       ] as const) {
         const put = await t.call('PUT', '/api/v1/analysis-templates/rate', { token: u.admin, body });
         expect(put.status, JSON.stringify(body)).toBe(400);

@@ -56,7 +56,7 @@ describe('metric accounts', () => {
       body: { accounts: [{ account: ACCOUNT, roleArn: 'arn:aws:iam::999988887777:role/stageline-metrics' }] },
     });
     expect(other.status).toBe(400);
-    expect(issuesOf(other)[0]).toMatchObject({ path: 'body.accounts.0.roleArn' });
+    expect(issuesOf(other)[0]).toMatchObject({ path: 'accounts.0.roleArn' });
     expect(issuesOf(other)[0]!.message).toContain('account 999988887777, not of 111122223333');
     const bad = await t.call('PUT', '/api/v1/metric-accounts', {
       token: u.admin,
@@ -67,10 +67,10 @@ describe('metric accounts', () => {
       issuesOf(bad)
         .map((i) => i.path)
         .sort(),
-    ).toEqual(['body.accounts.0.account', 'body.accounts.0.roleArn']);
+    ).toEqual(['accounts.0.account', 'accounts.0.roleArn']);
     const twice = await t.call('PUT', '/api/v1/metric-accounts', { token: u.admin, body: { accounts: [body.accounts[0], body.accounts[0]] } });
     expect(twice.status).toBe(400);
-    expect(issuesOf(twice)[0]!.path).toBe('body.accounts.1.account');
+    expect(issuesOf(twice)[0]!.path).toBe('accounts.1.account');
     const audit = await t.call('GET', '/api/v1/audit?entityType=tenant', { token: u.admin });
     expect(audit.body.items.map((e: any) => e.action)).toContain('metric_accounts.put');
   });
@@ -88,7 +88,7 @@ describe('metric accounts', () => {
       body: { name: 'production', position: 1, bakeSeconds: 10, analysis: [{ template: 'promotions' }] },
     });
     expect(implicit.status).toBe(422);
-    expect(issuesOf(implicit)[0]).toMatchObject({ path: 'body.analysis.0.template' });
+    expect(issuesOf(implicit)[0]).toMatchObject({ path: 'analysis.0.template' });
     expect(issuesOf(implicit)[0]!.message).toContain("no account to read for target 'default'");
     const noAccount = await create([{ name: 'eu-1', wave: 1, region: 'eu-west-1' }]);
     expect(noAccount.status).toBe(422);
@@ -113,7 +113,7 @@ describe('metric accounts', () => {
       },
     });
     expect(own.status).toBe(422);
-    expect(issuesOf(own).map((i) => i.path)).toEqual(['body.targets.1.analysis.0.template']);
+    expect(issuesOf(own).map((i) => i.path)).toEqual(['targets.1.analysis.0.template']);
 
     expect((await t.call('PUT', '/api/v1/metric-accounts', { token: u.admin, body: { accounts: [{ account: ACCOUNT, roleArn: ROLE }] } })).status).toBe(200);
     const ok = await create([{ name: 'eu-1', wave: 1, region: 'eu-west-1', account: ACCOUNT }]);

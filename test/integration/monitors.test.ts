@@ -69,7 +69,7 @@ describe('monitors (CloudWatch alarms on an environment)', () => {
     for (const alarm of [a.alarm, arn('platform-dlq-depth')]) {
       const r = await t.call('PATCH', '/api/v1/environments/staging', { token: b.admin, body: { version: 1, monitors: [alarm] } });
       expect(r.status, JSON.stringify(r.body)).toBe(400);
-      expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'body.monitors.0', message: expect.stringContaining(`${other}/<name>`) })]);
+      expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'monitors.0', message: expect.stringContaining(`${other}/<name>`) })]);
       const created = await t.call('POST', '/api/v1/environments', { token: b.admin, body: { name: 'qa', position: 5, monitors: [alarm] } });
       expect(created.status, JSON.stringify(created.body)).toBe(400);
       const document = JSON.stringify({ artifacts: { promotion: { environment_settings: { staging: { monitors: [alarm] } } } } });

@@ -262,7 +262,7 @@ describe('lifecycle rules', () => {
       body: { sourceEnvironment: 'dev', targetEnvironment: 'staging', promotionType: 'SELECTIVE' },
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues[0].path).toBe('body.configIds');
+    expect(bad.body.error.issues[0].path).toBe('configIds');
     expect((await t.call('GET', '/api/v1/promotions/nope', { token: u.viewer })).status).toBe(400);
     const badStatus = await t.call('GET', '/api/v1/promotions?status=done', { token: u.viewer });
     expect(badStatus.status).toBe(400);

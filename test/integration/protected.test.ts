@@ -356,7 +356,7 @@ describe('a deleted environment', () => {
     // The last environment of the line is always protected: an explicit false is refused, not stored and ignored.
     const refused = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'tmp', position: 9, protected: false } });
     expect(refused.status).toBe(400);
-    expect(refused.body.error.issues[0]).toMatchObject({ path: 'body.protected', message: expect.stringContaining('always protected') });
+    expect(refused.body.error.issues[0]).toMatchObject({ path: 'protected', message: expect.stringContaining('always protected') });
     expect((await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'tmp', position: 9 } })).status).toBe(201);
     // Nor can it be switched off later while tmp is last; an environment before it can.
     const v = (await t.call('GET', '/api/v1/environments/tmp', { token: u.viewer })).body.version;

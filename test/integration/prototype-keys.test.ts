@@ -41,7 +41,7 @@ describe('reserved keys (prototype pollution)', () => {
         body: { repository: url, branch: 'main', file: 'deploy/app.json', path },
       });
       expect(put.status, `${path}: ${JSON.stringify(put.body)}`).toBe(400);
-      expect(issuePaths(put.body)).toEqual(['body.path']);
+      expect(issuePaths(put.body)).toEqual(['path']);
       expect(JSON.stringify(put.body)).toContain('__proto__, prototype or constructor');
     }
     // The same path through the manifest: refused when planned (a viewer may plan) and applied.
@@ -83,23 +83,18 @@ describe('reserved keys (prototype pollution)', () => {
     await makeLine(t, u.admin);
     const own = (k: string, v: unknown) => JSON.parse(`{${JSON.stringify(k)}: ${JSON.stringify(v)}}`) as Record<string, unknown>;
     const cases: [string, string, unknown, string][] = [
-      ['POST', '/api/v1/environments', { name: 'constructor', position: 3 }, 'body.name'],
-      ['POST', '/api/v1/environments/dev/configs', { key: '__proto__', value: 1 }, 'body.key'],
-      ['POST', '/api/v1/environments/dev/configs', { key: 'app.constructor.x', value: 1 }, 'body.key'],
-      ['POST', '/api/v1/environments/dev/configs', { key: 'app', value: own('__proto__', { stagelinePolluted: true }) }, 'body.value.__proto__'],
-      [
-        'POST',
-        '/api/v1/environments/dev/configs',
-        { key: 'app', value: { nested: own('constructor', { prototype: { x: 1 } }) } },
-        'body.value.nested.constructor',
-      ],
+      ['POST', '/api/v1/environments', { name: 'constructor', position: 3 }, 'name'],
+      ['POST', '/api/v1/environments/dev/configs', { key: '__proto__', value: 1 }, 'key'],
+      ['POST', '/api/v1/environments/dev/configs', { key: 'app.constructor.x', value: 1 }, 'key'],
+      ['POST', '/api/v1/environments/dev/configs', { key: 'app', value: own('__proto__', { stagelinePolluted: true }) }, 'value.__proto__'],
+      ['POST', '/api/v1/environments/dev/configs', { key: 'app', value: { nested: own('constructor', { prototype: { x: 1 } }) } }, 'value.nested.constructor'],
       [
         'POST',
         '/api/v1/environments/dev/flags',
         { key: 'f', value: { $rollout: { variants: { on: true, constructor: false }, weights: { on: 1 } } } },
-        'body.value.$rollout.variants.constructor',
+        'value.$rollout.variants.constructor',
       ],
-      ['POST', '/api/v1/artifacts/app/versions', { version: 'v1.0.0', digest: digest('b'), metadata: own('__proto__', { x: 1 }) }, 'body.metadata.__proto__'],
+      ['POST', '/api/v1/artifacts/app/versions', { version: 'v1.0.0', digest: digest('b'), metadata: own('__proto__', { x: 1 }) }, 'metadata.__proto__'],
       ['POST', '/api/v1/artifacts/constructor/versions', { version: 'v1.0.0', digest: digest('b') }, 'path.name'],
     ];
     for (const [method, path, body, field] of cases) {

@@ -29,7 +29,8 @@ async function line(opts: { canary: 'callback' | 'immediate'; wave2Bake?: number
       targets: [
         ...lineTargets((name) =>
           name === 'canary'
-            ? { confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: 600 } }
+            ? // The callback waits an hour on the stack's clock: longer than the re-check the first test moves the clock to.
+              { confirm: opts.canary === 'immediate' ? { mode: 'immediate' } : { mode: 'callback', timeoutSeconds: 3600 } }
             : name === 'eu-west-1'
               ? { monitors: [alarm] }
               : {},
@@ -84,7 +85,7 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
     expect(held.heldBy.reason).toMatch(new RegExp(`waits for promotion ${first}, rolling out into production \\(wave 1 of 3\\)`));
     expect(held.heldBy.window).toBeUndefined();
     // The re-check is bounded: within about ten minutes.
-    const recheck = new Date(held.heldBy.until).getTime() - Date.now();
+    const recheck = new Date(held.heldBy.until).getTime() - t.stack.clock.now();
     expect(recheck).toBeGreaterThan(60_000);
     expect(recheck).toBeLessThanOrEqual(10 * 60_000 + 5_000);
     expect(t.stack.scheduler.pending()).toContain(scheduleName({ tenant, id: second }));
@@ -95,8 +96,8 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
     // The re-check fires while the rollout still runs: held again (a new re-check scheduled), still not FAILED.
     const flow = LocalWorkflow.executionId({ tenant, promotionId: second });
     const before = t.stack.workflow.transitions(flow);
-    await t.stack.scheduler.scheduleOnce(scheduleName({ tenant, id: second }), new Date(), { tenant, promotionId: second });
-    await sleep(300);
+    // Its time comes on the stack's clock (local/clock.ts: the scheduler fires by it), not minutes later on the wall.
+    t.stack.clock.advanceTo(Date.parse(held.heldBy.until));
     // Held again: a new hold (its re-check time moved), and the flow waits at its go task once more.
     const again = await until(
       u.viewer,
@@ -104,7 +105,7 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
       (d) => heldBehind(first)(d) && !!d.waitingFor && d.heldBy.until !== held.heldBy.until,
       'held again after the re-check',
     );
-    expect(new Date(again.heldBy.until).getTime()).toBeGreaterThan(Date.now() + 60_000);
+    expect(new Date(again.heldBy.until).getTime()).toBeGreaterThan(t.stack.clock.now() + 60_000);
     // A re-check costs AwaitGo's answer, Route, Rollout (held again) and the go wait once more: at most 4 transitions.
     const recheckTransitions = t.stack.workflow.transitions(flow) - before;
     console.log(`a re-check of a held promotion: ${recheckTransitions} state transitions`);
@@ -156,7 +157,8 @@ describe('a promotion queued behind a rollout (concurrency: queue) waits its tur
   }, 90_000);
 
   it('when the rollout rolls back (an alarm in wave 2), the held promotion goes on at once', async () => {
-    const { u, alarm } = await line({ canary: 'immediate', wave2Bake: 30 });
+    // Wave 2 bakes for an hour on the stack's clock: the alarm comes while it bakes, however slow this machine is.
+    const { u, alarm } = await line({ canary: 'immediate', wave2Bake: 3600 });
     const first = await promote(u, 'feature.a');
     await until(u.viewer, first, (d) => states(d)['eu-west-1'] === 'BAKING', 'wave 2 bakes');
     const second = await promote(u, 'feature.b');

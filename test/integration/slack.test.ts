@@ -123,8 +123,8 @@ describe('a tenant admin cannot take over the Slack signing secret', () => {
     });
     expect(repro.status).toBe(400);
     const issues = repro.body.error.issues.map((i: any) => `${i.path}: ${i.message}`).join('\n');
-    expect(issues).toContain('body.slack.signingSecret: the Slack signing secret is deployment configuration now');
-    expect(issues).toContain('body.slack.users: slack.users is gone');
+    expect(issues).toContain('slack.signingSecret: the Slack signing secret is deployment configuration now');
+    expect(issues).toContain('slack.users: slack.users is gone');
     for (const path of ['/api/v1/notifications', '/api/v1/environments/production/notifications']) {
       const alone = await t.call('PUT', path, { token: u.admin, body: { slack: { webhook: `${t.url}/dev/slack/ops`, signingSecret: adminKey } } });
       expect(alone.status, path).toBe(400);

@@ -117,7 +117,7 @@ describe('app keys scoped to a target', () => {
     expect(none.body.error.code).toBe('TARGET_NOT_FOUND');
     const bad = await t.call('POST', '/api/v1/app-keys', { token: u.admin, body: { name: 'x', environment: 'production', target: 'US East' } });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues[0].path).toBe('body.target');
+    expect(bad.body.error.issues[0].path).toBe('target');
   });
 });
 
@@ -326,14 +326,14 @@ describe('deployment history and metrics per target', () => {
 });
 
 describe('a git target with a file per target', () => {
-  it('takes envs/production/{target}/values.yaml where the environment has targets, and refuses it (400, body.file) where it has none', async () => {
+  it('takes envs/production/{target}/values.yaml where the environment has targets, and refuses it (400, file) where it has none', async () => {
     const body = { repository: 'https://git.example.com/deploy.git', branch: 'main', file: 'envs/{target}/values.yaml', path: 'image.tag' };
     const ok = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body.file).toBe('envs/{target}/values.yaml');
     const refused = await t.call('PUT', '/api/v1/environments/dev/git-target', { token: u.admin, body });
     expect(refused.status).toBe(400);
-    expect(refused.body.error.issues).toEqual([{ path: 'body.file', message: expect.stringContaining('declares no targets') }]);
+    expect(refused.body.error.issues).toEqual([{ path: 'file', message: expect.stringContaining('declares no targets') }]);
     const bad = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body: { ...body, file: 'envs/{region}/values.yaml' } });
     expect(bad.status).toBe(400);
   });

@@ -108,7 +108,7 @@ describe('targets of an environment', () => {
             { name: 'a', wave: 2 },
           ],
         },
-        'body.targets.1.name',
+        'targets.1.name',
         "target 'a' is already declared",
       ],
       [
@@ -118,21 +118,21 @@ describe('targets of an environment', () => {
             { name: 'b', wave: 3 },
           ],
         },
-        'body.targets',
+        'targets',
         'wave 2 has no target',
       ],
-      [{ targets: [{ name: 'b', wave: 2 }] }, 'body.targets', 'wave 1 has no target'],
-      [{ targets: [{ name: 'a', wave: 1 }], rollout: { waves: [{ wave: 2, bakeSeconds: 60 }] } }, 'body.rollout.waves.0.wave', 'wave 2 is empty'],
-      [{ targets: [{ name: 'a', wave: 0 }] }, 'body.targets.0.wave', 'from 1'],
-      [{ targets: [{ name: 'US_EAST', wave: 1 }] }, 'body.targets.0.name', 'lower-case'],
-      [{ targets: [{ name: '__proto__', wave: 1 }] }, 'body.targets.0.name', ''],
-      [{ targets: [{ name: 'a', wave: 1, monitors: [arn(`${tenant}/x`, 'eu-west-1')] }] }, 'body.targets.0.monitors.0', 'region eu-west-1'],
-      [{ targets: [{ name: 'a', wave: 1, region: 'eu-west-1', monitors: [arn(`${tenant}/x`)] }] }, 'body.targets.0.monitors.0', 'region us-east-1'],
-      [{ targets: [{ name: 'a', wave: 1, monitors: [arn('other-tenant/x')] }] }, 'body.targets.0.monitors.0', `${tenant}/<name>`],
-      [{ targets: [{ name: 'a', wave: 1, confirm: { mode: 'health', url: 'http://169.254.169.254/latest' } }] }, 'body.targets.0.confirm.url', 'public'],
-      [{ targets: [{ name: 'a', wave: 1, confirm: { mode: 'sometimes' } }] }, 'body.targets.0.confirm', ''],
-      [{ rollout: { waves: [{ wave: 1, bakeSeconds: 5 }] } }, 'body.rollout', 'declare targets first'],
-      [{ targets: [{ name: 'a', wave: 1 }], rollout: { startWindows: [{ start: '9am', end: '17:00' }] } }, 'body.rollout.startWindows.0.start', 'HH:MM'],
+      [{ targets: [{ name: 'b', wave: 2 }] }, 'targets', 'wave 1 has no target'],
+      [{ targets: [{ name: 'a', wave: 1 }], rollout: { waves: [{ wave: 2, bakeSeconds: 60 }] } }, 'rollout.waves.0.wave', 'wave 2 is empty'],
+      [{ targets: [{ name: 'a', wave: 0 }] }, 'targets.0.wave', 'from 1'],
+      [{ targets: [{ name: 'US_EAST', wave: 1 }] }, 'targets.0.name', 'lower-case'],
+      [{ targets: [{ name: '__proto__', wave: 1 }] }, 'targets.0.name', ''],
+      [{ targets: [{ name: 'a', wave: 1, monitors: [arn(`${tenant}/x`, 'eu-west-1')] }] }, 'targets.0.monitors.0', 'region eu-west-1'],
+      [{ targets: [{ name: 'a', wave: 1, region: 'eu-west-1', monitors: [arn(`${tenant}/x`)] }] }, 'targets.0.monitors.0', 'region us-east-1'],
+      [{ targets: [{ name: 'a', wave: 1, monitors: [arn('other-tenant/x')] }] }, 'targets.0.monitors.0', `${tenant}/<name>`],
+      [{ targets: [{ name: 'a', wave: 1, confirm: { mode: 'health', url: 'http://169.254.169.254/latest' } }] }, 'targets.0.confirm.url', 'public'],
+      [{ targets: [{ name: 'a', wave: 1, confirm: { mode: 'sometimes' } }] }, 'targets.0.confirm', ''],
+      [{ rollout: { waves: [{ wave: 1, bakeSeconds: 5 }] } }, 'rollout', 'declare targets first'],
+      [{ targets: [{ name: 'a', wave: 1 }], rollout: { startWindows: [{ start: '9am', end: '17:00' }] } }, 'rollout.startWindows.0.start', 'HH:MM'],
     ];
     for (const [body, path, says] of cases) {
       const r = await create(body);
@@ -188,7 +188,7 @@ describe('targets of an environment', () => {
       }),
     ]);
   });
-  it('targets too large for the environment item (over 64 KiB of JSON in all) are a 400 naming body.targets, never a 500; the environment is not created', async () => {
+  it('targets too large for the environment item (over 64 KiB of JSON in all) are a 400 naming targets, never a 500; the environment is not created', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     // 100 targets of 50 parameters each: about 1 MB of JSON, under the 2 MB body limit, over the 400 KB an item holds.
@@ -200,7 +200,7 @@ describe('targets of an environment', () => {
     }));
     const r = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'production', position: 0, targets } });
     expect(r.status, JSON.stringify(r.body)).toBe(400);
-    expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'body.targets', message: expect.stringContaining('at most 65536 bytes') })]);
+    expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'targets', message: expect.stringContaining('at most 65536 bytes') })]);
     expect((await t.call('GET', '/api/v1/environments/production', { token: u.admin })).status).toBe(404);
     // 100 targets as a release manager declares them (labels, a region, a monitor, a parameter) fit.
     const fits = Array.from({ length: 100 }, (_, i) => ({

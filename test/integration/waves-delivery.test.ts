@@ -329,7 +329,7 @@ describe('delivery per target in a rollout through waves', () => {
     const pr = { host: 'github', tokenSecret: 'GITHUB_TOKEN' };
     const refused = await t.call('PUT', '/api/v1/environments/production/git-target', { token: u.admin, body: { ...body, pullRequest: pr } });
     expect(refused.status, JSON.stringify(refused.body)).toBe(400);
-    expect(refused.body.error.issues).toEqual([{ path: 'body.file', message: expect.stringMatching(/pull-request mode does not take it/) }]);
+    expect(refused.body.error.issues).toEqual([{ path: 'file', message: expect.stringMatching(/pull-request mode does not take it/) }]);
     const exported = (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body;
     const [doc] = Object.keys(exported.artifacts);
     const { tokenSecret: _secret, ...inDocument } = body;

@@ -194,7 +194,7 @@ describe('outbound webhooks (Standard Webhooks)', () => {
       body: { url: 'https://hooks.example.com/…#0000aaaa', version: back.body.version },
     });
     expect(other.status).toBe(400);
-    expect(other.body.error.issues[0].path).toBe('body.url');
+    expect(other.body.error.issues[0].path).toBe('url');
     // A webhook gate's URL, as viewers read the environment; the audit trail and the manifest export.
     const env = (await t.call('GET', '/api/v1/environments/staging', { token: u.viewer })).body;
     const gate = await t.call('PATCH', '/api/v1/environments/staging', {
@@ -222,7 +222,7 @@ describe('outbound webhooks (Standard Webhooks)', () => {
     ]) {
       const r = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url, events: ['promotion.completed'] } });
       expect(r.status, url).toBe(400);
-      expect(r.body.error.issues[0].path).toBe('body.url');
+      expect(r.body.error.issues[0].path).toBe('url');
     }
     const bad = await t.call('POST', '/api/v1/webhooks', { token: u.admin, body: { url: receiverUrl, events: ['promotion.exploded'] } });
     expect(bad.status).toBe(400);

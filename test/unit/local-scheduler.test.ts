@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalScheduler } from '../../local/scheduler.ts';
+import { LocalClock } from '../../local/clock.ts';
 import type { SchedulePayload } from '../../domain/kernel/ports.ts';
 
 const payload: SchedulePayload = { tenant: 'acme', recurring: 'train' };
@@ -79,5 +80,31 @@ describe('the local scheduler: recurring schedules (a cron calendar in a time zo
     await vi.advanceTimersByTimeAsync(20 * 3600_000 + 1);
     await settle();
     expect(fired).toEqual([payload]);
+  });
+});
+
+describe("the local scheduler on the stack's clock (local/clock.ts)", () => {
+  it('fires a schedule when the clock is moved to its time, not before, without waiting for the wall; a recurring one is armed for its next time on that clock', async () => {
+    vi.useRealTimers();
+    const clock = new LocalClock();
+    const s = new LocalScheduler({ fire: async (p) => void fired.push(p), clock });
+    stopped.push(s);
+    await s.scheduleOnce('once', new Date(clock.now() + 3600_000), payload);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fired).toHaveLength(0);
+    clock.advance(3599_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fired).toHaveLength(0);
+    clock.advance(1_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fired).toEqual([payload]);
+    expect(s.pending()).toEqual([]);
+
+    await s.scheduleRecurring('train', { cron: '0 9 * * *', timeZone: 'UTC', enabled: true }, payload);
+    const first = Date.parse(s.describe('train')!.at);
+    clock.advanceTo(first);
+    for (let i = 0; i < 100 && Date.parse(s.describe('train')!.at) === first; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(fired).toHaveLength(2);
+    expect(Date.parse(s.describe('train')!.at) - first).toBe(24 * 3600_000);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stepInput } from '../../domain/promotion/run/step-table.ts';
+import { LocalClock } from '../../local/clock.ts';
 import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
 
 /**
@@ -60,7 +61,7 @@ const input = (promotionId = 'p-1', approvalTimeoutSeconds = 300) => ({ tenant: 
 
 const workflows: LocalWorkflow[] = [];
 const dirs: string[] = [];
-const workflow = (fake: ReturnType<typeof fakeStep>, options: { journalFile?: string; timeScale?: number } = {}) => {
+const workflow = (fake: ReturnType<typeof fakeStep>, options: { journalFile?: string; timeScale?: number; clock?: LocalClock } = {}) => {
   const wf = new LocalWorkflow({ invokeStep: fake.invokeStep, timeScale: 0.001, ...options });
   fake.bind(wf);
   workflows.push(wf);
@@ -156,6 +157,31 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(Date.now() - t0).toBeGreaterThan(800);
     expect(fake.steps()).toEqual(['decide', 'expire']);
     expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(false);
+  });
+
+  it("time runs on the stack's clock: an approval window of an hour and a bake of an hour end when the clock is moved, not before, and not on the wall", async () => {
+    const clock = new LocalClock();
+    const fake = fakeStep();
+    const wf = workflow(fake, { clock });
+    const id = await wf.start(input('p-1', 3600));
+    const token = await fake.tokenOf('decide');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.steps()).toEqual(['decide']);
+    clock.advance(3600_000);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    expect(fake.steps()).toEqual(['decide', 'expire']);
+    expect(await wf.sendTaskSuccess(token, decision('execute'))).toBe(false);
+
+    // A bake of an hour (the Bake task's time-out): verify comes when the clock is moved past it.
+    const baking = fakeStep({ decide: decides('execute', 3600) });
+    const wf2 = workflow(baking, { clock });
+    const id2 = await wf2.start(input('p-2'));
+    for (let i = 0; i < 200 && !baking.steps().includes('bake'); i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(baking.steps()).toEqual(['decide', 'execute', 'bake']);
+    clock.advance(3600_000);
+    expect(await wf2.done(id2)).toBe('SUCCEEDED');
+    expect(baking.steps()).toEqual(['decide', 'execute', 'bake', 'verify']);
   });
 
   it('a step may resume its own task (decision taken before the token was stored)', async () => {

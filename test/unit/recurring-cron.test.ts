@@ -21,9 +21,12 @@ describe('recurring promotions: the calendar (cron in a time zone)', () => {
   });
 
   it('refuses what is not a 5-field cron expression, naming body.cron', async () => {
-    expect(await issues('0 9 * *')).toEqual([expect.stringMatching(/^body\.cron: must be a 5-field cron expression/)]);
-    expect(await issues('0 9 * * * 2027')).toEqual([expect.stringMatching(/^body\.cron: must be a 5-field cron expression/)]);
-    expect(await issues('0 9 * * $')).toEqual([expect.stringMatching(/^body\.cron: must be a 5-field cron expression/)]);
+    const shape = "expected a cron expression of 5 fields (minute hour day-of-month month day-of-week) like '0 9 * * 1-5'";
+    expect(await issues('0 9 * *')).toEqual([expect.stringMatching(/^body\.cron: is not a cron expression: it has 4 fields; /)]);
+    expect((await issues('0 9 * *'))[0]).toContain(shape);
+    expect(await issues('0 9 * * * 2027')).toEqual([expect.stringMatching(/^body\.cron: is not a cron expression: it has 6 fields; /)]);
+    expect(await issues('0 9 * * $')).toEqual([expect.stringMatching(/^body\.cron: is not a cron expression: its day-of-week field '\$'/)]);
+    expect((await issues('hello'))[0]).toContain(shape);
     expect(await issues('61 9 * * *')).toEqual([expect.stringMatching(/^body\.cron: is not a cron expression cron-parser takes/)]);
     expect(await issues('0 9 * * mon-fry')).toEqual([expect.stringMatching(/^body\.cron: is not a cron expression: its day-of-week field 'mon-fry'/)]);
     // Prose of five words is no cron, and is told so (not that it restricts both day fields).

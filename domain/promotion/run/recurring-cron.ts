@@ -1,4 +1,5 @@
 import type { Issue } from '../../kernel/errors.ts';
+import { notACron } from '../../kernel/cron-shape.ts';
 
 /**
  * The calendar of a recurring promotion (recurring.ts): a 5-field cron expression (minute hour
@@ -16,30 +17,6 @@ const LOOKAHEAD = 300;
 /** …or as many as fall within about a year (at least two). */
 const HORIZON_MS = 366 * 24 * 3600 * 1000;
 
-const FIELD_CHARS = /^[0-9A-Za-z*,/#-]+$/;
-
-const FIELDS = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
-/** The words each field may hold: month and weekday names, and L / W (last, weekday) where cron-parser takes them. */
-const WORDS: Record<(typeof FIELDS)[number], RegExp> = {
-  minute: /^$/,
-  hour: /^$/,
-  'day-of-month': /^(L|W|LW)$/i,
-  month: /^(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)$/i,
-  'day-of-week': /^(SUN|MON|TUE|WED|THU|FRI|SAT|L)$/i,
-};
-
-/** The first field that is not a cron field (a word that is no name cron takes there, or no value at all), as a message. */
-function notCronField(fields: readonly string[]): string | null {
-  for (const [i, name] of FIELDS.entries()) {
-    const value = fields[i]!;
-    const words = value.match(/[A-Za-z]+/g) ?? [];
-    const bad = words.find((w) => !WORDS[name].test(w));
-    if (bad !== undefined || !/[0-9*A-Za-z]/.test(value))
-      return `is not a cron expression: its ${name} field '${value}' is not one (numbers, *, ranges a-b, lists a,b and steps */n${name === 'month' || name === 'day-of-week' ? `, or ${name === 'month' ? 'month' : 'weekday'} names` : ''}); write 5 fields (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1-5" for weekdays at 09:00`;
-  }
-  return null;
-}
-
 export interface CronCheck {
   issues: Issue[];
   /** the next occurrences (ISO, UTC) when the calendar is good */
@@ -54,12 +31,9 @@ export interface CronCheck {
  */
 export async function checkCalendar(cron: string, timeZone: string, now: Date): Promise<CronCheck> {
   const issue = (message: string, path = 'body.cron'): CronCheck => ({ issues: [{ path, message }], next: [] });
-  const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5 || !fields.every((f) => FIELD_CHARS.test(f))) {
-    return issue('must be a 5-field cron expression (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1-5" for weekdays at 09:00');
-  }
-  const notCron = notCronField(fields);
+  const notCron = notACron(cron);
   if (notCron) return issue(notCron);
+  const fields = cron.trim().split(/\s+/);
   const [, , dom, , dow] = fields as [string, string, string, string, string];
   if (dom !== '*' && dow !== '*') {
     return issue(

@@ -23,7 +23,22 @@ export const errorBody = /* @__PURE__ */ z.schema(() =>
             }),
           ),
           message: z.string().check(z.describe('What to fix')),
-          issues: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))).check(z.describe('400: every validation issue')),
+          issues: z
+            .optional(
+              z.array(
+                z.strictObject({
+                  path: z
+                    .string()
+                    .check(
+                      z.describe(
+                        'The field as the request wrote it: a body field by its own name (`constraint`, `targets.0.name`), a parameter as `query.<name>` or `path.<name>`, a header as `header.<name>`, the whole body as `body`',
+                      ),
+                    ),
+                  message: z.string(),
+                }),
+              ),
+            )
+            .check(z.describe('400: every validation issue')),
           requestId: z.optional(z.string()).check(z.describe('500: quote it when reporting the error')),
         })
         .check(z.describe('more fields by code: what was not found, the methods allowed, the current digest, …')),
