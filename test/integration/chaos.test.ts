@@ -1,4 +1,4 @@
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runChaos } from '../../chaos/run.ts';
 import { KINDS } from '../../chaos/workload.ts';
 import { FAULT_KINDS } from '../../local/faults.ts';
@@ -26,7 +26,7 @@ describe('chaos: a seeded run under faults', () => {
         rate: 0.2,
         rates: outboundRates,
         promotions: 48,
-        dynamoEndpoint: inject('dynamoEndpoint'),
+        // Its own DynamoDB Local (the run's shared one grows slower with every file's tables: test/support/stack.ts).
         log: (l) => logged.push(l),
       });
       // What the workload met on its way (a step it could not take, a publish the registry refused), for a failure's reader.
