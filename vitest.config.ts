@@ -12,7 +12,7 @@ export default defineConfig({
     setupFiles: ['test/support/prototype-guard.ts'],
     testTimeout: 60_000,
     hookTimeout: 240_000,
-    // Two cores: integration files share one DynamoDB Local; more workers only contend.
+    // Two cores: more workers only contend (each integration file runs its stacks on its own DynamoDB Local: test/support/stack.ts).
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
