@@ -278,7 +278,13 @@ export async function assertGitSecretsExist(secrets: SecretResolver, tenant: str
     );
 }
 
-export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, sent: z.infer<typeof gitTargetPutBody>, urls: { allowLoopback: boolean }): Promise<View> {
+export async function putGitTarget(
+  deps: Deps & { secrets: SecretResolver },
+  ctx: Ctx,
+  env: string,
+  sent: z.infer<typeof gitTargetPutBody>,
+  urls: { allowLoopback: boolean },
+): Promise<View> {
   const { tenant } = ctx.principal;
   const environment = await deps.store.getEnvironment(tenant, env);
   if (!environment) throw new EnvironmentNotFound(env);
@@ -304,6 +310,8 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, sent: z.in
   if (cur && body.version !== cur.version)
     throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
   if (!cur && body.version !== undefined) throw new VersionConflict(`'${env}' has no git target yet; omit "version" to create it`);
+  // Every secret it names (those a partial PUT keeps too) exists for the tenant: else 422 naming each, and nothing is saved.
+  await assertGitSecretsExist(deps.secrets, tenant, gitTargetSecrets(body, 'body'));
   const next = gitTargetOf(tenant, env, body, cur, ctx.principal.name, deps.clock());
   const audit = auditEntry(
     tenant,
