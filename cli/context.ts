@@ -83,6 +83,7 @@ export interface Values {
   'pull-request'?: string | false;
   'api-url'?: string;
   'api-token-secret'?: string;
+  'app-slug'?: string;
   'webhook-secret'?: string;
   draft?: boolean;
   'auto-merge'?: boolean;

@@ -9,6 +9,7 @@ const describePullRequest = (pr: NonNullable<GitTarget['pullRequest']>) => {
   const facts = [
     pr.apiUrl ? `api ${pr.apiUrl}` : '',
     `token secret ${pr.tokenSecret}`,
+    pr.appSlug ? `as the GitHub App ${pr.appSlug} (${pr.appSlug}[bot])` : '',
     pr.webhookSecret ? `webhook secret ${pr.webhookSecret}` : 'no webhook: polled',
     pr.draft ? 'draft' : '',
     pr.autoMerge ? 'auto-merge' : '',
@@ -59,7 +60,7 @@ export function gitTargetSetBody(v: typeof values, cur: GitTarget | null): Recor
   const file = v.file ?? cur?.file;
   const path = v.path ?? cur?.path;
   if (!cur && (!repository || !file || !path)) fail('a new git target needs --repo, --file and --path (an existing one keeps what you leave out)');
-  const prFlags = ['api-url', 'api-token-secret', 'webhook-secret', 'draft', 'auto-merge', 'reviewer', 'label'] as const;
+  const prFlags = ['api-url', 'api-token-secret', 'app-slug', 'webhook-secret', 'draft', 'auto-merge', 'reviewer', 'label'] as const;
   const given = prFlags.filter((f) => v[f] !== undefined);
   let pullRequest: Record<string, unknown> | null | undefined = cur?.pullRequest ?? null;
   if (v['pull-request'] === false) {
@@ -74,6 +75,7 @@ export function gitTargetSetBody(v: typeof values, cur: GitTarget | null): Recor
       apiUrl: v['api-url'] ?? base?.apiUrl ?? null,
       ...((v['api-token-secret'] ?? base?.tokenSecret) ? { tokenSecret: v['api-token-secret'] ?? base?.tokenSecret } : {}),
       webhookSecret: v['webhook-secret'] ?? base?.webhookSecret ?? null,
+      appSlug: v['app-slug'] ?? base?.appSlug ?? null,
       draft: v.draft ?? base?.draft ?? false,
       autoMerge: v['auto-merge'] ?? base?.autoMerge ?? false,
       reviewers: v.reviewer ?? base?.reviewers ?? [],
@@ -137,6 +139,7 @@ export function registerGitTarget(program: Command): void {
     .option('--no-pull-request', 'back to direct commits (drops the pull-request settings)')
     .option('--api-url <url>', "pull requests: the host's API (GitHub Enterprise https://ghe.example.com/api/v3; omit for github.com or gitlab.com)")
     .option('--api-token-secret <NAME>', 'pull requests: secret holding the API token (stageline/<tenant>/github-token/<NAME>, or gitlab-token)')
+    .option('--app-slug <slug>', "pull requests on GitHub with a GitHub App's installation token: the app's slug (its pull requests are opened by <slug>[bot])")
     .option('--webhook-secret <NAME>', "pull requests: secret the host's webhook is signed with (stageline/<tenant>/git-webhook/<NAME>)")
     .option('--draft', 'pull requests: open them as drafts')
     .option('--no-draft', 'pull requests: not as drafts')

@@ -83,6 +83,11 @@ export interface PullRequestOptions {
   tokenSecret: string;
   /** the secret the host signs its webhooks with (purpose git-webhook); null: no webhook, the bounded poll alone */
   webhookSecret: string | null;
+  /**
+   * GitHub: the slug of the GitHub App whose installation token tokenSecret holds (its pull requests are opened by
+   * `<slug>[bot]`); null: the token says who it is (GET /user). A pull request whose author cannot be checked is never adopted.
+   */
+  appSlug: string | null;
   draft: boolean;
   /** merge when the checks pass (GitHub: Stageline merges a clean pull request; GitLab: merge when the pipeline succeeds) */
   autoMerge: boolean;

@@ -6,7 +6,7 @@ import type { SecretPurpose, SecretResolver } from '../kernel/ports.ts';
 import { refusedByStored } from '../kernel/retry.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
-import type { GitEditKind, GitTarget } from './ports.ts';
+import type { GitEditKind, GitTarget, PullRequestOptions } from './ports.ts';
 import { noReservedSegment } from '../kernel/reserved-keys.ts';
 import { assertGitFileFor, GIT_FILE, GIT_FILE_MESSAGE } from './target-path.ts';
 import { gitPathOf, gitPathsBody, gitValueOf, mappedArtifacts, storedPaths } from './path-map.ts';
@@ -31,41 +31,70 @@ const secretName = /* @__PURE__ */ z.schema(() =>
   z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. GITOPS_TOKEN')),
 );
 
+/** A GitHub App's slug as GitHub forms it from the app's name: lowercase letters, digits and single hyphens. */
+const APP_SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
 /** Pull-request mode of a git target: where the pull request (merge request) is opened and how. */
 export const pullRequestBody = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({
-    host: z
-      .enum(['github', 'gitlab'])
-      .check(z.describe('github: a pull request through the GitHub REST API; gitlab: a merge request through the GitLab REST API')),
-    apiUrl: z
-      .optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT))))
-      .check(
+  z
+    .strictObject({
+      host: z
+        .enum(['github', 'gitlab'])
+        .check(z.describe('github: a pull request through the GitHub REST API; gitlab: a merge request through the GitLab REST API')),
+      apiUrl: z
+        .optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT))))
+        .check(
+          z.describe(
+            'the API: GitHub Enterprise https://ghe.example.com/api/v3, a GitLab host https://gitlab.example.com; omit for api.github.com or gitlab.com',
+          ),
+        ),
+      tokenSecret: secretName.check(
         z.describe(
-          'the API: GitHub Enterprise https://ghe.example.com/api/v3, a GitLab host https://gitlab.example.com; omit for api.github.com or gitlab.com',
+          'the secret holding the API token, stored for this use only: Secrets Manager stageline/<tenant>/github-token/<NAME> (or gitlab-token) on AWS, STAGELINE_SECRET_<TENANT>__GITHUB_TOKEN__<NAME> locally',
         ),
       ),
-    tokenSecret: secretName.check(
-      z.describe(
-        'the secret holding the API token, stored for this use only: Secrets Manager stageline/<tenant>/github-token/<NAME> (or gitlab-token) on AWS, STAGELINE_SECRET_<TENANT>__GITHUB_TOKEN__<NAME> locally',
-      ),
+      webhookSecret: z
+        .optional(z.nullable(secretName))
+        .check(
+          z.describe(
+            "the secret the host's webhook is signed with (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token): stageline/<tenant>/git-webhook/<NAME>; omit to rely on the poll alone",
+          ),
+        ),
+      appSlug: z
+        .optional(
+          z.nullable(
+            z.string().check(z.maxLength(100), z.regex(APP_SLUG, "must be a GitHub App's slug (lowercase letters, digits and -), e.g. stageline-release")),
+          ),
+        )
+        .check(
+          z.describe(
+            "GitHub only, and needed when tokenSecret holds a GitHub App's installation token (which cannot read GET /user): the app's slug (GET /app answers it as `slug`, the installation as `app_slug`). Stageline's pull requests are then those opened by `<slug>[bot]`; without it, an installation token cannot say who opened a pull request and the promotion fails rather than adopt one",
+          ),
+        ),
+      draft: z._default(z.boolean(), false).check(z.describe('open it as a draft')),
+      autoMerge: z
+        ._default(z.boolean(), false)
+        .check(z.describe('merge it when its checks pass (GitHub: Stageline merges a clean pull request; GitLab: merge when the pipeline succeeds)')),
+      reviewers: z
+        ._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), [])
+        .check(z.describe('user names asked to review')),
+      labels: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), []),
+    })
+    .check(
+      z.refine((pr) => !pr.appSlug || pr.host === 'github', {
+        message: "a GitHub App's slug is for host github only: a GitLab token (a project, group or personal access token) says who it is itself",
+        path: ['appSlug'],
+      }),
     ),
-    webhookSecret: z
-      .optional(z.nullable(secretName))
-      .check(
-        z.describe(
-          "the secret the host's webhook is signed with (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token): stageline/<tenant>/git-webhook/<NAME>; omit to rely on the poll alone",
-        ),
-      ),
-    draft: z._default(z.boolean(), false).check(z.describe('open it as a draft')),
-    autoMerge: z
-      ._default(z.boolean(), false)
-      .check(z.describe('merge it when its checks pass (GitHub: Stageline merges a clean pull request; GitLab: merge when the pipeline succeeds)')),
-    reviewers: z
-      ._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), [])
-      .check(z.describe('user names asked to review')),
-    labels: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.maxLength(20)), []),
-  }),
 );
+
+/** Pull-request mode as stored: the optional names a body may leave out are null. */
+export const storedPullRequest = (pr: z.infer<typeof pullRequestBody>): PullRequestOptions => ({
+  ...pr,
+  apiUrl: pr.apiUrl ?? null,
+  webhookSecret: pr.webhookSecret ?? null,
+  appSlug: pr.appSlug ?? null,
+});
 
 const DOTTED_KEYS = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 /** An image name as a kustomization's `images:` entry names it: [host[:port]/]path, no tag or digest. */
@@ -167,7 +196,8 @@ const view = ({ tenant: _t, ...rest }: GitTarget): View => ({
   ...rest,
   edit: rest.edit ?? 'yaml-path',
   paths: rest.paths ?? null,
-  pullRequest: rest.pullRequest ?? null,
+  // One saved before a GitHub App could be named has no appSlug: none was.
+  pullRequest: rest.pullRequest ? { ...rest.pullRequest, appSlug: rest.pullRequest.appSlug ?? null } : null,
 });
 
 export async function getGitTarget(deps: Deps, ctx: Ctx, env: string): Promise<View> {
@@ -248,7 +278,13 @@ export async function assertGitSecretsExist(secrets: SecretResolver, tenant: str
     );
 }
 
-export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, sent: z.infer<typeof gitTargetPutBody>, urls: { allowLoopback: boolean }): Promise<View> {
+export async function putGitTarget(
+  deps: Deps & { secrets: SecretResolver },
+  ctx: Ctx,
+  env: string,
+  sent: z.infer<typeof gitTargetPutBody>,
+  urls: { allowLoopback: boolean },
+): Promise<View> {
   const { tenant } = ctx.principal;
   const environment = await deps.store.getEnvironment(tenant, env);
   if (!environment) throw new EnvironmentNotFound(env);
@@ -274,6 +310,8 @@ export async function putGitTarget(deps: Deps, ctx: Ctx, env: string, sent: z.in
   if (cur && body.version !== cur.version)
     throw new VersionConflict(`The git target of '${env}' is at version ${cur.version}; send "version": ${cur.version} to change it`);
   if (!cur && body.version !== undefined) throw new VersionConflict(`'${env}' has no git target yet; omit "version" to create it`);
+  // Every secret it names (those a partial PUT keeps too) exists for the tenant: else 422 naming each, and nothing is saved.
+  await assertGitSecretsExist(deps.secrets, tenant, gitTargetSecrets(body, 'body'));
   const next = gitTargetOf(tenant, env, body, cur, ctx.principal.name, deps.clock());
   const audit = auditEntry(
     tenant,
@@ -319,9 +357,7 @@ export function gitTargetOf(
     value: body.value,
     tokenSecret: body.tokenSecret ?? null,
     paths: storedPaths(body.paths),
-    pullRequest: body.pullRequest
-      ? { ...body.pullRequest, apiUrl: body.pullRequest.apiUrl ?? null, webhookSecret: body.pullRequest.webhookSecret ?? null }
-      : null,
+    pullRequest: body.pullRequest ? storedPullRequest(body.pullRequest) : null,
     version: (cur?.version ?? 0) + 1,
     createdAt: cur?.createdAt ?? now,
     createdBy: cur?.createdBy ?? by,

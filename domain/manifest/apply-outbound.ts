@@ -9,7 +9,7 @@ import { isRedactedUrl, redactUrl, tenantUrlIssue } from '../kernel/url-policy.t
 import { changedSubscription, newSubscription, webhookAudit } from '../webhooks/subscriptions.ts';
 import type { WebhookSecret } from '../webhooks/ports.ts';
 import type { WebhookSubscription } from '../webhooks/model.ts';
-import { assertGitSecretsExist, gitTargetOf, gitTargetSecrets, gitTargetSummary } from '../gitops/service.ts';
+import { assertGitSecretsExist, gitTargetOf, gitTargetSecrets, gitTargetSummary, storedPullRequest } from '../gitops/service.ts';
 import { newRepoLink } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
@@ -95,7 +95,7 @@ export async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setu
       ...d,
       edit: d.edit ?? 'yaml-path',
       tokenSecret: d.token ? SECRET_REF.exec(d.token)![1]! : null,
-      pullRequest: d.pullRequest ? { ...d.pullRequest, apiUrl: d.pullRequest.apiUrl ?? null, webhookSecret: d.pullRequest.webhookSecret ?? null } : null,
+      pullRequest: d.pullRequest ? storedPullRequest(d.pullRequest) : null,
     };
     if (wanted && have && canonicalJson(gitDoc(have)) === canonicalJson(gitDoc(wanted))) continue;
     if (wanted) {

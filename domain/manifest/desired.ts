@@ -7,7 +7,7 @@ import { SECRET_REF, type Manifest } from './document.ts';
 import { assertTenantUrls, isRedactedUrl } from '../kernel/url-policy.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
 import { checkUrl } from '../webhooks/subscriptions.ts';
-import { assertGitFilesFor, checkRepositoryUrl, gitEditIssues } from '../gitops/service.ts';
+import { assertGitFilesFor, checkRepositoryUrl, gitEditIssues, storedPullRequest } from '../gitops/service.ts';
 import { linkRefusal } from '../artifacts/discovery.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
@@ -222,7 +222,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
       git_targets[env] = gitDoc({
         ...t,
         tokenSecret: t.token ? SECRET_REF.exec(t.token)![1]! : null,
-        pullRequest: t.pullRequest ? { ...t.pullRequest, apiUrl: t.pullRequest.apiUrl ?? null, webhookSecret: t.pullRequest.webhookSecret ?? null } : null,
+        pullRequest: t.pullRequest ? storedPullRequest(t.pullRequest) : null,
       });
     else delete git_targets[env];
   }

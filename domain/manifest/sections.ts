@@ -161,6 +161,7 @@ export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'ed
           ...(t.pullRequest.apiUrl ? { apiUrl: t.pullRequest.apiUrl } : {}),
           tokenSecret: t.pullRequest.tokenSecret,
           ...(t.pullRequest.webhookSecret ? { webhookSecret: t.pullRequest.webhookSecret } : {}),
+          ...(t.pullRequest.appSlug ? { appSlug: t.pullRequest.appSlug } : {}),
           draft: t.pullRequest.draft,
           autoMerge: t.pullRequest.autoMerge,
           reviewers: t.pullRequest.reviewers,

@@ -187,10 +187,14 @@ export class GitHubPullRequests implements PullRequestClient {
   private me?: Promise<string | null>;
   async whoami(): Promise<string | null> {
     const o = await this.client();
-    // An installation token (GitHub App) cannot read /user: then the author is not checked (the repository, base and head are).
+    // An installation token (GitHub App) cannot read /user (403): null, and the git target must name the app (pullRequest.appSlug,
+    // domain/gitops/pull-request-owner.ts ourAuthor). Any other failure is not an answer: it is thrown, never read as "nobody".
     this.me ??= o.rest.users.getAuthenticated().then(
       (r) => r.data.login,
-      () => null,
+      (err) => {
+        if (statusOf(err) === 401 || statusOf(err) === 403) return null;
+        throw new GitDeliveryError(`GitHub did not say who the token is (${why(err)})`);
+      },
     );
     return this.me;
   }
@@ -390,7 +394,10 @@ export class GitLabPullRequests implements PullRequestClient {
     const g = await this.client();
     this.me ??= (g.Users.showCurrentUser() as Promise<{ username?: string }>).then(
       (u) => u.username ?? null,
-      () => null,
+      (err) => {
+        if (statusOf(err) === 401 || statusOf(err) === 403) return null;
+        throw new GitDeliveryError(`GitLab did not say who the token is (${why(err)})`);
+      },
     );
     return this.me;
   }

@@ -275,7 +275,13 @@ describe('each function has what its bundle calls, and nothing more', () => {
       expect(given, key).toEqual(holders);
     }
     expect(holders).toEqual(
-      expect.arrayContaining([functionOf('environments-create'), functionOf('environments-update'), 'promotion-step', 'manifest', 'manifest-apply']),
+      expect.arrayContaining([
+        functionOf('environments-create'),
+        functionOf('environments-update'),
+        'promotion-step',
+        'manifest',
+        functionOf('manifest-apply'),
+      ]),
     );
   });
 

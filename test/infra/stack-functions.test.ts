@@ -43,7 +43,7 @@ describe('functions', () => {
     expect(storeless.length).toBeLessThan(8);
   });
 
-  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, the user admin routes, and the inbound hooks', () => {
+  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, the user admin routes, the inbound hooks, the promotion controls and the saves that name secrets', () => {
     expect(() => checkFunctionGroups()).not.toThrow();
     for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
       // The write groups: the people routes, all admin, all needing the user pool's Admin* grants and nothing else that differs;
@@ -52,9 +52,18 @@ describe('functions', () => {
       const admin = group === 'users-admin';
       const hooks = group === 'inbound-hooks';
       const control = group === 'promotions-control';
-      expect(dataAccessOf(group), group).toBe(admin || hooks || control ? 'write' : 'read');
+      // the saves that name a tenant's secrets (a manifest apply, PUT …/git-target): admin writes that read whether each secret exists.
+      const secretRefs = group === 'secret-references';
+      expect(dataAccessOf(group), group).toBe(admin || hooks || control || secretRefs ? 'write' : 'read');
       for (const m of members) {
         expect(functionOf(m)).toBe(group);
+        if (secretRefs) {
+          expect(
+            ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'admin' && ['POST', 'PUT'].includes(r.method)),
+            m,
+          ).toBe(true);
+          continue;
+        }
         if (control) {
           expect(
             ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'deployer' && ['POST', 'DELETE'].includes(r.method)),

@@ -325,6 +325,82 @@ describe('a bundle through a git target in pull-request mode', () => {
   });
 });
 
+describe('a bundle through a git target in pull-request mode, rolled back by an alarm', () => {
+  it('proposes the revert of both members as ONE pull request of its own, shown as result.gitRevert with each member, as a single release shows it', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const fullName = `acme-${tenant}/bundle-pr-alarm`;
+    const repository = g.repo(fullName, { 'envs/staging/api.yaml': API, 'envs/staging/worker.json': WORKER });
+    gh.allow(GH_TOKEN, fullName);
+    gh.hook(fullName, `${t.url}/api/v1/gitops/hooks/${tenant}/staging`, HOOK_SECRET);
+    const put = await t.call('PUT', '/api/v1/environments/staging/git-target', {
+      token: u.admin,
+      body: {
+        repository,
+        branch: 'main',
+        file: 'envs/staging/api.yaml',
+        path: 'image.tag',
+        tokenSecret: 'GITOPS_TOKEN',
+        paths,
+        pullRequest: { host: 'github', apiUrl: gh.url, tokenSecret: 'GITHUB_TOKEN', webhookSecret: 'GITHUB_HOOK' },
+      },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    /** promotes the bundle and merges its pull request as a person would */
+    const promoteAndMerge = async (d: string) => {
+      const p = await promote(u, d);
+      expect(p.status, JSON.stringify(p.body)).toBe(201);
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const cur = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+        if (cur.waitingFor === 'merge') {
+          expect(await gh.merge(fullName, cur.pullRequest.number)).toBe(200);
+          return p.body.id as string;
+        }
+        if (Date.now() > until || ['FAILED', 'COMPLETED'].includes(cur.status)) throw new Error(`never waited for a merge: ${JSON.stringify(cur)}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    const p1 = await promoteAndMerge(await publishBoth(u, 'v1.0.0', 'a', 'b'));
+    expect((await waitFor(t, u.viewer, p1, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
+    // The environment's monitor: its alarm (the CloudWatch event) ends the bake at once.
+    const alarm = alarmArn(`${tenant}/checkout-pr-5xx`);
+    const env = await t.call('GET', '/api/v1/environments/staging', { token: u.viewer });
+    const patched = await t.call('PATCH', '/api/v1/environments/staging', {
+      token: u.admin,
+      body: { version: env.body.version, bakeSeconds: 60, monitors: [alarm] },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const p2 = await promoteAndMerge(await publishBoth(u, 'v2.0.0', 'c', 'd'));
+    let baking = (await t.call('GET', `/api/v1/promotions/${p2}`, { token: u.viewer })).body;
+    for (let i = 0; i < 300 && !baking.result; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      baking = (await t.call('GET', `/api/v1/promotions/${p2}`, { token: u.viewer })).body;
+    }
+    expect(baking.result?.git, JSON.stringify(baking)).toMatchObject({ changed: true, pullRequest: { number: 2 } });
+    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, '5xx > 2 %') })).status).toBe(202);
+    const failed = await waitFor(t, u.viewer, p2, ['COMPLETED', 'FAILED', 'ROLLED_BACK'], 30_000);
+    expect(failed.status, JSON.stringify(failed.error)).toBe('ROLLED_BACK');
+    // The base branch is protected: the revert is proposed, one pull request whose one commit puts both files back.
+    const revert = gh.pulls(fullName).find((x) => x.head === `stageline/${p2}-revert`)!;
+    expect(revert, JSON.stringify(gh.pulls(fullName))).toBeDefined();
+    expect(revert.state).toBe('open');
+    const head = readRepo(fullName, revert.head);
+    expect(head.commits[0]!.files).toEqual(['envs/staging/api.yaml', 'envs/staging/worker.json']);
+    expect(head.file('envs/staging/api.yaml')).toContain('tag: v1.0.0');
+    expect(JSON.parse(head.file('envs/staging/worker.json')).image.tag).toBe('v1.0.0');
+    expect(failed.result.gitRevert).toMatchObject({
+      commit: head.commits[0]!.hash,
+      changed: true,
+      pullRequest: { number: revert.number },
+      members: [expect.objectContaining({ artifact: 'api', value: 'v1.0.0' }), expect.objectContaining({ artifact: 'worker', value: 'v1.0.0' })],
+    });
+    expect(failed.result.gitRevert.error).toBeUndefined();
+    expect(gh.violations).toEqual([]);
+  });
+});
+
 describe('a bundle rolled out through targets, each with its own files ({target})', () => {
   it('commits every member of a target in one commit as its wave changes it, and an alarm in wave 2 puts each target back in one commit', async () => {
     const tenant = t.tenant();

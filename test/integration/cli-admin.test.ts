@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliWith, spawnCli } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 // The CLI's own set-up and administration: tenants and users, signing in, configs, git targets, notifications, Slack.
 // Promotions through the CLI are in cli-promotions.test.ts.
@@ -13,7 +14,12 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   t = await startTestStack();
-  const u = await t.users(t.tenant());
+  const tenant = t.tenant();
+  // The secrets the git targets name exist for the tenant (a target naming a missing secret is refused at save).
+  process.env[localSecretVariable(tenant, 'git-token', 'GITOPS_TOKEN')!] = 'cli-admin-push-token';
+  process.env[localSecretVariable(tenant, 'github-token', 'GITHUB_TOKEN')!] = 'cli-admin-github-token';
+  process.env[localSecretVariable(tenant, 'git-webhook', 'GITHUB_HOOK')!] = 'cli-admin-hook-secret';
+  const u = await t.users(tenant);
   await makeLine(t, u.admin);
   env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin };
 });
@@ -166,6 +172,7 @@ describe('CLI through the API', () => {
       apiUrl: 'http://127.0.0.1:9/api/v3',
       tokenSecret: 'GITHUB_TOKEN',
       webhookSecret: 'GITHUB_HOOK',
+      appSlug: null,
       draft: true,
       autoMerge: false,
       reviewers: ['alice', 'bob'],
@@ -188,6 +195,7 @@ describe('CLI through the API', () => {
       apiUrl: 'http://127.0.0.1:9/api/v3',
       tokenSecret: 'GITHUB_TOKEN',
       webhookSecret: 'GITHUB_HOOK',
+      appSlug: null,
       draft: false,
       autoMerge: true,
       reviewers: ['alice', 'bob'],
@@ -202,6 +210,10 @@ describe('CLI through the API', () => {
     });
     await expect(cli('git-target', 'set', 'staging', '--no-pull-request', '--draft')).rejects.toMatchObject({
       stderr: expect.stringContaining('--no-pull-request goes back to direct commits: drop --draft'),
+    });
+    // A secret the tenant does not have: 422 naming the field and the secret; nothing changes.
+    await expect(cli('git-target', 'set', 'staging', '--token-secret', 'NOPE')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/422 .*\n\s+body\.tokenSecret: the secret 'NOPE' does not exist for this tenant/),
     });
     expect((await stored()).version).toBe(3);
     // A new target in pull-request mode without its API token: the API names the missing field; without --repo the CLI says what it needs.
@@ -229,6 +241,11 @@ describe('CLI through the API', () => {
     expect((await cli('git-target', 'set', 'staging', '--no-token-secret')).stdout.trim()).toBe(
       'staging: promotions commit version to http://127.0.0.1:9/deploy.git release:envs/staging/values.yaml (image.tag), version 5',
     );
+    // A GitHub App's installation token: --app-slug names the app (its pull requests are by <slug>[bot]).
+    expect(
+      (await cli('git-target', 'set', 'staging', '--pull-request', 'github', '--api-token-secret', 'GITHUB_TOKEN', '--app-slug', 'stageline-app')).stdout,
+    ).toContain('as the GitHub App stageline-app (stageline-app[bot])');
+    expect((await stored()).pullRequest).toMatchObject({ host: 'github', tokenSecret: 'GITHUB_TOKEN', appSlug: 'stageline-app' });
     await cli('git-target', 'remove', 'staging');
   });
 

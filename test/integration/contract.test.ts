@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { contractViolations, operations, requestProblems, statedFields } from '../support/contract.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 /**
  * Through the HTTP surface: bodies the contract allows never answer 5xx or
@@ -308,7 +309,9 @@ describe('the contract: no 5xx, no data loss', () => {
  */
 describe('request classes over the route table', () => {
   /** A resource behind every PUT route that has a GET at the same path: the path to it, made first. */
-  async function fixtures(admin: string): Promise<Record<string, string>> {
+  async function fixtures(admin: string, tenant: string): Promise<Record<string, string>> {
+    // The git target's push token exists for the tenant (a target naming a missing secret is refused at save).
+    process.env[localSecretVariable(tenant, 'git-token', 'GITOPS_TOKEN')!] = 'contract-push-token';
     const cfg = await t.call('POST', '/api/v1/environments/dev/configs', { token: admin, body: { key: 'round-trip', value: { a: 1 } } });
     const flag = await t.call('POST', '/api/v1/environments/dev/flags', { token: admin, body: { key: 'round-trip', value: true } });
     const rule = await t.call('POST', '/api/v1/promotions/rules', {
@@ -373,9 +376,10 @@ describe('request classes over the route table', () => {
   };
 
   it('every PUT or PATCH route with a GET beside it takes back what the GET answered, unchanged: 2xx, and the next GET reads the same', async () => {
-    const admin = (await t.users(t.tenant())).admin;
+    const tenant = t.tenant();
+    const admin = (await t.users(tenant)).admin;
     await makeLine(t, admin);
-    const paths = await fixtures(admin);
+    const paths = await fixtures(admin, tenant);
     const puts = operations().filter((o) => (o.method === 'PUT' || o.method === 'PATCH') && operations().some((g) => g.method === 'GET' && g.path === o.path));
     expect(puts.length).toBeGreaterThanOrEqual(11);
     const failures: string[] = [];
@@ -394,9 +398,10 @@ describe('request classes over the route table', () => {
   });
 
   it('a PUT that leaves a field out keeps what is stored (git target, consumer pin, Slack workspace, recurring promotion)', async () => {
-    const admin = (await t.users(t.tenant())).admin;
+    const tenant = t.tenant();
+    const admin = (await t.users(tenant)).admin;
     await makeLine(t, admin);
-    await fixtures(admin);
+    await fixtures(admin, tenant);
     const git = (await t.call('GET', '/api/v1/environments/staging/git-target', { token: admin })).body;
     const gitPut = await t.call('PUT', '/api/v1/environments/staging/git-target', {
       token: admin,

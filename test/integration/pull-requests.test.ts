@@ -186,6 +186,88 @@ describe('only the pull requests Stageline opened are its delivery', () => {
   });
 });
 
+describe("with a GitHub App's installation token (which cannot read /user), the author is still checked", () => {
+  const APP_TOKEN = 'ghs_installationtoken0123456789';
+  /** production's git target in pull-request mode with an installation token of the app `stageline-app` (stored as APP_TOKEN) */
+  async function appSetup(name: string, pullRequest: Record<string, unknown> = {}) {
+    const s = await setup(name, { tokenSecret: 'APP_TOKEN', ...pullRequest }, { allow: false });
+    process.env[localSecretVariable(s.tenant, 'github-token', 'APP_TOKEN')!] = APP_TOKEN;
+    gh.allow(APP_TOKEN, s.fullName);
+    gh.installation(APP_TOKEN, 'stageline-app');
+    return s;
+  }
+  /** someone with write access opens a pull request from a branch of the promotion's name into main, before Stageline does */
+  async function foreignFirst(u: Record<string, string>, fullName: string) {
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer!,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', artifact: 'platform', version: 'v1.2.3' },
+    });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const id = p.body.id as string;
+    g.git(join(g.root, `${fullName}.git`), 'branch', `stageline/${id}`, 'main');
+    const foreign = gh.openAs(fullName, { head: `stageline/${id}`, base: 'main', author: 'mallory' });
+    expect((await waitForToken(t, u.viewer!, id, 30_000)).waitingFor).toBe('approval');
+    expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver!, body: {} })).status).toBe(200);
+    return { id, foreign };
+  }
+
+  it('without the app named on the git target, a same-repository pull request opened by anyone is not adopted: the promotion fails saying to set pullRequest.appSlug', async () => {
+    const { u, fullName } = await appSetup('app-unnamed');
+    const { id, foreign } = await foreignFirst(u, fullName);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.pullRequest?.number, JSON.stringify(done.pullRequest)).not.toBe(foreign.number);
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toMatch(/cannot say who it is.*pullRequest\.appSlug/);
+    expect(fileOnMain(fullName, 'envs/production/values.yaml').text).toBe(VALUES);
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('with pullRequest.appSlug, a same-repository pull request opened by someone else is not adopted', async () => {
+    const { u, fullName } = await appSetup('app-foreign', { appSlug: 'stageline-app' });
+    const { id, foreign } = await foreignFirst(u, fullName);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.pullRequest?.number, JSON.stringify(done.pullRequest)).not.toBe(foreign.number);
+    // GitHub allows one open pull request per head and base: Stageline's own cannot be opened beside it, and says so.
+    expect(done.status).toBe('FAILED');
+    expect(done.error.message).toMatch(/A pull request already exists/);
+    expect(fileOnMain(fullName, 'envs/production/values.yaml').text).toBe(VALUES);
+  });
+
+  it("with pullRequest.appSlug, the pull request the app's bot (stageline-app[bot]) opened is the delivery, read after read, and merging it completes the promotion", async () => {
+    const { u, fullName } = await appSetup('app-own', { appSlug: 'stageline-app' });
+    const got = await t.call('GET', '/api/v1/environments/production/git-target', { token: u.viewer });
+    expect(got.body.pullRequest.appSlug).toBe('stageline-app');
+    const id = await promote(u);
+    const waiting = await waitForMerge(u.viewer, id);
+    expect(waiting.pullRequest).toMatchObject({ author: 'stageline-app[bot]', baseBranch: 'main', fromFork: false });
+    // A check reported by the host's webhook makes Stageline read it again: still its own.
+    expect(await gh.check(fullName, waiting.pullRequest.headSha, 'ci/test', 'success')).toBe(200);
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body).toMatchObject({ status: 'APPROVED', pullRequest: { state: 'open' } });
+    expect(await gh.merge(fullName, waiting.pullRequest.number)).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(fileOnMain(fullName, 'envs/production/values.yaml').text).toBe(VALUES.replace('tag: v0.9.0', 'tag: v1.2.3'));
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('refuses (400) an appSlug on a GitLab target and one that is not an app slug', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const put = (pullRequest: Record<string, unknown>) =>
+      t.call('PUT', '/api/v1/environments/production/git-target', {
+        token: u.admin,
+        body: { repository: 'https://git.example.com/org/deploy.git', branch: 'main', file: 'values.yaml', path: 'image.tag', pullRequest },
+      });
+    const gl = await put({ host: 'gitlab', tokenSecret: 'GITLAB_TOKEN', appSlug: 'stageline-app' });
+    expect(gl.status, JSON.stringify(gl.body)).toBe(400);
+    expect(gl.body.error.issues).toEqual([expect.objectContaining({ path: 'body.pullRequest.appSlug' })]);
+    const bad = await put({ host: 'github', tokenSecret: 'GITHUB_TOKEN', appSlug: 'stageline-app[bot]' });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: 'body.pullRequest.appSlug' })]);
+  });
+});
+
 describe('pull-request delivery on GitHub (stand-in held to the OpenAPI description)', () => {
   it('opens a pull request that says what moves, the gates, the approvals and the decision record; shows its checks; completes when it is merged', async () => {
     const { u, fullName } = await setup('deploy', { labels: ['release'], reviewers: ['octo-reviewer'] });

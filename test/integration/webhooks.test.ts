@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOf } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -261,6 +262,7 @@ describe('outbound webhooks (Standard Webhooks)', () => {
 
   it('is managed from the CLI: create prints the secret once, list shows health, rotate prints the new one, git-target set/get', async () => {
     const tenant = t.tenant();
+    process.env[localSecretVariable(tenant, 'git-token', 'GITOPS_TOKEN')!] = 'webhooks-cli-push-token';
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
     const cli = async (...args: string[]) => JSON.parse((await cliOf(t)(u.admin, '--json', ...args)).stdout);

@@ -5,7 +5,7 @@ import type { Json } from './standin-server.ts';
 
 /** The operations Stageline calls, compiled before the first request. */
 export const USED: [string, string, number[]][] = [
-  ['GET', '/user', [200]],
+  ['GET', '/user', [200, 403]],
   ['GET', '/repos/{owner}/{repo}', [200, 404]],
   ['GET', '/repos/{owner}/{repo}/branches/{branch}', [200, 404]],
   ['GET', '/repos/{owner}/{repo}/pulls', [200]],
@@ -28,11 +28,21 @@ const notFound = { message: 'Not Found', documentation_url: 'https://docs.github
  * (github-repos.ts) as GitHub answers it. The contract checks run around it (github-standin.ts).
  */
 export function route(h: GitHubRepos, method: string, url: URL, token: string, body: Json | undefined): [number, unknown] {
-  // The token's own user (every token the stand-in knows is the bot's).
+  // The token's own user (every token the stand-in knows is the bot's). A GitHub App's installation token has no user:
+  // GitHub answers 403 "Resource not accessible by integration".
   if (method === 'GET' && url.pathname === '/user')
-    return h.access.has(token)
-      ? [200, overlay(sample('/components/schemas/private-user'), h.user('stageline-bot'))]
-      : [401, { message: 'Bad credentials', documentation_url: '' }];
+    return h.apps.has(token)
+      ? [
+          403,
+          {
+            message: 'Resource not accessible by integration',
+            documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+            status: '403',
+          },
+        ]
+      : h.access.has(token)
+        ? [200, overlay(sample('/components/schemas/private-user'), h.user('stageline-bot'))]
+        : [401, { message: 'Bad credentials', documentation_url: '' }];
   const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
   if (!m) return [404, notFound];
   const fullName = `${m[1]}/${m[2]}`;
@@ -80,7 +90,9 @@ export function route(h: GitHubRepos, method: string, url: URL, token: string, b
           documentation_url: '',
         },
       ];
-    const p = h.newPull(list, { title: b.title, body: b.body ?? '', head: b.head, base: b.base, draft: !!b.draft });
+    // What an installation token opens is by the app's bot (`<slug>[bot]`), not by a user.
+    const app = h.apps.get(token);
+    const p = h.newPull(list, { title: b.title, body: b.body ?? '', head: b.head, base: b.base, draft: !!b.draft, ...(app ? { author: `${app}[bot]` } : {}) });
     list.push(p);
     return [201, h.pullJson(fullName, p)];
   }

@@ -51,6 +51,8 @@ export class GitHubRepos {
   readonly hooks = new Map<string, { url: string; secret: string }>();
   readonly pulls = new Map<string, Pull[]>();
   readonly checks = new Map<string, CheckRun[]>();
+  /** installation tokens of a GitHub App, by token: the app's slug (such a token cannot read /user; what it opens is by `<slug>[bot]`) */
+  readonly apps = new Map<string, string>();
   ids = 1000;
   /** the API base (`http://127.0.0.1:<port>/api/v3`), set once the server listens */
   base = '';
@@ -96,7 +98,13 @@ export class GitHubRepos {
   }
 
   user(login: string) {
-    return overlay(sample('/components/schemas/simple-user'), { login, id: 1, type: 'User', html_url: `https://github.example.test/${login}` });
+    const bot = login.endsWith('[bot]');
+    return overlay(sample('/components/schemas/simple-user'), {
+      login,
+      id: 1,
+      type: bot ? 'Bot' : 'User',
+      html_url: `https://github.example.test/${bot ? `apps/${login.slice(0, -'[bot]'.length)}` : login}`,
+    });
   }
 
   repository(fullName: string, schema = 'repository') {

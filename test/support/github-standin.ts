@@ -27,6 +27,8 @@ export interface GitHubStandin {
   seen: Map<string, number>;
   /** gives `token` access to the repository `owner/name` (served by the git server as <owner>/<name>.git) */
   allow(token: string, fullName: string): void;
+  /** makes `token` an installation token of the GitHub App `slug`: GET /user answers 403, and what it opens is by `<slug>[bot]` */
+  installation(token: string, slug: string): void;
   /** where the repository's webhook goes and the secret it is signed with */
   hook(fullName: string, url: string, secret: string): void;
   /** removes the repository's webhook (the host then says nothing: Stageline's poll must find out) */
@@ -100,6 +102,9 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
     seen,
     allow(token, fullName) {
       h.access.set(token, (h.access.get(token) ?? new Set()).add(fullName));
+    },
+    installation(token, slug) {
+      h.apps.set(token, slug);
     },
     hook(fullName, url, secret) {
       h.hooks.set(fullName, { url, secret });

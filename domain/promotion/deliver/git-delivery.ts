@@ -1,7 +1,7 @@
 import type { With } from '../../kernel/deps.ts';
 import type { BundleMember, GitRevertResult, Promotion, RolloutTarget, TargetGitDelivery } from '../../kernel/promotion-model.ts';
 import { decisionRecord } from '../views.ts';
-import { notOurs } from '../../gitops/pull-request-owner.ts';
+import { notOurs, ourAuthor } from '../../gitops/pull-request-owner.ts';
 import { bundleCommitMessage, bundleRevertMessage, commitMessage, gitValueOf, revertMessage } from '../../gitops/service.ts';
 import type { GitDeliveryResult } from '../../kernel/promotion-model.ts';
 import type { GitTarget, GitWrite } from '../../gitops/ports.ts';
@@ -163,7 +163,7 @@ export async function revertInGit(deps: With<'git'>, p: GitPromotion, restored: 
         at: new Date(p.requestedAt),
       });
       if (!pushed.changed) return { commit: pushed.commit, changed: false, attempts: 0, ...where };
-      const me = await deps.git.hosts.whoami({ tenant: p.tenant, target });
+      const me = await ourAuthor(deps.git.hosts, p.tenant, target);
       const pr =
         (await deps.git.hosts.find({ tenant: p.tenant, target, head })).find((c) => !notOurs(c, target, pushed.commit, me)) ??
         (await deps.git.hosts.open({

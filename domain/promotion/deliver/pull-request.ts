@@ -6,7 +6,7 @@ import { gitChangeOf, releaseMessage, writtenOf, type GitPromotion } from './git
 import { ENGINE, patched } from '../aggregate.ts';
 import { flowDecision, PULL_REQUEST_WAIT_SECONDS } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
-import { notOurs } from '../../gitops/pull-request-owner.ts';
+import { notOurs, ourAuthor, unknownAuthor } from '../../gitops/pull-request-owner.ts';
 import { decisionRecord } from '../views.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 
@@ -211,7 +211,9 @@ async function openPullRequest(deps: With<'git'>, p: GitPromotion, target: GitTa
   let pushed: string;
   try {
     await hosts.check({ tenant, target });
-    const [me, candidates] = await Promise.all([hosts.whoami({ tenant, target }), hosts.find({ tenant, target, head })]);
+    const [me, candidates] = await Promise.all([ourAuthor(hosts, tenant, target), hosts.find({ tenant, target, head })]);
+    // Who opened a pull request must be checkable before anything is pushed: else none could be told from Stageline's.
+    if (!me) throw new Error(unknownAuthor(target));
     // A retried step finds the pull request it opened before: from the configured repository into the configured
     // base, opened by Stageline's token (notOurs). One of the same branch name opened by anyone else is ignored.
     state = candidates.find((c) => !notOurs(c, target, null, me)) ?? null;
@@ -284,7 +286,7 @@ export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: 
   try {
     state = await deps.git.hosts.get({ tenant, target, number: pr.number });
     // Still the promotion's delivery? (Retargeted to another base, or its head moved by someone else: not any more.)
-    const foreign = notOurs(state, target, pushed, await deps.git.hosts.whoami({ tenant, target }));
+    const foreign = notOurs(state, target, pushed, await ourAuthor(deps.git.hosts, tenant, target));
     if (foreign) {
       reason = `Stageline no longer trusts this delivery: ${foreign}`;
       if (state.state === 'open')

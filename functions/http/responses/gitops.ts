@@ -35,6 +35,9 @@ export const gitTargetResponse = /* @__PURE__ */ z.schema(() =>
             apiUrl: z.nullable(z.string()),
             tokenSecret: z.string().check(z.describe("the name of the secret holding the host's API token (never its value)")),
             webhookSecret: z.nullable(z.string()).check(z.describe("the name of the secret the host's webhook is verified with")),
+            appSlug: z
+              .nullable(z.string())
+              .check(z.describe('GitHub: the slug of the GitHub App whose installation token is used; its pull requests are opened by `<slug>[bot]`')),
             draft: z.boolean(),
             autoMerge: z.boolean(),
             reviewers: z.array(z.string()),

@@ -20,9 +20,12 @@ export const GITOPS_ROUTES: Route[] = [
     handler: 'git-target-put',
     auth: 'jwt',
     role: 'admin',
-    summary: 'Commit promoted versions to a file in a git repository (YAML/JSON path, e.g. image.tag); version to change it',
+    summary:
+      'Commit promoted versions to a file in a git repository (YAML/JSON path, e.g. image.tag); version to change it; every secret it names must exist for the tenant (422 naming it)',
     response: { schema: gitTargetResponse },
     startsFlows: false,
+    // It reads the tenant's secrets (that each one named exists): with the manifest apply, in a function of its own role.
+    ownRole: true,
   },
   {
     method: 'DELETE',

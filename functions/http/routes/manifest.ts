@@ -42,6 +42,8 @@ export const MANIFEST_ROUTES: Route[] = [
     summary: 'Apply a manifest as one audited change (all or nothing; expectedDigest refuses a stale plan)',
     response: { schema: manifestApplyResponse },
     ownRole: true,
+    // It sets up what promotions use (environments, rules, targets, schedules), never a promotion's flow.
+    startsFlows: false,
   },
   {
     method: 'GET',
