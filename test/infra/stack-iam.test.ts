@@ -361,7 +361,7 @@ describe('IAM hardening', () => {
     const byRole = new Map<string, string[]>();
     for (const name of FUNCTIONS) byRole.set(roleOf(name), [...(byRole.get(roleOf(name)) ?? []), name]);
     console.log(
-      `roles that may read the secrets key ${keyId}:\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
+      `roles that may read the secrets key ${keyId} (${readers.length} roles; ${sealing.length} of ${FUNCTIONS.length} functions, each bundling a module that seals or unseals):\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
     );
     // Every reader is a function role, and every function on it seals or unseals; every sealing function can read it.
     for (const r of readers)
