@@ -23,6 +23,10 @@ const WILDCARD_ONLY: { actions: RegExp; why: string }[] = [
     actions: /^kms:(CreateKey|TagResource)$/,
     why: "a tenant's attestation key made on its first attestation: CreateKey has no resource yet (the key is being made), and the tags given with it are authorised as TagResource at creation; both are conditioned on the request's tag (and CreateKey on the key spec and usage)",
   },
+  {
+    actions: /^ecr:GetAuthorizationToken$/,
+    why: "an Amazon ECR registry's Basic credentials (a token of the function's own role, renewed before its 12 h expire); the pulls and pushes it allows are authorised on the repositories named by ecrRepositories",
+  },
   { actions: /^dynamodb:ListStreams$/, why: "the DynamoDB event source mapping of the table's stream (the stream itself is granted by its ARN)" },
   {
     actions:

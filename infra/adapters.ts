@@ -15,6 +15,7 @@
 
 import { ANCHOR_SIGN, ATTESTATION_SIGN, TENANT_KEY_PURPOSE, TENANT_KEY_SPEC, TENANT_KEY_TAG } from '../functions/adapters/kms-s3-anchor.ts';
 import type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
+import { TENANT_SECRET_TAG } from '../functions/adapters/secrets-session.ts';
 import { METRIC_ROLE_CONDITION } from './metric-roles.ts';
 
 export type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
@@ -43,6 +44,12 @@ const signingAs = (how: { SigningAlgorithm: string; MessageType: string }): Gran
 /** A tenant's attestation key: only keys tagged as one (the adapter tags each it makes; the stack's own keys carry no such tag). */
 const TENANT_KEY_ONLY = { StringEquals: { [`aws:ResourceTag/${TENANT_KEY_TAG}`]: [TENANT_KEY_PURPOSE] } };
 const onTenantKeys = (...actions: string[]): Grant => ({ actions, on: 'attestationKeys', condition: TENANT_KEY_ONLY });
+/** Amazon ECR through its Distribution API (functions/adapters/ecr-tokens.ts): reads are authorised as pulls, writes as pushes. */
+const ECR_PULL = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+const ECR_PUSH = ['ecr:CompleteLayerUpload', 'ecr:InitiateLayerUpload', 'ecr:PutImage', 'ecr:UploadLayerPart'];
+const ecrToken = (...actions: string[]): Need => ({
+  commands: { GetAuthorizationToken: [on('ecrAuthorization', 'ecr:GetAuthorizationToken'), on('ecrRepositories', ...actions)] },
+});
 const getSecret = (resource: Resource): Need['commands'] => ({ GetSecretValue: [on(resource, 'secretsmanager:GetSecretValue')] });
 
 export const ADAPTERS: AdapterDecl[] = [
@@ -138,6 +145,24 @@ export const ADAPTERS: AdapterDecl[] = [
     notDeployed: { REGISTRY_CREDENTIALS: 'local mode: the credentials in the environment' },
   },
   {
+    // An ECR registry's Basic credentials are a token of the function's own role: copies and attachments pull and push,
+    // a signature check only pulls (what the registry authorises each Distribution API call as).
+    module: adapter('ecr-tokens'),
+    calls: {
+      'registry.sync': ecrToken(...ECR_PULL, ...ECR_PUSH),
+      'registry.attach': ecrToken(...ECR_PULL, ...ECR_PUSH),
+      'registry.verifySignature': ecrToken(...ECR_PULL),
+    },
+  },
+  {
+    // Every tenant secret is read and written with a session of the tenant secrets role tagged with its tenant (infra/needs.ts).
+    module: adapter('secrets-session'),
+    always: {
+      env: { TENANT_SECRETS_ROLE_ARN: 'tenantSecretsRole' },
+      commands: { AssumeRole: [on('tenantSecretsRole', 'sts:AssumeRole', 'sts:TagSession')] },
+    },
+  },
+  {
     module: adapter('cognito-directory'),
     always: {
       env: { USER_POOL_ID: 'userPool' },
@@ -191,7 +216,17 @@ export const ADAPTERS: AdapterDecl[] = [
         env: { SECRETS_PREFIX: 'secretsPrefix' },
         commands: {
           PutSecretValue: [on('webhookSecrets', 'secretsmanager:PutSecretValue')],
-          CreateSecret: [on('webhookSecrets', 'secretsmanager:CreateSecret', 'secretsmanager:TagResource')],
+          // Only tagged with the session's tenant, and with that tag alone.
+          CreateSecret: [
+            {
+              actions: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+              on: 'webhookSecrets',
+              condition: {
+                StringEquals: { [`aws:RequestTag/${TENANT_SECRET_TAG}`]: ['${aws:PrincipalTag/tenant}'] },
+                'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_SECRET_TAG] },
+              },
+            },
+          ],
         },
       },
       'secrets.get': { env: { SECRETS_PREFIX: 'secretsPrefix' }, commands: { GetSecretValue: [on('webhookSecrets', 'secretsmanager:GetSecretValue')] } },
@@ -236,5 +271,17 @@ export const ADAPTERS: AdapterDecl[] = [
   },
 ];
 
+/**
+ * Resources whose actions are sent with a session of the tenant secrets role (functions/adapters/secrets-session.ts):
+ * granted to that role, on the session's tenant's secrets alone, never to a function's own role (infra/needs.ts).
+ */
+export const TENANT_SECRET_SESSION: ReadonlySet<Resource> = new Set<Resource>(['tenantSecrets', 'webhookSecrets']);
+
 /** Resources a stack may leave out (a context key not set): their needs are then not met on purpose, and the adapter says so at run time. */
-export const OPTIONAL_RESOURCES: ReadonlySet<Resource> = new Set<Resource>(['registrySecret', 'emailIdentity', 'slackSigningSecret']);
+export const OPTIONAL_RESOURCES: ReadonlySet<Resource> = new Set<Resource>([
+  'registrySecret',
+  'ecrAuthorization',
+  'ecrRepositories',
+  'emailIdentity',
+  'slackSigningSecret',
+]);

@@ -13,7 +13,12 @@
  *                      realmOrigins?}] (as REGISTRY_CREDENTIALS) for
  *                      cross-registry promotion. Only the functions that copy
  *                      or tag in registries may read it. Default: none
- *                      (public registries).
+ *                      (public registries). An Amazon ECR origin is bound with
+ *                      {tenant, origin, "ecr": true} (tokens from the token API).
+ *   ecrRepositories    The Amazon ECR repositories those functions may pull from and
+ *                      push to: a JSON list (or comma-separated) of repository ARNs,
+ *                      a trailing * allowed (arn:aws:ecr:eu-west-1:123456789012:repository/web/*).
+ *                      With it they may also call ecr:GetAuthorizationToken. Default: none.
  *   allowedOrigins     Browser origins allowed by CORS on /api/*, /ofrep/* and /health
  *                      (never the review pages or the dashboard): a comma-separated list
  *                      (or a JSON array in cdk.json), given to the functions as
@@ -148,6 +153,23 @@ function originsFrom(raw: unknown): string[] {
   return origins.length ? origins : ['*'];
 }
 
+const ECR_REPOSITORY_ARN = /^arn:aws(?:-[a-z]+)*:ecr:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:repository\/[a-z0-9][a-z0-9._/-]*\*?$/;
+
+/** `ecrRepositories`: repository ARNs (a trailing * allowed), never a wildcard account, region or service-wide "*". */
+export function ecrRepositoriesFrom(raw: unknown): string[] {
+  if (raw === undefined || raw === null || raw === '') return [];
+  const list = (
+    Array.isArray(raw) ? raw.map(String) : String(raw).trim().startsWith('[') ? (JSON.parse(String(raw)) as unknown[]).map(String) : String(raw).split(',')
+  )
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const arn of list) {
+    if (!ECR_REPOSITORY_ARN.test(arn))
+      throw new Error(`ecrRepositories: '${arn}' is not an ECR repository ARN (arn:aws:ecr:<region>:<account>:repository/<name>, a trailing * allowed)`);
+  }
+  return list;
+}
+
 /** A secret the stack is given by name or ARN: its ARN, and the ARNs a grant on it names (a name matches any version suffix). */
 export interface GivenSecret {
   value: string;
@@ -241,6 +263,8 @@ export function contextOf(scope: Construct) {
     traceSdk: flagFrom(get('traceSdk'), 'traceSdk'),
     /** Registry credentials for cross-registry promotion live in a secret, never in requests or code. */
     registrySecretId: get('registryCredentialsSecret') as string | undefined,
+    /** The ECR repositories registry copies pull from and push to (ARNs); none: no ECR access at all. */
+    ecrRepositories: ecrRepositoriesFrom(get('ecrRepositories')),
     slackSecret: slackSecretFrom(scope, get('slackSigningSecret') as string | undefined),
     notifyFrom: get('notifyFrom') as string | undefined,
     alarmEmail: get('alarmEmail') as string | undefined,

@@ -1,9 +1,9 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Validations, type Stack } from 'aws-cdk-lib';
 import { isWorkflowHandler, keepsOwnRole } from './access.ts';
-import { OPTIONAL_RESOURCES, type Resource } from './adapters.ts';
+import { OPTIONAL_RESOURCES, TENANT_SECRET_SESSION, type Grant, type Resource } from './adapters.ts';
 import { mergeGrants } from './bundle-needs.ts';
 import type { AuditAnchor } from './audit-anchor.ts';
 import type { StackContext } from './context.ts';
@@ -14,7 +14,12 @@ import type { Identity } from './identity.ts';
 import { stackNames } from './names.ts';
 import { StackPart } from './part.ts';
 import type { Scheduling } from './scheduling.ts';
-import type { DataStore } from './store.ts';
+import { checkTrustSize, ExecutionRoles, type DataStore } from './store.ts';
+
+/** The tenant of a session of the tenant-fenced roles (its session tag). */
+const TENANT_TAG = '${aws:PrincipalTag/tenant}';
+/** How cdk-nag writes it in a finding's id. */
+const NAG_TENANT_TAG = '<aws:PrincipalTag/tenant>';
 
 /** Everything a function's bundle may need from the other parts (infra/adapters.ts Resource). */
 export interface Provider {
@@ -47,8 +52,16 @@ export class AdapterNeeds extends StackPart {
         : secretsmanager.Secret.fromSecretNameV2(stack, 'RegistryCredentials', context.registrySecretId)
       : undefined;
     const fireFn = functions.fn('schedule-fire');
+    /** A secret of the tenant in the session's tag, under this stack's prefix (`rest` after the tenant: `/*`, `/webhooks/*`). */
+    const tenantSecretArn = (rest: string) =>
+      stack.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${secretsPrefix}${TENANT_TAG}${rest}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
     const deliverFn = functions.fn('webhook-deliver');
-    const provided: Record<Resource, ((fn: string) => { value?: string; arns: string[]; nag?: string; why?: string }) | undefined> = {
+    const provided: Record<Resource, ((fn: string) => { value?: string; arns: string[]; nag?: string | string[]; why?: string }) | undefined> = {
       promotionMachine: () => ({ value: flow.machineArn, arns: [flow.machineArn] }),
       stagelineSchedules: () => ({
         arns: [scheduling.scheduleArn],
@@ -86,13 +99,25 @@ export class AdapterNeeds extends StackPart {
         why: 'One object per checkpoint, named by tenant and sequence at run time; the prefix confines the consumer to checkpoint objects, and Object Lock makes each write-once.',
       }),
       secretsKey: () => ({ value: store.secretsKey.secretArn, arns: [store.secretsKey.secretArn] }),
+      // Tenants' secrets: granted to the tenant secrets role alone (TENANT_SECRET_SESSION), on the secrets of the tenant in its session tag.
       tenantSecrets: () => ({
-        arns: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${secretsPrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-        nag: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretsPrefix}*`,
-        why: `Tenants name their secrets in manifests and git targets (${secretsPrefix}<tenant>/<purpose>/<NAME>, under this stack's prefix); the function asks only for its verified tenant's, of the purpose the reference has.`,
+        arns: [tenantSecretArn('/*')],
+        nag: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretsPrefix}${NAG_TENANT_TAG}/*`,
+        why: `Tenants name their secrets in manifests and git targets (${secretsPrefix}<tenant>/<purpose>/<NAME>, under this stack's prefix); a session of this role reads only those of the tenant in its session tag.`,
       }),
+      tenantSecretsRole: () => ({ value: secretsRole!.roleArn, arns: [secretsRole!.roleArn] }),
       secretsPrefix: () => ({ value: secretsPrefix, arns: [] }),
       registrySecret: registrySecret ? () => ({ value: registrySecret.secretArn, arns: [registrySecret.secretArn] }) : undefined,
+      // Amazon ECR registries (context ecrRepositories): the token API has no resource (AWS requires "*"; acknowledged in
+      // infra/acknowledgements.ts), the pulls and pushes are authorised on the repositories named at deploy time.
+      ecrAuthorization: context.ecrRepositories.length ? () => ({ arns: ['*'] }) : undefined,
+      ecrRepositories: context.ecrRepositories.length
+        ? () => ({
+            arns: context.ecrRepositories,
+            nag: context.ecrRepositories.filter((a) => a.endsWith('*')),
+            why: "The ECR repositories registry copies pull from and push to, as the deployment names them (context ecrRepositories); a trailing * is the operator's prefix of repositories.",
+          })
+        : undefined,
       userPool: () => ({ value: identity.userPool.userPoolId, arns: [identity.userPool.userPoolArn] }),
       // App-key routes pass the gateway unauthenticated: their function checks people's ID tokens as the JWT authorizer would.
       jwtIssuer: () => ({ value: identity.userPool.userPoolProviderUrl, arns: [] }),
@@ -119,16 +144,9 @@ export class AdapterNeeds extends StackPart {
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
       webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),
       webhookSecrets: () => ({
-        arns: [
-          stack.formatArn({
-            service: 'secretsmanager',
-            resource: 'secret',
-            resourceName: `${secretsPrefix}*/webhooks/*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
-        nag: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretsPrefix}*/webhooks/*`,
-        why: "One secret per subscription, named by tenant and subscription at run time; the function touches only its verified tenant's.",
+        arns: [tenantSecretArn('/webhooks/*')],
+        nag: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretsPrefix}${NAG_TENANT_TAG}/webhooks/*`,
+        why: 'One secret per subscription, named by tenant and subscription at run time; a session of this role touches only those of the tenant in its session tag.',
       }),
       emailIdentity: notifyFrom
         ? () => {
@@ -145,6 +163,36 @@ export class AdapterNeeds extends StackPart {
         return { value: role.roleArn, arns: [role.roleArn] };
       },
     };
+    // The tenant secrets role: every function whose bundle touches tenants' secrets assumes it per tenant (tagged with the
+    // tenant, functions/adapters/secrets-session.ts), and it holds exactly those functions' grants on them, fenced to the
+    // session's tenant by the secrets' names (and a new secret's tag); no function's own role may touch a tenant's secret.
+    const assumers = new Set<iam.IRole>();
+    const sessionGrants: Grant[] = [];
+    for (const [name, needs] of functions.needs) {
+      if (!needs.grants.some((g) => g.on === 'tenantSecretsRole')) {
+        const stray = needs.grants.find((g) => TENANT_SECRET_SESSION.has(g.on));
+        if (stray) throw new Error(`${name} needs ${stray.on} without the tenant secrets session (functions/adapters/secrets-session.ts)`);
+        continue;
+      }
+      assumers.add(functions.functions.get(name)!.fn.role!);
+      sessionGrants.push(...needs.grants.filter((g) => TENANT_SECRET_SESSION.has(g.on)));
+    }
+    const secretsRole = assumers.size
+      ? new iam.Role(stack, 'TenantSecretsRole', {
+          description: "Stageline: tenants' secrets, fenced to the tenant in the session tag",
+          assumedBy: new ExecutionRoles([...assumers], { StringLike: { 'aws:RequestTag/tenant': '?*' } }),
+          maxSessionDuration: Duration.hours(1),
+        })
+      : undefined;
+    if (secretsRole) {
+      checkTrustSize('TenantSecretsRole', assumers.size);
+      for (const g of mergeGrants(sessionGrants)) {
+        const target = provided[g.on]!(g.on);
+        secretsRole.addToPolicy(new iam.PolicyStatement({ actions: g.actions, resources: target.arns, ...(g.condition ? { conditions: g.condition } : {}) }));
+        for (const nag of [target.nag ?? []].flat())
+          Validations.of(secretsRole).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nag}]`, reason: target.why! });
+      }
+    }
     const granted = new Set<iam.IRole>();
     for (const [name, needs] of functions.needs) {
       const fn = functions.functions.get(name)!.fn;
@@ -161,12 +209,14 @@ export class AdapterNeeds extends StackPart {
       if (granted.has(fn.role!)) continue;
       granted.add(fn.role!);
       for (const g of mergeGrants(needs.grants)) {
+        // Sent with a session of the tenant secrets role (granted to it above), never with the function's own.
+        if (TENANT_SECRET_SESSION.has(g.on)) continue;
         const target = resolve(g.on);
         if (!target || target.arns.length === 0) continue;
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: g.actions, resources: target.arns, ...(g.condition ? { conditions: g.condition } : {}) }));
-        if (target.nag) {
+        for (const nag of [target.nag ?? []].flat()) {
           const where = isWorkflowHandler(name) || keepsOwnRole(name) ? fn : fn.role!;
-          Validations.of(where).acknowledge({ id: `AwsSolutions-IAM5[Resource::${target.nag}]`, reason: target.why! });
+          Validations.of(where).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nag}]`, reason: target.why! });
         }
       }
     }

@@ -167,7 +167,7 @@ export type TenantAccess = 'read' | 'write' | 'appRead';
  * The execution roles of the API functions that assume a tenant-fenced role: one trust statement naming
  * each by its ARN (sts:AssumeRole, and sts:TagSession for the tenant tag), with the conditions.
  */
-class ExecutionRoles extends iam.PrincipalBase {
+export class ExecutionRoles extends iam.PrincipalBase {
   override readonly assumeRoleAction = 'sts:AssumeRole';
   constructor(
     private readonly roles: iam.IRole[],
@@ -218,7 +218,7 @@ export function trustPolicySize(principals: number): number {
   }).length;
 }
 
-function checkTrustSize(id: string, principals: number): void {
+export function checkTrustSize(id: string, principals: number): void {
   const size = trustPolicySize(principals);
   if (size > TRUST_POLICY_QUOTA) {
     throw new Error(

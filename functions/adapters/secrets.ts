@@ -1,6 +1,6 @@
 import type { SecretPurpose, SecretResolver } from '#domain/kernel/ports';
 import * as env from '../configuration.ts';
-import { traced } from './tracing.ts';
+import { secretsClientFor } from './secrets-session.ts';
 
 /**
  * The local name of a tenant's secret: `STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>`, tenant and purpose
@@ -18,9 +18,10 @@ export function localSecretVariable(tenant: string, purpose: SecretPurpose, name
 /**
  * `${NAME}` references in documents (the manifest's Slack webhook and webhook-gate HMAC keys) and git
  * targets' tokens: on AWS the Secrets Manager secret `<prefix><tenant>/<purpose>/<NAME>`, the prefix the
- * stack's (SECRETS_PREFIX, infra/names.ts; `stageline/` when unset, the default stack's): the function may
- * read only `<prefix>*`, and asks only for its verified tenant's. Locally (no AWS) the tenant's
- * environment variable (localSecretVariable), whatever the prefix.
+ * stack's (SECRETS_PREFIX, infra/names.ts; `stageline/` when unset, the default stack's), read with a
+ * session of the tenant secrets role tagged with that tenant (functions/adapters/secrets-session.ts): IAM
+ * lets it read `<prefix><tenant>/*` of that tenant alone. Locally (no AWS) the tenant's environment
+ * variable (localSecretVariable), whatever the prefix.
  */
 export function secretsFromEnv(source?: env.Source): SecretResolver {
   if (!env.AWS_LAMBDA_FUNCTION_NAME(source)) {
@@ -33,11 +34,12 @@ export function secretsFromEnv(source?: env.Source): SecretResolver {
   }
   return {
     async resolve(tenant, name, purpose) {
-      const { SecretsManagerClient, GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
+      const [{ GetSecretValueCommand, ResourceNotFoundException }, client] = await Promise.all([
+        import('@aws-sdk/client-secrets-manager'),
+        secretsClientFor(tenant, source),
+      ]);
       try {
-        const r = await traced(new SecretsManagerClient({})).send(
-          new GetSecretValueCommand({ SecretId: `${env.SECRETS_PREFIX(source)}${tenant}/${purpose}/${name}` }),
-        );
+        const r = await client.send(new GetSecretValueCommand({ SecretId: `${env.SECRETS_PREFIX(source)}${tenant}/${purpose}/${name}` }));
         return r.SecretString ?? null;
       } catch (err) {
         if (err instanceof ResourceNotFoundException) return null;

@@ -1,6 +1,6 @@
 import type { WebhookSecret, WebhookSecretStore } from '#domain/webhooks/ports';
 import * as env from '../configuration.ts';
-import { traced } from './tracing.ts';
+import { secretsClientFor, TENANT_SECRET_TAG } from './secrets-session.ts';
 
 /**
  * The Secrets Manager name of a subscription's signing secrets, under the stack's prefix of tenants' secrets
@@ -12,19 +12,19 @@ export const webhookSecretName = (tenant: string, id: string, prefix = env.SECRE
 /**
  * AWS: one Secrets Manager secret per subscription, its value the JSON list of live secrets (the new
  * one first; a rotated one with its expiry). Created on first put, a new version on each rotation,
- * deleted (after the default recovery window) with the subscription. The local stand-in is
- * local/webhook-secrets.ts.
+ * deleted (after the default recovery window) with the subscription. Each call goes through a session of
+ * the tenant secrets role tagged with the subscription's tenant (functions/adapters/secrets-session.ts): IAM
+ * lets it touch `<prefix><tenant>/webhooks/*` of that tenant alone, and create a secret only tagged with it.
+ * The local stand-in is local/webhook-secrets.ts.
  */
 export class SecretsManagerWebhookSecrets implements WebhookSecretStore {
-  private client: Promise<import('@aws-sdk/client-secrets-manager').SecretsManagerClient> | undefined;
-  private sm() {
-    this.client ??= import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient }) => traced(new SecretsManagerClient({})));
-    return this.client;
+  private sm(tenant: string) {
+    return secretsClientFor(tenant);
   }
 
   async put(tenant: string, id: string, secrets: WebhookSecret[]): Promise<void> {
     const { PutSecretValueCommand, CreateSecretCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
-    const sm = await this.sm();
+    const sm = await this.sm(tenant);
     const SecretString = JSON.stringify(secrets);
     try {
       await sm.send(new PutSecretValueCommand({ SecretId: webhookSecretName(tenant, id), SecretString }));
@@ -35,7 +35,7 @@ export class SecretsManagerWebhookSecrets implements WebhookSecretStore {
           Name: webhookSecretName(tenant, id),
           SecretString,
           Description: `Stageline webhook signing secrets (${tenant})`,
-          Tags: [{ Key: 'stageline:tenant', Value: tenant }],
+          Tags: [{ Key: TENANT_SECRET_TAG, Value: tenant }],
         }),
       );
     }
@@ -44,7 +44,7 @@ export class SecretsManagerWebhookSecrets implements WebhookSecretStore {
   async get(tenant: string, id: string): Promise<WebhookSecret[]> {
     const { GetSecretValueCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
     try {
-      const r = await (await this.sm()).send(new GetSecretValueCommand({ SecretId: webhookSecretName(tenant, id) }));
+      const r = await (await this.sm(tenant)).send(new GetSecretValueCommand({ SecretId: webhookSecretName(tenant, id) }));
       return JSON.parse(r.SecretString ?? '[]') as WebhookSecret[];
     } catch (err) {
       if (err instanceof ResourceNotFoundException) return [];
@@ -55,7 +55,7 @@ export class SecretsManagerWebhookSecrets implements WebhookSecretStore {
   async remove(tenant: string, id: string): Promise<void> {
     const { DeleteSecretCommand, ResourceNotFoundException } = await import('@aws-sdk/client-secrets-manager');
     try {
-      await (await this.sm()).send(new DeleteSecretCommand({ SecretId: webhookSecretName(tenant, id) }));
+      await (await this.sm(tenant)).send(new DeleteSecretCommand({ SecretId: webhookSecretName(tenant, id) }));
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
     }

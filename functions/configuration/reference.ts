@@ -126,6 +126,12 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     description:
       "the tenant-fenced role an API function reaches the table through, one session per tenant tagged with it (IAM keeps each request inside its tenant's items)",
   },
+  TENANT_SECRETS_ROLE_ARN: {
+    defaultText: "none: the function's own access (locally there is no Secrets Manager)",
+    readBy: ['functions/adapters/secrets-session.ts'],
+    description:
+      "the role every read and write of a tenant's secrets goes through, one session per tenant tagged with it: it may touch only `<prefix><tenant>/…` of the tenant in the session tag",
+  },
   MACHINE_PRINCIPALS: {
     defaultText: '`[]` (locally the printed pipeline credential is bound to `acme`)',
     readBy: ['functions/http/principal.ts'],
@@ -257,7 +263,7 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     defaultText: '`[]`',
     readBy: ['functions/adapters/registry-credentials.ts'],
     description:
-      'JSON list `[{"tenant","origin":"https://registry.example.com","username","password","realmOrigins":[]}]` for cross-registry sync; each credential is bound to one tenant and one registry origin. On AWS `REGISTRY_CREDENTIALS_SECRET` instead',
+      'JSON list `[{"tenant","origin":"https://registry.example.com","username","password","realmOrigins":[]}]` for cross-registry sync; each credential is bound to one tenant and one registry origin. An Amazon ECR origin takes `{"tenant","origin","ecr":true}` (tokens from ecr:GetAuthorizationToken, renewed before they expire), never a static password. On AWS `REGISTRY_CREDENTIALS_SECRET` instead',
   },
   CLOUDWATCH_ENDPOINT: {
     defaultText: 'none: the local stand-in (CloudWatch itself on AWS)',

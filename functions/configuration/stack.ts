@@ -142,6 +142,12 @@ export const TENANT_DATA_ROLE_ARN = /* @__PURE__ */ variable({
   origin: 'stack',
 });
 
+export const TENANT_SECRETS_ROLE_ARN = /* @__PURE__ */ variable({
+  name: 'TENANT_SECRETS_ROLE_ARN',
+  is: () => text('ARN'),
+  origin: 'stack',
+});
+
 export const MACHINE_PRINCIPALS = /* @__PURE__ */ variable({
   name: 'MACHINE_PRINCIPALS',
   is: () => json(),

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_HANDLER } from '../../functions/http/routes.ts';
 import { functionOf } from '../../functions/http/topology.ts';
 import { servesAppKeys } from '../../infra/access.ts';
-import { APP_READ_CONCURRENCY, flagFrom } from '../../infra/context.ts';
+import { APP_READ_CONCURRENCY, ecrRepositoriesFrom, flagFrom } from '../../infra/context.ts';
+import { bundleFunction } from '../../infra/bundle.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { stackNames } from '../../infra/names.ts';
 import type { StagelineStack } from '../../infra/stack.ts';
@@ -60,7 +61,11 @@ describe('two Stageline stacks in one account', () => {
     // The default stack keeps its names (the local stack's defaults and every deployed Stageline stack's).
     expect(a.bus).toEqual(['stageline']);
     expect(a.secretsPrefix).toEqual(['stageline/']);
-    expect(a.secrets.sort()).toEqual([expect.stringMatching(/:secret:stageline\/\*$/), expect.stringMatching(/:secret:stageline\/\*\/webhooks\/\*$/)]);
+    // Tenants' secrets: only those of the tenant in the session tag (the tenant secrets role, test/infra/stack-iam.test.ts).
+    expect(a.secrets.sort()).toEqual([
+      expect.stringMatching(/:secret:stageline\/\$\{aws:PrincipalTag\/tenant\}\/\*$/),
+      expect.stringMatching(/:secret:stageline\/\$\{aws:PrincipalTag\/tenant\}\/webhooks\/\*$/),
+    ]);
     expect(b).toMatchObject({ bus: ['stageline-staging'], scheduleGroup: ['stageline-staging'], secretsPrefix: ['stageline-staging/'] });
     for (const key of Object.keys(a) as (keyof typeof a)[]) {
       expect(a[key].length, key).toBeGreaterThan(0);
@@ -230,5 +235,71 @@ describe('context', () => {
     // The fallback answers preflights (OPTIONS matches no route); OFREP's function adds the headers to its answers.
     expect(envOf(functionOf(FALLBACK_HANDLER)).CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
     expect(envOf(functionOf('ofrep')).CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
+  });
+});
+
+describe('Amazon ECR registries (ecrRepositories)', () => {
+  it('lets exactly the functions whose bundle copies, attaches or checks signatures ask for ECR tokens, and pull (and push) only on the named repositories', () => {
+    const repos = ['arn:aws:ecr:eu-west-1:123456789012:repository/web/*', 'arn:aws:ecr:eu-west-1:123456789012:repository/api'];
+    const { stack: ecrStack } = unbundled({ registryCredentialsSecret: 'registry-credentials', ecrRepositories: repos.join(',') });
+    const tpl = Template.fromStack(ecrStack);
+    const all = tpl.toJSON().Resources as Record<string, Resource>;
+    const ecrStatements = (fnId: string) => {
+      const roleId = all[fnId]!.Properties.Role['Fn::GetAtt'][0];
+      return Object.values(all)
+        .filter((p) => p.Type === 'AWS::IAM::Policy' && (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('ecr:')));
+    };
+    const pull = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+    const push = ['ecr:CompleteLayerUpload', 'ecr:InitiateLayerUpload', 'ecr:PutImage', 'ecr:UploadLayerPart'];
+    const ids = new Map(
+      Object.entries(all)
+        .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Stageline '))
+        .map(([id, r]) => [String(r.Properties.Description).replace(/^Stageline /, ''), id]),
+    );
+    const granted = new Map<string, { token: boolean; repositories: string[] }>();
+    for (const [name, id] of ids) {
+      const st = ecrStatements(id);
+      if (!st.length) continue;
+      // The token API on "*" alone (AWS requires it; CDK merges it into the statement of X-Ray's actions on "*"), everything else on the named repositories alone.
+      const token = st.filter((s) => s.Resource === '*');
+      for (const s of token)
+        expect(
+          [s.Action].flat().filter((a) => a.startsWith('ecr:')),
+          name,
+        ).toEqual(['ecr:GetAuthorizationToken']);
+      const onRepos = st.filter((s) => !token.includes(s));
+      for (const s of onRepos) {
+        expect([s.Resource].flat().sort(), name).toEqual([...repos].sort());
+        expect(
+          [s.Action].flat().every((a) => a.startsWith('ecr:')),
+          name,
+        ).toBe(true);
+      }
+      granted.set(name, { token: token.length > 0, repositories: onRepos.flatMap((s) => [s.Action].flat()).sort() });
+    }
+    // What each bundle does with a registry (infra/adapters.ts: the ecr-tokens module and its port calls).
+    const expected = new Map<string, { token: boolean; repositories: string[] }>();
+    for (const name of ids.keys()) {
+      const bundle = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      if (!bundle.modules.has('functions/adapters/ecr-tokens.ts')) continue;
+      const writes = bundle.calls.has('registry.sync') || bundle.calls.has('registry.attach');
+      const reads = writes || bundle.calls.has('registry.verifySignature');
+      if (reads) expected.set(name, { token: true, repositories: (writes ? [...pull, ...push] : pull).sort() });
+    }
+    console.log(`functions that may ask for ECR tokens (${expected.size}): ${[...expected.keys()].sort().join(', ')}`);
+    expect(expected.size).toBeGreaterThan(0);
+    expect(Object.fromEntries([...granted].sort())).toEqual(Object.fromEntries([...expected].sort()));
+    // Without the context no function may touch ECR.
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('"ecr:');
+  });
+
+  it('refuses an ecrRepositories entry that is not a repository ARN (a wildcard account, region or "*")', () => {
+    expect(ecrRepositoriesFrom('["arn:aws:ecr:eu-west-1:123456789012:repository/web"]')).toEqual(['arn:aws:ecr:eu-west-1:123456789012:repository/web']);
+    expect(() => ecrRepositoriesFrom('*')).toThrow(/ecrRepositories: '\*' is not an ECR repository ARN/);
+    expect(() => ecrRepositoriesFrom('arn:aws:ecr:*:123456789012:repository/web')).toThrow(/not an ECR repository ARN/);
+    expect(() => ecrRepositoriesFrom('arn:aws:ecr:eu-west-1:*:repository/web')).toThrow(/not an ECR repository ARN/);
+    expect(ecrRepositoriesFrom(undefined)).toEqual([]);
   });
 });

@@ -66,6 +66,8 @@ describe('least privilege', () => {
       expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:PrincipalTag/stageline-api');
       expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:RequestTag/tenant');
     }
+    const secretsRoleId = Object.keys(template.toJSON().Resources).find((id) => /^TenantSecretsRole[0-9A-F]{8}$/.test(id));
+    const secretsRoleRef = JSON.stringify({ 'Fn::GetAtt': [secretsRoleId, 'Arn'] });
     for (const [name, id] of functionIds()) {
       const dynamo = actionsOf(id)
         .filter((a) => a.startsWith('dynamodb:') && !(name === 'stream' && streamReads.includes(a)))
@@ -87,7 +89,11 @@ describe('least privilege', () => {
         });
         expect([st.Action].flat(), name).toEqual(['sts:AssumeRole']);
       }
-      const assume = assuming.filter((st) => !metricRoles.includes(st));
+      // The tenant secrets role (its own test below): every function whose bundle touches tenants' secrets, background ones too.
+      const assume = assuming
+        .filter((st) => !metricRoles.includes(st))
+        .map((st) => ({ ...st, Resource: [st.Resource].flat().filter((r) => JSON.stringify(r) !== secretsRoleRef) }))
+        .filter((st) => st.Resource.length);
       if (background || access === 'none') expect(assume, name).toEqual([]);
       else
         expect(JSON.stringify(assume[0]!.Resource), name).toContain(
@@ -197,7 +203,9 @@ describe('IAM hardening', () => {
         .map(([roleId]) => roleId)
         .filter((roleId) =>
           roleStatements(roleId).some(
-            (st) => [st.Action].flat().includes('sts:AssumeRole') && JSON.stringify(st.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+            (st) =>
+              [st.Action].flat().includes('sts:AssumeRole') &&
+              [st.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })),
           ),
         );
       expect(assumers.length, id).toBeGreaterThan(0);
@@ -263,6 +271,71 @@ describe('IAM hardening', () => {
     }
   });
 
+  it("lets no function's own role touch a tenant's secret: every read, write and delete goes through the tenant secrets role, fenced to the tenant in its session tag", () => {
+    const secretActions = (st: { Action: string | string[] }) => [st.Action].flat().filter((a) => a.startsWith('secretsmanager:') || a === '*');
+    const tenantSecretResource = (r: unknown) => /:secret:stageline\//.test(JSON.stringify(r));
+    const roleOf = (name: string) => all()[functionIds().get(name)!]!.Properties.Role['Fn::GetAtt'][0] as string;
+    // 1. No function role (nor any role but the tenant secrets role) holds a Secrets Manager action on the tenants' prefix.
+    const [secretsRoleId] = Object.keys(all()).filter((id) => /^TenantSecretsRole[0-9A-F]{8}$/.test(id));
+    expect(secretsRoleId).toBeDefined();
+    for (const [roleId] of Object.entries(all()).filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id !== secretsRoleId)) {
+      const onTenantSecrets = roleStatements(roleId).filter(
+        (st) => secretActions(st).length && [st.Resource].flat().some((r) => r === '*' || tenantSecretResource(r)),
+      );
+      expect(onTenantSecrets, roleId).toEqual([]);
+    }
+    // 2. The tenant secrets role: each statement on the secrets of the tenant in the session tag alone; a new secret only tagged with it.
+    const statements = roleStatements(secretsRoleId!);
+    expect(statements.length).toBeGreaterThan(0);
+    const actions: string[] = [];
+    for (const st of statements) {
+      actions.push(...[st.Action].flat());
+      for (const r of [st.Resource].flat())
+        expect(JSON.stringify(r), JSON.stringify(st)).toMatch(/:secret:stageline\/\$\{aws:PrincipalTag\/tenant\}\/(\*|webhooks\/\*)"/);
+      if ([st.Action].flat().includes('secretsmanager:CreateSecret'))
+        expect(st.Condition).toEqual({
+          StringEquals: { 'aws:RequestTag/stageline:tenant': ['${aws:PrincipalTag/tenant}'] },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['stageline:tenant'] },
+        });
+    }
+    expect([...new Set(actions)].sort()).toEqual([
+      'secretsmanager:CreateSecret',
+      'secretsmanager:DeleteSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:TagResource',
+    ]);
+    // 3. Assumed only with a tenant session tag, by exactly the roles of the functions whose bundle touches tenants' secrets.
+    const trust = all()[secretsRoleId!]!.Properties.AssumeRolePolicyDocument.Statement as {
+      Principal: { AWS: unknown };
+      Action: string[];
+      Condition: unknown;
+    }[];
+    expect(trust).toHaveLength(1);
+    expect(trust[0]!.Action).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+    expect(trust[0]!.Condition).toEqual({ StringLike: { 'aws:RequestTag/tenant': '?*' } });
+    const trusted = [trust[0]!.Principal.AWS]
+      .flat()
+      .map((p) => (p as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0])
+      .sort();
+    const secretModules = ['functions/adapters/secrets.ts', 'functions/adapters/webhook-secrets.ts'];
+    const touching = FUNCTIONS.filter((name) => {
+      const bundle = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      return secretModules.some((m) => bundle.modules.has(m));
+    });
+    console.log(`functions that reach tenants' secrets through the tenant secrets role (${touching.length}): ${touching.join(', ')}`);
+    expect(touching).toEqual(expect.arrayContaining(['promotion-step', 'manifest-apply', 'webhook-deliver']));
+    expect(trusted).toEqual([...new Set(touching.map(roleOf))].sort());
+    for (const name of touching) {
+      const id = functionIds().get(name)!;
+      expect(all()[id]!.Properties.Environment.Variables.TENANT_SECRETS_ROLE_ARN, name).toEqual({ 'Fn::GetAtt': [secretsRoleId, 'Arn'] });
+      const assume = statementsOf(id).filter((st) =>
+        [st.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify({ 'Fn::GetAtt': [secretsRoleId, 'Arn'] })),
+      );
+      expect(assume.flatMap((st) => [st.Action].flat()).sort(), name).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+    }
+  });
+
   it('lets only the roles of functions whose bundle seals or unseals read the secrets key (the key sealing webhook and Slack secrets in the table)', () => {
     const [keyId] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) => id.startsWith('SecretsKey'))!;
     const reads = (st: { Effect: string; Action: string | string[]; Resource: unknown }) =>
@@ -288,7 +361,7 @@ describe('IAM hardening', () => {
     const byRole = new Map<string, string[]>();
     for (const name of FUNCTIONS) byRole.set(roleOf(name), [...(byRole.get(roleOf(name)) ?? []), name]);
     console.log(
-      `roles that may read the secrets key ${keyId}:\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
+      `roles that may read the secrets key ${keyId} (${readers.length} roles; ${sealing.length} of ${FUNCTIONS.length} functions, each bundling a module that seals or unseals):\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
     );
     // Every reader is a function role, and every function on it seals or unseals; every sealing function can read it.
     for (const r of readers)

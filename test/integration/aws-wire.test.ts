@@ -269,6 +269,10 @@ describe('Secrets Manager', () => {
     expect(await resolver.resolve('acme', 'TOKEN', 'git-token')).toBe('s3cr3t');
     expect(await resolver.resolve('other', 'TOKEN', 'git-token')).toBeNull();
     expect(await resolver.resolve('acme', 'TOKEN', 'slack-webhook')).toBeNull();
+    // Deployed, each read goes through a session of the tenant secrets role tagged with the tenant (the emulator's STS answers).
+    const fenced = secretsFromEnv({ ...process.env, TENANT_SECRETS_ROLE_ARN: 'arn:aws:iam::123456789012:role/tenant-secrets' });
+    expect(await fenced.resolve('acme', 'TOKEN', 'git-token')).toBe('s3cr3t');
+    expect(await fenced.resolve('other', 'TOKEN', 'git-token')).toBeNull();
 
     const key = await sm.send(new CreateSecretCommand({ Name: 'secrets-key', SecretString: 'k'.repeat(64) }));
     resetSecretBox();

@@ -19,11 +19,18 @@ export interface Credentials {
  * and to a token realm only when its origin is listed in `realmOrigins` (Docker Hub-style
  * registries issue tokens from another host).
  */
-export interface CredentialBinding extends Credentials {
-  tenant: string;
-  origin: string;
-  realmOrigins?: string[];
+export type CredentialBinding = { tenant: string; origin: string; realmOrigins?: string[] } & (Credentials | { ecr: true });
+
+/**
+ * Credentials that expire (an Amazon ECR token, functions/adapters/ecr-tokens.ts): the ones to send now
+ * (replaced shortly before they expire), and new ones after the registry refused these (a 401).
+ */
+export interface RefreshingCredentials {
+  current(): Promise<Credentials>;
+  refresh(refused: Credentials): Promise<Credentials>;
 }
+
+const basicOf = (c: Credentials) => `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 
 /** The binding of this tenant for this registry's origin, if any: credentials are never looked up by the registry's name. */
 export function bindingFor(bindings: CredentialBinding[], tenant: string, registry: Registry): CredentialBinding | undefined {
@@ -58,6 +65,8 @@ export class Client {
   private readonly authKey: string;
   private readonly actions: 'pull' | 'pull,push';
   private readonly credentials: (Credentials & { realmOrigins?: string[] }) | undefined;
+  /** An ECR registry's: always sent as Basic, renewed before they expire and once after a 401. */
+  private readonly refreshing: RefreshingCredentials | undefined;
   private readonly auth: Map<string, string>;
   private readonly timeoutMs: number;
 
@@ -66,7 +75,7 @@ export class Client {
     registry: Registry,
     repository: string,
     actions: 'pull' | 'pull,push',
-    credentials: (Credentials & { realmOrigins?: string[] }) | undefined,
+    credentials: (Credentials & { realmOrigins?: string[] }) | RefreshingCredentials | undefined,
     auth: Map<string, string>,
     timeoutMs: number,
     tenant = '',
@@ -74,7 +83,8 @@ export class Client {
     this.registry = registry;
     this.repository = repository;
     this.actions = actions;
-    this.credentials = credentials;
+    this.refreshing = credentials && 'current' in credentials ? credentials : undefined;
+    this.credentials = credentials && !('current' in credentials) ? credentials : undefined;
     this.auth = auth;
     this.timeoutMs = timeoutMs;
     this.base = registry.url.replace(/\/+$/, '');
@@ -100,7 +110,8 @@ export class Client {
     let retried = 0;
     for (let attempt = 0; ; attempt++) {
       const headers = new Headers(init.headers);
-      const authorization = this.auth.get(this.authKey);
+      const sent = this.refreshing ? await this.expiring() : undefined;
+      const authorization = sent ? basicOf(sent) : this.auth.get(this.authKey);
       if (authorization) headers.set('authorization', authorization);
       const body = init.body ? await init.body() : undefined;
       const timeout = init.timeoutMs ?? this.timeoutMs;
@@ -146,7 +157,9 @@ export class Client {
       if (res.status !== 401 || attempt > 0) return res;
       await res.body?.cancel();
       if (body instanceof ReadableStream) await body.cancel().catch(() => {});
-      await this.authenticate(res.headers.get('www-authenticate'), authorization);
+      // Expiring credentials refused (revoked, or expired early): new ones, once; a second 401 is the answer.
+      if (sent) await this.expiring(sent);
+      else await this.authenticate(res.headers.get('www-authenticate'), authorization);
     }
   }
 
@@ -229,6 +242,17 @@ export class Client {
       digest: actual,
       reason: `${this.label}: digest mismatch: expected ${node.digest}, served manifest hashes to ${actual}${header ? ` (Docker-Content-Digest ${header})` : ''}`,
     };
+  }
+
+  /** The expiring credentials to send (new ones after `refused` was refused); the token API's failure is the registry's. */
+  private async expiring(refused?: Credentials): Promise<Credentials> {
+    try {
+      return await (refused ? this.refreshing!.refresh(refused) : this.refreshing!.current());
+    } catch (err) {
+      const e = err as { name?: string; message?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
+      throw new RegistryError(`${this.label}: no registry token: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`, !!e.$retryable || (status ?? 0) >= 500);
+    }
   }
 
   /** Answers a 401 challenge: Basic with the configured credentials, or a Bearer token from the realm. */

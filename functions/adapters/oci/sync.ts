@@ -1,5 +1,5 @@
 import type { Registry, RegistrySync, RegistrySyncResult, RegistryTag } from '#domain/artifacts/ports';
-import { bindingFor, Client, type CredentialBinding } from './client.ts';
+import { bindingFor, Client, type CredentialBinding, type RefreshingCredentials } from './client.ts';
 import { ACCEPT, DIGEST, MANIFEST_BYTES, MEDIA_TYPES, REPOSITORY, RegistryError, RegistrySourceError } from './distribution.ts';
 import { graphCopier, readGraph, type ManifestNode } from './graph.ts';
 import { addReferrers, attachDocument, readAttached, type Attached, type ReferrerAnnotations } from './referrers.ts';
@@ -36,6 +36,8 @@ export interface OciRegistrySyncOptions {
   timeoutMs?: number;
   /** per blob transfer (source GET and target upload, whole body); default 5 min */
   blobTimeoutMs?: number;
+  /** the credentials of a binding with `"ecr": true` (functions/adapters/ecr-tokens.ts EcrTokens): none, such a binding is refused */
+  ecr?: { forOrigin(origin: string): RefreshingCredentials };
 }
 
 /** OCI distribution tag grammar. */
@@ -44,6 +46,7 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 export class OciRegistrySync implements RegistrySync {
   private readonly timeoutMs: number;
   private readonly blobTimeoutMs: number;
+  private readonly ecr: OciRegistrySyncOptions['ecr'];
   /** Authorization header per registry+repository+actions, reused across syncs until refused. */
   private readonly auth = new Map<string, string>();
 
@@ -53,6 +56,7 @@ export class OciRegistrySync implements RegistrySync {
   ) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.blobTimeoutMs = options.blobTimeoutMs ?? 300_000;
+    this.ecr = options.ecr;
   }
 
   async sync(input: {
@@ -183,7 +187,13 @@ export class OciRegistrySync implements RegistrySync {
 
   private client(tenant: string, registry: Registry, repository: string, actions: 'pull' | 'pull,push') {
     // The auth cache is keyed by tenant too: one tenant's token never serves another's request.
-    return new Client(registry, repository, actions, bindingFor(this.bindings, tenant, registry), this.auth, this.timeoutMs, tenant);
+    const binding = bindingFor(this.bindings, tenant, registry);
+    if (binding && 'ecr' in binding) {
+      // An ECR registry's credentials expire: tokens from its token API (never a static copy of one).
+      if (!this.ecr) throw new RegistryError(`registry "${registry.name}": its credentials are ECR tokens and this deployment cannot ask for them`);
+      return new Client(registry, repository, actions, this.ecr.forOrigin(binding.origin), this.auth, this.timeoutMs, tenant);
+    }
+    return new Client(registry, repository, actions, binding, this.auth, this.timeoutMs, tenant);
   }
 
   private async syncTarget(src: Client, dst: Client, nodes: ManifestNode[], digest: string, attached: Attached[]): Promise<RegistrySyncResult> {
