@@ -324,7 +324,8 @@ describe('IAM hardening', () => {
       return secretModules.some((m) => bundle.modules.has(m));
     });
     console.log(`functions that reach tenants' secrets through the tenant secrets role (${touching.length}): ${touching.join(', ')}`);
-    expect(touching).toEqual(expect.arrayContaining(['promotion-step', 'manifest-apply', 'webhook-deliver']));
+    // secret-references: the function that runs manifest apply and PUT …/git-target (functions/http/topology.ts).
+    expect(touching).toEqual(expect.arrayContaining(['promotion-step', 'secret-references', 'webhook-deliver']));
     expect(trusted).toEqual([...new Set(touching.map(roleOf))].sort());
     for (const name of touching) {
       const id = functionIds().get(name)!;
