@@ -10,6 +10,7 @@ import { NOTIFICATION_ROUTES } from './routes/notifications.ts';
 import { PROMOTION_ROUTES } from './routes/promotions.ts';
 import { RECURRING_ROUTES } from './routes/recurring.ts';
 import { routeKey, type Route } from './routes/row.ts';
+import { SCIM_ROUTES } from './routes/scim.ts';
 import { SERVICE_ROUTES } from './routes/service.ts';
 import { WEBHOOK_ROUTES } from './routes/webhooks.ts';
 import { VERIFICATION_ROUTES } from './routes/verification.ts';
@@ -39,6 +40,7 @@ export const ROUTES: Route[] = [
   ...MANIFEST_ROUTES,
   ...CONSUME_ROUTES,
   ...ACCESS_ROUTES,
+  ...SCIM_ROUTES,
 ];
 
 /** Browser access (CORS): which paths are open to other origins, with which headers (functions/http/cors.ts). */
