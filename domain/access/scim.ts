@@ -257,8 +257,9 @@ async function provision(deps: People, ctx: Ctx, input: ScimUserInput, now: Date
  * removeUser): out of the people index with their tokens from before refused on every change, signed
  * out everywhere, account removed. Never the tenant's last admin (409).
  */
-async function deprovision(deps: People, ctx: Ctx, memberId: string, audit: ReturnType<typeof userAudit>, now: Date): Promise<void> {
+async function deprovision(deps: People, ctx: Ctx, memberId: string, user: ScimUser, now: Date): Promise<void> {
   const { tenant } = ctx.principal;
+  const audit = userAudit(ctx, tenant, 'scim.user.deprovision', now, user, { ...user, active: false });
   const member: Member | null = await deps.store.getMember(tenant, memberId);
   if (member?.roles.includes('admin')) {
     const admins = (await deps.store.listMembers(tenant)).filter((m) => m.roles.includes('admin') && m.id !== memberId);
@@ -333,7 +334,7 @@ export async function replaceScimUser(deps: People, ctx: Ctx, id: string, input:
     next,
   );
   if (current.active && !active && memberId) {
-    await deprovision(deps, ctx, memberId, audit, now);
+    await deprovision(deps, ctx, memberId, current, now);
     memberId = undefined;
   } else if (!current.active && active) memberId = await provision(deps, ctx, input, now);
   const { memberId: _old, ...rest } = next;
@@ -348,7 +349,7 @@ export async function deleteScimUser(deps: People, ctx: Ctx, id: string): Promis
   const current = await loadUser(deps, tenant, id);
   const now = deps.clock();
   const audit = userAudit(ctx, tenant, 'scim.user.delete', now, current, null);
-  if (current.active && current.memberId) await deprovision(deps, ctx, current.memberId, audit, now);
+  if (current.active && current.memberId) await deprovision(deps, ctx, current.memberId, current, now);
   for (const g of (await deps.store.listScimRecords(tenant, 'Group')) as ScimGroup[]) {
     if (g.members.includes(id)) await saveGroup(deps, ctx, g, { ...g, members: g.members.filter((m) => m !== id) }, 'scim.group.update');
   }

@@ -56,11 +56,13 @@ function scimErrorOf(call: Call, err: unknown): never {
   throw err;
 }
 
+/** A library handler: the library passes the request's call last (after the resource, and the validated instance on writes). */
 const guarded =
   <A extends unknown[], R>(fn: (call: Call, ...args: A) => Promise<R>) =>
-  async (call: Call, ...args: A): Promise<R> => {
+  async (...args: [...A, Call]): Promise<R> => {
+    const call = args[args.length - 1] as Call;
     try {
-      return await fn(call, ...args);
+      return await fn(call, ...(args.slice(0, -1) as A));
     } catch (err) {
       return scimErrorOf(call, err);
     }
@@ -87,7 +89,6 @@ let declared = false;
 /** Declares the resources and the service provider's configuration once per function instance (the library keeps them globally; each request's deps travel in its call). */
 function declare(): void {
   if (declared) return;
-  declared = true;
   SCIMMY.Config.set({
     documentationUri: undefined,
     patch: true,
@@ -136,9 +137,7 @@ function declare(): void {
     }),
     degress: guarded(async (call: Call, resource: SCIMMY.Resources.Group) => deleteScimGroup(call.deps, call.ctx, resource.id!)),
   } as never);
-  SCIMMY.Resources.declare(SCIMMY.Resources.Schema);
-  SCIMMY.Resources.declare(SCIMMY.Resources.ResourceType);
-  SCIMMY.Resources.declare(SCIMMY.Resources.ServiceProviderConfig);
+  declared = true;
 }
 
 export interface ScimAnswer {
@@ -202,8 +201,9 @@ export async function answerScim(
         return { status: 200, body: plain(await one().write(body as never, call as never)) };
       case 'PATCH': {
         const changed = await one().patch(body as never, call as never);
-        // Groups answer 204 (what Entra asks: a group's members are not sent back); a user its new state.
-        return changed === undefined || resource === 'Groups' ? { status: 204 } : { status: 200, body: plain(changed) };
+        // Groups answer 204 (what Entra asks: a group's members are not sent back); a user its state (unchanged: as it is).
+        if (resource === 'Groups') return { status: 204 };
+        return { status: 200, body: plain(changed ?? (await one().read(call as never))) };
       }
       case 'DELETE':
         await one().dispose(call as never);

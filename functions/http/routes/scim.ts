@@ -13,7 +13,8 @@ const provisioning = (method: Route['method'], path: string, summary: string, st
   auth: 'scim',
   role: null,
   summary,
-  ...(status ? { status } : { response: scim }),
+  ...(status ? { status } : {}),
+  ...(status === 204 ? {} : { response: scim }),
   ...PEOPLE,
 });
 
@@ -74,6 +75,7 @@ export const SCIM_ROUTES: Route[] = [
     'POST',
     '/Users',
     "Provision a user: from the tenant's email domains only; active, they can sign in with the viewer role; a userName in use answers 409 uniqueness; audited",
+    201,
   ),
   provisioning('GET', '/Users/{id}', 'One provisioned user'),
   provisioning(
@@ -88,6 +90,7 @@ export const SCIM_ROUTES: Route[] = [
     'POST',
     '/Groups',
     'Create a group (members: users of this tenant); approval rules that name the group by its displayName see its members; audited',
+    201,
   ),
   provisioning('GET', '/Groups/{id}', 'One group (excludedAttributes=members leaves its members out)'),
   provisioning('PUT', '/Groups/{id}', "Replace a group's name and members; audited"),
