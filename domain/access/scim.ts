@@ -460,3 +460,13 @@ export async function scimGroupsOf(deps: Deps, tenant: string, memberId: string)
   const ids = new Set(users.map((u) => u.id));
   return ((await deps.store.listScimRecords(tenant, 'Group')) as ScimGroup[]).filter((g) => g.members.some((m) => ids.has(m))).map((g) => g.displayName);
 }
+
+/**
+ * Whether a person is in one of `groups` by the tenant's SCIM groups: what an approval rule naming a
+ * group asks when the person's token does not already say so (domain/promotion/decide). Machines are in none.
+ */
+export async function inScimGroups(deps: Deps, principal: Principal, groups: string[]): Promise<boolean> {
+  if (principal.kind !== 'user' || !groups.length) return false;
+  const mine = await scimGroupsOf(deps, principal.tenant, principal.id);
+  return groups.some((g) => mine.includes(g));
+}

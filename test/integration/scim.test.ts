@@ -1,7 +1,7 @@
 import SCIMMY from 'scimmy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../local/issuer.ts';
-import { startTestStack, type Res, type TestStack } from '../support/stack.ts';
+import { makeLine, startTestStack, type Res, type TestStack } from '../support/stack.ts';
 import { ENTRA_GROUPS, ENTRA_MEMBER_ID, ENTRA_USERS, ID, OKTA_USERS, type ScimStep } from '../support/scim-sequences.ts';
 
 /**
@@ -246,6 +246,49 @@ describe('SCIM 2.0 provisioning', () => {
       body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'strangers', members: [{ value: 'nobody' }] },
     });
     expect(strangers.body).toMatchObject({ status: '400', scimType: 'invalidValue' });
+  });
+
+  it('an approval rule that names a group sees the SCIM group: refused before they are in it, its member approves once they are', async () => {
+    // An approver the admin invited; the identity provider then takes them over and puts them in its group.
+    expect((await t.call('POST', '/api/v1/users', { token: acmeAdmin, body: { email: 'rm@testuser.com', roles: ['approver'] } })).status).toBe(201);
+    expect((await t.call('POST', '/api/v1/users', { token: acmeAdmin, body: { email: 'dev@testuser.com', roles: ['deployer'] } })).status).toBe(201);
+    const rm = await scim('POST', '/Users', {
+      token: acmeScim,
+      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'rm@testuser.com' },
+    });
+    expect(rm.status, JSON.stringify(rm.body)).toBe(201);
+    await makeLine(t, acmeAdmin, ['dev', 'production']);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: acmeAdmin,
+      body: {
+        name: 'release managers',
+        sourceEnvironment: 'dev',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['release-managers'],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const dev = (await signIn('dev@testuser.com')).body.token as string;
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: dev, body: { key: 'db.pool', value: 5 } })).status).toBe(201);
+    const p = await t.call('POST', '/api/v1/promotions', { token: dev, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const approver = (await signIn('rm@testuser.com')).body.token as string;
+    const approve = () => t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: approver, body: {} });
+    // Not in the group yet: not an approver of this rule.
+    expect((await approve()).status).toBe(403);
+    const group = await scim('POST', '/Groups', {
+      token: acmeScim,
+      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'release-managers', members: [{ value: rm.body.id }] },
+    });
+    expect(group.status, JSON.stringify(group.body)).toBe(201);
+    let r = await approve();
+    for (let i = 0; i < 50 && r.status === 409; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await approve();
+    }
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
   });
 
   it('answers the discovery resources, each valid for the SCIM library', async () => {

@@ -1,5 +1,6 @@
 import { auditEntry } from '../../audit/audit.ts';
 import { inGroups } from '../../access/auth.ts';
+import { inScimGroups } from '../../access/scim.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
@@ -32,7 +33,8 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
   const already = mine(listed, p.releaseDigest);
   if (!already) {
     guard('approve', p);
-    if (!inGroups(ctx.principal, p.policy.approverGroups)) {
+    // The groups of the caller's token, or the tenant's SCIM groups (read only when the token does not say so).
+    if (!inGroups(ctx.principal, p.policy.approverGroups) && !(await inScimGroups(deps, ctx.principal, p.policy.approverGroups))) {
       throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
     }
     if (p.policy.separationOfDuties && contentChoosers(p).includes(me.id)) {
