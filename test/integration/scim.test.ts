@@ -291,6 +291,56 @@ describe('SCIM 2.0 provisioning', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
   });
 
+  it("a deactivated approver's open approval no longer counts", async () => {
+    const id = `appr-${Date.now().toString(36)}`;
+    const domain = `${id}.test`;
+    const { admin, token } = await tenantWithScim(id, [domain]);
+    for (const [name, roles] of [
+      ['ap1', ['approver']],
+      ['ap2', ['approver']],
+      ['dev', ['deployer']],
+    ] as const)
+      expect((await t.call('POST', '/api/v1/users', { token: admin, body: { email: `${name}@${domain}`, roles } })).status).toBe(201);
+    const ap1 = await scim('POST', '/Users', { token, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `ap1@${domain}` } });
+    expect(ap1.status).toBe(201);
+    await makeLine(t, admin, ['dev', 'production']);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: admin,
+      body: {
+        name: 'two',
+        sourceEnvironment: 'dev',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 2,
+        approverGroups: ['approver'],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const dev = (await signIn(`dev@${domain}`)).body.token as string;
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: dev, body: { key: 'k', value: 1 } })).status).toBe(201);
+    const p = await t.call('POST', '/api/v1/promotions', { token: dev, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const approve = async (who: string) => {
+      const tok = (await signIn(who)).body.token as string;
+      let r = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: tok, body: {} });
+      for (let i = 0; i < 50 && r.status === 409; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        r = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: tok, body: {} });
+      }
+      return r;
+    };
+    expect((await approve(`ap1@${domain}`)).status).toBe(200);
+    const off = await scim('PATCH', `/Users/${ap1.body.id}`, {
+      token,
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] },
+    });
+    expect(off.status).toBe(200);
+    // The second approval would meet the policy with the first; the first no longer counts.
+    const second = await approve(`ap2@${domain}`);
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.body.status).toBe('AWAITING_APPROVAL');
+  });
+
   it('answers the discovery resources, each valid for the SCIM library', async () => {
     const config = await scim('GET', '/ServiceProviderConfig', { token: acmeScim });
     expect(config.status).toBe(200);
