@@ -1,7 +1,7 @@
 import type { Principal, Role } from './auth.ts';
 import type { AuditEntry, Environment } from '../kernel/model.ts';
 import type { AppKey } from './model.ts';
-import type { ScimStorePort } from './scim.ts';
+import type { ScimStorePort } from './scim-model.ts';
 
 /** A tenant: its id is the `custom:tenant_id` every one of its users carries. */
 export interface Tenant {

@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { ScimRecord, ScimStorePort, ScimToken } from '#domain/access/scim';
+import type { ScimRecord, ScimStorePort, ScimToken } from '#domain/access/scim-model';
 import type { AuditEntry } from '#domain/kernel/model';
 import { keys, type Key } from '../keys.ts';
 import { createOrVersion, type Area } from './area.ts';

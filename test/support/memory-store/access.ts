@@ -2,7 +2,7 @@ import type { AppKey } from '../../../domain/access/model.ts';
 import type { AuditEntry, Environment } from '../../../domain/kernel/model.ts';
 import type { AppKeyStorePort, TenantRepo } from '../../../domain/access/ports.ts';
 import type { AdminGuard, Member, Tenant } from '../../../domain/access/ports.ts';
-import type { ScimRecord, ScimStorePort, ScimToken } from '../../../domain/access/scim.ts';
+import type { ScimRecord, ScimStorePort, ScimToken } from '../../../domain/access/scim-model.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState } from './area.ts';
