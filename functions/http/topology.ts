@@ -23,8 +23,8 @@ export const FUNCTION_GROUPS = {
   // Stopping and going on with a promotion (cancel; a rollout's halt, resume and a target's confirmation): they answer
   // or fail the flow's task tokens, so one function with one role: the tenant-fenced write role trusts one more role, not two.
   'promotions-control': ['promotions-cancel', 'promotions-rollout'],
-  // People: one function holds the user pool's Admin* grants (domain/access).
-  'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create'],
+  // People: one function holds the user pool's Admin* grants (domain/access), SCIM provisioning and its token among them.
+  'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create', 'scim', 'scim-token'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FunctionGroup = keyof typeof FUNCTION_GROUPS;
