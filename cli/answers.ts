@@ -1,7 +1,7 @@
 import type * as z from 'zod';
 import type { RollbackImpact } from '../domain/kernel/promotion-model.ts';
 import type { changeView } from '../domain/promotion/request/release.ts';
-import type { tenantCreatedResponse, userResponse, usersListResponse } from '../functions/http/responses/access.ts';
+import type { scimTokenIssuedResponse, scimTokenResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../functions/http/responses/access.ts';
 import type {
   artifactPublishResponse,
   artifactVersionsResponse,
@@ -141,6 +141,8 @@ export type WebhookDelivery = Out<typeof webhookDeliveryResponse>;
 export type AppKey = Out<typeof appKey>;
 export type AppKeyList = Out<typeof appKeysListResponse>;
 export type AppKeyWithSecret = Out<typeof withSecret>;
+export type ScimToken = Out<typeof scimTokenResponse>;
+export type ScimTokenIssued = Out<typeof scimTokenIssuedResponse>;
 export type Effective = Out<typeof effectiveResponse>;
 export type EnvironmentTargets = Out<typeof environmentTargetsResponse>;
 export type DeploymentList = Out<typeof deploymentHistoryResponse>;

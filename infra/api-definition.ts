@@ -33,7 +33,7 @@ export interface ApiDefinitionInput {
 }
 
 /** Security scheme names: the JWT one is the authorizer's name in API Gateway. */
-const SCHEME: Record<AuthType, string | null> = { jwt: 'CognitoAuthorizer', iam: 'SigV4', none: null, app: null };
+const SCHEME: Record<AuthType, string | null> = { jwt: 'CognitoAuthorizer', iam: 'SigV4', none: null, app: null, scim: null };
 
 const pathParameters = (path: string) =>
   [...path.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));

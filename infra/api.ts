@@ -77,7 +77,7 @@ export class Api extends StackPart {
     });
     // Routes with no authorizer at API Gateway, and why each is fine, for the reader of the stack: app-key routes
     // authenticate the key in the function (functions/http/app-read.ts); SELF_AUTHENTICATED handlers a single-use
-    // link token, Slack's signature or a registry link's token; the rest read no tenant data; the $default
+    // link token, Slack's signature, a registry link's token or the tenant's SCIM token (functions/http/scim.ts); the rest read no tenant data; the $default
     // fallback answers 404/405 from the static route table. test/infra/stack-api.test.ts checks every route's type.
     this.api = HttpApi.fromHttpApiAttributes(stack, 'ApiRef', { httpApiId: cfnApi.ref, apiEndpoint: cfnApi.attrApiEndpoint });
 

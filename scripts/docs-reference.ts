@@ -21,7 +21,7 @@ const cell = (s: unknown) =>
     .replace(/\|/g, '\\|')
     .replace(/\s*\n\s*/g, ' ')
     .trim();
-const AUTH: Record<string, string> = { cognito: 'JWT', sigv4: 'SigV4', appKey: 'app key', appKeyBearer: 'app key' };
+const AUTH: Record<string, string> = { cognito: 'JWT', sigv4: 'SigV4', appKey: 'app key', appKeyBearer: 'app key', scimToken: 'SCIM token' };
 
 export function routesPage(openapi: Json): string {
   const rows: string[] = [];

@@ -8,6 +8,7 @@ import { ROUTES, routeKey, type Route } from '../functions/http/routes.ts';
 import { type Spec } from '../functions/http/handler.ts';
 import { IDEMPOTENCY_KEY } from '../functions/http/idempotency.ts';
 import { errorBody, gatewayMessage } from '../functions/http/responses/index.ts';
+import { scimMessage } from '../functions/http/responses/access.ts';
 import { webhookPathItems } from './openapi-webhooks.ts';
 import { RESERVED_KEYS } from '../domain/kernel/reserved-keys.ts';
 
@@ -300,7 +301,9 @@ function success(schemas: Schemas, status: string, route: Route): Json {
       },
     };
   }
-  if (schema || !Object.keys(content).length) content['application/json'] = { schema: schema ? schemas.of(schema, 'output') : OPEN };
+  // SCIM answers in its own media type (RFC 7644 §3.1).
+  if (schema || !Object.keys(content).length)
+    content[route.auth === 'scim' ? 'application/scim+json' : 'application/json'] = { schema: schema ? schemas.of(schema, 'output') : OPEN };
   const headers = Object.entries(route.response?.headers ?? {});
   return { description: 'Success', ...(headers.length ? { headers: Object.fromEntries(headers.map(([name, d]) => [name, header(d)])) } : {}), content };
 }
@@ -321,6 +324,7 @@ function failures(
   if (route.auth === 'iam') refs.push(['403', 'ForbiddenSigV4']);
   if (route.auth === 'app') refs.push(['401', 'AppKeyUnauthorized'], ['403', 'Forbidden']);
   if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
+  if (route.auth === 'scim') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden'], ['415', 'UnsupportedMediaType']);
   if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
   if (hasBody && spec && !route.form) refs.push(['415', 'UnsupportedMediaType']);
   if (spec) refs.push(['422', 'UnprocessableEntity']);
@@ -355,6 +359,25 @@ function failures(
       // 304 (Not Modified) carries no body, whatever the success's format (RFC 9110 §15.4.5).
       ...(status === '304' ? {} : { content }),
     };
+  }
+  if (route.auth === 'scim') {
+    // SCIM's refusals are SCIM Error messages (RFC 7644 §3.12) in its media type, beside what the gateway or httpHandler may answer.
+    const scimErrors: Record<string, string> = {
+      '400': 'SCIM error: invalidFilter, invalidValue (naming the attribute), invalidSyntax',
+      '401': 'SCIM error: no SCIM token, not one, or not valid (unknown, altered or replaced)',
+      '403': 'SCIM error: X-Tenant-ID names another tenant',
+      '404': 'SCIM error: no such resource in this tenant',
+      '409': 'SCIM error: uniqueness (a userName or group displayName in use)',
+      '415': 'SCIM error: a body that is not application/scim+json or application/json',
+    };
+    for (const [status, description] of Object.entries(scimErrors)) {
+      const shared = refs.find(([s]) => s === status);
+      const base = shared ? (common[shared[1]] as Json) : undefined;
+      out[status] = {
+        description: base ? `${description}; or: ${base.description as string}` : description,
+        content: { ...((base?.content as Json | undefined) ?? {}), 'application/scim+json': { schema: schemas.of(scimMessage, 'output') } },
+      };
+    }
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => Number(a) - Number(b)));
 }
@@ -424,7 +447,9 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
             ? [{ sigv4: [] }]
             : route.auth === 'app'
               ? [{ appKey: [] }, { appKeyBearer: [] }, ...(route.path.includes('{env}') ? [{ cognito: [] }] : [])]
-              : [],
+              : route.auth === 'scim'
+                ? [{ scimToken: [] }]
+                : [],
       ...(route.role ? { 'x-stageline-role': route.role } : {}),
       parameters: parameters(schemas, spec, route),
       ...(body ? { requestBody: body } : {}),
@@ -466,6 +491,11 @@ export async function buildOpenApi(opts: { routes?: readonly Route[] } = {}): Pr
           in: 'header',
           name: 'X-API-Key',
           description: 'An app key (slk.…): read-only, bound to one tenant and environment; checked by the function',
+        },
+        scimToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "The tenant's SCIM token (scim.…): calls its tenant's /scim/v2 and nothing else; checked by the function",
         },
         appKeyBearer: {
           type: 'http',

@@ -73,7 +73,7 @@ export function parseKey(token: string): { tenant: string; environment: string; 
 }
 
 /** Whether `secret` is one of the key's live secrets (constant time per comparison; every live secret is compared). */
-export function secretMatches(key: AppKey, secret: string, now: Date): boolean {
+export function secretMatches(key: Pick<AppKey, 'secrets'>, secret: string, now: Date): boolean {
   const presented = Buffer.from(hashSecret(secret), 'hex');
   let ok = false;
   for (const s of key.secrets) {

@@ -1,6 +1,7 @@
 import type { Principal, Role } from './auth.ts';
 import type { AuditEntry, Environment } from '../kernel/model.ts';
 import type { AppKey } from './model.ts';
+import type { ScimStorePort } from './scim-model.ts';
 
 /** A tenant: its id is the `custom:tenant_id` every one of its users carries. */
 export interface Tenant {
@@ -144,7 +145,7 @@ export interface AdminGuard {
 
 /** The access context's part of what a use case is given (domain/kernel/deps.ts): tenants, people and app keys in the store; who the users are and their management; the caller's principal. */
 declare module '../kernel/deps.ts' {
-  interface Store extends AppKeyStorePort, TenantRepo {}
+  interface Store extends AppKeyStorePort, TenantRepo, ScimStorePort {}
   interface Ports {
     /** who the users are: the notifier's and the review page's */
     directory: Directory;

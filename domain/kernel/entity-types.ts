@@ -24,6 +24,8 @@ export const ENTITY_TYPES = [
   'analysis-template',
   'recurring-promotion',
   'bundle',
+  'scim-token',
+  'scim-group',
 ] as const;
 
 export type EntityType = (typeof ENTITY_TYPES)[number];

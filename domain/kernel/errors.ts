@@ -318,3 +318,9 @@ export class RecurringPromotionNotFound extends DomainError {
     super(`No recurring promotion '${name}'`, { name });
   }
 }
+
+/** A SCIM user or group, or the SCIM token, that does not exist (for this tenant). */
+export class ScimResourceNotFound extends DomainError {
+  readonly code = 'NOT_FOUND';
+  override readonly name = 'ScimResourceNotFound';
+}

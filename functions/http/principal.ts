@@ -83,8 +83,8 @@ function fromIam(arn: string | undefined): Principal {
 
 /** Builds the caller from what the gateway verified; headers never override it. */
 export function principalOf(event: APIGatewayProxyEventV2, route: ServedRoute): Principal | null {
-  // 'app' routes authenticate an app key in the handler (functions/http/app-read.ts).
-  if (route.auth === 'none' || route.auth === 'app') return null;
+  // 'app' routes authenticate an app key in the handler (functions/http/app-read.ts), 'scim' routes the tenant's SCIM token (functions/http/scim.ts).
+  if (route.auth === 'none' || route.auth === 'app' || route.auth === 'scim') return null;
   const authorizer = (event.requestContext as { authorizer?: Authorizer }).authorizer;
   const principal =
     route.auth === 'jwt'

@@ -10,6 +10,7 @@ import { NOTIFICATION_ROUTES } from './routes/notifications.ts';
 import { PROMOTION_ROUTES } from './routes/promotions.ts';
 import { RECURRING_ROUTES } from './routes/recurring.ts';
 import { routeKey, type Route } from './routes/row.ts';
+import { SCIM_ROUTES } from './routes/scim.ts';
 import { SERVICE_ROUTES } from './routes/service.ts';
 import { WEBHOOK_ROUTES } from './routes/webhooks.ts';
 import { VERIFICATION_ROUTES } from './routes/verification.ts';
@@ -39,6 +40,7 @@ export const ROUTES: Route[] = [
   ...MANIFEST_ROUTES,
   ...CONSUME_ROUTES,
   ...ACCESS_ROUTES,
+  ...SCIM_ROUTES,
 ];
 
 /** Browser access (CORS): which paths are open to other origins, with which headers (functions/http/cors.ts). */
@@ -49,8 +51,8 @@ export const FALLBACK_HANDLER = 'fallback';
 
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
-/** Public routes that authenticate the caller themselves: a signed review link's token, a Slack request signature. They act, so they write. */
-export const SELF_AUTHENTICATED = ['review', 'slack', 'registry-notifications', 'git-hook'] as const;
+/** Public routes that authenticate the caller themselves: a signed review link's token, a Slack request signature, a tenant's SCIM token. They act, so they write. */
+export const SELF_AUTHENTICATED = ['review', 'slack', 'registry-notifications', 'git-hook', 'scim'] as const;
 
 /** The handlers behind the Slack app's request URLs: the only ones that read its signing secret. */
 export const SLACK_HANDLERS = ['slack'] as const;

@@ -27,8 +27,8 @@ export const FUNCTION_GROUPS = {
   // function with one role of its own holding the read of the tenant's secrets, so the tenant-fenced write role trusts
   // one role for both, not two (its trust policy is at IAM's quota).
   'secret-references': ['manifest-apply', 'git-target-put'],
-  // People: one function holds the user pool's Admin* grants (domain/access).
-  'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create'],
+  // People: one function holds the user pool's Admin* grants (domain/access), SCIM provisioning and its token among them.
+  'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create', 'scim', 'scim-token'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FunctionGroup = keyof typeof FUNCTION_GROUPS;

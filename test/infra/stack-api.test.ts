@@ -14,7 +14,7 @@ import { SYNTH_TIMEOUT, cdkContext, flat, functionIds, only, routesOf, synthesiz
 /** The stack's template (test/support/cdk-template.ts): the table, the HTTP API and its users, throttling, app reads, size. */
 let template: Template;
 
-const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE', app: 'NONE' } as const;
+const AUTH_TYPE = { jwt: 'JWT', iam: 'AWS_IAM', none: 'NONE', app: 'NONE', scim: 'NONE' } as const;
 
 beforeAll(() => {
   ({ template } = synthesized());

@@ -47,7 +47,9 @@ describe('the published API contract (OpenAPI 3.1)', () => {
             ? [{ sigv4: [] }]
             : r.auth === 'app'
               ? [{ appKey: [] }, { appKeyBearer: [] }, ...(r.path.includes('{env}') ? [{ cognito: [] }] : [])]
-              : [],
+              : r.auth === 'scim'
+                ? [{ scimToken: [] }]
+                : [],
       ); // a read that names its environment also takes a viewer's ID token
     }
     // Request bodies come from the schemas the handlers validate with.

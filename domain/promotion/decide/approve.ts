@@ -1,5 +1,6 @@
 import { auditEntry } from '../../audit/audit.ts';
 import { inGroups } from '../../access/auth.ts';
+import { inScimGroups } from '../../access/scim.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
@@ -32,7 +33,8 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
   const already = mine(listed, p.releaseDigest);
   if (!already) {
     guard('approve', p);
-    if (!inGroups(ctx.principal, p.policy.approverGroups)) {
+    // The groups of the caller's token, or the tenant's SCIM groups (read only when the token does not say so).
+    if (!inGroups(ctx.principal, p.policy.approverGroups) && !(await inScimGroups(deps, ctx.principal, p.policy.approverGroups))) {
       throw new NotAnApprover(`Approvals for ${p.sourceEnvironment} → ${p.targetEnvironment} come from: ${p.policy.approverGroups.join(', ')}`);
     }
     if (p.policy.separationOfDuties && contentChoosers(p).includes(me.id)) {
@@ -79,7 +81,7 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
       if (cur.status !== 'APPROVED') guard('approve', cur);
       // An approval of ours still among them is for another release: countable drops it whenever the
       // count matters (it completes only while the promotion is on our approval's release).
-      const counted = countable(cur, [...approvals, approval]);
+      const counted = countable(cur, [...(await standing(deps, tenant, approvals, me.id)), approval]);
       // (On our approval's release: assertRelease above.)
       const completes = cur.status === 'AWAITING_APPROVAL' && counted.length >= cur.policy.requiredApprovers;
       if (completes) return approved(cur, counted, [{ kind: 'approval', promotionId: id, approval }], comment);
@@ -101,12 +103,27 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
     id,
     async (cur) => {
       if (cur.status !== 'AWAITING_APPROVAL') return null;
-      const counted = countable(cur, await deps.store.listApprovals(tenant, id));
+      const counted = countable(cur, await standing(deps, tenant, await deps.store.listApprovals(tenant, id), me.id));
       return counted.length < cur.policy.requiredApprovers ? null : approved(cur, counted);
     },
     { read: stored.before },
   );
   return after ? resumed(deps, before, after) : before;
+}
+
+/**
+ * The approvals that still stand: one whose approver lost their access after giving it (removed,
+ * deactivated or deleted by SCIM, a role taken away: their "not before" second is later than the
+ * approval) no longer counts. One consistent read per other approver; the caller's own approval
+ * (given now, with a token the handler just accepted) reads nothing.
+ */
+async function standing(deps: Deps, tenant: string, approvals: Approval[], me: string): Promise<Approval[]> {
+  const others = [...new Set(approvals.filter((a) => a.by !== me).map((a) => a.by))];
+  const since = new Map(await Promise.all(others.map(async (by) => [by, await deps.store.notBefore(tenant, by)] as const)));
+  return approvals.filter((a) => {
+    const nb = since.get(a.by);
+    return nb === undefined || nb === null || Date.parse(a.at) >= nb * 1000;
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { inGroups } from '../../access/auth.ts';
+import { inScimGroups } from '../../access/scim.ts';
 import { NotAnApprover } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved } from '../aggregate.ts';
@@ -13,11 +14,11 @@ import { promotionEvent, writePromotion } from '../write.ts';
  */
 export async function rejectPromotion(deps: With<'workflow'>, ctx: Ctx, id: string, reason: string, release?: string): Promise<Promotion> {
   const me = actorOf(ctx.principal);
-  const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, (p) => {
+  const { before, after } = await writePromotion(deps, ctx.principal.tenant, id, async (p) => {
     if (p.status === 'REJECTED' && p.rejection?.by === me.name) return null;
     guard('reject', p);
     if (release !== undefined) assertRelease(p, release);
-    if (!inGroups(ctx.principal, p.policy.approverGroups)) {
+    if (!inGroups(ctx.principal, p.policy.approverGroups) && !(await inScimGroups(deps, ctx.principal, p.policy.approverGroups))) {
       throw new NotAnApprover(`Only ${p.policy.approverGroups.join(', ')} can reject this promotion`);
     }
     const next = moved(p, 'REJECTED', me, deps.clock(), { rejection: { by: me.name, reason, at: deps.clock().toISOString() }, taskToken: null });

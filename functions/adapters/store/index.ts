@@ -19,6 +19,7 @@ import { tenantArea } from './tenants.ts';
 import { analysisTemplateArea } from './analysis-templates.ts';
 import { instanceArea } from './instances.ts';
 import { attestationArea } from './attestations.ts';
+import { scimArea } from './scim.ts';
 
 /**
  * The areas of the single table (one file each), each on the one shared base (client, table,
@@ -46,6 +47,7 @@ export function storeAreas(base: StoreBase) {
     analysisTemplates: analysisTemplateArea(base),
     instances: instanceArea(base),
     attestations: attestationArea(base),
+    scim: scimArea(base),
   };
 }
 

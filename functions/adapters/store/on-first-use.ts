@@ -190,6 +190,18 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
     load: async (base) => (await import('./attestations.ts')).attestationArea(base),
     methods: { getAttestation: true, putAttestation: true },
   },
+  scim: {
+    load: async (base) => (await import('./scim.ts')).scimArea(base),
+    methods: {
+      putScimToken: true,
+      getScimToken: true,
+      deleteScimToken: true,
+      putScimRecord: true,
+      getScimRecord: true,
+      listScimRecords: true,
+      deleteScimRecord: true,
+    },
+  },
 };
 
 /** Each write kind's area (a kind left out does not compile; the unit test checks each against the area's own list). */

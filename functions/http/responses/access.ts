@@ -29,3 +29,34 @@ export const tenantResponse = /* @__PURE__ */ z.schema(() =>
 
 export const usersListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(userResponse) }));
 export const tenantCreatedResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ tenant: tenantResponse, admin: userResponse }));
+
+/** What the SCIM token routes answer: never the secret, except once in `token` when it is made. */
+export const scimTokenResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      tenant: z.string(),
+      createdAt: time,
+      createdBy: z.string(),
+      rotatedAt: z.nullable(time),
+    })
+    .check(z.meta({ id: 'ScimToken' })),
+);
+export const scimTokenIssuedResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    ...scimTokenResponse.shape,
+    token: z
+      .string()
+      .check(
+        z.describe(
+          'the SCIM token (scim.<tenant>.<secret>), shown this once: give it to the identity provider as its secret token; the table keeps only its hash',
+        ),
+      ),
+  }),
+);
+
+/** A SCIM message (RFC 7644): a resource, a ListResponse or an Error, each naming its schemas; checked against the SCIM schemas by the SCIM library. */
+export const scimMessage = /* @__PURE__ */ z.schema(() =>
+  z
+    .looseObject({ schemas: z.array(z.string()).check(z.describe('the SCIM schema URNs of the message')) })
+    .check(z.meta({ id: 'ScimMessage' }), z.describe('a SCIM 2.0 message (application/scim+json)')),
+);

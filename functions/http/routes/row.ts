@@ -11,7 +11,8 @@ import type * as z from '#domain/kernel/zod';
  */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** 'app': an app key (Authorization: Bearer slk.… or X-API-Key), checked by the handler (functions/http/app-read.ts); API Gateway lets the request through (NONE). */
-export type AuthType = 'jwt' | 'iam' | 'none' | 'app';
+/** 'scim': the tenant's SCIM token (Authorization: Bearer scim.…), checked by the handler (functions/http/scim.ts); API Gateway lets the request through (NONE). */
+export type AuthType = 'jwt' | 'iam' | 'none' | 'app' | 'scim';
 
 export interface Route {
   method: Method;

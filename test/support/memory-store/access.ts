@@ -2,6 +2,7 @@ import type { AppKey } from '../../../domain/access/model.ts';
 import type { AuditEntry, Environment } from '../../../domain/kernel/model.ts';
 import type { AppKeyStorePort, TenantRepo } from '../../../domain/access/ports.ts';
 import type { AdminGuard, Member, Tenant } from '../../../domain/access/ports.ts';
+import type { ScimRecord, ScimStorePort, ScimToken } from '../../../domain/access/scim-model.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState } from './area.ts';
@@ -124,5 +125,43 @@ export function accessArea({ table }: MemoryState) {
       return typeof n === 'number' ? n : null;
     },
   };
-  return { port: { ...appKeys, ...tenants } };
+  const scim: ScimStorePort = {
+    async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      table.transact([
+        versioned({ ...keys.scimToken(token.tenant), entity: 'ScimToken', ...token }, expectedVersion, 'version', createOrVersion(expectedVersion)),
+        auditWrite(audit),
+      ]);
+    },
+    async getScimToken(tenant: string): Promise<ScimToken | null> {
+      return strip<ScimToken>(table.get(keys.scimToken(tenant)));
+    },
+    async deleteScimToken(tenant: string, audit: AuditEntry): Promise<void> {
+      table.transact([{ key: keys.scimToken(tenant), to: null, reason: 'unknown' }, auditWrite(audit)]);
+    },
+    async putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      table.transact([
+        versioned(
+          { ...keys.scimRecord(record.tenant, record.kind, record.id), entity: `Scim${record.kind}`, ...record },
+          expectedVersion,
+          'version',
+          createOrVersion(expectedVersion),
+        ),
+        auditWrite(audit),
+      ]);
+    },
+    async getScimRecord(tenant: string, kind: ScimRecord['kind'], id: string): Promise<ScimRecord | null> {
+      return strip<ScimRecord>(table.get(keys.scimRecord(tenant, kind, id)));
+    },
+    async listScimRecords(tenant: string, kind: ScimRecord['kind']): Promise<ScimRecord[]> {
+      const k = keys.scimRecords(tenant, kind);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<ScimRecord>(i)!);
+    },
+    async deleteScimRecord(record: ScimRecord, audit: AuditEntry): Promise<void> {
+      table.transact([
+        { key: keys.scimRecord(record.tenant, record.kind, record.id), when: (cur) => cur?.version === record.version, to: null, reason: 'version' },
+        auditWrite(audit),
+      ]);
+    },
+  };
+  return { port: { ...appKeys, ...tenants, ...scim } };
 }

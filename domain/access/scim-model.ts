@@ -1,0 +1,59 @@
+import type { AuditEntry } from '../kernel/model.ts';
+import type { AppKeySecret } from './model.ts';
+
+/** SCIM provisioning's records and their store (the rules: domain/access/scim.ts). */
+
+/** The tenant's SCIM token: hashes of its secret only. */
+export interface ScimToken {
+  tenant: string;
+  secrets: AppKeySecret[];
+  createdAt: string;
+  createdBy: string;
+  rotatedAt?: string;
+  version: number;
+}
+
+/** A provisioned user: the SCIM attributes as the identity provider wrote them (validated by the SCIM schema), and what they are here. */
+export interface ScimUser {
+  tenant: string;
+  kind: 'User';
+  /** the SCIM id (stable while the person is deactivated and activated again) */
+  id: string;
+  userName: string;
+  active: boolean;
+  /** the directory user while active (their subject id, lower case) */
+  memberId?: string;
+  /** every other attribute the client sent (externalId, name, displayName, emails, …) */
+  attributes: Record<string, unknown>;
+  created: string;
+  lastModified: string;
+  version: number;
+}
+
+export interface ScimGroup {
+  tenant: string;
+  kind: 'Group';
+  id: string;
+  displayName: string;
+  /** SCIM user ids */
+  members: string[];
+  attributes: Record<string, unknown>;
+  created: string;
+  lastModified: string;
+  version: number;
+}
+
+export type ScimRecord = ScimUser | ScimGroup;
+
+/** Where SCIM records and the token are kept (functions/adapters/store/scim.ts). */
+export interface ScimStorePort {
+  /** Creates (expectedVersion null) or replaces the token, with its audit entry. */
+  putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  getScimToken(tenant: string): Promise<ScimToken | null>;
+  deleteScimToken(tenant: string, audit: AuditEntry): Promise<void>;
+  /** Creates (expectedVersion null) or changes a record, with its audit entry. */
+  putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  getScimRecord(tenant: string, kind: ScimRecord['kind'], id: string): Promise<ScimRecord | null>;
+  listScimRecords(tenant: string, kind: ScimRecord['kind']): Promise<ScimRecord[]>;
+  deleteScimRecord(record: ScimRecord, audit: AuditEntry): Promise<void>;
+}

@@ -1,0 +1,61 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { ScimRecord, ScimStorePort, ScimToken } from '#domain/access/scim-model';
+import type { AuditEntry } from '#domain/kernel/model';
+import { keys, type Key } from '../keys.ts';
+import { createOrVersion, type Area } from './area.ts';
+import { strip, type StoreBase, type TxItem } from './base.ts';
+import { auditItems } from './audit.ts';
+
+/** SCIM provisioning (domain/access/scim.ts): the tenant's SCIM token (hashes only) and its SCIM users and groups, under the tenant's SCIM partition. */
+export function scimArea(base: StoreBase): Area<ScimStorePort> {
+  const { db, table } = base;
+  const versioned = (key: Key, version: number): TxItem => ({
+    Delete: {
+      TableName: table,
+      Key: key,
+      ConditionExpression: '#v = :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':v': version },
+    },
+  });
+
+  const port: ScimStorePort = {
+    async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      await base.transact(
+        [base.put({ ...keys.scimToken(token.tenant), entity: 'ScimToken', ...token }, expectedVersion), ...auditItems(table, audit)],
+        [createOrVersion(expectedVersion), 'exists'],
+      );
+    },
+    async getScimToken(tenant: string): Promise<ScimToken | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.scimToken(tenant), ConsistentRead: true }));
+      return strip<ScimToken>(r.Item);
+    },
+    async deleteScimToken(tenant: string, audit: AuditEntry): Promise<void> {
+      await base.transact([{ Delete: { TableName: table, Key: keys.scimToken(tenant) } }, ...auditItems(table, audit)], ['version', 'exists']);
+    },
+    async putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      await base.transact(
+        [
+          base.put({ ...keys.scimRecord(record.tenant, record.kind, record.id), entity: `Scim${record.kind}`, ...record }, expectedVersion),
+          ...auditItems(table, audit),
+        ],
+        [createOrVersion(expectedVersion), 'exists'],
+      );
+    },
+    async getScimRecord(tenant: string, kind: ScimRecord['kind'], id: string): Promise<ScimRecord | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.scimRecord(tenant, kind, id), ConsistentRead: true }));
+      return strip<ScimRecord>(r.Item);
+    },
+    async listScimRecords(tenant: string, kind: ScimRecord['kind']): Promise<ScimRecord[]> {
+      const k = keys.scimRecords(tenant, kind);
+      return base.queryAll<ScimRecord>(k.pk, k.skPrefix, true);
+    },
+    async deleteScimRecord(record: ScimRecord, audit: AuditEntry): Promise<void> {
+      await base.transact(
+        [versioned(keys.scimRecord(record.tenant, record.kind, record.id), record.version), ...auditItems(table, audit)],
+        ['version', 'exists'],
+      );
+    },
+  };
+  return { port };
+}
