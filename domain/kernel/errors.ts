@@ -321,6 +321,6 @@ export class RecurringPromotionNotFound extends DomainError {
 
 /** A SCIM user or group, or the SCIM token, that does not exist (for this tenant). */
 export class ScimResourceNotFound extends DomainError {
-  readonly code = 'NOT_FOUND';
+  readonly code = 'SCIM_RESOURCE_NOT_FOUND';
   override readonly name = 'ScimResourceNotFound';
 }

@@ -55,6 +55,7 @@ const STATUS: Record<ErrorCode, number | null> = {
   ANALYSIS_TEMPLATE_NOT_FOUND: 404,
   ANALYSIS_TEMPLATE_IN_USE: 409,
   RECURRING_PROMOTION_NOT_FOUND: 404,
+  SCIM_RESOURCE_NOT_FOUND: 404,
   // Frozen: what the flow catches by name (Step Functions), never an HTTP answer
   FROZEN: null,
 };
