@@ -46,7 +46,9 @@ export interface Rights {
   via: Binding[];
 }
 
-const subject = /* @__PURE__ */ z.schema(() => z.string().check(z.trim(), z.toLowerCase(), z.minLength(1), z.maxLength(256), z.regex(/^\S+$/, 'must not contain white space')));
+const subject = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.trim(), z.toLowerCase(), z.minLength(1), z.maxLength(256), z.regex(/^\S+$/, 'must not contain white space')),
+);
 const selector = /* @__PURE__ */ z.schema(() => z.union([z.literal(EVERY_ENVIRONMENT), envName]));
 
 export const binding = /* @__PURE__ */ z.schema(() =>
@@ -55,9 +57,7 @@ export const binding = /* @__PURE__ */ z.schema(() =>
       user: z.optional(subject).check(z.describe("a user's subject id or email")),
       group: z.optional(z.string().check(z.minLength(1), z.maxLength(128))).check(z.describe('a group of the identity provider')),
       role: z.enum(BINDING_ROLES).check(z.describe('viewer, deployer, approver, admin, or the break-glass permission')),
-      environments: z
-        .array(selector)
-        .check(z.minLength(1), z.maxLength(50), z.describe('environment names, or * for every environment')),
+      environments: z.array(selector).check(z.minLength(1), z.maxLength(50), z.describe('environment names, or * for every environment')),
     })
     .check(
       z.superRefine((b, ctx) => {
@@ -149,7 +149,10 @@ export function checkBindings(list: readonly Binding[], environments: readonly s
   list.forEach((b, i) =>
     b.environments.forEach((e, j) => {
       if (e !== EVERY_ENVIRONMENT && !known.has(e))
-        issues.push({ path: `body.bindings.${i}.environments.${j}`, message: `environment '${e}' does not exist: create it first, or name one of: ${[...known].join(', ') || 'none yet'}` });
+        issues.push({
+          path: `body.bindings.${i}.environments.${j}`,
+          message: `environment '${e}' does not exist: create it first, or name one of: ${[...known].join(', ') || 'none yet'}`,
+        });
     }),
   );
   if (issues.length) throw new ValidationFailed(issues);
@@ -183,5 +186,6 @@ export const grantsAdmin = (list: readonly Binding[]) => list.some((b) => b.role
  * they know of; it is refused (409).
  */
 export function keepsAdmin(me: Principal, next: readonly Binding[]): boolean {
-  return hasRole(me, 'admin') || rightsIn(me, next, null).roles.includes('admin');
+  const token = { ...me, roles: me.tokenRoles ?? me.roles };
+  return hasRole(token, 'admin') || rightsIn(token, next, null).roles.includes('admin');
 }

@@ -1,0 +1,62 @@
+import { auditEntry } from '../audit/audit.ts';
+import { NoAdminLeft, VersionConflict } from '../kernel/errors.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
+import { hasRole } from './auth.ts';
+import { checkBindings, grantsAdmin, keepsAdmin, type Binding, type Bindings, type BindingsBody } from './bindings.ts';
+
+/** GET /access/bindings: the tenant's bindings and their version (0: none saved yet). */
+export async function listBindings(deps: Deps, ctx: Ctx): Promise<Bindings> {
+  const stored = await deps.store.getBindings(ctx.principal.tenant);
+  return { bindings: stored?.bindings ?? [], version: stored?.version ?? 0 };
+}
+
+/** One line per binding, for the audit's before/after: who, role, where. */
+const text = (list: readonly Binding[]) =>
+  list.map((b) => `${b.user !== undefined ? `user:${b.user}` : `group:${b.group}`} ${b.role} in ${b.environments.join(',')}`).join('\n') || '(none)';
+
+/**
+ * Replaces the tenant's bindings (admin): every environment a binding names must exist (400 naming the
+ * field); 409 on a stale version, and when the change would leave the tenant no admin (none in its
+ * people index, none by a `*` binding, and the caller not one either). Audited with before and after.
+ */
+export async function putBindings(deps: Deps, ctx: Ctx, body: BindingsBody): Promise<Bindings> {
+  const { tenant } = ctx.principal;
+  return retryOnConflict(deps.tunables, async () => {
+    const [stored, envs] = await Promise.all([deps.store.getBindings(tenant), deps.store.listEnvironments(tenant)]);
+    const current = stored?.version ?? 0;
+    if (body.version !== undefined && body.version !== current)
+      throw new VersionConflict(`The bindings are at version ${current}, not ${body.version}; read them again and reapply your change`, {
+        currentVersion: current,
+      });
+    const next = checkBindings(
+      body.bindings as Binding[],
+      envs.map((e) => e.name),
+    );
+    if (!keepsAdmin(ctx.principal, next) && !grantsAdmin(next) && !(await deps.store.listMembers(tenant)).some((m) => hasRole(m, 'admin')))
+      throw new NoAdminLeft('This change would leave the tenant with no admin: keep an admin binding for * (or make someone admin first)', {
+        field: 'bindings',
+      });
+    await deps.store.commit(tenant, [
+      { kind: 'accessBindings', bindings: next, expectedVersion: stored ? stored.version : null },
+      {
+        kind: 'audit',
+        entry: auditEntry(
+          tenant,
+          {
+            actor: ctx.principal.id,
+            actorName: ctx.principal.name,
+            action: 'access.bindings.put',
+            entityType: 'tenant',
+            entityId: 'access-bindings',
+            before: stored ? text(stored.bindings) : null,
+            after: text(next),
+            requestId: ctx.requestId,
+          },
+          deps.clock(),
+        ),
+      },
+    ]);
+    return { bindings: next, version: current + 1 };
+  });
+}
