@@ -2,8 +2,8 @@ import { auditEntry } from '../audit/audit.ts';
 import { NoAdminLeft, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
-import { hasRole } from './auth.ts';
-import { checkBindings, grantsAdmin, keepsAdmin, type Binding, type Bindings, type BindingsBody } from './bindings.ts';
+import { hasRole, type Principal, type Role } from './auth.ts';
+import { checkBindings, grantsAdmin, keepsAdmin, rightsIn, type Binding, type Bindings, type BindingsBody } from './bindings.ts';
 
 /** GET /access/bindings: the tenant's bindings and their version (0: none saved yet). */
 export async function listBindings(deps: Deps, ctx: Ctx): Promise<Bindings> {
@@ -59,4 +59,16 @@ export async function putBindings(deps: Deps, ctx: Ctx, body: BindingsBody): Pro
     ]);
     return { bindings: next, version: current + 1 };
   });
+}
+
+/**
+ * The caller's rights in one environment, for the paths that reach the use cases without the route table
+ * (the review link, Slack): as the HTTP handler decides (functions/http/authorize.ts), the token's roles
+ * when they already hold `needed`, else the union with their bindings there (one read of the bindings item).
+ */
+export async function principalIn(deps: Pick<Deps, 'store'>, principal: Principal, environment: string, needed: Role): Promise<Principal> {
+  if (hasRole(principal, needed)) return principal;
+  const bindings = (await deps.store.getBindings(principal.tenant))?.bindings ?? [];
+  const rights = rightsIn(principal, bindings, environment);
+  return { ...principal, roles: rights.roles, tokenRoles: principal.roles, breakGlass: rights.breakGlass, rightsIn: environment };
 }
