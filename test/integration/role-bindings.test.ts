@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf, outcome } from '../support/cli.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -166,5 +167,36 @@ describe('role bindings scoped to environments', () => {
     const audit = await t.call('GET', '/api/v1/audit?entityType=tenant&entityId=access-bindings', { token: admin });
     expect(audit.status).toBe(200);
     expect(audit.body.items).toContainEqual(expect.objectContaining({ action: 'access.bindings.put', before: null, after: 'group:owners admin in *' }));
+  });
+
+  it('stageline roles list|set: binds a group in environments, lists it, removes it; an environment that does not exist is refused naming the field', async () => {
+    const tenant = t.tenant();
+    const admin = await t.token({ groups: ['admin'], tenant });
+    await makeLine(t, admin, ['dev', 'staging', 'production']);
+    const cli = cliOf(t);
+    expect((await cli(admin, 'roles', 'list')).stdout).toContain('no bindings');
+    expect((await cli(admin, 'roles', 'set', '--group', 'payments', '--role', 'deployer', '--env', 'dev', 'staging')).stdout.trim()).toBe(
+      'group:payments is deployer in dev, staging (bindings version 1)',
+    );
+    await cli(admin, 'roles', 'set', '--user', 'Lead@' + tenant + '.test', '--role', 'break-glass', '--env', 'production');
+    const listed = JSON.parse((await cli(admin, 'roles', 'list', '--json')).stdout);
+    expect(listed).toEqual({
+      version: 2,
+      bindings: [
+        { group: 'payments', role: 'deployer', environments: ['dev', 'staging'] },
+        { user: `lead@${tenant}.test`, role: 'break-glass', environments: ['production'] },
+      ],
+    });
+    expect((await cli(admin, 'roles', 'list')).stdout).toMatch(/group:payments\s+deployer\s+dev, staging/);
+    const bad = await outcome(cli(admin, 'roles', 'set', '--group', 'payments', '--role', 'approver', '--env', 'prod'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/body\.bindings\.\d\.environments\.0.*'prod' does not exist/);
+    await cli(admin, 'roles', 'set', '--group', 'payments', '--role', 'deployer');
+    expect(JSON.parse((await cli(admin, 'roles', 'list', '--json')).stdout).bindings).toEqual([
+      { user: `lead@${tenant}.test`, role: 'break-glass', environments: ['production'] },
+    ]);
+    // A deployer (not an admin) cannot change them from the CLI either.
+    const deployer = await t.token({ groups: ['deployer'], tenant });
+    expect((await outcome(cli(deployer, 'roles', 'list'))).stderr).toMatch(/403/);
   });
 });
