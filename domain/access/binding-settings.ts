@@ -11,8 +11,18 @@ export async function listBindings(deps: Deps, ctx: Ctx): Promise<Bindings> {
   return { bindings: stored?.bindings ?? [], version: stored?.version ?? 0 };
 }
 
+/**
+ * 409 when bindings `next` would leave the tenant no admin: the caller is no admin by their token or a `*`
+ * binding, no binding grants admin tenant-wide, and no one in the people index holds the admin role.
+ */
+export async function assertAdminLeft(deps: Deps, ctx: Ctx, next: readonly Binding[]): Promise<void> {
+  if (keepsAdmin(ctx.principal, next) || grantsAdmin(next)) return;
+  if ((await deps.store.listMembers(ctx.principal.tenant)).some((m) => hasRole(m, 'admin'))) return;
+  throw new NoAdminLeft('This change would leave the tenant with no admin: keep an admin binding for * (or make someone admin first)', { field: 'bindings' });
+}
+
 /** One line per binding, for the audit's before/after: who, role, where. */
-const text = (list: readonly Binding[]) =>
+export const bindingsText = (list: readonly Binding[]) =>
   list.map((b) => `${b.user !== undefined ? `user:${b.user}` : `group:${b.group}`} ${b.role} in ${b.environments.join(',')}`).join('\n') || '(none)';
 
 /**
@@ -33,10 +43,7 @@ export async function putBindings(deps: Deps, ctx: Ctx, body: BindingsBody): Pro
       body.bindings as Binding[],
       envs.map((e) => e.name),
     );
-    if (!keepsAdmin(ctx.principal, next) && !grantsAdmin(next) && !(await deps.store.listMembers(tenant)).some((m) => hasRole(m, 'admin')))
-      throw new NoAdminLeft('This change would leave the tenant with no admin: keep an admin binding for * (or make someone admin first)', {
-        field: 'bindings',
-      });
+    await assertAdminLeft(deps, ctx, next);
     await deps.store.commit(tenant, [
       { kind: 'accessBindings', bindings: next, expectedVersion: stored ? stored.version : null },
       {
@@ -49,8 +56,8 @@ export async function putBindings(deps: Deps, ctx: Ctx, body: BindingsBody): Pro
             action: 'access.bindings.put',
             entityType: 'tenant',
             entityId: 'access-bindings',
-            before: stored ? text(stored.bindings) : null,
-            after: text(next),
+            before: stored ? bindingsText(stored.bindings) : null,
+            after: bindingsText(next),
             requestId: ctx.requestId,
           },
           deps.clock(),

@@ -143,14 +143,14 @@ export function requireIn(principal: Principal, bindings: readonly Binding[], ne
  * Checks a list of bindings against the tenant's environments: each names an environment that exists
  * (400 naming the field otherwise). Answers the list in one normal form (sorted, no duplicates).
  */
-export function checkBindings(list: readonly Binding[], environments: readonly string[]): Binding[] {
+export function checkBindings(list: readonly Binding[], environments: readonly string[], at = 'body.bindings'): Binding[] {
   const known = new Set(environments);
   const issues: Issue[] = [];
   list.forEach((b, i) =>
     b.environments.forEach((e, j) => {
       if (e !== EVERY_ENVIRONMENT && !known.has(e))
         issues.push({
-          path: `body.bindings.${i}.environments.${j}`,
+          path: `${at}.${i}.environments.${j}`,
           message: `environment '${e}' does not exist: create it first, or name one of: ${[...known].join(', ') || 'none yet'}`,
         });
     }),

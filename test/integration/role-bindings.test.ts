@@ -199,4 +199,46 @@ describe('role bindings scoped to environments', () => {
     const deployer = await t.token({ groups: ['deployer'], tenant });
     expect((await outcome(cli(deployer, 'roles', 'list'))).stderr).toMatch(/403/);
   });
+
+  it('the manifest section bindings: plan names the change, apply saves and audits it, export writes it back (a plan of the export is empty), an unknown environment is a 400 naming the field', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const doc = (env: string) =>
+      `artifacts:\n  promotion:\n    bindings:\n      - group: payments\n        role: deployer\n        environments: [${env}]\n      - user: Lead@${tenant}.test\n        role: break-glass\n        environments: [production]\n`;
+    const bad = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('prod') } });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    expect(bad.body.error.issues[0], JSON.stringify(bad.body)).toMatchObject({
+      path: 'document.artifacts.promotion.bindings.0.environments.0',
+      message: expect.stringMatching(/'prod' does not exist/),
+    });
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('staging') } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes.map((c: any) => [c.op, c.path])).toEqual([
+      ['add', 'bindings.group:payments deployer'],
+      ['add', `bindings.user:lead@${tenant}.test break-glass`],
+    ]);
+    // Applying is an admin's, tenant-wide.
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.deployer, body: { document: doc('staging') } })).status).toBe(403);
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('staging') } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/access/bindings', { token: u.admin })).body).toEqual({
+      version: 1,
+      bindings: [
+        { group: 'payments', role: 'deployer', environments: ['staging'] },
+        { user: `lead@${tenant}.test`, role: 'break-glass', environments: ['production'] },
+      ],
+    });
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect(exported.body).toContain('bindings:');
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
+    const audit = await t.call('GET', '/api/v1/audit?entityType=tenant&entityId=access-bindings', { token: u.admin });
+    expect(audit.body.items.map((e: any) => e.action)).toContain('manifest.bindings.add');
+    // The binding is in force: the group deploys in staging, not in production.
+    const payments = await t.token({ groups: ['payments'], tenant });
+    expect((await t.call('POST', '/api/v1/environments/staging/items/batch', { token: payments, body: { set: [{ key: 'a', value: 1 }] } })).status).toBe(200);
+    expect((await t.call('POST', '/api/v1/environments/production/items/batch', { token: payments, body: { set: [{ key: 'a', value: 1 }] } })).status).toBe(
+      403,
+    );
+  });
 });

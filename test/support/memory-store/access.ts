@@ -125,14 +125,13 @@ export function accessArea({ table }: MemoryState) {
       const n = table.get(keys.notBefore(tenant, id))?.notBefore;
       return typeof n === 'number' ? n : null;
     },
-  };
-  const bindings = {
     async getBindings(tenant: string): Promise<Bindings | null> {
       const item = table.get(keys.bindings(tenant));
       if (!item) return null;
       return { bindings: structuredClone((item.bindings ?? []) as Binding[]), version: Number(item.version) };
     },
   };
+
   const writes: Writers<AccessOp> = {
     accessBindings: (op, ctx) => [
       versioned(
@@ -141,5 +140,5 @@ export function accessArea({ table }: MemoryState) {
       ),
     ],
   };
-  return { port: { ...appKeys, ...tenants, ...bindings }, writes };
+  return { port: { ...appKeys, ...tenants }, writes };
 }
