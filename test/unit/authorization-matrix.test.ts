@@ -3,6 +3,7 @@ import { ROLES, type Principal, type Role } from '../../domain/access/auth.ts';
 import type { Binding } from '../../domain/access/bindings.ts';
 import { authorize, forgetBindings } from '../../functions/http/authorize.ts';
 import { ROUTES, routeKey, type Route } from '../../functions/http/routes.ts';
+import { requestedBreakGlass } from '../../domain/freeze/break-glass.ts';
 import openapi from '../../functions/http/openapi.json' with { type: 'json' };
 
 /**
@@ -117,5 +118,24 @@ describe('the authorization matrix', () => {
     }
     // Only refusals read the bindings (a caller whose token allows the route reads nothing more), and they are cached.
     expect(reads).toBeLessThanOrEqual(1);
+  });
+
+  it('break-glass is a permission in the environments a binding names: a deployer bound break-glass in staging breaks glass there, not in production', async () => {
+    const route = ROUTES.find((r) => r.method === 'POST' && r.path === '/api/v1/environments/{env}/rollback')!;
+    const store = { getBindings: async () => ({ bindings: [{ group: 'oncall', role: 'break-glass', environments: ['staging'] }], version: 1 }) } as never;
+    const caller: Principal = { tenant: 'glass', id: 'u1', name: 'u1', roles: ['deployer'], groups: ['deployer', 'oncall'], kind: 'user' };
+    const at = new Date('2026-01-01T00:00:00Z');
+    const glassIn = async (env: string) => {
+      const principal = await authorize({ store }, caller, route.role!, route.env, { params: { env } }, true);
+      return requestedBreakGlass({ principal, breakGlassReason: 'INC-1' }, 'freeze-window', 'environment.rollback', at);
+    };
+    expect(await glassIn('staging')).toMatchObject({ by: 'u1', reason: 'INC-1' });
+    await expect(glassIn('production')).rejects.toThrow(/Break-glass needs the admin role; you have: viewer, deployer/);
+    // Without the header nothing is read: the token's deployer role is enough, as before.
+    forgetBindings('glass');
+    let reads = 0;
+    const counting = { getBindings: async () => (reads++, null) } as never;
+    expect(await authorize({ store: counting }, caller, route.role!, route.env, { params: { env: 'production' } }, false)).toBe(caller);
+    expect(reads).toBe(0);
   });
 });
