@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOf, outcome } from '../support/cli.ts';
-import { waitFor } from '../support/promotions.ts';
+import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -240,5 +240,59 @@ describe('role bindings scoped to environments', () => {
     expect((await t.call('POST', '/api/v1/environments/production/items/batch', { token: payments, body: { set: [{ key: 'a', value: 1 }] } })).status).toBe(
       403,
     );
+  });
+});
+
+describe('role bindings reach the review link', () => {
+  it('a group member bound approver in staging only is refused from the emailed link on a production promotion (the link is not used up); bound there too, the same link approves', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const pay = await t.token({ sub: `pay-${tenant}`, email: `pay@${tenant}.test`, tenant, groups: ['payments'] });
+    expect((await t.call('GET', '/api/v1/environments', { token: pay })).status).toBe(403);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: {
+        name: 'payments approve',
+        sourceEnvironment: 'staging',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['payments'],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const bind = (environments: string[], version: number) =>
+      t.call('PUT', '/api/v1/access/bindings', { token: u.admin, body: { version, bindings: [{ group: 'payments', role: 'approver', environments }] } });
+    expect((await bind(['staging'], 0)).status).toBe(200);
+    await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [`ops@${tenant}.test`], approvers: true } } });
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await waitForToken(t, u.viewer, p.body.id);
+    await t.stack.stream.idle();
+    let mail: { text: string } | undefined;
+    for (let i = 0; i < 200 && !mail; i++) {
+      mail = t.stack.outbox.mails.find((m) => m.to === `pay@${tenant}.test` && m.subject.includes('needs your approval'));
+      if (!mail) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(mail, 'the approval mail to the rule group').toBeDefined();
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/review\/\S+)/.exec(mail!.text)![1]!;
+    const nonce = () => fetch(link).then(async (r) => /name="nonce" value="([^"]+)"/.exec(await r.text())![1]!);
+    const approve = async () =>
+      fetch(link, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(link).origin },
+        body: new URLSearchParams({ action: 'approve', nonce: await nonce() }).toString(),
+      });
+    const refused = await approve();
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toMatch(/approver(&#39;|')? role in environment (&#39;|')production/);
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.approvals.given).toEqual([]);
+    expect((await bind(['staging', 'production'], 1)).status).toBe(200);
+    const ok = await approve();
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    const after = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+    expect(after.approvals.given).toEqual([expect.objectContaining({ by: `pay@${tenant}.test` })]);
   });
 });
