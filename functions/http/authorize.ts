@@ -38,6 +38,13 @@ export function forgetBindings(tenant: string): void {
   cache.delete(tenant);
 }
 
+/** The answer of a change that may have changed the tenant's bindings, once it is saved: this instance forgets what it kept of them. */
+export async function bindingsChanged<T>(tenant: string, change: Promise<T>): Promise<T> {
+  const done = await change;
+  forgetBindings(tenant);
+  return done;
+}
+
 export interface Request {
   params: Record<string, string | undefined>;
   body?: unknown;
