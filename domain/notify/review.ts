@@ -129,7 +129,9 @@ function staticRefusal(deps: Deps, link: ReviewLink, p: Promotion): Refusal | nu
 async function eligibleUser(deps: Deps, link: ReviewLink, p: Promotion): Promise<DirectoryUser | null> {
   const user = deps.directory ? await deps.directory.byEmail(p.tenant, link.approver.email) : null;
   if (!user || (link.approver.id && user.id !== link.approver.id)) return null;
-  return mayApprove(p, user) ? user : null;
+  if (mayApprove(p, user)) return user;
+  // A role binding in the target environment may make them one (read only when the token's groups do not).
+  return mayApprove(p, user, (await deps.store.getBindings(p.tenant))?.bindings ?? []) ? user : null;
 }
 
 /**

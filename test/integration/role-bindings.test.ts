@@ -295,4 +295,59 @@ describe('role bindings reach the review link', () => {
     const after = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
     expect(after.approvals.given).toEqual([expect.objectContaining({ by: `pay@${tenant}.test` })]);
   });
+
+  it("an approver by binding in the target environment is mailed the approval link when the rule names the 'approver' role, and a binding elsewhere is not", async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const rm = await t.token({ sub: `rm-${tenant}`, email: `rm@${tenant}.test`, tenant, groups: ['release'] });
+    const qa = await t.token({ sub: `qa-${tenant}`, email: `qa@${tenant}.test`, tenant, groups: ['qa'] });
+    expect((await t.call('GET', '/api/v1/environments', { token: rm })).status + (await t.call('GET', '/api/v1/environments', { token: qa })).status).toBe(806);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: {
+        name: 'approvers',
+        sourceEnvironment: 'staging',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['approver'],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const bound = await t.call('PUT', '/api/v1/access/bindings', {
+      token: u.admin,
+      body: {
+        bindings: [
+          { group: 'release', role: 'approver', environments: ['production'] },
+          { group: 'qa', role: 'approver', environments: ['staging'] },
+        ],
+      },
+    });
+    expect(bound.status).toBe(200);
+    await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { email: { recipients: [`ops@${tenant}.test`], approvers: true } } });
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await waitForToken(t, u.viewer, p.body.id);
+    await t.stack.stream.idle();
+    let mail: { text: string } | undefined;
+    for (let i = 0; i < 200 && !mail; i++) {
+      mail = t.stack.outbox.mails.find((m) => m.to === `rm@${tenant}.test` && m.subject.includes('needs your approval'));
+      if (!mail) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(mail, 'the approval mail to the approver by binding').toBeDefined();
+    expect(t.stack.outbox.mails.some((m) => m.to === `qa@${tenant}.test`)).toBe(false);
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/review\/\S+)/.exec(mail!.text)![1]!;
+    const nonce = /name="nonce" value="([^"]+)"/.exec(await (await fetch(link)).text())![1]!;
+    const ok = await fetch(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(link).origin },
+      body: new URLSearchParams({ action: 'approve', nonce }).toString(),
+    });
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect((await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.approvals.given).toEqual([
+      expect.objectContaining({ by: `rm@${tenant}.test` }),
+    ]);
+  });
 });
