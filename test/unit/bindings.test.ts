@@ -14,14 +14,13 @@ const principal = fc.record({
   groups: fc.subarray(GROUPS),
   kind: fc.constant('user' as const),
 }) as fc.Arbitrary<Principal>;
-const binding: fc.Arbitrary<Binding> = fc.record({
-  subject: fc.oneof(
-    fc.record({ user: fc.constantFrom('u1', 'u2', 'a@acme.test', 'b@acme.test') }),
-    fc.record({ group: fc.constantFrom(...GROUPS) }),
-  ),
-  role: fc.constantFrom(...BINDING_ROLES),
-  environments: fc.subarray([...ENVS, '*'], { minLength: 1 }),
-}).map(({ subject, ...rest }) => ({ ...subject, ...rest }));
+const binding: fc.Arbitrary<Binding> = fc
+  .record({
+    subject: fc.oneof(fc.record({ user: fc.constantFrom('u1', 'u2', 'a@acme.test', 'b@acme.test') }), fc.record({ group: fc.constantFrom(...GROUPS) })),
+    role: fc.constantFrom(...BINDING_ROLES),
+    environments: fc.subarray([...ENVS, '*'], { minLength: 1 }),
+  })
+  .map(({ subject, ...rest }) => ({ ...subject, ...rest }));
 const bindings = fc.array(binding, { maxLength: 8 });
 
 describe('rightsIn (domain/access/bindings.ts)', () => {
