@@ -226,6 +226,8 @@ const writers = await benchWriters();
 const effective = await benchEffective();
 // Who is who: Cognito calls per GET /users and per demotion, with 10 and 10,000 users in other tenants.
 await (await import('./people.ts')).benchPeople();
+// Authorization with role bindings: requests and units per decision, with 0 and 50 bindings.
+await (await import('./bindings.ts')).benchBindings();
 await benchWaves();
 // Faults survived: the chaos workload at 5, 10 and 20 % faults, and the invariant checker's violations.
 const chaos = await (await import('./chaos.ts')).benchChaos();

@@ -19,6 +19,7 @@ import { registerRecurring } from './commands/recurring.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerSession } from './commands/session.ts';
 import { registerUsers } from './commands/users.ts';
+import { registerRoles } from './commands/roles.ts';
 import { registerWebhooks } from './commands/webhooks.ts';
 import { registerTargetReads } from './commands/targets.ts';
 import { resolve } from './context.ts';
@@ -75,6 +76,7 @@ registerAnalysisTemplates(program);
 registerMetricAccounts(program);
 registerGitTarget(program);
 registerUsers(program);
+registerRoles(program);
 registerSession(program);
 registerCompletion(program);
 

@@ -20,6 +20,15 @@ export interface Principal {
   kind: 'user' | 'machine';
   /** when the token was issued (its `iat`, epoch seconds): a person's token from before their removal or demotion is refused on every change */
   issuedAt?: number;
+  /**
+   * Set by the authorization of a request in an environment (domain/access/bindings.ts): `roles` are then
+   * the caller's rights there (their token's and their bindings'), and this says whether they may break glass there.
+   */
+  breakGlass?: boolean;
+  /** the environment whose rights `roles` are (set with `breakGlass`) */
+  rightsIn?: string | null;
+  /** the roles the token carries tenant-wide, where `roles` are the rights in one environment (set with `breakGlass`) */
+  tokenRoles?: Role[];
 }
 
 /** What each role implies. A deployer and an approver can also read. */

@@ -2,6 +2,7 @@ import type { Principal, Role } from './auth.ts';
 import type { AuditEntry, Environment } from '../kernel/model.ts';
 import type { AppKey } from './model.ts';
 import type { ScimStorePort } from './scim-model.ts';
+import type { Binding, Bindings } from './bindings.ts';
 
 /** A tenant: its id is the `custom:tenant_id` every one of its users carries. */
 export interface Tenant {
@@ -69,7 +70,12 @@ export interface TenantRepo {
   listMembers(tenant: string): Promise<Member[]>;
   /** The second (epoch) before which this person's tokens are refused on every change; null when never set. */
   notBefore(tenant: string, id: string): Promise<number | null>;
+  /** The tenant's role bindings (domain/access/bindings.ts), one item with the people; null when never saved. */
+  getBindings(tenant: string): Promise<Bindings | null>;
 }
+
+/** The tenant's role bindings: one item (bounded: MAX_BINDINGS), replaced whole, conditioned on the version read (null: none yet). */
+export type AccessOp = { kind: 'accessBindings'; bindings: Binding[]; expectedVersion: number | null };
 
 /** A user as the identity provider knows them, with the roles Stageline reads from their groups. */
 export interface ManagedUser extends DirectoryUser {
@@ -146,6 +152,9 @@ export interface AdminGuard {
 /** The access context's part of what a use case is given (domain/kernel/deps.ts): tenants, people and app keys in the store; who the users are and their management; the caller's principal. */
 declare module '../kernel/deps.ts' {
   interface Store extends AppKeyStorePort, TenantRepo, ScimStorePort {}
+  interface WriteOps {
+    access: AccessOp;
+  }
   interface Ports {
     /** who the users are: the notifier's and the review page's */
     directory: Directory;

@@ -22,9 +22,9 @@ export function isProtected(env: Environment, line: Environment[]): boolean {
 export function requestedBreakGlass(ctx: Ctx, guard: BreakGlassUse['guard'], action: string, now: Date): BreakGlassUse | null {
   const reason = ctx.breakGlassReason?.trim();
   if (!reason) return null;
-  if (!hasRole(ctx.principal, 'admin')) {
+  if (!hasRole(ctx.principal, 'admin') && !ctx.principal.breakGlass) {
     throw new Forbidden(
-      `Break-glass needs the admin role; you have: ${ctx.principal.roles.join(', ') || 'none'}. Send the request without X-Break-Glass-Reason, or ask an admin`,
+      `Break-glass needs the admin role; you have: ${ctx.principal.roles.join(', ') || 'none'}. Send the request without X-Break-Glass-Reason, or ask an admin (or for a break-glass binding in this environment)`,
       { guard, requiredRole: 'admin' },
     );
   }

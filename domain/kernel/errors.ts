@@ -109,6 +109,12 @@ export class VersionConflict extends DomainError {
   override readonly name = 'VersionConflict';
 }
 
+/** The change would leave the tenant with no admin (the last admin binding or role taken away). */
+export class NoAdminLeft extends DomainError {
+  readonly code = 'NO_ADMIN_LEFT';
+  override readonly name = 'NoAdminLeft';
+}
+
 /** Concurrent writers kept winning; the caller may retry the same request. */
 export class ConcurrentModification extends DomainError {
   readonly code = 'CONCURRENT_MODIFICATION';

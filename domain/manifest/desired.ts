@@ -1,4 +1,5 @@
 import { graphProblems } from '../config/graph.ts';
+import { checkBindings, type Binding } from '../access/bindings.ts';
 import { assertTargets } from '../config/targets.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed } from '../kernel/errors.ts';
@@ -213,6 +214,8 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
         .sort((a, b) => (freezeKey(a) < freezeKey(b) ? -1 : 1))
     : cur.freeze_windows;
   const recurring_promotions = p.recurring_promotions ? sortRecurring(p.recurring_promotions.map(recurringOfDoc)) : cur.recurring_promotions;
+  // Every environment a binding names is one of the line (400 naming the field), as PUT /access/bindings holds it.
+  const bindings = p.bindings ? checkBindings(p.bindings as Binding[], cur.environments, 'document.artifacts.promotion.bindings') : cur.bindings;
   const approval_rules = p.approval_rules ? sortRules(p.approval_rules.map(ruleOfDoc)) : cur.approval_rules;
   const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
   const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
@@ -244,5 +247,6 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     registry_links,
     analysis_templates,
     recurring_promotions,
+    bindings,
   };
 }

@@ -1,4 +1,5 @@
 import * as z from '../kernel/zod.ts';
+import { binding, MAX_BINDINGS } from '../access/bindings.ts';
 import { ValidationFailed, type Issue } from '../kernel/errors.ts';
 import { findReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.ts';
 import { createFreezeWindow } from '../freeze/windows.ts';
@@ -220,6 +221,8 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
             z.refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, { message: 'recurring promotion names must be unique' }),
           ),
         ),
+        /** Stageline: role bindings (a user or a group, a role or break-glass, environments or *); the list replaces the tenant's, left out keeps them */
+        bindings: z.optional(z.array(binding).check(z.maxLength(MAX_BINDINGS))),
         /** Stageline: freeze windows (tenant-wide, or with `environment`) */
         freeze_windows: z.optional(z.array(freezeWindow).check(z.maxLength(100))),
         /** copy artifacts between the environments' registries on promotion (Stageline always does) */

@@ -13,6 +13,7 @@ import { isRedactedUrl, redactUrl } from '../kernel/url-policy.ts';
 import type { WebhookSubscription } from '../webhooks/model.ts';
 import type { GitTarget } from '../gitops/ports.ts';
 import type { RepoLink } from '../artifacts/model.ts';
+import type { Binding } from '../access/bindings.ts';
 /**
  * The sections of a manifest as documents: what each entity of a tenant's setup reads as in a manifest
  * (webhook subscriptions, git targets, registry links, webhook gates, rules, freeze windows), sorted and
@@ -50,6 +51,8 @@ export interface Setup {
   analysis_templates: AnalysisTemplate[];
   /** the tenant's recurring promotions, by name */
   recurring_promotions: RecurringDoc[];
+  /** the tenant's role bindings, in normal form (domain/access/bindings.ts normalBindings) */
+  bindings: Binding[];
   gates: Record<string, Gates>;
   notifications: {
     slack?: { webhook: string; channels: string[]; team_id?: string };
@@ -260,4 +263,6 @@ export interface Current {
   /** the version of the tenant's templates item (null: none yet) */
   templatesVersion: number | null;
   recurring: RecurringPromotion[];
+  /** the version of the tenant's bindings item (null: none yet) */
+  bindingsVersion: number | null;
 }

@@ -1,4 +1,6 @@
 import { auditEntry } from '../audit/audit.ts';
+import { assertAdminLeft } from '../access/binding-settings.ts';
+import { normalBindings, type Binding } from '../access/bindings.ts';
 import { assertNotRollingOut, watchedMonitors } from '../config/targets.ts';
 import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
 import { RuleViolation, VersionConflict } from '../kernel/errors.ts';
@@ -60,7 +62,7 @@ import { recurringOps, scheduleRecurring } from './recurring.ts';
  * the line (a link saved before that index existed) and those the document names.
  */
 async function current(deps: Deps, tenant: string, named: string[] = []): Promise<Current> {
-  const [envs, windows, notify, head, rules, subscriptions, templates, recurring] = await Promise.all([
+  const [envs, windows, notify, head, rules, subscriptions, templates, recurring, bindings] = await Promise.all([
     deps.store.listEnvironments(tenant),
     deps.store.listFreezeWindows(tenant),
     deps.store.getNotificationSettings(tenant, 'tenant'),
@@ -69,6 +71,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     deps.store.listWebhooks(tenant),
     deps.store.getAnalysisTemplates(tenant),
     deps.store.listRecurringPromotions(tenant),
+    deps.store.getBindings(tenant),
   ]);
   const line = lineOf(envs);
   const [targets, pointers, linked] = await Promise.all([
@@ -131,14 +134,29 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     ),
     analysis_templates: sortTemplates(templates?.templates ?? []),
     recurring_promotions: sortRecurring(recurring.map(recurringDoc)),
+    bindings: normalBindings(bindings?.bindings ?? []),
   };
-  return { setup, envs: line, windows, notify, head, rules, subscriptions, gitTargets, links, templatesVersion: templates?.version ?? null, recurring };
+  return {
+    setup,
+    envs: line,
+    windows,
+    notify,
+    head,
+    rules,
+    subscriptions,
+    gitTargets,
+    links,
+    templatesVersion: templates?.version ?? null,
+    recurring,
+    bindingsVersion: bindings?.version ?? null,
+  };
 }
 
 /** The setup's digest; a tenant without recurring promotions keeps the digest it had before they were part of the setup. */
 export const setupDigest = (s: Setup) => {
-  const { recurring_promotions, ...rest } = s;
-  return digestOf(recurring_promotions.length ? s : rest);
+  // Sections added later count only when they hold something: a tenant without them keeps its digest.
+  const { recurring_promotions, bindings, ...rest } = s;
+  return digestOf({ ...rest, ...(recurring_promotions.length ? { recurring_promotions } : {}), ...(bindings.length ? { bindings } : {}) });
 };
 
 /** The document for a setup: the manifest.yaml shape plus Stageline's sections. */
@@ -158,6 +176,7 @@ export function toManifest(s: Setup): Manifest {
         registry_links: s.registry_links,
         analysis_templates: s.analysis_templates,
         ...(s.recurring_promotions.length ? { recurring_promotions: s.recurring_promotions } : {}),
+        ...(s.bindings.length ? { bindings: s.bindings } : {}),
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
         verification:
@@ -202,6 +221,10 @@ function planOf(cur: Setup, want: Setup): Change[] {
   diff('analysis_templates', templatesByName(cur.analysis_templates), templatesByName(want.analysis_templates), changes);
   const byName = (rs: RecurringDoc[]) => Object.fromEntries(rs.map((r) => [r.name, r]));
   diff('recurring_promotions', byName(cur.recurring_promotions), byName(want.recurring_promotions), changes);
+  // Bindings by subject and role, so a plan names whose rights change where.
+  const bySubject = (bs: Binding[]) =>
+    Object.fromEntries(bs.map((b) => [`${b.user !== undefined ? `user:${b.user}` : `group:${b.group}`} ${b.role}`, b.environments]));
+  diff('bindings', bySubject(cur.bindings), bySubject(want.bindings), changes);
   // Freeze windows have no name: one is added or removed as a whole.
   const have = new Set(cur.freeze_windows.map(freezeKey));
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -289,6 +312,8 @@ function securityAudit(c: Change): { action: string; entityType: EntityType; ent
       return { action: `manifest.registry-link.${op}`, entityType: 'artifact', entityId: key ?? 'registry_links' };
     case 'recurring_promotions':
       return { action: `manifest.recurring.${op}`, entityType: 'recurring-promotion', entityId: key ?? 'recurring_promotions' };
+    case 'bindings':
+      return { action: `manifest.bindings.${op}`, entityType: 'tenant', entityId: 'access-bindings' };
     case 'analysis_templates':
       return { action: `manifest.analysis-template.${op}`, entityType: 'analysis-template', entityId: key ?? 'analysis_templates' };
     case 'environment_settings':
@@ -435,6 +460,10 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Mani
   ops.push(...recurring.ops);
   if (canonicalJson(want.analysis_templates) !== canonicalJson(cur.setup.analysis_templates))
     ops.push({ kind: 'analysisTemplates', templates: want.analysis_templates, expectedVersion: cur.templatesVersion });
+  if (canonicalJson(want.bindings) !== canonicalJson(cur.setup.bindings)) {
+    await assertAdminLeft(deps, ctx, want.bindings);
+    ops.push({ kind: 'accessBindings', bindings: want.bindings, expectedVersion: cur.bindingsVersion });
+  }
   const delivery = await deliveryOps(deps, ctx, cur, want, now);
   ops.push(...delivery.ops);
   if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { awsName } from '../kernel/aws-names.ts';
 import { inGroups, ROLES, type Principal, type Role } from '../access/auth.ts';
+import { appliesIn, rightsIn, type Binding } from '../access/bindings.ts';
 import { runOnce } from '../kernel/once.ts';
 import type { Deps, With } from '../kernel/deps.ts';
 import type { Delivery, ReviewLink } from './ports.ts';
@@ -177,10 +178,20 @@ export function userPrincipal(u: DirectoryUser): Principal {
   return { tenant: u.tenant, id: u.id.toLowerCase(), name: u.email.toLowerCase(), roles, groups: u.groups, kind: 'user' };
 }
 
-/** Whether a user may approve this promotion now: in the policy's groups, and not its requester under separation of duties. */
-export function mayApprove(p: Promotion, u: DirectoryUser): boolean {
-  const who = userPrincipal(u);
+/**
+ * Whether a user may approve this promotion now: in the policy's groups (a role counting with the rights they hold in
+ * the promotion's target environment, their token's or a role binding's there), and not its requester under separation of duties.
+ */
+export function mayApprove(p: Promotion, u: DirectoryUser, bindings: readonly Binding[] = []): boolean {
+  const token = userPrincipal(u);
+  const who = bindings.length ? { ...token, roles: rightsIn(token, bindings, p.targetEnvironment).roles } : token;
   return inGroups(who, p.policy.approverGroups) && !(p.policy.separationOfDuties && contentChoosers(p).includes(who.id));
+}
+
+/** The groups and users a role binding makes approvers in the promotion's target environment (to reach them beside the policy's groups). */
+function boundApprovers(p: Promotion, bindings: readonly Binding[]): { groups: string[]; users: string[] } {
+  const bound = bindings.filter((b) => (b.role === 'approver' || b.role === 'admin') && appliesIn(b, p.targetEnvironment));
+  return { groups: bound.flatMap((b) => (b.group !== undefined ? [b.group] : [])), users: bound.flatMap((b) => (b.user?.includes('@') ? [b.user] : [])) };
 }
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -269,14 +280,23 @@ export async function notify(deps: With<'scheduler'>, type: EventType | 'Approva
 
   if (settings.email) {
     const recipients = new Map<string, DirectoryUser | null>();
+    let bindings: Binding[] = [];
     for (const r of settings.email.recipients) recipients.set(r, await directory.byEmail(tenant, r));
     if (settings.email.approvers && p && WANTS_ACTION.has(kind)) {
-      for (const u of await directory.members(tenant, p.policy.approverGroups)) if (mayApprove(p, u)) recipients.set(u.email.toLowerCase(), u);
+      // The policy's groups, and whoever a role binding makes an approver in the target environment.
+      bindings = (await deps.store.getBindings(tenant))?.bindings ?? [];
+      const bound = boundApprovers(p, bindings);
+      const candidates = await directory.members(tenant, [...new Set([...p.policy.approverGroups, ...bound.groups])]);
+      for (const email of bound.users) {
+        const u = await directory.byEmail(tenant, email);
+        if (u) candidates.push(u);
+      }
+      for (const u of candidates) if (mayApprove(p, u, bindings)) recipients.set(u.email.toLowerCase(), u);
     }
     for (const [to, user] of recipients) {
       await deliver('email', to, async () => {
         // Each eligible approver gets a link bound to them; everyone else a link to look, not act.
-        const acts = p && WANTS_ACTION.has(kind) && user && mayApprove(p, user);
+        const acts = p && WANTS_ACTION.has(kind) && user && mayApprove(p, user, bindings);
         const reviewUrl = p ? await makeLink(deps, p, { id: user?.id ?? '', email: to }, acts ? ['approve', 'reject'] : []) : undefined;
         await channels.email(emailMessage(view, { to, reviewUrl }));
       });

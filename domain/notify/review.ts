@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hasRole } from '../access/auth.ts';
+import { principalIn } from '../access/binding-settings.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { DirectoryUser } from '../access/ports.ts';
 import type { ReviewLink } from './ports.ts';
@@ -128,7 +129,9 @@ function staticRefusal(deps: Deps, link: ReviewLink, p: Promotion): Refusal | nu
 async function eligibleUser(deps: Deps, link: ReviewLink, p: Promotion): Promise<DirectoryUser | null> {
   const user = deps.directory ? await deps.directory.byEmail(p.tenant, link.approver.email) : null;
   if (!user || (link.approver.id && user.id !== link.approver.id)) return null;
-  return mayApprove(p, user) ? user : null;
+  if (mayApprove(p, user)) return user;
+  // A role binding in the target environment may make them one (read only when the token's groups do not).
+  return mayApprove(p, user, (await deps.store.getBindings(p.tenant))?.bindings ?? []) ? user : null;
 }
 
 /**
@@ -152,13 +155,14 @@ export async function actOnLink(
   const user = state.approver!;
   // The API route's role (approver), checked here: a link reaches the use cases without the route
   // table. Before the link is spent: a refusal does not use it up.
-  const principal = userPrincipal(user);
+  // The role in the promotion's target environment: the token's roles, or a role binding there (domain/access/bindings.ts).
+  const principal = await principalIn(deps, userPrincipal(user), state.promotion.targetEnvironment, 'approver');
   if (!hasRole(principal, 'approver')) {
     throw new LinkRefused(
       refuse(
         'not-eligible',
         'You are not an approver',
-        `Approving or rejecting a promotion needs the 'approver' role; ${user.email} has: ${principal.roles.join(', ') || 'none'}.`,
+        `Approving or rejecting a promotion needs the 'approver' role in environment '${state.promotion.targetEnvironment}'; ${user.email} has there: ${principal.roles.join(', ') || 'none'}.`,
         'Ask an eligible approver.',
       ),
     );

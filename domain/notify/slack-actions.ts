@@ -1,4 +1,5 @@
-import { requireRole } from '../access/auth.ts';
+import { principalIn } from '../access/binding-settings.ts';
+import { requireIn } from '../access/bindings.ts';
 import type { Deps, With } from '../kernel/deps.ts';
 import { approvePromotion } from '../promotion/decide/approve.ts';
 import { rejectPromotion } from '../promotion/decide/reject.ts';
@@ -102,11 +103,12 @@ export async function slackAction(app: SlackApp, raw: SlackRequest): Promise<Sla
       ),
     );
   }
-  const ctx = { principal: who.principal, via: who.via };
   const email = who.principal.name;
   try {
-    // The API route's role, checked here: this entry reaches the use cases without the route table.
-    requireRole(ctx.principal, 'approver');
+    // The API route's role, checked here: this entry reaches the use cases without the route table; in the
+    // promotion's target environment (the token's roles, or a role binding there: domain/access/bindings.ts).
+    const ctx = { principal: await principalIn(deps, who.principal, p.targetEnvironment, 'approver'), via: who.via };
+    requireIn(ctx.principal, [], 'approver', p.targetEnvironment);
     const next =
       act.action_id === 'approve'
         ? await approvePromotion(deps, ctx, p.id, 'approved in Slack', release)

@@ -4,6 +4,7 @@ import { applyManifest } from '#domain/manifest/service';
 import type { SecretResolver } from '#domain/kernel/ports';
 import { secretsFromEnv } from '../adapters/secrets.ts';
 import { httpHandler } from '../http/handler.ts';
+import { bindingsChanged } from '../http/authorize.ts';
 import { compose } from '../http/deps.ts';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
@@ -48,8 +49,10 @@ const guarded = (inner: SecretResolver): SecretResolver => ({
   },
 });
 
+const withSecrets = <D extends { secrets?: SecretResolver }>(deps: D) => ({ ...deps, secrets: guarded(deps.secrets ?? (resolver ??= secretsFromEnv())) });
+
 export const handler = httpHandler(
   { wiring, body, showsSecret: (answer) => (answer as { secrets?: unknown } | null)?.secrets !== undefined },
-  async ({ deps, ctx, body }) =>
-    applyManifest({ ...deps, secrets: guarded(deps.secrets ?? (resolver ??= secretsFromEnv())) }, ctx, body.document, body.expectedDigest),
+  // A document may change the role bindings: this instance sees them at once (others within BINDINGS_CACHE_MS).
+  async ({ deps, ctx, body: b }) => bindingsChanged(ctx.principal.tenant, applyManifest(withSecrets(deps), ctx, b.document, b.expectedDigest)),
 );

@@ -1,16 +1,17 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type * as z from '#domain/kernel/zod';
-import { hasRole, type Principal } from '#domain/access/auth';
+import type { Principal } from '#domain/access/auth';
 import { BREAK_GLASS_HEADER } from '#domain/freeze/break-glass';
 import { canonicalJson } from '#domain/kernel/canonical';
-import { Forbidden, RouteNotFound, Unauthenticated, ValidationFailed, type Issue } from '#domain/kernel/errors';
+import { RouteNotFound, Unauthenticated, ValidationFailed, type Issue } from '#domain/kernel/errors';
 import type { Ctx, Ports, With } from '#domain/ports';
 import { storeOnly, type Wiring } from './deps.ts';
 import { tenantDeps } from './tenant-deps.ts';
 import { json, type HttpResult } from './errors.ts';
 import { conditionalGet } from './etag.ts';
 import { principalOf } from './principal.ts';
+import { authorize, needsBody } from './authorize.ts';
 import type { Route } from './routes.ts';
 import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
 import { bodyText, checkJsonMediaType, dotSegmentOf, dotSegmentRefused, parse, readBody } from './request.ts';
@@ -135,10 +136,15 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       }
       if (!route)
         throw new RouteNotFound(`No route ${event.routeKey === '$default' ? `${event.requestContext?.http?.method} ${event.rawPath}` : event.routeKey}`);
-      const principal: Principal | null = principalOf(event, route);
-      if (route.role && principal && !hasRole(principal, route.role)) {
-        throw new Forbidden(`This route needs the '${route.role}' role; you have: ${principal.roles.join(', ') || 'none'}`);
-      }
+      let principal: Principal | null = principalOf(event, route);
+      // Tenant routes work through the tenant-scoped store (see tenantDeps); public routes (health) never touch data.
+      const wiring: Wiring<K> = spec.wiring ?? (storeOnly as Wiring<never> as Wiring<K>);
+      const d = principal ? tenantDeps(wiring, principal.tenant) : wiring.deps();
+      const breakGlassAsked = !!event.headers?.[BREAK_GLASS_HEADER]?.trim();
+      // Authorization (functions/http/authorize.ts): the role in the environment the route acts in; one whose
+      // environment is a body field is decided once the body is read (before that, a caller with neither the role nor a binding is refused).
+      if (route.role && principal)
+        principal = await authorize(d, principal, route.role, route.env, { params: event.pathParameters ?? {} }, breakGlassAsked, needsBody(route.env));
       const issues: Issue[] = [];
       const params = await parse(spec.params, 'path', event.pathParameters ?? {}, issues);
       const query = await parse(spec.query, 'query', !spec.queryOn || spec.queryOn(route) ? (event.queryStringParameters ?? {}) : {}, issues);
@@ -159,11 +165,10 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
           message: 'must say why (at least one character that is not white space), or leave the header out',
         });
       if (issues.length) throw new ValidationFailed(issues);
+      if (route.role && principal && needsBody(route.env))
+        principal = await authorize(d, principal, route.role, route.env, { params: event.pathParameters ?? {}, body: raw }, breakGlassAsked);
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
       ctx.timeLeft = timeLeft(event, context);
-      // Tenant routes work through the tenant-scoped store (see tenantDeps); public routes (health) never touch data.
-      const wiring: Wiring<K> = spec.wiring ?? (storeOnly as Wiring<never> as Wiring<K>);
-      const d = principal ? tenantDeps(wiring, principal.tenant) : wiring.deps();
       // A person's token from before they were removed or lost a role changes nothing (domain/access/users.ts sets the
       // second): one consistent read of one item per change a person sends; reads, app keys and pipelines never pay it.
       if (principal?.kind === 'user' && route.method !== 'GET') {

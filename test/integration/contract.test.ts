@@ -351,7 +351,11 @@ describe('request classes over the route table', () => {
       token: admin,
       body: { accounts: [{ account: '123456789012', roleArn: 'arn:aws:iam::123456789012:role/stageline-metrics' }] },
     });
-    for (const [what, r] of Object.entries({ cfg, flag, rule, template, recurring, tenantNotes, envNotes, git, hook, metricAccounts }))
+    const bindings = await t.call('PUT', '/api/v1/access/bindings', {
+      token: admin,
+      body: { bindings: [{ group: 'payments', role: 'deployer', environments: ['staging'] }] },
+    });
+    for (const [what, r] of Object.entries({ cfg, flag, rule, template, recurring, tenantNotes, envNotes, git, hook, metricAccounts, bindings }))
       expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
     return {
       '/api/v1/analysis-templates/{name}': '/api/v1/analysis-templates/round-trip',
@@ -366,6 +370,7 @@ describe('request classes over the route table', () => {
       '/api/v1/environments/{env}': '/api/v1/environments/staging',
       '/api/v1/webhooks/{id}': `/api/v1/webhooks/${hook.body.id}`,
       '/api/v1/metric-accounts': '/api/v1/metric-accounts',
+      '/api/v1/access/bindings': '/api/v1/access/bindings',
     };
   }
 

@@ -431,3 +431,57 @@ describe('linking a Slack account, by the person', () => {
     expect(given).toEqual([expect.objectContaining({ by: `approver@${tenant}.test`, digest: rebased.body.releaseDigest, counted: true })]);
   });
 });
+
+describe('role bindings scoped to environments reach the Slack buttons', () => {
+  it('an approver bound in staging only is refused on a production promotion from Slack, naming the environment; nothing recorded', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: u.admin,
+      body: {
+        name: 'approvers',
+        sourceEnvironment: 'staging',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['approver'],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const bound = await t.call('PUT', '/api/v1/access/bindings', {
+      token: u.admin,
+      body: { bindings: [{ group: 'payments', role: 'approver', environments: ['staging'] }] },
+    });
+    expect(bound.status, JSON.stringify(bound.body)).toBe(200);
+    expect(
+      (
+        await t.call('PUT', '/api/v1/notifications', {
+          token: u.admin,
+          body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], teamId: 'T0BIND' } },
+        })
+      ).status,
+    ).toBe(200);
+    await t.call('POST', '/api/v1/environments/staging/configs', { token: u.admin, body: { key: 'a', value: 1 } });
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    releases.set(p.body.id, p.body.releaseDigest);
+    await waitForToken(t, u.viewer, p.body.id);
+    // A person whose only approver right is a binding in staging: links Slack (an approver somewhere), refused in production.
+    const pay = await t.token({ sub: `pay-${tenant}`, email: `pay@${tenant}.test`, tenant, groups: ['payments'] });
+    await link(pay, 'T0BIND', 'U0PAY');
+    expect((await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: pay, body: {} })).status).toBe(403);
+    const refused = await slack('actions', press(tenant, p.body.id, 'T0BIND', 'U0PAY'));
+    expect(refused.body.text).toMatch(/Not allowed: .*'approver' role in environment 'production'/);
+    const still = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body;
+    expect(still.status).toBe('AWAITING_APPROVAL');
+    expect(still.approvals.given).toEqual([]);
+    // Bound in production too: the same press is recorded.
+    const more = await t.call('PUT', '/api/v1/access/bindings', {
+      token: u.admin,
+      body: { bindings: [{ group: 'payments', role: 'approver', environments: ['staging', 'production'] }] },
+    });
+    expect(more.status).toBe(200);
+    expect((await slack('actions', press(tenant, p.body.id, 'T0BIND', 'U0PAY'))).body.text).toContain(`Approval recorded (pay@${tenant}.test)`);
+  });
+});

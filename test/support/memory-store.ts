@@ -46,6 +46,7 @@ export function memoryStore(): MemoryStore {
   const notifications = notificationArea(state);
   const webhooks = webhookArea(state);
   const verification = verificationArea(state);
+  const access = accessArea(state);
   // Every kind of WriteOp, once: a kind no area writes does not compile.
   const writers: Writers<WriteOp> = {
     ...environments.writes,
@@ -55,6 +56,7 @@ export function memoryStore(): MemoryStore {
     ...notifications.writes,
     ...webhooks.writes,
     ...verification.writes,
+    ...access.writes,
     ...outboxWrites,
   };
   const writesOf = (op: WriteOp, ctx: CommitContext) => (writers[op.kind] as (op: WriteOp, ctx: CommitContext) => Write[])(op, ctx);
@@ -66,7 +68,7 @@ export function memoryStore(): MemoryStore {
     ...audit.port,
     ...notifications.port,
     ...idempotencyArea(state).port,
-    ...accessArea(state).port,
+    ...access.port,
     ...webhooks.port,
     ...verification.port,
     ...instanceArea(state).port,

@@ -68,7 +68,7 @@ describe('the route table: rows carry their settings', () => {
   });
 
   it("puts only run-time data of a function's own rows into its bundle: no schema, no documentation, no deployment setting", () => {
-    const RUNTIME = new Set(['method', 'path', 'handler', 'auth', 'role', 'status', 'context']);
+    const RUNTIME = new Set(['method', 'path', 'handler', 'auth', 'role', 'env', 'status', 'context']);
     const extra: string[] = [];
     for (const fn of FUNCTIONS) {
       const rows = servedRoutes(fn);

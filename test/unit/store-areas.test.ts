@@ -45,7 +45,8 @@ describe('the store, composed of its areas', () => {
     expect(registry.get('metricAccounts')).toBe(areas.analysisTemplates.writes);
     expect(registry.get('recurringPromotion')).toBe(areas.policies.writes);
     expect(registry.get('deleteRecurringPromotion')).toBe(areas.policies.writes);
-    expect(registry.size).toBe(34);
+    expect(registry.get('accessBindings')).toBe(areas.tenants.writes);
+    expect(registry.size).toBe(35);
     expect(() => writeRegistry({ ...areas, copy: { port: {}, writes: areas.audit.writes } })).toThrow(/'audit' is claimed by the audit and copy areas/);
     // @ts-expect-error a method defined by two areas does not compile
     expect(() => service(base, { ...areas, copy: { port: { getPromotion: areas.promotions.port.getPromotion } } })).toThrow(

@@ -176,6 +176,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       getMember: true,
       listMembers: true,
       notBefore: true,
+      getBindings: true,
     },
   },
   analysisTemplates: {
@@ -240,6 +241,7 @@ export const KIND_AREAS: Record<WriteOp['kind'], AreaName> = {
   deleteGitTarget: 'gitTargets',
   analysisTemplates: 'analysisTemplates',
   metricAccounts: 'analysisTemplates',
+  accessBindings: 'tenants',
 };
 
 /** The areas that add items to every commit (`merged`: the metric counters), whatever its ops. */

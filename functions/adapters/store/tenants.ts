@@ -1,8 +1,9 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AdminGuard, Member, Tenant, TenantRepo } from '#domain/access/ports';
+import type { AccessOp, AdminGuard, Member, Tenant, TenantRepo } from '#domain/access/ports';
+import type { Binding, Bindings } from '#domain/access/bindings';
 import type { AuditEntry } from '#domain/kernel/model';
 import { keys, TABLE } from '../keys.ts';
-import type { Area } from './area.ts';
+import { createOrVersion, kindsOf, one as oneItem, type Area } from './area.ts';
 import { strip, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
 import { WriteConflict } from '#domain/kernel/retry';
@@ -11,7 +12,7 @@ import { WriteConflict } from '#domain/kernel/retry';
 const NOT_BEFORE_KEPT_SECONDS = 2 * 24 * 3600;
 
 /** Tenants (domain/access): one item each, created once with its audit entry; and each tenant's people index. */
-export function tenantArea(base: StoreBase): Area<TenantRepo> {
+export function tenantArea(base: StoreBase): Area<TenantRepo, AccessOp> {
   const { db, table } = base;
   /** Sets the second before which the person's tokens stop counting; a later one already there stays. */
   async function setNotBefore(tenant: string, id: string, notBefore: number): Promise<void> {
@@ -148,6 +149,21 @@ export function tenantArea(base: StoreBase): Area<TenantRepo> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.notBefore(tenant, id), ConsistentRead: true, ProjectionExpression: 'notBefore' }));
       return typeof r.Item?.notBefore === 'number' ? r.Item.notBefore : null;
     },
+    async getBindings(tenant: string): Promise<Bindings | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.bindings(tenant), ConsistentRead: true }));
+      if (!r.Item) return null;
+      return { bindings: (r.Item.bindings ?? []) as Binding[], version: Number(r.Item.version) };
+    },
   };
-  return { port };
+  return {
+    port,
+    writes: {
+      kinds: kindsOf<AccessOp>({ accessBindings: true }),
+      items: (op, ctx) =>
+        oneItem(
+          base.put({ ...keys.bindings(ctx.tenant), entity: 'Bindings', bindings: op.bindings, version: (op.expectedVersion ?? 0) + 1 }, op.expectedVersion),
+          createOrVersion(op.expectedVersion),
+        ),
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import * as z from '../../../domain/kernel/zod.ts';
 import { ROLES } from '../../../domain/access/auth.ts';
 import { time } from './common.ts';
+import { BINDING_ROLES } from '../../../domain/access/bindings.ts';
 
 /** What the users and tenants routes answer (domain/access). */
 export const userResponse = /* @__PURE__ */ z.schema(() =>
@@ -59,4 +60,21 @@ export const scimMessage = /* @__PURE__ */ z.schema(() =>
   z
     .looseObject({ schemas: z.array(z.string()).check(z.describe('the SCIM schema URNs of the message')) })
     .check(z.meta({ id: 'ScimMessage' }), z.describe('a SCIM 2.0 message (application/scim+json)')),
+);
+
+/** What /access/bindings answers: the tenant's role bindings (each: a user or a group, a role or break-glass, environments) and the list's version. */
+export const bindingsResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      bindings: z.array(
+        z.strictObject({
+          user: z.optional(z.string().check(z.describe("a user's subject id or email (lower case)"))),
+          group: z.optional(z.string().check(z.describe('a group of the identity provider'))),
+          role: z.enum(BINDING_ROLES),
+          environments: z.array(z.string()).check(z.describe('environment names, or * for every environment')),
+        }),
+      ),
+      version: z.number().check(z.int(), z.describe('the version of the list (0: none saved yet): send it back with PUT')),
+    })
+    .check(z.meta({ id: 'RoleBindings' })),
 );

@@ -1,4 +1,4 @@
-import { tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
+import { bindingsResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
 
 /** What the people routes have in common: the user pool's Admin* grants (a role of its own), and no promotion flows. */
@@ -13,6 +13,7 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'users-list',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary: "The tenant's users with their roles and sign-in status (admin)",
     response: { schema: usersListResponse },
     ...PEOPLE,
@@ -23,6 +24,7 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'users-invite',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary: "Invite a user into your tenant with roles, from the tenant's email domains only: on AWS Cognito emails a temporary password; audited",
     response: user,
     ...PEOPLE,
@@ -33,6 +35,7 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'users-roles',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary:
       "Replace a user's roles (never your own; the tenant keeps at least one admin); taking a role away signs them out and voids their earlier tokens for changes; audited",
     response: user,
@@ -44,6 +47,7 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'users-remove',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary:
       'Remove a user from your tenant (never yourself, never the last admin): signs them out, and their earlier tokens change nothing from then on; audited',
     status: 204,
@@ -55,9 +59,33 @@ export const ACCESS_ROUTES: Route[] = [
     handler: 'tenants-create',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary:
       "Create a tenant with its email domains and invite its first admin: platform operators only (the platform-admin group); an id with a record, people or data answers 409; audited in the new tenant's trail",
     response: { schema: tenantCreatedResponse },
     ...PEOPLE,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/access/bindings`,
+    handler: 'access-bindings',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary: "The tenant's role bindings: who (a user or a group) holds which role, or break-glass, in which environments (admin)",
+    response: { schema: bindingsResponse },
+    startsFlows: false,
+  },
+  {
+    method: 'PUT',
+    path: `${v1}/access/bindings`,
+    handler: 'access-bindings',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary:
+      "Replace the tenant's role bindings (admin): every environment named must exist (400 naming the field); `version` for optimistic locking (409 when stale); 409 when the change would leave the tenant no admin; audited with before and after",
+    response: { schema: bindingsResponse },
+    startsFlows: false,
   },
 ];

@@ -20,6 +20,7 @@ export const GITOPS_ROUTES: Route[] = [
     handler: 'git-target-put',
     auth: 'jwt',
     role: 'admin',
+    env: { path: 'env' },
     summary:
       'Commit promoted versions to a file in a git repository (YAML/JSON path, e.g. image.tag); version to change it; every secret it names must exist for the tenant (422 naming it)',
     response: { schema: gitTargetResponse },
@@ -33,6 +34,7 @@ export const GITOPS_ROUTES: Route[] = [
     handler: 'git-target',
     auth: 'jwt',
     role: 'admin',
+    env: { path: 'env' },
     summary: 'Stop committing promotions of this environment to git',
     status: 204,
     startsFlows: false,

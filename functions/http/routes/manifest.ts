@@ -39,6 +39,7 @@ export const MANIFEST_ROUTES: Route[] = [
     handler: 'manifest-apply',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary: 'Apply a manifest as one audited change (all or nothing; expectedDigest refuses a stale plan)',
     response: { schema: manifestApplyResponse },
     ownRole: true,

@@ -21,6 +21,12 @@ export interface Route {
   handler: string;
   auth: AuthType;
   role: Role | null;
+  /**
+   * Where the environment the route acts in comes from, for role bindings scoped to environments
+   * (domain/access/bindings.ts; the handler checks the caller's role there): every row whose role is
+   * more than viewer declares it (test/unit/authorization-matrix.test.ts).
+   */
+  env?: EnvFrom;
   summary: string;
   /** the success status, where a handler serving several routes answers this one differently (a DELETE's 204) */
   status?: number;
@@ -58,6 +64,14 @@ export interface RouteResponse {
   /** errors the handler answers itself in the format of its success (an HTML page, a Slack reply) instead of the API's Error, or in the JSON schema given: status → when */
   errors?: Record<number, string | { description: string; headers?: Record<string, string>; schema?: z.ZodMiniType }>;
 }
+
+/**
+ * `{ path }`: a path parameter names the environment; `{ body }`: a body field does (left out: the act is
+ * tenant-wide); `{ promotion }`: the target environment of the promotion the path parameter names;
+ * `'tenant'`: the act is tenant-wide (only the role tenant-wide, by token or a `*` binding, allows it);
+ * `'any'`: the act is the caller's own and needs the role in some environment (linking Slack).
+ */
+export type EnvFrom = { path: string } | { body: string } | { promotion: string } | 'tenant' | 'any';
 
 export const v1 = '/api/v1';
 

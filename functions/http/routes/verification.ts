@@ -30,6 +30,7 @@ export const VERIFICATION_ROUTES: Route[] = [
     handler: 'analysis-templates-put',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary:
       'Create or replace an analysis template: its conditions compiled and its query placeholders checked (400 naming the field); `version` for optimistic locking',
     response: { schema: analysisTemplateWithVersion },
@@ -41,6 +42,7 @@ export const VERIFICATION_ROUTES: Route[] = [
     handler: 'analysis-templates-delete',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary: 'Remove an analysis template (409 while an environment, wave or target attaches it, or a promotion rolling out uses it)',
     status: 204,
     startsFlows: false,
@@ -60,6 +62,7 @@ export const VERIFICATION_ROUTES: Route[] = [
     handler: 'metric-accounts-put',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary:
       'Replace the metric accounts: a role per account (the role ARN of that account), assumed with the external id to read CloudWatch there; 422 when an attached CloudWatch analysis would lose its account; `version` for optimistic locking',
     response: { schema: metricAccountsResponse },

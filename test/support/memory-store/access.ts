@@ -5,7 +5,9 @@ import type { AdminGuard, Member, Tenant } from '../../../domain/access/ports.ts
 import type { ScimRecord, ScimStorePort, ScimToken } from '../../../domain/access/scim-model.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
-import type { MemoryState } from './area.ts';
+import type { MemoryState, Writers } from './area.ts';
+import type { AccessOp } from '../../../domain/access/ports.ts';
+import type { Binding, Bindings } from '../../../domain/access/bindings.ts';
 import { auditWrite } from './audit.ts';
 import { readEnvironment } from './environments.ts';
 import { create, createOrVersion, less, versioned } from './table.ts';
@@ -124,6 +126,11 @@ export function accessArea({ table }: MemoryState) {
       const n = table.get(keys.notBefore(tenant, id))?.notBefore;
       return typeof n === 'number' ? n : null;
     },
+    async getBindings(tenant: string): Promise<Bindings | null> {
+      const item = table.get(keys.bindings(tenant));
+      if (!item) return null;
+      return { bindings: structuredClone((item.bindings ?? []) as Binding[]), version: Number(item.version) };
+    },
   };
   const scim: ScimStorePort = {
     async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
@@ -163,5 +170,14 @@ export function accessArea({ table }: MemoryState) {
       ]);
     },
   };
-  return { port: { ...appKeys, ...tenants, ...scim } };
+
+  const writes: Writers<AccessOp> = {
+    accessBindings: (op, ctx) => [
+      versioned(
+        { ...keys.bindings(ctx.tenant), entity: 'Bindings', bindings: structuredClone(op.bindings), version: (op.expectedVersion ?? 0) + 1 },
+        op.expectedVersion,
+      ),
+    ],
+  };
+  return { port: { ...appKeys, ...tenants, ...scim }, writes };
 }

@@ -1,0 +1,81 @@
+import { auditEntry } from '../audit/audit.ts';
+import { NoAdminLeft, VersionConflict } from '../kernel/errors.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
+import { retryOnConflict } from '../kernel/retry.ts';
+import { hasRole, type Principal, type Role } from './auth.ts';
+import { checkBindings, grantsAdmin, keepsAdmin, rightsIn, type Binding, type Bindings, type BindingsBody } from './bindings.ts';
+
+/** GET /access/bindings: the tenant's bindings and their version (0: none saved yet). */
+export async function listBindings(deps: Deps, ctx: Ctx): Promise<Bindings> {
+  const stored = await deps.store.getBindings(ctx.principal.tenant);
+  return { bindings: stored?.bindings ?? [], version: stored?.version ?? 0 };
+}
+
+/**
+ * 409 when bindings `next` would leave the tenant no admin: the caller is no admin by their token or a `*`
+ * binding, no binding grants admin tenant-wide, and no one in the people index holds the admin role.
+ */
+export async function assertAdminLeft(deps: Deps, ctx: Ctx, next: readonly Binding[]): Promise<void> {
+  if (keepsAdmin(ctx.principal, next) || grantsAdmin(next)) return;
+  if ((await deps.store.listMembers(ctx.principal.tenant)).some((m) => hasRole(m, 'admin'))) return;
+  throw new NoAdminLeft('This change would leave the tenant with no admin: keep an admin binding for * (or make someone admin first)', { field: 'bindings' });
+}
+
+/** One line per binding, for the audit's before/after: who, role, where. */
+export const bindingsText = (list: readonly Binding[]) =>
+  list.map((b) => `${b.user !== undefined ? `user:${b.user}` : `group:${b.group}`} ${b.role} in ${b.environments.join(',')}`).join('\n') || '(none)';
+
+/**
+ * Replaces the tenant's bindings (admin): every environment a binding names must exist (400 naming the
+ * field); 409 on a stale version, and when the change would leave the tenant no admin (none in its
+ * people index, none by a `*` binding, and the caller not one either). Audited with before and after.
+ */
+export async function putBindings(deps: Deps, ctx: Ctx, body: BindingsBody): Promise<Bindings> {
+  const { tenant } = ctx.principal;
+  return retryOnConflict(deps.tunables, async () => {
+    const [stored, envs] = await Promise.all([deps.store.getBindings(tenant), deps.store.listEnvironments(tenant)]);
+    const current = stored?.version ?? 0;
+    if (body.version !== undefined && body.version !== current)
+      throw new VersionConflict(`The bindings are at version ${current}, not ${body.version}; read them again and reapply your change`, {
+        currentVersion: current,
+      });
+    const next = checkBindings(
+      body.bindings as Binding[],
+      envs.map((e) => e.name),
+    );
+    await assertAdminLeft(deps, ctx, next);
+    await deps.store.commit(tenant, [
+      { kind: 'accessBindings', bindings: next, expectedVersion: stored ? stored.version : null },
+      {
+        kind: 'audit',
+        entry: auditEntry(
+          tenant,
+          {
+            actor: ctx.principal.id,
+            actorName: ctx.principal.name,
+            action: 'access.bindings.put',
+            entityType: 'tenant',
+            entityId: 'access-bindings',
+            before: stored ? bindingsText(stored.bindings) : null,
+            after: bindingsText(next),
+            requestId: ctx.requestId,
+          },
+          deps.clock(),
+        ),
+      },
+    ]);
+    return { bindings: next, version: current + 1 };
+  });
+}
+
+/**
+ * The caller's rights in one environment, for the paths that reach the use cases without the route table
+ * (the review link, Slack): as the HTTP handler decides (functions/http/authorize.ts), the token's roles
+ * when they already hold `needed`, else the union with their bindings there (one read of the bindings item).
+ */
+export async function principalIn(deps: Pick<Deps, 'store'>, principal: Principal, environment: string, needed: Role): Promise<Principal> {
+  if (hasRole(principal, needed)) return principal;
+  const bindings = (await deps.store.getBindings(principal.tenant))?.bindings ?? [];
+  const rights = rightsIn(principal, bindings, environment);
+  return { ...principal, roles: rights.roles, tokenRoles: principal.roles, breakGlass: rights.breakGlass, rightsIn: environment };
+}

@@ -1,0 +1,112 @@
+import { hasRole, type Principal, type Role } from '#domain/access/auth';
+import { names, refusal, rightsIn, type Binding, type Rights } from '#domain/access/bindings';
+import { Forbidden } from '#domain/kernel/errors';
+import type { Deps } from '#domain/ports';
+import type { EnvFrom } from './routes/row.ts';
+
+/**
+ * Authorization of a request, in one place (functions/http/handler.ts calls it for every route with a
+ * role): the caller's rights in the environment the route acts in (its row's `env`) are the union of
+ * their token's tenant-wide roles and their role bindings there (domain/access/bindings.ts rightsIn).
+ *
+ * Cost: a caller whose token's roles already allow the route (everyone, before bindings) reads nothing
+ * more, as before. Only a caller who needs a binding reads the tenant's bindings: one item, kept in the
+ * warm function's memory for BINDINGS_CACHE_MS (a change is seen by every instance within that time;
+ * at once by the instance that wrote it), whatever the number of bindings; a route whose environment is a
+ * promotion's target reads that promotion too.
+ */
+export const BINDINGS_CACHE_MS = 1_000;
+const MAX_TENANTS = 1_000;
+const cache = new Map<string, { at: number; bindings: Binding[] }>();
+export const bindingsCacheStats = { hits: 0, loads: 0 };
+
+export async function bindingsOf(deps: Pick<Deps, 'store'>, tenant: string, now = Date.now()): Promise<Binding[]> {
+  const hit = cache.get(tenant);
+  if (hit && now - hit.at < BINDINGS_CACHE_MS) {
+    bindingsCacheStats.hits++;
+    return hit.bindings;
+  }
+  bindingsCacheStats.loads++;
+  const bindings = (await deps.store.getBindings(tenant))?.bindings ?? [];
+  if (cache.size >= MAX_TENANTS) cache.clear();
+  cache.set(tenant, { at: now, bindings });
+  return bindings;
+}
+
+/** Forgets a tenant's bindings on this instance (after a change it wrote). */
+export function forgetBindings(tenant: string): void {
+  cache.delete(tenant);
+}
+
+/** The answer of a change that may have changed the tenant's bindings, once it is saved: this instance forgets what it kept of them. */
+export async function bindingsChanged<T>(tenant: string, change: Promise<T>): Promise<T> {
+  const done = await change;
+  forgetBindings(tenant);
+  return done;
+}
+
+export interface Request {
+  params: Record<string, string | undefined>;
+  body?: unknown;
+}
+
+/** The environment a route acts in for this request (null: tenant-wide), as its row declares. */
+export async function environmentOf(deps: Pick<Deps, 'store'>, tenant: string, from: EnvFrom | undefined, req: Request): Promise<string | null> {
+  if (from === undefined || from === 'tenant' || from === 'any') return null;
+  if ('path' in from) return req.params[from.path] ?? null;
+  if ('body' in from) {
+    const v = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>)[from.body] : undefined;
+    return typeof v === 'string' ? v : null;
+  }
+  const id = req.params[from.promotion];
+  if (!id) return null;
+  return (await deps.store.getPromotion(tenant, id))?.targetEnvironment ?? null;
+}
+
+/** Whether the decision waits for the body (the environment is a body field). */
+export const needsBody = (from: EnvFrom | undefined) => typeof from === 'object' && 'body' in from;
+
+/** The caller's rights with `rights` in `environment`: what the use case sees (break-glass included). */
+const withRights = (p: Principal, rights: Rights, environment: string | null): Principal => ({
+  ...p,
+  roles: rights.roles,
+  tokenRoles: p.tokenRoles ?? p.roles,
+  breakGlass: rights.breakGlass,
+  rightsIn: environment,
+});
+
+/**
+ * Authorizes the caller for `needed` where the route acts; answers the principal the use case gets
+ * (unchanged when the token's roles suffice and no break-glass is asked, as before bindings).
+ * 403 names the environment and the role needed.
+ */
+export async function authorize(
+  deps: Pick<Deps, 'store'>,
+  principal: Principal,
+  needed: Role,
+  from: EnvFrom | undefined,
+  req: Request,
+  breakGlass: boolean,
+  /** the environment is a body field not read yet: refuse only a caller no binding names (as before bindings); the rest is decided with the body */
+  deferred = false,
+): Promise<Principal> {
+  if (hasRole(principal, needed) && (!breakGlass || hasRole(principal, 'admin'))) return principal;
+  const bindings = await bindingsOf(deps, principal.tenant);
+  const mine = bindings.filter((b) => names(b, principal));
+  if (!mine.length) {
+    if (hasRole(principal, needed)) return principal;
+    throw new Forbidden(`This route needs the '${needed}' role; you have: ${principal.roles.join(', ') || 'none'}`);
+  }
+  if (deferred) return principal;
+  if (needed === 'viewer') return withRights(principal, rightsIn(principal, mine, null), null);
+  if (from === 'any') {
+    const anywhere = [...new Set(mine.flatMap((b) => (b.environments.includes('*') ? ['*'] : b.environments)))];
+    const where = anywhere.find((e) => rightsIn(principal, mine, e).roles.includes(needed));
+    if (where === undefined) throw refusal(needed, null, rightsIn(principal, mine, null));
+    return principal;
+  }
+  const environment = await environmentOf(deps, principal.tenant, from, req);
+  const rights = rightsIn(principal, mine, environment);
+  if (!rights.roles.includes(needed)) throw refusal(needed, environment, rights);
+  return withRights(principal, rights, environment);
+}
