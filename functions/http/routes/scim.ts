@@ -31,6 +31,7 @@ export const SCIM_ROUTES: Route[] = [
     handler: 'scim-token',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary:
       "Create the tenant's SCIM token, or replace it (the previous one stops working at once): shown once, kept hashed; give it to the identity provider with the base URL /scim/v2; audited (admin)",
     status: 201,
@@ -43,6 +44,7 @@ export const SCIM_ROUTES: Route[] = [
     handler: 'scim-token',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary: "When the tenant's SCIM token was made and by whom (never the token) (admin)",
     response: { schema: scimTokenResponse },
     ...PEOPLE,
@@ -53,6 +55,7 @@ export const SCIM_ROUTES: Route[] = [
     handler: 'scim-token',
     auth: 'jwt',
     role: 'admin',
+    env: 'tenant',
     summary: "Revoke the tenant's SCIM token: provisioning stops until a new one is made; audited (admin)",
     status: 204,
     ...PEOPLE,
