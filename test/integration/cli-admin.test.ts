@@ -213,7 +213,7 @@ describe('CLI through the API', () => {
     });
     // A secret the tenant does not have: 422 naming the field and the secret; nothing changes.
     await expect(cli('git-target', 'set', 'staging', '--token-secret', 'NOPE')).rejects.toMatchObject({
-      stderr: expect.stringMatching(/422 .*\n\s+body\.tokenSecret: the secret 'NOPE' does not exist for this tenant/),
+      stderr: expect.stringMatching(/422 .*\n\s+tokenSecret: the secret 'NOPE' does not exist for this tenant/),
     });
     expect((await stored()).version).toBe(3);
     // A new target in pull-request mode without its API token: the API names the missing field; without --repo the CLI says what it needs.

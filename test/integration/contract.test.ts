@@ -385,7 +385,10 @@ describe('request classes over the route table', () => {
     const admin = (await t.users(tenant)).admin;
     await makeLine(t, admin);
     const paths = await fixtures(admin, tenant);
-    const puts = operations().filter((o) => (o.method === 'PUT' || o.method === 'PATCH') && operations().some((g) => g.method === 'GET' && g.path === o.path));
+    // SCIM's PUT (a SCIM token's, not a person's) takes back its GET in the Okta sequence replayed by scim.test.ts.
+    const puts = operations().filter(
+      (o) => (o.method === 'PUT' || o.method === 'PATCH') && !o.path.startsWith('/scim/') && operations().some((g) => g.method === 'GET' && g.path === o.path),
+    );
     expect(puts.length).toBeGreaterThanOrEqual(11);
     const failures: string[] = [];
     for (const o of puts) {

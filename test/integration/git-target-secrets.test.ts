@@ -78,15 +78,15 @@ describe('a git target naming a secret that does not exist', () => {
     expect(refused.status, JSON.stringify(refused.body)).toBe(422);
     expect(refused.body.error.message).toContain("'PUSH'");
     expect(refused.body.error.issues).toEqual([
-      { path: 'body.tokenSecret', message: expect.stringMatching(/'PUSH' does not exist for this tenant \(purpose git-token\)/) },
+      { path: 'tokenSecret', message: expect.stringMatching(/'PUSH' does not exist for this tenant \(purpose git-token\)/) },
     ]);
     expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: u.viewer })).status).toBe(404);
     secret(tenant, 'git-token', 'PUSH');
     const pr = await put({ tokenSecret: 'PUSH', pullRequest: { host: 'github', tokenSecret: 'GH', webhookSecret: 'HOOK' } });
     expect(pr.status, JSON.stringify(pr.body)).toBe(422);
     expect(pr.body.error.issues).toEqual([
-      { path: 'body.pullRequest.tokenSecret', message: expect.stringMatching(/'GH' does not exist for this tenant \(purpose github-token\)/) },
-      { path: 'body.pullRequest.webhookSecret', message: expect.stringMatching(/'HOOK' does not exist for this tenant \(purpose git-webhook\)/) },
+      { path: 'pullRequest.tokenSecret', message: expect.stringMatching(/'GH' does not exist for this tenant \(purpose github-token\)/) },
+      { path: 'pullRequest.webhookSecret', message: expect.stringMatching(/'HOOK' does not exist for this tenant \(purpose git-webhook\)/) },
     ]);
     expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: u.viewer })).status).toBe(404);
     const saved = await put({ tokenSecret: 'PUSH' });
@@ -94,7 +94,7 @@ describe('a git target naming a secret that does not exist', () => {
     // A change that names a missing secret is refused too, and the stored target stays as it was.
     const changed = await put({ tokenSecret: 'GONE', version: saved.body.version });
     expect(changed.status, JSON.stringify(changed.body)).toBe(422);
-    expect(changed.body.error.issues).toEqual([{ path: 'body.tokenSecret', message: expect.stringContaining("'GONE'") }]);
+    expect(changed.body.error.issues).toEqual([{ path: 'tokenSecret', message: expect.stringContaining("'GONE'") }]);
     expect((await t.call('GET', '/api/v1/environments/staging/git-target', { token: u.viewer })).body).toMatchObject({
       tokenSecret: 'PUSH',
       version: saved.body.version,

@@ -29,6 +29,7 @@ let g: GitServer;
 let gh: GitHubStandin;
 let gl: GitLabStandin;
 const GL_TOKEN = 'glpat-standintoken0123456789';
+const APP_INSTALLATION_TOKEN = 'ghs_installationtoken0123456789';
 
 beforeAll(async () => {
   t = await startTestStack();
@@ -42,6 +43,8 @@ beforeAll(async () => {
     process.env[localSecretVariable(id, 'github-token', 'GITHUB_TOKEN')!] = GH_TOKEN;
     process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_HOOK')!] = HOOK_SECRET;
     process.env[localSecretVariable(id, 'gitlab-token', 'GITLAB_TOKEN')!] = GL_TOKEN;
+    // A GitHub App's installation token (the app's tests): PUT …/git-target refuses a secret that does not exist.
+    process.env[localSecretVariable(id, 'github-token', 'APP_TOKEN')!] = APP_INSTALLATION_TOKEN;
     return id;
   };
 });
@@ -187,11 +190,10 @@ describe('only the pull requests Stageline opened are its delivery', () => {
 });
 
 describe("with a GitHub App's installation token (which cannot read /user), the author is still checked", () => {
-  const APP_TOKEN = 'ghs_installationtoken0123456789';
+  const APP_TOKEN = APP_INSTALLATION_TOKEN;
   /** production's git target in pull-request mode with an installation token of the app `stageline-app` (stored as APP_TOKEN) */
   async function appSetup(name: string, pullRequest: Record<string, unknown> = {}) {
     const s = await setup(name, { tokenSecret: 'APP_TOKEN', ...pullRequest }, { allow: false });
-    process.env[localSecretVariable(s.tenant, 'github-token', 'APP_TOKEN')!] = APP_TOKEN;
     gh.allow(APP_TOKEN, s.fullName);
     gh.installation(APP_TOKEN, 'stageline-app');
     return s;
@@ -261,10 +263,10 @@ describe("with a GitHub App's installation token (which cannot read /user), the 
       });
     const gl = await put({ host: 'gitlab', tokenSecret: 'GITLAB_TOKEN', appSlug: 'stageline-app' });
     expect(gl.status, JSON.stringify(gl.body)).toBe(400);
-    expect(gl.body.error.issues).toEqual([expect.objectContaining({ path: 'body.pullRequest.appSlug' })]);
+    expect(gl.body.error.issues).toEqual([expect.objectContaining({ path: 'pullRequest.appSlug' })]);
     const bad = await put({ host: 'github', tokenSecret: 'GITHUB_TOKEN', appSlug: 'stageline-app[bot]' });
     expect(bad.status, JSON.stringify(bad.body)).toBe(400);
-    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: 'body.pullRequest.appSlug' })]);
+    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: 'pullRequest.appSlug' })]);
   });
 });
 

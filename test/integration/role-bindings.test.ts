@@ -142,10 +142,10 @@ describe('role bindings scoped to environments', () => {
       body: { bindings: [{ group: 'payments', role: 'deployer', environments: ['staging', 'production'] }] },
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.issues).toContainEqual({ path: 'body.bindings.0.environments.1', message: expect.stringMatching(/'production' does not exist/) });
+    expect(bad.body.error.issues).toContainEqual({ path: 'bindings.0.environments.1', message: expect.stringMatching(/'production' does not exist/) });
     const noSubject = await t.call('PUT', '/api/v1/access/bindings', { token: admin, body: { bindings: [{ role: 'viewer', environments: ['*'] }] } });
     expect(noSubject.status).toBe(400);
-    expect(noSubject.body.error.issues[0].path).toBe('body.bindings.0.user');
+    expect(noSubject.body.error.issues[0].path).toBe('bindings.0.user');
 
     const owners = await t.call('PUT', '/api/v1/access/bindings', {
       token: admin,
@@ -190,7 +190,7 @@ describe('role bindings scoped to environments', () => {
     expect((await cli(admin, 'roles', 'list')).stdout).toMatch(/group:payments\s+deployer\s+dev, staging/);
     const bad = await outcome(cli(admin, 'roles', 'set', '--group', 'payments', '--role', 'approver', '--env', 'prod'));
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/body\.bindings\.\d\.environments\.0.*'prod' does not exist/);
+    expect(bad.stderr).toMatch(/bindings\.\d\.environments\.0.*'prod' does not exist/);
     await cli(admin, 'roles', 'set', '--group', 'payments', '--role', 'deployer');
     expect(JSON.parse((await cli(admin, 'roles', 'list', '--json')).stdout).bindings).toEqual([
       { user: `lead@${tenant}.test`, role: 'break-glass', environments: ['production'] },
