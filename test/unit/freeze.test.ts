@@ -87,7 +87,9 @@ describe('freeze windows (cron in a time zone, DST-correct)', () => {
     expect((await issues({ reason: 'x', cron: '0 16 * * 5', endCron: '0 8 * * 1', timezone: 'Mars/Olympus' }))[0]).toMatch(
       /^timezone: must be an IANA time zone/,
     );
-    expect((await issues({ reason: 'x', cron: 'every friday', endCron: '0 8 * * 1', timezone: 'UTC' }))[0]).toMatch(/^cron: is not a cron expression: it has 2 fields; expected a cron expression of 5 fields/);
+    expect((await issues({ reason: 'x', cron: 'every friday', endCron: '0 8 * * 1', timezone: 'UTC' }))[0]).toMatch(
+      /^cron: is not a cron expression: it has 2 fields; expected a cron expression of 5 fields/,
+    );
     expect(await issues({ reason: 'x', start: '2026-12-27T00:00:00Z', end: '2026-12-24T00:00:00Z' })).toEqual(['end: must be after start']);
     expect((await issues({ reason: 'x' }))[0]).toMatch(/^start: give either start and end/);
     expect((await issues({ reason: 'x', start: '2026-12-24T00:00:00Z', cron: '0 16 * * 5' }))[0]).toMatch(/either start and end/);
