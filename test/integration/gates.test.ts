@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { canonicalJson, sha256Hex } from '../../domain/kernel/canonical.ts';
 import { keys } from '../../functions/adapters/keys.ts';
@@ -239,7 +239,7 @@ describe('validation gates', () => {
     const view = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
     expect(JSON.stringify(view.body)).not.toContain(SECRET);
     const tenant = (JSON.parse(Buffer.from(u.admin.split('.')[1]!, 'base64url').toString()) as Record<string, string>)['custom:tenant_id']!;
-    const raw = await localClient(inject('dynamoEndpoint')).send(
+    const raw = await localClient(t.stack.dynamo.endpoint).send(
       new GetItemCommand({
         TableName: t.stack.tableName,
         Key: { pk: { S: keys.environment(tenant, 'staging').pk }, sk: { S: keys.environment(tenant, 'staging').sk } },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -51,7 +51,7 @@ function raw(method: string, path: string, headers: Record<string, string>): Pro
 
 describe('the local stack stays local', () => {
   it('DynamoDB Local and the gateway listen on loopback only', () => {
-    const dynamoPort = Number(new URL(inject('dynamoEndpoint')).port);
+    const dynamoPort = t.stack.dynamo.port;
     for (const port of [dynamoPort, t.stack.gateway.port]) {
       const addrs = listeners(port);
       expect(addrs.length, `nothing listens on ${port}`).toBeGreaterThan(0);
