@@ -121,11 +121,15 @@ describe('a target poll: one read in steady state, two while that target diverge
     const { b, tableName, close } = await openHarness(endpoint);
     const r = await reader(endpoint, tableName);
     try {
-      // The moment wave 3's last target is changed (before the alarm the flow then raises): the environment as a poll reads it.
+      // The moment the sixth target is changed (wave 3's targets apply in parallel, in any order; before the alarm the
+      // flow then raises): the environment as a poll reads it.
       let during: Promise<Environment | null> | undefined;
+      const applied = new Set<string>();
       const fire = b.signals.fire.bind(b.signals);
       b.signals.fire = (key: string) => {
-        if (!during && key.endsWith(':target-apply:t-006')) during = r.store.getEnvironment('trc-back', 'production', { consistent: true });
+        const m = /:target-apply:(t-\d+)$/.exec(key);
+        if (m) applied.add(m[1]!);
+        if (!during && applied.size === 6) during = r.store.getEnvironment('trc-back', 'production', { consistent: true });
         fire(key);
       };
       const rolled = await rolloutFlow(b, 'trc-back', 6, 3, { waveSizes: [1, 2, 3], alarmInWave: 3 });
