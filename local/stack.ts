@@ -33,7 +33,7 @@ import { LocalOutbox } from './outbox.ts';
 import { LocalDirectory } from './directory.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
-import { postToSlack } from '../functions/adapters/channels.ts';
+import { postToSlack, postToTeams } from '../functions/adapters/channels.ts';
 import { localWebhooks } from './webhooks.ts';
 import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
 import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
@@ -255,7 +255,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     anchor,
     directory,
     users: directory,
-    channels: { slack: postToSlack, email: outbox.email },
+    channels: { slack: postToSlack, teams: postToTeams, email: outbox.email },
     webhooks: webhooks.deps,
     // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.
     gates: new HttpGateProvider(),

@@ -35,6 +35,8 @@ export interface NotificationSettings {
     /** set by a manifest: the secret's name (`${NAME}`), exported instead of the value */
     webhookRef?: string;
   };
+  /** Microsoft Teams: a Workflows webhook ("When a Teams webhook request is received"); its URL carries its signature (`sig`), a secret */
+  teams?: { webhook: string };
   email?: { recipients: string[]; approvers: boolean };
   events?: NotificationKind[];
   version: number;

@@ -6,6 +6,7 @@ import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTenantUrls, tenantUrl } from '../kernel/url-policy.ts';
 import { DEFAULT_NOTIFICATION_KINDS, NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
+import { WORKFLOWS_HOSTS_TEXT, workflowsHostIssue } from './teams.ts';
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
 export const slackTeamId = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^T[A-Z0-9]{2,20}$/, "a Slack workspace's team id (T…)")));
@@ -53,6 +54,30 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
             ),
           ),
       ),
+      teams: z.optional(
+        z
+          .nullable(
+            z.strictObject({
+              webhook: tenantUrl(z.string().check(z.trim(), z.maxLength(2048)))
+                .check(
+                  z.superRefine((url, ctx) => {
+                    const why = workflowsHostIssue(url);
+                    if (why) ctx.addIssue({ code: 'custom', message: why });
+                  }),
+                )
+                .check(
+                  z.describe(
+                    `The URL of a Teams Workflows webhook (a "When a Teams webhook request is received" trigger), on ${WORKFLOWS_HOSTS_TEXT}; another host is refused with 400. Its signature (sig=…) is a secret: stored sealed, never shown`,
+                  ),
+                ),
+            }),
+          )
+          .check(
+            z.describe(
+              `absent: kept as it is; null: Teams off; an object: Teams as given. Its webhook may be sent back as GET shows it (${'`origin/…`'}) to keep the stored one`,
+            ),
+          ),
+      ),
       email: z.optional(
         z
           .nullable(
@@ -83,10 +108,11 @@ export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
 
 /** What the API shows: never the webhook's secret path. */
 export function settingsView(s: NotificationSettings | null, scope: string) {
-  if (!s) return { scope, slack: null, email: null, events: [...DEFAULT_NOTIFICATION_KINDS], version: 0 };
+  if (!s) return { scope, slack: null, teams: null, email: null, events: [...DEFAULT_NOTIFICATION_KINDS], version: 0 };
   return {
     scope,
     slack: s.slack ? { webhook: maskedWebhook(s.slack.webhook), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
+    teams: s.teams ? { webhook: maskedWebhook(s.teams.webhook) } : null,
     email: s.email ?? null,
     events: s.events ?? [...DEFAULT_NOTIFICATION_KINDS],
     version: s.version,
@@ -105,6 +131,7 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
   const { tenant } = ctx.principal;
   // The webhook passed the schema's rules; loopback is the deployment's to allow.
   if (body.slack) assertTenantUrls([{ path: 'body.slack.webhook', url: body.slack.webhook }], { allowLoopback: deps.tunables.allowLoopbackOutbound });
+  if (body.teams) assertTenantUrls([{ path: 'body.teams.webhook', url: body.teams.webhook }], { allowLoopback: deps.tunables.allowLoopbackOutbound });
   await assertScope(deps, tenant, scope);
   return retryOnConflict(deps.tunables, async () => {
     const prev = await deps.store.getNotificationSettings(tenant, scope);
@@ -123,18 +150,21 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
         : body.slack === null
           ? undefined
           : {
-              webhook: webhookOf(body.slack.webhook, prev),
+              webhook: webhookOf(body.slack.webhook, prev?.slack, 'body.slack.webhook'),
               channels: body.slack.channels,
               // Left out: the workspace bound stays bound; null unbinds it.
               ...((body.slack.teamId === undefined ? prev?.slack?.teamId : body.slack.teamId) ? { teamId: (body.slack.teamId ?? prev?.slack?.teamId)! } : {}),
               ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack.webhook) ? { webhookRef: prev.slack.webhookRef } : {}),
             };
+    const teams =
+      body.teams === undefined ? prev?.teams : body.teams === null ? undefined : { webhook: webhookOf(body.teams.webhook, prev?.teams, 'body.teams.webhook') };
     const email = body.email === undefined ? prev?.email : (body.email ?? undefined);
     const events = body.events === undefined ? prev?.events : (body.events ?? undefined);
     const next: NotificationSettings = {
       tenant,
       scope,
       ...(slack ? { slack } : {}),
+      ...(teams ? { teams } : {}),
       ...(email ? { email } : {}),
       ...(events ? { events } : {}),
       version: (prev?.version ?? 0) + 1,
@@ -168,15 +198,15 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
   });
 }
 
-/** The webhook to store: the one given, or the stored one when the caller sent back its masked form. */
-function webhookOf(given: string, prev: NotificationSettings | null): string {
+/** The webhook to store: the one given, or the stored one (Slack's or Teams') when the caller sent back its masked form. */
+function webhookOf(given: string, stored: { webhook: string } | undefined, path: string): string {
   if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) return given;
-  if (prev?.slack && (given === maskedWebhook(prev.slack.webhook) || given === `${new URL(prev.slack.webhook).origin}/%E2%80%A6`)) return prev.slack.webhook;
+  if (stored && (given === maskedWebhook(stored.webhook) || given === `${new URL(stored.webhook).origin}/%E2%80%A6`)) return stored.webhook;
   throw new ValidationFailed([
     {
-      path: 'body.slack.webhook',
+      path,
       message:
-        'is a masked value (as GET shows a stored webhook), not a webhook: send the full incoming-webhook URL, or the masked value of the webhook stored here to keep it',
+        'is a masked value (as GET shows a stored webhook), not a webhook: send the full webhook URL, or the masked value of the webhook stored here to keep it',
     },
   ]);
 }

@@ -17,7 +17,9 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
   const notifyItem = (settings: NotificationSettings): Record<string, unknown> => {
     const box = base.box();
     const slack = settings.slack && box ? { ...settings.slack, webhook: box.seal(settings.slack.webhook) } : settings.slack;
-    return { ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack };
+    // The Teams Workflows URL carries its signature (sig=…): sealed the same way.
+    const teams = settings.teams && box ? { webhook: box.seal(settings.teams.webhook) } : settings.teams;
+    return { ...keys.notifySettings(settings.tenant, settings.scope), entity: 'NotifySettings', ...settings, slack, teams };
   };
 
   /**
@@ -25,10 +27,11 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
    * settings then) are dropped here: Slack requests are verified with the deployment's secret and
    * Slack users are linked by the people themselves, so neither is ever read again.
    */
-  const openNotify = (s: NotificationSettings | null): NotificationSettings | null => {
+  const openNotify = (stored: NotificationSettings | null): NotificationSettings | null => {
+    const box = base.box();
+    const s = stored?.teams && box ? { ...stored, teams: { webhook: box.open(stored.teams.webhook) } } : stored;
     if (!s?.slack) return s;
     const { signingSecret: _secret, users: _users, ...slack } = s.slack as NotificationSettings['slack'] & { signingSecret?: unknown; users?: unknown };
-    const box = base.box();
     return { ...s, slack: { ...slack, webhook: box ? box.open(slack.webhook) : slack.webhook } };
   };
 
