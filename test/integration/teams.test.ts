@@ -1,4 +1,8 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../functions/adapters/keys.ts';
+import { localClient } from '../../local/dynamodb.ts';
 import { waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { startWorkflowsStandIn, workflowsEnvelopeProblems, type WorkflowsPost, type WorkflowsStandIn } from '../support/workflows-standin.ts';
@@ -82,7 +86,12 @@ describe('Teams notification settings', () => {
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     const { deps } = await import('../../functions/http/deps.ts');
     expect((await deps().store.getNotificationSettings(tenant, 'tenant'))?.teams?.webhook).toBe(WORKFLOWS_URL);
-    // The stored item holds it sealed, like the Slack webhook.
+    // The stored item holds it sealed, like the Slack webhook; nor does the audit entry carry it.
+    const raw = await localClient(t.stack.dynamo.endpoint).send(
+      new GetItemCommand({ TableName: t.stack.tableName, Key: marshall(keys.notifySettings(tenant, 'tenant')) }),
+    );
+    expect(JSON.stringify(raw.Item)).not.toContain('Zm9vYmFy');
+    expect(JSON.stringify(raw.Item)).toContain('teams');
     const audit = await t.call('GET', '/api/v1/audit?action=notifications.update', { token: u.admin });
     expect(JSON.stringify(audit.body)).not.toContain('Zm9vYmFy');
     // A masked value that is not this scope's webhook is not a webhook.
@@ -162,6 +171,27 @@ describe('Teams cards', () => {
     for (const x of carrying) expect(x.type).toBe('TextRun');
     for (const x of shown) expect(x.text.length, x.text.slice(0, 80)).toBeLessThanOrEqual(2000);
     expect(post!.body.attachments[0].content.actions.every((a: any) => !String(a.url).includes('evil.example'))).toBe(true);
+  });
+});
+
+describe('the local Workflows stand-in (npm start)', () => {
+  it('answers 202, keeps the card for /dev/outbox, and the notifier records it accepted', async () => {
+    const { u } = await tenantWithLine();
+    expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { teams: { webhook: `${t.url}/dev/teams/release-ops` } } })).status).toBe(200);
+    const p = await waitingPromotion(u);
+    let got;
+    for (let i = 0; i < 400 && !got; i++) {
+      got = t.stack.outbox.teams.find((x) => JSON.stringify(x.message).includes(p.id));
+      if (!got) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(got!.hook).toBe('release-ops');
+    expect(workflowsEnvelopeProblems(got!.message)).toEqual([]);
+    const listed = await (await fetch(`${t.url}/dev/outbox.json`)).json();
+    expect(listed.teams.some((x: any) => JSON.stringify(x).includes(p.id))).toBe(true);
+    expect((await fetch(`${t.url}/dev/outbox`)).status).toBe(200);
+    expect((await deliveriesOf(u, p.id, (x) => x.length > 0)).map((n) => n.status)).toEqual(['accepted']);
+    // Not a Workflows message: the stand-in refuses it as the trigger would.
+    expect((await fetch(`${t.url}/dev/teams/release-ops`, { method: 'POST', body: '{"text":"hi"}' })).status).toBe(400);
   });
 });
 
