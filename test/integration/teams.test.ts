@@ -2,6 +2,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/adapters/keys.ts';
+import { cliWith } from '../support/cli.ts';
 import { localClient } from '../../local/dynamodb.ts';
 import { waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -218,4 +219,21 @@ describe('Teams delivery', () => {
     await t.stack.bus.idle();
     expect((await postsFor(q.id)).length).toBe(1);
   }, 30_000);
+});
+
+describe('Teams from the CLI', () => {
+  it('notify set --teams-webhook sets it, notify get shows it masked, --no-teams turns it off; another host exits non-zero naming the field', async () => {
+    const { u } = await tenantWithLine();
+    const env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin };
+    const cli = (...args: string[]) => cliWith(env, ...args);
+    await cli('notify', 'set', '--teams-webhook', WORKFLOWS_URL, '--email', 'ops@acme.example');
+    const got = (await cli('notify', 'get')).stdout;
+    expect(got).toMatch(/teams:\s+https:\/\/prod-12\.westus\.logic\.azure\.com\/…/);
+    expect(got).not.toContain('Zm9vYmFy');
+    await expect(cli('notify', 'set', '--teams-webhook', 'https://hooks.example.com/workflows/x')).rejects.toMatchObject({
+      stderr: expect.stringContaining('teams.webhook'),
+    });
+    await cli('notify', 'set', '--no-teams');
+    expect((await cli('notify', 'get')).stdout).toMatch(/teams:\s+—/);
+  }, 60_000);
 });
