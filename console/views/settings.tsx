@@ -3,7 +3,7 @@ import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Badge, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 
-/** Settings: app keys, webhook subscriptions with their delivery log, analysis templates, recurring promotions, users (admins), and linking one's Slack account. */
+/** Settings: where notifications go (an admin sets Microsoft Teams), app keys, webhook subscriptions with their delivery log, analysis templates, recurring promotions, users (admins), and linking one's Slack account. */
 export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
   const { data: keys, error } = usePoll<any>('api/v1/app-keys', 30000);
   const { data: hooks } = usePoll<any>('api/v1/webhooks', 30000);
@@ -38,6 +38,7 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
           )}
         </section>
       )}
+      <Notifications me={me} say={say} />
       <section aria-labelledby="keys-title">
         <h2 id="keys-title">App keys</h2>
         <Wrap>
@@ -300,5 +301,76 @@ function Webhook({ h, me, say }: { h: any; me: Session; say: (tone: 'ok' | 'bad'
         ))}
       </ul>
     </article>
+  );
+}
+
+/**
+ * Where notifications go, tenant-wide: each channel as the API shows it (webhooks masked: origin and an ellipsis).
+ * An admin sets the Teams Workflows webhook in a secret field (never filled with the stored value) or turns Teams
+ * off; each save sends Teams alone, so the other channels are kept as they are.
+ */
+function Notifications({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
+  const { data, reload } = usePoll<any>('api/v1/notifications', 30000);
+  const [url, setUrl] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  if (!data) return null;
+  const put = async (teams: { webhook: string } | null) => {
+    try {
+      await api('PUT', 'api/v1/notifications', { teams });
+      setUrl('');
+      setProblem(null);
+      say('ok', teams ? 'Teams webhook saved.' : 'Teams turned off.');
+      await reload();
+    } catch (e) {
+      setProblem((e as ApiError).message);
+    }
+  };
+  return (
+    <section aria-labelledby="notify-title">
+      <h2 id="notify-title">Notifications</h2>
+      <ul>
+        <li>Slack: {data.slack ? `${data.slack.webhook} ${data.slack.channels.join(' ')}` : 'off'}</li>
+        <li>Teams: {data.teams ? data.teams.webhook : 'off'}</li>
+        <li>Email: {data.email ? [...data.email.recipients, ...(data.email.approvers ? ['the eligible approvers'] : [])].join(', ') || '—' : 'off'}</li>
+      </ul>
+      {may(me, 'admin') && (
+        <form
+          class="filters-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (url.trim()) void put({ webhook: url.trim() });
+          }}
+        >
+          <p>
+            <label for="teams-webhook">Teams Workflows webhook URL</label>{' '}
+            <input
+              id="teams-webhook"
+              type="password"
+              autocomplete="off"
+              spellcheck={false}
+              aria-describedby="teams-help"
+              placeholder={data.teams ? data.teams.webhook : 'https://….logic.azure.com/workflows/…'}
+              value={url}
+              onInput={(e) => setUrl((e.target as HTMLInputElement).value)}
+            />{' '}
+            <button type="submit">Save Teams webhook</button>{' '}
+            {data.teams && (
+              <button type="button" onClick={() => void put(null)}>
+                Turn Teams off
+              </button>
+            )}
+          </p>
+          <p id="teams-help" class="mut">
+            From a “When a Teams webhook request is received” workflow, on *.logic.azure.com or *.environment.api.powerplatform.com. Its signature is a secret:
+            it is stored sealed and never shown again.
+          </p>
+          {problem && (
+            <p class="notice bad" role="alert">
+              {problem}
+            </p>
+          )}
+        </form>
+      )}
+    </section>
   );
 }
