@@ -1,4 +1,4 @@
-import { AdaptiveCard, Container, OpenUrlAction, RichTextBlock, TextBlock, TextRun } from '@microsoft/teams.cards';
+import { AdaptiveCard, Container, OpenUrlAction, RichTextBlock, TextBlock, TextRun, type CardElement } from '@microsoft/teams.cards';
 import { gateSentence } from '../kernel/display.ts';
 import { safeUrl } from './email.ts';
 import { approvalsLine, cut, listUpTo, MARK, whatLine, type NotificationView } from './view.ts';
@@ -72,7 +72,7 @@ export interface TeamsMessage extends Record<string, unknown> {
 export function teamsMessage(v: NotificationView, opts: { reviewUrl?: string } = {}): TeamsMessage {
   const L = TEAMS_CARD_LIMITS;
   const title = v.title.replace(/\s+/g, ' ').trim() || 'Stageline notification';
-  const body = [
+  const body: CardElement[] = [
     new RichTextBlock().withInlines(run(title, L.title, { weight: 'Bolder', size: 'Medium' })),
     new Container(
       row('What', whatLine(v)),

@@ -187,7 +187,7 @@ describe('the local Workflows stand-in (npm start)', () => {
     }
     expect(got!.hook).toBe('release-ops');
     expect(workflowsEnvelopeProblems(got!.message)).toEqual([]);
-    const listed = await (await fetch(`${t.url}/dev/outbox.json`)).json();
+    const listed = (await (await fetch(`${t.url}/dev/outbox.json`)).json()) as { teams: unknown[] };
     expect(listed.teams.some((x: any) => JSON.stringify(x).includes(p.id))).toBe(true);
     expect((await fetch(`${t.url}/dev/outbox`)).status).toBe(200);
     expect((await deliveriesOf(u, p.id, (x) => x.length > 0)).map((n) => n.status)).toEqual(['accepted']);
