@@ -26,6 +26,7 @@ export async function postToSlack(webhook: string, message: Record<string, unkno
 
 /** A failed delivery; `permanent` when sending the same message again cannot help (the notifier records it and does not retry). */
 export class ChannelRefused extends Error {
+  override name = 'ChannelRefused';
   constructor(
     message: string,
     readonly permanent: boolean,
