@@ -435,10 +435,14 @@ const RIGHTS: [Role, string][] = [
   ['break-glass', 'Break-glass'],
 ];
 
-const grantText = (g: any) =>
-  'role' in g
-    ? `tenant-wide role ${g.role}`
-    : `${g.binding.user !== undefined ? 'user' : 'group'} ${g.binding.user ?? g.binding.group}: ${g.binding.role} in ${whereText(g.binding.environments)}${g.elsewhere ? ' (bound elsewhere: reads)' : ''}`;
+/** What grants a right, in words; a binding of the person shown is "your binding" (or "their binding"), not their email again. */
+const grantText = (g: any, user: { id: string; email: string }, mine: boolean) => {
+  if ('role' in g) return `tenant-wide role ${g.role}`;
+  const b = g.binding;
+  const own = b.user !== undefined && (b.user === user.email || b.user === user.id);
+  const whose = own ? `${mine ? 'your' : 'their'} binding` : `${b.user !== undefined ? 'user' : 'group'} ${b.user ?? b.group}`;
+  return `${whose}: ${b.role} in ${whereText(b.environments)}${g.elsewhere ? ' (bound elsewhere: reads)' : ''}`;
+};
 
 /** Settings → Rights: a person's effective rights per environment, each cell saying what grants it. Yours; an admin picks anyone's. */
 export function RightsSettings({ me }: { me: Session }) {
@@ -512,7 +516,7 @@ export function RightsSettings({ me }: { me: Session }) {
                               <ul class="plain grants">
                                 {grants.map((g, i) => (
                                   <li key={i} class="mut">
-                                    {grantText(g)}
+                                    {grantText(g, data.user, data.user.email === me.email.toLowerCase())}
                                   </li>
                                 ))}
                               </ul>

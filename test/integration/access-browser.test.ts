@@ -40,6 +40,7 @@ describe('identity settings in the console', () => {
     const picks = await section.locator('fieldset.env-picks label').allTextContents();
     expect(picks.map((s) => s.trim())).toEqual(['Every environment (*)', 'dev', 'staging', 'production']);
     await section.getByLabel('staging', { exact: true }).check();
+    await page.screenshot({ path: join(OUT, 'access-form.png'), fullPage: true });
     await section.getByRole('button', { name: 'Save binding' }).click();
     const rows = section.locator('tbody tr');
     await expect.poll(() => rows.first().textContent(), { timeout: 15_000 }).toContain(longEmail);
@@ -150,7 +151,7 @@ describe('identity settings in the console', () => {
       );
       const bindings = (await t.call('GET', '/api/v1/access/bindings', { token: u.admin })).body.bindings;
       expect(bindings).toContainEqual({ user: longEmail, role: 'deployer', environments: ['production', 'staging'] });
-      const mine = `user ${longEmail}: deployer in production, staging`;
+      const mine = 'your binding: deployer in production, staging';
       const group = 'group payments: viewer in every environment';
       expect(cells[0]).toEqual(['tenant-wide', `yes ${group}`, 'no', 'no', 'no', 'no']);
       expect(cells[1]).toEqual(['dev', `yes ${group}`, 'no', 'no', 'no', 'no']);
@@ -172,6 +173,7 @@ describe('identity settings in the console', () => {
       await s2.getByLabel('Person (email or subject id; empty: you)', { exact: true }).fill(longEmail);
       await s2.getByRole('button', { name: 'Show rights' }).click();
       await expect.poll(() => s2.locator('p strong').textContent(), { timeout: 15_000 }).toBe(longEmail);
+      expect(await s2.locator('tbody tr').nth(2).innerText()).toContain('their binding: deployer in production, staging');
       await asAdmin.page.screenshot({ path: join(OUT, `rights-admin-${name}.png`), fullPage: true });
       expect(await asAdmin.page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
       expect(asAdmin.errors).toEqual([]);
