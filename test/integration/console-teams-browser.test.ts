@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe('Teams in the console settings', () => {
   it('an admin sets the Workflows webhook (a secret field), sees it masked, other channels kept; another host is refused with the reason', async () => {
-    const { page, errors } = await openConsoleAs(browser, t.url, u.admin, '#/settings');
+    const { page, errors } = await openConsoleAs(browser, t.url, u.admin, '#/settings/notifications');
     const field = page.getByLabel('Teams Workflows webhook URL');
     await field.waitFor();
     expect(await field.getAttribute('type')).toBe('password');
@@ -52,7 +52,7 @@ describe('Teams in the console settings', () => {
 
   it('a viewer sees where notifications go, masked, and no form', async () => {
     expect((await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { teams: { webhook: WORKFLOWS_URL } } })).status).toBe(200);
-    const { page } = await openConsoleAs(browser, t.url, u.viewer, '#/settings');
+    const { page } = await openConsoleAs(browser, t.url, u.viewer, '#/settings/notifications');
     await page.getByText('Teams: https://prod-12.westus.logic.azure.com/…').waitFor();
     expect(await page.getByLabel('Teams Workflows webhook URL').count()).toBe(0);
     await page.close();

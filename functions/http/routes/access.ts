@@ -1,4 +1,4 @@
-import { bindingsResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
+import { bindingsResponse, rightsResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
 
 /** What the people routes have in common: the user pool's Admin* grants (a role of its own), and no promotion flows. */
@@ -86,6 +86,18 @@ export const ACCESS_ROUTES: Route[] = [
     summary:
       "Replace the tenant's role bindings (admin): every environment named must exist (400 naming the field); `version` for optimistic locking (409 when stale); 409 when the change would leave the tenant no admin; audited with before and after",
     response: { schema: bindingsResponse },
+    startsFlows: false,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/access/rights`,
+    handler: 'access-bindings',
+    auth: 'jwt',
+    role: 'viewer',
+    env: 'any',
+    summary:
+      "Effective rights per environment (view, deploy, approve, admin, break-glass), each with the tenant-wide role or the binding that grants it: your own; with ?user=<id or email>, another person's (admin tenant-wide only: 403 otherwise)",
+    response: { schema: rightsResponse },
     startsFlows: false,
   },
 ];
