@@ -160,7 +160,7 @@ describe('identity settings in the console', () => {
       // Not an admin: no picker of other people, no Access or SCIM link.
       expect(await section.locator('input, select').count()).toBe(0);
       const subnav = page.getByRole('navigation', { name: 'Settings' });
-      expect(await subnav.getByRole('link').allTextContents()).toEqual(['General', 'Rights']);
+      expect(await subnav.getByRole('link').allTextContents()).toEqual(['General', 'Rights', 'Notifications']);
       await page.screenshot({ path: join(OUT, `rights-${name}.png`), fullPage: true });
       expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
       expect(await accessibility(page)).toEqual([]);
@@ -186,7 +186,7 @@ describe('identity settings in the console', () => {
       const main = page.locator('main');
       await expect.poll(() => main.textContent(), { timeout: 15_000 }).toMatch(/Only an admin sees and changes/);
       expect(await main.locator('button, input, select, table').count()).toBe(0);
-      expect(await page.getByRole('navigation', { name: 'Settings' }).getByRole('link').allTextContents()).toEqual(['General', 'Rights']);
+      expect(await page.getByRole('navigation', { name: 'Settings' }).getByRole('link').allTextContents()).toEqual(['General', 'Rights', 'Notifications']);
       await page.screenshot({ path: join(OUT, `settings-${part}-viewer.png`), fullPage: true });
       expect(await accessibility(page)).toEqual([]);
       expect(errors).toEqual([]);
