@@ -292,7 +292,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
   // Cognito's managed login, locally: authorization code + PKCE, choosing a directory user.
-  const oauth = localOAuth(issuer, directory);
+  const oauth = localOAuth(issuer, directory, { store: local.store, secrets: local.secrets!, clock: local.clock });
   const gateway = await startGateway({
     port: opts.port,
     issuer,
