@@ -63,7 +63,11 @@ export function localFederation(deps: FederationDeps) {
     const oauth = await oauthLib();
     return {
       [oauth.customFetch]: (input: string, init: RequestInit) =>
-        guardedFetch(input, { method: init.method, headers: Object.fromEntries(new Headers(init.headers)), body: init.body as string | undefined }),
+        guardedFetch(input, {
+          method: init.method,
+          headers: Object.fromEntries(new Headers(init.headers)),
+          body: init.body instanceof URLSearchParams ? init.body.toString() : (init.body as string | undefined),
+        }),
       [oauth.allowInsecureRequests]: url.startsWith('http:'),
     };
   };
@@ -99,7 +103,8 @@ export function localFederation(deps: FederationDeps) {
     started.delete(state); // single use, whatever happens next
     if (!pending || pending.expires < deps.clock().getTime()) throw new FederationRefused('this sign-in is unknown, used or expired: start again');
     const conn = await deps.store.getIdentityProvider(pending.tenant);
-    if (!conn?.oidc || conn.version !== pending.version) throw new FederationRefused('the identity provider connection changed during the sign-in: start again');
+    if (!conn?.oidc || conn.version !== pending.version)
+      throw new FederationRefused('the identity provider connection changed during the sign-in: start again');
     const oauth = await oauthLib();
     const as = await discoverOidc(conn.oidc.issuer);
     const client = { client_id: conn.oidc.clientId };
@@ -124,7 +129,11 @@ export function localFederation(deps: FederationDeps) {
       throw new FederationRefused(`the identity provider's answer does not hold: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (claims.email_verified === false) throw new FederationRefused('the identity provider says the email address is not verified');
-    const identity = federatedIdentity(conn, { subject: String(claims.sub ?? ''), email: claims.email as string | undefined, groups: claims[conn.groupsClaim] });
+    const identity = federatedIdentity(conn, {
+      subject: String(claims.sub ?? ''),
+      email: claims.email as string | undefined,
+      groups: claims[conn.groupsClaim],
+    });
     await deps.store.commit(identity.tenant, [{ kind: 'audit', entry: signInEntry(identity, deps.clock()) }]);
     return { identity, request: pending.request };
   }

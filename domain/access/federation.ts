@@ -86,7 +86,9 @@ export interface CheckedProvider {
  * not parse or cannot be reached), and keeps the user pool's identity provider in step on AWS.
  */
 export interface IdentityProviders {
-  check(conn: Pick<IdentityProviderConnection, 'kind' | 'oidc' | 'tenant'> & { saml?: { metadataUrl?: string; metadataXml?: string } }): Promise<CheckedProvider>;
+  check(
+    conn: Pick<IdentityProviderConnection, 'kind' | 'oidc' | 'tenant'> & { saml?: { metadataUrl?: string; metadataXml?: string } },
+  ): Promise<CheckedProvider>;
   /** Creates or updates the user pool's identity provider (and the app client's list); locally nothing. */
   sync(conn: IdentityProviderConnection, clientSecret: string | null): Promise<void>;
   remove(conn: IdentityProviderConnection): Promise<void>;
@@ -127,7 +129,7 @@ export const identityProviderBody = /* @__PURE__ */ z.schema(() =>
         clientSecret: z.optional(
           secretName.check(
             z.describe(
-              "the NAME of the tenant secret holding the client secret (never the secret): Secrets Manager stageline/<tenant>/idp-client-secret/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__IDP_CLIENT_SECRET__<NAME> locally; left out: the stored one stays",
+              'the NAME of the tenant secret holding the client secret (never the secret): Secrets Manager stageline/<tenant>/idp-client-secret/<NAME> on AWS, STAGELINE_SECRET_<TENANT>__IDP_CLIENT_SECRET__<NAME> locally; left out: the stored one stays',
             ),
           ),
         ),
@@ -141,14 +143,12 @@ export const identityProviderBody = /* @__PURE__ */ z.schema(() =>
         ssoUrl: z.optional(z.string().check(z.describe('read-only: read from the metadata (a GET answer sent back is accepted)'))),
       }),
     ),
-    emailDomains: z
-      .array(z.string().check(z.trim(), z.toLowerCase(), z.maxLength(253), z.regex(DOMAIN, 'must be a domain name such as example.com')))
-      .check(
-        z.minLength(1, 'give the email domains whose people sign in through this IdP'),
-        z.maxLength(20),
-        z.refine((d) => new Set(d).size === d.length, 'each domain once'),
-        z.describe("the email domains whose people sign in through this IdP: each one this tenant's alone (409 naming a domain another tenant holds)"),
-      ),
+    emailDomains: z.array(z.string().check(z.trim(), z.toLowerCase(), z.maxLength(253), z.regex(DOMAIN, 'must be a domain name such as example.com'))).check(
+      z.minLength(1, 'give the email domains whose people sign in through this IdP'),
+      z.maxLength(20),
+      z.refine((d) => new Set(d).size === d.length, 'each domain once'),
+      z.describe("the email domains whose people sign in through this IdP: each one this tenant's alone (409 naming a domain another tenant holds)"),
+    ),
     groupsClaim: z.optional(
       z
         .string()
@@ -239,7 +239,7 @@ export async function putIdentityProvider(deps: With<'identityProviders' | 'secr
   const publicOnes = body.emailDomains.filter(isPublicMailDomain);
   if (publicOnes.length)
     throw new RuleViolation(`${publicOnes.join(', ')}: a public mail domain cannot route to a tenant's identity provider (anyone can have an address there)`, {
-      issues: publicOnes.map((d) => ({ path: `body.emailDomains[${body.emailDomains.indexOf(d)}]`, message: `${d} is a public mail domain` })),
+      issues: publicOnes.map((d) => ({ path: `body.emailDomains.${body.emailDomains.indexOf(d)}`, message: `${d} is a public mail domain` })),
     });
 
   let secret: string | null = null;
@@ -283,7 +283,7 @@ export async function putIdentityProvider(deps: With<'identityProviders' | 'secr
     if (holder) {
       await Promise.all(claimed.map((c) => store.releaseDomain(c, tenant)));
       throw new AlreadyExists(`The email domain '${d}' belongs to another tenant: a domain signs in through one tenant's identity provider`, {
-        issues: [{ path: `body.emailDomains[${body.emailDomains.indexOf(d)}]`, message: `'${d}' belongs to another tenant` }],
+        issues: [{ path: `body.emailDomains.${body.emailDomains.indexOf(d)}`, message: `'${d}' belongs to another tenant` }],
       });
     }
     claimed.push(d);
@@ -353,7 +353,9 @@ export function federatedIdentity(conn: Pick<IdentityProviderConnection, 'tenant
   if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) throw new FederationRefused('the identity provider sent no email address');
   const domain = email.slice(email.lastIndexOf('@') + 1);
   if (!conn.emailDomains.includes(domain))
-    throw new FederationRefused(`${domain} is not an email domain of this connection (${conn.emailDomains.join(', ')}): the identity provider cannot sign in its addresses here`);
+    throw new FederationRefused(
+      `${domain} is not an email domain of this connection (${conn.emailDomains.join(', ')}): the identity provider cannot sign in its addresses here`,
+    );
   const raw = asserted.groups;
   const list = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
   const groups = [...new Set(list.filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= 256))].slice(0, MAX_IDP_GROUPS);

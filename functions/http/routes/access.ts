@@ -95,14 +95,15 @@ export const ACCESS_ROUTES: Route[] = [
     auth: 'jwt',
     role: 'admin',
     env: 'tenant',
-    summary: "The tenant's identity provider connection (OIDC or SAML) and the email domains that sign in through it (admin); the client secret by its name only",
+    summary:
+      "The tenant's identity provider connection (OIDC or SAML) and the email domains that sign in through it (admin); the client secret by its name only",
     response: { schema: identityProviderResponse },
     startsFlows: false,
   },
   {
     method: 'PUT',
     path: `${v1}/access/identity-provider`,
-    handler: 'identity-provider',
+    handler: 'identity-provider-put',
     auth: 'jwt',
     role: 'admin',
     env: 'tenant',
