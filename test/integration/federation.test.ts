@@ -5,6 +5,7 @@ import { decodeJwt } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { cliOf, outcome } from '../support/cli.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -272,5 +273,24 @@ describe('federation with an OpenID Connect provider', () => {
     expect((await t.call('DELETE', '/api/v1/access/identity-provider', { token: a.u.admin })).status).toBe(204);
     expect((await t.call('GET', '/api/v1/access/identity-provider', { token: a.u.admin })).body).toMatchObject({ kind: null, version: 0 });
     expect((await connect(b.u.admin, { kind: 'oidc', oidc, emailDomains: [b.domain, a.domain] })).status).toBe(200);
+  });
+
+  it('stageline idp set-oidc, show, remove: the connection through the CLI; a refusal names the field and exits non-zero', async () => {
+    const { tenant, u, domain } = await tenantWithSecret();
+    const cli = cliOf(t);
+    const set = await cli(u.admin, 'idp', 'set-oidc', '--issuer', idp.issuer, '--client-id', 'stageline', '--client-secret', 'OKTA', '--domain', domain);
+    expect(set.stdout).toContain(`t-${tenant}-oidc (OIDC)`);
+    const shown = await cli(u.admin, 'idp', 'show');
+    expect(shown.stdout).toContain(`client secret tenant secret OKTA`);
+    expect(shown.stdout).toContain(domain);
+    const json = JSON.parse((await cli(u.admin, '--json', 'idp', 'show')).stdout);
+    expect(json).toMatchObject({ kind: 'oidc', emailDomains: [domain] });
+    const bad = await outcome(cli(u.admin, 'idp', 'set-saml', '--metadata-url', 'http://10.9.9.9/md', '--domain', domain));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('saml.metadataUrl');
+    await cli(u.admin, 'idp', 'remove');
+    expect((await cli(u.admin, 'idp', 'show')).stdout).toContain('no identity provider');
+    // A deployer is refused.
+    expect((await outcome(cli(u.deployer, 'idp', 'show'))).code).not.toBe(0);
   });
 });
