@@ -10,7 +10,7 @@ import {
 } from '../domain/access/federation.ts';
 import type { SecretResolver } from '../domain/kernel/ports.ts';
 import type { CommitPort } from '../domain/kernel/deps.ts';
-import { discoverOidc } from '../functions/adapters/federation.ts';
+import { discoverOidc, headersOf } from '../functions/adapters/federation.ts';
 import { guardedFetch, readLimited } from '../functions/adapters/outbound.ts';
 
 /**
@@ -65,7 +65,7 @@ export function localFederation(deps: FederationDeps) {
       [oauth.customFetch]: (input: string, init: RequestInit) =>
         guardedFetch(input, {
           method: init.method,
-          headers: Object.fromEntries(new Headers(init.headers)),
+          headers: headersOf(init.headers),
           body: init.body instanceof URLSearchParams ? init.body.toString() : (init.body as string | undefined),
         }),
       [oauth.allowInsecureRequests]: url.startsWith('http:'),

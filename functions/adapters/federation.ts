@@ -5,13 +5,24 @@ import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 /** The most a metadata or discovery document may weigh (an Entra ID federation metadata document is ~60 KB). */
 const METADATA_MAX_BYTES = 512 * 1024;
 
+/** A fetch init's headers as guardedFetch takes them. */
+export const headersOf = (h: RequestInit['headers']) => {
+  const out: Record<string, string> = {};
+  new Headers(h).forEach((v, k) => (out[k] = v));
+  return out;
+};
+
 const refuse = (path: string, message: string): never => {
   throw new ValidationFailed([{ path, message }]);
 };
 
 /** Why an outbound read failed, in words for the admin (the class of address, never the address). */
 const reason = (err: unknown) =>
-  err instanceof OutboundRefused ? err.message : err instanceof Error && err.name === 'TimeoutError' ? 'it did not answer within 10 s' : 'it could not be reached';
+  err instanceof OutboundRefused
+    ? err.message
+    : err instanceof Error && err.name === 'TimeoutError'
+      ? 'it did not answer within 10 s'
+      : 'it could not be reached';
 
 /**
  * Reads an OIDC issuer's discovery document through the outbound rules (public addresses only after
@@ -29,7 +40,7 @@ export async function discoverOidc(issuer: string) {
   try {
     res = await oauth.discoveryRequest(url, {
       algorithm: 'oidc',
-      [oauth.customFetch]: (input: string, init: RequestInit) => guardedFetch(input, { method: init.method, headers: Object.fromEntries(new Headers(init.headers)) }),
+      [oauth.customFetch]: (input: string, init: RequestInit) => guardedFetch(input, { method: init.method, headers: headersOf(init.headers) }),
       [oauth.allowInsecureRequests]: url.protocol === 'http:',
     });
   } catch (err) {
@@ -51,10 +62,10 @@ export async function discoverOidc(issuer: string) {
 
 /** What a SAML IdP's metadata says: its entity id, its single sign-on URL (HTTP-Redirect or HTTP-POST) and signing certificates. */
 export async function parseSamlMetadata(xml: string, path: string): Promise<{ entityId: string; ssoUrl: string; certificates: string[] }> {
-  const { DOMParser } = await import('@xmldom/xmldom');
+  const { DOMParser } = await import('@xmldom/xmldom/lib/index.js');
   let problem: string | null = null;
   const doc = new DOMParser({
-    onError: (level: string, msg: string) => {
+    errorHandler: (level: string, msg: string) => {
       if (level !== 'warning') problem ??= msg;
     },
   }).parseFromString(xml, 'text/xml');
@@ -67,13 +78,13 @@ export async function parseSamlMetadata(xml: string, path: string): Promise<{ en
   if (!entityId) return refuse(path, 'names no entityID');
   const idp = entity.getElementsByTagNameNS(MD, 'IDPSSODescriptor')[0];
   if (!idp) return refuse(path, 'has no IDPSSODescriptor: this is not an identity provider’s metadata');
-  const sso = [...(idp.getElementsByTagNameNS(MD, 'SingleSignOnService') as unknown as Iterable<Element>)];
+  const sso = Array.from(idp.getElementsByTagNameNS(MD, 'SingleSignOnService'));
   const pick =
     sso.find((s) => s.getAttribute('Binding') === 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect') ??
     sso.find((s) => s.getAttribute('Binding') === 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST');
   const ssoUrl = pick?.getAttribute('Location') ?? '';
   if (!ssoUrl) return refuse(path, 'names no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding');
-  const certificates = [...(idp.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate') as unknown as Iterable<Element>)]
+  const certificates = Array.from(idp.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate'))
     .map((c) => (c.textContent ?? '').replace(/\s+/g, ''))
     .filter(Boolean);
   if (!certificates.length) return refuse(path, 'has no signing certificate (KeyDescriptor X509Certificate): responses could not be verified');

@@ -54,8 +54,8 @@ async function startIdp(redirectUri: string): Promise<TestIdp> {
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['groups', 'custom:tenant_id'] },
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    async findAccount(_ctx, id) {
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    async findAccount(_ctx: unknown, id: string) {
       const a = accounts.get(id);
       if (!a) return undefined;
       return { accountId: id, claims: async () => ({ sub: id, email: a.email, email_verified: true, groups: a.groups, ...a.extra }) };
