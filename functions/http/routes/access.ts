@@ -111,6 +111,7 @@ export const ACCESS_ROUTES: Route[] = [
       "Connect the tenant to its identity provider, or change the connection (admin): the OIDC discovery document or SAML metadata is read through the outbound rules now (400 naming the field when it cannot be read or does not parse); the client secret names a tenant secret (422 when missing; left out: the stored one stays); each email domain is this tenant's alone (409 naming one another tenant holds, 422 for a public mail domain); audited",
     response: { schema: identityProviderResponse },
     startsFlows: false,
+    ownRole: true,
   },
   {
     method: 'DELETE',
