@@ -31,6 +31,7 @@ import { handler as streamConsumer } from '../functions/handlers/stream.ts';
 import { tmpdir } from 'node:os';
 import { LocalOutbox } from './outbox.ts';
 import { LocalDirectory } from './directory.ts';
+import { localIdentityProviders } from '../functions/adapters/federation.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSlack, postToTeams } from '../functions/adapters/channels.ts';
@@ -255,6 +256,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     anchor,
     directory,
     users: directory,
+    // No user pool locally: a connection is checked (through the outbound rules) and stored; the local issuer federates to it (local/federation.ts).
+    identityProviders: localIdentityProviders,
     channels: { slack: postToSlack, teams: postToTeams, email: outbox.email },
     webhooks: webhooks.deps,
     // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.
@@ -292,7 +295,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
   // Cognito's managed login, locally: authorization code + PKCE, choosing a directory user.
-  const oauth = localOAuth(issuer, directory);
+  const oauth = localOAuth(issuer, directory, { store: local.store, secrets: local.secrets!, clock: local.clock });
   const gateway = await startGateway({
     port: opts.port,
     issuer,

@@ -17,6 +17,7 @@ export function unusedPorts(): Ports {
     anchor: { sign: unused, signBytes: unused, tenantKey: unused, append: unused, list: unused, verify: unused, publicKey: unused },
     directory: { members: unused, byEmail: unused },
     users: { get: unused, statuses: unused, create: unused, setRoles: unused, remove: unused, signOut: unused, everyone: unused },
+    identityProviders: { check: unused, sync: unused, remove: unused },
     channels: { slack: unused, teams: unused, email: unused },
     secrets: { resolve: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, scheduleRecurring: unused, cancel: unused } },

@@ -115,3 +115,24 @@ export const rightsResponse = /* @__PURE__ */ z.schema(() =>
     })
     .check(z.meta({ id: 'EffectiveRights' })),
 );
+
+/** The tenant's identity provider connection (domain/access/federation.ts connectionView): the client secret by its name only; `kind` null when none. */
+export const identityProviderResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      kind: z.nullable(z.enum(['oidc', 'saml'])),
+      providerName: z.optional(
+        z.string().check(z.describe("the user pool identity provider's name (t-<tenant>-<kind>): what Cognito's identity_provider parameter takes")),
+      ),
+      oidc: z.optional(
+        z.strictObject({ issuer: z.string(), clientId: z.string(), clientSecret: z.string().check(z.describe("the tenant secret's name (never its value)")) }),
+      ),
+      saml: z.optional(z.strictObject({ metadataUrl: z.optional(z.string()), entityId: z.string(), ssoUrl: z.string() })),
+      emailDomains: z.array(z.string()),
+      groupsClaim: z.optional(z.string()),
+      version: z.number(),
+      updatedAt: z.optional(time),
+      updatedBy: z.optional(z.string()),
+    })
+    .check(z.meta({ id: 'IdentityProvider' })),
+);
