@@ -1,5 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../local/issuer.ts';
+import { cliWith, outcome } from '../support/cli.ts';
+import { waitForToken } from '../support/promotions.ts';
 import { makeLine, startTestStack, type Res, type TestStack } from '../support/stack.ts';
 
 /**
@@ -219,5 +222,111 @@ describe('SCIM users as identities', () => {
     const given = view.body.approvals.given.find((a: { by: string }) => a.by === `ap1@${domain}`);
     expect(given).toMatchObject({ counts: false });
     expect(given.why).toContain('access');
+  });
+
+  it('a deprovisioned approver is refused on the first request after the SCIM answer, everywhere: API, CLI, review link, Slack', async () => {
+    const id = `gone-${stamp()}`;
+    const domain = `${id}.test`;
+    const { admin, token } = await tenantWithScim(id, [domain]);
+    for (const [name, roles] of [
+      ['ap', ['approver']],
+      ['dev', ['deployer']],
+    ] as const)
+      expect((await t.call('POST', '/api/v1/users', { token: admin, body: { email: `${name}@${domain}`, roles } })).status).toBe(201);
+    const ap = await scim('POST', '/Users', { token, body: { schemas: [CORE], userName: `ap@${domain}` } });
+    expect(ap.status).toBe(201);
+    await makeLine(t, admin, ['dev', 'production']);
+    const rule = await t.call('POST', '/api/v1/promotions/rules', {
+      token: admin,
+      body: {
+        name: 'one',
+        sourceEnvironment: 'dev',
+        targetEnvironment: 'production',
+        requiresApproval: true,
+        requiredApprovers: 1,
+        approverGroups: ['approver'],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const team = `T${id
+      .replace(/[^a-z0-9]/g, '')
+      .toUpperCase()
+      .slice(0, 10)}`;
+    const notify = await t.call('PUT', '/api/v1/notifications', {
+      token: admin,
+      body: { slack: { webhook: `${t.url}/dev/slack/ops`, channels: ['#ops'], teamId: team }, email: { recipients: [], approvers: true } },
+    });
+    expect(notify.status, JSON.stringify(notify.body)).toBe(200);
+    // The approver links their Slack identity while active.
+    const apToken = (await signIn(`ap@${domain}`)).body.token as string;
+    const secret = t.stack.slackSigningSecret;
+    const slack = (path: 'actions' | 'commands', body: string) => {
+      const ts = Math.floor(Date.now() / 1000);
+      const sig = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
+      return t.call('POST', `/api/v1/slack/${path}`, {
+        raw: body,
+        headers: { 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    };
+    const code = await t.call('POST', '/api/v1/slack/link-codes', { token: apToken });
+    expect(code.status, JSON.stringify(code.body)).toBe(201);
+    const linked = await slack(
+      'commands',
+      new URLSearchParams({ team_id: team, user_id: 'U0AP', command: '/stageline', text: `link ${code.body.code}`, channel_id: 'C1' }).toString(),
+    );
+    expect(linked.status).toBe(200);
+    expect(linked.body.text).toContain('Linked');
+    const dev = (await signIn(`dev@${domain}`)).body.token as string;
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: dev, body: { key: 'k', value: 1 } })).status).toBe(201);
+    const p = await t.call('POST', '/api/v1/promotions', { token: dev, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    await waitForToken(t, admin, p.body.id);
+    await t.stack.stream.idle();
+    let mail;
+    for (let i = 0; i < 200 && !mail; i++) {
+      mail = t.stack.outbox.mails.find((x) => x.to === `ap@${domain}` && x.subject.includes('needs your approval'));
+      if (!mail) await new Promise((r) => setTimeout(r, 25));
+    }
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/review\/[^\s]+)/.exec(mail!.text)![1]!;
+    const nonce = /name="nonce" value="([^"]+)"/.exec(await (await fetch(link)).text())?.[1];
+    expect(nonce).toBeTruthy();
+
+    // HR removes them: the identity provider deactivates the user.
+    const off = await scim('PATCH', `/Users/${ap.body.id}`, {
+      token,
+      body: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: false }] },
+    });
+    expect(off.status).toBe(200);
+    // The API, with the token they hold.
+    const api = await t.call('POST', `/api/v1/promotions/${p.body.id}/approve`, { token: apToken, body: {} });
+    expect(api.status).toBe(401);
+    // The CLI, as the holder of that token.
+    const cli = await outcome(cliWith({ ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: apToken }, 'approve', p.body.id, '--yes'));
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toMatch(/session ended|sign in again|401/i);
+    // The review link emailed to them: the page no longer offers the form, and the form they had is refused.
+    const page = await (await fetch(link)).text();
+    expect(page).toContain('no longer an eligible approver');
+    const posted = await fetch(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ action: 'approve', nonce: nonce! }).toString(),
+    });
+    expect(posted.status).toBe(403);
+    // Slack: their linked identity's press is refused.
+    const press = `payload=${encodeURIComponent(
+      JSON.stringify({
+        type: 'block_actions',
+        team: { id: team },
+        user: { id: 'U0AP', team_id: team },
+        actions: [{ action_id: 'approve', value: `${id}:${p.body.id}:${p.body.releaseDigest}` }],
+      }),
+    )}`;
+    const pressed = await slack('actions', press);
+    expect(pressed.body.text).toContain('no longer exists; nothing was done');
+    // Nothing was recorded on any path.
+    const still = (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: admin })).body;
+    expect(still.status).toBe('AWAITING_APPROVAL');
+    expect(still.approvals.given).toEqual([]);
   });
 });
