@@ -163,9 +163,16 @@ function fold(value: unknown, paths: Set<string>, at: string, filter: boolean): 
 function caseless<T extends Record<string, unknown>>(filter: SCIMMY.Types.Filter, definition: Definition, all: T[]): T[] {
   const paths = caselessPaths(definition);
   const folded = new SCIMMY.Types.Filter(fold(JSON.parse(JSON.stringify([...filter])), paths, '', true) as never);
-  const resources = all.map((r) => fold(r, paths, '', false) as Record<string, unknown>);
-  const matched = new Set(folded.match(resources));
-  return all.filter((_, i) => matched.has(resources[i]!));
+  // One resource at a time: the library throws on a complex attribute a resource does not have
+  // (`emails[value eq "…"]` on a user with no emails), which is no match, never a 500.
+  return all.filter((r) => {
+    try {
+      return folded.match([fold(r, paths, '', false) as Record<string, unknown>]).length > 0;
+    } catch (err) {
+      if (err instanceof TypeError) return false;
+      throw err;
+    }
+  });
 }
 
 /** Declares one kind of resource to the library: its handlers read and write through the kind's rules. */

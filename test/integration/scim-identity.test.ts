@@ -47,17 +47,35 @@ describe('SCIM users as identities', () => {
     const id = `ci-${stamp()}`;
     const domain = `${id}.test`;
     const { token } = await tenantWithScim(id, [domain]);
-    const made = await scim('POST', '/Users', { token, body: { schemas: [CORE], userName: `alice@${domain}`, externalId: 'Ext-Alice' } });
+    const made = await scim('POST', '/Users', {
+      token,
+      body: { schemas: [CORE], userName: `alice@${domain}`, externalId: 'Ext-Alice', emails: [{ value: `Alice@${domain}`, type: 'work', primary: true }] },
+    });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
+    // A user with no emails at all: a filter on emails skips them (the library alone would fail on them: a 500).
+    expect((await scim('POST', '/Users', { token, body: { schemas: [CORE], userName: `nomail@${domain}` } })).status).toBe(201);
     const q = (filter: string) => scim('GET', `/Users?filter=${encodeURIComponent(filter)}`, { token });
     const mixed = await q(`userName eq "Alice@${domain.toUpperCase()}"`);
     expect(mixed.status, JSON.stringify(mixed.body)).toBe(200);
     expect(mixed.body).toMatchObject({ totalResults: 1, Resources: [{ id: made.body.id, userName: `alice@${domain}` }] });
     expect((await q(`userName sw "ALICE@"`)).body.totalResults).toBe(1);
-    expect((await q(`not (userName eq "ALICE@${domain}")`)).body.totalResults).toBe(0);
+    expect((await q(`not (userName eq "ALICE@${domain}")`)).body.Resources.map((u: { userName: string }) => u.userName)).toEqual([`nomail@${domain}`]);
     // externalId is caseExact=true in RFC 7643: another case is another value.
     expect((await q('externalId eq "Ext-Alice"')).body.totalResults).toBe(1);
     expect((await q('externalId eq "ext-alice"')).body.totalResults).toBe(0);
+    // The whole class: every caseExact=false attribute, in sub-attributes and value filters too; groups' displayName.
+    const byMail = await q(`emails[value eq "ALICE@${domain}"]`);
+    expect(byMail.body.totalResults, JSON.stringify(byMail.body)).toBe(1);
+    expect((await q(`emails.value ew "@${domain.toUpperCase()}"`)).body.totalResults).toBe(1);
+    const ops = await scim('POST', '/Groups', { token, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Release-Managers' } });
+    expect(ops.status).toBe(201);
+    const g = await scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "release-managers"')}`, { token });
+    expect(g.body).toMatchObject({ totalResults: 1, Resources: [{ id: ops.body.id }] });
+    const dupGroup = await scim('POST', '/Groups', {
+      token,
+      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'RELEASE-managers' },
+    });
+    expect(dupGroup.status).toBe(409);
   });
 
   it('keeps userName unique without regard to case, under 10 concurrent creates: one 201, the rest 409 uniqueness, one user', async () => {
