@@ -101,7 +101,7 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
   const approvals = await deps.store.listApprovals(p.tenant, p.id);
   const stand = await standing(deps, p.tenant, approvals, null);
   const counted = new Set(countable(p, stand).map((a) => a.by));
-  const voided = revoked(approvals, stand);
+  const voided = revoked(stand);
   const deadline = approvalDeadline(p);
   const rollout = p.rollout ? await rolloutView(deps, p) : null;
   return {

@@ -19,7 +19,7 @@ export async function standing(deps: Pick<Deps, 'store'>, tenant: string, approv
 }
 
 /** Whether an approval was voided by its approver losing their access after giving it. */
-export const revoked = (all: Approval[], stand: Approval[]) => {
+export const revoked = (stand: Approval[]) => {
   const kept = new Set(stand);
   return (a: Approval) => !kept.has(a);
 };
