@@ -114,7 +114,7 @@ const metricsSummary = /* @__PURE__ */ z.schema(() =>
           "lead time into this environment, in hours: the mean, over the deployments that went live here, of the time from the version's first appearance in the line (an artifact version's publication or first deployment record; a config release's first snapshot, carried along the line by its promotions) to its deployment here; rollbacks do not count; null without such a deployment",
         ),
       ),
-    dora: doraFiguresSchema.check(z.describe("DORA's five over these days")),
+    dora: doraFiguresSchema,
   }),
 );
 const metricsPeriods = /* @__PURE__ */ z.schema(() =>
