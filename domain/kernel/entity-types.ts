@@ -26,6 +26,7 @@ export const ENTITY_TYPES = [
   'bundle',
   'scim-token',
   'scim-group',
+  'metrics-token',
 ] as const;
 
 export type EntityType = (typeof ENTITY_TYPES)[number];

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/promotions.ts';
+import { startPrometheus, type LocalPrometheus } from '../support/prometheus.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -68,7 +69,8 @@ export async function runDoraScenario(t: TestStack): Promise<DoraRun> {
     }
     if (how !== 'blocked') {
       await waitFor(t, u.viewer, id, ['EXECUTING']);
-      for (let i = 0; i < 100 && !(await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.result; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !(await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.result; i++)
+        await new Promise((r) => setTimeout(r, 50));
       if (how === 'alarm-while-baking') await alarm(watch, 'ALARM');
       else t.stack.clock.advance((BAKE + 1) * 1000);
     }
@@ -129,7 +131,12 @@ describe("DORA's five metrics (GET /api/v1/platform/metrics)", () => {
     });
     // The periods add up to the total; the line (one environment asked) says the same.
     const sum = (k: string) => staging.periods.reduce((a: number, p: any) => a + p.dora[k], 0);
-    expect([sum('deployments'), sum('changeFailures'), sum('recoveries'), sum('reworkDeployments')]).toEqual([e.deployments, e.changeFailed, e.recoveries, e.rework]);
+    expect([sum('deployments'), sum('changeFailures'), sum('recoveries'), sum('reworkDeployments')]).toEqual([
+      e.deployments,
+      e.changeFailed,
+      e.recoveries,
+      e.rework,
+    ]);
     expect(m.body.line.dora).toEqual(staging.total.dora);
     // Every field the answer had before is still there.
     expect(staging.total).toMatchObject({ deployments: e.deployments, rolledBack: expect.any(Number), rollbackRate: expect.any(Number) });
@@ -152,5 +159,88 @@ describe("DORA's five metrics (GET /api/v1/platform/metrics)", () => {
       expect(r.status, `${q}: ${JSON.stringify(r.body)}`).toBe(400);
       expect(JSON.stringify(r.body.error.issues ?? r.body.error)).toContain(field);
     }
+  });
+});
+
+describe("DORA's five scraped by Prometheus (GET /api/v1/platform/metrics/prometheus)", () => {
+  let prometheus: LocalPrometheus | undefined;
+  afterAll(async () => prometheus?.stop());
+
+  it('without a token, with a wrong one or with another kind of credential: 401; a window that is not one: 400 naming days', async () => {
+    const u = await t.users(t.tenant());
+    const scrape = (headers: Record<string, string>, q = '') => t.call('GET', `/api/v1/platform/metrics/prometheus${q}`, { headers });
+    expect((await scrape({})).status).toBe(401);
+    expect((await scrape({ authorization: `Bearer ${u.viewer}` })).status).toBe(401);
+    expect((await scrape({ authorization: `Bearer slm.${'x'.repeat(8)}.${'A'.repeat(43)}` })).status).toBe(401);
+    const minted = await t.call('POST', '/api/v1/platform/metrics/token', { token: u.admin });
+    expect(minted.status, JSON.stringify(minted.body)).toBe(201);
+    expect(minted.body.token).toMatch(/^slm\./);
+    // Not an admin: 403; the token's view never shows it again.
+    expect((await t.call('POST', '/api/v1/platform/metrics/token', { token: u.viewer })).status).toBe(403);
+    expect(JSON.stringify((await t.call('GET', '/api/v1/platform/metrics/token', { token: u.admin })).body)).not.toContain(minted.body.token.split('.')[2]);
+    const ok = await scrape({ authorization: `Bearer ${minted.body.token}` });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toContain('text/plain');
+    // Altered: 401. Replaced: the previous one stops at once.
+    const altered = minted.body.token.slice(0, -1) + (minted.body.token.endsWith('A') ? 'B' : 'A');
+    expect((await scrape({ authorization: `Bearer ${altered}` })).status).toBe(401);
+    const rotated = await t.call('POST', '/api/v1/platform/metrics/token', { token: u.admin });
+    expect((await scrape({ authorization: `Bearer ${minted.body.token}` })).status).toBe(401);
+    for (const q of ['?days=0', '?days=91', '?days=week', '?window=7']) {
+      const r = await scrape({ authorization: `Bearer ${rotated.body.token}` }, q);
+      expect(r.status, q).toBe(400);
+      expect(JSON.stringify(r.body), q).toContain(q.startsWith('?days') ? 'query.days' : 'window');
+    }
+  });
+
+  it("Debian's Prometheus scrapes the five with the tenant's token: they match the promotions that ran; another tenant's token sees only its own; a wrong token is a failed scrape", async () => {
+    const run = await runDoraScenario(t);
+    const mine = await t.call('POST', '/api/v1/platform/metrics/token', { token: run.u.admin });
+    const other = await t.users(t.tenant());
+    await makeLine(t, other.admin);
+    const theirs = await t.call('POST', '/api/v1/platform/metrics/token', { token: other.admin });
+    const target = new URL(t.url).host;
+    const path = '/api/v1/platform/metrics/prometheus';
+    prometheus = await startPrometheus(
+      [],
+      [
+        { name: 'mine', target, metricsPath: path, credentials: mine.body.token },
+        { name: 'theirs', target, metricsPath: path, credentials: theirs.body.token },
+        { name: 'wrong', target, metricsPath: path, credentials: `slm.${run.tenant}.${'A'.repeat(43)}` },
+      ],
+    );
+    const query = async (q: string) => {
+      const r = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = (await r.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      return body.data.result;
+    };
+    // Until each job was scraped once (Prometheus scrapes every second).
+    for (let i = 0; i < 300 && (await query('up')).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && (await query('dora_deployments{job="mine",environment="staging"}')).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const value = async (q: string) => {
+      const r = await query(q);
+      expect(r, q).toHaveLength(1);
+      return Number(r[0]!.value[1]);
+    };
+    const { expected: e } = run;
+    const staging = (name: string) => value(`${name}{job="mine",environment="staging"}`);
+    expect(await staging('dora_deployments')).toBe(e.deployments);
+    expect(await staging('dora_deployment_frequency_per_day')).toBeCloseTo(e.deployments / 30, 3);
+    expect(await staging('dora_change_failure_rate')).toBeCloseTo(e.changeFailed / e.deployments, 3);
+    expect(await staging('dora_failed_deployment_recovery_time_seconds')).toBeCloseTo(e.recoveryMs / e.recoveries / 1000, -2);
+    expect(await staging('dora_deployment_rework_rate')).toBeCloseTo(e.rework / e.deployments, 3);
+    expect(await staging('dora_change_lead_time_seconds')).toBeGreaterThanOrEqual(0);
+    expect(await staging('dora_recoveries')).toBe(e.recoveries);
+    // The line: the same (only staging had deployments); dev and production: none, and no rate without deployments.
+    expect(await value('dora_deployments{job="mine",line="all"}')).toBe(e.deployments);
+    expect(await value('dora_deployments{job="mine",environment="production"}')).toBe(0);
+    expect(await query('dora_change_failure_rate{job="mine",environment="production"}')).toEqual([]);
+    // Another tenant's token reads that tenant: its own environments, none of these deployments.
+    expect(await value('sum(dora_deployments{job="theirs"})')).toBe(0);
+    // A wrong token: the scrape fails (401), so Prometheus has nothing from it.
+    expect(await value('up{job="wrong"}')).toBe(0);
+    expect(await value('up{job="mine"}')).toBe(1);
+    expect(await query('dora_deployments{job="wrong"}')).toEqual([]);
   });
 });

@@ -263,3 +263,26 @@ export const bundleVersionsResponse = /* @__PURE__ */ z.schema(() =>
       .check(z.describe('per environment, the newest version of the bundle whose every member it runs (null: none)')),
   }),
 );
+
+export const metricsTokenResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      tenant: z.string(),
+      createdAt: time,
+      createdBy: z.string(),
+      rotatedAt: z.nullable(time),
+    })
+    .check(z.meta({ id: 'MetricsScrapeToken' })),
+);
+export const metricsTokenIssuedResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    ...metricsTokenResponse.shape,
+    token: z
+      .string()
+      .check(
+        z.describe(
+          "the metrics scrape token (slm.<tenant>.<secret>), shown this once: put it in the scraper's config (Prometheus: authorization.credentials); the table keeps only its hash",
+        ),
+      ),
+  }),
+);
