@@ -108,6 +108,8 @@ export interface Values {
   'auto-start'?: boolean;
   // recurring promotions
   paused?: boolean;
+  // metrics
+  period?: 'day' | 'week' | 'month';
 }
 export const values: Values = {};
 

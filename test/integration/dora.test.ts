@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/promotions.ts';
 import { startPrometheus, type LocalPrometheus } from '../support/prometheus.ts';
+import { cliOf, outcome } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -145,6 +146,21 @@ describe("DORA's five metrics (GET /api/v1/platform/metrics)", () => {
     await makeLine(t, other.admin);
     const theirs = await t.call('GET', `/api/v1/platform/metrics?environment=staging&from=${run.from}T00:00:00Z`, { token: other.viewer });
     expect(theirs.body.environments[0].total.dora).toMatchObject({ deployments: 0, changeFailures: 0, recoveries: 0, reworkDeployments: 0 });
+
+    // The CLI prints the five per environment and for the line; --json is the API's answer.
+    const cli = cliOf(t);
+    const printed = (await cli(run.u.viewer, 'metrics', 'show', '--from', `${run.from}T00:00:00Z`)).stdout;
+    const stagingRow = printed.split('\n').find((l) => l.startsWith('staging'))!;
+    expect(stagingRow).toContain(`${Math.round((e.changeFailed / e.deployments) * 1000) / 10}% (${e.changeFailed}/${e.deployments})`);
+    expect(stagingRow).toContain(`${Math.round((e.rework / e.deployments) * 1000) / 10}% (${e.rework}/${e.deployments})`);
+    expect(stagingRow).toContain(`${staging.total.dora.recoveryTimeHours} h (${e.recoveries})`);
+    expect(printed).toMatch(/^\(line\)/m);
+    const json = JSON.parse((await cli(run.u.viewer, 'metrics', 'show', '--env', 'staging', '--from', `${run.from}T00:00:00Z`, '--json')).stdout);
+    expect(json.environments[0].total.dora).toEqual(staging.total.dora);
+    // A period the API does not know: refused before it is sent; a viewer may not mint the scrape token.
+    expect((await outcome(cli(run.u.viewer, 'metrics', 'show', '--period', 'quarter'))).code).not.toBe(0);
+    expect((await outcome(cli(run.u.viewer, 'metrics', 'token'))).stderr).toMatch(/403|admin/i);
+    expect((await cli(run.u.admin, 'metrics', 'token')).stdout.trim()).toMatch(/^slm\.[^.]+\.[A-Za-z0-9_-]{43}$/);
   });
 
   it('a period or range that is not valid is 400 naming the field', async () => {
