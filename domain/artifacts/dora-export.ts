@@ -7,6 +7,9 @@ import type { Ctx, Deps } from '../kernel/deps.ts';
 import { lineOf } from '../kernel/line.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { addDora, daysBetween, doraFigures, emptyDora, type DoraFigures } from './dora.ts';
+import type { ScrapeToken } from './model.ts';
+
+export type { ScrapeToken };
 
 /**
  * DORA's five for a metrics scraper (Prometheus): per environment and over the line, read with a
@@ -20,15 +23,6 @@ import { addDora, daysBetween, doraFigures, emptyDora, type DoraFigures } from '
 export const SCRAPE_TOKEN_PREFIX = 'slm';
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
-
-export interface ScrapeToken {
-  tenant: string;
-  secrets: { hash: string; createdAt: string; expiresAt?: string }[];
-  createdAt: string;
-  createdBy: string;
-  rotatedAt?: string;
-  version: number;
-}
 
 export const formatScrapeToken = (tenant: string, secret: string) => `${SCRAPE_TOKEN_PREFIX}.${tenant}.${secret}`;
 

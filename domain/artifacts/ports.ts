@@ -1,7 +1,6 @@
-import type { ScrapeToken } from './dora-export.ts';
 import type { AuditEntry, Page } from '../kernel/model.ts';
 import type { ArtifactPointer, ArtifactVersion, Bundle, Deployment } from '../kernel/promotion-model.ts';
-import type { Consumer, RepoLink, Tag } from './model.ts';
+import type { Consumer, RepoLink, ScrapeToken, Tag } from './model.ts';
 
 /** Artifacts: published versions, what each environment runs (pointers), tags, consumers, registry links. */
 export type ArtifactOp =
