@@ -88,8 +88,9 @@ export const ARTIFACT_ROUTES: Route[] = [
     method: 'GET',
     path: `${v1}/platform/metrics/prometheus`,
     handler: 'metrics-prometheus',
+    // The scrape token is checked in the function (functions/handlers/metrics-prometheus.ts); it only reads, as a viewer would.
     auth: 'none',
-    role: null,
+    role: 'viewer',
     summary:
       "DORA's five metrics per environment and over the line (dora_*), in Prometheus' text exposition format, for a scrape with the tenant's metrics scrape token",
     headers: { Authorization: "Bearer and the tenant's metrics scrape token (slm.…; Prometheus: authorization.credentials)" },
