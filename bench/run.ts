@@ -212,6 +212,8 @@ try {
   await local.stop();
 }
 const promo = await benchPromotion();
+// DORA's counters: what a promotion's end writes for them (extra items and write units per kind of end).
+await (await import('./dora.ts')).benchDora();
 // A bundle of 3 artifacts + a config snapshot as one promotion, beside one artifact's and three artifacts' promotions.
 await (await import('./bundle-promotion.ts')).benchBundlePromotion();
 await benchRegistry();

@@ -9,6 +9,8 @@ import type {
   bundlesResponse,
   bundleVersionsResponse,
   deploymentHistoryResponse,
+  deploymentMetrics,
+  metricsTokenIssuedResponse,
   repoLinkCreatedResponse,
   repoLinksResponse,
 } from '../functions/http/responses/artifacts.ts';
@@ -146,6 +148,8 @@ export type ScimTokenIssued = Out<typeof scimTokenIssuedResponse>;
 export type Effective = Out<typeof effectiveResponse>;
 export type EnvironmentTargets = Out<typeof environmentTargetsResponse>;
 export type DeploymentList = Out<typeof deploymentHistoryResponse>;
+export type DeploymentMetrics = Out<typeof deploymentMetrics>;
+export type MetricsTokenIssued = Out<typeof metricsTokenIssuedResponse>;
 export type User = Out<typeof userResponse>;
 export type UserList = Out<typeof usersListResponse>;
 export type TenantCreated = Out<typeof tenantCreatedResponse>;

@@ -111,6 +111,8 @@ export interface Values {
   'auto-start'?: boolean;
   // recurring promotions
   paused?: boolean;
+  // metrics
+  period?: 'day' | 'week' | 'month';
 }
 export const values: Values = {};
 

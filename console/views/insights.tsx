@@ -29,7 +29,7 @@ function periodSpan(name: string): Span {
 
 const day = (d: Date) => d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 
-/** Delivery performance per environment (the DORA four and approval-free figures), drawn from GET /platform/metrics only. */
+/** Delivery performance per environment and over the line (DORA's five, rollbacks, durations), drawn from GET /platform/metrics only. */
 export function Insights() {
   const [range, setRange] = useState<keyof typeof RANGES>('90 days');
   const [period, setPeriod] = useState<'day' | 'week' | 'month'>('week');
@@ -55,12 +55,100 @@ export function Insights() {
           <option>month</option>
         </select>
       </form>
-      {!data ? <Loading error={error} /> : data.environments.map((e: any) => <EnvironmentInsights key={e.environment} e={e} span={span} />)}
+      {!data ? (
+        <Loading error={error} />
+      ) : (
+        <>
+          <LineInsights line={data.line} />
+          {data.environments.map((e: any) => (
+            <EnvironmentInsights key={e.environment} e={e} span={span} />
+          ))}
+        </>
+      )}
     </section>
   );
 }
 
 const pct = (n: number) => `${Math.round(n * 1000) / 10} %`;
+const rate = (n: number | null) => (n === null ? '—' : pct(n));
+/** A time the API gives in hours (recovery): minutes under an hour, days over two. */
+const hoursText = (h: number | null) =>
+  h === null
+    ? '—'
+    : h >= 48
+      ? `${Math.round((h / 24) * 10) / 10} d`
+      : h >= 1
+        ? `${Math.round(h * 10) / 10} h`
+        : h * 60 < 1
+          ? 'under 1 min'
+          : `${Math.round(h * 60)} min`;
+
+/** DORA's definitions (dora.dev) and what Stageline counts for each: the figures' help (hover) and the list under them. */
+const DEFINITIONS = {
+  frequency: 'Deployment frequency: the number of deployments over a period. Here: deployments into the environment per day of the range.',
+  lead: "Change lead time: the time a change takes from committed to deployed. Here: from the version's first appearance in the line to its deployment here.",
+  fail: 'Change fail rate: the ratio of deployments that require immediate intervention. Here: deployments that failed or were rolled back (by an alarm, a failed verification or a later rollback) / deployments.',
+  recovery:
+    'Failed deployment recovery time: the time it takes to recover from a failed deployment. Here: from a failed or rolled-back promotion to the next successful promotion into the same environment.',
+  rework:
+    'Deployment rework rate: the ratio of deployments that are unplanned, made because of an incident. Here: rollback promotions and fix-forwards (a successful promotion within 24 hours of an unrecovered failure there) / deployments.',
+} as const;
+
+/** The five as figures, each with its definition on hover and in the list under them. */
+function DoraFigures({ d, lead }: { d: any; lead?: boolean }) {
+  return (
+    <dl class="figures">
+      <div title={DEFINITIONS.frequency}>
+        <dt>Deployment frequency</dt>
+        <dd>
+          {d.deploymentFrequencyPerDay} / day <span class="mut">({d.deployments})</span>
+        </dd>
+      </div>
+      {lead ? (
+        <div title={DEFINITIONS.lead}>
+          <dt>Change lead time</dt>
+          <dd>{leadTime(d.leadTimeHours)}</dd>
+        </div>
+      ) : null}
+      <div title={DEFINITIONS.fail}>
+        <dt>Change fail rate</dt>
+        <dd>
+          {rate(d.changeFailureRate)} <span class="mut">({d.changeFailures})</span>
+        </dd>
+      </div>
+      <div title={DEFINITIONS.recovery}>
+        <dt>Recovery time</dt>
+        <dd>
+          {hoursText(d.recoveryTimeHours)} <span class="mut">({d.recoveries})</span>
+        </dd>
+      </div>
+      <div title={DEFINITIONS.rework}>
+        <dt>Rework rate</dt>
+        <dd>
+          {rate(d.reworkRate)} <span class="mut">({d.reworkDeployments})</span>
+        </dd>
+      </div>
+    </dl>
+  );
+}
+
+/** DORA's five over the line (every environment's counters summed), with what each means. */
+function LineInsights({ line }: { line: any }) {
+  return (
+    <article class="card insights" aria-labelledby="ins-line">
+      <h2 id="ins-line">The line: DORA's five</h2>
+      <DoraFigures d={line.dora} lead />
+      <details>
+        <summary>What the five mean</summary>
+        <ul>
+          {Object.values(DEFINITIONS).map((text) => (
+            <li key={text}>{text}</li>
+          ))}
+        </ul>
+      </details>
+    </article>
+  );
+}
 /** Lead time into the environment (the API's hours): minutes under an hour, so a fast line does not read "0 h". */
 const leadTime = (h: number | null) => (h === null ? '—' : h >= 1 ? `${Math.round(h * 10) / 10} h` : h * 60 < 1 ? 'under 1 min' : `${Math.round(h * 60)} min`);
 
@@ -76,6 +164,9 @@ function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
     p.rollbackRate,
     p.durationSeconds.mean,
     p.leadTimeHours,
+    p.dora.changeFailureRate,
+    p.dora.recoveryTimeHours,
+    p.dora.reworkRate,
   ]);
   return (
     <article class="card insights" aria-labelledby={`ins-${e.environment}`}>
@@ -86,7 +177,7 @@ function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
           <dd>{t.deployments}</dd>
         </div>
         <div>
-          <dt>Change failure rate</dt>
+          <dt title="Executions that failed (a blocked execution, a failed verification, an alarm while baking) / deployments">Failed executions</dt>
           <dd>
             {pct(failureRate)} <span class="mut">({t.failed} failed)</span>
           </dd>
@@ -106,6 +197,8 @@ function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
           <dd>{t.durationSeconds.mean === null ? '—' : `${Math.round(t.durationSeconds.mean)} s mean, p90 ≤ ${t.durationSeconds.p90AtMost} s`}</dd>
         </div>
       </dl>
+      <h3 class="sr">DORA's five in {e.environment} (lead time above)</h3>
+      <DoraFigures d={t.dora} />
       <Chart
         periods={e.periods}
         span={span}
@@ -120,7 +213,19 @@ function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
             </caption>
             <thead>
               <tr>
-                {['Period', 'Deployments', 'Failed', 'Rolled back', 'Failure rate', 'Rollback rate', 'Mean duration (s)', 'Lead time (h)'].map((h) => (
+                {[
+                  'Period',
+                  'Deployments',
+                  'Failed',
+                  'Rolled back',
+                  'Failure rate',
+                  'Rollback rate',
+                  'Mean duration (s)',
+                  'Lead time (h)',
+                  'Change fail rate',
+                  'Recovery time (h)',
+                  'Rework rate',
+                ].map((h) => (
                   <th scope="col" key={h}>
                     {h}
                   </th>
@@ -144,7 +249,19 @@ function EnvironmentInsights({ e, span }: { e: any; span: Span }) {
         class="link"
         onClick={() =>
           downloadCsv(`${e.environment}-metrics.csv`, [
-            ['period', 'deployments', 'failed', 'rolled_back', 'failure_rate', 'rollback_rate', 'mean_duration_s', 'lead_time_h'],
+            [
+              'period',
+              'deployments',
+              'failed',
+              'rolled_back',
+              'failure_rate',
+              'rollback_rate',
+              'mean_duration_s',
+              'lead_time_h',
+              'change_fail_rate',
+              'recovery_time_h',
+              'rework_rate',
+            ],
             ...rows,
           ])
         }
@@ -190,10 +307,11 @@ function Chart({ periods, span, label }: { periods: any[]; span: Span; label: st
           {},
           { label: 'deployments', stroke: color('--accent'), fill: color('--accent-soft'), paths: uPlot.paths.bars!({ size: [0.6, 40] }) },
           { label: 'failed or rolled back', stroke: color('--bad'), width: 2 },
+          { label: 'rework (rollbacks, fix-forwards)', stroke: color('--warn'), width: 2, dash: [4, 4] },
         ],
         hooks: { ready: [said], setScale: [(u, key) => key === 'x' && said(u)] },
       },
-      [xs, periods.map((p) => p.deployments), periods.map((p) => p.failed + p.rolledBack)],
+      [xs, periods.map((p) => p.deployments), periods.map((p) => p.dora.changeFailures), periods.map((p) => p.dora.reworkDeployments)],
       box.current,
     );
     const resize = () => box.current && plot.setSize({ width: Math.max(260, box.current.clientWidth), height: 180 });

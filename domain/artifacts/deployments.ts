@@ -11,6 +11,7 @@ import type { Deployment } from '../kernel/promotion-model.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import type { DeploymentBody, MetricsQuery } from '../kernel/schemas.ts';
 import { resolveTargetName, targetsOf } from '../config/targets.ts';
+import { addDora, daysBetween, doraFigures, emptyDora, type DoraSums } from './dora.ts';
 
 /**
  * Deployment records (posted by CD pipelines) and the metrics read from them. Metrics are
@@ -41,7 +42,8 @@ export function metricDelta(dep: Deployment, previous: Deployment['status'] | nu
       // A record with no measurable rollout (a publish, a rollback done in one step) counts, but adds no duration.
       add: {
         deployments: 1,
-        ...(dep.status === 'FAILED' ? { failed: 1 } : {}),
+        // A deployment that failed counts once as a change failure (DORA's change fail rate: domain/artifacts/dora.ts).
+        ...(dep.status === 'FAILED' ? { failed: 1, changeFailed: 1 } : {}),
         ...(ms > 0 ? { durationMs: ms, [`b${bucketOf(ms)}`]: 1, durationCount: 1 } : {}),
       },
     };
@@ -53,7 +55,8 @@ export function metricDelta(dep: Deployment, previous: Deployment['status'] | nu
       environment: dep.environment,
       ...(dep.target ? { target: dep.target } : {}),
       day: (fresh ? (dep.completedAt ?? now) : now).slice(0, 10),
-      add: { rolledBack: 1, ...(fresh ? { deployments: 1 } : {}) },
+      // Rolled back (by its promotion's failure, an alarm, or a later rollback): a change failure, once.
+      add: { rolledBack: 1, changeFailed: 1, ...(fresh ? { deployments: 1 } : {}) },
     };
   }
   return null;
@@ -191,6 +194,7 @@ interface PeriodSums {
   buckets: number[];
   leadMs: number;
   leadCount: number;
+  dora: DoraSums;
 }
 
 const emptySums = (): PeriodSums => ({
@@ -202,6 +206,7 @@ const emptySums = (): PeriodSums => ({
   buckets: Array(DURATION_BUCKETS).fill(0) as number[],
   leadMs: 0,
   leadCount: 0,
+  dora: emptyDora(),
 });
 
 function addSums(a: PeriodSums, c: Record<string, number>): void {
@@ -213,9 +218,11 @@ function addSums(a: PeriodSums, c: Record<string, number>): void {
   a.leadMs += c.leadMs ?? 0;
   a.leadCount += c.leadCount ?? 0;
   for (let i = 0; i < DURATION_BUCKETS; i++) a.buckets[i]! += c[`b${i}`] ?? 0;
+  addDora(a.dora, c);
 }
 
-function summarize(p: PeriodSums) {
+/** `days`: how many days of the range the figures cover (DORA's deployment frequency is per day). */
+function summarize(p: PeriodSums, days: number) {
   return {
     deployments: p.deployments,
     failed: p.failed,
@@ -227,11 +234,30 @@ function summarize(p: PeriodSums) {
       p90AtMost: percentile(p.buckets, 0.9),
     },
     leadTimeHours: p.leadCount ? Math.round((p.leadMs / p.leadCount / 3_600_000) * 100) / 100 : null,
+    dora: doraFigures(p.dora, days),
   };
 }
 
+/** The days of a period (as periodKey names it) that lie in the range from..to. */
+function daysIn(name: string, period: MetricsQuery['period'], from: string, to: string): number {
+  let start: string;
+  let end: string;
+  if (period === 'day') start = end = name;
+  else if (period === 'month') {
+    start = `${name}-01`;
+    const [y, m] = name.split('-').map(Number) as [number, number];
+    end = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+  } else {
+    start = name.slice(0, 10);
+    end = new Date(new Date(`${start}T00:00:00Z`).getTime() + 6 * 86_400_000).toISOString().slice(0, 10);
+  }
+  const a = start < from ? from : start;
+  const b = end > to ? to : end;
+  return a > b ? 0 : daysBetween(a, b);
+}
+
 /** Daily counters (an environment's or a target's) summed over the range and per period. */
-function summarizeDays(days: { day: string; counters: Record<string, number> }[], period: MetricsQuery['period']) {
+function summarizeDays(days: { day: string; counters: Record<string, number> }[], period: MetricsQuery['period'], from: string, to: string) {
   const periods = new Map<string, PeriodSums>();
   const all = emptySums();
   for (const d of days) {
@@ -242,8 +268,11 @@ function summarizeDays(days: { day: string; counters: Record<string, number> }[]
     periods.set(k, p);
   }
   return {
-    total: summarize(all),
-    periods: [...periods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, p]) => ({ period: name, ...summarize(p) })),
+    total: summarize(all, daysBetween(from, to)),
+    periods: [...periods.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, p]) => ({ period: name, ...summarize(p, daysIn(name, period, from, to)) })),
+    sums: all.dora,
   };
 }
 
@@ -258,9 +287,12 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
   const from = (q.from ? new Date(q.from) : new Date(new Date(`${to}T00:00:00Z`).getTime() - 29 * 86_400_000)).toISOString().slice(0, 10);
   if (from > to) throw new ValidationFailed([{ path: 'query.from', message: `must not be after to (${to}, today when to is not given)` }]);
   const out = [];
+  // DORA's five over the line (the environments answered, summed), beside each environment's.
+  const lineSums = emptyDora();
   for (const env of envs) {
     const named = q.target === undefined ? null : resolveTargetName(env, q.target);
-    const figures = summarizeDays(await deps.store.getMetrics(tenant, env.name, from, to, named ?? undefined), q.period);
+    const { sums, ...figures } = summarizeDays(await deps.store.getMetrics(tenant, env.name, from, to, named ?? undefined), q.period, from, to);
+    addDora(lineSums, sums);
     // The breakdown per target, for an environment that declares targets (one query per target).
     const targets =
       named === null && targetsOf(env).length
@@ -268,7 +300,7 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
             targetsOf(env).map(async (t) => ({
               target: t.name,
               wave: t.wave,
-              ...summarizeDays(await deps.store.getMetrics(tenant, env.name, from, to, t.name), q.period),
+              ...withoutSums(summarizeDays(await deps.store.getMetrics(tenant, env.name, from, to, t.name), q.period, from, to)),
             })),
           )
         : null;
@@ -287,8 +319,10 @@ export async function deploymentMetrics(deps: Deps, ctx: Ctx, q: MetricsQuery) {
     line.map(async (e) => ({ environment: e.name, imageTag: (await deps.store.getCurrent(tenant, e.name))?.imageTag ?? null })),
   );
   const drift = current.slice(1).map((c, i) => ({ environment: c.environment, behind: current[i]!.environment, differs: c.imageTag !== current[i]!.imageTag }));
-  return { environments: out, versions: current, drift };
+  return { environments: out, versions: current, drift, line: { from, to, dora: doraFigures(lineSums, daysBetween(from, to)) } };
 }
+
+const withoutSums = <T extends { sums: unknown }>({ sums: _s, ...rest }: T): Omit<T, 'sums'> => rest;
 
 /**
  * Lead time, per environment: every deployment that went live in an environment counts, from the

@@ -41,3 +41,13 @@ export interface RepoLink {
   createdAt: string;
   createdBy: string;
 }
+
+/** The tenant's metrics scrape token (domain/artifacts/dora-export.ts): hashes of its secret only. */
+export interface ScrapeToken {
+  tenant: string;
+  secrets: { hash: string; createdAt: string; expiresAt?: string }[];
+  createdAt: string;
+  createdBy: string;
+  rotatedAt?: string;
+  version: number;
+}

@@ -1,6 +1,6 @@
 import type { AuditEntry, Page } from '../kernel/model.ts';
 import type { ArtifactPointer, ArtifactVersion, Bundle, Deployment } from '../kernel/promotion-model.ts';
-import type { Consumer, RepoLink, Tag } from './model.ts';
+import type { Consumer, RepoLink, ScrapeToken, Tag } from './model.ts';
 
 /** Artifacts: published versions, what each environment runs (pointers), tags, consumers, registry links. */
 export type ArtifactOp =
@@ -51,6 +51,9 @@ export interface DeploymentStorePort {
   /** The current image tag reference of an environment (only moves forward in time). */
   putCurrent(tenant: string, dep: Deployment): Promise<void>;
   getCurrent(tenant: string, env: string): Promise<Deployment | null>;
+  /** The tenant's metrics scrape token (hashes only): created at `expectedVersion` null, else replaced at that version, audited. */
+  putScrapeToken(token: ScrapeToken, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  getScrapeToken(tenant: string): Promise<ScrapeToken | null>;
 }
 
 export type RepoLinkOp = { kind: 'repoLink'; link: RepoLink; replace: boolean } | { kind: 'deleteRepoLink'; link: RepoLink };

@@ -27,6 +27,7 @@ export const ENTITY_TYPES = [
   'scim-token',
   'scim-group',
   'identity-provider',
+  'metrics-token',
 ] as const;
 
 export type EntityType = (typeof ENTITY_TYPES)[number];

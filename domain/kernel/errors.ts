@@ -266,6 +266,12 @@ export class AppKeyNotFound extends DomainError {
   }
 }
 
+/** A tenant without a metrics scrape token (domain/artifacts/dora-export.ts). */
+export class MetricsTokenNotFound extends DomainError {
+  readonly code = 'NOT_FOUND';
+  override readonly name = 'MetricsTokenNotFound';
+}
+
 /** A webhook subscription or one of its deliveries that does not exist (for this tenant). */
 export class WebhookNotFound extends DomainError {
   readonly code = 'NOT_FOUND';

@@ -65,6 +65,20 @@ export const promotionEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
     waves: z
       .optional(z.array(z.number().check(z.int(), z.minimum(1))).check(z.maxLength(100)))
       .check(z.describe('the waves the event covers, e.g. those a rollback walked back (last first)')),
+    /** a promotion's end: what it adds to its environment's DORA metrics (domain/artifacts/dora.ts), the CloudWatch figures */
+    dora: z
+      .optional(
+        z.strictObject({
+          deployed: z.number().check(z.int(), z.minimum(0), z.maximum(1)),
+          changeFailed: z.number().check(z.int(), z.minimum(0), z.maximum(1)),
+          rework: z.number().check(z.int(), z.minimum(0), z.maximum(1)),
+          recoverySeconds: z.optional(z.number().check(z.minimum(0))),
+          leadTimeSeconds: z.optional(z.number().check(z.minimum(0))),
+        }),
+      )
+      .check(
+        z.describe("what the promotion's end adds to its environment's DORA metrics: a deployment, a change failure, rework, a recovery time, a lead time"),
+      ),
     /** Promotion Analysis Decided: the analysis, its answer and its last measurements */
     analysis: z
       .optional(

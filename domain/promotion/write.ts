@@ -51,6 +51,8 @@ export function promotionEvent(
     };
     /** Promotion Attested */
     attestation?: { verificationResult: 'PASSED' | 'FAILED'; keyId: string; subjectDigest: string; url: string };
+    /** a promotion's end: its DORA figures (domain/artifacts/dora.ts) */
+    dora?: { deployed: number; changeFailed: number; rework: number; recoverySeconds?: number; leadTimeSeconds?: number };
     /** when it happened, when that is not now (an attestation: when it was signed) */
     at?: string;
   } = {},

@@ -56,6 +56,8 @@
  * | Consumer          | T#t#CONS#<artifact>             | C#<consumer>          | pinned constraints of an artifact's consumers |
  * | Metrics           | T#t#MET#<env>                   | D#<yyyy-mm-dd>        | daily counters (ADD in the deployment's transaction); range by day |
  * | TargetMetrics     | T#t#METT#<env>#<target>         | D#<yyyy-mm-dd>        | one target's daily counters (records naming the target count there, not in the environment's) |
+ * | OpenFailure       | T#t#MET#<env>                   | D#open                | DORA: the environment's unrecovered failure (open, sinceMs; ADD at a promotion's end; outside every day range) |
+ * | ScrapeToken       | T#t#MET                         | TOKEN                 | the tenant's metrics scrape token (hashes only; domain/artifacts/dora-export.ts) |
  * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
  * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
  * | AppKey            | T#t#APPKEY                      | K#<key id>            | an app key (hashes of its secrets only); get by id, all of a tenant (few) |
@@ -191,6 +193,7 @@ export const keys = {
   metricsOf: (tenant: string, env: string) => `${t(tenant)}MET#${env}`,
   targetMetrics: (tenant: string, env: string, target: string, day: string): Key => ({ pk: `${t(tenant)}METT#${env}#${target}`, sk: `D#${day}` }),
   targetMetricsOf: (tenant: string, env: string, target: string) => `${t(tenant)}METT#${env}#${target}`,
+  scrapeToken: (tenant: string): Key => ({ pk: `${t(tenant)}MET`, sk: 'TOKEN' }),
   firstSeen: (tenant: string, imageTag: string): Key => ({ pk: `${t(tenant)}FIRST#${imageTag}`, sk: 'F' }),
   current: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `CUR#${env}` }),
   appKey: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}APPKEY`, sk: `K#${id}` }),

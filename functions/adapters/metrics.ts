@@ -8,6 +8,30 @@ import type { DomainEvent } from '#domain/kernel/ports';
  */
 export const metrics = new Metrics({ namespace: 'Stageline', serviceName: 'stageline' });
 
+/**
+ * DORA's figures of a promotion's end (the event's `dora`, domain/promotion/run/end.ts doraOps), in a
+ * namespace of their own with the dimensions tenant and environment: their cardinality is the tenants'
+ * environments (bounded by each tenant's quota), never a promotion, version or target. CloudWatch's sums
+ * over a period give the five: DoraDeployments (frequency), DoraChangeFailures / DoraDeployments (change
+ * fail rate), DoraRework / DoraDeployments (rework rate), DoraRecoveryTime and DoraLeadTime (their average).
+ */
+export const doraMetrics = new Metrics({ namespace: 'Stageline/DORA', serviceName: 'stageline' });
+const ENDINGS: Record<string, true> = { 'Promotion Completed': true, 'Promotion Failed': true, 'Promotion Rolled Back': true };
+
+function emitDora(tenant: string, environment: string, dora: Record<string, unknown>): void {
+  const put = (name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: unknown, always = false) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || (value <= 0 && !always)) return;
+    const m = doraMetrics.singleMetric();
+    m.addDimensions({ tenant, environment });
+    m.addMetric(name, unit, value);
+  };
+  put('DoraDeployments', MetricUnit.Count, dora.deployed);
+  put('DoraChangeFailures', MetricUnit.Count, dora.changeFailed);
+  put('DoraRework', MetricUnit.Count, dora.rework);
+  put('DoraRecoveryTime', MetricUnit.Seconds, dora.recoverySeconds, true);
+  put('DoraLeadTime', MetricUnit.Seconds, dora.leadTimeSeconds, true);
+}
+
 /** What each relayed domain event counts as (CloudWatch metrics from the outbox: nothing on the write path). */
 const COUNTED: Record<string, string> = {
   'Promotion Requested': 'PromotionsRequested',
@@ -40,6 +64,7 @@ export function eventMetrics(events: DomainEvent[]): number {
       m.addMetric(metric, MetricUnit.Count, 1);
     };
     count(name);
+    if (ENDINGS[e.type] && e.detail.dora && typeof e.detail.dora === 'object') emitDora(e.tenant, environment, e.detail.dora as Record<string, unknown>);
     if (e.type === 'Promotion Failed' && e.detail.status === 'VALIDATION_FAILED') count('GateFailures');
     if (e.type === 'Promotion Approved' && typeof e.detail.approvalWaitSeconds === 'number') {
       const m = metrics.singleMetric();

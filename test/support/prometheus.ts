@@ -20,8 +20,16 @@ export interface LocalPrometheus {
 
 export const prometheusInstalled = () => existsSync(PROMETHEUS_BIN);
 
-/** `scrape`: `host:port` targets whose /metrics are scraped every second (job `stageline-test`). */
-export async function startPrometheus(scrape: string[]): Promise<LocalPrometheus> {
+/** A scrape job of its own: a `host:port` target, the path it serves metrics at, the bearer credentials it is scraped with. */
+export interface ScrapeJob {
+  name: string;
+  target: string;
+  metricsPath: string;
+  credentials?: string;
+}
+
+/** `scrape`: `host:port` targets whose /metrics are scraped every second (job `stageline-test`); `jobs`: more, each with its path and credentials. */
+export async function startPrometheus(scrape: string[], jobs: ScrapeJob[] = []): Promise<LocalPrometheus> {
   if (!prometheusInstalled()) {
     throw new Error(`${PROMETHEUS_BIN} not found: install Prometheus with \`bash scripts/prereqs.sh prometheus\` (Debian: apt-get install -y prometheus)`);
   }
@@ -39,7 +47,17 @@ scrape_configs:
     scrape_timeout: 900ms
     static_configs:
       - targets: [${scrape.map((s) => JSON.stringify(s)).join(', ')}]
+${jobs
+  .map(
+    (j) => `  - job_name: ${JSON.stringify(j.name)}
+    scrape_interval: 1s
+    scrape_timeout: 900ms
+    metrics_path: ${JSON.stringify(j.metricsPath)}
+${j.credentials ? `    authorization:\n      type: Bearer\n      credentials: ${JSON.stringify(j.credentials)}\n` : ''}    static_configs:
+      - targets: [${JSON.stringify(j.target)}]
 `,
+  )
+  .join('')}`,
   );
   const child = spawn(
     PROMETHEUS_BIN,

@@ -9,6 +9,7 @@ import { wakeQueued } from '../run/queue.ts';
 import { revertTarget } from '../deliver/target-delivery.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
 import { decideToStop } from './stop.ts';
+import { doraOps } from '../run/end.ts';
 
 /**
  * How a rollout through targets ends when it goes wrong (a confirmation that did not come in time, a
@@ -50,13 +51,23 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
   const why = rolledBack.length
     ? `${message}; targets rolled back in reverse wave order: ${changed.map((t) => `${t.name} (wave ${t.wave})`).join(', ') || rolledBack.join(', ')}`
     : `${message}; no target had changed`;
-  await writePromotion(deps, p.tenant, p.id, (cur) => {
+  await writePromotion(deps, p.tenant, p.id, async (cur) => {
     if (cur.status !== 'EXECUTING') return null;
     const next = moved(cur, outcome, ENGINE, deps.clock(), {
       taskToken: null,
       error: { code: 'EXECUTION_FAILED', message: why.slice(0, 2000) },
       rollout: { ...cur.rollout!, waiting: null, outcome: 'ROLLED_BACK' },
     });
+    // As a promotion rolled back after its bake (run/end.ts): a failed change of the environment, and a rollback of it.
+    const failure: WriteOp = {
+      kind: 'metrics',
+      delta: {
+        environment: cur.targetEnvironment,
+        day: now.slice(0, 10),
+        add: { failed: 1, deployments: 1, changeFailed: 1, ...(outcome === 'ROLLED_BACK' ? { rolledBack: 1 } : {}) },
+      },
+    };
+    const dora = await doraOps(deps, cur, outcome, [failure]);
     const ops: WriteOp[] = [
       ...unlist,
       promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, {
@@ -65,16 +76,10 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
         ...(waves.length ? { waves } : {}),
         // the wave it failed in (the one running or last started)
         wave: cur.rollout?.wave || undefined,
+        dora: dora.detail,
       }),
-      // As a promotion rolled back after its bake (run/end.ts): a failed change of the environment, and a rollback of it.
-      {
-        kind: 'metrics',
-        delta: {
-          environment: cur.targetEnvironment,
-          day: now.slice(0, 10),
-          add: { failed: 1, deployments: 1, ...(outcome === 'ROLLED_BACK' ? { rolledBack: 1 } : {}) },
-        },
-      },
+      failure,
+      ...dora.ops,
     ];
     return { next, action: outcome === 'ROLLED_BACK' ? 'promotion.rollback.auto' : 'promotion.fail', by: ENGINE, ops, reason: why.slice(0, 1000) };
   });

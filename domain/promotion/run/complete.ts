@@ -7,7 +7,7 @@ import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { bundleChanges, configChanges } from '../request/release.ts';
 import type { Next } from './deadlines.ts';
 import { wakeQueued } from './queue.ts';
-import { finish, completionOps } from './end.ts';
+import { finish, completionOps, doraOps } from './end.ts';
 
 /**
  * How a promotion's flow completes: the one-step execution, a rollout's last wave, the post-condition check.
@@ -34,7 +34,8 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
       const { ops, deployed, origin: first } = await completionOps(deps, withResult, 'COMPLETED', 'DEPLOYED', built.ops);
       origin = first;
       const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
-      ops.push(promotionEvent(deps, 'Promotion Completed', next));
+      const dora = await doraOps(deps, withResult, 'COMPLETED', ops);
+      ops.push(...dora.ops, promotionEvent(deps, 'Promotion Completed', next, { dora: dora.detail }));
       putCurrent = deployed;
       return { next, action: 'promotion.complete', by: ENGINE, ops };
     },
@@ -87,7 +88,8 @@ export async function completeRollout(deps: With<'git' | 'registry' | 'scheduler
       rollout: { ...(last?.rollout ?? cur.rollout), waiting: null, outcome: 'COMPLETED' },
     });
     if (last) ops.push(...last.ops);
-    ops.push(promotionEvent(deps, 'Promotion Completed', next, { targets }));
+    const dora = await doraOps(deps, withResult, 'COMPLETED', ops);
+    ops.push(...dora.ops, promotionEvent(deps, 'Promotion Completed', next, { targets, dora: dora.detail }));
     putCurrent = deployed;
     return { next, action: 'promotion.complete', by: ENGINE, ops, reason: `every target runs it: ${targets.join(', ')}`.slice(0, 1000) };
   });

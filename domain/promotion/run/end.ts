@@ -5,6 +5,7 @@ import { promotionEvent, writePromotion } from '../write.ts';
 import { deploymentOp, leadTimeDelta } from '../../artifacts/deployments.ts';
 import { wakeQueued } from './queue.ts';
 import { auditEntry } from '../../audit/audit.ts';
+import { doraDeltas, openFailureOf, OPEN_FAILURE_DAY } from '../../artifacts/dora.ts';
 
 /**
  * How a promotion's record ends, whichever way: its status, its deployment, the audit entry and event,
@@ -42,8 +43,9 @@ export async function finish(
       error: error ?? null,
       ...(cur.result && Object.keys(resultPatch).length ? { result: { ...cur.result, ...resultPatch } } : {}),
     });
-    built.ops.push(promotionEvent(deps, OUTCOME[to].event, next, { reason: error?.message }));
     if (to !== 'COMPLETED') built.ops.push(failureMetric(deps, cur, !cur.result));
+    const dora = await doraOps(deps, cur, to, built.ops);
+    built.ops.push(...dora.ops, promotionEvent(deps, OUTCOME[to].event, next, { reason: error?.message, dora: dora.detail }));
     return { next, action: OUTCOME[to].action, by: ENGINE, ops: built.ops, reason: error?.message };
   });
   if (after && finished) {
@@ -168,8 +170,52 @@ async function configOrigin(deps: Deps, p: Promotion): Promise<string | null> {
 export function failureMetric(deps: Deps, p: Promotion, unrecorded: boolean): WriteOp {
   return {
     kind: 'metrics',
-    delta: { environment: p.targetEnvironment, day: deps.clock().toISOString().slice(0, 10), add: { failed: 1, ...(unrecorded ? { deployments: 1 } : {}) } },
+    delta: {
+      environment: p.targetEnvironment,
+      day: deps.clock().toISOString().slice(0, 10),
+      add: { failed: 1, ...(unrecorded ? { deployments: 1, changeFailed: 1 } : {}) },
+    },
   };
+}
+
+/** What a promotion's end adds to its environment's DORA metrics (the event's `dora`, CloudWatch's figures). */
+export type DoraDetail = { deployed: number; changeFailed: number; rework: number; recoverySeconds?: number; leadTimeSeconds?: number };
+
+/**
+ * DORA's counters of a promotion's end (domain/artifacts/dora.ts), written in its transaction beside `ops`
+ * (what the end writes already): the recovery and rework of the day, and the environment's open failure
+ * (opened by a failure, closed by the next success). Read again on every attempt of the transaction. The
+ * detail sums what the end adds to the environment's own counters, for the event (and the EMF figures).
+ */
+export async function doraOps(
+  deps: Deps,
+  cur: Promotion,
+  to: 'COMPLETED' | 'FAILED' | 'ROLLED_BACK',
+  ops: WriteOp[],
+): Promise<{ ops: WriteOp[]; detail: DoraDetail }> {
+  const env = cur.targetEnvironment;
+  const open = openFailureOf((await deps.store.getMetrics(cur.tenant, env, OPEN_FAILURE_DAY, OPEN_FAILURE_DAY))[0]?.counters);
+  // A rollback of a promotion that had completed recovers from when that promotion went live.
+  let undoneLiveAt: string | null = null;
+  if (to === 'COMPLETED' && cur.rollback?.of && !open) {
+    const undone = await deps.store.getPromotion(cur.tenant, cur.rollback.of);
+    undoneLiveAt = undone?.transitions.findLast((t) => t.status === 'COMPLETED')?.at ?? null;
+  }
+  const { figures, deltas } = doraDeltas({ environment: env, outcome: to, rollback: !!cur.rollback, at: deps.clock(), undoneLiveAt }, open);
+  const add: Record<string, number> = {};
+  for (const op of ops) {
+    const d = op.kind === 'metrics' ? op.delta : op.kind === 'deployment' ? op.metrics : null;
+    if (!d || d.target || d.environment !== env) continue;
+    for (const [k, v] of Object.entries(d.add)) add[k] = (add[k] ?? 0) + v;
+  }
+  const detail: DoraDetail = {
+    deployed: Math.min(1, Math.max(0, add.deployments ?? 0)),
+    changeFailed: Math.min(1, Math.max(0, add.changeFailed ?? 0)),
+    rework: figures.rework ?? 0,
+    ...(figures.recoveryCount ? { recoverySeconds: Math.round((figures.recoveryMs ?? 0) / 1000) } : {}),
+    ...(add.leadCount ? { leadTimeSeconds: Math.round((add.leadMs ?? 0) / add.leadCount / 1000) } : {}),
+  };
+  return { ops: deltas.map((delta) => ({ kind: 'metrics' as const, delta })), detail };
 }
 
 /**

@@ -8,7 +8,7 @@ import { tagOps } from '../../artifacts/tags.ts';
 import { revertInGit, type GitPromotion, type Written } from '../deliver/git-delivery.ts';
 import type { Next } from './deadlines.ts';
 import { rollBackRollout } from '../rollout/rollback.ts';
-import { finish, failureMetric } from './end.ts';
+import { doraOps, finish, failureMetric } from './end.ts';
 
 /**
  * How a promotion's flow fails or expires: what it changed is put back (the target, its tags, its git
@@ -24,7 +24,7 @@ export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'wo
       deps,
       tenant,
       id,
-      (cur) => {
+      async (cur) => {
         // Gates that could not be evaluated fail closed; the promotion can be validated again.
         if (cur.status === 'PENDING' || cur.status === 'VALIDATING') {
           const next = moved(cur, 'VALIDATION_FAILED', ENGINE, deps.clock(), {
@@ -46,11 +46,13 @@ export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'wo
           const failed = moved(moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null }), 'FAILED', ENGINE, deps.clock(), {
             error: { code: 'EXECUTION_FAILED', message },
           });
+          const failure = failureMetric(deps, cur, true);
+          const dora = await doraOps(deps, cur, 'FAILED', [failure]);
           return {
             next: failed,
             action: 'promotion.fail',
             by: ENGINE,
-            ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message }), failureMetric(deps, cur, true)],
+            ops: [promotionEvent(deps, 'Promotion Failed', failed, { reason: message, dora: dora.detail }), failure, ...dora.ops],
             reason: message,
           };
         }

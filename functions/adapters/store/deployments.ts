@@ -4,7 +4,10 @@ import type { Page } from '#domain/kernel/model';
 import type { Deployment } from '#domain/kernel/promotion-model';
 import type { DeploymentOp, DeploymentStorePort, MetricDelta } from '#domain/artifacts/ports';
 import { keys } from '../keys.ts';
-import { kindsOf, none, type Area, type CommitContext, type OpItems } from './area.ts';
+import { createOrVersion, kindsOf, none, type Area, type CommitContext, type OpItems } from './area.ts';
+import { auditItems } from './audit.ts';
+import type { AuditEntry } from '#domain/kernel/model';
+import type { ScrapeToken } from '#domain/artifacts/dora-export';
 import { decodeCursor, encodeCursor, strip, WRITE_MARK, type StoreBase, type TxItem } from './base.ts';
 
 /** Deployments: history, the current one per environment, daily metrics, first sightings of image tags. */
@@ -101,6 +104,18 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
     async getCurrent(tenant: string, env: string): Promise<Deployment | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.current(tenant, env) }));
       return strip<Deployment>(r.Item);
+    },
+
+    async putScrapeToken(token: ScrapeToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      await base.transact(
+        [base.put({ ...keys.scrapeToken(token.tenant), entity: 'ScrapeToken', ...token }, expectedVersion), ...auditItems(table, audit)],
+        [createOrVersion(expectedVersion), 'exists'],
+      );
+    },
+
+    async getScrapeToken(tenant: string): Promise<ScrapeToken | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.scrapeToken(tenant), ConsistentRead: true }));
+      return strip<ScrapeToken>(r.Item);
     },
 
     async findDeployment(tenant: string, id: string): Promise<Deployment | null> {

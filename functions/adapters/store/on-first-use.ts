@@ -94,6 +94,8 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       getCurrent: true,
       findDeployment: true,
       getDeployment: true,
+      putScrapeToken: true,
+      getScrapeToken: true,
     },
   },
   audit: {

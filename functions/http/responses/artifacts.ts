@@ -53,6 +53,49 @@ export const deployment = /* @__PURE__ */ z.schema(() =>
     .check(z.meta({ id: 'Deployment' })),
 );
 
+/** DORA's five software delivery metrics (domain/artifacts/dora.ts; docs/reference/dora.md). */
+export const doraFiguresSchema = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      deploymentFrequencyPerDay: z
+        .number()
+        .check(z.describe('deployment frequency (DORA: the number of deployments over a given period): deployments here per day of the range or period')),
+      leadTimeHours: z
+        .nullable(z.number())
+        .check(
+          z.describe(
+            "change lead time (DORA: the time it takes a change to go from committed to deployed): the mean hours from the version's first appearance in the line to its deployment here; null without one",
+          ),
+        ),
+      changeFailureRate: z
+        .nullable(z.number())
+        .check(
+          z.describe(
+            'change fail rate (DORA: the ratio of deployments that require immediate intervention, a rollback or a hotfix): deployments that failed or were rolled back / deployments; null without deployments',
+          ),
+        ),
+      recoveryTimeHours: z
+        .nullable(z.number())
+        .check(
+          z.describe(
+            'failed deployment recovery time (DORA: the time it takes to recover from a deployment that fails and requires immediate intervention): mean hours from a failed or rolled-back promotion to the next successful promotion here (a rollback of a completed promotion: from when that one went live); null without a recovery',
+          ),
+        ),
+      reworkRate: z
+        .nullable(z.number())
+        .check(
+          z.describe(
+            'deployment rework rate (DORA: the ratio of deployments that are unplanned but happen as a result of an incident): rollback promotions and fix-forwards (a successful promotion within 24 hours of an unrecovered failed or rolled-back one here) / deployments; null without deployments',
+          ),
+        ),
+      deployments: z.number().check(z.int()),
+      changeFailures: z.number().check(z.int(), z.describe('deployments that failed or were rolled back')),
+      recoveries: z.number().check(z.int(), z.describe('recoveries measured')),
+      reworkDeployments: z.number().check(z.int(), z.describe('rollback promotions and fix-forwards')),
+    })
+    .check(z.meta({ id: 'DoraMetrics' })),
+);
+
 const metricsSummary = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     deployments: z.number().check(z.int()),
@@ -71,6 +114,7 @@ const metricsSummary = /* @__PURE__ */ z.schema(() =>
           "lead time into this environment, in hours: the mean, over the deployments that went live here, of the time from the version's first appearance in the line (an artifact version's publication or first deployment record; a config release's first snapshot, carried along the line by its promotions) to its deployment here; rollbacks do not count; null without such a deployment",
         ),
       ),
+    dora: doraFiguresSchema,
   }),
 );
 const metricsPeriods = /* @__PURE__ */ z.schema(() =>
@@ -101,6 +145,9 @@ export const deploymentMetrics = /* @__PURE__ */ z.schema(() =>
       drift: z.array(
         z.strictObject({ environment: z.string(), behind: z.string().check(z.describe('the environment before it in the line')), differs: z.boolean() }),
       ),
+      line: z
+        .strictObject({ from: z.string(), to: z.string(), dora: doraFiguresSchema })
+        .check(z.describe("DORA's five over the line: the environments answered, their counters summed")),
     })
     .check(z.meta({ id: 'DeploymentMetrics' })),
 );
@@ -214,5 +261,28 @@ export const bundleVersionsResponse = /* @__PURE__ */ z.schema(() =>
     environments: z
       .array(z.strictObject({ environment: z.string(), digest: z.nullable(digest) }))
       .check(z.describe('per environment, the newest version of the bundle whose every member it runs (null: none)')),
+  }),
+);
+
+export const metricsTokenResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      tenant: z.string(),
+      createdAt: time,
+      createdBy: z.string(),
+      rotatedAt: z.nullable(time),
+    })
+    .check(z.meta({ id: 'MetricsScrapeToken' })),
+);
+export const metricsTokenIssuedResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    ...metricsTokenResponse.shape,
+    token: z
+      .string()
+      .check(
+        z.describe(
+          "the metrics scrape token (slm.<tenant>.<secret>), shown this once: put it in the scraper's config (Prometheus: authorization.credentials); the table keeps only its hash",
+        ),
+      ),
   }),
 );

@@ -11,6 +11,8 @@ import {
   deployment,
   deploymentHistoryResponse,
   deploymentMetrics,
+  metricsTokenIssuedResponse,
+  metricsTokenResponse,
   registryNotificationsResponse,
   repoLinkCreatedResponse,
   repoLinksResponse,
@@ -58,6 +60,49 @@ export const ARTIFACT_ROUTES: Route[] = [
     role: 'viewer',
     summary: 'Frequency, rollback rate, duration, lead time, version drift',
     response: { schema: deploymentMetrics },
+  },
+  // DORA's five for a scraper: the tenant's metrics scrape token (a credential of one purpose, domain/artifacts/dora-export.ts).
+  {
+    method: 'POST',
+    path: `${v1}/platform/metrics/token`,
+    handler: 'metrics-token',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary:
+      "Create the tenant's metrics scrape token, or replace it (the previous one stops working at once): shown once, kept hashed; it reads GET /api/v1/platform/metrics/prometheus of this tenant and nothing else; audited (admin)",
+    status: 201,
+    response: { schema: metricsTokenIssuedResponse },
+  },
+  {
+    method: 'GET',
+    path: `${v1}/platform/metrics/token`,
+    handler: 'metrics-token',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary: "When the tenant's metrics scrape token was made and by whom (never the token) (admin)",
+    response: { schema: metricsTokenResponse },
+  },
+  {
+    method: 'GET',
+    path: `${v1}/platform/metrics/prometheus`,
+    handler: 'metrics-prometheus',
+    // The scrape token is checked in the function (functions/handlers/metrics-prometheus.ts); it only reads, as a viewer would.
+    auth: 'none',
+    role: 'viewer',
+    summary:
+      "DORA's five metrics per environment and over the line (dora_*), in Prometheus' text exposition format, for a scrape with the tenant's metrics scrape token",
+    headers: { Authorization: "Bearer and the tenant's metrics scrape token (slm.…; Prometheus: authorization.credentials)" },
+    response: {
+      text: {
+        'text/plain':
+          'Prometheus text exposition format 0.0.4: dora_deployment_frequency_per_day, dora_change_lead_time_seconds, dora_change_failure_rate, dora_failed_deployment_recovery_time_seconds, dora_deployment_rework_rate and the counts beside them, labelled environment (or line="all")',
+      },
+      errors: {
+        401: { description: 'No scrape token, not one, or not valid (unknown, altered or replaced)', schema: errorBody },
+      },
+    },
   },
   // Publishing tags the version in the first environment's registries (and copies it to any but the first): registry credentials, a role of its own.
   {

@@ -9,7 +9,8 @@ import { artifactVersionItem, latestTagOf, openArtifactVersion } from '../../../
 import { decodeCursor, strip } from '../../../functions/adapters/store/base.ts';
 import type { CommitContext, MemoryState, Writers } from './area.ts';
 import { auditWrite } from './audit.ts';
-import { create, less, overwrite, versioned, type Item, type Write } from './table.ts';
+import { create, createOrVersion, less, overwrite, versioned, type Item, type Write } from './table.ts';
+import type { ScrapeToken } from '../../../domain/artifacts/dora-export.ts';
 
 /** `latest-<env>` moves with the environment's pointer and is read from it: a commit moving that pointer writes no item for it. */
 const movesWithPointer = (tag: Tag, ops: readonly WriteOp[]) =>
@@ -161,6 +162,15 @@ export function artifactArea({ table }: MemoryState) {
     },
     async getCurrent(tenant: string, env: string): Promise<Deployment | null> {
       return strip<Deployment>(table.get(keys.current(tenant, env)));
+    },
+    async putScrapeToken(token: ScrapeToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      table.transact([
+        versioned({ ...keys.scrapeToken(token.tenant), entity: 'ScrapeToken', ...token }, expectedVersion, 'version', createOrVersion(expectedVersion)),
+        auditWrite(audit),
+      ]);
+    },
+    async getScrapeToken(tenant: string): Promise<ScrapeToken | null> {
+      return strip<ScrapeToken>(table.get(keys.scrapeToken(tenant)));
     },
   };
 
