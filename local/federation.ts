@@ -9,6 +9,7 @@ import {
   type IdentityProviderConnection,
   type IdentityProviderRepo,
 } from '../domain/access/federation.ts';
+import type { XmlElement } from '@xmldom/xmldom/lib/index.js';
 import type { SecretResolver } from '../domain/kernel/ports.ts';
 import type { CommitPort } from '../domain/kernel/deps.ts';
 import { discoverOidc, headersOf, parseSamlMetadata } from '../functions/adapters/federation.ts';
@@ -267,21 +268,25 @@ export async function checkSamlResponse(responseB64: string, assertionXml: strin
   const { DOMParser } = await import('@xmldom/xmldom/lib/index.js');
   const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
   const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
-  const parse = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml').documentElement!;
+  const parse = (xml: string): XmlElement => {
+    const root = new DOMParser().parseFromString(xml, 'text/xml')?.documentElement;
+    if (!root) throw new Error('not an XML document');
+    return root;
+  };
   const response = parse(Buffer.from(responseB64, 'base64').toString('utf8'));
   if (response.localName !== 'Response' || response.namespaceURI !== SAMLP) throw new Error('not a SAML 2.0 Response');
   const destination = response.getAttribute('Destination');
   if (destination && destination !== acs) throw new Error(`the Response is for ${destination}, not this service provider's ACS ${acs}`);
   if (response.getAttribute('InResponseTo') !== requestId) throw new Error('the Response does not answer the request this sign-in sent');
   const assertion = parse(assertionXml);
-  const time = (el: Element, attr: string) => {
+  const time = (el: XmlElement, attr: string) => {
     const v = el.getAttribute(attr);
     if (!v) return null;
     const ms = Date.parse(v);
     if (Number.isNaN(ms)) throw new Error(`${el.localName}@${attr} is not a time: ${v}`);
     return ms;
   };
-  const window = (el: Element, what: string) => {
+  const window = (el: XmlElement, what: string) => {
     const notBefore = time(el, 'NotBefore');
     const notOnOrAfter = time(el, 'NotOnOrAfter');
     if (notBefore !== null && nowMs + SAML_CLOCK_SKEW_MS < notBefore) throw new Error(`${what} is not valid yet (NotBefore ${el.getAttribute('NotBefore')})`);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
-import * as samlify from 'samlify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -21,6 +21,27 @@ import { startTestStack, type TestStack } from '../support/stack.ts';
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/saml/${name}`, import.meta.url), 'utf8');
 const REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
 const POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
+
+/**
+ * samlify, loaded without its types: they import @xmldom/xmldom's, which reference the DOM library and would turn the
+ * whole program's Headers and RequestInit into the browser's (functions/adapters/xmldom.d.ts). What the test uses of it:
+ */
+interface SamlEntity {
+  getMetadata(): string;
+  parseLoginRequest(sp: SamlEntity, binding: string, req: { query: Record<string, string> }): Promise<{ extract: { request: { id: string } } }>;
+  createLoginResponse(
+    sp: SamlEntity,
+    request: unknown,
+    binding: string,
+    user: Record<string, string>,
+    options: { relayState: string; customTagReplacement: (template: string) => { id: string; context: string } },
+  ): Promise<unknown>;
+}
+const samlify = createRequire(import.meta.url)('samlify') as {
+  setSchemaValidator(v: { validate: (xml: string) => Promise<string> }): void;
+  IdentityProvider(settings: Record<string, unknown>): SamlEntity;
+  ServiceProvider(settings: Record<string, unknown>): SamlEntity;
+};
 
 // The SP side (what the test checks) is node-saml's, in the stack; samlify's schema check is only the test IdP's.
 samlify.setSchemaValidator({ validate: async () => 'checked by the service provider (node-saml)' });
