@@ -59,7 +59,10 @@ describe('functions', () => {
         expect(functionOf(m)).toBe(group);
         if (secretRefs) {
           expect(
-            ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'admin' && ['POST', 'PUT'].includes(r.method)),
+            // (the identity provider connection's GET and DELETE too: its routes are one function, the only one with the user pool's identity provider grants)
+            ROUTES.filter((r) => r.handler === m).every(
+              (r) => r.auth === 'jwt' && r.role === 'admin' && (['POST', 'PUT'].includes(r.method) || r.path.endsWith('/access/identity-provider')),
+            ),
             m,
           ).toBe(true);
           continue;
