@@ -153,6 +153,33 @@ export const ADAPTERS: AdapterDecl[] = [
     },
   },
   {
+    // A tenant's identity provider connection (PUT/DELETE /access/identity-provider): the user pool's identity provider
+    // named for the tenant, and the app client's list of providers. Only the functions that save or remove a connection.
+    module: adapter('cognito-identity-providers'),
+    calls: {
+      'identityProviders.sync': {
+        env: { USER_POOL_ID: 'userPool', JWT_AUDIENCE: 'jwtAudience' },
+        commands: {
+          DescribeIdentityProvider: [on('userPool', 'cognito-idp:DescribeIdentityProvider')],
+          CreateIdentityProvider: [on('userPool', 'cognito-idp:CreateIdentityProvider')],
+          UpdateIdentityProvider: [on('userPool', 'cognito-idp:UpdateIdentityProvider')],
+          DescribeUserPoolClient: [on('userPool', 'cognito-idp:DescribeUserPoolClient')],
+          UpdateUserPoolClient: [on('userPool', 'cognito-idp:UpdateUserPoolClient')],
+          // a provider this call created goes again when the client's update fails
+          DeleteIdentityProvider: [on('userPool', 'cognito-idp:DeleteIdentityProvider')],
+        },
+      },
+      'identityProviders.remove': {
+        env: { USER_POOL_ID: 'userPool', JWT_AUDIENCE: 'jwtAudience' },
+        commands: {
+          DescribeUserPoolClient: [on('userPool', 'cognito-idp:DescribeUserPoolClient')],
+          UpdateUserPoolClient: [on('userPool', 'cognito-idp:UpdateUserPoolClient')],
+          DeleteIdentityProvider: [on('userPool', 'cognito-idp:DeleteIdentityProvider')],
+        },
+      },
+    },
+  },
+  {
     module: adapter('channels'),
     always: { env: { NOTIFY_FROM: 'emailIdentity' }, commands: { SendEmail: [on('emailIdentity', 'ses:SendEmail')] } },
   },

@@ -52,6 +52,9 @@ export class Identity extends StackPart {
         // Immutable: moving a user to another tenant means a new user, so a
         // token can never carry a tenant its subject was not created in.
         tenant_id: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: false }),
+        // The groups a tenant's identity provider sent at the last federated sign-in (a JSON array string), for the
+        // tenant's mapping to turn into roles: written by the identity provider's attribute mapping at each sign-in.
+        idp_groups: new cognito.StringAttribute({ minLen: 0, maxLen: 2048, mutable: true }),
       },
       passwordPolicy: {
         minLength: 12,
@@ -120,9 +123,13 @@ export class Identity extends StackPart {
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.days(30),
-      readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes('tenant_id'),
-      // Never custom:tenant_id: a user must not be able to rewrite their tenant.
-      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
+      readAttributes: new cognito.ClientAttributes()
+        .withStandardAttributes({ email: true, emailVerified: true })
+        .withCustomAttributes('tenant_id', 'idp_groups'),
+      // Never custom:tenant_id: a user must not be able to rewrite their tenant. custom:idp_groups is written by the
+      // tenant identity providers' attribute mapping, which Cognito allows only for attributes the client may write:
+      // it is trusted only for a federated identity (the token's `identities` names the tenant's provider).
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }).withCustomAttributes('idp_groups'),
     });
   }
 

@@ -57,7 +57,11 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
   const federation = federationDeps ? localFederation(federationDeps) : null;
   const redirect = (location: string): OAuthReply => ({ status: 302, type: 'text/plain', body: '', headers: { location, 'cache-control': 'no-store' } });
   /** A code for the client's redirect URI, as the page gives one. */
-  function issueCode(user: DemoUser, p: { clientId: string; redirectUri: string; challenge: string; state: string }, claims?: Record<string, string>): OAuthReply {
+  function issueCode(
+    user: DemoUser,
+    p: { clientId: string; redirectUri: string; challenge: string; state: string },
+    claims?: Record<string, string>,
+  ): OAuthReply {
     const code = randomBytes(24).toString('base64url');
     codes.set(code, { user, claims, clientId: p.clientId, redirectUri: p.redirectUri, challenge: p.challenge, expires: Date.now() + CODE_TTL_MS });
     for (const [k, v] of codes) if (v.expires < Date.now()) codes.delete(k);
@@ -165,7 +169,15 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
         if (p.identityProvider && !conn) return oauthError(400, 'invalid_request', `Sign-in request refused: no identity provider ${p.identityProvider}`);
         if (conn) {
           try {
-            return redirect(await federation.start(conn, p, host));
+            const onward = await federation.start(conn, p, host);
+            if ('redirect' in onward) return redirect(onward.redirect);
+            // SAML's HTTP-POST binding: a page that posts the AuthnRequest to the IdP.
+            return {
+              status: 200,
+              type: 'text/html; charset=utf-8',
+              body: onward.html,
+              headers: { 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" },
+            };
           } catch (err) {
             return oauthError(400, 'invalid_request', `Sign-in through ${conn.providerName} refused: ${err instanceof Error ? err.message : String(err)}`);
           }
@@ -180,6 +192,18 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
       if (method !== 'GET') return oauthError(405, 'invalid_request', 'the identity provider answers with GET');
       try {
         const { identity, request } = await federation.callback(url, host);
+        const user: DemoUser = { sub: identity.sub, email: identity.email, tenant: identity.tenant, groups: [] };
+        return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
+      } catch (err) {
+        if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);
+        throw err;
+      }
+    }
+    if (url.pathname === '/dev/saml2/idpresponse' && federation) {
+      // The SAML assertion consumer service (Cognito's /saml2/idpresponse): the IdP's HTTP-POST binding.
+      if (method !== 'POST') return oauthError(405, 'invalid_request', 'the identity provider posts its SAML Response (HTTP-POST binding)');
+      try {
+        const { identity, request } = await federation.samlCallback(new URLSearchParams(body.toString('utf8')), host);
         const user: DemoUser = { sub: identity.sub, email: identity.email, tenant: identity.tenant, groups: [] };
         return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
       } catch (err) {

@@ -306,7 +306,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     extra: async (method, url, body, headers) => {
       // The local stand-ins act (a forged alarm, a registry push, a Slack message, a token): a web page
       // of another origin may not make a browser POST to them; curl and tools send no Origin.
-      if (method !== 'GET' && url.pathname.startsWith('/dev/') && crossSite(headers)) {
+      // The SAML assertion consumer service is the exception: the IdP's page posts to it by design (HTTP-POST
+      // binding), and what it takes is a signed Response answering a request this stack sent, once.
+      if (method !== 'GET' && url.pathname.startsWith('/dev/') && url.pathname !== '/dev/saml2/idpresponse' && crossSite(headers)) {
         return {
           status: 403,
           type: 'application/json',

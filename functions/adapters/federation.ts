@@ -61,7 +61,10 @@ export async function discoverOidc(issuer: string) {
 }
 
 /** What a SAML IdP's metadata says: its entity id, its single sign-on URL (HTTP-Redirect or HTTP-POST) and signing certificates. */
-export async function parseSamlMetadata(xml: string, path: string): Promise<{ entityId: string; ssoUrl: string; certificates: string[] }> {
+export async function parseSamlMetadata(
+  xml: string,
+  path: string,
+): Promise<{ entityId: string; ssoUrl: string; ssoBinding: 'redirect' | 'post'; certificates: string[] }> {
   const { DOMParser } = await import('@xmldom/xmldom/lib/index.js');
   let problem: string | null = null;
   const doc = new DOMParser({
@@ -84,11 +87,15 @@ export async function parseSamlMetadata(xml: string, path: string): Promise<{ en
     sso.find((s) => s.getAttribute('Binding') === 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST');
   const ssoUrl = pick?.getAttribute('Location') ?? '';
   if (!ssoUrl) return refuse(path, 'names no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding');
-  const certificates = Array.from(idp.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate'))
+  const ssoBinding = pick?.getAttribute('Binding')?.endsWith(':HTTP-Redirect') ? 'redirect' : 'post';
+  // The signing certificates (a KeyDescriptor with use="signing" or no use; never one only for encryption).
+  const certificates = Array.from(idp.getElementsByTagNameNS(MD, 'KeyDescriptor'))
+    .filter((k) => (k.getAttribute('use') ?? 'signing') === 'signing')
+    .flatMap((k) => Array.from(k.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate')))
     .map((c) => (c.textContent ?? '').replace(/\s+/g, ''))
     .filter(Boolean);
   if (!certificates.length) return refuse(path, 'has no signing certificate (KeyDescriptor X509Certificate): responses could not be verified');
-  return { entityId, ssoUrl, certificates };
+  return { entityId, ssoUrl, ssoBinding, certificates };
 }
 
 /** Reads SAML metadata from its URL through the outbound rules. */

@@ -94,8 +94,8 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     description: 'the Secrets Manager secret holding the registry credentials (context `registryCredentialsSecret`; same shape as `REGISTRY_CREDENTIALS`)',
   },
   USER_POOL_ID: {
-    readBy: ['functions/adapters/cognito-directory.ts', 'functions/adapters/cognito-users.ts'],
-    description: "the Cognito user pool: the directory of approvers, and the users routes' identity provider",
+    readBy: ['functions/adapters/cognito-directory.ts', 'functions/adapters/cognito-users.ts', 'functions/adapters/cognito-identity-providers.ts'],
+    description: "the Cognito user pool: the directory of approvers, the users routes' identity provider, and the tenants' identity providers",
   },
   NOTIFY_FROM: {
     defaultText: 'none: email deliveries are recorded as failed',
@@ -117,8 +117,8 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     description: "the user pool's token issuer: app-key routes check people's ID tokens against it as the JWT authorizer would",
   },
   JWT_AUDIENCE: {
-    readBy: ['functions/adapters/login.ts', 'functions/http/app-read.ts'],
-    description: "the user pool's app client (the ID tokens' audience)",
+    readBy: ['functions/adapters/login.ts', 'functions/http/app-read.ts', 'functions/adapters/cognito-identity-providers.ts'],
+    description: "the user pool's app client (the ID tokens' audience; the tenants' identity providers are added to its list)",
   },
   TENANT_DATA_ROLE_ARN: {
     defaultText: "none: the function's own access (locally, background functions)",

@@ -9,7 +9,7 @@ import { STATE_MACHINES, aslPath, placeholdersIn } from '../../infra/state-machi
 import { NOTIFY_ON } from '../../domain/notify/notifier.ts';
 import { checkFunctionGroups, dataAccessOf } from '../../infra/access.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
-import { SYNTH_TIMEOUT, actionsOf, functionIds, only, statementsOf, synthesized, type Resource } from '../support/cdk-template.ts';
+import { SYNTH_TIMEOUT, actionsOf, flat, functionIds, only, statementsOf, synthesized, type Resource } from '../support/cdk-template.ts';
 
 /** The stack's template (test/support/cdk-template.ts): the functions, the bus, the state machine, schedules and asynchronous invocations. */
 let app: App;
@@ -59,7 +59,10 @@ describe('functions', () => {
         expect(functionOf(m)).toBe(group);
         if (secretRefs) {
           expect(
-            ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'admin' && ['POST', 'PUT'].includes(r.method)),
+            // (the identity provider connection's GET and DELETE too: its routes are one function, the only one with the user pool's identity provider grants)
+            ROUTES.filter((r) => r.handler === m).every(
+              (r) => r.auth === 'jwt' && r.role === 'admin' && (['POST', 'PUT'].includes(r.method) || r.path.endsWith('/access/identity-provider')),
+            ),
             m,
           ).toBe(true);
           continue;
@@ -370,5 +373,34 @@ describe('auto-promotion and outbound guard', () => {
       const vars = template.toJSON().Resources[id].Properties.Environment?.Variables ?? {};
       expect(vars.STAGELINE_ALLOW_LOOPBACK_OUTBOUND, name).toBeUndefined();
     }
+  });
+});
+
+describe('identity providers', () => {
+  it('only the functions that save or remove a connection hold the user pool identity provider actions, on the user pool alone', () => {
+    const IDP = [
+      'cognito-idp:CreateIdentityProvider',
+      'cognito-idp:UpdateIdentityProvider',
+      'cognito-idp:DeleteIdentityProvider',
+      'cognito-idp:DescribeIdentityProvider',
+      'cognito-idp:DescribeUserPoolClient',
+      'cognito-idp:UpdateUserPoolClient',
+    ];
+    const held: Record<string, string[]> = {};
+    for (const [name, id] of functionIds()) {
+      const actions = actionsOf(id).filter((a) => IDP.includes(a));
+      if (actions.length) held[name] = [...new Set(actions)].sort();
+    }
+    // The connection's routes (GET, PUT, DELETE /access/identity-provider) are one function (functions/http/topology.ts).
+    expect(held).toEqual({ 'secret-references': [...IDP].sort() });
+    const userPool = template.findResources('AWS::Cognito::UserPool');
+    const poolArn = `<${Object.keys(userPool)[0]}.Arn>`;
+    for (const s of statementsOf(functionIds().get('secret-references')!)) {
+      const actions = [s.Action].flat() as string[];
+      if (actions.some((a) => IDP.includes(a))) expect(flat(s.Resource), JSON.stringify(s)).toBe(poolArn);
+    }
+    // The groups an identity provider sends are kept in the user pool's custom attribute its mapping writes.
+    const schema = (Object.values(userPool)[0] as Resource).Properties.Schema as { Name: string; Mutable?: boolean }[];
+    expect(schema.find((a) => a.Name === 'idp_groups')).toMatchObject({ Mutable: true });
   });
 });

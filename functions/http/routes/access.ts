@@ -111,6 +111,7 @@ export const ACCESS_ROUTES: Route[] = [
       "The tenant's identity provider connection (OIDC or SAML) and the email domains that sign in through it (admin); the client secret by its name only",
     response: { schema: identityProviderResponse },
     startsFlows: false,
+    ownRole: true,
   },
   {
     method: 'PUT',
@@ -135,5 +136,6 @@ export const ACCESS_ROUTES: Route[] = [
     summary: "Disconnect the tenant from its identity provider (admin): its people sign in with the user pool's own accounts again; audited",
     status: 204,
     startsFlows: false,
+    ownRole: true,
   },
 ];
