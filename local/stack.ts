@@ -20,7 +20,7 @@ import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts'
 import { handler as autoPromote } from '../functions/handlers/auto-promote.ts';
 import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/kernel/events.ts';
 import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
-import { resetSecretBox } from '../functions/adapters/secret-box.ts';
+import { resetSecretBox, sealer } from '../functions/adapters/secret-box.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
 import { localOAuth } from './oauth.ts';
@@ -33,7 +33,7 @@ import { LocalOutbox } from './outbox.ts';
 import { LocalDirectory } from './directory.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
-import { postToSlack } from '../functions/adapters/channels.ts';
+import { postToSealedSlack } from '../functions/adapters/channels.ts';
 import { localWebhooks } from './webhooks.ts';
 import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
 import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
@@ -255,7 +255,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     anchor,
     directory,
     users: directory,
-    channels: { slack: postToSlack, email: outbox.email },
+    channels: { slack: postToSealedSlack, email: outbox.email },
+    // Seals what a write is given (environments, manifests, notification settings), as those functions compose it.
+    sealer: sealer(),
     webhooks: webhooks.deps,
     // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.
     gates: new HttpGateProvider(),

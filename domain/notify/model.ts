@@ -1,3 +1,4 @@
+import type { Sealed } from '../kernel/sealed.ts';
 /** What a notification reports (one per domain event, plus the reminder before an approval expires). */
 export const NOTIFICATION_KINDS = [
   'approval-required',
@@ -28,7 +29,10 @@ export interface NotificationSettings {
   /** 'tenant' or an environment name (applies to promotions into it) */
   scope: string;
   slack?: {
-    webhook: string;
+    /** the incoming webhook (its path is the secret): sealed where it is written, opened only by the Slack sender */
+    webhook: Sealed;
+    /** the webhook's origin, kept beside it so a read shows `origin/…` without opening it (absent on items written before: the Slack host) */
+    origin?: string;
     channels: string[];
     /** the Slack workspace bound to the tenant (Approve/Reject from Slack, self-service links) */
     teamId?: string;

@@ -2,7 +2,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../kernel/deps.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTenantUrls, tenantUrl } from '../kernel/url-policy.ts';
 import { DEFAULT_NOTIFICATION_KINDS, NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
@@ -78,7 +78,9 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
 );
 
 /** How GET shows a webhook: its origin and an ellipsis, never the secret path. */
-export const maskedWebhook = (url: string) => `${new URL(url).origin}/…`;
+export const maskedWebhook = (slack: NonNullable<NotificationSettings['slack']>) => `${slack.origin ?? SLACK_ORIGIN}/…`;
+/** The origin of Slack's incoming webhooks: what a webhook stored before its origin was kept beside it shows. */
+export const SLACK_ORIGIN = 'https://hooks.slack.com';
 export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
 
 /** What the API shows: never the webhook's secret path. */
@@ -86,7 +88,7 @@ export function settingsView(s: NotificationSettings | null, scope: string) {
   if (!s) return { scope, slack: null, email: null, events: [...DEFAULT_NOTIFICATION_KINDS], version: 0 };
   return {
     scope,
-    slack: s.slack ? { webhook: maskedWebhook(s.slack.webhook), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
+    slack: s.slack ? { webhook: maskedWebhook(s.slack), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
     email: s.email ?? null,
     events: s.events ?? [...DEFAULT_NOTIFICATION_KINDS],
     version: s.version,
@@ -101,7 +103,7 @@ export async function getNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
 }
 
 /** Replaces the settings of a scope (optimistic lock on `version` when given); audited without any secret. */
-export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: string, body: NotificationSettingsBody) {
+export async function putNotificationSettings(deps: With<'sealer'>, ctx: Ctx, scope: string, body: NotificationSettingsBody) {
   const { tenant } = ctx.principal;
   // The webhook passed the schema's rules; loopback is the deployment's to allow.
   if (body.slack) assertTenantUrls([{ path: 'body.slack.webhook', url: body.slack.webhook }], { allowLoopback: deps.tunables.allowLoopbackOutbound });
@@ -123,11 +125,11 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
         : body.slack === null
           ? undefined
           : {
-              webhook: webhookOf(body.slack.webhook, prev),
+              ...(await webhookOf(deps, body.slack.webhook, prev)),
               channels: body.slack.channels,
               // Left out: the workspace bound stays bound; null unbinds it.
               ...((body.slack.teamId === undefined ? prev?.slack?.teamId : body.slack.teamId) ? { teamId: (body.slack.teamId ?? prev?.slack?.teamId)! } : {}),
-              ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack.webhook) ? { webhookRef: prev.slack.webhookRef } : {}),
+              ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack) ? { webhookRef: prev.slack.webhookRef } : {}),
             };
     const email = body.email === undefined ? prev?.email : (body.email ?? undefined);
     const events = body.events === undefined ? prev?.events : (body.events ?? undefined);
@@ -168,10 +170,17 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
   });
 }
 
-/** The webhook to store: the one given, or the stored one when the caller sent back its masked form. */
-function webhookOf(given: string, prev: NotificationSettings | null): string {
-  if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) return given;
-  if (prev?.slack && (given === maskedWebhook(prev.slack.webhook) || given === `${new URL(prev.slack.webhook).origin}/%E2%80%A6`)) return prev.slack.webhook;
+/**
+ * The webhook to store, sealed (domain/kernel/sealed.ts), with its origin: the one given, or the stored one as it is
+ * when the caller sent back its masked form or the same URL (no new version for the same settings).
+ */
+async function webhookOf(deps: With<'sealer'>, given: string, prev: NotificationSettings | null): Promise<Pick<NonNullable<NotificationSettings['slack']>, 'webhook' | 'origin'>> {
+  const stored = prev?.slack ? { webhook: prev.slack.webhook, ...(prev.slack.origin ? { origin: prev.slack.origin } : {}) } : null;
+  if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) {
+    if (stored && (await deps.sealer.same(stored.webhook, given))) return stored;
+    return { webhook: await deps.sealer.seal(given), origin: new URL(given).origin };
+  }
+  if (stored && prev?.slack && (given === maskedWebhook(prev.slack) || given === `${maskedWebhook(prev.slack).slice(0, -1)}%E2%80%A6`)) return stored;
   throw new ValidationFailed([
     {
       path: 'body.slack.webhook',

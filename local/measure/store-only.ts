@@ -19,6 +19,7 @@ export function unusedPorts(): Ports {
     users: { get: unused, statuses: unused, create: unused, setRoles: unused, remove: unused, signOut: unused, everyone: unused },
     channels: { slack: unused, email: unused },
     secrets: { resolve: unused },
+    sealer: { seal: unused, same: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, scheduleRecurring: unused, cancel: unused } },
     git: {
       commit: unused,
