@@ -136,7 +136,11 @@ function assertAttestationSources(name: string, required: string[] | undefined, 
  * The webhook gates a write was given, their secrets sealed (domain/kernel/sealed.ts): a gate given again with the
  * secret it has keeps its stored value as it is (nothing new is written for it).
  */
-export async function sealGates(deps: With<'sealer'>, given: readonly WebhookGateConfig[], stored: Environment['webhookGates']): Promise<Environment['webhookGates']> {
+export async function sealGates(
+  deps: With<'sealer'>,
+  given: readonly WebhookGateConfig[],
+  stored: Environment['webhookGates'],
+): Promise<Environment['webhookGates']> {
   return Promise.all(
     given.map(async ({ secret, ...h }) => {
       const prev = stored.find((x) => x.name === h.name);

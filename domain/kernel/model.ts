@@ -28,7 +28,9 @@ export interface Environment {
   /** tenant-configured webhook gates run after the built-in ones (secrets are never shown) */
   webhookGates: (Omit<WebhookGateConfig, 'secret'> & {
     /** sealed where it is written, opened only by the gate caller (domain/kernel/sealed.ts) */
-    secret: Sealed; /** set by a manifest: the `${NAME}` the secret was read from (never the secret) */ secretRef?: string })[];
+    secret: Sealed;
+    /** set by a manifest: the `${NAME}` the secret was read from (never the secret) */ secretRef?: string;
+  })[];
   /** what happens when a promotion targets this environment while another is in flight */
   concurrency: 'queue' | 'reject' | 'supersede';
   /** stops auto-promotion into this environment (set by hand or by an automatic rollback) */

@@ -210,8 +210,13 @@ export async function notifySettings(
     if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);
     // Sealed here, where it is written; its origin is kept beside it for reads (never the secret path).
     slack = {
-      ...(webhook ? { webhook: await deps.sealer.seal(webhook), origin: new URL(webhook).origin } : { webhook: prev!.slack!.webhook, ...(prev!.slack!.origin ? { origin: prev!.slack!.origin } : {}) }),
-      webhookRef: ref, channels: want.slack.channels, ...(want.slack.team_id ? { teamId: want.slack.team_id } : {}) };
+      ...(webhook
+        ? { webhook: await deps.sealer.seal(webhook), origin: new URL(webhook).origin }
+        : { webhook: prev!.slack!.webhook, ...(prev!.slack!.origin ? { origin: prev!.slack!.origin } : {}) }),
+      webhookRef: ref,
+      channels: want.slack.channels,
+      ...(want.slack.team_id ? { teamId: want.slack.team_id } : {}),
+    };
   }
   return {
     tenant,

@@ -174,7 +174,11 @@ export async function putNotificationSettings(deps: With<'sealer'>, ctx: Ctx, sc
  * The webhook to store, sealed (domain/kernel/sealed.ts), with its origin: the one given, or the stored one as it is
  * when the caller sent back its masked form or the same URL (no new version for the same settings).
  */
-async function webhookOf(deps: With<'sealer'>, given: string, prev: NotificationSettings | null): Promise<Pick<NonNullable<NotificationSettings['slack']>, 'webhook' | 'origin'>> {
+async function webhookOf(
+  deps: With<'sealer'>,
+  given: string,
+  prev: NotificationSettings | null,
+): Promise<Pick<NonNullable<NotificationSettings['slack']>, 'webhook' | 'origin'>> {
   const stored = prev?.slack ? { webhook: prev.slack.webhook, ...(prev.slack.origin ? { origin: prev.slack.origin } : {}) } : null;
   if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) {
     if (stored && (await deps.sealer.same(stored.webhook, given))) return stored;

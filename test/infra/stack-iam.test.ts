@@ -354,12 +354,16 @@ describe('IAM hardening', () => {
         .map(String)
         .filter((f) => f.endsWith('.ts'))
         .map((f) => path.join(dir, f));
-    const ciphers = [...source('functions'), ...source('domain')].filter((f) => /createCipheriv|createDecipheriv/.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')));
+    const ciphers = [...source('functions'), ...source('domain')].filter((f) =>
+      /createCipheriv|createDecipheriv/.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')),
+    );
     expect(ciphers).toEqual(['functions/adapters/secret-box.ts']);
     // …and a function holds the key exactly when its bundle carries it: sealed values stay sealed through the store and the
     // domain, sealed where a secret is written, opened where it is used (the webhook-gate caller, the Slack sender, the review guard).
     const roleOf = (name: string) => all()[functionIds().get(name)!]!.Properties.Role['Fn::GetAtt'][0] as string;
-    const sealing = FUNCTIONS.filter((name) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('functions/adapters/secret-box.ts')).sort();
+    const sealing = FUNCTIONS.filter((name) =>
+      bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('functions/adapters/secret-box.ts'),
+    ).sort();
     const byRole = new Map<string, string[]>();
     for (const name of FUNCTIONS) byRole.set(roleOf(name), [...(byRole.get(roleOf(name)) ?? []), name]);
     console.log(

@@ -309,7 +309,10 @@ describe('validation gates', () => {
       expect(n.body.slack.webhook).toBe('https://hooks.slack.com/…');
       // A change of the environment that writes no secret keeps the sealed one as it is (nothing to seal, nothing to open).
       const env = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
-      const upd = await t.call('PATCH', '/api/v1/environments/staging', { token: u.admin, body: { version: env.body.version, description: 'no secret in this change' } });
+      const upd = await t.call('PATCH', '/api/v1/environments/staging', {
+        token: u.admin,
+        body: { version: env.body.version, description: 'no secret in this change' },
+      });
       expect(upd.status, JSON.stringify(upd.body)).toBe(200);
     } finally {
       undo();
