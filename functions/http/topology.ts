@@ -23,10 +23,6 @@ export const FUNCTION_GROUPS = {
   // Stopping and going on with a promotion (cancel; a rollout's halt, resume and a target's confirmation): they answer
   // or fail the flow's task tokens, so one function with one role: the tenant-fenced write role trusts one more role, not two.
   'promotions-control': ['promotions-cancel', 'promotions-rollout'],
-  // An approver's decision (approve, reject): both answer the approval's task token, so one function with one role: the
-  // tenant-fenced write role trusts one role for both (its trust policy is at IAM's quota since the writers that seal
-  // tenant secrets hold a role of their own: the sealing key is theirs alone).
-  'promotions-decide': ['promotions-approve', 'promotions-reject'],
   // Saves that name a tenant's secrets and refuse one that does not exist (a manifest apply, PUT …/git-target): one
   // function with one role of its own holding the read of the tenant's secrets, so the tenant-fenced write role trusts
   // one role for both, not two (its trust policy is at IAM's quota).

@@ -43,7 +43,7 @@ describe('functions', () => {
     expect(storeless.length).toBeLessThan(8);
   });
 
-  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, the user admin routes, the inbound hooks, the promotion controls, the approver decisions and the saves that name secrets', () => {
+  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, the user admin routes, the inbound hooks, the promotion controls and the saves that name secrets', () => {
     expect(() => checkFunctionGroups()).not.toThrow();
     for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
       // The write groups: the people routes, all admin, all needing the user pool's Admin* grants and nothing else that differs;
@@ -52,11 +52,9 @@ describe('functions', () => {
       const admin = group === 'users-admin';
       const hooks = group === 'inbound-hooks';
       const control = group === 'promotions-control';
-      // the approver's decisions (approve, reject): approver writes that answer the approval's task token.
-      const decide = group === 'promotions-decide';
       // the saves that name a tenant's secrets (a manifest apply, PUT …/git-target): admin writes that read whether each secret exists.
       const secretRefs = group === 'secret-references';
-      expect(dataAccessOf(group), group).toBe(admin || hooks || control || secretRefs || decide ? 'write' : 'read');
+      expect(dataAccessOf(group), group).toBe(admin || hooks || control || secretRefs ? 'write' : 'read');
       for (const m of members) {
         expect(functionOf(m)).toBe(group);
         if (secretRefs) {
@@ -69,13 +67,6 @@ describe('functions', () => {
         if (control) {
           expect(
             ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'deployer' && ['POST', 'DELETE'].includes(r.method)),
-            m,
-          ).toBe(true);
-          continue;
-        }
-        if (decide) {
-          expect(
-            ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'approver' && r.method === 'POST'),
             m,
           ).toBe(true);
           continue;
@@ -230,8 +221,7 @@ describe('state machine (promotions and rollbacks alike)', () => {
     // the step resumes its own task (a decision taken before the token was stored); it starts nothing
     expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     expect(actionsOfFn('promotions-create')).toContain('states:StartExecution');
-    // an approver's decision answers the approval's token (approve: success, reject: failure); it starts nothing
-    expect(actionsOfFn('promotions-decide')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
+    expect(actionsOfFn('promotions-approve')).toEqual(['states:SendTaskSuccess']);
     // an alarm asks the flow (fails its waiting tokens); it ends nothing itself, so it resumes and starts nothing
     expect(actionsOfFn('alarm-state')).toEqual(['states:SendTaskFailure']);
     expect(actionsOfFn('items-create')).toEqual([]);
