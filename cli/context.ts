@@ -47,6 +47,9 @@ export interface Values {
   'slack-webhook'?: string;
   'slack-channel'?: string[];
   'slack-team'?: string;
+  'teams-webhook'?: string;
+  /** false with --no-teams (Microsoft Teams off) */
+  teams?: boolean;
   email?: string[];
   approvers?: boolean;
   events?: string;

@@ -18,7 +18,7 @@ import { Settings } from './views/settings.tsx';
 /**
  * The console: one page (hash routes), reading the same public API as the CLI with the signed-in
  * person's ID token. Views: #/ pipeline, #/promotions/<id>, #/environments/<name>, #/bundles, #/flags,
- * #/insights, #/manifest, #/audit, #/settings.
+ * #/insights, #/manifest, #/audit, #/settings (and its parts: #/settings/access, /scim, /rights).
  */
 const route = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
 
@@ -122,7 +122,7 @@ function App({ initial }: { initial: string | null }) {
         ) : view === 'audit' ? (
           <Audit say={say} />
         ) : view === 'settings' ? (
-          <Settings me={me} say={say} />
+          <Settings me={me} say={say} part={arg} />
         ) : (
           <Pipeline />
         )}

@@ -45,10 +45,11 @@ export class LocalIssuer {
   /** told about every user a token is signed for (the local directory) */
   onSign?: (user: DemoUser) => void;
 
-  async sign(user: DemoUser, opts: { expiresIn?: string; audience?: string; issuer?: string } = {}): Promise<string> {
+  async sign(user: DemoUser, opts: { expiresIn?: string; audience?: string; issuer?: string; claims?: Record<string, string> } = {}): Promise<string> {
     this.onSign?.(user);
     const key = await importJWK(this.privateJwk, 'ES256');
-    return new SignJWT({ email: user.email, 'custom:tenant_id': user.tenant, 'cognito:groups': user.groups, token_use: 'id' })
+    // Extra claims (a federated sign-in's custom:idp_groups) never override who the token is for.
+    return new SignJWT({ ...opts.claims, email: user.email, 'custom:tenant_id': user.tenant, 'cognito:groups': user.groups, token_use: 'id' })
       .setProtectedHeader({ alg: 'ES256', kid: this.privateJwk.kid })
       .setSubject(user.sub)
       .setIssuer(opts.issuer ?? this.issuer)

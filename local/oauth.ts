@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DemoUser, LocalIssuer } from './issuer.ts';
 import type { LocalDirectory } from './directory.ts';
+import { FederationRefused, IDP_GROUPS_CLAIM, providerForEmail } from '../domain/access/federation.ts';
+import { connectionNamed, type FederationDeps, localFederation } from './federation.ts';
 
 /**
  * The local stand-in for Cognito's managed login: OAuth 2.0 authorization code with PKCE (S256),
@@ -21,6 +23,8 @@ export interface OAuthReply {
 
 interface Pending {
   user: DemoUser;
+  /** a federated sign-in's extra claims (custom:idp_groups) */
+  claims?: Record<string, string>;
   clientId: string;
   redirectUri: string;
   challenge: string;
@@ -48,8 +52,20 @@ function redirectAllowed(uri: string, gatewayHost: string | undefined): boolean 
   }
 }
 
-export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
+export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, federationDeps?: FederationDeps) {
   const codes = new Map<string, Pending>();
+  const federation = federationDeps ? localFederation(federationDeps) : null;
+  const redirect = (location: string): OAuthReply => ({ status: 302, type: 'text/plain', body: '', headers: { location, 'cache-control': 'no-store' } });
+  /** A code for the client's redirect URI, as the page gives one. */
+  function issueCode(user: DemoUser, p: { clientId: string; redirectUri: string; challenge: string; state: string }, claims?: Record<string, string>): OAuthReply {
+    const code = randomBytes(24).toString('base64url');
+    codes.set(code, { user, claims, clientId: p.clientId, redirectUri: p.redirectUri, challenge: p.challenge, expires: Date.now() + CODE_TTL_MS });
+    for (const [k, v] of codes) if (v.expires < Date.now()) codes.delete(k);
+    const to = new URL(p.redirectUri);
+    to.searchParams.set('code', code);
+    if (p.state) to.searchParams.set('state', p.state);
+    return redirect(to.toString());
+  }
 
   function params(url: URL, form?: URLSearchParams) {
     const get = (k: string) => form?.get(k) ?? url.searchParams.get(k) ?? '';
@@ -61,6 +77,8 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
       challenge: get('code_challenge'),
       method: get('code_challenge_method'),
       scope: get('scope'),
+      /** Cognito's identity_provider parameter: sign in through this tenant IdP (t-<tenant>-<kind>) */
+      identityProvider: get('identity_provider'),
     };
   }
 
@@ -121,10 +139,11 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
       return oauthError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
     // Removed or signed out (demoted) since the code was issued: the code is void, as Cognito's session is; otherwise the token says who they are now.
     const out = directory.signedOutAt(pending.user.tenant, pending.user.sub);
-    const user = directory.signInAs(pending.user.email);
+    // A federated person is who their IdP said a moment ago (not looked up by email: the local directory is not their IdP).
+    const user = pending.claims ? pending.user : directory.signInAs(pending.user.email);
     if (!user || (out && Date.parse(out) >= pending.expires - CODE_TTL_MS))
       return oauthError(400, 'invalid_grant', 'the user was removed or signed out after this code was issued');
-    const idToken = await issuer.sign(user, { expiresIn: '1h' });
+    const idToken = await issuer.sign(user, { expiresIn: '1h', claims: pending.claims });
     return json(200, { id_token: idToken, access_token: idToken, token_type: 'Bearer', expires_in: 3600 });
   }
 
@@ -134,17 +153,39 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
       const p = params(url, form);
       const problem = check(p, host);
       if (problem) return oauthError(400, 'invalid_request', `Sign-in request refused: ${problem}`);
+      if (method !== 'GET' && method !== 'POST') return oauthError(405, 'invalid_request', 'GET the page or POST the form');
+      // Federation: the tenant's IdP named (Cognito's identity_provider), or the IdP an email's domain routes to.
+      const email = form?.get('email') ?? '';
+      if (federation && (p.identityProvider || email)) {
+        const conn = p.identityProvider
+          ? await connectionNamed(federationDeps!.store, p.identityProvider)
+          : directory.signInAs(email)
+            ? null
+            : await providerForEmail(federationDeps!.store, email);
+        if (p.identityProvider && !conn) return oauthError(400, 'invalid_request', `Sign-in request refused: no identity provider ${p.identityProvider}`);
+        if (conn) {
+          try {
+            return redirect(await federation.start(conn, p, host));
+          } catch (err) {
+            return oauthError(400, 'invalid_request', `Sign-in through ${conn.providerName} refused: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
       if (method === 'GET') return page(p);
-      if (method !== 'POST') return oauthError(405, 'invalid_request', 'GET the page or POST the form');
-      const user = directory.signInAs(form!.get('email') ?? '');
+      const user = directory.signInAs(email);
       if (!user) return page(p);
-      const code = randomBytes(24).toString('base64url');
-      codes.set(code, { user, clientId: p.clientId, redirectUri: p.redirectUri, challenge: p.challenge, expires: Date.now() + CODE_TTL_MS });
-      for (const [k, v] of codes) if (v.expires < Date.now()) codes.delete(k);
-      const to = new URL(p.redirectUri);
-      to.searchParams.set('code', code);
-      if (p.state) to.searchParams.set('state', p.state);
-      return { status: 302, type: 'text/plain', body: '', headers: { location: to.toString(), 'cache-control': 'no-store' } };
+      return issueCode(user, p);
+    }
+    if (url.pathname === '/dev/oauth2/idpresponse' && federation) {
+      if (method !== 'GET') return oauthError(405, 'invalid_request', 'the identity provider answers with GET');
+      try {
+        const { identity, request } = await federation.callback(url, host);
+        const user: DemoUser = { sub: identity.sub, email: identity.email, tenant: identity.tenant, groups: [] };
+        return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
+      } catch (err) {
+        if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);
+        throw err;
+      }
     }
     if (url.pathname === '/dev/oauth2/token') {
       if (method !== 'POST') return oauthError(405, 'invalid_request', 'POST the form');

@@ -3,9 +3,10 @@ import { escapeHtml } from '../domain/notify/email.ts';
 
 /**
  * The local outbox (npm start only): the mail catcher that keeps every email the
- * notifier would have sent through SES, and the stand-in for Slack incoming webhooks
- * (`POST /dev/slack/<name>`, which the demo tenant's settings point at). `/dev/outbox`
- * lists both, so a newcomer can open an approval email and click its link.
+ * notifier would have sent through SES, the stand-in for Slack incoming webhooks
+ * (`POST /dev/slack/<name>`, which the demo tenant's settings point at) and the stand-in for
+ * Teams Workflows webhooks (`POST /dev/teams/<name>`: answers 202 Accepted with no body, as a
+ * Workflows trigger does, and keeps the message). `/dev/outbox` lists them, so a newcomer can open an approval email and click its link.
  */
 export interface CapturedMail {
   n: number;
@@ -14,6 +15,14 @@ export interface CapturedMail {
   subject: string;
   html: string;
   text: string;
+}
+
+/** A message posted to the Workflows stand-in: the envelope with its Adaptive Card, as it came. */
+export interface CapturedTeams {
+  n: number;
+  at: string;
+  hook: string;
+  message: { type?: string; attachments?: { contentType?: string; content?: Record<string, unknown> }[] };
 }
 
 export interface CapturedSlack {
@@ -74,6 +83,27 @@ function slackHtml(m: CapturedSlack['message']): string {
   return out.join('\n') || `<p>${mrkdwn(m.text)}</p>`;
 }
 
+/** An Adaptive Card's text, as plain escaped HTML (runs and blocks; an Action.OpenUrl as a link). */
+function teamsHtml(m: CapturedTeams['message']): string {
+  const out: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const n = node as { type?: string; text?: unknown; inlines?: unknown; items?: unknown; url?: unknown; title?: unknown };
+    if (n.type === 'RichTextBlock')
+      out.push(`<p>${(Array.isArray(n.inlines) ? n.inlines : []).map((r) => esc((r as { text?: string }).text ?? r).replace(/\n/g, '<br>')).join('')}</p>`);
+    else if (n.type === 'TextBlock') out.push(`<p class="mut">${esc(n.text)}</p>`);
+    else if (n.type === 'Action.OpenUrl' && typeof n.url === 'string' && /^https?:\/\//.test(n.url))
+      out.push(`<p><a class="btn" href="${esc(n.url)}">${esc(n.title)}</a></p>`);
+    else if (n.items) walk(n.items);
+  };
+  for (const a of m.attachments ?? []) {
+    walk(a.content?.body);
+    walk(a.content?.actions);
+  }
+  return out.join('\n') || '<p class="mut">(no card)</p>';
+}
+
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1b1f24}
 h1{font-size:1.3rem}h2{font-size:1.1rem;margin-top:2rem}article{border:1px solid #d0d7de;border-radius:8px;padding:.5rem 1rem;margin:.75rem 0}
 .mut{color:#57606a;font-size:.85rem}.btn{display:inline-block;padding:.2rem .7rem;border:1px solid #d0d7de;border-radius:6px;margin-right:.3rem;text-decoration:none}
@@ -84,15 +114,17 @@ export const OUTBOX_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-sr
 export class LocalOutbox {
   readonly mails: CapturedMail[] = [];
   readonly slack: CapturedSlack[] = [];
+  readonly teams: CapturedTeams[] = [];
 
   constructor(private readonly file?: string) {
     if (file && existsSync(file)) {
       for (const line of readFileSync(file, 'utf8').split('\n')) {
         if (!line.trim()) continue;
         try {
-          const item = JSON.parse(line) as { mail?: CapturedMail; slack?: CapturedSlack };
+          const item = JSON.parse(line) as { mail?: CapturedMail; slack?: CapturedSlack; teams?: CapturedTeams };
           if (item.mail) this.mails.push(item.mail);
           if (item.slack) this.slack.push(item.slack);
+          if (item.teams) this.teams.push(item.teams);
         } catch {
           /* a torn last line */
         }
@@ -113,6 +145,12 @@ export class LocalOutbox {
     if (this.file) appendFileSync(this.file, JSON.stringify({ slack }) + '\n', { mode: 0o600 });
   }
 
+  captureTeams(hook: string, message: CapturedTeams['message']): void {
+    const teams = { n: this.teams.length + 1, at: new Date().toISOString(), hook, message };
+    this.teams.push(teams);
+    if (this.file) appendFileSync(this.file, JSON.stringify({ teams }) + '\n', { mode: 0o600 });
+  }
+
   page(): string {
     const mails = [...this.mails]
       .reverse()
@@ -123,10 +161,14 @@ export class LocalOutbox {
         (s) =>
           `<article>${slackHtml(s.message)}<div class="mut">Slack ${esc(s.message.channel ?? '')} via /dev/slack/${esc(s.hook)} · ${esc(s.at)}</div></article>`,
       );
+    const teams = [...this.teams]
+      .reverse()
+      .map((x) => `<article>${teamsHtml(x.message)}<div class="mut">Teams via /dev/teams/${esc(x.hook)} · ${esc(x.at)}</div></article>`);
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Local outbox</title><style>${STYLE}</style></head><body>
 <h1>Local outbox</h1><p class="mut">What the notifier sent under <code>npm start</code>: emails (the mail catcher) and Slack messages (posted to the local webhook stand-in). Newest first.</p>
 <h2>Email (${this.mails.length})</h2>${mails.join('\n') || '<p class="mut">none yet</p>'}
 <h2>Slack (${this.slack.length})</h2>${slack.join('\n') || '<p class="mut">none yet</p>'}
+<h2>Teams (${this.teams.length})</h2>${teams.join('\n') || '<p class="mut">none yet</p>'}
 </body></html>`;
   }
 
@@ -140,7 +182,7 @@ export class LocalOutbox {
     });
     if (method === 'GET' && (url.pathname === '/dev/outbox' || url.pathname === '/dev/outbox/')) return html(200, this.page());
     if (method === 'GET' && url.pathname === '/dev/outbox.json')
-      return { status: 200, type: 'application/json', body: JSON.stringify({ mails: this.mails, slack: this.slack }) };
+      return { status: 200, type: 'application/json', body: JSON.stringify({ mails: this.mails, slack: this.slack, teams: this.teams }) };
     const mail = /^\/dev\/outbox\/mail\/(\d+)$/.exec(url.pathname);
     if (method === 'GET' && mail) {
       const m = this.mails.find((x) => x.n === Number(mail[1]));
@@ -153,6 +195,21 @@ export class LocalOutbox {
         return { status: 200, type: 'text/plain', body: 'ok' };
       } catch {
         return { status: 400, type: 'text/plain', body: 'invalid_payload' };
+      }
+    }
+    const workflows = /^\/dev\/teams\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
+    if (method === 'POST' && workflows) {
+      try {
+        const message = JSON.parse(body.toString('utf8')) as CapturedTeams['message'];
+        if (message?.type !== 'message' || !Array.isArray(message.attachments)) throw new Error('not a message');
+        this.captureTeams(workflows[1]!, message);
+        return { status: 202, type: 'text/plain', body: '' };
+      } catch {
+        return {
+          status: 400,
+          type: 'application/json',
+          body: JSON.stringify({ error: { code: 'InvalidRequestContent', message: 'not a message with attachments' } }),
+        };
       }
     }
     return null;

@@ -31,9 +31,10 @@ import { handler as streamConsumer } from '../functions/handlers/stream.ts';
 import { tmpdir } from 'node:os';
 import { LocalOutbox } from './outbox.ts';
 import { LocalDirectory } from './directory.ts';
+import { localIdentityProviders } from '../functions/adapters/federation.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
-import { postToSealedSlack } from '../functions/adapters/channels.ts';
+import { postToSealedSlack, postToSealedTeams } from '../functions/adapters/channels.ts';
 import { localWebhooks } from './webhooks.ts';
 import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
 import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
@@ -255,7 +256,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     anchor,
     directory,
     users: directory,
-    channels: { slack: postToSealedSlack, email: outbox.email },
+    // No user pool locally: a connection is checked (through the outbound rules) and stored; the local issuer federates to it (local/federation.ts).
+    identityProviders: localIdentityProviders,
+    channels: { slack: postToSealedSlack, teams: postToSealedTeams, email: outbox.email },
     // Seals what a write is given (environments, manifests, notification settings), as those functions compose it.
     sealer: sealer(),
     webhooks: webhooks.deps,
@@ -294,7 +297,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
   // Cognito's managed login, locally: authorization code + PKCE, choosing a directory user.
-  const oauth = localOAuth(issuer, directory);
+  const oauth = localOAuth(issuer, directory, { store: local.store, secrets: local.secrets!, clock: local.clock });
   const gateway = await startGateway({
     port: opts.port,
     issuer,

@@ -13,8 +13,11 @@ import { build } from 'esbuild';
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const GENERATED = join(ROOT, 'functions', 'dashboard', 'assets.generated.ts');
-/** The page-weight budget: gzip bytes of script + style the console loads (docs/guide/14-dashboard.md). */
-export const BUDGET_GZIP_BYTES = 64 * 1024;
+/**
+ * The page-weight budget: gzip bytes of script + style the console loads (docs/guide/14-dashboard.md). 68 KiB
+ * since the settings of who may do what where (role bindings, the SCIM token, rights per environment: about 4 KiB).
+ */
+export const BUDGET_GZIP_BYTES = 68 * 1024;
 /**
  * The page-weight budget per view (docs/guide/14-dashboard.md), which `npm run bench` measures in
  * Chromium against the demo tenant (bench/console-weight.ts) and fails on. First load, cold cache:
@@ -24,7 +27,7 @@ export const BUDGET_GZIP_BYTES = 64 * 1024;
  * If-None-Match and gets a 304), and the bytes received.
  */
 export const CONSOLE_BUDGET = {
-  firstLoadBytes: 192 * 1024,
+  firstLoadBytes: 200 * 1024,
   firstLoadApiCalls: 6,
   refreshApiCalls: 6,
   refreshBodies: 0,

@@ -18,6 +18,7 @@ export function registerNotifications(program: Command): void {
         console.log(
           `  slack:  ${r.slack ? `${r.slack.webhook} ${r.slack.channels.join(' ')}${r.slack.teamId ? ` (workspace ${r.slack.teamId}: Approve/Reject in Slack)` : ''}` : '—'}`,
         );
+        console.log(`  teams:  ${r.teams ? `${r.teams.webhook} (Workflows webhook)` : '—'}`);
         console.log(`  email:  ${r.email ? [...r.email.recipients, ...(r.email.approvers ? ['the eligible approvers'] : [])].join(', ') || '—' : '—'}`);
         console.log(`  events: ${r.events.join(', ')}`);
       });
@@ -29,11 +30,17 @@ export function registerNotifications(program: Command): void {
     .option('--slack-webhook <url>', 'Slack incoming webhook')
     .option('--slack-channel <#channel>', 'Slack channel (repeat)', collect)
     .option('--slack-team <T…>', "bind your Slack workspace (its team id) to the deployment's Slack app: buttons, and people linking their own accounts")
+    .option(
+      '--teams-webhook <url>',
+      'Microsoft Teams: the URL of a Workflows webhook (When a Teams webhook request is received), on *.logic.azure.com or *.environment.api.powerplatform.com',
+    )
+    .option('--no-teams', 'turn Microsoft Teams off')
     .option('--email <address>', 'email recipient (repeat)', collect)
     .option('--approvers', 'also email the eligible approvers')
     .option('--events <kind,...>', 'which events, comma-separated (default: every kind but wave-started and wave-completed, which are opt-in)')
     .action(async () => {
       if (values['slack-team'] && !values['slack-webhook']) fail('--slack-team binds the workspace of a Slack set-up: give --slack-webhook too');
+      if (values['teams-webhook'] && values.teams === false) fail('--teams-webhook sets Teams and --no-teams turns it off: give one');
       const body = {
         ...(values['slack-webhook']
           ? {
@@ -44,6 +51,7 @@ export function registerNotifications(program: Command): void {
               },
             }
           : {}),
+        ...(values['teams-webhook'] ? { teams: { webhook: values['teams-webhook'] } } : values.teams === false ? { teams: null } : {}),
         ...(values.email?.length || values.approvers ? { email: { recipients: values.email ?? [], approvers: values.approvers ?? false } } : {}),
         ...(values.events ? { events: values.events.split(',').map((e) => e.trim()) } : {}),
       };

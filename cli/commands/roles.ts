@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
+import type { RightsAnswer } from '../../domain/access/binding-settings.ts';
 import { BINDING_ROLES, type Binding } from '../../domain/access/bindings.ts';
+import type { Grant } from '../../domain/access/rights.ts';
 import { fail } from '../context.ts';
 import { api } from '../http.ts';
 import { out, table } from '../output.ts';
@@ -12,6 +14,10 @@ interface Bindings {
 
 const who = (b: Binding) => (b.user !== undefined ? `user:${b.user}` : `group:${b.group}`);
 const rows = (r: Bindings) => r.bindings.map((b) => ({ subject: who(b), role: b.role, environments: b.environments.join(', ') }));
+
+/** What grants a right, in a few words: `role admin`, `group:payments deployer in staging`, `(bound elsewhere)`. */
+export const grantText = (g: Grant) =>
+  'role' in g ? `role ${g.role}` : `${who(g.binding)} ${g.binding.role} in ${g.binding.environments.join(',')}${g.elsewhere ? ' (elsewhere: reads)' : ''}`;
 
 /** roles: the tenant's role bindings, scoped to environments (domain/access/bindings.ts; admins) */
 export function registerRoles(program: Command): void {
@@ -46,5 +52,28 @@ export function registerRoles(program: Command): void {
             : `removed ${opts.role} from ${who({ ...subject, role: opts.role, environments: [] })} (bindings version ${r.version})`,
         ),
       );
+    });
+  roles
+    .command('rights [user]')
+    .description(
+      "effective rights per environment (view, deploy, approve, admin, break-glass) and what grants each: yours; another person's (id or email) for admins",
+    )
+    .action(async (user: string | undefined) => {
+      const r = await api<RightsAnswer>('GET', `/api/v1/access/rights${user ? `?user=${encodeURIComponent(user)}` : ''}`);
+      out(r, () => {
+        console.log(`${r.user.email}: tenant-wide roles ${r.roles.join(', ') || 'none'}; groups ${r.groups.join(', ') || 'none'}`);
+        const cell = (g: Grant[]) => (g.length ? `yes (${g.map(grantText).join('; ')})` : 'no');
+        table(
+          r.environments.map((e) => ({
+            environment: e.environment ?? '(tenant-wide)',
+            view: cell(e.rights.viewer),
+            deploy: cell(e.rights.deployer),
+            approve: cell(e.rights.approver),
+            admin: cell(e.rights.admin),
+            'break-glass': cell(e.rights['break-glass']),
+          })),
+          ['environment', 'view', 'deploy', 'approve', 'admin', 'break-glass'],
+        );
+      });
     });
 }

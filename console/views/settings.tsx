@@ -2,9 +2,60 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Badge, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
+import { AccessSettings, RightsSettings, ScimSettings } from './access.tsx';
 
-/** Settings: app keys, webhook subscriptions with their delivery log, analysis templates, recurring promotions, users (admins), and linking one's Slack account. */
-export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
+/**
+ * The parts of Settings, each a page of its own (#/settings/<part>), so each reads only what it shows. `admin`: the
+ * part changes what only an admin may change; others see a plain sentence instead, never its controls.
+ * The identity provider (SAML/OIDC federation) joins here as its own admin part, "Identity provider"
+ * (#/settings/identity-provider), once its API is served; until then there is no panel for it.
+ */
+const PARTS = [
+  { part: '', label: 'General', admin: false },
+  { part: 'access', label: 'Access', admin: true },
+  { part: 'scim', label: 'SCIM', admin: true },
+  { part: 'rights', label: 'Rights', admin: false },
+  { part: 'notifications', label: 'Notifications', admin: false },
+] as const;
+
+/** Settings: the general page, role bindings (Access), the SCIM token, effective rights per environment, and where notifications go (an admin sets Microsoft Teams). */
+export function Settings({ me, say, part = '' }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void; part?: string }) {
+  const admin = may(me, 'admin');
+  const here = PARTS.find((p) => p.part === part);
+  return (
+    <section aria-labelledby="settings-title">
+      <h1 id="settings-title">Settings</h1>
+      <nav aria-label="Settings" class="subnav">
+        {PARTS.filter((p) => admin || !p.admin).map((p) => (
+          <a key={p.part} href={`#/settings${p.part ? `/${p.part}` : ''}`} aria-current={p.part === (here?.part ?? '') ? 'page' : undefined}>
+            {p.label}
+          </a>
+        ))}
+      </nav>
+      {!here ? (
+        <p class="notice bad">There is no settings page '{part}'. Pick one above.</p>
+      ) : here.admin && !admin ? (
+        <p class="notice">
+          Only an admin sees and changes {here.part === 'scim' ? 'the SCIM token' : 'the role bindings'}; you are{' '}
+          {me.groups.join(', ') || 'bound by role bindings'}. Your own rights are under <a href="#/settings/rights">Rights</a>.
+        </p>
+      ) : here.part === 'access' ? (
+        <AccessSettings say={say} />
+      ) : here.part === 'scim' ? (
+        <ScimSettings say={say} />
+      ) : here.part === 'rights' ? (
+        <RightsSettings me={me} />
+      ) : here.part === 'notifications' ? (
+        <Notifications me={me} say={say} />
+      ) : (
+        <General me={me} say={say} />
+      )}
+    </section>
+  );
+}
+
+/** The general settings: app keys, webhook subscriptions with their delivery log, analysis templates, recurring promotions, users (admins), and linking one's Slack account. */
+function General({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
   const { data: keys, error } = usePoll<any>('api/v1/app-keys', 30000);
   const { data: hooks } = usePoll<any>('api/v1/webhooks', 30000);
   const { data: templates } = usePoll<any>('api/v1/analysis-templates', 60000);
@@ -12,8 +63,7 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
   const [code, setCode] = useState<any>(null);
   if (!keys) return <Loading error={error} />;
   return (
-    <section aria-labelledby="settings-title">
-      <h1 id="settings-title">Settings</h1>
+    <>
       {may(me, 'approver') && (
         <section aria-labelledby="slack-title">
           <h2 id="slack-title">Your Slack account</h2>
@@ -157,11 +207,12 @@ export function Settings({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', t
             </table>
           </Wrap>
           <p class="mut">
-            Invite, change roles or remove with <code>stageline users …</code> or the API.
+            Invite, change roles or remove with <code>stageline users …</code> or the API. Who may do what in which environment:{' '}
+            <a href="#/settings/access">Access</a>.
           </p>
         </section>
       )}
-    </section>
+    </>
   );
 }
 
@@ -300,5 +351,76 @@ function Webhook({ h, me, say }: { h: any; me: Session; say: (tone: 'ok' | 'bad'
         ))}
       </ul>
     </article>
+  );
+}
+
+/**
+ * Where notifications go, tenant-wide: each channel as the API shows it (webhooks masked: origin and an ellipsis).
+ * An admin sets the Teams Workflows webhook in a secret field (never filled with the stored value) or turns Teams
+ * off; each save sends Teams alone, so the other channels are kept as they are.
+ */
+function Notifications({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
+  const { data, reload } = usePoll<any>('api/v1/notifications', 30000);
+  const [url, setUrl] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  if (!data) return null;
+  const put = async (teams: { webhook: string } | null) => {
+    try {
+      await api('PUT', 'api/v1/notifications', { teams });
+      setUrl('');
+      setProblem(null);
+      say('ok', teams ? 'Teams webhook saved.' : 'Teams turned off.');
+      await reload();
+    } catch (e) {
+      setProblem((e as ApiError).message);
+    }
+  };
+  return (
+    <section aria-labelledby="notify-title">
+      <h2 id="notify-title">Notifications</h2>
+      <ul>
+        <li>Slack: {data.slack ? `${data.slack.webhook} ${data.slack.channels.join(' ')}` : 'off'}</li>
+        <li>Teams: {data.teams ? data.teams.webhook : 'off'}</li>
+        <li>Email: {data.email ? [...data.email.recipients, ...(data.email.approvers ? ['the eligible approvers'] : [])].join(', ') || '—' : 'off'}</li>
+      </ul>
+      {may(me, 'admin') && (
+        <form
+          class="filters-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (url.trim()) void put({ webhook: url.trim() });
+          }}
+        >
+          <p>
+            <label for="teams-webhook">Teams Workflows webhook URL</label>{' '}
+            <input
+              id="teams-webhook"
+              type="password"
+              autocomplete="off"
+              spellcheck={false}
+              aria-describedby="teams-help"
+              placeholder={data.teams ? data.teams.webhook : 'https://….logic.azure.com/workflows/…'}
+              value={url}
+              onInput={(e) => setUrl((e.target as HTMLInputElement).value)}
+            />{' '}
+            <button type="submit">Save Teams webhook</button>{' '}
+            {data.teams && (
+              <button type="button" onClick={() => void put(null)}>
+                Turn Teams off
+              </button>
+            )}
+          </p>
+          <p id="teams-help" class="mut">
+            From a “When a Teams webhook request is received” workflow, on *.logic.azure.com or *.environment.api.powerplatform.com. Its signature is a secret:
+            it is stored sealed and never shown again.
+          </p>
+          {problem && (
+            <p class="notice bad" role="alert">
+              {problem}
+            </p>
+          )}
+        </form>
+      )}
+    </section>
   );
 }

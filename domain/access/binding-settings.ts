@@ -1,9 +1,11 @@
 import { auditEntry } from '../audit/audit.ts';
-import { NoAdminLeft, VersionConflict } from '../kernel/errors.ts';
+import { Forbidden, NoAdminLeft, UserNotFound, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
-import { hasRole, type Principal, type Role } from './auth.ts';
+import { hasRole, ROLES, type Principal, type Role } from './auth.ts';
 import { checkBindings, grantsAdmin, keepsAdmin, rightsIn, type Binding, type Bindings, type BindingsBody } from './bindings.ts';
+import { rightsMatrix, type EnvironmentRights } from './rights.ts';
+import { scimGroupsOf } from './scim.ts';
 
 /** GET /access/bindings: the tenant's bindings and their version (0: none saved yet). */
 export async function listBindings(deps: Deps, ctx: Ctx): Promise<Bindings> {
@@ -78,4 +80,45 @@ export async function principalIn(deps: Pick<Deps, 'store'>, principal: Principa
   const bindings = (await deps.store.getBindings(principal.tenant))?.bindings ?? [];
   const rights = rightsIn(principal, bindings, environment);
   return { ...principal, roles: rights.roles, tokenRoles: principal.roles, breakGlass: rights.breakGlass, rightsIn: environment };
+}
+
+/** GET /access/rights: whose rights, the roles and groups counted, and the matrix (domain/access/rights.ts). */
+export interface RightsAnswer {
+  user: { id: string; email: string };
+  /** the roles held tenant-wide: the caller's token's; another person's in the people index */
+  roles: Role[];
+  /** the groups their group bindings are matched against: the caller's token's; another person's SCIM groups */
+  groups: string[];
+  environments: EnvironmentRights[];
+}
+
+/**
+ * A person's effective rights in every environment of the tenant, each with the roles and bindings that grant it.
+ * Anyone bound somewhere asks for their own (no `user`, or their own id or email); only an admin tenant-wide (by
+ * token or a `*` binding) asks for another's (403 otherwise, naming `user`), who must be a person of the tenant
+ * or named by a binding (404 otherwise).
+ */
+export async function effectiveRights(deps: Deps, ctx: Ctx, user?: string): Promise<RightsAnswer> {
+  const me = ctx.principal;
+  const { tenant } = me;
+  const [stored, envs] = await Promise.all([deps.store.getBindings(tenant), deps.store.listEnvironments(tenant)]);
+  const bindings = stored?.bindings ?? [];
+  const environments = [...envs].sort((a, b) => a.position - b.position || (a.name < b.name ? -1 : 1)).map((e) => e.name);
+  const self = { id: me.id, name: me.name, roles: me.tokenRoles ?? me.roles, groups: me.groups ?? [] };
+  const asked = user?.trim().toLowerCase();
+  let who = self;
+  if (asked && asked !== me.id.toLowerCase() && asked !== me.name.toLowerCase()) {
+    if (!rightsIn(self, bindings, null).roles.includes('admin'))
+      throw new Forbidden("Only an admin sees another person's rights: leave out `user` to see your own", { field: 'query.user' });
+    const member = (await deps.store.listMembers(tenant)).find((m) => m.id === asked || m.email.toLowerCase() === asked);
+    if (member) who = { id: member.id, name: member.email.toLowerCase(), roles: member.roles, groups: await scimGroupsOf(deps, tenant, member.id) };
+    else if (bindings.some((b) => b.user === asked)) who = { id: asked, name: asked, roles: [], groups: [] };
+    else throw new UserNotFound(`'${user!.trim()}'`);
+  }
+  return {
+    user: { id: who.id, email: who.name },
+    roles: [...who.roles],
+    groups: who.groups.filter((g) => !(ROLES as readonly string[]).includes(g)),
+    environments: rightsMatrix(who, bindings, environments),
+  };
 }

@@ -3,6 +3,7 @@ import type { AuditEntry, Environment } from '../kernel/model.ts';
 import type { AppKey } from './model.ts';
 import type { ScimStorePort } from './scim-model.ts';
 import type { Binding, Bindings } from './bindings.ts';
+import type { IdentityProviderRepo } from './federation.ts';
 
 /** A tenant: its id is the `custom:tenant_id` every one of its users carries. */
 export interface Tenant {
@@ -36,7 +37,7 @@ export interface Member {
  * that tenant's people, never the whole user pool's; and per person the second before which their
  * tokens no longer count (set when they are removed or lose a role).
  */
-export interface TenantRepo {
+export interface TenantRepo extends IdentityProviderRepo {
   /** Creates the tenant with its audit entry; WriteConflict 'exists' when it already exists. */
   createTenant(tenant: Tenant, audit: AuditEntry): Promise<void>;
   getTenant(id: string): Promise<Tenant | null>;

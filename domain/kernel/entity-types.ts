@@ -26,6 +26,7 @@ export const ENTITY_TYPES = [
   'bundle',
   'scim-token',
   'scim-group',
+  'identity-provider',
 ] as const;
 
 export type EntityType = (typeof ENTITY_TYPES)[number];

@@ -222,6 +222,8 @@ export async function notifySettings(
     tenant,
     scope: 'tenant',
     ...(slack ? { slack } : {}),
+    // A manifest does not carry Teams (its URL is a secret set through the API): an apply keeps the stored one.
+    ...(prev?.teams ? { teams: prev.teams } : {}),
     ...(want.email ? { email: want.email } : {}),
     ...(want.events ? { events: want.events as (typeof NOTIFICATION_KINDS)[number][] } : {}),
     version: (prev?.version ?? 0) + 1,

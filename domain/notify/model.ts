@@ -39,6 +39,13 @@ export interface NotificationSettings {
     /** set by a manifest: the secret's name (`${NAME}`), exported instead of the value */
     webhookRef?: string;
   };
+  /** Microsoft Teams: a Workflows webhook ("When a Teams webhook request is received"); its URL carries its signature (`sig`), a secret */
+  teams?: {
+    /** sealed where it is written, opened only by the Teams sender (as Slack's) */
+    webhook: Sealed;
+    /** the webhook's origin, kept beside it so a read shows `origin/…` without opening it */
+    origin: string;
+  };
   email?: { recipients: string[]; approvers: boolean };
   events?: NotificationKind[];
   version: number;

@@ -15,6 +15,7 @@ import { contentChoosers } from '../promotion/request/policy.ts';
 import { emailMessage } from './email.ts';
 import { DEFAULT_NOTIFICATION_KINDS, type NotificationKind, type NotificationSettings } from './model.ts';
 import { slackMessage } from './slack.ts';
+import { teamsMessage } from './teams.ts';
 import { listUpTo, type NotificationView } from './view.ts';
 
 /** Which notification an event makes (none for the events only machines care about). */
@@ -220,7 +221,8 @@ export async function makeLink(deps: Deps, p: Promotion, approver: { id: string;
 /**
  * Delivers one event's notifications to where the tenant (or the target
  * environment) configured them: Slack (one message per channel, Block Kit,
- * a view-only review link and, with a Slack workspace bound, approve/reject buttons)
+ * a view-only review link and, with a Slack workspace bound, approve/reject buttons),
+ * Teams (one Adaptive Card to the Workflows webhook, with a view-only review link)
  * and email (one message per recipient; eligible approvers each get their own
  * approve/reject link). Each delivery runs once per event id and is recorded on
  * the promotion; a failed one is recorded with its error and makes the call
@@ -246,16 +248,20 @@ export async function notify(deps: With<'scheduler'>, type: EventType | 'Approva
   const out: Delivery[] = [];
   const failures: string[] = [];
 
-  const deliver = async (channel: Delivery['channel'], target: string, send: () => Promise<void>) => {
+  // `send` answers how the channel took it: sent, or accepted to be delivered later (a Workflows 202).
+  const deliver = async (channel: Delivery['channel'], target: string, send: () => Promise<void | 'sent' | 'accepted'>) => {
     const run = await runOnce(deps, tenant, `notify:${channel}:${target}`, eventId, async () => {
-      const d: Delivery = { channel, target, kind, status: 'sent', at: deps.clock().toISOString(), eventId };
+      const at = deps.clock().toISOString();
+      let d: Delivery;
       try {
-        await send();
+        d = { channel, target, kind, status: (await send()) || 'sent', at, eventId };
       } catch (err) {
-        const failed = { ...d, status: 'failed' as const, error: String((err as Error).message ?? err).slice(0, 300) };
+        const failed: Delivery = { channel, target, kind, status: 'failed', at, eventId, error: String((err as Error).message ?? err).slice(0, 300) };
         if (p) await deps.store.recordDelivery(tenant, p.id, failed);
         out.push(failed);
         failures.push(`${channel} ${target}: ${failed.error}`);
+        // A permanent refusal (the channel says sending it again cannot help) keeps its claim: recorded, not retried.
+        if ((err as { permanent?: unknown }).permanent === true) return;
         throw err;
       }
       out.push(d);
@@ -276,6 +282,14 @@ export async function notify(deps: With<'scheduler'>, type: EventType | 'Approva
     for (const channel of slack.channels.length ? slack.channels : ['(webhook default)']) {
       await deliver('slack', channel, () => channels.slack(slack.webhook, slack.channels.length ? { ...message, channel } : message));
     }
+  }
+
+  if (settings.teams) {
+    const teams = settings.teams;
+    // A view-only link, as Slack's: whoever opens it signs in to act (a channel card is not personal).
+    const reviewUrl = p ? await makeLink(deps, p, { id: '', email: 'teams' }, []) : undefined;
+    const message = teamsMessage(view, { reviewUrl });
+    await deliver('teams', 'workflows', () => channels.teams(teams.webhook, message));
   }
 
   if (settings.email) {

@@ -52,11 +52,12 @@ export interface ReviewLink {
 
 /** One attempt to deliver a notification, shown on the promotion. */
 export interface Delivery {
-  channel: 'slack' | 'email';
-  /** the Slack channel or the recipient */
+  channel: 'slack' | 'email' | 'teams';
+  /** the Slack channel, the recipient, or `workflows` (the Teams webhook: its URL is a secret) */
   target: string;
   kind: string;
-  status: 'sent' | 'failed';
+  /** sent: the channel took it and delivers it; accepted: taken to be delivered later (Workflows answers 202), not known delivered; failed: not taken */
+  status: 'sent' | 'accepted' | 'failed';
   at: string;
   error?: string;
   eventId: string;
@@ -66,6 +67,11 @@ export interface Delivery {
 export interface Channels {
   /** Posts a Slack message to an incoming webhook (SSRF-guarded); throws with a short reason. */
   slack(webhook: Sealed, message: Record<string, unknown>): Promise<void>;
+  /**
+   * Posts a message (an Adaptive Card in its envelope) to a Teams Workflows webhook (SSRF-guarded): 'accepted' on a 202
+   * (the flow runs later), 'sent' on another 2xx; throws with a short reason otherwise, `permanent` when sending it again cannot help.
+   */
+  teams(webhook: Sealed, message: Record<string, unknown>): Promise<'sent' | 'accepted'>;
   /** Sends an email (SES v2 on AWS, the local mail catcher under npm start). */
   email(message: { to: string; subject: string; html: string; text: string }): Promise<void>;
 }

@@ -6,6 +6,8 @@ import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTenantUrls, tenantUrl } from '../kernel/url-policy.ts';
 import { DEFAULT_NOTIFICATION_KINDS, NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
+import type { Sealed } from '../kernel/sealed.ts';
+import { WORKFLOWS_HOSTS_TEXT, workflowsHostIssue } from './teams.ts';
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
 export const slackTeamId = /* @__PURE__ */ z.schema(() => z.string().check(z.regex(/^T[A-Z0-9]{2,20}$/, "a Slack workspace's team id (T…)")));
@@ -53,6 +55,30 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
             ),
           ),
       ),
+      teams: z.optional(
+        z
+          .nullable(
+            z.strictObject({
+              webhook: tenantUrl(z.string().check(z.trim(), z.maxLength(2048)))
+                .check(
+                  z.superRefine((url, ctx) => {
+                    const why = workflowsHostIssue(url);
+                    if (why) ctx.addIssue({ code: 'custom', message: why });
+                  }),
+                )
+                .check(
+                  z.describe(
+                    `The URL of a Teams Workflows webhook (a "When a Teams webhook request is received" trigger), on ${WORKFLOWS_HOSTS_TEXT}; another host is refused with 400. Its signature (sig=…) is a secret: stored sealed, never shown`,
+                  ),
+                ),
+            }),
+          )
+          .check(
+            z.describe(
+              `absent: kept as it is; null: Teams off; an object: Teams as given. Its webhook may be sent back as GET shows it (${'`origin/…`'}) to keep the stored one`,
+            ),
+          ),
+      ),
       email: z.optional(
         z
           .nullable(
@@ -78,17 +104,18 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
 );
 
 /** How GET shows a webhook: its origin and an ellipsis, never the secret path. */
-export const maskedWebhook = (slack: NonNullable<NotificationSettings['slack']>) => `${slack.origin ?? SLACK_ORIGIN}/…`;
+export const maskedWebhook = (stored: { origin?: string }) => `${stored.origin ?? SLACK_ORIGIN}/…`;
 /** The origin of Slack's incoming webhooks: what a webhook stored before its origin was kept beside it shows. */
 export const SLACK_ORIGIN = 'https://hooks.slack.com';
 export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
 
 /** What the API shows: never the webhook's secret path. */
 export function settingsView(s: NotificationSettings | null, scope: string) {
-  if (!s) return { scope, slack: null, email: null, events: [...DEFAULT_NOTIFICATION_KINDS], version: 0 };
+  if (!s) return { scope, slack: null, teams: null, email: null, events: [...DEFAULT_NOTIFICATION_KINDS], version: 0 };
   return {
     scope,
     slack: s.slack ? { webhook: maskedWebhook(s.slack), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
+    teams: s.teams ? { webhook: maskedWebhook(s.teams) } : null,
     email: s.email ?? null,
     events: s.events ?? [...DEFAULT_NOTIFICATION_KINDS],
     version: s.version,
@@ -107,6 +134,7 @@ export async function putNotificationSettings(deps: With<'sealer'>, ctx: Ctx, sc
   const { tenant } = ctx.principal;
   // The webhook passed the schema's rules; loopback is the deployment's to allow.
   if (body.slack) assertTenantUrls([{ path: 'body.slack.webhook', url: body.slack.webhook }], { allowLoopback: deps.tunables.allowLoopbackOutbound });
+  if (body.teams) assertTenantUrls([{ path: 'body.teams.webhook', url: body.teams.webhook }], { allowLoopback: deps.tunables.allowLoopbackOutbound });
   await assertScope(deps, tenant, scope);
   return retryOnConflict(deps.tunables, async () => {
     const prev = await deps.store.getNotificationSettings(tenant, scope);
@@ -125,18 +153,20 @@ export async function putNotificationSettings(deps: With<'sealer'>, ctx: Ctx, sc
         : body.slack === null
           ? undefined
           : {
-              ...(await webhookOf(deps, body.slack.webhook, prev)),
+              ...(await webhookOf(deps, body.slack.webhook, prev?.slack, 'body.slack.webhook')),
               channels: body.slack.channels,
               // Left out: the workspace bound stays bound; null unbinds it.
               ...((body.slack.teamId === undefined ? prev?.slack?.teamId : body.slack.teamId) ? { teamId: (body.slack.teamId ?? prev?.slack?.teamId)! } : {}),
               ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack) ? { webhookRef: prev.slack.webhookRef } : {}),
             };
+    const teams = body.teams === undefined ? prev?.teams : body.teams === null ? undefined : await teamsWebhookOf(deps, body.teams.webhook, prev?.teams);
     const email = body.email === undefined ? prev?.email : (body.email ?? undefined);
     const events = body.events === undefined ? prev?.events : (body.events ?? undefined);
     const next: NotificationSettings = {
       tenant,
       scope,
       ...(slack ? { slack } : {}),
+      ...(teams ? { teams } : {}),
       ...(email ? { email } : {}),
       ...(events ? { events } : {}),
       version: (prev?.version ?? 0) + 1,
@@ -170,28 +200,33 @@ export async function putNotificationSettings(deps: With<'sealer'>, ctx: Ctx, sc
   });
 }
 
+/** A stored webhook (Slack's or Teams'): sealed, with its origin beside it. */
+type StoredWebhook = { webhook: Sealed; origin?: string };
+
 /**
- * The webhook to store, sealed (domain/kernel/sealed.ts), with its origin: the one given, or the stored one as it is
- * when the caller sent back its masked form or the same URL (no new version for the same settings).
+ * The webhook to store (Slack's or Teams'), sealed (domain/kernel/sealed.ts), with its origin: the one given, or the
+ * stored one as it is when the caller sent back its masked form or the same URL (no new version for the same settings).
  */
-async function webhookOf(
-  deps: With<'sealer'>,
-  given: string,
-  prev: NotificationSettings | null,
-): Promise<Pick<NonNullable<NotificationSettings['slack']>, 'webhook' | 'origin'>> {
-  const stored = prev?.slack ? { webhook: prev.slack.webhook, ...(prev.slack.origin ? { origin: prev.slack.origin } : {}) } : null;
+async function webhookOf(deps: With<'sealer'>, given: string, stored: StoredWebhook | undefined, path: string): Promise<StoredWebhook> {
+  const kept: StoredWebhook | undefined = stored && { webhook: stored.webhook, ...(stored.origin ? { origin: stored.origin } : {}) };
   if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) {
-    if (stored && (await deps.sealer.same(stored.webhook, given))) return stored;
+    if (kept && (await deps.sealer.same(kept.webhook, given))) return kept;
     return { webhook: await deps.sealer.seal(given), origin: new URL(given).origin };
   }
-  if (stored && prev?.slack && (given === maskedWebhook(prev.slack) || given === `${maskedWebhook(prev.slack).slice(0, -1)}%E2%80%A6`)) return stored;
+  if (kept && (given === maskedWebhook(kept) || given === `${maskedWebhook(kept).slice(0, -1)}%E2%80%A6`)) return kept;
   throw new ValidationFailed([
     {
-      path: 'body.slack.webhook',
+      path,
       message:
-        'is a masked value (as GET shows a stored webhook), not a webhook: send the full incoming-webhook URL, or the masked value of the webhook stored here to keep it',
+        'is a masked value (as GET shows a stored webhook), not a webhook: send the full webhook URL, or the masked value of the webhook stored here to keep it',
     },
   ]);
+}
+
+/** Teams' webhook: as Slack's, and its origin is always kept (every Teams webhook is written sealed with it). */
+async function teamsWebhookOf(deps: With<'sealer'>, given: string, stored: NotificationSettings['teams']): Promise<NonNullable<NotificationSettings['teams']>> {
+  const kept = await webhookOf(deps, given, stored, 'body.teams.webhook');
+  return { webhook: kept.webhook, origin: kept.origin ?? new URL(given).origin };
 }
 
 async function assertScope(deps: Deps, tenant: string, scope: string): Promise<void> {

@@ -200,6 +200,7 @@ export const keys = {
   scimToken: (tenant: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: 'TOKEN' }),
   scimRecord: (tenant: string, kind: string, id: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: `${kind}#${id}` }),
   scimRecords: (tenant: string, kind: string) => ({ pk: `${t(tenant)}SCIM`, skPrefix: `${kind}#` }),
+  identityProvider: (tenant: string): Key => ({ pk: `${t(tenant)}TENANT`, sk: 'IDP' }),
   domainClaim: (domain: string): Key => ({ pk: `${t(DOMAIN_REGISTRY)}DOMAIN`, sk: `D#${domain}` }),
   members: (tenant: string) => ({ pk: `${t(tenant)}PEOPLE`, skPrefix: 'U#' }),
   notBefore: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `OUT#${id}` }),

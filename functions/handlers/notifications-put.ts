@@ -14,11 +14,15 @@ const params = z.object({ env: z.optional(envName) });
 
 export const handler = httpHandler({ wiring, readOnly: ['scope', 'updatedAt', 'updatedBy'], params, body }, async ({ deps, ctx, params, body, route }) => {
   // A webhook we could never post to is a configuration error now, not a silent drop later.
-  if (body.slack) {
+  for (const [path, url] of [
+    ['body.slack.webhook', body.slack?.webhook],
+    ['body.teams.webhook', body.teams?.webhook],
+  ] as const) {
+    if (!url) continue;
     try {
-      checkUrl(body.slack.webhook);
+      checkUrl(url);
     } catch (err) {
-      if (err instanceof OutboundRefused) throw new ValidationFailed([{ path: 'body.slack.webhook', message: err.message }]);
+      if (err instanceof OutboundRefused) throw new ValidationFailed([{ path, message: err.message }]);
       throw err;
     }
   }

@@ -25,8 +25,8 @@ export const FUNCTION_GROUPS = {
   'promotions-control': ['promotions-cancel', 'promotions-rollout'],
   // Saves that name a tenant's secrets and refuse one that does not exist (a manifest apply, PUT …/git-target): one
   // function with one role of its own holding the read of the tenant's secrets, so the tenant-fenced write role trusts
-  // one role for both, not two (its trust policy is at IAM's quota).
-  'secret-references': ['manifest-apply', 'git-target-put'],
+  // one role for both, not two (its trust policy is at IAM's quota). The identity provider connection names the IdP's client secret.
+  'secret-references': ['manifest-apply', 'git-target-put', 'identity-provider-put'],
   // People: one function holds the user pool's Admin* grants (domain/access), SCIM provisioning and its token among them.
   'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create', 'scim', 'scim-token'],
 } as const satisfies Record<string, readonly string[]>;

@@ -22,7 +22,7 @@ const originOf = (url: string): string | undefined => {
 export function notificationArea(base: StoreBase): Area<NotificationStorePort, NotificationOp> {
   const { db, table } = base;
 
-  /** The stored item: the webhook URL (its path is the secret) sealed already by the writer (domain/kernel/sealed.ts). */
+  /** The stored item: the webhook URLs (Slack's path, Teams' `sig` are the secret) sealed already by the writer (domain/kernel/sealed.ts). */
   const notifyItem = (settings: NotificationSettings): Record<string, unknown> => ({
     ...keys.notifySettings(settings.tenant, settings.scope),
     entity: 'NotifySettings',
@@ -30,14 +30,19 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
   });
 
   /**
-   * The settings as stored: the webhook stays sealed (only the Slack sender opens it). A Slack signing secret and
+   * The settings as stored: the webhooks stay sealed (only the Slack and Teams senders open them). A Slack signing secret and
    * user map stored by older versions (tenant settings then) are dropped here: Slack requests are verified with the
    * deployment's secret and Slack users are linked by the people themselves, so neither is ever read again.
    */
-  const openNotify = (s: NotificationSettings | null): NotificationSettings | null => {
+  const openNotify = (stored: NotificationSettings | null): NotificationSettings | null => {
+    // Written before the origin was kept beside the webhook: a value stored plain (no key then) shows its own origin.
+    const teamsRaw = stored?.teams?.webhook as unknown as string | undefined;
+    const s =
+      stored?.teams && !stored.teams.origin && teamsRaw && !teamsRaw.startsWith('enc:')
+        ? { ...stored, teams: { ...stored.teams, origin: originOf(teamsRaw) ?? '' } }
+        : stored;
     if (!s?.slack) return s;
     const { signingSecret: _secret, users: _users, ...slack } = s.slack as NotificationSettings['slack'] & { signingSecret?: unknown; users?: unknown };
-    // Written before the origin was kept beside the webhook: a value stored plain (no key then) shows its own origin.
     const raw = slack.webhook as unknown as string;
     if (!slack.origin && !raw.startsWith('enc:')) return { ...s, slack: { ...slack, origin: originOf(raw) } };
     return { ...s, slack };

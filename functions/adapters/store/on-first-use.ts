@@ -177,6 +177,10 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       listMembers: true,
       notBefore: true,
       getBindings: true,
+      getIdentityProvider: true,
+      putIdentityProvider: true,
+      deleteIdentityProvider: true,
+      domainHolder: true,
     },
   },
   analysisTemplates: {

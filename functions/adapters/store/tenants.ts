@@ -1,6 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccessOp, AdminGuard, Member, Tenant, TenantRepo } from '#domain/access/ports';
 import type { Binding, Bindings } from '#domain/access/bindings';
+import type { IdentityProviderConnection } from '#domain/access/federation';
 import type { AuditEntry } from '#domain/kernel/model';
 import { keys, TABLE } from '../keys.ts';
 import { createOrVersion, kindsOf, one as oneItem, type Area } from './area.ts';
@@ -153,6 +154,32 @@ export function tenantArea(base: StoreBase): Area<TenantRepo, AccessOp> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.bindings(tenant), ConsistentRead: true }));
       if (!r.Item) return null;
       return { bindings: (r.Item.bindings ?? []) as Binding[], version: Number(r.Item.version) };
+    },
+    async getIdentityProvider(tenant: string): Promise<IdentityProviderConnection | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.identityProvider(tenant), ConsistentRead: true }));
+      return strip<IdentityProviderConnection>(r.Item);
+    },
+    async putIdentityProvider(conn: IdentityProviderConnection, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      await base.transact(
+        [base.put({ ...keys.identityProvider(conn.tenant), entity: 'IdentityProvider', ...conn }, expectedVersion), ...auditItems(table, audit)],
+        [createOrVersion(expectedVersion), 'exists'],
+      );
+    },
+    async deleteIdentityProvider(conn: IdentityProviderConnection, audit: AuditEntry): Promise<void> {
+      const del: TxItem = {
+        Delete: {
+          TableName: table,
+          Key: keys.identityProvider(conn.tenant),
+          ConditionExpression: '#v = :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': conn.version },
+        },
+      };
+      await base.transact([del, ...auditItems(table, audit)], ['version', 'exists']);
+    },
+    async domainHolder(domain: string): Promise<string | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.domainClaim(domain), ConsistentRead: true }));
+      return typeof r.Item?.tenant === 'string' ? r.Item.tenant : null;
     },
   };
   return {

@@ -78,3 +78,61 @@ export const bindingsResponse = /* @__PURE__ */ z.schema(() =>
     })
     .check(z.meta({ id: 'RoleBindings' })),
 );
+
+const grantedBy = /* @__PURE__ */ z.schema(() =>
+  z.union([
+    z.strictObject({ role: z.enum(ROLES).check(z.describe('a role held tenant-wide')) }),
+    z.strictObject({
+      binding: z.strictObject({
+        user: z.optional(z.string()),
+        group: z.optional(z.string()),
+        role: z.enum(BINDING_ROLES),
+        environments: z.array(z.string()),
+      }),
+      elsewhere: z.optional(z.literal(true).check(z.describe('the binding applies in other environments: whoever a binding names reads the whole tenant'))),
+    }),
+  ]),
+);
+
+/** What /access/rights answers: whose rights, the roles and groups counted, and per environment each right with what grants it (none: not held). */
+export const rightsResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      user: z.strictObject({ id: z.string(), email: z.string() }),
+      roles: z.array(z.enum(ROLES)).check(z.describe("the roles held tenant-wide (your token's; another person's in the tenant's people)")),
+      groups: z.array(z.string()).check(z.describe("the groups group bindings are matched against (your token's; another person's SCIM groups)")),
+      environments: z.array(
+        z.strictObject({
+          environment: z.nullable(z.string()).check(z.describe('null: the tenant-wide acts (settings, users, bindings, changes to every environment)')),
+          rights: z.strictObject(
+            Object.fromEntries(BINDING_ROLES.map((r) => [r, z.array(grantedBy).check(z.describe(`what grants '${r}' here (empty: not held)`))])) as Record<
+              (typeof BINDING_ROLES)[number],
+              z.ZodMiniArray<typeof grantedBy>
+            >,
+          ),
+        }),
+      ),
+    })
+    .check(z.meta({ id: 'EffectiveRights' })),
+);
+
+/** The tenant's identity provider connection (domain/access/federation.ts connectionView): the client secret by its name only; `kind` null when none. */
+export const identityProviderResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      kind: z.nullable(z.enum(['oidc', 'saml'])),
+      providerName: z.optional(
+        z.string().check(z.describe("the user pool identity provider's name (t-<tenant>-<kind>): what Cognito's identity_provider parameter takes")),
+      ),
+      oidc: z.optional(
+        z.strictObject({ issuer: z.string(), clientId: z.string(), clientSecret: z.string().check(z.describe("the tenant secret's name (never its value)")) }),
+      ),
+      saml: z.optional(z.strictObject({ metadataUrl: z.optional(z.string()), entityId: z.string(), ssoUrl: z.string() })),
+      emailDomains: z.array(z.string()),
+      groupsClaim: z.optional(z.string()),
+      version: z.number(),
+      updatedAt: z.optional(time),
+      updatedBy: z.optional(z.string()),
+    })
+    .check(z.meta({ id: 'IdentityProvider' })),
+);

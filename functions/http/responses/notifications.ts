@@ -19,6 +19,9 @@ export const notificationSettings = /* @__PURE__ */ z.schema(() =>
             ),
         }),
       ),
+      teams: z.nullable(
+        z.strictObject({ webhook: z.string().check(z.describe('origin only: the Workflows URL carries its signature (sig=…), never returned')) }),
+      ),
       email: z.nullable(z.strictObject({ recipients: z.array(z.string()), approvers: z.boolean() })),
       events: z.array(z.string()),
       version: z.number().check(z.int()),

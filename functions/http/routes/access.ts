@@ -1,4 +1,4 @@
-import { bindingsResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
+import { bindingsResponse, identityProviderResponse, rightsResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
 
 /** What the people routes have in common: the user pool's Admin* grants (a role of its own), and no promotion flows. */
@@ -86,6 +86,54 @@ export const ACCESS_ROUTES: Route[] = [
     summary:
       "Replace the tenant's role bindings (admin): every environment named must exist (400 naming the field); `version` for optimistic locking (409 when stale); 409 when the change would leave the tenant no admin; audited with before and after",
     response: { schema: bindingsResponse },
+    startsFlows: false,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/access/rights`,
+    handler: 'access-bindings',
+    auth: 'jwt',
+    role: 'viewer',
+    env: 'any',
+    summary:
+      "Effective rights per environment (view, deploy, approve, admin, break-glass), each with the tenant-wide role or the binding that grants it: your own; with ?user=<id or email>, another person's (admin tenant-wide only: 403 otherwise)",
+    response: { schema: rightsResponse },
+    startsFlows: false,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/access/identity-provider`,
+    handler: 'identity-provider',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary:
+      "The tenant's identity provider connection (OIDC or SAML) and the email domains that sign in through it (admin); the client secret by its name only",
+    response: { schema: identityProviderResponse },
+    startsFlows: false,
+  },
+  {
+    method: 'PUT',
+    path: `${v1}/access/identity-provider`,
+    handler: 'identity-provider-put',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary:
+      "Connect the tenant to its identity provider, or change the connection (admin): the OIDC discovery document or SAML metadata is read through the outbound rules now (400 naming the field when it cannot be read or does not parse); the client secret names a tenant secret (422 when missing; left out: the stored one stays); each email domain is this tenant's alone (409 naming one another tenant holds, 422 for a public mail domain); audited",
+    response: { schema: identityProviderResponse },
+    startsFlows: false,
+    ownRole: true,
+  },
+  {
+    method: 'DELETE',
+    path: `${v1}/access/identity-provider`,
+    handler: 'identity-provider',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary: "Disconnect the tenant from its identity provider (admin): its people sign in with the user pool's own accounts again; audited",
+    status: 204,
     startsFlows: false,
   },
 ];

@@ -33,7 +33,7 @@ export const NOTIFICATION_ROUTES: Route[] = [
     auth: 'jwt',
     role: 'admin',
     env: 'tenant',
-    summary: 'Set tenant-wide notifications (Slack and email)',
+    summary: 'Set tenant-wide notifications (Slack, Microsoft Teams and email)',
     context: { scope: 'tenant' },
     response: settings,
   },

@@ -8,6 +8,7 @@ import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';
 import type { AccessOp } from '../../../domain/access/ports.ts';
 import type { Binding, Bindings } from '../../../domain/access/bindings.ts';
+import type { IdentityProviderConnection } from '../../../domain/access/federation.ts';
 import { auditWrite } from './audit.ts';
 import { readEnvironment } from './environments.ts';
 import { create, createOrVersion, less, versioned } from './table.ts';
@@ -130,6 +131,25 @@ export function accessArea({ table }: MemoryState) {
       const item = table.get(keys.bindings(tenant));
       if (!item) return null;
       return { bindings: structuredClone((item.bindings ?? []) as Binding[]), version: Number(item.version) };
+    },
+    async getIdentityProvider(tenant: string): Promise<IdentityProviderConnection | null> {
+      return strip<IdentityProviderConnection>(structuredClone(table.get(keys.identityProvider(tenant))));
+    },
+    async putIdentityProvider(conn: IdentityProviderConnection, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+      table.transact([
+        versioned({ ...keys.identityProvider(conn.tenant), entity: 'IdentityProvider', ...conn }, expectedVersion, 'version', createOrVersion(expectedVersion)),
+        auditWrite(audit),
+      ]);
+    },
+    async deleteIdentityProvider(conn: IdentityProviderConnection, audit: AuditEntry): Promise<void> {
+      table.transact([
+        { key: keys.identityProvider(conn.tenant), when: (cur) => cur?.version === conn.version, to: null, reason: 'version' },
+        auditWrite(audit),
+      ]);
+    },
+    async domainHolder(domain: string): Promise<string | null> {
+      const t = table.get(keys.domainClaim(domain))?.tenant;
+      return typeof t === 'string' ? t : null;
     },
   };
   const scim: ScimStorePort = {

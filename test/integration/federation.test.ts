@@ -1,0 +1,296 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeJwt } from 'jose';
+import Provider from 'oidc-provider';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { cliOf, outcome } from '../support/cli.ts';
+import { startTestStack, type TestStack } from '../support/stack.ts';
+
+/**
+ * Federation through the API on the local stack, against a real OpenID Connect provider run by the test
+ * (panva's oidc-provider, in-process on a loopback port): a tenant's admin connects the tenant to it, a
+ * person of the IdP signs in through the local issuer's authorize page (authorization code + PKCE, as the
+ * console and `stageline login` do), and the token they get names the connection's tenant, their email
+ * and subject, and the IdP's groups as sent (custom:idp_groups). Whatever the IdP asserts about the tenant
+ * is ignored; the sign-in is audited with the IdP's subject; bad connections are refused naming the field.
+ */
+
+interface Account {
+  email: string;
+  groups: string[];
+  extra?: Record<string, unknown>;
+}
+
+interface TestIdp {
+  issuer: string;
+  accounts: Map<string, Account>;
+  /** who the next login at this IdP is */
+  as: string;
+  close(): Promise<void>;
+}
+
+const SECRET = 'idp-client-secret-value';
+
+async function startIdp(redirectUri: string): Promise<TestIdp> {
+  const accounts = new Map<string, Account>();
+  const server: Server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const idp: TestIdp = { issuer, accounts, as: '', close: () => new Promise((r) => server.close(() => r())) };
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'stageline',
+        client_secret: SECRET,
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    cookies: { keys: [randomBytes(16).toString('hex')] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['groups', 'custom:tenant_id'] },
+    conformIdTokenClaims: false,
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    async findAccount(_ctx: unknown, id: string) {
+      const a = accounts.get(id);
+      if (!a) return undefined;
+      return { accountId: id, claims: async () => ({ sub: id, email: a.email, email_verified: true, groups: a.groups, ...a.extra }) };
+    },
+  });
+  const callback = provider.callback();
+  server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
+    if (!req.url?.startsWith('/interaction/')) return callback(req, res);
+    // The IdP's own login and consent, answered for the person the test signs in as.
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (details.prompt.name === 'login') {
+        await provider.interactionFinished(req, res, { login: { accountId: idp.as } }, { mergeWithLastSubmission: false });
+        return;
+      }
+      const grant = new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
+      grant.addOIDCScope(String(details.params.scope));
+      await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+    } catch (err) {
+      res.statusCode = 500;
+      res.end(String(err));
+    }
+  });
+  return idp;
+}
+
+/** A browser: follows redirects by hand, keeping each host's cookies, until it reaches `stopAt`. */
+async function browse(start: string, stopAt: string): Promise<{ url: string; status: number; text: string }> {
+  const jar = new Map<string, Map<string, string>>();
+  let url = start;
+  for (let hop = 0; hop < 20; hop++) {
+    if (url.startsWith(stopAt)) return { url, status: 302, text: '' };
+    const host = new URL(url).host;
+    const cookies = [...(jar.get(host) ?? new Map()).entries()].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      if (!jar.has(host)) jar.set(host, new Map());
+      jar.get(host)!.set(pair!.slice(0, i).trim(), pair!.slice(i + 1));
+    }
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      url = new URL(location, url).toString();
+      continue;
+    }
+    return { url, status: res.status, text: await res.text() };
+  }
+  throw new Error('too many redirects');
+}
+
+let t: TestStack;
+let idp: TestIdp;
+beforeAll(async () => {
+  t = await startTestStack();
+  idp = await startIdp(`${t.url}/dev/oauth2/idpresponse`);
+});
+afterAll(async () => {
+  await idp?.close();
+  await t?.stop();
+});
+
+/** A tenant whose admin holds the IdP's client secret as the tenant secret OKTA (STAGELINE_SECRET_<TENANT>__IDP_CLIENT_SECRET__OKTA locally). */
+async function tenantWithSecret() {
+  const tenant = t.tenant();
+  process.env[localSecretVariable(tenant, 'idp-client-secret', 'OKTA')!] = SECRET;
+  const u = await t.users(tenant);
+  return { tenant, u, domain: `${tenant}.example` };
+}
+
+const connect = (token: string, body: unknown) => t.call('PUT', '/api/v1/access/identity-provider', { token, body });
+
+/** Signs in through the local authorize page with identity_provider, as the console does: the token answer, or the page's refusal. */
+async function signIn(provider: string) {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const back = `${t.url}/signed-in`;
+  const q = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'stageline-local',
+    redirect_uri: back,
+    state: 'st-1',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    identity_provider: provider,
+  });
+  const end = await browse(`${t.url}/dev/oauth2/authorize?${q}`, back);
+  if (!end.url.startsWith(back)) return { refused: `${end.status} ${end.text}` };
+  const code = new URL(end.url).searchParams.get('code')!;
+  expect(new URL(end.url).searchParams.get('state')).toBe('st-1');
+  const res = await fetch(`${t.url}/dev/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: 'stageline-local', redirect_uri: back, code_verifier: verifier }),
+  });
+  const body = (await res.json()) as { id_token: string };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  return { token: body.id_token };
+}
+
+describe('federation with an OpenID Connect provider', () => {
+  it('a person of the IdP signs in, gets a token for the connection’s tenant with their groups, acts under a binding, and the sign-in is audited with their IdP subject', async () => {
+    const { tenant, u, domain } = await tenantWithSecret();
+    const put = await connect(u.admin, { kind: 'oidc', oidc: { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' }, emailDomains: [domain] });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body).toMatchObject({ kind: 'oidc', providerName: `t-${tenant}-oidc`, groupsClaim: 'groups', version: 1, emailDomains: [domain] });
+    expect(put.body.oidc).toEqual({ issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' });
+    // Only an admin reads or changes it.
+    expect((await t.call('GET', '/api/v1/access/identity-provider', { token: u.deployer })).status).toBe(403);
+    expect((await t.call('GET', '/api/v1/access/identity-provider', { token: u.admin })).body.providerName).toBe(`t-${tenant}-oidc`);
+
+    idp.accounts.set('okta-00u1', { email: `pat@${domain}`, groups: ['payments', 'release-managers'] });
+    idp.as = 'okta-00u1';
+    const signed = await signIn(`t-${tenant}-oidc`);
+    expect(signed.refused, signed.refused).toBeUndefined();
+    const claims = decodeJwt(signed.token!);
+    expect(claims['custom:tenant_id']).toBe(tenant);
+    expect(claims.email).toBe(`pat@${domain}`);
+    expect(JSON.parse(String(claims['custom:idp_groups']))).toEqual(['payments', 'release-managers']);
+    // A raw IdP group is never a role by itself (the tenant's mapping turns groups into roles).
+    expect(claims['cognito:groups']).toEqual([]);
+
+    // The gateway takes the token: with no role yet it is refused; bound as viewer by email, it reads the tenant.
+    expect((await t.call('GET', '/api/v1/environments', { token: signed.token })).status).toBe(403);
+    const bound = await t.call('PUT', '/api/v1/access/bindings', {
+      token: u.admin,
+      body: { bindings: [{ user: `pat@${domain}`, role: 'viewer', environments: ['*'] }] },
+    });
+    expect(bound.status, JSON.stringify(bound.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/environments', { token: signed.token })).status).toBe(200);
+
+    const audit = await t.call('GET', '/api/v1/audit?entityType=user', { token: u.admin });
+    const entry = (audit.body.items as { action: string; actor: string; after: string }[]).find((e) => e.action === 'auth.federated-sign-in');
+    expect(entry, JSON.stringify(audit.body)).toBeDefined();
+    expect(JSON.parse(entry!.after)).toMatchObject({ provider: `t-${tenant}-oidc`, idpSubject: 'okta-00u1', idpGroups: ['payments', 'release-managers'] });
+    const connected = await t.call('GET', '/api/v1/audit?entityType=identity-provider', { token: u.admin });
+    expect(connected.body.items.map((e: { action: string }) => e.action)).toContain('idp.connect');
+  });
+
+  it('the tenant is the connection’s, never one the IdP asserts; an address outside the connection’s domains is refused', async () => {
+    const a = await tenantWithSecret();
+    const b = await tenantWithSecret();
+    expect(
+      (await connect(b.u.admin, { kind: 'oidc', oidc: { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' }, emailDomains: [b.domain] })).status,
+    ).toBe(200);
+    // B's IdP says its person is of tenant A: the token says B.
+    idp.accounts.set('mallory', { email: `mallory@${b.domain}`, groups: ['admin'], extra: { 'custom:tenant_id': a.tenant } });
+    idp.as = 'mallory';
+    const signed = await signIn(`t-${b.tenant}-oidc`);
+    const claims = decodeJwt(signed.token!);
+    expect(claims['custom:tenant_id']).toBe(b.tenant);
+    expect(claims['cognito:groups']).toEqual([]);
+    // and that token reads nothing of A
+    expect((await t.call('GET', '/api/v1/environments', { token: signed.token })).status).toBe(403);
+    // B's IdP cannot sign in an address of A's domain (A holds it), nor any address outside B's domains.
+    idp.accounts.set('mallory2', { email: `alice@${a.domain}`, groups: [] });
+    idp.as = 'mallory2';
+    const refused = await signIn(`t-${b.tenant}-oidc`);
+    expect(refused.refused).toMatch(/^400 .*not an email domain of this connection/);
+    // A has no connection: its name signs nobody in.
+    expect((await signIn(`t-${a.tenant}-oidc`)).refused).toMatch(/^400 .*no identity provider/);
+  });
+
+  it('refuses bad connections naming the field: a domain another tenant holds (409), a public mail domain (422), a missing secret (422), an unreachable or private issuer (400), SAML metadata that does not parse (400)', async () => {
+    const a = await tenantWithSecret();
+    const b = await tenantWithSecret();
+    const oidc = { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' };
+    expect((await connect(a.u.admin, { kind: 'oidc', oidc, emailDomains: [a.domain] })).status).toBe(200);
+
+    const taken = await connect(b.u.admin, { kind: 'oidc', oidc, emailDomains: [b.domain, a.domain] });
+    expect(taken.status, JSON.stringify(taken.body)).toBe(409);
+    expect(JSON.stringify(taken.body)).toContain(a.domain);
+    expect(JSON.stringify(taken.body)).toContain('"path":"emailDomains.1"');
+    // nothing of the refused request stays claimed: B can claim its own domain after
+    expect((await connect(b.u.admin, { kind: 'oidc', oidc, emailDomains: [b.domain] })).status).toBe(200);
+
+    const pub = await connect(b.u.admin, { kind: 'oidc', oidc, emailDomains: ['gmail.com'] });
+    expect(pub.status).toBe(422);
+    expect(JSON.stringify(pub.body)).toContain('"path":"emailDomains.0"');
+
+    const noSecret = await connect(b.u.admin, { kind: 'oidc', oidc: { ...oidc, clientSecret: 'NOPE' }, emailDomains: [b.domain] });
+    expect(noSecret.status).toBe(422);
+    expect(JSON.stringify(noSecret.body)).toContain('"path":"oidc.clientSecret"');
+
+    for (const issuer of ['http://127.0.0.1:1', 'http://10.0.0.1', 'http://169.254.169.254/latest']) {
+      const bad = await connect(b.u.admin, { kind: 'oidc', oidc: { ...oidc, issuer }, emailDomains: [b.domain] });
+      expect(bad.status, `${issuer}: ${JSON.stringify(bad.body)}`).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('"path":"oidc.issuer"');
+    }
+    // An issuer whose discovery document names another issuer (here: the IdP's, under a path) is refused.
+    const other = await connect(b.u.admin, { kind: 'oidc', oidc: { ...oidc, issuer: `${idp.issuer}/elsewhere` }, emailDomains: [b.domain] });
+    expect(other.status).toBe(400);
+
+    for (const metadataXml of ['<not xml', '<root/>', '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>']) {
+      const bad = await connect(b.u.admin, { kind: 'saml', saml: { metadataXml }, emailDomains: [b.domain] });
+      expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('"path":"saml.metadataXml"');
+    }
+    const unreachable = await connect(b.u.admin, { kind: 'saml', saml: { metadataUrl: 'http://10.1.2.3/metadata' }, emailDomains: [b.domain] });
+    expect(unreachable.status).toBe(400);
+    expect(JSON.stringify(unreachable.body)).toContain('"path":"saml.metadataUrl"');
+
+    // The stored connection is unchanged by every refusal; a partial body (no clientSecret) keeps the secret.
+    const kept = await connect(b.u.admin, {
+      kind: 'oidc',
+      oidc: { issuer: idp.issuer, clientId: 'stageline' },
+      emailDomains: [b.domain],
+      groupsClaim: 'roles',
+    });
+    expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+    expect(kept.body.oidc.clientSecret).toBe('OKTA');
+    expect(kept.body.groupsClaim).toBe('roles');
+
+    // Disconnected: the domain is free again, and the name signs nobody in.
+    expect((await t.call('DELETE', '/api/v1/access/identity-provider', { token: a.u.admin })).status).toBe(204);
+    expect((await t.call('GET', '/api/v1/access/identity-provider', { token: a.u.admin })).body).toMatchObject({ kind: null, version: 0 });
+    expect((await connect(b.u.admin, { kind: 'oidc', oidc, emailDomains: [b.domain, a.domain] })).status).toBe(200);
+  });
+
+  it('stageline idp set-oidc, show, remove: the connection through the CLI; a refusal names the field and exits non-zero', async () => {
+    const { tenant, u, domain } = await tenantWithSecret();
+    const cli = cliOf(t);
+    const set = await cli(u.admin, 'idp', 'set-oidc', '--issuer', idp.issuer, '--client-id', 'stageline', '--client-secret', 'OKTA', '--domain', domain);
+    expect(set.stdout).toContain(`t-${tenant}-oidc (OIDC)`);
+    const shown = await cli(u.admin, 'idp', 'show');
+    expect(shown.stdout).toContain(`client secret tenant secret OKTA`);
+    expect(shown.stdout).toContain(domain);
+    const json = JSON.parse((await cli(u.admin, '--json', 'idp', 'show')).stdout);
+    expect(json).toMatchObject({ kind: 'oidc', emailDomains: [domain] });
+    const bad = await outcome(cli(u.admin, 'idp', 'set-saml', '--metadata-url', 'http://10.9.9.9/md', '--domain', domain));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('saml.metadataUrl');
+    await cli(u.admin, 'idp', 'remove');
+    expect((await cli(u.admin, 'idp', 'show')).stdout).toContain('no identity provider');
+    // A deployer is refused.
+    expect((await outcome(cli(u.deployer, 'idp', 'show'))).code).not.toBe(0);
+  });
+});
