@@ -324,8 +324,8 @@ describe('IAM hardening', () => {
       return secretModules.some((m) => bundle.modules.has(m));
     });
     console.log(`functions that reach tenants' secrets through the tenant secrets role (${touching.length}): ${touching.join(', ')}`);
-    // secret-references: the function that runs manifest apply and PUT …/git-target (functions/http/topology.ts).
-    expect(touching).toEqual(expect.arrayContaining(['promotion-step', 'secret-references', 'webhook-deliver']));
+    // secret-writers: the function that runs manifest apply, PUT …/git-target and the other saves of secrets (functions/http/topology.ts).
+    expect(touching).toEqual(expect.arrayContaining(['promotion-step', 'secret-writers', 'webhook-deliver']));
     expect(trusted).toEqual([...new Set(touching.map(roleOf))].sort());
     for (const name of touching) {
       const id = functionIds().get(name)!;
@@ -370,15 +370,15 @@ describe('IAM hardening', () => {
       `roles that may read the secrets key ${keyId} (${readers.length} roles; ${sealing.length} of ${FUNCTIONS.length} functions bundle secret-box.ts):\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
     );
     expect(sealing).toEqual([
-      'environments-create', // seals the webhook gates' secrets it is given
-      'environments-update',
-      'notifications-put', // seals the Slack webhook
-      'notifier', // opens the Slack webhook to post
+      'notifier', // opens the Slack and Teams webhooks to post
       'promotion-step', // opens a webhook gate's secret to sign the call
       'promotions-rebase', // runs the gates again
-      'review', // the review page's nonces
-      'secret-references', // manifest apply: seals the secrets it resolved
+      'review', // the review page's nonces (functions/review/guard.ts)
+      // seals what it is given: environments create/update (the webhook gates' secrets), notification settings (the Slack
+      // and Teams webhooks), manifest apply (the secrets it resolved); with PUT …/git-target and the identity provider
+      'secret-writers',
     ]);
+    expect(handlersOf('secret-writers')).toEqual(expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply']));
     // Every reader is a function role, and every function on it bundles the box; every function bundling it can read it.
     for (const r of readers)
       expect(
