@@ -273,9 +273,13 @@ describe('validation gates', () => {
     const u = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
     const slack = await t.call('PUT', '/api/v1/notifications', {
       token: u.admin,
-      body: { slack: { webhook: 'https://hooks.slack.com/services/T000/B000/sealed-path-secret', channels: [] } },
+      body: {
+        slack: { webhook: 'https://hooks.slack.com/services/T000/B000/sealed-path-secret', channels: [] },
+        // A Teams Workflows URL carries its signature (sig): sealed the same way.
+        teams: { webhook: 'https://prod-12.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=sealed-teams-sig' },
+      },
     });
-    expect(slack.status).toBe(200);
+    expect(slack.status, JSON.stringify(slack.body)).toBe(200);
     // A key that cannot be loaded (as in a function whose role may not read the sealing secret): any use of it fails.
     const undo = overrideConfig({ STAGELINE_SECRETS_KEY: 'AAAA' });
     resetSecretBox();
@@ -292,6 +296,7 @@ describe('validation gates', () => {
         expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBe(200);
         expect(JSON.stringify(r.body)).not.toContain(SECRET);
         expect(JSON.stringify(r.body)).not.toContain('sealed-path-secret');
+        expect(JSON.stringify(r.body)).not.toContain('sealed-teams-sig');
         expect(JSON.stringify(r.body)).not.toContain('enc:v1:');
       }
       // A function's store made afresh (a new container) with that key reads both: the secrets stay sealed, nothing is opened.
@@ -305,8 +310,11 @@ describe('validation gates', () => {
       expect((await store.listEnvironments(tenant)).find((e) => e.name === 'staging')!.webhookGates[0]!.secret).toEqual(staging!.webhookGates[0]!.secret);
       expect(String((await store.getNotificationSettings(tenant, 'tenant'))!.slack!.webhook)).toMatch(/^enc:v1:/);
       expect(String((await store.listNotificationSettings(tenant))[0]!.slack!.webhook)).toMatch(/^enc:v1:/);
+      expect(String((await store.getNotificationSettings(tenant, 'tenant'))!.teams!.webhook)).toMatch(/^enc:v1:/);
+      expect(String((await store.listNotificationSettings(tenant))[0]!.teams!.webhook)).toMatch(/^enc:v1:/);
       const n = await t.call('GET', '/api/v1/notifications', { token: u.viewer });
       expect(n.body.slack.webhook).toBe('https://hooks.slack.com/…');
+      expect(n.body.teams.webhook).toBe('https://prod-12.westus.logic.azure.com/…');
       // A change of the environment that writes no secret keeps the sealed one as it is (nothing to seal, nothing to open).
       const env = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
       const upd = await t.call('PATCH', '/api/v1/environments/staging', {
