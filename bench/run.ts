@@ -229,6 +229,8 @@ const effective = await benchEffective();
 await (await import('./people.ts')).benchPeople();
 // Authorization with role bindings: requests and units per decision, with 0 and 50 bindings.
 await (await import('./bindings.ts')).benchBindings();
+// SCIM: a 1,000-user initial sync in Entra ID's sequence, 0 errors; requests and units per user.
+await (await import('./scim.ts')).benchScim();
 await benchWaves();
 // Faults survived: the chaos workload at 5, 10 and 20 % faults, and the invariant checker's violations.
 const chaos = await (await import('./chaos.ts')).benchChaos();

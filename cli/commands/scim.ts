@@ -19,10 +19,14 @@ export function registerScim(program: Command): void {
     });
   token
     .command('show')
-    .description('when the SCIM token was made and by whom (never the token)')
+    .description('when the SCIM token was made and by whom, and the id its changes are audited under (never the token)')
     .action(async () => {
       const r = await api<ScimToken>('GET', '/api/v1/scim/token');
-      out(r, () => console.log(`SCIM token of tenant ${r.tenant}: created ${r.createdAt} by ${r.createdBy}${r.rotatedAt ? `, replaced ${r.rotatedAt}` : ''}`));
+      out(r, () =>
+        console.log(
+          `SCIM token of tenant ${r.tenant}: created ${r.createdAt} by ${r.createdBy}${r.rotatedAt ? `, replaced ${r.rotatedAt}` : ''}; its changes are audited as scim:${r.id}`,
+        ),
+      );
     });
   token
     .command('revoke')

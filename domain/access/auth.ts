@@ -29,6 +29,8 @@ export interface Principal {
   rightsIn?: string | null;
   /** the roles the token carries tenant-wide, where `roles` are the rights in one environment (set with `breakGlass`) */
   tokenRoles?: Role[];
+  /** the role bindings that granted something in `rightsIn` (bindings.ts rightsIn's `via`): what an approval records it was given under */
+  grants?: { user?: string; group?: string; role: string; environments: string[] }[];
 }
 
 /** What each role implies. A deployer and an approver can also read. */

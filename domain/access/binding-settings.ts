@@ -79,7 +79,7 @@ export async function principalIn(deps: Pick<Deps, 'store'>, principal: Principa
   if (hasRole(principal, needed)) return principal;
   const bindings = (await deps.store.getBindings(principal.tenant))?.bindings ?? [];
   const rights = rightsIn(principal, bindings, environment);
-  return { ...principal, roles: rights.roles, tokenRoles: principal.roles, breakGlass: rights.breakGlass, rightsIn: environment };
+  return { ...principal, roles: rights.roles, tokenRoles: principal.roles, breakGlass: rights.breakGlass, rightsIn: environment, grants: rights.via };
 }
 
 /** GET /access/rights: whose rights, the roles and groups counted, and the matrix (domain/access/rights.ts). */

@@ -104,7 +104,9 @@ declare module '../kernel/deps.ts' {
 export const providerName = (tenant: string, kind: IdpKind) => `t-${tenant}-${kind}`;
 
 const DOMAIN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-const secretName = z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. IDP_CLIENT_SECRET'));
+const secretName = /* @__PURE__ */ z.schema(() =>
+  z.string().check(z.regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'must be a secret name (A-Z, 0-9, _), e.g. IDP_CLIENT_SECRET')),
+);
 const httpsUrl = (what: string) =>
   z.string().check(
     z.trim(),

@@ -23,6 +23,8 @@ export interface ScimUser {
   active: boolean;
   /** the directory user while active (their subject id, lower case) */
   memberId?: string;
+  /** the address they sign in with (lower case), as of the last write: no two users of a tenant share it */
+  email?: string;
   /** every other attribute the client sent (externalId, name, displayName, emails, …) */
   attributes: Record<string, unknown>;
   created: string;
@@ -45,15 +47,29 @@ export interface ScimGroup {
 
 export type ScimRecord = ScimUser | ScimGroup;
 
+/**
+ * What no two records of a tenant share, without regard to case (RFC 7643: userName is caseExact=false):
+ * a user's userName and sign-in address, a group's displayName. The store claims each in the same
+ * write as the record, on a condition, so two concurrent creates of one name give one record.
+ */
+export function uniquesOf(r: ScimRecord): string[] {
+  if (r.kind === 'Group') return [`Group#displayName#${r.displayName.toLowerCase()}`];
+  return [`User#userName#${r.userName.toLowerCase()}`, ...(r.email ? [`User#email#${r.email.toLowerCase()}`] : [])];
+}
+
 /** Where SCIM records and the token are kept (functions/adapters/store/scim.ts). */
 export interface ScimStorePort {
   /** Creates (expectedVersion null) or replaces the token, with its audit entry. */
   putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
   getScimToken(tenant: string): Promise<ScimToken | null>;
   deleteScimToken(tenant: string, audit: AuditEntry): Promise<void>;
-  /** Creates (expectedVersion null) or changes a record, with its audit entry. */
-  putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  /**
+   * Creates (expectedVersion null) or changes a record (`previous`: the version it replaces), with its audit entry
+   * and its claims on uniquesOf (WriteConflict 'exists' when another record holds one; the previous ones it no longer has are released).
+   */
+  putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry, previous?: ScimRecord): Promise<void>;
   getScimRecord(tenant: string, kind: ScimRecord['kind'], id: string): Promise<ScimRecord | null>;
   listScimRecords(tenant: string, kind: ScimRecord['kind']): Promise<ScimRecord[]>;
+  /** Deletes a record and releases its claims. */
   deleteScimRecord(record: ScimRecord, audit: AuditEntry): Promise<void>;
 }

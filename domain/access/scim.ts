@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { auditEntry } from '../audit/audit.ts';
 import { AlreadyExists, RuleViolation, ScimResourceNotFound, Unauthenticated, ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
-import { retryOnConflict } from '../kernel/retry.ts';
+import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import type { Principal } from './auth.ts';
 import { hashSecret, secretMatches } from './app-keys.ts';
 import type { ScimGroup, ScimRecord, ScimToken, ScimUser } from './scim-model.ts';
@@ -49,8 +49,20 @@ export function parseScimToken(token: string): { tenant: string; secret: string 
   return { tenant, secret };
 }
 
-/** What the API shows of the token: never the secret or its hash. */
-export const scimTokenView = (t: ScimToken) => ({ tenant: t.tenant, createdAt: t.createdAt, createdBy: t.createdBy, rotatedAt: t.rotatedAt ?? null });
+/**
+ * The token's id: what names it in the audit trail (`scim:<id>`), shown with it. The first 12 hex digits of the SHA-256
+ * of its 256-bit secret: it changes with each replacement and says nothing of the secret.
+ */
+export const scimTokenId = (t: ScimToken) => t.secrets[0]!.hash.slice(0, 12);
+
+/** What the API shows of the token: its id, never the secret or its hash. */
+export const scimTokenView = (t: ScimToken) => ({
+  id: scimTokenId(t),
+  tenant: t.tenant,
+  createdAt: t.createdAt,
+  createdBy: t.createdBy,
+  rotatedAt: t.rotatedAt ?? null,
+});
 
 function tokenAudit(ctx: Ctx, tenant: string, action: string, now: Date, before: ScimToken | null, after: ScimToken | null) {
   const facts = (t: ScimToken | null) => (t ? JSON.stringify({ createdAt: t.createdAt, rotatedAt: t.rotatedAt ?? null }) : null);
@@ -107,8 +119,14 @@ export async function revokeScimToken(deps: Deps, ctx: Ctx): Promise<void> {
   await deps.store.deleteScimToken(ctx.principal.tenant, tokenAudit(ctx, ctx.principal.tenant, 'scim-token.revoke', deps.clock(), current, null));
 }
 
-/** Who calls with a SCIM token: a principal of its tenant with no role (it calls /scim/v2 only). */
-export const scimPrincipal = (tenant: string): Principal => ({ tenant, id: 'scim-client', name: 'scim-client', roles: [], kind: 'machine' });
+/** Who calls with a SCIM token: the SCIM client `scim:<token id>`, a principal of its tenant with no role (it calls /scim/v2 only). */
+export const scimPrincipal = (tenant: string, tokenId: string): Principal => ({
+  tenant,
+  id: `scim:${tokenId}`,
+  name: `scim:${tokenId}`,
+  roles: [],
+  kind: 'machine',
+});
 
 /** Where a SCIM request's token is: `Authorization: Bearer scim.…` only. */
 export const presentedScimToken = (headers: Record<string, string | undefined>) => /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1] ?? null;
@@ -121,7 +139,7 @@ export function checkScimToken(parsed: ReturnType<typeof parseScimToken>, record
   if (!parsed) throw new Unauthenticated('Send the tenant SCIM token: Authorization: Bearer scim.…');
   if (!record || record.tenant !== parsed.tenant || !secretMatches(record, parsed.secret, now))
     throw new Unauthenticated('The SCIM token is not valid (unknown, altered or replaced)');
-  return scimPrincipal(record.tenant);
+  return scimPrincipal(record.tenant, scimTokenId(record));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +171,9 @@ export function emailOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): stri
 }
 
 function userAudit(ctx: Ctx, tenant: string, action: string, now: Date, before: ScimUser | null, after: ScimUser | null) {
-  const facts = (u: ScimUser | null) => (u ? JSON.stringify({ userName: u.userName, active: u.active }) : null);
+  // What the identity provider set (passwords are never kept: READ_ONLY), and what it means here.
+  const facts = (u: ScimUser | null) =>
+    u ? JSON.stringify({ userName: u.userName, active: u.active, email: u.email ?? null, account: u.memberId ?? null, ...u.attributes }) : null;
   return auditEntry(
     tenant,
     {
@@ -172,8 +192,11 @@ function userAudit(ctx: Ctx, tenant: string, action: string, now: Date, before: 
 
 type People = With<'users'>;
 
-/** Gives the person an account and a place in the people index (role viewer), from the tenant's own email domains only. */
-async function provision(deps: People, ctx: Ctx, input: ScimUserInput, now: Date): Promise<string> {
+/**
+ * Gives the person an account and a place in the people index (role viewer), from the tenant's own email domains only.
+ * Answers their directory id, and whether this call made the account (undone when the record is then refused).
+ */
+async function provision(deps: People, ctx: Ctx, input: ScimUserInput, now: Date, self?: string): Promise<{ id: string; made: boolean }> {
   const { tenant } = ctx.principal;
   const email = emailOf(input);
   const record = await deps.store.getTenant(tenant);
@@ -190,12 +213,34 @@ async function provision(deps: People, ctx: Ctx, input: ScimUserInput, now: Date
   } catch (err) {
     if (!(err instanceof AlreadyExists)) throw err;
     // A person of this tenant already (invited by an admin): the identity provider takes them over.
+    // Never one another SCIM user is linked to: an identity provider's user renamed to someone's address does not take their account.
     const known = (await deps.store.listMembers(tenant)).find((m) => m.email === email);
     if (!known) throw new AlreadyExists(`${email} already has an account`);
-    return known.id;
+    const linked = (await listScimUsers(deps, ctx)).find((u) => u.id !== self && u.memberId === known.id);
+    if (linked) throw new AlreadyExists(`The email ${email} is already the sign-in address of SCIM user ${linked.id}`);
+    return { id: known.id, made: false };
   }
   await deps.store.putMember(memberOf(tenant, user, now.toISOString()), null);
-  return user.id;
+  return { id: user.id, made: true };
+}
+
+/** Takes back an account provisioning made for a record the store then refused (another took its name or address at that moment). */
+async function unprovision(deps: People, ctx: Ctx, user: ScimUser, memberId: string, now: Date): Promise<void> {
+  const audit = userAudit(ctx, user.tenant, 'scim.user.create-undone', now, null, user);
+  await deps.store.removeMember(user.tenant, memberId, audit, notBeforeOf(now));
+  await deps.users.remove(user.tenant, memberId);
+}
+
+/** A claim another record holds (its userName, its address, a group's name): the SCIM uniqueness error. */
+async function claimed<T>(what: string, write: () => Promise<T>, undo?: () => Promise<void>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof WriteConflict) || err.reason === 'busy') throw err;
+    await undo?.();
+    if (err.reason === 'exists') throw new AlreadyExists(`${what} already belongs to another one (names and email addresses are unique, in any case)`);
+    throw err;
+  }
 }
 
 /**
@@ -228,45 +273,71 @@ export async function listScimUsers(deps: Deps, ctx: Ctx): Promise<ScimUser[]> {
 
 export const getScimUser = (deps: Deps, ctx: Ctx, id: string) => loadUser(deps, ctx.principal.tenant, id);
 
-async function uniqueUserName(deps: Deps, tenant: string, userName: string, except?: string) {
-  const all = (await deps.store.listScimRecords(tenant, 'User')) as ScimUser[];
-  if (all.some((u) => u.id !== except && sameName(u.userName, userName))) throw new AlreadyExists(`A user with userName '${userName}' already exists`);
+/** userName and the sign-in address are each one user's, without regard to case (409 uniqueness otherwise). */
+async function uniqueUser(deps: Deps, tenant: string, userName: string, email: string | null, except?: string) {
+  const all = ((await deps.store.listScimRecords(tenant, 'User')) as ScimUser[]).filter((u) => u.id !== except);
+  if (all.some((u) => sameName(u.userName, userName))) throw new AlreadyExists(`A user with userName '${userName}' already exists`);
+  const holder = email === null ? undefined : all.find((u) => emailOfRecord(u) === email);
+  if (holder) throw new AlreadyExists(`The email ${email} is already the address of another user (${holder.userName}): an address names one person`);
 }
+
+/** The address a user would sign in with, or null when their attributes give none (only provisioning needs one). */
+function addressOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): string | null {
+  try {
+    return emailOf(input);
+  } catch {
+    return null;
+  }
+}
+
+/** A stored user's address (records written before `email` was kept: from their attributes). */
+const emailOfRecord = (u: ScimUser): string | null => u.email ?? addressOf({ userName: u.userName, emails: u.attributes.emails as ScimUserInput['emails'] });
 
 export async function createScimUser(deps: People, ctx: Ctx, input: ScimUserInput): Promise<ScimUser> {
   const { tenant } = ctx.principal;
-  await uniqueUserName(deps, tenant, input.userName);
-  const now = deps.clock();
-  const active = input.active !== false;
-  const memberId = active ? await provision(deps, ctx, input, now) : undefined;
-  const user: ScimUser = {
-    tenant,
-    kind: 'User',
-    id: randomUUID(),
-    userName: input.userName,
-    active,
-    ...(memberId ? { memberId } : {}),
-    attributes: kept(input),
-    created: now.toISOString(),
-    lastModified: now.toISOString(),
-    version: 1,
-  };
-  await deps.store.putScimRecord(user, null, userAudit(ctx, tenant, 'scim.user.create', now, null, user));
-  return user;
+  const email = addressOf(input);
+  return retryOnConflict(deps.tunables, async () => {
+    await uniqueUser(deps, tenant, input.userName, email);
+    const now = deps.clock();
+    const active = input.active !== false;
+    const account = active ? await provision(deps, ctx, input, now) : undefined;
+    const user: ScimUser = {
+      tenant,
+      kind: 'User',
+      id: randomUUID(),
+      userName: input.userName,
+      active,
+      ...(account ? { memberId: account.id } : {}),
+      ...(email ? { email } : {}),
+      attributes: kept(input),
+      created: now.toISOString(),
+      lastModified: now.toISOString(),
+      version: 1,
+    };
+    await claimed(
+      `userName '${input.userName}' or email ${email}`,
+      () => deps.store.putScimRecord(user, null, userAudit(ctx, tenant, 'scim.user.create', now, null, user)),
+      account?.made ? () => unprovision(deps, ctx, user, account.id, now) : undefined,
+    );
+    return user;
+  });
 }
 
 /** Replaces a user's attributes (PUT, and PATCH once applied): `active` moving to false takes their access away, back to true gives it again. */
 export async function replaceScimUser(deps: People, ctx: Ctx, id: string, input: ScimUserInput): Promise<ScimUser> {
   const { tenant } = ctx.principal;
   const current = await loadUser(deps, tenant, id);
-  if (!sameName(current.userName, input.userName)) await uniqueUserName(deps, tenant, input.userName, id);
+  const email = addressOf(input);
+  await uniqueUser(deps, tenant, input.userName, email, id);
   const now = deps.clock();
   const active = input.active ?? current.active;
   let memberId = current.memberId;
+  const { email: _was, ...kept0 } = current;
   const next: ScimUser = {
-    ...current,
+    ...kept0,
     userName: input.userName,
     active,
+    ...(email ? { email } : {}),
     attributes: kept(input),
     lastModified: now.toISOString(),
     version: current.version + 1,
@@ -282,10 +353,10 @@ export async function replaceScimUser(deps: People, ctx: Ctx, id: string, input:
   if (current.active && !active && memberId) {
     await deprovision(deps, ctx, memberId, current, now);
     memberId = undefined;
-  } else if (!current.active && active) memberId = await provision(deps, ctx, input, now);
+  } else if (!current.active && active) memberId = (await provision(deps, ctx, input, now, id)).id;
   const { memberId: _old, ...rest } = next;
   const saved: ScimUser = { ...rest, ...(memberId ? { memberId } : {}) };
-  await deps.store.putScimRecord(saved, current.version, audit);
+  await claimed(`userName '${input.userName}' or email ${email}`, () => deps.store.putScimRecord(saved, current.version, audit, current));
   return saved;
 }
 
@@ -312,7 +383,7 @@ export interface ScimGroupInput {
 }
 
 function groupAudit(ctx: Ctx, g: ScimGroup, action: string, before: ScimGroup | null, after: ScimGroup | null, now: Date) {
-  const facts = (x: ScimGroup | null) => (x ? JSON.stringify({ displayName: x.displayName, members: x.members.length }) : null);
+  const facts = (x: ScimGroup | null) => (x ? JSON.stringify({ displayName: x.displayName, members: x.members, ...x.attributes }) : null);
   return auditEntry(
     g.tenant,
     {
@@ -371,14 +442,18 @@ export async function createScimGroup(deps: Deps, ctx: Ctx, input: ScimGroupInpu
     lastModified: now.toISOString(),
     version: 1,
   };
-  await deps.store.putScimRecord(group, null, groupAudit(ctx, group, 'scim.group.create', null, group, now));
+  await claimed(`The group name '${input.displayName}'`, () =>
+    deps.store.putScimRecord(group, null, groupAudit(ctx, group, 'scim.group.create', null, group, now)),
+  );
   return group;
 }
 
 async function saveGroup(deps: Deps, ctx: Ctx, current: ScimGroup, next: ScimGroup, action: string): Promise<ScimGroup> {
   const now = deps.clock();
   const saved = { ...next, lastModified: now.toISOString(), version: current.version + 1 };
-  await deps.store.putScimRecord(saved, current.version, groupAudit(ctx, saved, action, current, saved, now));
+  await claimed(`The group name '${next.displayName}'`, () =>
+    deps.store.putScimRecord(saved, current.version, groupAudit(ctx, saved, action, current, saved, now), current),
+  );
   return saved;
 }
 

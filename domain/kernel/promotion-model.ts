@@ -202,6 +202,18 @@ export interface Approval {
   comment?: string;
   /** given from Slack: the Slack identity and the link it relied on */
   via?: ActedVia;
+  /** the role binding that let the approver approve there (domain/access/bindings.ts); absent: their token's tenant-wide role did */
+  grantedBy?: ApprovalGrant;
+}
+
+/** The role binding an approval was given under: naming the approver (or their group), its role and environments. */
+export interface ApprovalGrant {
+  source: 'binding';
+  role: string;
+  /** `*`: every environment (a token's role) */
+  environments: string[];
+  user?: string;
+  group?: string;
 }
 
 export interface Actor {

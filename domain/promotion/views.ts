@@ -6,6 +6,7 @@ import { activeWindowOf, occurrenceView, upcomingWindowOf } from '../freeze/wind
 import { ValidationFailed } from '../kernel/errors.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { countable, forCurrentRelease } from './aggregate.ts';
+import { revoked, standing } from './decide/standing.ts';
 import { readEvidence, type PromotionEvidence } from './request/evidence.ts';
 import { approvalDeadline } from './run/deadlines.ts';
 import { heldByPromotion, heldBySoak, type Promotion, type RolloutTarget } from '../kernel/promotion-model.ts';
@@ -98,7 +99,9 @@ export function promotionView(p: Promotion) {
  */
 export async function promotionDetail(deps: Deps, p: Promotion) {
   const approvals = await deps.store.listApprovals(p.tenant, p.id);
-  const counted = new Set(countable(p, approvals).map((a) => a.by));
+  const stand = await standing(deps, p.tenant, approvals, null);
+  const counted = new Set(countable(p, stand).map((a) => a.by));
+  const voided = revoked(stand);
   const deadline = approvalDeadline(p);
   const rollout = p.rollout ? await rolloutView(deps, p) : null;
   return {
@@ -115,7 +118,13 @@ export async function promotionDetail(deps: Deps, p: Promotion) {
           counts: counted.has(a.by),
           ...(counted.has(a.by)
             ? {}
-            : { why: a.digest !== p.releaseDigest ? 'given for an earlier release' : 'whoever requested or rebased it cannot approve (separation of duties)' }),
+            : {
+                why: voided(a)
+                  ? "the approver's access was taken away after they approved (removed, deactivated or deleted by SCIM, a role taken away)"
+                  : a.digest !== p.releaseDigest
+                    ? 'given for an earlier release'
+                    : 'whoever requested or rebased it cannot approve (separation of duties)',
+              }),
         })),
       required: p.policy.requiredApprovers,
       remaining: Math.max(0, p.policy.requiredApprovers - counted.size),
@@ -153,7 +162,8 @@ export async function decisionRecordOf(
 ) {
   const id = p.id;
   const approvals = [...(read.approvals ?? (await deps.store.listApprovals(p.tenant, id)))].sort((a, b) => (a.by < b.by ? -1 : 1));
-  const counted = countable(p, approvals);
+  // An approver who lost their access since (removed, deactivated by SCIM) no longer counts: as the approval path counts.
+  const counted = countable(p, await standing(deps, p.tenant, approvals, null));
   const blockingFailed = (p.gates ?? []).filter((g) => g.blocking && g.verdict === 'FAIL');
   const outcome =
     p.gates === null
@@ -194,7 +204,14 @@ export async function decisionRecordOf(
     gates: p.gates ?? [],
     evidence,
     // An approval given from Slack names the Slack workspace, user and the link it relied on.
-    approvals: approvals.map((a) => ({ by: a.name, digest: a.digest, counted: counted.includes(a), ...(a.via ? { via: a.via } : {}) })),
+    // Each approval names the right it was given under: a token's tenant-wide role or the role binding (grantedBy).
+    approvals: approvals.map((a) => ({
+      by: a.name,
+      digest: a.digest,
+      counted: counted.includes(a),
+      ...(a.via ? { via: a.via } : {}),
+      ...(a.grantedBy ? { grantedBy: a.grantedBy } : {}),
+    })),
     approvalsRequired: p.policy.requiredApprovers,
     outcome,
     // Freeze windows over the target (domain/freeze/windows.ts): the one holding it now, a hold, a break-glass.

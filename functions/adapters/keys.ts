@@ -201,6 +201,8 @@ export const keys = {
   scimRecord: (tenant: string, kind: string, id: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: `${kind}#${id}` }),
   scimRecords: (tenant: string, kind: string) => ({ pk: `${t(tenant)}SCIM`, skPrefix: `${kind}#` }),
   identityProvider: (tenant: string): Key => ({ pk: `${t(tenant)}TENANT`, sk: 'IDP' }),
+  /** a value one SCIM record of the tenant holds (domain/access/scim-model.ts uniquesOf), naming the record */
+  scimUnique: (tenant: string, value: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: `UNIQUE#${value}` }),
   domainClaim: (domain: string): Key => ({ pk: `${t(DOMAIN_REGISTRY)}DOMAIN`, sk: `D#${domain}` }),
   members: (tenant: string) => ({ pk: `${t(tenant)}PEOPLE`, skPrefix: 'U#' }),
   notBefore: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `OUT#${id}` }),

@@ -73,6 +73,7 @@ const withRights = (p: Principal, rights: Rights, environment: string | null): P
   tokenRoles: p.tokenRoles ?? p.roles,
   breakGlass: rights.breakGlass,
   rightsIn: environment,
+  grants: rights.via,
 });
 
 /**

@@ -84,6 +84,114 @@ const byCreation = <T extends { created: string; id: string }>(a: T, b: T) => a.
 /** What the library validated of a written resource, as plain JSON. */
 const plain = <T>(instance: unknown): T => JSON.parse(JSON.stringify(instance)) as T;
 
+/** What SCIM does with each kind of resource, the one table the library's handlers are declared from (declare). */
+interface Kind<R, I> {
+  Resource: typeof SCIMMY.Resources.User | typeof SCIMMY.Resources.Group;
+  read: (deps: People, ctx: Ctx, id: string) => Promise<R>;
+  list: (deps: People, ctx: Ctx) => Promise<R[]>;
+  create: (deps: People, ctx: Ctx, input: I) => Promise<R>;
+  replace: (deps: People, ctx: Ctx, id: string, input: I) => Promise<R>;
+  remove: (deps: People, ctx: Ctx, id: string) => Promise<void>;
+  show: (r: R) => Record<string, unknown>;
+}
+const KINDS: { User: Kind<ScimUser, ScimUserInput>; Group: Kind<ScimGroup, ScimGroupInput> } = {
+  User: {
+    Resource: SCIMMY.Resources.User,
+    read: getScimUser,
+    list: listScimUsers,
+    create: createScimUser,
+    replace: replaceScimUser,
+    remove: deleteScimUser,
+    show: userOut,
+  },
+  Group: {
+    Resource: SCIMMY.Resources.Group,
+    read: getScimGroup,
+    list: listScimGroups,
+    create: createScimGroup,
+    replace: replaceScimGroup,
+    remove: deleteScimGroup,
+    show: groupOut,
+  },
+};
+
+type Definition = SCIMMY.Types.SchemaDefinition;
+interface AttributeLike {
+  name: string;
+  type: string;
+  config: { caseExact?: boolean };
+  subAttributes?: AttributeLike[];
+}
+
+/** The attribute paths (lower case, dotted) whose string values compare without regard to case: RFC 7643 caseExact=false (userName, displayName, emails.value, …). */
+const foldedPaths = new WeakMap<Definition, Set<string>>();
+function caselessPaths(definition: Definition): Set<string> {
+  let paths = foldedPaths.get(definition);
+  if (paths) return paths;
+  paths = new Set<string>();
+  const walk = (attributes: AttributeLike[], prefix: string) => {
+    for (const a of attributes) {
+      const path = `${prefix}${a.name.toLowerCase()}`;
+      if (a.type === 'string' && a.config.caseExact !== true) paths!.add(path);
+      if (a.subAttributes) walk(a.subAttributes, `${path}.`);
+    }
+  };
+  walk((definition as unknown as { attributes: AttributeLike[] }).attributes, '');
+  foldedPaths.set(definition, paths);
+  return paths;
+}
+
+/** A resource (or a parsed filter's expression) with the values at caseless paths in lower case. */
+function fold(value: unknown, paths: Set<string>, at: string, filter: boolean): unknown {
+  if (Array.isArray(value)) {
+    // A filter's comparison ([not,] comparator, expected): the expected value folds when the attribute does.
+    if (filter && typeof value[0] === 'string') {
+      const last = value[value.length - 1];
+      return paths.has(at) && typeof last === 'string' ? [...value.slice(0, -1), last.toLowerCase()] : value;
+    }
+    return value.map((v) => fold(v, paths, at, filter));
+  }
+  if (value && typeof value === 'object' && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fold(v, paths, at ? `${at}.${k.toLowerCase()}` : k.toLowerCase(), filter)]));
+  return !filter && typeof value === 'string' && paths.has(at) ? value.toLowerCase() : value;
+}
+
+/**
+ * The resources a filter matches, comparing as the schema says (the library compares every string
+ * exactly): `userName eq "Alice@Example.com"` finds alice@example.com; externalId (caseExact) stays exact.
+ */
+function caseless<T extends Record<string, unknown>>(filter: SCIMMY.Types.Filter, definition: Definition, all: T[]): T[] {
+  const paths = caselessPaths(definition);
+  const folded = new SCIMMY.Types.Filter(fold(JSON.parse(JSON.stringify([...filter])), paths, '', true) as never);
+  // One resource at a time: the library throws on a complex attribute a resource does not have
+  // (`emails[value eq "…"]` on a user with no emails), which is no match, never a 500.
+  return all.filter((r) => {
+    try {
+      return folded.match([fold(r, paths, '', false) as Record<string, unknown>]).length > 0;
+    } catch (err) {
+      if (err instanceof TypeError) return false;
+      throw err;
+    }
+  });
+}
+
+/** Declares one kind of resource to the library: its handlers read and write through the kind's rules. */
+function declareKind<R, I>({ Resource, read, list, create, replace, remove, show }: Kind<R, I>): void {
+  type Request = SCIMMY.Resources.User | SCIMMY.Resources.Group;
+  SCIMMY.Resources.declare(Resource, {
+    egress: guarded(async (call: Call, resource: Request) => {
+      if (resource.id) return show(await read(call.deps, call.ctx, resource.id));
+      const all = (await list(call.deps, call.ctx)).sort(byCreation as never).map(show);
+      return resource.filter ? caseless(resource.filter, Resource.schema.definition, all) : all;
+    }),
+    ingress: guarded(async (call: Call, resource: Request, instance: unknown) => {
+      const input = plain<I>(instance);
+      return show(resource.id ? await replace(call.deps, call.ctx, resource.id, input) : await create(call.deps, call.ctx, input));
+    }),
+    degress: guarded(async (call: Call, resource: Request) => remove(call.deps, call.ctx, resource.id!)),
+  } as never);
+}
+
 let declared = false;
 
 /** Declares the resources and the service provider's configuration once per function instance (the library keeps them globally; each request's deps travel in its call). */
@@ -113,30 +221,8 @@ function declare(): void {
     SCIMMY.Resources.ServiceProviderConfig,
   ])
     r.basepath(SCIM_BASE);
-  SCIMMY.Resources.declare(SCIMMY.Resources.User, {
-    egress: guarded(async (call: Call, resource: SCIMMY.Resources.User) => {
-      if (resource.id) return userOut(await getScimUser(call.deps, call.ctx, resource.id));
-      const all = (await listScimUsers(call.deps, call.ctx)).sort(byCreation).map(userOut);
-      return resource.filter ? resource.filter.match(all) : all;
-    }),
-    ingress: guarded(async (call: Call, resource: SCIMMY.Resources.User, instance: unknown) => {
-      const input = plain<ScimUserInput>(instance);
-      return userOut(resource.id ? await replaceScimUser(call.deps, call.ctx, resource.id, input) : await createScimUser(call.deps, call.ctx, input));
-    }),
-    degress: guarded(async (call: Call, resource: SCIMMY.Resources.User) => deleteScimUser(call.deps, call.ctx, resource.id!)),
-  } as never);
-  SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
-    egress: guarded(async (call: Call, resource: SCIMMY.Resources.Group) => {
-      if (resource.id) return groupOut(await getScimGroup(call.deps, call.ctx, resource.id));
-      const all = (await listScimGroups(call.deps, call.ctx)).sort(byCreation).map(groupOut);
-      return resource.filter ? resource.filter.match(all) : all;
-    }),
-    ingress: guarded(async (call: Call, resource: SCIMMY.Resources.Group, instance: unknown) => {
-      const input = plain<ScimGroupInput>(instance);
-      return groupOut(resource.id ? await replaceScimGroup(call.deps, call.ctx, resource.id, input) : await createScimGroup(call.deps, call.ctx, input));
-    }),
-    degress: guarded(async (call: Call, resource: SCIMMY.Resources.Group) => deleteScimGroup(call.deps, call.ctx, resource.id!)),
-  } as never);
+  declareKind(KINDS.User);
+  declareKind(KINDS.Group);
   declared = true;
 }
 

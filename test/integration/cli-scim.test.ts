@@ -26,6 +26,8 @@ describe('CLI: stageline scim', () => {
     expect(await scimGet(first)).toBe(200);
     const shown = await cliWith(env, 'scim', 'token', 'show');
     expect(shown.stdout).toContain('created');
+    // The id its SCIM changes are audited under.
+    expect(shown.stdout).toMatch(/audited as scim:[0-9a-f]{12}\b/);
     expect(shown.stdout).not.toContain(first.split('.')[2]);
     const second = (await cliWith(env, 'scim', 'token', 'create')).stdout.trim();
     expect(await scimGet(first)).toBe(401);

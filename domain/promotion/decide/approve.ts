@@ -7,6 +7,7 @@ import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, afterApproval, approvalWait, countable, guard, moved } from '../aggregate.ts';
 import { approvalDeadline, flowDecision } from '../run/deadlines.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';
+import { grantOf, standing } from './standing.ts';
 import type { Approval, Promotion } from '../../kernel/promotion-model.ts';
 import { contentChoosers } from '../request/policy.ts';
 import { auditDraft, loadPromotion, promotionEvent, writePromotion, type Move } from '../write.ts';
@@ -51,6 +52,7 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
   // (glass null) stampFreezeOverride returns p as read.
   if (p.status === 'AWAITING_APPROVAL') p = await stampFreezeOverride(deps, ctx, id, glass, p);
   if (already) return p;
+  const grant = grantOf(ctx.principal);
   const approval: Approval = {
     by: me.id,
     name: me.name,
@@ -58,6 +60,7 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
     digest: p.releaseDigest,
     ...(comment ? { comment } : {}),
     ...(ctx.via ? { via: ctx.via } : {}),
+    ...(grant ? { grantedBy: grant } : {}),
   };
   const approved = (cur: Promotion, counted: Approval[], ops: Move['ops'] = [], reason?: string): Move => {
     const next = moved(cur, 'APPROVED', me, deps.clock(), { approvedBy: counted.map((a) => a.name).sort(), taskToken: null });
@@ -109,21 +112,6 @@ export async function approvePromotion(deps: With<'workflow'>, ctx: Ctx, id: str
     { read: stored.before },
   );
   return after ? resumed(deps, before, after) : before;
-}
-
-/**
- * The approvals that still stand: one whose approver lost their access after giving it (removed,
- * deactivated or deleted by SCIM, a role taken away: their "not before" second is later than the
- * approval) no longer counts. One consistent read per other approver; the caller's own approval
- * (given now, with a token the handler just accepted) reads nothing.
- */
-async function standing(deps: Deps, tenant: string, approvals: Approval[], me: string): Promise<Approval[]> {
-  const others = [...new Set(approvals.filter((a) => a.by !== me).map((a) => a.by))];
-  const since = new Map(await Promise.all(others.map(async (by) => [by, await deps.store.notBefore(tenant, by)] as const)));
-  return approvals.filter((a) => {
-    const nb = since.get(a.by);
-    return nb === undefined || nb === null || Date.parse(a.at) >= nb * 1000;
-  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { ScimRecord, ScimStorePort, ScimToken } from '#domain/access/scim-model';
+import { uniquesOf, type ScimRecord, type ScimStorePort, type ScimToken } from '#domain/access/scim-model';
 import type { AuditEntry } from '#domain/kernel/model';
 import { keys, type Key } from '../keys.ts';
 import { createOrVersion, type Area } from './area.ts';
@@ -19,6 +19,23 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
     },
   });
 
+  // A claim is held by one record (`owner`): taken when free or already its own, released only by its owner.
+  const owned = (id: string) => ({
+    ConditionExpression: 'attribute_not_exists(pk) OR #o = :o',
+    ExpressionAttributeNames: { '#o': 'owner' },
+    ExpressionAttributeValues: { ':o': id },
+  });
+  const claim = (r: ScimRecord, value: string): TxItem => ({
+    Put: { TableName: table, Item: { ...keys.scimUnique(r.tenant, value), entity: 'ScimUnique', owner: r.id }, ...owned(r.id) },
+  });
+  const release = (r: ScimRecord, value: string): TxItem => ({ Delete: { TableName: table, Key: keys.scimUnique(r.tenant, value), ...owned(r.id) } });
+  /** The claims a write takes (those it did not hold) and releases (those it no longer holds). */
+  const claims = (r: ScimRecord, previous: ScimRecord | null) => {
+    const had = previous ? uniquesOf(previous) : [];
+    const has = uniquesOf(r);
+    return { take: has.filter((v) => !had.includes(v)).map((v) => claim(r, v)), drop: had.filter((v) => !has.includes(v)).map((v) => release(r, v)) };
+  };
+
   const port: ScimStorePort = {
     async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
       await base.transact(
@@ -33,13 +50,16 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
     async deleteScimToken(tenant: string, audit: AuditEntry): Promise<void> {
       await base.transact([{ Delete: { TableName: table, Key: keys.scimToken(tenant) } }, ...auditItems(table, audit)], ['version', 'exists']);
     },
-    async putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+    async putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry, previous?: ScimRecord): Promise<void> {
+      const { take, drop } = claims(record, previous ?? null);
       await base.transact(
         [
           base.put({ ...keys.scimRecord(record.tenant, record.kind, record.id), entity: `Scim${record.kind}`, ...record }, expectedVersion),
+          ...take,
+          ...drop,
           ...auditItems(table, audit),
         ],
-        [createOrVersion(expectedVersion), 'exists'],
+        [createOrVersion(expectedVersion), ...take.map(() => 'exists' as const), ...drop.map(() => 'unknown' as const), 'exists'],
       );
     },
     async getScimRecord(tenant: string, kind: ScimRecord['kind'], id: string): Promise<ScimRecord | null> {
@@ -52,8 +72,12 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
     },
     async deleteScimRecord(record: ScimRecord, audit: AuditEntry): Promise<void> {
       await base.transact(
-        [versioned(keys.scimRecord(record.tenant, record.kind, record.id), record.version), ...auditItems(table, audit)],
-        ['version', 'exists'],
+        [
+          versioned(keys.scimRecord(record.tenant, record.kind, record.id), record.version),
+          ...uniquesOf(record).map((v) => release(record, v)),
+          ...auditItems(table, audit),
+        ],
+        ['version', ...uniquesOf(record).map(() => 'unknown' as const), 'exists'],
       );
     },
   };

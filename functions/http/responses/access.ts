@@ -35,6 +35,7 @@ export const tenantCreatedResponse = /* @__PURE__ */ z.schema(() => z.strictObje
 export const scimTokenResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
+      id: z.string().check(z.describe('names the token in the audit trail: every SCIM change is audited as scim:<id>; a new token has a new id')),
       tenant: z.string(),
       createdAt: time,
       createdBy: z.string(),

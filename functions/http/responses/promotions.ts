@@ -333,7 +333,25 @@ export const decision = /* @__PURE__ */ z.schema(() =>
           member: z.optional(z.string()).check(z.describe("a bundle's: the member (name@version) whose artifact version carries this evidence")),
         }),
       ),
-      approvals: z.array(z.strictObject({ by: z.string(), digest, counted: z.boolean(), via: z.optional(actedVia) })),
+      approvals: z.array(
+        z.strictObject({
+          by: z.string(),
+          digest,
+          counted: z.boolean(),
+          via: z.optional(actedVia),
+          grantedBy: z.optional(
+            z
+              .strictObject({
+                source: z.literal('binding'),
+                role: z.string(),
+                environments: z.array(z.string()),
+                user: z.optional(z.string()),
+                group: z.optional(z.string()),
+              })
+              .check(z.describe("the role binding the approver approved under (naming them or their group); absent: their token's tenant-wide role let them")),
+          ),
+        }),
+      ),
       approvalsRequired: z.number().check(z.int()),
       outcome: z.enum(['PENDING_VALIDATION', 'BLOCKED_BY_GATES', 'BLOCKED_BY_MONITORS', 'REJECTED', 'AWAITING_APPROVAL', 'ALLOWED']),
       freeze: z.strictObject({ whenFrozen: z.enum(['wait', 'fail']), heldBy: z.nullable(open), override: z.nullable(open) }),

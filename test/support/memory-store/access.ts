@@ -2,7 +2,7 @@ import type { AppKey } from '../../../domain/access/model.ts';
 import type { AuditEntry, Environment } from '../../../domain/kernel/model.ts';
 import type { AppKeyStorePort, TenantRepo } from '../../../domain/access/ports.ts';
 import type { AdminGuard, Member, Tenant } from '../../../domain/access/ports.ts';
-import type { ScimRecord, ScimStorePort, ScimToken } from '../../../domain/access/scim-model.ts';
+import { uniquesOf, type ScimRecord, type ScimStorePort, type ScimToken } from '../../../domain/access/scim-model.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';
@@ -152,6 +152,24 @@ export function accessArea({ table }: MemoryState) {
       return typeof t === 'string' ? t : null;
     },
   };
+  // A SCIM record's claims on what no two records share (uniquesOf), as the DynamoDB adapter keeps them.
+  const ownedBy = (id: string) => (cur: Record<string, unknown> | null | undefined) => !cur || cur.owner === id;
+  const claims = (r: ScimRecord, previous: ScimRecord | null) => {
+    const had = previous ? uniquesOf(previous) : [];
+    const has = uniquesOf(r);
+    return [
+      ...has
+        .filter((v) => !had.includes(v))
+        .map((v) => ({
+          key: keys.scimUnique(r.tenant, v),
+          when: ownedBy(r.id),
+          to: { ...keys.scimUnique(r.tenant, v), owner: r.id },
+          reason: 'exists' as const,
+        })),
+      ...had.filter((v) => !has.includes(v)).map((v) => ({ key: keys.scimUnique(r.tenant, v), when: ownedBy(r.id), to: null, reason: 'unknown' as const })),
+    ];
+  };
+
   const scim: ScimStorePort = {
     async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
       table.transact([
@@ -165,7 +183,7 @@ export function accessArea({ table }: MemoryState) {
     async deleteScimToken(tenant: string, audit: AuditEntry): Promise<void> {
       table.transact([{ key: keys.scimToken(tenant), to: null, reason: 'unknown' }, auditWrite(audit)]);
     },
-    async putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
+    async putScimRecord(record: ScimRecord, expectedVersion: number | null, audit: AuditEntry, previous?: ScimRecord): Promise<void> {
       table.transact([
         versioned(
           { ...keys.scimRecord(record.tenant, record.kind, record.id), entity: `Scim${record.kind}`, ...record },
@@ -173,6 +191,7 @@ export function accessArea({ table }: MemoryState) {
           'version',
           createOrVersion(expectedVersion),
         ),
+        ...claims(record, previous ?? null),
         auditWrite(audit),
       ]);
     },
@@ -186,6 +205,7 @@ export function accessArea({ table }: MemoryState) {
     async deleteScimRecord(record: ScimRecord, audit: AuditEntry): Promise<void> {
       table.transact([
         { key: keys.scimRecord(record.tenant, record.kind, record.id), when: (cur) => cur?.version === record.version, to: null, reason: 'version' },
+        ...uniquesOf(record).map((v) => ({ key: keys.scimUnique(record.tenant, v), when: ownedBy(record.id), to: null, reason: 'unknown' as const })),
         auditWrite(audit),
       ]);
     },

@@ -1,0 +1,125 @@
+import { createTenant } from '#domain/access/users';
+import { issueScimToken, parseScimToken, checkScimToken } from '#domain/access/scim';
+import type { Ctx } from '#domain/ports';
+import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
+import { CognitoUserAdmin } from '../functions/adapters/cognito-users.ts';
+import { answerScim, type ScimAnswer } from '../functions/http/scim.ts';
+import { fakeUserPool } from '../local/measure/cognito-pool.ts';
+import { storeOnlyDeps } from '../local/measure/store-only.ts';
+import { RequestCounter, totalRequests, type Counts } from '../local/measure/counter.ts';
+import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
+import { table } from '../scripts/build.ts';
+import { heading, int } from './common.ts';
+
+/**
+ * `npm run bench`, SCIM section (issue 65): a 1,000-user initial sync in Microsoft Entra ID's sequence
+ * against the SCIM endpoint's code (functions/http/scim.ts: the SCIM library, the rules of
+ * domain/access/scim.ts, the DynamoDB store) on DynamoDB Local, with Cognito a pool in memory
+ * (local/measure/cognito-pool.ts). Entra's order: for each user, GET /Users?filter=userName eq "…" (none)
+ * then POST /Users; then for each group, GET /Groups?filter=displayName eq "…" then POST /Groups and a
+ * PATCH adding its members. Goal: 0 errors. Printed: DynamoDB requests, read and write units per user
+ * (the DynamoDB client counts them: local/measure/counter.ts).
+ */
+const USERS = Number(process.env.BENCH_SCIM_USERS ?? 1_000);
+const GROUPS = 10;
+const SCHEMA_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const SCHEMA_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+const units = (c: Counts, write: boolean) =>
+  Object.entries(c)
+    .filter(([command]) => /(Write|Put|Update|Delete)/.test(command) === write)
+    .reduce((n, [, s]) => n + s.capacity, 0);
+
+export async function benchScim(): Promise<{ users: number; errors: number; requestsPerUser: number; wruPerUser: number }> {
+  heading(`SCIM: a ${int(USERS)}-user initial sync in Entra ID's sequence (filter, create; then ${GROUPS} groups with members)`);
+  const local = await startDynamo({});
+  const name = `bench-scim-${Date.now()}`;
+  await ensureTable(local.endpoint, name);
+  const db = documentClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: localCredentials });
+  const counter = new RequestCounter();
+  counter.attach(db);
+  const pool = fakeUserPool();
+  try {
+    const pat = pool.add({ email: 'pat@platform.bench', tenant: 'platform', groups: ['admin', 'platform-admin'] });
+    const deps = { ...storeOnlyDeps(new DynamoStore(db, name)), users: new CognitoUserAdmin(pool.client, 'bench-pool') };
+    const as = (id: string, tenant: string, email: string, roles: string[]): Ctx => ({
+      principal: { tenant, id, name: email, roles: roles.filter((r) => r !== 'platform-admin') as never, groups: roles, kind: 'user' },
+    });
+    const made = await createTenant(deps, as(pat.sub, 'platform', pat.email, ['admin', 'platform-admin']), {
+      id: 'acme',
+      adminEmail: 'ada@acme.bench',
+      emailDomains: ['acme.bench'],
+    });
+    const issued = await issueScimToken(deps, as(made.admin.id, 'acme', 'ada@acme.bench', ['admin']));
+    // The SCIM client, as the handler authenticates it (functions/http/scim.ts scimCaller).
+    const ctx: Ctx = { principal: checkScimToken(parseScimToken(issued.token), await deps.store.getScimToken('acme'), new Date()) };
+    let errors = 0;
+    const send = async (method: string, resource: string, opts: { id?: string; filter?: string; body?: unknown } = {}): Promise<ScimAnswer> => {
+      const a = await answerScim(deps, ctx, { method, resource, id: opts.id, query: opts.filter ? { filter: opts.filter } : {}, body: opts.body });
+      if (a.status >= 400) {
+        errors++;
+        if (errors <= 3) console.log(`  error: ${method} /${resource} ${a.status} ${JSON.stringify(a.body)}`);
+      }
+      return a;
+    };
+    counter.reset();
+    const ids: string[] = [];
+    for (let i = 0; i < USERS; i++) {
+      const userName = `user${i}@acme.bench`;
+      const found = await send('GET', 'Users', { filter: `userName eq "${userName}"` });
+      if ((found.body as { totalResults?: number }).totalResults !== 0) errors++;
+      const r = await send('POST', 'Users', {
+        body: {
+          schemas: [SCHEMA_USER],
+          externalId: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+          userName,
+          active: true,
+          displayName: `User ${i}`,
+          emails: [{ primary: true, type: 'work', value: userName }],
+          name: { givenName: 'User', familyName: String(i) },
+        },
+      });
+      ids.push((r.body as { id: string }).id);
+    }
+    const users = counter.take();
+    counter.reset();
+    for (let g = 0; g < GROUPS; g++) {
+      const displayName = `team-${g}`;
+      await send('GET', 'Groups', { filter: `displayName eq "${displayName}"` });
+      const made = await send('POST', 'Groups', { body: { schemas: [SCHEMA_GROUP], externalId: `group-${g}`, displayName, members: [] } });
+      const members = ids.filter((_, i) => i % GROUPS === g).map((value) => ({ value }));
+      await send('PATCH', 'Groups', {
+        id: (made.body as { id: string }).id,
+        body: { schemas: [PATCH_OP], Operations: [{ op: 'Add', path: 'members', value: members }] },
+      });
+    }
+    const groups = counter.take();
+    const row = (what: string, c: Counts, per: number) => [
+      what,
+      int(totalRequests(c)),
+      (totalRequests(c) / per).toFixed(1),
+      (units(c, false) / per).toFixed(1),
+      (units(c, true) / per).toFixed(1),
+    ];
+    console.log(
+      table(
+        ['phase', 'DynamoDB requests', 'requests per user', 'RRU per user', 'WRU per user'],
+        [row(`${int(USERS)} users (GET filter + POST)`, users, USERS), row(`${GROUPS} groups (GET filter + POST + PATCH members)`, groups, USERS)],
+      ),
+    );
+    const perUser = totalRequests(users) / USERS;
+    const wru = units(users, true) / USERS;
+    console.log(
+      `  errors: ${errors} (goal: 0, ${errors === 0 ? 'met' : 'NOT met'}). Cognito calls: ${int(pool.calls().length)}. ` +
+        `A create reads the tenant's SCIM users (uniqueness of userName and address, beside the claims written with the record), so its read units grow with the tenant; its writes do not.`,
+    );
+    return { users: USERS, errors, requestsPerUser: perUser, wruPerUser: wru };
+  } finally {
+    pool.restore();
+    db.destroy();
+    await local.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchScim();
