@@ -12,6 +12,7 @@ import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.
 import { ensureTable, LOCAL_REGION, localCredentials, startDynamo } from '../local/dynamodb.ts';
 import { BASELINE, kib, table, TARGETS } from '../scripts/build.ts';
 import { RequestCounter, totalRequests, type Counts } from '../local/measure/counter.ts';
+import { sealer } from '../functions/adapters/secret-box.ts';
 import { median } from './init-time.ts';
 import { benchBundles } from './bundles.ts';
 import { benchHistory } from './history.ts';
@@ -88,7 +89,7 @@ async function dynamo(endpoint: string): Promise<void> {
     ['a', 0],
     ['b', 1],
   ] as const) {
-    await createEnvironment(deps, ctx, envSchema.parse({ name, position, reason: 'bench' }));
+    await createEnvironment({ ...deps, sealer: sealer() }, ctx, envSchema.parse({ name, position, reason: 'bench' }));
   }
   const keyOf = (i: number) => `svc-${String(i % 100).padStart(2, '0')}/setting-${String(i).padStart(5, '0')}`;
   const valueOf = (i: number): unknown => [`${i % 600}s`, i, i % 2 === 0, { replicas: i % 7, region: 'eu-west-1', tags: ['bench', `n${i}`] }][i % 4];

@@ -2,11 +2,14 @@ import type { Principal } from '#domain/access/auth';
 import { createEnvironment } from '#domain/config/environments';
 import { batchItems } from '#domain/config/items';
 import type { Deps } from '#domain/ports';
+import { sealer } from '../functions/adapters/secret-box.ts';
 import { putNotificationSettings, notificationSettingsBody } from '#domain/notify/settings';
 import { createEnvironment as envSchema, batchItems as batchSchema } from '#domain/kernel/schemas';
 
 /** Seeds the demo tenant through the domain (audited like any change). Safe to run on every start. */
-export async function seedDemo(deps: Deps, tenant = 'acme', opts: { publicUrl?: string } = {}): Promise<void> {
+export async function seedDemo(given: Deps, tenant = 'acme', opts: { publicUrl?: string } = {}): Promise<void> {
+  // The seed writes an environment and the Slack webhook: it seals them, as their functions do.
+  const deps = { ...given, sealer: given.sealer ?? sealer() };
   // Production is protected: its starting content is setup (ctx.setup: only into an environment that never
   // changed), not a break-glass; a fresh stack must not show an incident.
   const ctx = {

@@ -20,7 +20,7 @@ import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts'
 import { handler as autoPromote } from '../functions/handlers/auto-promote.ts';
 import { AUTO_PROMOTION_TRIGGERS, EVENT_SOURCE } from '../domain/kernel/events.ts';
 import { ensureTable, startDynamo, type LocalDynamo } from './dynamodb.ts';
-import { resetSecretBox } from '../functions/adapters/secret-box.ts';
+import { resetSecretBox, sealer } from '../functions/adapters/secret-box.ts';
 import { startGateway, type Gateway, type LocalIamCredential } from './gateway.ts';
 import { LocalIssuer } from './issuer.ts';
 import { localOAuth } from './oauth.ts';
@@ -34,7 +34,7 @@ import { LocalDirectory } from './directory.ts';
 import { localIdentityProviders } from '../functions/adapters/federation.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
-import { postToSlack, postToTeams } from '../functions/adapters/channels.ts';
+import { postToSealedSlack, postToSealedTeams } from '../functions/adapters/channels.ts';
 import { localWebhooks } from './webhooks.ts';
 import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
 import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
@@ -258,7 +258,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     users: directory,
     // No user pool locally: a connection is checked (through the outbound rules) and stored; the local issuer federates to it (local/federation.ts).
     identityProviders: localIdentityProviders,
-    channels: { slack: postToSlack, teams: postToTeams, email: outbox.email },
+    channels: { slack: postToSealedSlack, teams: postToSealedTeams, email: outbox.email },
+    // Seals what a write is given (environments, manifests, notification settings), as those functions compose it.
+    sealer: sealer(),
     webhooks: webhooks.deps,
     // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.
     gates: new HttpGateProvider(),

@@ -4,7 +4,8 @@ import { digestOf } from '../kernel/canonical.ts';
 import { AlreadyExists, EnvironmentNotEmpty, EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import { graphProblems, namedAfter } from './graph.ts';
 import type { Environment, Head, Snapshot } from '../kernel/model.ts';
-import type { Ctx, Deps } from '../kernel/deps.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
+import type { WebhookGateConfig } from '../kernel/schemas.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { lineOf } from '../kernel/line.ts';
 import { isProtected } from '../freeze/break-glass.ts';
@@ -131,10 +132,27 @@ function assertAttestationSources(name: string, required: string[] | undefined, 
   if (problems.length) throw new ValidationFailed(problems.map((message) => ({ path: 'body.requireAttestationFrom', message })));
 }
 
+/**
+ * The webhook gates a write was given, their secrets sealed (domain/kernel/sealed.ts): a gate given again with the
+ * secret it has keeps its stored value as it is (nothing new is written for it).
+ */
+export async function sealGates(
+  deps: With<'sealer'>,
+  given: readonly WebhookGateConfig[],
+  stored: Environment['webhookGates'],
+): Promise<Environment['webhookGates']> {
+  return Promise.all(
+    given.map(async ({ secret, ...h }) => {
+      const prev = stored.find((x) => x.name === h.name);
+      return { ...h, secret: prev && (await deps.sealer.same(prev.secret, secret)) ? prev.secret : await deps.sealer.seal(secret) };
+    }),
+  );
+}
+
 /** The environments that require an attestation from `name` (deleting it would leave them asking for one nobody can make). */
 const requiringAttestationFrom = (envs: Environment[], name: string) => envs.filter((e) => e.requireAttestationFrom?.includes(name)).map((e) => e.name);
 
-export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
+export async function createEnvironment(deps: With<'sealer'>, ctx: Ctx, input: CreateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
   assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
@@ -172,7 +190,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
       description: input.description,
       protected: input.protected ?? false,
       gates: input.gates,
-      webhookGates: input.webhookGates,
+      webhookGates: await sealGates(deps, input.webhookGates, []),
       concurrency: input.concurrency,
       autoPromotionPaused: input.autoPromotionPaused,
       bakeSeconds: input.bakeSeconds,
@@ -228,7 +246,7 @@ export async function createEnvironment(deps: Deps, ctx: Ctx, input: CreateEnvir
   });
 }
 
-export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
+export async function updateEnvironment(deps: With<'sealer'>, ctx: Ctx, name: string, input: UpdateEnvironment): Promise<Environment> {
   const { tenant, id: actor, name: actorName } = ctx.principal;
   assertMonitorsHere(tenant, input.monitors, deps.deployment);
   assertTenantUrls(urlsOf(input), { allowLoopback: deps.tunables.allowLoopbackOutbound });
@@ -299,7 +317,7 @@ export async function updateEnvironment(deps: Deps, ctx: Ctx, name: string, inpu
       description: input.description ?? current.description,
       protected: input.protected ?? current.protected,
       gates: { ...current.gates, ...input.gates },
-      webhookGates: input.webhookGates ?? current.webhookGates ?? [],
+      webhookGates: input.webhookGates ? await sealGates(deps, input.webhookGates, current.webhookGates ?? []) : (current.webhookGates ?? []),
       concurrency: input.concurrency ?? current.concurrency ?? 'queue',
       autoPromotionPaused: input.autoPromotionPaused ?? current.autoPromotionPaused ?? false,
       bakeSeconds: input.bakeSeconds ?? current.bakeSeconds ?? 0,

@@ -11,6 +11,7 @@
 import type { ActedVia } from './model.ts';
 import type { Events, IdempotencyStorePort, OutboxOp, Scheduler, SecretResolver } from './ports.ts';
 import type { Tunables } from './tunables.ts';
+import type { Sealer } from './sealed.ts';
 
 /** The write ops of an atomic multi-item write, by area (each context adds its own: `interface WriteOps { promotion: PromotionOp }`). */
 export interface WriteOps {
@@ -45,6 +46,8 @@ export interface Ports {
   scheduler: Scheduler;
   /** resolves `${NAME}` secret references of a manifest (manifest apply only) */
   secrets: SecretResolver;
+  /** seals the tenant secrets a write is given (functions/adapters/secret-box.ts): only the functions that write one compose it */
+  sealer: Sealer;
 }
 
 /** What every use case is given: the store, the clock, the deployment's settings, and whichever adapters its function composed. */

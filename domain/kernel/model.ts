@@ -1,5 +1,6 @@
 import type { EntityType } from './entity-types.ts';
 import type { Gates, WebhookGateConfig } from './schemas.ts';
+import type { Sealed } from './sealed.ts';
 import type { AnalysisRef, PreAnalysis, Rollout, Target } from './target-schemas.ts';
 
 export type ItemKind = 'config' | 'flag';
@@ -25,7 +26,11 @@ export interface Environment {
   protected: boolean;
   gates: Gates;
   /** tenant-configured webhook gates run after the built-in ones (secrets are never shown) */
-  webhookGates: (WebhookGateConfig & { /** set by a manifest: the `${NAME}` the secret was read from (never the secret) */ secretRef?: string })[];
+  webhookGates: (Omit<WebhookGateConfig, 'secret'> & {
+    /** sealed where it is written, opened only by the gate caller (domain/kernel/sealed.ts) */
+    secret: Sealed;
+    /** set by a manifest: the `${NAME}` the secret was read from (never the secret) */ secretRef?: string;
+  })[];
   /** what happens when a promotion targets this environment while another is in flight */
   concurrency: 'queue' | 'reject' | 'supersede';
   /** stops auto-promotion into this environment (set by hand or by an automatic rollback) */

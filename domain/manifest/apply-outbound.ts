@@ -141,16 +141,16 @@ export async function deliveryOps(deps: Deps, ctx: Ctx, cur: Current, want: Setu
  * The webhook gates a document asks for, with their secrets read from the references (or kept, for a gate
  * exported with the placeholder because its secret was set through the API).
  */
-export async function resolveWebhookGates(deps: Deps, tenant: string, env: Environment, want: WebhookDoc[]): Promise<Environment['webhookGates']> {
+export async function resolveWebhookGates(deps: With<'sealer'>, tenant: string, env: Environment, want: WebhookDoc[]): Promise<Environment['webhookGates']> {
   const out: Environment['webhookGates'] = [];
   for (const [i, h] of want.entries()) {
     const path = `document.artifacts.promotion.webhook_gates.${env.name}.${i}.secret`;
     const prev = env.webhookGates?.find((x) => x.name === h.name);
     const ref = SECRET_REF.exec(h.secret)?.[1];
-    let secret: string | null | undefined;
-    if (prev && (h.secret === UNKNOWN_SECRET ? !prev.secretRef : prev.secretRef === ref)) secret = prev.secret;
-    else if (ref && h.secret !== UNKNOWN_SECRET) secret = await deps.secrets?.resolve(tenant, ref, 'gate-key');
-    if (!secret)
+    // The same reference (or the placeholder of a secret set through the API): the stored one, kept sealed as it is.
+    const kept = prev && (h.secret === UNKNOWN_SECRET ? !prev.secretRef : prev.secretRef === ref) ? prev.secret : undefined;
+    const secret = kept ? null : ref && h.secret !== UNKNOWN_SECRET ? await deps.secrets?.resolve(tenant, ref, 'gate-key') : undefined;
+    if (!kept && !secret)
       throw new ValidationFailed([
         {
           path,
@@ -160,7 +160,7 @@ export async function resolveWebhookGates(deps: Deps, tenant: string, env: Envir
               : `'${h.name}' is new: its secret must be a reference like \${HOOK_SECRET}`,
         },
       ]);
-    if (secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
+    if (secret && secret.length < 16) throw new ValidationFailed([{ path, message: `the secret ${ref} must be at least 16 characters` }]);
     // A redacted URL (as the export writes it) keeps this gate's stored URL; it names no other.
     const url = !isRedactedUrl(h.url) ? h.url : prev && asShown(redactUrl(prev.url)) === asShown(h.url) ? prev.url : null;
     if (!url)
@@ -175,7 +175,7 @@ export async function resolveWebhookGates(deps: Deps, tenant: string, env: Envir
       url,
       timeoutMs: h.timeout_ms,
       blocking: h.blocking,
-      secret,
+      secret: kept ?? (await deps.sealer.seal(secret!)),
       ...(h.secret !== UNKNOWN_SECRET && ref ? { secretRef: ref } : prev?.secretRef ? { secretRef: prev.secretRef } : {}),
     });
   }
@@ -183,7 +183,7 @@ export async function resolveWebhookGates(deps: Deps, tenant: string, env: Envir
 }
 
 export async function notifySettings(
-  deps: Deps,
+  deps: With<'sealer'>,
   tenant: string,
   want: NonNullable<Setup['notifications']>,
   prev: NotificationSettings | null,
@@ -197,8 +197,8 @@ export async function notifySettings(
       throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: 'must be a reference like ${SLACK_WEBHOOK}' }]);
     // The same reference, or the placeholder an export writes for a webhook set through the API: keep the stored one.
     const same = prev?.slack && (prev.slack.webhookRef === ref || (!prev.slack.webhookRef && want.slack.webhook === UNKNOWN_SECRET));
-    const webhook = same ? prev!.slack!.webhook : await deps.secrets?.resolve(tenant, ref, 'slack-webhook');
-    if (!webhook)
+    const webhook = same ? null : await deps.secrets?.resolve(tenant, ref, 'slack-webhook');
+    if (!same && !webhook)
       throw new ValidationFailed([
         {
           path: 'document.artifacts.promotion.notifications.slack.webhook',
@@ -206,9 +206,17 @@ export async function notifySettings(
         },
       ]);
     // The URL behind the reference is checked like one given directly (never repeated: it is a secret).
-    const refused = same ? null : tenantUrlIssue(webhook, { allowLoopback: deps.tunables.allowLoopbackOutbound });
+    const refused = webhook ? tenantUrlIssue(webhook, { allowLoopback: deps.tunables.allowLoopbackOutbound }) : null;
     if (refused) throw new ValidationFailed([{ path: 'document.artifacts.promotion.notifications.slack.webhook', message: `the secret ${ref} ${refused}` }]);
-    slack = { webhook, webhookRef: ref, channels: want.slack.channels, ...(want.slack.team_id ? { teamId: want.slack.team_id } : {}) };
+    // Sealed here, where it is written; its origin is kept beside it for reads (never the secret path).
+    slack = {
+      ...(webhook
+        ? { webhook: await deps.sealer.seal(webhook), origin: new URL(webhook).origin }
+        : { webhook: prev!.slack!.webhook, ...(prev!.slack!.origin ? { origin: prev!.slack!.origin } : {}) }),
+      webhookRef: ref,
+      channels: want.slack.channels,
+      ...(want.slack.team_id ? { teamId: want.slack.team_id } : {}),
+    };
   }
   return {
     tenant,

@@ -278,7 +278,7 @@ const summary = (changes: Change[]) => ({
 /** DynamoDB transactions take at most 100 items; one is the audit entry, one the manifest head. */
 const MAX_OPS = 98;
 
-export async function applyManifest(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, document: string, expectedDigest?: string) {
+export async function applyManifest(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: Ctx, document: string, expectedDigest?: string) {
   const m = await parseManifest(document);
   const documentDigest = `sha256:${sha256Hex(document)}`;
   // A lost race (another apply, or any change to what the plan covers) re-reads: the digest then tells.
@@ -335,7 +335,7 @@ function auditValue(v: unknown): string | null {
   return json.length <= 2000 ? json : `${json.slice(0, 1900)}… (${json.length} characters, ${digestOf(v)})`;
 }
 
-async function applyOnce(deps: With<'scheduler' | 'webhooks'>, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
+async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
   const { tenant } = ctx.principal;
   const cur = await current(deps, tenant, namedArtifacts(m));
   const digest = setupDigest(cur.setup);

@@ -1,3 +1,4 @@
+import type { Sealed } from '../kernel/sealed.ts';
 /** What a notification reports (one per domain event, plus the reminder before an approval expires). */
 export const NOTIFICATION_KINDS = [
   'approval-required',
@@ -28,7 +29,10 @@ export interface NotificationSettings {
   /** 'tenant' or an environment name (applies to promotions into it) */
   scope: string;
   slack?: {
-    webhook: string;
+    /** the incoming webhook (its path is the secret): sealed where it is written, opened only by the Slack sender */
+    webhook: Sealed;
+    /** the webhook's origin, kept beside it so a read shows `origin/…` without opening it (absent on items written before: the Slack host) */
+    origin?: string;
     channels: string[];
     /** the Slack workspace bound to the tenant (Approve/Reject from Slack, self-service links) */
     teamId?: string;
@@ -36,7 +40,12 @@ export interface NotificationSettings {
     webhookRef?: string;
   };
   /** Microsoft Teams: a Workflows webhook ("When a Teams webhook request is received"); its URL carries its signature (`sig`), a secret */
-  teams?: { webhook: string };
+  teams?: {
+    /** sealed where it is written, opened only by the Teams sender (as Slack's) */
+    webhook: Sealed;
+    /** the webhook's origin, kept beside it so a read shows `origin/…` without opening it */
+    origin: string;
+  };
   email?: { recipients: string[]; approvers: boolean };
   events?: NotificationKind[];
   version: number;

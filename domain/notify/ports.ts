@@ -1,3 +1,4 @@
+import type { Sealed } from '../kernel/sealed.ts';
 import type { AuditEntry } from '../kernel/model.ts';
 import type { NotificationSettings, SlackLink, SlackLinkCode } from './model.ts';
 
@@ -65,12 +66,12 @@ export interface Delivery {
 /** The delivery channels (only the notifier has them). */
 export interface Channels {
   /** Posts a Slack message to an incoming webhook (SSRF-guarded); throws with a short reason. */
-  slack(webhook: string, message: Record<string, unknown>): Promise<void>;
+  slack(webhook: Sealed, message: Record<string, unknown>): Promise<void>;
   /**
    * Posts a message (an Adaptive Card in its envelope) to a Teams Workflows webhook (SSRF-guarded): 'accepted' on a 202
    * (the flow runs later), 'sent' on another 2xx; throws with a short reason otherwise, `permanent` when sending it again cannot help.
    */
-  teams(webhook: string, message: Record<string, unknown>): Promise<'sent' | 'accepted'>;
+  teams(webhook: Sealed, message: Record<string, unknown>): Promise<'sent' | 'accepted'>;
   /** Sends an email (SES v2 on AWS, the local mail catcher under npm start). */
   email(message: { to: string; subject: string; html: string; text: string }): Promise<void>;
 }

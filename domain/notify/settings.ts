@@ -2,10 +2,11 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
-import type { Ctx, Deps } from '../kernel/deps.ts';
+import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { assertTenantUrls, tenantUrl } from '../kernel/url-policy.ts';
 import { DEFAULT_NOTIFICATION_KINDS, NOTIFICATION_KINDS, type NotificationSettings } from './model.ts';
+import type { Sealed } from '../kernel/sealed.ts';
 import { WORKFLOWS_HOSTS_TEXT, workflowsHostIssue } from './teams.ts';
 
 /** A Slack workspace's team id (T…), as Slack puts it in every request. */
@@ -103,7 +104,9 @@ export const notificationSettingsBody = /* @__PURE__ */ z.schema(() =>
 );
 
 /** How GET shows a webhook: its origin and an ellipsis, never the secret path. */
-export const maskedWebhook = (url: string) => `${new URL(url).origin}/…`;
+export const maskedWebhook = (stored: { origin?: string }) => `${stored.origin ?? SLACK_ORIGIN}/…`;
+/** The origin of Slack's incoming webhooks: what a webhook stored before its origin was kept beside it shows. */
+export const SLACK_ORIGIN = 'https://hooks.slack.com';
 export type NotificationSettingsBody = z.infer<typeof notificationSettingsBody>;
 
 /** What the API shows: never the webhook's secret path. */
@@ -111,8 +114,8 @@ export function settingsView(s: NotificationSettings | null, scope: string) {
   if (!s) return { scope, slack: null, teams: null, email: null, events: [...DEFAULT_NOTIFICATION_KINDS], version: 0 };
   return {
     scope,
-    slack: s.slack ? { webhook: maskedWebhook(s.slack.webhook), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
-    teams: s.teams ? { webhook: maskedWebhook(s.teams.webhook) } : null,
+    slack: s.slack ? { webhook: maskedWebhook(s.slack), channels: s.slack.channels, teamId: s.slack.teamId ?? null } : null,
+    teams: s.teams ? { webhook: maskedWebhook(s.teams) } : null,
     email: s.email ?? null,
     events: s.events ?? [...DEFAULT_NOTIFICATION_KINDS],
     version: s.version,
@@ -127,7 +130,7 @@ export async function getNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
 }
 
 /** Replaces the settings of a scope (optimistic lock on `version` when given); audited without any secret. */
-export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: string, body: NotificationSettingsBody) {
+export async function putNotificationSettings(deps: With<'sealer'>, ctx: Ctx, scope: string, body: NotificationSettingsBody) {
   const { tenant } = ctx.principal;
   // The webhook passed the schema's rules; loopback is the deployment's to allow.
   if (body.slack) assertTenantUrls([{ path: 'body.slack.webhook', url: body.slack.webhook }], { allowLoopback: deps.tunables.allowLoopbackOutbound });
@@ -150,14 +153,13 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
         : body.slack === null
           ? undefined
           : {
-              webhook: webhookOf(body.slack.webhook, prev?.slack, 'body.slack.webhook'),
+              ...(await webhookOf(deps, body.slack.webhook, prev?.slack, 'body.slack.webhook')),
               channels: body.slack.channels,
               // Left out: the workspace bound stays bound; null unbinds it.
               ...((body.slack.teamId === undefined ? prev?.slack?.teamId : body.slack.teamId) ? { teamId: (body.slack.teamId ?? prev?.slack?.teamId)! } : {}),
-              ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack.webhook) ? { webhookRef: prev.slack.webhookRef } : {}),
+              ...(prev?.slack?.webhookRef && body.slack.webhook === maskedWebhook(prev.slack) ? { webhookRef: prev.slack.webhookRef } : {}),
             };
-    const teams =
-      body.teams === undefined ? prev?.teams : body.teams === null ? undefined : { webhook: webhookOf(body.teams.webhook, prev?.teams, 'body.teams.webhook') };
+    const teams = body.teams === undefined ? prev?.teams : body.teams === null ? undefined : await teamsWebhookOf(deps, body.teams.webhook, prev?.teams);
     const email = body.email === undefined ? prev?.email : (body.email ?? undefined);
     const events = body.events === undefined ? prev?.events : (body.events ?? undefined);
     const next: NotificationSettings = {
@@ -198,10 +200,20 @@ export async function putNotificationSettings(deps: Deps, ctx: Ctx, scope: strin
   });
 }
 
-/** The webhook to store: the one given, or the stored one (Slack's or Teams') when the caller sent back its masked form. */
-function webhookOf(given: string, stored: { webhook: string } | undefined, path: string): string {
-  if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) return given;
-  if (stored && (given === maskedWebhook(stored.webhook) || given === `${new URL(stored.webhook).origin}/%E2%80%A6`)) return stored.webhook;
+/** A stored webhook (Slack's or Teams'): sealed, with its origin beside it. */
+type StoredWebhook = { webhook: Sealed; origin?: string };
+
+/**
+ * The webhook to store (Slack's or Teams'), sealed (domain/kernel/sealed.ts), with its origin: the one given, or the
+ * stored one as it is when the caller sent back its masked form or the same URL (no new version for the same settings).
+ */
+async function webhookOf(deps: With<'sealer'>, given: string, stored: StoredWebhook | undefined, path: string): Promise<StoredWebhook> {
+  const kept: StoredWebhook | undefined = stored && { webhook: stored.webhook, ...(stored.origin ? { origin: stored.origin } : {}) };
+  if (!given.endsWith('/…') && !given.endsWith('/%E2%80%A6')) {
+    if (kept && (await deps.sealer.same(kept.webhook, given))) return kept;
+    return { webhook: await deps.sealer.seal(given), origin: new URL(given).origin };
+  }
+  if (kept && (given === maskedWebhook(kept) || given === `${maskedWebhook(kept).slice(0, -1)}%E2%80%A6`)) return kept;
   throw new ValidationFailed([
     {
       path,
@@ -209,6 +221,12 @@ function webhookOf(given: string, stored: { webhook: string } | undefined, path:
         'is a masked value (as GET shows a stored webhook), not a webhook: send the full webhook URL, or the masked value of the webhook stored here to keep it',
     },
   ]);
+}
+
+/** Teams' webhook: as Slack's, and its origin is always kept (every Teams webhook is written sealed with it). */
+async function teamsWebhookOf(deps: With<'sealer'>, given: string, stored: NotificationSettings['teams']): Promise<NonNullable<NotificationSettings['teams']>> {
+  const kept = await webhookOf(deps, given, stored, 'body.teams.webhook');
+  return { webhook: kept.webhook, origin: kept.origin ?? new URL(given).origin };
 }
 
 async function assertScope(deps: Deps, tenant: string, scope: string): Promise<void> {

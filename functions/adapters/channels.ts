@@ -3,6 +3,7 @@ import type { Channels } from '#domain/notify/ports';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
+import { openSealed } from './secret-box.ts';
 
 /**
  * Posts a Slack message to an incoming webhook: the tenant's URL goes through the outbound guard
@@ -23,6 +24,9 @@ export async function postToSlack(webhook: string, message: Record<string, unkno
   if (res.status >= 300 && res.status < 400) throw new Error(`Slack answered a redirect (HTTP ${res.status}); redirects are not followed`);
   if (res.status < 200 || res.status >= 300) throw new Error(`Slack answered HTTP ${res.status}`);
 }
+
+/** The notifier's Slack channel: the tenant's webhook is stored sealed and opened here, where it is posted to. */
+export const postToSealedSlack: Channels['slack'] = async (webhook, message) => postToSlack(await openSealed(webhook), message);
 
 /** A failed delivery; `permanent` when sending the same message again cannot help (the notifier records it and does not retry). */
 export class ChannelRefused extends Error {
@@ -58,6 +62,9 @@ export async function postToTeams(webhook: string, message: Record<string, unkno
   }
   return res.status === 202 ? 'accepted' : 'sent';
 }
+
+/** The notifier's Teams channel: the Workflows URL (its `sig` is the secret) is stored sealed and opened here, where it is posted to. */
+export const postToSealedTeams: Channels['teams'] = async (webhook, message) => postToTeams(await openSealed(webhook), message);
 
 /** Email through SES v2: HTML and plain-text parts, from the configured sender (NOTIFY_FROM, a verified identity). */
 export function sesEmail(client = traced(new SESv2Client({}))): Channels['email'] {

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
+import type { Sealed, Sealer } from '#domain/kernel/sealed';
 
 /**
  * Encrypts tenant secrets (webhook gate secrets) before they reach the table: AES-256-GCM with a
@@ -55,6 +56,33 @@ export function secretBox(source?: env.Source): Promise<SecretBox | null> {
   })();
   return cached;
 }
+
+/*
+ * The only ways in and out of a Sealed value (domain/kernel/sealed.ts). A function holds the key (its env and
+ * the IAM read of the sealing secret, infra/adapters-secrets.ts) exactly when its bundle carries this module:
+ * the writers of a secret (through `sealer`) and the adapters that use one (`openSealed`): test/infra/stack-iam.test.ts.
+ */
+
+/** Seals a secret a write was given (stored as given when no key is configured, as before). */
+export async function sealSecret(plain: string): Promise<Sealed> {
+  const box = await secretBox();
+  return (box ? box.seal(plain) : plain) as unknown as Sealed;
+}
+
+/** Opens a stored value where it is used (the webhook-gate caller, the Slack sender). */
+export async function openSealed(stored: Sealed): Promise<string> {
+  const value = stored as unknown as string;
+  if (!value.startsWith(PREFIX)) return value;
+  const box = await secretBox();
+  if (!box) throw new Error('a sealed secret, and no secrets key configured to open it');
+  return box.open(value);
+}
+
+/** The port the writers of a secret compose (environment create/update, manifest apply, notification settings). */
+export const sealer = (): Sealer => ({
+  seal: sealSecret,
+  same: async (stored, plain) => (await openSealed(stored)) === plain,
+});
 
 /** Tests and the local stack change the key between stacks. */
 export function resetSecretBox(): void {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { GateProvider } from '#domain/promotion/ports';
 import type { WebhookGate, WebhookOutcome } from '#domain/promotion/request/gate-verdicts';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
+import { openSealed } from './secret-box.ts';
 
 /** A gate's own reason, as a short single line of printable text (never a raw body). */
 const summary = (v: unknown) =>
@@ -27,7 +28,14 @@ export class HttpGateProvider implements GateProvider {
   async call(hook: WebhookGate, body: Record<string, unknown>): Promise<WebhookOutcome> {
     const text = JSON.stringify(body);
     const ts = String(Math.floor(this.now().getTime() / 1000));
-    const signature = createHmac('sha256', hook.secret).update(`${ts}.${text}`).digest('hex');
+    // The secret is stored sealed and opened here, where it signs (only the functions calling gates hold the key).
+    let key: string;
+    try {
+      key = await openSealed(hook.secret);
+    } catch {
+      return { name: hook.name, verdict: 'ERROR', reason: 'its secret could not be opened with the secrets key (this gate fails closed)' };
+    }
+    const signature = createHmac('sha256', key).update(`${ts}.${text}`).digest('hex');
     try {
       const res = await guardedFetch(hook.url, {
         method: 'POST',

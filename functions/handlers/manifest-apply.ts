@@ -6,6 +6,7 @@ import { secretsFromEnv } from '../adapters/secrets.ts';
 import { httpHandler } from '../http/handler.ts';
 import { bindingsChanged } from '../http/authorize.ts';
 import { compose } from '../http/deps.ts';
+import { sealer } from '../adapters/secret-box.ts';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 
@@ -13,7 +14,7 @@ import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
  * This function's adapters: the store, the webhook adapters (a manifest creates and removes subscriptions: their
  * signing secrets are kept where the webhook routes keep them) and the scheduler (a freeze window's first edge).
  */
-const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: () => schedulerOnFirstUse() });
+const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: () => schedulerOnFirstUse(), sealer });
 
 const body = z.strictObject({
   document: z

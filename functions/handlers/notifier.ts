@@ -1,7 +1,7 @@
 import * as z from '#domain/kernel/zod';
 import { notify, NOTIFY_ON } from '#domain/notify/notifier';
 import { parseEventDetail } from '#domain/kernel/events';
-import { postToSlack, postToTeams, sesEmail } from '../adapters/channels.ts';
+import { postToSealedSlack, postToSealedTeams, sesEmail } from '../adapters/channels.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { notificationFailures } from '../adapters/metrics.ts';
@@ -25,7 +25,7 @@ function directoryOnFirstUse(): Directory {
 /** The SES client is made when the first email goes out (a Slack-only tenant never needs NOTIFY_FROM). */
 function emailOnFirstUse(): Channels {
   let email: Channels['email'] | undefined;
-  return { slack: postToSlack, teams: postToTeams, email: (m) => (email ??= sesEmail())(m) };
+  return { slack: postToSealedSlack, teams: postToSealedTeams, email: (m) => (email ??= sesEmail())(m) };
 }
 
 const event = z.object({ 'detail-type': z.enum(NOTIFY_ON), detail: z.record(z.string(), z.unknown()) });

@@ -23,11 +23,26 @@ export const FUNCTION_GROUPS = {
   // Stopping and going on with a promotion (cancel; a rollout's halt, resume and a target's confirmation): they answer
   // or fail the flow's task tokens, so one function with one role: the tenant-fenced write role trusts one more role, not two.
   'promotions-control': ['promotions-cancel', 'promotions-rollout'],
-  // Saves that name a tenant's secrets and refuse one that does not exist (a manifest apply, PUT …/git-target): one
-  // function with one role of its own holding the read of the tenant's secrets, so the tenant-fenced write role trusts
-  // one role for both, not two (its trust policy is at IAM's quota). The identity provider connection names the IdP's client secret;
-  // its GET and DELETE join it, so the user pool's identity provider grants (infra/adapters.ts) are this function's alone.
-  'secret-references': ['manifest-apply', 'git-target-put', 'identity-provider-put', 'identity-provider'],
+  // An approver's decision (approve, reject): both answer the approval's task token, so one function with one role: the
+  // tenant-fenced write role trusts one role for both (its trust policy is at IAM's quota: promotions-rebase, which opens
+  // the webhook gates' secrets, holds a role of its own, the sealing key being only where a secret is sealed or opened).
+  'promotions-decide': ['promotions-approve', 'promotions-reject'],
+  // The admin saves that write a tenant's secrets: those that seal one they are given (an environment's webhook gate
+  // secrets on create and update, the Slack and Teams webhooks of the notification settings, a manifest apply) and those
+  // that name one and refuse it when it does not exist (a manifest apply, PUT …/git-target, the identity provider's client
+  // secret; its GET and DELETE join it, so the user pool's identity provider grants, infra/adapters.ts, are this
+  // function's alone). One function with one role of its own, the only API role that holds both the sealing key and the
+  // read of the tenant's secrets: the tenant-fenced write role trusts one role for all of them (its trust policy is at
+  // IAM's quota).
+  'secret-writers': [
+    'manifest-apply',
+    'git-target-put',
+    'identity-provider-put',
+    'environments-create',
+    'environments-update',
+    'notifications-put',
+    'identity-provider',
+  ],
   // People: one function holds the user pool's Admin* grants (domain/access), SCIM provisioning and its token among them.
   'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create', 'scim', 'scim-token'],
 } as const satisfies Record<string, readonly string[]>;

@@ -20,6 +20,7 @@ export function unusedPorts(): Ports {
     identityProviders: { check: unused, sync: unused, remove: unused },
     channels: { slack: unused, teams: unused, email: unused },
     secrets: { resolve: unused },
+    sealer: { seal: unused, same: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, scheduleRecurring: unused, cancel: unused } },
     git: {
       commit: unused,

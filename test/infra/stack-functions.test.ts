@@ -43,7 +43,7 @@ describe('functions', () => {
     expect(storeless.length).toBeLessThan(8);
   });
 
-  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, the user admin routes, the inbound hooks, the promotion controls and the saves that name secrets', () => {
+  it('groups only handlers that need exactly the same permissions and settings: read-only ones of an area, the user admin routes, the inbound hooks, the promotion controls, the approver decisions and the saves that write secrets', () => {
     expect(() => checkFunctionGroups()).not.toThrow();
     for (const [group, members] of Object.entries(FUNCTION_GROUPS)) {
       // The write groups: the people routes, all admin, all needing the user pool's Admin* grants and nothing else that differs;
@@ -52,17 +52,27 @@ describe('functions', () => {
       const admin = group === 'users-admin';
       const hooks = group === 'inbound-hooks';
       const control = group === 'promotions-control';
-      // the saves that name a tenant's secrets (a manifest apply, PUT …/git-target): admin writes that read whether each secret exists.
-      const secretRefs = group === 'secret-references';
-      expect(dataAccessOf(group), group).toBe(admin || hooks || control || secretRefs ? 'write' : 'read');
+      // the approver's decisions (approve, reject): approver writes that answer the approval's task token.
+      const decide = group === 'promotions-decide';
+      // the saves that write a tenant's secrets: admin writes that seal one they are given (environments, notification settings,
+      // a manifest apply) or read whether each one named exists (a manifest apply, PUT …/git-target, the identity provider).
+      const secretWriters = group === 'secret-writers';
+      expect(dataAccessOf(group), group).toBe(admin || hooks || control || secretWriters || decide ? 'write' : 'read');
       for (const m of members) {
         expect(functionOf(m)).toBe(group);
-        if (secretRefs) {
+        if (secretWriters) {
           expect(
             // (the identity provider connection's GET and DELETE too: its routes are one function, the only one with the user pool's identity provider grants)
             ROUTES.filter((r) => r.handler === m).every(
-              (r) => r.auth === 'jwt' && r.role === 'admin' && (['POST', 'PUT'].includes(r.method) || r.path.endsWith('/access/identity-provider')),
+              (r) => r.auth === 'jwt' && r.role === 'admin' && (['POST', 'PUT', 'PATCH'].includes(r.method) || r.path.endsWith('/access/identity-provider')),
             ),
+            m,
+          ).toBe(true);
+          continue;
+        }
+        if (decide) {
+          expect(
+            ROUTES.filter((r) => r.handler === m).every((r) => r.auth === 'jwt' && r.role === 'approver' && r.method === 'POST'),
             m,
           ).toBe(true);
           continue;
@@ -224,7 +234,8 @@ describe('state machine (promotions and rollbacks alike)', () => {
     // the step resumes its own task (a decision taken before the token was stored); it starts nothing
     expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     expect(actionsOfFn('promotions-create')).toContain('states:StartExecution');
-    expect(actionsOfFn('promotions-approve')).toEqual(['states:SendTaskSuccess']);
+    // an approver's decision answers the approval's token (approve: success, reject: failure); it starts nothing
+    expect(actionsOfFn('promotions-decide')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     // an alarm asks the flow (fails its waiting tokens); it ends nothing itself, so it resumes and starts nothing
     expect(actionsOfFn('alarm-state')).toEqual(['states:SendTaskFailure']);
     expect(actionsOfFn('items-create')).toEqual([]);
@@ -392,10 +403,10 @@ describe('identity providers', () => {
       if (actions.length) held[name] = [...new Set(actions)].sort();
     }
     // The connection's routes (GET, PUT, DELETE /access/identity-provider) are one function (functions/http/topology.ts).
-    expect(held).toEqual({ 'secret-references': [...IDP].sort() });
+    expect(held).toEqual({ 'secret-writers': [...IDP].sort() });
     const userPool = template.findResources('AWS::Cognito::UserPool');
     const poolArn = `<${Object.keys(userPool)[0]}.Arn>`;
-    for (const s of statementsOf(functionIds().get('secret-references')!)) {
+    for (const s of statementsOf(functionIds().get('secret-writers')!)) {
       const actions = [s.Action].flat() as string[];
       if (actions.some((a) => IDP.includes(a))) expect(flat(s.Resource), JSON.stringify(s)).toBe(poolArn);
     }

@@ -324,8 +324,8 @@ describe('IAM hardening', () => {
       return secretModules.some((m) => bundle.modules.has(m));
     });
     console.log(`functions that reach tenants' secrets through the tenant secrets role (${touching.length}): ${touching.join(', ')}`);
-    // secret-references: the function that runs manifest apply and PUT …/git-target (functions/http/topology.ts).
-    expect(touching).toEqual(expect.arrayContaining(['promotion-step', 'secret-references', 'webhook-deliver']));
+    // secret-writers: the function that runs manifest apply, PUT …/git-target and the other saves of secrets (functions/http/topology.ts).
+    expect(touching).toEqual(expect.arrayContaining(['promotion-step', 'secret-writers', 'webhook-deliver']));
     expect(trusted).toEqual([...new Set(touching.map(roleOf))].sort());
     for (const name of touching) {
       const id = functionIds().get(name)!;
@@ -348,23 +348,38 @@ describe('IAM hardening', () => {
       .map(([roleId]) => roleId)
       .filter((roleId) => roleStatements(roleId).some(reads))
       .sort();
-    // The modules that seal or unseal with the box (functions/adapters/secret-box.ts): the environments' and notification
-    // settings' store areas, the review page's nonces.
+    // Only functions/adapters/secret-box.ts seals or opens (no other module calls AES-GCM on a tenant secret)…
     const source = (dir: string): string[] =>
       readdirSync(path.join(REPO_ROOT, dir), { recursive: true })
         .map(String)
         .filter((f) => f.endsWith('.ts'))
         .map((f) => path.join(dir, f));
-    const sealers = source('functions').filter((f) => /\bbox\.(seal|open)\(/.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')));
-    expect(sealers.sort()).toEqual(['functions/adapters/store/environments.ts', 'functions/adapters/store/notifications.ts', 'functions/review/guard.ts']);
+    const ciphers = [...source('functions'), ...source('domain')].filter((f) =>
+      /createCipheriv|createDecipheriv/.test(readFileSync(path.join(REPO_ROOT, f), 'utf8')),
+    );
+    expect(ciphers).toEqual(['functions/adapters/secret-box.ts']);
+    // …and a function holds the key exactly when its bundle carries it: sealed values stay sealed through the store and the
+    // domain, sealed where a secret is written, opened where it is used (the webhook-gate caller, the Slack sender, the review guard).
     const roleOf = (name: string) => all()[functionIds().get(name)!]!.Properties.Role['Fn::GetAtt'][0] as string;
-    const sealing = FUNCTIONS.filter((name) => sealers.some((m) => bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has(m)));
+    const sealing = FUNCTIONS.filter((name) =>
+      bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('functions/adapters/secret-box.ts'),
+    ).sort();
     const byRole = new Map<string, string[]>();
     for (const name of FUNCTIONS) byRole.set(roleOf(name), [...(byRole.get(roleOf(name)) ?? []), name]);
     console.log(
-      `roles that may read the secrets key ${keyId} (${readers.length} roles; ${sealing.length} of ${FUNCTIONS.length} functions, each bundling a module that seals or unseals):\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
+      `roles that may read the secrets key ${keyId} (${readers.length} roles; ${sealing.length} of ${FUNCTIONS.length} functions bundle secret-box.ts):\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
     );
-    // Every reader is a function role, and every function on it seals or unseals; every sealing function can read it.
+    expect(sealing).toEqual([
+      'notifier', // opens the Slack and Teams webhooks to post
+      'promotion-step', // opens a webhook gate's secret to sign the call
+      'promotions-rebase', // runs the gates again
+      'review', // the review page's nonces (functions/review/guard.ts)
+      // seals what it is given: environments create/update (the webhook gates' secrets), notification settings (the Slack
+      // and Teams webhooks), manifest apply (the secrets it resolved); with PUT …/git-target and the identity provider
+      'secret-writers',
+    ]);
+    expect(handlersOf('secret-writers')).toEqual(expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply']));
+    // Every reader is a function role, and every function on it bundles the box; every function bundling it can read it.
     for (const r of readers)
       expect(
         byRole.get(r)?.every((name) => sealing.includes(name)),
@@ -372,5 +387,8 @@ describe('IAM hardening', () => {
       ).toBe(true);
     expect([...new Set(sealing.map(roleOf))].sort()).toEqual(readers);
     expect(readers.some((r) => /^Tenant|^SchedulerRole|^ApiInvokeRole|^PromotionStateMachine/.test(r))).toBe(false);
+    // The key's ARN is in the environment of exactly those functions.
+    const withKey = FUNCTIONS.filter((name) => all()[functionIds().get(name)!]!.Properties.Environment?.Variables?.SECRETS_KEY_SECRET_ARN !== undefined).sort();
+    expect(withKey).toEqual(sealing);
   });
 });

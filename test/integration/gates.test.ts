@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { canonicalJson, sha256Hex } from '../../domain/kernel/canonical.ts';
 import { keys } from '../../functions/adapters/keys.ts';
+import { resetSecretBox } from '../../functions/adapters/secret-box.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
+import { DynamoStore } from '../../functions/adapters/store/on-first-use.ts';
+import { documentClient } from '../../functions/adapters/store/base.ts';
 import { localClient } from '../../local/dynamodb.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -263,5 +267,67 @@ describe('validation gates', () => {
     const after = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=staging&limit=1', { token: u.viewer });
     expect(digests).toContain(after.body.items[0].after);
     expect(JSON.stringify(audit.body)).not.toContain(sha256Hex(canonicalJson(SECRET)));
+  });
+
+  it('reads of an environment and of notification settings never touch the sealing key: only the writers of a secret and its senders hold it', async () => {
+    const u = await setup({}, [{ name: 'change-board', url: `${hookUrl}/ok`, secret: SECRET, timeoutMs: 1000 }]);
+    const slack = await t.call('PUT', '/api/v1/notifications', {
+      token: u.admin,
+      body: {
+        slack: { webhook: 'https://hooks.slack.com/services/T000/B000/sealed-path-secret', channels: [] },
+        // A Teams Workflows URL carries its signature (sig): sealed the same way.
+        teams: { webhook: 'https://prod-12.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=sealed-teams-sig' },
+      },
+    });
+    expect(slack.status, JSON.stringify(slack.body)).toBe(200);
+    // A key that cannot be loaded (as in a function whose role may not read the sealing secret): any use of it fails.
+    const undo = overrideConfig({ STAGELINE_SECRETS_KEY: 'AAAA' });
+    resetSecretBox();
+    try {
+      const reads: [string, string][] = [
+        ['GET', '/api/v1/environments/staging'],
+        ['GET', '/api/v1/environments'],
+        ['GET', '/api/v1/environments/staging/targets'],
+        ['GET', '/api/v1/notifications'],
+        ['GET', '/api/v1/manifest'],
+      ];
+      for (const [method, path] of reads) {
+        const r = await t.call(method, path, { token: u.viewer });
+        expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBe(200);
+        expect(JSON.stringify(r.body)).not.toContain(SECRET);
+        expect(JSON.stringify(r.body)).not.toContain('sealed-path-secret');
+        expect(JSON.stringify(r.body)).not.toContain('sealed-teams-sig');
+        expect(JSON.stringify(r.body)).not.toContain('enc:v1:');
+      }
+      // A function's store made afresh (a new container) with that key reads both: the secrets stay sealed, nothing is opened.
+      const tenant = (JSON.parse(Buffer.from(u.admin.split('.')[1]!, 'base64url').toString()) as Record<string, string>)['custom:tenant_id']!;
+      const store = new DynamoStore(
+        documentClient({ endpoint: t.stack.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+        t.stack.tableName,
+      );
+      const staging = await store.getEnvironment(tenant, 'staging');
+      expect(String(staging!.webhookGates[0]!.secret)).toMatch(/^enc:v1:/);
+      expect((await store.listEnvironments(tenant)).find((e) => e.name === 'staging')!.webhookGates[0]!.secret).toEqual(staging!.webhookGates[0]!.secret);
+      expect(String((await store.getNotificationSettings(tenant, 'tenant'))!.slack!.webhook)).toMatch(/^enc:v1:/);
+      expect(String((await store.listNotificationSettings(tenant))[0]!.slack!.webhook)).toMatch(/^enc:v1:/);
+      expect(String((await store.getNotificationSettings(tenant, 'tenant'))!.teams!.webhook)).toMatch(/^enc:v1:/);
+      expect(String((await store.listNotificationSettings(tenant))[0]!.teams!.webhook)).toMatch(/^enc:v1:/);
+      const n = await t.call('GET', '/api/v1/notifications', { token: u.viewer });
+      expect(n.body.slack.webhook).toBe('https://hooks.slack.com/…');
+      expect(n.body.teams.webhook).toBe('https://prod-12.westus.logic.azure.com/…');
+      // A change of the environment that writes no secret keeps the sealed one as it is (nothing to seal, nothing to open).
+      const env = await t.call('GET', '/api/v1/environments/staging', { token: u.admin });
+      const upd = await t.call('PATCH', '/api/v1/environments/staging', {
+        token: u.admin,
+        body: { version: env.body.version, description: 'no secret in this change' },
+      });
+      expect(upd.status, JSON.stringify(upd.body)).toBe(200);
+    } finally {
+      undo();
+      resetSecretBox();
+    }
+    // With the key back, the gate caller opens the secret it kept sealed and signs with it.
+    const r = await promote(u);
+    expect((await waitFor(t, u.viewer, r.body.id, ['VALIDATION_FAILED', 'COMPLETED'])).status).toBe('COMPLETED');
   });
 });

@@ -103,7 +103,9 @@ describe('notification settings', () => {
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     expect(back.body).toMatchObject({ slack: { channels: ['#ops', '#releases'] }, email: { recipients: ['ops@acme.com'] }, version: 2 });
     const { deps } = await import('../../functions/http/deps.ts');
-    expect((await deps().store.getNotificationSettings(tenant, 'tenant'))?.slack?.webhook).toBe(slackUrl);
+    // Kept sealed in the store (only the Slack sender opens it): it is still the webhook sent first.
+    const { openSealed } = await import('../../functions/adapters/secret-box.ts');
+    expect(await openSealed((await deps().store.getNotificationSettings(tenant, 'tenant'))!.slack!.webhook)).toBe(slackUrl);
     // A masked value that is not this scope's webhook is refused, naming the field.
     const foreign = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { slack: { webhook: 'https://hooks.example.com/…', channels: [] } } });
     expect(foreign.status).toBe(400);

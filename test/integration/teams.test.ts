@@ -86,7 +86,9 @@ describe('Teams notification settings', () => {
     const back = await t.call('PUT', '/api/v1/notifications', { token: u.admin, body: { teams: got.body.teams } });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     const { deps } = await import('../../functions/http/deps.ts');
-    expect((await deps().store.getNotificationSettings(tenant, 'tenant'))?.teams?.webhook).toBe(WORKFLOWS_URL);
+    // Kept sealed in the store (only the Teams sender opens it): it is still the webhook sent first.
+    const { openSealed } = await import('../../functions/adapters/secret-box.ts');
+    expect(await openSealed((await deps().store.getNotificationSettings(tenant, 'tenant'))!.teams!.webhook)).toBe(WORKFLOWS_URL);
     // The stored item holds it sealed, like the Slack webhook; nor does the audit entry carry it.
     const raw = await localClient(t.stack.dynamo.endpoint).send(
       new GetItemCommand({ TableName: t.stack.tableName, Key: marshall(keys.notifySettings(tenant, 'tenant')) }),

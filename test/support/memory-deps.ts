@@ -1,3 +1,4 @@
+import type { Sealed, Sealer } from '../../domain/kernel/sealed.ts';
 import type { Principal, Role } from '../../domain/access/auth.ts';
 import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
 import type { Ctx, With } from '../../domain/ports.ts';
@@ -12,6 +13,13 @@ import { memoryStore } from './memory-store.ts';
  * reaches them fails. The clock moves on a millisecond each time it is read, so what is written later
  * sorts later (audit entries, promotion ids), as on a real clock.
  */
+/** A visible, reversible seal for the domain's tests (the real one is AES-GCM: functions/adapters/secret-box.ts). */
+export const sealedForTest = (plain: string): Sealed => `sealed-for-test:${Buffer.from(plain).toString('base64url')}` as unknown as Sealed;
+export const testSealer: Sealer = {
+  seal: async (plain) => sealedForTest(plain),
+  same: async (stored, plain) => (stored as unknown as string) === (sealedForTest(plain) as unknown as string),
+};
+
 export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
   let now = start.getTime();
   const store = memoryStore();
@@ -23,7 +31,7 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
   const published: DomainEvent[] = [];
   const absent = (what: string) => () => Promise.reject(new Error(`${what} is not part of these tests`));
 
-  const deps: With<'workflow' | 'scheduler' | 'events' | 'gates' | 'registry' | 'git' | 'alarms' | 'metrics' | 'anchor'> = {
+  const deps: With<'workflow' | 'scheduler' | 'events' | 'gates' | 'registry' | 'git' | 'alarms' | 'metrics' | 'anchor' | 'sealer'> = {
     store,
     clock: () => new Date(now++),
     tunables: { ...DEFAULT_TUNABLES, retryBudgetMs: 2000 },
@@ -58,6 +66,7 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
       },
     },
     gates: { call: absent('a webhook gate') },
+    sealer: testSealer,
     registry: { sync: absent('the registry'), attach: absent('the registry'), verifySignature: absent('the registry') },
     git: {
       commit: absent('a git target'),

@@ -13,7 +13,7 @@ import { evidenceOwners, memberEvidenceOwner } from '../../domain/promotion/aggr
 import { rebasePromotion } from '../../domain/promotion/request/rebase.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { decideStep } from '../../domain/promotion/run/steps.ts';
-import { memoryDeps, userCtx } from '../support/memory-deps.ts';
+import { memoryDeps, sealedForTest, userCtx } from '../support/memory-deps.ts';
 import { awaitingApproval, refusal } from '../support/memory-promotions.ts';
 import { digest } from '../support/promotions.ts';
 
@@ -41,7 +41,7 @@ async function rebasable() {
   /** gives prod a blocking (or not) webhook gate that answers `verdict` */
   const hook = async (verdict: 'PASS' | 'FAIL', blocking = true) => {
     const env = (await m.store.getEnvironment('acme', 'prod'))!;
-    const gate = { name: 'scan', url: 'https://gates.example.com/scan', timeoutMs: 5000, blocking, secret: 's'.repeat(16) };
+    const gate = { name: 'scan', url: 'https://gates.example.com/scan', timeoutMs: 5000, blocking, secret: sealedForTest('s'.repeat(16)) };
     await m.store.commit('acme', [{ kind: 'environment', env: { ...env, webhookGates: [gate], version: env.version + 1 }, expectedVersion: env.version }]);
     m.deps.gates = { call: async (h) => ({ name: h.name, verdict, reason: verdict === 'FAIL' ? 'two critical findings' : 'clean' }) };
   };

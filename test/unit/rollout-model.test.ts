@@ -1,3 +1,4 @@
+import type { With } from '../../domain/ports.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEnvironment } from '../../domain/config/environments.ts';
@@ -408,7 +409,7 @@ async function setup(): Promise<Real> {
   const m = memoryDeps();
   const alarms = new Map<string, 'OK' | 'ALARM'>();
   const metric = { value: METRIC_VALUE.pass };
-  const deps: StepDeps = {
+  const deps: StepDeps & With<'sealer'> = {
     ...m.deps,
     // the monitors are alarms of this deployment's account and region (test/support/alarms.ts)
     deployment: { account: '000000000000', region: 'us-east-1' },

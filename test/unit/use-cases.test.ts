@@ -7,7 +7,7 @@ import { createEnvironment as envSchema, createItem as itemSchema, updateItem as
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { decideStep, executeStep } from '../../domain/promotion/run/steps.ts';
-import type { Ctx, Deps } from '../../domain/ports.ts';
+import type { Ctx, Deps, With } from '../../domain/ports.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 
 /**
@@ -16,7 +16,7 @@ import { memoryDeps, userCtx } from '../support/memory-deps.ts';
  */
 
 /** dev → prod: prod is the last environment of the line (protected; one approver, separation of duties). */
-async function line(deps: Deps, admin: Ctx): Promise<void> {
+async function line(deps: With<'sealer'>, admin: Ctx): Promise<void> {
   await createEnvironment(deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
   await createEnvironment(deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
 }

@@ -1,5 +1,6 @@
 import type { Gates } from '../../kernel/schemas.ts';
 import type { Evidence, GateResult } from '../../kernel/promotion-model.ts';
+import type { Sealed } from '../../kernel/sealed.ts';
 
 /**
  * Gate evaluation: a fixed, deterministic order; policy_compliance,
@@ -14,7 +15,8 @@ export interface WebhookGate {
   url: string;
   timeoutMs: number;
   blocking: boolean;
-  secret: string;
+  /** opened by the caller that signs with it (functions/adapters/webhook-gates.ts) */
+  secret: Sealed;
 }
 
 export interface WebhookOutcome {

@@ -97,7 +97,6 @@ export function artifactArea(base: StoreBase): Area<ArtifactStorePort, ArtifactO
     },
 
     async putRepoLink(link: RepoLink, audit: AuditEntry): Promise<void> {
-      await base.ready();
       await base.transact([linkItem(link, false), ...auditItems(table, audit)], ['exists', 'exists']);
     },
 

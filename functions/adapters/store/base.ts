@@ -16,7 +16,6 @@ import {
 import { ValidationFailed } from '#domain/kernel/errors';
 import type { Page } from '#domain/kernel/model';
 import { WriteConflict } from '#domain/kernel/retry';
-import { secretBox, type SecretBox } from '../secret-box.ts';
 import { seams } from '../seams.ts';
 import { tenantPrefix, TABLE, type Key } from '../table.ts';
 
@@ -136,8 +135,9 @@ export interface PageOptions {
 
 /**
  * What every area of the store shares, passed to each (areas are composed, not inherited): the
- * client and table, transactions and conditional writes, paging and batch reads/writes, and the
- * secrets box that seals what the table keeps of webhook and Slack secrets. Every request the
+ * client and table, transactions and conditional writes, paging and batch reads/writes. Tenant secrets
+ * (webhook gate secrets, Slack webhooks) pass through as the domain gives them, sealed (domain/kernel/sealed.ts):
+ * the store never holds the key, so reading an environment needs none. Every request the
  * store sends goes through `db` (the bench and the request-count tests count them on that client).
  */
 export interface StoreBase {
@@ -170,15 +170,9 @@ export interface StoreBase {
    * the limit, and the cursor still continues after the last key evaluated.
    */
   page<T>(tenant: string, input: Omit<QueryCommandInput, 'TableName'>, cursor?: string, options?: PageOptions): Promise<Page<T>>;
-  /** Loads the secrets key once (it may come from Secrets Manager) before sealed items are read or written. */
-  ready(): Promise<void>;
-  /** The secrets box, once `ready` (null before). */
-  box(): SecretBox | null;
 }
 
 export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase {
-  let box: SecretBox | null = null;
-
   /** BatchWriteItem in chunks of 25, retrying unprocessed requests. */
   async function batchWrite(requests: ({ PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Key } })[]): Promise<void> {
     for (let i = 0; i < requests.length; i += 25) {
@@ -400,12 +394,6 @@ export function storeBase(db: DynamoDBDocumentClient, table: string): StoreBase 
       if (keep) items = items.filter(keep);
       return { items: items.map((i) => (raw ? (i as T) : strip<T>(i)!)), nextCursor: encodeCursor(r.LastEvaluatedKey) };
     },
-
-    async ready() {
-      box ??= await secretBox();
-    },
-
-    box: () => box,
   };
 }
 

@@ -36,7 +36,6 @@ export function committer(base: StoreBase, areas: Record<string, Area<object, Wr
   };
   return {
     async commit(tenant, ops) {
-      await base.ready();
       const events = outboxEvents(ops);
       const carrier = events.length ? ops.findIndex((op) => writesOf(op).carriers?.includes(op.kind)) : -1;
       const ctx: CommitContext = { tenant, ops, events: [], carried: carrier >= 0 };

@@ -111,20 +111,12 @@ async function repairLegacy(base: StoreBase, raw: Record<string, unknown>): Prom
 export function environmentArea(base: StoreBase) {
   const { db, table } = base;
 
-  /** Webhook secrets are sealed before they reach the table (secret-box.ts); every environment write goes through here. */
+  /** Every environment write goes through here; its webhook secrets are sealed already (domain/kernel/sealed.ts). */
   const envItem = (env: Environment): Record<string, unknown> => {
-    const box = base.box();
-    const webhookGates = box && env.webhookGates ? env.webhookGates.map((h) => ({ ...h, secret: box.seal(h.secret) })) : env.webhookGates;
-    const item: Record<string, unknown> = { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...environmentAttributes(env), webhookGates };
+    const item: Record<string, unknown> = { ...keys.environment(env.tenant, env.name), entity: 'Environment', ...environmentAttributes(env) };
     // The names of its targets' own heads: a string set (ADD and DELETE change it in place).
     if (Array.isArray(item[OWN_HEADS])) item[OWN_HEADS] = new Set(item[OWN_HEADS] as string[]);
     return item;
-  };
-
-  const openEnv = (env: Environment | null): Environment | null => {
-    const box = base.box();
-    if (!env || !box || !env.webhookGates?.length) return env;
-    return { ...env, webhookGates: env.webhookGates.map((h) => ({ ...h, secret: box.open(h.secret) })) };
   };
 
   /**
@@ -203,13 +195,11 @@ export function environmentArea(base: StoreBase) {
 
   const port: EnvironmentStorePort = {
     async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean; targets?: boolean } = {}): Promise<Environment | null> {
-      await base.ready();
-      return openEnv(await readEnvironment(base, tenant, name, opts.consistent !== false, opts.targets !== false));
+      return readEnvironment(base, tenant, name, opts.consistent !== false, opts.targets !== false);
     },
 
     /** One query of the environments, and one BatchGetItem of the targets items of those that have targets. */
     async listEnvironments(tenant: string): Promise<Environment[]> {
-      await base.ready();
       const k = keys.environments(tenant);
       const items = (await base.queryAll<Record<string, unknown>>(k.pk, k.skPrefix, true)).map((e): Record<string, unknown> => ({
         ...keys.environment(tenant, e.name as string),
@@ -228,13 +218,12 @@ export function environmentArea(base: StoreBase) {
             : t?.digest === stored.digest
               ? joinTargets(strip(item)!, t.targets as Target[])
               : await readEnvironment(base, tenant, item.name as string, true);
-        if (env) out.push(openEnv(env)!);
+        if (env) out.push(env);
       }
       return out;
     },
 
     async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
-      await base.ready();
       const targets = env.targets?.length ? [targetsWrite(env.tenant, env.name, env.targets)] : [];
       await withMonitors(monitorIndex(env, []), () =>
         base.transact(
@@ -257,7 +246,6 @@ export function environmentArea(base: StoreBase) {
     },
 
     async updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void> {
-      await base.ready();
       const own = versioned(env, previous);
       const items: TxItem[] = [...own.items];
       const reasons: ConflictReason[] = [...own.reasons];
@@ -316,7 +304,6 @@ export function environmentArea(base: StoreBase) {
 
     /** Who watches an alarm: read from the monitor index, across tenants (the alarm-event handler only). */
     async monitorWatchers(arn: string): Promise<{ tenant: string; environment: string }[]> {
-      await base.ready();
       const out: { tenant: string; environment: string }[] = [];
       for (const item of await base.queryIndexAll(GSI_MONITOR, keys.monitorWatchers(arn))) {
         const pk = String(item.pk);
@@ -343,7 +330,6 @@ export function environmentArea(base: StoreBase) {
     },
 
     async getTargetHead(tenant: string, environment: string, target: string, subject: string, opts: { consistent?: boolean } = {}): Promise<TargetHead | null> {
-      await base.ready();
       const r = await db.send(
         new GetCommand({ TableName: table, Key: keys.targetHead(tenant, environment, target, subject), ConsistentRead: opts.consistent ?? true }),
       );
@@ -351,7 +337,6 @@ export function environmentArea(base: StoreBase) {
     },
 
     async listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]> {
-      await base.ready();
       const k = keys.targetHeads(tenant, environment);
       return base.queryAll<TargetHead>(k.pk, k.skPrefix, true);
     },

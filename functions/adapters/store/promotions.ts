@@ -118,13 +118,11 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
     },
 
     async listRolloutTargets(tenant: string, promotionId: string): Promise<RolloutTarget[]> {
-      await base.ready();
       const k = keys.rolloutTargets(tenant, promotionId);
       return base.queryAll<RolloutTarget>(k.pk, k.skPrefix, true);
     },
 
     async getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null> {
-      await base.ready();
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.rolloutTarget(tenant, promotionId, target), ConsistentRead: true }));
       return strip<RolloutTarget>(r.Item);
     },
@@ -205,7 +203,6 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
     },
 
     async getLock(tenant: string, env: string): Promise<EnvLease | null> {
-      await base.ready();
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.lock(tenant, env), ConsistentRead: true }));
       return r.Item ? { holder: String(r.Item.holder), leaseUntil: Number(r.Item.leaseUntil) } : null;
     },

@@ -46,7 +46,6 @@ export function snapshotArea(
 
   const port: SnapshotStorePort = {
     async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
-      await base.ready();
       const own = environments.versioned(env, previous);
       await base.transact(
         [...own.items, snapshotItem(table, env.tenant, snapshot), ...auditItems(table, audit, events)],

@@ -29,6 +29,9 @@ export const ENVIRONMENT_ROUTES: Route[] = [
     env: 'tenant',
     summary: 'Create an environment',
     response: { schema: environmentResponse },
+    // It seals the webhook gates' secrets it is given: with the other writers of a tenant's secrets, in a function of its own role (functions/http/topology.ts).
+    startsFlows: false,
+    ownRole: true,
   },
   {
     method: 'GET',
@@ -58,6 +61,9 @@ export const ENVIRONMENT_ROUTES: Route[] = [
     env: { path: 'env' },
     summary: 'Update an environment (optimistic locking)',
     response: { schema: environmentResponse },
+    // It seals the webhook gates' secrets it is given: with the other writers of a tenant's secrets, in a function of its own role (functions/http/topology.ts).
+    startsFlows: false,
+    ownRole: true,
   },
   {
     method: 'DELETE',

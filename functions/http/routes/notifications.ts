@@ -36,6 +36,9 @@ export const NOTIFICATION_ROUTES: Route[] = [
     summary: 'Set tenant-wide notifications (Slack, Microsoft Teams and email)',
     context: { scope: 'tenant' },
     response: settings,
+    // It seals the Slack and Teams webhooks it is given: with the other writers of a tenant's secrets, in a function of its own role (functions/http/topology.ts).
+    startsFlows: false,
+    ownRole: true,
   },
   {
     method: 'GET',
@@ -57,6 +60,9 @@ export const NOTIFICATION_ROUTES: Route[] = [
     summary: 'Set notifications for promotions into this environment (overrides the tenant-wide ones)',
     context: { scope: 'environment' },
     response: settings,
+    // It seals the Slack and Teams webhooks it is given: with the other writers of a tenant's secrets, in a function of its own role (functions/http/topology.ts).
+    startsFlows: false,
+    ownRole: true,
   },
   {
     method: 'POST',

@@ -14,6 +14,7 @@ import type { ArtifactPointer, ArtifactVersion, Deployment, Promotion, Rule } fr
 import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import type { NotificationSettings } from '../../../domain/notify/model.ts';
 import type { Store } from '../../../domain/ports.ts';
+import { sealedForTest } from '../memory-deps.ts';
 import type { Target } from '../../../domain/kernel/target-schemas.ts';
 import type { DomainEvent } from '../../../domain/kernel/ports.ts';
 import type { WebhookDelivery, WebhookSubscription } from '../../../domain/webhooks/model.ts';
@@ -303,7 +304,7 @@ export const deployment = (environment: string, deployedAt: string, over: Partia
 export const settings = (tenant: string, scope: string, version: number, channels: string[] = ['#releases']): NotificationSettings => ({
   tenant,
   scope,
-  slack: { webhook: 'https://hooks.slack.test/services/T0/B0/x', channels },
+  slack: { webhook: sealedForTest('https://hooks.slack.test/services/T0/B0/x'), origin: 'https://hooks.slack.test', channels },
   events: ['approval-required'],
   version,
   updatedAt: '2030-01-01T00:00:00.000Z',
