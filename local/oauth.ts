@@ -90,7 +90,7 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory) {
     const rows = users
       .map(
         (u) =>
-          `<li><button type="submit" name="email" value="${esc(u.email)}"><span class="who">${esc(u.email)}</span><span class="what">${esc(u.tenant)} · ${esc(u.groups.join(', ') || 'no role')}</span></button></li>`,
+          `<li><button type="submit" name="email" value="${esc(u.email)}"><span class="who">${esc(u.email)}</span><span class="what">${esc(u.tenant)} · ${esc(u.idpGroups ? `IdP groups: ${u.idpGroups.join(', ') || 'none'}` : u.groups.join(', ') || 'no role')}</span></button></li>`,
       )
       .join('');
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Stageline (local)</title><style>${STYLE}</style></head>

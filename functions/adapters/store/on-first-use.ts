@@ -177,6 +177,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       listMembers: true,
       notBefore: true,
       getBindings: true,
+      getGroupMapping: true,
     },
   },
   analysisTemplates: {
@@ -242,6 +243,7 @@ export const KIND_AREAS: Record<WriteOp['kind'], AreaName> = {
   analysisTemplates: 'analysisTemplates',
   metricAccounts: 'analysisTemplates',
   accessBindings: 'tenants',
+  groupMapping: 'tenants',
 };
 
 /** The areas that add items to every commit (`merged`: the metric counters), whatever its ops. */

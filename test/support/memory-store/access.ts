@@ -8,6 +8,7 @@ import { strip } from '../../../functions/adapters/store/base.ts';
 import type { MemoryState, Writers } from './area.ts';
 import type { AccessOp } from '../../../domain/access/ports.ts';
 import type { Binding, Bindings } from '../../../domain/access/bindings.ts';
+import type { GroupMapEntry, GroupMapping } from '../../../domain/access/group-mapping.ts';
 import { auditWrite } from './audit.ts';
 import { readEnvironment } from './environments.ts';
 import { create, createOrVersion, less, versioned } from './table.ts';
@@ -131,6 +132,11 @@ export function accessArea({ table }: MemoryState) {
       if (!item) return null;
       return { bindings: structuredClone((item.bindings ?? []) as Binding[]), version: Number(item.version) };
     },
+    async getGroupMapping(tenant: string): Promise<GroupMapping | null> {
+      const item = table.get(keys.groupMapping(tenant));
+      if (!item) return null;
+      return { entries: structuredClone((item.entries ?? []) as GroupMapEntry[]), version: Number(item.version) };
+    },
   };
   const scim: ScimStorePort = {
     async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
@@ -175,6 +181,18 @@ export function accessArea({ table }: MemoryState) {
     accessBindings: (op, ctx) => [
       versioned(
         { ...keys.bindings(ctx.tenant), entity: 'Bindings', bindings: structuredClone(op.bindings), version: (op.expectedVersion ?? 0) + 1 },
+        op.expectedVersion,
+      ),
+    ],
+    groupMapping: (op, ctx) => [
+      versioned(
+        {
+          ...keys.groupMapping(ctx.tenant),
+          entity: 'GroupMapping',
+          tenant: ctx.tenant,
+          entries: structuredClone(op.entries),
+          version: (op.expectedVersion ?? 0) + 1,
+        },
         op.expectedVersion,
       ),
     ],
