@@ -1,4 +1,5 @@
 import * as z from '../kernel/zod.ts';
+import { Forbidden } from '../kernel/errors.ts';
 import { PLATFORM_GROUP, ROLES, type Role } from './auth.ts';
 
 /**
@@ -156,3 +157,36 @@ export const groupMapText = (list: readonly GroupMapEntry[]) =>
   list
     .map((e) => `${JSON.stringify(e.idpGroup)} -> ${[e.group !== undefined ? `group:${e.group}` : '', ...(e.roles ?? [])].filter(Boolean).join(' ')}`)
     .join('\n') || '(none)';
+
+/**
+ * The identity provider a user pool user signed in through: the `identities` attribute Cognito keeps for
+ * a federated user (a JSON list; the primary one, else the first), or null for a user of the pool itself.
+ */
+export function providerOf(identities: string | undefined): string | null {
+  if (identities === undefined || identities === '') return null;
+  let list: unknown;
+  try {
+    list = JSON.parse(identities);
+  } catch {
+    throw new Forbidden('The user pool sent identities that are not a JSON list: sign-in refused');
+  }
+  if (!Array.isArray(list) || !list.length) throw new Forbidden('The user pool sent identities that are not a JSON list: sign-in refused');
+  const named = list.filter((i): i is { providerName: string; primary?: unknown } => typeof (i as { providerName?: unknown })?.providerName === 'string');
+  const primary = named.find((i) => String(i.primary) === 'true') ?? named[0];
+  if (!primary) throw new Forbidden('The user pool sent identities naming no provider: sign-in refused');
+  return primary.providerName;
+}
+
+/**
+ * What a federated user's token carries (the pre-token-generation trigger; the local issuer uses claimsFor
+ * alike): the tenant whose provider they signed in through, and `cognito:groups` made by the tenant's
+ * mapping of their IdP groups, nothing else. Refused (the sign-in fails) when the provider is no tenant's
+ * or the tenant has no mapping saved (an admin saves one, even empty, before its people sign in).
+ */
+export function federatedToken(provider: string, mapping: GroupMapping | null, idpGroups: readonly string[]): { tenant: string; groups: string[] } {
+  const tenant = tenantOfProvider(provider);
+  if (tenant === null) throw new Forbidden(`Provider '${provider}' is not a tenant's identity provider (t-<tenant>-oidc or t-<tenant>-saml): sign-in refused`);
+  if (mapping === null)
+    throw new Forbidden(`Tenant '${tenant}' has no group mapping: an admin saves one (PUT /api/v1/access/group-mapping, even empty) before its people sign in`);
+  return { tenant, groups: tokenGroups(claimsFor(mapping.entries, idpGroups)) };
+}
