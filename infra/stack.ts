@@ -11,7 +11,7 @@
  * are those of a deployed stack. Context keys: infra/context.ts.
  */
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -90,6 +90,10 @@ export class StagelineStack extends Stack {
     // registry-push: a digest already published is not published again; a push two hours old is published by hand.
     events.onAsyncFailure(fn('registry-push'), 2, Duration.hours(2), 'the RegistryPush rule on the default bus');
 
+    // Groups become roles: the user pool's pre-token-generation trigger (V2_0: it overrides the access token's claims too)
+    // maps a federated user's IdP groups through their tenant's mapping; its failures fail the sign-in and count in the
+    // account's Lambda errors alarm (infra/alarms.ts).
+    identity.userPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, fn('pre-token'), cognito.LambdaVersion.V2_0);
     const scheduling = new Scheduling(this, 'SchedulingPart', events, fn('schedule-fire'));
     // schedule-fire: the schedules themselves retry the invoke within an hour (functions/adapters/scheduler.ts
     // RetryPolicy); a resume, sweep, reminder or freeze edge still failing an hour after its time is for a person.

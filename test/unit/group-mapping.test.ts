@@ -22,7 +22,7 @@ const entry: fc.Arbitrary<GroupMapEntry> = fc
     roles: fc.option(fc.subarray([...ROLES], { minLength: 1 }), { nil: undefined }),
   })
   .filter((e) => e.group !== undefined || e.roles !== undefined)
-  .map((e) => Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as GroupMapEntry);
+  .map((e) => Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as unknown as GroupMapEntry);
 const mapping = fc.array(entry, { maxLength: 8 });
 const idpGroups = fc.array(fc.oneof(fc.constantFrom(...IDP), fc.string({ maxLength: 12 })), { maxLength: 8 });
 
