@@ -1,10 +1,7 @@
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
 import { federatedToken, IDP_GROUPS_CLAIM, parseIdpGroups, providerOf, tenantOfProvider } from '#domain/access/group-mapping';
-import { compose } from '../http/deps.ts';
+import { readGroupMapping } from '../adapters/group-mapping-reader.ts';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
-
-/** This function's adapters: the store alone (one GetItem of the tenant's group mapping per token). */
-const wiring = compose();
 
 /**
  * The user pool's pre-token-generation trigger (V2_0 event): for a user who signed in through a tenant's
@@ -23,7 +20,7 @@ export const handler = withLambdaContext(async (event: PreTokenGenerationV2Trigg
     { provider, trigger: event.triggerSource, idpGroups: idpGroups.length },
     async () => {
       const tenant = tenantOfProvider(provider);
-      const mapping = tenant === null ? null : await wiring.deps().store.getGroupMapping(tenant);
+      const mapping = tenant === null ? null : await readGroupMapping(tenant);
       return federatedToken(provider, mapping, idpGroups);
     },
     (t) => ({ tenant: t.tenant, groups: t.groups.length }),

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
-import { resetDeps, type AllDeps } from '../../functions/http/deps.ts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { handler } from '../../functions/handlers/pre-token.ts';
-import { memoryDeps } from '../support/memory-deps.ts';
 import { keys } from '../../functions/adapters/keys.ts';
 
 /**
@@ -29,13 +29,23 @@ function event(userAttributes: Record<string, string>, groups: string[] = []): P
 const identities = (providerName: string, providerType = 'OIDC') =>
   JSON.stringify([{ userId: 'abc', providerName, providerType, issuer: null, primary: 'true', dateCreated: '1732700000000' }]);
 
-async function withMapping(tenant: string, entries: unknown[]) {
-  const m = memoryDeps();
-  await m.store.commit(tenant, [{ kind: 'groupMapping', entries: entries as never, expectedVersion: null }]);
-  resetDeps(m.deps as unknown as AllDeps);
-  return m;
+/** The table as the trigger reads it: each tenant's group mapping item, by its key (keys.groupMapping). */
+const ddb = mockClient(DynamoDBDocumentClient);
+const items = new Map<string, Record<string, unknown>>();
+beforeEach(() => {
+  process.env.TABLE_NAME = 'stageline-table';
+  items.clear();
+  ddb.on(GetCommand).callsFake((input: { Key: { pk: string; sk: string } }) => ({ Item: items.get(JSON.stringify(input.Key)) }));
+});
+afterEach(() => {
+  ddb.reset();
+  delete process.env.TABLE_NAME;
+});
+async function withMapping(tenant: string, entries: unknown[], version = 1) {
+  const key = keys.groupMapping(tenant);
+  items.set(JSON.stringify(key), { ...key, entity: 'GroupMapping', tenant, entries, version });
+  return { change: (next: unknown[]) => withMapping(tenant, next, version + 1) };
 }
-afterEach(() => resetDeps());
 
 describe('functions/handlers/pre-token.ts', () => {
   it("a federated user's token carries the provider's tenant and only the mapped groups and roles", async () => {
@@ -70,7 +80,7 @@ describe('functions/handlers/pre-token.ts', () => {
     const m = await withMapping('acme', [{ idpGroup: 'ops', roles: ['deployer'] }]);
     const e = () => event({ identities: identities('t-acme-oidc'), 'custom:idp_groups': '["ops"]' });
     expect((await handler(e())).response.claimsAndScopeOverrideDetails.groupOverrideDetails?.groupsToOverride).toEqual(['deployer']);
-    await m.store.commit('acme', [{ kind: 'groupMapping', entries: [], expectedVersion: 1 }]);
+    await m.change([]);
     expect((await handler(e())).response.claimsAndScopeOverrideDetails.groupOverrideDetails?.groupsToOverride).toEqual([]);
   });
 
@@ -87,7 +97,17 @@ describe('functions/handlers/pre-token.ts', () => {
     expect(out.response.claimsAndScopeOverrideDetails).toEqual({});
   });
 
-  it('reads the mapping with one GetItem of the tenant’s own item', () => {
-    expect(keys.groupMapping('acme')).toEqual({ pk: 'T#acme#PEOPLE', sk: 'GROUPMAP' });
+  it('reads the mapping with one consistent GetItem of the tenant’s own item, and nothing else', async () => {
+    await withMapping('acme', []);
+    await handler(event({ identities: identities('t-acme-oidc') }));
+    expect(ddb.calls()).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({
+      TableName: 'stageline-table',
+      Key: { pk: 'T#acme#PEOPLE', sk: 'GROUPMAP' },
+      ConsistentRead: true,
+    });
+    ddb.resetHistory();
+    await handler(event({ 'custom:tenant_id': 'acme' }));
+    expect(ddb.calls()).toHaveLength(0);
   });
 });
