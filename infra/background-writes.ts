@@ -38,6 +38,19 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
  * and checks that every write it makes is allowed here (and stack-iam.test.ts that the template grants
  * exactly this).
  */
+/**
+ * Background functions that only read, and only a few items: these actions on items of these kinds,
+ * and nothing else (no index, no write). The pre-token trigger reads one tenant's group mapping with
+ * one GetItem per token (functions/handlers/pre-token.ts).
+ */
+export const NARROW_READS: Record<string, NarrowWrite> = {
+  'pre-token': {
+    actions: ['dynamodb:GetItem'],
+    partitions: [anyOf(keys.groupMapping)],
+    what: "the tenant's group mapping (keys.groupMapping), one GetItem per token",
+  },
+};
+
 export const NARROW_WRITES: Record<string, NarrowWrite[]> = {
   // An alarm of a monitor asks the flows of what bakes under it to roll it back (domain/promotion/rollout/alarms.ts): it
   // records the alarm on the promotion with its audit entry (events ride on it), on a rollout's targets' items (in the

@@ -11,7 +11,7 @@
  * are those of a deployed stack. Context keys: infra/context.ts.
  */
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -33,7 +33,7 @@ import { PromotionFlow } from './flows.ts';
 import type { HandlerFunction } from './function.ts';
 import { Functions } from './functions.ts';
 import { Identity } from './identity.ts';
-import { acknowledgePolicies } from './acknowledgements.ts';
+import { acknowledgePolicies, noFunctionDlq } from './acknowledgements.ts';
 import { AdapterNeeds } from './needs.ts';
 import { Scheduling } from './scheduling.ts';
 import { DataStore } from './store.ts';
@@ -90,6 +90,14 @@ export class StagelineStack extends Stack {
     // registry-push: a digest already published is not published again; a push two hours old is published by hand.
     events.onAsyncFailure(fn('registry-push'), 2, Duration.hours(2), 'the RegistryPush rule on the default bus');
 
+    // Groups become roles: the user pool's pre-token-generation trigger (V2_0: it overrides the access token's claims too)
+    // maps a federated user's IdP groups through their tenant's mapping; its failures fail the sign-in and count in the
+    // account's Lambda errors alarm (infra/alarms.ts).
+    identity.userPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, fn('pre-token'), cognito.LambdaVersion.V2_0);
+    noFunctionDlq(
+      fn('pre-token'),
+      'Invoked synchronously by the user pool while it makes a token: a failure fails that sign-in or refresh at once (the person sees it and signs in again), nothing is queued to be lost.',
+    );
     const scheduling = new Scheduling(this, 'SchedulingPart', events, fn('schedule-fire'));
     // schedule-fire: the schedules themselves retry the invoke within an hour (functions/adapters/scheduler.ts
     // RetryPolicy); a resume, sweep, reminder or freeze edge still failing an hour after its time is for a person.

@@ -4,7 +4,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Duration, RemovalPolicy, Validations, type Stack } from 'aws-cdk-lib';
 import { INSTANCE_ATTRIBUTES, TABLE } from '../functions/adapters/keys.ts';
 import { READ_ACTIONS, TENANT_LEADING_KEYS, WRITE_ACTIONS, type DataAccess } from './access.ts';
-import { NARROW_WRITES } from './background-writes.ts';
+import { NARROW_READS, NARROW_WRITES } from './background-writes.ts';
 import type { HandlerFunction } from './function.ts';
 import { StackPart } from './part.ts';
 
@@ -139,6 +139,17 @@ export class DataStore extends StackPart {
    */
   grantData(name: string, fn: HandlerFunction, access: DataAccess): void {
     if (access === 'none') return;
+    const reads = NARROW_READS[name];
+    if (reads) {
+      fn.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: reads.actions,
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': reads.partitions } },
+        }),
+      );
+      return;
+    }
     fn.fn.addToRolePolicy(new iam.PolicyStatement({ actions: READ_ACTIONS, resources: this.arns }));
     if (access !== 'write') return;
     const narrow = NARROW_WRITES[name];

@@ -56,15 +56,15 @@ export class LocalDirectory implements Directory, UserAdmin {
   /** A user who may sign in locally, by email (the local sign-in page and `stageline login`). */
   signInAs(email: string): DemoUser | null {
     const u = [...this.users.values()].find((x) => x.email.toLowerCase() === email.toLowerCase());
-    return u ? { sub: u.sub, email: u.email, tenant: u.tenant, groups: [...u.groups] } : null;
+    return u ? { sub: u.sub, email: u.email, tenant: u.tenant, groups: [...u.groups], ...(u.idpGroups ? { idpGroups: [...u.idpGroups] } : {}) } : null;
   }
 
   /** Everyone who may sign in locally (the sign-in page lists them): by tenant, then email. */
   signInUsers(): DemoUser[] {
     return [...this.users.values()]
-      .filter((u) => u.groups.length)
+      .filter((u) => u.groups.length || u.idpGroups?.length)
       .sort((a, b) => (a.tenant === b.tenant ? a.email.localeCompare(b.email) : a.tenant.localeCompare(b.tenant)))
-      .map((u) => ({ sub: u.sub, email: u.email, tenant: u.tenant, groups: [...u.groups] }));
+      .map((u) => ({ sub: u.sub, email: u.email, tenant: u.tenant, groups: [...u.groups], ...(u.idpGroups ? { idpGroups: [...u.idpGroups] } : {}) }));
   }
 
   private view(u: DemoUser): DirectoryUser {

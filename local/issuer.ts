@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { claimsFor, tokenGroups, type GroupMapEntry } from '../domain/access/group-mapping.ts';
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
 
 /**
@@ -13,6 +14,12 @@ export interface DemoUser {
   email: string;
   tenant: string;
   groups: string[];
+  /**
+   * The raw groups an identity provider sent for a federated user (`custom:idp_groups`): the token's
+   * `cognito:groups` are then what the tenant's group mapping makes of them (claimsFor), as the
+   * pre-token-generation trigger does on AWS, and `groups` is not used.
+   */
+  idpGroups?: string[];
 }
 
 export class LocalIssuer {
@@ -44,12 +51,21 @@ export class LocalIssuer {
 
   /** told about every user a token is signed for (the local directory) */
   onSign?: (user: DemoUser) => void;
+  /** the tenant's group mapping, read when a token is signed for a user with IdP groups (the local stack reads the table) */
+  groupMapping?: (tenant: string) => Promise<readonly GroupMapEntry[]>;
+
+  /** The token's groups: for a user with IdP groups, what the tenant's mapping makes of them now (nothing unmapped); else the user's groups. */
+  async groupsOf(user: DemoUser): Promise<string[]> {
+    if (user.idpGroups === undefined) return user.groups;
+    return tokenGroups(claimsFor((await this.groupMapping?.(user.tenant)) ?? [], user.idpGroups));
+  }
 
   async sign(user: DemoUser, opts: { expiresIn?: string; audience?: string; issuer?: string; claims?: Record<string, string> } = {}): Promise<string> {
     this.onSign?.(user);
     const key = await importJWK(this.privateJwk, 'ES256');
+    const groups = await this.groupsOf(user);
     // Extra claims (a federated sign-in's custom:idp_groups) never override who the token is for.
-    return new SignJWT({ ...opts.claims, email: user.email, 'custom:tenant_id': user.tenant, 'cognito:groups': user.groups, token_use: 'id' })
+    return new SignJWT({ ...opts.claims, email: user.email, 'custom:tenant_id': user.tenant, 'cognito:groups': groups, token_use: 'id' })
       .setProtectedHeader({ alg: 'ES256', kid: this.privateJwk.kid })
       .setSubject(user.sub)
       .setIssuer(opts.issuer ?? this.issuer)
@@ -81,5 +97,7 @@ export const DEMO_USERS: Record<string, DemoUser> = {
   victor: { sub: 'u-victor', email: 'victor@acme.example', tenant: 'acme', groups: ['viewer'] },
   eve: { sub: 'u-eve', email: 'eve@globex.example', tenant: 'globex', groups: ['admin'] },
   /** a platform operator: creates tenants and their first admins (POST /api/v1/tenants) */
+  /** a user of acme's identity provider (federated): her roles come from acme's group mapping of 'Payments Engineers' */
+  fiona: { sub: 'u-fiona', email: 'fiona@acme.example', tenant: 'acme', groups: [], idpGroups: ['Payments Engineers'] },
   pat: { sub: 'u-pat', email: 'pat@platform.example', tenant: 'platform', groups: ['admin', 'platform-admin'] },
 };

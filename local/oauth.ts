@@ -112,7 +112,7 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
     const rows = users
       .map(
         (u) =>
-          `<li><button type="submit" name="email" value="${esc(u.email)}"><span class="who">${esc(u.email)}</span><span class="what">${esc(u.tenant)} · ${esc(u.groups.join(', ') || 'no role')}</span></button></li>`,
+          `<li><button type="submit" name="email" value="${esc(u.email)}"><span class="who">${esc(u.email)}</span><span class="what">${esc(u.tenant)} · ${esc(u.idpGroups ? `IdP groups: ${u.idpGroups.join(', ') || 'none'}` : u.groups.join(', ') || 'no role')}</span></button></li>`,
       )
       .join('');
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Stageline (local)</title><style>${STYLE}</style></head>
@@ -192,7 +192,13 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
       if (method !== 'GET') return oauthError(405, 'invalid_request', 'the identity provider answers with GET');
       try {
         const { identity, request } = await federation.callback(url, host);
-        const user: DemoUser = { sub: identity.sub, email: identity.email, tenant: identity.tenant, groups: [] };
+        const user: DemoUser = {
+          sub: identity.sub,
+          email: identity.email,
+          tenant: identity.tenant,
+          groups: [],
+          idpGroups: JSON.parse(identity[IDP_GROUPS_CLAIM]) as string[],
+        };
         return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
       } catch (err) {
         if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);
@@ -204,7 +210,13 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
       if (method !== 'POST') return oauthError(405, 'invalid_request', 'the identity provider posts its SAML Response (HTTP-POST binding)');
       try {
         const { identity, request } = await federation.samlCallback(new URLSearchParams(body.toString('utf8')), host);
-        const user: DemoUser = { sub: identity.sub, email: identity.email, tenant: identity.tenant, groups: [] };
+        const user: DemoUser = {
+          sub: identity.sub,
+          email: identity.email,
+          tenant: identity.tenant,
+          groups: [],
+          idpGroups: JSON.parse(identity[IDP_GROUPS_CLAIM]) as string[],
+        };
         return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
       } catch (err) {
         if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);

@@ -296,6 +296,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   registerJwtVerifier(async (token) => (await issuer.verify(token)) as Record<string, unknown>);
   // The issuer is the identity provider: whoever it signs a token for is in the directory.
   issuer.onSign = (u) => directory.add(u);
+  // A federated user's groups are what the tenant's group mapping makes of their IdP groups, as the pre-token trigger does on AWS.
+  issuer.groupMapping = async (tenant) => (await local.store.getGroupMapping(tenant))?.entries ?? [];
   // Cognito's managed login, locally: authorization code + PKCE, choosing a directory user.
   const oauth = localOAuth(issuer, directory, { store: local.store, secrets: local.secrets!, clock: local.clock });
   const gateway = await startGateway({
@@ -385,5 +387,5 @@ async function localSignIn(method: string, url: URL, body: Buffer, directory: Lo
   if (typeof email !== 'string' || !email) return reply(400, { message: 'send {"email": "…"}: a demo user or one an admin invited' });
   const user = directory.signInAs(email);
   if (!user) return reply(404, { message: `no local user ${email}: a demo user (alice@acme.example, …) or one an admin invited (stageline users invite)` });
-  return reply(200, { token: await issuer.sign(user), email: user.email, tenant: user.tenant, groups: user.groups });
+  return reply(200, { token: await issuer.sign(user), email: user.email, tenant: user.tenant, groups: await issuer.groupsOf(user) });
 }

@@ -57,7 +57,8 @@ const shown = (p: string) => {
 const tokensFile = shown(join(dataDir, 'tokens.env'));
 const byTenant = new Map<string, string[]>();
 for (const [name, user] of Object.entries(DEMO_USERS)) {
-  byTenant.set(user.tenant, [...(byTenant.get(user.tenant) ?? []), `${name} (${user.groups.join(', ')})`]);
+  const what = user.idpGroups ? `IdP groups: ${user.idpGroups.join(', ')}` : user.groups.join(', ');
+  byTenant.set(user.tenant, [...(byTenant.get(user.tenant) ?? []), `${name} (${what})`]);
 }
 const [home, ...others] = [...byTenant].map(([tenant, users]) => `${tenant}: ${users.join(', ')}`);
 const secret = stack.slackSigningSecret;

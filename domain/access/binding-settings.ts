@@ -3,6 +3,7 @@ import { Forbidden, NoAdminLeft, UserNotFound, VersionConflict } from '../kernel
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { hasRole, ROLES, type Principal, type Role } from './auth.ts';
+import { groupMapText, normalGroupMap, type GroupMapEntry, type GroupMapping, type GroupMappingBody } from './group-mapping.ts';
 import { checkBindings, grantsAdmin, keepsAdmin, rightsIn, type Binding, type Bindings, type BindingsBody } from './bindings.ts';
 import { rightsMatrix, type EnvironmentRights } from './rights.ts';
 import { scimGroupsOf } from './scim.ts';
@@ -121,4 +122,49 @@ export async function effectiveRights(deps: Deps, ctx: Ctx, user?: string): Prom
     groups: who.groups.filter((g) => !(ROLES as readonly string[]).includes(g)),
     environments: rightsMatrix(who, bindings, environments),
   };
+}
+
+/** GET /access/group-mapping: the tenant's IdP group mapping and its version (0: none saved yet). */
+export async function getGroupMap(deps: Pick<Deps, 'store'>, ctx: Ctx): Promise<GroupMapping> {
+  const stored = await deps.store.getGroupMapping(ctx.principal.tenant);
+  return { entries: stored?.entries ?? [], version: stored?.version ?? 0 };
+}
+
+/**
+ * Replaces the tenant's group mapping (admin): 409 on a stale version; stored in its normal form, audited
+ * with before and after. It acts at each person's next token (the pre-token trigger on AWS, the local
+ * issuer locally): a token already issued keeps what it carries until it expires (docs/operations/security.md).
+ */
+export async function putGroupMap(deps: Deps, ctx: Ctx, body: GroupMappingBody): Promise<GroupMapping> {
+  const { tenant } = ctx.principal;
+  return retryOnConflict(deps.tunables, async () => {
+    const stored = await deps.store.getGroupMapping(tenant);
+    const current = stored?.version ?? 0;
+    if (body.version !== undefined && body.version !== current)
+      throw new VersionConflict(`The group mapping is at version ${current}, not ${body.version}; read it again and reapply your change`, {
+        currentVersion: current,
+      });
+    const next = normalGroupMap(body.entries as GroupMapEntry[]);
+    await deps.store.commit(tenant, [
+      { kind: 'groupMapping', entries: next, expectedVersion: stored ? stored.version : null },
+      {
+        kind: 'audit',
+        entry: auditEntry(
+          tenant,
+          {
+            actor: ctx.principal.id,
+            actorName: ctx.principal.name,
+            action: 'access.group-mapping.put',
+            entityType: 'tenant',
+            entityId: 'group-mapping',
+            before: stored ? groupMapText(stored.entries) : null,
+            after: groupMapText(next),
+            requestId: ctx.requestId,
+          },
+          deps.clock(),
+        ),
+      },
+    ]);
+    return { entries: next, version: current + 1 };
+  });
 }

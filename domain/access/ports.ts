@@ -4,6 +4,7 @@ import type { AppKey } from './model.ts';
 import type { ScimStorePort } from './scim-model.ts';
 import type { Binding, Bindings } from './bindings.ts';
 import type { IdentityProviderRepo } from './federation.ts';
+import type { GroupMapEntry, GroupMapping } from './group-mapping.ts';
 
 /** A tenant: its id is the `custom:tenant_id` every one of its users carries. */
 export interface Tenant {
@@ -73,10 +74,15 @@ export interface TenantRepo extends IdentityProviderRepo {
   notBefore(tenant: string, id: string): Promise<number | null>;
   /** The tenant's role bindings (domain/access/bindings.ts), one item with the people; null when never saved. */
   getBindings(tenant: string): Promise<Bindings | null>;
+  /** The tenant's group mapping (domain/access/group-mapping.ts), one item the pre-token trigger reads whole; null when never saved. */
+  getGroupMapping(tenant: string): Promise<GroupMapping | null>;
 }
 
 /** The tenant's role bindings: one item (bounded: MAX_BINDINGS), replaced whole, conditioned on the version read (null: none yet). */
-export type AccessOp = { kind: 'accessBindings'; bindings: Binding[]; expectedVersion: number | null };
+export type AccessOp =
+  | { kind: 'accessBindings'; bindings: Binding[]; expectedVersion: number | null }
+  /** The tenant's group mapping: one item (bounded: MAX_GROUP_MAP_ENTRIES), replaced whole, conditioned on the version read. */
+  | { kind: 'groupMapping'; entries: GroupMapEntry[]; expectedVersion: number | null };
 
 /** A user as the identity provider knows them, with the roles Stageline reads from their groups. */
 export interface ManagedUser extends DirectoryUser {

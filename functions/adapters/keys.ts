@@ -69,6 +69,7 @@
  * | Member            | T#t#PEOPLE                      | U#<sub>               | a person of the tenant and their roles (the people index): all of a tenant in one query, never the whole pool |
  * | DomainClaim       | T#_domains#DOMAIN               | D#<domain>            | which tenant holds an email domain (one each): the registry's own partition (`_domains` is no tenant id), written through its own fenced session |
  * | NotBefore         | T#t#PEOPLE                      | OUT#<sub>             | the second before which a person's tokens stop counting (removed or demoted); read by every change a person sends; TTL |
+ * | GroupMapping      | T#t#PEOPLE                      | GROUPMAP              | the tenant's IdP group -> group/roles mapping (≤ 200 entries), versioned as a whole; the pre-token trigger reads it with one GetItem per token |
  * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment (or one of its targets) watches; written with the environment |
  * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix; a config one is read only when the environment's item names its target |
  * | Instance          | T#t#INST#<env>#<target>         | I#<instance>          | an app instance of a target: the version it read and when that changed (written only on a change, never on a 304); all of a target by prefix; TTL |
@@ -210,6 +211,7 @@ export const keys = {
   members: (tenant: string) => ({ pk: `${t(tenant)}PEOPLE`, skPrefix: 'U#' }),
   notBefore: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `OUT#${id}` }),
   bindings: (tenant: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: 'BINDINGS' }),
+  groupMapping: (tenant: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: 'GROUPMAP' }),
   webhook: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `W#${id}` }),
   webhooks: (tenant: string) => ({ pk: `${t(tenant)}WEBHOOK`, skPrefix: 'W#' }),
   webhookSecret: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}WEBHOOK`, sk: `SECRET#${id}` }),

@@ -29,7 +29,7 @@ export type DeclaredName = { [K in keyof typeof env]: (typeof env)[K] extends { 
 export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   // Set by the stack (functions/configuration/stack.ts).
   TABLE_NAME: {
-    readBy: ['functions/http/deps.ts', 'functions/http/tenant-deps.ts'],
+    readBy: ['functions/http/deps.ts', 'functions/http/tenant-deps.ts', 'functions/adapters/group-mapping-reader.ts'],
     description: "the DynamoDB table (every function; locally the local stack's own table)",
   },
   EVENT_BUS_NAME: {

@@ -84,6 +84,8 @@ export const WORKFLOW_TASKS = {
   'alarm-state': { startsFlows: false },
   // Discovery publishes as artifacts-publish does (tags in the first environment's registries).
   'registry-push': { timeout: 60, startsFlows: false },
+  // The user pool's pre-token-generation trigger: one read of the tenant's group mapping per token (infra/background-writes.ts NARROW_READS).
+  'pre-token': { startsFlows: false },
 } as const satisfies Record<string, WorkflowTask>;
 
 export type WorkflowHandler = keyof typeof WORKFLOW_TASKS;

@@ -34,8 +34,10 @@ describe('functions', () => {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
-      // The table's name only where the bundle holds the store's wiring (functions/http/deps.ts, which reads it).
-      const reachesStore = bundleFunction(name, { traceSdk: false, reuseAny: true }).modules.has('functions/http/deps.ts');
+      // The table's name only where the bundle holds the store's wiring (functions/http/deps.ts, which reads it), or the
+      // pre-token trigger's one read of the group mapping (functions/adapters/group-mapping-reader.ts).
+      const modules = bundleFunction(name, { traceSdk: false, reuseAny: true }).modules;
+      const reachesStore = modules.has('functions/http/deps.ts') || modules.has('functions/adapters/group-mapping-reader.ts');
       expect(fn.Properties.Environment?.Variables?.TABLE_NAME, name).toEqual(reachesStore ? { Ref: tableId } : undefined);
       if (!reachesStore) storeless.push(name);
     }

@@ -7,7 +7,7 @@ import { FALLBACK_HANDLER, ROUTES, WORKFLOW_HANDLERS } from '../../functions/htt
 import { FUNCTIONS, handlersOf } from '../../functions/http/topology.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
 import { TENANT_LEADING_KEYS, READ_ACTIONS, WRITE_ACTIONS, dataAccessOf } from '../../infra/access.ts';
-import { NARROW_WRITES } from '../../infra/background-writes.ts';
+import { NARROW_READS, NARROW_WRITES } from '../../infra/background-writes.ts';
 import { bundleFunction } from '../../infra/bundle.ts';
 import { trustPolicySize, TRUST_POLICY_QUOTA } from '../../infra/store.ts';
 import { SYNTH_TIMEOUT, actionsOf, functionIds, statementsOf, synthesized, type Resource } from '../support/cdk-template.ts';
@@ -76,7 +76,9 @@ describe('least privilege', () => {
       const background = (WORKFLOW_HANDLERS as readonly string[]).includes(name);
       // A background function whose writes are few and known writes with only those actions (infra/background-writes.ts; checked below).
       const writes = NARROW_WRITES[name] ? NARROW_WRITES[name]!.flatMap((w) => w.actions) : WRITE_ACTIONS;
-      const expected = background ? { none: [], read: READ_ACTIONS, write: [...new Set([...READ_ACTIONS, ...writes])] }[access] : [];
+      // A background function that only reads a few items (infra/background-writes.ts NARROW_READS) holds only those actions.
+      const narrowReads = NARROW_READS[name]?.actions;
+      const expected = narrowReads ?? (background ? { none: [], read: READ_ACTIONS, write: [...new Set([...READ_ACTIONS, ...writes])] }[access] : []);
       expect(dynamo, name).toEqual([...expected].sort());
       const assuming = statementsOf(id).filter((st) => [st.Action].flat().includes('sts:AssumeRole'));
       // Tenants' metric roles (CloudWatch analysis): only with an external id of the metric reader's form (the customers' trust
@@ -269,6 +271,31 @@ describe('IAM hardening', () => {
         name,
       ).not.toContain('dynamodb:BatchWriteItem');
     }
+  });
+
+  it("lets the pre-token trigger do exactly one thing to the table: GetItem of the tenants' group mapping items (no index, no write), and nothing else its bundle does not use", () => {
+    const id = functionIds().get('pre-token')!;
+    const roleId = all()[id]!.Properties.Role['Fn::GetAtt'][0];
+    const dynamo = roleStatements(roleId).filter((st) => [st.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect([dynamo[0]!.Action].flat()).toEqual(['dynamodb:GetItem']);
+    expect(dynamo[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#PEOPLE'] } });
+    expect(JSON.stringify(dynamo[0]!.Resource)).not.toContain('/index/');
+    // Its other statements: logs and tracing only (no other AWS service its bundle does not call).
+    const others = roleStatements(roleId)
+      .flatMap((st) => [st.Action].flat() as string[])
+      .filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('xray:') && !a.startsWith('logs:'));
+    expect(others).toEqual([]);
+    // The user pool invokes it as its pre-token-generation trigger, V2_0 (the access token's claims too).
+    const pools = Object.values(all()).filter((r) => r.Type === 'AWS::Cognito::UserPool');
+    expect(pools).toHaveLength(1);
+    const config = pools[0]!.Properties.LambdaConfig.PreTokenGenerationConfig;
+    expect(config.LambdaVersion).toBe('V2_0');
+    expect(config.LambdaArn).toEqual({ 'Fn::GetAtt': [id, 'Arn'] });
+    // Its environment: the table's name (its one read) and what every function gets, no adapter's settings (no secret, bus, machine).
+    const vars = Object.keys(all()[id]!.Properties.Environment?.Variables ?? {});
+    expect(vars).toContain('TABLE_NAME');
+    expect(vars.filter((v) => /SECRET|BUS|MACHINE|PREFIX|ARN|URL/.test(v))).toEqual([]);
   });
 
   it("lets no function's own role touch a tenant's secret: every read, write and delete goes through the tenant secrets role, fenced to the tenant in its session tag", () => {

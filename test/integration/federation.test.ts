@@ -193,6 +193,25 @@ describe('federation with an OpenID Connect provider', () => {
     expect(JSON.parse(entry!.after)).toMatchObject({ provider: `t-${tenant}-oidc`, idpSubject: 'okta-00u1', idpGroups: ['payments', 'release-managers'] });
     const connected = await t.call('GET', '/api/v1/audit?entityType=identity-provider', { token: u.admin });
     expect(connected.body.items.map((e: { action: string }) => e.action)).toContain('idp.connect');
+
+    // The tenant maps the IdP's groups: release-managers become approvers tenant-wide, payments the group `payments`.
+    const mapped = await t.call('PUT', '/api/v1/access/group-mapping', {
+      token: u.admin,
+      body: {
+        entries: [
+          { idpGroup: 'release-managers', roles: ['approver'] },
+          { idpGroup: 'payments', group: 'payments' },
+        ],
+        version: 0,
+      },
+    });
+    expect(mapped.status, JSON.stringify(mapped.body)).toBe(200);
+    const again = decodeJwt((await signIn(`t-${tenant}-oidc`)).token!);
+    expect([...(again['cognito:groups'] as string[])].sort()).toEqual(['approver', 'payments']);
+    // An IdP group the mapping does not name grants nothing, whatever it is called.
+    idp.accounts.set('okta-00u2', { email: `quinn@${domain}`, groups: ['admin', 'platform-admin'] });
+    idp.as = 'okta-00u2';
+    expect(decodeJwt((await signIn(`t-${tenant}-oidc`)).token!)['cognito:groups']).toEqual([]);
   });
 
   it('the tenant is the connection’s, never one the IdP asserts; an address outside the connection’s domains is refused', async () => {

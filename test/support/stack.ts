@@ -105,6 +105,7 @@ export async function startTestStack(opts: Partial<LocalStackOptions> = {}): Pro
       email: u.email ?? `${u.groups.join('-')}@${u.tenant}.test`,
       tenant: u.tenant,
       groups: u.groups,
+      ...(u.idpGroups ? { idpGroups: u.idpGroups } : {}),
     });
   return {
     stack,

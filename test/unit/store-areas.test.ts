@@ -46,7 +46,8 @@ describe('the store, composed of its areas', () => {
     expect(registry.get('recurringPromotion')).toBe(areas.policies.writes);
     expect(registry.get('deleteRecurringPromotion')).toBe(areas.policies.writes);
     expect(registry.get('accessBindings')).toBe(areas.tenants.writes);
-    expect(registry.size).toBe(35);
+    expect(registry.get('groupMapping')).toBe(areas.tenants.writes);
+    expect(registry.size).toBe(36);
     expect(() => writeRegistry({ ...areas, copy: { port: {}, writes: areas.audit.writes } })).toThrow(/'audit' is claimed by the audit and copy areas/);
     // @ts-expect-error a method defined by two areas does not compile
     expect(() => service(base, { ...areas, copy: { port: { getPromotion: areas.promotions.port.getPromotion } } })).toThrow(

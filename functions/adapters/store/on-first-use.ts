@@ -183,6 +183,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       putIdentityProvider: true,
       deleteIdentityProvider: true,
       domainHolder: true,
+      getGroupMapping: true,
     },
   },
   analysisTemplates: {
@@ -248,6 +249,7 @@ export const KIND_AREAS: Record<WriteOp['kind'], AreaName> = {
   analysisTemplates: 'analysisTemplates',
   metricAccounts: 'analysisTemplates',
   accessBindings: 'tenants',
+  groupMapping: 'tenants',
 };
 
 /** The areas that add items to every commit (`merged`: the metric counters), whatever its ops. */

@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import type { AccessOp, AdminGuard, Member, Tenant, TenantRepo } from '#domain/access/ports';
 import type { Binding, Bindings } from '#domain/access/bindings';
 import type { IdentityProviderConnection } from '#domain/access/federation';
+import type { GroupMapEntry, GroupMapping } from '#domain/access/group-mapping';
 import type { AuditEntry } from '#domain/kernel/model';
 import { keys, TABLE } from '../keys.ts';
 import { createOrVersion, kindsOf, one as oneItem, type Area } from './area.ts';
@@ -181,14 +182,24 @@ export function tenantArea(base: StoreBase): Area<TenantRepo, AccessOp> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.domainClaim(domain), ConsistentRead: true }));
       return typeof r.Item?.tenant === 'string' ? r.Item.tenant : null;
     },
+    async getGroupMapping(tenant: string): Promise<GroupMapping | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.groupMapping(tenant), ConsistentRead: true }));
+      if (!r.Item) return null;
+      return { entries: (r.Item.entries ?? []) as GroupMapEntry[], version: Number(r.Item.version) };
+    },
   };
   return {
     port,
     writes: {
-      kinds: kindsOf<AccessOp>({ accessBindings: true }),
+      kinds: kindsOf<AccessOp>({ accessBindings: true, groupMapping: true }),
       items: (op, ctx) =>
         oneItem(
-          base.put({ ...keys.bindings(ctx.tenant), entity: 'Bindings', bindings: op.bindings, version: (op.expectedVersion ?? 0) + 1 }, op.expectedVersion),
+          op.kind === 'accessBindings'
+            ? base.put({ ...keys.bindings(ctx.tenant), entity: 'Bindings', bindings: op.bindings, version: (op.expectedVersion ?? 0) + 1 }, op.expectedVersion)
+            : base.put(
+                { ...keys.groupMapping(ctx.tenant), entity: 'GroupMapping', tenant: ctx.tenant, entries: op.entries, version: (op.expectedVersion ?? 0) + 1 },
+                op.expectedVersion,
+              ),
           createOrVersion(op.expectedVersion),
         ),
     },

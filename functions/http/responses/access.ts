@@ -137,3 +137,19 @@ export const identityProviderResponse = /* @__PURE__ */ z.schema(() =>
     })
     .check(z.meta({ id: 'IdentityProvider' })),
 );
+
+/** What /access/group-mapping answers: the tenant's IdP group mapping and its version. */
+export const groupMappingResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      entries: z.array(
+        z.strictObject({
+          idpGroup: z.string().check(z.describe('the group as the identity provider sends it')),
+          group: z.optional(z.string().check(z.describe('the Stageline group its members are in (role bindings name it)'))),
+          roles: z.optional(z.array(z.enum(ROLES)).check(z.describe('tenant-wide roles its members hold'))),
+        }),
+      ),
+      version: z.number().check(z.int(), z.describe('the version of the mapping (0: none saved yet): send it back with PUT')),
+    })
+    .check(z.meta({ id: 'GroupMapping' })),
+);

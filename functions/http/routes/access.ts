@@ -1,4 +1,12 @@
-import { bindingsResponse, identityProviderResponse, rightsResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../responses/access.ts';
+import {
+  bindingsResponse,
+  groupMappingResponse,
+  identityProviderResponse,
+  rightsResponse,
+  tenantCreatedResponse,
+  userResponse,
+  usersListResponse,
+} from '../responses/access.ts';
 import { v1, type Route, type RouteResponse } from './row.ts';
 
 /** What the people routes have in common: the user pool's Admin* grants (a role of its own), and no promotion flows. */
@@ -137,5 +145,29 @@ export const ACCESS_ROUTES: Route[] = [
     status: 204,
     startsFlows: false,
     ownRole: true,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/access/group-mapping`,
+    handler: 'access-group-mapping',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary:
+      "The tenant's group mapping (admin): which group of the identity provider makes its members members of which Stageline group (that bindings name) and which tenant-wide roles",
+    response: { schema: groupMappingResponse },
+    startsFlows: false,
+  },
+  {
+    method: 'PUT',
+    path: `${v1}/access/group-mapping`,
+    handler: 'access-group-mapping',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary:
+      "Replace the tenant's group mapping (admin): each entry maps an IdP group (as the IdP sends it) to a Stageline group, tenant-wide roles, or both; an unmapped IdP group grants nothing. Takes effect at each person's next token; `version` for optimistic locking (409 when stale); audited with before and after",
+    response: { schema: groupMappingResponse },
+    startsFlows: false,
   },
 ];

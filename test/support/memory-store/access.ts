@@ -9,6 +9,7 @@ import type { MemoryState, Writers } from './area.ts';
 import type { AccessOp } from '../../../domain/access/ports.ts';
 import type { Binding, Bindings } from '../../../domain/access/bindings.ts';
 import type { IdentityProviderConnection } from '../../../domain/access/federation.ts';
+import type { GroupMapEntry, GroupMapping } from '../../../domain/access/group-mapping.ts';
 import { auditWrite } from './audit.ts';
 import { readEnvironment } from './environments.ts';
 import { create, createOrVersion, less, versioned } from './table.ts';
@@ -151,6 +152,11 @@ export function accessArea({ table }: MemoryState) {
       const t = table.get(keys.domainClaim(domain))?.tenant;
       return typeof t === 'string' ? t : null;
     },
+    async getGroupMapping(tenant: string): Promise<GroupMapping | null> {
+      const item = table.get(keys.groupMapping(tenant));
+      if (!item) return null;
+      return { entries: structuredClone((item.entries ?? []) as GroupMapEntry[]), version: Number(item.version) };
+    },
   };
   // A SCIM record's claims on what no two records share (uniquesOf), as the DynamoDB adapter keeps them.
   const ownedBy = (id: string) => (cur: Record<string, unknown> | null | undefined) => !cur || cur.owner === id;
@@ -215,6 +221,18 @@ export function accessArea({ table }: MemoryState) {
     accessBindings: (op, ctx) => [
       versioned(
         { ...keys.bindings(ctx.tenant), entity: 'Bindings', bindings: structuredClone(op.bindings), version: (op.expectedVersion ?? 0) + 1 },
+        op.expectedVersion,
+      ),
+    ],
+    groupMapping: (op, ctx) => [
+      versioned(
+        {
+          ...keys.groupMapping(ctx.tenant),
+          entity: 'GroupMapping',
+          tenant: ctx.tenant,
+          entries: structuredClone(op.entries),
+          version: (op.expectedVersion ?? 0) + 1,
+        },
         op.expectedVersion,
       ),
     ],
