@@ -268,7 +268,7 @@ export class AppKeyNotFound extends DomainError {
 
 /** A tenant without a metrics scrape token (domain/artifacts/dora-export.ts). */
 export class MetricsTokenNotFound extends DomainError {
-  readonly code = 'NOT_FOUND';
+  readonly code = 'METRICS_TOKEN_NOT_FOUND';
   override readonly name = 'MetricsTokenNotFound';
 }
 

@@ -57,6 +57,7 @@ const STATUS: Record<ErrorCode, number | null> = {
   ANALYSIS_TEMPLATE_IN_USE: 409,
   RECURRING_PROMOTION_NOT_FOUND: 404,
   SCIM_RESOURCE_NOT_FOUND: 404,
+  METRICS_TOKEN_NOT_FOUND: 404,
   // Frozen: what the flow catches by name (Step Functions), never an HTTP answer
   FROZEN: null,
 };
