@@ -101,7 +101,7 @@ describe('two Stageline stacks in one account', () => {
       expect(p, names[i]).not.toMatch(/aws|amazon|cognito/);
     }
     expect(new Set(prefixes).size).toBe(prefixes.length);
-  });
+  }, 240_000);
 });
 
 describe('the deploy page', () => {
