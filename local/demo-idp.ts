@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inLambda } from './faults.ts';
@@ -51,6 +51,46 @@ export interface DemoIdpOptions {
   /** the port to listen on; taken or 0: a free one */
   port?: number;
   accounts?: DemoIdpAccount[];
+}
+
+/**
+ * Where the provider keeps its sessions, interactions, codes and grants: this process's memory, with each
+ * entry's expiry (oidc-provider's adapter interface). The demo IdP forgets them when npm start stops.
+ */
+class MemoryStore {
+  private static readonly entries = new Map<string, { payload: Record<string, unknown>; expires: number }>();
+  constructor(private readonly model: string) {}
+  private key = (id: string) => `${this.model}:${id}`;
+  private read(key: string) {
+    const e = MemoryStore.entries.get(key);
+    if (e && e.expires < Date.now()) MemoryStore.entries.delete(key);
+    return e && e.expires >= Date.now() ? e.payload : undefined;
+  }
+  async upsert(id: string, payload: Record<string, unknown>, expiresIn: number) {
+    MemoryStore.entries.set(this.key(id), { payload, expires: Date.now() + expiresIn * 1000 });
+    for (const k of ['uid', 'userCode', 'grantId'] as const)
+      if (typeof payload[k] === 'string')
+        MemoryStore.entries.set(`${this.model}:${k}:${payload[k]}`, { payload: { id }, expires: Date.now() + expiresIn * 1000 });
+  }
+  async find(id: string) {
+    return this.read(this.key(id));
+  }
+  private async by(kind: string, value: string) {
+    const ref = this.read(`${this.model}:${kind}:${value}`);
+    return ref ? this.find(String(ref.id)) : undefined;
+  }
+  findByUid = (uid: string) => this.by('uid', uid);
+  findByUserCode = (code: string) => this.by('userCode', code);
+  async consume(id: string) {
+    const p = this.read(this.key(id));
+    if (p) p.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string) {
+    MemoryStore.entries.delete(this.key(id));
+  }
+  async revokeByGrantId(grantId: string) {
+    for (const [k, e] of MemoryStore.entries) if (e.payload.grantId === grantId) MemoryStore.entries.delete(k);
+  }
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -113,6 +153,13 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       },
     ],
     cookies: { keys: [randomBytes(16).toString('hex')] },
+    // Its own signing key, made at start (the people's tokens are for this run of the stack).
+    jwks: {
+      keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'demo-idp', use: 'sig', alg: 'RS256' }],
+    },
+    adapter: MemoryStore,
+    // How long each thing it keeps lasts, seconds: a sign-in has 10 minutes, a session and a grant the local tokens' 12 hours.
+    ttl: { Interaction: 600, Session: 12 * 3600, Grant: 12 * 3600, AuthorizationCode: 60, AccessToken: 3600, IdToken: 3600 },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
