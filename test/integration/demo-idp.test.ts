@@ -184,7 +184,7 @@ describe('the demo identity provider of the local stack', () => {
       });
     const offenders = ['functions', 'infra', 'domain'].flatMap(files).filter((f) => {
       const text = readFileSync(join(root, f), 'utf8');
-      return [...text.matchAll(/(?:from\s+|import\()\s*['"]([^'"]+)['"]/g)].some(
+      return [...text.matchAll(/(?:from\s+|import\s*\(?)\s*['"]([^'"]+)['"]/g)].some(
         (m) => m[1] === 'oidc-provider' || m[1]!.startsWith('#local/') || (m[1]!.startsWith('.') && /(^|\/)local\//.test(m[1]!)),
       );
     });
