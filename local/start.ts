@@ -4,6 +4,7 @@ import { deps, localDeps } from '../functions/http/deps.ts';
 import { migrateTenants } from '../domain/access/migrate.ts';
 import { DEMO_USERS } from './issuer.ts';
 import { seedDemo } from './seed.ts';
+import { DEMO_IDP_ACCOUNTS, DEMO_IDP_CLIENT_ID, startDemoIdp } from './demo-idp.ts';
 import { startLocalStack } from './stack.ts';
 import { oneLineWarnings, verboseRequested } from './terminal.ts';
 import { forgetLocalData, freshRequested } from './fresh.ts';
@@ -26,6 +27,12 @@ if (!verbose) oneLineWarnings();
 let ready = false;
 const stack = await startLocalStack({ dataDir, port, dynamoPort, ready: () => ready, verbose });
 await seedDemo(deps(), 'acme', { publicUrl: stack.gateway.url });
+// The demo company's identity provider, to connect a tenant to (docs/guide/28-sso.md): the port after the gateway's when free.
+const gatewayPort = Number(new URL(stack.gateway.url).port);
+const demoIdp = await startDemoIdp({
+  port: gatewayPort ? gatewayPort + 1 : 0,
+  redirectUris: ['127.0.0.1', 'localhost'].map((h) => `http://${h}:${gatewayPort}/dev/oauth2/idpresponse`),
+});
 // Tenants from before the people routes (the demo tenants among them) get their record, email domains and people index; a no-op once done.
 await migrateTenants(localDeps());
 const tokens: Record<string, string> = {};
@@ -41,7 +48,9 @@ writeFileSync(
     // The CD pipeline's IAM credential (SigV4) for the machine routes, bound to tenant acme.
     `\nexport PIPELINE_ACCESS_KEY_ID=${stack.iam[0]!.accessKeyId}\nexport PIPELINE_SECRET_ACCESS_KEY=${stack.iam[0]!.secretAccessKey}` +
     // This deployment's Slack app signing secret (deployment configuration; no tenant sets or reads it).
-    `\nexport SLACK_SIGNING_SECRET=${stack.slackSigningSecret}\n`,
+    `\nexport SLACK_SIGNING_SECRET=${stack.slackSigningSecret}` +
+    // The demo identity provider's issuer (its client: DEMO_IDP_CLIENT_ID, local/demo-idp.ts).
+    `\nexport DEMO_IDP_ISSUER=${demoIdp.issuer}\n`,
   { mode: 0o600 },
 );
 // writeFileSync's mode applies only when it creates the file: tighten files left by older versions too.
@@ -72,6 +81,7 @@ console.log(
     `  Users    ${home}`,
     ...(others.length ? [`           ${others.join('; ')}`] : []),
     `  Slack    ${url}/api/v1/slack/actions and …/commands, signing secret ${secret.slice(0, 4)}… ($SLACK_SIGNING_SECRET)`,
+    `  IdP      ${demoIdp.issuer}   demo OIDC IdP of Example Corp (client ${DEMO_IDP_CLIENT_ID}; people ${DEMO_IDP_ACCOUNTS.map((a) => a.email).join(', ')}): docs/guide/28-sso.md`,
     `  Data     ${shown(dataDir)} (DynamoDB Local ${stack.dynamo.endpoint}, table '${stack.tableName}')`,
     `  Try      curl -s $STAGELINE_URL/api/v1/environments -H "Authorization: Bearer $ALICE_TOKEN"`,
     verbose
@@ -85,6 +95,7 @@ const shutdown = async () => {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping…');
+  await demoIdp.close();
   await stack.stop();
   process.exit(0);
 };

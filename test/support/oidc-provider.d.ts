@@ -1,4 +1,4 @@
-/** oidc-provider ships no types: what the federation test uses of it (test/integration/federation.test.ts). */
+/** oidc-provider ships no types: what the federation test (test/integration/federation.test.ts) and the local stack's demo IdP (local/demo-idp.ts) use of it. */
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
   interface Interaction {
