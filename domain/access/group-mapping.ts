@@ -40,7 +40,8 @@ export interface MappedClaims {
 /** Group names a mapping may not hand out: they are roles, or the platform operators' group, and a token's groups claim would grant them. */
 const RESERVED_GROUPS = new Set<string>([...ROLES, PLATFORM_GROUP]);
 
-const entrySchema = /* @__PURE__ */ z.schema(() =>
+/** One entry of the mapping (PUT /access/group-mapping's entries, the manifest's group_mapping). */
+export const groupMapEntry = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       idpGroup: z
@@ -71,10 +72,10 @@ const entrySchema = /* @__PURE__ */ z.schema(() =>
     ),
 );
 
-/** PUT /access/group-mapping and the manifest's `groupMapping`: the whole list; `version` the version read (0: none yet). */
+/** PUT /access/group-mapping (the manifest's `group_mapping` is its entries): the whole list; `version` the version read (0: none yet). */
 export const groupMappingBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
-    entries: z.array(entrySchema).check(z.maxLength(MAX_GROUP_MAP_ENTRIES)),
+    entries: z.array(groupMapEntry).check(z.maxLength(MAX_GROUP_MAP_ENTRIES)),
     version: z
       .optional(z.number().check(z.int(), z.minimum(0)))
       .check(z.describe('the version of the mapping you read (GET answers it; 0: none yet): 409 when it changed since; left out: the latest')),

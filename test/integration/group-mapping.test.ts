@@ -137,4 +137,50 @@ describe('group mapping: IdP groups become Stageline groups and roles', () => {
     expect(after.groups).toEqual(['viewer', 'payments']);
     expect(groupsIn(after.token)).toEqual(['viewer', 'payments']);
   });
+
+  it('the manifest section group_mapping: plan names the change, apply saves and audits it (admin), export writes it back (a plan of the export is empty), a bad entry is a 400 naming the field', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const doc = (role: string) =>
+      `artifacts:\n  promotion:\n    group_mapping:\n      - idpGroup: Payments Engineers\n        group: payments\n      - idpGroup: Release Managers\n        roles: [${role}]\n`;
+    const bad = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('owner') } });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    expect(JSON.stringify(bad.body.error.issues)).toContain('document.artifacts.promotion.group_mapping.1.roles.0');
+    const reserved = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: 'artifacts:\n  promotion:\n    group_mapping:\n      - idpGroup: ops\n        group: admin\n' },
+    });
+    expect(reserved.status, JSON.stringify(reserved.body)).toBe(400);
+    expect(JSON.stringify(reserved.body.error.issues)).toContain('document.artifacts.promotion.group_mapping.0.group');
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('approver') } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes.map((c: any) => [c.op, c.path])).toEqual([
+      ['add', 'group_mapping.Payments Engineers'],
+      ['add', 'group_mapping.Release Managers'],
+    ]);
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.deployer, body: { document: doc('approver') } })).status).toBe(403);
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('approver') } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/access/group-mapping', { token: u.admin })).body).toEqual({
+      version: 1,
+      entries: [
+        { idpGroup: 'Payments Engineers', group: 'payments' },
+        { idpGroup: 'Release Managers', roles: ['approver'] },
+      ],
+    });
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect(exported.body).toContain('group_mapping:');
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
+    // A change to one entry is planned as that IdP group's change, and applied as the next version.
+    const changed = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('deployer') } });
+    expect(changed.body.changes.map((c: any) => [c.op, c.path])).toEqual([['change', 'group_mapping.Release Managers']]);
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('deployer') } })).status).toBe(200);
+    expect((await t.call('GET', '/api/v1/access/group-mapping', { token: u.admin })).body.version).toBe(2);
+    const audit = await t.call('GET', '/api/v1/audit?entityType=tenant&entityId=group-mapping', { token: u.admin });
+    expect(audit.body.items.map((e: any) => e.action)).toEqual(expect.arrayContaining(['manifest.group-mapping.add', 'manifest.group-mapping.change']));
+    // The mapping is in force: the next token of a member of Release Managers carries deployer.
+    const federated = await t.token({ tenant, groups: [], idpGroups: ['Release Managers'], email: `fed@${tenant}.test`, sub: 'u-fed' });
+    expect(groupsIn(federated)).toEqual(['deployer']);
+  });
 });
