@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
+import { cliOf, outcome } from '../support/cli.ts';
 import { waitFor } from '../support/promotions.ts';
 import { DEMO_USERS, makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -182,5 +183,47 @@ describe('group mapping: IdP groups become Stageline groups and roles', () => {
     // The mapping is in force: the next token of a member of Release Managers carries deployer.
     const federated = await t.token({ tenant, groups: [], idpGroups: ['Release Managers'], email: `fed@${tenant}.test`, sub: 'u-fed' });
     expect(groupsIn(federated)).toEqual(['deployer']);
+  });
+
+  it('stageline idp groups list|set|remove: maps an IdP group, lists it (--json too), changes and removes it; a bad role is refused naming the field; only admins', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    const cli = cliOf(t);
+    expect((await cli(u.admin, 'idp', 'groups', 'list')).stdout).toContain('no group mapping');
+    expect((await cli(u.admin, 'idp', 'groups', 'set', 'Payments Engineers', '--group', 'payments')).stdout.trim()).toBe(
+      "'Payments Engineers' maps to group:payments (mapping version 1)",
+    );
+    expect((await cli(u.admin, 'idp', 'groups', 'set', 'Release Managers', '--role', 'approver', 'deployer')).stdout.trim()).toBe(
+      "'Release Managers' maps to deployer approver (mapping version 2)",
+    );
+    expect(JSON.parse((await cli(u.admin, 'idp', 'groups', 'list', '--json')).stdout)).toEqual({
+      version: 2,
+      entries: [
+        { idpGroup: 'Payments Engineers', group: 'payments' },
+        { idpGroup: 'Release Managers', roles: ['deployer', 'approver'] },
+      ],
+    });
+    expect((await cli(u.admin, 'idp', 'groups', 'list')).stdout).toMatch(/Payments Engineers\s+payments/);
+    // set replaces what the IdP group maps to (not added to it).
+    const json = JSON.parse((await cli(u.admin, 'idp', 'groups', 'set', 'Release Managers', '--group', 'release', '--role', 'viewer', '--json')).stdout);
+    expect(json.entries).toContainEqual({ idpGroup: 'Release Managers', group: 'release', roles: ['viewer'] });
+    expect(json.entries.filter((e: any) => e.idpGroup === 'Release Managers')).toHaveLength(1);
+    const nothing = await outcome(cli(u.admin, 'idp', 'groups', 'set', 'Ops'));
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toMatch(/--group.*--role/);
+    const bad = await outcome(cli(u.admin, 'idp', 'groups', 'set', 'Ops', '--group', 'admin'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/entries\.\d\.group/);
+    expect((await cli(u.admin, 'idp', 'groups', 'remove', 'Payments Engineers')).stdout.trim()).toBe(
+      "'Payments Engineers' maps to nothing now (mapping version 4)",
+    );
+    const unknown = await outcome(cli(u.admin, 'idp', 'groups', 'remove', 'Payments Engineers'));
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no entry maps 'Payments Engineers'/);
+    expect((await t.call('GET', '/api/v1/access/group-mapping', { token: u.admin })).body).toEqual({
+      version: 4,
+      entries: [{ idpGroup: 'Release Managers', group: 'release', roles: ['viewer'] }],
+    });
+    expect((await outcome(cli(u.deployer, 'idp', 'groups', 'list'))).stderr).toMatch(/403/);
   });
 });
