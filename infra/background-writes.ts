@@ -40,14 +40,16 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
  */
 /**
  * Background functions that only read, and only a few items: these actions on items of these kinds,
- * and nothing else (no index, no write). The pre-token trigger reads one tenant's group mapping with
- * one GetItem per token (functions/handlers/pre-token.ts).
+ * and nothing else (no index, no write). The pre-token trigger reads one tenant's identity provider
+ * connection and group mapping with two GetItems per token (functions/handlers/pre-token.ts). IAM
+ * fences the partition key alone (no condition key names a sort key), so these are the two partitions
+ * those keys are in, the narrowest a condition can say.
  */
 export const NARROW_READS: Record<string, NarrowWrite> = {
   'pre-token': {
     actions: ['dynamodb:GetItem'],
-    partitions: [anyOf(keys.groupMapping)],
-    what: "the tenant's group mapping (keys.groupMapping), one GetItem per token",
+    partitions: [anyOf(keys.groupMapping), anyOf(keys.identityProvider)],
+    what: "the tenant's group mapping (keys.groupMapping) and identity provider connection (keys.identityProvider), one GetItem each per token",
   },
 };
 

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { ROLES, type Role } from '../../domain/access/auth.ts';
+import type { GroupMapEntry, GroupMapping } from '../../domain/access/group-mapping.ts';
+import { fail } from '../context.ts';
 import { api } from '../http.ts';
-import { out } from '../output.ts';
+import { out, table } from '../output.ts';
 
 /** What GET and PUT /api/v1/access/identity-provider answer (domain/access/federation.ts connectionView). */
 interface IdentityProvider {
@@ -32,6 +35,64 @@ const domains = (v: string, prev: string[] = []) => [
     .map((d) => d.trim())
     .filter(Boolean),
 ];
+
+/** What an IdP group maps to, in a few words: `group:payments deployer approver`. */
+const mapsTo = (e: Pick<GroupMapEntry, 'group' | 'roles'>) => [e.group !== undefined ? `group:${e.group}` : '', ...(e.roles ?? [])].filter(Boolean).join(' ');
+
+/**
+ * Replaces what one IdP group maps to (every entry naming it: none when `to` is null) on the mapping as read,
+ * and saves it with the version read: a change someone made in between is refused (409), never overwritten.
+ */
+async function remap(idpGroup: string, to: Pick<GroupMapEntry, 'group' | 'roles'> | null): Promise<GroupMapping> {
+  const current = await api<GroupMapping>('GET', '/api/v1/access/group-mapping');
+  const others = current.entries.filter((e) => e.idpGroup !== idpGroup);
+  if (to === null && others.length === current.entries.length) fail(`no entry maps '${idpGroup}' (stageline idp groups list shows the mapping)`);
+  return api<GroupMapping>('PUT', '/api/v1/access/group-mapping', {
+    entries: to === null ? others : [...others, { idpGroup, ...to }],
+    version: current.version,
+  });
+}
+
+/** idp groups: the tenant's group mapping (domain/access/group-mapping.ts): the IdP's groups to Stageline groups and roles, at each person's next token */
+function registerGroups(idp: Command): void {
+  const groups = idp
+    .command('groups')
+    .description("your IdP's groups mapped to Stageline groups (that role bindings name) and tenant-wide roles, at each person's next sign-in (admins)");
+  groups
+    .command('list')
+    .description('every entry: the group as the IdP sends it, the Stageline group and the roles its members get')
+    .action(async () => {
+      const r = await api<GroupMapping>('GET', '/api/v1/access/group-mapping');
+      out(r, () =>
+        r.entries.length
+          ? table(
+              r.entries.map((e) => ({ 'idp group': e.idpGroup, group: e.group ?? '', roles: (e.roles ?? []).join(', ') })),
+              ['idp group', 'group', 'roles'],
+            )
+          : console.log('no group mapping: IdP groups grant nothing (people of the IdP sign in with no roles)'),
+      );
+    });
+  groups
+    .command('set <idp-group>')
+    .description(
+      'map an IdP group (exactly as the IdP sends it: an Entra object id, an Okta group name) to a group, roles, or both (replaces what it mapped to)',
+    )
+    .option('--group <name>', 'the Stageline group its members are in (role bindings name it: stageline roles set --group)')
+    .addOption(new Option('--role <roles...>', 'tenant-wide roles its members hold').choices([...ROLES]))
+    .action(async (idpGroup: string, o: { group?: string; role?: Role[] }) => {
+      if (o.group === undefined && !o.role?.length) fail('name what it maps to: --group <name>, --role <roles...>, or both');
+      const r = await remap(idpGroup, { ...(o.group !== undefined ? { group: o.group } : {}), ...(o.role?.length ? { roles: o.role } : {}) });
+      const saved = r.entries.filter((e) => e.idpGroup === idpGroup);
+      out(r, () => console.log(`'${idpGroup}' maps to ${saved.map(mapsTo).join('; ')} (mapping version ${r.version})`));
+    });
+  groups
+    .command('remove <idp-group>')
+    .description('remove every entry for an IdP group: its members get nothing from it at their next sign-in')
+    .action(async (idpGroup: string) => {
+      const r = await remap(idpGroup, null);
+      out(r, () => console.log(`'${idpGroup}' maps to nothing now (mapping version ${r.version})`));
+    });
+}
 
 /** idp: the tenant's identity provider connection (SAML or OIDC federation; admins) */
 export function registerIdp(program: Command): void {
@@ -84,4 +145,5 @@ export function registerIdp(program: Command): void {
       await api('DELETE', '/api/v1/access/identity-provider');
       console.log('identity provider removed');
     });
+  registerGroups(idp);
 }

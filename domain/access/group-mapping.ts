@@ -40,7 +40,8 @@ export interface MappedClaims {
 /** Group names a mapping may not hand out: they are roles, or the platform operators' group, and a token's groups claim would grant them. */
 const RESERVED_GROUPS = new Set<string>([...ROLES, PLATFORM_GROUP]);
 
-const entrySchema = /* @__PURE__ */ z.schema(() =>
+/** One entry of the mapping (PUT /access/group-mapping's entries, the manifest's group_mapping). */
+export const groupMapEntry = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       idpGroup: z
@@ -71,10 +72,10 @@ const entrySchema = /* @__PURE__ */ z.schema(() =>
     ),
 );
 
-/** PUT /access/group-mapping and the manifest's `groupMapping`: the whole list; `version` the version read (0: none yet). */
+/** PUT /access/group-mapping (the manifest's `group_mapping` is its entries): the whole list; `version` the version read (0: none yet). */
 export const groupMappingBody = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
-    entries: z.array(entrySchema).check(z.maxLength(MAX_GROUP_MAP_ENTRIES)),
+    entries: z.array(groupMapEntry).check(z.maxLength(MAX_GROUP_MAP_ENTRIES)),
     version: z
       .optional(z.number().check(z.int(), z.minimum(0)))
       .check(z.describe('the version of the mapping you read (GET answers it; 0: none yet): 409 when it changed since; left out: the latest')),
@@ -180,13 +181,20 @@ export function providerOf(identities: string | undefined): string | null {
 /**
  * What a federated user's token carries (the pre-token-generation trigger; the local issuer uses claimsFor
  * alike): the tenant whose provider they signed in through, and `cognito:groups` made by the tenant's
- * mapping of their IdP groups, nothing else. Refused (the sign-in fails) when the provider is no tenant's
- * or the tenant has no mapping saved (an admin saves one, even empty, before its people sign in).
+ * mapping of their IdP groups, nothing else (no mapping saved yet: no roles). Refused (the sign-in fails)
+ * when the provider is no tenant's, or the tenant's identity provider connection is gone or names another
+ * provider (deleted, or replaced by the other kind: the user pool may still hold the old one).
  */
-export function federatedToken(provider: string, mapping: GroupMapping | null, idpGroups: readonly string[]): { tenant: string; groups: string[] } {
+export function federatedToken(
+  provider: string,
+  connection: { providerName?: unknown } | null,
+  mapping: Pick<GroupMapping, 'entries'> | null,
+  idpGroups: readonly string[],
+): { tenant: string; groups: string[] } {
   const tenant = tenantOfProvider(provider);
   if (tenant === null) throw new Forbidden(`Provider '${provider}' is not a tenant's identity provider (t-<tenant>-oidc or t-<tenant>-saml): sign-in refused`);
-  if (mapping === null)
-    throw new Forbidden(`Tenant '${tenant}' has no group mapping: an admin saves one (PUT /api/v1/access/group-mapping, even empty) before its people sign in`);
-  return { tenant, groups: tokenGroups(claimsFor(mapping.entries, idpGroups)) };
+  if (connection === null) throw new Forbidden(`Tenant '${tenant}' has no identity provider connected: sign-in through '${provider}' refused`);
+  if (connection.providerName !== provider)
+    throw new Forbidden(`Tenant '${tenant}' is connected through '${String(connection.providerName)}', not '${provider}': sign-in refused`);
+  return { tenant, groups: tokenGroups(claimsFor(mapping?.entries ?? [], idpGroups)) };
 }

@@ -1,5 +1,6 @@
 import { graphProblems } from '../config/graph.ts';
 import { checkBindings, type Binding } from '../access/bindings.ts';
+import { normalGroupMap, type GroupMapEntry } from '../access/group-mapping.ts';
 import { assertTargets } from '../config/targets.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed } from '../kernel/errors.ts';
@@ -216,6 +217,7 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
   const recurring_promotions = p.recurring_promotions ? sortRecurring(p.recurring_promotions.map(recurringOfDoc)) : cur.recurring_promotions;
   // Every environment a binding names is one of the line (400 naming the field), as PUT /access/bindings holds it.
   const bindings = p.bindings ? checkBindings(p.bindings as Binding[], cur.environments, 'document.artifacts.promotion.bindings') : cur.bindings;
+  const group_mapping = p.group_mapping ? normalGroupMap(p.group_mapping as GroupMapEntry[]) : cur.group_mapping;
   const approval_rules = p.approval_rules ? sortRules(p.approval_rules.map(ruleOfDoc)) : cur.approval_rules;
   const webhook_gates = { ...cur.webhook_gates, ...(p.webhook_gates ?? {}) };
   const webhooks = p.webhooks ? sortSubscriptions(p.webhooks.map(subscriptionDoc)) : cur.webhooks;
@@ -248,5 +250,6 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     analysis_templates,
     recurring_promotions,
     bindings,
+    group_mapping,
   };
 }

@@ -1,5 +1,6 @@
 import * as z from '../kernel/zod.ts';
 import { binding, MAX_BINDINGS } from '../access/bindings.ts';
+import { groupMapEntry, MAX_GROUP_MAP_ENTRIES } from '../access/group-mapping.ts';
 import { ValidationFailed, type Issue } from '../kernel/errors.ts';
 import { findReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.ts';
 import { createFreezeWindow } from '../freeze/windows.ts';
@@ -223,6 +224,8 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
         ),
         /** Stageline: role bindings (a user or a group, a role or break-glass, environments or *); the list replaces the tenant's, left out keeps them */
         bindings: z.optional(z.array(binding).check(z.maxLength(MAX_BINDINGS))),
+        /** Stageline: the group mapping (an IdP group to a Stageline group, roles, or both); the list replaces the tenant's, left out keeps it */
+        group_mapping: z.optional(z.array(groupMapEntry).check(z.maxLength(MAX_GROUP_MAP_ENTRIES))),
         /** Stageline: freeze windows (tenant-wide, or with `environment`) */
         freeze_windows: z.optional(z.array(freezeWindow).check(z.maxLength(100))),
         /** copy artifacts between the environments' registries on promotion (Stageline always does) */

@@ -14,6 +14,7 @@ import type { WebhookSubscription } from '../webhooks/model.ts';
 import type { GitTarget } from '../gitops/ports.ts';
 import type { RepoLink } from '../artifacts/model.ts';
 import type { Binding } from '../access/bindings.ts';
+import type { GroupMapEntry } from '../access/group-mapping.ts';
 /**
  * The sections of a manifest as documents: what each entity of a tenant's setup reads as in a manifest
  * (webhook subscriptions, git targets, registry links, webhook gates, rules, freeze windows), sorted and
@@ -53,6 +54,8 @@ export interface Setup {
   recurring_promotions: RecurringDoc[];
   /** the tenant's role bindings, in normal form (domain/access/bindings.ts normalBindings) */
   bindings: Binding[];
+  /** the tenant's group mapping, in normal form (domain/access/group-mapping.ts normalGroupMap) */
+  group_mapping: GroupMapEntry[];
   gates: Record<string, Gates>;
   notifications: {
     slack?: { webhook: string; channels: string[]; team_id?: string };
@@ -265,4 +268,6 @@ export interface Current {
   recurring: RecurringPromotion[];
   /** the version of the tenant's bindings item (null: none yet) */
   bindingsVersion: number | null;
+  /** the version of the tenant's group mapping item (null: none yet) */
+  groupMappingVersion: number | null;
 }

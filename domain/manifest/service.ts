@@ -1,6 +1,7 @@
 import { auditEntry } from '../audit/audit.ts';
 import { assertAdminLeft } from '../access/binding-settings.ts';
 import { normalBindings, type Binding } from '../access/bindings.ts';
+import { normalGroupMap, type GroupMapEntry } from '../access/group-mapping.ts';
 import { assertNotRollingOut, watchedMonitors } from '../config/targets.ts';
 import { canonicalJson, digestOf, sha256Hex } from '../kernel/canonical.ts';
 import { RuleViolation, VersionConflict } from '../kernel/errors.ts';
@@ -62,7 +63,7 @@ import { recurringOps, scheduleRecurring } from './recurring.ts';
  * the line (a link saved before that index existed) and those the document names.
  */
 async function current(deps: Deps, tenant: string, named: string[] = []): Promise<Current> {
-  const [envs, windows, notify, head, rules, subscriptions, templates, recurring, bindings] = await Promise.all([
+  const [envs, windows, notify, head, rules, subscriptions, templates, recurring, bindings, groupMapping] = await Promise.all([
     deps.store.listEnvironments(tenant),
     deps.store.listFreezeWindows(tenant),
     deps.store.getNotificationSettings(tenant, 'tenant'),
@@ -72,6 +73,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     deps.store.getAnalysisTemplates(tenant),
     deps.store.listRecurringPromotions(tenant),
     deps.store.getBindings(tenant),
+    deps.store.getGroupMapping(tenant),
   ]);
   const line = lineOf(envs);
   const [targets, pointers, linked] = await Promise.all([
@@ -135,6 +137,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     analysis_templates: sortTemplates(templates?.templates ?? []),
     recurring_promotions: sortRecurring(recurring.map(recurringDoc)),
     bindings: normalBindings(bindings?.bindings ?? []),
+    group_mapping: normalGroupMap(groupMapping?.entries ?? []),
   };
   return {
     setup,
@@ -149,14 +152,20 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     templatesVersion: templates?.version ?? null,
     recurring,
     bindingsVersion: bindings?.version ?? null,
+    groupMappingVersion: groupMapping?.version ?? null,
   };
 }
 
 /** The setup's digest; a tenant without recurring promotions keeps the digest it had before they were part of the setup. */
 export const setupDigest = (s: Setup) => {
   // Sections added later count only when they hold something: a tenant without them keeps its digest.
-  const { recurring_promotions, bindings, ...rest } = s;
-  return digestOf({ ...rest, ...(recurring_promotions.length ? { recurring_promotions } : {}), ...(bindings.length ? { bindings } : {}) });
+  const { recurring_promotions, bindings, group_mapping, ...rest } = s;
+  return digestOf({
+    ...rest,
+    ...(recurring_promotions.length ? { recurring_promotions } : {}),
+    ...(bindings.length ? { bindings } : {}),
+    ...(group_mapping.length ? { group_mapping } : {}),
+  });
 };
 
 /** The document for a setup: the manifest.yaml shape plus Stageline's sections. */
@@ -177,6 +186,7 @@ export function toManifest(s: Setup): Manifest {
         analysis_templates: s.analysis_templates,
         ...(s.recurring_promotions.length ? { recurring_promotions: s.recurring_promotions } : {}),
         ...(s.bindings.length ? { bindings: s.bindings } : {}),
+        ...(s.group_mapping.length ? { group_mapping: s.group_mapping } : {}),
         cross_registry_sync: true,
         // The document-wide value: signature_match when every environment has it (each environment also says its own).
         verification:
@@ -225,6 +235,14 @@ function planOf(cur: Setup, want: Setup): Change[] {
   const bySubject = (bs: Binding[]) =>
     Object.fromEntries(bs.map((b) => [`${b.user !== undefined ? `user:${b.user}` : `group:${b.group}`} ${b.role}`, b.environments]));
   diff('bindings', bySubject(cur.bindings), bySubject(want.bindings), changes);
+  // The group mapping by IdP group, so a plan names whose groups map to something else.
+  const byIdpGroup = (es: GroupMapEntry[]) => {
+    // No prototype: an IdP group named `__proto__` is a key like any other.
+    const out = Object.create(null) as Record<string, Omit<GroupMapEntry, 'idpGroup'>[]>;
+    for (const { idpGroup, ...to } of es) out[idpGroup] = [...(out[idpGroup] ?? []), to];
+    return out;
+  };
+  diff('group_mapping', byIdpGroup(cur.group_mapping), byIdpGroup(want.group_mapping), changes);
   // Freeze windows have no name: one is added or removed as a whole.
   const have = new Set(cur.freeze_windows.map(freezeKey));
   const wanted = new Set(want.freeze_windows.map(freezeKey));
@@ -314,6 +332,8 @@ function securityAudit(c: Change): { action: string; entityType: EntityType; ent
       return { action: `manifest.recurring.${op}`, entityType: 'recurring-promotion', entityId: key ?? 'recurring_promotions' };
     case 'bindings':
       return { action: `manifest.bindings.${op}`, entityType: 'tenant', entityId: 'access-bindings' };
+    case 'group_mapping':
+      return { action: `manifest.group-mapping.${op}`, entityType: 'tenant', entityId: 'group-mapping' };
     case 'analysis_templates':
       return { action: `manifest.analysis-template.${op}`, entityType: 'analysis-template', entityId: key ?? 'analysis_templates' };
     case 'environment_settings':
@@ -464,6 +484,8 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: C
     await assertAdminLeft(deps, ctx, want.bindings);
     ops.push({ kind: 'accessBindings', bindings: want.bindings, expectedVersion: cur.bindingsVersion });
   }
+  if (canonicalJson(want.group_mapping) !== canonicalJson(cur.setup.group_mapping))
+    ops.push({ kind: 'groupMapping', entries: want.group_mapping, expectedVersion: cur.groupMappingVersion });
   const delivery = await deliveryOps(deps, ctx, cur, want, now);
   ops.push(...delivery.ops);
   if (canonicalJson(want.notifications) !== canonicalJson(cur.setup.notifications) && want.notifications) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
+import { cliOf, outcome } from '../support/cli.ts';
 import { waitFor } from '../support/promotions.ts';
 import { DEMO_USERS, makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -136,5 +137,93 @@ describe('group mapping: IdP groups become Stageline groups and roles', () => {
     const after = await signIn();
     expect(after.groups).toEqual(['viewer', 'payments']);
     expect(groupsIn(after.token)).toEqual(['viewer', 'payments']);
+  });
+
+  it('the manifest section group_mapping: plan names the change, apply saves and audits it (admin), export writes it back (a plan of the export is empty), a bad entry is a 400 naming the field', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    const doc = (role: string) =>
+      `artifacts:\n  promotion:\n    group_mapping:\n      - idpGroup: Payments Engineers\n        group: payments\n      - idpGroup: Release Managers\n        roles: [${role}]\n`;
+    const bad = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('owner') } });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    expect(JSON.stringify(bad.body.error.issues)).toContain('document.artifacts.promotion.group_mapping.1.roles.0');
+    const reserved = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: 'artifacts:\n  promotion:\n    group_mapping:\n      - idpGroup: ops\n        group: admin\n' },
+    });
+    expect(reserved.status, JSON.stringify(reserved.body)).toBe(400);
+    expect(JSON.stringify(reserved.body.error.issues)).toContain('document.artifacts.promotion.group_mapping.0.group');
+    const plan = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('approver') } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    expect(plan.body.changes.map((c: any) => [c.op, c.path])).toEqual([
+      ['add', 'group_mapping.Payments Engineers'],
+      ['add', 'group_mapping.Release Managers'],
+    ]);
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.deployer, body: { document: doc('approver') } })).status).toBe(403);
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('approver') } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    expect((await t.call('GET', '/api/v1/access/group-mapping', { token: u.admin })).body).toEqual({
+      version: 1,
+      entries: [
+        { idpGroup: 'Payments Engineers', group: 'payments' },
+        { idpGroup: 'Release Managers', roles: ['approver'] },
+      ],
+    });
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect(exported.body).toContain('group_mapping:');
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
+    // A change to one entry is planned as that IdP group's change, and applied as the next version.
+    const changed = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('deployer') } });
+    expect(changed.body.changes.map((c: any) => [c.op, c.path])).toEqual([['change', 'group_mapping.Release Managers']]);
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc('deployer') } })).status).toBe(200);
+    expect((await t.call('GET', '/api/v1/access/group-mapping', { token: u.admin })).body.version).toBe(2);
+    const audit = await t.call('GET', '/api/v1/audit?entityType=tenant&entityId=group-mapping', { token: u.admin });
+    expect(audit.body.items.map((e: any) => e.action)).toEqual(expect.arrayContaining(['manifest.group-mapping.add', 'manifest.group-mapping.change']));
+    // The mapping is in force: the next token of a member of Release Managers carries deployer.
+    const federated = await t.token({ tenant, groups: [], idpGroups: ['Release Managers'], email: `fed@${tenant}.test`, sub: 'u-fed' });
+    expect(groupsIn(federated)).toEqual(['deployer']);
+  });
+
+  it('stageline idp groups list|set|remove: maps an IdP group, lists it (--json too), changes and removes it; a bad role is refused naming the field; only admins', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    const cli = cliOf(t);
+    expect((await cli(u.admin, 'idp', 'groups', 'list')).stdout).toContain('no group mapping');
+    expect((await cli(u.admin, 'idp', 'groups', 'set', 'Payments Engineers', '--group', 'payments')).stdout.trim()).toBe(
+      "'Payments Engineers' maps to group:payments (mapping version 1)",
+    );
+    expect((await cli(u.admin, 'idp', 'groups', 'set', 'Release Managers', '--role', 'approver', 'deployer')).stdout.trim()).toBe(
+      "'Release Managers' maps to deployer approver (mapping version 2)",
+    );
+    expect(JSON.parse((await cli(u.admin, 'idp', 'groups', 'list', '--json')).stdout)).toEqual({
+      version: 2,
+      entries: [
+        { idpGroup: 'Payments Engineers', group: 'payments' },
+        { idpGroup: 'Release Managers', roles: ['deployer', 'approver'] },
+      ],
+    });
+    expect((await cli(u.admin, 'idp', 'groups', 'list')).stdout).toMatch(/Payments Engineers\s+payments/);
+    // set replaces what the IdP group maps to (not added to it).
+    const json = JSON.parse((await cli(u.admin, 'idp', 'groups', 'set', 'Release Managers', '--group', 'release', '--role', 'viewer', '--json')).stdout);
+    expect(json.entries).toContainEqual({ idpGroup: 'Release Managers', group: 'release', roles: ['viewer'] });
+    expect(json.entries.filter((e: any) => e.idpGroup === 'Release Managers')).toHaveLength(1);
+    const nothing = await outcome(cli(u.admin, 'idp', 'groups', 'set', 'Ops'));
+    expect(nothing.code).not.toBe(0);
+    expect(nothing.stderr).toMatch(/--group.*--role/);
+    const bad = await outcome(cli(u.admin, 'idp', 'groups', 'set', 'Ops', '--group', 'admin'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/entries\.\d\.group/);
+    expect((await cli(u.admin, 'idp', 'groups', 'remove', 'Payments Engineers')).stdout.trim()).toBe(
+      "'Payments Engineers' maps to nothing now (mapping version 4)",
+    );
+    const unknown = await outcome(cli(u.admin, 'idp', 'groups', 'remove', 'Payments Engineers'));
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no entry maps 'Payments Engineers'/);
+    expect((await t.call('GET', '/api/v1/access/group-mapping', { token: u.admin })).body).toEqual({
+      version: 4,
+      entries: [{ idpGroup: 'Release Managers', group: 'release', roles: ['viewer'] }],
+    });
+    expect((await outcome(cli(u.deployer, 'idp', 'groups', 'list'))).stderr).toMatch(/403/);
   });
 });
