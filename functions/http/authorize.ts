@@ -1,6 +1,6 @@
 import { hasRole, type Principal, type Role } from '#domain/access/auth';
 import { EVERY_ENVIRONMENT, names, refusal, rightsIn, type Binding, type Rights } from '#domain/access/bindings';
-import { Forbidden, FreezeWindowNotFound, RuleNotFound } from '#domain/kernel/errors';
+import { Forbidden, FreezeWindowNotFound, RecurringPromotionNotFound, RuleNotFound } from '#domain/kernel/errors';
 import type { Deps } from '#domain/ports';
 import type { EnvFrom, ItemKind } from './routes/row.ts';
 
@@ -50,15 +50,26 @@ export interface Request {
   body?: unknown;
 }
 
-/** The body fields that may move a stored item to another environment (a rule's new target): the caller needs the role there too. */
-const ITEM_MOVES_TO: Record<ItemKind, string[]> = { rule: ['targetEnvironment', 'target_environment'], freeze: [] };
+/** The path parameter that names each kind of stored item (test/unit/authorization-matrix.test.ts checks the path has it). */
+export const ITEM_PARAM: Record<ItemKind, string> = { rule: 'id', freeze: 'id', recurring: 'name' };
 
-/** The environment of a stored item (null: tenant-wide); 404 when the tenant has none with this id (another tenant's id included: never a 403). */
-async function itemEnvironment(deps: Pick<Deps, 'store'>, tenant: string, kind: ItemKind, id: string): Promise<string | null> {
+/** The body fields that may move (or place) a stored item in an environment (a rule's new target): the caller needs the role there too. */
+const ITEM_MOVES_TO: Record<ItemKind, string[]> = { rule: ['targetEnvironment', 'target_environment'], freeze: [], recurring: ['target'] };
+
+/**
+ * The environment of a stored item (null: tenant-wide; undefined: none yet, where the request creates it);
+ * 404 when the tenant has none with this id (another tenant's id included: never a 403).
+ */
+async function itemEnvironment(deps: Pick<Deps, 'store'>, tenant: string, kind: ItemKind, id: string, creates: boolean): Promise<string | null | undefined> {
   if (kind === 'rule') {
     const rule = await deps.store.getRule(tenant, id);
     if (!rule) throw new RuleNotFound(id);
     return rule.targetEnvironment;
+  }
+  if (kind === 'recurring') {
+    const recurring = await deps.store.getRecurringPromotion(tenant, id);
+    if (!recurring && !creates) throw new RecurringPromotionNotFound(id);
+    return recurring?.target;
   }
   const window = (await deps.store.listFreezeWindows(tenant)).find((w) => w.id === id);
   if (!window) throw new FreezeWindowNotFound(id);
@@ -75,10 +86,11 @@ export async function environmentsOf(deps: Pick<Deps, 'store'>, tenant: string, 
   };
   if ('body' in from) return [field(from.body) ?? null];
   if ('item' in from) {
-    const id = req.params.id;
+    const id = req.params[ITEM_PARAM[from.item]];
     if (!id) return [null];
-    const stored = await itemEnvironment(deps, tenant, from.item, id);
     const moved = ITEM_MOVES_TO[from.item].map(field).find((e) => e !== undefined);
+    const stored = await itemEnvironment(deps, tenant, from.item, id, moved !== undefined);
+    if (stored === undefined) return [moved ?? null];
     return moved === undefined || moved === stored ? [stored] : [stored, moved];
   }
   const id = req.params[from.promotion];
