@@ -82,7 +82,7 @@ describe('changes scoped to the environments they touch', () => {
     expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: wide } })).status).toBe(200);
   });
 
-  it('rules and freeze windows by id: the environment is the stored item’s; another tenant’s id is a 404', async () => {
+  it('rules, freeze windows and recurring promotions by id or name: the environment is the stored item’s; another tenant’s id is a 404', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     await makeLine(t, u.admin);
@@ -148,6 +148,25 @@ describe('changes scoped to the environments they touch', () => {
     expect((await t.call('DELETE', `/api/v1/freeze-windows/${wStaging.id}`, { token: payments })).status).toBe(204);
     expect((await t.call('DELETE', `/api/v1/promotions/rules/${intoStaging.id}`, { token: payments })).status).toBe(204);
 
+    // Recurring promotions by name: the stored target (a new one: the body's target).
+    const calendar = { cron: '0 9 * * 1-5', timeZone: 'Europe/Berlin' };
+    const prodTrain = await t.call('PUT', '/api/v1/recurring-promotions/prod-train', {
+      token: u.admin,
+      body: { source: 'staging', target: 'production', ...calendar },
+    });
+    expect(prodTrain.status, JSON.stringify(prodTrain.body)).toBe(200);
+    const delTrain = await t.call('DELETE', '/api/v1/recurring-promotions/prod-train', { token: payments });
+    expect(delTrain.status, JSON.stringify(delTrain.body)).toBe(403);
+    expect(delTrain.body.error.message).toMatch(/in environment 'production'/);
+    const newIntoProd = await t.call('PUT', '/api/v1/recurring-promotions/mine', {
+      token: payments,
+      body: { source: 'staging', target: 'production', ...calendar },
+    });
+    expect(newIntoProd.status, JSON.stringify(newIntoProd.body)).toBe(403);
+    const mine = await t.call('PUT', '/api/v1/recurring-promotions/mine', { token: payments, body: { source: 'dev', target: 'staging', ...calendar } });
+    expect(mine.status, JSON.stringify(mine.body)).toBe(200);
+    expect((await t.call('DELETE', '/api/v1/recurring-promotions/mine', { token: payments })).status).toBe(204);
+
     // Another tenant's ids: 404, for its bound admin as for its tenant-wide one.
     const other = t.tenant();
     const o = await t.users(other);
@@ -157,6 +176,7 @@ describe('changes scoped to the environments they touch', () => {
       expect((await t.call('DELETE', `/api/v1/promotions/rules/${intoProd.id}`, { token })).status).toBe(404);
       expect((await t.call('PUT', `/api/v1/promotions/rules/${intoProd.id}`, { token, body: { version: 1, name: 'x' } })).status).toBe(404);
       expect((await t.call('DELETE', `/api/v1/freeze-windows/${wProd.id}`, { token })).status).toBe(404);
+      expect((await t.call('DELETE', '/api/v1/recurring-promotions/prod-train', { token })).status).toBe(404);
     }
   });
 });
