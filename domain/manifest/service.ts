@@ -49,6 +49,7 @@ import { desired } from './desired.ts';
 import { simulate, type Simulation, type SimulateOptions } from './simulate.ts';
 import { cloudWatchManifestIssues, sortTemplates, templatesByName } from './templates.ts';
 import { recurringOps, scheduleRecurring } from './recurring.ts';
+import { assertMayApply, withNeeds, type PlannedChange } from './rights.ts';
 
 /**
  * Promotion policy as code: the tenant's setup as one document (domain/manifest/document.ts),
@@ -274,8 +275,9 @@ export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts:
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
   const want = desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables);
   await assertCloudWatchAccounts(deps, ctx.principal.tenant, want);
-  const changes = planOf(cur.setup, want);
-  const plan: { digest: string; changes: Change[]; summary: ReturnType<typeof summary>; simulation?: Simulation } = {
+  // Each change says which right it needs where (apply checks exactly these).
+  const changes = withNeeds(planOf(cur.setup, want), cur.setup, want);
+  const plan: { digest: string; changes: PlannedChange[]; summary: ReturnType<typeof summary>; simulation?: Simulation } = {
     digest: setupDigest(cur.setup),
     changes,
     summary: summary(changes),
@@ -366,8 +368,10 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: C
   }
   const want = desired(tenant, cur.setup, m, deps.deployment, deps.tunables);
   await assertCloudWatchAccounts(deps, tenant, want);
-  const changes = planOf(cur.setup, want);
+  const changes = withNeeds(planOf(cur.setup, want), cur.setup, want);
   if (changes.length === 0) return { applied: false, digest, changes, summary: summary(changes) };
+  // Each change needs the right in the environment it touches (tenant-wide sections: every one): all or nothing.
+  assertMayApply(ctx.principal, cur.setup.bindings, changes);
   const now = deps.clock();
   const at = now.toISOString();
   const ops: WriteOp[] = [];

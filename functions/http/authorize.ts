@@ -1,8 +1,8 @@
 import { hasRole, type Principal, type Role } from '#domain/access/auth';
-import { names, refusal, rightsIn, type Binding, type Rights } from '#domain/access/bindings';
-import { Forbidden } from '#domain/kernel/errors';
+import { EVERY_ENVIRONMENT, names, refusal, rightsIn, type Binding, type Rights } from '#domain/access/bindings';
+import { Forbidden, FreezeWindowNotFound, RecurringPromotionNotFound, RuleNotFound } from '#domain/kernel/errors';
 import type { Deps } from '#domain/ports';
-import type { EnvFrom } from './routes/row.ts';
+import type { EnvFrom, ItemKind } from './routes/row.ts';
 
 /**
  * Authorization of a request, in one place (functions/http/handler.ts calls it for every route with a
@@ -13,7 +13,7 @@ import type { EnvFrom } from './routes/row.ts';
  * more, as before. Only a caller who needs a binding reads the tenant's bindings: one item, kept in the
  * warm function's memory for BINDINGS_CACHE_MS (a change is seen by every instance within that time;
  * at once by the instance that wrote it), whatever the number of bindings; a route whose environment is a
- * promotion's target reads that promotion too.
+ * promotion's target reads that promotion too, and one that addresses a rule or a freeze window by id reads that item.
  */
 export const BINDINGS_CACHE_MS = 1_000;
 const MAX_TENANTS = 1_000;
@@ -50,21 +50,56 @@ export interface Request {
   body?: unknown;
 }
 
-/** The environment a route acts in for this request (null: tenant-wide), as its row declares. */
-export async function environmentOf(deps: Pick<Deps, 'store'>, tenant: string, from: EnvFrom | undefined, req: Request): Promise<string | null> {
-  if (from === undefined || from === 'tenant' || from === 'any') return null;
-  if ('path' in from) return req.params[from.path] ?? null;
-  if ('body' in from) {
-    const v = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>)[from.body] : undefined;
-    return typeof v === 'string' ? v : null;
+/** The path parameter that names each kind of stored item (test/unit/authorization-matrix.test.ts checks the path has it). */
+export const ITEM_PARAM: Record<ItemKind, string> = { rule: 'id', freeze: 'id', recurring: 'name' };
+
+/** The body fields that may move (or place) a stored item in an environment (a rule's new target): the caller needs the role there too. */
+const ITEM_MOVES_TO: Record<ItemKind, string[]> = { rule: ['targetEnvironment', 'target_environment'], freeze: [], recurring: ['target'] };
+
+/**
+ * The environment of a stored item (null: tenant-wide; undefined: none yet, where the request creates it);
+ * 404 when the tenant has none with this id (another tenant's id included: never a 403).
+ */
+async function itemEnvironment(deps: Pick<Deps, 'store'>, tenant: string, kind: ItemKind, id: string, creates: boolean): Promise<string | null | undefined> {
+  if (kind === 'rule') {
+    const rule = await deps.store.getRule(tenant, id);
+    if (!rule) throw new RuleNotFound(id);
+    return rule.targetEnvironment;
   }
-  const id = req.params[from.promotion];
-  if (!id) return null;
-  return (await deps.store.getPromotion(tenant, id))?.targetEnvironment ?? null;
+  if (kind === 'recurring') {
+    const recurring = await deps.store.getRecurringPromotion(tenant, id);
+    if (!recurring && !creates) throw new RecurringPromotionNotFound(id);
+    return recurring?.target;
+  }
+  const window = (await deps.store.listFreezeWindows(tenant)).find((w) => w.id === id);
+  if (!window) throw new FreezeWindowNotFound(id);
+  return window.scope === EVERY_ENVIRONMENT ? null : window.scope;
 }
 
-/** Whether the decision waits for the body (the environment is a body field). */
-export const needsBody = (from: EnvFrom | undefined) => typeof from === 'object' && 'body' in from;
+/** The environments a route acts in for this request (null: tenant-wide), as its row declares. */
+export async function environmentsOf(deps: Pick<Deps, 'store'>, tenant: string, from: EnvFrom | undefined, req: Request): Promise<(string | null)[]> {
+  if (from === undefined || from === 'tenant' || from === 'any' || from === 'changes') return [null];
+  if ('path' in from) return [req.params[from.path] ?? null];
+  const field = (name: string) => {
+    const v = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>)[name] : undefined;
+    return typeof v === 'string' ? v : undefined;
+  };
+  if ('body' in from) return [field(from.body) ?? null];
+  if ('item' in from) {
+    const id = req.params[ITEM_PARAM[from.item]];
+    if (!id) return [null];
+    const moved = ITEM_MOVES_TO[from.item].map(field).find((e) => e !== undefined);
+    const stored = await itemEnvironment(deps, tenant, from.item, id, moved !== undefined);
+    if (stored === undefined) return [moved ?? null];
+    return moved === undefined || moved === stored ? [stored] : [stored, moved];
+  }
+  const id = req.params[from.promotion];
+  if (!id) return [null];
+  return [(await deps.store.getPromotion(tenant, id))?.targetEnvironment ?? null];
+}
+
+/** Whether the decision waits for the body (the environment is a body field, or a body field may move the item addressed). */
+export const needsBody = (from: EnvFrom | undefined) => typeof from === 'object' && ('body' in from || ('item' in from && ITEM_MOVES_TO[from.item].length > 0));
 
 /** The caller's rights with `rights` in `environment`: what the use case sees (break-glass included). */
 const withRights = (p: Principal, rights: Rights, environment: string | null): Principal => ({
@@ -100,14 +135,20 @@ export async function authorize(
   }
   if (deferred) return principal;
   if (needed === 'viewer') return withRights(principal, rightsIn(principal, mine, null), null);
-  if (from === 'any') {
+  // 'changes' (a manifest): the role somewhere lets the request through; the use case checks each change where it acts.
+  if (from === 'any' || from === 'changes') {
     const anywhere = [...new Set(mine.flatMap((b) => (b.environments.includes('*') ? ['*'] : b.environments)))];
     const where = anywhere.find((e) => rightsIn(principal, mine, e).roles.includes(needed));
     if (where === undefined) throw refusal(needed, null, rightsIn(principal, mine, null));
     return principal;
   }
-  const environment = await environmentOf(deps, principal.tenant, from, req);
-  const rights = rightsIn(principal, mine, environment);
-  if (!rights.roles.includes(needed)) throw refusal(needed, environment, rights);
-  return withRights(principal, rights, environment);
+  const [environment, ...more] = await environmentsOf(deps, principal.tenant, from, req);
+  // Every environment the act reaches (a rule moved to another target: that one too) needs the role.
+  for (const other of more) {
+    const there = rightsIn(principal, mine, other);
+    if (!there.roles.includes(needed)) throw refusal(needed, other, there);
+  }
+  const rights = rightsIn(principal, mine, environment!);
+  if (!rights.roles.includes(needed)) throw refusal(needed, environment!, rights);
+  return withRights(principal, rights, environment!);
 }

@@ -153,7 +153,15 @@ ${
     const exported = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
     expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: JSON.stringify(exported.body) } })).body.changes).toEqual([]);
     const three = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc(3) } });
-    expect(three.body.changes).toEqual([{ op: 'change', path: 'approval_rules.staging->production.requiredApprovers', before: 2, after: 3 }]);
+    expect(three.body.changes).toEqual([
+      {
+        op: 'change',
+        path: 'approval_rules.staging->production.requiredApprovers',
+        before: 2,
+        after: 3,
+        needs: { role: 'admin', environments: ['production'] },
+      },
+    ]);
     expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(3) } })).status).toBe(200);
     const after = (await t.call('GET', '/api/v1/promotions/rules', { token: u.viewer })).body.items.find((r: any) => r.targetEnvironment === 'production');
     expect(after).toMatchObject({ id: rules.find((r: any) => r.targetEnvironment === 'production').id, requiredApprovers: 3, version: 2 });

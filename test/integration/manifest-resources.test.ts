@@ -46,7 +46,9 @@ describe('promotion policy as code: manifest plan / apply / export', () => {
       expect(exported.body).not.toContain(HOOK);
       expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
       const timeout = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: doc('${CHANGE_BOARD}', 3000) } });
-      expect(timeout.body.changes).toEqual([{ op: 'change', path: 'webhook_gates.staging.change-board.timeout_ms', before: 2000, after: 3000 }]);
+      expect(timeout.body.changes).toEqual([
+        { op: 'change', path: 'webhook_gates.staging.change-board.timeout_ms', before: 2000, after: 3000, needs: { role: 'admin', environments: ['staging'] } },
+      ]);
       // A promotion into staging runs the gate, signed with the secret the reference names.
       await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'k', value: 1 } });
       const p = await t.call('POST', '/api/v1/promotions', {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ROLES, type Principal, type Role } from '../../domain/access/auth.ts';
 import type { Binding } from '../../domain/access/bindings.ts';
-import { authorize, forgetBindings } from '../../functions/http/authorize.ts';
+import { authorize, forgetBindings, ITEM_PARAM } from '../../functions/http/authorize.ts';
 import { ROUTES, routeKey, type Route } from '../../functions/http/routes.ts';
+import type { ItemKind } from '../../functions/http/routes/row.ts';
 import { requestedBreakGlass } from '../../domain/freeze/break-glass.ts';
 import openapi from '../../functions/http/openapi.json' with { type: 'json' };
 
@@ -14,6 +15,12 @@ import openapi from '../../functions/http/openapi.json' with { type: 'json' };
  */
 const acting = ROUTES.filter((r) => (r.auth === 'jwt' || r.auth === 'iam') && r.role !== null && r.role !== 'viewer');
 const RANK: Record<Role, number> = { viewer: 0, deployer: 1, approver: 1, admin: 2 };
+/** Paths that address, by id or name, a stored item that lives in an environment (its kind for `env: { item }`). */
+const ITEMS_IN_AN_ENVIRONMENT: [RegExp, ItemKind][] = [
+  [/\/(rules|approval-policies)\/\{[^}]+\}/, 'rule'],
+  [/\/freeze-windows\/\{[^}]+\}/, 'freeze'],
+  [/\/recurring-promotions\/\{[^}]+\}/, 'recurring'],
+];
 
 describe('the authorization matrix', () => {
   it('every route with a role beyond viewer declares where its environment comes from (env), consistently with its path and body', () => {
@@ -29,6 +36,14 @@ describe('the authorization matrix', () => {
         wrong.push(`${key}: {env} in the path but env is not { path: 'env' }`);
       if (/\/promotions\/\{id\}/.test(r.path) && !(typeof r.env === 'object' && 'promotion' in r.env))
         wrong.push(`${key}: acts on a promotion but env is not { promotion: 'id' }`);
+      // A stored item that lives in an environment, addressed by its id: the environment is the item's, looked up in the store.
+      for (const [pattern, kind] of ITEMS_IN_AN_ENVIRONMENT)
+        if (pattern.test(r.path) && !(typeof r.env === 'object' && 'item' in r.env && r.env.item === kind))
+          wrong.push(`${key}: acts on a ${kind} (which lives in an environment) but env is not { item: '${kind}' }`);
+      if (typeof r.env === 'object' && 'item' in r.env && !r.path.includes(`{${ITEM_PARAM[r.env.item]}}`))
+        wrong.push(`${key}: env { item: '${r.env.item}' } reads path parameter ${ITEM_PARAM[r.env.item]} the path lacks`);
+      if (r.env === 'changes' && routeKey(r) !== 'POST /api/v1/manifest/apply')
+        wrong.push(`${key}: env 'changes' lets the use case decide per change: only the manifest apply does (domain/manifest/rights.ts)`);
       if (typeof r.env === 'object' && 'path' in r.env && !r.path.includes(`{${r.env.path}}`))
         wrong.push(`${key}: env names path parameter ${r.env.path} the path lacks`);
       if (typeof r.env === 'object' && 'promotion' in r.env && !r.path.includes(`{${r.env.promotion}}`))
@@ -53,6 +68,12 @@ describe('the authorization matrix', () => {
         const store = {
           getBindings: async () => ({ bindings, version: 1 }),
           getPromotion: async (_t: string, id: string) => ({ targetEnvironment: id === 'p-prod' ? 'production' : 'staging' }),
+          getRule: async (_t: string, id: string) => ({ targetEnvironment: id === 'p-prod' ? 'production' : 'staging' }),
+          getRecurringPromotion: async (_t: string, name: string) => ({ target: name === 'p-prod' ? 'production' : 'staging' }),
+          listFreezeWindows: async () => [
+            { id: 'p-prod', scope: 'production' },
+            { id: 'p-staging', scope: 'staging' },
+          ],
         } as never;
         const caller: Principal = { tenant: `t-${route.handler}-${role}`, id: 'u1', name: 'u1@acme.test', roles: [], groups: ['team'], kind: 'user' };
         forgetBindings(caller.tenant);
@@ -60,6 +81,7 @@ describe('the authorization matrix', () => {
           const from = route.env as Exclude<Route['env'], string | undefined>;
           if ('path' in from) return { params: { [from.path]: env } };
           if ('body' in from) return { params: {}, body: { [from.body]: env } };
+          if ('item' in from) return { params: { [ITEM_PARAM[from.item]]: env === 'production' ? 'p-prod' : 'p-staging' } };
           return { params: { [from.promotion]: env === 'production' ? 'p-prod' : 'p-staging' } };
         };
         const enough = RANK[role] >= RANK[route.role!] && (role === route.role || role === 'admin');
@@ -80,6 +102,48 @@ describe('the authorization matrix', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it("a route that addresses a stored item: another tenant's id (none in this tenant) is a 404, never a 403; a body that moves a rule needs the role where it goes", async () => {
+    const items = acting.filter((r) => typeof r.env === 'object' && 'item' in r.env);
+    expect(items.map(routeKey).sort()).toEqual([
+      'DELETE /api/v1/approval-policies/{id}',
+      'DELETE /api/v1/freeze-windows/{id}',
+      'DELETE /api/v1/promotions/rules/{id}',
+      'DELETE /api/v1/recurring-promotions/{name}',
+      'PUT /api/v1/approval-policies/{id}',
+      'PUT /api/v1/promotions/rules/{id}',
+      'PUT /api/v1/recurring-promotions/{name}',
+    ]);
+    const bindings: Binding[] = [{ group: 'team', role: 'admin', environments: ['staging'] }];
+    const store = {
+      getBindings: async () => ({ bindings, version: 1 }),
+      getRule: async (_t: string, id: string) => (id === 'mine' ? { targetEnvironment: 'staging' } : null),
+      getRecurringPromotion: async (_t: string, name: string) => (name === 'mine' ? { target: 'staging' } : null),
+      listFreezeWindows: async () => [{ id: 'mine', scope: 'staging' }],
+    } as never;
+    for (const route of items) {
+      const from = route.env as { item: ItemKind };
+      const caller: Principal = { tenant: `items-${routeKey(route)}`, id: 'u1', name: 'u1', roles: [], groups: ['team'], kind: 'user' };
+      const decide = (id: string, body?: unknown) =>
+        authorize({ store }, caller, route.role!, route.env, { params: { [ITEM_PARAM[from.item]]: id }, body }, false);
+      await expect(decide('mine'), routeKey(route)).resolves.toBeTruthy();
+      const other = await decide('theirs').catch((e: Error) => e);
+      expect((other as Error).name, routeKey(route)).toMatch(/NotFound$/);
+    }
+    const putRule = items.find((r) => routeKey(r) === 'PUT /api/v1/promotions/rules/{id}')!;
+    const caller: Principal = { tenant: 'items-move', id: 'u1', name: 'u1', roles: [], groups: ['team'], kind: 'user' };
+    await expect(
+      authorize({ store }, caller, 'admin', putRule.env, { params: { id: 'mine' }, body: { targetEnvironment: 'production' } }, false),
+    ).rejects.toThrow(/'admin' role in environment 'production'/);
+    // A recurring promotion created by PUT is placed by its body's target.
+    const putRecurring = items.find((r) => routeKey(r) === 'PUT /api/v1/recurring-promotions/{name}')!;
+    await expect(
+      authorize({ store }, caller, 'admin', putRecurring.env, { params: { name: 'new' }, body: { target: 'staging' } }, false),
+    ).resolves.toBeTruthy();
+    await expect(authorize({ store }, caller, 'admin', putRecurring.env, { params: { name: 'new' }, body: { target: 'production' } }, false)).rejects.toThrow(
+      /in environment 'production'/,
+    );
   });
 
   it("a tenant-wide route needs the role in every environment: a binding in staging does not reach it, a binding for '*' does", async () => {

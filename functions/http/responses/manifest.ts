@@ -1,11 +1,25 @@
 import * as z from '#domain/kernel/zod';
+import { ROLES } from '#domain/access/auth';
 import { manifestSchema } from '#domain/manifest/document';
 import { digest, occurrence, open, time } from './common.ts';
 import { subject } from './promotions.ts';
 
 /** What the manifest routes answer. */
 const manifestChange = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({ op: z.enum(['add', 'change', 'remove']), path: z.string(), before: z.optional(z.unknown()), after: z.optional(z.unknown()) }),
+  z.strictObject({
+    op: z.enum(['add', 'change', 'remove']),
+    path: z.string(),
+    before: z.optional(z.unknown()),
+    after: z.optional(z.unknown()),
+    needs: z.optional(
+      z
+        .strictObject({
+          role: z.enum(ROLES),
+          environments: z.array(z.string()).check(z.describe('environment names; * for a tenant-wide change (the role in every environment)')),
+        })
+        .check(z.describe('the right applying this change needs: the role in each of these environments')),
+    ),
+  }),
 );
 const manifestSummary = /* @__PURE__ */ z.schema(() =>
   z.strictObject({ add: z.number().check(z.int()), change: z.number().check(z.int()), remove: z.number().check(z.int()) }),

@@ -119,7 +119,7 @@ export const ENVIRONMENT_ROUTES: Route[] = [
     handler: 'freeze-windows',
     auth: 'jwt',
     role: 'admin',
-    env: 'tenant',
+    env: { item: 'freeze' },
     summary: 'Remove a freeze window',
     status: 204,
   },

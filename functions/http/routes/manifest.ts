@@ -1,3 +1,4 @@
+import { MANIFEST_APPLY_ROLE } from '#domain/manifest/rights';
 import { manifestApplyResponse, manifestDocument, manifestJsonSchemaResponse, manifestPlanResponse } from '../responses/manifest.ts';
 import { v1, type Route } from './row.ts';
 
@@ -38,9 +39,11 @@ export const MANIFEST_ROUTES: Route[] = [
     path: `${v1}/manifest/apply`,
     handler: 'manifest-apply',
     auth: 'jwt',
-    role: 'admin',
-    env: 'tenant',
-    summary: 'Apply a manifest as one audited change (all or nothing; expectedDigest refuses a stale plan)',
+    role: MANIFEST_APPLY_ROLE,
+    // Each change needs the role in the environment it touches; tenant-wide sections in every one (domain/manifest/rights.ts).
+    env: 'changes',
+    summary:
+      "Apply a manifest as one audited change (all or nothing; expectedDigest refuses a stale plan); each change needs the 'admin' role in the environment it touches (a tenant-wide section: in every one), 403 naming each one lacking",
     response: { schema: manifestApplyResponse },
     ownRole: true,
     // It sets up what promotions use (environments, rules, targets, schedules), never a promotion's flow.

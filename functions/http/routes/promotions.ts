@@ -208,11 +208,11 @@ const ruleRoutes = (base: string): Route[] => [
     handler: 'rules-update',
     auth: 'jwt',
     role: 'admin',
-    env: 'tenant',
+    env: { item: 'rule' },
     summary: 'Update a rule (optimistic locking)',
     response: { schema: rule },
   },
-  { method: 'DELETE', path: `${base}/{id}`, handler: 'rules-delete', auth: 'jwt', role: 'admin', env: 'tenant', summary: 'Delete a rule' },
+  { method: 'DELETE', path: `${base}/{id}`, handler: 'rules-delete', auth: 'jwt', role: 'admin', env: { item: 'rule' }, summary: 'Delete a rule' },
 ];
 
 /** What a signed review link answers when it cannot be used: a page saying why (functions/review/serve.ts). GET shows other refusals on its 200 page. */

@@ -30,7 +30,7 @@ export const RECURRING_ROUTES: Route[] = [
     handler: 'recurring-promotions-put',
     auth: 'jwt',
     role: 'admin',
-    env: 'tenant',
+    env: { item: 'recurring' },
     summary:
       'Create or replace a recurring promotion and its schedule (a cron expression in a time zone, at most every 5 minutes; 400 naming the field), source and target adjacent environments of the line (422); at most STAGELINE_MAX_RECURRING_PROMOTIONS (20 by default) per tenant: one more is refused with 422 (delete one first); `paused` disables its schedule; `version` for optimistic locking',
     response: { schema: recurringPromotionResponse },
@@ -41,7 +41,7 @@ export const RECURRING_ROUTES: Route[] = [
     handler: 'recurring-promotions-delete',
     auth: 'jwt',
     role: 'admin',
-    env: 'tenant',
+    env: { item: 'recurring' },
     summary: 'Remove a recurring promotion and delete its schedule (the promotions it requested stay)',
     status: 204,
   },

@@ -69,9 +69,18 @@ export interface RouteResponse {
  * `{ path }`: a path parameter names the environment; `{ body }`: a body field does (left out: the act is
  * tenant-wide); `{ promotion }`: the target environment of the promotion the path parameter names;
  * `'tenant'`: the act is tenant-wide (only the role tenant-wide, by token or a `*` binding, allows it);
- * `'any'`: the act is the caller's own and needs the role in some environment (linking Slack).
+ * `{ item }`: the environment of the stored item the path names (functions/http/authorize.ts ITEM_PARAM; a rule: its target;
+ * a freeze window: its environment, or tenant-wide when it covers every one; a recurring promotion: its target), looked up
+ * in the store (404 when the tenant has no such item); a body that moves the item (a new target) needs the role there too;
+ * `'tenant'`: the act is tenant-wide (only the role tenant-wide, by token or a `*` binding, allows it);
+ * `'any'`: the act is the caller's own and needs the role in some environment (linking Slack);
+ * `'changes'`: the act changes several environments at once (a manifest): the route lets through a caller with the role
+ * somewhere, and the use case checks each change in the environment it touches (domain/manifest/rights.ts).
  */
-export type EnvFrom = { path: string } | { body: string } | { promotion: string } | 'tenant' | 'any';
+export type EnvFrom = { path: string } | { body: string } | { promotion: string } | { item: ItemKind } | 'tenant' | 'any' | 'changes';
+
+/** Stored items that live in an environment and are addressed by id (`{id}` in the path). */
+export type ItemKind = 'rule' | 'freeze' | 'recurring';
 
 export const v1 = '/api/v1';
 
