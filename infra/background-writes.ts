@@ -41,13 +41,21 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
 /**
  * Background functions that only read, and only a few items: these actions on items of these kinds,
  * and nothing else (no index, no write). The pre-token trigger reads one tenant's group mapping with
- * one GetItem per token (functions/handlers/pre-token.ts).
+ * one GetItem per token (functions/handlers/pre-token.ts); the sign-in's routing by email (a no-token API
+ * function, functions/handlers/auth-config.ts) reads a domain's claim and its tenant's connection.
  */
 export const NARROW_READS: Record<string, NarrowWrite> = {
   'pre-token': {
     actions: ['dynamodb:GetItem'],
     partitions: [anyOf(keys.groupMapping)],
     what: "the tenant's group mapping (keys.groupMapping), one GetItem per token",
+  },
+  // GET /api/v1/auth/config?email= (no token, so no tenant session): the claim of the address's domain and the
+  // connection of the tenant holding it (domain/access/federation.ts providerForEmail), one GetItem each.
+  'auth-config': {
+    actions: ['dynamodb:GetItem'],
+    partitions: [keys.domainClaim('*').pk, anyOf(keys.identityProvider)],
+    what: "an email domain's claim (keys.domainClaim) and the holding tenant's identity provider connection (keys.identityProvider)",
   },
 };
 
