@@ -350,7 +350,9 @@ describe('sign-in routed by email (GET /api/v1/auth/config?email=)', () => {
 
   it('stageline login --email sends the person to their company’s identity provider', async () => {
     const { tenant, u, domain } = await tenantWithSecret();
-    expect((await connect(u.admin, { kind: 'oidc', oidc: { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' }, emailDomains: [domain] })).status).toBe(200);
+    expect(
+      (await connect(u.admin, { kind: 'oidc', oidc: { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' }, emailDomains: [domain] })).status,
+    ).toBe(200);
     idp.accounts.set('okta-cli-1', { email: `lee@${domain}`, groups: [] });
     idp.as = 'okta-cli-1';
     const vars = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: '', XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'stageline-email-')) };
