@@ -147,6 +147,7 @@ function SignIn({ why }: { why: string | null }) {
       </button>
       <form
         class="company-signin"
+        noValidate
         aria-labelledby="company-title"
         onSubmit={async (e) => {
           e.preventDefault();

@@ -236,12 +236,58 @@ function ConnectionPanel({ me, say }: { me: Session; say: Say }) {
   );
 }
 
-function FieldProblem({ id, text }: { id: string; text: string | undefined }) {
-  return text ? (
-    <p id={id} class="field-problem bad" role="alert">
-      {text}
-    </p>
-  ) : null;
+/** A text field of the connection form; a refusal naming it (its API path `name`) is shown under it. */
+function Field(p: { name: string; label: string; value: string; set: (v: string) => void; issues: Issues; area?: true; help?: string; placeholder?: string }) {
+  const id = `idp-${p.name.replace('.', '-')}`;
+  const problem = p.issues[p.name];
+  const attrs = {
+    id,
+    class: 'wide',
+    spellcheck: false,
+    autocomplete: 'off',
+    placeholder: p.placeholder,
+    value: p.value,
+    'aria-invalid': problem ? ('true' as const) : undefined,
+    'aria-describedby': [p.help && `${id}-help`, problem && `${id}-problem`].filter(Boolean).join(' ') || undefined,
+    onInput: (e: Event) => p.set((e.target as HTMLInputElement).value),
+  };
+  return (
+    <>
+      <label for={id}>{p.label}</label>
+      {p.area ? <textarea rows={6} {...attrs} /> : <input {...attrs} />}
+      {p.help && (
+        <p id={`${id}-help`} class="mut">
+          {p.help}
+        </p>
+      )}
+      {problem && (
+        <p id={`${id}-problem`} class="field-problem bad" role="alert">
+          {problem}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** Two choices as radio buttons (the protocol, where the SAML metadata comes from); a refusal naming `name` under them. */
+function Choice<T extends string>(p: { name: string; legend: string; value: T; set: (v: T) => void; options: [T, string][]; issues: Issues }) {
+  return (
+    <>
+      <fieldset class="env-picks">
+        <legend>{p.legend}</legend>
+        {p.options.map(([v, text]) => (
+          <label key={v}>
+            <input type="radio" name={`idp-${p.name}`} checked={p.value === v} onChange={() => p.set(v)} /> {text}
+          </label>
+        ))}
+      </fieldset>
+      {p.issues[p.name] && (
+        <p class="field-problem bad" role="alert">
+          {p.issues[p.name]}
+        </p>
+      )}
+    </>
+  );
 }
 
 function ConnectionForm({ current, cancel, saved }: { current: Connection; cancel: () => void; saved: (c: Connection) => Promise<void> }) {
@@ -256,9 +302,7 @@ function ConnectionForm({ current, cancel, saved }: { current: Connection; cance
   const [groupsClaim, setGroupsClaim] = useState(current.groupsClaim ?? '');
   const [issues, setIssues] = useState<Issues>({});
   const [busy, setBusy] = useState(false);
-  const describe = (f: string) => (issues[f] ? `idp-problem-${f.replace('.', '-')}` : undefined);
-  const invalid = (f: string) => (issues[f] ? 'true' : undefined);
-  const keepsSecret = current.kind === 'oidc' && !!current.oidc?.clientSecret;
+  const kept = current.oidc?.clientSecret;
   return (
     <form
       class="card binding-form"
@@ -270,10 +314,7 @@ function ConnectionForm({ current, cancel, saved }: { current: Connection; cance
           ...(kind === 'oidc'
             ? { oidc: { issuer: issuer.trim(), clientId: clientId.trim(), ...(secret.trim() ? { clientSecret: secret.trim() } : {}) } }
             : { saml: source === 'url' ? { metadataUrl: metadataUrl.trim() } : { metadataXml } }),
-          emailDomains: domains
-            .split(/[\s,]+/)
-            .map((d) => d.trim())
-            .filter(Boolean),
+          emailDomains: domains.split(/[\s,]+/).filter(Boolean),
           ...(groupsClaim.trim() ? { groupsClaim: groupsClaim.trim() } : {}),
           version: current.version,
         };
@@ -295,128 +336,53 @@ function ConnectionForm({ current, cancel, saved }: { current: Connection; cance
           {issues['']}
         </p>
       )}
-      <fieldset class="env-picks">
-        <legend>Protocol</legend>
-        <label>
-          <input type="radio" name="idp-kind" checked={kind === 'oidc'} onChange={() => setKind('oidc')} /> OpenID Connect
-        </label>
-        <label>
-          <input type="radio" name="idp-kind" checked={kind === 'saml'} onChange={() => setKind('saml')} /> SAML 2.0
-        </label>
-      </fieldset>
-      <FieldProblem id="idp-problem-kind" text={issues.kind} />
+      <Choice
+        name="kind"
+        legend="Protocol"
+        value={kind}
+        set={setKind}
+        options={[
+          ['oidc', 'OpenID Connect'],
+          ['saml', 'SAML 2.0'],
+        ]}
+        issues={issues}
+      />
       {kind === 'oidc' ? (
         <>
-          <FieldProblem id="idp-problem-oidc" text={issues.oidc} />
-          <label for="idp-issuer">Issuer URL</label>
-          <input
-            id="idp-issuer"
-            class="wide"
-            type="url"
-            spellcheck={false}
-            placeholder="https://login.company.example"
-            value={issuer}
-            aria-invalid={invalid('oidc.issuer')}
-            aria-describedby={describe('oidc.issuer')}
-            onInput={(e) => setIssuer((e.target as HTMLInputElement).value)}
-          />
-          <FieldProblem id="idp-problem-oidc-issuer" text={issues['oidc.issuer']} />
-          <label for="idp-client-id">Client id</label>
-          <input
-            id="idp-client-id"
-            class="wide"
-            spellcheck={false}
-            value={clientId}
-            aria-invalid={invalid('oidc.clientId')}
-            aria-describedby={describe('oidc.clientId')}
-            onInput={(e) => setClientId((e.target as HTMLInputElement).value)}
-          />
-          <FieldProblem id="idp-problem-oidc-clientId" text={issues['oidc.clientId']} />
-          <label for="idp-secret">Client secret: the name of the tenant secret that holds it</label>
-          <input
-            id="idp-secret"
-            class="wide"
-            spellcheck={false}
-            autocomplete="off"
-            placeholder={keepsSecret ? `${current.oidc!.clientSecret} (left empty: kept)` : 'IDP_CLIENT_SECRET'}
+          <Field name="oidc.issuer" label="Issuer URL" value={issuer} set={setIssuer} issues={issues} placeholder="https://login.company.example" />
+          <Field name="oidc.clientId" label="Client id" value={clientId} set={setClientId} issues={issues} />
+          <Field
+            name="oidc.clientSecret"
+            label="Client secret: the name of the tenant secret that holds it"
             value={secret}
-            aria-invalid={invalid('oidc.clientSecret')}
-            aria-describedby={`idp-secret-help${issues['oidc.clientSecret'] ? ' idp-problem-oidc-clientSecret' : ''}`}
-            onInput={(e) => setSecret((e.target as HTMLInputElement).value)}
+            set={setSecret}
+            issues={issues}
+            placeholder={kept ? `${kept} (left empty: kept)` : 'IDP_CLIENT_SECRET'}
+            help="A name, never the secret: store the secret first as the tenant secret idp-client-secret/<NAME>."
           />
-          <p id="idp-secret-help" class="mut">
-            A name, never the secret: store the secret first as the tenant secret <code>idp-client-secret/&lt;NAME&gt;</code>.
-          </p>
-          <FieldProblem id="idp-problem-oidc-clientSecret" text={issues['oidc.clientSecret']} />
         </>
       ) : (
         <>
-          <fieldset class="env-picks">
-            <legend>Metadata</legend>
-            <label>
-              <input type="radio" name="idp-source" checked={source === 'url'} onChange={() => setSource('url')} /> From a URL
-            </label>
-            <label>
-              <input type="radio" name="idp-source" checked={source === 'xml'} onChange={() => setSource('xml')} /> Paste the XML
-            </label>
-          </fieldset>
-          <FieldProblem id="idp-problem-saml" text={issues.saml} />
+          <Choice
+            name="saml"
+            legend="Metadata"
+            value={source}
+            set={setSource}
+            options={[
+              ['url', 'From a URL'],
+              ['xml', 'Paste the XML'],
+            ]}
+            issues={issues}
+          />
           {source === 'url' ? (
-            <>
-              <label for="idp-metadata-url">Metadata URL</label>
-              <input
-                id="idp-metadata-url"
-                class="wide"
-                type="url"
-                spellcheck={false}
-                value={metadataUrl}
-                aria-invalid={invalid('saml.metadataUrl')}
-                aria-describedby={describe('saml.metadataUrl')}
-                onInput={(e) => setMetadataUrl((e.target as HTMLInputElement).value)}
-              />
-              <FieldProblem id="idp-problem-saml-metadataUrl" text={issues['saml.metadataUrl']} />
-            </>
+            <Field name="saml.metadataUrl" label="Metadata URL" value={metadataUrl} set={setMetadataUrl} issues={issues} />
           ) : (
-            <>
-              <label for="idp-metadata-xml">Metadata document (XML)</label>
-              <textarea
-                id="idp-metadata-xml"
-                class="wide"
-                rows={6}
-                spellcheck={false}
-                value={metadataXml}
-                aria-invalid={invalid('saml.metadataXml')}
-                aria-describedby={describe('saml.metadataXml')}
-                onInput={(e) => setMetadataXml((e.target as HTMLTextAreaElement).value)}
-              />
-              <FieldProblem id="idp-problem-saml-metadataXml" text={issues['saml.metadataXml']} />
-            </>
+            <Field name="saml.metadataXml" label="Metadata document (XML)" value={metadataXml} set={setMetadataXml} issues={issues} area />
           )}
         </>
       )}
-      <label for="idp-domains">Email domains (comma-separated)</label>
-      <input
-        id="idp-domains"
-        class="wide"
-        spellcheck={false}
-        placeholder="company.example"
-        value={domains}
-        aria-invalid={invalid('emailDomains')}
-        aria-describedby={describe('emailDomains')}
-        onInput={(e) => setDomains((e.target as HTMLInputElement).value)}
-      />
-      <FieldProblem id="idp-problem-emailDomains" text={issues.emailDomains} />
-      <label for="idp-groups-claim">Groups claim or attribute</label>
-      <input
-        id="idp-groups-claim"
-        spellcheck={false}
-        placeholder="groups"
-        value={groupsClaim}
-        aria-invalid={invalid('groupsClaim')}
-        aria-describedby={describe('groupsClaim')}
-        onInput={(e) => setGroupsClaim((e.target as HTMLInputElement).value)}
-      />
-      <FieldProblem id="idp-problem-groupsClaim" text={issues.groupsClaim} />
+      <Field name="emailDomains" label="Email domains (comma-separated)" value={domains} set={setDomains} issues={issues} placeholder="company.example" />
+      <Field name="groupsClaim" label="Groups claim or attribute" value={groupsClaim} set={setGroupsClaim} issues={issues} placeholder="groups" />
       <div class="buttons">
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Checking and saving…' : 'Save the connection'}
