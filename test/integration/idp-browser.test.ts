@@ -66,9 +66,9 @@ describe('the identity provider in the console', () => {
     const { page, errors } = await openConsoleAs(browser, t.url, u.admin, '#/settings/identity-provider');
     const section = page.getByRole('region', { name: 'Identity provider' });
     await expect.poll(() => section.textContent(), { timeout: 15_000 }).toContain('No identity provider is connected');
-    await expect.poll(() => section.getByLabel('SAML SP entity id (audience)').inputValue(), { timeout: 15_000 }).toBe(`urn:stageline:local:sp:${tenant}`);
-    expect(await section.getByLabel('OIDC redirect URI').inputValue()).toBe(`${t.url}/dev/oauth2/idpresponse`);
-    expect(await section.getByLabel('SAML ACS (reply) URL').inputValue()).toBe(`${t.url}/dev/saml2/idpresponse`);
+    await expect.poll(() => section.getByRole('textbox', { name: 'SAML SP entity id (audience)' }).inputValue(), { timeout: 15_000 }).toBe(`urn:stageline:local:sp:${tenant}`);
+    expect(await section.getByRole('textbox', { name: 'OIDC redirect URI' }).inputValue()).toBe(`${t.url}/dev/oauth2/idpresponse`);
+    expect(await section.getByRole('textbox', { name: 'SAML ACS (reply) URL' }).inputValue()).toBe(`${t.url}/dev/saml2/idpresponse`);
     await page.screenshot({ path: join(OUT, 'idp-empty.png'), fullPage: true });
 
     await section.getByRole('button', { name: 'Connect an identity provider' }).click();
@@ -183,7 +183,7 @@ describe('signing in with a company email', () => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${t.url}/dashboard`);
-      const field = page.getByLabel('Company email');
+      const field = page.getByRole('textbox', { name: 'Company email' });
       await field.waitFor();
       await field.fill('someone@nobody-holds-this.example');
       await page.getByRole('button', { name: 'Continue' }).click();
