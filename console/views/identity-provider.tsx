@@ -219,7 +219,7 @@ function ConnectionPanel({ me, say }: { me: Session; say: Say }) {
           )}
         </div>
       )}
-      <h3>What to enter at your identity provider</h3>
+      <h3 class="sp-values">What to enter at your identity provider</h3>
       {sp ? (
         <>
           <CopyValue id="sp-redirect" label="OIDC redirect URI" value={sp.redirect} say={say} />
@@ -461,7 +461,7 @@ function GroupMappingPanel({ say }: { say: Say }) {
         </div>
       )}
       <Wrap>
-        <table class="bindings">
+        <table class="bindings groupmap">
           <caption class="sr">Group mapping (version {version})</caption>
           <thead>
             <tr>
@@ -477,9 +477,9 @@ function GroupMappingPanel({ say }: { say: Say }) {
             {entries.map((e, i) => (
               <tr key={`${e.idpGroup}\n${e.group ?? ''}`}>
                 <th scope="row" class="subject">
-                  <span class="long">{e.idpGroup}</span>
+                  {e.idpGroup}
                 </th>
-                <td class="long">{e.group ?? <span class="mut">—</span>}</td>
+                <td>{e.group ?? <span class="mut">—</span>}</td>
                 <td>{e.roles?.join(', ') ?? <span class="mut">—</span>}</td>
                 <td class="row-actions">
                   <button

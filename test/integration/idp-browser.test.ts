@@ -66,7 +66,9 @@ describe('the identity provider in the console', () => {
     const { page, errors } = await openConsoleAs(browser, t.url, u.admin, '#/settings/identity-provider');
     const section = page.getByRole('region', { name: 'Identity provider' });
     await expect.poll(() => section.textContent(), { timeout: 15_000 }).toContain('No identity provider is connected');
-    await expect.poll(() => section.getByRole('textbox', { name: 'SAML SP entity id (audience)' }).inputValue(), { timeout: 15_000 }).toBe(`urn:stageline:local:sp:${tenant}`);
+    await expect
+      .poll(() => section.getByRole('textbox', { name: 'SAML SP entity id (audience)' }).inputValue(), { timeout: 15_000 })
+      .toBe(`urn:stageline:local:sp:${tenant}`);
     expect(await section.getByRole('textbox', { name: 'OIDC redirect URI' }).inputValue()).toBe(`${t.url}/dev/oauth2/idpresponse`);
     expect(await section.getByRole('textbox', { name: 'SAML ACS (reply) URL' }).inputValue()).toBe(`${t.url}/dev/saml2/idpresponse`);
     await page.screenshot({ path: join(OUT, 'idp-empty.png'), fullPage: true });
@@ -80,7 +82,9 @@ describe('the identity provider in the console', () => {
     // Both refusals come back in one answer or one after the other: each is under its own field.
     const secretField = section.getByLabel('Client secret: the name of the tenant secret that holds it');
     const domainsField = section.getByLabel('Email domains (comma-separated)');
-    await expect.poll(async () => (await secretField.getAttribute('aria-invalid')) ?? (await domainsField.getAttribute('aria-invalid')), { timeout: 15_000 }).toBe('true');
+    await expect
+      .poll(async () => (await secretField.getAttribute('aria-invalid')) ?? (await domainsField.getAttribute('aria-invalid')), { timeout: 15_000 })
+      .toBe('true');
     await page.screenshot({ path: join(OUT, 'idp-refused.png'), fullPage: true });
     if ((await secretField.getAttribute('aria-invalid')) === 'true') {
       expect(await section.locator('#idp-oidc-clientSecret-problem').textContent()).toMatch(/secret/i);
@@ -187,7 +191,9 @@ describe('signing in with a company email', () => {
       await field.waitFor();
       await field.fill('someone@nobody-holds-this.example');
       await page.getByRole('button', { name: 'Continue' }).click();
-      await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 15_000 }).toContain('No company sign-in is set up for nobody-holds-this.example');
+      await expect
+        .poll(() => page.getByRole('alert').textContent(), { timeout: 15_000 })
+        .toContain('No company sign-in is set up for nobody-holds-this.example');
       await field.fill('not an email');
       await page.getByRole('button', { name: 'Continue' }).click();
       await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 15_000 }).toContain('That email must be an email address');
