@@ -29,7 +29,7 @@ export const handler = withCors(async (event?: Event) => {
   const requestId = event?.requestContext?.requestId;
   const host = event?.requestContext?.domainName ?? event?.headers?.host ?? 'localhost';
   const scheme = event?.headers?.['x-forwarded-proto'] ?? (/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host) ? 'http' : 'https');
-  const reqHeaders = requestId ? { 'x-request-id': requestId } : {};
+  const reqHeaders: Record<string, string> = requestId ? { 'x-request-id': requestId } : {};
   try {
     const query = event?.queryStringParameters ?? {};
     const parsed = authConfigQuery.safeParse(query);

@@ -161,7 +161,7 @@ describe('the identity provider in the console', () => {
     await page.getByRole('region', { name: 'Identity provider' }).getByRole('button', { name: 'Connect an identity provider' }).click();
     await page.screenshot({ path: join(OUT, 'idp-phone.png'), fullPage: true });
     // nothing wider than the screen
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(await accessibility(page)).toEqual([]);
     expect(errors).toEqual([]);
 
@@ -199,7 +199,7 @@ describe('signing in with a company email', () => {
       await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 15_000 }).toContain('That email must be an email address');
       await page.screenshot({ path: join(OUT, `signin-company-${viewport.width}.png`), fullPage: true });
       expect(await accessibility(page)).toEqual([]);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
+      expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
 
       // The person's own address: the browser leaves for the authorize page with the tenant's provider named.
       await field.fill(`pat@${domain}`);
