@@ -70,18 +70,35 @@ interface LoginConfig {
   idTokenSigningAlg: string;
   /** true on the local stack alone: see takeFragmentToken */
   fragmentSignIn?: boolean;
+  /** with ?email= only: the identity provider to sign in through, or null */
+  identityProvider?: string | null;
 }
 
 let config: Promise<LoginConfig> | null = null;
-const loginConfig = () => (config ??= fetch('api/v1/auth/config', { credentials: 'omit' }).then((r) => r.json() as Promise<LoginConfig>));
+/** Where people sign in (GET /api/v1/auth/config): also what Settings → Identity provider shows the IdP's admin. */
+export const loginConfig = () => (config ??= fetch('api/v1/auth/config', { credentials: 'omit' }).then((r) => r.json() as Promise<LoginConfig>));
 /** The console's own address without query or fragment: the redirect URI the app client registers. */
 const home = () => `${location.origin}${location.pathname}`;
 const insecureLocal = (url: string) => ({
   [oauth.allowInsecureRequests]: new URL(url).protocol === 'http:' && /^(127\.0\.0\.1|localhost|\[::1\])$/.test(new URL(url).hostname),
 });
 
-export async function signIn(): Promise<void> {
+/**
+ * Signs in: with `email`, through the identity provider connected for its domain (GET /api/v1/auth/config?email=).
+ * Answers why not (a malformed address, no connection for the domain) instead of leaving the page; else it leaves.
+ */
+export async function signIn(email?: string): Promise<string | void> {
   const cfg = await loginConfig();
+  let provider: string | null = null;
+  if (email !== undefined) {
+    const r = await fetch(`api/v1/auth/config?${new URLSearchParams({ email })}`, { credentials: 'omit' }).catch(() => null);
+    if (!r) return 'The network failed: try again.';
+    const body = await r.json().catch(() => null);
+    if (r.status === 400) return `That email ${body?.error?.issues?.[0]?.message ?? 'is not an email address'}.`;
+    if (!r.ok) return `Sign-in is not available (${r.status}): try again.`;
+    provider = typeof body?.identityProvider === 'string' ? body.identityProvider : null;
+    if (!provider) return `No company sign-in is set up for ${email.trim().toLowerCase().split('@').pop()}: use Sign in, or ask your admin.`;
+  }
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, back: location.hash }));
@@ -94,6 +111,7 @@ export async function signIn(): Promise<void> {
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
+    ...(provider ? { identity_provider: provider } : {}),
   }))
     url.searchParams.set(k, v);
   location.assign(url.toString());

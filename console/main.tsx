@@ -98,14 +98,7 @@ function App({ initial }: { initial: string | null }) {
       <main id="main" tabIndex={-1}>
         <Notices notices={notices} dismiss={dismiss} />
         {!me ? (
-          <section class="signin" aria-labelledby="signin-title">
-            <h1 id="signin-title">Sign in to Stageline</h1>
-            {why && <p class="notice bad">{why}</p>}
-            <p>See what runs where, what waits for whom and what failed; approve and promote.</p>
-            <button type="button" class="primary" onClick={() => void signIn()}>
-              Sign in
-            </button>
-          </section>
+          <SignIn why={why} />
         ) : view === 'promotions' && arg ? (
           // keyed by the promotion: what was typed on one (a comment, a reason) is not carried to another
           <PromotionPage key={arg} id={arg} me={me} say={say} />
@@ -138,3 +131,57 @@ async function start() {
   render(<App initial={failed} />, root);
 }
 void start();
+
+/** The sign-in page: Sign in, or the company's identity provider found by the person's email (GET /api/v1/auth/config?email=). */
+function SignIn({ why }: { why: string | null }) {
+  const [email, setEmail] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <section class="signin" aria-labelledby="signin-title">
+      <h1 id="signin-title">Sign in to Stageline</h1>
+      {why && <p class="notice bad">{why}</p>}
+      <p>See what runs where, what waits for whom and what failed; approve and promote.</p>
+      <button type="button" class="primary" onClick={() => void signIn()}>
+        Sign in
+      </button>
+      <form
+        class="company-signin"
+        noValidate
+        aria-labelledby="company-title"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (!email.trim()) return setProblem('Give your company email, e.g. name@company.example.');
+          setBusy(true);
+          const refused = await signIn(email.trim());
+          setBusy(false);
+          setProblem(refused ?? null);
+        }}
+      >
+        <h2 id="company-title">Sign in with your company email</h2>
+        <label for="company-email">Company email</label>
+        <div class="copy-row">
+          <input
+            id="company-email"
+            type="email"
+            autocomplete="email"
+            spellcheck={false}
+            placeholder="name@company.example"
+            value={email}
+            aria-invalid={problem ? 'true' : undefined}
+            aria-describedby={problem ? 'company-problem' : undefined}
+            onInput={(e) => setEmail((e.target as HTMLInputElement).value)}
+          />
+          <button type="submit" disabled={busy}>
+            {busy ? 'Finding…' : 'Continue'}
+          </button>
+        </div>
+        {problem && (
+          <p id="company-problem" class="notice bad" role="alert">
+            {problem}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}

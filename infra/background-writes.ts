@@ -44,12 +44,21 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
  * connection and group mapping with two GetItems per token (functions/handlers/pre-token.ts). IAM
  * fences the partition key alone (no condition key names a sort key), so these are the two partitions
  * those keys are in, the narrowest a condition can say.
+ * The sign-in's routing by email (a no-token API function, functions/handlers/auth-config.ts) reads a
+ * domain's claim and its tenant's connection.
  */
 export const NARROW_READS: Record<string, NarrowWrite> = {
   'pre-token': {
     actions: ['dynamodb:GetItem'],
     partitions: [anyOf(keys.groupMapping), anyOf(keys.identityProvider)],
     what: "the tenant's group mapping (keys.groupMapping) and identity provider connection (keys.identityProvider), one GetItem each per token",
+  },
+  // GET /api/v1/auth/config?email= (no token, so no tenant session): the claim of the address's domain and the
+  // connection of the tenant holding it (domain/access/federation.ts providerForEmail), one GetItem each.
+  'auth-config': {
+    actions: ['dynamodb:GetItem'],
+    partitions: [keys.domainClaim('*').pk, anyOf(keys.identityProvider)],
+    what: "an email domain's claim (keys.domainClaim) and the holding tenant's identity provider connection (keys.identityProvider)",
   },
 };
 

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { checkHandlerSettings, ROUTES } from '../functions/http/routes.ts';
 import { FUNCTIONS, functionOf } from '../functions/http/topology.ts';
 import { checkFunctionGroups, dataAccessOf, isWorkflowHandler, keepsOwnRole, servesAppKeys, timeoutOf } from './access.ts';
+import { NARROW_READS } from './background-writes.ts';
 import { needsOf, type Needs } from './bundle-needs.ts';
 import type { StackContext } from './context.ts';
 import { HandlerFunction, logGroup } from './function.ts';
@@ -82,7 +83,9 @@ export class Functions extends StackPart {
         },
       });
       // Background functions (flows, stream, notifier) serve every tenant: direct access. API functions: the tenant fence.
+      // A no-token API function that reads a few known items of no one tenant (infra/background-writes.ts NARROW_READS) gets those reads alone.
       if (isWorkflowHandler(name)) store.grantData(name, fn, access);
+      else if (NARROW_READS[name]) store.grantData(name, fn, 'read');
       else if (access !== 'none') Tags.of(fn.fn.role!).add('stageline-api', 'true');
       this.functions.set(name, fn);
     }

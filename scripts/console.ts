@@ -15,9 +15,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const GENERATED = join(ROOT, 'functions', 'dashboard', 'assets.generated.ts');
 /**
  * The page-weight budget: gzip bytes of script + style the console loads (docs/guide/14-dashboard.md). 68 KiB
- * since the settings of who may do what where (role bindings, the SCIM token, rights per environment: about 4 KiB).
+ * since the settings of who may do what where (role bindings, the SCIM token, rights per environment: about 4 KiB);
+ * 72 KiB since the identity provider, its group mapping and the company email sign-in (about 3.8 KiB).
  */
-export const BUDGET_GZIP_BYTES = 68 * 1024;
+export const BUDGET_GZIP_BYTES = 72 * 1024;
 /**
  * The page-weight budget per view (docs/guide/14-dashboard.md), which `npm run bench` measures in
  * Chromium against the demo tenant (bench/console-weight.ts) and fails on. First load, cold cache:
@@ -27,7 +28,8 @@ export const BUDGET_GZIP_BYTES = 68 * 1024;
  * If-None-Match and gets a 304), and the bytes received.
  */
 export const CONSOLE_BUDGET = {
-  firstLoadBytes: 200 * 1024,
+  // 200 KiB until the identity provider settings and the company email sign-in (about 15 KiB of script, uncompressed).
+  firstLoadBytes: 220 * 1024,
   firstLoadApiCalls: 6,
   refreshApiCalls: 6,
   refreshBodies: 0,

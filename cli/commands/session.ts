@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import * as oauth from 'oauth4webapi';
-import type { AuthConfig } from '../answers.ts';
+import type { ApiError, AuthConfig } from '../answers.ts';
 import { claims, CONFIG_FILE, fail, session } from '../context.ts';
 import { out } from '../output.ts';
 
@@ -19,10 +19,16 @@ export function registerSession(program: Command): void {
       '--browser',
       'sign in in a browser (OAuth 2.0 authorization code + PKCE; the default in a terminal): the sign-in page of the user pool on AWS, the local one locally',
     )
+    .option(
+      '--email <address>',
+      "sign in in a browser through your company's identity provider: the one connected for the address's domain (GET /api/v1/auth/config?email=)",
+    )
     .option('--callback-port <port>', 'the loopback port that receives the sign-in (default: the one the API names, 53682)')
-    .action(async (opts: { user?: string; browser?: boolean; callbackPort?: string }) => {
+    .action(async (opts: { user?: string; browser?: boolean; email?: string; callbackPort?: string }) => {
+      if (opts.user && opts.email) fail('give --user (a local demo or invited user) or --email (your company sign-in), not both');
       if (opts.user) return save(await localSignIn(opts.user));
-      if (opts.browser || process.stdin.isTTY) return save(await browserSignIn(opts.callbackPort ? Number(opts.callbackPort) : undefined));
+      if (opts.browser || opts.email !== undefined || process.stdin.isTTY)
+        return save(await browserSignIn(opts.callbackPort ? Number(opts.callbackPort) : undefined, opts.email));
       // Otherwise the token comes from stdin (piped), never from the command line.
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) {
@@ -98,10 +104,20 @@ function save(token: string): void {
  * loopback listener, exchanged for the ID token (oauth4webapi checks the answer and the token's
  * issuer, audience and expiry).
  */
-async function browserSignIn(port?: number): Promise<string> {
-  const res = await fetch(`${session.base}/api/v1/auth/config`).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+async function browserSignIn(port?: number, email?: string): Promise<string> {
+  const query = email === undefined ? '' : `?${new URLSearchParams({ email })}`;
+  const res = await fetch(`${session.base}/api/v1/auth/config${query}`).catch((e) => fail(`cannot reach ${session.base}: ${(e as Error).message}`));
+  if (res.status === 400 && email !== undefined) {
+    const why = ((await res.json().catch(() => ({}))) as Partial<ApiError>).error?.issues?.[0]?.message ?? 'is not an email address';
+    fail(`--email ${email}: ${why}`);
+  }
   if (!res.ok) fail(`${session.base} does not say where to sign in (GET /api/v1/auth/config answered ${res.status})`);
   const cfg = (await res.json()) as AuthConfig;
+  // Routed by email: the company's identity provider, or a plain refusal (no page that cannot sign this person in).
+  if (email !== undefined && !cfg.identityProvider)
+    fail(
+      `no identity provider is connected for ${email.trim().toLowerCase().split('@').pop()}: sign in with --browser, or ask your admin to connect one (stageline idp …)`,
+    );
   const as: oauth.AuthorizationServer = { issuer: cfg.issuer, authorization_endpoint: cfg.authorizationEndpoint, token_endpoint: cfg.tokenEndpoint };
   const client: oauth.Client = { client_id: cfg.clientId, id_token_signed_response_alg: cfg.idTokenSigningAlg };
   const redirect = new URL(cfg.cliRedirectUri);
@@ -117,6 +133,7 @@ async function browserSignIn(port?: number): Promise<string> {
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
+    ...(cfg.identityProvider ? { identity_provider: cfg.identityProvider } : {}),
   }))
     url.searchParams.set(k, v);
   const callback = await new Promise<URL>((resolve, reject) => {

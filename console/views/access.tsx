@@ -278,7 +278,7 @@ function BindingForm({
 }
 
 /** Copies text; when the browser refuses, says how to copy it by hand. */
-async function copy(text: string, say: Say, what: string) {
+export async function copy(text: string, say: Say, what: string) {
   try {
     await navigator.clipboard.writeText(text);
     say('ok', `${what} copied.`);

@@ -3,16 +3,18 @@ import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Badge, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { AccessSettings, RightsSettings, ScimSettings } from './access.tsx';
+import { IdentityProviderSettings } from './identity-provider.tsx';
 
 /**
  * The parts of Settings, each a page of its own (#/settings/<part>), so each reads only what it shows. `admin`: the
  * part changes what only an admin may change; others see a plain sentence instead, never its controls.
- * The identity provider (SAML/OIDC federation) joins here as its own admin part, "Identity provider"
- * (#/settings/identity-provider), once its API is served; until then there is no panel for it.
+ * The identity provider (SAML/OIDC federation) and its group mapping are one admin part, "Identity provider"
+ * (#/settings/identity-provider, console/views/identity-provider.tsx).
  */
 const PARTS = [
   { part: '', label: 'General', admin: false },
   { part: 'access', label: 'Access', admin: true },
+  { part: 'identity-provider', label: 'Identity provider', admin: true },
   { part: 'scim', label: 'SCIM', admin: true },
   { part: 'rights', label: 'Rights', admin: false },
   { part: 'notifications', label: 'Notifications', admin: false },
@@ -36,11 +38,14 @@ export function Settings({ me, say, part = '' }: { me: Session; say: (tone: 'ok'
         <p class="notice bad">There is no settings page '{part}'. Pick one above.</p>
       ) : here.admin && !admin ? (
         <p class="notice">
-          Only an admin sees and changes {here.part === 'scim' ? 'the SCIM token' : 'the role bindings'}; you are{' '}
-          {me.groups.join(', ') || 'bound by role bindings'}. Your own rights are under <a href="#/settings/rights">Rights</a>.
+          Only an admin sees and changes{' '}
+          {here.part === 'scim' ? 'the SCIM token' : here.part === 'identity-provider' ? 'the identity provider and its group mapping' : 'the role bindings'};
+          you are {me.groups.join(', ') || 'bound by role bindings'}. Your own rights are under <a href="#/settings/rights">Rights</a>.
         </p>
       ) : here.part === 'access' ? (
         <AccessSettings say={say} />
+      ) : here.part === 'identity-provider' ? (
+        <IdentityProviderSettings me={me} say={say} />
       ) : here.part === 'scim' ? (
         <ScimSettings say={say} />
       ) : here.part === 'rights' ? (

@@ -41,3 +41,19 @@ export const consumerParams = /* @__PURE__ */ z.schema(() =>
 export const userParams = /* @__PURE__ */ z.schema(() =>
   z.object({ id: z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9-]+$/, 'must be a user id (the id GET /api/v1/users lists)')) }),
 );
+
+/** GET /api/v1/auth/config's query: `email` routes the sign-in to the identity provider of the address's domain (nothing else is taken). */
+export const authConfigQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    email: z.optional(
+      z
+        .string()
+        .check(
+          z.trim(),
+          z.toLowerCase(),
+          z.maxLength(254, 'must be an email address of at most 254 characters'),
+          z.email({ message: 'must be an email address (name@company.example)' }),
+        ),
+    ),
+  }),
+);

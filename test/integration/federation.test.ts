@@ -5,7 +5,10 @@ import { decodeJwt } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
-import { cliOf, outcome } from '../support/cli.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliOf, cliWith, outcome, spawnCli } from '../support/cli.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
@@ -311,5 +314,68 @@ describe('federation with an OpenID Connect provider', () => {
     expect((await cli(u.admin, 'idp', 'show')).stdout).toContain('no identity provider');
     // A deployer is refused.
     expect((await outcome(cli(u.deployer, 'idp', 'show'))).code).not.toBe(0);
+  });
+});
+
+describe('sign-in routed by email (GET /api/v1/auth/config?email=)', () => {
+  it('names the identity provider of the domain’s connection and nothing else; an unknown domain answers the same shape; a malformed address is 400 naming query.email', async () => {
+    const { tenant, u, domain } = await tenantWithSecret();
+    const put = await connect(u.admin, { kind: 'oidc', oidc: { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' }, emailDomains: [domain] });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+
+    const plain = await t.call('GET', '/api/v1/auth/config');
+    expect(plain.status).toBe(200);
+    expect(plain.body.identityProvider).toBeUndefined();
+
+    const routed = await t.call('GET', `/api/v1/auth/config?email=${encodeURIComponent(`Pat@${domain.toUpperCase()}`)}`);
+    expect(routed.status, JSON.stringify(routed.body)).toBe(200);
+    expect(routed.body).toEqual({ ...plain.body, identityProvider: `t-${tenant}-oidc` });
+    // A per-person answer is never kept by a shared cache.
+    expect(routed.headers.get('cache-control')).toBe('no-store');
+
+    // An unknown domain and a tenant with no connection answer alike: null, the same keys, nothing about who holds what.
+    const unknown = await t.call('GET', `/api/v1/auth/config?email=${encodeURIComponent('pat@nobody-holds-this.example')}`);
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toEqual({ ...plain.body, identityProvider: null });
+    expect(JSON.stringify(unknown.body)).not.toContain(tenant);
+
+    for (const bad of ['not-an-email', 'a@', '@x.example', `${'a'.repeat(300)}@x.example`, 'a@b@c.example']) {
+      const r = await t.call('GET', `/api/v1/auth/config?email=${encodeURIComponent(bad)}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['query.email']);
+    }
+    const twice = await t.call('GET', `/api/v1/auth/config?email=a@x.example&email=b@x.example`);
+    expect(twice.status).toBe(400);
+  });
+
+  it('stageline login --email sends the person to their company’s identity provider', async () => {
+    const { tenant, u, domain } = await tenantWithSecret();
+    expect(
+      (await connect(u.admin, { kind: 'oidc', oidc: { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' }, emailDomains: [domain] })).status,
+    ).toBe(200);
+    idp.accounts.set('okta-cli-1', { email: `lee@${domain}`, groups: [] });
+    idp.as = 'okta-cli-1';
+    const vars = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: '', XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'stageline-email-')) };
+    const port = 40000 + Math.floor(Math.random() * 20000);
+    const child = spawnCli(vars, ['login', '--email', `lee@${domain}`, '--callback-port', String(port)], 'ignore');
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    for (let i = 0; i < 200 && !stderr.includes('waiting for the sign-in'); i++) await new Promise((r) => setTimeout(r, 50));
+    const address = /Sign in in your browser:\n\s+(\S+)/.exec(stderr)?.[1];
+    expect(address, stderr).toBeDefined();
+    expect(new URL(address!).searchParams.get('identity_provider')).toBe(`t-${tenant}-oidc`);
+    const back = await browse(address!, `http://localhost:${port}/callback`);
+    expect(back.url).toMatch(new RegExp(`^http://localhost:${port}/callback\\?code=`));
+    expect(await (await fetch(back.url.replace('localhost', '127.0.0.1'))).text()).toContain('Signed in');
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toContain(`as lee@${domain} (tenant ${tenant})`);
+
+    // An address no connection holds is said plainly, before any browser opens.
+    const none = await outcome(cliWith(vars, 'login', '--email', 'lee@nobody-holds-this.example'));
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/no identity provider.*nobody-holds-this\.example/i);
   });
 });
