@@ -25,7 +25,8 @@ export interface IdempotencyStorePort {
  * webhook gate's HMAC key, a metrics provider's keys and tokens (analysis templates: `metrics`), the bearer token
  * (and CA) a target's GitOps confirmation reads Argo CD or the Kubernetes API with (gitops-health).
  */
-export type SecretPurpose = 'git-token' | 'slack-webhook' | 'gate-key' | 'github-token' | 'gitlab-token' | 'git-webhook' | 'metrics' | 'gitops-health' | 'idp-client-secret';
+export type SecretPurpose =
+  'git-token' | 'slack-webhook' | 'gate-key' | 'github-token' | 'gitlab-token' | 'git-webhook' | 'metrics' | 'gitops-health' | 'idp-client-secret';
 
 /**
  * Secrets named in documents (`${NAME}`) and git targets: Secrets Manager `stageline/<tenant>/<purpose>/<NAME>`
