@@ -162,6 +162,9 @@ export const identityProviderBody = /* @__PURE__ */ z.schema(() =>
         ),
     ),
     version: z.optional(z.number().check(z.int(), z.minimum(0), z.describe('the version you read (0: none yet): 409 when it changed since'))),
+    providerName: z.optional(z.string().check(z.maxLength(64), z.describe('read-only: named by the platform (a GET answer sent back is accepted)'))),
+    updatedAt: z.optional(z.string().check(z.maxLength(64), z.describe('read-only (a GET answer sent back is accepted)'))),
+    updatedBy: z.optional(z.string().check(z.maxLength(320), z.describe('read-only (a GET answer sent back is accepted)'))),
   }),
 );
 export type IdentityProviderBody = z.infer<typeof identityProviderBody>;
@@ -221,6 +224,9 @@ export async function putIdentityProvider(deps: With<'identityProviders' | 'secr
   if (body.version !== undefined && body.version !== (current?.version ?? 0))
     throw new VersionConflict(`The identity provider connection changed since you read it (version ${current?.version ?? 0} now): read it again`);
   const issues: Issue[] = [];
+  // A SAML body that names no metadata (a GET answer sent back) keeps the stored document and its URL, unread again.
+  const kept =
+    body.kind === 'saml' && body.saml && !body.saml.metadataUrl && !body.saml.metadataXml && current?.kind === 'saml' && current.saml ? current.saml : null;
   let oidc: OidcSettings | undefined;
   if (body.kind === 'oidc') {
     if (!body.oidc) issues.push({ path: 'body.oidc', message: 'an OIDC connection needs oidc: { issuer, clientId, clientSecret }' });
@@ -232,7 +238,8 @@ export async function putIdentityProvider(deps: With<'identityProviders' | 'secr
     if (body.saml) issues.push({ path: 'body.saml', message: 'an OIDC connection takes no saml settings' });
   } else {
     if (!body.saml) issues.push({ path: 'body.saml', message: 'a SAML connection needs saml: { metadataUrl } or saml: { metadataXml }' });
-    else if (!!body.saml.metadataUrl === !!body.saml.metadataXml)
+    else if (body.saml.metadataUrl && body.saml.metadataXml) issues.push({ path: 'body.saml', message: 'give exactly one of metadataUrl and metadataXml' });
+    else if (!body.saml.metadataUrl && !body.saml.metadataXml && !kept)
       issues.push({ path: 'body.saml', message: 'give exactly one of metadataUrl and metadataXml' });
     if (body.oidc) issues.push({ path: 'body.oidc', message: 'a SAML connection takes no oidc settings' });
   }
@@ -261,14 +268,15 @@ export async function putIdentityProvider(deps: With<'identityProviders' | 'secr
   }
 
   // The metadata, read through the outbound rules: what does not parse or cannot be reached is refused now.
-  const checked = await deps.identityProviders.check({ tenant, kind: body.kind, oidc, saml: body.saml });
+  const checked = await deps.identityProviders.check({ tenant, kind: body.kind, oidc, saml: kept ? { metadataXml: kept.metadataXml } : body.saml });
+  const metadataUrl = body.saml?.metadataUrl ?? kept?.metadataUrl;
   const now = deps.clock().toISOString();
   const next: IdentityProviderConnection = {
     tenant,
     kind: body.kind,
     providerName: providerName(tenant, body.kind),
     ...(oidc ? { oidc } : {}),
-    ...(checked.saml ? { saml: { ...(body.saml?.metadataUrl ? { metadataUrl: body.saml.metadataUrl } : {}), ...checked.saml } } : {}),
+    ...(checked.saml ? { saml: { ...(metadataUrl ? { metadataUrl } : {}), ...checked.saml } } : {}),
     emailDomains: [...body.emailDomains].sort(),
     groupsClaim: body.groupsClaim ?? current?.groupsClaim ?? DEFAULT_GROUPS_CLAIM,
     version: (current?.version ?? 0) + 1,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { contractViolations, operations, requestProblems, statedFields } from '../support/contract.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -355,7 +356,32 @@ describe('request classes over the route table', () => {
       token: admin,
       body: { bindings: [{ group: 'payments', role: 'deployer', environments: ['staging'] }] },
     });
-    for (const [what, r] of Object.entries({ cfg, flag, rule, template, recurring, tenantNotes, envNotes, git, hook, metricAccounts, bindings }))
+    const groupMapping = await t.call('PUT', '/api/v1/access/group-mapping', {
+      token: admin,
+      body: { entries: [{ idpGroup: 'Payments Engineers', group: 'payments', roles: ['viewer'] }], version: 0 },
+    });
+    // A SAML connection by its metadata document (nothing to fetch): the IdP's signing certificate of the SAML tests.
+    const cert = readFileSync(new URL('../fixtures/saml/idp-cert.pem', import.meta.url), 'utf8').replace(/-----[A-Z ]+-----|\s/g, '');
+    const metadataXml = `<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.${tenant}.example/saml"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.${tenant}.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
+    const idp = await t.call('PUT', '/api/v1/access/identity-provider', {
+      token: admin,
+      body: { kind: 'saml', saml: { metadataXml }, emailDomains: [`${tenant}.example`], groupsClaim: 'memberOf' },
+    });
+    for (const [what, r] of Object.entries({
+      cfg,
+      flag,
+      rule,
+      template,
+      recurring,
+      tenantNotes,
+      envNotes,
+      git,
+      hook,
+      metricAccounts,
+      bindings,
+      groupMapping,
+      idp,
+    }))
       expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
     return {
       '/api/v1/analysis-templates/{name}': '/api/v1/analysis-templates/round-trip',
@@ -371,6 +397,8 @@ describe('request classes over the route table', () => {
       '/api/v1/webhooks/{id}': `/api/v1/webhooks/${hook.body.id}`,
       '/api/v1/metric-accounts': '/api/v1/metric-accounts',
       '/api/v1/access/bindings': '/api/v1/access/bindings',
+      '/api/v1/access/group-mapping': '/api/v1/access/group-mapping',
+      '/api/v1/access/identity-provider': '/api/v1/access/identity-provider',
     };
   }
 
