@@ -44,7 +44,7 @@ export const userParams = /* @__PURE__ */ z.schema(() =>
 
 /** GET /api/v1/auth/config's query: `email` routes the sign-in to the identity provider of the address's domain (nothing else is taken). */
 export const authConfigQuery = /* @__PURE__ */ z.schema(() =>
-  z.strictObject({
+  z.object({
     email: z.optional(
       z
         .string()

@@ -98,8 +98,9 @@ describe('cost of a rollout rolled back by an alarm in wave 3 (counts)', () => {
       expect(r.rollback!.markFailed.transactions).toBeLessThanOrEqual(6 + 1 + retried);
       // Both together, as the alarm's function alone wrote before (96 WRU, then 100 with the unlisting, 102 with the
       // decision to stop): the same writes, in two functions. Measured: 102 WRU (the alarm's function 11 in 14 requests,
-      // MarkFailed 91 in 32), 29 transitions.
-      expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24 + 4 + 2);
+      // MarkFailed 91 in 32), 29 transitions; +2 WRU for DORA's open failure of the environment (one ADD on its item, in
+      // the finishing transaction: domain/artifacts/dora.ts), which the next successful promotion closes: 104.
+      expect(r.rollback!.wru).toBeLessThanOrEqual(6 * 12 + 24 + 4 + 2 + 2);
     } finally {
       await close();
     }

@@ -14,7 +14,7 @@ export const SERVICE_ROUTES: Route[] = [
       "Where people sign in: the OAuth 2.0 authorization code + PKCE endpoints (the user pool domain on AWS, the local stand-in locally) and the public client id; with ?email=<address>, the identity provider of the address's company (identityProvider, or null), nothing else",
     response: {
       schema: authConfigResponse,
-      errors: { 400: { description: 'query.email is not an email address, or the query has a parameter other than email', schema: errorBody } },
+      errors: { 400: { description: 'query.email is not an email address (or is given twice); other query parameters are ignored', schema: errorBody } },
     },
     // Its routing by email reads a domain's claim and a connection outside any tenant session: a role of its own holds those reads alone (infra/background-writes.ts NARROW_READS).
     ownRole: true,
