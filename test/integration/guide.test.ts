@@ -139,7 +139,8 @@ async function stopPage(stack: ChildProcess | undefined, dir: string): Promise<v
     }
     await new Promise((r) => (stack.exitCode !== null || stack.signalCode !== null ? r(undefined) : stack.once('exit', r)));
   }
-  rmSync(dir, { recursive: true, force: true });
+  // The group's other processes (DynamoDB Local, the stand-ins) may still write as they exit: retry what they refill.
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 
 describe('docs/guide: every page runs on a fresh stack', () => {
