@@ -1,0 +1,89 @@
+/**
+ * Change control (issue "Where the enterprise already works", part 1): the port every change
+ * management tool is reached through. A promotion into a change-controlled environment opens one
+ * change request in the tenant's tool (ServiceNow's Table API `change_request`, or a Jira Service
+ * Management request), waits until the tool says it is approved (and, when it has a planned window,
+ * until the window opens), notes the promotion's start and end on it and closes it.
+ *
+ * Adapters (functions/adapters/change/<provider>.ts) speak the tool's published API; the domain
+ * (domain/change/*) decides what to send and what an answer means. An adapter never throws a plain
+ * Error for an answer it understood: a transient answer (429, 5xx, a time-out) throws
+ * `ChangeUnavailable` (retried), anything the tenant must fix (401/403, an unknown template or
+ * request type, a 400 naming a field) throws `ChangeRefused` with the tool's own words.
+ */
+
+/** The change management tools Stageline speaks. */
+export const CHANGE_PROVIDERS = ['servicenow', 'jira'] as const;
+export type ChangeProviderKind = (typeof CHANGE_PROVIDERS)[number];
+
+/** What a change request is opened with (built by the domain; adapters map it onto the tool's fields). */
+export interface ChangeRequestDraft {
+  /** short description / summary: `Promote <release> to <environment>` (bounded by the domain) */
+  title: string;
+  /** plain text body: the release and its digest, the diff summary, the gates' verdicts, the decision record link */
+  description: string;
+  /** the promotion's id: stored in the tool's correlation field so a retried create finds the one it made */
+  correlationId: string;
+  /** the link to the promotion's decision record in the console */
+  decisionUrl: string;
+  release: { id: string; digest: string };
+  environment: string;
+}
+
+/** The change request a promotion is bound to, as stored on the promotion. */
+export interface ChangeRef {
+  provider: ChangeProviderKind;
+  /** the tool's own id (ServiceNow sys_id, Jira issue id) */
+  id: string;
+  /** the number people use (CHG0030001, ITSM-42) */
+  number: string;
+  /** a link to the request in the tool (for people) */
+  url: string;
+}
+
+/** What the tool says of a change request now. */
+export interface ChangeStatus {
+  /** the tool's own state / status name, as the tool spells it (`Scheduled`, `-1`, `Approved`…) */
+  state: string;
+  /** the tool's approval, when it keeps one apart from the state (ServiceNow's `approval` field) */
+  approval?: string;
+  /** the planned window, when the request has one (ISO 8601 instants) */
+  window?: { start: string; end: string };
+  /** the tool's reason for a rejection or a cancellation, when it gives one (bounded by the domain) */
+  reason?: string;
+}
+
+/** How a change request is closed. */
+export type ChangeOutcome = 'successful' | 'unsuccessful';
+
+/** One tenant's connection to its tool, opened by an adapter with the tenant's (opened) credentials. */
+export interface ChangeProvider {
+  readonly kind: ChangeProviderKind;
+  /** Opens a change request. Idempotent per correlationId: the domain calls `find` first after a lost answer. */
+  create(draft: ChangeRequestDraft): Promise<ChangeRef>;
+  /** The request opened for this correlation id, if one was (a create whose answer was lost). */
+  find(correlationId: string): Promise<ChangeRef | null>;
+  /** Where the request stands. */
+  read(ref: ChangeRef): Promise<ChangeStatus>;
+  /** Adds a work note / internal comment. */
+  note(ref: ChangeRef, text: string): Promise<void>;
+  /** Closes the request with this outcome and a closing note. */
+  close(ref: ChangeRef, outcome: ChangeOutcome, text: string): Promise<void>;
+}
+
+/** A transient answer (429, 5xx, a time-out, a refused connection): the call is retried later. */
+export class ChangeUnavailable extends Error {
+  override readonly name = 'ChangeUnavailable';
+}
+
+/** An answer the tenant must act on (bad credentials, an unknown template or request type, a field refused): said plainly. */
+export class ChangeRefused extends Error {
+  override readonly name = 'ChangeRefused';
+  constructor(
+    message: string,
+    /** the HTTP status the tool answered, when it answered */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
