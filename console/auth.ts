@@ -70,8 +70,8 @@ interface LoginConfig {
   idTokenSigningAlg: string;
   /** true on the local stack alone: see takeFragmentToken */
   fragmentSignIn?: boolean;
-  /** with ?email= only: the identity provider to sign in through, or null */
-  identityProvider?: string | null;
+  /** with ?email= only: the idp_identifier that routes the sign-in to the company's identity provider (its domain), or null */
+  idpIdentifier?: string | null;
 }
 
 let config: Promise<LoginConfig> | null = null;
@@ -96,7 +96,7 @@ export async function signIn(email?: string): Promise<string | void> {
     const body = await r.json().catch(() => null);
     if (r.status === 400) return `That email ${body?.error?.issues?.[0]?.message ?? 'is not an email address'}.`;
     if (!r.ok) return `Sign-in is not available (${r.status}): try again.`;
-    provider = typeof body?.identityProvider === 'string' ? body.identityProvider : null;
+    provider = typeof body?.idpIdentifier === 'string' ? body.idpIdentifier : null;
     if (!provider) return `No company sign-in is set up for ${email.trim().toLowerCase().split('@').pop()}: use Sign in, or ask your admin.`;
   }
   const verifier = oauth.generateRandomCodeVerifier();
@@ -111,7 +111,7 @@ export async function signIn(email?: string): Promise<string | void> {
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
-    ...(provider ? { identity_provider: provider } : {}),
+    ...(provider ? { idp_identifier: provider } : {}),
   }))
     url.searchParams.set(k, v);
   location.assign(url.toString());

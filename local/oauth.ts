@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DemoUser, LocalIssuer } from './issuer.ts';
 import type { LocalDirectory } from './directory.ts';
-import { FederationRefused, IDP_GROUPS_CLAIM, providerForEmail } from '../domain/access/federation.ts';
+import { FederationRefused, IDP_GROUPS_CLAIM, providerForDomain, providerForEmail } from '../domain/access/federation.ts';
 import { connectionNamed, type FederationDeps, localFederation } from './federation.ts';
 
 /**
@@ -83,6 +83,8 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
       scope: get('scope'),
       /** Cognito's identity_provider parameter: sign in through this tenant IdP (t-<tenant>-<kind>) */
       identityProvider: get('identity_provider'),
+      /** Cognito's idp_identifier parameter: sign in through the tenant IdP whose identifiers (its email domains) hold this one */
+      idpIdentifier: get('idp_identifier'),
     };
   }
 
@@ -158,15 +160,20 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
       const problem = check(p, host);
       if (problem) return oauthError(400, 'invalid_request', `Sign-in request refused: ${problem}`);
       if (method !== 'GET' && method !== 'POST') return oauthError(405, 'invalid_request', 'GET the page or POST the form');
-      // Federation: the tenant's IdP named (Cognito's identity_provider), or the IdP an email's domain routes to.
+      // Federation: the tenant's IdP named (Cognito's identity_provider), the IdP an identifier routes to (idp_identifier:
+      // an email domain a connection holds), or the IdP an email's domain routes to.
       const email = form?.get('email') ?? '';
-      if (federation && (p.identityProvider || email)) {
+      if (federation && (p.identityProvider || p.idpIdentifier || email)) {
         const conn = p.identityProvider
           ? await connectionNamed(federationDeps!.store, p.identityProvider)
-          : directory.signInAs(email)
-            ? null
-            : await providerForEmail(federationDeps!.store, email);
+          : p.idpIdentifier
+            ? await providerForDomain(federationDeps!.store, p.idpIdentifier)
+            : directory.signInAs(email)
+              ? null
+              : await providerForEmail(federationDeps!.store, email);
         if (p.identityProvider && !conn) return oauthError(400, 'invalid_request', `Sign-in request refused: no identity provider ${p.identityProvider}`);
+        // As Cognito: an identifier no provider holds is an error, and says nothing of who holds what.
+        if (p.idpIdentifier && !conn) return oauthError(400, 'invalid_request', 'Sign-in request refused: no identity provider for that identifier');
         if (conn) {
           try {
             const onward = await federation.start(conn, p, host);

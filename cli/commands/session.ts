@@ -114,7 +114,7 @@ async function browserSignIn(port?: number, email?: string): Promise<string> {
   if (!res.ok) fail(`${session.base} does not say where to sign in (GET /api/v1/auth/config answered ${res.status})`);
   const cfg = (await res.json()) as AuthConfig;
   // Routed by email: the company's identity provider, or a plain refusal (no page that cannot sign this person in).
-  if (email !== undefined && !cfg.identityProvider)
+  if (email !== undefined && !cfg.idpIdentifier)
     fail(
       `no identity provider is connected for ${email.trim().toLowerCase().split('@').pop()}: sign in with --browser, or ask your admin to connect one (stageline idp …)`,
     );
@@ -133,7 +133,7 @@ async function browserSignIn(port?: number, email?: string): Promise<string> {
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
-    ...(cfg.identityProvider ? { identity_provider: cfg.identityProvider } : {}),
+    ...(cfg.idpIdentifier ? { idp_identifier: cfg.idpIdentifier } : {}),
   }))
     url.searchParams.set(k, v);
   const callback = await new Promise<URL>((resolve, reject) => {

@@ -145,12 +145,22 @@ export const identityProviderBody = /* @__PURE__ */ z.schema(() =>
         ssoUrl: z.optional(z.string().check(z.describe('read-only: read from the metadata (a GET answer sent back is accepted)'))),
       }),
     ),
-    emailDomains: z.array(z.string().check(z.trim(), z.toLowerCase(), z.maxLength(253), z.regex(DOMAIN, 'must be a domain name such as example.com'))).check(
-      z.minLength(1, 'give the email domains whose people sign in through this IdP'),
-      z.maxLength(20),
-      z.refine((d) => new Set(d).size === d.length, 'each domain once'),
-      z.describe("the email domains whose people sign in through this IdP: each one this tenant's alone (409 naming a domain another tenant holds)"),
-    ),
+    emailDomains: z
+      .array(
+        z.string().check(
+          z.trim(),
+          z.toLowerCase(),
+          // The user pool routes a sign-in by its provider's identifiers (idp_identifier), each at most 40 characters.
+          z.maxLength(40, "must be at most 40 characters (the user pool's limit for an identity provider's identifiers)"),
+          z.regex(DOMAIN, 'must be a domain name such as example.com'),
+        ),
+      )
+      .check(
+        z.minLength(1, 'give the email domains whose people sign in through this IdP'),
+        z.maxLength(20),
+        z.refine((d) => new Set(d).size === d.length, 'each domain once'),
+        z.describe("the email domains whose people sign in through this IdP: each one this tenant's alone (409 naming a domain another tenant holds)"),
+      ),
     groupsClaim: z.optional(
       z
         .string()
@@ -392,7 +402,16 @@ export function signInEntry(id: FederatedIdentity, now: Date): AuditEntry {
 
 /** Which IdP an address signs in through (GET /auth/config?email=): the connection of the tenant that holds its domain, or null. */
 export async function providerForEmail(store: Pick<IdentityProviderRepo, 'domainHolder' | 'getIdentityProvider'>, email: string) {
-  const domain = email.trim().toLowerCase().split('@').pop() ?? '';
+  return providerForDomain(store, email.trim().toLowerCase().split('@').pop() ?? '');
+}
+
+/**
+ * The connection holding an email domain, or null: what Cognito's `idp_identifier` routes to (each
+ * connection's email domains are its provider's identifiers), so a sign-in is routed by the domain a
+ * person gave without anyone being told the provider's name (which names the tenant).
+ */
+export async function providerForDomain(store: Pick<IdentityProviderRepo, 'domainHolder' | 'getIdentityProvider'>, raw: string) {
+  const domain = raw.trim().toLowerCase();
   if (!DOMAIN.test(domain)) return null;
   const tenant = await store.domainHolder(domain);
   if (!tenant) return null;

@@ -3,10 +3,11 @@
  * code + PKCE endpoints of the user pool's domain and the public client id (functions/adapters/login.ts).
  * The console and `stageline login` start here. A plain handler, like /health: no middleware.
  *
- * `?email=` routes a person to their company: `identityProvider` is the name to pass as the authorize
- * request's `identity_provider` (the connection of the tenant holding the address's domain,
- * domain/access/federation.ts providerForEmail), or null. The answer says nothing else: no tenant, and
- * a domain nobody holds answers exactly as a domain whose tenant has no connection. It reads two items of
+ * `?email=` routes a person to their company: `idpIdentifier` is the value to pass as the authorize
+ * request's `idp_identifier` (the address's domain, when a tenant's connection holds it:
+ * domain/access/federation.ts providerForEmail; Cognito routes it to that connection's provider, whose
+ * identifiers are its domains), or null. The answer says nothing else: never the provider's name (it
+ * names the tenant), and a domain nobody holds answers exactly as a domain whose tenant has no connection. It reads two items of
  * the store (the domain's claim and the connection); its function is granted those GetItems alone
  * (infra/background-writes.ts NARROW_READS).
  */
@@ -42,7 +43,7 @@ export const handler = withCors(async (event?: Event) => {
       statusCode: 200,
       // The answer is a person's: no shared cache keeps it.
       headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...reqHeaders },
-      body: JSON.stringify({ ...config, identityProvider: conn?.providerName ?? null }),
+      body: JSON.stringify({ ...config, idpIdentifier: conn ? parsed.data.email.split('@').pop()! : null }),
     };
   } catch (err) {
     const r = errorResponse(err, requestId);

@@ -131,8 +131,8 @@ async function tenantWithSecret() {
 
 const connect = (token: string, body: unknown) => t.call('PUT', '/api/v1/access/identity-provider', { token, body });
 
-/** Signs in through the local authorize page with identity_provider, as the console does: the token answer, or the page's refusal. */
-async function signIn(provider: string) {
+/** Signs in through the local authorize page with identity_provider (or `{ idpIdentifier }`, as the console does): the token answer, or the page's refusal. */
+async function signIn(provider: string | { idpIdentifier: string }) {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const back = `${t.url}/signed-in`;
@@ -143,7 +143,7 @@ async function signIn(provider: string) {
     state: 'st-1',
     code_challenge: challenge,
     code_challenge_method: 'S256',
-    identity_provider: provider,
+    ...(typeof provider === 'string' ? { identity_provider: provider } : { idp_identifier: provider.idpIdentifier }),
   });
   const end = await browse(`${t.url}/dev/oauth2/authorize?${q}`, back);
   if (!end.url.startsWith(back)) return { refused: `${end.status} ${end.text}` };
@@ -318,26 +318,33 @@ describe('federation with an OpenID Connect provider', () => {
 });
 
 describe('sign-in routed by email (GET /api/v1/auth/config?email=)', () => {
-  it('names the identity provider of the domain’s connection and nothing else; an unknown domain answers the same shape; a malformed address is 400 naming query.email', async () => {
+  it('answers the domain to route by (idp_identifier) when a connection holds it, never the provider’s name (it names the tenant); an unknown domain answers the same shape; a malformed address is 400 naming query.email', async () => {
     const { tenant, u, domain } = await tenantWithSecret();
     const put = await connect(u.admin, { kind: 'oidc', oidc: { issuer: idp.issuer, clientId: 'stageline', clientSecret: 'OKTA' }, emailDomains: [domain] });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
 
     const plain = await t.call('GET', '/api/v1/auth/config');
     expect(plain.status).toBe(200);
-    expect(plain.body.identityProvider).toBeUndefined();
+    expect(plain.body.idpIdentifier).toBeUndefined();
 
     const routed = await t.call('GET', `/api/v1/auth/config?email=${encodeURIComponent(`Pat@${domain.toUpperCase()}`)}`);
     expect(routed.status, JSON.stringify(routed.body)).toBe(200);
-    expect(routed.body).toEqual({ ...plain.body, identityProvider: `t-${tenant}-oidc` });
+    expect(routed.body).toEqual({ ...plain.body, idpIdentifier: domain });
+    expect(JSON.stringify(routed.body)).not.toContain(`t-${tenant}-`);
     // A per-person answer is never kept by a shared cache.
     expect(routed.headers.get('cache-control')).toBe('no-store');
 
     // An unknown domain and a tenant with no connection answer alike: null, the same keys, nothing about who holds what.
     const unknown = await t.call('GET', `/api/v1/auth/config?email=${encodeURIComponent('pat@nobody-holds-this.example')}`);
     expect(unknown.status).toBe(200);
-    expect(unknown.body).toEqual({ ...plain.body, identityProvider: null });
+    expect(unknown.body).toEqual({ ...plain.body, idpIdentifier: null });
     expect(JSON.stringify(unknown.body)).not.toContain(tenant);
+
+    // The identifier answered signs the person in through the connection; one nobody holds is refused saying nothing more.
+    idp.accounts.set('okta-route-1', { email: `pat@${domain}`, groups: [] });
+    idp.as = 'okta-route-1';
+    expect((await signIn({ idpIdentifier: routed.body.idpIdentifier })).token).toBeDefined();
+    expect((await signIn({ idpIdentifier: 'nobody-holds-this.example' })).refused).toMatch(/^400 .*no identity provider for that identifier/);
 
     for (const bad of ['not-an-email', 'a@', '@x.example', `${'a'.repeat(300)}@x.example`, 'a@b@c.example']) {
       const r = await t.call('GET', `/api/v1/auth/config?email=${encodeURIComponent(bad)}`);
@@ -366,7 +373,8 @@ describe('sign-in routed by email (GET /api/v1/auth/config?email=)', () => {
     for (let i = 0; i < 200 && !stderr.includes('waiting for the sign-in'); i++) await new Promise((r) => setTimeout(r, 50));
     const address = /Sign in in your browser:\n\s+(\S+)/.exec(stderr)?.[1];
     expect(address, stderr).toBeDefined();
-    expect(new URL(address!).searchParams.get('identity_provider')).toBe(`t-${tenant}-oidc`);
+    expect(new URL(address!).searchParams.get('idp_identifier')).toBe(domain);
+    expect(address).not.toContain(`t-${tenant}-`);
     const back = await browse(address!, `http://localhost:${port}/callback`);
     expect(back.url).toMatch(new RegExp(`^http://localhost:${port}/callback\\?code=`));
     expect(await (await fetch(back.url.replace('localhost', '127.0.0.1'))).text()).toContain('Signed in');

@@ -201,12 +201,13 @@ describe('signing in with a company email', () => {
       expect(await accessibility(page)).toEqual([]);
       expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
 
-      // The person's own address: the browser leaves for the authorize page with the tenant's provider named.
+      // The person's own address: the browser leaves for the authorize page routed by its domain (the tenant is never named).
       await field.fill(`pat@${domain}`);
       const leaving = page.waitForRequest((r) => r.url().includes('/dev/oauth2/authorize'), { timeout: 15_000 });
       await page.getByRole('button', { name: 'Continue' }).click();
       const authorize = new URL((await leaving).url());
-      expect(authorize.searchParams.get('identity_provider')).toBe(`t-${tenant}-oidc`);
+      expect(authorize.searchParams.get('idp_identifier')).toBe(domain);
+      expect(authorize.toString()).not.toContain(`t-${tenant}-`);
       expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
       expect(errors).toEqual([]);
       await page.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { federatedIdentity, FederationRefused, IDP_GROUPS_CLAIM, providerName } from '../../domain/access/federation.ts';
+import { federatedIdentity, FederationRefused, IDP_GROUPS_CLAIM, identityProviderBody, providerName } from '../../domain/access/federation.ts';
 
 /** The seam with the groups-to-roles mapping: who a federated sign-in makes someone. */
 const conn = { tenant: 'acme', providerName: providerName('acme', 'oidc'), emailDomains: ['acme.example'] };
@@ -38,5 +38,15 @@ describe('federatedIdentity', () => {
     expect(() => federatedIdentity(conn, { subject: 's', email: 'eve@evil-acme.example', groups: [] })).toThrow(/not an email domain/);
     expect(() => federatedIdentity(conn, { subject: 's', email: undefined, groups: [] })).toThrow(/no email/);
     expect(() => federatedIdentity(conn, { subject: '', email: 'x@acme.example', groups: [] })).toThrow(/no subject/);
+  });
+});
+
+describe('identityProviderBody', () => {
+  it('takes an email domain of at most 40 characters (the user pool routes idp_identifier by it) and names the field past that', () => {
+    const body = (d: string) => ({ kind: 'oidc', oidc: { issuer: 'https://idp.example', clientId: 'c', clientSecret: 'S' }, emailDomains: [d] });
+    expect(identityProviderBody.safeParse(body(`${'a'.repeat(32)}.example`)).success).toBe(true);
+    const long = identityProviderBody.safeParse(body(`${'a'.repeat(33)}.example`));
+    expect(long.success).toBe(false);
+    expect(long.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['emailDomains.0', expect.stringMatching(/at most 40 characters/)]]);
   });
 });

@@ -88,12 +88,12 @@ export const authConfigResponse = /* @__PURE__ */ z.schema(() =>
           'whether the console takes a token handed over in its address (#token=…): only on the local stack (loopback only), never on AWS, where a link could sign a person in as someone else',
         ),
       ),
-    identityProvider: z.optional(
+    idpIdentifier: z.optional(
       z
         .nullable(z.string())
         .check(
           z.describe(
-            "with ?email= only: the identity provider to pass as the authorize request's identity_provider (the connection of the tenant holding the address's domain), or null when no connection holds it (a domain nobody holds answers the same)",
+            "with ?email= only: the value to pass as the authorize request's idp_identifier (the address's domain, when a tenant's identity provider connection holds it: the sign-in goes to that provider), or null when no connection holds it (a domain nobody holds answers the same); never the provider's name, which names the tenant",
           ),
         ),
     ),

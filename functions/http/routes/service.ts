@@ -11,7 +11,7 @@ export const SERVICE_ROUTES: Route[] = [
     auth: 'none',
     role: null,
     summary:
-      "Where people sign in: the OAuth 2.0 authorization code + PKCE endpoints (the user pool domain on AWS, the local stand-in locally) and the public client id; with ?email=<address>, the identity provider of the address's company (identityProvider, or null), nothing else",
+      "Where people sign in: the OAuth 2.0 authorization code + PKCE endpoints (the user pool domain on AWS, the local stand-in locally) and the public client id; with ?email=<address>, the identifier that routes the address to its company's identity provider (idpIdentifier: its domain, or null), nothing else",
     response: {
       schema: authConfigResponse,
       errors: { 400: { description: 'query.email is not an email address (or is given twice); other query parameters are ignored', schema: errorBody } },
