@@ -47,6 +47,9 @@ export class Identity extends StackPart {
       // Alice@x and alice@x are one person: separation of duties compares normalised identities.
       signInCaseSensitive: false,
       autoVerify: { email: true },
+      // A person may change their own email (the client writes it: federation's mapping needs that), but it stays the
+      // verified one until they prove the new address: role bindings and approvals name people by email.
+      keepOriginal: { email: true },
       standardAttributes: { email: { required: true, mutable: true } },
       customAttributes: {
         // Immutable: moving a user to another tenant means a new user, so a

@@ -53,7 +53,10 @@ export function fromJwt(claims: Record<string, unknown>): Principal {
   if (typeof sub !== 'string' || !sub) throw new Unauthenticated('Token has no subject');
   const groups = parseGroups(claims['cognito:groups']);
   const roles = groups.filter((g): g is Role => (ROLES as readonly string[]).includes(g));
-  const email = typeof claims.email === 'string' ? claims.email : undefined;
+  // An address the pool says is not verified names nobody (a binding or an approval by email is never taken by
+  // writing one's own email attribute); a federated token carries none (its IdP vouched for the address), as local ones.
+  const unverified = claims.email_verified === false || claims.email_verified === 'false';
+  const email = typeof claims.email === 'string' && !unverified ? claims.email : undefined;
   // Identities are compared (separation of duties, approvals) in one normal form: lower case.
   // API Gateway hands claims to Lambda as strings; a token without a readable `iat` counts as issued at 0 (refused after any sign-out).
   const iat = Number(claims.iat);

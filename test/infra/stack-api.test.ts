@@ -210,6 +210,10 @@ describe('identities', () => {
   it('signs users in case-insensitively (one person, one identity for separation of duties)', () => {
     template.hasResourceProperties('AWS::Cognito::UserPool', { UsernameConfiguration: { CaseSensitive: false } });
   });
+
+  it('keeps a person’s email until they verify a new one (a binding or an approval by email is never taken by changing one’s own)', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', { UserAttributeUpdateSettings: { AttributesRequireVerificationBeforeUpdate: ['email'] } });
+  });
 });
 
 describe('throttling', () => {
