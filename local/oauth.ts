@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { DemoUser, LocalIssuer } from './issuer.ts';
 import type { LocalDirectory } from './directory.ts';
 import { FederationRefused, IDP_GROUPS_CLAIM, providerForDomain, providerForEmail } from '../domain/access/federation.ts';
-import { connectionNamed, type FederationDeps, localFederation } from './federation.ts';
+import { connectionNamed, type Federated, type FederationDeps, localFederation } from './federation.ts';
 
 /**
  * The local stand-in for Cognito's managed login: OAuth 2.0 authorization code with PKCE (S256),
@@ -69,6 +69,24 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
     to.searchParams.set('code', code);
     if (p.state) to.searchParams.set('state', p.state);
     return redirect(to.toString());
+  }
+
+  /** Back from a tenant's IdP (OIDC or SAML): a code for the person the IdP vouched for, or the refusal said plainly. */
+  async function signedIn(back: () => Promise<Federated>): Promise<OAuthReply> {
+    try {
+      const { identity, request } = await back();
+      const user: DemoUser = {
+        sub: identity.sub,
+        email: identity.email,
+        tenant: identity.tenant,
+        groups: [],
+        idpGroups: JSON.parse(identity[IDP_GROUPS_CLAIM]) as string[],
+      };
+      return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
+    } catch (err) {
+      if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);
+      throw err;
+    }
   }
 
   function params(url: URL, form?: URLSearchParams) {
@@ -197,38 +215,12 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
     }
     if (url.pathname === '/dev/oauth2/idpresponse' && federation) {
       if (method !== 'GET') return oauthError(405, 'invalid_request', 'the identity provider answers with GET');
-      try {
-        const { identity, request } = await federation.callback(url, host);
-        const user: DemoUser = {
-          sub: identity.sub,
-          email: identity.email,
-          tenant: identity.tenant,
-          groups: [],
-          idpGroups: JSON.parse(identity[IDP_GROUPS_CLAIM]) as string[],
-        };
-        return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
-      } catch (err) {
-        if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);
-        throw err;
-      }
+      return signedIn(() => federation.callback(url, host));
     }
     if (url.pathname === '/dev/saml2/idpresponse' && federation) {
       // The SAML assertion consumer service (Cognito's /saml2/idpresponse): the IdP's HTTP-POST binding.
       if (method !== 'POST') return oauthError(405, 'invalid_request', 'the identity provider posts its SAML Response (HTTP-POST binding)');
-      try {
-        const { identity, request } = await federation.samlCallback(new URLSearchParams(body.toString('utf8')), host);
-        const user: DemoUser = {
-          sub: identity.sub,
-          email: identity.email,
-          tenant: identity.tenant,
-          groups: [],
-          idpGroups: JSON.parse(identity[IDP_GROUPS_CLAIM]) as string[],
-        };
-        return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
-      } catch (err) {
-        if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);
-        throw err;
-      }
+      return signedIn(() => federation.samlCallback(new URLSearchParams(body.toString('utf8')), host));
     }
     if (url.pathname === '/dev/oauth2/token') {
       if (method !== 'POST') return oauthError(405, 'invalid_request', 'POST the form');
