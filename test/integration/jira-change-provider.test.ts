@@ -26,7 +26,7 @@ const draft = (correlationId = 'prm_01JCHANGE0001'): ChangeRequestDraft => ({
 });
 
 beforeAll(async () => {
-  jira = await startJiraStandin(credential);
+  jira = await startJiraStandin({ ...credential, bearerToken: 'pat-1' });
 });
 afterAll(async () => {
   await jira.stop();
@@ -57,7 +57,15 @@ describe('the Jira Service Management change provider', () => {
     const post = jira.seen.find((s) => s.method === 'POST')!;
     expect(post.path).toBe('/rest/servicedeskapi/request');
     expect(post.body).toMatchObject({ serviceDeskId: jira.serviceDeskId, requestTypeId: jira.requestTypeId });
+    expect(post.headers.authorization).toBe(`Basic ${Buffer.from('release-bot@example.com:atl-token-1').toString('base64')}`);
     expect(jira.violations).toEqual([]);
+  });
+
+  it('speaks with a bearer token too', async () => {
+    const ref = await jiraChangeProvider(settings, { bearerToken: 'pat-1' }).create(draft('prm_bearer_1'));
+    expect(jira.seen.at(-1)?.headers.authorization).toBe('Bearer pat-1');
+    expect(await jiraChangeProvider(settings, { bearerToken: 'pat-1' }).find('prm_bearer_1')).toEqual(ref);
+    await expect(jiraChangeProvider(settings, { bearerToken: 'stale' }).find('prm_bearer_1')).rejects.toMatchObject({ name: 'ChangeRefused', status: 401 });
   });
 
   it('finds the request a create made when its answer was lost, and nothing for another promotion', async () => {

@@ -247,7 +247,8 @@ export async function startJiraStandin(o: {
         res.writeHead(302, { location: to }).end();
         return;
       }
-      if (req.headers.authorization !== expectedAuth) return send(401, platformError(['Client must be authenticated to access this resource.']));
+      if (req.headers.authorization !== expectedAuth && !(o.bearerToken && req.headers.authorization === `Bearer ${o.bearerToken}`))
+        return send(401, platformError(['Client must be authenticated to access this resource.']));
       const fault = faults.shift();
       if (fault) return send(fault.status, fault.body);
       let answer: [number, unknown];

@@ -1,4 +1,5 @@
 import { HttpException } from 'jira.js/clients/httpException';
+import type { Config } from 'jira.js/config';
 import { ServiceDeskClient } from 'jira.js/serviceDesk';
 import { Version3Client } from 'jira.js/version3';
 import { jiraCorrelationLabel, jiraVerdict, type JiraChangeSettings, type JiraCredential } from '#domain/change/jira';
@@ -52,10 +53,8 @@ const COMMENT_PAGES = 10;
 
 export function jiraChangeProvider(settings: JiraChangeSettings, credential: JiraCredential, fetchImpl: JiraFetch = guardedFetch): ChangeProvider {
   const site = settings.site.replace(/\/+$/, '');
-  const config = {
+  const common = {
     host: site,
-    authentication:
-      'email' in credential ? { basic: { email: credential.email, apiToken: credential.apiToken } } : { oauth2: { accessToken: credential.bearerToken } },
     baseRequestConfig: {
       adapter: 'fetch',
       env: { fetch: (input: Request | string | URL, init?: RequestInit) => throughOutbound(fetchImpl, input, init) },
@@ -65,6 +64,11 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
       headers: { Accept: 'application/json' },
     },
   };
+  // Basic (an Atlassian account's email and API token) or a bearer token (jira.js sends an OAuth 2.0 access token as one).
+  const config: Config =
+    'email' in credential
+      ? { ...common, authentication: { basic: { email: credential.email, apiToken: credential.apiToken } } }
+      : { ...common, authentication: { oauth2: { accessToken: credential.bearerToken } } };
   const desk = new ServiceDeskClient(config);
   const platform = new Version3Client(config);
   const refOf = (id: string, key: string): ChangeRef => ({ provider: 'jira', id, number: key, url: `${site}/browse/${encodeURIComponent(key)}` });
