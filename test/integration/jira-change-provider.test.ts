@@ -165,6 +165,18 @@ describe('the Jira Service Management change provider', () => {
     expect((long as Error).message.length).toBeLessThan(700);
   });
 
+  it('puts only the ids Jira gives into request paths', async () => {
+    const provider = jiraChangeProvider(settings, credential);
+    const ref = await provider.create(draft('prm_ids_1'));
+    for (const id of ['../../rest/api/3/myself', '1?x=', '//evil.example']) {
+      await expect(provider.read({ ...ref, id }), id).rejects.toBeInstanceOf(ChangeRefused);
+    }
+    await expect(provider.note({ ...ref, provider: 'servicenow' }, 'x')).rejects.toBeInstanceOf(ChangeRefused);
+    jira.failNext(201, { issueId: '../10001', issueKey: 'ITSM-1' });
+    await expect(provider.create(draft('prm_ids_2'))).rejects.toBeInstanceOf(ChangeUnavailable);
+    expect(jira.seen.filter((s) => s.path.includes('myself') || s.path.includes('evil'))).toEqual([]);
+  });
+
   it('goes through the outbound rules: no private address, no loopback when deployed, no redirect followed', async () => {
     for (const site of ['https://10.0.0.5', 'https://169.254.169.254', 'https://[fd00::1]:8443', 'https://192.168.1.10']) {
       const p = jiraChangeProvider({ ...settings, site }, credential);

@@ -50,6 +50,8 @@ const SUMMARY_MAX = 255;
 const TEXT_MAX = 32_000;
 /** Pages of comments read for a rejection's reason, at most. */
 const COMMENT_PAGES = 10;
+const ISSUE_ID = /^[1-9][0-9]{0,17}$/;
+const ISSUE_KEY = /^[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}$/;
 
 export function jiraChangeProvider(settings: JiraChangeSettings, credential: JiraCredential, fetchImpl: JiraFetch = guardedFetch): ChangeProvider {
   const site = settings.site.replace(/\/+$/, '');
@@ -71,7 +73,16 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
       : { ...common, authentication: { oauth2: { accessToken: credential.bearerToken } } };
   const desk = new ServiceDeskClient(config);
   const platform = new Version3Client(config);
-  const refOf = (id: string, key: string): ChangeRef => ({ provider: 'jira', id, number: key, url: `${site}/browse/${encodeURIComponent(key)}` });
+  const refOf = (id: string, key: string): ChangeRef => {
+    // Ids Jira answered go into request paths: only the shapes Jira gives (a numeric issue id, a PROJECT-123 key).
+    if (!ISSUE_ID.test(id) || !ISSUE_KEY.test(key)) throw new ChangeUnavailable('Jira answered a request id or key that is not one Jira gives');
+    return { provider: 'jira', id, number: key, url: `${site}/browse/${key}` };
+  };
+  const idOf = (ref: ChangeRef): string => {
+    if (ref.provider !== 'jira' || !ISSUE_ID.test(ref.id))
+      throw new ChangeRefused(`${ref.number} is not a Jira request this rule opened (its id is not a Jira issue id)`);
+    return ref.id;
+  };
 
   const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     try {
@@ -123,44 +134,47 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
     },
 
     async read(ref: ChangeRef): Promise<ChangeStatus> {
-      const request = await call('reading the change request', () => desk.request.getCustomerRequestByIdOrKey({ issueIdOrKey: ref.id }));
+      const issueIdOrKey = idOf(ref);
+      const request = await call('reading the change request', () => desk.request.getCustomerRequestByIdOrKey({ issueIdOrKey }));
       const state = request.currentStatus?.status;
       if (!state) throw new ChangeUnavailable(`Jira answered ${ref.number} without its status`);
-      const approvals = await call('reading the approvals', () => desk.request.getApprovals({ issueIdOrKey: ref.id, start: 0, limit: 50 }));
+      const approvals = await call('reading the approvals', () => desk.request.getApprovals({ issueIdOrKey, start: 0, limit: 50 }));
       const decisions = (approvals.values ?? []).filter((a) => a.finalDecision);
       const approval = decisions.at(-1)?.finalDecision;
       const status: ChangeStatus = { state, ...(approval ? { approval } : {}) };
       if (settings.plannedStartField && settings.plannedEndField) {
         const [startField, endField] = [settings.plannedStartField, settings.plannedEndField];
-        const issue = await call('reading the planned window', () => platform.issues.getIssue({ issueIdOrKey: ref.id, fields: [startField, endField] }));
+        const issue = await call('reading the planned window', () => platform.issues.getIssue({ issueIdOrKey, fields: [startField, endField] }));
         const start = instant(issue.fields?.[startField]);
         const end = instant(issue.fields?.[endField]);
         if (start && end) status.window = { start, end };
       }
       const verdict = jiraVerdict(settings, status);
       if (verdict.kind === 'rejected' || verdict.kind === 'cancelled') {
-        const said = await lastComment(ref.id);
+        const said = await lastComment(issueIdOrKey);
         if (said) status.reason = bounded(said.replace(/\s+/g, ' ').trim(), MAX_WORDS);
       }
       return status;
     },
 
     async note(ref: ChangeRef, text: string): Promise<void> {
-      await call('adding a note', () => desk.request.createRequestComment({ issueIdOrKey: ref.id, body: bounded(text, TEXT_MAX), public: false }));
+      const issueIdOrKey = idOf(ref);
+      await call('adding a note', () => desk.request.createRequestComment({ issueIdOrKey, body: bounded(text, TEXT_MAX), public: false }));
     },
 
     async close(ref: ChangeRef, outcome: ChangeOutcome, text: string): Promise<void> {
+      const issueIdOrKey = idOf(ref);
       const want = outcome === 'successful' ? settings.closeSuccessful : settings.closeUnsuccessful;
       const same = (name: string | undefined) => !!name && name.trim().toLowerCase() === want.trim().toLowerCase();
-      const offered = await call('reading the transitions', () => platform.issues.getTransitions({ issueIdOrKey: ref.id }));
+      const offered = await call('reading the transitions', () => platform.issues.getTransitions({ issueIdOrKey }));
       const transitions = offered.transitions ?? [];
       const transition = transitions.find((t) => same(t.name)) ?? transitions.find((t) => same(t.to?.name));
       if (transition?.id) {
         const id = transition.id;
-        await call(`closing the request (${want})`, () => platform.issues.doTransition({ issueIdOrKey: ref.id, transition: { id } }));
+        await call(`closing the request (${want})`, () => platform.issues.doTransition({ issueIdOrKey, transition: { id } }));
       } else {
         // Already there (a close whose answer was lost), or the workflow offers no such transition from here.
-        const issue = await call('reading the request status', () => platform.issues.getIssue({ issueIdOrKey: ref.id, fields: ['status'] }));
+        const issue = await call('reading the request status', () => platform.issues.getIssue({ issueIdOrKey, fields: ['status'] }));
         const now = issue.fields?.status?.name;
         if (!same(now)) {
           const names = transitions.map((t) => t.name).filter(Boolean);
@@ -172,7 +186,7 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
           );
         }
       }
-      await call('adding the closing note', () => desk.request.createRequestComment({ issueIdOrKey: ref.id, body: bounded(text, TEXT_MAX), public: false }));
+      await call('adding the closing note', () => desk.request.createRequestComment({ issueIdOrKey, body: bounded(text, TEXT_MAX), public: false }));
     },
   };
 }
