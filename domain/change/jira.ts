@@ -30,10 +30,11 @@ const numericId = (what: string, where: string) =>
     .check(z.trim(), z.regex(/^[1-9][0-9]{0,17}$/, `must be the ${what}'s numeric id (${where})`))
     .check(z.describe(`The ${what}'s numeric id (${where})`));
 
-const statusName = z.string().check(z.trim(), z.minLength(1, 'a status name may not be empty'), z.maxLength(255, 'a status name is at most 255 characters'));
+const statusName = () =>
+  z.string().check(z.trim(), z.minLength(1, 'a status name may not be empty'), z.maxLength(255, 'a status name is at most 255 characters'));
 
 const statusList = (what: string, fallback: readonly string[]) =>
-  z._default(z.array(statusName).check(z.minLength(1, `name at least one status that means ${what}`), z.maxLength(20, 'at most 20 statuses')), [...fallback]);
+  z._default(z.array(statusName()).check(z.minLength(1, `name at least one status that means ${what}`), z.maxLength(20, 'at most 20 statuses')), [...fallback]);
 
 const customField = (what: string) =>
   z.optional(

@@ -73,6 +73,8 @@ const CATEGORY: Record<string, string> = { Completed: 'DONE', Failed: 'DONE', De
 export async function startJiraStandin(o: {
   email: string;
   apiToken: string;
+  /** also accepted: `Authorization: Bearer <this>` (an OAuth 2.0 access token, a Data Center personal access token) */
+  bearerToken?: string;
   serviceDeskId?: string;
   requestTypeId?: string;
   projectKey?: string;
