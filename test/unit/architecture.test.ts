@@ -67,6 +67,7 @@ describe('architecture', () => {
       notify: 8,
       webhooks: 8,
       attestation: 6,
+      change: 6,
       manifest: 9,
     };
     const files = tsFilesIn('domain');
