@@ -112,6 +112,14 @@ describe('datadogSender', () => {
     expect(denied).toBeInstanceOf(AuditSendRefused);
     expect(denied).toMatchObject({ status: 403, message: 'Datadog answered HTTP 403: Forbidden: Forbidden: invalid API key' });
     expect(JSON.stringify({ m: (denied as Error).message })).not.toMatch(/dd-(wrong|api)-key/);
+    dd.script.push(400);
+    await expect(sender().send(batch)).rejects.toMatchObject({
+      name: 'AuditSendRefused',
+      status: 400,
+      message: 'Datadog answered HTTP 400: Bad Request: scripted answer 400',
+    });
+    dd.script.push(408);
+    await expect(sender().send(batch)).rejects.toThrow(AuditSendUnavailable);
     // After the outage the same batch is taken whole.
     await sender().send(batch);
     expect(dd.logs.map((l) => l.seq)).toEqual([1, 2]);
@@ -153,5 +161,21 @@ describe('datadogSender', () => {
     expect((refused as Error).message).toBe(
       "Datadog's intake may not be called: 10.0.0.1 is a private (RFC 1918) address; only public addresses may be called",
     );
+  });
+
+  it('the stand-in holds to the published intake: 403 without the key, 400 for a body that is not logs, 413 past 5 MB, 400 past 1000 entries, 202 {} when taken', async () => {
+    const post = (body: string, key = KEY) =>
+      fetch(`${dd.url}/api/v2/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'DD-API-KEY': key }, body }).then(async (r) => [
+        r.status,
+        await r.json(),
+      ]);
+    expect(await post('[{"message":"x"}]', 'wrong')).toEqual([403, { errors: [{ status: '403', title: 'Forbidden', detail: 'Forbidden: invalid API key' }] }]);
+    expect((await post('{not json'))[0]).toBe(400);
+    expect((await post('[{"msg":"x"}]'))[0]).toBe(400);
+    expect((await post('[{"message":"x","service":7}]'))[0]).toBe(400);
+    expect((await post(JSON.stringify([{ message: 'x'.repeat(5 * 1024 * 1024) }])))[0]).toBe(413);
+    expect((await post(JSON.stringify(Array.from({ length: 1001 }, () => ({ message: 'x' })))))[0]).toBe(400);
+    expect(await post('[{"message":"x","ddsource":"stageline"}]')).toEqual([202, {}]);
+    expect(dd.logs).toEqual([{ message: 'x', ddsource: 'stageline' }]);
   });
 });

@@ -36,6 +36,14 @@ export interface DatadogStandIn {
   stop(): Promise<void>;
 }
 
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
 /** The intake's limits per request (Datadog's "Send logs" reference). */
 const MAX_PAYLOAD = 5 * 1024 * 1024;
 const MAX_ENTRIES = 1000;
@@ -71,7 +79,7 @@ export async function startDatadogStandIn(apiKey: string): Promise<DatadogStandI
       };
       const next = state.script.shift();
       if (next === 'hang') return;
-      if (next !== undefined) return answer(next, errors(next, next === 429 ? 'Too Many Requests' : 'Service Unavailable', `scripted answer ${next}`));
+      if (next !== undefined) return answer(next, errors(next, TITLES[next] ?? 'Error', `scripted answer ${next}`));
       if (state.outage) return answer(503, errors(503, 'Service Unavailable', 'the intake is unavailable'));
       if (seen.method !== 'POST' || url.pathname !== '/api/v2/logs') return answer(404, errors(404, 'Not Found', `${seen.method} ${url.pathname}`));
       if (req.headers['dd-api-key'] !== apiKey) return answer(403, errors(403, 'Forbidden', 'Forbidden: invalid API key'));
@@ -86,8 +94,16 @@ export async function startDatadogStandIn(apiKey: string): Promise<DatadogStandI
       const items = Array.isArray(body) ? body : [body];
       if (Array.isArray(body)) seen.entries = body.length;
       if (items.length > MAX_ENTRIES) return answer(400, errors(400, 'Bad Request', `the array holds ${items.length} entries, above 1000`));
-      const bad = items.findIndex((i) => typeof i !== 'object' || i === null || Array.isArray(i) || typeof (i as DatadogLog).message !== 'string');
-      if (bad >= 0) return answer(400, errors(400, 'Bad Request', `entry ${bad} is not a log object with a message`));
+      // The published model of a log (HTTPLogItem): an object, `message` a string, ddsource/ddtags/hostname/service strings when given.
+      const bad = items.findIndex(
+        (i) =>
+          typeof i !== 'object' ||
+          i === null ||
+          Array.isArray(i) ||
+          typeof (i as DatadogLog).message !== 'string' ||
+          (['ddsource', 'ddtags', 'hostname', 'service'] as const).some((k) => (i as DatadogLog)[k] !== undefined && typeof (i as DatadogLog)[k] !== 'string'),
+      );
+      if (bad >= 0) return answer(400, errors(400, 'Bad Request', `entry ${bad} is not a log as HTTPLogItem describes it`));
       const requestTags = url.searchParams.get('ddtags');
       for (const item of items as DatadogLog[]) {
         const log: DatadogLog = { ...item };
