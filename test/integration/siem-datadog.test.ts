@@ -5,7 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuditSendRefused, AuditSendUnavailable } from '../../domain/audit/stream-ports.ts';
-import { datadogSender } from '../../functions/adapters/siem/datadog.ts';
+import { checkDatadogDestination, datadogSender } from '../../functions/adapters/siem/datadog.ts';
+import { freePort } from '../support/registry.ts';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
 import { setSeams } from '../../functions/adapters/seams.ts';
 import { startDatadogStandIn, type DatadogStandIn } from '../support/datadog-standin.ts';
@@ -177,5 +178,22 @@ describe('datadogSender', () => {
     expect((await post(JSON.stringify(Array.from({ length: 1001 }, () => ({ message: 'x' })))))[0]).toBe(400);
     expect(await post('[{"message":"x","ddsource":"stageline"}]')).toEqual([202, {}]);
     expect(dd.logs).toEqual([{ message: 'x', ddsource: 'stageline' }]);
+  });
+
+  it('checks a destination at save: the key against the site (GET /api/v1/validate through the outbound rules), said plainly, never echoing the key', async () => {
+    const check = (key: string, site: 'datadoghq.eu' | 'us5.datadoghq.com' = 'datadoghq.eu', apiUrl = dd.url) =>
+      checkDatadogDestination({ site }, key, { apiUrl, timeoutMs: 500 });
+    expect(await check(KEY)).toBeNull();
+    const wrong = await check('dd-wrong-key-fedcba9876543210');
+    expect(wrong).toBe('Datadog (datadoghq.eu) does not know this API key: check the key, and that it is a key of the site datadoghq.eu');
+    dd.outage = true;
+    expect(await check(KEY)).toMatch(/^Datadog \(datadoghq\.eu\) answered HTTP 503/);
+    dd.outage = false;
+    expect(await check(KEY, 'datadoghq.eu', 'http://10.1.2.3')).toBe(
+      "Datadog's API may not be called: 10.1.2.3 is a private (RFC 1918) address; only public addresses may be called",
+    );
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    expect(await check(KEY, 'datadoghq.eu', closed)).toMatch(/^Datadog \(datadoghq\.eu\) could not be reached: /);
+    expect(await checkDatadogDestination({ site: 'example.com' as never }, KEY)).toMatch(/^settings\.site /);
   });
 });

@@ -59,7 +59,8 @@ const errors = (status: number, title: string, detail: string) => ({ errors: [{ 
  * - the body is JSON: one log object or an array of them, each with a `message` string: 400 otherwise;
  * - at most 5 MB (uncompressed) per payload: 413 past it; at most 1000 entries in an array: 400 past it;
  * - a log larger than 1 MB is taken truncated (the reference: accepted, truncated, 2xx);
- * - taken: 202 with `{}`; the request's `ddtags` query parameter is added to every log's tags.
+ * - taken: 202 with `{}`; the request's `ddtags` query parameter is added to every log's tags;
+ * - `GET /api/v1/validate` (the API's key check) answers `{valid: true}` for the key, 403 otherwise.
  * `outage` answers 503 to everything; `script` answers given statuses first (429, 500, 'hang').
  */
 export async function startDatadogStandIn(apiKey: string): Promise<DatadogStandIn> {
@@ -81,6 +82,9 @@ export async function startDatadogStandIn(apiKey: string): Promise<DatadogStandI
       if (next === 'hang') return;
       if (next !== undefined) return answer(next, errors(next, TITLES[next] ?? 'Error', `scripted answer ${next}`));
       if (state.outage) return answer(503, errors(503, 'Service Unavailable', 'the intake is unavailable'));
+      // The API key check (`GET /api/v1/validate`, Authentication in the API reference): {valid: true}, or 403 {errors: ["Forbidden"]}.
+      if (seen.method === 'GET' && url.pathname === '/api/v1/validate')
+        return req.headers['dd-api-key'] === apiKey ? answer(200, { valid: true }) : answer(403, { errors: ['Forbidden'] });
       if (seen.method !== 'POST' || url.pathname !== '/api/v2/logs') return answer(404, errors(404, 'Not Found', `${seen.method} ${url.pathname}`));
       if (req.headers['dd-api-key'] !== apiKey) return answer(403, errors(403, 'Forbidden', 'Forbidden: invalid API key'));
       if (req.headers['content-encoding']) return answer(400, errors(400, 'Bad Request', 'this stand-in takes uncompressed bodies only'));

@@ -22,8 +22,61 @@ export interface DatadogSenderOptions {
    * local stand-in answering `POST /api/v2/logs`. Ignored otherwise: the host is always the site's intake.
    */
   intakeUrl?: string;
+  /** local mode only, as `intakeUrl`: the base URL of Datadog's API (`api.<site>`), for the key check at save */
+  apiUrl?: string;
   timeoutMs?: number;
 }
+
+/**
+ * The check a destination's save makes (the port sends nothing then): Datadog's `GET /api/v1/validate` on the
+ * site's API (AuthenticationApi.validate of the official client), through the outbound rules, with the key.
+ * Null when Datadog takes the key; else the plain reason to give the admin (a key of another site is refused
+ * too: keys are per site). The key never appears in the reason.
+ */
+export async function checkDatadogDestination(settings: DatadogDestinationSettings, apiKey: string, opts: DatadogSenderOptions = {}): Promise<string | null> {
+  const parsed = z.safeParse(datadogDestinationSettings, settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return `settings.${issue.path.join('.')} ${issue.message}`;
+  }
+  if (!apiKey) return 'the API key is empty';
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const local = env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND() ? opts.apiUrl : undefined;
+  const common = await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-common/index.js');
+  const { AuthenticationApi } = await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-v1/apis/AuthenticationApi.js');
+  const configuration = common.createConfiguration({
+    authMethods: { apiKeyAuth: apiKey },
+    fetch: boundedFetch(timeoutMs),
+    httpConfig: { compress: false },
+    enableRetry: false,
+    ...(local ? { baseServer: new common.BaseServerConfiguration(local, {}) } : {}),
+  });
+  if (!local) configuration.setServerVariables({ site: parsed.data.site });
+  try {
+    const r = await new AuthenticationApi(configuration).validate();
+    return r.valid ? null : `Datadog (${parsed.data.site}) does not take this API key`;
+  } catch (err) {
+    if (err instanceof common.ApiException) {
+      if (err.code === 403 || err.code === 401)
+        return `Datadog (${parsed.data.site}) does not know this API key: check the key, and that it is a key of the site ${parsed.data.site}`;
+      const words = datadogWords(err.body, apiKey);
+      return `Datadog (${parsed.data.site}) answered HTTP ${err.code}${words ? `: ${words}` : ''}`;
+    }
+    if (err instanceof OutboundRefused) return `Datadog's API may not be called: ${err.message}`;
+    const e = err as Error;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return `Datadog (${parsed.data.site}) did not answer within ${timeoutMs} ms`;
+    return `Datadog (${parsed.data.site}) could not be reached: ${e.message}`;
+  }
+}
+
+/** fetch() for the client, on the guarded outbound client: the answer read (at most MAX_ANSWER_BYTES) before the client sees it. */
+const boundedFetch =
+  (timeoutMs: number) =>
+  async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response> => {
+    const res = await guardedFetch(url, { method: init.method, headers: init.headers, body: init.body, timeoutMs });
+    const body = await readBytesLimited(res, MAX_ANSWER_BYTES);
+    return new Response(res.status === 204 ? null : new Uint8Array(body), { status: res.status, headers: res.headers });
+  };
 
 /** The log item of one entry: the entry (as /audit shows it, with its chain link) is the message; its place in the chain is also attributes a query can facet on. */
 function logItem(e: StreamedAuditEntry, service: string, tags: string) {
@@ -74,12 +127,6 @@ export function datadogSender(settings: DatadogDestinationSettings, apiKey: stri
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const local = env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND() ? opts.intakeUrl : undefined;
 
-  async function fetchForClient(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response> {
-    const res = await guardedFetch(url, { method: init.method, headers: init.headers, body: init.body, timeoutMs });
-    const body = await readBytesLimited(res, MAX_ANSWER_BYTES);
-    return new Response(res.status === 204 ? null : new Uint8Array(body), { status: res.status, headers: res.headers });
-  }
-
   let api:
     Promise<{ submit(items: ReturnType<typeof logItem>[]): Promise<unknown>; isApiException(e: unknown): e is { code: number; body: unknown } }> | undefined;
   const client = () =>
@@ -88,7 +135,7 @@ export function datadogSender(settings: DatadogDestinationSettings, apiKey: stri
       const { LogsApi } = await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/apis/LogsApi.js');
       const configuration = common.createConfiguration({
         authMethods: { apiKeyAuth: apiKey },
-        fetch: fetchForClient,
+        fetch: boundedFetch(timeoutMs),
         httpConfig: { compress: false },
         enableRetry: false,
         ...(local ? { baseServer: new common.BaseServerConfiguration(local, {}) } : {}),
