@@ -78,7 +78,11 @@ const boundedFetch =
     return new Response(res.status === 204 ? null : new Uint8Array(body), { status: res.status, headers: res.headers });
   };
 
-/** The log item of one entry: the entry (as /audit shows it, with its chain link) is the message; its place in the chain is also attributes a query can facet on. */
+/**
+ * The log item of one entry: the entry (as /audit shows it, with its chain link) is the message; its place in the
+ * chain is also attributes a query can facet on. No `date`/`timestamp` attribute: Datadog drops logs dated more than
+ * 18 hours back, which a replay of older entries would be; the log is dated when Datadog takes it.
+ */
 function logItem(e: StreamedAuditEntry, service: string, tags: string) {
   return {
     ddsource: 'stageline',
