@@ -3,13 +3,15 @@ import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Badge, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { AccessSettings, RightsSettings, ScimSettings } from './access.tsx';
+import { AuditStreamSettings } from './audit-stream.tsx';
 import { IdentityProviderSettings } from './identity-provider.tsx';
 
 /**
  * The parts of Settings, each a page of its own (#/settings/<part>), so each reads only what it shows. `admin`: the
  * part changes what only an admin may change; others see a plain sentence instead, never its controls.
  * The identity provider (SAML/OIDC federation) and its group mapping are one admin part, "Identity provider"
- * (#/settings/identity-provider, console/views/identity-provider.tsx).
+ * (#/settings/identity-provider, console/views/identity-provider.tsx). Where the audit log is streamed (the tenant's
+ * SIEM destinations, their lag and replay) is the admin part "Audit stream" (#/settings/audit-stream, console/views/audit-stream.tsx).
  */
 const PARTS = [
   { part: '', label: 'General', admin: false },
@@ -18,6 +20,7 @@ const PARTS = [
   { part: 'scim', label: 'SCIM', admin: true },
   { part: 'rights', label: 'Rights', admin: false },
   { part: 'notifications', label: 'Notifications', admin: false },
+  { part: 'audit-stream', label: 'Audit stream', admin: true },
 ] as const;
 
 /** Settings: the general page, role bindings (Access), the SCIM token, effective rights per environment, and where notifications go (an admin sets Microsoft Teams). */
@@ -39,8 +42,14 @@ export function Settings({ me, say, part = '' }: { me: Session; say: (tone: 'ok'
       ) : here.admin && !admin ? (
         <p class="notice">
           Only an admin sees and changes{' '}
-          {here.part === 'scim' ? 'the SCIM token' : here.part === 'identity-provider' ? 'the identity provider and its group mapping' : 'the role bindings'};
-          you are {me.groups.join(', ') || 'bound by role bindings'}. Your own rights are under <a href="#/settings/rights">Rights</a>.
+          {here.part === 'scim'
+            ? 'the SCIM token'
+            : here.part === 'identity-provider'
+              ? 'the identity provider and its group mapping'
+              : here.part === 'audit-stream'
+                ? 'where the audit log is streamed'
+                : 'the role bindings'}
+          ; you are {me.groups.join(', ') || 'bound by role bindings'}. Your own rights are under <a href="#/settings/rights">Rights</a>.
         </p>
       ) : here.part === 'access' ? (
         <AccessSettings say={say} />
@@ -52,6 +61,8 @@ export function Settings({ me, say, part = '' }: { me: Session; say: (tone: 'ok'
         <RightsSettings me={me} />
       ) : here.part === 'notifications' ? (
         <Notifications me={me} say={say} />
+      ) : here.part === 'audit-stream' ? (
+        <AuditStreamSettings me={me} say={say} />
       ) : (
         <General me={me} say={say} />
       )}

@@ -29,3 +29,6 @@ export function awsName(prefix: string, parts: readonly string[], limits: NameLi
   const readable = parts.join('-').replace(limits.refused, '-').slice(0, room);
   return `${prefix}${readable}-${hash}`;
 }
+
+/** An IAM role ARN: partition, the 12-digit account, an optional path and the role's name (IAM's grammar). */
+export const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role\/((?:[!-~]{1,510}\/)?)([A-Za-z0-9_+=,.@-]{1,64})$/;

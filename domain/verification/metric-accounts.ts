@@ -1,5 +1,6 @@
 import * as z from '../kernel/zod.ts';
 import { auditEntry } from '../audit/audit.ts';
+import { ROLE_ARN } from '../kernel/aws-names.ts';
 import { cloudWatchAccountIssues } from '../config/cloudwatch-accounts.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed, VersionConflict, type Issue } from '../kernel/errors.ts';
@@ -17,8 +18,8 @@ import { retryOnConflict } from '../kernel/retry.ts';
 
 export const MAX_METRIC_ACCOUNTS = 50;
 export const ACCOUNT_ID = /^[0-9]{12}$/;
-/** An IAM role ARN: partition, the 12-digit account, an optional path and the role's name (IAM's grammar). */
-export const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role\/((?:[!-~]{1,510}\/)?)([A-Za-z0-9_+=,.@-]{1,64})$/;
+/** An IAM role ARN (IAM's grammar): kernel/aws-names.ts's. */
+export { ROLE_ARN };
 
 export const accountId = () => z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit AWS account id, e.g. 123456789012'));
 

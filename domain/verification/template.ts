@@ -14,6 +14,7 @@ import {
 import { ValidationFailed, type Issue } from '../kernel/errors.ts';
 import { tenantUrl } from '../kernel/url-policy.ts';
 import * as z from '../kernel/zod.ts';
+import { DATADOG_SITES } from '../kernel/vendor-sites.ts';
 
 /**
  * Analysis templates: what to measure (a provider and its query), how often, and when a measurement
@@ -60,15 +61,7 @@ const header = () =>
   });
 
 /** The Datadog sites a template may name (the client builds `https://api.<site>`): no other host is called. */
-export const DATADOG_SITES = [
-  'datadoghq.com',
-  'us3.datadoghq.com',
-  'us5.datadoghq.com',
-  'datadoghq.eu',
-  'ap1.datadoghq.com',
-  'ap2.datadoghq.com',
-  'ddog-gov.com',
-] as const;
+export { DATADOG_SITES } from '../kernel/vendor-sites.ts';
 
 export const metricsProvider = /* @__PURE__ */ z.schema(() =>
   z.discriminatedUnion('type', [

@@ -1,0 +1,409 @@
+import { useState } from 'preact/hooks';
+import { DATADOG_SITES } from '../../domain/kernel/vendor-sites.ts';
+import { api, ApiError, q } from '../api.ts';
+import type { Session } from '../auth.ts';
+import { Badge, Loading, usePoll, Wrap, type Say } from '../ui.tsx';
+
+/**
+ * Settings → Audit stream (admin): where the tenant's audit entries are shipped (its SIEM), each destination's
+ * state and how far behind it is, its last error and dead letters, a form per kind, and a replay from a
+ * sequence number. It reads and writes /api/v1/audit/destinations:
+ * - GET → {destinations: [{name, kind, settings (secrets masked), state, lag: {entries, seconds}, lastError?, deadLetters?}]}
+ * - PUT /{name} {kind, settings, secret?}: `secret` the destination's credential (the HEC token, the API key,
+ *   the OTLP Authorization header); left out on an edit, the stored one is kept. A secret field is never filled
+ *   with anything the API answered, and the page never shows it.
+ * - DELETE /{name}; POST /{name}/replay {fromSeq}.
+ */
+
+export type DestinationKind = 'splunk' | 'datadog' | 'otlp' | 's3';
+
+export interface Destination {
+  name: string;
+  kind: DestinationKind;
+  settings: Record<string, unknown>;
+  state: 'active' | 'failing';
+  lag: { entries: number; seconds: number };
+  lastError?: string | { at?: string; message: string };
+  deadLetters?: number;
+}
+
+const KIND_WORDS: Record<DestinationKind, string> = {
+  splunk: 'Splunk HTTP Event Collector',
+  datadog: 'Datadog logs',
+  otlp: 'OpenTelemetry (OTLP/HTTP logs)',
+  s3: 'S3 bucket',
+};
+
+/** A field of a kind's form: its settings key, label, and whether it is required. */
+interface Field {
+  key: string;
+  label: string;
+  required?: boolean;
+  placeholder?: string;
+  help?: string;
+  options?: readonly string[];
+  /** a comma-separated list in the form, an array in the settings */
+  list?: boolean;
+}
+
+const FIELDS: Record<DestinationKind, Field[]> = {
+  splunk: [
+    { key: 'url', label: 'HEC URL', required: true, placeholder: 'https://splunk.example.com:8088' },
+    { key: 'index', label: 'Index', placeholder: 'main' },
+    { key: 'sourcetype', label: 'Source type', placeholder: 'stageline:audit' },
+  ],
+  datadog: [
+    { key: 'site', label: 'Datadog site', required: true, options: DATADOG_SITES, help: 'The site parameter of your organization (its URL: app.<site>).' },
+    { key: 'service', label: 'Service', placeholder: 'stageline' },
+    { key: 'tags', label: 'Tags', placeholder: 'env:prod, team:platform', list: true, help: 'Comma-separated; tenant:<tenant> is added to every log.' },
+  ],
+  otlp: [{ key: 'url', label: 'OTLP logs endpoint', required: true, placeholder: 'https://otel.example.com/v1/logs' }],
+  s3: [
+    { key: 'bucket', label: 'Bucket', required: true, placeholder: 'acme-audit' },
+    { key: 'prefix', label: 'Key prefix', placeholder: 'stageline-audit' },
+    { key: 'region', label: 'Region', placeholder: 'eu-west-1' },
+    {
+      key: 'roleArn',
+      label: 'Role ARN',
+      required: true,
+      placeholder: 'arn:aws:iam::123456789012:role/stageline-audit',
+      help: "A role in your account allowed s3:PutObject on the bucket; its trust policy must require the external id stageline:<your tenant>. Stageline's own credentials never write your bucket.",
+    },
+  ],
+};
+
+/** The credential a kind takes, if any: the label of its secret field. */
+const SECRET: Record<DestinationKind, string | null> = {
+  splunk: 'HEC token',
+  datadog: 'API key',
+  otlp: 'Authorization header (optional)',
+  s3: null,
+};
+
+const lastErrorText = (e: Destination['lastError']) => (e === undefined ? '' : typeof e === 'string' ? e : e.message);
+
+/** "12 entries, 40 s behind"; "up to date". */
+export function lagText(lag: Destination['lag'] | undefined): string {
+  if (!lag || (lag.entries === 0 && lag.seconds === 0)) return 'up to date';
+  const secs = lag.seconds;
+  const time = secs < 120 ? `${secs} s` : secs < 7200 ? `${Math.round(secs / 60)} min` : `${Math.round(secs / 3600)} h`;
+  return `${lag.entries.toLocaleString('en')} ${lag.entries === 1 ? 'entry' : 'entries'}, ${time} behind`;
+}
+
+export function AuditStreamSettings({ say }: { me: Session; say: Say }) {
+  const { data, error, reload } = usePoll<{ destinations: Destination[] }>('api/v1/audit/destinations', 15000);
+  const [editing, setEditing] = useState<string | 'new' | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (!data) return <Loading error={error} />;
+  const list = data.destinations ?? [];
+  const remove = async (d: Destination) => {
+    setBusy(true);
+    try {
+      await api('DELETE', `api/v1/audit/destinations/${q(d.name)}`);
+      setProblem(null);
+      say('ok', `Removed ${d.name}: nothing more is shipped there.`);
+      await reload();
+    } catch (e) {
+      setProblem(`Not removed: ${(e as ApiError).message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="audit-stream-title">
+      <h2 id="audit-stream-title">Audit stream</h2>
+      <p class="mut">
+        Every audit entry, with its sequence number and chain hash, shipped in order to each destination below, at least once. A destination that fails keeps
+        its place and is sent again from the first entry it has not taken; what it refuses goes to its dead letters. Replay sends again from a sequence number.
+      </p>
+      {problem && (
+        <p class="notice bad" role="alert">
+          {problem}
+        </p>
+      )}
+      <Wrap>
+        <table class="destinations">
+          <caption class="sr">Audit stream destinations</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Kind</th>
+              <th scope="col">State</th>
+              <th scope="col">Lag</th>
+              <th scope="col">Last error</th>
+              <th scope="col">
+                <span class="sr">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((d) => (
+              <tr key={d.name}>
+                <th scope="row">{d.name}</th>
+                <td>{KIND_WORDS[d.kind] ?? d.kind}</td>
+                <td>
+                  <Badge tone={d.state === 'failing' ? 'bad' : 'ok'}>{d.state}</Badge>
+                  {d.deadLetters ? <span class="mut"> {d.deadLetters} dead letters</span> : null}
+                </td>
+                <td>{lagText(d.lag)}</td>
+                <td class="stream-error">{lastErrorText(d.lastError) || <span class="mut">none</span>}</td>
+                <td class="row-actions">
+                  <button type="button" class="link" disabled={busy} onClick={() => (setProblem(null), setEditing(d.name))} aria-label={`Edit ${d.name}`}>
+                    Edit
+                  </button>
+                  <button type="button" class="link" disabled={busy} onClick={() => void remove(d)} aria-label={`Remove ${d.name}`}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+            {!list.length && (
+              <tr>
+                <td colSpan={6} class="mut">
+                  No destinations yet: the audit log is kept here only (Audit, and GET /api/v1/audit).
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </Wrap>
+      {list.length > 0 && <Replay destinations={list} say={say} reload={reload} />}
+      {editing === null ? (
+        <p>
+          <button type="button" class="primary" onClick={() => (setProblem(null), setEditing('new'))}>
+            Add a destination
+          </button>
+        </p>
+      ) : (
+        <DestinationForm
+          key={editing}
+          initial={editing === 'new' ? null : (list.find((d) => d.name === editing) ?? null)}
+          cancel={() => setEditing(null)}
+          saved={async (name) => {
+            setEditing(null);
+            say('ok', `Saved ${name}: entries are shipped there from now on.`);
+            await reload();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** Replay: a destination and the sequence number to send again from. */
+function Replay({ destinations, say, reload }: { destinations: Destination[]; say: Say; reload: () => Promise<void> }) {
+  const [name, setName] = useState(destinations[0]!.name);
+  const [from, setFrom] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <form
+      class="card stream-form"
+      aria-labelledby="replay-title"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const fromSeq = Number(from);
+        if (!/^\d+$/.test(from.trim()) || fromSeq < 1) return setProblem('Give the sequence number to replay from: a whole number, 1 or more.');
+        setBusy(true);
+        try {
+          await api('POST', `api/v1/audit/destinations/${q(name)}/replay`, { fromSeq });
+          setProblem(null);
+          setFrom('');
+          say('ok', `Replaying ${name} from entry ${fromSeq}.`);
+          await reload();
+        } catch (err) {
+          setProblem(`Not replayed: ${(err as ApiError).message}`);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3 id="replay-title">Replay</h3>
+      <div class="form-grid">
+        <div>
+          <label for="replay-destination">Destination</label>
+          <select id="replay-destination" value={name} onChange={(e) => setName((e.target as HTMLSelectElement).value)}>
+            {destinations.map((d) => (
+              <option key={d.name} value={d.name}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="replay-from">From sequence number</label>
+          <input
+            id="replay-from"
+            inputMode="numeric"
+            autocomplete="off"
+            value={from}
+            placeholder="1"
+            onInput={(e) => setFrom((e.target as HTMLInputElement).value)}
+          />
+        </div>
+      </div>
+      {problem && (
+        <p class="notice bad" role="alert">
+          {problem}
+        </p>
+      )}
+      <div class="buttons">
+        <button type="submit" disabled={busy}>
+          {busy ? 'Replaying…' : 'Replay'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+const asText = (v: unknown) => (Array.isArray(v) ? v.join(', ') : v === undefined || v === null ? '' : String(v));
+
+/** The form of one destination: its name and kind (fixed once saved), its settings, and its credential in a secret field. */
+function DestinationForm({ initial, cancel, saved }: { initial: Destination | null; cancel: () => void; saved: (name: string) => Promise<void> }) {
+  const [name, setName] = useState(initial?.name ?? '');
+  const [kind, setKind] = useState<DestinationKind>(initial?.kind ?? 'splunk');
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(FIELDS[initial?.kind ?? 'splunk'].map((f) => [f.key, asText(initial?.settings[f.key]) || (f.options ? f.options[0]! : '')])),
+  );
+  const [secret, setSecret] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const fields = FIELDS[kind];
+  const secretLabel = SECRET[kind];
+  const pick = (k: DestinationKind) => {
+    setKind(k);
+    setValues(Object.fromEntries(FIELDS[k].map((f) => [f.key, f.options ? f.options[0]! : ''])));
+    setSecret('');
+  };
+  return (
+    <form
+      class="card stream-form"
+      aria-labelledby="destination-form-title"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const n = name.trim();
+        if (!n) return setProblem('Name the destination.');
+        const missing = fields.find((f) => f.required && !values[f.key]?.trim());
+        if (missing) return setProblem(`${missing.label} is required.`);
+        if (!initial && secretLabel && kind !== 'otlp' && !secret) return setProblem(`${secretLabel} is required.`);
+        const settings: Record<string, unknown> = {};
+        for (const f of fields) {
+          const v = values[f.key]?.trim() ?? '';
+          if (!v) continue;
+          settings[f.key] = f.list
+            ? v
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean)
+            : v;
+        }
+        setBusy(true);
+        try {
+          await api('PUT', `api/v1/audit/destinations/${q(n)}`, { kind, settings, ...(secret ? { secret } : {}) });
+          setSecret('');
+          setProblem(null);
+          await saved(n);
+        } catch (err) {
+          setSecret('');
+          setProblem(`Not saved: ${(err as ApiError).message}`);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3 id="destination-form-title">{initial ? `Edit ${initial.name}` : 'Add a destination'}</h3>
+      <div class="form-grid">
+        <div>
+          <label for="destination-name">Name</label>
+          <input
+            id="destination-name"
+            value={name}
+            disabled={!!initial}
+            autocomplete="off"
+            spellcheck={false}
+            placeholder="siem"
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+          />
+        </div>
+        <div>
+          <label for="destination-kind">Kind</label>
+          <select id="destination-kind" value={kind} disabled={!!initial} onChange={(e) => pick((e.target as HTMLSelectElement).value as DestinationKind)}>
+            {(Object.keys(KIND_WORDS) as DestinationKind[]).map((k) => (
+              <option key={k} value={k}>
+                {KIND_WORDS[k]}
+              </option>
+            ))}
+          </select>
+        </div>
+        {fields.map((f) => (
+          <div key={`${kind}.${f.key}`}>
+            <label for={`destination-${f.key}`}>{f.label}</label>
+            {f.options ? (
+              <select
+                id={`destination-${f.key}`}
+                value={values[f.key]}
+                onChange={(e) => setValues({ ...values, [f.key]: (e.target as HTMLSelectElement).value })}
+                aria-describedby={f.help ? `destination-${f.key}-help` : undefined}
+              >
+                {f.options.map((o) => (
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <input
+                id={`destination-${f.key}`}
+                class="wide"
+                value={values[f.key] ?? ''}
+                autocomplete="off"
+                spellcheck={false}
+                placeholder={f.placeholder}
+                aria-describedby={f.help ? `destination-${f.key}-help` : undefined}
+                onInput={(e) => setValues({ ...values, [f.key]: (e.target as HTMLInputElement).value })}
+              />
+            )}
+            {f.help && (
+              <p id={`destination-${f.key}-help`} class="mut">
+                {f.help}
+              </p>
+            )}
+          </div>
+        ))}
+        {secretLabel && (
+          <div>
+            <label for="destination-secret">{secretLabel}</label>
+            <input
+              id="destination-secret"
+              type="password"
+              class="wide"
+              autocomplete="off"
+              spellcheck={false}
+              value={secret}
+              aria-describedby="destination-secret-help"
+              placeholder={initial ? 'stored: leave empty to keep it' : ''}
+              onInput={(e) => setSecret((e.target as HTMLInputElement).value)}
+            />
+            <p id="destination-secret-help" class="mut">
+              Stored as a tenant secret, sealed; never shown again and never part of what is streamed.
+            </p>
+          </div>
+        )}
+      </div>
+      {problem && (
+        <p class="notice bad" role="alert">
+          {problem}
+        </p>
+      )}
+      <div class="buttons">
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save destination'}
+        </button>
+        <button type="button" onClick={cancel} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
