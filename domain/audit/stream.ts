@@ -383,6 +383,8 @@ export interface ShipRun {
   batches: number;
   unavailable: number;
   deadLettered: number;
+  /** how long the oldest entry a destination of the tenant has not taken has waited, seconds (0: all caught up): the lag alarm reads it */
+  lagSeconds: number;
 }
 
 /**
@@ -392,17 +394,18 @@ export interface ShipRun {
  * writes a dead letter and stops the destination.
  */
 export async function shipAuditStream(deps: With<'auditSenders'>, tenant: string, opts: ShipOptions): Promise<ShipRun> {
-  const run: ShipRun = { shipped: 0, batches: 0, unavailable: 0, deadLettered: 0 };
+  const run: ShipRun = { shipped: 0, batches: 0, unavailable: 0, deadLettered: 0, lagSeconds: 0 };
   const head = await deps.store.chainHead(tenant);
   if (!head) return run;
   for (const s of await deps.store.listAuditDestinations(tenant)) {
-    if (s.cursor.state !== 'active' || s.cursor.seq >= head.seq) continue;
-    await shipOne(deps, head, s, opts, run);
+    const cursor = s.cursor.state === 'active' && s.cursor.seq < head.seq ? await shipOne(deps, head, s, opts, run) : s.cursor;
+    // A destination left behind (an outage, a dead letter) keeps the stream's lag up until it catches up.
+    run.lagSeconds = Math.max(run.lagSeconds, (await lagOf(deps, head, cursor)).seconds);
   }
   return run;
 }
 
-async function shipOne(deps: With<'auditSenders'>, head: ChainHead, s: StoredDestination, opts: ShipOptions, run: ShipRun): Promise<void> {
+async function shipOne(deps: With<'auditSenders'>, head: ChainHead, s: StoredDestination, opts: ShipOptions, run: ShipRun): Promise<ShipCursor> {
   const { tenant } = s.destination;
   let cursor = s.cursor;
   let sender: AuditSender | null = null;
@@ -417,7 +420,7 @@ async function shipOne(deps: With<'auditSenders'>, head: ChainHead, s: StoredDes
       links = page.links.filter((l) => l.seq > cursor.seq).slice(0, SHIP_BATCH);
       break;
     }
-    if (!links.length) return;
+    if (!links.length) return cursor;
     const now = () => deps.clock().toISOString();
     const entries = await deps.store.getAuditEntries(
       tenant,
@@ -435,7 +438,7 @@ async function shipOne(deps: With<'auditSenders'>, head: ChainHead, s: StoredDes
       const reason = `link ${cursor.seq + 1} or its entry is missing from the table (run /audit/verify)`;
       await record(deadLettered(cursor, { fromSeq: cursor.seq + 1, toSeq: cursor.seq + 1, reason, at: now() }));
       run.deadLettered++;
-      return;
+      return cursor;
     }
     const range = { fromSeq: batch[0]!.seq, toSeq: batch.at(-1)!.seq };
     let failure: unknown = null;
@@ -455,22 +458,23 @@ async function shipOne(deps: With<'auditSenders'>, head: ChainHead, s: StoredDes
     if (failure instanceof AuditSendRefused) {
       await record(deadLettered(cursor, { ...range, reason: failure.message, ...(failure.status ? { status: failure.status } : {}), at: now() }));
       run.deadLettered++;
-      return;
+      return cursor;
     }
     if (failure) {
       const reason =
         failure instanceof AuditSendUnavailable ? failure.message : `${(failure as Error)?.name ?? 'Error'}: ${(failure as Error)?.message ?? String(failure)}`;
       await record({ ...cursor, rev: cursor.rev + 1, lastError: reason, lastErrorAt: now() });
       run.unavailable++;
-      return;
+      return cursor;
     }
     const next: ShipCursor = { ...cursor, seq: range.toSeq, rev: cursor.rev + 1, shippedAt: now() };
     delete next.lastError;
     delete next.lastErrorAt;
     // Another shipper moved the cursor since it was read: it ships from there (this batch was sent once more at most).
-    if (!(await record(next))) return;
+    if (!(await record(next))) return cursor;
     run.shipped += batch.length;
   }
+  return cursor;
 }
 
 function deadLettered(cursor: ShipCursor, letter: DeadLetter): ShipCursor {

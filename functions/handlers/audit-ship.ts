@@ -6,6 +6,7 @@ import { sleep } from '../adapters/outbound.ts';
 import type { StreamRecord } from '../adapters/stream-records.ts';
 import { compose } from '../http/deps.ts';
 import { logger, withLambdaContext } from '../adapters/observability.ts';
+import { auditStreamLag } from '../adapters/metrics.ts';
 import * as env from '../configuration.ts';
 
 /** This function's adapters: the store and the senders (it alone opens the destinations' sealed secrets). */
@@ -52,6 +53,7 @@ export const handler = withLambdaContext(async (event: { Records: StreamRecord[]
     totals.shipped += run.shipped;
     totals.unavailable += run.unavailable;
     totals.deadLettered += run.deadLettered;
+    auditStreamLag(run.lagSeconds);
     if (run.deadLettered) logger.warn('audit stream: a batch was refused and dead-lettered; the destination stops until a replay', { tenant });
   }
   return totals;

@@ -399,15 +399,17 @@ describe('IAM hardening', () => {
       `roles that may read the secrets key ${keyId} (${readers.length} roles; ${sealing.length} of ${FUNCTIONS.length} functions bundle secret-box.ts):\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
     );
     expect(sealing).toEqual([
+      'audit-ship', // opens the audit stream destinations' secrets (a HEC token, OTLP headers) to ship to the SIEM
       'notifier', // opens the Slack and Teams webhooks to post
       'promotion-step', // opens a webhook gate's secret to sign the call
       'promotions-rebase', // runs the gates again
       'review', // the review page's nonces (functions/review/guard.ts)
       // seals what it is given: environments create/update (the webhook gates' secrets), notification settings (the Slack
-      // and Teams webhooks), manifest apply (the secrets it resolved); with PUT …/git-target and the identity provider
+      // and Teams webhooks), manifest apply (the secrets it resolved), the audit stream's destinations; with PUT …/git-target
+      // and the identity provider
       'secret-writers',
     ]);
-    expect(handlersOf('secret-writers')).toEqual(expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply']));
+    expect(handlersOf('secret-writers')).toEqual(expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply', 'audit-destinations-put']));
     // Every reader is a function role, and every function on it bundles the box; every function bundling it can read it.
     for (const r of readers)
       expect(
