@@ -106,7 +106,13 @@ export class Alarms extends StackPart {
               c: consumerAge,
               s: shipFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }),
               // A destination left behind (an outage, a dead letter): the oldest entry it has not taken (functions/adapters/metrics.ts auditStreamLag).
-              l: new cloudwatch.Metric({ namespace: 'Stageline', metricName: 'AuditStreamLag', dimensionsMap: { service: 'stageline' }, statistic: 'Maximum', period: five }),
+              l: new cloudwatch.Metric({
+                namespace: 'Stageline',
+                metricName: 'AuditStreamLag',
+                dimensionsMap: { service: 'stageline' },
+                statistic: 'Maximum',
+                period: five,
+              }),
             },
             period: five,
           })

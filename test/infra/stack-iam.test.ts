@@ -409,7 +409,9 @@ describe('IAM hardening', () => {
       // and the identity provider
       'secret-writers',
     ]);
-    expect(handlersOf('secret-writers')).toEqual(expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply', 'audit-destinations-put']));
+    expect(handlersOf('secret-writers')).toEqual(
+      expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply', 'audit-destinations-put']),
+    );
     // Every reader is a function role, and every function on it bundles the box; every function bundling it can read it.
     for (const r of readers)
       expect(
