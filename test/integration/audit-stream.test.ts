@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSplunkHecStandin, type SplunkHecStandin } from '../support/splunk-hec-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { cliWith, outcome } from '../support/cli.ts';
 
 /**
  * The audit stream into a SIEM (issue 66, part 3), through the API on DynamoDB Local: every audit entry reaches the
@@ -191,5 +192,33 @@ describe('the audit stream into Splunk HEC', () => {
     expect(after.state).toBe('active');
     expect(after.lag.entries).toBe(0);
     expect(shipped(tenant).map((e) => e.event.seq)[0]).toBe(dl.fromSeq);
+  });
+
+  it('the CLI sets, lists, replays and removes a destination, the token from the environment only', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    const env = { ...process.env, STAGELINE_URL: t.url, STAGELINE_TOKEN: u.admin, HEC_TOKEN: hec.token };
+    const cli = (...args: string[]) => cliWith(env, ...args);
+    const set = await cli('audit', 'destinations', 'set', 'siem', '--kind', 'splunk', '--endpoint', hec.url, '--token-env', 'HEC_TOKEN', '--ack', '--json');
+    expect(JSON.parse(set.stdout)).toMatchObject({ name: 'siem', kind: 'splunk', token: '…', ack: true });
+    expect(set.stdout).not.toContain(hec.token);
+    await makeLine(t, u.admin, ['dev']);
+    await settle();
+    const list = await cli('audit', 'destinations', 'list');
+    expect(list.stdout).toMatch(/siem\s+splunk/);
+    expect(list.stdout).toContain('0 entries, 0s');
+    const ones = shipped(tenant).filter((e) => e.event.seq === 1).length;
+    const replay = await cli('audit', 'replay', 'siem', '--from-seq', '1');
+    expect(replay.stdout).toContain('siem: shipping again from seq 1');
+    await settle();
+    expect(shipped(tenant).filter((e) => e.event.seq === 1)).toHaveLength(ones + 1);
+    const bad = await outcome(cli('audit', 'replay', 'siem', '--from-seq', '9999'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('fromSeq');
+    // Without the variable, nothing is sent.
+    const missing = await outcome(cli('audit', 'destinations', 'set', 'x', '--kind', 'splunk', '--endpoint', hec.url, '--token-env', 'NOT_SET_ANYWHERE'));
+    expect(missing.stderr).toContain('NOT_SET_ANYWHERE is not set');
+    await cli('audit', 'destinations', 'remove', 'siem');
+    expect(JSON.parse((await cli('audit', 'destinations', 'list', '--json')).stdout)).toEqual({ items: [] });
   });
 });
