@@ -124,7 +124,6 @@ export interface Values {
   site?: string;
   'api-key-env'?: string;
   bucket?: string;
-  prefix?: string;
   'from-seq'?: number;
 }
 export const values: Values = {};

@@ -35,7 +35,7 @@ export function movedTenants(records: StreamRecord[]): string[] {
 /** Three tries of a batch, the waits doubling from STAGELINE_AUDIT_STREAM_RETRY_MS. */
 export function shipOptions(): ShipOptions {
   const first = env.STAGELINE_AUDIT_STREAM_RETRY_MS();
-  return { tries: 3, wait: (attempt) => sleep(first * 2 ** (attempt - 2)) };
+  return { tries: 3, wait: async (attempt) => void (await sleep(first * 2 ** (attempt - 2))) };
 }
 
 /**

@@ -63,7 +63,7 @@ function unreachable(err: unknown, what: string): Error {
  * objects concatenated (Splunk's documented format); with `ack`, on one request channel (X-Splunk-Request-Channel), and
  * the batch counts as taken only once `POST /services/collector/ack` says its ackId is indexed.
  */
-export function splunkSender(s: SplunkSettings, wait: (ms: number) => Promise<void> = sleep): AuditSender {
+export function splunkSender(s: SplunkSettings, wait: (ms: number) => Promise<unknown> = sleep): AuditSender {
   const channel = randomUUID();
   const headers = {
     authorization: `Splunk ${s.token}`,

@@ -79,7 +79,7 @@ export function auditStreamArea(base: StoreBase): Area<AuditStreamRepo> {
       );
     },
     async moveAuditCursor(cursor: ShipCursor, expectedRev: number, audit?: AuditEntry): Promise<boolean> {
-      if (!audit) return base.conditional(new PutCommand({ TableName: table, ...cursorPut(cursor, expectedRev).Put! }));
+      if (!audit) return base.conditional(new PutCommand(cursorPut(cursor, expectedRev).Put!));
       try {
         await base.transact([cursorPut(cursor, expectedRev), ...auditItems(table, audit)], ['version', 'exists']);
         return true;
