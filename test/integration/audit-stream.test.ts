@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSplunkHecStandin, type SplunkHecStandin } from '../support/splunk-hec-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { cliWith, outcome } from '../support/cli.ts';
+import { startOtlpLogsReceiver } from '../support/otlp-logs-receiver.ts';
 
 /**
  * The audit stream into a SIEM (issue 66, part 3), through the API on DynamoDB Local: every audit entry reaches the
@@ -220,5 +221,41 @@ describe('the audit stream into Splunk HEC', () => {
     expect(missing.stderr).toContain('NOT_SET_ANYWHERE is not set');
     await cli('audit', 'destinations', 'remove', 'siem');
     expect(JSON.parse((await cli('audit', 'destinations', 'list', '--json')).stdout)).toEqual({ items: [] });
+  });
+
+  it('ships to an OTLP/HTTP logs endpoint: LogRecords encoded by the OpenTelemetry serializer, in order, with tenant, seq and hashes, the header secret never in a body', async () => {
+    const key = `otlp-key-${Date.now()}`;
+    const otlp = await startOtlpLogsReceiver({ requiredHeader: ['x-api-key', key] });
+    try {
+      const tenant = t.tenant();
+      const u = await t.users(tenant);
+      const wrong = await t.call('PUT', '/api/v1/audit/destinations/otel', {
+        token: u.admin,
+        body: { kind: 'otlp', url: otlp.url, headers: { 'X-Api-Key': 'wrong' } },
+      });
+      expect(wrong.status, JSON.stringify(wrong.body)).toBe(400);
+      const put = await t.call('PUT', '/api/v1/audit/destinations/otel', {
+        token: u.admin,
+        body: { kind: 'otlp', url: otlp.url, headers: { 'X-Api-Key': key } },
+      });
+      expect(put.status, JSON.stringify(put.body)).toBe(200);
+      expect(put.body.headers).toEqual({ 'x-api-key': '…' });
+      await makeLine(t, u.admin);
+      await settle();
+      const links = await exportLinks(u.viewer);
+      const mine = otlp.records.filter((r) => r.attributes['stageline.tenant'] === tenant);
+      const first = Number(mine[0]!.attributes['stageline.audit.seq']);
+      expect(mine.map((r) => r.attributes['stageline.audit.seq'])).toEqual(links.filter((l) => l.seq >= first).map((l) => l.seq));
+      for (const r of mine) {
+        const l = links.find((x) => x.seq === r.attributes['stageline.audit.seq'])!;
+        expect(r.attributes).toMatchObject({ 'stageline.audit.hash': l.hash, 'stageline.audit.prev_hash': l.prevHash });
+        expect(JSON.parse(r.body).id).toBe(l.entry.id);
+        expect(r.resource['service.name']).toBe('stageline');
+      }
+      expect(otlp.violations).toEqual([]);
+      for (const b of otlp.bodies) expect(b).not.toContain(key);
+    } finally {
+      await otlp.stop();
+    }
   });
 });
