@@ -4,6 +4,7 @@ import { Duration } from 'aws-cdk-lib';
 import { SHIP_FILTER } from '../functions/handlers/audit-ship.ts';
 import type { DataStore } from './store.ts';
 import type { DomainEvents } from './events.ts';
+import { noFunctionDlq } from './acknowledgements.ts';
 
 /**
  * The audit stream's shipper (functions/handlers/audit-ship.ts): a second event source mapping of the table's stream,
@@ -30,5 +31,9 @@ export function auditShipper(store: DataStore, events: DomainEvents, shipFn: lam
         }),
       ],
     }),
+  );
+  noFunctionDlq(
+    shipFn,
+    "Invoked only by its event source mapping of the table's stream (never asynchronously): a batch that still fails after the mapping's retries goes to the mapping's on-failure destination (AuditShipDlq), which records the batch's shard and sequence range; a function DLQ would never receive anything.",
   );
 }
