@@ -97,7 +97,7 @@ export class Alarms extends StackPart {
     alarm(
       'StreamLagAlarm',
       shipFn
-        ? 'The stream consumer or the audit stream shipper is more than 5 minutes behind (audit chain, events or the SIEM destinations wait)'
+        ? 'The stream consumer is more than 5 minutes behind, or the audit stream shipper or a SIEM destination is (audit chain, events or the SIEM destinations wait)'
         : 'The stream consumer is more than 5 minutes behind (audit chain and events wait)',
       shipFn
         ? new cloudwatch.MathExpression({
