@@ -14,7 +14,7 @@ import type {
   repoLinkCreatedResponse,
   repoLinksResponse,
 } from '../functions/http/responses/artifacts.ts';
-import type { auditListResponse, auditPublicKey, auditVerify } from '../functions/http/responses/audit.ts';
+import type { auditDestination, auditDestinationList, auditListResponse, auditPublicKey, auditVerify } from '../functions/http/responses/audit.ts';
 import type { diff, predecessorDiffResponse, itemsBatchResponse, itemsListResponse, snapshotsListResponse } from '../functions/http/responses/config.ts';
 import type { appKey, appKeysListResponse, effectiveResponse, withSecret } from '../functions/http/responses/consume.ts';
 import type {
@@ -125,6 +125,8 @@ export type RegistryLinkCreated = Out<typeof repoLinkCreatedResponse>;
 // audit, manifest
 export type AuditPage = Out<typeof auditListResponse>;
 export type AuditVerification = Out<typeof auditVerify>;
+export type AuditDestination = Out<typeof auditDestination>;
+export type AuditDestinationList = Out<typeof auditDestinationList>;
 export type AuditPublicKey = Out<typeof auditPublicKey>;
 export type ManifestPlan = Out<typeof manifestPlanResponse>;
 export type ManifestApply = Out<typeof manifestApplyResponse>;

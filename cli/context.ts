@@ -113,6 +113,18 @@ export interface Values {
   paused?: boolean;
   // metrics
   period?: 'day' | 'week' | 'month';
+  // the audit stream's destinations
+  kind?: string;
+  endpoint?: string;
+  'token-env'?: string;
+  index?: string;
+  sourcetype?: string;
+  ack?: boolean;
+  'header-env'?: string[];
+  site?: string;
+  'api-key-env'?: string;
+  bucket?: string;
+  'from-seq'?: number;
 }
 export const values: Values = {};
 

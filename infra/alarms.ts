@@ -15,6 +15,8 @@ export interface Watched {
   api: IHttpApi;
   events: DomainEvents;
   streamFn: lambda.IFunction;
+  /** the audit stream's shipper (its own mapping of the table's stream): its lag is the stream's lag too */
+  shipFn?: lambda.IFunction;
   /** the app-read functions behind open function URLs: their throttles are alarmed */
   appReadFns: lambda.IFunction[];
   /** an address subscribed to the topic (context alarmEmail) */
@@ -29,7 +31,7 @@ export interface Watched {
 export class Alarms extends StackPart {
   readonly topic: sns.Topic;
 
-  constructor(stack: Stack, id: string, { machine, api, events, streamFn, appReadFns, alarmEmail }: Watched) {
+  constructor(stack: Stack, id: string, { machine, api, events, streamFn, shipFn, appReadFns, alarmEmail }: Watched) {
     super(stack, id);
     const alarmTopic = alarmTopicOf(stack, 'Stageline alarms', alarmEmail);
     this.topic = alarmTopic;
@@ -90,10 +92,31 @@ export class Alarms extends StackPart {
       'A promotion was stuck past its deadline (its flow was gone) and the sweeper failed it',
       new cloudwatch.Metric({ namespace: 'Stageline', metricName: 'PromotionsSwept', dimensionsMap: { service: 'stageline' }, statistic: 'Sum', period: five }),
     );
+    // The stream's lag: the consumer's iterator age, the audit stream shipper's (its own mapping of the same stream) and the oldest entry a SIEM destination has not taken, whichever is older.
+    const consumerAge = streamFn.metric('IteratorAge', { period: five, statistic: 'Maximum' });
     alarm(
       'StreamLagAlarm',
-      'The stream consumer is more than 5 minutes behind (audit chain and events wait)',
-      streamFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }),
+      shipFn
+        ? 'The stream consumer is more than 5 minutes behind, or the audit stream shipper or a SIEM destination is (audit chain, events or the SIEM destinations wait)'
+        : 'The stream consumer is more than 5 minutes behind (audit chain and events wait)',
+      shipFn
+        ? new cloudwatch.MathExpression({
+            expression: 'MAX([c, s, l])',
+            usingMetrics: {
+              c: consumerAge,
+              s: shipFn.metric('IteratorAge', { period: five, statistic: 'Maximum' }),
+              // A destination left behind (an outage, a dead letter): the oldest entry it has not taken (functions/adapters/metrics.ts auditStreamLag).
+              l: new cloudwatch.Metric({
+                namespace: 'Stageline',
+                metricName: 'AuditStreamLag',
+                dimensionsMap: { service: 'stageline' },
+                statistic: 'Maximum',
+                period: five,
+              }),
+            },
+            period: five,
+          })
+        : consumerAge,
       300_000,
     );
     new CfnOutput(stack, 'AlarmTopicArn', { value: alarmTopic.topicArn });

@@ -26,6 +26,7 @@ import { Alarms } from './alarms.ts';
 import { Api } from './api.ts';
 import { checkResourceBudget } from './budget.ts';
 import type { Route } from '../functions/http/routes.ts';
+import { auditShipper } from './audit-stream.ts';
 import { AuditAnchor } from './audit-anchor.ts';
 import { contextOf } from './context.ts';
 import { DomainEvents } from './events.ts';
@@ -64,6 +65,7 @@ export class StagelineStack extends Stack {
     const functions = new Functions(this, 'FunctionsPart', store, context);
     const fn = (handler: string) => functions.fn(handler);
     const anchor = new AuditAnchor(this, 'AuditAnchorPart', store, events, fn('stream'), context.checkpointLock);
+    auditShipper(store, events, fn('audit-ship'));
     const flow = new PromotionFlow(this, 'FlowPart', fn('promotion-step'));
 
     // Auto-promotion is evaluated by the system when its inputs change (the local bus has the same rule).
@@ -174,6 +176,7 @@ export class StagelineStack extends Stack {
       api: api.api,
       events,
       streamFn: fn('stream'),
+      shipFn: fn('audit-ship'),
       appReadFns: [...functions.functions.keys()].filter(servesAppKeys).map(fn),
       alarmEmail: context.alarmEmail,
     });

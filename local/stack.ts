@@ -28,6 +28,8 @@ import { registerJwtVerifier } from '../functions/http/app-read.ts';
 import { FileAnchor } from './file-anchor.ts';
 import { LocalStreamPoller } from './stream.ts';
 import { handler as streamConsumer } from '../functions/handlers/stream.ts';
+import { handler as auditShipper, SHIP_FILTER } from '../functions/handlers/audit-ship.ts';
+import { auditSenders } from '../functions/adapters/siem/senders.ts';
 import { tmpdir } from 'node:os';
 import { LocalOutbox } from './outbox.ts';
 import { LocalDirectory } from './directory.ts';
@@ -68,6 +70,8 @@ export interface LocalStack {
   clock: LocalClock;
   /** the table's stream consumer (audit chain + event outbox); `idle()` waits until it caught up */
   stream: LocalStreamPoller;
+  /** the audit stream's shipper, a second mapping of the same stream (the chain head's moves); `idle()` waits until it shipped what it could */
+  auditStream: LocalStreamPoller;
   /** what the notifier sent: the mail catcher and the Slack webhook stand-in (/dev/outbox) */
   outbox: LocalOutbox;
   directory: LocalDirectory;
@@ -261,6 +265,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     channels: { slack: postToSealedSlack, teams: postToSealedTeams, email: outbox.email },
     // Seals what a write is given (environments, manifests, notification settings), as those functions compose it.
     sealer: sealer(),
+    // The audit stream's senders (Splunk HEC, OTLP), opening the destinations' sealed secrets, as the shipper composes them.
+    auditSenders: auditSenders(),
     webhooks: webhooks.deps,
     // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.
     gates: new HttpGateProvider(),
@@ -288,6 +294,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     positionFile: opts.dataDir ? join(opts.dataDir, 'stream-positions.json') : undefined,
   });
   if (opts.stream !== false) stream.start();
+  // The audit stream's shipper: its own mapping of the stream (the chain head's moves), as on AWS, so a slow SIEM never delays the consumer.
+  const auditStream = new LocalStreamPoller({
+    endpoint: dynamo.endpoint,
+    tableName,
+    handler: (e) => auditShipper(e),
+    filter: SHIP_FILTER,
+    positionFile: opts.dataDir ? join(opts.dataDir, 'audit-stream-positions.json') : undefined,
+  });
+  if (opts.stream !== false) auditStream.start();
   workflow.resume();
   scheduler.resume();
   webhooks.scheduler.resume();
@@ -340,6 +355,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     scheduler,
     clock,
     stream,
+    auditStream,
     outbox,
     directory,
     slackSigningSecret: env.STAGELINE_SLACK_SIGNING_SECRET()!,
@@ -352,6 +368,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       webhooks.scheduler.stop();
       await workflow.stop();
       await stream.stop();
+      await auditStream.stop();
       await gateway.close();
       await dynamo.stop();
     },

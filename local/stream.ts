@@ -19,15 +19,17 @@ export interface StreamPollerOptions {
   tick?: () => Promise<unknown>;
   /** how often the tick runs, ms (60,000 as on AWS) */
   tickMs?: number;
+  /** the records this mapping takes (default: the stream consumer's STREAM_FILTER); another mapping of the same stream (the audit shipper) neither anchors nor ticks */
+  filter?: { readonly eventName: readonly string[]; readonly entity: readonly string[] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX_ATTEMPTS = 4;
 
-/** The event source mapping's filter: inserted audit entries and outbox events. */
-function wanted(r: StreamRecord): boolean {
+/** The event source mapping's filter: inserted audit entries and outbox events (or another mapping's own). */
+function wanted(r: StreamRecord, filter: StreamPollerOptions['filter'] = STREAM_FILTER): boolean {
   const entity = (r.dynamodb?.NewImage as { entity?: { S?: string } } | undefined)?.entity?.S;
-  return (STREAM_FILTER.eventName as readonly string[]).includes(r.eventName ?? '') && (STREAM_FILTER.entity as readonly string[]).includes(entity ?? '');
+  return filter.eventName.includes(r.eventName ?? '') && filter.entity.includes(entity ?? '');
 }
 
 /**
@@ -68,6 +70,7 @@ export class LocalStreamPoller {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    if (this.opts.filter) return;
     try {
       await stopAnchoring();
     } catch (err) {
@@ -87,7 +90,7 @@ export class LocalStreamPoller {
       if (Date.now() > until) throw new Error('the local stream consumer did not become idle');
       await sleep(10);
     }
-    await (this.opts.anchor ?? anchorNow)();
+    if (!this.opts.filter) await (this.opts.anchor ?? anchorNow)();
   }
 
   private async streamArn(): Promise<string> {
@@ -140,7 +143,7 @@ export class LocalStreamPoller {
         await sleep(200);
       }
       // The anchor tick, as the stack's schedule sends it on AWS: signs what a consumer left (a stack stopped hard).
-      if (this.running && Date.now() - this.lastTick >= (this.opts.tickMs ?? 60_000)) {
+      if (this.running && !this.opts.filter && Date.now() - this.lastTick >= (this.opts.tickMs ?? 60_000)) {
         this.lastTick = Date.now();
         try {
           await (this.opts.tick ?? (() => streamHandler({ anchorTick: true })))();
@@ -217,7 +220,7 @@ export class LocalStreamPoller {
     }
     const r = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
     const records = r.Records ?? [];
-    const batch = (records as StreamRecord[]).filter(wanted);
+    const batch = (records as StreamRecord[]).filter((r) => wanted(r, this.opts.filter));
     // Throws on failure: the iterator is not advanced, so the same records come again.
     if (batch.length) await this.deliver(shardId, records[0]!.dynamodb!.SequenceNumber!, batch);
     if (records.length) {

@@ -281,6 +281,9 @@ function requestBody(schemas: Schemas, spec: Spec<ZodMiniType, ZodMiniType, ZodM
 function withReadOnly(schemas: Schemas, schema: Json, keys: readonly string[]): Json {
   const ref = typeof schema.$ref === 'string' ? schema.$ref.split('/').pop()! : undefined;
   const target = ref ? schemas.shared[ref] : schema;
+  // A body of several kinds (oneOf): each kind takes the read-only fields.
+  const kinds = (target?.oneOf ?? target?.anyOf) as Json[] | undefined;
+  if (Array.isArray(kinds)) return { ...target, [target!.oneOf ? 'oneOf' : 'anyOf']: kinds.map((k) => withReadOnly(schemas, k, keys)) };
   if (!target || target.type !== 'object') throw new Error(`readOnly fields need an object body (${JSON.stringify(schema).slice(0, 100)})`);
   const own = { readOnly: true, description: 'What a read answers; ignored when sent back (a read can be written back unchanged)' };
   return { ...target, properties: { ...(target.properties as Json), ...Object.fromEntries(keys.map((k) => [k, own])) } };

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { verifyExport } from '../../domain/audit/verify-export.ts';
 import { checkpointPublicKey, describePublicKey } from '../../domain/audit/audit.ts';
 import { values, fail, int } from '../context.ts';
-import type { AuditPage, AuditPublicKey, AuditVerification } from '../answers.ts';
+import type { AuditDestination, AuditDestinationList, AuditPage, AuditPublicKey, AuditVerification } from '../answers.ts';
 import { api, apiText } from '../http.ts';
 import { table, out, show } from '../output.ts';
 
@@ -128,5 +128,118 @@ export function registerAudit(program: Command): void {
         ),
       );
       if (!r.ok) process.exit(1);
+    });
+  registerAuditStream(audit);
+}
+
+const destinationRow = (d: AuditDestination) => ({
+  name: d.name,
+  kind: d.kind,
+  endpoint: d.url ?? d.site ?? (d.bucket ? `s3://${d.bucket}/${d.prefix ?? ''}` : ''),
+  state: d.state,
+  shippedSeq: d.shippedSeq,
+  lag: `${d.lag.entries} entries, ${d.lag.seconds}s`,
+  lastError: d.lastError ?? '',
+});
+
+/** A secret named by the environment variable that holds it, never on the command line (shell history, process lists). */
+function secretFromEnv(variable: string, what: string): string {
+  const v = process.env[variable];
+  if (!v) fail(`${what}: the environment variable ${variable} is not set (secrets are read from the environment, never from the command line)`);
+  return v;
+}
+
+/** audit destinations …, audit replay: the audit stream into the tenant's SIEM (docs/operations/audit-stream.md). */
+function registerAuditStream(audit: Command): void {
+  const destinations = audit
+    .command('destinations')
+    .description("the audit stream's destinations (Splunk HEC, OTLP): `list`, `get`, `set`, `remove`; and `audit replay`")
+    .action(async () => {
+      const r = await api<AuditDestinationList>('GET', '/api/v1/audit/destinations');
+      out(r, () => table(r.items.map(destinationRow), ['name', 'kind', 'endpoint', 'state', 'shippedSeq', 'lag', 'lastError']));
+    });
+  destinations
+    .command('list')
+    .description('every destination: where shipping stands and how far behind')
+    .action(async () => {
+      const r = await api<AuditDestinationList>('GET', '/api/v1/audit/destinations');
+      out(r, () => table(r.items.map(destinationRow), ['name', 'kind', 'endpoint', 'state', 'shippedSeq', 'lag', 'lastError']));
+    });
+  destinations
+    .command('get')
+    .description('one destination, with its dead letters')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const r = await api<AuditDestination>('GET', `/api/v1/audit/destinations/${encodeURIComponent(name)}`);
+      out(r, () => {
+        table([destinationRow(r)], ['name', 'kind', 'endpoint', 'state', 'shippedSeq', 'lag', 'lastError']);
+        if (r.deadLetters.length) {
+          console.log('dead letters (fix the cause, then `stageline audit replay <name> --from-seq <fromSeq>`):');
+          table(r.deadLetters, ['at', 'fromSeq', 'toSeq', 'status', 'reason']);
+        }
+      });
+    });
+  destinations
+    .command('set')
+    .description('set a destination (admin); its secrets come from environment variables, and are sealed by the service')
+    .argument('<name>', 'a name: lower case letters, digits and -')
+    .addOption(new Option('--kind <kind>', 'the SIEM').choices(['splunk', 'otlp', 'datadog', 's3']).makeOptionMandatory())
+    .option('--endpoint <url>', 'splunk: the HEC base URL; otlp: the OTLP/HTTP base URL')
+    .option('--token-env <var>', 'splunk: the environment variable holding the HEC token (left out: the stored token is kept)')
+    .option('--index <index>', 'splunk: the index')
+    .option('--sourcetype <sourcetype>', 'splunk: the sourcetype (default stageline:audit)')
+    .option('--ack', 'splunk: the token asks for indexer acknowledgement')
+    .option('--header-env <name=var...>', 'otlp: a header sent with every request, its value from an environment variable')
+    .option('--site <site>', 'datadog: the Datadog site')
+    .option('--api-key-env <var>', 'datadog: the environment variable holding the API key')
+    .option('--bucket <bucket>', 's3: the bucket')
+    .option('--prefix <prefix>', 's3: the key prefix')
+    .action(async (name: string) => {
+      const path = `/api/v1/audit/destinations/${encodeURIComponent(name)}`;
+      const kept = '…';
+      const body =
+        values.kind === 'splunk'
+          ? {
+              kind: 'splunk',
+              url: values.endpoint,
+              token: values['token-env'] ? secretFromEnv(values['token-env'], '--token-env') : kept,
+              ...(values.index ? { index: values.index } : {}),
+              ...(values.sourcetype ? { sourcetype: values.sourcetype } : {}),
+              ack: !!values.ack,
+            }
+          : values.kind === 'otlp'
+            ? {
+                kind: 'otlp',
+                url: values.endpoint,
+                headers: Object.fromEntries(
+                  (values['header-env'] ?? []).map((h) => {
+                    const [header, variable] = h.split('=');
+                    if (!header || !variable) fail(`--header-env ${h}: give it as Name=VARIABLE`);
+                    return [header, secretFromEnv(variable, `--header-env ${header}`)];
+                  }),
+                ),
+              }
+            : values.kind === 'datadog'
+              ? { kind: 'datadog', site: values.site, apiKey: values['api-key-env'] ? secretFromEnv(values['api-key-env'], '--api-key-env') : kept }
+              : { kind: 's3', bucket: values.bucket, ...(values.prefix ? { prefix: values.prefix } : {}) };
+      const r = await api<AuditDestination>('PUT', path, body);
+      out(r, () => table([destinationRow(r)], ['name', 'kind', 'endpoint', 'state', 'shippedSeq', 'lag']));
+    });
+  destinations
+    .command('remove')
+    .description('remove a destination, its secrets and its dead letters (admin)')
+    .argument('<name>')
+    .action(async (name: string) => {
+      await api('DELETE', `/api/v1/audit/destinations/${encodeURIComponent(name)}`);
+      out({ removed: name }, () => console.log(`removed destination ${name}`));
+    });
+  audit
+    .command('replay')
+    .description('ship the audit chain again to a destination from a seq (and let a failing one ship again) (admin)')
+    .argument('<name>')
+    .addOption(new Option('--from-seq <n>', 'the chain seq to ship again from (1: the whole chain)').argParser(int('--from-seq')).makeOptionMandatory())
+    .action(async (name: string) => {
+      const r = await api<AuditDestination>('POST', `/api/v1/audit/destinations/${encodeURIComponent(name)}/replay`, { fromSeq: values['from-seq'] });
+      out(r, () => console.log(`${name}: shipping again from seq ${values['from-seq']} (${r.lag.entries} entries behind)`));
     });
 }

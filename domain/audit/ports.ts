@@ -1,6 +1,7 @@
 import type { AuditQuery } from '../kernel/schemas.ts';
 import type { AnchorPublicKey, AuditEntry, ChainHead, ChainLink, Checkpoint, Page, SignedRoot, SignedStatement } from '../kernel/model.ts';
 import type { StoredEntry } from './audit.ts';
+import type { AuditDestination, AuditSenders, ShipCursor, StoredDestination } from './stream.ts';
 
 /** The audit trail: entries (every commit writes one) and the hash chain the stream consumer links them into. */
 export type AuditOp = { kind: 'audit'; entry: AuditEntry };
@@ -39,6 +40,21 @@ export interface AuditStorePort {
   unanchored(limit: number): Promise<UnanchoredMark[]>;
   /** Removes the mark once a signed checkpoint covers link `seq` (a newer mark stays). */
   clearUnanchored(tenant: string, seq: number): Promise<void>;
+}
+
+/**
+ * The audit stream's destinations (domain/audit/stream.ts): each an item of its settings and sealed secrets, and an
+ * item of its cursor (where shipping stands), so a settings write never moves the cursor and a shipper never
+ * rewrites the settings.
+ */
+export interface AuditStreamRepo {
+  listAuditDestinations(tenant: string): Promise<StoredDestination[]>;
+  getAuditDestination(tenant: string, name: string): Promise<StoredDestination | null>;
+  /** Writes the settings (conditioned on the version read; null: created), with its first cursor when created, and the audit entry: one transaction. */
+  putAuditDestination(destination: AuditDestination, expectedVersion: number | null, cursor: ShipCursor | null, audit: AuditEntry): Promise<void>;
+  deleteAuditDestination(destination: AuditDestination, audit: AuditEntry): Promise<void>;
+  /** Writes the cursor if its rev is still `expectedRev` (with the audit entry, in one transaction, when given); false when it moved on. */
+  moveAuditCursor(cursor: ShipCursor, expectedRev: number, audit?: AuditEntry): Promise<boolean>;
 }
 
 /** A chain left for the next anchor: its tenant, the link it had reached, and since when. */
@@ -83,11 +99,13 @@ export interface AuditAnchor {
 
 /** The audit context's part of what a use case is given (domain/kernel/deps.ts): the chain in the store; the anchor that signs its checkpoints. */
 declare module '../kernel/deps.ts' {
-  interface Store extends AuditStorePort {}
+  interface Store extends AuditStorePort, AuditStreamRepo {}
   interface WriteOps {
     audit: AuditOp;
   }
   interface Ports {
     anchor: AuditAnchor;
+    /** opens a destination's sender (functions/adapters/siem/senders.ts): the audit stream's shipper alone composes it */
+    auditSenders: AuditSenders;
   }
 }

@@ -58,6 +58,8 @@
  * | TargetMetrics     | T#t#METT#<env>#<target>         | D#<yyyy-mm-dd>        | one target's daily counters (records naming the target count there, not in the environment's) |
  * | OpenFailure       | T#t#MET#<env>                   | D#open                | DORA: the environment's unrecovered failure (open, sinceMs; ADD at a promotion's end; outside every day range) |
  * | ScrapeToken       | T#t#MET                         | TOKEN                 | the tenant's metrics scrape token (hashes only; domain/artifacts/dora-export.ts) |
+ * | AuditDestination  | T#t#SIEM                        | D#<name>              | a destination of the audit stream: settings and sealed secrets (domain/audit/stream.ts); all of a tenant (≤ 10) |
+ * | AuditCursor       | T#t#SIEM                        | C#<name>              | where shipping to that destination stands (last seq taken, state, dead letters): the shipper's conditional writes |
  * | FirstSeen         | T#t#FIRST#<imageTag>            | F                     | when an image was first deployed (lead time) |
  * | CurrentImage      | T#t#ENV                         | CUR#<env>             | the environment's current image tag reference |
  * | AppKey            | T#t#APPKEY                      | K#<key id>            | an app key (hashes of its secrets only); get by id, all of a tenant (few) |
@@ -218,6 +220,9 @@ export const keys = {
   webhookDelivery: (tenant: string, subscription: string, id: string): Key => ({ pk: `${t(tenant)}WHD#${subscription}`, sk: `D#${id}` }),
   webhookDeliveries: (tenant: string, subscription: string) => ({ pk: `${t(tenant)}WHD#${subscription}`, skPrefix: 'D#' }),
   gitTarget: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `G#${env}` }),
+  auditDestination: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}SIEM`, sk: `D#${name}` }),
+  auditCursor: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}SIEM`, sk: `C#${name}` }),
+  auditDestinations: (tenant: string) => ({ pk: `${t(tenant)}SIEM` }),
   monitor: (tenant: string, env: string, arn: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `MON#${env}#${arn}` }),
   targetHead: (tenant: string, env: string, target: string, subject: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `TH#${env}#${target}#${subject}` }),
   targetHeads: (tenant: string, env: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: `TH#${env}#` }),

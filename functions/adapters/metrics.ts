@@ -96,3 +96,9 @@ export function writeConflicts(retries: number, givenUp: number): void {
   m.addMetric('WriteConflicts', MetricUnit.Count, retries);
   m.addMetric('WritesGivenUp', MetricUnit.Count, givenUp);
 }
+
+/** How long the oldest audit entry a SIEM destination has not taken has waited (the audit stream shipper, per tenant it shipped): StreamLagAlarm reads its maximum. */
+export function auditStreamLag(seconds: number): void {
+  const m = metrics.singleMetric();
+  m.addMetric('AuditStreamLag', MetricUnit.Milliseconds, seconds * 1000);
+}

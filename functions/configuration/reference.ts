@@ -217,6 +217,11 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     description:
       'the stream consumer: how often at most it signs one Merkle root over every audit chain that moved (a change after a quiet spell is signed at once; `0` signs after every batch). The newest audit link is signed at most this long after it is linked while batches keep coming; `/audit/verify` reports the lag',
   },
+  STAGELINE_AUDIT_STREAM_RETRY_MS: {
+    readBy: ['functions/handlers/audit-ship.ts'],
+    description:
+      'the audit stream shipper: the first wait (ms, doubling) before a batch a SIEM destination answered transiently (429, 5xx, no answer) is sent again; after three tries it is left for the next move of the chain, the destination showing its lag and last error',
+  },
   APP_READ_CACHE_MS: {
     readBy: ['functions/http/read-cache.ts'],
     description: "how long a warm function keeps an app key's record (ms, at most 1000; `0`: never): a revoked or rotated-away key is refused within this time",

@@ -92,6 +92,13 @@ export const STAGELINE_ANCHOR_INTERVAL_SECONDS = /* @__PURE__ */ variable({
   origin: 'operator',
 });
 
+export const STAGELINE_AUDIT_STREAM_RETRY_MS = /* @__PURE__ */ variable({
+  name: 'STAGELINE_AUDIT_STREAM_RETRY_MS',
+  is: () => decimal({ min: 0, max: 60_000, integer: true }),
+  default: 500,
+  origin: 'operator',
+});
+
 export const APP_READ_CACHE_MS = /* @__PURE__ */ variable({
   name: 'APP_READ_CACHE_MS',
   is: () => decimal({ min: 0, max: 1000, integer: true }),

@@ -78,6 +78,8 @@ export const WORKFLOW_TASKS = {
   'auto-promote': { startsFlows: true },
   // A stream batch: up to 100 records, relayed and linked into chains.
   stream: { timeout: 60, startsFlows: false },
+  // The audit stream's shipper: the chain head's moves, each tenant's destinations a batch at a time (each send bounded at 15 s, its tries and acks).
+  'audit-ship': { timeout: 300, startsFlows: false },
   notifier: { startsFlows: false },
   // Outbound webhooks: every matching subscription of an event at once, each attempt bounded at 10 s.
   'webhook-deliver': { timeout: 30, startsFlows: false },

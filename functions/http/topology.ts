@@ -42,6 +42,7 @@ export const FUNCTION_GROUPS = {
     'environments-update',
     'notifications-put',
     'identity-provider',
+    'audit-destinations-put',
   ],
   // People: one function holds the user pool's Admin* grants (domain/access), SCIM provisioning and its token among them.
   'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create', 'scim', 'scim-token'],

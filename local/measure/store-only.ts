@@ -21,6 +21,7 @@ export function unusedPorts(): Ports {
     channels: { slack: unused, teams: unused, email: unused },
     secrets: { resolve: unused },
     sealer: { seal: unused, same: unused },
+    auditSenders: { open: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, scheduleRecurring: unused, cancel: unused } },
     git: {
       commit: unused,

@@ -18,11 +18,23 @@ beforeAll(() => {
 }, SYNTH_TIMEOUT);
 
 describe('the stream consumer: audit chain anchoring and the event outbox', () => {
-  it('reads the table stream through one filtered event source mapping with bisect, bounded retries and a DLQ', () => {
+  it('reads the table stream through filtered event source mappings with bisect, bounded retries and a DLQ: the consumer, and the audit stream shipper (the chain head alone)', () => {
     const [, table] = only('AWS::DynamoDB::Table');
     expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
-    const [, esm] = only('AWS::Lambda::EventSourceMapping');
-    expect(esm.Properties.FunctionName).toEqual({ Ref: functionIds().get('stream') });
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[];
+    expect(mappings.map((m) => m.Properties.FunctionName.Ref).sort()).toEqual([functionIds().get('audit-ship'), functionIds().get('stream')].sort());
+    const esm = mappings.find((m) => m.Properties.FunctionName.Ref === functionIds().get('stream'))!;
+    const ship = mappings.find((m) => m.Properties.FunctionName.Ref === functionIds().get('audit-ship'))!;
+    expect(ship.Properties).toMatchObject({
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      StartingPosition: 'TRIM_HORIZON',
+      DestinationConfig: { OnFailure: { Destination: expect.anything() } },
+    });
+    expect(JSON.parse(ship.Properties.FilterCriteria.Filters[0].Pattern)).toEqual({
+      eventName: ['INSERT', 'MODIFY'],
+      dynamodb: { NewImage: { entity: { S: ['ChainHead'] } } },
+    });
     expect(esm.Properties).toMatchObject({
       BatchSize: 100,
       BisectBatchOnFunctionError: true,

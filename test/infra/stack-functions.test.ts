@@ -135,6 +135,8 @@ describe('functions', () => {
       if (name === 'items-batch' || name === 'artifacts-publish' || name === 'manifest') expect(timeout, name).toBe(29);
       else if (name === 'promotion-step') expect(timeout).toBe(360);
       else if (name === 'stream' || name === 'registry-push') expect(timeout, name).toBe(60);
+      // the audit stream's shipper: each tenant's destinations a batch at a time, each send bounded at 15 s with its tries and acks
+      else if (name === 'audit-ship') expect(timeout).toBe(300);
       // a registry's notifications and a pull-request host's webhook (its rebase pushes a branch)
       else if (name === 'inbound-hooks') expect(timeout).toBe(29);
       // every matching webhook subscription of an event at once, each attempt bounded at 10 s

@@ -70,7 +70,8 @@ describe('least privilege', () => {
     const secretsRoleRef = JSON.stringify({ 'Fn::GetAtt': [secretsRoleId, 'Arn'] });
     for (const [name, id] of functionIds()) {
       const dynamo = actionsOf(id)
-        .filter((a) => a.startsWith('dynamodb:') && !(name === 'stream' && streamReads.includes(a)))
+        // The stream's readers: its consumer and the audit stream's shipper (a second event source mapping of the same stream).
+        .filter((a) => a.startsWith('dynamodb:') && !((name === 'stream' || name === 'audit-ship') && streamReads.includes(a)))
         .sort();
       const access = dataAccessOf(name);
       const background = (WORKFLOW_HANDLERS as readonly string[]).includes(name);
@@ -399,15 +400,19 @@ describe('IAM hardening', () => {
       `roles that may read the secrets key ${keyId} (${readers.length} roles; ${sealing.length} of ${FUNCTIONS.length} functions bundle secret-box.ts):\n${readers.map((r) => `  ${r}: ${(byRole.get(r) ?? ['(no function)']).join(', ')}`).join('\n')}`,
     );
     expect(sealing).toEqual([
+      'audit-ship', // opens the audit stream destinations' secrets (a HEC token, OTLP headers) to ship to the SIEM
       'notifier', // opens the Slack and Teams webhooks to post
       'promotion-step', // opens a webhook gate's secret to sign the call
       'promotions-rebase', // runs the gates again
       'review', // the review page's nonces (functions/review/guard.ts)
       // seals what it is given: environments create/update (the webhook gates' secrets), notification settings (the Slack
-      // and Teams webhooks), manifest apply (the secrets it resolved); with PUT …/git-target and the identity provider
+      // and Teams webhooks), manifest apply (the secrets it resolved), the audit stream's destinations; with PUT …/git-target
+      // and the identity provider
       'secret-writers',
     ]);
-    expect(handlersOf('secret-writers')).toEqual(expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply']));
+    expect(handlersOf('secret-writers')).toEqual(
+      expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply', 'audit-destinations-put']),
+    );
     // Every reader is a function role, and every function on it bundles the box; every function bundling it can read it.
     for (const r of readers)
       expect(

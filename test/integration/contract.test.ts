@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { contractViolations, operations, requestProblems, statedFields } from '../support/contract.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { startSplunkHecStandin, type SplunkHecStandin } from '../support/splunk-hec-standin.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 /**
@@ -309,6 +310,14 @@ describe('the contract: no 5xx, no data loss', () => {
  * does not list is 415; a path parameter that is an encoded dot segment is 400, never resolved.
  */
 describe('request classes over the route table', () => {
+  /** The audit stream's destination fixture ships to a Splunk HEC stand-in (its endpoint is checked at save). */
+  let hec: SplunkHecStandin;
+  beforeAll(async () => {
+    hec = await startSplunkHecStandin({ ack: true });
+  });
+  afterAll(async () => {
+    await hec.stop();
+  });
   /** A resource behind every PUT route that has a GET at the same path: the path to it, made first. */
   async function fixtures(admin: string, tenant: string): Promise<Record<string, string>> {
     // The git target's push token exists for the tenant (a target naming a missing secret is refused at save).
@@ -367,7 +376,12 @@ describe('request classes over the route table', () => {
       token: admin,
       body: { kind: 'saml', saml: { metadataXml }, emailDomains: [`${tenant}.example`], groupsClaim: 'memberOf' },
     });
+    const siem = await t.call('PUT', '/api/v1/audit/destinations/round-trip', {
+      token: admin,
+      body: { kind: 'splunk', url: hec.url, token: hec.token, index: 'stageline', ack: true },
+    });
     for (const [what, r] of Object.entries({
+      siem,
       cfg,
       flag,
       rule,
@@ -399,12 +413,14 @@ describe('request classes over the route table', () => {
       '/api/v1/access/bindings': '/api/v1/access/bindings',
       '/api/v1/access/group-mapping': '/api/v1/access/group-mapping',
       '/api/v1/access/identity-provider': '/api/v1/access/identity-provider',
+      '/api/v1/audit/destinations/{name}': '/api/v1/audit/destinations/round-trip',
     };
   }
 
   /** What changes with every write, whatever was sent: the version and who wrote when. */
   const settled = (v: Record<string, unknown>) => {
-    const { version: _v, updatedAt: _a, updatedBy: _b, next: _n, ...rest } = v;
+    // An audit stream destination's shipping moves with every write too (the write's own audit entry is shipped).
+    const { version: _v, updatedAt: _a, updatedBy: _b, next: _n, lag: _l, shippedSeq: _s, shippedAt: _t, ...rest } = v;
     return rest;
   };
 

@@ -12,6 +12,7 @@ import { outboxWrites } from './memory-store/outbox.ts';
 import { promotionArea } from './memory-store/promotions.ts';
 import { MemoryTable, type Write } from './memory-store/table.ts';
 import { webhookArea } from './memory-store/webhooks.ts';
+import { auditStreamArea } from './memory-store/audit-stream.ts';
 import { verificationArea } from './memory-store/verification.ts';
 import { attestationArea } from './memory-store/attestations.ts';
 
@@ -66,6 +67,7 @@ export function memoryStore(): MemoryStore {
     ...promotions.port,
     ...artifacts.port,
     ...audit.port,
+    ...auditStreamArea(state).port,
     ...notifications.port,
     ...idempotencyArea(state).port,
     ...access.port,

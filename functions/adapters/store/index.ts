@@ -9,6 +9,7 @@ import { policyArea } from './policies.ts';
 import { artifactArea } from './artifacts.ts';
 import { deploymentArea } from './deployments.ts';
 import { auditArea } from './audit.ts';
+import { auditStreamArea } from './audit-stream.ts';
 import { outboxArea } from './outbox.ts';
 import { notificationArea } from './notifications.ts';
 import { idempotencyArea } from './idempotency.ts';
@@ -37,6 +38,7 @@ export function storeAreas(base: StoreBase) {
     artifacts: artifactArea(base),
     deployments: deploymentArea(base),
     audit: auditArea(base),
+    auditStream: auditStreamArea(base),
     outbox: outboxArea(base),
     notifications: notificationArea(base),
     idempotency: idempotencyArea(base),

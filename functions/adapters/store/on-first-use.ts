@@ -114,6 +114,10 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       clearUnanchored: true,
     },
   },
+  auditStream: {
+    load: async (base) => (await import('./audit-stream.ts')).auditStreamArea(base),
+    methods: { listAuditDestinations: true, getAuditDestination: true, putAuditDestination: true, deleteAuditDestination: true, moveAuditCursor: true },
+  },
   outbox: {
     load: async (base) => (await import('./outbox.ts')).outboxArea(base),
     methods: {},

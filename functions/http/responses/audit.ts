@@ -90,3 +90,50 @@ export const auditPublicKey = /* @__PURE__ */ z.schema(() =>
 );
 
 export const auditListResponse = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(auditEntry), nextCursor: z.optional(z.nullable(z.string())) }));
+
+const secretShown = /* @__PURE__ */ z.schema(() => z.literal('…').check(z.describe('a secret, never shown: send it back as it is to keep the stored one')));
+const deadLetter = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    fromSeq: z.number().check(z.int()),
+    toSeq: z.number().check(z.int()),
+    reason: z.string().check(z.describe("the destination's answer, said plainly")),
+    status: z.optional(z.number().check(z.int())),
+    at: time,
+  }),
+);
+/** A destination of the audit stream as GET shows it: settings, secrets masked, where shipping stands. */
+export const auditDestination = /* @__PURE__ */ z.schema(() =>
+  z
+    .object({
+      name: z.string(),
+      kind: z.enum(['splunk', 'datadog', 'otlp', 's3']),
+      url: z.optional(z.string()),
+      token: z.optional(secretShown),
+      index: z.optional(z.string()),
+      sourcetype: z.optional(z.string()),
+      ack: z.optional(z.boolean()),
+      headers: z.optional(z.record(z.string(), secretShown)),
+      site: z.optional(z.string()),
+      apiKey: z.optional(secretShown),
+      bucket: z.optional(z.string()),
+      prefix: z.optional(z.string()),
+      state: z.enum(['active', 'failing']).check(z.describe('failing: a batch was refused (see deadLetters); nothing is shipped until a replay')),
+      shippedSeq: z.number().check(z.int(), z.describe('the last chain seq the destination took')),
+      lag: z
+        .strictObject({
+          entries: z.number().check(z.int(), z.describe('links in the chain after shippedSeq')),
+          seconds: z.number().check(z.int(), z.describe('since the oldest of them was linked')),
+        })
+        .check(z.describe('how far the destination is behind the chain')),
+      lastError: z.optional(z.string().check(z.describe('the last failure (a transient one is tried again at the next move of the chain)'))),
+      lastErrorAt: z.optional(time),
+      shippedAt: z.optional(time),
+      deadLetters: z.array(deadLetter).check(z.describe('batches the destination refused (the newest 20): their seq range and the reason')),
+      version: z.number().check(z.int()),
+      createdAt: time,
+      updatedAt: time,
+      updatedBy: z.string(),
+    })
+    .check(z.meta({ id: 'AuditDestination' })),
+);
+export const auditDestinationList = /* @__PURE__ */ z.schema(() => z.strictObject({ items: z.array(auditDestination) }));

@@ -1,4 +1,4 @@
-import { auditListResponse, auditPublicKey, auditVerify } from '../responses/audit.ts';
+import { auditDestination, auditDestinationList, auditListResponse, auditPublicKey, auditVerify } from '../responses/audit.ts';
 import { v1, type Route } from './row.ts';
 
 /** The audit trail: its entries, its verification against the signed checkpoints, and its export. Verifying and exporting read the audit anchor (its key and checkpoints): roles of their own. */
@@ -49,5 +49,61 @@ export const AUDIT_ROUTES: Route[] = [
       headers: { 'X-Next-Cursor': 'the fromSeq of the next page, when there is one' },
     },
     ownRole: true,
+  },
+  {
+    method: 'GET',
+    path: `${v1}/audit/destinations`,
+    handler: 'audit-destinations-read',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary: "The audit stream's destinations (SIEMs): settings with secrets masked, shipped seq, lag and dead letters",
+    response: { schema: auditDestinationList },
+  },
+  {
+    method: 'GET',
+    path: `${v1}/audit/destinations/{name}`,
+    handler: 'audit-destinations-read',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary: 'One destination of the audit stream: settings with secrets masked, shipped seq, lag and dead letters',
+    response: { schema: auditDestination },
+  },
+  {
+    method: 'PUT',
+    path: `${v1}/audit/destinations/{name}`,
+    handler: 'audit-destinations-put',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary:
+      'Set a destination of the audit stream (splunk, otlp; datadog and s3 answer 422 until available): its secrets sealed, its endpoint checked through the outbound rules (400 naming the field)',
+    response: { schema: auditDestination },
+    // It seals the destination's secrets: with the other writers of a tenant's secrets, in a function of its own role (functions/http/topology.ts).
+    startsFlows: false,
+    ownRole: true,
+  },
+  {
+    method: 'DELETE',
+    path: `${v1}/audit/destinations/{name}`,
+    handler: 'audit-destinations-delete',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary: 'Remove a destination of the audit stream, its secrets and its dead letters',
+    status: 204,
+    startsFlows: false,
+  },
+  {
+    method: 'POST',
+    path: `${v1}/audit/destinations/{name}/replay`,
+    handler: 'audit-destinations-replay',
+    auth: 'jwt',
+    role: 'admin',
+    env: 'tenant',
+    summary: 'Ship the audit chain again from a seq (and let a failing destination ship again); a seq not in the chain: 400 naming fromSeq',
+    response: { schema: auditDestination },
+    startsFlows: false,
   },
 ];

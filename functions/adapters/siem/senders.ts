@@ -1,0 +1,48 @@
+import type { AuditDestination, AuditSenders } from '#domain/audit/stream';
+import { AuditSendRefused, type AuditDestinationKind, type AuditSender } from '#domain/audit/stream-ports';
+import { openSealed } from '../secret-box.ts';
+import { checkSplunk, splunkSender } from './splunk.ts';
+import { checkOtlp, otlpSender } from './otlp.ts';
+
+/** A destination's settings (no secret) and its opened secrets (`token`, `apiKey`, `header:<name>`). */
+export type SenderSettings = AuditDestination['settings'];
+
+/** How one kind is reached: its sender, and the check its endpoint passes when it is saved (an issue names the field). */
+export interface SenderFactory {
+  open(settings: SenderSettings, secrets: Record<string, string>): AuditSender;
+  /** `secrets`: those the save gave in full (a masked one is left out: the stored one was checked when it was given) */
+  check(settings: SenderSettings, secrets: Record<string, string>): Promise<{ field: string; message: string } | null>;
+}
+
+/**
+ * The one registry of the audit stream's senders, by kind. A kind mapped to null has its schema but no sender in
+ * this deployment yet: saving one answers 422 "not available".
+ */
+export const AUDIT_SENDERS: Record<AuditDestinationKind, SenderFactory | null> = {
+  splunk: {
+    open: (s, secrets) => splunkSender({ url: s.url!, token: secrets.token!, index: s.index, sourcetype: s.sourcetype, ack: s.ack }),
+    check: (s, secrets) => checkSplunk({ url: s.url!, token: secrets.token, ack: s.ack }),
+  },
+  otlp: {
+    open: (s, secrets) => otlpSender({ url: s.url!, headers: headersOf(secrets) }),
+    check: (s, secrets) => checkOtlp({ url: s.url!, headers: headersOf(secrets) }),
+  },
+  datadog: null,
+  s3: null,
+};
+
+const headersOf = (secrets: Record<string, string>) =>
+  Object.fromEntries(Object.entries(secrets).flatMap(([k, v]) => (k.startsWith('header:') ? [[k.slice(7), v]] : [])));
+
+/** The shipper's port: opens a destination's sealed secrets (this function holds the key) and its kind's sender. */
+export function auditSenders(): AuditSenders {
+  return {
+    async open(d: AuditDestination): Promise<AuditSender> {
+      const factory = AUDIT_SENDERS[d.kind];
+      if (!factory) throw new AuditSendRefused(`${d.kind} destinations are not available in this deployment`);
+      const secrets: Record<string, string> = {};
+      for (const [k, v] of Object.entries(d.secrets)) secrets[k] = await openSealed(v);
+      return factory.open(d.settings, secrets);
+    },
+  };
+}
