@@ -8,6 +8,7 @@ import type { ChainHead } from '../kernel/model.ts';
 import type { Sealed } from '../kernel/sealed.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { tenantUrl } from '../kernel/url-policy.ts';
+import { datadogDestinationSettings, s3DestinationSettings, type DatadogDestinationSettings } from './siem-destinations.ts';
 import {
   AUDIT_DESTINATION_KINDS,
   AuditSendRefused,
@@ -38,9 +39,6 @@ export const MAX_DESTINATIONS = 10;
 export const DEAD_LETTERS_KEPT = 20;
 /** Entries per batch sent. */
 export const SHIP_BATCH = 200;
-
-/** Datadog's sites (its documentation's list). */
-export const DATADOG_SITES = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'datadoghq.eu', 'ap1.datadoghq.com', 'ddog-gov.com'] as const;
 
 const secret = (what: string) =>
   z
@@ -85,19 +83,20 @@ export const otlpDestination = /* @__PURE__ */ z.schema(() =>
     version: version(),
   }),
 );
+/** Datadog: the settings its sender takes (domain/audit/siem-destinations.ts), and the API key. */
 export const datadogDestination = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     kind: z.literal('datadog'),
-    site: z.enum(DATADOG_SITES),
+    ...datadogDestinationSettings.shape,
     apiKey: secret('the Datadog API key'),
     version: version(),
   }),
 );
+/** S3: the tenant's bucket and the role in its account Stageline assumes to write there (domain/audit/siem-destinations.ts); no secret. */
 export const s3Destination = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     kind: z.literal('s3'),
-    bucket: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')),
-    prefix: z.optional(z.string().check(z.maxLength(512), z.regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'an S3 key prefix'))),
+    ...s3DestinationSettings.shape,
     version: version(),
   }),
 );
@@ -124,7 +123,20 @@ export interface AuditDestination {
   tenant: string;
   name: string;
   kind: AuditDestinationKind;
-  settings: { url?: string; index?: string; sourcetype?: string; ack?: boolean; site?: string; bucket?: string; prefix?: string; headers?: string[] };
+  settings: {
+    url?: string;
+    index?: string;
+    sourcetype?: string;
+    ack?: boolean;
+    site?: DatadogDestinationSettings['site'];
+    service?: string;
+    tags?: string[];
+    bucket?: string;
+    prefix?: string;
+    region?: string;
+    roleArn?: string;
+    headers?: string[];
+  };
   /** `token` (splunk), `apiKey` (datadog), `header:<name>` (otlp) */
   secrets: Record<string, Sealed>;
   version: number;
@@ -196,9 +208,14 @@ function settingsOf(body: AuditDestinationBody): AuditDestination['settings'] {
     case 'otlp':
       return { url: body.url, headers: Object.keys(body.headers).map((h) => h.toLowerCase()) };
     case 'datadog':
-      return { site: body.site };
+      return { site: body.site, ...(body.service ? { service: body.service } : {}), ...(body.tags?.length ? { tags: body.tags } : {}) };
     case 's3':
-      return { bucket: body.bucket, ...(body.prefix ? { prefix: body.prefix } : {}) };
+      return {
+        bucket: body.bucket,
+        roleArn: body.roleArn,
+        ...(body.prefix ? { prefix: body.prefix } : {}),
+        ...(body.region ? { region: body.region } : {}),
+      };
   }
 }
 

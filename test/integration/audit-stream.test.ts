@@ -142,7 +142,7 @@ describe('the audit stream into Splunk HEC', () => {
     expect((await t.call('GET', '/api/v1/audit/destinations/siem', { token: u.admin })).status).toBe(404);
   });
 
-  it('answers 400 naming the field for an endpoint it cannot reach or may not reach, and 422 for a kind without a sender', async () => {
+  it('answers 400 naming the field for an endpoint it cannot reach or may not reach; Datadog and S3 destinations are taken with what their senders need', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
     const cases: [Record<string, unknown>, string][] = [
@@ -160,9 +160,21 @@ describe('the audit stream into Splunk HEC', () => {
       expect(r.status, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`).toBe(400);
       expect(r.body.error.issues.map((i: { path: string }) => i.path)).toContain(field);
     }
+    // Datadog's key is checked at save against the site (no site is reachable from here: the key cannot be taken).
     const dd = await t.call('PUT', '/api/v1/audit/destinations/dd', { token: u.admin, body: { kind: 'datadog', site: 'datadoghq.eu', apiKey: 'k' } });
-    expect(dd.status, JSON.stringify(dd.body)).toBe(422);
-    expect(JSON.stringify(dd.body)).toMatch(/datadog.*not available/);
+    expect(dd.status, JSON.stringify(dd.body)).toBe(400);
+    expect(dd.body.error.issues.map((i: { path: string }) => i.path)).toContain('apiKey');
+    expect(JSON.stringify(dd.body)).not.toContain('"k"');
+    // S3: the tenant's bucket and role (no secret); a role that is not an IAM role ARN is refused naming it.
+    const badRole = await t.call('PUT', '/api/v1/audit/destinations/archive', { token: u.admin, body: { kind: 's3', bucket: 'acme-audit', roleArn: 'admin' } });
+    expect(badRole.status).toBe(400);
+    expect(badRole.body.error.issues.map((i: { path: string }) => i.path)).toContain('roleArn');
+    const s3 = await t.call('PUT', '/api/v1/audit/destinations/archive', {
+      token: u.admin,
+      body: { kind: 's3', bucket: 'acme-audit', roleArn: 'arn:aws:iam::123456789012:role/stageline-audit', region: 'eu-west-1' },
+    });
+    expect(s3.status, JSON.stringify(s3.body)).toBe(200);
+    expect(s3.body).toMatchObject({ kind: 's3', bucket: 'acme-audit', roleArn: 'arn:aws:iam::123456789012:role/stageline-audit', region: 'eu-west-1' });
   });
 
   it('writes a dead-letter record for a refused batch and stops the destination until a replay', async () => {

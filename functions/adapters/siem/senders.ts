@@ -3,13 +3,16 @@ import { AuditSendRefused, type AuditDestinationKind, type AuditSender } from '#
 import { openSealed } from '../secret-box.ts';
 import { checkSplunk, splunkSender } from './splunk.ts';
 import { checkOtlp, otlpSender } from './otlp.ts';
+import { checkDatadogDestination, datadogSender } from './datadog.ts';
+import { s3Sender, tenantRoleCredentials } from './s3.ts';
 
 /** A destination's settings (no secret) and its opened secrets (`token`, `apiKey`, `header:<name>`). */
 export type SenderSettings = AuditDestination['settings'];
 
 /** How one kind is reached: its sender, and the check its endpoint passes when it is saved (an issue names the field). */
 export interface SenderFactory {
-  open(settings: SenderSettings, secrets: Record<string, string>): AuditSender;
+  /** `tenant`: whose entries it sends (a sender writing with a tenant's own role is bound to that tenant) */
+  open(settings: SenderSettings, secrets: Record<string, string>, tenant: string): AuditSender;
   /** `secrets`: those the save gave in full (a masked one is left out: the stored one was checked when it was given) */
   check(settings: SenderSettings, secrets: Record<string, string>): Promise<{ field: string; message: string } | null>;
 }
@@ -27,8 +30,25 @@ export const AUDIT_SENDERS: Record<AuditDestinationKind, SenderFactory | null> =
     open: (s, secrets) => otlpSender({ url: s.url!, headers: headersOf(secrets) }),
     check: (s, secrets) => checkOtlp({ url: s.url!, headers: headersOf(secrets) }),
   },
-  datadog: null,
-  s3: null,
+  datadog: {
+    open: (s, secrets) => datadogSender({ site: s.site!, service: s.service, tags: s.tags }, secrets.apiKey!),
+    check: async (s, secrets) => {
+      // A masked key was checked when it was given: nothing to try.
+      if (secrets.apiKey === undefined) return null;
+      const why = await checkDatadogDestination({ site: s.site!, service: s.service, tags: s.tags }, secrets.apiKey);
+      return why ? { field: 'apiKey', message: why } : null;
+    },
+  },
+  s3: {
+    // Written with the tenant's own role (assumed with its external id), never with the platform's credentials.
+    open: (s, _secrets, tenant) =>
+      s3Sender(
+        { bucket: s.bucket!, prefix: s.prefix, region: s.region },
+        tenantRoleCredentials(tenant, s.roleArn!, async () => new (await import('@aws-sdk/client-sts')).STSClient({})),
+      ),
+    // The bucket is the tenant's, reached with its role: its first batch says whether the role and the bucket let it (a dead letter names why).
+    check: async () => null,
+  },
 };
 
 const headersOf = (secrets: Record<string, string>) =>
@@ -42,7 +62,7 @@ export function auditSenders(): AuditSenders {
       if (!factory) throw new AuditSendRefused(`${d.kind} destinations are not available in this deployment`);
       const secrets: Record<string, string> = {};
       for (const [k, v] of Object.entries(d.secrets)) secrets[k] = await openSealed(v);
-      return factory.open(d.settings, secrets);
+      return factory.open(d.settings, secrets, d.tenant);
     },
   };
 }

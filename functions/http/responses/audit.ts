@@ -114,9 +114,13 @@ export const auditDestination = /* @__PURE__ */ z.schema(() =>
       ack: z.optional(z.boolean()),
       headers: z.optional(z.record(z.string(), secretShown)),
       site: z.optional(z.string()),
+      service: z.optional(z.string()),
+      tags: z.optional(z.array(z.string())),
       apiKey: z.optional(secretShown),
       bucket: z.optional(z.string()),
       prefix: z.optional(z.string()),
+      region: z.optional(z.string()),
+      roleArn: z.optional(z.string()),
       state: z.enum(['active', 'failing']).check(z.describe('failing: a batch was refused (see deadLetters); nothing is shipped until a replay')),
       shippedSeq: z.number().check(z.int(), z.describe('the last chain seq the destination took')),
       lag: z
