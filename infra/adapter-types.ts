@@ -36,6 +36,8 @@ export type Resource =
   | 'monitoredAlarms'
   | 'tenantMetricRoles'
   | 'tenantMetricSession'
+  | 'tenantAuditRoles'
+  | 'tenantAuditSession'
   | 'deploymentRegion';
 
 /** IAM actions one SDK command needs, on a resource (the actions are those AWS authorises the command by). */

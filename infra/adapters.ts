@@ -220,6 +220,21 @@ export const ADAPTERS: AdapterDecl[] = [
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server, whose STS answers the AssumeRole' },
   },
   {
+    // The audit stream's S3 destination: the shipper assumes the role the tenant set up in its own account (with the tenant's
+    // external id, and the tenant as a session tag) and writes the tenant's bucket with that session.
+    module: 'functions/adapters/siem/s3.ts',
+    always: {
+      commands: {
+        AssumeRole: [
+          { actions: ['sts:AssumeRole'], on: 'tenantAuditRoles', condition: METRIC_ROLE_CONDITION },
+          // Tagging is authorised apart from the assumption (no external id in its context): never a role of this account.
+          { actions: ['sts:TagSession'], on: 'tenantAuditRoles', condition: { StringNotEquals: METRIC_ROLE_CONDITION.StringNotEquals } },
+        ],
+        PutObject: [on('tenantAuditSession', 's3:PutObject')],
+      },
+    },
+  },
+  {
     // Where people sign in (GET /api/v1/auth/config): the user pool domain and the app client.
     module: adapter('login'),
     always: { env: { LOGIN_DOMAIN_URL: 'loginDomain', JWT_ISSUER: 'jwtIssuer', JWT_AUDIENCE: 'jwtAudience' } },

@@ -20,4 +20,4 @@ export const METRIC_ROLE_CONDITION = {
  * Resources whose actions a session of a tenant's own role sends, authorised by the tenant's policy in its own
  * account: the stack grants nothing on them (test/infra/deploy.test.ts checks that it does not).
  */
-export const GRANTED_BY_TENANTS: ReadonlySet<string> = new Set<string>(['tenantMetricSession']);
+export const GRANTED_BY_TENANTS: ReadonlySet<string> = new Set<string>(['tenantMetricSession', 'tenantAuditSession']);

@@ -140,6 +140,15 @@ export class AdapterNeeds extends StackPart {
       }),
       // GetMetricData is sent with a session of the tenant's role, authorised in the tenant's account: nothing to grant here.
       tenantMetricSession: () => ({ arns: [] }),
+      // The audit stream's S3 destination: the role a tenant set up in its own account to receive its audit entries, assumed
+      // with the tenant's external id (the role's trust policy requires it) and tagged with the tenant; its session writes.
+      tenantAuditRoles: () => ({
+        arns: [stack.formatArn({ service: 'iam', region: '', account: '*', resource: 'role', resourceName: '*' })],
+        nag: 'arn:<AWS::Partition>:iam::*:role/*',
+        why: "The audit stream writes a tenant's S3 bucket with the role the tenant set up in its own account (any account and role name, known at run time); assumption requires an external id of the form stageline:*, and each tenant's trust policy requires its own, so no other tenant and no role without that condition can be used.",
+      }),
+      // PutObject is sent with a session of the tenant's role, authorised in the tenant's account: nothing to grant here.
+      tenantAuditSession: () => ({ arns: [] }),
       deploymentRegion: () => ({ value: stack.region, arns: [] }),
       // The delivery function schedules its retries to itself: its own ARN from the invocation (as an environment value it would be a cycle).
       webhookTarget: (fn) => (fn === 'webhook-deliver' ? { arns: [] } : { value: deliverFn.functionArn, arns: [deliverFn.functionArn] }),

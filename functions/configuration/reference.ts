@@ -240,7 +240,7 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   // Local mode: `npm start` and the tests (functions/configuration/local.ts).
   STAGELINE_ALLOW_LOOPBACK_OUTBOUND: {
     defaultText: '`false`; `npm start`: `true`',
-    readBy: ['functions/adapters/outbound.ts', 'functions/http/deps.ts', 'functions/adapters/metrics/datadog.ts'],
+    readBy: ['functions/adapters/outbound.ts', 'functions/http/deps.ts', 'functions/adapters/metrics/datadog.ts', 'functions/adapters/siem/datadog.ts'],
     description:
       'local mode only (never set by CDK: an infra test asserts it): webhook gates, registries, Slack webhooks and git targets may be on loopback; private and metadata ranges stay refused',
   },

@@ -113,6 +113,8 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   monitoredAlarms: () => false, // a name pattern, checked as text below
   tenantMetricRoles: () => false, // any account's roles, checked as text below
   tenantMetricSession: () => false, // the tenant's account: never granted by the stack
+  tenantAuditRoles: () => false, // any account's roles, checked as text below
+  tenantAuditSession: () => false, // the tenant's account: never granted by the stack
   deploymentRegion: () => false, // the stack's region (a pseudo parameter)
 };
 const NAME_PATTERNS: Partial<Record<Resource, string>> = {
@@ -127,6 +129,7 @@ const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   attestationKeyAliasPrefix: '"alias/stageline/tenant/"',
   newKmsKeys: '"*"',
   tenantMetricRoles: ':iam::*:role/*',
+  tenantAuditRoles: ':iam::*:role/*',
   deploymentRegion: 'AWS::Region',
   promotionMachine: ':stateMachine:Stageline-promotion',
 };
