@@ -80,6 +80,8 @@ async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: str
       ...soakOfTarget(await target(p.targetEnvironment)),
       // An environment with targets: execution rolls out through its waves (the plan is made when it starts).
       ...(hasTargets((await target(p.targetEnvironment)) ?? {}) ? { rollout: { waves: [], wave: 0 } } : {}),
+      // Change control: its request is opened and waited for when it is about to execute (domain/change/hold.ts).
+      ...((await target(p.targetEnvironment))?.changeControl ? { changeControlled: true } : {}),
       ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),
     });
     const events =
@@ -149,17 +151,30 @@ export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: st
  * lease, because the conditional write of the target's head/pointer is the lock, and no separate
  * verify, because the transaction is all or nothing.
  */
-export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'scheduler'>, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
+export async function executeStep(
+  deps: With<'alarms' | 'git' | 'registry' | 'scheduler'> & Partial<With<'changes'>>,
+  tenant: string,
+  id: string,
+  bake = true,
+): Promise<{ next: Next }> {
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return held;
-  const read = await soakHold(deps, unfrozen);
+  const soaked = await soakHold(deps, unfrozen);
+  // Change control (domain/change/hold.ts): read and loaded only for a promotion whose target had a rule when its gates ran.
+  const read = soaked.changeControlled
+    ? await (await import('../../change/hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
+    : soaked;
+  if (!read) return { next: 'done' };
   await monitorCheck(deps, read);
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
   // Loaded on first use, by artifact promotions only (a config or flag release is never a pull request).
   if (read.subject.type === 'artifact' || read.subject.type === 'bundle') await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, read);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, read);
-    if (done) return { next: 'done' };
+    if (done) {
+      if (read.changeControlled) await (await import('../../change/hold.ts')).closeChange(withChanges(deps), tenant, id);
+      return { next: 'done' };
+    }
   }
   const p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
@@ -180,4 +195,10 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
     return { next: patched(cur, deps.clock(), { result: ops.result }), action: 'promotion.execute', by: ENGINE, ops: ops.ops };
   });
   return { next: 'execute' };
+}
+
+/** The change tools, which a function running a change-controlled promotion's steps composes (promotion-step, schedule-fire). */
+function withChanges<D extends Partial<With<'changes'>>>(deps: D): D & With<'changes'> {
+  if (!deps.changes) throw new Error('a change-controlled promotion, and no change tools composed in this function');
+  return deps as D & With<'changes'>;
 }
