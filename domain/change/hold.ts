@@ -211,16 +211,30 @@ async function rejectFor(deps: Deps, p: Promotion, why: string): Promise<Promoti
   return after;
 }
 
-async function hold(deps: With<'scheduler'>, p: Promotion, why: string, opensAt?: Date): Promise<string> {
+async function hold(deps: With<'scheduler'>, p: Promotion, why: string, opensAt: Date | undefined, parked: boolean): Promise<string> {
   const now = deps.clock();
   const until = nextCheck(now, p.changeRequest?.looks ?? 0, opensAt).toISOString();
   const number = p.changeRequest?.ref?.number ?? 'pending';
   const heldBy = { change: { number, state: p.changeRequest?.state ?? 'not opened' }, reason: why, until };
-  await writeHold(deps, p, now, heldBy, {
-    action: 'promotion.change.wait',
-    reason: `${why}; it looks again at ${until}`,
-    sameHold: (cur) => heldByChange(cur.heldBy) && cur.heldBy.change.number === number && cur.heldBy.change.state === heldBy.change.state,
-  });
+  const sameHold = (cur: Promotion) => heldByChange(cur.heldBy) && cur.heldBy.change.number === number && cur.heldBy.change.state === heldBy.change.state;
+  if (parked) {
+    // A look while the flow stays parked in its go task: its token is kept (the look that lets it go answers it).
+    await writePromotion(
+      deps,
+      p.tenant,
+      p.id,
+      (cur) => {
+        if (cur.status !== 'SCHEDULED') return null;
+        const next = patched(cur, now, { scheduledAt: until, heldBy });
+        return sameHold(cur)
+          ? { next, action: null, by: ENGINE }
+          : { next, action: 'promotion.change.wait', by: ENGINE, reason: `${why}; it looks again at ${until}` };
+      },
+      { read: p },
+    );
+  } else {
+    await writeHold(deps, p, now, heldBy, { action: 'promotion.change.wait', reason: `${why}; it looks again at ${until}`, sameHold });
+  }
   await deps.scheduler.scheduleOnce(scheduleName(p), new Date(until), { tenant: p.tenant, promotionId: p.id });
   return until;
 }
@@ -248,7 +262,7 @@ export async function changeHold(deps: With<'scheduler' | 'changes'>, p: Promoti
     return null;
   }
   const why = looked.verdict ? looked.verdict.why : looked.why;
-  const until = await hold(deps, looked.read, why, looked.verdict && !looked.verdict.go && !looked.verdict.ended ? looked.verdict.opensAt : undefined);
+  const until = await hold(deps, looked.read, why, looked.verdict && !looked.verdict.go && !looked.verdict.ended ? looked.verdict.opensAt : undefined, false);
   throw new Frozen(`${why}: held until ${until}`);
 }
 
@@ -269,7 +283,8 @@ export async function recheckChange(
   if (looked.verdict?.go) {
     // The flow's Execute looks once more and notes the start.
     if (token) await deps.workflow.sendTaskSuccess(token, { ...flowDecision(looked.read, 'execute', deps.clock()) });
-    else await deps.scheduler.scheduleOnce(scheduleName(p), new Date(deps.clock().getTime() + 5000), { tenant: p.tenant, promotionId: p.id });
+    // The flow is not parked yet (between Execute's hold and its go task): the scheduler retries, as any resume.
+    else throw new Error(`promotion ${p.id} is not waiting for its go signal yet`);
     return { status: looked.read.status, waiting: false, reason: looked.verdict.why };
   }
   if (looked.verdict?.ended) {
@@ -278,7 +293,7 @@ export async function recheckChange(
     return { status: ended?.status ?? looked.read.status, waiting: false, reason: looked.verdict.why };
   }
   const why = looked.verdict ? looked.verdict.why : looked.why;
-  await hold(deps, looked.read, why, looked.verdict && !looked.verdict.go && !looked.verdict.ended ? looked.verdict.opensAt : undefined);
+  await hold(deps, looked.read, why, looked.verdict && !looked.verdict.go && !looked.verdict.ended ? looked.verdict.opensAt : undefined, true);
   return { status: 'SCHEDULED', waiting: true, reason: why };
 }
 
