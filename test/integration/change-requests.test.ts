@@ -26,8 +26,9 @@ async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 30
 }
 
 /** A line whose staging runs a release, and production under change control in the ServiceNow stand-in. */
-async function changeControlledLine(): Promise<{ u: Users }> {
-  const u = await t.users(t.tenant());
+async function changeControlledLine(): Promise<{ u: Users; tenant: string }> {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
   await makeLine(t, u.admin);
   const rule = await t.call('PUT', '/api/v1/environments/production/change-control', {
     token: u.admin,
@@ -37,7 +38,7 @@ async function changeControlledLine(): Promise<{ u: Users }> {
   await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
   const s = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
   expect((await waitFor(t, u.viewer, s.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'])).status).toBe('COMPLETED');
-  return { u };
+  return { u, tenant };
 }
 
 /** Requests staging → production and waits until it is held for its change request (approved in Stageline first when asked). */
@@ -178,5 +179,45 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(sn.byCorrelation(held.id)).toHaveLength(1);
     const p = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
     expect(p.changeRequest.number).toBe(sn.byCorrelation(held.id)[0]!.number);
+  });
+
+  it('a promotion rolled back while it bakes (an alarm of its monitors) closes its request unsuccessful, with a note saying why', async () => {
+    const { u, tenant } = await changeControlledLine();
+    const alarm = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/p99`;
+    const prod = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    const set = await t.call('PATCH', '/api/v1/environments/production', {
+      token: u.admin,
+      body: { version: prod.body.version, bakeSeconds: 600, monitors: [alarm] },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    const held = await heldForChange(u);
+    const [req] = sn.byCorrelation(held.id);
+    sn.approve(req!.number);
+    expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
+    await waitFor(t, u.viewer, held.id, ['EXECUTING', 'COMPLETED', 'FAILED', 'REJECTED'], 30_000);
+    await until(async () => !!(await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.result, 'the target changed');
+    expect(sn.byCorrelation(held.id)[0]!.notes.some((n) => n.includes('starts executing'))).toBe(true);
+    const event = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      account: '000000000000',
+      region: 'us-east-1',
+      time: t.stack.clock.date().toISOString(),
+      resources: [alarm],
+      detail: {
+        alarmName: `${tenant}/p99`,
+        state: { value: 'ALARM', reason: 'p99 above 800 ms', timestamp: t.stack.clock.date().toISOString() },
+        previousState: { value: 'OK' },
+      },
+    };
+    expect((await t.call('POST', '/dev/events', { body: event })).status).toBe(202);
+    const done = await waitFor(t, u.viewer, held.id, ['ROLLED_BACK', 'FAILED', 'COMPLETED'], 30_000);
+    expect(done.status).toBe('ROLLED_BACK');
+    await until(() => sn.byCorrelation(held.id)[0]!.state === '3', 'the request is closed');
+    const closed = sn.byCorrelation(held.id)[0]!;
+    expect(closed.close_code).toBe('unsuccessful');
+    expect(closed.close_notes).toContain('ROLLED_BACK');
+    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    expect(sn.violations).toEqual([]);
   });
 });
