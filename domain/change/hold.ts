@@ -27,6 +27,9 @@ const CLAIM_SECONDS = 120;
 
 const refOf = (r: ChangeRecord): ChangeRef => ({ provider: r.provider, ...r.ref! });
 
+/** The request's correlation id: the promotion's id; a request opened again after a void gets `<id>.<n>` (a voided one is never found again). */
+const correlationOf = (p: Promotion) => (p.changeRequest?.voided?.length ? `${p.id}.${p.changeRequest.voided.length}` : p.id);
+
 /** What the request is opened with: the release and its digest, what changes, the gates' verdicts, the decision record. */
 export function changeDraft(deps: Deps, p: Promotion): ChangeRequestDraft {
   const decisionUrl = `${(deps.publicUrl ?? '').replace(/\/+$/, '')}/api/v1/promotions/${p.id}/decision`;
@@ -42,7 +45,7 @@ export function changeDraft(deps: Deps, p: Promotion): ChangeRequestDraft {
       `Gates:\n${gates}`,
       `Decision record: ${decisionUrl}`,
     ].join('\n'),
-    correlationId: p.id,
+    correlationId: correlationOf(p),
     decisionUrl,
     release: { id: release, digest: p.releaseDigest },
     environment: p.targetEnvironment,
@@ -120,8 +123,9 @@ async function lookAt(deps: With<'changes'>, p: Promotion, rule: ChangeControl):
   if (!ref) {
     try {
       // After a lost answer (or another's claim) the tool is asked first: nothing is created twice for one promotion.
-      ref = await tool.find(cur.id);
+      ref = await tool.find(correlationOf(cur));
       if (!ref && claimed) ref = await tool.create(changeDraft(deps, cur));
+      // (find and create use the record's correlation id: the promotion's id, with the number of voided requests after it)
     } catch (err) {
       if (err instanceof ChangeUnavailable) return { verdict: null, read: cur, why: `the change request could not be opened yet: ${toolText(err.message)}` };
       if (err instanceof ChangeRefused)
@@ -186,6 +190,17 @@ async function recordRef(deps: Deps, p: Promotion, ref: ChangeRef, now: Date): P
     { read: p },
   );
   return after ?? p;
+}
+
+/**
+ * Opens the request when the gates passed (decideStep), best effort: a request the tool could not open yet is opened at
+ * the first look before the promotion executes. A request rejected meanwhile is found then too.
+ */
+export async function openChange(deps: With<'changes'>, tenant: string, id: string): Promise<void> {
+  const p = await loadPromotion(deps, tenant, id);
+  const rule = (await deps.store.getEnvironment(tenant, p.targetEnvironment))?.changeControl;
+  if (!rule || isTerminal(p.status) || (p.changeRequest?.ref && p.changeRequest.digest === p.releaseDigest)) return;
+  await lookAt(deps, p, rule);
 }
 
 /** Ends the promotion REJECTED with the tool's reason (it was waiting: nothing changed). */

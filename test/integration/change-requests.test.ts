@@ -143,6 +143,10 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(closed.notes.some((n) => n.includes('starts executing'))).toBe(true);
     expect(closed.notes.some((n) => n.includes('completed'))).toBe(true);
     expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    await until(
+      async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.closed === 'successful',
+      'closed on the promotion',
+    );
     const after = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
     expect(after.changeRequest).toMatchObject({ number: closed.number, closed: 'successful' });
     expect((await audit()).some((e: any) => e.action === 'promotion.change.close')).toBe(true);
@@ -171,9 +175,7 @@ describe('change requests: a promotion into a change-controlled environment wait
     const before = sn.creates;
     const held = await heldForChange(u);
     expect(held.status).toBe('SCHEDULED');
-    expect(held.heldBy.reason).toMatch(/could not be opened yet/);
-    // The next look (its schedule) asks ServiceNow for the promotion's request before creating one.
-    t.stack.clock.advanceTo(Date.parse(held.heldBy.until) + 1000);
+    // The create's answer was lost (the gates' look): the next look asks ServiceNow for the promotion's request before creating one.
     await until(async () => !!(await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.number, 'the request is found');
     expect(sn.creates - before).toBe(1);
     expect(sn.byCorrelation(held.id)).toHaveLength(1);
@@ -218,6 +220,39 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(closed.close_code).toBe('unsuccessful');
     expect(closed.close_notes).toContain('ROLLED_BACK');
     expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    expect(sn.violations).toEqual([]);
+  });
+
+  it('is opened as soon as the gates pass (the board and the approvers decide side by side); a rebase voids it (noted, cancelled) and opens a new one for the new digest', async () => {
+    const { u } = await changeControlledLine();
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    const waiting = await waitFor(t, u.viewer, p.body.id, ['AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED', 'FAILED']);
+    expect(waiting.status).toBe('AWAITING_APPROVAL');
+    await until(
+      async () => !!(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.number,
+      'opened with the gates',
+    );
+    const [first] = sn.byCorrelation(p.body.id);
+    expect(first!.description).toContain(waiting.releaseDigest);
+    // staging moves on: the promotion is rebased onto it (a new release digest).
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.y', value: 1 } });
+    const s2 = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect((await waitFor(t, u.viewer, s2.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'])).status).toBe('COMPLETED');
+    const rebased = await t.call('POST', `/api/v1/promotions/${p.body.id}/rebase`, { token: u.deployer, body: {} });
+    expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
+    expect(rebased.body.releaseDigest).not.toBe(waiting.releaseDigest);
+    expect(rebased.body.changeRequest).toMatchObject({
+      digest: rebased.body.releaseDigest,
+      voided: [{ number: first!.number, digest: waiting.releaseDigest }],
+    });
+    expect(rebased.body.changeRequest.number).not.toBe(first!.number);
+    // The old request: noted and cancelled; the new one names the new digest.
+    expect(first!.state).toBe('4');
+    expect(first!.notes.some((n) => n.includes('void'))).toBe(true);
+    const second = sn.records.find((r) => r.number === rebased.body.changeRequest.number)!;
+    expect(second.description).toContain(rebased.body.releaseDigest);
+    const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer })).body.items;
+    expect(audit.some((e: any) => e.action === 'promotion.change.void')).toBe(true);
     expect(sn.violations).toEqual([]);
   });
 });

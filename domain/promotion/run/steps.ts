@@ -48,7 +48,12 @@ function nextFor(p: Promotion): Next {
  * APPROVED or VALIDATION_FAILED. A promotion that now waits for approvers keeps the flow's task token
  * in the same write (`stored`), so the approval that decides finds it at once.
  */
-async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
+async function gatesStep(
+  deps: With<'gates' | 'metrics' | 'anchor'>,
+  tenant: string,
+  id: string,
+  token: string,
+): Promise<{ next: Next; stored: boolean; changeControlled: boolean }> {
   // The target is read once per step: the gates need it, and so does the record (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
@@ -93,7 +98,7 @@ async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: str
     return { next, action: 'promotion.gates', by: ENGINE, ops: events };
   });
   const p = after ?? before;
-  return { next: nextFor(p), stored: !!after && p.status === 'AWAITING_APPROVAL' };
+  return { next: nextFor(p), stored: !!after && p.status === 'AWAITING_APPROVAL', changeControlled: !!p.changeControlled };
 }
 
 /**
@@ -103,8 +108,15 @@ async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: str
  * a gates task, a router and an approval wait: an approved promotion takes three transitions
  * (this, Route, Execute) where it took five.
  */
-export async function decideStep(deps: With<'gates' | 'workflow' | 'metrics' | 'anchor'>, tenant: string, id: string, token: string): Promise<{ next: Next }> {
+export async function decideStep(
+  deps: With<'gates' | 'workflow' | 'metrics' | 'anchor'> & Partial<With<'changes' | 'scheduler'>>,
+  tenant: string,
+  id: string,
+  token: string,
+): Promise<{ next: Next }> {
   const g = await gatesStep(deps, tenant, id, token);
+  // Change control: the request is opened as soon as the gates passed, so the change board and the approvers decide side by side.
+  if (g.changeControlled && g.next !== 'done') await (await import('../../change/hold.ts')).openChange(withChanges(deps), tenant, id);
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {
     // The gates ran before (a re-run execution): store this execution's token.
