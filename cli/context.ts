@@ -113,6 +113,12 @@ export interface Values {
   paused?: boolean;
   // metrics
   period?: 'day' | 'week' | 'month';
+  // change control
+  provider?: string;
+  instance?: string;
+  template?: string;
+  'approved-state'?: string[];
+  user?: string;
 }
 export const values: Values = {};
 

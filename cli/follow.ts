@@ -44,7 +44,7 @@ export function heldLine(p: Pick<Promotion, 'heldBy'>): string | null {
   if ('soak' in h) return `${h.reason}; it goes on by itself at ${when(h.until)} UTC`;
   // Change control: the change request is not approved yet, or its window not open; looked at again by itself.
   if ('change' in h)
-    return `waiting for change request ${h.change.number}: ${h.reason}; looked at again at ${when(h.until)} UTC (stageline promotions change-check <id> looks now)`;
+    return `waiting for change request ${h.change.number}: ${h.reason}; looked at again at ${when(h.until)} UTC (stageline change-control check <promotion> looks now)`;
   return `held by freeze window ${h.window} (${h.reason}) until ${when(h.until)} UTC`;
 }
 
