@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { startServiceNowStandin, type ServiceNowStandin } from '../support/servicenow-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { LocalWorkflow } from '../../local/workflow.ts';
 
 let t: TestStack;
 let sn: ServiceNowStandin;
@@ -98,7 +99,7 @@ describe('change requests: a promotion into a change-controlled environment wait
   });
 
   it('waits for approval and for the planned window (not before it), executes inside it, notes its start and end and closes the request successful', async () => {
-    const { u } = await changeControlledLine();
+    const { u, tenant } = await changeControlledLine();
     const held = await heldForChange(u);
     expect(held.status).toBe('SCHEDULED');
     expect(held.heldBy).toMatchObject({ change: { number: expect.stringMatching(/^CHG/) }, reason: expect.stringContaining('not approved yet') });
@@ -118,6 +119,21 @@ describe('change requests: a promotion into a change-controlled environment wait
     const audit = async () => (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${held.id}`, { token: u.viewer })).body.items;
     expect((await audit()).some((e: any) => e.action === 'promotion.change.open' && e.reason.includes(req!.number))).toBe(true);
 
+    // However long the board takes, the flow stays parked: three looks of its schedule (1, 2, 4 minutes apart) add no transition.
+    const transitions = () => t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: held.id }));
+    const parked = transitions();
+    expect(parked).toBeGreaterThan(0);
+    expect(parked).toBeLessThanOrEqual(4); // Decide, Route, Execute (held), AwaitGo
+    for (let look = 1; look <= 3; look++) {
+      const cur = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
+      t.stack.clock.advanceTo(Date.parse(cur.heldBy.until) + 1000);
+      await until(
+        async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.heldBy?.until !== cur.heldBy.until,
+        `look ${look}`,
+      );
+    }
+    expect(transitions()).toBe(parked);
+    console.log(`change-controlled promotion: ${parked} state transitions while it waits (after 3 looks)`);
     // Approved for a window an hour from now: a look now does not let it go.
     const now = t.stack.clock.date().getTime();
     sn.approve(req!.number, { start: new Date(now + 3600_000), end: new Date(now + 7200_000) });
