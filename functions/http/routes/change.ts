@@ -12,6 +12,8 @@ export const CHANGE_ROUTES: Route[] = [
     summary: "The environment's change-control rule (provider, instance URL, type, template, approved states; the credential's kind only)",
     response: { schema: changeControlResponse },
     startsFlows: false,
+    // With its PUT, in the function that writes the tenant's secrets (functions/http/topology.ts).
+    ownRole: true,
   },
   {
     method: 'PUT',
@@ -37,6 +39,7 @@ export const CHANGE_ROUTES: Route[] = [
     summary: 'Stop change control for this environment (promotions already waiting keep their request)',
     status: 204,
     startsFlows: false,
+    ownRole: true,
   },
   {
     method: 'POST',
