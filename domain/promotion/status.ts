@@ -176,6 +176,10 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
       why: blockedBecause(p, now, counted.get(p.id)),
       // Queued behind another promotion: which one (the console links it).
       ...(heldByPromotion(p.heldBy) && p.status === 'SCHEDULED' ? { behind: p.heldBy.promotion } : {}),
+      // Change control: the change request's number, link and state (the console shows them on the pipeline).
+      ...(p.changeRequest
+        ? { changeRequest: { number: p.changeRequest.ref?.number ?? null, url: p.changeRequest.ref?.url ?? null, state: p.changeRequest.state } }
+        : {}),
     })),
   };
 }

@@ -116,6 +116,10 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(req!.description).toContain(held.releaseDigest);
     expect(req!.description).toContain(`/api/v1/promotions/${held.id}/decision`);
     expect(req!.description).toMatch(/Gates:/);
+    // The pipeline (the status overview) names it beside the waiting promotion.
+    const pending = (await t.call('GET', '/api/v1/status', { token: u.viewer })).body.pending.find((x: any) => x.id === held.id);
+    expect(pending.changeRequest).toEqual({ number: req!.number, url: held.changeRequest.url, state: expect.any(String) });
+    expect(pending.why).toContain(req!.number);
     const audit = async () => (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${held.id}`, { token: u.viewer })).body.items;
     expect((await audit()).some((e: any) => e.action === 'promotion.change.open' && e.reason.includes(req!.number))).toBe(true);
 
