@@ -338,7 +338,8 @@ async function noteOnce(deps: With<'changes'>, p: Promotion, what: 'started' | '
 export async function closeChange(deps: With<'changes'>, tenant: string, id: string): Promise<void> {
   const p = await loadPromotion(deps, tenant, id);
   const r = p.changeRequest;
-  if (!r?.ref || r.closed || !isTerminal(p.status) || p.status === 'REJECTED') return;
+  // A request the tool itself rejected or cancelled is not closed again.
+  if (!r?.ref || r.closed || !isTerminal(p.status) || (p.status === 'REJECTED' && p.rejection?.by === 'change control')) return;
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   if (!env?.changeControl) return;
   const executed = p.transitions.some((t) => t.status === 'EXECUTING');

@@ -275,4 +275,17 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(audit.some((e: any) => e.action === 'promotion.change.void')).toBe(true);
     expect(sn.violations).toEqual([]);
   });
+
+  it('a promotion cancelled while it waits cancels its change request in ServiceNow, with a note', async () => {
+    const { u } = await changeControlledLine();
+    const held = await heldForChange(u);
+    expect(held.status).toBe('SCHEDULED');
+    const [req] = sn.byCorrelation(held.id);
+    const cancelled = await t.call('DELETE', `/api/v1/promotions/${held.id}?reason=${encodeURIComponent('superseded by the hotfix')}`, { token: u.deployer });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    await until(() => sn.byCorrelation(held.id)[0]!.state === '4', 'the request is cancelled');
+    expect(req!.notes.some((n) => n.includes('CANCELLED') && n.includes('superseded by the hotfix'))).toBe(true);
+    await until(async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.closed === 'cancelled', 'recorded');
+    expect(sn.violations).toEqual([]);
+  });
 });

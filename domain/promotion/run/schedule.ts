@@ -1,4 +1,5 @@
 import { flowDecision } from './deadlines.ts';
+import { isTerminal } from '../../kernel/lifecycle.ts';
 import { scheduleName } from './schedule-name.ts';
 import { freezeOverridden, requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../../kernel/errors.ts';
@@ -86,6 +87,11 @@ export async function fireSchedule(
   id: string,
 ): Promise<{ fired: boolean; status: string }> {
   const p = await loadPromotion(deps, tenant, id);
+  // Ended with its change request open (cancelled while it waited): the request is cancelled in the tool here, where its credential opens.
+  if (isTerminal(p.status) && p.changeRequest?.ref && !p.changeRequest.closed && deps.changes) {
+    await (await import('../../change/hold.ts')).closeChange(deps as With<'changes'>, tenant, id);
+    return { fired: false, status: p.status };
+  }
   // Held for its change request: the request is looked at here, and the flow woken only when it may go on (domain/change/hold.ts).
   if (p.status === 'SCHEDULED' && heldByChange(p.heldBy) && deps.changes) {
     const looked = await (await import('../../change/hold.ts')).recheckChange(deps as With<'workflow' | 'scheduler' | 'changes'>, p);
