@@ -400,11 +400,12 @@ describe('IAM hardening', () => {
     );
     expect(sealing).toEqual([
       'notifier', // opens the Slack and Teams webhooks to post
-      'promotion-step', // opens a webhook gate's secret to sign the call
-      'promotions-rebase', // runs the gates again
+      'promotion-step', // opens a webhook gate's secret to sign the call, and a change-control credential (domain/change/hold.ts)
+      'promotions-rebase', // runs the gates again; voids and opens again a change request
       'review', // the review page's nonces (functions/review/guard.ts)
+      'schedule-fire', // opens a change-control credential to look at a waiting promotion's change request
       // seals what it is given: environments create/update (the webhook gates' secrets), notification settings (the Slack
-      // and Teams webhooks), manifest apply (the secrets it resolved); with PUT …/git-target and the identity provider
+      // and Teams webhooks), manifest apply (the secrets it resolved), PUT …/change-control; with PUT …/git-target and the identity provider
       'secret-writers',
     ]);
     expect(handlersOf('secret-writers')).toEqual(expect.arrayContaining(['environments-create', 'environments-update', 'notifications-put', 'manifest-apply']));
