@@ -12,7 +12,7 @@ import { table } from '../scripts/build.ts';
 import { fmt, heading } from './common.ts';
 
 /**
- * A change-controlled promotion (domain/change/hold.ts): staging → production under a ServiceNow change-control rule
+ * A change-controlled promotion (domain/promotion/run/change-hold.ts): staging → production under a ServiceNow change-control rule
  * (the Table API stand-in), gated, one approver, measured as the other flows are (the real handlers and ASL, every
  * DynamoDB request counted), beside the same promotion into production without change control. While it waits for
  * the change board the flow is parked: LOOKS looks of its schedule (schedule-fire) read the request and write the

@@ -12,6 +12,8 @@
  * request type, a 400 naming a field) throws `ChangeRefused` with the tool's own words.
  */
 
+import type { ChangeControl } from '../kernel/model.ts';
+
 /** The change management tools Stageline speaks. */
 export const CHANGE_PROVIDERS = ['servicenow', 'jira'] as const;
 export type ChangeProviderKind = (typeof CHANGE_PROVIDERS)[number];
@@ -94,7 +96,7 @@ export class ChangeRefused extends Error {
  * credential it was given before it is sealed). A provider not available yet throws `ChangeRefused` (a 422 at save).
  */
 export interface ChangeTools {
-  open(rule: import('../kernel/model.ts').ChangeControl, plain?: string): Promise<ChangeProvider & ChangeTemplateCheck>;
+  open(rule: ChangeControl, plain?: string): Promise<ChangeProvider & ChangeTemplateCheck>;
 }
 
 /** Optional: whether a standard change's template exists (checked at save); throws `ChangeRefused` with the tool's words when not. */

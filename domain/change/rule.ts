@@ -34,12 +34,14 @@ export type ChangeCredentials = { basic: { user: string; password: string } } | 
 
 export type { ChangeControl };
 
-const credentialsBody = z.union([
-  z.strictObject({
-    basic: z.strictObject({ user: z.string().check(z.minLength(1), z.maxLength(200)), password: z.string().check(z.minLength(1), z.maxLength(500)) }),
-  }),
-  z.strictObject({ bearer: z.strictObject({ token: z.string().check(z.minLength(1), z.maxLength(4000)) }) }),
-]);
+const credentialsBody = /* @__PURE__ */ z.schema(() =>
+  z.union([
+    z.strictObject({
+      basic: z.strictObject({ user: z.string().check(z.minLength(1), z.maxLength(200)), password: z.string().check(z.minLength(1), z.maxLength(500)) }),
+    }),
+    z.strictObject({ bearer: z.strictObject({ token: z.string().check(z.minLength(1), z.maxLength(4000)) }) }),
+  ]),
+);
 
 /** PUT …/environments/{env}/change-control. Left out: credentials are kept (a GET's answer may be sent back as it is). */
 export const changeControlBody = /* @__PURE__ */ z.schema(() =>

@@ -10,10 +10,8 @@ import {
   ValidationFailed,
 } from '../kernel/errors.ts';
 import type { ChangeControl, Environment } from '../kernel/model.ts';
-import { heldByChange } from '../kernel/promotion-model.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { checkTenantUrl } from '../kernel/url-policy.ts';
-import { scheduleName } from '../promotion/run/schedule-name.ts';
 import { ChangeRefused, ChangeUnavailable } from './ports.ts';
 import { changeControlView, changeRequestView, checkChangeControl, toolText, type ChangeControlBody } from './rule.ts';
 
@@ -115,18 +113,4 @@ export async function deleteChangeControl(deps: Deps, ctx: Ctx, env: string): Pr
     );
     await deps.store.updateEnvironment(next, cur, audit);
   });
-}
-
-/**
- * POST …/promotions/{id}/change-request/check: the held promotion's look, now. Its own schedule is moved to now (as a
- * freeze window that ends early wakes what it held), so the look runs where the credential's key is (schedule-fire)
- * and answers the flow as any look does: the promotion goes on at once when its request is approved inside its window.
- */
-export async function lookAtChangeSoon(deps: With<'scheduler'>, ctx: Ctx, id: string) {
-  const p = await deps.store.getPromotion(ctx.principal.tenant, id);
-  if (!p) throw new PromotionNotFound(id);
-  if (p.status !== 'SCHEDULED' || !heldByChange(p.heldBy))
-    throw new TransitionNotAllowed(`Promotion ${id} is not waiting for a change request (it is ${p.status})`, { status: p.status });
-  await deps.scheduler.scheduleOnce(scheduleName(p), deps.clock(), { tenant: p.tenant, promotionId: p.id });
-  return { id, status: p.status, checking: true, changeRequest: changeRequestView(p.changeRequest) };
 }

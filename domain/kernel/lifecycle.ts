@@ -36,7 +36,7 @@ export const TRANSITIONS: Record<Status, readonly Status[]> = {
   VALIDATION_FAILED: ['VALIDATING', 'CANCELLED', 'EXPIRED'],
   // VALIDATION_FAILED here: a rebased release is validated again and may now fail its gates.
   AWAITING_APPROVAL: ['APPROVED', 'REJECTED', 'EXPIRED', 'CANCELLED', 'VALIDATION_FAILED'],
-  // REJECTED from APPROVED or SCHEDULED: its change request was rejected or cancelled in the tool (domain/change/hold.ts).
+  // REJECTED from APPROVED or SCHEDULED: its change request was rejected or cancelled in the tool (domain/promotion/run/change-hold.ts).
   APPROVED: ['SCHEDULED', 'EXECUTING', 'CANCELLED', 'REJECTED'],
   REJECTED: [],
   EXPIRED: [],

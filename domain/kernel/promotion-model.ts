@@ -283,9 +283,9 @@ export interface Promotion {
   monitorBlock?: MonitorBlock | null;
   /** pull-request delivery (a git target in pull-request mode): the pull request or merge request the delivery waits on, as last read from the host */
   pullRequest?: PullRequestRecord | null;
-  /** its target had a change-control rule when its gates ran: it waits for an approved change request (domain/change/hold.ts) */
+  /** its target had a change-control rule when its gates ran: it waits for an approved change request (domain/promotion/run/change-hold.ts) */
   changeControlled?: boolean;
-  /** change control (domain/change/hold.ts): the change request it waits for */
+  /** change control (domain/promotion/run/change-hold.ts): the change request it waits for */
   changeRequest?: ChangeRecord | null;
   /**
    * why it waits to execute: a freeze window until it ends (then the scheduler resumes it), or another
@@ -480,7 +480,7 @@ export interface SoakHold {
   until: string;
 }
 
-/** A hold until the environment's change request is approved and its window open (domain/change/hold.ts); `until`: the next look. */
+/** A hold until the environment's change request is approved and its window open (domain/promotion/run/change-hold.ts); `until`: the next look. */
 export interface ChangeHold {
   change: { number: string; state: string };
   reason: string;
@@ -493,7 +493,7 @@ export type HeldBy = WindowHold | PromotionHold | SoakHold | ChangeHold;
 export const heldByChange = (h: HeldBy | null | undefined): h is ChangeHold => !!h && 'change' in h;
 
 /**
- * The change request a promotion into a change-controlled environment is bound to (domain/change/hold.ts): claimed
+ * The change request a promotion into a change-controlled environment is bound to (domain/promotion/run/change-hold.ts): claimed
  * before it is created (`ref` null until the tool answered), bound to the release digest it was opened for.
  */
 export interface ChangeRecord {

@@ -53,7 +53,7 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       if (heldByPromotion(p.heldBy)) return `${p.heldBy.reason}; it goes on when that one ends`;
       // Its release soaks in the source environment (domain/promotion/run/soak-hold.ts): it goes on by itself then.
       if (heldBySoak(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself then`;
-      // Its change request is not approved, or its window not open (domain/change/hold.ts): looked at again by itself.
+      // Its change request is not approved, or its window not open (domain/promotion/run/change-hold.ts): looked at again by itself.
       if (heldByChange(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself once the request is approved and its window open`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
     case 'EXECUTING': {

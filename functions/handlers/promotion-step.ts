@@ -29,7 +29,7 @@ const wiring = compose({
   metrics: metricsOnFirstUse,
   gitopsStatus: gitopsStatusOnFirstUse,
   anchor: anchorOnFirstUse,
-  // Change control (domain/change/hold.ts): the tenants' change management tools, opened with their sealed credentials.
+  // Change control (domain/promotion/run/change-hold.ts): the tenants' change management tools, opened with their sealed credentials.
   changes: changesOnFirstUse,
 });
 

@@ -1,4 +1,4 @@
-import { lookAtChangeSoon } from '#domain/change/service';
+import { lookAtChangeSoon } from '#domain/promotion/run/change-hold';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';

@@ -16,9 +16,9 @@ const wiring = compose({ workflow: workflowOnFirstUse, gates: gatesOnFirstUse, c
 
 export const handler = httpHandler({ wiring, params }, async ({ deps, ctx, params }) => {
   const p = await rebasePromotion(deps, ctx, params.id);
-  // Change control (domain/change/hold.ts): the request bound to the old digest is voided (noted, cancelled) and a new one opened.
+  // Change control (domain/promotion/run/change-hold.ts): the request bound to the old digest is voided (noted, cancelled) and a new one opened.
   if (p.changeControlled && p.changeRequest) {
-    await (await import('#domain/change/hold')).openChange(deps, ctx.principal.tenant, p.id);
+    await (await import('#domain/promotion/run/change-hold')).openChange(deps, ctx.principal.tenant, p.id);
     return promotionView(await deps.store.getPromotion(ctx.principal.tenant, p.id).then((x) => x ?? p));
   }
   return promotionView(p);

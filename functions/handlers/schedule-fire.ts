@@ -27,7 +27,7 @@ const wiring = compose({
   scheduler: () => schedulerOnFirstUse(undefined, () => ownArn),
   registry: registryOnFirstUse,
   git: gitOnFirstUse,
-  // Change control (domain/change/hold.ts): the tenants' change management tools, opened with their sealed credentials.
+  // Change control (domain/promotion/run/change-hold.ts): the tenants' change management tools, opened with their sealed credentials.
   changes: changesOnFirstUse,
 });
 const deps = wiring.deps;

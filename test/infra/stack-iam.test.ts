@@ -400,7 +400,7 @@ describe('IAM hardening', () => {
     );
     expect(sealing).toEqual([
       'notifier', // opens the Slack and Teams webhooks to post
-      'promotion-step', // opens a webhook gate's secret to sign the call, and a change-control credential (domain/change/hold.ts)
+      'promotion-step', // opens a webhook gate's secret to sign the call, and a change-control credential (domain/promotion/run/change-hold.ts)
       'promotions-rebase', // runs the gates again; voids and opens again a change request
       'review', // the review page's nonces (functions/review/guard.ts)
       'schedule-fire', // opens a change-control credential to look at a waiting promotion's change request

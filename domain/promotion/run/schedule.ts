@@ -89,12 +89,12 @@ export async function fireSchedule(
   const p = await loadPromotion(deps, tenant, id);
   // Ended with its change request open (cancelled while it waited): the request is cancelled in the tool here, where its credential opens.
   if (isTerminal(p.status) && p.changeRequest?.ref && !p.changeRequest.closed && deps.changes) {
-    await (await import('../../change/hold.ts')).closeChange(deps as With<'changes'>, tenant, id);
+    await (await import('./change-hold.ts')).closeChange(deps as With<'changes'>, tenant, id);
     return { fired: false, status: p.status };
   }
-  // Held for its change request: the request is looked at here, and the flow woken only when it may go on (domain/change/hold.ts).
+  // Held for its change request: the request is looked at here, and the flow woken only when it may go on (domain/promotion/run/change-hold.ts).
   if (p.status === 'SCHEDULED' && heldByChange(p.heldBy) && deps.changes) {
-    const looked = await (await import('../../change/hold.ts')).recheckChange(deps as With<'workflow' | 'scheduler' | 'changes'>, p);
+    const looked = await (await import('./change-hold.ts')).recheckChange(deps as With<'workflow' | 'scheduler' | 'changes'>, p);
     return { fired: !looked.waiting && looked.status === 'SCHEDULED', status: looked.status };
   }
   // A rollout whose next wave waited (a start window, a freeze; domain/promotion/rollout/): the wave is checked

@@ -105,12 +105,12 @@ export async function runStep(deps: StepDeps, input: StepInput & { step: StepNam
   return out;
 }
 
-/** A promotion that ended with a change request open: closed (domain/change/hold.ts), loaded only when it has one. */
+/** A promotion that ended with a change request open: closed (domain/promotion/run/change-hold.ts), loaded only when it has one. */
 async function closeIfChangeControlled(deps: StepDeps, input: StepInput): Promise<void> {
   const p = await deps.store.getPromotion(input.tenant, input.promotionId);
   if (!p?.changeRequest?.ref || p.changeRequest.closed) return;
   if (!deps.changes) throw new Error('a change-controlled promotion, and no change tools composed in this function');
-  await (await import('../../change/hold.ts')).closeChange({ ...deps, changes: deps.changes }, input.tenant, input.promotionId);
+  await (await import('./change-hold.ts')).closeChange({ ...deps, changes: deps.changes }, input.tenant, input.promotionId);
 }
 
 /** The promotion step function's input as the flow (statemachines/promotion.asl.json) sends it: checked before any step runs. */

@@ -85,7 +85,7 @@ async function gatesStep(
       ...soakOfTarget(await target(p.targetEnvironment)),
       // An environment with targets: execution rolls out through its waves (the plan is made when it starts).
       ...(hasTargets((await target(p.targetEnvironment)) ?? {}) ? { rollout: { waves: [], wave: 0 } } : {}),
-      // Change control: its request is opened and waited for when it is about to execute (domain/change/hold.ts).
+      // Change control: its request is opened and waited for when it is about to execute (domain/promotion/run/change-hold.ts).
       ...((await target(p.targetEnvironment))?.changeControl ? { changeControlled: true } : {}),
       ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),
     });
@@ -116,7 +116,7 @@ export async function decideStep(
 ): Promise<{ next: Next }> {
   const g = await gatesStep(deps, tenant, id, token);
   // Change control: the request is opened as soon as the gates passed, so the change board and the approvers decide side by side.
-  if (g.changeControlled && g.next !== 'done') await (await import('../../change/hold.ts')).openChange(withChanges(deps), tenant, id);
+  if (g.changeControlled && g.next !== 'done') await (await import('./change-hold.ts')).openChange(withChanges(deps), tenant, id);
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {
     // The gates ran before (a re-run execution): store this execution's token.
@@ -172,9 +172,9 @@ export async function executeStep(
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return held;
   const soaked = await soakHold(deps, unfrozen);
-  // Change control (domain/change/hold.ts): read and loaded only for a promotion whose target had a rule when its gates ran.
+  // Change control (domain/promotion/run/change-hold.ts): read and loaded only for a promotion whose target had a rule when its gates ran.
   const read = soaked.changeControlled
-    ? await (await import('../../change/hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
+    ? await (await import('./change-hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
     : soaked;
   if (!read) return { next: 'done' };
   await monitorCheck(deps, read);
@@ -184,7 +184,7 @@ export async function executeStep(
   if (!bake) {
     const done = await completeNow(deps, tenant, id, read);
     if (done) {
-      if (read.changeControlled) await (await import('../../change/hold.ts')).closeChange(withChanges(deps), tenant, id);
+      if (read.changeControlled) await (await import('./change-hold.ts')).closeChange(withChanges(deps), tenant, id);
       return { next: 'done' };
     }
   }

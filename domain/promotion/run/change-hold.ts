@@ -1,16 +1,16 @@
-import { Frozen } from '../kernel/errors.ts';
-import type { Deps, With } from '../kernel/deps.ts';
-import type { ChangeControl, Environment } from '../kernel/model.ts';
-import { heldByChange, type ChangeRecord, type Promotion } from '../kernel/promotion-model.ts';
-import { isTerminal } from '../kernel/lifecycle.ts';
-import { gateSentence } from '../kernel/display.ts';
-import { ENGINE, moved, patched, subjectLabel } from '../promotion/aggregate.ts';
-import { loadPromotion, promotionEvent, writePromotion } from '../promotion/write.ts';
-import { writeHold } from '../promotion/run/hold.ts';
-import { scheduleName } from '../promotion/run/schedule-name.ts';
-import { flowDecision } from '../promotion/run/deadlines.ts';
-import { ChangeRefused, ChangeUnavailable, type ChangeProvider, type ChangeRef, type ChangeRequestDraft } from './ports.ts';
-import { changeVerdict, nextCheck, toolText, type ChangeVerdict } from './rule.ts';
+import { Frozen, PromotionNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
+import type { Ctx, Deps, With } from '../../kernel/deps.ts';
+import type { ChangeControl, Environment } from '../../kernel/model.ts';
+import { heldByChange, type ChangeRecord, type Promotion } from '../../kernel/promotion-model.ts';
+import { isTerminal } from '../../kernel/lifecycle.ts';
+import { gateSentence } from '../../kernel/display.ts';
+import { ENGINE, moved, patched, subjectLabel } from '../aggregate.ts';
+import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
+import { writeHold } from './hold.ts';
+import { scheduleName } from './schedule-name.ts';
+import { flowDecision } from './deadlines.ts';
+import { ChangeRefused, ChangeUnavailable, type ChangeProvider, type ChangeRef, type ChangeRequestDraft } from '../../change/ports.ts';
+import { changeRequestView, changeVerdict, nextCheck, toolText, type ChangeVerdict } from '../../change/rule.ts';
 
 /**
  * Change control's gate (DESIGN.md §9: a change request is a gate that waits, like a start window). When a promotion
@@ -366,4 +366,18 @@ export async function closeChange(deps: With<'changes'>, tenant: string, id: str
         }
       : null,
   );
+}
+
+/**
+ * POST …/promotions/{id}/change-request/check: the held promotion's look, now. Its own schedule is moved to now (as a
+ * freeze window that ends early wakes what it held), so the look runs where the credential's key is (schedule-fire)
+ * and answers the flow as any look does: the promotion goes on at once when its request is approved inside its window.
+ */
+export async function lookAtChangeSoon(deps: With<'scheduler'>, ctx: Ctx, id: string) {
+  const p = await deps.store.getPromotion(ctx.principal.tenant, id);
+  if (!p) throw new PromotionNotFound(id);
+  if (p.status !== 'SCHEDULED' || !heldByChange(p.heldBy))
+    throw new TransitionNotAllowed(`Promotion ${id} is not waiting for a change request (it is ${p.status})`, { status: p.status });
+  await deps.scheduler.scheduleOnce(scheduleName(p), deps.clock(), { tenant: p.tenant, promotionId: p.id });
+  return { id, status: p.status, checking: true, changeRequest: changeRequestView(p.changeRequest) };
 }
