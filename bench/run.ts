@@ -217,6 +217,8 @@ const promo = await benchPromotion();
 await (await import('./dora.ts')).benchDora();
 // A bundle of 3 artifacts + a config snapshot as one promotion, beside one artifact's and three artifacts' promotions.
 await (await import('./bundle-promotion.ts')).benchBundlePromotion();
+// A change-controlled promotion: transitions while it waits for its change request, and the WRU beyond an ordinary one.
+await (await import('./change-request.ts')).benchChangeRequest();
 await benchRegistry();
 // Outbound webhooks and git commits.
 await (await import('./deliveries.ts')).benchDeliveries();

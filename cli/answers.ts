@@ -27,6 +27,7 @@ import type {
   statusResponse,
 } from '../functions/http/responses/environments.ts';
 import type { gitTargetResponse } from '../functions/http/responses/gitops.ts';
+import type { changeCheckResponse, changeControlResponse } from '../functions/http/responses/change.ts';
 import type { recurringPromotionResponse, recurringPromotionsList } from '../functions/http/responses/recurring.ts';
 import type { manifestApplyResponse, manifestPlanResponse } from '../functions/http/responses/manifest.ts';
 import type { notificationSettings, slackLinkCodeResponse, slackLinksListResponse } from '../functions/http/responses/notifications.ts';
@@ -110,6 +111,8 @@ export type PredecessorDiff = Out<typeof predecessorDiffResponse>;
 export type FreezeList = Out<typeof freezeListResponse>;
 export type FreezeWindow = Out<typeof freezeWindow>;
 export type GitTarget = Out<typeof gitTargetResponse>;
+export type ChangeControl = Out<typeof changeControlResponse>;
+export type ChangeCheck = Out<typeof changeCheckResponse>;
 
 // artifacts and registry links
 export type Published = Out<typeof artifactPublishResponse>;

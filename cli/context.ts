@@ -125,6 +125,12 @@ export interface Values {
   'api-key-env'?: string;
   bucket?: string;
   'from-seq'?: number;
+  // change control
+  provider?: string;
+  instance?: string;
+  template?: string;
+  'approved-state'?: string[];
+  user?: string;
 }
 export const values: Values = {};
 

@@ -42,6 +42,9 @@ export function heldLine(p: Pick<Promotion, 'heldBy'>): string | null {
   if ('promotion' in h) return `queued: ${h.reason}; it goes on when that one ends (stageline promotions show ${h.promotion})`;
   // "soaking in staging until 14:32 UTC: 45 min of 60 min done": it goes on by itself then.
   if ('soak' in h) return `${h.reason}; it goes on by itself at ${when(h.until)} UTC`;
+  // Change control: the change request is not approved yet, or its window not open; looked at again by itself.
+  if ('change' in h)
+    return `waiting for change request ${h.change.number}: ${h.reason}; looked at again at ${when(h.until)} UTC (stageline change-control check <promotion> looks now)`;
   return `held by freeze window ${h.window} (${h.reason}) until ${when(h.until)} UTC`;
 }
 

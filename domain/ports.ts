@@ -10,6 +10,7 @@ import type {} from './access/ports.ts';
 import type {} from './artifacts/ports.ts';
 import type {} from './attestation/ports.ts';
 import type {} from './audit/ports.ts';
+import type {} from './change/ports.ts';
 import type {} from './config/ports.ts';
 import type {} from './freeze/ports.ts';
 import type {} from './gitops/ports.ts';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { handler as promotionStep } from '../functions/handlers/promotion-step.ts';
 import { deps, resetDeps, type AllDeps } from '../functions/http/deps.ts';
 import type { Deps } from '../domain/ports.ts';
+import { ChangeToolsAdapter } from '../functions/adapters/change/providers.ts';
 import { HttpGateProvider } from '../functions/adapters/webhook-gates.ts';
 import { ConfiguredRegistrySync } from '../functions/adapters/registry-credentials.ts';
 import { IsomorphicGitWriter } from '../functions/adapters/git-writer.ts';
@@ -270,6 +271,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     webhooks: webhooks.deps,
     // Outbound calls to tenant URLs (webhook gates, registries) and git targets: the real adapters, as the promotion step composes them.
     gates: new HttpGateProvider(),
+    // Change-controlled environments' tools (ServiceNow): the real adapters, through the outbound rules.
+    changes: new ChangeToolsAdapter(),
     registry: new ConfiguredRegistrySync(),
     git: new IsomorphicGitWriter(),
     probe: new GuardedHealthProbe(),

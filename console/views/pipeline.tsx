@@ -28,6 +28,15 @@ export function Pipeline() {
                           {waiting.map((p: any) => (
                             <li key={p.id}>
                               <PromotionLink id={p.id} label={labelText(p.subject)} /> <span class="mut">from {p.from}</span> <Status value={p.status} />
+                              {p.changeRequest?.number && (
+                                <>
+                                  {' '}
+                                  <a class="mut" href={p.changeRequest.url} rel="noopener noreferrer" target="_blank">
+                                    {p.changeRequest.number}
+                                  </a>
+                                  {p.changeRequest.state && <span class="mut"> ({CHANGE_STATE[p.changeRequest.state] ?? p.changeRequest.state})</span>}
+                                </>
+                              )}
                               <div class="why">{p.behind ? <Behind id={p.behind} why={p.why} /> : p.why}</div>
                             </li>
                           ))}
@@ -233,3 +242,15 @@ function Targets({ env }: { env: string }) {
     </>
   );
 }
+
+/** ServiceNow's change_request states (the Table API's values), as the pipeline names them. */
+const CHANGE_STATE: Record<string, string> = {
+  '-5': 'New',
+  '-4': 'Assess',
+  '-3': 'Authorize',
+  '-2': 'Scheduled',
+  '-1': 'Implement',
+  '0': 'Review',
+  '3': 'Closed',
+  '4': 'Canceled',
+};

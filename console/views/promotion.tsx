@@ -56,6 +56,7 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
       </section>
       <Actions p={p} me={me} say={say} reload={reload} />
       {p.pullRequest && <PullRequest pr={p.pullRequest} />}
+      {p.changeRequest && <ChangeRequest cr={p.changeRequest} />}
       <section aria-labelledby="gates-title">
         <h2 id="gates-title">Gates</h2>
         {p.gates?.length ? (
@@ -273,13 +274,15 @@ function Why({ p }: { p: any }) {
           ? `Approved; waiting for ${prName(p.pullRequest)} to be merged on ${p.pullRequest.host === 'gitlab' ? 'GitLab' : 'GitHub'} (${MERGE_STATE[p.pullRequest.mergeState] ?? p.pullRequest.mergeState}). Merging it completes the promotion; closing it fails it.`
           : p.status === 'SCHEDULED' && p.heldBy?.window
             ? `Approved; held by freeze window ${p.heldBy.window} (${p.heldBy.reason}): it goes on by itself when the window ends.`
-            : p.status === 'SCHEDULED' && p.heldBy?.soak
-              ? `Approved; ${p.heldBy.reason}. It goes on by itself then (an alarm in ${p.heldBy.soak.environment} before that starts the soak again).`
-              : p.waitingFor === 'execution'
-                ? 'Approved; waiting for someone to execute or schedule it.'
-                : p.status === 'PENDING'
-                  ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
-                  : null;
+            : p.status === 'SCHEDULED' && p.heldBy?.change
+              ? `Approved; waiting for change request ${p.heldBy.change.number}: ${p.heldBy.reason}. It goes on by itself once the change board approves it and its window is open.`
+              : p.status === 'SCHEDULED' && p.heldBy?.soak
+                ? `Approved; ${p.heldBy.reason}. It goes on by itself then (an alarm in ${p.heldBy.soak.environment} before that starts the soak again).`
+                : p.waitingFor === 'execution'
+                  ? 'Approved; waiting for someone to execute or schedule it.'
+                  : p.status === 'PENDING'
+                    ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
+                    : null;
   return text ? <p class={`why-box ${p.status === 'VALIDATION_FAILED' ? 'bad' : ''}`}>{text}</p> : null;
 }
 
@@ -297,6 +300,57 @@ const MERGE_STATE: Record<string, string> = {
 const CHECK_MARK: Record<string, string> = { success: '✓ passed', failure: '✗ failed', pending: '… running', neutral: '· neutral' };
 
 /** Pull-request delivery: the link, its state and merge state, and its head commit's checks (as last read from the host). */
+/** ServiceNow's change_request states (the Table API's values), in a change manager's words. */
+const CHANGE_STATE: Record<string, string> = {
+  '-5': 'New',
+  '-4': 'Assess',
+  '-3': 'Authorize',
+  '-2': 'Scheduled',
+  '-1': 'Implement',
+  '0': 'Review',
+  '3': 'Closed',
+  '4': 'Canceled',
+};
+
+/** The change request the promotion is bound to (change control): its number and link, state, window, and how it was closed. */
+function ChangeRequest({ cr }: { cr: any }) {
+  return (
+    <section aria-labelledby="cr-title">
+      <h2 id="cr-title">Change request</h2>
+      <p>
+        {cr.number ? (
+          <a href={cr.url} rel="noopener noreferrer" target="_blank">
+            {cr.number}
+          </a>
+        ) : (
+          'being opened'
+        )}{' '}
+        in {cr.provider === 'servicenow' ? 'ServiceNow' : 'Jira Service Management'}
+        {cr.state && <> · {CHANGE_STATE[cr.state] ?? cr.state}</>}
+        {cr.approval && <> · approval {cr.approval}</>}
+        {cr.window && (
+          <>
+            {' '}
+            · window <Time at={cr.window.start} /> to <Time at={cr.window.end} />
+          </>
+        )}
+        {cr.checkedAt && (
+          <>
+            {' '}
+            · read <Time at={cr.checkedAt} />
+          </>
+        )}
+        {cr.closed && <> · closed {cr.closed}</>}
+      </p>
+      <p>
+        For release <code>{cr.digest.slice(0, 19)}</code>
+        {cr.voided.length ? <> (voided before: {cr.voided.map((v: { number: string }) => v.number).join(', ')})</> : null}.
+      </p>
+      {cr.reason && <p>{cr.reason}</p>}
+    </section>
+  );
+}
+
 function PullRequest({ pr }: { pr: any }) {
   return (
     <section aria-labelledby="pr-title">

@@ -12,6 +12,8 @@
  * request type, a 400 naming a field) throws `ChangeRefused` with the tool's own words.
  */
 
+import type { ChangeControl } from '../kernel/model.ts';
+
 /** The change management tools Stageline speaks. */
 export const CHANGE_PROVIDERS = ['servicenow', 'jira'] as const;
 export type ChangeProviderKind = (typeof CHANGE_PROVIDERS)[number];
@@ -85,5 +87,26 @@ export class ChangeRefused extends Error {
     readonly status?: number,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Opens a tenant's connection to its tool from an environment's rule (functions/adapters/change/providers.ts, the one
+ * place a provider is wired): the rule's sealed credential is opened there, or `plain` is used (a save checking the
+ * credential it was given before it is sealed). A provider not available yet throws `ChangeRefused` (a 422 at save).
+ */
+export interface ChangeTools {
+  open(rule: ChangeControl, plain?: string): Promise<ChangeProvider & ChangeTemplateCheck>;
+}
+
+/** Optional: whether a standard change's template exists (checked at save); throws `ChangeRefused` with the tool's words when not. */
+export interface ChangeTemplateCheck {
+  checkTemplate?(template: string): Promise<void>;
+}
+
+declare module '../kernel/deps.ts' {
+  interface Ports {
+    /** the tenant's change management tools (change-controlled environments): only the functions that call them compose it */
+    changes: ChangeTools;
   }
 }

@@ -287,6 +287,15 @@ export class GitTargetNotFound extends DomainError {
   }
 }
 
+/** An environment without a change-control rule (domain/change). */
+export class ChangeControlNotFound extends DomainError {
+  readonly code = 'CHANGE_CONTROL_NOT_FOUND';
+  override readonly name = 'ChangeControlNotFound';
+  constructor(env: string) {
+    super(`Environment '${env}' has no change-control rule: PUT one first`, { environment: env });
+  }
+}
+
 /** A target an environment does not declare (domain/config/targets.ts), or one a promotion does not roll out through. */
 export class TargetNotFound extends DomainError {
   readonly code = 'TARGET_NOT_FOUND';

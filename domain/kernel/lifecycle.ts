@@ -36,10 +36,11 @@ export const TRANSITIONS: Record<Status, readonly Status[]> = {
   VALIDATION_FAILED: ['VALIDATING', 'CANCELLED', 'EXPIRED'],
   // VALIDATION_FAILED here: a rebased release is validated again and may now fail its gates.
   AWAITING_APPROVAL: ['APPROVED', 'REJECTED', 'EXPIRED', 'CANCELLED', 'VALIDATION_FAILED'],
-  APPROVED: ['SCHEDULED', 'EXECUTING', 'CANCELLED'],
+  // REJECTED from APPROVED or SCHEDULED: its change request was rejected or cancelled in the tool (domain/promotion/run/change-hold.ts).
+  APPROVED: ['SCHEDULED', 'EXECUTING', 'CANCELLED', 'REJECTED'],
   REJECTED: [],
   EXPIRED: [],
-  SCHEDULED: ['EXECUTING', 'CANCELLED'],
+  SCHEDULED: ['EXECUTING', 'CANCELLED', 'REJECTED'],
   // ROLLED_BACK here: executed, then put back automatically while it baked (a monitor or alarm evidence
   // in ALARM, a failed verification); FAILED: the target was not changed (or could not be put back).
   EXECUTING: ['COMPLETED', 'FAILED', 'ROLLED_BACK'],

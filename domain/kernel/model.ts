@@ -17,6 +17,25 @@ export interface Head {
 }
 
 /** A named stage in a tenant's ordered line. */
+/** An environment's change-control rule (domain/change/rule.ts, PUT …/environments/{env}/change-control). */
+export interface ChangeControl {
+  provider: 'servicenow' | 'jira';
+  /** the tool's base URL (https://<instance>.service-now.com) */
+  instanceUrl: string;
+  /** normal (approved by the change board) or standard (pre-approved, from a template) */
+  type: 'normal' | 'standard';
+  /** a standard change's template (its name or sys_id), checked with the tool at save */
+  template?: string;
+  /** the tool's states that mean "approved: may be implemented" */
+  approvedStates: string[];
+  /** the credential (JSON: {"basic": {user, password}} or {"bearer": {token}}), sealed where it is written */
+  credentials: Sealed;
+  /** which kind of credential is stored (shown; the value never is) */
+  credentialKind: 'basic' | 'bearer';
+  updatedAt: string;
+  updatedBy: string;
+}
+
 export interface Environment {
   tenant: string;
   name: string;
@@ -78,6 +97,8 @@ export interface Environment {
   lastAlarm?: { arn: string; name: string; reason: string; at: string } | null;
   /** where the environment runs, ordered in waves (domain/config/targets.ts); absent: one implicit target, as before */
   targets?: Target[];
+  /** change control (domain/change/rule.ts): promotions into it wait for an approved change request in the tenant's tool */
+  changeControl?: ChangeControl;
   /** how promotions roll out through the targets' waves (absent: defaults) */
   rollout?: Rollout;
   /** the analyses every target's bake runs (templates by name; domain/config/targets.ts targetAnalyses) */

@@ -283,6 +283,10 @@ export interface Promotion {
   monitorBlock?: MonitorBlock | null;
   /** pull-request delivery (a git target in pull-request mode): the pull request or merge request the delivery waits on, as last read from the host */
   pullRequest?: PullRequestRecord | null;
+  /** its target had a change-control rule when its gates ran: it waits for an approved change request (domain/promotion/run/change-hold.ts) */
+  changeControlled?: boolean;
+  /** change control (domain/promotion/run/change-hold.ts): the change request it waits for */
+  changeRequest?: ChangeRecord | null;
   /**
    * why it waits to execute: a freeze window until it ends (then the scheduler resumes it), or another
    * promotion holding the environment's lease (a rollout, a bake: domain/promotion/run/queue.ts), re-checked by `until`
@@ -476,7 +480,43 @@ export interface SoakHold {
   until: string;
 }
 
-export type HeldBy = WindowHold | PromotionHold | SoakHold;
+/** A hold until the environment's change request is approved and its window open (domain/promotion/run/change-hold.ts); `until`: the next look. */
+export interface ChangeHold {
+  change: { number: string; state: string };
+  reason: string;
+  until: string;
+}
+
+export type HeldBy = WindowHold | PromotionHold | SoakHold | ChangeHold;
+
+/** Whether a promotion waits for its change request. */
+export const heldByChange = (h: HeldBy | null | undefined): h is ChangeHold => !!h && 'change' in h;
+
+/**
+ * The change request a promotion into a change-controlled environment is bound to (domain/promotion/run/change-hold.ts): claimed
+ * before it is created (`ref` null until the tool answered), bound to the release digest it was opened for.
+ */
+export interface ChangeRecord {
+  provider: 'servicenow' | 'jira';
+  /** the release digest it was opened for: a new digest voids it */
+  digest: string;
+  claimedAt: string;
+  ref: { id: string; number: string; url: string } | null;
+  /** the tool's state when last read, and its approval */
+  state: string | null;
+  approval?: string | null;
+  window?: { start: string; end: string } | null;
+  checkedAt: string | null;
+  /** how often it was looked at while waiting (the backoff) */
+  looks: number;
+  /** why it waits, or why it ended */
+  reason: string | null;
+  /** notes made: started, ended */
+  noted?: ('started' | 'ended')[];
+  closed?: 'successful' | 'unsuccessful' | 'cancelled' | null;
+  /** the requests opened before for an older digest, voided */
+  voided?: { number: string; digest: string }[];
+}
 
 /** Whether a promotion waits for its release to soak in the source environment. */
 export const heldBySoak = (h: HeldBy | null | undefined): h is SoakHold => !!h && 'soak' in h;

@@ -2,7 +2,7 @@ import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking, utcTime } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { GATE_ORDER } from './request/gate-verdicts.ts';
-import { heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
+import { heldByChange, heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
 import { lineOf } from './request/policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';
 import { cronFor, occurrenceView } from '../freeze/windows.ts';
@@ -53,6 +53,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       if (heldByPromotion(p.heldBy)) return `${p.heldBy.reason}; it goes on when that one ends`;
       // Its release soaks in the source environment (domain/promotion/run/soak-hold.ts): it goes on by itself then.
       if (heldBySoak(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself then`;
+      // Its change request is not approved, or its window not open (domain/promotion/run/change-hold.ts): looked at again by itself.
+      if (heldByChange(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself once the request is approved and its window open`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
     case 'EXECUTING': {
       // A rollout through targets says where it is: the wave, or why the next one does not start.
@@ -174,6 +176,10 @@ export async function status(deps: Deps, ctx: Ctx, only?: string) {
       why: blockedBecause(p, now, counted.get(p.id)),
       // Queued behind another promotion: which one (the console links it).
       ...(heldByPromotion(p.heldBy) && p.status === 'SCHEDULED' ? { behind: p.heldBy.promotion } : {}),
+      // Change control: the change request's number, link and state (the console shows them on the pipeline).
+      ...(p.changeRequest
+        ? { changeRequest: { number: p.changeRequest.ref?.number ?? null, url: p.changeRequest.ref?.url ?? null, state: p.changeRequest.state } }
+        : {}),
     })),
   };
 }

@@ -7,6 +7,7 @@ import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
+import { changesOnFirstUse } from '../adapters/change-on-first-use.ts';
 import { metricsOnFirstUse } from '../adapters/metrics-on-first-use.ts';
 import { gitopsStatusOnFirstUse } from '../adapters/gitops-status-on-first-use.ts';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
@@ -28,6 +29,8 @@ const wiring = compose({
   metrics: metricsOnFirstUse,
   gitopsStatus: gitopsStatusOnFirstUse,
   anchor: anchorOnFirstUse,
+  // Change control (domain/promotion/run/change-hold.ts): the tenants' change management tools, opened with their sealed credentials.
+  changes: changesOnFirstUse,
 });
 
 /**

@@ -14,6 +14,7 @@ import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
+import { changesOnFirstUse } from '../adapters/change-on-first-use.ts';
 
 /**
  * This function's adapters: the store, the workflow (it resumes flows, starts due promotions), the scheduler
@@ -26,6 +27,8 @@ const wiring = compose({
   scheduler: () => schedulerOnFirstUse(undefined, () => ownArn),
   registry: registryOnFirstUse,
   git: gitOnFirstUse,
+  // Change control (domain/promotion/run/change-hold.ts): the tenants' change management tools, opened with their sealed credentials.
+  changes: changesOnFirstUse,
 });
 const deps = wiring.deps;
 

@@ -5,6 +5,7 @@ import { CONFIG_ROUTES } from './routes/config.ts';
 import { CONSUME_ROUTES } from './routes/consume.ts';
 import { ENVIRONMENT_ROUTES } from './routes/environments.ts';
 import { GITOPS_ROUTES } from './routes/gitops.ts';
+import { CHANGE_ROUTES } from './routes/change.ts';
 import { MANIFEST_ROUTES } from './routes/manifest.ts';
 import { NOTIFICATION_ROUTES } from './routes/notifications.ts';
 import { PROMOTION_ROUTES } from './routes/promotions.ts';
@@ -36,6 +37,7 @@ export const ROUTES: Route[] = [
   ...ARTIFACT_ROUTES,
   ...NOTIFICATION_ROUTES,
   ...GITOPS_ROUTES,
+  ...CHANGE_ROUTES,
   ...WEBHOOK_ROUTES,
   ...MANIFEST_ROUTES,
   ...CONSUME_ROUTES,

@@ -22,7 +22,7 @@ export const FUNCTION_GROUPS = {
   'inbound-hooks': ['registry-notifications', 'git-hook'],
   // Stopping and going on with a promotion (cancel; a rollout's halt, resume and a target's confirmation): they answer
   // or fail the flow's task tokens, so one function with one role: the tenant-fenced write role trusts one more role, not two.
-  'promotions-control': ['promotions-cancel', 'promotions-rollout'],
+  'promotions-control': ['promotions-cancel', 'promotions-rollout', 'promotions-change-check'],
   // An approver's decision (approve, reject): both answer the approval's task token, so one function with one role: the
   // tenant-fenced write role trusts one role for both (its trust policy is at IAM's quota: promotions-rebase, which opens
   // the webhook gates' secrets, holds a role of its own, the sealing key being only where a secret is sealed or opened).
@@ -43,6 +43,9 @@ export const FUNCTION_GROUPS = {
     'notifications-put',
     'identity-provider',
     'audit-destinations-put',
+    // An environment's change-control rule: its credential sealed at save (and its GET and DELETE with it).
+    'change-control-put',
+    'change-control',
   ],
   // People: one function holds the user pool's Admin* grants (domain/access), SCIM provisioning and its token among them.
   'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create', 'scim', 'scim-token'],

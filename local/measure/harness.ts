@@ -7,6 +7,7 @@ import type { AuditAnchor } from '#domain/audit/ports';
 import { DynamoStore, documentClient } from '../../functions/adapters/dynamo-store.ts';
 import { OciRegistrySync } from '../../functions/adapters/oci/sync.ts';
 import { rememberingAnchor } from '../../functions/adapters/remembering-anchor.ts';
+import { ChangeToolsAdapter } from '../../functions/adapters/change/providers.ts';
 import { HttpGateProvider } from '../../functions/adapters/webhook-gates.ts';
 import { handler as alarmState } from '../../functions/handlers/alarm-state.ts';
 import { handler as promotionStep } from '../../functions/handlers/promotion-step.ts';
@@ -170,6 +171,8 @@ export async function openHarness(endpoint: string, streamIdleMs = 20) {
       workflow,
       events: bus,
       gates: new HttpGateProvider(),
+      // Change-controlled environments' tools (bench/change-request.ts): the real adapters, through the outbound rules.
+      changes: new ChangeToolsAdapter(),
       registry: new OciRegistrySync(),
       scheduler: { scheduleOnce: async () => undefined, scheduleRecurring: async () => undefined, cancel: async () => undefined },
       anchor: rememberingAnchor(countAnchor(new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'checkpoints.jsonl')), anchorCalls)),

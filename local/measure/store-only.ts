@@ -10,6 +10,7 @@ export function unusedPorts(): Ports {
     workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
     events: { publish: unused },
     gates: { call: unused },
+    changes: { open: unused },
     probe: { check: unused },
     gitopsStatus: { argocdApplication: unused, fluxKustomization: unused },
     registry: { sync: unused, attach: unused, verifySignature: unused },

@@ -402,12 +402,13 @@ describe('IAM hardening', () => {
     expect(sealing).toEqual([
       'audit-ship', // opens the audit stream destinations' secrets (a HEC token, OTLP headers) to ship to the SIEM
       'notifier', // opens the Slack and Teams webhooks to post
-      'promotion-step', // opens a webhook gate's secret to sign the call
-      'promotions-rebase', // runs the gates again
+      'promotion-step', // opens a webhook gate's secret to sign the call, and a change-control credential (domain/promotion/run/change-hold.ts)
+      'promotions-rebase', // runs the gates again; voids and opens again a change request
       'review', // the review page's nonces (functions/review/guard.ts)
+      'schedule-fire', // opens a change-control credential to look at a waiting promotion's change request
       // seals what it is given: environments create/update (the webhook gates' secrets), notification settings (the Slack
-      // and Teams webhooks), manifest apply (the secrets it resolved), the audit stream's destinations; with PUT …/git-target
-      // and the identity provider
+      // and Teams webhooks), manifest apply (the secrets it resolved), the audit stream's destinations, PUT …/change-control;
+      // with PUT …/git-target and the identity provider
       'secret-writers',
     ]);
     expect(handlersOf('secret-writers')).toEqual(

@@ -66,6 +66,7 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
       },
     },
     gates: { call: absent('a webhook gate') },
+    changes: { open: absent('a change management tool') },
     sealer: testSealer,
     registry: { sync: absent('the registry'), attach: absent('the registry'), verifySignature: absent('the registry') },
     git: {

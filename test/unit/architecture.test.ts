@@ -53,7 +53,7 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
-  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts, verification ← gitops, attestation ← promotion ← notify, webhooks ← manifest, on every import, types included; no context imports the composition (domain/ports.ts), and a context's ports augment only the kernel's deps", () => {
+  it("orders the domain by context: kernel ← audit ← access ← freeze ← config ← artifacts, verification, change ← gitops, attestation ← promotion ← notify, webhooks ← manifest, on every import, types included; no context imports the composition (domain/ports.ts), and a context's ports augment only the kernel's deps", () => {
     const ORDER: Record<string, number> = {
       kernel: 0,
       audit: 1,
@@ -62,12 +62,12 @@ describe('architecture', () => {
       config: 4,
       artifacts: 5,
       verification: 5,
+      change: 5,
       gitops: 6,
       promotion: 7,
       notify: 8,
       webhooks: 8,
       attestation: 6,
-      change: 6,
       manifest: 9,
     };
     const files = tsFilesIn('domain');

@@ -2,6 +2,7 @@ import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved } from '../aggregate.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { cancelSchedule } from '../run/schedule.ts';
+import { scheduleName } from '../run/schedule-name.ts';
 import { wakeAfterCancel } from '../run/queue.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
 
@@ -26,5 +27,8 @@ export async function cancelPromotion(deps: With<'scheduler' | 'workflow'>, ctx:
   if (before.taskToken) await deps.workflow.sendTaskFailure(before.taskToken, 'Cancelled', reason ?? 'cancelled');
   // Held behind another promotion, and perhaps the one woken when that one ended: the next one goes on.
   await wakeAfterCancel(deps, before);
+  // Its change request is cancelled in the tool where the credential's key is (schedule-fire: domain/promotion/run/change-hold.ts closeChange).
+  if (after.changeRequest?.ref && !after.changeRequest.closed)
+    await deps.scheduler.scheduleOnce(scheduleName(after), deps.clock(), { tenant: after.tenant, promotionId: after.id });
   return after;
 }

@@ -1,4 +1,5 @@
 import { flowDecision } from './deadlines.ts';
+import { isTerminal } from '../../kernel/lifecycle.ts';
 import { scheduleName } from './schedule-name.ts';
 import { freezeOverridden, requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { RuleViolation, TransitionNotAllowed, ValidationFailed } from '../../kernel/errors.ts';
@@ -6,7 +7,7 @@ import { activeWindowOf, nextAllowedOf } from '../../freeze/windows.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, ENGINE, guard, moved, patched } from '../aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
-import type { Promotion } from '../../kernel/promotion-model.ts';
+import { heldByChange, type Promotion } from '../../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from '../request/policy.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { parkedWave, pausedBefore, waveGate, waveStarted } from '../rollout/start.ts';
@@ -80,8 +81,22 @@ export async function schedulePromotion(deps: With<'scheduler'>, ctx: Ctx, id: s
  * A schedule fired: resume the flow parked at its go task. If the flow is not
  * parked yet (the token is not stored), throw so the scheduler retries.
  */
-export async function fireSchedule(deps: With<'workflow' | 'scheduler'>, tenant: string, id: string): Promise<{ fired: boolean; status: string }> {
+export async function fireSchedule(
+  deps: With<'workflow' | 'scheduler'> & Partial<With<'changes'>>,
+  tenant: string,
+  id: string,
+): Promise<{ fired: boolean; status: string }> {
   const p = await loadPromotion(deps, tenant, id);
+  // Ended with its change request open (cancelled while it waited): the request is cancelled in the tool here, where its credential opens.
+  if (isTerminal(p.status) && p.changeRequest?.ref && !p.changeRequest.closed && deps.changes) {
+    await (await import('./change-hold.ts')).closeChange(deps as With<'changes'>, tenant, id);
+    return { fired: false, status: p.status };
+  }
+  // Held for its change request: the request is looked at here, and the flow woken only when it may go on (domain/promotion/run/change-hold.ts).
+  if (p.status === 'SCHEDULED' && heldByChange(p.heldBy) && deps.changes) {
+    const looked = await (await import('./change-hold.ts')).recheckChange(deps as With<'workflow' | 'scheduler' | 'changes'>, p);
+    return { fired: !looked.waiting && looked.status === 'SCHEDULED', status: looked.status };
+  }
   // A rollout whose next wave waited (a start window, a freeze; domain/promotion/rollout/): the wave is checked
   // again as any wave start is, then started (its task answered) or left waiting until the next look.
   if (p.status === 'EXECUTING' && p.rollout?.waiting && p.taskToken && !p.rollout.halted && !p.rollout.stopping) {

@@ -23,7 +23,8 @@ export interface StepInput {
 }
 
 /** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets, monitors' alarms, health URLs, GitOps controllers and metrics providers. */
-export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'gitopsStatus' | 'metrics' | 'anchor'>;
+export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'gitopsStatus' | 'metrics' | 'anchor'> &
+  Partial<With<'changes'>>;
 
 export interface Step {
   /** the ASL task waits for its token (waitForTaskToken): the step needs `taskToken` */
@@ -90,10 +91,26 @@ export const STEP_NAMES = Object.keys(STEPS) as [StepName, ...StepName[]];
  * Runs one task of the flow (the step function's whole job, after it parsed its input): the row of the
  * step table, with the task token required of the steps that wait for one.
  */
-export function runStep(deps: StepDeps, input: StepInput & { step: StepName }) {
+/**
+ * The steps after which a baked or failed promotion may have ended: its change request (if it has one) is noted and
+ * closed then. Execute closes its own (it knows whether the promotion is change-controlled: no read more for the rest).
+ */
+const MAY_END: ReadonlySet<StepName> = new Set(['verify', 'fail', 'expire', 'rollout-complete']);
+
+export async function runStep(deps: StepDeps, input: StepInput & { step: StepName }) {
   const step: Step = STEPS[input.step];
   const taskToken = step.waitsForToken ? z.string().check(z.minLength(1)).parse(input.taskToken) : (input.taskToken ?? '');
-  return step.run(deps, { ...input, taskToken });
+  const out = await step.run(deps, { ...input, taskToken });
+  if (MAY_END.has(input.step)) await closeIfChangeControlled(deps, input);
+  return out;
+}
+
+/** A promotion that ended with a change request open: closed (domain/promotion/run/change-hold.ts), loaded only when it has one. */
+async function closeIfChangeControlled(deps: StepDeps, input: StepInput): Promise<void> {
+  const p = await deps.store.getPromotion(input.tenant, input.promotionId);
+  if (!p?.changeRequest?.ref || p.changeRequest.closed) return;
+  if (!deps.changes) throw new Error('a change-controlled promotion, and no change tools composed in this function');
+  await (await import('./change-hold.ts')).closeChange({ ...deps, changes: deps.changes }, input.tenant, input.promotionId);
 }
 
 /** The promotion step function's input as the flow (statemachines/promotion.asl.json) sends it: checked before any step runs. */

@@ -48,7 +48,12 @@ function nextFor(p: Promotion): Next {
  * APPROVED or VALIDATION_FAILED. A promotion that now waits for approvers keeps the flow's task token
  * in the same write (`stored`), so the approval that decides finds it at once.
  */
-async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: string, id: string, token: string): Promise<{ next: Next; stored: boolean }> {
+async function gatesStep(
+  deps: With<'gates' | 'metrics' | 'anchor'>,
+  tenant: string,
+  id: string,
+  token: string,
+): Promise<{ next: Next; stored: boolean; changeControlled: boolean }> {
   // The target is read once per step: the gates need it, and so does the record (its bake time).
   let targetRead: Promise<Environment | null> | undefined;
   const target = (env: string) => (targetRead ??= deps.store.getEnvironment(tenant, env));
@@ -80,6 +85,8 @@ async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: str
       ...soakOfTarget(await target(p.targetEnvironment)),
       // An environment with targets: execution rolls out through its waves (the plan is made when it starts).
       ...(hasTargets((await target(p.targetEnvironment)) ?? {}) ? { rollout: { waves: [], wave: 0 } } : {}),
+      // Change control: its request is opened and waited for when it is about to execute (domain/promotion/run/change-hold.ts).
+      ...((await target(p.targetEnvironment))?.changeControl ? { changeControlled: true } : {}),
       ...(to === 'AWAITING_APPROVAL' ? { taskToken: token } : {}),
     });
     const events =
@@ -91,7 +98,7 @@ async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: str
     return { next, action: 'promotion.gates', by: ENGINE, ops: events };
   });
   const p = after ?? before;
-  return { next: nextFor(p), stored: !!after && p.status === 'AWAITING_APPROVAL' };
+  return { next: nextFor(p), stored: !!after && p.status === 'AWAITING_APPROVAL', changeControlled: !!p.changeControlled };
 }
 
 /**
@@ -101,8 +108,15 @@ async function gatesStep(deps: With<'gates' | 'metrics' | 'anchor'>, tenant: str
  * a gates task, a router and an approval wait: an approved promotion takes three transitions
  * (this, Route, Execute) where it took five.
  */
-export async function decideStep(deps: With<'gates' | 'workflow' | 'metrics' | 'anchor'>, tenant: string, id: string, token: string): Promise<{ next: Next }> {
+export async function decideStep(
+  deps: With<'gates' | 'workflow' | 'metrics' | 'anchor'> & Partial<With<'changes' | 'scheduler'>>,
+  tenant: string,
+  id: string,
+  token: string,
+): Promise<{ next: Next }> {
   const g = await gatesStep(deps, tenant, id, token);
+  // Change control: the request is opened as soon as the gates passed, so the change board and the approvers decide side by side.
+  if (g.changeControlled && g.next !== 'done') await (await import('./change-hold.ts')).openChange(withChanges(deps), tenant, id);
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {
     // The gates ran before (a re-run execution): store this execution's token.
@@ -149,17 +163,30 @@ export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: st
  * lease, because the conditional write of the target's head/pointer is the lock, and no separate
  * verify, because the transaction is all or nothing.
  */
-export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'scheduler'>, tenant: string, id: string, bake = true): Promise<{ next: Next }> {
+export async function executeStep(
+  deps: With<'alarms' | 'git' | 'registry' | 'scheduler'> & Partial<With<'changes'>>,
+  tenant: string,
+  id: string,
+  bake = true,
+): Promise<{ next: Next }> {
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return held;
-  const read = await soakHold(deps, unfrozen);
+  const soaked = await soakHold(deps, unfrozen);
+  // Change control (domain/promotion/run/change-hold.ts): read and loaded only for a promotion whose target had a rule when its gates ran.
+  const read = soaked.changeControlled
+    ? await (await import('./change-hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
+    : soaked;
+  if (!read) return { next: 'done' };
   await monitorCheck(deps, read);
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
   // Loaded on first use, by artifact promotions only (a config or flag release is never a pull request).
   if (read.subject.type === 'artifact' || read.subject.type === 'bundle') await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, read);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, read);
-    if (done) return { next: 'done' };
+    if (done) {
+      if (read.changeControlled) await (await import('./change-hold.ts')).closeChange(withChanges(deps), tenant, id);
+      return { next: 'done' };
+    }
   }
   const p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
@@ -180,4 +207,10 @@ export async function executeStep(deps: With<'alarms' | 'git' | 'registry' | 'sc
     return { next: patched(cur, deps.clock(), { result: ops.result }), action: 'promotion.execute', by: ENGINE, ops: ops.ops };
   });
   return { next: 'execute' };
+}
+
+/** The change tools, which a function running a change-controlled promotion's steps composes (promotion-step, schedule-fire). */
+function withChanges<D extends Partial<With<'changes'>>>(deps: D): D & With<'changes'> {
+  if (!deps.changes) throw new Error('a change-controlled promotion, and no change tools composed in this function');
+  return deps as D & With<'changes'>;
 }

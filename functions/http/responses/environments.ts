@@ -285,6 +285,9 @@ export const statusResponse = /* @__PURE__ */ z.schema(() =>
           behind: z
             .optional(z.string())
             .check(z.describe('queued behind this promotion, which executes into the environment now (it goes on when that one ends)')),
+          changeRequest: z
+            .optional(z.strictObject({ number: z.nullable(z.string()), url: z.nullable(z.string()), state: z.nullable(z.string()) }))
+            .check(z.describe("change control: the change request it is bound to in the tenant's tool (its number, link and state when last read)")),
         }),
       ),
     })

@@ -1,3 +1,4 @@
+import { changeRequestResponse } from './change.ts';
 import * as z from '#domain/kernel/zod';
 import { STATUSES } from '#domain/kernel/lifecycle';
 import { actedVia, digest, occurrence, open, time } from './common.ts';
@@ -50,6 +51,13 @@ const heldBy = /* @__PURE__ */ z.schema(() =>
         ),
       ),
     soakHold,
+    z
+      .strictObject({ change: z.strictObject({ number: z.string(), state: z.string() }), reason: z.string(), until: time })
+      .check(
+        z.describe(
+          "the environment's change request is not approved yet, or its planned window is not open: the promotion goes on when it is (looked at again by `until`, or at once with POST …/change-request/check)",
+        ),
+      ),
   ]),
 );
 /** A bundle's configuration part: an environment's snapshot, all of it or the keys matching `keyPatterns`. */
@@ -108,6 +116,9 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
     scheduledAt: z.nullable(time),
     whenFrozen: z.enum(['wait', 'fail']),
     heldBy: z.nullable(heldBy),
+    changeRequest: z
+      .nullable(changeRequestResponse)
+      .check(z.describe("the change request opened in the environment's change management tool (change control), its state when last read")),
     freezeOverride: z.nullable(open),
     monitorAlarm: z
       .nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))

@@ -1,0 +1,26 @@
+import type { ChangeControl } from '#domain/kernel/model';
+import { ChangeRefused, type ChangeProvider, type ChangeTemplateCheck, type ChangeTools } from '#domain/change/ports';
+import { openSealed } from '../secret-box.ts';
+
+/**
+ * The one place a change management tool is wired: a provider's adapter, opened with the rule's credential (opened
+ * here from its seal, or the plain one a save is checking). Jira Service Management joins with one line here.
+ */
+const PROVIDERS: Record<ChangeControl['provider'], ((rule: ChangeControl, credentials: never) => Promise<ChangeProvider & ChangeTemplateCheck>) | null> = {
+  servicenow: async (rule, credentials) => new (await import('./servicenow.ts')).ServiceNowChanges(rule, credentials),
+  jira: null,
+};
+
+export class ChangeToolsAdapter implements ChangeTools {
+  async open(rule: ChangeControl, plain?: string): Promise<ChangeProvider & ChangeTemplateCheck> {
+    const make = PROVIDERS[rule.provider];
+    if (!make) throw new ChangeRefused(`the change management tool '${rule.provider}' is not available yet in this deployment: use servicenow`, 422);
+    let credentials: unknown;
+    try {
+      credentials = JSON.parse(plain ?? (await openSealed(rule.credentials)));
+    } catch {
+      throw new ChangeRefused('the change-control credential could not be opened with the secrets key: save the rule again with its credentials');
+    }
+    return make(rule, credentials as never);
+  }
+}

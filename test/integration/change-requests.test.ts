@@ -1,0 +1,291 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { startServiceNowStandin, type ServiceNowStandin } from '../support/servicenow-standin.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { LocalWorkflow } from '../../local/workflow.ts';
+
+let t: TestStack;
+let sn: ServiceNowStandin;
+const cred = { user: 'stageline.integration', password: 'pw-0f9c3e' };
+beforeAll(async () => {
+  t = await startTestStack();
+  sn = await startServiceNowStandin(cred);
+});
+afterAll(async () => {
+  await sn?.stop();
+  await t?.stop();
+});
+
+type Users = Awaited<ReturnType<TestStack['users']>>;
+
+async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`${what}: never, within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A line whose staging runs a release, and production under change control in the ServiceNow stand-in. */
+async function changeControlledLine(): Promise<{ u: Users; tenant: string }> {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin);
+  const rule = await t.call('PUT', '/api/v1/environments/production/change-control', {
+    token: u.admin,
+    body: { provider: 'servicenow', instanceUrl: sn.url, credentials: { basic: cred } },
+  });
+  expect(rule.status, JSON.stringify(rule.body)).toBe(200);
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+  const s = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+  expect((await waitFor(t, u.viewer, s.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'])).status).toBe('COMPLETED');
+  return { u, tenant };
+}
+
+/** Requests staging → production and waits until it is held for its change request (approved in Stageline first when asked). */
+async function heldForChange(u: Users) {
+  const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+  expect(p.status, JSON.stringify(p.body)).toBe(201);
+  await approveIfAsked(t, u, p.body.id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'REJECTED']);
+  const held = await waitFor(t, u.viewer, p.body.id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
+  return held;
+}
+
+describe('change requests: a promotion into a change-controlled environment waits for its ServiceNow change request', () => {
+  it('the rule: saved (credential sealed, never shown, kept by a body without it), and bad input named field by field (never a 500)', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const url = '/api/v1/environments/production/change-control';
+    expect((await t.call('GET', url, { token: u.viewer })).status).toBe(404);
+    const put = await t.call('PUT', url, { token: u.admin, body: { provider: 'servicenow', instanceUrl: sn.url, credentials: { basic: cred } } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body).toMatchObject({ provider: 'servicenow', type: 'normal', approvedStates: ['-2', '-1'], credentialKind: 'basic', template: null });
+    expect(JSON.stringify(put.body)).not.toContain(cred.password);
+    // What GET answered, sent back as it is: the credential stays.
+    const got = await t.call('GET', url, { token: u.viewer });
+    const again = await t.call('PUT', url, { token: u.admin, body: { ...got.body, approvedStates: ['-1'] } });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ approvedStates: ['-1'], credentialKind: 'basic' });
+    const env = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    expect(JSON.stringify(env.body)).not.toContain(cred.password);
+
+    const bad = async (body: Record<string, unknown>, status: number, field: string, says: RegExp) => {
+      const r = await t.call('PUT', url, { token: u.admin, body: { provider: 'servicenow', instanceUrl: sn.url, ...body } });
+      expect(r.status, JSON.stringify(r.body)).toBe(status);
+      expect(JSON.stringify(r.body)).toContain(field.replace(/^body\./, ''));
+      expect(JSON.stringify(r.body)).toMatch(says);
+    };
+    await bad({ provider: 'remedy' }, 400, 'body.provider', /unknown provider 'remedy': use servicenow or jira/);
+    await bad({ approvedStates: ['-2', 'Approved'] }, 400, 'body.approvedStates.1', /unknown state 'Approved'/);
+    await bad({ approvedStates: ['4'] }, 400, 'body.approvedStates.0', /ends a request/);
+    await bad({ instanceUrl: 'not a url' }, 400, 'body.instanceUrl', /not a valid URL/);
+    await bad({ instanceUrl: 'https://10.0.0.8' }, 400, 'body.instanceUrl', /private/);
+    await bad({ type: 'emergency' }, 400, 'body.type', /unknown type 'emergency'/);
+    await bad({ type: 'standard' }, 400, 'body.template', /needs its template/);
+    await bad({ credentials: { basic: { user: 'x' } } }, 400, 'body.credentials', /basic/);
+    // A template that does not exist: ServiceNow's answer, said plainly, at save.
+    await bad({ type: 'standard', template: 'No such template' }, 400, 'body.template', /no standard change template 'No such template'/);
+    // Jira is not wired in yet: a clear 422.
+    await bad({ provider: 'jira' }, 422, 'jira', /not available/);
+    // A standard template that exists (by name) is taken.
+    const std = await t.call('PUT', url, {
+      token: u.admin,
+      body: { provider: 'servicenow', instanceUrl: sn.url, type: 'standard', template: sn.templates[0]!.name },
+    });
+    expect(std.status, JSON.stringify(std.body)).toBe(200);
+    expect(std.body).toMatchObject({ type: 'standard', template: sn.templates[0]!.name, credentialKind: 'basic' });
+    expect((await t.call('DELETE', url, { token: u.admin })).status).toBe(204);
+    expect((await t.call('GET', url, { token: u.viewer })).status).toBe(404);
+  });
+
+  it('waits for approval and for the planned window (not before it), executes inside it, notes its start and end and closes the request successful', async () => {
+    const { u, tenant } = await changeControlledLine();
+    const held = await heldForChange(u);
+    expect(held.status).toBe('SCHEDULED');
+    expect(held.heldBy).toMatchObject({ change: { number: expect.stringMatching(/^CHG/) }, reason: expect.stringContaining('not approved yet') });
+    const [req] = sn.byCorrelation(held.id);
+    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    expect(held.changeRequest).toMatchObject({
+      provider: 'servicenow',
+      number: req!.number,
+      url: expect.stringContaining(req!.sys_id),
+      digest: held.releaseDigest,
+    });
+    // What the board reads: the release, its digest, the gates' verdicts and the decision record.
+    expect(req!.short_description).toContain('production');
+    expect(req!.description).toContain(held.releaseDigest);
+    expect(req!.description).toContain(`/api/v1/promotions/${held.id}/decision`);
+    expect(req!.description).toMatch(/Gates:/);
+    // The pipeline (the status overview) names it beside the waiting promotion.
+    const pending = (await t.call('GET', '/api/v1/status', { token: u.viewer })).body.pending.find((x: any) => x.id === held.id);
+    expect(pending.changeRequest).toEqual({ number: req!.number, url: held.changeRequest.url, state: expect.any(String) });
+    expect(pending.why).toContain(req!.number);
+    const audit = async () => (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${held.id}`, { token: u.viewer })).body.items;
+    expect((await audit()).some((e: any) => e.action === 'promotion.change.open' && e.reason.includes(req!.number))).toBe(true);
+
+    // However long the board takes, the flow stays parked: three looks of its schedule (1, 2, 4 minutes apart) add no transition.
+    const transitions = () => t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: held.id }));
+    const parked = transitions();
+    expect(parked).toBeGreaterThan(0);
+    expect(parked).toBeLessThanOrEqual(4); // Decide, Route, Execute (held), AwaitGo
+    for (let look = 1; look <= 3; look++) {
+      const cur = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
+      t.stack.clock.advanceTo(Date.parse(cur.heldBy.until) + 1000);
+      await until(
+        async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.heldBy?.until !== cur.heldBy.until,
+        `look ${look}`,
+      );
+    }
+    expect(transitions()).toBe(parked);
+    console.log(`change-controlled promotion: ${parked} state transitions while it waits (after 3 looks)`);
+    // Approved for a window an hour from now: a look now does not let it go.
+    const now = t.stack.clock.date().getTime();
+    sn.approve(req!.number, { start: new Date(now + 3600_000), end: new Date(now + 7200_000) });
+    const check = await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} });
+    expect(check.status, JSON.stringify(check.body)).toBe(200);
+    await until(
+      async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.heldBy?.reason.includes('window has not opened'),
+      'the window is seen',
+    );
+    const waiting = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
+    expect(waiting.status).toBe('SCHEDULED');
+    // The next look is when the window opens, not a minute later and again.
+    expect(Date.parse(waiting.heldBy.until)).toBeLessThanOrEqual(now + 3600_000);
+    expect(sn.byCorrelation(held.id)[0]!.notes).toEqual([]);
+
+    // The window opens: it executes, noted and closed.
+    t.stack.clock.advanceTo(now + 3600_000 + 1000);
+    const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 30_000);
+    expect(done.status).toBe('COMPLETED');
+    await until(() => sn.byCorrelation(held.id)[0]!.state === '3', 'the request is closed');
+    const closed = sn.byCorrelation(held.id)[0]!;
+    expect(closed.close_code).toBe('successful');
+    expect(closed.notes.some((n) => n.includes('starts executing'))).toBe(true);
+    expect(closed.notes.some((n) => n.includes('completed'))).toBe(true);
+    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    await until(
+      async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.closed === 'successful',
+      'closed on the promotion',
+    );
+    const after = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
+    expect(after.changeRequest).toMatchObject({ number: closed.number, closed: 'successful' });
+    expect((await audit()).some((e: any) => e.action === 'promotion.change.close')).toBe(true);
+    expect(sn.violations).toEqual([]);
+  });
+
+  it("a request rejected in ServiceNow ends the promotion REJECTED with the tool's reason; nothing changes in production", async () => {
+    const { u } = await changeControlledLine();
+    const held = await heldForChange(u);
+    expect(held.status).toBe('SCHEDULED');
+    const [req] = sn.byCorrelation(held.id);
+    sn.reject(req!.number, 'Overlaps the quarter-end freeze agreed by the CAB');
+    expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
+    const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
+    expect(ended.status).toBe('REJECTED');
+    expect(ended.rejection.reason).toContain('Overlaps the quarter-end freeze agreed by the CAB');
+    expect(ended.rejection.reason).toContain(req!.number);
+    const prod = await t.call('GET', '/api/v1/environments/production/configs', { token: u.viewer });
+    expect(JSON.stringify(prod.body)).not.toContain('feature.x');
+    expect(sn.violations).toEqual([]);
+  });
+
+  it('a create whose answer was lost is found again by the promotion id: one request, never two', async () => {
+    const { u } = await changeControlledLine();
+    sn.loseNextCreate();
+    const before = sn.creates;
+    const held = await heldForChange(u);
+    expect(held.status).toBe('SCHEDULED');
+    // The create's answer was lost (the gates' look): the next look asks ServiceNow for the promotion's request before creating one.
+    await until(async () => !!(await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.number, 'the request is found');
+    expect(sn.creates - before).toBe(1);
+    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    const p = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
+    expect(p.changeRequest.number).toBe(sn.byCorrelation(held.id)[0]!.number);
+  });
+
+  it('a promotion rolled back while it bakes (an alarm of its monitors) closes its request unsuccessful, with a note saying why', async () => {
+    const { u, tenant } = await changeControlledLine();
+    const alarm = `arn:aws:cloudwatch:us-east-1:000000000000:alarm:${tenant}/p99`;
+    const prod = await t.call('GET', '/api/v1/environments/production', { token: u.viewer });
+    const set = await t.call('PATCH', '/api/v1/environments/production', {
+      token: u.admin,
+      body: { version: prod.body.version, bakeSeconds: 600, monitors: [alarm] },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    const held = await heldForChange(u);
+    const [req] = sn.byCorrelation(held.id);
+    sn.approve(req!.number);
+    expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
+    await waitFor(t, u.viewer, held.id, ['EXECUTING', 'COMPLETED', 'FAILED', 'REJECTED'], 30_000);
+    await until(async () => !!(await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.result, 'the target changed');
+    expect(sn.byCorrelation(held.id)[0]!.notes.some((n) => n.includes('starts executing'))).toBe(true);
+    const event = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      account: '000000000000',
+      region: 'us-east-1',
+      time: t.stack.clock.date().toISOString(),
+      resources: [alarm],
+      detail: {
+        alarmName: `${tenant}/p99`,
+        state: { value: 'ALARM', reason: 'p99 above 800 ms', timestamp: t.stack.clock.date().toISOString() },
+        previousState: { value: 'OK' },
+      },
+    };
+    expect((await t.call('POST', '/dev/events', { body: event })).status).toBe(202);
+    const done = await waitFor(t, u.viewer, held.id, ['ROLLED_BACK', 'FAILED', 'COMPLETED'], 30_000);
+    expect(done.status).toBe('ROLLED_BACK');
+    await until(() => sn.byCorrelation(held.id)[0]!.state === '3', 'the request is closed');
+    const closed = sn.byCorrelation(held.id)[0]!;
+    expect(closed.close_code).toBe('unsuccessful');
+    expect(closed.close_notes).toContain('ROLLED_BACK');
+    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    expect(sn.violations).toEqual([]);
+  });
+
+  it('is opened as soon as the gates pass (the board and the approvers decide side by side); a rebase voids it (noted, cancelled) and opens a new one for the new digest', async () => {
+    const { u } = await changeControlledLine();
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    const waiting = await waitFor(t, u.viewer, p.body.id, ['AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED', 'FAILED']);
+    expect(waiting.status).toBe('AWAITING_APPROVAL');
+    await until(
+      async () => !!(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.number,
+      'opened with the gates',
+    );
+    const [first] = sn.byCorrelation(p.body.id);
+    expect(first!.description).toContain(waiting.releaseDigest);
+    // staging moves on: the promotion is rebased onto it (a new release digest).
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.y', value: 1 } });
+    const s2 = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'staging' } });
+    expect((await waitFor(t, u.viewer, s2.body.id, ['COMPLETED', 'FAILED', 'CANCELLED'])).status).toBe('COMPLETED');
+    const rebased = await t.call('POST', `/api/v1/promotions/${p.body.id}/rebase`, { token: u.deployer, body: {} });
+    expect(rebased.status, JSON.stringify(rebased.body)).toBe(200);
+    expect(rebased.body.releaseDigest).not.toBe(waiting.releaseDigest);
+    expect(rebased.body.changeRequest).toMatchObject({
+      digest: rebased.body.releaseDigest,
+      voided: [{ number: first!.number, digest: waiting.releaseDigest }],
+    });
+    expect(rebased.body.changeRequest.number).not.toBe(first!.number);
+    // The old request: noted and cancelled; the new one names the new digest.
+    expect(first!.state).toBe('4');
+    expect(first!.notes.some((n) => n.includes('void'))).toBe(true);
+    const second = sn.records.find((r) => r.number === rebased.body.changeRequest.number)!;
+    expect(second.description).toContain(rebased.body.releaseDigest);
+    const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer })).body.items;
+    expect(audit.some((e: any) => e.action === 'promotion.change.void')).toBe(true);
+    expect(sn.violations).toEqual([]);
+  });
+
+  it('a promotion cancelled while it waits cancels its change request in ServiceNow, with a note', async () => {
+    const { u } = await changeControlledLine();
+    const held = await heldForChange(u);
+    expect(held.status).toBe('SCHEDULED');
+    const [req] = sn.byCorrelation(held.id);
+    const cancelled = await t.call('DELETE', `/api/v1/promotions/${held.id}?reason=${encodeURIComponent('superseded by the hotfix')}`, { token: u.deployer });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    await until(() => sn.byCorrelation(held.id)[0]!.state === '4', 'the request is cancelled');
+    expect(req!.notes.some((n) => n.includes('CANCELLED') && n.includes('superseded by the hotfix'))).toBe(true);
+    await until(async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.closed === 'cancelled', 'recorded');
+    expect(sn.violations).toEqual([]);
+  });
+});
