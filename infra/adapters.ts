@@ -16,7 +16,7 @@
 import { ANCHOR_SIGN, ATTESTATION_SIGN, TENANT_KEY_PURPOSE, TENANT_KEY_SPEC, TENANT_KEY_TAG } from '../functions/adapters/kms-s3-anchor.ts';
 import type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
 import { getSecret, SECRET_ADAPTERS } from './adapters-secrets.ts';
-import { METRIC_ROLE_CONDITION } from './metric-roles.ts';
+import { TENANT_ROLE_ADAPTERS } from './adapters-tenant-roles.ts';
 
 export type { AdapterDecl, Grant, Need, Resource } from './adapter-types.ts';
 export { TENANT_SECRET_SESSION } from './adapters-secrets.ts';
@@ -49,6 +49,7 @@ const onTenantKeys = (...actions: string[]): Grant => ({ actions, on: 'attestati
 export const ADAPTERS: AdapterDecl[] = [
   // Secrets, tenant secrets and registry credentials (infra/adapters-secrets.ts).
   ...SECRET_ADAPTERS,
+  ...TENANT_ROLE_ADAPTERS,
   {
     module: adapter('sfn-workflow'),
     calls: {
@@ -204,35 +205,6 @@ export const ADAPTERS: AdapterDecl[] = [
       'alarms.states': { commands: { DescribeAlarms: [on('monitoredAlarms', 'cloudwatch:DescribeAlarms')] } },
     },
     notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server' },
-  },
-  {
-    // CloudWatch analysis: the promotion step assumes the role the tenant registered for the target's account (with the
-    // tenant's external id, infra/metric-roles.ts) and reads with that session: GetMetricData is authorised in that account.
-    module: 'functions/adapters/metrics/cloudwatch.ts',
-    calls: {
-      'metrics.query': {
-        commands: {
-          AssumeRole: [{ actions: ['sts:AssumeRole'], on: 'tenantMetricRoles', condition: METRIC_ROLE_CONDITION }],
-          GetMetricData: [on('tenantMetricSession', 'cloudwatch:GetMetricData')],
-        },
-      },
-    },
-    notDeployed: { CLOUDWATCH_ENDPOINT: 'local and tests: another CloudWatch-protocol server, whose STS answers the AssumeRole' },
-  },
-  {
-    // The audit stream's S3 destination: the shipper assumes the role the tenant set up in its own account (with the tenant's
-    // external id, and the tenant as a session tag) and writes the tenant's bucket with that session.
-    module: 'functions/adapters/siem/s3.ts',
-    always: {
-      commands: {
-        AssumeRole: [
-          { actions: ['sts:AssumeRole'], on: 'tenantAuditRoles', condition: METRIC_ROLE_CONDITION },
-          // Tagging is authorised apart from the assumption (no external id in its context): never a role of this account.
-          { actions: ['sts:TagSession'], on: 'tenantAuditRoles', condition: { StringNotEquals: METRIC_ROLE_CONDITION.StringNotEquals } },
-        ],
-        PutObject: [on('tenantAuditSession', 's3:PutObject')],
-      },
-    },
   },
   {
     // Where people sign in (GET /api/v1/auth/config): the user pool domain and the app client.
