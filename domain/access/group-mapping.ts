@@ -161,10 +161,7 @@ export function tenantOfProvider(name: string): string | null {
  * taken away), once each, sorted. A tenant provider only `own` names is not kept: the pool is what says it exists.
  */
 export function clientProviders(own: readonly string[], tenants: readonly string[]): string[] {
-  return [
-    ...new Set(own.filter((p) => tenantOfProvider(p) === null)),
-    ...[...new Set(tenants.filter((p) => tenantOfProvider(p) !== null))].sort(),
-  ];
+  return [...new Set(own.filter((p) => tenantOfProvider(p) === null)), ...[...new Set(tenants.filter((p) => tenantOfProvider(p) !== null))].sort()];
 }
 
 /** One line per entry, for the audit's before/after. */

@@ -27,6 +27,9 @@ interface Properties {
   ConsoleUrl?: string;
 }
 
+/** What UpdateUserPoolClient takes, the pool and the client named. */
+type Settings = UpdateUserPoolClientCommandInput & { UserPoolId: string; ClientId: string };
+
 const cognito = new CognitoIdentityProviderClient({});
 
 /** Every identity provider's name in the user pool (ListIdentityProviders answers 60 at most a page). */
@@ -42,7 +45,7 @@ async function poolProviders(poolId: string): Promise<string[]> {
 }
 
 /** The template's settings, as the resource carries them: refused with the property named when they are not what the stack writes. */
-function settingsOf(props: Properties): { settings: UpdateUserPoolClientCommandInput; consoleUrl: string } {
+function settingsOf(props: Properties): { settings: Settings; consoleUrl: string } {
   let settings: unknown;
   try {
     settings = JSON.parse(props.Settings ?? '');
@@ -54,7 +57,7 @@ function settingsOf(props: Properties): { settings: UpdateUserPoolClientCommandI
     throw new Error("the resource's Settings property names no UserPoolId and ClientId");
   if (typeof props.ConsoleUrl !== 'string' || !/^https:\/\//.test(props.ConsoleUrl))
     throw new Error("the resource's ConsoleUrl property is not the console's https address");
-  return { settings: s as UpdateUserPoolClientCommandInput, consoleUrl: props.ConsoleUrl };
+  return { settings: s as Settings, consoleUrl: props.ConsoleUrl };
 }
 
 /** The client's settings to write: the template's, the console's address added once, the providers by the one rule. */
@@ -100,7 +103,12 @@ export const handler = withLambdaContext(async (event: CloudFormationCustomResou
   let failure: string | undefined;
   if (event.RequestType !== 'Delete') {
     try {
-      await logged('app client written', { request: event.RequestType, client: clientId }, () => write(props), (providers) => ({ providers }));
+      await logged(
+        'app client written',
+        { request: event.RequestType, client: clientId },
+        () => write(props),
+        (providers) => ({ providers }),
+      );
     } catch (err) {
       failure = `${(err as Error).name}: ${(err as Error).message}`;
     }

@@ -94,7 +94,8 @@ function event(type: 'Create' | 'Update' | 'Delete', settings: Record<string, un
     },
   };
   if (type === 'Create') return { ...base, RequestType: 'Create' };
-  if (type === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: 'console-callback-client-1', OldResourceProperties: base.ResourceProperties };
+  if (type === 'Update')
+    return { ...base, RequestType: 'Update', PhysicalResourceId: 'console-callback-client-1', OldResourceProperties: base.ResourceProperties };
   return { ...base, RequestType: 'Delete', PhysicalResourceId: 'console-callback-client-1' };
 }
 
