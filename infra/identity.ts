@@ -1,9 +1,9 @@
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import * as cr from 'aws-cdk-lib/custom-resources';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { logGroup } from './function.ts';
-import { CfnResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { HandlerFunction, logGroup, RUNTIME } from './function.ts';
+import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { createHash } from 'node:crypto';
 import { PLATFORM_GROUP, ROLES } from '../domain/access/auth.ts';
 import { loginDomainStart } from './names.ts';
@@ -12,23 +12,37 @@ import { CLI_REDIRECT_URI } from '../functions/adapters/login.ts';
 
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-/** cdk-nag findings on CDK's custom-resource function (one call at deploy time, made by CloudFormation), and why each is fine there. */
-const CUSTOM_RESOURCE_FUNCTION_FINDINGS = [
-  { id: 'AwsSolutions-L1', reason: "CDK's own custom-resource function (its runtime is CDK's choice, updated with aws-cdk-lib); it runs at deploy time only." },
-  { id: 'Serverless-LambdaLatestVersion', reason: "CDK's own custom-resource function: its runtime is CDK's choice, updated with aws-cdk-lib." },
-  { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'Calls one AWS API (cognito-idp UpdateUserPoolClient) at deploy time: no private resource to reach.' },
+/** The deploy-time writer of the app client (functions/handlers/console-callback.ts) and the calls its role may make on the user pool. */
+export const CONSOLE_CALLBACK = 'console-callback';
+export const CONSOLE_CALLBACK_ACTIONS = ['cognito-idp:ListIdentityProviders', 'cognito-idp:UpdateUserPoolClient'] as const;
+
+/** cdk-nag findings on the console-callback function (one call at deploy time, made by CloudFormation), and why each is fine there. */
+const CONSOLE_CALLBACK_FINDINGS = [
+  {
+    id: 'AwsSolutions-L1',
+    reason:
+      'Node.js 22 is pinned deliberately (LTS, supported by Lambda) and must match the esbuild target (ESBUILD_TARGET in infra/bundle.ts), as for every function.',
+  },
+  {
+    id: 'Serverless-LambdaLatestVersion',
+    reason:
+      'Node.js 22 is pinned deliberately (LTS, supported by Lambda) and must match the esbuild target (ESBUILD_TARGET in infra/bundle.ts), as for every function.',
+  },
+  {
+    id: 'NIST.800.53.R5-LambdaInsideVPC',
+    reason: "Calls the user pool's API (cognito-idp) and CloudFormation's response URL at deploy time: no private resource to reach.",
+  },
   { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Invoked by CloudFormation once per deploy that changes the app client: nothing to reserve.' },
   {
     id: 'NIST.800.53.R5-LambdaDLQ',
-    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.',
+    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on a FAILED one: nothing is lost unseen.',
   },
   {
     id: 'Serverless-LambdaDLQ',
-    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on an error: nothing is lost unseen.',
+    reason: 'Invoked by CloudFormation, which waits for its answer and fails (and rolls back) the deploy on a FAILED one: nothing is lost unseen.',
   },
-  { id: 'Serverless-LambdaTracing', reason: 'One deploy-time call; CloudFormation shows its outcome and its log group holds its log.' },
+  { id: 'Serverless-LambdaTracing', reason: 'One deploy-time call; CloudFormation shows its outcome and its log group holds its line.' },
   { id: 'Serverless-LambdaAsyncFailureDestination', reason: 'CloudFormation waits for its answer and fails the deploy on an error.' },
-  { id: 'Serverless-LambdaDefaultMemorySize', reason: "CDK's custom-resource function; one SDK call needs no more." },
 ];
 
 /** Identity: users, their tenant (custom:tenant_id) and roles (groups), and the one public client. */
@@ -141,11 +155,16 @@ export class Identity extends StackPart {
    * authorizer names the client (its audience, in the API's OpenAPI body: infra/api-definition.ts), so the
    * client cannot name the API's address in its own properties (a dependency cycle): once both exist, a custom
    * resource writes the client's settings again with the console's address added (UpdateUserPoolClient sets
-   * every setting, so it is sent every one of them, as CloudFormation holds them). CloudFormation's own update
-   * of the client writes back the template's addresses alone, so the call must run again after every update or
-   * replacement of the client: its properties carry the client's settings and id, and a digest of the client as
-   * the template holds it (every property, those the call does not send included, and its logical id), so any
-   * change of the client changes them and runs it again, after the client's own update (it depends on the client).
+   * every setting, so it is sent every one of them, as CloudFormation holds them). Its function is ours
+   * (functions/handlers/console-callback.ts, bundled as every function), invoked by CloudFormation itself: the
+   * client's identity providers it writes are the template's plus every tenant's the user pool holds, since
+   * CloudFormation's own update of the client has just set them to the template's (COGNITO alone) and a deploy
+   * must not sign tenants' people out of their company's sign-in. That update writes back the template's addresses
+   * and providers alone, so the call must run again after every update or replacement of the client: its
+   * properties carry the client's settings and id, and a digest of the client as the template holds it (every
+   * property, those the call does not send included, and its logical id), so any change of the client changes them
+   * and runs it again, after the client's own update (it depends on the client). Between the two, the client names
+   * COGNITO alone (docs/operations/identity-providers.md).
    */
   setConsoleUrl(stack: Stack, url: string): void {
     const cfn = this.userPoolClient.node.defaultChild as cognito.CfnUserPoolClient;
@@ -157,54 +176,57 @@ export class Identity extends StackPart {
       const [logicalId, resource] = Object.entries(template.Resources)[0]!;
       return { logicalId, resource };
     };
-    const settings = Lazy.any({
+    // The template's settings as JSON (CloudFormation hands a custom resource's numbers and booleans over as strings).
+    const settings = Lazy.string({
       produce: () => {
         const { GenerateSecret: _secret, UserPoolId: userPoolId, ...rest } = rendered().resource.Properties;
-        return {
-          ...rest,
-          UserPoolId: userPoolId,
-          ClientId: this.userPoolClient.userPoolClientId,
-          CallbackURLs: [url, ...((rest.CallbackURLs as string[] | undefined) ?? [])],
-          LogoutURLs: [url, ...((rest.LogoutURLs as string[] | undefined) ?? [])],
-        };
+        return stack.toJsonString({ ...rest, UserPoolId: userPoolId, ClientId: this.userPoolClient.userPoolClientId });
       },
     });
-    const call = {
-      service: 'CognitoIdentityServiceProvider',
-      action: 'updateUserPoolClient',
-      parameters: settings,
-      physicalResourceId: cr.PhysicalResourceId.of(`console-callback-${this.userPoolClient.userPoolClientId}`),
-      // The request holds no secret (a public client), but its answer would echo the whole client: not logged.
-      logging: cr.Logging.withDataHidden(),
-    };
-    // Its function's role: this one call, and writing to its own log group (infra/function.ts logGroup).
+    // Its function's role: listing the pool's identity providers and writing the client, and writing to its own log group.
     const logs = logGroup(
       stack,
       'ConsoleCallbackLogs',
       RetentionDays.ONE_MONTH,
-      "the console-callback custom resource's calls (one per deploy that changes the app client)",
+      "the console-callback function's lines (one per deploy that changes the app client: the providers it wrote)",
     );
     const role = new iam.Role(stack, 'ConsoleCallbackRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: "Writes the app client's settings with the console's address added (UpdateUserPoolClient)",
+      description:
+        "Writes the app client's settings with the console's address added and the tenants' identity providers kept (ListIdentityProviders, UpdateUserPoolClient)",
     });
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cognito-idp:UpdateUserPoolClient'], resources: [this.userPool.userPoolArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...CONSOLE_CALLBACK_ACTIONS],
+        resources: [this.userPool.userPoolArn],
+      }),
+    );
     logs.grantWrite(role);
-    const update = new cr.AwsCustomResource(stack, 'ConsoleCallback', {
-      onCreate: call,
-      onUpdate: call,
+    const bundle = HandlerFunction.bundle(stack, CONSOLE_CALLBACK, false);
+    const fn = new lambda.Function(stack, 'ConsoleCallbackFunction', {
+      description: `Writes the app client at deploy time (${CONSOLE_CALLBACK}): the console's address added, the tenants' identity providers kept`,
+      code: lambda.Code.fromAsset(bundle.dir),
+      handler: 'index.handler',
+      runtime: RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(1),
       role,
       logGroup: logs,
-      installLatestAwsSdk: false,
     });
-    // Any change of the client (an update in place, a replacement, a new logical id) changes this property: CloudFormation runs the call again.
-    (update.node.findChild('Resource').node.defaultChild as CfnResource).addPropertyOverride(
-      'ClientDigest',
-      Lazy.string({ produce: () => createHash('sha256').update(JSON.stringify(rendered())).digest('hex') }),
-    );
-    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
-    if (!provider) throw new Error("the AwsCustomResource provider function was not found: CDK's construct id for it changed");
-    Validations.of(provider).acknowledge(...CUSTOM_RESOURCE_FUNCTION_FINDINGS);
+    Validations.of(fn).acknowledge(...CONSOLE_CALLBACK_FINDINGS);
+    const update = new CustomResource(stack, 'ConsoleClient', {
+      serviceToken: fn.functionArn,
+      resourceType: 'Custom::ConsoleCallback',
+      properties: {
+        Settings: settings,
+        ConsoleUrl: url,
+        // Any change of the client (an update in place, a replacement, a new logical id) changes this property: CloudFormation runs the call again.
+        ClientDigest: Lazy.string({ produce: () => createHash('sha256').update(JSON.stringify(rendered())).digest('hex') }),
+      },
+    });
     update.node.addDependency(this.userPoolClient);
+    // Its role's policy exists before CloudFormation invokes the function.
+    update.node.addDependency(role);
   }
 }

@@ -153,6 +153,17 @@ export function tenantOfProvider(name: string): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * The app client's list of identity providers, the one rule every writer of the client follows (the deploy-time
+ * writer, functions/handlers/console-callback.ts; a tenant's connection, functions/adapters/cognito-identity-providers.ts):
+ * the deployment's own providers from `own` (every name that is no tenant's, COGNITO among them, in their order) and
+ * then each tenant provider of `tenants` (names of the user pool's providers, or the client's list with one added or
+ * taken away), once each, sorted. A tenant provider only `own` names is not kept: the pool is what says it exists.
+ */
+export function clientProviders(own: readonly string[], tenants: readonly string[]): string[] {
+  return [...new Set(own.filter((p) => tenantOfProvider(p) === null)), ...[...new Set(tenants.filter((p) => tenantOfProvider(p) !== null))].sort()];
+}
+
 /** One line per entry, for the audit's before/after. */
 export const groupMapText = (list: readonly GroupMapEntry[]) =>
   list

@@ -10,6 +10,7 @@ import {
   type UpdateUserPoolClientCommandInput,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { IDP_GROUPS_CLAIM, type IdentityProviderConnection, type IdentityProviders } from '#domain/access/federation';
+import { clientProviders } from '#domain/access/group-mapping';
 import { RuleViolation, ValidationFailed } from '#domain/kernel/errors';
 import * as env from '../configuration.ts';
 import { checkProvider } from './federation.ts';
@@ -79,7 +80,8 @@ export class CognitoIdentityProviders implements IdentityProviders {
     if (list.includes(name) === present) return;
     const input: Record<string, unknown> = {};
     for (const k of CLIENT_SETTINGS) if (current[k] !== undefined) input[k] = current[k];
-    input.SupportedIdentityProviders = present ? [...list, name] : list.filter((p) => p !== name);
+    // The one rule of the client's list (as the deploy-time writer, functions/handlers/console-callback.ts): the deployment's own providers, then the tenants' once each.
+    input.SupportedIdentityProviders = clientProviders(list, present ? [...list, name] : list.filter((p) => p !== name));
     await this.client.send(new UpdateUserPoolClientCommand(input as unknown as UpdateUserPoolClientCommandInput));
   }
 

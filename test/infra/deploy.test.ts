@@ -18,6 +18,7 @@ import { bundleFunction } from '../../infra/bundle.ts';
 import { createApp } from '../../infra/create-app.ts';
 import { missingDependencies, type Resources } from '../support/template-order.ts';
 import { REPO_ROOT } from '../../infra/function.ts';
+import { CONSOLE_CALLBACK, CONSOLE_CALLBACK_ACTIONS } from '../../infra/identity.ts';
 import { declaredVariables } from '../../functions/configuration/reference.ts';
 
 /** Bundling ~55 functions dominates; on a busy two-core machine it takes minutes. */
@@ -142,6 +143,16 @@ function names(value: unknown, resource: Resource): boolean {
   return Object.entries(resources).some(([id, r]) => RESOURCE_IN_TEMPLATE[resource](id, r) && (text.includes(`"${id}"`) || text.includes(`${id}.`)));
 }
 
+/** The deploy-time writer of the app client (infra/identity.ts setConsoleUrl): the function whose role may write the client and is no handler's. */
+const consoleCallbackId = () => {
+  const ids = [...functionIds().values()];
+  const found = Object.keys(resources).filter(
+    (id) => resources[id]!.Type === 'AWS::Lambda::Function' && !ids.includes(id) && String(resources[id]!.Properties!.Description).includes(CONSOLE_CALLBACK),
+  );
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+
 const functionIds = () =>
   new Map(
     Object.entries(resources)
@@ -256,12 +267,40 @@ describe('each function has what its bundle calls, and nothing more', () => {
     const ids = functionIds();
     expect([...ids.keys()].sort()).toEqual([...FUNCTIONS].sort());
     expect(FUNCTIONS.flatMap((name) => compare(name, ids.get(name)!))).toEqual([]);
-    // The one other function: CDK's custom resource that adds the console to the app client (infra/identity.ts), allowed
-    // that one call on the user pool and writing its own log group, nothing else.
+    // The one other function: the deploy-time writer of the app client (infra/identity.ts setConsoleUrl).
     const others = Object.keys(resources).filter((id) => resources[id]!.Type === 'AWS::Lambda::Function' && ![...ids.values()].includes(id));
-    expect(others).toHaveLength(1);
-    const actions = statementsOf(others[0]!).flatMap((st) => [st.Action].flat());
-    expect([...new Set(actions)].sort()).toEqual(['cognito-idp:UpdateUserPoolClient', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(others).toEqual([consoleCallbackId()]);
+  });
+
+  it("gives the deploy-time writer of the app client (console-callback) exactly the calls its code makes, on the user pool, its own log group, and no environment; CloudFormation invokes it with the client's settings", () => {
+    const fnId = consoleCallbackId();
+    const fn = resources[fnId]!;
+    expect(fn.Properties!.Environment).toBeUndefined();
+    // The commands its source sends (the handler and every module of its bundle but the SDK), as IAM actions: exactly its role's.
+    const bundle = bundleFunction(CONSOLE_CALLBACK, { traceSdk: false, reuseAny: true });
+    const sent = new Set<string>();
+    for (const m of [...bundle.modules].filter((m) => /^(functions|domain)\//.test(m)))
+      for (const [, command] of readFileSync(path.join(REPO_ROOT, m), 'utf8').matchAll(/new ([A-Z]\w+)Command\(/g)) sent.add(`cognito-idp:${command}`);
+    expect([...sent].sort()).toEqual([...CONSOLE_CALLBACK_ACTIONS].sort());
+    const statements = statementsOf(fnId);
+    const pool = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Cognito::UserPool')!;
+    const cognito = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('cognito-idp:')));
+    expect(cognito).toHaveLength(1);
+    expect([cognito[0]!.Action].flat().sort()).toEqual([...CONSOLE_CALLBACK_ACTIONS].sort());
+    expect(cognito[0]!.Resource).toEqual({ 'Fn::GetAtt': [pool, 'Arn'] });
+    const logs = statements.filter((st) => !cognito.includes(st));
+    expect([...new Set(logs.flatMap((st) => [st.Action].flat()))].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    for (const st of logs) expect(st.Resource).toEqual({ 'Fn::GetAtt': [fn.Properties!.LoggingConfig.LogGroup.Ref, 'Arn'] });
+    // Invoked by CloudFormation (its ServiceToken), after the client, with the client's settings, the console's address and the client's digest.
+    const custom = Object.entries(resources).filter(([, r]) => r.Type === 'Custom::ConsoleCallback');
+    expect(custom).toHaveLength(1);
+    const [, resource] = custom[0]!;
+    expect(resource.Properties!.ServiceToken).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(Object.keys(resource.Properties!).sort()).toEqual(['ClientDigest', 'ConsoleUrl', 'ServiceToken', 'Settings']);
+    const client = Object.keys(resources).find((id) => resources[id]!.Type === 'AWS::Cognito::UserPoolClient')!;
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([client, fn.Properties!.Role['Fn::GetAtt'][0]]));
+    // CDK's own custom-resource function (one SDK call, which could not keep the tenants' providers) is gone.
+    expect(Object.values(resources).filter((r) => r.Type === 'Custom::AWS')).toEqual([]);
   });
 
   it('gives CORS_ALLOWED_ORIGINS (cdk.json allowedOrigins) to exactly the functions whose bundle holds the CORS helper: the fallback (preflights) and the open routes, never the review pages', () => {

@@ -148,39 +148,38 @@ describe('users', () => {
     expect(groups.sort()).toEqual([...ROLES, 'platform-admin'].sort());
   });
 
-  it("adds the console (the API's /dashboard) to the app client's callback and logout addresses once the API exists, sending every setting the client has (UpdateUserPoolClient sets them all)", () => {
+  it("adds the console (the API's /dashboard) to the app client's callback and logout addresses once the API exists, through our deploy-time writer sent every setting the client has (UpdateUserPoolClient sets them all, the identity providers too)", () => {
     const [clientId, client] = only('AWS::Cognito::UserPoolClient');
     const [apiId] = only('AWS::ApiGatewayV2::Api');
-    const [, update] = only('Custom::AWS');
+    const [, update] = only('Custom::ConsoleCallback');
+    expect(Object.keys(template.findResources('Custom::AWS'))).toEqual([]);
     // The client names no API (the API's JWT authorizer names the client: a cycle otherwise).
     expect(JSON.stringify(client.Properties)).not.toContain(apiId);
-    const call = JSON.parse(flat(update.Properties.Create)) as { action: string; parameters: Record<string, unknown> };
-    expect(JSON.parse(flat(update.Properties.Update))).toEqual(call);
-    expect(call.action).toBe('updateUserPoolClient');
-    const console_ = `https://<${apiId}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/dashboard`;
+    // Its function is ours (functions/handlers/console-callback.ts), invoked by CloudFormation itself.
+    const fnId = update.Properties.ServiceToken['Fn::GetAtt'][0] as string;
+    expect(String(template.toJSON().Resources[fnId].Properties.Description)).toContain('console-callback');
+    expect(update.Properties.ConsoleUrl).toBeDefined();
+    expect(flat(update.Properties.ConsoleUrl)).toBe(`https://<${apiId}>.execute-api.<AWS::Region>.<AWS::URLSuffix>/dashboard`);
     const { GenerateSecret: _secret, ...settings } = JSON.parse(
       JSON.stringify(client.Properties, (_k, v) =>
         v && typeof v === 'object' && !Array.isArray(v) && (v.Ref || v['Fn::GetAtt'] || v['Fn::Join']) ? flat(v) : v,
       ),
     );
-    expect(call.parameters).toEqual({
-      ...settings,
-      ClientId: `<${clientId}>`,
-      CallbackURLs: [console_, ...settings.CallbackURLs],
-      LogoutURLs: [console_, ...settings.LogoutURLs],
-    });
+    // The template's settings as JSON (their numbers and booleans kept: CloudFormation would pass them as strings), the client named.
+    expect(JSON.parse(flat(update.Properties.Settings))).toEqual({ ...settings, ClientId: `<${clientId}>` });
+    expect(settings.SupportedIdentityProviders).toEqual(['COGNITO']);
     expect(update.DependsOn).toEqual(expect.arrayContaining([clientId]));
   });
 
   it(
-    "runs the console-callback update again whenever the app client is updated or replaced (CloudFormation's update of the client writes back only the template's addresses)",
+    "runs the console-callback writer again whenever the app client is updated or replaced (CloudFormation's update of the client writes back only the template's addresses and providers)",
     () => {
       /** The custom resource's properties, after a change to the client (CloudFormation runs it again when they differ). */
       const callAfter = (change?: (client: CfnUserPoolClient) => void) => {
         const { stack: s } = unbundled({});
         const client = s.node.findChild('Users').node.findChild('Client').node.defaultChild as CfnUserPoolClient;
         change?.(client);
-        const found = Object.values(Template.fromStack(s).findResources('Custom::AWS')) as Resource[];
+        const found = Object.values(Template.fromStack(s).findResources('Custom::ConsoleCallback')) as Resource[];
         expect(found).toHaveLength(1);
         return JSON.stringify(found[0]!.Properties);
       };
@@ -190,6 +189,7 @@ describe('users', () => {
         // Updates in place.
         'a token validity': (c) => c.addPropertyOverride('AccessTokenValidity', 30),
         'the client name': (c) => c.addPropertyOverride('ClientName', 'stageline'),
+        'its identity providers': (c) => c.addPropertyOverride('SupportedIdentityProviders', ['COGNITO', 'Google']),
         // Replacements: a property CloudFormation replaces the client for, and a new logical id.
         'a replacing property (GenerateSecret)': (c) => c.addPropertyOverride('GenerateSecret', true),
         'a new logical id': (c) => c.overrideLogicalId('UsersClientReplaced'),

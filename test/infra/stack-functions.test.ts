@@ -22,9 +22,12 @@ beforeAll(() => {
 describe('functions', () => {
   it('has one Lambda per function (handlers of routes, fallback and state machine tasks; a group of read-only handlers), all arm64 on nodejs22.x, with TABLE_NAME where its bundle reaches the store', () => {
     const [tableId] = only('AWS::DynamoDB::Table');
-    // Beside them, CDK's custom-resource function alone (the console's callback address on the app client: infra/identity.ts).
+    // Beside them, the deploy-time writer of the app client alone (the console's address, the tenants' providers kept: infra/identity.ts), bundled and run as they are.
     const others = Object.keys(template.findResources('AWS::Lambda::Function')).filter((id) => ![...functionIds().values()].includes(id));
-    expect(others).toEqual([expect.stringMatching(/^AWS679f53fac002430cb0da5b7982bd2287/)]);
+    expect(others).toEqual([expect.stringMatching(/^ConsoleCallbackFunction/)]);
+    const writer = template.toJSON().Resources[others[0]!];
+    expect(writer.Properties.Description).toContain('console-callback');
+    expect([writer.Properties.Architectures, writer.Properties.Runtime, writer.Properties.Handler]).toEqual([['arm64'], 'nodejs22.x', 'index.handler']);
     expect([...functionIds().keys()].sort()).toEqual([...FUNCTIONS].sort());
     const resources = template.toJSON().Resources;
     const storeless: string[] = [];

@@ -8,6 +8,7 @@ import { ALL_HANDLERS, FALLBACK_HANDLER, HANDLERS, ROUTES } from '../../function
 import { FUNCTION_GROUPS, FUNCTIONS, groupOf, handlersOf } from '../../functions/http/topology.ts';
 import { serveGroup } from '../../functions/http/group.ts';
 import { groupEntrySource } from '../../infra/bundle.ts';
+import { CONSOLE_CALLBACK } from '../../infra/identity.ts';
 import { tsFilesIn } from '../support/source-files.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -205,11 +206,11 @@ describe('architecture', () => {
     expect(readFileSync(join(root, 'domain', 'kernel', 'zod.ts'), 'utf8')).toMatch(/from 'zod\/mini'/);
   });
 
-  it('has exactly one handler file per handler in the route table, and each function group declared once (its entry generated)', () => {
+  it('has exactly one handler file per handler in the route table (and the deploy-time writer of the app client), and each function group declared once (its entry generated)', () => {
     const files = readdirSync(join(root, 'functions', 'handlers'))
       .map((f) => f.replace(/\.ts$/, ''))
       .sort();
-    expect(files).toEqual([...ALL_HANDLERS].sort());
+    expect(files).toEqual([...ALL_HANDLERS, CONSOLE_CALLBACK].sort());
     expect(HANDLERS).toContain(FALLBACK_HANDLER);
     // FUNCTION_GROUPS is the one list: no hand-written group entry repeats it.
     expect(existsSync(join(root, 'functions', 'groups'))).toBe(false);

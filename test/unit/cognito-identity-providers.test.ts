@@ -157,6 +157,16 @@ describe('the user pool identity provider (Cognito)', () => {
     expect(p.client().SupportedIdentityProviders).toEqual(['COGNITO']);
   });
 
+  it("keeps the other tenants' providers on the app client, by the one rule of its list (clientProviders: the deployment's own, then the tenants' once each, sorted)", async () => {
+    const p = pool();
+    cognito
+      .on(DescribeUserPoolClientCommand)
+      .callsFake(() => ({ UserPoolClient: { ...p.client(), SupportedIdentityProviders: ['COGNITO', 't-zeta-oidc', 't-beta-saml'] } }));
+    const { deps, ctx } = setup();
+    await putIdentityProvider(deps, ctx, { kind: 'saml', saml: { metadataXml: METADATA }, emailDomains: ['acme.example'] });
+    expect(p.client().SupportedIdentityProviders).toEqual(['COGNITO', 't-acme-saml', 't-beta-saml', 't-zeta-oidc']);
+  });
+
   it('a failure of the app client update deletes the provider it created, and the stored connection stays as it was', async () => {
     const p = pool();
     cognito.on(UpdateUserPoolClientCommand).rejects(new Error('throttled'));
