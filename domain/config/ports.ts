@@ -46,6 +46,12 @@ export interface EnvironmentStorePort {
   manifestHead(tenant: string): Promise<string | null>;
   /** One target's own head of one subject (a consistent read unless `consistent: false`: an app read's half-price GetItem) (`config`, `artifact:<name>`), if a rollout wrote one (resolve with domain/config/targets.ts targetVersion). */
   getTargetHead(tenant: string, environment: string, target: string, subject: string, opts?: { consistent?: boolean }): Promise<TargetHead | null>;
+  /**
+   * One target of an environment read alone (its page, found from its name: O(1) whatever the number of targets;
+   * null when the environment has no such target). Readers of one target (effective config, OFREP, fleet counts) use
+   * this with `getEnvironment(…, { targets: false })`, never the whole list.
+   */
+  getTarget(tenant: string, environment: string, target: string, opts?: { consistent?: boolean }): Promise<Target | null>;
   /** Every target head of an environment (one query), by target then subject. */
   listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]>;
 }

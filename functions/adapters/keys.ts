@@ -12,7 +12,8 @@
  * |-------------------|---------------------------------|-----------------------|----------------|
  * | Environment       | T#t#ENV                         | ENV#<name>            | get by name; all of a tenant (≤ 20) sorted by position in code; names the targets whose config head holds over its head (ownHeads, ownHeadsAt: a target read of any other reads no TargetHead; store/own-heads.ts) |
  * | PositionGuard     | T#t#ENV                         | POS#<nnn>             | keeps positions in the line unique (written in the same transaction) |
- * | EnvironmentTargets| T#t#ENV                         | TGTS#<env>            | the environment's targets (≤ 64 KiB of JSON), written with it only when they change; its item names their digest (store/targets.ts) |
+ * | EnvironmentTargets| T#t#ENV                         | TGTS#<env>            | where the environment's targets are: their digest, count and the generation of their pages (written with the environment's item only when they change; its item names their digest; store/targets.ts). An item written before pages holds the targets itself |
+ * | TargetsPage       | T#t#ENV                         | TGTP#<env>#<gen>#<page 5> | ≤ 10,000 targets in pages by the hash of their name (a target's page is found from its name: one GetItem), each ≤ 300 KB; a change writes a new generation before it names it, the old one is deleted after |
  * | Snapshot          | T#t#SNAP#<env>                  | S#<seq 10 digits>     | get by env+seq; history newest first |
  * | TreeNode          | T#t#NODE#<sha256 address>       | N                     | batch get by address (immutable, shared by snapshots) |
  * | ItemId            | T#t#ITEMID#<uuid>               | I                     | item id → kind + key |
@@ -112,6 +113,9 @@ export const keys = {
   environment: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `ENV#${name}` }),
   environments: (tenant: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: 'ENV#' }),
   targets: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `TGTS#${env}` }),
+  /** one page of an environment's targets, of one generation (a targets change writes a new one, then names it on `targets`) */
+  targetsPage: (tenant: string, env: string, gen: string, page: number): Key => ({ pk: `${t(tenant)}ENV`, sk: `TGTP#${env}#${gen}#${pad(page, 5)}` }),
+  targetsPages: (tenant: string, env: string, gen: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: `TGTP#${env}#${gen}#` }),
   position: (tenant: string, position: number): Key => ({ pk: `${t(tenant)}ENV`, sk: `POS#${pad(position, 3)}` }),
   snapshot: (tenant: string, env: string, seq: number): Key => ({ pk: `${t(tenant)}SNAP#${env}`, sk: `S#${pad(seq, 10)}` }),
   snapshots: (tenant: string, env: string) => ({ pk: `${t(tenant)}SNAP#${env}`, skPrefix: 'S#' }),

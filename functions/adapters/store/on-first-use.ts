@@ -35,6 +35,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       putItemIds: true,
       getItemId: true,
       manifestHead: true,
+      getTarget: true,
       getTargetHead: true,
       listTargetHeads: true,
     },
