@@ -31,8 +31,10 @@ export interface EnvironmentStorePort {
    * `consistent: false`: an eventually consistent read (half the read capacity; app polls, which state a staleness bound).
    * `targets: false`: the caller reads no target (an app poll of the environment as a whole): the environment comes
    * without its targets, and their item is not read (one GetItem instead of two).
+   * `target`: the caller reads that one target: the environment comes with it alone, read from its page (the same cost at
+   * 10,000 targets as at 1; never the list), or with the whole list when it has no such target. Never written back.
    */
-  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean; targets?: boolean }): Promise<Environment | null>;
+  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean; targets?: boolean; target?: string }): Promise<Environment | null>;
   listEnvironments(tenant: string): Promise<Environment[]>;
   createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void>;
   updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void>;

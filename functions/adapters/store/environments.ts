@@ -22,6 +22,7 @@ import {
   targetsChange,
   targetsDigest,
   targetsItem,
+  type TargetsLayout,
 } from './targets.ts';
 import { created, nameChange, namesRead, OWN_HEADS, storedNames } from './own-heads.ts';
 
@@ -128,15 +129,71 @@ const targetsSeen = new Map<string, Target[]>();
 const TARGETS_SEEN_MAX = 500;
 
 /**
+ * An environment with the one target a read names (`target`), read alone: its targets item and that target's page
+ * (functions/adapters/store/targets.ts), each known again by its digest or generation (cached as the list is), so a
+ * read of one target costs the same at 10,000 targets as at 1 and never reads the list. The environment comes with
+ * that target as its only one (a write of it is refused: its targets' digest is not the stored one). A target the
+ * page does not hold (a name the environment lacks): the whole list, as without `target` (the reader then answers 404).
+ */
+export async function withTarget(base: StoreBase, raw: Record<string, unknown>, consistent: boolean, target: string): Promise<Environment | null> {
+  const item = strip<Record<string, unknown>>(raw)!;
+  const stored = storedTargets(item);
+  if (stored.kind !== 'item') return withTargets(base, raw, consistent);
+  const tenant = item.tenant as string;
+  const name = item.name as string;
+  const id = `${tenant}\u0000${name}\u0000${stored.digest}`;
+  const list = targetsSeen.get(id);
+  if (list) return joinTargets(item, structuredClone(list));
+  let layout = layoutsSeen.get(id);
+  if (!layout) {
+    const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.targets(tenant, name), ConsistentRead: consistent }));
+    if (r.Item?.digest !== stored.digest) return null;
+    const found = layoutOf(r.Item);
+    if (!found) return withTargets(base, raw, consistent);
+    layout = found;
+    remember(layoutsSeen, id, layout);
+  }
+  const pageId = `${tenant}\u0000${name}\u0000${layout.gen}\u0000${pageOf(target, layout.pages)}`;
+  let page = pagesSeen.get(pageId);
+  if (!page) {
+    const r = await base.db.send(
+      new GetCommand({ TableName: base.table, Key: keys.targetsPage(tenant, name, layout.gen, pageOf(target, layout.pages)), ConsistentRead: consistent }),
+    );
+    // A generation replaced since the targets item was read: read again.
+    if (!r.Item) return null;
+    page = r.Item;
+    remember(pagesSeen, pageId, page);
+  }
+  const one = targetInPage(page, target);
+  return one ? joinTargets(item, [structuredClone(one)]) : withTargets(base, raw, consistent);
+}
+
+/** Where a digest's targets are, and pages read before (immutable: a generation is never rewritten), bounded. */
+const layoutsSeen = new Map<string, TargetsLayout>();
+const pagesSeen = new Map<string, Record<string, unknown>>();
+const remember = <V>(m: Map<string, V>, id: string, v: V) => {
+  m.set(id, v);
+  while (m.size > TARGETS_SEEN_MAX) m.delete(m.keys().next().value!);
+};
+
+/**
  * An environment with its targets (its item as stored: webhook secrets sealed), read again while a targets change races the read;
  * `targets: false`: without them (their item is not read).
  */
-export async function readEnvironment(base: StoreBase, tenant: string, name: string, consistent: boolean, targets = true): Promise<Environment | null> {
+export async function readEnvironment(
+  base: StoreBase,
+  tenant: string,
+  name: string,
+  consistent: boolean,
+  targets = true,
+  target?: string,
+): Promise<Environment | null> {
   for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
     const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.environment(tenant, name), ConsistentRead: consistent || attempt > 0 }));
     if (!r.Item) return null;
     if (!targets) return joinTargets(strip<Record<string, unknown>>(r.Item)!, undefined);
-    const env = await withTargets(base, r.Item, consistent || attempt > 0);
+    const env =
+      target === undefined ? await withTargets(base, r.Item, consistent || attempt > 0) : await withTarget(base, r.Item, consistent || attempt > 0, target);
     if (env) return env;
   }
   throw new Error(`store: the targets of environment '${name}' kept changing while it was read`);
@@ -233,7 +290,8 @@ export function environmentArea(base: StoreBase) {
         Update: {
           TableName: table,
           Key: keys.targets(tenant, name),
-          UpdateExpression: 'SET entity = :en, environment = :e, digest = :d, #c = :c, pages = :p, previousGen = if_not_exists(gen, :none), gen = :g REMOVE targets',
+          UpdateExpression:
+            'SET entity = :en, environment = :e, digest = :d, #c = :c, pages = :p, previousGen = if_not_exists(gen, :none), gen = :g REMOVE targets',
           ExpressionAttributeNames: { '#c': 'count' },
           ExpressionAttributeValues: {
             ':en': 'EnvironmentTargets',
@@ -295,8 +353,8 @@ export function environmentArea(base: StoreBase) {
     );
 
   const port: EnvironmentStorePort = {
-    async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean; targets?: boolean } = {}): Promise<Environment | null> {
-      return readEnvironment(base, tenant, name, opts.consistent !== false, opts.targets !== false);
+    async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean; targets?: boolean; target?: string } = {}): Promise<Environment | null> {
+      return readEnvironment(base, tenant, name, opts.consistent !== false, opts.targets !== false, opts.target);
     },
 
     /** One query of the environments, and one BatchGetItem of the targets items of those that have targets. */

@@ -207,7 +207,12 @@ export function environmentArea({ table, outbox }: MemoryState) {
         env.position !== previous.position
           ? [freeGuard(env.tenant, previous.position, env.name, 'position'), create(guardItem(env.tenant, env.position, env.name), 'position')]
           : [];
-      transactTargets(env.tenant, env.name, [...moveEnv(env, previous), ...moved, ...monitorWrites(env, watchedMonitors(previous), 'exists'), auditWrite(audit)]);
+      transactTargets(env.tenant, env.name, [
+        ...moveEnv(env, previous),
+        ...moved,
+        ...monitorWrites(env, watchedMonitors(previous), 'exists'),
+        auditWrite(audit),
+      ]);
     },
 
     async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
