@@ -2,7 +2,9 @@ import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts'
 import { TargetInUse, TargetNotFound, ValidationFailed, type Issue } from '../kernel/errors.ts';
 import type { Environment, Head, TargetHead } from '../kernel/model.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
-import { IMPLICIT_TARGET, type AnalysisRef, type CompareSpec, type Rollout, type Target } from '../kernel/target-schemas.ts';
+import { createHash } from 'node:crypto';
+import { globMatch } from '../kernel/glob.ts';
+import { IMPLICIT_TARGET, LABEL_SELECTOR, type AnalysisRef, type CompareSpec, type Rollout, type Target, type TargetsQuery } from '../kernel/target-schemas.ts';
 import { tenantUrlIssue } from '../kernel/url-policy.ts';
 import type { Store } from '../kernel/deps.ts';
 
@@ -395,7 +397,7 @@ export async function targetVersion(
  * An environment without targets answers its one implicit target. Cost: the environment's target
  * heads (one query) and its artifact pointers (one query), whatever the number of targets.
  */
-export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPointers'>, env: Environment) {
+export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPointers'>, env: Environment, query?: TargetsQuery) {
   const [heads, pointers] = await Promise.all([store.listTargetHeads(env.tenant, env.name), store.listPointers(env.tenant, env.name)]);
   const artifactNames = [...new Set([...pointers.map((p) => p.name), ...heads.filter((h) => h.artifact).map((h) => h.artifact!.name)])].sort();
   const row = (name: string, wave: number) => {
@@ -424,6 +426,26 @@ export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPo
       artifacts,
     };
   };
+  const paged = hasTargets(env) ? targetsPage(env, query) : null;
+  if (paged) {
+    const onPage = new Set(paged.names);
+    return {
+      environment: env.name,
+      head: { seq: env.head.seq, digest: env.head.digest },
+      total: paged.total,
+      waves: wavesOf(env)
+        .filter((w) => paged.counts.has(w.wave))
+        .map((w) => ({
+          wave: w.wave,
+          count: paged.counts.get(w.wave)!,
+          bakeSeconds: w.bakeSeconds,
+          maxParallel: w.maxParallel,
+          ...(w.pause ? { pause: true as const } : {}),
+          targets: w.targets.filter((t) => onPage.has(t.name)).map((t) => ({ ...targetView(t), ...row(t.name, t.wave) })),
+        })),
+      ...(paged.nextCursor ? { nextCursor: paged.nextCursor } : {}),
+    };
+  }
   const waves = hasTargets(env)
     ? wavesOf(env).map((w) => ({
         wave: w.wave,
@@ -435,6 +457,59 @@ export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPo
     : [{ wave: 1, bakeSeconds: env.bakeSeconds ?? 0, targets: [{ ...row(IMPLICIT_TARGET, 1), implicit: true }] }];
   return { environment: env.name, head: { seq: env.head.seq, digest: env.head.digest }, waves };
 }
+
+/**
+ * A page of an environment's targets as GET …/targets answers it once it is asked for one (any of limit, cursor, label,
+ * name, wave) or the environment has more targets than one page holds: the targets that match, in wave then
+ * declaration order, counted per wave; the cursor names the digest of the targets it paged through and the position
+ * after its last, so a page after a change of the targets is refused (400) rather than skipping or repeating targets.
+ * Null: the answer is the whole list, as before pages (≤ one page, nothing asked).
+ */
+export function targetsPage(
+  env: Environment,
+  query: TargetsQuery | undefined,
+): { names: string[]; total: number; counts: Map<number, number>; nextCursor: string | null } | null {
+  const limit = query?.limit ?? 1000;
+  const asked = !!query && (query.cursor !== undefined || query.label !== undefined || query.name !== undefined || query.wave !== undefined);
+  const all = wavesOf(env).flatMap((w) => w.targets);
+  if (!asked && all.length <= limit && !(query && query.limit !== 1000)) return null;
+  const selector = query?.label ? LABEL_SELECTOR.exec(query.label) : null;
+  const matches = all.filter(
+    (t) =>
+      (query?.wave === undefined || t.wave === query.wave) &&
+      (!query?.name || globMatch(t.name, query.name)) &&
+      (!selector || (t.labels?.[selector[1]!] !== undefined && globMatch(t.labels[selector[1]!]!, selector[2]!))),
+  );
+  const version = digestOfNames(all);
+  let from = 0;
+  if (query?.cursor !== undefined) {
+    const m = /^([0-9a-f]{16})\.([0-9]{1,5})$/.exec(Buffer.from(query.cursor, 'base64url').toString('utf8'));
+    if (!m || Number(m[2]) > matches.length)
+      throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this listing returned: start again without it' }]);
+    if (m[1] !== version)
+      throw new ValidationFailed([
+        { path: 'query.cursor', message: "the environment's targets changed since this cursor was returned: start again without it" },
+      ]);
+    from = Number(m[2]);
+  }
+  const counts = new Map<number, number>();
+  for (const t of matches) counts.set(t.wave, (counts.get(t.wave) ?? 0) + 1);
+  const page = matches.slice(from, from + limit);
+  const next = from + page.length;
+  return {
+    names: page.map((t) => t.name),
+    total: matches.length,
+    counts,
+    nextCursor: next < matches.length ? Buffer.from(`${version}.${next}`).toString('base64url') : null,
+  };
+}
+
+/** A short digest of the targets' names in order (what a cursor pages through). */
+const digestOfNames = (targets: readonly Target[]): string =>
+  createHash('sha256')
+    .update(targets.map((t) => t.name).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
 
 /** The target a reader names, checked against the environment: `default` is the implicit one (no targets declared). */
 export function resolveTargetName(env: Environment, target: string | undefined): string | null {

@@ -87,9 +87,12 @@ export const environmentTargetsResponse = /* @__PURE__ */ z.schema(() =>
     .strictObject({
       environment: z.string(),
       head: z.strictObject({ seq: int(), digest: z.string() }).check(z.describe("the environment's config head: what every target has reached")),
+      total: z.optional(int()).check(z.describe('a page: how many targets match the filter in all (the page holds at most limit of them)')),
+      nextCursor: z.optional(z.string()).check(z.describe('a page: pass as cursor for the next one; absent on the last')),
       waves: z.array(
         z.strictObject({
           wave: int(),
+          count: z.optional(int()).check(z.describe("a page: how many of the wave's targets match the filter in all")),
           bakeSeconds: int(),
           maxParallel: z.optional(int()).check(z.describe("how many of the wave's targets change at once")),
           pause: z.optional(z.literal(true)).check(z.describe('the rollout halts before this wave starts, until a release manager resumes it')),
