@@ -3,6 +3,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { RolloutState } from '../../kernel/promotion-model.ts';
 import { isPolled, type Target } from '../../kernel/target-schemas.ts';
 import type { With } from '../../kernel/deps.ts';
+import { PromotionNotFound, ValidationFailed } from '../../kernel/errors.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
@@ -24,6 +25,23 @@ import { writePromotion } from '../write.ts';
  *
  * This file: the rollout planned and started (the wave plan the flow iterates, the lease).
  */
+
+/**
+ * THE reader of a wave's target names (in order), for the engine and every view: the only place that knows where a
+ * stored plan keeps them. Today the plan is RolloutState.waves on the promotion item; a plan in pages of its own
+ * (issue 67) changes what is underneath, not this signature. An unknown promotion: PromotionNotFound (404); a wave the
+ * plan does not have: 400 naming `wave`.
+ */
+export async function waveTargets(deps: With<'store'>, tenant: string, promotionId: string, wave: number): Promise<string[]> {
+  const p = await deps.store.getPromotion(tenant, promotionId);
+  if (!p) throw new PromotionNotFound(promotionId);
+  const w = p.rollout?.waves.find((x) => x.wave === wave);
+  if (!w)
+    throw new ValidationFailed([
+      { path: 'wave', message: `promotion ${promotionId} has no wave ${wave} (waves: ${(p.rollout?.waves ?? []).map((x) => x.wave).join(', ') || 'none'})` },
+    ]);
+  return [...w.targets];
+}
 
 /** What the flow's Waves map iterates: per wave, its targets (name and how long its confirmation may take), bake and parallelism. */
 export interface FlowWave {
