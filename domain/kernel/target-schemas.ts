@@ -326,10 +326,10 @@ export type Rollout = z.infer<typeof rollout>;
 /**
  * The targets live in pages of their own beside the environment's item (functions/adapters/store/targets.ts), written
  * only when they change (a new generation of pages, then named on the targets item with the environment's item):
- * their JSON is bounded in all (10,000 targets with labels and a parameter fit; the request body is at most 2 MiB),
+ * their JSON is bounded in all (10,000 targets with a label or two fit; the request body is at most 2 MiB),
  * and larger per-target values belong in config keys.
  */
-export const MAX_TARGETS_BYTES = 4 * 1024 * 1024;
+export const MAX_TARGETS_BYTES = 1.5 * 1024 * 1024;
 
 export const targets = /* @__PURE__ */ z.schema(() =>
   z.array(target).check(
