@@ -6,7 +6,7 @@ import { promotion } from '../support/store-contract/fixtures.ts';
 /** waveTargets: THE way a wave's target names are read (the engine reads them only through it). */
 describe('waveTargets', () => {
   it("answers a wave's target names in order; an unknown wave or promotion is refused naming it", async () => {
-    const deps = memoryDeps();
+    const { deps } = memoryDeps();
     const p = {
       ...promotion('acme'),
       rollout: {

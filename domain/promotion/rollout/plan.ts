@@ -2,7 +2,7 @@ import { targetsOf, wavesOf } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { RolloutState } from '../../kernel/promotion-model.ts';
 import { isPolled, type Target } from '../../kernel/target-schemas.ts';
-import type { With } from '../../kernel/deps.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import { PromotionNotFound, ValidationFailed } from '../../kernel/errors.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
@@ -32,7 +32,7 @@ import { writePromotion } from '../write.ts';
  * (issue 67) changes what is underneath, not this signature. An unknown promotion: PromotionNotFound (404); a wave the
  * plan does not have: 400 naming `wave`.
  */
-export async function waveTargets(deps: With<'store'>, tenant: string, promotionId: string, wave: number): Promise<string[]> {
+export async function waveTargets(deps: Pick<Deps, 'store'>, tenant: string, promotionId: string, wave: number): Promise<string[]> {
   const p = await deps.store.getPromotion(tenant, promotionId);
   if (!p) throw new PromotionNotFound(promotionId);
   const w = p.rollout?.waves.find((x) => x.wave === wave);
