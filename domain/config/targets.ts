@@ -7,6 +7,7 @@ import { globMatch } from '../kernel/glob.ts';
 import { IMPLICIT_TARGET, LABEL_SELECTOR, type AnalysisRef, type CompareSpec, type Rollout, type Target, type TargetsQuery } from '../kernel/target-schemas.ts';
 import { tenantUrlIssue } from '../kernel/url-policy.ts';
 import type { Store } from '../kernel/deps.ts';
+import { allPlanNames } from '../promotion/rollout/stored-plan.ts';
 
 /**
  * Targets: where an environment runs (a region, a cell, an account, a cluster), ordered in waves.
@@ -220,8 +221,19 @@ export function assertTargets(
 }
 
 /** The promotion still rolling out through a target, if any (EXECUTING with the target in its rollout, not yet settled back). */
-export function rollingThrough(active: readonly Promotion[], target: string): Promotion | undefined {
-  return active.find((p) => p.status === 'EXECUTING' && p.rollout?.waves.some((w) => w.targets.includes(target)));
+export async function rollingThrough(
+  store: Pick<Store, 'getPlanPages'>,
+  active: readonly Promotion[],
+  targets: readonly string[],
+): Promise<{ promotion: Promotion; target: string } | undefined> {
+  for (const p of active) {
+    if (p.status !== 'EXECUTING' || !p.rollout) continue;
+    // Its whole plan at most once (a paged plan: its pages, one wave after another).
+    const planned = new Set([...(await allPlanNames(store, p)).values()].flat());
+    const target = targets.find((t) => planned.has(t));
+    if (target) return { promotion: p, target };
+  }
+  return undefined;
 }
 
 /**
@@ -234,14 +246,16 @@ export async function assertNotRollingOut(store: Store, current: Environment, ne
   const removed = targetsOf(current).filter((t) => !kept.has(t.name));
   if (!removed.length) return;
   const active = await store.activePromotions(current.tenant, current.name);
-  for (const t of removed) {
-    const p = rollingThrough(active, t.name);
-    if (p)
-      throw new TargetInUse(
-        `Target '${t.name}' of '${current.name}' cannot be removed: promotion ${p.id} is rolling out through it; halt or let it finish, then remove it`,
-        { target: t.name, promotionId: p.id },
-      );
-  }
+  const hit = await rollingThrough(
+    store,
+    active,
+    removed.map((t) => t.name),
+  );
+  if (hit)
+    throw new TargetInUse(
+      `Target '${hit.target}' of '${current.name}' cannot be removed: promotion ${hit.promotion.id} is rolling out through it; halt or let it finish, then remove it`,
+      { target: hit.target, promotionId: hit.promotion.id },
+    );
 }
 
 /** The OCI distribution tag grammar (at most 128 characters). */

@@ -75,6 +75,7 @@
  * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix; a config one is read only when the environment's item names its target |
  * | Instance          | T#t#INST#<env>#<target>         | I#<instance>          | an app instance of a target: the version it read and when that changed (written only on a change, never on a 304); all of a target by prefix; TTL |
  * | RolloutTarget     | T#t#PROMO#<id>                  | T#<target>            | one target of a promotion's rollout: state, confirmation, bake, alarm; all of a promotion by prefix |
+ * | PlanPage          | T#t#PROMO#<id>                  | W#<plan>#<wave 2>#<page 3> | the stored plan of a rollout of more than 100 targets: a wave's target names in order, ≤ 5,000 a page, written when the rollout starts, keyed by the plan's digest (a retried start writes the same items; the promotion item keeps the plan's id and per wave its count and pages; domain/promotion/rollout/stored-plan.ts). Not `P…`: the promotion's own read takes every sk that begins with P |
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
  * |   by repo (gsi3)  | PUSH#<registry>/<repository>    | <tenant>#<name>#<id>  | who links a repository (the ECR event handler only, outside any tenant) |
@@ -229,6 +230,11 @@ export const keys = {
   instances: (tenant: string, env: string, target: string) => ({ pk: `${t(tenant)}INST#${env}#${target}`, skPrefix: 'I#' }),
   rolloutTarget: (tenant: string, promotionId: string, target: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `T#${target}` }),
   rolloutTargets: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'T#' }),
+  /** one page of a wave of a promotion's stored plan (its target names in order) */
+  planPage: (tenant: string, promotionId: string, plan: string, wave: number, page: number): Key => ({
+    pk: `${t(tenant)}PROMO#${promotionId}`,
+    sk: `W#${plan}#${pad(wave, 2)}#${pad(page, 3)}`,
+  }),
   monitorWatchers: (arn: string) => `MON#${arn}`,
   repoLink: (tenant: string, artifact: string, id: string): Key => ({ pk: `${t(tenant)}ART#${artifact}`, sk: `L#${id}` }),
   repoLinks: (tenant: string, artifact: string) => ({ pk: `${t(tenant)}ART#${artifact}`, skPrefix: 'L#' }),

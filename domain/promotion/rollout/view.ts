@@ -1,11 +1,13 @@
 import type { Promotion, TargetAnalysisRun } from '../../kernel/promotion-model.ts';
 import type { Deps } from '../../kernel/deps.ts';
 import { registriesOf } from '../../kernel/rollout-model.ts';
+import { allPlanNames } from './stored-plan.ts';
 
 /** The per-target view of a rollout (promotion detail, decision record): each target's state, confirmation, bake window and alarm. */
 export async function rolloutView(deps: Deps, p: Promotion) {
   if (!p.rollout) return null;
-  const items = new Map((await deps.store.listRolloutTargets(p.tenant, p.id)).map((t) => [t.name, t]));
+  const [listed, names] = await Promise.all([deps.store.listRolloutTargets(p.tenant, p.id), allPlanNames(deps.store, p)]);
+  const items = new Map(listed.map((t) => [t.name, t]));
   const phase = ['COMPLETED', 'ROLLED_BACK', 'FAILED'].includes(p.status)
     ? p.status
     : p.rollout.halted
@@ -24,7 +26,7 @@ export async function rolloutView(deps: Deps, p: Promotion) {
       wave: w.wave,
       bakeSeconds: w.bakeSeconds,
       maxParallel: w.maxParallel,
-      targets: w.targets.map((name) => {
+      targets: (names.get(w.wave) ?? []).map((name) => {
         const t = items.get(name);
         return {
           name,

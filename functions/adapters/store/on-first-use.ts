@@ -51,6 +51,8 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       listPromotions: true,
       listRolloutTargets: true,
       getRolloutTarget: true,
+      putPlanPages: true,
+      getPlanPages: true,
       activePromotions: true,
       listApprovals: true,
       listEvidence: true,
