@@ -4,6 +4,7 @@ import type { Environment, Head, TargetHead } from '../kernel/model.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
 import { createHash } from 'node:crypto';
 import { globMatch } from '../kernel/glob.ts';
+import { resolveWavePlan } from './wave-plan.ts';
 import { IMPLICIT_TARGET, LABEL_SELECTOR, type AnalysisRef, type CompareSpec, type Rollout, type Target, type TargetsQuery } from '../kernel/target-schemas.ts';
 import { tenantUrlIssue } from '../kernel/url-policy.ts';
 import type { Store } from '../kernel/deps.ts';
@@ -20,14 +21,44 @@ import { allPlanNames } from '../promotion/rollout/stored-plan.ts';
 export { IMPLICIT_TARGET };
 
 /** The declared targets ([] when the environment has one implicit target). */
-export const targetsOf = (env: Pick<Environment, 'targets'>): Target[] => env.targets ?? [];
+/** A target with the wave it is in: the one it names, or the one a wave by share or selector took it into (wave-plan.ts). */
+export type PlacedTarget = Target & { wave: number };
+
+const placedCache = new WeakMap<readonly Target[], { rollout: unknown; placed: PlacedTarget[] }>();
+
+/**
+ * The environment's targets in declaration order, each with its wave: the one it names, or the one a wave of
+ * `rollout.waves` by share or selector takes it into (resolveWavePlan, once per targets list and rollout). A read
+ * of one target alone (getEnvironment with `target`) cannot resolve a share: a target that names no wave is placed in
+ * the first wave by spec there (what such reads use, config and flags, does not depend on it).
+ */
+export function targetsOf(env: Pick<Environment, 'targets'> & { rollout?: Environment['rollout'] }): PlacedTarget[] {
+  const list = env.targets ?? [];
+  const hit = placedCache.get(list);
+  if (hit && hit.rollout === env.rollout) return hit.placed;
+  const specs = env.rollout?.waves ?? [];
+  if (list.every((t) => t.wave !== undefined) && !specs.some((w) => w.share !== undefined || w.selector !== undefined)) {
+    placedCache.set(list, { rollout: env.rollout, placed: list as PlacedTarget[] });
+    return list as PlacedTarget[];
+  }
+  let at: Map<string, number>;
+  try {
+    at = new Map(resolveWavePlan(list, specs).flatMap((w) => w.names.map((n) => [n, w.wave] as const)));
+  } catch {
+    const first = specs.find((w) => w.share !== undefined || w.selector !== undefined)?.wave ?? 1;
+    at = new Map(list.map((t) => [t.name, t.wave ?? first]));
+  }
+  const placed = list.map((t) => ({ ...t, wave: at.get(t.name)! }));
+  placedCache.set(list, { rollout: env.rollout, placed });
+  return placed;
+}
 
 export const hasTargets = (env: Pick<Environment, 'targets'>): boolean => targetsOf(env).length > 0;
 
 /** One wave as a rollout runs it. */
 export interface Wave {
   wave: number;
-  targets: Target[];
+  targets: PlacedTarget[];
   /** the wave's bake: its own, else the environment's, never under the rollout's minimum */
   bakeSeconds: number;
   maxParallel: number;
@@ -193,7 +224,16 @@ export function assertTargets(
       else throw err;
     }
   });
-  const waves = [...new Set(list.map((t) => t.wave))].sort((a, b) => a - b);
+  // The waves as planned: the targets' own and those a share or selector fills (an empty one, a target in no wave, a
+  // first wave over the canary bound: refused naming the field).
+  let plan: { wave: number; names: string[] }[] = [];
+  try {
+    plan = resolveWavePlan(list, rollout?.waves ?? [], field);
+  } catch (err) {
+    if (err instanceof ValidationFailed) issues.push(...err.issues);
+    else throw err;
+  }
+  const waves = plan.map((w) => w.wave);
   waves.forEach((w, i) => {
     if (w !== i + 1)
       issues.push({
@@ -202,7 +242,7 @@ export function assertTargets(
       });
   });
   (rollout?.waves ?? []).forEach((w, i) => {
-    if (!waves.includes(w.wave))
+    if (!waves.includes(w.wave) && w.share === undefined && w.selector === undefined && plan.length)
       issues.push({
         path: `${field}.rollout.waves.${i}.wave`,
         message: `wave ${w.wave} is empty: no target is in it (waves with targets: ${waves.join(', ') || 'none'})`,
@@ -322,7 +362,7 @@ export function targetView(t: Target) {
   return {
     name: t.name,
     labels: t.labels ?? {},
-    wave: t.wave,
+    ...(t.wave !== undefined ? { wave: t.wave } : {}),
     ...(t.region ? { region: t.region } : {}),
     ...(t.account ? { account: t.account } : {}),
     ...(t.registry ? { registry: t.registry } : {}),

@@ -1,6 +1,8 @@
 import { ValidationFailed, type Issue } from '../kernel/errors.ts';
 import { globMatch, globStars, MAX_GLOB_STARS } from '../kernel/glob.ts';
-import { LABEL_SELECTOR } from '../kernel/target-schemas.ts';
+import { LABEL_SELECTOR, WAVE_SHARE } from '../kernel/target-schemas.ts';
+
+export { WAVE_SHARE };
 
 /**
  * Waves by share and by label selector (issue 67), resolved into a plan: which target goes in which wave, in order.
@@ -15,9 +17,6 @@ import { LABEL_SELECTOR } from '../kernel/target-schemas.ts';
  * - Refused (400): a share that rounds to no target or a selector that matches none (an empty wave, named with why),
  *   a target no wave takes, and a first wave larger than the canary bound (CANARY_BOUND).
  */
-
-/** A wave's share: a count (`1`), a percentage of the fleet (`10%`, `0.5%`) or `rest`. */
-export const WAVE_SHARE = /^(?:rest|[1-9][0-9]{0,4}|(?:100|[1-9]?[0-9](?:\.[0-9])?)%)$/;
 
 /** The first wave holds at most 10% of the fleet or 100 targets, whichever is larger: a canary, not a big bang. */
 export const canaryBound = (fleet: number): number => Math.max(100, Math.floor(fleet / 10));

@@ -14,6 +14,10 @@ export const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 /** At most 10,000 targets per environment, stored in pages of their own (functions/adapters/store/targets.ts). */
 export const MAX_TARGETS = 10_000;
 export const MAX_WAVES = 20;
+/** A filter of targets by one label: `key=glob` (`region=eu-*`), the glob as domain/kernel/glob.ts reads it. */
+export const LABEL_SELECTOR = /^([a-z][a-z0-9._/-]{0,62})=([A-Za-z0-9_.\-/:*?]{1,63})$/;
+/** A wave's share: a count (`1`), a percentage of the fleet (`10%`, `0.5%`) or `rest` (domain/config/wave-plan.ts). */
+export const WAVE_SHARE = /^(?:rest|[1-9][0-9]{0,4}|(?:100|[1-9]?[0-9](?:\.[0-9])?)%)$/;
 /** The name an environment without declared targets gives its one implicit target. */
 export const IMPLICIT_TARGET = 'default';
 
@@ -237,7 +241,9 @@ export const target = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     name: targetName,
     labels: z._default(labels, {}),
-    wave: z.number().check(z.int(), z.minimum(1, 'waves are numbered from 1'), z.maximum(MAX_WAVES)),
+    wave: z
+      .optional(z.number().check(z.int(), z.minimum(1, 'waves are numbered from 1'), z.maximum(MAX_WAVES)))
+      .check(z.describe("the target's wave; left out, a wave of rollout.waves with a share or a selector takes it (every target must be in a wave)")),
     /** the AWS region of the target (its monitors are alarms there); the deployment's region when left out */
     region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'))),
     /** the AWS account of the target: CloudWatch analysis reads its metrics there, with the role the tenant registered for it */
@@ -301,6 +307,24 @@ export const rollout = /* @__PURE__ */ z.schema(() =>
           wave: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_WAVES)),
           bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86_400))),
           maxParallel: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(40))),
+          share: z.optional(
+            z
+              .string()
+              .check(
+                z.regex(WAVE_SHARE, 'must be a count (1), a percentage of the fleet (10%, 0.5%; rounded down) or rest'),
+                z.describe(
+                  'takes this many of the targets that name no wave (declaration order): a count, a percentage of the whole fleet (rounded down) or rest (all left); with selector, of those it matches',
+                ),
+              ),
+          ),
+          selector: z.optional(
+            z
+              .string()
+              .check(
+                z.regex(LABEL_SELECTOR, 'must be key=glob, e.g. region=eu-*: a label name, =, then letters, digits, . _ - / : and the wildcards * ?'),
+                z.describe('takes the targets that name no wave whose label matches: key=glob (region=eu-*)'),
+              ),
+          ),
           pause: z.optional(
             z
               .boolean()
@@ -339,9 +363,6 @@ export const targets = /* @__PURE__ */ z.schema(() =>
     }),
   ),
 );
-
-/** A filter of targets by one label: `key=glob` (`region=eu-*`), the glob as domain/kernel/glob.ts reads it. */
-export const LABEL_SELECTOR = /^([a-z][a-z0-9._/-]{0,62})=([A-Za-z0-9_.\-/:*?]{1,63})$/;
 
 /** GET …/environments/{env}/targets: a page of the environment's targets (wave then declaration order), filtered. */
 export const targetsQuery = /* @__PURE__ */ z.schema(() =>

@@ -33,7 +33,9 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
     .strictObject({
       name: z.string(),
       labels: z.record(z.string(), z.string()),
-      wave: int(),
+      wave: z
+        .optional(int())
+        .check(z.describe('the wave the target names (absent: a wave by share or selector takes it; GET …/targets lists it under the wave it is in)')),
       region: z.optional(z.string()),
       account: z.optional(z.string()).check(z.describe('the AWS account CloudWatch analysis reads for this target')),
       registry: z.optional(z.string()).check(z.describe("the environment's registry this target pulls from")),
@@ -137,6 +139,8 @@ export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
         wave: int(),
         bakeSeconds: z.optional(int()),
         maxParallel: z.optional(int()),
+        share: z.optional(z.string()).check(z.describe('a wave by share: a count, a percentage of the fleet (rounded down) or rest')),
+        selector: z.optional(z.string()).check(z.describe('a wave by label selector: key=glob')),
         pause: z.optional(z.boolean()),
         analysis: z.optional(analysisRefsResponse),
         compare: z.optional(compareResponse),
