@@ -99,4 +99,59 @@ describe('waves by share and by label selector (issue 67)', () => {
       'rollout.waves.0.selector',
     );
   });
+
+  it('round-trip through the manifest: targets with labels and no wave, waves by share and selector, exported as written and applied again as a no-op', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    const rollout = {
+      waves: [
+        { wave: 1, share: '1' },
+        { wave: 2, selector: 'region=eu-*', share: '10%' },
+        { wave: 3, share: 'rest' },
+      ],
+    };
+    const document = JSON.stringify({ artifacts: { promotion: { environment_settings: { production: { targets: fleet(200), rollout } } } } });
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document } });
+    expect(applied.status, JSON.stringify(applied.body).slice(0, 600)).toBe(200);
+    const wave2 = await t.call('GET', '/api/v1/environments/production/targets?wave=2&limit=1000', { token: u.viewer });
+    expect(wave2.body.total).toBe(20);
+    const exported = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    const production = exported.body.artifacts.promotion.environment_settings.production;
+    expect(production.targets[0]).toEqual(expect.objectContaining({ name: 'cell-00001', labels: { region: 'eu-west-1' } }));
+    expect(production.targets[0].wave).toBeUndefined();
+    expect(production.rollout.waves.map((w: Record<string, unknown>) => [w.share, w.selector])).toEqual([
+      ['1', undefined],
+      ['10%', 'region=eu-*'],
+      ['rest', undefined],
+    ]);
+    const again = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: JSON.stringify(exported.body) } });
+    expect(again.body).toMatchObject({ applied: false, changes: [] });
+    // A manifest whose share rounds to no target: refused with its path, nothing applied.
+    const bad = JSON.stringify({
+      artifacts: {
+        promotion: {
+          environment_settings: {
+            production: {
+              targets: fleet(20),
+              rollout: {
+                waves: [
+                  { wave: 1, share: '1%' },
+                  { wave: 2, share: 'rest' },
+                ],
+              },
+            },
+          },
+        },
+      },
+    });
+    const refused = await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: bad } });
+    expect(refused.status, JSON.stringify(refused.body).slice(0, 600)).toBe(400);
+    expect(refused.body.error.issues).toEqual([
+      expect.objectContaining({
+        path: 'document.artifacts.promotion.environment_settings.production.rollout.waves.0.share',
+        message: expect.stringContaining('wave 1 would be empty'),
+      }),
+    ]);
+  });
 });
