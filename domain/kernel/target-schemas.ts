@@ -391,3 +391,18 @@ export const targetsQuery = /* @__PURE__ */ z.schema(() =>
   }),
 );
 export type TargetsQuery = z.infer<typeof targetsQuery>;
+
+/** GET /promotions/{id}/rollout: one wave of a rollout, a page of its targets, filtered by state. */
+export const rolloutQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    wave: z.optional(z.queryInt(1, MAX_WAVES)).check(z.describe('the wave (the one running when left out, else the first)')),
+    state: z.optional(
+      z.enum(['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED']).check(z.describe("only the wave's targets in this state")),
+    ),
+    cursor: z.optional(
+      z.string().check(z.minLength(1), z.maxLength(512), z.describe('Opaque: the nextCursor the previous page returned; any other is refused with 400')),
+    ),
+    limit: z.queryInt(1, 1000, 100),
+  }),
+);
+export type RolloutQuery = z.infer<typeof rolloutQuery>;

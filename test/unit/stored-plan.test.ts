@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createEnvironment, updateEnvironment } from '../../domain/config/environments.ts';
 import { createEnvironment as envSchema, updateEnvironment as updateSchema } from '../../domain/kernel/schemas.ts';
 import { rolloutStartStep, waveTargets, INLINE_PLAN_NAMES } from '../../domain/promotion/rollout/plan.ts';
+import { rolloutPage } from '../../domain/promotion/rollout/view.ts';
+import { decisionRecord, promotionDetail } from '../../domain/promotion/views.ts';
+import type { RolloutTarget } from '../../domain/kernel/promotion-model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { promotion } from '../support/store-contract/fixtures.ts';
 
@@ -72,5 +75,51 @@ describe('the stored plan of a rollout', () => {
       updateSchema.parse({ version: env.version, reason: 'shrink', targets: targets.filter((t) => t.name !== 'cell-00777') }),
     ).catch((e: unknown) => e as Error & { details?: Record<string, unknown> });
     expect(refused).toMatchObject({ name: 'TargetInUse', details: { target: 'cell-00777', promotionId: id } });
+  });
+
+  it('at 1,000 targets the detail and the decision record stay bounded (counts per wave and state, a page of rows); GET …/rollout pages a wave by state', async () => {
+    const targets = fleet(1000);
+    const { m, id } = await approvedInto(targets);
+    await rolloutStartStep(m.deps, 'acme', id);
+    // Wave 1 under way: 3 targets confirming, 40 done, one failed.
+    const item = (name: string, state: RolloutTarget['state']) =>
+      ({ promotionId: id, name, wave: 1, state, before: null, confirm: null, version: 1, updatedAt: '2030-01-01T00:00:00.000Z' }) as unknown as RolloutTarget;
+    const states = [...Array(3).fill('CONFIRMING'), ...Array(40).fill('DONE'), 'FAILED'] as RolloutTarget['state'][];
+    await m.deps.store.commit(
+      'acme',
+      states.map((st, i) => ({ kind: 'rolloutTarget' as const, target: item(targets[i + 10]!.name, st), expectedVersion: null })),
+    );
+    const p = (await m.deps.store.getPromotion('acme', id))!;
+    const detail = await promotionDetail(m.deps, p);
+    const decision = await decisionRecord(m.deps, admin, id);
+    for (const answer of [detail, decision]) {
+      expect(Buffer.byteLength(JSON.stringify(answer))).toBeLessThan(48 * 1024);
+      const w1 = (answer as { rollout: { waves: { count: number; states: Record<string, number>; targets: { name: string; state: string }[] }[] } }).rollout
+        .waves[0]!;
+      expect(w1.count).toBe(100);
+      expect(w1.states).toEqual({ PENDING: 56, CONFIRMING: 3, DONE: 40, FAILED: 1 });
+      expect(w1.targets).toHaveLength(20);
+      // What a person looks for first: the targets changing and the one that failed.
+      expect(w1.targets.slice(0, 4).map((t) => t.state)).toEqual(['CONFIRMING', 'CONFIRMING', 'CONFIRMING', 'FAILED']);
+    }
+    // Paged: wave 1's DONE targets 25 at a time, each once, in plan order.
+    const done: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await rolloutPage(m.deps, admin, id, { wave: 1, state: 'DONE', limit: 25, ...(cursor ? { cursor } : {}) });
+      expect(page.total).toBe(40);
+      expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThan(16 * 1024);
+      done.push(...page.targets.map((t) => t.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(done).toEqual(targets.slice(13, 53).map((t) => t.name));
+    const wave7 = await rolloutPage(m.deps, admin, id, { wave: 7, limit: 1000 });
+    expect(wave7.targets.map((t) => t.name)).toEqual(targets.slice(600, 700).map((t) => t.name));
+    // A cursor of another wave, or none this listing returned: 400 naming it; a wave the plan has not: 400 naming wave.
+    const first = await rolloutPage(m.deps, admin, id, { wave: 1, limit: 10 });
+    await expect(rolloutPage(m.deps, admin, id, { wave: 2, limit: 10, cursor: first.nextCursor })).rejects.toMatchObject({
+      issues: [expect.objectContaining({ path: 'query.cursor' })],
+    });
+    await expect(rolloutPage(m.deps, admin, id, { wave: 11, limit: 10 })).rejects.toMatchObject({ issues: [expect.objectContaining({ path: 'wave' })] });
   });
 });
