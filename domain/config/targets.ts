@@ -8,7 +8,6 @@ import { resolveWavePlan } from './wave-plan.ts';
 import { IMPLICIT_TARGET, LABEL_SELECTOR, type AnalysisRef, type CompareSpec, type Rollout, type Target, type TargetsQuery } from '../kernel/target-schemas.ts';
 import { tenantUrlIssue } from '../kernel/url-policy.ts';
 import type { Store } from '../kernel/deps.ts';
-import { allPlanNames } from '../promotion/rollout/stored-plan.ts';
 
 /**
  * Targets: where an environment runs (a region, a cell, an account, a cluster), ordered in waves.
@@ -268,8 +267,11 @@ export async function rollingThrough(
 ): Promise<{ promotion: Promotion; target: string } | undefined> {
   for (const p of active) {
     if (p.status !== 'EXECUTING' || !p.rollout) continue;
-    // Its whole plan at most once (a paged plan: its pages, one wave after another).
-    const planned = new Set([...(await allPlanNames(store, p)).values()].flat());
+    // Its whole plan at most once: a small plan's names are on the item, a larger one's in its pages
+    // (domain/promotion/rollout/stored-plan.ts; read here through the store, config sits below promotion).
+    const planned = new Set<string>();
+    for (const w of p.rollout.waves)
+      for (const n of w.targets ?? (await store.getPlanPages(p.tenant, p.id, p.rollout.plan ?? '', w.wave, w.pages ?? 0))) planned.add(n);
     const target = targets.find((t) => planned.has(t));
     if (target) return { promotion: p, target };
   }
