@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { rollouts } from '../support/waves.ts';
 
 let t: TestStack;
 beforeAll(async () => {
@@ -154,4 +155,40 @@ describe('waves by share and by label selector (issue 67)', () => {
       }),
     ]);
   });
+
+  it('a promotion through 120 targets by share completes from its stored plan; its detail keeps counts and a page of rows, GET …/rollout pages a wave', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    const rollout = {
+      maxParallel: 40,
+      waves: [
+        { wave: 1, share: '1' },
+        { wave: 2, share: '10%' },
+        { wave: 3, share: 'rest' },
+      ],
+    };
+    const ok = await t.call('PATCH', '/api/v1/environments/production', { token: u.admin, body: { version: 1, targets: fleet(120), rollout } });
+    expect(ok.status, JSON.stringify(ok.body).slice(0, 600)).toBe(200);
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
+    const w = rollouts(t);
+    const id = await w.promote(u);
+    const done = await w.until(u.viewer, id, (d) => d.status === 'COMPLETED', 'the rollout completes', 120_000);
+    expect(done.rollout.waves.map((x: { count: number }) => x.count)).toEqual([1, 12, 107]);
+    expect(done.rollout.waves[2].states).toEqual({ DONE: 107 });
+    expect(done.rollout.waves[2].targets).toHaveLength(20);
+    const page = await t.call('GET', `/api/v1/promotions/${id}/rollout?wave=3&limit=100`, { token: u.viewer });
+    expect(page.status, JSON.stringify(page.body).slice(0, 600)).toBe(200);
+    expect(page.body.targets).toHaveLength(100);
+    const rest = await t.call('GET', `/api/v1/promotions/${id}/rollout?wave=3&limit=100&cursor=${page.body.nextCursor}`, { token: u.viewer });
+    expect(rest.body.targets.map((x: { name: string }) => x.name)).toEqual(
+      fleet(120)
+        .slice(113)
+        .map((x) => x.name),
+    );
+    expect(rest.body.nextCursor).toBeUndefined();
+    const bad = await t.call('GET', `/api/v1/promotions/${id}/rollout?wave=2&cursor=${page.body.nextCursor}`, { token: u.viewer });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: 'query.cursor' })]);
+  }, 240_000);
 });
