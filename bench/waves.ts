@@ -3,7 +3,14 @@ import { table } from '../scripts/build.ts';
 import { startDynamo } from '../local/dynamodb.ts';
 import { openHarness, type Harness } from '../local/measure/harness.ts';
 import { ALARM_WAVE_BAKE_SECONDS, rolloutFlow, type RolloutCounts } from '../local/measure/rollout-flow.ts';
-import { configWriteFlow, type ConfigWriteCounts } from '../local/measure/config-write.ts';
+import { configWriteFlow, fleetTargets, type ConfigWriteCounts } from '../local/measure/config-write.ts';
+import { createEnvironment } from '#domain/config/environments';
+import { createEnvironment as envSchema } from '#domain/kernel/schemas';
+import { resolvePlan } from '#domain/promotion/rollout/plan';
+import { storedPlan } from '#domain/promotion/rollout/stored-plan';
+import { ctxOf } from '../local/measure/api.ts';
+import { newInvocation } from '../local/measure/attribution.ts';
+import { usersOf } from '../local/measure/tenants.ts';
 import { PRICE, usd } from './promotion-cost.ts';
 
 /**
@@ -184,6 +191,91 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
       const rollback = await benchWavesRollback(b);
       await benchConfigWrites(b);
       return { rows, usdPer1000Six, rollback };
+    } finally {
+      await close();
+    }
+  } finally {
+    await dynamo.stop();
+  }
+}
+
+/**
+ * The fleet row (issue 67), store level on DynamoDB Local: 10,000 targets in 10 waves validated and written in one
+ * environment write; their plan resolved and stored as a rollout's start stores it (plan pages) and read back wave by
+ * wave; and the WRU of a config write at 0 and at 10,000 targets (goal: flat). Printed, with the time each took.
+ * The rollback of 10,000 targets in batches is the rollout engine's (not measured here).
+ * Alone: `tsx bench/waves.ts fleet`.
+ */
+export async function benchFleet(b: Harness) {
+  const N = 10_000;
+  const u = usersOf('fleet-10k-plan');
+  const declared = fleetTargets(N, 10);
+  const validate = newInvocation('targets-write', `${N} targets validated and written`, 'api');
+  let t0 = performance.now();
+  await b.attribution.run(validate, () =>
+    createEnvironment(b.deps, ctxOf(u.admin), envSchema.parse({ name: 'edge', position: 0, reason: 'bench', targets: declared, rollout: { maxParallel: 10 } })),
+  );
+  const validateMs = performance.now() - t0;
+  const env = (await b.deps.store.getEnvironment('fleet-10k-plan', 'edge'))!;
+  const plan = newInvocation('plan-write', `a plan of ${N} targets stored`, 'step');
+  t0 = performance.now();
+  const stored = storedPlan(resolvePlan(env));
+  await b.attribution.run(plan, () => b.deps.store.putPlanPages('fleet-10k-plan', 'prm_bench', stored.pages));
+  const planMs = performance.now() - t0;
+  t0 = performance.now();
+  let read = 0;
+  for (const w of stored.waves) read += (await b.deps.store.getPlanPages('fleet-10k-plan', 'prm_bench', stored.id!, w.wave, w.pages!)).length;
+  const readMs = performance.now() - t0;
+  if (read !== N) throw new Error(`bench: the stored plan read back ${read} names, not ${N}`);
+  const [none, fleet] = [await configWriteFlow(b, 'fleet-cw-none', 0), await configWriteFlow(b, 'fleet-cw-10k', N, 3, 10)];
+  sub(`${fmt(N, 0)} targets in 10 waves: validated, planned, read back; a config write at 0 and ${fmt(N, 0)} targets`);
+  console.log(
+    table(
+      ['figure', 'time', 'WRU', 'DDB requests', 'goal'],
+      [
+        [
+          `${fmt(N, 0)} targets validated and written (one request)`,
+          `${fmt(validateMs, 0)} ms`,
+          fmt(validate.wru, 0),
+          fmt(
+            Object.values(validate.requests).reduce((a, x) => a + x, 0),
+            0,
+          ),
+          '',
+        ],
+        [
+          `plan stored (${stored.pages.length} pages)`,
+          `${fmt(planMs, 0)} ms`,
+          fmt(plan.wru, 0),
+          fmt(
+            Object.values(plan.requests).reduce((a, x) => a + x, 0),
+            0,
+          ),
+          '',
+        ],
+        ['plan read back, wave by wave', `${fmt(readMs, 0)} ms`, '0', '', ''],
+        ['config write, 0 targets', '', fmt(none.wru, 1), fmt(none.requests, 1), ''],
+        [
+          `config write, ${fmt(N, 0)} targets`,
+          '',
+          fmt(fleet.wru, 1),
+          fmt(fleet.requests, 1),
+          `= ${fmt(none.wru, 1)} ${fleet.wru === none.wru ? 'met' : 'NOT met'}`,
+        ],
+      ],
+    ),
+  );
+  return { validateMs, validateWru: validate.wru, planMs, planWru: plan.wru, readMs, configWru: { none: none.wru, fleet: fleet.wru } };
+}
+
+/** `tsx bench/waves.ts fleet`: the fleet row alone, on a DynamoDB Local of its own. */
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === 'fleet') {
+  heading('Targets and waves: a fleet of 10,000');
+  const dynamo = await startDynamo({});
+  try {
+    const { b, close } = await openHarness(dynamo.endpoint);
+    try {
+      await benchFleet(b);
     } finally {
       await close();
     }

@@ -125,12 +125,13 @@ export interface AppKeyStorePort {
   /**
    * One consistent read request for both: an app key's record (when `keyId` is given) and the environment it reads.
    * `targets: false`: the read names no target, so the environment's targets are read only when the key is scoped to one.
+   * `target` (or the key's own target): the environment comes with that target alone, read from its page (O(1)).
    */
   appKeyAndEnvironment(
     tenant: string,
     keyId: string | null,
     env: string,
-    opts?: { targets?: boolean },
+    opts?: { targets?: boolean; target?: string },
   ): Promise<{ key: AppKey | null; env: Environment | null }>;
   /** Writes the key's last-used time (never moves it back). */
   touchAppKey(tenant: string, id: string, at: string): Promise<void>;

@@ -31,8 +31,10 @@ export interface EnvironmentStorePort {
    * `consistent: false`: an eventually consistent read (half the read capacity; app polls, which state a staleness bound).
    * `targets: false`: the caller reads no target (an app poll of the environment as a whole): the environment comes
    * without its targets, and their item is not read (one GetItem instead of two).
+   * `target`: the caller reads that one target: the environment comes with it alone, read from its page (the same cost at
+   * 10,000 targets as at 1; never the list), or with the whole list when it has no such target. Never written back.
    */
-  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean; targets?: boolean }): Promise<Environment | null>;
+  getEnvironment(tenant: string, name: string, opts?: { consistent?: boolean; targets?: boolean; target?: string }): Promise<Environment | null>;
   listEnvironments(tenant: string): Promise<Environment[]>;
   createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void>;
   updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void>;
@@ -46,6 +48,12 @@ export interface EnvironmentStorePort {
   manifestHead(tenant: string): Promise<string | null>;
   /** One target's own head of one subject (a consistent read unless `consistent: false`: an app read's half-price GetItem) (`config`, `artifact:<name>`), if a rollout wrote one (resolve with domain/config/targets.ts targetVersion). */
   getTargetHead(tenant: string, environment: string, target: string, subject: string, opts?: { consistent?: boolean }): Promise<TargetHead | null>;
+  /**
+   * One target of an environment read alone (its page, found from its name: O(1) whatever the number of targets;
+   * null when the environment has no such target). Readers of one target (effective config, OFREP, fleet counts) use
+   * this with `getEnvironment(…, { targets: false })`, never the whole list.
+   */
+  getTarget(tenant: string, environment: string, target: string, opts?: { consistent?: boolean }): Promise<Target | null>;
   /** Every target head of an environment (one query), by target then subject. */
   listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]>;
 }

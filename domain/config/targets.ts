@@ -2,7 +2,10 @@ import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts'
 import { TargetInUse, TargetNotFound, ValidationFailed, type Issue } from '../kernel/errors.ts';
 import type { Environment, Head, TargetHead } from '../kernel/model.ts';
 import type { Promotion } from '../kernel/promotion-model.ts';
-import { IMPLICIT_TARGET, type AnalysisRef, type CompareSpec, type Rollout, type Target } from '../kernel/target-schemas.ts';
+import { createHash } from 'node:crypto';
+import { globMatch } from '../kernel/glob.ts';
+import { resolveWavePlan } from './wave-plan.ts';
+import { IMPLICIT_TARGET, LABEL_SELECTOR, type AnalysisRef, type CompareSpec, type Rollout, type Target, type TargetsQuery } from '../kernel/target-schemas.ts';
 import { tenantUrlIssue } from '../kernel/url-policy.ts';
 import type { Store } from '../kernel/deps.ts';
 
@@ -17,14 +20,44 @@ import type { Store } from '../kernel/deps.ts';
 export { IMPLICIT_TARGET };
 
 /** The declared targets ([] when the environment has one implicit target). */
-export const targetsOf = (env: Pick<Environment, 'targets'>): Target[] => env.targets ?? [];
+/** A target with the wave it is in: the one it names, or the one a wave by share or selector took it into (wave-plan.ts). */
+export type PlacedTarget = Target & { wave: number };
+
+const placedCache = new WeakMap<readonly Target[], { rollout: unknown; placed: PlacedTarget[] }>();
+
+/**
+ * The environment's targets in declaration order, each with its wave: the one it names, or the one a wave of
+ * `rollout.waves` by share or selector takes it into (resolveWavePlan, once per targets list and rollout). A read
+ * of one target alone (getEnvironment with `target`) cannot resolve a share: a target that names no wave is placed in
+ * the first wave by spec there (what such reads use, config and flags, does not depend on it).
+ */
+export function targetsOf(env: Pick<Environment, 'targets'> & { rollout?: Environment['rollout'] }): PlacedTarget[] {
+  const list = env.targets ?? [];
+  const hit = placedCache.get(list);
+  if (hit && hit.rollout === env.rollout) return hit.placed;
+  const specs = env.rollout?.waves ?? [];
+  if (list.every((t) => t.wave !== undefined) && !specs.some((w) => w.share !== undefined || w.selector !== undefined)) {
+    placedCache.set(list, { rollout: env.rollout, placed: list as PlacedTarget[] });
+    return list as PlacedTarget[];
+  }
+  let at: Map<string, number>;
+  try {
+    at = new Map(resolveWavePlan(list, specs).flatMap((w) => w.names.map((n) => [n, w.wave] as const)));
+  } catch {
+    const first = specs.find((w) => w.share !== undefined || w.selector !== undefined)?.wave ?? 1;
+    at = new Map(list.map((t) => [t.name, t.wave ?? first]));
+  }
+  const placed = list.map((t) => ({ ...t, wave: at.get(t.name)! }));
+  placedCache.set(list, { rollout: env.rollout, placed });
+  return placed;
+}
 
 export const hasTargets = (env: Pick<Environment, 'targets'>): boolean => targetsOf(env).length > 0;
 
 /** One wave as a rollout runs it. */
 export interface Wave {
   wave: number;
-  targets: Target[];
+  targets: PlacedTarget[];
   /** the wave's bake: its own, else the environment's, never under the rollout's minimum */
   bakeSeconds: number;
   maxParallel: number;
@@ -190,7 +223,16 @@ export function assertTargets(
       else throw err;
     }
   });
-  const waves = [...new Set(list.map((t) => t.wave))].sort((a, b) => a - b);
+  // The waves as planned: the targets' own and those a share or selector fills (an empty one, a target in no wave, a
+  // first wave over the canary bound: refused naming the field).
+  let plan: { wave: number; names: string[] }[] = [];
+  try {
+    plan = resolveWavePlan(list, rollout?.waves ?? [], field);
+  } catch (err) {
+    if (err instanceof ValidationFailed) issues.push(...err.issues);
+    else throw err;
+  }
+  const waves = plan.map((w) => w.wave);
   waves.forEach((w, i) => {
     if (w !== i + 1)
       issues.push({
@@ -199,7 +241,7 @@ export function assertTargets(
       });
   });
   (rollout?.waves ?? []).forEach((w, i) => {
-    if (!waves.includes(w.wave))
+    if (!waves.includes(w.wave) && w.share === undefined && w.selector === undefined && plan.length)
       issues.push({
         path: `${field}.rollout.waves.${i}.wave`,
         message: `wave ${w.wave} is empty: no target is in it (waves with targets: ${waves.join(', ') || 'none'})`,
@@ -218,8 +260,22 @@ export function assertTargets(
 }
 
 /** The promotion still rolling out through a target, if any (EXECUTING with the target in its rollout, not yet settled back). */
-export function rollingThrough(active: readonly Promotion[], target: string): Promotion | undefined {
-  return active.find((p) => p.status === 'EXECUTING' && p.rollout?.waves.some((w) => w.targets.includes(target)));
+export async function rollingThrough(
+  store: Pick<Store, 'getPlanPages'>,
+  active: readonly Promotion[],
+  targets: readonly string[],
+): Promise<{ promotion: Promotion; target: string } | undefined> {
+  for (const p of active) {
+    if (p.status !== 'EXECUTING' || !p.rollout) continue;
+    // Its whole plan at most once: a small plan's names are on the item, a larger one's in its pages
+    // (domain/promotion/rollout/stored-plan.ts; read here through the store, config sits below promotion).
+    const planned = new Set<string>();
+    for (const w of p.rollout.waves)
+      for (const n of w.targets ?? (await store.getPlanPages(p.tenant, p.id, p.rollout.plan ?? '', w.wave, w.pages ?? 0))) planned.add(n);
+    const target = targets.find((t) => planned.has(t));
+    if (target) return { promotion: p, target };
+  }
+  return undefined;
 }
 
 /**
@@ -232,14 +288,16 @@ export async function assertNotRollingOut(store: Store, current: Environment, ne
   const removed = targetsOf(current).filter((t) => !kept.has(t.name));
   if (!removed.length) return;
   const active = await store.activePromotions(current.tenant, current.name);
-  for (const t of removed) {
-    const p = rollingThrough(active, t.name);
-    if (p)
-      throw new TargetInUse(
-        `Target '${t.name}' of '${current.name}' cannot be removed: promotion ${p.id} is rolling out through it; halt or let it finish, then remove it`,
-        { target: t.name, promotionId: p.id },
-      );
-  }
+  const hit = await rollingThrough(
+    store,
+    active,
+    removed.map((t) => t.name),
+  );
+  if (hit)
+    throw new TargetInUse(
+      `Target '${hit.target}' of '${current.name}' cannot be removed: promotion ${hit.promotion.id} is rolling out through it; halt or let it finish, then remove it`,
+      { target: hit.target, promotionId: hit.promotion.id },
+    );
 }
 
 /** The OCI distribution tag grammar (at most 128 characters). */
@@ -306,7 +364,7 @@ export function targetView(t: Target) {
   return {
     name: t.name,
     labels: t.labels ?? {},
-    wave: t.wave,
+    ...(t.wave !== undefined ? { wave: t.wave } : {}),
     ...(t.region ? { region: t.region } : {}),
     ...(t.account ? { account: t.account } : {}),
     ...(t.registry ? { registry: t.registry } : {}),
@@ -395,7 +453,7 @@ export async function targetVersion(
  * An environment without targets answers its one implicit target. Cost: the environment's target
  * heads (one query) and its artifact pointers (one query), whatever the number of targets.
  */
-export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPointers'>, env: Environment) {
+export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPointers'>, env: Environment, query?: TargetsQuery) {
   const [heads, pointers] = await Promise.all([store.listTargetHeads(env.tenant, env.name), store.listPointers(env.tenant, env.name)]);
   const artifactNames = [...new Set([...pointers.map((p) => p.name), ...heads.filter((h) => h.artifact).map((h) => h.artifact!.name)])].sort();
   const row = (name: string, wave: number) => {
@@ -424,6 +482,26 @@ export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPo
       artifacts,
     };
   };
+  const paged = hasTargets(env) ? targetsPage(env, query) : null;
+  if (paged) {
+    const onPage = new Set(paged.names);
+    return {
+      environment: env.name,
+      head: { seq: env.head.seq, digest: env.head.digest },
+      total: paged.total,
+      waves: wavesOf(env)
+        .filter((w) => paged.counts.has(w.wave))
+        .map((w) => ({
+          wave: w.wave,
+          count: paged.counts.get(w.wave)!,
+          bakeSeconds: w.bakeSeconds,
+          maxParallel: w.maxParallel,
+          ...(w.pause ? { pause: true as const } : {}),
+          targets: w.targets.filter((t) => onPage.has(t.name)).map((t) => ({ ...targetView(t), ...row(t.name, t.wave) })),
+        })),
+      ...(paged.nextCursor ? { nextCursor: paged.nextCursor } : {}),
+    };
+  }
   const waves = hasTargets(env)
     ? wavesOf(env).map((w) => ({
         wave: w.wave,
@@ -435,6 +513,59 @@ export async function targetsView(store: Pick<Store, 'listTargetHeads' | 'listPo
     : [{ wave: 1, bakeSeconds: env.bakeSeconds ?? 0, targets: [{ ...row(IMPLICIT_TARGET, 1), implicit: true }] }];
   return { environment: env.name, head: { seq: env.head.seq, digest: env.head.digest }, waves };
 }
+
+/**
+ * A page of an environment's targets as GET …/targets answers it once it is asked for one (any of limit, cursor, label,
+ * name, wave) or the environment has more targets than one page holds: the targets that match, in wave then
+ * declaration order, counted per wave; the cursor names the digest of the targets it paged through and the position
+ * after its last, so a page after a change of the targets is refused (400) rather than skipping or repeating targets.
+ * Null: the answer is the whole list, as before pages (≤ one page, nothing asked).
+ */
+export function targetsPage(
+  env: Environment,
+  query: TargetsQuery | undefined,
+): { names: string[]; total: number; counts: Map<number, number>; nextCursor: string | null } | null {
+  const limit = query?.limit ?? 1000;
+  const asked = !!query && (query.cursor !== undefined || query.label !== undefined || query.name !== undefined || query.wave !== undefined);
+  const all = wavesOf(env).flatMap((w) => w.targets);
+  if (!asked && all.length <= limit && !(query && query.limit !== 1000)) return null;
+  const selector = query?.label ? LABEL_SELECTOR.exec(query.label) : null;
+  const matches = all.filter(
+    (t) =>
+      (query?.wave === undefined || t.wave === query.wave) &&
+      (!query?.name || globMatch(t.name, query.name)) &&
+      (!selector || (t.labels?.[selector[1]!] !== undefined && globMatch(t.labels[selector[1]!]!, selector[2]!))),
+  );
+  const version = digestOfNames(all);
+  let from = 0;
+  if (query?.cursor !== undefined) {
+    const m = /^([0-9a-f]{16})\.([0-9]{1,5})$/.exec(Buffer.from(query.cursor, 'base64url').toString('utf8'));
+    if (!m || Number(m[2]) > matches.length)
+      throw new ValidationFailed([{ path: 'query.cursor', message: 'is not a cursor this listing returned: start again without it' }]);
+    if (m[1] !== version)
+      throw new ValidationFailed([
+        { path: 'query.cursor', message: "the environment's targets changed since this cursor was returned: start again without it" },
+      ]);
+    from = Number(m[2]);
+  }
+  const counts = new Map<number, number>();
+  for (const t of matches) counts.set(t.wave, (counts.get(t.wave) ?? 0) + 1);
+  const page = matches.slice(from, from + limit);
+  const next = from + page.length;
+  return {
+    names: page.map((t) => t.name),
+    total: matches.length,
+    counts,
+    nextCursor: next < matches.length ? Buffer.from(`${version}.${next}`).toString('base64url') : null,
+  };
+}
+
+/** A short digest of the targets' names in order (what a cursor pages through). */
+const digestOfNames = (targets: readonly Target[]): string =>
+  createHash('sha256')
+    .update(targets.map((t) => t.name).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
 
 /** The target a reader names, checked against the environment: `default` is the implicit one (no targets declared). */
 export function resolveTargetName(env: Environment, target: string | undefined): string | null {

@@ -60,7 +60,11 @@ export const promotionEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
     /** Promotion Rolled Back of a rollout: the targets walked back, in the order they were */
     targets: z
       .optional(z.array(z.string()).check(z.maxLength(100)))
-      .check(z.describe('the targets the event covers, e.g. those a rollback walked back (in reverse wave order)')),
+      .check(z.describe('the targets the event covers, e.g. those a rollback walked back (in reverse wave order); the first 100 when there are more')),
+    /** the number of targets the event covers, when `targets` holds only the first 100 of them */
+    targetCount: z
+      .optional(z.number().check(z.int(), z.minimum(0)))
+      .check(z.describe('how many targets the event covers in all, when targets lists only the first 100')),
     /** Promotion Rolled Back of a rollout: the waves it walked back, last first */
     waves: z
       .optional(z.array(z.number().check(z.int(), z.minimum(1))).check(z.maxLength(100)))

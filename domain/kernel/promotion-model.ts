@@ -12,6 +12,7 @@ import type {
   RolloutState,
 } from './rollout-model.ts';
 
+export type { PlannedWave } from './rollout-model.ts';
 export type {
   MonitorAlarm,
   TargetState,

@@ -131,9 +131,31 @@ export interface TargetRegistryDelivery {
   revert?: { digest: string | null; reason?: string } | null;
 }
 
+/** One wave of a stored plan: its names inline (a small plan) or its count and the number of its pages. */
+export interface PlannedWave {
+  wave: number;
+  /** the wave's target names in order, when the plan is small (≤ INLINE_PLAN_NAMES in all); absent: in pages */
+  targets?: string[];
+  /** how many targets the wave has (set when its names are in pages) */
+  count?: number;
+  /** how many pages hold its names (absent: inline) */
+  pages?: number;
+  bakeSeconds: number;
+  maxParallel: number;
+  pause?: boolean;
+}
+
 /** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */
 export interface RolloutState {
-  waves: { wave: number; targets: string[]; bakeSeconds: number; maxParallel: number; pause?: boolean }[];
+  /**
+   * The stored plan, resolved when the rollout started (domain/promotion/rollout/stored-plan.ts). Per wave its number
+   * of targets (`count`), bake, parallelism and pause; the names themselves inline (`targets`) when the whole plan has at
+   * most INLINE_PLAN_NAMES of them (a promotion through a few targets keeps its one-item cost), otherwise in `pages`
+   * pages of their own (PlanPage, read with waveTargets). Read a wave's names only through waveTargets / planNames.
+   */
+  waves: PlannedWave[];
+  /** the id of the stored plan whose pages hold the names (absent: a small plan, its names inline) */
+  plan?: string;
   /** the wave running (0: none started yet) */
   wave: number;
   /** halted by a release manager before the next wave (resume goes on from there) */

@@ -11,8 +11,13 @@ import { timeZone } from './time-zone.ts';
 
 /** A target's name: a region, a cell, an account, a cluster (`us-east-1`, `cell-7`). */
 export const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
-export const MAX_TARGETS = 100;
+/** At most 10,000 targets per environment, stored in pages of their own (functions/adapters/store/targets.ts). */
+export const MAX_TARGETS = 10_000;
 export const MAX_WAVES = 20;
+/** A filter of targets by one label: `key=glob` (`region=eu-*`), the glob as domain/kernel/glob.ts reads it. */
+export const LABEL_SELECTOR = /^([a-z][a-z0-9._/-]{0,62})=([A-Za-z0-9_.\-/:*?]{1,63})$/;
+/** A wave's share: a count (`1`), a percentage of the fleet (`10%`, `0.5%`) or `rest` (domain/config/wave-plan.ts). */
+export const WAVE_SHARE = /^(?:rest|[1-9][0-9]{0,4}|(?:100|[1-9]?[0-9](?:\.[0-9])?)%)$/;
 /** The name an environment without declared targets gives its one implicit target. */
 export const IMPLICIT_TARGET = 'default';
 
@@ -236,7 +241,9 @@ export const target = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     name: targetName,
     labels: z._default(labels, {}),
-    wave: z.number().check(z.int(), z.minimum(1, 'waves are numbered from 1'), z.maximum(MAX_WAVES)),
+    wave: z
+      .optional(z.number().check(z.int(), z.minimum(1, 'waves are numbered from 1'), z.maximum(MAX_WAVES)))
+      .check(z.describe("the target's wave; left out, a wave of rollout.waves with a share or a selector takes it (every target must be in a wave)")),
     /** the AWS region of the target (its monitors are alarms there); the deployment's region when left out */
     region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-[0-9]$/, 'must be an AWS region, e.g. eu-west-1'))),
     /** the AWS account of the target: CloudWatch analysis reads its metrics there, with the role the tenant registered for it */
@@ -300,6 +307,24 @@ export const rollout = /* @__PURE__ */ z.schema(() =>
           wave: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_WAVES)),
           bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(86_400))),
           maxParallel: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(40))),
+          share: z.optional(
+            z
+              .string()
+              .check(
+                z.regex(WAVE_SHARE, 'must be a count (1), a percentage of the fleet (10%, 0.5%; rounded down) or rest'),
+                z.describe(
+                  'takes this many of the targets that name no wave (declaration order): a count, a percentage of the whole fleet (rounded down) or rest (all left); with selector, of those it matches',
+                ),
+              ),
+          ),
+          selector: z.optional(
+            z
+              .string()
+              .check(
+                z.regex(LABEL_SELECTOR, 'must be key=glob, e.g. region=eu-*: a label name, =, then letters, digits, . _ - / : and the wildcards * ?'),
+                z.describe('takes the targets that name no wave whose label matches: key=glob (region=eu-*)'),
+              ),
+          ),
           pause: z.optional(
             z
               .boolean()
@@ -323,18 +348,61 @@ export const rollout = /* @__PURE__ */ z.schema(() =>
 export type Rollout = z.infer<typeof rollout>;
 
 /**
- * The targets live in an item of their own beside the environment's (functions/adapters/store/targets.ts),
- * written only when they change and read with it; an item holds at most 400 KB and a targets change rewrites
- * the whole list: their JSON is bounded, so 100 targets with labels, monitors and a few parameters fit with
- * room to spare, and larger per-target values belong in config keys.
+ * The targets live in pages of their own beside the environment's item (functions/adapters/store/targets.ts), written
+ * only when they change (a new generation of pages, then named on the targets item with the environment's item):
+ * their JSON is bounded in all (10,000 targets with a label or two fit; the request body is at most 2 MiB),
+ * and larger per-target values belong in config keys.
  */
-export const MAX_TARGETS_BYTES = 64 * 1024;
+export const MAX_TARGETS_BYTES = 1.5 * 1024 * 1024;
 
 export const targets = /* @__PURE__ */ z.schema(() =>
   z.array(target).check(
-    z.maxLength(MAX_TARGETS),
+    z.maxLength(MAX_TARGETS, `at most ${MAX_TARGETS} targets per environment: split the fleet across environments, or group instances into fewer targets`),
     z.refine((ts) => Buffer.byteLength(JSON.stringify(ts)) <= MAX_TARGETS_BYTES, {
       message: `targets must be at most ${MAX_TARGETS_BYTES} bytes of JSON in all: keep large per-target values in config keys, and parameters for what differs`,
     }),
   ),
 );
+
+/** GET …/environments/{env}/targets: a page of the environment's targets (wave then declaration order), filtered. */
+export const targetsQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    limit: z.queryInt(1, 1000, 1000),
+    cursor: z.optional(
+      z.string().check(z.minLength(1), z.maxLength(2048), z.describe('Opaque: the nextCursor the previous page returned; any other is refused with 400')),
+    ),
+    label: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(LABEL_SELECTOR, 'must be key=glob, e.g. region=eu-*: a label name, =, then letters, digits, . _ - / : and the wildcards * ?'),
+          z.describe('only targets whose label matches: key=glob (region=eu-*)'),
+        ),
+    ),
+    name: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(/^[a-z0-9*?-]{1,64}$/, 'must be a target name or a glob of one (lower-case letters, digits, -, * and ?)'),
+          z.describe('only targets whose name matches this glob (cell-1*)'),
+        ),
+    ),
+    wave: z.optional(z.queryInt(1, MAX_WAVES)).check(z.describe('only the targets of this wave')),
+  }),
+);
+export type TargetsQuery = z.infer<typeof targetsQuery>;
+
+/** GET /promotions/{id}/rollout: one wave of a rollout, a page of its targets, filtered by state. */
+export const rolloutQuery = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    wave: z.optional(z.queryInt(1, MAX_WAVES)).check(z.describe('the wave (the one running when left out, else the first)')),
+    state: z.optional(
+      z.enum(['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED']).check(z.describe("only the wave's targets in this state")),
+    ),
+    cursor: z.optional(
+      z.string().check(z.minLength(1), z.maxLength(512), z.describe('Opaque: the nextCursor the previous page returned; any other is refused with 400')),
+    ),
+    limit: z.queryInt(1, 1000, 100),
+  }),
+);
+export type RolloutQuery = z.infer<typeof rolloutQuery>;

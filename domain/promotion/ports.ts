@@ -26,6 +26,15 @@ export type PromotionOp =
    */
   | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null; promotionVersion?: number };
 
+/** One page of a wave of a stored plan: its target names in order. */
+export interface PlanPage {
+  /** the plan's id (a digest of it: RolloutState.plan) */
+  plan: string;
+  wave: number;
+  page: number;
+  names: string[];
+}
+
 export interface PromotionStorePort {
   getPromotion(tenant: string, id: string): Promise<Promotion | null>;
   listPromotions(tenant: string, filter: PromotionFilter, limit: number, cursor?: string): Promise<Page<Promotion>>;
@@ -36,6 +45,13 @@ export interface PromotionStorePort {
   /** The targets of a promotion's rollout that have an item (one query), by name. */
   listRolloutTargets(tenant: string, promotionId: string): Promise<RolloutTarget[]>;
   getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null>;
+  /**
+   * Writes the pages of a promotion's stored plan (domain/promotion/rollout/stored-plan.ts) in as few requests as the
+   * batch limits allow, before the promotion names them. Idempotent: a retried start writes the same keys again.
+   */
+  putPlanPages(tenant: string, promotionId: string, pages: readonly PlanPage[]): Promise<void>;
+  /** The target names of one wave of a stored plan, from its `pages` pages in order (consistent reads). */
+  getPlanPages(tenant: string, promotionId: string, plan: string, wave: number, pages: number): Promise<string[]>;
   /**
    * The promotion that last took this release (its digest) from `source` into `target`: a request reads it
    * and takes the claim in its own write, so two requests of the same release at once never both go on

@@ -9,6 +9,7 @@ import { cronFor, occurrenceView } from '../freeze/windows.ts';
 import { activeWith, upcomingWith } from '../freeze/occurrences.ts';
 import { approvalDeadline } from './run/deadlines.ts';
 import { countable, subjectLabel } from './aggregate.ts';
+import { waveSize } from './rollout/stored-plan.ts';
 
 /** How a promotion can end (CANCELLED is left out: nothing was tried). */
 const ENDED = new Set<Promotion['status']>(['COMPLETED', 'FAILED', 'ROLLED_BACK', 'REJECTED', 'EXPIRED']);
@@ -64,7 +65,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       if (r.halted) return `rolling out, halted by ${r.halted.by} before wave ${next} of ${r.waves.length}: ${r.halted.reason}`;
       if (r.waiting) return `rolling out: ${r.waiting.reason}; opens ${utcTime(r.waiting.until, { date: true })}`;
       const now = r.waves.find((w) => w.wave === r.wave);
-      return now ? `rolling out: wave ${now.wave} of ${r.waves.length} (${now.targets.join(', ')})` : `rolling out: ${r.waves.length} waves planned`;
+      if (!now) return `rolling out: ${r.waves.length} waves planned`;
+      return `rolling out: wave ${now.wave} of ${r.waves.length} (${now.targets ? now.targets.join(', ') : `${waveSize(now)} targets`})`;
     }
     default:
       return p.status.toLowerCase();

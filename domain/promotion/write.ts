@@ -66,9 +66,14 @@ export function promotionEvent(
     subject: subjectLabel(p.subject),
     releaseDigest: p.releaseDigest,
     ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+    // A fleet's names are bounded in an event (an event is at most 256 KB): the first EVENT_TARGETS and how many in all.
+    ...(extra.targets && extra.targets.length > EVENT_TARGETS ? { targets: extra.targets.slice(0, EVENT_TARGETS), targetCount: extra.targets.length } : {}),
     at: extra.at ?? deps.clock().toISOString(),
   });
 }
+
+/** The most target names an event carries (domain/kernel/events.ts); past it, `targetCount` says how many in all. */
+export const EVENT_TARGETS = 100;
 
 /** An audit entry about a promotion that does not change (an approval that does not meet the policy yet). */
 export function auditDraft(

@@ -12,7 +12,8 @@
  * |-------------------|---------------------------------|-----------------------|----------------|
  * | Environment       | T#t#ENV                         | ENV#<name>            | get by name; all of a tenant (≤ 20) sorted by position in code; names the targets whose config head holds over its head (ownHeads, ownHeadsAt: a target read of any other reads no TargetHead; store/own-heads.ts) |
  * | PositionGuard     | T#t#ENV                         | POS#<nnn>             | keeps positions in the line unique (written in the same transaction) |
- * | EnvironmentTargets| T#t#ENV                         | TGTS#<env>            | the environment's targets (≤ 64 KiB of JSON), written with it only when they change; its item names their digest (store/targets.ts) |
+ * | EnvironmentTargets| T#t#ENV                         | TGTS#<env>            | where the environment's targets are: their digest, count and the generation of their pages (written with the environment's item only when they change; its item names their digest; store/targets.ts). An item written before pages holds the targets itself |
+ * | TargetsPage       | T#t#ENV                         | TGTP#<env>#<gen>#<page 5> | ≤ 10,000 targets in pages by the hash of their name (a target's page is found from its name: one GetItem), each ≤ 300 KB; a change writes a new generation before it names it, the old one is deleted after |
  * | Snapshot          | T#t#SNAP#<env>                  | S#<seq 10 digits>     | get by env+seq; history newest first |
  * | TreeNode          | T#t#NODE#<sha256 address>       | N                     | batch get by address (immutable, shared by snapshots) |
  * | ItemId            | T#t#ITEMID#<uuid>               | I                     | item id → kind + key |
@@ -76,6 +77,7 @@
  * | TargetHead        | T#t#ENV                         | TH#<env>#<target>#<subject> | what one target runs of one subject (config, artifact:<name>) while it differs from the environment's head; all of an environment by prefix; a config one is read only when the environment's item names its target |
  * | Instance          | T#t#INST#<env>#<target>         | I#<instance>          | an app instance of a target: the version it read and when that changed (written only on a change, never on a 304); all of a target by prefix; TTL |
  * | RolloutTarget     | T#t#PROMO#<id>                  | T#<target>            | one target of a promotion's rollout: state, confirmation, bake, alarm; all of a promotion by prefix |
+ * | PlanPage          | T#t#PROMO#<id>                  | W#<plan>#<wave 2>#<page 3> | the stored plan of a rollout of more than 100 targets: a wave's target names in order, ≤ 5,000 a page, written when the rollout starts, keyed by the plan's digest (a retried start writes the same items; the promotion item keeps the plan's id and per wave its count and pages; domain/promotion/rollout/stored-plan.ts). Not `P…`: the promotion's own read takes every sk that begins with P |
  * |   by alarm (gsi3) | MON#<alarm arn>                 | <tenant>#<env>        | who watches an alarm (the alarm-event handler only, outside any tenant) |
  * | RepoLink          | T#t#ART#<name>                  | L#<id>                | a registry repository whose pushes become versions of the artifact |
  * |   by repo (gsi3)  | PUSH#<registry>/<repository>    | <tenant>#<name>#<id>  | who links a repository (the ECR event handler only, outside any tenant) |
@@ -114,6 +116,9 @@ export const keys = {
   environment: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `ENV#${name}` }),
   environments: (tenant: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: 'ENV#' }),
   targets: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}ENV`, sk: `TGTS#${env}` }),
+  /** one page of an environment's targets, of one generation (a targets change writes a new one, then names it on `targets`) */
+  targetsPage: (tenant: string, env: string, gen: string, page: number): Key => ({ pk: `${t(tenant)}ENV`, sk: `TGTP#${env}#${gen}#${pad(page, 5)}` }),
+  targetsPages: (tenant: string, env: string, gen: string) => ({ pk: `${t(tenant)}ENV`, skPrefix: `TGTP#${env}#${gen}#` }),
   position: (tenant: string, position: number): Key => ({ pk: `${t(tenant)}ENV`, sk: `POS#${pad(position, 3)}` }),
   snapshot: (tenant: string, env: string, seq: number): Key => ({ pk: `${t(tenant)}SNAP#${env}`, sk: `S#${pad(seq, 10)}` }),
   snapshots: (tenant: string, env: string) => ({ pk: `${t(tenant)}SNAP#${env}`, skPrefix: 'S#' }),
@@ -230,6 +235,11 @@ export const keys = {
   instances: (tenant: string, env: string, target: string) => ({ pk: `${t(tenant)}INST#${env}#${target}`, skPrefix: 'I#' }),
   rolloutTarget: (tenant: string, promotionId: string, target: string): Key => ({ pk: `${t(tenant)}PROMO#${promotionId}`, sk: `T#${target}` }),
   rolloutTargets: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}PROMO#${promotionId}`, skPrefix: 'T#' }),
+  /** one page of a wave of a promotion's stored plan (its target names in order) */
+  planPage: (tenant: string, promotionId: string, plan: string, wave: number, page: number): Key => ({
+    pk: `${t(tenant)}PROMO#${promotionId}`,
+    sk: `W#${plan}#${pad(wave, 2)}#${pad(page, 3)}`,
+  }),
   monitorWatchers: (arn: string) => `MON#${arn}`,
   repoLink: (tenant: string, artifact: string, id: string): Key => ({ pk: `${t(tenant)}ART#${artifact}`, sk: `L#${id}` }),
   repoLinks: (tenant: string, artifact: string) => ({ pk: `${t(tenant)}ART#${artifact}`, skPrefix: 'L#' }),

@@ -42,10 +42,17 @@ export async function keyAndEnvironment(
   if (seen && now - seen.at < TTL_MS && seen.key.environment === environment) {
     readCacheStats.hits++;
     const targets = target !== undefined || seen.key.target !== undefined;
-    return { key: seen.key, env: await deps.store.getEnvironment(tenant, environment, { consistent: false, targets }) };
+    const one = target ?? seen.key.target;
+    return {
+      key: seen.key,
+      env: await deps.store.getEnvironment(tenant, environment, { consistent: false, targets, ...(one !== undefined ? { target: one } : {}) }),
+    };
   }
   readCacheStats.loads++;
-  const found = await deps.store.appKeyAndEnvironment(tenant, keyId, environment, { targets: target !== undefined });
+  const found = await deps.store.appKeyAndEnvironment(tenant, keyId, environment, {
+    targets: target !== undefined,
+    ...(target !== undefined ? { target } : {}),
+  });
   if (TTL_MS > 0 && found.key) {
     keysSeen.delete(id);
     keysSeen.set(id, { at: now, key: found.key });

@@ -13,7 +13,7 @@ export const FUNCTION_GROUPS = {
   'environments-read': ['environments-list', 'environments-get', 'environments-targets', 'status', 'diff-environments', 'diff-predecessors'],
   'snapshots-read': ['snapshots-list', 'snapshots-get', 'diff-snapshots'],
   'items-read': ['items-list', 'items-get'],
-  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes', 'promotions-plan'],
+  'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes', 'promotions-plan', 'promotions-rollout-page'],
   'rules-read': ['rules-list', 'rules-get'],
   'deployments-read': ['deployments-history', 'deployments-metrics'],
   'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list', 'bundles-list', 'bundles-get'],

@@ -28,14 +28,29 @@ const target = (i: number, waves: number, count: number) => ({
 });
 
 /**
+ * `count` targets as a deployment declares them, in `waves` waves of equal size; past 1,000 as a large fleet declares
+ * them (a name, a wave, a region label: about 70 bytes, so 10,000 fit the 1.5 MiB the targets hold in all).
+ */
+export const fleetTargets = (count: number, waves: number) =>
+  Array.from({ length: count }, (_, i) =>
+    count <= 1000
+      ? target(i, waves, count)
+      : {
+          name: `t-${String(i + 1).padStart(5, '0')}`,
+          wave: Math.min(waves, 1 + Math.floor((i * waves) / count)),
+          labels: { region: ['eu-west-1', 'us-east-1'][i % 2]! },
+        },
+  );
+
+/**
  * Setup (not measured): production, and before it `edge` with `targets` targets (none: its one implicit target) in up to 5 waves, one config
  * key in it. Measured: `writes` changes of that key through the use case (each reads the environment, writes the
  * changed trie nodes, and moves the head: the environment's item, the snapshot and the audit entry in one
  * transaction), each its own attributed invocation; the figures are per write (the mean).
  */
-export async function configWriteFlow(b: Harness, tenant: string, targets: number, writes = 3): Promise<ConfigWriteCounts> {
+export async function configWriteFlow(b: Harness, tenant: string, targets: number, writes = 3, waves = Math.min(5, targets)): Promise<ConfigWriteCounts> {
   const u = usersOf(tenant);
-  const declared = targets ? Array.from({ length: targets }, (_, i) => target(i, Math.min(5, targets), targets)) : undefined;
+  const declared = targets ? fleetTargets(targets, waves) : undefined;
   // The last environment of a line is protected (changes only by promotion): edge comes before production.
   await createEnvironment(b.deps, ctxOf(u.admin), envSchema.parse({ name: 'production', position: 1, reason: 'bench' }));
   await createEnvironment(

@@ -188,11 +188,11 @@ describe('targets of an environment', () => {
       }),
     ]);
   });
-  it('targets too large for the environment item (over 64 KiB of JSON in all) are a 400 naming targets, never a 500; the environment is not created', async () => {
+  it('targets too large (over 1.5 MiB of JSON in all) are a 400 naming targets, never a 500; the environment is not created', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);
-    // 100 targets of 50 parameters each: about 1 MB of JSON, under the 2 MB body limit, over the 400 KB an item holds.
-    const value = 'x'.repeat(150);
+    // 100 targets of 50 parameters each: about 1.7 MB of JSON, under the 2 MB body limit, over the 1.5 MiB targets hold in all.
+    const value = 'x'.repeat(300);
     const targets = Array.from({ length: 100 }, (_, i) => ({
       name: `cell-${i}`,
       wave: 1 + Math.floor(i / 20),
@@ -200,7 +200,7 @@ describe('targets of an environment', () => {
     }));
     const r = await t.call('POST', '/api/v1/environments', { token: u.admin, body: { name: 'production', position: 0, targets } });
     expect(r.status, JSON.stringify(r.body)).toBe(400);
-    expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'targets', message: expect.stringContaining('at most 65536 bytes') })]);
+    expect(r.body.error.issues).toEqual([expect.objectContaining({ path: 'targets', message: expect.stringContaining('at most 1572864 bytes') })]);
     expect((await t.call('GET', '/api/v1/environments/production', { token: u.admin })).status).toBe(404);
     // 100 targets as a release manager declares them (labels, a region, a monitor, a parameter) fit.
     const fits = Array.from({ length: 100 }, (_, i) => ({

@@ -4,7 +4,7 @@ import { accessArea } from './memory-store/access.ts';
 import type { CommitContext, MemoryState, Writers } from './memory-store/area.ts';
 import { artifactArea } from './memory-store/artifacts.ts';
 import { auditArea, chainItems } from './memory-store/audit.ts';
-import { environmentArea } from './memory-store/environments.ts';
+import { cleanupTargets, environmentArea } from './memory-store/environments.ts';
 import { idempotencyArea } from './memory-store/idempotency.ts';
 import { instanceArea } from './memory-store/instances.ts';
 import { notificationArea } from './memory-store/notifications.ts';
@@ -83,6 +83,7 @@ export function memoryStore(): MemoryStore {
       const writes = ops.flatMap((op, i) => writesOf(op, i === carrier ? { ...ctx, events } : ctx));
       writes.push(...artifacts.merged(ctx));
       state.table.transact(writes);
+      for (const op of ops) if (op.kind === 'environment') cleanupTargets(state.table, tenant, op.env.name);
       state.outbox.push(...structuredClone(events));
     },
   };

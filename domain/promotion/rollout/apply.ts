@@ -19,6 +19,7 @@ import { auditDraft, loadPromotion, promotionEvent } from '../write.ts';
 import { confirmSeconds } from './plan.ts';
 import { bakeWindow } from './bake.ts';
 import { POLLED_MODES } from '../../kernel/target-schemas.ts';
+import { planWaveOf } from './stored-plan.ts';
 
 /**
  * A target is applied (TargetApply): its own head, its registry tags and git delivery, and how it is confirmed.
@@ -106,7 +107,7 @@ export async function targetApplyStep(
   let lost = 0;
   for (;;) {
     p = await loadPromotion(deps, tenant, id);
-    const stopped = stoppedFor(p, name);
+    const stopped = stoppedFor(p, name, await planWaveOf(deps.store, p, name));
     if (stopped) {
       await deps.workflow.sendTaskFailure(token, 'RolloutStopped', stopped);
       return { next: 'done' };
@@ -159,10 +160,9 @@ export async function targetApplyStep(
  * Why a target of the rollout may not change now (null: it may): the promotion no longer executes, the flow decided
  * to stop, or the target's wave has not started (a step of a wave that never began).
  */
-export function stoppedFor(p: Promotion, name: string): string | null {
+export function stoppedFor(p: Promotion, name: string, wave: number | undefined): string | null {
   if (p.status !== 'EXECUTING' || !p.rollout) return `promotion is ${p.status}`;
   if (p.rollout.stopping) return `the rollout stopped: ${p.rollout.stopping.reason}`;
-  const wave = p.rollout.waves.find((w) => w.targets.includes(name))?.wave;
   if (wave === undefined) return `'${name}' is no target of this rollout`;
   if (p.rollout.wave < wave) return `wave ${wave} of '${name}' has not started (the rollout is at wave ${p.rollout.wave})`;
   return null;
@@ -178,7 +178,7 @@ async function changeTarget(deps: With<'git' | 'registry'>, p: Promotion, name: 
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
   if (!env || !target) throw new PromotionFailed(`target '${name}' of '${p.targetEnvironment}' no longer exists`);
-  const wave = p.rollout!.waves.find((w) => w.targets.includes(name))?.wave ?? 0;
+  const wave = (await planWaveOf(deps.store, p, name)) ?? 0;
   const mode = target.confirm.mode;
   const now = deps.clock();
   const at = now.toISOString();
@@ -209,7 +209,7 @@ async function changeTarget(deps: With<'git' | 'registry'>, p: Promotion, name: 
     deploymentId,
     confirm: mode === 'immediate' ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' } : { mode, deadline },
     taskToken: mode === 'callback' ? token : null,
-    bake: mode === 'immediate' ? bakeWindow(p, env, name, now) : null,
+    bake: mode === 'immediate' ? bakeWindow(p, env, name, wave, now) : null,
     alarm: null,
     error: null,
     rolledBackAt: null,

@@ -12,6 +12,7 @@ import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { analysisNames, haltForAnalysis, measureDue, missingTemplates, startRuns, templateBook } from './analysis.ts';
 import { gitopsHealth } from './confirm-modes.ts';
 import { askToStop } from './stop.ts';
+import { allPlanNames } from './stored-plan.ts';
 
 /**
  * A confirmed target bakes under its monitors; the bake's end reads them once more (TargetBaked);
@@ -23,8 +24,14 @@ import { askToStop } from './stop.ts';
  * Recorded when it starts, so a rollout stopped mid-bake (an alarm) still names every bake window; the
  * bake's end (TargetBaked) writes when it really ended.
  */
-export const bakeWindow = (p: Promotion, env: Pick<Environment, 'monitors' | 'targets'> | null, name: string, at: Date): NonNullable<RolloutTarget['bake']> => {
-  const seconds = p.rollout?.waves.find((w) => w.targets.includes(name))?.bakeSeconds ?? 0;
+export const bakeWindow = (
+  p: Promotion,
+  env: Pick<Environment, 'monitors' | 'targets'> | null,
+  name: string,
+  wave: number,
+  at: Date,
+): NonNullable<RolloutTarget['bake']> => {
+  const seconds = p.rollout?.waves.find((w) => w.wave === wave)?.bakeSeconds ?? 0;
   return { from: at.toISOString(), until: new Date(at.getTime() + seconds * 1000).toISOString(), monitors: env ? targetMonitors(env, name) : [] };
 };
 
@@ -246,7 +253,7 @@ export async function rolloutCompleteStep(deps: With<'git' | 'registry' | 'sched
   const p = await loadPromotion(deps, tenant, id);
   if (p.status !== 'EXECUTING' || !p.rollout) return { next: 'done' };
   const items = await deps.store.listRolloutTargets(tenant, id);
-  const names = p.rollout.waves.flatMap((w) => w.targets);
+  const names = [...(await allPlanNames(deps.store, p)).values()].flat();
   const missing = names.filter((n) => items.find((t) => t.name === n)?.state !== 'DONE');
   if (missing.length) throw new PromotionFailed(`not every target is confirmed and baked: ${missing.join(', ')}`);
   await completeRollout(deps, tenant, id, names);

@@ -11,6 +11,7 @@ import { auditDraft, loadPromotion } from '../write.ts';
 import { bakeWindow } from './bake.ts';
 import { fleetConfirm } from './confirm-fleet.ts';
 import { pollTarget, type PollDeps } from './confirm-modes.ts';
+import { INLINE_PLAN_NAMES, planSize, planWaveOf } from './stored-plan.ts';
 
 /**
  * A target is confirmed: by a person or a callback (confirmTarget), or by polling it (TargetHealth: its health URL,
@@ -25,8 +26,10 @@ import { pollTarget, type PollDeps } from './confirm-modes.ts';
 export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string, name: string, note?: string): Promise<RolloutTarget> {
   const { tenant } = ctx.principal;
   const p = await loadPromotion(deps, tenant, id);
-  if (!p.rollout || !p.rollout.waves.some((w) => w.targets.includes(name))) {
-    throw new TargetNotFound(p.targetEnvironment, name, p.rollout?.waves.flatMap((w) => w.targets) ?? []);
+  if (!p.rollout || (await planWaveOf(deps.store, p, name)) === undefined) {
+    // The names it has, when they are few (a large plan's are paged: GET /promotions/{id}/rollout).
+    const few = p.rollout && planSize(p.rollout.waves) <= INLINE_PLAN_NAMES ? p.rollout.waves.flatMap((w) => w.targets ?? []) : [];
+    throw new TargetNotFound(p.targetEnvironment, name, few);
   }
   if (p.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${p.status}: there is nothing to confirm`);
   const item = await deps.store.getRolloutTarget(tenant, id, name);
@@ -46,7 +49,7 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
   const next: RolloutTarget = {
     ...item,
     state: 'BAKING',
-    bake: bakeWindow(p, env, name, now),
+    bake: bakeWindow(p, env, name, item.wave, now),
     confirm: { ...item.confirm, at, by: ctx.principal.name, ...(note ? { detail: note.slice(0, 500) } : {}) },
     taskToken: null,
     version: item.version + 1,
@@ -89,7 +92,7 @@ export async function targetHealthStep(deps: PollDeps, tenant: string, id: strin
         target: {
           ...item,
           state: 'BAKING',
-          bake: bakeWindow(p, env, name, now),
+          bake: bakeWindow(p, env, name, item.wave, now),
           confirm: { ...item.confirm!, at, by: ENGINE.name, detail: got.detail.slice(0, 500), ...fleet },
           version: item.version + 1,
           updatedAt: at,

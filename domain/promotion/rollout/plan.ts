@@ -2,7 +2,11 @@ import { targetsOf, wavesOf } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { RolloutState } from '../../kernel/promotion-model.ts';
 import { isPolled, type Target } from '../../kernel/target-schemas.ts';
-import type { With } from '../../kernel/deps.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
+import { PromotionNotFound } from '../../kernel/errors.ts';
+import { allPlanNames, planNames, planSize, storedPlan, type ResolvedWave } from './stored-plan.ts';
+
+export { INLINE_PLAN_NAMES, planNames, planWaveOf, waveSize } from './stored-plan.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
@@ -25,6 +29,17 @@ import { writePromotion } from '../write.ts';
  * This file: the rollout planned and started (the wave plan the flow iterates, the lease).
  */
 
+/**
+ * THE reader of a wave's target names (in order), for the engine and every view: the only place that knows where a
+ * stored plan keeps them (the promotion item for a small plan, its PlanPage items otherwise: stored-plan.ts). An
+ * unknown promotion: PromotionNotFound (404); a wave the plan does not have: 400 naming `wave`.
+ */
+export async function waveTargets(deps: Pick<Deps, 'store'>, tenant: string, promotionId: string, wave: number): Promise<string[]> {
+  const p = await deps.store.getPromotion(tenant, promotionId);
+  if (!p) throw new PromotionNotFound(promotionId);
+  return planNames(deps.store, p, wave);
+}
+
 /** What the flow's Waves map iterates: per wave, its targets (name and how long its confirmation may take), bake and parallelism. */
 export interface FlowWave {
   wave: number;
@@ -40,13 +55,14 @@ export const confirmSeconds = (t: Target | undefined) => {
   return c && (c.mode === 'callback' || isPolled(c)) ? c.timeoutSeconds : 900;
 };
 
-const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowWave[] =>
-  r.waves.map((w) => ({
+const flowWaves = (env: Environment, r: RolloutState, names: ReadonlyMap<number, string[]>, book: TemplateBook): FlowWave[] => {
+  const byName = new Map(targetsOf(env).map((t) => [t.name, t]));
+  return r.waves.map((w) => ({
     wave: w.wave,
     bakeSeconds: w.bakeSeconds,
     maxParallel: w.maxParallel,
-    targets: w.targets.map((name) => {
-      const t = targetsOf(env).find((x) => x.name === name);
+    targets: (names.get(w.wave) ?? []).map((name) => {
+      const t = byName.get(name);
       return {
         name,
         timeoutSeconds: confirmSeconds(t),
@@ -55,6 +71,7 @@ const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowW
       };
     }),
   }));
+};
 
 /** Rollout: the freeze hold and the environment's monitors as any execution, the lease, EXECUTING with the wave plan. */
 export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenant: string, id: string): Promise<{ next: Next; waves: FlowWave[] }> {
@@ -73,26 +90,19 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
     );
   // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
   if (!(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), rolloutLockSeconds(env)))) await queueBehind(deps, read);
+  // The stored plan: resolved once here, its pages (a plan of more than INLINE_PLAN_NAMES names) written before the
+  // promotion names them; a retried start that finds the promotion EXECUTING keeps the plan it stored.
+  const resolved = resolvePlan(env);
+  const plan = storedPlan(resolved);
+  if (read.status !== 'EXECUTING') await deps.store.putPlanPages(tenant, id, plan.pages);
   const { before, after } = await writePromotion(
     deps,
     tenant,
     id,
     (cur) => {
       if (cur.status === 'EXECUTING') return null;
-      const rollout: RolloutState = {
-        waves: wavesOf(env).map((w) => ({
-          wave: w.wave,
-          targets: w.targets.map((t) => t.name),
-          bakeSeconds: w.bakeSeconds,
-          maxParallel: w.maxParallel,
-          ...(w.pause ? { pause: true } : {}),
-        })),
-        wave: 0,
-        halted: null,
-        waiting: null,
-        outcome: null,
-      };
-      const n = rollout.waves.reduce((s, w) => s + w.targets.length, 0);
+      const rollout: RolloutState = { waves: plan.waves, ...(plan.id ? { plan: plan.id } : {}), wave: 0, halted: null, waiting: null, outcome: null };
+      const n = planSize(rollout.waves);
       return {
         next: moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null, rollout, ...notQueued(cur) }),
         action: 'promotion.execute.start',
@@ -104,8 +114,19 @@ export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenan
   );
   const p = after ?? before;
   if (p.status !== 'EXECUTING' || !p.rollout) return { next: 'done', waves: [] };
-  return { next: 'execute', waves: flowWaves(env, p.rollout, book) };
+  const names = after ? new Map(resolved.map((w) => [w.wave, w.names])) : await allPlanNames(deps.store, p);
+  return { next: 'execute', waves: flowWaves(env, p.rollout, names, book) };
 }
+
+/** The environment's waves as a plan: per wave its target names in declaration order, bake, parallelism and pause. */
+export const resolvePlan = (env: Environment): ResolvedWave[] =>
+  wavesOf(env).map((w) => ({
+    wave: w.wave,
+    names: w.targets.map((t) => t.name),
+    bakeSeconds: w.bakeSeconds,
+    maxParallel: w.maxParallel,
+    ...(w.pause ? { pause: true } : {}),
+  }));
 
 /**
  * How long a rollout holds its environment's lease: a wave may wait a day for a callback and bake; every

@@ -10,6 +10,7 @@ import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { scheduleName } from '../run/schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { rolloutLockSeconds } from './plan.ts';
+import { planNames, waveSize } from './stored-plan.ts';
 
 /**
  * A wave starts (WaveStart): through the freeze, break-glass and start-window checks every wave start
@@ -74,7 +75,7 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   // stop) is not complete, and no later wave starts after it. A DONE target changes again only by a rollback, which
   // writes its decision to stop on the promotion first, and the write below is conditioned on the promotion as read.
   const before = [...p.rollout.waves].reverse().find((w) => w.wave < wave);
-  const unfinished = before ? await unfinishedTargets(deps, p, before.targets) : [];
+  const unfinished = before ? await unfinishedTargets(deps, p, await planNames(deps.store, p, before.wave)) : [];
   const notDone = unfinished.length ? `wave ${before!.wave} did not complete: ${unfinished.join(', ')}` : null;
   let refused: string | null = null;
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
@@ -177,13 +178,15 @@ export const parkedWave = (r: RolloutState): number => r.waves.find((w) => w.wav
  * wave-started notification shows).
  */
 export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date, rollout: Partial<RolloutState> = {}, waited?: string) {
-  const targets = cur.rollout!.waves.find((w) => w.wave === wave)?.targets ?? [];
+  // A small plan's names (a large one's are in its pages, read with waveTargets: the reason counts them).
+  const w = cur.rollout!.waves.find((x) => x.wave === wave);
+  const targets = w?.targets ?? [];
   const next = patched(cur, now, { taskToken: null, rollout: { ...cur.rollout!, ...rollout, wave, waiting: null } });
   return {
     next,
     action: 'promotion.wave.start',
     by: ENGINE,
-    reason: `wave ${wave}: ${targets.join(', ')}`,
+    reason: `wave ${wave}: ${w && !w.targets ? `${waveSize(w)} targets` : targets.join(', ')}`,
     ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets, reason: waited })],
   };
 }

@@ -62,7 +62,7 @@ export function waveCompletion(deps: Deps, cur: Promotion, wave: number | undefi
   if (!r || !w || r.completedWaves?.includes(w.wave)) return null;
   const rollout: RolloutState = { ...r, completedWaves: [...(r.completedWaves ?? []), w.wave] };
   // `next`: why the next wave does not start now (a halt, a start window), the event's reason.
-  return { rollout, ops: [promotionEvent(deps, 'Promotion Wave Completed', { ...cur, rollout }, { wave: w.wave, targets: w.targets, reason: next })] };
+  return { rollout, ops: [promotionEvent(deps, 'Promotion Wave Completed', { ...cur, rollout }, { wave: w.wave, targets: w.targets ?? [], reason: next })] };
 }
 
 /**

@@ -6,7 +6,7 @@ import { keys } from '../keys.ts';
 import { createOrVersion, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';
 import { auditItems } from './audit.ts';
-import { readEnvironment, withTargets } from './environments.ts';
+import { readEnvironment, withTarget, withTargets } from './environments.ts';
 import { joinTargets } from './targets.ts';
 
 /** App keys (domain/access/app-keys.ts): one item per key under the tenant's APPKEY partition, hashes of its secrets only. */
@@ -36,7 +36,7 @@ export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
       tenant: string,
       keyId: string | null,
       env: string,
-      opts: { targets?: boolean } = {},
+      opts: { targets?: boolean; target?: string } = {},
     ): Promise<{ key: AppKey | null; env: Environment | null }> {
       const envKey = keys.environment(tenant, env);
       const wanted = [envKey, ...(keyId ? [keys.appKey(tenant, keyId)] : [])];
@@ -53,11 +53,14 @@ export function appKeyArea(base: StoreBase): Area<AppKeyStorePort> {
       // An environment with targets: its targets item too (one GetItem more, store/targets.ts), unless no target is read.
       const item = byEntity('Environment');
       const readTargets = opts.targets !== false || key?.target !== undefined;
+      // One target named (by the read, else by the key): that target alone, from its page (store/environments.ts withTarget).
+      const one = opts.target ?? key?.target;
       const withTheirs = !item
         ? null
         : !readTargets
           ? joinTargets(strip<Record<string, unknown>>(item)!, undefined)
-          : ((await withTargets(base, item, true)) ?? (await readEnvironment(base, tenant, env, true)));
+          : ((one !== undefined ? await withTarget(base, item, true, one) : await withTargets(base, item, true)) ??
+            (await readEnvironment(base, tenant, env, true, true, one)));
       return { key, env: withTheirs };
     },
 

@@ -14,6 +14,8 @@ export interface OpItems {
    */
   before?: Record<string, unknown>[];
   after?: Key[];
+  /** run after the transaction (an environment's replaced generation of target pages is deleted: store/targets.ts) */
+  cleanup?: () => Promise<void>;
 }
 
 /** What an area sees of the commit it adds items to. */

@@ -49,6 +49,7 @@ export function committer(base: StoreBase, areas: Record<string, Area<object, Wr
       );
       const after = parts.flatMap((p) => p.after ?? []);
       if (after.length) await base.batchDelete(after);
+      for (const p of parts) await p.cleanup?.();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, Environment, ItemKind, Snapshot, TargetHead } from '#domain/kernel/model';
 import type { Target } from '#domain/kernel/target-schemas';
 import { watchedMonitors } from '#domain/config/targets';
@@ -8,7 +8,22 @@ import { kindsOf, none, one, type Area, type CommitContext, type OpItems } from 
 import { strip, type ConflictReason, type StoreBase, type TxItem } from './base.ts';
 import { auditItems } from './audit.ts';
 import { snapshotItem } from './snapshots.ts';
-import { environmentAttributes, joinTargets, repairedItem, storedTargets, TARGETS_DIGEST, targetsChange, targetsDigest, targetsItem } from './targets.ts';
+import {
+  environmentAttributes,
+  joinPages,
+  joinTargets,
+  layoutOf,
+  pageOf,
+  repairedItem,
+  storedTargets,
+  TARGETS_DIGEST,
+  targetInPage,
+  targetPages,
+  targetsChange,
+  targetsDigest,
+  targetsItem,
+  type TargetsLayout,
+} from './targets.ts';
 import { created, nameChange, namesRead, OWN_HEADS, storedNames } from './own-heads.ts';
 
 /** A condition that the item holds the names of its targets' own heads as read (`read` null: none). */
@@ -43,9 +58,66 @@ export async function withTargets(base: StoreBase, raw: Record<string, unknown>,
     new GetCommand({ TableName: base.table, Key: keys.targets(item.tenant as string, item.name as string), ConsistentRead: consistent }),
   );
   if (r.Item?.digest !== stored.digest) return null;
-  targetsSeen.set(id, structuredClone(r.Item.targets as Target[]));
+  const targets = await targetsFrom(base, item.tenant as string, item.name as string, r.Item, consistent);
+  if (!targets) return null;
+  targetsSeen.set(id, structuredClone(targets));
   while (targetsSeen.size > TARGETS_SEEN_MAX) targetsSeen.delete(targetsSeen.keys().next().value!);
-  return joinTargets(item, r.Item.targets as Target[]);
+  return joinTargets(item, targets);
+}
+
+/** The targets a targets item leads to: its pages (one query; null when the generation is not whole: a change raced the read), or those it holds itself. */
+async function targetsFrom(base: StoreBase, tenant: string, name: string, pointer: Record<string, unknown>, consistent: boolean): Promise<Target[] | null> {
+  const layout = layoutOf(pointer);
+  if (!layout) return (pointer.targets as Target[] | undefined) ?? null;
+  const k = keys.targetsPages(tenant, name, layout.gen);
+  return joinPages(layout, await base.queryAll<Record<string, unknown>>(k.pk, k.skPrefix, consistent));
+}
+
+/**
+ * One target of an environment, read alone: the targets item, then the one page its name hashes to (two GetItems,
+ * whatever the number of targets). Null: no such target (or the environment has none).
+ */
+export async function readTarget(base: StoreBase, tenant: string, name: string, target: string, consistent: boolean, attempt = 0): Promise<Target | null> {
+  const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.targets(tenant, name), ConsistentRead: consistent }));
+  const layout = layoutOf(r.Item);
+  if (!layout) return ((r.Item?.targets as Target[] | undefined) ?? []).find((t) => t.name === target) ?? null;
+  if (!layout.pages) return null;
+  const page = await base.db.send(
+    new GetCommand({ TableName: base.table, Key: keys.targetsPage(tenant, name, layout.gen, pageOf(target, layout.pages)), ConsistentRead: consistent }),
+  );
+  // Every page of a generation is written before it is named: a page missing is a generation replaced since (read again).
+  if (!page.Item) {
+    if (attempt + 1 >= READ_ATTEMPTS) throw new Error(`store: the targets of environment '${name}' kept changing while one was read`);
+    return readTarget(base, tenant, name, target, true, attempt + 1);
+  }
+  return targetInPage(page.Item, target);
+}
+
+/**
+ * Deletes the pages of the generation a targets change replaced (the targets item names it `previousGen`), then
+ * forgets it; the targets item of an environment left without targets goes with them. Run after the change's
+ * transaction; one that fails leaves pages no reader reaches, and the next change's cleanup does not see them.
+ */
+export async function cleanupTargets(base: StoreBase, tenant: string, name: string): Promise<void> {
+  const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.targets(tenant, name), ConsistentRead: true }));
+  const layout = layoutOf(r.Item);
+  if (!layout?.previousGen || layout.previousGen === layout.gen) return;
+  const k = keys.targetsPages(tenant, name, layout.previousGen);
+  const old = await base.queryAll<{ page: number }>(k.pk, k.skPrefix, true);
+  if (old.length) await base.batchDelete(old.map((p) => keys.targetsPage(tenant, name, layout.previousGen!, p.page)));
+  try {
+    await base.db.send(
+      new UpdateCommand({
+        TableName: base.table,
+        Key: keys.targets(tenant, name),
+        UpdateExpression: 'REMOVE previousGen',
+        ConditionExpression: 'previousGen = :p',
+        ExpressionAttributeValues: { ':p': layout.previousGen },
+      }),
+    );
+  } catch {
+    // Another change named its own previous generation meanwhile: its cleanup deletes that one.
+  }
 }
 
 /**
@@ -57,15 +129,71 @@ const targetsSeen = new Map<string, Target[]>();
 const TARGETS_SEEN_MAX = 500;
 
 /**
+ * An environment with the one target a read names (`target`), read alone: its targets item and that target's page
+ * (functions/adapters/store/targets.ts), each known again by its digest or generation (cached as the list is), so a
+ * read of one target costs the same at 10,000 targets as at 1 and never reads the list. The environment comes with
+ * that target as its only one (a write of it is refused: its targets' digest is not the stored one). A target the
+ * page does not hold (a name the environment lacks): the whole list, as without `target` (the reader then answers 404).
+ */
+export async function withTarget(base: StoreBase, raw: Record<string, unknown>, consistent: boolean, target: string): Promise<Environment | null> {
+  const item = strip<Record<string, unknown>>(raw)!;
+  const stored = storedTargets(item);
+  if (stored.kind !== 'item') return withTargets(base, raw, consistent);
+  const tenant = item.tenant as string;
+  const name = item.name as string;
+  const id = `${tenant}\u0000${name}\u0000${stored.digest}`;
+  const list = targetsSeen.get(id);
+  if (list) return joinTargets(item, structuredClone(list));
+  let layout = layoutsSeen.get(id);
+  if (!layout) {
+    const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.targets(tenant, name), ConsistentRead: consistent }));
+    if (r.Item?.digest !== stored.digest) return null;
+    const found = layoutOf(r.Item);
+    if (!found) return withTargets(base, raw, consistent);
+    layout = found;
+    remember(layoutsSeen, id, layout);
+  }
+  const pageId = `${tenant}\u0000${name}\u0000${layout.gen}\u0000${pageOf(target, layout.pages)}`;
+  let page = pagesSeen.get(pageId);
+  if (!page) {
+    const r = await base.db.send(
+      new GetCommand({ TableName: base.table, Key: keys.targetsPage(tenant, name, layout.gen, pageOf(target, layout.pages)), ConsistentRead: consistent }),
+    );
+    // A generation replaced since the targets item was read: read again.
+    if (!r.Item) return null;
+    page = r.Item;
+    remember(pagesSeen, pageId, page);
+  }
+  const one = targetInPage(page, target);
+  return one ? joinTargets(item, [structuredClone(one)]) : withTargets(base, raw, consistent);
+}
+
+/** Where a digest's targets are, and pages read before (immutable: a generation is never rewritten), bounded. */
+const layoutsSeen = new Map<string, TargetsLayout>();
+const pagesSeen = new Map<string, Record<string, unknown>>();
+const remember = <V>(m: Map<string, V>, id: string, v: V) => {
+  m.set(id, v);
+  while (m.size > TARGETS_SEEN_MAX) m.delete(m.keys().next().value!);
+};
+
+/**
  * An environment with its targets (its item as stored: webhook secrets sealed), read again while a targets change races the read;
  * `targets: false`: without them (their item is not read).
  */
-export async function readEnvironment(base: StoreBase, tenant: string, name: string, consistent: boolean, targets = true): Promise<Environment | null> {
+export async function readEnvironment(
+  base: StoreBase,
+  tenant: string,
+  name: string,
+  consistent: boolean,
+  targets = true,
+  target?: string,
+): Promise<Environment | null> {
   for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
     const r = await base.db.send(new GetCommand({ TableName: base.table, Key: keys.environment(tenant, name), ConsistentRead: consistent || attempt > 0 }));
     if (!r.Item) return null;
     if (!targets) return joinTargets(strip<Record<string, unknown>>(r.Item)!, undefined);
-    const env = await withTargets(base, r.Item, consistent || attempt > 0);
+    const env =
+      target === undefined ? await withTargets(base, r.Item, consistent || attempt > 0) : await withTarget(base, r.Item, consistent || attempt > 0, target);
     if (env) return env;
   }
   throw new Error(`store: the targets of environment '${name}' kept changing while it was read`);
@@ -141,14 +269,45 @@ export function environmentArea(base: StoreBase) {
       },
     };
     if (!change) return { items: [put], reasons: ['version'] };
-    return { items: [put, targetsWrite(env.tenant, env.name, env.targets)], reasons: ['version', 'unknown'] };
+    const w = targetsWrite(env.tenant, env.name, env.targets);
+    return { items: [put, w.item], reasons: ['version', 'unknown'], before: w.before, cleanup: w.cleanup };
   };
 
-  /** The targets item as the environment's targets are: put, or deleted when it has none (unconditional: its environment's item holds the condition). */
-  const targetsWrite = (tenant: string, name: string, targets: readonly Target[] | undefined): TxItem =>
-    targets?.length
-      ? { Put: { TableName: table, Item: targetsItem(tenant, name, targets) } }
-      : { Delete: { TableName: table, Key: keys.targets(tenant, name) } };
+  /**
+   * The targets item as the environment's targets are (unconditional: its environment's item holds the condition): it
+   * names the new generation of pages (`before`: written ahead of the transaction) and the one it replaces, which
+   * `cleanup` deletes after it; with no targets left it names none (generation `none`) and goes in the cleanup.
+   */
+  const targetsWrite = (
+    tenant: string,
+    name: string,
+    targets: readonly Target[] | undefined,
+  ): { item: TxItem; before: Record<string, unknown>[]; cleanup: () => Promise<void> } => {
+    const paged = targets?.length ? targetPages(tenant, name, targets) : null;
+    const layout = paged?.layout ?? { digest: 'none', gen: 'none', pages: 0, count: 0 };
+    return {
+      item: {
+        Update: {
+          TableName: table,
+          Key: keys.targets(tenant, name),
+          UpdateExpression:
+            'SET entity = :en, environment = :e, digest = :d, #c = :c, pages = :p, previousGen = if_not_exists(gen, :none), gen = :g REMOVE targets',
+          ExpressionAttributeNames: { '#c': 'count' },
+          ExpressionAttributeValues: {
+            ':en': 'EnvironmentTargets',
+            ':e': name,
+            ':d': layout.digest,
+            ':c': layout.count,
+            ':p': layout.pages,
+            ':g': layout.gen,
+            ':none': 'none',
+          },
+        },
+      },
+      before: paged?.items ?? [],
+      cleanup: () => cleanupTargets(base, tenant, name),
+    };
+  };
 
   /** The environment's item on the version read, with its targets item when they changed (the snapshots area moves the head with it). */
   const versioned = (env: Environment, previous: Environment): OpItems => envWrite(env, previous.version, previous.targets);
@@ -194,8 +353,8 @@ export function environmentArea(base: StoreBase) {
     );
 
   const port: EnvironmentStorePort = {
-    async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean; targets?: boolean } = {}): Promise<Environment | null> {
-      return readEnvironment(base, tenant, name, opts.consistent !== false, opts.targets !== false);
+    async getEnvironment(tenant: string, name: string, opts: { consistent?: boolean; targets?: boolean; target?: string } = {}): Promise<Environment | null> {
+      return readEnvironment(base, tenant, name, opts.consistent !== false, opts.targets !== false, opts.target);
     },
 
     /** One query of the environments, and one BatchGetItem of the targets items of those that have targets. */
@@ -206,25 +365,18 @@ export function environmentArea(base: StoreBase) {
         entity: 'Environment',
         ...e,
       }));
-      const wanted = items.filter((i) => storedTargets(i).kind === 'item').map((i) => keys.targets(tenant, i.name as string));
-      const found = new Map((wanted.length ? await base.batchGet(wanted) : []).map((t) => [t.environment as string, t]));
       const out: Environment[] = [];
       for (const item of items) {
-        const stored = storedTargets(item);
-        const t = found.get(item.name as string);
-        const env =
-          stored.kind !== 'item'
-            ? await withTargets(base, item, true)
-            : t?.digest === stored.digest
-              ? joinTargets(strip(item)!, t.targets as Target[])
-              : await readEnvironment(base, tenant, item.name as string, true);
+        const env = (await withTargets(base, item, true)) ?? (await readEnvironment(base, tenant, item.name as string, true));
         if (env) out.push(env);
       }
       return out;
     },
 
     async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
-      const targets = env.targets?.length ? [targetsWrite(env.tenant, env.name, env.targets)] : [];
+      const written = env.targets?.length ? targetsWrite(env.tenant, env.name, env.targets) : null;
+      const targets = written ? [written.item] : [];
+      if (written?.before.length) await base.batchPut(written.before);
       await withMonitors(monitorIndex(env, []), () =>
         base.transact(
           [
@@ -243,6 +395,7 @@ export function environmentArea(base: StoreBase) {
           ['exists', 'position', 'exists', ...targets.map((): ConflictReason => 'exists'), 'exists'],
         ),
       );
+      await written?.cleanup();
     },
 
     async updateEnvironment(env: Environment, previous: Environment, audit: AuditEntry): Promise<void> {
@@ -269,7 +422,9 @@ export function environmentArea(base: StoreBase) {
         );
         reasons.push('position', 'position');
       }
+      if (own.before?.length) await base.batchPut(own.before);
       await withMonitors(monitorIndex(env, watchedMonitors(previous)), () => base.transact([...items, ...auditItems(table, audit)], [...reasons, 'exists']));
+      await own.cleanup?.();
     },
 
     async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
@@ -294,12 +449,17 @@ export function environmentArea(base: StoreBase) {
               },
             },
             // Its targets item, when it has one (an item written before targets had their own holds them itself).
-            ...(targetsDigest(previous.targets) ? [targetsWrite(previous.tenant, previous.name, [])] : []),
+            ...(targetsDigest(previous.targets) ? [targetsWrite(previous.tenant, previous.name, []).item] : []),
             ...auditItems(table, audit),
           ],
           ['version', 'position', ...(targetsDigest(previous.targets) ? (['unknown'] as ConflictReason[]) : []), 'exists'],
         ),
       );
+      if (targetsDigest(previous.targets)) await cleanupTargets(base, previous.tenant, previous.name);
+    },
+
+    async getTarget(tenant: string, environment: string, target: string, opts: { consistent?: boolean } = {}): Promise<Target | null> {
+      return readTarget(base, tenant, environment, target, opts.consistent ?? true);
     },
 
     /** Who watches an alarm: read from the monitor index, across tenants (the alarm-event handler only). */
@@ -362,7 +522,8 @@ export function environmentArea(base: StoreBase) {
         if (op.kind === 'ownHeadsBack') return named;
         if (op.kind === 'environment') {
           const index = op.previousMonitors ? monitorIndex(op.env, op.previousMonitors) : { before: [], after: [] };
-          return { ...envWrite(op.env, op.expectedVersion, op.previousTargets ?? 'unchanged'), ...index };
+          const own = envWrite(op.env, op.expectedVersion, op.previousTargets ?? 'unchanged');
+          return { ...own, before: [...(own.before ?? []), ...index.before], after: index.after };
         }
         return one(
           {

@@ -122,6 +122,27 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       return base.queryAll<RolloutTarget>(k.pk, k.skPrefix, true);
     },
 
+    async putPlanPages(tenant, promotionId, pages) {
+      if (!pages.length) return;
+      // Batches of 25 (a page ≤ ~210 KB: a batch stays under the 16 MB request); the same keys again on a retried start.
+      await base.batchPut(
+        pages.map((pg) => ({
+          ...keys.planPage(tenant, promotionId, pg.plan, pg.wave, pg.page),
+          entity: 'PlanPage',
+          wave: pg.wave,
+          page: pg.page,
+          names: pg.names,
+        })),
+      );
+    },
+
+    async getPlanPages(tenant, promotionId, plan, wave, pages) {
+      if (pages <= 0) return [];
+      const items = await base.batchGet(Array.from({ length: pages }, (_, i) => keys.planPage(tenant, promotionId, plan, wave, i)));
+      if (items.length !== pages) throw new Error(`the stored plan of ${promotionId} misses a page of wave ${wave} (${items.length} of ${pages})`);
+      return items.sort((a, b) => (a.page as number) - (b.page as number)).flatMap((i) => i.names as string[]);
+    },
+
     async getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.rolloutTarget(tenant, promotionId, target), ConsistentRead: true }));
       return strip<RolloutTarget>(r.Item);

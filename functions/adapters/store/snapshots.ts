@@ -47,10 +47,12 @@ export function snapshotArea(
   const port: SnapshotStorePort = {
     async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
       const own = environments.versioned(env, previous);
+      if (own.before?.length) await base.batchPut(own.before);
       await base.transact(
         [...own.items, snapshotItem(table, env.tenant, snapshot), ...auditItems(table, audit, events)],
         [...own.reasons, 'version', 'exists'],
       );
+      await own.cleanup?.();
     },
 
     async getSnapshot(tenant: string, environment: string, seq: number): Promise<Snapshot | null> {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '#domain/kernel/canonical';
 import type { Environment } from '#domain/kernel/model';
 import type { Target } from '#domain/kernel/target-schemas';
@@ -45,9 +45,101 @@ export function environmentAttributes(env: Environment): Record<string, unknown>
   return { ...rest, ...(digest ? { [TARGETS_DIGEST]: digest } : {}), ...ownHeadsAttributes(env) };
 }
 
-/** The targets item of an environment that has targets. */
+/** The targets item of an environment that has targets, as written before pages (it held them itself): read still, written only by tests. */
 export function targetsItem(tenant: string, environment: string, targets: readonly Target[]): Record<string, unknown> {
   return { ...keys.targets(tenant, environment), entity: 'EnvironmentTargets', environment, digest: targetsDigest(targets), targets };
+}
+
+/**
+ * Pages of targets (`TargetsPage`, keys.ts). A target's page is the hash of its name modulo the number of pages, so one
+ * target is read alone with one GetItem of its page, whatever the number of targets (effective config, OFREP, fleet
+ * counts: `targetOf`). Pages aim at TARGET_PAGE_BYTES of JSON (one 4 KB read unit for most) and never exceed
+ * MAX_PAGE_BYTES (the number of pages doubles until none does); each page keeps the declaration index of its
+ * targets, so the whole list reads back in order. A change writes a new generation (a random id) of pages
+ * before the transaction that names it on the targets item (with the environment's item, on its version): a
+ * reader finds either the old generation or the new one whole, never half a set, and of two writers from the same
+ * read one wins and the other is refused. The generation it replaced is deleted after (`previousGen`).
+ */
+export const TARGET_PAGE_BYTES = 2048;
+export const MAX_PAGE_BYTES = 300 * 1024;
+
+/** The page of a target, from its name alone. */
+export const pageOf = (name: string, pages: number): number => createHash('sha256').update(name).digest().readUInt32BE(0) % pages;
+
+/** Where a generation of targets is, as the targets item names it. */
+export interface TargetsLayout {
+  digest: string;
+  gen: string;
+  pages: number;
+  count: number;
+}
+
+/** The targets item of a paged set: where it is (the generation it replaces becomes `previousGen`, set by the writer). */
+export function layoutItem(tenant: string, environment: string, layout: TargetsLayout): Record<string, unknown> {
+  return { ...keys.targets(tenant, environment), entity: 'EnvironmentTargets', environment, ...layout };
+}
+
+/** A new generation of pages for these targets (every page written, an empty one too: a missing page is a generation not yet whole or gone). */
+export function targetPages(tenant: string, environment: string, targets: readonly Target[]): { layout: TargetsLayout; items: Record<string, unknown>[] } {
+  const sizes = targets.map((t) => Buffer.byteLength(JSON.stringify(t)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  let pages = Math.max(1, Math.ceil(total / TARGET_PAGE_BYTES));
+  for (;;) {
+    const at: number[][] = Array.from({ length: pages }, () => []);
+    const bytes = new Array<number>(pages).fill(0);
+    targets.forEach((t, i) => {
+      const p = pageOf(t.name, pages);
+      at[p]!.push(i);
+      bytes[p]! += sizes[i]!;
+    });
+    if (bytes.every((b) => b <= MAX_PAGE_BYTES)) {
+      const layout: TargetsLayout = { digest: targetsDigest(targets)!, gen: randomUUID().replaceAll('-', '').slice(0, 16), pages, count: targets.length };
+      const items = at.map((idx, page) => ({
+        ...keys.targetsPage(tenant, environment, layout.gen, page),
+        entity: 'TargetsPage',
+        environment,
+        gen: layout.gen,
+        page,
+        at: idx,
+        targets: idx.map((i) => targets[i]),
+      }));
+      return { layout, items };
+    }
+    pages *= 2;
+  }
+}
+
+/** The layout a targets item names (null: it is one written before pages, holding the targets itself, or none). */
+export function layoutOf(item: Record<string, unknown> | undefined): (TargetsLayout & { previousGen?: string }) | null {
+  if (!item || typeof item.gen !== 'string' || typeof item.pages !== 'number') return null;
+  return {
+    digest: item.digest as string,
+    gen: item.gen,
+    pages: item.pages,
+    count: item.count as number,
+    ...(typeof item.previousGen === 'string' ? { previousGen: item.previousGen } : {}),
+  };
+}
+
+/** The targets in declaration order from every page of a generation (null: a page is missing, the generation is not whole). */
+export function joinPages(layout: TargetsLayout, pages: readonly Record<string, unknown>[]): Target[] | null {
+  const mine = pages.filter((p) => p.gen === layout.gen);
+  if (new Set(mine.map((p) => p.page)).size !== layout.pages) return null;
+  const out = new Array<Target>(layout.count);
+  let found = 0;
+  for (const p of mine) {
+    const at = p.at as number[];
+    (p.targets as Target[]).forEach((t, j) => {
+      out[at[j]!] = t;
+      found++;
+    });
+  }
+  return found === layout.count ? out : null;
+}
+
+/** One target from its page (null: not there). */
+export function targetInPage(page: Record<string, unknown> | undefined, name: string): Target | null {
+  return ((page?.targets as Target[] | undefined) ?? []).find((t) => t.name === name) ?? null;
 }
 
 /**

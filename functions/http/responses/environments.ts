@@ -33,7 +33,9 @@ export const targetResponse = /* @__PURE__ */ z.schema(() =>
     .strictObject({
       name: z.string(),
       labels: z.record(z.string(), z.string()),
-      wave: int(),
+      wave: z
+        .optional(int())
+        .check(z.describe('the wave the target names (absent: a wave by share or selector takes it; GET …/targets lists it under the wave it is in)')),
       region: z.optional(z.string()),
       account: z.optional(z.string()).check(z.describe('the AWS account CloudWatch analysis reads for this target')),
       registry: z.optional(z.string()).check(z.describe("the environment's registry this target pulls from")),
@@ -87,9 +89,12 @@ export const environmentTargetsResponse = /* @__PURE__ */ z.schema(() =>
     .strictObject({
       environment: z.string(),
       head: z.strictObject({ seq: int(), digest: z.string() }).check(z.describe("the environment's config head: what every target has reached")),
+      total: z.optional(int()).check(z.describe('a page: how many targets match the filter in all (the page holds at most limit of them)')),
+      nextCursor: z.optional(z.string()).check(z.describe('a page: pass as cursor for the next one; absent on the last')),
       waves: z.array(
         z.strictObject({
           wave: int(),
+          count: z.optional(int()).check(z.describe("a page: how many of the wave's targets match the filter in all")),
           bakeSeconds: int(),
           maxParallel: z.optional(int()).check(z.describe("how many of the wave's targets change at once")),
           pause: z.optional(z.literal(true)).check(z.describe('the rollout halts before this wave starts, until a release manager resumes it')),
@@ -134,6 +139,8 @@ export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
         wave: int(),
         bakeSeconds: z.optional(int()),
         maxParallel: z.optional(int()),
+        share: z.optional(z.string()).check(z.describe('a wave by share: a count, a percentage of the fleet (rounded down) or rest')),
+        selector: z.optional(z.string()).check(z.describe('a wave by label selector: key=glob')),
         pause: z.optional(z.boolean()),
         analysis: z.optional(analysisRefsResponse),
         compare: z.optional(compareResponse),

@@ -4,7 +4,7 @@ import { STATUSES } from '#domain/kernel/lifecycle';
 import { actedVia, digest, occurrence, open, time } from './common.ts';
 import { measurementRow, rolloutResponse } from './rollout.ts';
 
-export { analysisRunRow, rolloutResponse, rolloutTargetRow, targetConfirmResponse } from './rollout.ts';
+export { analysisRunRow, rolloutPageResponse, rolloutResponse, rolloutTargetRow, targetConfirmResponse } from './rollout.ts';
 
 /** What the promotion routes answer. */
 const gateResult = /* @__PURE__ */ z.schema(() =>

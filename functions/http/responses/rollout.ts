@@ -140,6 +140,10 @@ export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
 );
 
 /** A promotion's rollout through its environment's targets, wave by wave. */
+const stateCounts = /* @__PURE__ */ z.schema(() =>
+  z.partialRecord(z.enum(['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED']), z.number().check(z.int())),
+);
+
 export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
@@ -152,11 +156,29 @@ export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
           wave: z.number().check(z.int()),
           bakeSeconds: z.number().check(z.int()),
           maxParallel: z.number().check(z.int()),
-          targets: z.array(rolloutTargetRow),
+          count: z.optional(z.number().check(z.int())).check(z.describe("a plan of more than 100 targets: the wave's targets in all")),
+          states: z.optional(stateCounts).check(z.describe('a plan of more than 100 targets: how many of the wave are in each state')),
+          targets: z
+            .array(rolloutTargetRow)
+            .check(z.describe('every target of the wave; a plan of more than 100 targets: at most 20 (changing or failed first): GET …/rollout pages them')),
         }),
       ),
     })
     .check(z.meta({ id: 'Rollout' })),
+);
+
+/** GET /promotions/{id}/rollout: one wave, a page of its targets. */
+export const rolloutPageResponse = /* @__PURE__ */ z.schema(() =>
+  z.strictObject({
+    promotionId: z.string(),
+    wave: z.number().check(z.int()),
+    waves: z.array(z.strictObject({ wave: z.number().check(z.int()), count: z.number().check(z.int()) })),
+    count: z.number().check(z.int()).check(z.describe("the wave's targets in all")),
+    states: stateCounts,
+    total: z.number().check(z.int()).check(z.describe('how many match the state filter')),
+    targets: z.array(rolloutTargetRow),
+    nextCursor: z.optional(z.string()),
+  }),
 );
 
 /** POST /promotions/{id}/targets/{target}/confirm: the target, now baking. */

@@ -12,6 +12,7 @@ import {
   promotionRollbackResponse,
   promotionsListResponse,
   promotionsPlanResponse,
+  rolloutPageResponse,
   targetConfirmResponse,
 } from '../responses/promotions.ts';
 import { attestationResponse } from '../responses/attestations.ts';
@@ -154,6 +155,16 @@ const promotionRoutes = (base: string, context?: Route['context']): Route[] => [
     summary: 'Decision record: gates, policy digest, approvals, outcome',
     context,
     response: { schema: decision },
+  },
+  {
+    method: 'GET',
+    path: `${base}/{id}/rollout`,
+    handler: 'promotions-rollout-page',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: "One wave of a rollout a page at a time (wave, state, cursor, limit): the wave's count, its counts per state and its targets' rows",
+    context,
+    response: { schema: rolloutPageResponse },
   },
   {
     method: 'GET',

@@ -7,7 +7,12 @@ import { GSI_MONITOR, indexAttributes, keys } from '../../../functions/adapters/
 import { strip } from '../../../functions/adapters/store/base.ts';
 import {
   environmentAttributes,
+  joinPages,
   joinTargets,
+  layoutOf,
+  pageOf,
+  targetInPage,
+  targetPages,
   repairedItem,
   storedTargets,
   TARGETS_DIGEST,
@@ -50,7 +55,32 @@ export function readEnvironment(table: MemoryTable, item: Item | undefined): Env
   }
   const targets = table.get(keys.targets(tenant, name));
   if (targets?.digest !== stored.digest) throw new Error(`store: the targets item of environment '${name}' is not the one its item names`);
-  return joinTargets(env, targets.targets as Target[]);
+  const layout = layoutOf(targets);
+  if (!layout) return joinTargets(env, targets.targets as Target[]);
+  const k = keys.targetsPages(tenant, name, layout.gen);
+  const list = joinPages(layout, table.query(k.pk, { prefix: k.skPrefix }));
+  if (!list) throw new Error(`store: the target pages of environment '${name}' are not whole`);
+  return joinTargets(env, list);
+}
+
+/** One target read alone, as the DynamoDB store reads it (store/environments.ts readTarget): the targets item, then its page. */
+export function readTarget(table: MemoryTable, tenant: string, name: string, target: string): Target | null {
+  const item = table.get(keys.targets(tenant, name));
+  const layout = layoutOf(item);
+  if (!layout) return ((item?.targets as Target[] | undefined) ?? []).find((t) => t.name === target) ?? null;
+  if (!layout.pages) return null;
+  return targetInPage(table.get(keys.targetsPage(tenant, name, layout.gen, pageOf(target, layout.pages))), target);
+}
+
+/** As the DynamoDB store's cleanup: the generation of pages a change replaced is deleted after it, and forgotten. */
+export function cleanupTargets(table: MemoryTable, tenant: string, name: string): void {
+  const item = table.get(keys.targets(tenant, name));
+  const layout = layoutOf(item);
+  if (!layout?.previousGen || layout.previousGen === layout.gen) return;
+  const k = keys.targetsPages(tenant, name, layout.previousGen);
+  for (const p of table.query(k.pk, { prefix: k.skPrefix })) table.delete(keys.targetsPage(tenant, name, layout.previousGen, p.page as number));
+  const { previousGen: _p, ...rest } = item!;
+  table.put(rest);
 }
 
 /**
@@ -60,8 +90,32 @@ export function readEnvironment(table: MemoryTable, item: Item | undefined): Env
 export function environmentArea({ table, outbox }: MemoryState) {
   const envItem = (env: Environment): Item => ({ ...keys.environment(env.tenant, env.name), entity: 'Environment', ...environmentAttributes(env) });
   /** The targets item as the environment's targets are: put, or deleted when it has none (its environment's item holds the condition). */
-  const targetsWrite = (tenant: string, name: string, targets: readonly Target[] | undefined): Write =>
-    targets?.length ? overwrite(targetsItem(tenant, name, targets)) : { key: keys.targets(tenant, name), to: null, reason: 'unknown' };
+  const targetsWrite = (tenant: string, name: string, targets: readonly Target[] | undefined): Write => {
+    // The pages of the new generation are put before the transaction (as the DynamoDB store's), the old ones deleted after it.
+    const paged = targets?.length ? targetPages(tenant, name, targets) : null;
+    for (const item of paged?.items ?? []) table.put(item);
+    const layout = paged?.layout ?? { digest: 'none', gen: 'none', pages: 0, count: 0 };
+    return {
+      key: keys.targets(tenant, name),
+      to: (cur) => {
+        const { targets: _t, ...rest } = cur ?? {};
+        return {
+          ...rest,
+          ...keys.targets(tenant, name),
+          entity: 'EnvironmentTargets',
+          environment: name,
+          ...layout,
+          previousGen: typeof cur?.gen === 'string' ? cur.gen : 'none',
+        };
+      },
+      reason: 'unknown',
+    };
+  };
+  /** Runs a transaction that may change targets, then deletes the generation of pages it replaced. */
+  const transactTargets = (tenant: string, name: string, writes: Write[]): void => {
+    table.transact(writes);
+    cleanupTargets(table, tenant, name);
+  };
   /**
    * The environment's item on the version read, and its targets item when they change; written without
    * its targets item, the item of an environment with targets also holds only if the stored one names the
@@ -138,7 +192,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
     },
 
     async createEnvironment(env: Environment, snapshot: Snapshot, audit: AuditEntry): Promise<void> {
-      table.transact([
+      transactTargets(env.tenant, env.name, [
         create(envItem(created(env)), 'exists'),
         create(guardItem(env.tenant, env.position, env.name), 'position'),
         snapshotWrite(env.tenant, snapshot, 'exists'),
@@ -153,11 +207,16 @@ export function environmentArea({ table, outbox }: MemoryState) {
         env.position !== previous.position
           ? [freeGuard(env.tenant, previous.position, env.name, 'position'), create(guardItem(env.tenant, env.position, env.name), 'position')]
           : [];
-      table.transact([...moveEnv(env, previous), ...moved, ...monitorWrites(env, watchedMonitors(previous), 'exists'), auditWrite(audit)]);
+      transactTargets(env.tenant, env.name, [
+        ...moveEnv(env, previous),
+        ...moved,
+        ...monitorWrites(env, watchedMonitors(previous), 'exists'),
+        auditWrite(audit),
+      ]);
     },
 
     async deleteEnvironment(previous: Environment, audit: AuditEntry): Promise<void> {
-      table.transact([
+      transactTargets(previous.tenant, previous.name, [
         {
           key: keys.environment(previous.tenant, previous.name),
           when: (cur) => cur?.version === previous.version && cur.itemCount === 0,
@@ -200,6 +259,10 @@ export function environmentArea({ table, outbox }: MemoryState) {
       return strip<TargetHead>(table.get(keys.targetHead(tenant, environment, target, subject)));
     },
 
+    async getTarget(tenant: string, environment: string, target: string): Promise<Target | null> {
+      return structuredClone(readTarget(table, tenant, environment, target));
+    },
+
     async listTargetHeads(tenant: string, environment: string): Promise<TargetHead[]> {
       const k = keys.targetHeads(tenant, environment);
       return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<TargetHead>(i)!);
@@ -208,7 +271,7 @@ export function environmentArea({ table, outbox }: MemoryState) {
 
   const snapshots: SnapshotStorePort = {
     async commitSnapshot(env: Environment, previous: Environment, snapshot: Snapshot, audit: AuditEntry, events: DomainEvent[] = []): Promise<void> {
-      table.transact([...moveEnv(env, previous), snapshotWrite(env.tenant, snapshot, 'version'), auditWrite(audit, events)]);
+      transactTargets(env.tenant, env.name, [...moveEnv(env, previous), snapshotWrite(env.tenant, snapshot, 'version'), auditWrite(audit, events)]);
       outbox.push(...events);
     },
 

@@ -74,6 +74,17 @@ export function promotionArea({ table }: MemoryState) {
       return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<RolloutTarget>(i)!);
     },
 
+    async putPlanPages(tenant, promotionId, pages) {
+      for (const pg of pages)
+        table.put({ ...keys.planPage(tenant, promotionId, pg.plan, pg.wave, pg.page), entity: 'PlanPage', wave: pg.wave, page: pg.page, names: [...pg.names] });
+    },
+
+    async getPlanPages(tenant, promotionId, plan, wave, pages) {
+      const items = Array.from({ length: Math.max(0, pages) }, (_, i) => table.get(keys.planPage(tenant, promotionId, plan, wave, i)));
+      if (items.some((i) => !i)) throw new Error(`the stored plan of ${promotionId} misses a page of wave ${wave}`);
+      return items.flatMap((i) => i!.names as string[]);
+    },
+
     async getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null> {
       return strip<RolloutTarget>(table.get(keys.rolloutTarget(tenant, promotionId, target)));
     },

@@ -198,6 +198,34 @@ export function configContract(c: Contract) {
       expect((await c.store().getEnvironment(t, 'prod'))?.head.seq).toBe(2);
     });
 
+    it('holds 10,000 targets in pages of their own: written in one change, read back in order, one target read alone, changed and removed', async () => {
+      const t = c.tenant();
+      const many = targets(10_000, 1000);
+      const prod = environment(t, 'prod', 0, { targets: many });
+      await c.store().createEnvironment(prod, snapshot('prod', 1), audit(t));
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(prod);
+      // One target alone: its page, found from its name (never the list).
+      expect(await c.store().getTarget(t, 'prod', 't-7777')).toEqual(many[7776]);
+      expect(await c.store().getTarget(t, 'prod', 'nowhere')).toBeNull();
+      // Changed: the new set is read, the old one's pages are gone.
+      const fewer = { ...prod, targets: targets(1500, 100), version: 2 };
+      await c.store().updateEnvironment(fewer, prod, audit(t));
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(fewer);
+      expect(await c.store().getTarget(t, 'prod', 't-7777')).toBeNull();
+      expect(await c.store().getTarget(t, 'prod', 't-1500')).toEqual(fewer.targets[1499]);
+      // Two writers from the same read: one wins, the other is refused and changes nothing.
+      const a = { ...fewer, targets: targets(20), version: 3 };
+      const b = { ...fewer, targets: targets(30), version: 3 };
+      await c.store().updateEnvironment(a, fewer, audit(t));
+      expect(await conflict(c.store().updateEnvironment(b, fewer, audit(t)))).toBe('version');
+      expect(bare(await c.store().getEnvironment(t, 'prod'))).toEqual(a);
+      expect(await c.store().getTarget(t, 'prod', 't-021')).toBeNull();
+      // An environment without targets has none to read alone.
+      const { targets: _t, ...none } = a;
+      await c.store().updateEnvironment({ ...none, version: 4 }, a, audit(t));
+      expect(await c.store().getTarget(t, 'prod', 't-001')).toBeNull();
+    }, 120_000);
+
     it('reads an environment whose item holds its targets (as written before they had an item), and keeps them through the writes after it', async () => {
       const t = c.tenant();
       const legacy = environment(t, 'prod', 0, { targets: targets(6) });

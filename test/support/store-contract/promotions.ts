@@ -210,6 +210,26 @@ export function promotionContract(c: Contract) {
       expect(await c.store().getLock(t, 'prod')).toBeNull();
       expect(await c.store().acquireLock(t, 'prod', 'p3', at(72), 60)).toBe(true);
     });
+
+    it('keeps the pages of a stored plan apart from the promotion: a wave’s names in page order, the same pages written again changing nothing', async () => {
+      const t = c.tenant();
+      const p = promotion(t, { status: 'EXECUTING' });
+      await create(c.store(), p);
+      const names = (from: number, n: number) => Array.from({ length: n }, (_, i) => `cell-${String(from + i).padStart(5, '0')}`);
+      const pages = [
+        { plan: 'abc123', wave: 1, page: 0, names: names(0, 3) },
+        { plan: 'abc123', wave: 2, page: 0, names: names(3, 5000) },
+        { plan: 'abc123', wave: 2, page: 1, names: names(5003, 2) },
+      ];
+      await c.store().putPlanPages(t, p.id, pages);
+      await c.store().putPlanPages(t, p.id, pages);
+      expect(await c.store().getPlanPages(t, p.id, 'abc123', 2, 2)).toEqual(names(3, 5002));
+      expect(await c.store().getPlanPages(t, p.id, 'abc123', 1, 1)).toEqual(names(0, 3));
+      // The promotion reads back as it was written (its own read does not take the pages).
+      expect(await c.store().getPromotion(t, p.id)).toEqual(p);
+      // A page the plan names but the store has not: an error, never a shorter wave.
+      await expect(c.store().getPlanPages(t, p.id, 'abc123', 1, 2)).rejects.toThrow(/misses a page/);
+    });
   });
 
   describe('policies', () => {
