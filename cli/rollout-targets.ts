@@ -2,7 +2,7 @@ import { globMatch } from '../domain/kernel/glob.ts';
 import type { PromotionDetail } from './answers.ts';
 import { fail, q } from './context.ts';
 import { api } from './http.ts';
-import { deliveryText, targetText } from './rollout-view.ts';
+import { deliveryText, targetText, waveCounts } from './rollout-view.ts';
 
 /** The states a rollout's target is in (`--state done`, `--state rolled-back`). */
 const STATES = ['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED'];
@@ -36,8 +36,7 @@ export async function rolloutTargetLines(id: string, p: PromotionDetail, asked: 
   const more = (cursor: string) =>
     `next page: stageline promotions show ${id} --targets${state ? ` --state ${state.toLowerCase().replace(/_/g, '-')}` : ''}${asked.wave ? ` --wave ${asked.wave}` : ''}${asked.name ? ` --name '${asked.name}'` : ''} --limit ${asked.limit} --cursor ${cursor}`;
   const waves = r.waves as (PromotionDetail['rollout'] & object)['waves'];
-  const paged =
-    'nextCursor' in r || waves.some((w) => typeof (w as { count?: number }).count === 'number' && (w as { count: number }).count > w.targets.length);
+  const paged = 'nextCursor' in r || waves.some((w) => waveCounts(w).total > w.targets.length);
   if (paged) {
     const params = new URLSearchParams({ limit: String(asked.limit) });
     if (asked.wave) params.set('wave', String(asked.wave));
