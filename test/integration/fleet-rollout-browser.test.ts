@@ -137,6 +137,7 @@ describe('the rollout view at 1,000 targets, in a real browser', () => {
     expect(m.overflow).toBe(false);
     expect(await accessibility(phone.page)).toEqual([]);
     await phone.page.screenshot({ path: join(OUT, 'console-fleet-rollout-390.png'), fullPage: true });
+    await phone.page.getByRole('table', { name: /^Waves/ }).screenshot({ path: join(OUT, 'console-fleet-rollout-waves-390.png') });
     expect(phone.errors).toEqual([]);
     await phone.page.close();
   }, 420_000);
