@@ -44,7 +44,7 @@ export function describe(p: Promotion): void {
   const held = p.status === 'SCHEDULED' ? heldLine(p) : null;
   if (held) console.log(`  ${held}`);
   const r = (p as Partial<PromotionDetail>).rollout;
-  if (r) for (const l of rolloutLines(r)) console.log(`  ${l}`);
+  if (r) for (const l of rolloutLines(r, p.id)) console.log(`  ${l}`);
   if (p.rejection) console.log(`  rejected by ${p.rejection.by}: ${p.rejection.reason}`);
   if (p.error) console.log(`  error: ${p.error.code}: ${p.error.message}`);
   if (p.result)

@@ -28,7 +28,7 @@ export function fleetText(t: Pick<TargetRow, 'confirmation'>): string {
 }
 
 /** One target as the CLI says it: its state, a confirmation's deadline, a bake's countdown, an alarm. */
-function targetText(t: TargetRow, bakeSeconds: number): string {
+export function targetText(t: TargetRow, bakeSeconds: number): string {
   if (t.state === 'CONFIRMING')
     return `${t.name} waits for its ${WAITS_FOR.get(t.confirmation?.mode ?? '') ?? 'deployer'}${fleetText(t)}${t.confirmation?.deadline ? ` (${seconds(secondsLeft(t.confirmation.deadline) ?? 0)} left)` : ''}`;
   if (t.state === 'BAKING' && (t.confirmation?.mode === 'argocd' || t.confirmation?.mode === 'flux'))
@@ -86,14 +86,75 @@ export function analysisLine(target: string, run: AnalysisRow): string {
   return `  ${PHASE_MARK[run.phase] ?? '?'} ${target} ${run.scope === 'canary' ? 'compared by ' : ''}${run.template}: ${run.phase.toLowerCase()} after ${run.measurements.length + run.dropped} measurement${run.measurements.length + run.dropped === 1 ? '' : 's'}${values ? ` (${values})` : ''}${cmp}${run.message ? ` — ${run.message}` : ''}`;
 }
 
-/** A rollout wave by wave, target by target (promotions show, --wait at the end), each target's analyses below its wave. */
-export function rolloutLines(r: Rollout): string[] {
+/**
+ * A wave that fits one line is said target by target (`canary waits for its deployer`); a larger one (a fleet's)
+ * as its progress: `wave 3/10  120 targets  118 applied  2 confirming  0 failed`, and the few targets that need
+ * a person (a callback confirmation, an alarm, an error), never a line per target (--targets pages through them).
+ */
+export const WAVE_LINE_TARGETS = 10;
+/** The targets of a large wave named on its progress line (those that need a person), and the analyses said in all. */
+const NAMED = 5;
+const ANALYSES = 10;
+
+type Wave = Rollout['waves'][number] & { count?: number; states?: Record<string, number>; counts?: Record<string, number> };
+
+/** A wave's counts per state: the answer's own when it pages (count, states), else counted from its targets. */
+export function waveCounts(w: Wave): { total: number; states: Record<string, number> } {
+  const given = w.states ?? w.counts;
+  const states: Record<string, number> = {};
+  if (given && typeof given === 'object') {
+    for (const [k, n] of Object.entries(given)) if (typeof n === 'number') states[k] = n;
+  } else for (const t of w.targets) states[t.state] = (states[t.state] ?? 0) + 1;
+  const total = typeof w.count === 'number' ? w.count : given ? Object.values(states).reduce((a, b) => a + b, 0) : w.targets.length;
+  return { total, states };
+}
+
+/** `120 targets  118 applied  2 confirming  0 failed` (applied: done or baking), then any rolled back or skipped. */
+export function progressText(w: Wave): string {
+  const { total, states } = waveCounts(w);
+  const n = (k: string) => states[k] ?? 0;
+  const extra = [
+    n('PENDING') && n('PENDING') !== total ? `  ${n('PENDING')} pending` : '',
+    n('ROLLED_BACK') ? `  ${n('ROLLED_BACK')} rolled back` : '',
+    n('SKIPPED') ? `  ${n('SKIPPED')} skipped` : '',
+  ].join('');
+  return `${total} target${total === 1 ? '' : 's'}  ${n('DONE') + n('BAKING')} applied  ${n('CONFIRMING')} confirming  ${n('FAILED')} failed${extra}`;
+}
+
+/** Whether a wave is said target by target: every target is in the answer, and they fit one line. */
+const small = (w: Wave) => waveCounts(w).total <= WAVE_LINE_TARGETS && w.targets.length === waveCounts(w).total;
+
+/** The targets of a large wave a person should look at (a callback waiting, an alarm, an error), at most NAMED of them. */
+function needsAPerson(w: Wave): string {
+  const which = w.targets.filter((t) => t.alarm || t.error || t.state === 'FAILED' || (t.state === 'CONFIRMING' && t.confirmation?.mode === 'callback'));
+  if (!which.length) return '';
+  const more = which.length > NAMED ? `, and ${which.length - NAMED} more` : '';
+  return `: ${which
+    .slice(0, NAMED)
+    .map((t) => targetText(t, w.bakeSeconds))
+    .join(', ')}${more}`;
+}
+
+/**
+ * A rollout wave by wave (promotions show, --wait at the end): a small wave target by target, a large one as its
+ * progress; the analyses of the first targets that have any, then how many more (bounded, whatever the fleet).
+ */
+export function rolloutLines(r: Rollout, id?: string): string[] {
+  const waves = r.waves as Wave[];
+  const analyses = waves.flatMap((w) => w.targets.flatMap((t) => (t.analysis ?? []).map((a) => ({ w: w.wave, line: analysisLine(t.name, a) }))));
+  const said = analyses.slice(0, ANALYSES);
+  const paged = 'nextCursor' in r || waves.some((w) => waveCounts(w).total > w.targets.length);
+  const big = waves.some((w) => !small(w));
   return [
     `rollout: ${r.phase.toLowerCase().replace('_', ' ')}${r.halted ? ` by ${r.halted.by}: ${r.halted.reason}` : ''}${r.waiting ? `: ${r.waiting.reason} until ${when(r.waiting.until)}` : ''}`,
-    ...r.waves.flatMap((w) => [
-      `wave ${w.wave} (bake ${seconds(w.bakeSeconds)}): ${w.targets.map((t) => `${targetText(t, w.bakeSeconds)}${deliveryText(t)}`).join(', ')}`,
-      ...w.targets.flatMap((t) => (t.analysis ?? []).map((a) => analysisLine(t.name, a))),
+    ...waves.flatMap((w) => [
+      small(w)
+        ? `wave ${w.wave} (bake ${seconds(w.bakeSeconds)}): ${w.targets.map((t) => `${targetText(t, w.bakeSeconds)}${deliveryText(t)}`).join(', ')}`
+        : `wave ${w.wave}/${waves.length}  ${progressText(w)}  (bake ${seconds(w.bakeSeconds)})${needsAPerson(w)}`,
+      ...said.filter((a) => a.w === w.wave).map((a) => a.line),
     ]),
+    ...(analyses.length > said.length ? [`  … and ${analyses.length - said.length} more analyses`] : []),
+    ...(big || paged ? [`targets one by one: stageline promotions show ${id ?? '<id>'} --targets [--state <state>] [--wave <n>] [--name <glob>]`] : []),
   ];
 }
 
@@ -112,8 +173,9 @@ export function measurementsOf(r: Rollout): { key: string; line: string }[] {
 export function rolloutStep(id: string, r: Rollout): string {
   if (r.halted) return `halted by ${r.halted.by} before wave ${r.wave + 1} (${r.halted.reason}); to go on: stageline resume ${id}`;
   if (r.waiting) return `${r.waiting.reason}, until ${when(r.waiting.until)}`;
-  const w = r.waves.find((x) => x.wave === r.wave);
+  const w = r.waves.find((x) => x.wave === r.wave) as Wave | undefined;
   if (!w) return 'rolling out';
+  if (!small(w)) return `wave ${w.wave}/${r.waves.length}  ${progressText(w)}${needsAPerson(w)}`;
   const callback = w.targets.find((t) => t.state === 'CONFIRMING' && t.confirmation?.mode === 'callback');
   return `wave ${w.wave} of ${r.waves.length}: ${w.targets.map((t) => targetText(t, w.bakeSeconds)).join(', ')}${callback ? ` (stageline confirm ${id} ${callback.name})` : ''}`;
 }

@@ -241,7 +241,12 @@ function NoResult({ p }: { p: any }) {
   const touched = (p.rollout?.waves ?? []).flatMap((w: any) => w.targets).filter((t: any) => t.appliedAt);
   if (!touched.length) return <>{`Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}</>;
   const back = touched.filter((t: any) => t.rolledBackAt);
-  const names = (ts: any[]) => ts.map((t) => t.name).join(', ');
+  // A fleet's rollout changes thousands: the first names, then how many more (the targets' table pages through them all).
+  const names = (ts: any[]) =>
+    ts
+      .slice(0, 10)
+      .map((t) => t.name)
+      .join(', ') + (ts.length > 10 ? ` and ${ts.length - 10} more` : '');
   return (
     <>
       {touched.length} target{touched.length === 1 ? '' : 's'} changed ({names(touched)})

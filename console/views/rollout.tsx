@@ -3,6 +3,7 @@ import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Status, Time, Wrap } from '../ui.tsx';
 import { Analyses } from './analysis.tsx';
+import { FILTER_STATES, NO_FILTER, PAGE, countsOf, useRolloutPage, type Filter } from './rollout-page.ts';
 
 type Say = (tone: 'ok' | 'bad', text: string) => void;
 
@@ -25,17 +26,22 @@ const MODE: Record<string, string> = {
 
 /**
  * A rollout through the environment's targets: where it stands (rolling out, halted and by whom, waiting
- * for a start window), then a row per target grouped by wave with its state, when it was changed and
- * confirmed, its bake window (a countdown while it bakes) and the alarm or error that stopped it.
- * Halt, resume and a callback target's Confirm are offered to deployers (and admins), through the same
- * routes as the CLI.
+ * for a start window), a row per wave with its counts per state and a progress bar, then the targets a page
+ * at a time (rollout-page.ts: at most 50 rows, whatever the fleet), filtered by state, wave, name and label,
+ * each with its state, when it was changed and confirmed, its bake window (a countdown while it bakes) and
+ * the alarm or error that stopped it. Halt, resume and a callback target's Confirm are offered to deployers
+ * (and admins), through the same routes as the CLI.
  */
 export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say; reload: () => void }) {
   const r = p.rollout;
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [now, setNow] = useState(Date.now());
-  const ticking = r.waves.some((w: any) => w.targets.some((t: any) => t.state === 'BAKING' || t.state === 'CONFIRMING')) || !!r.waiting;
+  const [draft, setDraft] = useState<Filter>(NO_FILTER);
+  const [filter, setFilter] = useState<Filter>(NO_FILTER);
+  const { page, error, next, prev } = useRolloutPage(p, filter);
+  const counts = r.waves.map((w: any) => countsOf(w));
+  const ticking = counts.some((c: any) => (c.states.BAKING ?? 0) + (c.states.CONFIRMING ?? 0) > 0) || !!r.waiting;
   useEffect(() => {
     if (!ticking) return;
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -58,7 +64,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
       setBusy(false);
     }
   };
-  const count = r.waves.reduce((n: number, w: any) => n + w.targets.length, 0);
+  const count = counts.reduce((n: number, c: any) => n + c.total, 0);
   // Before it executes, a rollout has no plan yet: say what will happen rather than an empty table.
   if (r.waves.length === 0)
     return (
@@ -69,6 +75,23 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
         </p>
       </section>
     );
+  const set = (k: keyof Filter) => (e: Event) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value });
+  const filtered = filter.state || filter.wave || filter.name || filter.label;
+  const shown = page
+    ? page.to
+      ? `Targets ${page.from}–${page.to}${page.matching !== null ? ` of ${page.matching}` : ''}`
+      : 'No target matches'
+    : 'Loading targets…';
+  const pager = (where: string) => (
+    <nav class="pager" aria-label={`Pages of targets (${where})`}>
+      <button type="button" disabled={!page?.hasPrev} onClick={prev}>
+        Previous {PAGE}
+      </button>
+      <button type="button" disabled={!page?.hasNext} onClick={next}>
+        Next {PAGE}
+      </button>
+    </nav>
+  );
   return (
     <section aria-labelledby="rollout-title">
       <h2 id="rollout-title">Targets</h2>
@@ -92,6 +115,109 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
         </p>
       )}
       <Wrap>
+        <table class="waves stacked">
+          <caption class="mut">Waves: how many targets each has, and where they stand</caption>
+          <thead>
+            <tr>
+              <th scope="col">Wave</th>
+              <th scope="col">Targets</th>
+              <th scope="col">Done</th>
+              <th scope="col">Confirming or baking</th>
+              <th scope="col">Pending</th>
+              <th scope="col">Failed or rolled back</th>
+              <th scope="col">Progress</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.waves.map((w: any, i: number) => {
+              const c = counts[i];
+              const s = (k: string) => c.states[k] ?? 0;
+              const done = s('DONE');
+              const troubled = s('FAILED') + s('ROLLED_BACK');
+              return (
+                <tr key={w.wave} class={troubled ? 'troubled' : ''}>
+                  <th scope="row">
+                    {w.wave}
+                    {w.wave === r.wave && r.phase === 'ROLLING_OUT' ? <span class="mut"> (running)</span> : null}
+                  </th>
+                  <td data-label="Targets">{c.total}</td>
+                  <td data-label="Done">{done}</td>
+                  <td data-label="Confirming or baking">{s('CONFIRMING') + s('BAKING')}</td>
+                  <td data-label="Pending">{s('PENDING') + s('SKIPPED')}</td>
+                  <td data-label="Failed or rolled back" class={troubled ? 'bad' : ''}>
+                    {troubled}
+                  </td>
+                  <td data-label="Progress">
+                    <progress max={c.total || 1} value={done} aria-label={`Wave ${w.wave}: ${done} of ${c.total} done`} />{' '}
+                    {c.total ? Math.floor((done / c.total) * 100) : 0} %
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </Wrap>
+      <form
+        class="filters-form rollout-filters"
+        aria-label="Filter the targets"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilter({ ...draft, name: draft.name.trim(), label: draft.label.trim() });
+        }}
+      >
+        <div>
+          <label for="rf-state">State</label>
+          <select id="rf-state" value={draft.state} onChange={set('state')}>
+            <option value="">any</option>
+            {FILTER_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s.replace(/_/g, ' ').toLowerCase()}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="rf-wave">Wave</label>
+          <select id="rf-wave" value={draft.wave} onChange={set('wave')}>
+            <option value="">any</option>
+            {r.waves.map((w: any) => (
+              <option key={w.wave} value={String(w.wave)}>
+                {w.wave}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="rf-name">Name (glob: cell-1*)</label>
+          <input id="rf-name" value={draft.name} maxLength={64} onInput={set('name')} />
+        </div>
+        <div>
+          <label for="rf-label">Label (key=glob: region=eu-*)</label>
+          <input id="rf-label" value={draft.label} maxLength={200} onInput={set('label')} />
+        </div>
+        <div class="buttons">
+          <button type="submit">Filter</button>
+          {filtered ? (
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                setDraft(NO_FILTER);
+                setFilter(NO_FILTER);
+              }}
+            >
+              Clear
+            </button>
+          ) : null}
+        </div>
+      </form>
+      {error && <p class="notice bad">The targets could not be read: {error}</p>}
+      <p class="mut pager-status" role="status" aria-live="polite">
+        {shown}
+        {filtered ? ' matching the filter' : ''}, {PAGE} at a time.
+      </p>
+      {pager('top')}
+      <Wrap>
         <table class="rollout">
           <caption class="mut">
             {count} target{count === 1 ? '' : 's'} in {r.waves.length} wave{r.waves.length === 1 ? '' : 's'}: state, timings (UTC) and alarms
@@ -107,7 +233,7 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
               <th scope="col">Alarm</th>
             </tr>
           </thead>
-          {r.waves.map((w: any) => (
+          {(page?.waves ?? []).map((w) => (
             <tbody key={w.wave}>
               {w.targets.map((t: any, i: number) => (
                 <tr key={t.name} class={t.alarm || t.error ? 'troubled' : ''}>
@@ -196,7 +322,8 @@ export function Rollout({ p, me, say, reload }: { p: any; me: Session; say: Say;
           ))}
         </table>
       </Wrap>
-      <Analyses rollout={r} />
+      {page && (page.hasPrev || page.hasNext) ? pager('bottom') : null}
+      <Analyses rollout={{ waves: page?.waves ?? [] }} />
       {deployer && running && (
         <form class="action rollout-actions" onSubmit={(e) => e.preventDefault()}>
           {r.halted ? (

@@ -1,0 +1,59 @@
+import { globMatch } from '../domain/kernel/glob.ts';
+import type { PromotionDetail } from './answers.ts';
+import { fail, q } from './context.ts';
+import { api } from './http.ts';
+import { deliveryText, targetText, waveCounts } from './rollout-view.ts';
+
+/** The states a rollout's target is in (`--state done`, `--state rolled-back`). */
+const STATES = ['PENDING', 'CONFIRMING', 'BAKING', 'DONE', 'FAILED', 'ROLLED_BACK', 'SKIPPED'];
+
+export interface TargetsAsked {
+  state?: string;
+  wave?: number;
+  name?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * `promotions show <id> --targets`: a page of the rollout's targets, one line each, filtered by state, wave and
+ * name (a glob), then where the next page starts. The server pages the rollout when its answer says so (a
+ * `nextCursor`, a wave that counts more targets than it lists): each page is then read from
+ * GET …/promotions/{id}/rollout; otherwise every target is in the promotion's answer and the page is cut here
+ * (the cursor is then the position of the next target).
+ */
+export async function rolloutTargetLines(id: string, p: PromotionDetail, asked: TargetsAsked): Promise<string[]> {
+  const r = p.rollout;
+  if (!r) fail(`${id} has no rollout: its environment has no targets`, 2);
+  const state = asked.state?.toUpperCase().replace(/-/g, '_');
+  if (state && !STATES.includes(state)) fail(`--state must be one of ${STATES.map((s) => s.toLowerCase().replace(/_/g, '-')).join(', ')}`, 2);
+  if (asked.name && !/^[a-z0-9*?-]{1,64}$/.test(asked.name)) fail('--name must be a target name or a glob of one (lower-case letters, digits, -, * and ?)', 2);
+  if (asked.limit < 1 || asked.limit > 1000) fail('--limit must be between 1 and 1000', 2);
+  const keep = (t: { name: string; state: string }, wave: number) =>
+    (!state || t.state === state) && (!asked.wave || wave === asked.wave) && (!asked.name || globMatch(t.name, asked.name));
+  const line = (w: { wave: number; bakeSeconds: number }, t: Parameters<typeof targetText>[0]) =>
+    `wave ${w.wave}  ${targetText(t, w.bakeSeconds)}${deliveryText(t)}`;
+  const more = (cursor: string) =>
+    `next page: stageline promotions show ${id} --targets${state ? ` --state ${state.toLowerCase().replace(/_/g, '-')}` : ''}${asked.wave ? ` --wave ${asked.wave}` : ''}${asked.name ? ` --name '${asked.name}'` : ''} --limit ${asked.limit} --cursor ${cursor}`;
+  const waves = r.waves as (PromotionDetail['rollout'] & object)['waves'];
+  const paged = 'nextCursor' in r || waves.some((w) => waveCounts(w).total > w.targets.length);
+  if (paged) {
+    const params = new URLSearchParams({ limit: String(asked.limit) });
+    if (asked.wave) params.set('wave', String(asked.wave));
+    if (state) params.set('state', state);
+    if (asked.cursor) params.set('cursor', asked.cursor);
+    const page = await api<{ waves: typeof waves; nextCursor?: string }>('GET', `/api/v1/promotions/${q(id)}/rollout?${params}`);
+    const lines = page.waves.flatMap((w) => w.targets.filter((t) => keep(t, w.wave)).map((t) => line(w, t)));
+    return [...(lines.length ? lines : ['no target on this page matches']), ...(page.nextCursor ? [more(page.nextCursor)] : [])];
+  }
+  const from =
+    asked.cursor === undefined ? 0 : /^\d{1,6}$/.test(asked.cursor) ? Number(asked.cursor) : fail('--cursor must be the one the previous page printed', 2);
+  const all = waves.flatMap((w) => w.targets.filter((t) => keep(t, w.wave)).map((t) => line(w, t)));
+  const page = all.slice(from, from + asked.limit);
+  const to = from + page.length;
+  return [
+    ...page,
+    all.length ? `targets ${page.length ? from + 1 : 0}–${to} of ${all.length}${state || asked.wave || asked.name ? ' matching' : ''}` : 'no target matches',
+    ...(to < all.length ? [more(String(to))] : []),
+  ];
+}

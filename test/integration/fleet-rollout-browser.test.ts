@@ -1,0 +1,144 @@
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { approveIfAsked } from '../support/promotions.ts';
+import { accessibility, useConsoleStack } from '../support/console.ts';
+import { consoleScenarios } from '../support/console-scenarios.ts';
+import { productionLine } from '../support/line.ts';
+
+/**
+ * The console's rollout view at fleet size (issue 67, "what people see"): a promotion rolls out through 1,000
+ * targets in 10 waves on the local stack (the real flow, immediate confirmation, no bake) and halts before wave 4,
+ * as planned. The page shows a row per wave with its counts and progress, filters the targets by state, wave,
+ * name and label, and pages through them 50 at a time: the DOM stays bounded whatever the fleet.
+ */
+const OUT = join(process.cwd(), 'test-output');
+const { t, browser } = useConsoleStack({ out: OUT });
+const { openAs } = consoleScenarios(t, browser);
+
+const REGIONS = ['eu-west-1', 'eu-central-1', 'us-east-1', 'ap-south-1'];
+/** 1,000 cells in 10 waves of 100, each labelled with its region (every fourth one in eu-west-1). */
+const fleet = Array.from({ length: 1000 }, (_, i) => ({
+  name: `cell-${String(i + 1).padStart(5, '0')}`,
+  wave: Math.floor(i / 100) + 1,
+  labels: { region: REGIONS[i % 4]! },
+}));
+
+/**
+ * The bound on the page's elements: the console's frame, the promotion's sections, 10 wave rows and 50 target
+ * rows. A target row is about 20 elements (its cells, times, status, sub-lines), so 50 rows are ~1,000; the rest
+ * of the page ~1,000 more. Every target in the DOM (1,000 rows) would be over 20,000.
+ */
+const MAX_ELEMENTS = 3000;
+
+const measure = (page: Page) =>
+  page.evaluate(() => {
+    const d = (globalThis as any).document;
+    return {
+      elements: d.querySelectorAll('*').length as number,
+      targetRows: d.querySelectorAll('table.rollout tbody tr').length as number,
+      names: [...d.querySelectorAll('table.rollout tbody th[scope="row"]')].map((e: any) => e.textContent as string),
+      overflow: d.documentElement.scrollWidth > (globalThis as any).innerWidth,
+    };
+  });
+
+describe('the rollout view at 1,000 targets, in a real browser', () => {
+  it('waves with counts and progress, a filter by state, wave, name and label, pages of 50 rows: a bounded DOM, keyboard paging, no serious accessibility violation, at desktop and phone width', async () => {
+    const { u } = await productionLine(t, { bakeSeconds: 0, targets: fleet, rollout: { maxParallel: 40, waves: [{ wave: 4, pause: true }] } });
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
+    const created = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await approveIfAsked(t, u, id, ['EXECUTING']);
+    // Waves 1–3 roll out (300 targets); the rollout halts before wave 4, as planned.
+    await expect
+      .poll(async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.rollout?.phase, { timeout: 300_000, interval: 1000 })
+      .toBe('HALTED');
+
+    const { page, errors } = await openAs(u.deployer, `#/promotions/${id}`);
+    const table = page.getByRole('table', { name: /1000 targets in 10 waves/ });
+    await table.waitFor({ timeout: 30_000 });
+    const status = page.locator('.pager-status');
+    await expect.poll(() => status.textContent()).toBe('Targets 1–50 of 1000, 50 at a time.');
+
+    // A row per wave: its counts and its progress.
+    const waves = page.getByRole('table', { name: /^Waves/ });
+    // Per wave: targets, done, confirming or baking, pending, failed or rolled back, progress.
+    const cells = (i: number) => waves.locator('tbody tr').nth(i).locator('th, td').allTextContents();
+    expect(await waves.locator('tbody tr').count()).toBe(10);
+    expect(await cells(0)).toEqual(['1', '100', '100', '0', '0', '0', ' 100 %']);
+    expect(await cells(3)).toEqual(['4', '100', '0', '0', '100', '0', ' 0 %']);
+    expect(await waves.getByRole('progressbar', { name: 'Wave 3: 100 of 100 done' }).count()).toBe(1);
+
+    // Never more than a page of targets in the DOM.
+    let m = await measure(page);
+    expect(m.targetRows).toBe(50);
+    expect(m.elements).toBeLessThan(MAX_ELEMENTS);
+    expect(m.names[0]).toBe('cell-00001');
+    expect(m.names[49]).toBe('cell-00050');
+
+    // Filter by state: the 700 not started yet, paged with the keyboard.
+    await page.getByLabel('State').selectOption('PENDING');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await expect.poll(() => status.textContent()).toBe('Targets 1–50 of 700 matching the filter, 50 at a time.');
+    const next = page.getByRole('navigation', { name: 'Pages of targets (top)' }).getByRole('button', { name: 'Next 50' });
+    await next.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => status.textContent()).toBe('Targets 51–100 of 700 matching the filter, 50 at a time.');
+    m = await measure(page);
+    expect(m.names[0]).toBe('cell-00351');
+    expect(m.targetRows).toBe(50);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => status.textContent()).toBe('Targets 1–50 of 700 matching the filter, 50 at a time.');
+    expect((await measure(page)).names[0]).toBe('cell-00301');
+
+    // By label and state: eu-west-1's cells that are done (every fourth of waves 1–3).
+    await page.getByLabel('State').selectOption('DONE');
+    await page.getByLabel(/^Label/).fill('region=eu-west-*');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await expect.poll(() => status.textContent()).toBe('Targets 1–50 of 75 matching the filter, 50 at a time.');
+    m = await measure(page);
+    expect(m.names.every((n) => (Number(n.slice(5)) - 1) % 4 === 0)).toBe(true);
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-fleet-rollout-filtered-1280.png'), fullPage: true });
+
+    // By name (a glob) and wave.
+    await page.getByLabel('State').selectOption('');
+    await page.getByLabel(/^Label/).fill('');
+    await page.getByLabel(/^Name/).fill('cell-0099*');
+    await page.getByLabel('Wave', { exact: true }).selectOption('10');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await expect.poll(() => status.textContent()).toBe('Targets 1–10 of 10 matching the filter, 50 at a time.');
+    expect((await measure(page)).names).toEqual(Array.from({ length: 10 }, (_, i) => `cell-0099${i}`));
+    expect(await page.getByRole('button', { name: 'Next 50' }).first().isDisabled()).toBe(true);
+
+    // A label that is no selector: the API's answer names the field; the page stays up.
+    await page.getByLabel(/^Name/).fill('');
+    await page.getByLabel(/^Label/).fill('region');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/The targets could not be read: .*label/);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => status.textContent()).toBe('Targets 1–50 of 1000, 50 at a time.');
+    expect(await accessibility(page)).toEqual([]);
+    await page.screenshot({ path: join(OUT, 'console-fleet-rollout-1280.png'), fullPage: true });
+    m = await measure(page);
+    expect(m.elements).toBeLessThan(MAX_ELEMENTS);
+    expect(errors).toEqual([]);
+    await page.close();
+
+    // A phone: the waves and the targets read as lists; nothing scrolls sideways; the same bound.
+    const phone = await openAs(u.deployer, `#/promotions/${id}`, { width: 390, height: 844 });
+    await phone.page.getByRole('table', { name: /1000 targets in 10 waves/ }).waitFor({ timeout: 30_000 });
+    await expect.poll(() => phone.page.locator('.pager-status').textContent()).toBe('Targets 1–50 of 1000, 50 at a time.');
+    m = await measure(phone.page);
+    expect(m.targetRows).toBe(50);
+    expect(m.elements).toBeLessThan(MAX_ELEMENTS);
+    expect(m.overflow).toBe(false);
+    expect(await accessibility(phone.page)).toEqual([]);
+    await phone.page.screenshot({ path: join(OUT, 'console-fleet-rollout-390.png'), fullPage: true });
+    await phone.page.getByRole('table', { name: /^Waves/ }).screenshot({ path: join(OUT, 'console-fleet-rollout-waves-390.png') });
+    expect(phone.errors).toEqual([]);
+    await phone.page.close();
+  }, 420_000);
+});
