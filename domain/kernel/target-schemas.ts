@@ -11,7 +11,7 @@ import { timeZone } from './time-zone.ts';
 
 /** A target's name: a region, a cell, an account, a cluster (`us-east-1`, `cell-7`). */
 export const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
-export const MAX_TARGETS = 100;
+export const MAX_TARGETS = 10_000;
 export const MAX_WAVES = 20;
 /** The name an environment without declared targets gives its one implicit target. */
 export const IMPLICIT_TARGET = 'default';

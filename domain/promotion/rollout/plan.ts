@@ -2,7 +2,7 @@ import { targetsOf, wavesOf } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { RolloutState } from '../../kernel/promotion-model.ts';
 import { isPolled, type Target } from '../../kernel/target-schemas.ts';
-import type { With } from '../../kernel/deps.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
@@ -28,6 +28,14 @@ import { writePromotion } from '../write.ts';
 /** What the flow's Waves map iterates: per wave, its targets (name and how long its confirmation may take), bake and parallelism. */
 export interface FlowWave {
   wave: number;
+  /**
+   * The wave runs as a child execution of statemachines/wave.asl.json (WaveChild) instead of the inline WaveTargets map:
+   * its targets are then not in the flow's payload (`targets` is empty, `count` says how many), the child reads them
+   * through {@link waveTargets} a batch at a time.
+   */
+  child: boolean;
+  /** how many targets the wave has */
+  count: number;
   /** per target: how long its confirmation may take and its poll; the bake's first wait and (with analyses) the measuring interval (0: none) */
   targets: { name: string; timeoutSeconds: number; intervalSeconds: number; firstWaitSeconds: number; measureSeconds: number }[];
   bakeSeconds: number;
@@ -40,12 +48,47 @@ export const confirmSeconds = (t: Target | undefined) => {
   return c && (c.mode === 'callback' || isPolled(c)) ? c.timeoutSeconds : 900;
 };
 
+/**
+ * A wave of more targets than this runs as a child execution (statemachines/wave.asl.json), in batches of
+ * {@link WAVE_BATCH} targets per task; a smaller one stays on the inline path (WaveTargets: a few transitions per
+ * target, the one-target promotion's 3 transitions and its cost unchanged). The inline path's history grows with its
+ * targets (about 11 events per target without polls): 25 targets stay far below the 25,000-event limit.
+ */
+export const INLINE_WAVE_TARGETS = 25;
+/** Targets one task of a child wave execution applies or reads (one Lambda invocation). */
+export const WAVE_BATCH = 100;
+
+/**
+ * Whether a wave runs as a child execution: more than {@link INLINE_WAVE_TARGETS} targets, every one confirmed
+ * immediately and without analyses (a callback, a polled confirmation or an analysis keeps a token or a measuring
+ * loop per target: such waves stay inline).
+ */
+export const runsAsChild = (env: Environment, w: RolloutState['waves'][number], book: TemplateBook) =>
+  w.targets.length > INLINE_WAVE_TARGETS &&
+  w.targets.every((name) => {
+    const t = targetsOf(env).find((x) => x.name === name);
+    return (t?.confirm.mode ?? 'immediate') === 'immediate' && measureTiming(env, book, name, w.wave, w.bakeSeconds).measureSeconds === 0;
+  });
+
+/**
+ * The names of a wave's targets, in order: the ONE way the engine reads which targets a wave has (the child wave
+ * execution's batches, the wave's audit entry), so where a plan's targets are stored can change under it.
+ */
+export async function waveTargets(deps: Pick<Deps, 'store'>, tenant: string, promotionId: string, wave: number): Promise<string[]> {
+  const p = await deps.store.getPromotion(tenant, promotionId);
+  const w = p?.rollout?.waves.find((x) => x.wave === wave);
+  if (!w) throw new PromotionFailed(`wave ${wave} is no wave of promotion ${promotionId}`);
+  return [...w.targets];
+}
+
 const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowWave[] =>
   r.waves.map((w) => ({
     wave: w.wave,
     bakeSeconds: w.bakeSeconds,
     maxParallel: w.maxParallel,
-    targets: w.targets.map((name) => {
+    count: w.targets.length,
+    child: runsAsChild(env, w, book),
+    targets: (runsAsChild(env, w, book) ? [] : w.targets).map((name) => {
       const t = targetsOf(env).find((x) => x.name === name);
       return {
         name,
