@@ -256,6 +256,8 @@ export class LocalWorkflow implements Workflow {
       p.cancel?.();
       p.reject(stoppedError());
     }
+    // Stopped from inside its first task, before the library's run() returned: its end is known once it did.
+    await Promise.resolve();
     await run.finished;
     return true;
   }
@@ -394,7 +396,9 @@ export class LocalWorkflow implements Workflow {
     // Validate what AWS would run (the validator annotates its input, hence the copy).
     new StateMachine(clone(definition) as unknown as StateMachineDefinition);
 
-    const local = clone(definition);
+    const local = clone(definition) as typeof definition & { TimeoutSeconds?: number };
+    // An execution's own time-out past what a Node timer holds would fire at once: clamp it, as the task time-outs are.
+    if (typeof local.TimeoutSeconds === 'number' && local.TimeoutSeconds > MAX_TIMER_SECONDS) local.TimeoutSeconds = MAX_TIMER_SECONDS;
     const tokenTemplates = new Map<string, Json>();
     const tokenTimeouts = new Map<string, { path?: string }>();
     const timeoutSeconds = new Map<string, number>();
@@ -596,6 +600,9 @@ export class LocalWorkflow implements Workflow {
     for (const name of compiled.waitStates.keys()) handlers[name] = waitTask(name);
     for (const name of compiled.tokenTemplates.keys()) handlers[name] = tokenTask(name);
 
+    // Registered before the library starts it: its first task may run before run() returns (and may be stopped).
+    run = { id, aborted: false, abort: () => {}, finished: Promise.resolve(), inFlight };
+    this.runs.set(id, run);
     const execution = compiled.machine.run(clone(entry.input) as RunInput, {
       overrides: { taskResourceLocalHandlers: handlers as TaskHandlers },
       context,
@@ -621,7 +628,8 @@ export class LocalWorkflow implements Workflow {
       } catch {
         status = 'FAILED';
       }
-      await counting.catch(() => {});
+      // An aborted run's event log may never end: its count stays what it was.
+      if (!run!.aborted) await counting.catch(() => {});
       if (this.runs.get(id) === run) this.runs.delete(id);
       if (run!.stopRequested) status = 'ABORTED';
       else if (run!.aborted) return; // the runner stopped: stays RUNNING in the journal
@@ -646,7 +654,7 @@ export class LocalWorkflow implements Workflow {
       });
     })();
 
-    run = { id, aborted: false, abort: execution.abort, finished, inFlight };
-    this.runs.set(id, run);
+    run.abort = execution.abort;
+    run.finished = finished;
   }
 }

@@ -61,6 +61,9 @@ export const promotionEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
     targets: z
       .optional(z.array(z.string()).check(z.maxLength(100)))
       .check(z.describe('the targets the event covers, e.g. those a rollback walked back (in reverse wave order)')),
+    targetCount: z
+      .optional(z.number().check(z.int(), z.minimum(0)))
+      .check(z.describe('how many targets the event covers in all, when `targets` lists only the first 100 of them (a fleet)')),
     /** Promotion Rolled Back of a rollout: the waves it walked back, last first */
     waves: z
       .optional(z.array(z.number().check(z.int(), z.minimum(1))).check(z.maxLength(100)))

@@ -66,9 +66,14 @@ export function promotionEvent(
     subject: subjectLabel(p.subject),
     releaseDigest: p.releaseDigest,
     ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+    // An event stays small whatever the fleet: a page of the targets it covers, and how many there are in all.
+    ...(extra.targets && extra.targets.length > EVENT_TARGETS ? { targets: extra.targets.slice(0, EVENT_TARGETS), targetCount: extra.targets.length } : {}),
     at: extra.at ?? deps.clock().toISOString(),
   });
 }
+
+/** Target names an event lists at most (the rest are counted in `targetCount`). */
+export const EVENT_TARGETS = 100;
 
 /** An audit entry about a promotion that does not change (an approval that does not meet the policy yet). */
 export function auditDraft(

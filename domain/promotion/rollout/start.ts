@@ -183,7 +183,7 @@ export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date,
     next,
     action: 'promotion.wave.start',
     by: ENGINE,
-    reason: `wave ${wave}: ${targets.join(', ')}`,
+    reason: `wave ${wave}: ${targets.slice(0, 50).join(', ')}${targets.length > 50 ? ` and ${targets.length - 50} more` : ''}`,
     ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets, reason: waited })],
   };
 }

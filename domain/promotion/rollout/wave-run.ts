@@ -97,7 +97,7 @@ export async function waveApplyStep(
   const { batch, next, done } = await batchOf(deps, tenant, id, wave, offset);
   let p = await loadPromotion(deps, tenant, id);
   await eachLimited(batch, BATCH_PARALLEL, async (name) => {
-    for (let lost = 0; ; ) {
+    for (let lost = 0; ;) {
       const stopped = stoppedFor(p, name);
       if (stopped) throw new RolloutStopped(stopped);
       const item = await deps.store.getRolloutTarget(tenant, id, name);
