@@ -328,7 +328,7 @@ export type Rollout = z.infer<typeof rollout>;
  * the whole list: their JSON is bounded, so 100 targets with labels, monitors and a few parameters fit with
  * room to spare, and larger per-target values belong in config keys.
  */
-export const MAX_TARGETS_BYTES = 64 * 1024;
+export const MAX_TARGETS_BYTES = 128 * 1024;
 
 export const targets = /* @__PURE__ */ z.schema(() =>
   z.array(target).check(
