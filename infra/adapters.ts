@@ -56,6 +56,11 @@ export const ADAPTERS: AdapterDecl[] = [
         env: { PROMOTION_STATE_MACHINE_ARN: 'promotionMachine' },
         commands: { StartExecution: [on('promotionMachine', 'states:StartExecution')] },
       },
+      // A wave of many targets as a child execution (the promotion step's WaveChild task).
+      'workflow.startWave': {
+        env: { WAVE_STATE_MACHINE_ARN: 'waveMachine' },
+        commands: { StartExecution: [on('waveMachine', 'states:StartExecution')] },
+      },
       'workflow.sendTaskSuccess': { commands: { SendTaskSuccess: [on('promotionMachine', 'states:SendTaskSuccess')] } },
       'workflow.sendTaskFailure': { commands: { SendTaskFailure: [on('promotionMachine', 'states:SendTaskFailure')] } },
     },
