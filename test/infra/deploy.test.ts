@@ -78,7 +78,8 @@ const notAdapterAction = (a: string) =>
 
 /** How a resource appears in the template, so an env value or a statement can be checked to name the right one. */
 const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) => boolean> = {
-  promotionMachine: (_id, r) => r.Type === 'AWS::StepFunctions::StateMachine',
+  promotionMachine: (id, r) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('PromotionStateMachine'),
+  waveMachine: (id, r) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('WaveStateMachine'),
   stagelineSchedules: () => false, // a name pattern, checked as text below
   scheduleGroup: (_id, r) => r.Type === 'AWS::Scheduler::ScheduleGroup',
   schedulerRole: (_id, r) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties!.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),

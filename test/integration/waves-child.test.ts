@@ -5,6 +5,7 @@ import { productionLine } from '../support/line.ts';
 import { useTestStack } from '../support/stack.ts';
 import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { rollouts, states } from '../support/waves.ts';
+import { fleetFlowCounts } from '../../local/measure/fleet-model.ts';
 
 /**
  * A fleet rollout: each wave of more than 25 immediate targets runs as a child execution of its own
@@ -148,6 +149,13 @@ describe('a fleet rollout: each wave its own execution (local Step Functions on 
       `fleet rollout of 1000 targets in 10 waves: ${transitions} state transitions (${(transitions / 1000).toFixed(3)} per target), largest execution history ${largest} events (limit 25,000), ${elapsed} ms`,
     );
     expect(transitions / 1000).toBeLessThanOrEqual(4);
+    // The bench's model (the same ASL on the runner, steps answering as these did) counts what this run took: only a
+    // retried task (a lost race) adds to the real count.
+    const model = await fleetFlowCounts(1000, 10);
+    expect(transitions).toBeGreaterThanOrEqual(model.transitions);
+    expect(transitions).toBeLessThanOrEqual(model.transitions + 10);
+    expect(largest).toBeGreaterThanOrEqual(model.largestHistory);
+    expect(largest).toBeLessThanOrEqual(model.largestHistory + 20);
     // Bounded by the batches, not the targets: a wave of 100 is one batch to apply and one to read.
     expect(largest).toBeLessThan(500);
     // The audit records each wave once, with its counts and a bounded page of names; no entry per target.
