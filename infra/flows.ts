@@ -59,7 +59,12 @@ export class PromotionFlow extends StackPart {
       definitionSubstitutions: waveSubstitutions,
       stateMachineType: sfn.StateMachineType.STANDARD,
       logs: {
-        destination: logGroup(stack, 'WaveStateMachineLogs', logs.RetentionDays.THREE_MONTHS, "the wave executions' events, without execution data (includeExecutionData: false)"),
+        destination: logGroup(
+          stack,
+          'WaveStateMachineLogs',
+          logs.RetentionDays.THREE_MONTHS,
+          "the wave executions' events, without execution data (includeExecutionData: false)",
+        ),
         level: sfn.LogLevel.ALL,
         includeExecutionData: false,
       },
