@@ -56,7 +56,7 @@ export const ADAPTERS: AdapterDecl[] = [
         env: { PROMOTION_STATE_MACHINE_ARN: 'promotionMachine' },
         commands: { StartExecution: [on('promotionMachine', 'states:StartExecution')] },
       },
-      // A wave of many targets as a child execution (the promotion step's WaveChild task).
+      // A wave of many targets as a child execution (started with the parent's WaveStart token: the wave-start step, a resume, a start window's schedule).
       'workflow.startWave': {
         env: { WAVE_STATE_MACHINE_ARN: 'waveMachine' },
         commands: { StartExecution: [on('waveMachine', 'states:StartExecution')] },

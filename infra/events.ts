@@ -74,7 +74,7 @@ export class DomainEvents extends StackPart {
   /**
    * A wave's child execution that ended without answering its parent (FAILED, TIMED_OUT, ABORTED: stopped by hand,
    * a States.Runtime error, its own time-out): a rule on the default bus sends Step Functions' status change to
-   * wave-status, which fails the parent's WaveChild token (states:SendTaskFailure) so the parent rolls back at once.
+   * wave-status, which fails the parent's WaveStart token (states:SendTaskFailure) so the parent rolls back at once.
    */
   waveStatus(waveStatus: lambda.IFunction, waveMachineArn: string): void {
     new events.Rule(this.stack, 'WaveStatusRule', {

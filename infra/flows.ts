@@ -20,7 +20,7 @@ export class PromotionFlow extends StackPart {
    * depends on the step function, and the step's environment names schedule-fire, which starts flows.
    */
   readonly machineArn: string;
-  /** A wave of many targets as a child execution (statemachines/wave.asl.json), started by the promotion step's WaveChild task. */
+  /** A wave of many targets as a child execution (statemachines/wave.asl.json), started with the parent's WaveStart token. */
   readonly waveMachine: sfn.StateMachine;
   /** By name, as {@link machineArn}: the step function starts it and the machine invokes the step function. */
   readonly waveMachineArn: string;

@@ -106,7 +106,7 @@ interface WaitSpec {
 
 /** The promotion flow (statemachines/<MACHINE>.asl.json): promotions and rollbacks alike. */
 export const MACHINE = 'promotion';
-/** A wave's child execution (statemachines/<WAVE_MACHINE>.asl.json), started by the promotion flow's WaveChild task. */
+/** A wave's child execution (statemachines/<WAVE_MACHINE>.asl.json), started with the promotion flow's WaveStart token. */
 export const WAVE_MACHINE = 'wave';
 
 /** The Resource of a Wait state in the local copy: a task this class runs on the clock. */
@@ -217,7 +217,7 @@ export class LocalWorkflow implements Workflow {
     return this.startOn(MACHINE, id, { tenant: input.tenant, promotionId: input.promotionId, approvalTimeoutSeconds: input.approvalTimeoutSeconds });
   }
 
-  /** `wave:<tenant>:<promotionId>:<wave>:<hash of the parent's token>`: one child per WaveChild task, whatever its retries. */
+  /** `wave:<tenant>:<promotionId>:<wave>:<hash of the parent's token>`: one child per WaveStart token, whatever its retries. */
   static waveExecutionId(input: { tenant: string; promotionId: string; wave: number; parentToken: string }): string {
     const hash = createHash('sha256').update(input.parentToken).digest('hex').slice(0, 12);
     return `${WAVE_MACHINE}:${input.tenant}:${input.promotionId}:${input.wave}:${hash}`;

@@ -124,7 +124,7 @@ export interface Workflow {
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
   /**
-   * Starts a wave's child execution (statemachines/wave.asl.json) for the parent's WaveChild task: idempotent per
+   * Starts a wave's child execution (statemachines/wave.asl.json) with the parent's WaveStart token: idempotent per
    * parent token (a retried task starts no second child). Returns the execution id.
    */
   startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string>;

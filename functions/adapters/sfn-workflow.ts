@@ -87,7 +87,7 @@ export class SfnWorkflow implements Workflow {
 
   /**
    * A wave's child execution: its name from the promotion, the wave and a hash of the parent's task token, so a
-   * retried WaveChild task starts no second child (ExecutionAlreadyExists: the one it started).
+   * retried start with the same WaveStart token starts no second child (ExecutionAlreadyExists: the one it started).
    */
   async startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string> {
     const stateMachineArn = this.options.waveStateMachineArn;

@@ -42,7 +42,8 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   },
   WAVE_STATE_MACHINE_ARN: {
     readBy: ['functions/adapters/sfn-workflow.ts'],
-    description: "the wave state machine (a wave of many targets as a child execution), for the promotion step's WaveChild task",
+    description:
+      "the wave state machine (a wave of many targets as a child execution), for the paths that let a wave go on (wave-start, resume, a start window's schedule)",
   },
   SCHEDULE_TARGET_ARN: {
     readBy: ['functions/adapters/scheduler.ts'],

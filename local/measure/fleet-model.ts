@@ -44,10 +44,10 @@ export async function fleetFlowCounts(targets: number, waves: number): Promise<F
             }),
           };
         case 'wave-start':
-          later(() => workflow.sendTaskSuccess(p.taskToken!, { wave: p.wave! }));
-          return { next: 'execute' };
-        case 'wave-child':
-          await workflow.startWave({ tenant: 'model', promotionId: 'fleet', wave: p.wave!, bakeSeconds: p.bakeSeconds ?? 0, parentToken: p.taskToken! });
+          // As rollout/wave-go.ts goOn: an inline wave's token answered, a large wave's child started with it.
+          if (sizes[p.wave! - 1]! > INLINE_WAVE_TARGETS)
+            await workflow.startWave({ tenant: 'model', promotionId: 'fleet', wave: p.wave!, bakeSeconds: 0, parentToken: p.taskToken! });
+          else later(() => workflow.sendTaskSuccess(p.taskToken!, { wave: p.wave! }));
           return { next: 'execute' };
         case 'wave-apply':
         case 'wave-baked': {

@@ -9,6 +9,7 @@ import { freezeHold } from '../run/freeze-hold.ts';
 import { soakHold } from '../run/soak-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { analysisNames, measureTiming, missingTemplates, templateBook, type TemplateBook } from './analysis.ts';
+import { runsAsChild } from './wave-go.ts';
 import { notQueued, queueBehind } from '../run/queue.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { writePromotion } from '../write.ts';
@@ -29,7 +30,7 @@ import { writePromotion } from '../write.ts';
 export interface FlowWave {
   wave: number;
   /**
-   * The wave runs as a child execution of statemachines/wave.asl.json (WaveChild) instead of the inline WaveTargets map:
+   * The wave runs as a child execution of statemachines/wave.asl.json (started with WaveStart's token) instead of the inline WaveTargets map:
    * its targets are then not in the flow's payload (`targets` is empty, `count` says how many), the child reads them
    * through {@link waveTargets} a batch at a time.
    */
@@ -48,27 +49,7 @@ export const confirmSeconds = (t: Target | undefined) => {
   return c && (c.mode === 'callback' || isPolled(c)) ? c.timeoutSeconds : 900;
 };
 
-/**
- * A wave of more targets than this runs as a child execution (statemachines/wave.asl.json), in batches of
- * {@link WAVE_BATCH} targets per task; a smaller one stays on the inline path (WaveTargets: a few transitions per
- * target, the one-target promotion's 3 transitions and its cost unchanged). The inline path's history grows with its
- * targets (about 11 events per target without polls): 25 targets stay far below the 25,000-event limit.
- */
-export const INLINE_WAVE_TARGETS = 25;
-/** Targets one task of a child wave execution applies or reads (one Lambda invocation). */
-export const WAVE_BATCH = 100;
-
-/**
- * Whether a wave runs as a child execution: more than {@link INLINE_WAVE_TARGETS} targets, every one confirmed
- * immediately and without analyses (a callback, a polled confirmation or an analysis keeps a token or a measuring
- * loop per target: such waves stay inline).
- */
-export const runsAsChild = (env: Environment, w: RolloutState['waves'][number], book: TemplateBook) =>
-  w.targets.length > INLINE_WAVE_TARGETS &&
-  w.targets.every((name) => {
-    const t = targetsOf(env).find((x) => x.name === name);
-    return (t?.confirm.mode ?? 'immediate') === 'immediate' && measureTiming(env, book, name, w.wave, w.bakeSeconds).measureSeconds === 0;
-  });
+export { INLINE_WAVE_TARGETS, runsAsChild, WAVE_BATCH } from './wave-go.ts';
 
 /**
  * The names of a wave's targets, in order: the ONE way the engine reads which targets a wave has (the child wave
@@ -87,8 +68,8 @@ const flowWaves = (env: Environment, r: RolloutState, book: TemplateBook): FlowW
     bakeSeconds: w.bakeSeconds,
     maxParallel: w.maxParallel,
     count: w.targets.length,
-    child: runsAsChild(env, w, book),
-    targets: (runsAsChild(env, w, book) ? [] : w.targets).map((name) => {
+    child: runsAsChild(env, w),
+    targets: (runsAsChild(env, w) ? [] : w.targets).map((name) => {
       const t = targetsOf(env).find((x) => x.name === name);
       return {
         name,

@@ -10,6 +10,7 @@ import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { scheduleName } from '../run/schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { rolloutLockSeconds } from './plan.ts';
+import { goOn } from './wave-go.ts';
 
 /**
  * A wave starts (WaveStart): through the freeze, break-glass and start-window checks every wave start
@@ -125,7 +126,8 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
     await deps.scheduler.scheduleOnce(scheduleName(cur), new Date(cur.rollout!.waiting!.until), { tenant, promotionId: id });
     return { next: 'await-go' };
   }
-  await deps.workflow.sendTaskSuccess(token, { wave });
+  // An inline wave's token is answered; a wave of many targets starts its child execution with it (rollout/wave-run.ts).
+  await goOn(deps, cur, wave, token);
   return { next: 'execute' };
 }
 

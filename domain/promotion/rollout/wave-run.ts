@@ -8,11 +8,12 @@ import { PromotionFailed } from '../run/target-change.ts';
 import { auditDraft, loadPromotion } from '../write.ts';
 import { changeTarget, stoppedFor } from './apply.ts';
 import { targetBakedStep } from './bake.ts';
-import { WAVE_BATCH, waveTargets } from './plan.ts';
+import { waveTargets } from './plan.ts';
+import { WAVE_BATCH } from './wave-go.ts';
 
 /**
- * A wave of many targets as a child execution of its own (statemachines/wave.asl.json), started by the parent flow's
- * WaveChild task with the parent's task token: the child applies the wave's targets a batch at a time (WaveApply,
+ * A wave of many targets as a child execution of its own (statemachines/wave.asl.json), started with the parent flow's
+ * WaveStart token when the wave may start (wave-go.ts goOn): the child applies the wave's targets a batch at a time (WaveApply,
  * {@link WAVE_BATCH} per task), waits the wave's bake once (a Wait state), reads every target's monitors a batch at a
  * time (WaveBaked), then answers the parent's token (WaveEnd). Its history is bounded by the number of batches, not
  * by the targets' polls. Any failure inside it answers the parent's token with that failure; a child that fails
@@ -34,26 +35,8 @@ export interface WaveRunInput {
   promotionId: string;
   wave: number;
   bakeSeconds: number;
-  /** the parent's WaveChild task token: answered when the child ends, however it ends */
+  /** the parent's WaveStart task token: answered when the child ends, however it ends */
   parentToken: string;
-}
-
-/** WaveChild (a task-token wait in the parent): starts the wave's child execution with this task's token. */
-export async function waveChildStep(
-  deps: With<'workflow'>,
-  tenant: string,
-  id: string,
-  wave: number,
-  bakeSeconds: number,
-  token: string,
-): Promise<{ next: Next; execution: string }> {
-  const p = await loadPromotion(deps, tenant, id);
-  if (p.status !== 'EXECUTING' || !p.rollout || p.rollout.stopping) {
-    await deps.workflow.sendTaskFailure(token, 'RolloutStopped', p.rollout?.stopping?.reason ?? `promotion is ${p.status}`);
-    return { next: 'done', execution: '' };
-  }
-  const execution = await deps.workflow.startWave({ tenant, promotionId: id, wave, bakeSeconds, parentToken: token });
-  return { next: 'execute', execution };
 }
 
 /** The batch of a wave's targets from `offset` on, and where the next one starts. */

@@ -22,7 +22,7 @@ export interface StepInput {
   bakeSeconds?: number;
   /** a child wave's batches (wave-apply, wave-baked): where the batch starts in the wave's targets */
   offset?: number;
-  /** wave-end: the parent flow's WaveChild token the child answers */
+  /** wave-end: the parent flow's WaveStart token the child answers */
   parentToken?: string;
 }
 
@@ -81,12 +81,7 @@ export const STEPS = {
     waitsForToken: false,
     run: async (d, i) => (await rollout()).targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0),
   },
-  // A wave of many targets as a child execution (statemachines/wave.asl.json; rollout/wave-run.ts).
-  /** the parent's WaveChild: starts the wave's child execution with this task's token */
-  'wave-child': {
-    waitsForToken: true,
-    run: async (d, i) => (await rollout()).waveChildStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.bakeSeconds ?? 0, i.taskToken),
-  },
+  // A wave of many targets as a child execution (statemachines/wave.asl.json; rollout/wave-run.ts), started by wave-start.
   /** the child's WaveApply: one batch of the wave's targets changed */
   'wave-apply': { waitsForToken: false, run: async (d, i) => (await rollout()).waveApplyStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.offset ?? 0) },
   /** the child's WaveBaked: the wave's bake over, one batch of its targets' monitors read */
@@ -134,7 +129,7 @@ export const stepInput = /* @__PURE__ */ z.schema(() =>
     bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0))),
     /** a child wave's batch: where it starts in the wave's targets */
     offset: z.optional(z.number().check(z.int(), z.minimum(0))),
-    /** wave-end: the parent's WaveChild token */
+    /** wave-end: the parent's WaveStart token */
     parentToken: z.optional(z.string().check(z.minLength(1))),
     /** the execution running this step ($$.Execution.Id): logged with the step, for following one promotion across services */
     executionArn: z.optional(z.string()),
