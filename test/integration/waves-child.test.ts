@@ -131,6 +131,28 @@ describe('a fleet rollout: each wave its own execution (local Step Functions on 
     expect(done.error.message).toContain('c-0181');
   }, 320_000);
 
+  it('a wave of many targets planned to pause halts before it; the resume starts its child execution (the same path as an inline wave), and the rollout completes', async () => {
+    const tenant = t.tenant();
+    const { u } = await productionLine(t, { bakeSeconds: 0, targets: fleet(90, 3), rollout: { maxParallel: 10, waves: [{ wave: 2, pause: true }] } }, tenant);
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
+    const id = await promote(u);
+    const { until } = rollouts(t);
+    const parked = await until(u.viewer, id, (d) => d.rollout.phase === 'HALTED', 'the rollout halts before wave 2', 120_000);
+    expect(new Set(byWave(parked).get(1))).toEqual(new Set(['DONE']));
+    expect(new Set(byWave(parked).get(2))).toEqual(new Set(['PENDING']));
+    expect(children(id).map((c) => c.input.wave)).toEqual([1]);
+    const resumed = await t.call('POST', `/api/v1/promotions/${id}/resume`, { token: u.deployer, body: { reason: 'wave 1 looks fine' } });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    const { done } = await ended(tenant, u.viewer, id, 120_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(Object.values(states(done)).every((x) => x === 'DONE')).toBe(true);
+    expect(children(id).map((c) => [c.input.wave, c.status])).toEqual([
+      [1, 'SUCCEEDED'],
+      [2, 'SUCCEEDED'],
+      [3, 'SUCCEEDED'],
+    ]);
+  }, 300_000);
+
   it('1,000 targets in 10 waves complete: one child execution per wave, each history bounded, the audit one entry per wave', async () => {
     const { tenant, u } = await start(fleet(1000, 10));
     const started = Date.now();
