@@ -218,7 +218,7 @@ describe('state machine (promotions and rollbacks alike)', () => {
     }
   });
 
-  it('lets only functions whose code steers flows start executions or answer task tokens, on the promotion machine, and only the promotion step start a wave (test/infra/deploy.test.ts checks each against its bundle)', () => {
+  it('lets only functions whose code steers flows start executions or answer task tokens, on the promotion machine, and only the paths that let a wave go on start a wave (test/infra/deploy.test.ts checks each against its bundle)', () => {
     const [, machine] = promotionMachine();
     const resources = template.toJSON().Resources;
     const byName = `:stateMachine:${machine.Properties.StateMachineName as string}`;
@@ -252,7 +252,8 @@ describe('state machine (promotions and rollbacks alike)', () => {
       ].sort();
     // the step resumes its own task (a decision taken before the token was stored); it starts only a wave's child execution
     expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess', 'states:StartExecution']);
-    expect(waveMachineStarters()).toEqual(['promotion-step']);
+    // a wave goes on (its child started with WaveStart's token) from the wave-start step, a resume, a start window's schedule
+    expect(waveMachineStarters()).toEqual(['promotion-step', 'promotions-control', 'schedule-fire']);
     // a wave's child that ended without telling its parent: the parent's token failed, nothing else
     expect(actionsOfFn('wave-status')).toEqual(['states:SendTaskFailure']);
     expect(actionsOfFn('promotions-create')).toContain('states:StartExecution');
