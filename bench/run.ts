@@ -236,6 +236,8 @@ await (await import('./bindings.ts')).benchBindings();
 // SCIM: a 1,000-user initial sync in Entra ID's sequence, 0 errors; requests and units per user.
 await (await import('./scim.ts')).benchScim();
 await benchWaves();
+// A fleet: each wave its own execution; transitions per target and the largest history at 100, 1,000 and 10,000 targets, $ per 1,000 promotions, the local 1,000-target rollout.
+await (await import('./fleet.ts')).benchFleet();
 // Faults survived: the chaos workload at 5, 10 and 20 % faults, and the invariant checker's violations.
 const chaos = await (await import('./chaos.ts')).benchChaos();
 // The mutation score of the guard modules, from the last `npm run mutation` ("not run" without one).

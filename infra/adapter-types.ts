@@ -3,6 +3,7 @@
 /** Resources the stack provides to adapters (infra/needs.ts gives each an env value and IAM resource ARNs). */
 export type Resource =
   | 'promotionMachine'
+  | 'waveMachine'
   | 'stagelineSchedules'
   | 'scheduleGroup'
   | 'schedulerRole'

@@ -57,6 +57,11 @@ export const ADAPTERS: AdapterDecl[] = [
         env: { PROMOTION_STATE_MACHINE_ARN: 'promotionMachine' },
         commands: { StartExecution: [on('promotionMachine', 'states:StartExecution')] },
       },
+      // A wave of many targets as a child execution (started with the parent's WaveStart token: the wave-start step, a resume, a start window's schedule).
+      'workflow.startWave': {
+        env: { WAVE_STATE_MACHINE_ARN: 'waveMachine' },
+        commands: { StartExecution: [on('waveMachine', 'states:StartExecution')] },
+      },
       'workflow.sendTaskSuccess': { commands: { SendTaskSuccess: [on('promotionMachine', 'states:SendTaskSuccess')] } },
       'workflow.sendTaskFailure': { commands: { SendTaskFailure: [on('promotionMachine', 'states:SendTaskFailure')] } },
     },

@@ -12,6 +12,8 @@ import { StackPart } from './part.ts';
 /** What the alarms watch. */
 export interface Watched {
   machine: sfn.StateMachine;
+  /** the wave state machine (child executions of the promotion flow) */
+  waveMachine: sfn.StateMachine;
   api: IHttpApi;
   events: DomainEvents;
   streamFn: lambda.IFunction;
@@ -31,7 +33,7 @@ export interface Watched {
 export class Alarms extends StackPart {
   readonly topic: sns.Topic;
 
-  constructor(stack: Stack, id: string, { machine, api, events, streamFn, shipFn, appReadFns, alarmEmail }: Watched) {
+  constructor(stack: Stack, id: string, { machine, waveMachine, api, events, streamFn, shipFn, appReadFns, alarmEmail }: Watched) {
     super(stack, id);
     const alarmTopic = alarmTopicOf(stack, 'Stageline alarms', alarmEmail);
     this.topic = alarmTopic;
@@ -54,6 +56,20 @@ export class Alarms extends StackPart {
       new cloudwatch.MathExpression({
         expression: 'f + t',
         usingMetrics: { f: machine.metricFailed({ period: five }), t: machine.metricTimedOut({ period: five }) },
+        period: five,
+      }),
+    );
+    // A wave's child execution that failed, timed out or was stopped: its parent rolled back (wave-status), and a person looks at why.
+    alarm(
+      'WaveExecutionsFailedAlarm',
+      "A wave's child execution failed, timed out or was stopped (its promotion rolled back)",
+      new cloudwatch.MathExpression({
+        expression: 'f + t + a',
+        usingMetrics: {
+          f: waveMachine.metricFailed({ period: five }),
+          t: waveMachine.metricTimedOut({ period: five }),
+          a: waveMachine.metricAborted({ period: five }),
+        },
         period: five,
       }),
     );

@@ -72,6 +72,24 @@ export class DomainEvents extends StackPart {
   }
 
   /**
+   * A wave's child execution that ended without answering its parent (FAILED, TIMED_OUT, ABORTED: stopped by hand,
+   * a States.Runtime error, its own time-out): a rule on the default bus sends Step Functions' status change to
+   * wave-status, which fails the parent's WaveStart token (states:SendTaskFailure) so the parent rolls back at once.
+   */
+  waveStatus(waveStatus: lambda.IFunction, waveMachineArn: string): void {
+    new events.Rule(this.stack, 'WaveStatusRule', {
+      eventBus: events.EventBus.fromEventBusName(this.stack, 'DefaultBusWaves', 'default'),
+      description: "A wave's child execution that failed, timed out or was stopped: its parent promotion flow is told (rollback)",
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [waveMachineArn] },
+      },
+      targets: [new targets.LambdaFunction(waveStatus, { deadLetterQueue: this.awsEventsDlq(), retryAttempts: 4, maxEventAge: Duration.hours(1) })],
+    });
+  }
+
+  /**
    * Discovery (domain/artifacts/discovery.ts): a rule on the default bus sends ECR's successful pushes to
    * registry-push, which publishes linked repositories' new tags (table access only, plus the
    * registry credentials secret when configured, as publishing has).

@@ -20,6 +20,10 @@ export class PromotionFlow extends StackPart {
    * depends on the step function, and the step's environment names schedule-fire, which starts flows.
    */
   readonly machineArn: string;
+  /** A wave of many targets as a child execution (statemachines/wave.asl.json), started with the parent's WaveStart token. */
+  readonly waveMachine: sfn.StateMachine;
+  /** By name, as {@link machineArn}: the step function starts it and the machine invokes the step function. */
+  readonly waveMachineArn: string;
 
   constructor(stack: Stack, id: string, stepFn: lambda.IFunction) {
     super(stack, id);
@@ -46,6 +50,28 @@ export class PromotionFlow extends StackPart {
     // Only the unqualified function ARN the definition invokes (grantInvoke would add `:*`).
     this.machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
     this.machineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: machineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // Each wave of many targets its own execution, whose history is bounded by its batches (domain/promotion/rollout/wave-run.ts).
+    const waveName = `${stack.stackName}-wave`;
+    const waveSubstitutions: Record<SubstitutionKey<'wave'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
+    this.waveMachine = new sfn.StateMachine(stack, 'WaveStateMachine', {
+      stateMachineName: waveName,
+      definitionBody: sfn.DefinitionBody.fromFile(aslPath('wave')),
+      definitionSubstitutions: waveSubstitutions,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      logs: {
+        destination: logGroup(
+          stack,
+          'WaveStateMachineLogs',
+          logs.RetentionDays.THREE_MONTHS,
+          "the wave executions' events, without execution data (includeExecutionData: false)",
+        ),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+      tracingEnabled: true,
+    });
+    this.waveMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [stepFn.functionArn] }));
+    this.waveMachineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: waveName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     noFunctionDlq(
       stepFn,
       "Invoked only by this state machine, synchronously (lambda:invoke tasks, RequestResponse): an error is the task's, retried and caught by the states' Retry and Catch (statemachines/promotion.asl.json); a function DLQ applies to asynchronous invocations only.",

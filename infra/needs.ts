@@ -63,6 +63,7 @@ export class AdapterNeeds extends StackPart {
     const deliverFn = functions.fn('webhook-deliver');
     const provided: Record<Resource, ((fn: string) => { value?: string; arns: string[]; nag?: string | string[]; why?: string }) | undefined> = {
       promotionMachine: () => ({ value: flow.machineArn, arns: [flow.machineArn] }),
+      waveMachine: () => ({ value: flow.waveMachineArn, arns: [flow.waveMachineArn] }),
       stagelineSchedules: () => ({
         arns: [scheduling.scheduleArn],
         nag: `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scheduleGroup}/stageline-*`,

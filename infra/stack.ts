@@ -81,6 +81,8 @@ export class StagelineStack extends Stack {
     // must be in (infra/functions.ts, from its bundle); alarms going to ALARM roll back what bakes under them.
     events.monitorAlarms(fn('alarm-state'));
     events.registryPush(fn('registry-push'));
+    // A wave's child execution that failed, timed out or was stopped: its parent is told (domain/promotion/rollout/wave-run.ts).
+    events.waveStatus(fn('wave-status'), flow.waveMachineArn);
     // Asynchronous invocations: what a handler still fails after Lambda's retries goes to the on-failure queue
     // (events.onAsyncFailure), not nowhere. Retries are safe for each (idempotent by event id, or acting on the
     // present state), and the maximum age is the horizon its rule or schedule already gives the event.
@@ -91,6 +93,8 @@ export class StagelineStack extends Stack {
     events.onAsyncFailure(fn('alarm-state'), 2, Duration.hours(1), 'the MonitorAlarms rule on the default bus');
     // registry-push: a digest already published is not published again; a push two hours old is published by hand.
     events.onAsyncFailure(fn('registry-push'), 2, Duration.hours(2), 'the RegistryPush rule on the default bus');
+    // wave-status: a token already answered is ignored, so a retry is safe; an hour late, the parent's own time-out is near.
+    events.onAsyncFailure(fn('wave-status'), 2, Duration.hours(1), 'the WaveStatus rule on the default bus');
 
     // Groups become roles: the user pool's pre-token-generation trigger (V2_0: it overrides the access token's claims too)
     // maps a federated user's IdP groups through their tenant's mapping; its failures fail the sign-in and count in the
@@ -173,6 +177,7 @@ export class StagelineStack extends Stack {
 
     new Alarms(this, 'AlarmsPart', {
       machine: flow.machine,
+      waveMachine: flow.waveMachine,
       api: api.api,
       events,
       streamFn: fn('stream'),

@@ -14,6 +14,8 @@ export const STATE_MACHINES = {
   // Promotions and rollbacks alike: a rollback is a promotion record with `rollback` set, and the
   // steps read the record to decide its path (domain/promotion/run/steps.ts), so one machine runs both.
   promotion: { file: 'promotion.asl.json', substitutions: ['PromotionStepFunctionArn'] },
+  // A wave of many targets as a child execution of the promotion flow (started with its WaveStart token): the same step function.
+  wave: { file: 'wave.asl.json', substitutions: ['PromotionStepFunctionArn'] },
 } as const satisfies Record<string, { file: string; substitutions: readonly string[] }>;
 
 export type StateMachineName = keyof typeof STATE_MACHINES;

@@ -14,7 +14,7 @@ import { GuardedHealthProbe } from '../functions/adapters/health-probe.ts';
 import { ProviderMetrics } from '../functions/adapters/metrics/index.ts';
 import { GuardedGitOpsStatus } from '../functions/adapters/gitops-status.ts';
 import { LocalEventBus } from './event-bus.ts';
-import { LocalWorkflow } from './workflow.ts';
+import { LocalWorkflow, localMachineArn, WAVE_MACHINE } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { LocalClock } from './clock.ts';
 import { handler as scheduleFire } from '../functions/handlers/schedule-fire.ts';
@@ -40,6 +40,8 @@ import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSealedSlack, postToSealedTeams } from '../functions/adapters/channels.ts';
 import { localWebhooks } from './webhooks.ts';
 import { handler as alarmState } from '../functions/handlers/alarm-state.ts';
+import { handler as waveStatus } from '../functions/handlers/wave-status.ts';
+import { CAUGHT_STATUSES } from '#domain/promotion/rollout/wave-run';
 import { LocalAlarms, LOCAL_AWS_EVENTS, LOCAL_ECR_EVENTS, putAwsEvent } from './alarms.ts';
 import { handler as registryPush } from '../functions/handlers/registry-push.ts';
 import { setVerbose } from './terminal.ts';
@@ -204,6 +206,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
     timeScale: opts.timeScale,
     clock,
+    // Every execution's end on the local bus, as Step Functions sends it to EventBridge's default bus.
+    onStatusChange: (detail) =>
+      void bus.put({
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: { ...detail },
+        time: clock.date().toISOString(),
+      }),
   });
   const busRetryMs = opts.timeScale ? Math.max(20, 60_000 * opts.timeScale) : 1000;
   const bus = new LocalEventBus(faults ? faultyDelivery(faults, 'bus.twice', 'bus.late') : (run) => run(), busRetryMs);
@@ -231,6 +241,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     alarms.observe(e);
     await alarmState(e);
   });
+  // A wave's child execution that failed, timed out or was stopped: the same rule CDK deploys answers its parent's token.
+  bus.addRule(
+    {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: [...CAUGHT_STATUSES], stateMachineArn: [localMachineArn(WAVE_MACHINE)] },
+    },
+    async (e) => {
+      await waveStatus(e);
+    },
+  );
   // Discovery: ECR pushes put on the local bus drive the handler the default bus's rule invokes on AWS.
   bus.addRule(LOCAL_ECR_EVENTS, async (e) => {
     await registryPush(e);

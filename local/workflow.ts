@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -76,7 +76,25 @@ export interface LocalWorkflowOptions {
   timeScale?: number;
   /** The clock Wait states wait on (the stack's: local/clock.ts); the wall clock by default. */
   clock?: LocalClock;
+  /**
+   * Every execution's end, as EventBridge's "Step Functions Execution Status Change" (the local stack puts it on
+   * its bus, where the wave status rule catches a child wave that failed, timed out or was stopped).
+   */
+  onStatusChange?: (change: StatusChange) => void;
 }
+
+/** The detail of a "Step Functions Execution Status Change" event. */
+export interface StatusChange {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: Exclude<ExecutionStatus, 'RUNNING'>;
+  /** the execution's input, as a JSON string (as EventBridge gives it) */
+  input: string;
+}
+
+/** The local ARN of a state machine (statemachines/<machine>.asl.json). */
+export const localMachineArn = (machine: string) => `arn:aws:states:us-east-1:000000000000:stateMachine:stageline-local-${machine}`;
 
 /** A Wait state's time, as the ASL says it (one of the four). */
 interface WaitSpec {
@@ -86,19 +104,21 @@ interface WaitSpec {
   TimestampPath?: string;
 }
 
-/** The one state machine (statemachines/<MACHINE>.asl.json): promotions and rollbacks alike. */
+/** The promotion flow (statemachines/<MACHINE>.asl.json): promotions and rollbacks alike. */
 export const MACHINE = 'promotion';
+/** A wave's child execution (statemachines/<WAVE_MACHINE>.asl.json), started with the promotion flow's WaveStart token. */
+export const WAVE_MACHINE = 'wave';
 
 /** The Resource of a Wait state in the local copy: a task this class runs on the clock. */
 const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 export interface JournalEntry {
   id: string;
-  /** {@link MACHINE} */
+  /** {@link MACHINE} or {@link WAVE_MACHINE} */
   machine: string;
-  input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number };
+  input: { tenant: string; promotionId: string; approvalTimeoutSeconds?: number; [key: string]: unknown };
   status: ExecutionStatus;
   startedAt: string;
   endedAt?: string;
@@ -130,11 +150,15 @@ export interface Run {
   finished: Promise<void>;
   /** invokeStep calls in flight (stop() waits for them) */
   inFlight: Set<Promise<unknown>>;
+  /** stopped by stopExecution (StopExecution): ends ABORTED, unlike a stop of the whole runner */
+  stopRequested?: boolean;
 }
 
+type Ended = Exclude<ExecutionStatus, 'RUNNING'>;
+
 interface Deferred {
-  promise: Promise<'SUCCEEDED' | 'FAILED'>;
-  resolve: (s: 'SUCCEEDED' | 'FAILED') => void;
+  promise: Promise<Ended>;
+  resolve: (s: Ended) => void;
   reject: (e: Error) => void;
 }
 
@@ -155,7 +179,10 @@ export class LocalWorkflow implements Workflow {
   private readonly invokeStep: LocalWorkflowOptions['invokeStep'];
   private readonly journalFile?: string;
   private readonly timeScale: number;
-  private compiled?: Compiled;
+  private readonly compiled = new Map<string, Compiled>();
+  private readonly onStatusChange?: (change: StatusChange) => void;
+  /** History events of the latest run of each execution (what Step Functions' 25,000-event limit counts). */
+  private readonly eventCounts = new Map<string, number>();
   private readonly journal = new Map<string, JournalEntry>();
   private readonly runs = new Map<string, Run>();
   private readonly pending = new Map<string, Pending>();
@@ -171,6 +198,7 @@ export class LocalWorkflow implements Workflow {
     this.invokeStep = options.invokeStep;
     this.journalFile = options.journalFile;
     this.timeScale = options.timeScale ?? 1;
+    this.onStatusChange = options.onStatusChange;
     if (!(this.timeScale > 0)) throw new Error(`timeScale must be > 0, got ${options.timeScale}`);
     if (this.journalFile && existsSync(this.journalFile)) {
       const saved = JSON.parse(readFileSync(this.journalFile, 'utf8')) as { executions: JournalEntry[] };
@@ -185,21 +213,69 @@ export class LocalWorkflow implements Workflow {
 
   async start(input: StartInput): Promise<string> {
     if (this.stopped) throw new Error('LocalWorkflow is stopped');
-    this.compile(); // fail before recording anything if the machine is missing or invalid
     const id = LocalWorkflow.executionId(input);
+    return this.startOn(MACHINE, id, { tenant: input.tenant, promotionId: input.promotionId, approvalTimeoutSeconds: input.approvalTimeoutSeconds });
+  }
+
+  /** `wave:<tenant>:<promotionId>:<wave>:<hash of the parent's token>`: one child per WaveStart token, whatever its retries. */
+  static waveExecutionId(input: { tenant: string; promotionId: string; wave: number; parentToken: string }): string {
+    const hash = createHash('sha256').update(input.parentToken).digest('hex').slice(0, 12);
+    return `${WAVE_MACHINE}:${input.tenant}:${input.promotionId}:${input.wave}:${hash}`;
+  }
+
+  async startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string> {
+    if (this.stopped) throw new Error('LocalWorkflow is stopped');
+    return this.startOn(WAVE_MACHINE, LocalWorkflow.waveExecutionId(input), {
+      tenant: input.tenant,
+      promotionId: input.promotionId,
+      wave: input.wave,
+      bakeSeconds: input.bakeSeconds,
+      parentToken: input.parentToken,
+      batch: { offset: 0, done: false },
+    });
+  }
+
+  /** The executions of a machine this runner knows, oldest first (a test finds a promotion's wave children here). */
+  executions(machine: string = MACHINE): JournalEntry[] {
+    return [...this.journal.values()].filter((e) => e.machine === machine);
+  }
+
+  /**
+   * StopExecution: aborts a running execution, which ends ABORTED (its status change is published like any end).
+   * Returns false when it is not running here.
+   */
+  async stopExecution(executionId: string): Promise<boolean> {
+    const run = this.runs.get(executionId);
+    if (!run) return false;
+    run.stopRequested = true;
+    run.aborted = true;
+    run.abort();
+    for (const [token, p] of this.pending) {
+      if (p.executionId !== executionId) continue;
+      this.pending.delete(token);
+      p.cancel?.();
+      p.reject(stoppedError());
+    }
+    // Stopped from inside its first task, before the library's run() returned: its end is known once it did.
+    await Promise.resolve();
+    await run.finished;
+    return true;
+  }
+
+  /** History events of the latest run of an execution (Step Functions fails an execution past 25,000). */
+  events(executionId: string): number {
+    return this.eventCounts.get(executionId) ?? 0;
+  }
+
+  private startOn(machine: string, id: string, input: JournalEntry['input']): string {
+    this.compile(machine); // fail before recording anything if the machine is missing or invalid
     const known = this.journal.get(id);
     if (known) {
       // Journaled as RUNNING but not running in this process (not resumed yet): run it now.
       if (known.status === 'RUNNING' && !this.runs.has(known.id)) this.launch(known);
       return known.id;
     }
-    const entry: JournalEntry = {
-      id,
-      machine: MACHINE,
-      input: { tenant: input.tenant, promotionId: input.promotionId, approvalTimeoutSeconds: input.approvalTimeoutSeconds },
-      status: 'RUNNING',
-      startedAt: new Date().toISOString(),
-    };
+    const entry: JournalEntry = { id, machine, input, status: 'RUNNING', startedAt: new Date().toISOString() };
     this.journal.set(id, entry);
     this.persist();
     this.launch(entry);
@@ -274,7 +350,7 @@ export class LocalWorkflow implements Workflow {
   }
 
   /** Settles when the execution has finished (immediately if it already has). */
-  done(executionId: string): Promise<'SUCCEEDED' | 'FAILED'> {
+  done(executionId: string): Promise<Ended> {
     const entry = this.journal.get(executionId);
     if (!entry) return Promise.reject(new Error(`unknown execution ${executionId}`));
     if (entry.status !== 'RUNNING') return Promise.resolve(entry.status);
@@ -282,7 +358,7 @@ export class LocalWorkflow implements Workflow {
     if (!waiter) {
       let resolve!: Deferred['resolve'];
       let reject!: Deferred['reject'];
-      const promise = new Promise<'SUCCEEDED' | 'FAILED'>((res, rej) => {
+      const promise = new Promise<Ended>((res, rej) => {
         resolve = res;
         reject = rej;
       });
@@ -311,16 +387,18 @@ export class LocalWorkflow implements Workflow {
     renameSync(tmp, this.journalFile);
   }
 
-  private compile(): Compiled {
-    if (this.compiled) return this.compiled;
-    const machine = MACHINE;
+  private compile(machine: string): Compiled {
+    const known = this.compiled.get(machine);
+    if (known) return known;
     const file = join(STATEMACHINES_DIR, `${machine}.asl.json`);
     if (!existsSync(file)) throw new Error(`no state machine definition for '${machine}' (${file})`);
     const definition = JSON.parse(substitutePlaceholders(readFileSync(file, 'utf8'))) as { States: Record<string, State> };
     // Validate what AWS would run (the validator annotates its input, hence the copy).
     new StateMachine(clone(definition) as unknown as StateMachineDefinition);
 
-    const local = clone(definition);
+    const local = clone(definition) as typeof definition & { TimeoutSeconds?: number };
+    // An execution's own time-out past what a Node timer holds would fire at once: clamp it, as the task time-outs are.
+    if (typeof local.TimeoutSeconds === 'number' && local.TimeoutSeconds > MAX_TIMER_SECONDS) local.TimeoutSeconds = MAX_TIMER_SECONDS;
     const tokenTemplates = new Map<string, Json>();
     const tokenTimeouts = new Map<string, { path?: string }>();
     const timeoutSeconds = new Map<string, number>();
@@ -384,16 +462,16 @@ export class LocalWorkflow implements Workflow {
       lambdaStates,
       waitStates,
     };
-    this.compiled = compiled;
+    this.compiled.set(machine, compiled);
     return compiled;
   }
 
   private launch(entry: JournalEntry): void {
-    const compiled = this.compile();
+    const compiled = this.compile(entry.machine);
     const id = entry.id;
     const context = {
       Execution: { Id: id, Name: id },
-      StateMachine: { Id: MACHINE, Name: MACHINE },
+      StateMachine: { Id: localMachineArn(entry.machine), Name: entry.machine },
     };
     const inFlight = new Set<Promise<unknown>>();
     let run: Run | undefined;
@@ -522,32 +600,39 @@ export class LocalWorkflow implements Workflow {
     for (const name of compiled.waitStates.keys()) handlers[name] = waitTask(name);
     for (const name of compiled.tokenTemplates.keys()) handlers[name] = tokenTask(name);
 
+    // Registered before the library starts it: its first task may run before run() returns (and may be stopped).
+    run = { id, aborted: false, abort: () => {}, finished: Promise.resolve(), inFlight };
+    this.runs.set(id, run);
     const execution = compiled.machine.run(clone(entry.input) as RunInput, {
       overrides: { taskResourceLocalHandlers: handlers as TaskHandlers },
       context,
     });
     this.counts.set(id, 0);
+    this.eventCounts.set(id, 0);
 
     const counting = (async () => {
       const trace = process.env.STAGELINE_WORKFLOW_TRACE === '1';
       for await (const event of execution.eventLogs) {
         // STAGELINE_WORKFLOW_TRACE=1: every event of every execution on stderr (which state failed, retried, was caught).
         if (trace) console.error(`workflow ${id}: ${JSON.stringify(event).slice(0, 600)}`);
+        this.eventCounts.set(id, (this.eventCounts.get(id) ?? 0) + 1);
         if (event.type === 'StateEntered' || event.type === 'StateRetried') this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
       }
     })();
 
     const finished = (async () => {
-      let status: 'SUCCEEDED' | 'FAILED';
+      let status: Ended;
       try {
         await execution.result;
         status = 'SUCCEEDED';
       } catch {
         status = 'FAILED';
       }
-      await counting.catch(() => {});
+      // An aborted run's event log may never end: its count stays what it was.
+      if (!run!.aborted) await counting.catch(() => {});
       if (this.runs.get(id) === run) this.runs.delete(id);
-      if (run!.aborted) return; // stopped: stays RUNNING in the journal
+      if (run!.stopRequested) status = 'ABORTED';
+      else if (run!.aborted) return; // the runner stopped: stays RUNNING in the journal
       const journaled = this.journal.get(id)!;
       journaled.status = status;
       journaled.endedAt = new Date().toISOString();
@@ -560,9 +645,16 @@ export class LocalWorkflow implements Workflow {
         this.waiters.delete(id);
         waiter.resolve(status);
       }
+      this.onStatusChange?.({
+        executionArn: id,
+        stateMachineArn: localMachineArn(entry.machine),
+        name: id,
+        status,
+        input: JSON.stringify(entry.input),
+      });
     })();
 
-    run = { id, aborted: false, abort: execution.abort, finished, inFlight };
-    this.runs.set(id, run);
+    run.abort = execution.abort;
+    run.finished = finished;
   }
 }

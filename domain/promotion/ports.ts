@@ -139,6 +139,11 @@ export interface Workflow {
   /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;
   sendTaskFailure(token: string, error: string, cause: string): Promise<boolean>;
+  /**
+   * Starts a wave's child execution (statemachines/wave.asl.json) with the parent's WaveStart token: idempotent per
+   * parent token (a retried task starts no second child). Returns the execution id.
+   */
+  startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string>;
 }
 
 /** The promotion context's part of what a use case is given (domain/kernel/deps.ts): promotions and rules in the store; the flow, the gates, the health probe. */

@@ -7,6 +7,8 @@ import { traced } from './tracing.ts';
 export interface SfnWorkflowOptions {
   /** PROMOTION_STATE_MACHINE_ARN (set on the API's write handlers; task responses need no ARN): runs promotions and rollbacks */
   promotionStateMachineArn?: string;
+  /** WAVE_STATE_MACHINE_ARN (set on the promotion step): a wave of many targets as a child execution (statemachines/wave.asl.json) */
+  waveStateMachineArn?: string;
   client?: SFNClient;
 }
 
@@ -29,6 +31,13 @@ export function executionName(input: { tenant: string; promotionId: string; atte
   const readable = `${input.tenant}-${input.promotionId}${input.attempt ? `-r${input.attempt}` : ''}`
     .replace(/[^A-Za-z0-9_-]/g, '_')
     .slice(0, 80 - hash.length - 1);
+  return `${readable}-${hash}`;
+}
+
+/** A wave's child execution name: `<promotion>-w<wave>-<hash of tenant, promotion, wave and the parent's token>` (1-80 characters). */
+export function waveExecutionName(input: { tenant: string; promotionId: string; wave: number; parentToken: string }): string {
+  const hash = createHash('sha256').update(`${input.tenant}\u0000${input.promotionId}\u0000${input.wave}\u0000${input.parentToken}`).digest('hex').slice(0, 16);
+  const readable = `${input.promotionId}-w${input.wave}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - 1);
   return `${readable}-${hash}`;
 }
 
@@ -76,6 +85,37 @@ export class SfnWorkflow implements Workflow {
     }
   }
 
+  /**
+   * A wave's child execution: its name from the promotion, the wave and a hash of the parent's task token, so a
+   * retried start with the same WaveStart token starts no second child (ExecutionAlreadyExists: the one it started).
+   */
+  async startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string> {
+    const stateMachineArn = this.options.waveStateMachineArn;
+    if (!stateMachineArn) throw new Error('no state machine ARN configured (WAVE_STATE_MACHINE_ARN)');
+    const name = waveExecutionName(input);
+    try {
+      const out = await this.client.send(
+        new StartExecutionCommand({
+          stateMachineArn,
+          name,
+          // Fixed key order: a retried start sends byte-identical input.
+          input: JSON.stringify({
+            tenant: input.tenant,
+            promotionId: input.promotionId,
+            wave: input.wave,
+            bakeSeconds: input.bakeSeconds,
+            parentToken: input.parentToken,
+            batch: { offset: 0, done: false },
+          }),
+        }),
+      );
+      return out.executionArn ?? executionArn(stateMachineArn, name);
+    } catch (err) {
+      if ((err as Error).name === 'ExecutionAlreadyExists') return executionArn(stateMachineArn, name);
+      throw err;
+    }
+  }
+
   async sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean> {
     return this.live(() => this.client.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) })));
   }
@@ -106,5 +146,6 @@ export class SfnWorkflow implements Workflow {
 export function sfnWorkflowFromEnv(source?: env.Source): SfnWorkflow {
   return new SfnWorkflow({
     promotionStateMachineArn: env.PROMOTION_STATE_MACHINE_ARN(source),
+    waveStateMachineArn: env.WAVE_STATE_MACHINE_ARN(source),
   });
 }

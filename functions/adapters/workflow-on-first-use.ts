@@ -14,4 +14,5 @@ export const workflowOnFirstUse = (source?: Source): Workflow =>
     start: true,
     sendTaskSuccess: true,
     sendTaskFailure: true,
+    startWave: true,
   });

@@ -40,6 +40,11 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     readBy: ['functions/adapters/sfn-workflow.ts'],
     description: 'the promotion state machine (promotions and rollbacks), for the functions that start flows',
   },
+  WAVE_STATE_MACHINE_ARN: {
+    readBy: ['functions/adapters/sfn-workflow.ts'],
+    description:
+      "the wave state machine (a wave of many targets as a child execution), for the paths that let a wave go on (wave-start, resume, a start window's schedule)",
+  },
   SCHEDULE_TARGET_ARN: {
     readBy: ['functions/adapters/scheduler.ts'],
     description: 'the schedule-fire function, which one-time schedules invoke (schedule-fire itself is given its own ARN by its invocation)',

@@ -26,6 +26,12 @@ export const PROMOTION_STATE_MACHINE_ARN = /* @__PURE__ */ variable({
   origin: 'stack',
 });
 
+export const WAVE_STATE_MACHINE_ARN = /* @__PURE__ */ variable({
+  name: 'WAVE_STATE_MACHINE_ARN',
+  is: () => text('ARN'),
+  origin: 'stack',
+});
+
 export const SCHEDULE_TARGET_ARN = /* @__PURE__ */ variable({
   name: 'SCHEDULE_TARGET_ARN',
   is: () => text('ARN'),

@@ -86,6 +86,8 @@ export const WORKFLOW_TASKS = {
   // Outbound webhooks: every matching subscription of an event at once, each attempt bounded at 10 s.
   'webhook-deliver': { timeout: 30, startsFlows: false },
   'alarm-state': { startsFlows: false },
+  // A wave's child execution that failed, timed out or was stopped: its parent's token failed (rollback).
+  'wave-status': { startsFlows: false },
   // Discovery publishes as artifacts-publish does (tags in the first environment's registries).
   'registry-push': { timeout: 60, startsFlows: false },
   // The user pool's pre-token-generation trigger: one read of the tenant's group mapping per token (infra/background-writes.ts NARROW_READS).

@@ -7,7 +7,7 @@ export function unusedPorts(): Ports {
     throw new Error('not used by this measurement');
   };
   return {
-    workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused },
+    workflow: { start: unused, sendTaskSuccess: unused, sendTaskFailure: unused, startWave: unused },
     events: { publish: unused },
     gates: { call: unused },
     changes: { open: unused },

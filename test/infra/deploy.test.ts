@@ -79,7 +79,8 @@ const notAdapterAction = (a: string) =>
 
 /** How a resource appears in the template, so an env value or a statement can be checked to name the right one. */
 const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) => boolean> = {
-  promotionMachine: (_id, r) => r.Type === 'AWS::StepFunctions::StateMachine',
+  promotionMachine: (id, r) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('PromotionStateMachine'),
+  waveMachine: (id, r) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('WaveStateMachine'),
   stagelineSchedules: () => false, // a name pattern, checked as text below
   scheduleGroup: (_id, r) => r.Type === 'AWS::Scheduler::ScheduleGroup',
   schedulerRole: (_id, r) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties!.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
@@ -133,6 +134,7 @@ const NAME_PATTERNS: Partial<Record<Resource, string>> = {
   tenantAuditRoles: ':iam::*:role/*',
   deploymentRegion: 'AWS::Region',
   promotionMachine: ':stateMachine:Stageline-promotion',
+  waveMachine: ':stateMachine:Stageline-wave',
 };
 
 /** Does this template value (an env value, a statement's Resource) name the resource? */
@@ -354,7 +356,8 @@ describe('each function has what its bundle calls, and nothing more', () => {
       )!;
       const st = policy.Properties!.PolicyDocument.Statement as Statement[];
       const i = st.findIndex((s) => [s.Action].flat().includes('iam:PassRole'));
-      st.splice(i, 1, { Action: 'states:StartExecution', Resource: '*' });
+      // An action no code of the step calls (it starts wave executions: StartExecution is its own now).
+      st.splice(i, 1, { Action: 'states:StopExecution', Resource: '*' });
       // SQS is recognised only on the function's own on-failure destinations: the schedules' DLQ is not the step's.
       const scheduleDlq = Object.keys(resources).find((k) => k.startsWith('ScheduleDlq') && resources[k]!.Type === 'AWS::SQS::Queue')!;
       st.push({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [scheduleDlq, 'Arn'] } });
@@ -366,7 +369,7 @@ describe('each function has what its bundle calls, and nothing more', () => {
           'promotion-step: the template sets CORS_ALLOWED_ORIGINS, which nothing in its bundle reads',
           'promotion-step: the template sets STAGELINE_TYPO, which the configuration does not declare as set by the stack',
           expect.stringContaining('needs iam:PassRole on the schedulerRole'),
-          expect.stringContaining('grants states:StartExecution, which no code'),
+          expect.stringContaining('grants states:StopExecution, which no code'),
           expect.stringContaining('grants sqs:SendMessage on {"Fn::GetAtt":["ScheduleDlq'),
         ]),
       );

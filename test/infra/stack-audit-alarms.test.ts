@@ -204,7 +204,10 @@ describe('someone is told', () => {
     const [topicId] = only('AWS::SNS::Topic');
     for (const a of alarms) expect(a.Properties.AlarmActions, a.Properties.AlarmDescription).toEqual([{ Ref: topicId }]);
     const described = alarms.map((a) => a.Properties.AlarmDescription as string);
-    expect(described.filter((d) => d.includes('execution failed'))).toEqual(['A promotion or rollback execution failed or timed out']);
+    expect(described.filter((d) => d.includes('execution failed'))).toEqual([
+      'A promotion or rollback execution failed or timed out',
+      "A wave's child execution failed, timed out or was stopped (its promotion rolled back)",
+    ]);
     for (const want of [
       'A promotion or rollback execution failed',
       'Lambda function errors',

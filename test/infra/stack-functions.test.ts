@@ -170,10 +170,17 @@ describe('state machine (promotions and rollbacks alike)', () => {
   const stepFunctionId = () => functionIds().get('promotion-step')!;
   const machines = () => Object.entries(template.findResources('AWS::StepFunctions::StateMachine')) as [string, Resource][];
   const promotionMachine = () => machines().find(([id]) => id.startsWith('PromotionStateMachine'))!;
+  const waveMachine = () => machines().find(([id]) => id.startsWith('WaveStateMachine'))!;
 
-  it('deploys ONE STANDARD machine, from its ASL file unchanged with its placeholders substituted; rollbacks are its executions', () => {
-    expect(Object.keys(STATE_MACHINES)).toEqual(['promotion']);
-    expect(machines()).toHaveLength(1);
+  it('deploys the promotion machine (rollbacks are its executions) and the wave machine its large waves run as children of, each STANDARD from its ASL file unchanged with its placeholders substituted', () => {
+    expect(Object.keys(STATE_MACHINES)).toEqual(['promotion', 'wave']);
+    expect(machines()).toHaveLength(2);
+    const [, wave] = waveMachine();
+    expect(wave.Properties.StateMachineType).toBe('STANDARD');
+    const waveAsl = readFileSync(aslPath('wave'), 'utf8');
+    expect(readFileSync(path.join(app.synth().directory, `asset.${wave.Properties.DefinitionS3Location.Key}`), 'utf8')).toBe(waveAsl);
+    expect(Object.keys(wave.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(waveAsl));
+    expect(wave.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
     const [, machine] = promotionMachine();
     expect(machine.Properties.StateMachineType).toBe('STANDARD');
     // DefinitionBody.fromFile: the file goes up unchanged as an asset; CloudFormation substitutes
@@ -184,8 +191,8 @@ describe('state machine (promotions and rollbacks alike)', () => {
     expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(asl));
     expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual([...STATE_MACHINES.promotion.substitutions].sort());
     expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
-    // No per-machine leftovers of the former rollback machine: one log group, one role for the flow.
-    expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.includes('StateMachine'))).toHaveLength(1);
+    // No per-machine leftovers of the former rollback machine: one log group per machine.
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.includes('StateMachine'))).toHaveLength(2);
     expect(Object.keys(template.toJSON().Resources).filter((id) => id.startsWith('Rollback'))).toEqual([]);
     expect(Object.keys(template.toJSON().Outputs ?? {}).filter((id) => id.includes('StateMachine'))).toEqual(['PromotionStateMachineArn']);
   });
@@ -216,17 +223,27 @@ describe('state machine (promotions and rollbacks alike)', () => {
     }
   });
 
-  it('lets only functions whose code steers flows start executions or answer task tokens, on the one machine (test/infra/deploy.test.ts checks each against its bundle)', () => {
+  it('lets only functions whose code steers flows start executions or answer task tokens, on the promotion machine, and only the paths that let a wave go on start a wave (test/infra/deploy.test.ts checks each against its bundle)', () => {
     const [, machine] = promotionMachine();
     const resources = template.toJSON().Resources;
     const byName = `:stateMachine:${machine.Properties.StateMachineName as string}`;
+    const waveByName = `:stateMachine:${waveMachine()[1].Properties.StateMachineName as string}`;
     for (const [name, id] of functionIds()) {
       const states = statementsOf(id).filter((st) => [st.Action].flat().some((a) => a.startsWith('states:')));
       const actions = [...new Set(states.flatMap((st) => [st.Action].flat()))].sort();
       const env = resources[id].Properties.Environment?.Variables ?? {};
       // by name: the machine depends on the step function, whose environment names schedule-fire, which starts flows
-      for (const st of states) expect(JSON.stringify(st.Resource), name).toContain(byName);
-      expect(env.PROMOTION_STATE_MACHINE_ARN === undefined, name).toBe(!actions.includes('states:StartExecution'));
+      const on = (machineName: string) => states.filter((st) => JSON.stringify(st.Resource).includes(machineName));
+      for (const st of states)
+        expect(
+          [byName, waveByName].some((n) => JSON.stringify(st.Resource).includes(n)),
+          name,
+        ).toBe(true);
+      // Only a wave is started on the wave machine; its tokens are the promotion machine's (the parent's).
+      expect([...new Set(on(waveByName).flatMap((st) => [st.Action].flat()))], name).toEqual(on(waveByName).length ? ['states:StartExecution'] : []);
+      expect(env.WAVE_STATE_MACHINE_ARN === undefined, name).toBe(!on(waveByName).length);
+      const onPromotion = new Set(on(byName).flatMap((st) => [st.Action].flat()));
+      expect(env.PROMOTION_STATE_MACHINE_ARN === undefined, name).toBe(!onPromotion.has('states:StartExecution'));
       if (dataAccessOf(name) !== 'write') expect(actions, name).toEqual([]);
       expect(actions, name).not.toContain('states:SendTaskHeartbeat'); // no code sends heartbeats
     }
@@ -238,14 +255,24 @@ describe('state machine (promotions and rollbacks alike)', () => {
             .filter((a) => a.startsWith('states:')),
         ),
       ].sort();
-    // the step resumes its own task (a decision taken before the token was stored); it starts nothing
-    expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
+    // the step resumes its own task (a decision taken before the token was stored); it starts only a wave's child execution
+    expect(actionsOfFn('promotion-step')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess', 'states:StartExecution']);
+    // a wave goes on (its child started with WaveStart's token) from the wave-start step, a resume, a start window's schedule
+    expect(waveMachineStarters()).toEqual(['promotion-step', 'promotions-control', 'schedule-fire']);
+    // a wave's child that ended without telling its parent: the parent's token failed, nothing else
+    expect(actionsOfFn('wave-status')).toEqual(['states:SendTaskFailure']);
     expect(actionsOfFn('promotions-create')).toContain('states:StartExecution');
     // an approver's decision answers the approval's token (approve: success, reject: failure); it starts nothing
     expect(actionsOfFn('promotions-decide')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     // an alarm asks the flow (fails its waiting tokens); it ends nothing itself, so it resumes and starts nothing
     expect(actionsOfFn('alarm-state')).toEqual(['states:SendTaskFailure']);
     expect(actionsOfFn('items-create')).toEqual([]);
+    function waveMachineStarters() {
+      return [...functionIds()]
+        .filter(([, id]) => statementsOf(id).some((st) => JSON.stringify(st.Resource).includes(waveByName)))
+        .map(([n]) => n)
+        .sort();
+    }
   });
 });
 
@@ -317,6 +344,7 @@ describe('asynchronous invocations', () => {
       'registry-push',
       'schedule-fire',
       'stream',
+      'wave-status',
       'webhook-deliver',
     ]);
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as Resource[];

@@ -48,6 +48,10 @@ export function memoryDeps(start = new Date('2030-01-01T09:00:00.000Z')) {
         answered.push({ token, error });
         return true;
       },
+      async startWave(input) {
+        started.push({ ...input, approvalTimeoutSeconds: 0 });
+        return `wave-${input.promotionId}-${input.wave}`;
+      },
     },
     scheduler: {
       async scheduleOnce(name, at, payload) {

@@ -32,6 +32,7 @@ type Definition = { Comment?: string; StartAt: string; States: Record<string, St
 
 const files = aslFiles();
 const promotion = JSON.parse(files.find((f) => f.file === STATE_MACHINES.promotion.file)!.text) as Definition;
+const waveMachine = JSON.parse(files.find((f) => f.file === STATE_MACHINES.wave.file)!.text) as Definition;
 // Lambda's service errors (Step Functions' advice) and a function that ran past its timeout (its steps are idempotent).
 const LAMBDA_ERRORS = [
   'Lambda.ServiceException',
@@ -41,8 +42,16 @@ const LAMBDA_ERRORS = [
   'Sandbox.Timedout',
 ];
 
-type Rule = { Variable?: string; StringEquals?: string; IsPresent?: boolean; NumericGreaterThan?: number; And?: Rule[]; Next?: string };
-type Values = Record<string, string | number>;
+type Rule = {
+  Variable?: string;
+  StringEquals?: string;
+  IsPresent?: boolean;
+  NumericGreaterThan?: number;
+  BooleanEquals?: boolean;
+  And?: Rule[];
+  Next?: string;
+};
+type Values = Record<string, string | number | boolean>;
 
 function holds(rule: Rule, values: Values): boolean {
   if (rule.And) return rule.And.every((r) => holds(r, values));
@@ -50,6 +59,7 @@ function holds(rule: Rule, values: Values): boolean {
   if (rule.IsPresent !== undefined) return (v !== undefined) === rule.IsPresent;
   if (rule.StringEquals !== undefined) return v === rule.StringEquals;
   if (rule.NumericGreaterThan !== undefined) return typeof v === 'number' && v > rule.NumericGreaterThan;
+  if (rule.BooleanEquals !== undefined) return v === rule.BooleanEquals;
   throw new Error(`rule not understood by this walker: ${JSON.stringify(rule)}`);
 }
 
@@ -95,10 +105,11 @@ const decided = (next: string, bakeSeconds = 0) => ({ '$.decision.next': next, '
 const go = { AwaitGo: { '$.decision.next': 'execute' } };
 
 describe('statemachines/*.asl.json', () => {
-  it('is one file, the promotion machine, which runs promotions and rollbacks alike', () => {
-    expect(files.map((f) => f.file)).toEqual(['promotion.asl.json']);
-    expect(Object.keys(STATE_MACHINES)).toEqual(['promotion']);
+  it('is two files: the promotion machine, which runs promotions and rollbacks alike, and the wave machine its large waves run as children of', () => {
+    expect(files.map((f) => f.file)).toEqual(['promotion.asl.json', 'wave.asl.json']);
+    expect(Object.keys(STATE_MACHINES)).toEqual(['promotion', 'wave']);
     expect(aslPath('promotion')).toMatch(/statemachines\/promotion\.asl\.json$/);
+    expect(aslPath('wave')).toMatch(/statemachines\/wave\.asl\.json$/);
   });
 
   it.each(files.map((f) => [f.file, f.text] as const))('%s is valid ASL, as written and with placeholders substituted', (_file, text) => {
@@ -128,7 +139,8 @@ describe('promotion.asl.json', () => {
   const states = Object.entries(promotion.States);
   const tasks = states.filter(([, s]) => s.Type === 'Task');
   /** the tasks of the Map processors too */
-  const allTasks = nested(promotion.States).filter(([, s]) => s.Type === 'Task');
+  // The wave machine's tasks call the same step function through the same step table.
+  const allTasks = [...nested(promotion.States), ...nested(waveMachine.States)].filter(([, s]) => s.Type === 'Task');
 
   it('says what it is', () => {
     expect(promotion.Comment).toMatch(/promotion/i);
@@ -150,6 +162,8 @@ describe('promotion.asl.json', () => {
     const outer = (promotion.States.Waves as unknown as { MaxConcurrency: number; ItemProcessor: Definition; ItemsPath: string }).ItemProcessor;
     expect((promotion.States.Waves as unknown as { MaxConcurrency: number }).MaxConcurrency).toBe(1);
     const wave = path(outer, {});
+    // A wave of many targets runs as a child execution started with WaveStart's own token (rollout/wave-go.ts): the same
+    // two states, its WaveTargets map empty.
     expect(wave).toEqual(['WaveStart', 'WaveTargets']);
     const inner = (outer.States.WaveTargets as unknown as { MaxConcurrencyPath: string; ItemProcessor: Definition }).ItemProcessor;
     expect((outer.States.WaveTargets as unknown as { MaxConcurrencyPath: string }).MaxConcurrencyPath).toBe('$.wave.maxParallel');
@@ -241,7 +255,7 @@ describe('promotion.asl.json', () => {
       // The execution travels with every step, so its log lines can be joined to the execution's history.
       expect(payload['executionArn.$'], name).toBe('$$.Execution.Id');
       // A path's value as the state would give it: numbers for the wave and its bake, strings otherwise.
-      const numeric = new Set(['wave.$', 'bakeSeconds.$']);
+      const numeric = new Set(['wave.$', 'bakeSeconds.$', 'offset.$']);
       const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), k.endsWith('.$') ? (numeric.has(k) ? 1 : 'x') : v]));
       expect(stepInput.safeParse(sample).success, `${name} payload ${JSON.stringify(sample)}`).toBe(true);
       steps.add(payload.step as string);
@@ -345,6 +359,11 @@ describe('every flow', () => {
           s.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')),
           `${f.file} ${name}`,
         ).toBe(true);
+      }
+      if (f.file !== STATE_MACHINES.promotion.file) {
+        // A child wave: whatever fails, the parent is told (WaveFailed), or the execution fails and the status-change rule tells it.
+        expect(def.States.WaveFailedEnd, f.file).toMatchObject({ Type: 'Fail' });
+        continue;
       }
       // A gates error fails closed: anything but the timer and a person's no goes to MarkFailed.
       expect(def.States.Decide!.Catch!.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' });

@@ -170,9 +170,16 @@ export function stoppedFor(p: Promotion, name: string, wave: number | undefined)
 
 /**
  * The change of one target, in one transaction conditioned on the promotion's version as `p` says: its head(s), its
- * item, its deployment record, its audit entry and its event (its git file and registry tag are delivered before).
+ * item, its deployment record, its audit entry (unless `audit: false`: a child wave audits the wave once) and its
+ * event (its git file and registry tag are delivered before).
  */
-async function changeTarget(deps: With<'git' | 'registry'>, p: Promotion, name: string, token: string): Promise<RolloutTarget> {
+export async function changeTarget(
+  deps: With<'git' | 'registry'>,
+  p: Promotion,
+  name: string,
+  token: string,
+  opts: { audit?: boolean } = {},
+): Promise<RolloutTarget> {
   const tenant = p.tenant;
   const id = p.id;
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
@@ -265,7 +272,8 @@ async function changeTarget(deps: With<'git' | 'registry'>, p: Promotion, name: 
     ...heads,
     { kind: 'rolloutTarget', target: item, expectedVersion: null, promotionVersion: p.version },
     deploymentOp(dep, null, at),
-    { kind: 'audit', entry: audit },
+    // A child wave's targets are audited as one entry per wave (rollout/wave-run.ts), not one per target.
+    ...(opts.audit === false ? [] : [{ kind: 'audit' as const, entry: audit }]),
     targetApplied(deps, p, item, dep),
   ]);
   return item;

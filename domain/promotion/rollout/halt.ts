@@ -4,6 +4,7 @@ import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { patched } from '../aggregate.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { waveGate, parkedWave, waveStarted } from './start.ts';
+import { goOn } from './wave-go.ts';
 
 /**
  * A person halts a rollout before its next wave, and resumes it (resume only clears the halt: the
@@ -80,6 +81,7 @@ export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string
     { read },
   );
   if (token && waits) await deps.workflow.sendTaskFailure(token, 'WaveRecheck', waits);
-  else if (token) await deps.workflow.sendTaskSuccess(token, { resumed: true, wave: before.rollout?.wave ?? 0 });
+  // The parked wave goes on: its token answered, or (a wave of many targets) its child execution started with it.
+  else if (token) await goOn(deps, after ?? before, parkedWave(before.rollout!), token);
   return after!;
 }

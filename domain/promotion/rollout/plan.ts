@@ -13,6 +13,7 @@ import { freezeHold } from '../run/freeze-hold.ts';
 import { soakHold } from '../run/soak-hold.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { analysisNames, measureTiming, missingTemplates, templateBook, type TemplateBook } from './analysis.ts';
+import { runsAsChild } from './wave-go.ts';
 import { notQueued, queueBehind } from '../run/queue.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { writePromotion } from '../write.ts';
@@ -43,6 +44,14 @@ export async function waveTargets(deps: Pick<Deps, 'store'>, tenant: string, pro
 /** What the flow's Waves map iterates: per wave, its targets (name and how long its confirmation may take), bake and parallelism. */
 export interface FlowWave {
   wave: number;
+  /**
+   * The wave runs as a child execution of statemachines/wave.asl.json (started with WaveStart's token) instead of the inline WaveTargets map:
+   * its targets are then not in the flow's payload (`targets` is empty, `count` says how many), the child reads them
+   * through {@link waveTargets} a batch at a time.
+   */
+  child: boolean;
+  /** how many targets the wave has */
+  count: number;
   /** per target: how long its confirmation may take and its poll; the bake's first wait and (with analyses) the measuring interval (0: none) */
   targets: { name: string; timeoutSeconds: number; intervalSeconds: number; firstWaitSeconds: number; measureSeconds: number }[];
   bakeSeconds: number;
@@ -55,22 +64,31 @@ export const confirmSeconds = (t: Target | undefined) => {
   return c && (c.mode === 'callback' || isPolled(c)) ? c.timeoutSeconds : 900;
 };
 
+export { INLINE_WAVE_TARGETS, runsAsChild, WAVE_BATCH } from './wave-go.ts';
+
 const flowWaves = (env: Environment, r: RolloutState, names: ReadonlyMap<number, string[]>, book: TemplateBook): FlowWave[] => {
   const byName = new Map(targetsOf(env).map((t) => [t.name, t]));
-  return r.waves.map((w) => ({
-    wave: w.wave,
-    bakeSeconds: w.bakeSeconds,
-    maxParallel: w.maxParallel,
-    targets: (names.get(w.wave) ?? []).map((name) => {
-      const t = byName.get(name);
-      return {
-        name,
-        timeoutSeconds: confirmSeconds(t),
-        intervalSeconds: t && isPolled(t.confirm) ? t.confirm.intervalSeconds : 15,
-        ...measureTiming(env, book, name, w.wave, w.bakeSeconds),
-      };
-    }),
-  }));
+  return r.waves.map((w) => {
+    const all = names.get(w.wave) ?? [];
+    // A wave run as a child execution reads its names itself (waveTargets), a batch at a time: none in the flow's payload.
+    const child = runsAsChild(env, w, all);
+    return {
+      wave: w.wave,
+      bakeSeconds: w.bakeSeconds,
+      maxParallel: w.maxParallel,
+      count: all.length,
+      child,
+      targets: (child ? [] : all).map((name) => {
+        const t = byName.get(name);
+        return {
+          name,
+          timeoutSeconds: confirmSeconds(t),
+          intervalSeconds: t && isPolled(t.confirm) ? t.confirm.intervalSeconds : 15,
+          ...measureTiming(env, book, name, w.wave, w.bakeSeconds),
+        };
+      }),
+    };
+  });
 };
 
 /** Rollout: the freeze hold and the environment's monitors as any execution, the lease, EXECUTING with the wave plan. */

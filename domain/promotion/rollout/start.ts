@@ -11,6 +11,7 @@ import { scheduleName } from '../run/schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { rolloutLockSeconds } from './plan.ts';
 import { planNames, waveSize } from './stored-plan.ts';
+import { goOn } from './wave-go.ts';
 
 /**
  * A wave starts (WaveStart): through the freeze, break-glass and start-window checks every wave start
@@ -126,7 +127,8 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
     await deps.scheduler.scheduleOnce(scheduleName(cur), new Date(cur.rollout!.waiting!.until), { tenant, promotionId: id });
     return { next: 'await-go' };
   }
-  await deps.workflow.sendTaskSuccess(token, { wave });
+  // An inline wave's token is answered; a wave of many targets starts its child execution with it (rollout/wave-run.ts).
+  await goOn(deps, cur, wave, token);
   return { next: 'execute' };
 }
 
@@ -186,7 +188,7 @@ export function waveStarted(deps: Deps, cur: Promotion, wave: number, now: Date,
     next,
     action: 'promotion.wave.start',
     by: ENGINE,
-    reason: `wave ${wave}: ${w && !w.targets ? `${waveSize(w)} targets` : targets.join(', ')}`,
+    reason: `wave ${wave}: ${w && !w.targets ? `${waveSize(w)} targets` : `${targets.slice(0, 50).join(', ')}${targets.length > 50 ? ` and ${targets.length - 50} more` : ''}`}`,
     ops: [promotionEvent(deps, 'Promotion Wave Started', next, { wave, targets, reason: waited })],
   };
 }

@@ -4,3 +4,4 @@ export { rolloutStartStep } from '../rollout/plan.ts';
 export { targetApplyStep } from '../rollout/apply.ts';
 export { targetHealthStep } from '../rollout/confirm.ts';
 export { waveStartStep } from '../rollout/start.ts';
+export { waveApplyStep, waveBakedStep, waveEndStep } from '../rollout/wave-run.ts';

@@ -11,6 +11,7 @@ import { heldByChange, type Promotion } from '../../kernel/promotion-model.ts';
 import { GO_WAIT_SECONDS } from '../request/policy.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { parkedWave, pausedBefore, waveGate, waveStarted } from '../rollout/start.ts';
+import { goOn } from '../rollout/wave-go.ts';
 
 /** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/kernel/aws-names.ts). */
 
@@ -130,7 +131,7 @@ export async function fireSchedule(
       return { fired: false, status: p.status };
     }
     // A wave planned to pause halts now that its window is open (the token stays for the resume).
-    if (after && !after.rollout?.halted) await deps.workflow.sendTaskSuccess(token, { wave: p.rollout.wave });
+    if (after && !after.rollout?.halted) await goOn(deps, after, wave, token);
     return { fired: !!after, status: p.status };
   }
   if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };

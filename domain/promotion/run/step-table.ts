@@ -20,6 +20,10 @@ export interface StepInput {
   wave?: number;
   /** target-baked: how long the wave baked */
   bakeSeconds?: number;
+  /** a child wave's batches (wave-apply, wave-baked): where the batch starts in the wave's targets */
+  offset?: number;
+  /** wave-end: the parent flow's WaveStart token the child answers */
+  parentToken?: string;
 }
 
 /** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets, monitors' alarms, health URLs, GitOps controllers and metrics providers. */
@@ -78,6 +82,19 @@ export const STEPS = {
     waitsForToken: false,
     run: async (d, i) => (await rollout()).targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0),
   },
+  // A wave of many targets as a child execution (statemachines/wave.asl.json; rollout/wave-run.ts), started by wave-start.
+  /** the child's WaveApply: one batch of the wave's targets changed */
+  'wave-apply': { waitsForToken: false, run: async (d, i) => (await rollout()).waveApplyStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.offset ?? 0) },
+  /** the child's WaveBaked: the wave's bake over, one batch of its targets' monitors read */
+  'wave-baked': {
+    waitsForToken: false,
+    run: async (d, i) => (await rollout()).waveBakedStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.offset ?? 0, i.bakeSeconds ?? 0),
+  },
+  /** the child's WaveEnd: the wave audited in one entry, the parent's token answered (success or the caught failure) */
+  'wave-end': {
+    waitsForToken: false,
+    run: async (d, i) => (await rollout()).waveEndStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.parentToken ?? '', i.error),
+  },
   /** every wave done: the environment's head moves, the promotion completes */
   'rollout-complete': { waitsForToken: false, run: async (d, i) => (await rollout()).rolloutCompleteStep(d, i.tenant, i.promotionId) },
 } as const satisfies Record<string, Step>;
@@ -127,6 +144,10 @@ export const stepInput = /* @__PURE__ */ z.schema(() =>
     target: z.optional(z.string().check(z.minLength(1), z.maxLength(40))),
     wave: z.optional(z.number().check(z.int(), z.minimum(1))),
     bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0))),
+    /** a child wave's batch: where it starts in the wave's targets */
+    offset: z.optional(z.number().check(z.int(), z.minimum(0))),
+    /** wave-end: the parent's WaveStart token */
+    parentToken: z.optional(z.string().check(z.minLength(1))),
     /** the execution running this step ($$.Execution.Id): logged with the step, for following one promotion across services */
     executionArn: z.optional(z.string()),
   }),

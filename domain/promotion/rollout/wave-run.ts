@@ -1,0 +1,204 @@
+import { auditEntry } from '../../audit/audit.ts';
+import type { Promotion } from '../../kernel/promotion-model.ts';
+import type { With } from '../../kernel/deps.ts';
+import { WriteConflict } from '../../kernel/retry.ts';
+import { ENGINE } from '../aggregate.ts';
+import { type Next } from '../run/deadlines.ts';
+import { PromotionFailed } from '../run/target-change.ts';
+import { auditDraft, loadPromotion } from '../write.ts';
+import { changeTarget, stoppedFor } from './apply.ts';
+import { targetBakedStep } from './bake.ts';
+import { waveTargets } from './plan.ts';
+import { WAVE_BATCH } from './wave-go.ts';
+
+/**
+ * A wave of many targets as a child execution of its own (statemachines/wave.asl.json), started with the parent flow's
+ * WaveStart token when the wave may start (wave-go.ts goOn): the child applies the wave's targets a batch at a time (WaveApply,
+ * {@link WAVE_BATCH} per task), waits the wave's bake once (a Wait state), reads every target's monitors a batch at a
+ * time (WaveBaked), then answers the parent's token (WaveEnd). Its history is bounded by the number of batches, not
+ * by the targets' polls. Any failure inside it answers the parent's token with that failure; a child that fails
+ * otherwise, times out or is stopped is caught by the status-change rule ({@link waveExecutionEnded}). Either way
+ * the parent's Waves map fails into MarkFailed, which rolls every changed target back, newest wave first.
+ */
+
+/** Targets of a batch changed (or read) at once inside one task: bounded so one task stays within the store's throughput. */
+const BATCH_PARALLEL = 10;
+
+/** The error a child wave answers the parent with when the rollout stopped under it (the parent's MarkFailed rolls back). */
+export class RolloutStopped extends Error {
+  override name = 'RolloutStopped';
+}
+
+/** What the child execution is started with (its execution input; the status-change rule reads `parentToken` back). */
+export interface WaveRunInput {
+  tenant: string;
+  promotionId: string;
+  wave: number;
+  bakeSeconds: number;
+  /** the parent's WaveStart task token: answered when the child ends, however it ends */
+  parentToken: string;
+}
+
+/** The batch of a wave's targets from `offset` on, and where the next one starts. */
+async function batchOf(deps: With<'workflow'>, tenant: string, id: string, wave: number, offset: number) {
+  const names = await waveTargets(deps, tenant, id, wave);
+  const batch = names.slice(offset, offset + WAVE_BATCH);
+  const next = offset + batch.length;
+  return { batch, next, done: next >= names.length };
+}
+
+/** Runs `fn` over `items`, at most `n` at once; the first failure is thrown once every started one settled. */
+async function eachLimited<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (i < items.length && !errors.length) {
+      const item = items[i++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
+/**
+ * WaveApply: one batch of the wave's targets changed, each as TargetApply changes one (its own transaction,
+ * conditioned on the promotion's version: a decision to stop written since makes it lose, and it reads again and
+ * stops). Immediate confirmation only (plan.ts runsAsChild): every changed target bakes at once.
+ */
+export async function waveApplyStep(
+  deps: With<'workflow' | 'git' | 'registry'>,
+  tenant: string,
+  id: string,
+  wave: number,
+  offset: number,
+): Promise<{ next: Next; offset: number; done: boolean }> {
+  const { batch, next, done } = await batchOf(deps, tenant, id, wave, offset);
+  let p = await loadPromotion(deps, tenant, id);
+  await eachLimited(batch, BATCH_PARALLEL, async (name) => {
+    for (let lost = 0; ;) {
+      const stopped = stoppedFor(p, name, wave);
+      if (stopped) throw new RolloutStopped(stopped);
+      const item = await deps.store.getRolloutTarget(tenant, id, name);
+      if (item) {
+        if (item.state === 'ROLLED_BACK' || item.state === 'FAILED') throw new RolloutStopped(`target ${name} is ${item.state}`);
+        return;
+      }
+      try {
+        await changeTarget(deps, p, name, '', { audit: false });
+        return;
+      } catch (err) {
+        // Another run of this task wrote it first (a retried task): go on from what it wrote.
+        if (await deps.store.getRolloutTarget(tenant, id, name)) return;
+        // The promotion was written since it was read (a decision to stop, a halt, a wave start): read it again, decide again.
+        if (!(err instanceof WriteConflict) || ++lost > 10) throw err;
+        p = await loadPromotion(deps, tenant, id);
+      }
+    }
+  });
+  return { next: 'execute', offset: next, done };
+}
+
+/**
+ * WaveBaked: the wave's bake over (one Wait state for the whole wave), one batch of its targets read as
+ * TargetBaked reads one (its monitors, its controller): a monitor in ALARM fails the target and the wave.
+ */
+export async function waveBakedStep(
+  deps: With<'workflow' | 'alarms' | 'metrics' | 'gitopsStatus'>,
+  tenant: string,
+  id: string,
+  wave: number,
+  offset: number,
+  bakeSeconds: number,
+): Promise<{ next: Next; offset: number; done: boolean }> {
+  const { batch, next, done } = await batchOf(deps, tenant, id, wave, offset);
+  await eachLimited(batch, BATCH_PARALLEL, async (name) => void (await targetBakedStep(deps, tenant, id, name, bakeSeconds)));
+  return { next: 'execute', offset: next, done };
+}
+
+/** Names an audit entry of a wave lists at most (the rest are counted). */
+export const AUDIT_NAMES = 50;
+
+/**
+ * WaveEnd: the child's last task, however the wave went. Every target of the wave is audited in ONE entry
+ * (counts by state and a bounded page of names), then the parent's token is answered: success, or the failure the
+ * child caught (its error name and cause, which the parent's MarkFailed reads as the reason to roll back).
+ */
+export async function waveEndStep(
+  deps: With<'workflow'>,
+  tenant: string,
+  id: string,
+  wave: number,
+  parentToken: string,
+  error?: unknown,
+): Promise<{ next: Next }> {
+  const p = await loadPromotion(deps, tenant, id);
+  await auditWave(deps, p, wave);
+  if (error) {
+    const e = error as { Error?: unknown; Cause?: unknown };
+    const name = typeof e.Error === 'string' && e.Error ? e.Error : 'WaveFailed';
+    const cause = typeof e.Cause === 'string' ? e.Cause : JSON.stringify(error);
+    await deps.workflow.sendTaskFailure(parentToken, name, causeMessage(cause) || `wave ${wave} failed`);
+    return { next: 'done' };
+  }
+  await deps.workflow.sendTaskSuccess(parentToken, { wave });
+  return { next: 'execute' };
+}
+
+/** A Lambda failure's cause is `{errorType, errorMessage}` JSON: its message is what a person reads. */
+function causeMessage(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the cause as it is
+  }
+  return cause;
+}
+
+/** One audit entry for a child wave: how many targets changed, by state, and the first {@link AUDIT_NAMES} names. */
+async function auditWave(deps: With<'workflow'>, p: Promotion, wave: number) {
+  const names = await waveTargets(deps, p.tenant, p.id, wave);
+  const mine = new Set(names);
+  const items = (await deps.store.listRolloutTargets(p.tenant, p.id)).filter((t) => mine.has(t.name) && t.appliedAt);
+  const byState = new Map<string, number>();
+  for (const t of items) byState.set(t.state, (byState.get(t.state) ?? 0) + 1);
+  const counts = [...byState].map(([s, n]) => `${n} ${s}`).join(', ') || 'none';
+  const page = items.map((t) => t.name).slice(0, AUDIT_NAMES);
+  const more = items.length > page.length ? ` and ${items.length - page.length} more` : '';
+  const reason = `wave ${wave}: ${items.length} of ${names.length} targets changed (${counts}): ${page.join(', ')}${more}`;
+  const draft = auditDraft({ principal: ENGINE }, p, 'promotion.wave.apply', null, `wave ${wave}: ${items.length}/${names.length}`, reason);
+  await deps.store.commit(p.tenant, [{ kind: 'audit', entry: auditEntry(p.tenant, draft, deps.clock()) }]);
+}
+
+/** The wave child executions' ends the status-change rule answers for: every end but success. */
+export const CAUGHT_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+
+/**
+ * Target of the rule on "Step Functions Execution Status Change" for the wave state machine: a child that failed
+ * without answering its parent (a States.Runtime error, a time-out of the whole execution) or that was stopped
+ * answers the parent's token with a failure here, so the parent rolls back at once instead of waiting for its
+ * task's time-out or the sweep. A token already answered (the child's own WaveEnd did) is ignored.
+ */
+export async function waveExecutionEnded(deps: With<'workflow'>, event: unknown): Promise<{ answered: boolean; status: string }> {
+  const detail = (event as { detail?: { status?: unknown; input?: unknown; executionArn?: unknown } })?.detail ?? {};
+  const status = String(detail.status ?? '');
+  if (!(CAUGHT_STATUSES as readonly string[]).includes(status)) return { answered: false, status };
+  let input: Partial<WaveRunInput> = {};
+  try {
+    input = JSON.parse(String(detail.input ?? '{}')) as Partial<WaveRunInput>;
+  } catch {
+    throw new PromotionFailed(`the wave execution ${String(detail.executionArn)} has no readable input`);
+  }
+  if (typeof input.parentToken !== 'string' || !input.parentToken) return { answered: false, status };
+  const answered = await deps.workflow.sendTaskFailure(
+    input.parentToken,
+    `WaveExecution${status === 'TIMED_OUT' ? 'TimedOut' : status === 'ABORTED' ? 'Stopped' : 'Failed'}`,
+    `the execution of wave ${input.wave ?? '?'} ended ${status} before it reported to the rollout: the rollout stops and rolls back`,
+  );
+  return { answered, status };
+}
