@@ -1,6 +1,7 @@
 import { globMatch } from '../domain/kernel/glob.ts';
 import type { PromotionDetail } from './answers.ts';
-import { fail, q } from './context.ts';
+import { Option, type Command } from 'commander';
+import { fail, int, q } from './context.ts';
 import { api } from './http.ts';
 import { deliveryText, targetText, waveCounts } from './rollout-view.ts';
 
@@ -57,3 +58,13 @@ export async function rolloutTargetLines(id: string, p: PromotionDetail, asked: 
     ...(to < all.length ? [more(String(to))] : []),
   ];
 }
+
+/** The options of a page of a rollout's targets (`promotions show --targets …`). */
+export const withTargetPages = (cmd: Command): Command =>
+  cmd
+    .option('--targets', "a page of the rollout's targets, one line each (with --state, --wave, --name, --limit, --cursor)")
+    .option('--state <state>', 'with --targets: only targets in this state (pending, confirming, baking, done, failed, rolled-back, skipped)')
+    .addOption(new Option('--wave <n>', 'with --targets: only the targets of this wave').argParser(int('--wave')))
+    .option('--name <glob>', 'with --targets: only targets whose name matches (cell-1*)')
+    .addOption(new Option('--limit <n>', 'with --targets: targets per page (1-1000)').argParser(int('--limit')).default(50))
+    .option('--cursor <cursor>', 'with --targets: where the page starts (the one the previous page printed)');

@@ -5,7 +5,7 @@ import type { Changes, Evidence, Promotion, PromotionDetail, PromotionExecute, P
 import { api } from '../http.ts';
 import { grid, label, out, when } from '../output.ts';
 import { changeLines, confirm, describe, nextStep, printed, settle, waitOptions } from '../promotion-view.ts';
-import { rolloutTargetLines } from '../rollout-targets.ts';
+import { rolloutTargetLines, withTargetPages } from '../rollout-targets.ts';
 
 /**
  * Everything a promotion goes through after it is requested, each through the same API route the
@@ -68,15 +68,7 @@ export function registerPromotions(program: Command): void {
     promotions.command('show').description('one promotion: what it changes, gates, approvals, why it waits, the outcome; a rollout wave by wave'),
     program.command('status').description('one promotion (= promotions show)'),
   ])
-    cmd
-      .argument('<promotion-id>')
-      .option('--targets', "a page of the rollout's targets, one line each (with --state, --wave, --name, --limit, --cursor)")
-      .option('--state <state>', 'with --targets: only targets in this state (pending, confirming, baking, done, failed, rolled-back, skipped)')
-      .addOption(new Option('--wave <n>', 'with --targets: only the targets of this wave').argParser(int('--wave')))
-      .option('--name <glob>', 'with --targets: only targets whose name matches (cell-1*)')
-      .addOption(new Option('--limit <n>', 'with --targets: targets per page (1-1000)').argParser(int('--limit')).default(50))
-      .option('--cursor <cursor>', 'with --targets: where the page starts (the one the previous page printed)')
-      .action(show);
+    withTargetPages(cmd.argument('<promotion-id>')).action(show);
   promotions
     .command('watch')
     .description('follow a promotion until it ends or waits for a person (live progress on a terminal)')

@@ -2,7 +2,7 @@ import * as z from '../kernel/zod.ts';
 import { auditEntry, type AuditDraft } from './audit.ts';
 import { chainPages } from './log.ts';
 import { digestOf } from '../kernel/canonical.ts';
-import { DomainError, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
+import { AuditDestinationNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { ChainHead } from '../kernel/model.ts';
 import type { Sealed } from '../kernel/sealed.ts';
@@ -178,13 +178,7 @@ export interface AuditSenders {
   open(destination: AuditDestination): Promise<AuditSender>;
 }
 
-export class AuditDestinationNotFound extends DomainError {
-  readonly code = 'NOT_FOUND';
-  override readonly name = 'AuditDestinationNotFound';
-  constructor(name: string) {
-    super(`The audit stream has no destination '${name}'`, { name });
-  }
-}
+export { AuditDestinationNotFound };
 
 /** The secrets a body carries, by stored name. */
 function secretsOf(body: AuditDestinationBody): Record<string, string> {

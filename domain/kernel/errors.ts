@@ -345,3 +345,12 @@ export class ScimResourceNotFound extends DomainError {
   readonly code = 'SCIM_RESOURCE_NOT_FOUND';
   override readonly name = 'ScimResourceNotFound';
 }
+
+/** The audit stream has no destination of that name (domain/audit/stream.ts). */
+export class AuditDestinationNotFound extends DomainError {
+  readonly code = 'AUDIT_DESTINATION_NOT_FOUND';
+  override readonly name = 'AuditDestinationNotFound';
+  constructor(name: string) {
+    super(`The audit stream has no destination '${name}'`, { name });
+  }
+}
