@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliWith, outcome } from '../support/cli.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { startJiraStandin, type JiraStandin } from '../support/jira-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -197,5 +201,65 @@ describe('change requests in Jira Service Management: a production promotion wai
     expect(ended.status).toBe('REJECTED');
     expect(ended.rejection.reason).toContain(`${req.key} was cancelled: Moved to next week`);
     expect(jira.violations).toEqual([]);
+  });
+
+  it('the CLI: `change-control set --provider jira` takes the service desk, the request type and the planned-window fields; an existing rule keeps them', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const env = {
+      ...process.env,
+      STAGELINE_URL: t.url,
+      STAGELINE_TOKEN: u.admin,
+      STAGELINE_CHANGE_PASSWORD: cred.apiToken,
+      XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'stageline-jira-')),
+    };
+    const cli = (...args: string[]) => cliWith(env, ...args);
+    const set = await cli(
+      'change-control',
+      'set',
+      'production',
+      '--provider',
+      'jira',
+      '--instance',
+      jira.origin,
+      '--service-desk-id',
+      jira.serviceDeskId,
+      '--request-type-id',
+      jira.requestTypeId,
+      '--planned-start-field',
+      'customfield_10041',
+      '--planned-end-field',
+      'customfield_10042',
+      '--user',
+      cred.email,
+    );
+    expect(set.stdout).toContain(`production: promotions wait for an approved normal change request in jira (${jira.origin})`);
+    expect(set.stdout).toContain(`service desk ${jira.serviceDeskId}, request type ${jira.requestTypeId}`);
+    const stored = (await t.call('GET', url, { token: u.viewer })).body;
+    expect(stored).toMatchObject({
+      provider: 'jira',
+      credentialKind: 'basic',
+      jira: {
+        serviceDeskId: jira.serviceDeskId,
+        requestTypeId: jira.requestTypeId,
+        plannedStartField: 'customfield_10041',
+        plannedEndField: 'customfield_10042',
+      },
+    });
+    // A flag changed, the rest kept (the Jira settings and the credential too).
+    const narrowed = await cliWith({ ...env, STAGELINE_CHANGE_PASSWORD: '' }, 'change-control', 'set', 'production', '--approved-state', 'Implementing');
+    expect(narrowed.stdout).toContain('approved states Implementing');
+    expect((await t.call('GET', url, { token: u.viewer })).body).toMatchObject({
+      approvedStates: ['Implementing'],
+      jira: stored.jira,
+      credentialKind: 'basic',
+    });
+    const shown = JSON.parse((await cli('change-control', 'get', 'production', '--json')).stdout);
+    expect(shown.jira.requestTypeId).toBe(jira.requestTypeId);
+    // Bad input: the API's words, naming the field.
+    const bad = await outcome(cli('change-control', 'set', 'production', '--service-desk-id', 'IT desk'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('jira.serviceDeskId');
+    expect(bad.stderr).toMatch(/numeric id/);
   });
 });
