@@ -203,6 +203,19 @@ describe('change requests in Jira Service Management: a production promotion wai
     expect(jira.violations).toEqual([]);
   });
 
+  it('a promotion cancelled while it waits cancels its Jira request (the workflow transition to a cancelled status), with an internal comment', async () => {
+    const { u } = await changeControlledLine();
+    const held = await heldForChange(u);
+    expect(held.status).toBe('SCHEDULED');
+    const req = requestOf(held.id)[0]!;
+    const cancelled = await t.call('DELETE', `/api/v1/promotions/${held.id}?reason=${encodeURIComponent('superseded by the hotfix')}`, { token: u.deployer });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    await until(() => req.status === 'Canceled', 'the request is cancelled');
+    expect(req.comments.some((c) => !c.public && c.body.includes('CANCELLED') && c.body.includes('superseded by the hotfix'))).toBe(true);
+    await until(async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.closed === 'cancelled', 'recorded');
+    expect(jira.violations).toEqual([]);
+  });
+
   it('the CLI: `change-control set --provider jira` takes the service desk, the request type and the planned-window fields; an existing rule keeps them', async () => {
     const u = await t.users(t.tenant());
     await makeLine(t, u.admin);
