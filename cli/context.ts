@@ -131,6 +131,10 @@ export interface Values {
   template?: string;
   'approved-state'?: string[];
   user?: string;
+  'service-desk-id'?: string;
+  'request-type-id'?: string;
+  'planned-start-field'?: string;
+  'planned-end-field'?: string;
 }
 export const values: Values = {};
 

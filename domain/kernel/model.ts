@@ -32,8 +32,25 @@ export interface ChangeControl {
   credentials: Sealed;
   /** which kind of credential is stored (shown; the value never is) */
   credentialKind: 'basic' | 'bearer';
+  /**
+   * A Jira Service Management rule's own settings (domain/change/jira.ts jiraChangeSettings): the site is `instanceUrl`,
+   * the approved statuses are `approvedStates`; the rest is here, defaults filled in at save.
+   */
+  jira?: JiraRule;
   updatedAt: string;
   updatedBy: string;
+}
+
+/** What a Jira change-control rule keeps beside the site and the approved statuses. */
+export interface JiraRule {
+  serviceDeskId: string;
+  requestTypeId: string;
+  rejectedStatuses: string[];
+  cancelledStatuses: string[];
+  closeSuccessful: string;
+  closeUnsuccessful: string;
+  plannedStartField?: string;
+  plannedEndField?: string;
 }
 
 export interface Environment {

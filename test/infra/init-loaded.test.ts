@@ -194,6 +194,16 @@ describe('module init reads only what every request of the function needs', () =
     }
   }, 600_000);
 
+  it("jira.js (Jira Service Management's client, some 170 KiB) is loaded only when a Jira change-control rule is opened (a chunk of its own), never at init", () => {
+    const atInitJira = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/jira.js/') || has(atInit(name).inputs, 'node_modules/axios/'));
+    expect(atInitJira).toEqual([]);
+    // The functions that open a rule's tool (functions/adapters/change/providers.ts) carry it in a chunk of its own.
+    for (const name of ['promotion-step', 'schedule-fire']) {
+      const { metafile } = bundleFunction(name, { traceSdk: false, reuseAny: true });
+      expect(has(new Set(Object.keys(metafile.inputs)), 'node_modules/jira.js/'), name).toBe(true);
+    }
+  }, 600_000);
+
   it('the CEL library is loaded on the first condition compiled or judged, never at init (it was 84 KiB of the promotion step)', () => {
     const atInitCel = FUNCTIONS.filter((name) => has(atInit(name).inputs, 'node_modules/@marcbachmann/cel-js/'));
     expect(atInitCel).toEqual([]);

@@ -85,8 +85,8 @@ describe('change requests: a promotion into a change-controlled environment wait
     await bad({ credentials: { basic: { user: 'x' } } }, 400, 'body.credentials', /basic/);
     // A template that does not exist: ServiceNow's answer, said plainly, at save.
     await bad({ type: 'standard', template: 'No such template' }, 400, 'body.template', /no standard change template 'No such template'/);
-    // Jira is not wired in yet: a clear 422.
-    await bad({ provider: 'jira' }, 422, 'jira', /not available/);
+    // Jira is wired in: a Jira rule needs its service desk and request type (test/integration/change-requests-jira.test.ts).
+    await bad({ provider: 'jira' }, 400, 'body.jira', /service desk and request type/);
     // A standard template that exists (by name) is taken.
     const std = await t.call('PUT', url, {
       token: u.admin,

@@ -6,6 +6,7 @@ import { contractViolations, operations, requestProblems, statedFields } from '.
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { startSplunkHecStandin, type SplunkHecStandin } from '../support/splunk-hec-standin.ts';
+import { startJiraStandin, type JiraStandin } from '../support/jira-standin.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 
 /**
@@ -312,11 +313,15 @@ describe('the contract: no 5xx, no data loss', () => {
 describe('request classes over the route table', () => {
   /** The audit stream's destination fixture ships to a Splunk HEC stand-in (its endpoint is checked at save). */
   let hec: SplunkHecStandin;
+  /** The change-control fixture is a Jira rule (its service desk, request type and window fields round-trip too). */
+  let jira: JiraStandin;
   beforeAll(async () => {
     hec = await startSplunkHecStandin({ ack: true });
+    jira = await startJiraStandin({ email: 'release-bot@example.com', apiToken: 'contract-atl-token' });
   });
   afterAll(async () => {
     await hec.stop();
+    await jira.stop();
   });
   /** A resource behind every PUT route that has a GET at the same path: the path to it, made first. */
   async function fixtures(admin: string, tenant: string): Promise<Record<string, string>> {
@@ -380,7 +385,22 @@ describe('request classes over the route table', () => {
       token: admin,
       body: { kind: 'splunk', url: hec.url, token: hec.token, index: 'stageline', ack: true },
     });
+    const changeControl = await t.call('PUT', '/api/v1/environments/production/change-control', {
+      token: admin,
+      body: {
+        provider: 'jira',
+        instanceUrl: jira.origin,
+        jira: {
+          serviceDeskId: jira.serviceDeskId,
+          requestTypeId: jira.requestTypeId,
+          plannedStartField: 'customfield_10041',
+          plannedEndField: 'customfield_10042',
+        },
+        credentials: { basic: { user: 'release-bot@example.com', password: 'contract-atl-token' } },
+      },
+    });
     for (const [what, r] of Object.entries({
+      changeControl,
       siem,
       cfg,
       flag,
@@ -414,6 +434,7 @@ describe('request classes over the route table', () => {
       '/api/v1/access/group-mapping': '/api/v1/access/group-mapping',
       '/api/v1/access/identity-provider': '/api/v1/access/identity-provider',
       '/api/v1/audit/destinations/{name}': '/api/v1/audit/destinations/round-trip',
+      '/api/v1/environments/{env}/change-control': '/api/v1/environments/production/change-control',
     };
   }
 

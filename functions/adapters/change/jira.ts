@@ -28,7 +28,9 @@ import { guardedFetch, OutboundRefused, type GuardedInit } from '../outbound.ts'
  *   declined or cancelled, the last comment on it as the tool's reason;
  * - note: an internal comment (JSM comment, public: false);
  * - close: the workflow transition named in the rule (platform transitions: JSM's customer transitions
- *   are the customer's, not the change manager's), then an internal comment.
+ *   are the customer's, not the change manager's), then an internal comment;
+ * - cancel (a promotion that never executed, a request voided by a rebase): the transition to one of the
+ *   rule's cancelled statuses, then an internal comment.
  *
  * Transport: jira.js sends through axios; its fetch adapter is given `guardedFetch`, so every request
  * goes through the outbound rules (https, public addresses after DNS, no redirects, bounded time) and
@@ -53,7 +55,10 @@ const COMMENT_PAGES = 10;
 const ISSUE_ID = /^[1-9][0-9]{0,17}$/;
 const ISSUE_KEY = /^[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}$/;
 
-export function jiraChangeProvider(settings: JiraChangeSettings, credential: JiraCredential, fetchImpl: JiraFetch = guardedFetch): ChangeProvider {
+/** A Jira connection: the port's calls, and a request's cancellation (the transition to a cancelled status). */
+export type JiraChangeProvider = ChangeProvider & { cancel(ref: ChangeRef, text: string): Promise<void> };
+
+export function jiraChangeProvider(settings: JiraChangeSettings, credential: JiraCredential, fetchImpl: JiraFetch = guardedFetch): JiraChangeProvider {
   const site = settings.site.replace(/\/+$/, '');
   const common = {
     host: site,
@@ -163,32 +168,56 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
     },
 
     async close(ref: ChangeRef, outcome: ChangeOutcome, text: string): Promise<void> {
-      const issueIdOrKey = idOf(ref);
       const want = outcome === 'successful' ? settings.closeSuccessful : settings.closeUnsuccessful;
-      const same = (name: string | undefined) => !!name && name.trim().toLowerCase() === want.trim().toLowerCase();
-      const offered = await call('reading the transitions', () => platform.issues.getTransitions({ issueIdOrKey }));
-      const transitions = offered.transitions ?? [];
-      const transition = transitions.find((t) => same(t.name)) ?? transitions.find((t) => same(t.to?.name));
-      if (transition?.id) {
-        const id = transition.id;
-        await call(`closing the request (${want})`, () => platform.issues.doTransition({ issueIdOrKey, transition: { id } }));
-      } else {
-        // Already there (a close whose answer was lost), or the workflow offers no such transition from here.
-        const issue = await call('reading the request status', () => platform.issues.getIssue({ issueIdOrKey, fields: ['status'] }));
-        const now = issue.fields?.status?.name;
-        if (!same(now)) {
-          const names = transitions.map((t) => t.name).filter(Boolean);
-          throw new ChangeRefused(
-            bounded(
-              `Jira offers no transition "${want}" for ${ref.number} in status "${now ?? 'unknown'}"${names.length ? ` (it offers: ${names.join(', ')})` : ''}: name the transition that closes a change request as ${outcome} in the rule (${outcome === 'successful' ? 'closeSuccessful' : 'closeUnsuccessful'})`,
-              MAX_WORDS,
-            ),
-          );
-        }
-      }
-      await call('adding the closing note', () => desk.request.createRequestComment({ issueIdOrKey, body: bounded(text, TEXT_MAX), public: false }));
+      await moveTo(
+        ref,
+        [want],
+        `closing the request (${want})`,
+        `name the transition that closes a change request as ${outcome} in the rule (${outcome === 'successful' ? 'closeSuccessful' : 'closeUnsuccessful'})`,
+      );
+      await call('adding the closing note', () => desk.request.createRequestComment({ issueIdOrKey: idOf(ref), body: bounded(text, TEXT_MAX), public: false }));
+    },
+
+    async cancel(ref: ChangeRef, text: string): Promise<void> {
+      await moveTo(
+        ref,
+        settings.cancelledStatuses,
+        'cancelling the request',
+        "list the status a cancelled change request moves to in the rule's cancelledStatuses",
+      );
+      await call('adding the cancelling note', () =>
+        desk.request.createRequestComment({ issueIdOrKey: idOf(ref), body: bounded(text, TEXT_MAX), public: false }),
+      );
     },
   };
+
+  /**
+   * Moves the request through the workflow transition named one of `wants` (or leading to a status so named); a request
+   * already there (a move whose answer was lost) is left as it is; a workflow that offers no such transition is refused
+   * with the names it does offer.
+   */
+  async function moveTo(ref: ChangeRef, wants: readonly string[], what: string, fix: string): Promise<void> {
+    const issueIdOrKey = idOf(ref);
+    const same = (name: string | undefined) => !!name && wants.some((w) => name.trim().toLowerCase() === w.trim().toLowerCase());
+    const offered = await call('reading the transitions', () => platform.issues.getTransitions({ issueIdOrKey }));
+    const transitions = offered.transitions ?? [];
+    const transition = transitions.find((t) => same(t.name)) ?? transitions.find((t) => same(t.to?.name));
+    if (transition?.id) {
+      const id = transition.id;
+      await call(what, () => platform.issues.doTransition({ issueIdOrKey, transition: { id } }));
+      return;
+    }
+    const issue = await call('reading the request status', () => platform.issues.getIssue({ issueIdOrKey, fields: ['status'] }));
+    const now = issue.fields?.status?.name;
+    if (same(now)) return;
+    const names = transitions.map((t) => t.name).filter(Boolean);
+    throw new ChangeRefused(
+      bounded(
+        `Jira offers no transition "${wants.join('" or "')}" for ${ref.number} in status "${now ?? 'unknown'}"${names.length ? ` (it offers: ${names.join(', ')})` : ''}: ${fix}`,
+        MAX_WORDS,
+      ),
+    );
+  }
 }
 
 /** The description the request is opened with: the domain's, with the release, its digest and the decision record always in it. */

@@ -9,6 +9,20 @@ export const changeControlResponse = /* @__PURE__ */ z.schema(() =>
     type: z.enum(['normal', 'standard']),
     template: z.nullable(z.string()),
     approvedStates: z.array(z.string()).check(z.describe("the tool's states in which a request may be implemented")),
+    jira: z
+      .nullable(
+        z.strictObject({
+          serviceDeskId: z.string(),
+          requestTypeId: z.string(),
+          rejectedStatuses: z.array(z.string()),
+          cancelledStatuses: z.array(z.string()),
+          closeSuccessful: z.string(),
+          closeUnsuccessful: z.string(),
+          plannedStartField: z.optional(z.string()),
+          plannedEndField: z.optional(z.string()),
+        }),
+      )
+      .check(z.describe("a Jira rule's service desk, request type, status lists, closing transitions and planned-window fields (null for other tools)")),
     credentialKind: z.enum(['basic', 'bearer']).check(z.describe('which credential is stored (never its value)')),
     updatedAt: z.string(),
     updatedBy: z.string(),
