@@ -100,9 +100,11 @@ function targetRow(name: string, t: RolloutTarget | undefined, phase: string) {
  */
 export async function rolloutPage(deps: Deps, ctx: Ctx, id: string, query: RolloutQuery) {
   const p = await loadPromotion(deps, ctx.principal.tenant, id);
-  if (!p.rollout) throw new ValidationFailed([{ path: 'id', message: `promotion ${id} has no rollout through targets: see GET /promotions/${id}` }]);
-  const wave = query.wave ?? (p.rollout.wave || p.rollout.waves[0]?.wave || 1);
-  const [names, listed] = await Promise.all([planNames(deps.store, p, wave), deps.store.listRolloutTargets(p.tenant, p.id)]);
+  // A promotion that does not roll out through targets (not yet, or none), or a wave it does not have: an empty page.
+  const rollout = p.rollout ?? { waves: [], wave: 0 };
+  const wave = query.wave ?? (rollout.wave || rollout.waves[0]?.wave || 1);
+  const w = rollout.waves.find((x) => x.wave === wave);
+  const [names, listed] = w ? await Promise.all([planNames(deps.store, p, wave), deps.store.listRolloutTargets(p.tenant, p.id)]) : [[], []];
   const items = new Map(listed.map((t) => [t.name, t]));
   const matching = query.state ? names.filter((n) => (items.get(n)?.state ?? 'PENDING') === query.state) : names;
   const tag = `${p.id}.${wave}.${query.state ?? ''}`;
@@ -118,12 +120,11 @@ export async function rolloutPage(deps: Deps, ctx: Ctx, id: string, query: Rollo
   const page = matching.slice(from, from + query.limit);
   const next = from + page.length;
   const phase = p.status;
-  const w = p.rollout.waves.find((x) => x.wave === wave)!;
   return {
     promotionId: p.id,
     wave,
-    waves: p.rollout.waves.map((x) => ({ wave: x.wave, count: waveSize(x) })),
-    count: waveSize(w),
+    waves: rollout.waves.map((x) => ({ wave: x.wave, count: waveSize(x) })),
+    count: w ? waveSize(w) : 0,
     states: stateCounts(names, items),
     total: matching.length,
     targets: page.map((name) => targetRow(name, items.get(name), phase)),
