@@ -1,7 +1,7 @@
 import { scheduleFirePayload as input, type ScheduleFirePayload } from '#domain/kernel/schedule-payload';
 import { autoCheckDue } from '#domain/promotion/request/auto';
 import { expireWaiting } from '#domain/promotion/decide/expire';
-import { fireSchedule } from '#domain/promotion/run/schedule';
+import { fireSchedule } from '#domain/promotion/run/fire';
 import { fireRecurring } from '#domain/promotion/run/recurring';
 import { sweepPromotion } from '#domain/promotion/sweep/sweep';
 import { pollPullRequest } from '#domain/promotion/deliver/pull-request';

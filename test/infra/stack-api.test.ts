@@ -251,7 +251,7 @@ describe('size', () => {
     // 439 with a Route resource per route and an Integration per function (135 + 70 + the JWT authorizer); 239 with the API defined by its body (+5 for the console-callback custom resource, +1 AppReadThrottlesAlarm).
     expect(resources.length).toBeLessThanOrEqual(RESOURCE_BUDGET);
     // Roles: API functions share one per distinct set of needs, so roles follow distinct needs.
-    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(44); // + the wave state machine's and wave-status's, + the console-callback custom resource's, + the tenant secrets role, + Cognito's pre-token trigger, + auth-config's narrow read of the domain claims
+    expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').length).toBeLessThanOrEqual(45); // + the audit stream's shipper's, + the wave state machine's and wave-status's, + the console-callback custom resource's, + the tenant secrets role, + Cognito's pre-token trigger, + auth-config's narrow read of the domain claims
     expect(resources.filter((r) => r.Type === 'AWS::Lambda::Permission').length).toBeLessThanOrEqual(12); // the WaveStatus rule's invoke of wave-status, the user pool's invoke of the pre-token trigger, the anchor tick rule's, the app-read function URLs' (InvokeFunctionUrl and InvokeFunction, as function URLs need both)…
     // Every integration is invoked with the one role, and that role may invoke exactly the functions routes reach.
     const [, api] = Object.entries(all).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')!;

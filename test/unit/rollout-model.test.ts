@@ -18,7 +18,7 @@ import { confirmTarget } from '../../domain/promotion/rollout/confirm.ts';
 import { haltRollout, resumeRollout } from '../../domain/promotion/rollout/halt.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { createRule } from '../../domain/promotion/request/rules.ts';
-import { fireSchedule } from '../../domain/promotion/run/schedule.ts';
+import { fireSchedule } from '../../domain/promotion/run/fire.ts';
 import { putAnalysisTemplate, type AnalysisTemplateBody } from '../../domain/verification/templates.ts';
 import { runStep, type StepDeps, type StepInput, type StepName } from '../../domain/promotion/run/step-table.ts';
 import { errorResponse } from '../../functions/http/errors.ts';

@@ -17,6 +17,9 @@ export interface TenantRoleCredentials {
   provider: AwsCredentialIdentityProvider;
 }
 
+/** The STS client of the platform's own credentials: it only assumes tenants' roles (infra/adapters-tenant-roles.ts). */
+export const platformSts = async (): Promise<STSClient> => new (await import('@aws-sdk/client-sts')).STSClient({});
+
 /** A session is kept until a minute before it expires. */
 const REFRESH_BEFORE_MS = 60_000;
 

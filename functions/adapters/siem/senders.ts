@@ -4,7 +4,7 @@ import { openSealed } from '../secret-box.ts';
 import { checkSplunk, splunkSender } from './splunk.ts';
 import { checkOtlp, otlpSender } from './otlp.ts';
 import { checkDatadogDestination, datadogSender } from './datadog.ts';
-import { s3Sender, tenantRoleCredentials } from './s3.ts';
+import { platformSts, s3Sender, tenantRoleCredentials } from './s3.ts';
 
 /** A destination's settings (no secret) and its opened secrets (`token`, `apiKey`, `header:<name>`). */
 export type SenderSettings = AuditDestination['settings'];
@@ -41,11 +41,7 @@ export const AUDIT_SENDERS: Record<AuditDestinationKind, SenderFactory | null> =
   },
   s3: {
     // Written with the tenant's own role (assumed with its external id), never with the platform's credentials.
-    open: (s, _secrets, tenant) =>
-      s3Sender(
-        { bucket: s.bucket!, prefix: s.prefix, region: s.region },
-        tenantRoleCredentials(tenant, s.roleArn!, async () => new (await import('@aws-sdk/client-sts')).STSClient({})),
-      ),
+    open: (s, _secrets, tenant) => s3Sender({ bucket: s.bucket!, prefix: s.prefix, region: s.region }, tenantRoleCredentials(tenant, s.roleArn!, platformSts)),
     // The bucket is the tenant's, reached with its role: its first batch says whether the role and the bucket let it (a dead letter names why).
     check: async () => null,
   },
