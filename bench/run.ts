@@ -238,6 +238,8 @@ await (await import('./scim.ts')).benchScim();
 await benchWaves();
 // A fleet: each wave its own execution; transitions per target and the largest history at 100, 1,000 and 10,000 targets, $ per 1,000 promotions, the local 1,000-target rollout.
 await (await import('./fleet.ts')).benchFleet();
+// The audit stream into a SIEM: the shipper's invocations and units per 1,000 audit entries, and the $ per million.
+await (await import('./audit-stream.ts')).benchAuditStream();
 // Faults survived: the chaos workload at 5, 10 and 20 % faults, and the invariant checker's violations.
 const chaos = await (await import('./chaos.ts')).benchChaos();
 // The mutation score of the guard modules, from the last `npm run mutation` ("not run" without one).

@@ -190,6 +190,8 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
       await benchAnalysis(b, six);
       const rollback = await benchWavesRollback(b);
       await benchConfigWrites(b);
+      // A fleet of 10,000 targets at store level: validated, planned, read back; config writes flat.
+      await benchFleet(b);
       return { rows, usdPer1000Six, rollback };
     } finally {
       await close();

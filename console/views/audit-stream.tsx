@@ -8,8 +8,9 @@ import { Badge, Loading, usePoll, Wrap, type Say } from '../ui.tsx';
  * Settings → Audit stream (admin): where the tenant's audit entries are shipped (its SIEM), each destination's
  * state and how far behind it is, its last error and dead letters, a form per kind, and a replay from a
  * sequence number. It reads and writes /api/v1/audit/destinations:
- * - GET → {destinations: [{name, kind, settings (secrets masked), state, lag: {entries, seconds}, lastError?, deadLetters?}]}
- * - PUT /{name} {kind, settings, secret?}: `secret` the destination's credential (the HEC token, the API key,
+ * - GET → {items: [{name, kind, its settings (url, index, site, bucket, roleArn…; secrets masked as …), state, lag: {entries,
+ *   seconds}, lastError?, deadLetters: [{fromSeq, toSeq, reason}]}]}
+ * - PUT /{name} {kind, …settings, token | apiKey | headers}: the destination's credential (the HEC token, the API key,
  *   the OTLP Authorization header); left out on an edit, the stored one is kept. A secret field is never filled
  *   with anything the API answered, and the page never shows it.
  * - DELETE /{name}; POST /{name}/replay {fromSeq}.
@@ -17,14 +18,42 @@ import { Badge, Loading, usePoll, Wrap, type Say } from '../ui.tsx';
 
 export type DestinationKind = 'splunk' | 'datadog' | 'otlp' | 's3';
 
-export interface Destination {
+/** A destination as GET answers it: its settings beside its state (secrets masked as MASKED). */
+export interface Destination extends Record<string, unknown> {
   name: string;
   kind: DestinationKind;
-  settings: Record<string, unknown>;
   state: 'active' | 'failing';
   lag: { entries: number; seconds: number };
   lastError?: string | { at?: string; message: string };
-  deadLetters?: number;
+  deadLetters?: { fromSeq: number; toSeq: number; reason: string }[];
+  headers?: Record<string, string>;
+}
+
+/** How the API shows a stored secret; sent back as it is, the stored one is kept (domain/audit/stream.ts MASKED_SECRET). */
+export const MASKED = '…';
+
+/**
+ * The PUT body of a destination: its kind, its settings, and its credential under the kind's own name — the one typed,
+ * or the masked form when editing without typing one (the stored credential is kept). An OTLP destination's credential
+ * is its Authorization header.
+ */
+export function destinationBody(
+  kind: DestinationKind,
+  settings: Record<string, unknown>,
+  secret: string,
+  initial: Destination | null,
+): Record<string, unknown> {
+  const keep = initial?.kind === kind;
+  switch (kind) {
+    case 'splunk':
+      return { kind, ...settings, ack: settings.ack === 'on', token: secret || (keep ? MASKED : '') };
+    case 'datadog':
+      return { kind, ...settings, apiKey: secret || (keep ? MASKED : '') };
+    case 'otlp':
+      return { kind, ...settings, headers: secret ? { authorization: secret } : keep ? { ...(initial?.headers ?? {}) } : {} };
+    case 's3':
+      return { kind, ...settings };
+  }
 }
 
 const KIND_WORDS: Record<DestinationKind, string> = {
@@ -51,6 +80,12 @@ const FIELDS: Record<DestinationKind, Field[]> = {
     { key: 'url', label: 'HEC URL', required: true, placeholder: 'https://splunk.example.com:8088' },
     { key: 'index', label: 'Index', placeholder: 'main' },
     { key: 'sourcetype', label: 'Source type', placeholder: 'stageline:audit' },
+    {
+      key: 'ack',
+      label: 'Indexer acknowledgement',
+      options: ['off', 'on'],
+      help: 'On when the token asks for it: a batch counts as shipped once Splunk acknowledges it.',
+    },
   ],
   datadog: [
     { key: 'site', label: 'Datadog site', required: true, options: DATADOG_SITES, help: 'The site parameter of your organization (its URL: app.<site>).' },
@@ -91,12 +126,12 @@ export function lagText(lag: Destination['lag'] | undefined): string {
 }
 
 export function AuditStreamSettings({ say }: { me: Session; say: Say }) {
-  const { data, error, reload } = usePoll<{ destinations: Destination[] }>('api/v1/audit/destinations', 15000);
+  const { data, error, reload } = usePoll<{ items: Destination[] }>('api/v1/audit/destinations', 15000);
   const [editing, setEditing] = useState<string | 'new' | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   if (!data) return <Loading error={error} />;
-  const list = data.destinations ?? [];
+  const list = data.items ?? [];
   const remove = async (d: Destination) => {
     setBusy(true);
     try {
@@ -144,7 +179,7 @@ export function AuditStreamSettings({ say }: { me: Session; say: Say }) {
                 <td>{KIND_WORDS[d.kind] ?? d.kind}</td>
                 <td>
                   <Badge tone={d.state === 'failing' ? 'bad' : 'ok'}>{d.state}</Badge>
-                  {d.deadLetters ? <span class="mut"> {d.deadLetters} dead letters</span> : null}
+                  {d.deadLetters?.length ? <span class="mut"> {d.deadLetters.length} dead letters</span> : null}
                 </td>
                 <td>{lagText(d.lag)}</td>
                 <td class="stream-error">{lastErrorText(d.lastError) || <span class="mut">none</span>}</td>
@@ -264,7 +299,12 @@ function DestinationForm({ initial, cancel, saved }: { initial: Destination | nu
   const [name, setName] = useState(initial?.name ?? '');
   const [kind, setKind] = useState<DestinationKind>(initial?.kind ?? 'splunk');
   const [values, setValues] = useState<Record<string, string>>(() =>
-    Object.fromEntries(FIELDS[initial?.kind ?? 'splunk'].map((f) => [f.key, asText(initial?.settings[f.key]) || (f.options ? f.options[0]! : '')])),
+    Object.fromEntries(
+      FIELDS[initial?.kind ?? 'splunk'].map((f) => [
+        f.key,
+        asText(f.key === 'ack' && initial ? (initial.ack ? 'on' : 'off') : initial?.[f.key]) || (f.options ? f.options[0]! : ''),
+      ]),
+    ),
   );
   const [secret, setSecret] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
@@ -300,7 +340,7 @@ function DestinationForm({ initial, cancel, saved }: { initial: Destination | nu
         }
         setBusy(true);
         try {
-          await api('PUT', `api/v1/audit/destinations/${q(n)}`, { kind, settings, ...(secret ? { secret } : {}) });
+          await api('PUT', `api/v1/audit/destinations/${q(n)}`, destinationBody(kind, settings, secret, initial));
           setSecret('');
           setProblem(null);
           await saved(n);

@@ -3,13 +3,17 @@ import type { Page, Route } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
 import type { TestStack } from '../support/stack.ts';
+import { auditDestinationBody } from '../../domain/audit/stream.ts';
+import { auditDestinationList } from '../../functions/http/responses/audit.ts';
 
 /**
  * Settings → Audit stream in the console (Chromium via playwright-core, against the local stack), as a security
  * engineer uses it: the destinations with their kind, state, lag, last error and dead letters; a form per kind
  * whose secret field is never filled or shown; a replay from a sequence number; a refusal said next to the form.
- * The destinations API (/api/v1/audit/destinations) is answered in the page by a stand-in of its contract
- * (GET list, PUT/DELETE one, POST replay), so the panel is held to that contract; screenshots go to test-output/.
+ * The destinations API (/api/v1/audit/destinations) is answered in the page by a stand-in held to the API's own
+ * schemas (a PUT body is parsed with auditDestinationBody, every GET answer with the response schema), so the panel
+ * is held to the real contract while it shows states (failing, lag, dead letters) a test cannot make the real stream
+ * reach in a moment; screenshots go to test-output/.
  */
 const OUT = join(process.cwd(), 'test-output');
 const { t, browser } = useConsoleStack({ out: OUT });
@@ -26,22 +30,34 @@ interface Seen {
 /** The destinations API's contract, answered in the page: what it was sent, in order. */
 async function destinationsApi(page: Page) {
   const seen: Seen[] = [];
+  const stamp = { shippedSeq: 0, deadLetters: [], version: 1, createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:00.000Z', updatedBy: 'pat' };
   const destinations: any[] = [
     {
       name: 'splunk-prod',
       kind: 'splunk',
-      settings: { url: 'https://splunk.acme.example:8088', index: 'audit', token: '••••' },
+      url: 'https://splunk.acme.example:8088',
+      index: 'audit',
+      ack: false,
+      token: '…',
       state: 'active',
       lag: { entries: 0, seconds: 0 },
+      ...stamp,
     },
     {
       name: 'datadog-eu',
       kind: 'datadog',
-      settings: { site: 'datadoghq.eu', service: 'stageline', tags: ['env:prod'], apiKey: '••••' },
+      site: 'datadoghq.eu',
+      service: 'stageline',
+      tags: ['env:prod'],
+      apiKey: '…',
       state: 'failing',
       lag: { entries: 1250, seconds: 540 },
       lastError: 'Datadog answered HTTP 503: Service Unavailable',
-      deadLetters: 2,
+      ...stamp,
+      deadLetters: [
+        { fromSeq: 1, toSeq: 200, reason: 'Datadog answered HTTP 400', at: '2026-11-27T10:00:00.000Z' },
+        { fromSeq: 201, toSeq: 400, reason: 'Datadog answered HTTP 400', at: '2026-11-27T10:01:00.000Z' },
+      ],
     },
   ];
   await page.route('**/api/v1/audit/destinations**', async (route: Route) => {
@@ -51,20 +67,27 @@ async function destinationsApi(page: Page) {
     seen.push({ method: req.method(), path, body });
     const json = (status: number, b: unknown) => route.fulfill({ status, contentType: 'application/json', body: JSON.stringify(b) });
     const name = decodeURIComponent(path.split('/')[5] ?? '');
-    if (req.method() === 'GET') return json(200, { destinations });
+    if (req.method() === 'GET') return json(200, auditDestinationList.parse({ items: destinations }));
     if (req.method() === 'PUT') {
-      if (body.kind === 'datadog' && body.settings.tags?.some((x: string) => /[A-Z ]/.test(x)))
+      // The API's own body schema: what it refuses is refused here, with the issue paths it names.
+      const parsed = auditDestinationBody.safeParse(body);
+      if (!parsed.success)
         return json(400, {
           error: {
             code: 'VALIDATION_FAILED',
             message: 'The request is not valid',
-            issues: [{ path: 'body.settings.tags.0', message: 'must be a Datadog tag such as env:prod' }],
+            issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
           },
         });
-      const masked = { ...body.settings, ...(body.secret ? { [body.kind === 'datadog' ? 'apiKey' : 'token']: '••••' } : {}) };
+      const { token: _t, apiKey: _k, version: _v, headers, ...settings } = parsed.data as Record<string, unknown>;
+      const masked = {
+        ...settings,
+        ...(body.kind === 'splunk' ? { token: '…' } : body.kind === 'datadog' ? { apiKey: '…' } : {}),
+        ...(headers ? { headers: Object.fromEntries(Object.keys(headers as object).map((h) => [h, '…'])) } : {}),
+      };
       const at = destinations.findIndex((d) => d.name === name);
-      const next = { name, kind: body.kind, settings: masked, state: 'active', lag: { entries: 0, seconds: 0 } };
-      if (at >= 0) destinations[at] = { ...destinations[at], ...next };
+      const next = { name, ...masked, state: 'active', lag: { entries: 0, seconds: 0 }, ...stamp };
+      if (at >= 0) destinations[at] = next;
       else destinations.push(next);
       return json(200, next);
     }
@@ -120,7 +143,7 @@ describe('the audit stream in the console settings', () => {
     expect(await key.getAttribute('type')).toBe('password');
     await key.fill(DD_KEY);
     await p.getByRole('button', { name: 'Save destination' }).click();
-    await p.getByText('Not saved: The request is not valid (body.settings.tags.0: must be a Datadog tag such as env:prod)').waitFor();
+    await p.getByText(/Not saved: The request is not valid \(tags\.0: must be a Datadog tag such as env:prod/).waitFor();
     // The key is not kept in the field after a refusal: it is typed again.
     expect(await key.inputValue()).toBe('');
     await p.getByLabel('Tags').fill('env:prod, team:platform');
@@ -132,7 +155,7 @@ describe('the audit stream in the console settings', () => {
     expect(put).toEqual({
       method: 'PUT',
       path: '/api/v1/audit/destinations/datadog-us',
-      body: { kind: 'datadog', settings: { site: 'us5.datadoghq.com', tags: ['env:prod', 'team:platform'] }, secret: DD_KEY },
+      body: { kind: 'datadog', site: 'us5.datadoghq.com', tags: ['env:prod', 'team:platform'], apiKey: DD_KEY },
     });
     await p.locator('table.destinations tbody tr', { hasText: 'datadog-us' }).waitFor();
     expect(await p.content()).not.toContain(DD_KEY);
@@ -143,19 +166,22 @@ describe('the audit stream in the console settings', () => {
     expect(await token.inputValue()).toBe('');
     expect(await p.getByLabel('Name').isDisabled()).toBe(true);
     expect(await p.getByLabel('HEC URL').inputValue()).toBe('https://splunk.acme.example:8088');
-    await p.getByLabel('Index').fill('security');
+    await p.getByLabel('Index', { exact: true }).fill('security');
     await p.getByRole('button', { name: 'Save destination' }).click();
     await p.getByText('Saved splunk-prod: entries are shipped there from now on.').waitFor();
     expect(api.seen.filter((s) => s.method === 'PUT').at(-1)!.body).toEqual({
       kind: 'splunk',
-      settings: { url: 'https://splunk.acme.example:8088', index: 'security' },
+      url: 'https://splunk.acme.example:8088',
+      index: 'security',
+      ack: false,
+      token: '…',
     });
     // A new token is sent once, never shown.
     await p.getByRole('button', { name: 'Edit splunk-prod' }).click();
     await p.getByLabel('HEC token').fill(HEC_TOKEN);
     await p.getByRole('button', { name: 'Save destination' }).click();
     await p.getByText('Saved splunk-prod: entries are shipped there from now on.').first().waitFor();
-    expect(api.seen.filter((s) => s.method === 'PUT').at(-1)!.body.secret).toBe(HEC_TOKEN);
+    expect(api.seen.filter((s) => s.method === 'PUT').at(-1)!.body.token).toBe(HEC_TOKEN);
     expect(await p.content()).not.toContain(HEC_TOKEN);
 
     // S3: the role, no secret field.
