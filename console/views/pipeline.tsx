@@ -1,4 +1,5 @@
 import { labelText } from './bundle.tsx';
+import { changeStateName } from '../../domain/change/servicenow-states.ts';
 import { Badge, EnvLink, Loading, PromotionLink, Status, Time, usePoll } from '../ui.tsx';
 
 /** Home: the line of environments as stages — what runs, how the last promotion ended, guards — and what waits to enter each. */
@@ -34,7 +35,7 @@ export function Pipeline() {
                                   <a class="mut" href={p.changeRequest.url} rel="noopener noreferrer" target="_blank">
                                     {p.changeRequest.number}
                                   </a>
-                                  {p.changeRequest.state && <span class="mut"> ({CHANGE_STATE[p.changeRequest.state] ?? p.changeRequest.state})</span>}
+                                  {p.changeRequest.state && <span class="mut"> ({changeStateName(p.changeRequest.state)})</span>}
                                 </>
                               )}
                               <div class="why">{p.behind ? <Behind id={p.behind} why={p.why} /> : p.why}</div>
@@ -242,15 +243,3 @@ function Targets({ env }: { env: string }) {
     </>
   );
 }
-
-/** ServiceNow's change_request states (the Table API's values), as the pipeline names them. */
-const CHANGE_STATE: Record<string, string> = {
-  '-5': 'New',
-  '-4': 'Assess',
-  '-3': 'Authorize',
-  '-2': 'Scheduled',
-  '-1': 'Implement',
-  '0': 'Review',
-  '3': 'Closed',
-  '4': 'Canceled',
-};

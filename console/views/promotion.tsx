@@ -1,4 +1,5 @@
 import { api, ApiError, q } from '../api.ts';
+import { changeStateName } from '../../domain/change/servicenow-states.ts';
 import type { Session } from '../auth.ts';
 import { EnvLink, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { gatesBlocking } from '../../domain/kernel/display.ts';
@@ -305,17 +306,6 @@ const MERGE_STATE: Record<string, string> = {
 const CHECK_MARK: Record<string, string> = { success: '✓ passed', failure: '✗ failed', pending: '… running', neutral: '· neutral' };
 
 /** Pull-request delivery: the link, its state and merge state, and its head commit's checks (as last read from the host). */
-/** ServiceNow's change_request states (the Table API's values), in a change manager's words. */
-const CHANGE_STATE: Record<string, string> = {
-  '-5': 'New',
-  '-4': 'Assess',
-  '-3': 'Authorize',
-  '-2': 'Scheduled',
-  '-1': 'Implement',
-  '0': 'Review',
-  '3': 'Closed',
-  '4': 'Canceled',
-};
 
 /** The change request the promotion is bound to (change control): its number and link, state, window, and how it was closed. */
 function ChangeRequest({ cr }: { cr: any }) {
@@ -331,7 +321,7 @@ function ChangeRequest({ cr }: { cr: any }) {
           'being opened'
         )}{' '}
         in {cr.provider === 'servicenow' ? 'ServiceNow' : 'Jira Service Management'}
-        {cr.state && <> · {CHANGE_STATE[cr.state] ?? cr.state}</>}
+        {cr.state && <> · {changeStateName(cr.state)}</>}
         {cr.approval && <> · approval {cr.approval}</>}
         {cr.window && (
           <>

@@ -11,6 +11,7 @@ import {
   jiraVerdict,
   type JiraCredential,
 } from './jira.ts';
+import { SERVICENOW_STATES } from './servicenow-states.ts';
 import { CHANGE_PROVIDERS, type ChangeProviderKind, type ChangeRef, type ChangeStatus } from './ports.ts';
 
 /**
@@ -20,21 +21,7 @@ import { CHANGE_PROVIDERS, type ChangeProviderKind, type ChangeRef, type ChangeS
  * (domain/kernel/sealed.ts) and opened only by the functions that call the tool.
  */
 
-/**
- * ServiceNow's change_request states that let a change be implemented (the Table API's integer values, as the
- * change_request table documents them: -5 New, -4 Assess, -3 Authorize, -2 Scheduled, -1 Implement, 0 Review,
- * 3 Closed, 4 Canceled): Scheduled and Implement, with `approval` approved.
- */
-export const SERVICENOW_STATES: Record<string, string> = {
-  '-5': 'New',
-  '-4': 'Assess',
-  '-3': 'Authorize',
-  '-2': 'Scheduled',
-  '-1': 'Implement',
-  '0': 'Review',
-  '3': 'Closed',
-  '4': 'Canceled',
-};
+export { SERVICENOW_STATES };
 export const SERVICENOW_APPROVED_STATES = ['-2', '-1'];
 /** The states that end a request without implementing it (the promotion is rejected with the tool's reason). */
 export const SERVICENOW_ENDED_STATES = ['3', '4'];
