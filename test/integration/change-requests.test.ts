@@ -276,6 +276,29 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(sn.violations).toEqual([]);
   });
 
+  it("a promotion rejected by Stageline's own approvers after its request was opened cancels the request in ServiceNow, with a note naming the rejection", async () => {
+    const { u } = await changeControlledLine();
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    const waiting = await waitFor(t, u.viewer, p.body.id, ['AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED', 'FAILED']);
+    expect(waiting.status).toBe('AWAITING_APPROVAL');
+    await until(
+      async () => !!(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.number,
+      'opened with the gates',
+    );
+    const [req] = sn.byCorrelation(p.body.id);
+    const rejected = await t.call('POST', `/api/v1/promotions/${p.body.id}/reject`, { token: u.approver, body: { reason: 'not before the audit' } });
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    expect(rejected.body.status).toBe('REJECTED');
+    await until(() => sn.byCorrelation(p.body.id)[0]!.state === '4', 'the request is cancelled');
+    expect(req!.notes.some((n) => n.includes('REJECTED') && n.includes('not before the audit'))).toBe(true);
+    await until(
+      async () => (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.closed === 'cancelled',
+      'recorded',
+    );
+    expect(sn.byCorrelation(p.body.id)).toHaveLength(1);
+    expect(sn.violations).toEqual([]);
+  });
+
   it('a promotion cancelled while it waits cancels its change request in ServiceNow, with a note', async () => {
     const { u } = await changeControlledLine();
     const held = await heldForChange(u);
