@@ -140,7 +140,7 @@ async function eligibleUser(deps: Deps, link: ReviewLink, p: Promotion): Promise
  * one SendTaskSuccess). The link is spent first, so it works exactly once.
  */
 export async function actOnLink(
-  deps: With<'workflow'>,
+  deps: With<'workflow' | 'scheduler'>,
   tenant: string,
   token: string,
   action: 'approve' | 'reject',

@@ -31,7 +31,7 @@ export interface SlackRequest {
  */
 export interface SlackApp {
   signingSecret: string | null;
-  depsOf: (tenant: string) => With<'workflow' | 'directory'>;
+  depsOf: (tenant: string) => With<'workflow' | 'directory' | 'scheduler'>;
   clock: () => Date;
 }
 

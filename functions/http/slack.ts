@@ -13,7 +13,7 @@ const SLACK_BODY_BYTES = 64 * 1024;
  * secret is the credential). The tenant is known only from the signed request (a button's value,
  * a link code), so the store is the tenant's (tenantDeps) only from then on.
  */
-export function slackEndpoint(wiring: Wiring<'workflow' | 'directory'>, serve: (app: SlackApp, raw: SlackRequest) => Promise<SlackReply>) {
+export function slackEndpoint(wiring: Wiring<'workflow' | 'directory' | 'scheduler'>, serve: (app: SlackApp, raw: SlackRequest) => Promise<SlackReply>) {
   return withLambdaContext(async (event: APIGatewayProxyEventV2) => {
     const json = (statusCode: number, body: unknown) => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const body = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';

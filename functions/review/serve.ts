@@ -39,9 +39,10 @@ const STATUS: Record<Refusal['code'], number> = {
  * reads (prefetchers open links); POST acts through the same code path as the
  * API, once, and only from a form this service rendered (token + nonce).
  */
-export const reviewEndpoint = (wiring: Wiring<'workflow' | 'directory'>) => withLambdaContext((event: APIGatewayProxyEventV2) => serveReview(wiring, event));
+export const reviewEndpoint = (wiring: Wiring<'workflow' | 'directory' | 'scheduler'>) =>
+  withLambdaContext((event: APIGatewayProxyEventV2) => serveReview(wiring, event));
 
-async function serveReview(wiring: Wiring<'workflow' | 'directory'>, event: APIGatewayProxyEventV2) {
+async function serveReview(wiring: Wiring<'workflow' | 'directory' | 'scheduler'>, event: APIGatewayProxyEventV2) {
   // Path parameters arrive decoded (API Gateway and the local gateway alike).
   const tenant = event.pathParameters?.tenant ?? '';
   const token = event.pathParameters?.token ?? '';

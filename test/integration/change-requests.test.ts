@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { startServiceNowStandin, type ServiceNowStandin } from '../support/servicenow-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { productionLine } from '../support/line.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
 
 let t: TestStack;
@@ -275,6 +276,75 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(audit.some((e: any) => e.action === 'promotion.change.void')).toBe(true);
     expect(sn.violations).toEqual([]);
   });
+
+  it("a promotion rejected by Stageline's own approvers after its request was opened cancels the request in ServiceNow, with a note naming the rejection", async () => {
+    const { u } = await changeControlledLine();
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'staging', targetEnvironment: 'production' } });
+    const waiting = await waitFor(t, u.viewer, p.body.id, ['AWAITING_APPROVAL', 'APPROVED', 'SCHEDULED', 'FAILED']);
+    expect(waiting.status).toBe('AWAITING_APPROVAL');
+    await until(
+      async () => !!(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.number,
+      'opened with the gates',
+    );
+    const [req] = sn.byCorrelation(p.body.id);
+    const rejected = await t.call('POST', `/api/v1/promotions/${p.body.id}/reject`, { token: u.approver, body: { reason: 'not before the audit' } });
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    expect(rejected.body.status).toBe('REJECTED');
+    await until(() => sn.byCorrelation(p.body.id)[0]!.state === '4', 'the request is cancelled');
+    expect(req!.notes.some((n) => n.includes('REJECTED') && n.includes('not before the audit'))).toBe(true);
+    await until(
+      async () => (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.closed === 'cancelled',
+      'recorded',
+    );
+    expect(sn.byCorrelation(p.body.id)).toHaveLength(1);
+    expect(sn.violations).toEqual([]);
+  });
+
+  it('a rollout (production with two targets in two waves) waits for its request as any promotion does: held, approved, rolled out, closed successful', async () => {
+    const { u, tenant } = await productionLine(t, {
+      bakeSeconds: 1,
+      targets: [
+        { name: 'canary', wave: 1 },
+        { name: 'us-east-1', wave: 2 },
+      ],
+    });
+    const rule = await t.call('PUT', '/api/v1/environments/production/change-control', {
+      token: u.admin,
+      body: { provider: 'servicenow', instanceUrl: sn.url, credentials: { basic: cred } },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(200);
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
+    const p = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const id = p.body.id as string;
+    await approveIfAsked(t, u, id, ['SCHEDULED', 'EXECUTING', 'COMPLETED', 'FAILED', 'REJECTED']);
+    const held = await waitFor(t, u.viewer, id, ['SCHEDULED', 'EXECUTING', 'COMPLETED', 'FAILED', 'REJECTED']);
+    // Held before the rollout starts: no wave started, no target changed.
+    expect(held.status).toBe('SCHEDULED');
+    expect(held.heldBy).toMatchObject({ change: { number: expect.stringMatching(/^CHG/) }, reason: expect.stringContaining('not approved yet') });
+    expect(held.rollout).toMatchObject({ phase: 'NOT_STARTED', waves: [] });
+    const [req] = sn.byCorrelation(id);
+    expect(req!.description).toContain(held.releaseDigest);
+    // Its schedule looks again (the clock moved past its next look): still held, the flow still parked.
+    const transitions = () => t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id }));
+    const parked = transitions();
+    t.stack.clock.advanceTo(Date.parse(held.heldBy.until) + 1000);
+    await until(async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.heldBy?.until !== held.heldBy.until, 'a look');
+    expect((await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status).toBe('SCHEDULED');
+    expect(transitions()).toBe(parked);
+
+    sn.approve(req!.number);
+    expect((await t.call('POST', `/api/v1/promotions/${id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED', 'ROLLED_BACK', 'REJECTED'], 60_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
+    expect(done.rollout.waves.map((w: any) => w.targets.map((x: any) => x.state))).toEqual([['DONE'], ['DONE']]);
+    await until(() => sn.byCorrelation(id)[0]!.state === '3', 'the request is closed');
+    const closed = sn.byCorrelation(id)[0]!;
+    expect(closed.close_code).toBe('successful');
+    expect(closed.notes.some((n) => n.includes('starts executing'))).toBe(true);
+    expect(sn.byCorrelation(id)).toHaveLength(1);
+    expect(sn.violations).toEqual([]);
+  }, 120_000);
 
   it('a promotion cancelled while it waits cancels its change request in ServiceNow, with a note', async () => {
     const { u } = await changeControlledLine();

@@ -403,7 +403,7 @@ describe('Slack button replies', () => {
   it("go back through the press's response_url only when it is on Slack's own host", async () => {
     const secret = 'deployment-secret-0123456789';
     const store = { listNotificationSettings: async () => [{ slack: { teamId: 'T0A' } }], getSlackLink: async () => null };
-    const app = { signingSecret: secret, depsOf: () => ({ store }) as unknown as With<'workflow' | 'directory'>, clock: () => new Date() };
+    const app = { signingSecret: secret, depsOf: () => ({ store }) as unknown as With<'workflow' | 'directory' | 'scheduler'>, clock: () => new Date() };
     const pressWith = async (responseUrl: string) => {
       const body = `payload=${encodeURIComponent(JSON.stringify({ team: { id: 'T0A' }, user: { id: 'U0X' }, actions: [{ action_id: 'approve', value: 'acme:prm_1' }], response_url: responseUrl }))}`;
       const ts = String(Math.floor(Date.now() / 1000));

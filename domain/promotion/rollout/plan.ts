@@ -11,6 +11,7 @@ import { ENGINE, moved } from '../aggregate.ts';
 import { LOCK_SECONDS, type Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
 import { soakHold } from '../run/soak-hold.ts';
+import { withChanges } from '../run/with-changes.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { analysisNames, measureTiming, missingTemplates, templateBook, type TemplateBook } from './analysis.ts';
 import { runsAsChild } from './wave-go.ts';
@@ -91,11 +92,24 @@ const flowWaves = (env: Environment, r: RolloutState, names: ReadonlyMap<number,
   });
 };
 
-/** Rollout: the freeze hold and the environment's monitors as any execution, the lease, EXECUTING with the wave plan. */
-export async function rolloutStartStep(deps: With<'alarms' | 'scheduler'>, tenant: string, id: string): Promise<{ next: Next; waves: FlowWave[] }> {
+/**
+ * Rollout: the freeze hold, the soak, the change request (change control's gate, as an ordinary execution waits for
+ * it: domain/promotion/run/change-hold.ts changeHold, loaded only for a change-controlled promotion) and the
+ * environment's monitors as any execution, the lease, EXECUTING with the wave plan.
+ */
+export async function rolloutStartStep(
+  deps: With<'alarms' | 'scheduler'> & Partial<With<'changes'>>,
+  tenant: string,
+  id: string,
+): Promise<{ next: Next; waves: FlowWave[] }> {
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return { ...held, waves: [] };
-  const read = await soakHold(deps, unfrozen);
+  const soaked = await soakHold(deps, unfrozen);
+  const read = soaked.changeControlled
+    ? await (await import('../run/change-hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
+    : soaked;
+  // Its request was rejected or cancelled in the tool: it ended REJECTED, nothing changed.
+  if (!read) return { next: 'done', waves: [] };
   await monitorCheck(deps, read);
   const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
   if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);

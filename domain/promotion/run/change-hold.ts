@@ -330,6 +330,14 @@ async function noteOnce(deps: With<'changes'>, p: Promotion, what: 'started' | '
   );
 }
 
+/** Why it ended, for the request's note: its error, or the rejection by Stageline's approvers and its reason. */
+const endedWhy = (p: Promotion) =>
+  p.error?.message
+    ? `: ${toolText(p.error.message, 500)}`
+    : p.status === 'REJECTED' && p.rejection
+      ? `: rejected by ${toolText(p.rejection.by, 100)}: ${toolText(p.rejection.reason, 500)}`
+      : '';
+
 /**
  * When the promotion has ended, its request is noted and closed: successful when it completed, unsuccessful when it
  * failed or was rolled back; a request of a promotion that never executed (cancelled, expired) is cancelled. Once
@@ -347,7 +355,7 @@ export async function closeChange(deps: With<'changes'>, tenant: string, id: str
   const text =
     outcome === 'successful'
       ? `Stageline: promotion ${p.id} completed: ${subjectLabel(p.subject)} runs in ${p.targetEnvironment} (digest ${p.releaseDigest}).`
-      : `Stageline: promotion ${p.id} ended ${p.status}${p.error?.message ? `: ${toolText(p.error.message, 500)}` : ''}.`;
+      : `Stageline: promotion ${p.id} ended ${p.status}${endedWhy(p)}.`;
   try {
     const tool = (await deps.changes.open(env.changeControl)) as ChangeProvider & { cancel?(ref: ChangeRef, text: string): Promise<void> };
     if (outcome === 'cancelled' && tool.cancel) await tool.cancel(refOf(r), text);

@@ -15,6 +15,7 @@ import { completeNow } from './complete.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { soakHold } from './soak-hold.ts';
 import { soakOfTarget } from './soak.ts';
+import { withChanges } from './with-changes.ts';
 import { monitorCheck } from '../rollout/monitor-watch.ts';
 import { notQueued, queueBehind } from './queue.ts';
 
@@ -207,10 +208,4 @@ export async function executeStep(
     return { next: patched(cur, deps.clock(), { result: ops.result }), action: 'promotion.execute', by: ENGINE, ops: ops.ops };
   });
   return { next: 'execute' };
-}
-
-/** The change tools, which a function running a change-controlled promotion's steps composes (promotion-step, schedule-fire). */
-function withChanges<D extends Partial<With<'changes'>>>(deps: D): D & With<'changes'> {
-  if (!deps.changes) throw new Error('a change-controlled promotion, and no change tools composed in this function');
-  return deps as D & With<'changes'>;
 }
