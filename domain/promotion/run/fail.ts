@@ -19,12 +19,12 @@ import { doraOps, finish, failureMetric } from './end.ts';
  * What the fail step answers the flow: `more` when a rollout's rollback put back one batch and changed targets remain
  * (MarkFailed runs again, its error the `Error`/`Cause` given here: the reason, kept as the first run told it).
  */
-export interface FailOutcome {
+export type FailOutcome = {
   next: Next;
   more: boolean;
   Error: string;
   Cause: string;
-}
+};
 
 export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, error: unknown): Promise<FailOutcome> {
   const out = await failOnce(deps, tenant, id, error);
