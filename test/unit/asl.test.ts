@@ -361,13 +361,15 @@ describe('promotion.asl.json', () => {
     const mark = promotion.States.MarkFailed!;
     // Its answer replaces the caught error: the next run gets the reason the first one told, and whether more remain.
     expect(mark.ResultPath).toBe('$.error');
-    expect(mark.ResultSelector).toEqual({ 'more.$': '$.Payload.more', 'Error.$': '$.Payload.Error', 'Cause.$': '$.Payload.Cause' });
+    expect(mark.ResultSelector).toEqual({ 'Payload.$': '$.Payload' });
     expect(mark.Parameters!.Payload!.step).toBe('fail');
     const more = promotion.States.PutBackMore!;
     expect(more.Type).toBe('Choice');
     const next = (v: Values) => (more.Choices as Rule[]).find((c) => holds(c, v))?.Next ?? more.Default;
-    expect(next({ '$.error.more': true })).toBe('MarkFailed');
-    expect(next({ '$.error.more': false })).toBe('Done');
+    expect(next({ '$.error.Payload.more': true })).toBe('MarkFailed');
+    expect(next({ '$.error.Payload.more': false })).toBe('Done');
+    // An answer without `more` (a one-target promotion's, or a function of the version before) ends the flow.
+    expect(next({})).toBe('Done');
     expect(promotion.States.Done!.Type).toBe('Succeed');
     // Every state that fails into MarkFailed gets there with the caught error under $.error (its first run's input).
     for (const [name, s] of Object.entries(promotion.States))

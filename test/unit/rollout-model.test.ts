@@ -391,7 +391,7 @@ class Flow {
       const out = await this.step('fail', { error });
       yield 'fail';
       if (out.more !== true) return;
-      error = out;
+      error = { Payload: out };
     }
   }
 }

@@ -17,7 +17,7 @@ import { doraOps, finish, failureMetric } from './end.ts';
 
 /**
  * What the fail step answers the flow: `more` when a rollout's rollback put back one batch and changed targets remain
- * (MarkFailed runs again, its error the `Error`/`Cause` given here: the reason, kept as the first run told it).
+ * (MarkFailed runs again, its error this answer as `{ Payload }`: the `Error`/`Cause` here, the reason as the first run told it).
  */
 export type FailOutcome = {
   next: Next;
@@ -26,7 +26,10 @@ export type FailOutcome = {
   Cause: string;
 };
 
-export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, error: unknown): Promise<FailOutcome> {
+export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, caught: unknown): Promise<FailOutcome> {
+  // A run after the first gets the answer of the one before it (the flow's MarkFailed keeps it as {Payload}): its reason.
+  const payload = caught && typeof caught === 'object' ? (caught as { Payload?: unknown }).Payload : undefined;
+  const error = payload && typeof payload === 'object' ? payload : caught;
   const out = await failOnce(deps, tenant, id, error);
   const message = out.reason ?? errorMessage(error);
   return { next: out.next, more: out.more ?? false, Error: out.more ? 'RollingBack' : 'Failed', Cause: JSON.stringify({ errorMessage: message }) };
