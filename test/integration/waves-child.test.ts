@@ -6,6 +6,7 @@ import { useTestStack } from '../support/stack.ts';
 import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { rollouts, states } from '../support/waves.ts';
 import { fleetFlowCounts } from '../../local/measure/fleet-model.ts';
+import { ROLLBACK_BATCH } from '../../domain/promotion/rollout/rollback.ts';
 
 /**
  * A fleet rollout: each wave of more than 25 immediate targets runs as a child execution of its own
@@ -115,8 +116,23 @@ describe('a fleet rollout: each wave its own execution (local Step Functions on 
     expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
     expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, '5xx > 1% on c-0181') })).status).toBe(202);
     const id = await promote(u);
+    // Each run of the flow's fail step (MarkFailed), and what was put back before it ran.
+    const fails: string[][] = [];
+    hooks.set(id, async (p) => {
+      if (p.step !== 'fail') return;
+      const items = await store().listRolloutTargets(tenant, id);
+      fails.push(items.filter((x) => x.state === 'ROLLED_BACK').map((x) => x.name));
+    });
     const { done } = await ended(tenant, u.viewer, id, 300_000);
+    hooks.delete(id);
     expect(done.status, JSON.stringify(done.error)).toBe('ROLLED_BACK');
+    // 210 changed targets, at most ROLLBACK_BATCH put back per run of the fail step: the flow runs it again until all are back,
+    // each run the next batch, newest wave first and, within a wave, the last target first.
+    const order = Array.from({ length: 210 }, (_, i) => ({ name: `c-${pad(i + 1)}`, wave: 1 + Math.floor(i / 30) }))
+      .sort((a, b) => b.wave - a.wave || b.name.localeCompare(a.name))
+      .map((x) => x.name);
+    expect(fails).toHaveLength(Math.ceil(210 / ROLLBACK_BATCH));
+    fails.forEach((back, i) => expect(back.sort(), `before run ${i + 1}`).toEqual(order.slice(0, i * ROLLBACK_BATCH).sort()));
     const waves = byWave(done);
     for (const w of [1, 2, 3, 4, 5, 6, 7]) expect(new Set(waves.get(w)), `wave ${w}`).toEqual(new Set(['ROLLED_BACK']));
     for (const w of [8, 9, 10]) expect(new Set(waves.get(w)), `wave ${w}`).toEqual(new Set(['PENDING']));

@@ -22,6 +22,7 @@ type State = {
   Resource?: string;
   Parameters?: { FunctionName?: string; Payload?: Record<string, unknown> };
   ResultPath?: string | null;
+  ResultSelector?: Record<string, string>;
   TimeoutSecondsPath?: string;
   TimeoutSeconds?: number;
   Choices?: { Variable: string; StringEquals?: string; Next: string }[];
@@ -284,7 +285,15 @@ describe('promotion.asl.json', () => {
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' },
     ]);
     expect(promotion.States.Bake!.Next).toBe('Verify');
-    expect(path(promotion, decided('execute', 300), {}, { Bake: 'MonitorAlarm' })).toEqual(['Decide', 'Route', 'ExecuteThenBake', 'Bake', 'MarkFailed']);
+    expect(path(promotion, decided('execute', 300), {}, { Bake: 'MonitorAlarm' })).toEqual([
+      'Decide',
+      'Route',
+      'ExecuteThenBake',
+      'Bake',
+      'MarkFailed',
+      'PutBackMore',
+      'Done',
+    ]);
     expect(path(promotion, decided('execute', 300), {}, { Bake: 'States.Timeout' })).toEqual(['Decide', 'Route', 'ExecuteThenBake', 'Bake', 'Verify']);
     for (const [name, s] of waits.filter(([n]) => n !== 'Bake')) {
       expect(s.Parameters!.Payload!['taskToken.$'], name).toBe('$$.Task.Token');
@@ -344,8 +353,27 @@ describe('promotion.asl.json', () => {
     for (const name of ['Execute', 'ExecuteThenBake', 'Verify']) {
       expect(promotion.States[name]!.Catch!.at(-1)).toEqual({ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'MarkFailed' });
     }
-    expect(promotion.States.MarkFailed!.End).toBe(true);
+    expect(promotion.States.MarkFailed!.Next).toBe('PutBackMore');
     expect(promotion.States.Expire!.End).toBe(true);
+  });
+
+  it('runs MarkFailed again while a rollout’s rollback has changed targets left (a batch per run), the reason it answered carried as $.error', () => {
+    const mark = promotion.States.MarkFailed!;
+    // Its answer replaces the caught error: the next run gets the reason the first one told, and whether more remain.
+    expect(mark.ResultPath).toBe('$.error');
+    expect(mark.ResultSelector).toEqual({ 'Payload.$': '$.Payload' });
+    expect(mark.Parameters!.Payload!.step).toBe('fail');
+    const more = promotion.States.PutBackMore!;
+    expect(more.Type).toBe('Choice');
+    const next = (v: Values) => (more.Choices as Rule[]).find((c) => holds(c, v))?.Next ?? more.Default;
+    expect(next({ '$.error.Payload.more': true })).toBe('MarkFailed');
+    expect(next({ '$.error.Payload.more': false })).toBe('Done');
+    // An answer without `more` (a one-target promotion's, or a function of the version before) ends the flow.
+    expect(next({})).toBe('Done');
+    expect(promotion.States.Done!.Type).toBe('Succeed');
+    // Every state that fails into MarkFailed gets there with the caught error under $.error (its first run's input).
+    for (const [name, s] of Object.entries(promotion.States))
+      for (const c of s.Catch ?? []) if (c.Next === 'MarkFailed') expect(c.ResultPath, name).toBe('$.error');
   });
 });
 
@@ -417,7 +445,14 @@ describe('a rollback through promotion.asl.json (a promotion record with `rollba
     // Re-run while held (a restarted local stack): the record is SCHEDULED, the gates say await-go, and it waits again.
     expect(path(promotion, decided('await-go', 0), go)).toEqual(['Decide', 'Route', 'AwaitGo', 'Route', 'Execute']);
     // Any other error of execute fails the rollback like a promotion.
-    expect(path(promotion, decided('execute', 0), go, { Execute: 'PromotionFailed' })).toEqual(['Decide', 'Route', 'Execute', 'MarkFailed']);
+    expect(path(promotion, decided('execute', 0), go, { Execute: 'PromotionFailed' })).toEqual([
+      'Decide',
+      'Route',
+      'Execute',
+      'MarkFailed',
+      'PutBackMore',
+      'Done',
+    ]);
     for (const n of ['Execute', 'ExecuteThenBake'])
       expect(promotion.States[n]!.Catch![0]).toEqual({ ErrorEquals: ['Frozen'], ResultPath: '$.error', Next: 'AwaitGo' });
   });
@@ -448,6 +483,8 @@ describe('a rollback through promotion.asl.json (a promotion record with `rollba
       'Execute',
       'AwaitMerge',
       'MarkFailed',
+      'PutBackMore',
+      'Done',
     ]);
     expect(path(promotion, decided('execute', 0), merged, { Execute: 'AwaitingMerge', AwaitMerge: 'Cancelled' })).toEqual([
       'Decide',

@@ -383,11 +383,16 @@ class Flow {
     }
   }
 
-  /** MarkFailed, with the error as the flow's Catch hands it over. */
+  /** MarkFailed, with the error as the flow's Catch hands it over; PutBackMore runs it again (its answer as the error) while a batch remains. */
   private async *fail(e: unknown): AsyncGenerator<string, void> {
     const err = e as Error;
-    await this.step('fail', { error: { Error: err.name, Cause: JSON.stringify({ errorMessage: err.message }) } });
-    yield 'fail';
+    let error: unknown = { Error: err.name, Cause: JSON.stringify({ errorMessage: err.message }) };
+    for (;;) {
+      const out = await this.step('fail', { error });
+      yield 'fail';
+      if (out.more !== true) return;
+      error = { Payload: out };
+    }
   }
 }
 

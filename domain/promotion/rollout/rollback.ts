@@ -11,6 +11,9 @@ import { promotionEvent, writePromotion } from '../write.ts';
 import { decideToStop } from './stop.ts';
 import { doraOps } from '../run/end.ts';
 
+/** The most targets one run of the fail step puts back (each its own transaction, and its git or registry call): well inside a Lambda's 15 minutes. */
+export const ROLLBACK_BATCH = 200;
+
 /**
  * How a rollout through targets ends when it goes wrong (a confirmation that did not come in time, a
  * monitor in ALARM while a wave bakes, any failed step): every target already changed is put back to
@@ -18,17 +21,30 @@ import { doraOps } from '../run/end.ts';
  * deployment record); then the promotion ends ROLLED_BACK (FAILED when no target had changed) with
  * the targets named in its event (`promotion.rolled_back` to webhooks). Idempotent: a target already
  * put back is skipped, a finished promotion is left alone.
+ *
+ * In batches: one run puts back at most {@link ROLLBACK_BATCH} targets (newest wave first, and within a wave
+ * the last target first) and answers `more` while changed targets remain, with the reason to carry to the next
+ * run (the flow's MarkFailed runs again: statemachines/promotion.asl.json). The targets' own state is the
+ * cursor: what is ROLLED_BACK is done, so a run that is repeated (a retry, a lost answer) puts nothing back twice.
+ * The run that finds no more than a batch left puts those back and ends the promotion.
  */
-export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, p: Promotion, raw: string): Promise<void> {
+export async function rollBackRollout(
+  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
+  p: Promotion,
+  raw: string,
+): Promise<{ more: boolean; reason: string }> {
   // The decision to stop first, on the promotion: a step that would start a wave or change a target and read the
   // promotion before this write loses its own (conditioned on the version it read), so every target changed is
   // one the list below names, and none changes after it.
-  await decideToStop(deps, p, stopReason(raw, await deps.store.listRolloutTargets(p.tenant, p.id)));
+  // (A later batch's promotion has decided already: the decision is written once.)
+  if (!p.rollout?.stopping) await decideToStop(deps, p, stopReason(raw, await deps.store.listRolloutTargets(p.tenant, p.id)));
   const items = await deps.store.listRolloutTargets(p.tenant, p.id);
   const message = stopReason(raw, items);
-  const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort((a, b) => b.wave - a.wave || a.name.localeCompare(b.name));
+  const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort(newestFirst);
+  const more = changed.length > ROLLBACK_BATCH;
+  const batch = changed.slice(0, ROLLBACK_BATCH);
   const now = deps.clock().toISOString();
-  for (const t of changed) {
+  for (const t of batch) {
     // A target still measuring (or polled) when the rollout stopped may write its item once more in flight: on a lost
     // race the target is read again and put back from what it is now (one already put back is left as it is).
     let cur = t;
@@ -42,14 +58,16 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
       }
     });
   }
-  const back = [...items.filter((t) => t.state === 'ROLLED_BACK'), ...changed].sort((a, b) => b.wave - a.wave);
-  const rolledBack = [...items.filter((t) => t.state === 'ROLLED_BACK').map((t) => t.name), ...changed.map((t) => t.name)];
+  if (more) return { more, reason: message };
+  // Every changed target is back (this run's and the earlier runs'), named newest wave first.
+  const back = [...items.filter((t) => t.state === 'ROLLED_BACK'), ...changed].sort(newestFirst);
+  const rolledBack = back.map((t) => t.name);
   const waves = [...new Set(back.map((t) => t.wave))];
   const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
   // Its config heads put back run the environment's head: the environment's item stops naming their targets (one write for all).
   const unlist = writesConfigHeads(p) && rolledBack.length ? [{ kind: 'ownHeadsBack' as const, environment: p.targetEnvironment, targets: rolledBack }] : [];
   const why = rolledBack.length
-    ? `${message}; targets rolled back in reverse wave order: ${changed.map((t) => `${t.name} (wave ${t.wave})`).join(', ') || rolledBack.join(', ')}`
+    ? `${message}; targets rolled back in reverse wave order: ${back.map((t) => `${t.name} (wave ${t.wave})`).join(', ')}`
     : `${message}; no target had changed`;
   await writePromotion(deps, p.tenant, p.id, async (cur) => {
     if (cur.status !== 'EXECUTING') return null;
@@ -85,7 +103,11 @@ export async function rollBackRollout(deps: With<'git' | 'registry' | 'scheduler
   });
   await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
   await wakeQueued(deps, p.tenant, p.targetEnvironment);
+  return { more: false, reason: message };
 }
+
+/** The order targets are put back in: newest wave first, and within a wave in reverse order of their names. */
+const newestFirst = (a: RolloutTarget, b: RolloutTarget) => b.wave - a.wave || b.name.localeCompare(a.name);
 
 /** Whether a promotion's rollout writes config heads (a config release, or a bundle with a configuration). */
 const writesConfigHeads = (p: Promotion) => p.subject.type === 'config' || (p.subject.type === 'bundle' && !!p.subject.config);

@@ -15,7 +15,32 @@ import { doraOps, finish, failureMetric } from './end.ts';
  * commit, every changed target of a rollout), then the record ends.
  */
 
-export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, error: unknown): Promise<{ next: Next }> {
+/**
+ * What the fail step answers the flow: `more` when a rollout's rollback put back one batch and changed targets remain
+ * (MarkFailed runs again, its error this answer as `{ Payload }`: the `Error`/`Cause` here, the reason as the first run told it).
+ */
+export type FailOutcome = {
+  next: Next;
+  more: boolean;
+  Error: string;
+  Cause: string;
+};
+
+export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, caught: unknown): Promise<FailOutcome> {
+  // A run after the first gets the answer of the one before it (the flow's MarkFailed keeps it as {Payload}): its reason.
+  const payload = caught && typeof caught === 'object' ? (caught as { Payload?: unknown }).Payload : undefined;
+  const error = payload && typeof payload === 'object' ? payload : caught;
+  const out = await failOnce(deps, tenant, id, error);
+  const message = out.reason ?? errorMessage(error);
+  return { next: out.next, more: out.more ?? false, Error: out.more ? 'RollingBack' : 'Failed', Cause: JSON.stringify({ errorMessage: message }) };
+}
+
+async function failOnce(
+  deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
+  tenant: string,
+  id: string,
+  error: unknown,
+): Promise<{ next: Next; more?: boolean; reason?: string }> {
   const p = await loadPromotion(deps, tenant, id);
   const message = errorMessage(error);
   if (isTerminal(p.status)) return { next: 'done' };
@@ -63,10 +88,10 @@ export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'wo
     );
     return { next: 'done' };
   }
-  // A rollout through targets: every changed target back, in reverse wave order (waves-rollback.ts).
+  // A rollout through targets: every changed target back, in reverse wave order, a batch per run (rollout/rollback.ts).
   if (p.rollout) {
-    await rollBackRollout(deps, p, message);
-    return { next: 'done' };
+    const { more, reason } = await rollBackRollout(deps, p, message);
+    return { next: 'done', more, reason };
   }
   if (!p.result) {
     await finish(deps, p, 'FAILED', 'FAILED', [], { code: 'EXECUTION_FAILED', message });

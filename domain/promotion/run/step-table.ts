@@ -65,6 +65,7 @@ export const STEPS = {
   bake: { waitsForToken: true, run: (d, i) => bakeStep(d, i.tenant, i.promotionId, i.taskToken) },
   verify: { waitsForToken: false, run: (d, i) => verifyStep(d, i.tenant, i.promotionId) },
   expire: { waitsForToken: false, run: async (d, i) => (await import('./fail.ts')).expireStep(d, i.tenant, i.promotionId) },
+  /** the flow's failure: what changed put back; a rollout's rollback a batch per run, `more` while changed targets remain (MarkFailed runs again) */
   fail: { waitsForToken: false, run: async (d, i) => (await import('./fail.ts')).failStep(d, i.tenant, i.promotionId, i.error) },
   // A rollout through an environment's targets (domain/promotion/rollout/): start, per wave, per target, end.
   /** the freeze hold, the monitors, the lease, EXECUTING with the wave plan; returns the waves for the Waves map */
@@ -118,7 +119,8 @@ export async function runStep(deps: StepDeps, input: StepInput & { step: StepNam
   const step: Step = STEPS[input.step];
   const taskToken = step.waitsForToken ? z.string().check(z.minLength(1)).parse(input.taskToken) : (input.taskToken ?? '');
   const out = await step.run(deps, { ...input, taskToken });
-  if (MAY_END.has(input.step)) await closeIfChangeControlled(deps, input);
+  // A rollback with more batches to run has not ended the promotion yet.
+  if (MAY_END.has(input.step) && out.more !== true) await closeIfChangeControlled(deps, input);
   return out;
 }
 

@@ -48,7 +48,9 @@ export async function sweepPromotion(deps: With<'git' | 'registry' | 'scheduler'
           ? Number(await deps.workflow.sendTaskFailure(p.taskToken, 'Swept', asked))
           : 0;
       if (answered) return { swept: true, status: p.status, reason: `${asked}; its flow was asked to end it` };
-      await failStep(deps, tenant, id, { message: reason });
+      // Its flow is gone: a rollout's rollback runs here, batch after batch (each its reason carried to the next), to the end.
+      let error: unknown = { message: reason };
+      for (let out = await failStep(deps, tenant, id, error); out.more; out = await failStep(deps, tenant, id, error)) error = out;
       break;
     }
     case 'VALIDATING':
