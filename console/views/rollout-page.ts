@@ -93,6 +93,14 @@ async function namesMatching(env: string, f: Filter): Promise<Set<string>> {
   return names;
 }
 
+/** Where a page of the server's starts: its wave, its cursor in the wave, the rows shown before it. */
+interface Step {
+  wave?: number;
+  cursor?: string;
+  before: number;
+}
+const START: Step = { before: 0 };
+
 /**
  * The page of targets to show for `filter`, and the moves to the next and previous page. Reads again when the
  * promotion changes (the promotion page polls it), staying on the page it is on.
@@ -101,15 +109,18 @@ export function useRolloutPage(p: any, filter: Filter) {
   const r = p.rollout;
   const server = paged(r);
   const [offset, setOffset] = useState(0);
-  /** server paging: the cursors of the pages before this one, and this one's */
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  /**
+   * server paging (GET …/rollout answers one wave a page at a time): where each page shown so far starts — its wave, its
+   * cursor in that wave, and how many rows came before it — the last one this page's
+   */
+  const [cursors, setCursors] = useState<Step[]>([START]);
   const [names, setNames] = useState<Set<string> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [served, setServed] = useState<{ key: string; page: any } | null>(null);
   const key = JSON.stringify(filter);
   useEffect(() => {
     setOffset(0);
-    setCursors([undefined]);
+    setCursors([START]);
     setError(null);
     setNames(null);
     if (!filter.name && !filter.label) return;
@@ -125,16 +136,22 @@ export function useRolloutPage(p: any, filter: Filter) {
   const byName = !!(filter.name || filter.label);
   const keep = (t: any, wave: number) =>
     (!filter.state || t.state === filter.state) && (!filter.wave || String(wave) === filter.wave) && (!byName || !!names?.has(t.name));
-  const cursor = cursors[cursors.length - 1];
+  const step = cursors[cursors.length - 1]!;
+  // The waves a page may come from: the one asked for, or each wave with a target in the state asked for (by the detail's counts).
+  const waves: number[] = (r?.waves ?? [])
+    .filter((w: any) => (!filter.wave || String(w.wave) === filter.wave) && (!filter.state || countsOfFiltered(w, filter.state) > 0))
+    .map((w: any) => w.wave);
+  const waveOf = (st: Step) => st.wave ?? waves[0] ?? (filter.wave ? Number(filter.wave) : 1);
+  const cursor = `${waveOf(step)}:${step.cursor ?? ''}`;
   useEffect(() => {
     if (!server) return;
     let live = true;
-    const params = new URLSearchParams({ limit: String(PAGE) });
-    if (filter.wave) params.set('wave', filter.wave);
+    // Narrowed by name or label (known here, not to the server): the whole wave in one page (at most 1,000), narrowed here.
+    const params = new URLSearchParams({ limit: String(byName ? 1000 : PAGE), wave: String(waveOf(step)) });
     if (filter.state) params.set('state', filter.state);
-    if (cursor) params.set('cursor', cursor);
+    if (step.cursor) params.set('cursor', step.cursor);
     api('GET', `api/v1/promotions/${q(p.id)}/rollout?${params}`).then(
-      (page) => live && setServed({ key: `${key}|${cursor ?? ''}`, page }),
+      (page) => live && setServed({ key: `${key}|${cursor}`, page }),
       (e) => live && setError((e as ApiError).message),
     );
     return () => {
@@ -144,23 +161,38 @@ export function useRolloutPage(p: any, filter: Filter) {
   const page: PageOf | null = useMemo(() => {
     if (byName && !names) return null;
     if (!server) return windowOf(r, keep, offset);
-    if (!served || served.key !== `${key}|${cursor ?? ''}`) return null;
-    const rows = served.page.waves.flatMap((w: any) => (w.targets ?? []).filter((t: any) => keep(t, w.wave)).map((t: any) => ({ w, t })));
-    const before = (cursors.length - 1) * PAGE;
-    const matching = byName ? null : served.page.waves.reduce((n: number, w: any) => n + countsOfFiltered(w, filter.state), 0);
+    if (!served || served.key !== `${key}|${cursor}`) return null;
+    // One wave's page: its rows, the wave's count and counts per state beside them.
+    const w = { wave: served.page.wave, count: served.page.count, states: served.page.states };
+    const all = (served.page.targets ?? []).filter((t: any) => keep(t, w.wave)).map((t: any) => ({ w, t }));
+    const rows = byName ? all.slice(0, PAGE) : all;
+    const before = step.before;
+    const matching = byName
+      ? filter.wave && typeof served.page.nextCursor !== 'string'
+        ? all.length
+        : null
+      : (r.waves as any[]).filter((x) => !filter.wave || String(x.wave) === filter.wave).reduce((n, x) => n + countsOfFiltered(x, filter.state), 0);
+    const later = waves.indexOf(w.wave) >= 0 && waves.indexOf(w.wave) < waves.length - 1;
     return {
       waves: group(rows),
       from: rows.length ? before + 1 : 0,
       to: before + rows.length,
       matching,
       hasPrev: cursors.length > 1,
-      hasNext: typeof served.page.nextCursor === 'string',
+      hasNext: typeof served.page.nextCursor === 'string' || later,
     };
   }, [r, server, served, names, offset, key, cursor]);
   const next = () => {
     if (!page?.hasNext) return;
-    if (server) setCursors((c) => [...c, served!.page.nextCursor]);
-    else setOffset(page.from - 1 + PAGE);
+    if (server) {
+      const at = served!.page;
+      // The rest of this wave, or the next wave from its start.
+      const onward: Step =
+        typeof at.nextCursor === 'string'
+          ? { wave: at.wave, cursor: at.nextCursor, before: page.to }
+          : { wave: waves[waves.indexOf(at.wave) + 1], before: page.to };
+      setCursors((c) => [...c, onward]);
+    } else setOffset(page.from - 1 + PAGE);
   };
   const prev = () => {
     if (!page?.hasPrev) return;

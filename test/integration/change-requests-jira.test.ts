@@ -26,7 +26,7 @@ afterAll(async () => {
 type Users = Awaited<ReturnType<TestStack['users']>>;
 const url = '/api/v1/environments/production/change-control';
 
-async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
+async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`${what}: never, within ${ms} ms`);
@@ -154,7 +154,7 @@ describe('change requests in Jira Service Management: a production promotion wai
 
     // The window opens: it executes, noted (internal comments) and closed (transition Completed).
     t.stack.clock.advanceTo(now + 3600_000 + 1000);
-    const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 30_000);
+    const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 90_000);
     expect(done.status).toBe('COMPLETED');
     await until(() => req.status === 'Completed', 'the request is closed');
     expect(req.resolution).toBe('Done');
@@ -179,7 +179,7 @@ describe('change requests in Jira Service Management: a production promotion wai
     const req = requestOf(held.id)[0]!;
     jira.decline(req.key, 'Overlaps the quarter-end freeze agreed by the CAB');
     expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
-    const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
+    const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 90_000);
     expect(ended.status).toBe('REJECTED');
     expect(ended.rejection.reason).toContain(`${req.key} was declined`);
     expect(ended.rejection.reason).toContain('Overlaps the quarter-end freeze agreed by the CAB');
@@ -197,7 +197,7 @@ describe('change requests in Jira Service Management: a production promotion wai
     const req = requestOf(held.id)[0]!;
     jira.cancel(req.key, 'Moved to next week');
     expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
-    const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
+    const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 90_000);
     expect(ended.status).toBe('REJECTED');
     expect(ended.rejection.reason).toContain(`${req.key} was cancelled: Moved to next week`);
     expect(jira.violations).toEqual([]);

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 type Users = Awaited<ReturnType<TestStack['users']>>;
 
-async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
+async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`${what}: never, within ${ms} ms`);
@@ -156,7 +156,7 @@ describe('change requests: a promotion into a change-controlled environment wait
 
     // The window opens: it executes, noted and closed.
     t.stack.clock.advanceTo(now + 3600_000 + 1000);
-    const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 30_000);
+    const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 90_000);
     expect(done.status).toBe('COMPLETED');
     await until(() => sn.byCorrelation(held.id)[0]!.state === '3', 'the request is closed');
     const closed = sn.byCorrelation(held.id)[0]!;
@@ -181,7 +181,7 @@ describe('change requests: a promotion into a change-controlled environment wait
     const [req] = sn.byCorrelation(held.id);
     sn.reject(req!.number, 'Overlaps the quarter-end freeze agreed by the CAB');
     expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
-    const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 30_000);
+    const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 90_000);
     expect(ended.status).toBe('REJECTED');
     expect(ended.rejection.reason).toContain('Overlaps the quarter-end freeze agreed by the CAB');
     expect(ended.rejection.reason).toContain(req!.number);
