@@ -18,7 +18,7 @@ export const GENERATED = join(ROOT, 'functions', 'dashboard', 'assets.generated.
  * since the settings of who may do what where (role bindings, the SCIM token, rights per environment: about 4 KiB);
  * 72 KiB since the identity provider, its group mapping and the company email sign-in (about 3.8 KiB).
  */
-export const BUDGET_GZIP_BYTES = 72 * 1024;
+export const BUDGET_GZIP_BYTES = 80 * 1024;
 /**
  * The page-weight budget per view (docs/guide/14-dashboard.md), which `npm run bench` measures in
  * Chromium against the demo tenant (bench/console-weight.ts) and fails on. First load, cold cache:
