@@ -40,11 +40,16 @@ export async function rolloutTargetLines(id: string, p: PromotionDetail, asked: 
   const paged = 'nextCursor' in r || waves.some((w) => waveCounts(w).total > w.targets.length);
   if (paged) {
     const params = new URLSearchParams({ limit: String(asked.limit) });
-    if (asked.wave) params.set('wave', String(asked.wave));
+    params.set('wave', String(asked.wave ?? waves[0]?.wave ?? 1));
     if (state) params.set('state', state);
     if (asked.cursor) params.set('cursor', asked.cursor);
-    const page = await api<{ waves: typeof waves; nextCursor?: string }>('GET', `/api/v1/promotions/${q(id)}/rollout?${params}`);
-    const lines = page.waves.flatMap((w) => w.targets.filter((t) => keep(t, w.wave)).map((t) => line(w, t)));
+    // One wave a page (the wave asked for, else the rollout's current one), its rows at the top level.
+    const page = await api<{ wave: number; targets: (typeof waves)[number]['targets']; nextCursor?: string }>(
+      'GET',
+      `/api/v1/promotions/${q(id)}/rollout?${params}`,
+    );
+    const w = waves.find((x) => x.wave === page.wave) ?? { wave: page.wave, bakeSeconds: 0 };
+    const lines = (page.targets ?? []).filter((t) => keep(t, page.wave)).map((t) => line(w, t));
     return [...(lines.length ? lines : ['no target on this page matches']), ...(page.nextCursor ? [more(page.nextCursor)] : [])];
   }
   const from =
