@@ -38,20 +38,7 @@ export async function rolloutTargetLines(id: string, p: PromotionDetail, asked: 
     `next page: stageline promotions show ${id} --targets${state ? ` --state ${state.toLowerCase().replace(/_/g, '-')}` : ''}${asked.wave ? ` --wave ${asked.wave}` : ''}${asked.name ? ` --name '${asked.name}'` : ''} --limit ${asked.limit} --cursor ${cursor}`;
   const waves = r.waves as (PromotionDetail['rollout'] & object)['waves'];
   const paged = 'nextCursor' in r || waves.some((w) => waveCounts(w).total > w.targets.length);
-  if (paged) {
-    const params = new URLSearchParams({ limit: String(asked.limit) });
-    params.set('wave', String(asked.wave ?? waves[0]?.wave ?? 1));
-    if (state) params.set('state', state);
-    if (asked.cursor) params.set('cursor', asked.cursor);
-    // One wave a page (the wave asked for, else the rollout's current one), its rows at the top level.
-    const page = await api<{ wave: number; targets: (typeof waves)[number]['targets']; nextCursor?: string }>(
-      'GET',
-      `/api/v1/promotions/${q(id)}/rollout?${params}`,
-    );
-    const w = waves.find((x) => x.wave === page.wave) ?? { wave: page.wave, bakeSeconds: 0 };
-    const lines = (page.targets ?? []).filter((t) => keep(t, page.wave)).map((t) => line(w, t));
-    return [...(lines.length ? lines : ['no target on this page matches']), ...(page.nextCursor ? [more(page.nextCursor)] : [])];
-  }
+  if (paged) return pagedLines(id, waves, state, asked, keep, line, more);
   const from =
     asked.cursor === undefined ? 0 : /^\d{1,6}$/.test(asked.cursor) ? Number(asked.cursor) : fail('--cursor must be the one the previous page printed', 2);
   const all = waves.flatMap((w) => w.targets.filter((t) => keep(t, w.wave)).map((t) => line(w, t)));
@@ -62,6 +49,50 @@ export async function rolloutTargetLines(id: string, p: PromotionDetail, asked: 
     all.length ? `targets ${page.length ? from + 1 : 0}–${to} of ${all.length}${state || asked.wave || asked.name ? ' matching' : ''}` : 'no target matches',
     ...(to < all.length ? [more(String(to))] : []),
   ];
+}
+
+type Waves = (PromotionDetail['rollout'] & object)['waves'];
+type Row = Waves[number]['targets'][number];
+
+/**
+ * A paged rollout (GET …/promotions/{id}/rollout serves one wave a page): the waves that hold a matching target (by
+ * the detail's counts per wave and state), walked in order from the one the cursor names, until the page is full. The
+ * CLI's cursor is `<wave>` or `<wave>~<the server's cursor in that wave>`.
+ */
+async function pagedLines(
+  id: string,
+  waves: Waves,
+  state: string | undefined,
+  asked: TargetsAsked,
+  keep: (t: Row, wave: number) => boolean,
+  line: (w: { wave: number; bakeSeconds: number }, t: Row) => string,
+  more: (cursor: string) => string,
+): Promise<string[]> {
+  const matchingIn = (w: Waves[number]) => (state ? (waveCounts(w).states[state] ?? 0) : waveCounts(w).total);
+  const walk = waves.filter((w) => (asked.wave ? w.wave === asked.wave : matchingIn(w) > 0));
+  const c = asked.cursor === undefined ? null : /^([0-9]{1,5})(?:~([A-Za-z0-9_-]{1,512}))?$/.exec(asked.cursor);
+  if (asked.cursor !== undefined && !c) fail('--cursor must be the one the previous page printed', 2);
+  let at = c ? walk.findIndex((w) => w.wave === Number(c[1])) : 0;
+  if (at < 0) fail('--cursor must be the one the previous page printed', 2);
+  let cursor = c?.[2];
+  const lines: string[] = [];
+  let next: string | undefined;
+  for (; at < walk.length && lines.length < asked.limit; at++, cursor = undefined) {
+    const w = walk[at]!;
+    const params = new URLSearchParams({ wave: String(w.wave), limit: String(asked.limit - lines.length) });
+    if (state) params.set('state', state);
+    if (cursor) params.set('cursor', cursor);
+    const page = await api<{ targets?: Row[]; nextCursor?: string }>('GET', `/api/v1/promotions/${q(id)}/rollout?${params}`);
+    lines.push(...(page.targets ?? []).filter((t) => keep(t, w.wave)).map((t) => line(w, t)));
+    if (page.nextCursor) {
+      next = `${w.wave}~${page.nextCursor}`;
+      break;
+    }
+  }
+  if (!next && at < walk.length) next = String(walk[at]!.wave);
+  const total = walk.reduce((n, w) => n + matchingIn(w), 0);
+  const said = asked.name ? `${lines.length} shown` : `${lines.length} shown of ${total}${state || asked.wave ? ' matching' : ''}`;
+  return [...(lines.length ? lines : ['no target matches']), `targets: ${said}`, ...(next ? [more(next)] : [])];
 }
 
 /** The options of a page of a rollout's targets (`promotions show --targets …`). */
