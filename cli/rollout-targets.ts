@@ -57,7 +57,8 @@ type Row = Waves[number]['targets'][number];
 /**
  * A paged rollout (GET …/promotions/{id}/rollout serves one wave a page): the waves that hold a matching target (by
  * the detail's counts per wave and state), walked in order from the one the cursor names, until the page is full. The
- * CLI's cursor is `<wave>` or `<wave>~<the server's cursor in that wave>`.
+ * CLI's cursor is `<position>.<wave>` or `<position>.<wave>~<the server's cursor in that wave>`; the position (how many
+ * matching targets came before) only numbers the lines said.
  */
 async function pagedLines(
   id: string,
@@ -70,11 +71,12 @@ async function pagedLines(
 ): Promise<string[]> {
   const matchingIn = (w: Waves[number]) => (state ? (waveCounts(w).states[state] ?? 0) : waveCounts(w).total);
   const walk = waves.filter((w) => (asked.wave ? w.wave === asked.wave : matchingIn(w) > 0));
-  const c = asked.cursor === undefined ? null : /^([0-9]{1,5})(?:~([A-Za-z0-9_-]{1,512}))?$/.exec(asked.cursor);
+  const c = asked.cursor === undefined ? null : /^([0-9]{1,6})\.([0-9]{1,5})(?:~([A-Za-z0-9_-]{1,512}))?$/.exec(asked.cursor);
   if (asked.cursor !== undefined && !c) fail('--cursor must be the one the previous page printed', 2);
-  let at = c ? walk.findIndex((w) => w.wave === Number(c[1])) : 0;
+  let at = c ? walk.findIndex((w) => w.wave === Number(c[2])) : 0;
   if (at < 0) fail('--cursor must be the one the previous page printed', 2);
-  let cursor = c?.[2];
+  let cursor = c?.[3];
+  const from = c ? Number(c[1]) : 0;
   const lines: string[] = [];
   let next: string | undefined;
   for (; at < walk.length && lines.length < asked.limit; at++, cursor = undefined) {
@@ -85,14 +87,16 @@ async function pagedLines(
     const page = await api<{ targets?: Row[]; nextCursor?: string }>('GET', `/api/v1/promotions/${q(id)}/rollout?${params}`);
     lines.push(...(page.targets ?? []).filter((t) => keep(t, w.wave)).map((t) => line(w, t)));
     if (page.nextCursor) {
-      next = `${w.wave}~${page.nextCursor}`;
+      next = `${from + lines.length}.${w.wave}~${page.nextCursor}`;
       break;
     }
   }
-  if (!next && at < walk.length) next = String(walk[at]!.wave);
+  if (!next && at < walk.length) next = `${from + lines.length}.${walk[at]!.wave}`;
   const total = walk.reduce((n, w) => n + matchingIn(w), 0);
-  const said = asked.name ? `${lines.length} shown` : `${lines.length} shown of ${total}${state || asked.wave ? ' matching' : ''}`;
-  return [...(lines.length ? lines : ['no target matches']), `targets: ${said}`, ...(next ? [more(next)] : [])];
+  if (!lines.length) return ['no target matches', ...(next ? [more(next)] : [])];
+  const span = `targets ${from + 1}–${from + lines.length}`;
+  const said = asked.name ? `${span} matching` : `${span} of ${total}${state || asked.wave ? ' matching' : ''}`;
+  return [...lines, said, ...(next ? [more(next)] : [])];
 }
 
 /** The options of a page of a rollout's targets (`promotions show --targets …`). */

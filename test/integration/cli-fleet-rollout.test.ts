@@ -43,19 +43,20 @@ describe('CLI: a rollout through 1,000 targets (issue 67)', () => {
     expect(first).toHaveLength(52);
     expect(first[0]).toBe('wave 3  cell-00201 pending');
     expect(first[49]).toBe('wave 3  cell-00250 pending');
-    expect(first[50]).toBe('targets: 50 shown of 800 matching');
+    expect(first[50]).toBe('targets 1–50 of 800 matching');
     const cursor = /--cursor (\S+)$/.exec(first[51]!)?.[1];
     expect(first[51]).toBe(`next page: stageline promotions show ${id} --targets --state pending --limit 50 --cursor ${cursor}`);
     const second = (await cli(u.viewer, 'promotions', 'show', id, '--targets', '--state', 'pending', '--cursor', cursor!)).stdout.trimEnd().split('\n');
     expect(second[0]).toBe('wave 3  cell-00251 pending');
     expect(second[49]).toBe('wave 3  cell-00300 pending');
+    expect(second[50]).toBe('targets 51–100 of 800 matching');
     // A page that crosses a wave's end goes on into the next wave.
     const crossing = (await cli(u.viewer, 'promotions', 'show', id, '--targets', '--state', 'pending', '--limit', '120')).stdout.trimEnd().split('\n');
     expect(crossing[99]).toBe('wave 3  cell-00300 pending');
     expect(crossing[100]).toBe('wave 4  cell-00301 pending');
-    expect(crossing[120]).toBe('targets: 120 shown of 800 matching');
+    expect(crossing[120]).toBe('targets 1–120 of 800 matching');
     const named = (await cli(u.viewer, 'status', id, '--targets', '--name', 'cell-0019*', '--wave', '2', '--limit', '100')).stdout.trimEnd().split('\n');
-    expect(named).toEqual([...Array.from({ length: 10 }, (_, i) => `wave 2  cell-0019${i} done`), 'targets: 10 shown']);
+    expect(named).toEqual([...Array.from({ length: 10 }, (_, i) => `wave 2  cell-0019${i} done`), 'targets 1–10 matching']);
     const badCursor = await outcome(cli(u.viewer, 'promotions', 'show', id, '--targets', '--cursor', 'x y'));
     expect(badCursor.code).toBe(2);
     expect(badCursor.stderr).toContain('--cursor must be the one the previous page printed');
