@@ -8,6 +8,7 @@ import { auditEntry } from '../domain/audit/audit.ts';
 import { putAuditDestination } from '../domain/audit/stream.ts';
 import { handler as shipHandler, SHIP_FILTER } from '../functions/handlers/audit-ship.ts';
 import { sealer } from '../functions/adapters/secret-box.ts';
+import { auditSenders } from '../functions/adapters/siem/senders.ts';
 import { startSplunkHecStandin } from '../test/support/splunk-hec-standin.ts';
 import { table } from '../scripts/build.ts';
 import { fmt, heading, int } from './common.ts';
@@ -36,6 +37,8 @@ export async function benchAuditStream(): Promise<{ invocations: number; wru: nu
   try {
     const { b, close, tableName } = await openHarness(dynamo.endpoint);
     try {
+      // The harness's deps are the process's (every function runs on them): the shipper opens the destination's sealed token and sends.
+      Object.assign(b.deps, { sealer: sealer(), auditSenders: auditSenders() });
       ship = new LocalStreamPoller({
         endpoint: dynamo.endpoint,
         tableName,
@@ -55,9 +58,11 @@ export async function benchAuditStream(): Promise<{ invocations: number; wru: nu
       ship.start();
       const tenant = 'siem-bench';
       const admin = usersOf(tenant).admin;
-      await putAuditDestination({ ...b.deps, sealer: sealer() }, ctxOf(admin), 'splunk', { kind: 'splunk', url: hec.url, token: hec.token, ack: false });
+      await putAuditDestination(b.deps, ctxOf(admin), 'splunk', { kind: 'splunk', url: hec.url, token: hec.token, ack: false });
       await b.stream.idle();
       shipped.length = 0;
+      // Counted from before the writes: the shipper ships while they are written.
+      const before = hec.events.length;
       const t0 = performance.now();
       // Writers as they write: one audit entry per transaction, WRITERS at a time.
       for (let i = 0; i < ENTRIES; i += WRITERS)
@@ -75,7 +80,6 @@ export async function benchAuditStream(): Promise<{ invocations: number; wru: nu
             ]),
           ),
         );
-      const before = hec.events.length;
       for (let waited = 0; hec.events.length < before + ENTRIES; waited += 50) {
         if (waited > 300_000) throw new Error(`the stream shipped ${hec.events.length - before} of ${ENTRIES} entries in 5 minutes`);
         await new Promise((r) => setTimeout(r, 50));
