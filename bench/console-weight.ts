@@ -248,7 +248,7 @@ export async function benchConsoleWeight(): Promise<ViewWeight[]> {
     ),
   );
   console.log(
-    `Received = bytes Chromium received (CDP encodedDataLength: headers + body as served, uncompressed like the HTTP API serves them); ` +
+    `Received = bytes Chromium received (CDP encodedDataLength: headers + body as served: the script and style gzipped by the dashboard function for a browser that takes gzip, the page and API answers uncompressed as the HTTP API serves them); ` +
       `gzip = the same bodies gzipped, for comparison. A refresh round moves the page's clock on ${REFRESH_ROUND_MS / 1000} s, so each poll of the view fires once; nothing changed meanwhile.`,
   );
   console.log(

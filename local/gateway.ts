@@ -25,7 +25,10 @@ export interface LocalIamCredential {
   arn: string;
 }
 
-type HandlerFn = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode: number; headers?: Record<string, string>; body?: string }>;
+type HandlerFn = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<{ statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean }>;
 
 const functions = new Map<string, HandlerFn>();
 /** The Lambda function that serves a handler, loaded from the same entry CDK bundles (a group's dispatcher, or the handler). */
@@ -261,7 +264,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // The CORS Vary (origin) set above and the function's (authorization) are one header; a 204 or 304 passes through with no body.
       const vary = varyWith(String(res.getHeader('vary') ?? ''), result.headers?.vary);
       res.writeHead(result.statusCode, { ...(result.headers ?? {}), ...(vary ? { vary } : {}), 'x-request-id': requestId });
-      res.end(result.statusCode === 204 || result.statusCode === 304 ? undefined : (result.body ?? ''));
+      // As API Gateway's payload format 2.0 answers: a body the function marked isBase64Encoded is sent as the bytes it encodes.
+      const out = result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? '');
+      res.end(result.statusCode === 204 || result.statusCode === 304 ? undefined : out);
     } catch (err) {
       reportError('local gateway error', err, `${req.method} ${(req.url ?? '/').split('?')[0]} (request ${requestId.slice(0, 8)})`);
       if (!res.headersSent) send(500, { message: 'Internal Server Error', requestId }, { 'x-request-id': requestId });
