@@ -1,4 +1,3 @@
-import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CONSOLE_BODIES, CONSOLE_SCRIPT, CONSOLE_STYLE } from '../dashboard/assets.generated.ts';
 import { consoleCsp, PAGE } from '../dashboard/page.ts';
@@ -15,9 +14,13 @@ const TYPES: Record<string, string> = { [CONSOLE_SCRIPT.name]: CONSOLE_SCRIPT.ty
 
 /** An asset gzipped once per instance (its name is its content's hash: it never changes under the name), base64 for API Gateway. */
 const gzipped = new Map<string, string>();
-const gzipOf = (name: string): string => {
+const gzipOf = async (name: string): Promise<string> => {
   let out = gzipped.get(name);
-  if (out === undefined) gzipped.set(name, (out = gzipSync(CONSOLE_BODIES[name]!, { level: 9 }).toString('base64')));
+  if (out === undefined) {
+    // zlib is loaded on the first asset asked for, not at init (the page itself never needs it).
+    const { gzipSync } = await import('node:zlib');
+    gzipped.set(name, (out = gzipSync(CONSOLE_BODIES[name]!, { level: 9 }).toString('base64')));
+  }
   return out;
 };
 
@@ -51,7 +54,7 @@ export const handler = refusingDotSegments(
       };
       // The script is about a third of its size gzipped: a first load is a third of the bytes.
       if (acceptsGzip(event.headers?.['accept-encoding']))
-        return { statusCode: 200, headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipOf(name), isBase64Encoded: true };
+        return { statusCode: 200, headers: { ...headers, 'content-encoding': 'gzip' }, body: await gzipOf(name), isBase64Encoded: true };
       return { statusCode: 200, headers, body: CONSOLE_BODIES[name]! };
     }
     return {
