@@ -24,26 +24,28 @@ export async function getChangeControl(deps: Deps, ctx: Ctx, env: string) {
 }
 
 /**
- * Sets an environment's change-control rule. Every field is checked and named (provider, type, template, states, the
- * instance URL through the outbound rules); the credential is sealed (a body without it keeps the stored one, so a GET's
- * answer may be sent back); a standard change's template is looked up in the tool now, and its answer said plainly.
+ * The rule a body asks for, as it is saved: every field checked and named (`body.…`: provider, type, template, states,
+ * the instance URL through the outbound rules); the credential sealed (a body without it keeps the stored one, and the
+ * secret it was named by); the tool reached as promotions will reach it, a standard change's template looked up now and
+ * its answer said plainly. PUT …/change-control and a manifest's change_control section (domain/manifest) both save through it.
  */
-export async function putChangeControl(
+export async function changeControlToSave(
   deps: With<'sealer' | 'changes'>,
-  ctx: Ctx,
-  env: string,
   body: ChangeControlBody,
-): Promise<ReturnType<typeof changeControlView>> {
-  const { tenant, name: actorName, id: actor } = ctx.principal;
+  /** the rule stored now (read once the body is checked: a bad body is a 400 before anything is read) */
+  storedRule: () => Promise<ChangeControl | undefined>,
+  actorName: string,
+  /** the tenant secret the credential was read from (a manifest's `${NAME}`); left out: given in the body, or kept */
+  credentialRef?: string,
+): Promise<ChangeControl> {
   const urls = { allowLoopback: deps.tunables.allowLoopbackOutbound };
   const checked = checkChangeControl(body, (u) => checkTenantUrl(u, urls));
   if (checked.issues.length) throw new ValidationFailed(checked.issues);
-  const current = await deps.store.getEnvironment(tenant, env);
-  if (!current) throw new EnvironmentNotFound(env);
-  const stored = current.changeControl;
+  const stored = await storedRule();
   if (!checked.credentials && !stored)
     throw new ValidationFailed([{ path: 'body.credentials', message: 'required for a new rule: {"basic": {"user", "password"}} or {"bearer": {"token"}}' }]);
   const plain = checked.credentials ? JSON.stringify(checked.credentials) : undefined;
+  const ref = checked.credentials ? credentialRef : stored?.credentialRef;
   const rule: ChangeControl = {
     provider: checked.provider,
     instanceUrl: body.instanceUrl,
@@ -53,6 +55,7 @@ export async function putChangeControl(
     ...(checked.jira ? { jira: checked.jira } : {}),
     credentials: plain ? await deps.sealer.seal(plain) : stored!.credentials,
     credentialKind: checked.credentials ? ('basic' in checked.credentials ? 'basic' : 'bearer') : stored!.credentialKind,
+    ...(ref ? { credentialRef: ref } : {}),
     updatedAt: deps.clock().toISOString(),
     updatedBy: actorName,
   };
@@ -67,6 +70,31 @@ export async function putChangeControl(
     if (err instanceof ChangeUnavailable) throw new Unavailable(`the template could not be checked: ${toolText(err.message)}; try again`);
     throw err;
   }
+  return rule;
+}
+
+/**
+ * Sets an environment's change-control rule. Every field is checked and named (provider, type, template, states, the
+ * instance URL through the outbound rules); the credential is sealed (a body without it keeps the stored one, so a GET's
+ * answer may be sent back); a standard change's template is looked up in the tool now, and its answer said plainly.
+ */
+export async function putChangeControl(
+  deps: With<'sealer' | 'changes'>,
+  ctx: Ctx,
+  env: string,
+  body: ChangeControlBody,
+): Promise<ReturnType<typeof changeControlView>> {
+  const { tenant, name: actorName, id: actor } = ctx.principal;
+  const rule = await changeControlToSave(
+    deps,
+    body,
+    async () => {
+      const current = await deps.store.getEnvironment(tenant, env);
+      if (!current) throw new EnvironmentNotFound(env);
+      return current.changeControl;
+    },
+    actorName,
+  );
   await retryOnConflict(deps.tunables, async () => {
     const cur = (await deps.store.getEnvironment(tenant, env))!;
     const next: Environment = { ...cur, changeControl: rule, version: cur.version + 1, updatedAt: rule.updatedAt, updatedBy: actorName };
