@@ -27,7 +27,7 @@ export async function getChangeControl(deps: Deps, ctx: Ctx, env: string) {
  * The rule a body asks for, as it is saved: every field checked and named (`body.…`: provider, type, template, states,
  * the instance URL through the outbound rules); the credential sealed (a body without it keeps the stored one, and the
  * secret it was named by); the tool reached as promotions will reach it, a standard change's template looked up now and
- * its answer said plainly. PUT …/change-control and a manifest's change_control section (domain/manifest) both save through it.
+ * its answer said plainly (and a Jira rule's service desk and request type). PUT …/change-control and a manifest's change_control section (domain/manifest) both save through it.
  */
 export async function changeControlToSave(
   deps: With<'sealer' | 'changes'>,
@@ -63,11 +63,21 @@ export async function changeControlToSave(
   try {
     const tool = await deps.changes.open(rule, plain);
     if (rule.type === 'standard' && tool.checkTemplate) await tool.checkTemplate(rule.template!);
+    // A Jira rule's service desk and request type are looked up now, as a template is: a request never fails on them later.
+    if (rule.provider === 'jira' && tool.checkRequestType) await tool.checkRequestType();
   } catch (err) {
     if (err instanceof ChangeRefused && err.status === 422) throw new RuleViolation(err.message, { field: 'body.provider' });
     if (err instanceof ChangeRefused)
-      throw new ValidationFailed([{ path: rule.type === 'standard' ? 'body.template' : 'body.credentials', message: toolText(err.message) }]);
-    if (err instanceof ChangeUnavailable) throw new Unavailable(`the template could not be checked: ${toolText(err.message)}; try again`);
+      throw new ValidationFailed([
+        {
+          path: err.field ? `body.${err.field}` : rule.type === 'standard' ? 'body.template' : 'body.credentials',
+          message: toolText(err.message),
+        },
+      ]);
+    if (err instanceof ChangeUnavailable)
+      throw new Unavailable(
+        `the ${rule.provider === 'jira' ? 'service desk and request type' : 'template'} could not be checked: ${toolText(err.message)}; try again`,
+      );
     throw err;
   }
   return rule;
