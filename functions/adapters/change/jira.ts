@@ -120,7 +120,8 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
       const status = err instanceof HttpException ? err.status : 0;
       const answered = err instanceof HttpException && typeof err.response === 'object' && err.response !== null && 'data' in err.response;
       if (status !== 404 || !answered) throw answerError(what, site, err);
-      const words = clean(jiraWords((err.response as { data?: unknown }).data));
+      // Jira's sentence without its closing period: it is quoted inside this one.
+      const words = clean(jiraWords((err.response as { data?: unknown }).data)).replace(/[.\s]+$/, '');
       throw new ChangeRefused(
         `Jira has no ${missing} this account can see${words ? ` (Jira answered: ${words})` : ''}: check the id in Jira's project settings`,
         404,
