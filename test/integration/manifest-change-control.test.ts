@@ -7,10 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { startServiceNowStandin, type ServiceNowStandin } from '../support/servicenow-standin.ts';
+import { startJiraStandin, type JiraStandin } from '../support/jira-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 let t: TestStack;
 let sn: ServiceNowStandin;
+let jira: JiraStandin;
+const jiraCred = { email: 'release-bot@example.com', apiToken: 'atl-manifest-token-4e' };
 const cred = { user: 'stageline.manifest', password: 'pw-manifest-7d21' };
 const set: string[] = [];
 const secret = (tenant: string, name: string, value: string) => {
@@ -21,10 +24,12 @@ const secret = (tenant: string, name: string, value: string) => {
 beforeAll(async () => {
   t = await startTestStack();
   sn = await startServiceNowStandin(cred);
+  jira = await startJiraStandin(jiraCred);
 });
 afterAll(async () => {
   for (const v of set) delete process.env[v];
   await sn?.stop();
+  await jira?.stop();
   await t?.stop();
 });
 
@@ -133,6 +138,39 @@ describe("the manifest's change_control section", () => {
     const removed = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc({ production: null }) } });
     expect(ops(removed.body.changes)).toEqual(['remove change_control.production']);
     expect((await t.call('GET', '/api/v1/environments/production/change-control', { token: u.viewer })).status).toBe(404);
+  });
+
+  it('a Jira rule: its service desk looked up in Jira at apply (one Jira lacks named by its document path), its defaults exported, export | apply a no-op', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin);
+    secret(tenant, 'JSM', JSON.stringify({ basic: { user: jiraCred.email, password: jiraCred.apiToken } }));
+    const rule = (serviceDeskId: string) => ({
+      provider: 'jira',
+      instanceUrl: jira.origin,
+      jira: { serviceDeskId, requestTypeId: jira.requestTypeId },
+      credentials: '${JSM}',
+    });
+    const missing = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc({ production: rule('99') }) } });
+    expect(missing.status, JSON.stringify(missing.body)).toBe(400);
+    expect(missing.body.error.issues).toEqual([{ path: `${P}.jira.serviceDeskId`, message: expect.stringMatching(/Jira has no service desk 99/) }]);
+    expect((await t.call('GET', '/api/v1/environments/production/change-control', { token: u.viewer })).status).toBe(404);
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc({ production: rule(jira.serviceDeskId) }) } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    const exported = (await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer })).body.artifacts.promotion.change_control;
+    expect(exported).toEqual({
+      production: {
+        provider: 'jira',
+        instanceUrl: jira.origin,
+        type: 'normal',
+        approvedStates: ['Awaiting implementation', 'Implementing'],
+        jira: expect.objectContaining({ serviceDeskId: jira.serviceDeskId, requestTypeId: jira.requestTypeId, closeSuccessful: 'Completed' }),
+        credentials: '${JSM}',
+      },
+    });
+    const yaml = String((await t.call('GET', '/api/v1/manifest', { token: u.viewer })).body);
+    expect(yaml).not.toContain(jiraCred.apiToken);
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: yaml } })).body).toMatchObject({ applied: false, changes: [] });
   });
 
   it('refuses bad input naming each document path (as PUT …/change-control checks it); nothing is applied', async () => {
