@@ -344,7 +344,7 @@ function RuleForm({
           value={user}
           set={setUser}
           issues={issues}
-          placeholder={jira ? 'release-bot@company.example' : ''}
+          placeholder={current ? 'stored: leave empty to keep it' : jira ? 'release-bot@company.example' : ''}
         />
       )}
       <Field

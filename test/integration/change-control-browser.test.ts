@@ -73,7 +73,9 @@ describe("an environment's change control in the console", () => {
     expect(await section.getByLabel('Password or API token').inputValue()).toBe('');
     await section.getByLabel('Approved states (comma-separated)').fill('-1');
     await section.getByRole('button', { name: 'Save change control' }).click();
-    await expect.poll(() => section.locator('dl.facts').textContent(), { timeout: 15_000 }).toContain('-1 (Implement)');
+    // The saved rule is read again: its states are -1 alone (the page said both before).
+    await expect.poll(() => section.locator('dl.facts').textContent(), { timeout: 15_000 }).not.toContain('-2 (Scheduled)');
+    expect(await section.locator('dl.facts').textContent()).toContain('-1 (Implement)');
     expect((await t.call('GET', url, { token: u.viewer })).body).toMatchObject({
       approvedStates: ['-1'],
       template: sn.templates[0]!.name,
@@ -136,6 +138,18 @@ describe("an environment's change control in the console", () => {
       },
     });
     await page.screenshot({ path: join(OUT, 'change-control-jira.png'), fullPage: true });
+    expect(await accessibility(page)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('at phone width the rule and its form fit the screen (no sideways scrolling)', async () => {
+    const { page, errors } = await openConsoleAs(browser, t.url, u.admin, '#/environments/production', { width: 390, height: 844 });
+    const section = page.getByRole('region', { name: 'Change control' });
+    await expect.poll(() => section.textContent(), { timeout: 15_000 }).toContain('Jira Service Management');
+    await section.getByRole('button', { name: 'Change the rule' }).click();
+    await section.getByLabel('Service desk id').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(OUT, 'change-control-phone.png'), fullPage: true });
     expect(await accessibility(page)).toEqual([]);
     expect(errors).toEqual([]);
   });
