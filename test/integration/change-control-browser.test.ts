@@ -148,7 +148,7 @@ describe("an environment's change control in the console", () => {
     await expect.poll(() => section.textContent(), { timeout: 15_000 }).toContain('Jira Service Management');
     await section.getByRole('button', { name: 'Change the rule' }).click();
     await section.getByLabel('Service desk id').waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(OUT, 'change-control-phone.png'), fullPage: true });
     expect(await accessibility(page)).toEqual([]);
     expect(errors).toEqual([]);
