@@ -103,7 +103,7 @@ function App({ initial }: { initial: string | null }) {
           // keyed by the promotion: what was typed on one (a comment, a reason) is not carried to another
           <PromotionPage key={arg} id={arg} me={me} say={say} />
         ) : view === 'environments' && arg ? (
-          <EnvironmentPage name={arg} />
+          <EnvironmentPage key={arg} name={arg} me={me} say={say} />
         ) : view === 'bundles' ? (
           <Bundles />
         ) : view === 'manifest' ? (

@@ -2,6 +2,9 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { subjectText } from './bundle.tsx';
+import type { Session } from '../auth.ts';
+import type { Say } from '../ui.tsx';
+import { ChangeControlPanel } from './change-control.tsx';
 
 const KINDS: Record<string, (p: any) => boolean> = {
   all: () => true,
@@ -10,8 +13,8 @@ const KINDS: Record<string, (p: any) => boolean> = {
   failures: (p) => ['FAILED', 'VALIDATION_FAILED', 'ROLLED_BACK', 'REJECTED', 'EXPIRED'].includes(p.status),
 };
 
-/** One environment: its history, its configs and flags (searchable), two snapshots compared, version drift. */
-export function EnvironmentPage({ name }: { name: string }) {
+/** One environment: its history, its configs and flags (searchable), two snapshots compared, version drift, its change control. */
+export function EnvironmentPage({ name, me, say }: { name: string; me: Session; say: Say }) {
   const { data: env, error } = usePoll<any>(`api/v1/environments/${q(name)}`, 15000);
   const { data: history } = usePoll<any>(`api/v1/promotions?target=${q(name)}&limit=50`);
   const { data: configs } = usePoll<any>(`api/v1/environments/${q(name)}/configs?limit=200`, 15000);
@@ -61,6 +64,7 @@ export function EnvironmentPage({ name }: { name: string }) {
           )}
         </p>
       )}
+      <ChangeControlPanel env={name} me={me} say={say} />
       <section aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         <fieldset class="filters">

@@ -24,10 +24,10 @@ interface Connection {
   updatedBy?: string;
 }
 
-type Issues = Record<string, string>;
+export type Issues = Record<string, string>;
 
 /** The issues of a refusal by the form field they name (`emailDomains.1` → emailDomains); what names no field under '' . */
-function issuesByField(e: ApiError, fields: readonly string[]): Issues {
+export function issuesByField(e: ApiError, fields: readonly string[]): Issues {
   const out: Issues = {};
   const list: { path?: string; message?: string }[] = e.body?.error?.issues ?? [];
   for (const i of list) {
@@ -236,9 +236,23 @@ function ConnectionPanel({ me, say }: { me: Session; say: Say }) {
   );
 }
 
-/** A text field of the connection form; a refusal naming it (its API path `name`) is shown under it. */
-function Field(p: { name: string; label: string; value: string; set: (v: string) => void; issues: Issues; area?: true; help?: string; placeholder?: string }) {
-  const id = `idp-${p.name.replace('.', '-')}`;
+/**
+ * A text field of a settings form (the connection's here, change control's in change-control.tsx); a refusal naming it
+ * (its API path `name`) is shown under it. `secret`: a password field, never filled with anything the API answered.
+ */
+export function Field(p: {
+  name: string;
+  label: string;
+  value: string;
+  set: (v: string) => void;
+  issues: Issues;
+  area?: true;
+  help?: string;
+  placeholder?: string;
+  prefix?: string;
+  secret?: true;
+}) {
+  const id = `${p.prefix ?? 'idp'}-${p.name.replace('.', '-')}`;
   const problem = p.issues[p.name];
   const attrs = {
     id,
@@ -254,7 +268,7 @@ function Field(p: { name: string; label: string; value: string; set: (v: string)
   return (
     <>
       <label for={id}>{p.label}</label>
-      {p.area ? <textarea rows={6} {...attrs} /> : <input {...attrs} />}
+      {p.area ? <textarea rows={6} {...attrs} /> : p.secret ? <input type="password" {...attrs} /> : <input {...attrs} />}
       {p.help && (
         <p id={`${id}-help`} class="mut">
           {p.help}
@@ -270,14 +284,22 @@ function Field(p: { name: string; label: string; value: string; set: (v: string)
 }
 
 /** Two choices as radio buttons (the protocol, where the SAML metadata comes from); a refusal naming `name` under them. */
-function Choice<T extends string>(p: { name: string; legend: string; value: T; set: (v: T) => void; options: [T, string][]; issues: Issues }) {
+export function Choice<T extends string>(p: {
+  name: string;
+  legend: string;
+  value: T;
+  set: (v: T) => void;
+  options: [T, string][];
+  issues: Issues;
+  prefix?: string;
+}) {
   return (
     <>
       <fieldset class="env-picks">
         <legend>{p.legend}</legend>
         {p.options.map(([v, text]) => (
           <label key={v}>
-            <input type="radio" name={`idp-${p.name}`} checked={p.value === v} onChange={() => p.set(v)} /> {text}
+            <input type="radio" name={`${p.prefix ?? 'idp'}-${p.name}`} checked={p.value === v} onChange={() => p.set(v)} /> {text}
           </label>
         ))}
       </fieldset>

@@ -85,6 +85,8 @@ export class ChangeRefused extends Error {
     message: string,
     /** the HTTP status the tool answered, when it answered */
     readonly status?: number,
+    /** the rule's field the refusal is about, as the body spells it under `body.` (e.g. jira.serviceDeskId), when it is one */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -102,6 +104,11 @@ export interface ChangeTools {
 /** Optional: whether a standard change's template exists (checked at save); throws `ChangeRefused` with the tool's words when not. */
 export interface ChangeTemplateCheck {
   checkTemplate?(template: string): Promise<void>;
+  /**
+   * Optional (Jira): whether the rule's service desk and request type exist for its credential (checked at save); throws
+   * `ChangeRefused` with the tool's words and the field (`jira.serviceDeskId`, `jira.requestTypeId`) when one does not.
+   */
+  checkRequestType?(): Promise<void>;
 }
 
 declare module '../kernel/deps.ts' {

@@ -32,6 +32,8 @@ export interface ChangeControl {
   credentials: Sealed;
   /** which kind of credential is stored (shown; the value never is) */
   credentialKind: 'basic' | 'bearer';
+  /** the tenant secret (purpose change-credential) a manifest named the credential by; absent: set through the API */
+  credentialRef?: string;
   /**
    * A Jira Service Management rule's own settings (domain/change/jira.ts jiraChangeSettings): the site is `instanceUrl`,
    * the approved statuses are `approvedStates`; the rest is here, defaults filled in at save.

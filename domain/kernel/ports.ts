@@ -23,10 +23,20 @@ export interface IdempotencyStorePort {
  * reads a secret of another (a git target naming the Slack webhook's secret would push it to a
  * repository of the caller's choosing): a git target's push token, the Slack incoming webhook, a
  * webhook gate's HMAC key, a metrics provider's keys and tokens (analysis templates: `metrics`), the bearer token
- * (and CA) a target's GitOps confirmation reads Argo CD or the Kubernetes API with (gitops-health).
+ * (and CA) a target's GitOps confirmation reads Argo CD or the Kubernetes API with (gitops-health), a change-control
+ * rule's credential for its change management tool (change-credential: the JSON PUT …/change-control takes as `credentials`).
  */
 export type SecretPurpose =
-  'git-token' | 'slack-webhook' | 'gate-key' | 'github-token' | 'gitlab-token' | 'git-webhook' | 'metrics' | 'gitops-health' | 'idp-client-secret';
+  | 'git-token'
+  | 'slack-webhook'
+  | 'gate-key'
+  | 'github-token'
+  | 'gitlab-token'
+  | 'git-webhook'
+  | 'metrics'
+  | 'gitops-health'
+  | 'idp-client-secret'
+  | 'change-credential';
 
 /**
  * Secrets named in documents (`${NAME}`) and git targets: Secrets Manager `stageline/<tenant>/<purpose>/<NAME>`

@@ -1,7 +1,9 @@
 import { auditEntry } from '../audit/audit.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
-import { ValidationFailed } from '../kernel/errors.ts';
-import type { EntityType, Environment } from '../kernel/model.ts';
+import { RuleViolation, ValidationFailed } from '../kernel/errors.ts';
+import type { ChangeControl, EntityType, Environment } from '../kernel/model.ts';
+import { changeControlToSave } from '../change/service.ts';
+import type { ChangeControlBody } from '../change/rule.ts';
 import { NOTIFICATION_KINDS, type NotificationSettings } from '../notify/model.ts';
 import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
 import { SECRET_REF } from './document.ts';
@@ -25,6 +27,7 @@ import {
   type Current,
   type Setup,
   type WebhookDoc,
+  type ChangeDoc,
 } from './sections.ts';
 /**
  * What applying a manifest writes beyond environments and rules: the outbound sections (webhook
@@ -230,4 +233,50 @@ export async function notifySettings(
     updatedAt: at,
     updatedBy: by,
   };
+}
+
+/**
+ * The change-control rule a document asks for, saved as PUT …/change-control saves one (domain/change/service.ts
+ * changeControlToSave: the same checks, the template looked up in the tool), every issue named by its document path.
+ * The credential is read from the tenant secret the document names (purpose change-credential), unless it is the one
+ * the stored rule was read from, or the placeholder of one set through the API: then the stored one is kept.
+ */
+export async function changeControlOfDoc(deps: With<'sealer' | 'changes'>, tenant: string, env: Environment, d: ChangeDoc, by: string): Promise<ChangeControl> {
+  const at = `document.artifacts.promotion.change_control.${env.name}`;
+  const stored = env.changeControl;
+  const ref = d.credentials === UNKNOWN_SECRET ? undefined : SECRET_REF.exec(d.credentials)?.[1];
+  let credentials: unknown;
+  if (ref && ref !== stored?.credentialRef) {
+    const value = await deps.secrets?.resolve(tenant, ref, 'change-credential');
+    const issue = (message: string) =>
+      new RuleViolation(`The change-control rule of '${env.name}' names a credential it cannot use: ${message}`, {
+        issues: [{ path: `${at}.credentials`, message }],
+      });
+    if (!value)
+      throw issue(
+        `the secret '${ref}' does not exist for this tenant (purpose change-credential): create Secrets Manager stageline/${tenant}/change-credential/${ref} (locally the environment variable STAGELINE_SECRET_<TENANT>__CHANGE_CREDENTIAL__${ref}), then apply again`,
+      );
+    try {
+      credentials = JSON.parse(value);
+    } catch {
+      // Never repeated: it is a secret.
+      throw issue(`the secret '${ref}' must hold the credential as JSON: {"basic": {"user": "...", "password": "..."}} or {"bearer": {"token": "..."}}`);
+    }
+  }
+  const { credentials: _ref, ...rule } = d;
+  const body = { ...rule, ...(credentials !== undefined ? { credentials } : {}) } as ChangeControlBody;
+  try {
+    return await changeControlToSave(deps, body, async () => stored, by, ref);
+  } catch (err) {
+    if (err instanceof ValidationFailed)
+      throw new ValidationFailed(
+        err.issues.map((i) => ({
+          path: i.path.replace(/^body\./, `${at}.`),
+          message: i.path === 'body.credentials' && ref ? `the secret '${ref}' ${i.message}` : i.message.replace(/\bbody\./g, ''),
+        })),
+        'The manifest does not fit the tenant: see the issues for each field',
+      );
+    if (err instanceof RuleViolation) throw new RuleViolation(err.message, { field: `${at}.provider` });
+    throw err;
+  }
 }

@@ -6,7 +6,8 @@ import { canonicalJson } from '../kernel/canonical.ts';
 import { RuleViolation, ValidationFailed } from '../kernel/errors.ts';
 import type { Deps } from '../kernel/deps.ts';
 import { SECRET_REF, type Manifest } from './document.ts';
-import { assertTenantUrls, isRedactedUrl } from '../kernel/url-policy.ts';
+import { assertTenantUrls, checkTenantUrl, isRedactedUrl } from '../kernel/url-policy.ts';
+import { checkChangeControl, type ChangeControlBody } from '../change/rule.ts';
 import { assertMonitorsHere, type DeploymentPlace } from '../freeze/monitors.ts';
 import { checkUrl } from '../webhooks/subscriptions.ts';
 import { assertGitFilesFor, checkRepositoryUrl, gitEditIssues, storedPullRequest } from '../gitops/service.ts';
@@ -30,6 +31,9 @@ import {
   pairOf,
   asShown,
   ruleOfDoc,
+  changeControlDoc,
+  UNKNOWN_SECRET,
+  type ChangeDoc,
 } from './sections.ts';
 
 /**
@@ -163,6 +167,18 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     const targets = (p.environment_settings?.[env]?.targets ?? cur.settings[env]?.targets ?? []).map((x: { name: string }) => x.name);
     if (t) collect(issues, () => assertGitFilesFor(t, targets, `${doc}.git_targets.${env}`));
   }
+  const change_control = { ...cur.change_control };
+  for (const [env, d] of Object.entries(p.change_control ?? {})) {
+    const at = `${doc}.change_control.${env}`;
+    if (!known.has(env)) issues.push({ path: at, message: `no environment '${env}' in the line (${cur.environments.join(', ')})` });
+    if (!d) {
+      delete change_control[env];
+      continue;
+    }
+    const checked = changeControlOf(d, at, urls, ownValue(cur.change_control, env));
+    issues.push(...checked.issues);
+    if (checked.doc) change_control[env] = checked.doc;
+  }
   for (const [artifact, links] of Object.entries(p.registry_links ?? {})) {
     links.forEach((l, i) => {
       const refused = linkRefusal(tenant, l.registry, l.repository);
@@ -246,10 +262,47 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     webhook_gates,
     webhooks,
     git_targets,
+    change_control,
     registry_links,
     analysis_templates,
     recurring_promotions,
     bindings,
     group_mapping,
+  };
+}
+
+/**
+ * A document's change-control rule, checked as PUT …/change-control checks the same fields (checkChangeControl: every
+ * issue named by its document path), in the form the export writes (defaults filled in). Its credential is a reference:
+ * read, checked and sealed at apply (domain/manifest/apply-outbound.ts changeControlOfDoc); the placeholder of one set
+ * through the API keeps it, and names nothing where there is none.
+ */
+function changeControlOf(
+  d: NonNullable<NonNullable<Manifest['artifacts']['promotion']['change_control']>[string]>,
+  at: string,
+  urls: { allowLoopback: boolean },
+  have: ChangeDoc | undefined,
+): { issues: { path: string; message: string }[]; doc?: ChangeDoc } {
+  const { credentials, ...rest } = d;
+  const checked = checkChangeControl(rest as ChangeControlBody, (u) => checkTenantUrl(u, urls));
+  const issues = checked.issues.map((i) => ({ path: i.path.replace(/^body\./, `${at}.`), message: i.message.replace(/\bbody\./g, '') }));
+  if (credentials === UNKNOWN_SECRET && have?.credentials !== UNKNOWN_SECRET)
+    issues.push({
+      path: `${at}.credentials`,
+      message: `${UNKNOWN_SECRET} keeps a credential set through the API, and this environment has no rule with one: name the tenant secret that holds it, e.g. \${SERVICENOW_CREDENTIAL} (purpose change-credential)`,
+    });
+  if (issues.length) return { issues };
+  const credentialRef = credentials === UNKNOWN_SECRET ? undefined : SECRET_REF.exec(credentials)![1]!;
+  return {
+    issues,
+    doc: changeControlDoc({
+      provider: checked.provider,
+      instanceUrl: d.instanceUrl,
+      type: checked.type,
+      template: d.template ?? undefined,
+      approvedStates: checked.approvedStates,
+      jira: checked.jira,
+      credentialRef,
+    }),
   };
 }

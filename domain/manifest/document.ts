@@ -18,6 +18,7 @@ import { MAX_TEMPLATES } from '../verification/templates.ts';
 import { gitTargetBody } from '../gitops/service.ts';
 import type { GitEditKind } from '../gitops/ports.ts';
 import { createLink, MAX_LINKS_PER_ARTIFACT } from '../artifacts/discovery.ts';
+import { changeControlBody } from '../change/rule.ts';
 import { MAX_WEBHOOKS, webhookCreateBody } from '../webhooks/subscriptions.ts';
 
 /**
@@ -101,6 +102,22 @@ const gitTargetDoc = /* @__PURE__ */ z.schema(() =>
         .check(
           z.describe('the secret holding the push token, e.g. ${GITOPS_TOKEN} (Secrets Manager stageline/<tenant>/git-token/<NAME>); omit to push anonymously'),
         ),
+    }).shape,
+  ),
+);
+
+/**
+ * An environment's change-control rule as the document writes it: the body of PUT /environments/{env}/change-control,
+ * its credential only as a `${NAME}` reference (the rule's fields are checked at plan as the API checks them).
+ */
+const changeControlDoc = /* @__PURE__ */ z.schema(() =>
+  z.strictObject(
+    z.extend(z.omit(changeControlBody, { credentials: true, credentialKind: true, updatedAt: true, updatedBy: true }), {
+      credentials: secretRef.check(
+        z.describe(
+          'the tenant secret holding the credential, e.g. ${SERVICENOW_CREDENTIAL} (Secrets Manager stageline/<tenant>/change-credential/<NAME>, its value the JSON PUT …/change-control takes as credentials: {"basic": {"user", "password"}} or {"bearer": {"token"}}); ${SET_THROUGH_THE_API} keeps one set through the API',
+        ),
+      ),
     }).shape,
   ),
 );
@@ -196,6 +213,8 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
         webhooks: z.optional(z.array(webhookCreateBody).check(z.maxLength(MAX_WEBHOOKS))),
         /** Stageline: git targets per environment (GitOps); null removes one, an environment left out keeps its own */
         git_targets: z.optional(z.record(envName, z.nullable(gitTargetDoc))),
+        /** Stageline: change-control rules per environment (promotions into it wait for an approved change request); null removes one, an environment left out keeps its own */
+        change_control: z.optional(z.record(envName, z.nullable(changeControlDoc))),
         /** Stageline: registry repositories per artifact whose pushes become versions (the body of POST /artifacts/{name}/links); an artifact's list replaces its links, an artifact left out keeps its own */
         registry_links: z.optional(
           z.record(

@@ -5,7 +5,7 @@ import type { Change, Setup } from './sections.ts';
 
 /**
  * Who may apply which change of a manifest: each change needs the apply's role in the environment it
- * touches (its settings, gates, webhook gates, git target, a rule into it, a freeze window over it, a
+ * touches (its settings, gates, webhook gates, git target, change-control rule, a rule into it, a freeze window over it, a
  * recurring promotion into it), decided by the one rightsIn (domain/access/bindings.ts). Every other
  * section (bindings, notifications, webhooks, registry links, analysis templates, and any section added
  * later) is tenant-wide: it needs the role in every environment (a token role or a `*` binding).
@@ -23,7 +23,7 @@ export interface Needs {
 export type PlannedChange = Change & { needs: Needs };
 
 /** Sections whose first key is an environment's name. */
-const BY_ENVIRONMENT = new Set(['environment_settings', 'gates', 'webhook_gates', 'git_targets']);
+const BY_ENVIRONMENT = new Set(['environment_settings', 'gates', 'webhook_gates', 'git_targets', 'change_control']);
 
 const envOf = (v: unknown, field: string): string | null => {
   const e = v && typeof v === 'object' ? (v as Record<string, unknown>)[field] : undefined;

@@ -3,7 +3,7 @@ import { canonicalJson } from '../kernel/canonical.ts';
 import type { AnalysisRef, PreAnalysis, Rollout, Target } from '../kernel/target-schemas.ts';
 import type { AnalysisTemplate } from '../verification/template.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
-import type { Environment } from '../kernel/model.ts';
+import type { ChangeControl, Environment } from '../kernel/model.ts';
 import { type NotificationSettings } from '../notify/model.ts';
 import type { Gates } from '../kernel/schemas.ts';
 import type { RecurringPromotion, Rule } from '../kernel/promotion-model.ts';
@@ -70,6 +70,8 @@ export interface Setup {
   webhooks: SubscriptionDoc[];
   /** per environment that has one */
   git_targets: Record<string, GitDoc>;
+  /** per environment that has a change-control rule (domain/change/rule.ts), in the form changeControlDoc writes */
+  change_control: Record<string, ChangeDoc>;
   /** per artifact with links, by registry repository */
   registry_links: Record<string, LinkDoc[]>;
 }
@@ -175,6 +177,25 @@ export const gitDoc = (t: Pick<GitTarget, 'repository' | 'branch' | 'file' | 'ed
         },
       }
     : {}),
+});
+
+export type ChangeDoc = NonNullable<NonNullable<Promo['change_control']>[string]>;
+
+/**
+ * A change-control rule as the document writes it: its credential only as the `${NAME}` of the tenant secret it was
+ * read from (purpose change-credential), or the placeholder of one set through the API; defaults filled in (as saved),
+ * so export | apply is a no-op.
+ */
+export const changeControlDoc = (
+  r: Pick<ChangeControl, 'provider' | 'instanceUrl' | 'type' | 'template' | 'approvedStates' | 'jira' | 'credentialRef'>,
+): ChangeDoc => ({
+  provider: r.provider,
+  instanceUrl: r.instanceUrl,
+  type: r.type,
+  ...(r.type === 'standard' && r.template ? { template: r.template } : {}),
+  approvedStates: r.approvedStates,
+  ...(r.jira ? { jira: r.jira } : {}),
+  credentials: r.credentialRef ? `\${${r.credentialRef}}` : UNKNOWN_SECRET,
 });
 
 export const linkDoc = (l: Pick<RepoLink, 'registry' | 'repository' | 'tags'>): LinkDoc => ({ registry: l.registry, repository: l.repository, tags: l.tags });

@@ -9,6 +9,7 @@ import type { FreezeWindow } from '../freeze/model.ts';
 import type { EntityType } from '../kernel/model.ts';
 import type { Ctx, Deps, WriteOp, With } from '../kernel/deps.ts';
 import { lineOf } from '../kernel/line.ts';
+import { ownValue } from '../kernel/reserved-keys.ts';
 import { retryOnConflict } from '../kernel/retry.ts';
 import { GATE_NAMES, type Gates } from '../kernel/schemas.ts';
 import type { Rule } from '../kernel/promotion-model.ts';
@@ -17,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { manifestYaml, parseManifest, type Manifest } from './document.ts';
 import { armFreezeEdge, freezeAddedOps, freezeRemovedOps } from '../freeze/windows.ts';
 import type { GitTarget } from '../gitops/ports.ts';
-import { resolveWebhookGates, deliveryOps, notifySettings, symmetricDifference, needWebhooks } from './apply-outbound.ts';
+import { resolveWebhookGates, deliveryOps, notifySettings, symmetricDifference, needWebhooks, changeControlOfDoc } from './apply-outbound.ts';
 import {
   type Current,
   type Setup,
@@ -31,6 +32,7 @@ import {
   redactedDoc,
   subscriptionDoc,
   gitDoc,
+  changeControlDoc,
   sortLinks,
   linkDoc,
   type Promo,
@@ -132,6 +134,7 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
     // Redacted: a receiver's URL often carries its credential; a redacted URL in a document keeps the stored one.
     webhooks: sortSubscriptions(subscriptions.map((x) => redactedDoc(subscriptionDoc(x)))),
     git_targets: Object.fromEntries(gitTargets.map((t) => [t.environment, gitDoc(t)])),
+    change_control: Object.fromEntries(line.filter((e) => e.changeControl).map((e) => [e.name, changeControlDoc(e.changeControl!)])),
     registry_links: Object.fromEntries(
       artifacts.map((a) => [a, sortLinks(links.filter((l) => l.artifact === a).map(linkDoc))] as const).filter(([, l]) => l.length),
     ),
@@ -160,9 +163,10 @@ async function current(deps: Deps, tenant: string, named: string[] = []): Promis
 /** The setup's digest; a tenant without recurring promotions keeps the digest it had before they were part of the setup. */
 export const setupDigest = (s: Setup) => {
   // Sections added later count only when they hold something: a tenant without them keeps its digest.
-  const { recurring_promotions, bindings, group_mapping, ...rest } = s;
+  const { recurring_promotions, bindings, group_mapping, change_control, ...rest } = s;
   return digestOf({
     ...rest,
+    ...(Object.keys(change_control).length ? { change_control } : {}),
     ...(recurring_promotions.length ? { recurring_promotions } : {}),
     ...(bindings.length ? { bindings } : {}),
     ...(group_mapping.length ? { group_mapping } : {}),
@@ -183,6 +187,7 @@ export function toManifest(s: Setup): Manifest {
         webhook_gates: s.webhook_gates,
         webhooks: s.webhooks,
         git_targets: s.git_targets,
+        ...(Object.keys(s.change_control).length ? { change_control: s.change_control } : {}),
         registry_links: s.registry_links,
         analysis_templates: s.analysis_templates,
         ...(s.recurring_promotions.length ? { recurring_promotions: s.recurring_promotions } : {}),
@@ -227,6 +232,7 @@ function planOf(cur: Setup, want: Setup): Change[] {
     changes,
   );
   diff('git_targets', cur.git_targets, want.git_targets, changes);
+  diff('change_control', cur.change_control, want.change_control, changes);
   const links = (s: Setup) => Object.fromEntries(Object.entries(s.registry_links).map(([a, list]) => [a, Object.fromEntries(list.map((l) => [repoOf(l), l]))]));
   diff('registry_links', links(cur), links(want), changes);
   diff('analysis_templates', templatesByName(cur.analysis_templates), templatesByName(want.analysis_templates), changes);
@@ -298,7 +304,7 @@ const summary = (changes: Change[]) => ({
 /** DynamoDB transactions take at most 100 items; one is the audit entry, one the manifest head. */
 const MAX_OPS = 98;
 
-export async function applyManifest(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: Ctx, document: string, expectedDigest?: string) {
+export async function applyManifest(deps: With<'scheduler' | 'webhooks' | 'sealer' | 'changes'>, ctx: Ctx, document: string, expectedDigest?: string) {
   const m = await parseManifest(document);
   const documentDigest = `sha256:${sha256Hex(document)}`;
   // A lost race (another apply, or any change to what the plan covers) re-reads: the digest then tells.
@@ -328,6 +334,8 @@ function securityAudit(c: Change): { action: string; entityType: EntityType; ent
       return { action: `manifest.webhook.${op}`, entityType: 'webhook', entityId: 'manifest' };
     case 'git_targets':
       return { action: `manifest.git-target.${op}`, entityType: 'git-target', entityId: key ?? 'git_targets' };
+    case 'change_control':
+      return { action: `manifest.change-control.${op}`, entityType: 'environment', entityId: key ?? 'change_control' };
     case 'registry_links':
       return { action: `manifest.registry-link.${op}`, entityType: 'artifact', entityId: key ?? 'registry_links' };
     case 'recurring_promotions':
@@ -357,7 +365,7 @@ function auditValue(v: unknown): string | null {
   return json.length <= 2000 ? json : `${json.slice(0, 1900)}… (${json.length} characters, ${digestOf(v)})`;
 }
 
-async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
+async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer' | 'changes'>, ctx: Ctx, m: Manifest, documentDigest: string, expectedDigest?: string) {
   const { tenant } = ctx.principal;
   const cur = await current(deps, tenant, namedArtifacts(m));
   const digest = setupDigest(cur.setup);
@@ -380,9 +388,18 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: C
     const g = want.gates[env.name]!;
     const w = want.webhook_gates[env.name] ?? [];
     const hooksChanged = canonicalJson(w.map(redactedGate)) !== canonicalJson((cur.setup.webhook_gates[env.name] ?? []).map(redactedGate));
-    if (canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) && canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) && !hooksChanged)
+    // The change-control rule lives on the environment's item: saved through the API's own checks (its template looked up now).
+    const cc = ownValue(want.change_control, env.name);
+    const ccChanged = canonicalJson(cc ?? null) !== canonicalJson(ownValue(cur.setup.change_control, env.name) ?? null);
+    if (
+      canonicalJson(s) === canonicalJson(cur.setup.settings[env.name]) &&
+      canonicalJson(g) === canonicalJson(cur.setup.gates[env.name]) &&
+      !hooksChanged &&
+      !ccChanged
+    )
       continue;
     const webhookGates = hooksChanged ? await resolveWebhookGates(deps, tenant, env, w) : env.webhookGates;
+    const changeControl = !ccChanged ? env.changeControl : cc ? await changeControlOfDoc(deps, tenant, env, cc, ctx.principal.name) : undefined;
     // A target a promotion is rolling out through cannot be removed (409), by the API or by a manifest.
     await assertNotRollingOut(deps.store, env, s.targets ?? []);
     const {
@@ -395,6 +412,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: C
       afterMode: _am,
       requireAttestationFrom: _ra,
       autoPromote: _ap,
+      changeControl: _cc,
       ...untargeted
     } = env;
     ops.push({
@@ -418,6 +436,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer'>, ctx: C
         ...(s.pre_analysis?.length ? { preAnalysis: s.pre_analysis } : {}),
         gates: g,
         webhookGates,
+        ...(changeControl ? { changeControl } : {}),
         version: env.version + 1,
         updatedAt: at,
         updatedBy: ctx.principal.name,

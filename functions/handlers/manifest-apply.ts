@@ -9,12 +9,14 @@ import { compose } from '../http/deps.ts';
 import { sealer } from '../adapters/secret-box.ts';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
+import { changesOnFirstUse } from '../adapters/change-on-first-use.ts';
 
 /**
  * This function's adapters: the store, the webhook adapters (a manifest creates and removes subscriptions: their
- * signing secrets are kept where the webhook routes keep them) and the scheduler (a freeze window's first edge).
+ * signing secrets are kept where the webhook routes keep them), the scheduler (a freeze window's first edge) and the
+ * change management tools (a change-control rule's template is looked up when the document saves the rule).
  */
-const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: () => schedulerOnFirstUse(), sealer });
+const wiring = compose({ webhooks: () => webhookDepsFromEnv(), scheduler: () => schedulerOnFirstUse(), sealer, changes: changesOnFirstUse });
 
 const body = z.strictObject({
   document: z

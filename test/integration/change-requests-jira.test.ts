@@ -119,6 +119,11 @@ describe('change requests in Jira Service Management: a production promotion wai
     await bad({ credentials: { basic: { user: 'release-bot', password: 'x' } } }, 'body.credentials.basic.user', /email address of the Atlassian account/);
     // A ServiceNow rule takes no Jira settings.
     await bad({ provider: 'servicenow' }, 'body.jira', /only a Jira rule/);
+    // The service desk and the request type are looked up in Jira at save: one it does not have is named, with Jira's words.
+    await bad({ jira: { ...desk, serviceDeskId: '99' } }, 'body.jira.serviceDeskId', /Jira has no service desk 99.*does not exist/);
+    await bad({ jira: { ...desk, requestTypeId: '77' } }, 'body.jira.requestTypeId', /Jira has no request type 77 in service desk 4.*does not exist/);
+    expect(jira.seen.some((s) => s.method === 'GET' && s.path === `/rest/servicedeskapi/servicedesk/99`)).toBe(true);
+    expect(jira.violations).toEqual([]);
     // Nothing refused was stored.
     expect((await t.call('GET', url, { token: u.viewer })).body).toEqual(again.body);
   });

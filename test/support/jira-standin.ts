@@ -9,7 +9,8 @@ import type { Version3Models } from 'jira.js/version3';
  * JSON schema (nor does any installed package), so every answer here `satisfies` jira.js's own model
  * type: the compiler holds the stand-in to the schema the client is generated from.
  *
- * - JSM (`/rest/servicedeskapi`): POST /request, GET /request/{idOrKey}, GET /request/{idOrKey}/approval,
+ * - JSM (`/rest/servicedeskapi`): GET /servicedesk/{serviceDeskId}, GET /servicedesk/{serviceDeskId}/requesttype/{requestTypeId}
+ *   (what a rule names, looked up when it is saved), POST /request, GET /request/{idOrKey}, GET /request/{idOrKey}/approval,
  *   GET and POST /request/{idOrKey}/comment;
  * - platform (`/rest/api/3`): GET /search/jql (only `labels = "…"`), GET /issue/{idOrKey} (fields=…),
  *   GET and POST /issue/{idOrKey}/transitions.
@@ -145,6 +146,38 @@ export async function startJiraStandin(o: {
       };
       requests.push(r);
       return [201, customerRequest(r)];
+    }
+    // GET /rest/servicedeskapi/servicedesk/{serviceDeskId} and …/requesttype/{requestTypeId}: what a rule names, looked up at save.
+    if (method === 'GET' && (m = path.match(/^\/rest\/servicedeskapi\/servicedesk\/([^/]+)(?:\/requesttype\/([^/]+))?$/))) {
+      const desk = decodeURIComponent(m[1]!);
+      if (desk !== serviceDeskId && desk !== projectKey) return [404, jsmError(`The service desk with id ${desk} does not exist.`)];
+      if (m[2] === undefined)
+        return [
+          200,
+          {
+            id: serviceDeskId,
+            projectId: '10000',
+            projectName: 'IT Service Management',
+            projectKey,
+            _links: { self: `${origin}/rest/servicedeskapi/servicedesk/${serviceDeskId}` },
+          } satisfies ServiceDeskModels.ServiceDesk & { _links: unknown },
+        ];
+      const type = decodeURIComponent(m[2]);
+      if (type !== requestTypeId) return [404, jsmError(`The request type ${type} does not exist in this service desk.`)];
+      return [
+        200,
+        {
+          id: requestTypeId,
+          name: 'Change',
+          description: 'Request a change to a production service',
+          helpText: '',
+          issueTypeId: '10005',
+          serviceDeskId,
+          portalId: serviceDeskId,
+          groupIds: [],
+          practice: 'change',
+        } satisfies ServiceDeskModels.RequestType,
+      ];
     }
     if ((m = path.match(/^\/rest\/servicedeskapi\/request\/([^/]+)(\/[a-z]+)?$/))) {
       const r = byIdOrKey(decodeURIComponent(m[1]!));

@@ -17,6 +17,8 @@ describe('manifest changes and the rights they need', () => {
     expect(where(change('gates.production.manual_approval'))).toEqual(['production']);
     expect(where(change('webhook_gates.staging.change-board.timeout_ms'))).toEqual(['staging']);
     expect(where(change('git_targets.production.branch'))).toEqual(['production']);
+    expect(where(change('change_control.production.approvedStates'))).toEqual(['production']);
+    expect(where({ op: 'remove', path: 'change_control.staging', before: {} })).toEqual(['staging']);
     expect(where(change('approval_rules.staging->production.requiredApprovers'))).toEqual(['production']);
     expect(where(change('approval_rules.dev-->staging'))).toEqual(['staging']);
     expect(where({ op: 'add', path: 'freeze_windows', after: { reason: 'x', environment: 'production' } })).toEqual(['production']);

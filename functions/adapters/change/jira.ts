@@ -11,6 +11,7 @@ import {
   type ChangeRef,
   type ChangeRequestDraft,
   type ChangeStatus,
+  type ChangeTemplateCheck,
 } from '#domain/change/ports';
 import { guardedFetch, OutboundRefused, type GuardedInit } from '../outbound.ts';
 
@@ -56,7 +57,8 @@ const ISSUE_ID = /^[1-9][0-9]{0,17}$/;
 const ISSUE_KEY = /^[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}$/;
 
 /** A Jira connection: the port's calls, and a request's cancellation (the transition to a cancelled status). */
-export type JiraChangeProvider = ChangeProvider & { cancel(ref: ChangeRef, text: string): Promise<void> };
+export type JiraChangeProvider = ChangeProvider &
+  Required<Pick<ChangeTemplateCheck, 'checkRequestType'>> & { cancel(ref: ChangeRef, text: string): Promise<void> };
 
 export function jiraChangeProvider(settings: JiraChangeSettings, credential: JiraCredential, fetchImpl: JiraFetch = guardedFetch): JiraChangeProvider {
   const site = settings.site.replace(/\/+$/, '');
@@ -110,8 +112,36 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
     return last;
   }
 
+  /** A lookup of what the rule names: Jira's 404 is the field's refusal, in Jira's own words; any other answer as every call's. */
+  async function lookUp(field: string, missing: string, what: string, run: () => Promise<unknown>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      const status = err instanceof HttpException ? err.status : 0;
+      const answered = err instanceof HttpException && typeof err.response === 'object' && err.response !== null && 'data' in err.response;
+      if (status !== 404 || !answered) throw answerError(what, site, err);
+      // Jira's sentence without its closing period: it is quoted inside this one.
+      const words = clean(jiraWords((err.response as { data?: unknown }).data)).replace(/[.\s]+$/, '');
+      throw new ChangeRefused(
+        `Jira has no ${missing} this account can see${words ? ` (Jira answered: ${words})` : ''}: check the id in Jira's project settings`,
+        404,
+        field,
+      );
+    }
+  }
+
   return {
     kind: 'jira',
+
+    async checkRequestType(): Promise<void> {
+      const { serviceDeskId, requestTypeId } = settings;
+      await lookUp('jira.serviceDeskId', `service desk ${serviceDeskId}`, 'looking up the service desk', () =>
+        desk.serviceDesk.getServiceDeskById({ serviceDeskId }),
+      );
+      await lookUp('jira.requestTypeId', `request type ${requestTypeId} in service desk ${serviceDeskId}`, 'looking up the request type', () =>
+        desk.serviceDesk.getRequestTypeById({ serviceDeskId, requestTypeId: Number(requestTypeId) }),
+      );
+    },
 
     async create(draft: ChangeRequestDraft): Promise<ChangeRef> {
       const created = await call('creating the change request', () =>
