@@ -50,6 +50,10 @@ const children = (id: string) => t.stack.workflow.executions(WAVE_MACHINE).filte
 const all = (d: any, state: string, n: number) => Object.values(states(d)).filter((s) => s === state).length === n;
 const steps = (id: string, step: string) => (seen.get(id) ?? []).filter((s) => s.step === step);
 
+/** The promotion has ended (completed, rolled back, failed). */
+const ended = async (token: string, id: string) =>
+  ['COMPLETED', 'ROLLED_BACK', 'FAILED'].includes((await t.call('GET', `/api/v1/promotions/${id}`, { token })).body.status);
+
 /** Moves the stack's clock `seconds` at a time until `ok` holds (each move ends the child's Wait of that length). */
 async function driveUntil(ok: () => boolean | Promise<boolean>, seconds: number, why: string, tries = 400) {
   for (let i = 0; i < tries; i++) {
@@ -78,7 +82,7 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
       await driveUntil(() => steps(id, 'wave-confirm').length >= 6, 60, 'six polls of the wave');
       const before = polls;
       healthy = true;
-      await driveUntil(async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status !== 'EXECUTING', 60, 'the end');
+      await driveUntil(() => ended(u.viewer, id), 60, 'the end');
       const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
       expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
       expect(Object.values(states(done))).toEqual(Array(60).fill('DONE'));
@@ -121,7 +125,7 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
     }
     // Confirmed already: 409, as inline.
     expect((await post('cb-0001')).status).toBe(409);
-    await driveUntil(async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status !== 'EXECUTING', 15, 'the end');
+    await driveUntil(() => ended(u.viewer, id), 15, 'the end');
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
     expect(Object.values(states(done))).toEqual(Array(30).fill('DONE'));
@@ -150,7 +154,7 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
     expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
     const id = await promote(u);
     seen.set(id, []);
-    await driveUntil(async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.status !== 'EXECUTING', 30, 'the end');
+    await driveUntil(() => ended(u.viewer, id), 30, 'the end');
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
     expect(done.status, JSON.stringify(done.error)).toBe('ROLLED_BACK');
     expect(states(done)).toEqual({ a1: 'ROLLED_BACK', a2: 'ROLLED_BACK', b1: 'ROLLED_BACK', b2: 'ROLLED_BACK', b3: 'ROLLED_BACK', b4: 'ROLLED_BACK' });
