@@ -108,7 +108,7 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
   }, 240_000);
 
   it('a wave of 30 callback targets completes when every one is confirmed through the API (no token per target)', async () => {
-    const confirm = { mode: "callback", timeoutSeconds: 3600 };
+    const confirm = { mode: 'callback', timeoutSeconds: 3600 };
     const targets = Array.from({ length: 30 }, (_, i) => ({ name: `cb-${pad(i + 1)}`, wave: 1, confirm }));
     const { u } = await productionLine(t, { bakeSeconds: 0, targets, rollout: { maxParallel: 10 } });
     expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
@@ -116,7 +116,8 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
     seen.set(id, []);
     await until(u.viewer, id, (d) => all(d, 'CONFIRMING', 30), 'every target waits for its deployer');
     expect(children(id)).toHaveLength(1);
-    const post = (name: string, token = u.deployer) => t.call('POST', `/api/v1/promotions/${id}/targets/${name}/confirm`, { token, body: { note: 'looks fine' } });
+    const post = (name: string, token = u.deployer) =>
+      t.call('POST', `/api/v1/promotions/${id}/targets/${name}/confirm`, { token, body: { note: 'looks fine' } });
     expect((await post('cb-0001', u.viewer)).status).toBe(403);
     for (const x of targets) {
       const r = await post(x.name);
@@ -140,7 +141,12 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
     await makeLine(t, u.admin, ['dev']);
     const tpl = await t.call('PUT', '/api/v1/analysis-templates/latency', {
       token: u.admin,
-      body: { provider: { type: 'web', url: `${healthUrl}/value/${tenant}-{{target.name}}`, jsonPath: '$.v' }, intervalSeconds: 30, count: 2, failureCondition: 'result > 100' },
+      body: {
+        provider: { type: 'web', url: `${healthUrl}/value/${tenant}-{{target.name}}`, jsonPath: '$.v' },
+        intervalSeconds: 30,
+        count: 2,
+        failureCondition: 'result > 100',
+      },
     });
     expect(tpl.status, JSON.stringify(tpl.body)).toBeLessThan(300);
     // Wave 1: 2 immediate targets without analyses (inline); wave 2: 4 targets measured by the wave's analysis (a child, though small).

@@ -34,10 +34,7 @@ export type WaveRunInput = WaveStartInput;
  * stops). An immediate target bakes at once; a polled or callback one is CONFIRMING (a callback's without a task
  * token: its wave's confirm loop reads the confirmation) and counted pending: the wave's confirm loop follows.
  */
-export async function waveApplyStep(
-  deps: With<'workflow' | 'git' | 'registry' | 'metrics'>,
-  input: LoopInput,
-): Promise<WaveBatch & { next: Next }> {
+export async function waveApplyStep(deps: With<'workflow' | 'git' | 'registry' | 'metrics'>, input: LoopInput): Promise<WaveBatch & { next: Next }> {
   const { tenant, promotionId: id, wave } = input;
   const offset = input.batch.phase === 'apply' ? input.batch.offset : 0;
   const { names, batch, next, done } = await batchOf(deps, tenant, id, wave, offset);

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { runsAsChild, INLINE_WAVE_TARGETS, WAVE_BATCH } from '../../domain/promotion/rollout/wave-go.ts';
+import { BATCH_EVENTS, FIXED_EVENTS, loopEvents, maxLoops } from '../../domain/promotion/rollout/wave-loop.ts';
+import { MAX_TARGETS } from '../../domain/kernel/target-schemas.ts';
+import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
+
+/** Which waves run as a child execution, and how many loops one execution of a child wave runs (issue 67, part 2). */
+describe('a child wave: routing and the bound of its history', () => {
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `t-${i + 1}`);
+  const env = (n: number, confirm: Record<string, unknown> = { mode: 'immediate' }, more: Record<string, unknown> = {}) =>
+    ({ targets: names(n).map((name) => ({ name, wave: 1, confirm, ...more })) }) as never;
+  const wave = (n: number) => ({ wave: 1, targets: names(n), bakeSeconds: 0, maxParallel: 10 }) as never;
+  const health = { mode: 'health', url: 'https://h.example.com/healthz', timeoutSeconds: 600, intervalSeconds: 15 };
+
+  it('a wave of more than 25 targets runs as a child whatever its confirmation; a small one only when something polls or measures', () => {
+    expect(runsAsChild(env(1), wave(1), names(1))).toBe(false);
+    expect(runsAsChild(env(INLINE_WAVE_TARGETS), wave(INLINE_WAVE_TARGETS), names(INLINE_WAVE_TARGETS))).toBe(false);
+    expect(runsAsChild(env(26), wave(26), names(26))).toBe(true);
+    expect(runsAsChild(env(30, { mode: 'callback', timeoutSeconds: 600 }), wave(30), names(30))).toBe(true);
+    expect(runsAsChild(env(3, { mode: 'callback', timeoutSeconds: 600 }), wave(3), names(3))).toBe(false);
+    // One polled target, or one analysis (the target's, the wave's, the environment's, a comparison): a child, however small.
+    expect(runsAsChild(env(1, health), wave(1), names(1))).toBe(true);
+    expect(runsAsChild(env(2, undefined, { analysis: [{ template: 'latency' }] }), wave(2), names(2))).toBe(true);
+    const byWave = { targets: names(2).map((name) => ({ name, wave: 1 })), rollout: { waves: [{ wave: 1, analysis: [{ template: 'latency' }] }] } };
+    expect(runsAsChild(byWave as never, wave(2), names(2))).toBe(true);
+    const byEnv = { targets: names(2).map((name) => ({ name, wave: 1 })), analysis: [{ template: 'latency' }] };
+    expect(runsAsChild(byEnv as never, wave(2), names(2))).toBe(true);
+  });
+
+  it('one execution stays within its budget for every wave size up to the most targets an environment has, and loops at least once', () => {
+    const budget = DEFAULT_TUNABLES.waveHistoryEvents;
+    for (let n = 1; n <= MAX_TARGETS; n += n < 300 ? 1 : 97) {
+      const batches = Math.ceil(n / WAVE_BATCH);
+      for (const part of [0, 1]) {
+        const loops = maxLoops(n, budget, part);
+        expect(loops, `${n} targets, part ${part}`).toBeGreaterThanOrEqual(1);
+        const history = FIXED_EVENTS + (part ? 0 : BATCH_EVENTS * batches) + loops * loopEvents(batches);
+        expect(history, `${n} targets, part ${part}`).toBeLessThanOrEqual(budget);
+        // One loop more would pass the budget: the execution uses what it may.
+        expect(history + loopEvents(batches), `${n} targets, part ${part}`).toBeGreaterThan(budget);
+      }
+    }
+    // The arithmetic of wave-loop.ts: 1,000 targets loop 68 times per execution, 10,000 targets 6 times.
+    expect(maxLoops(1000, 5000, 0)).toBe(68);
+    expect(maxLoops(10_000, 5000, 0)).toBe(6);
+    // A budget too small for one loop still loops once (the test stacks' small budgets).
+    expect(maxLoops(60, 20, 0)).toBe(1);
+    expect(maxLoops(60, 40, 0)).toBe(2);
+    expect(maxLoops(60, 40, 1)).toBe(3);
+  });
+});
