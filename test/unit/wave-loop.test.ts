@@ -40,12 +40,13 @@ describe('a child wave: routing and the bound of its history', () => {
         expect(history + loopEvents(batches), `${n} targets, part ${part}`).toBeGreaterThan(budget);
       }
     }
-    // The arithmetic of wave-loop.ts: 1,000 targets loop 68 times per execution, 10,000 targets 6 times.
-    expect(maxLoops(1000, 5000, 0)).toBe(68);
+    // The arithmetic of wave-loop.ts: 1,000 targets loop 63 times per execution, 10,000 targets 6 times.
+    expect(maxLoops(1000, 5000, 0)).toBe(63);
     expect(maxLoops(10_000, 5000, 0)).toBe(6);
     // A budget too small for one loop still loops once (the test stacks' small budgets).
     expect(maxLoops(60, 20, 0)).toBe(1);
-    expect(maxLoops(60, 40, 0)).toBe(2);
-    expect(maxLoops(60, 40, 1)).toBe(3);
+    expect(maxLoops(60, 50, 0)).toBe(2);
+    expect(maxLoops(60, 50, 1)).toBe(2);
+    expect(maxLoops(60, 60, 1)).toBe(3);
   });
 });

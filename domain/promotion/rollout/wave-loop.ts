@@ -6,6 +6,7 @@ import { isPolled } from '../../kernel/target-schemas.ts';
 import type { WaveBatch, WaveStartInput } from '../ports.ts';
 import { type Next } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
+import { retryOnConflict } from '../../kernel/retry.ts';
 import { loadPromotion } from '../write.ts';
 import { analysisNames, measureTiming, templateBook } from './analysis.ts';
 import { MeasureAgain, targetBakedStep } from './bake.ts';
@@ -16,21 +17,23 @@ import { batchOf, BATCH_PARALLEL, eachLimited, RolloutStopped } from './wave-bat
 
 /**
  * The loops of a wave's child execution (statemachines/wave.asl.json), each a pass over the wave's targets a batch at a
- * time (one task reads, polls or measures up to {@link WAVE_BATCH} targets), then one Wait for the whole wave:
+ * time (one task reads, polls or measures up to {@link WAVE_BATCH} targets), then one wait for the whole wave (a
+task-token wait a stop ends at once: {@link waveWaitStep}):
  * WaveConfirm polls every CONFIRMING target of a batch once (a polled mode through its mode's function, a callback's
  * confirmation read: the deployer's POST writes it), WaveBaked reads the bake's end (and measures the analyses that are
  * due) of every target of a batch. Nothing waits or polls per target: the history grows with the wave's batches and
  * its loops, never with targets x polls.
  *
  * History, in Step Functions' events (each execution of the wave counts its own; the limit is 25,000):
- * - a Task state (lambda:invoke) is 5 events (entered, scheduled, started, succeeded, exited), a Choice or a Wait 2;
+ * - a Task state (lambda:invoke) is 5 events (entered, scheduled, started, succeeded, exited), a Choice 2, a task-token
+ *   wait 6 (entered, scheduled, started, submitted, timed out, exited);
  * - the execution's start and end and its first Choice (WaveResume), its WaveEnd task and its end state: {@link FIXED_EVENTS};
  * - applying a wave of b batches: b x (Task + Choice) = 7b;
- * - one loop: a Wait, then a pass of b batches = 2 + 7b ({@link loopEvents}).
+ * - one loop: a wait (and the Choice before a bake's), then a pass of b batches = 8 + 7b ({@link loopEvents}).
  * An execution runs at most {@link maxLoops} loops: (budget - fixed - apply) / loop, at least 1; then, instead of its
  * next Wait, it starts the next execution of the wave (WaveContinue: the same input, its part + 1 and where it was)
  * and ends SUCCEEDED without answering the parent: the last one answers. With the default budget of 5,000 events
- * (a fifth of the limit: retries add 3 events each), a wave of 1,000 targets (10 batches) loops 68 times per
+ * (a fifth of the limit: retries add 3 events each), a wave of 1,000 targets (10 batches) loops 63 times per
  * execution; a wave of 10,000 (100 batches) 6 times.
  */
 
@@ -38,8 +41,10 @@ import { batchOf, BATCH_PARALLEL, eachLimited, RolloutStopped } from './wave-bat
 export const FIXED_EVENTS = 2 + 2 + 5 + 2;
 /** The events of one task of a pass and the Choice after it. */
 export const BATCH_EVENTS = 5 + 2;
-/** The events of one loop over a wave of `batches` batches: its Wait, then one pass. */
-export const loopEvents = (batches: number) => 2 + BATCH_EVENTS * batches;
+/** The events of a wave's wait: a Choice (WaveBakes) and a task-token wait (entered, scheduled, started, submitted, timed out, exited). */
+export const WAIT_EVENTS = 2 + 6;
+/** The events of one loop over a wave of `batches` batches: its wait, then one pass. */
+export const loopEvents = (batches: number) => WAIT_EVENTS + BATCH_EVENTS * batches;
 
 /**
  * How many loops one execution of a wave of `targets` targets runs before it continues as a new one, so its history
@@ -69,10 +74,11 @@ async function waveWaits(deps: With<'metrics'>, tenant: string, env: Environment
   const book = await bookOf(deps, tenant, env);
   const timing = targets.map((t) => measureTiming(env, book, t.name, wave, bakeSeconds));
   const measures = timing.map((x) => x.measureSeconds).filter((s) => s > 0);
+  // Whole seconds (a task's time-out): at least 1 between two passes; a first bake of 0 is no wait (WaveBakes).
   return {
-    poll: polls.length ? Math.min(...polls) : CALLBACK_READ_SECONDS,
-    firstBake: timing.length ? Math.min(...timing.map((x) => x.firstWaitSeconds)) : bakeSeconds,
-    measure: measures.length ? Math.min(...measures) : 1,
+    poll: Math.max(1, Math.ceil(polls.length ? Math.min(...polls) : CALLBACK_READ_SECONDS)),
+    firstBake: Math.ceil(timing.length ? Math.min(...timing.map((x) => x.firstWaitSeconds)) : bakeSeconds),
+    measure: Math.max(1, Math.ceil(measures.length ? Math.min(...measures) : 1)),
   };
 }
 
@@ -167,6 +173,34 @@ export async function waveBakedStep(deps: With<'workflow' | 'alarms' | 'metrics'
     }
   });
   return answer(deps, input, 'bake', { offset: next, pending: pass.pending + pending, loops: pass.loops, done, names, env });
+}
+
+/**
+ * WaveConfirmWait, WaveBake (task-token waits, their timers the wave's wait): the token is kept on the wave's first
+ * target's item, where whoever asks the flow to stop finds it (askToStop: an alarm, the sweep), so a stop ends the
+ * wave's wait at once, not one interval later; a deployer's confirmation of that target answers it (the wave polls
+ * again at once). The token is written first and the promotion read after it, as TargetBake does: a decision to stop
+ * written meanwhile is seen by one side or the other.
+ */
+export async function waveWaitStep(deps: With<'workflow'>, input: LoopInput, token: string): Promise<{ next: Next }> {
+  const { tenant, promotionId: id } = input;
+  const stopped = (p: Promotion) =>
+    p.status !== 'EXECUTING' || !p.rollout ? `promotion is ${p.status}` : p.rollout.stopping ? `the rollout stopped: ${p.rollout.stopping.reason}` : null;
+  const refuse = async (why: string) => (await deps.workflow.sendTaskFailure(token, 'RolloutStopped', why), { next: 'done' as const });
+  let why = stopped(await loadPromotion(deps, tenant, id));
+  if (why) return refuse(why);
+  const [first] = (await batchOf(deps, tenant, id, input.wave, 0)).batch;
+  if (!first) throw new PromotionFailed(`wave ${input.wave} has no targets`);
+  await retryOnConflict(deps.tunables, async () => {
+    const item = await deps.store.getRolloutTarget(tenant, id, first);
+    if (!item || item.taskToken === token) return;
+    await deps.store.commit(tenant, [
+      { kind: 'rolloutTarget', target: { ...item, taskToken: token, version: item.version + 1 }, expectedVersion: item.version },
+    ]);
+  });
+  why = stopped(await loadPromotion(deps, tenant, id));
+  if (why) return refuse(why);
+  return { next: 'await-go' };
 }
 
 /**

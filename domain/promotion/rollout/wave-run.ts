@@ -13,7 +13,7 @@ import { batchOf, BATCH_PARALLEL, eachLimited, RolloutStopped } from './wave-bat
 import { answer, type LoopInput } from './wave-loop.ts';
 
 export { RolloutStopped } from './wave-batch.ts';
-export { waveBakedStep, waveConfirmStep, waveContinueStep } from './wave-loop.ts';
+export { waveBakedStep, waveConfirmStep, waveContinueStep, waveWaitStep } from './wave-loop.ts';
 
 /** What the child execution is started with (its execution input; the status-change rule reads `parentToken` back). */
 export type WaveRunInput = WaveStartInput;

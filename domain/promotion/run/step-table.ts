@@ -105,6 +105,8 @@ export const STEPS = {
   'wave-confirm': { waitsForToken: false, run: async (d, i) => (await rollout()).waveConfirmStep(d, loop(i)) },
   /** the child's WaveBaked: the wave's bake over, one batch of its targets measured (analyses due) and their monitors read */
   'wave-baked': { waitsForToken: false, run: async (d, i) => (await rollout()).waveBakedStep(d, loop(i)) },
+  /** the child's waits (between polls, the bake, between measurements): its token kept for whoever asks the flow to stop */
+  'wave-wait': { waitsForToken: true, run: async (d, i) => (await rollout()).waveWaitStep(d, loop(i), i.taskToken) },
   /** the child's WaveContinue: its loops as many as its history allows, the wave goes on in a new execution */
   'wave-continue': {
     waitsForToken: false,
