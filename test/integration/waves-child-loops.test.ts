@@ -6,6 +6,7 @@ import { waitFor } from '../support/promotions.ts';
 import { productionLine } from '../support/line.ts';
 import { makeLine, useTestStack } from '../support/stack.ts';
 import { rollouts, states } from '../support/waves.ts';
+import { alarmArn, alarmEvent } from '../support/alarms.ts';
 
 /**
  * A wave whose targets poll, wait for their deployer or measure runs as a child execution of its own
@@ -173,4 +174,26 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
     expect(steps(id, 'target-baked').map((s: any) => s.target)).toEqual(expect.arrayContaining(['a1', 'a2']));
     expect(steps(id, 'target-baked').filter((s: any) => s.target?.startsWith('b'))).toEqual([]);
   }, 180_000);
+  it('an alarm while a polled wave waits between polls ends its wait at once: the wave fails and the parent rolls back, the clock unmoved', async () => {
+    const tenant = t.tenant();
+    const alarm = alarmArn(`${tenant}/edge-5xx`);
+    // Polled every 5 minutes: without the stop reaching the wave's wait, nothing would happen for 5 minutes.
+    const confirm = { mode: 'health', url: `${healthUrl}/never`, timeoutSeconds: 3600, intervalSeconds: 300 };
+    const targets = [1, 2, 3].map((i) => ({ name: `edge-${i}`, wave: 1, confirm, monitors: [alarm] }));
+    const { u } = await productionLine(t, { bakeSeconds: 0, targets }, tenant);
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
+    healthy = false;
+    const id = await promote(u);
+    seen.set(id, []);
+    await until(u.viewer, id, (d) => all(d, 'CONFIRMING', 3) && steps(id, 'wave-wait').length > 0, 'the wave waits between its polls');
+    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, '5xx > 1% on edge-2') })).status).toBe(202);
+    const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('ROLLED_BACK');
+    expect(Object.values(states(done))).toEqual(['ROLLED_BACK', 'ROLLED_BACK', 'ROLLED_BACK']);
+    expect(done.error.message).toContain('edge-5xx');
+    // One poll only: the wave never polled again after its first wait.
+    expect(steps(id, 'wave-confirm')).toEqual([]);
+    await t.stack.bus.idle();
+    expect(children(id).map((c) => c.status)).toEqual(['FAILED']);
+  }, 120_000);
 });
