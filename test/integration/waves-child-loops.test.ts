@@ -22,7 +22,7 @@ const t = useTestStack({
     seen.get(p.promotionId ?? '')?.push(p as never);
   },
 });
-const { promote, until } = rollouts(t);
+const { promote, until, store } = rollouts(t);
 
 /** The health endpoint: 503 until the test says the fleet is healthy. */
 let healthy = false;
@@ -173,6 +173,11 @@ describe('child waves that poll, wait for callbacks and measure (local Step Func
     expect(steps(id, 'wave-baked').length).toBeGreaterThan(0);
     expect(steps(id, 'target-baked').map((s: any) => s.target)).toEqual(expect.arrayContaining(['a1', 'a2']));
     expect(steps(id, 'target-baked').filter((s: any) => s.target?.startsWith('b'))).toEqual([]);
+    // A small child wave is audited as an inline one: an entry per changed target, no wave entry.
+    const audit = await store().queryAudit(tenant, { entityType: 'promotion', entityId: id, limit: 100 } as never);
+    const applied = audit.items.filter((e) => e.action === 'promotion.target.apply').map((e) => String(e.after).split(':')[0]);
+    expect(applied.sort()).toEqual(['a1', 'a2', 'b1', 'b2', 'b3', 'b4']);
+    expect(audit.items.filter((e) => e.action === 'promotion.wave.apply')).toEqual([]);
   }, 180_000);
   it('an alarm while a polled wave waits between polls ends its wait at once: the wave fails and the parent rolls back, the clock unmoved', async () => {
     const tenant = t.tenant();

@@ -8,6 +8,7 @@ import { PromotionFailed } from '../run/target-change.ts';
 import { auditDraft, loadPromotion } from '../write.ts';
 import { changeTarget, stoppedFor } from './apply.ts';
 import { waveTargets } from './plan.ts';
+import { INLINE_WAVE_TARGETS } from './wave-go.ts';
 import type { WaveBatch, WaveStartInput } from '../ports.ts';
 import { batchOf, BATCH_PARALLEL, eachLimited, RolloutStopped } from './wave-batch.ts';
 import { answer, type LoopInput } from './wave-loop.ts';
@@ -51,7 +52,9 @@ export async function waveApplyStep(deps: With<'workflow' | 'git' | 'registry' |
         return;
       }
       try {
-        if ((await changeTarget(deps, p, name, '', { audit: false, byWave: true })).state === 'CONFIRMING') pending++;
+        // A wave of at most INLINE_WAVE_TARGETS (a small wave that polls or measures) is audited per target, as inline.
+        const audit = names.length <= INLINE_WAVE_TARGETS;
+        if ((await changeTarget(deps, p, name, '', { audit, byWave: true })).state === 'CONFIRMING') pending++;
         return;
       } catch (err) {
         // Another run of this task wrote it first (a retried task): go on from what it wrote.
@@ -72,8 +75,8 @@ export async function waveApplyStep(deps: With<'workflow' | 'git' | 'registry' |
 export const AUDIT_NAMES = 50;
 
 /**
- * WaveEnd: the child's last task, however the wave went. Every target of the wave is audited in ONE entry
- * (counts by state and a bounded page of names), then the parent's token is answered: success, or the failure the
+ * WaveEnd: the child's last task, however the wave went. Every target of a wave of many targets is audited in ONE entry
+ * (counts by state and a bounded page of names; a small one's were audited one by one), then the parent's token is answered: success, or the failure the
  * child caught (its error name and cause, which the parent's MarkFailed reads as the reason to roll back).
  */
 export async function waveEndStep(
@@ -108,9 +111,11 @@ function causeMessage(cause: string): string {
   return cause;
 }
 
-/** One audit entry for a child wave: how many targets changed, by state, and the first {@link AUDIT_NAMES} names. */
+/** One audit entry for a child wave of more than INLINE_WAVE_TARGETS targets: how many targets changed, by state, and the first {@link AUDIT_NAMES} names. */
 async function auditWave(deps: With<'workflow'>, p: Promotion, wave: number) {
   const names = await waveTargets(deps, p.tenant, p.id, wave);
+  // A small wave's targets were audited one by one when they changed (waveApplyStep), as an inline wave's are.
+  if (names.length <= INLINE_WAVE_TARGETS) return;
   const mine = new Set(names);
   const items = (await deps.store.listRolloutTargets(p.tenant, p.id)).filter((t) => mine.has(t.name) && t.appliedAt);
   const byState = new Map<string, number>();
