@@ -12,7 +12,7 @@ describe('a child wave: routing and the bound of its history', () => {
   const wave = (n: number) => ({ wave: 1, targets: names(n), bakeSeconds: 0, maxParallel: 10 }) as never;
   const health = { mode: 'health', url: 'https://h.example.com/healthz', timeoutSeconds: 600, intervalSeconds: 15 };
 
-  it('a wave of more than 25 targets runs as a child whatever its confirmation; a small one only when something polls or measures', () => {
+  it('a wave of more than 25 targets runs as a child whatever its confirmation; a small one when something polls, or measures without a callback', () => {
     expect(runsAsChild(env(1), wave(1), names(1))).toBe(false);
     expect(runsAsChild(env(INLINE_WAVE_TARGETS), wave(INLINE_WAVE_TARGETS), names(INLINE_WAVE_TARGETS))).toBe(false);
     expect(runsAsChild(env(26), wave(26), names(26))).toBe(true);
@@ -21,10 +21,26 @@ describe('a child wave: routing and the bound of its history', () => {
     // One polled target, or one analysis (the target's, the wave's, the environment's, a comparison): a child, however small.
     expect(runsAsChild(env(1, health), wave(1), names(1))).toBe(true);
     expect(runsAsChild(env(2, undefined, { analysis: [{ template: 'latency' }] }), wave(2), names(2))).toBe(true);
-    const byWave = { targets: names(2).map((name) => ({ name, wave: 1 })), rollout: { waves: [{ wave: 1, analysis: [{ template: 'latency' }] }] } };
+    const immediate = { mode: 'immediate' };
+    const byWave = {
+      targets: names(2).map((name) => ({ name, wave: 1, confirm: immediate })),
+      rollout: { waves: [{ wave: 1, analysis: [{ template: 'latency' }] }] },
+    };
     expect(runsAsChild(byWave as never, wave(2), names(2))).toBe(true);
-    const byEnv = { targets: names(2).map((name) => ({ name, wave: 1 })), analysis: [{ template: 'latency' }] };
+    const byEnv = { targets: names(2).map((name) => ({ name, wave: 1, confirm: immediate })), analysis: [{ template: 'latency' }] };
     expect(runsAsChild(byEnv as never, wave(2), names(2))).toBe(true);
+    // The one inline measuring loop left: a small wave with a callback target (its deployer's token its own).
+    const callback = { mode: 'callback', timeoutSeconds: 600 };
+    expect(runsAsChild(env(2, callback, { analysis: [{ template: 'latency' }] }), wave(2), names(2))).toBe(false);
+    // A polled target makes even that wave a child.
+    const mixed = {
+      targets: [
+        { name: 't-1', wave: 1, confirm: callback },
+        { name: 't-2', wave: 1, confirm: health },
+      ],
+      analysis: [{ template: 'latency' }],
+    };
+    expect(runsAsChild(mixed as never, wave(2), names(2))).toBe(true);
   });
 
   it('one execution stays within its budget for every wave size up to the most targets an environment has, and loops at least once', () => {

@@ -24,18 +24,20 @@ export const WAVE_BATCH = 100;
 
 /**
  * Whether a wave runs as a child execution (statemachines/wave.asl.json): more than {@link INLINE_WAVE_TARGETS}
- * targets, whatever their confirmation; or any target of it polled (health, argocd, flux, fleet) or measured by an
- * analysis (the environment's, its wave's, its own), whatever its size: no inline path polls or measures, so the
- * parent's history is bounded by (targets <= 25) x a few events per wave.
+ * targets, whatever their confirmation; or, whatever its size, any target of it polled (health, argocd, flux, fleet),
+ * or measured by an analysis (the environment's, its wave's, its own, a comparison) in a wave without a callback
+ * target. No inline path polls; the one inline measuring loop left is a small wave's with a callback target (at most
+ * 25 targets, its deployer's confirmation a task token of its own), which the model-based test of the inline flow
+ * (test/unit/rollout-model.test.ts) still drives.
  */
 export function runsAsChild(env: Pick<Environment, 'targets' | 'rollout' | 'analysis'>, w: RolloutState['waves'][number], names: readonly string[]): boolean {
   if (waveSize(w) > INLINE_WAVE_TARGETS) return true;
-  if (env.analysis?.length || rolloutOf(env).waves.find((x) => x.wave === w.wave)?.analysis?.length || waveCompare(env, w.wave)) return true;
   const byName = new Map(targetsOf(env).map((t) => [t.name, t]));
-  return names.some((name) => {
-    const t = byName.get(name);
-    return !!t && (isPolled(t.confirm) || !!t.analysis?.length);
-  });
+  const mine = names.map((name) => byName.get(name)).filter((t) => !!t);
+  if (mine.some((t) => isPolled(t.confirm))) return true;
+  if (mine.some((t) => t.confirm.mode === 'callback')) return false;
+  const measured = env.analysis?.length || rolloutOf(env).waves.find((x) => x.wave === w.wave)?.analysis?.length || waveCompare(env, w.wave);
+  return !!measured || mine.some((t) => !!t.analysis?.length);
 }
 
 /**
