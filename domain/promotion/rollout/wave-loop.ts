@@ -18,9 +18,9 @@ import { batchOf, BATCH_PARALLEL, eachLimited, RolloutStopped } from './wave-bat
 /**
  * The loops of a wave's child execution (statemachines/wave.asl.json), each a pass over the wave's targets a batch at a
  * time (one task reads, polls or measures up to {@link WAVE_BATCH} targets), then one wait for the whole wave (a
-task-token wait a stop ends at once: {@link waveWaitStep}):
- * WaveConfirm polls every CONFIRMING target of a batch once (a polled mode through its mode's function, a callback's
- * confirmation read: the deployer's POST writes it), WaveBaked reads the bake's end (and measures the analyses that are
+ * task-token wait a stop ends at once: {@link waveWaitStep}). WaveConfirm polls every CONFIRMING target of a batch
+ * once (a polled mode through its mode's function, a callback's confirmation read: the deployer's POST writes it),
+ * WaveBaked reads the bake's end (and measures the analyses that are
  * due) of every target of a batch. Nothing waits or polls per target: the history grows with the wave's batches and
  * its loops, never with targets x polls.
  *
@@ -31,10 +31,11 @@ task-token wait a stop ends at once: {@link waveWaitStep}):
  * - applying a wave of b batches: b x (Task + Choice) = 7b;
  * - one loop: a wait (and the Choice before a bake's), then a pass of b batches = 8 + 7b ({@link loopEvents}).
  * An execution runs at most {@link maxLoops} loops: (budget - fixed - apply) / loop, at least 1; then, instead of its
- * next Wait, it starts the next execution of the wave (WaveContinue: the same input, its part + 1 and where it was)
+ * next wait, it starts the next execution of the wave (WaveContinue: the same input, its part + 1 and where it was)
  * and ends SUCCEEDED without answering the parent: the last one answers. With the default budget of 5,000 events
  * (a fifth of the limit: retries add 3 events each), a wave of 1,000 targets (10 batches) loops 63 times per
- * execution; a wave of 10,000 (100 batches) 6 times.
+ * execution; a wave of 10,000 (100 batches, the most targets an environment has: MAX_TARGETS) 6 times, its apply and
+ * one loop 1,419 events: every wave fits, test/unit/wave-loop.test.ts checks it for every size.
  */
 
 /** The events of an execution of the wave whatever it does (start, WaveResume, WaveEnd, its end). */
@@ -62,7 +63,7 @@ export const CALLBACK_READ_SECONDS = 15;
 /** What a step of the loop is given: the wave's execution (its input) and the batch it is at. */
 export type LoopInput = Pick<WaveStartInput, 'tenant' | 'promotionId' | 'wave' | 'bakeSeconds' | 'part'> & { batch: WaveBatch };
 
-/** The next pass's start: a task given a finished pass starts a new one at 0 (after a Wait: one loop more). */
+/** The next pass's start: a task given a finished pass (or another phase's) starts a new one at 0, one loop more. */
 const passOf = (b: WaveBatch, phase: WaveBatch['phase']) =>
   b.done || b.phase !== phase ? { offset: 0, pending: 0, loops: b.loops + (b.done ? 1 : 0) } : { offset: b.offset, pending: b.pending, loops: b.loops };
 
@@ -86,7 +87,7 @@ async function waveWaits(deps: With<'metrics'>, tenant: string, env: Environment
 const bookOf = async (deps: With<'metrics'>, tenant: string, env: Environment) =>
   analysisNames(env).length ? templateBook((await deps.store.getAnalysisTemplates(tenant))?.templates) : templateBook([]);
 
-/** The batch a pass's task answers: the pass over, its Wait (or, past the execution's loops, its continuation). */
+/** The batch a pass's task answers: the pass over, its wait (or, past the execution's loops, its continuation). */
 export async function answer(
   deps: With<'metrics'>,
   input: LoopInput,
