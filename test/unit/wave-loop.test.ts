@@ -66,3 +66,19 @@ describe('a child wave: routing and the bound of its history', () => {
     expect(maxLoops(60, 60, 1)).toBe(3);
   });
 });
+
+describe('a wave execution and its continuations: a name of its own each, one per parent token and part', () => {
+  it('names a continuation apart from the first execution, and a retried start the same; Step Functions’ names stay within 80 characters', async () => {
+    const { waveExecutionName } = await import('../../functions/adapters/sfn-workflow.ts');
+    const { LocalWorkflow } = await import('../../local/workflow.ts');
+    const input = { tenant: 'acme', promotionId: `prm_${'x'.repeat(90)}`, wave: 3, parentToken: 'token-1' };
+    const names = [0, 1, 2].map((part) => waveExecutionName({ ...input, part }));
+    expect(new Set(names).size).toBe(3);
+    expect(waveExecutionName(input)).toBe(names[0]);
+    expect(waveExecutionName({ ...input, part: 1 })).toBe(names[1]);
+    for (const n of names) expect(n.length).toBeLessThanOrEqual(80);
+    expect(names[0]).not.toBe(waveExecutionName({ ...input, parentToken: 'token-2' }));
+    const ids = [0, 1].map((part) => LocalWorkflow.waveExecutionId({ ...input, part }));
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+});
