@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { Workflow } from '../domain/promotion/ports.ts';
+import type { WaveStartInput, Workflow } from '../domain/promotion/ports.ts';
+import { waveExecutionInput } from '../domain/promotion/rollout/wave-input.ts';
 import {
   type StartInput,
   MAX_TIMER_SECONDS,
@@ -217,22 +218,18 @@ export class LocalWorkflow implements Workflow {
     return this.startOn(MACHINE, id, { tenant: input.tenant, promotionId: input.promotionId, approvalTimeoutSeconds: input.approvalTimeoutSeconds });
   }
 
-  /** `wave:<tenant>:<promotionId>:<wave>:<hash of the parent's token>`: one child per WaveStart token, whatever its retries. */
-  static waveExecutionId(input: { tenant: string; promotionId: string; wave: number; parentToken: string }): string {
+  /**
+   * `wave:<tenant>:<promotionId>:<wave>:<hash of the parent's token>[:p<part>]`: one child per WaveStart token, whatever its
+   * retries; each continuation of the wave (part n > 0, a new execution) a name of its own.
+   */
+  static waveExecutionId(input: { tenant: string; promotionId: string; wave: number; parentToken: string; part?: number }): string {
     const hash = createHash('sha256').update(input.parentToken).digest('hex').slice(0, 12);
-    return `${WAVE_MACHINE}:${input.tenant}:${input.promotionId}:${input.wave}:${hash}`;
+    return `${WAVE_MACHINE}:${input.tenant}:${input.promotionId}:${input.wave}:${hash}${input.part ? `:p${input.part}` : ''}`;
   }
 
-  async startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string> {
+  async startWave(input: WaveStartInput): Promise<string> {
     if (this.stopped) throw new Error('LocalWorkflow is stopped');
-    return this.startOn(WAVE_MACHINE, LocalWorkflow.waveExecutionId(input), {
-      tenant: input.tenant,
-      promotionId: input.promotionId,
-      wave: input.wave,
-      bakeSeconds: input.bakeSeconds,
-      parentToken: input.parentToken,
-      batch: { offset: 0, done: false },
-    });
+    return this.startOn(WAVE_MACHINE, LocalWorkflow.waveExecutionId(input), waveExecutionInput(input));
   }
 
   /** The executions of a machine this runner knows, oldest first (a test finds a promotion's wave children here). */

@@ -45,6 +45,11 @@ export interface RolloutTarget {
     detail?: string;
     /** a fleet target: its convergence at the last poll (what changed is written, an unchanged poll writes nothing) */
     fleet?: FleetConvergence;
+    /**
+     * a callback target of a wave run as a child execution: no task token waits for it (the marker instead); the
+     * deployer's confirmation is written, and the wave's confirm loop reads it (domain/promotion/rollout/wave-loop.ts)
+     */
+    byWave?: true;
   } | null;
   /** the callback's task token, kept until the deployer confirms */
   taskToken?: string | null;

@@ -21,6 +21,11 @@ export interface Tunables {
   readonly fleetMaxInstances: number;
   /** the quota of recurring promotions per tenant: one more is refused with 422 */
   readonly maxRecurringPromotions: number;
+  /**
+   * the history one execution of a wave may reach (events, of Step Functions' 25,000): a wave's execution that has
+   * looped as often as this allows continues as a new one (domain/promotion/rollout/wave-loop.ts maxLoops)
+   */
+  readonly waveHistoryEvents: number;
 }
 
 /** The defaults (the configuration's, when a deployment sets nothing). */
@@ -31,4 +36,5 @@ export const DEFAULT_TUNABLES: Tunables = {
   pendingExpiryHours: 72,
   fleetMaxInstances: 1000,
   maxRecurringPromotions: 20,
+  waveHistoryEvents: 5000,
 };

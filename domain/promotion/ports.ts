@@ -143,7 +143,42 @@ export interface Workflow {
    * Starts a wave's child execution (statemachines/wave.asl.json) with the parent's WaveStart token: idempotent per
    * parent token (a retried task starts no second child). Returns the execution id.
    */
-  startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string>;
+  startWave(input: WaveStartInput): Promise<string>;
+}
+
+/**
+ * Where a wave's child execution is (statemachines/wave.asl.json; domain/promotion/rollout/wave-loop.ts): its phase, the
+ * pass over its targets a batch at a time, and its loops. A continuation (a new execution of the same wave, its history
+ * bounded) starts with the batch its predecessor ended with.
+ */
+export type WaveBatch = {
+  /** apply: the targets changed; confirm: the confirmations polled; bake: the bake's end read (and the analyses measured) */
+  phase: 'apply' | 'confirm' | 'bake';
+  /** where the next batch starts in the wave's targets */
+  offset: number;
+  /** the pass over the wave's targets is over (the next task of the phase starts a new pass at 0) */
+  done: boolean;
+  /** the targets of the pass so far that have no answer yet (not confirmed, still measuring) */
+  pending: number;
+  /** the waits (loops) this execution has run */
+  loops: number;
+  /** what the next Wait waits (s) */
+  waitSeconds: number;
+  /** the execution has run as many loops as its history allows: it continues as a new execution instead of waiting */
+  renew: boolean;
+};
+
+/** What a wave's child execution is started with (a continuation: its part and where its predecessor was). */
+export interface WaveStartInput {
+  tenant: string;
+  promotionId: string;
+  wave: number;
+  bakeSeconds: number;
+  /** the parent's WaveStart task token: answered when the wave ends, whichever execution of it ends it */
+  parentToken: string;
+  /** 0: the wave's first execution; n: its n-th continuation (a name of its own) */
+  part?: number;
+  batch?: WaveBatch;
 }
 
 /** The promotion context's part of what a use case is given (domain/kernel/deps.ts): promotions and rules in the store; the flow, the gates, the health probe. */

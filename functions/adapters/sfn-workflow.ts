@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Workflow } from '#domain/promotion/ports';
+import type { WaveStartInput, Workflow } from '#domain/promotion/ports';
+import { waveExecutionInput } from '#domain/promotion/rollout/wave-input';
 import * as env from '../configuration.ts';
 import { traced } from './tracing.ts';
 
@@ -35,10 +36,12 @@ export function executionName(input: { tenant: string; promotionId: string; atte
 }
 
 /** A wave's child execution name: `<promotion>-w<wave>-<hash of tenant, promotion, wave and the parent's token>` (1-80 characters). */
-export function waveExecutionName(input: { tenant: string; promotionId: string; wave: number; parentToken: string }): string {
+export function waveExecutionName(input: { tenant: string; promotionId: string; wave: number; parentToken: string; part?: number }): string {
   const hash = createHash('sha256').update(`${input.tenant}\u0000${input.promotionId}\u0000${input.wave}\u0000${input.parentToken}`).digest('hex').slice(0, 16);
-  const readable = `${input.promotionId}-w${input.wave}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - 1);
-  return `${readable}-${hash}`;
+  // A continuation of the wave (part n > 0: a new execution, its history bounded) has a name of its own.
+  const part = input.part ? `-p${input.part}` : '';
+  const readable = `${input.promotionId}-w${input.wave}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - hash.length - part.length - 1);
+  return `${readable}${part}-${hash}`;
 }
 
 /** arn:aws:states:r:a:stateMachine:M  ->  arn:aws:states:r:a:execution:M:<name> */
@@ -89,7 +92,7 @@ export class SfnWorkflow implements Workflow {
    * A wave's child execution: its name from the promotion, the wave and a hash of the parent's task token, so a
    * retried start with the same WaveStart token starts no second child (ExecutionAlreadyExists: the one it started).
    */
-  async startWave(input: { tenant: string; promotionId: string; wave: number; bakeSeconds: number; parentToken: string }): Promise<string> {
+  async startWave(input: WaveStartInput): Promise<string> {
     const stateMachineArn = this.options.waveStateMachineArn;
     if (!stateMachineArn) throw new Error('no state machine ARN configured (WAVE_STATE_MACHINE_ARN)');
     const name = waveExecutionName(input);
@@ -99,14 +102,7 @@ export class SfnWorkflow implements Workflow {
           stateMachineArn,
           name,
           // Fixed key order: a retried start sends byte-identical input.
-          input: JSON.stringify({
-            tenant: input.tenant,
-            promotionId: input.promotionId,
-            wave: input.wave,
-            bakeSeconds: input.bakeSeconds,
-            parentToken: input.parentToken,
-            batch: { offset: 0, done: false },
-          }),
+          input: JSON.stringify(waveExecutionInput(input)),
         }),
       );
       return out.executionArn ?? executionArn(stateMachineArn, name);

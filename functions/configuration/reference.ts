@@ -208,6 +208,11 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     description:
       'the most instances of one target a fleet confirmation counts (the first by instance id); those over it are not counted, and the rollout says how many (`fleet.over`, "N instances over the cap (M) were not counted")',
   },
+  STAGELINE_WAVE_HISTORY_EVENTS: {
+    readBy: ['functions/http/deps.ts'],
+    description:
+      "the history one execution of a wave run as a child execution may reach (events; Step Functions fails an execution past 25,000): the wave's execution that has looped (polled, measured) as often as this allows continues as a new execution of the wave with where it was",
+  },
   STAGELINE_PENDING_EXPIRY_HOURS: {
     readBy: ['functions/http/deps.ts'],
     description: 'how long a promotion may wait for `validate` before the scheduler expires it (hours)',

@@ -78,6 +78,13 @@ export const STAGELINE_FLEET_MAX_INSTANCES = /* @__PURE__ */ variable({
   origin: 'operator',
 });
 
+export const STAGELINE_WAVE_HISTORY_EVENTS = /* @__PURE__ */ variable({
+  name: 'STAGELINE_WAVE_HISTORY_EVENTS',
+  is: () => decimal({ min: 20, max: 20_000, integer: true }),
+  default: 5000,
+  origin: 'operator',
+});
+
 export const STAGELINE_MAX_RECURRING_PROMOTIONS = /* @__PURE__ */ variable({
   name: 'STAGELINE_MAX_RECURRING_PROMOTIONS',
   is: () => decimal({ min: 1, integer: true }),

@@ -70,6 +70,9 @@ export const tunables: Tunables = {
   get fleetMaxInstances() {
     return env.STAGELINE_FLEET_MAX_INSTANCES();
   },
+  get waveHistoryEvents() {
+    return env.STAGELINE_WAVE_HISTORY_EVENTS();
+  },
 };
 
 /**

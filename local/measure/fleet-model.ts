@@ -28,7 +28,7 @@ export async function fleetFlowCounts(targets: number, waves: number): Promise<F
   const workflow: LocalWorkflow = new LocalWorkflow({
     invokeStep: async (payload) => {
       invocations++;
-      const p = payload as { step: string; taskToken?: string; wave?: number; offset?: number; parentToken?: string; bakeSeconds?: number };
+      const p = payload as { step: string; taskToken?: string; wave?: number; parentToken?: string; batch?: { offset: number; done: boolean; loops: number } };
       switch (p.step) {
         case 'decide':
           later(() => workflow.sendTaskSuccess(p.taskToken!, { next: 'execute', waves: waves }));
@@ -51,8 +51,12 @@ export async function fleetFlowCounts(targets: number, waves: number): Promise<F
           return { next: 'execute' };
         case 'wave-apply':
         case 'wave-baked': {
-          const offset = Math.min(sizes[p.wave! - 1]!, (p.offset ?? 0) + WAVE_BATCH);
-          return { next: 'execute', offset, done: offset >= sizes[p.wave! - 1]! };
+          // As rollout/wave-loop.ts answers for immediate targets: nothing pending; a finished pass starts the next at 0.
+          const from = p.batch?.done ? 0 : (p.batch?.offset ?? 0);
+          const offset = Math.min(sizes[p.wave! - 1]!, from + WAVE_BATCH);
+          const done = offset >= sizes[p.wave! - 1]!;
+          const phase = p.step === 'wave-apply' && !done ? 'apply' : 'bake';
+          return { next: 'execute', phase, offset, done, pending: 0, loops: p.batch?.loops ?? 0, waitSeconds: 0, renew: false };
         }
         case 'wave-end':
           await workflow.sendTaskSuccess(p.parentToken!, { wave: p.wave! });

@@ -8,13 +8,14 @@ import { startTestStack, type TestStack } from '../support/stack.ts';
 import { states } from '../support/waves.ts';
 
 /**
- * The flow's waits between a target's health polls (TargetHealthWait) and between its measurements (TargetMeasureWait)
- * end at once when a stop is decided, as its bake does: each is a task-token wait whose timer is the interval, and the
- * alarm's question to the flow (askToStop) fails its token. They were Wait states: the step after the wait refused up
- * to one interval later, and the promotion stayed EXECUTING with its targets changed until then.
+ * The waits between a wave's health polls and between its measurements end at once when a stop is decided, as a bake
+ * does: a wave that polls or measures runs as a child execution (statemachines/wave.asl.json), whose waits
+ * (WaveConfirmWait, WaveBake) are task-token waits whose timer is the interval, the token kept on the wave's first
+ * target's item, and the alarm's question to the flow (askToStop) fails it. Were they Wait states, the step after the
+ * wait would refuse up to one interval later, and the promotion would stay EXECUTING with its targets changed until then.
  *
- * Held by counts, not by a clock: the step that follows the wait (one more health poll, one more pass of the measuring
- * loop) never runs after the stop, and the promotion ends ROLLED_BACK without it.
+ * Held by counts, not by a clock: the step that follows the wait (one more poll of the wave, one more pass of its
+ * measuring loop) never runs after the stop, and the promotion ends ROLLED_BACK without it.
  */
 let t: TestStack;
 /** The steps the flow ran, per promotion: `<step> <target>`. */
@@ -46,7 +47,8 @@ afterAll(async () => {
   await Promise.all([t?.stop(), new Promise((r) => web?.close(r))]);
 });
 
-const stepsOf = (id: string, step: string, target: string) => (ran.get(id) ?? []).filter((s) => s === `${step} ${target}`).length;
+/** How often a step of a wave's child execution (wave-confirm, wave-baked: a batch of the wave's targets each) ran. */
+const stepsOf = (id: string, step: string) => (ran.get(id) ?? []).filter((s) => s === step).length;
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 60_000) {
   const end = Date.now() + ms;
@@ -86,8 +88,8 @@ describe('a stop decided while the flow waits between polls or measurements ends
       tenant,
     );
     const id = await promote(u);
-    // The first poll answered 503: the flow waits the interval before the next.
-    await until(() => stepsOf(id, 'target-health', 'edge') === 1, 'the first poll');
+    // The first poll answered 503: the wave waits the interval before the next.
+    await until(() => stepsOf(id, 'wave-confirm') === 1 && stepsOf(id, 'wave-wait') === 1, 'the first poll');
     await new Promise((r) => setTimeout(r, 300));
     expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, 'edge answers 5xx') })).status).toBe(202);
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
@@ -95,7 +97,7 @@ describe('a stop decided while the flow waits between polls or measurements ends
     expect(states(done)).toEqual({ edge: 'ROLLED_BACK', core: 'PENDING' });
     expect(done.error.message).toMatch(/edge-5xx/);
     // The wait ended with the stop: no second poll, ever.
-    expect(stepsOf(id, 'target-health', 'edge')).toBe(1);
+    expect(stepsOf(id, 'wave-confirm')).toBe(1);
   }, 120_000);
 
   it('an alarm while a target waits out its measuring interval: rolled back without another pass of the measuring loop', async () => {
@@ -127,15 +129,15 @@ describe('a stop decided while the flow waits between polls or measurements ends
       tenant,
     );
     const id = await promote(u);
-    // The first measurement is taken (TargetBaked, MeasureAgain): the flow waits the measuring interval.
-    await until(() => stepsOf(id, 'target-baked', 'canary') === 1, 'the first measurement');
+    // The first measurement is taken (a pass of WaveBaked, the canary still measuring): the wave waits the measuring interval.
+    await until(() => stepsOf(id, 'wave-baked') === 1 && stepsOf(id, 'wave-wait') === 2, 'the first measurement');
     await new Promise((r) => setTimeout(r, 300));
-    const passes = stepsOf(id, 'target-baked', 'canary');
+    const passes = stepsOf(id, 'wave-baked');
     expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, 'p99 > 800 ms') })).status).toBe(202);
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'ROLLED_BACK', 'FAILED'], 60_000);
     expect(done.status, JSON.stringify(done.error)).toBe('ROLLED_BACK');
     expect(states(done)).toEqual({ canary: 'ROLLED_BACK', core: 'PENDING' });
     // The wait ended with the stop: no pass of the measuring loop after it.
-    expect(stepsOf(id, 'target-baked', 'canary')).toBe(passes);
+    expect(stepsOf(id, 'wave-baked')).toBe(passes);
   }, 120_000);
 });

@@ -255,9 +255,11 @@ describe('promotion.asl.json', () => {
       expect(payload['promotionId.$'], name).toBe('$.promotionId');
       // The execution travels with every step, so its log lines can be joined to the execution's history.
       expect(payload['executionArn.$'], name).toBe('$$.Execution.Id');
-      // A path's value as the state would give it: numbers for the wave and its bake, strings otherwise.
-      const numeric = new Set(['wave.$', 'bakeSeconds.$', 'offset.$']);
-      const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), k.endsWith('.$') ? (numeric.has(k) ? 1 : 'x') : v]));
+      // A path's value as the state would give it: numbers for the wave, its bake and its part, a child wave's batch, strings otherwise.
+      const numeric = new Set(['wave.$', 'bakeSeconds.$', 'offset.$', 'part.$']);
+      const batch = { phase: 'confirm', offset: 0, done: true, pending: 3, loops: 1, waitSeconds: 15, renew: false };
+      const value = (k: string, v: unknown) => (!k.endsWith('.$') ? v : k === 'batch.$' ? batch : numeric.has(k) ? 1 : 'x');
+      const sample = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k.replace(/\.\$$/, ''), value(k, v)]));
       expect(stepInput.safeParse(sample).success, `${name} payload ${JSON.stringify(sample)}`).toBe(true);
       steps.add(payload.step as string);
       // A task waits for its token exactly when its row in the step table says so.

@@ -12,7 +12,8 @@ describe('LocalWorkflow: child wave executions', () => {
       invokeStep: async (p) => {
         const step = (p as { step: string }).step;
         steps.push(step);
-        return step === 'wave-end' ? { next: 'execute' } : { offset: 100, done: true };
+        // Immediate targets: nothing pending after the apply (the bake next), the bake's end read in one pass.
+        return step === 'wave-end' ? { next: 'execute' } : { phase: 'bake', offset: 100, done: true, pending: 0, loops: 0, waitSeconds: 0, renew: false };
       },
       onStatusChange: (c) => changes.push(c),
     });
@@ -35,7 +36,7 @@ describe('LocalWorkflow: child wave executions', () => {
       invokeStep: async (p) => {
         steps.push((p as { step: string }).step);
         await gate;
-        return { offset: 1, done: false };
+        return { phase: 'apply', offset: 1, done: false, pending: 0, loops: 0, waitSeconds: 0, renew: false };
       },
       onStatusChange: (c) => changes.push(c),
     });

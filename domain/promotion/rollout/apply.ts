@@ -171,14 +171,15 @@ export function stoppedFor(p: Promotion, name: string, wave: number | undefined)
 /**
  * The change of one target, in one transaction conditioned on the promotion's version as `p` says: its head(s), its
  * item, its deployment record, its audit entry (unless `audit: false`: a child wave audits the wave once) and its
- * event (its git file and registry tag are delivered before).
+ * event (its git file and registry tag are delivered before). `byWave`: the target of a child wave, whose callback
+ * waits on no task token (its wave's confirm loop reads the confirmation).
  */
 export async function changeTarget(
   deps: With<'git' | 'registry'>,
   p: Promotion,
   name: string,
   token: string,
-  opts: { audit?: boolean } = {},
+  opts: { audit?: boolean; byWave?: boolean } = {},
 ): Promise<RolloutTarget> {
   const tenant = p.tenant;
   const id = p.id;
@@ -214,8 +215,11 @@ export async function changeTarget(
     before,
     appliedAt: at,
     deploymentId,
-    confirm: mode === 'immediate' ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' } : { mode, deadline },
-    taskToken: mode === 'callback' ? token : null,
+    confirm:
+      mode === 'immediate'
+        ? { mode, at, by: ENGINE.name, detail: 'served by Stageline' }
+        : { mode, deadline, ...(mode === 'callback' && opts.byWave ? { byWave: true as const } : {}) },
+    taskToken: mode === 'callback' && !opts.byWave ? token : null,
     bake: mode === 'immediate' ? bakeWindow(p, env, name, wave, now) : null,
     alarm: null,
     error: null,

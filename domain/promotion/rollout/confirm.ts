@@ -1,9 +1,10 @@
 import { targetsOf } from '../../config/targets.ts';
 import { auditEntry } from '../../audit/audit.ts';
 import { TargetNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
-import type { FleetConvergence, RolloutTarget } from '../../kernel/promotion-model.ts';
+import type { FleetConvergence, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Ctx, With } from '../../kernel/deps.ts';
-import { isPolled } from '../../kernel/target-schemas.ts';
+import { isPolled, type Target } from '../../kernel/target-schemas.ts';
+import type { Environment } from '../../kernel/model.ts';
 import { ENGINE } from '../aggregate.ts';
 import { type Next } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
@@ -33,7 +34,8 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
   }
   if (p.status !== 'EXECUTING') throw new TransitionNotAllowed(`Promotion ${id} is ${p.status}: there is nothing to confirm`);
   const item = await deps.store.getRolloutTarget(tenant, id, name);
-  if (!item || item.state !== 'CONFIRMING' || item.confirm?.mode !== 'callback' || !item.taskToken) {
+  // A callback target waits on its task token (inline) or on its wave's confirm loop (a child wave: the marker, no token).
+  if (!item || item.state !== 'CONFIRMING' || item.confirm?.mode !== 'callback' || (!item.taskToken && !item.confirm.byWave)) {
     throw new TransitionNotAllowed(
       item
         ? `Target '${name}' is ${item.state}${item.confirm?.at ? ` (confirmed ${item.confirm.at} by ${item.confirm.by})` : ''}: it does not wait for a confirmation`
@@ -60,7 +62,7 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
     { kind: 'rolloutTarget', target: next, expectedVersion: item.version },
     { kind: 'audit', entry: audit },
   ]);
-  await deps.workflow.sendTaskSuccess(item.taskToken, { target: name, confirmedBy: ctx.principal.name });
+  if (item.taskToken) await deps.workflow.sendTaskSuccess(item.taskToken, { target: name, confirmedBy: ctx.principal.name });
   return next;
 }
 
@@ -79,11 +81,25 @@ export async function targetHealthStep(deps: PollDeps, tenant: string, id: strin
   const target = env ? targetsOf(env).find((t) => t.name === name) : undefined;
   if (!item || !target || !isPolled(target.confirm)) throw new PromotionFailed(`target '${name}' is not confirmed by polling`);
   if (item.state !== 'CONFIRMING') return { next: 'execute' };
+  const pending = await pollOnce(deps, p, env!, target, item);
+  if (pending === null) return { next: 'execute' };
+  throw new NotHealthy(`target '${name}' is not confirmed yet (${pending})`);
+}
+
+/**
+ * One poll of a CONFIRMING target (the inline TargetHealth's and a child wave's WaveConfirm's): confirmed, it moves on to
+ * its bake (null); not yet, what was seen (a fleet's changed convergence written); past its deadline, what was last
+ * seen stays on the target and the rollout fails (PromotionFailed).
+ */
+export async function pollOnce(deps: PollDeps, p: Promotion, env: Environment, target: Target, item: RolloutTarget): Promise<string | null> {
+  const { tenant } = p;
+  const name = item.name;
+  if (!isPolled(target.confirm)) throw new PromotionFailed(`target '${name}' is not confirmed by polling`);
   const now = deps.clock();
   const at = now.toISOString();
   const c = target.confirm;
   const got: { confirmed: boolean; detail: string; late?: string; fleet?: FleetConvergence } =
-    c.mode === 'fleet' ? await fleetConfirm(deps, p, env!, name, c, item, now) : await pollTarget(deps, p, c, item);
+    c.mode === 'fleet' ? await fleetConfirm(deps, p, env, name, c, item, now) : await pollTarget(deps, p, c, item);
   const fleet = got.fleet ? { fleet: got.fleet } : {};
   if (got.confirmed) {
     await deps.store.commit(tenant, [
@@ -100,7 +116,7 @@ export async function targetHealthStep(deps: PollDeps, tenant: string, id: strin
         expectedVersion: item.version,
       },
     ]);
-    return { next: 'execute' };
+    return null;
   }
   if (item.confirm?.deadline && now.getTime() >= new Date(item.confirm.deadline).getTime()) {
     // What was last seen stays on the target (the rollback keeps a target's own error).
@@ -121,7 +137,7 @@ export async function targetHealthStep(deps: PollDeps, tenant: string, id: strin
       },
     ]);
   }
-  throw new NotHealthy(`target '${name}' is not confirmed yet (${got.detail})`);
+  return got.detail;
 }
 
 /** The target's health URL did not answer as expected yet: the flow waits its interval and polls again. */

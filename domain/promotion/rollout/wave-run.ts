@@ -7,9 +7,17 @@ import { type Next } from '../run/deadlines.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { auditDraft, loadPromotion } from '../write.ts';
 import { changeTarget, stoppedFor } from './apply.ts';
-import { targetBakedStep } from './bake.ts';
 import { waveTargets } from './plan.ts';
-import { WAVE_BATCH } from './wave-go.ts';
+import { INLINE_WAVE_TARGETS } from './wave-go.ts';
+import type { WaveBatch, WaveStartInput } from '../ports.ts';
+import { batchOf, BATCH_PARALLEL, eachLimited, RolloutStopped } from './wave-batch.ts';
+import { answer, type LoopInput } from './wave-loop.ts';
+
+export { RolloutStopped } from './wave-batch.ts';
+export { waveBakedStep, waveConfirmStep, waveContinueStep, waveWaitStep } from './wave-loop.ts';
+
+/** What the child execution is started with (its execution input; the status-change rule reads `parentToken` back). */
+export type WaveRunInput = WaveStartInput;
 
 /**
  * A wave of many targets as a child execution of its own (statemachines/wave.asl.json), started with the parent flow's
@@ -21,64 +29,18 @@ import { WAVE_BATCH } from './wave-go.ts';
  * the parent's Waves map fails into MarkFailed, which rolls every changed target back, newest wave first.
  */
 
-/** Targets of a batch changed (or read) at once inside one task: bounded so one task stays within the store's throughput. */
-const BATCH_PARALLEL = 10;
-
-/** The error a child wave answers the parent with when the rollout stopped under it (the parent's MarkFailed rolls back). */
-export class RolloutStopped extends Error {
-  override name = 'RolloutStopped';
-}
-
-/** What the child execution is started with (its execution input; the status-change rule reads `parentToken` back). */
-export interface WaveRunInput {
-  tenant: string;
-  promotionId: string;
-  wave: number;
-  bakeSeconds: number;
-  /** the parent's WaveStart task token: answered when the child ends, however it ends */
-  parentToken: string;
-}
-
-/** The batch of a wave's targets from `offset` on, and where the next one starts. */
-async function batchOf(deps: With<'workflow'>, tenant: string, id: string, wave: number, offset: number) {
-  const names = await waveTargets(deps, tenant, id, wave);
-  const batch = names.slice(offset, offset + WAVE_BATCH);
-  const next = offset + batch.length;
-  return { batch, next, done: next >= names.length };
-}
-
-/** Runs `fn` over `items`, at most `n` at once; the first failure is thrown once every started one settled. */
-async function eachLimited<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const errors: unknown[] = [];
-  const worker = async () => {
-    while (i < items.length && !errors.length) {
-      const item = items[i++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  if (errors.length) throw errors[0];
-}
-
 /**
  * WaveApply: one batch of the wave's targets changed, each as TargetApply changes one (its own transaction,
  * conditioned on the promotion's version: a decision to stop written since makes it lose, and it reads again and
- * stops). Immediate confirmation only (plan.ts runsAsChild): every changed target bakes at once.
+ * stops). An immediate target bakes at once; a polled or callback one is CONFIRMING (a callback's without a task
+ * token: its wave's confirm loop reads the confirmation) and counted pending: the wave's confirm loop follows.
  */
-export async function waveApplyStep(
-  deps: With<'workflow' | 'git' | 'registry'>,
-  tenant: string,
-  id: string,
-  wave: number,
-  offset: number,
-): Promise<{ next: Next; offset: number; done: boolean }> {
-  const { batch, next, done } = await batchOf(deps, tenant, id, wave, offset);
+export async function waveApplyStep(deps: With<'workflow' | 'git' | 'registry' | 'metrics'>, input: LoopInput): Promise<WaveBatch & { next: Next }> {
+  const { tenant, promotionId: id, wave } = input;
+  const offset = input.batch.phase === 'apply' ? input.batch.offset : 0;
+  const { names, batch, next, done } = await batchOf(deps, tenant, id, wave, offset);
   let p = await loadPromotion(deps, tenant, id);
+  let pending = 0;
   await eachLimited(batch, BATCH_PARALLEL, async (name) => {
     for (let lost = 0; ;) {
       const stopped = stoppedFor(p, name, wave);
@@ -86,46 +48,35 @@ export async function waveApplyStep(
       const item = await deps.store.getRolloutTarget(tenant, id, name);
       if (item) {
         if (item.state === 'ROLLED_BACK' || item.state === 'FAILED') throw new RolloutStopped(`target ${name} is ${item.state}`);
+        if (item.state === 'CONFIRMING') pending++;
         return;
       }
       try {
-        await changeTarget(deps, p, name, '', { audit: false });
+        // A wave of at most INLINE_WAVE_TARGETS (a small wave that polls or measures) is audited per target, as inline.
+        const audit = names.length <= INLINE_WAVE_TARGETS;
+        if ((await changeTarget(deps, p, name, '', { audit, byWave: true })).state === 'CONFIRMING') pending++;
         return;
       } catch (err) {
         // Another run of this task wrote it first (a retried task): go on from what it wrote.
-        if (await deps.store.getRolloutTarget(tenant, id, name)) return;
+        const again = await deps.store.getRolloutTarget(tenant, id, name);
+        if (again) return void (again.state === 'CONFIRMING' && pending++);
         // The promotion was written since it was read (a decision to stop, a halt, a wave start): read it again, decide again.
         if (!(err instanceof WriteConflict) || ++lost > 10) throw err;
         p = await loadPromotion(deps, tenant, id);
       }
     }
   });
-  return { next: 'execute', offset: next, done };
-}
-
-/**
- * WaveBaked: the wave's bake over (one Wait state for the whole wave), one batch of its targets read as
- * TargetBaked reads one (its monitors, its controller): a monitor in ALARM fails the target and the wave.
- */
-export async function waveBakedStep(
-  deps: With<'workflow' | 'alarms' | 'metrics' | 'gitopsStatus'>,
-  tenant: string,
-  id: string,
-  wave: number,
-  offset: number,
-  bakeSeconds: number,
-): Promise<{ next: Next; offset: number; done: boolean }> {
-  const { batch, next, done } = await batchOf(deps, tenant, id, wave, offset);
-  await eachLimited(batch, BATCH_PARALLEL, async (name) => void (await targetBakedStep(deps, tenant, id, name, bakeSeconds)));
-  return { next: 'execute', offset: next, done };
+  const env = done ? await deps.store.getEnvironment(tenant, p.targetEnvironment) : null;
+  const pendingSoFar = (input.batch.phase === 'apply' ? input.batch.pending : 0) + pending;
+  return answer(deps, input, 'apply', { offset: next, pending: pendingSoFar, loops: input.batch.loops, done, names, env });
 }
 
 /** Names an audit entry of a wave lists at most (the rest are counted). */
 export const AUDIT_NAMES = 50;
 
 /**
- * WaveEnd: the child's last task, however the wave went. Every target of the wave is audited in ONE entry
- * (counts by state and a bounded page of names), then the parent's token is answered: success, or the failure the
+ * WaveEnd: the child's last task, however the wave went. Every target of a wave of many targets is audited in ONE entry
+ * (counts by state and a bounded page of names; a small one's were audited one by one), then the parent's token is answered: success, or the failure the
  * child caught (its error name and cause, which the parent's MarkFailed reads as the reason to roll back).
  */
 export async function waveEndStep(
@@ -160,9 +111,11 @@ function causeMessage(cause: string): string {
   return cause;
 }
 
-/** One audit entry for a child wave: how many targets changed, by state, and the first {@link AUDIT_NAMES} names. */
+/** One audit entry for a child wave of more than INLINE_WAVE_TARGETS targets: how many targets changed, by state, and the first {@link AUDIT_NAMES} names. */
 async function auditWave(deps: With<'workflow'>, p: Promotion, wave: number) {
   const names = await waveTargets(deps, p.tenant, p.id, wave);
+  // A small wave's targets were audited one by one when they changed (waveApplyStep), as an inline wave's are.
+  if (names.length <= INLINE_WAVE_TARGETS) return;
   const mine = new Set(names);
   const items = (await deps.store.listRolloutTargets(p.tenant, p.id)).filter((t) => mine.has(t.name) && t.appliedAt);
   const byState = new Map<string, number>();

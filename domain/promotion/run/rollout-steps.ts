@@ -4,4 +4,4 @@ export { rolloutStartStep } from '../rollout/begin.ts';
 export { targetApplyStep } from '../rollout/apply.ts';
 export { targetHealthStep } from '../rollout/confirm.ts';
 export { waveStartStep } from '../rollout/start.ts';
-export { waveApplyStep, waveBakedStep, waveEndStep } from '../rollout/wave-run.ts';
+export { waveApplyStep, waveBakedStep, waveConfirmStep, waveContinueStep, waveEndStep, waveWaitStep } from '../rollout/wave-run.ts';

@@ -3,6 +3,7 @@ import type { With } from '../../kernel/deps.ts';
 import type { Next } from './deadlines.ts';
 import { bakeStep, verifyStep } from './complete.ts';
 import { awaitGoStep, decideStep, executeStep } from './steps.ts';
+import type { WaveBatch } from '../ports.ts';
 
 /** What a task of statemachines/promotion.asl.json passes the step function (its Payload, past the step's name). */
 export interface StepInput {
@@ -22,9 +23,23 @@ export interface StepInput {
   bakeSeconds?: number;
   /** a child wave's batches (wave-apply, wave-baked): where the batch starts in the wave's targets */
   offset?: number;
-  /** wave-end: the parent flow's WaveStart token the child answers */
+  /** wave-end, wave-continue: the parent flow's WaveStart token the child answers */
   parentToken?: string;
+  /** a child wave's loops (wave-apply, wave-confirm, wave-baked, wave-continue): its phase and the pass it is at */
+  batch?: WaveBatch;
+  /** wave-continue: which execution of the wave this is (0: the first) */
+  part?: number;
 }
+
+/** A child wave's step input as its loop reads it (a batch the ASL did not pass: the first batch of the wave). */
+const loop = (i: StepInput) => ({
+  tenant: i.tenant,
+  promotionId: i.promotionId,
+  wave: i.wave ?? 0,
+  bakeSeconds: i.bakeSeconds ?? 0,
+  part: i.part ?? 0,
+  batch: i.batch ?? { phase: 'apply' as const, offset: i.offset ?? 0, done: false, pending: 0, loops: 0, waitSeconds: 0, renew: false },
+});
 
 /** What the promotion step's function composes: the workflow (task tokens), the scheduler (a freeze's resume), webhook gates, registries, git targets, monitors' alarms, health URLs, GitOps controllers and metrics providers. */
 export type StepDeps = With<'workflow' | 'scheduler' | 'gates' | 'registry' | 'git' | 'alarms' | 'probe' | 'gitopsStatus' | 'metrics' | 'anchor'> &
@@ -84,12 +99,18 @@ export const STEPS = {
     run: async (d, i) => (await rollout()).targetBakedStep(d, i.tenant, i.promotionId, i.target ?? '', i.bakeSeconds ?? 0),
   },
   // A wave of many targets as a child execution (statemachines/wave.asl.json; rollout/wave-run.ts), started by wave-start.
-  /** the child's WaveApply: one batch of the wave's targets changed */
-  'wave-apply': { waitsForToken: false, run: async (d, i) => (await rollout()).waveApplyStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.offset ?? 0) },
-  /** the child's WaveBaked: the wave's bake over, one batch of its targets' monitors read */
-  'wave-baked': {
+  /** the child's WaveApply: one batch of the wave's targets changed (a polled or callback one counted pending) */
+  'wave-apply': { waitsForToken: false, run: async (d, i) => (await rollout()).waveApplyStep(d, loop(i)) },
+  /** the child's WaveConfirm: every confirming target of one batch polled once (a callback's confirmation read) */
+  'wave-confirm': { waitsForToken: false, run: async (d, i) => (await rollout()).waveConfirmStep(d, loop(i)) },
+  /** the child's WaveBaked: the wave's bake over, one batch of its targets measured (analyses due) and their monitors read */
+  'wave-baked': { waitsForToken: false, run: async (d, i) => (await rollout()).waveBakedStep(d, loop(i)) },
+  /** the child's waits (between polls, the bake, between measurements): its token kept for whoever asks the flow to stop */
+  'wave-wait': { waitsForToken: true, run: async (d, i) => (await rollout()).waveWaitStep(d, loop(i), i.taskToken) },
+  /** the child's WaveContinue: its loops as many as its history allows, the wave goes on in a new execution */
+  'wave-continue': {
     waitsForToken: false,
-    run: async (d, i) => (await rollout()).waveBakedStep(d, i.tenant, i.promotionId, i.wave ?? 0, i.offset ?? 0, i.bakeSeconds ?? 0),
+    run: async (d, i) => (await rollout()).waveContinueStep(d, { ...loop(i), parentToken: z.string().check(z.minLength(1)).parse(i.parentToken) }),
   },
   /** the child's WaveEnd: the wave audited in one entry, the parent's token answered (success or the caught failure) */
   'wave-end': {
@@ -150,6 +171,20 @@ export const stepInput = /* @__PURE__ */ z.schema(() =>
     offset: z.optional(z.number().check(z.int(), z.minimum(0))),
     /** wave-end: the parent's WaveStart token */
     parentToken: z.optional(z.string().check(z.minLength(1))),
+    /** a child wave's loops: its phase and the pass it is at (statemachines/wave.asl.json) */
+    batch: z.optional(
+      z.object({
+        phase: z.enum(['apply', 'confirm', 'bake']),
+        offset: z.number().check(z.int(), z.minimum(0)),
+        done: z.boolean(),
+        pending: z.number().check(z.int(), z.minimum(0)),
+        loops: z.number().check(z.int(), z.minimum(0)),
+        waitSeconds: z.number().check(z.minimum(0)),
+        renew: z.boolean(),
+      }),
+    ),
+    /** wave-continue: which execution of the wave this is */
+    part: z.optional(z.number().check(z.int(), z.minimum(0))),
     /** the execution running this step ($$.Execution.Id): logged with the step, for following one promotion across services */
     executionArn: z.optional(z.string()),
   }),
