@@ -12,6 +12,7 @@ import { ctxOf } from '../local/measure/api.ts';
 import { newInvocation } from '../local/measure/attribution.ts';
 import { usersOf } from '../local/measure/tenants.ts';
 import { PRICE, usd } from './promotion-cost.ts';
+import { benchFleetRollback } from './fleet-rollback.ts';
 
 /**
  * `npm run bench`, targets and waves: one config promotion into an environment of 1 (implicit), 6 (3 waves)
@@ -190,7 +191,7 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
       await benchAnalysis(b, six);
       const rollback = await benchWavesRollback(b);
       await benchConfigWrites(b);
-      // A fleet of 10,000 targets at store level: validated, planned, read back; config writes flat.
+      // A fleet of 10,000 targets at store level: validated, planned, read back; config writes flat; all rolled back.
       await benchFleet(b);
       return { rows, usdPer1000Six, rollback };
     } finally {
@@ -205,7 +206,10 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
  * The fleet row (issue 67), store level on DynamoDB Local: 10,000 targets in 10 waves validated and written in one
  * environment write; their plan resolved and stored as a rollout's start stores it (plan pages) and read back wave by
  * wave; and the WRU of a config write at 0 and at 10,000 targets (goal: flat). Printed, with the time each took.
- * The rollback of 10,000 targets in batches is the rollout engine's (not measured here).
+ * Then the rollback of a promotion that changed all 10,000 (bench/fleet-rollback.ts): the engine's fail step run as the
+ * flow's MarkFailed → PutBackMore loop runs it, a batch of ROLLBACK_BATCH per run, until every target is ROLLED_BACK
+ * and the promotion too, newest wave first; its runs, units, requests and time, and the sizes of the promotion's final
+ * item, end event and audit entry (bounded: 400 KB, 256 KB).
  * Alone: `tsx bench/waves.ts fleet`.
  */
 export async function benchFleet(b: Harness) {
@@ -267,7 +271,8 @@ export async function benchFleet(b: Harness) {
       ],
     ),
   );
-  return { validateMs, validateWru: validate.wru, planMs, planWru: plan.wru, readMs, configWru: { none: none.wru, fleet: fleet.wru } };
+  const rollback = await benchFleetRollback(b, N);
+  return { validateMs, validateWru: validate.wru, planMs, planWru: plan.wru, readMs, configWru: { none: none.wru, fleet: fleet.wru }, rollback };
 }
 
 /** `tsx bench/waves.ts fleet`: the fleet row alone, on a DynamoDB Local of its own. */
