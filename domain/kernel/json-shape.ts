@@ -29,3 +29,38 @@ export function shapeProblem(value: unknown, root = 'body'): Issue | undefined {
   }
   return undefined;
 }
+
+/**
+ * The first object key a JSON text gives twice in one object, as an issue at its path, or undefined. `JSON.parse`
+ * keeps the last of two equal keys, so a reader that looked at the first would act on another value than the one
+ * used: a body names each field once (a 400 otherwise, never "the later one wins"). The text must already be valid
+ * JSON (call it after JSON.parse succeeded); one pass over it, whatever its depth.
+ */
+export function duplicateKeyOf(text: string, root = 'body'): Issue | undefined {
+  type Open = { keys: Set<string> | null; at: string; key: string | null; index: number; expectKey: boolean };
+  const open: Open[] = [];
+  const pathOf = (o: Open) => (o.keys ? `${o.at}.${o.key}` : `${o.at}.${o.index}`);
+  const where = () => (open.length ? pathOf(open[open.length - 1]!) : root);
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const top = open[open.length - 1];
+    if (c === '{' || c === '[') open.push({ keys: c === '{' ? new Set() : null, at: where(), key: null, index: 0, expectKey: c === '{' });
+    else if (c === '}' || c === ']') open.pop();
+    else if (c === ',' && top) {
+      if (top.keys) top.expectKey = true;
+      else top.index++;
+    } else if (c === ':' && top) top.expectKey = false;
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { path: `${top.at}.${key}`, message: 'is given twice in one object (a duplicate JSON key): send each field once' };
+        top.keys.add(key);
+        top.key = key;
+      }
+      i = j;
+    }
+  }
+  return undefined;
+}

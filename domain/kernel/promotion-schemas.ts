@@ -7,10 +7,29 @@ import type { Condition, EvidenceFrom } from './promotion-model.ts';
 import { STATUS_ALIASES, STATUSES, statusesFor, type Status } from './lifecycle.ts';
 import { noReservedSegment, notReserved } from './reserved-keys.ts';
 
-/** Accepts snake_case as well as camelCase (one model, both request shapes). */
-function camelKeys(v: unknown): unknown {
+/**
+ * Accepts snake_case as well as camelCase (one model, both request shapes), one spelling per field: a body that
+ * names a field twice (`targetEnvironment` and `target_environment`) is refused, naming both, and never resolved by
+ * which key came last (the environment the caller is authorized in must be the one the command acts in).
+ */
+const camelOf = (k: string) => k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+function camelKeys(v: unknown, ctx: z.core.ParsePayload): unknown {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), x]));
+  const out = new Map<string, unknown>();
+  const spelled = new Map<string, string>();
+  let twice = false;
+  for (const [k, x] of Object.entries(v)) {
+    const name = camelOf(k);
+    const first = spelled.get(name);
+    if (first !== undefined) {
+      twice = true;
+      z.addIssue(ctx, { code: 'custom', path: [name], message: `is given twice, as '${first}' and as '${k}': send one spelling` });
+      continue;
+    }
+    spelled.set(name, k);
+    out.set(name, x);
+  }
+  return twice ? z.NEVER : Object.fromEntries(out);
 }
 
 const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists'] as const;

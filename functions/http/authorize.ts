@@ -45,16 +45,27 @@ export async function bindingsChanged<T>(tenant: string, change: Promise<T>): Pr
   return done;
 }
 
-export interface Request {
-  params: Record<string, string | undefined>;
+/**
+ * The command a route runs, as its schemas parsed it: the path parameters and the body the handler receives. The
+ * scope of a request (environmentsOf) is computed from this value only, so the authorizer and the use case read the
+ * same environment: never the raw body, the raw query or the raw path a second time.
+ */
+export interface Command {
+  params: Readonly<Record<string, unknown>>;
   body?: unknown;
 }
+
+/** The command of a parsed request (the path parameters the schema produced, the body it produced). */
+export const commandOf = (params: unknown, body: unknown): Command => ({
+  params: params !== null && typeof params === 'object' ? (params as Record<string, unknown>) : {},
+  body,
+});
 
 /** The path parameter that names each kind of stored item (test/unit/authorization-matrix.test.ts checks the path has it). */
 export const ITEM_PARAM: Record<ItemKind, string> = { rule: 'id', freeze: 'id', recurring: 'name' };
 
-/** The body fields that may move (or place) a stored item in an environment (a rule's new target): the caller needs the role there too. */
-const ITEM_MOVES_TO: Record<ItemKind, string[]> = { rule: ['targetEnvironment', 'target_environment'], freeze: [], recurring: ['target'] };
+/** The fields of the parsed command that may move (or place) a stored item in an environment (a rule's new target): the caller needs the role there too. */
+const ITEM_MOVES_TO: Record<ItemKind, string[]> = { rule: ['targetEnvironment'], freeze: [], recurring: ['target'] };
 
 /**
  * The environment of a stored item (null: tenant-wide; undefined: none yet, where the request creates it);
@@ -76,29 +87,37 @@ async function itemEnvironment(deps: Pick<Deps, 'store'>, tenant: string, kind: 
   return window.scope === EVERY_ENVIRONMENT ? null : window.scope;
 }
 
-/** The environments a route acts in for this request (null: tenant-wide), as its row declares. */
-export async function environmentsOf(deps: Pick<Deps, 'store'>, tenant: string, from: EnvFrom | undefined, req: Request): Promise<(string | null)[]> {
+/** A string field of a parsed value, read as data (an own property only: never `__proto__` or an inherited name). */
+function stringField(value: unknown, name: string): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, name)) return undefined;
+  const v = (value as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * The scope of a command: the environments the route acts in (null: tenant-wide), as its row declares, computed
+ * from the parsed command (and, for by-id routes, from the stored item it resolves). The handler authorizes exactly
+ * these, and the use case acts on the same parsed command.
+ */
+export async function environmentsOf(deps: Pick<Deps, 'store'>, tenant: string, from: EnvFrom | undefined, cmd: Command): Promise<(string | null)[]> {
   if (from === undefined || from === 'tenant' || from === 'any' || from === 'changes') return [null];
-  if ('path' in from) return [req.params[from.path] ?? null];
-  const field = (name: string) => {
-    const v = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>)[name] : undefined;
-    return typeof v === 'string' ? v : undefined;
-  };
+  if ('path' in from) return [stringField(cmd.params, from.path) ?? null];
+  const field = (name: string) => stringField(cmd.body, name);
   if ('body' in from) return [field(from.body) ?? null];
   if ('item' in from) {
-    const id = req.params[ITEM_PARAM[from.item]];
+    const id = stringField(cmd.params, ITEM_PARAM[from.item]);
     if (!id) return [null];
     const moved = ITEM_MOVES_TO[from.item].map(field).find((e) => e !== undefined);
     const stored = await itemEnvironment(deps, tenant, from.item, id, moved !== undefined);
     if (stored === undefined) return [moved ?? null];
     return moved === undefined || moved === stored ? [stored] : [stored, moved];
   }
-  const id = req.params[from.promotion];
+  const id = stringField(cmd.params, from.promotion);
   if (!id) return [null];
   return [(await deps.store.getPromotion(tenant, id))?.targetEnvironment ?? null];
 }
 
-/** Whether the decision waits for the body (the environment is a body field, or a body field may move the item addressed). */
+/** Whether the scope waits for the parsed body (the environment is a body field, or a body field may move the item addressed). */
 export const needsBody = (from: EnvFrom | undefined) => typeof from === 'object' && ('body' in from || ('item' in from && ITEM_MOVES_TO[from.item].length > 0));
 
 /** The caller's rights with `rights` in `environment`: what the use case sees (break-glass included). */
@@ -121,9 +140,9 @@ export async function authorize(
   principal: Principal,
   needed: Role,
   from: EnvFrom | undefined,
-  req: Request,
+  cmd: Command,
   breakGlass: boolean,
-  /** the environment is a body field not read yet: refuse only a caller no binding names (as before bindings); the rest is decided with the body */
+  /** before the command is parsed: refuse only a caller no binding names (as before bindings); the rest is decided on the parsed command */
   deferred = false,
 ): Promise<Principal> {
   if (hasRole(principal, needed) && (!breakGlass || hasRole(principal, 'admin'))) return principal;
@@ -142,7 +161,7 @@ export async function authorize(
     if (where === undefined) throw refusal(needed, null, rightsIn(principal, mine, null));
     return principal;
   }
-  const [environment, ...more] = await environmentsOf(deps, principal.tenant, from, req);
+  const [environment, ...more] = await environmentsOf(deps, principal.tenant, from, cmd);
   // Every environment the act reaches (a rule moved to another target: that one too) needs the role.
   for (const other of more) {
     const there = rightsIn(principal, mine, other);

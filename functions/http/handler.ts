@@ -11,7 +11,7 @@ import { tenantDeps } from './tenant-deps.ts';
 import { json, type HttpResult } from './errors.ts';
 import { conditionalGet } from './etag.ts';
 import { principalOf } from './principal.ts';
-import { authorize, needsBody } from './authorize.ts';
+import { authorize, commandOf, needsBody } from './authorize.ts';
 import type { Route } from './routes.ts';
 import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
 import { bodyText, checkJsonMediaType, dotSegmentOf, dotSegmentRefused, parse, readBody } from './request.ts';
@@ -141,12 +141,18 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
       const wiring: Wiring<K> = spec.wiring ?? (storeOnly as Wiring<never> as Wiring<K>);
       const d = principal ? tenantDeps(wiring, principal.tenant) : wiring.deps();
       const breakGlassAsked = !!event.headers?.[BREAK_GLASS_HEADER]?.trim();
-      // Authorization (functions/http/authorize.ts): the role in the environment the route acts in; one whose
-      // environment is a body field is decided once the body is read (before that, a caller with neither the role nor a binding is refused).
-      if (route.role && principal)
-        principal = await authorize(d, principal, route.role, route.env, { params: event.pathParameters ?? {} }, breakGlassAsked, needsBody(route.env));
+      // Authorization (functions/http/authorize.ts) is decided on the command the handler runs: the parsed path and body
+      // below. Before anything is parsed, a caller with neither the role nor any binding is refused (nothing more is read).
+      if (route.role && principal) principal = await authorize(d, principal, route.role, route.env, { params: {} }, breakGlassAsked, true);
       const issues: Issue[] = [];
       const params = await parse(spec.params, 'path', event.pathParameters ?? {}, issues);
+      // A scope that the path decides (an environment or a promotion it names) is decided before the body is read: a
+      // caller without the role there is refused before anything about the body is answered.
+      let decided = !route.role || !principal;
+      if (route.role && principal && !issues.length && !needsBody(route.env)) {
+        principal = await authorize(d, principal, route.role, route.env, commandOf(spec.params ? params : {}, undefined), breakGlassAsked);
+        decided = true;
+      }
       const query = await parse(spec.query, 'query', !spec.queryOn || spec.queryOn(route) ? (event.queryStringParameters ?? {}) : {}, issues);
       // A GET carries no body; elsewhere a missing body is refused unless every field is optional (bodyOptional), and `null` is never an object.
       if ((spec.body ?? spec.docBody) && route.method !== 'GET' && event.body) checkJsonMediaType(event.headers);
@@ -165,8 +171,14 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
           message: 'must say why (at least one character that is not white space), or leave the header out',
         });
       if (issues.length) throw new ValidationFailed(issues);
-      if (route.role && principal && needsBody(route.env))
-        principal = await authorize(d, principal, route.role, route.env, { params: event.pathParameters ?? {}, body: raw }, breakGlassAsked);
+      // One door: the scope (the environments the command acts in) comes from the parsed command, the same values the use
+      // case receives, never from the raw body, query or path a second time.
+      if (route.role && principal && needsBody(route.env)) {
+        principal = await authorize(d, principal, route.role, route.env, commandOf(spec.params ? params : {}, body), breakGlassAsked);
+        decided = true;
+      }
+      // Every guard on every path: no handler runs for a caller whose rights were not decided on its command.
+      if (!decided) throw new Error(`${route.method} ${route.path}: the caller's rights were not decided on the parsed command`);
       const ctx: Ctx = { principal: principal as Principal, requestId: context?.awsRequestId, ...(breakGlassReason ? { breakGlassReason } : {}) };
       ctx.timeLeft = timeLeft(event, context);
       // A person's token from before they were removed or lost a role changes nothing (domain/access/users.ts sets the

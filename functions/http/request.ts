@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from '#domain/kernel/zod';
 import { MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, type Issue } from '#domain/kernel/errors';
-import { shapeProblem } from '#domain/kernel/json-shape';
+import { duplicateKeyOf, shapeProblem } from '#domain/kernel/json-shape';
 
 /** Larger bodies answer 413 (the batch route needs room for 10k small items). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -58,6 +58,8 @@ export function readBody(event: APIGatewayProxyEventV2): unknown {
     throw new MalformedJson('Body is not valid JSON (or nested too deeply)');
   }
   checkShape(value);
+  const twice = duplicateKeyOf(text);
+  if (twice) throw new ValidationFailed([twice]);
   return value;
 }
 
