@@ -1,3 +1,4 @@
+import './scripts/node-check.ts';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**

@@ -1,3 +1,4 @@
+import '../scripts/node-check.ts';
 import './results.ts';
 import { readFileSync } from 'node:fs';
 import { fmt, heading, int } from './common.ts';

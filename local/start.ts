@@ -1,3 +1,4 @@
+import '../scripts/node-check.ts';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { deps, localDeps } from '../functions/http/deps.ts';
