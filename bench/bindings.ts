@@ -11,7 +11,7 @@ import { heading } from './common.ts';
 
 /**
  * `npm run bench`, authorization section: what deciding a request costs with role bindings, with 0 and
- * with 50 bindings in the tenant (DynamoDB Local, requests counted by the client). The goal (issue 65):
+ * with 50 bindings in the tenant (DynamoDB Local, requests counted by the client). The goal:
  * a caller whose token's roles allow the route pays nothing more than before bindings (0 requests, 0
  * WRU); a caller who needs a binding reads one item (the bindings, whatever their number) once per
  * BINDINGS_CACHE_MS on a warm function, and writes nothing.

@@ -42,7 +42,7 @@ function watchingCommits(b: Harness, seen: (ops: WriteOp[]) => void): Harness['d
 }
 
 /**
- * The rollback row of the fleet (issue 67), on DynamoDB Local: a config promotion into an environment of `n` immediate
+ * The rollback row of the fleet, on DynamoDB Local: a config promotion into an environment of `n` immediate
  * targets in 10 waves, every target changed, then rolled back by the engine's own fail step run exactly as the flow's
  * MarkFailed → PutBackMore loop runs it (`runStep('fail')`, its answer kept as `{ Payload }` and sent again while
  * `more`), each run its own attributed invocation.

@@ -12,7 +12,7 @@ import { table } from '../scripts/build.ts';
 import { heading, int } from './common.ts';
 
 /**
- * `npm run bench`, SCIM section (issue 65): a 1,000-user initial sync in Microsoft Entra ID's sequence
+ * `npm run bench`, SCIM section: a 1,000-user initial sync in Microsoft Entra ID's sequence
  * against the SCIM endpoint's code (functions/http/scim.ts: the SCIM library, the rules of
  * domain/access/scim.ts, the DynamoDB store) on DynamoDB Local, with Cognito a pool in memory
  * (local/measure/cognito-pool.ts). Entra's order: for each user, GET /Users?filter=userName eq "…" (none)

@@ -203,7 +203,7 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
 }
 
 /**
- * The fleet row (issue 67), store level on DynamoDB Local: 10,000 targets in 10 waves validated and written in one
+ * The fleet row, store level on DynamoDB Local: 10,000 targets in 10 waves validated and written in one
  * environment write; their plan resolved and stored as a rollout's start stores it (plan pages) and read back wave by
  * wave; and the WRU of a config write at 0 and at 10,000 targets (goal: flat). Printed, with the time each took.
  * Then the rollback of a promotion that changed all 10,000 (bench/fleet-rollback.ts): the engine's fail step run as the

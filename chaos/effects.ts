@@ -31,7 +31,7 @@ import {
 export type { Violation, HistoryEntry, SeenGateCall } from './effects/checks.ts';
 
 /**
- * The receivers of a chaos run's outside effects (issue 64, "effects once"): a real git server (commit and
+ * The receivers of a chaos run's outside effects ("effects once"): a real git server (commit and
  * pull-request targets, with the GitHub stand-in for pull requests), a real OCI registry behind a recording proxy
  * (registry sync and tag moves), a webhook receiver that verifies every delivery with the standardwebhooks library,
  * and the local outbox (Slack, email). `check` reads what they hold and says which effect happened twice (or, for

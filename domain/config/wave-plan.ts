@@ -5,7 +5,7 @@ import { LABEL_SELECTOR, WAVE_SHARE } from '../kernel/target-schemas.ts';
 export { WAVE_SHARE };
 
 /**
- * Waves by share and by label selector (issue 67), resolved into a plan: which target goes in which wave, in order.
+ * Waves by share and by label selector, resolved into a plan: which target goes in which wave, in order.
  * Pure: the environment's targets and its wave specs in, the plan out (or a 400 naming the field and what to fix).
  *
  * - A target that names its `wave` is in that wave, as today.

@@ -158,7 +158,7 @@ describe('KMS: the key policies and IAM conditions allow exactly what the adapte
     expect(signers.map((s) => flat((s.Principal as { AWS: unknown }).AWS))).toEqual([`<${streamRoleId}.Arn>`]);
     const target: Target = { key: 'audit', tags: {} };
     expect(signers.some((s) => allows(s, 'kms:Sign', root!.input, target, () => true))).toBe(true);
-    // The drift issue 63 found: the attestation's DIGEST is not signable with this key, and it is not sent to it.
+    // The drift found before: the attestation's DIGEST is not signable with this key, and it is not sent to it.
     expect(signers.some((s) => allows(s, 'kms:Sign', attestation!.input, target, () => true))).toBe(false);
     expect(attestation!.input.KeyId).not.toBe(AUDIT_KEY_ARN);
     // Nothing else in the key policy signs (the account administers and verifies).

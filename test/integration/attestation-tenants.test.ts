@@ -9,7 +9,7 @@ import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
 /**
- * Trust is bound per tenant (issue 63, item 1): each tenant signs its attestations with its own key, the
+ * Trust is bound per tenant: each tenant signs its attestations with its own key, the
  * public-key route answers the caller's tenant's key, the statement names its tenant and key, and every
  * verifier (the API, the CLI, the gate) is told which tenant it expects and refuses another's statement.
  */

@@ -5,7 +5,7 @@ import { cliWith, outcome } from '../support/cli.ts';
 import { startOtlpLogsReceiver } from '../support/otlp-logs-receiver.ts';
 
 /**
- * The audit stream into a SIEM (issue 66, part 3), through the API on DynamoDB Local: every audit entry reaches the
+ * The audit stream into a SIEM, through the API on DynamoDB Local: every audit entry reaches the
  * tenant's Splunk HEC destination in chain order with its seq and hashes, survives an outage (nothing lost, nothing
  * doubled), replays from a seq, dead-letters a refused batch, and never carries the destination's token.
  */

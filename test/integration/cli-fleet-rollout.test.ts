@@ -15,7 +15,7 @@ const cli = (token: string, ...args: string[]) => cliOf(t)(token, ...args);
 /** 1,000 cells in 10 waves of 100. */
 const fleet = Array.from({ length: 1000 }, (_, i) => ({ name: `cell-${String(i + 1).padStart(5, '0')}`, wave: Math.floor(i / 100) + 1 }));
 
-describe('CLI: a rollout through 1,000 targets (issue 67)', () => {
+describe('CLI: a rollout through 1,000 targets', () => {
   it('promotions show says it wave by wave (a progress line each), never a line per target; --targets pages through them, filtered by state, wave and name; a bad filter exits 2 naming the flag', async () => {
     // Waves 1 and 2 roll out (immediate confirmation, no bake); the rollout halts before wave 3, as planned.
     const { u } = await productionLine(t, { bakeSeconds: 0, targets: fleet, rollout: { maxParallel: 40, waves: [{ wave: 3, pause: true }] } });

@@ -5,7 +5,7 @@ import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { runDoraScenario } from '../support/dora.ts';
 
 /**
- * DORA's five metrics through the API (issue 66 part 4): promotions that complete, roll back (an alarm while
+ * DORA's five metrics through the API: promotions that complete, roll back (an alarm while
  * baking), fail (an alarm blocks the execution), recover (the next success), and a rollback promotion, on
  * the local stack; the stack's clock is moved between them, never waited for.
  */

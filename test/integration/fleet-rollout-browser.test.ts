@@ -7,7 +7,7 @@ import { consoleScenarios } from '../support/console-scenarios.ts';
 import { productionLine } from '../support/line.ts';
 
 /**
- * The console's rollout view at fleet size (issue 67, "what people see"): a promotion rolls out through 1,000
+ * The console's rollout view at fleet size ("what people see"): a promotion rolls out through 1,000
  * targets in 10 waves on the local stack (the real flow, immediate confirmation, no bake) and halts before wave 4,
  * as planned. The page shows a row per wave with its counts and progress, filters the targets by state, wave,
  * name and label, and pages through them 50 at a time: the DOM stays bounded whatever the fleet.

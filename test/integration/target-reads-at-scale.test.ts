@@ -7,7 +7,7 @@ import { RequestCounter } from '../../local/measure/counter.ts';
 import { audit, environment, snapshot, targets } from '../support/store-contract/fixtures.ts';
 
 /**
- * Reads at scale (issue 67 part 4): an application's read of ONE target (effective config, OFREP, a fleet count) reads
+ * Reads at scale: an application's read of ONE target (effective config, OFREP, a fleet count) reads
  * the environment's item, its targets item and that target's page, never the list: the same requests and the same
  * read units at 1,000 targets as at 1, cold (nothing known yet) and warm.
  */

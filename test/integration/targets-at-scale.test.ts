@@ -15,7 +15,7 @@ const fleet = (n: number) =>
     labels: { region: ['eu-west-1', 'eu-central-1', 'us-east-1', 'ap-south-1'][i % 4]! },
   }));
 
-describe('10,000 targets in one environment (issue 67)', () => {
+describe('10,000 targets in one environment', () => {
   it('are written in one request, read back a page at a time (in wave order, filtered by label and name), and a concurrent writer gets 409', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

@@ -17,7 +17,7 @@ const fleet = (n: number) =>
 
 const issues = (body: any) => (body?.error?.issues ?? []) as { path: string; message: string }[];
 
-describe('waves by share and by label selector (issue 67)', () => {
+describe('waves by share and by label selector', () => {
   it('1, then 1%, then eu-* then the rest: resolved into waves the targets listing shows; a bad plan is a 400 naming the field', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

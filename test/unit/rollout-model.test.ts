@@ -26,7 +26,7 @@ import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 
 /**
- * Model-based tests of a rollout (issue 64): fast-check plays commands (approve, reject, a rejection racing an
+ * Model-based tests of a rollout: fast-check plays commands (approve, reject, a rejection racing an
  * approval, a monitor's alarm, a measurement that passes, fails or is inconclusive, a callback's confirmation and its
  * timeout, advance (the flow's next step), halt, resume, cancel, a rollback of the completed promotion, the approval
  * deadline, a second promotion into the same environment and its steps, and any two of these at once) against the

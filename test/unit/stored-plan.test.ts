@@ -29,7 +29,7 @@ async function approvedInto(targets: ReturnType<typeof fleet>) {
   return { m, id: p.id };
 }
 
-/** The stored plan (issue 67): a rollout's waves resolved into pages of their own when it starts; the promotion keeps counts. */
+/** The stored plan: a rollout's waves resolved into pages of their own when it starts; the promotion keeps counts. */
 describe('the stored plan of a rollout', () => {
   it('a 10,000-target promotion starts: its item keeps counts per wave (far below the 400 KB item), its names are read from pages by waveTargets, and a retried start writes the same plan', async () => {
     const targets = fleet(10_000);

@@ -4,7 +4,7 @@ import { BATCH_EVENTS, FIXED_EVENTS, loopEvents, maxLoops } from '../../domain/p
 import { MAX_TARGETS } from '../../domain/kernel/target-schemas.ts';
 import { DEFAULT_TUNABLES } from '../../domain/kernel/tunables.ts';
 
-/** Which waves run as a child execution, and how many loops one execution of a child wave runs (issue 67, part 2). */
+/** Which waves run as a child execution, and how many loops one execution of a child wave runs (part 2). */
 describe('a child wave: routing and the bound of its history', () => {
   const names = (n: number) => Array.from({ length: n }, (_, i) => `t-${i + 1}`);
   const env = (n: number, confirm: Record<string, unknown> = { mode: 'immediate' }, more: Record<string, unknown> = {}) =>

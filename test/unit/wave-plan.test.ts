@@ -17,7 +17,7 @@ const refusal = (f: () => unknown) => {
   throw new Error('not refused');
 };
 
-/** Waves by share (1, 1%, 10%, rest) and by label selector, resolved into a plan (issue 67). */
+/** Waves by share (1, 1%, 10%, rest) and by label selector, resolved into a plan. */
 describe('resolveWavePlan', () => {
   it('takes 1, then 1%, then 10%, then the rest, in declaration order, rounding a share down', () => {
     const plan = resolveWavePlan(fleet(1000), [

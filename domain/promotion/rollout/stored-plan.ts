@@ -6,7 +6,7 @@ import type { PlannedWave } from '../../kernel/rollout-model.ts';
 import type { PlanPage } from '../ports.ts';
 
 /**
- * The stored plan of a rollout (issue 67): when a promotion starts rolling out, its waves are resolved once (which
+ * The stored plan of a rollout: when a promotion starts rolling out, its waves are resolved once (which
  * target in which wave, in order) and kept, so a change of the environment's targets during the rollout changes
  * nothing of it. A small plan (at most INLINE_PLAN_NAMES names in all: one target, a few regions) keeps its names on
  * the promotion item, as before, so a promotion through a few targets costs what it cost. A larger one keeps per wave
