@@ -108,7 +108,10 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
         ops,
       };
     }
-    // A retried step finds its wave started already: no second start (nor its event).
+    // A retried step finds its wave started already: no second start (nor its event). A wave a resume started and did
+    // not hand on yet (its token kept, handOn): this step hands it on below, with its own token, and clears the mark.
+    if (rollout.wave >= wave && !rollout.waiting && rollout.handOn === wave)
+      return { next: patched(cur, now, { taskToken: null, rollout: { ...cur.rollout, handOn: null } }), action: null, by: ENGINE };
     if (rollout.wave >= wave && !rollout.waiting && !cur.taskToken) return null;
     // A wave planned to pause: the rollout halts here, keeping the token for the release manager's resume.
     const paused = pausedBefore(base, wave, now, token);
