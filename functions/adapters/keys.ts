@@ -24,6 +24,7 @@
  * | ChainLink         | T#t#CHAIN                       | L#<seq 12>            | the chain in order: entry ref, entry hash, prev hash, hash |
  * | ChainMarker       | T#t#CHAIN                       | K#<at>#<id>           | "this entry is linked" (a redelivered entry is linked once) |
  * | AnchorPending     | ANCHOR#PENDING                  | T#<tenant>            | a chain linked but not anchored yet (outside any tenant: the stream consumer alone, no tenant session reaches it); a tick anchors what a frozen consumer left |
+ * | ShipBacklog       | SIEM#BACKLOG                    | T#<tenant>            | an audit stream a shipper left behind (a destination down or refusing): the shipper's drain ships it on its schedule, with no new entry (outside any tenant: the shipper alone) |
  * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
  * | Once              | T#t#ONCE#<scope>#<id>           | O                     | a consumer handled this event id (at-least-once delivery, once-only effect); TTL |
  * | NotifySettings    | T#t#NOTIFY                      | S#<scope>             | where notifications go: tenant-wide ('tenant') or per environment |
@@ -107,6 +108,8 @@ const t = tenantPrefix;
 
 /** The one partition outside every tenant's: the anchor's to-do list (see AnchorPending above). */
 const ANCHOR_PENDING = 'ANCHOR#PENDING';
+/** The audit shipper's to-do list, outside every tenant's partition as ANCHOR_PENDING (see ShipBacklog above). */
+const SHIP_BACKLOG = 'SIEM#BACKLOG';
 
 /** The partition of email-domain claims: not a tenant id (tenant ids start with a letter), so no tenant's session reaches it. */
 export const DOMAIN_REGISTRY = '_domains';
@@ -135,6 +138,8 @@ export const keys = {
   chainMarker: (tenant: string, ref: string): Key => ({ pk: `${t(tenant)}CHAIN`, sk: `K#${ref}` }),
   anchorPending: (tenant: string): Key => ({ pk: ANCHOR_PENDING, sk: `T#${tenant}` }),
   anchorPendingAll: { pk: ANCHOR_PENDING, skPrefix: 'T#' },
+  shipBacklog: (tenant: string): Key => ({ pk: SHIP_BACKLOG, sk: `T#${tenant}` }),
+  shipBacklogAll: { pk: SHIP_BACKLOG, skPrefix: 'T#' },
   event: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}EVT#${id}`, sk: 'E' }),
   once: (tenant: string, scope: string, id: string): Key => ({ pk: `${t(tenant)}ONCE#${scope}#${id}`, sk: 'O' }),
   notifySettings: (tenant: string, scope: string): Key => ({ pk: `${t(tenant)}NOTIFY`, sk: `S#${scope}` }),

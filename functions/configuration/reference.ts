@@ -80,7 +80,7 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   ATTESTATION_SIGNER_ROLE_ARN: {
     readBy: ['functions/adapters/kms-s3-anchor.ts'],
     description:
-      "the stream consumer's role, set on the signer alone: the one principal a tenant's attestation key, made on the tenant's first attestation, lets sign",
+      "the stream consumer's role, set on the signer alone: the function that makes a tenant's attestation key on the tenant's first attestation and signs with it (by its role's IAM policy: no key policy names the role)",
   },
   CHECKPOINT_BUCKET: {
     readBy: ['functions/adapters/kms-s3-anchor.ts'],
