@@ -1,3 +1,4 @@
+import { firstOf } from '../../kernel/display.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import type { StartWindow } from '../../kernel/target-schemas.ts';
@@ -77,7 +78,7 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   // writes its decision to stop on the promotion first, and the write below is conditioned on the promotion as read.
   const before = [...p.rollout.waves].reverse().find((w) => w.wave < wave);
   const unfinished = before ? await unfinishedTargets(deps, p, await planNames(deps.store, p, before.wave)) : [];
-  const notDone = unfinished.length ? `wave ${before!.wave} did not complete: ${unfinished.join(', ')}` : null;
+  const notDone = unfinished.length ? `wave ${before!.wave} did not complete: ${firstOf(unfinished)}` : null;
   let refused: string | null = null;
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
     refused = null;
