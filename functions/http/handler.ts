@@ -14,7 +14,7 @@ import { principalOf } from './principal.ts';
 import { authorize, commandOf, needsBody } from './authorize.ts';
 import type { Route } from './routes.ts';
 import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
-import { bodyText, checkJsonMediaType, dotSegmentOf, dotSegmentRefused, parse, readBody } from './request.ts';
+import { bodyText, checkJsonMediaType, checkParameterText, dotSegmentOf, dotSegmentRefused, parse, readBody } from './request.ts';
 import { idempotent, SECRET_NOT_KEPT, showsSecret } from './idempotency.ts';
 import { accessLog, cors, httpErrors, lambdaContext } from './middleware.ts';
 
@@ -125,6 +125,7 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
     .handler(async (event, context) => {
       const dots = dotSegmentOf(event.rawPath, event.pathParameters);
       if (dots !== undefined) throw dotSegmentRefused(dots);
+      checkParameterText({ path: event.pathParameters, query: event.queryStringParameters });
       let route = routeByKey(event.routeKey);
       if (!route && event.routeKey === '$default' && event.requestContext?.http) {
         // A function URL (app reads, without API Gateway's per-request fee): the route from the path, app-key routes only.
