@@ -395,6 +395,11 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(first!.notes.some((n) => n.includes('void'))).toBe(true);
     const second = sn.records.find((r) => r.number === rebased.body.changeRequest.number)!;
     expect(second.description).toContain(rebased.body.releaseDigest);
+    // Their correlation values: the promotion's id, then `.1` for the request reopened after the first void, each with a token of its own.
+    const [firstToken] = first!.correlation_id.match(/(?<=^[^.]+\.)[A-Za-z0-9_-]{22}$/) ?? [];
+    expect(first!.correlation_id).toBe(`${p.body.id}.${firstToken}`);
+    expect(second.correlation_id).toMatch(new RegExp(`^${p.body.id}\\.1\\.[A-Za-z0-9_-]{22}$`));
+    expect(second.correlation_id).not.toContain(firstToken!);
     const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer })).body.items;
     expect(audit.some((e: any) => e.action === 'promotion.change.void')).toBe(true);
     expect(sn.violations).toEqual([]);

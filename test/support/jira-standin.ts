@@ -150,11 +150,13 @@ export async function startJiraStandin(o: {
     return r;
   }
 
-  const user = (id: string) => ({ accountId: id, accountType: 'atlassian', active: true, self: `${origin}/rest/api/3/user?accountId=${id}` }) satisfies Version3Models.User;
+  const user = (id: string) =>
+    ({ accountId: id, accountType: 'atlassian', active: true, self: `${origin}/rest/api/3/user?accountId=${id}` }) satisfies Version3Models.User;
 
   function route(method: string, path: string, query: URLSearchParams, body: any): [number, unknown] {
     let m: RegExpMatchArray | null;
-    if (method === 'GET' && path === '/rest/api/3/myself') return [200, { ...user(accountId), emailAddress: o.email, displayName: 'Release bot' } satisfies Version3Models.User];
+    if (method === 'GET' && path === '/rest/api/3/myself')
+      return [200, { ...user(accountId), emailAddress: o.email, displayName: 'Release bot' } satisfies Version3Models.User];
     if (method === 'POST' && path === '/rest/servicedeskapi/request') {
       if (body?.serviceDeskId !== serviceDeskId) return [404, jsmError(`The service desk with id ${String(body?.serviceDeskId)} does not exist.`)];
       if (body?.requestTypeId !== requestTypeId) return [400, jsmError(`The request type ${String(body?.requestTypeId)} does not exist in this service desk.`)];
@@ -167,7 +169,12 @@ export async function startJiraStandin(o: {
       if (values.summary.length > 255) return [400, jsmError('Summary: You must specify a summary of less than 255 characters.')];
       if (values.labels !== undefined && (!Array.isArray(values.labels) || values.labels.some((l) => typeof l !== 'string' || /\s/.test(l))))
         violations.push('POST /request: labels must be strings without spaces');
-      const r = newRequest(values.summary, typeof values.description === 'string' ? values.description : '', (values.labels as string[] | undefined) ?? [], accountId);
+      const r = newRequest(
+        values.summary,
+        typeof values.description === 'string' ? values.description : '',
+        (values.labels as string[] | undefined) ?? [],
+        accountId,
+      );
       return [201, customerRequest(r)];
     }
     // GET /rest/servicedeskapi/servicedesk/{serviceDeskId} and …/requesttype/{requestTypeId}: what a rule names, looked up at save.

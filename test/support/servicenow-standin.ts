@@ -178,9 +178,7 @@ export async function startServiceNowStandin(
         const found = records.filter((r) => matches(r, query));
         if (query.includes('ORDERBYsys_created_on')) found.sort((a, b) => a.sys_created_on.localeCompare(b.sys_created_on));
         return send(res, 200, {
-          result: found
-            .slice(0, limit)
-            .map((r) => shown(r, q)),
+          result: found.slice(0, limit).map((r) => shown(r, q)),
         });
       }
       if (url.pathname.startsWith(`${table}/`)) {
