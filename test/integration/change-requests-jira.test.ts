@@ -60,7 +60,9 @@ async function heldForChange(u: Users) {
   return waitFor(t, u.viewer, p.body.id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
 }
 
-const requestOf = (promotionId: string) => jira.requests.filter((r) => r.labels.includes(`stageline-${promotionId}`));
+/** The requests labelled for a promotion: `stageline-<promotion id>`, alone or followed by `.` (oldest first). */
+const requestOf = (promotionId: string) =>
+  jira.requests.filter((r) => r.labels.some((l) => l === `stageline-${promotionId}` || l.startsWith(`stageline-${promotionId}.`)));
 
 describe('change requests in Jira Service Management: a production promotion waits for its Jira request', () => {
   it('the rule: saved with the Jira fields (defaults filled in, credential never shown, kept by a body without it), bad input named field by field', async () => {
@@ -174,6 +176,40 @@ describe('change requests in Jira Service Management: a production promotion wai
       'closed on the promotion',
     );
     expect(requestOf(held.id)).toHaveLength(1);
+    expect(jira.violations).toEqual([]);
+  });
+
+  it('an approved request someone else raised with the promotion label is not adopted: Stageline raises its own, and the spoof is audited', async () => {
+    const { u } = await changeControlledLine();
+    const p = await t.call('POST', '/api/v1/promotions', {
+      token: u.deployer,
+      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', autoStart: false },
+    });
+    expect(p.status, JSON.stringify(p.body)).toBe(201);
+    const id = p.body.id as string;
+    // Someone raises a request with their own Atlassian account, labelled for the promotion, and it is approved.
+    const spoof = jira.raise({ summary: 'Promote to production', labels: [`stageline-${id}`], by: '712020:0c4f-mallory' });
+    jira.approve(spoof.key);
+    const v = await t.call('POST', `/api/v1/promotions/${id}/validate`, { token: u.deployer });
+    expect(v.status, JSON.stringify(v.body)).toBeLessThan(300);
+    await approveIfAsked(t, u, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'REJECTED']);
+    const held = await waitFor(t, u.viewer, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
+    // Not adopted: it waits for a request of its own; production is untouched.
+    expect(held.status).toBe('SCHEDULED');
+    const own = requestOf(id).filter((r) => r.id !== spoof.id);
+    expect(own).toHaveLength(1);
+    expect(own[0]!.creator).toBe(jira.accountId);
+    expect(held.changeRequest.number).toBe(own[0]!.key);
+    const prod = await t.call('GET', '/api/v1/environments/production/configs', { token: u.viewer });
+    expect(JSON.stringify(prod.body)).not.toContain('feature.x');
+    // The foreign request is never commented on nor moved; the attempt is audited once, naming it (never a credential).
+    expect(spoof).toMatchObject({ status: 'Awaiting implementation', comments: [] });
+    const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer })).body.items;
+    const refused = audit.filter((e: any) => e.action === 'promotion.change.spoof');
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reason).toContain(spoof.key);
+    expect(refused[0].reason).toContain(spoof.id);
+    expect(JSON.stringify(audit)).not.toContain(cred.apiToken);
     expect(jira.violations).toEqual([]);
   });
 
