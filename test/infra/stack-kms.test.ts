@@ -156,7 +156,7 @@ describe('KMS: the key policies and IAM conditions allow exactly what the adapte
     const policy = auditKeyPolicy.map(flatStatement);
     const sign = (input: Record<string, any>): KmsRequest => ({ action: 'kms:Sign', key: keyArnOf(target), context: contextOf(input, target) });
     expect(kmsAllows(policy, consumer, sign(root!.input))).toBe('key policy');
-    // The drift issue 63 found: the attestation's DIGEST is not signable with this key, and it is not sent to it.
+    // The drift found before: the attestation's DIGEST is not signable with this key, and it is not sent to it.
     expect(kmsAllows(policy, consumer, sign(attestation!.input))).toBeNull();
     expect(attestation!.input.KeyId).not.toBe(AUDIT_KEY_ARN);
     // Nothing else in the key policy signs (the account administers and verifies).
