@@ -175,12 +175,9 @@ export class DataStore extends StackPart {
 export type TenantAccess = 'read' | 'write' | 'appRead';
 
 /**
- * The execution roles of the API functions that assume a tenant-fenced role: one trust statement allowing the account
- * (sts:AssumeRole, and sts:TagSession for the tenant tag) only for sessions of those roles, named by their unique ids
- * (`aws:userid` is `<role id>:<session>` for a role's session), with the conditions. A role id is 21 characters where
- * a role's ARN is up to 95, so the trust of the role most functions assume stays far within IAM's quota; and a role
- * deleted and made again under the same name (a new id) is not trusted until the stack names it. The account as the
- * principal lets IAM decide too: each of those roles' own policies allows sts:AssumeRole on the role (their needs).
+ * The execution roles of the API functions that assume a tenant-fenced role: the account is trusted (sts:AssumeRole, sts:TagSession)
+ * only for sessions of those roles by unique id (`aws:userid` = `<role id>:<session>`; 21 characters where an ARN is up to 95, and a
+ * role made again under the same name is not trusted until the stack names it), with the conditions; each role's own policy allows it too.
  */
 export class ExecutionRoles extends iam.PrincipalBase {
   override readonly assumeRoleAction = 'sts:AssumeRole';
