@@ -104,8 +104,8 @@ const keyArnOf = (target: Target) =>
     : target.key === 'tenant'
       ? 'arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/acme-attestations'
       : '*';
-/** The stream consumer as a caller: its role (by the adapter's ARN or the template's), in the template's account, with its IAM statements. */
-const streamCaller = (arn = SIGNER): Caller => ({ arn, account: arn === SIGNER ? undefined : ACCOUNT, iam: streamStatements.map(flatStatement) });
+/** The stream consumer as a caller: its role (by an ARN, or the template's `<Role.Arn>` in the template's account), with its IAM statements. */
+const streamCaller = (arn = SIGNER): Caller => ({ arn, account: arn.startsWith('<') ? ACCOUNT : undefined, iam: streamStatements.map(flatStatement) });
 /** An administrator of the account: IAM allows it everything (as the CloudFormation execution role the CDK bootstrap makes). */
 const admin = (arn: string, account?: string): Caller => ({ arn, ...(account ? { account } : {}), iam: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
 
