@@ -352,6 +352,7 @@ describe('asynchronous invocations', () => {
     const invokedAsync = [...new Set([...ruleTargets, ...scheduled])].filter((id): id is string => !!id && names.has(id));
     expect(invokedAsync.map((id) => names.get(id)).sort()).toEqual([
       'alarm-state',
+      'audit-ship',
       'auto-promote',
       'notifier',
       'registry-push',

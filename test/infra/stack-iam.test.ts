@@ -370,10 +370,13 @@ describe('IAM hardening', () => {
     }[];
     expect(trust).toHaveLength(1);
     expect(trust[0]!.Action).toEqual(['sts:AssumeRole', 'sts:TagSession']);
-    expect(trust[0]!.Condition).toEqual({ StringLike: { 'aws:RequestTag/tenant': '?*' } });
-    const trusted = [trust[0]!.Principal.AWS]
+    // The account, for the sessions of exactly those roles (aws:userid is `<role id>:<session>`), with the tenant tag.
+    const condition = trust[0]!.Condition as { StringLike: Record<string, unknown> };
+    expect(condition).toEqual({ StringLike: { 'aws:RequestTag/tenant': '?*', 'aws:userid': expect.any(Array) } });
+    expect(JSON.stringify(trust[0]!.Principal.AWS)).toMatch(/:root"/);
+    const trusted = [condition.StringLike['aws:userid']]
       .flat()
-      .map((p) => (p as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0])
+      .map((p) => (p as { 'Fn::Join': [string, [{ 'Fn::GetAtt': [string, string] }, string]] })['Fn::Join'][1][0]['Fn::GetAtt'][0])
       .sort();
     const secretModules = ['functions/adapters/secrets.ts', 'functions/adapters/webhook-secrets.ts'];
     const touching = FUNCTIONS.filter((name) => {
