@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliWith, outcome } from '../support/cli.ts';
-import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { approveIfAsked, requestedNotStarted, validatedAndHeld, waitFor } from '../support/promotions.ts';
 import { startJiraStandin, type JiraStandin } from '../support/jira-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -163,7 +163,8 @@ describe('change requests in Jira Service Management: a production promotion wai
     t.stack.clock.advanceTo(now + 3600_000 + 1000);
     const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 90_000);
     expect(done.status).toBe('COMPLETED');
-    await until(() => req.status === 'Completed', 'the request is closed');
+    // Closed: the transition, then its internal comment (a second call).
+    await until(() => req.status === 'Completed' && req.comments.some((c) => c.body.includes('completed')), 'the request is closed and noted');
     expect(req.resolution).toBe('Done');
     expect(req.comments.every((c) => !c.public)).toBe(true);
     expect(req.comments.some((c) => c.body.includes('starts executing'))).toBe(true);
@@ -181,19 +182,11 @@ describe('change requests in Jira Service Management: a production promotion wai
 
   it('an approved request someone else raised with the promotion label is not adopted: Stageline raises its own, and the spoof is audited', async () => {
     const { u } = await changeControlledLine();
-    const p = await t.call('POST', '/api/v1/promotions', {
-      token: u.deployer,
-      body: { sourceEnvironment: 'staging', targetEnvironment: 'production', autoStart: false },
-    });
-    expect(p.status, JSON.stringify(p.body)).toBe(201);
-    const id = p.body.id as string;
+    const id = await requestedNotStarted(t, u);
     // Someone raises a request with their own Atlassian account, labelled for the promotion, and it is approved.
     const spoof = jira.raise({ summary: 'Promote to production', labels: [`stageline-${id}`], by: '712020:0c4f-mallory' });
     jira.approve(spoof.key);
-    const v = await t.call('POST', `/api/v1/promotions/${id}/validate`, { token: u.deployer });
-    expect(v.status, JSON.stringify(v.body)).toBeLessThan(300);
-    await approveIfAsked(t, u, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'REJECTED']);
-    const held = await waitFor(t, u.viewer, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
+    const held = await validatedAndHeld(t, u, id);
     // Not adopted: it waits for a request of its own; production is untouched.
     expect(held.status).toBe('SCHEDULED');
     const own = requestOf(id).filter((r) => r.id !== spoof.id);

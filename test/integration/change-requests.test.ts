@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { approveIfAsked, requestedNotStarted, validatedAndHeld, waitFor } from '../support/promotions.ts';
 import { startServiceNowStandin, type ServiceNowStandin } from '../support/servicenow-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { productionLine } from '../support/line.ts';
@@ -31,24 +31,6 @@ const storeOf = () =>
 
 /** The promotion's audit entries. */
 const auditOf = async (u: Users, id: string) => (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer })).body.items;
-
-/** Requests staging → production without starting its gates (autoStart false): its id is known before its request is opened. */
-async function requestedNotStarted(u: Users): Promise<string> {
-  const p = await t.call('POST', '/api/v1/promotions', {
-    token: u.deployer,
-    body: { sourceEnvironment: 'staging', targetEnvironment: 'production', autoStart: false },
-  });
-  expect(p.status, JSON.stringify(p.body)).toBe(201);
-  return p.body.id;
-}
-
-/** Starts its gates, approves it in Stageline when asked, and waits until it is held (or ended). */
-async function validatedAndHeld(u: Users, id: string) {
-  const v = await t.call('POST', `/api/v1/promotions/${id}/validate`, { token: u.deployer });
-  expect(v.status, JSON.stringify(v.body)).toBeLessThan(300);
-  await approveIfAsked(t, u, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'REJECTED']);
-  return waitFor(t, u.viewer, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
-}
 
 async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
@@ -223,7 +205,7 @@ describe('change requests: a promotion into a change-controlled environment wait
 
   it('a create whose answer was lost is found again by its correlation token, a copy someone else made is refused: one request, never two', async () => {
     const { u, tenant } = await changeControlledLine();
-    const id = await requestedNotStarted(u);
+    const id = await requestedNotStarted(t, u);
     sn.loseNextCreate();
     const before = sn.creates;
     const v = await t.call('POST', `/api/v1/promotions/${id}/validate`, { token: u.deployer });
@@ -267,10 +249,10 @@ describe('change requests: a promotion into a change-controlled environment wait
 
   it('an approved change request someone else opened under the promotion id is not adopted: Stageline opens its own, and the spoof is audited', async () => {
     const { u } = await changeControlledLine();
-    const id = await requestedNotStarted(u);
+    const id = await requestedNotStarted(t, u);
     // Someone with their own ServiceNow account opens an approved change carrying the promotion's id, before its gates run.
     const spoof = sn.plant({ short_description: 'Promote to production', correlation_id: id, state: '-2', approval: 'approved' }, 'mallory');
-    const held = await validatedAndHeld(u, id);
+    const held = await validatedAndHeld(t, u, id);
     // Not adopted: the promotion waits for a request of its own, which the board has not approved; production is untouched.
     expect(held.status).toBe('SCHEDULED');
     const own = sn.byPromotion(id).filter((r) => r.sys_id !== spoof.sys_id);
