@@ -6,6 +6,7 @@ import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { AuditEntry } from '../kernel/model.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { isPublicMailDomain } from './public-domains.ts';
+import { FederationRefused } from './sign-in.ts';
 
 /**
  * Federation: a tenant signs in through its company's identity provider, OpenID Connect or SAML 2.0.
@@ -372,9 +373,7 @@ export interface FederatedIdentity {
   provider: string;
 }
 
-export class FederationRefused extends Error {
-  override readonly name = 'FederationRefused';
-}
+export { FederationRefused };
 
 /**
  * The identity a federated sign-in gives locally, once decideSignIn (domain/access/sign-in.ts) took it: the

@@ -1,4 +1,4 @@
-import { FederationRefused, type GroupsFrom, type IdentityProviderConnection } from './federation.ts';
+import type { GroupsFrom, IdentityProviderConnection } from './federation.ts';
 import { claimsFor, MAX_IDP_GROUPS, tenantOfProvider, tokenGroups, type GroupMapEntry } from './group-mapping.ts';
 import { uniquesOf, type ScimGroup, type ScimRecord, type ScimStorePort, type ScimUser } from './scim-model.ts';
 import type { TenantRepo } from './ports.ts';
@@ -61,6 +61,11 @@ export async function signInRecordOf(
     person = { active: user.active, ...(groups ? { groups } : {}) };
   }
   return { connection, mapping: mapping?.entries ?? null, person };
+}
+
+/** A federated sign-in refused: the message says why (locally a page shows it; on AWS the trigger's throw fails the sign-in). */
+export class FederationRefused extends Error {
+  override readonly name = 'FederationRefused';
 }
 
 /** The SAML issuer was checked before the decision, by the user pool (AWS), against the same metadata. */

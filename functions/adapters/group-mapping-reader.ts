@@ -36,7 +36,14 @@ export async function readSignInRecord(tenant: string, rawEmail: unknown): Promi
     );
   const email = assertedEmail(rawEmail);
   const [conn, map, claim] = await Promise.all([
-    get(keys.identityProvider(tenant), 'providerName, kind, emailDomains, groupsFrom, saml.entityId'),
+    get(keys.identityProvider(tenant), '#p, #k, #d, #g, #s.#e', {
+      '#p': 'providerName',
+      '#k': 'kind',
+      '#d': 'emailDomains',
+      '#g': 'groupsFrom',
+      '#s': 'saml',
+      '#e': 'entityId',
+    }),
     get(keys.groupMapping(tenant)),
     email ? get(keys.scimUnique(tenant, scimEmailClaim(email)), '#o', { '#o': 'owner' }) : Promise.resolve({ Item: undefined }),
   ]);
@@ -64,9 +71,9 @@ async function groupsOf(tenant: string, userId: string): Promise<string[]> {
       new QueryCommand({
         TableName: env.TABLE_NAME(),
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-        FilterExpression: 'contains(members, :id)',
-        ProjectionExpression: 'displayName, #a.externalId',
-        ExpressionAttributeNames: { '#a': 'attributes' },
+        FilterExpression: 'contains(#m, :id)',
+        ProjectionExpression: '#n, #a.#x',
+        ExpressionAttributeNames: { '#m': 'members', '#n': 'displayName', '#a': 'attributes', '#x': 'externalId' },
         ExpressionAttributeValues: { ':pk': k.pk, ':sk': k.skPrefix, ':id': userId },
         ConsistentRead: true,
         ...(start ? { ExclusiveStartKey: start } : {}),

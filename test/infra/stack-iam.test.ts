@@ -301,14 +301,14 @@ describe('IAM hardening', () => {
     }
   });
 
-  it("lets the pre-token trigger do exactly one thing to the table: GetItem of the tenants' identity provider connection and group mapping items (no index, no write), and nothing else its bundle does not use", () => {
+  it("lets the pre-token trigger only read the table: GetItem and Query of the tenants' identity provider connection, group mapping and SCIM partitions (no index, no write), and nothing else its bundle does not use", () => {
     const id = functionIds().get('pre-token')!;
     const roleId = all()[id]!.Properties.Role['Fn::GetAtt'][0];
     const dynamo = roleStatements(roleId).filter((st) => [st.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
     expect(dynamo).toHaveLength(1);
-    expect([dynamo[0]!.Action].flat()).toEqual(['dynamodb:GetItem']);
-    // IAM fences the partition key only (no condition names a sort key): the two kinds of partition its two keys are in.
-    expect(dynamo[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#PEOPLE', 'T#*#TENANT'] } });
+    expect([dynamo[0]!.Action].flat()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    // IAM fences the partition key only (no condition names a sort key): the three kinds of partition its keys are in.
+    expect(dynamo[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#PEOPLE', 'T#*#TENANT', 'T#*#SCIM'] } });
     expect([dynamo[0]!.Resource].flat()).toHaveLength(1);
     expect(JSON.stringify(dynamo[0]!.Resource)).not.toContain('/index/');
     // Its other statements: logs and tracing only (no other AWS service its bundle does not call).

@@ -103,7 +103,9 @@ describe('functions/handlers/pre-token.ts', () => {
         TableName: 'stageline-table',
         Key: { pk: 'T#acme#TENANT', sk: 'IDP' },
         ConsistentRead: true,
-        ProjectionExpression: 'providerName, kind, emailDomains, groupsFrom, saml.entityId',
+        // every name aliased (DynamoDB reserves many words)
+        ProjectionExpression: '#p, #k, #d, #g, #s.#e',
+        ExpressionAttributeNames: { '#p': 'providerName', '#k': 'kind', '#d': 'emailDomains', '#g': 'groupsFrom', '#s': 'saml', '#e': 'entityId' },
       },
       { TableName: 'stageline-table', Key: { pk: 'T#acme#PEOPLE', sk: 'GROUPMAP' }, ConsistentRead: true },
       {
