@@ -6,7 +6,7 @@ import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { AuditEntry } from '../kernel/model.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { isPublicMailDomain } from './public-domains.ts';
-import { FederationRefused } from './sign-in.ts';
+import { FederationRefused } from './federation-refused.ts';
 
 /**
  * Federation: a tenant signs in through its company's identity provider, OpenID Connect or SAML 2.0.

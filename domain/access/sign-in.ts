@@ -2,6 +2,7 @@ import type { GroupsFrom, IdentityProviderConnection } from './federation.ts';
 import { claimsFor, MAX_IDP_GROUPS, tenantOfProvider, tokenGroups, type GroupMapEntry } from './group-mapping.ts';
 import { uniquesOf, type ScimGroup, type ScimRecord, type ScimStorePort, type ScimUser } from './scim-model.ts';
 import type { TenantRepo } from './ports.ts';
+import { FederationRefused } from './federation-refused.ts';
 
 /**
  * What a federated sign-in decides, in one pure function that both sides call: on AWS the user pool's
@@ -63,10 +64,7 @@ export async function signInRecordOf(
   return { connection, mapping: mapping?.entries ?? null, person };
 }
 
-/** A federated sign-in refused: the message says why (locally a page shows it; on AWS the trigger's throw fails the sign-in). */
-export class FederationRefused extends Error {
-  override readonly name = 'FederationRefused';
-}
+export { FederationRefused };
 
 /** The SAML issuer was checked before the decision, by the user pool (AWS), against the same metadata. */
 export const CHECKED_BY_USER_POOL = 'checked by the user pool' as const;
