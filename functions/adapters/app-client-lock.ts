@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { VersionConflict } from '#domain/kernel/errors';
-import { keys } from './keys.ts';
+import { APP_CLIENT, keys } from './keys.ts';
+import * as env from '../configuration.ts';
+import { documentClient } from './store/base.ts';
+import { tenantCredentials } from './tenant-credentials.ts';
+import { traced } from './tracing.ts';
 
 /**
  * One writer at a time for the user pool app client's list of identity providers. Cognito's UpdateUserPoolClient
@@ -72,4 +76,12 @@ export function dynamoAppClientLock(
       }
     },
   };
+}
+
+/** The deployed lease: an item of the table, reached as tenant creation reaches the domain registry, through a session of the tenant data role tagged with its partition's name. */
+export function appClientLockFromEnv(): AppClientLock {
+  const table = env.TABLE_NAME();
+  if (!table) throw new Error('TABLE_NAME must be set: the app client lease is an item of the table');
+  const role = env.TENANT_DATA_ROLE_ARN();
+  return dynamoAppClientLock(traced(documentClient(role ? { credentials: tenantCredentials(role, APP_CLIENT) } : {})), table);
 }

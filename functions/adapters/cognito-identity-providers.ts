@@ -15,10 +15,7 @@ import { RuleViolation, ValidationFailed } from '#domain/kernel/errors';
 import * as env from '../configuration.ts';
 import { checkProvider } from './federation.ts';
 import { traced } from './tracing.ts';
-import { dynamoAppClientLock, type AppClientLock } from './app-client-lock.ts';
-import { documentClient } from './store/base.ts';
-import { tenantCredentials } from './tenant-credentials.ts';
-import { APP_CLIENT } from './keys.ts';
+import { appClientLockFromEnv, type AppClientLock } from './app-client-lock.ts';
 
 /** Cognito's bounds: a provider name of at most 32 characters, an IdP identifier of at most 40 ([\w\s+=.@-]). */
 /** Cognito's quota of identity providers in one user pool. */
@@ -182,10 +179,5 @@ export function identityProvidersFromEnv(): IdentityProviders {
   const pool = env.USER_POOL_ID();
   const client = env.JWT_AUDIENCE();
   if (!pool || !client) throw new Error('USER_POOL_ID and JWT_AUDIENCE (the app client) must be set');
-  const table = env.TABLE_NAME();
-  if (!table) throw new Error('TABLE_NAME must be set: the app client lease is an item of the table');
-  // The lease is reached as tenant creation reaches the domain registry: through a session of the tenant data role tagged with its partition's name.
-  const role = env.TENANT_DATA_ROLE_ARN();
-  const db = traced(documentClient(role ? { credentials: tenantCredentials(role, APP_CLIENT) } : {}));
-  return new CognitoIdentityProviders(traced(new CognitoIdentityProviderClient({})), pool, client, checkProvider, dynamoAppClientLock(db, table));
+  return new CognitoIdentityProviders(traced(new CognitoIdentityProviderClient({})), pool, client, checkProvider, appClientLockFromEnv());
 }

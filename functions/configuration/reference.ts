@@ -29,12 +29,7 @@ export type DeclaredName = { [K in keyof typeof env]: (typeof env)[K] extends { 
 export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   // Set by the stack (functions/configuration/stack.ts).
   TABLE_NAME: {
-    readBy: [
-      'functions/adapters/cognito-identity-providers.ts',
-      'functions/http/deps.ts',
-      'functions/http/tenant-deps.ts',
-      'functions/adapters/group-mapping-reader.ts',
-    ],
+    readBy: ['functions/adapters/app-client-lock.ts', 'functions/http/deps.ts', 'functions/http/tenant-deps.ts', 'functions/adapters/group-mapping-reader.ts'],
     description: "the DynamoDB table (every function; locally the local stack's own table)",
   },
   EVENT_BUS_NAME: {
@@ -132,7 +127,7 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   },
   TENANT_DATA_ROLE_ARN: {
     defaultText: "none: the function's own access (locally, background functions)",
-    readBy: ['functions/adapters/cognito-identity-providers.ts', 'functions/http/tenant-deps.ts'],
+    readBy: ['functions/adapters/app-client-lock.ts', 'functions/http/tenant-deps.ts'],
     description:
       "the tenant-fenced role an API function reaches the table through, one session per tenant tagged with it (IAM keeps each request inside its tenant's items)",
   },
