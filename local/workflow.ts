@@ -1,31 +1,27 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { WaveStartInput, Workflow } from '../domain/promotion/ports.ts';
 import { waveExecutionInput } from '../domain/promotion/rollout/wave-input.ts';
 import {
   type StartInput,
-  MAX_TIMER_SECONDS,
-  WAIT_FOR_TOKEN,
-  LAMBDA_INVOKE,
   type Json,
   type JsonObject,
-  type State,
   type RunInput,
   type TaskHandlers,
-  SIMPLE_PATH,
+  type Compiled,
   clone,
+  compileMachine,
+  evaluateParameters,
   fatalError,
   stoppedError,
   taskError,
-  allStates,
   readPath,
   idOn,
-  substitutePlaceholders,
-  localArn,
+  waitUntil,
 } from './workflow-asl.ts';
 import { LocalClock } from './clock.ts';
+import { readJournal, writeJournal, type ExecutionStatus, type JournalEntry } from './workflow-journal.ts';
+
+export type { ExecutionStatus, JournalEntry };
 
 /**
  * The `Workflow` port for the local stack: runs the SAME ASL file that CDK
@@ -33,7 +29,8 @@ import { LocalClock } from './clock.ts';
  * rollbacks alike) with aws-local-stepfunctions, every Task state calling the
  * step handler in-process through `invokeStep`.
  *
- * What the library does not do on its own, and how this class fills the gap:
+ * What the library does not do on its own, and how this class fills the gap (the
+ * definition's local copy is made by compileMachine, local/workflow-asl.ts):
  *
  * - Placeholders (`${PromotionStepFunctionArn}`) become a fake local Lambda ARN.
  * - `arn:aws:states:::lambda:invoke` tasks: `invokeStep(Parameters.Payload)`,
@@ -53,16 +50,11 @@ import { LocalClock } from './clock.ts';
  *   on the stack's clock: this class raises `States.Timeout` when the clock
  *   reaches it (the library's own timer is set to the longest and never fires
  *   first), so a bake or an approval window ends when a test moves the clock.
- * - Lambda tasks without a timeout get {@link LOCAL_TASK_TIMEOUT_SECONDS}
- *   instead of the library's 60 s default (on AWS only the Lambda's own
- *   timeout bounds them).
  * - `Wait` states wait on the stack's clock (local/clock.ts), not on the
  *   library's timer: the local copy makes each one a task this class runs,
  *   which answers its input when the clock reaches the Wait's time (Seconds,
  *   SecondsPath, Timestamp or TimestampPath), so a test that moves the clock
  *   moves every Wait with it.
- * - `timeScale` multiplies every Retry `IntervalSeconds`/`MaxDelaySeconds`
- *   (tests); task timeouts stay in real seconds.
  *
  * Executions are idempotent per (tenant, promotion, attempt) and can be
  * journaled to a file so a restarted local stack resumes what was running.
@@ -97,45 +89,12 @@ export interface StatusChange {
 /** The local ARN of a state machine (statemachines/<machine>.asl.json). */
 export const localMachineArn = (machine: string) => `arn:aws:states:us-east-1:000000000000:stateMachine:stageline-local-${machine}`;
 
-/** A Wait state's time, as the ASL says it (one of the four). */
-interface WaitSpec {
-  Seconds?: number;
-  SecondsPath?: string;
-  Timestamp?: string;
-  TimestampPath?: string;
-}
-
 /** The promotion flow (statemachines/<MACHINE>.asl.json): promotions and rollbacks alike. */
 export const MACHINE = 'promotion';
 /** A wave's child execution (statemachines/<WAVE_MACHINE>.asl.json), started with the promotion flow's WaveStart token. */
 export const WAVE_MACHINE = 'wave';
 
-/** The Resource of a Wait state in the local copy: a task this class runs on the clock. */
-const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
-
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
-
-export interface JournalEntry {
-  id: string;
-  /** {@link MACHINE} or {@link WAVE_MACHINE} */
-  machine: string;
-  input: { tenant: string; promotionId: string; approvalTimeoutSeconds?: number; [key: string]: unknown };
-  status: ExecutionStatus;
-  startedAt: string;
-  endedAt?: string;
-}
-
-/** Where the ASL files live (the same ones infra/ deploys). */
-export const STATEMACHINES_DIR = join(import.meta.dirname, '..', 'statemachines');
-
-export { localArn };
-
-/** Timeout for Lambda task states that declare none (the library would use 60 s). */
-export const LOCAL_TASK_TIMEOUT_SECONDS = 900;
-
-/** Largest delay a Node timer can take (2^31-1 ms); longer ones would fire at once. */
-
-export interface Pending {
+interface Pending {
   executionId: string;
   resolve: (output: Json) => void;
   reject: (error: Error) => void;
@@ -143,7 +102,7 @@ export interface Pending {
   cancel?: () => void;
 }
 
-export interface Run {
+interface Run {
   id: string;
   aborted: boolean;
   abort: () => void;
@@ -157,25 +116,6 @@ export interface Run {
 
 type Ended = Exclude<ExecutionStatus, 'RUNNING'>;
 
-interface Deferred {
-  promise: Promise<Ended>;
-  resolve: (s: Ended) => void;
-  reject: (e: Error) => void;
-}
-
-interface Compiled {
-  machine: StateMachine;
-  /** Parameters templates of the waitForTaskToken states, by state name (removed from the local definition). */
-  tokenTemplates: Map<string, Json>;
-  /** TimeoutSecondsPath of the waitForTaskToken states. */
-  tokenTimeouts: Map<string, { path?: string }>;
-  /** The (local) TimeoutSeconds of the waitForTaskToken states, used when they have no TimeoutSecondsPath. */
-  timeoutSeconds: Map<string, number>;
-  lambdaStates: Set<string>;
-  /** The Wait states (run as local tasks on the clock), by state name. */
-  waitStates: Map<string, WaitSpec>;
-}
-
 export class LocalWorkflow implements Workflow {
   private readonly invokeStep: LocalWorkflowOptions['invokeStep'];
   private readonly journalFile?: string;
@@ -188,7 +128,7 @@ export class LocalWorkflow implements Workflow {
   private readonly runs = new Map<string, Run>();
   private readonly pending = new Map<string, Pending>();
   private readonly counts = new Map<string, number>();
-  private readonly waiters = new Map<string, Deferred>();
+  private readonly waiters = new Map<string, PromiseWithResolvers<Ended>>();
   /** Wait states waiting on the clock: how to end each one (stop() ends them all). */
   private readonly waiting = new Set<{ cancel: () => void; reject: (err: Error) => void }>();
   private readonly clock: LocalClock;
@@ -201,10 +141,7 @@ export class LocalWorkflow implements Workflow {
     this.timeScale = options.timeScale ?? 1;
     this.onStatusChange = options.onStatusChange;
     if (!(this.timeScale > 0)) throw new Error(`timeScale must be > 0, got ${options.timeScale}`);
-    if (this.journalFile && existsSync(this.journalFile)) {
-      const saved = JSON.parse(readFileSync(this.journalFile, 'utf8')) as { executions: JournalEntry[] };
-      for (const e of saved.executions) this.journal.set(e.id, e);
-    }
+    for (const e of readJournal(this.journalFile)) this.journal.set(e.id, e);
   }
 
   /** `promotion:<tenant>:<promotionId>[#<attempt>]` (a rollback's too: it runs on the same machine) */
@@ -353,14 +290,8 @@ export class LocalWorkflow implements Workflow {
     if (entry.status !== 'RUNNING') return Promise.resolve(entry.status);
     let waiter = this.waiters.get(executionId);
     if (!waiter) {
-      let resolve!: Deferred['resolve'];
-      let reject!: Deferred['reject'];
-      const promise = new Promise<Ended>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      promise.catch(() => {}); // a caller that stops waiting must not cause an unhandled rejection
-      waiter = { promise, resolve, reject };
+      waiter = Promise.withResolvers<Ended>();
+      waiter.promise.catch(() => {}); // a caller that stops waiting must not cause an unhandled rejection
       this.waiters.set(executionId, waiter);
     }
     return waiter.promise;
@@ -377,88 +308,13 @@ export class LocalWorkflow implements Workflow {
   }
 
   private persist(): void {
-    if (!this.journalFile) return;
-    mkdirSync(dirname(this.journalFile), { recursive: true });
-    const tmp = `${this.journalFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ executions: [...this.journal.values()] }, null, 2));
-    renameSync(tmp, this.journalFile);
+    if (this.journalFile) writeJournal(this.journalFile, [...this.journal.values()]);
   }
 
   private compile(machine: string): Compiled {
     const known = this.compiled.get(machine);
     if (known) return known;
-    const file = join(STATEMACHINES_DIR, `${machine}.asl.json`);
-    if (!existsSync(file)) throw new Error(`no state machine definition for '${machine}' (${file})`);
-    const definition = JSON.parse(substitutePlaceholders(readFileSync(file, 'utf8'))) as { States: Record<string, State> };
-    // Validate what AWS would run (the validator annotates its input, hence the copy).
-    new StateMachine(clone(definition) as unknown as StateMachineDefinition);
-
-    const local = clone(definition) as typeof definition & { TimeoutSeconds?: number };
-    // An execution's own time-out past what a Node timer holds would fire at once: clamp it, as the task time-outs are.
-    if (typeof local.TimeoutSeconds === 'number' && local.TimeoutSeconds > MAX_TIMER_SECONDS) local.TimeoutSeconds = MAX_TIMER_SECONDS;
-    const tokenTemplates = new Map<string, Json>();
-    const tokenTimeouts = new Map<string, { path?: string }>();
-    const timeoutSeconds = new Map<string, number>();
-    const lambdaStates = new Set<string>();
-    const waitStates = new Map<string, WaitSpec>();
-    for (const [name, state] of allStates(local)) {
-      if (state.Type === 'Wait') {
-        // Run by this class on the clock (waitTask below): a task that answers its input at the Wait's time.
-        const spec: WaitSpec = {};
-        for (const key of ['Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath'] as const) {
-          if (state[key] !== undefined) (spec as Record<string, unknown>)[key] = state[key];
-          delete state[key];
-        }
-        for (const key of ['SecondsPath', 'TimestampPath'] as const) {
-          if (spec[key] !== undefined && !SIMPLE_PATH.test(spec[key]))
-            throw new Error(`${machine}: ${name}.${key} must be a plain path like $.a.b for LocalWorkflow, got ${spec[key]}`);
-        }
-        waitStates.set(name, spec);
-        Object.assign(state, { Type: 'Task', Resource: LOCAL_WAIT_RESOURCE, TimeoutSeconds: MAX_TIMER_SECONDS });
-        continue;
-      }
-      if (state.Type === 'Task') {
-        const resource = String(state.Resource);
-        if (WAIT_FOR_TOKEN.test(resource)) {
-          tokenTemplates.set(name, (state.Parameters as Json | undefined) ?? null);
-          delete state.Parameters;
-          const path = state.TimeoutSecondsPath as string | undefined;
-          if (path !== undefined && !SIMPLE_PATH.test(path)) {
-            throw new Error(`${machine}: ${name}.TimeoutSecondsPath must be a plain path like $.a.b for LocalWorkflow, got ${path}`);
-          }
-          tokenTimeouts.set(name, { path });
-        } else if (LAMBDA_INVOKE.test(resource)) {
-          lambdaStates.add(name);
-        } else {
-          throw new Error(`${machine}: Task state ${name} uses ${resource}, which LocalWorkflow cannot run`);
-        }
-        if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
-          // AWS: a task token waits up to a year, a Lambda call as long as the function's timeout.
-          state.TimeoutSeconds = WAIT_FOR_TOKEN.test(resource) ? MAX_TIMER_SECONDS : LOCAL_TASK_TIMEOUT_SECONDS;
-        }
-        if (typeof state.TimeoutSeconds === 'number' && state.TimeoutSeconds > MAX_TIMER_SECONDS) state.TimeoutSeconds = MAX_TIMER_SECONDS;
-        if (tokenTimeouts.has(name)) {
-          timeoutSeconds.set(name, (state.TimeoutSeconds as number | undefined) ?? MAX_TIMER_SECONDS);
-          // The time-out is this class's, on the clock (tokenTask): the library's timer waits the longest and never fires first.
-          delete state.TimeoutSecondsPath;
-          state.TimeoutSeconds = MAX_TIMER_SECONDS;
-        }
-      }
-      if (this.timeScale !== 1) {
-        for (const retrier of (state.Retry as JsonObject[] | undefined) ?? []) {
-          retrier.IntervalSeconds = ((retrier.IntervalSeconds as number | undefined) ?? 1) * this.timeScale;
-          if (typeof retrier.MaxDelaySeconds === 'number') retrier.MaxDelaySeconds *= this.timeScale;
-        }
-      }
-    }
-    const compiled: Compiled = {
-      machine: new StateMachine(local as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } }),
-      tokenTemplates,
-      tokenTimeouts,
-      timeoutSeconds,
-      lambdaStates,
-      waitStates,
-    };
+    const compiled = compileMachine(machine, this.timeScale);
     this.compiled.set(machine, compiled);
     return compiled;
   }
@@ -523,13 +379,11 @@ export class LocalWorkflow implements Workflow {
         const body = (async () => {
           let params: JsonObject | null;
           try {
-            // The Parameters template, evaluated by the library itself, with this task's token in the context.
-            const template = { Type: 'Pass', Parameters: compiled.tokenTemplates.get(stateName) ?? {}, End: true };
-            params = (await new StateMachine({ StartAt: 'Parameters', States: { Parameters: template } } as unknown as StateMachineDefinition, {
-              validationOptions: { noValidate: true },
-            }).run(input as RunInput, {
-              context: { ...context, State: { Name: stateName, EnteredTime: new Date().toISOString() }, Task: { Token: token } },
-            }).result) as JsonObject | null;
+            params = await evaluateParameters(compiled.tokenTemplates.get(stateName) ?? {}, input, {
+              ...context,
+              State: { Name: stateName, EnteredTime: new Date().toISOString() },
+              Task: { Token: token },
+            });
           } catch (err) {
             this.take(token);
             throw fatalError('States.Runtime', `${stateName}: Parameters could not be evaluated: ${(err as Error).cause ?? (err as Error).message}`);
@@ -566,20 +420,8 @@ export class LocalWorkflow implements Workflow {
     const waitTask =
       (stateName: string) =>
       (input: Json): Promise<Json> => {
-        const spec = compiled.waitStates.get(stateName)!;
-        const seconds = spec.SecondsPath !== undefined ? readPath(input, spec.SecondsPath).value : spec.Seconds;
-        const stamp = spec.TimestampPath !== undefined ? readPath(input, spec.TimestampPath).value : spec.Timestamp;
-        let at: number;
-        if (spec.Seconds !== undefined || spec.SecondsPath !== undefined) {
-          if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0)
-            return Promise.reject(
-              fatalError('States.Runtime', `${stateName}: the wait's seconds (${JSON.stringify(seconds)}) are not a whole number of seconds, 0 or more`),
-            );
-          at = this.clock.now() + seconds * 1000;
-        } else {
-          at = typeof stamp === 'string' ? Date.parse(stamp) : NaN;
-          if (Number.isNaN(at)) return Promise.reject(fatalError('States.Runtime', `${stateName}: the wait's timestamp (${JSON.stringify(stamp)}) is not one`));
-        }
+        const at = waitUntil(stateName, compiled.waitStates.get(stateName)!, input, this.clock.now());
+        if (at instanceof Error) return Promise.reject(at);
         if (run?.aborted || this.stopped) return Promise.reject(stoppedError());
         return new Promise<Json>((resolve, reject) => {
           const waiting = { cancel: () => {}, reject };

@@ -258,6 +258,19 @@ describe('architecture', () => {
     expect(files.filter((f) => lines(f) > 250).map((f) => `infra/${f}: ${lines(f)} lines`)).toEqual([]);
   });
 
+  it('keeps every file of local/ within 500 lines: the local workflow is its runner (workflow.ts), its ASL reading (workflow-asl.ts) and its journal (workflow-journal.ts)', () => {
+    const lines = (f: string) =>
+      readFileSync(join(root, 'local', f), 'utf8')
+        .trimEnd()
+        .split('\n').length;
+    expect(tsFilesIn('local')).toContain('workflow.ts');
+    expect(
+      tsFilesIn('local')
+        .filter((f) => lines(f) > 500)
+        .map((f) => `local/${f}: ${lines(f)} lines`),
+    ).toEqual([]);
+  });
+
   it('keeps every file of cli/ within 250 lines (one module per command group) and names production code after the product, not the requirement documents', () => {
     const tsIn = (dir: string) => tsFilesIn(dir).map((f) => `${dir}/${f}`);
     const lines = (f: string) => readFileSync(join(root, f), 'utf8').trimEnd().split('\n').length;
