@@ -49,3 +49,13 @@ export interface CheckContext {
   seed: number;
   promotions: ChaosPromotion[];
 }
+
+/**
+ * What each invariant examined in a run: per invariant, per measure (what it counted: promotions, transitions,
+ * commits...), how many. An invariant its workload should have exercised that examined nothing held vacuously
+ * (chaos/exercised.ts).
+ */
+export type Exercised = Record<string, Record<string, number>>;
+
+/** Counts `n` (default 1) of `measure` examined by `invariant`: what the checks call as they look at something. */
+export type Count = (invariant: string, measure: string, n?: number) => void;
