@@ -91,7 +91,7 @@ async function flow(b: Harness, sn: ServiceNowStandin | null, tenant: string): P
     };
     for (let i = 0; i < LOOKS; i++) lookWru += await look(`look ${i + 1}: not approved yet`);
     if (b.workflow.transitions(execution) !== waitingTransitions) throw new Error('bench: a look woke the flow');
-    sn.approve(sn.byCorrelation(id)[0]!.number);
+    sn.approve(sn.byPromotion(id)[0]!.number);
     await look('look: approved');
   }
   await finished(b, tenant, id, 'COMPLETED');

@@ -85,8 +85,9 @@ export const ADAPTERS: AdapterDecl[] = [
     calls: {
       // The deployment's key signs the Merkle roots alone, as RAW messages (its key policy allows nothing else: infra/audit-anchor.ts).
       'anchor.sign': { commands: { Sign: [{ actions: ['kms:Sign'], on: 'auditKey', condition: signingAs(ANCHOR_SIGN) }] } },
-      // A promotion's attestation (domain/attestation/): the tenant's own key, made on its first attestation (tagged, with a key
-      // policy naming this role as its one signer), found by its alias; signed as a DIGEST (a PAE may exceed KMS's RAW limit).
+      // A promotion's attestation (domain/attestation/): the tenant's own key, made on its first attestation (tagged, with
+      // KMS's default key policy: the account's IAM policies decide, so this role signs by the grant below and no key policy
+      // names it), found by its alias; signed as a DIGEST (a PAE may exceed KMS's RAW limit).
       'anchor.signBytes': {
         env: { ATTESTATION_SIGNER_ROLE_ARN: 'attestationSigner' },
         commands: {

@@ -107,7 +107,7 @@ export class AuditAnchor extends StackPart {
     // sign (frozen between invocations when the traffic stopped, or gone): domain/audit/log.ts anchorLeftTails. Its
     // batches keep coming through the event source mapping above (failures: StreamDlq); the tick is an asynchronous
     // invocation, whose failures go to the shared on-failure destination (the next tick tries again anyway).
-    events.everyMinute('AuditAnchorTick', 'The audit anchor tick: signs the audit chains a stream consumer left unsigned (frozen or gone)', streamFn, {
+    events.every(1, 'AuditAnchorTick', 'The audit anchor tick: signs the audit chains a stream consumer left unsigned (frozen or gone)', streamFn, {
       anchorTick: true,
     });
     events.onAsyncFailure(
@@ -144,7 +144,7 @@ export class AuditAnchor extends StackPart {
         new iam.PolicyStatement({ sid: 'AccountVerifiesCheckpoints', principals: [account], actions: ['kms:GetPublicKey', 'kms:Verify'], resources: ['*'] }),
         // Only as the anchor signs a Merkle root (functions/adapters/kms-s3-anchor.ts ANCHOR_SIGN): KMS hashes the message itself,
         // so the role cannot have KMS sign a digest it chose. This key signs nothing else: each tenant's attestations are signed
-        // with the tenant's own key (ATTESTATION_SIGN, a DIGEST), test/infra/kms-conditions.test.ts holds the two together.
+        // with the tenant's own key (ATTESTATION_SIGN, a DIGEST), test/infra/stack-kms.test.ts holds the two together.
         new iam.PolicyStatement({
           sid: 'StreamConsumerSignsCheckpoints',
           principals: [signer],

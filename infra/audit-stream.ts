@@ -1,17 +1,17 @@
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Duration } from 'aws-cdk-lib';
-import { SHIP_FILTER } from '../functions/handlers/audit-ship.ts';
+import { AUDIT_DRAIN_MINUTES, SHIP_FILTER } from '../functions/handlers/audit-ship.ts';
 import type { DataStore } from './store.ts';
 import type { DomainEvents } from './events.ts';
-import { noFunctionDlq } from './acknowledgements.ts';
 
 /**
  * The audit stream's shipper (functions/handlers/audit-ship.ts): a second event source mapping of the table's stream,
  * taking the chain head's writes alone (SHIP_FILTER, as the local poller applies it), so a slow or down SIEM never
  * delays the stream consumer that links and anchors. A destination's failure never fails a batch (its cursor stays,
  * the next move tries again); a batch that still fails (the store) goes to its own dead-letter queue, alarmed as every
- * queue is. Its iterator age joins the stream consumer's in StreamLagAlarm (infra/alarms.ts).
+ * queue is. Its iterator age joins the stream consumer's in StreamLagAlarm (infra/alarms.ts). A rule drains, every
+ * AUDIT_DRAIN_MINUTES, what a destination's outage left.
  */
 export function auditShipper(store: DataStore, events: DomainEvents, shipFn: lambda.Function): void {
   const dlq = events.deadLetters('AuditShipDlq', 'the on-failure destination of the audit stream shipper');
@@ -32,8 +32,17 @@ export function auditShipper(store: DataStore, events: DomainEvents, shipFn: lam
       ],
     }),
   );
-  noFunctionDlq(
+  // The drain: every few minutes the shipper ships what it left behind (a destination down, then back), so a quiet
+  // tenant's backlog is delivered with no new audit entry and its lag keeps being reported while it lasts
+  // (domain/audit/stream.ts drainAuditBacklogs). An asynchronous invocation: its failures go to the shared on-failure
+  // destination (the next drain tries again anyway).
+  events.every(AUDIT_DRAIN_MINUTES, 'AuditStreamDrain', "The audit stream's drain: ships the backlogs the shipper left (a destination's outage)", shipFn, {
+    drain: true,
+  });
+  events.onAsyncFailure(
     shipFn,
-    "Invoked only by its event source mapping of the table's stream (never asynchronously): a batch that still fails after the mapping's retries goes to the mapping's on-failure destination (AuditShipDlq), which records the batch's shard and sequence range; a function DLQ would never receive anything.",
+    0,
+    Duration.minutes(AUDIT_DRAIN_MINUTES),
+    'the AuditStreamDrain rule every few minutes (its table batches come through the stream event source mapping, whose failures go to AuditShipDlq)',
   );
 }

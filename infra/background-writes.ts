@@ -48,10 +48,13 @@ const FIRST_SEEN = anyOf(keys.firstSeen);
  * domain's claim and its tenant's connection.
  */
 export const NARROW_READS: Record<string, NarrowWrite> = {
+  // decideSignIn's facts (functions/adapters/group-mapping-reader.ts): per token, a GetItem each of the tenant's group mapping and
+  // identity provider connection and of the SCIM claim of the asserted address; the SCIM user it names; and, for a connection
+  // that takes groups from SCIM, one Query of the tenant's SCIM groups.
   'pre-token': {
-    actions: ['dynamodb:GetItem'],
-    partitions: [anyOf(keys.groupMapping), anyOf(keys.identityProvider)],
-    what: "the tenant's group mapping (keys.groupMapping) and identity provider connection (keys.identityProvider), one GetItem each per token",
+    actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+    partitions: [anyOf(keys.groupMapping), anyOf(keys.identityProvider), anyOf(keys.scimToken)],
+    what: "the tenant's group mapping (keys.groupMapping), identity provider connection (keys.identityProvider), and SCIM users, groups and claims (keys.scimUnique, keys.scimRecord)",
   },
   // GET /api/v1/auth/config?email= (no token, so no tenant session): the claim of the address's domain and the
   // connection of the tenant holding it (domain/access/federation.ts providerForEmail), one GetItem each.

@@ -125,12 +125,12 @@ export class DomainEvents extends StackPart {
   }
 
   /**
-   * A rule on the default bus that invokes `fn` once a minute with a constant input (the audit anchor tick). A
-   * missed tick is made up by the next: no retries by the rule beyond a minute.
+   * A rule on the default bus that invokes `fn` every `minutes` with a constant input (the audit anchor tick, the
+   * audit stream's drain). A missed tick is made up by the next: no retries by the rule beyond a minute.
    */
-  everyMinute(name: string, description: string, fn: lambda.IFunction, input: Record<string, unknown>): void {
+  every(minutes: number, name: string, description: string, fn: lambda.IFunction, input: Record<string, unknown>): void {
     new events.Rule(this.stack, `${name}Rule`, {
-      schedule: events.Schedule.rate(Duration.minutes(1)),
+      schedule: events.Schedule.rate(Duration.minutes(minutes)),
       description,
       targets: [
         new targets.LambdaFunction(fn, {
@@ -147,7 +147,7 @@ export class DomainEvents extends StackPart {
   private awsEventsDlq(): sqs.Queue {
     return (this.defaultBusDlq ??= this.deadLetters(
       'AwsEventsDlq',
-      'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush, AuditAnchorTick)',
+      'the dead-letter queue of the rules on the default bus (MonitorAlarms, RegistryPush, AuditAnchorTick, AuditStreamDrain)',
     ));
   }
 }

@@ -28,15 +28,16 @@ export class PromotionFlow extends StackPart {
   constructor(stack: Stack, id: string, stepFn: lambda.IFunction) {
     super(stack, id);
     const substitutions: Record<SubstitutionKey<'promotion'>, string> = { PromotionStepFunctionArn: stepFn.functionArn };
+    // Named, so the step function can be granted on its ARN without a dependency cycle
+    // (machine -> function ARN -> function policy -> machine).
+    const machineName = `${stack.stackName}-promotion`;
     const promotionLogs = logGroup(
       stack,
       'PromotionStateMachineLogs',
       logs.RetentionDays.THREE_MONTHS,
       "the promotion flow's execution events, without execution data (includeExecutionData: false)",
+      vendedLogGroupName(machineName),
     );
-    // Named, so the step function can be granted on its ARN without a dependency cycle
-    // (machine -> function ARN -> function policy -> machine).
-    const machineName = `${stack.stackName}-promotion`;
     this.machine = new sfn.StateMachine(stack, 'PromotionStateMachine', {
       stateMachineName: machineName,
       definitionBody: sfn.DefinitionBody.fromFile(aslPath('promotion')),
@@ -64,6 +65,7 @@ export class PromotionFlow extends StackPart {
           'WaveStateMachineLogs',
           logs.RetentionDays.THREE_MONTHS,
           "the wave executions' events, without execution data (includeExecutionData: false)",
+          vendedLogGroupName(waveName),
         ),
         level: sfn.LogLevel.ALL,
         includeExecutionData: false,
@@ -79,3 +81,11 @@ export class PromotionFlow extends StackPart {
     // The "*" statements CDK adds to its role for `logs` and `tracingEnabled` are acknowledged on that policy, by what they hold (infra/acknowledgements.ts).
   }
 }
+
+/**
+ * A state machine's log group, named under `/aws/vendedlogs/` as Step Functions advises: log delivery's statement in
+ * the account's CloudWatch Logs resource policy then covers every such group at once (`/aws/vendedlogs/*`) instead of
+ * growing by one per group. That policy holds 5,120 characters for the whole account and region, so in a shared
+ * account near it a first deploy with groups named otherwise fails.
+ */
+export const vendedLogGroupName = (machineName: string) => `/aws/vendedlogs/states/${machineName}`;

@@ -117,8 +117,8 @@ export class HandlerFunction extends Construct {
  * A log group of the stack, with its retention. NIST 800-53 R5 asks for a customer-managed KMS key on
  * it; CloudWatch Logs encrypts it at rest with its own keys, and who reads it is IAM's to say.
  */
-export function logGroup(scope: Construct, id: string, retention: logs.RetentionDays, holds: string): logs.LogGroup {
-  const group = new logs.LogGroup(scope, id, { retention });
+export function logGroup(scope: Construct, id: string, retention: logs.RetentionDays, holds: string, logGroupName?: string): logs.LogGroup {
+  const group = new logs.LogGroup(scope, id, { retention, ...(logGroupName ? { logGroupName } : {}) });
   Validations.of(group).acknowledge({
     id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted',
     reason: `Holds ${holds}. Encrypted at rest by CloudWatch Logs with its service keys, and read only by principals IAM allows (logs:GetLogEvents, FilterLogEvents, StartQuery on this group); a customer-managed key would let a key policy withhold it from principals IAM allows, a choice for a regulated account rather than this stack's default.`,

@@ -86,9 +86,9 @@ export class AdapterNeeds extends StackPart {
       attestationKeys: () => ({
         arns: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
         nag: 'arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*',
-        why: "Tenants' attestation keys are made at run time, so their ids are not known at deploy time; every grant on them is conditioned on the tag each carries (aws:ResourceTag), and each key's own policy lets the stream consumer alone sign.",
+        why: "Tenants' attestation keys are made at run time, so their ids are not known at deploy time; every grant on them is conditioned on the tag each carries (aws:ResourceTag), and signing on the algorithm and message type the adapter uses: each key's policy is KMS's default (the account decides through IAM), so this grant is what lets the stream consumer sign.",
       }),
-      // The function's own role: the one principal a tenant key it makes lets sign (a function's role exists before its environment).
+      // The function's own role: set, the function makes tenants' keys (a function's role exists before its environment).
       attestationSigner: (fn) => ({ value: functions.fn(fn).role!.roleArn, arns: [] }),
       // CreateKey names no key (it makes one): conditioned on the key's spec and the tag it must carry.
       // (acknowledged in infra/acknowledgements.ts, as every statement on "*" is)

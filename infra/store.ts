@@ -175,29 +175,36 @@ export class DataStore extends StackPart {
 export type TenantAccess = 'read' | 'write' | 'appRead';
 
 /**
- * The execution roles of the API functions that assume a tenant-fenced role: one trust statement naming
- * each by its ARN (sts:AssumeRole, and sts:TagSession for the tenant tag), with the conditions.
+ * The execution roles of the API functions that assume a tenant-fenced role: the account is trusted (sts:AssumeRole, sts:TagSession)
+ * only for sessions of those roles by unique id (`aws:userid` = `<role id>:<session>`; 21 characters where an ARN is up to 95, and a
+ * role made again under the same name is not trusted until the stack names it), with the conditions; each role's own policy allows it too.
  */
 export class ExecutionRoles extends iam.PrincipalBase {
   override readonly assumeRoleAction = 'sts:AssumeRole';
+  private readonly account = new iam.AccountRootPrincipal();
   constructor(
     private readonly roles: iam.IRole[],
-    private readonly conditions: iam.Conditions,
+    private readonly conditions: Record<string, Record<string, unknown>>,
   ) {
     super();
   }
 
+  /** The conditions, with the sessions of the roles (`<role id>:*`) added to StringLike. */
+  private get sessionConditions(): iam.Conditions {
+    const sessions = this.roles.map((r) => {
+      if (!(r instanceof iam.Role)) throw new Error(`${r.node.path}: a tenant-fenced role trusts roles of this stack only (their ids)`);
+      return `${r.roleId}:*`;
+    });
+    return { ...this.conditions, StringLike: { ...this.conditions.StringLike, 'aws:userid': sessions } };
+  }
+
   get policyFragment(): iam.PrincipalPolicyFragment {
-    return new iam.PrincipalPolicyFragment({ AWS: this.roles.map((r) => r.roleArn) }, this.conditions);
+    return new iam.PrincipalPolicyFragment(this.account.policyFragment.principalJson, this.sessionConditions);
   }
 
   override addToAssumeRolePolicy(doc: iam.PolicyDocument): void {
     doc.addStatements(
-      new iam.PolicyStatement({
-        actions: ['sts:AssumeRole', 'sts:TagSession'],
-        principals: this.roles.map((r) => new iam.ArnPrincipal(r.roleArn)),
-        conditions: this.conditions,
-      }),
+      new iam.PolicyStatement({ actions: ['sts:AssumeRole', 'sts:TagSession'], principals: [this.account], conditions: this.sessionConditions }),
     );
   }
 
@@ -208,22 +215,26 @@ export class ExecutionRoles extends iam.PrincipalBase {
 
 /** IAM's default quota for a role's trust policy (characters, white space not counted); 4,096 on request. */
 export const TRUST_POLICY_QUOTA = 2048;
+/** What a tenant-fenced role's trust may reach: three quarters of the quota, so a few more assumers never fail a deploy. */
+export const TRUST_POLICY_BUDGET = 1536;
 
 /**
- * The trust policy of a tenant-fenced role with this many principals, at its longest: role names of 64
- * characters (CloudFormation's longest generated name) in the `aws` partition. Fails the synth, not the
- * deploy, when it could exceed the quota.
+ * The trust policy of a tenant-fenced role with this many assuming roles, at its longest: the `aws` partition, a
+ * 12-digit account, role ids of 21 characters (AROA and 17), the conditions of the tenant data roles. Fails the synth,
+ * not the deploy, when it could exceed the budget.
  */
 export function trustPolicySize(principals: number): number {
-  const arn = `arn:aws:iam::123456789012:role/${'x'.repeat(64)}`;
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
       {
         Action: ['sts:AssumeRole', 'sts:TagSession'],
-        Condition: { StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' }, StringLike: { 'aws:RequestTag/tenant': '?*' } },
+        Condition: {
+          StringEquals: { 'aws:PrincipalTag/stageline-api': 'true' },
+          StringLike: { 'aws:RequestTag/tenant': '?*', 'aws:userid': Array.from({ length: principals }, () => `AROA${'X'.repeat(17)}:*`) },
+        },
         Effect: 'Allow',
-        Principal: { AWS: Array.from({ length: principals }, () => arn) },
+        Principal: { AWS: 'arn:aws:iam::123456789012:root' },
       },
     ],
   }).length;
@@ -231,9 +242,9 @@ export function trustPolicySize(principals: number): number {
 
 export function checkTrustSize(id: string, principals: number): void {
   const size = trustPolicySize(principals);
-  if (size > TRUST_POLICY_QUOTA) {
+  if (size > TRUST_POLICY_BUDGET) {
     throw new Error(
-      `${id} trusts ${principals} execution roles: its trust policy could reach ${size} characters, over IAM's default quota of ${TRUST_POLICY_QUOTA} (let more API functions share a role, infra/functions.ts roleFor)`,
+      `${id} trusts ${principals} execution roles: its trust policy could reach ${size} characters, over its budget of ${TRUST_POLICY_BUDGET} (IAM's default quota: ${TRUST_POLICY_QUOTA}; let more API functions share a role, infra/functions.ts roleFor)`,
     );
   }
 }

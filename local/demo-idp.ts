@@ -45,10 +45,13 @@ export interface DemoIdp {
   close(): Promise<void>;
 }
 
+/** `npm start -- --no-idp`: the stack without the demo IdP (its port, the one after the API's, stays free). */
+export const noIdpRequested = (argv: string[] = process.argv): boolean => argv.includes('--no-idp');
+
 export interface DemoIdpOptions {
   /** where the local issuer takes the IdP's answer: the gateway's /dev/oauth2/idpresponse */
   redirectUris: string[];
-  /** the port to listen on; taken or 0: a free one */
+  /** the port to listen on (0 or none: a free one); a taken port is refused (EADDRINUSE): the caller says so */
   port?: number;
   accounts?: DemoIdpAccount[];
 }
@@ -99,8 +102,7 @@ async function listen(server: Server, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException) => {
       server.off('listening', ok);
-      if (port !== 0 && err.code === 'EADDRINUSE') listen(server, 0).then(resolve, reject);
-      else reject(err);
+      reject(err);
     };
     const ok = () => {
       server.off('error', failed);

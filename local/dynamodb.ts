@@ -45,6 +45,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether a loopback port can be listened on now. */
+export async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose next one is free too: `npm start`'s gateway and its demo IdP (the port after the gateway's). */
+export async function freePortAndNext(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65535 && (await portFree(port + 1))) return port;
+  }
+}
+
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /**

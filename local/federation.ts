@@ -9,6 +9,9 @@ import {
   type IdentityProviderConnection,
   type IdentityProviderRepo,
 } from '../domain/access/federation.ts';
+import { decideSignIn, signInRecordOf, type SignInAttempt } from '../domain/access/sign-in.ts';
+import type { TenantRepo } from '../domain/access/ports.ts';
+import type { ScimStorePort } from '../domain/access/scim-model.ts';
 import type { XmlElement } from '@xmldom/xmldom/lib/index.js';
 import type { SecretResolver } from '../domain/kernel/ports.ts';
 import type { CommitPort } from '../domain/kernel/deps.ts';
@@ -20,8 +23,9 @@ import { guardedFetch, readLimited } from '../functions/adapters/outbound.ts';
  * the authorize page sends a person of a federated tenant to the tenant's IdP (OIDC: authorization code +
  * PKCE + nonce through oauth4webapi, every request through the outbound rules), takes the answer at
  * /dev/oauth2/idpresponse (Cognito's is /oauth2/idpresponse), checks the ID token (oauth4webapi's claims
- * checks, and its signature against the IdP's keys), and gives the person the identity federatedIdentity
- * says: the tenant is the connection's, whatever the IdP asserts. Every sign-in is audited with the IdP's subject.
+ * checks, and its signature against the IdP's keys), and gives the person the identity decideSignIn
+ * (domain/access/sign-in.ts, the decision the user pool's pre-token trigger takes on AWS) says: the tenant is
+ * the connection's, whatever the IdP asserts. Every sign-in is audited with the IdP's subject.
  */
 export interface AuthorizeRequest {
   clientId: string;
@@ -52,7 +56,10 @@ interface SamlStarted {
 export type Onward = { redirect: string } | { html: string };
 
 export interface FederationDeps {
-  store: Pick<IdentityProviderRepo, 'getIdentityProvider' | 'domainHolder'> & CommitPort;
+  store: Pick<IdentityProviderRepo, 'getIdentityProvider' | 'domainHolder'> &
+    Pick<TenantRepo, 'getGroupMapping'> &
+    Pick<ScimStorePort, 'listScimRecords'> &
+    CommitPort;
   secrets: SecretResolver;
   clock: () => Date;
 }
@@ -162,13 +169,16 @@ export function localFederation(deps: FederationDeps) {
       throw new FederationRefused(`the identity provider's answer does not hold: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (claims.email_verified === false) throw new FederationRefused('the identity provider says the email address is not verified');
-    const identity = federatedIdentity(conn, {
-      subject: String(claims.sub ?? ''),
-      email: claims.email as string | undefined,
-      groups: claims[conn.groupsClaim],
-    });
-    await deps.store.commit(identity.tenant, [{ kind: 'audit', entry: signInEntry(identity, deps.clock()) }]);
+    const identity = await decided(conn, String(claims.sub ?? ''), { email: claims.email, claimGroups: claims[conn.groupsClaim] });
     return { identity, request: pending.request };
+  }
+
+  /** The IdP's answer, checked: what decideSignIn makes of it with the tenant's stored facts, audited. */
+  async function decided(conn: IdentityProviderConnection, subject: string, asserted: Omit<SignInAttempt, 'provider'>): Promise<FederatedIdentity> {
+    const record = await signInRecordOf(deps.store, conn, asserted.email);
+    const identity = federatedIdentity(conn, subject, decideSignIn({ provider: conn.providerName, ...asserted }, record));
+    await deps.store.commit(identity.tenant, [{ kind: 'audit', entry: signInEntry(identity, deps.clock()) }]);
+    return identity;
   }
 
   const samlStarted = new Map<string, SamlStarted>();
@@ -189,6 +199,7 @@ export function localFederation(deps: FederationDeps) {
       audience: localSpEntityId(conn.tenant),
       callbackUrl: localAcsUrl(host),
       idpCert: meta.certificates.map((c) => `-----BEGIN CERTIFICATE-----\n${c.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----`),
+      // node-saml holds only logout messages to idpIssuer: the assertion's Issuer is decideSignIn's to check.
       idpIssuer: meta.entityId,
       wantAssertionsSigned: true,
       wantAuthnResponseSigned: false,
@@ -222,8 +233,9 @@ export function localFederation(deps: FederationDeps) {
   /**
    * The IdP's SAML Response, posted to the ACS: continues the sign-in its RelayState names (once: a
    * replayed Response finds nothing), checked by node-saml (the assertion's signature against the
-   * metadata's certificates, the issuer, the audience = this tenant's SP entity id, InResponseTo = the
-   * AuthnRequest we sent) and here (Destination and Recipient = our ACS, the times on the stack's clock).
+   * metadata's certificates, the audience = this tenant's SP entity id, InResponseTo = the
+   * AuthnRequest we sent), here (Destination and Recipient = our ACS, the times on the stack's clock) and
+   * by decideSignIn (the assertion's Issuer = the metadata's entity id, the email's domain, deprovisioned people).
    */
   async function samlCallback(form: URLSearchParams, host: string | undefined): Promise<Federated> {
     const relayState = form.get('RelayState') ?? '';
@@ -250,8 +262,9 @@ export function localFederation(deps: FederationDeps) {
     const nameId = String(profile.nameID ?? '');
     const fromAttributes = EMAIL_ATTRIBUTES.map((a) => attributes[a]).find((v) => typeof v === 'string' && v.includes('@')) as string | undefined;
     const email = fromAttributes ?? (profile.nameIDFormat === EMAIL_NAMEID ? nameId : undefined);
-    const identity = federatedIdentity(conn, { subject: nameId, email, groups: attributes[conn.groupsClaim] });
-    await deps.store.commit(identity.tenant, [{ kind: 'audit', entry: signInEntry(identity, deps.clock()) }]);
+    // The Issuer of the assertion node-saml verified the signature of (none: null): decideSignIn holds it to the metadata's entity id.
+    const issuer = typeof profile.issuer === 'string' && profile.issuer ? profile.issuer : null;
+    const identity = await decided(conn, nameId, { email, samlIssuer: issuer, claimGroups: attributes[conn.groupsClaim] });
     return { identity, request: pending.request };
   }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DemoUser, LocalIssuer } from './issuer.ts';
 import type { LocalDirectory } from './directory.ts';
-import { FederationRefused, IDP_GROUPS_CLAIM, providerForDomain, providerForEmail } from '../domain/access/federation.ts';
+import { FederationRefused, providerForDomain, providerForEmail } from '../domain/access/federation.ts';
 import { connectionNamed, type Federated, type FederationDeps, localFederation } from './federation.ts';
 
 /**
@@ -23,8 +23,8 @@ export interface OAuthReply {
 
 interface Pending {
   user: DemoUser;
-  /** a federated sign-in's extra claims (custom:idp_groups) */
-  claims?: Record<string, string>;
+  /** signed in through a tenant's IdP: the token is for who the IdP said, with the groups decideSignIn gave */
+  federated?: boolean;
   clientId: string;
   redirectUri: string;
   challenge: string;
@@ -57,13 +57,9 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
   const federation = federationDeps ? localFederation(federationDeps) : null;
   const redirect = (location: string): OAuthReply => ({ status: 302, type: 'text/plain', body: '', headers: { location, 'cache-control': 'no-store' } });
   /** A code for the client's redirect URI, as the page gives one. */
-  function issueCode(
-    user: DemoUser,
-    p: { clientId: string; redirectUri: string; challenge: string; state: string },
-    claims?: Record<string, string>,
-  ): OAuthReply {
+  function issueCode(user: DemoUser, p: { clientId: string; redirectUri: string; challenge: string; state: string }, federated?: boolean): OAuthReply {
     const code = randomBytes(24).toString('base64url');
-    codes.set(code, { user, claims, clientId: p.clientId, redirectUri: p.redirectUri, challenge: p.challenge, expires: Date.now() + CODE_TTL_MS });
+    codes.set(code, { user, federated, clientId: p.clientId, redirectUri: p.redirectUri, challenge: p.challenge, expires: Date.now() + CODE_TTL_MS });
     for (const [k, v] of codes) if (v.expires < Date.now()) codes.delete(k);
     const to = new URL(p.redirectUri);
     to.searchParams.set('code', code);
@@ -75,14 +71,9 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
   async function signedIn(back: () => Promise<Federated>): Promise<OAuthReply> {
     try {
       const { identity, request } = await back();
-      const user: DemoUser = {
-        sub: identity.sub,
-        email: identity.email,
-        tenant: identity.tenant,
-        groups: [],
-        idpGroups: JSON.parse(identity[IDP_GROUPS_CLAIM]) as string[],
-      };
-      return issueCode(user, request, { [IDP_GROUPS_CLAIM]: identity[IDP_GROUPS_CLAIM] });
+      // The token's groups are those decideSignIn gave (as the pre-token trigger sets cognito:groups); like the user pool's, it carries no raw IdP groups.
+      const user: DemoUser = { sub: identity.sub, email: identity.email, tenant: identity.tenant, groups: identity.groups };
+      return issueCode(user, request, true);
     } catch (err) {
       if (err instanceof FederationRefused) return oauthError(400, 'access_denied', `Sign-in refused: ${err.message}`);
       throw err;
@@ -164,10 +155,10 @@ export function localOAuth(issuer: LocalIssuer, directory: LocalDirectory, feder
     // Removed or signed out (demoted) since the code was issued: the code is void, as Cognito's session is; otherwise the token says who they are now.
     const out = directory.signedOutAt(pending.user.tenant, pending.user.sub);
     // A federated person is who their IdP said a moment ago (not looked up by email: the local directory is not their IdP).
-    const user = pending.claims ? pending.user : directory.signInAs(pending.user.email);
+    const user = pending.federated ? pending.user : directory.signInAs(pending.user.email);
     if (!user || (out && Date.parse(out) >= pending.expires - CODE_TTL_MS))
       return oauthError(400, 'invalid_grant', 'the user was removed or signed out after this code was issued');
-    const idToken = await issuer.sign(user, { expiresIn: '1h', claims: pending.claims });
+    const idToken = await issuer.sign(user, { expiresIn: '1h' });
     return json(200, { id_token: idToken, access_token: idToken, token_type: 'Bearer', expires_in: 3600 });
   }
 

@@ -29,7 +29,7 @@ import { registerJwtVerifier } from '../functions/http/app-read.ts';
 import { FileAnchor } from './file-anchor.ts';
 import { LocalStreamPoller } from './stream.ts';
 import { handler as streamConsumer } from '../functions/handlers/stream.ts';
-import { handler as auditShipper, SHIP_FILTER } from '../functions/handlers/audit-ship.ts';
+import { AUDIT_DRAIN_MINUTES, handler as auditShipper, SHIP_FILTER } from '../functions/handlers/audit-ship.ts';
 import { auditSenders } from '../functions/adapters/siem/senders.ts';
 import { tmpdir } from 'node:os';
 import { LocalOutbox } from './outbox.ts';
@@ -117,6 +117,8 @@ export interface LocalStackOptions {
   stream?: boolean;
   /** first webhook retry delay in ms (5 s; tests shrink it) */
   webhookRetryBaseMs?: number;
+  /** how often the audit shipper drains what its destinations' outages left, ms (AUDIT_DRAIN_MINUTES, as on AWS; tests shrink it) */
+  auditDrainMs?: number;
   /** configuration values (functions/configuration.ts) the stack's functions read instead of the environment's, e.g. `{ STAGELINE_SWEEP_GRACE_SECONDS: '4' }` (undone by stop) */
   config?: ConfigValues;
   /**
@@ -325,6 +327,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     tableName,
     handler: (e) => auditShipper(e),
     filter: SHIP_FILTER,
+    // The drain, as the stack's schedule invokes the shipper on AWS: what an outage left is shipped with no new entry.
+    tick: () => auditShipper({ drain: true }),
+    tickMs: opts.auditDrainMs ?? AUDIT_DRAIN_MINUTES * 60_000,
     positionFile: opts.dataDir ? join(opts.dataDir, 'audit-stream-positions.json') : undefined,
   });
   if (opts.stream !== false) auditStream.start();

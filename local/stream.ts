@@ -15,11 +15,14 @@ export interface StreamPollerOptions {
   idleMs?: number;
   /** anchors the chains the handler moved, now (idle() runs it): the handler module's own anchorer unless given */
   anchor?: () => Promise<unknown>;
-  /** the anchor tick the stack schedules on AWS (about once a minute): the handler module's unless given */
+  /**
+   * What the stack schedules for this function on AWS: the stream consumer's anchor tick (about once a minute; the
+   * handler module's unless given), the audit shipper's drain (given). A mapping with a `filter` ticks only when given one.
+   */
   tick?: () => Promise<unknown>;
   /** how often the tick runs, ms (60,000 as on AWS) */
   tickMs?: number;
-  /** the records this mapping takes (default: the stream consumer's STREAM_FILTER); another mapping of the same stream (the audit shipper) neither anchors nor ticks */
+  /** the records this mapping takes (default: the stream consumer's STREAM_FILTER); another mapping of the same stream (the audit shipper) never anchors */
   filter?: { readonly eventName: readonly string[]; readonly entity: readonly string[] };
 }
 
@@ -142,13 +145,14 @@ export class LocalStreamPoller {
         if (this.running) streamError('local stream consumer failed; retrying the batch', err);
         await sleep(200);
       }
-      // The anchor tick, as the stack's schedule sends it on AWS: signs what a consumer left (a stack stopped hard).
-      if (this.running && !this.opts.filter && Date.now() - this.lastTick >= (this.opts.tickMs ?? 60_000)) {
+      // The tick, as the stack's schedule sends it on AWS: the anchor tick signs what a consumer left (a stack stopped
+      // hard); the audit shipper's drain ships what an outage left.
+      if (this.running && (!this.opts.filter || this.opts.tick) && Date.now() - this.lastTick >= (this.opts.tickMs ?? 60_000)) {
         this.lastTick = Date.now();
         try {
           await (this.opts.tick ?? (() => streamHandler({ anchorTick: true })))();
         } catch (err) {
-          streamError('audit anchor tick failed; the next one tries again', err);
+          streamError(this.opts.filter ? 'audit stream drain failed; the next one tries again' : 'audit anchor tick failed; the next one tries again', err);
         }
       }
       this.lastPassBusy = busy;

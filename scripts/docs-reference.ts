@@ -219,9 +219,70 @@ export function referencePages(): Record<string, string> {
   };
 }
 
+/**
+ * Figures of the synthesized stack that the operations pages state, each between markers
+ * `<!-- stack:NAME -->…<!-- /stack -->`, written from the template (never by hand): `npm run docs` synthesizes the
+ * stack and writes them; test/infra/stack-docs.test.ts fails when a page disagrees with the template.
+ */
+export interface StackFacts {
+  /** the template's resources (CloudFormation refuses more than 500; infra/budget.ts stops the synth at 300) */
+  resources: number;
+  /** the functions whose role may read the secret the sealing key is derived from (SecretsKey…) */
+  sealingKeyReaders: string[];
+}
+
+/** The pages that state stack figures, relative to the repository. */
+export const STACK_FACT_PAGES = ['docs/operations/deploy-aws.md', 'docs/operations/security.md'] as const;
+
+export function stackFacts(template: Json): StackFacts {
+  const resources = template.Resources as Record<string, Json>;
+  const keyId = Object.keys(resources).find((id) => id.startsWith('SecretsKey') && resources[id]!.Type === 'AWS::SecretsManager::Secret');
+  if (!keyId) throw new Error('the template has no SecretsKey secret');
+  const reads = (st: Json) =>
+    st.Effect === 'Allow' &&
+    [st.Action].flat().some((a: string) => /^(secretsmanager:(GetSecretValue|\*)|\*)$/.test(a)) &&
+    [st.Resource].flat().some((r: unknown) => r === '*' || JSON.stringify(r).includes(`"${keyId}"`));
+  const readerRoles = new Set(
+    Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.PolicyDocument.Statement as Json[]).some(reads))
+      .flatMap((r) => (r.Properties.Roles as { Ref: string }[]).map((x) => x.Ref)),
+  );
+  const sealingKeyReaders = Object.values(resources)
+    .filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Stageline '))
+    .filter((r) => readerRoles.has(r.Properties.Role['Fn::GetAtt'][0]))
+    .map((r) => String(r.Properties.Description).slice('Stageline '.length))
+    .sort();
+  return { resources: Object.keys(resources).length, sealingKeyReaders };
+}
+
+const NUMBERS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
+const FACTS: Record<string, (f: StackFacts) => string> = {
+  resources: (f) => String(f.resources),
+  'sealing-key-readers': (f) => `${NUMBERS[f.sealingKeyReaders.length] ?? f.sealingKeyReaders.length} functions`,
+  'sealing-key-reader-list': (f) => f.sealingKeyReaders.map((n) => `\`${n}\``).join(', '),
+};
+
+/** A page with every stack figure it states written from `facts`; a marker naming no known figure throws. */
+export function withStackFacts(page: string, facts: StackFacts): string {
+  return page.replace(/<!-- stack:([\w-]+) -->[\s\S]*?<!-- \/stack -->/g, (_, name: string) => {
+    const fact = FACTS[name];
+    if (!fact) throw new Error(`no stack figure named ${name} (known: ${Object.keys(FACTS).join(', ')})`);
+    return `<!-- stack:${name} -->${fact(facts)}<!-- /stack -->`;
+  });
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const [file, text] of Object.entries(referencePages())) {
     writeFileSync(join(root, file), text);
     console.log(`wrote ${file}`);
+  }
+  // The stack as `cdk synth` makes it (bundling every function: the grants follow the bundles), for the figures the pages state.
+  console.log('synthesizing the stack for the figures of the operations pages…');
+  const [{ createApp }, { Template }] = await Promise.all([import('../infra/create-app.ts'), import('aws-cdk-lib/assertions')]);
+  const { context } = JSON.parse(read('cdk.json')) as { context: Record<string, unknown> };
+  const facts = stackFacts(Template.fromStack(createApp({ context }).stack).toJSON());
+  for (const file of STACK_FACT_PAGES) {
+    writeFileSync(join(root, file), withStackFacts(read(file), facts));
+    console.log(`wrote the stack figures of ${file}: ${facts.resources} resources, ${facts.sealingKeyReaders.length} readers of the sealing key`);
   }
 }

@@ -327,10 +327,11 @@ function failures(
   if (route.auth === 'iam') refs.push(['403', 'ForbiddenSigV4']);
   if (route.auth === 'app') refs.push(['401', 'AppKeyUnauthorized'], ['403', 'Forbidden']);
   if (spec) refs.push(['404', 'NotFound'], ['409', 'Conflict']);
-  if (route.auth === 'scim') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden'], ['415', 'UnsupportedMediaType']);
+  if (route.auth === 'scim') refs.push(['401', 'Unauthorized'], ['403', 'Forbidden']);
   if (hasBody) refs.push(['413', route.form ? 'FormTooLarge' : 'PayloadTooLarge']);
   if (hasBody && spec && !route.form) refs.push(['415', 'UnsupportedMediaType']);
-  if (spec) refs.push(['422', 'UnprocessableEntity']);
+  // SCIM never answers 422: its refusals are the statuses RFC 7644 §3.12 lists (below).
+  if (spec && route.auth !== 'scim') refs.push(['422', 'UnprocessableEntity']);
   if (spec?.errors?.includes(423)) refs.push(['423', 'Locked']);
   refs.push(['429', 'TooManyRequests'], ['431', 'HeadersTooLarge'], ['500', spec ? 'InternalError' : 'FunctionFailed']);
   // Any function may be cut off by its deadline (a busy environment's queue, a slow store): 503 with Retry-After.
@@ -366,12 +367,16 @@ function failures(
   if (route.auth === 'scim') {
     // SCIM's refusals are SCIM Error messages (RFC 7644 §3.12) in its media type, beside what the gateway or httpHandler may answer.
     const scimErrors: Record<string, string> = {
-      '400': 'SCIM error: invalidFilter, invalidValue (naming the attribute), invalidSyntax',
+      '400':
+        "SCIM error: invalidFilter, invalidPath (a path no schema has), invalidValue (naming the attribute), invalidSyntax (not JSON, or not application/scim+json or application/json), noTarget, mutability (the tenant's last admin deactivated or deleted)",
       '401': 'SCIM error: no SCIM token, not one, or not valid (unknown, altered or replaced)',
       '403': 'SCIM error: X-Tenant-ID names another tenant',
       '404': 'SCIM error: no such resource in this tenant',
-      '409': 'SCIM error: uniqueness (a userName or group displayName in use)',
-      '415': 'SCIM error: a body that is not application/scim+json or application/json',
+      '409': 'SCIM error: uniqueness (a userName, email or group displayName in use)',
+      // Its handler reads the body itself (none documented): every write takes one.
+      ...(['POST', 'PUT', 'PATCH'].includes(route.method) ? { '413': 'SCIM error: a body larger than 2 MiB' } : {}),
+      '500': 'SCIM error: an internal error (its detail names the request id to quote)',
+      '503': 'SCIM error: the store was busy or the request ran out of time and may not have been saved: send it again (Retry-After)',
     };
     for (const [status, description] of Object.entries(scimErrors)) {
       const shared = refs.find(([s]) => s === status);

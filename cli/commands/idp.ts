@@ -14,10 +14,14 @@ interface IdentityProvider {
   saml?: { metadataUrl?: string; entityId: string; ssoUrl: string };
   emailDomains: string[];
   groupsClaim?: string;
+  groupsFrom?: 'claim' | 'scim';
   version: number;
   updatedAt?: string;
   updatedBy?: string;
 }
+
+const GROUPS_FROM_HELP =
+  "where sign-ins read the groups: claim (the IdP's groups claim; on AWS at most 2,048 characters, 52 Entra group ids) or scim (the tenant's SCIM groups, no such limit)";
 
 function show(r: IdentityProvider): void {
   if (!r.kind) return console.log('no identity provider: people sign in with the user pool’s own accounts');
@@ -25,7 +29,7 @@ function show(r: IdentityProvider): void {
   if (r.oidc) console.log(`  issuer        ${r.oidc.issuer}\n  client id     ${r.oidc.clientId}\n  client secret tenant secret ${r.oidc.clientSecret}`);
   if (r.saml)
     console.log(`  entity id     ${r.saml.entityId}\n  sign-on URL   ${r.saml.ssoUrl}${r.saml.metadataUrl ? `\n  metadata      ${r.saml.metadataUrl}` : ''}`);
-  console.log(`  email domains ${r.emailDomains.join(', ')}\n  groups claim  ${r.groupsClaim}`);
+  console.log(`  email domains ${r.emailDomains.join(', ')}\n  groups claim  ${r.groupsClaim}\n  groups from   ${r.groupsFrom ?? 'claim'}`);
 }
 
 const domains = (v: string, prev: string[] = []) => [
@@ -112,12 +116,14 @@ export function registerIdp(program: Command): void {
     .option('--client-secret <NAME>', 'the NAME of the tenant secret holding the client secret (left out: the stored one stays)')
     .requiredOption('--domain <domains>', 'an email domain that signs in through it (repeat, or comma-separated)', domains)
     .option('--groups-claim <name>', 'the claim that lists the groups (default groups)')
-    .action(async (o: { issuer: string; clientId: string; clientSecret?: string; domain: string[]; groupsClaim?: string }) => {
+    .option('--groups-from <claim|scim>', GROUPS_FROM_HELP)
+    .action(async (o: { issuer: string; clientId: string; clientSecret?: string; domain: string[]; groupsClaim?: string; groupsFrom?: string }) => {
       const r = await api<IdentityProvider>('PUT', '/api/v1/access/identity-provider', {
         kind: 'oidc',
         oidc: { issuer: o.issuer, clientId: o.clientId, ...(o.clientSecret ? { clientSecret: o.clientSecret } : {}) },
         emailDomains: o.domain,
         ...(o.groupsClaim ? { groupsClaim: o.groupsClaim } : {}),
+        ...(o.groupsFrom ? { groupsFrom: o.groupsFrom } : {}),
       });
       out(r, () => show(r));
     });
@@ -128,13 +134,15 @@ export function registerIdp(program: Command): void {
     .option('--metadata-file <path>', "the IdP's metadata document (XML)")
     .requiredOption('--domain <domains>', 'an email domain that signs in through it (repeat, or comma-separated)', domains)
     .option('--groups-attribute <name>', 'the attribute that lists the groups (default groups)')
-    .action(async (o: { metadataUrl?: string; metadataFile?: string; domain: string[]; groupsAttribute?: string }) => {
+    .option('--groups-from <claim|scim>', GROUPS_FROM_HELP)
+    .action(async (o: { metadataUrl?: string; metadataFile?: string; domain: string[]; groupsAttribute?: string; groupsFrom?: string }) => {
       const saml = o.metadataFile ? { metadataXml: readFileSync(o.metadataFile, 'utf8') } : { metadataUrl: o.metadataUrl };
       const r = await api<IdentityProvider>('PUT', '/api/v1/access/identity-provider', {
         kind: 'saml',
         saml,
         emailDomains: o.domain,
         ...(o.groupsAttribute ? { groupsClaim: o.groupsAttribute } : {}),
+        ...(o.groupsFrom ? { groupsFrom: o.groupsFrom } : {}),
       });
       out(r, () => show(r));
     });

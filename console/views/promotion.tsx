@@ -2,7 +2,7 @@ import { api, ApiError, q } from '../api.ts';
 import { changeStateName } from '../../domain/change/servicenow-states.ts';
 import type { Session } from '../auth.ts';
 import { EnvLink, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
-import { gatesBlocking } from '../../domain/kernel/display.ts';
+import { firstOf, gatesBlocking } from '../../domain/kernel/display.ts';
 import { GateMeasurements } from './analysis.tsx';
 import { Rollout } from './rollout.tsx';
 import { Attestation } from './attestation.tsx';
@@ -235,24 +235,24 @@ export function PromotionPage({ id, me, say }: { id: string; me: Session; say: (
  * bake): which one, linked, and what it is doing; it goes on by itself when that one ends.
  */
 /**
- * What a promotion without a result did: a rollout that changed targets and put them back says so (which, and when),
- * never "Nothing deployed".
+ * What a promotion without a result did: a rollout that changed targets and put them back says so (how many, the
+ * first few by name), never "Nothing deployed". The counts are the rollout's totals: a fleet's detail lists only a
+ * page of rows per wave, so counting rows would say 140 where 700 changed.
  */
 function NoResult({ p }: { p: any }) {
-  const touched = (p.rollout?.waves ?? []).flatMap((w: any) => w.targets).filter((t: any) => t.appliedAt);
-  if (!touched.length) return <>{`Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}</>;
-  const back = touched.filter((t: any) => t.rolledBackAt);
-  // A fleet's rollout changes thousands: the first names, then how many more (the targets' table pages through them all).
-  const names = (ts: any[]) =>
-    ts
-      .slice(0, 10)
-      .map((t) => t.name)
-      .join(', ') + (ts.length > 10 ? ` and ${ts.length - 10} more` : '');
+  const totals = p.rollout?.totals ?? { changed: 0, putBack: 0 };
+  if (!totals.changed) return <>{`Nothing deployed${ACTIVE.includes(p.status) ? ' yet' : ''}.`}</>;
+  const rows = (p.rollout?.waves ?? []).flatMap((w: any) => w.targets);
+  const touched = rows.filter((t: any) => t.appliedAt).map((t: any) => t.name);
+  const back = rows.filter((t: any) => t.rolledBackAt).map((t: any) => t.name);
+  const named = (names: string[], total: number) => (names.length ? ` (${firstOf(names, total)})` : '');
   return (
     <>
-      {touched.length} target{touched.length === 1 ? '' : 's'} changed ({names(touched)})
-      {back.length ? `; ${back.length === touched.length ? 'all' : `${back.length} of them (${names(back)})`} put back by the rollback` : ''}
-      {back.length < touched.length ? `; ${touched.length - back.length} still run it` : ''}. Each target's row above says when.
+      {totals.changed} target{totals.changed === 1 ? '' : 's'} changed{named(touched, totals.changed)}
+      {totals.putBack
+        ? `; ${totals.putBack === totals.changed ? 'all' : `${totals.putBack} of them${named(back, totals.putBack)}`} put back by the rollback`
+        : ''}
+      {totals.putBack < totals.changed ? `; ${totals.changed - totals.putBack} still run it` : ''}. Each target's row above says when.
     </>
   );
 }

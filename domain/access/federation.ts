@@ -6,6 +6,7 @@ import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import type { AuditEntry } from '../kernel/model.ts';
 import { WriteConflict } from '../kernel/retry.ts';
 import { isPublicMailDomain } from './public-domains.ts';
+import { FederationRefused } from './federation-refused.ts';
 
 /**
  * Federation: a tenant signs in through its company's identity provider, OpenID Connect or SAML 2.0.
@@ -16,9 +17,10 @@ import { isPublicMailDomain } from './public-domains.ts';
  * another's; locally the local issuer federates to it the same way (local/federation.ts).
  *
  * Whoever signs in through a connection belongs to the connection's tenant: the tenant comes from the
- * connection that authenticated them, never from anything the person or the IdP asserts
- * (federatedIdentity). Their groups are carried as the IdP sent them (`custom:idp_groups`) for the
- * tenant's mapping to turn into roles; a raw IdP group is never a role by itself.
+ * connection that authenticated them, never from anything the person or the IdP asserts. What a
+ * sign-in decides (the tenant, the email's domain, the SAML issuer, deprovisioned people, groups to
+ * roles) is one pure function both sides call: decideSignIn, domain/access/sign-in.ts. A raw IdP group
+ * is never a role by itself.
  */
 
 export const IDP_KINDS = ['oidc', 'saml'] as const;
@@ -30,8 +32,15 @@ export const DEFAULT_GROUPS_CLAIM = 'groups';
 export const IDP_GROUPS_CLAIM = 'custom:idp_groups';
 /** The secret purpose the OIDC client secret is stored under (Secrets Manager stageline/<tenant>/idp-client-secret/<NAME>). */
 export const IDP_SECRET_PURPOSE = 'idp-client-secret' as const;
-/** The most groups carried into a token (Cognito's custom attribute holds 2,048 characters). */
-export const MAX_IDP_GROUPS = 100;
+/**
+ * Where a connection's sign-ins read the person's groups: the IdP's group claim (`claim`, carried on AWS in the
+ * user pool attribute custom:idp_groups, 2,048 characters at most: 52 Entra group ids), or the SCIM groups
+ * the tenant's SCIM client put the person in (`scim`: the claim is not mapped, so no cap on the way).
+ */
+export const GROUPS_FROM = ['claim', 'scim'] as const;
+export type GroupsFrom = (typeof GROUPS_FROM)[number];
+/** The most characters Cognito keeps in a custom attribute: the groups claim must fit in it (its JSON text) when groups come from the claim. */
+export const IDP_GROUPS_ATTRIBUTE_MAX = 2048;
 
 export interface OidcSettings {
   issuer: string;
@@ -60,6 +69,8 @@ export interface IdentityProviderConnection {
   /** lower case; each claimed for this tenant */
   emailDomains: string[];
   groupsClaim: string;
+  /** where sign-ins read the groups from (left out: the claim) */
+  groupsFrom?: GroupsFrom;
   version: number;
   updatedAt: string;
   updatedBy: string;
@@ -171,6 +182,15 @@ export const identityProviderBody = /* @__PURE__ */ z.schema(() =>
           z.describe(`the OIDC claim or SAML attribute that lists the user's groups (default ${DEFAULT_GROUPS_CLAIM})`),
         ),
     ),
+    groupsFrom: z.optional(
+      z
+        .enum(GROUPS_FROM)
+        .check(
+          z.describe(
+            `where sign-ins read the person's groups for the group mapping: claim (the groups claim; on AWS it must fit the user pool's ${IDP_GROUPS_ATTRIBUTE_MAX}-character attribute, 52 Entra group ids) or scim (the SCIM groups the tenant's SCIM client put the person in: no such limit); left out: as stored (claim)`,
+          ),
+        ),
+    ),
     version: z.optional(z.number().check(z.int(), z.minimum(0), z.describe('the version you read (0: none yet): 409 when it changed since'))),
     providerName: z.optional(z.string().check(z.maxLength(64), z.describe('read-only: named by the platform (a GET answer sent back is accepted)'))),
     updatedAt: z.optional(z.string().check(z.maxLength(64), z.describe('read-only (a GET answer sent back is accepted)'))),
@@ -188,6 +208,7 @@ export function connectionView(c: IdentityProviderConnection) {
     ...(c.saml ? { saml: { ...(c.saml.metadataUrl ? { metadataUrl: c.saml.metadataUrl } : {}), entityId: c.saml.entityId, ssoUrl: c.saml.ssoUrl } } : {}),
     emailDomains: c.emailDomains,
     groupsClaim: c.groupsClaim,
+    groupsFrom: c.groupsFrom ?? 'claim',
     version: c.version,
     updatedAt: c.updatedAt,
     updatedBy: c.updatedBy,
@@ -289,6 +310,7 @@ export async function putIdentityProvider(deps: With<'identityProviders' | 'secr
     ...(checked.saml ? { saml: { ...(metadataUrl ? { metadataUrl } : {}), ...checked.saml } } : {}),
     emailDomains: [...body.emailDomains].sort(),
     groupsClaim: body.groupsClaim ?? current?.groupsClaim ?? DEFAULT_GROUPS_CLAIM,
+    groupsFrom: body.groupsFrom ?? current?.groupsFrom ?? 'claim',
     version: (current?.version ?? 0) + 1,
     updatedAt: now,
     updatedBy: ctx.principal.name,
@@ -336,51 +358,35 @@ export async function deleteIdentityProvider(deps: With<'identityProviders'>, ct
   for (const d of current.emailDomains) if (!own.has(d)) await store.releaseDomain(d, tenant);
 }
 
-/** What an IdP asserted about a person it authenticated (after its signature, audience and times were checked). */
-export interface Asserted {
-  /** the IdP's subject: OIDC `sub`, SAML NameID */
-  subject: string;
-  email: string | undefined;
-  /** the value of the connection's group claim/attribute, as sent */
-  groups: unknown;
-}
-
-/** Who a federated sign-in makes someone: the claims of the token issued for them. */
+/** Who a federated sign-in makes someone: the claims of the token issued for them (locally; on AWS the user pool's). */
 export interface FederatedIdentity {
   /** the Stageline subject: derived from the connection and the IdP's subject, so two IdPs' subjects never collide */
   sub: string;
   email: string;
   /** the connection's tenant: never an attribute the person or the IdP asserts */
   tenant: string;
-  /** the IdP's raw group values, a JSON array string (Cognito's custom attributes are strings), for the tenant's mapping */
-  [IDP_GROUPS_CLAIM]: string;
+  /** the IdP groups the tenant's mapping read (the audit entry's) */
+  idpGroups: string[];
+  /** the token's groups: what the mapping made of them (decideSignIn, domain/access/sign-in.ts) */
+  groups: string[];
   idpSubject: string;
   provider: string;
 }
 
-export class FederationRefused extends Error {
-  override readonly name = 'FederationRefused';
-}
+export { FederationRefused };
 
 /**
- * The identity a federated sign-in gives: the tenant from the connection that authenticated the person
- * (whatever tenant the IdP or the person claims is ignored), their email (one of the connection's domains:
- * an IdP cannot speak for addresses its tenant does not hold), subject, and the IdP's group values as sent.
+ * The identity a federated sign-in gives locally, once decideSignIn (domain/access/sign-in.ts) took it: the
+ * decision's tenant, email and groups, and a subject derived from the connection and the IdP's subject.
  */
-export function federatedIdentity(conn: Pick<IdentityProviderConnection, 'tenant' | 'providerName' | 'emailDomains'>, asserted: Asserted): FederatedIdentity {
-  if (!asserted.subject) throw new FederationRefused('the identity provider sent no subject');
-  const email = asserted.email?.trim().toLowerCase();
-  if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) throw new FederationRefused('the identity provider sent no email address');
-  const domain = email.slice(email.lastIndexOf('@') + 1);
-  if (!conn.emailDomains.includes(domain))
-    throw new FederationRefused(
-      `${domain} is not an email domain of this connection (${conn.emailDomains.join(', ')}): the identity provider cannot sign in its addresses here`,
-    );
-  const raw = asserted.groups;
-  const list = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw : [raw];
-  const groups = [...new Set(list.filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= 256))].slice(0, MAX_IDP_GROUPS);
-  const sub = `fed-${createHash('sha256').update(`${conn.providerName}\n${asserted.subject}`).digest('hex').slice(0, 24)}`;
-  return { sub, email, tenant: conn.tenant, [IDP_GROUPS_CLAIM]: JSON.stringify(groups), idpSubject: asserted.subject, provider: conn.providerName };
+export function federatedIdentity(
+  conn: Pick<IdentityProviderConnection, 'providerName'>,
+  subject: string,
+  decision: { tenant: string; email: string; idpGroups: string[]; groups: string[] },
+): FederatedIdentity {
+  if (!subject) throw new FederationRefused('the identity provider sent no subject');
+  const sub = `fed-${createHash('sha256').update(`${conn.providerName}\n${subject}`).digest('hex').slice(0, 24)}`;
+  return { sub, ...decision, idpSubject: subject, provider: conn.providerName };
 }
 
 /** The audit entry of a federated sign-in: who (the IdP's subject, through which connection) and with which groups. */
@@ -394,7 +400,7 @@ export function signInEntry(id: FederatedIdentity, now: Date): AuditEntry {
       entityType: 'user',
       entityId: id.sub,
       before: null,
-      after: JSON.stringify({ provider: id.provider, idpSubject: id.idpSubject, email: id.email, idpGroups: JSON.parse(id[IDP_GROUPS_CLAIM]) }),
+      after: JSON.stringify({ provider: id.provider, idpSubject: id.idpSubject, email: id.email, idpGroups: id.idpGroups }),
     },
     now,
   );

@@ -6,8 +6,8 @@ import { PLATFORM_GROUP, ROLES, type Role } from './auth.ts';
  * Groups become roles: the tenant's group mapping turns the raw group values its identity provider
  * sends (an Entra object id, an Okta group name, a SAML attribute value) into what a Stageline token
  * carries: tenant-wide roles, and Stageline groups that role bindings (bindings.ts) can name. One pure
- * function, claimsFor, used by the Cognito pre-token-generation trigger (functions/handlers/pre-token.ts)
- * and by the local issuer (local/issuer.ts), so both sign the same token. Only what an entry maps is
+ * function, claimsFor, that a federated sign-in's decision applies (decideSignIn, sign-in.ts: the Cognito
+ * pre-token-generation trigger and the local issuer both call it), so both sign the same token. Only what an entry maps is
  * granted: an IdP group no entry names grants nothing, whatever it is called (a role's name included).
  */
 
@@ -187,25 +187,4 @@ export function providerOf(identities: string | undefined): string | null {
   const primary = named.find((i) => String(i.primary) === 'true') ?? named[0];
   if (!primary) throw new Forbidden('The user pool sent identities naming no provider: sign-in refused');
   return primary.providerName;
-}
-
-/**
- * What a federated user's token carries (the pre-token-generation trigger; the local issuer uses claimsFor
- * alike): the tenant whose provider they signed in through, and `cognito:groups` made by the tenant's
- * mapping of their IdP groups, nothing else (no mapping saved yet: no roles). Refused (the sign-in fails)
- * when the provider is no tenant's, or the tenant's identity provider connection is gone or names another
- * provider (deleted, or replaced by the other kind: the user pool may still hold the old one).
- */
-export function federatedToken(
-  provider: string,
-  connection: { providerName?: unknown } | null,
-  mapping: Pick<GroupMapping, 'entries'> | null,
-  idpGroups: readonly string[],
-): { tenant: string; groups: string[] } {
-  const tenant = tenantOfProvider(provider);
-  if (tenant === null) throw new Forbidden(`Provider '${provider}' is not a tenant's identity provider (t-<tenant>-oidc or t-<tenant>-saml): sign-in refused`);
-  if (connection === null) throw new Forbidden(`Tenant '${tenant}' has no identity provider connected: sign-in through '${provider}' refused`);
-  if (connection.providerName !== provider)
-    throw new Forbidden(`Tenant '${tenant}' is connected through '${String(connection.providerName)}', not '${provider}': sign-in refused`);
-  return { tenant, groups: tokenGroups(claimsFor(mapping?.entries ?? [], idpGroups)) };
 }

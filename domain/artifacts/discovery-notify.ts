@@ -1,4 +1,5 @@
 import * as z from '../kernel/zod.ts';
+import { shapeProblem } from '../kernel/json-shape.ts';
 import { discovered, tokenMatches } from './discovery.ts';
 import type { Deps, With } from '../kernel/deps.ts';
 
@@ -61,6 +62,10 @@ export async function registryNotification(
       body: { error: { code: 'MALFORMED_JSON', message: 'the body must be a registry notification envelope ({"events": [...]}) as JSON' } },
     };
   }
+  // What every JSON body must be (domain/kernel/json-shape.ts): text that is Unicode, numbers that store, no reserved key.
+  const problem = shapeProblem(json, 'body');
+  if (problem)
+    return { status: 400, body: { error: { code: 'VALIDATION_FAILED', message: `${problem.path.replace(/^body\.?/, '') || 'body'}: ${problem.message}` } } };
   const env = envelope.safeParse(json);
   if (!env.success) {
     return {

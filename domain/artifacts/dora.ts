@@ -106,13 +106,21 @@ export function addDora(a: DoraSums, c: Partial<Record<string, number>> | DoraSu
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** The five, over `days` days. Rates are 0..1 (null with no deployment); times are null when nothing was measured. */
+/**
+ * The five, over `days` days. Rates are 0..1 (null with no deployment); times are null when nothing was measured.
+ * Times in hours are for reading (2 decimals: 36 seconds apart); the same times in seconds are to the second,
+ * from the exact durations (never from the rounded hours): what a scraper and a dashboard compute with.
+ */
 export function doraFigures(s: DoraSums, days: number) {
+  const lead = s.leadCount ? s.leadMs / s.leadCount : null;
+  const recovery = s.recoveryCount ? s.recoveryMs / s.recoveryCount : null;
   return {
     deploymentFrequencyPerDay: days > 0 ? round(s.deployments / days, 4) : 0,
-    leadTimeHours: s.leadCount ? round(s.leadMs / s.leadCount / 3_600_000, 2) : null,
+    leadTimeHours: lead === null ? null : round(lead / 3_600_000, 2),
+    leadTimeSeconds: lead === null ? null : Math.round(lead / 1000),
     changeFailureRate: s.deployments ? round(Math.min(1, s.changeFailed / s.deployments), 4) : null,
-    recoveryTimeHours: s.recoveryCount ? round(s.recoveryMs / s.recoveryCount / 3_600_000, 2) : null,
+    recoveryTimeHours: recovery === null ? null : round(recovery / 3_600_000, 2),
+    recoveryTimeSeconds: recovery === null ? null : Math.round(recovery / 1000),
     reworkRate: s.deployments ? round(Math.min(1, s.rework / s.deployments), 4) : null,
     deployments: s.deployments,
     changeFailures: s.changeFailed,

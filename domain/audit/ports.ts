@@ -55,6 +55,18 @@ export interface AuditStreamRepo {
   deleteAuditDestination(destination: AuditDestination, audit: AuditEntry): Promise<void>;
   /** Writes the cursor if its rev is still `expectedRev` (with the audit entry, in one transaction, when given); false when it moved on. */
   moveAuditCursor(cursor: ShipCursor, expectedRev: number, audit?: AuditEntry): Promise<boolean>;
+  /** Marks the tenant's stream as left behind (a destination that has not taken the chain's head), since `at`: the drain's to-do list. */
+  markShipBacklog(tenant: string, at: string): Promise<void>;
+  /** The tenants marked as left behind, at most `limit`. */
+  shipBacklogs(limit: number): Promise<ShipBacklog[]>;
+  /** Removes the tenant's mark if it is still the one marked at `at` (a newer mark stays). */
+  clearShipBacklog(tenant: string, at: string): Promise<void>;
+}
+
+/** A tenant whose audit stream a shipper left behind, and since when it was marked. */
+export interface ShipBacklog {
+  tenant: string;
+  at: string;
 }
 
 /** A chain left for the next anchor: its tenant, the link it had reached, and since when. */

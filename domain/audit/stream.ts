@@ -396,6 +396,8 @@ export interface ShipRun {
   deadLettered: number;
   /** how long the oldest entry a destination of the tenant has not taken has waited, seconds (0: all caught up): the lag alarm reads it */
   lagSeconds: number;
+  /** a destination is still short of the head (down, or stopped on a dead letter): the tenant stays on the drain's to-do list */
+  behind: boolean;
 }
 
 /**
@@ -405,15 +407,53 @@ export interface ShipRun {
  * writes a dead letter and stops the destination.
  */
 export async function shipAuditStream(deps: With<'auditSenders'>, tenant: string, opts: ShipOptions): Promise<ShipRun> {
-  const run: ShipRun = { shipped: 0, batches: 0, unavailable: 0, deadLettered: 0, lagSeconds: 0 };
+  const run: ShipRun = { shipped: 0, batches: 0, unavailable: 0, deadLettered: 0, lagSeconds: 0, behind: false };
   const head = await deps.store.chainHead(tenant);
   if (!head) return run;
   for (const s of await deps.store.listAuditDestinations(tenant)) {
     const cursor = s.cursor.state === 'active' && s.cursor.seq < head.seq ? await shipOne(deps, head, s, opts, run) : s.cursor;
     // A destination left behind (an outage, a dead letter) keeps the stream's lag up until it catches up.
     run.lagSeconds = Math.max(run.lagSeconds, (await lagOf(deps, head, cursor)).seconds);
+    if (cursor.seq < head.seq) run.behind = true;
   }
+  // Left behind: on the drain's to-do list, so what is left is shipped (and its lag reported) with no new entry to wake a shipper.
+  if (run.behind) await deps.store.markShipBacklog(tenant, deps.clock().toISOString());
   return run;
+}
+
+export interface DrainRun {
+  /** tenants the drain shipped (their marks read) */
+  tenants: number;
+  /** of them, those caught up (their marks cleared) */
+  caughtUp: number;
+  shipped: number;
+  unavailable: number;
+  deadLettered: number;
+  /** the largest lag among the tenants drained, seconds */
+  lagSeconds: number;
+}
+
+/**
+ * The drain (a scheduled invocation of the shipper: every AUDIT_DRAIN_MINUTES on AWS, the local audit poller's timer
+ * in `npm start`): ships every tenant a shipper left behind (markShipBacklog) as a move of its head would, so a quiet
+ * tenant's backlog is delivered once its destination is back, with no new audit entry, and its lag keeps being
+ * reported (the lag alarm stays on while it lasts). A tenant caught up leaves the list; one still behind stays on it.
+ */
+export async function drainAuditBacklogs(deps: With<'auditSenders'>, opts: ShipOptions, limit = 500): Promise<DrainRun> {
+  const drain: DrainRun = { tenants: 0, caughtUp: 0, shipped: 0, unavailable: 0, deadLettered: 0, lagSeconds: 0 };
+  for (const mark of await deps.store.shipBacklogs(limit)) {
+    const run = await shipAuditStream(deps, mark.tenant, opts);
+    drain.tenants++;
+    drain.shipped += run.shipped;
+    drain.unavailable += run.unavailable;
+    drain.deadLettered += run.deadLettered;
+    drain.lagSeconds = Math.max(drain.lagSeconds, run.lagSeconds);
+    if (!run.behind) {
+      await deps.store.clearShipBacklog(mark.tenant, mark.at);
+      drain.caughtUp++;
+    }
+  }
+  return drain;
 }
 
 async function shipOne(deps: With<'auditSenders'>, head: ChainHead, s: StoredDestination, opts: ShipOptions, run: ShipRun): Promise<ShipCursor> {

@@ -24,7 +24,11 @@ export interface ChangeRequestDraft {
   title: string;
   /** plain text body: the release and its digest, the diff summary, the gates' verdicts, the decision record link */
   description: string;
-  /** the promotion's id: stored in the tool's correlation field so a retried create finds the one it made */
+  /**
+   * the request's correlation value, stored in the tool's correlation field (ServiceNow `correlation_id`, a Jira label):
+   * the promotion's id (`<id>.<n>` for the request opened after n voided ones), a `.` and the promotion's correlation
+   * token, so a create whose answer was lost is found again, and a request someone else opened is not taken for it
+   */
   correlationId: string;
   /** the link to the promotion's decision record in the console */
   decisionUrl: string;
@@ -41,6 +45,17 @@ export interface ChangeRef {
   number: string;
   /** a link to the request in the tool (for people) */
   url: string;
+}
+
+/** A change request the tool holds under a correlation value (`find`), and what the tool says of who opened it. */
+export interface ChangeFound {
+  ref: ChangeRef;
+  /** the correlation value it carries exactly, as Stageline writes it (null: none of those asked for, e.g. another case) */
+  correlation: string | null;
+  /** the account that opened it, as the tool names it (ServiceNow `sys_created_by`, Jira's creator account id), when the tool says */
+  createdBy: string | null;
+  /** whether that account is the rule's integration user; null when the tool cannot say (no creator answered, a ServiceNow bearer token) */
+  byIntegrationUser: boolean | null;
 }
 
 /** What the tool says of a change request now. */
@@ -61,10 +76,14 @@ export type ChangeOutcome = 'successful' | 'unsuccessful';
 /** One tenant's connection to its tool, opened by an adapter with the tenant's (opened) credentials. */
 export interface ChangeProvider {
   readonly kind: ChangeProviderKind;
-  /** Opens a change request. Idempotent per correlationId: the domain calls `find` first after a lost answer. */
+  /** Opens a change request. Not idempotent: the domain calls `find` first, and adopts only what carries its token. */
   create(draft: ChangeRequestDraft): Promise<ChangeRef>;
-  /** The request opened for this correlation id, if one was (a create whose answer was lost). */
-  find(correlationId: string): Promise<ChangeRef | null>;
+  /**
+   * Every request (a few, oldest first) the tool holds under each of these correlation values (a create whose answer was
+   * lost, or a request someone else opened with a value Stageline uses), with who opened it: the domain decides which
+   * one, if any, is its own.
+   */
+  find(correlationIds: readonly string[]): Promise<ChangeFound[]>;
   /** Where the request stands. */
   read(ref: ChangeRef): Promise<ChangeStatus>;
   /** Adds a work note / internal comment. */

@@ -12,7 +12,7 @@ import {
   type JiraCredential,
 } from './jira.ts';
 import { SERVICENOW_STATES } from './servicenow-states.ts';
-import { CHANGE_PROVIDERS, type ChangeProviderKind, type ChangeRef, type ChangeStatus } from './ports.ts';
+import { CHANGE_PROVIDERS, type ChangeFound, type ChangeProviderKind, type ChangeRef, type ChangeStatus } from './ports.ts';
 
 /**
  * An environment's change-control rule (issue "Where the enterprise already works", part 1): promotions into it open a
@@ -263,6 +263,26 @@ export function changeControlView(env: string, rule: ChangeControl) {
 
 /** Tenant text from the tool (a reason, a state name): visible and bounded. */
 export const toolText = (s: string | undefined, max = 300): string => (s ? visible(s).slice(0, max) : '');
+
+/**
+ * Of the requests the tool holds under a promotion's correlation values, the one Stageline opened (the oldest that
+ * carries `bound`, the value with the promotion's correlation token, and that the tool does not say someone other than
+ * the integration user opened), and those it did not open: any without the token, or opened by another account. A later
+ * request with the token by the integration user (two creates of one claim) is neither: it is Stageline's, not adopted.
+ */
+export function trustFound(found: readonly ChangeFound[], bound: string): { own: ChangeFound | null; foreign: ChangeFound[] } {
+  const foreign = found.filter((f) => f.correlation !== bound || f.byIntegrationUser === false);
+  return { own: found.find((f) => !foreign.includes(f)) ?? null, foreign };
+}
+
+/** Why a request found by correlation is not taken as the promotion's (for its audit entry): its number, its id, and what is wrong. */
+export function foreignText(f: ChangeFound, bound: string): string {
+  const why =
+    f.correlation !== bound
+      ? "it does not carry the promotion's correlation token"
+      : `it was opened by ${toolText(f.createdBy ?? 'another account', 100)}, not by the integration user`;
+  return `${toolText(f.ref.number, 40)} (id ${toolText(f.ref.id, 64)}): ${why}`;
+}
 
 /** What a read of the request means for the promotion now. */
 export type ChangeVerdict =

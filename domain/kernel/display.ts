@@ -32,6 +32,31 @@ export function visibleDocument(text: string): string {
   return text.replace(UNSAFE, (c) => (c === '\n' || c === '\t' ? c : (SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)));
 }
 
+/**
+ * Many names in a sentence: the first `shown` of them and how many more — "eu-1, eu-2, eu-3 and 97 more"; all of them
+ * when there are no more. `total` is how many there are when `names` holds only some of them (a listed page).
+ */
+export function firstOf(names: readonly string[], total = names.length, shown = 3): string {
+  const first = names.slice(0, shown);
+  const more = total - first.length;
+  return `${first.join(', ')}${more > 0 ? `${first.length ? ' and ' : ''}${more} more` : ''}`;
+}
+
+/** How many targets a reason names one by one, each with its wave; past that, a fleet's are counted (targetsNamed). */
+export const TARGETS_NAMED = 3;
+
+/**
+ * Targets in a reason: a few each with its wave ("canary (wave 1), us-east-1 (wave 2)"); a fleet's as how many, in
+ * which waves, and the first few ("100 targets in wave 7 (cell-00601, cell-00602, cell-00603 and 97 more)"), so a
+ * reason stays a sentence whatever the fleet.
+ */
+export function targetsNamed(targets: readonly { name: string; wave: number }[]): string {
+  if (targets.length <= TARGETS_NAMED) return targets.map((t) => `${t.name} (wave ${t.wave})`).join(', ');
+  const waves = [...new Set(targets.map((t) => t.wave))].sort((a, b) => a - b);
+  const where = waves.length === 1 ? `wave ${waves[0]}` : waves.length === 2 ? `waves ${waves[0]} and ${waves[1]}` : `waves ${waves[0]}–${waves.at(-1)}`;
+  return `${targets.length} targets in ${where} (${firstOf(targets.map((t) => t.name))})`;
+}
+
 /** What a gate is called in a sentence people read. */
 const GATE_NAMES: Record<string, string> = {
   policy_compliance: 'Policy compliance',

@@ -502,7 +502,17 @@ export interface ChangeRecord {
   /** the release digest it was opened for: a new digest voids it */
   digest: string;
   claimedAt: string;
+  /**
+   * the promotion's correlation token: 128 random bits (base64url), kept here before the request is created. The
+   * request carries it in its correlation value (`<promotion id>[.<n>].<token>`), and only a request found carrying it
+   * (and opened by the rule's integration user, where the tool says who opened it) is taken as this promotion's. Never
+   * shown nor audited. Absent on a record written before tokens: its next look without a ref gives it one.
+   */
+  token?: string;
+  /** the tool's id of the request, recorded as soon as the create (or the search after a lost answer) answered */
   ref: { id: string; number: string; url: string } | null;
+  /** the tool's ids of requests found by correlation that Stageline did not open: refused, audited once each (at most 20) */
+  refused?: string[];
   /** the tool's state when last read, and its approval */
   state: string | null;
   approval?: string | null;

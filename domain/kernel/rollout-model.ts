@@ -174,6 +174,12 @@ export interface RolloutState {
    * writes conditioned on the promotion's version, so a step that read it before the decision loses its write).
    */
   stopping?: { at: string; reason: string } | null;
+  /**
+   * A wave whose start was written by what is not its flow (a resume, a start window's schedule) and whose parked
+   * WaveStart token (the promotion's `taskToken`) is not answered yet: cleared once the answer is given. A lost answer
+   * (a crash, a failed call) leaves it set, and the sweep hands the wave on (domain/promotion/sweep/sweep.ts).
+   */
+  handOn?: number | null;
   /** how it ended per target, once it has (the decision record) */
   outcome?: 'COMPLETED' | 'ROLLED_BACK' | null;
   /** the waves whose completion was announced (`Promotion Wave Completed`, once per wave: the write is conditional on it) */

@@ -1,4 +1,3 @@
-import { AdaptiveCard, Container, OpenUrlAction, RichTextBlock, TextBlock, TextRun, type CardElement } from '@microsoft/teams.cards';
 import { gateSentence } from '../kernel/display.ts';
 import { safeUrl } from './email.ts';
 import { approvalsLine, cut, listUpTo, MARK, whatLine, type NotificationView } from './view.ts';
@@ -43,24 +42,68 @@ export const TEAMS_CARD_LIMITS = { title: 200, fact: 1000, block: 2000, gates: 2
 const ACTING = new Set<NotificationView['kind']>(['approval-required', 'approval-reminder']);
 
 /**
+ * The Adaptive Card 1.4 elements a card is made of, as the plain JSON that is posted: only properties the 1.4 schema
+ * defines (a builder's object model adds its own, and properties of later versions, which a 1.4 card must not carry).
+ */
+interface TextRun {
+  type: 'TextRun';
+  text: string;
+  weight?: 'Bolder';
+  size?: 'Medium' | 'Large';
+  isSubtle?: true;
+}
+interface RichTextBlock {
+  type: 'RichTextBlock';
+  inlines: TextRun[];
+  spacing?: 'Small' | 'Medium';
+  separator?: true;
+}
+interface TextBlock {
+  type: 'TextBlock';
+  text: string;
+  wrap?: true;
+  isSubtle?: true;
+  size?: 'Small';
+}
+interface Container {
+  type: 'Container';
+  items: CardElement[];
+}
+type CardElement = TextBlock | RichTextBlock | Container;
+interface OpenUrlAction {
+  type: 'Action.OpenUrl';
+  url: string;
+  title: string;
+}
+export interface AdaptiveCard14 extends Record<string, unknown> {
+  type: 'AdaptiveCard';
+  $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
+  version: '1.4';
+  fallbackText: string;
+  body: CardElement[];
+  actions?: OpenUrlAction[];
+}
+
+/**
  * Text a tenant controls goes into a TextRun: Adaptive Cards read markdown in a TextBlock and a Fact, never in a
  * TextRun, so a release name, a note or a reason cannot become a link or formatting. Cut to `max`, one line or many.
  */
-const run = (text: string, max: number, opts: { weight?: 'Bolder'; size?: 'Large' | 'Medium'; subtle?: boolean } = {}) =>
-  new TextRun(cut(text, max), {
-    ...(opts.weight ? { weight: opts.weight } : {}),
-    ...(opts.size ? { size: opts.size } : {}),
-    ...(opts.subtle ? { isSubtle: true } : {}),
-  });
+const run = (text: string, max: number, opts: Omit<TextRun, 'type' | 'text'> = {}): TextRun => ({ type: 'TextRun', text: cut(text, max), ...opts });
+
+const block = (inlines: TextRun[], opts: Omit<RichTextBlock, 'type' | 'inlines'> = {}): RichTextBlock => ({ type: 'RichTextBlock', inlines, ...opts });
 
 /** A label we wrote and the tenant's value, on one line (a label/value row a FactSet would show, without its markdown). */
 const row = (label: string, value: string, max: number = TEAMS_CARD_LIMITS.fact) =>
-  new RichTextBlock({ spacing: 'Small' }).withInlines(run(`${label}: `, 40, { weight: 'Bolder' }), run(value, max));
+  block([run(`${label}: `, 40, { weight: 'Bolder' }), run(value, max)], { spacing: 'Small' });
+
+/** A titled section: its heading and the tenant's text, under a separator. */
+const section = (heading: string, text: string) =>
+  block([run(`${heading}\n`, 20, { weight: 'Bolder' }), run(text, TEAMS_CARD_LIMITS.block)], { separator: true });
 
 /** The envelope Workflows' trigger takes: a message with one attachment, an Adaptive Card. */
 export interface TeamsMessage extends Record<string, unknown> {
   type: 'message';
-  attachments: { contentType: 'application/vnd.microsoft.card.adaptive'; contentUrl: null; content: Record<string, unknown> }[];
+  attachments: { contentType: 'application/vnd.microsoft.card.adaptive'; contentUrl: null; content: AdaptiveCard14 }[];
 }
 
 /**
@@ -73,20 +116,23 @@ export function teamsMessage(v: NotificationView, opts: { reviewUrl?: string } =
   const L = TEAMS_CARD_LIMITS;
   const title = v.title.replace(/\s+/g, ' ').trim() || 'Stageline notification';
   const body: CardElement[] = [
-    new RichTextBlock().withInlines(run(title, L.title, { weight: 'Bolder', size: 'Medium' })),
-    new Container(
-      row('What', whatLine(v)),
-      ...(v.subject.type === 'artifact' || v.subject.type === 'bundle' ? [row('Digest', v.subject.digest, 200)] : []),
-      ...(v.releaseDigest ? [row('Release', v.releaseDigest, 200)] : []),
-      ...(v.from || v.to ? [row('From → To', `${v.from ?? '—'} → ${v.to ?? '—'}`, 600)] : []),
-      ...(v.requester ? [row('Requested by', v.requester, 300)] : []),
-      ...(v.expiresAt ? [row('Expires', v.expiresAt, 60)] : []),
-      ...(v.approvals ? [row('Approvals', approvalsLine(v.approvals), 1200)] : []),
-      ...(v.approvals?.groups.length ? [row('Approvers', listUpTo(v.approvals.groups, 600), 700)] : []),
-    ),
+    block([run(title, L.title, { weight: 'Bolder', size: 'Medium' })]),
+    {
+      type: 'Container',
+      items: [
+        row('What', whatLine(v)),
+        ...(v.subject.type === 'artifact' || v.subject.type === 'bundle' ? [row('Digest', v.subject.digest, 200)] : []),
+        ...(v.releaseDigest ? [row('Release', v.releaseDigest, 200)] : []),
+        ...(v.from || v.to ? [row('From → To', `${v.from ?? '—'} → ${v.to ?? '—'}`, 600)] : []),
+        ...(v.requester ? [row('Requested by', v.requester, 300)] : []),
+        ...(v.expiresAt ? [row('Expires', v.expiresAt, 60)] : []),
+        ...(v.approvals ? [row('Approvals', approvalsLine(v.approvals), 1200)] : []),
+        ...(v.approvals?.groups.length ? [row('Approvers', listUpTo(v.approvals.groups, 600), 700)] : []),
+      ],
+    },
   ];
-  if (v.notes) body.push(new RichTextBlock({ separator: true }).withInlines(run('Notes\n', 20, { weight: 'Bolder' }), run(v.notes, L.block)));
-  if (v.reason) body.push(new RichTextBlock({ separator: true }).withInlines(run('Reason\n', 20, { weight: 'Bolder' }), run(v.reason, L.block)));
+  if (v.notes) body.push(section('Notes', v.notes));
+  if (v.reason) body.push(section('Reason', v.reason));
   if (v.gates.length) {
     // One line per gate, the failing ones first, within the block's bound; then a count of the rest.
     const order = { FAIL: 0, WARN: 1, PASS: 2, SKIPPED: 3 } as const;
@@ -99,19 +145,23 @@ export function teamsMessage(v: NotificationView, opts: { reviewUrl?: string } =
       used += line.length + 1;
     }
     if (lines.length < v.gates.length) lines.push(`…and ${v.gates.length - lines.length} more`);
-    body.push(new RichTextBlock({ separator: true }).withInlines(run('Gates\n', 20, { weight: 'Bolder' }), run(lines.join('\n'), L.block)));
+    body.push(section('Gates', lines.join('\n')));
   }
   const ref = [v.promotionId ? `Promotion ${v.promotionId}` : '', v.tenant, v.at].filter(Boolean).join(' · ');
-  body.push(new RichTextBlock({ spacing: 'Medium' }).withInlines(run(ref, 400, { subtle: true })));
+  body.push(block([run(ref, 400, { isSubtle: true })], { spacing: 'Medium' }));
   // Our own words, in a TextBlock: nothing here comes from a tenant.
   if (ACTING.has(v.kind) && opts.reviewUrl)
-    body.push(new TextBlock('Opening the review page does not approve anything.', { wrap: true, isSubtle: true, size: 'Small' }));
+    body.push({ type: 'TextBlock', text: 'Opening the review page does not approve anything.', wrap: true, isSubtle: true, size: 'Small' });
 
-  const card = new AdaptiveCard(...body).withVersion('1.4').with$schema('http://adaptivecards.io/schemas/adaptive-card.json').withFallbackText(cut(title, 300));
+  const content: AdaptiveCard14 = {
+    type: 'AdaptiveCard',
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    version: '1.4',
+    fallbackText: cut(title, 300),
+    body,
+  };
   // The channel's view-only link (as Slack's); a link that is not http(s) or does not fit is left out rather than cut.
   const url = safeUrl(opts.reviewUrl);
-  if (url && url.length <= L.url) card.withActions(new OpenUrlAction(url, { title: 'Review' }));
-  // The builder's classes to plain JSON (what is posted and what a test validates).
-  const content = JSON.parse(JSON.stringify(card)) as Record<string, unknown>;
+  if (url && url.length <= L.url) content.actions = [{ type: 'Action.OpenUrl', url, title: 'Review' }];
   return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }] };
 }

@@ -15,8 +15,13 @@ import { RuleViolation, ValidationFailed } from '#domain/kernel/errors';
 import * as env from '../configuration.ts';
 import { checkProvider } from './federation.ts';
 import { traced } from './tracing.ts';
+import { appClientLockFromEnv, type AppClientLock } from './app-client-lock.ts';
 
 /** Cognito's bounds: a provider name of at most 32 characters, an IdP identifier of at most 40 ([\w\s+=.@-]). */
+/** Cognito's quota of identity providers in one user pool. */
+export const USER_POOL_PROVIDERS_QUOTA = 300;
+/** How many times a save writes the app client's list before it gives up (each write is read back). */
+const MAX_CLIENT_WRITES = 3;
 const PROVIDER_NAME_MAX = 32;
 const IDENTIFIER = /^[\w\s+=.@-]{1,40}$/;
 
@@ -61,6 +66,8 @@ export class CognitoIdentityProviders implements IdentityProviders {
     private readonly poolId: string,
     private readonly clientId: string,
     readonly check: IdentityProviders['check'] = checkProvider,
+    /** one save at a time writes the app client (identityProvidersFromEnv gives the table's lease; a test may give none) */
+    private readonly lock: AppClientLock = { holding: (fn) => fn() },
   ) {}
 
   private async describe(name: string) {
@@ -72,17 +79,27 @@ export class CognitoIdentityProviders implements IdentityProviders {
     }
   }
 
-  /** Adds or takes away a provider in the app client's list, writing back every other setting as Describe answered it. */
+  /**
+   * Adds or takes away a provider in the app client's list, writing back every other setting as Describe answered it:
+   * holding the app client's lease (app-client-lock.ts), so no other save reads the list between this read and this
+   * write, then reading it back until it says what this save wrote (the deploy-time writer takes no lease).
+   */
   private async listed(name: string, present: boolean) {
-    const current = (await this.client.send(new DescribeUserPoolClientCommand({ UserPoolId: this.poolId, ClientId: this.clientId }))).UserPoolClient;
-    if (!current) throw new Error(`the app client ${this.clientId} was not found in the user pool`);
-    const list = current.SupportedIdentityProviders ?? [];
-    if (list.includes(name) === present) return;
-    const input: Record<string, unknown> = {};
-    for (const k of CLIENT_SETTINGS) if (current[k] !== undefined) input[k] = current[k];
-    // The one rule of the client's list (as the deploy-time writer, functions/handlers/console-callback.ts): the deployment's own providers, then the tenants' once each.
-    input.SupportedIdentityProviders = clientProviders(list, present ? [...list, name] : list.filter((p) => p !== name));
-    await this.client.send(new UpdateUserPoolClientCommand(input as unknown as UpdateUserPoolClientCommandInput));
+    await this.lock.holding(async () => {
+      for (let write = 0; write <= MAX_CLIENT_WRITES; write++) {
+        const current = (await this.client.send(new DescribeUserPoolClientCommand({ UserPoolId: this.poolId, ClientId: this.clientId }))).UserPoolClient;
+        if (!current) throw new Error(`the app client ${this.clientId} was not found in the user pool`);
+        const list = current.SupportedIdentityProviders ?? [];
+        if (list.includes(name) === present) return;
+        if (write === MAX_CLIENT_WRITES) break;
+        const input: Record<string, unknown> = {};
+        for (const k of CLIENT_SETTINGS) if (current[k] !== undefined) input[k] = current[k];
+        // The one rule of the client's list (as the deploy-time writer, functions/handlers/console-callback.ts): the deployment's own providers, then the tenants' once each.
+        input.SupportedIdentityProviders = clientProviders(list, present ? [...list, name] : list.filter((p) => p !== name));
+        await this.client.send(new UpdateUserPoolClientCommand(input as unknown as UpdateUserPoolClientCommandInput));
+      }
+      throw new Error(`the app client's list of providers did not keep ${name} after ${MAX_CLIENT_WRITES} writes: another writer changes it`);
+    });
   }
 
   async sync(conn: IdentityProviderConnection, clientSecret: string | null): Promise<void> {
@@ -115,12 +132,23 @@ export class CognitoIdentityProviders implements IdentityProviders {
       UserPoolId: this.poolId,
       ProviderName: conn.providerName,
       ProviderDetails: details,
-      AttributeMapping: { email: 'email', [IDP_GROUPS_CLAIM]: conn.groupsClaim },
+      // Groups from SCIM: the claim is not mapped, so a person in many groups is not held to the attribute's 2,048 characters.
+      AttributeMapping: { email: 'email', ...(conn.groupsFrom === 'scim' ? {} : { [IDP_GROUPS_CLAIM]: conn.groupsClaim }) },
       IdpIdentifiers: [...conn.emailDomains],
     };
     const existing = await this.describe(conn.providerName);
     if (existing) await this.client.send(new UpdateIdentityProviderCommand(settings));
-    else await this.client.send(new CreateIdentityProviderCommand({ ...settings, ProviderType: conn.kind === 'oidc' ? 'OIDC' : 'SAML' }));
+    else {
+      try {
+        await this.client.send(new CreateIdentityProviderCommand({ ...settings, ProviderType: conn.kind === 'oidc' ? 'OIDC' : 'SAML' }));
+      } catch (err) {
+        if ((err as Error).name === 'LimitExceededException')
+          throw new RuleViolation(
+            `The user pool holds as many identity providers as Cognito allows (${USER_POOL_PROVIDERS_QUOTA} per user pool, one per connected tenant): no other tenant can connect one until the quota is raised or a connection is removed`,
+          );
+        throw err;
+      }
+    }
     try {
       await this.listed(conn.providerName, true);
     } catch (err) {
@@ -151,5 +179,5 @@ export function identityProvidersFromEnv(): IdentityProviders {
   const pool = env.USER_POOL_ID();
   const client = env.JWT_AUDIENCE();
   if (!pool || !client) throw new Error('USER_POOL_ID and JWT_AUDIENCE (the app client) must be set');
-  return new CognitoIdentityProviders(traced(new CognitoIdentityProviderClient({})), pool, client);
+  return new CognitoIdentityProviders(traced(new CognitoIdentityProviderClient({})), pool, client, checkProvider, appClientLockFromEnv());
 }

@@ -24,6 +24,7 @@
  * | ChainLink         | T#t#CHAIN                       | L#<seq 12>            | the chain in order: entry ref, entry hash, prev hash, hash |
  * | ChainMarker       | T#t#CHAIN                       | K#<at>#<id>           | "this entry is linked" (a redelivered entry is linked once) |
  * | AnchorPending     | ANCHOR#PENDING                  | T#<tenant>            | a chain linked but not anchored yet (outside any tenant: the stream consumer alone, no tenant session reaches it); a tick anchors what a frozen consumer left |
+ * | ShipBacklog       | SIEM#BACKLOG                    | T#<tenant>            | an audit stream a shipper left behind (a destination down or refusing): the shipper's drain ships it on its schedule, with no new entry (outside any tenant: the shipper alone) |
  * | Event             | T#t#EVT#<id>                    | E                     | outbox: written with its change, relayed to the bus from the stream; expires by TTL |
  * | Once              | T#t#ONCE#<scope>#<id>           | O                     | a consumer handled this event id (at-least-once delivery, once-only effect); TTL |
  * | NotifySettings    | T#t#NOTIFY                      | S#<scope>             | where notifications go: tenant-wide ('tenant') or per environment |
@@ -71,6 +72,7 @@
  * | Tenant            | T#t#TENANT                      | T                     | a tenant made by a platform operator (domain/access): created once |
  * | Member            | T#t#PEOPLE                      | U#<sub>               | a person of the tenant and their roles (the people index): all of a tenant in one query, never the whole pool |
  * | DomainClaim       | T#_domains#DOMAIN               | D#<domain>            | which tenant holds an email domain (one each): the registry's own partition (`_domains` is no tenant id), written through its own fenced session |
+ * | AppClientLock     | T#_appclient#CLIENT             | LOCK                  | the lease of the one save writing the app client's list of identity providers (owner, expiresAt); its own fenced session   |
  * | NotBefore         | T#t#PEOPLE                      | OUT#<sub>             | the second before which a person's tokens stop counting (removed or demoted); read by every change a person sends; TTL |
  * | GroupMapping      | T#t#PEOPLE                      | GROUPMAP              | the tenant's IdP group -> group/roles mapping (≤ 200 entries), versioned as a whole; the pre-token trigger reads it with one GetItem per token |
  * | Monitor           | T#t#ENV                         | MON#<env>#<alarm arn> | a CloudWatch alarm an environment (or one of its targets) watches; written with the environment |
@@ -107,9 +109,13 @@ const t = tenantPrefix;
 
 /** The one partition outside every tenant's: the anchor's to-do list (see AnchorPending above). */
 const ANCHOR_PENDING = 'ANCHOR#PENDING';
+/** The audit shipper's to-do list, outside every tenant's partition as ANCHOR_PENDING (see ShipBacklog above). */
+const SHIP_BACKLOG = 'SIEM#BACKLOG';
 
 /** The partition of email-domain claims: not a tenant id (tenant ids start with a letter), so no tenant's session reaches it. */
 export const DOMAIN_REGISTRY = '_domains';
+/** The partition of the user pool app client's lease (its list of providers is written by one save at a time): no tenant's either. */
+export const APP_CLIENT = '_appclient';
 
 export const keys = {
   tenantPrefix: t,
@@ -135,6 +141,8 @@ export const keys = {
   chainMarker: (tenant: string, ref: string): Key => ({ pk: `${t(tenant)}CHAIN`, sk: `K#${ref}` }),
   anchorPending: (tenant: string): Key => ({ pk: ANCHOR_PENDING, sk: `T#${tenant}` }),
   anchorPendingAll: { pk: ANCHOR_PENDING, skPrefix: 'T#' },
+  shipBacklog: (tenant: string): Key => ({ pk: SHIP_BACKLOG, sk: `T#${tenant}` }),
+  shipBacklogAll: { pk: SHIP_BACKLOG, skPrefix: 'T#' },
   event: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}EVT#${id}`, sk: 'E' }),
   once: (tenant: string, scope: string, id: string): Key => ({ pk: `${t(tenant)}ONCE#${scope}#${id}`, sk: 'O' }),
   notifySettings: (tenant: string, scope: string): Key => ({ pk: `${t(tenant)}NOTIFY`, sk: `S#${scope}` }),
@@ -212,6 +220,8 @@ export const keys = {
   scimRecord: (tenant: string, kind: string, id: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: `${kind}#${id}` }),
   scimRecords: (tenant: string, kind: string) => ({ pk: `${t(tenant)}SCIM`, skPrefix: `${kind}#` }),
   identityProvider: (tenant: string): Key => ({ pk: `${t(tenant)}TENANT`, sk: 'IDP' }),
+  /** the lease one save holds while it reads and writes the app client's list of identity providers (functions/adapters/app-client-lock.ts) */
+  appClientLock: (): Key => ({ pk: `${t(APP_CLIENT)}CLIENT`, sk: 'LOCK' }),
   /** a value one SCIM record of the tenant holds (domain/access/scim-model.ts uniquesOf), naming the record */
   scimUnique: (tenant: string, value: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: `UNIQUE#${value}` }),
   domainClaim: (domain: string): Key => ({ pk: `${t(DOMAIN_REGISTRY)}DOMAIN`, sk: `D#${domain}` }),

@@ -11,7 +11,7 @@ const PREFIX = 'checkpoints/';
 
 /**
  * How each key is asked to sign, exported so the stack's key policies and IAM conditions are built from (and
- * tested against, test/infra/kms-conditions.test.ts) exactly what is sent. The deployment's audit key signs
+ * tested against, test/infra/stack-kms.test.ts) exactly what is sent. The deployment's audit key signs
  * Merkle roots as RAW messages (KMS hashes them: the role cannot have it sign a digest it chose); a tenant's
  * attestation key signs a DSSE PAE, which can exceed KMS's 4,096 bytes of RAW, so its SHA-256 as a DIGEST.
  */
@@ -47,33 +47,29 @@ export const KEY_ADMIN_ACTIONS = [
   'kms:RevokeGrant',
 ] as const;
 
+/** The account root of the account an ARN is in (`arn:<partition>:iam::<account>:root`): a role's, a key's. */
+export function accountRootOf(arn: string): string {
+  const [, partition, , , account] = arn.split(':');
+  if (!partition || !account) throw new Error(`not an ARN with an account: ${arn}`);
+  return `arn:${partition}:iam::${account}:root`;
+}
+
 /**
- * The key policy of a tenant's attestation key, as the audit key's (infra/audit-anchor.ts): the account administers
- * it and verifies with it, but cannot sign; the signer role alone signs, and only as ATTESTATION_SIGN says.
+ * The key policy of a tenant's attestation key: KMS's default key policy, the one KMS attaches to a key made without
+ * a policy (CreateKey sends none). The account root is allowed kms:*, which lets the account's IAM policies decide
+ * who may do what with the key: the key stays manageable by the account's administrators, and the stream consumer
+ * signs because its role's IAM policy allows kms:Sign on keys tagged TENANT_KEY_TAG = TENANT_KEY_PURPOSE, exactly as
+ * ATTESTATION_SIGN says (infra/adapters.ts). No role is named here: a deploy that replaces the stream consumer's role
+ * (a new ARN) signs with every key made before, since its new role carries the same IAM policy.
+ * Keys made before this shape named the role of the day as their one signer: scripts/repair-tenant-key-policies.ts
+ * puts this policy on them (docs/operations/deploy-aws.md). A policy sent with CreateKey must let the caller make a
+ * later PutKeyPolicy (KMS's lockout check); the default one is never checked so, and the consumer holds no
+ * kms:PutKeyPolicy. test/infra/stack-kms.test.ts evaluates this policy against every call made with the key.
  */
-export function tenantKeyPolicy(signerRoleArn: string): Record<string, unknown> {
-  const [, partition, , , account] = signerRoleArn.split(':');
-  const root = `arn:${partition}:iam::${account}:root`;
+export function tenantKeyPolicy(accountRoot: string): { Version: string; Statement: Record<string, unknown>[] } {
   return {
     Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AccountAdministersTheKeyButCannotSign',
-        Effect: 'Allow',
-        Principal: { AWS: root },
-        Action: [...KEY_ADMIN_ACTIONS],
-        Resource: '*',
-      },
-      { Sid: 'AccountVerifiesAttestations', Effect: 'Allow', Principal: { AWS: root }, Action: ['kms:GetPublicKey', 'kms:Verify'], Resource: '*' },
-      {
-        Sid: 'StreamConsumerSignsAttestations',
-        Effect: 'Allow',
-        Principal: { AWS: signerRoleArn },
-        Action: 'kms:Sign',
-        Resource: '*',
-        Condition: { StringEquals: { 'kms:SigningAlgorithm': ATTESTATION_SIGN.SigningAlgorithm, 'kms:MessageType': ATTESTATION_SIGN.MessageType } },
-      },
-    ],
+    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: accountRoot }, Action: 'kms:*', Resource: '*' }],
   };
 }
 
@@ -134,7 +130,7 @@ export class KmsS3Anchor implements AuditAnchor {
     s3: ClientOf<S3Client>,
     private readonly keyId: string,
     private readonly bucket: string | undefined,
-    /** where tenants' attestation keys are: their alias prefix, and the role that alone may sign with them (set for the signer) */
+    /** where tenants' attestation keys are: their alias prefix, and the signer's role (set for the function that makes and signs with them) */
     private readonly tenantKeysAt: { aliasPrefix: string; signerRoleArn?: string } = { aliasPrefix: 'alias/stageline/tenant/' },
   ) {
     this.kms = clientOf(kms);
@@ -201,13 +197,14 @@ export class KmsS3Anchor implements AuditAnchor {
     };
     const existing = await read();
     if (existing || !create) return existing;
-    const signer = this.tenantKeysAt.signerRoleArn;
-    if (!signer) throw new Error(`no attestation key for tenant ${tenant}, and this function may not make one (ATTESTATION_SIGNER_ROLE_ARN is not set)`);
+    if (!this.tenantKeysAt.signerRoleArn)
+      throw new Error(`no attestation key for tenant ${tenant}, and this function may not make one (ATTESTATION_SIGNER_ROLE_ARN is not set)`);
+    // No Policy: KMS attaches its default key policy (tenantKeyPolicy), so the account's IAM policies govern the key and
+    // the consumer signs through its role's IAM policy (conditioned on the tag below). Never BypassPolicyLockoutSafetyCheck.
     const made = await kms.send(
       new CreateKeyCommand({
         ...TENANT_KEY_SPEC,
-        Description: `Stageline: ECDSA P-256 key signing the attestations of tenant ${tenant} (only the stream consumer may sign)`,
-        Policy: JSON.stringify(tenantKeyPolicy(signer)),
+        Description: `Stageline: ECDSA P-256 key signing the attestations of tenant ${tenant} (the stream consumer signs, by its role's IAM policy)`,
         Tags: [
           { TagKey: TENANT_KEY_TAG, TagValue: TENANT_KEY_PURPOSE },
           { TagKey: TENANT_TAG, TagValue: tenant },
@@ -287,7 +284,7 @@ export class KmsS3Anchor implements AuditAnchor {
 
 /**
  * AUDIT_KEY_ID (the anchor's signing key); ATTESTATION_KEY_ALIAS_PREFIX (where tenants' attestation keys are found) and, for
- * the signer alone, ATTESTATION_SIGNER_ROLE_ARN (the role a tenant key made on first use lets sign); CHECKPOINT_BUCKET where the function reads or writes checkpoints (not for the public key alone).
+ * the signer alone, ATTESTATION_SIGNER_ROLE_ARN (its role: set, the function makes a tenant's key on first use); CHECKPOINT_BUCKET where the function reads or writes checkpoints (not for the public key alone).
  * The KMS and S3 clients are loaded on first use (`import()`: chunks module init never reads): the stream consumer signs and
  * writes once per anchor interval, not on every batch; the export lists checkpoints but never calls KMS.
  */

@@ -29,7 +29,7 @@ export type DeclaredName = { [K in keyof typeof env]: (typeof env)[K] extends { 
 export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   // Set by the stack (functions/configuration/stack.ts).
   TABLE_NAME: {
-    readBy: ['functions/http/deps.ts', 'functions/http/tenant-deps.ts', 'functions/adapters/group-mapping-reader.ts'],
+    readBy: ['functions/adapters/app-client-lock.ts', 'functions/http/deps.ts', 'functions/http/tenant-deps.ts', 'functions/adapters/group-mapping-reader.ts'],
     description: "the DynamoDB table (every function; locally the local stack's own table)",
   },
   EVENT_BUS_NAME: {
@@ -80,7 +80,7 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   ATTESTATION_SIGNER_ROLE_ARN: {
     readBy: ['functions/adapters/kms-s3-anchor.ts'],
     description:
-      "the stream consumer's role, set on the signer alone: the one principal a tenant's attestation key, made on the tenant's first attestation, lets sign",
+      "the stream consumer's role, set on the signer alone: the function that makes a tenant's attestation key on the tenant's first attestation and signs with it (by its role's IAM policy: no key policy names the role)",
   },
   CHECKPOINT_BUCKET: {
     readBy: ['functions/adapters/kms-s3-anchor.ts'],
@@ -127,7 +127,7 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
   },
   TENANT_DATA_ROLE_ARN: {
     defaultText: "none: the function's own access (locally, background functions)",
-    readBy: ['functions/http/tenant-deps.ts'],
+    readBy: ['functions/adapters/app-client-lock.ts', 'functions/http/tenant-deps.ts'],
     description:
       "the tenant-fenced role an API function reaches the table through, one session per tenant tagged with it (IAM keeps each request inside its tenant's items)",
   },

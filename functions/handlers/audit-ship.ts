@@ -1,6 +1,6 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { shipAuditStream, type ShipOptions } from '#domain/audit/stream';
+import { drainAuditBacklogs, shipAuditStream, type ShipOptions } from '#domain/audit/stream';
 import { auditSenders } from '../adapters/siem/senders.ts';
 import { sleep } from '../adapters/outbound.ts';
 import type { StreamRecord } from '../adapters/stream-records.ts';
@@ -17,6 +17,18 @@ const wiring = compose({ auditSenders });
  * writes. Each names a tenant whose chain moved; the shipper never reads the audit entries' records themselves.
  */
 export const SHIP_FILTER = { eventName: ['INSERT', 'MODIFY'], entity: ['ChainHead'] } as const;
+
+/**
+ * How often the shipper drains the backlogs shippers left (domain/audit/stream.ts drainAuditBacklogs): the stack's
+ * schedule on AWS (infra/audit-stream.ts), the local audit poller's timer in `npm start` (local/stack.ts). Under the
+ * lag alarm's 5-minute period, so each period of a backlog has a drain's lag in it and the alarm stays on.
+ */
+export const AUDIT_DRAIN_MINUTES = 2;
+
+/** The scheduled invocation: drain every backlog a shipper left (no stream records). */
+export interface DrainEvent {
+  drain: true;
+}
 
 /** The tenants whose chain head moved in a batch of records, once each, in the order they came. */
 export function movedTenants(records: StreamRecord[]): string[] {
@@ -42,10 +54,18 @@ export function shipOptions(): ShipOptions {
  * The audit stream's shipper (domain/audit/stream.ts), a function of its own fed by the table's stream (the chain
  * head's moves), so a slow or down SIEM never delays the consumer that links and anchors. Per tenant whose chain moved:
  * each active destination gets what it has not taken, in seq order. A destination's failure never fails the batch
- * (its cursor stays, its lag and error show, the next move tries again); only the store failing does (retried).
+ * (its cursor stays, its lag and error show, and the tenant is marked left behind: the next move or the drain, every
+ * AUDIT_DRAIN_MINUTES, tries again); only the store failing does (retried). `{ drain: true }`: the drain alone.
  */
-export const handler = withLambdaContext(async (event: { Records: StreamRecord[] }) => {
+export const handler = withLambdaContext(async (event: { Records: StreamRecord[] } | DrainEvent) => {
   const d = wiring.deps();
+  if ('drain' in event) {
+    const drain = await drainAuditBacklogs(d, shipOptions());
+    // Reported on every drain, 0 when nothing was left: the lag alarm reads the stream's lag while a backlog lasts.
+    auditStreamLag(drain.lagSeconds);
+    if (drain.deadLettered) logger.warn('audit stream: a drained batch was refused and dead-lettered; the destination stops until a replay');
+    return drain;
+  }
   const totals = { tenants: 0, shipped: 0, unavailable: 0, deadLettered: 0 };
   for (const tenant of movedTenants(event.Records)) {
     const run = await shipAuditStream(d, tenant, shipOptions());

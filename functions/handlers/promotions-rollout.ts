@@ -6,6 +6,7 @@ import { promotionDetail } from '#domain/promotion/views';
 import { promotionParams } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 import { sfnWorkflowFromEnv } from '../adapters/sfn-workflow.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 
 /**
@@ -14,7 +15,7 @@ import { compose } from '../http/deps.ts';
  * the workflow answers the task token a resume or a confirmation releases (a resumed wave that may not start yet,
  * for a freeze or a start window, is handed back to WaveStart, which checks it and waits).
  */
-const wiring = compose({ workflow: sfnWorkflowFromEnv });
+const wiring = compose({ workflow: sfnWorkflowFromEnv, scheduler: () => schedulerOnFirstUse() });
 
 const params = /* @__PURE__ */ z.schema(() => z.extend(promotionParams, { target: z.optional(targetName) }));
 const text = (max: number) => z.optional(z.string().check(z.trim(), z.minLength(1), z.regex(/\S/, 'must not be blank'), z.maxLength(max)));

@@ -14,7 +14,7 @@ import { principalOf } from './principal.ts';
 import { authorize, commandOf, needsBody } from './authorize.ts';
 import type { Route } from './routes.ts';
 import { appRouteOfUrl, routeByKey, type ServedRoute } from './served-routes.ts';
-import { bodyText, checkJsonMediaType, dotSegmentOf, dotSegmentRefused, parse, readBody } from './request.ts';
+import { bodyText, checkJsonMediaType, checkParameterText, dotSegmentOf, dotSegmentRefused, parse, readBody } from './request.ts';
 import { idempotent, SECRET_NOT_KEPT, showsSecret } from './idempotency.ts';
 import { accessLog, cors, httpErrors, lambdaContext } from './middleware.ts';
 
@@ -59,6 +59,11 @@ export interface Spec<B extends z.ZodMiniType, Q extends z.ZodMiniType, P extend
   readOnly?: readonly string[];
   /** the adapters this function composes (functions/http/deps.ts compose); the store alone unless given */
   wiring?: Wiring<K>;
+  /**
+   * How this handler's errors are answered when not as the API's ({"error": …}: functions/http/errors.ts): a protocol
+   * with its own error format (SCIM). Every error of the request goes through it, also those raised before the handler runs.
+   */
+  errorAnswer?: (err: unknown, requestId?: string) => HttpResult;
   /**
    * The success answer shows a secret once (a key, a signing secret, a token, a code), or does when this says so. Such an
    * answer is not kept for Idempotency-Key replays (the table would hold the secret in clear for a day): a replay answers 409.
@@ -119,12 +124,13 @@ export function httpHandler<B extends z.ZodMiniType, Q extends z.ZodMiniType, P 
     .use(lambdaContext())
     .use(cors())
     .use(accessLog())
-    .use(httpErrors())
+    .use(httpErrors(spec.errorAnswer))
     // Used last, so its `after` runs first (middy runs them in reverse): it sees the handler's answer, the access log its 304.
     .use(conditionalGet())
     .handler(async (event, context) => {
       const dots = dotSegmentOf(event.rawPath, event.pathParameters);
       if (dots !== undefined) throw dotSegmentRefused(dots);
+      checkParameterText({ path: event.pathParameters, query: event.queryStringParameters });
       let route = routeByKey(event.routeKey);
       if (!route && event.routeKey === '$default' && event.requestContext?.http) {
         // A function URL (app reads, without API Gateway's per-request fee): the route from the path, app-key routes only.

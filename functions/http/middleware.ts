@@ -10,10 +10,15 @@ import { errorResponse, type HttpResult } from './errors.ts';
 /** Every line a request writes carries its invocation's Lambda context (Powertools' middleware), the first of the chain. */
 export const lambdaContext = () => injectLambdaContext(logger);
 
-/** Every response carries the request id; errors are mapped by the one error table. */
-export const httpErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
+/**
+ * Every response carries the request id; errors are mapped by the one error table, or by the answer of a
+ * protocol that has its own error format (SCIM's Error messages: functions/http/scim.ts), given per handler.
+ */
+export const httpErrors = (
+  answer: (err: unknown, requestId?: string) => HttpResult = errorResponse,
+): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
   onError: (request) => {
-    request.response = errorResponse(request.error, request.context.awsRequestId);
+    request.response = answer(request.error, request.context.awsRequestId);
   },
 });
 

@@ -6,7 +6,7 @@ import type { DoraFigures } from '#domain/artifacts/dora';
  * DORA's five in Prometheus' text exposition format, made by prom-client with a Registry of the request's
  * own (never the global one: a warm function serves many tenants, and nothing of one scrape may stay for
  * the next). Per environment the series carry `environment`; over the line, `line="all"`. Times in
- * seconds, rates 0..1 (Prometheus' base units); a figure not measured in the window (no recovery) is left
+ * seconds (to the second, from the exact durations: doraFigures), rates 0..1 (Prometheus' base units); a figure not measured in the window (no recovery) is left
  * out rather than given as 0. The counts beside the rates (deployments, failures, recoveries, rework) let
  * a query weigh environments.
  */
@@ -19,7 +19,7 @@ const GAUGES: { name: string; help: string; value: (f: DoraFigures) => number | 
   {
     name: 'dora_change_lead_time_seconds',
     help: "Change lead time: mean seconds from a change's first appearance in the line to its deployment here",
-    value: (f) => (f.leadTimeHours === null ? null : Math.round(f.leadTimeHours * 3600)),
+    value: (f) => f.leadTimeSeconds,
   },
   {
     name: 'dora_change_failure_rate',
@@ -29,7 +29,7 @@ const GAUGES: { name: string; help: string; value: (f: DoraFigures) => number | 
   {
     name: 'dora_failed_deployment_recovery_time_seconds',
     help: 'Failed deployment recovery time: mean seconds from a failed or rolled-back promotion to the next successful one',
-    value: (f) => (f.recoveryTimeHours === null ? null : Math.round(f.recoveryTimeHours * 3600)),
+    value: (f) => f.recoveryTimeSeconds,
   },
   {
     name: 'dora_deployment_rework_rate',

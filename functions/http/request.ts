@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from '#domain/kernel/zod';
 import { MalformedJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, type Issue } from '#domain/kernel/errors';
-import { duplicateKeyOf, shapeProblem } from '#domain/kernel/json-shape';
+import { duplicateKeyOf, escapeLoneSurrogates, loneSurrogate, shapeProblem } from '#domain/kernel/json-shape';
 
 /** Larger bodies answer 413 (the batch route needs room for 10k small items). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -48,7 +48,15 @@ export function bodyText(event: APIGatewayProxyEventV2 & { body: string }): stri
 
 export function readBody(event: APIGatewayProxyEventV2): unknown {
   if (event.body === undefined || event.body === null || event.body === '') return undefined;
-  const text = bodyText(event as APIGatewayProxyEventV2 & { body: string });
+  return parseJsonBody(bodyText(event as APIGatewayProxyEventV2 & { body: string }));
+}
+
+/**
+ * A body's text as JSON, as every route reads it: at most MAX_BODY_BYTES (413), JSON (400 MALFORMED_JSON), of
+ * the shape every body must have (checkShape: 400 naming where it is not). Handlers that read their body
+ * themselves (SCIM) read it with this too.
+ */
+export function parseJsonBody(text: string): unknown {
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLarge(`Body is larger than ${MAX_BODY_BYTES} bytes`);
   let value: unknown;
   try {
@@ -61,6 +69,20 @@ export function readBody(event: APIGatewayProxyEventV2): unknown {
   const twice = duplicateKeyOf(text);
   if (twice) throw new ValidationFailed([twice]);
   return value;
+}
+
+/**
+ * Path and query parameters hold text as bodies do (checkShape): one holding half of a UTF-16 surrogate pair
+ * alone is refused, naming it, before any schema or code reads it (a URI encoder would throw on it). The
+ * gateway decodes what it is sent as UTF-8, so only a caller of the function itself can send one.
+ */
+export function checkParameterText(parts: { path?: Record<string, string | undefined> | null; query?: Record<string, string | undefined> | null }): void {
+  const issues: Issue[] = [];
+  for (const [where, values] of Object.entries(parts))
+    for (const [k, v] of Object.entries(values ?? {}))
+      if (loneSurrogate(k) || (v !== undefined && loneSurrogate(v)))
+        issues.push({ path: `${where}.${escapeLoneSurrogates(k)}`, message: 'has half of a UTF-16 surrogate pair alone: send text as Unicode' });
+  if (issues.length) throw new ValidationFailed(issues);
 }
 
 /** The shape every body must have before any schema runs (domain/kernel/json-shape.ts): a 400 naming where it is not. */

@@ -20,7 +20,7 @@ import {
 } from '#domain/access/scim';
 import { DomainError, ValidationFailed } from '#domain/kernel/errors';
 import type { Ctx, With } from '#domain/ports';
-import { errorResponse } from './errors.ts';
+import { callerPath, errorResponse, type HttpResult } from './errors.ts';
 
 /**
  * The SCIM 2.0 protocol (RFC 7643/7644) over the rules of domain/access/scim.ts, with the SCIM library
@@ -43,15 +43,51 @@ interface Call {
   failure?: unknown;
 }
 
-/** A domain refusal as the SCIM error it is; anything else is kept on the call (a store failure answers 503/500, not the library's 404). */
+/** The scimType keywords of RFC 7644 §3.12. */
+type ScimType =
+  'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath' | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive';
+
+/** What a domain error says, as a SCIM error's detail: each issue at the attribute it names. */
+const detailOf = (err: DomainError) =>
+  err instanceof ValidationFailed ? err.issues.map((i) => `${callerPath(i.path)}: ${i.message}`).join('; ') : err.message;
+
+/**
+ * A domain refusal as the SCIM error RFC 7644 §3.12 has for it, or null for what is no refusal (a store that is
+ * busy, a deadline: 503 with Retry-After, answered by scimFailure). Identity providers retry a 5xx for ever and
+ * stop at a 4xx, so every refusal is one they can act on:
+ * - a name or address another user holds: 409 uniqueness;
+ * - a change the current state does not allow (the tenant's last admin deactivated or deleted): 400 mutability;
+ * - a body that is not JSON, or not of a JSON media type: 400 invalidSyntax; larger than a body may be: 413;
+ * - a value a rule refuses (an address outside the tenant's domains, a member who is not a user): 400 invalidValue,
+ *   and a path with a dot segment 400 invalidPath;
+ * - no token 401, another tenant's X-Tenant-ID 403, nothing of that id 404, a write that met another 409.
+ */
+function refusalOf(err: DomainError): { status: number; scimType?: ScimType; detail: string } | null {
+  const detail = detailOf(err);
+  switch (err.code) {
+    case 'ALREADY_EXISTS':
+      return { status: 409, scimType: 'uniqueness', detail };
+    case 'NO_ADMIN_LEFT':
+    case 'RULE_VIOLATION':
+      return { status: 400, scimType: 'mutability', detail };
+    case 'MALFORMED_JSON':
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return { status: 400, scimType: 'invalidSyntax', detail };
+    case 'PAYLOAD_TOO_LARGE':
+      return { status: 413, detail };
+  }
+  const status = errorResponse(err).statusCode;
+  if (status === 401 || status === 403 || status === 404 || status === 409) return { status, detail };
+  if (status >= 500) return null;
+  const path = err instanceof ValidationFailed && err.issues.every((i) => i.path === 'path' || i.path.startsWith('path.'));
+  return { status: 400, scimType: path ? 'invalidPath' : 'invalidValue', detail };
+}
+
+/** A domain refusal as the SCIM error it is; anything else is kept on the call (a store failure answers 503, never the library's 404). */
 function scimErrorOf(call: Call, err: unknown): never {
   if (err instanceof SCIMMY.Types.Error) throw err;
-  if (err instanceof DomainError) {
-    const status = errorResponse(err).statusCode;
-    const detail = err instanceof ValidationFailed ? err.issues.map((i) => `${i.path.replace(/^body\./, '')}: ${i.message}`).join('; ') : err.message;
-    const scimType = status === 409 ? 'uniqueness' : status === 400 || status === 422 ? 'invalidValue' : null;
-    throw new SCIMMY.Types.Error(status, scimType as never, detail);
-  }
+  const refusal = err instanceof DomainError ? refusalOf(err) : null;
+  if (refusal) throw new SCIMMY.Types.Error(refusal.status, (refusal.scimType ?? null) as never, refusal.detail);
   call.failure = err;
   throw err;
 }
@@ -222,8 +258,92 @@ function declare(): void {
   ])
     r.basepath(SCIM_BASE);
   declareKind(KINDS.User);
+  // The enterprise extension (RFC 7643 §4.3: employeeNumber, department, manager, …): kept with the user's other
+  // attributes, written whole or by its attributes' full paths (urn:…:enterprise:2.0:User:department).
+  SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser as never, false);
   declareKind(KINDS.Group);
   declared = true;
+}
+
+/** Entra ID's boolean on its default settings ("True", "False"), in any case. */
+const STRING_BOOLEAN = /^(?:true|false)$/i;
+const MANAGER = `${SCIMMY.Schemas.EnterpriseUser.definition.id}:manager`.toLowerCase();
+
+type Described = AttributeLike & { config: { multiValued?: boolean } };
+
+/** The attribute (or extension) a path names, its filters set aside (`emails[type eq "work"].primary` → emails.primary); undefined when none. */
+function attributeAt(definition: Definition, path: string): Described | Definition | undefined {
+  try {
+    return definition.attribute(path.replace(/\[[^\]]*\]/g, '')) as unknown as Described | Definition;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A value as the attribute it is written to takes it, in the forms identity providers send that RFC 7643 reads
+ * otherwise: Entra's string booleans ("True", "False", any case) for a boolean attribute or sub-attribute, and
+ * the manager as Entra writes it (its id, a string) as the complex value RFC 7643 has ({ value: id }). Anything
+ * else is left for the SCIM library to check (and refuse: 400 invalidValue or invalidPath naming it).
+ */
+function asSchemaSays(value: unknown, at: Described | Definition | undefined, path: string): unknown {
+  if (at === undefined) return value;
+  if (at instanceof SCIMMY.Types.SchemaDefinition) return inObject(value, at, path);
+  if (Array.isArray(value) && at.config.multiValued) return value.map((v) => asSchemaSays(v, { ...at, config: { ...at.config, multiValued: false } }, path));
+  if (at.type === 'boolean' && typeof value === 'string' && STRING_BOOLEAN.test(value)) return value.toLowerCase() === 'true';
+  if (path.toLowerCase() === MANAGER && typeof value === 'string') return { value };
+  if (at.type === 'complex' && value && typeof value === 'object' && !Array.isArray(value))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        asSchemaSays(v, at.subAttributes?.find((a) => a.name.toLowerCase() === k.toLowerCase()) as Described, `${path}.${k}`),
+      ]),
+    );
+  return value;
+}
+
+/** An object whose keys are attribute paths (a resource, an extension's part of it, a path-less PATCH value: `name.givenName`, `urn:…:User:department`). */
+function inObject(value: unknown, definition: Definition, prefix: string): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  const full = (k: string) => (prefix && !k.toLowerCase().startsWith('urn:') ? `${prefix}:${k}` : k);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asSchemaSays(v, attributeAt(definition, full(k)), full(k))]));
+}
+
+/** A path into an extension names one of its attributes: 400 invalidPath naming those it has otherwise (the library would only say the path is not valid). */
+function knownExtensionPath(definition: Definition, path: string): void {
+  const extension = (definition as unknown as { attributes: unknown[] }).attributes.find(
+    (a): a is Definition => a instanceof SCIMMY.Types.SchemaDefinition && path.toLowerCase().startsWith(`${a.id.toLowerCase()}:`),
+  );
+  if (!extension || attributeAt(definition, path)) return;
+  const names = (extension as unknown as { attributes: AttributeLike[] }).attributes.map((a) => a.name);
+  throw new SCIMMY.Types.Error(
+    400,
+    'invalidPath',
+    `Invalid path '${path}': ${extension.id} has ${names.join(', ')} (each by its full path, e.g. ${extension.id}:${names[0]})`,
+  );
+}
+
+/**
+ * A write's body in the forms RFC 7644 reads: a resource's attributes (POST, PUT), or each PATCH operation's
+ * value by its path (a path-less one's value by each of its keys). The ops' names are the library's to read in
+ * any case (Entra writes Add, Replace, Remove).
+ */
+function normalised(body: unknown, definition: Definition, patch: boolean): unknown {
+  if (!patch) return inObject(body, definition, '');
+  const ops = (body as { Operations?: unknown } | null)?.Operations;
+  if (!Array.isArray(ops)) return body;
+  return {
+    ...(body as object),
+    Operations: ops.map((op: unknown) => {
+      if (!op || typeof op !== 'object' || !('value' in op)) return op;
+      const { path, value } = op as { path?: unknown; value: unknown };
+      if (typeof path === 'string') knownExtensionPath(definition, path);
+      return {
+        ...op,
+        value: typeof path === 'string' ? asSchemaSays(value, attributeAt(definition, path), path.replace(/\[[^\]]*\]/g, '')) : inObject(value, definition, ''),
+      };
+    }),
+  };
 }
 
 export interface ScimAnswer {
@@ -232,10 +352,38 @@ export interface ScimAnswer {
   headers?: Record<string, string>;
 }
 
-/** The SCIM error message for a status (and the library's scimType), e.g. 401 for a missing token. */
-export function scimError(status: number, detail: string, scimType?: string): ScimAnswer {
-  const body = plain(new SCIMMY.Messages.Error(new SCIMMY.Types.Error(status, (scimType ?? null) as never, detail)));
-  return { status, body, ...(status === 401 ? { headers: { 'www-authenticate': 'Bearer realm="scim"' } } : {}) };
+const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+/** The SCIM error message (RFC 7644 §3.12) for a status, its scimType and detail, e.g. 401 for a missing token. */
+export function scimError(status: number, detail: string, scimType?: ScimType, headers: Record<string, string> = {}): ScimAnswer {
+  return {
+    status,
+    body: { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail },
+    headers: { ...(status === 401 ? { 'www-authenticate': 'Bearer realm="scim"' } : {}), ...headers },
+  };
+}
+
+/**
+ * Any error of a SCIM request as a SCIM error message in SCIM's media type: what httpHandler answers for the
+ * SCIM routes (also what is refused before the handler runs: a dot segment, a body that is not UTF-8). A domain
+ * refusal as refusalOf has it; a busy store, a deadline or a lost race with the status and Retry-After the API
+ * gives them; anything else a 500 that says nothing internal.
+ */
+export function scimFailure(err: unknown, requestId?: string): HttpResult {
+  const refusal = err instanceof DomainError ? refusalOf(err) : null;
+  let a: ScimAnswer;
+  if (err instanceof SCIMMY.Types.Error) a = scimError(err.status, err.message, (err.scimType ?? undefined) as ScimType | undefined);
+  else {
+    // The API's answer says what to do next (Retry-After) and, for a 500, the request id to quote.
+    const api = errorResponse(err, requestId);
+    const { 'content-type': _type, ...headers } = api.headers;
+    if (refusal) a = scimError(refusal.status, refusal.detail, refusal.scimType, headers);
+    else {
+      const { error } = JSON.parse(api.body) as { error: { message: string; requestId?: string } };
+      a = scimError(api.statusCode, error.requestId ? `${error.message} (request ${error.requestId})` : error.message, undefined, headers);
+    }
+  }
+  return { statusCode: a.status, headers: { 'content-type': SCIM_MEDIA_TYPE, ...a.headers }, body: JSON.stringify(a.body) };
 }
 
 const INTEGER = /^\d{1,9}$/;
@@ -268,7 +416,7 @@ export async function answerScim(
   declare();
   const call: Call = { deps, ctx };
   try {
-    const { method, resource, id, query, body } = req;
+    const { method, resource, id, query } = req;
     if (resource === 'ServiceProviderConfig') return { status: 200, body: plain(await new SCIMMY.Resources.ServiceProviderConfig().read()) };
     if (resource === 'Schemas') return { status: 200, body: plain(await (id ? new SCIMMY.Resources.Schema(id) : new SCIMMY.Resources.Schema()).read()) };
     if (resource === 'ResourceTypes')
@@ -278,15 +426,16 @@ export async function answerScim(
     const attributes: Record<string, unknown> = {};
     for (const k of ['attributes', 'excludedAttributes'] as const) if (query[k] !== undefined) attributes[k] = query[k];
     const one = () => new Type(id!, attributes as never);
+    const written = normalised(req.body, Type.schema.definition, method === 'PATCH');
     switch (method) {
       case 'GET':
         return { status: 200, body: plain(await (id ? one() : new Type(listParams(query) as never)).read(call as never)) };
       case 'POST':
-        return { status: 201, body: plain(await new Type(attributes as never).write(body as never, call as never)) };
+        return { status: 201, body: plain(await new Type(attributes as never).write(written as never, call as never)) };
       case 'PUT':
-        return { status: 200, body: plain(await one().write(body as never, call as never)) };
+        return { status: 200, body: plain(await one().write(written as never, call as never)) };
       case 'PATCH': {
-        const changed = await one().patch(body as never, call as never);
+        const changed = await one().patch(written as never, call as never);
         // Groups answer 204 (what Entra asks: a group's members are not sent back); a user its state (unchanged: as it is).
         if (resource === 'Groups') return { status: 204 };
         return { status: 200, body: plain(changed ?? (await one().read(call as never))) };
@@ -295,14 +444,11 @@ export async function answerScim(
         await one().dispose(call as never);
         return { status: 204 };
       default:
-        return scimError(405, `${method} is not a SCIM operation on ${resource}`);
+        return scimError(404, `${method} is not a SCIM operation on ${resource}`);
     }
   } catch (err) {
     if (call.failure !== undefined) throw call.failure;
-    if (err instanceof SCIMMY.Types.Error) {
-      const body = plain<{ status: string }>(new SCIMMY.Messages.Error(err));
-      return { status: Number(body.status), body };
-    }
+    if (err instanceof SCIMMY.Types.Error) return scimError(Number(err.status), err.message, (err.scimType ?? undefined) as ScimType | undefined);
     throw err;
   }
 }

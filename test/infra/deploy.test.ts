@@ -91,7 +91,7 @@ const RESOURCE_IN_TEMPLATE: Record<Resource, (id: string, r: Resources[string]) 
   attestationKeys: () => false, // tenants' keys are made at run time: a name pattern, checked as text below
   attestationKeyAliases: () => false, // a name pattern, checked as text below
   attestationKeyAliasPrefix: () => false, // the stack's prefix, checked as text below
-  // The signing function's own role (test/infra/kms-conditions.test.ts checks it is the stream consumer's).
+  // The signing function's own role (test/infra/stack-kms.test.ts checks it is the stream consumer's).
   attestationSigner: (_id, r) => r.Type === 'AWS::IAM::Role',
   newKmsKeys: () => false, // "*" (CreateKey has no resource), checked as text below
   checkpointBucket: (_id, r) => r.Type === 'AWS::S3::Bucket' && !!r.Properties!.ObjectLockEnabled,

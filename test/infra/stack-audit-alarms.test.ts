@@ -85,7 +85,7 @@ describe('the stream consumer: audit chain anchoring and the event outbox', () =
         name,
       ).toEqual([]);
       // Every KMS statement names the checkpoint key, or tenants' attestation keys by the tag each carries (they are made at
-      // run time: test/infra/kms-conditions.test.ts holds their conditions to what the adapter sends).
+      // run time: test/infra/stack-kms.test.ts holds their conditions to what the adapter sends).
       for (const st of statementsOf(id).filter((st) => [st.Action].flat().some((a: string) => a === 'kms:Sign' || a === 'kms:GetPublicKey'))) {
         const tagged = (st as { Condition?: Record<string, Record<string, unknown>> }).Condition?.StringEquals?.['aws:ResourceTag/stageline:purpose'];
         if (JSON.stringify(st.Resource).includes(':key/*')) expect(tagged, name).toEqual(['tenant-attestation']);
@@ -252,6 +252,27 @@ describe('the audit anchor tick', () => {
     });
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as Resource[];
     const own = configs.find((c) => JSON.stringify(c.Properties.FunctionName).includes(functionIds().get('stream')!));
+    expect(own?.Properties.DestinationConfig?.OnFailure?.Destination).toBeDefined();
+  });
+});
+
+describe("the audit stream's drain", () => {
+  it('invokes the audit shipper every few minutes with {"drain": true} (within the lag alarm\'s 5-minute period), with a DLQ, and its async failures go to the on-failure destination', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Resource[];
+    const drains = rules.filter((r) => JSON.stringify(r.Properties.Targets ?? []).includes(functionIds().get('audit-ship')!));
+    expect(drains).toHaveLength(1);
+    const minutes = Number(/^rate\((\d+) minutes?\)$/.exec(drains[0]!.Properties.ScheduleExpression)?.[1]);
+    expect(minutes).toBeGreaterThanOrEqual(1);
+    expect(minutes).toBeLessThan(5);
+    expect(drains[0]!.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [functionIds().get('audit-ship'), 'Arn'] },
+        Input: JSON.stringify({ drain: true }),
+        DeadLetterConfig: { Arn: expect.anything() },
+      }),
+    ]);
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')) as Resource[];
+    const own = configs.find((c) => JSON.stringify(c.Properties.FunctionName).includes(functionIds().get('audit-ship')!));
     expect(own?.Properties.DestinationConfig?.OnFailure?.Destination).toBeDefined();
   });
 });

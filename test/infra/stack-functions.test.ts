@@ -210,6 +210,14 @@ describe('state machine (promotions and rollbacks alike)', () => {
     }
   });
 
+  it('logs each machine to a log group named under /aws/vendedlogs/states/ (so CloudWatch Logs needs no resource policy statement per group)', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup') as Record<string, Resource>;
+    for (const [id, machine] of machines()) {
+      const groupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+      expect(flat(groups[groupId]!.Properties.LogGroupName), id).toBe(`/aws/vendedlogs/states/${flat(machine.Properties.StateMachineName)}`);
+    }
+  });
+
   it('may invoke the promotion-step function and nothing else', () => {
     for (const [, machine] of machines()) {
       const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
@@ -344,6 +352,7 @@ describe('asynchronous invocations', () => {
     const invokedAsync = [...new Set([...ruleTargets, ...scheduled])].filter((id): id is string => !!id && names.has(id));
     expect(invokedAsync.map((id) => names.get(id)).sort()).toEqual([
       'alarm-state',
+      'audit-ship',
       'auto-promote',
       'notifier',
       'registry-push',

@@ -242,7 +242,7 @@ describe("KMS: each tenant's attestation key", () => {
     const acme = (await anchor.tenantKey('acme'))!;
     // Signed with the tenant's key, not the audit key. moto signs a DIGEST as if it were a RAW message (hashing it again:
     // "MessageType DIGEST is not yet implemented"), so here the signature covers the digest; AWS's own DIGEST semantics
-    // (the signature over the message itself) are the unit and template tests' (test/infra/kms-conditions.test.ts).
+    // (the signature over the message itself) are the unit and template tests' (test/infra/stack-kms.test.ts).
     const digest = createHash('sha256').update(message).digest();
     expect(verify('sha256', digest, { key: acme.publicKeyPem, dsaEncoding: 'der' }, sig)).toBe(true);
     expect(verify('sha256', digest, { key: (await anchor.publicKey()).publicKeyPem, dsaEncoding: 'der' }, sig)).toBe(false);

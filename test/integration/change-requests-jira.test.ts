@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliWith, outcome } from '../support/cli.ts';
-import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { approveIfAsked, requestedNotStarted, validatedAndHeld, waitFor } from '../support/promotions.ts';
 import { startJiraStandin, type JiraStandin } from '../support/jira-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 
@@ -60,7 +60,9 @@ async function heldForChange(u: Users) {
   return waitFor(t, u.viewer, p.body.id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
 }
 
-const requestOf = (promotionId: string) => jira.requests.filter((r) => r.labels.includes(`stageline-${promotionId}`));
+/** The requests labelled for a promotion: `stageline-<promotion id>`, alone or followed by `.` (oldest first). */
+const requestOf = (promotionId: string) =>
+  jira.requests.filter((r) => r.labels.some((l) => l === `stageline-${promotionId}` || l.startsWith(`stageline-${promotionId}.`)));
 
 describe('change requests in Jira Service Management: a production promotion waits for its Jira request', () => {
   it('the rule: saved with the Jira fields (defaults filled in, credential never shown, kept by a body without it), bad input named field by field', async () => {
@@ -161,7 +163,8 @@ describe('change requests in Jira Service Management: a production promotion wai
     t.stack.clock.advanceTo(now + 3600_000 + 1000);
     const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 90_000);
     expect(done.status).toBe('COMPLETED');
-    await until(() => req.status === 'Completed', 'the request is closed');
+    // Closed: the transition, then its internal comment (a second call).
+    await until(() => req.status === 'Completed' && req.comments.some((c) => c.body.includes('completed')), 'the request is closed and noted');
     expect(req.resolution).toBe('Done');
     expect(req.comments.every((c) => !c.public)).toBe(true);
     expect(req.comments.some((c) => c.body.includes('starts executing'))).toBe(true);
@@ -174,6 +177,32 @@ describe('change requests in Jira Service Management: a production promotion wai
       'closed on the promotion',
     );
     expect(requestOf(held.id)).toHaveLength(1);
+    expect(jira.violations).toEqual([]);
+  });
+
+  it('an approved request someone else raised with the promotion label is not adopted: Stageline raises its own, and the spoof is audited', async () => {
+    const { u } = await changeControlledLine();
+    const id = await requestedNotStarted(t, u);
+    // Someone raises a request with their own Atlassian account, labelled for the promotion, and it is approved.
+    const spoof = jira.raise({ summary: 'Promote to production', labels: [`stageline-${id}`], by: '712020:0c4f-mallory' });
+    jira.approve(spoof.key);
+    const held = await validatedAndHeld(t, u, id);
+    // Not adopted: it waits for a request of its own; production is untouched.
+    expect(held.status).toBe('SCHEDULED');
+    const own = requestOf(id).filter((r) => r.id !== spoof.id);
+    expect(own).toHaveLength(1);
+    expect(own[0]!.creator).toBe(jira.accountId);
+    expect(held.changeRequest.number).toBe(own[0]!.key);
+    const prod = await t.call('GET', '/api/v1/environments/production/configs', { token: u.viewer });
+    expect(JSON.stringify(prod.body)).not.toContain('feature.x');
+    // The foreign request is never commented on nor moved; the attempt is audited once, naming it (never a credential).
+    expect(spoof).toMatchObject({ status: 'Awaiting implementation', comments: [] });
+    const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer })).body.items;
+    const refused = audit.filter((e: any) => e.action === 'promotion.change.spoof');
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reason).toContain(spoof.key);
+    expect(refused[0].reason).toContain(spoof.id);
+    expect(JSON.stringify(audit)).not.toContain(cred.apiToken);
     expect(jira.violations).toEqual([]);
   });
 

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveIfAsked, waitFor } from '../support/promotions.ts';
+import { approveIfAsked, requestedNotStarted, validatedAndHeld, waitFor } from '../support/promotions.ts';
 import { startServiceNowStandin, type ServiceNowStandin } from '../support/servicenow-standin.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { productionLine } from '../support/line.ts';
 import { LocalWorkflow } from '../../local/workflow.ts';
+import { DynamoStore } from '../../functions/adapters/store/on-first-use.ts';
+import { documentClient } from '../../functions/adapters/store/base.ts';
+import type { ChangeRecord } from '../../domain/kernel/promotion-model.ts';
 
 let t: TestStack;
 let sn: ServiceNowStandin;
@@ -18,6 +21,16 @@ afterAll(async () => {
 });
 
 type Users = Awaited<ReturnType<TestStack['users']>>;
+
+/** The stack's table read (and, for a promotion written before correlation tokens, rewritten) as a function's store does. */
+const storeOf = () =>
+  new DynamoStore(
+    documentClient({ endpoint: t.stack.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    t.stack.tableName,
+  );
+
+/** The promotion's audit entries. */
+const auditOf = async (u: Users, id: string) => (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${id}`, { token: u.viewer })).body.items;
 
 async function until(ok: () => Promise<boolean> | boolean, what: string, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
@@ -104,8 +117,8 @@ describe('change requests: a promotion into a change-controlled environment wait
     const held = await heldForChange(u);
     expect(held.status).toBe('SCHEDULED');
     expect(held.heldBy).toMatchObject({ change: { number: expect.stringMatching(/^CHG/) }, reason: expect.stringContaining('not approved yet') });
-    const [req] = sn.byCorrelation(held.id);
-    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    const [req] = sn.byPromotion(held.id);
+    expect(sn.byPromotion(held.id)).toHaveLength(1);
     expect(held.changeRequest).toMatchObject({
       provider: 'servicenow',
       number: req!.number,
@@ -152,18 +165,18 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(waiting.status).toBe('SCHEDULED');
     // The next look is when the window opens, not a minute later and again.
     expect(Date.parse(waiting.heldBy.until)).toBeLessThanOrEqual(now + 3600_000);
-    expect(sn.byCorrelation(held.id)[0]!.notes).toEqual([]);
+    expect(sn.byPromotion(held.id)[0]!.notes).toEqual([]);
 
     // The window opens: it executes, noted and closed.
     t.stack.clock.advanceTo(now + 3600_000 + 1000);
     const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 90_000);
     expect(done.status).toBe('COMPLETED');
-    await until(() => sn.byCorrelation(held.id)[0]!.state === '3', 'the request is closed');
-    const closed = sn.byCorrelation(held.id)[0]!;
+    await until(() => sn.byPromotion(held.id)[0]!.state === '3', 'the request is closed');
+    const closed = sn.byPromotion(held.id)[0]!;
     expect(closed.close_code).toBe('successful');
     expect(closed.notes.some((n) => n.includes('starts executing'))).toBe(true);
     expect(closed.notes.some((n) => n.includes('completed'))).toBe(true);
-    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    expect(sn.byPromotion(held.id)).toHaveLength(1);
     await until(
       async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.closed === 'successful',
       'closed on the promotion',
@@ -178,7 +191,7 @@ describe('change requests: a promotion into a change-controlled environment wait
     const { u } = await changeControlledLine();
     const held = await heldForChange(u);
     expect(held.status).toBe('SCHEDULED');
-    const [req] = sn.byCorrelation(held.id);
+    const [req] = sn.byPromotion(held.id);
     sn.reject(req!.number, 'Overlaps the quarter-end freeze agreed by the CAB');
     expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
     const ended = await waitFor(t, u.viewer, held.id, ['REJECTED', 'COMPLETED', 'FAILED', 'CANCELLED'], 90_000);
@@ -190,18 +203,110 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(sn.violations).toEqual([]);
   });
 
-  it('a create whose answer was lost is found again by the promotion id: one request, never two', async () => {
-    const { u } = await changeControlledLine();
+  it('a create whose answer was lost is found again by its correlation token, a copy someone else made is refused: one request, never two', async () => {
+    const { u, tenant } = await changeControlledLine();
+    const id = await requestedNotStarted(t, u);
     sn.loseNextCreate();
     const before = sn.creates;
+    const v = await t.call('POST', `/api/v1/promotions/${id}/validate`, { token: u.deployer });
+    expect(v.status, JSON.stringify(v.body)).toBeLessThan(300);
+    // The gates' look sent the create; ServiceNow made the record and its answer was lost.
+    await until(() => sn.creates - before === 1, 'the create was sent');
+    await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'SCHEDULED', 'FAILED']);
+    const [lost] = sn.byPromotion(id);
+    // The promotion kept a token of its own before it asked (128 bits, base64url), and the record carries it.
+    const token = (await storeOf().getPromotion(tenant, id))!.changeRequest!.token;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(lost!.correlation_id).toBe(`${id}.${token}`);
+    expect(lost!.sys_created_by).toBe(cred.user);
+    // Someone who can read it copies it with their own account, the same correlation value, dated before it (found first).
+    const copy = sn.plant(
+      { correlation_id: lost!.correlation_id, state: '-2', approval: 'approved' },
+      'mallory',
+      new Date(Date.parse(`${lost!.sys_created_on.replace(' ', 'T')}Z`) - 60_000),
+    );
+    await approveIfAsked(t, u, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'REJECTED']);
+    const held = await waitFor(t, u.viewer, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
+    expect(held.status).toBe('SCHEDULED');
+    await until(async () => !!(await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body.changeRequest?.number, 'the request is found');
+    expect(sn.creates - before).toBe(1);
+    expect(sn.byPromotion(id).filter((r) => r.sys_created_by === cred.user)).toHaveLength(1);
+    const p = (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+    expect(p.changeRequest.number).toBe(lost!.number);
+    // It was found by the value that holds the token, and its creator was checked: the copy is refused, audited, never written to.
+    expect(sn.queries.some((q) => q.includes(`correlation_id=${id}.${token}`))).toBe(true);
+    const audit = await auditOf(u, id);
+    const refused = audit.filter((e: any) => e.action === 'promotion.change.spoof');
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reason).toContain(copy.number);
+    expect(refused[0].reason).toContain('mallory');
+    expect(copy.notes).toEqual([]);
+    // The token is never shown nor audited.
+    expect(JSON.stringify(p)).not.toContain(token);
+    expect(JSON.stringify(audit)).not.toContain(token!);
+    expect(sn.violations).toEqual([]);
+  });
+
+  it('an approved change request someone else opened under the promotion id is not adopted: Stageline opens its own, and the spoof is audited', async () => {
+    const { u } = await changeControlledLine();
+    const id = await requestedNotStarted(t, u);
+    // Someone with their own ServiceNow account opens an approved change carrying the promotion's id, before its gates run.
+    const spoof = sn.plant({ short_description: 'Promote to production', correlation_id: id, state: '-2', approval: 'approved' }, 'mallory');
+    const held = await validatedAndHeld(t, u, id);
+    // Not adopted: the promotion waits for a request of its own, which the board has not approved; production is untouched.
+    expect(held.status).toBe('SCHEDULED');
+    const own = sn.byPromotion(id).filter((r) => r.sys_id !== spoof.sys_id);
+    expect(own).toHaveLength(1);
+    expect(own[0]!.sys_created_by).toBe(cred.user);
+    expect(held.changeRequest.number).toBe(own[0]!.number);
+    expect(held.heldBy.change.number).toBe(own[0]!.number);
+    const prod = await t.call('GET', '/api/v1/environments/production/configs', { token: u.viewer });
+    expect(JSON.stringify(prod.body)).not.toContain('feature.x');
+    // The foreign record is never written to; the attempt is audited once, naming it (and never a credential).
+    expect(spoof).toMatchObject({ state: '-2', close_code: '', notes: [] });
+    const audit = await auditOf(u, id);
+    const refused = audit.filter((e: any) => e.action === 'promotion.change.spoof');
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reason).toContain(spoof.number);
+    expect(refused[0].reason).toContain(spoof.sys_id);
+    expect(JSON.stringify(audit)).not.toContain(cred.password);
+    expect(sn.violations).toEqual([]);
+  });
+
+  it('a promotion written before correlation tokens is still read: one whose create answer was lost opens its own (a record under its bare id is not adopted), one with its request goes on with it', async () => {
+    const { u, tenant } = await changeControlledLine();
     const held = await heldForChange(u);
     expect(held.status).toBe('SCHEDULED');
-    // The create's answer was lost (the gates' look): the next look asks ServiceNow for the promotion's request before creating one.
-    await until(async () => !!(await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.number, 'the request is found');
-    expect(sn.creates - before).toBe(1);
-    expect(sn.byCorrelation(held.id)).toHaveLength(1);
-    const p = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body;
-    expect(p.changeRequest.number).toBe(sn.byCorrelation(held.id)[0]!.number);
+    const [first] = sn.byPromotion(held.id);
+    const store = storeOf();
+    /** Rewrites the promotion's change record as an earlier version wrote it: no token. */
+    const asBefore = async (change: (r: ChangeRecord) => ChangeRecord) => {
+      const cur = (await store.getPromotion(tenant, held.id))!;
+      const { token: _token, ...old } = cur.changeRequest! as ChangeRecord & { token?: string };
+      await store.commit(tenant, [
+        { kind: 'promotion', promotion: { ...cur, changeRequest: change(old as ChangeRecord), version: cur.version + 1 }, expectedVersion: cur.version },
+      ]);
+    };
+    // Claimed by an earlier version an hour ago, its create's answer lost; that version's record carries the bare promotion id.
+    const bare = sn.plant({ correlation_id: held.id }, cred.user);
+    await asBefore((r) => ({ ...r, ref: null, state: null, claimedAt: new Date(t.stack.clock.date().getTime() - 3600_000).toISOString() }));
+    expect((await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).status).toBe(200);
+    expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
+    await until(async () => !!(await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.number, 'a request is bound');
+    const bound = (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest.number;
+    expect(bound).not.toBe(bare.number);
+    expect(bound).not.toBe(first!.number);
+    const audit = await auditOf(u, held.id);
+    expect(audit.filter((e: any) => e.action === 'promotion.change.spoof').map((e: any) => e.reason)).toEqual([expect.stringContaining(bare.number)]);
+    // Written before tokens with its request bound: it goes on with that request.
+    await asBefore((r) => r);
+    sn.approve(bound);
+    expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
+    const done = await waitFor(t, u.viewer, held.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED'], 90_000);
+    expect(done.status).toBe('COMPLETED');
+    await until(() => sn.records.find((r) => r.number === bound)!.state === '3', 'its request is closed');
+    expect(bare.state).toBe('-5');
+    expect(sn.violations).toEqual([]);
   });
 
   it('a promotion rolled back while it bakes (an alarm of its monitors) closes its request unsuccessful, with a note saying why', async () => {
@@ -214,12 +319,12 @@ describe('change requests: a promotion into a change-controlled environment wait
     });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
     const held = await heldForChange(u);
-    const [req] = sn.byCorrelation(held.id);
+    const [req] = sn.byPromotion(held.id);
     sn.approve(req!.number);
     expect((await t.call('POST', `/api/v1/promotions/${held.id}/change-request/check`, { token: u.deployer, body: {} })).status).toBe(200);
     await waitFor(t, u.viewer, held.id, ['EXECUTING', 'COMPLETED', 'FAILED', 'REJECTED'], 30_000);
     await until(async () => !!(await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.result, 'the target changed');
-    expect(sn.byCorrelation(held.id)[0]!.notes.some((n) => n.includes('starts executing'))).toBe(true);
+    expect(sn.byPromotion(held.id)[0]!.notes.some((n) => n.includes('starts executing'))).toBe(true);
     const event = {
       source: 'aws.cloudwatch',
       'detail-type': 'CloudWatch Alarm State Change',
@@ -236,11 +341,11 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect((await t.call('POST', '/dev/events', { body: event })).status).toBe(202);
     const done = await waitFor(t, u.viewer, held.id, ['ROLLED_BACK', 'FAILED', 'COMPLETED'], 30_000);
     expect(done.status).toBe('ROLLED_BACK');
-    await until(() => sn.byCorrelation(held.id)[0]!.state === '3', 'the request is closed');
-    const closed = sn.byCorrelation(held.id)[0]!;
+    await until(() => sn.byPromotion(held.id)[0]!.state === '3', 'the request is closed');
+    const closed = sn.byPromotion(held.id)[0]!;
     expect(closed.close_code).toBe('unsuccessful');
     expect(closed.close_notes).toContain('ROLLED_BACK');
-    expect(sn.byCorrelation(held.id)).toHaveLength(1);
+    expect(sn.byPromotion(held.id)).toHaveLength(1);
     expect(sn.violations).toEqual([]);
   });
 
@@ -253,7 +358,7 @@ describe('change requests: a promotion into a change-controlled environment wait
       async () => !!(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.number,
       'opened with the gates',
     );
-    const [first] = sn.byCorrelation(p.body.id);
+    const [first] = sn.byPromotion(p.body.id);
     expect(first!.description).toContain(waiting.releaseDigest);
     // staging moves on: the promotion is rebased onto it (a new release digest).
     await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.y', value: 1 } });
@@ -272,6 +377,11 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(first!.notes.some((n) => n.includes('void'))).toBe(true);
     const second = sn.records.find((r) => r.number === rebased.body.changeRequest.number)!;
     expect(second.description).toContain(rebased.body.releaseDigest);
+    // Their correlation values: the promotion's id, then `.1` for the request reopened after the first void, each with a token of its own.
+    const [firstToken] = first!.correlation_id.match(/(?<=^[^.]+\.)[A-Za-z0-9_-]{22}$/) ?? [];
+    expect(first!.correlation_id).toBe(`${p.body.id}.${firstToken}`);
+    expect(second.correlation_id).toMatch(new RegExp(`^${p.body.id}\\.1\\.[A-Za-z0-9_-]{22}$`));
+    expect(second.correlation_id).not.toContain(firstToken!);
     const audit = (await t.call('GET', `/api/v1/audit?entityType=promotion&entityId=${p.body.id}`, { token: u.viewer })).body.items;
     expect(audit.some((e: any) => e.action === 'promotion.change.void')).toBe(true);
     expect(sn.violations).toEqual([]);
@@ -286,17 +396,17 @@ describe('change requests: a promotion into a change-controlled environment wait
       async () => !!(await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.number,
       'opened with the gates',
     );
-    const [req] = sn.byCorrelation(p.body.id);
+    const [req] = sn.byPromotion(p.body.id);
     const rejected = await t.call('POST', `/api/v1/promotions/${p.body.id}/reject`, { token: u.approver, body: { reason: 'not before the audit' } });
     expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
     expect(rejected.body.status).toBe('REJECTED');
-    await until(() => sn.byCorrelation(p.body.id)[0]!.state === '4', 'the request is cancelled');
+    await until(() => sn.byPromotion(p.body.id)[0]!.state === '4', 'the request is cancelled');
     expect(req!.notes.some((n) => n.includes('REJECTED') && n.includes('not before the audit'))).toBe(true);
     await until(
       async () => (await t.call('GET', `/api/v1/promotions/${p.body.id}`, { token: u.viewer })).body.changeRequest?.closed === 'cancelled',
       'recorded',
     );
-    expect(sn.byCorrelation(p.body.id)).toHaveLength(1);
+    expect(sn.byPromotion(p.body.id)).toHaveLength(1);
     expect(sn.violations).toEqual([]);
   });
 
@@ -323,7 +433,7 @@ describe('change requests: a promotion into a change-controlled environment wait
     expect(held.status).toBe('SCHEDULED');
     expect(held.heldBy).toMatchObject({ change: { number: expect.stringMatching(/^CHG/) }, reason: expect.stringContaining('not approved yet') });
     expect(held.rollout).toMatchObject({ phase: 'NOT_STARTED', waves: [] });
-    const [req] = sn.byCorrelation(id);
+    const [req] = sn.byPromotion(id);
     expect(req!.description).toContain(held.releaseDigest);
     // Its schedule looks again (the clock moved past its next look): still held, the flow still parked.
     const transitions = () => t.stack.workflow.transitions(LocalWorkflow.executionId({ tenant, promotionId: id }));
@@ -338,11 +448,11 @@ describe('change requests: a promotion into a change-controlled environment wait
     const done = await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED', 'ROLLED_BACK', 'REJECTED'], 60_000);
     expect(done.status, JSON.stringify(done.error)).toBe('COMPLETED');
     expect(done.rollout.waves.map((w: any) => w.targets.map((x: any) => x.state))).toEqual([['DONE'], ['DONE']]);
-    await until(() => sn.byCorrelation(id)[0]!.state === '3', 'the request is closed');
-    const closed = sn.byCorrelation(id)[0]!;
+    await until(() => sn.byPromotion(id)[0]!.state === '3', 'the request is closed');
+    const closed = sn.byPromotion(id)[0]!;
     expect(closed.close_code).toBe('successful');
     expect(closed.notes.some((n) => n.includes('starts executing'))).toBe(true);
-    expect(sn.byCorrelation(id)).toHaveLength(1);
+    expect(sn.byPromotion(id)).toHaveLength(1);
     expect(sn.violations).toEqual([]);
   }, 120_000);
 
@@ -350,10 +460,10 @@ describe('change requests: a promotion into a change-controlled environment wait
     const { u } = await changeControlledLine();
     const held = await heldForChange(u);
     expect(held.status).toBe('SCHEDULED');
-    const [req] = sn.byCorrelation(held.id);
+    const [req] = sn.byPromotion(held.id);
     const cancelled = await t.call('DELETE', `/api/v1/promotions/${held.id}?reason=${encodeURIComponent('superseded by the hotfix')}`, { token: u.deployer });
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
-    await until(() => sn.byCorrelation(held.id)[0]!.state === '4', 'the request is cancelled');
+    await until(() => sn.byPromotion(held.id)[0]!.state === '4', 'the request is cancelled');
     expect(req!.notes.some((n) => n.includes('CANCELLED') && n.includes('superseded by the hotfix'))).toBe(true);
     await until(async () => (await t.call('GET', `/api/v1/promotions/${held.id}`, { token: u.viewer })).body.changeRequest?.closed === 'cancelled', 'recorded');
     expect(sn.violations).toEqual([]);

@@ -127,6 +127,22 @@ describe('deployment records (seed 001)', () => {
     expect((await q('dev')).body.environments[0].total.leadTimeHours).toBe(0);
   });
 
+  it('lead time in seconds is to the second: a 9.2 s lead reads 9 in the API and in the Prometheus exposition (hours keep 2 decimals)', async () => {
+    const T = Date.now() - 3_600_000;
+    const at = (ms: number) => new Date(T + ms).toISOString();
+    const imageTag = `v9.2.0-${T.toString(36)}`;
+    expect((await record({ imageTag, environment: 'dev', status: 'DEPLOYED', deployedAt: at(0), completedAt: at(1000) })).status).toBe(201);
+    expect((await record({ imageTag, environment: 'staging', status: 'DEPLOYED', deployedAt: at(9200), completedAt: at(10_000) })).status).toBe(201);
+    const m = await t.call('GET', `/api/v1/platform/metrics?environment=staging&from=${at(-60_000)}&to=${at(60_000)}`, { token: viewer });
+    expect(m.status, JSON.stringify(m.body)).toBe(200);
+    expect(m.body.environments[0].total.dora).toMatchObject({ leadTimeSeconds: 9, leadTimeHours: 0 });
+    const admin = await t.token({ tenant: 'acme', groups: ['admin'] });
+    const scrape = (await t.call('POST', '/api/v1/platform/metrics/token', { token: admin })).body.token as string;
+    const exposition = await t.call('GET', '/api/v1/platform/metrics/prometheus?days=2', { headers: { authorization: `Bearer ${scrape}` } });
+    expect(exposition.status).toBe(200);
+    expect(String(exposition.body)).toMatch(/^dora_change_lead_time_seconds\{environment="staging"\} 9$/m);
+  });
+
   it('a publication that names its commit time (committedAt) gives the first environment a lead time, and the ones after count from the commit; one without counts from the publication (0 in the first)', async () => {
     const tenant = t.tenant();
     const u = await t.users(tenant);

@@ -183,6 +183,13 @@ describe('discovery: a linked registry repository publishes pushed versions', ()
     expect((await notify('Bearer slr_wrong', '{"events":[]}')).status).toBe(401);
     expect((await notify(`Bearer ${link.body.notifyToken}`, '{"events":[{"action":"push"}]}')).status).toBe(400);
     expect((await notify(`Bearer ${link.body.notifyToken}`, 'not json')).status).toBe(400);
+    // Text that is not Unicode (a lone surrogate, as JSON may escape one) is refused naming where it is; nothing is published.
+    const lone = await notify(
+      `Bearer ${link.body.notifyToken}`,
+      `{"events":[{"action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"platform","digest":"sha256:${'e'.repeat(64)}","tag":"v9.9.9-\\ud800"}}]}`,
+    );
+    expect(lone.status).toBe(400);
+    expect(await lone.text()).toContain('events.0.target.tag');
     // A tenant's JWT is not the credential of this route.
     expect((await notify(`Bearer ${u.admin}`, '{"events":[]}')).status).toBe(401);
   });

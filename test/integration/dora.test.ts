@@ -28,8 +28,10 @@ describe("DORA's five metrics (GET /api/v1/platform/metrics)", () => {
     expect(staging.total.dora).toEqual({
       deploymentFrequencyPerDay: Math.round((e.deployments / days) * 10_000) / 10_000,
       leadTimeHours: expect.any(Number),
+      leadTimeSeconds: expect.any(Number),
       changeFailureRate: Math.round((e.changeFailed / e.deployments) * 10_000) / 10_000,
       recoveryTimeHours: Math.round((e.recoveryMs / e.recoveries / H) * 100) / 100,
+      recoveryTimeSeconds: Math.round(e.recoveryMs / e.recoveries / 1000),
       reworkRate: Math.round((e.rework / e.deployments) * 10_000) / 10_000,
       deployments: e.deployments,
       changeFailures: e.changeFailed,
@@ -150,7 +152,7 @@ describe("DORA's five scraped by Prometheus (GET /api/v1/platform/metrics/promet
     expect(await staging('dora_deployments')).toBe(e.deployments);
     expect(await staging('dora_deployment_frequency_per_day')).toBeCloseTo(e.deployments / 30, 3);
     expect(await staging('dora_change_failure_rate')).toBeCloseTo(e.changeFailed / e.deployments, 3);
-    expect(await staging('dora_failed_deployment_recovery_time_seconds')).toBeCloseTo(e.recoveryMs / e.recoveries / 1000, -2);
+    expect(await staging('dora_failed_deployment_recovery_time_seconds')).toBe(Math.round(e.recoveryMs / e.recoveries / 1000));
     expect(await staging('dora_deployment_rework_rate')).toBeCloseTo(e.rework / e.deployments, 3);
     expect(await staging('dora_change_lead_time_seconds')).toBeGreaterThanOrEqual(0);
     expect(await staging('dora_recoveries')).toBe(e.recoveries);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { approveIfAsked } from '../support/promotions.ts';
 import { accessibility, useConsoleStack } from '../support/console.ts';
 import { consoleScenarios } from '../support/console-scenarios.ts';
@@ -17,12 +18,15 @@ const { t, browser } = useConsoleStack({ out: OUT });
 const { openAs } = consoleScenarios(t, browser);
 
 const REGIONS = ['eu-west-1', 'eu-central-1', 'us-east-1', 'ap-south-1'];
-/** 1,000 cells in 10 waves of 100, each labelled with its region (every fourth one in eu-west-1). */
-const fleet = Array.from({ length: 1000 }, (_, i) => ({
-  name: `cell-${String(i + 1).padStart(5, '0')}`,
-  wave: Math.floor(i / 100) + 1,
-  labels: { region: REGIONS[i % 4]! },
-}));
+/** 1,000 cells in 10 waves of 100, each labelled with its region (every fourth one in eu-west-1); `monitors` on those of `monitored`. */
+const fleetOf = (monitored?: { wave: number; monitors: string[] }) =>
+  Array.from({ length: 1000 }, (_, i) => ({
+    name: `cell-${String(i + 1).padStart(5, '0')}`,
+    wave: Math.floor(i / 100) + 1,
+    labels: { region: REGIONS[i % 4]! },
+    ...(monitored?.wave === Math.floor(i / 100) + 1 ? { monitors: monitored.monitors } : {}),
+  }));
+const fleet = fleetOf();
 
 /**
  * The bound on the page's elements: the console's frame, the promotion's sections, 10 wave rows and 50 target
@@ -142,4 +146,51 @@ describe('the rollout view at 1,000 targets, in a real browser', () => {
     expect(phone.errors).toEqual([]);
     await phone.page.close();
   }, 420_000);
+
+  it("after an alarm in wave 7 put back 700 of the 1,000 targets, the page says so from the rollout's totals (not its listed rows), and the reason names the count and the first few targets", async () => {
+    const tenant = t.tenant();
+    const alarm = alarmArn(`${tenant}/cells-5xx`);
+    // Waves 1–7 roll out (700 targets, wave 7's 100 all watching one alarm); the rollout halts before wave 8, as planned.
+    const { u } = await productionLine(
+      t,
+      { bakeSeconds: 0, targets: fleetOf({ wave: 7, monitors: [alarm] }), rollout: { maxParallel: 40, waves: [{ wave: 8, pause: true }] } },
+      tenant,
+    );
+    expect((await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } })).status).toBe(201);
+    const created = await t.call('POST', '/api/v1/promotions', { token: u.deployer, body: { sourceEnvironment: 'dev', targetEnvironment: 'production' } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    await approveIfAsked(t, u, id, ['EXECUTING']);
+    const detail = async () => (await t.call('GET', `/api/v1/promotions/${id}`, { token: u.viewer })).body;
+    await expect.poll(async () => (await detail()).rollout?.phase, { timeout: 400_000, interval: 1000 }).toBe('HALTED');
+    // The alarm of wave 7's cells: the rollout stops and puts every changed target back.
+    expect((await t.call('POST', '/dev/events', { body: alarmEvent(alarm, '5xx above 1% on the cells') })).status).toBe(202);
+    await expect.poll(async () => (await detail()).status, { timeout: 400_000, interval: 1000 }).toBe('ROLLED_BACK');
+
+    // What the page says: the counts of the whole fleet, the first few names; the reason the same way, not 100 names.
+    const { page, errors } = await openAs(u.deployer, `#/promotions/${id}`);
+    const outcome = page.locator('#deliveries-title + p');
+    await outcome.waitFor({ timeout: 30_000 });
+    expect
+      .soft(await outcome.textContent())
+      .toBe("700 targets changed (cell-00001, cell-00002, cell-00003 and 697 more); all put back by the rollback. Each target's row above says when.");
+    const notice = (await page.locator('section[aria-labelledby="deliveries-title"] .notice.bad').first().textContent()) ?? '';
+    expect.soft(notice).toContain('of 100 targets in wave 7 (cell-00601, cell-00602, cell-00603 and 97 more) went to ALARM');
+    expect.soft(notice.length).toBeLessThan(500);
+
+    // The API's totals: 1,000 targets, 700 changed, 700 put back, though the detail lists only 20 rows a wave.
+    const d = await detail();
+    expect.soft(d.rollout.totals).toEqual({ targets: 1000, changed: 700, putBack: 700 });
+    expect(d.rollout.waves.flatMap((w: any) => w.targets).filter((x: any) => x.appliedAt)).toHaveLength(140);
+    expect
+      .soft(d.error.message)
+      .toMatch(
+        /^post-deploy verification failed: monitor '[^']+\/cells-5xx' of 100 targets in wave 7 \(cell-00601, cell-00602, cell-00603 and 97 more\) went to ALARM at \S+ \(5xx above 1% on the cells\); 700 targets rolled back in reverse wave order: cell-00700 \(wave 7\), cell-00699 \(wave 7\), cell-00698 \(wave 7\) and 697 more$/,
+      );
+    expect(await accessibility(page)).toEqual([]);
+    await page.locator('section[aria-labelledby="deliveries-title"]').screenshot({ path: join(OUT, 'console-fleet-rolled-back-outcome-1280.png') });
+    await page.screenshot({ path: join(OUT, 'console-fleet-rolled-back-1280.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 900_000);
 });

@@ -1,6 +1,8 @@
 import fc, { type Arbitrary } from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOC, operations, requestProblems, statedFields, type Operation } from '../support/contract.ts';
+import { shapeProblem } from '../../domain/kernel/json-shape.ts';
+import { isReservedKey } from '../../domain/kernel/reserved-keys.ts';
 import { arbitraryOf, mutationOf } from '../support/schema-arbitrary.ts';
 import { signedFetch } from '../support/sigv4.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
@@ -171,6 +173,69 @@ describe('contract fuzz: every operation of the OpenAPI document', () => {
     expect(valid / sent).toBeGreaterThan(0.2);
     expect(failures, failures.join('\n')).toEqual([]);
   }, 240_000); // up to 25 requests for each of ~160 operations (a repeated GET is not sent): 12-20 s alone, several times that on a loaded two-core machine
+
+  it('refuses a lone surrogate in every string of every JSON body, and in a key, with a 400 naming where it is: never a 5xx', async () => {
+    // JSON text may escape half of a UTF-16 pair alone ("\ud800"): JSON.parse gives a string no UTF-8 encoder takes (a
+    // URI encoder throws, a hash of it is not of the bytes stored). Every string a body carries, in turn, and a key.
+    const LONE = '\ud800';
+    const failures: string[] = [];
+    let sent = 0;
+    const stringsOf = (v: unknown, at: string[] = []): string[][] =>
+      typeof v === 'string' ? [at] : v && typeof v === 'object' ? Object.entries(v).flatMap(([k, c]) => stringsOf(c, [...at, k])) : [];
+    const withLone = (v: unknown, at: string[]): unknown => {
+      if (!at.length) return LONE;
+      const copy = (Array.isArray(v) ? [...v] : { ...(v as object) }) as Record<string, unknown>;
+      copy[at[0]!] = withLone(copy[at[0]!], at.slice(1));
+      return copy;
+    };
+    // The body's only fault is the surrogate: numbers a body may not carry become 1, keys JavaScript reserves go.
+    const clean = (v: unknown): unknown =>
+      typeof v === 'number'
+        ? shapeProblem(v)
+          ? 1
+          : v
+        : Array.isArray(v)
+          ? v.map(clean)
+          : v && typeof v === 'object'
+            ? Object.fromEntries(
+                Object.entries(v)
+                  .filter(([k]) => !isReservedKey(k))
+                  .map(([k, c]) => [k, clean(c)]),
+              )
+            : v;
+    for (const o of OPS.filter((x) => x.op.requestBody?.content?.['application/json'])) {
+      const schema = o.op.requestBody.content['application/json'].schema;
+      const body = clean(fc.sample(arbitraryOf(schema, DOC), { numRuns: 1, seed: 7 })[0]);
+      const path = o.path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(real[name]?.[0] ?? 'x'));
+      const security = JSON.stringify(o.op.security ?? []);
+      const send = (raw: string) =>
+        security.includes('sigv4')
+          ? signedFetch(t.url, o.method, path, undefined, t.stack.iam[0]!, { raw: new TextEncoder().encode(raw) })
+          : t.call(o.method, path, {
+              token: security.includes('appKey') ? appKey : security.includes('cognito') ? token : undefined,
+              raw,
+              headers: { 'content-type': 'application/json' },
+            });
+      const cases = stringsOf(body).map((at) => ({ where: at.join('.'), raw: JSON.stringify(withLone(body, at)) }));
+      // A key: named with its escape written out (the answer never carries the lone half back).
+      if (body && typeof body === 'object' && !Array.isArray(body)) cases.push({ where: '\\ud800k', raw: JSON.stringify({ ...body, [`${LONE}k`]: 1 }) });
+      for (const c of cases) {
+        // It travels as the six characters \ud800: what JSON.stringify writes for a lone surrogate.
+        expect(c.raw).toContain('\\ud800');
+        sent++;
+        // A connection the stack closed while idle is sent again once (a transport error, never an answer).
+        const attempt = () => send(c.raw).catch((err: Error) => ({ status: 0, body: `${String(err)} ${String(err.cause)}` }));
+        let r = await attempt();
+        if (r.status === 0) r = await attempt();
+        // Named: an issue at its path, or (OFREP's own error format) the details saying where.
+        const answer = r.body as { error?: { issues?: { path: string }[] }; errorDetails?: string };
+        const named = (answer?.error?.issues ?? []).some((i) => i.path === c.where) || !!answer?.errorDetails?.startsWith(`${c.where}:`);
+        if (r.status !== 400 || !named) failures.push(`${o.method} ${o.path} ${c.where}: ${r.status} ${JSON.stringify(r.body)?.slice(0, 240)}`);
+      }
+    }
+    expect(sent).toBeGreaterThan(100);
+    expect(failures, failures.join('\n')).toEqual([]);
+  }, 240_000);
 
   it('answers 400 for malformed JSON, 404 for unknown routes, 405 for wrong methods, 413 for oversized bodies, 431 (JSON) for oversized headers', async () => {
     expect((await t.call('POST', '/api/v1/environments', { token, raw: '{"name": "qa",' })).body.error.code).toBe('MALFORMED_JSON');

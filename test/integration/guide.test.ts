@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePortAndNext } from '../../local/dynamodb.ts';
 import { fencedBlocks } from '../support/markdown.ts';
 
 /**
@@ -27,17 +27,6 @@ const pages = [
 ].filter((p) => !process.env.STAGELINE_GUIDE_PAGES || new RegExp(process.env.STAGELINE_GUIDE_PAGES).test(p)); // a developer's run of some pages: STAGELINE_GUIDE_PAGES=25-roles
 
 export const shellBlocks = (markdown: string): string[] => fencedBlocks(markdown, 'bash');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A folder that looks like a fresh checkout (the project's files, linked) with its own .stageline. */
 function freshCheckout(): string {
@@ -189,7 +178,8 @@ describe('docs/guide: every page runs on a fresh stack', () => {
         const dir = freshCheckout();
         let stack: ChildProcess | undefined;
         try {
-          const port = await freePort();
+          // The API's port and the one after it (the demo IdP's, which the single sign-on page connects to).
+          const port = await freePortAndNext();
           const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'))) });
           stack = started.child;
           await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {

@@ -64,20 +64,33 @@ describe('the Jira Service Management change provider', () => {
   it('speaks with a bearer token too', async () => {
     const ref = await jiraChangeProvider(settings, { bearerToken: 'pat-1' }).create(draft('prm_bearer_1'));
     expect(jira.seen.at(-1)?.headers.authorization).toBe('Bearer pat-1');
-    expect(await jiraChangeProvider(settings, { bearerToken: 'pat-1' }).find('prm_bearer_1')).toEqual(ref);
-    await expect(jiraChangeProvider(settings, { bearerToken: 'stale' }).find('prm_bearer_1')).rejects.toMatchObject({ name: 'ChangeRefused', status: 401 });
+    expect(await jiraChangeProvider(settings, { bearerToken: 'pat-1' }).find(['prm_bearer_1'])).toEqual([
+      { ref, correlation: 'prm_bearer_1', createdBy: jira.accountId, byIntegrationUser: true },
+    ]);
+    await expect(jiraChangeProvider(settings, { bearerToken: 'stale' }).find(['prm_bearer_1'])).rejects.toMatchObject({ name: 'ChangeRefused', status: 401 });
   });
 
-  it('finds the request a create made when its answer was lost, and nothing for another promotion', async () => {
+  it('finds the request a create made when its answer was lost, says who raised each request found, and nothing for another promotion', async () => {
     const provider = jiraChangeProvider(settings, credential);
     jira.loseNextAnswer();
-    await expect(provider.create(draft('prm_lost_1'))).rejects.toBeInstanceOf(ChangeUnavailable);
+    await expect(provider.create(draft('prm_lost_1.Zk3q9v0Rk2mW1xYtQ8bN4A'))).rejects.toBeInstanceOf(ChangeUnavailable);
     const before = jira.requests.length;
-    const found = await provider.find('prm_lost_1');
-    expect(found?.number).toBe(jira.requests.find((r) => r.labels.includes('stageline-prm_lost_1'))!.key);
-    expect(jira.requests.length).toBe(before);
+    const mine = jira.requests.find((r) => r.labels.includes('stageline-prm_lost_1.Zk3q9v0Rk2mW1xYtQ8bN4A'))!;
+    // Someone else raises requests with the same label and with the bare promotion id: found, and said to be another's.
+    const copy = jira.raise({ summary: 'copy', labels: ['stageline-prm_lost_1.Zk3q9v0Rk2mW1xYtQ8bN4A'], by: '712020:mallory' });
+    const bare = jira.raise({ summary: 'bare', labels: ['stageline-prm_lost_1'], by: '712020:mallory' });
+    const found = await provider.find(['prm_lost_1.Zk3q9v0Rk2mW1xYtQ8bN4A', 'prm_lost_1']);
+    expect(found.map((f) => [f.ref.number, f.correlation, f.createdBy, f.byIntegrationUser])).toEqual([
+      [mine.key, 'prm_lost_1.Zk3q9v0Rk2mW1xYtQ8bN4A', jira.accountId, true],
+      [copy.key, 'prm_lost_1.Zk3q9v0Rk2mW1xYtQ8bN4A', '712020:mallory', false],
+      [bare.key, 'prm_lost_1', '712020:mallory', false],
+    ]);
+    expect(jira.requests.length).toBe(before + 2);
     expect(jira.seen.filter((s) => s.method === 'POST' && s.path === '/rest/servicedeskapi/request')).toHaveLength(1);
-    expect(await provider.find('prm_never_made')).toBeNull();
+    // The credential's own account is asked once per connection.
+    await provider.find(['prm_lost_1']);
+    expect(jira.seen.filter((s) => s.path === '/rest/api/3/myself')).toHaveLength(1);
+    expect(await provider.find(['prm_never_made'])).toEqual([]);
   });
 
   it('reads a request waiting, approved inside its planned window, and declined with the board reason', async () => {
@@ -149,7 +162,7 @@ describe('the Jira Service Management change provider', () => {
       .catch((e: unknown) => e);
     expect(unknownDesk).toMatchObject({ name: 'ChangeRefused', status: 404, message: expect.stringContaining('The service desk with id 77 does not exist.') });
     const badToken = await jiraChangeProvider(settings, { ...credential, apiToken: 'wrong' })
-      .find('prm_x')
+      .find(['prm_x'])
       .catch((e: unknown) => e);
     expect(badToken).toMatchObject({ name: 'ChangeRefused', status: 401, message: expect.stringContaining('Client must be authenticated') });
     jira.failNext(403, { errorMessages: ['You do not have permission to create requests in this service desk.'], errors: {} });
@@ -180,13 +193,13 @@ describe('the Jira Service Management change provider', () => {
   it('goes through the outbound rules: no private address, no loopback when deployed, no redirect followed', async () => {
     for (const site of ['https://10.0.0.5', 'https://169.254.169.254', 'https://[fd00::1]:8443', 'https://192.168.1.10']) {
       const p = jiraChangeProvider({ ...settings, site }, credential);
-      await expect(p.find('prm_ssrf'), site).rejects.toBeInstanceOf(ChangeRefused);
+      await expect(p.find(['prm_ssrf']), site).rejects.toBeInstanceOf(ChangeRefused);
     }
     const deployed = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'false' });
     try {
       const before = jira.seen.length;
       const err = await jiraChangeProvider(settings, credential)
-        .find('prm_ssrf')
+        .find(['prm_ssrf'])
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ChangeRefused);
       expect((err as Error).message).toMatch(/may not be called/);
@@ -196,7 +209,7 @@ describe('the Jira Service Management change provider', () => {
     }
     jira.redirectNext('http://169.254.169.254/latest/meta-data/');
     const err = await jiraChangeProvider(settings, credential)
-      .find('prm_redirect')
+      .find(['prm_redirect'])
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'ChangeRefused', status: 302, message: expect.stringMatching(/redirect.*not followed/) });
   });

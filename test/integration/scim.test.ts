@@ -1,8 +1,22 @@
 import SCIMMY from 'scimmy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../local/issuer.ts';
+import { handler as scimHandler } from '../../functions/handlers/scim.ts';
+import { MAX_BODY_BYTES } from '../../functions/http/request.ts';
 import { makeLine, startTestStack, type Res, type TestStack } from '../support/stack.ts';
-import { ENTRA_GROUPS, ENTRA_MEMBER_ID, ENTRA_USERS, ID, OKTA_USERS, type ScimStep } from '../support/scim-sequences.ts';
+import {
+  ENTERPRISE,
+  ENTRA_DEFAULT_GROUPS,
+  ENTRA_DEFAULT_USERS,
+  ENTRA_FLAG_MEMBER_IDS,
+  ENTRA_GROUPS,
+  ENTRA_MANAGER_ID,
+  ENTRA_MEMBER_ID,
+  ENTRA_USERS,
+  ID,
+  OKTA_USERS,
+  type ScimStep,
+} from '../support/scim-sequences.ts';
 
 /**
  * SCIM 2.0 provisioning through the API on DynamoDB Local: a tenant admin makes the tenant's SCIM
@@ -93,7 +107,7 @@ beforeAll(async () => {
   const stamp = Date.now().toString(36);
   acme = `acme-${stamp}`;
   globex = `globex-${stamp}`;
-  const a = await tenantWithScim(acme, ['testuser.com', 'okta.local']);
+  const a = await tenantWithScim(acme, ['testuser.com', 'okta.local', 'test.microsoft.com']);
   acmeAdmin = a.admin;
   acmeScim = a.token;
   globexScim = (await tenantWithScim(globex, [`${globex}.test`])).token;
@@ -123,6 +137,85 @@ describe('SCIM 2.0 provisioning', () => {
     expect(answers['Disable User']!.body.active).toBe(false);
     // Gone: the record too.
     expect((await scim('GET', `/Users/${created.id}`, { token: acmeScim })).status).toBe(404);
+  });
+
+  it('replays Entra ID on its default settings: string booleans deprovision and restore, capitalised ops, path-less replace, enterprise attributes by their full path', async () => {
+    const manager = await scim('POST', '/Users', {
+      token: acmeScim,
+      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'boss@testuser.com' },
+    });
+    expect(manager.status).toBe(201);
+    const answers = await replay(ENTRA_DEFAULT_USERS, acmeScim, 'User', { [ENTRA_MANAGER_ID]: manager.body.id }, async (step, r) => {
+      const address = 'testmhvaes@test.microsoft.com';
+      // Every deactivation takes the access away, every activation gives it back (string booleans included).
+      if (/^Disable/.test(step.name)) {
+        expect(r.body.active, step.name).toBe(false);
+        for (const was of [address, 'test_user_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com'])
+          expect((await signIn(was)).status, `${step.name}: ${was}`).toBe(404);
+      }
+      if (/^Enable/.test(step.name)) {
+        expect(r.body.active, step.name).toBe(true);
+        expect((await signIn(address)).status, step.name).toBe(200);
+      }
+    });
+    const id = answers['Create User']!.body.id;
+    expect(answers['Get User by query']!.body).toMatchObject({ totalResults: 1, Resources: [{ id }] });
+    expect(answers['Get User by query on the work email']!.body).toMatchObject({ totalResults: 1, Resources: [{ id }] });
+    expect(answers['Add a single-value string attribute (without feature flag)']!.body).toMatchObject({ id, nickName: 'Babs' });
+    expect(answers['Replace multiple attributes (without feature flag)']!.body).toMatchObject({
+      displayName: 'Pvlo',
+      name: { givenName: 'Gtfd', familyName: 'Pkqf' },
+      externalId: 'Eqpj',
+      emails: [{ type: 'work', value: 'TestBcwqnm@test.microsoft.com' }],
+      [ENTERPRISE]: { employeeNumber: 'Eqpj' },
+    });
+    expect(answers['Replace multiple attributes (with feature flag)']!.body).toMatchObject({
+      displayName: 'Bjfe',
+      name: { givenName: 'Kkom', familyName: 'Unua' },
+      emails: [{ type: 'work', value: 'TestMhvaes@test.microsoft.com' }],
+      [ENTERPRISE]: { employeeNumber: 'Aklq' },
+    });
+    expect(answers['Replace multiple attributes (with feature flag)']!.body.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE]);
+    expect(answers['Add the department by its full path']!.body[ENTERPRISE]).toMatchObject({ employeeNumber: 'Aklq', department: 'Tech Infrastructure' });
+    expect(answers['Replace the department by its full path']!.body[ENTERPRISE]).toMatchObject({ department: 'Platform' });
+    // The manager as Entra sends it (the manager's id) is kept as RFC 7643 has it: { value: id }.
+    expect(answers['Add the manager by its full path']!.body[ENTERPRISE]).toMatchObject({ manager: { value: manager.body.id } });
+    expect(answers['Replace a boolean sub-attribute with a string boolean']!.body.emails).toEqual([
+      { type: 'work', value: 'TestMhvaes@test.microsoft.com', primary: true },
+    ]);
+    expect(answers['Disable User (without feature flag)']!.body).toMatchObject({ id, active: false, [ENTERPRISE]: { department: 'Platform' } });
+    expect(answers['Enable User (path-less, with an object value)']!.body).toMatchObject({ id, active: true, displayName: 'x' });
+    expect((await scim('GET', `/Users/${id}`, { token: acmeScim })).status).toBe(404);
+    // Audited as what happened: deactivations and activations, never an update that changed nothing of the access.
+    const audit = await t.call('GET', '/api/v1/audit?entityType=user&limit=100', { token: acmeAdmin });
+    const actions = audit.body.items
+      .filter((e: { entityId: string }) => e.entityId === 'Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee')
+      .map((e: { action: string }) => e.action);
+    expect(actions.filter((a: string) => a === 'scim.user.deactivate')).toHaveLength(2);
+    expect(actions.filter((a: string) => a === 'scim.user.activate')).toHaveLength(2);
+  });
+
+  it("replays Entra ID's group membership on its default settings: add, remove by a members[value eq] path, add again, remove by a value list", async () => {
+    const member = await scim('POST', '/Users', {
+      token: acmeScim,
+      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'flag@testuser.com' },
+    });
+    expect(member.status).toBe(201);
+    const ids = Object.fromEntries([ENTRA_MEMBER_ID, ...ENTRA_FLAG_MEMBER_IDS].map((documented) => [documented, member.body.id]));
+    let groupId = '';
+    const members = async () => ((await scim('GET', `/Groups/${groupId}`, { token: acmeScim })).body.members ?? []).map((m: { value: string }) => m.value);
+    const seen: Record<string, string[]> = {};
+    await replay(ENTRA_DEFAULT_GROUPS, acmeScim, 'Group', ids, async (step, _r, id) => {
+      groupId = id;
+      if (step.method === 'PATCH') seen[step.name] = await members();
+    });
+    expect(seen).toEqual({
+      'Update Group [Add Members]': [member.body.id],
+      'Remove a group member (with feature flag)': [],
+      'Add the member again': [member.body.id],
+      'Remove a group member (without feature flag)': [],
+    });
+    expect((await scim('GET', `/Groups/${groupId}`, { token: acmeScim })).status).toBe(404);
   });
 
   it('provisions a person who signs in, and deactivating them revokes their access as removing a member does', async () => {
@@ -246,6 +339,192 @@ describe('SCIM 2.0 provisioning', () => {
       body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'strangers', members: [{ value: 'nobody' }] },
     });
     expect(strangers.body).toMatchObject({ status: '400', scimType: 'invalidValue' });
+  });
+
+  it('answers every refusal as a SCIM error with a status RFC 7644 allows (never 5xx, never 422): status, schemas, scimType and detail', async () => {
+    const id = `refuse-${Date.now().toString(36)}`;
+    const domain = `${id}.test`;
+    const { admin, token } = await tenantWithScim(id, [domain]);
+    const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+    const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+    const patch = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
+    // The tenant's only admin, taken over by the identity provider.
+    const ada = await scim('POST', '/Users', { token, body: { schemas: [CORE], userName: `ada@${domain}` } });
+    expect(ada.status, JSON.stringify(ada.body)).toBe(201);
+    const lee = await scim('POST', '/Users', { token, body: { schemas: [CORE], userName: `lee@${domain}` } });
+    expect(lee.status).toBe(201);
+    const group = await scim('POST', '/Groups', { token, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'ops' } });
+    expect(group.status).toBe(201);
+    const latin1 = async (method: string, path: string, text: string): Promise<Res> => {
+      const r = await fetch(`${t.url}/scim/v2${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: Buffer.from(text, 'latin1'),
+      });
+      return { status: r.status, headers: r.headers, body: await r.json() } as Res;
+    };
+    const raw = (method: string, path: string, body: string, type = 'application/scim+json') =>
+      t.call(method, `/scim/v2${path}`, { token, raw: body, headers: { 'content-type': type } });
+    const cases: [string, () => Promise<Res>, number, string | undefined, string][] = [
+      [
+        "the tenant's last admin deactivated (Entra's string boolean)",
+        () => scim('PATCH', `/Users/${ada.body.id}`, { token, body: patch({ op: 'Replace', path: 'active', value: 'False' }) }),
+        400,
+        'mutability',
+        'last admin',
+      ],
+      [
+        "the tenant's last admin deactivated by PUT",
+        () => scim('PUT', `/Users/${ada.body.id}`, { token, body: { schemas: [CORE], userName: `ada@${domain}`, active: false } }),
+        400,
+        'mutability',
+        'last admin',
+      ],
+      ["the tenant's last admin deleted", () => scim('DELETE', `/Users/${ada.body.id}`, { token }), 400, 'mutability', 'last admin'],
+      ['an unknown user read', () => scim('GET', '/Users/nobody', { token }), 404, undefined, 'nobody'],
+      [
+        'an unknown user patched',
+        () => scim('PATCH', '/Users/nobody', { token, body: patch({ op: 'replace', path: 'active', value: false }) }),
+        404,
+        undefined,
+        'nobody',
+      ],
+      ['an unknown user replaced', () => scim('PUT', '/Users/nobody', { token, body: { schemas: [CORE], userName: `x@${domain}` } }), 404, undefined, 'nobody'],
+      ['an unknown user deleted', () => scim('DELETE', '/Users/nobody', { token }), 404, undefined, 'nobody'],
+      ['an unknown group', () => scim('DELETE', '/Groups/nothing', { token }), 404, undefined, 'nothing'],
+      [
+        'a userName in use (another case)',
+        () => scim('POST', '/Users', { token, body: { schemas: [CORE], userName: `LEE@${domain}` } }),
+        409,
+        'uniqueness',
+        'userName',
+      ],
+      [
+        'a group name in use',
+        () => scim('POST', '/Groups', { token, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'OPS' } }),
+        409,
+        'uniqueness',
+        'OPS',
+      ],
+      ['a filter that does not parse', () => scim('GET', `/Users?filter=${encodeURIComponent('userName zz "x"')}`, { token }), 400, 'invalidFilter', 'zz'],
+      ['a paging parameter that is not a number', () => scim('GET', '/Users?count=many', { token }), 400, 'invalidValue', 'count'],
+      [
+        'a path no schema has',
+        () => scim('PATCH', `/Users/${lee.body.id}`, { token, body: patch({ op: 'Replace', path: 'shoeSize', value: '42' }) }),
+        400,
+        'invalidPath',
+        'shoeSize',
+      ],
+      [
+        'an enterprise attribute the extension does not have',
+        () => scim('PATCH', `/Users/${lee.body.id}`, { token, body: patch({ op: 'Add', path: `${ENTERPRISE}:shoeSize`, value: '42' }) }),
+        400,
+        'invalidPath',
+        'employeeNumber, costCenter, organization, division, department, manager',
+      ],
+      [
+        'a value of the wrong type',
+        () => scim('PATCH', `/Users/${lee.body.id}`, { token, body: patch({ op: 'Replace', path: 'active', value: 'maybe' }) }),
+        400,
+        'invalidValue',
+        'active',
+      ],
+      [
+        'a value of the wrong type on create',
+        () => scim('POST', '/Users', { token, body: { schemas: [CORE], userName: `y@${domain}`, active: 'yes' } }),
+        400,
+        'invalidValue',
+        'active',
+      ],
+      [
+        'an operation that is not one',
+        () => scim('PATCH', `/Users/${lee.body.id}`, { token, body: patch({ op: 'Merge', path: 'nickName', value: 'x' }) }),
+        400,
+        'invalidSyntax',
+        'Merge',
+      ],
+      ['a remove with no path', () => scim('PATCH', `/Users/${lee.body.id}`, { token, body: patch({ op: 'Remove' }) }), 400, 'noTarget', 'path'],
+      [
+        'a PatchOp without its schema',
+        () => scim('PATCH', `/Users/${lee.body.id}`, { token, body: { Operations: [{ op: 'add', path: 'nickName', value: 'x' }] } }),
+        400,
+        'invalidSyntax',
+        'PatchOp',
+      ],
+      [
+        'a member that is not a user of the tenant',
+        () => scim('PATCH', `/Groups/${group.body.id}`, { token, body: patch({ op: 'Add', path: 'members', value: [{ value: 'stranger' }] }) }),
+        400,
+        'invalidValue',
+        'stranger',
+      ],
+      [
+        "an address outside the tenant's domains",
+        () => scim('POST', '/Users', { token, body: { schemas: [CORE], userName: 'eve@elsewhere.example' } }),
+        400,
+        'invalidValue',
+        'emails',
+      ],
+      ['a body that is not JSON', () => raw('POST', '/Users', '{"userName":'), 400, 'invalidSyntax', 'JSON'],
+      ['a body of another media type', () => raw('POST', '/Users', '{}', 'text/plain'), 400, 'invalidSyntax', 'text/plain'],
+      ['a body nested too deep', () => raw('POST', '/Users', `${'['.repeat(40)}${']'.repeat(40)}`), 400, 'invalidValue', 'nested'],
+      [
+        'a key JavaScript reserves',
+        () => raw('POST', '/Users', `{"schemas":["${CORE}"],"userName":"z@${domain}","__proto__":{"x":1}}`),
+        400,
+        'invalidValue',
+        '__proto__',
+      ],
+      [
+        'text that is not Unicode (a lone surrogate)',
+        () => raw('POST', '/Users', `{"schemas":["${CORE}"],"userName":"z\\ud800@${domain}"}`),
+        400,
+        'invalidValue',
+        'userName',
+      ],
+      // Refused before the handler runs (the body's bytes are read as UTF-8 first): a SCIM error all the same.
+      ['a body that is not UTF-8', () => latin1('POST', '/Users', `{"userName":"caf\u00e9@${domain}"}`), 400, 'invalidSyntax', 'UTF-8'],
+      ['no SCIM token', () => scim('GET', '/Users', {}), 401, undefined, 'SCIM token'],
+    ];
+    for (const [what, answer, status, scimType, detail] of cases) {
+      const r = await answer();
+      expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(status);
+      expect(r.headers.get('content-type'), what).toMatch(/^application\/scim\+json/);
+      expect(r.body.schemas, what).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+      expect(r.body.status, what).toBe(String(status));
+      expect(r.body.scimType, what).toBe(scimType);
+      expect(r.body.detail, what).toContain(detail);
+      // RFC 7644 §3.12: a scimType goes with 400 (and uniqueness with 409, tooMany with 413) only.
+      if (scimType) expect({ 400: true, 409: scimType === 'uniqueness', 413: scimType === 'tooMany' }[status as 400 | 409 | 413], what).toBe(true);
+    }
+    // The guard held: the last admin is active, signs in, and is still the tenant's admin.
+    expect((await scim('GET', `/Users/${ada.body.id}`, { token })).body.active).toBe(true);
+    expect((await signIn(`ada@${domain}`)).status).toBe(200);
+    const people = await t.call('GET', '/api/v1/users', { token: admin });
+    expect(people.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ email: `ada@${domain}`, roles: ['admin'] })]));
+    // A body past the size every route takes: 413 as a SCIM error (the local gateway refuses it before the function; the function is asked directly).
+    const big = (await scimHandler(
+      {
+        version: '2.0',
+        routeKey: 'PATCH /scim/v2/Users/{id}',
+        rawPath: `/scim/v2/Users/${lee.body.id}`,
+        rawQueryString: '',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        pathParameters: { id: lee.body.id },
+        requestContext: { http: { method: 'PATCH', path: `/scim/v2/Users/${lee.body.id}` }, requestId: 'big', timeEpoch: Date.now() },
+        body: JSON.stringify(patch({ op: 'Replace', path: 'nickName', value: 'x'.repeat(MAX_BODY_BYTES) })),
+        isBase64Encoded: false,
+      } as never,
+      { awsRequestId: 'big', getRemainingTimeInMillis: () => 10_000 } as never,
+    )) as { statusCode: number; headers: Record<string, string>; body: string };
+    expect(big.statusCode).toBe(413);
+    expect(big.headers['content-type']).toMatch(/^application\/scim\+json/);
+    expect(JSON.parse(big.body)).toMatchObject({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+      status: '413',
+      detail: expect.stringContaining('larger'),
+    });
+    expect(JSON.parse(big.body).scimType).toBeUndefined();
   });
 
   it('an approval rule that names a group sees the SCIM group: refused before they are in it, its member approves once they are', async () => {

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../local/dynamodb.ts';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { freePortAndNext } from '../../local/dynamodb.ts';
 
 /**
  * What a user sees in the terminal after `npm start`: a short banner that says where the API, the
@@ -46,8 +48,8 @@ afterEach(async () => {
   rmSync(dirname(s.dataDir), { recursive: true, force: true });
 });
 
-async function start(args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<Started> {
-  const port = await freePort();
+async function start(args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}, port?: number): Promise<Started> {
+  port ??= await freePortAndNext();
   const dataDir = join(mkdtempSync(join(tmpdir(), 'stageline-start-output-')), '.stageline');
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), STAGELINE_DATA_DIR: dataDir, ...extraEnv };
   // A user's `npm start`, not a test worker; and the defaults, not what this shell may have set.
@@ -111,6 +113,10 @@ describe('npm start: a calm terminal', () => {
       expect(lines.length, shown).toBeLessThan(25);
       expect(out, shown).toContain(s.url);
       expect(out, shown).toContain(`${s.url}/dashboard`);
+      // The demo IdP on the port after the API's, said so (a second stack on that port would find it taken).
+      const idpPort = Number(new URL(s.url).port) + 1;
+      expect(out, shown).toMatch(new RegExp(`^  IdP +http://127\\.0\\.0\\.1:${idpPort} .*port ${idpPort}, the API's \\+ 1`, 'm'));
+      expect(vars.DEMO_IDP_ISSUER).toBe(`http://127.0.0.1:${idpPort}`);
       expect(out, shown).toContain(join(s.dataDir, 'tokens.env'));
       expect(out, shown).toMatch(/source \S*tokens\.env/);
       for (const name of ['alice', 'bob', 'carol', 'dave', 'victor', 'eve']) expect(out, shown).toContain(name);
@@ -157,5 +163,57 @@ describe('npm start: a calm terminal', () => {
     ).toBe(true);
     expect(out).not.toMatch(JWT);
     expect(out.includes(vars.SLACK_SIGNING_SECRET!)).toBe(false);
+  });
+
+  it("with the port after the API's taken, starts without the demo IdP and says so in one line", { timeout: 240_000 }, async () => {
+    const port = await freePortAndNext();
+    // Another stack's gateway, say: something listening on the port the demo IdP would take.
+    const other: Server = createServer((c) => c.end('other\n'));
+    await new Promise<void>((resolve) => other.listen(port + 1, '127.0.0.1', resolve));
+    try {
+      const s = await start([], {}, port);
+      const out = s.output();
+      const shown = `--- what npm start printed ---\n${out}`;
+      expect(out, shown).toMatch(
+        new RegExp(`^  IdP +not started: port ${port + 1} \\(the API's \\+ 1\\) is in use; this stack runs without the demo IdP`, 'm'),
+      );
+      expect(out, shown).not.toMatch(/Node\.js v\d+/);
+      expect(tokensEnv(s.dataDir).DEMO_IDP_ISSUER).toBeUndefined();
+      // The stack answers; the other listener still has its port.
+      expect((await fetch(`${s.url}/health`)).status).toBe(200);
+      expect(other.listening).toBe(true);
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
+  });
+
+  it("--no-idp starts no demo IdP: the port after the API's stays free, and the banner says how to have it", { timeout: 180_000 }, async () => {
+    const s = await start(['--no-idp']);
+    const out = s.output();
+    expect(out, out).toMatch(/^  IdP +not started \(--no-idp\)/m);
+    expect(tokensEnv(s.dataDir).DEMO_IDP_ISSUER).toBeUndefined();
+    const next = Number(new URL(s.url).port) + 1;
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(next, '127.0.0.1', resolve));
+    await new Promise((r) => probe.close(r));
+  });
+
+  it('a port already in use for the API is said in one line, not a crash', { timeout: 120_000 }, async () => {
+    const port = await freePortAndNext();
+    // Something else answering on the API's port (another stack's demo IdP, say).
+    const other = createHttpServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => other.listen(port, '127.0.0.1', resolve));
+    try {
+      const err = await start([], {}, port).then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      expect(err).toMatch(/exited with 1/);
+      expect(err).toMatch(new RegExp(`port ${port} is in use`));
+      expect(err).not.toMatch(/Node\.js v\d+|EADDRINUSE/);
+    } finally {
+      other.closeAllConnections();
+      await new Promise((r) => other.close(r));
+    }
   });
 });

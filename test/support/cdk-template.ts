@@ -12,8 +12,11 @@ import type { StagelineStack } from '../../infra/stack.ts';
  * synthesized once per worker, and the helpers that read its template.
  */
 
-/** Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds. */
-export const SYNTH_TIMEOUT = 600_000;
+/**
+ * Bundling ~20 functions with esbuild dominates; the first synth takes tens of seconds, many minutes on a machine
+ * shared by several runs (STAGELINE_SYNTH_TIMEOUT_MS then gives it longer).
+ */
+export const SYNTH_TIMEOUT = Number(process.env.STAGELINE_SYNTH_TIMEOUT_MS) || 600_000;
 
 /** Same context as `cdk synth` (feature flags and defaults from cdk.json). */
 export const cdkContext = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;

@@ -11,8 +11,8 @@ const fromFormats = createRequire(require.resolve('ajv-formats'));
 const Ajv = (fromFormats('ajv') as { default: new (o: Json) => any }).default;
 const addFormats = (require('ajv-formats') as { default: (ajv: unknown) => void }).default;
 
-export function contractAjv(): any {
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true });
+export function contractAjv(options: Json = {}): any {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true, ...options });
   addFormats(ajv);
   return ajv;
 }

@@ -12,14 +12,17 @@ import type { Version3Models } from 'jira.js/version3';
  * - JSM (`/rest/servicedeskapi`): GET /servicedesk/{serviceDeskId}, GET /servicedesk/{serviceDeskId}/requesttype/{requestTypeId}
  *   (what a rule names, looked up when it is saved), POST /request, GET /request/{idOrKey}, GET /request/{idOrKey}/approval,
  *   GET and POST /request/{idOrKey}/comment;
- * - platform (`/rest/api/3`): GET /search/jql (only `labels = "…"`), GET /issue/{idOrKey} (fields=…),
- *   GET and POST /issue/{idOrKey}/transitions.
+ * - platform (`/rest/api/3`): GET /myself, GET /search/jql (only `labels = "…"`; the fields asked for: summary,
+ *   labels, creator, reporter), GET /issue/{idOrKey} (fields=…), GET and POST /issue/{idOrKey}/transitions.
+ *
+ * The credential (basic or bearer) is one account (`accountId`): a request it raises has it as creator and reporter.
  *
  * Error bodies as each API writes them: JSM `{ errorMessage, i18nErrorMessage }`, the platform
  * `{ errorMessages, errors }`. Requests are recorded (`seen`) and what breaks the description
  * (a body that is not JSON, an unknown path, a field JSM would refuse) is recorded in `violations`.
  *
- * A test drives the change board: `approve`, `decline`, `cancel`, `setWindow`, and faults: `failNext`
+ * A test drives the change board: `approve`, `decline`, `cancel`, `setWindow`; `raise` is someone else raising a
+ * request with their own account; and faults: `failNext`
  * (answer a status instead), `loseNextAnswer` (do the work, then drop the connection), `redirectNext`.
  */
 
@@ -34,6 +37,9 @@ export interface JiraStandinRequest {
   approvals: { id: string; name: string; finalDecision: 'approved' | 'declined' | 'pending' }[];
   comments: { id: string; body: string; public: boolean }[];
   fields: Record<string, string>;
+  /** the account ids of who created it and who it was raised for */
+  creator: string;
+  reporter: string;
 }
 
 export interface JiraStandin {
@@ -41,6 +47,8 @@ export interface JiraStandin {
   origin: string;
   serviceDeskId: string;
   requestTypeId: string;
+  /** the account the credential belongs to */
+  accountId: string;
   requests: JiraStandinRequest[];
   seen: { method: string; path: string; headers: IncomingHttpHeaders; body: unknown }[];
   violations: string[];
@@ -48,6 +56,8 @@ export interface JiraStandin {
   decline(key: string, reason: string): void;
   cancel(key: string, reason: string): void;
   setWindow(key: string, start: string, end: string): void;
+  /** Someone else (account `by`) raises a request in the service desk, with these labels. */
+  raise(o: { summary: string; labels: string[]; by: string }): JiraStandinRequest;
   failNext(status: number, body?: unknown, times?: number): void;
   loseNextAnswer(): void;
   redirectNext(location: string): void;
@@ -79,7 +89,10 @@ export async function startJiraStandin(o: {
   serviceDeskId?: string;
   requestTypeId?: string;
   projectKey?: string;
+  /** the account id of the credential's account */
+  accountId?: string;
 }): Promise<JiraStandin> {
+  const accountId = o.accountId ?? '5b10ac8d82e05b22cc7d4ef5';
   const serviceDeskId = o.serviceDeskId ?? '4';
   const requestTypeId = o.requestTypeId ?? '42';
   const projectKey = o.projectKey ?? 'ITSM';
@@ -117,8 +130,33 @@ export async function startJiraStandin(o: {
     } satisfies ServiceDeskModels.CustomerRequest;
   }
 
+  function newRequest(summary: string, description: string, labels: string[], by: string): JiraStandinRequest {
+    const n = requests.length + 1;
+    const r: JiraStandinRequest = {
+      id: String(10000 + n),
+      key: `${projectKey}-${n}`,
+      summary,
+      description,
+      labels,
+      status: 'Awaiting approval',
+      resolution: null,
+      approvals: [{ id: String(n), name: 'Change approval', finalDecision: 'pending' }],
+      comments: [],
+      fields: {},
+      creator: by,
+      reporter: by,
+    };
+    requests.push(r);
+    return r;
+  }
+
+  const user = (id: string) =>
+    ({ accountId: id, accountType: 'atlassian', active: true, self: `${origin}/rest/api/3/user?accountId=${id}` }) satisfies Version3Models.User;
+
   function route(method: string, path: string, query: URLSearchParams, body: any): [number, unknown] {
     let m: RegExpMatchArray | null;
+    if (method === 'GET' && path === '/rest/api/3/myself')
+      return [200, { ...user(accountId), emailAddress: o.email, displayName: 'Release bot' } satisfies Version3Models.User];
     if (method === 'POST' && path === '/rest/servicedeskapi/request') {
       if (body?.serviceDeskId !== serviceDeskId) return [404, jsmError(`The service desk with id ${String(body?.serviceDeskId)} does not exist.`)];
       if (body?.requestTypeId !== requestTypeId) return [400, jsmError(`The request type ${String(body?.requestTypeId)} does not exist in this service desk.`)];
@@ -131,20 +169,12 @@ export async function startJiraStandin(o: {
       if (values.summary.length > 255) return [400, jsmError('Summary: You must specify a summary of less than 255 characters.')];
       if (values.labels !== undefined && (!Array.isArray(values.labels) || values.labels.some((l) => typeof l !== 'string' || /\s/.test(l))))
         violations.push('POST /request: labels must be strings without spaces');
-      const n = requests.length + 1;
-      const r: JiraStandinRequest = {
-        id: String(10000 + n),
-        key: `${projectKey}-${n}`,
-        summary: values.summary,
-        description: typeof values.description === 'string' ? values.description : '',
-        labels: (values.labels as string[] | undefined) ?? [],
-        status: 'Awaiting approval',
-        resolution: null,
-        approvals: [{ id: String(n), name: 'Change approval', finalDecision: 'pending' }],
-        comments: [],
-        fields: {},
-      };
-      requests.push(r);
+      const r = newRequest(
+        values.summary,
+        typeof values.description === 'string' ? values.description : '',
+        (values.labels as string[] | undefined) ?? [],
+        accountId,
+      );
       return [201, customerRequest(r)];
     }
     // GET /rest/servicedeskapi/servicedesk/{serviceDeskId} and …/requesttype/{requestTypeId}: what a rule names, looked up at save.
@@ -219,10 +249,17 @@ export async function startJiraStandin(o: {
       const label = jql.match(/^labels = "([^"\\]+)"( ORDER BY created ASC)?$/);
       if (!label) return [400, platformError([`Error in the JQL Query: the stand-in reads only labels = "…" (${jql}).`])];
       const max = Number(query.get('maxResults') ?? 50);
+      const wanted = new Set((query.get('fields') ?? 'summary').split(',').filter(Boolean));
+      const shown = (r: JiraStandinRequest): Partial<Version3Models.Fields> => ({
+        ...(wanted.has('summary') ? { summary: r.summary } : {}),
+        ...(wanted.has('labels') ? { labels: r.labels } : {}),
+        ...(wanted.has('creator') ? { creator: user(r.creator) } : {}),
+        ...(wanted.has('reporter') ? { reporter: user(r.reporter) } : {}),
+      });
       const issues = requests
         .filter((r) => r.labels.includes(label[1]!))
         .slice(0, max)
-        .map((r) => ({ id: r.id, key: r.key, self: `${origin}/rest/api/3/issue/${r.id}`, fields: { summary: r.summary } }) satisfies Issue);
+        .map((r) => ({ id: r.id, key: r.key, self: `${origin}/rest/api/3/issue/${r.id}`, fields: shown(r) }) satisfies Issue);
       return [200, { issues } satisfies Omit<Version3Models.SearchAndReconcileResults, 'issues'> & { issues: Issue[] }];
     }
     if ((m = path.match(/^\/rest\/api\/3\/issue\/([^/]+)(\/transitions)?$/))) {
@@ -309,6 +346,7 @@ export async function startJiraStandin(o: {
     origin,
     serviceDeskId,
     requestTypeId,
+    accountId,
     requests,
     seen,
     violations,
@@ -334,6 +372,9 @@ export async function startJiraStandin(o: {
       // Jira writes date-times with a numeric offset and no colon: 2026-11-30T10:00:00.000+0000.
       const jira = (iso: string) => new Date(iso).toISOString().replace(/Z$/, '+0000');
       must(key).fields = { customfield_10041: jira(start), customfield_10042: jira(end) };
+    },
+    raise({ summary, labels, by }) {
+      return newRequest(summary, '', labels, by);
     },
     failNext(status, body, times = 1) {
       for (let i = 0; i < times; i++) faults.push({ status, body: body ?? (status >= 500 ? undefined : platformError([`HTTP ${status}`])) });

@@ -54,3 +54,21 @@ export async function promoteToEnd(
   await approveIfAsked(t, u, p.body.id, ['COMPLETED', 'FAILED']);
   return waitFor(t, u.viewer, p.body.id, ['COMPLETED', 'FAILED']);
 }
+
+/** Requests staging → production without starting its gates (autoStart false): its id is known before anything of it runs. */
+export async function requestedNotStarted(t: TestStack, u: { deployer: string }): Promise<string> {
+  const p = await t.call('POST', '/api/v1/promotions', {
+    token: u.deployer,
+    body: { sourceEnvironment: 'staging', targetEnvironment: 'production', autoStart: false },
+  });
+  expect(p.status, JSON.stringify(p.body)).toBe(201);
+  return p.body.id;
+}
+
+/** Starts a promotion's gates (it was requested with autoStart false), approves it when asked, and waits until it is held (SCHEDULED) or ended. */
+export async function validatedAndHeld(t: TestStack, u: { deployer: string; viewer: string; approver: string }, id: string) {
+  const v = await t.call('POST', `/api/v1/promotions/${id}/validate`, { token: u.deployer });
+  expect(v.status, JSON.stringify(v.body)).toBeLessThan(300);
+  await approveIfAsked(t, u, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'REJECTED']);
+  return waitFor(t, u.viewer, id, ['SCHEDULED', 'COMPLETED', 'FAILED', 'CANCELLED', 'REJECTED']);
+}

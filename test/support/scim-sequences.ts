@@ -270,3 +270,232 @@ export const OKTA_USERS: ScimStep[] = [
 
 /** The id Okta's PUT example carries in its body (the server's id is the path's). */
 export const OKTA_USER_ID = '23a35c27-23d3-4c03-b4c5-6443c09e7173';
+
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+/**
+ * Microsoft Entra ID on its default settings, as Microsoft documents what it sends ("Known issues and resolutions
+ * with SCIM 2.0 protocol compliance of the Microsoft Entra user provisioning service": the requests "without
+ * feature flag", and those with the aadOptscim062020 flag; bodies verbatim) around the documented create and
+ * query ("SCIM protocol requests and responses"): string booleans ("False", "True"), capitalised ops, a
+ * path-less replace whose value object names attributes by path (enterprise ones by their full URN), an
+ * enterprise attribute by its full path (the attribute mapping the tutorial lists: department, employeeNumber,
+ * manager; the manager as the id Entra sends, the tutorial's "123456"), members removed by a value list or by a
+ * `members[value eq "…"]` path.
+ */
+export const ENTRA_DEFAULT_USERS: ScimStep[] = [
+  ENTRA_USERS[0]!,
+  ENTRA_USERS.find((s) => s.name === 'Get User by query')!,
+  {
+    name: 'Get User by query on the work email',
+    method: 'GET',
+    path: '/Users?filter=emails[type eq "work"].value eq "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"',
+    status: 200,
+  },
+  {
+    name: 'Add a single-value string attribute (without feature flag)',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'Add',
+          path: 'nickName',
+          value: 'Babs',
+        },
+      ],
+    },
+  },
+  {
+    name: 'Replace multiple attributes (without feature flag)',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'Replace',
+          path: 'displayName',
+          value: 'Pvlo',
+        },
+        {
+          op: 'Replace',
+          path: 'emails[type eq "work"].value',
+          value: 'TestBcwqnm@test.microsoft.com',
+        },
+        {
+          op: 'Replace',
+          path: 'name.givenName',
+          value: 'Gtfd',
+        },
+        {
+          op: 'Replace',
+          path: 'name.familyName',
+          value: 'Pkqf',
+        },
+        {
+          op: 'Replace',
+          path: 'externalId',
+          value: 'Eqpj',
+        },
+        {
+          op: 'Replace',
+          path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber',
+          value: 'Eqpj',
+        },
+      ],
+    },
+  },
+  {
+    name: 'Replace multiple attributes (with feature flag)',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'replace',
+          path: 'emails[type eq "work"].value',
+          value: 'TestMhvaes@test.microsoft.com',
+        },
+        {
+          op: 'replace',
+          value: {
+            displayName: 'Bjfe',
+            'name.givenName': 'Kkom',
+            'name.familyName': 'Unua',
+            'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber': 'Aklq',
+          },
+        },
+      ],
+    },
+  },
+  {
+    name: 'Add the department by its full path',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: { schemas: [PATCH_OP], Operations: [{ op: 'Add', path: `${ENTERPRISE}:department`, value: 'Tech Infrastructure' }] },
+  },
+  {
+    name: 'Replace the department by its full path',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: `${ENTERPRISE}:department`, value: 'Platform' }] },
+  },
+  {
+    name: 'Add the manager by its full path',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: { schemas: [PATCH_OP], Operations: [{ op: 'Add', path: `${ENTERPRISE}:manager`, value: '123456' }] },
+  },
+  {
+    name: 'Replace a boolean sub-attribute with a string boolean',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'emails[type eq "work"].primary', value: 'True' }] },
+  },
+  {
+    name: 'Disable User (without feature flag)',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'Replace',
+          path: 'active',
+          value: 'False',
+        },
+      ],
+    },
+  },
+  {
+    name: 'Enable User (without feature flag)',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'True' }] },
+  },
+  {
+    name: 'Disable User (with feature flag)',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'replace',
+          path: 'active',
+          value: false,
+        },
+      ],
+    },
+  },
+  {
+    name: 'Enable User (path-less, with an object value)',
+    method: 'PATCH',
+    path: `/Users/${ID}`,
+    status: 200,
+    body: { schemas: [PATCH_OP], Operations: [{ op: 'Replace', value: { active: 'true', displayName: 'x' } }] },
+  },
+  { name: 'Delete User', method: 'DELETE', path: `/Users/${ID}`, status: 204 },
+];
+
+/** The manager id of the tutorial's example (replaced by a user this server created). */
+export const ENTRA_MANAGER_ID = '123456';
+
+export const ENTRA_DEFAULT_GROUPS: ScimStep[] = [
+  ENTRA_GROUPS[0]!,
+  ENTRA_GROUPS.find((s) => s.name === 'Update Group [Add Members]')!,
+  {
+    name: 'Remove a group member (with feature flag)',
+    method: 'PATCH',
+    path: `/Groups/${ID}`,
+    status: 204,
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'remove',
+          path: 'members[value eq "7f4bc1a3-285e-48ae-8202-5accb43efb0e"]',
+        },
+      ],
+    },
+  },
+  { ...ENTRA_GROUPS.find((s) => s.name === 'Update Group [Add Members]')!, name: 'Add the member again' },
+  {
+    name: 'Remove a group member (without feature flag)',
+    method: 'PATCH',
+    path: `/Groups/${ID}`,
+    status: 204,
+    body: {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'Remove',
+          path: 'members',
+          value: [
+            {
+              value: 'u1091',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  { name: 'Delete Group', method: 'DELETE', path: `/Groups/${ID}`, status: 204 },
+];
+
+/** The member ids the compatibility page's group examples name (each replaced by a user this server created). */
+export const ENTRA_FLAG_MEMBER_IDS = ['7f4bc1a3-285e-48ae-8202-5accb43efb0e', 'u1091'];

@@ -37,6 +37,7 @@ const control = createServer((req, res) => {
                 ? sn.records.map((r) => ({
                     number: r.number,
                     correlation_id: r.correlation_id,
+                    sys_created_by: r.sys_created_by,
                     state: r.state,
                     approval: r.approval,
                     close_code: r.close_code,

@@ -8,8 +8,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
  * `/api/sn_chg_rest/change/standard/{template sys_id}`). Answers are `{result: …}`, errors
  * `{error: {message, detail}, status: "failure"}`; date-times are `YYYY-MM-DD HH:MM:SS` (UTC); the journal field
  * work_notes is write-only (a PATCH appends an entry). Authentication: basic (user, password) or a bearer token.
- * What a person does in ServiceNow is a method here: approve (with a planned window), reject, cancel. A fault:
- * `loseNextCreate` creates the record and drops the connection before the answer (a lost answer).
+ * What a person does in ServiceNow is a method here: approve (with a planned window), reject, cancel, and `plant` (someone
+ * else opens a change request, in ServiceNow's own form or with their own account). Every record says who opened it
+ * (`sys_created_by`: the basic user, or `tokenUser` for a bearer token), and a query's ORDERBY sys_created_on is honoured.
+ * A fault: `loseNextCreate` creates the record and drops the connection before the answer (a lost answer).
  */
 export interface SnRecord {
   sys_id: string;
@@ -27,6 +29,8 @@ export interface SnRecord {
   close_notes: string;
   std_change_producer_version: string;
   sys_created_on: string;
+  /** the user name of who opened it (ServiceNow sets it; read-only) */
+  sys_created_by: string;
   /** the journal of work notes (never answered as a field: ServiceNow's journal fields are write-only through the Table API) */
   notes: string[];
 }
@@ -39,7 +43,13 @@ export interface ServiceNowStandin {
   /** create requests received (a lost answer counted too) */
   creates: number;
   templates: { sys_id: string; name: string }[];
+  /** every sysparm_query a GET of change_request was sent with, in order */
+  queries: string[];
   byCorrelation(id: string): SnRecord[];
+  /** the requests opened for a promotion: its correlation_id is the promotion's id, alone or followed by `.` (oldest first) */
+  byPromotion(id: string): SnRecord[];
+  /** Someone else opens a change request (`createdBy`, another account; `createdOn` defaults to now): it answers as any other. */
+  plant(fields: Partial<Omit<SnRecord, 'sys_id' | 'number' | 'notes'>>, createdBy: string, createdOn?: Date): SnRecord;
   approve(number: string, window?: { start: Date; end: Date }): void;
   reject(number: string, reason: string): void;
   cancel(number: string, reason: string): void;
@@ -48,15 +58,19 @@ export interface ServiceNowStandin {
 }
 
 const snTime = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ');
-const READ_ONLY = new Set(['sys_id', 'number', 'sys_created_on', 'notes']);
+const READ_ONLY = new Set(['sys_id', 'number', 'sys_created_on', 'sys_created_by', 'notes']);
 
-export async function startServiceNowStandin(auth: { user: string; password: string } | { token: string }): Promise<ServiceNowStandin> {
+export async function startServiceNowStandin(
+  auth: { user: string; password: string } | { token: string; /** the user the token belongs to (default stageline.oauth) */ tokenUser?: string },
+): Promise<ServiceNowStandin> {
   const records: SnRecord[] = [];
   const violations: string[] = [];
   const templates = [{ sys_id: randomBytes(16).toString('hex'), name: 'Rolling release of a promoted build' }];
   let seq = 30001;
   let lose = false;
-  const s: Partial<ServiceNowStandin> = { records, violations, templates, creates: 0 };
+  const queries: string[] = [];
+  const integrationUser = 'token' in auth ? (auth.tokenUser ?? 'stageline.oauth') : auth.user;
+  const s: Partial<ServiceNowStandin> = { records, violations, templates, queries, creates: 0 };
 
   const send = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const fail = (res: ServerResponse, status: number, message: string, detail: string) => send(res, status, { error: { message, detail }, status: 'failure' });
@@ -77,7 +91,7 @@ export async function startServiceNowStandin(auth: { user: string; password: str
     return picked;
   };
 
-  const create = (body: Record<string, unknown>, type: SnRecord['type'], template?: string): SnRecord => {
+  const create = (body: Record<string, unknown>, type: SnRecord['type'], template?: string, by = integrationUser, on = new Date()): SnRecord => {
     const r: SnRecord = {
       sys_id: randomBytes(16).toString('hex'),
       number: `CHG00${seq++}`,
@@ -94,7 +108,8 @@ export async function startServiceNowStandin(auth: { user: string; password: str
       close_code: '',
       close_notes: '',
       std_change_producer_version: template ?? '',
-      sys_created_on: snTime(new Date()),
+      sys_created_on: snTime(on),
+      sys_created_by: by,
       notes: [],
     };
     patch(r, body);
@@ -158,12 +173,12 @@ export async function startServiceNowStandin(auth: { user: string; password: str
       }
       if (url.pathname === table && method === 'GET') {
         const query = q.get('sysparm_query') ?? '';
+        queries.push(query);
         const limit = Number(q.get('sysparm_limit') ?? '10000');
+        const found = records.filter((r) => matches(r, query));
+        if (query.includes('ORDERBYsys_created_on')) found.sort((a, b) => a.sys_created_on.localeCompare(b.sys_created_on));
         return send(res, 200, {
-          result: records
-            .filter((r) => matches(r, query))
-            .slice(0, limit)
-            .map((r) => shown(r, q)),
+          result: found.slice(0, limit).map((r) => shown(r, q)),
         });
       }
       if (url.pathname.startsWith(`${table}/`)) {
@@ -206,6 +221,13 @@ export async function startServiceNowStandin(auth: { user: string; password: str
   return Object.assign(s, {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     byCorrelation: (id: string) => records.filter((r) => r.correlation_id === id),
+    byPromotion: (id: string) => records.filter((r) => r.correlation_id === id || r.correlation_id.startsWith(`${id}.`)),
+    plant(fields: Partial<Omit<SnRecord, 'sys_id' | 'number' | 'notes'>>, createdBy: string, createdOn?: Date) {
+      const { type, ...rest } = fields;
+      const r = create({}, type ?? 'normal', undefined, createdBy, createdOn);
+      Object.assign(r, rest);
+      return r;
+    },
     approve(number: string, window?: { start: Date; end: Date }) {
       const r = find(number);
       r.approval = 'approved';

@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import * as AC from 'adaptivecards';
+import { contractAjv } from './contract-ajv.ts';
+import ADAPTIVE_CARD_1_4 from '../fixtures/adaptive-card-1.4/adaptive-card.json' with { type: 'json' };
 
 /** One request the stand-in received: its path and query (the URL's signature), headers and JSON body. */
 export interface WorkflowsPost {
@@ -77,6 +80,47 @@ export function adaptiveCardProblems(card: unknown): string[] {
   return out;
 }
 
+let schema14: ((card: unknown) => boolean) & { errors?: any } = undefined as never;
+
+/**
+ * Where a card breaks the Adaptive Card 1.4 schema (the published schema's definitions for the elements Stageline
+ * sends, test/fixtures/adaptive-card-1.4): a property the version does not define, a value outside its enum, an
+ * element or action type it does not know. Empty when the card is valid for 1.4 and says it is 1.4.
+ */
+export function adaptiveCard14Problems(card: any): string[] {
+  if (!schema14) {
+    const ajv = contractAjv({ verbose: true });
+    const fromAjv = createRequire(createRequire(import.meta.url).resolve('ajv-formats'));
+    ajv.addMetaSchema(fromAjv('ajv/dist/refs/json-schema-draft-06.json'));
+    schema14 = ajv.compile(ADAPTIVE_CARD_1_4);
+  }
+  const out: string[] = [];
+  if (card?.version !== '1.4') out.push(`version ${JSON.stringify(card?.version)}, not "1.4"`);
+  if (schema14(card)) return out;
+  // Each branch of an anyOf reports its own misses: keep those of the definition the element names by its `type`.
+  const at = (path: string) =>
+    path
+      .split('/')
+      .slice(1)
+      .reduce((n: any, k) => n?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], card);
+  const errors = (schema14.errors ?? []) as { instancePath: string; keyword: string; message?: string; params: any; parentSchema?: any }[];
+  const lines: string[] = [];
+  for (const e of errors) {
+    const node = at(e.instancePath);
+    const named: unknown[] | undefined = e.parentSchema?.properties?.type?.enum;
+    const typed = node && typeof node === 'object' && typeof node.type === 'string';
+    if (e.keyword === 'anyOf' || (named && typed && !named.includes(node.type))) continue;
+    if ((e.keyword === 'type' && typed) || (e.keyword === 'enum' && e.instancePath.endsWith('/type'))) continue;
+    const where = `${e.instancePath || '/'}${typed ? ` (${node.type})` : ''}`;
+    lines.push(e.keyword === 'additionalProperties' ? `${where} has ${e.params.additionalProperty}, not in 1.4` : `${where} ${e.message ?? e.keyword}`);
+  }
+  // Nothing left: no definition takes the element at all (a type 1.4 does not have).
+  if (!lines.length)
+    lines.push(...errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.instancePath || '/'} (${String(at(e.instancePath)?.type)}) is no 1.4 element`));
+  out.push(...new Set(lines));
+  return out;
+}
+
 /** The message envelope Workflows expects: one attachment, an Adaptive Card. Problems, or [] when it holds. */
 export function workflowsEnvelopeProblems(message: any): string[] {
   const out: string[] = [];
@@ -86,7 +130,7 @@ export function workflowsEnvelopeProblems(message: any): string[] {
   for (const a of attachments) {
     if (a.contentType !== 'application/vnd.microsoft.card.adaptive') out.push(`contentType ${a.contentType}`);
     if (a.content?.type !== 'AdaptiveCard') out.push('content is not an AdaptiveCard');
-    out.push(...adaptiveCardProblems(a.content));
+    out.push(...adaptiveCardProblems(a.content), ...adaptiveCard14Problems(a.content));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { changeVerdict, checkChangeControl, jiraCredentialOf, nextCheck } from '#domain/change/rule';
+import { changeVerdict, checkChangeControl, foreignText, jiraCredentialOf, nextCheck, trustFound } from '#domain/change/rule';
 import { checkTenantUrl } from '#domain/kernel/url-policy';
-import type { ChangeRef } from '#domain/change/ports';
+import type { ChangeFound, ChangeRef } from '#domain/change/ports';
 
 const ref: ChangeRef = { provider: 'servicenow', id: 'abc', number: 'CHG0030001', url: 'https://x.service-now.com/abc' };
 const rule = { provider: 'servicenow' as const, approvedStates: ['-2', '-1'] };
@@ -191,5 +191,30 @@ describe('change control in Jira Service Management: the rule and what a request
       ended: false,
     });
     expect(changeVerdict(jiraRule, jiraRef, { state: 'Planning' }, at('2026-01-01T12:30:00Z'))).toMatchObject({ go: false, ended: false });
+  });
+
+  it("takes as the promotion's own only the oldest request carrying its token that the integration user opened (or the tool cannot say who did)", () => {
+    const bound = 'prm_1.Zk3q9v0Rk2mW1xYtQ8bN4A';
+    const found = (n: number, correlation: string | null, byIntegrationUser: boolean | null, createdBy: string | null = null): ChangeFound => ({
+      ref: { ...ref, id: `id${n}`, number: `CHG00${n}` },
+      correlation,
+      createdBy,
+      byIntegrationUser,
+    });
+    const spoof = found(1, 'prm_1', false, 'mallory');
+    const copy = found(2, bound, false, 'mallory');
+    const mine = found(3, bound, true, 'stageline.integration');
+    const again = found(4, bound, true, 'stageline.integration');
+    const unknown = found(5, bound, null);
+    const bareByUs = found(6, 'prm_1', true, 'stageline.integration');
+    const otherCase = found(7, null, true, 'stageline.integration');
+    expect(trustFound([copy, mine, again, spoof, bareByUs, otherCase], bound)).toEqual({ own: mine, foreign: [copy, spoof, bareByUs, otherCase] });
+    // A bearer token's user is not known: the token alone binds.
+    expect(trustFound([unknown], bound)).toEqual({ own: unknown, foreign: [] });
+    expect(trustFound([spoof, copy], bound)).toEqual({ own: null, foreign: [spoof, copy] });
+    expect(trustFound([], bound)).toEqual({ own: null, foreign: [] });
+    expect(foreignText(spoof, bound)).toBe("CHG001 (id id1): it does not carry the promotion's correlation token");
+    expect(foreignText(copy, bound)).toBe('CHG002 (id id2): it was opened by mallory, not by the integration user');
+    expect(foreignText({ ...copy, createdBy: 'x\u0000y'.repeat(100) }, bound).length).toBeLessThan(200);
   });
 });

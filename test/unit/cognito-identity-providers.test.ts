@@ -9,6 +9,9 @@ import {
   UpdateUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoAppClientLock, type AppClientLock } from '../../functions/adapters/app-client-lock.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { putIdentityProvider, type IdentityProviderConnection } from '../../domain/access/federation.ts';
 import { CognitoIdentityProviders } from '../../functions/adapters/cognito-identity-providers.ts';
@@ -75,7 +78,13 @@ function pool() {
     client = { ...client, ...i };
     return { UserPoolClient: client };
   });
-  return { providers, client: () => client };
+  return {
+    providers,
+    client: () => client,
+    set: (next: typeof client) => {
+      client = next;
+    },
+  };
 }
 
 const METADATA = `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example/saml"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>MIIB</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>`;
@@ -159,9 +168,7 @@ describe('the user pool identity provider (Cognito)', () => {
 
   it("keeps the other tenants' providers on the app client, by the one rule of its list (clientProviders: the deployment's own, then the tenants' once each, sorted)", async () => {
     const p = pool();
-    cognito
-      .on(DescribeUserPoolClientCommand)
-      .callsFake(() => ({ UserPoolClient: { ...p.client(), SupportedIdentityProviders: ['COGNITO', 't-zeta-oidc', 't-beta-saml'] } }));
+    p.set({ ...p.client(), SupportedIdentityProviders: ['COGNITO', 't-zeta-oidc', 't-beta-saml'] });
     const { deps, ctx } = setup();
     await putIdentityProvider(deps, ctx, { kind: 'saml', saml: { metadataXml: METADATA }, emailDomains: ['acme.example'] });
     expect(p.client().SupportedIdentityProviders).toEqual(['COGNITO', 't-acme-saml', 't-beta-saml', 't-zeta-oidc']);
@@ -188,5 +195,107 @@ describe('the user pool identity provider (Cognito)', () => {
     });
     expect(cognito.commandCalls(CreateIdentityProviderCommand)).toHaveLength(0);
     expect(await store.getIdentityProvider('acme')).toBeNull();
+  });
+});
+
+describe('two tenants saving at once', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  afterEach(() => ddb.reset());
+  /** The table's lease item, with DynamoDB's conditions: put when free or run out, delete by its owner. */
+  function leaseTable() {
+    let lease: { owner: string; expiresAt: number } | null = null;
+    const failed = () => Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+    ddb.on(PutCommand).callsFake((i) => {
+      if (lease && lease.expiresAt >= i.ExpressionAttributeValues[':now']) throw failed();
+      lease = { owner: i.Item.owner, expiresAt: i.Item.expiresAt };
+      return {};
+    });
+    ddb.on(DeleteCommand).callsFake((i) => {
+      if (lease?.owner !== i.ExpressionAttributeValues[':o']) throw failed();
+      lease = null;
+      return {};
+    });
+  }
+  const tick = () => new Promise<void>((r) => setTimeout(r, 5));
+  const saml = (tenant: string): IdentityProviderConnection => ({
+    tenant,
+    kind: 'saml',
+    providerName: `t-${tenant}-saml`,
+    saml: { metadataXml: METADATA, entityId: 'https://idp.example/saml', ssoUrl: 'https://idp.example/sso' },
+    emailDomains: [`${tenant}.example`],
+    groupsClaim: 'groups',
+    version: 1,
+    updatedAt: '2026-11-28T00:00:00.000Z',
+    updatedBy: 'ada',
+  });
+  /** Cognito answering a moment after each call, so two saves' reads and writes of the client interleave: a read answers the list as it was when asked. */
+  function slowClient(p: ReturnType<typeof pool>, log: string[]) {
+    cognito.on(DescribeUserPoolClientCommand).callsFake(async () => {
+      const seen = structuredClone(p.client());
+      log.push(`read ${seen.SupportedIdentityProviders.join(',')}`);
+      await tick();
+      return { UserPoolClient: seen };
+    });
+    cognito.on(UpdateUserPoolClientCommand).callsFake(async (i) => {
+      await tick();
+      log.push(`write ${i.SupportedIdentityProviders.join(',')}`);
+      p.set({ ...p.client(), ...i });
+      return {};
+    });
+  }
+  const adapter = (lock?: AppClientLock) =>
+    new CognitoIdentityProviders(new CognitoIdentityProviderClient({ region: 'eu-west-1' }), 'pool-1', 'client-1', undefined, lock);
+
+  it('without the lease the interleaved reads and writes drop a provider (what the lease is for)', async () => {
+    const p = pool();
+    const log: string[] = [];
+    slowClient(p, log);
+    await Promise.all([adapter().sync(saml('acme'), null), adapter().sync(saml('globex'), null)]);
+    expect(log.slice(0, 2)).toEqual(['read COGNITO', 'read COGNITO']);
+    expect(p.client().SupportedIdentityProviders).toHaveLength(2);
+  });
+
+  it('with the lease both providers stay: one save reads and writes the list at a time, the other waits, reads what the first wrote and adds its own', async () => {
+    const p = pool();
+    const log: string[] = [];
+    slowClient(p, log);
+    leaseTable();
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+    const lock = () => dynamoAppClientLock(db, 'stageline-table', { wait: tick });
+    await Promise.all([adapter(lock()).sync(saml('acme'), null), adapter(lock()).sync(saml('globex'), null)]);
+    expect(p.client().SupportedIdentityProviders).toEqual(['COGNITO', 't-acme-saml', 't-globex-saml']);
+    // Read, write, read back: then the other save, from what the first wrote.
+    expect(log).toHaveLength(6);
+    expect(log[0]).toBe('read COGNITO');
+    expect(log[1]).toMatch(/^write COGNITO,t-(acme|globex)-saml$/);
+    expect(log[2]).toBe(`read ${log[1]!.slice('write '.length)}`);
+    expect(log[3]).toBe(log[2]);
+    expect(log[4]).toBe('write COGNITO,t-acme-saml,t-globex-saml');
+    expect(log[5]).toBe('read COGNITO,t-acme-saml,t-globex-saml');
+    // The lease was taken twice and given back twice.
+    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(2);
+  });
+
+  it('a save that cannot have the lease in time is refused with a conflict to try again, and writes nothing', async () => {
+    const p = pool();
+    leaseTable();
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+    // Another save holds the lease (taken now, not run out).
+    await db.send(
+      new PutCommand({ TableName: 't', Item: { pk: 'x', sk: 'y', owner: 'other', expiresAt: 4_000_000_000 }, ExpressionAttributeValues: { ':now': 0 } }),
+    );
+    const lock = dynamoAppClientLock(db, 'stageline-table', { wait: async () => {}, tries: 3 });
+    await expect(adapter(lock).sync(saml('acme'), null)).rejects.toMatchObject({ code: 'VERSION_CONFLICT', message: expect.stringMatching(/save again/) });
+    expect(p.client().SupportedIdentityProviders).toEqual(['COGNITO']);
+    expect(cognito.commandCalls(UpdateUserPoolClientCommand)).toHaveLength(0);
+  });
+
+  it('with groups from SCIM the groups claim is not mapped (no 2,048-character attribute to overflow); a full user pool is refused with 422 naming the quota', async () => {
+    const p = pool();
+    await adapter().sync({ ...saml('acme'), groupsFrom: 'scim' }, null);
+    expect([...p.providers.values()][0]).toMatchObject({ AttributeMapping: { email: 'email' } });
+    expect(cognito.commandCalls(CreateIdentityProviderCommand)[0]!.args[0].input.AttributeMapping).toEqual({ email: 'email' });
+    cognito.on(CreateIdentityProviderCommand).rejects(Object.assign(new Error('limit'), { name: 'LimitExceededException' }));
+    await expect(adapter().sync(saml('globex'), null)).rejects.toMatchObject({ code: 'RULE_VIOLATION', message: expect.stringMatching(/300 per user pool/) });
   });
 });

@@ -13,6 +13,7 @@ import {
 } from '../../domain/artifacts/dora.ts';
 import { metricDelta } from '../../domain/artifacts/deployments.ts';
 import type { Deployment } from '../../domain/kernel/promotion-model.ts';
+import { doraExposition } from '../../functions/http/prometheus.ts';
 
 const H = 3_600_000;
 const at = (h: number) => new Date(Date.UTC(2026, 10, 2) + h * H);
@@ -113,5 +114,21 @@ describe("DORA's counters at a promotion's end (domain/artifacts/dora.ts)", () =
     const f = doraFigures({ deployments: 14, changeFailed: 2, leadMs: 3 * H, leadCount: 2, recoveryMs: 5 * H, recoveryCount: 2, rework: 1 }, 7);
     expect(f).toMatchObject({ deploymentFrequencyPerDay: 2, leadTimeHours: 1.5, changeFailureRate: 0.1429, recoveryTimeHours: 2.5, reworkRate: 0.0714 });
     expect(daysBetween('2026-11-01', '2026-11-30')).toBe(30);
+  });
+
+  it('times in seconds are to the second from the exact durations (9.2 s reads 9, 47.6 s reads 48), in the figures and in the Prometheus exposition; hours keep 2 decimals', async () => {
+    const sums = { ...emptyDora(), deployments: 2, leadMs: 9_200, leadCount: 1, recoveryMs: 47_600, recoveryCount: 1 };
+    const f = doraFigures(sums, 1);
+    expect(f).toMatchObject({ leadTimeSeconds: 9, recoveryTimeSeconds: 48, leadTimeHours: 0, recoveryTimeHours: 0.01 });
+    // A mean over several: 3 leads of 1.4 s, 2.2 s and 4.0 s are 2.533… s, 3 to the second (never a multiple of 36 s).
+    expect(doraFigures({ ...sums, leadMs: 7_600, leadCount: 3 }, 1).leadTimeSeconds).toBe(3);
+    expect(doraFigures(emptyDora(), 1)).toMatchObject({ leadTimeSeconds: null, recoveryTimeSeconds: null });
+    const text = (await doraExposition({ from: '2026-11-02', to: '2026-11-02', days: 1, environments: [{ environment: 'production', dora: f }], line: f }))
+      .body;
+    const sample = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(sample('dora_change_lead_time_seconds', 'environment="production"')).toBe(9);
+    expect(sample('dora_failed_deployment_recovery_time_seconds', 'environment="production"')).toBe(48);
+    expect(sample('dora_change_lead_time_seconds', 'line="all"')).toBe(9);
+    expect(sample('dora_failed_deployment_recovery_time_seconds', 'line="all"')).toBe(48);
   });
 });

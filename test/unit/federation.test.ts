@@ -1,43 +1,59 @@
 import { describe, expect, it } from 'vitest';
-import { federatedIdentity, FederationRefused, IDP_GROUPS_CLAIM, identityProviderBody, providerName } from '../../domain/access/federation.ts';
+import { federatedIdentity, FederationRefused, identityProviderBody, providerName } from '../../domain/access/federation.ts';
+import { CHECKED_BY_USER_POOL, decideSignIn, type SignInRecord } from '../../domain/access/sign-in.ts';
 
-/** The seam with the groups-to-roles mapping: who a federated sign-in makes someone. */
-const conn = { tenant: 'acme', providerName: providerName('acme', 'oidc'), emailDomains: ['acme.example'] };
+/** The seam with the groups-to-roles mapping: who a federated sign-in makes someone (decideSignIn, the one decision both sides take). */
+const connection = { providerName: providerName('acme', 'oidc'), kind: 'oidc' as const, emailDomains: ['acme.example'] };
+const record: SignInRecord = { connection, mapping: [{ idpGroup: 'release-managers', roles: ['approver'] }], person: null };
+const decide = (email: unknown, claimGroups: unknown, more: Partial<SignInRecord> = {}) =>
+  decideSignIn({ provider: 't-acme-oidc', email, claimGroups }, { ...record, ...more });
 
-describe('federatedIdentity', () => {
-  it('takes the tenant from the connection, whatever the IdP asserts, and carries the raw groups as a JSON array string', () => {
-    const id = federatedIdentity(conn, { subject: '00u1', email: 'Pat@ACME.example', groups: ['payments', 'payments', 'release-managers'] });
-    expect(id.tenant).toBe('acme');
-    expect(id.email).toBe('pat@acme.example');
-    expect(id.idpSubject).toBe('00u1');
-    expect(JSON.parse(id[IDP_GROUPS_CLAIM])).toEqual(['payments', 'release-managers']);
-    // the asserted object has no say over the tenant
-    const forged = federatedIdentity(conn, { subject: '00u1', email: 'pat@acme.example', groups: [], ...{ tenant: 'globex', 'custom:tenant_id': 'globex' } });
-    expect(forged.tenant).toBe('acme');
+describe('decideSignIn', () => {
+  it('takes the tenant from the provider, whatever the IdP asserts, and maps the groups (each once) through the tenant’s mapping', () => {
+    const d = decide('Pat@ACME.example', ['payments', 'payments', 'release-managers']);
+    expect(d).toEqual({ tenant: 'acme', email: 'pat@acme.example', idpGroups: ['payments', 'release-managers'], groups: ['approver'] });
+    const id = federatedIdentity(connection, '00u1', d);
+    expect(id).toMatchObject({ tenant: 'acme', email: 'pat@acme.example', idpSubject: '00u1', provider: 't-acme-oidc', groups: ['approver'] });
   });
 
   it('one subject is one person per connection: the same IdP subject through another tenant’s connection is another person', () => {
-    const a = federatedIdentity(conn, { subject: 's', email: 'x@acme.example', groups: [] });
-    const b = federatedIdentity(
-      { ...conn, tenant: 'globex', providerName: providerName('globex', 'oidc'), emailDomains: ['acme.example'] },
-      { subject: 's', email: 'x@acme.example', groups: [] },
-    );
-    expect(a.sub).toBe(federatedIdentity(conn, { subject: 's', email: 'x@acme.example', groups: ['g'] }).sub);
-    expect(a.sub).not.toBe(b.sub);
+    const d = decide('x@acme.example', []);
+    const a = federatedIdentity(connection, 's', d);
+    expect(a.sub).toBe(federatedIdentity(connection, 's', { ...d, groups: ['g'] }).sub);
+    expect(a.sub).not.toBe(federatedIdentity({ providerName: providerName('globex', 'oidc') }, 's', d).sub);
     expect(providerName('acme', 'saml')).toBe('t-acme-saml');
+    expect(() => federatedIdentity(connection, '', d)).toThrow(/no subject/);
   });
 
   it('a single group (a SAML attribute with one value) is a list of one; what is not a string is dropped', () => {
-    expect(JSON.parse(federatedIdentity(conn, { subject: 's', email: 'x@acme.example', groups: 'admins' })[IDP_GROUPS_CLAIM])).toEqual(['admins']);
-    expect(JSON.parse(federatedIdentity(conn, { subject: 's', email: 'x@acme.example', groups: [1, null, 'ok', ''] })[IDP_GROUPS_CLAIM])).toEqual(['ok']);
-    expect(JSON.parse(federatedIdentity(conn, { subject: 's', email: 'x@acme.example', groups: undefined })[IDP_GROUPS_CLAIM])).toEqual([]);
+    expect(decide('x@acme.example', 'admins').idpGroups).toEqual(['admins']);
+    expect(decide('x@acme.example', [1, null, 'ok', '', 'x'.repeat(257)]).idpGroups).toEqual(['ok']);
+    expect(decide('x@acme.example', undefined).idpGroups).toEqual([]);
   });
 
-  it('refuses an address outside the connection’s domains, no email, no subject', () => {
-    expect(() => federatedIdentity(conn, { subject: 's', email: 'eve@globex.example', groups: [] })).toThrow(FederationRefused);
-    expect(() => federatedIdentity(conn, { subject: 's', email: 'eve@evil-acme.example', groups: [] })).toThrow(/not an email domain/);
-    expect(() => federatedIdentity(conn, { subject: 's', email: undefined, groups: [] })).toThrow(/no email/);
-    expect(() => federatedIdentity(conn, { subject: '', email: 'x@acme.example', groups: [] })).toThrow(/no subject/);
+  it('refuses an address outside the connection’s domains, no email, a deprovisioned person, a SAML assertion from another entity or none', () => {
+    expect(() => decide('eve@globex.example', [])).toThrow(FederationRefused);
+    expect(() => decide('eve@evil-acme.example', [])).toThrow(/not an email domain/);
+    expect(() => decide(undefined, [])).toThrow(/no email/);
+    expect(() => decide('kim@acme.example', [], { person: { active: false } })).toThrow(/deprovisioned/);
+    expect(decide('kim@acme.example', [], { person: { active: true } }).email).toBe('kim@acme.example');
+    const saml = {
+      connection: { providerName: 't-acme-saml', kind: 'saml' as const, emailDomains: ['acme.example'], samlEntityId: 'https://idp.example' },
+      mapping: null,
+      person: null,
+    };
+    const viaSaml = (samlIssuer: string | null | typeof CHECKED_BY_USER_POOL) =>
+      decideSignIn({ provider: 't-acme-saml', email: 'x@acme.example', samlIssuer, claimGroups: [] }, saml);
+    expect(viaSaml('https://idp.example').tenant).toBe('acme');
+    expect(viaSaml(CHECKED_BY_USER_POOL).tenant).toBe('acme');
+    expect(() => viaSaml('https://evil.example')).toThrow(/Issuer is https:\/\/evil.example, not the metadata's entity https:\/\/idp.example/);
+    expect(() => viaSaml(null)).toThrow(/names no Issuer/);
+  });
+
+  it('with groups from SCIM, reads the SCIM groups and ignores the claim', () => {
+    const scim = { ...record, connection: { ...connection, groupsFrom: 'scim' as const }, person: { active: true, groups: ['release-managers'] } };
+    expect(decideSignIn({ provider: 't-acme-oidc', email: 'x@acme.example', claimGroups: ['payments'] }, scim).idpGroups).toEqual(['release-managers']);
+    expect(decideSignIn({ provider: 't-acme-oidc', email: 'x@acme.example', claimGroups: ['release-managers'] }, { ...scim, person: null }).groups).toEqual([]);
   });
 });
 

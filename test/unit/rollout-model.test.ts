@@ -16,6 +16,7 @@ import { rollbackPromotion } from '../../domain/promotion/rollback/promotion.ts'
 import { onAlarmStateChange } from '../../domain/promotion/rollout/alarms.ts';
 import { confirmTarget } from '../../domain/promotion/rollout/confirm.ts';
 import { haltRollout, resumeRollout } from '../../domain/promotion/rollout/halt.ts';
+import { sweepPromotion } from '../../domain/promotion/sweep/sweep.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { createRule } from '../../domain/promotion/request/rules.ts';
 import { fireSchedule } from '../../domain/promotion/run/fire.ts';
@@ -1063,6 +1064,75 @@ describe('the rollout against its model (fast-check commands)', () => {
   // promotion still says it was approved by the two that moved it.
   it('two approvals at once after a first: the completing one moves it, the other is stored beside it, not counted', async () => {
     await play([new Race(approveAction('dave'), approveAction('erin'))], 2);
+  });
+
+  // Liveness: a rollout halted while its first wave was applied and resumed once the wave was done; the resume wrote the
+  // next wave's start and its answer to the parked WaveStart was lost (a failed call, a crash after the write). The
+  // sweep the resume armed a grace ahead hands the wave on, and the rollout completes: no wave waits forever, and no
+  // promotion queued behind it.
+  it('a resume whose answer to the parked wave is lost: the sweep hands the wave on a grace later and the rollout completes', async () => {
+    const r = await setup();
+    const { flow } = r;
+    /** The flow's next steps, as its people and timers move it, until `until` holds. */
+    const drive = async (until: () => boolean | Promise<boolean>) => {
+      for (let i = 0; i < 60 && !(await until()); i++) {
+        const p = await load(r);
+        if (p.status === 'AWAITING_APPROVAL')
+          for (const who of ['carol', 'dave'] as const)
+            if ((await load(r)).status === 'AWAITING_APPROVAL') await approvePromotion(r.deps, APPROVERS[who], r.id);
+        if (flow.parked?.includes('target-apply')) {
+          const item = (await r.m.store.listRolloutTargets(TENANT, r.id)).find((t) => t.state === 'CONFIRMING');
+          if (item) await confirmTarget(r.deps, bob, r.id, item.name);
+        }
+        r.m.advance(BAKE + 31);
+        await flow.advance();
+      }
+      expect(await until(), `gave up after ${flow.log.join(' → ')}`).toBe(true);
+    };
+    await drive(async () => (await r.m.store.listRolloutTargets(TENANT, r.id)).some((t) => t.name === 'canary'));
+    await haltRollout(r.deps, admin, r.id, 'looking at the canary');
+    await drive(() => !!flow.parked?.includes(':wave-start:'));
+    expect((await load(r)).rollout).toMatchObject({ wave: 1, halted: { reason: 'looking at the canary' } });
+    const parked = flow.parked!;
+    // The answer to the parked wave is lost once.
+    const send = r.deps.workflow.sendTaskSuccess;
+    r.deps.workflow.sendTaskSuccess = async () => {
+      r.deps.workflow.sendTaskSuccess = send;
+      throw new Error('connection reset');
+    };
+    const resumed = await resumeRollout(r.deps, admin, r.id, 'canary is fine');
+    expect(resumed.rollout).toMatchObject({ wave: 2, halted: null, handOn: 2 });
+    expect(r.m.answered.some((a) => a.token === parked)).toBe(false);
+    await flow.advance();
+    expect(flow.parked).toBe(parked);
+    // Before the grace the sweep finds nothing due; after it, it hands the wave on (once).
+    expect(await sweepPromotion(r.deps, TENANT, r.id)).toMatchObject({ swept: false, status: 'EXECUTING' });
+    r.m.advance(r.deps.tunables.sweepGraceSeconds + 1);
+    expect(await sweepPromotion(r.deps, TENANT, r.id)).toMatchObject({ swept: true, reason: expect.stringMatching(/handed on now/) });
+    expect(r.m.answered.filter((a) => a.token === parked)).toEqual([{ token: parked, output: { wave: 2 } }]);
+    expect((await load(r)).rollout).toMatchObject({ wave: 2, handOn: null });
+    expect((await load(r)).taskToken).toBeNull();
+    await drive(async () => (await load(r)).status === 'COMPLETED');
+  });
+
+  // Liveness: the sweep asks a stuck rollout's flow to end it; a flow that answers and then does nothing (its
+  // MarkFailed never runs) is ended by the sweep itself two graces later, every changed target put back.
+  it('a rollout whose flow was asked to end and did nothing is ended by the sweep two graces later', async () => {
+    const r = await setup();
+    for (let i = 0; i < 20 && !r.flow.parked?.includes('target-apply'); i++) {
+      if ((await load(r)).status === 'AWAITING_APPROVAL')
+        for (const who of ['carol', 'dave'] as const) if ((await load(r)).status === 'AWAITING_APPROVAL') await approvePromotion(r.deps, APPROVERS[who], r.id);
+      await r.flow.advance();
+    }
+    expect(r.flow.parked).toMatch(/target-apply/);
+    r.m.advance(2 * 86_400);
+    expect(await sweepPromotion(r.deps, TENANT, r.id)).toMatchObject({ swept: true, status: 'EXECUTING', reason: expect.stringMatching(/asked to end it$/) });
+    // The flow is never advanced again (it answered and did nothing). A grace later: still its to end.
+    r.m.advance(r.deps.tunables.sweepGraceSeconds);
+    expect(await sweepPromotion(r.deps, TENANT, r.id)).toMatchObject({ swept: false, status: 'EXECUTING' });
+    r.m.advance(r.deps.tunables.sweepGraceSeconds + 1);
+    expect(await sweepPromotion(r.deps, TENANT, r.id)).toMatchObject({ status: 'ROLLED_BACK' });
+    expect((await r.m.store.listRolloutTargets(TENANT, r.id)).every((t) => t.state === 'ROLLED_BACK' || !t.appliedAt)).toBe(true);
   });
 
   it('a happy path: approved by two, every wave through, then rolled back', async () => {

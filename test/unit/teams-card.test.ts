@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_KINDS } from '../../domain/notify/model.ts';
 import { TEAMS_CARD_LIMITS, teamsMessage, workflowsHostIssue } from '../../domain/notify/teams.ts';
 import type { NotificationView } from '../../domain/notify/view.ts';
-import { workflowsEnvelopeProblems } from '../support/workflows-standin.ts';
+import { adaptiveCard14Problems, workflowsEnvelopeProblems } from '../support/workflows-standin.ts';
 
 const view = (over: Partial<NotificationView> = {}): NotificationView => ({
   kind: 'approval-required',
@@ -41,7 +41,57 @@ const subjects: NotificationView['subject'][] = [
   { type: 'none' },
 ];
 
+/** A view with only what every notification has: no promotion, digest, route, requester, approvals, notes, reason or gates. */
+const bare = (kind: NotificationView['kind'], subject: NotificationView['subject']): NotificationView => ({
+  kind,
+  tenant: 'acme',
+  title: `production: ${kind} by ops@acme.example`,
+  subject,
+  gates: [],
+  at: '2026-11-22T12:00:00.000Z',
+});
+
+/** The same with everything a card can show: notes, a reason, approvals given, and more gates than a card lists. */
+const full = (kind: NotificationView['kind'], subject: NotificationView['subject']): NotificationView =>
+  view({
+    kind,
+    subject,
+    notes: 'raise the timeout',
+    reason: 'wave 2 alarm: error rate above 5% on eu-1, eu-2',
+    approvals: { given: [{ by: 'alice@acme.example', at: '2026-11-22T11:00:00.000Z' }], required: 2, remaining: 1, groups: ['approver', 'sre'] },
+    gates: Array.from({ length: 30 }, (_, i) => ({ gate: `g${i}`, verdict: (['FAIL', 'WARN', 'PASS', 'SKIPPED'] as const)[i % 4]!, reason: `reason ${i}` })),
+  });
+
 describe('Teams cards', () => {
+  it('every card Stageline can send (each kind × subject × bare or full × with or without the review link) is valid for the Adaptive Card 1.4 schema it declares', () => {
+    const invalid: string[] = [];
+    const problems = new Set<string>();
+    let cards = 0;
+    for (const kind of NOTIFICATION_KINDS)
+      for (const subject of subjects)
+        for (const make of [bare, full])
+          for (const reviewUrl of [REVIEW, undefined]) {
+            const found = adaptiveCard14Problems(teamsMessage(make(kind, subject), { reviewUrl }).attachments[0]!.content);
+            cards++;
+            if (found.length) invalid.push(`${kind} ${subject.type} ${make.name}${reviewUrl ? ' with link' : ''}`);
+            found.forEach((p) => problems.add(p));
+          }
+    expect(cards).toBe(NOTIFICATION_KINDS.length * subjects.length * 4);
+    expect({ invalid: invalid.length, problems: [...problems] }).toEqual({ invalid: 0, problems: [] });
+  });
+
+  it('the 1.4 schema refuses what 1.4 does not define (so the check above can fail)', () => {
+    const card = teamsMessage(view(), { reviewUrl: REVIEW }).attachments[0]!.content as any;
+    expect(adaptiveCard14Problems(card)).toEqual([]);
+    const withRun = (extra: object) => ({ ...card, body: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'x', ...extra }] }] });
+    expect(adaptiveCard14Problems(withRun({ isVisible: true }))).not.toEqual([]);
+    expect(adaptiveCard14Problems({ ...card, requires: {} })).not.toEqual([]);
+    expect(adaptiveCard14Problems({ ...card, body: [{ type: 'Container', items: [], showBorder: false }] })).not.toEqual([]);
+    expect(adaptiveCard14Problems({ ...card, actions: [{ type: 'Action.OpenUrl', url: REVIEW, mode: 'primary' }] })).not.toEqual([]);
+    expect(adaptiveCard14Problems({ ...card, body: [{ type: 'Table', rows: [] }] })).not.toEqual([]);
+    expect(adaptiveCard14Problems({ ...card, version: '1.5' })).not.toEqual([]);
+  });
+
   it('every kind and subject makes a card valid against the Adaptive Card schema, in the Workflows envelope, with the review button', () => {
     for (const kind of NOTIFICATION_KINDS)
       for (const subject of subjects) {

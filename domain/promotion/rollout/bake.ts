@@ -1,5 +1,6 @@
 import { targetMonitors, targetsOf } from '../../config/targets.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/monitors.ts';
+import { firstOf, targetsNamed } from '../../kernel/display.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { MonitorAlarm, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
@@ -207,10 +208,10 @@ export async function rolloutAlarm(deps: With<'workflow'>, p: Promotion, alarm: 
           next: patched(cur, at, { monitorAlarm: alarm }),
           action: 'promotion.alarm',
           by: ENGINE,
-          reason: `monitor '${alarm.name}' of ${hit.map((t) => t.name).join(', ')} went to ALARM`,
+          reason: `monitor '${alarm.name}' of ${targetsNamed(hit)} went to ALARM`,
         },
   );
-  const what = `monitor '${alarm.name}' of ${hit.map((t) => `${t.name} (wave ${t.wave})`).join(', ')} went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
+  const what = `monitor '${alarm.name}' of ${targetsNamed(hit)} went to ALARM at ${alarm.at}${alarm.reason ? ` (${alarm.reason})` : ''}`;
   await askToStop(deps, p, `post-deploy verification failed: ${what}`, 'MonitorAlarm');
   return true;
 }
@@ -255,7 +256,7 @@ export async function rolloutCompleteStep(deps: With<'git' | 'registry' | 'sched
   const items = await deps.store.listRolloutTargets(tenant, id);
   const names = [...(await allPlanNames(deps.store, p)).values()].flat();
   const missing = names.filter((n) => items.find((t) => t.name === n)?.state !== 'DONE');
-  if (missing.length) throw new PromotionFailed(`not every target is confirmed and baked: ${missing.join(', ')}`);
+  if (missing.length) throw new PromotionFailed(`not every target is confirmed and baked: ${missing.length} of ${names.length} are not (${firstOf(missing)})`);
   await completeRollout(deps, tenant, id, names);
   return { next: 'done' };
 }

@@ -1,7 +1,8 @@
 import { TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Actor, Promotion } from '../../kernel/promotion-model.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
-import { patched } from '../aggregate.ts';
+import { ENGINE, patched } from '../aggregate.ts';
+import { armSweep } from '../sweep/deadline.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { waveGate, parkedWave, waveStarted } from './start.ts';
 import { goOn } from './wave-go.ts';
@@ -31,10 +32,14 @@ export async function haltRollout(deps: Deps, ctx: Ctx, id: string, reason: stri
  * parked WaveStart task is handed back (`WaveRecheck`, which the flow retries), so WaveStart itself checks the
  * wave again, says why it waits and until when, and schedules the next look.
  */
-export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
+export async function resumeRollout(deps: With<'workflow' | 'scheduler'>, ctx: Ctx, id: string, reason?: string): Promise<Promotion> {
   const me: Actor = { id: ctx.principal.id, name: ctx.principal.name };
   const { tenant } = ctx.principal;
   const read = await loadPromotion(deps, tenant, id);
+  // Liveness: the sweep looks again a grace from now, so an answer to the parked wave lost after the write below (a
+  // crash, a failed call) is given by the sweep, not waited for until the rollout's own deadline.
+  if (read.status === 'EXECUTING' && read.rollout?.halted)
+    await armSweep(deps, read, new Date(deps.clock().getTime() + deps.tunables.sweepGraceSeconds * 1000));
   const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
   const now = deps.clock();
   const gate = read.rollout ? await waveGate(deps, read, env, parkedWave(read.rollout), now) : ({ open: true } as const);
@@ -73,15 +78,38 @@ export async function resumeRollout(deps: With<'workflow'>, ctx: Ctx, id: string
           requestId: ctx.requestId,
         };
       }
-      // A WaveStart task parked by the halt is answered now: its wave starts (and says so) with the resume.
+      // A WaveStart task parked by the halt is answered now: its wave starts (and says so) with the resume. The token
+      // stays on the promotion, with the wave to hand on, until the answer is given (handedOn below; the sweep otherwise).
       const why = `it waited for a resume: halted by ${cur.rollout.halted.by}, resumed by ${me.name}${reason ? ` (${reason})` : ''}`;
-      const start = waveStarted(deps, cur, wave, now, { halted: null }, why);
-      return { ...resumed, next: start.next, reason: reason ?? start.reason, requestId: ctx.requestId, ops: start.ops };
+      const start = waveStarted(deps, cur, wave, now, { halted: null, handOn: wave }, why);
+      return { ...resumed, next: { ...start.next, taskToken: token }, reason: reason ?? start.reason, requestId: ctx.requestId, ops: start.ops };
     },
     { read },
   );
   if (token && waits) await deps.workflow.sendTaskFailure(token, 'WaveRecheck', waits);
   // The parked wave goes on: its token answered, or (a wave of many targets) its child execution started with it.
-  else if (token) await goOn(deps, after ?? before, parkedWave(before.rollout!), token);
+  else if (token) return handOnWave(deps, after!, parkedWave(before.rollout!), token);
   return after!;
+}
+
+/**
+ * Hands a started wave on to the flow (its parked token answered, or its child execution started with it), then clears
+ * the token and `handOn` from the promotion. What fails here is left for the sweep (the token and the wave stay written):
+ * the resume itself is done, and the sweep gives the answer a grace later.
+ */
+export async function handOnWave(deps: With<'workflow'>, p: Promotion, wave: number, token: string): Promise<Promotion> {
+  try {
+    await goOn(deps, p, wave, token);
+  } catch (err) {
+    console.warn(
+      JSON.stringify({ level: 'warn', message: 'a started wave was not handed on: the sweep hands it on', promotionId: p.id, wave, error: String(err) }),
+    );
+    return p;
+  }
+  const { after } = await writePromotion(deps, p.tenant, p.id, (cur) =>
+    cur.taskToken === token && cur.rollout?.handOn === wave
+      ? { next: patched(cur, deps.clock(), { taskToken: null, rollout: { ...cur.rollout, handOn: null } }), action: null, by: ENGINE }
+      : null,
+  );
+  return after ?? p;
 }

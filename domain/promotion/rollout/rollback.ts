@@ -1,5 +1,6 @@
 import { deploymentOp } from '../../artifacts/deployments.ts';
 import { artifactSubject, configSubject } from '../../config/targets.ts';
+import { firstOf, TARGETS_NAMED, targetsNamed } from '../../kernel/display.ts';
 import type { TargetHead } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Deps, With, WriteOp } from '../../kernel/deps.ts';
@@ -66,9 +67,13 @@ export async function rollBackRollout(
   const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
   // Its config heads put back run the environment's head: the environment's item stops naming their targets (one write for all).
   const unlist = writesConfigHeads(p) && rolledBack.length ? [{ kind: 'ownHeadsBack' as const, environment: p.targetEnvironment, targets: rolledBack }] : [];
-  const why = rolledBack.length
-    ? `${message}; targets rolled back in reverse wave order: ${back.map((t) => `${t.name} (wave ${t.wave})`).join(', ')}`
-    : `${message}; no target had changed`;
+  // A few are named each with its wave; a fleet's are counted, the first few named (newest wave first, as put back).
+  const named = back.slice(0, TARGETS_NAMED).map((t) => `${t.name} (wave ${t.wave})`);
+  const why = !rolledBack.length
+    ? `${message}; no target had changed`
+    : back.length <= TARGETS_NAMED
+      ? `${message}; targets rolled back in reverse wave order: ${named.join(', ')}`
+      : `${message}; ${back.length} targets rolled back in reverse wave order: ${firstOf(named, back.length)}`;
   await writePromotion(deps, p.tenant, p.id, async (cur) => {
     if (cur.status !== 'EXECUTING') return null;
     const next = moved(cur, outcome, ENGINE, deps.clock(), {
@@ -208,6 +213,10 @@ export function stopReason(raw: string, items: RolloutTarget[]): string {
   if (!/^States\.[A-Za-z]+$/.test(raw.trim())) return raw;
   const waiting = items.filter((t) => t.state === 'CONFIRMING');
   if (/Timeout$/.test(raw.trim()))
-    return waiting.length ? waiting.map((t) => `${t.name} was ${notConfirmed(t)}`).join('; ') : 'a step of the rollout did not finish in time';
+    return !waiting.length
+      ? 'a step of the rollout did not finish in time'
+      : waiting.length <= TARGETS_NAMED
+        ? waiting.map((t) => `${t.name} was ${notConfirmed(t)}`).join('; ')
+        : `${targetsNamed(waiting)} were not confirmed in time; ${waiting[0]!.name} was ${notConfirmed(waiting[0]!)}`;
   return 'the rollout could not go on (the flow stopped on an internal error; see the execution history)';
 }

@@ -1,3 +1,4 @@
+import { firstOf } from '../../kernel/display.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import type { StartWindow } from '../../kernel/target-schemas.ts';
@@ -77,7 +78,7 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
   // writes its decision to stop on the promotion first, and the write below is conditioned on the promotion as read.
   const before = [...p.rollout.waves].reverse().find((w) => w.wave < wave);
   const unfinished = before ? await unfinishedTargets(deps, p, await planNames(deps.store, p, before.wave)) : [];
-  const notDone = unfinished.length ? `wave ${before!.wave} did not complete: ${unfinished.join(', ')}` : null;
+  const notDone = unfinished.length ? `wave ${before!.wave} did not complete: ${firstOf(unfinished)}` : null;
   let refused: string | null = null;
   const { after } = await writePromotion(deps, tenant, id, (cur) => {
     refused = null;
@@ -108,7 +109,10 @@ export async function waveStartStep(deps: With<'workflow' | 'scheduler'>, tenant
         ops,
       };
     }
-    // A retried step finds its wave started already: no second start (nor its event).
+    // A retried step finds its wave started already: no second start (nor its event). A wave a resume started and did
+    // not hand on yet (its token kept, handOn): this step hands it on below, with its own token, and clears the mark.
+    if (rollout.wave >= wave && !rollout.waiting && rollout.handOn === wave)
+      return { next: patched(cur, now, { taskToken: null, rollout: { ...cur.rollout, handOn: null } }), action: null, by: ENGINE };
     if (rollout.wave >= wave && !rollout.waiting && !cur.taskToken) return null;
     // A wave planned to pause: the rollout halts here, keeping the token for the release manager's resume.
     const paused = pausedBefore(base, wave, now, token);

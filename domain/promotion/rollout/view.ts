@@ -31,6 +31,12 @@ export async function rolloutView(deps: Deps, p: Promotion) {
     wave: p.rollout.wave,
     halted: p.rollout.halted ?? null,
     waiting: p.rollout.waiting ?? null,
+    // The whole rollout's counts, whatever the rows list: what a page says of its outcome is counted here, never from rows.
+    totals: {
+      targets: planSize(p.rollout.waves),
+      changed: listed.filter((t) => t.appliedAt).length,
+      putBack: listed.filter((t) => t.rolledBackAt).length,
+    },
     waves: p.rollout.waves.map((w) => ({
       wave: w.wave,
       bakeSeconds: w.bakeSeconds,

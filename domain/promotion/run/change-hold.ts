@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Frozen, PromotionNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import type { ChangeControl, Environment } from '../../kernel/model.ts';
@@ -9,14 +10,17 @@ import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { writeHold } from './hold.ts';
 import { scheduleName } from './schedule-name.ts';
 import { flowDecision } from './deadlines.ts';
-import { ChangeRefused, ChangeUnavailable, type ChangeProvider, type ChangeRef, type ChangeRequestDraft } from '../../change/ports.ts';
-import { changeRequestView, changeVerdict, nextCheck, toolText, type ChangeVerdict } from '../../change/rule.ts';
+import { ChangeRefused, ChangeUnavailable, type ChangeFound, type ChangeProvider, type ChangeRef, type ChangeRequestDraft } from '../../change/ports.ts';
+import { changeRequestView, changeVerdict, foreignText, nextCheck, toolText, trustFound, type ChangeVerdict } from '../../change/rule.ts';
 
 /**
  * Change control's gate (DESIGN.md §9: a change request is a gate that waits, like a start window). When a promotion
  * into a change-controlled environment is about to execute, its change request is opened once (claimed on the
- * promotion first; after a lost answer the tool is asked for the request with the promotion's id as correlation id),
- * bound to the release digest (a new digest voids it and opens another), and read: approved and inside its planned
+ * promotion first, with a random correlation token the request carries; its id recorded as soon as the tool answers;
+ * after a lost answer the tool is asked for the request carrying the token), bound to the release digest (a new digest
+ * voids it and opens another), and read. A request found by correlation that Stageline did not open (no token, or opened
+ * by another account than the integration user) is never adopted: it is audited (promotion.change.spoof) and Stageline
+ * opens its own. Read: approved and inside its planned
  * window, the promotion goes on; rejected or cancelled in the tool, it ends REJECTED with the tool's reason; otherwise it
  * is held SCHEDULED (heldBy.change) and a one-time schedule looks again with a backoff (rule.ts nextCheck) without
  * waking the flow (fireSchedule → recheckChange), so the flow takes the same transitions however long the board takes.
@@ -27,11 +31,22 @@ const CLAIM_SECONDS = 120;
 
 const refOf = (r: ChangeRecord): ChangeRef => ({ provider: r.provider, ...r.ref! });
 
-/** The request's correlation id: the promotion's id; a request opened again after a void gets `<id>.<n>` (a voided one is never found again). */
+/** The request's name in the tool: the promotion's id; a request opened again after a void gets `<id>.<n>` (a voided one is never found again). */
 const correlationOf = (p: Promotion) => (p.changeRequest?.voided?.length ? `${p.id}.${p.changeRequest.voided.length}` : p.id);
+
+/** The correlation value the request is opened with and found by: its name, `.` and the promotion's correlation token. */
+const boundCorrelation = (p: Promotion, token: string) => `${correlationOf(p)}.${token}`;
+
+/** A new correlation token: 128 random bits, base64url (22 characters). */
+const correlationToken = () => randomBytes(16).toString('base64url');
+
+/** Requests refused by correlation remembered on the promotion (each audited once), at most. */
+const REFUSED_KEPT = 20;
 
 /** What the request is opened with: the release and its digest, what changes, the gates' verdicts, the decision record. */
 export function changeDraft(deps: Deps, p: Promotion): ChangeRequestDraft {
+  const token = p.changeRequest?.token;
+  if (!token) throw new Error(`promotion ${p.id}: a change request is opened only once its correlation token is kept`);
   const decisionUrl = `${(deps.publicUrl ?? '').replace(/\/+$/, '')}/api/v1/promotions/${p.id}/decision`;
   const release = subjectLabel(p.subject);
   const gates = (p.gates ?? []).map((g) => `- ${gateSentence(g)}`).join('\n') || '- none';
@@ -45,7 +60,7 @@ export function changeDraft(deps: Deps, p: Promotion): ChangeRequestDraft {
       `Gates:\n${gates}`,
       `Decision record: ${decisionUrl}`,
     ].join('\n'),
-    correlationId: correlationOf(p),
+    correlationId: boundCorrelation(p, token),
     decisionUrl,
     release: { id: release, digest: p.releaseDigest },
     environment: p.targetEnvironment,
@@ -79,8 +94,9 @@ async function lookAt(deps: With<'changes'>, p: Promotion, rule: ChangeControl):
       if (!(err instanceof ChangeUnavailable || err instanceof ChangeRefused)) throw err;
     }
   }
+  // A record without a ref and without a token (claimed before tokens) is claimed again: a token first, then a search, then a create.
   const claimable = (r: ChangeRecord | null | undefined) =>
-    !r || (r.ref && r.digest !== cur.releaseDigest) || (!r.ref && now.getTime() - Date.parse(r.claimedAt) > CLAIM_SECONDS * 1000);
+    !r || (r.ref && r.digest !== cur.releaseDigest) || (!r.ref && (!r.token || now.getTime() - Date.parse(r.claimedAt) > CLAIM_SECONDS * 1000));
   let claimed = false;
   if (claimable(record)) {
     const { after } = await writePromotion(
@@ -92,16 +108,20 @@ async function lookAt(deps: With<'changes'>, p: Promotion, rule: ChangeControl):
         const old = x.changeRequest;
         const voided =
           old?.ref && old.digest !== x.releaseDigest ? [...(old.voided ?? []), { number: old.ref.number, digest: old.digest }] : (old?.voided ?? []);
+        // A claim taken again for the same release keeps its token: a create sent under it may still land, and is found by it.
+        const token = old && !old.ref && old.token && old.digest === x.releaseDigest ? old.token : correlationToken();
         const fresh: ChangeRecord = {
           provider: rule.provider,
           digest: x.releaseDigest,
           claimedAt: now.toISOString(),
+          token,
           ref: null,
           state: null,
           checkedAt: null,
           looks: 0,
           reason: null,
           ...(voided.length ? { voided } : {}),
+          ...(old?.refused?.length ? { refused: old.refused } : {}),
         };
         const action = old?.ref ? 'promotion.change.void' : null;
         return {
@@ -115,17 +135,25 @@ async function lookAt(deps: With<'changes'>, p: Promotion, rule: ChangeControl):
     );
     if (after) {
       cur = after;
-      claimed = !record || !!record.ref;
-    }
+      claimed = true;
+    } else cur = await loadPromotion(deps, cur.tenant, cur.id); // another look claimed it meanwhile: its token
   }
   const r = cur.changeRequest!;
   let ref: ChangeRef | null = r.ref ? refOf(r) : null;
   if (!ref) {
+    if (!r.token) return { verdict: null, read: cur, why: 'its change request is being opened' };
+    const bound = boundCorrelation(cur, r.token);
+    let adopted = false;
     try {
-      // After a lost answer (or another's claim) the tool is asked first: nothing is created twice for one promotion.
-      ref = await tool.find(correlationOf(cur));
-      if (!ref && claimed) ref = await tool.create(changeDraft(deps, cur));
-      // (find and create use the record's correlation id: the promotion's id, with the number of voided requests after it)
+      // The tool is asked first (a create whose answer was lost, another look's create): only a request carrying this
+      // promotion's token (and opened by the integration user, where the tool says) is its own. Its bare name is asked
+      // too: a request someone opened under it is refused and audited, never adopted.
+      const { own, foreign } = trustFound(await tool.find([bound, correlationOf(cur)]), bound);
+      if (foreign.length) cur = await refuse(deps, cur, rule, foreign, bound, now);
+      if (own) {
+        ref = own.ref;
+        adopted = true;
+      } else if (claimed) ref = await tool.create(changeDraft(deps, cur));
     } catch (err) {
       if (err instanceof ChangeUnavailable) return { verdict: null, read: cur, why: `the change request could not be opened yet: ${toolText(err.message)}` };
       if (err instanceof ChangeRefused)
@@ -133,15 +161,16 @@ async function lookAt(deps: With<'changes'>, p: Promotion, rule: ChangeControl):
       throw err;
     }
     if (!ref) return { verdict: null, read: cur, why: 'its change request is being opened' };
+    // Its id is recorded as soon as the tool answered, before anything else is asked of it.
+    cur = await recordRef(deps, cur, rule, r.token, ref, adopted, now);
+    if (cur.changeRequest?.ref?.id !== ref.id) return { verdict: null, read: cur, why: 'its change request is being opened' };
   }
   let status;
   try {
     status = await tool.read(ref);
   } catch (err) {
-    if (err instanceof ChangeUnavailable || err instanceof ChangeRefused) {
-      const opened = r.ref ? cur : await recordRef(deps, cur, ref, now);
-      return { verdict: null, read: opened, why: `change request ${ref.number} could not be read: ${toolText(err.message)}` };
-    }
+    if (err instanceof ChangeUnavailable || err instanceof ChangeRefused)
+      return { verdict: null, read: cur, why: `change request ${ref.number} could not be read: ${toolText(err.message)}` };
     throw err;
   }
   const verdict = changeVerdict(rule, ref, status, now);
@@ -150,12 +179,10 @@ async function lookAt(deps: With<'changes'>, p: Promotion, rule: ChangeControl):
     cur.tenant,
     cur.id,
     (x) => {
-      if (!x.changeRequest || x.changeRequest.digest !== r.digest) return null;
-      const opened = !x.changeRequest.ref;
+      if (!x.changeRequest || x.changeRequest.digest !== r.digest || x.changeRequest.ref?.id !== ref.id) return null;
       const next = patched(x, now, {
         changeRequest: {
           ...x.changeRequest,
-          ref: { id: ref.id, number: ref.number, url: ref.url },
           state: toolText(status.state, 40),
           approval: status.approval ? toolText(status.approval, 40) : null,
           window: status.window ?? null,
@@ -164,29 +191,61 @@ async function lookAt(deps: With<'changes'>, p: Promotion, rule: ChangeControl):
           reason: verdict.why,
         },
       });
-      return opened
-        ? { next, action: 'promotion.change.open', by: ENGINE, reason: `change request ${ref.number} opened in ${rule.provider}: ${ref.url}` }
-        : { next, action: null, by: ENGINE };
+      return { next, action: null, by: ENGINE };
     },
     { read: cur },
   );
   return { verdict, read: after ?? (await loadPromotion(deps, cur.tenant, cur.id)) };
 }
 
-async function recordRef(deps: Deps, p: Promotion, ref: ChangeRef, now: Date): Promise<Promotion> {
+/**
+ * Records the request's id on the promotion (with its opening in the audit), for the claim that opened or found it (the
+ * same token): the promotion as it is after (another look's ref, when one was recorded first).
+ */
+async function recordRef(deps: Deps, p: Promotion, rule: ChangeControl, token: string, ref: ChangeRef, adopted: boolean, now: Date): Promise<Promotion> {
   const { after } = await writePromotion(
     deps,
     p.tenant,
     p.id,
     (x) =>
-      x.changeRequest && !x.changeRequest.ref
+      x.changeRequest && !x.changeRequest.ref && x.changeRequest.token === token
         ? {
             next: patched(x, now, { changeRequest: { ...x.changeRequest, ref: { id: ref.id, number: ref.number, url: ref.url } } }),
             action: 'promotion.change.open',
             by: ENGINE,
-            reason: `change request ${ref.number} opened: ${ref.url}`,
+            reason: `change request ${ref.number} ${adopted ? 'found again by its correlation token' : 'opened'} in ${rule.provider}: ${ref.url}`,
           }
         : null,
+    { read: p },
+  );
+  return after ?? (await loadPromotion(deps, p.tenant, p.id));
+}
+
+/**
+ * Requests found by the promotion's correlation values that Stageline did not open: never adopted nor written to; each is
+ * audited once (promotion.change.spoof, naming its number and id and what is wrong, never a credential nor the token).
+ */
+async function refuse(deps: Deps, p: Promotion, rule: ChangeControl, foreign: ChangeFound[], bound: string, now: Date): Promise<Promotion> {
+  const { after } = await writePromotion(
+    deps,
+    p.tenant,
+    p.id,
+    (x) => {
+      const known = x.changeRequest?.refused ?? [];
+      const fresh = foreign.filter((f) => !known.includes(f.ref.id));
+      if (!x.changeRequest || !fresh.length) return null;
+      const refused = [...known, ...fresh.map((f) => f.ref.id)].slice(-REFUSED_KEPT);
+      const what = fresh.map((f) => foreignText(f, bound)).join('; ');
+      return {
+        next: patched(x, now, { changeRequest: { ...x.changeRequest, refused } }),
+        action: 'promotion.change.spoof',
+        by: ENGINE,
+        reason: toolText(
+          `not adopted: ${fresh.length === 1 ? 'a change request' : `${fresh.length} change requests`} in ${rule.provider} found by the promotion's correlation value that Stageline did not open: ${what}`,
+          2000,
+        ),
+      };
+    },
     { read: p },
   );
   return after ?? p;

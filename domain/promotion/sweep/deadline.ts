@@ -16,6 +16,12 @@ import { approvalDeadline, LOCK_SECONDS, PULL_REQUEST_WAIT_SECONDS, validationDe
 
 const plus = (iso: string | Date, seconds: number) => new Date(new Date(iso).getTime() + seconds * 1000);
 
+/** How the sweep's question to a stuck rollout's flow begins (its `stopping` reason). */
+export const NO_PROGRESS = 'no progress since';
+
+/** When the sweep asked a rollout's flow to end it (its stop decision is the sweep's), or null. */
+export const askedBySweep = (p: Promotion): string | null => (p.rollout?.stopping?.reason.startsWith(NO_PROGRESS) ? p.rollout.stopping.at : null);
+
 /**
  * When a promotion in its current status is stuck: the time its own flow should have moved it by,
  * plus the grace (`sweepGraceSeconds` of the deps' tunables: how long past a state's own deadline the
@@ -45,6 +51,11 @@ export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tun
       // callback (up to a day) and bake; a halt waits for its resume as long as the flow's wave task (30 days);
       // outside the start windows it waits until one opens.
       if (p.rollout) {
+        // A wave started and not handed on to its flow (a resume whose answer was lost): due a grace after.
+        if (p.rollout.handOn && p.taskToken && !p.rollout.stopping) return plus(p.updatedAt, grace);
+        // Asked by the sweep to end: its flow has two graces to do it (its MarkFailed), then the sweep ends it itself.
+        const asked = askedBySweep(p);
+        if (asked) return plus(asked, 2 * grace);
         if (p.rollout.halted) return plus(p.updatedAt, 30 * 86_400 + grace);
         if (p.rollout.waiting) return plus(p.rollout.waiting.until, LOCK_SECONDS + grace);
         const bake = Math.max(0, ...p.rollout.waves.map((w) => w.bakeSeconds));

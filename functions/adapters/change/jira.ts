@@ -9,6 +9,7 @@ import {
   type ChangeOutcome,
   type ChangeProvider,
   type ChangeRef,
+  type ChangeFound,
   type ChangeRequestDraft,
   type ChangeStatus,
   type ChangeTemplateCheck,
@@ -21,9 +22,11 @@ import { guardedFetch, OutboundRefused, type GuardedInit } from '../outbound.ts'
  * one of its typed calls, so what Stageline sends type-checks against the description.
  *
  * - create: a customer request of the rule's request type in its service desk (JSM `POST /request`),
- *   summary and description, and the label `stageline-<promotion id>` so a create whose answer was lost
- *   is found again (the request type must show the Labels field, see docs/operations/change-control-jira.md);
- * - find: the platform's JQL search (JSM has no search) for that label;
+ *   summary and description, and the label `stageline-<correlation value>` (the promotion's id and its
+ *   correlation token) so a create whose answer was lost is found again (the request type must show the
+ *   Labels field, see docs/operations/change-control-jira.md);
+ * - find: the platform's JQL search (JSM has no search) for that label, with each request's creator (its
+ *   reporter when Jira leaves the creator out), compared with the credential's own account (`/myself`);
  * - read: the request's current status (JSM), its approvals' final decision (JSM approvals), the planned
  *   window from the configured custom fields (platform issue fields), and, when the request was
  *   declined or cancelled, the last comment on it as the tool's reason;
@@ -54,6 +57,8 @@ const TEXT_MAX = 32_000;
 /** Pages of comments read for a rejection's reason, at most. */
 const COMMENT_PAGES = 10;
 const ISSUE_ID = /^[1-9][0-9]{0,17}$/;
+/** Requests read per label, at most (oldest first): one's own, and a few others may have raised with it. */
+const FIND_LIMIT = 10;
 const ISSUE_KEY = /^[A-Z][A-Z0-9_]{0,254}-[1-9][0-9]{0,17}$/;
 
 /** A Jira connection: the port's calls, and a request's cancellation (the transition to a cancelled status). */
@@ -98,6 +103,17 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
       throw answerError(what, site, err);
     }
   };
+
+  /** The credential's own account (its account id; a Data Center account's key or name), asked once. */
+  let self: Promise<string | null> | undefined;
+  const whoAmI = () =>
+    (self ??= call('reading the account of the credential', () => platform.myself.getCurrentUser()).then(
+      (me) => me.accountId || me.key || me.name || null,
+      (err: unknown) => {
+        self = undefined;
+        throw err;
+      },
+    ));
 
   async function lastComment(issueIdOrKey: string): Promise<string | undefined> {
     let last: string | undefined;
@@ -159,13 +175,30 @@ export function jiraChangeProvider(settings: JiraChangeSettings, credential: Jir
       return refOf(created.issueId, created.issueKey);
     },
 
-    async find(correlationId: string): Promise<ChangeRef | null> {
-      const label = jiraCorrelationLabel(correlationId);
-      const found = await call('searching for the change request', () =>
-        platform.issueSearch.searchForIssuesUsingJqlEnhancedSearch({ jql: `labels = "${label}" ORDER BY created ASC`, fields: ['summary'], maxResults: 1 }),
-      );
-      const first = found.issues?.[0];
-      return first ? refOf(first.id, first.key) : null;
+    async find(correlationIds: readonly string[]): Promise<ChangeFound[]> {
+      const me = await whoAmI();
+      const found: ChangeFound[] = [];
+      for (const correlationId of correlationIds) {
+        const label = jiraCorrelationLabel(correlationId);
+        const page = await call('searching for the change request', () =>
+          platform.issueSearch.searchForIssuesUsingJqlEnhancedSearch({
+            jql: `labels = "${label}" ORDER BY created ASC`,
+            fields: ['summary', 'labels', 'creator', 'reporter'],
+            maxResults: FIND_LIMIT,
+          }),
+        );
+        for (const issue of page.issues ?? []) {
+          const by = issue.fields?.creator ?? issue.fields?.reporter;
+          const createdBy = by?.accountId || by?.key || by?.name || null;
+          found.push({
+            ref: refOf(issue.id, issue.key),
+            correlation: (issue.fields?.labels ?? []).includes(label) ? correlationId : null,
+            createdBy,
+            byIntegrationUser: me && createdBy ? createdBy === me : null,
+          });
+        }
+      }
+      return found;
     },
 
     async read(ref: ChangeRef): Promise<ChangeStatus> {

@@ -7,6 +7,7 @@ import {
   type ChangeRef,
   type ChangeRequestDraft,
   type ChangeStatus,
+  type ChangeFound,
   type ChangeTemplateCheck,
 } from '#domain/change/ports';
 import { guardedFetch, OutboundRefused, readLimited } from '../outbound.ts';
@@ -31,13 +32,16 @@ const instant = (s: string): string | null => {
 };
 
 const FIELDS = 'sys_id,number,state,approval,start_date,end_date,close_code,close_notes,correlation_id';
+/** Requests read per correlation value, at most (oldest first): one's own, and a few others may have opened with it. */
+const FIND_LIMIT = 10;
 
 /**
  * ServiceNow's Table API (`/api/now/table/change_request`) and, for a standard change, the Change Management API's
  * standard change route (`/api/sn_chg_rest/change/standard/{template sys_id}`), through the outbound rules (public
- * addresses only after DNS, no redirects). The promotion's id is the request's `correlation_id`, so a create whose
- * answer was lost is found again (`find`). Answers: `{result: …}`, or `{error: {message, detail}, status: "failure"}`,
- * whose message is the tool's reason.
+ * addresses only after DNS, no redirects). The draft's correlation value (the promotion's id and its correlation token)
+ * is the request's `correlation_id`, so a create whose answer was lost is found again (`find`), with who opened each
+ * request found (`sys_created_by`, compared with the basic credential's user; a bearer token's user is not known here).
+ * Answers: `{result: …}`, or `{error: {message, detail}, status: "failure"}`, whose message is the tool's reason.
  */
 export class ServiceNowChanges implements ChangeProvider, ChangeTemplateCheck {
   readonly kind = 'servicenow' as const;
@@ -105,10 +109,31 @@ export class ServiceNowChanges implements ChangeProvider, ChangeTemplateCheck {
     return this.refOf((await this.call('POST', `/api/now/table/change_request?sysparm_fields=${FIELDS}`, { ...fields, type: 'normal' })) as Row);
   }
 
-  async find(correlationId: string): Promise<ChangeRef | null> {
-    const q = new URLSearchParams({ sysparm_query: `correlation_id=${correlationId}^ORDERBYsys_created_on`, sysparm_fields: FIELDS, sysparm_limit: '1' });
-    const rows = (await this.call('GET', `/api/now/table/change_request?${q}`)) as Row[];
-    return Array.isArray(rows) && rows[0] ? this.refOf(rows[0]) : null;
+  async find(correlationIds: readonly string[]): Promise<ChangeFound[]> {
+    const user = 'basic' in this.credentials ? this.credentials.basic.user : null;
+    const found: ChangeFound[] = [];
+    for (const correlationId of correlationIds) {
+      // Stageline's correlation values are its ids and base64url tokens: nothing that could end a term of the encoded query.
+      if (!/^[A-Za-z0-9_.-]+$/.test(correlationId)) throw new ChangeRefused(`'${correlationId}' is not a correlation value Stageline writes`);
+      const q = new URLSearchParams({
+        sysparm_query: `correlation_id=${correlationId}^ORDERBYsys_created_on`,
+        sysparm_fields: `${FIELDS},sys_created_by`,
+        sysparm_limit: String(FIND_LIMIT),
+      });
+      const rows = (await this.call('GET', `/api/now/table/change_request?${q}`)) as Row[];
+      for (const row of Array.isArray(rows) ? rows : []) {
+        const createdBy = field(row, 'sys_created_by') || null;
+        found.push({
+          ref: this.refOf(row),
+          // ServiceNow may match a value in another case: only the exact value counts as Stageline's.
+          correlation: field(row, 'correlation_id') === correlationId ? correlationId : null,
+          createdBy,
+          // (ServiceNow's user names sign in in any case)
+          byIntegrationUser: user && createdBy ? createdBy.toLowerCase() === user.toLowerCase() : null,
+        });
+      }
+    }
+    return found;
   }
 
   async read(ref: ChangeRef): Promise<ChangeStatus> {

@@ -1,7 +1,7 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { WriteConflict } from '#domain/kernel/retry';
 import type { AuditEntry } from '#domain/kernel/model';
-import type { AuditStreamRepo } from '#domain/audit/ports';
+import type { AuditStreamRepo, ShipBacklog } from '#domain/audit/ports';
 import type { AuditDestination, ShipCursor, StoredDestination } from '#domain/audit/stream';
 import { keys } from '../keys.ts';
 import { createOrVersion, type Area } from './area.ts';
@@ -87,6 +87,25 @@ export function auditStreamArea(base: StoreBase): Area<AuditStreamRepo> {
         if (err instanceof WriteConflict && err.reason === 'version') return false;
         throw err;
       }
+    },
+    async markShipBacklog(tenant: string, at: string): Promise<void> {
+      // The newest mark wins: the drain clears a mark only while it is still the one it read (clearShipBacklog).
+      await base.conditional(new PutCommand({ TableName: table, Item: { ...keys.shipBacklog(tenant), entity: 'ShipBacklog', tenant, at } }));
+    },
+    async shipBacklogs(limit: number): Promise<ShipBacklog[]> {
+      const all = await base.queryAll<ShipBacklog>(keys.shipBacklogAll.pk, keys.shipBacklogAll.skPrefix, true);
+      return all.slice(0, limit).map((i) => ({ tenant: i.tenant, at: i.at }));
+    },
+    async clearShipBacklog(tenant: string, at: string): Promise<void> {
+      await base.conditional(
+        new DeleteCommand({
+          TableName: table,
+          Key: keys.shipBacklog(tenant),
+          ConditionExpression: '#at = :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
     },
   };
   return { port };

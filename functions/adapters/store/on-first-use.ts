@@ -119,7 +119,16 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
   },
   auditStream: {
     load: async (base) => (await import('./audit-stream.ts')).auditStreamArea(base),
-    methods: { listAuditDestinations: true, getAuditDestination: true, putAuditDestination: true, deleteAuditDestination: true, moveAuditCursor: true },
+    methods: {
+      listAuditDestinations: true,
+      getAuditDestination: true,
+      putAuditDestination: true,
+      deleteAuditDestination: true,
+      moveAuditCursor: true,
+      markShipBacklog: true,
+      shipBacklogs: true,
+      clearShipBacklog: true,
+    },
   },
   outbox: {
     load: async (base) => (await import('./outbox.ts')).outboxArea(base),

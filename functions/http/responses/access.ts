@@ -131,6 +131,9 @@ export const identityProviderResponse = /* @__PURE__ */ z.schema(() =>
       saml: z.optional(z.strictObject({ metadataUrl: z.optional(z.string()), entityId: z.string(), ssoUrl: z.string() })),
       emailDomains: z.array(z.string()),
       groupsClaim: z.optional(z.string()),
+      groupsFrom: z.optional(
+        z.enum(['claim', 'scim']).check(z.describe("where sign-ins read the person's groups: the IdP's groups claim, or the tenant's SCIM groups")),
+      ),
       version: z.number(),
       updatedAt: z.optional(time),
       updatedBy: z.optional(z.string()),

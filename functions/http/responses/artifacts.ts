@@ -67,6 +67,13 @@ export const doraFiguresSchema = /* @__PURE__ */ z.schema(() =>
             "change lead time (DORA: the time it takes a change to go from committed to deployed): the mean hours from the version's first appearance in the line to its deployment here; null without one",
           ),
         ),
+      leadTimeSeconds: z
+        .nullable(z.number().check(z.int()))
+        .check(
+          z.describe(
+            'the same mean change lead time in seconds, to the second (from the exact durations; leadTimeHours is rounded to 2 decimals for reading); null without one',
+          ),
+        ),
       changeFailureRate: z
         .nullable(z.number())
         .check(
@@ -81,6 +88,9 @@ export const doraFiguresSchema = /* @__PURE__ */ z.schema(() =>
             'failed deployment recovery time (DORA: the time it takes to recover from a deployment that fails and requires immediate intervention): mean hours from a failed or rolled-back promotion to the next successful promotion here (a rollback of a completed promotion: from when that one went live); null without a recovery',
           ),
         ),
+      recoveryTimeSeconds: z
+        .nullable(z.number().check(z.int()))
+        .check(z.describe('the same mean failed deployment recovery time in seconds, to the second (from the exact durations); null without a recovery')),
       reworkRate: z
         .nullable(z.number())
         .check(

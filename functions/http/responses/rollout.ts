@@ -151,6 +151,13 @@ export const rolloutResponse = /* @__PURE__ */ z.schema(() =>
       wave: z.number().check(z.int(), z.describe('the wave running (0: none started yet)')),
       halted: z.nullable(z.strictObject({ by: z.string(), at: time, reason: z.string() })),
       waiting: z.nullable(z.strictObject({ reason: z.string(), until: time, for: z.optional(z.enum(['start-window', 'freeze'])) })),
+      totals: z
+        .strictObject({
+          targets: z.number().check(z.int(), z.describe("every wave's targets")),
+          changed: z.number().check(z.int(), z.describe('how many the rollout changed (put back since or not)')),
+          putBack: z.number().check(z.int(), z.describe('how many a rollback put back to what they ran before')),
+        })
+        .check(z.describe("the whole rollout's counts (a paged plan lists only some rows: count from these, never from the rows)")),
       waves: z.array(
         z.strictObject({
           wave: z.number().check(z.int()),

@@ -86,7 +86,11 @@ export const SCIM_ROUTES: Route[] = [
     '/Users/{id}',
     "Replace a user's attributes; active false takes their access away as removing a member does (signed out, their tokens from before change nothing), true gives it back; audited",
   ),
-  provisioning('PATCH', '/Users/{id}', 'Change a user with SCIM PATCH operations (add, replace, remove; `active` as for PUT); audited'),
+  provisioning(
+    'PATCH',
+    '/Users/{id}',
+    'Change a user with SCIM PATCH operations (add, replace, remove, in any case; `active` as for PUT; Entra\'s "True"/"False", a path-less value object, enterprise attributes by their full path); audited',
+  ),
   provisioning('DELETE', '/Users/{id}', "Delete a user: their access goes as a removed member's does and they leave every group; audited", 204),
   provisioning('GET', '/Groups', "The tenant's provisioned groups as a SCIM ListResponse (filter on displayName, externalId…; startIndex, count)"),
   provisioning(

@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../../../domain/kernel/model.ts';
-import type { AuditStreamRepo } from '../../../domain/audit/ports.ts';
+import type { AuditStreamRepo, ShipBacklog } from '../../../domain/audit/ports.ts';
 import type { AuditDestination, ShipCursor, StoredDestination } from '../../../domain/audit/stream.ts';
 import { WriteConflict } from '../../../domain/kernel/retry.ts';
 import { keys } from '../../../functions/adapters/keys.ts';
@@ -70,6 +70,18 @@ export function auditStreamArea({ table }: MemoryState) {
         if (err instanceof WriteConflict && err.reason === 'version') return false;
         throw err;
       }
+    },
+    async markShipBacklog(tenant: string, at: string): Promise<void> {
+      table.put({ ...keys.shipBacklog(tenant), entity: 'ShipBacklog', tenant, at });
+    },
+    async shipBacklogs(limit: number): Promise<ShipBacklog[]> {
+      return table
+        .query(keys.shipBacklogAll.pk, { prefix: keys.shipBacklogAll.skPrefix })
+        .slice(0, limit)
+        .map((i) => ({ tenant: i.tenant as string, at: i.at as string }));
+    },
+    async clearShipBacklog(tenant: string, at: string): Promise<void> {
+      table.write({ key: keys.shipBacklog(tenant), when: (cur) => cur?.at === at, to: null, reason: 'unknown' });
     },
   };
   return { port };
