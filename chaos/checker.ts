@@ -1,4 +1,4 @@
-import type { Approval, Promotion, RolloutTarget } from '../domain/kernel/promotion-model.ts';
+import type { Promotion, RolloutTarget } from '../domain/kernel/promotion-model.ts';
 import type { AuditEntry } from '../domain/kernel/model.ts';
 import { TRANSITIONS, type Status } from '../domain/kernel/lifecycle.ts';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
@@ -7,7 +7,7 @@ import { ChaosClient, usersOf } from './client.ts';
 import { counter, vacuous, type Vacuous } from './exercised.ts';
 import { checkEffects, type EffectInputs } from './effects/checks.ts';
 import type { Effects } from './effects.ts';
-import type { CheckContext, ChaosPromotion, Count, Exercised, HistoryEntry, Violation } from './types.ts';
+import type { CheckContext, Count, Exercised, Observed, ObservedEnvironment, ObservedPromotion, ObservedTenant, Violation } from './types.ts';
 
 /**
  * The invariant checker: reads what happened (the table, the audit and its verification, the bus, the
@@ -38,40 +38,7 @@ export type Invariant = (typeof INVARIANTS)[number];
 
 const FINAL: readonly Status[] = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'];
 
-/** A promotion as read: the record, its rollout targets, its approvals and its attestation read. */
-export interface ObservedPromotion {
-  promotion: Promotion;
-  targets: RolloutTarget[];
-  approvals: Approval[];
-  /** GET /promotions/{id}/attestation: its status and body */
-  attestation?: { status: number; body: any };
-}
-
-export interface ObservedEnvironment {
-  name: string;
-  /** the environment's head (GET /environments/{env}: snapshot) */
-  snapshot: { seq: number; digest: string };
-  /** per target, what it serves (GET /environments/{env}/targets: config), none for an environment without targets */
-  targets: { name: string; config: { seq: number; digest: string; own?: boolean; promotionId?: string } }[];
-}
-
-export interface ObservedTenant {
-  tenant: string;
-  promotions: ObservedPromotion[];
-  audit: AuditEntry[];
-  /** GET /audit/verify */
-  verify: { ok: boolean; [k: string]: unknown };
-  environments: ObservedEnvironment[];
-}
-
-export interface Observed {
-  seed: number;
-  history: HistoryEntry[];
-  requested: (ChaosPromotion & { requestedAt?: string })[];
-  tenants: ObservedTenant[];
-  /** events the bus published: type and detail */
-  events: { type: string; detail: Record<string, unknown> }[];
-}
+export type { Observed, ObservedEnvironment, ObservedPromotion, ObservedTenant } from './types.ts';
 
 export interface CheckOptions {
   /** how long after its request a promotion may take to end, beyond its approval window (ms; default 180 s) */

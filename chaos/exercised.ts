@@ -1,6 +1,5 @@
 import type { RolloutTarget } from '../domain/kernel/promotion-model.ts';
-import type { Observed, ObservedPromotion } from './checker.ts';
-import type { Count, Exercised } from './types.ts';
+import type { Count, Exercised, Observed, ObservedPromotion } from './types.ts';
 import type { Kind } from './workload.ts';
 
 /**

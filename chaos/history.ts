@@ -14,7 +14,7 @@ import type { ChaosPromotion, HistoryEntry } from './types.ts';
 
 /**
  * A chaos run's whole history on disk (`npm run chaos -- … --out DIR`), in a documented format an outside checker
- * reads without this code (docs/architecture/guarantees.md, "A history on disk"): JSON and JSON Lines, one file per
+ * reads without this code (docs/architecture/guarantees.md, "A history anyone can check"): JSON and JSON Lines, one file per
  * part. `npm run chaos -- --check DIR` reads it back and runs the project's own checks over it (`checkHistory`).
  */
 
@@ -74,42 +74,39 @@ function storedJson(bytes: Uint8Array): { $json: unknown } | null {
 
 /**
  * JSON of a stored item: a set is an array; a binary attribute is the JSON document it holds when the store
- * compressed one into it (`{ "$json": … }`), else `{ "$binary": "<base64>" }`.
+ * compressed one into it (`{ "$json": … }`), else `{ "$binary": "<base64>" }`. It reads the holder's own value
+ * (`this[key]`): JSON.stringify hands a replacer a Buffer already turned into `{ type, data }` by its toJSON.
  */
-const plain = (_key: string, value: unknown) =>
-  value instanceof Set
-    ? [...value]
-    : value instanceof Uint8Array
-      ? (storedJson(value) ?? { $binary: Buffer.from(value).toString('base64') })
-      : value;
+function plain(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const own = this[key];
+  if (own instanceof Set) return [...own];
+  if (own instanceof Uint8Array) return storedJson(own) ?? { $binary: Buffer.from(own).toString('base64') };
+  return value;
+}
 
 const jsonl = (rows: readonly unknown[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
 
-/** Every item of the stack's table, one JSON object a line (scanned page by page after the run settled). */
-async function writeTable(stack: LocalStack, file: string): Promise<number> {
+/** Every item of the stack's table, page by page (after the run settled: faults paused, the stack idle). */
+export async function* scanTable(stack: LocalStack): AsyncGenerator<Record<string, unknown>> {
   const client = documentClient({ endpoint: stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials });
-  const out = createWriteStream(file);
-  let n = 0;
-  let start: Record<string, unknown> | undefined;
   try {
+    let start: Record<string, unknown> | undefined;
     do {
       const page = await client.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
-      for (const item of page.Items ?? []) {
-        if (!out.write(`${JSON.stringify(item, plain)}\n`)) await once(out, 'drain');
-        n++;
-      }
+      yield* page.Items ?? [];
       start = page.LastEvaluatedKey;
     } while (start);
   } finally {
-    out.end();
-    await once(out, 'finish');
     client.destroy();
   }
-  return n;
 }
 
-/** Writes a run's history into `dir` (made if missing; files of an earlier history there are replaced). */
-export async function writeHistory(dir: string, stack: LocalStack, parts: HistoryParts): Promise<void> {
+/** Writes a run's history into `dir` (made if missing; the files of an earlier history there are replaced): `table`, its table's items. */
+export async function writeHistory(
+  dir: string,
+  parts: HistoryParts,
+  table: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const { history, requested: _requested, ...observed } = parts.observed;
   writeFileSync(join(dir, FILES.run), `${JSON.stringify(parts.run, null, 2)}\n`);
@@ -118,7 +115,13 @@ export async function writeHistory(dir: string, stack: LocalStack, parts: Histor
   writeFileSync(join(dir, FILES.observed), `${JSON.stringify(observed)}\n`);
   if (parts.effects) writeFileSync(join(dir, FILES.effects), `${JSON.stringify(parts.effects)}\n`);
   writeFileSync(join(dir, FILES.faults), jsonl(parts.faults));
-  await writeTable(stack, join(dir, FILES.table));
+  const out = createWriteStream(join(dir, FILES.table));
+  try {
+    for await (const item of table) if (!out.write(`${JSON.stringify(item, plain)}\n`)) await once(out, 'drain');
+  } finally {
+    out.end();
+    await once(out, 'finish');
+  }
 }
 
 /** A history read back: observed.json with its history (requests.jsonl) and the promotions requested (promotions.jsonl). */
@@ -157,7 +160,8 @@ export function readHistory(dir: string): History {
   if (run.format !== HISTORY_FORMAT) throw new Error(`${at(FILES.run)}: format ${String(run.format)}, this checker reads format ${HISTORY_FORMAT}`);
   for (const f of [FILES.requests, FILES.promotions, FILES.observed, FILES.faults])
     if (!existsSync(at(f))) throw new Error(`${dir} holds no ${f} (a history has ${Object.values(FILES).join(', ')})`);
-  if (run.effects && !existsSync(at(FILES.effects))) throw new Error(`${dir} holds no ${FILES.effects}, though ${FILES.run} says the run had the effect receivers`);
+  if (run.effects && !existsSync(at(FILES.effects)))
+    throw new Error(`${dir} holds no ${FILES.effects}, though ${FILES.run} says the run had the effect receivers`);
   const observed: Observed = {
     ...readJson<Omit<Observed, 'history' | 'requested'>>(at(FILES.observed)),
     history: readJsonl<HistoryEntry>(at(FILES.requests)),
@@ -176,7 +180,15 @@ export function checkHistory(dir: string): ChaosReport {
   const h = readHistory(dir);
   const verdict = judge(h.observed, h.effects, h.run.check);
   return summarize(
-    { seed: h.run.seed, rate: h.run.rate, promotions: h.run.promotions, elapsedMs: h.run.elapsedMs, phases: h.run.phases, faults: h.run.faults, effects: h.run.effects },
+    {
+      seed: h.run.seed,
+      rate: h.run.rate,
+      promotions: h.run.promotions,
+      elapsedMs: h.run.elapsedMs,
+      phases: h.run.phases,
+      faults: h.run.faults,
+      effects: h.run.effects,
+    },
     h.observed.requested,
     h.observed,
     verdict,

@@ -12,7 +12,7 @@ import { LocalWorkflow } from '../local/workflow.ts';
 import { checkAll, type CheckOptions } from './checker.ts';
 import { EFFECT_KINDS, FINAL, KINDS, runWorkload, type Kind } from './workload.ts';
 import { startEffects, type Effects } from './effects.ts';
-import { checkHistory, HISTORY_FORMAT, writeHistory } from './history.ts';
+import { checkHistory, HISTORY_FORMAT, scanTable, writeHistory, type HistoryParts, type RunInfo } from './history.ts';
 import { summarize, type ChaosReport } from './report.ts';
 
 export type { ChaosReport } from './report.ts';
@@ -141,13 +141,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const facts = { seed: opts.seed, rate: opts.rate, promotions: opts.promotions, elapsedMs: Date.now() - started, phases, faults, effects: Boolean(effects) };
     const report = summarize(facts, w.promotions, observed, verdict);
     if (opts.out) {
-      await writeHistory(opts.out, stack, {
-        run: { format: HISTORY_FORMAT, ...facts, rates, kinds: [...kinds], check: opts.check ?? {}, faults: report.faults, tableName: stack.tableName },
-        observed,
-        promotions: w.promotions,
-        ...(gathered ? { effects: gathered } : {}),
-        faults: stack.faults?.log ?? [],
-      });
+      const run: RunInfo = {
+        format: HISTORY_FORMAT,
+        ...facts,
+        rates,
+        kinds: [...kinds],
+        check: opts.check ?? {},
+        faults: report.faults,
+        tableName: stack.tableName,
+      };
+      const parts: HistoryParts = { run, observed, promotions: w.promotions, ...(gathered ? { effects: gathered } : {}), faults: stack.faults?.log ?? [] };
+      await writeHistory(opts.out, parts, scanTable(stack));
       log(`chaos: the run's history is in ${opts.out} (npm run chaos -- --check ${opts.out} checks it again)`);
     }
     return report;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Observed, ObservedPromotion, ObservedTenant } from '../../chaos/checker.ts';
 import type { Promotion, RolloutTarget } from '../../domain/kernel/promotion-model.ts';
 import type { AuditEntry } from '../../domain/kernel/model.ts';
@@ -30,6 +32,20 @@ export function promotion(id: string, over: Partial<Promotion> & { path: [Promot
     ...rest,
   } as unknown as Promotion;
 }
+
+/** A staging promotion that went PENDING → VALIDATING → APPROVED → EXECUTING → COMPLETED (at 9 s) and released `digest('n')`. */
+export const completed = (id: string, over: Partial<Promotion> = {}): Promotion =>
+  promotion(id, {
+    path: [
+      ['PENDING', 0],
+      ['VALIDATING', 1],
+      ['APPROVED', 2],
+      ['EXECUTING', 3],
+      ['COMPLETED', 9],
+    ],
+    result: { digest: digest('n') } as Promotion['result'],
+    ...over,
+  });
 
 export const target = (name: string, wave: number, state: RolloutTarget['state'], appliedAt?: number, before = digest('0')): RolloutTarget =>
   ({
@@ -66,3 +82,32 @@ export function observed(promotions: ObservedPromotion[], audit: AuditEntry[], e
   };
 }
 
+/** The rows of a JSON Lines file of a history on disk (a blank line is skipped). */
+export const jsonLines = (dir: string, file: string): Record<string, any>[] =>
+  readFileSync(join(dir, file), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, any>);
+
+/**
+ * What the Python reader of docs/architecture/guarantees.md ("A history anyone can check") computes, the same way in
+ * TypeScript and from the same files only (run.json, promotions.jsonl, table.jsonl): each promotion requested whose
+ * item in the table is not in a final state, and the line it ends with.
+ */
+export function finalStateFromFiles(dir: string): { unended: { tenant: string; id: string; kind: string; status: string }[]; summary: string } {
+  const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+  if (run.format !== 1) throw new Error(`run.json: format ${run.format}, this reader reads format 1`);
+  const status = new Map<string, string>();
+  for (const item of jsonLines(dir, 'table.jsonl'))
+    if (item.entity === 'Promotion' && item.sk === 'P') {
+      const [, tenant, , ...id] = String(item.pk).split('#');
+      status.set(`${tenant}\n${id.join('#')}`, item.status);
+    }
+  const FINAL = new Set(['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED']);
+  const requested = jsonLines(dir, 'promotions.jsonl');
+  const unended = requested
+    .map((p) => ({ tenant: p.tenant, id: p.id, kind: p.kind, status: status.get(`${p.tenant}\n${p.id}`) ?? 'not in the table' }))
+    .filter((p) => !FINAL.has(p.status));
+  const summary = `final-state: ${requested.length} promotions requested (seed ${run.seed}), ${requested.length - unended.length} ended, ${unended.length} did not`;
+  return { unended, summary };
+}

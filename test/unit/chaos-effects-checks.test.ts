@@ -198,7 +198,16 @@ describe('checkEffects: every effect check over plain inputs (what effects.json 
     ],
     manifestPuts: [{ tenant: 't1', registry: 'east', repository: 'app', reference: 'latest-staging', digest: 'sha256:a', at: '2026-01-01T00:00:01Z' }],
     webhooks: [
-      { tenant: 't1', webhookId: 'msg_1', type: 'promotion.completed', eventId: 'e1', promotionId: 'p1', verified: true, at: '2026-01-01T00:00:02Z', body: '{}' },
+      {
+        tenant: 't1',
+        webhookId: 'msg_1',
+        type: 'promotion.completed',
+        eventId: 'e1',
+        promotionId: 'p1',
+        verified: true,
+        at: '2026-01-01T00:00:02Z',
+        body: '{}',
+      },
     ],
     expectedWebhooks: [{ tenant: 't1', type: 'promotion.completed', eventId: 'e1', promotionId: 'p1' }],
     gates: [{ tenant: 't1', promotionId: 'p1', verdict: 'PASS', at: '2026-01-01T00:00:00Z' }],

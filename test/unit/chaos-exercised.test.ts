@@ -3,25 +3,12 @@ import { checkCounted, INVARIANTS, type Observed } from '../../chaos/checker.ts'
 import { checkEffects, type EffectInputs } from '../../chaos/effects/checks.ts';
 import { counter, exercisedLines, vacuous } from '../../chaos/exercised.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
-import { at, digest, entry, observed, promotion, target, TENANT } from '../support/chaos-histories.ts';
+import { at, completed, digest, entry, observed, promotion, target, TENANT } from '../support/chaos-histories.ts';
 
 /**
  * No vacuous invariant (chaos/exercised.ts): the checks count what each invariant examined, and a run whose kinds
  * should have exercised an invariant that examined nothing is named (the run fails on it).
  */
-const completed = (id: string, over: Partial<Promotion> = {}) =>
-  promotion(id, {
-    path: [
-      ['PENDING', 0],
-      ['VALIDATING', 1],
-      ['APPROVED', 2],
-      ['EXECUTING', 3],
-      ['COMPLETED', 9],
-    ],
-    result: { digest: digest('n') } as Promotion['result'],
-    ...over,
-  });
-
 /** Observed with the workload's kinds: each promotion requested as `kind`. */
 const ofKinds = (o: Observed, kinds: Record<string, string>): Observed => ({
   ...o,
