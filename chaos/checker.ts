@@ -1,17 +1,20 @@
-import type { Approval, Promotion, RolloutTarget } from '../domain/kernel/promotion-model.ts';
+import type { Promotion, RolloutTarget } from '../domain/kernel/promotion-model.ts';
 import type { AuditEntry } from '../domain/kernel/model.ts';
 import { TRANSITIONS, type Status } from '../domain/kernel/lifecycle.ts';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
 import { ChaosClient, usersOf } from './client.ts';
+import { counter, vacuous, type Vacuous } from './exercised.ts';
+import { checkEffects, type EffectInputs } from './effects/checks.ts';
 import type { Effects } from './effects.ts';
-import type { CheckContext, ChaosPromotion, HistoryEntry, Violation } from './types.ts';
+import type { CheckContext, Count, Exercised, Observed, ObservedEnvironment, ObservedPromotion, ObservedTenant, Violation } from './types.ts';
 
 /**
  * The invariant checker: reads what happened (the table, the audit and its verification, the bus, the
  * attestations, the client history) after the workload, once the stack is idle and faults are paused, and checks
  * the model, not the implementation. `observe` reads; `check` is pure over what was read (a unit test hands it
- * a history as data).
+ * a history as data) and counts what each invariant examined (`checkCounted`: no invariant holds vacuously,
+ * chaos/exercised.ts).
  */
 
 export const INVARIANTS = [
@@ -35,40 +38,7 @@ export type Invariant = (typeof INVARIANTS)[number];
 
 const FINAL: readonly Status[] = ['COMPLETED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'CANCELLED', 'EXPIRED'];
 
-/** A promotion as read: the record, its rollout targets, its approvals and its attestation read. */
-export interface ObservedPromotion {
-  promotion: Promotion;
-  targets: RolloutTarget[];
-  approvals: Approval[];
-  /** GET /promotions/{id}/attestation: its status and body */
-  attestation?: { status: number; body: any };
-}
-
-export interface ObservedEnvironment {
-  name: string;
-  /** the environment's head (GET /environments/{env}: snapshot) */
-  snapshot: { seq: number; digest: string };
-  /** per target, what it serves (GET /environments/{env}/targets: config), none for an environment without targets */
-  targets: { name: string; config: { seq: number; digest: string; own?: boolean; promotionId?: string } }[];
-}
-
-export interface ObservedTenant {
-  tenant: string;
-  promotions: ObservedPromotion[];
-  audit: AuditEntry[];
-  /** GET /audit/verify */
-  verify: { ok: boolean; [k: string]: unknown };
-  environments: ObservedEnvironment[];
-}
-
-export interface Observed {
-  seed: number;
-  history: HistoryEntry[];
-  requested: (ChaosPromotion & { requestedAt?: string })[];
-  tenants: ObservedTenant[];
-  /** events the bus published: type and detail */
-  events: { type: string; detail: Record<string, unknown> }[];
-}
+export type { Observed, ObservedEnvironment, ObservedPromotion, ObservedTenant } from './types.ts';
 
 export interface CheckOptions {
   /** how long after its request a promotion may take to end, beyond its approval window (ms; default 180 s) */
@@ -129,8 +99,11 @@ const enteredAt = (p: Promotion, s: Status) => p.transitions.find((t) => t.statu
 /** A target the rollout changed (applied: it ran the release, whatever came after). */
 const applied = (x: RolloutTarget) => Boolean(x.appliedAt) || ['CONFIRMING', 'BAKING', 'DONE', 'ROLLED_BACK'].includes(x.state);
 
-/** The checks, over what was read: every violation, each with its promotion's history (an excerpt). */
-export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
+/**
+ * The checks, over what was read: every violation, each with its promotion's history (an excerpt). `count` is told
+ * what each invariant examined (a promotion, a transition, an approval...), as it examines it.
+ */
+export function check(o: Observed, opts: CheckOptions = {}, count: Count = () => {}): Violation[] {
   const out: Violation[] = [];
   const bound = opts.boundMs ?? 180_000;
   const excerpt = (tenant: string, id: string, x?: ObservedPromotion, audit: AuditEntry[] = []) => {
@@ -184,8 +157,10 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     // ---- final-state: every promotion ends, within its deadline plus a bound.
     const requested = new Set(o.requested.filter((r) => r.tenant === t.tenant).map((r) => r.id));
     for (const id of requested) if (!byId.has(id)) add('final-state', id, 'requested (201) but not in the table');
+    count('final-state', 'promotions', [...requested].filter((id) => !byId.has(id)).length);
     for (const x of t.promotions) {
       const p = x.promotion;
+      count('final-state', 'promotions');
       if (!FINAL.includes(p.status)) {
         add('final-state', p.id, `still ${p.status}${p.rollout?.halted ? ' (halted)' : ''} after the workload ended and the stack went idle`);
         continue;
@@ -199,6 +174,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     // ---- lifecycle: each status follows the one before it as domain/kernel/lifecycle.ts allows.
     for (const { promotion: p } of t.promotions) {
       for (let i = 1; i < p.transitions.length; i++) {
+        count('lifecycle', 'transitions');
         const from = p.transitions[i - 1]!.status;
         const to = p.transitions[i]!.status;
         if (!TRANSITIONS[from]?.includes(to)) add('lifecycle', p.id, `${from} → ${to} at ${p.transitions[i]!.at} is not a transition of the lifecycle`);
@@ -217,6 +193,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
         .filter((x) => enteredAt(x.promotion, 'COMPLETED') && x.promotion.result?.digest)
         .sort((a, b) => ms(enteredAt(a.promotion, 'COMPLETED')) - ms(enteredAt(b.promotion, 'COMPLETED')));
       const head = completed.at(-1);
+      if (head && env.snapshot) count('live-value', 'environments');
       if (head && env.snapshot && head.promotion.result!.digest !== env.snapshot.digest)
         add(
           'live-value',
@@ -231,6 +208,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
           .sort((a, b) => ms(endedAt(a.x.promotion)) - ms(endedAt(b.x.promotion)));
         const last = changes.at(-1);
         if (!last) continue;
+        count('live-value', 'targets');
         const p = last.x.promotion;
         const kept = enteredAt(p, 'COMPLETED') !== null;
         const want = kept ? p.result?.digest : last.g.before?.digest;
@@ -248,6 +226,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       const stopEntry = t.audit.find((a) => a.entityId === p.id && (a.action === 'promotion.rollback.auto' || a.action === 'promotion.fail'));
       const stop = p.rollout?.stopping?.at ?? stopEntry?.at;
       if (!stop) continue;
+      count('no-wave-after-stop', 'stopped rollouts');
       for (const g of x.targets)
         if (g.appliedAt && ms(g.appliedAt) > ms(stop))
           add('no-wave-after-stop', p.id, `target ${g.name} (wave ${g.wave}) was applied at ${g.appliedAt}, after the stop decision at ${stop}`);
@@ -262,7 +241,9 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       const p = x.promotion;
       for (const g of x.targets)
         for (const run of g.analysis ?? []) {
+          count('analysis-verdict', 'analysis runs');
           if (run.phase !== 'Failed') continue;
+          count('analysis-verdict', 'failed runs');
           const what = `analysis '${run.template}' of ${g.name}`;
           if (enteredAt(p, 'COMPLETED')) add('analysis-verdict', p.id, `it COMPLETED though the ${what} failed${run.message ? ` (${run.message})` : ''}`);
           else if (FINAL.includes(p.status) && !['ROLLED_BACK', 'FAILED', 'CANCELLED'].includes(p.status))
@@ -278,6 +259,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     for (const x of t.promotions) {
       const p = x.promotion;
       const back = x.targets.filter((g) => g.state === 'ROLLED_BACK');
+      count('rollback-order', 'targets put back', back.length);
       for (const g of back) if (!g.appliedAt) add('rollback-order', p.id, `target ${g.name} (wave ${g.wave}) was put back, but the rollout never changed it`);
       for (const a of back)
         for (const b of back)
@@ -289,6 +271,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
           name: m[1]!,
           wave: Number(m[2]),
         }));
+        if (order.length) count('rollback-order', 'orders in the audit');
         for (let i = 1; i < order.length; i++)
           if (order[i]!.wave > order[i - 1]!.wave)
             add(
@@ -309,6 +292,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       const hold = p.heldBy && 'soak' in p.heldBy ? p.heldBy : null;
       const seconds = Math.max(asked, hold?.soak.seconds ?? 0);
       if (!seconds) continue;
+      count('soak-respected', 'soaks');
       if (hold?.soak.since && ms(exec) < ms(hold.soak.since) + seconds * 1000)
         add('soak-respected', p.id, `started executing at ${exec}, before its soak of ${seconds} s in ${hold.soak.environment} from ${hold.soak.since} ended`);
       const landed = t.promotions
@@ -330,6 +314,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     for (const x of t.promotions) {
       const p = x.promotion;
       const exec = enteredAt(p, 'EXECUTING');
+      count('gate-verdict', 'gate verdicts', (p.gates ?? []).length);
       for (const g of p.gates ?? [])
         if (g.blocking && g.verdict === 'FAIL' && exec)
           add('gate-verdict', p.id, `its gate ${g.gate} says FAIL (${g.reason}), yet it started executing at ${exec}`);
@@ -341,6 +326,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       const p = x.promotion;
       for (const g of x.targets) {
         const f = g.confirm?.mode === 'fleet' ? g.confirm.fleet : undefined;
+        if (g.confirm?.mode === 'fleet') count('fleet-confirmed', 'fleet targets');
         if (f && g.confirm?.at && ['BAKING', 'DONE'].includes(g.state) && f.share < f.minShare)
           add(
             'fleet-confirmed',
@@ -349,6 +335,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
           );
       }
       const asked = o.requested.find((r) => r.tenant === t.tenant && r.id === p.id)?.fleet;
+      if (asked) count('fleet-confirmed', 'fleets asked');
       if (asked && asked.readers < asked.minInstances && enteredAt(p, 'COMPLETED'))
         add(
           'fleet-confirmed',
@@ -365,6 +352,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       if (name) byCalendar.set(name, [...(byCalendar.get(name) ?? []), p]);
     }
     for (const [name, ps] of byCalendar) {
+      count('recurring-once', 'calendars');
       const fired = Math.max(1, ...o.requested.filter((r) => r.tenant === t.tenant && r.recurring?.name === name).map((r) => r.recurring!.occurrences));
       if (ps.length > fired) {
         const sorted = [...ps].sort((a, b) => ms(a.requestedAt) - ms(b.requestedAt));
@@ -379,6 +367,8 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     // ---- rollback-scope: a rollback marks only the promotion it rolls back.
     for (const x of t.promotions) {
       const p = x.promotion;
+      if (p.status === 'ROLLED_BACK') count('rollback-scope', 'marked ROLLED_BACK');
+      if (p.rollback && enteredAt(p, 'COMPLETED')) count('rollback-scope', 'rollbacks completed');
       if (p.status === 'ROLLED_BACK' && !rolledBackByItself(x) && !rollbacksOf(p.id).length)
         add('rollback-scope', p.id, `marked ROLLED_BACK, but no rollback of it completed and its own rollout did not roll back${markedBy(p.id)}`);
       if (p.rollback?.of && p.status === 'COMPLETED') {
@@ -391,6 +381,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
     for (const x of t.promotions) {
       const p = x.promotion;
       const seen = new Map<string, number>();
+      count('approvals-once', 'approvals', x.approvals.length);
       for (const a of x.approvals) seen.set(a.by, (seen.get(a.by) ?? 0) + 1);
       for (const [by, n] of seen) if (n > 1) add('approvals-once', p.id, `${by} has ${n} approvals of it`);
       const counted = new Set(x.approvals.filter((a) => a.digest === p.releaseDigest).map((a) => a.name));
@@ -418,6 +409,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       .map(({ promotion: p }) => ({ p, from: enteredAt(p, 'EXECUTING'), to: endedAt(p) }))
       .filter((r) => r.from)
       .sort((a, b) => ms(a.from) - ms(b.from));
+    count('one-running', 'executions', runs.length);
     for (let i = 0; i < runs.length; i++)
       for (let j = i + 1; j < runs.length; j++) {
         const a = runs[i]!;
@@ -433,8 +425,10 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
 
     // ---- audit-chain: the chain verifies, and what the audit says happened did.
     if (!t.verify?.ok) add('audit-chain', '-', `the audit chain does not verify: ${JSON.stringify(t.verify).slice(0, 400)}`);
+    count('audit-chain', 'chains verified');
     for (const a of t.audit) {
       if (a.entityType !== 'promotion') continue;
+      count('audit-chain', 'audit entries');
       const x = byId.get(a.entityId);
       if (!x) {
         if (a.action.startsWith('promotion.') && a.action !== 'promotion.create')
@@ -477,6 +471,7 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
       const p = x.promotion;
       const a = x.attestation;
       if (!a) continue;
+      count('attestation', 'attestations');
       if (a.status !== 200) {
         if (p.status === 'COMPLETED') add('attestation', p.id, `COMPLETED but its attestation answers ${a.status}: ${JSON.stringify(a.body).slice(0, 200)}`);
         continue;
@@ -496,11 +491,39 @@ export function check(o: Observed, opts: CheckOptions = {}): Violation[] {
   return out;
 }
 
-/** observe + check (+ the effect receivers' checks, when chaos/effects.ts runs them). */
-export async function checkAll(ctx: CheckContext, opts: CheckOptions & { effects?: Effects } = {}): Promise<{ observed: Observed; violations: Violation[] }> {
-  const observed = await observe(ctx);
-  const violations = check(observed, opts);
+/** `check`, and what each invariant examined (`count`, when given, is told too: the effect checks add theirs to it). */
+export function checkCounted(o: Observed, opts: CheckOptions = {}, count?: Count): { violations: Violation[]; exercised: Exercised } {
+  const mine = counter();
+  const violations = check(o, opts, (invariant, measure, n = 1) => {
+    mine.count(invariant, measure, n);
+    count?.(invariant, measure, n);
+  });
+  return { violations, exercised: mine.exercised };
+}
+
+/**
+ * The verdict over what was read, pure (a live run and `npm run chaos -- --check DIR` over a history on disk both
+ * call it): the checker's checks, the effect checks over what the receivers held (none: a run without them), what
+ * each invariant examined, and the invariants the run's promotions should have exercised that examined nothing.
+ */
+export function judge(
+  observed: Observed,
+  effects: EffectInputs | undefined,
+  opts: CheckOptions = {},
+): { violations: Violation[]; exercised: Exercised; vacuous: Vacuous[] } {
+  const { count, exercised } = counter();
+  const violations = check(observed, opts, count);
   // An effect no promotion can be named for (a tag move two promotions could have made) still counts: '(unknown)'.
-  if (opts.effects) violations.push(...(await opts.effects.check(ctx)).map((v) => ({ ...v, promotionId: v.promotionId ?? '(unknown)' })));
-  return { observed, violations };
+  if (effects) violations.push(...checkEffects(effects, observed.history, count).map((v) => ({ ...v, promotionId: v.promotionId ?? '(unknown)' })));
+  return { violations, exercised, vacuous: vacuous(observed, exercised, { effects: Boolean(effects) }) };
+}
+
+/** observe (and gather what the effect receivers hold, when the run has them), then judge. */
+export async function checkAll(
+  ctx: CheckContext,
+  opts: CheckOptions & { effects?: Effects } = {},
+): Promise<{ observed: Observed; effects?: EffectInputs; violations: Violation[]; exercised: Exercised; vacuous: Vacuous[] }> {
+  const observed = await observe(ctx);
+  const effects = opts.effects ? await opts.effects.gather(ctx) : undefined;
+  return { observed, ...(effects ? { effects } : {}), ...judge(observed, effects, opts) };
 }

@@ -13,12 +13,9 @@ import { startGitServer, type GitServer } from '../test/support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../test/support/github-standin.ts';
 import { pushImage, startProxy, startRegistry, type LocalRegistry } from '../test/support/registry.ts';
 import {
-  gateViolations,
-  gitCommitViolations,
-  notifyViolations,
-  pullRequestViolations,
-  registryViolations,
-  webhookViolations,
+  checkEffects,
+  type EffectInputs,
+  type ExpectedWebhook,
   type HistoryEntry,
   type SeenCommit,
   type SeenGateCall,
@@ -28,14 +25,15 @@ import {
   type Violation,
 } from './effects/checks.ts';
 
-export type { Violation, HistoryEntry, SeenGateCall } from './effects/checks.ts';
+export type { Violation, HistoryEntry, SeenGateCall, EffectInputs } from './effects/checks.ts';
 
 /**
  * The receivers of a chaos run's outside effects ("effects once"): a real git server (commit and
  * pull-request targets, with the GitHub stand-in for pull requests), a real OCI registry behind a recording proxy
  * (registry sync and tag moves), a webhook receiver that verifies every delivery with the standardwebhooks library,
- * and the local outbox (Slack, email). `check` reads what they hold and says which effect happened twice (or, for
- * webhooks, never): git-once, registry-once, webhook-once, notify-once (chaos/effects/checks.ts).
+ * and the local outbox (Slack, email). `gather` reads what they hold as plain data (`EffectInputs`, what a history on
+ * disk keeps as effects.json), `checkEffects` (chaos/effects/checks.ts) says over it which effect happened twice (or,
+ * for webhooks, never): git-once, registry-once, webhook-once, notify-once; `check` is both.
  *
  * What it reads is what a user could read: the repositories' history, the pull requests, the registry's answers,
  * the deliveries and the inbox; it knows the model (a promotion applies once per target, an event is one webhook-id),
@@ -109,6 +107,9 @@ export interface Effects {
   /** what the receivers recorded so far */
   seen: { webhooks: SeenWebhook[]; manifestPuts: SeenManifestPut[]; gates: SeenGateCall[] };
   setup(tenant: string, api: Api, adminToken: string): TenantEffects;
+  /** what the receivers hold for the run's tenants, as plain data (waits first, up to `waitMs`, for webhooks still on their way) */
+  gather(ctx: CheckContext, opts?: { waitMs?: number }): Promise<EffectInputs>;
+  /** gather, then checkEffects over it */
   check(ctx: CheckContext, opts?: { waitMs?: number }): Promise<Violation[]>;
   stop(): Promise<void>;
 }
@@ -409,7 +410,7 @@ export async function startEffects(): Promise<Effects> {
 
   /** The promotion events the stack published for subscribed tenants since they subscribed (each event once). */
   const expectedWebhooks = (stack: LocalStack) => {
-    const out = new Map<string, { tenant: string; type: string; eventId: string; promotionId?: string }>();
+    const out = new Map<string, ExpectedWebhook>();
     for (const e of stack.bus.published) {
       if (e.source !== EVENT_SOURCE) continue;
       const type = webhookTypeOf(e['detail-type']);
@@ -442,15 +443,7 @@ export async function startEffects(): Promise<Effects> {
     return out;
   };
 
-  /** The promotion that moved a tag: the tenant's promotion into the environment the tag names (latest-<env>[-<target>]). */
-  const promotionOfPut = (ctx: CheckContext) => (p: SeenManifestPut) => {
-    const candidates = ctx.promotions.filter(
-      (x) => x.tenant === p.tenant && (p.reference === `latest-${x.environment}` || p.reference.startsWith(`latest-${x.environment}-`)),
-    );
-    return candidates.length === 1 ? candidates[0]!.id : undefined;
-  };
-
-  return {
+  const effects: Effects = {
     gitUrl: (repo) => `${git.url}/${repo}.git`,
     gitToken: GIT_TOKEN,
     registry: { source, target },
@@ -460,7 +453,7 @@ export async function startEffects(): Promise<Effects> {
     github,
     seen: { webhooks, manifestPuts, gates },
     setup,
-    async check(ctx, opts = {}) {
+    async gather(ctx, opts = {}) {
       // Deliveries still on their way (retries on the webhook scheduler, the stream's relay) get their time. A delivery
       // that met the outbound faults five times in a row waits about a minute for its next attempt (×3 a retry,
       // domain/webhooks/deliveries.ts RETRY, from the stack's shorter first wait): the bound covers that.
@@ -472,7 +465,6 @@ export async function startEffects(): Promise<Effects> {
         await sleep(50);
       }
       const wanted = (tenant: string) => ctx.tenants.length === 0 || ctx.tenants.includes(tenant);
-      const mine = repos.filter((r) => wanted(r.tenant));
       // The promotions the gate receiver was asked about, as the table has them (their webhook gate and whether they ran).
       const store = new DynamoStore(
         documentClient({ endpoint: ctx.stack.dynamo.endpoint, region: LOCAL_REGION, credentials: localCredentials }),
@@ -489,37 +481,38 @@ export async function startEffects(): Promise<Effects> {
           }),
         )
       ).flat();
-      return [
-        ...gitCommitViolations(
-          mine.map((r) => ({ tenant: r.tenant, repository: r.repository, commits: commitsOf(r.fullName) })),
-          ctx.history,
-        ),
-        ...pullRequestViolations(
-          mine.filter((r) => r.mode === 'pull-request').map((r) => ({ tenant: r.tenant, repository: r.repository, pulls: github.pulls(r.fullName) })),
-          ctx.history,
-        ),
-        ...registryViolations(
-          manifestPuts.filter((p) => wanted(p.tenant)),
-          ctx.history,
-          promotionOfPut(ctx),
-          ctx.stack.faults?.lost,
-        ),
-        ...webhookViolations(
-          webhooks.filter((w) => wanted(w.tenant)),
-          expectedWebhooks(ctx.stack).filter((e) => wanted(e.tenant)),
-          ctx.history,
-        ),
-        ...gateViolations(
-          gates.filter((g) => wanted(g.tenant)),
-          gatedPromotions,
-          ctx.history,
-        ),
-        ...notifyViolations(
-          notificationsSeen(ctx).filter((n) => wanted(n.tenant)),
-          ctx.history,
-          ctx.stack.faults?.lost,
-        ),
-      ];
+      return {
+        repositories: repos
+          .filter((r) => wanted(r.tenant))
+          .map((r) => ({
+            tenant: r.tenant,
+            repository: r.repository,
+            mode: r.mode,
+            commits: commitsOf(r.fullName),
+            pulls:
+              r.mode === 'pull-request'
+                ? github.pulls(r.fullName).map((p) => ({
+                    number: p.number,
+                    head: p.head,
+                    base: p.base,
+                    state: p.state,
+                    merged: p.merged,
+                    ...(p.author ? { author: p.author } : {}),
+                  }))
+                : [],
+          })),
+        manifestPuts: manifestPuts.filter((p) => wanted(p.tenant)),
+        webhooks: webhooks.filter((w) => wanted(w.tenant)),
+        expectedWebhooks: expectedWebhooks(ctx.stack).filter((e) => wanted(e.tenant)),
+        gates: gates.filter((g) => wanted(g.tenant)),
+        gatedPromotions,
+        notifications: notificationsSeen(ctx).filter((n) => wanted(n.tenant)),
+        lost: [...(ctx.stack.faults?.lost ?? [])],
+        promotions: ctx.promotions.filter((p) => wanted(p.tenant)).map((p) => ({ tenant: p.tenant, id: p.id, environment: p.environment })),
+      };
+    },
+    async check(ctx, opts = {}) {
+      return checkEffects(await effects.gather(ctx, opts), ctx.history);
     },
     async stop() {
       receiver.closeAllConnections();
@@ -530,4 +523,5 @@ export async function startEffects(): Promise<Effects> {
       await git.close();
     },
   };
+  return effects;
 }

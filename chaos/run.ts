@@ -6,18 +6,23 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { dropTable, LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
-import { FAULT_KINDS, type FaultKind } from '../local/faults.ts';
+import { type FaultKind } from '../local/faults.ts';
 import { startLocalStack, type LocalStack } from '../local/stack.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
-import { checkAll, INVARIANTS, type CheckOptions } from './checker.ts';
-import { FINAL, runWorkload, type Kind, type RequestedPromotion } from './workload.ts';
+import { checkAll, type CheckOptions } from './checker.ts';
+import { EFFECT_KINDS, FINAL, KINDS, runWorkload, type Kind } from './workload.ts';
 import { startEffects, type Effects } from './effects.ts';
-import type { HistoryEntry, Violation } from './types.ts';
+import { checkHistory, HISTORY_FORMAT, scanTable, writeHistory, type HistoryParts, type RunInfo } from './history.ts';
+import { summarize, type ChaosReport } from './report.ts';
+
+export type { ChaosReport } from './report.ts';
 
 /**
- * `npm run chaos -- --seed S --rate R --promotions N`: a local stack with a fault plan, the workload, the
- * invariant checker, and a report ending in `<n> violations` (exit 1 when n > 0). `runChaos` is the same run
- * for a test or the bench.
+ * `npm run chaos -- --seed S --rate R --promotions N [--out DIR]`: a local stack with a fault plan, the workload, the
+ * invariant checker, and a report ending in `<n> violations` (exit 1 when n > 0, or when an invariant the run's
+ * promotions should have exercised examined nothing: chaos/exercised.ts). `--out DIR` writes the whole history
+ * (chaos/history.ts); `npm run chaos -- --check DIR` checks a history on disk. `runChaos` is the same run for a test
+ * or the bench.
  */
 
 export interface ChaosOptions {
@@ -40,20 +45,9 @@ export interface ChaosOptions {
   /** how long to wait for the stack to go idle after the workload (ms; default 60 s) */
   idleMs?: number;
   check?: CheckOptions;
+  /** a folder to write the run's whole history into (chaos/history.ts; made if missing) */
+  out?: string;
   log?: (line: string) => void;
-}
-
-export interface ChaosReport {
-  seed: number;
-  rate: number;
-  promotions: number;
-  byKind: Record<string, number>;
-  byStatus: Record<string, number>;
-  faults: Record<FaultKind, { injected: number; chances: number }>;
-  violations: Violation[];
-  byInvariant: Record<string, number>;
-  elapsedMs: number;
-  text: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,11 +93,10 @@ export async function settle(stack: LocalStack, tenants: string[], boundMs: numb
   await caughtUp();
 }
 
-const tally = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {});
-
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => {});
   const started = Date.now();
+  const rates = { ...storeRates(opts.rate), ...(opts.rates ?? {}) };
   const stack = await startLocalStack({
     // A table of its own per run: the audit anchor's checkpoints are kept per table name (local/stack.ts).
     tableName: `chaos-${opts.seed.toString(36)}-${randomUUID().slice(0, 8)}`,
@@ -114,7 +107,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // The sweeper acts 10 s past a state's own deadline (15 min on a deployed stack): a promotion whose flow
     // never started, or was lost, is taken up again or ended within the run.
     config: { STAGELINE_SWEEP_GRACE_SECONDS: '10' },
-    faults: { seed: opts.seed, rate: opts.rate, rates: { ...storeRates(opts.rate), ...(opts.rates ?? {}) }, delayMs: 100 },
+    faults: { seed: opts.seed, rate: opts.rate, rates, delayMs: 100 },
   });
   // Where the time went (printed with the report): a run much slower beside other work shows which phase waited.
   const phases: Record<string, number> = { stack: Date.now() - started };
@@ -124,13 +117,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // The receivers of outside effects (git, registries, webhooks, notifications): the run's own unless given.
     if (!opts.effects && opts.withEffects !== false) ownEffects = await startEffects();
     const effects = opts.effects ?? ownEffects;
+    const kinds = opts.kinds ?? (effects ? KINDS : KINDS.filter((k) => !EFFECT_KINDS.includes(k)));
     const workloadStarted = Date.now();
     const w = await runWorkload({
       stack,
       seed: opts.seed,
       promotions: opts.promotions,
       concurrency: opts.concurrency,
-      kinds: opts.kinds,
+      kinds,
       effects,
       log,
     });
@@ -141,19 +135,25 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     mark('settle', settleStarted);
     const checkStarted = Date.now();
     const ctx = { stack, tenants: w.tenants, history: w.history, seed: opts.seed, promotions: w.promotions };
-    const { observed, violations } = await checkAll(ctx, { ...opts.check, effects });
+    const { observed, effects: gathered, ...verdict } = await checkAll(ctx, { ...opts.check, effects });
     mark('check', checkStarted);
-    // A status and, for one that did not complete, why (its error's code, or how it ended).
-    const statusOf = new Map(
-      observed.tenants.flatMap((t) =>
-        t.promotions.map((x) => {
-          const p = x.promotion;
-          const why = p.status === 'COMPLETED' ? '' : (p.error?.code ?? (p.monitorAlarm ? 'alarm' : p.rejection ? 'rejected' : ''));
-          return [p.id, why ? `${p.status} (${why})` : p.status] as const;
-        }),
-      ),
-    );
-    const report = summarize(opts, w.promotions, statusOf, stack.faults?.counts(), violations, Date.now() - started, w.history, phases);
+    const faults = stack.faults?.counts();
+    const facts = { seed: opts.seed, rate: opts.rate, promotions: opts.promotions, elapsedMs: Date.now() - started, phases, faults, effects: Boolean(effects) };
+    const report = summarize(facts, w.promotions, observed, verdict);
+    if (opts.out) {
+      const run: RunInfo = {
+        format: HISTORY_FORMAT,
+        ...facts,
+        rates,
+        kinds: [...kinds],
+        check: opts.check ?? {},
+        faults: report.faults,
+        tableName: stack.tableName,
+      };
+      const parts: HistoryParts = { run, observed, promotions: w.promotions, ...(gathered ? { effects: gathered } : {}), faults: stack.faults?.log ?? [] };
+      await writeHistory(opts.out, parts, scanTable(stack));
+      log(`chaos: the run's history is in ${opts.out} (npm run chaos -- --check ${opts.out} checks it again)`);
+    }
     return report;
   } finally {
     await stack.stop();
@@ -163,74 +163,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-function summarize(
-  opts: ChaosOptions,
-  promotions: RequestedPromotion[],
-  statusOf: Map<string, string>,
-  counts: ChaosReport['faults'] | undefined,
-  violations: Violation[],
-  elapsedMs: number,
-  history: HistoryEntry[] = [],
-  phases: Record<string, number> = {},
-): ChaosReport {
-  const faults = counts ?? (Object.fromEntries(FAULT_KINDS.map((k) => [k, { injected: 0, chances: 0 }])) as ChaosReport['faults']);
-  const byKind = tally(promotions.map((p) => p.kind));
-  const byStatus = tally(promotions.map((p) => statusOf.get(p.id) ?? 'MISSING'));
-  const byInvariant = tally(violations.map((v) => v.invariant));
-  const lines: string[] = [];
-  lines.push(`chaos: seed ${opts.seed}, rate ${opts.rate}, ${promotions.length} promotions in ${Math.round(elapsedMs / 1000)} s`);
-  const took = Object.entries(phases).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`);
-  if (took.length) lines.push(`time by phase: ${took.join(', ')}`);
-  lines.push('promotions by kind (and how they ended):');
-  for (const [k, n] of Object.entries(byKind).sort()) {
-    const ends = tally(promotions.filter((p) => p.kind === k).map((p) => statusOf.get(p.id) ?? 'MISSING'));
-    lines.push(
-      `  ${k.padEnd(20)} ${String(n).padStart(4)}  ${Object.entries(ends)
-        .sort()
-        .map(([s, m]) => `${s} ${m}`)
-        .join(', ')}`,
-    );
-  }
-  lines.push('promotions by final state (why):');
-  for (const [k, n] of Object.entries(byStatus).sort()) lines.push(`  ${k.padEnd(36)} ${n}`);
-  // What the API refused the workload (a race lost, a state that no longer allows it): the routes by answer.
-  const refused = tally(
-    history
-      .filter((h) => h.status >= 400 || h.status === 0)
-      .map((h) => `${h.method} ${h.path.replace(/prm_[0-9a-z]+/g, '{id}').replace(/\?.*$/, '')} → ${h.status}`),
-  );
-  lines.push('requests refused (route → status):');
-  for (const [k, n] of Object.entries(refused).sort()) lines.push(`  ${k.padEnd(60)} ${n}`);
-  lines.push('faults injected by kind (injected / chances):');
-  for (const k of FAULT_KINDS) lines.push(`  ${k.padEnd(20)} ${faults[k].injected} / ${faults[k].chances}`);
-  lines.push('violations by invariant:');
-  for (const k of new Set([...INVARIANTS, ...Object.keys(byInvariant)])) lines.push(`  ${k.padEnd(20)} ${byInvariant[k] ?? 0}`);
-  for (const v of violations) {
-    lines.push('');
-    lines.push(
-      `VIOLATION ${v.invariant}: tenant ${v.tenant}, promotion ${v.promotionId} (reproduce: npm run chaos -- --seed ${opts.seed} --rate ${opts.rate} --promotions ${opts.promotions})`,
-    );
-    lines.push(`  ${v.detail}`);
-    for (const h of v.history) lines.push(`    ${h}`);
-  }
-  lines.push(`${violations.length} violations`);
-  return {
-    seed: opts.seed,
-    rate: opts.rate,
-    promotions: promotions.length,
-    byKind,
-    byStatus,
-    faults,
-    violations,
-    byInvariant,
-    elapsedMs,
-    text: lines.join('\n'),
-  };
-}
+const USAGE = 'npm run chaos -- --seed S --rate R --promotions N [--concurrency C] [--record] [--out DIR], or npm run chaos -- --check DIR';
 
-/** `--seed S --rate R --promotions N [--concurrency C]` */
-export function parseArgs(argv: string[], now = Date.now()): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency'> & { record: boolean } {
-  const opts = { seed: now % 2 ** 31, rate: 0.1, promotions: 100, concurrency: undefined as number | undefined, record: false };
+/** `--seed S --rate R --promotions N [--concurrency C] [--record] [--out DIR]`, or `--check DIR` (a history on disk) */
+export function parseArgs(
+  argv: string[],
+  now = Date.now(),
+): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency' | 'out'> & { record: boolean; checkDir?: string } {
+  const opts = {
+    seed: now % 2 ** 31,
+    rate: 0.1,
+    promotions: 100,
+    concurrency: undefined as number | undefined,
+    record: false,
+    out: undefined as string | undefined,
+    checkDir: undefined as string | undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];
@@ -241,14 +189,24 @@ export function parseArgs(argv: string[], now = Date.now()): Pick<ChaosOptions, 
       i++;
       return n;
     };
+    const dir = () => {
+      if (!value || value.startsWith('--')) throw new Error(`${flag} takes a folder (got ${value ?? 'nothing'}): ${USAGE}`);
+      i++;
+      return value;
+    };
     if (flag === '--seed') opts.seed = num(0, 2 ** 31 - 1, true);
     else if (flag === '--rate') opts.rate = num(0, 1, false);
     else if (flag === '--promotions') opts.promotions = num(1, 100_000, true);
     else if (flag === '--concurrency') opts.concurrency = num(1, 64, true);
     else if (flag === '--record') opts.record = true;
-    else throw new Error(`unknown option ${flag}: npm run chaos -- --seed S --rate R --promotions N [--concurrency C] [--record]`);
+    else if (flag === '--out') opts.out = dir();
+    else if (flag === '--check') opts.checkDir = dir();
+    else throw new Error(`unknown option ${flag}: ${USAGE}`);
   }
-  return opts;
+  if (opts.checkDir && argv.some((a) => a.startsWith('--') && a !== '--check'))
+    throw new Error(`--check DIR checks a history on disk and takes no other option: ${USAGE}`);
+  const { out, checkDir, ...rest } = opts;
+  return { ...rest, ...(out ? { out } : {}), ...(checkDir ? { checkDir } : {}) };
 }
 
 async function main() {
@@ -259,13 +217,28 @@ async function main() {
     console.error((err as Error).message);
     process.exit(2);
   }
+  const { record, checkDir, ...run } = args;
+  if (checkDir) {
+    // A history on disk: the project's checks over it, the report its run printed.
+    let checked: ChaosReport;
+    try {
+      checked = checkHistory(checkDir);
+    } catch (err) {
+      console.error((err as Error).message);
+      process.exit(2);
+    }
+    console.log(checked.text);
+    process.exit(failed(checked) ? 1 : 0);
+  }
   console.log(`chaos: seed ${args.seed} (npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions} runs it again)`);
-  const { record, ...run } = args;
   const report = await runChaos({ ...run, log: (l) => console.log(l) });
   console.log(report.text);
   if (record) recordRun(report);
-  process.exit(report.violations.length > 0 ? 1 : 0);
+  process.exit(failed(report) ? 1 : 0);
 }
+
+/** A run fails on a violation, and on an invariant its promotions should have exercised that examined nothing. */
+export const failed = (r: ChaosReport) => r.violations.length > 0 || r.vacuous.length > 0;
 
 /** Where bench/RESULTS.md keeps the chaos runs recorded with `--record` (bench/results.ts keeps this part when it rewrites the file). */
 export const CHAOS_RUNS_MARKER = '<!-- chaos runs: npm run chaos -- ... --record appends here -->';
@@ -278,7 +251,8 @@ function recordRun(report: ChaosReport): void {
   // The figures, and of each violation its first line (the full history is in the run's own output).
   const lines = report.text.split('\n');
   const first = lines.findIndex((l) => l.startsWith('VIOLATION'));
-  const summary = first < 0 ? lines : [...lines.slice(0, first), ...lines.filter((l) => l.startsWith('VIOLATION')), lines.at(-1)!];
+  const named = lines.filter((l) => l.startsWith('VIOLATION') || l.startsWith('NOT EXERCISED'));
+  const summary = first < 0 ? lines : [...lines.slice(0, first), ...named, lines.at(-1)!];
   const block = [
     '',
     `### seed ${report.seed}, rate ${report.rate}, ${report.promotions} promotions (${new Date().toISOString().slice(0, 10)}, commit ${commitOf()})`,

@@ -1,3 +1,5 @@
+import type { Approval, Promotion, RolloutTarget } from '../domain/kernel/promotion-model.ts';
+import type { AuditEntry } from '../domain/kernel/model.ts';
 import type { LocalStack } from '../local/stack.ts';
 
 /**
@@ -48,4 +50,51 @@ export interface CheckContext {
   history: HistoryEntry[];
   seed: number;
   promotions: ChaosPromotion[];
+}
+
+/**
+ * What each invariant examined in a run: per invariant, per measure (what it counted: promotions, transitions,
+ * commits...), how many. An invariant its workload should have exercised that examined nothing held vacuously
+ * (chaos/exercised.ts).
+ */
+export type Exercised = Record<string, Record<string, number>>;
+
+/** Counts `n` (default 1) of `measure` examined by `invariant`: what the checks call as they look at something. */
+export type Count = (invariant: string, measure: string, n?: number) => void;
+
+// ---- what the checker reads (chaos/checker.ts `observe`; a history on disk keeps it as observed.json)
+
+/** A promotion as read: the record, its rollout targets, its approvals and its attestation read. */
+export interface ObservedPromotion {
+  promotion: Promotion;
+  targets: RolloutTarget[];
+  approvals: Approval[];
+  /** GET /promotions/{id}/attestation: its status and body */
+  attestation?: { status: number; body: any };
+}
+
+export interface ObservedEnvironment {
+  name: string;
+  /** the environment's head (GET /environments/{env}: snapshot) */
+  snapshot: { seq: number; digest: string };
+  /** per target, what it serves (GET /environments/{env}/targets: config), none for an environment without targets */
+  targets: { name: string; config: { seq: number; digest: string; own?: boolean; promotionId?: string } }[];
+}
+
+export interface ObservedTenant {
+  tenant: string;
+  promotions: ObservedPromotion[];
+  audit: AuditEntry[];
+  /** GET /audit/verify */
+  verify: { ok: boolean; [k: string]: unknown };
+  environments: ObservedEnvironment[];
+}
+
+export interface Observed {
+  seed: number;
+  history: HistoryEntry[];
+  requested: (ChaosPromotion & { requestedAt?: string })[];
+  tenants: ObservedTenant[];
+  /** events the bus published: type and detail */
+  events: { type: string; detail: Record<string, unknown> }[];
 }

@@ -46,9 +46,9 @@ export const KINDS = [
   'artifact',
   /** a bundle of two artifacts (new versions of both) promoted to staging as one unit */
   'bundle',
-  /** a configuration promotion into a staging whose git target is in commit mode (a commit is pushed) */
+  /** an artifact version promoted into a staging whose git target is in commit mode (the version is committed and pushed) */
   'git-commit',
-  /** a configuration promotion into a staging whose git target opens a pull request: the team merges it while the promotion waits */
+  /** an artifact version promoted into a staging whose git target opens a pull request: the team merges it while the promotion waits */
   'git-pr',
   /** production whose canary confirms by callback: the workload confirms once, twice at once, or racing an alarm */
   'callback-confirm',
@@ -744,15 +744,12 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
               break;
             }
             case 'git-commit':
-            case 'git-pr': {
-              // staging's git target (set up for this tenant's plan) commits or opens a pull request; drive merges it.
-              const p = await toStaging(kind);
-              if (!p) break;
-              const d = await drive(p);
-              if (d?.status === 'COMPLETED') completedStaging.push(p.id);
-              break;
-            }
+            case 'git-pr':
             case 'artifact': {
+              // A new version of the tenant's app published and promoted to staging: its tag moves in staging's
+              // registry, and a staging with a git target (the git kinds: commit mode, or a pull request the team
+              // merges while the promotion waits) gets the version committed (only an artifact's or a bundle's
+              // release has a value a git target holds: domain/promotion/deliver/git-delivery.ts).
               const artifact = `${tenant}-app`;
               const version = await publish(artifact, `v1.0.${++key}`);
               if (!version) break;

@@ -38,7 +38,8 @@ export class LocalEventBus implements Events {
   private readonly retrying = new Set<Promise<void>>();
 
   constructor(
-    private readonly deliver: (run: () => Promise<void>) => Promise<void> = (run) => run(),
+    /** `where` names the delivery (the event's detail-type and its promotion, when it names one) */
+    private readonly deliver: (run: () => Promise<void>, where?: string) => Promise<void> = (run) => run(),
     /**
      * The wait before a failed target is given the event again. EventBridge invokes a Lambda target
      * asynchronously, and Lambda runs a failed asynchronous invocation twice more (about 1 and 2 minutes
@@ -78,7 +79,7 @@ export class LocalEventBus implements Events {
         const what = String(bus['detail-type'] ?? bus.source);
         const attempt = (n: number): Promise<void> =>
           Promise.resolve()
-            .then(() => this.deliver(async () => r.target(bus)))
+            .then(() => this.deliver(async () => r.target(bus), deliveryOf(what, bus)))
             .catch((err) => {
               if (n >= ASYNC_ATTEMPTS) return reportError('local event target failed; given up (the on-failure destination on AWS)', err, what);
               reportError(`local event target failed; retried (attempt ${n + 1} of ${ASYNC_ATTEMPTS})`, err, what);
@@ -92,4 +93,10 @@ export class LocalEventBus implements Events {
     }
     await Promise.all(runs);
   }
+}
+
+/** Where a delivery's fault was, for the fault plan's log: `bus <detail-type>` and the promotion the event names. */
+function deliveryOf(what: string, e: { detail?: unknown }): string {
+  const d = (e.detail ?? {}) as { tenant?: unknown; promotionId?: unknown };
+  return `bus ${what}${typeof d.promotionId === 'string' ? ` ${String(d.tenant ?? '?')}/${d.promotionId}` : ''}`;
 }

@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function faultyStep(plan: FaultPlan, invoke: (payload: unknown) => Promise<unknown>): (payload: unknown) => Promise<unknown> {
   return async (payload) => {
-    const kind = plan.pick('step.before', 'step.after', 'step.timeout', 'step.twice');
+    const kind = plan.pick(['step.before', 'step.after', 'step.timeout', 'step.twice'], stepOf(payload));
     switch (kind) {
       case 'step.before':
         // The invoke never reached the function (Lambda's own 5xx).
@@ -36,13 +36,20 @@ export function faultyStep(plan: FaultPlan, invoke: (payload: unknown) => Promis
   };
 }
 
+/** Where a step's fault was, for the plan's log: `step <name> <tenant>/<promotion>` (the task's payload, as the ASL gives it). */
+function stepOf(payload: unknown): string {
+  const p = (payload ?? {}) as { step?: unknown; tenant?: unknown; promotionId?: unknown };
+  return `step ${String(p.step ?? '?')} ${String(p.tenant ?? '?')}/${String(p.promotionId ?? '?')}`;
+}
+
 /**
  * An at-least-once delivery under a fault plan (the table's stream to its consumer, the bus to a rule's
- * target): now and then delivered twice (the same records, the same event id) or late.
+ * target): now and then delivered twice (the same records, the same event id) or late. `where` names the
+ * delivery in the plan's log.
  */
-export function faultyDelivery(plan: FaultPlan, twice: FaultKind, late: FaultKind): <T>(deliver: () => Promise<T>) => Promise<T> {
-  return async (deliver) => {
-    const kind = plan.pick(twice, late);
+export function faultyDelivery(plan: FaultPlan, twice: FaultKind, late: FaultKind): <T>(deliver: () => Promise<T>, where?: string) => Promise<T> {
+  return async (deliver, where) => {
+    const kind = plan.pick([twice, late], where);
     if (kind === late) await sleep(plan.delay());
     const result = await deliver();
     if (kind === twice) return deliver();
@@ -65,7 +72,8 @@ export function faultyDynamo(plan: FaultPlan): (client: DynamoDBClient) => void 
       (next, context) => async (args) => {
         const command = String((context as { commandName?: string }).commandName ?? '');
         if (!WRITES.test(command)) return next(args);
-        if (plan.roll('dynamo.conflict')) {
+        const where = writeOf(command, args.input);
+        if (plan.roll('dynamo.conflict', where)) {
           if (command.startsWith('TransactWrite'))
             throw new TransactionCanceledException({
               message: 'injected fault: Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
@@ -78,7 +86,7 @@ export function faultyDynamo(plan: FaultPlan): (client: DynamoDBClient) => void 
         // A transaction sent again carries the same ClientRequestToken (the SDK's), and DynamoDB answers it as the
         // first one without applying it twice (for ten minutes): on AWS a transaction's lost answer is no fault the
         // caller sees. DynamoDB Local does not keep those tokens, so transactions are left out of this kind.
-        if (!command.startsWith('TransactWrite') && plan.roll('dynamo.lostAck'))
+        if (!command.startsWith('TransactWrite') && plan.roll('dynamo.lostAck', where))
           throw faultError('TimeoutError', `${command} was applied, its answer was lost`);
         return out;
       },
@@ -87,10 +95,22 @@ export function faultyDynamo(plan: FaultPlan): (client: DynamoDBClient) => void 
   };
 }
 
+/** Where a write's fault was, for the plan's log: the command and the partition key of its item (a transaction: its items' count). */
+function writeOf(command: string, input: unknown): string {
+  const i = (input ?? {}) as { Key?: { pk?: { S?: string } }; Item?: { pk?: { S?: string } }; TransactItems?: unknown[]; RequestItems?: unknown };
+  const pk = i.Key?.pk?.S ?? i.Item?.pk?.S;
+  if (pk) return `${command} ${pk}`;
+  if (Array.isArray(i.TransactItems)) return `${command} of ${i.TransactItems.length} items`;
+  return command;
+}
+
 /** Outbound calls to tenant hosts under a fault plan: 5xx, 429, a reset before or after the host acted, a slow answer. */
 export function faultyOutbound(plan: FaultPlan): (url: URL, method: string, send: () => Promise<Response>) => Promise<Response> {
   return async (url, method, send) => {
-    const kind = plan.pick('outbound.5xx', 'outbound.429', 'outbound.reset', 'outbound.resetAfter', 'outbound.slow');
+    const kind = plan.pick(
+      ['outbound.5xx', 'outbound.429', 'outbound.reset', 'outbound.resetAfter', 'outbound.slow'],
+      `${method} ${url.origin}${url.pathname}`,
+    );
     const reset = () => faultError('Error', `connection reset (${method} ${url.host})`, { code: 'ECONNRESET' });
     switch (kind) {
       case 'outbound.5xx':

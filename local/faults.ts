@@ -42,6 +42,13 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** One fault the plan injected: its kind, when, and where its seam says it was (a step and its promotion, a delivery, a call). */
+export interface FaultRecord {
+  at: string;
+  kind: FaultKind;
+  where: string;
+}
+
 const rate = z.number().min(0).max(1);
 
 export const faultPlanSpec = z
@@ -83,6 +90,8 @@ export class FaultPlan {
    * second effect (chaos/effects/checks.ts).
    */
   readonly lost: { at: string; what: string }[] = [];
+  /** every fault injected, in order (a chaos run writes it with its history: chaos/history.ts) */
+  readonly log: FaultRecord[] = [];
 
   constructor(spec: FaultPlanSpec) {
     const s = faultPlanSpec.parse(spec);
@@ -92,19 +101,20 @@ export class FaultPlan {
     this.next = generator(s.seed);
   }
 
-  /** true when this chance of `kind` is a fault (and counts it) */
-  roll(kind: FaultKind): boolean {
+  /** true when this chance of `kind` is a fault (and counts it, and logs it with `where`) */
+  roll(kind: FaultKind, where = ''): boolean {
     if (this.paused) return false;
     this.chances.set(kind, (this.chances.get(kind) ?? 0) + 1);
     const r = this.rates[kind];
     if (r <= 0 || this.next() >= r) return false;
     this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
+    this.log.push({ at: new Date().toISOString(), kind, where });
     return true;
   }
 
-  /** The first of `kinds` that rolls a fault, or null: one draw per kind, in order. */
-  pick<K extends FaultKind>(...kinds: K[]): K | null {
-    for (const k of kinds) if (this.roll(k)) return k;
+  /** The first of `kinds` that rolls a fault at `where`, or null: one draw per kind, in order. */
+  pick<K extends FaultKind>(kinds: readonly K[], where = ''): K | null {
+    for (const k of kinds) if (this.roll(k, where)) return k;
     return null;
   }
 

@@ -314,7 +314,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     handler: faults
       ? (e) => {
           const deliver = faultyDelivery(faults, 'stream.twice', 'stream.late');
-          return deliver(() => streamConsumer(e));
+          const first = (e.Records[0]?.dynamodb?.NewImage as { pk?: { S?: string } } | undefined)?.pk?.S;
+          return deliver(() => streamConsumer(e), `stream batch of ${e.Records.length}${first ? ` from ${first}` : ''}`);
         }
       : (e) => streamConsumer(e),
     positionFile: opts.dataDir ? join(opts.dataDir, 'stream-positions.json') : undefined,

@@ -4,7 +4,7 @@
  * registry, a webhook receiver, an inbox), not the implementation; each returns the violations it finds.
  */
 
-import type { HistoryEntry, Violation } from '../types.ts';
+import type { Count, HistoryEntry, Violation } from '../types.ts';
 
 export type { HistoryEntry, Violation };
 
@@ -77,6 +77,7 @@ export interface SeenPull {
   base: string;
   author?: string;
   state: string;
+  merged?: boolean;
 }
 
 /**
@@ -320,4 +321,82 @@ export function gateViolations(
       add(`its gate ${gate} says PASS, but the gate receiver never answered PASS for it (${mine.length} calls)`);
   }
   return out;
+}
+
+// ---------------------------------------------------------------- all of them
+
+/** A promotion event the stack published for a subscribed tenant (since it subscribed): its webhook must arrive. */
+export interface ExpectedWebhook {
+  tenant: string;
+  type: string;
+  eventId: string;
+  promotionId?: string;
+}
+
+/** A promotion the gate receiver was asked about, as the table has it: its webhook gate's verdict and whether it ran. */
+export interface GatedPromotion {
+  tenant: string;
+  id: string;
+  gate: { verdict: string } | null;
+  executed: boolean;
+}
+
+/**
+ * What the effect checks read, as plain data (chaos/effects.ts `gather` reads it from the receivers; a history on
+ * disk keeps it as effects.json, chaos/history.ts): every repository of a git target with its commits (every branch,
+ * merges left out) and its pull requests, every manifest PUT the registries answered, every webhook delivery and the
+ * events that should have been delivered, every call of a webhook gate and the promotions it was asked about, every
+ * notification, the answers the fault plan lost after the other side acted, and the promotions the workload requested.
+ */
+export interface EffectInputs {
+  repositories: { tenant: string; repository: string; mode: 'commit' | 'pull-request'; commits: SeenCommit[]; pulls: SeenPull[] }[];
+  manifestPuts: SeenManifestPut[];
+  webhooks: SeenWebhook[];
+  expectedWebhooks: ExpectedWebhook[];
+  gates: SeenGateCall[];
+  gatedPromotions: GatedPromotion[];
+  notifications: SeenNotification[];
+  lost: LostAnswer[];
+  promotions: { tenant: string; id: string; environment: string }[];
+}
+
+/** The promotion that moved a tag: the tenant's one promotion into the environment the tag names (latest-<env>[-<target>]). */
+export const promotionOfPut =
+  (promotions: EffectInputs['promotions']) =>
+  (p: SeenManifestPut): string | undefined => {
+    const candidates = promotions.filter(
+      (x) => x.tenant === p.tenant && (p.reference === `latest-${x.environment}` || p.reference.startsWith(`latest-${x.environment}-`)),
+    );
+    return candidates.length === 1 ? candidates[0]!.id : undefined;
+  };
+
+/** The invariants of the effect checks (the checker's own are chaos/checker.ts INVARIANTS; gate-verdict is in both). */
+export const EFFECT_INVARIANTS = ['git-once', 'registry-once', 'webhook-once', 'notify-once'] as const;
+
+/**
+ * Every effect check (git-once, registry-once, webhook-once, gate-verdict from the gate receiver's side, notify-once)
+ * over what was gathered; `count` is told what each examined (commits and pull requests of a promotion, tag moves,
+ * deliveries and the events published, gate calls, notifications).
+ */
+export function checkEffects(i: EffectInputs, history: readonly HistoryEntry[], count: Count = () => {}): Violation[] {
+  for (const r of i.repositories) {
+    count('git-once', 'commits', r.commits.filter((c) => trailersOf(c.message)['Stageline-Promotion']).length);
+    count('git-once', 'pull requests', r.pulls.filter((p) => p.head.startsWith('stageline/') && (!p.author || p.author === 'stageline-bot')).length);
+  }
+  count('registry-once', 'tag moves', i.manifestPuts.filter((p) => !p.reference.startsWith('sha256:') && !ATTACHMENT_TAG.test(p.reference)).length);
+  count('webhook-once', 'deliveries', i.webhooks.filter((w) => w.verified).length);
+  count('webhook-once', 'events published', i.expectedWebhooks.length);
+  count('gate-verdict', 'webhook gate calls', i.gates.length);
+  count('notify-once', 'notifications', i.notifications.length);
+  return [
+    ...gitCommitViolations(i.repositories, history),
+    ...pullRequestViolations(
+      i.repositories.filter((r) => r.mode === 'pull-request'),
+      history,
+    ),
+    ...registryViolations(i.manifestPuts, history, promotionOfPut(i.promotions), i.lost),
+    ...webhookViolations(i.webhooks, i.expectedWebhooks, history),
+    ...gateViolations(i.gates, i.gatedPromotions, history),
+    ...notifyViolations(i.notifications, history, i.lost),
+  ];
 }

@@ -7,7 +7,8 @@ import { FAULT_KINDS } from '../../local/faults.ts';
  * Proof under faults and races: a small seeded chaos run (the workload of chaos/workload.ts on the local stack
  * with a fault plan at rate 0.2, and the effect receivers of chaos/effects.ts: git, registries, webhooks,
  * notifications) breaks no invariant of chaos/checker.ts; every kind of promotion ran, faults of every step kind
- * were injected, and the outbound calls to tenant hosts met faults too (so the run proved something).
+ * were injected, the outbound calls to tenant hosts met faults too, and every invariant the promotions should have
+ * exercised examined something (so the run proved something).
  * `npm run chaos` runs larger ones.
  */
 describe('chaos: a seeded run under faults', () => {
@@ -45,6 +46,13 @@ describe('chaos: a seeded run under faults', () => {
         'outbound faults injected',
       ).toBeGreaterThan(0);
       expect(report.violations.map((v) => `${v.invariant} ${v.tenant}/${v.promotionId}: ${v.detail}`)).toEqual([]);
+      // No invariant held over nothing: each the run's promotions should have exercised examined something
+      // (git-once its commits once a git kind completed, no-wave-after-stop a stopped rollout...).
+      expect(report.vacuous.map((v) => `${v.invariant}: no ${v.measure}, though ${v.because}`)).toEqual([]);
+      // The outside effects were there to check: tags moved, webhooks delivered, notifications sent.
+      expect(report.exercised['registry-once']?.['tag moves'] ?? 0, 'tag moves').toBeGreaterThan(0);
+      expect(report.exercised['webhook-once']?.deliveries ?? 0, 'webhook deliveries').toBeGreaterThan(0);
+      expect(report.exercised['notify-once']?.notifications ?? 0, 'notifications').toBeGreaterThan(0);
     },
   );
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePortAndNext } from '../../local/dynamodb.ts';
+import { fencedBlocks } from '../support/markdown.ts';
 
 /**
  * The guide runs: every ```bash block of README and of every page under docs/guide/ is run, in order, against a
@@ -25,12 +26,7 @@ const pages = [
     .map((f) => join('docs', 'guide', f)),
 ].filter((p) => !process.env.STAGELINE_GUIDE_PAGES || new RegExp(process.env.STAGELINE_GUIDE_PAGES).test(p)); // a developer's run of some pages: STAGELINE_GUIDE_PAGES=25-roles
 
-export function shellBlocks(markdown: string): string[] {
-  const blocks: string[] = [];
-  const re = /^```bash\n([\s\S]*?)^```$/gm;
-  for (let m = re.exec(markdown); m; m = re.exec(markdown)) blocks.push(m[1]!);
-  return blocks;
-}
+export const shellBlocks = (markdown: string): string[] => fencedBlocks(markdown, 'bash');
 
 /** A folder that looks like a fresh checkout (the project's files, linked) with its own .stageline. */
 function freshCheckout(): string {

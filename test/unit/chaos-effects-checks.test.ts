@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkEffects,
   gitCommitViolations,
   notifyViolations,
   pullRequestViolations,
   registryViolations,
   webhookViolations,
   gateViolations,
+  type EffectInputs,
   type SeenManifestPut,
 } from '../../chaos/effects/checks.ts';
 
@@ -184,5 +186,56 @@ describe('gate-verdict (the gate receiver)', () => {
         history,
       ),
     ).toEqual([]);
+  });
+});
+
+describe('checkEffects: every effect check over plain inputs (what effects.json holds)', () => {
+  /** One of each effect of promotion p1 (staging, an artifact through a pull request), each once. */
+  const inputs = (): EffectInputs => ({
+    repositories: [
+      { tenant: 't1', repository: 'r-commit', mode: 'commit', commits: [{ sha: 'a', message: msg('p1') }], pulls: [] },
+      { tenant: 't1', repository: 'r-pr', mode: 'pull-request', commits: [], pulls: [{ number: 1, head: 'stageline/p1', base: 'main', state: 'merged' }] },
+    ],
+    manifestPuts: [{ tenant: 't1', registry: 'east', repository: 'app', reference: 'latest-staging', digest: 'sha256:a', at: '2026-01-01T00:00:01Z' }],
+    webhooks: [
+      {
+        tenant: 't1',
+        webhookId: 'msg_1',
+        type: 'promotion.completed',
+        eventId: 'e1',
+        promotionId: 'p1',
+        verified: true,
+        at: '2026-01-01T00:00:02Z',
+        body: '{}',
+      },
+    ],
+    expectedWebhooks: [{ tenant: 't1', type: 'promotion.completed', eventId: 'e1', promotionId: 'p1' }],
+    gates: [{ tenant: 't1', promotionId: 'p1', verdict: 'PASS', at: '2026-01-01T00:00:00Z' }],
+    gatedPromotions: [{ tenant: 't1', id: 'p1', gate: { verdict: 'PASS' }, executed: true }],
+    notifications: [{ tenant: 't1', channel: 'email', recipient: 'ops@t1.test', title: 'p1 is live', promotionId: 'p1', at: '2026-01-01T00:00:03Z' }],
+    lost: [],
+    promotions: [{ tenant: 't1', id: 'p1', environment: 'staging' }],
+  });
+
+  it('finds nothing in effects made once, and the same after a trip through JSON (a history on disk)', () => {
+    expect(checkEffects(inputs(), history)).toEqual([]);
+    expect(checkEffects(JSON.parse(JSON.stringify(inputs())) as EffectInputs, history)).toEqual([]);
+  });
+
+  it('names each effect made twice, with the promotion a tag move is attributed to (the one promotion into the environment its tag names)', () => {
+    const i = inputs();
+    i.repositories[0]!.commits.push({ sha: 'b', message: msg('p1') });
+    i.repositories[1]!.pulls.push({ number: 2, head: 'stageline/p1', base: 'main', state: 'open' });
+    i.manifestPuts.push({ ...i.manifestPuts[0]!, at: '2026-01-01T00:00:05Z' });
+    i.webhooks.push({ ...i.webhooks[0]!, webhookId: 'msg_2' });
+    i.notifications.push({ ...i.notifications[0]!, at: '2026-01-01T00:00:06Z' });
+    i.gates[0]!.verdict = 'FAIL';
+    const found = checkEffects(i, history);
+    expect(found.map((v) => `${v.invariant} ${v.promotionId}`).sort()).toEqual(
+      ['gate-verdict p1', 'git-once p1', 'git-once p1', 'notify-once p1', 'registry-once p1', 'webhook-once p1'].sort(),
+    );
+    // A lost answer between the two tag writes makes the second a redelivery, as the live check says.
+    i.lost.push({ at: '2026-01-01T00:00:04Z', what: 'PUT http://127.0.0.1:1/v2/app/manifests/latest-staging' });
+    expect(checkEffects(i, history).filter((v) => v.invariant === 'registry-once')).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FaultPlan, faultPlanFromEnv, FAULT_KINDS } from '../../local/faults.ts';
-import { faultyDelivery, faultyStep } from '../../local/fault-seams.ts';
+import { faultyDelivery, faultyOutbound, faultyStep } from '../../local/fault-seams.ts';
 import { LocalEventBus } from '../../local/event-bus.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
 import { sameValue } from '../../functions/adapters/store/base.ts';
@@ -49,6 +49,36 @@ describe('the fault plan', () => {
     let delivered = 0;
     await faultyDelivery(only('bus.twice'), 'bus.twice', 'bus.late')(async () => void delivered++);
     expect(delivered).toBe(2);
+  });
+
+  it('logs each fault it injects: its kind, when, and where the seam says it was (a step and its promotion, a delivery, a call)', async () => {
+    const plan = new FaultPlan({ seed: 3, rate: 0.5, delayMs: 0 });
+    const step = async () => 'ok';
+    for (let i = 0; i < 20; i++) await faultyStep(plan, step)({ step: 'apply', tenant: 'acme', promotionId: `prm_${i}` }).catch(() => undefined);
+    for (let i = 0; i < 20; i++) await faultyDelivery(plan, 'bus.twice', 'bus.late')(async () => undefined, `Promotion Completed ${i}`);
+    const out = faultyOutbound(plan);
+    for (let i = 0; i < 20; i++)
+      await out(new URL(`https://git.example.test/repo-${i}.git/info/refs?service=x`), 'GET', async () => new Response('ok')).catch(() => undefined);
+    const total = Object.values(plan.counts()).reduce((n, c) => n + c.injected, 0);
+    expect(total).toBeGreaterThan(10);
+    // One entry per fault injected, each kind as counted.
+    expect(plan.log).toHaveLength(total);
+    for (const kind of FAULT_KINDS)
+      expect(
+        plan.log.filter((f) => f.kind === kind),
+        kind,
+      ).toHaveLength(plan.counts()[kind].injected);
+    for (const f of plan.log) expect(Number.isNaN(Date.parse(f.at)), f.at).toBe(false);
+    const where = (prefix: string) => plan.log.filter((f) => f.kind.startsWith(prefix)).map((f) => f.where);
+    expect(where('step.').length).toBeGreaterThan(0);
+    for (const w of where('step.')) expect(w).toMatch(/^step apply acme\/prm_\d+$/);
+    for (const w of where('bus.')) expect(w).toMatch(/^Promotion Completed \d+$/);
+    expect(where('outbound.').length).toBeGreaterThan(0);
+    for (const w of where('outbound.')) expect(w).toMatch(/^GET https:\/\/git\.example\.test\/repo-\d+\.git\/info\/refs$/);
+    // A paused plan injects and logs nothing.
+    plan.pause();
+    await faultyStep(plan, step)({ step: 'apply', tenant: 'acme', promotionId: 'prm_x' });
+    expect(plan.log).toHaveLength(total);
   });
 });
 
