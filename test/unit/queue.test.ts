@@ -10,6 +10,7 @@ import { verifyStep } from '../../domain/promotion/run/complete.ts';
 import { describeHolder, QUEUE_RECHECK_SECONDS } from '../../domain/promotion/run/queue.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
+import { fireSchedule } from '../../domain/promotion/run/fire.ts';
 import { awaitGoStep, decideStep, executeStep } from '../../domain/promotion/run/steps.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
@@ -138,5 +139,33 @@ describe('a promotion queued behind another one executing into the same environm
       'waits for promotion prm_1, rolling out into production (wave 1 of 3, waiting for a start window)',
     );
     expect(describeHolder({ ...base, bakeSeconds: 900 })).toBe('waits for promotion prm_1, executing into production (baking 900 s)');
+  });
+});
+
+describe('a go whose time came before the flow parked for it', () => {
+  it('the schedule fires while the flow is on its way to its go wait (and gives up): parking after the time answers the go itself; before it, it waits', async () => {
+    const { deps, answered, approved, get, advance } = await setup();
+    const first = await approved();
+    await executeStep(deps, 'acme', first, true);
+    const second = await approved();
+    await expect(executeStep(deps, 'acme', second, true)).rejects.toBeInstanceOf(Frozen);
+
+    // Parked before its time: it waits for the schedule.
+    await awaitGoStep(deps, 'acme', second, 'go-early');
+    expect(answered.filter((a) => a.token === 'go-early')).toEqual([]);
+
+    // Its time comes; the first has ended meanwhile. The flow is held again and the schedule fires before it parks.
+    advance(QUEUE_RECHECK_SECONDS);
+    await expect(executeStep(deps, 'acme', second, true)).rejects.toBeInstanceOf(Frozen);
+    advance(600);
+    await verifyStep(deps, 'acme', first);
+    advance(QUEUE_RECHECK_SECONDS);
+    await expect(fireSchedule(deps, 'acme', second)).rejects.toThrow(/not waiting for its go signal yet/);
+    // The scheduler has given up; the flow parks now, past the time: the go is answered at once, and it executes.
+    expect((await get(second)).status).toBe('SCHEDULED');
+    await awaitGoStep(deps, 'acme', second, 'go-late');
+    expect(answered.filter((a) => a.token === 'go-late')).toEqual([{ token: 'go-late', output: expect.objectContaining({ next: 'execute' }) }]);
+    expect(await executeStep(deps, 'acme', second, true)).toEqual({ next: 'execute' });
+    expect((await get(second)).status).toBe('EXECUTING');
   });
 });

@@ -3,7 +3,7 @@ import { gatesBlocking } from '../../kernel/display.ts';
 import { hasTargets } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
-import type { Promotion } from '../../kernel/promotion-model.ts';
+import { heldByChange, type Promotion } from '../../kernel/promotion-model.ts';
 import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
 import { afterApproval, ENGINE, moved, patched } from '../aggregate.ts';
 import { PromotionFailed, releaseOps } from './target-change.ts';
@@ -149,7 +149,15 @@ export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: st
   const { before: p, after } = await writePromotion(deps, tenant, id, (p) =>
     p.status === 'APPROVED' || p.status === 'SCHEDULED' ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null,
   );
-  if (after) return;
+  if (after) {
+    // Its time came before its token was stored: a schedule that fired while the flow was on its way here found no
+    // token and, retried, gave up. Nothing would wake it: it goes now (executing looks at every hold again). A hold
+    // for a change request is looked at by its schedule alone (fire.ts), never skipped.
+    const now = deps.clock();
+    if (after.status === 'SCHEDULED' && after.scheduledAt && Date.parse(after.scheduledAt) <= now.getTime() && !heldByChange(after.heldBy))
+      await deps.workflow.sendTaskSuccess(token, { ...flowDecision(after, 'execute', now) });
+    return;
+  }
   if (p.status === 'EXECUTING' || p.status === 'COMPLETED') {
     await deps.workflow.sendTaskSuccess(token, { ...flowDecision(p, 'execute', deps.clock()) });
   } else {
