@@ -169,3 +169,29 @@ describe('a go whose time came before the flow parked for it', () => {
     expect((await get(second)).status).toBe('EXECUTING');
   });
 });
+
+describe('a schedule that fires at a go token no longer waiting', () => {
+  it('throws so the scheduler tries again (its task was retried: a newer token is stored), and the next firing answers the newer one', async () => {
+    const { deps, answered, approved, get, advance } = await setup();
+    const first = await approved();
+    await executeStep(deps, 'acme', first, true);
+    const second = await approved();
+    await expect(executeStep(deps, 'acme', second, true)).rejects.toBeInstanceOf(Frozen);
+    await awaitGoStep(deps, 'acme', second, 'go-dead');
+    advance(600);
+    await verifyStep(deps, 'acme', first);
+    advance(QUEUE_RECHECK_SECONDS);
+    // The go task's attempt that stored go-dead timed out: Step Functions no longer takes it.
+    const dead = new Set(['go-dead']);
+    const workflow = {
+      ...deps.workflow,
+      sendTaskSuccess: async (token: string, output: Record<string, unknown>) => !dead.has(token) && deps.workflow.sendTaskSuccess(token, output),
+    };
+    await expect(fireSchedule({ ...deps, workflow }, 'acme', second)).rejects.toThrow(/no longer waiting/);
+    expect((await get(second)).status).toBe('SCHEDULED');
+    // The retried task stores its token; the scheduler's next try answers it.
+    await awaitGoStep({ ...deps, workflow }, 'acme', second, 'go-retried');
+    if (!answered.some((a) => a.token === 'go-retried')) await fireSchedule({ ...deps, workflow }, 'acme', second);
+    expect(answered.filter((a) => a.token === 'go-retried')).toEqual([{ token: 'go-retried', output: expect.objectContaining({ next: 'execute' }) }]);
+  });
+});

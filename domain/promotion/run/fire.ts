@@ -72,6 +72,7 @@ export async function fireSchedule(
   }
   if (p.status !== 'SCHEDULED') return { fired: false, status: p.status };
   if (!p.taskToken) throw new Error(`promotion ${id} is not waiting for its go signal yet`);
-  await deps.workflow.sendTaskSuccess(p.taskToken, { ...flowDecision(p, 'execute', deps.clock()) });
-  return { fired: true, status: p.status };
+  if (await deps.workflow.sendTaskSuccess(p.taskToken, { ...flowDecision(p, 'execute', deps.clock()) })) return { fired: true, status: p.status };
+  // The token read was no longer waiting (its task was retried, and a newer one is stored or soon will be): try again.
+  throw new Error(`promotion ${id}'s go token is no longer waiting: the scheduler tries again`);
 }
