@@ -7,6 +7,7 @@ import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { ROUTES, routeKey } from '../functions/http/routes.ts';
 import { FUNCTION_GROUPS, FUNCTIONS, handlersOf, type FunctionGroup } from '../functions/http/topology.ts';
 import { servedRow } from '../functions/http/served-routes.ts';
+import { classicZodApart } from './classic-zod-apart.ts';
 import { middyWebStreams } from './middy-web-streams.ts';
 import { sdkDeepImports } from './sdk-imports.ts';
 import { sdkUnused } from './sdk-unused.ts';
@@ -75,10 +76,11 @@ export const ESBUILD_TARGET = 'node22';
  * The plugins every Lambda bundle is built with, beside bundleOptions (esbuild takes plugins in its
  * asynchronous API only): the AWS SDK's imports taken past its barrels (infra/sdk-imports.ts), so module
  * init reads none of the protocols that only the clients loaded on first use speak; what of the SDK no function
- * on Node runs answered without it (infra/sdk-unused.ts); and middy's web streams import answered without
- * loading them (infra/middy-web-streams.ts).
+ * on Node runs answered without it (infra/sdk-unused.ts); middy's web streams import answered without
+ * loading them (infra/middy-web-streams.ts); and a package's classic zod kept apart from our zod/mini
+ * (infra/classic-zod-apart.ts).
  */
-export const bundlePlugins = (): Plugin[] => [sdkDeepImports(), sdkUnused, middyWebStreams];
+export const bundlePlugins = (): Plugin[] => [sdkDeepImports(), sdkUnused, middyWebStreams, classicZodApart];
 
 /**
  * How every Lambda bundle is built (the stack deploys exactly this output). The stack bundles

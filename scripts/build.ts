@@ -20,8 +20,11 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT_DIR = join(ROOT, 'dist', 'functions');
 export const BASELINE = '_baseline';
 
-/** The budgets of the bundles (minified, bytes module init loads) and of module init (bench/init-time.ts). */
-export const TARGETS = { largestBytes: 450 * 1024, medianBytes: 300 * 1024, initRatio: 2.0 };
+/**
+ * The budgets of the bundles (minified, bytes module init loads) and of module init (bench/init-time.ts). The bundle
+ * budgets are checked on every test run (test/infra/init-loaded.test.ts); module init's by the bench alone (times vary).
+ */
+export const TARGETS = { largestBytes: 400 * 1024, medianBytes: 300 * 1024, initRatio: 2.0 };
 
 export interface BundleResult {
   name: string;
@@ -45,8 +48,8 @@ const client = new DynamoDBClient({});
 export const handler = async () => ({ statusCode: 200, body: client.config.serviceId ?? 'ok' });
 `;
 
-/** Groups outputs' inputs by npm package. */
-function contributors(meta: Metafile, outputs: string[]): { pkg: string; bytes: number }[] {
+/** Groups outputs' inputs by npm package, largest first. */
+export function contributors(meta: Metafile, outputs: string[]): { pkg: string; bytes: number }[] {
   const byPkg = new Map<string, number>();
   for (const out of outputs) {
     for (const [path, { bytesInOutput }] of Object.entries(meta.outputs[out]!.inputs)) {
