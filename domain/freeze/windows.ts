@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { activeWith, applies, nextAllowedWith, nextOpeningWith, openAtWith, upcomingWith, type CronParser } from './occurrences.ts';
 import * as z from '../kernel/zod.ts';
 import { timeZone } from '../kernel/time-zone.ts';
-import { CRON_SHAPE, notACron } from '../kernel/cron-shape.ts';
+import { cronExpression } from '../kernel/cron-schema.ts';
 import { auditEntry } from '../audit/audit.ts';
 import { breakGlass } from './break-glass.ts';
 import type { BreakGlassUse } from '../kernel/model.ts';
@@ -13,38 +13,8 @@ import { newEvent, parseEventDetail } from '../kernel/events.ts';
 import { refusedByStored } from '../kernel/retry.ts';
 import type { FreezeWindow, Occurrence } from './model.ts';
 
-/**
- * Why a cron expression is not one cron-parser takes with five fields, or null: an async check, so the
- * parser is loaded only when a request carries a cron (schemas here are parsed with safeParseAsync). Text
- * that is not cron at all is told what to write (domain/kernel/cron-shape.ts), as for a recurring promotion.
- */
-const CRON_FIELDS = /^[0-9A-Za-z*?,/#-]+(?: +[0-9A-Za-z*?,/#-]+){4}$/;
-async function cronProblem(expr: string): Promise<string | null> {
-  const shape = notACron(expr);
-  if (shape) return shape;
-  const { CronExpressionParser } = await import('cron-parser');
-  try {
-    CronExpressionParser.parse(expr, { tz: 'UTC' });
-    return null;
-  } catch (err) {
-    return `is not a cron expression cron-parser takes (${(err as Error).message}); ${CRON_SHAPE}`;
-  }
-}
-/** The regex's message: what notACron says of the text (the schema's pattern refuses it first). */
-const notACronMessage = (i: { input?: unknown }) => notACron(String(i.input ?? '')) ?? `is not a cron expression: ${CRON_SHAPE}`;
 const isoTime = /* @__PURE__ */ z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2026-12-24T00:00:00Z' });
-const cron = /* @__PURE__ */ z.schema(() =>
-  z.string().check(
-    z.maxLength(100),
-    // Five fields separated by spaces, each of the characters cron takes (the document's pattern); the parser then decides.
-    z.regex(CRON_FIELDS, { error: notACronMessage, abort: true }),
-    z.superRefine(async (expr, ctx) => {
-      const problem = await cronProblem(expr);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-    z.describe('A 5-field cron expression, e.g. "0 16 * * 5"'),
-  ),
-);
+const cron = cronExpression;
 
 export const createFreezeWindow = /* @__PURE__ */ z.schema(() =>
   z
