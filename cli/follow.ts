@@ -20,7 +20,7 @@ export function progressLine(p: Promotion, started: number, bakeSeconds = 0): st
   else if (p.pullRequest?.state === 'open' && p.waitingFor === 'merge')
     step = `waiting for ${p.pullRequest.host === 'gitlab' ? 'merge request !' : 'pull request #'}${p.pullRequest.number} to be merged (${p.pullRequest.mergeState}): ${p.pullRequest.url}`;
   else if (p.status === 'SCHEDULED' && p.heldBy && 'promotion' in p.heldBy) step = `queued: ${p.heldBy.reason}`;
-  else if (p.status === 'SCHEDULED' && p.heldBy && 'soak' in p.heldBy) step = p.heldBy.reason;
+  else if (p.status === 'SCHEDULED' && p.heldBy && ('soak' in p.heldBy || 'hours' in p.heldBy)) step = p.heldBy.reason;
   else if (p.status === 'SCHEDULED') step = `scheduled, starts in ${seconds(secondsLeft(p.scheduledAt) ?? 0)}`;
   else if (p.status === 'EXECUTING' && (p as Partial<PromotionDetail>).rollout) step = rolloutStep(p.id, (p as PromotionDetail).rollout!);
   else if (p.status === 'EXECUTING' && p.result && bakeSeconds)
@@ -42,6 +42,8 @@ export function heldLine(p: Pick<Promotion, 'heldBy'>): string | null {
   if ('promotion' in h) return `queued: ${h.reason}; it goes on when that one ends (stageline promotions show ${h.promotion})`;
   // "soaking in staging until 14:32 UTC: 45 min of 60 min done": it goes on by itself then.
   if ('soak' in h) return `${h.reason}; it goes on by itself at ${when(h.until)} UTC`;
+  // Outside the target's allowed hours: it goes on by itself at the next opening.
+  if ('hours' in h) return `${h.reason}; it goes on by itself then`;
   // Change control: the change request is not approved yet, or its window not open; looked at again by itself.
   if ('change' in h)
     return `waiting for change request ${h.change.number}: ${h.reason}; looked at again at ${when(h.until)} UTC (stageline change-control check <promotion> looks now)`;

@@ -77,15 +77,17 @@ export function nextStep(p: Promotion): void {
           ? `nothing: it goes on when ${p.heldBy.promotion} ends (to follow it: stageline promotions watch ${p.heldBy.promotion})`
           : p.status === 'SCHEDULED' && p.heldBy && 'soak' in p.heldBy
             ? `nothing: it goes on by itself once it has soaked in ${p.heldBy.soak.environment} (to keep watching: stageline promotions watch ${p.id})`
-            : p.waitingFor === 'approval'
-              ? `ask an approver: stageline approve ${p.id}   (to keep watching: stageline promotions watch ${p.id})`
-              : p.waitingFor === 'execution'
-                ? `stageline execute ${p.id} --wait, or: stageline schedule ${p.id} --at <time>`
-                : p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment
-                  ? `to undo it: stageline rollback --promotion ${p.id} --reason … --dry-run`
-                  : ['EXECUTING', 'VALIDATING', 'APPROVED', 'SCHEDULED'].includes(p.status)
-                    ? `to keep watching: stageline promotions watch ${p.id}`
-                    : null;
+            : p.status === 'SCHEDULED' && p.heldBy && 'hours' in p.heldBy
+              ? `nothing: it goes on by itself at ${p.heldBy.until}, when ${p.heldBy.hours.environment}'s allowed hours open (to keep watching: stageline promotions watch ${p.id})`
+              : p.waitingFor === 'approval'
+                ? `ask an approver: stageline approve ${p.id}   (to keep watching: stageline promotions watch ${p.id})`
+                : p.waitingFor === 'execution'
+                  ? `stageline execute ${p.id} --wait, or: stageline schedule ${p.id} --at <time>`
+                  : p.status === 'COMPLETED' && p.sourceEnvironment !== p.targetEnvironment
+                    ? `to undo it: stageline rollback --promotion ${p.id} --reason … --dry-run`
+                    : ['EXECUTING', 'VALIDATING', 'APPROVED', 'SCHEDULED'].includes(p.status)
+                      ? `to keep watching: stageline promotions watch ${p.id}`
+                      : null;
   if (hint) console.log(`Next: ${hint}`);
 }
 

@@ -282,13 +282,15 @@ function Why({ p }: { p: any }) {
             ? `Approved; held by freeze window ${p.heldBy.window} (${p.heldBy.reason}): it goes on by itself when the window ends.`
             : p.status === 'SCHEDULED' && p.heldBy?.change
               ? `Approved; waiting for change request ${p.heldBy.change.number}: ${p.heldBy.reason}. It goes on by itself once the change board approves it and its window is open.`
-              : p.status === 'SCHEDULED' && p.heldBy?.soak
-                ? `Approved; ${p.heldBy.reason}. It goes on by itself then (an alarm in ${p.heldBy.soak.environment} before that starts the soak again).`
-                : p.waitingFor === 'execution'
-                  ? 'Approved; waiting for someone to execute or schedule it.'
-                  : p.status === 'PENDING'
-                    ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
-                    : null;
+              : p.status === 'SCHEDULED' && p.heldBy?.hours
+                ? `Approved; ${p.heldBy.reason}. It goes on by itself then (an admin may break glass to start it now).`
+                : p.status === 'SCHEDULED' && p.heldBy?.soak
+                  ? `Approved; ${p.heldBy.reason}. It goes on by itself then (an alarm in ${p.heldBy.soak.environment} before that starts the soak again).`
+                  : p.waitingFor === 'execution'
+                    ? 'Approved; waiting for someone to execute or schedule it.'
+                    : p.status === 'PENDING'
+                      ? 'Its gates have not run yet: they start on their own, unless it was created to collect evidence first (then attach the evidence below and validate).'
+                      : null;
   return text ? <p class={`why-box ${p.status === 'VALIDATION_FAILED' ? 'bad' : ''}`}>{text}</p> : null;
 }
 

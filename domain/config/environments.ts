@@ -61,6 +61,7 @@ export function environmentView(env: Environment, line: readonly Environment[]) 
     autoPromotionPaused: env.autoPromotionPaused ?? false,
     bakeSeconds: env.bakeSeconds ?? 0,
     soakSeconds: env.soakSeconds ?? 0,
+    allowedHours: env.allowedHours ?? null,
     after: env.after ?? [],
     afterMode: env.afterMode ?? 'all',
     requireAttestationFrom: env.requireAttestationFrom ?? [],
@@ -195,6 +196,7 @@ export async function createEnvironment(deps: With<'sealer'>, ctx: Ctx, input: C
       autoPromotionPaused: input.autoPromotionPaused,
       bakeSeconds: input.bakeSeconds,
       ...(input.soakSeconds ? { soakSeconds: input.soakSeconds } : {}),
+      ...(input.allowedHours ? { allowedHours: input.allowedHours } : {}),
       ...(input.after?.length ? { after: input.after, ...(input.afterMode ? { afterMode: input.afterMode } : {}) } : {}),
       ...(input.requireAttestationFrom?.length ? { requireAttestationFrom: input.requireAttestationFrom } : {}),
       ...(input.autoPromote ? { autoPromote: true } : {}),
@@ -280,6 +282,7 @@ export async function updateEnvironment(deps: With<'sealer'>, ctx: Ctx, name: st
       analysis: _a,
       preAnalysis: _p,
       soakSeconds: _s,
+      allowedHours: _h,
       after: _af,
       afterMode: _am,
       requireAttestationFrom: _ra,
@@ -302,9 +305,12 @@ export async function updateEnvironment(deps: With<'sealer'>, ctx: Ctx, name: st
     const preAnalysis = input.preAnalysis ?? current.preAnalysis ?? [];
     // Left out of the body: the stored soak stays (0 removes it).
     const soak = input.soakSeconds ?? current.soakSeconds ?? 0;
+    // Left out: the stored hours stay; null removes them.
+    const hours = input.allowedHours === undefined ? current.allowedHours : input.allowedHours;
     const now = deps.clock().toISOString();
     const next: Environment = {
       ...(soak ? { soakSeconds: soak } : {}),
+      ...(hours ? { allowedHours: hours } : {}),
       ...untargeted,
       ...(after.length ? { after, ...(afterMode ? { afterMode } : {}) } : {}),
       ...(attestationFrom.length ? { requireAttestationFrom: attestationFrom } : {}),

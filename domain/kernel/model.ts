@@ -1,6 +1,7 @@
 import type { EntityType } from './entity-types.ts';
 import type { Gates, WebhookGateConfig } from './schemas.ts';
 import type { Sealed } from './sealed.ts';
+import type { AllowedHours } from './allowed-hours.ts';
 import type { AnalysisRef, PreAnalysis, Rollout, Target } from './target-schemas.ts';
 
 export type ItemKind = 'config' | 'flag';
@@ -80,6 +81,11 @@ export interface Environment {
    * promoted into this one (domain/promotion/run/soak.ts); absent or 0: no soak. A rule for the pair may set its own.
    */
   soakSeconds?: number;
+  /**
+   * when a promotion into it may start executing (domain/kernel/allowed-hours.ts): outside every window it waits
+   * SCHEDULED until the next opening (domain/promotion/run/hours-hold.ts); absent: at any time
+   */
+  allowedHours?: AllowedHours;
   /**
    * the environments this one is promoted into from (a graph: fan-out and join, domain/config/graph.ts);
    * absent: the environment before it by position, as a chain

@@ -488,7 +488,17 @@ export interface ChangeHold {
   until: string;
 }
 
-export type HeldBy = WindowHold | PromotionHold | SoakHold | ChangeHold;
+/**
+ * A hold until the target's allowed hours open (domain/promotion/run/hours-hold.ts): `hours` names the environment and
+ * its windows as people read them ("Mon–Fri 09:00–17:00 Europe/Berlin"), `until` the next opening.
+ */
+export interface HoursHold {
+  hours: { environment: string; summary: string };
+  reason: string;
+  until: string;
+}
+
+export type HeldBy = WindowHold | PromotionHold | SoakHold | ChangeHold | HoursHold;
 
 /** Whether a promotion waits for its change request. */
 export const heldByChange = (h: HeldBy | null | undefined): h is ChangeHold => !!h && 'change' in h;
@@ -531,6 +541,9 @@ export interface ChangeRecord {
 
 /** Whether a promotion waits for its release to soak in the source environment. */
 export const heldBySoak = (h: HeldBy | null | undefined): h is SoakHold => !!h && 'soak' in h;
+
+/** Whether a promotion waits for its target's allowed hours to open. */
+export const heldByHours = (h: HeldBy | null | undefined): h is HoursHold => !!h && 'hours' in h;
 
 /** Whether a promotion waits behind another one (not a freeze window). */
 export const heldByPromotion = (h: HeldBy | null | undefined): h is PromotionHold => !!h && 'promotion' in h;

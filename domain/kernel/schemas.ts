@@ -3,6 +3,7 @@ import { analyses, preAnalyses, rollout, targetName, targets } from './target-sc
 import { ENTITY_TYPES } from './entity-types.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
+import { allowedHours } from './allowed-hours.ts';
 import { RECEIVER_URL_FORMAT, tenantUrl } from './url-policy.ts';
 import { noReservedSegment, notReserved } from './reserved-keys.ts';
 
@@ -190,6 +191,7 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       autoPromotionPaused: z._default(z.boolean(), false),
       bakeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 0),
       soakSeconds: z.optional(soakSeconds),
+      allowedHours: z.optional(allowedHours),
       after: z.optional(after),
       afterMode: z.optional(afterMode),
       requireAttestationFrom: z.optional(requireAttestationFrom),
@@ -240,6 +242,9 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     autoPromotionPaused: z.optional(z.boolean()),
     bakeSeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
     soakSeconds: z.optional(soakSeconds),
+    allowedHours: z
+      .optional(z.nullable(allowedHours))
+      .check(z.describe('the whole allowed hours; null: none (a promotion may start at any time); left out: kept')),
     after: z.optional(after).check(z.describe('the whole list ([]: none, back to the chain by position); left out: kept')),
     afterMode: z.optional(afterMode),
     requireAttestationFrom: z.optional(requireAttestationFrom).check(z.describe('the whole list ([]: none); left out: kept')),

@@ -2,7 +2,7 @@ import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking, utcTime } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { GATE_ORDER } from './request/gate-verdicts.ts';
-import { heldByChange, heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
+import { heldByChange, heldByHours, heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
 import { lineOf } from './request/policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';
 import { cronFor, occurrenceView } from '../freeze/windows.ts';
@@ -54,6 +54,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       if (heldByPromotion(p.heldBy)) return `${p.heldBy.reason}; it goes on when that one ends`;
       // Its release soaks in the source environment (domain/promotion/run/soak-hold.ts): it goes on by itself then.
       if (heldBySoak(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself then`;
+      // Outside the target's allowed hours (domain/promotion/run/hours-hold.ts): it goes on by itself at the next opening.
+      if (heldByHours(p.heldBy)) return p.heldBy.reason;
       // Its change request is not approved, or its window not open (domain/promotion/run/change-hold.ts): looked at again by itself.
       if (heldByChange(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself once the request is approved and its window open`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;

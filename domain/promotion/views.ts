@@ -9,7 +9,7 @@ import { countable, forCurrentRelease } from './aggregate.ts';
 import { revoked, standing } from './decide/standing.ts';
 import { readEvidence, type PromotionEvidence } from './request/evidence.ts';
 import { approvalDeadline } from './run/deadlines.ts';
-import { heldByChange, heldByPromotion, heldBySoak, type Promotion, type RolloutTarget } from '../kernel/promotion-model.ts';
+import { heldByChange, heldByHours, heldByPromotion, heldBySoak, type Promotion, type RolloutTarget } from '../kernel/promotion-model.ts';
 import { changeRequestView } from '../change/rule.ts';
 import { isTerminal } from '../kernel/lifecycle.ts';
 import { contentChoosers, evidenceAccepted } from './request/policy.ts';
@@ -221,7 +221,7 @@ export async function decisionRecordOf(
     freeze: {
       whenFrozen: p.whenFrozen ?? 'fail',
       // A freeze window's hold only: a hold behind another promotion is the queue, not a freeze (the promotion's heldBy says it).
-      heldBy: p.heldBy && !heldByPromotion(p.heldBy) && !heldBySoak(p.heldBy) && !heldByChange(p.heldBy) ? p.heldBy : null,
+      heldBy: p.heldBy && !heldByPromotion(p.heldBy) && !heldBySoak(p.heldBy) && !heldByChange(p.heldBy) && !heldByHours(p.heldBy) ? p.heldBy : null,
       override: p.freezeOverride ?? null,
     },
     // The release waited to soak in the source environment (domain/promotion/run/soak.ts): how long, since when, until when.

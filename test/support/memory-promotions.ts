@@ -12,16 +12,16 @@ const admin = userCtx('acme', 'alice', 'admin');
 const bob = userCtx('acme', 'bob', 'deployer', 'approver');
 
 /**
- * On the memory deps `m` (tenant acme): dev → prod made by alice, one config in dev (query.timeout), a rule
+ * On the memory deps `m` (tenant acme): dev → prod made by alice (with `prod`'s settings when given), one config in dev (query.timeout), a rule
  * for dev → prod when given, and bob's promotion of it (`whenFrozen` when given) decided as far as waiting for
  * approval (the flow's token: token-1). The promotion's id.
  */
 export async function awaitingApproval(
   m: ReturnType<typeof memoryDeps>,
-  opts: { rule?: Record<string, unknown>; whenFrozen?: 'wait' | 'fail' } = {},
+  opts: { rule?: Record<string, unknown>; whenFrozen?: 'wait' | 'fail'; prod?: Record<string, unknown> } = {},
 ): Promise<string> {
   await createEnvironment(m.deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-  await createEnvironment(m.deps, admin, envSchema.parse({ name: 'prod', position: 1, reason: 'test' }));
+  await createEnvironment(m.deps, admin, await envSchema.parseAsync({ name: 'prod', position: 1, reason: 'test', ...opts.prod }));
   if (opts.rule) await createRule(m.deps, admin, ruleSchema.parse({ name: 'prod', sourceEnvironment: 'dev', targetEnvironment: 'prod', ...opts.rule }));
   await createItem(m.deps, bob, 'config', 'dev', itemSchema.parse({ key: 'query.timeout', value: '30s' }));
   const p = await createPromotion(

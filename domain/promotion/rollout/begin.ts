@@ -8,6 +8,7 @@ import { ENGINE, moved } from '../aggregate.ts';
 import type { Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
 import { soakHold } from '../run/soak-hold.ts';
+import { hoursHold } from '../run/hours-hold.ts';
 import { withChanges } from '../run/with-changes.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { analysisNames, measureTiming, missingTemplates, templateBook, type TemplateBook } from './analysis.ts';
@@ -61,7 +62,8 @@ export async function rolloutStartStep(
 ): Promise<{ next: Next; waves: FlowWave[] }> {
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return { ...held, waves: [] };
-  const soaked = await soakHold(deps, unfrozen);
+  // Outside the target's allowed hours it waits for the next opening (run/hours-hold.ts).
+  const soaked = await hoursHold(deps, await soakHold(deps, unfrozen));
   const read = soaked.changeControlled
     ? await (await import('../run/change-hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
     : soaked;

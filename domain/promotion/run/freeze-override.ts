@@ -6,9 +6,13 @@ import { isTerminal } from '../../kernel/lifecycle.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 
-/** Whether freeze windows cover an environment (now or later): a break-glass past them is worth recording. */
+/**
+ * Whether freeze windows cover an environment (now or later), or it has allowed hours (run/hours-hold.ts): a
+ * break-glass past them is worth recording, and it lets the promotion past both.
+ */
 export async function hasFreezeWindows(deps: Deps, tenant: string, env: string): Promise<boolean> {
-  return (await deps.store.listFreezeWindows(tenant)).some((w) => w.scope === '*' || w.scope === env);
+  if ((await deps.store.listFreezeWindows(tenant)).some((w) => w.scope === '*' || w.scope === env)) return true;
+  return !!(await deps.store.getEnvironment(tenant, env))?.allowedHours;
 }
 
 /** What a break-glass past a freeze writes besides the promotion: the environment's `lastBreakGlass` and the `Break Glass Used` event. */

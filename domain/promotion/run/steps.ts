@@ -14,6 +14,7 @@ import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { completeNow } from './complete.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { soakHold } from './soak-hold.ts';
+import { hoursHold } from './hours-hold.ts';
 import { soakOfTarget } from './soak.ts';
 import { withChanges } from './with-changes.ts';
 import { monitorCheck } from '../rollout/monitor-watch.ts';
@@ -180,7 +181,8 @@ export async function executeStep(
 ): Promise<{ next: Next }> {
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return held;
-  const soaked = await soakHold(deps, unfrozen);
+  // Outside the target's allowed hours it waits for the next opening (run/hours-hold.ts).
+  const soaked = await hoursHold(deps, await soakHold(deps, unfrozen));
   // Change control (domain/promotion/run/change-hold.ts): read and loaded only for a promotion whose target had a rule when its gates ran.
   const read = soaked.changeControlled
     ? await (await import('./change-hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))

@@ -169,6 +169,18 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
           z.int(),
           z.describe('seconds a release must have run in the source environment, without an alarm, before it is promoted into this one (0: none)'),
         ),
+      allowedHours: z
+        .nullable(
+          z.strictObject({
+            timeZone: z.string(),
+            windows: z.array(z.strictObject({ cron: z.string(), durationMinutes: z.number().check(z.int()) })),
+          }),
+        )
+        .check(
+          z.describe(
+            'when a promotion into it may start executing: windows that open when their cron fires in timeZone and stay open durationMinutes; outside them a promotion waits SCHEDULED until the next opening. null: at any time',
+          ),
+        ),
       after: z
         .array(z.string())
         .check(z.describe('the environments this one comes after (promoted into from them); []: the one before it by position, as a chain')),

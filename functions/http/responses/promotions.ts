@@ -52,6 +52,13 @@ const heldBy = /* @__PURE__ */ z.schema(() =>
       ),
     soakHold,
     z
+      .strictObject({ hours: z.strictObject({ environment: z.string(), summary: z.string() }), reason: z.string(), until: time })
+      .check(
+        z.describe(
+          "outside the target's allowed hours (summary: its windows as people read them, e.g. Mon–Fri 09:00–17:00 Europe/Berlin): the promotion goes on at the next opening (`until`)",
+        ),
+      ),
+    z
       .strictObject({ change: z.strictObject({ number: z.string(), state: z.string() }), reason: z.string(), until: time })
       .check(
         z.describe(
