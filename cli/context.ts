@@ -64,6 +64,9 @@ export interface Values {
   cron?: string;
   'end-cron'?: string;
   tz?: string;
+  /** env hours: the allowed hours' windows ('<cron> for <minutes>'), and --none to remove them */
+  window?: string[];
+  none?: boolean;
   'when-frozen'?: 'wait' | 'fail';
   'sync-registries'?: boolean;
   output?: string;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { values, fail, q, int, session } from '../context.ts';
+import { values, fail, q, int, session, collect } from '../context.ts';
 import type { Diff, Environment, PredecessorDiff, EnvironmentList, ItemPage, ItemsBatch, SnapshotPage } from '../answers.ts';
 import { api } from '../http.ts';
 import { table, out } from '../output.ts';
@@ -26,6 +26,33 @@ export function registerEnvironments(program: Command): void {
     .argument('<env>')
     .action(async (name: string) => {
       console.log(JSON.stringify(await api<Environment>('GET', `/api/v1/environments/${q(name)}`), null, 2));
+    });
+  env
+    .command('hours')
+    .description(
+      "when a promotion into the environment may start (admin): --tz Europe/Berlin --window '0 9 * * 1-5 for 480' (repeat --window); outside them it waits until the next opening; --none removes them",
+    )
+    .argument('<env>')
+    .option('--tz <zone>', 'the IANA time zone the windows are read in')
+    .option('--window <cron for minutes>', "a window: a 5-field cron of when it opens, 'for', and how many minutes it stays open (repeat)", collect)
+    .option('--none', 'remove the allowed hours: a promotion may start at any time')
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (name: string) => {
+      const windows = (values.window ?? []).map((w) => {
+        const m = /^(.+?)\s+for\s+(\d+)$/.exec(w.trim());
+        return m ? { cron: m[1]!, durationMinutes: Number(m[2]) } : fail(`--window '${w}' is not '<cron> for <minutes>', e.g. '0 9 * * 1-5 for 480'`);
+      });
+      if (values.none ? windows.length || values.tz : !windows.length || !values.tz) fail('give --tz and at least one --window, or --none');
+      const current = await api<Environment>('GET', `/api/v1/environments/${q(name)}`);
+      const allowedHours = values.none ? null : { timeZone: values.tz!, windows };
+      const r = await api<Environment>('PATCH', `/api/v1/environments/${q(name)}`, { version: current.version, allowedHours, reason: values.reason });
+      out(r, () =>
+        console.log(
+          r.allowedHours
+            ? `${r.name}: promotions start only in ${r.allowedHours.windows.map((w) => `'${w.cron}' for ${w.durationMinutes} min`).join(', ')} (${r.allowedHours.timeZone})`
+            : `${r.name}: promotions may start at any time`,
+        ),
+      );
     });
 
   const config = program.command('config').description('configs and feature flags of an environment');

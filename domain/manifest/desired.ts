@@ -194,6 +194,8 @@ export function desired(tenant: string, cur: Setup, m: Manifest, place: Deployme
     if (!settings[env].monitors?.length) delete settings[env].monitors;
     // 0 is no soak: written as the export writes it (left out), so export | apply plans nothing.
     if (!settings[env].soak_seconds) delete settings[env].soak_seconds;
+    // null is no allowed hours: left out, as the export writes it.
+    if (!settings[env].allowed_hours) delete settings[env].allowed_hours;
     if (!settings[env].require_attestation_from?.length) delete settings[env].require_attestation_from;
     if (!settings[env].auto_promote) delete settings[env].auto_promote;
     if (!settings[env].after?.length) {

@@ -6,6 +6,7 @@ import { findReservedKey, RESERVED_KEY_MESSAGE } from '../kernel/reserved-keys.t
 import { createFreezeWindow } from '../freeze/windows.ts';
 import { slackTeamId } from '../notify/settings.ts';
 import { NOTIFICATION_KINDS } from '../notify/model.ts';
+import { allowedHours } from '../kernel/allowed-hours.ts';
 import { after, afterMode, envName, requireAttestationFrom, gates, signingKey, soakSeconds, verification, webhookGate } from '../kernel/schemas.ts';
 import { artifactName, createRule } from '../kernel/promotion-schemas.ts';
 import { monitors } from '../freeze/monitors.ts';
@@ -138,6 +139,8 @@ export const manifestSchema = /* @__PURE__ */ z.schema(() =>
               bake_seconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3600))),
               /** seconds a release must have run in the source environment, without an alarm, before it is promoted into this one (0: none) */
               soak_seconds: z.optional(soakSeconds),
+              /** when a promotion into it may start executing (the API's allowedHours shape); null: at any time */
+              allowed_hours: z.optional(z.nullable(allowedHours)),
               /** the environments this one comes after (a graph: fan-out and join); left out: the one before it in the line */
               after: z.optional(after),
               /** with several in after: the release must have reached all of them (default) or any one */

@@ -33,6 +33,8 @@ export interface Setup {
       protected: boolean;
       bake_seconds: number;
       soak_seconds?: number;
+      /** null only as a document gives it (no hours): the settings compared leave it out */
+      allowed_hours?: Environment['allowedHours'] | null;
       after?: string[];
       after_mode?: 'all' | 'any';
       require_attestation_from?: string[];
