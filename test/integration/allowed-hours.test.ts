@@ -103,4 +103,28 @@ describe("an environment's allowed hours", () => {
     expect((await cli(u.admin, 'env', 'hours', 'production', '--none')).stdout).toContain('production: promotions may start at any time');
     expect((await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body.allowedHours).toBeNull();
   });
+
+  it('round-trip through the manifest (allowed_hours per environment; null removes them)', async () => {
+    const u = await t.users(t.tenant());
+    await makeLine(t, u.admin);
+    const hours = { timeZone: 'America/New_York', windows: [{ cron: '30 8 * * 1-5', durationMinutes: 510 }] };
+    const doc = (allowed_hours: unknown) => JSON.stringify({ artifacts: { promotion: { environment_settings: { production: { allowed_hours } } } } });
+    const applied = await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(hours) } });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    const prod = async () => (await t.call('GET', '/api/v1/environments/production', { token: u.viewer })).body;
+    expect((await prod()).allowedHours).toEqual(hours);
+    const json = await t.call('GET', '/api/v1/manifest?format=json', { token: u.viewer });
+    expect(json.body.artifacts.promotion.environment_settings.production.allowed_hours).toEqual(hours);
+    expect(json.body.artifacts.promotion.environment_settings.staging.allowed_hours).toBeUndefined();
+    const exported = await t.call('GET', '/api/v1/manifest', { token: u.viewer });
+    expect((await t.call('POST', '/api/v1/manifest/plan', { token: u.viewer, body: { document: exported.body } })).body.changes).toEqual([]);
+    const bad = await t.call('POST', '/api/v1/manifest/plan', {
+      token: u.viewer,
+      body: { document: doc({ timeZone: 'UTC', windows: [{ cron: '0 9 * * 1-5', durationMinutes: 99_999 }] }) },
+    });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('durationMinutes');
+    expect((await t.call('POST', '/api/v1/manifest/apply', { token: u.admin, body: { document: doc(null) } })).status).toBe(200);
+    expect((await prod()).allowedHours).toBeNull();
+  });
 });
