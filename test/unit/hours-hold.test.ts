@@ -3,6 +3,8 @@ import { updateEnvironment } from '../../domain/config/environments.ts';
 import { Frozen } from '../../domain/kernel/errors.ts';
 import { updateEnvironment as updateSchema } from '../../domain/kernel/schemas.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
+import { blockedBecause } from '../../domain/promotion/status.ts';
+import { heldLine } from '../../cli/follow.ts';
 import { executeStep } from '../../domain/promotion/run/steps.ts';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
@@ -43,6 +45,9 @@ describe('allowed hours', () => {
     });
     expect(schedules.get(scheduleName({ tenant: 'acme', id }))).toMatchObject({ at: new Date(monday), payload: { tenant: 'acme', promotionId: id } });
     expect(await audited('promotion.outside-hours')).toMatchObject([{ entityId: id, reason }]);
+    // The status page and the CLI say why it waits and until when.
+    expect(blockedBecause(await read(), deps.clock())).toBe(reason);
+    expect(heldLine({ heldBy: (await read()).heldBy ?? null })).toBe(`${reason}; it goes on by itself then`);
 
     // Woken early (Sunday): held again to the same opening, not audited again.
     advance(24 * 3600);
