@@ -12,6 +12,8 @@ import { createEnvironment as envSchema, createItem as createItemSchema } from '
 import type { WriteOp } from '#domain/kernel/deps';
 import type { Promotion, RolloutTarget } from '#domain/kernel/promotion-model';
 import { approvePromotion } from '#domain/promotion/decide/approve';
+import { ENGINE, patched } from '#domain/promotion/aggregate';
+import { writePromotion } from '#domain/promotion/write';
 import { changeTarget } from '#domain/promotion/rollout/apply';
 import { rolloutStartStep } from '#domain/promotion/rollout/begin';
 import { ROLLBACK_BATCH } from '#domain/promotion/rollout/rollback';
@@ -78,10 +80,16 @@ export async function benchFleetRollback(b: Harness, n = 10_000, waves = 10) {
   await b.workflow.stopExecution(LocalWorkflow.executionId({ tenant, promotionId: id }));
   await approvePromotion(b.deps, ctxOf(u.approver), id);
   await rolloutStartStep(b.deps, tenant, id);
+
+  // Every wave started (as the flow's WaveStart writes it): a rollback reads the waves the rollout reached.
+  await writePromotion(b.deps, tenant, id, (cur) => ({
+    next: patched(cur, b.deps.clock(), { rollout: { ...cur.rollout!, wave: waves } }),
+    action: null,
+    by: ENGINE,
+  }));
+  // Every target changed: the first by the apply step's own change, the others by the same transaction's ops.
   const p: Promotion = (await b.deps.store.getPromotion(tenant, id))!;
   if (p.status !== 'EXECUTING' || !p.rollout) throw new Error(`bench: the fleet's promotion is ${p.status} after its rollout started`);
-
-  // Every target changed: the first by the apply step's own change, the others by the same transaction's ops.
   const t0 = performance.now();
   let applied: WriteOp[] = [];
   const names = fleetTargets(n, waves);

@@ -45,6 +45,8 @@ export interface PromotionStorePort {
   /** The targets of a promotion's rollout that have an item (one query), by name. */
   listRolloutTargets(tenant: string, promotionId: string): Promise<RolloutTarget[]>;
   getRolloutTarget(tenant: string, promotionId: string, target: string): Promise<RolloutTarget | null>;
+  /** The items of these targets of a promotion's rollout (batch reads by name, consistent); a name without an item is left out. */
+  getRolloutTargets(tenant: string, promotionId: string, names: readonly string[]): Promise<RolloutTarget[]>;
   /**
    * Writes the pages of a promotion's stored plan (domain/promotion/rollout/stored-plan.ts) in as few requests as the
    * batch limits allow, before the promotion names them. Idempotent: a retried start writes the same keys again.

@@ -8,12 +8,25 @@ import { retryOnConflict, WriteConflict } from '../../kernel/retry.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { wakeQueued } from '../run/queue.ts';
 import { revertTarget } from '../deliver/target-delivery.ts';
+import { planNames } from './stored-plan.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
 import { decideToStop } from './stop.ts';
 import { doraOps } from '../run/end.ts';
 
 /** The most targets one run of the fail step puts back (each its own transaction, and its git or registry call): well inside a Lambda's 15 minutes. */
 export const ROLLBACK_BATCH = 200;
+
+/**
+ * Where a rollback stands between runs of the fail step, carried in its answer (the flow's MarkFailed hands it back as
+ * `{ Payload }`, the sweep as the answer itself): the wave being put back, how many of its names (in the order they
+ * are put back) were read, and per wave walked which of its names are back (a bitmap in that order, base64). With it a
+ * run reads only the targets it has not read yet, by name: each target is read once however large the fleet.
+ */
+export interface RollbackCursor {
+  wave: number;
+  at: number;
+  back: { wave: number; bits: string }[];
+}
 
 /**
  * How a rollout through targets ends when it goes wrong (a confirmation that did not come in time, a
@@ -24,46 +37,83 @@ export const ROLLBACK_BATCH = 200;
  * put back is skipped, a finished promotion is left alone.
  *
  * In batches: one run puts back at most {@link ROLLBACK_BATCH} targets (newest wave first, and within a wave
- * the last target first) and answers `more` while changed targets remain, with the reason to carry to the next
- * run (the flow's MarkFailed runs again: statemachines/promotion.asl.json). The targets' own state is the
- * cursor: what is ROLLED_BACK is done, so a run that is repeated (a retry, a lost answer) puts nothing back twice.
- * The run that finds no more than a batch left puts those back and ends the promotion.
+ * the last target first) and answers `more` while names remain to be read, with the reason and the cursor to carry to
+ * the next run (the flow's MarkFailed runs again: statemachines/promotion.asl.json). The names come from the stored
+ * plan, the targets' items are read by name (batch reads), from the cursor on; a run that is repeated (a retry, a lost
+ * answer) reads from the same cursor and finds what it put back ROLLED_BACK, so nothing is put back twice. A cursor
+ * that is missing or not one (the first run, an older flow) starts from the newest wave started.
  */
 export async function rollBackRollout(
   deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>,
   p: Promotion,
   raw: string,
-): Promise<{ more: boolean; reason: string }> {
+  given?: unknown,
+): Promise<{ more: boolean; reason: string; cursor?: RollbackCursor }> {
+  // The reason as a sentence: the flow's own error names are told by what the targets show (one listing, on that path only).
+  const message = stopReason(raw, FLOW_ERROR.test(raw.trim()) ? await deps.store.listRolloutTargets(p.tenant, p.id) : []);
   // The decision to stop first, on the promotion: a step that would start a wave or change a target and read the
-  // promotion before this write loses its own (conditioned on the version it read), so every target changed is
-  // one the list below names, and none changes after it.
-  // (A later batch's promotion has decided already: the decision is written once.)
-  if (!p.rollout?.stopping) await decideToStop(deps, p, stopReason(raw, await deps.store.listRolloutTargets(p.tenant, p.id)));
-  const items = await deps.store.listRolloutTargets(p.tenant, p.id);
-  const message = stopReason(raw, items);
-  const changed = items.filter((t) => t.appliedAt && t.state !== 'ROLLED_BACK').sort(newestFirst);
-  const more = changed.length > ROLLBACK_BATCH;
-  const batch = changed.slice(0, ROLLBACK_BATCH);
+  // promotion before this write loses its own (conditioned on the version it read), so every target changed is in a
+  // wave the rollout had started when it was written, and none changes after it. (A later run's promotion has decided already.)
+  if (!p.rollout?.stopping) await decideToStop(deps, p, message);
+  const waves = (p.rollout?.waves ?? []).map((w) => w.wave).sort((a, b) => b - a);
+  let cursor: RollbackCursor = cursorOf(given, waves) ?? {
+    // the newest wave started, read after the decision (no wave starts after it)
+    wave: Math.max((await deps.store.getPromotion(p.tenant, p.id))?.rollout?.wave ?? 0, p.rollout?.wave ?? 0),
+    at: 0,
+    back: [],
+  };
+  const from = cursor;
+  const marks = new Map(cursor.back.map((b) => [b.wave, Buffer.from(b.bits, 'base64')]));
+  const namesOf = new Map<number, string[]>();
+  const names = async (wave: number) => namesOf.get(wave) ?? namesOf.set(wave, (await planNames(deps.store, p, wave)).sort(lastFirst)).get(wave)!;
+  const bitsOf = async (wave: number) => {
+    const n = (await names(wave)).length;
+    const have = marks.get(wave);
+    if (have && have.length === Math.ceil(n / 8)) return have;
+    return marks.set(wave, Buffer.alloc(Math.ceil(n / 8))).get(wave)!;
+  };
+  const mark = (bits: Buffer, i: number) => (bits[i >> 3]! |= 1 << (i & 7));
   const now = deps.clock().toISOString();
-  for (const t of batch) {
-    // A target still measuring (or polled) when the rollout stopped may write its item once more in flight: on a lost
-    // race the target is read again and put back from what it is now (one already put back is left as it is).
-    let cur = t;
-    await retryOnConflict(deps.tunables, async () => {
-      try {
-        await restoreTarget(deps, p, cur, now, message);
-      } catch (err) {
-        if (err instanceof WriteConflict) cur = (await deps.store.getRolloutTarget(p.tenant, p.id, t.name)) ?? cur;
-        if (err instanceof WriteConflict && cur.state === 'ROLLED_BACK') return;
-        throw err;
+  let put = 0;
+  let more = false;
+  for (const wave of waves.filter((w) => w <= from.wave && w > 0)) {
+    const list = await names(wave);
+    const bits = await bitsOf(wave);
+    let i: number = wave === from.wave ? from.at : 0;
+    while (i < list.length && put < ROLLBACK_BATCH) {
+      // As many names as the batch has room for (at most a batch read's 100), so the cursor stops exactly after the last read.
+      const chunk = list.slice(i, i + Math.min(100, ROLLBACK_BATCH - put));
+      const got = new Map((await deps.store.getRolloutTargets(p.tenant, p.id, chunk)).map((t) => [t.name, t]));
+      for (const [j, name] of chunk.entries()) {
+        const t = got.get(name);
+        if (!t) continue;
+        if (t.state === 'ROLLED_BACK') mark(bits, i + j);
+        else if (t.appliedAt) {
+          await putBack(deps, p, t, now, message);
+          mark(bits, i + j);
+          put++;
+        }
       }
-    });
+      i += chunk.length;
+    }
+    cursor = { wave, at: i, back: [] };
+    if (put >= ROLLBACK_BATCH) {
+      more = i < list.length || waves.some((w) => w < wave && w > 0);
+      break;
+    }
   }
-  if (more) return { more, reason: message };
+  if (more) {
+    const back = [...marks].map(([wave, bits]) => ({ wave, bits: bits.toString('base64') }));
+    return { more, reason: message, cursor: { ...cursor, back } };
+  }
   // Every changed target is back (this run's and the earlier runs'), named newest wave first.
-  const back = [...items.filter((t) => t.state === 'ROLLED_BACK'), ...changed].sort(newestFirst);
+  const back: { name: string; wave: number }[] = [];
+  for (const wave of waves.filter((w) => w > 0 && marks.has(w))) {
+    const bits = marks.get(wave)!;
+    for (const [i, name] of (await names(wave)).entries()) if ((bits[i >> 3]! >> (i & 7)) & 1) back.push({ name, wave });
+  }
   const rolledBack = back.map((t) => t.name);
-  const waves = [...new Set(back.map((t) => t.wave))];
+  const backWaves = [...new Set(back.map((t) => t.wave))];
   const outcome = rolledBack.length ? 'ROLLED_BACK' : 'FAILED';
   // Its config heads put back run the environment's head: the environment's item stops naming their targets (one write for all).
   const unlist = writesConfigHeads(p) && rolledBack.length ? [{ kind: 'ownHeadsBack' as const, environment: p.targetEnvironment, targets: rolledBack }] : [];
@@ -96,7 +146,7 @@ export async function rollBackRollout(
       promotionEvent(deps, outcome === 'ROLLED_BACK' ? 'Promotion Rolled Back' : 'Promotion Failed', next, {
         reason: why.slice(0, 1000),
         targets: rolledBack,
-        ...(waves.length ? { waves } : {}),
+        ...(backWaves.length ? { waves: backWaves } : {}),
         // the wave it failed in (the one running or last started)
         wave: cur.rollout?.wave || undefined,
         dora: dora.detail,
@@ -111,8 +161,43 @@ export async function rollBackRollout(
   return { more: false, reason: message };
 }
 
-/** The order targets are put back in: newest wave first, and within a wave in reverse order of their names. */
-const newestFirst = (a: RolloutTarget, b: RolloutTarget) => b.wave - a.wave || b.name.localeCompare(a.name);
+/** The flow's own error names (States.Timeout, States.Runtime, …): no reason a person can act on. */
+const FLOW_ERROR = /^States\.[A-Za-z]+$/;
+
+/** A target's names in the order they are put back: the last first (reverse order of their names). */
+const lastFirst = (a: string, b: string) => b.localeCompare(a);
+
+/** The cursor handed back, when it is one for this rollout's waves (data from the flow: read as data, nothing walked). */
+function cursorOf(given: unknown, waves: readonly number[]): RollbackCursor | null {
+  if (!given || typeof given !== 'object' || !Object.hasOwn(given, 'cursor')) return null;
+  const c = (given as { cursor: unknown }).cursor;
+  if (!c || typeof c !== 'object') return null;
+  const { wave, at, back } = c as Record<string, unknown>;
+  const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!whole(wave) || !whole(at) || !waves.includes(wave) || !Array.isArray(back)) return null;
+  const marks: RollbackCursor['back'] = [];
+  for (const b of back) {
+    if (!b || typeof b !== 'object') return null;
+    const { wave: w, bits } = b as Record<string, unknown>;
+    if (!whole(w) || !waves.includes(w) || typeof bits !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(bits)) return null;
+    marks.push({ wave: w, bits });
+  }
+  return { wave, at, back: marks };
+}
+
+/** One target put back; a target still measuring (or polled) when the rollout stopped may write its item once more in flight: on a lost race it is read again and put back from what it is now (one already put back is left as it is). */
+async function putBack(deps: With<'git' | 'registry'>, p: Promotion, t: RolloutTarget, now: string, message: string): Promise<void> {
+  let cur = t;
+  await retryOnConflict(deps.tunables, async () => {
+    try {
+      await restoreTarget(deps, p, cur, now, message);
+    } catch (err) {
+      if (err instanceof WriteConflict) cur = (await deps.store.getRolloutTarget(p.tenant, p.id, t.name)) ?? cur;
+      if (err instanceof WriteConflict && cur.state === 'ROLLED_BACK') return;
+      throw err;
+    }
+  });
+}
 
 /** Whether a promotion's rollout writes config heads (a config release, or a bundle with a configuration). */
 const writesConfigHeads = (p: Promotion) => p.subject.type === 'config' || (p.subject.type === 'bundle' && !!p.subject.config);
@@ -210,7 +295,7 @@ const notConfirmed = (t: RolloutTarget) =>
  * by what the targets show (the one whose confirmation did not come, and by when).
  */
 export function stopReason(raw: string, items: RolloutTarget[]): string {
-  if (!/^States\.[A-Za-z]+$/.test(raw.trim())) return raw;
+  if (!FLOW_ERROR.test(raw.trim())) return raw;
   const waiting = items.filter((t) => t.state === 'CONFIRMING');
   if (/Timeout$/.test(raw.trim()))
     return !waiting.length

@@ -7,7 +7,7 @@ import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { tagOps } from '../../artifacts/tags.ts';
 import { revertInGit, type GitPromotion, type Written } from '../deliver/git-delivery.ts';
 import type { Next } from './deadlines.ts';
-import { rollBackRollout } from '../rollout/rollback.ts';
+import { rollBackRollout, type RollbackCursor } from '../rollout/rollback.ts';
 import { doraOps, finish, failureMetric } from './end.ts';
 
 /**
@@ -24,6 +24,8 @@ export type FailOutcome = {
   more: boolean;
   Error: string;
   Cause: string;
+  /** where the rollback stands, handed back with the answer to the next run (rollout/rollback.ts) */
+  cursor?: RollbackCursor;
 };
 
 export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'workflow'>, tenant: string, id: string, caught: unknown): Promise<FailOutcome> {
@@ -32,7 +34,13 @@ export async function failStep(deps: With<'git' | 'registry' | 'scheduler' | 'wo
   const error = payload && typeof payload === 'object' ? payload : caught;
   const out = await failOnce(deps, tenant, id, error);
   const message = out.reason ?? errorMessage(error);
-  return { next: out.next, more: out.more ?? false, Error: out.more ? 'RollingBack' : 'Failed', Cause: JSON.stringify({ errorMessage: message }) };
+  return {
+    next: out.next,
+    more: out.more ?? false,
+    Error: out.more ? 'RollingBack' : 'Failed',
+    Cause: JSON.stringify({ errorMessage: message }),
+    ...(out.more && out.cursor ? { cursor: out.cursor } : {}),
+  };
 }
 
 async function failOnce(
@@ -40,7 +48,7 @@ async function failOnce(
   tenant: string,
   id: string,
   error: unknown,
-): Promise<{ next: Next; more?: boolean; reason?: string }> {
+): Promise<{ next: Next; more?: boolean; reason?: string; cursor?: RollbackCursor }> {
   const p = await loadPromotion(deps, tenant, id);
   const message = errorMessage(error);
   if (isTerminal(p.status)) return { next: 'done' };
@@ -90,8 +98,8 @@ async function failOnce(
   }
   // A rollout through targets: every changed target back, in reverse wave order, a batch per run (rollout/rollback.ts).
   if (p.rollout) {
-    const { more, reason } = await rollBackRollout(deps, p, message);
-    return { next: 'done', more, reason };
+    const { more, reason, cursor } = await rollBackRollout(deps, p, message, error);
+    return { next: 'done', more, reason, ...(cursor ? { cursor } : {}) };
   }
   if (!p.result) {
     await finish(deps, p, 'FAILED', 'FAILED', [], { code: 'EXECUTION_FAILED', message });

@@ -51,6 +51,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       listPromotions: true,
       listRolloutTargets: true,
       getRolloutTarget: true,
+      getRolloutTargets: true,
       putPlanPages: true,
       getPlanPages: true,
       activePromotions: true,

@@ -148,6 +148,12 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
       return strip<RolloutTarget>(r.Item);
     },
 
+    async getRolloutTargets(tenant: string, promotionId: string, names: readonly string[]): Promise<RolloutTarget[]> {
+      if (!names.length) return [];
+      const items = await base.batchGet(names.map((n) => keys.rolloutTarget(tenant, promotionId, n)));
+      return items.map((i) => strip<RolloutTarget>(i)!);
+    },
+
     async activePromotions(tenant: string, target: string): Promise<Promotion[]> {
       const out: Promotion[] = [];
       let cursor: string | undefined;

@@ -89,6 +89,13 @@ export function promotionArea({ table }: MemoryState) {
       return strip<RolloutTarget>(table.get(keys.rolloutTarget(tenant, promotionId, target)));
     },
 
+    async getRolloutTargets(tenant: string, promotionId: string, names: readonly string[]): Promise<RolloutTarget[]> {
+      return names.flatMap((n) => {
+        const i = table.get(keys.rolloutTarget(tenant, promotionId, n));
+        return i ? [strip<RolloutTarget>(i)!] : [];
+      });
+    },
+
     async activePromotions(tenant: string, target: string): Promise<Promotion[]> {
       const items = table.queryIndex(GSI_ACTIVE, keys.promotionsActive(tenant)).filter((i) => i.targetEnvironment === target);
       return withGates(tenant, items).filter((p) => !isTerminal(p.status));
