@@ -64,7 +64,7 @@ function watchingCommits(b: Harness, seen: (ops: WriteOp[]) => void): Harness['d
  * event or audit entry passes its limit (400 KB, 256 KB).
  */
 export async function benchFleetRollback(b: Harness, n = 10_000, waves = 10) {
-  const tenant = 'fleet-10k-rollback';
+  const tenant = `fleet-${n}-rollback`;
   const u = usersOf(tenant);
   await createEnvironment(b.deps, ctxOf(u.admin), envSchema.parse({ name: 'dev', position: 0, reason: 'bench' }));
   await createEnvironment(

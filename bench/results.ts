@@ -26,15 +26,20 @@ const commit = (): string => {
 /** The chaos runs recorded below this line (`npm run chaos -- … --record`, chaos/run.ts) are kept when the bench rewrites the file. */
 const CHAOS_RUNS = '## Chaos runs';
 
-process.once('beforeExit', (code) => {
-  if (code !== 0) return;
+/**
+ * Writes what was printed to `file` (bench/RESULTS.md, or bench/RESULTS-quick.md for `--quick`), the summary first
+ * (the figures a budget is kept by, "NOT MET" loud), then the run's time. Called once at the end of the run, which
+ * then exits (a handle some section left open never keeps the bench running).
+ */
+export function writeResults(opts: { file: string; summary: string[]; elapsedMs: number; note: string }): void {
   const text = printed.join('\n').replace(/\x1b\[[0-9;]*m/g, '');
-  const file = join(import.meta.dirname, 'RESULTS.md');
+  const file = join(import.meta.dirname, opts.file);
   const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const kept = before.includes(CHAOS_RUNS) ? `\n${before.slice(before.indexOf(CHAOS_RUNS))}` : '';
   writeFileSync(
     file,
-    `# Bench results\n\nWritten by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}, commit ${commit()}, ` +
-      `Node ${process.version}, ${availableParallelism()} cores. Figures, not pass/fail: each row says its goal and whether it is met.\n\n\`\`\`text\n${text}\n\`\`\`\n${kept}`,
+    `# Bench results\n\nWritten by \`npm run bench${opts.note}\` (bench/run.ts) on ${new Date().toISOString().slice(0, 10)}, commit ${commit()}, ` +
+      `Node ${process.version}, ${availableParallelism()} cores, in ${Math.round(opts.elapsedMs / 1000)} s. Figures, not pass/fail: each row says its goal and whether it is met.\n\n` +
+      `## Summary\n\n${opts.summary.map((l) => `- ${l}`).join('\n')}\n\n\`\`\`text\n${text}\n\`\`\`\n${kept}`,
   );
-});
+}

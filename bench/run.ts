@@ -1,5 +1,5 @@
 import '../scripts/node-check.ts';
-import './results.ts';
+import { writeResults } from './results.ts';
 import { readFileSync } from 'node:fs';
 import { fmt, heading, int } from './common.ts';
 import { storeOnlyDeps } from '../local/measure/store-only.ts';
@@ -206,7 +206,32 @@ For contrast, a naive design that copies every item into each snapshot:
 
 // ---------------------------------------------------------------- main
 
+/**
+ * `npm run bench -- --quick`: the figures other issues cite, within 10 minutes (bundles and init, one promotion's
+ * cost, SCIM at 10 and 1,000 users, a 1,000-target rollback), written to bench/RESULTS-quick.md; the whole bench
+ * writes bench/RESULTS.md. Either ends by itself and prints its run time.
+ */
+const quick = process.argv.includes('--quick');
+const benchStarted = Date.now();
 const built = await benchBundles();
+const summary: string[] = [];
+const loud = (met: boolean) => (met ? 'met' : '**NOT MET**');
+summary.push(
+  `slowest module init: ${fmt(built.initRatio, 2)}× a one-client hello-world (${built.slowest.name}; budget ${TARGETS.initRatio.toFixed(1)}×): ${loud(built.initRatio <= TARGETS.initRatio)}`,
+  `largest init-loaded bundle: ${kib(built.largest.bytes)} (${built.largest.name}; budget ${kib(TARGETS.largestBytes)}): ${loud(built.largest.bytes <= TARGETS.largestBytes)}`,
+  `median init-loaded bundle: ${kib(built.median)} (budget ${kib(TARGETS.medianBytes)}): ${loud(built.median <= TARGETS.medianBytes)}`,
+);
+if (quick) {
+  const promo = await benchPromotion();
+  summary.push(`one approved promotion: ${promo.transitions} transitions, ${fmt(promo.wru, 0)} WRU`);
+  const scim = await (await import('./scim.ts')).benchScim();
+  summary.push(`SCIM initial sync: ${int(scim.users)} users, ${scim.errors} errors, ${fmt(scim.wruPerUser, 1)} WRU per user`);
+  const rollback = await (await import('./waves.ts')).benchRollbackAlone(1_000);
+  summary.push(
+    `rollback of ${int(rollback.rolledBack)} changed targets: ${fmt(rollback.rru / rollback.rolledBack, 1)} RRU per target in ${rollback.runs} runs`,
+  );
+  finish('RESULTS-quick.md', ' -- --quick');
+}
 const local = await startDynamo({});
 try {
   await dynamo(local.endpoint);
@@ -236,7 +261,14 @@ await (await import('./people.ts')).benchPeople();
 await (await import('./bindings.ts')).benchBindings();
 // SCIM: a 1,000-user initial sync in Entra ID's sequence, 0 errors; requests and units per user.
 await (await import('./scim.ts')).benchScim();
-await benchWaves();
+const waves = await benchWaves();
+{
+  const per = (r: typeof waves.fleetRollback) => r.rru / r.rolledBack;
+  const flat = per(waves.fleetRollback) <= 1.2 * per(waves.fleetRollback1000);
+  summary.push(
+    `rollback RRU per target: ${fmt(per(waves.fleetRollback1000), 1)} at 1,000 targets, ${fmt(per(waves.fleetRollback), 1)} at 10,000 (goal: within 20 %): ${loud(flat)}`,
+  );
+}
 // A fleet: each wave its own execution; transitions per target and the largest history at 100, 1,000 and 10,000 targets, $ per 1,000 promotions, the local 1,000-target rollout.
 await (await import('./fleet.ts')).benchFleet();
 // The audit stream into a SIEM: the shipper's invocations and units per 1,000 audit entries, and the $ per million.
@@ -347,3 +379,15 @@ console.log(
     ],
   ),
 );
+summary.push(
+  `invariant violations under injected faults: ${chaos.map((r) => `${r.violations.length} in ${r.promotions} at ${r.rate * 100} %`).join(', ')}: ${loud(chaos.every((r) => !r.violations.length))}`,
+);
+finish('RESULTS.md', '');
+
+/** The results written (the summary first), the run's time printed, and the process ended: no handle left open keeps it. */
+function finish(file: string, note: string): never {
+  const elapsedMs = Date.now() - benchStarted;
+  console.log(`\nbench ran in ${fmt(elapsedMs / 1000, 0)} s`);
+  writeResults({ file, summary, elapsedMs, note });
+  process.exit(0);
+}

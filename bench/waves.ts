@@ -150,7 +150,13 @@ export async function benchAnalysis(b: Harness, without: RolloutCounts) {
   return { ...r, perMeasurement, usdPer1000: usd1000 };
 }
 
-export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000Six: number; rollback: Awaited<ReturnType<typeof benchWavesRollback>> }> {
+export async function benchWaves(): Promise<{
+  rows: RolloutCounts[];
+  usdPer1000Six: number;
+  rollback: Awaited<ReturnType<typeof benchWavesRollback>>;
+  fleetRollback: Awaited<ReturnType<typeof benchFleetRollback>>;
+  fleetRollback1000: Awaited<ReturnType<typeof benchFleetRollback>>;
+}> {
   heading('Targets and waves: one promotion through 1 → 6 → 100 targets');
   const dynamo = await startDynamo({});
   try {
@@ -192,8 +198,10 @@ export async function benchWaves(): Promise<{ rows: RolloutCounts[]; usdPer1000S
       const rollback = await benchWavesRollback(b);
       await benchConfigWrites(b);
       // A fleet of 10,000 targets at store level: validated, planned, read back; config writes flat; all rolled back.
-      await benchFleet(b);
-      return { rows, usdPer1000Six, rollback };
+      const fleet = await benchFleet(b);
+      // The same rollback at a tenth of the fleet: per target it should cost the same (each target read once).
+      const fleetRollback1000 = await benchFleetRollback(b, 1_000);
+      return { rows, usdPer1000Six, rollback, fleetRollback: fleet.rollback, fleetRollback1000 };
     } finally {
       await close();
     }
@@ -273,6 +281,22 @@ export async function benchFleet(b: Harness) {
   );
   const rollback = await benchFleetRollback(b, N);
   return { validateMs, validateWru: validate.wru, planMs, planWru: plan.wru, readMs, configWru: { none: none.wru, fleet: fleet.wru }, rollback };
+}
+
+/** The fleet's rollback row alone at `n` targets, on a DynamoDB Local of its own (`npm run bench -- --quick`). */
+export async function benchRollbackAlone(n: number) {
+  heading(`Targets and waves: the rollback of ${n} changed targets`);
+  const dynamo = await startDynamo({});
+  try {
+    const { b, close } = await openHarness(dynamo.endpoint);
+    try {
+      return await benchFleetRollback(b, n);
+    } finally {
+      await close();
+    }
+  } finally {
+    await dynamo.stop();
+  }
 }
 
 /** `tsx bench/waves.ts fleet`: the fleet row alone, on a DynamoDB Local of its own. */
