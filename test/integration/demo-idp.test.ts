@@ -14,6 +14,7 @@ import {
   type DemoIdpAccount,
 } from '../../local/demo-idp.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
+import { browser } from '../support/federation.ts';
 
 /**
  * The local stack's demo OIDC identity provider (local/demo-idp.ts, started by `npm start`): a tenant connects
@@ -41,40 +42,6 @@ afterAll(async () => {
 });
 
 type Step = { url: string; status: number; text: string };
-
-/** A browser: follows redirects by hand (a POST answered by a redirect goes on as a GET), keeping each host's cookies, until `stopAt`. */
-function browser() {
-  const jar = new Map<string, Map<string, string>>();
-  return async function go(start: string, stopAt: string, form?: URLSearchParams): Promise<Step> {
-    let url = start;
-    let body = form;
-    for (let hop = 0; hop < 20; hop++) {
-      if (url.startsWith(stopAt)) return { url, status: 302, text: '' };
-      const host = new URL(url).host;
-      const cookie = [...(jar.get(host) ?? new Map()).entries()].map(([k, v]) => `${k}=${v}`).join('; ');
-      const res = await fetch(url, {
-        method: body ? 'POST' : 'GET',
-        redirect: 'manual',
-        headers: { ...(cookie ? { cookie } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-        body: body?.toString(),
-      });
-      body = undefined;
-      for (const c of res.headers.getSetCookie()) {
-        const [pair] = c.split(';');
-        const i = pair!.indexOf('=');
-        if (!jar.has(host)) jar.set(host, new Map());
-        jar.get(host)!.set(pair!.slice(0, i).trim(), pair!.slice(i + 1));
-      }
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        url = new URL(location, url).toString();
-        continue;
-      }
-      return { url, status: res.status, text: await res.text() };
-    }
-    throw new Error('too many redirects');
-  };
-}
 
 /** Signs `email` in through the demo IdP's login form, as scripts/sso-sign-in.sh does: the token, or where it stopped. */
 async function signIn(provider: string, email: string): Promise<{ token?: string; stopped?: Step }> {

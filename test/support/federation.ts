@@ -94,30 +94,45 @@ export async function startOidcIdp(redirectUri: string): Promise<TestOidcIdp> {
   return idp;
 }
 
-/** A browser: follows redirects by hand, keeping each host's cookies, until it reaches `stopAt`. */
-export async function browse(start: string, stopAt: string): Promise<{ url: string; status: number; text: string }> {
+/**
+ * A browser: follows redirects by hand (a POST answered by a redirect goes on as a GET), keeping each host's cookies
+ * across its calls, until it reaches `stopAt`.
+ */
+export function browser() {
   const jar = new Map<string, Map<string, string>>();
-  let url = start;
-  for (let hop = 0; hop < 20; hop++) {
-    if (url.startsWith(stopAt)) return { url, status: 302, text: '' };
-    const host = new URL(url).host;
-    const cookies = [...(jar.get(host) ?? new Map()).entries()].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      if (!jar.has(host)) jar.set(host, new Map());
-      jar.get(host)!.set(pair!.slice(0, i).trim(), pair!.slice(i + 1));
+  return async function go(start: string, stopAt: string, form?: URLSearchParams): Promise<{ url: string; status: number; text: string }> {
+    let url = start;
+    let body = form;
+    for (let hop = 0; hop < 20; hop++) {
+      if (url.startsWith(stopAt)) return { url, status: 302, text: '' };
+      const host = new URL(url).host;
+      const cookie = [...(jar.get(host) ?? new Map()).entries()].map(([k, v]) => `${k}=${v}`).join('; ');
+      const res = await fetch(url, {
+        method: body ? 'POST' : 'GET',
+        redirect: 'manual',
+        headers: { ...(cookie ? { cookie } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        body: body?.toString(),
+      });
+      body = undefined;
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const i = pair!.indexOf('=');
+        if (!jar.has(host)) jar.set(host, new Map());
+        jar.get(host)!.set(pair!.slice(0, i).trim(), pair!.slice(i + 1));
+      }
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        url = new URL(location, url).toString();
+        continue;
+      }
+      return { url, status: res.status, text: await res.text() };
     }
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      url = new URL(location, url).toString();
-      continue;
-    }
-    return { url, status: res.status, text: await res.text() };
-  }
-  throw new Error('too many redirects');
+    throw new Error('too many redirects');
+  };
 }
+
+/** One visit with a browser of its own (no cookies before it). */
+export const browse = (start: string, stopAt: string) => browser()(start, stopAt);
 
 /** An authorize request of the local app client (PKCE S256), through `provider` (identity_provider) or `{ idpIdentifier }`. */
 function authorizeRequest(t: TestStack, provider: string | { idpIdentifier: string }) {
