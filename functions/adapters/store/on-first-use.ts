@@ -224,6 +224,10 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       getScimRecord: true,
       listScimRecords: true,
       deleteScimRecord: true,
+      scimClaimsComplete: true,
+      claimScimValue: true,
+      scimClaimHolder: true,
+      markScimClaimsComplete: true,
     },
   },
 };

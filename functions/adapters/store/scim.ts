@@ -9,15 +9,14 @@ import { auditItems } from './audit.ts';
 /** SCIM provisioning (domain/access/scim.ts): the tenant's SCIM token (hashes only) and its SCIM users and groups, under the tenant's SCIM partition. */
 export function scimArea(base: StoreBase): Area<ScimStorePort> {
   const { db, table } = base;
-  const versioned = (key: Key, version: number): TxItem => ({
-    Delete: {
-      TableName: table,
-      Key: key,
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':v': version },
-    },
+  const atVersion = (key: Key, version: number) => ({
+    TableName: table,
+    Key: key,
+    ConditionExpression: '#v = :v',
+    ExpressionAttributeNames: { '#v': 'version' },
+    ExpressionAttributeValues: { ':v': version },
   });
+  const versioned = (key: Key, version: number): TxItem => ({ Delete: atVersion(key, version) });
 
   // A claim is held by one record (`owner`): taken when free or already its own, released only by its owner.
   const owned = (id: string) => ({
@@ -79,6 +78,21 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
         ],
         ['version', ...uniquesOf(record).map(() => 'unknown' as const), 'exists'],
       );
+    },
+    async scimClaimsComplete(tenant: string): Promise<boolean> {
+      // Eventually consistent: the mark is never taken back, and a read that misses it only gives the claims again.
+      return (await db.send(new GetCommand({ TableName: table, Key: keys.scimClaimsComplete(tenant) }))).Item !== undefined;
+    },
+    async claimScimValue(record: ScimRecord, value: string): Promise<void> {
+      const check: TxItem = { ConditionCheck: atVersion(keys.scimRecord(record.tenant, record.kind, record.id), record.version) };
+      await base.transact([check, claim(record, value)], ['version', 'exists']);
+    },
+    async scimClaimHolder(tenant: string, value: string): Promise<string | null> {
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.scimUnique(tenant, value) }));
+      return typeof r.Item?.owner === 'string' ? r.Item.owner : null;
+    },
+    async markScimClaimsComplete(tenant: string): Promise<void> {
+      await base.transact([{ Put: { TableName: table, Item: { ...keys.scimClaimsComplete(tenant), entity: 'ScimClaims' } } }], ['unknown']);
     },
   };
   return { port };
