@@ -265,6 +265,22 @@ async function loadUser(deps: Deps, tenant: string, id: string): Promise<ScimUse
   return r;
 }
 
+/**
+ * The record named `name` (a user's userName, a group's displayName; any case), by its claim: two items read, not the
+ * tenant's records. Null while the tenant's records do not all hold their claims yet (claimsReady): then read them all.
+ */
+async function namedByClaim(deps: Deps, tenant: string, kind: ScimRecord['kind'], name: string): Promise<ScimRecord[] | null> {
+  if (!(await deps.store.scimClaimsComplete(tenant))) return null;
+  const [claim] = uniquesOf((kind === 'User' ? { kind, userName: name } : { kind, displayName: name }) as ScimRecord);
+  const holder = await deps.store.scimClaimHolder(tenant, claim!);
+  const record = holder ? await deps.store.getScimRecord(tenant, kind, holder) : null;
+  return record ? [record] : [];
+}
+
+/** The users whose userName is `userName` (any case): what an identity provider asks before it creates one. */
+export const findScimUsers = (deps: Deps, ctx: Ctx, userName: string) =>
+  namedByClaim(deps, ctx.principal.tenant, 'User', userName) as Promise<ScimUser[] | null>;
+
 export async function listScimUsers(deps: Deps, ctx: Ctx): Promise<ScimUser[]> {
   return (await deps.store.listScimRecords(ctx.principal.tenant, 'User')) as ScimUser[];
 }
@@ -443,6 +459,10 @@ async function uniqueGroupName(deps: Deps, tenant: string, displayName: string, 
   const [holder] = await holders(deps, tenant, { kind: 'Group', displayName });
   if (holder && holder !== except) throw new AlreadyExists(`A group named '${displayName}' already exists`);
 }
+
+/** The groups whose displayName is `displayName` (any case). */
+export const findScimGroups = (deps: Deps, ctx: Ctx, displayName: string) =>
+  namedByClaim(deps, ctx.principal.tenant, 'Group', displayName) as Promise<ScimGroup[] | null>;
 
 export async function listScimGroups(deps: Deps, ctx: Ctx): Promise<ScimGroup[]> {
   return (await deps.store.listScimRecords(ctx.principal.tenant, 'Group')) as ScimGroup[];

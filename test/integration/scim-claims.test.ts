@@ -43,22 +43,39 @@ afterAll(() => {
 });
 
 describe('SCIM uniqueness by claims', () => {
-  it('a create reads the same with 10 users as with 300 (no read of the tenant’s users), and still answers 409 uniqueness', async () => {
+  it('a create, and the userName filter Entra ID sends before it, read the same with 10 users as with 300 (no read of the tenant’s users)', async () => {
     const scim = await scimClient(db, table, pool, `flat-${stamp()}`);
-    const create = (i: number, active = true) => scim.send('POST', 'Users', { body: scim.user(i, active) });
+    // Entra ID's step for each user: GET /Users?filter=userName eq "…" (none), then POST /Users.
+    const create = async (i: number, active = true) => {
+      const body = scim.user(i, active);
+      const found = await scim.send('GET', 'Users', { filter: `userName eq "${body.userName.toUpperCase()}"` });
+      expect(found.body).toMatchObject({ totalResults: 0 });
+      return scim.send('POST', 'Users', { body });
+    };
     for (let i = 0; i < 10; i++) expect((await create(i, false)).status).toBe(201);
     await create(10); // the tenant's first write looks whether its records hold their claims (they do: marked once)
     const at10 = await cost(async () => expect((await create(11)).status).toBe(201));
     for (let i = 12; i < 300; i++) expect((await create(i, false)).status).toBe(201);
     const at300 = await cost(async () => expect((await create(300)).status).toBe(201));
     expect(at300).toEqual(at10);
-    expect(at10.reads).toBeLessThanOrEqual(5);
+    expect(at10.reads).toBeLessThanOrEqual(8);
     // Taken names and addresses are still refused, at the same cost.
     const dup = { ...scim.user(7), emails: [] };
     const refused = await cost(async () =>
       expect(await scim.send('POST', 'Users', { body: { ...dup, userName: dup.userName.toUpperCase() } })).toMatchObject({ status: 409 }),
     );
     expect(refused.reads).toBeLessThanOrEqual(at10.reads);
+    // The filter finds a user in any case, and a group by its displayName, as when it read them all.
+    const found = await scim.send('GET', 'Users', { filter: `userName eq "${scim.user(150).userName.toUpperCase()}" and active eq false` });
+    expect(found.body).toMatchObject({ totalResults: 1, Resources: [{ userName: scim.user(150).userName }] });
+    expect(await scim.send('GET', 'Users', { filter: `userName eq "${scim.user(150).userName}" and active eq true` })).toMatchObject({
+      body: { totalResults: 0 },
+    });
+    expect((await scim.send('POST', 'Groups', { body: { schemas: [SCHEMA_GROUP], displayName: 'Team-1' } })).status).toBe(201);
+    const group = await cost(async () =>
+      expect(await scim.send('GET', 'Groups', { filter: 'displayName eq "team-1"' })).toMatchObject({ body: { totalResults: 1 } }),
+    );
+    expect(group.reads).toBeLessThanOrEqual(3);
   }, 180_000);
 
   it('two concurrent creates of one userName: one 201, one 409 uniqueness; a rename frees the old name and a delete frees it again', async () => {
@@ -121,6 +138,8 @@ describe('SCIM uniqueness by claims', () => {
     expect(byName.body).toMatchObject({ scimType: 'uniqueness' });
     expect((await user('someone', `TWO@${scim.domain}`)).status).toBe(409);
     expect((await scim.send('POST', 'Groups', { body: { schemas: [SCHEMA_GROUP], displayName: 'legacy' } })).status).toBe(409);
+    // Found by the filter on their name (now by their claim), in any case.
+    expect(await scim.send('GET', 'Users', { filter: 'userName eq "old.one"' })).toMatchObject({ body: { totalResults: 1, Resources: [{ id: 'old-1' }] } });
     // Since, a create reads a few items, not the tenant's records.
     const next = await cost(async () => expect((await user('fresh', `fresh@${scim.domain}`)).status).toBe(201));
     expect(next.reads).toBeLessThanOrEqual(5);

@@ -88,7 +88,7 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
       await base.transact([check, claim(record, value)], ['version', 'exists']);
     },
     async scimClaimHolder(tenant: string, value: string): Promise<string | null> {
-      const r = await db.send(new GetCommand({ TableName: table, Key: keys.scimUnique(tenant, value) }));
+      const r = await db.send(new GetCommand({ TableName: table, Key: keys.scimUnique(tenant, value), ConsistentRead: true }));
       return typeof r.Item?.owner === 'string' ? r.Item.owner : null;
     },
     async markScimClaimsComplete(tenant: string): Promise<void> {
