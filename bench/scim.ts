@@ -82,7 +82,7 @@ export async function benchScim(): Promise<{ users: number; errors: number; requ
     const wru = units(users, true) / USERS;
     console.log(
       `  errors: ${errors} (goal: 0, ${errors === 0 ? 'met' : 'NOT met'}). Cognito calls: ${int(pool.calls().length)}. ` +
-        `A create reads the tenant's SCIM users (uniqueness of userName and address, beside the claims written with the record), so its read units grow with the tenant; its writes do not.`,
+        `The filter reads the userName's claim, a create the claims of its userName and address (written with the record): neither reads the tenant's users, so read units do not grow with the tenant.`,
     );
     return { users: USERS, errors, requestsPerUser: perUser, wruPerUser: wru };
   } finally {

@@ -86,7 +86,7 @@ export interface ScimStorePort {
   scimClaimsComplete(tenant: string): Promise<boolean>;
   /** Gives a record one of its claims (WriteConflict 'version' when the record changed or went, 'exists' when another record holds it). */
   claimScimValue(record: ScimRecord, value: string): Promise<void>;
-  /** The id of the record holding a claim, or null. */
-  scimClaimHolder(tenant: string, value: string): Promise<string | null>;
+  /** The id of the record holding each claim, or null. */
+  scimClaimHolders(tenant: string, values: string[]): Promise<(string | null)[]>;
   markScimClaimsComplete(tenant: string): Promise<void>;
 }

@@ -272,7 +272,7 @@ async function loadUser(deps: Deps, tenant: string, id: string): Promise<ScimUse
 async function namedByClaim(deps: Deps, tenant: string, kind: ScimRecord['kind'], name: string): Promise<ScimRecord[] | null> {
   if (!(await deps.store.scimClaimsComplete(tenant))) return null;
   const [claim] = uniquesOf((kind === 'User' ? { kind, userName: name } : { kind, displayName: name }) as ScimRecord);
-  const holder = await deps.store.scimClaimHolder(tenant, claim!);
+  const [holder] = await deps.store.scimClaimHolders(tenant, [claim!]);
   const record = holder ? await deps.store.getScimRecord(tenant, kind, holder) : null;
   return record ? [record] : [];
 }
@@ -315,10 +315,10 @@ async function claimOwn(deps: Deps, read: ScimRecord): Promise<void> {
   });
 }
 
-/** The record holding each value no two records share (its userName, its address, a group's name), read one item each. */
+/** The record holding each value no two records share (its userName, its address, a group's name): one item read each. */
 async function holders(deps: Deps, tenant: string, record: Pick<ScimUser, 'kind' | 'userName' | 'email'> | Pick<ScimGroup, 'kind' | 'displayName'>) {
   await claimsReady(deps, tenant);
-  return Promise.all(uniquesOf(record as ScimRecord).map((v) => deps.store.scimClaimHolder(tenant, v)));
+  return deps.store.scimClaimHolders(tenant, uniquesOf(record as ScimRecord));
 }
 
 /**

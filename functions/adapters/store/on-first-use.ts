@@ -226,7 +226,7 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       deleteScimRecord: true,
       scimClaimsComplete: true,
       claimScimValue: true,
-      scimClaimHolder: true,
+      scimClaimHolders: true,
       markScimClaimsComplete: true,
     },
   },

@@ -35,6 +35,9 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
     return { take: has.filter((v) => !had.includes(v)).map((v) => claim(r, v)), drop: had.filter((v) => !has.includes(v)).map((v) => release(r, v)) };
   };
 
+  /** Tenants seen marked complete (scimClaimsComplete). */
+  const complete = new Set<string>();
+
   const port: ScimStorePort = {
     async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
       await base.transact(
@@ -80,19 +83,25 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
       );
     },
     async scimClaimsComplete(tenant: string): Promise<boolean> {
-      // Eventually consistent: the mark is never taken back, and a read that misses it only gives the claims again.
-      return (await db.send(new GetCommand({ TableName: table, Key: keys.scimClaimsComplete(tenant) }))).Item !== undefined;
+      // The mark is never taken back: once seen, this function instance does not read it again. Eventually consistent:
+      // a read that misses a mark just written only gives the claims again.
+      if (complete.has(tenant)) return true;
+      if ((await db.send(new GetCommand({ TableName: table, Key: keys.scimClaimsComplete(tenant) }))).Item === undefined) return false;
+      complete.add(tenant);
+      return true;
     },
     async claimScimValue(record: ScimRecord, value: string): Promise<void> {
       const check: TxItem = { ConditionCheck: atVersion(keys.scimRecord(record.tenant, record.kind, record.id), record.version) };
       await base.transact([check, claim(record, value)], ['version', 'exists']);
     },
-    async scimClaimHolder(tenant: string, value: string): Promise<string | null> {
-      const r = await db.send(new GetCommand({ TableName: table, Key: keys.scimUnique(tenant, value), ConsistentRead: true }));
-      return typeof r.Item?.owner === 'string' ? r.Item.owner : null;
+    async scimClaimHolders(tenant: string, values: string[]): Promise<(string | null)[]> {
+      // One GetItem each, side by side (one or two claims: a batch read would save no unit).
+      const read = (v: string) => db.send(new GetCommand({ TableName: table, Key: keys.scimUnique(tenant, v), ConsistentRead: true }));
+      return (await Promise.all(values.map(read))).map((r) => (typeof r.Item?.owner === 'string' ? r.Item.owner : null));
     },
     async markScimClaimsComplete(tenant: string): Promise<void> {
       await base.transact([{ Put: { TableName: table, Item: { ...keys.scimClaimsComplete(tenant), entity: 'ScimClaims' } } }], ['unknown']);
+      complete.add(tenant);
     },
   };
   return { port };

@@ -229,9 +229,11 @@ export function accessArea({ table }: MemoryState) {
         },
       ]);
     },
-    async scimClaimHolder(tenant: string, value: string): Promise<string | null> {
-      const owner = table.get(keys.scimUnique(tenant, value))?.owner;
-      return typeof owner === 'string' ? owner : null;
+    async scimClaimHolders(tenant: string, values: string[]): Promise<(string | null)[]> {
+      return values.map((v) => {
+        const owner = table.get(keys.scimUnique(tenant, v))?.owner;
+        return typeof owner === 'string' ? owner : null;
+      });
     },
     async markScimClaimsComplete(tenant: string): Promise<void> {
       table.transact([{ key: keys.scimClaimsComplete(tenant), to: { ...keys.scimClaimsComplete(tenant), entity: 'ScimClaims' }, reason: 'unknown' }]);
