@@ -54,7 +54,17 @@ export type ScimRecord = ScimUser | ScimGroup;
  */
 export function uniquesOf(r: ScimRecord): string[] {
   if (r.kind === 'Group') return [`Group#displayName#${r.displayName.toLowerCase()}`];
-  return [`User#userName#${r.userName.toLowerCase()}`, ...(r.email ? [`User#email#${r.email.toLowerCase()}`] : [])];
+  // A record from before `email` was kept: its address as its attributes give it (as it was then kept unique).
+  const email = r.email ?? addressOf({ userName: r.userName, emails: r.attributes?.emails });
+  return [`User#userName#${r.userName.toLowerCase()}`, ...(email ? [`User#email#${email.toLowerCase()}`] : [])];
+}
+
+/** The address a SCIM user signs in with: the primary (or first) email, else the userName when it is one; null when that is no address. */
+export function addressOf(input: { userName: string; emails?: unknown }): string | null {
+  const mails = (Array.isArray(input.emails) ? (input.emails as { value?: unknown; primary?: unknown }[]) : []).filter((e) => typeof e?.value === 'string');
+  const chosen = (mails.find((e) => e.primary) ?? mails[0])?.value ?? input.userName;
+  const address = String(chosen).trim().toLowerCase();
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address) ? address : null;
 }
 
 /** Where SCIM records and the token are kept (functions/adapters/store/scim.ts). */
@@ -72,4 +82,11 @@ export interface ScimStorePort {
   listScimRecords(tenant: string, kind: ScimRecord['kind']): Promise<ScimRecord[]>;
   /** Deletes a record and releases its claims. */
   deleteScimRecord(record: ScimRecord, audit: AuditEntry): Promise<void>;
+  /** Whether every record of the tenant holds its claims (false until markScimClaimsComplete: records from before claims were kept hold none). */
+  scimClaimsComplete(tenant: string): Promise<boolean>;
+  /** Gives a record one of its claims (WriteConflict 'version' when the record changed or went, 'exists' when another record holds it). */
+  claimScimValue(record: ScimRecord, value: string): Promise<void>;
+  /** The id of the record holding each claim, or null. */
+  scimClaimHolders(tenant: string, values: string[]): Promise<(string | null)[]>;
+  markScimClaimsComplete(tenant: string): Promise<void>;
 }

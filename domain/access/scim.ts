@@ -5,7 +5,7 @@ import type { Ctx, Deps, With } from '../kernel/deps.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import type { Principal } from './auth.ts';
 import { hashSecret, secretMatches } from './app-keys.ts';
-import type { ScimGroup, ScimRecord, ScimToken, ScimUser } from './scim-model.ts';
+import { addressOf, uniquesOf, type ScimGroup, type ScimRecord, type ScimToken, type ScimUser } from './scim-model.ts';
 import type { ManagedUser, Member } from './ports.ts';
 import { domainOf, memberOf, notBeforeOf } from './users.ts';
 
@@ -158,12 +158,10 @@ const kept = (input: Record<string, unknown>) => Object.fromEntries(Object.entri
 
 const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-/** The address a SCIM user signs in with: the primary (or first) email, else the userName when it is one. */
+/** The address a SCIM user signs in with: the primary (or first) email, else the userName when it is one (400 when none is an address). */
 export function emailOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): string {
-  const mails = (input.emails ?? []).filter((e) => typeof e.value === 'string');
-  const chosen = (mails.find((e) => e.primary) ?? mails[0])?.value ?? input.userName;
-  const address = chosen.trim().toLowerCase();
-  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address))
+  const address = addressOf(input);
+  if (address === null)
     throw new ValidationFailed([
       { path: 'body.emails', message: 'give an email address (emails[].value, or a userName that is one): the person signs in with it' },
     ]);
@@ -267,31 +265,73 @@ async function loadUser(deps: Deps, tenant: string, id: string): Promise<ScimUse
   return r;
 }
 
+/**
+ * The record named `name` (a user's userName, a group's displayName; any case), by its claim: two items read, not the
+ * tenant's records. Null while the tenant's records do not all hold their claims yet (claimsReady): then read them all.
+ */
+async function namedByClaim(deps: Deps, tenant: string, kind: ScimRecord['kind'], name: string): Promise<ScimRecord[] | null> {
+  if (!(await deps.store.scimClaimsComplete(tenant))) return null;
+  const [claim] = uniquesOf((kind === 'User' ? { kind, userName: name } : { kind, displayName: name }) as ScimRecord);
+  const [holder] = await deps.store.scimClaimHolders(tenant, [claim!]);
+  const record = holder ? await deps.store.getScimRecord(tenant, kind, holder) : null;
+  return record ? [record] : [];
+}
+
+/** The users whose userName is `userName` (any case): what an identity provider asks before it creates one. */
+export const findScimUsers = (deps: Deps, ctx: Ctx, userName: string) =>
+  namedByClaim(deps, ctx.principal.tenant, 'User', userName) as Promise<ScimUser[] | null>;
+
 export async function listScimUsers(deps: Deps, ctx: Ctx): Promise<ScimUser[]> {
   return (await deps.store.listScimRecords(ctx.principal.tenant, 'User')) as ScimUser[];
 }
 
 export const getScimUser = (deps: Deps, ctx: Ctx, id: string) => loadUser(deps, ctx.principal.tenant, id);
 
-/** userName and the sign-in address are each one user's, without regard to case (409 uniqueness otherwise). */
+/**
+ * Before a write relies on the claims (scim-model.ts uniquesOf) to keep names and addresses unique: every record of
+ * the tenant holds its own. Records written before claims were kept hold none, so the first such write in a tenant
+ * gives each record its claims (once, reading every record) and marks the tenant; from then on this reads one item.
+ * A claim another record holds already (two old records that shared a value) stays with that one.
+ */
+async function claimsReady(deps: Deps, tenant: string): Promise<void> {
+  if (await deps.store.scimClaimsComplete(tenant)) return;
+  for (const kind of ['User', 'Group'] as const) for (const record of await deps.store.listScimRecords(tenant, kind)) await claimOwn(deps, record);
+  await deps.store.markScimClaimsComplete(tenant);
+}
+
+/** Gives one record its claims, as it is when they are written (a record changed meanwhile is read again; a deleted one needs none). */
+async function claimOwn(deps: Deps, read: ScimRecord): Promise<void> {
+  let record: ScimRecord | null = read;
+  await retryOnConflict(deps.tunables, async () => {
+    for (const value of record ? uniquesOf(record) : []) {
+      try {
+        await deps.store.claimScimValue(record!, value);
+      } catch (err) {
+        if (err instanceof WriteConflict && err.reason === 'exists') continue;
+        if (err instanceof WriteConflict && err.reason === 'version') record = await deps.store.getScimRecord(record!.tenant, record!.kind, record!.id);
+        throw err;
+      }
+    }
+  });
+}
+
+/** The record holding each value no two records share (its userName, its address, a group's name): one item read each. */
+async function holders(deps: Deps, tenant: string, record: Pick<ScimUser, 'kind' | 'userName' | 'email'> | Pick<ScimGroup, 'kind' | 'displayName'>) {
+  await claimsReady(deps, tenant);
+  return deps.store.scimClaimHolders(tenant, uniquesOf(record as ScimRecord));
+}
+
+/**
+ * userName and the sign-in address are each one user's, without regard to case (409 uniqueness otherwise): asked of
+ * their claims, so a check reads the same few items with 10 users or 10,000. The claims written with the record decide
+ * a race; this answers the usual case before an account is made for nothing.
+ */
 async function uniqueUser(deps: Deps, tenant: string, userName: string, email: string | null, except?: string) {
-  const all = ((await deps.store.listScimRecords(tenant, 'User')) as ScimUser[]).filter((u) => u.id !== except);
-  if (all.some((u) => sameName(u.userName, userName))) throw new AlreadyExists(`A user with userName '${userName}' already exists`);
-  const holder = email === null ? undefined : all.find((u) => emailOfRecord(u) === email);
-  if (holder) throw new AlreadyExists(`The email ${email} is already the address of another user (${holder.userName}): an address names one person`);
+  const [byName, byMail] = await holders(deps, tenant, { kind: 'User', userName, ...(email ? { email } : {}) });
+  if (byName && byName !== except) throw new AlreadyExists(`A user with userName '${userName}' already exists`);
+  if (byMail && byMail !== except)
+    throw new AlreadyExists(`The email ${email} is already the address of another user (${byMail}): an address names one person`);
 }
-
-/** The address a user would sign in with, or null when their attributes give none (only provisioning needs one). */
-function addressOf(input: Pick<ScimUserInput, 'userName' | 'emails'>): string | null {
-  try {
-    return emailOf(input);
-  } catch {
-    return null;
-  }
-}
-
-/** A stored user's address (records written before `email` was kept: from their attributes). */
-const emailOfRecord = (u: ScimUser): string | null => u.email ?? addressOf({ userName: u.userName, emails: u.attributes.emails as ScimUserInput['emails'] });
 
 export async function createScimUser(deps: People, ctx: Ctx, input: ScimUserInput): Promise<ScimUser> {
   const { tenant } = ctx.principal;
@@ -416,9 +456,13 @@ async function membersOf(deps: Deps, tenant: string, input: ScimGroupInput): Pro
 }
 
 async function uniqueGroupName(deps: Deps, tenant: string, displayName: string, except?: string) {
-  const all = (await deps.store.listScimRecords(tenant, 'Group')) as ScimGroup[];
-  if (all.some((g) => g.id !== except && sameName(g.displayName, displayName))) throw new AlreadyExists(`A group named '${displayName}' already exists`);
+  const [holder] = await holders(deps, tenant, { kind: 'Group', displayName });
+  if (holder && holder !== except) throw new AlreadyExists(`A group named '${displayName}' already exists`);
 }
+
+/** The groups whose displayName is `displayName` (any case). */
+export const findScimGroups = (deps: Deps, ctx: Ctx, displayName: string) =>
+  namedByClaim(deps, ctx.principal.tenant, 'Group', displayName) as Promise<ScimGroup[] | null>;
 
 export async function listScimGroups(deps: Deps, ctx: Ctx): Promise<ScimGroup[]> {
   return (await deps.store.listScimRecords(ctx.principal.tenant, 'Group')) as ScimGroup[];

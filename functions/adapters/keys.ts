@@ -224,6 +224,8 @@ export const keys = {
   appClientLock: (): Key => ({ pk: `${t(APP_CLIENT)}CLIENT`, sk: 'LOCK' }),
   /** a value one SCIM record of the tenant holds (domain/access/scim-model.ts uniquesOf), naming the record */
   scimUnique: (tenant: string, value: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: `UNIQUE#${value}` }),
+  /** there when every SCIM record of the tenant holds its claims (records from before claims were kept were given theirs) */
+  scimClaimsComplete: (tenant: string): Key => ({ pk: `${t(tenant)}SCIM`, sk: 'CLAIMS' }),
   domainClaim: (domain: string): Key => ({ pk: `${t(DOMAIN_REGISTRY)}DOMAIN`, sk: `D#${domain}` }),
   members: (tenant: string) => ({ pk: `${t(tenant)}PEOPLE`, skPrefix: 'U#' }),
   notBefore: (tenant: string, id: string): Key => ({ pk: `${t(tenant)}PEOPLE`, sk: `OUT#${id}` }),

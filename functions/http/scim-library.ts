@@ -4,6 +4,8 @@ import {
   createScimUser,
   deleteScimGroup,
   deleteScimUser,
+  findScimGroups,
+  findScimUsers,
   getScimGroup,
   getScimUser,
   listScimGroups,
@@ -67,6 +69,8 @@ interface Kind<R, I> {
   Resource: typeof SCIMMY.Resources.User | typeof SCIMMY.Resources.Group;
   read: (deps: People, ctx: Ctx, id: string) => Promise<R>;
   list: (deps: People, ctx: Ctx) => Promise<R[]>;
+  /** The attribute one resource holds alone (any case), and the resources of a value, found without reading them all (null: read them all). */
+  named: { attribute: 'userName' | 'displayName'; find: (deps: People, ctx: Ctx, value: string) => Promise<R[] | null> };
   create: (deps: People, ctx: Ctx, input: I) => Promise<R>;
   replace: (deps: People, ctx: Ctx, id: string, input: I) => Promise<R>;
   remove: (deps: People, ctx: Ctx, id: string) => Promise<void>;
@@ -77,6 +81,7 @@ const KINDS: { User: Kind<ScimUser, ScimUserInput>; Group: Kind<ScimGroup, ScimG
     Resource: SCIMMY.Resources.User,
     read: getScimUser,
     list: listScimUsers,
+    named: { attribute: 'userName', find: findScimUsers },
     create: createScimUser,
     replace: replaceScimUser,
     remove: deleteScimUser,
@@ -86,6 +91,7 @@ const KINDS: { User: Kind<ScimUser, ScimUserInput>; Group: Kind<ScimGroup, ScimG
     Resource: SCIMMY.Resources.Group,
     read: getScimGroup,
     list: listScimGroups,
+    named: { attribute: 'displayName', find: findScimGroups },
     create: createScimGroup,
     replace: replaceScimGroup,
     remove: deleteScimGroup,
@@ -154,12 +160,22 @@ function caseless<T extends Record<string, unknown>>(filter: SCIMMY.Types.Filter
 }
 
 /** Declares one kind of resource to the library: its handlers read and write through the kind's rules. */
-function declareKind<R, I>({ Resource, read, list, create, replace, remove, show }: Kind<R, I>): void {
+/** The value a filter requires of `attribute` with `eq` (alone, or with other conditions it must also meet), else undefined. */
+function required(filter: SCIMMY.Types.Filter | undefined, attribute: string): string | undefined {
+  const expressions = filter ? ([...filter] as Record<string, unknown>[]) : [];
+  const comparison = expressions.length === 1 ? expressions[0]![attribute] : undefined;
+  return Array.isArray(comparison) && comparison.length === 2 && comparison[0] === 'eq' && typeof comparison[1] === 'string' ? comparison[1] : undefined;
+}
+
+function declareKind<R, I>({ Resource, read, list, named, create, replace, remove, show }: Kind<R, I>): void {
   type Request = SCIMMY.Resources.User | SCIMMY.Resources.Group;
   SCIMMY.Resources.declare(Resource, {
     egress: guarded(async (call: Call, resource: Request) => {
       if (resource.id) return show(await read(call.deps, call.ctx, resource.id));
-      const all = (await list(call.deps, call.ctx)).sort(byCreation as never).map(show);
+      // `userName eq "…"` (what an identity provider asks before each create): the one it names, not every resource.
+      const value = required(resource.filter, named.attribute);
+      const some = value === undefined ? null : await named.find(call.deps, call.ctx, value);
+      const all = (some ?? (await list(call.deps, call.ctx))).sort(byCreation as never).map(show);
       return resource.filter ? caseless(resource.filter, Resource.schema.definition, all) : all;
     }),
     ingress: guarded(async (call: Call, resource: Request, instance: unknown) => {

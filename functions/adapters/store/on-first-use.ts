@@ -225,6 +225,10 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
       getScimRecord: true,
       listScimRecords: true,
       deleteScimRecord: true,
+      scimClaimsComplete: true,
+      claimScimValue: true,
+      scimClaimHolders: true,
+      markScimClaimsComplete: true,
     },
   },
 };

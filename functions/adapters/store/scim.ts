@@ -9,15 +9,14 @@ import { auditItems } from './audit.ts';
 /** SCIM provisioning (domain/access/scim.ts): the tenant's SCIM token (hashes only) and its SCIM users and groups, under the tenant's SCIM partition. */
 export function scimArea(base: StoreBase): Area<ScimStorePort> {
   const { db, table } = base;
-  const versioned = (key: Key, version: number): TxItem => ({
-    Delete: {
-      TableName: table,
-      Key: key,
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':v': version },
-    },
+  const atVersion = (key: Key, version: number) => ({
+    TableName: table,
+    Key: key,
+    ConditionExpression: '#v = :v',
+    ExpressionAttributeNames: { '#v': 'version' },
+    ExpressionAttributeValues: { ':v': version },
   });
+  const versioned = (key: Key, version: number): TxItem => ({ Delete: atVersion(key, version) });
 
   // A claim is held by one record (`owner`): taken when free or already its own, released only by its owner.
   const owned = (id: string) => ({
@@ -35,6 +34,9 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
     const has = uniquesOf(r);
     return { take: has.filter((v) => !had.includes(v)).map((v) => claim(r, v)), drop: had.filter((v) => !has.includes(v)).map((v) => release(r, v)) };
   };
+
+  /** Tenants seen marked complete (scimClaimsComplete). */
+  const complete = new Set<string>();
 
   const port: ScimStorePort = {
     async putScimToken(token: ScimToken, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
@@ -79,6 +81,27 @@ export function scimArea(base: StoreBase): Area<ScimStorePort> {
         ],
         ['version', ...uniquesOf(record).map(() => 'unknown' as const), 'exists'],
       );
+    },
+    async scimClaimsComplete(tenant: string): Promise<boolean> {
+      // The mark is never taken back: once seen, this function instance does not read it again. Eventually consistent:
+      // a read that misses a mark just written only gives the claims again.
+      if (complete.has(tenant)) return true;
+      if ((await db.send(new GetCommand({ TableName: table, Key: keys.scimClaimsComplete(tenant) }))).Item === undefined) return false;
+      complete.add(tenant);
+      return true;
+    },
+    async claimScimValue(record: ScimRecord, value: string): Promise<void> {
+      const check: TxItem = { ConditionCheck: atVersion(keys.scimRecord(record.tenant, record.kind, record.id), record.version) };
+      await base.transact([check, claim(record, value)], ['version', 'exists']);
+    },
+    async scimClaimHolders(tenant: string, values: string[]): Promise<(string | null)[]> {
+      // One GetItem each, side by side (one or two claims: a batch read would save no unit).
+      const read = (v: string) => db.send(new GetCommand({ TableName: table, Key: keys.scimUnique(tenant, v), ConsistentRead: true }));
+      return (await Promise.all(values.map(read))).map((r) => (typeof r.Item?.owner === 'string' ? r.Item.owner : null));
+    },
+    async markScimClaimsComplete(tenant: string): Promise<void> {
+      await base.transact([{ Put: { TableName: table, Item: { ...keys.scimClaimsComplete(tenant), entity: 'ScimClaims' } } }], ['unknown']);
+      complete.add(tenant);
     },
   };
   return { port };

@@ -215,6 +215,29 @@ export function accessArea({ table }: MemoryState) {
         auditWrite(audit),
       ]);
     },
+    async scimClaimsComplete(tenant: string): Promise<boolean> {
+      return table.get(keys.scimClaimsComplete(tenant)) !== undefined;
+    },
+    async claimScimValue(record: ScimRecord, value: string): Promise<void> {
+      table.transact([
+        { key: keys.scimRecord(record.tenant, record.kind, record.id), when: (cur) => cur?.version === record.version, to: (cur) => cur!, reason: 'version' },
+        {
+          key: keys.scimUnique(record.tenant, value),
+          when: ownedBy(record.id),
+          to: { ...keys.scimUnique(record.tenant, value), owner: record.id },
+          reason: 'exists',
+        },
+      ]);
+    },
+    async scimClaimHolders(tenant: string, values: string[]): Promise<(string | null)[]> {
+      return values.map((v) => {
+        const owner = table.get(keys.scimUnique(tenant, v))?.owner;
+        return typeof owner === 'string' ? owner : null;
+      });
+    },
+    async markScimClaimsComplete(tenant: string): Promise<void> {
+      table.transact([{ key: keys.scimClaimsComplete(tenant), to: { ...keys.scimClaimsComplete(tenant), entity: 'ScimClaims' }, reason: 'unknown' }]);
+    },
   };
 
   const writes: Writers<AccessOp> = {
