@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { crashPlan, CrashingStack, WRITES_PER_PROMOTION } from '../../chaos/crashes.ts';
 import { parseArgs } from '../../chaos/run.ts';
-import { CrashedError, crashGateOutbound, Epoch, gateDeps, inEpoch } from '../../local/crash.ts';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CrashedError, crashGateDynamo, crashGateOutbound, Epoch, gateDeps, inEpoch } from '../../local/crash.ts';
 import { FaultPlan } from '../../local/faults.ts';
 import type { LocalStack } from '../../local/stack.ts';
 
@@ -94,5 +95,29 @@ describe('the cut a crash makes', () => {
     await inEpoch(live, () => outbound(new URL('http://h/x'), 'POST', send('new')));
     expect(calls).toEqual(['put new']);
     expect(sent).toEqual(['new']);
+  });
+
+  it('sends no DynamoDB request of a crashed epoch’s work (refused before its first attempt); a live epoch’s goes out', async () => {
+    const sent: string[] = [];
+    const client = new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:1',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 3,
+      requestHandler: {
+        handle: async () => {
+          sent.push(String(sent.length));
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        },
+      },
+    });
+    crashGateDynamo(client);
+    const get = () => client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' } } }));
+    const old = new Epoch();
+    old.crashed = true;
+    await expect(inEpoch(old, get)).rejects.toThrow(CrashedError);
+    expect(sent).toEqual([]);
+    await expect(inEpoch(new Epoch(), get)).rejects.toThrow(/socket hang up/);
+    expect(sent.length).toBeGreaterThan(0);
   });
 });
