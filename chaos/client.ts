@@ -43,10 +43,22 @@ export class ChaosClient {
     // As a documented client sends a change: with an Idempotency-Key, the same on every retry, and sent again
     // after Retry-After while the API answers that nothing (or, cut off, at most this one change) was saved.
     const headers = method === 'GET' ? meta.headers : { 'idempotency-key': randomUUID(), ...(meta.headers ?? {}) };
+    const began = Date.now();
+    let unanswered = false;
     for (let attempt = 1; ; attempt++) {
       const { answer, entry, retryAfter } = await this.send<T>(tenant, token, method, path, body, { ...meta, headers });
       this.history.push(entry);
-      if (attempt >= RETRIES || !retryable(answer)) return answer;
+      // No answer at all (the stack crashed under it, or is starting again): sent again, with the same key, until it
+      // answers; and while its first attempt's claim of the key is still held (409 until the crashed request's lease
+      // ends), past the usual count.
+      const patient = Date.now() - began < UNREACHABLE_MS;
+      if (answer.status === 0 && patient) {
+        unanswered = true;
+        attempt--;
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      if ((attempt >= RETRIES && !(unanswered && patient)) || !retryable(answer)) return answer;
       await new Promise((r) => setTimeout(r, Math.min(retryAfter ?? 1, 5) * 1000 * (0.5 + Math.random() / 2)));
     }
   }
@@ -118,6 +130,9 @@ function brief(body: unknown): string {
   const s = typeof body === 'string' ? body : JSON.stringify(body ?? '');
   return s.length > 200 ? s.slice(0, 200) + '…' : s;
 }
+
+/** how long a request is sent again while nothing answers it (a crashed stack starting again) */
+const UNREACHABLE_MS = 60_000;
 
 /** how many times a change is sent in all while the API answers "send it again" */
 const RETRIES = 12;

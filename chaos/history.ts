@@ -50,6 +50,8 @@ export interface RunInfo {
   faults: Record<FaultKind, { injected: number; chances: number }>;
   elapsedMs: number;
   phases: Record<string, number>;
+  /** crashes of the stack planned (`--crashes`; faults.jsonl lists each that happened, kind `crash`) */
+  crashes?: number;
   /** the DynamoDB table table.jsonl was scanned from */
   tableName: string;
 }

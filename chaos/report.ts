@@ -38,6 +38,8 @@ export interface RunFacts {
   faults?: ChaosReport['faults'];
   /** the run had the effect receivers (their invariants are in the report) */
   effects: boolean;
+  /** crashes of the stack the run planned (`--crashes`; the faults' `crash` counts those that happened) */
+  crashes?: number;
 }
 
 const tally = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {});
@@ -89,13 +91,13 @@ export function summarize(
   lines.push('requests refused (route → status):');
   for (const [k, n] of Object.entries(refused).sort()) lines.push(`  ${k.padEnd(60)} ${n}`);
   lines.push('faults injected by kind (injected / chances):');
-  for (const k of FAULT_KINDS) lines.push(`  ${k.padEnd(20)} ${faults[k].injected} / ${faults[k].chances}`);
+  for (const k of FAULT_KINDS) lines.push(`  ${k.padEnd(20)} ${faults[k]?.injected ?? 0} / ${faults[k]?.chances ?? 0}`);
   const invariants = [...INVARIANTS, ...(run.effects ? EFFECT_INVARIANTS : [])];
   lines.push('violations by invariant:');
   for (const k of new Set([...invariants, ...Object.keys(byInvariant)])) lines.push(`  ${k.padEnd(20)} ${byInvariant[k] ?? 0}`);
   lines.push('invariants exercised (what each examined):');
   lines.push(...exercisedLines(exercised, invariants));
-  const again = `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions}`;
+  const again = `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions}${run.crashes ? ` --crashes ${run.crashes}` : ''}`;
   for (const v of violations) {
     lines.push('');
     lines.push(`VIOLATION ${v.invariant}: tenant ${v.tenant}, promotion ${v.promotionId} (reproduce: ${again})`);

@@ -1,13 +1,15 @@
 import '../scripts/node-check.ts';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { dropTable, LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
-import { type FaultKind } from '../local/faults.ts';
-import { startLocalStack, type LocalStack } from '../local/stack.ts';
+import { FaultPlan, type FaultKind } from '../local/faults.ts';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack.ts';
+import { crashPlan, CrashingStack } from './crashes.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
 import { checkAll, type CheckOptions } from './checker.ts';
 import { EFFECT_KINDS, FINAL, KINDS, runWorkload, type Kind } from './workload.ts';
@@ -47,6 +49,11 @@ export interface ChaosOptions {
   check?: CheckOptions;
   /** a folder to write the run's whole history into (chaos/history.ts; made if missing) */
   out?: string;
+  /**
+   * crashes of the stack itself at moments the seed chooses (chaos/crashes.ts; default 0): the run then keeps its data
+   * in a folder of its own, on a DynamoDB Local of its own (not `dynamoEndpoint`), and a new stack takes over on it
+   */
+  crashes?: number;
   log?: (line: string) => void;
 }
 
@@ -97,28 +104,40 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => {});
   const started = Date.now();
   const rates = { ...storeRates(opts.rate), ...(opts.rates ?? {}) };
-  const stack = await startLocalStack({
+  const crashes = opts.crashes ?? 0;
+  // A run with crashes keeps everything a restart reads in a folder of its own (DynamoDB Local's -dbPath among it).
+  const dataDir = crashes ? mkdtempSync(join(tmpdir(), 'stageline-chaos-')) : undefined;
+  const shared = crashes ? undefined : opts.dynamoEndpoint;
+  const plan = new FaultPlan({ seed: opts.seed, rate: opts.rate, rates, delayMs: 100 });
+  const stackOptions: LocalStackOptions = {
     // A table of its own per run: the audit anchor's checkpoints are kept per table name (local/stack.ts).
     tableName: `chaos-${opts.seed.toString(36)}-${randomUUID().slice(0, 8)}`,
-    ...(opts.dynamoEndpoint ? { dynamoEndpoint: opts.dynamoEndpoint } : {}),
+    ...(shared ? { dynamoEndpoint: shared } : {}),
+    ...(dataDir ? { dataDir, crashable: true } : {}),
     timeScale: 0.001,
     // Webhook retries after an outbound fault come within the run (5 s apart on a deployed stack).
     webhookRetryBaseMs: 200,
     // The sweeper acts 10 s past a state's own deadline (15 min on a deployed stack): a promotion whose flow
     // never started, or was lost, is taken up again or ended within the run.
     config: { STAGELINE_SWEEP_GRACE_SECONDS: '10' },
-    faults: { seed: opts.seed, rate: opts.rate, rates, delayMs: 100 },
-  });
+    faults: plan,
+  };
+  const first = await startLocalStack(stackOptions);
+  // After a crash: a new stack on the same data, table, fault plan and gateway port (the workload's URL).
+  const crashing = new CrashingStack(first, (old) => startLocalStack({ ...stackOptions, port: old.gateway.port }), log);
+  const stack = crashing.view;
   // Where the time went (printed with the report): a run much slower beside other work shows which phase waited.
   const phases: Record<string, number> = { stack: Date.now() - started };
   const mark = (name: string, since: number) => (phases[name] = Date.now() - since);
   let ownEffects: Effects | undefined;
+  let stopCrashing: (() => Promise<void>) | undefined;
   try {
     // The receivers of outside effects (git, registries, webhooks, notifications): the run's own unless given.
     if (!opts.effects && opts.withEffects !== false) ownEffects = await startEffects();
     const effects = opts.effects ?? ownEffects;
     const kinds = opts.kinds ?? (effects ? KINDS : KINDS.filter((k) => !EFFECT_KINDS.includes(k)));
     const workloadStarted = Date.now();
+    stopCrashing = crashing.watch(plan, crashPlan(opts.seed, crashes, opts.promotions));
     const w = await runWorkload({
       stack,
       seed: opts.seed,
@@ -128,6 +147,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       effects,
       log,
     });
+    await stopCrashing();
     mark('workload', workloadStarted);
     stack.faults?.pause();
     const settleStarted = Date.now();
@@ -138,7 +158,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const { observed, effects: gathered, ...verdict } = await checkAll(ctx, { ...opts.check, effects });
     mark('check', checkStarted);
     const faults = stack.faults?.counts();
-    const facts = { seed: opts.seed, rate: opts.rate, promotions: opts.promotions, elapsedMs: Date.now() - started, phases, faults, effects: Boolean(effects) };
+    const facts = {
+      seed: opts.seed,
+      rate: opts.rate,
+      promotions: opts.promotions,
+      elapsedMs: Date.now() - started,
+      phases,
+      faults,
+      effects: Boolean(effects),
+      ...(crashes ? { crashes } : {}),
+    };
     const report = summarize(facts, w.promotions, observed, verdict);
     if (opts.out) {
       const run: RunInfo = {
@@ -156,25 +185,28 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     return report;
   } finally {
+    await stopCrashing?.().catch(() => undefined);
     await stack.stop();
     await ownEffects?.stop();
     // A DynamoDB Local shared with others (the test suite's) keeps no run's table after it.
-    if (opts.dynamoEndpoint) await dropTable(opts.dynamoEndpoint, stack.tableName);
+    if (shared) await dropTable(shared, stack.tableName);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-const USAGE = 'npm run chaos -- --seed S --rate R --promotions N [--concurrency C] [--record] [--out DIR], or npm run chaos -- --check DIR';
+const USAGE = 'npm run chaos -- --seed S --rate R --promotions N [--crashes K] [--concurrency C] [--record] [--out DIR], or npm run chaos -- --check DIR';
 
-/** `--seed S --rate R --promotions N [--concurrency C] [--record] [--out DIR]`, or `--check DIR` (a history on disk) */
+/** `--seed S --rate R --promotions N [--crashes K] [--concurrency C] [--record] [--out DIR]`, or `--check DIR` (a history on disk) */
 export function parseArgs(
   argv: string[],
   now = Date.now(),
-): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency' | 'out'> & { record: boolean; checkDir?: string } {
+): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency' | 'out' | 'crashes'> & { record: boolean; checkDir?: string } {
   const opts = {
     seed: now % 2 ** 31,
     rate: 0.1,
     promotions: 100,
     concurrency: undefined as number | undefined,
+    crashes: 0,
     record: false,
     out: undefined as string | undefined,
     checkDir: undefined as string | undefined,
@@ -198,6 +230,7 @@ export function parseArgs(
     else if (flag === '--rate') opts.rate = num(0, 1, false);
     else if (flag === '--promotions') opts.promotions = num(1, 100_000, true);
     else if (flag === '--concurrency') opts.concurrency = num(1, 64, true);
+    else if (flag === '--crashes') opts.crashes = num(0, 100, true);
     else if (flag === '--record') opts.record = true;
     else if (flag === '--out') opts.out = dir();
     else if (flag === '--check') opts.checkDir = dir();
@@ -230,7 +263,8 @@ async function main() {
     console.log(checked.text);
     process.exit(failed(checked) ? 1 : 0);
   }
-  console.log(`chaos: seed ${args.seed} (npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions} runs it again)`);
+  const again = `npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions}${args.crashes ? ` --crashes ${args.crashes}` : ''}`;
+  console.log(`chaos: seed ${args.seed} (${again} runs it again)`);
   const report = await runChaos({ ...run, log: (l) => console.log(l) });
   console.log(report.text);
   if (record) recordRun(report);

@@ -26,6 +26,8 @@ export interface LocalDynamo {
   endpoint: string;
   port: number;
   stop(): Promise<void>;
+  /** SIGKILL (a crash): what it persisted (-dbPath) stays; resolves when the process is gone (a shared one is left alone) */
+  kill?(): Promise<void>;
 }
 
 export function jarDir(): string {
@@ -156,6 +158,12 @@ export async function startDynamo(opts: { port?: number; dataDir?: string } = {}
   return {
     endpoint,
     port,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -18,7 +18,9 @@ import { z } from 'zod';
  *   whose answer is lost: the SDK sends it again);
  * - outbound calls to tenant hosts (functions/adapters/outbound.ts guardedFetch): `outbound.5xx`,
  *   `outbound.429`, `outbound.reset` (before the host sees it), `outbound.resetAfter` (the host acted, the
- *   answer is lost), `outbound.slow`.
+ *   answer is lost), `outbound.slow`;
+ * - the whole stack (chaos/run.ts `--crashes K`, local/crash.ts): `crash` kills it at the moments the seed chose and
+ *   starts a new one on the same data; no rate applies, each crash is recorded where it happened.
  *
  * Every decision comes from one seeded generator, so a plan's seed names a run (the interleaving of a
  * concurrent workload still varies; the checker prints the seed and the promotion's history).
@@ -39,6 +41,7 @@ export const FAULT_KINDS = [
   'outbound.reset',
   'outbound.resetAfter',
   'outbound.slow',
+  'crash',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -110,6 +113,13 @@ export class FaultPlan {
     this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
     this.log.push({ at: new Date().toISOString(), kind, where });
     return true;
+  }
+
+  /** Records a fault injected at a moment chosen outside the rates (a crash of the stack): counted and logged. */
+  record(kind: FaultKind, where = ''): void {
+    this.chances.set(kind, (this.chances.get(kind) ?? 0) + 1);
+    this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
+    this.log.push({ at: new Date().toISOString(), kind, where });
   }
 
   /** The first of `kinds` that rolls a fault at `where`, or null: one draw per kind, in order. */

@@ -30,6 +30,7 @@ export class LocalScheduler implements Scheduler {
   /** each armed schedule's cancel (local/clock.ts `at`) */
   private readonly timers = new Map<string, () => void>();
   private stopped = false;
+  private halted = false;
   private readonly clock: LocalClock;
 
   constructor(
@@ -95,6 +96,12 @@ export class LocalScheduler implements Scheduler {
     if (this.entries.delete(name)) this.persist();
   }
 
+  /** A crash (local/crash.ts): stopped, and its file never written again. */
+  halt(): void {
+    this.halted = true;
+    this.stop();
+  }
+
   stop(): void {
     this.stopped = true;
     for (const cancel of this.timers.values()) cancel();
@@ -156,7 +163,7 @@ export class LocalScheduler implements Scheduler {
   }
 
   private persist(): void {
-    if (!this.opts.file) return;
+    if (!this.opts.file || this.halted) return;
     mkdirSync(dirname(this.opts.file), { recursive: true });
     const tmp = `${this.opts.file}.tmp`;
     writeFileSync(tmp, JSON.stringify([...this.entries.values()], null, 2));

@@ -50,6 +50,7 @@ import { localDefaults, overrideConfig, type ConfigValues } from '../functions/c
 import { toFaultPlan, type FaultPlan, type FaultPlanSpec } from './faults.ts';
 import { faultyDelivery, faultyDynamo, faultyOutbound, faultyStep } from './fault-seams.ts';
 import { setSeams } from '../functions/adapters/seams.ts';
+import { crashGateDynamo, crashGateOutbound, Epoch, gateDeps, inEpoch } from './crash.ts';
 
 /**
  * The whole local stack in one process: DynamoDB Local, the table, the token
@@ -89,6 +90,11 @@ export interface LocalStack {
   configure(values: ConfigValues): () => void;
   /** the fault plan this stack applies at its seams (local/faults.ts), when one was given */
   faults?: FaultPlan;
+  /**
+   * Crashes the stack (`crashable` stacks; local/crash.ts): its memory is dropped at once and none of its work has an
+   * effect afterwards; DynamoDB Local is SIGKILLed (its -dbPath stays). A new stack on the same dataDir takes over.
+   */
+  crash(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -126,6 +132,8 @@ export interface LocalStackOptions {
    * (`npm start -- --verbose`). Default: warnings and errors only, one line each (local/terminal.ts).
    */
   verbose?: boolean;
+  /** true: the stack's work is cut off from every effect by `crash()` (a chaos run's crashes: local/crash.ts) */
+  crashable?: boolean;
 }
 
 export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
@@ -161,6 +169,12 @@ function localSlackSecret(dataDir?: string): string {
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  // Everything the stack starts (requests, tasks, timers, deliveries) runs in its epoch: a crash knows its work by it.
+  const epoch = new Epoch();
+  return inEpoch(epoch, () => start(opts, epoch));
+}
+
+async function start(opts: LocalStackOptions, epoch: Epoch): Promise<LocalStack> {
   setVerbose(opts.verbose ?? false);
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const tableName = opts.tableName ?? 'stageline';
@@ -194,7 +208,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const faults = toFaultPlan(opts.faults);
   // The fault plan's seams in the adapters (every DynamoDB client the functions make, every outbound call):
   // set before the first client is made, undone by stop().
-  const undoSeams = faults ? setSeams({ dynamoClient: faultyDynamo(faults), outbound: faultyOutbound(faults) }) : () => {};
+  const undoSeams = opts.crashable
+    ? setSeams({
+        dynamoClient: (c) => (crashGateDynamo(c), faults && faultyDynamo(faults)(c)),
+        outbound: crashGateOutbound(faults && faultyOutbound(faults)),
+      })
+    : faults
+      ? setSeams({ dynamoClient: faultyDynamo(faults), outbound: faultyOutbound(faults) })
+      : () => {};
   const base = deps();
   // The domain's time, the scheduler's and the workflow's Waits: one clock a test can move (refused in a Lambda).
   const clock = new LocalClock();
@@ -306,7 +327,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // Analysis templates' metric providers (Prometheus, CloudWatch, Datadog, web) with the tenants' `metrics` secrets.
     metrics: new ProviderMetrics(secretsFromEnv()),
   };
-  resetDeps(local);
+  resetDeps(opts.crashable ? gateDeps(local) : local);
   // The table's one stream consumer, as the event source mapping runs it on AWS.
   const stream = new LocalStreamPoller({
     endpoint: dynamo.endpoint,
@@ -391,6 +412,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     slackSigningSecret: env.STAGELINE_SLACK_SIGNING_SECRET()!,
     configure: (values) => overrideConfig(values),
     faults,
+    async crash() {
+      epoch.crashed = true;
+      undoConfig();
+      undoSeams();
+      for (const s of [scheduler, webhooks.scheduler, stream, auditStream]) s.halt();
+      // Its runs aborted at once, nothing waited for (their journal writes are its epoch's: refused).
+      void workflow.stop().catch(() => undefined);
+      await gateway.close();
+      await dynamo.kill?.();
+    },
     async stop() {
       undoConfig();
       undoSeams();

@@ -45,6 +45,7 @@ function wanted(r: StreamRecord, filter: StreamPollerOptions['filter'] = STREAM_
 export class LocalStreamPoller {
   private readonly client: DynamoDBStreamsClient;
   private running = false;
+  private halted = false;
   private loop: Promise<void> | null = null;
   private readonly positions: Record<string, string>;
   private readonly iterators = new Map<string, string>();
@@ -67,6 +68,12 @@ export class LocalStreamPoller {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+  }
+
+  /** A crash (local/crash.ts): no more polls and no position written again, nothing waited for. */
+  halt(): void {
+    this.halted = true;
+    this.running = false;
   }
 
   /** Stops polling, then signs what the consumer linked since its last anchor (no tail is left unsigned). */
@@ -229,7 +236,7 @@ export class LocalStreamPoller {
     if (batch.length) await this.deliver(shardId, records[0]!.dynamodb!.SequenceNumber!, batch);
     if (records.length) {
       this.positions[shardId] = records[records.length - 1]!.dynamodb!.SequenceNumber!;
-      if (this.opts.positionFile) writeFileSync(this.opts.positionFile, JSON.stringify(this.positions));
+      if (this.opts.positionFile && !this.halted) writeFileSync(this.opts.positionFile, JSON.stringify(this.positions));
     }
     if (r.NextShardIterator) this.iterators.set(shardId, r.NextShardIterator);
     else {

@@ -18,6 +18,7 @@ import {
   idOn,
   waitUntil,
 } from './workflow-asl.ts';
+import { crashedHere } from './crash.ts';
 import { LocalClock } from './clock.ts';
 import { readJournal, writeJournal, type ExecutionStatus, type JournalEntry } from './workflow-journal.ts';
 
@@ -308,7 +309,7 @@ export class LocalWorkflow implements Workflow {
   }
 
   private persist(): void {
-    if (this.journalFile) writeJournal(this.journalFile, [...this.journal.values()]);
+    if (this.journalFile && !crashedHere()) writeJournal(this.journalFile, [...this.journal.values()]);
   }
 
   private compile(machine: string): Compiled {

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { crashPlan, CrashingStack, WRITES_PER_PROMOTION } from '../../chaos/crashes.ts';
+import { parseArgs } from '../../chaos/run.ts';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CrashedError, crashGateDynamo, crashGateOutbound, Epoch, gateDeps, inEpoch } from '../../local/crash.ts';
+import { FaultPlan } from '../../local/faults.ts';
+import type { LocalStack } from '../../local/stack.ts';
+
+/**
+ * Crashes of the stack in a chaos run: the seed's plan of moments (chaos/crashes.ts), the stack that takes over after
+ * each (the checker reads the whole run through it), and the cut a crash makes between a stack's old work and any
+ * effect (local/crash.ts).
+ */
+describe('the crash plan', () => {
+  it('is the seed’s: K increasing moments within the run’s writes, the same for the same seed, none by default', () => {
+    expect(crashPlan(7, 0, 10)).toEqual([]);
+    const plan = crashPlan(7, 3, 10);
+    expect(plan).toHaveLength(3);
+    expect(plan).toEqual(crashPlan(7, 3, 10));
+    expect(plan).not.toEqual(crashPlan(8, 3, 10));
+    for (let i = 1; i < plan.length; i++) expect(plan[i]!).toBeGreaterThan(plan[i - 1]!);
+    // Within the first two thirds of what 10 promotions write, each in a stretch of its own.
+    const span = 10 * WRITES_PER_PROMOTION;
+    expect(plan[0]!).toBeGreaterThanOrEqual(Math.floor(span * 0.1));
+    expect(plan.at(-1)!).toBeLessThanOrEqual(Math.floor(span * 0.7));
+    for (let i = 0; i < 3; i++) expect(plan[i]!).toBeLessThanOrEqual(Math.floor(span * (0.1 + (0.6 * (i + 1)) / 3)));
+    // Many crashes in a short run are still distinct moments.
+    expect(new Set(crashPlan(1, 20, 1)).size).toBe(20);
+  });
+
+  it('is asked for with --crashes K (0 to 100), 0 by default', () => {
+    expect(parseArgs(['--seed', '5'], 0)).toMatchObject({ crashes: 0 });
+    expect(parseArgs(['--seed', '5', '--crashes', '2'], 0)).toMatchObject({ crashes: 2 });
+    expect(() => parseArgs(['--crashes', '1.5'], 0)).toThrow(/--crashes takes a whole number/);
+  });
+});
+
+/** A stack as far as the crash cares: its bus's published events, its fault plan, and a crash that says it happened. */
+function fakeStack(name: string, plan: FaultPlan, crashed: string[]): LocalStack {
+  return {
+    name,
+    faults: plan,
+    bus: { published: [{ 'detail-type': `${name}-event` }] },
+    gateway: { url: `http://${name}`, port: 1 },
+    crash: async () => void crashed.push(name),
+  } as unknown as LocalStack;
+}
+
+describe('a crashing stack', () => {
+  it('crashes at the plan’s write, logs the crash as a fault, and its view follows the new stack with every stack’s events', async () => {
+    const plan = new FaultPlan({ seed: 1 });
+    const crashed: string[] = [];
+    let n = 0;
+    const c = new CrashingStack(fakeStack('s0', plan, crashed), async () => fakeStack(`s${++n}`, plan, crashed));
+    const stop = c.watch(plan, [3]);
+    for (let i = 0; i < 2; i++) plan.roll('dynamo.conflict');
+    await new Promise((r) => setTimeout(r, 60));
+    expect(crashed).toEqual([]);
+    plan.roll('dynamo.conflict');
+    await expect.poll(() => c.crashes).toBe(1);
+    await stop();
+    expect(crashed).toEqual(['s0']);
+    expect((c.view as unknown as { name: string }).name).toBe('s1');
+    expect(c.view.bus.published.map((e) => e['detail-type'])).toEqual(['s0-event', 's1-event']);
+    expect(plan.counts().crash).toEqual({ injected: 1, chances: 1 });
+    expect(plan.log.map((f) => f.kind)).toEqual(['crash']);
+    expect(plan.log[0]!.where).toMatch(/after write 3/);
+  });
+});
+
+describe('the cut a crash makes', () => {
+  it('refuses a crashed epoch’s work every adapter and outbound call, and leaves a live epoch’s work alone', async () => {
+    const calls: string[] = [];
+    const deps = gateDeps({
+      store: { put: (x: string) => calls.push(`put ${x}`) },
+      clock: () => 'now',
+    });
+    const old = new Epoch();
+    const live = new Epoch();
+    const sent: string[] = [];
+    const outbound = crashGateOutbound();
+    const send = (what: string) => () => (sent.push(what), Promise.resolve(new Response('ok')));
+    // Work the old stack began before its crash, holding an adapter it took then.
+    const held = inEpoch(old, () => deps.store);
+    old.crashed = true;
+    await inEpoch(old, async () => {
+      expect(() => deps.store).toThrow(CrashedError);
+      expect(() => held.put('late')).toThrow(CrashedError);
+      await expect(outbound(new URL('http://h/x'), 'POST', send('old'))).rejects.toThrow(CrashedError);
+    });
+    inEpoch(live, () => {
+      deps.store.put('new');
+      expect(deps.clock()).toBe('now');
+    });
+    await inEpoch(live, () => outbound(new URL('http://h/x'), 'POST', send('new')));
+    expect(calls).toEqual(['put new']);
+    expect(sent).toEqual(['new']);
+  });
+
+  it('sends no DynamoDB request of a crashed epoch’s work (refused before its first attempt); a live epoch’s goes out', async () => {
+    const sent: string[] = [];
+    const client = new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:1',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 3,
+      requestHandler: {
+        handle: async () => {
+          sent.push(String(sent.length));
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        },
+      },
+    });
+    crashGateDynamo(client);
+    const get = () => client.send(new GetItemCommand({ TableName: 't', Key: { pk: { S: 'a' } } }));
+    const old = new Epoch();
+    old.crashed = true;
+    await expect(inEpoch(old, get)).rejects.toThrow(CrashedError);
+    expect(sent).toEqual([]);
+    await expect(inEpoch(new Epoch(), get)).rejects.toThrow(/socket hang up/);
+    expect(sent.length).toBeGreaterThan(0);
+  });
+});
