@@ -19,7 +19,7 @@ import {
 } from '#domain/access/scim';
 import { DomainError } from '#domain/kernel/errors';
 import type { Ctx } from '#domain/ports';
-import { refusalOf, SCIM_BASE, SCIM_MAX_RESULTS, scimError, type Call, type People, type ScimAnswer, type ScimType } from './scim.ts';
+import { refusalOf, SCIM_BASE, SCIM_MAX_RESULTS, scimError, type Call, type People, type ScimAnswer, type ScimType } from './scim-shared.ts';
 
 /**
  * The SCIM library's side of functions/http/scim.ts (scimmy: the SCIM schemas, filters, PATCH, ListResponse),
