@@ -7,8 +7,6 @@
  * GenerateMac/VerifyMac where the installed moto lacks them (checked below, and said so). What
  * reached the bus is read from the signed request (no SQS client is installed to read a rule's target).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import {
   CognitoIdentityProviderClient,
   AdminAddUserToGroupCommand,
@@ -46,51 +44,24 @@ import { SecretsManagerWebhookSecrets, webhookSecretName } from '../../functions
 import { anchorHeads } from '../../domain/audit/anchor.ts';
 import { awsName, ROLE_SESSION_NAME } from '../../domain/kernel/aws-names.ts';
 import type { WebhookSecret } from '../../domain/webhooks/ports.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
-let moto: ChildProcess;
+let moto: Moto | undefined;
 let endpoint: string;
 const saved = { ...process.env };
 const config = () => ({ endpoint, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-
 beforeAll(async () => {
-  const port = await freePort();
-  endpoint = `http://127.0.0.1:${port}`;
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const failed = new Promise<never>((_, reject) =>
-    moto.once('error', (e) => reject(new Error(`moto_server did not start (${e.message}): pip install 'moto[server]' (scripts/prereqs.sh moto)`))),
-  );
-  const up = (async () => {
-    for (let i = 0; i < 600; i++) {
-      if (
-        await fetch(`${endpoint}/moto-api/`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('moto_server did not answer within 60 s');
-  })();
-  await Promise.race([up, failed]);
+  moto = await startMoto();
+  endpoint = moto.endpoint;
   // Adapters that build their own clients (secrets, secret box, registry credentials) reach moto through the SDK's endpoint variable.
   Object.assign(process.env, { AWS_ENDPOINT_URL: endpoint, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
 }, 90_000);
 
 afterAll(() => {
-  moto?.kill('SIGTERM');
+  moto?.stop();
   process.env = saved;
 });
 

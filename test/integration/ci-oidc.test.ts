@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assumeRoleWithWebIdentity } from '../../ci/action/oidc.ts';
 import { startTestStack, type TestStack } from '../support/stack.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
 
 /**
  * The CI entry's OIDC → IAM role exchange (ci/action/oidc.ts) on the wire: STS AssumeRoleWithWebIdentity
@@ -21,40 +21,17 @@ const ID_TOKEN = [
   'sig',
 ].join('.');
 
-let moto: ChildProcess;
+let moto: Moto | undefined;
 let sts: string;
 let t: TestStack;
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-
 beforeAll(async () => {
-  const port = await freePort();
-  sts = `http://127.0.0.1:${port}`;
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  moto.once('error', () => undefined);
-  for (let i = 0; i < 600; i++) {
-    if (
-      await fetch(`${sts}/moto-api/`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i === 599) throw new Error("moto_server did not answer within 60 s: pip install 'moto[server]' (scripts/prereqs.sh moto)");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  moto = await startMoto();
+  sts = moto.endpoint;
   t = await startTestStack();
 }, 90_000);
 afterAll(async () => {
-  moto?.kill('SIGTERM');
+  moto?.stop();
   await t?.stop();
 });
 

@@ -6,7 +6,6 @@
  * deserializer holds the answer to the published model); the web provider reads a local JSON endpoint.
  * Loopback is allowed as in local mode (STAGELINE_ALLOW_LOOPBACK_OUTBOUND), as every test runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -21,8 +20,8 @@ import { CloudWatchMetrics } from '../../functions/adapters/metrics/cloudwatch.t
 import { ProviderMetrics } from '../../functions/adapters/metrics/index.ts';
 import { startExporter, type Exporter } from '../../local/exporter.ts';
 import { startPrometheus, type LocalPrometheus } from '../support/prometheus.ts';
-import { freePort } from '../support/registry.ts';
 import { serveJson } from '../support/json-endpoint.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
 
 const undoConfig = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
 afterAll(() => undoConfig());
@@ -137,29 +136,13 @@ describe('Prometheus (the real server scraping the local exporter)', () => {
 });
 
 describe('CloudWatch (moto_server)', () => {
-  let moto: ChildProcess;
+  let moto: Moto | undefined;
   let endpoint: string;
   beforeAll(async () => {
-    const port = await freePort();
-    endpoint = `http://127.0.0.1:${port}`;
-    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    const failed = new Promise<never>((_, reject) =>
-      moto.once('error', (e) => reject(new Error(`moto_server did not start (${e.message}): pip install 'moto[server]' (scripts/prereqs.sh moto)`))),
-    );
-    await Promise.race([
-      until(
-        () =>
-          fetch(`${endpoint}/moto-api/`).then(
-            (r) => r.ok,
-            () => false,
-          ),
-        (ok) => ok,
-        'moto_server to answer',
-      ),
-      failed,
-    ]);
+    moto = await startMoto();
+    endpoint = moto.endpoint;
   }, 90_000);
-  afterAll(() => void moto?.kill('SIGTERM'));
+  afterAll(() => moto?.stop());
 
   it("reads a metric's statistic over the lookback window in the target's region and account, with the session of the role the tenant registered there", async () => {
     const TENANT_ACCOUNT = '111122223333';

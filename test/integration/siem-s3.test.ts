@@ -3,7 +3,6 @@
  * one NDJSON object in the tenant's bucket, written with a session of the tenant's role (assumed with the
  * tenant's external id), never with the platform's credentials.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -11,36 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditSendRefused, AuditSendUnavailable } from '../../domain/audit/stream-ports.ts';
 import { classifyS3Error, s3Sender, tenantRoleCredentials } from '../../functions/adapters/siem/s3.ts';
 import { freePort } from '../support/registry.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
 import { streamedChain } from '../support/streamed-audit.ts';
 
 const TENANT_ACCOUNT = '111122223333';
 const ROLE = `arn:aws:iam::${TENANT_ACCOUNT}:role/stageline-audit`;
 
-let moto: ChildProcess;
+let moto: Moto | undefined;
 let endpoint: string;
 beforeAll(async () => {
-  const port = await freePort();
-  endpoint = `http://127.0.0.1:${port}`;
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const failed = new Promise<never>((_, reject) =>
-    moto.once('error', (e) => reject(new Error(`moto_server did not start (${e.message}): pip install 'moto[server]' (scripts/prereqs.sh moto)`))),
-  );
-  const up = (async () => {
-    for (let i = 0; i < 120; i++) {
-      if (
-        await fetch(`${endpoint}/moto-api/`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error('moto_server did not answer');
-  })();
-  await Promise.race([up, failed]);
+  moto = await startMoto();
+  endpoint = moto.endpoint;
 }, 90_000);
-afterAll(() => void moto?.kill('SIGTERM'));
+afterAll(() => moto?.stop());
 
 const sts = () => new STSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'platform', secretAccessKey: 'platform' } });
 const s3As = (credentials: AwsCredentialIdentityProvider | { accessKeyId: string; secretAccessKey: string; sessionToken?: string }, region = 'eu-west-1') =>
