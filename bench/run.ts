@@ -225,7 +225,9 @@ if (quick) {
   const promo = await benchPromotion();
   summary.push(`one approved promotion: ${promo.transitions} transitions, ${fmt(promo.wru, 0)} WRU`);
   const scim = await (await import('./scim.ts')).benchScim();
-  summary.push(`SCIM initial sync: ${int(scim.users)} users, ${scim.errors} errors, ${fmt(scim.wruPerUser, 1)} WRU per user`);
+  summary.push(
+    `SCIM initial sync: ${int(scim.users)} users, ${scim.errors} errors, ${fmt(scim.rruPerUser, 1)} RRU and ${fmt(scim.wruPerUser, 1)} WRU per user (a create reads the same with 10 or 10,000)`,
+  );
   const rollback = await (await import('./waves.ts')).benchRollbackAlone(1_000);
   summary.push(
     `rollback of ${int(rollback.rolledBack)} changed targets: ${fmt(rollback.rru / rollback.rolledBack, 1)} RRU per target in ${rollback.runs} runs`,
@@ -260,7 +262,12 @@ await (await import('./people.ts')).benchPeople();
 // Authorization with role bindings: requests and units per decision, with 0 and 50 bindings.
 await (await import('./bindings.ts')).benchBindings();
 // SCIM: a 1,000-user initial sync in Entra ID's sequence, 0 errors; requests and units per user.
-await (await import('./scim.ts')).benchScim();
+{
+  const scim = await (await import('./scim.ts')).benchScim();
+  summary.push(
+    `SCIM initial sync: ${int(scim.users)} users, ${scim.errors} errors, ${fmt(scim.rruPerUser, 1)} RRU and ${fmt(scim.wruPerUser, 1)} WRU per user`,
+  );
+}
 const waves = await benchWaves();
 {
   const per = (r: typeof waves.fleetRollback) => r.rru / r.rolledBack;

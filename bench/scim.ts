@@ -23,7 +23,7 @@ const units = (c: Counts, write: boolean) =>
     .filter(([command]) => /(Write|Put|Update|Delete)/.test(command) === write)
     .reduce((n, [, s]) => n + s.capacity, 0);
 
-export async function benchScim(): Promise<{ users: number; errors: number; requestsPerUser: number; wruPerUser: number }> {
+export async function benchScim(): Promise<{ users: number; errors: number; requestsPerUser: number; rruPerUser: number; wruPerUser: number }> {
   heading(`SCIM: a ${int(USERS)}-user initial sync in Entra ID's sequence (filter, create; then ${GROUPS} groups with members)`);
   const local = await startDynamo({});
   const name = `bench-scim-${Date.now()}`;
@@ -84,7 +84,7 @@ export async function benchScim(): Promise<{ users: number; errors: number; requ
       `  errors: ${errors} (goal: 0, ${errors === 0 ? 'met' : 'NOT met'}). Cognito calls: ${int(pool.calls().length)}. ` +
         `The filter reads the userName's claim, a create the claims of its userName and address (written with the record): neither reads the tenant's users, so read units do not grow with the tenant.`,
     );
-    return { users: USERS, errors, requestsPerUser: perUser, wruPerUser: wru };
+    return { users: USERS, errors, requestsPerUser: perUser, rruPerUser: units(users, false) / USERS, wruPerUser: wru };
   } finally {
     pool.restore();
     db.destroy();
