@@ -42,9 +42,10 @@ const has = (inputs: Set<string>, part: string) => [...inputs].some((i) => i.inc
  */
 const OVER_BUDGET: Record<string, number> = {
   // Ten admin saves in one function (FUNCTION_GROUPS): the manifest apply's domain, the Cognito client.
-  'secret-writers': 562 * 1024,
-  'schedule-fire': 423 * 1024,
-  manifest: 419 * 1024,
+  // Each pinned at its size: allowed hours (the environment schema and the hours hold) added about 1.3 KiB to each.
+  'secret-writers': 564 * 1024,
+  'schedule-fire': 425 * 1024,
+  manifest: 421 * 1024,
 };
 
 describe('module init reads only what every request of the function needs', () => {
