@@ -40,7 +40,8 @@ describe('cost of an approved promotion (counts)', () => {
     // The request takes its release's claim in its own transaction (domain/promotion/request/request.ts claimRelease:
     // one small item, 2 WRU), so two requests of the same release never both go on their way: 72 WRU; a promotion item
     // whose stored size crosses 1,024 B in a run (its compressed doc varies, below) costs up to 3 WRU more: 75 seen.
-    expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(84);
+    // The environment's allowed hours are read where the freeze windows are (domain/promotion/run/hours-hold.ts): 85 seen.
+    expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(85);
     expect(c.wru, JSON.stringify(c)).toBeLessThanOrEqual(76);
     // The finished promotion item, ≤ 1 KB (1 WRU a write). Its brotli-compressed doc compresses a little better or worse
     // from run to run by the digits of its 10 timestamps (how many share a second) and of its random ids (the promotion
