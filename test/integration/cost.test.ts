@@ -40,7 +40,7 @@ describe('cost of an approved promotion (counts)', () => {
     // The request takes its release's claim in its own transaction (domain/promotion/request/request.ts claimRelease:
     // one small item, 2 WRU), so two requests of the same release never both go on their way: 72 WRU; a promotion item
     // whose stored size crosses 1,024 B in a run (its compressed doc varies, below) costs up to 3 WRU more: 75 seen.
-    // The environment's allowed hours are read where the freeze windows are (domain/promotion/run/hours-hold.ts): 85 seen.
+    // 85 seen in a fresh clone after allowed hours came (most likely their read beside the freeze windows': run/hours-hold.ts).
     expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(85);
     expect(c.wru, JSON.stringify(c)).toBeLessThanOrEqual(76);
     // The finished promotion item, ≤ 1 KB (1 WRU a write). Its brotli-compressed doc compresses a little better or worse
