@@ -1,4 +1,6 @@
 import { generator, type FaultPlan } from '../local/faults.ts';
+import { outsideEpochs } from '../local/crash.ts';
+import type { BusDelivery } from '../local/event-bus.ts';
 import type { LocalStack } from '../local/stack.ts';
 
 /**
@@ -30,9 +32,6 @@ export function crashPlan(seed: number, crashes: number, promotions: number): nu
   return moments;
 }
 
-/** The functions' DynamoDB writes so far: the chances the plan's write seam saw (every write rolls `dynamo.conflict`). */
-export const writesOf = (plan: FaultPlan) => plan.counts()['dynamo.conflict'].chances;
-
 export class CrashingStack {
   private stack: LocalStack;
   /** the events the crashed stacks' buses published (what went out before each crash) */
@@ -44,7 +43,8 @@ export class CrashingStack {
 
   constructor(
     first: LocalStack,
-    private readonly restart: (old: LocalStack) => Promise<LocalStack>,
+    /** starts a new stack on the old one's data; `deliveries` are what its bus had accepted and not done */
+    private readonly restart: (old: LocalStack, deliveries: BusDelivery[]) => Promise<LocalStack>,
     private readonly log: (line: string) => void = () => {},
   ) {
     this.stack = first;
@@ -66,27 +66,35 @@ export class CrashingStack {
     const old = this.stack;
     old.faults?.record('crash', where);
     this.published.push(...old.bus.published);
+    // Taken in the same turn as the crash (old.crash() marks its epoch crashed before it awaits anything): EventBridge
+    // keeps what it accepted, so nothing in flight on the bus is lost with the stack (it may come twice: at least once).
+    const deliveries = old.bus.inFlight();
     await old.crash();
     this.log(`chaos: the stack crashed (${where}); starting it again on the same data`);
-    this.stack = await this.restart(old);
+    this.stack = await this.restart(old, deliveries);
     this.crashes++;
   }
 
   /**
-   * Crashes at each of `moments` (crashPlan) once the functions' writes reach it, until the returned function is
-   * called (it waits for a crash under way, and throws what a restart threw).
+   * Crashes at each of `moments` (crashPlan) as the functions' write of that ordinal is counted (the write seam's
+   * chance, before the write is sent: the crash cuts it off), until the returned function is called (it waits for a
+   * crash under way, and throws what a restart threw). One crash at a time: a moment reached during a restart comes at
+   * the first write after it.
    */
   watch(plan: FaultPlan, moments: readonly number[]): () => Promise<void> {
     let i = 0;
-    const timer = setInterval(() => {
-      if (this.crashing || i >= moments.length || writesOf(plan) < moments[i]!) return;
+    plan.onChance = (kind, chance) => {
+      if (kind !== 'dynamo.conflict' || this.crashing || i >= moments.length || chance < moments[i]!) return;
       const at = moments[i++]!;
-      this.crashing = this.crash(`after write ${at} of the functions (crash ${i} of ${moments.length})`)
-        .catch((err) => void (this.failure ??= err))
-        .finally(() => (this.crashing = undefined));
-    }, 20);
+      // Begun from the crashing stack's own work (its write), run as no stack's: the restart must not be its.
+      this.crashing = outsideEpochs(() =>
+        this.crash(`after write ${at} of the functions (crash ${i} of ${moments.length})`)
+          .catch((err) => void (this.failure ??= err))
+          .finally(() => (this.crashing = undefined)),
+      );
+    };
     return async () => {
-      clearInterval(timer);
+      plan.onChance = undefined;
       await this.crashing;
       if (this.failure) throw this.failure;
     };

@@ -124,7 +124,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   };
   const first = await startLocalStack(stackOptions);
   // After a crash: a new stack on the same data, table, fault plan and gateway port (the workload's URL).
-  const crashing = new CrashingStack(first, (old) => startLocalStack({ ...stackOptions, port: old.gateway.port }), log);
+  const crashing = new CrashingStack(first, (old, busDeliveries) => startLocalStack({ ...stackOptions, port: old.gateway.port, busDeliveries }), log);
   const stack = crashing.view;
   // Where the time went (printed with the report): a run much slower beside other work shows which phase waited.
   const phases: Record<string, number> = { stack: Date.now() - started };

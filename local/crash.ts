@@ -27,6 +27,9 @@ const scope = new AsyncLocalStorage<Epoch>();
 /** Runs `fn` (and everything it starts) in `epoch`. */
 export const inEpoch = <T>(epoch: Epoch, fn: () => T): T => scope.run(epoch, fn);
 
+/** Runs `fn` (and everything it starts) as no stack's work: what crashes a stack, called from that stack's own work. */
+export const outsideEpochs = <T>(fn: () => T): T => scope.exit(fn);
+
 /** Whether the caller's work belongs to a stack that crashed. */
 export const crashedHere = (): boolean => scope.getStore()?.crashed === true;
 

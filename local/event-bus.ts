@@ -1,5 +1,6 @@
 import type { DomainEvent, Events } from '#domain/kernel/ports';
 import { EVENT_SOURCE, parseEventDetail } from '#domain/kernel/events';
+import { CrashedError, crashedHere } from './crash.ts';
 import { reportError } from './terminal.ts';
 
 /** EventBridge-style pattern: each listed field must match one of the values. */
@@ -73,26 +74,62 @@ export class LocalEventBus implements Events {
   async put(bus: BusEvent & Record<string, unknown>): Promise<void> {
     this.published.push(bus);
     const runs: Promise<void>[] = [];
-    for (const r of this.rules) {
-      if (matches(r.pattern, bus)) {
-        // Delivery is asynchronous on AWS too: a failing target never fails the publisher.
-        const what = String(bus['detail-type'] ?? bus.source);
-        const attempt = (n: number): Promise<void> =>
-          Promise.resolve()
-            .then(() => this.deliver(async () => r.target(bus), deliveryOf(what, bus)))
-            .catch((err) => {
-              if (n >= ASYNC_ATTEMPTS) return reportError('local event target failed; given up (the on-failure destination on AWS)', err, what);
-              reportError(`local event target failed; retried (attempt ${n + 1} of ${ASYNC_ATTEMPTS})`, err, what);
-              // The publisher does not wait for retries, as on AWS; idle() does.
-              const later = new Promise<void>((res) => setTimeout(res, this.retryDelayMs * n)).then(() => attempt(n + 1));
-              this.retrying.add(later);
-              void later.finally(() => this.retrying.delete(later));
-            });
-        runs.push(attempt(1));
-      }
-    }
+    for (const [rule, r] of this.rules.entries()) if (matches(r.pattern, bus)) runs.push(this.deliverTo(rule, bus));
     await Promise.all(runs);
   }
+
+  /**
+   * The deliveries accepted and not yet done (a target still to run, running, or waiting for its retry). EventBridge
+   * keeps an event it accepted whatever then happens to the stack that put it: a stack started again after a crash
+   * is given these (`resume`), where the crashed one's own runs of them are cut off.
+   */
+  inFlight(): BusDelivery[] {
+    return [...this.pending];
+  }
+
+  /** Delivers what another bus had accepted and not done (its `inFlight()`), to this bus's rule of the same place. */
+  resume(deliveries: readonly BusDelivery[]): void {
+    for (const d of deliveries) {
+      if (!this.rules[d.rule]) throw new Error(`the bus has no rule ${d.rule} to resume a delivery to (${this.rules.length} rules)`);
+      void this.deliverTo(d.rule, d.event);
+    }
+  }
+
+  private readonly pending = new Set<BusDelivery>();
+
+  private deliverTo(rule: number, event: BusEvent): Promise<void> {
+    const r = this.rules[rule]!;
+    const delivery: BusDelivery = { rule, event };
+    this.pending.add(delivery);
+    // Delivery is asynchronous on AWS too: a failing target never fails the publisher.
+    const what = String(event['detail-type'] ?? event.source);
+    const attempt = (n: number): Promise<void> =>
+      Promise.resolve()
+        .then(() => this.deliver(async () => r.target(event), deliveryOf(what, event)))
+        .then(
+          () => void this.pending.delete(delivery),
+          (err) => {
+            // A crashed stack's delivery stops where it is: the stack started again delivers it (resume).
+            if (err instanceof CrashedError || crashedHere()) return;
+            if (n >= ASYNC_ATTEMPTS) {
+              this.pending.delete(delivery);
+              return reportError('local event target failed; given up (the on-failure destination on AWS)', err, what);
+            }
+            reportError(`local event target failed; retried (attempt ${n + 1} of ${ASYNC_ATTEMPTS})`, err, what);
+            // The publisher does not wait for retries, as on AWS; idle() does.
+            const later = new Promise<void>((res) => setTimeout(res, this.retryDelayMs * n)).then(() => attempt(n + 1));
+            this.retrying.add(later);
+            void later.finally(() => this.retrying.delete(later));
+          },
+        );
+    return attempt(1);
+  }
+}
+
+/** A delivery the bus accepted: the event, and the place of the rule (in the order the rules were added) it goes to. */
+export interface BusDelivery {
+  rule: number;
+  event: BusEvent;
 }
 
 /** Where a delivery's fault was, for the fault plan's log: `bus <detail-type>` and the promotion the event names. */

@@ -93,6 +93,8 @@ export class FaultPlan {
    * second effect (chaos/effects/checks.ts).
    */
   readonly lost: { at: string; what: string }[] = [];
+  /** called at each chance, as it is counted (before it is rolled): a crash of the stack comes at a chance's ordinal */
+  onChance?: (kind: FaultKind, chance: number) => void;
   /** every fault injected, in order (a chaos run writes it with its history: chaos/history.ts) */
   readonly log: FaultRecord[] = [];
 
@@ -107,7 +109,9 @@ export class FaultPlan {
   /** true when this chance of `kind` is a fault (and counts it, and logs it with `where`) */
   roll(kind: FaultKind, where = ''): boolean {
     if (this.paused) return false;
-    this.chances.set(kind, (this.chances.get(kind) ?? 0) + 1);
+    const chance = (this.chances.get(kind) ?? 0) + 1;
+    this.chances.set(kind, chance);
+    this.onChance?.(kind, chance);
     const r = this.rates[kind];
     if (r <= 0 || this.next() >= r) return false;
     this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);

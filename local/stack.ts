@@ -13,7 +13,7 @@ import { CloudWatchAlarms } from '../functions/adapters/cloudwatch-alarms.ts';
 import { GuardedHealthProbe } from '../functions/adapters/health-probe.ts';
 import { ProviderMetrics } from '../functions/adapters/metrics/index.ts';
 import { GuardedGitOpsStatus } from '../functions/adapters/gitops-status.ts';
-import { LocalEventBus } from './event-bus.ts';
+import { type BusDelivery, LocalEventBus } from './event-bus.ts';
 import { LocalWorkflow, localMachineArn, WAVE_MACHINE } from './workflow.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { LocalClock } from './clock.ts';
@@ -134,6 +134,8 @@ export interface LocalStackOptions {
   verbose?: boolean;
   /** true: the stack's work is cut off from every effect by `crash()` (a chaos run's crashes: local/crash.ts) */
   crashable?: boolean;
+  /** deliveries a crashed stack's bus had accepted and not done (its `bus.inFlight()`): this stack's bus delivers them */
+  busDeliveries?: readonly BusDelivery[];
 }
 
 export const PIPELINE_ARN = 'arn:aws:iam::000000000000:role/stageline-pipeline';
@@ -395,6 +397,8 @@ async function start(opts: LocalStackOptions, epoch: Epoch): Promise<LocalStack>
   });
   // Review links in notifications point at this gateway.
   local.publicUrl = gateway.url;
+  // What EventBridge had accepted from a crashed stack is delivered still, by this one's rules (once its gateway is up).
+  bus.resume(opts.busDeliveries ?? []);
   return {
     gateway,
     dynamo,

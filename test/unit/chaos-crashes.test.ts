@@ -4,6 +4,8 @@ import { parseArgs } from '../../chaos/run.ts';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CrashedError, crashGateDynamo, crashGateOutbound, Epoch, gateDeps, inEpoch } from '../../local/crash.ts';
 import { FaultPlan } from '../../local/faults.ts';
+import { LocalEventBus } from '../../local/event-bus.ts';
+import { EVENT_SOURCE } from '../../domain/kernel/events.ts';
 import type { LocalStack } from '../../local/stack.ts';
 
 /**
@@ -40,7 +42,7 @@ function fakeStack(name: string, plan: FaultPlan, crashed: string[]): LocalStack
   return {
     name,
     faults: plan,
-    bus: { published: [{ 'detail-type': `${name}-event` }] },
+    bus: { published: [{ 'detail-type': `${name}-event` }], inFlight: () => [{ rule: 0, event: { 'detail-type': `${name}-in-flight` } }] },
     gateway: { url: `http://${name}`, port: 1 },
     crash: async () => void crashed.push(name),
   } as unknown as LocalStack;
@@ -51,13 +53,21 @@ describe('a crashing stack', () => {
     const plan = new FaultPlan({ seed: 1 });
     const crashed: string[] = [];
     let n = 0;
-    const c = new CrashingStack(fakeStack('s0', plan, crashed), async () => fakeStack(`s${++n}`, plan, crashed));
+    const carried: unknown[] = [];
+    const c = new CrashingStack(fakeStack('s0', plan, crashed), async (_old, deliveries) => {
+      carried.push(...deliveries.map((d) => d.event['detail-type']));
+      return fakeStack(`s${++n}`, plan, crashed);
+    });
     const stop = c.watch(plan, [3]);
     for (let i = 0; i < 2; i++) plan.roll('dynamo.conflict');
     await new Promise((r) => setTimeout(r, 60));
     expect(crashed).toEqual([]);
     plan.roll('dynamo.conflict');
+    // At the write itself, not some time after: the stack is crashed before the roll returns.
+    expect(crashed).toEqual(['s0']);
     await expect.poll(() => c.crashes).toBe(1);
+    // What the crashed stack's bus had in flight is handed to the new stack.
+    expect(carried).toEqual(['s0-in-flight']);
     await stop();
     expect(crashed).toEqual(['s0']);
     expect((c.view as unknown as { name: string }).name).toBe('s1');
@@ -69,6 +79,36 @@ describe('a crashing stack', () => {
 });
 
 describe('the cut a crash makes', () => {
+  it('loses no event the bus accepted: a delivery in flight at the crash is cut off in the old stack and made by the new one', async () => {
+    const event = { source: EVENT_SOURCE, 'detail-type': 'Promotion Attested', detail: {}, time: new Date().toISOString() };
+    const delivered: string[] = [];
+    const oldEpoch = new Epoch();
+    let release!: () => void;
+    const old = new LocalEventBus((run) => run(), 1);
+    const gate = gateDeps({ receiver: { send: (who: string) => delivered.push(who) } });
+    // The old stack's target is part way through (waiting on I/O) when the stack crashes.
+    old.addRule({ source: [EVENT_SOURCE] }, async () => {
+      await new Promise<void>((r) => (release = r));
+      gate.receiver.send('old');
+    });
+    old.addRule({ source: ['other'] }, () => void delivered.push('never'));
+    await inEpoch(oldEpoch, async () => void old.put(event));
+    expect(old.inFlight()).toEqual([{ rule: 0, event }]);
+    const carried = old.inFlight();
+    oldEpoch.crashed = true;
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    // The crashed stack's delivery had no effect and is not retried by it.
+    expect(delivered).toEqual([]);
+    const next = new LocalEventBus((run) => run(), 1);
+    next.addRule({ source: [EVENT_SOURCE] }, () => void gate.receiver.send('new'));
+    next.addRule({ source: ['other'] }, () => void delivered.push('never'));
+    await inEpoch(new Epoch(), async () => next.resume(carried));
+    await expect.poll(() => delivered).toEqual(['new']);
+    expect(next.inFlight()).toEqual([]);
+    expect(() => new LocalEventBus().resume(carried)).toThrow(/no rule 0/);
+  });
+
   it('refuses a crashed epoch’s work every adapter and outbound call, and leaves a live epoch’s work alone', async () => {
     const calls: string[] = [];
     const deps = gateDeps({
