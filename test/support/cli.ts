@@ -6,10 +6,10 @@ import type { TestStack } from './stack.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 /**
- * The CLI in one Node process with tsx's loader (`node --import tsx`, resolved from the checkout), not through
- * tsx's own command, which starts a second Node process to run it: half the start-up of every call.
+ * The CLI as `npx stageline` runs it (cli/bin.mjs): the bundle of its sources, made again when one changed, in one
+ * Node process.
  */
-const node = [process.execPath, '--import', 'tsx', join(root, 'cli', 'stageline.ts')] as const;
+const node = [process.execPath, join(root, 'cli', 'bin.mjs')] as const;
 
 /** Runs the CLI (cli/stageline.ts) with exactly these environment variables: what it printed (a failure rejects with its code and stderr). */
 export const cliWith = (vars: NodeJS.ProcessEnv, ...args: string[]) => promisify(execFile)(node[0], [...node.slice(1), ...args], { env: vars, cwd: root });
