@@ -62,8 +62,9 @@ export class AdapterNeeds extends StackPart {
       });
     const deliverFn = functions.fn('webhook-deliver');
     const provided: Record<Resource, ((fn: string) => { value?: string; arns: string[]; nag?: string | string[]; why?: string }) | undefined> = {
-      promotionMachine: () => ({ value: flow.machineArn, arns: [flow.machineArn] }),
-      waveMachine: () => ({ value: flow.waveMachineArn, arns: [flow.waveMachineArn] }),
+      // Executions start through the live alias (infra/flows.ts); the machine's own ARN for what is not per version.
+      promotionMachine: () => ({ value: flow.aliasArn, arns: [flow.machineArn, flow.aliasArn] }),
+      waveMachine: () => ({ value: flow.waveAliasArn, arns: [flow.waveMachineArn, flow.waveAliasArn] }),
       stagelineSchedules: () => ({
         arns: [scheduling.scheduleArn],
         nag: `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scheduleGroup}/stageline-*`,

@@ -44,7 +44,7 @@ export function waveExecutionName(input: { tenant: string; promotionId: string; 
   return `${readable}${part}-${hash}`;
 }
 
-/** arn:aws:states:r:a:stateMachine:M  ->  arn:aws:states:r:a:execution:M:<name> */
+/** arn:aws:states:r:a:stateMachine:M (or M:<alias or version>)  ->  arn:aws:states:r:a:execution:M:<name> */
 export function executionArn(stateMachineArn: string, name: string): string {
   const parts = stateMachineArn.split(':');
   if (parts.length < 7 || parts[5] !== 'stateMachine') throw new Error(`not a state machine ARN: ${stateMachineArn}`);

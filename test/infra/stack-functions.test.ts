@@ -173,6 +173,9 @@ describe('events', () => {
 
 describe('state machine (promotions and rollbacks alike)', () => {
   const stepFunctionId = () => functionIds().get('promotion-step')!;
+  /** The step function's version of this deploy (the machines' definitions name it). */
+  const stepVersionId = () =>
+    Object.entries(template.findResources('AWS::Lambda::Version')).find(([, v]) => (v as Resource).Properties.FunctionName.Ref === stepFunctionId())![0];
   const machines = () => Object.entries(template.findResources('AWS::StepFunctions::StateMachine')) as [string, Resource][];
   const promotionMachine = () => machines().find(([id]) => id.startsWith('PromotionStateMachine'))!;
   const waveMachine = () => machines().find(([id]) => id.startsWith('WaveStateMachine'))!;
@@ -185,7 +188,7 @@ describe('state machine (promotions and rollbacks alike)', () => {
     const waveAsl = readFileSync(aslPath('wave'), 'utf8');
     expect(readFileSync(path.join(app.synth().directory, `asset.${wave.Properties.DefinitionS3Location.Key}`), 'utf8')).toBe(waveAsl);
     expect(Object.keys(wave.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(waveAsl));
-    expect(wave.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
+    expect(wave.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ Ref: stepVersionId() });
     const [, machine] = promotionMachine();
     expect(machine.Properties.StateMachineType).toBe('STANDARD');
     // DefinitionBody.fromFile: the file goes up unchanged as an asset; CloudFormation substitutes
@@ -195,11 +198,48 @@ describe('state machine (promotions and rollbacks alike)', () => {
     expect(readFileSync(staged, 'utf8')).toBe(asl);
     expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholdersIn(asl));
     expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual([...STATE_MACHINES.promotion.substitutions].sort());
-    expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] });
+    expect(machine.Properties.DefinitionSubstitutions.PromotionStepFunctionArn).toEqual({ Ref: stepVersionId() });
     // No per-machine leftovers of the former rollback machine: one log group per machine.
     expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.includes('StateMachine'))).toHaveLength(2);
     expect(Object.keys(template.toJSON().Resources).filter((id) => id.startsWith('Rollback'))).toEqual([]);
-    expect(Object.keys(template.toJSON().Outputs ?? {}).filter((id) => id.includes('StateMachine'))).toEqual(['PromotionStateMachineArn']);
+    expect(Object.keys(template.toJSON().Outputs ?? {}).filter((id) => id.includes('StateMachine'))).toEqual([
+      'PromotionStateMachineAliasArn',
+      'WaveStateMachineAliasArn',
+      'PromotionStateMachineArn',
+    ]);
+  });
+
+  it('upgrades lose nothing: each machine publishes a version per revision (retained), executions start through its live alias, and each version invokes the step version it was deployed with', () => {
+    const resources = template.toJSON().Resources as Record<string, Resource>;
+    const versions = Object.entries(template.findResources('AWS::StepFunctions::StateMachineVersion')) as [string, Resource][];
+    const aliases = Object.entries(template.findResources('AWS::StepFunctions::StateMachineAlias')) as [string, Resource][];
+    expect(versions).toHaveLength(2);
+    expect(aliases).toHaveLength(2);
+    for (const [machineId] of machines()) {
+      // A new version whenever the machine's revision changes (its definition, so the step version it names).
+      const [versionId, version] = versions.find(([, v]) => v.Properties.StateMachineArn.Ref === machineId)!;
+      expect(version.Properties.StateMachineRevisionId).toEqual({ 'Fn::GetAtt': [machineId, 'StateMachineRevisionId'] });
+      // Replaced or deleted by a deploy, a version stays: executions on it run on.
+      expect(version.DeletionPolicy).toBe('Retain');
+      expect((version as Resource & { UpdateReplacePolicy?: string }).UpdateReplacePolicy).toBe('Retain');
+      const [, alias] = aliases.find(
+        ([, a]) => JSON.stringify(a.Properties.RoutingConfiguration[0].StateMachineVersionArn) === JSON.stringify({ 'Fn::GetAtt': [versionId, 'Arn'] }),
+      )!;
+      expect(alias.Properties).toMatchObject({ Name: 'live', RoutingConfiguration: [{ Weight: 100 }] });
+    }
+    // The step function's version: a Lambda version of it, retained as well.
+    const stepVersion = resources[stepVersionId()]!;
+    expect(stepVersion.Type).toBe('AWS::Lambda::Version');
+    expect(stepVersion.Properties.FunctionName).toEqual({ Ref: stepFunctionId() });
+    expect(stepVersion.DeletionPolicy).toBe('Retain');
+    // Every function that starts an execution starts it through the alias.
+    const [, machine] = promotionMachine();
+    for (const [name, id] of functionIds()) {
+      const env = (resources[id]!.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+      for (const key of ['PROMOTION_STATE_MACHINE_ARN', 'WAVE_STATE_MACHINE_ARN'])
+        if (env[key]) expect(flat(env[key]), `${name} ${key}`).toMatch(/:stateMachine:[^:]+:live$/);
+    }
+    expect(flat(machine.Properties.StateMachineName)).toMatch(/-promotion$/);
   });
 
   it('logs ALL events without execution data, and traces (cdk-nag SF1/SF2)', () => {
@@ -225,7 +265,10 @@ describe('state machine (promotions and rollbacks alike)', () => {
         .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
         .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
       const invoke = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
-      expect(invoke).toEqual([expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [stepFunctionId(), 'Arn'] } })]);
+      // Its versions (each version of the machine names one; an old one's executions run on with the shared role).
+      expect(invoke).toEqual([
+        expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [stepFunctionId(), 'Arn'] }, ':*']] } }),
+      ]);
       for (const st of statements) {
         if (st.Resource === '*')
           expect(

@@ -39,6 +39,9 @@ describe('SfnWorkflow (aws-sdk-client-mock)', () => {
     const name = executionName({ tenant: 'acme', promotionId: 'p1' });
     const arn = `arn:aws:states:eu-west-1:123456789012:execution:PromotionStateMachine-abc:${name}`;
     expect(executionArn(MACHINE, name)).toBe(arn);
+    // Started through the live alias (or a version), the execution's ARN names the machine alone.
+    expect(executionArn(`${MACHINE}:live`, name)).toBe(arn);
+    expect(executionArn(`${MACHINE}:7`, name)).toBe(arn);
     sfn
       .on(StartExecutionCommand)
       .resolvesOnce({ executionArn: arn, startDate: new Date() })
