@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../kernel/model.ts';
 import type { GitCommitResult, PullRequestHost, PullRequestState } from '../kernel/promotion-model.ts';
+import type { DeploymentGate, DeploymentRun } from './deployment-gate.ts';
 
 export type { PullRequestHost, PullRequestState };
 
@@ -72,6 +73,41 @@ export interface GitTargetRepo {
   getGitTarget(tenant: string, environment: string): Promise<GitTarget | null>;
   putGitTarget(target: GitTarget, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
   deleteGitTarget(target: GitTarget, audit: AuditEntry): Promise<void>;
+}
+
+/** Environments' deployment gates (domain/gitops/deployment-gate.ts) and the pipeline runs waiting on them. */
+export interface DeploymentGateRepo {
+  getDeploymentGate(tenant: string, environment: string): Promise<DeploymentGate | null>;
+  /** every gate of the tenant (a tenant has a few: one per gated environment) */
+  listDeploymentGates(tenant: string): Promise<DeploymentGate[]>;
+  /** creates (expectedVersion null) or replaces the gate at that version, with its audit entry (WriteConflict 'version' / 'exists') */
+  putDeploymentGate(gate: DeploymentGate, expectedVersion: number | null, audit: AuditEntry): Promise<void>;
+  deleteDeploymentGate(gate: DeploymentGate, audit: AuditEntry): Promise<void>;
+  /** the run's record, if GitHub asked about it before */
+  getDeploymentRun(tenant: string, key: string): Promise<DeploymentRun | null>;
+  /** records the run once (and, with a promotion, its place among that promotion's runs): the run stored first when it exists already */
+  putDeploymentRun(run: DeploymentRun): Promise<DeploymentRun>;
+  /** the runs waiting on a promotion */
+  deploymentRunsOf(tenant: string, promotionId: string): Promise<DeploymentRun[]>;
+  /** records the answer given, once: false when another answer was recorded first */
+  answerDeploymentRun(run: DeploymentRun, answer: NonNullable<DeploymentRun['answer']>): Promise<boolean>;
+}
+
+/**
+ * A GitHub App's calls (functions/adapters/github-app.ts): an installation token made with the App's key (short-lived,
+ * never stored), and the review of a run's deployment protection rule.
+ */
+export interface GitHubApp {
+  installationToken(a: { apiUrl: string; appId: string; privateKey: string; installationId: number }): Promise<string>;
+  review(a: {
+    apiUrl: string;
+    token: string;
+    repository: string;
+    runId: string;
+    environmentName: string;
+    state: 'approved' | 'rejected';
+    comment: string;
+  }): Promise<void>;
 }
 
 /** How a git target delivers through pull requests (domain/promotion/deliver/pull-request.ts). */
@@ -159,12 +195,14 @@ export type GitTargetOp = { kind: 'gitTarget'; target: GitTarget; expectedVersio
 
 /** The gitops context's part of what a use case is given (domain/kernel/deps.ts): git targets in the store; the writer that commits to them. */
 declare module '../kernel/deps.ts' {
-  interface Store extends GitTargetRepo {}
+  interface Store extends GitTargetRepo, DeploymentGateRepo {}
   interface WriteOps {
     gitTarget: GitTargetOp;
   }
   interface Ports {
     /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
     git: GitWriter;
+    /** a GitHub App's installation tokens and deployment reviews (deployment gates) */
+    githubApp: GitHubApp;
   }
 }

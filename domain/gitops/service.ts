@@ -258,7 +258,12 @@ export function gitTargetSecrets(
  * it): else 422 naming each field, the secret and where to create it, before anything is saved, rather
  * than a target accepted now and a promotion failed later. Only the existence is used, never the value.
  */
-export async function assertGitSecretsExist(secrets: SecretResolver, tenant: string, named: ReturnType<typeof gitTargetSecrets>): Promise<void> {
+export async function assertGitSecretsExist(
+  secrets: SecretResolver,
+  tenant: string,
+  named: ReturnType<typeof gitTargetSecrets>,
+  what = 'The git target',
+): Promise<void> {
   const issues: Issue[] = [];
   for (const s of named) {
     if (await secrets.resolve(tenant, s.name, s.purpose)) continue;
@@ -270,7 +275,7 @@ export async function assertGitSecretsExist(secrets: SecretResolver, tenant: str
   }
   if (issues.length)
     throw new RuleViolation(
-      `The git target names ${issues.length === 1 ? 'a secret' : 'secrets'} this tenant does not have: ${named
+      `${what} names ${issues.length === 1 ? 'a secret' : 'secrets'} this tenant does not have: ${named
         .filter((s) => issues.some((i) => i.path === s.path))
         .map((s) => `'${s.name}'`)
         .join(', ')}`,

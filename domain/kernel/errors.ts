@@ -287,6 +287,15 @@ export class GitTargetNotFound extends DomainError {
   }
 }
 
+/** An environment without a deployment gate (domain/gitops/deployment-gate.ts). */
+export class DeploymentGateNotFound extends DomainError {
+  readonly code = 'DEPLOYMENT_GATE_NOT_FOUND';
+  override readonly name = 'DeploymentGateNotFound';
+  constructor(env: string) {
+    super(`Environment '${env}' has no deployment gate`, { environment: env });
+  }
+}
+
 /** An environment without a change-control rule (domain/change). */
 export class ChangeControlNotFound extends DomainError {
   readonly code = 'CHANGE_CONTROL_NOT_FOUND';

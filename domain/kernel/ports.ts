@@ -33,6 +33,7 @@ export type SecretPurpose =
   | 'github-token'
   | 'gitlab-token'
   | 'git-webhook'
+  | 'github-app-key'
   | 'metrics'
   | 'gitops-health'
   | 'idp-client-secret'

@@ -237,6 +237,13 @@ export const keys = {
   webhookDelivery: (tenant: string, subscription: string, id: string): Key => ({ pk: `${t(tenant)}WHD#${subscription}`, sk: `D#${id}` }),
   webhookDeliveries: (tenant: string, subscription: string) => ({ pk: `${t(tenant)}WHD#${subscription}`, skPrefix: 'D#' }),
   gitTarget: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `G#${env}` }),
+  deploymentGate: (tenant: string, env: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `DG#${env}` }),
+  deploymentGates: (tenant: string) => ({ pk: `${t(tenant)}GIT`, skPrefix: 'DG#' }),
+  /** a pipeline run's wait on a gate (domain/gitops/deployment-gate.ts runKeyOf) */
+  deploymentRun: (tenant: string, key: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `DR#${key}` }),
+  /** a promotion's place among the runs waiting on it: the run's key */
+  deploymentRunOf: (tenant: string, promotionId: string, key: string): Key => ({ pk: `${t(tenant)}GIT`, sk: `DP#${promotionId}#${key}` }),
+  deploymentRunsOf: (tenant: string, promotionId: string) => ({ pk: `${t(tenant)}GIT`, skPrefix: `DP#${promotionId}#` }),
   auditDestination: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}SIEM`, sk: `D#${name}` }),
   auditCursor: (tenant: string, name: string): Key => ({ pk: `${t(tenant)}SIEM`, sk: `C#${name}` }),
   auditDestinations: (tenant: string) => ({ pk: `${t(tenant)}SIEM` }),

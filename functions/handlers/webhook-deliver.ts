@@ -6,6 +6,9 @@ import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
 import { standardWebhookSender } from '../adapters/webhook-sender.ts';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { compose } from '../http/deps.ts';
+import { secretsFromEnv } from '../adapters/secrets.ts';
+import { GitHubAppCalls } from '../adapters/github-app.ts';
+import { answerDeploymentRuns, DEPLOYMENT_ANSWER_ON } from '#domain/promotion/request/pipeline-gate';
 
 /**
  * This function's own ARN (unqualified), from its invocation: its retries are scheduled to itself, and
@@ -13,8 +16,16 @@ import { compose } from '../http/deps.ts';
  */
 let ownArn: string | undefined;
 
-/** This function's adapters: the store and the webhook adapters, with the sender (it alone sends deliveries); made on first use, inside an invocation. */
-const wiring = compose({ webhooks: () => webhookDepsFromEnv({ sender: standardWebhookSender(), targetArn: ownArn }) });
+/**
+ * This function's adapters: the store and the webhook adapters, with the sender (it alone sends deliveries); made on
+ * first use, inside an invocation. With the tenant's secrets and a GitHub App's calls: a promotion's end answers the
+ * pipeline runs waiting on it (deployment gates), the other delivery of a promotion's events to the outside.
+ */
+const wiring = compose({
+  webhooks: () => webhookDepsFromEnv({ sender: standardWebhookSender(), targetArn: ownArn }),
+  secrets: secretsFromEnv,
+  githubApp: () => new GitHubAppCalls(),
+});
 const deps = wiring.deps;
 
 const busEvent = z.object({ 'detail-type': z.enum(WEBHOOK_BUS_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
@@ -40,5 +51,15 @@ export const handler = withLambdaContext(async (event: unknown, context?: { invo
   const tenant = String(detail.tenant);
   const eventId = typeof detail.eventId === 'string' ? detail.eventId : '';
   if (!eventId) throw new Error('the event carries no eventId (it must come through the outbox relay)');
-  return dispatchWebhooks(deps(), { id: eventId, type: e['detail-type'], tenant, detail });
+  // The pipeline runs waiting on an ended promotion are answered first; a failure is thrown after the deliveries
+  // (dispatch is once per event and subscription, so the bus's retry sends nothing twice) and answers on the retry.
+  const answered = DEPLOYMENT_ANSWER_ON.includes(e['detail-type'])
+    ? await answerDeploymentRuns(deps(), tenant, String(detail.promotionId)).then(
+        (n) => ({ n, err: null }),
+        (err: unknown) => ({ n: 0, err }),
+      )
+    : null;
+  const dispatched = await dispatchWebhooks(deps(), { id: eventId, type: e['detail-type'], tenant, detail });
+  if (answered?.err) throw answered.err;
+  return dispatched;
 });

@@ -54,7 +54,7 @@ export const FALLBACK_HANDLER = 'fallback';
 export const HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 
 /** Public routes that authenticate the caller themselves: a signed review link's token, a Slack request signature, a tenant's SCIM token. They act, so they write. */
-export const SELF_AUTHENTICATED = ['review', 'slack', 'registry-notifications', 'git-hook', 'scim'] as const;
+export const SELF_AUTHENTICATED = ['review', 'slack', 'registry-notifications', 'git-hook', 'deployment-gate-hook', 'scim'] as const;
 
 /** The handlers behind the Slack app's request URLs: the only ones that read its signing secret. */
 export const SLACK_HANDLERS = ['slack'] as const;

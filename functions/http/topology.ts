@@ -19,7 +19,7 @@ export const FUNCTION_GROUPS = {
   'artifacts-read': ['artifacts-versions', 'artifacts-tag', 'artifacts-resolve', 'consumers-list', 'bundles-list', 'bundles-get'],
   // Inbound notifications of third parties, each self-authenticated (a registry's push notifications, a pull-request
   // host's webhook): one function with one role of its own, so the tenant-fenced write role trusts one more role, not two.
-  'inbound-hooks': ['registry-notifications', 'git-hook'],
+  'inbound-hooks': ['registry-notifications', 'git-hook', 'deployment-gate-hook'],
   // Stopping and going on with a promotion (cancel; a rollout's halt, resume and a target's confirmation): they answer
   // or fail the flow's task tokens, so one function with one role: the tenant-fenced write role trusts one more role, not two.
   'promotions-control': ['promotions-cancel', 'promotions-rollout', 'promotions-change-check'],
@@ -46,6 +46,9 @@ export const FUNCTION_GROUPS = {
     // An environment's change-control rule: its credential sealed at save (and its GET and DELETE with it).
     'change-control-put',
     'change-control',
+    // An environment's deployment gate: the secrets it names must exist (its GET and DELETE with it).
+    'deployment-gate-put',
+    'deployment-gate',
   ],
   // People: one function holds the user pool's Admin* grants (domain/access), SCIM provisioning and its token among them.
   'users-admin': ['users-list', 'users-invite', 'users-roles', 'users-remove', 'tenants-create', 'scim', 'scim-token'],

@@ -1,3 +1,4 @@
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { sample } from './github-contract.ts';
 import { overlay, type GitHubRepos } from './github-repos.ts';
 import { now, ok } from './standin-git.ts';
@@ -19,6 +20,8 @@ export const USED: [string, string, number[]][] = [
   ['GET', '/repos/{owner}/{repo}/commits/{ref}/check-runs', [200]],
   ['GET', '/repos/{owner}/{repo}/commits/{ref}/status', [200]],
   ['DELETE', '/repos/{owner}/{repo}/git/refs/{ref}', [204, 422]],
+  ['POST', '/app/installations/{installation_id}/access_tokens', [201, 401, 404]],
+  ['POST', '/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule', [204]],
 ];
 
 const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' };
@@ -43,6 +46,18 @@ export function route(h: GitHubRepos, method: string, url: URL, token: string, b
       : h.access.has(token)
         ? [200, overlay(sample('/components/schemas/private-user'), h.user('stageline-bot'))]
         : [401, { message: 'Bad credentials', documentation_url: '' }];
+  // A GitHub App's installation token, for a JWT the App signed with its private key (RS256; at most ten minutes).
+  let t: RegExpExecArray | null;
+  if (method === 'POST' && (t = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(url.pathname))) {
+    const inst = h.installations.get(Number(t[1]));
+    const why = inst ? appJwtProblem(token, inst.appId, inst.publicKey) : null;
+    if (!inst) return [404, notFound];
+    if (why) return [401, { message: `A JSON web token could not be decoded (${why})`, documentation_url: 'https://docs.github.com/rest' }];
+    const issued = `ghs_${randomBytes(18).toString('hex')}`;
+    h.apps.set(issued, inst.slug);
+    h.access.set(issued, new Set(inst.repos));
+    return [201, overlay(sample('/components/schemas/installation-token'), { token: issued, expires_at: new Date(Date.now() + 3600_000).toISOString() })];
+  }
   const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
   if (!m) return [404, notFound];
   const fullName = `${m[1]}/${m[2]}`;
@@ -53,6 +68,12 @@ export function route(h: GitHubRepos, method: string, url: URL, token: string, b
   const pull = (n: string) => list.find((p) => p.number === Number(n));
   let r: RegExpExecArray | null;
   if (method === 'GET' && rest === '') return [200, h.repository(fullName, 'full-repository')];
+  if (method === 'POST' && (r = /^\/actions\/runs\/(\d+)\/deployment_protection_rule$/.exec(rest))) {
+    // Only an App's installation token reviews; GitHub records the review on the waiting run (the stand-in keeps every one).
+    const wait = h.waiting.get(`${fullName}#${r[1]}#${String(body?.environment_name ?? '')}`.toLowerCase());
+    if (h.apps.has(token) && wait) wait.reviews.push({ state: String(body?.state), comment: String(body?.comment ?? ''), by: `${h.apps.get(token)}[bot]` });
+    return [204, null];
+  }
   if (method === 'GET' && (r = /^\/branches\/(.+)$/.exec(rest))) {
     const sha = h.head(fullName, decodeURIComponent(r[1]!));
     if (!sha) return [404, notFound];
@@ -177,4 +198,23 @@ export function route(h: GitHubRepos, method: string, url: URL, token: string, b
     return [204, undefined];
   }
   return [404, notFound];
+}
+
+/** Why a GitHub App JWT does not hold (null: it does): RS256 by the App's key, issued by the App, alive, at most ten minutes long. */
+function appJwtProblem(jwt: string, appId: string, publicKey: string): string | null {
+  const [h64, p64, s64] = jwt.split('.');
+  if (!h64 || !p64 || !s64) return 'not a JWT';
+  const json = (x: string) => JSON.parse(Buffer.from(x, 'base64url').toString('utf8')) as Record<string, unknown>;
+  try {
+    if (json(h64).alg !== 'RS256') return 'alg must be RS256';
+    if (!verify('RSA-SHA256', Buffer.from(`${h64}.${p64}`), createPublicKey(publicKey), Buffer.from(s64, 'base64url'))) return 'bad signature';
+    const c = json(p64);
+    const now = Math.floor(Date.now() / 1000);
+    if (String(c.iss) !== appId) return "'iss' is not the App's id";
+    if (typeof c.exp !== 'number' || c.exp <= now) return 'expired';
+    if (typeof c.iat !== 'number' || c.iat > now + 60 || c.exp - c.iat > 600) return "'exp' too far in the future";
+    return null;
+  } catch {
+    return 'not a JWT';
+  }
 }

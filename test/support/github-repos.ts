@@ -53,6 +53,10 @@ export class GitHubRepos {
   readonly checks = new Map<string, CheckRun[]>();
   /** installation tokens of a GitHub App, by token: the app's slug (such a token cannot read /user; what it opens is by `<slug>[bot]`) */
   readonly apps = new Map<string, string>();
+  /** GitHub App installations: the App (its id, slug and public key) and the repositories it was installed on */
+  readonly installations = new Map<number, { appId: string; slug: string; publicKey: string; repos: Set<string> }>();
+  /** workflow runs waiting on a deployment protection rule, by `<repo>#<run>#<environment>` (lower case); the reviews they were given */
+  readonly waiting = new Map<string, { fullName: string; runId: string; environment: string; reviews: { state: string; comment: string; by: string }[] }>();
   ids = 1000;
   /** the API base (`http://127.0.0.1:<port>/api/v3`), set once the server listens */
   base = '';

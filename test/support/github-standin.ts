@@ -1,7 +1,8 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import type { GitServer } from './git-server.ts';
 import { USED, route } from './github-api.ts';
-import { requestViolations, responseViolations, warm, webhookViolations } from './github-contract.ts';
-import { GitHubRepos, type Pull } from './github-repos.ts';
+import { requestViolations, responseViolations, sample, warm, webhookViolations } from './github-contract.ts';
+import { GitHubRepos, overlay, type Pull } from './github-repos.ts';
 import { checkRunPayload, closedPayload, deliver, sendClosed } from './github-webhooks.ts';
 import { now } from './standin-git.ts';
 import { routed, startStandinServer } from './standin-server.ts';
@@ -52,11 +53,24 @@ export interface GitHubStandin {
   deliver(fullName: string, event: string, payload: unknown, secret?: string): Promise<number>;
   /** a pull_request.closed payload (contract-checked) for a pull request */
   closedPayload(fullName: string, number: number): unknown;
+  /** installs the GitHub App `appId` (its public key, PEM) on these repositories as installation `installationId` */
+  installApp(a: { appId: string; slug: string; publicKey: string; installationId: number; repos: string[] }): void;
+  /**
+   * A workflow job targets `environment`, which has the App's protection rule: the run waits, and GitHub sends the App's
+   * webhook (deployment_protection_rule.requested, contract-checked) to `hook.url` signed with `hook.secret`. The
+   * receiver's status and JSON answer, and the run's id (`runId` to send the same run again: a redelivery).
+   */
+  requestDeployment(
+    fullName: string,
+    a: { environment: string; sha: string; installationId: number; hook: { url: string; secret: string }; runId?: string },
+  ): Promise<{ status: number; body: any; runId: string }>;
+  /** the reviews a waiting run was given (its state and comment, by the App's bot), in order */
+  reviews(fullName: string, runId: string, environment: string): { state: string; comment: string; by: string }[];
   stop(): Promise<void>;
 }
 
 export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
-  warm(USED, ['pull-request-closed', 'check-run-completed']);
+  warm(USED, ['pull-request-closed', 'check-run-completed', 'deployment-protection-rule-requested']);
   const h = new GitHubRepos(g);
   const violations: string[] = [];
   const seen = new Map<string, number>();
@@ -154,6 +168,48 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
     },
     deliver: (fullName, event, payload, secret) => deliver(h, fullName, event, payload, secret),
     closedPayload: (fullName, number) => closedPayload(h, fullName, number),
+    installApp(a) {
+      h.installations.set(a.installationId, { appId: a.appId, slug: a.slug, publicKey: a.publicKey, repos: new Set(a.repos) });
+    },
+    async requestDeployment(fullName, a) {
+      const runId = a.runId ?? String(h.ids++ * 1000 + 7);
+      const key = `${fullName}#${runId}#${a.environment}`.toLowerCase();
+      if (!h.waiting.has(key)) h.waiting.set(key, { fullName, runId, environment: a.environment, reviews: [] });
+      const payload = overlay(sample('/x-webhooks/deployment-protection-rule-requested/post/requestBody/content/application~1json/schema'), {
+        action: 'requested',
+        environment: a.environment,
+        event: 'push',
+        sha: a.sha,
+        ref: 'refs/heads/main',
+        deployment_callback_url: `${h.base}/repos/${fullName}/actions/runs/${runId}/deployment_protection_rule`,
+        repository: h.repository(fullName, 'repository-webhooks'),
+        installation: { id: a.installationId, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==' },
+        sender: h.user('octocat'),
+      });
+      violations.push(...webhookViolations('deployment-protection-rule-requested', payload));
+      const text = JSON.stringify(payload);
+      const res = await fetch(a.hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'deployment_protection_rule',
+          'x-github-delivery': randomUUID(),
+          'x-github-hook-installation-target-type': 'integration',
+          'x-hub-signature-256': `sha256=${createHmac('sha256', a.hook.secret).update(text).digest('hex')}`,
+          'user-agent': 'GitHub-Hookshot/standin',
+        },
+        body: text,
+      });
+      const answer = await res.text();
+      let body: unknown = answer;
+      try {
+        body = JSON.parse(answer);
+      } catch {
+        // not JSON: kept as text
+      }
+      return { status: res.status, body, runId };
+    },
+    reviews: (fullName, runId, environment) => h.waiting.get(`${fullName}#${runId}#${environment}`.toLowerCase())?.reviews ?? [],
     stop: () => server.stop(),
   };
 }

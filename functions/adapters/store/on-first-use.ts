@@ -178,7 +178,19 @@ export const AREAS: { [N in AreaName]: OnFirstUse<N> } = {
   },
   gitTargets: {
     load: async (base) => (await import('./git-targets.ts')).gitTargetArea(base),
-    methods: { getGitTarget: true, putGitTarget: true, deleteGitTarget: true },
+    methods: {
+      getGitTarget: true,
+      putGitTarget: true,
+      deleteGitTarget: true,
+      getDeploymentGate: true,
+      listDeploymentGates: true,
+      putDeploymentGate: true,
+      deleteDeploymentGate: true,
+      getDeploymentRun: true,
+      putDeploymentRun: true,
+      deploymentRunsOf: true,
+      answerDeploymentRun: true,
+    },
   },
   tenants: {
     load: async (base) => (await import('./tenants.ts')).tenantArea(base),

@@ -66,3 +66,48 @@ export const gitHookResponse = /* @__PURE__ */ z.schema(() =>
     })
     .check(z.meta({ id: 'GitHookAnswer' })),
 );
+
+/** What the deployment-gate routes answer (the secrets by name only). */
+export const deploymentGateResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      environment: z.string(),
+      host: z.literal('github'),
+      repository: z.string().check(z.describe('owner/name on GitHub')),
+      hostEnvironment: z.string().check(z.describe('the GitHub environment whose deployment protection rule Stageline answers')),
+      source: z.nullable(z.string()).check(z.describe('where the promotion comes from; null: the environment before it')),
+      artifact: z
+        .nullable(z.string())
+        .check(z.describe("the artifact whose version published from the run's commit is promoted; null: the source's configuration")),
+      app: z.strictObject({
+        id: z.string(),
+        apiUrl: z.nullable(z.string()),
+        privateKeySecret: z.string().check(z.describe("the secret holding the App's private key (purpose github-app-key; never its value)")),
+        webhookSecret: z.string().check(z.describe("the secret the App's webhooks are signed with (purpose git-webhook; never its value)")),
+      }),
+      webhookUrl: z.string().check(z.describe("the URL to set as the GitHub App's webhook URL")),
+      version: z.number(),
+      updatedAt: time,
+      updatedBy: z.string(),
+    })
+    .check(z.meta({ id: 'DeploymentGate' })),
+);
+
+/** What the GitHub App's webhook answers. */
+export const deploymentGateHookResponse = /* @__PURE__ */ z.schema(() =>
+  z
+    .strictObject({
+      event: z.string().check(z.describe('X-GitHub-Event')),
+      ignored: z.optional(z.string()).check(z.describe('why nothing was done (202)')),
+      environment: z.optional(z.string()),
+      runId: z.optional(z.string()),
+      promotionId: z.optional(z.nullable(z.string()).check(z.describe('the promotion the run waits on; null: refused (answer says why)'))),
+      replayed: z.optional(z.boolean().check(z.describe('true: GitHub asked about this run before; nothing was requested again'))),
+      answer: z.optional(
+        z
+          .nullable(z.strictObject({ state: z.enum(['approved', 'rejected']), comment: z.string(), at: time }))
+          .check(z.describe('the review given to GitHub; null: the promotion has not ended yet')),
+      ),
+    })
+    .check(z.meta({ id: 'DeploymentGateHookAnswer' })),
+);

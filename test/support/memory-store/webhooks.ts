@@ -1,7 +1,8 @@
 import type { GitTarget } from '../../../domain/gitops/ports.ts';
 import type { AuditEntry } from '../../../domain/kernel/model.ts';
 import type { WebhookDelivery, WebhookSubscription } from '../../../domain/webhooks/model.ts';
-import type { GitTargetOp, GitTargetRepo } from '../../../domain/gitops/ports.ts';
+import type { DeploymentGateRepo, GitTargetOp, GitTargetRepo } from '../../../domain/gitops/ports.ts';
+import { runKeyOf, type DeploymentGate, type DeploymentRun } from '../../../domain/gitops/deployment-gate.ts';
 import type { WebhookOp, WebhookRepo } from '../../../domain/webhooks/ports.ts';
 import { keys, TABLE } from '../../../functions/adapters/keys.ts';
 import { strip } from '../../../functions/adapters/store/base.ts';
@@ -92,11 +93,54 @@ export function webhookArea({ table }: MemoryState) {
     },
   };
 
+  const gateWrite = (g: DeploymentGate, expected: number | null): Write =>
+    versioned({ ...keys.deploymentGate(g.tenant, g.environment), entity: 'DeploymentGate', ...g }, expected, 'version', createOrVersion(expected));
+  const gates: DeploymentGateRepo = {
+    async getDeploymentGate(tenant, environment) {
+      return strip<DeploymentGate>(table.get(keys.deploymentGate(tenant, environment)));
+    },
+    async listDeploymentGates(tenant) {
+      const k = keys.deploymentGates(tenant);
+      return table.query(k.pk, { prefix: k.skPrefix }).map((i) => strip<DeploymentGate>(i)!);
+    },
+    async putDeploymentGate(gate, expectedVersion, audit) {
+      table.transact([gateWrite(gate, expectedVersion), auditWrite(audit)]);
+    },
+    async deleteDeploymentGate(gate, audit) {
+      const del: Write = { key: keys.deploymentGate(gate.tenant, gate.environment), when: (cur) => cur?.version === gate.version, to: null, reason: 'version' };
+      table.transact([del, auditWrite(audit)]);
+    },
+    async getDeploymentRun(tenant, key) {
+      return strip<DeploymentRun>(table.get(keys.deploymentRun(tenant, key)));
+    },
+    async putDeploymentRun(run) {
+      const key = runKeyOf(run);
+      if (run.promotionId) table.put({ ...keys.deploymentRunOf(run.tenant, run.promotionId, key), entity: 'DeploymentRunOf', run: key });
+      if (table.write(create({ ...keys.deploymentRun(run.tenant, key), entity: 'DeploymentRun', ...run }))) return run;
+      return strip<DeploymentRun>(table.get(keys.deploymentRun(run.tenant, key)))!;
+    },
+    async deploymentRunsOf(tenant, promotionId) {
+      const k = keys.deploymentRunsOf(tenant, promotionId);
+      return table
+        .query(k.pk, { prefix: k.skPrefix })
+        .map((i) => strip<DeploymentRun>(table.get(keys.deploymentRun(tenant, String(i.run))))!)
+        .filter(Boolean);
+    },
+    async answerDeploymentRun(run, answer) {
+      return table.write({
+        key: keys.deploymentRun(run.tenant, runKeyOf(run)),
+        when: (cur) => cur !== undefined && !cur.answer,
+        to: (cur) => ({ ...cur!, answer }),
+        reason: 'unknown',
+      });
+    },
+  };
+
   const writes: Writers<WebhookOp | GitTargetOp> = {
     webhook: (op) => [subWrite(op.sub, op.expectedVersion)],
     deleteWebhook: (op) => [subDelete(op.sub)],
     gitTarget: (op) => [targetWrite(op.target, op.expectedVersion)],
     deleteGitTarget: (op) => [targetDelete(op.target)],
   };
-  return { port: { ...webhooks, ...gitTargets }, writes };
+  return { port: { ...webhooks, ...gitTargets, ...gates }, writes };
 }

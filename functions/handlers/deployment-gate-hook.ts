@@ -1,0 +1,47 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { deploymentGateHook } from '#domain/promotion/request/pipeline-gate';
+import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
+import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
+import { GitHubAppCalls } from '../adapters/github-app.ts';
+import { compose } from '../http/deps.ts';
+import { tenantDeps } from '../http/tenant-deps.ts';
+import { secretsFromEnv } from '../adapters/secrets.ts';
+import { logger, withLambdaContext } from '../adapters/observability.ts';
+import { refusingDotSegments } from '../http/request.ts';
+
+/**
+ * This function's adapters: the store, the tenant's secrets (the webhook secret; the App's key when a run is answered
+ * at once), the GitHub App's calls, and the workflow and scheduler (a gated run's promotion starts its flow).
+ */
+const wiring = compose({
+  secrets: secretsFromEnv,
+  githubApp: () => new GitHubAppCalls(),
+  workflow: workflowOnFirstUse,
+  scheduler: () => schedulerOnFirstUse(),
+});
+
+/**
+ * POST /api/v1/deployment-gates/github/{tenant}: a GitHub App's webhook. No JWT: the signature (X-Hub-Signature-256)
+ * made with one of the tenant's deployment gates' webhook secrets is the credential, bound to that tenant
+ * (domain/promotion/request/pipeline-gate.ts).
+ */
+export const handler = refusingDotSegments(
+  withLambdaContext(async (event: APIGatewayProxyEventV2) => {
+    const p = event.pathParameters ?? {};
+    const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+    const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const tenant = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(p.tenant ?? '') ? p.tenant! : null;
+    const r = tenant
+      ? await deploymentGateHook(tenantDeps(wiring, tenant), { tenant, headers, body })
+      : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'the webhook does not verify' } } };
+    if (r.status >= 400)
+      logger.warn('deployment gate hook refused', { tenant: p.tenant, status: r.status, reason: 'error' in r.body ? r.body.error.message : '' });
+    else
+      logger.info('deployment gate hook', {
+        tenant: p.tenant,
+        status: r.status,
+        ...('runId' in r.body ? { runId: r.body.runId, promotionId: r.body.promotionId } : {}),
+      });
+    return { statusCode: r.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.body) };
+  }),
+);

@@ -1,0 +1,15 @@
+import { deploymentGateBody as body } from '#domain/gitops/deployment-gate';
+import { putDeploymentGate } from '#domain/gitops/deployment-gate-service';
+import { secretsFromEnv } from '../adapters/secrets.ts';
+import { compose } from '../http/deps.ts';
+import { httpHandler } from '../http/handler.ts';
+import { envParams as params } from '../http/params.ts';
+
+/** The tenant's secrets: only that each one the gate names exists is read. */
+const wiring = compose({ secrets: secretsFromEnv });
+
+/** Sets an environment's deployment gate; what GET answered may be sent back (its read-only fields are ignored). */
+export const handler = httpHandler(
+  { wiring, params, body, readOnly: ['environment', 'webhookUrl', 'updatedAt', 'updatedBy'] },
+  async ({ deps, ctx, params, body }) => putDeploymentGate(deps, ctx, params.env, body),
+);

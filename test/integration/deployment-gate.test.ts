@@ -1,0 +1,202 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitServer, type GitServer } from '../support/git-server.ts';
+import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
+import { waitFor } from '../support/promotions.ts';
+import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+
+/**
+ * GitHub Actions deploy jobs gated by Stageline (a GitHub App's custom deployment protection rule): the job waits,
+ * GitHub's signed deployment_protection_rule event requests the promotion, and Stageline answers GitHub's review
+ * endpoint with an installation token made from the App's key when the promotion ends. The GitHub stand-in holds
+ * every request, answer and webhook to GitHub's published REST description.
+ */
+const HOOK_SECRET = 'app-hook-secret-0123456789';
+const APP_ID = '424242';
+const INSTALLATION = 7001;
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+// GitHub hands App keys out as PKCS#1 ("BEGIN RSA PRIVATE KEY").
+const APP_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
+let t: TestStack;
+let g: GitServer;
+let gh: GitHubStandin;
+beforeAll(async () => {
+  t = await startTestStack();
+  g = await startGitServer('gate-push-token');
+  gh = await startGitHubStandin(g);
+  const mint = t.tenant.bind(t);
+  t.tenant = () => {
+    const id = mint();
+    process.env[localSecretVariable(id, 'github-app-key', 'GITHUB_APP_KEY')!] = APP_KEY;
+    process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_APP_HOOK')!] = HOOK_SECRET;
+    return id;
+  };
+});
+afterAll(async () => {
+  await t?.stop();
+  await gh?.stop();
+  await g?.close();
+});
+
+let repos = 0;
+/** A tenant with dev → production, a repository on GitHub with the App installed, and production gated by its environment 'production'. */
+async function gated() {
+  const tenant = t.tenant();
+  const u = await t.users(tenant);
+  await makeLine(t, u.admin, ['dev', 'production']);
+  await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.x', value: true } });
+  const fullName = `acme/shop-${++repos}`;
+  g.repo(fullName, { 'README.md': '# shop\n' });
+  gh.installApp({
+    appId: APP_ID,
+    slug: 'stageline-gate',
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    installationId: INSTALLATION,
+    repos: [fullName],
+  });
+  const gate = {
+    repository: fullName,
+    hostEnvironment: 'Production',
+    source: 'dev',
+    app: { id: APP_ID, apiUrl: gh.url, privateKeySecret: 'GITHUB_APP_KEY', webhookSecret: 'GITHUB_APP_HOOK' },
+  };
+  const put = await t.call('PUT', '/api/v1/environments/production/deployment-gate', { token: u.admin, body: gate });
+  expect(put.status, JSON.stringify(put.body)).toBe(200);
+  const hook = { url: `${t.url}${new URL(put.body.webhookUrl).pathname}`, secret: HOOK_SECRET };
+  return { tenant, u, fullName, gate, put: put.body, hook };
+}
+
+describe('a GitHub deployment protection rule answered by Stageline', () => {
+  it('is set per environment through the API: fields checked and named, secrets that must exist, a viewer reads it, a deployer cannot set it', async () => {
+    const { u, fullName, gate, put, tenant } = await gated();
+    expect(put).toMatchObject({
+      environment: 'production',
+      host: 'github',
+      repository: fullName,
+      hostEnvironment: 'Production',
+      source: 'dev',
+      artifact: null,
+      version: 1,
+    });
+    expect(put.webhookUrl).toMatch(new RegExp(`/api/v1/deployment-gates/github/${tenant}$`));
+    expect(JSON.stringify(put)).not.toContain('PRIVATE KEY');
+    const read = await t.call('GET', '/api/v1/environments/production/deployment-gate', { token: u.viewer });
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(put);
+    // What GET answered may be sent back (with its version).
+    const again = await t.call('PUT', '/api/v1/environments/production/deployment-gate', { token: u.admin, body: read.body });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body.version).toBe(2);
+
+    const bad = await t.call('PUT', '/api/v1/environments/dev/deployment-gate', {
+      token: u.admin,
+      body: { ...gate, source: null, repository: 'no-slash', app: { ...gate.app, id: 'abc' } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i: { path: string }) => i.path).sort()).toEqual(['app.id', 'repository']);
+    const missing = await t.call('PUT', '/api/v1/environments/dev/deployment-gate', {
+      token: u.admin,
+      body: { ...gate, source: null, hostEnvironment: 'dev', app: { ...gate.app, privateKeySecret: 'NO_SUCH_KEY' } },
+    });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.message).toContain("The deployment gate names a secret this tenant does not have: 'NO_SUCH_KEY'");
+    expect(missing.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['app.privateKeySecret']);
+    // One GitHub environment gates one Stageline environment.
+    const twice = await t.call('PUT', '/api/v1/environments/dev/deployment-gate', { token: u.admin, body: { ...gate, source: null } });
+    expect(twice.status).toBe(409);
+    const deployer = await t.call('PUT', '/api/v1/environments/dev/deployment-gate', {
+      token: u.deployer,
+      body: { ...gate, source: null, hostEnvironment: 'dev' },
+    });
+    expect(deployer.status).toBe(403);
+    expect((await t.call('GET', '/api/v1/environments/dev/deployment-gate', { token: u.viewer })).status).toBe(404);
+
+    const audit = await t.call('GET', '/api/v1/audit?entityType=environment&entityId=production', { token: u.viewer });
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['deployment-gate.create', 'deployment-gate.update']));
+    expect((await t.call('DELETE', '/api/v1/environments/production/deployment-gate', { token: u.admin })).status).toBe(204);
+    expect((await t.call('GET', '/api/v1/environments/production/deployment-gate', { token: u.viewer })).status).toBe(404);
+  });
+
+  it('a waiting job requests the promotion; a redelivery changes nothing; once approved and completed GitHub is told approved, once', async () => {
+    const { u, fullName, hook } = await gated();
+    const before = (await t.call('GET', '/api/v1/promotions', { token: u.viewer })).body.items.length;
+    const sha = 'a'.repeat(40);
+    const first = await gh.requestDeployment(fullName, { environment: 'production', sha, installationId: INSTALLATION, hook });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body).toMatchObject({ event: 'deployment_protection_rule', environment: 'production', runId: first.runId, replayed: false, answer: null });
+    const id = first.body.promotionId as string;
+    const p = await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'COMPLETED', 'FAILED']);
+    expect(p.status).toBe('AWAITING_APPROVAL');
+    expect(p.requestedBy.name).toBe(`GitHub Actions (${fullName})`);
+    expect(p.notes).toContain(`/${fullName}/actions/runs/${first.runId}`);
+    expect(gh.reviews(fullName, first.runId, 'production')).toEqual([]);
+
+    // GitHub redelivers the same event: the same answer, no second promotion.
+    const again = await gh.requestDeployment(fullName, { environment: 'production', sha, installationId: INSTALLATION, hook, runId: first.runId });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ promotionId: id, replayed: true });
+    expect((await t.call('GET', '/api/v1/promotions', { token: u.viewer })).body.items.length).toBe(before + 1);
+
+    const approved = await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    await expect.poll(() => gh.reviews(fullName, first.runId, 'production').length, { timeout: 15_000 }).toBe(1);
+    const [review] = gh.reviews(fullName, first.runId, 'production');
+    expect(review).toMatchObject({ state: 'approved', by: 'stageline-gate[bot]' });
+    expect(review!.comment).toContain(`Stageline promotion ${id} completed`);
+    // A third delivery after the end answers with the review given.
+    const late = await gh.requestDeployment(fullName, { environment: 'production', sha, installationId: INSTALLATION, hook, runId: first.runId });
+    expect(late.body.answer).toMatchObject({ state: 'approved' });
+    expect(gh.reviews(fullName, first.runId, 'production')).toHaveLength(1);
+    expect(gh.violations).toEqual([]);
+  });
+
+  it('a rejection, a refusal and an unsigned or unknown event: GitHub is told rejected with why, and nothing else is believed', async () => {
+    const { u, fullName, hook, tenant } = await gated();
+    const run = await gh.requestDeployment(fullName, { environment: 'production', sha: 'b'.repeat(40), installationId: INSTALLATION, hook });
+    expect(run.status).toBe(201);
+    const id = run.body.promotionId as string;
+    await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL']);
+    const rejected = await t.call('POST', `/api/v1/promotions/${id}/reject`, { token: u.approver, body: { reason: 'not this week' } });
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    await expect.poll(() => gh.reviews(fullName, run.runId, 'production').length, { timeout: 15_000 }).toBe(1);
+    expect(gh.reviews(fullName, run.runId, 'production')[0]).toMatchObject({ state: 'rejected', comment: expect.stringContaining('not this week') });
+
+    // A gate on an artifact: a commit nothing was published from is refused at once, and GitHub is told why.
+    const read = (await t.call('GET', '/api/v1/environments/production/deployment-gate', { token: u.viewer })).body;
+    const put = await t.call('PUT', '/api/v1/environments/production/deployment-gate', { token: u.admin, body: { ...read, artifact: 'shop' } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const refused = await gh.requestDeployment(fullName, { environment: 'production', sha: 'c'.repeat(40), installationId: INSTALLATION, hook });
+    expect(refused.status).toBe(201);
+    expect(refused.body.promotionId).toBeNull();
+    expect(refused.body.answer).toMatchObject({
+      state: 'rejected',
+      comment: expect.stringContaining(`no version of 'shop' was published from commit ${'c'.repeat(40)}`),
+    });
+    expect(gh.reviews(fullName, refused.runId, 'production')).toHaveLength(1);
+
+    // Signed with another secret: 401, whatever it claims. An environment no gate names: 404, saying so.
+    const forged = await gh.requestDeployment(fullName, {
+      environment: 'production',
+      sha: 'd'.repeat(40),
+      installationId: INSTALLATION,
+      hook: { ...hook, secret: 'guess' },
+    });
+    expect(forged.status).toBe(401);
+    const unknown = await gh.requestDeployment(fullName, { environment: 'qa', sha: 'd'.repeat(40), installationId: INSTALLATION, hook });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain(`${fullName}'s environment 'qa'`);
+    // Another tenant's URL with this tenant's secret: that tenant has no gate, so nothing verifies.
+    const other = t.tenant();
+    const elsewhere = await gh.requestDeployment(fullName, {
+      environment: 'production',
+      sha: 'd'.repeat(40),
+      installationId: INSTALLATION,
+      hook: { ...hook, url: hook.url.replace(tenant, other) },
+    });
+    expect(elsewhere.status).toBe(401);
+    expect(gh.violations).toEqual([]);
+  });
+});
