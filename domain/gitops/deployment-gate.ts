@@ -1,7 +1,7 @@
 import * as z from '../kernel/zod.ts';
 import { envName } from '../kernel/schemas.ts';
 import { artifactName } from '../kernel/promotion-schemas.ts';
-import { checkTenantUrl } from '../kernel/url-policy.ts';
+import { checkTenantUrl, TENANT_URL_FORMAT } from '../kernel/url-policy.ts';
 import type { Issue } from '../kernel/errors.ts';
 
 /**
@@ -79,7 +79,7 @@ export const deploymentGateBody = /* @__PURE__ */ z.schema(() =>
     artifact: z.optional(z.nullable(artifactName)),
     app: z.strictObject({
       id: z.string().check(z.regex(/^[1-9][0-9]{0,19}$/, "must be the GitHub App's id (digits)")),
-      apiUrl: z.optional(z.nullable(z.string().check(z.maxLength(2048)))),
+      apiUrl: z.optional(z.nullable(z.string().check(z.minLength(1), z.maxLength(2048), z.meta(TENANT_URL_FORMAT)))),
       privateKeySecret: secretName,
       webhookSecret: secretName,
     }),

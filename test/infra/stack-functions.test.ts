@@ -69,12 +69,14 @@ describe('functions', () => {
           expect(
             // (the identity provider connection's GET and DELETE too: its routes are one function, the only one with the user pool's identity provider grants;
             // and an environment's change-control rule's GET (viewer: the rule without its credential) and DELETE beside its PUT: one function, as the
-            // tenant write role's trust policy is at IAM's quota of roles)
+            // tenant write role's trust policy is at IAM's quota of roles; so too an environment's deployment gate)
             ROUTES.filter((r) => r.handler === m).every(
               (r) =>
                 r.auth === 'jwt' &&
-                (r.role === 'admin' || (r.method === 'GET' && r.path.endsWith('/change-control'))) &&
-                (['POST', 'PUT', 'PATCH'].includes(r.method) || r.path.endsWith('/access/identity-provider') || r.path.endsWith('/change-control')),
+                (r.role === 'admin' || (r.method === 'GET' && /\/(change-control|deployment-gate)$/.test(r.path))) &&
+                (['POST', 'PUT', 'PATCH'].includes(r.method) ||
+                  r.path.endsWith('/access/identity-provider') ||
+                  /\/(change-control|deployment-gate)$/.test(r.path)),
             ),
             m,
           ).toBe(true);
