@@ -26,7 +26,7 @@ import type {
   freezeWindow,
   statusResponse,
 } from '../functions/http/responses/environments.ts';
-import type { gitTargetResponse } from '../functions/http/responses/gitops.ts';
+import type { deploymentGateResponse, gitTargetResponse } from '../functions/http/responses/gitops.ts';
 import type { changeCheckResponse, changeControlResponse } from '../functions/http/responses/change.ts';
 import type { recurringPromotionResponse, recurringPromotionsList } from '../functions/http/responses/recurring.ts';
 import type { manifestApplyResponse, manifestPlanResponse } from '../functions/http/responses/manifest.ts';
@@ -111,6 +111,7 @@ export type PredecessorDiff = Out<typeof predecessorDiffResponse>;
 export type FreezeList = Out<typeof freezeListResponse>;
 export type FreezeWindow = Out<typeof freezeWindow>;
 export type GitTarget = Out<typeof gitTargetResponse>;
+export type DeploymentGate = Out<typeof deploymentGateResponse>;
 export type ChangeControl = Out<typeof changeControlResponse>;
 export type ChangeCheck = Out<typeof changeCheckResponse>;
 

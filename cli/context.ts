@@ -91,6 +91,10 @@ export interface Values {
   'api-token-secret'?: string;
   'app-slug'?: string;
   'webhook-secret'?: string;
+  // a deployment gate (stageline deployment-gate set)
+  'github-environment'?: string;
+  'app-id'?: string;
+  'key-secret'?: string;
   draft?: boolean;
   'auto-merge'?: boolean;
   reviewer?: string[];

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliOf, outcome } from '../support/cli.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
 import { waitFor } from '../support/promotions.ts';
@@ -198,5 +199,43 @@ describe('a GitHub deployment protection rule answered by Stageline', () => {
     });
     expect(elsewhere.status).toBe(401);
     expect(gh.violations).toEqual([]);
+  });
+
+  it('is set, read and removed through the CLI, which keeps what a flag leaves out and names what a new gate lacks', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    const cli = cliOf(t);
+    const lacking = await outcome(cli(u.admin, 'deployment-gate', 'set', 'production', '--repository', 'acme/cli'));
+    expect(lacking.code).not.toBe(0);
+    expect(lacking.stderr).toContain('a new gate needs --repository, --github-environment, --app-id, --key-secret and --webhook-secret');
+    const set = await cli(
+      u.admin,
+      'deployment-gate',
+      'set',
+      'production',
+      '--repository',
+      'acme/cli',
+      '--github-environment',
+      'production',
+      '--app-id',
+      APP_ID,
+      '--api-url',
+      gh.url,
+      '--key-secret',
+      'GITHUB_APP_KEY',
+      '--webhook-secret',
+      'GITHUB_APP_HOOK',
+    );
+    expect(set.stdout).toContain("production: deploy jobs of acme/cli's environment 'production' wait on a promotion from the environment before it");
+    expect(set.stdout).toContain(`the App's webhook URL: `);
+    expect(set.stdout).toContain(`/api/v1/deployment-gates/github/${tenant}`);
+    // A later set changes what it names and keeps the rest.
+    const art = await cli(u.admin, 'deployment-gate', 'set', 'production', '--artifact', 'shop');
+    expect(art.stdout).toContain("of shop (the version published from the job's commit)");
+    const read = JSON.parse((await cli(u.viewer, 'deployment-gate', 'get', 'production', '--json')).stdout);
+    expect(read).toMatchObject({ repository: 'acme/cli', hostEnvironment: 'production', artifact: 'shop', version: 2, app: { id: APP_ID, apiUrl: gh.url } });
+    expect((await cli(u.admin, 'deployment-gate', 'remove', 'production')).stdout).toContain('production: no deployment gate');
+    expect((await t.call('GET', '/api/v1/environments/production/deployment-gate', { token: u.viewer })).status).toBe(404);
   });
 });
