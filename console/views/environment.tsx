@@ -5,6 +5,7 @@ import { subjectText } from './bundle.tsx';
 import type { Session } from '../auth.ts';
 import type { Say } from '../ui.tsx';
 import { ChangeControlPanel } from './change-control.tsx';
+import { DeploymentGatePanel } from './deployment-gate.tsx';
 
 const KINDS: Record<string, (p: any) => boolean> = {
   all: () => true,
@@ -65,6 +66,7 @@ export function EnvironmentPage({ name, me, say }: { name: string; me: Session; 
         </p>
       )}
       <ChangeControlPanel env={name} me={me} say={say} />
+      <DeploymentGatePanel env={name} />
       <section aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         <fieldset class="filters">
