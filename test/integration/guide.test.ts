@@ -61,9 +61,10 @@ async function healthy(url: string, deadlineMs: number): Promise<void> {
 
 /**
  * What a page says its `npm start` needs (tenant secrets, which locally are environment variables): a first
- * line `<!-- npm start with: NAME=value … -->`. Only tenant secrets (STAGELINE_SECRET_…) may be named.
+ * line `<!-- npm start with: NAME=value … -->`. Only tenant secrets (STAGELINE_SECRET_…) may be named. A value
+ * `file:<path>` is that file's text (a key: the page shows `NAME="$(cat <path>)"`), the path within the repository.
  */
-export function startVariables(markdown: string): Record<string, string> {
+export function startVariables(markdown: string, root = process.cwd()): Record<string, string> {
   const m = /^<!-- npm start with: (.*?) -->/.exec(markdown);
   if (!m) return {};
   return Object.fromEntries(
@@ -71,7 +72,12 @@ export function startVariables(markdown: string): Record<string, string> {
       .trim()
       .split(/\s+/)
       .map((kv) => kv.split('=') as [string, string])
-      .filter(([k, v]) => /^STAGELINE_SECRET_[A-Z0-9_]+$/.test(k) && v),
+      .filter(([k, v]) => /^STAGELINE_SECRET_[A-Z0-9_]+$/.test(k) && v)
+      .map(([k, v]) => {
+        const file = /^file:([\w./-]+)$/.exec(v)?.[1];
+        if (file && (file.includes('..') || file.startsWith('/'))) throw new Error(`${k}: file:${file} is not a path within the repository`);
+        return [k, file ? readFileSync(join(root, file), 'utf8') : v];
+      }),
   );
 }
 
@@ -180,7 +186,7 @@ describe('docs/guide: every page runs on a fresh stack', () => {
         try {
           // The API's port and the one after it (the demo IdP's, which the single sign-on page connects to).
           const port = await freePortAndNext();
-          const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'))) });
+          const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'), root)) });
           stack = started.child;
           await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {
             throw new Error(`${String(err)}\n${started.output().slice(-3000)}`);
