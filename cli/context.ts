@@ -92,7 +92,8 @@ export interface Values {
   'app-slug'?: string;
   'webhook-secret'?: string;
   // a deployment gate (stageline deployment-gate set)
-  'github-environment'?: string;
+  'host-environment'?: string;
+  host?: string;
   'app-id'?: string;
   'key-secret'?: string;
   draft?: boolean;

@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { LocalOutbox } from './outbox.ts';
 import { LocalDirectory } from './directory.ts';
 import { localIdentityProviders } from '../functions/adapters/federation.ts';
-import { GitHubAppCalls } from '../functions/adapters/github-app.ts';
+import { DeploymentHostCalls } from '../functions/adapters/deployment-hosts.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSealedSlack, postToSealedTeams } from '../functions/adapters/channels.ts';
@@ -322,8 +322,8 @@ async function start(opts: LocalStackOptions, epoch: Epoch): Promise<LocalStack>
     changes: new ChangeToolsAdapter(),
     registry: new ConfiguredRegistrySync(),
     git: new IsomorphicGitWriter(),
-    // GitHub Apps' installation tokens and deployment reviews (deployment gates), through the outbound rules.
-    githubApp: new GitHubAppCalls(),
+    // The answers to gated deploy jobs (GitHub reviews with Apps' installation tokens, GitLab approvals), through the outbound rules.
+    deploymentHosts: new DeploymentHostCalls(),
     probe: new GuardedHealthProbe(),
     gitopsStatus: new GuardedGitOpsStatus(),
     // `${NAME}` secrets of a manifest (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>), as the manifest-apply function resolves them.

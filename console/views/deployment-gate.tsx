@@ -8,11 +8,13 @@ import { Time } from '../ui.tsx';
  * App. Read when opened (the page's first load makes no call for it); set with `stageline deployment-gate set` or the API.
  */
 interface Gate {
+  host: 'github' | 'gitlab';
   repository: string;
   hostEnvironment: string;
   source: string | null;
   artifact: string | null;
-  app: { id: string; apiUrl: string | null; privateKeySecret: string; webhookSecret: string };
+  app: { id: string; apiUrl: string | null; privateKeySecret: string; webhookSecret: string } | null;
+  gitlab: { apiUrl: string | null; tokenSecret: string; webhookSecret: string } | null;
   webhookUrl: string;
   updatedAt: string;
   updatedBy: string;
@@ -33,7 +35,7 @@ export function DeploymentGatePanel({ env }: { env: string }) {
   };
   return (
     <details class="gate" onToggle={open}>
-      <summary>Deployment gate (GitHub Actions jobs that wait on Stageline)</summary>
+      <summary>Deployment gate (pipeline jobs that wait on Stageline)</summary>
       {error && <p role="alert">{error}</p>}
       {gate === undefined && !error && <p aria-busy="true">Loading…</p>}
       {gate === null && (
@@ -45,18 +47,19 @@ export function DeploymentGatePanel({ env }: { env: string }) {
         <dl>
           <dt>Jobs of</dt>
           <dd>
-            <code>{gate.repository}</code>, environment <code>{gate.hostEnvironment}</code>
+            <code>{gate.repository}</code>, environment <code>{gate.hostEnvironment}</code> ({gate.host === 'github' ? 'GitHub Actions' : 'GitLab'})
           </dd>
           <dt>Wait on</dt>
           <dd>
             a promotion {gate.source ? `from ${gate.source}` : 'from the environment before it'}
             {gate.artifact ? ` of ${gate.artifact} (the version published from the job's commit)` : ''}
           </dd>
-          <dt>GitHub App</dt>
+          <dt>{gate.app ? 'GitHub App' : 'GitLab'}</dt>
           <dd>
-            {gate.app.id}
-            {gate.app.apiUrl ? ` at ${gate.app.apiUrl}` : ''} · key in secret <code>{gate.app.privateKeySecret}</code>, webhook secret{' '}
-            <code>{gate.app.webhookSecret}</code>
+            {gate.app ? gate.app.id : (gate.gitlab?.apiUrl ?? 'gitlab.com')}
+            {gate.app?.apiUrl ? ` at ${gate.app.apiUrl}` : ''} · {gate.app ? 'key' : "approver's token"} in secret{' '}
+            <code>{gate.app ? gate.app.privateKeySecret : gate.gitlab?.tokenSecret}</code>, webhook secret{' '}
+            <code>{(gate.app ?? gate.gitlab)?.webhookSecret}</code>
           </dd>
           <dt>Webhook URL</dt>
           <dd>

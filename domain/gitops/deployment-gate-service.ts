@@ -1,16 +1,16 @@
 import { auditEntry } from '../audit/audit.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
-import { DeploymentGateNotFound, EnvironmentNotFound, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
+import { DeploymentGateNotFound, EnvironmentNotFound, RuleViolation, ValidationFailed, VersionConflict } from '../kernel/errors.ts';
 import type { SecretResolver } from '../kernel/ports.ts';
 import { refusedByStored } from '../kernel/retry.ts';
-import { deploymentGateView, gateSummary, gateUrlIssues, type DeploymentGate, type DeploymentGateBody } from './deployment-gate.ts';
+import { deploymentGateView, gateBodyIssues, gateSummary, type DeploymentGate, type DeploymentGateBody } from './deployment-gate.ts';
 import { assertGitSecretsExist } from './service.ts';
 
-/** Where GitHub sends the App's webhooks for a tenant (the App's one webhook URL serves every gate of the tenant). */
-export const deploymentGateHookUrl = (publicUrl: string | undefined, tenant: string) =>
-  `${publicUrl ?? ''}/api/v1/deployment-gates/github/${encodeURIComponent(tenant)}`;
+/** Where the host sends its webhooks for a tenant (a GitHub App's one webhook URL serves every gate of the tenant; GitLab's project webhook too). */
+export const deploymentGateHookUrl = (publicUrl: string | undefined, host: DeploymentGate['host'], tenant: string) =>
+  `${publicUrl ?? ''}/api/v1/deployment-gates/${host}/${encodeURIComponent(tenant)}`;
 
-const view = (deps: Deps, gate: DeploymentGate) => deploymentGateView(gate, deploymentGateHookUrl(deps.publicUrl, gate.tenant));
+const view = (deps: Deps, gate: DeploymentGate) => deploymentGateView(gate, deploymentGateHookUrl(deps.publicUrl, gate.host, gate.tenant));
 
 /** GET /api/v1/environments/{env}/deployment-gate: 404 when the environment has none. */
 export async function getDeploymentGate(deps: Deps, ctx: Ctx, env: string) {
@@ -30,8 +30,8 @@ export async function getDeploymentGate(deps: Deps, ctx: Ctx, env: string) {
  */
 export async function putDeploymentGate(deps: Deps & { secrets: SecretResolver }, ctx: Ctx, env: string, body: DeploymentGateBody) {
   const { tenant } = ctx.principal;
-  const issues = gateUrlIssues(body, { allowLoopback: deps.tunables.allowLoopbackOutbound });
-  if (issues.length) throw new ValidationFailed(issues);
+  const issues = gateBodyIssues(body, { allowLoopback: deps.tunables.allowLoopbackOutbound });
+  if (issues.length) throw new RuleViolation(`The deployment gate does not hold for host ${body.host}: ${issues.map((i) => i.path).join(', ')}`, { issues });
   const [environment, cur, all, envs] = await Promise.all([
     deps.store.getEnvironment(tenant, env),
     deps.store.getDeploymentGate(tenant, env),
@@ -56,27 +56,30 @@ export async function putDeploymentGate(deps: Deps & { secrets: SecretResolver }
   await assertGitSecretsExist(
     deps.secrets,
     tenant,
-    [
-      { path: 'body.app.privateKeySecret', name: body.app.privateKeySecret, purpose: 'github-app-key' },
-      { path: 'body.app.webhookSecret', name: body.app.webhookSecret, purpose: 'git-webhook' },
-    ],
+    body.app
+      ? [
+          { path: 'body.app.privateKeySecret', name: body.app.privateKeySecret, purpose: 'github-app-key' },
+          { path: 'body.app.webhookSecret', name: body.app.webhookSecret, purpose: 'git-webhook' },
+        ]
+      : [
+          { path: 'body.gitlab.tokenSecret', name: body.gitlab!.tokenSecret, purpose: 'gitlab-token' },
+          { path: 'body.gitlab.webhookSecret', name: body.gitlab!.webhookSecret, purpose: 'git-webhook' },
+        ],
     'The deployment gate',
   );
   const now = deps.clock().toISOString();
   const next: DeploymentGate = {
     tenant,
     environment: env,
-    host: 'github',
+    host: body.host,
     repository: body.repository,
     hostEnvironment: body.hostEnvironment,
     source: body.source ?? null,
     artifact: body.artifact ?? null,
-    app: {
-      id: body.app.id,
-      apiUrl: body.app.apiUrl ? body.app.apiUrl.replace(/\/+$/, '') : null,
-      privateKeySecret: body.app.privateKeySecret,
-      webhookSecret: body.app.webhookSecret,
-    },
+    app: body.app
+      ? { id: body.app.id, apiUrl: trimmed(body.app.apiUrl), privateKeySecret: body.app.privateKeySecret, webhookSecret: body.app.webhookSecret }
+      : null,
+    gitlab: body.gitlab ? { apiUrl: trimmed(body.gitlab.apiUrl), tokenSecret: body.gitlab.tokenSecret, webhookSecret: body.gitlab.webhookSecret } : null,
     version: (cur?.version ?? 0) + 1,
     updatedAt: now,
     updatedBy: ctx.principal.name,
@@ -103,6 +106,8 @@ export async function putDeploymentGate(deps: Deps & { secrets: SecretResolver }
   }
   return view(deps, next);
 }
+
+const trimmed = (url: string | null | undefined) => (url ? url.replace(/\/+$/, '') : null);
 
 /** DELETE /api/v1/environments/{env}/deployment-gate: the pipeline's runs are no longer answered by Stageline (GitHub's rule must be removed there too). */
 export async function deleteDeploymentGate(deps: Deps, ctx: Ctx, env: string): Promise<void> {

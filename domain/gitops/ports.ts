@@ -94,12 +94,13 @@ export interface DeploymentGateRepo {
 }
 
 /**
- * A GitHub App's calls (functions/adapters/github-app.ts): an installation token made with the App's key (short-lived,
- * never stored), and the review of a run's deployment protection rule.
+ * The calls that answer gated deploy jobs (functions/adapters/deployment-hosts.ts): a GitHub App's installation token
+ * made with the App's key (short-lived, never stored) and the review of a run's deployment protection rule; a GitLab
+ * deployment's approval or rejection.
  */
-export interface GitHubApp {
-  installationToken(a: { apiUrl: string; appId: string; privateKey: string; installationId: number }): Promise<string>;
-  review(a: {
+export interface DeploymentHosts {
+  githubInstallationToken(a: { apiUrl: string; appId: string; privateKey: string; installationId: number }): Promise<string>;
+  githubReview(a: {
     apiUrl: string;
     token: string;
     repository: string;
@@ -108,6 +109,7 @@ export interface GitHubApp {
     state: 'approved' | 'rejected';
     comment: string;
   }): Promise<void>;
+  gitlabApproval(a: { apiUrl: string; token: string; project: string; deploymentId: string; status: 'approved' | 'rejected'; comment: string }): Promise<void>;
 }
 
 /** How a git target delivers through pull requests (domain/promotion/deliver/pull-request.ts). */
@@ -202,7 +204,7 @@ declare module '../kernel/deps.ts' {
   interface Ports {
     /** commits promoted versions to environments' git targets (the promotion step; domain/gitops) */
     git: GitWriter;
-    /** a GitHub App's installation tokens and deployment reviews (deployment gates) */
-    githubApp: GitHubApp;
+    /** the answers to gated deploy jobs: GitHub deployment reviews (with a GitHub App's installation tokens), GitLab deployment approvals */
+    deploymentHosts: DeploymentHosts;
   }
 }

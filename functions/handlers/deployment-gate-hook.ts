@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { deploymentGateHook } from '#domain/promotion/request/pipeline-gate';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
-import { GitHubAppCalls } from '../adapters/github-app.ts';
+import { DeploymentHostCalls } from '../adapters/deployment-hosts.ts';
 import { compose } from '../http/deps.ts';
 import { tenantDeps } from '../http/tenant-deps.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
@@ -10,20 +10,20 @@ import { logger, withLambdaContext } from '../adapters/observability.ts';
 import { refusingDotSegments } from '../http/request.ts';
 
 /**
- * This function's adapters: the store, the tenant's secrets (the webhook secret; the App's key when a run is answered
- * at once), the GitHub App's calls, and the workflow and scheduler (a gated run's promotion starts its flow).
+ * This function's adapters: the store, the tenant's secrets (the webhook secret; the App's key or GitLab token when a run
+ * is answered at once), the hosts' calls, and the workflow and scheduler (a gated run's promotion starts its flow).
  */
 const wiring = compose({
   secrets: secretsFromEnv,
-  githubApp: () => new GitHubAppCalls(),
+  deploymentHosts: () => new DeploymentHostCalls(),
   workflow: workflowOnFirstUse,
   scheduler: () => schedulerOnFirstUse(),
 });
 
 /**
- * POST /api/v1/deployment-gates/github/{tenant}: a GitHub App's webhook. No JWT: the signature (X-Hub-Signature-256)
- * made with one of the tenant's deployment gates' webhook secrets is the credential, bound to that tenant
- * (domain/promotion/request/pipeline-gate.ts).
+ * POST /api/v1/deployment-gates/{host}/{tenant}: a GitHub App's webhook, or a GitLab project's. No JWT: the signature
+ * (X-Hub-Signature-256) or token (X-Gitlab-Token) made with one of the tenant's deployment gates' webhook secrets is the
+ * credential, bound to that tenant (domain/promotion/request/pipeline-gate.ts).
  */
 export const handler = refusingDotSegments(
   withLambdaContext(async (event: APIGatewayProxyEventV2) => {
@@ -31,9 +31,12 @@ export const handler = refusingDotSegments(
     const body = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
     const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     const tenant = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(p.tenant ?? '') ? p.tenant! : null;
-    const r = tenant
-      ? await deploymentGateHook(tenantDeps(wiring, tenant), { tenant, headers, body })
-      : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'the webhook does not verify' } } };
+    const host = p.host === 'github' || p.host === 'gitlab' ? p.host : null;
+    const r = !host
+      ? { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such host: github or gitlab' } } }
+      : tenant
+        ? await deploymentGateHook(tenantDeps(wiring, tenant), { host, tenant, headers, body })
+        : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'the webhook does not verify' } } };
     if (r.status >= 400)
       logger.warn('deployment gate hook refused', { tenant: p.tenant, status: r.status, reason: 'error' in r.body ? r.body.error.message : '' });
     else

@@ -7,7 +7,7 @@ import { standardWebhookSender } from '../adapters/webhook-sender.ts';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { compose } from '../http/deps.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
-import { GitHubAppCalls } from '../adapters/github-app.ts';
+import { DeploymentHostCalls } from '../adapters/deployment-hosts.ts';
 import { answerDeploymentRuns, DEPLOYMENT_ANSWER_ON } from '#domain/promotion/request/pipeline-gate';
 
 /**
@@ -24,7 +24,7 @@ let ownArn: string | undefined;
 const wiring = compose({
   webhooks: () => webhookDepsFromEnv({ sender: standardWebhookSender(), targetArn: ownArn }),
   secrets: secretsFromEnv,
-  githubApp: () => new GitHubAppCalls(),
+  deploymentHosts: () => new DeploymentHostCalls(),
 });
 const deps = wiring.deps;
 

@@ -24,7 +24,7 @@ export function unusedPorts(): Ports {
     sealer: { seal: unused, same: unused },
     auditSenders: { open: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, scheduleRecurring: unused, cancel: unused } },
-    githubApp: { installationToken: unused, review: unused },
+    deploymentHosts: { githubInstallationToken: unused, githubReview: unused, gitlabApproval: unused },
     git: {
       commit: unused,
       pushBranch: unused,

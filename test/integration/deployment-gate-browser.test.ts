@@ -42,7 +42,7 @@ describe("an environment's deployment gate in the console", () => {
       await gate.locator('summary').click();
       await expect.poll(() => gate.locator('dd').count(), { timeout: 15_000 }).toBe(5);
       const text = (await gate.innerText()).replace(/\s+/g, ' ');
-      expect(text).toContain('acme/storefront-platform-services, environment production-eu-west');
+      expect(text).toContain('acme/storefront-platform-services, environment production-eu-west (GitHub Actions)');
       expect(text).toContain('a promotion from the environment before it');
       expect(text).toContain('key in secret GITHUB_APP_KEY, webhook secret GITHUB_APP_HOOK');
       expect(text).toContain(`/api/v1/deployment-gates/github/${tenant}`);

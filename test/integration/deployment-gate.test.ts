@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOf, outcome } from '../support/cli.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
+import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standin.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
@@ -23,21 +24,28 @@ const APP_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 let t: TestStack;
 let g: GitServer;
 let gh: GitHubStandin;
+let gl: GitLabStandin;
+const GITLAB_TOKEN = 'glpat-approver-0123456789';
+const GITLAB_HOOK = 'gitlab-hook-token-0123456789';
 beforeAll(async () => {
   t = await startTestStack();
   g = await startGitServer('gate-push-token');
   gh = await startGitHubStandin(g);
+  gl = await startGitLabStandin(g);
   const mint = t.tenant.bind(t);
   t.tenant = () => {
     const id = mint();
     process.env[localSecretVariable(id, 'github-app-key', 'GITHUB_APP_KEY')!] = APP_KEY;
     process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_APP_HOOK')!] = HOOK_SECRET;
+    process.env[localSecretVariable(id, 'gitlab-token', 'GITLAB_APPROVER')!] = GITLAB_TOKEN;
+    process.env[localSecretVariable(id, 'git-webhook', 'GITLAB_HOOK')!] = GITLAB_HOOK;
     return id;
   };
 });
 afterAll(async () => {
   await t?.stop();
   await gh?.stop();
+  await gl?.stop();
   await g?.close();
 });
 
@@ -208,7 +216,7 @@ describe('a GitHub deployment protection rule answered by Stageline', () => {
     const cli = cliOf(t);
     const lacking = await outcome(cli(u.admin, 'deployment-gate', 'set', 'production', '--repository', 'acme/cli'));
     expect(lacking.code).not.toBe(0);
-    expect(lacking.stderr).toContain('a new gate needs --repository, --github-environment, --app-id, --key-secret and --webhook-secret');
+    expect(lacking.stderr).toContain('a new GitHub gate needs --repository, --host-environment, --app-id, --key-secret and --webhook-secret');
     const set = await cli(
       u.admin,
       'deployment-gate',
@@ -216,7 +224,7 @@ describe('a GitHub deployment protection rule answered by Stageline', () => {
       'production',
       '--repository',
       'acme/cli',
-      '--github-environment',
+      '--host-environment',
       'production',
       '--app-id',
       APP_ID,
@@ -227,7 +235,9 @@ describe('a GitHub deployment protection rule answered by Stageline', () => {
       '--webhook-secret',
       'GITHUB_APP_HOOK',
     );
-    expect(set.stdout).toContain("production: deploy jobs of acme/cli's environment 'production' wait on a promotion from the environment before it");
+    expect(set.stdout).toContain(
+      "production: deploy jobs of acme/cli's environment 'production' (GitHub Actions) wait on a promotion from the environment before it",
+    );
     expect(set.stdout).toContain(`the App's webhook URL: `);
     expect(set.stdout).toContain(`/api/v1/deployment-gates/github/${tenant}`);
     // A later set changes what it names and keeps the rest.
@@ -237,5 +247,68 @@ describe('a GitHub deployment protection rule answered by Stageline', () => {
     expect(read).toMatchObject({ repository: 'acme/cli', hostEnvironment: 'production', artifact: 'shop', version: 2, app: { id: APP_ID, apiUrl: gh.url } });
     expect((await cli(u.admin, 'deployment-gate', 'remove', 'production')).stdout).toContain('production: no deployment gate');
     expect((await t.call('GET', '/api/v1/environments/production/deployment-gate', { token: u.viewer })).status).toBe(404);
+  });
+
+  it('GitLab: a blocked deployment requests the promotion; once it completes Stageline approves the deployment through the API; a rejection rejects it', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.y', value: 1 } });
+    const path = `platform/payments/api-${++repos}`;
+    g.repo(path, { 'README.md': '# api\n' });
+    gl.allow(GITLAB_TOKEN, path);
+    const body = {
+      host: 'gitlab',
+      repository: path,
+      hostEnvironment: 'production',
+      gitlab: { apiUrl: gl.url, tokenSecret: 'GITLAB_APPROVER', webhookSecret: 'GITLAB_HOOK' },
+    };
+    // A GitHub App's fields on a GitLab gate are refused, naming them.
+    const mixed = await t.call('PUT', '/api/v1/environments/production/deployment-gate', {
+      token: u.admin,
+      body: { ...body, app: { id: '1', privateKeySecret: 'GITHUB_APP_KEY', webhookSecret: 'GITHUB_APP_HOOK' } },
+    });
+    expect(mixed.status).toBe(422);
+    expect(mixed.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['app']);
+    const put = await t.call('PUT', '/api/v1/environments/production/deployment-gate', { token: u.admin, body });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body).toMatchObject({ host: 'gitlab', app: null, gitlab: { apiUrl: gl.url, tokenSecret: 'GITLAB_APPROVER' } });
+    expect(put.body.webhookUrl).toMatch(new RegExp(`/api/v1/deployment-gates/gitlab/${tenant}$`));
+    gl.hook(path, `${t.url}${new URL(put.body.webhookUrl).pathname}`, GITLAB_HOOK);
+
+    const sha = 'e'.repeat(40);
+    const first = await gl.blockedDeployment(path, { environment: 'production', sha });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const id = first.body.promotionId as string;
+    const p = await waitFor(t, u.viewer, id, ['AWAITING_APPROVAL', 'COMPLETED', 'FAILED']);
+    expect(p.status).toBe('AWAITING_APPROVAL');
+    expect(p.requestedBy.name).toBe(`GitLab CI/CD (${path})`);
+    expect(p.notes).toContain(`GitLab deployment ${first.deploymentId}`);
+    // A redelivery, and a wrong token.
+    const again = await gl.blockedDeployment(path, { environment: 'production', sha, deploymentId: first.deploymentId });
+    expect(again.body).toMatchObject({ promotionId: id, replayed: true });
+    expect((await gl.blockedDeployment(path, { environment: 'production', sha, token: 'guess' })).status).toBe(401);
+    expect(gl.approvals(path, first.deploymentId)).toEqual([]);
+
+    expect((await t.call('POST', `/api/v1/promotions/${id}/approve`, { token: u.approver, body: {} })).status).toBe(200);
+    expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    await expect.poll(() => gl.approvals(path, first.deploymentId).length, { timeout: 15_000 }).toBe(1);
+    expect(gl.approvals(path, first.deploymentId)[0]).toMatchObject({
+      status: 'approved',
+      by: 'stageline-bot',
+      comment: expect.stringContaining(`Stageline promotion ${id} completed`),
+    });
+
+    // The next deployment's promotion is rejected in Stageline: GitLab's deployment is rejected, with the reason.
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.z', value: 2 } });
+    const next = await gl.blockedDeployment(path, { environment: 'production', sha: 'f'.repeat(40) });
+    expect(next.status).toBe(201);
+    await waitFor(t, u.viewer, next.body.promotionId, ['AWAITING_APPROVAL']);
+    expect(
+      (await t.call('POST', `/api/v1/promotions/${next.body.promotionId}/reject`, { token: u.approver, body: { reason: 'payments freeze' } })).status,
+    ).toBe(200);
+    await expect.poll(() => gl.approvals(path, next.deploymentId).length, { timeout: 15_000 }).toBe(1);
+    expect(gl.approvals(path, next.deploymentId)[0]).toMatchObject({ status: 'rejected', comment: expect.stringContaining('payments freeze') });
+    expect(gl.violations).toEqual([]);
   });
 });

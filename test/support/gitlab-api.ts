@@ -21,6 +21,14 @@ export function route(h: GitLabProjects, method: string, url: URL, token: string
   const find = (iid: string) => list.find((x) => x.iid === Number(iid));
   let r: RegExpExecArray | null;
   if (method === 'GET' && rest === '') return [200, h.projectJson(path)];
+  if (method === 'POST' && (r = /^\/deployments\/(\d+)\/approval$/.exec(rest))) {
+    // An approval is recorded once per user; a deployment that waits for none answers 400, as GitLab does.
+    const d = h.deployments.get(`${path}#${r[1]}`);
+    if (!d) return [404, { message: '404 Deployment Not Found' }];
+    if (d.approvals.some((a) => a.by === 'stageline-bot')) return [400, { message: 'You cannot approve your own deployment.' }];
+    d.approvals.push({ status: String(body?.status), comment: String(body?.comment ?? ''), by: 'stageline-bot' });
+    return [201, { user: h.userJson('stageline-bot'), status: body?.status, created_at: now(), comment: body?.comment ?? null }];
+  }
   if ((r = /^\/repository\/branches\/([^/]+)$/.exec(rest))) {
     const name = decodeURIComponent(r[1]!);
     const sha = h.head(path, name);

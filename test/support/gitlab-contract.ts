@@ -4,7 +4,7 @@ import * as z from '../../domain/kernel/zod.ts';
  * GitLab's REST API (v4) as its documentation describes it, written down here since GitLab publishes no
  * machine-readable description of these endpoints (docs.gitlab.com/api/merge_requests, /api/branches,
  * /api/projects, /api/commits#list-the-statuses-of-a-commit, /api/notes, /api/users,
- * /user/project/integrations/webhook_events): the GitLab stand-in's requests, answers and webhook payloads are
+ * /user/project/integrations/webhook_events, /api/deployments#approve-or-reject-a-blocked-deployment): the GitLab stand-in's requests, answers and webhook payloads are
  * held to these shapes.
  */
 const time = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T/));
@@ -174,6 +174,24 @@ const ENDPOINTS: { method: string; re: RegExp; name: string; query?: Record<stri
     answers: { 200: z.array(commitStatus), 404: null },
   },
   { method: 'GET', re: /^\/users$/, name: 'GET /users', query: { username: z.string() }, answers: { 200: z.array(user) } },
+  // docs.gitlab.com/api/deployments#approve-or-reject-a-blocked-deployment
+  {
+    method: 'POST',
+    re: /^\/projects\/([^/]+)\/deployments\/(\d+)\/approval$/,
+    name: 'POST /projects/:id/deployments/:deployment_id/approval',
+    body: z.strictObject({
+      status: z.enum(['approved', 'rejected']),
+      comment: z.optional(z.string()),
+      represented_as: z.optional(z.string()),
+    }),
+    answers: {
+      201: z.looseObject({ user, status: z.enum(['approved', 'rejected']), created_at: time, comment: z.nullable(z.string()) }),
+      400: null,
+      401: null,
+      403: null,
+      404: null,
+    },
+  },
 ];
 const errorShape = z.looseObject({ message: z.union([z.string(), z.record(z.string(), z.unknown())]) });
 
@@ -200,6 +218,27 @@ export const pipelineHook = z.looseObject({
   object_attributes: z.looseObject({ id: z.number(), ref: z.string(), sha: z.string(), status: z.string() }),
   merge_request: z.nullable(z.looseObject({ id: z.number(), iid: z.number(), source_branch: z.string(), target_branch: z.string(), url: z.string() })),
   project: hookProject,
+});
+
+// webhook_events#deployment-events: a deployment's status changed (`blocked`: it waits for an approval).
+export const deploymentHook = z.looseObject({
+  object_kind: z.literal('deployment'),
+  status: z.enum(['created', 'running', 'success', 'failed', 'canceled', 'blocked']),
+  status_changed_at: z.string(),
+  deployment_id: z.number(),
+  deployable_id: z.number(),
+  deployable_url: z.string(),
+  environment: z.string(),
+  environment_tier: z.string(),
+  environment_slug: z.string(),
+  environment_external_url: z.nullable(z.string()),
+  project: hookProject,
+  short_sha: z.string(),
+  user: z.looseObject({ id: z.number(), name: z.string(), username: z.string() }),
+  user_url: z.string(),
+  commit_url: z.string(),
+  commit_title: z.string(),
+  ref: z.string(),
 });
 
 export const issues = (r: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>

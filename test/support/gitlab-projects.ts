@@ -34,6 +34,8 @@ export class GitLabProjects {
   readonly access = new Map<string, Set<string>>();
   readonly hooks = new Map<string, { url: string; token: string }>();
   readonly mrs = new Map<string, MergeRequest[]>();
+  /** deployments blocked for an approval, by `<path>#<id>`: their environment and the approvals given */
+  readonly deployments = new Map<string, { environment: string; approvals: { status: string; comment: string; by: string }[] }>();
   ids = 500;
   /** the host (`http://127.0.0.1:<port>`), set once the server listens */
   base = '';

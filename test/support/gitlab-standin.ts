@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from '../../domain/kernel/zod.ts';
 import type { GitServer } from './git-server.ts';
 import { route } from './gitlab-api.ts';
-import { contractViolations, issues, mergeRequestHook, pipelineHook } from './gitlab-contract.ts';
+import { contractViolations, deploymentHook, issues, mergeRequestHook, pipelineHook } from './gitlab-contract.ts';
 import { GitLabProjects, type MergeRequest } from './gitlab-projects.ts';
 import { now } from './standin-git.ts';
 import { postHook, routed, startStandinServer } from './standin-server.ts';
@@ -35,6 +35,17 @@ export interface GitLabStandin {
   close(path: string, iid: number): Promise<number | null>;
   /** sends a Merge Request Hook for it with this token (the test's own, e.g. a wrong one) */
   deliver(path: string, iid: number, token?: string): Promise<number>;
+  /**
+   * A deploy job targets `environment`, which is protected and needs an approval: its deployment is blocked, and the
+   * project's webhook gets the Deployment Hook (status blocked, contract-checked), with its token or `token`. The
+   * receiver's status and JSON answer, and the deployment's id (`deploymentId` to send the same deployment again).
+   */
+  blockedDeployment(
+    path: string,
+    a: { environment: string; sha: string; deploymentId?: number; token?: string },
+  ): Promise<{ status: number; body: any; deploymentId: number }>;
+  /** the approvals a blocked deployment was given */
+  approvals(path: string, deploymentId: number): { status: string; comment: string; by: string }[];
   stop(): Promise<void>;
 }
 
@@ -145,6 +156,56 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
       const m = (h.mrs.get(path) ?? []).find((x) => x.iid === iid)!;
       return send(path, 'Merge Request Hook', mrHook(path, m, 'update'), token);
     },
+    async blockedDeployment(path, a) {
+      const id = a.deploymentId ?? h.ids++;
+      const key = `${path}#${id}`;
+      if (!h.deployments.has(key)) h.deployments.set(key, { environment: a.environment, approvals: [] });
+      const project = h.projectJson(path);
+      const payload = {
+        object_kind: 'deployment',
+        status: 'blocked',
+        status_changed_at: now()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, ' +0000'),
+        deployment_id: id,
+        deployable_id: id + 100,
+        deployable_url: `${project.web_url}/-/jobs/${id + 100}`,
+        environment: a.environment,
+        environment_tier: 'production',
+        environment_slug: a.environment.toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+        environment_external_url: null,
+        project,
+        short_sha: a.sha.slice(0, 8),
+        user: { id: 7, name: 'someone', username: 'someone' },
+        user_url: `${base}/someone`,
+        commit_url: `${project.web_url}/-/commit/${a.sha}`,
+        commit_title: 'Release',
+        ref: 'main',
+      };
+      const r = z.safeParse(deploymentHook, payload);
+      if (!r.success) violations.push(`Deployment Hook: ${issues(r)}`);
+      const hook = h.hooks.get(path);
+      if (!hook) throw new Error(`${path} has no webhook`);
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-gitlab-event': 'Deployment Hook',
+          'x-gitlab-token': a.token ?? hook.token,
+          'x-gitlab-event-uuid': randomUUID(),
+        },
+        body: JSON.stringify(payload),
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: kept as text
+      }
+      return { status: res.status, body, deploymentId: id };
+    },
+    approvals: (path, deploymentId) => h.deployments.get(`${path}#${deploymentId}`)?.approvals ?? [],
     stop: () => server.stop(),
   };
 }

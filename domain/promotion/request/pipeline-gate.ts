@@ -8,6 +8,10 @@ import { createPromotion as promotionRequest } from '../../kernel/promotion-sche
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import {
   apiBaseOf,
+  gitlabDeploymentEvent,
+  gitlabShaOf,
+  webhookSecretOf,
+  type GateHost,
   protectionRuleEvent,
   reviewComment,
   reviewOf,
@@ -19,9 +23,9 @@ import {
 import { createPromotion } from './request.ts';
 
 /**
- * GitHub's deployment protection rule, answered by Stageline (domain/gitops/deployment-gate.ts): the App's webhook
- * (POST /api/v1/deployment-gates/github/{tenant}) requests the promotion a waiting job's deploy needs, and
- * `answerDeploymentRuns` answers GitHub's review endpoint once that promotion has ended.
+ * Pipelines' deploy jobs gated by Stageline (domain/gitops/deployment-gate.ts): the host's webhook
+ * (POST /api/v1/deployment-gates/{github|gitlab}/{tenant}) requests the promotion a waiting job's deploy needs, and
+ * `answerDeploymentRuns` answers the host (GitHub's review endpoint, GitLab's deployment approval) once that promotion has ended.
  */
 export interface GateHookAnswer {
   status: number;
@@ -42,83 +46,85 @@ const same = (a: string, b: string) => {
 /** Who a gated run's promotion is requested by: the tenant's GitHub App, a machine deployer. */
 export const gatePrincipal = (gate: DeploymentGate): Principal => ({
   tenant: gate.tenant,
-  id: `github-app:${gate.app.id}`,
-  name: `GitHub Actions (${gate.repository})`,
+  id: gate.app ? `github-app:${gate.app.id}` : `gitlab:${gate.repository.toLowerCase()}`,
+  name: gate.host === 'github' ? `GitHub Actions (${gate.repository})` : `GitLab CI/CD (${gate.repository})`,
   roles: ['deployer'],
   groups: [],
   kind: 'machine',
 });
 
-/** The run's page on GitHub (the repository's, on GitHub or GitHub Enterprise Server). */
+/** The run's page: a GitHub workflow run (on GitHub or GitHub Enterprise Server), a GitLab deployment. */
 const runPage = (gate: DeploymentGate, runId: string) => {
   const api = apiBaseOf(gate);
+  if (gate.host === 'gitlab') return `${api}/${gate.repository}/-/environments`;
   const web = api === 'https://api.github.com' ? 'https://github.com' : api.replace(/\/api\/v3$/, '');
   return `${web}/${gate.repository}/actions/runs/${runId}`;
 };
 
+/** What a verified hook asks: a run (GitHub) or deployment (GitLab) of a repository's environment waits; or an answer already (ignored, refused). */
+type Asked = { repository: string; environment: string; runId: string; installationId: number; sha: string } | GateHookAnswer;
+
 export async function deploymentGateHook(
-  deps: With<'secrets' | 'githubApp' | 'workflow' | 'scheduler'>,
-  req: { tenant: string; headers: Record<string, string | undefined>; body: Buffer },
+  deps: With<'secrets' | 'deploymentHosts' | 'workflow' | 'scheduler'>,
+  req: { host: GateHost; tenant: string; headers: Record<string, string | undefined>; body: Buffer },
 ): Promise<GateHookAnswer> {
-  const { tenant } = req;
-  // Until the hook is verified it answers one thing, whatever is missing (no gate, no secret, a wrong signature): a
-  // different answer would tell a caller which tenants have gates.
-  const unverified = refuse(401, 'UNAUTHORIZED', 'the webhook does not verify: its X-Hub-Signature-256 is not made with a deployment gate’s webhook secret');
-  const gates = await deps.store.listDeploymentGates(tenant);
-  const sig = req.headers['x-hub-signature-256'] ?? '';
-  // Each gate names its App's webhook secret; the signature must be made with one of them (an App's secret is usually shared by its gates).
+  const { tenant, host } = req;
+  // Until the hook is verified it answers one thing, whatever is missing (no gate, no secret, a wrong signature or
+  // token): a different answer would tell a caller which tenants have gates.
+  const unverified = refuse(
+    401,
+    'UNAUTHORIZED',
+    host === 'github'
+      ? 'the webhook does not verify: its X-Hub-Signature-256 is not made with a deployment gate’s webhook secret'
+      : 'the webhook does not verify: its X-Gitlab-Token is not a deployment gate’s webhook secret',
+  );
+  const gates = (await deps.store.listDeploymentGates(tenant)).filter((g) => g.host === host);
+  // Each gate names its webhook secret; the hook must be made with one of them (a GitHub App's secret is usually shared by its gates).
   const verified = new Set<string>();
-  for (const name of [...new Set(gates.map((g) => g.app.webhookSecret))]) {
+  for (const name of [...new Set(gates.map(webhookSecretOf))]) {
     const secret = await deps.secrets.resolve(tenant, name, 'git-webhook');
-    if (secret && same(sig, `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`)) verified.add(name);
+    if (!secret) continue;
+    const ok =
+      host === 'github'
+        ? same(req.headers['x-hub-signature-256'] ?? '', `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`)
+        : same(req.headers['x-gitlab-token'] ?? '', secret);
+    if (ok) verified.add(name);
   }
   if (!verified.size) return unverified;
-  const event = req.headers['x-github-event'] ?? 'unknown';
-  if (event === 'ping') return { status: 200, body: { event, ignored: 'ping' } };
-  if (event !== 'deployment_protection_rule') return { status: 202, body: { event, ignored: 'only deployment_protection_rule events are gated' } };
+  const event = (host === 'github' ? req.headers['x-github-event'] : req.headers['x-gitlab-event']) ?? 'unknown';
   let raw: unknown;
   try {
     raw = JSON.parse(req.body.toString('utf8'));
   } catch {
     return refuse(400, 'VALIDATION_FAILED', 'the body is not JSON');
   }
-  const parsed = protectionRuleEvent.safeParse(raw);
-  if (!parsed.success)
-    return refuse(
-      400,
-      'VALIDATION_FAILED',
-      `the event lacks what a deployment_protection_rule event carries: ${parsed.error.issues
-        .slice(0, 3)
-        .map((i) => i.path.join('.') || 'body')
-        .join(', ')}`,
-    );
-  const e = parsed.data;
-  if (e.action !== 'requested') return { status: 202, body: { event, ignored: `action ${e.action}` } };
+  const asked = host === 'github' ? askedOfGitHub(event, raw) : askedOfGitLab(event, raw);
+  if ('status' in asked) return asked;
   const gate = gates.find(
     (g) =>
-      verified.has(g.app.webhookSecret) &&
-      g.repository.toLowerCase() === e.repository.full_name.toLowerCase() &&
-      g.hostEnvironment.toLowerCase() === e.environment.toLowerCase(),
+      verified.has(webhookSecretOf(g)) &&
+      g.repository.toLowerCase() === asked.repository.toLowerCase() &&
+      g.hostEnvironment.toLowerCase() === asked.environment.toLowerCase(),
   );
   if (!gate)
     return refuse(
       404,
       'NOT_FOUND',
-      `no environment of this tenant is gated by ${e.repository.full_name}'s environment '${e.environment}': set one with PUT /api/v1/environments/{env}/deployment-gate`,
+      `no environment of this tenant is gated by ${asked.repository}'s environment '${asked.environment}': set one with PUT /api/v1/environments/{env}/deployment-gate`,
     );
-  const runId = runIdOf(gate, e.deployment_callback_url);
-  if (!runId)
+  // GitHub names the review endpoint: it must be this repository's on the gate's API (the answer goes to the URL Stageline builds).
+  if (host === 'github' && runIdOf(gate, asked.runId) === null)
     return refuse(400, 'VALIDATION_FAILED', `deployment_callback_url is not the review endpoint of a run of ${gate.repository} on ${apiBaseOf(gate)}`);
-  const key = runKeyOf({ repository: gate.repository, runId, hostEnvironment: e.environment });
-  // GitHub redelivers: a run asked about before is answered as it was, and nothing is requested again.
+  const runId = host === 'github' ? runIdOf(gate, asked.runId)! : asked.runId;
+  const key = runKeyOf({ host, repository: gate.repository, runId, hostEnvironment: asked.environment });
+  // The hosts redeliver: a run asked about before is answered as it was, and nothing is requested again.
   const known = await deps.store.getDeploymentRun(tenant, key);
   if (known) return runAnswer(event, known, true);
-  const sha = e.sha ?? e.deployment?.sha ?? '';
   const ctx: Ctx = { principal: gatePrincipal(gate) };
   let promotionId: string | null = null;
   let refused: string | null = null;
   try {
-    promotionId = (await requestFor(deps, ctx, gate, runId, sha)).id;
+    promotionId = (await requestFor(deps, ctx, gate, runId, asked.sha)).id;
   } catch (err) {
     if (!(err instanceof DomainError)) throw err;
     // The same release already on its way to the environment: the run waits on that one.
@@ -129,11 +135,12 @@ export async function deploymentGateHook(
   const run = await deps.store.putDeploymentRun({
     tenant,
     environment: gate.environment,
+    host,
     repository: gate.repository,
-    hostEnvironment: e.environment,
+    hostEnvironment: asked.environment,
     runId,
-    installationId: e.installation.id,
-    sha,
+    installationId: asked.installationId,
+    sha: asked.sha,
     promotionId,
     requestedAt: deps.clock().toISOString(),
     answer: null,
@@ -141,6 +148,43 @@ export async function deploymentGateHook(
   // A refusal is answered at once; a promotion that already ended (a twin, or one that needed nothing) too.
   const answered = await answerRun(deps, gate, run, refused ?? undefined);
   return runAnswer(event, answered ?? run, false);
+}
+
+const badEvent = (what: string, issues: { path: PropertyKey[] }[]) =>
+  refuse(
+    400,
+    'VALIDATION_FAILED',
+    `the event lacks what a ${what} event carries: ${issues
+      .slice(0, 3)
+      .map((i) => i.path.join('.') || 'body')
+      .join(', ')}`,
+  );
+
+/** GitHub: a `deployment_protection_rule` event, action `requested` (its run id still inside the callback URL). */
+function askedOfGitHub(event: string, raw: unknown): Asked {
+  if (event === 'ping') return { status: 200, body: { event, ignored: 'ping' } };
+  if (event !== 'deployment_protection_rule') return { status: 202, body: { event, ignored: 'only deployment_protection_rule events are gated' } };
+  const parsed = protectionRuleEvent.safeParse(raw);
+  if (!parsed.success) return badEvent('deployment_protection_rule', parsed.error.issues);
+  const e = parsed.data;
+  if (e.action !== 'requested') return { status: 202, body: { event, ignored: `action ${e.action}` } };
+  return {
+    repository: e.repository.full_name,
+    environment: e.environment,
+    runId: e.deployment_callback_url,
+    installationId: e.installation.id,
+    sha: e.sha ?? e.deployment?.sha ?? '',
+  };
+}
+
+/** GitLab: a deployment event whose deployment is `blocked` (it waits for an approval). */
+function askedOfGitLab(event: string, raw: unknown): Asked {
+  if (event !== 'Deployment Hook') return { status: 202, body: { event, ignored: 'only deployment events are gated' } };
+  const parsed = gitlabDeploymentEvent.safeParse(raw);
+  if (!parsed.success) return badEvent('deployment', parsed.error.issues);
+  const e = parsed.data;
+  if (e.status !== 'blocked') return { status: 202, body: { event, ignored: `deployment ${e.status}: only a blocked deployment waits for an approval` } };
+  return { repository: e.project.path_with_namespace, environment: e.environment, runId: String(e.deployment_id), installationId: 0, sha: gitlabShaOf(e) };
 }
 
 function runAnswer(event: string, run: DeploymentRun, replayed: boolean): GateHookAnswer {
@@ -155,7 +199,10 @@ async function requestFor(deps: With<'workflow' | 'scheduler'>, ctx: Ctx, gate: 
   const source =
     gate.source ?? predecessorsOf((await deps.store.getEnvironment(gate.tenant, gate.environment))!, lineOf(await deps.store.listEnvironments(gate.tenant)))[0];
   if (!source) throw new GateRefused(`'${gate.environment}' is the first environment of the line: name the gate's source`);
-  const notes = `GitHub Actions run ${runPage(gate, runId)} deploys ${sha ? sha.slice(0, 12) : 'its commit'} to ${gate.repository}'s environment '${gate.hostEnvironment}'`;
+  const notes =
+    gate.host === 'github'
+      ? `GitHub Actions run ${runPage(gate, runId)} deploys ${sha ? sha.slice(0, 12) : 'its commit'} to ${gate.repository}'s environment '${gate.hostEnvironment}'`
+      : `GitLab deployment ${runId} (${runPage(gate, runId)}) deploys ${sha ? sha.slice(0, 12) : 'its commit'} to ${gate.repository}'s environment '${gate.hostEnvironment}'`;
   let subject: { artifact: string; version: string } | object = {};
   if (gate.artifact) {
     const version = sha ? (await deps.store.listArtifactVersions(gate.tenant, gate.artifact)).find((v) => v.sourceCommit === sha) : undefined;
@@ -188,7 +235,7 @@ export const DEPLOYMENT_ANSWER_ON: readonly string[] = [
  * function): approved when it completed, rejected otherwise. Each run is answered once (its answer recorded by a
  * conditional write); GitHub's own "already answered" counts as answered.
  */
-export async function answerDeploymentRuns(deps: With<'secrets' | 'githubApp'>, tenant: string, promotionId: string): Promise<number> {
+export async function answerDeploymentRuns(deps: With<'secrets' | 'deploymentHosts'>, tenant: string, promotionId: string): Promise<number> {
   const runs = (await deps.store.deploymentRunsOf(tenant, promotionId)).filter((r) => !r.answer);
   let n = 0;
   for (const run of runs) {
@@ -198,18 +245,32 @@ export async function answerDeploymentRuns(deps: With<'secrets' | 'githubApp'>, 
   return n;
 }
 
-async function answerRun(deps: With<'secrets' | 'githubApp'>, gate: DeploymentGate, run: DeploymentRun, refused?: string): Promise<DeploymentRun | null> {
+async function answerRun(deps: With<'secrets' | 'deploymentHosts'>, gate: DeploymentGate, run: DeploymentRun, refused?: string): Promise<DeploymentRun | null> {
   if (run.answer) return run;
   const p = run.promotionId ? await deps.store.getPromotion(run.tenant, run.promotionId) : null;
   const state = refused || !p ? 'rejected' : reviewOf(p.status);
   if (!state) return null;
   const link = p && deps.publicUrl ? `${deps.publicUrl}/dashboard#/promotions/${p.id}` : null;
   const comment = reviewComment(state, p, link, refused);
-  const privateKey = await deps.secrets.resolve(run.tenant, gate.app.privateKeySecret, 'github-app-key');
-  if (!privateKey) throw new Error(`the GitHub App's private key (secret ${gate.app.privateKeySecret}) is gone: run ${run.runId} cannot be answered`);
   const apiUrl = apiBaseOf(gate);
-  const token = await deps.githubApp.installationToken({ apiUrl, appId: gate.app.id, privateKey, installationId: run.installationId });
-  await deps.githubApp.review({ apiUrl, token, repository: run.repository, runId: run.runId, environmentName: run.hostEnvironment, state, comment });
+  if (gate.app) {
+    const privateKey = await deps.secrets.resolve(run.tenant, gate.app.privateKeySecret, 'github-app-key');
+    if (!privateKey) throw new Error(`the GitHub App's private key (secret ${gate.app.privateKeySecret}) is gone: run ${run.runId} cannot be answered`);
+    const token = await deps.deploymentHosts.githubInstallationToken({ apiUrl, appId: gate.app.id, privateKey, installationId: run.installationId });
+    await deps.deploymentHosts.githubReview({
+      apiUrl,
+      token,
+      repository: run.repository,
+      runId: run.runId,
+      environmentName: run.hostEnvironment,
+      state,
+      comment,
+    });
+  } else {
+    const token = await deps.secrets.resolve(run.tenant, gate.gitlab!.tokenSecret, 'gitlab-token');
+    if (!token) throw new Error(`the GitLab token (secret ${gate.gitlab!.tokenSecret}) is gone: deployment ${run.runId} cannot be answered`);
+    await deps.deploymentHosts.gitlabApproval({ apiUrl, token, project: run.repository, deploymentId: run.runId, status: state, comment });
+  }
   const answer = { state, comment, at: deps.clock().toISOString() } as const;
   await deps.store.answerDeploymentRun(run, answer);
   return { ...run, answer };

@@ -72,20 +72,33 @@ export const deploymentGateResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({
       environment: z.string(),
-      host: z.literal('github'),
-      repository: z.string().check(z.describe('owner/name on GitHub')),
-      hostEnvironment: z.string().check(z.describe('the GitHub environment whose deployment protection rule Stageline answers')),
+      host: z.enum(['github', 'gitlab']),
+      repository: z.string().check(z.describe("owner/name on GitHub; the project's full path on GitLab")),
+      hostEnvironment: z.string().check(z.describe("the host's environment whose deploy jobs wait on Stageline")),
       source: z.nullable(z.string()).check(z.describe('where the promotion comes from; null: the environment before it')),
       artifact: z
         .nullable(z.string())
         .check(z.describe("the artifact whose version published from the run's commit is promoted; null: the source's configuration")),
-      app: z.strictObject({
-        id: z.string(),
-        apiUrl: z.nullable(z.string()),
-        privateKeySecret: z.string().check(z.describe("the secret holding the App's private key (purpose github-app-key; never its value)")),
-        webhookSecret: z.string().check(z.describe("the secret the App's webhooks are signed with (purpose git-webhook; never its value)")),
-      }),
-      webhookUrl: z.string().check(z.describe("the URL to set as the GitHub App's webhook URL")),
+      app: z
+        .nullable(
+          z.strictObject({
+            id: z.string(),
+            apiUrl: z.nullable(z.string()),
+            privateKeySecret: z.string().check(z.describe("the secret holding the App's private key (purpose github-app-key; never its value)")),
+            webhookSecret: z.string().check(z.describe("the secret the App's webhooks are signed with (purpose git-webhook; never its value)")),
+          }),
+        )
+        .check(z.describe('GitHub: the App; null for GitLab')),
+      gitlab: z
+        .nullable(
+          z.strictObject({
+            apiUrl: z.nullable(z.string()),
+            tokenSecret: z.string().check(z.describe("the secret holding the approving user's token (purpose gitlab-token; never its value)")),
+            webhookSecret: z.string().check(z.describe("the secret the project's webhook sends as its token (purpose git-webhook; never its value)")),
+          }),
+        )
+        .check(z.describe('GitLab: the host and secrets; null for GitHub')),
+      webhookUrl: z.string().check(z.describe("the URL to give the host as the webhook's URL (the GitHub App's, or the GitLab project's)")),
       version: z.number(),
       updatedAt: time,
       updatedBy: z.string(),

@@ -112,15 +112,17 @@ export const GITOPS_ROUTES: Route[] = [
   },
   {
     method: 'POST',
-    path: `${v1}/deployment-gates/github/{tenant}`,
+    path: `${v1}/deployment-gates/{host}/{tenant}`,
     handler: 'deployment-gate-hook',
     auth: 'none',
     role: null,
     summary:
-      "The GitHub App's webhook (deployment_protection_rule): verified with a gate's webhook secret, it requests the promotion a waiting deploy job needs (or joins the one on its way) and answers GitHub when it ends",
+      "The host's webhook ({host}: github, a GitHub App's deployment_protection_rule events; gitlab, a project's deployment events): verified with a gate's webhook secret, it requests the promotion a waiting deploy job needs (or joins the one on its way) and answers the host when it ends",
     headers: {
-      'X-Hub-Signature-256': 'sha256=<HMAC-SHA256 of the body with the webhook secret>',
-      'X-GitHub-Event': 'the event name (deployment_protection_rule; ping)',
+      'X-Hub-Signature-256': 'GitHub: sha256=<HMAC-SHA256 of the body with the webhook secret>',
+      'X-GitHub-Event': 'GitHub: the event name (deployment_protection_rule; ping)',
+      'X-Gitlab-Token': 'GitLab: the webhook secret',
+      'X-Gitlab-Event': 'GitLab: the event name (Deployment Hook)',
     },
     status: 201,
     response: {
@@ -129,8 +131,11 @@ export const GITOPS_ROUTES: Route[] = [
         200: { description: 'GitHub asked about this run before (a redelivery): the same answer, nothing requested again', schema: deploymentGateHookResponse },
         202: { description: 'Verified, but not an event Stageline gates on', schema: deploymentGateHookResponse },
         400: { description: 'Not JSON, or not what a deployment_protection_rule event carries', schema: errorBody },
-        401: { description: "The signature is not made with any deployment gate's webhook secret of this tenant", schema: errorBody },
-        404: { description: "No environment of this tenant is gated by the event's repository environment", schema: errorBody },
+        401: {
+          description: "The signature (GitHub) or token (GitLab) is not made with any deployment gate's webhook secret of this tenant",
+          schema: errorBody,
+        },
+        404: { description: "No such host, or no environment of this tenant is gated by the event's repository environment", schema: errorBody },
         413: { description: 'The request is larger than the body limit', schema: errorBody },
       },
     },

@@ -1,15 +1,16 @@
 import { createPrivateKey } from 'node:crypto';
-import type { GitHubApp } from '#domain/gitops/ports';
+import type { DeploymentHosts } from '#domain/gitops/ports';
 import { guardedFetch, readLimited } from './outbound.ts';
 
 /**
- * A GitHub App's calls for deployment gates, through the outbound rules (public addresses only, no redirects,
- * bounded time): the App's JWT (RS256, ten minutes at most, as GitHub documents; signed with the App's private
- * key, PKCS#1 as GitHub hands it out or PKCS#8), exchanged for an installation token (an hour, never stored),
- * and the review of a run's deployment protection rule with that token.
+ * The calls that answer gated deploy jobs, through the outbound rules (public addresses only, no redirects, bounded
+ * time). GitHub: the App's JWT (RS256, ten minutes at most, as GitHub documents; signed with the App's private key,
+ * PKCS#1 as GitHub hands it out or PKCS#8), exchanged for an installation token (an hour, never stored), and the
+ * review of a run's deployment protection rule with that token. GitLab: the deployment's approval or rejection
+ * with the approving user's token.
  */
-export class GitHubAppCalls implements GitHubApp {
-  async installationToken(a: { apiUrl: string; appId: string; privateKey: string; installationId: number }): Promise<string> {
+export class DeploymentHostCalls implements DeploymentHosts {
+  async githubInstallationToken(a: { apiUrl: string; appId: string; privateKey: string; installationId: number }): Promise<string> {
     let key;
     try {
       key = createPrivateKey(a.privateKey);
@@ -38,7 +39,7 @@ export class GitHubAppCalls implements GitHubApp {
     return token;
   }
 
-  async review(a: {
+  async githubReview(a: {
     apiUrl: string;
     token: string;
     repository: string;
@@ -57,6 +58,26 @@ export class GitHubAppCalls implements GitHubApp {
     // 204: answered. GitHub answers 422 when the run waits on nothing any more (answered before, or cancelled): nothing to do.
     if (res.status === 204 || res.status === 422) return;
     throw new Error(`GitHub refused the review of run ${a.runId}: ${res.status} ${brief(text)}`);
+  }
+
+  async gitlabApproval(a: {
+    apiUrl: string;
+    token: string;
+    project: string;
+    deploymentId: string;
+    status: 'approved' | 'rejected';
+    comment: string;
+  }): Promise<void> {
+    const res = await guardedFetch(`${a.apiUrl}/api/v4/projects/${encodeURIComponent(a.project)}/deployments/${a.deploymentId}/approval`, {
+      method: 'POST',
+      headers: { 'private-token': a.token, 'content-type': 'application/json', 'user-agent': 'stageline' },
+      body: JSON.stringify({ status: a.status, comment: a.comment }),
+      timeoutMs: 10_000,
+    });
+    const text = await readLimited(res);
+    // 201: recorded. GitLab answers 400 when the deployment waits for no approval any more (approved or rejected before): nothing to do.
+    if (res.status === 201 || res.status === 400) return;
+    throw new Error(`GitLab refused the approval of deployment ${a.deploymentId}: ${res.status} ${brief(text)}`);
   }
 }
 
