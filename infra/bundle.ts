@@ -5,7 +5,7 @@ import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { buildInChild, cachedBatch } from './bundle-cache.ts';
 import { ROUTES, routeKey } from '../functions/http/routes.ts';
-import { FUNCTION_GROUPS, FUNCTIONS, handlersOf, type FunctionGroup } from '../functions/http/topology.ts';
+import { FUNCTION_GROUPS, FUNCTIONS, handlersOf, LAZY_GROUPS, type FunctionGroup } from '../functions/http/topology.ts';
 import { servedRow } from '../functions/http/served-routes.ts';
 import { classicZodApart } from './classic-zod-apart.ts';
 import { middyWebStreams } from './middy-web-streams.ts';
@@ -22,6 +22,12 @@ export const REPO_ROOT = path.join(import.meta.dirname, '..');
 export function groupEntrySource(name: FunctionGroup): string {
   const members = FUNCTION_GROUPS[name];
   const abs = (...p: string[]) => JSON.stringify(path.join(REPO_ROOT, 'functions', ...p));
+  if (LAZY_GROUPS.includes(name))
+    return [
+      `import { serveLazyGroup } from ${abs('http', 'group.ts')};`,
+      `export const handler = serveLazyGroup({ ${members.map((h) => `${JSON.stringify(h)}: () => import(${abs('handlers', `${h}.ts`)}).then((m) => m.handler)`).join(', ')} });`,
+      '',
+    ].join('\n');
   return [
     `import { serveGroup } from ${abs('http', 'group.ts')};`,
     ...members.map((h, i) => `import { handler as m${i} } from ${abs('handlers', `${h}.ts`)};`),

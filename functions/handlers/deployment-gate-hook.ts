@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { deploymentGateHook } from '#domain/promotion/request/pipeline-gate';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { DeploymentHostCalls } from '../adapters/deployment-hosts.ts';
@@ -21,6 +20,13 @@ const wiring = compose({
 });
 
 /**
+ * The hook's use case, loaded on the first gate hook: it requests promotions (the request domain, some 60 KiB), which
+ * the function's other hooks (a registry's push, a pull request's changes) never do.
+ */
+let loaded: Promise<typeof import('#domain/promotion/request/pipeline-gate')> | undefined;
+const gateHook = async () => (await (loaded ??= import('#domain/promotion/request/pipeline-gate'))).deploymentGateHook;
+
+/**
  * POST /api/v1/deployment-gates/{host}/{tenant}: a GitHub App's webhook, or a GitLab project's. No JWT: the signature
  * (X-Hub-Signature-256) or token (X-Gitlab-Token) made with one of the tenant's deployment gates' webhook secrets is the
  * credential, bound to that tenant (domain/promotion/request/pipeline-gate.ts).
@@ -35,7 +41,9 @@ export const handler = refusingDotSegments(
     const r = !host
       ? { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such host: github or gitlab' } } }
       : tenant
-        ? await deploymentGateHook(tenantDeps(wiring, tenant), { host, tenant, headers, body })
+        ? await (
+            await gateHook()
+          )(tenantDeps(wiring, tenant), { host, tenant, headers, body })
         : { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'the webhook does not verify' } } };
     if (r.status >= 400)
       logger.warn('deployment gate hook refused', { tenant: p.tenant, status: r.status, reason: 'error' in r.body ? r.body.error.message : '' });

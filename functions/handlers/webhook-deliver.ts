@@ -8,7 +8,7 @@ import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { compose } from '../http/deps.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
 import { DeploymentHostCalls } from '../adapters/deployment-hosts.ts';
-import { answerDeploymentRuns, DEPLOYMENT_ANSWER_ON } from '#domain/promotion/request/pipeline-gate';
+import { answerDeploymentRuns, DEPLOYMENT_ANSWER_ON } from '#domain/promotion/deliver/pipeline-answer';
 
 /**
  * This function's own ARN (unqualified), from its invocation: its retries are scheduled to itself, and

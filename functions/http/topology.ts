@@ -56,6 +56,13 @@ export const FUNCTION_GROUPS = {
 
 export type FunctionGroup = keyof typeof FUNCTION_GROUPS;
 
+/**
+ * Groups whose members are loaded on their first request (functions/http/group.ts serveLazyGroup): the admin saves
+ * that write a tenant's secrets are each rare and each bring a domain of their own (the manifest's, the identity
+ * provider's, change control's), so a cold start loads the one it serves.
+ */
+export const LAZY_GROUPS: readonly FunctionGroup[] = ['secret-writers'];
+
 /** The Lambda function that runs a handler: its group, or a function of its own. */
 export function functionOf(handler: string): string {
   const group = Object.entries(FUNCTION_GROUPS).find(([, members]) => (members as readonly string[]).includes(handler));
