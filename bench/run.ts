@@ -232,6 +232,10 @@ if (quick) {
   summary.push(
     `rollback of ${int(rollback.rolledBack)} changed targets: ${fmt(rollback.rru / rollback.rolledBack, 1)} RRU per target in ${rollback.runs} runs`,
   );
+  const gates = await (await import('./pipeline-gates.ts')).benchPipelineGates();
+  summary.push(
+    `a GitHub-gated promotion: ${gates.gated.transitions} transitions, ${fmt(gates.gated.wru, 0)} WRU (${fmt(gates.gated.wru - gates.plain.wru, 0)} more than through the API); held for allowed hours: ${gates.hours.waiting} transitions, ${gates.hours.transitions} after 5 looks`,
+  );
   finish('RESULTS-quick.md', ' -- --quick');
 }
 const local = await startDynamo({});
@@ -247,6 +251,13 @@ await (await import('./dora.ts')).benchDora();
 await (await import('./bundle-promotion.ts')).benchBundlePromotion();
 // A change-controlled promotion: transitions while it waits for its change request, and the WRU beyond an ordinary one.
 await (await import('./change-request.ts')).benchChangeRequest();
+// Where deploys already happen: a GitHub-gated promotion beside one requested through the API; one held for allowed hours.
+{
+  const gates = await (await import('./pipeline-gates.ts')).benchPipelineGates();
+  summary.push(
+    `a GitHub-gated promotion: ${gates.gated.transitions} transitions, ${fmt(gates.gated.wru, 0)} WRU (${fmt(gates.gated.wru - gates.plain.wru, 0)} more than through the API); held for allowed hours: ${gates.hours.waiting} transitions, ${gates.hours.transitions} after 5 looks`,
+  );
+}
 await benchRegistry();
 // Outbound webhooks and git commits.
 await (await import('./deliveries.ts')).benchDeliveries();
