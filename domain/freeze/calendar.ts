@@ -1,6 +1,7 @@
 import type { Environment } from '../kernel/model.ts';
 import type { HeldBy, Promotion } from '../kernel/promotion-model.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
+import type { Ctx, Deps } from '../kernel/deps.ts';
 import { applies, nextOpeningWith, openAtWith } from './occurrences.ts';
 import { cronFor } from './windows.ts';
 import { openIntervals } from './hours.ts';
@@ -127,4 +128,20 @@ export async function calendar(
     };
   });
   return { from: from.toISOString(), to: to.toISOString(), days, environments: rows };
+}
+
+/** At most this many scheduled promotions are read for the calendar (the newest first). */
+export const MAX_SCHEDULED = 200;
+
+/** The tenant's calendar (GET /calendar): its environments in line order, its freeze windows and scheduled promotions. */
+export async function calendarOf(deps: Deps, ctx: Ctx, query: { from?: string; days?: string }) {
+  const { tenant } = ctx.principal;
+  const range = calendarRange(deps.clock(), query.from, query.days);
+  const [environments, windows, scheduled] = await Promise.all([
+    deps.store.listEnvironments(tenant),
+    deps.store.listFreezeWindows(tenant),
+    deps.store.listPromotions(tenant, { status: ['SCHEDULED'] }, MAX_SCHEDULED),
+  ]);
+  const line = [...environments].sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
+  return calendar(line, windows, scheduled.items, range.from, range.days);
 }

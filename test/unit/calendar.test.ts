@@ -7,7 +7,16 @@ import type { FreezeWindow } from '../../domain/freeze/model.ts';
 import { ValidationFailed } from '../../domain/kernel/errors.ts';
 
 const env = (name: string, allowedHours?: Environment['allowedHours']) => ({ name, ...(allowedHours ? { allowedHours } : {}) }) as Environment;
-const win = (w: Partial<FreezeWindow>): FreezeWindow => ({ id: 'frz_1', tenant: 't', scope: '*', reason: 'r', kind: 'once', createdBy: 'u', createdAt: '', ...w });
+const win = (w: Partial<FreezeWindow>): FreezeWindow => ({
+  id: 'frz_1',
+  tenant: 't',
+  scope: '*',
+  reason: 'r',
+  kind: 'once',
+  createdBy: 'u',
+  createdAt: '',
+  ...w,
+});
 const from = new Date('2026-03-27T00:00:00Z');
 
 describe('calendar', () => {
@@ -87,7 +96,9 @@ describe('calendar', () => {
 
   it('gives intervals sorted, disjoint and inside the range, whatever the hours', async () => {
     const window = fc.record({
-      cron: fc.tuple(fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 23 }), fc.constantFrom('*', '1-5', '0,6', '3')).map(([m, h, d]) => `${m} ${h} * * ${d}`),
+      cron: fc
+        .tuple(fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 23 }), fc.constantFrom('*', '1-5', '0,6', '3'))
+        .map(([m, h, d]) => `${m} ${h} * * ${d}`),
       durationMinutes: fc.integer({ min: 1, max: 3 * 24 * 60 }),
     });
     await fc.assert(
@@ -117,7 +128,18 @@ describe('calendar', () => {
 
   it('merges spans that overlap or touch', () => {
     const d = (h: number) => new Date(Date.UTC(2026, 0, 1, h));
-    expect(mergeSpans([{ start: d(5), end: d(7) }, { start: d(1), end: d(3) }, { start: d(3), end: d(4) }, { start: d(6), end: d(30) }], d(0), d(24))).toEqual([
+    expect(
+      mergeSpans(
+        [
+          { start: d(5), end: d(7) },
+          { start: d(1), end: d(3) },
+          { start: d(3), end: d(4) },
+          { start: d(6), end: d(30) },
+        ],
+        d(0),
+        d(24),
+      ),
+    ).toEqual([
       { start: d(1), end: d(4) },
       { start: d(5), end: d(24) },
     ]);
