@@ -40,7 +40,7 @@ export function registerCalendar(program: Command): void {
         for (const e of r.environments) {
           const whole = e.open.length === 1 && e.open[0]!.start === r.from && e.open[0]!.end === r.to;
           console.log(`\n${e.environment}`);
-          grid(['', 'From', 'To', ''], rowsOf(e, whole));
+          grid(['Kind', 'From', 'To', 'What'], rowsOf(e, whole));
         }
       });
     });
