@@ -18,6 +18,7 @@ import type { auditDestination, auditDestinationList, auditListResponse, auditPu
 import type { diff, predecessorDiffResponse, itemsBatchResponse, itemsListResponse, snapshotsListResponse } from '../functions/http/responses/config.ts';
 import type { appKey, appKeysListResponse, effectiveResponse, withSecret } from '../functions/http/responses/consume.ts';
 import type {
+  calendarResponse,
   environmentResponse,
   environmentRollbackResponse,
   environmentsListResponse,
@@ -103,6 +104,7 @@ export type { RollbackImpact };
 export type Environment = Out<typeof environmentResponse>;
 export type EnvironmentList = Out<typeof environmentsListResponse>;
 export type Status = Out<typeof statusResponse>;
+export type Calendar = Out<typeof calendarResponse>;
 export type ItemPage = Out<typeof itemsListResponse>;
 export type ItemsBatch = Out<typeof itemsBatchResponse>;
 export type SnapshotPage = Out<typeof snapshotsListResponse>;

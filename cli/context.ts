@@ -143,6 +143,8 @@ export interface Values {
   'request-type-id'?: string;
   'planned-start-field'?: string;
   'planned-end-field'?: string;
+  // calendar
+  days?: string;
 }
 export const values: Values = {};
 

@@ -76,3 +76,28 @@ export function describeWindow(w: AllowedHours['windows'][number]): string {
 
 /** The hours as people read them: "Mon–Fri 09:00–17:00 Europe/Berlin". */
 export const describeHours = (hours: AllowedHours): string => `${hours.windows.map(describeWindow).join(', ')} ${hours.timeZone}`;
+
+/**
+ * The intervals the hours are open over [from, to), each window's openings read forwards as nextOpening reads them
+ * (an opening before `from` still open at it counts). At most `budget` openings are read per window: `complete` is
+ * false when one had more (a cron firing every minute over a month), and what was read is still returned.
+ */
+export function openIntervals(hours: AllowedHours, from: Date, to: Date, budget: number): { intervals: { start: Date; end: Date }[]; complete: boolean } {
+  const intervals: { start: Date; end: Date }[] = [];
+  let complete = true;
+  for (const w of hours.windows) {
+    const ms = w.durationMinutes * 60_000;
+    const it = CronExpressionParser.parse(w.cron, { tz: hours.timeZone, currentDate: new Date(from.getTime() - ms) });
+    let read = 0;
+    for (;;) {
+      const start = step(() => it.next().toDate());
+      if (!start || start >= to) break;
+      if (++read > budget) {
+        complete = false;
+        break;
+      }
+      intervals.push({ start, end: new Date(start.getTime() + ms) });
+    }
+  }
+  return { intervals, complete };
+}

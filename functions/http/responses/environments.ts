@@ -337,6 +337,36 @@ export const freezeListResponse = /* @__PURE__ */ z.schema(() =>
   z.strictObject({ items: z.array(freezeWindow), current: z.optional(z.nullable(occurrence)), next: z.optional(z.nullable(occurrence)) }),
 );
 
+/** GET /calendar: per environment, over the range, when it is open, the freezes over it and what is scheduled into it. */
+export const calendarResponse = /* @__PURE__ */ z.schema(() => {
+  const span = z.strictObject({ start: time, end: time });
+  return z.strictObject({
+    from: time,
+    to: time,
+    days: int(),
+    environments: z.array(
+      z.strictObject({
+        environment: z.string(),
+        open: z.array(span).check(z.describe('when promotions may start executing here (its allowed hours; the whole range without them), merged')),
+        frozen: z.array(
+          z
+            .strictObject({ start: time, end: time, windowId: z.string(), reason: z.string() })
+            .check(z.describe('a freeze window over it, clipped to the range')),
+        ),
+        scheduled: z.array(
+          z.strictObject({
+            promotionId: z.string(),
+            at: z.nullable(time).check(z.describe('when it goes (or is looked at again, when held)')),
+            heldBy: z.optional(z.strictObject({ kind: z.enum(['freeze', 'promotion', 'soak', 'change', 'hours']), reason: z.string() })),
+          }),
+        ),
+        leftOff: z.strictObject({ open: int(), frozen: int() }).check(z.describe('intervals past the cap per list, not shown')),
+        complete: z.boolean().check(z.describe('false when a window fired more often over the range than was read')),
+      }),
+    ),
+  });
+});
+
 export const rule = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({

@@ -1,4 +1,5 @@
 import {
+  calendarResponse,
   environmentResponse,
   environmentRollbackResponse,
   environmentsListResponse,
@@ -93,6 +94,15 @@ export const ENVIRONMENT_ROUTES: Route[] = [
     role: 'viewer',
     summary: 'Per environment: what runs, promoted when/by, gate marks; pending promotions and why',
     response: { schema: statusResponse },
+  },
+  {
+    method: 'GET',
+    path: `${v1}/calendar`,
+    handler: 'calendar',
+    auth: 'jwt',
+    role: 'viewer',
+    summary: 'Per environment over the next days (from, days 1–31, default 14): when it is open, the freezes over it and the promotions scheduled into it',
+    response: { schema: calendarResponse },
   },
   {
     method: 'GET',
