@@ -10,7 +10,7 @@ import { ALL_HANDLERS } from './routes.ts';
  * (infra/bundle.ts), importing its handlers and dispatching on the route key (functions/http/group.ts).
  */
 export const FUNCTION_GROUPS = {
-  'environments-read': ['environments-list', 'environments-get', 'environments-targets', 'status', 'diff-environments', 'diff-predecessors'],
+  'environments-read': ['environments-list', 'environments-get', 'environments-targets', 'status', 'diff-environments', 'diff-predecessors', 'calendar'],
   'snapshots-read': ['snapshots-list', 'snapshots-get', 'diff-snapshots'],
   'items-read': ['items-list', 'items-get'],
   'promotions-read': ['promotions-list', 'promotions-get', 'promotions-decision', 'promotions-changes', 'promotions-plan', 'promotions-rollout-page'],
