@@ -327,6 +327,9 @@ describe('request classes over the route table', () => {
   async function fixtures(admin: string, tenant: string): Promise<Record<string, string>> {
     // The git target's push token exists for the tenant (a target naming a missing secret is refused at save).
     process.env[localSecretVariable(tenant, 'git-token', 'GITOPS_TOKEN')!] = 'contract-push-token';
+    // A deployment gate's App key and webhook secret exist too (a gate naming a missing secret is refused at save).
+    process.env[localSecretVariable(tenant, 'github-app-key', 'APP_KEY')!] = 'contract-app-key';
+    process.env[localSecretVariable(tenant, 'git-webhook', 'APP_HOOK')!] = 'contract-app-hook';
     const cfg = await t.call('POST', '/api/v1/environments/dev/configs', { token: admin, body: { key: 'round-trip', value: { a: 1 } } });
     const flag = await t.call('POST', '/api/v1/environments/dev/flags', { token: admin, body: { key: 'round-trip', value: true } });
     const rule = await t.call('POST', '/api/v1/promotions/rules', {
@@ -361,6 +364,10 @@ describe('request classes over the route table', () => {
         value: 'version@digest',
         tokenSecret: 'GITOPS_TOKEN',
       },
+    });
+    const gate = await t.call('PUT', '/api/v1/environments/staging/deployment-gate', {
+      token: admin,
+      body: { repository: 'acme/shop', hostEnvironment: 'staging', app: { id: '4242', privateKeySecret: 'APP_KEY', webhookSecret: 'APP_HOOK' } },
     });
     const metricAccounts = await t.call('PUT', '/api/v1/metric-accounts', {
       token: admin,
@@ -410,6 +417,7 @@ describe('request classes over the route table', () => {
       tenantNotes,
       envNotes,
       git,
+      gate,
       hook,
       metricAccounts,
       bindings,
@@ -427,6 +435,7 @@ describe('request classes over the route table', () => {
       '/api/v1/notifications': '/api/v1/notifications',
       '/api/v1/environments/{env}/notifications': '/api/v1/environments/staging/notifications',
       '/api/v1/environments/{env}/git-target': '/api/v1/environments/staging/git-target',
+      '/api/v1/environments/{env}/deployment-gate': '/api/v1/environments/staging/deployment-gate',
       '/api/v1/environments/{env}': '/api/v1/environments/staging',
       '/api/v1/webhooks/{id}': `/api/v1/webhooks/${hook.body.id}`,
       '/api/v1/metric-accounts': '/api/v1/metric-accounts',
