@@ -37,7 +37,6 @@ export function DeploymentGatePanel({ env }: { env: string }) {
     <details class="gate" onToggle={open}>
       <summary>Deployment gate (pipeline jobs that wait on Stageline)</summary>
       {error && <p role="alert">{error}</p>}
-      {gate === undefined && !error && <p aria-busy="true">Loading…</p>}
       {gate === null && (
         <p>
           No pipeline waits on promotions into {env}. Set one with <code>stageline deployment-gate set {env}</code>.
