@@ -47,6 +47,8 @@ export function heldLine(p: Pick<Promotion, 'heldBy'>): string | null {
   // Change control: the change request is not approved yet, or its window not open; looked at again by itself.
   if ('change' in h)
     return `waiting for change request ${h.change.number}: ${h.reason}; looked at again at ${when(h.until)} UTC (stageline change-control check <promotion> looks now)`;
+  // The CI gate's run: looked at again by itself; the promotion goes on when it succeeds.
+  if ('ci' in h) return `${h.reason}; looked at again at ${when(h.until)} UTC`;
   return `held by freeze window ${h.window} (${h.reason}) until ${when(h.until)} UTC`;
 }
 

@@ -36,6 +36,7 @@ import { LocalOutbox } from './outbox.ts';
 import { LocalDirectory } from './directory.ts';
 import { localIdentityProviders } from '../functions/adapters/federation.ts';
 import { DeploymentHostCalls } from '../functions/adapters/deployment-hosts.ts';
+import { CiRunCalls } from '../functions/adapters/ci-runs.ts';
 import { handler as notifier } from '../functions/handlers/notifier.ts';
 import { NOTIFY_ON } from '../domain/notify/notifier.ts';
 import { postToSealedSlack, postToSealedTeams } from '../functions/adapters/channels.ts';
@@ -324,6 +325,8 @@ async function start(opts: LocalStackOptions, epoch: Epoch): Promise<LocalStack>
     git: new IsomorphicGitWriter(),
     // The answers to gated deploy jobs (GitHub reviews with Apps' installation tokens, GitLab approvals), through the outbound rules.
     deploymentHosts: new DeploymentHostCalls(),
+    // CI gates' runs (GitHub Actions workflows, GitLab pipelines), through the outbound rules.
+    ciRuns: new CiRunCalls(),
     probe: new GuardedHealthProbe(),
     gitopsStatus: new GuardedGitOpsStatus(),
     // `${NAME}` secrets of a manifest (STAGELINE_SECRET_<TENANT>__<PURPOSE>__<NAME>), as the manifest-apply function resolves them.

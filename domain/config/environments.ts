@@ -19,9 +19,15 @@ export const EMPTY_ROOTS = { config: EMPTY_REF, flag: EMPTY_REF };
 export const EMPTY_DIGEST = digestOf({ config: EMPTY_REF.c, flag: EMPTY_REF.c });
 
 /** The URLs an environment's settings give (webhook gates, registries), by the body field each is in. */
-const urlsOf = (input: { webhookGates?: readonly { url: string }[]; registries?: readonly { url: string }[] }) => [
+const urlsOf = (input: {
+  webhookGates?: readonly { url: string }[];
+  registries?: readonly { url: string }[];
+  ciGate?: { app: { apiUrl?: string | null } | null; gitlab: { apiUrl?: string | null } | null } | null;
+}) => [
   ...(input.webhookGates ?? []).map((g, i) => ({ path: `body.webhookGates.${i}.url`, url: g.url })),
   ...(input.registries ?? []).map((r, i) => ({ path: `body.registries.${i}.url`, url: r.url })),
+  ...(input.ciGate?.app?.apiUrl ? [{ path: 'body.ciGate.app.apiUrl', url: input.ciGate.app.apiUrl }] : []),
+  ...(input.ciGate?.gitlab?.apiUrl ? [{ path: 'body.ciGate.gitlab.apiUrl', url: input.ciGate.gitlab.apiUrl }] : []),
 ];
 
 /**
@@ -62,6 +68,7 @@ export function environmentView(env: Environment, line: readonly Environment[]) 
     bakeSeconds: env.bakeSeconds ?? 0,
     soakSeconds: env.soakSeconds ?? 0,
     allowedHours: env.allowedHours ?? null,
+    ciGate: env.ciGate ?? null,
     after: env.after ?? [],
     afterMode: env.afterMode ?? 'all',
     requireAttestationFrom: env.requireAttestationFrom ?? [],
@@ -197,6 +204,7 @@ export async function createEnvironment(deps: With<'sealer'>, ctx: Ctx, input: C
       bakeSeconds: input.bakeSeconds,
       ...(input.soakSeconds ? { soakSeconds: input.soakSeconds } : {}),
       ...(input.allowedHours ? { allowedHours: input.allowedHours } : {}),
+      ...(input.ciGate ? { ciGate: input.ciGate } : {}),
       ...(input.after?.length ? { after: input.after, ...(input.afterMode ? { afterMode: input.afterMode } : {}) } : {}),
       ...(input.requireAttestationFrom?.length ? { requireAttestationFrom: input.requireAttestationFrom } : {}),
       ...(input.autoPromote ? { autoPromote: true } : {}),
@@ -283,6 +291,7 @@ export async function updateEnvironment(deps: With<'sealer'>, ctx: Ctx, name: st
       preAnalysis: _p,
       soakSeconds: _s,
       allowedHours: _h,
+      ciGate: _ci,
       after: _af,
       afterMode: _am,
       requireAttestationFrom: _ra,
@@ -307,10 +316,13 @@ export async function updateEnvironment(deps: With<'sealer'>, ctx: Ctx, name: st
     const soak = input.soakSeconds ?? current.soakSeconds ?? 0;
     // Left out: the stored hours stay; null removes them.
     const hours = input.allowedHours === undefined ? current.allowedHours : input.allowedHours;
+    // Left out: the stored CI gate stays; null removes it.
+    const ci = input.ciGate === undefined ? current.ciGate : input.ciGate;
     const now = deps.clock().toISOString();
     const next: Environment = {
       ...(soak ? { soakSeconds: soak } : {}),
       ...(hours ? { allowedHours: hours } : {}),
+      ...(ci ? { ciGate: ci } : {}),
       ...untargeted,
       ...(after.length ? { after, ...(afterMode ? { afterMode } : {}) } : {}),
       ...(attestationFrom.length ? { requireAttestationFrom: attestationFrom } : {}),

@@ -1,3 +1,4 @@
+import type { CiGate } from './ci-gate.ts';
 import type { EntityType } from './entity-types.ts';
 import type { Gates, WebhookGateConfig } from './schemas.ts';
 import type { Sealed } from './sealed.ts';
@@ -86,6 +87,11 @@ export interface Environment {
    * SCHEDULED until the next opening (domain/promotion/run/hours-hold.ts); absent: at any time
    */
   allowedHours?: AllowedHours;
+  /**
+   * a CI run that must pass before a promotion into it executes (domain/kernel/ci-gate.ts, domain/promotion/run/ci-hold.ts);
+   * absent: none
+   */
+  ciGate?: CiGate;
   /**
    * the environments this one is promoted into from (a graph: fan-out and join, domain/config/graph.ts);
    * absent: the environment before it by position, as a chain

@@ -288,6 +288,8 @@ export interface Promotion {
   changeControlled?: boolean;
   /** change control (domain/promotion/run/change-hold.ts): the change request it waits for */
   changeRequest?: ChangeRecord | null;
+  /** the CI gate's run (domain/promotion/run/ci-hold.ts): claimed, started, looked at, concluded */
+  ciRun?: CiRunRecord | null;
   /**
    * why it waits to execute: a freeze window until it ends (then the scheduler resumes it), or another
    * promotion holding the environment's lease (a rollout, a bake: domain/promotion/run/queue.ts), re-checked by `until`
@@ -498,7 +500,44 @@ export interface HoursHold {
   until: string;
 }
 
-export type HeldBy = WindowHold | PromotionHold | SoakHold | ChangeHold | HoursHold;
+/**
+ * A hold while the target's CI gate runs (domain/promotion/run/ci-hold.ts): `ci` names the run (null until the host
+ * answered) and its state as last read, `until` the next look.
+ */
+export interface CiHold {
+  ci: { run: string | null; status: string; url: string | null };
+  reason: string;
+  until: string;
+}
+
+/**
+ * The CI gate's run of a promotion: claimed before it is started (`run` null until the host answered), bound to the
+ * release digest it was started for (a new digest starts another), looked at every `pollSeconds` until it concludes
+ * or its deadline passes.
+ */
+export interface CiRunRecord {
+  host: 'github' | 'gitlab';
+  repository: string;
+  workflow: string | null;
+  digest: string;
+  claimedAt: string;
+  /** the claim's time plus the gate's timeoutMinutes: a run not concluded by then fails the promotion */
+  deadline: string;
+  run: { id: string; url: string } | null;
+  /** the host's state when last read (GitHub: queued, in_progress, completed; GitLab: pending, running, success, failed…) */
+  status: string | null;
+  /** how it ended (GitHub's conclusion; GitLab's final status); null while it runs */
+  conclusion: string | null;
+  checkedAt: string | null;
+  looks: number;
+  /** why it waits, or why it passed or failed */
+  reason: string | null;
+}
+
+export type HeldBy = WindowHold | PromotionHold | SoakHold | ChangeHold | HoursHold | CiHold;
+
+/** Whether a promotion waits for its CI gate's run. */
+export const heldByCi = (h: HeldBy | null | undefined): h is CiHold => !!h && 'ci' in h;
 
 /** Whether a promotion waits for its change request. */
 export const heldByChange = (h: HeldBy | null | undefined): h is ChangeHold => !!h && 'change' in h;

@@ -4,6 +4,7 @@ import { ENTITY_TYPES } from './entity-types.ts';
 import * as z from './zod.ts';
 import { canonicalJson } from './canonical.ts';
 import { allowedHours } from './allowed-hours.ts';
+import { ciGateSchema } from './ci-gate.ts';
 import { RECEIVER_URL_FORMAT, tenantUrl } from './url-policy.ts';
 import { noReservedSegment, notReserved } from './reserved-keys.ts';
 
@@ -192,6 +193,7 @@ export const createEnvironment = /* @__PURE__ */ z.schema(() =>
       bakeSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 0),
       soakSeconds: z.optional(soakSeconds),
       allowedHours: z.optional(allowedHours),
+      ciGate: z.optional(ciGateSchema),
       after: z.optional(after),
       afterMode: z.optional(afterMode),
       requireAttestationFrom: z.optional(requireAttestationFrom),
@@ -245,6 +247,11 @@ export const updateEnvironment = /* @__PURE__ */ z.schema(() =>
     allowedHours: z
       .optional(z.nullable(allowedHours))
       .check(z.describe('the whole allowed hours; null: none (a promotion may start at any time); left out: kept')),
+    ciGate: z
+      .optional(z.nullable(ciGateSchema))
+      .check(
+        z.describe('the whole CI gate (a GitHub Actions workflow or a GitLab pipeline that must pass before a promotion executes); null: none; left out: kept'),
+      ),
     after: z.optional(after).check(z.describe('the whole list ([]: none, back to the chain by position); left out: kept')),
     afterMode: z.optional(afterMode),
     requireAttestationFrom: z.optional(requireAttestationFrom).check(z.describe('the whole list ([]: none); left out: kept')),

@@ -1,4 +1,5 @@
 import type { Page } from '../kernel/model.ts';
+import type { CiGate } from '../kernel/ci-gate.ts';
 import type { Approval, Evidence, Promotion, RecurringPromotion, RolloutTarget, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { WebhookGate, WebhookOutcome } from './request/gate-verdicts.ts';
@@ -197,5 +198,31 @@ declare module '../kernel/deps.ts' {
     probe: HealthProbe;
     /** reads targets' Argo CD applications and Flux Kustomizations (the promotion step's; domain/promotion/rollout/confirm-gitops.ts) */
     gitopsStatus: GitOpsStatus;
+    /** starts and reads the CI gates' runs: GitHub Actions workflows, GitLab pipelines (the promotion step's; domain/promotion/run/ci-hold.ts) */
+    ciRuns: CiRuns;
   }
+}
+
+/** A CI gate's run as the host tells it. */
+export interface CiRunState {
+  /** GitHub: queued, in_progress, completed…; GitLab: created, pending, running, success, failed, canceled… */
+  status: string;
+  /** GitHub's conclusion once completed (success, failure, cancelled, timed_out…); GitLab: its final status; null while it runs */
+  conclusion: string | null;
+  url: string;
+}
+
+/** The host refused (4xx: a workflow or project it does not know, inputs it does not take, a credential it does not accept): looking again changes nothing. */
+export class CiRefused extends Error {
+  override readonly name = 'CiRefused';
+}
+
+/**
+ * The CI hosts' runs, through the outbound rules. The adapter resolves the gate's tenant secret itself (the App's key,
+ * the GitLab token) and never puts a credential in an error. A host that is down or slow throws an ordinary Error (the
+ * next look tries again); one that refuses throws CiRefused.
+ */
+export interface CiRuns {
+  start(a: { tenant: string; gate: CiGate; inputs: Record<string, string> }): Promise<{ id: string; url: string }>;
+  read(a: { tenant: string; gate: CiGate; runId: string }): Promise<CiRunState>;
 }

@@ -11,6 +11,7 @@ import { readEvidence, type PromotionEvidence } from './request/evidence.ts';
 import { approvalDeadline } from './run/deadlines.ts';
 import { heldByChange, heldByHours, heldByPromotion, heldBySoak, type Promotion, type RolloutTarget } from '../kernel/promotion-model.ts';
 import { changeRequestView } from '../change/rule.ts';
+import { ciRunView } from './run/ci-run.ts';
 import { isTerminal } from '../kernel/lifecycle.ts';
 import { contentChoosers, evidenceAccepted } from './request/policy.ts';
 import type { ListPromotionsQuery } from '../kernel/promotion-schemas.ts';
@@ -71,6 +72,8 @@ export function promotionView(p: Promotion) {
     heldBy: p.heldBy ?? null,
     /** change control: the change request it is bound to (number, link, state) */
     changeRequest: changeRequestView(p.changeRequest),
+    /** the CI gate's run: its page, its state as last read, how it ended */
+    ciRun: ciRunView(p.ciRun),
     /** an admin's break-glass past freeze windows */
     freezeOverride: p.freezeOverride ?? null,
     monitorAlarm: p.monitorAlarm ?? null,

@@ -11,22 +11,7 @@ import { guardedFetch, readLimited } from './outbound.ts';
  */
 export class DeploymentHostCalls implements DeploymentHosts {
   async githubInstallationToken(a: { apiUrl: string; appId: string; privateKey: string; installationId: number }): Promise<string> {
-    let key;
-    try {
-      key = createPrivateKey(a.privateKey);
-    } catch {
-      throw new Error("the GitHub App's private key is not a PEM private key");
-    }
-    const now = Math.floor(Date.now() / 1000);
-    // Issued a minute back (GitHub's advice against clock drift), expiring within GitHub's ten minutes.
-    // jose on first use: the delivery function's other events never load it.
-    const { SignJWT } = await import('jose');
-    const jwt = await new SignJWT({})
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
-      .setIssuer(a.appId)
-      .setIssuedAt(now - 60)
-      .setExpirationTime(now + 540)
-      .sign(key);
+    const jwt = await githubAppJwt(a.appId, a.privateKey);
     const res = await guardedFetch(`${a.apiUrl}/app/installations/${a.installationId}/access_tokens`, {
       method: 'POST',
       headers: headers(jwt),
@@ -81,7 +66,26 @@ export class DeploymentHostCalls implements DeploymentHosts {
   }
 }
 
-const headers = (credential: string) => ({
+/** The GitHub App's JWT: RS256 with its private key (PKCS#1 as GitHub hands it out, or PKCS#8), issued a minute back (GitHub's advice against clock drift), expiring within GitHub's ten minutes. */
+export async function githubAppJwt(appId: string, privateKey: string): Promise<string> {
+  let key;
+  try {
+    key = createPrivateKey(privateKey);
+  } catch {
+    throw new Error("the GitHub App's private key is not a PEM private key");
+  }
+  const now = Math.floor(Date.now() / 1000);
+  // jose on first use: the delivery function's other events never load it.
+  const { SignJWT } = await import('jose');
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+    .setIssuer(appId)
+    .setIssuedAt(now - 60)
+    .setExpirationTime(now + 540)
+    .sign(key);
+}
+
+export const headers = (credential: string) => ({
   accept: 'application/vnd.github+json',
   authorization: `Bearer ${credential}`,
   'x-github-api-version': '2022-11-28',
@@ -89,7 +93,7 @@ const headers = (credential: string) => ({
 });
 
 /** GitHub's message, never more than a line (an answer never carries the token). */
-const brief = (text: string) => {
+export const brief = (text: string) => {
   try {
     const m = (JSON.parse(text) as { message?: unknown }).message;
     return typeof m === 'string' ? m.slice(0, 200) : '';

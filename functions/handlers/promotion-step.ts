@@ -8,6 +8,7 @@ import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { changesOnFirstUse } from '../adapters/change-on-first-use.ts';
+import { ciRunsOnFirstUse } from '../adapters/ci-runs-on-first-use.ts';
 import { metricsOnFirstUse } from '../adapters/metrics-on-first-use.ts';
 import { gitopsStatusOnFirstUse } from '../adapters/gitops-status-on-first-use.ts';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
@@ -31,6 +32,8 @@ const wiring = compose({
   anchor: anchorOnFirstUse,
   // Change control (domain/promotion/run/change-hold.ts): the tenants' change management tools, opened with their sealed credentials.
   changes: changesOnFirstUse,
+  // CI gates (domain/promotion/run/ci-hold.ts): GitHub Actions workflows and GitLab pipelines, started and read with the tenants' credentials.
+  ciRuns: ciRunsOnFirstUse,
 });
 
 /**

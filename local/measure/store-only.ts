@@ -25,6 +25,7 @@ export function unusedPorts(): Ports {
     auditSenders: { open: unused },
     webhooks: { secrets: { put: unused, get: unused, remove: unused }, scheduler: { scheduleOnce: unused, scheduleRecurring: unused, cancel: unused } },
     deploymentHosts: { githubInstallationToken: unused, githubReview: unused, gitlabApproval: unused },
+    ciRuns: { start: unused, read: unused },
     git: {
       commit: unused,
       pushBranch: unused,

@@ -22,6 +22,9 @@ export const USED: [string, string, number[]][] = [
   ['DELETE', '/repos/{owner}/{repo}/git/refs/{ref}', [204, 422]],
   ['POST', '/app/installations/{installation_id}/access_tokens', [201, 401, 404]],
   ['POST', '/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule', [204]],
+  ['GET', '/repos/{owner}/{repo}/installation', [200, 401, 404]],
+  ['POST', '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', [200, 204, 404, 422]],
+  ['GET', '/repos/{owner}/{repo}/actions/runs/{run_id}', [200, 404]],
 ];
 
 const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' };
@@ -61,6 +64,14 @@ export function route(h: GitHubRepos, method: string, url: URL, token: string, b
   const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
   if (!m) return [404, notFound];
   const fullName = `${m[1]}/${m[2]}`;
+  // The App's installation on a repository, asked with the App's JWT.
+  if (method === 'GET' && m[3] === '/installation') {
+    const found = [...h.installations.entries()].find(([, i]) => i.repos.has(fullName));
+    if (!found) return [404, notFound];
+    const why = appJwtProblem(token, found[1].appId, found[1].publicKey);
+    if (why) return [401, { message: `A JSON web token could not be decoded (${why})`, documentation_url: 'https://docs.github.com/rest' }];
+    return [200, overlay(sample('/components/schemas/installation'), { id: found[0], app_id: Number(found[1].appId), app_slug: found[1].slug })];
+  }
   // GitHub answers 404 for a repository the token cannot see (never 403: that would confirm it exists).
   if (!h.access.get(token)?.has(fullName) || !ok(() => h.git(fullName, 'rev-parse', '--git-dir'))) return [404, notFound];
   const rest = m[3] ?? '';
@@ -73,6 +84,38 @@ export function route(h: GitHubRepos, method: string, url: URL, token: string, b
     const wait = h.waiting.get(`${fullName}#${r[1]}#${String(body?.environment_name ?? '')}`.toLowerCase());
     if (h.apps.has(token) && wait) wait.reviews.push({ state: String(body?.state), comment: String(body?.comment ?? ''), by: `${h.apps.get(token)}[bot]` });
     return [204, null];
+  }
+  if (method === 'POST' && (r = /^\/actions\/workflows\/([^/]+)\/dispatches$/.exec(rest))) {
+    // An installation token needs Actions write; GitHub answers 404 for a workflow it does not know, 422 for inputs it does not declare.
+    const file = decodeURIComponent(r[1]!);
+    const wf = h.workflows.get(`${fullName}#${file}`.toLowerCase());
+    if (!wf) return [404, notFound];
+    if (!h.head(fullName, String(body?.ref))) return [422, { message: `No ref found for: ${String(body?.ref)}`, documentation_url: '' }];
+    const inputs = (body?.inputs ?? {}) as Record<string, string>;
+    const unexpected = Object.keys(inputs).filter((k) => !wf.inputs.includes(k));
+    if (unexpected.length) return [422, { message: `Unexpected inputs provided: ${JSON.stringify(unexpected)}`, documentation_url: '' }];
+    const id = h.ids++ * 1000 + 11;
+    // A workflow set to end at once (endsAs) is completed when first read; otherwise it stays queued until the test moves it.
+    h.runs.set(id, { fullName, workflow: file, ref: String(body?.ref), inputs, status: wf.endsAs ? 'completed' : 'queued', conclusion: wf.endsAs });
+    if (!body?.return_run_details) return [204, undefined];
+    return [200, { workflow_run_id: id, run_url: `${h.base}/repos/${fullName}/actions/runs/${id}`, html_url: `${h.base}/${fullName}/actions/runs/${id}` }];
+  }
+  if (method === 'GET' && (r = /^\/actions\/runs\/(\d+)$/.exec(rest))) {
+    const run = h.runs.get(Number(r[1]));
+    if (!run || run.fullName !== fullName) return [404, notFound];
+    return [
+      200,
+      overlay(sample('/components/schemas/workflow-run'), {
+        id: Number(r[1]),
+        status: run.status,
+        conclusion: run.conclusion,
+        head_branch: run.ref,
+        path: `.github/workflows/${run.workflow}`,
+        event: 'workflow_dispatch',
+        html_url: `${h.base}/${fullName}/actions/runs/${r[1]}`,
+        url: `${h.base}/repos/${fullName}/actions/runs/${r[1]}`,
+      }),
+    ];
   }
   if (method === 'GET' && (r = /^\/branches\/(.+)$/.exec(rest))) {
     const sha = h.head(fullName, decodeURIComponent(r[1]!));

@@ -57,6 +57,13 @@ export class GitHubRepos {
   readonly installations = new Map<number, { appId: string; slug: string; publicKey: string; repos: Set<string> }>();
   /** workflow runs waiting on a deployment protection rule, by `<repo>#<run>#<environment>` (lower case); the reviews they were given */
   readonly waiting = new Map<string, { fullName: string; runId: string; environment: string; reviews: { state: string; comment: string; by: string }[] }>();
+  /** workflows a repository has (`<repo>#<file>`, lower case): the inputs each declares */
+  readonly workflows = new Map<string, { inputs: string[]; endsAs: string | null }>();
+  /** workflow runs started by workflow_dispatch, by id: the inputs they were given, their status and conclusion */
+  readonly runs = new Map<
+    number,
+    { fullName: string; workflow: string; ref: string; inputs: Record<string, string>; status: string; conclusion: string | null }
+  >();
   ids = 1000;
   /** the API base (`http://127.0.0.1:<port>/api/v3`), set once the server listens */
   base = '';

@@ -64,6 +64,12 @@ export interface GitHubStandin {
     fullName: string,
     a: { environment: string; sha: string; installationId: number; hook: { url: string; secret: string }; runId?: string },
   ): Promise<{ status: number; body: any; runId: string }>;
+  /** a workflow of the repository that can be dispatched, declaring these inputs; `endsAs`: its runs are completed with this conclusion at once */
+  addWorkflow(fullName: string, file: string, inputs: string[], endsAs?: string): void;
+  /** the runs workflow_dispatch started, oldest first */
+  workflowRuns(fullName: string): { id: number; workflow: string; ref: string; inputs: Record<string, string>; status: string; conclusion: string | null }[];
+  /** a run moves on: in_progress, or completed with a conclusion (success, failure, cancelled…) */
+  setRun(id: number, status: string, conclusion?: string | null): void;
   /** the reviews a waiting run was given (its state and comment, by the App's bot), in order */
   reviews(fullName: string, runId: string, environment: string): { state: string; comment: string; by: string }[];
   stop(): Promise<void>;
@@ -208,6 +214,16 @@ export async function startGitHubStandin(g: GitServer): Promise<GitHubStandin> {
         // not JSON: kept as text
       }
       return { status: res.status, body, runId };
+    },
+    addWorkflow: (fullName, file, inputs, endsAs) => void h.workflows.set(`${fullName}#${file}`.toLowerCase(), { inputs, endsAs: endsAs ?? null }),
+    workflowRuns: (fullName) =>
+      [...h.runs.entries()]
+        .filter(([, r]) => r.fullName === fullName)
+        .map(([id, r]) => ({ id, workflow: r.workflow, ref: r.ref, inputs: r.inputs, status: r.status, conclusion: r.conclusion })),
+    setRun: (id, status, conclusion = null) => {
+      const run = h.runs.get(id);
+      if (!run) throw new Error(`no workflow run ${id}`);
+      Object.assign(run, { status, conclusion });
     },
     reviews: (fullName, runId, environment) => h.waiting.get(`${fullName}#${runId}#${environment}`.toLowerCase())?.reviews ?? [],
     stop: () => server.stop(),

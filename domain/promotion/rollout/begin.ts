@@ -7,9 +7,7 @@ import { allPlanNames, planSize, storedPlan } from './stored-plan.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import type { Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
-import { soakHold } from '../run/soak-hold.ts';
-import { hoursHold } from '../run/hours-hold.ts';
-import { withChanges } from '../run/with-changes.ts';
+import { holdsBeforeExecute } from '../run/before-execute.ts';
 import { monitorCheck } from './monitor-watch.ts';
 import { analysisNames, measureTiming, missingTemplates, templateBook, type TemplateBook } from './analysis.ts';
 import { runsAsChild } from './wave-go.ts';
@@ -56,21 +54,17 @@ const flowWaves = (env: Environment, r: RolloutState, names: ReadonlyMap<number,
  * environment's monitors as any execution, the lease, EXECUTING with the wave plan.
  */
 export async function rolloutStartStep(
-  deps: With<'alarms' | 'scheduler'> & Partial<With<'changes'>>,
+  deps: With<'alarms' | 'scheduler'> & Partial<With<'changes' | 'ciRuns'>>,
   tenant: string,
   id: string,
 ): Promise<{ next: Next; waves: FlowWave[] }> {
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return { ...held, waves: [] };
-  // Outside the target's allowed hours it waits for the next opening (run/hours-hold.ts).
-  const soaked = await hoursHold(deps, await soakHold(deps, unfrozen));
-  const read = soaked.changeControlled
-    ? await (await import('../run/change-hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
-    : soaked;
-  // Its request was rejected or cancelled in the tool: it ended REJECTED, nothing changed.
+  // The soak, the allowed hours, the CI gate and the change request (run/before-execute.ts).
+  const { read, env } = await holdsBeforeExecute(deps, unfrozen);
+  // Its CI run failed, or its request was rejected or cancelled in the tool: it ended REJECTED, nothing changed.
   if (!read) return { next: 'done', waves: [] };
   await monitorCheck(deps, read);
-  const env = await deps.store.getEnvironment(tenant, read.targetEnvironment);
   if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);
   if (read.status !== 'APPROVED' && read.status !== 'SCHEDULED' && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
   const book = analysisNames(env).length ? templateBook((await deps.store.getAnalysisTemplates(tenant))?.templates) : templateBook([]);

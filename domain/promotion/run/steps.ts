@@ -13,8 +13,7 @@ import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 
 import { completeNow } from './complete.ts';
 import { freezeHold } from './freeze-hold.ts';
-import { soakHold } from './soak-hold.ts';
-import { hoursHold } from './hours-hold.ts';
+import { holdsBeforeExecute } from './before-execute.ts';
 import { soakOfTarget } from './soak.ts';
 import { withChanges } from './with-changes.ts';
 import { monitorCheck } from '../rollout/monitor-watch.ts';
@@ -174,19 +173,15 @@ export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: st
  * verify, because the transaction is all or nothing.
  */
 export async function executeStep(
-  deps: With<'alarms' | 'git' | 'registry' | 'scheduler'> & Partial<With<'changes'>>,
+  deps: With<'alarms' | 'git' | 'registry' | 'scheduler'> & Partial<With<'changes' | 'ciRuns'>>,
   tenant: string,
   id: string,
   bake = true,
 ): Promise<{ next: Next }> {
   const { held, read: unfrozen } = await freezeHold(deps, tenant, id);
   if (held) return held;
-  // Outside the target's allowed hours it waits for the next opening (run/hours-hold.ts).
-  const soaked = await hoursHold(deps, await soakHold(deps, unfrozen));
-  // Change control (domain/promotion/run/change-hold.ts): read and loaded only for a promotion whose target had a rule when its gates ran.
-  const read = soaked.changeControlled
-    ? await (await import('./change-hold.ts')).changeHold(withChanges(deps), soaked, await deps.store.getEnvironment(tenant, soaked.targetEnvironment))
-    : soaked;
+  // The soak, the allowed hours, the CI gate and the change request (run/before-execute.ts).
+  const { read } = await holdsBeforeExecute(deps, unfrozen);
   if (!read) return { next: 'done' };
   await monitorCheck(deps, read);
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).

@@ -181,6 +181,25 @@ export const environmentResponse = /* @__PURE__ */ z.schema(() =>
             'when a promotion into it may start executing: windows that open when their cron fires in timeZone and stay open durationMinutes; outside them a promotion waits SCHEDULED until the next opening. null: at any time',
           ),
         ),
+      ciGate: z
+        .nullable(
+          z.strictObject({
+            host: z.enum(['github', 'gitlab']),
+            repository: z.string(),
+            workflow: z.nullable(z.string()),
+            ref: z.string(),
+            inputs: z.array(z.strictObject({ name: z.string(), value: z.string() })),
+            app: z.nullable(z.strictObject({ id: z.string(), apiUrl: z.nullable(z.string()), privateKeySecret: z.string() })),
+            gitlab: z.nullable(z.strictObject({ apiUrl: z.nullable(z.string()), tokenSecret: z.string() })),
+            timeoutMinutes: z.number().check(z.int()),
+            pollSeconds: z.number().check(z.int()),
+          }),
+        )
+        .check(
+          z.describe(
+            'a CI run that must pass before a promotion into it executes: a GitHub Actions workflow (workflow_dispatch) or a GitLab pipeline, started with inputs naming the release and looked at every pollSeconds until it ends or timeoutMinutes pass; secrets by name only. null: none',
+          ),
+        ),
       after: z
         .array(z.string())
         .check(z.describe('the environments this one comes after (promoted into from them); []: the one before it by position, as a chain')),

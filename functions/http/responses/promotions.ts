@@ -65,6 +65,13 @@ const heldBy = /* @__PURE__ */ z.schema(() =>
           "the environment's change request is not approved yet, or its planned window is not open: the promotion goes on when it is (looked at again by `until`, or at once with POST …/change-request/check)",
         ),
       ),
+    z
+      .strictObject({ ci: z.strictObject({ run: z.nullable(z.string()), status: z.string(), url: z.nullable(z.string()) }), reason: z.string(), until: time })
+      .check(
+        z.describe(
+          "the target's CI gate is running (run: the host's run id, url: its page): the promotion goes on when it succeeds, looked at again by `until`",
+        ),
+      ),
   ]),
 );
 /** A bundle's configuration part: an environment's snapshot, all of it or the keys matching `keyPatterns`. */
@@ -126,6 +133,23 @@ const promotionFields = /* @__PURE__ */ z.schema(() =>
     changeRequest: z
       .nullable(changeRequestResponse)
       .check(z.describe("the change request opened in the environment's change management tool (change control), its state when last read")),
+    ciRun: z
+      .nullable(
+        z.strictObject({
+          host: z.enum(['github', 'gitlab']),
+          repository: z.string(),
+          workflow: z.nullable(z.string()),
+          run: z.nullable(z.strictObject({ id: z.string(), url: z.string() })),
+          status: z.nullable(z.string()),
+          conclusion: z.nullable(z.string()),
+          startedAt: time,
+          deadline: time,
+          checkedAt: z.nullable(time),
+          looks: z.number().check(z.int()),
+          reason: z.nullable(z.string()),
+        }),
+      )
+      .check(z.describe("the target's CI gate's run for this release: its page, its state as last read, how it ended")),
     freezeOverride: z.nullable(open),
     monitorAlarm: z
       .nullable(z.strictObject({ arn: z.string(), name: z.string(), reason: z.string(), at: z.string() }))
