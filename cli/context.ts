@@ -91,6 +91,11 @@ export interface Values {
   'api-token-secret'?: string;
   'app-slug'?: string;
   'webhook-secret'?: string;
+  // a CI gate (stageline ci-gate set)
+  workflow?: string;
+  ref?: string;
+  input?: string[];
+  poll?: number;
   // a deployment gate (stageline deployment-gate set)
   'host-environment'?: string;
   host?: string;

@@ -2,7 +2,7 @@ import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking, utcTime } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
 import { GATE_ORDER } from './request/gate-verdicts.ts';
-import { heldByChange, heldByHours, heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
+import { heldByChange, heldByCi, heldByHours, heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
 import { lineOf } from './request/policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';
 import { cronFor, occurrenceView } from '../freeze/windows.ts';
@@ -58,6 +58,8 @@ export function blockedBecause(p: Promotion, now: Date, approvalsCounted = p.app
       if (heldByHours(p.heldBy)) return p.heldBy.reason;
       // Its change request is not approved, or its window not open (domain/promotion/run/change-hold.ts): looked at again by itself.
       if (heldByChange(p.heldBy)) return `${p.heldBy.reason}; it goes on by itself once the request is approved and its window open`;
+      // Its CI gate's run is going (domain/promotion/run/ci-hold.ts): looked at again by itself, it goes on when the run succeeds.
+      if (heldByCi(p.heldBy)) return `${p.heldBy.reason}; it goes on when the run succeeds (looked at again at ${utcTime(p.heldBy.until, { date: true })})`;
       return `scheduled for ${p.scheduledAt}${p.scheduledAt && new Date(p.scheduledAt) < now ? ' (due)' : ''}`;
     case 'EXECUTING': {
       // A rollout through targets says where it is: the wave, or why the next one does not start.

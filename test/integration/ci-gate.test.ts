@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOf, outcome } from '../support/cli.ts';
 import { startGitServer, type GitServer } from '../support/git-server.ts';
 import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
+import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standin.ts';
 import { waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { localSecretVariable } from '../../functions/adapters/secrets.ts';
@@ -22,20 +23,25 @@ const APP_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
 let t: TestStack;
 let g: GitServer;
 let gh: GitHubStandin;
+let gl: GitLabStandin;
+const GITLAB_TOKEN = 'glpat-ci-runner-0123456789';
 beforeAll(async () => {
   t = await startTestStack();
   g = await startGitServer('ci-gate-push-token');
   gh = await startGitHubStandin(g);
+  gl = await startGitLabStandin(g);
   const mint = t.tenant.bind(t);
   t.tenant = () => {
     const id = mint();
     process.env[localSecretVariable(id, 'github-app-key', 'GITHUB_APP_KEY')!] = APP_KEY;
+    process.env[localSecretVariable(id, 'gitlab-token', 'GITLAB_CI')!] = GITLAB_TOKEN;
     return id;
   };
 });
 afterAll(async () => {
   await t?.stop();
   await gh?.stop();
+  await gl?.stop();
   await g?.close();
 });
 
@@ -177,5 +183,57 @@ describe('a CI run as a gate', () => {
     expect(ended.rejection.reason).toContain('GitHub refused to start the CI gate');
     expect(ended.rejection.reason).toContain('Unexpected inputs provided');
     expect(ended.rejection.reason).not.toMatch(/ghs_|PRIVATE KEY/);
+  });
+
+  it('GitLab: a pipeline on the ref with the inputs as variables; a success lets the promotion go on, a failed one rejects the next', async () => {
+    const tenant = t.tenant();
+    const u = await t.users(tenant);
+    await makeLine(t, u.admin, ['dev', 'production']);
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.y', value: 1 } });
+    const path = `acme/pipelines-${++repos}`;
+    g.repo(path, { 'README.md': '# pipelines\n' });
+    gl.allow(GITLAB_TOKEN, path);
+    gl.pipelinesEndAs(path, 'success');
+    // Set with the CLI, as an admin would.
+    const cli = cliOf(t);
+    const set = await cli(
+      u.admin,
+      'ci-gate',
+      'set',
+      'production',
+      '--host',
+      'gitlab',
+      '--repository',
+      path,
+      '--input',
+      'STAGELINE_RELEASE={{release}} into {{environment}}',
+      '--api-url',
+      gl.url,
+      '--token-secret',
+      'GITLAB_CI',
+      '--poll',
+      '15',
+    );
+    expect(set.stdout).toBe(
+      `production: a promotion executes only after a GitLab pipeline of ${path} succeeds on main (looked at every 15 s, failed after 60 min)\n` +
+        '  variables: STAGELINE_RELEASE={{release}} into {{environment}}\n' +
+        `  GitLab ${gl.url}; token in secret GITLAB_CI\n`,
+    );
+    expect((await cli(u.viewer, 'ci-gate', 'get', 'production')).stdout).toBe(set.stdout);
+    const deployer = await outcome(cli(u.deployer, 'ci-gate', 'remove', 'production'));
+    expect(deployer.code).not.toBe(0);
+    const first = await promote(u);
+    expect((await waitFor(t, u.viewer, first, ['COMPLETED', 'FAILED', 'REJECTED'])).status).toBe('COMPLETED');
+    const [pipeline] = gl.pipelinesOf(path);
+    expect(pipeline).toMatchObject({ ref: 'main', variables: { STAGELINE_RELEASE: expect.stringMatching(/ into production$/) }, status: 'success' });
+
+    gl.pipelinesEndAs(path, 'failed');
+    await t.call('POST', '/api/v1/environments/dev/configs', { token: u.deployer, body: { key: 'feature.z', value: 2 } });
+    const second = await promote(u);
+    const ended = await waitFor(t, u.viewer, second, ['COMPLETED', 'FAILED', 'REJECTED']);
+    expect(ended.status).toBe('REJECTED');
+    expect(ended.rejection.reason).toMatch(/GitLab pipeline \d+ ended failed/);
+    expect(gl.violations).toEqual([]);
+    expect((await cli(u.admin, 'ci-gate', 'remove', 'production')).stdout).toBe('production: no CI gate\n');
   });
 });

@@ -21,6 +21,21 @@ export function route(h: GitLabProjects, method: string, url: URL, token: string
   const find = (iid: string) => list.find((x) => x.iid === Number(iid));
   let r: RegExpExecArray | null;
   if (method === 'GET' && rest === '') return [200, h.projectJson(path)];
+  if (method === 'POST' && rest === '/pipeline') {
+    // A pipeline on a ref the project has (GitLab answers 400 "Reference not found" otherwise), its variables as given.
+    const ref = String(body?.ref);
+    const sha = h.head(path, ref);
+    if (!sha) return [400, { message: { base: ['Reference not found'] } }];
+    const variables = Object.fromEntries(((body?.variables ?? []) as { key: string; value: string }[]).map((v) => [v.key, v.value]));
+    const id = h.ids++;
+    h.pipelines.set(id, { path, ref, variables, status: h.pipelinesEndAs.get(path) ?? 'pending' });
+    return [201, pipelineJson(h, id, sha)];
+  }
+  if (method === 'GET' && (r = /^\/pipelines\/(\d+)$/.exec(rest))) {
+    const found = h.pipelines.get(Number(r[1]));
+    if (!found || found.path !== path) return [404, { message: '404 Not found' }];
+    return [200, pipelineJson(h, Number(r[1]), h.head(path, found.ref) ?? '0'.repeat(40))];
+  }
   if (method === 'POST' && (r = /^\/deployments\/(\d+)\/approval$/.exec(rest))) {
     // An approval is recorded once per user; a deployment that waits for none answers 400, as GitLab does.
     const d = h.deployments.get(`${path}#${r[1]}`);
@@ -98,4 +113,20 @@ export function route(h: GitLabProjects, method: string, url: URL, token: string
   }
   if (method === 'GET' && (r = /^\/repository\/commits\/([^/]+)\/statuses$/.exec(rest))) return [200, []];
   return [404, notFound];
+}
+
+function pipelineJson(h: GitLabProjects, id: number, sha: string) {
+  const p = h.pipelines.get(id)!;
+  return {
+    id,
+    iid: id,
+    project_id: 1,
+    sha,
+    ref: p.ref,
+    status: p.status,
+    source: 'api',
+    created_at: now(),
+    updated_at: now(),
+    web_url: `${h.base}/${p.path}/-/pipelines/${id}`,
+  };
 }

@@ -26,6 +26,18 @@ const branch = z.looseObject({
   commit: z.looseObject({ id: z.string() }),
 });
 const pipeline = z.looseObject({ id: z.number(), sha: z.string(), ref: z.string(), status: z.string(), web_url: z.string() });
+const pipelineDetail = z.looseObject({
+  id: z.number(),
+  iid: z.number(),
+  project_id: z.number(),
+  sha: z.string(),
+  ref: z.string(),
+  status: z.enum(['created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'success', 'failed', 'canceled', 'skipped', 'manual', 'scheduled']),
+  source: z.string(),
+  created_at: time,
+  updated_at: time,
+  web_url: z.string(),
+});
 const mergeRequest = z.looseObject({
   id: z.number(),
   iid: z.number(),
@@ -174,6 +186,24 @@ const ENDPOINTS: { method: string; re: RegExp; name: string; query?: Record<stri
     answers: { 200: z.array(commitStatus), 404: null },
   },
   { method: 'GET', re: /^\/users$/, name: 'GET /users', query: { username: z.string() }, answers: { 200: z.array(user) } },
+  // docs.gitlab.com/api/pipelines#create-a-new-pipeline and #get-a-single-pipeline
+  {
+    method: 'POST',
+    re: /^\/projects\/([^/]+)\/pipeline$/,
+    name: 'POST /projects/:id/pipeline',
+    body: z.strictObject({
+      ref: z.string(),
+      variables: z.optional(z.array(z.strictObject({ key: z.string(), value: z.string(), variable_type: z.optional(z.enum(['env_var', 'file'])) }))),
+      inputs: z.optional(z.record(z.string(), z.unknown())),
+    }),
+    answers: { 201: pipelineDetail, 400: null, 401: null, 403: null, 404: null },
+  },
+  {
+    method: 'GET',
+    re: /^\/projects\/([^/]+)\/pipelines\/(\d+)$/,
+    name: 'GET /projects/:id/pipelines/:pipeline_id',
+    answers: { 200: pipelineDetail, 401: null, 404: null },
+  },
   // docs.gitlab.com/api/deployments#approve-or-reject-a-blocked-deployment
   {
     method: 'POST',

@@ -36,6 +36,10 @@ export class GitLabProjects {
   readonly mrs = new Map<string, MergeRequest[]>();
   /** deployments blocked for an approval, by `<path>#<id>`: their environment and the approvals given */
   readonly deployments = new Map<string, { environment: string; approvals: { status: string; comment: string; by: string }[] }>();
+  /** pipelines created through the API, by id: the ref and variables they were given, their status */
+  readonly pipelines = new Map<number, { path: string; ref: string; variables: Record<string, string>; status: string }>();
+  /** projects whose pipelines end at once, with this status */
+  readonly pipelinesEndAs = new Map<string, string>();
   ids = 500;
   /** the host (`http://127.0.0.1:<port>`), set once the server listens */
   base = '';

@@ -44,6 +44,11 @@ export interface GitLabStandin {
     path: string,
     a: { environment: string; sha: string; deploymentId?: number; token?: string },
   ): Promise<{ status: number; body: any; deploymentId: number }>;
+  /** the project's pipelines end at once with this status (success, failed…); left unset they stay pending until setPipeline */
+  pipelinesEndAs(path: string, status: string): void;
+  /** the pipelines created through the API, oldest first */
+  pipelinesOf(path: string): { id: number; ref: string; variables: Record<string, string>; status: string }[];
+  setPipeline(id: number, status: string): void;
   /** the approvals a blocked deployment was given */
   approvals(path: string, deploymentId: number): { status: string; comment: string; by: string }[];
   stop(): Promise<void>;
@@ -204,6 +209,14 @@ export async function startGitLabStandin(g: GitServer): Promise<GitLabStandin> {
         // not JSON: kept as text
       }
       return { status: res.status, body, deploymentId: id };
+    },
+    pipelinesEndAs: (path, status) => void h.pipelinesEndAs.set(path, status),
+    pipelinesOf: (path) =>
+      [...h.pipelines.entries()].filter(([, x]) => x.path === path).map(([id, x]) => ({ id, ref: x.ref, variables: x.variables, status: x.status })),
+    setPipeline: (id, status) => {
+      const found = h.pipelines.get(id);
+      if (!found) throw new Error(`no pipeline ${id}`);
+      found.status = status;
     },
     approvals: (path, deploymentId) => h.deployments.get(`${path}#${deploymentId}`)?.approvals ?? [],
     stop: () => server.stop(),
