@@ -12,6 +12,9 @@ import { startGitHubStandin } from './github-standin.ts';
  *   POST /deploy {"environment","sha","runId"?}   a job targets the environment: its run waits, and GitHub sends the
  *                                                 App's deployment_protection_rule event to the hook URL (the answer)
  *   GET  /reviews?run=<id>&environment=<name>     the reviews the run was given (what lets the job go, or stops it)
+ *   POST /workflow {"file","inputs"}              the repository gets a workflow that workflow_dispatch can start
+ *   GET  /runs                                    the runs workflow_dispatch started (id, workflow, inputs, status)
+ *   POST /runs/<id> {"status","conclusion"?}      a run moves on (in_progress; completed with success, failure…)
  *   GET  /violations                              what broke GitHub's contract (none expected)
  *
  * usage: tsx test/support/serve-github-app.ts <owner/repo> <hook URL> <webhook secret> <App key file> <App id>
@@ -43,11 +46,17 @@ const control = createServer((req, res) => {
               hook: { url: hookUrl, secret: hookSecret },
               ...(body.runId ? { runId: String(body.runId) } : {}),
             })
-          : url.pathname === '/reviews'
-            ? { reviews: gh.reviews(repo, url.searchParams.get('run') ?? '', url.searchParams.get('environment') ?? '') }
-            : url.pathname === '/violations'
-              ? { violations: gh.violations }
-              : null;
+          : url.pathname === '/workflow'
+            ? (gh.addWorkflow(repo, String(body.file), (body.inputs ?? []) as string[]), { ok: true })
+            : url.pathname === '/runs'
+              ? { runs: gh.workflowRuns(repo) }
+              : url.pathname.startsWith('/runs/')
+                ? (gh.setRun(Number(url.pathname.slice('/runs/'.length)), String(body.status), body.conclusion ?? null), { ok: true })
+                : url.pathname === '/reviews'
+                  ? { reviews: gh.reviews(repo, url.searchParams.get('run') ?? '', url.searchParams.get('environment') ?? '') }
+                  : url.pathname === '/violations'
+                    ? { violations: gh.violations }
+                    : null;
       res.writeHead(answer ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(answer ?? { error: 'no such control' }));
     } catch (err) {
       res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ error: (err as Error).message }));
