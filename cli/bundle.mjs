@@ -5,12 +5,14 @@
  * changed since: an edited checkout never runs yesterday's CLI. It lives under node_modules/.cache (never committed).
  * Plain JavaScript: it runs before anything is compiled.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cache = join(root, 'node_modules', '.cache', 'stageline-cli');
+// One bundle per checkout: worktrees that share node_modules never run each other's CLI.
+const cache = join(root, 'node_modules', '.cache', `stageline-cli-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`);
 const bundle = join(cache, 'stageline.mjs');
 const inputsFile = join(cache, 'inputs.json');
 
