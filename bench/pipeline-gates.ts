@@ -7,6 +7,9 @@ import { deploymentGateHook } from '#domain/promotion/request/pipeline-gate';
 import { answerDeploymentRuns } from '#domain/promotion/deliver/pipeline-answer';
 import { fireSchedule } from '#domain/promotion/run/fire';
 import { updateEnvironment } from '#domain/config/environments';
+import { ciGateSchema } from '#domain/kernel/ci-gate';
+import * as z from '#domain/kernel/zod';
+import { localSecretVariable } from '../functions/adapters/secrets.ts';
 import { DeploymentHostCalls } from '../functions/adapters/deployment-hosts.ts';
 import { sealer } from '../functions/adapters/secret-box.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
@@ -184,7 +187,70 @@ async function hoursFlow(b: Harness, tenant: string): Promise<{ transitions: num
   return { transitions: b.workflow.transitions(execution), waiting, wru: b.calls.reduce((n, c) => n + c.wru, 0) };
 }
 
-export async function benchPipelineGates(): Promise<{ gated: Window; plain: Window; hours: Awaited<ReturnType<typeof hoursFlow>> }> {
+/**
+ * A promotion into staging with a CI gate (domain/promotion/run/ci-hold.ts): the workflow is dispatched when the
+ * promotion is about to execute, the promotion is held while the run is queued over LOOKS looks of its schedule, then
+ * the run succeeds and the next look lets it complete. Its transitions when held, at the end, and its WRU.
+ */
+async function ciFlow(b: Harness, gh: GitHubStandin, tenant: string, appKey: string) {
+  const u = usersOf(tenant);
+  await makeLine(b, u.admin);
+  process.env[localSecretVariable(tenant, 'github-app-key', 'APP_KEY')!] = appKey;
+  gh.addWorkflow(REPO, 'e2e.yml', ['release']);
+  const env = await b.deps.store.getEnvironment(tenant, 'staging');
+  await updateEnvironment({ ...b.deps, sealer: sealer() }, ctxOf(u.admin), 'staging', {
+    version: env!.version,
+    ciGate: z.parse(ciGateSchema, {
+      repository: REPO,
+      workflow: 'e2e.yml',
+      inputs: [{ name: 'release', value: '{{release}}' }],
+      app: { id: '77', apiUrl: gh.url, privateKeySecret: 'APP_KEY' },
+    }),
+  } as never);
+  expectStatus(await api(b, u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: 'checkout.queue', value: 'v2' }, 'setup'), 201, 'config');
+  b.calls.length = 0;
+  const created = await api(b, u.deployer, 'POST', '/api/v1/promotions', { sourceEnvironment: 'dev', targetEnvironment: 'staging' }, 'request');
+  expectStatus(created, 201, 'dev → staging');
+  const id = String(created.body.id);
+  const execution = LocalWorkflow.executionId({ tenant, promotionId: id });
+  let token: string | null = null;
+  const parked = async () => {
+    for (let i = 0; i < 400; i++) {
+      const p = await b.deps.store.getPromotion(tenant, id);
+      if (p?.status === 'SCHEDULED' && p.taskToken && p.taskToken !== token) {
+        token = p.taskToken;
+        return;
+      }
+      if (p && p.status !== 'SCHEDULED' && p.status !== 'APPROVED' && p.status !== 'PENDING' && p.status !== 'VALIDATING')
+        throw new Error(`bench: the CI-gated promotion is ${p.status}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('bench: the promotion was not held for its CI run');
+  };
+  await parked();
+  const held = b.workflow.transitions(execution);
+  for (let i = 0; i < LOOKS; i++) {
+    const inv = newInvocation('schedule-fire', `look ${i + 1}: the run is still queued`, 'event');
+    await b.attribution.run(inv, () => fireSchedule(b.deps, tenant, id));
+    b.calls.push(inv);
+    await parked();
+  }
+  const run = gh.workflowRuns(REPO).at(-1)!;
+  gh.setRun(run.id, 'completed', 'success');
+  const inv = newInvocation('schedule-fire', 'the last look: the run succeeded', 'event');
+  await b.attribution.run(inv, () => fireSchedule(b.deps, tenant, id));
+  b.calls.push(inv);
+  await finished(b, tenant, id, 'COMPLETED');
+  await b.stream.idle();
+  return { held, transitions: b.workflow.transitions(execution), wru: b.calls.reduce((n, c) => n + c.wru, 0), runs: gh.workflowRuns(REPO).length };
+}
+
+export async function benchPipelineGates(): Promise<{
+  gated: Window;
+  plain: Window;
+  hours: Awaited<ReturnType<typeof hoursFlow>>;
+  ci: Awaited<ReturnType<typeof ciFlow>>;
+}> {
   heading('Where deploys already happen: a GitHub-gated promotion, and one waiting for allowed hours');
   const loopback = process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND;
   process.env.STAGELINE_ALLOW_LOOPBACK_OUTBOUND = 'true';
@@ -202,6 +268,7 @@ export async function benchPipelineGates(): Promise<{ gated: Window; plain: Wind
       const gated = await flow(b, gh, 'gate-cost', appKey);
       const plain = await flow(b, null, 'gate-plain', appKey);
       const hours = await hoursFlow(b, 'hours-cost');
+      const ci = await ciFlow(b, gh, 'ci-cost', appKey);
       if (gh.violations.length) throw new Error(`bench: GitHub's contract broken: ${gh.violations.join('; ')}`);
       console.log(
         table(
@@ -233,7 +300,23 @@ export async function benchPipelineGates(): Promise<{ gated: Window; plain: Wind
         `each look of a held promotion's schedule (an early or repeated fire) runs the execute step again, which holds it again: ` +
           `${fmt((hours.transitions - hours.waiting) / LOOKS, 1)} transitions per look; the hold itself costs ${hours.waiting} transitions however long it waits.`,
       );
-      return { gated, plain, hours };
+      console.log(
+        table(
+          [
+            'a CI-gated promotion',
+            'transitions when held',
+            `transitions at the end (${LOOKS} looks while queued, 1 after)`,
+            'WRU, request to end',
+            'runs started',
+          ],
+          [['dev → staging, e2e.yml dispatched', ci.held, ci.transitions, fmt(ci.wru, 0), ci.runs]],
+        ),
+      );
+      console.log(
+        `a CI gate holds the promotion without a Lambda: ${fmt((ci.transitions - ci.held) / (LOOKS + 1), 1)} transitions per look (each wakes the flow's execute step), ` +
+          `the workflow dispatched once however many looks.`,
+      );
+      return { gated, plain, hours, ci };
     } finally {
       await close();
     }

@@ -12,6 +12,7 @@ import { HttpGateProvider } from '../../functions/adapters/webhook-gates.ts';
 import { handler as alarmState } from '../../functions/handlers/alarm-state.ts';
 import { handler as promotionStep } from '../../functions/handlers/promotion-step.ts';
 import { handler as streamHandler } from '../../functions/handlers/stream.ts';
+import { CiRunCalls } from '../../functions/adapters/ci-runs.ts';
 import { resetDeps, tunables, type AllDeps } from '../../functions/http/deps.ts';
 import { LOCAL_AWS_EVENTS, LocalAlarms } from '../alarms.ts';
 import { ensureTable, LOCAL_REGION, localCredentials } from '../dynamodb.ts';
@@ -173,6 +174,8 @@ export async function openHarness(endpoint: string, streamIdleMs = 20) {
       gates: new HttpGateProvider(),
       // Change-controlled environments' tools (bench/change-request.ts): the real adapters, through the outbound rules.
       changes: new ChangeToolsAdapter(),
+      // CI gates' runs (bench/pipeline-gates.ts): the real adapter, through the outbound rules, its secrets from the environment.
+      ciRuns: new CiRunCalls(),
       registry: new OciRegistrySync(),
       scheduler: { scheduleOnce: async () => undefined, scheduleRecurring: async () => undefined, cancel: async () => undefined },
       anchor: rememberingAnchor(countAnchor(new FileAnchor(join(anchorDir, 'audit-signing-key.pem'), join(anchorDir, 'checkpoints.jsonl')), anchorCalls)),
