@@ -1,5 +1,17 @@
 import './scripts/node-check.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
+
+// Every temporary file of a run (the synths' cdk.out folders, bundles, stacks' data) goes under one folder of its own,
+// removed when the run ends: a machine that runs the suite all day keeps no leftovers. Workers inherit it.
+if (!process.env.STAGELINE_RUN_TMPDIR) {
+  const dir = mkdtempSync(join(tmpdir(), 'stageline-run-'));
+  process.env.STAGELINE_RUN_TMPDIR = dir;
+  process.env.TMPDIR = dir;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+}
 
 /**
  * The CDK template tests (test/support/cdk-template.ts) share one synthesized stack per worker, which
