@@ -86,7 +86,7 @@ function Environment({ row, from, to }: { row: Row; from: string; to: string }) 
               ) : row.open.length === 0 ? (
                 'not in these days'
               ) : (
-                <ul>
+                <ul class="cal-openings">
                   {row.open.map((o) => (
                     <li key={o.start}>
                       <Span i={o} />
@@ -180,6 +180,7 @@ function Strip({ row, from, to, always }: { row: Row; from: string; to: string; 
         <div class="cal-day" key={d}>
           <span class="cal-date">{label(d)}</span>
           <span class="cal-bar">
+            {d < Date.parse(from) && <i class="cal-past" style={place({ start: new Date(d).toISOString(), end: from }, d)!} />}
             {(always ? [{ start: from, end: to }] : row.open).map((o) => {
               const at = place(o, d);
               return at && <i key={`o${o.start}`} class="cal-open" style={at} />;
@@ -204,6 +205,9 @@ function Strip({ row, from, to, always }: { row: Row; from: string; to: string; 
         </span>
         <span>
           <i class="cal-promotion" /> scheduled promotion
+        </span>
+        <span>
+          <i class="cal-past" /> past
         </span>
       </p>
     </div>
