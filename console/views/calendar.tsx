@@ -31,7 +31,10 @@ const RANGES = [7, 14, 31] as const;
 
 export function Calendar() {
   const [days, setDays] = useState<number>(14);
-  const { data, error } = usePoll<Answer>(`api/v1/calendar?days=${days}`, 60000);
+  // From today's UTC midnight (not "now"): the answer stays the same from one refresh to the next while nothing
+  // changes (a 304, no body), and each day's strip is whole (the part already past is shaded).
+  const today = new Date(Math.floor(Date.now() / DAY) * DAY).toISOString();
+  const { data, error } = usePoll<Answer>(`api/v1/calendar?from=${encodeURIComponent(today)}&days=${days}`, 60000);
   return (
     <section aria-labelledby="calendar-title" class="calendar">
       <h1 id="calendar-title">Calendar</h1>
@@ -163,6 +166,7 @@ function place(i: Interval, day: number): { left: string; width: string } | null
 /** A strip per UTC day of the range: open hours, freezes over them and scheduled promotions (decoration: the lists say it in words). */
 function Strip({ row, from, to, always }: { row: Row; from: string; to: string; always: boolean }) {
   const first = Math.floor(Date.parse(from) / DAY) * DAY;
+  const now = Date.now();
   const days: number[] = [];
   for (let d = first; d < Date.parse(to); d += DAY) days.push(d);
   const label = (d: number) => new Date(d).toLocaleDateString('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' });
@@ -180,7 +184,7 @@ function Strip({ row, from, to, always }: { row: Row; from: string; to: string; 
         <div class="cal-day" key={d}>
           <span class="cal-date">{label(d)}</span>
           <span class="cal-bar">
-            {d < Date.parse(from) && <i class="cal-past" style={place({ start: new Date(d).toISOString(), end: from }, d)!} />}
+            {d < now && <i class="cal-past" style={place({ start: new Date(d).toISOString(), end: new Date(now).toISOString() }, d)!} />}
             {(always ? [{ start: from, end: to }] : row.open).map((o) => {
               const at = place(o, d);
               return at && <i key={`o${o.start}`} class="cal-open" style={at} />;
