@@ -14,7 +14,7 @@ const OUT = join(process.cwd(), 'test-output');
 const { t, browser } = useConsoleStack({ out: OUT });
 
 const minute = (ms: number) => new Date(Math.ceil(ms / 60_000) * 60_000);
-const shown = (d: Date | string) => new Date(d).toISOString().slice(0, 16).replace('T', ' ');
+const shown = (d: Date | string | number) => new Date(d).toISOString().slice(0, 16).replace('T', ' ');
 
 describe('the calendar in the console', () => {
   let u: Awaited<ReturnType<TestStack['users']>>;
