@@ -156,6 +156,7 @@ export async function benchConsoleWeight(): Promise<ViewWeight[]> {
       ['promotion', `#/promotions/${promotion}`],
       ['environment', '#/environments/staging'],
       ['flags', '#/flags'],
+      ['calendar', '#/calendar'],
       ['insights', '#/insights'],
       ['audit', '#/audit'],
       ['settings', '#/settings'],
@@ -258,10 +259,13 @@ export async function benchConsoleWeight(): Promise<ViewWeight[]> {
     `Budget per view (CONSOLE_BUDGET, docs/guide/14-dashboard.md): first load ≤ ${kib(b.firstLoadBytes)} received and ≤ ${b.firstLoadApiCalls} API calls; ` +
       `a quiet refresh round ≤ ${b.refreshApiCalls} API calls, ${b.refreshBodies ? `≤ ${b.refreshBodies}` : 'none'} with a body, ≤ ${kib(b.refreshBytes)}.`,
   );
-  const assets = Math.max(...out.map((w) => w.first.assetsGzip));
-  console.log(`Script + style: ${kib(assets)} gzip (budget ${kib(BUDGET_GZIP_BYTES)}).`);
+  // The budget is the first screen's (the entry, style and preloaded chunks); another view adds the chunk it loads when opened.
+  const assets = out.find((w) => w.view === 'pipeline')!.first.assetsGzip;
+  console.log(
+    `Script + style, first screen: ${kib(assets)} gzip (budget ${kib(BUDGET_GZIP_BYTES)}); with each view's chunks: ${out.map((w) => `${w.view} ${kib(w.first.assetsGzip)}`).join(', ')}.`,
+  );
   const failures = out.flatMap((w) => over(w).map((o) => `${w.view}: ${o}`));
-  if (assets > BUDGET_GZIP_BYTES) failures.push(`script + style ${kib(assets)} gzip > ${kib(BUDGET_GZIP_BYTES)}`);
+  if (assets > BUDGET_GZIP_BYTES) failures.push(`first screen's script + style ${kib(assets)} gzip > ${kib(BUDGET_GZIP_BYTES)}`);
   if (failures.length) throw new Error(`the console is over its page-weight budget:\n  ${failures.join('\n  ')}`);
   return out;
 }

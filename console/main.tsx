@@ -5,20 +5,24 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { completeSignIn, onSession, session, signIn, signOut, takeFragmentToken, type Session } from './auth.ts';
 import { Notices, useNotices } from './ui.tsx';
-import { Audit } from './views/audit.tsx';
+import { lazy } from './lazy.tsx';
 import { Bundles } from './views/bundles.tsx';
 import { EnvironmentPage } from './views/environment.tsx';
-import { Flags } from './views/flags.tsx';
-import { Insights } from './views/insights.tsx';
-import { Manifest } from './views/manifest.tsx';
 import { Pipeline } from './views/pipeline.tsx';
 import { PromotionPage } from './views/promotion.tsx';
-import { Settings } from './views/settings.tsx';
+
+// Views the first screen does not need: each a chunk loaded when its route is first opened (the first load stays small).
+const Audit = lazy(() => import('./views/audit.tsx').then((m) => m.Audit));
+const Calendar = lazy(() => import('./views/calendar.tsx').then((m) => m.Calendar));
+const Flags = lazy(() => import('./views/flags.tsx').then((m) => m.Flags));
+const Insights = lazy(() => import('./views/insights.tsx').then((m) => m.Insights));
+const Manifest = lazy(() => import('./views/manifest.tsx').then((m) => m.Manifest));
+const Settings = lazy(() => import('./views/settings.tsx').then((m) => m.Settings));
 
 /**
  * The console: one page (hash routes), reading the same public API as the CLI with the signed-in
  * person's ID token. Views: #/ pipeline, #/promotions/<id>, #/environments/<name>, #/bundles, #/flags,
- * #/insights, #/manifest, #/audit, #/settings (and its parts: #/settings/access, /scim, /rights).
+ * #/calendar, #/insights, #/manifest, #/audit, #/settings (and its parts: #/settings/access, /scim, /rights).
  */
 const route = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
 
@@ -56,6 +60,7 @@ function App({ initial }: { initial: string | null }) {
     ['', 'Pipeline'],
     ['bundles', 'Bundles'],
     ['flags', 'Flags'],
+    ['calendar', 'Calendar'],
     ['insights', 'Insights'],
     ['manifest', 'Manifest'],
     ['audit', 'Audit'],
@@ -110,6 +115,8 @@ function App({ initial }: { initial: string | null }) {
           <Manifest me={me} />
         ) : view === 'flags' ? (
           <Flags me={me} say={say} />
+        ) : view === 'calendar' ? (
+          <Calendar />
         ) : view === 'insights' ? (
           <Insights />
         ) : view === 'audit' ? (

@@ -4,8 +4,11 @@ import { Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { subjectText } from './bundle.tsx';
 import type { Session } from '../auth.ts';
 import type { Say } from '../ui.tsx';
-import { ChangeControlPanel } from './change-control.tsx';
-import { DeploymentGatePanel } from './deployment-gate.tsx';
+import { lazy } from '../lazy.tsx';
+
+// The environment's settings panels load after the view itself (each a chunk: change control brings the form parts of the identity provider's).
+const ChangeControlPanel = lazy(() => import('./change-control.tsx').then((m) => m.ChangeControlPanel));
+const DeploymentGatePanel = lazy(() => import('./deployment-gate.tsx').then((m) => m.DeploymentGatePanel));
 
 const KINDS: Record<string, (p: any) => boolean> = {
   all: () => true,

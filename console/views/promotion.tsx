@@ -3,11 +3,15 @@ import { changeStateName } from '../../domain/change/servicenow-states.ts';
 import type { Session } from '../auth.ts';
 import { EnvLink, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { firstOf, gatesBlocking } from '../../domain/kernel/display.ts';
-import { GateMeasurements } from './analysis.tsx';
+import { lazy } from '../lazy.tsx';
+
 import { Rollout } from './rollout.tsx';
 import { Attestation } from './attestation.tsx';
 import { BundleChanges, KeyChanges } from './bundle.tsx';
 import { ACTIVE, Actions } from './promotion-actions.tsx';
+
+// The charts (uPlot) load when there is something to chart: a chunk of their own.
+const GateMeasurements = lazy(() => import('./analysis.tsx').then((m) => m.GateMeasurements));
 
 /** A config promotion's title as a release manager reads it: "All configuration of staging (snapshot 2)", "Keys matching query.* of staging (snapshot 2)". */
 export function configTitle(

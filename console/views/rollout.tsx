@@ -2,8 +2,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
 import { Status, Time, Wrap } from '../ui.tsx';
-import { Analyses } from './analysis.tsx';
+import { lazy } from '../lazy.tsx';
+
 import { FILTER_STATES, NO_FILTER, PAGE, countsOf, useRolloutPage, type Filter } from './rollout-page.ts';
+
+// The charts (uPlot) load when there is something to chart: a chunk of their own.
+const Analyses = lazy(() => import('./analysis.tsx').then((m) => m.Analyses));
 
 type Say = (tone: 'ok' | 'bad', text: string) => void;
 

@@ -1,16 +1,16 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { CONSOLE_BODIES, CONSOLE_SCRIPT, CONSOLE_STYLE } from '../dashboard/assets.generated.ts';
+import { CONSOLE_BODIES, CONSOLE_STYLE } from '../dashboard/assets.generated.ts';
 import { consoleCsp, PAGE } from '../dashboard/page.ts';
 import { loginOrigin } from '../adapters/login.ts';
 import { refusingDotSegments } from '../http/request.ts';
 
 /**
- * GET /dashboard (no auth): the console's page; GET /dashboard/assets/{file}: its hashed script and
- * stylesheet (cached for a year: a new build has new names; gzipped for a browser that takes it). The console signs people in itself
+ * GET /dashboard (no auth): the console's page; GET /dashboard/assets/{file}: its hashed scripts (the entry and
+ * the chunks of views loaded when opened) and stylesheet (cached for a year: a new build has new names; gzipped for a browser that takes it). The console signs people in itself
  * (authorization code + PKCE) and calls the API with their token.
  */
 const COMMON = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
-const TYPES: Record<string, string> = { [CONSOLE_SCRIPT.name]: CONSOLE_SCRIPT.type, [CONSOLE_STYLE.name]: CONSOLE_STYLE.type };
+const typeOf = (name: string) => (name === CONSOLE_STYLE.name ? CONSOLE_STYLE.type : 'text/javascript; charset=utf-8');
 
 /** An asset gzipped once per instance (its name is its content's hash: it never changes under the name), base64 for API Gateway. */
 const gzipped = new Map<string, string>();
@@ -46,7 +46,7 @@ export const handler = refusingDotSegments(
         };
       }
       const headers = {
-        'content-type': TYPES[name]!,
+        'content-type': typeOf(name),
         'cache-control': 'public, max-age=31536000, immutable',
         'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
         vary: 'accept-encoding',
