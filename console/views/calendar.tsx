@@ -40,7 +40,7 @@ export function Calendar() {
       <h1 id="calendar-title">Calendar</h1>
       <p>
         Freeze windows and allowed hours of each environment, and the promotions scheduled into them. Times in UTC. Set them with <code>stageline freeze</code>{' '}
-        and <code>stageline environments update --allowed-hours</code>.
+        and <code>stageline env hours</code>.
       </p>
       <label class="cal-range">
         Show the next{' '}

@@ -68,6 +68,21 @@ export function EnvironmentPage({ name, me, say }: { name: string; me: Session; 
           )}
         </p>
       )}
+      {env.ciGate && (
+        <p class="ci-gate">
+          CI gate: a promotion executes only after{' '}
+          {env.ciGate.host === 'github' ? (
+            <>
+              GitHub Actions workflow <code>{env.ciGate.workflow}</code> of <code>{env.ciGate.repository}</code>
+            </>
+          ) : (
+            <>
+              a GitLab pipeline of <code>{env.ciGate.repository}</code>
+            </>
+          )}{' '}
+          succeeds on <code>{env.ciGate.ref}</code> (rejected after {env.ciGate.timeoutMinutes} min). Set with <code>stageline ci-gate set</code>.
+        </p>
+      )}
       <ChangeControlPanel env={name} me={me} say={say} />
       <DeploymentGatePanel env={name} />
       <section aria-labelledby="history-title">

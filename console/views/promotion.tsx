@@ -273,8 +273,29 @@ function Queued({ h }: { h: { promotion: string; reason: string; until: string }
   );
 }
 
+/** Held while its target's CI gate runs: the run, linked, and what happens when it ends. */
+function CiWait({ h, r }: { h: { ci: { run: string | null; status: string; url: string | null }; until: string }; r: any }) {
+  const name = r?.host === 'gitlab' ? `GitLab pipeline ${h.ci.run}` : `GitHub Actions run ${h.ci.run}${r?.workflow ? ` of ${r.workflow}` : ''}`;
+  return (
+    <p class="why-box">
+      Approved; waiting for its CI gate:{' '}
+      {h.ci.run && h.ci.url && /^https?:\/\//.test(h.ci.url) ? (
+        <a href={h.ci.url} rel="noopener noreferrer" target="_blank">
+          {name}
+        </a>
+      ) : (
+        'the run is being started'
+      )}{' '}
+      is {h.ci.status}. It goes on when the run succeeds, and is rejected if it fails or has not ended by{' '}
+      {r?.deadline ? <Time at={r.deadline} /> : 'its deadline'} (looked at again by <Time at={h.until} />
+      ).
+    </p>
+  );
+}
+
 function Why({ p }: { p: any }) {
   if (p.status === 'SCHEDULED' && p.heldBy?.promotion) return <Queued h={p.heldBy} />;
+  if (p.status === 'SCHEDULED' && p.heldBy?.ci) return <CiWait h={p.heldBy} r={p.ciRun} />;
   const text =
     p.status === 'AWAITING_APPROVAL'
       ? `Waiting for ${p.approvals.remaining}${p.approvals.given.some((g: { counts?: boolean }) => g.counts) ? ' more' : ''} approval${p.approvals.remaining === 1 ? '' : 's'} from ${p.approvals.approverGroups.join('/')}.`

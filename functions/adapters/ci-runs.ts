@@ -35,7 +35,7 @@ export class CiRunCalls implements CiRuns {
       if (res.status !== 200) throw new Error(`GitHub answered the dispatch of ${a.gate.workflow} with ${res.status} ${brief(text)}`);
       const b = JSON.parse(text) as { workflow_run_id?: unknown; html_url?: unknown };
       if (typeof b.workflow_run_id !== 'number' || typeof b.html_url !== 'string') throw new Error("GitHub answered the dispatch without the run's details");
-      return { id: String(b.workflow_run_id), url: b.html_url };
+      return { id: String(b.workflow_run_id), url: webUrl(b.html_url) };
     }
     const token = await this.gitlabToken(a.tenant, a.gate);
     const res = await guardedFetch(`${base}/api/v4/projects/${encodeURIComponent(a.gate.repository)}/pipeline`, {
@@ -49,7 +49,7 @@ export class CiRunCalls implements CiRuns {
     if (res.status !== 201) throw new Error(`GitLab answered the pipeline's creation with ${res.status} ${brief(text)}`);
     const b = JSON.parse(text) as { id?: unknown; web_url?: unknown };
     if (typeof b.id !== 'number' || typeof b.web_url !== 'string') throw new Error('GitLab answered the pipeline without its id');
-    return { id: String(b.id), url: b.web_url };
+    return { id: String(b.id), url: webUrl(b.web_url) };
   }
 
   async read(a: { tenant: string; gate: CiGate; runId: string }): Promise<CiRunState> {
@@ -61,7 +61,7 @@ export class CiRunCalls implements CiRuns {
       const text = await readLimited(res);
       if (res.status !== 200) throw new Error(`GitHub answered run ${a.runId} with ${res.status} ${brief(text)}`);
       const b = JSON.parse(text) as { status?: unknown; conclusion?: unknown; html_url?: unknown };
-      return { status: String(b.status ?? 'unknown'), conclusion: typeof b.conclusion === 'string' ? b.conclusion : null, url: String(b.html_url ?? '') };
+      return { status: String(b.status ?? 'unknown'), conclusion: typeof b.conclusion === 'string' ? b.conclusion : null, url: webUrl(b.html_url) };
     }
     const token = await this.gitlabToken(a.tenant, a.gate);
     const res = await guardedFetch(`${base}/api/v4/projects/${encodeURIComponent(a.gate.repository)}/pipelines/${a.runId}`, {
@@ -72,7 +72,7 @@ export class CiRunCalls implements CiRuns {
     if (res.status !== 200) throw new Error(`GitLab answered pipeline ${a.runId} with ${res.status} ${brief(text)}`);
     const b = JSON.parse(text) as { status?: unknown; web_url?: unknown };
     const status = String(b.status ?? 'unknown');
-    return { status, conclusion: null, url: String(b.web_url ?? '') };
+    return { status, conclusion: null, url: webUrl(b.web_url) };
   }
 
   private async githubToken(tenant: string, gate: CiGate): Promise<string> {
@@ -106,3 +106,6 @@ const gitlabHeaders = (token: string) => ({ 'private-token': token, 'content-typ
 function refuseOn4xx(status: number, what: string, text: string): void {
   if (status >= 400 && status < 500 && status !== 429) throw new CiRefused(`${what}: ${status} ${brief(text)}`);
 }
+
+/** A run's page as the host names it, kept only when it is an http(s) URL (it is shown as a link), bounded. */
+const webUrl = (u: unknown) => (typeof u === 'string' && /^https?:\/\/[^\s]+$/i.test(u) ? u.slice(0, 2048) : '');
