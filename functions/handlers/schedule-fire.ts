@@ -15,6 +15,7 @@ import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
 import { schedulerOnFirstUse } from '../adapters/scheduler-on-first-use.ts';
 import { compose } from '../http/deps.ts';
 import { changesOnFirstUse } from '../adapters/change-on-first-use.ts';
+import { ciRunsOnFirstUse } from '../adapters/ci-runs-on-first-use.ts';
 
 /**
  * This function's adapters: the store, the workflow (it resumes flows, starts due promotions), the scheduler
@@ -29,6 +30,8 @@ const wiring = compose({
   git: gitOnFirstUse,
   // Change control (domain/promotion/run/change-hold.ts): the tenants' change management tools, opened with their sealed credentials.
   changes: changesOnFirstUse,
+  // CI gates (domain/promotion/run/ci-hold.ts): a held promotion's run is read here, the flow woken only once it ended.
+  ciRuns: ciRunsOnFirstUse,
 });
 const deps = wiring.deps;
 

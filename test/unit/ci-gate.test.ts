@@ -5,7 +5,8 @@ import { Frozen } from '../../domain/kernel/errors.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { CiRefused, type CiRunState, type CiRuns } from '../../domain/promotion/ports.ts';
 import { ciVerdict } from '../../domain/promotion/run/ci-run.ts';
-import { executeStep } from '../../domain/promotion/run/steps.ts';
+import { awaitGoStep, executeStep } from '../../domain/promotion/run/steps.ts';
+import { fireSchedule } from '../../domain/promotion/run/fire.ts';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { blockedBecause } from '../../domain/promotion/status.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
@@ -149,5 +150,29 @@ describe('the CI gate', () => {
     const other = await approved(refused);
     expect(await executeStep(other.deps, 'acme', other.id, true)).toEqual({ next: 'done' });
     expect((await other.read()).rejection?.reason).toContain('404 Not Found');
+  });
+
+  it('a look of its schedule reads the run without waking the flow while it runs, and wakes it once it ended', async () => {
+    const ci = host(running);
+    const { deps, id, read, schedules, answered, advance } = await approved(ci);
+    await expect(executeStep(deps, 'acme', id, true)).rejects.toBeInstanceOf(Frozen);
+    // The flow parks in its go task.
+    await awaitGoStep(deps, 'acme', id, 'go-1');
+    const earlier = answered.length; // the approval answered the flow's decide task
+    advance(60);
+    expect(await fireSchedule(deps, 'acme', id)).toEqual({ fired: false, status: 'SCHEDULED' });
+    expect(answered.slice(earlier)).toEqual([]);
+    const held = await read();
+    expect(held).toMatchObject({ status: 'SCHEDULED', taskToken: 'go-1', ciRun: { looks: 2, conclusion: null } });
+    expect(schedules.get(scheduleName({ tenant: 'acme', id }))!.at.getTime()).toBe(Date.parse(held.heldBy!.until));
+    ci.state = passed;
+    advance(60);
+    expect(await fireSchedule(deps, 'acme', id)).toEqual({ fired: true, status: 'SCHEDULED' });
+    expect(answered.slice(earlier).map((a) => a.token)).toEqual(['go-1']);
+    // The look recorded the success: the execute step goes on without asking the host again.
+    const reads = ci.calls.read;
+    expect(await executeStep(deps, 'acme', id, true)).toEqual({ next: 'execute' });
+    expect(ci.calls.read).toBe(reads);
+    expect(ci.calls.start).toBe(1);
   });
 });

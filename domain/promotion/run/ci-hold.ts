@@ -204,3 +204,39 @@ async function reject(deps: Deps, p: Promotion, why: string): Promise<null> {
   );
   return null;
 }
+
+/**
+ * A look at a CI-held promotion's run without waking the flow (its schedule fired: fire.ts), as change control's look
+ * does: a run still going before its deadline (or a host that could not be read) is recorded and the next look armed,
+ * the flow left parked with its go token; `waiting: false` once the run has ended or the deadline passed (what it
+ * found recorded), and the caller wakes the flow, whose execute step goes on or rejects it.
+ */
+export async function recheckCi(deps: With<'scheduler' | 'ciRuns'>, p: Promotion): Promise<{ waiting: boolean }> {
+  const gate = (await deps.store.getEnvironment(p.tenant, p.targetEnvironment))?.ciGate;
+  const r = p.ciRun;
+  const now = deps.clock();
+  if (!gate || !r?.run || r.digest !== p.releaseDigest || r.conclusion !== null || now.getTime() >= Date.parse(r.deadline)) return { waiting: false };
+  let state: CiRunState | null = null;
+  let why: string;
+  try {
+    state = await deps.ciRuns.read({ tenant: p.tenant, gate, runId: r.run.id });
+    const verdict = ciVerdict(gate.host, state);
+    why =
+      verdict === 'running'
+        ? `${ciRunName(r)} is ${brief(state.status, 40)} (${state.url})`
+        : `${ciRunName(r)} ${verdict === 'passed' ? 'succeeded' : `ended ${brief(state.conclusion ?? state.status, 40)}`}: ${state.url}`;
+    await recordLook(deps, p, r, state, verdict, why, now);
+    if (verdict !== 'running') return { waiting: false };
+  } catch (err) {
+    why = `${ciRunName(r)} could not be read: ${brief((err as Error).message)}`;
+  }
+  const until = nextLook(now, gate.pollSeconds, r.deadline).toISOString();
+  const status = state ? brief(state.status, 40) : (r.status ?? 'starting');
+  await writePromotion(deps, p.tenant, p.id, (cur) =>
+    cur.status === 'SCHEDULED' && heldByCi(cur.heldBy)
+      ? { next: patched(cur, now, { scheduledAt: until, heldBy: { ci: { ...cur.heldBy.ci, status }, reason: why, until } }), action: null, by: ENGINE }
+      : null,
+  );
+  await deps.scheduler.scheduleOnce(scheduleName(p), new Date(until), { tenant: p.tenant, promotionId: p.id });
+  return { waiting: true };
+}

@@ -3,7 +3,7 @@ import { isTerminal } from '../../kernel/lifecycle.ts';
 import { scheduleName } from './schedule-name.ts';
 import type { With } from '../../kernel/deps.ts';
 import { ENGINE, patched } from '../aggregate.ts';
-import { heldByChange } from '../../kernel/promotion-model.ts';
+import { heldByChange, heldByCi } from '../../kernel/promotion-model.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { parkedWave, pausedBefore, waveGate, waveStarted } from '../rollout/start.ts';
 import { goOn } from '../rollout/wave-go.ts';
@@ -19,7 +19,7 @@ import { goOn } from '../rollout/wave-go.ts';
  * parked yet (the token is not stored), throw so the scheduler retries.
  */
 export async function fireSchedule(
-  deps: With<'workflow' | 'scheduler'> & Partial<With<'changes'>>,
+  deps: With<'workflow' | 'scheduler'> & Partial<With<'changes' | 'ciRuns'>>,
   tenant: string,
   id: string,
 ): Promise<{ fired: boolean; status: string }> {
@@ -33,6 +33,11 @@ export async function fireSchedule(
   if (p.status === 'SCHEDULED' && heldByChange(p.heldBy) && deps.changes) {
     const looked = await (await import('./change-hold.ts')).recheckChange(deps as With<'workflow' | 'scheduler' | 'changes'>, p);
     return { fired: !looked.waiting && looked.status === 'SCHEDULED', status: looked.status };
+  }
+  // Held for its CI gate's run: the run is read here, and the flow woken only once it has ended (domain/promotion/run/ci-hold.ts).
+  if (p.status === 'SCHEDULED' && heldByCi(p.heldBy) && deps.ciRuns && p.taskToken) {
+    const looked = await (await import('./ci-hold.ts')).recheckCi(deps as With<'scheduler' | 'ciRuns'>, p);
+    if (looked.waiting) return { fired: false, status: p.status };
   }
   // A rollout whose next wave waited (a start window, a freeze; domain/promotion/rollout/): the wave is checked
   // again as any wave start is, then started (its task answered) or left waiting until the next look.
