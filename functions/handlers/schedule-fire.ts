@@ -4,7 +4,6 @@ import { expireWaiting } from '#domain/promotion/decide/expire';
 import { fireSchedule } from '#domain/promotion/run/fire';
 import { fireRecurring } from '#domain/promotion/run/recurring';
 import { sweepPromotion } from '#domain/promotion/sweep/sweep';
-import { pollPullRequest } from '#domain/promotion/deliver/pull-request';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
 import { remindApprovers } from '#domain/notify/notifier';
@@ -59,7 +58,9 @@ async function fire(payload: ScheduleFirePayload) {
     if (outcome.swept) sweptPromotions();
     return outcome;
   }
-  if ('pullRequestPoll' in payload) return pollPullRequest(deps(), payload.tenant, payload.pullRequestPoll);
+  // A pull request's poll (loaded on first use: only promotions delivered as pull requests have one).
+  if ('pullRequestPoll' in payload)
+    return (await import('#domain/promotion/deliver/pull-request')).pollPullRequest(deps(), payload.tenant, payload.pullRequestPoll);
   if ('freezeEdge' in payload) return fireFreezeEdge(deps(), payload.tenant, payload.freezeEdge);
   if ('remind' in payload) return remindApprovers(deps(), payload.tenant, payload.remind);
   if ('recurring' in payload) return fireRecurring(deps(), payload.tenant, payload.recurring);
