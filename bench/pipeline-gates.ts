@@ -145,6 +145,26 @@ async function flow(b: Harness, gh: GitHubStandin | null, tenant: string, appKey
   };
 }
 
+/**
+ * Waits until the promotion is held SCHEDULED with a go token other than the one the last wait saw (the flow parked
+ * again); a promotion that ended meanwhile fails the bench at once.
+ */
+function heldWithNewToken(b: Harness, tenant: string, id: string, what: string): () => Promise<void> {
+  let token: string | null = null;
+  return async () => {
+    for (let i = 0; i < 400; i++) {
+      const p = await b.deps.store.getPromotion(tenant, id);
+      if (p?.status === 'SCHEDULED' && p.taskToken && p.taskToken !== token) {
+        token = p.taskToken;
+        return;
+      }
+      if (p && !['SCHEDULED', 'APPROVED', 'PENDING', 'VALIDATING'].includes(p.status)) throw new Error(`bench: the promotion held for ${what} is ${p.status}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`bench: the promotion was not held for ${what}`);
+  };
+}
+
 /** A promotion into staging outside its allowed hours: held SCHEDULED with its go token; LOOKS looks of its schedule, each held again. */
 async function hoursFlow(b: Harness, tenant: string): Promise<{ transitions: number; waiting: number; wru: number }> {
   const u = usersOf(tenant);
@@ -161,19 +181,7 @@ async function hoursFlow(b: Harness, tenant: string): Promise<{ transitions: num
   expectStatus(created, 201, 'dev → staging');
   const id = String(created.body.id);
   const execution = LocalWorkflow.executionId({ tenant, promotionId: id });
-  let token: string | null = null;
-  // Held with a go token other than the one the last look answered.
-  const parked = async () => {
-    for (let i = 0; i < 400; i++) {
-      const p = await b.deps.store.getPromotion(tenant, id);
-      if (p?.status === 'SCHEDULED' && p.taskToken && p.taskToken !== token) {
-        token = p.taskToken;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('bench: the promotion was not held for the allowed hours');
-  };
+  const parked = heldWithNewToken(b, tenant, id, 'the allowed hours');
   await parked();
   const waiting = b.workflow.transitions(execution);
   // A look of its schedule (as if it fired early, or a retry): the execute step runs again, finds the hours still closed, and holds it again.
@@ -213,20 +221,8 @@ async function ciFlow(b: Harness, gh: GitHubStandin, tenant: string, appKey: str
   expectStatus(created, 201, 'dev → staging');
   const id = String(created.body.id);
   const execution = LocalWorkflow.executionId({ tenant, promotionId: id });
-  let token: string | null = null;
-  const parked = async () => {
-    for (let i = 0; i < 400; i++) {
-      const p = await b.deps.store.getPromotion(tenant, id);
-      if (p?.status === 'SCHEDULED' && p.taskToken && p.taskToken !== token) {
-        token = p.taskToken;
-        return;
-      }
-      if (p && p.status !== 'SCHEDULED' && p.status !== 'APPROVED' && p.status !== 'PENDING' && p.status !== 'VALIDATING')
-        throw new Error(`bench: the CI-gated promotion is ${p.status}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('bench: the promotion was not held for its CI run');
-  };
+  const parked = heldWithNewToken(b, tenant, id, 'its CI run');
+
   await parked();
   const held = b.workflow.transitions(execution);
   // Each look reads the run where the schedule fires, and leaves the flow parked while it runs.

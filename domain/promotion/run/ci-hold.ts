@@ -90,14 +90,19 @@ export async function ciHold(deps: With<'scheduler' | 'ciRuns'>, p: Promotion, e
     return wait(deps, gate, cur, `${ciRunName(r)} could not be read: ${brief((err as Error).message)}`);
   }
   const verdict = ciVerdict(gate.host, state);
-  const ended = verdict === 'passed' ? 'succeeded' : `ended ${brief(state.conclusion ?? state.status, 40)}`;
-  const reason = verdict === 'running' ? `${ciRunName(r)} is ${brief(state.status, 40)} (${state.url})` : `${ciRunName(r)} ${ended}: ${state.url}`;
+  const reason = lookText(r, state, verdict);
   cur = await recordLook(deps, cur, r, state, verdict, reason, now);
   if (verdict === 'passed') return cur;
   if (verdict === 'failed') return reject(deps, cur, reason);
   if (now.getTime() >= Date.parse(r.deadline)) return reject(deps, cur, `${ciRunName(r)} did not end within ${gate.timeoutMinutes} min (${state.url})`);
   return wait(deps, gate, cur, reason);
 }
+
+/** What a look found, as the hold's reason and the gate's: "… is queued (page)", "… succeeded: page", "… ended failure: page". */
+const lookText = (r: CiRunRecord, state: CiRunState, verdict: 'passed' | 'failed' | 'running') =>
+  verdict === 'running'
+    ? `${ciRunName(r)} is ${brief(state.status, 40)} (${state.url})`
+    : `${ciRunName(r)} ${verdict === 'passed' ? 'succeeded' : `ended ${brief(state.conclusion ?? state.status, 40)}`}: ${state.url}`;
 
 /** What an input's placeholders are filled with. */
 const placeholders = (p: Promotion) => ({
@@ -221,10 +226,7 @@ export async function recheckCi(deps: With<'scheduler' | 'ciRuns'>, p: Promotion
   try {
     state = await deps.ciRuns.read({ tenant: p.tenant, gate, runId: r.run.id });
     const verdict = ciVerdict(gate.host, state);
-    why =
-      verdict === 'running'
-        ? `${ciRunName(r)} is ${brief(state.status, 40)} (${state.url})`
-        : `${ciRunName(r)} ${verdict === 'passed' ? 'succeeded' : `ended ${brief(state.conclusion ?? state.status, 40)}`}: ${state.url}`;
+    why = lookText(r, state, verdict);
     await recordLook(deps, p, r, state, verdict, why, now);
     if (verdict !== 'running') return { waiting: false };
   } catch (err) {
