@@ -1,6 +1,26 @@
 import * as z from '../kernel/zod.ts';
 import { ValidationFailed } from '../kernel/errors.ts';
-import { lookBackSeconds, SIMULATE_MAX_PROMOTIONS, SIMULATE_MAX_SECONDS, type SimulateOptions } from './simulate.ts';
+
+// What a plan's request may ask of a simulation (domain/manifest/simulate.ts replays it; loaded only for a plan that asks).
+/** At most this many promotions are replayed in one request (the newest first); `next` continues with the older ones. */
+export const SIMULATE_MAX_PROMOTIONS = 10_000;
+/** The longest look-back a simulation takes. */
+export const SIMULATE_MAX_SECONDS = 365 * 86_400;
+/** A look-back as the API takes it: a whole number of days or hours (`90d`, `24h`); null when it is not one. */
+export function lookBackSeconds(text: string): number | null {
+  const m = /^([1-9][0-9]{0,4})([dh])$/.exec(text);
+  if (!m) return null;
+  return Number(m[1]) * (m[2] === 'd' ? 86_400 : 3_600);
+}
+
+export interface SimulateOptions {
+  /** continues a replay where the previous answer's `next` left it */
+  cursor?: string;
+  /** promotions replayed in this request at most (SIMULATE_MAX_PROMOTIONS) */
+  limit?: number;
+  /** this request stops at the next page of promotions once it has run this long (ms; `next` continues) */
+  budgetMs?: number;
+}
 
 /** GET /api/v1/manifest (the tenant's setup as a document) and POST /api/v1/manifest/plan (what applying one would change). */
 export const manifestQuery = /* @__PURE__ */ z.schema(() =>

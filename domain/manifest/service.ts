@@ -47,8 +47,7 @@ import {
   type RecurringDoc,
 } from './sections.ts';
 
-import { desired } from './desired.ts';
-import { simulate, type Simulation, type SimulateOptions } from './simulate.ts';
+import type { Simulation, SimulateOptions } from './simulate.ts';
 import { cloudWatchManifestIssues, sortTemplates, templatesByName } from './templates.ts';
 import { recurringOps, scheduleRecurring } from './recurring.ts';
 import { assertMayApply, withNeeds, type PlannedChange } from './rights.ts';
@@ -277,10 +276,16 @@ async function assertCloudWatchAccounts(deps: Deps, tenant: string, want: Setup)
 }
 
 /** What applying a document would change; with `simulateSeconds`, also how it would have decided the promotions of that look-back (simulate.ts). */
+/**
+ * The setup a document asks for, with every section's schema (targets, analysis templates, change rules...): what a plan
+ * and an apply read, never an export. Loaded on the first plan, so the function's exports read none of it at init.
+ */
+const desiredSetup = async () => (await import('./desired.ts')).desired;
+
 export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts: { simulateSeconds?: number } & SimulateOptions = {}) {
   const m = await parseManifest(document);
   const cur = await current(deps, ctx.principal.tenant, namedArtifacts(m));
-  const want = desired(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables);
+  const want = (await desiredSetup())(ctx.principal.tenant, cur.setup, m, deps.deployment, deps.tunables);
   await assertCloudWatchAccounts(deps, ctx.principal.tenant, want);
   // Each change says which right it needs where (apply checks exactly these).
   const changes = withNeeds(planOf(cur.setup, want), cur.setup, want);
@@ -291,6 +296,8 @@ export async function planManifest(deps: Deps, ctx: Ctx, document: string, opts:
   };
   if (opts.simulateSeconds === undefined) return plan;
   const { simulateSeconds, ...paging } = opts;
+  // A simulation (what the promotions in flight would do under the new setup) is asked for by some plans only: loaded on the first.
+  const { simulate } = await import('./simulate.ts');
   return { ...plan, simulation: await simulate(deps, ctx.principal.tenant, cur, want, simulateSeconds, paging) };
 }
 
@@ -375,7 +382,7 @@ async function applyOnce(deps: With<'scheduler' | 'webhooks' | 'sealer' | 'chang
       currentDigest: digest,
     });
   }
-  const want = desired(tenant, cur.setup, m, deps.deployment, deps.tunables);
+  const want = (await desiredSetup())(tenant, cur.setup, m, deps.deployment, deps.tunables);
   await assertCloudWatchAccounts(deps, tenant, want);
   const changes = withNeeds(planOf(cur.setup, want), cur.setup, want);
   if (changes.length === 0) return { applied: false, digest, changes, summary: summary(changes) };

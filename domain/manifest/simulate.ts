@@ -1,4 +1,5 @@
 import { canonicalJson } from '../kernel/canonical.ts';
+import { SIMULATE_MAX_PROMOTIONS, type SimulateOptions } from './plan-schemas.ts';
 import type { Deps } from '../kernel/deps.ts';
 import type { Environment } from '../kernel/model.ts';
 import type { Approval, Evidence, GateResult, HeldBy, Policy, Promotion, Rule } from '../kernel/promotion-model.ts';
@@ -21,24 +22,13 @@ import { type Current, type Setup, freezeDoc, freezeKey, pairOf, ruleDoc } from 
  * that the current one decides differently shows as changed: the comparison is with what was decided.
  */
 
-/** At most this many promotions are replayed in one request (the newest first); `next` continues with the older ones. */
-export const SIMULATE_MAX_PROMOTIONS = 10_000;
 /** One request replays for about this long, then answers with `next` (API Gateway answers within 30 s). */
 export const SIMULATE_BUDGET_MS = 20_000;
 /** At most this many changed promotions are listed (the newest); the summary counts all of them. */
 export const SIMULATE_MAX_LISTED = 1000;
-/** The longest look-back a simulation takes. */
-export const SIMULATE_MAX_SECONDS = 365 * 86_400;
 /** Promotions replayed at once (each reads its evidence and its approvals: two Queries). */
 const PARALLEL = 32;
 const PAGE = 100;
-
-/** A look-back as the API takes it: a whole number of days or hours (`90d`, `24h`); null when it is not one. */
-export function lookBackSeconds(text: string): number | null {
-  const m = /^([1-9][0-9]{0,4})([dh])$/.exec(text);
-  if (!m) return null;
-  return Number(m[1]) * (m[2] === 'd' ? 86_400 : 3_600);
-}
 
 type Outcome = Awaited<ReturnType<typeof decisionRecordOf>>['outcome'] | 'REFUSED';
 
@@ -306,15 +296,6 @@ export async function promotionsSince(
   }
 }
 
-export interface SimulateOptions {
-  /** continues a replay where the previous answer's `next` left it */
-  cursor?: string;
-  /** promotions replayed in this request at most (SIMULATE_MAX_PROMOTIONS) */
-  limit?: number;
-  /** this request stops at the next page of promotions once it has run this long (ms; `next` continues) */
-  budgetMs?: number;
-}
-
 /**
  * Replays the promotions of the last `seconds` under the proposed setup `want` (the plan's desired setup), against `cur`:
  * a page of PAGE promotions at a time, newest first, until the look-back ends, `limit` are replayed or the time budget
@@ -385,3 +366,5 @@ export async function simulate(deps: Deps, tenant: string, cur: Current, want: S
     changes: changes.slice(0, SIMULATE_MAX_LISTED),
   };
 }
+
+export { lookBackSeconds, SIMULATE_MAX_PROMOTIONS, SIMULATE_MAX_SECONDS, type SimulateOptions } from './plan-schemas.ts';

@@ -1,13 +1,9 @@
 import { scheduleFirePayload as input, type ScheduleFirePayload } from '#domain/kernel/schedule-payload';
-import { autoCheckDue } from '#domain/promotion/request/auto';
 import { expireWaiting } from '#domain/promotion/decide/expire';
 import { fireSchedule } from '#domain/promotion/run/fire';
-import { fireRecurring } from '#domain/promotion/run/recurring';
 import { sweepPromotion } from '#domain/promotion/sweep/sweep';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { sweptPromotions } from '../adapters/metrics.ts';
-import { remindApprovers } from '#domain/notify/notifier';
-import { fireFreezeEdge } from '#domain/freeze/windows';
 import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
 import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
@@ -48,9 +44,12 @@ export const handler = withLambdaContext(async (event: unknown, context?: { invo
   return logged('schedule fired', { tenant, ...what }, () => fire(payload));
 });
 
-/** Each schedule's use case (the payload says which). */
+/**
+ * Each schedule's use case (the payload says which). A promotion's own schedules (its go, its deadlines, its sweep) are
+ * read at init; the kinds only some tenants have (recurring promotions, auto-promotion checks, freeze windows' edges,
+ * approval reminders, pull-request polls) are each loaded on their first schedule.
+ */
 async function fire(payload: ScheduleFirePayload) {
-  if ('autoCheck' in payload) return { checks: await autoCheckDue(deps(), payload.tenant, payload.autoCheck) };
   if ('expireWaiting' in payload) return expireWaiting(deps(), payload.tenant, payload.expireWaiting);
   if ('sweep' in payload) {
     const outcome = await sweepPromotion(deps(), payload.tenant, payload.sweep);
@@ -58,11 +57,11 @@ async function fire(payload: ScheduleFirePayload) {
     if (outcome.swept) sweptPromotions();
     return outcome;
   }
-  // A pull request's poll (loaded on first use: only promotions delivered as pull requests have one).
+  if ('autoCheck' in payload) return { checks: await (await import('#domain/promotion/request/auto')).autoCheckDue(deps(), payload.tenant, payload.autoCheck) };
   if ('pullRequestPoll' in payload)
     return (await import('#domain/promotion/deliver/pull-request')).pollPullRequest(deps(), payload.tenant, payload.pullRequestPoll);
-  if ('freezeEdge' in payload) return fireFreezeEdge(deps(), payload.tenant, payload.freezeEdge);
-  if ('remind' in payload) return remindApprovers(deps(), payload.tenant, payload.remind);
-  if ('recurring' in payload) return fireRecurring(deps(), payload.tenant, payload.recurring);
+  if ('freezeEdge' in payload) return (await import('#domain/freeze/windows')).fireFreezeEdge(deps(), payload.tenant, payload.freezeEdge);
+  if ('remind' in payload) return (await import('#domain/notify/notifier')).remindApprovers(deps(), payload.tenant, payload.remind);
+  if ('recurring' in payload) return (await import('#domain/promotion/run/recurring')).fireRecurring(deps(), payload.tenant, payload.recurring);
   return fireSchedule(deps(), payload.tenant, payload.promotionId);
 }

@@ -34,12 +34,12 @@ export function artifactVersionItem(a: ArtifactVersion): Record<string, unknown>
   return { ...rest, metadataJson: JSON.stringify(metadata ?? {}) };
 }
 
-/** An artifact version back from its item; items written before `metadataJson` hold a native map and are read as written. */
+/** An artifact version back from its item (an older item's native map is upgraded on read: store/upgrades.ts). */
 export function openArtifactVersion(item: Record<string, unknown> | undefined): ArtifactVersion | null {
   const plain = strip<Record<string, unknown>>(item);
   if (!plain) return null;
   const { metadataJson, ...rest } = plain;
-  return (typeof metadataJson === 'string' ? { ...rest, metadata: JSON.parse(metadataJson) as Record<string, unknown> } : rest) as unknown as ArtifactVersion;
+  return { ...rest, metadata: JSON.parse(metadataJson as string) as Record<string, unknown> } as unknown as ArtifactVersion;
 }
 
 /** `latest-<env>` moves with the environment's pointer and is read from it (getTag): a commit moving that pointer writes no item for it. */

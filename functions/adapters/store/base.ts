@@ -18,6 +18,7 @@ import type { Page } from '#domain/kernel/model';
 import { WriteConflict } from '#domain/kernel/retry';
 import { seams } from '../seams.ts';
 import { tenantPrefix, TABLE, type Key } from '../table.ts';
+import { SCHEMA_ATTRIBUTE, upgradeRead, withSchemaVersion } from './schema.ts';
 
 export type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 export type ConflictReason = WriteConflict['reason'];
@@ -62,6 +63,16 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
     },
     { step: 'initialize', name: 'retryTransactionConflict', priority: 'low' },
   );
+  // The schema version (schema.ts): stamped on every item put, and every older item read upgraded, here and nowhere else.
+  // At initialize, a document command's input is not marshalled yet and its answer is unmarshalled already.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next({ ...args, input: withSchemaVersion(args.input) });
+      await upgradeRead(out.output);
+      return out;
+    },
+    { step: 'initialize', name: 'stagelineSchemaVersion', priority: 'high' },
+  );
   seams().dynamoClient?.(client);
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
@@ -99,7 +110,8 @@ export const WRITE_MARK = 'writeId';
 export const strip = <T>(item: Record<string, unknown> | undefined): T | null => {
   if (!item) return null;
   const rest: Record<string, unknown> = { ...item };
-  for (const k of ['pk', 'sk', 'entity', 'expiresAt', OUTBOX, WRITE_MARK, ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) delete rest[k];
+  for (const k of ['pk', 'sk', 'entity', 'expiresAt', OUTBOX, WRITE_MARK, SCHEMA_ATTRIBUTE, ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])])
+    delete rest[k];
   return rest as T;
 };
 

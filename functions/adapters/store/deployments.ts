@@ -9,6 +9,7 @@ import { auditItems } from './audit.ts';
 import type { AuditEntry } from '#domain/kernel/model';
 import type { ScrapeToken } from '#domain/artifacts/dora-export';
 import { decodeCursor, encodeCursor, strip, WRITE_MARK, type StoreBase, type TxItem } from './base.ts';
+import { SCHEMA_ATTRIBUTE } from './schema.ts';
 
 /** Deployments: history, the current one per environment, daily metrics, first sightings of image tags. */
 export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, DeploymentOp> {
@@ -56,7 +57,7 @@ export function deploymentArea(base: StoreBase): Area<DeploymentStorePort, Deplo
           }),
         );
         for (const i of r.Items ?? []) {
-          const { pk: _p, sk, entity: _e, [WRITE_MARK]: _m, ...counters } = i;
+          const { pk: _p, sk, entity: _e, [WRITE_MARK]: _m, [SCHEMA_ATTRIBUTE]: _v, ...counters } = i;
           out.push({ day: String(sk).slice(2), counters: counters as Record<string, number> });
         }
         start = r.LastEvaluatedKey;

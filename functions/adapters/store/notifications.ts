@@ -9,15 +9,6 @@ import { createOrVersion, kindsOf, one, type Area } from './area.ts';
 import { strip, type StoreBase } from './base.ts';
 import { auditItems } from './audit.ts';
 
-/** The origin of a URL (none when it does not parse). */
-const originOf = (url: string): string | undefined => {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
-};
-
 /** Notification settings, signed review links, Slack links and their codes, deliveries to people. */
 export function notificationArea(base: StoreBase): Area<NotificationStorePort, NotificationOp> {
   const { db, table } = base;
@@ -29,34 +20,15 @@ export function notificationArea(base: StoreBase): Area<NotificationStorePort, N
     ...settings,
   });
 
-  /**
-   * The settings as stored: the webhooks stay sealed (only the Slack and Teams senders open them). A Slack signing secret and
-   * user map stored by older versions (tenant settings then) are dropped here: Slack requests are verified with the
-   * deployment's secret and Slack users are linked by the people themselves, so neither is ever read again.
-   */
-  const openNotify = (stored: NotificationSettings | null): NotificationSettings | null => {
-    // Written before the origin was kept beside the webhook: a value stored plain (no key then) shows its own origin.
-    const teamsRaw = stored?.teams?.webhook as unknown as string | undefined;
-    const s =
-      stored?.teams && !stored.teams.origin && teamsRaw && !teamsRaw.startsWith('enc:')
-        ? { ...stored, teams: { ...stored.teams, origin: originOf(teamsRaw) ?? '' } }
-        : stored;
-    if (!s?.slack) return s;
-    const { signingSecret: _secret, users: _users, ...slack } = s.slack as NotificationSettings['slack'] & { signingSecret?: unknown; users?: unknown };
-    const raw = slack.webhook as unknown as string;
-    if (!slack.origin && !raw.startsWith('enc:')) return { ...s, slack: { ...slack, origin: originOf(raw) } };
-    return { ...s, slack };
-  };
-
   const port: NotificationStorePort = {
     async getNotificationSettings(tenant: string, scope: string): Promise<NotificationSettings | null> {
       const r = await db.send(new GetCommand({ TableName: table, Key: keys.notifySettings(tenant, scope), ConsistentRead: true }));
-      return openNotify(strip<NotificationSettings>(r.Item));
+      return strip<NotificationSettings>(r.Item);
     },
 
     async listNotificationSettings(tenant: string): Promise<NotificationSettings[]> {
       const k = keys.notifySettingsAll(tenant);
-      return (await base.queryAll<NotificationSettings>(k.pk, k.skPrefix, true)).map((s) => openNotify(s)!);
+      return await base.queryAll<NotificationSettings>(k.pk, k.skPrefix, true);
     },
 
     async putNotificationSettings(settings: NotificationSettings, expectedVersion: number | null, audit: AuditEntry): Promise<void> {
