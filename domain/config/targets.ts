@@ -91,13 +91,24 @@ export function wavesOf(env: Pick<Environment, 'targets' | 'rollout' | 'bakeSeco
  */
 export function targetAnalyses(env: Pick<Environment, 'analysis' | 'targets' | 'rollout'>, targetName: string): AnalysisRef[] {
   const t = targetsOf(env).find((x) => x.name === targetName);
-  const wave = t ? rolloutOf(env).waves.find((w) => w.wave === t.wave) : undefined;
+  return analysesOf(env, t, t ? rolloutOf(env).waves.find((w) => w.wave === t.wave) : undefined);
+}
+
+/** A target's analyses, from the target and its wave as found (targetAnalyses; analysisNames walks every target with them). */
+export function analysesOf(env: Pick<Environment, 'analysis'>, t: Target | undefined, wave: Rollout['waves'][number] | undefined): AnalysisRef[] {
   const byTemplate = new Map<string, AnalysisRef>();
   for (const ref of [...(env.analysis ?? []), ...(wave?.analysis ?? []), ...(t?.analysis ?? [])]) {
     byTemplate.delete(ref.template);
     byTemplate.set(ref.template, ref);
   }
   return [...byTemplate.values()];
+}
+
+/** Each wave number's first wave of the rollout (what targetAnalyses and waveCompare find), for walks over every target. */
+export function wavesByNumber(env: Pick<Environment, 'rollout'>): Map<number, Rollout['waves'][number]> {
+  const byNumber = new Map<number, Rollout['waves'][number]>();
+  for (const w of rolloutOf(env).waves) if (!byNumber.has(w.wave)) byNumber.set(w.wave, w);
+  return byNumber;
 }
 
 /** The comparison a guarded wave runs (its changed targets against those not yet changed), or null. */

@@ -2,8 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { Principal } from '../access/auth.ts';
 import { digestOf } from '../kernel/canonical.ts';
 import { assertAction, assertTransition, isTerminal, type Action, type Status } from '../kernel/lifecycle.ts';
-import type { Actor, Approval, Evidence, Promotion, Subject } from '../kernel/promotion-model.ts';
-import { contentChoosers, policyDigest } from './request/policy.ts';
+import type { Actor, Approval, Evidence, Policy, Promotion, Subject } from '../kernel/promotion-model.ts';
+
+/**
+ * Who chose what this promotion's release contains: its requester, and whoever rebased it onto
+ * another release since. Separation of duties treats each of them as the requester (no approval,
+ * no evidence where the policy wants someone else's).
+ */
+export function contentChoosers(p: Pick<Promotion, 'requestedBy' | 'rebasedBy'>): string[] {
+  return p.rebasedBy ? [p.requestedBy.id, p.rebasedBy.id] : [p.requestedBy.id];
+}
+
+export const policyDigest = (p: Policy) => digestOf(p);
 
 /**
  * The promotion aggregate: its state and its moves. Every status change goes through `moved`

@@ -2,7 +2,23 @@ import type { Page } from '../kernel/model.ts';
 import type { CiGate } from '../kernel/ci-gate.ts';
 import type { Approval, Evidence, Promotion, RecurringPromotion, RolloutTarget, Rule } from '../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../freeze/model.ts';
-import type { WebhookGate, WebhookOutcome } from './request/gate-verdicts.ts';
+import type { Sealed } from '../kernel/sealed.ts';
+
+/** A webhook gate as the validation step calls it (request/gate-verdicts.ts judges its outcome). */
+export interface WebhookGate {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  blocking: boolean;
+  /** opened by the caller that signs with it (functions/adapters/webhook-gates.ts) */
+  secret: Sealed;
+}
+
+export interface WebhookOutcome {
+  name: string;
+  verdict: 'PASS' | 'FAIL' | 'ERROR';
+  reason: string;
+}
 
 /** Promotions with their gate results, approvals and evidence; the per-environment execution lease. */
 export type PromotionOp =

@@ -1,6 +1,6 @@
 import type { Gates } from '../../kernel/schemas.ts';
 import type { Evidence, GateResult } from '../../kernel/promotion-model.ts';
-import type { Sealed } from '../../kernel/sealed.ts';
+import type { WebhookOutcome } from '../ports.ts';
 
 /**
  * Gate evaluation: a fixed, deterministic order; policy_compliance,
@@ -10,20 +10,7 @@ import type { Sealed } from '../../kernel/sealed.ts';
  */
 export const GATE_ORDER = ['policy_compliance', 'tests', 'security_scan', 'cost_analysis', 'performance_baseline'] as const;
 
-export interface WebhookGate {
-  name: string;
-  url: string;
-  timeoutMs: number;
-  blocking: boolean;
-  /** opened by the caller that signs with it (functions/adapters/webhook-gates.ts) */
-  secret: Sealed;
-}
-
-export interface WebhookOutcome {
-  name: string;
-  verdict: 'PASS' | 'FAIL' | 'ERROR';
-  reason: string;
-}
+export type { WebhookGate, WebhookOutcome } from '../ports.ts';
 
 export interface PolicyChecks {
   /** what the engine itself checked (release digest, forward-only line); violations fail the gate */

@@ -55,16 +55,8 @@ export function evidenceAccepted(e: Evidence, policy: Policy, choosers: string[]
   return e.source.groups.includes(rule.slice('group:'.length)) && !choosers.includes(e.source.id);
 }
 
-/**
- * Who chose what this promotion's release contains: its requester, and whoever rebased it onto
- * another release since. Separation of duties treats each of them as the requester (no approval,
- * no evidence where the policy wants someone else's).
- */
-export function contentChoosers(p: Pick<Promotion, 'requestedBy' | 'rebasedBy'>): string[] {
-  return p.rebasedBy ? [p.requestedBy.id, p.rebasedBy.id] : [p.requestedBy.id];
-}
-
-export const policyDigest = (p: Policy) => digestOf(p);
+// Kept with the aggregate, which reads them (the aggregate imports nothing above it).
+export { contentChoosers, policyDigest } from '../aggregate.ts';
 
 /** Environments in line order. */
 export { lineOf };

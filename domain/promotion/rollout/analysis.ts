@@ -1,4 +1,4 @@
-import { targetAnalyses, targetsOf, waveCompare } from '../../config/targets.ts';
+import { analysesOf, targetAnalyses, targetsOf, waveCompare, wavesByNumber } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget, TargetAnalysisRun } from '../../kernel/promotion-model.ts';
 import type { AnalysisRef, CompareSpec, Target } from '../../kernel/target-schemas.ts';
@@ -63,11 +63,13 @@ function targetSpecs(env: Environment, book: TemplateBook, target: string, wave:
 
 /** The templates the environment's targets measure with (none: a rollout reads no template). */
 export function analysisNames(env: Environment): string[] {
+  // Each target with its wave looked up once (not found again per target: a fleet of thousands walks in linear time).
+  const waves = wavesByNumber(env);
   const names = new Set<string>();
   for (const t of targetsOf(env)) {
-    for (const r of targetAnalyses(env, t.name)) names.add(r.template);
-    const c = waveCompare(env, t.wave);
-    if (c) names.add(c.template);
+    const wave = waves.get(t.wave);
+    for (const r of analysesOf(env, t, wave)) names.add(r.template);
+    if (wave?.compare) names.add(wave.compare.template);
   }
   return [...names];
 }
