@@ -11,6 +11,7 @@ import { judge, type CheckOptions, type Observed } from './checker.ts';
 import type { EffectInputs } from './effects/checks.ts';
 import { summarize, type ChaosReport } from './report.ts';
 import type { ChaosPromotion, HistoryEntry } from './types.ts';
+import type { UpgradeFacts } from './upgrade.ts';
 
 /**
  * A chaos run's whole history on disk (`npm run chaos -- … --out DIR`), in a documented format an outside checker
@@ -52,6 +53,8 @@ export interface RunInfo {
   phases: Record<string, number>;
   /** crashes of the stack planned (`--crashes`; faults.jsonl lists each that happened, kind `crash`) */
   crashes?: number;
+  /** the upgrade (`--upgrade`; faults.jsonl lists it, kind `upgrade`): where it came, the executions that crossed it, their promotions then */
+  upgrade?: UpgradeFacts;
   /** the DynamoDB table table.jsonl was scanned from */
   tableName: string;
 }
@@ -190,6 +193,8 @@ export function checkHistory(dir: string): ChaosReport {
       phases: h.run.phases,
       faults: h.run.faults,
       effects: h.run.effects,
+      ...(h.run.crashes ? { crashes: h.run.crashes } : {}),
+      ...(h.run.upgrade ? { upgrade: h.run.upgrade } : {}),
     },
     h.observed.requested,
     h.observed,

@@ -3,6 +3,7 @@ import { INVARIANTS, type Observed } from './checker.ts';
 import { EFFECT_INVARIANTS } from './effects/checks.ts';
 import { exercisedLines, type Vacuous } from './exercised.ts';
 import type { ChaosPromotion, Exercised, Violation } from './types.ts';
+import { upgradeLines, upgradeVacuous, type UpgradeFacts } from './upgrade.ts';
 
 /**
  * A chaos run's report (the text `npm run chaos` prints, and the figures a test or the bench reads), made from what
@@ -40,6 +41,8 @@ export interface RunFacts {
   effects: boolean;
   /** crashes of the stack the run planned (`--crashes`; the faults' `crash` counts those that happened) */
   crashes?: number;
+  /** the upgrade of the stack (`--upgrade`; the faults' `upgrade` counts it once it happened): where, what crossed it */
+  upgrade?: UpgradeFacts;
 }
 
 const tally = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {});
@@ -51,7 +54,9 @@ export function summarize(
   observed: Observed,
   verdict: { violations: Violation[]; exercised: Exercised; vacuous: Vacuous[] },
 ): ChaosReport {
-  const { violations, exercised, vacuous } = verdict;
+  const { violations, exercised } = verdict;
+  // An upgrade no execution crossed proved nothing: the run fails as for an invariant that examined nothing.
+  const vacuous = [...verdict.vacuous, ...(run.upgrade ? upgradeVacuous(run.upgrade) : [])];
   // A status and, for one that did not complete, why (its error's code, or how it ended).
   const statusOf = new Map(
     observed.tenants.flatMap((t) =>
@@ -92,12 +97,13 @@ export function summarize(
   for (const [k, n] of Object.entries(refused).sort()) lines.push(`  ${k.padEnd(60)} ${n}`);
   lines.push('faults injected by kind (injected / chances):');
   for (const k of FAULT_KINDS) lines.push(`  ${k.padEnd(20)} ${faults[k]?.injected ?? 0} / ${faults[k]?.chances ?? 0}`);
+  if (run.upgrade) lines.push(...upgradeLines(run.upgrade));
   const invariants = [...INVARIANTS, ...(run.effects ? EFFECT_INVARIANTS : [])];
   lines.push('violations by invariant:');
   for (const k of new Set([...invariants, ...Object.keys(byInvariant)])) lines.push(`  ${k.padEnd(20)} ${byInvariant[k] ?? 0}`);
   lines.push('invariants exercised (what each examined):');
   lines.push(...exercisedLines(exercised, invariants));
-  const again = `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions}${run.crashes ? ` --crashes ${run.crashes}` : ''}`;
+  const again = `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions}${run.crashes ? ` --crashes ${run.crashes}` : ''}${run.upgrade ? ' --upgrade' : ''}`;
   for (const v of violations) {
     lines.push('');
     lines.push(`VIOLATION ${v.invariant}: tenant ${v.tenant}, promotion ${v.promotionId} (reproduce: ${again})`);

@@ -9,7 +9,9 @@ import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.
 import { dropTable, LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
 import { FaultPlan, type FaultKind } from '../local/faults.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack.ts';
-import { crashPlan, CrashingStack } from './crashes.ts';
+import { crashPlan, CrashingStack, upgradeMoment } from './crashes.ts';
+import { atTheUpgrade, endedOnPrevious, noUpgrade, UpgradeReadiness, upgradeStep } from './upgrade.ts';
+import { PREVIOUS_RELEASE_DIR } from '../local/workflow-definitions.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
 import { checkAll, type CheckOptions } from './checker.ts';
 import { EFFECT_KINDS, FINAL, KINDS, runWorkload, type Kind } from './workload.ts';
@@ -54,6 +56,12 @@ export interface ChaosOptions {
    * in a folder of its own, on a DynamoDB Local of its own (not `dynamoEndpoint`), and a new stack takes over on it
    */
   crashes?: number;
+  /**
+   * an upgrade of Stageline itself (chaos/upgrade.ts): the run starts on the previous release's state machines and, at a
+   * moment the seed chooses with promotions in flight, a new stack on the same data (as for a crash) runs the current
+   * ones; the run fails unless an execution crossed it and ended
+   */
+  upgrade?: boolean;
   log?: (line: string) => void;
 }
 
@@ -105,9 +113,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const rates = { ...storeRates(opts.rate), ...(opts.rates ?? {}) };
   const crashes = opts.crashes ?? 0;
-  // A run with crashes keeps everything a restart reads in a folder of its own (DynamoDB Local's -dbPath among it).
-  const dataDir = crashes ? mkdtempSync(join(tmpdir(), 'stageline-chaos-')) : undefined;
-  const shared = crashes ? undefined : opts.dynamoEndpoint;
+  const upgrade = opts.upgrade ? noUpgrade() : undefined;
+  // A run with crashes (an upgrade is one) keeps everything a restart reads in a folder of its own (DynamoDB Local's -dbPath among it).
+  const restarts = crashes > 0 || Boolean(upgrade);
+  const dataDir = restarts ? mkdtempSync(join(tmpdir(), 'stageline-chaos-')) : undefined;
+  const shared = restarts ? undefined : opts.dynamoEndpoint;
   const plan = new FaultPlan({ seed: opts.seed, rate: opts.rate, rates, delayMs: 100 });
   const stackOptions: LocalStackOptions = {
     // A table of its own per run: the audit anchor's checkpoints are kept per table name (local/stack.ts).
@@ -122,10 +132,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     config: { STAGELINE_SWEEP_GRACE_SECONDS: '10' },
     faults: plan,
   };
-  const first = await startLocalStack(stackOptions);
+  // An upgrade's run starts on the previous release's state machines, and runs the current ones once upgraded.
+  let statemachines = upgrade ? PREVIOUS_RELEASE_DIR : undefined;
+  const first = await startLocalStack({ ...stackOptions, statemachines });
   // After a crash: a new stack on the same data, table, fault plan and gateway port (the workload's URL).
-  const crashing = new CrashingStack(first, (old, busDeliveries) => startLocalStack({ ...stackOptions, port: old.gateway.port, busDeliveries }), log);
+  const crashing = new CrashingStack(
+    first,
+    (old, busDeliveries, upgrading) => {
+      if (upgrading) statemachines = undefined;
+      return startLocalStack({ ...stackOptions, statemachines, port: old.gateway.port, busDeliveries });
+    },
+    log,
+  );
   const stack = crashing.view;
+  // The executions running on the previous release at the upgrade, followed to their end.
+  let crossed = new Set<string>();
+  const readiness = upgrade && new UpgradeReadiness(stack, upgradeMoment(opts.seed, opts.promotions), upgradeStep(opts.promotions));
   // Where the time went (printed with the report): a run much slower beside other work shows which phase waited.
   const phases: Record<string, number> = { stack: Date.now() - started };
   const mark = (name: string, since: number) => (phases[name] = Date.now() - since);
@@ -137,7 +159,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const effects = opts.effects ?? ownEffects;
     const kinds = opts.kinds ?? (effects ? KINDS : KINDS.filter((k) => !EFFECT_KINDS.includes(k)));
     const workloadStarted = Date.now();
-    stopCrashing = crashing.watch(plan, crashPlan(opts.seed, crashes, opts.promotions));
+    readiness?.start();
+    stopCrashing = crashing.watch(
+      plan,
+      crashPlan(opts.seed, crashes, opts.promotions),
+      upgrade &&
+        readiness && {
+          at: readiness.at,
+          ready: (chance) => readiness.ready(chance),
+          atTheMoment: async (old, where) => {
+            readiness.stop();
+            crossed = await atTheUpgrade(old, where, upgrade);
+          },
+        },
+    );
     const w = await runWorkload({
       stack,
       seed: opts.seed,
@@ -153,6 +188,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const settleStarted = Date.now();
     await settle(stack, w.tenants, opts.idleMs ?? 60_000);
     mark('settle', settleStarted);
+    if (upgrade) upgrade.ended = endedOnPrevious(stack, crossed);
     const checkStarted = Date.now();
     const ctx = { stack, tenants: w.tenants, history: w.history, seed: opts.seed, promotions: w.promotions };
     const { observed, effects: gathered, ...verdict } = await checkAll(ctx, { ...opts.check, effects });
@@ -167,6 +203,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       faults,
       effects: Boolean(effects),
       ...(crashes ? { crashes } : {}),
+      ...(upgrade ? { upgrade } : {}),
     };
     const report = summarize(facts, w.promotions, observed, verdict);
     if (opts.out) {
@@ -185,6 +222,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     return report;
   } finally {
+    readiness?.stop();
     await stopCrashing?.().catch(() => undefined);
     await stack.stop();
     await ownEffects?.stop();
@@ -194,19 +232,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-const USAGE = 'npm run chaos -- --seed S --rate R --promotions N [--crashes K] [--concurrency C] [--record] [--out DIR], or npm run chaos -- --check DIR';
+const USAGE =
+  'npm run chaos -- --seed S --rate R --promotions N [--crashes K] [--upgrade] [--concurrency C] [--record] [--out DIR], or npm run chaos -- --check DIR';
 
-/** `--seed S --rate R --promotions N [--crashes K] [--concurrency C] [--record] [--out DIR]`, or `--check DIR` (a history on disk) */
+/** `--seed S --rate R --promotions N [--crashes K] [--upgrade] [--concurrency C] [--record] [--out DIR]`, or `--check DIR` (a history on disk) */
 export function parseArgs(
   argv: string[],
   now = Date.now(),
-): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency' | 'out' | 'crashes'> & { record: boolean; checkDir?: string } {
+): Pick<ChaosOptions, 'seed' | 'rate' | 'promotions' | 'concurrency' | 'out' | 'crashes' | 'upgrade'> & { record: boolean; checkDir?: string } {
   const opts = {
     seed: now % 2 ** 31,
     rate: 0.1,
     promotions: 100,
     concurrency: undefined as number | undefined,
     crashes: 0,
+    upgrade: false,
     record: false,
     out: undefined as string | undefined,
     checkDir: undefined as string | undefined,
@@ -231,6 +271,7 @@ export function parseArgs(
     else if (flag === '--promotions') opts.promotions = num(1, 100_000, true);
     else if (flag === '--concurrency') opts.concurrency = num(1, 64, true);
     else if (flag === '--crashes') opts.crashes = num(0, 100, true);
+    else if (flag === '--upgrade') opts.upgrade = true;
     else if (flag === '--record') opts.record = true;
     else if (flag === '--out') opts.out = dir();
     else if (flag === '--check') opts.checkDir = dir();
@@ -263,7 +304,7 @@ async function main() {
     console.log(checked.text);
     process.exit(failed(checked) ? 1 : 0);
   }
-  const again = `npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions}${args.crashes ? ` --crashes ${args.crashes}` : ''}`;
+  const again = `npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions}${args.crashes ? ` --crashes ${args.crashes}` : ''}${args.upgrade ? ' --upgrade' : ''}`;
   console.log(`chaos: seed ${args.seed} (${again} runs it again)`);
   const report = await runChaos({ ...run, log: (l) => console.log(l) });
   console.log(report.text);

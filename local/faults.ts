@@ -20,7 +20,9 @@ import { z } from 'zod';
  *   `outbound.429`, `outbound.reset` (before the host sees it), `outbound.resetAfter` (the host acted, the
  *   answer is lost), `outbound.slow`;
  * - the whole stack (chaos/run.ts `--crashes K`, local/crash.ts): `crash` kills it at the moments the seed chose and
- *   starts a new one on the same data; no rate applies, each crash is recorded where it happened.
+ *   starts a new one on the same data; no rate applies, each crash is recorded where it happened. `upgrade`
+ *   (`--upgrade`) is such a crash whose new stack runs the current release's state machines where the old one ran
+ *   the previous release's (chaos/crashes.ts).
  *
  * Every decision comes from one seeded generator, so a plan's seed names a run (the interleaving of a
  * concurrent workload still varies; the checker prints the seed and the promotion's history).
@@ -42,6 +44,7 @@ export const FAULT_KINDS = [
   'outbound.resetAfter',
   'outbound.slow',
   'crash',
+  'upgrade',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -95,8 +95,9 @@ export interface LocalStack {
   /**
    * Crashes the stack (`crashable` stacks; local/crash.ts): its memory is dropped at once and none of its work has an
    * effect afterwards; DynamoDB Local is SIGKILLed (its -dbPath stays). A new stack on the same dataDir takes over.
+   * `atTheCrash` runs once the stack's work is cut off and before DynamoDB Local is killed: the table as the crash left it.
    */
-  crash(): Promise<void>;
+  crash(atTheCrash?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -112,6 +113,8 @@ export interface LocalStackOptions {
   journalFile?: string;
   /** shrinks Retry intervals of the state machine (tests) */
   timeScale?: number;
+  /** the folder of state machine definitions new executions start on (statemachines/; a chaos run's `--upgrade`: the previous release's) */
+  statemachines?: string;
   /** false until the caller finished its own set-up (npm start: demo seed + tokens); the gateway answers 503 meanwhile */
   ready?: () => boolean;
   /** fault injection for tests: runs before each state-machine task */
@@ -231,6 +234,7 @@ async function start(opts: LocalStackOptions, epoch: Epoch): Promise<LocalStack>
   const workflow = new LocalWorkflow({
     invokeStep: faults ? faultyStep(faults, runStep) : runStep,
     journalFile: opts.journalFile ?? (opts.dataDir ? join(opts.dataDir, 'executions.json') : undefined),
+    statemachines: opts.statemachines,
     timeScale: opts.timeScale,
     clock,
     // Every execution's end on the local bus, as Step Functions sends it to EventBridge's default bus.
@@ -422,13 +426,14 @@ async function start(opts: LocalStackOptions, epoch: Epoch): Promise<LocalStack>
     slackSigningSecret: env.STAGELINE_SLACK_SIGNING_SECRET()!,
     configure: (values) => overrideConfig(values),
     faults,
-    async crash() {
+    async crash(atTheCrash) {
       epoch.crashed = true;
       undoConfig();
       undoSeams();
       for (const s of [scheduler, webhooks.scheduler, stream, auditStream]) s.halt();
       // Its runs aborted at once, nothing waited for (their journal writes are its epoch's: refused).
       void workflow.stop().catch(() => undefined);
+      await atTheCrash?.();
       await gateway.close();
       await dynamo.kill?.();
     },

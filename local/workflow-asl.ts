@@ -112,10 +112,11 @@ export interface Compiled {
  * A state machine's local copy (see local/workflow.ts): the ASL file validated as AWS would run it, then its Wait
  * states made tasks run on the stack's clock, its waitForTaskToken tasks' Parameters and time-outs taken out (the
  * runner evaluates them), Lambda tasks without a time-out given {@link LOCAL_TASK_TIMEOUT_SECONDS}, every time-out
- * clamped to what a Node timer holds and Retry intervals multiplied by `timeScale`.
+ * clamped to what a Node timer holds and Retry intervals multiplied by `timeScale`. `dir`: the folder of definitions
+ * (statemachines/, or a previous release's: local/workflow-definitions.ts).
  */
-export function compileMachine(machine: string, timeScale: number): Compiled {
-  const file = join(STATEMACHINES_DIR, `${machine}.asl.json`);
+export function compileMachine(machine: string, timeScale: number, dir: string = STATEMACHINES_DIR): Compiled {
+  const file = join(dir, `${machine}.asl.json`);
   if (!existsSync(file)) throw new Error(`no state machine definition for '${machine}' (${file})`);
   const definition = JSON.parse(substitutePlaceholders(readFileSync(file, 'utf8'))) as { States: Record<string, State> };
   // Validate what AWS would run (the validator annotates its input, hence the copy).

@@ -14,6 +14,12 @@ export interface JournalEntry {
   machine: string;
   input: { tenant: string; promotionId: string; approvalTimeoutSeconds?: number; [key: string]: unknown };
   status: ExecutionStatus;
+  /**
+   * The folder of definitions it started on, relative to the repository (statemachines, or a previous release's kept
+   * as a fixture): a restarted workflow runs it on these to its end (local/workflow-definitions.ts). Absent in a
+   * journal written before executions recorded it: it runs on the definitions the workflow starts new executions on.
+   */
+  definitions?: string;
   startedAt: string;
   endedAt?: string;
 }

@@ -7,9 +7,7 @@ import {
   type JsonObject,
   type RunInput,
   type TaskHandlers,
-  type Compiled,
   clone,
-  compileMachine,
   evaluateParameters,
   fatalError,
   stoppedError,
@@ -20,6 +18,7 @@ import {
 } from './workflow-asl.ts';
 import { crashedHere } from './crash.ts';
 import { LocalClock } from './clock.ts';
+import { MachineDefinitions } from './workflow-definitions.ts';
 import { readJournal, writeJournal, type ExecutionStatus, type JournalEntry } from './workflow-journal.ts';
 
 export type { ExecutionStatus, JournalEntry };
@@ -57,8 +56,8 @@ export type { ExecutionStatus, JournalEntry };
  *   SecondsPath, Timestamp or TimestampPath), so a test that moves the clock
  *   moves every Wait with it.
  *
- * Executions are idempotent per (tenant, promotion, attempt) and can be
- * journaled to a file so a restarted local stack resumes what was running.
+ * Executions are idempotent per (tenant, promotion, attempt) and can be journaled to a file so a restarted local
+ * stack resumes what was running, each on the definitions it started on (local/workflow-definitions.ts).
  */
 
 export interface LocalWorkflowOptions {
@@ -66,6 +65,8 @@ export interface LocalWorkflowOptions {
   invokeStep: (payload: unknown) => Promise<unknown>;
   /** Persist executions here (JSON, atomic rename); `resume()` restarts the RUNNING ones. */
   journalFile?: string;
+  /** The folder of definitions new executions start on (statemachines/); a journaled one runs on its own (local/workflow-definitions.ts). */
+  statemachines?: string;
   /** Multiplies Retry intervals (e.g. 0.001 in tests). TimeoutSecondsPath values stay real seconds. */
   timeScale?: number;
   /** The clock Wait states wait on (the stack's: local/clock.ts); the wall clock by default. */
@@ -121,7 +122,7 @@ export class LocalWorkflow implements Workflow {
   private readonly invokeStep: LocalWorkflowOptions['invokeStep'];
   private readonly journalFile?: string;
   private readonly timeScale: number;
-  private readonly compiled = new Map<string, Compiled>();
+  private readonly definitions: MachineDefinitions;
   private readonly onStatusChange?: (change: StatusChange) => void;
   /** History events of the latest run of each execution (what Step Functions' 25,000-event limit counts). */
   private readonly eventCounts = new Map<string, number>();
@@ -142,6 +143,7 @@ export class LocalWorkflow implements Workflow {
     this.timeScale = options.timeScale ?? 1;
     this.onStatusChange = options.onStatusChange;
     if (!(this.timeScale > 0)) throw new Error(`timeScale must be > 0, got ${options.timeScale}`);
+    this.definitions = new MachineDefinitions(options.statemachines, this.timeScale);
     for (const e of readJournal(this.journalFile)) this.journal.set(e.id, e);
   }
 
@@ -203,14 +205,14 @@ export class LocalWorkflow implements Workflow {
   }
 
   private startOn(machine: string, id: string, input: JournalEntry['input']): string {
-    this.compile(machine); // fail before recording anything if the machine is missing or invalid
+    this.definitions.compile(machine); // fail before recording anything if the machine is missing or invalid
     const known = this.journal.get(id);
     if (known) {
       // Journaled as RUNNING but not running in this process (not resumed yet): run it now.
       if (known.status === 'RUNNING' && !this.runs.has(known.id)) this.launch(known);
       return known.id;
     }
-    const entry: JournalEntry = { id, machine, input, status: 'RUNNING', startedAt: new Date().toISOString() };
+    const entry: JournalEntry = { id, machine, input, status: 'RUNNING', definitions: this.definitions.label, startedAt: new Date().toISOString() };
     this.journal.set(id, entry);
     this.persist();
     this.launch(entry);
@@ -312,16 +314,8 @@ export class LocalWorkflow implements Workflow {
     if (this.journalFile && !crashedHere()) writeJournal(this.journalFile, [...this.journal.values()]);
   }
 
-  private compile(machine: string): Compiled {
-    const known = this.compiled.get(machine);
-    if (known) return known;
-    const compiled = compileMachine(machine, this.timeScale);
-    this.compiled.set(machine, compiled);
-    return compiled;
-  }
-
   private launch(entry: JournalEntry): void {
-    const compiled = this.compile(entry.machine);
+    const compiled = this.definitions.compile(entry.machine, entry.definitions);
     const id = entry.id;
     const context = {
       Execution: { Id: id, Name: id },

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { crashPlan, CrashingStack, WRITES_PER_PROMOTION } from '../../chaos/crashes.ts';
+import { crashPlan, CrashingStack, upgradeMoment, WRITES_PER_PROMOTION } from '../../chaos/crashes.ts';
+import { noUpgrade, phaseOf, upgradeLines, upgradeMayCome, upgradeStep, upgradeVacuous } from '../../chaos/upgrade.ts';
+import { promotion, target } from '../support/chaos-histories.ts';
 import { parseArgs } from '../../chaos/run.ts';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CrashedError, crashGateDynamo, crashGateOutbound, Epoch, gateDeps, inEpoch } from '../../local/crash.ts';
@@ -7,6 +9,7 @@ import { FaultPlan } from '../../local/faults.ts';
 import { LocalEventBus } from '../../local/event-bus.ts';
 import { EVENT_SOURCE } from '../../domain/kernel/events.ts';
 import type { LocalStack } from '../../local/stack.ts';
+import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 
 /**
  * Crashes of the stack in a chaos run: the seed's plan of moments (chaos/crashes.ts), the stack that takes over after
@@ -30,6 +33,24 @@ describe('the crash plan', () => {
     expect(new Set(crashPlan(1, 20, 1)).size).toBe(20);
   });
 
+  it('has the upgrade’s moment of its own: the seed’s, between a fifth and a half of the run’s writes, the crashes’ unmoved', () => {
+    const at = upgradeMoment(7, 10);
+    expect(at).toBe(upgradeMoment(7, 10));
+    expect(new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => upgradeMoment(seed, 10))).size).toBeGreaterThan(4);
+    const span = 10 * WRITES_PER_PROMOTION;
+    for (let seed = 0; seed < 50; seed++) {
+      expect(upgradeMoment(seed, 10)).toBeGreaterThanOrEqual(Math.floor(span * 0.2));
+      expect(upgradeMoment(seed, 10)).toBeLessThanOrEqual(Math.floor(span * 0.5));
+    }
+    expect(upgradeMoment(3, 0)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('is asked for with --upgrade (off by default)', () => {
+    expect(parseArgs(['--seed', '5'], 0)).toMatchObject({ upgrade: false });
+    expect(parseArgs(['--seed', '5', '--upgrade', '--crashes', '1'], 0)).toMatchObject({ upgrade: true, crashes: 1 });
+    expect(() => parseArgs(['--check', 'x', '--upgrade'], 0)).toThrow(/--check DIR checks a history on disk and takes no other option/);
+  });
+
   it('is asked for with --crashes K (0 to 100), 0 by default', () => {
     expect(parseArgs(['--seed', '5'], 0)).toMatchObject({ crashes: 0 });
     expect(parseArgs(['--seed', '5', '--crashes', '2'], 0)).toMatchObject({ crashes: 2 });
@@ -37,14 +58,17 @@ describe('the crash plan', () => {
   });
 });
 
-/** A stack as far as the crash cares: its bus's published events, its fault plan, and a crash that says it happened. */
+/** A stack as far as the crash cares: its bus's published events, its fault plan, and a crash that says it happened (and runs what is read at it). */
 function fakeStack(name: string, plan: FaultPlan, crashed: string[]): LocalStack {
   return {
     name,
     faults: plan,
     bus: { published: [{ 'detail-type': `${name}-event` }], inFlight: () => [{ rule: 0, event: { 'detail-type': `${name}-in-flight` } }] },
     gateway: { url: `http://${name}`, port: 1 },
-    crash: async () => void crashed.push(name),
+    crash: async (atTheCrash?: () => Promise<void>) => {
+      crashed.push(name);
+      await atTheCrash?.();
+    },
   } as unknown as LocalStack;
 }
 
@@ -75,6 +99,123 @@ describe('a crashing stack', () => {
     expect(plan.counts().crash).toEqual({ injected: 1, chances: 1 });
     expect(plan.log.map((f) => f.kind)).toEqual(['crash']);
     expect(plan.log[0]!.where).toMatch(/after write 3/);
+  });
+});
+
+describe('an upgrading stack', () => {
+  it('upgrades once, at the first write from its moment at which it is ready; logs it as an upgrade; its restart runs the current release', async () => {
+    const plan = new FaultPlan({ seed: 1 });
+    const crashed: string[] = [];
+    const restarts: boolean[] = [];
+    const moments: string[] = [];
+    let n = 0;
+    const c = new CrashingStack(fakeStack('s0', plan, crashed), async (_old, _deliveries, upgrade) => {
+      restarts.push(upgrade);
+      return fakeStack(`s${++n}`, plan, crashed);
+    });
+    let ready = false;
+    const stop = c.watch(plan, [9], {
+      at: 3,
+      ready: () => ready,
+      atTheMoment: async (old, where) => void moments.push(`${(old as unknown as { name: string }).name}: ${where}`),
+    });
+    for (let i = 0; i < 4; i++) plan.roll('dynamo.conflict');
+    // Past its moment, not ready yet (no execution on the previous release): no upgrade.
+    expect(crashed).toEqual([]);
+    ready = true;
+    plan.roll('dynamo.conflict');
+    expect(crashed).toEqual(['s0']);
+    await expect.poll(() => c.upgrades).toBe(1);
+    // Read at the upgrade, from the old stack (its work cut off, its table not gone yet).
+    expect(moments).toEqual(['s0: after write 5 of the functions (the upgrade, from write 3)']);
+    // Once only; the crash planned at write 9 still comes, and restarts on the same (current) release.
+    for (let i = 0; i < 5; i++) plan.roll('dynamo.conflict');
+    await expect.poll(() => c.crashes).toBe(1);
+    await stop();
+    expect(crashed).toEqual(['s0', 's1']);
+    expect(restarts).toEqual([true, false]);
+    expect(c.upgrades).toBe(1);
+    expect(plan.counts().upgrade).toEqual({ injected: 1, chances: 1 });
+    expect(plan.counts().crash).toEqual({ injected: 1, chances: 1 });
+    expect(plan.log.map((f) => [f.kind, f.where])).toEqual([
+      ['upgrade', 'after write 5 of the functions (the upgrade, from write 3)'],
+      ['crash', 'after write 9 of the functions (crash 1 of 1)'],
+    ]);
+  });
+
+  it('comes with promotions waiting for approval, baking and rolling back; asks for fewer of them as the run goes on; at last any promotion running', () => {
+    const seen = (approval: number, baking: number, rollingBack: number) => ({
+      ...noUpgrade().inFlight,
+      'waiting for approval': approval,
+      baking,
+      'rolling back': rollingBack,
+    });
+    const at = 300;
+    const step = upgradeStep(10);
+    expect(step).toBe((10 * WRITES_PER_PROMOTION) / 20);
+    const may = (writesAfter: number, running: number, s: ReturnType<typeof seen>) => upgradeMayCome(at + writesAfter, at, step, running, s);
+    // Before its moment, or with no promotion running on the previous release: never.
+    expect(upgradeMayCome(at - 1, at, step, 3, seen(1, 1, 1))).toBe(false);
+    expect(may(10 * step, 0, seen(1, 1, 1))).toBe(false);
+    // From its moment all three phases; from a twentieth of the run's writes two, from a fifth one, from a quarter none.
+    expect(may(0, 3, seen(1, 1, 1))).toBe(true);
+    expect(may(step - 1, 3, seen(2, 1, 0))).toBe(false);
+    expect(may(step, 3, seen(2, 1, 0))).toBe(true);
+    expect(may(step, 3, seen(0, 1, 1))).toBe(true);
+    expect(may(4 * step - 1, 3, seen(0, 1, 0))).toBe(false);
+    expect(may(4 * step, 3, seen(0, 1, 0))).toBe(true);
+    expect(may(5 * step - 1, 3, seen(0, 0, 0))).toBe(false);
+    expect(may(5 * step, 1, seen(0, 0, 0))).toBe(true);
+  });
+
+  it('reads how a promotion stood from its item and its targets', () => {
+    const path = (status: Promotion['status']): [Promotion['status'], number][] => [
+      ['PENDING', 0],
+      [status, 1],
+    ];
+    const result = { digest: 'sha256:x' } as Promotion['result'];
+    expect(phaseOf(promotion('p', { path: path('AWAITING_APPROVAL') }), [])).toBe('waiting for approval');
+    expect(phaseOf(promotion('p', { path: path('EXECUTING') }), [])).toBe('executing');
+    expect(phaseOf(promotion('p', { path: path('EXECUTING'), result }), [])).toBe('baking');
+    const rollout = { waves: [], wave: 1 } as Promotion['rollout'] & object;
+    expect(phaseOf(promotion('p', { path: path('EXECUTING'), rollout }), [target('canary', 1, 'BAKING')])).toBe('baking');
+    expect(phaseOf(promotion('p', { path: path('EXECUTING'), rollout }), [target('canary', 1, 'PENDING')])).toBe('executing');
+    expect(phaseOf(promotion('p', { path: path('EXECUTING'), rollout: { ...rollout, stopping: { at: 'now', reason: 'alarm' } } }), [])).toBe('rolling back');
+    expect(phaseOf(promotion('p', { path: path('COMPLETED') }), [])).toBe('other');
+    expect(phaseOf(null, [])).toBe('other');
+  });
+
+  it('fails the run when no execution crossed the upgrade, and says what crossed it', () => {
+    const never = noUpgrade();
+    expect(upgradeVacuous(never)).toEqual([expect.objectContaining({ invariant: 'upgrade', because: '--upgrade was asked and the upgrade never came' })]);
+    const none = { ...noUpgrade(), where: 'after write 9', resumed: { promotion: 2 } };
+    expect(upgradeVacuous(none)).toEqual([
+      expect.objectContaining({ invariant: 'upgrade', because: expect.stringMatching(/none of the executions it resumed ended/) }),
+    ]);
+    const crossed = { ...none, ended: 2, inFlight: { ...none.inFlight, baking: 1, 'waiting for approval': 1 } };
+    expect(upgradeVacuous(crossed)).toEqual([]);
+    expect(upgradeLines(crossed)).toEqual([
+      'upgrade from the previous release (test/fixtures/previous-release/statemachines) to this one: after write 9',
+      "  executions resumed on the previous release's definitions 2 (2 promotion), ended on them 2",
+      '  their promotions at the upgrade: waiting for approval 1, baking 1, rolling back 0, executing 0, other 0',
+    ]);
+  });
+
+  it('finishes the upgrade when its reading at the moment fails, and throws that failure when the watch ends', async () => {
+    const plan = new FaultPlan({ seed: 1 });
+    const crashed: string[] = [];
+    const c = new CrashingStack(fakeStack('s0', plan, crashed), async () => fakeStack('s1', plan, crashed));
+    const stop = c.watch(plan, [], {
+      at: 1,
+      ready: () => true,
+      atTheMoment: async () => {
+        throw new Error('table unreadable');
+      },
+    });
+    plan.roll('dynamo.conflict');
+    await expect.poll(() => c.upgrades).toBe(1);
+    expect((c.view as unknown as { name: string }).name).toBe('s1');
+    await expect(stop()).rejects.toThrow('table unreadable');
   });
 });
 

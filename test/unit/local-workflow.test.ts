@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stepInput } from '../../domain/promotion/run/step-table.ts';
 import { LocalClock } from '../../local/clock.ts';
 import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
+import { PREVIOUS_RELEASE_DIR } from '../../local/workflow-definitions.ts';
 
 /**
  * The real statemachines/promotion.asl.json, run end to end by LocalWorkflow
@@ -61,7 +62,10 @@ const input = (promotionId = 'p-1', approvalTimeoutSeconds = 300) => ({ tenant: 
 
 const workflows: LocalWorkflow[] = [];
 const dirs: string[] = [];
-const workflow = (fake: ReturnType<typeof fakeStep>, options: { journalFile?: string; timeScale?: number; clock?: LocalClock } = {}) => {
+const workflow = (
+  fake: ReturnType<typeof fakeStep>,
+  options: { journalFile?: string; timeScale?: number; clock?: LocalClock; statemachines?: string } = {},
+) => {
   const wf = new LocalWorkflow({ invokeStep: fake.invokeStep, timeScale: 0.001, ...options });
   fake.bind(wf);
   workflows.push(wf);
@@ -409,5 +413,78 @@ describe('LocalWorkflow runs statemachines/promotion.asl.json', () => {
     expect(await wf3.start(input())).toBe(id);
     expect(await wf3.done(id)).toBe('SUCCEEDED');
     expect(third.calls).toEqual([]);
+  });
+
+  /**
+   * A step script telling the previous release's promotion flow from this one's: execute fails, and the fail step
+   * answers `more` on its first run of each promotion (a rollout's rollback with targets left). This release's flow
+   * runs fail again (PutBackMore); the previous release's ended after one run.
+   */
+  const failsInBatches = () => {
+    const runs = new Map<string, number>();
+    const script: Script = {
+      execute: () => {
+        throw named('PromotionFailed', 'target rejected the snapshot');
+      },
+      fail: (p) => {
+        runs.set(p.promotionId, (runs.get(p.promotionId) ?? 0) + 1);
+        return { more: runs.get(p.promotionId) === 1 };
+      },
+    };
+    return { runs, script };
+  };
+  const journalIn = (dir: string) => {
+    const file = join(dir, 'executions.json');
+    return { file, entries: () => (JSON.parse(readFileSync(file, 'utf8')) as { executions: JournalEntry[] }).executions };
+  };
+
+  it('a restarted workflow runs each journaled execution on the definitions it started on, and new executions on its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-wf-'));
+    dirs.push(dir);
+    const journal = journalIn(dir);
+    const { runs, script } = failsInBatches();
+
+    // The previous release's stack: a promotion waits for its approval.
+    const before = fakeStep(script);
+    const wf1 = workflow(before, { journalFile: journal.file, statemachines: PREVIOUS_RELEASE_DIR });
+    const old = await wf1.start(input('p-old'));
+    await before.tokenOf('decide');
+    await wf1.stop();
+    expect(journal.entries()).toEqual([expect.objectContaining({ id: old, status: 'RUNNING', definitions: 'test/fixtures/previous-release/statemachines' })]);
+
+    // This release's stack on the same journal: the waiting promotion goes on on its own definitions, a new one on these.
+    const after = fakeStep(script);
+    const wf2 = workflow(after, { journalFile: journal.file });
+    expect(wf2.resume()).toEqual([old]);
+    const fresh = await wf2.start(input('p-new'));
+    await after.tokenOf('decide', 2);
+    for (const c of after.calls.filter((x) => x.step === 'decide')) expect(await wf2.sendTaskSuccess(c.taskToken!, decision('execute'))).toBe(true);
+    expect(await wf2.done(old)).toBe('SUCCEEDED');
+    expect(await wf2.done(fresh)).toBe('SUCCEEDED');
+    // One batch of the rollback on the previous release's flow (it ended there), every batch on this one's.
+    expect(Object.fromEntries(runs)).toEqual({ 'p-old': 1, 'p-new': 2 });
+    expect(journal.entries().map((e) => [e.id, e.status, e.definitions])).toEqual([
+      [old, 'SUCCEEDED', 'test/fixtures/previous-release/statemachines'],
+      [fresh, 'SUCCEEDED', 'statemachines'],
+    ]);
+  });
+
+  it('an entry journaled without its definitions (a journal written before they were recorded) resumes on the definitions new executions start on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stageline-wf-'));
+    dirs.push(dir);
+    const journal = journalIn(dir);
+    const id = LocalWorkflow.executionId(input());
+    const old = { id, machine: 'promotion', input: input(), status: 'RUNNING', startedAt: new Date().toISOString() };
+    writeFileSync(journal.file, JSON.stringify({ executions: [old] }));
+    const { runs, script } = failsInBatches();
+    const fake = fakeStep(script);
+    const wf = workflow(fake, { journalFile: journal.file });
+    expect(wf.resume()).toEqual([id]);
+    expect(await wf.sendTaskSuccess(await fake.tokenOf('decide'), decision('execute'))).toBe(true);
+    expect(await wf.done(id)).toBe('SUCCEEDED');
+    // This release's flow: the rollback's second batch ran.
+    expect(Object.fromEntries(runs)).toEqual({ 'p-1': 2 });
+    expect(fake.steps()).toEqual(['decide', 'execute', 'fail', 'fail']);
+    expect(journal.entries()).toEqual([{ ...old, status: 'SUCCEEDED', endedAt: expect.any(String) }]);
   });
 });
