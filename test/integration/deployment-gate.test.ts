@@ -155,9 +155,10 @@ describe('a GitHub deployment protection rule answered by Stageline', () => {
     const [review] = gh.reviews(fullName, first.runId, 'production');
     expect(review).toMatchObject({ state: 'approved', by: 'stageline-gate[bot]' });
     expect(review!.comment).toContain(`Stageline promotion ${id} completed`);
-    // A third delivery after the end answers with the review given.
-    const late = await gh.requestDeployment(fullName, { environment: 'production', sha, installationId: INSTALLATION, hook, runId: first.runId });
-    expect(late.body.answer).toMatchObject({ state: 'approved' });
+    // A delivery after the end answers with the review given, once Stageline has recorded it (it posts the review to
+    // GitHub first, then records it: a delivery in between answers with none yet, and posts nothing).
+    const late = () => gh.requestDeployment(fullName, { environment: 'production', sha, installationId: INSTALLATION, hook, runId: first.runId });
+    await expect.poll(async () => (await late()).body.answer?.state, { timeout: 15_000 }).toBe('approved');
     expect(gh.reviews(fullName, first.runId, 'production')).toHaveLength(1);
     expect(gh.violations).toEqual([]);
   });
