@@ -13,8 +13,9 @@
  * item NEWER than itself (an old function version during a deploy) reads it as it is: each version only adds.
  * docs/operations/upgrading.md says what this means for a deploy and a roll-back.
  */
-export const SCHEMA_ATTRIBUTE = 'sv';
-export const SCHEMA_VERSION = 2;
+import { SCHEMA_ATTRIBUTE, SCHEMA_VERSION, versionOf } from './schema-version.ts';
+
+export { SCHEMA_ATTRIBUTE, SCHEMA_VERSION, versionOf };
 
 type Item = Record<string, unknown>;
 type Put = { Item?: Item };
@@ -35,9 +36,6 @@ export function withSchemaVersion<T>(input: T): T {
   }
   return input;
 }
-
-/** The version an item was written in (1: before items carried one). */
-export const versionOf = (item: Item): number => (typeof item[SCHEMA_ATTRIBUTE] === 'number' ? (item[SCHEMA_ATTRIBUTE] as number) : 1);
 
 type Output = { Item?: Item; Items?: Item[]; Attributes?: Item; Responses?: Record<string, Item[]> | { Item?: Item }[] };
 

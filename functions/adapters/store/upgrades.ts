@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, versionOf } from './schema.ts';
+import { SCHEMA_VERSION, versionOf } from './schema-version.ts';
 
 /**
  * The one list of upgrades of stored items (schema.ts says when they run): by the version an item was written in, by its
