@@ -378,6 +378,7 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
       const end = Date.now() + waitMs;
       let last: string | undefined;
       let approved = false;
+      let approvals = 0;
       let resumedHalt: string | undefined;
       const confirmed = new Set<string>();
       for (;;) {
@@ -402,15 +403,25 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
         // fault): the team looks, finds the source answering again, and resumes (once per halt).
         const halted = d?.rollout?.halted;
         if (d?.status === 'EXECUTING' && halted?.at && halted.at !== resumedHalt && /analys/i.test(String(halted.reason ?? ''))) {
-          resumedHalt = halted.at;
-          await call(u.deployer, 'POST', `/api/v1/promotions/${p.id}/resume`, {}, { promotionId: p.id, note: 'resume after an inconclusive analysis' });
+          const a = await call(
+            u.deployer,
+            'POST',
+            `/api/v1/promotions/${p.id}/resume`,
+            {},
+            { promotionId: p.id, note: 'resume after an inconclusive analysis' },
+          );
+          // Not taken (no answer, or the API failed): resumed again at the next read.
+          if (a.status > 0 && a.status < 500) resumedHalt = halted.at;
         }
         // Waiting for its pull request: a reviewer merges it.
         if (d?.waitingFor === 'merge' && fx) await fx.mergePulls();
         if (last && (FINAL as readonly string[]).includes(last)) return d;
-        if (last === 'AWAITING_APPROVAL' && o.approve !== false && !approved) {
-          approved = true;
-          await call(u.approver, 'POST', `/api/v1/promotions/${p.id}/approve`, {}, { promotionId: p.id });
+        // Approved once; an approval that was not taken (no answer, or the API failed: a crash under it) is given
+        // again while the promotion still waits, as an approver clicks again (a few times at most).
+        if (last === 'AWAITING_APPROVAL' && o.approve !== false && !approved && approvals < APPROVE_TRIES) {
+          approvals++;
+          const a = await call(u.approver, 'POST', `/api/v1/promotions/${p.id}/approve`, {}, { promotionId: p.id });
+          approved = a.status > 0 && a.status < 500;
         }
         if (last === 'VALIDATION_FAILED')
           await call(u.deployer, 'DELETE', `/api/v1/promotions/${p.id}`, undefined, { promotionId: p.id, note: 'gates failed' });
@@ -424,10 +435,29 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
     };
 
     const request = async (kind: Kind, source: string, target: string) => {
-      const a = await call(u.deployer, 'POST', '/api/v1/promotions', { sourceEnvironment: source, targetEnvironment: target }, { note: kind });
-      if (a.status !== 201) return null;
+      const from = client.history.length;
+      const path = '/api/v1/promotions';
+      const a = await call(u.deployer, 'POST', path, { sourceEnvironment: source, targetEnvironment: target }, { note: kind });
       // A soaking tenant's production: the checker holds it to its soak (soak-respected).
-      return record(a.body.id, kind, target, target === 'production' && plan.kinds.includes('soak') ? { soakSeconds: SOAK_SECONDS } : {});
+      const soak = target === 'production' && plan.kinds.includes('soak') ? { soakSeconds: SOAK_SECONDS } : {};
+      if (a.status === 201) return record(a.body.id, kind, target, soak);
+      // Its first try made it and the answer was lost (the stack crashed under it, or answered "send it again"): sent
+      // again under the same key once that try's claim lapsed, it is refused as already on its way, and the answer
+      // names it. The team takes that one, as a person reading the error would (never left waiting unseen).
+      const tries = client.history.slice(from).filter((h) => h.tenant === tenant && h.method === 'POST' && h.path === path);
+      const twin = a.body?.error?.promotionId;
+      if (
+        a.status === 409 &&
+        a.body?.error?.code === 'ALREADY_EXISTS' &&
+        typeof twin === 'string' &&
+        tries.slice(0, -1).some((h) => h.status === 0 || h.status === 503)
+      ) {
+        log(
+          `IDEMPOTENCY ${tenant}: POST ${path} answered 409 ALREADY_EXISTS (${twin}) on a retry under the same Idempotency-Key; taken as the request's promotion`,
+        );
+        return record(twin, kind, target, soak);
+      }
+      return null;
     };
     const toStaging = async (kind: Kind) => {
       await call(u.deployer, 'POST', '/api/v1/environments/dev/configs', { key: `k${++key}`, value: `v${key}-${Math.floor(r() * 1e6)}` });
@@ -853,6 +883,9 @@ export async function runWorkload(opts: WorkloadOptions): Promise<WorkloadResult
   await Promise.all(workers);
   return { tenants, promotions, history: client.history, client, users };
 }
+
+/** how many times an approver approves a promotion whose approval was not taken (no answer, or a 5xx) */
+const APPROVE_TRIES = 3;
 
 /** how many times the workload's pipeline publishes a version before it gives up (each publish is several registry calls, each may meet a fault) */
 const PUBLISH_TRIES = 10;

@@ -11,6 +11,7 @@ import { matchRoute } from '../functions/http/router.ts';
 import { FALLBACK_HANDLER, routeKey, type Route } from '../functions/http/routes.ts';
 import { FUNCTION_GROUPS, functionOf, groupOf, type FunctionGroup } from '../functions/http/topology.ts';
 import type { LocalIssuer } from './issuer.ts';
+import { crashedHere } from './crash.ts';
 import { LOCAL_REGION } from './dynamodb.ts';
 import { reportError, trackRequest } from './terminal.ts';
 
@@ -261,6 +262,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       // A function's error line names the request it failed in (local/terminal.ts).
       const done = trackRequest(requestId, `${method} ${rawPath}`);
       const result = await fn(event, context).finally(done);
+      // The stack crashed under the request (a chaos run's crash, local/crash.ts): a dead process answers nothing, so
+      // the caller sees its connection cut and sends the change again under its Idempotency-Key, never a 500 its own
+      // death wrote.
+      if (crashedHere()) return void res.destroy();
       // The CORS Vary (origin) set above and the function's (authorization) are one header; a 204 or 304 passes through with no body.
       const vary = varyWith(String(res.getHeader('vary') ?? ''), result.headers?.vary);
       res.writeHead(result.statusCode, { ...(result.headers ?? {}), ...(vary ? { vary } : {}), 'x-request-id': requestId });
@@ -268,6 +273,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       const out = result.isBase64Encoded && result.body ? Buffer.from(result.body, 'base64') : (result.body ?? '');
       res.end(result.statusCode === 204 || result.statusCode === 304 ? undefined : out);
     } catch (err) {
+      if (crashedHere()) return void res.destroy();
       reportError('local gateway error', err, `${req.method} ${(req.url ?? '/').split('?')[0]} (request ${requestId.slice(0, 8)})`);
       if (!res.headersSent) send(500, { message: 'Internal Server Error', requestId }, { 'x-request-id': requestId });
     }

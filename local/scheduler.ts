@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { reportError } from './terminal.ts';
 import type { Scheduler } from '#domain/kernel/ports';
 import { LocalClock } from './clock.ts';
+import { CrashedError } from './crash.ts';
 
 type Payload = SchedulePayload;
 interface Entry {
@@ -52,6 +53,7 @@ export class LocalScheduler implements Scheduler {
   }
 
   async scheduleOnce(name: string, at: Date, payload: Payload): Promise<void> {
+    this.refuseWhenHalted();
     const e = { name, at: at.toISOString(), payload };
     this.entries.set(name, e);
     this.persist();
@@ -59,6 +61,7 @@ export class LocalScheduler implements Scheduler {
   }
 
   async scheduleRecurring(name: string, schedule: RecurringSchedule, payload: Payload): Promise<void> {
+    this.refuseWhenHalted();
     const next = await nextOccurrence(schedule.cron, schedule.timeZone, this.clock.date());
     const e: Entry = { name, at: (next ?? new Date(8.64e15)).toISOString(), payload, recurring: { ...schedule } };
     this.entries.set(name, e);
@@ -91,9 +94,18 @@ export class LocalScheduler implements Scheduler {
   }
 
   async cancel(name: string): Promise<void> {
+    this.refuseWhenHalted();
     this.timers.get(name)?.();
     this.timers.delete(name);
     if (this.entries.delete(name)) this.persist();
+  }
+
+  /**
+   * A crashed stack's scheduler takes nothing more: its work, cut off, is refused (a dead process's call never
+   * returns as if done), so what that work did last is redone by whatever redelivers it, not lost in a silent no-op.
+   */
+  private refuseWhenHalted(): void {
+    if (this.halted) throw new CrashedError('the scheduler');
   }
 
   /** A crash (local/crash.ts): stopped, and its file never written again. */

@@ -5,6 +5,7 @@ import type { DomainEvent } from '../kernel/ports.ts';
 import { retryOnConflict, WriteConflict } from '../kernel/retry.ts';
 import { WEBHOOK_PAYLOAD_VERSION, webhookTypeOf, type WebhookAttempt, type WebhookDelivery } from './model.ts';
 import { load, need } from './subscriptions.ts';
+import type { WebhookDeps } from './ports.ts';
 
 /**
  * Deliveries of outbound webhooks (Standard Webhooks), with their retries; the subscriptions they
@@ -122,7 +123,15 @@ export async function dispatchWebhooks(deps: With<'webhooks'>, event: DomainEven
       // A redelivered event: the delivery exists; it is attempted only if it never was (a crash after the write).
       if (!(await deps.store.createWebhookDelivery(d))) {
         const existing = await deps.store.getWebhookDelivery(event.tenant, s.id, d.id);
-        if (!existing || existing.status !== 'pending' || existing.attempts.length) return;
+        if (!existing || existing.status !== 'pending') return;
+        // Attempted, and still to retry: the event is delivered again when the function failed before it ended,
+        // perhaps between recording the attempt and scheduling its retry. The retry's schedule is made again (the
+        // same name: one schedule, never a second), so a crash there never leaves a delivery pending for ever.
+        if (existing.attempts.length) {
+          if (existing.nextAttemptAt)
+            await scheduleRetry(need(deps), event.tenant, s.id, existing.id, new Date(Math.max(Date.parse(existing.nextAttemptAt), now.getTime())));
+          return;
+        }
       }
       await attemptDelivery(deps, event.tenant, s.id, d.id, 'event');
     }),
@@ -151,6 +160,10 @@ async function recordAttempt(deps: Deps, read: WebhookDelivery, next: WebhookDel
     return same;
   });
 }
+
+/** A pending delivery's next attempt, on its one schedule (made again, the same schedule is moved). */
+const scheduleRetry = (w: WebhookDeps, tenant: string, subscription: string, id: string, at: Date) =>
+  w.scheduler.scheduleOnce(scheduleNameOf(tenant, id), at, { tenant, webhookDelivery: { subscription, id, trigger: 'retry' } });
 
 /** One attempt of a pending delivery: sign with every live secret, send, record, and schedule the next attempt or give up. */
 export async function attemptDelivery(
@@ -195,11 +208,7 @@ export async function attemptDelivery(
   }
   // A lost race (a redelivery or another attempt meanwhile): the other writer's state stands and its schedule runs; the attempt is logged all the same.
   if (!(await recordAttempt(deps, d, next, attempt))) return { status: 'pending' };
-  if (next.status === 'pending')
-    await w.scheduler.scheduleOnce(scheduleNameOf(tenant, d.id), new Date(next.nextAttemptAt!), {
-      tenant,
-      webhookDelivery: { subscription, id: d.id, trigger: 'retry' },
-    });
+  if (next.status === 'pending') await scheduleRetry(w, tenant, subscription, d.id, new Date(next.nextAttemptAt!));
   if (next.status === 'failed') {
     await deps.store.setWebhookHealth(tenant, subscription, {
       status: 'failing',

@@ -7,6 +7,9 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CrashedError, crashGateDynamo, crashGateOutbound, Epoch, gateDeps, inEpoch } from '../../local/crash.ts';
 import { FaultPlan } from '../../local/faults.ts';
 import { LocalEventBus } from '../../local/event-bus.ts';
+import { startGateway } from '../../local/gateway.ts';
+import { LocalScheduler } from '../../local/scheduler.ts';
+import type { LocalIssuer } from '../../local/issuer.ts';
 import { EVENT_SOURCE } from '../../domain/kernel/events.ts';
 import type { LocalStack } from '../../local/stack.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
@@ -300,5 +303,34 @@ describe('the cut a crash makes', () => {
     expect(sent).toEqual([]);
     await expect(inEpoch(new Epoch(), get)).rejects.toThrow(/socket hang up/);
     expect(sent.length).toBeGreaterThan(0);
+  });
+
+  it('answers nothing to a request its stack crashed under (the connection is cut, as a dead process’s), and answers a live stack’s', async () => {
+    // The CI run this came from: an approval cut off by the upgrade answered 500, so its client never sent it again.
+    const issuer = {} as LocalIssuer;
+    const serve = async (epoch: Epoch, crashMidway: boolean) => {
+      const gateway = await inEpoch(epoch, () =>
+        startGateway({ issuer, extra: async () => ((epoch.crashed ||= crashMidway), null) }),
+      );
+      try {
+        return await fetch(`${gateway.url}/api/v1/openapi.json`).then(
+          (r) => r.status,
+          (err: Error) => `cut: ${(err.cause as { code?: string } | undefined)?.code ?? err.message}`,
+        );
+      } finally {
+        await gateway.close();
+      }
+    };
+    expect(await serve(new Epoch(), false)).toBe(200);
+    expect(await serve(new Epoch(), true)).toMatch(/^cut: /);
+  });
+
+  it('a crashed stack’s scheduler refuses its cut-off work (never a silent no-op that would pass for done)', async () => {
+    const fired: unknown[] = [];
+    const scheduler = new LocalScheduler({ fire: async (p) => void fired.push(p) });
+    scheduler.halt();
+    await expect(scheduler.scheduleOnce('x', new Date(), { tenant: 't' } as never)).rejects.toThrow(CrashedError);
+    await expect(scheduler.cancel('x')).rejects.toThrow(CrashedError);
+    expect(scheduler.pending()).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RETRY, retryDelayMs } from '../../domain/webhooks/deliveries.ts';
+import { dispatchWebhooks, RETRY, retryDelayMs, scheduleNameOf } from '../../domain/webhooks/deliveries.ts';
+import { newSubscription } from '../../domain/webhooks/subscriptions.ts';
+import { memoryDeps } from '../support/memory-deps.ts';
 import { GitEditConflict, setValue } from '../../domain/gitops/edit.ts';
 import { checkTenantUrl } from '../../domain/kernel/url-policy.ts';
 
@@ -15,6 +17,44 @@ describe('webhook retry schedule', () => {
     for (let n = 1; n < RETRY.maxAttempts; n++) total += retryDelayMs(n, RETRY.baseMs, () => 1);
     expect(total).toBeGreaterThan(12 * 3600_000);
     expect(total).toBeLessThan(RETRY.windowMs + RETRY.capMs * 1.25);
+  });
+});
+
+describe('webhook delivery across a crash', () => {
+  it('makes the retry schedule again when the event comes back after a crash between recording an attempt and scheduling its retry', async () => {
+    const m = memoryDeps();
+    const { sub } = newSubscription('acme', { url: 'https://hooks.example.com/x', events: ['promotion.completed'] }, 'u-admin', m.deps.clock());
+    await m.store.putWebhook(sub, null, { pk: 'x', sk: 'y' } as never);
+    const sent: string[] = [];
+    let alive = false;
+    const deps = {
+      ...m.deps,
+      webhooks: {
+        secrets: { get: async () => [], put: async () => {}, remove: async () => {} } as never,
+        sender: { send: async (d: { id: string }) => (sent.push(d.id), { statusCode: 503, ms: 1, excerpt: 'busy' }) },
+        scheduler: {
+          ...m.deps.scheduler,
+          // The process dies here, once: the attempt is recorded, its retry never scheduled.
+          scheduleOnce: async (name: string, at: Date, payload: never) => {
+            if (!alive) throw new Error('the function died');
+            return m.deps.scheduler.scheduleOnce(name, at, payload);
+          },
+        },
+      },
+    };
+    const event = { id: 'evt-1', type: 'Promotion Completed', tenant: 'acme', detail: { tenant: 'acme', promotionId: 'prm_1', status: 'COMPLETED', at: '2030-01-01T09:00:00.000Z' } };
+    await expect(dispatchWebhooks(deps as never, event as never)).rejects.toThrow(/the function died/);
+    expect(sent).toHaveLength(1);
+    expect(m.schedules.size).toBe(0);
+    // The bus delivers the event again (its target failed): no second attempt now, the retry scheduled at its time.
+    alive = true;
+    await dispatchWebhooks(deps as never, event as never);
+    expect(sent).toHaveLength(1);
+    const [delivery] = (await m.store.listWebhookDeliveries('acme', sub.id, 10)).items;
+    expect(delivery).toMatchObject({ status: 'pending', attempts: [{ statusCode: 503 }] });
+    const retry = m.schedules.get(scheduleNameOf('acme', delivery!.id));
+    expect(retry?.payload).toEqual({ tenant: 'acme', webhookDelivery: { subscription: sub.id, id: delivery!.id, trigger: 'retry' } });
+    expect(retry!.at.getTime()).toBeGreaterThanOrEqual(Date.parse(delivery!.nextAttemptAt!));
   });
 });
 
