@@ -2,14 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 import { cliOf } from '../support/cli.ts';
-import { startGitServer, type GitServer } from '../support/git-server.ts';
-import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
+import type { GitServer } from '../support/git-server.ts';
+import { startGitHosts, type GitHosts } from '../support/git-hosts.ts';
+import type { GitHubStandin } from '../support/github-standin.ts';
 import { approveIfAsked, digest, waitFor } from '../support/promotions.ts';
 import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { productionLine } from '../support/line.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
+import { makeLine, type TestStack } from '../support/stack.ts';
 
 /**
  * A bundle delivered through git: the environment's git target maps each member's artifact to its own file (or path),
@@ -26,24 +26,18 @@ let t: TestStack;
 let g: GitServer;
 let gh: GitHubStandin;
 
+let hosts: GitHosts;
 beforeAll(async () => {
-  t = await startTestStack();
-  g = await startGitServer(GIT_TOKEN);
-  gh = await startGitHubStandin(g);
-  const mint = t.tenant.bind(t);
-  t.tenant = () => {
-    const id = mint();
-    process.env[localSecretVariable(id, 'git-token', 'GITOPS_TOKEN')!] = GIT_TOKEN;
-    process.env[localSecretVariable(id, 'github-token', 'GITHUB_TOKEN')!] = GH_TOKEN;
-    process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_HOOK')!] = HOOK_SECRET;
-    return id;
-  };
+  hosts = await startGitHosts(GIT_TOKEN, [
+    ['git-token', 'GITOPS_TOKEN', GIT_TOKEN],
+    ['github-token', 'GITHUB_TOKEN', GH_TOKEN],
+    ['git-webhook', 'GITHUB_HOOK', HOOK_SECRET],
+  ]);
+  ({ t, g, gh } = hosts);
 });
 afterAll(async () => {
   for (const dir of clones) rmSync(dir, { recursive: true, force: true });
-  await t?.stop();
-  await gh?.stop();
-  await g?.close();
+  await hosts?.stop();
 });
 
 /** The branch as git itself reads it: each commit (newest first) with its parents and the files it changed, and a file's text. */

@@ -1,12 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOf, outcome } from '../support/cli.ts';
-import { startGitServer, type GitServer } from '../support/git-server.ts';
-import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
-import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standin.ts';
+import type { GitServer } from '../support/git-server.ts';
+import { appKeyPair, startGitHosts, type GitHosts } from '../support/git-hosts.ts';
+import type { GitHubStandin } from '../support/github-standin.ts';
+import type { GitLabStandin } from '../support/gitlab-standin.ts';
 import { waitFor } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
-import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { makeLine, type TestStack } from '../support/stack.ts';
 
 /**
  * A CI run as a gate: a promotion into an environment with a CI gate starts the tenant's GitHub Actions workflow
@@ -17,32 +16,23 @@ import { localSecretVariable } from '../../functions/adapters/secrets.ts';
  */
 const APP_ID = '515151';
 const INSTALLATION = 8101;
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const APP_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+const { privateKey: APP_KEY, publicKey: APP_PUBLIC_KEY } = appKeyPair();
 
 let t: TestStack;
 let g: GitServer;
 let gh: GitHubStandin;
 let gl: GitLabStandin;
 const GITLAB_TOKEN = 'glpat-ci-runner-0123456789';
+let hosts: GitHosts;
 beforeAll(async () => {
-  t = await startTestStack();
-  g = await startGitServer('ci-gate-push-token');
-  gh = await startGitHubStandin(g);
-  gl = await startGitLabStandin(g);
-  const mint = t.tenant.bind(t);
-  t.tenant = () => {
-    const id = mint();
-    process.env[localSecretVariable(id, 'github-app-key', 'GITHUB_APP_KEY')!] = APP_KEY;
-    process.env[localSecretVariable(id, 'gitlab-token', 'GITLAB_CI')!] = GITLAB_TOKEN;
-    return id;
-  };
+  hosts = await startGitHosts('ci-gate-push-token', [
+    ['github-app-key', 'GITHUB_APP_KEY', APP_KEY],
+    ['gitlab-token', 'GITLAB_CI', GITLAB_TOKEN],
+  ]);
+  ({ t, g, gh, gl } = hosts);
 });
 afterAll(async () => {
-  await t?.stop();
-  await gh?.stop();
-  await gl?.stop();
-  await g?.close();
+  await hosts?.stop();
 });
 
 /** PATCH /api/v1/environments/production at its current version. */
@@ -63,7 +53,7 @@ async function gated(endsAs?: string, gate: Record<string, unknown> = {}) {
   gh.installApp({
     appId: APP_ID,
     slug: 'stageline-ci',
-    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    publicKey: APP_PUBLIC_KEY,
     installationId: INSTALLATION + repos,
     repos: [fullName],
   });

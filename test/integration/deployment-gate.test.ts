@@ -1,12 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOf, outcome } from '../support/cli.ts';
-import { startGitServer, type GitServer } from '../support/git-server.ts';
-import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
-import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standin.ts';
+import type { GitServer } from '../support/git-server.ts';
+import { appKeyPair, startGitHosts, type GitHosts } from '../support/git-hosts.ts';
+import type { GitHubStandin } from '../support/github-standin.ts';
+import type { GitLabStandin } from '../support/gitlab-standin.ts';
 import { waitFor } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
-import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { makeLine, type TestStack } from '../support/stack.ts';
 
 /**
  * GitHub Actions deploy jobs gated by Stageline (a GitHub App's custom deployment protection rule): the job waits,
@@ -17,9 +16,7 @@ import { localSecretVariable } from '../../functions/adapters/secrets.ts';
 const HOOK_SECRET = 'app-hook-secret-0123456789';
 const APP_ID = '424242';
 const INSTALLATION = 7001;
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-// GitHub hands App keys out as PKCS#1 ("BEGIN RSA PRIVATE KEY").
-const APP_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+const { privateKey: APP_KEY, publicKey: APP_PUBLIC_KEY } = appKeyPair();
 
 let t: TestStack;
 let g: GitServer;
@@ -27,26 +24,18 @@ let gh: GitHubStandin;
 let gl: GitLabStandin;
 const GITLAB_TOKEN = 'glpat-approver-0123456789';
 const GITLAB_HOOK = 'gitlab-hook-token-0123456789';
+let hosts: GitHosts;
 beforeAll(async () => {
-  t = await startTestStack();
-  g = await startGitServer('gate-push-token');
-  gh = await startGitHubStandin(g);
-  gl = await startGitLabStandin(g);
-  const mint = t.tenant.bind(t);
-  t.tenant = () => {
-    const id = mint();
-    process.env[localSecretVariable(id, 'github-app-key', 'GITHUB_APP_KEY')!] = APP_KEY;
-    process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_APP_HOOK')!] = HOOK_SECRET;
-    process.env[localSecretVariable(id, 'gitlab-token', 'GITLAB_APPROVER')!] = GITLAB_TOKEN;
-    process.env[localSecretVariable(id, 'git-webhook', 'GITLAB_HOOK')!] = GITLAB_HOOK;
-    return id;
-  };
+  hosts = await startGitHosts('gate-push-token', [
+    ['github-app-key', 'GITHUB_APP_KEY', APP_KEY],
+    ['git-webhook', 'GITHUB_APP_HOOK', HOOK_SECRET],
+    ['gitlab-token', 'GITLAB_APPROVER', GITLAB_TOKEN],
+    ['git-webhook', 'GITLAB_HOOK', GITLAB_HOOK],
+  ]);
+  ({ t, g, gh, gl } = hosts);
 });
 afterAll(async () => {
-  await t?.stop();
-  await gh?.stop();
-  await gl?.stop();
-  await g?.close();
+  await hosts?.stop();
 });
 
 let repos = 0;
@@ -61,7 +50,7 @@ async function gated() {
   gh.installApp({
     appId: APP_ID,
     slug: 'stageline-gate',
-    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    publicKey: APP_PUBLIC_KEY,
     installationId: INSTALLATION,
     repos: [fullName],
   });

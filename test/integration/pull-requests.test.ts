@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOf } from '../support/cli.ts';
-import { startGitServer, type GitServer } from '../support/git-server.ts';
-import { startGitHubStandin, type GitHubStandin } from '../support/github-standin.ts';
-import { startGitLabStandin, type GitLabStandin } from '../support/gitlab-standin.ts';
+import type { GitServer } from '../support/git-server.ts';
+import { startGitHosts, type GitHosts } from '../support/git-hosts.ts';
+import type { GitHubStandin } from '../support/github-standin.ts';
+import type { GitLabStandin } from '../support/gitlab-standin.ts';
 import { waitFor, waitForToken } from '../support/promotions.ts';
-import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
-import { localSecretVariable } from '../../functions/adapters/secrets.ts';
+import { makeLine, type TestStack } from '../support/stack.ts';
 import { deps, type AllDeps } from '../../functions/http/deps.ts';
 import { pollPullRequest, pullRequestGate } from '../../domain/promotion/deliver/pull-request.ts';
 import { HOST_RETRY } from '../../functions/adapters/git-hosts.ts';
@@ -31,28 +31,20 @@ let gl: GitLabStandin;
 const GL_TOKEN = 'glpat-standintoken0123456789';
 const APP_INSTALLATION_TOKEN = 'ghs_installationtoken0123456789';
 
+let hosts: GitHosts;
 beforeAll(async () => {
-  t = await startTestStack();
-  g = await startGitServer(GIT_TOKEN);
-  gh = await startGitHubStandin(g);
-  gl = await startGitLabStandin(g);
-  const mint = t.tenant.bind(t);
-  t.tenant = () => {
-    const id = mint();
-    process.env[localSecretVariable(id, 'git-token', 'GITOPS_TOKEN')!] = GIT_TOKEN;
-    process.env[localSecretVariable(id, 'github-token', 'GITHUB_TOKEN')!] = GH_TOKEN;
-    process.env[localSecretVariable(id, 'git-webhook', 'GITHUB_HOOK')!] = HOOK_SECRET;
-    process.env[localSecretVariable(id, 'gitlab-token', 'GITLAB_TOKEN')!] = GL_TOKEN;
+  hosts = await startGitHosts(GIT_TOKEN, [
+    ['git-token', 'GITOPS_TOKEN', GIT_TOKEN],
+    ['github-token', 'GITHUB_TOKEN', GH_TOKEN],
+    ['git-webhook', 'GITHUB_HOOK', HOOK_SECRET],
+    ['gitlab-token', 'GITLAB_TOKEN', GL_TOKEN],
     // A GitHub App's installation token (the app's tests): PUT …/git-target refuses a secret that does not exist.
-    process.env[localSecretVariable(id, 'github-token', 'APP_TOKEN')!] = APP_INSTALLATION_TOKEN;
-    return id;
-  };
+    ['github-token', 'APP_TOKEN', APP_INSTALLATION_TOKEN],
+  ]);
+  ({ t, g, gh, gl } = hosts);
 });
 afterAll(async () => {
-  await t?.stop();
-  await gh?.stop();
-  await gl?.stop();
-  await g?.close();
+  await hosts?.stop();
 });
 
 function fileOnMain(fullName: string, path: string): { text: string; log: string[] } {
