@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { dropTable, LOCAL_REGION, localCredentials } from '../local/dynamodb.ts';
+import { CrashedError } from '../local/crash.ts';
 import { FaultPlan, type FaultKind } from '../local/faults.ts';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../local/stack.ts';
 import { crashPlan, CrashingStack, upgradeMoment } from './crashes.ts';
@@ -284,6 +285,12 @@ export function parseArgs(
 }
 
 async function main() {
+  // The cut-off work of a stack that crashed (local/crash.ts) may be left with a refusal nobody awaits any more, as a
+  // dead process's would: it ends that work, never the run. Any other unhandled rejection still ends the process.
+  process.on('unhandledRejection', (err) => {
+    if (err instanceof CrashedError) return;
+    throw err;
+  });
   let args;
   try {
     args = parseArgs(process.argv.slice(2));

@@ -61,20 +61,27 @@ export const crashGateOutbound =
   (url: URL, method: string, send: () => Promise<Response>): Promise<Response> =>
     crashedHere() ? refused(`${method} ${url.host}`) : inner ? inner(url, method, send) : send();
 
-const gateFn = (fn: (...a: unknown[]) => unknown, self: unknown, name: string) =>
+/** A function refusing a crashed stack's work: thrown (`deps.clock()`), or, for an adapter's method, a rejected promise. */
+const gateFn = (fn: (...a: unknown[]) => unknown, self: unknown, name: string, refuse: 'throw' | 'reject') =>
   function (this: unknown, ...args: unknown[]) {
-    if (crashedHere()) throw new CrashedError(name);
+    if (crashedHere()) {
+      if (refuse === 'reject') return refused(name);
+      throw new CrashedError(name);
+    }
     return fn.apply(self ?? this, args);
   };
 
 /**
- * The composed adapters, refusing a crashed stack's work: each member's methods throw when called from it (one
- * level deep: `deps.store.putPromotion`, `deps.channels.email`, `deps.clock()`).
+ * The composed adapters, refusing a crashed stack's work one level deep: `deps.clock()` throws, and an adapter's
+ * method (`deps.store.putPromotion`, `deps.channels.email`) answers a rejected promise, as a call whose process died
+ * never answers. Never a synchronous throw from an adapter's call: `Promise.all([load(deps), deps.store.list()])` would
+ * stop building its array there and leave `load`'s rejection unhandled, which ends the whole process (every stack of a
+ * chaos run) rather than the crashed stack's work.
  */
 export function gateDeps<T extends object>(deps: T): T {
   const wrapped = new WeakMap<object, unknown>();
   const member = (value: unknown, name: string): unknown => {
-    if (typeof value === 'function') return gateFn(value as (...a: unknown[]) => unknown, undefined, name);
+    if (typeof value === 'function') return gateFn(value as (...a: unknown[]) => unknown, undefined, name, 'throw');
     if (!value || typeof value !== 'object') return value;
     if (!wrapped.has(value))
       wrapped.set(
@@ -82,7 +89,7 @@ export function gateDeps<T extends object>(deps: T): T {
         new Proxy(value, {
           get(target, key) {
             const v = Reflect.get(target, key, target) as unknown;
-            return typeof v === 'function' ? gateFn(v as (...a: unknown[]) => unknown, target, `${name}.${String(key)}`) : v;
+            return typeof v === 'function' ? gateFn(v as (...a: unknown[]) => unknown, target, `${name}.${String(key)}`, 'reject') : v;
           },
         }),
       );
@@ -90,7 +97,6 @@ export function gateDeps<T extends object>(deps: T): T {
   };
   return new Proxy(deps, {
     get(target, key) {
-      if (crashedHere()) throw new CrashedError(`deps.${String(key)}`);
       return member(Reflect.get(target, key, target), String(key));
     },
   });

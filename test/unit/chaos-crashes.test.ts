@@ -268,8 +268,22 @@ describe('the cut a crash makes', () => {
     const held = inEpoch(old, () => deps.store);
     old.crashed = true;
     await inEpoch(old, async () => {
-      expect(() => deps.store).toThrow(CrashedError);
-      expect(() => held.put('late')).toThrow(CrashedError);
+      // An adapter's call answers a rejected promise (never a throw that would strand a sibling call's rejection).
+      await expect(deps.store.put('now')).rejects.toThrow(CrashedError);
+      await expect(held.put('late')).rejects.toThrow(CrashedError);
+      expect(() => deps.clock()).toThrow(CrashedError);
+      // Side by side, as a step loads two things at once: both refusals are the Promise.all's, none left unhandled.
+      const unhandled: unknown[] = [];
+      const seen = (e: unknown) => void unhandled.push(e);
+      process.on('unhandledRejection', seen);
+      try {
+        const load = async () => deps.store.put('a');
+        await expect(Promise.all([load(), deps.store.put('b')])).rejects.toThrow(CrashedError);
+        await new Promise((r) => setTimeout(r, 20));
+      } finally {
+        process.off('unhandledRejection', seen);
+      }
+      expect(unhandled).toEqual([]);
       await expect(outbound(new URL('http://h/x'), 'POST', send('old'))).rejects.toThrow(CrashedError);
     });
     inEpoch(live, () => {

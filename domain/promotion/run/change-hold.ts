@@ -6,8 +6,8 @@ import { heldByChange, type ChangeRecord, type Promotion } from '../../kernel/pr
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import { gateSentence } from '../../kernel/display.ts';
 import { ENGINE, moved, patched, subjectLabel } from '../aggregate.ts';
-import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
-import { writeHold } from './hold.ts';
+import { loadPromotion, writePromotion } from '../write.ts';
+import { rejectHeld, writeHold } from './hold.ts';
 import { scheduleName } from './schedule-name.ts';
 import { flowDecision } from './deadlines.ts';
 import { ChangeRefused, ChangeUnavailable, type ChangeFound, type ChangeProvider, type ChangeRef, type ChangeRequestDraft } from '../../change/ports.ts';
@@ -263,27 +263,12 @@ export async function openChange(deps: With<'changes'>, tenant: string, id: stri
 }
 
 /** Ends the promotion REJECTED with the tool's reason (it was waiting: nothing changed). */
-async function rejectFor(deps: Deps, p: Promotion, why: string): Promise<Promotion | null> {
-  const now = deps.clock();
-  const { after } = await writePromotion(
-    deps,
-    p.tenant,
-    p.id,
-    (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
-      const next = moved(cur, 'REJECTED', ENGINE, now, {
-        taskToken: null,
-        heldBy: null,
-        rejection: { by: 'change control', reason: why, at: now.toISOString() },
-        error: { code: 'CHANGE_REJECTED', message: why },
-        ...(cur.changeRequest ? { changeRequest: { ...cur.changeRequest, reason: why } } : {}),
-      });
-      return { next, action: 'promotion.reject', by: ENGINE, reason: why, ops: [promotionEvent(deps, 'Promotion Rejected', next, { reason: why })] };
-    },
-    { read: p },
-  );
-  return after;
-}
+const rejectFor = (deps: Deps, p: Promotion, why: string): Promise<Promotion | null> =>
+  rejectHeld(deps, p, why, {
+    by: 'change control',
+    code: 'CHANGE_REJECTED',
+    more: (cur) => (cur.changeRequest ? { changeRequest: { ...cur.changeRequest, reason: why } } : {}),
+  });
 
 async function hold(deps: With<'scheduler'>, p: Promotion, why: string, opensAt: Date | undefined, parked: boolean): Promise<string> {
   const now = deps.clock();

@@ -4,10 +4,10 @@ import type { Environment } from '../../kernel/model.ts';
 import { ciInputs, type CiGate } from '../../kernel/ci-gate.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import { heldByCi, type CiRunRecord, type Promotion } from '../../kernel/promotion-model.ts';
-import { ENGINE, moved, patched, subjectLabel } from '../aggregate.ts';
-import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
+import { ENGINE, patched, subjectLabel } from '../aggregate.ts';
+import { loadPromotion, writePromotion } from '../write.ts';
 import { CiRefused, type CiRunState } from '../ports.ts';
-import { writeHold } from './hold.ts';
+import { rejectHeld, writeHold } from './hold.ts';
 import { scheduleName } from './schedule-name.ts';
 import { ciGateResult, ciRunName, ciVerdict, nextLook } from './ci-run.ts';
 
@@ -184,29 +184,17 @@ async function wait(deps: With<'scheduler'>, gate: CiGate, p: Promotion, why: st
 
 /** Ends the promotion REJECTED by the CI gate, with why (it was waiting: nothing changed); null, as the gate answers then. */
 async function reject(deps: Deps, p: Promotion, why: string): Promise<null> {
-  const now = deps.clock();
-  await writePromotion(
-    deps,
-    p.tenant,
-    p.id,
-    (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
-      const gates =
+  await rejectHeld(deps, p, why, {
+    by: 'CI gate',
+    code: 'CI_RUN_FAILED',
+    more: (cur) => ({
+      gates:
         cur.ciRun && !(cur.gates ?? []).some((g) => g.gate === 'ci_run' && g.verdict === 'FAIL')
           ? [...(cur.gates ?? []).filter((g) => g.gate !== 'ci_run'), ciGateResult(cur.ciRun, 'FAIL', why)]
-          : cur.gates;
-      const next = moved(cur, 'REJECTED', ENGINE, now, {
-        taskToken: null,
-        heldBy: null,
-        gates,
-        rejection: { by: 'CI gate', reason: why, at: now.toISOString() },
-        error: { code: 'CI_RUN_FAILED', message: why },
-        ...(cur.ciRun ? { ciRun: { ...cur.ciRun, reason: why } } : {}),
-      });
-      return { next, action: 'promotion.reject', by: ENGINE, reason: why, ops: [promotionEvent(deps, 'Promotion Rejected', next, { reason: why })] };
-    },
-    { read: p },
-  );
+          : cur.gates,
+      ...(cur.ciRun ? { ciRun: { ...cur.ciRun, reason: why } } : {}),
+    }),
+  });
   return null;
 }
 

@@ -1,7 +1,7 @@
 import type { Deps } from '../../kernel/deps.ts';
 import type { HeldBy, Promotion } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved, patched } from '../aggregate.ts';
-import { writePromotion } from '../write.ts';
+import { promotionEvent, writePromotion } from '../write.ts';
 
 /**
  * Holds a promotion that was about to execute: SCHEDULED to `heldBy.until` with the hold recorded on it
@@ -30,4 +30,36 @@ export async function writeHold(
     },
     { read: p },
   );
+}
+
+/**
+ * Ends a held promotion REJECTED by what held it (a CI run that failed, a change request rejected), with why: it was
+ * waiting, so nothing changed. `by` names the rejecter, `code` the error; `more` adds what the holder records of it.
+ * A promotion that moved on meanwhile is left alone. Answers the promotion as written, or null.
+ */
+export async function rejectHeld(
+  deps: Deps,
+  p: Promotion,
+  why: string,
+  rejecter: { by: string; code: string; more?: (cur: Promotion) => Partial<Promotion> },
+): Promise<Promotion | null> {
+  const now = deps.clock();
+  const { after } = await writePromotion(
+    deps,
+    p.tenant,
+    p.id,
+    (cur) => {
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      const next = moved(cur, 'REJECTED', ENGINE, now, {
+        taskToken: null,
+        heldBy: null,
+        rejection: { by: rejecter.by, reason: why, at: now.toISOString() },
+        error: { code: rejecter.code, message: why },
+        ...rejecter.more?.(cur),
+      });
+      return { next, action: 'promotion.reject', by: ENGINE, reason: why, ops: [promotionEvent(deps, 'Promotion Rejected', next, { reason: why })] };
+    },
+    { read: p },
+  );
+  return after;
 }
