@@ -323,9 +323,7 @@ describe('the cut a crash makes', () => {
     // The CI run this came from: an approval cut off by the upgrade answered 500, so its client never sent it again.
     const issuer = {} as LocalIssuer;
     const serve = async (epoch: Epoch, crashMidway: boolean) => {
-      const gateway = await inEpoch(epoch, () =>
-        startGateway({ issuer, extra: async () => ((epoch.crashed ||= crashMidway), null) }),
-      );
+      const gateway = await inEpoch(epoch, () => startGateway({ issuer, extra: async () => ((epoch.crashed ||= crashMidway), null) }));
       try {
         return await fetch(`${gateway.url}/api/v1/openapi.json`).then(
           (r) => r.status,

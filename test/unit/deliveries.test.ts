@@ -42,7 +42,12 @@ describe('webhook delivery across a crash', () => {
         },
       },
     };
-    const event = { id: 'evt-1', type: 'Promotion Completed', tenant: 'acme', detail: { tenant: 'acme', promotionId: 'prm_1', status: 'COMPLETED', at: '2030-01-01T09:00:00.000Z' } };
+    const event = {
+      id: 'evt-1',
+      type: 'Promotion Completed',
+      tenant: 'acme',
+      detail: { tenant: 'acme', promotionId: 'prm_1', status: 'COMPLETED', at: '2030-01-01T09:00:00.000Z' },
+    };
     await expect(dispatchWebhooks(deps as never, event as never)).rejects.toThrow(/the function died/);
     expect(sent).toHaveLength(1);
     expect(m.schedules.size).toBe(0);
