@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { hookRefusal, sameSecret } from '../../kernel/hooks.ts';
 import type { With } from '../../kernel/deps.ts';
 import { promotionOfHead, refreshPullRequest } from './pull-request.ts';
 
@@ -17,13 +18,7 @@ export interface HookAnswer {
     | { event: string; promotions: { id: string; pullRequest: string | null; status: string }[]; ignored?: string };
 }
 
-const refuse = (status: number, code: string, message: string): HookAnswer => ({ status, body: { error: { code, message } } });
-
-const same = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
+const refuse = (status: number, code: string, message: string): HookAnswer => hookRefusal(status, code, message);
 
 /** `owner/repo` or `group/project`, lower-cased, of a repository URL. */
 const pathOf = (url: string) => {
@@ -76,8 +71,8 @@ export async function pullRequestHook(
   if (pr.host === 'github') {
     const sig = h('x-hub-signature-256') ?? '';
     const want = `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`;
-    if (!same(sig, want)) return unverified;
-  } else if (!same(h('x-gitlab-token') ?? '', secret)) {
+    if (!sameSecret(sig, want)) return unverified;
+  } else if (!sameSecret(h('x-gitlab-token') ?? '', secret)) {
     return unverified;
   }
   let b: Json;

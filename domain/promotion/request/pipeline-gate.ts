@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { hookRefusal, sameSecret } from '../../kernel/hooks.ts';
 import type { Principal } from '../../access/auth.ts';
 import type { Ctx, With } from '../../kernel/deps.ts';
 import { DomainError } from '../../kernel/errors.ts';
@@ -34,13 +35,7 @@ export interface GateHookAnswer {
     | { event: string; environment: string; runId: string; promotionId: string | null; replayed: boolean; answer: DeploymentRun['answer'] };
 }
 
-const refuse = (status: number, code: string, message: string): GateHookAnswer => ({ status, body: { error: { code, message } } });
-
-const same = (a: string, b: string) => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
+const refuse = (status: number, code: string, message: string): GateHookAnswer => hookRefusal(status, code, message);
 
 /** Who a gated run's promotion is requested by: the tenant's GitHub App, a machine deployer. */
 export const gatePrincipal = (gate: DeploymentGate): Principal => ({
@@ -85,8 +80,8 @@ export async function deploymentGateHook(
     if (!secret) continue;
     const ok =
       host === 'github'
-        ? same(req.headers['x-hub-signature-256'] ?? '', `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`)
-        : same(req.headers['x-gitlab-token'] ?? '', secret);
+        ? sameSecret(req.headers['x-hub-signature-256'] ?? '', `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`)
+        : sameSecret(req.headers['x-gitlab-token'] ?? '', secret);
     if (ok) verified.add(name);
   }
   if (!verified.size) return unverified;
