@@ -3,6 +3,7 @@ import { createEnvironment, updateEnvironment } from '../../domain/config/enviro
 import { createEnvironment as envSchema, updateEnvironment as updateSchema } from '../../domain/kernel/schemas.ts';
 import { waveTargets, INLINE_PLAN_NAMES } from '../../domain/promotion/rollout/plan.ts';
 import { rolloutStartStep } from '../../domain/promotion/rollout/begin.ts';
+import { targetBakedStep } from '../../domain/promotion/rollout/bake.ts';
 import { rolloutPage } from '../../domain/promotion/rollout/view.ts';
 import { decisionRecord, promotionDetail } from '../../domain/promotion/views.ts';
 import type { RolloutTarget } from '../../domain/kernel/promotion-model.ts';
@@ -123,5 +124,34 @@ describe('the stored plan of a rollout', () => {
     });
     // A wave the plan does not have is an empty page (a request the document accepts is never a 400).
     expect(await rolloutPage(m.deps, admin, id, { wave: 11, limit: 10 })).toMatchObject({ wave: 11, count: 0, total: 0, targets: [] });
+  });
+
+  it('the end of a bake never finishes a target still waiting for its confirmation: the rollout fails closed, the target stays CONFIRMING', async () => {
+    const targets = fleet(2, 1);
+    const { m, id } = await approvedInto(targets);
+    await rolloutStartStep(m.deps, 'acme', id);
+    const item = (name: string, state: RolloutTarget['state']) =>
+      ({
+        promotionId: id,
+        name,
+        wave: 1,
+        state,
+        before: null,
+        confirm: { mode: 'fleet', deadline: '2030-01-01T09:10:00.000Z' },
+        bake: null,
+        alarm: null,
+        error: null,
+        rolledBackAt: null,
+        taskToken: null,
+        appliedAt: '2030-01-01T09:00:00.000Z',
+        version: 1,
+        updatedAt: '2030-01-01T09:00:00.000Z',
+      }) as unknown as RolloutTarget;
+    await m.deps.store.commit('acme', [{ kind: 'rolloutTarget', target: item('cell-00001', 'CONFIRMING'), expectedVersion: null }]);
+    await expect(targetBakedStep(m.deps as never, 'acme', id, 'cell-00001', 1)).rejects.toMatchObject({
+      name: 'PromotionFailed',
+      message: expect.stringMatching(/still CONFIRMING: it was never confirmed/),
+    });
+    expect((await m.deps.store.getRolloutTarget('acme', id, 'cell-00001'))?.state).toBe('CONFIRMING');
   });
 });

@@ -1,5 +1,4 @@
-import { createHmac } from 'node:crypto';
-import { hookRefusal, sameSecret } from '../../kernel/hooks.ts';
+import { hookEvent, hookRefusal, signedWith } from '../../kernel/hooks.ts';
 import type { With } from '../../kernel/deps.ts';
 import { promotionOfHead, refreshPullRequest } from './pull-request.ts';
 
@@ -68,13 +67,7 @@ export async function pullRequestHook(
   const secret = await deps.secrets.resolve(tenant, pr.webhookSecret, 'git-webhook');
   if (!secret) return unverified;
   const h = (name: string) => req.headers[name] ?? req.headers[name.toLowerCase()];
-  if (pr.host === 'github') {
-    const sig = h('x-hub-signature-256') ?? '';
-    const want = `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`;
-    if (!sameSecret(sig, want)) return unverified;
-  } else if (!sameSecret(h('x-gitlab-token') ?? '', secret)) {
-    return unverified;
-  }
+  if (!signedWith(pr.host, h, req.body, secret)) return unverified;
   let b: Json;
   try {
     b = JSON.parse(req.body.toString('utf8')) as Json;
@@ -82,7 +75,7 @@ export async function pullRequestHook(
   } catch {
     return refuse(400, 'VALIDATION_FAILED', 'the body is not a JSON object');
   }
-  const event = (pr.host === 'github' ? h('x-github-event') : h('x-gitlab-event')) ?? str(b.object_kind) ?? 'unknown';
+  const event = hookEvent(pr.host, h) ?? str(b.object_kind) ?? 'unknown';
   if (event === 'ping') return { status: 200, body: { event, promotions: [] } };
   const theirs = pr.host === 'github' ? (str(b.repository?.full_name) ?? '') : (str(b.project?.path_with_namespace) ?? '');
   if (!theirs)

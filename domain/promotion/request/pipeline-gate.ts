@@ -1,5 +1,4 @@
-import { createHmac } from 'node:crypto';
-import { hookRefusal, sameSecret } from '../../kernel/hooks.ts';
+import { hookEvent, hookRefusal, signedWith } from '../../kernel/hooks.ts';
 import type { Principal } from '../../access/auth.ts';
 import type { Ctx, With } from '../../kernel/deps.ts';
 import { DomainError } from '../../kernel/errors.ts';
@@ -78,14 +77,10 @@ export async function deploymentGateHook(
   for (const name of [...new Set(gates.map(webhookSecretOf))]) {
     const secret = await deps.secrets.resolve(tenant, name, 'git-webhook');
     if (!secret) continue;
-    const ok =
-      host === 'github'
-        ? sameSecret(req.headers['x-hub-signature-256'] ?? '', `sha256=${createHmac('sha256', secret).update(req.body).digest('hex')}`)
-        : sameSecret(req.headers['x-gitlab-token'] ?? '', secret);
-    if (ok) verified.add(name);
+    if (signedWith(host, (h) => req.headers[h], req.body, secret)) verified.add(name);
   }
   if (!verified.size) return unverified;
-  const event = (host === 'github' ? req.headers['x-github-event'] : req.headers['x-gitlab-event']) ?? 'unknown';
+  const event = hookEvent(host, (h) => req.headers[h]) ?? 'unknown';
   let raw: unknown;
   try {
     raw = JSON.parse(req.body.toString('utf8'));

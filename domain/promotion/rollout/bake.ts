@@ -56,6 +56,10 @@ export async function targetBakedStep(
   let item = await deps.store.getRolloutTarget(tenant, id, name);
   if (!item || item.state === 'ROLLED_BACK' || item.state === 'FAILED') throw new PromotionFailed(`target ${name} is ${item?.state ?? 'not changed'}`);
   if (item.state === 'DONE') return { next: 'done' };
+  // Only a target that baked ends its bake: one still waiting for its confirmation (its callback, its fleet, its
+  // health) never reached it, however the flow came here (a 300-promotion chaos run with crashes and an upgrade saw a
+  // fleet target, one instance of two seen, made DONE here unconfirmed). Fail closed: the rollout rolls back.
+  if (item.state === 'CONFIRMING') throw new PromotionFailed(`target '${name}' reached the end of its bake still CONFIRMING: it was never confirmed`);
   const env = await deps.store.getEnvironment(tenant, p.targetEnvironment);
   const now = deps.clock();
   if (env) item = await analysisPass(deps, p, env, item, bakeSeconds, now);
