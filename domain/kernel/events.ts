@@ -219,6 +219,16 @@ export const freezeEventDetail = /* @__PURE__ */ z.builtOnFirstUse(() =>
 );
 
 /** What changes the inputs of auto-promotion: the auto-promoter subscribes to these (CDK rule and local bus alike). */
+/** The events of a promotion's end: the delivery function answers the pipeline runs waiting on it on these (promotion/deliver/pipeline-answer.ts). */
+export const PROMOTION_END_EVENTS: readonly string[] = [
+  'Promotion Completed',
+  'Promotion Rejected',
+  'Promotion Expired',
+  'Promotion Failed',
+  'Promotion Cancelled',
+  'Promotion Rolled Back',
+];
+
 export const AUTO_PROMOTION_TRIGGERS = ['Evidence Added', 'Deployment Recorded', 'Promotion Completed'] as const;
 
 /** The one place that says which schema validates which event's detail (both bus adapters use it). */

@@ -1,5 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import { parseEventDetail } from '#domain/kernel/events';
+import { parseEventDetail, PROMOTION_END_EVENTS } from '#domain/kernel/events';
 import { WEBHOOK_BUS_TYPES } from '#domain/webhooks/model';
 import { attemptDelivery, dispatchWebhooks } from '#domain/webhooks/deliveries';
 import { webhookDepsFromEnv } from '../adapters/webhooks.ts';
@@ -7,8 +7,7 @@ import { standardWebhookSender } from '../adapters/webhook-sender.ts';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { compose } from '../http/deps.ts';
 import { secretsFromEnv } from '../adapters/secrets.ts';
-import { DeploymentHostCalls } from '../adapters/deployment-hosts.ts';
-import { answerDeploymentRuns, DEPLOYMENT_ANSWER_ON } from '#domain/promotion/deliver/pipeline-answer';
+import { deploymentHostsOnFirstUse } from '../adapters/deployment-hosts-on-first-use.ts';
 
 /**
  * This function's own ARN (unqualified), from its invocation: its retries are scheduled to itself, and
@@ -24,7 +23,7 @@ let ownArn: string | undefined;
 const wiring = compose({
   webhooks: () => webhookDepsFromEnv({ sender: standardWebhookSender(), targetArn: ownArn }),
   secrets: secretsFromEnv,
-  deploymentHosts: () => new DeploymentHostCalls(),
+  deploymentHosts: deploymentHostsOnFirstUse,
 });
 const deps = wiring.deps;
 
@@ -53,11 +52,14 @@ export const handler = withLambdaContext(async (event: unknown, context?: { invo
   if (!eventId) throw new Error('the event carries no eventId (it must come through the outbox relay)');
   // The pipeline runs waiting on an ended promotion are answered first; a failure is thrown after the deliveries
   // (dispatch is once per event and subscription, so the bus's retry sends nothing twice) and answers on the retry.
-  const answered = DEPLOYMENT_ANSWER_ON.includes(e['detail-type'])
-    ? await answerDeploymentRuns(deps(), tenant, String(detail.promotionId)).then(
-        (n) => ({ n, err: null }),
-        (err: unknown) => ({ n: 0, err }),
-      )
+  // (Loaded on a promotion's end only: the other events answer no run.)
+  const answered = PROMOTION_END_EVENTS.includes(e['detail-type'])
+    ? await import('#domain/promotion/deliver/pipeline-answer')
+        .then(({ answerDeploymentRuns }) => answerDeploymentRuns(deps(), tenant, String(detail.promotionId)))
+        .then(
+          (n) => ({ n, err: null }),
+          (err: unknown) => ({ n: 0, err }),
+        )
     : null;
   const dispatched = await dispatchWebhooks(deps(), { id: eventId, type: e['detail-type'], tenant, detail });
   if (answered?.err) throw answered.err;

@@ -138,7 +138,16 @@ describe('module init reads only what every request of the function needs', () =
     const under = Object.keys(OVER_BUDGET).filter((name) => sizes.find((s) => s.name === name)!.bytes <= TARGETS.largestBytes);
     expect(under).toEqual([]);
     const middle = median(sizes.map((s) => s.bytes));
-    expect(middle, `median ${kib(middle)}`).toBeLessThanOrEqual(TARGETS.medianBytes);
+    // The functions at the middle, named with their largest parts: where a byte saved moves the median.
+    const sorted = [...sizes].sort((a, b) => a.bytes - b.bytes);
+    const around = sorted.slice(Math.floor((sorted.length - 1) / 2) - 1, Math.ceil((sorted.length - 1) / 2) + 2).map(
+      ({ name, bytes, parts }) =>
+        `${name} ${kib(bytes)} (${parts
+          .slice(0, 3)
+          .map((p) => `${p.pkg} ${kib(p.bytes)}`)
+          .join(', ')})`,
+    );
+    expect(middle, `median ${kib(middle)}; around it: ${around.join('; ')}`).toBeLessThanOrEqual(TARGETS.medianBytes);
   }, 600_000);
 
   it('a function carries its own routes, not the route table: its bundler never reads routes.ts, a route module or a response schema (the fallback, which answers 404/405 for every path, carries their methods and paths only)', () => {

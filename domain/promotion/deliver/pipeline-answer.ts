@@ -7,15 +7,6 @@ import { apiBaseOf, reviewComment, reviewOf, type DeploymentGate, type Deploymen
  * with an installation token made from the App's key, GitLab's deployment approval with the approver's token.
  * Apart from the request side, so the delivery function that answers carries none of the promotion's request code.
  */
-/** The events of a promotion's end: the delivery function answers the runs waiting on it on these. */
-export const DEPLOYMENT_ANSWER_ON: readonly string[] = [
-  'Promotion Completed',
-  'Promotion Rejected',
-  'Promotion Expired',
-  'Promotion Failed',
-  'Promotion Cancelled',
-  'Promotion Rolled Back',
-];
 
 /**
  * Answers the runs waiting on a promotion once it has ended (on the promotion's final events, by the delivery
