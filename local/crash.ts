@@ -65,7 +65,12 @@ export const crashGateOutbound =
 const gateFn = (fn: (...a: unknown[]) => unknown, self: unknown, name: string, refuse: 'throw' | 'reject') =>
   function (this: unknown, ...args: unknown[]) {
     if (crashedHere()) {
-      if (refuse === 'reject') return refused(name);
+      if (refuse === 'reject') {
+        // Marked as seen: a caller that never awaits it (a synchronous port's result dropped) leaves no unhandled rejection.
+        const answer = refused(name);
+        answer.catch(() => undefined);
+        return answer;
+      }
       throw new CrashedError(name);
     }
     return fn.apply(self ?? this, args);
