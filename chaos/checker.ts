@@ -221,18 +221,37 @@ export function check(o: Observed, opts: CheckOptions = {}, count: Count = () =>
     }
 
     // ---- no-wave-after-stop: once the rollout decided to stop, no wave starts and no target changes.
+    // A target change is ordered against the stop by the promotion's version it was written against (its transaction
+    // was conditioned on it), not by clocks: both read theirs before their writes land, so a change that committed first
+    // may carry a later time than the stop (seed 20261127 at 20 %: applied at …32.067 on the version before a stop
+    // decided at …32.039). Records of a release that wrote no versions are ordered by their times.
     for (const x of t.promotions) {
       const p = x.promotion;
       const stopEntry = t.audit.find((a) => a.entityId === p.id && (a.action === 'promotion.rollback.auto' || a.action === 'promotion.fail'));
       const stop = p.rollout?.stopping?.at ?? stopEntry?.at;
       if (!stop) continue;
       count('no-wave-after-stop', 'stopped rollouts');
-      for (const g of x.targets)
-        if (g.appliedAt && ms(g.appliedAt) > ms(stop))
-          add('no-wave-after-stop', p.id, `target ${g.name} (wave ${g.wave}) was applied at ${g.appliedAt}, after the stop decision at ${stop}`);
-      for (const a of t.audit)
-        if (a.entityId === p.id && (a.action === 'promotion.wave.start' || a.action === 'promotion.target.apply') && ms(a.at) > ms(stop))
+      const stopVersion = p.rollout?.stopping?.version;
+      const ordered = (g: RolloutTarget) => stopVersion !== undefined && g.appliedOn !== undefined;
+      for (const g of x.targets) {
+        if (!g.appliedAt) continue;
+        if (ordered(g) ? g.appliedOn! >= stopVersion! : ms(g.appliedAt) > ms(stop))
+          add(
+            'no-wave-after-stop',
+            p.id,
+            ordered(g)
+              ? `target ${g.name} (wave ${g.wave}) was applied on the promotion's version ${g.appliedOn}, which the stop decision (version ${stopVersion}, at ${stop}) had written already`
+              : `target ${g.name} (wave ${g.wave}) was applied at ${g.appliedAt}, after the stop decision at ${stop}`,
+          );
+      }
+      // A target's audited change is the target's: ordered above when the target says its version.
+      const byVersion = new Set(x.targets.filter(ordered).map((g) => g.name));
+      for (const a of t.audit) {
+        if (a.entityId !== p.id || ms(a.at) <= ms(stop)) continue;
+        if (a.action === 'promotion.target.apply' && byVersion.has((a.after ?? '').split(':')[0]!)) continue;
+        if (a.action === 'promotion.wave.start' || a.action === 'promotion.target.apply')
           add('no-wave-after-stop', p.id, `audit ${a.action} (${a.reason ?? a.after}) at ${a.at}, after the stop decision at ${stop}`);
+      }
     }
 
     // ---- analysis-verdict: a failed analysis stops the rollout (never COMPLETED), and a run is Failed only on a

@@ -36,6 +36,12 @@ export interface RolloutTarget {
   /** what it ran before the change (null: nothing of this subject), put back on a rollback */
   before: { seq?: number; digest: string | null; version?: string } | null;
   appliedAt?: string;
+  /**
+   * The promotion's version the change was written against (its transaction was conditioned on it): it committed
+   * before a decision to stop that wrote a later version. Its clock (`appliedAt`) is read before its write lands, so
+   * only this orders it against the stop.
+   */
+  appliedOn?: number;
   deploymentId?: string;
   confirm: {
     mode: Confirmation['mode'];
@@ -173,7 +179,12 @@ export interface RolloutState {
    * before any target is put back: from then no wave starts and no target changes (each step that would change one
    * writes conditioned on the promotion's version, so a step that read it before the decision loses its write).
    */
-  stopping?: { at: string; reason: string } | null;
+  stopping?: {
+    at: string;
+    reason: string;
+    /** the promotion's version this decision wrote: a target change written against it or a later one came after it */
+    version?: number;
+  } | null;
   /**
    * A wave whose start was written by what is not its flow (a resume, a start window's schedule) and whose parked
    * WaveStart token (the promotion's `taskToken`) is not answered yet: cleared once the answer is given. A lost answer

@@ -46,9 +46,10 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
   return { child, output: () => out };
 }
 
-async function healthy(url: string, deadlineMs: number): Promise<void> {
+async function healthy(url: string, deadlineMs: number, gone: () => boolean = () => false): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
+    if (gone()) throw new Exited();
     try {
       if ((await fetch(`${url}/health`)).status === 200) return;
     } catch {
@@ -120,8 +121,34 @@ async function inTurn<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The process a health check waited for ended. */
+class Exited extends Error {}
+
+/**
+ * A page's `npm start`, healthy: on the port it was given and the one after it (the demo IdP's, which the single
+ * sign-on page connects to). A free port is only free when it was looked at: another process of the machine may take
+ * it before the stack listens (a fresh-clone run once saw a stack that never became healthy). A stack that stopped
+ * because its port was taken is started again on another one, at most three times; one that stopped for anything else
+ * fails the page at once with what it printed.
+ */
+async function startPage(dir: string, page: string): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePortAndNext();
+    const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'), root)) });
+    const gone = () => started.child.exitCode !== null || started.child.signalCode !== null;
+    const err = await healthy(`http://127.0.0.1:${port}`, 120_000, gone).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    if (!err) return { child: started.child, port };
+    await stopPage(started.child, null);
+    if (err instanceof Exited && /is in use|EADDRINUSE/.test(started.output()) && attempt < 3) continue;
+    throw new Error(`${err instanceof Exited ? `npm start stopped (exit ${started.child.exitCode})` : String(err)}\n${started.output().slice(-3000)}`);
+  }
+}
+
 /** Stops a page's `npm start` (its whole process group) and removes its checkout folder. */
-async function stopPage(stack: ChildProcess | undefined, dir: string): Promise<void> {
+async function stopPage(stack: ChildProcess | undefined, dir: string | null): Promise<void> {
   if (stack?.pid) {
     try {
       process.kill(-stack.pid, 'SIGTERM');
@@ -131,7 +158,7 @@ async function stopPage(stack: ChildProcess | undefined, dir: string): Promise<v
     await new Promise((r) => (stack.exitCode !== null || stack.signalCode !== null ? r(undefined) : stack.once('exit', r)));
   }
   // The group's other processes (DynamoDB Local, the stand-ins) may still write as they exit: retry what they refill.
-  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 
 describe('docs/guide: every page runs on a fresh stack', () => {
@@ -184,13 +211,8 @@ describe('docs/guide: every page runs on a fresh stack', () => {
         const dir = freshCheckout();
         let stack: ChildProcess | undefined;
         try {
-          // The API's port and the one after it (the demo IdP's, which the single sign-on page connects to).
-          const port = await freePortAndNext();
-          const started = run('npm', ['start', '--silent'], { cwd: dir, env: env(port, startVariables(readFileSync(join(root, page), 'utf8'), root)) });
-          stack = started.child;
-          await healthy(`http://127.0.0.1:${port}`, 120_000).catch((err) => {
-            throw new Error(`${String(err)}\n${started.output().slice(-3000)}`);
-          });
+          const { child, port } = await startPage(dir, page);
+          stack = child;
           const script = ['set -eo pipefail', ...shellBlocks(readFileSync(join(root, page), 'utf8'))].join('\n');
           const result = run('bash', ['-c', script], { cwd: dir, env: env(port) });
           const code = await new Promise<number | null>((r) => result.child.once('exit', r));

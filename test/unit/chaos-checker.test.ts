@@ -66,6 +66,29 @@ describe('chaos checker: no wave after the stop decision', () => {
   it('passes the same history when wave 3 never started', () => {
     expect(names(stopped(target('cell-1', 3, 'PENDING'), []))).toEqual([]);
   });
+
+  /** The same stop, which wrote the promotion's version 9, and a cell changed on version `on`, its clock read at 20.5 s. */
+  const racing = (on: number) => {
+    const o = stopped({ ...target('cell-1', 3, 'ROLLED_BACK'), appliedAt: new Date(Date.parse(at(20)) + 500).toISOString(), appliedOn: on }, [
+      {
+        ...entry('p-stop', 'promotion.target.apply', 20, 'wave 3: cell-1 changed', `cell-1:${digest('n')}`),
+        at: new Date(Date.parse(at(20)) + 500).toISOString(),
+      },
+    ]);
+    o.tenants[0]!.promotions[0]!.promotion.rollout!.stopping!.version = 9;
+    return o;
+  };
+
+  // Seed 20261127 at 20 %: a cell's change read its clock 28 ms after the stop decision read its own, but its write was
+  // conditioned on the version before the stop's and so landed first. Clocks are read before writes land: the order is
+  // the versions'.
+  it('passes a change clocked after the stop decision that was written against the version before it', () => {
+    expect(names(racing(8))).toEqual([]);
+  });
+
+  it("fails a change written against the stop decision's own version, whatever its clock", () => {
+    expect(check(racing(9)).map((v) => v.detail)).toEqual([expect.stringContaining("cell-1 (wave 3) was applied on the promotion's version 9")]);
+  });
 });
 
 describe('chaos checker: a rollback marks only the promotion it rolls back', () => {

@@ -6,6 +6,7 @@ import { createItem } from '../../domain/config/items.ts';
 import { targetVersion } from '../../domain/config/targets.ts';
 import { lookup, memoSource } from '../../domain/config/tree.ts';
 import { TRANSITIONS, type Status } from '../../domain/kernel/lifecycle.ts';
+import { WriteConflict } from '../../domain/kernel/retry.ts';
 import { createPromotion as promotionSchema, createRule as ruleSchema } from '../../domain/kernel/promotion-schemas.ts';
 import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
@@ -1064,6 +1065,28 @@ describe('the rollout against its model (fast-check commands)', () => {
   // promotion still says it was approved by the two that moved it.
   it('two approvals at once after a first: the completing one moves it, the other is stored beside it, not counted', async () => {
     await play([new Race(approveAction('dave'), approveAction('erin'))], 2);
+  });
+
+  // Found by the fresh-clone run (waves-child-loops): a deployer's confirmation whose write met the flow's own write on
+  // the same items (DynamoDB: another transaction in progress) answered 409 "send it again". A moment's contention is
+  // no reason to refuse a person: the confirmation reads, decides and writes again, and the flow is answered once.
+  it('a confirmation whose write met another transaction is written again, not refused, and the flow hears it once', async () => {
+    const real = await setup();
+    const model = initialModel();
+    await fc.asyncModelRun(() => ({ model, real }), HAPPY().slice(0, 6));
+    const commit = real.m.store.commit.bind(real.m.store);
+    let refused = 0;
+    real.m.store.commit = async (...args: Parameters<typeof commit>) => {
+      if (!refused++) throw new WriteConflict('busy');
+      return commit(...args);
+    };
+    const answers: unknown[] = [];
+    const send = real.deps.workflow.sendTaskSuccess.bind(real.deps.workflow);
+    real.deps.workflow.sendTaskSuccess = async (token, output) => (answers.push(output), send(token, output));
+    expect(await confirmTarget(real.deps, bob, real.id, 'canary', 'looks fine')).toMatchObject({ name: 'canary', state: 'BAKING' });
+    expect(refused).toBe(2);
+    expect(answers).toEqual([{ target: 'canary', confirmedBy: bob.principal.name }]);
+    expect(await real.m.store.getRolloutTarget(TENANT, real.id, 'canary')).toMatchObject({ state: 'BAKING', confirm: { by: bob.principal.name } });
   });
 
   // Liveness: a rollout halted while its first wave was applied and resumed once the wave was done; the resume wrote the

@@ -214,6 +214,7 @@ export async function changeTarget(
     state: mode === 'immediate' ? 'BAKING' : 'CONFIRMING',
     before,
     appliedAt: at,
+    appliedOn: p.version,
     deploymentId,
     confirm:
       mode === 'immediate'

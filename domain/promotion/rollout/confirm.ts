@@ -1,6 +1,7 @@
 import { targetsOf } from '../../config/targets.ts';
 import { auditEntry } from '../../audit/audit.ts';
 import { TargetNotFound, TransitionNotAllowed } from '../../kernel/errors.ts';
+import { retryOnConflict } from '../../kernel/retry.ts';
 import type { FleetConvergence, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { Ctx, With } from '../../kernel/deps.ts';
 import { isPolled, type Target } from '../../kernel/target-schemas.ts';
@@ -25,6 +26,14 @@ import { INLINE_PLAN_NAMES, planSize, planWaveOf } from './stored-plan.ts';
  * confirmed already, or past its deadline: then the flow rolls back).
  */
 export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string, name: string, note?: string): Promise<RolloutTarget> {
+  // Read, decide and write again when the write lost a race (the flow's own audit or step on the same items): the
+  // person's confirmation is not refused for a moment's contention; a real change (confirmed, past its deadline) is.
+  const { next, token } = await retryOnConflict(deps.tunables, () => confirmOnce(deps, ctx, id, name, note));
+  if (token) await deps.workflow.sendTaskSuccess(token, { target: name, confirmedBy: ctx.principal.name });
+  return next;
+}
+
+async function confirmOnce(deps: With<'workflow'>, ctx: Ctx, id: string, name: string, note?: string): Promise<{ next: RolloutTarget; token: string | null }> {
   const { tenant } = ctx.principal;
   const p = await loadPromotion(deps, tenant, id);
   if (!p.rollout || (await planWaveOf(deps.store, p, name)) === undefined) {
@@ -62,8 +71,7 @@ export async function confirmTarget(deps: With<'workflow'>, ctx: Ctx, id: string
     { kind: 'rolloutTarget', target: next, expectedVersion: item.version },
     { kind: 'audit', entry: audit },
   ]);
-  if (item.taskToken) await deps.workflow.sendTaskSuccess(item.taskToken, { target: name, confirmedBy: ctx.principal.name });
-  return next;
+  return { next, token: item.taskToken ?? null };
 }
 
 /**

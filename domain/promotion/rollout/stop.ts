@@ -34,7 +34,7 @@ export async function decideToStop(deps: Deps, p: Promotion, reason: string): Pr
     if (cur.status !== 'EXECUTING' || !cur.rollout || cur.rollout.stopping) return null;
     const now = deps.clock();
     return {
-      next: patched(cur, now, { rollout: { ...cur.rollout, stopping: { at: now.toISOString(), reason: reason.slice(0, 500) } } }),
+      next: patched(cur, now, { rollout: { ...cur.rollout, stopping: { at: now.toISOString(), reason: reason.slice(0, 500), version: cur.version + 1 } } }),
       action: null,
       by: ENGINE,
     };
