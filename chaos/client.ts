@@ -131,8 +131,12 @@ function brief(body: unknown): string {
   return s.length > 200 ? s.slice(0, 200) + '…' : s;
 }
 
-/** how long a request is sent again while nothing answers it (a crashed stack starting again) */
-const UNREACHABLE_MS = 60_000;
+/**
+ * How long a request is sent again while nothing answers it (a crashed stack starting again) and then while the
+ * crashed try's claim of its Idempotency-Key is held (409 "still running" for the rest of that try's lease, up to a
+ * function's 30 s): the restart and the lease together (seed 20261129 at 10 %: a publish gave up after 60 s).
+ */
+const UNREACHABLE_MS = 120_000;
 
 /** how many times a change is sent in all while the API answers "send it again" */
 const RETRIES = 12;

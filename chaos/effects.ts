@@ -391,16 +391,20 @@ export async function startEffects(): Promise<Effects> {
         metrics.set(`${tenant}\n${target}`, value);
       },
       async webhookGate(environment) {
-        const env = await api.call('GET', `/api/v1/environments/${environment}`, { token: adminToken });
-        if (env.status !== 200) fail(`environment ${environment}`, env);
-        const patched = await api.call('PATCH', `/api/v1/environments/${environment}`, {
-          token: adminToken,
-          body: {
-            version: env.body.version,
-            webhookGates: [{ name: 'change-board', url: `${hostUrl}/gate/${encodeURIComponent(tenant)}`, secret: HOOK_SECRET, timeoutMs: 2000 }],
-          },
-        });
-        if (patched.status !== 200) fail(`webhook gate of ${environment}`, patched);
+        const url = `${hostUrl}/gate/${encodeURIComponent(tenant)}`;
+        // As the API's VERSION_CONFLICT says: read it again and reapply. A change whose answer was lost (the stack
+        // crashed under it) was saved, and its retry meets the version it wrote: read again, it is there.
+        for (let attempt = 1; ; attempt++) {
+          const env = await api.call('GET', `/api/v1/environments/${environment}`, { token: adminToken });
+          if (env.status !== 200) fail(`environment ${environment}`, env);
+          if ((env.body.webhookGates ?? []).some((g: { name: string; url: string }) => g.name === 'change-board' && g.url === url)) return;
+          const patched = await api.call('PATCH', `/api/v1/environments/${environment}`, {
+            token: adminToken,
+            body: { version: env.body.version, webhookGates: [{ name: 'change-board', url, secret: HOOK_SECRET, timeoutMs: 2000 }] },
+          });
+          if (patched.status === 200) return;
+          if (patched.status !== 409 || patched.body?.error?.code !== 'VERSION_CONFLICT' || attempt >= 3) fail(`webhook gate of ${environment}`, patched);
+        }
       },
       gate(verdict) {
         verdicts.set(tenant, verdict);

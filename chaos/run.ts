@@ -234,9 +234,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 }
 
 const USAGE =
-  'npm run chaos -- --seed S --rate R --promotions N [--crashes K] [--upgrade] [--concurrency C] [--record] [--out DIR], or npm run chaos -- --check DIR';
+  'npm run chaos -- --seed S --rate R --promotions N [--crashes K] [--upgrade] [--concurrency C] [--record] [--out DIR], or npm run chaos -- --check DIR [--record]';
 
-/** `--seed S --rate R --promotions N [--crashes K] [--upgrade] [--concurrency C] [--record] [--out DIR]`, or `--check DIR` (a history on disk) */
+/** `--seed S --rate R --promotions N [--crashes K] [--upgrade] [--concurrency C] [--record] [--out DIR]`, or `--check DIR [--record]` (a history on disk) */
 export function parseArgs(
   argv: string[],
   now = Date.now(),
@@ -278,8 +278,8 @@ export function parseArgs(
     else if (flag === '--check') opts.checkDir = dir();
     else throw new Error(`unknown option ${flag}: ${USAGE}`);
   }
-  if (opts.checkDir && argv.some((a) => a.startsWith('--') && a !== '--check'))
-    throw new Error(`--check DIR checks a history on disk and takes no other option: ${USAGE}`);
+  if (opts.checkDir && argv.some((a) => a.startsWith('--') && a !== '--check' && a !== '--record'))
+    throw new Error(`--check DIR checks a history on disk and takes no other option but --record: ${USAGE}`);
   const { out, checkDir, ...rest } = opts;
   return { ...rest, ...(out ? { out } : {}), ...(checkDir ? { checkDir } : {}) };
 }
@@ -309,6 +309,8 @@ async function main() {
       process.exit(2);
     }
     console.log(checked.text);
+    // A long run's history checked again (by this release's checker) may be recorded as the run it was.
+    if (record) recordRun(checked);
     process.exit(failed(checked) ? 1 : 0);
   }
   const again = `npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions}${args.crashes ? ` --crashes ${args.crashes}` : ''}${args.upgrade ? ' --upgrade' : ''}`;

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
-import { Loading, Time, usePoll, Wrap, type Say } from '../ui.tsx';
+import { AddButton, Confirm, copy, EmptyRow, FormEnd, Refused, RowActions, useAction, type Refusal } from '../forms.tsx';
+import { Head, Loading, Time, usePoll, Wrap, type Say } from '../ui.tsx';
 
 /**
  * The settings of who may do what where (domain/access): the role bindings (Access), the SCIM token (SCIM) and a
@@ -35,7 +36,6 @@ function refusedText(e: ApiError): string {
   if (code === 'VERSION_CONFLICT') return 'Not saved: someone else changed the bindings since this page read them. Reload them, then make your change again.';
   if (code === 'NO_ADMIN_LEFT')
     return 'Not saved: this would leave the tenant with no admin. Keep an admin binding for every environment (*), or make someone admin first.';
-  if (e.status === 403) return `Not saved: ${e.message}`;
   return `Not saved: ${e.message}`;
 }
 
@@ -45,28 +45,22 @@ export function AccessSettings({ say }: { say: Say }) {
   const envs = usePoll<any>('api/v1/environments', 0);
   /** the binding being edited (its index), or 'new', or null (the form is closed) */
   const [editing, setEditing] = useState<number | 'new' | null>(null);
-  const [refused, setRefused] = useState<{ text: string; stale: boolean } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [run, busy, refused, setRefused] = useAction<Refusal>();
   if (!bindings.data || !envs.data) return <Loading error={bindings.error ?? envs.error} />;
   const { version } = bindings.data;
   const list = bindings.data.bindings;
   const names: string[] = [...envs.data.items].sort((a: any, b: any) => a.position - b.position).map((e: any) => e.name);
 
-  const save = async (next: Binding[], done: string) => {
-    setBusy(true);
-    try {
-      await api('PUT', 'api/v1/access/bindings', { bindings: next, version });
-      setRefused(null);
-      setEditing(null);
-      say('ok', done);
-      await bindings.reload();
-    } catch (e) {
-      const err = e as ApiError;
-      setRefused({ text: refusedText(err), stale: err.body?.error?.code === 'VERSION_CONFLICT' });
-    } finally {
-      setBusy(false);
-    }
-  };
+  const save = (next: Binding[], done: string) =>
+    run(
+      (e) => ({ text: refusedText(e), stale: e.body?.error?.code === 'VERSION_CONFLICT' }),
+      () => api('PUT', 'api/v1/access/bindings', { bindings: next, version }),
+      () => {
+        setEditing(null);
+        say('ok', done);
+        return bindings.reload();
+      },
+    );
 
   return (
     <section aria-labelledby="access-title">
@@ -75,23 +69,7 @@ export function AccessSettings({ say }: { say: Say }) {
         Who holds which role in which environments. A person's rights in an environment are their tenant-wide roles plus every binding that names them or one of
         their groups there. Also: <code>stageline roles …</code>, the manifest's <code>bindings</code>.
       </p>
-      {refused && (
-        <div class="notice bad" role="alert">
-          <span>{refused.text}</span>
-          {refused.stale && (
-            <button
-              type="button"
-              onClick={async () => {
-                setRefused(null);
-                setEditing(null);
-                await bindings.reload();
-              }}
-            >
-              Reload bindings
-            </button>
-          )}
-        </div>
-      )}
+      <Refused refused={refused} label="Reload bindings" reload={() => (setRefused(null), setEditing(null), void bindings.reload())} />
       <Wrap>
         <table class="bindings">
           <caption class="sr">Role bindings (version {version})</caption>
@@ -115,50 +93,26 @@ export function AccessSettings({ say }: { say: Say }) {
                   </th>
                   <td>{b.role}</td>
                   <td>{whereText(b.environments)}</td>
-                  <td class="row-actions">
-                    <button
-                      type="button"
-                      class="link"
-                      disabled={busy}
-                      onClick={() => (setRefused(null), setEditing(i))}
-                      aria-label={`Edit ${s.kind} ${s.name} ${b.role}`}
-                    >
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      class="link"
-                      disabled={busy}
-                      onClick={() =>
-                        void save(
-                          list.filter((_, j) => j !== i),
-                          `Removed: ${s.kind} ${s.name} is no longer ${b.role} in ${whereText(b.environments)}.`,
-                        )
-                      }
-                      aria-label={`Remove ${s.kind} ${s.name} ${b.role}`}
-                    >
-                      Remove
-                    </button>
-                  </td>
+                  <RowActions
+                    what={`${s.kind} ${s.name} ${b.role}`}
+                    busy={busy}
+                    edit={() => (setRefused(null), setEditing(i))}
+                    remove={() =>
+                      void save(
+                        list.filter((_, j) => j !== i),
+                        `Removed: ${s.kind} ${s.name} is no longer ${b.role} in ${whereText(b.environments)}.`,
+                      )
+                    }
+                  />
                 </tr>
               );
             })}
-            {!list.length && (
-              <tr>
-                <td colSpan={4} class="mut">
-                  No bindings yet: roles come from each person's tenant-wide roles only.
-                </td>
-              </tr>
-            )}
+            {!list.length && <EmptyRow cols={4}>No bindings yet: roles come from each person's tenant-wide roles only.</EmptyRow>}
           </tbody>
         </table>
       </Wrap>
       {editing === null ? (
-        <p>
-          <button type="button" class="primary" onClick={() => (setRefused(null), setEditing('new'))}>
-            Add a binding
-          </button>
-        </p>
+        <AddButton onClick={() => (setRefused(null), setEditing('new'))}>Add a binding</AddButton>
       ) : (
         <BindingForm
           key={String(editing)}
@@ -260,31 +214,9 @@ function BindingForm({
         ))}
         {!environments.length && <span class="mut">This tenant has no environments yet: only every environment (*) can be picked.</span>}
       </fieldset>
-      {problem && (
-        <p class="notice bad" role="alert">
-          {problem}
-        </p>
-      )}
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save binding'}
-        </button>
-        <button type="button" onClick={cancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd problem={problem} busy={busy} label="Save binding" cancel={cancel} />
     </form>
   );
-}
-
-/** Copies text; when the browser refuses, says how to copy it by hand. */
-export async function copy(text: string, say: Say, what: string) {
-  try {
-    await navigator.clipboard.writeText(text);
-    say('ok', `${what} copied.`);
-  } catch {
-    say('bad', `Copying was refused by the browser: select the ${what.toLowerCase()} and copy it yourself.`);
-  }
 }
 
 /** Settings → SCIM: the base URL to give the identity provider, the token's state, create or rotate (shown once), revoke. */
@@ -293,7 +225,7 @@ export function ScimSettings({ say }: { say: Say }) {
   const [state, setState] = useState<{ info: any | null; error: string | null; loaded: boolean }>({ info: null, error: null, loaded: false });
   const [issued, setIssued] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<'rotate' | 'revoke' | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [run, busy] = useAction<void>();
   const load = async () => {
     try {
       setState({ info: await api('GET', 'api/v1/scim/token'), error: null, loaded: true });
@@ -306,33 +238,28 @@ export function ScimSettings({ say }: { say: Say }) {
   if (!state.loaded) return <Loading />;
   if (state.error) return <Loading error={state.error} />;
   const info = state.info;
-  const issue = async () => {
-    setBusy(true);
-    try {
-      const r = await api<any>('POST', 'api/v1/scim/token', {});
-      setIssued(r.token);
-      setConfirm(null);
-      setState({ info: r, error: null, loaded: true });
-    } catch (e) {
-      say('bad', `No token made: ${(e as ApiError).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const revoke = async () => {
-    setBusy(true);
-    try {
-      await api('DELETE', 'api/v1/scim/token');
-      setIssued(null);
-      setConfirm(null);
-      say('ok', 'The SCIM token is revoked: provisioning stops until a new one is made.');
-      await load();
-    } catch (e) {
-      say('bad', `Not revoked: ${(e as ApiError).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
+  // A refusal is said as a notice: the page shows no problem of its own.
+  const issue = () =>
+    run(
+      (e) => say('bad', `No token made: ${e.message}`),
+      () => api<any>('POST', 'api/v1/scim/token', {}),
+      (r) => {
+        setIssued(r.token);
+        setConfirm(null);
+        setState({ info: r, error: null, loaded: true });
+      },
+    );
+  const revoke = () =>
+    run(
+      (e) => say('bad', `Not revoked: ${e.message}`),
+      () => api('DELETE', 'api/v1/scim/token'),
+      () => {
+        setIssued(null);
+        setConfirm(null);
+        say('ok', 'The SCIM token is revoked: provisioning stops until a new one is made.');
+        return load();
+      },
+    );
   return (
     <section aria-labelledby="scim-title">
       <h2 id="scim-title">SCIM provisioning</h2>
@@ -390,21 +317,18 @@ export function ScimSettings({ say }: { say: Say }) {
         </p>
       )}
       {confirm ? (
-        <div class="why-box bad" role="alertdialog" aria-labelledby="scim-confirm">
-          <p id="scim-confirm">
-            {confirm === 'rotate'
-              ? 'Replace the SCIM token? The current one stops working at once: provisioning fails until the identity provider has the new one.'
-              : 'Revoke the SCIM token? Provisioning stops until a new one is made; users already provisioned stay.'}
-          </p>
-          <div class="buttons">
-            <button type="button" class="danger" disabled={busy} onClick={() => void (confirm === 'rotate' ? issue() : revoke())}>
-              {confirm === 'rotate' ? 'Replace the token' : 'Revoke the token'}
-            </button>
-            <button type="button" disabled={busy} onClick={() => setConfirm(null)}>
-              Keep the current one
-            </button>
-          </div>
-        </div>
+        <Confirm
+          id="scim-confirm"
+          yes={confirm === 'rotate' ? 'Replace the token' : 'Revoke the token'}
+          no="Keep the current one"
+          busy={busy}
+          onYes={() => void (confirm === 'rotate' ? issue() : revoke())}
+          onNo={() => setConfirm(null)}
+        >
+          {confirm === 'rotate'
+            ? 'Replace the SCIM token? The current one stops working at once: provisioning fails until the identity provider has the new one.'
+            : 'Revoke the SCIM token? Provisioning stops until a new one is made; users already provisioned stay.'}
+        </Confirm>
       ) : (
         <div class="buttons">
           {info ? (
@@ -492,16 +416,7 @@ export function RightsSettings({ me }: { me: Session }) {
           <Wrap>
             <table class="rights">
               <caption class="sr">Rights of {data.user.email} per environment, and what grants each</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Environment</th>
-                  {RIGHTS.map(([, label]) => (
-                    <th scope="col" key={label}>
-                      {label}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
+              <Head cols={['Environment', ...RIGHTS.map(([, label]) => label)]} />
               <tbody>
                 {data.environments.map((row: any) => (
                   <tr key={row.environment ?? '*'}>

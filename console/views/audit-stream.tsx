@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { DATADOG_SITES } from '../../domain/kernel/vendor-sites.ts';
-import { api, ApiError, q } from '../api.ts';
+import { api, q } from '../api.ts';
 import type { Session } from '../auth.ts';
+import { AddButton, EmptyRow, FormEnd, Problem, RowActions, useAction } from '../forms.tsx';
 import { Badge, Loading, usePoll, Wrap, type Say } from '../ui.tsx';
 
 /**
@@ -128,23 +129,18 @@ export function lagText(lag: Destination['lag'] | undefined): string {
 export function AuditStreamSettings({ say }: { me: Session; say: Say }) {
   const { data, error, reload } = usePoll<{ items: Destination[] }>('api/v1/audit/destinations', 15000);
   const [editing, setEditing] = useState<string | 'new' | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [run, busy, problem, setProblem] = useAction();
   if (!data) return <Loading error={error} />;
   const list = data.items ?? [];
-  const remove = async (d: Destination) => {
-    setBusy(true);
-    try {
-      await api('DELETE', `api/v1/audit/destinations/${q(d.name)}`);
-      setProblem(null);
-      say('ok', `Removed ${d.name}: nothing more is shipped there.`);
-      await reload();
-    } catch (e) {
-      setProblem(`Not removed: ${(e as ApiError).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const remove = (d: Destination) =>
+    run(
+      'Not removed',
+      () => api('DELETE', `api/v1/audit/destinations/${q(d.name)}`),
+      () => {
+        say('ok', `Removed ${d.name}: nothing more is shipped there.`);
+        return reload();
+      },
+    );
   return (
     <section aria-labelledby="audit-stream-title">
       <h2 id="audit-stream-title">Audit stream</h2>
@@ -152,11 +148,7 @@ export function AuditStreamSettings({ say }: { me: Session; say: Say }) {
         Every audit entry, with its sequence number and chain hash, shipped in order to each destination below, at least once. A destination that fails keeps
         its place and is sent again from the first entry it has not taken; what it refuses goes to its dead letters. Replay sends again from a sequence number.
       </p>
-      {problem && (
-        <p class="notice bad" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       <Wrap>
         <table class="destinations">
           <caption class="sr">Audit stream destinations</caption>
@@ -183,33 +175,16 @@ export function AuditStreamSettings({ say }: { me: Session; say: Say }) {
                 </td>
                 <td>{lagText(d.lag)}</td>
                 <td class="stream-error">{lastErrorText(d.lastError) || <span class="mut">none</span>}</td>
-                <td class="row-actions">
-                  <button type="button" class="link" disabled={busy} onClick={() => (setProblem(null), setEditing(d.name))} aria-label={`Edit ${d.name}`}>
-                    Edit
-                  </button>
-                  <button type="button" class="link" disabled={busy} onClick={() => void remove(d)} aria-label={`Remove ${d.name}`}>
-                    Remove
-                  </button>
-                </td>
+                <RowActions what={d.name} busy={busy} edit={() => (setProblem(null), setEditing(d.name))} remove={() => void remove(d)} />
               </tr>
             ))}
-            {!list.length && (
-              <tr>
-                <td colSpan={6} class="mut">
-                  No destinations yet: the audit log is kept here only (Audit, and GET /api/v1/audit).
-                </td>
-              </tr>
-            )}
+            {!list.length && <EmptyRow cols={6}>No destinations yet: the audit log is kept here only (Audit, and GET /api/v1/audit).</EmptyRow>}
           </tbody>
         </table>
       </Wrap>
       {list.length > 0 && <Replay destinations={list} say={say} reload={reload} />}
       {editing === null ? (
-        <p>
-          <button type="button" class="primary" onClick={() => (setProblem(null), setEditing('new'))}>
-            Add a destination
-          </button>
-        </p>
+        <AddButton onClick={() => (setProblem(null), setEditing('new'))}>Add a destination</AddButton>
       ) : (
         <DestinationForm
           key={editing}
@@ -230,28 +205,24 @@ export function AuditStreamSettings({ say }: { me: Session; say: Say }) {
 function Replay({ destinations, say, reload }: { destinations: Destination[]; say: Say; reload: () => Promise<void> }) {
   const [name, setName] = useState(destinations[0]!.name);
   const [from, setFrom] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [run, busy, problem, setProblem] = useAction();
   return (
     <form
       class="card stream-form"
       aria-labelledby="replay-title"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
         const fromSeq = Number(from);
         if (!/^\d+$/.test(from.trim()) || fromSeq < 1) return setProblem('Give the sequence number to replay from: a whole number, 1 or more.');
-        setBusy(true);
-        try {
-          await api('POST', `api/v1/audit/destinations/${q(name)}/replay`, { fromSeq });
-          setProblem(null);
-          setFrom('');
-          say('ok', `Replaying ${name} from entry ${fromSeq}.`);
-          await reload();
-        } catch (err) {
-          setProblem(`Not replayed: ${(err as ApiError).message}`);
-        } finally {
-          setBusy(false);
-        }
+        void run(
+          'Not replayed',
+          () => api('POST', `api/v1/audit/destinations/${q(name)}/replay`, { fromSeq }),
+          () => {
+            setFrom('');
+            say('ok', `Replaying ${name} from entry ${fromSeq}.`);
+            return reload();
+          },
+        );
       }}
     >
       <h3 id="replay-title">Replay</h3>
@@ -278,11 +249,7 @@ function Replay({ destinations, say, reload }: { destinations: Destination[]; sa
           />
         </div>
       </div>
-      {problem && (
-        <p class="notice bad" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       <div class="buttons">
         <button type="submit" disabled={busy}>
           {busy ? 'Replaying…' : 'Replay'}
@@ -307,8 +274,7 @@ function DestinationForm({ initial, cancel, saved }: { initial: Destination | nu
     ),
   );
   const [secret, setSecret] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [run, busy, problem, setProblem] = useAction();
   const fields = FIELDS[kind];
   const secretLabel = SECRET[kind];
   const pick = (k: DestinationKind) => {
@@ -320,7 +286,7 @@ function DestinationForm({ initial, cancel, saved }: { initial: Destination | nu
     <form
       class="card stream-form"
       aria-labelledby="destination-form-title"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
         const n = name.trim();
         if (!n) return setProblem('Name the destination.');
@@ -338,18 +304,12 @@ function DestinationForm({ initial, cancel, saved }: { initial: Destination | nu
                 .filter(Boolean)
             : v;
         }
-        setBusy(true);
-        try {
-          await api('PUT', `api/v1/audit/destinations/${q(n)}`, destinationBody(kind, settings, secret, initial));
-          setSecret('');
-          setProblem(null);
-          await saved(n);
-        } catch (err) {
-          setSecret('');
-          setProblem(`Not saved: ${(err as ApiError).message}`);
-        } finally {
-          setBusy(false);
-        }
+        // The secret is cleared once the API answers, saved or not.
+        void run(
+          'Not saved',
+          () => api('PUT', `api/v1/audit/destinations/${q(n)}`, destinationBody(kind, settings, secret, initial)).finally(() => setSecret('')),
+          () => saved(n),
+        );
       }}
     >
       <h3 id="destination-form-title">{initial ? `Edit ${initial.name}` : 'Add a destination'}</h3>
@@ -431,19 +391,7 @@ function DestinationForm({ initial, cancel, saved }: { initial: Destination | nu
           </div>
         )}
       </div>
-      {problem && (
-        <p class="notice bad" role="alert">
-          {problem}
-        </p>
-      )}
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save destination'}
-        </button>
-        <button type="button" onClick={cancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd problem={problem} busy={busy} label="Save destination" cancel={cancel} />
     </form>
   );
 }

@@ -2,8 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { SERVICENOW_STATES } from '../../domain/change/servicenow-states.ts';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
+import { Choice, Confirm, Field, FormEnd, issuesByField, Problem, useAction, type Issues } from '../forms.tsx';
 import { Time, type Say } from '../ui.tsx';
-import { Choice, Field, issuesByField, type Issues } from './identity-provider.tsx';
 
 /**
  * An environment's change control, on its page: the rule promotions into it wait under (GET/PUT/DELETE
@@ -38,10 +38,10 @@ export function ChangeControlPanel({ env, me, say }: { env: string; me: Session;
   const path = `api/v1/environments/${q(env)}/change-control`;
   /** undefined: not read yet; null: the environment has no rule */
   const [rule, setRule] = useState<Rule | null | undefined>(undefined);
-  const [error, setError] = useState<string | null>(null);
+  /** what reading or removing the rule met */
+  const [run, busy, error, setError] = useAction();
   const [editing, setEditing] = useState(false);
   const [confirm, setConfirm] = useState(false);
-  const [busy, setBusy] = useState(false);
   const load = async () => {
     try {
       setRule(await api<Rule>('GET', path));
@@ -55,28 +55,20 @@ export function ChangeControlPanel({ env, me, say }: { env: string; me: Session;
     void load();
   }, [path]);
   const admin = may(me, 'admin');
-  const remove = async () => {
-    setBusy(true);
-    try {
-      await api('DELETE', path);
-      setConfirm(false);
-      setError(null);
-      say('ok', `${env} is no longer under change control: its promotions no longer wait for a change request.`);
-      await load();
-    } catch (e) {
-      setError(`Not removed: ${(e as ApiError).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const remove = () =>
+    run(
+      'Not removed',
+      () => api('DELETE', path),
+      () => {
+        setConfirm(false);
+        say('ok', `${env} is no longer under change control: its promotions no longer wait for a change request.`);
+        return load();
+      },
+    );
   return (
     <section aria-labelledby="cc-title">
       <h2 id="cc-title">Change control</h2>
-      {error && (
-        <p class="notice bad" role="alert">
-          {error}
-        </p>
-      )}
+      <Problem text={error} />
       {rule === undefined ? (
         !error && <p class="mut">Loading…</p>
       ) : rule === null ? (
@@ -123,20 +115,10 @@ export function ChangeControlPanel({ env, me, say }: { env: string; me: Session;
       {!admin ? (
         rule !== undefined && <p class="mut">Only an admin changes change control; you see it read-only.</p>
       ) : confirm && rule ? (
-        <div class="why-box bad" role="alertdialog" aria-labelledby="cc-confirm">
-          <p id="cc-confirm">
-            Remove change control from {env}? Promotions into {env} will no longer wait for an approved change request (those already waiting keep waiting for
-            the request they opened).
-          </p>
-          <div class="buttons">
-            <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
-              Remove change control
-            </button>
-            <button type="button" disabled={busy} onClick={() => setConfirm(false)}>
-              Keep it
-            </button>
-          </div>
-        </div>
+        <Confirm id="cc-confirm" yes="Remove change control" no="Keep it" busy={busy} onYes={() => void remove()} onNo={() => setConfirm(false)}>
+          Remove change control from {env}? Promotions into {env} will no longer wait for an approved change request (those already waiting keep waiting for the
+          request they opened).
+        </Confirm>
       ) : editing ? (
         <RuleForm
           env={env}
@@ -190,8 +172,8 @@ function RuleForm({
   const [kind, setKind] = useState<Rule['credentialKind']>(current?.credentialKind ?? 'basic');
   const [user, setUser] = useState('');
   const [secret, setSecret] = useState('');
-  const [issues, setIssues] = useState<Issues>({});
-  const [busy, setBusy] = useState(false);
+  const [run, busy, problem, setIssues] = useAction<Issues>();
+  const issues = problem ?? {};
   const jira = provider === 'jira';
   const pick = (p: Rule['provider']) => {
     setProvider(p);
@@ -202,7 +184,7 @@ function RuleForm({
     <form
       class="card binding-form"
       aria-labelledby="cc-form-title"
-      onSubmit={async (ev) => {
+      onSubmit={(ev) => {
         ev.preventDefault();
         const approvedStates = states
           .split(',')
@@ -227,26 +209,16 @@ function RuleForm({
           // Left out: the stored credential is kept.
           ...(credentials ? { credentials } : {}),
         };
-        setBusy(true);
-        try {
-          const next = await api<Rule>('PUT', path, body);
-          setIssues({});
-          setSecret('');
-          await saved(next);
-        } catch (e) {
-          setSecret('');
-          setIssues(issuesByField(e as ApiError, FIELDS));
-        } finally {
-          setBusy(false);
-        }
+        // The secret is cleared once the API answers, saved or not.
+        void run(
+          (e) => issuesByField(e, FIELDS),
+          () => api<Rule>('PUT', path, body).finally(() => setSecret('')),
+          saved,
+        );
       }}
     >
       <h3 id="cc-form-title">{current ? `Change the rule of ${env}` : `Put ${env} under change control`}</h3>
-      {issues[''] && (
-        <p class="notice bad" role="alert">
-          {issues['']}
-        </p>
-      )}
+      <Problem text={issues['']} />
       <Choice
         prefix="cc"
         name="provider"
@@ -358,14 +330,7 @@ function RuleForm({
         placeholder={current ? 'stored: leave empty to keep it' : ''}
         help="Sealed where it is stored and never shown again; cleared from this form after each save, so type it again after a refusal."
       />
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Checking and saving…' : 'Save change control'}
-        </button>
-        <button type="button" onClick={cancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd busy={busy} label="Save change control" saving="Checking and saving…" cancel={cancel} />
     </form>
   );
 }

@@ -1,8 +1,23 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.ts';
 import { loginConfig, type Session } from '../auth.ts';
+import {
+  AddButton,
+  Choice,
+  Confirm,
+  copy,
+  EmptyRow,
+  Field,
+  FormEnd,
+  issuesByField,
+  Problem,
+  Refused,
+  RowActions,
+  useAction,
+  type Issues,
+  type Refusal,
+} from '../forms.tsx';
 import { Loading, Time, usePoll, Wrap, type Say } from '../ui.tsx';
-import { copy } from './access.tsx';
 
 /**
  * Settings → Identity provider (admin): the tenant's connection to its company IdP (GET/PUT/DELETE
@@ -22,26 +37,6 @@ interface Connection {
   version: number;
   updatedAt?: string;
   updatedBy?: string;
-}
-
-export type Issues = Record<string, string>;
-
-/** The issues of a refusal by the form field they name (`emailDomains.1` → emailDomains); what names no field under '' . */
-export function issuesByField(e: ApiError, fields: readonly string[]): Issues {
-  const out: Issues = {};
-  const list: { path?: string; message?: string }[] = e.body?.error?.issues ?? [];
-  for (const i of list) {
-    const path = i.path ?? '';
-    const field = fields.find((f) => path === f || path.startsWith(`${f}.`)) ?? '';
-    const index = /\.(\d+)$/.exec(path)?.[1];
-    const text = `${index !== undefined && field === 'emailDomains' ? `domain ${Number(index) + 1}: ` : ''}${i.message ?? ''}`;
-    out[field] = out[field] ? `${out[field]}; ${text}` : text;
-  }
-  // A refusal without a field (a stale version, a secret store that failed) reads as a whole.
-  if (!list.length) out[''] = `Not saved: ${e.message}`;
-  if (e.body?.error?.code === 'VERSION_CONFLICT')
-    out[''] = 'Not saved: someone else changed the connection since this page read it. Reload it, then make your change again.';
-  return out;
 }
 
 const FIELDS = [
@@ -105,24 +100,19 @@ function ConnectionPanel({ me, say }: { me: Session; say: Say }) {
   const sp = useSpValues(me.tenant);
   const [editing, setEditing] = useState(false);
   const [confirm, setConfirm] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [refused, setRefused] = useState<string | null>(null);
+  const [run, busy, refused, setRefused] = useAction();
   if (!conn.data) return <Loading error={conn.error} />;
   const c = conn.data;
-  const remove = async () => {
-    setBusy(true);
-    try {
-      await api('DELETE', 'api/v1/access/identity-provider');
-      setConfirm(false);
-      setRefused(null);
-      say('ok', 'The identity provider is removed: its people can no longer sign in through it, and its email domains are released.');
-      await conn.reload();
-    } catch (e) {
-      setRefused(`Not removed: ${(e as ApiError).message}`);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const remove = () =>
+    run(
+      'Not removed',
+      () => api('DELETE', 'api/v1/access/identity-provider'),
+      () => {
+        setConfirm(false);
+        say('ok', 'The identity provider is removed: its people can no longer sign in through it, and its email domains are released.');
+        return conn.reload();
+      },
+    );
   return (
     <section aria-labelledby="idp-title">
       <h2 id="idp-title">Identity provider</h2>
@@ -178,25 +168,11 @@ function ConnectionPanel({ me, say }: { me: Session; say: Say }) {
           <span class="badge">none</span> No identity provider is connected: people sign in with their Stageline accounts.
         </p>
       )}
-      {refused && (
-        <p class="notice bad" role="alert">
-          {refused}
-        </p>
-      )}
+      <Problem text={refused} />
       {confirm ? (
-        <div class="why-box bad" role="alertdialog" aria-labelledby="idp-confirm">
-          <p id="idp-confirm">
-            Remove the identity provider? People of {c.emailDomains.join(', ')} can no longer sign in through it, and these domains are released.
-          </p>
-          <div class="buttons">
-            <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
-              Remove the identity provider
-            </button>
-            <button type="button" disabled={busy} onClick={() => setConfirm(false)}>
-              Keep it
-            </button>
-          </div>
-        </div>
+        <Confirm id="idp-confirm" yes="Remove the identity provider" no="Keep it" busy={busy} onYes={() => void remove()} onNo={() => setConfirm(false)}>
+          Remove the identity provider? People of {c.emailDomains.join(', ')} can no longer sign in through it, and these domains are released.
+        </Confirm>
       ) : editing ? (
         <ConnectionForm
           current={c}
@@ -236,82 +212,6 @@ function ConnectionPanel({ me, say }: { me: Session; say: Say }) {
   );
 }
 
-/**
- * A text field of a settings form (the connection's here, change control's in change-control.tsx); a refusal naming it
- * (its API path `name`) is shown under it. `secret`: a password field, never filled with anything the API answered.
- */
-export function Field(p: {
-  name: string;
-  label: string;
-  value: string;
-  set: (v: string) => void;
-  issues: Issues;
-  area?: true;
-  help?: string;
-  placeholder?: string;
-  prefix?: string;
-  secret?: true;
-}) {
-  const id = `${p.prefix ?? 'idp'}-${p.name.replace('.', '-')}`;
-  const problem = p.issues[p.name];
-  const attrs = {
-    id,
-    class: 'wide',
-    spellcheck: false,
-    autocomplete: 'off',
-    placeholder: p.placeholder,
-    value: p.value,
-    'aria-invalid': problem ? ('true' as const) : undefined,
-    'aria-describedby': [p.help && `${id}-help`, problem && `${id}-problem`].filter(Boolean).join(' ') || undefined,
-    onInput: (e: Event) => p.set((e.target as HTMLInputElement).value),
-  };
-  return (
-    <>
-      <label for={id}>{p.label}</label>
-      {p.area ? <textarea rows={6} {...attrs} /> : p.secret ? <input type="password" {...attrs} /> : <input {...attrs} />}
-      {p.help && (
-        <p id={`${id}-help`} class="mut">
-          {p.help}
-        </p>
-      )}
-      {problem && (
-        <p id={`${id}-problem`} class="field-problem bad" role="alert">
-          {problem}
-        </p>
-      )}
-    </>
-  );
-}
-
-/** Two choices as radio buttons (the protocol, where the SAML metadata comes from); a refusal naming `name` under them. */
-export function Choice<T extends string>(p: {
-  name: string;
-  legend: string;
-  value: T;
-  set: (v: T) => void;
-  options: [T, string][];
-  issues: Issues;
-  prefix?: string;
-}) {
-  return (
-    <>
-      <fieldset class="env-picks">
-        <legend>{p.legend}</legend>
-        {p.options.map(([v, text]) => (
-          <label key={v}>
-            <input type="radio" name={`${p.prefix ?? 'idp'}-${p.name}`} checked={p.value === v} onChange={() => p.set(v)} /> {text}
-          </label>
-        ))}
-      </fieldset>
-      {p.issues[p.name] && (
-        <p class="field-problem bad" role="alert">
-          {p.issues[p.name]}
-        </p>
-      )}
-    </>
-  );
-}
-
 function ConnectionForm({ current, cancel, saved }: { current: Connection; cancel: () => void; saved: (c: Connection) => Promise<void> }) {
   const [kind, setKind] = useState<'oidc' | 'saml'>(current.kind ?? 'oidc');
   const [issuer, setIssuer] = useState(current.oidc?.issuer ?? '');
@@ -322,14 +222,14 @@ function ConnectionForm({ current, cancel, saved }: { current: Connection; cance
   const [metadataXml, setMetadataXml] = useState('');
   const [domains, setDomains] = useState(current.emailDomains.join(', '));
   const [groupsClaim, setGroupsClaim] = useState(current.groupsClaim ?? '');
-  const [issues, setIssues] = useState<Issues>({});
-  const [busy, setBusy] = useState(false);
+  const [run, busy, problem] = useAction<Issues>();
+  const issues = problem ?? {};
   const kept = current.oidc?.clientSecret;
   return (
     <form
       class="card binding-form"
       aria-labelledby="idp-form-title"
-      onSubmit={async (ev) => {
+      onSubmit={(ev) => {
         ev.preventDefault();
         const body = {
           kind,
@@ -340,24 +240,15 @@ function ConnectionForm({ current, cancel, saved }: { current: Connection; cance
           ...(groupsClaim.trim() ? { groupsClaim: groupsClaim.trim() } : {}),
           version: current.version,
         };
-        setBusy(true);
-        try {
-          const next = await api<Connection>('PUT', 'api/v1/access/identity-provider', body);
-          setIssues({});
-          await saved(next);
-        } catch (e) {
-          setIssues(issuesByField(e as ApiError, FIELDS));
-        } finally {
-          setBusy(false);
-        }
+        void run(
+          (e) => issuesByField(e, FIELDS),
+          () => api<Connection>('PUT', 'api/v1/access/identity-provider', body),
+          saved,
+        );
       }}
     >
       <h3 id="idp-form-title">{current.kind ? 'Change the connection' : 'Connect an identity provider'}</h3>
-      {issues[''] && (
-        <p class="notice bad" role="alert">
-          {issues['']}
-        </p>
-      )}
+      <Problem text={issues['']} />
       <Choice
         name="kind"
         legend="Protocol"
@@ -405,14 +296,7 @@ function ConnectionForm({ current, cancel, saved }: { current: Connection; cance
       )}
       <Field name="emailDomains" label="Email domains (comma-separated)" value={domains} set={setDomains} issues={issues} placeholder="company.example" />
       <Field name="groupsClaim" label="Groups claim or attribute" value={groupsClaim} set={setGroupsClaim} issues={issues} placeholder="groups" />
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Checking and saving…' : 'Save the connection'}
-        </button>
-        <button type="button" onClick={cancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd busy={busy} label="Save the connection" saving="Checking and saving…" cancel={cancel} />
     </form>
   );
 }
@@ -429,34 +313,30 @@ interface MapEntry {
 function GroupMappingPanel({ say }: { say: Say }) {
   const mapping = usePoll<{ entries: MapEntry[]; version: number }>('api/v1/access/group-mapping', 0);
   const [editing, setEditing] = useState<number | 'new' | null>(null);
-  const [refused, setRefused] = useState<{ text: string; stale: boolean } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [run, busy, refused, setRefused] = useAction<Refusal>();
   if (!mapping.data) return <Loading error={mapping.error} />;
   const { entries, version } = mapping.data;
-  const save = async (next: MapEntry[], done: string) => {
-    setBusy(true);
-    try {
-      await api('PUT', 'api/v1/access/group-mapping', { entries: next, version });
-      setRefused(null);
-      setEditing(null);
-      say('ok', done);
-      await mapping.reload();
-    } catch (e) {
-      const err = e as ApiError;
-      const stale = err.body?.error?.code === 'VERSION_CONFLICT';
-      const fields = (err.body?.error?.issues ?? []).map(
-        (i: { path: string; message: string }) => `${i.path.replace(/^entries\.(\d+)\./, (_m, n) => `entry ${Number(n) + 1}, `)}: ${i.message}`,
-      );
-      setRefused({
-        text: stale
-          ? 'Not saved: someone else changed the group mapping since this page read it. Reload it, then make your change again.'
-          : `Not saved: ${fields.length ? fields.join('; ') : err.message}`,
-        stale,
-      });
-    } finally {
-      setBusy(false);
-    }
-  };
+  const save = (next: MapEntry[], done: string) =>
+    run(
+      (err) => {
+        const stale = err.body?.error?.code === 'VERSION_CONFLICT';
+        const fields = (err.body?.error?.issues ?? []).map(
+          (i: { path: string; message: string }) => `${i.path.replace(/^entries\.(\d+)\./, (_m, n) => `entry ${Number(n) + 1}, `)}: ${i.message}`,
+        );
+        return {
+          text: stale
+            ? 'Not saved: someone else changed the group mapping since this page read it. Reload it, then make your change again.'
+            : `Not saved: ${fields.length ? fields.join('; ') : err.message}`,
+          stale,
+        };
+      },
+      () => api('PUT', 'api/v1/access/group-mapping', { entries: next, version }),
+      () => {
+        setEditing(null);
+        say('ok', done);
+        return mapping.reload();
+      },
+    );
   const mapsTo = (e: MapEntry) => [e.group ? `group ${e.group}` : '', e.roles?.length ? `roles ${e.roles.join(', ')}` : ''].filter(Boolean).join(' and ');
   return (
     <section aria-labelledby="groupmap-title">
@@ -465,23 +345,7 @@ function GroupMappingPanel({ say }: { say: Say }) {
         What the identity provider's groups make a person at their next sign-in: a Stageline group (role bindings name it), tenant-wide roles, or both. A group
         not listed gives nothing. Also: <code>stageline idp …</code>, the manifest.
       </p>
-      {refused && (
-        <div class="notice bad" role="alert">
-          <span>{refused.text}</span>
-          {refused.stale && (
-            <button
-              type="button"
-              onClick={async () => {
-                setRefused(null);
-                setEditing(null);
-                await mapping.reload();
-              }}
-            >
-              Reload the mapping
-            </button>
-          )}
-        </div>
-      )}
+      <Refused refused={refused} label="Reload the mapping" reload={() => (setRefused(null), setEditing(null), void mapping.reload())} />
       <Wrap>
         <table class="bindings groupmap">
           <caption class="sr">Group mapping (version {version})</caption>
@@ -503,49 +367,27 @@ function GroupMappingPanel({ say }: { say: Say }) {
                 </th>
                 <td>{e.group ?? <span class="mut">—</span>}</td>
                 <td>{e.roles?.join(', ') ?? <span class="mut">—</span>}</td>
-                <td class="row-actions">
-                  <button
-                    type="button"
-                    class="link"
-                    disabled={busy}
-                    onClick={() => (setRefused(null), setEditing(i))}
-                    aria-label={`Edit the mapping of ${e.idpGroup}`}
-                  >
-                    Edit
-                  </button>
-                  <button
-                    type="button"
-                    class="link"
-                    disabled={busy}
-                    onClick={() =>
-                      void save(
-                        entries.filter((_, j) => j !== i),
-                        `Removed: ${e.idpGroup} no longer maps to ${mapsTo(e)}.`,
-                      )
-                    }
-                    aria-label={`Remove the mapping of ${e.idpGroup}`}
-                  >
-                    Remove
-                  </button>
-                </td>
+                <RowActions
+                  what={`the mapping of ${e.idpGroup}`}
+                  busy={busy}
+                  edit={() => (setRefused(null), setEditing(i))}
+                  remove={() =>
+                    void save(
+                      entries.filter((_, j) => j !== i),
+                      `Removed: ${e.idpGroup} no longer maps to ${mapsTo(e)}.`,
+                    )
+                  }
+                />
               </tr>
             ))}
             {!entries.length && (
-              <tr>
-                <td colSpan={4} class="mut">
-                  No group is mapped: the identity provider's groups give no role until you map them (or bind people by email).
-                </td>
-              </tr>
+              <EmptyRow cols={4}>No group is mapped: the identity provider's groups give no role until you map them (or bind people by email).</EmptyRow>
             )}
           </tbody>
         </table>
       </Wrap>
       {editing === null ? (
-        <p>
-          <button type="button" class="primary" onClick={() => (setRefused(null), setEditing('new'))}>
-            Map a group
-          </button>
-        </p>
+        <AddButton onClick={() => (setRefused(null), setEditing('new'))}>Map a group</AddButton>
       ) : (
         <MapEntryForm
           key={String(editing)}
@@ -610,19 +452,7 @@ function MapEntryForm({ initial, busy, cancel, submit }: { initial: MapEntry | n
           </label>
         ))}
       </fieldset>
-      {problem && (
-        <p class="notice bad" role="alert">
-          {problem}
-        </p>
-      )}
-      <div class="buttons">
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save the mapping'}
-        </button>
-        <button type="button" onClick={cancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd problem={problem} busy={busy} label="Save the mapping" cancel={cancel} />
     </form>
   );
 }

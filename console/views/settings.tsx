@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, q } from '../api.ts';
 import { may, type Session } from '../auth.ts';
-import { Badge, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
+import { EmptyRow, Problem, useAction } from '../forms.tsx';
+import { Badge, Head, Loading, PromotionLink, Status, Time, usePoll, Wrap } from '../ui.tsx';
 import { AccessSettings, RightsSettings, ScimSettings } from './access.tsx';
 import { AuditStreamSettings } from './audit-stream.tsx';
 import { IdentityProviderSettings } from './identity-provider.tsx';
@@ -109,16 +110,7 @@ function General({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: str
         <Wrap>
           <table>
             <caption class="sr">Read-only app keys of services (their secrets are never shown)</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Environment</th>
-                <th scope="col">Target</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last used</th>
-              </tr>
-            </thead>
+            <Head cols={['Name', 'Environment', 'Target', 'Prefix', 'Status', 'Last used']} />
             <tbody>
               {keys.items.map((k: any) => (
                 <tr key={k.id}>
@@ -136,13 +128,7 @@ function General({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: str
                   </td>
                 </tr>
               ))}
-              {!keys.items.length && (
-                <tr>
-                  <td colSpan={6} class="mut">
-                    No app keys.
-                  </td>
-                </tr>
-              )}
+              {!keys.items.length && <EmptyRow cols={6}>No app keys.</EmptyRow>}
             </tbody>
           </table>
         </Wrap>
@@ -165,15 +151,7 @@ function General({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: str
           <Wrap>
             <table>
               <caption class="sr">What bakes and checks measure (read-only here: stageline analysis-templates or the manifest change them)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Provider</th>
-                  <th scope="col">Measures</th>
-                  <th scope="col">Passes when</th>
-                  <th scope="col">Fails when</th>
-                </tr>
-              </thead>
+              <Head cols={['Name', 'Provider', 'Measures', 'Passes when', 'Fails when']} />
               <tbody>
                 {templates.templates.map((t: any) => (
                   <tr key={t.name}>
@@ -204,13 +182,7 @@ function General({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: str
           <Wrap>
             <table>
               <caption class="sr">Users of this tenant and their roles</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Roles</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
+              <Head cols={['Email', 'Roles', 'Status']} />
               <tbody>
                 {users.items.map((u: any) => (
                   <tr key={u.id}>
@@ -259,16 +231,7 @@ function Recurring() {
             <caption class="sr">
               Promotions requested on a calendar (read-only here: stageline recurring or the manifest's recurring_promotions change them)
             </caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Promotes</th>
-                <th scope="col">When</th>
-                <th scope="col">State</th>
-                <th scope="col">Next (UTC)</th>
-                <th scope="col">Last run (UTC)</th>
-              </tr>
-            </thead>
+            <Head cols={['Name', 'Promotes', 'When', 'State', 'Next (UTC)', 'Last run (UTC)']} />
             <tbody>
               {data.items.map((r: any) => {
                 const words = cronInWords(r.cron);
@@ -378,19 +341,19 @@ function Webhook({ h, me, say }: { h: any; me: Session; say: (tone: 'ok' | 'bad'
 function Notifications({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', text: string) => void }) {
   const { data, reload } = usePoll<any>('api/v1/notifications', 30000);
   const [url, setUrl] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
+  // Its buttons never waited for the answer (busy is left unused); a refusal reads as the API's words alone.
+  const [run, , problem] = useAction();
   if (!data) return null;
-  const put = async (teams: { webhook: string } | null) => {
-    try {
-      await api('PUT', 'api/v1/notifications', { teams });
-      setUrl('');
-      setProblem(null);
-      say('ok', teams ? 'Teams webhook saved.' : 'Teams turned off.');
-      await reload();
-    } catch (e) {
-      setProblem((e as ApiError).message);
-    }
-  };
+  const put = (teams: { webhook: string } | null) =>
+    run(
+      (e) => e.message,
+      () => api('PUT', 'api/v1/notifications', { teams }),
+      () => {
+        setUrl('');
+        say('ok', teams ? 'Teams webhook saved.' : 'Teams turned off.');
+        return reload();
+      },
+    );
   return (
     <section aria-labelledby="notify-title">
       <h2 id="notify-title">Notifications</h2>
@@ -430,11 +393,7 @@ function Notifications({ me, say }: { me: Session; say: (tone: 'ok' | 'bad', tex
             From a “When a Teams webhook request is received” workflow, on *.logic.azure.com or *.environment.api.powerplatform.com. Its signature is a secret:
             it is stored sealed and never shown again.
           </p>
-          {problem && (
-            <p class="notice bad" role="alert">
-              {problem}
-            </p>
-          )}
+          <Problem text={problem} />
         </form>
       )}
     </section>

@@ -1,7 +1,7 @@
 import type { GitTarget, PullRequestClient, PullRequestState } from '#domain/gitops/ports';
 import type { SecretResolver } from '#domain/kernel/ports';
 import type { CheckState } from '#domain/kernel/promotion-model';
-import { GitDeliveryError } from './git-errors.ts';
+import { GitDeliveryError, transientGitFailure } from './git-errors.ts';
 import { guardedFetch, HOST_RETRY, OutboundRefused, readLimited, sleep, transientWait } from './outbound.ts';
 
 export { HOST_RETRY };
@@ -167,13 +167,14 @@ export class GitHubPullRequests implements PullRequestClient {
     try {
       await o.rest.repos.get(w);
     } catch (err) {
+      if (transientGitFailure(err)) throw new GitDeliveryError(`GitHub did not answer for ${w.owner}/${w.repo} (${why(err)})`, false, true);
       throw new GitDeliveryError(`the GitHub token cannot reach ${w.owner}/${w.repo} (${why(err)}): check the repository and the token's access`);
     }
     try {
       await o.rest.repos.getBranch({ ...w, branch: target.branch });
     } catch (err) {
       if (statusOf(err) === 404) throw new GitDeliveryError(`the base branch '${target.branch}' does not exist in ${w.owner}/${w.repo}`);
-      throw new GitDeliveryError(`cannot read the branch '${target.branch}' of ${w.owner}/${w.repo} (${why(err)})`);
+      throw new GitDeliveryError(`cannot read the branch '${target.branch}' of ${w.owner}/${w.repo} (${why(err)})`, false, transientGitFailure(err));
     }
   }
 
@@ -193,7 +194,7 @@ export class GitHubPullRequests implements PullRequestClient {
       (r) => r.data.login,
       (err) => {
         if (statusOf(err) === 401 || statusOf(err) === 403) return null;
-        throw new GitDeliveryError(`GitHub did not say who the token is (${why(err)})`);
+        throw new GitDeliveryError(`GitHub did not say who the token is (${why(err)})`, false, transientGitFailure(err));
       },
     );
     return this.me;
@@ -213,6 +214,8 @@ export class GitHubPullRequests implements PullRequestClient {
       throw new GitDeliveryError(
         `GitHub ${s && s < 500 ? 'refused to open' : 'did not answer whether it opened'} the pull request from ${head} into ${target.branch} of ${w.owner}/${w.repo} (${why(err)})`,
         !s || s >= 500,
+        // Rate-limited: nothing was opened, and the step may ask again.
+        s === 429,
       );
     }
     // Reviewers and labels are wishes: a name GitHub refuses leaves the pull request open (the promotion says so in its checks).
@@ -228,7 +231,7 @@ export class GitHubPullRequests implements PullRequestClient {
     try {
       ({ data: pr } = await o.rest.pulls.get({ ...w, pull_number: number }));
     } catch (err) {
-      throw new GitDeliveryError(`cannot read pull request #${number} of ${w.owner}/${w.repo} (${why(err)})`);
+      throw new GitDeliveryError(`cannot read pull request #${number} of ${w.owner}/${w.repo} (${why(err)})`, false, transientGitFailure(err));
     }
     const [runs, statuses] = await Promise.all([
       o.rest.checks.listForRef({ ...w, ref: pr.head.sha, per_page: 100 }).then(
@@ -370,13 +373,14 @@ export class GitLabPullRequests implements PullRequestClient {
     try {
       await g.Projects.show(project);
     } catch (err) {
+      if (transientGitFailure(err)) throw new GitDeliveryError(`GitLab did not answer for ${project} (${why(err)})`, false, true);
       throw new GitDeliveryError(`the GitLab token cannot reach ${project} (${why(err)}): check the project and the token's access`);
     }
     try {
       await g.Branches.show(project, target.branch);
     } catch (err) {
       if (statusOf(err) === 404) throw new GitDeliveryError(`the base branch '${target.branch}' does not exist in ${project}`);
-      throw new GitDeliveryError(`cannot read the branch '${target.branch}' of ${project} (${why(err)})`);
+      throw new GitDeliveryError(`cannot read the branch '${target.branch}' of ${project} (${why(err)})`, false, transientGitFailure(err));
     }
   }
 
@@ -396,7 +400,7 @@ export class GitLabPullRequests implements PullRequestClient {
       (u) => u.username ?? null,
       (err) => {
         if (statusOf(err) === 401 || statusOf(err) === 403) return null;
-        throw new GitDeliveryError(`GitLab did not say who the token is (${why(err)})`);
+        throw new GitDeliveryError(`GitLab did not say who the token is (${why(err)})`, false, transientGitFailure(err));
       },
     );
     return this.me;
@@ -432,6 +436,8 @@ export class GitLabPullRequests implements PullRequestClient {
       throw new GitDeliveryError(
         `GitLab ${s && s < 500 ? 'refused to open' : 'did not answer whether it opened'} the merge request from ${head} into ${target.branch} of ${project} (${why(err)})`,
         !s || s >= 500,
+        // Rate-limited: nothing was opened, and the step may ask again.
+        s === 429,
       );
     }
     if (opts.autoMerge) {
@@ -448,7 +454,7 @@ export class GitLabPullRequests implements PullRequestClient {
     try {
       mr = (await g.MergeRequests.show(project, number)) as Record<string, any>;
     } catch (err) {
-      throw new GitDeliveryError(`cannot read merge request !${number} of ${project} (${why(err)})`);
+      throw new GitDeliveryError(`cannot read merge request !${number} of ${project} (${why(err)})`, false, transientGitFailure(err));
     }
     const statuses = (await g.Commits.allStatuses(project, String(mr.sha)).catch(() => [])) as { name: string; status: string; target_url?: string | null }[];
     const pipeline = mr.head_pipeline as { id: number; status: string; web_url?: string } | null | undefined;

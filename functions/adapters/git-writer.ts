@@ -6,7 +6,7 @@ import { MemFs } from './memfs.ts';
 import { secretsFromEnv } from './secrets.ts';
 import { HostedPullRequests } from './git-hosts.ts';
 
-import { GitDeliveryError } from './git-errors.ts';
+import { GitDeliveryError, transientGitFailure } from './git-errors.ts';
 import { hasTargetPlaceholder } from '#domain/gitops/target-path';
 
 export { GitDeliveryError };
@@ -64,6 +64,8 @@ export class IsomorphicGitWriter implements GitWriter {
         missing
           ? `the branch '${target.branch}' does not exist in ${target.repository}`
           : `cannot clone ${target.repository} (branch ${target.branch}): ${reason(err)}`,
+        false,
+        !missing && transientGitFailure(err),
       );
     }
     const head = await git.resolveRef({ fs, dir: DIR, ref: 'HEAD' });
@@ -96,7 +98,8 @@ export class IsomorphicGitWriter implements GitWriter {
       if (!r.ok) throw new Error(r.error ?? 'push refused');
     } catch (err) {
       if (err instanceof GitDeliveryError) throw err;
-      throw new GitDeliveryError(`push of ${branch} to ${target.repository} failed: ${reason(err)}`);
+      // The promotion's own branch, pushed with force: sent again, it ends the same, so a push the host failed for a moment is tried again.
+      throw new GitDeliveryError(`push of ${branch} to ${target.repository} failed: ${reason(err)}`, false, transientGitFailure(err));
     }
     const each = edits.map((e, i) => ({ artifact: e.artifact, file: e.file, path: e.path, previous: previousValue(edited.previous[i]) }));
     return {
@@ -125,7 +128,7 @@ export class IsomorphicGitWriter implements GitWriter {
       try {
         await git.clone({ ...common, fs, ref: target.branch, singleBranch: true, depth: 1, noTags: true });
       } catch (err) {
-        throw new GitDeliveryError(`cannot clone ${target.repository} (branch ${target.branch}): ${reason(err)}`);
+        throw new GitDeliveryError(`cannot clone ${target.repository} (branch ${target.branch}): ${reason(err)}`, false, transientGitFailure(err));
       }
       const head = await git.resolveRef({ fs, dir: DIR, ref: 'HEAD' });
       const edited = await applyEdits(fs, target, edits);
@@ -159,8 +162,11 @@ export class IsomorphicGitWriter implements GitWriter {
         const remoteHead = now.find((r) => r.ref === `refs/heads/${target.branch}`)?.oid;
         const moved = (err as { code?: string }).code === 'PushRejectedError' || (remoteHead !== undefined && remoteHead !== head);
         if (moved && attempt < MAX_PUSHES) continue;
+        // Tried again, the step clones again: a push that did land is found there (no second commit), one that did not is sent again.
         throw new GitDeliveryError(
           moved ? `${target.branch} kept moving: the push was refused ${attempt} times` : `push to ${target.repository} failed: ${reason(err)}`,
+          false,
+          !moved && transientGitFailure(err),
         );
       }
     }

@@ -59,9 +59,11 @@ export type FunctionGroup = keyof typeof FUNCTION_GROUPS;
 /**
  * Groups whose members are loaded on their first request (functions/http/group.ts serveLazyGroup): the admin saves
  * that write a tenant's secrets are each rare and each bring a domain of their own (the manifest's, the identity
- * provider's, change control's), so a cold start loads the one it serves.
+ * provider's, change control's), so a cold start loads the one it serves. The inbound hooks likewise: a registry's
+ * push (its OCI client and credentials), a pull request's change (the git host's calls) and a deploy gate's job (the
+ * request domain) share nothing but the store, and a tenant that uses one rarely uses the others.
  */
-export const LAZY_GROUPS: readonly FunctionGroup[] = ['secret-writers'];
+export const LAZY_GROUPS: readonly FunctionGroup[] = ['secret-writers', 'inbound-hooks'];
 
 /** The Lambda function that runs a handler: its group, or a function of its own. */
 export function functionOf(handler: string): string {

@@ -205,9 +205,11 @@ describe('a chaos history on disk', () => {
 });
 
 describe('npm run chaos options', () => {
-  it('--out DIR writes the history of the run; --check DIR checks one and takes no other option', () => {
+  it('--out DIR writes the history of the run; --check DIR checks one and takes no other option but --record', () => {
     expect(parseArgs(['--seed', '5', '--promotions', '12', '--out', 'h'], 0)).toMatchObject({ seed: 5, promotions: 12, out: 'h' });
-    expect(parseArgs(['--check', 'h'], 0)).toMatchObject({ checkDir: 'h' });
+    expect(parseArgs(['--check', 'h'], 0)).toMatchObject({ checkDir: 'h', record: false });
+    // A long run's history, checked again and recorded in bench/RESULTS.md as the run it was.
+    expect(parseArgs(['--check', 'h', '--record'], 0)).toMatchObject({ checkDir: 'h', record: true });
     expect(parseArgs(['--seed', '5'], 0)).not.toHaveProperty('out');
     expect(() => parseArgs(['--out'], 0)).toThrow(/--out takes a folder/);
     expect(() => parseArgs(['--out', '--seed', '5'], 0)).toThrow(/--out takes a folder/);

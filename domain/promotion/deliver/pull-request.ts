@@ -5,7 +5,7 @@ import type { Promotion, PullRequestRecord, PullRequestState } from '../../kerne
 import { gitChangeOf, releaseMessage, writtenOf, type GitPromotion } from './git-delivery.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { flowDecision, PULL_REQUEST_WAIT_SECONDS } from '../run/deadlines.ts';
-import { PromotionFailed } from '../run/target-change.ts';
+import { gitFailure, PromotionFailed } from '../run/target-change.ts';
 import { notOurs, ourAuthor, unknownAuthor } from '../../gitops/pull-request-owner.ts';
 import { decisionRecord } from '../views.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
@@ -148,7 +148,7 @@ function decisionSections(
 export const closedReason = (pr: Pick<PullRequestRecord, 'host' | 'number' | 'url' | 'reason'>) =>
   pr.reason ?? `${pr.host === 'gitlab' ? `merge request !${pr.number}` : `pull request #${pr.number}`} was closed without merge: ${pr.url}`;
 
-const failed = (err: unknown) => new PromotionFailed(`pull-request delivery failed: ${(err as Error).message ?? String(err)}`);
+const failed = (err: unknown) => gitFailure('pull-request delivery', err);
 
 /** The pull request of a promotion as the record keeps it. */
 const recordOf = (s: PullRequestState, now: Date, prev: PullRequestRecord | null | undefined, reason: string | null = null): PullRequestRecord => ({

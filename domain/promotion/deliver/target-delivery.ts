@@ -4,7 +4,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget, TargetGitDelivery, TargetRegistryDelivery } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
 import { deliverToTarget, perTargetGit, revertTargetInGit, type GitPromotion } from './git-delivery.ts';
-import { PromotionFailed, registryFailure } from '../run/target-change.ts';
+import { gitFailure, PromotionFailed, registryFailure } from '../run/target-change.ts';
 
 /**
  * Delivery per target: what a rollout does outside the table when it changes one target of
@@ -63,7 +63,7 @@ export async function deliverTarget(
     if (registry && one)
       await untagTarget(deps, p, where.target, one.name, before?.digest ? { version: before.version ?? one.version, digest: before.digest } : null, registry);
     await untagAll(deps, p, where.target, tagged);
-    throw new PromotionFailed(`git delivery to ${where.target} failed: ${(err as Error).message}`);
+    throw gitFailure(`git delivery to ${where.target}`, err);
   }
 }
 

@@ -41,6 +41,18 @@ export function registryFailure(what: string, failure: { thrown: unknown } | { f
   return failure.failed.every((f) => f.transient) ? new Unavailable(message) : new PromotionFailed(message);
 }
 
+/**
+ * A git delivery's failure as a promotion step meets it (a commit, a pull request): a host that failed for a moment
+ * before anything was written (its adapter says `transient`: a 429 or a 5xx to a read, a dropped connection) is
+ * `Unavailable`, which the flow retries with backoff; anything else (a refusal, a file that cannot take the value, a
+ * write whose outcome is unknown) fails the promotion with what to fix. Seed 20261129 at 10 %: one reset connection
+ * to the git host failed every git promotion it met.
+ */
+export function gitFailure(what: string, err: unknown): Error {
+  const message = `${what} failed: ${(err as Error)?.message ?? String(err)}`;
+  return (err as { transient?: unknown } | null)?.transient === true ? new Unavailable(message) : new PromotionFailed(message);
+}
+
 function deployment(p: Promotion, imageTag: string, gitCommit: string, digest: string, now: string, id = randomUUID(), gitBranch = ''): Deployment {
   return {
     id,
@@ -150,7 +162,7 @@ export async function artifactOps(deps: With<'git' | 'registry'>, p: Promotion &
   const synced = await syncRegistries(deps, p as Promotion & { subject: { type: 'artifact' } }, version, registryTagsOf(tags));
   // GitOps (domain/gitops): the version committed to the target's git target, if it names one; idempotent when run again.
   const git = await deliverToGit(deps, p).catch((err: Error) => {
-    throw new PromotionFailed(`git delivery failed: ${err.message}`);
+    throw gitFailure('git delivery', err);
   });
   const dep = deployment(
     p,
@@ -236,7 +248,7 @@ export async function bundleOps(deps: With<'git' | 'registry'>, p: Promotion & {
   // GitOps: every member written to its mapped place in the environment's git target, in one commit (or the merged pull
   // request), before the one transaction; a member without a place fails the whole, and nothing is written.
   const git = await deliverToGit(deps, p).catch((err: Error) => {
-    throw new PromotionFailed(`git delivery failed: ${err.message}`);
+    throw gitFailure('git delivery', err);
   });
   const dep = deployment(p, `${b.name}@${b.digest.slice(7, 19)}`, git?.commit ?? '', b.digest, now);
   const ops: WriteOp[] = [...tags];
