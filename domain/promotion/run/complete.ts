@@ -1,7 +1,7 @@
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Deployment, Promotion, RolloutState } from '../../kernel/promotion-model.ts';
-import { ENGINE, moved } from '../aggregate.ts';
+import { ENGINE, moved, patched } from '../aggregate.ts';
 import { PromotionFailed, releaseOps } from './target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { bundleChanges, configChanges } from '../request/release.ts';
@@ -12,6 +12,31 @@ import { finish, completionOps, doraOps } from './end.ts';
 /**
  * How a promotion's flow completes: the one-step execution, a rollout's last wave, the post-condition check.
  */
+
+/**
+ * An artifact's or a bundle's execution before its status moves: its delivery (its pull request, registry copies, a
+ * git commit, each tried again by the flow when its host fails for a moment) writes nothing until it is done, so each
+ * try first says it is at work (`updatedAt`), and the sweep, which ends a promotion with no progress for a grace, takes
+ * a slow flow for a live one. Seed 20261129 at 10 %: deliveries slower than the sweep's grace were cancelled as gone
+ * while their flows still ran. The promotion as written, or `p` when nothing was (it no longer waits to execute, or its
+ * last progress is recent).
+ */
+export async function markAtWork(deps: Deps, p: Promotion): Promise<Promotion> {
+  const { after } = await writePromotion(
+    deps,
+    p.tenant,
+    p.id,
+    (cur) => {
+      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      // Written only once half the grace has gone by: a try soon after the last progress has time enough, and costs nothing.
+      const now = deps.clock();
+      if (now.getTime() - Date.parse(cur.updatedAt) < (deps.tunables.sweepGraceSeconds * 1000) / 2) return null;
+      return { next: patched(cur, now, {}), action: null, by: ENGINE };
+    },
+    { read: p },
+  );
+  return after ?? p;
+}
 
 /**
  * The one-step execution (no bake time); false when the promotion is already mid-way through the baked path.

@@ -11,7 +11,7 @@ import { currentPolicy } from './flow.ts';
 import { freezeGate, runGates } from '../request/run-gates.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 
-import { completeNow } from './complete.ts';
+import { completeNow, markAtWork } from './complete.ts';
 import { freezeHold } from './freeze-hold.ts';
 import { holdsBeforeExecute } from './before-execute.ts';
 import { soakOfTarget } from './soak.ts';
@@ -184,11 +184,14 @@ export async function executeStep(
   const { read } = await holdsBeforeExecute(deps, unfrozen);
   if (!read) return { next: 'done' };
   await monitorCheck(deps, read);
+  const delivered = read.subject.type === 'artifact' || read.subject.type === 'bundle';
+  // What an outside host receives before the status moves (a pull request, registry copies, a git commit): at work first.
+  const atWork = delivered ? await markAtWork(deps, read) : read;
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
   // Loaded on first use, by artifact promotions only (a config or flag release is never a pull request).
-  if (read.subject.type === 'artifact' || read.subject.type === 'bundle') await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, read);
+  if (delivered) await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, atWork);
   if (!bake) {
-    const done = await completeNow(deps, tenant, id, read);
+    const done = await completeNow(deps, tenant, id, atWork);
     if (done) {
       if (read.changeControlled) await (await import('./change-hold.ts')).closeChange(withChanges(deps), tenant, id);
       return { next: 'done' };
