@@ -3,7 +3,6 @@ import { expireWaiting } from '#domain/promotion/decide/expire';
 import { fireSchedule } from '#domain/promotion/run/fire';
 import { sweepPromotion } from '#domain/promotion/sweep/sweep';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
-import { sweptPromotions } from '../adapters/metrics.ts';
 import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
 import { registryOnFirstUse } from '../adapters/registry-on-first-use.ts';
 import { workflowOnFirstUse } from '../adapters/workflow-on-first-use.ts';
@@ -53,8 +52,9 @@ async function fire(payload: ScheduleFirePayload) {
   if ('expireWaiting' in payload) return expireWaiting(deps(), payload.tenant, payload.expireWaiting);
   if ('sweep' in payload) {
     const outcome = await sweepPromotion(deps(), payload.tenant, payload.sweep);
-    // A promotion failed by the sweeper was stuck: counted, and alarmed on (infra/stack.ts).
-    if (outcome.swept) sweptPromotions();
+    // A promotion failed by the sweeper was stuck: counted, and alarmed on (infra/stack.ts). The metrics module is
+    // loaded then: most sweeps find their promotion moving, and the schedule runner's init reads none of it.
+    if (outcome.swept) (await import('../adapters/metrics.ts')).sweptPromotions();
     return outcome;
   }
   if ('autoCheck' in payload) return { checks: await (await import('#domain/promotion/request/auto')).autoCheckDue(deps(), payload.tenant, payload.autoCheck) };
