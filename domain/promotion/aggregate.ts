@@ -137,6 +137,9 @@ export function moved(p: Promotion, to: Status, by: Actor, now: Date, patch: Par
   };
 }
 
+/** Approved (or scheduled) and not yet executing: what the holds, the pull-request gate and an execution's first write look for. */
+export const waitsToExecute = (p: Pick<Promotion, 'status'>): boolean => p.status === 'APPROVED' || p.status === 'SCHEDULED';
+
 /** A change that keeps the status (a stamp, a recorded result): the next version, updated now. */
 export function patched(p: Promotion, now: Date | string, patch: Partial<Promotion>): Promotion {
   return { ...p, ...patch, version: p.version + 1, updatedAt: typeof now === 'string' ? now : now.toISOString() };

@@ -3,7 +3,7 @@ import type { With } from '../../kernel/deps.ts';
 import type { FileChange, GitTarget } from '../../gitops/ports.ts';
 import type { Promotion, PullRequestRecord, PullRequestState } from '../../kernel/promotion-model.ts';
 import { gitChangeOf, releaseMessage, writtenOf, type GitPromotion } from './git-delivery.ts';
-import { ENGINE, patched } from '../aggregate.ts';
+import { ENGINE, patched, waitsToExecute } from '../aggregate.ts';
 import { flowDecision, PULL_REQUEST_WAIT_SECONDS } from '../run/deadlines.ts';
 import { gitFailure, PromotionFailed } from '../run/target-change.ts';
 import { notOurs, ourAuthor, unknownAuthor } from '../../gitops/pull-request-owner.ts';
@@ -165,7 +165,7 @@ const auditAction = (before: PullRequestRecord | null | undefined, after: PullRe
 /** Writes the pull request on the promotion (while it waits to execute), with an audit entry when its state changed. */
 async function record(deps: With<'git'>, tenant: string, id: string, next: (cur: PullRequestRecord | null | undefined) => PullRequestRecord | null) {
   return writePromotion(deps, tenant, id, (cur) => {
-    if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+    if (!waitsToExecute(cur)) return null;
     const pr = next(cur.pullRequest);
     if (!pr) return null;
     const action = auditAction(cur.pullRequest, pr);
@@ -187,7 +187,7 @@ async function record(deps: With<'git'>, tenant: string, id: string, next: (cur:
  * be opened is deleted).
  */
 export async function pullRequestGate(deps: With<'git' | 'scheduler'>, p: Promotion): Promise<void> {
-  if ((p.subject.type !== 'artifact' && p.subject.type !== 'bundle') || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return;
+  if ((p.subject.type !== 'artifact' && p.subject.type !== 'bundle') || !waitsToExecute(p)) return;
   const target = await deps.store.getGitTarget(p.tenant, p.targetEnvironment);
   if (!target?.pullRequest) return;
   let pr = p.pullRequest;
@@ -277,7 +277,7 @@ async function openPullRequest(deps: With<'git'>, p: GitPromotion, target: GitTa
 export async function refreshPullRequest(deps: With<'git'>, tenant: string, id: string): Promise<{ pullRequest: PullRequestRecord | null; status: string }> {
   const p = await loadPromotion(deps, tenant, id);
   const pr = p.pullRequest;
-  if (!pr || pr.state !== 'open' || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return { pullRequest: pr ?? null, status: p.status };
+  if (!pr || pr.state !== 'open' || !waitsToExecute(p)) return { pullRequest: pr ?? null, status: p.status };
   const target = await deps.store.getGitTarget(tenant, p.targetEnvironment);
   if (!target?.pullRequest) return { pullRequest: pr, status: p.status };
   let state: PullRequestState;
@@ -363,9 +363,7 @@ async function answerMerge(deps: With<'git'>, p: Promotion, token: string): Prom
 export async function awaitMergeStep(deps: With<'git' | 'workflow' | 'scheduler'>, tenant: string, id: string, token: string): Promise<void> {
   await refreshPullRequest(deps, tenant, id).catch(() => undefined);
   const { before: p, after } = await writePromotion(deps, tenant, id, (cur) =>
-    (cur.status === 'APPROVED' || cur.status === 'SCHEDULED') && cur.pullRequest?.state === 'open'
-      ? { next: { ...cur, taskToken: token }, action: null, by: ENGINE }
-      : null,
+    waitsToExecute(cur) && cur.pullRequest?.state === 'open' ? { next: { ...cur, taskToken: token }, action: null, by: ENGINE } : null,
   );
   if (after) {
     await armPoll(deps, after, new Date(deps.clock().getTime() + PULL_REQUEST_POLL_SECONDS * 1000));
@@ -388,7 +386,7 @@ export async function pollPullRequest(deps: With<'git' | 'workflow' | 'scheduler
   const r = await refreshPullRequest(deps, tenant, id).catch((err: Error) => ({ pullRequest: null, status: 'ERROR', error: err.message }));
   const p = await deps.store.getPromotion(tenant, id);
   const pr = p?.pullRequest;
-  if (p && pr?.state === 'open' && (p.status === 'APPROVED' || p.status === 'SCHEDULED')) {
+  if (p && pr?.state === 'open' && waitsToExecute(p)) {
     const next = new Date(deps.clock().getTime() + PULL_REQUEST_POLL_SECONDS * 1000);
     if (next.getTime() < new Date(pr.openedAt).getTime() + PULL_REQUEST_WAIT_SECONDS * 1000) await armPoll(deps, p, next);
   }

@@ -4,7 +4,7 @@ import type { RolloutState } from '../../kernel/promotion-model.ts';
 import { isPolled } from '../../kernel/target-schemas.ts';
 import type { With } from '../../kernel/deps.ts';
 import { allPlanNames, planSize, storedPlan } from './stored-plan.ts';
-import { ENGINE, moved } from '../aggregate.ts';
+import { ENGINE, moved, waitsToExecute } from '../aggregate.ts';
 import type { Next } from '../run/deadlines.ts';
 import { freezeHold } from '../run/freeze-hold.ts';
 import { holdsBeforeExecute } from '../run/before-execute.ts';
@@ -66,7 +66,7 @@ export async function rolloutStartStep(
   if (!read) return { next: 'done', waves: [] };
   await monitorCheck(deps, read);
   if (!env) throw new PromotionFailed(`target environment '${read.targetEnvironment}' no longer exists`);
-  if (read.status !== 'APPROVED' && read.status !== 'SCHEDULED' && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
+  if (!waitsToExecute(read) && read.status !== 'EXECUTING') return { next: 'done', waves: [] };
   const book = analysisNames(env).length ? templateBook((await deps.store.getAnalysisTemplates(tenant))?.templates) : templateBook([]);
   const missing = missingTemplates(env, book);
   if (missing.length)

@@ -1,6 +1,6 @@
 import type { Deps, With } from '../../kernel/deps.ts';
 import type { MonitorBlock, Promotion } from '../../kernel/promotion-model.ts';
-import { ENGINE, patched } from '../aggregate.ts';
+import { ENGINE, patched, waitsToExecute } from '../aggregate.ts';
 import { PromotionFailed } from '../run/target-change.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/monitors.ts';
@@ -13,7 +13,7 @@ import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/mon
  * the alarms it may be answering.
  */
 export async function monitorCheck(deps: With<'alarms'>, p: Promotion): Promise<void> {
-  if (p.rollback || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return;
+  if (p.rollback || !waitsToExecute(p)) return;
   const target = await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const arns = target?.monitors ?? [];
   if (!arns.length) return;
@@ -49,7 +49,7 @@ export async function monitorCheck(deps: With<'alarms'>, p: Promotion): Promise<
 async function blocked(deps: Deps, p: Promotion, alarms: MonitorBlock['alarms'], why: string): Promise<never> {
   const monitorBlock: MonitorBlock = { at: deps.clock().toISOString(), reason: why.slice(0, 2000), alarms };
   await writePromotion(deps, p.tenant, p.id, (cur) =>
-    cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED'
+    !waitsToExecute(cur)
       ? null
       : { next: patched(cur, deps.clock(), { monitorBlock }), action: 'promotion.monitors.block', by: ENGINE, reason: monitorBlock.reason },
   );

@@ -5,7 +5,7 @@ import type { ChangeControl, Environment } from '../../kernel/model.ts';
 import { heldByChange, type ChangeRecord, type Promotion } from '../../kernel/promotion-model.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import { gateSentence } from '../../kernel/display.ts';
-import { ENGINE, moved, patched, subjectLabel } from '../aggregate.ts';
+import { ENGINE, moved, patched, subjectLabel, waitsToExecute } from '../aggregate.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { rejectHeld, writeHold } from './hold.ts';
 import { scheduleName } from './schedule-name.ts';
@@ -305,7 +305,7 @@ async function hold(deps: With<'scheduler'>, p: Promotion, why: string, opensAt:
  */
 export async function changeHold(deps: With<'scheduler' | 'changes'>, p: Promotion, env: Environment | null): Promise<Promotion | null> {
   const rule = env?.changeControl;
-  if (!rule || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return p;
+  if (!rule || !waitsToExecute(p)) return p;
   const looked = await lookAt(deps, p, rule);
   if (looked.verdict?.go) {
     await noteOnce(

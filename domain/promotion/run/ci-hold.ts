@@ -4,7 +4,7 @@ import type { Environment } from '../../kernel/model.ts';
 import { ciInputs, type CiGate } from '../../kernel/ci-gate.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import { heldByCi, type CiRunRecord, type Promotion } from '../../kernel/promotion-model.ts';
-import { ENGINE, patched, subjectLabel } from '../aggregate.ts';
+import { ENGINE, patched, subjectLabel, waitsToExecute } from '../aggregate.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { CiRefused, type CiRunState } from '../ports.ts';
 import { rejectHeld, writeHold } from './hold.ts';
@@ -31,7 +31,7 @@ const brief = (s: string, n = 300) => (s.length > n ? `${s.slice(0, n - 1)}…` 
 
 export async function ciHold(deps: With<'scheduler' | 'ciRuns'>, p: Promotion, env: Environment | null): Promise<Promotion | null> {
   const gate = env?.ciGate;
-  if (!gate || p.rollback || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) return p;
+  if (!gate || p.rollback || !waitsToExecute(p)) return p;
   const now = deps.clock();
   let cur = p;
   const own = (r: CiRunRecord | null | undefined) => !!r && r.digest === cur.releaseDigest;

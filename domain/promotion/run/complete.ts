@@ -1,7 +1,7 @@
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Deployment, Promotion, RolloutState } from '../../kernel/promotion-model.ts';
-import { ENGINE, moved, patched } from '../aggregate.ts';
+import { ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
 import { PromotionFailed, releaseOps } from './target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { bundleChanges, configChanges } from '../request/release.ts';
@@ -27,7 +27,7 @@ export async function markAtWork(deps: Deps, p: Promotion): Promise<Promotion> {
     p.tenant,
     p.id,
     (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      if (!waitsToExecute(cur)) return null;
       // Written only once half the grace has gone by: a try soon after the last progress has time enough, and costs nothing.
       const now = deps.clock();
       if (now.getTime() - Date.parse(cur.updatedAt) < (deps.tunables.sweepGraceSeconds * 1000) / 2) return null;
@@ -52,7 +52,7 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
     id,
     async (cur) => {
       putCurrent = null;
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      if (!waitsToExecute(cur)) return null;
       const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
       const built = await releaseOps(deps, executing);
       const withResult: Promotion = { ...executing, result: built.result };

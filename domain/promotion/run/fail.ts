@@ -2,7 +2,7 @@ import type { RestoredBy, Snapshot } from '../../kernel/model.ts';
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
-import { ENGINE, moved } from '../aggregate.ts';
+import { ENGINE, moved, waitsToExecute } from '../aggregate.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { tagOps } from '../../artifacts/tags.ts';
 import { revertInGit, type GitPromotion, type Written } from '../deliver/git-delivery.ts';
@@ -72,7 +72,7 @@ async function failOnce(
             reason: next.error!.message,
           };
         }
-        if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED' && cur.status !== 'AWAITING_APPROVAL') return null;
+        if (!waitsToExecute(cur) && cur.status !== 'AWAITING_APPROVAL') return null;
         // A pull-request delivery that waited in vain (closed, or not merged in time: AwaitMerge's timer) failed to execute too.
         if (cur.status !== 'AWAITING_APPROVAL' && (isExecutionFailure(error) || cur.pullRequest?.state === 'open')) {
           // The one-step execute failed before its transaction: the target is as it was; the promotion FAILED.
@@ -285,7 +285,7 @@ export async function expireStep(deps: Deps, tenant: string, id: string, reason 
       });
       return { next, action: 'promotion.expire', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Expired', next)] };
     }
-    if (p.status === 'APPROVED' || p.status === 'SCHEDULED') {
+    if (waitsToExecute(p)) {
       const next = moved(p, 'CANCELLED', ENGINE, deps.clock(), { taskToken: null, error: { code: 'NOT_EXECUTED', message: reason } });
       return { next, action: 'promotion.cancel', by: ENGINE, ops: [promotionEvent(deps, 'Promotion Cancelled', next, { reason })], reason };
     }

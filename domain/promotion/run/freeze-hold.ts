@@ -4,7 +4,7 @@ import type { Deps, With } from '../../kernel/deps.ts';
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { FreezeWindow } from '../../freeze/model.ts';
-import { ENGINE, moved, patched } from '../aggregate.ts';
+import { ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
 import { scheduleName } from './schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import type { Next } from './deadlines.ts';
@@ -18,7 +18,7 @@ import type { Next } from './deadlines.ts';
 export async function freezeHold(deps: With<'scheduler'>, tenant: string, id: string): Promise<{ held: { next: Next } | null; read: Promotion }> {
   // Both at once: the windows are needed whenever the promotion is about to execute, the common case.
   const [p, windows] = await Promise.all([loadPromotion(deps, tenant, id), deps.store.listFreezeWindows(tenant)]);
-  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p)) return { held: null, read: p };
+  if (!waitsToExecute(p) || freezeOverridden(p)) return { held: null, read: p };
   const now = deps.clock();
   const open = await activeWindowOf(windows, p.targetEnvironment, now);
   if (!open) return { held: null, read: p };
@@ -33,7 +33,7 @@ export async function freezeHold(deps: With<'scheduler'>, tenant: string, id: st
     tenant,
     id,
     (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      if (!waitsToExecute(cur)) return null;
       if (heldBy) {
         const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
         const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);

@@ -1,6 +1,6 @@
 import type { Deps } from '../../kernel/deps.ts';
 import type { HeldBy, Promotion } from '../../kernel/promotion-model.ts';
-import { ENGINE, moved, patched } from '../aggregate.ts';
+import { ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
 
 /**
@@ -22,7 +22,7 @@ export async function writeHold(
     p.tenant,
     p.id,
     (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      if (!waitsToExecute(cur)) return null;
       const patch = { scheduledAt: heldBy.until, taskToken: null, heldBy };
       if (cur.status === 'SCHEDULED' && audit.sameHold(cur)) return { next: patched(cur, now, patch), action: null, by: ENGINE };
       const next = cur.status === 'APPROVED' ? moved(cur, 'SCHEDULED', ENGINE, now, patch) : patched(cur, now, patch);
@@ -49,7 +49,7 @@ export async function rejectHeld(
     p.tenant,
     p.id,
     (cur) => {
-      if (cur.status !== 'APPROVED' && cur.status !== 'SCHEDULED') return null;
+      if (!waitsToExecute(cur)) return null;
       const next = moved(cur, 'REJECTED', ENGINE, now, {
         taskToken: null,
         heldBy: null,

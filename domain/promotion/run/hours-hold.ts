@@ -5,6 +5,7 @@ import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { heldByHours, type HoursHold, type Promotion } from '../../kernel/promotion-model.ts';
 import { scheduleName } from './schedule-name.ts';
 import { writeHold } from './hold.ts';
+import { waitsToExecute } from '../aggregate.ts';
 
 /**
  * The allowed-hours hold, with the freeze and soak holds whenever a promotion is about to execute (run/steps.ts
@@ -17,7 +18,7 @@ import { writeHold } from './hold.ts';
  * has read it already. Answers the promotion as read when it may go on.
  */
 export async function hoursHold(deps: With<'scheduler'>, p: Promotion, target?: Environment | null): Promise<Promotion> {
-  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p)) return p;
+  if (!waitsToExecute(p) || freezeOverridden(p)) return p;
   const env = target !== undefined ? target : await deps.store.getEnvironment(p.tenant, p.targetEnvironment);
   const hours = env?.allowedHours;
   if (!hours) return p;

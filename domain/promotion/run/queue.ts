@@ -4,6 +4,7 @@ import type { With } from '../../kernel/deps.ts';
 import { flowDecision } from './deadlines.ts';
 import { scheduleName } from './schedule-name.ts';
 import { writeHold } from './hold.ts';
+import { waitsToExecute } from '../aggregate.ts';
 
 /**
  * The queue of an environment (concurrency `queue`, the default): one promotion executes into it at a
@@ -38,7 +39,7 @@ export async function queueBehind(deps: With<'scheduler'>, p: Promotion): Promis
   const busy = new TargetBusy(`another promotion is executing into '${p.targetEnvironment}'`);
   const now = deps.clock();
   const holder = await longHolder(deps, p, now);
-  if (!holder || (p.status !== 'APPROVED' && p.status !== 'SCHEDULED')) throw busy;
+  if (!holder || !waitsToExecute(p)) throw busy;
   const until = new Date(now.getTime() + QUEUE_RECHECK_SECONDS * 1000).toISOString();
   const heldBy: PromotionHold = { promotion: holder.id, reason: describeHolder(holder), until };
   // A re-check that finds the same holder is not news: the hold's text (the wave it is at) and the time move, no audit entry.

@@ -5,6 +5,7 @@ import { heldBySoak, type Promotion } from '../../kernel/promotion-model.ts';
 import { scheduleName } from './schedule-name.ts';
 import { writeHold } from './hold.ts';
 import { soakAsked, soakHoldOf, soakState } from './soak.ts';
+import { waitsToExecute } from '../aggregate.ts';
 
 /**
  * The soak hold, right after the freeze hold whenever a promotion is about to execute (run/steps.ts executeStep,
@@ -17,7 +18,7 @@ import { soakAsked, soakHoldOf, soakState } from './soak.ts';
  * break-glass recorded on it (freezeOverride). Answers the promotion as read when it may go on.
  */
 export async function soakHold(deps: With<'scheduler'>, p: Promotion): Promise<Promotion> {
-  if ((p.status !== 'APPROVED' && p.status !== 'SCHEDULED') || freezeOverridden(p) || !soakAsked(p)) return p;
+  if (!waitsToExecute(p) || freezeOverridden(p) || !soakAsked(p)) return p;
   const now = deps.clock();
   const state = await soakState(deps, p, now);
   if (!state || state.until.getTime() <= now.getTime()) return p;

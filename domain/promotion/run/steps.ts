@@ -5,7 +5,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
 import { heldByChange, type Promotion } from '../../kernel/promotion-model.ts';
 import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
-import { afterApproval, ENGINE, moved, patched } from '../aggregate.ts';
+import { afterApproval, ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
 import { PromotionFailed, releaseOps } from './target-change.ts';
 import { currentPolicy } from './flow.ts';
 import { freezeGate, runGates } from '../request/run-gates.ts';
@@ -147,7 +147,7 @@ async function answer(deps: With<'workflow'>, p: Promotion, token: string): Prom
 export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: string, token: string): Promise<void> {
   // Storing the token is bookkeeping (no audit entry): the flow's own record of where it waits.
   const { before: p, after } = await writePromotion(deps, tenant, id, (p) =>
-    p.status === 'APPROVED' || p.status === 'SCHEDULED' ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null,
+    waitsToExecute(p) ? { next: { ...p, taskToken: token }, action: null, by: ENGINE } : null,
   );
   if (after) {
     // Its time came before its token was stored: a schedule that fired while the flow was on its way here found no
@@ -199,7 +199,7 @@ export async function executeStep(
   }
   const p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
-  if (p.status !== 'APPROVED' && p.status !== 'SCHEDULED' && p.status !== 'EXECUTING') return { next: 'done' };
+  if (!waitsToExecute(p) && p.status !== 'EXECUTING') return { next: 'done' };
   // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
   if (!(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) await queueBehind(deps, p);
   if (p.status !== 'EXECUTING') {

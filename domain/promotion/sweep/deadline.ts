@@ -4,6 +4,7 @@ import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { Tunables } from '../../kernel/tunables.ts';
 import { GO_WAIT_SECONDS } from '../request/policy.ts';
 import { approvalDeadline, LOCK_SECONDS, PULL_REQUEST_WAIT_SECONDS, validationDeadline } from '../run/deadlines.ts';
+import { waitsToExecute } from '../aggregate.ts';
 
 /**
  * The sweeper: nothing stays stuck. Every promotion carries one deadline schedule (made when it
@@ -30,8 +31,7 @@ export const askedBySweep = (p: Promotion): string | null => (p.rollout?.stoppin
 export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tunables, 'sweepGraceSeconds' | 'pendingExpiryHours'>): Date | null {
   const grace = tunables.sweepGraceSeconds;
   // Waiting for its pull request's merge (AwaitMerge): the flow's own timer is the wait.
-  if ((p.status === 'APPROVED' || p.status === 'SCHEDULED') && p.pullRequest?.state === 'open')
-    return plus(p.pullRequest.openedAt, PULL_REQUEST_WAIT_SECONDS + grace);
+  if (waitsToExecute(p) && p.pullRequest?.state === 'open') return plus(p.pullRequest.openedAt, PULL_REQUEST_WAIT_SECONDS + grace);
   switch (p.status) {
     case 'PENDING':
       // Requested with autoStart: the flow evaluates the gates at once. Otherwise it waits for `validate`.
