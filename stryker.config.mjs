@@ -16,7 +16,7 @@ export default {
   mutate: [
     // approvals and separation of duties; the release binding (assertRelease, countable, forCurrentRelease)
     'domain/promotion/decide/approve.ts',
-    'domain/promotion/request/policy.ts',
+    'domain/promotion/terms/policy.ts',
     'domain/promotion/aggregate.ts:33-51',
     'domain/promotion/aggregate.ts:135-139',
     'domain/promotion/request/rebase.ts',

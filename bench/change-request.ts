@@ -5,7 +5,7 @@ import { openHarness, finished, type Harness } from '../local/measure/harness.ts
 import { makeLine, usersOf } from '../local/measure/tenants.ts';
 import { startDynamo } from '../local/dynamodb.ts';
 import { putChangeControl } from '../domain/change/service.ts';
-import { fireSchedule } from '../domain/promotion/run/fire.ts';
+import { fireSchedule } from '../domain/promotion/step/fire.ts';
 import { sealer } from '../functions/adapters/secret-box.ts';
 import { startServiceNowStandin, type ServiceNowStandin } from '../test/support/servicenow-standin.ts';
 import { table } from '../scripts/build.ts';

@@ -17,7 +17,7 @@ import { writePromotion } from '#domain/promotion/write';
 import { changeTarget } from '#domain/promotion/rollout/apply';
 import { rolloutStartStep } from '#domain/promotion/rollout/begin';
 import { ROLLBACK_BATCH } from '#domain/promotion/rollout/rollback';
-import { runStep, type StepInput } from '#domain/promotion/run/step-table';
+import { runStep, type StepInput } from '#domain/promotion/step/step-table';
 
 /** DynamoDB's largest item, and EventBridge's largest event. */
 const ITEM_LIMIT = 400 * 1024;

@@ -5,7 +5,7 @@ import { putDeploymentGate } from '#domain/gitops/deployment-gate-service';
 import { deploymentGateBody } from '#domain/gitops/deployment-gate';
 import { deploymentGateHook } from '#domain/promotion/request/pipeline-gate';
 import { answerDeploymentRuns } from '#domain/promotion/deliver/pipeline-answer';
-import { fireSchedule } from '#domain/promotion/run/fire';
+import { fireSchedule } from '#domain/promotion/step/fire';
 import { updateEnvironment } from '#domain/config/environments';
 import { ciGateSchema } from '#domain/kernel/ci-gate';
 import * as z from '#domain/kernel/zod';

@@ -7,7 +7,7 @@ import { createEnvironment as envSchema } from '#domain/kernel/schemas';
 import { exportManifest, planManifest } from '#domain/manifest/service';
 import { SIMULATE_BUDGET_MS } from '#domain/manifest/simulate';
 import { addPage } from '#domain/manifest/simulation-pages';
-import { lineOf, policyDigest, resolvePolicy } from '#domain/promotion/request/policy';
+import { lineOf, policyDigest, resolvePolicy } from '#domain/promotion/terms/policy';
 import { DynamoStore, documentClient } from '../functions/adapters/dynamo-store.ts';
 import { keys } from '../functions/adapters/keys.ts';
 import { promotionItem } from '../functions/adapters/store/promotions.ts';

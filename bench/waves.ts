@@ -7,7 +7,7 @@ import { configWriteFlow, fleetTargets, type ConfigWriteCounts } from '../local/
 import { createEnvironment } from '#domain/config/environments';
 import { createEnvironment as envSchema } from '#domain/kernel/schemas';
 import { resolvePlan } from '#domain/promotion/rollout/plan';
-import { storedPlan } from '#domain/promotion/rollout/stored-plan';
+import { storedPlan } from '#domain/promotion/terms/stored-plan';
 import { ctxOf } from '../local/measure/api.ts';
 import { newInvocation } from '../local/measure/attribution.ts';
 import { usersOf } from '../local/measure/tenants.ts';

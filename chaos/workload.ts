@@ -1,4 +1,4 @@
-import { recurringScheduleName } from '../domain/promotion/run/recurring.ts';
+import { recurringScheduleName } from '../domain/promotion/request/recurring.ts';
 import { generator } from '../local/faults.ts';
 import type { LocalStack } from '../local/stack.ts';
 import { ChaosClient, usersOf, type Users } from './client.ts';

@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import type { RollbackImpact } from '../domain/kernel/promotion-model.ts';
-import type { changeView } from '../domain/promotion/request/release.ts';
+import type { changeView } from '../domain/promotion/terms/release.ts';
 import type { scimTokenIssuedResponse, scimTokenResponse, tenantCreatedResponse, userResponse, usersListResponse } from '../functions/http/responses/access.ts';
 import type {
   artifactPublishResponse,

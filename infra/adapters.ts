@@ -70,7 +70,7 @@ export const ADAPTERS: AdapterDecl[] = [
     module: adapter('scheduler'),
     calls: {
       'scheduler.scheduleOnce': schedules,
-      // Recurring promotions' calendars (domain/promotion/run/recurring.ts): the same commands, a cron expression instead of at(…).
+      // Recurring promotions' calendars (domain/promotion/request/recurring.ts): the same commands, a cron expression instead of at(…).
       'scheduler.scheduleRecurring': schedules,
       'scheduler.cancel': { env: { SCHEDULE_GROUP: 'scheduleGroup' }, commands: { DeleteSchedule: [on('stagelineSchedules', 'scheduler:DeleteSchedule')] } },
     },

@@ -12,7 +12,7 @@ export const STATEMACHINES_DIR = path.join(REPO_ROOT, 'statemachines');
  */
 export const STATE_MACHINES = {
   // Promotions and rollbacks alike: a rollback is a promotion record with `rollback` set, and the
-  // steps read the record to decide its path (domain/promotion/run/steps.ts), so one machine runs both.
+  // steps read the record to decide its path (domain/promotion/step/steps.ts), so one machine runs both.
   promotion: { file: 'promotion.asl.json', substitutions: ['PromotionStepFunctionArn'] },
   // A wave of many targets as a child execution of the promotion flow (started with its WaveStart token): the same step function.
   wave: { file: 'wave.asl.json', substitutions: ['PromotionStepFunctionArn'] },

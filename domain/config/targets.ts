@@ -279,7 +279,7 @@ export async function rollingThrough(
   for (const p of active) {
     if (p.status !== 'EXECUTING' || !p.rollout) continue;
     // Its whole plan at most once: a small plan's names are on the item, a larger one's in its pages
-    // (domain/promotion/rollout/stored-plan.ts; read here through the store, config sits below promotion).
+    // (domain/promotion/terms/stored-plan.ts; read here through the store, config sits below promotion).
     const planned = new Set<string>();
     for (const w of p.rollout.waves)
       for (const n of w.targets ?? (await store.getPlanPages(p.tenant, p.id, p.rollout.plan ?? '', w.wave, w.pages ?? 0))) planned.add(n);

@@ -6,7 +6,7 @@
  * clock times across daylight-saving changes. A recurring window is open from a start occurrence
  * until the first end occurrence after it.
  *
- * The flow checks the target's windows when it is about to execute (domain/promotion/run/steps.ts):
+ * The flow checks the target's windows when it is about to execute (domain/promotion/step/steps.ts):
  * a promotion that asked to wait (`whenFrozen: "wait"`) is held (SCHEDULED to the window's end, by
  * the scheduler); one that did not is cancelled naming the window. An admin may break glass with a
  * reason (domain/freeze/break-glass.ts, the same mechanism as protected environments).

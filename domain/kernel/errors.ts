@@ -340,7 +340,7 @@ export class AnalysisTemplateInUse extends DomainError {
   override readonly name = 'AnalysisTemplateInUse';
 }
 
-/** A recurring promotion the tenant does not have (domain/promotion/run/recurring.ts). */
+/** A recurring promotion the tenant does not have (domain/promotion/request/recurring.ts). */
 export class RecurringPromotionNotFound extends DomainError {
   readonly code = 'RECURRING_PROMOTION_NOT_FOUND';
   override readonly name = 'RecurringPromotionNotFound';

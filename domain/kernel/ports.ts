@@ -75,7 +75,7 @@ export type SchedulePayload =
   | { tenant: string; webhookDelivery: { subscription: string; id: string; trigger: 'retry' | 'redeliver' } }
   /** a freeze window's next edge: Freeze Started / Freeze Ended (domain/freeze/windows.ts) */
   | { tenant: string; freezeEdge: { window: string; edge: 'started' | 'ended'; at: string } }
-  /** a recurring promotion's calendar fired (domain/promotion/run/recurring.ts) */
+  /** a recurring promotion's calendar fired (domain/promotion/request/recurring.ts) */
   | { tenant: string; recurring: string };
 
 /** A schedule that fires on a calendar: a 5-field cron expression read in an IANA time zone; disabled, it keeps its calendar and fires nothing. */

@@ -91,7 +91,7 @@ export type Subject = ConfigSubject | ArtifactSubject | BundleSubject;
 /** What a promotion list's `subject` filter matches: the artifact's name, `bundle:<name>`, or `config`. */
 export const subjectKeyOf = (s: Subject): string => (s.type === 'artifact' ? s.name : s.type === 'bundle' ? `bundle:${s.name}` : 'config');
 
-/** One run of a recurring promotion (domain/promotion/run/recurring.ts): what its schedule's firing did. */
+/** One run of a recurring promotion (domain/promotion/request/recurring.ts): what its schedule's firing did. */
 export interface RecurringRun {
   at: string;
   outcome: 'promoted' | 'skipped';

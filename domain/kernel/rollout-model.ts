@@ -159,7 +159,7 @@ export interface PlannedWave {
 /** A promotion's rollout through an environment's waves (the targets' own state is in RolloutTarget items). */
 export interface RolloutState {
   /**
-   * The stored plan, resolved when the rollout started (domain/promotion/rollout/stored-plan.ts). Per wave its number
+   * The stored plan, resolved when the rollout started (domain/promotion/terms/stored-plan.ts). Per wave its number
    * of targets (`count`), bake, parallelism and pause; the names themselves inline (`targets`) when the whole plan has at
    * most INLINE_PLAN_NAMES of them (a promotion through a few targets keeps its one-item cost), otherwise in `pages`
    * pages of their own (PlanPage, read with waveTargets). Read a wave's names only through waveTargets / planNames.

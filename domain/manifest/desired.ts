@@ -16,7 +16,7 @@ import type { RepoLink } from '../artifacts/model.ts';
 import { ownValue } from '../kernel/reserved-keys.ts';
 import { sortTemplates, templateAttachmentIssues } from './templates.ts';
 import { templateUrls } from '../verification/template.ts';
-import { assertRecurringQuota } from '../promotion/run/recurring.ts';
+import { assertRecurringQuota } from '../promotion/request/recurring.ts';
 import {
   type Setup,
   recurringOfDoc,

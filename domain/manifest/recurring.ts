@@ -1,13 +1,13 @@
 import { canonicalJson } from '../kernel/canonical.ts';
 import type { WriteOp, With } from '../kernel/deps.ts';
 import type { RecurringPromotion } from '../kernel/promotion-model.ts';
-import { retireSchedule, armSchedule } from '../promotion/run/recurring.ts';
+import { retireSchedule, armSchedule } from '../promotion/request/recurring.ts';
 import { recurringDoc, type Current, type Setup } from './sections.ts';
 
 /**
  * The manifest's recurring promotions (`recurring_promotions`): by name, each changed in place (its runs and
  * creation kept, its version moved on), added or removed in the apply's one transaction; their schedules are
- * made, changed or retired after it committed, as the API does (domain/promotion/run/recurring.ts).
+ * made, changed or retired after it committed, as the API does (domain/promotion/request/recurring.ts).
  */
 export interface RecurringChanges {
   ops: WriteOp[];

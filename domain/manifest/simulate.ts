@@ -6,11 +6,11 @@ import type { Approval, Evidence, GateResult, HeldBy, Policy, Promotion, Rule } 
 import type { FreezeWindow } from '../freeze/model.ts';
 import { activeWindowOf, occurrenceView } from '../freeze/windows.ts';
 import { forCurrentRelease } from '../promotion/aggregate.ts';
-import { readEvidence, type PromotionEvidence } from '../promotion/request/evidence.ts';
+import { readEvidence, type PromotionEvidence } from '../promotion/terms/evidence.ts';
 import type { SimulationPage } from './simulation-pages.ts';
-import { GATE_ORDER, evaluateGates } from '../promotion/request/gate-verdicts.ts';
-import { checkForward, contentChoosers, evidenceAccepted, lineOf, policyDigest, resolvePolicy } from '../promotion/request/policy.ts';
-import { decisionRecordOf } from '../promotion/views.ts';
+import { GATE_ORDER, evaluateGates } from '../promotion/terms/gate-verdicts.ts';
+import { checkForward, contentChoosers, evidenceAccepted, lineOf, policyDigest, resolvePolicy } from '../promotion/terms/policy.ts';
+import { decisionRecordOf } from '../promotion/terms/decision-record.ts';
 import { type Current, type Setup, freezeDoc, freezeKey, pairOf, ruleDoc } from './sections.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { Approval, Evidence, Promotion, RecurringPromotion, RolloutTarget, 
 import type { FreezeWindow } from '../freeze/model.ts';
 import type { Sealed } from '../kernel/sealed.ts';
 
-/** A webhook gate as the validation step calls it (request/gate-verdicts.ts judges its outcome). */
+/** A webhook gate as the validation step calls it (terms/gate-verdicts.ts judges its outcome). */
 export interface WebhookGate {
   name: string;
   url: string;
@@ -65,7 +65,7 @@ export interface PromotionStorePort {
   /** The items of these targets of a promotion's rollout (batch reads by name, consistent); a name without an item is left out. */
   getRolloutTargets(tenant: string, promotionId: string, names: readonly string[]): Promise<RolloutTarget[]>;
   /**
-   * Writes the pages of a promotion's stored plan (domain/promotion/rollout/stored-plan.ts) in as few requests as the
+   * Writes the pages of a promotion's stored plan (domain/promotion/terms/stored-plan.ts) in as few requests as the
    * batch limits allow, before the promotion names them. Idempotent: a retried start writes the same keys again.
    */
   putPlanPages(tenant: string, promotionId: string, pages: readonly PlanPage[]): Promise<void>;
@@ -99,7 +99,7 @@ export type PolicyOp =
   /** a freeze window (domain/freeze/windows.ts): added or removed with its audit entry */
   | { kind: 'freezeWindow'; window: FreezeWindow }
   | { kind: 'deleteFreezeWindow'; id: string }
-  /** a recurring promotion (domain/promotion/run/recurring.ts), by name, conditioned on its write revision (`rev`; null: create) */
+  /** a recurring promotion (domain/promotion/request/recurring.ts), by name, conditioned on its write revision (`rev`; null: create) */
   | { kind: 'recurringPromotion'; recurring: RecurringPromotion; expectedRev: number | null }
   | { kind: 'deleteRecurringPromotion'; name: string; expectedRev: number };
 
@@ -153,7 +153,7 @@ export interface GateProvider {
 export interface Workflow {
   /** Starts the flow for a promotion (or rollback); idempotent per promotion id. Returns the execution id. */
   /** `attempt` (> 0) names a new run after failed gates were validated again. */
-  /** approvalTimeoutSeconds: how long the flow's first task (gates, then the approval wait) may wait (domain/promotion/run/deadlines.ts approvalTimerSeconds) */
+  /** approvalTimeoutSeconds: how long the flow's first task (gates, then the approval wait) may wait (domain/promotion/terms/deadlines.ts approvalTimerSeconds) */
   start(input: { tenant: string; promotionId: string; approvalTimeoutSeconds: number; attempt?: number }): Promise<string>;
   /** Resumes a waiting task. Unknown or finished tokens are ignored (returns false). */
   sendTaskSuccess(token: string, output: Record<string, unknown>): Promise<boolean>;

@@ -1,15 +1,15 @@
 import { EnvironmentNotFound } from '../kernel/errors.ts';
 import { gatesBlocking, utcTime } from '../kernel/display.ts';
 import type { Ctx, Deps } from '../kernel/deps.ts';
-import { GATE_ORDER } from './request/gate-verdicts.ts';
+import { GATE_ORDER } from './terms/gate-verdicts.ts';
 import { heldByChange, heldByCi, heldByHours, heldByPromotion, heldBySoak, type GateResult, type Promotion } from '../kernel/promotion-model.ts';
-import { lineOf } from './request/policy.ts';
+import { lineOf } from './terms/policy.ts';
 import { isProtected } from '../freeze/break-glass.ts';
 import { cronFor, occurrenceView } from '../freeze/windows.ts';
 import { activeWith, upcomingWith } from '../freeze/occurrences.ts';
-import { approvalDeadline } from './run/deadlines.ts';
+import { approvalDeadline } from './terms/deadlines.ts';
 import { countable, subjectLabel } from './aggregate.ts';
-import { waveSize } from './rollout/stored-plan.ts';
+import { waveSize } from './terms/stored-plan.ts';
 
 /** How a promotion can end (CANCELLED is left out: nothing was tried). */
 const ENDED = new Set<Promotion['status']>(['COMPLETED', 'FAILED', 'ROLLED_BACK', 'REJECTED', 'EXPIRED']);

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { GateProvider } from '#domain/promotion/ports';
-import type { WebhookGate, WebhookOutcome } from '#domain/promotion/request/gate-verdicts';
+import type { WebhookGate, WebhookOutcome } from '#domain/promotion/terms/gate-verdicts';
 import { guardedFetch, OutboundRefused, readLimited } from './outbound.ts';
 import { openSealed } from './secret-box.ts';
 

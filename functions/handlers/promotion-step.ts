@@ -1,4 +1,4 @@
-import { runStep, stepInput } from '#domain/promotion/run/step-table';
+import { runStep, stepInput } from '#domain/promotion/step/step-table';
 import { alarmsOnFirstUse } from '../adapters/alarms-on-first-use.ts';
 import { gatesOnFirstUse } from '../adapters/gates-on-first-use.ts';
 import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';

@@ -1,4 +1,4 @@
-import { decisionRecord } from '#domain/promotion/views';
+import { decisionRecord } from '#domain/promotion/terms/decision-record';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

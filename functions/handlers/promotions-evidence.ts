@@ -1,5 +1,5 @@
 import { evidenceBody as body } from '#domain/kernel/promotion-schemas';
-import { addEvidence } from '#domain/promotion/request/evidence';
+import { addEvidence } from '#domain/promotion/terms/evidence';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';
 

@@ -1,4 +1,4 @@
-import { rolloutPage } from '#domain/promotion/rollout/view';
+import { rolloutPage } from '#domain/promotion/terms/rollout-view';
 import { rolloutQuery as query } from '#domain/kernel/target-schemas';
 import { promotionParams as params } from '../http/params.ts';
 import { httpHandler } from '../http/handler.ts';

@@ -1,4 +1,4 @@
-import { deleteRecurringPromotion } from '#domain/promotion/run/recurring';
+import { deleteRecurringPromotion } from '#domain/promotion/request/recurring';
 import { httpHandler, WithHeaders } from '../http/handler.ts';
 import { recurringParams } from '../http/params.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';

@@ -1,4 +1,4 @@
-import { putRecurringPromotion, recurringPromotionBody } from '#domain/promotion/run/recurring';
+import { putRecurringPromotion, recurringPromotionBody } from '#domain/promotion/request/recurring';
 import { httpHandler } from '../http/handler.ts';
 import { recurringParams } from '../http/params.ts';
 import { schedulerFromEnv } from '../adapters/scheduler.ts';

@@ -1,5 +1,5 @@
 import * as z from '#domain/kernel/zod';
-import { getRecurringPromotion, listRecurringPromotions } from '#domain/promotion/run/recurring';
+import { getRecurringPromotion, listRecurringPromotions } from '#domain/promotion/request/recurring';
 import { httpHandler } from '../http/handler.ts';
 import { recurringParams } from '../http/params.ts';
 

@@ -1,6 +1,6 @@
 import { scheduleFirePayload as input, type ScheduleFirePayload } from '#domain/kernel/schedule-payload';
 import { expireWaiting } from '#domain/promotion/decide/expire';
-import { fireSchedule } from '#domain/promotion/run/fire';
+import { fireSchedule } from '#domain/promotion/step/fire';
 import { sweepPromotion } from '#domain/promotion/sweep/sweep';
 import { logged, withLambdaContext } from '../adapters/observability.ts';
 import { gitOnFirstUse } from '../adapters/git-on-first-use.ts';
@@ -62,6 +62,6 @@ async function fire(payload: ScheduleFirePayload) {
     return (await import('#domain/promotion/deliver/pull-request')).pollPullRequest(deps(), payload.tenant, payload.pullRequestPoll);
   if ('freezeEdge' in payload) return (await import('#domain/freeze/windows')).fireFreezeEdge(deps(), payload.tenant, payload.freezeEdge);
   if ('remind' in payload) return (await import('#domain/notify/notifier')).remindApprovers(deps(), payload.tenant, payload.remind);
-  if ('recurring' in payload) return (await import('#domain/promotion/run/recurring')).fireRecurring(deps(), payload.tenant, payload.recurring);
+  if ('recurring' in payload) return (await import('#domain/promotion/request/recurring')).fireRecurring(deps(), payload.tenant, payload.recurring);
   return fireSchedule(deps(), payload.tenant, payload.promotionId);
 }

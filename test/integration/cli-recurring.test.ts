@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recurringScheduleName } from '../../domain/promotion/run/recurring.ts';
+import { recurringScheduleName } from '../../domain/promotion/request/recurring.ts';
 import { cliWith, outcome } from '../support/cli.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 

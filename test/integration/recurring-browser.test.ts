@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { recurringScheduleName } from '../../domain/promotion/run/recurring.ts';
+import { recurringScheduleName } from '../../domain/promotion/request/recurring.ts';
 import { accessibility, openConsoleAs, useConsoleStack } from '../support/console.ts';
 import { makeLine, type TestStack } from '../support/stack.ts';
 

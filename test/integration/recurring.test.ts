@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recurringScheduleName } from '../../domain/promotion/run/recurring.ts';
+import { recurringScheduleName } from '../../domain/promotion/request/recurring.ts';
 import { approveIfAsked, waitFor } from '../support/promotions.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 

@@ -5,7 +5,7 @@ import { createPromotion as promotionSchema, createRule as ruleSchema } from '..
 import { createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { createRule } from '../../domain/promotion/request/rules.ts';
-import { decideStep } from '../../domain/promotion/run/steps.ts';
+import { decideStep } from '../../domain/promotion/step/steps.ts';
 import { userCtx, type memoryDeps } from './memory-deps.ts';
 
 const admin = userCtx('acme', 'alice', 'admin');

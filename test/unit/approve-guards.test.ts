@@ -8,7 +8,7 @@ import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { cancelPromotion } from '../../domain/promotion/decide/cancel.ts';
 import { rejectPromotion } from '../../domain/promotion/decide/reject.ts';
 import { rebasePromotion } from '../../domain/promotion/request/rebase.ts';
-import { approvalDeadline } from '../../domain/promotion/run/deadlines.ts';
+import { approvalDeadline } from '../../domain/promotion/terms/deadlines.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { awaitingApproval, refusal } from '../support/memory-promotions.ts';
 

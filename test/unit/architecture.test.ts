@@ -111,6 +111,56 @@ describe('architecture', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('layers the promotion context: views, status ← sweep ← step ← rollback ← request ← decide ← rollout ← run ← deliver ← terms ← write ← aggregate, ports, on every import between its rooms, types included (docs/architecture/how-it-is-built.md)', () => {
+    const ROOMS: Record<string, number> = {
+      views: 12,
+      status: 12,
+      sweep: 11,
+      step: 10,
+      rollback: 9,
+      request: 8,
+      decide: 7,
+      rollout: 6,
+      run: 5,
+      deliver: 4,
+      terms: 3,
+      write: 2,
+      aggregate: 1,
+      ports: 1,
+    };
+    const base = join(root, 'domain', 'promotion');
+    const roomOf = (path: string) => {
+      const r = relative(base, path);
+      return r.includes('/') ? r.split('/')[0]! : r.replace(/\.ts$/, '');
+    };
+    const files = tsFilesIn('domain').filter((f) => f.startsWith('promotion/'));
+    expect(files.map((f) => roomOf(join(root, 'domain', f))).filter((r) => !(r in ROOMS))).toEqual([]);
+    const wrong: string[] = [];
+    let between = 0;
+    for (const f of files) {
+      const path = join(root, 'domain', f);
+      const sf = ts.createSourceFile(f, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+      const from = roomOf(path);
+      const visit = (n: ts.Node): void => {
+        if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+          const spec = n.moduleSpecifier.text;
+          const target = spec.startsWith('.') ? resolve(dirname(path), spec) : spec.startsWith('#domain/') ? join(root, 'domain', `${spec.slice(8)}.ts`) : null;
+          if (target?.startsWith(base + '/')) {
+            const to = roomOf(target);
+            if (to !== from) {
+              between++;
+              if (!(ROOMS[to]! < ROOMS[from]!)) wrong.push(`domain/${f} (${from}) imports ${to}: ${spec}`);
+            }
+          }
+        }
+        ts.forEachChild(n, visit);
+      };
+      visit(sf);
+    }
+    expect(between).toBeGreaterThan(100);
+    expect(wrong).toEqual([]);
+  });
+
   it('keeps the HTTP contract beside HTTP: nothing under domain/ imports from functions/, and no domain file exports a RESPONSES or FORMS table', () => {
     const files = tsFilesIn('domain');
     const imports: string[] = [];

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { stepInput } from '../../domain/promotion/run/step-table.ts';
-import { STEPS, type StepName } from '../../domain/promotion/run/step-table.ts';
-import { PULL_REQUEST_WAIT_SECONDS } from '../../domain/promotion/run/deadlines.ts';
+import { stepInput } from '../../domain/promotion/step/step-table.ts';
+import { STEPS, type StepName } from '../../domain/promotion/step/step-table.ts';
+import { PULL_REQUEST_WAIT_SECONDS } from '../../domain/promotion/terms/deadlines.ts';
 import { STATE_MACHINES, aslFiles, aslPath } from '../../infra/state-machines.ts';
 import { substitutePlaceholders } from '../../local/workflow-asl.ts';
 
@@ -264,7 +264,7 @@ describe('promotion.asl.json', () => {
       steps.add(payload.step as string);
       // A task waits for its token exactly when its row in the step table says so.
       const row = STEPS[payload.step as StepName];
-      expect(row, `${name}: step ${String(payload.step)} has no row in domain/promotion/run/step-table.ts`).toBeDefined();
+      expect(row, `${name}: step ${String(payload.step)} has no row in domain/promotion/step/step-table.ts`).toBeDefined();
       expect(s.Resource!.endsWith('.waitForTaskToken'), name).toBe(row.waitsForToken);
     }
     expect([...steps].sort()).toEqual([...stepInput.shape.step.options].sort());

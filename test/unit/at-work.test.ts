@@ -6,7 +6,7 @@ import { auditQuery, createEnvironment as envSchema, createItem as itemSchema } 
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { markAtWork } from '../../domain/promotion/run/complete.ts';
-import { decideStep } from '../../domain/promotion/run/steps.ts';
+import { decideStep } from '../../domain/promotion/step/steps.ts';
 import { sweepPromotion } from '../../domain/promotion/sweep/sweep.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { awsName, ROLE_SESSION_NAME, SCHEDULE_NAME } from '../../domain/kernel/aws-names.ts';
 import { reminderName } from '../../domain/notify/notifier.ts';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
-import { sweepName } from '../../domain/promotion/sweep/deadline.ts';
+import { sweepName } from '../../domain/promotion/terms/stuck.ts';
 
 /** Every valid tenant name (functions/http/principal.ts, infra/stack.ts TENANT): 1–64 of [A-Za-z0-9_-], starting alphanumeric. */
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

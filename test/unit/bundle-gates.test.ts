@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGates } from '../../domain/promotion/request/gate-verdicts.ts';
+import { evaluateGates } from '../../domain/promotion/terms/gate-verdicts.ts';
 import type { Evidence } from '../../domain/kernel/promotion-model.ts';
 
 const GATES = { policy_compliance: true as const, tests: true, security_scan: false, cost_analysis: true, performance_baseline: false };

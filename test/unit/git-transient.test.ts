@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Unavailable } from '../../domain/kernel/errors.ts';
-import { gitFailure, PromotionFailed } from '../../domain/promotion/run/target-change.ts';
+import { gitFailure, PromotionFailed } from '../../domain/promotion/deliver/target-change.ts';
 import { GitDeliveryError, transientGitFailure } from '../../functions/adapters/git-errors.ts';
 import { IsomorphicGitWriter } from '../../functions/adapters/git-writer.ts';
 

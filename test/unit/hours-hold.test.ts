@@ -5,7 +5,7 @@ import { updateEnvironment as updateSchema } from '../../domain/kernel/schemas.t
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { blockedBecause } from '../../domain/promotion/status.ts';
 import { heldLine } from '../../cli/follow.ts';
-import { executeStep } from '../../domain/promotion/run/steps.ts';
+import { executeStep } from '../../domain/promotion/step/steps.ts';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { awaitingApproval } from '../support/memory-promotions.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stepInput } from '../../domain/promotion/run/step-table.ts';
+import { stepInput } from '../../domain/promotion/step/step-table.ts';
 import { LocalClock } from '../../local/clock.ts';
 import { LocalWorkflow, type JournalEntry } from '../../local/workflow.ts';
 import { PREVIOUS_RELEASE_DIR } from '../../local/workflow-definitions.ts';
@@ -49,7 +49,7 @@ function fakeStep(script: Script = {}) {
   return { calls, invokeStep, steps, tokenOf, bind };
 }
 
-/** What the flow routes on (domain/promotion/run/deadlines.ts flowDecision). Most tests run the baked path (execute, bake, verify). */
+/** What the flow routes on (domain/promotion/terms/deadlines.ts flowDecision). Most tests run the baked path (execute, bake, verify). */
 const decision = (next: string, bakeSeconds = 1, goTimeoutSeconds = 300) => ({ next, bakeSeconds, goTimeoutSeconds });
 /** A decide step that needs no approver: it answers its own token with the decision (steps.ts decideStep). */
 const decides =

@@ -5,7 +5,7 @@ import { checkBlockKit, slackMessage, verifySlackSignature } from '../../domain/
 import type { NotificationView } from '../../domain/notify/view.ts';
 import { reviewCsp, reviewPage, REVIEW_STYLE } from '../../functions/review/page.ts';
 import { createHash } from 'node:crypto';
-import { evaluateGates } from '../../domain/promotion/request/gate-verdicts.ts';
+import { evaluateGates } from '../../domain/promotion/terms/gate-verdicts.ts';
 import { gateSentence, gatesBlocking } from '../../domain/kernel/display.ts';
 
 // Slack's documented example (api.slack.com, "Verifying requests from Slack").

@@ -7,8 +7,8 @@ import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { alarmRollback } from '../../domain/promotion/rollout/alarms.ts';
 import { bakeStep, verifyStep } from '../../domain/promotion/run/complete.ts';
-import { failStep } from '../../domain/promotion/run/fail.ts';
-import { decideStep, executeStep } from '../../domain/promotion/run/steps.ts';
+import { failStep } from '../../domain/promotion/step/fail.ts';
+import { decideStep, executeStep } from '../../domain/promotion/step/steps.ts';
 import { sweepPromotion } from '../../domain/promotion/sweep/sweep.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 

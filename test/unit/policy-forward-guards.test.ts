@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RuleViolation } from '../../domain/kernel/errors.ts';
 import type { Environment } from '../../domain/kernel/model.ts';
 import type { Rule } from '../../domain/kernel/promotion-model.ts';
-import { activeRule, checkForward, resolvePolicy } from '../../domain/promotion/request/policy.ts';
+import { activeRule, checkForward, resolvePolicy } from '../../domain/promotion/terms/policy.ts';
 
 /**
  * The rule a pair of environments is promoted under (which one, and what of it reaches the policy),

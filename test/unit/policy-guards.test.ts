@@ -12,7 +12,7 @@ import {
   evidenceAccepted,
   pendingExpirySeconds,
   resolvePolicy,
-} from '../../domain/promotion/request/policy.ts';
+} from '../../domain/promotion/terms/policy.ts';
 
 /** Approval policies, separation of duties and the release a decision is bound to. */
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { STEPS, stepInput, type StepName } from '../../domain/promotion/run/step-table.ts';
+import { STEPS, stepInput, type StepName } from '../../domain/promotion/step/step-table.ts';
 import { STATE_MACHINES, type StateMachineName } from '../../infra/state-machines.ts';
 import type { Json, JsonObject, State } from '../../local/workflow-asl.ts';
 import { PREVIOUS_RELEASE_DIR } from '../../local/workflow-definitions.ts';

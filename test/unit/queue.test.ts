@@ -10,8 +10,8 @@ import { verifyStep } from '../../domain/promotion/run/complete.ts';
 import { describeHolder, QUEUE_RECHECK_SECONDS } from '../../domain/promotion/run/queue.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { scheduleName } from '../../domain/promotion/run/schedule-name.ts';
-import { fireSchedule } from '../../domain/promotion/run/fire.ts';
-import { awaitGoStep, decideStep, executeStep } from '../../domain/promotion/run/steps.ts';
+import { fireSchedule } from '../../domain/promotion/step/fire.ts';
+import { awaitGoStep, decideStep, executeStep } from '../../domain/promotion/step/steps.ts';
 import type { Promotion } from '../../domain/kernel/promotion-model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 

@@ -12,7 +12,7 @@ import type { Ctx } from '../../domain/ports.ts';
 import { evidenceOwners, memberEvidenceOwner } from '../../domain/promotion/aggregate.ts';
 import { rebasePromotion } from '../../domain/promotion/request/rebase.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
-import { decideStep } from '../../domain/promotion/run/steps.ts';
+import { decideStep } from '../../domain/promotion/step/steps.ts';
 import { memoryDeps, sealedForTest, userCtx } from '../support/memory-deps.ts';
 import { awaitingApproval, refusal } from '../support/memory-promotions.ts';
 import { digest } from '../support/promotions.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analysisRow } from '../../domain/promotion/rollout/view.ts';
+import { analysisRow } from '../../domain/promotion/terms/rollout-view.ts';
 import type { TargetAnalysisRun } from '../../domain/kernel/rollout-model.ts';
 import { analysisLine } from '../../cli/rollout-view.ts';
 

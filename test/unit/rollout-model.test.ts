@@ -20,9 +20,9 @@ import { haltRollout, resumeRollout } from '../../domain/promotion/rollout/halt.
 import { sweepPromotion } from '../../domain/promotion/sweep/sweep.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
 import { createRule } from '../../domain/promotion/request/rules.ts';
-import { fireSchedule } from '../../domain/promotion/run/fire.ts';
+import { fireSchedule } from '../../domain/promotion/step/fire.ts';
 import { putAnalysisTemplate, type AnalysisTemplateBody } from '../../domain/verification/templates.ts';
-import { runStep, type StepDeps, type StepInput, type StepName } from '../../domain/promotion/run/step-table.ts';
+import { runStep, type StepDeps, type StepInput, type StepName } from '../../domain/promotion/step/step-table.ts';
 import { errorResponse } from '../../functions/http/errors.ts';
 import { alarmArn, alarmEvent } from '../support/alarms.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';

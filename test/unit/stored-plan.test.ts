@@ -4,8 +4,9 @@ import { createEnvironment as envSchema, updateEnvironment as updateSchema } fro
 import { waveTargets, INLINE_PLAN_NAMES } from '../../domain/promotion/rollout/plan.ts';
 import { rolloutStartStep } from '../../domain/promotion/rollout/begin.ts';
 import { targetBakedStep } from '../../domain/promotion/rollout/bake.ts';
-import { rolloutPage } from '../../domain/promotion/rollout/view.ts';
-import { decisionRecord, promotionDetail } from '../../domain/promotion/views.ts';
+import { rolloutPage } from '../../domain/promotion/terms/rollout-view.ts';
+import { promotionDetail } from '../../domain/promotion/views.ts';
+import { decisionRecord } from '../../domain/promotion/terms/decision-record.ts';
 import type { RolloutTarget } from '../../domain/kernel/promotion-model.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 import { promotion } from '../support/store-contract/fixtures.ts';

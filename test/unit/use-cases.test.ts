@@ -6,7 +6,7 @@ import { createPromotion as promotionSchema } from '../../domain/kernel/promotio
 import { createEnvironment as envSchema, createItem as itemSchema, updateItem as updateSchema } from '../../domain/kernel/schemas.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
-import { decideStep, executeStep } from '../../domain/promotion/run/steps.ts';
+import { decideStep, executeStep } from '../../domain/promotion/step/steps.ts';
 import type { Ctx, Deps, With } from '../../domain/ports.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 

@@ -5,11 +5,11 @@ import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { NotAnApprover, SelfApprovalForbidden, TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, afterApproval, approvalWait, countable, guard, moved } from '../aggregate.ts';
-import { approvalDeadline, flowDecision } from '../run/deadlines.ts';
+import { approvalDeadline, flowDecision } from '../terms/deadlines.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';
-import { grantOf, standing } from './standing.ts';
+import { grantOf, standing } from '../terms/standing.ts';
 import type { Approval, Promotion } from '../../kernel/promotion-model.ts';
-import { contentChoosers } from '../request/policy.ts';
+import { contentChoosers } from '../terms/policy.ts';
 import { auditDraft, loadPromotion, promotionEvent, writePromotion, type Move } from '../write.ts';
 
 /**

@@ -1,11 +1,11 @@
-import { flowDecision } from '../run/deadlines.ts';
+import { flowDecision } from '../terms/deadlines.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import { guard } from '../aggregate.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
-import { bundleChanges, changeView, configChanges } from '../request/release.ts';
+import { bundleChanges, changeView, configChanges } from '../terms/release.ts';
 import { cancelSchedule } from '../run/schedule.ts';
 import { loadPromotion } from '../write.ts';
 

@@ -1,7 +1,7 @@
 import { PromotionNotFound } from '../../kernel/errors.ts';
 import type { Deps } from '../../kernel/deps.ts';
 import { ENGINE, moved } from '../aggregate.ts';
-import { validationDeadline } from '../run/deadlines.ts';
+import { validationDeadline } from '../terms/deadlines.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { promotionEvent, writePromotion, type Move } from '../write.ts';
 

@@ -12,7 +12,7 @@ import { scheduleName } from '../run/schedule-name.ts';
  * Rejects a promotion waiting for approval, with a reason (idempotent for the same approver). The
  * caller is an approver (the route's role; Slack and review links check it at their entry); the
  * promotion's approver groups are checked here. A change request opened for it (with the gates) is cancelled in the tool,
- * as a cancel's is: through a one-time schedule, fired where the credential opens (run/fire.ts → change-hold.ts closeChange).
+ * as a cancel's is: through a one-time schedule, fired where the credential opens (step/fire.ts → change-hold.ts closeChange).
  */
 export async function rejectPromotion(deps: With<'workflow' | 'scheduler'>, ctx: Ctx, id: string, reason: string, release?: string): Promise<Promotion> {
   const me = actorOf(ctx.principal);

@@ -1,6 +1,6 @@
 import type { With } from '../../kernel/deps.ts';
 import type { BundleMember, GitRevertResult, Promotion, RolloutTarget, TargetGitDelivery } from '../../kernel/promotion-model.ts';
-import { decisionRecord } from '../views.ts';
+import { decisionRecord } from '../terms/decision-record.ts';
 import { notOurs, ourAuthor } from '../../gitops/pull-request-owner.ts';
 import { bundleCommitMessage, bundleRevertMessage, commitMessage, gitValueOf, revertMessage } from '../../gitops/service.ts';
 import type { GitDeliveryResult } from '../../kernel/promotion-model.ts';
@@ -118,7 +118,7 @@ export async function deliverToGit(deps: With<'git'>, p: GitPromotion): Promise<
 }
 
 /**
- * An automatic rollback of an artifact or bundle promotion (domain/promotion/run/fail.ts): when the target names a git
+ * An automatic rollback of an artifact or bundle promotion (domain/promotion/step/fail.ts): when the target names a git
  * target, the restored version (a bundle: every member put back, in one commit) is committed there as a promotion or
  * a manual rollback would commit it, so Argo CD or Flux stop deploying the version that was refused. Idempotent (a file
  * already holding the value: no commit). Never throws: the rollback of the environment itself goes on,

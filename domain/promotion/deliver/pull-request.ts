@@ -4,10 +4,10 @@ import type { FileChange, GitTarget } from '../../gitops/ports.ts';
 import type { Promotion, PullRequestRecord, PullRequestState } from '../../kernel/promotion-model.ts';
 import { gitChangeOf, releaseMessage, writtenOf, type GitPromotion } from './git-delivery.ts';
 import { ENGINE, patched, waitsToExecute } from '../aggregate.ts';
-import { flowDecision, PULL_REQUEST_WAIT_SECONDS } from '../run/deadlines.ts';
-import { gitFailure, PromotionFailed } from '../run/target-change.ts';
+import { flowDecision, PULL_REQUEST_WAIT_SECONDS } from '../terms/deadlines.ts';
+import { gitFailure, PromotionFailed } from './target-change.ts';
 import { notOurs, ourAuthor, unknownAuthor } from '../../gitops/pull-request-owner.ts';
-import { decisionRecord } from '../views.ts';
+import { decisionRecord } from '../terms/decision-record.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutTarget, TargetGitDelivery, TargetRegistryDelivery } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
 import { deliverToTarget, perTargetGit, revertTargetInGit, type GitPromotion } from './git-delivery.ts';
-import { gitFailure, PromotionFailed, registryFailure } from '../run/target-change.ts';
+import { gitFailure, PromotionFailed, registryFailure } from './target-change.ts';
 
 /**
  * Delivery per target: what a rollout does outside the table when it changes one target of

@@ -9,9 +9,9 @@ import { orderReleases } from './safe-order.ts';
 import { AlreadyExists, EnvironmentNotFound } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { evaluate } from './conditions.ts';
-import { factsFrom } from './gate-verdicts.ts';
+import { factsFrom } from '../terms/gate-verdicts.ts';
 import { memberEvidenceOwner } from '../aggregate.ts';
-import { lineOf } from './policy.ts';
+import { lineOf } from '../terms/policy.ts';
 import { createPromotion } from './request.ts';
 import { validatePromotion } from './validate.ts';
 

@@ -2,7 +2,7 @@ import { memoSource } from '../../config/tree.ts';
 import type { Deps } from '../../kernel/deps.ts';
 import type { Environment, Roots } from '../../kernel/model.ts';
 import type { Subject } from '../../kernel/promotion-model.ts';
-import { configChanges } from './release.ts';
+import { configChanges } from '../terms/release.ts';
 
 /** An environment after several that waits for all of them (the only case with anything to check). */
 export const isJoin = (target: Environment) => (target.after?.length ?? 0) > 1 && target.afterMode !== 'any';

@@ -3,7 +3,7 @@ import { gatesBlocking } from '../../kernel/display.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
-import { changeSummary, configChanges } from './release.ts';
+import { changeSummary, configChanges } from '../terms/release.ts';
 import { requestedBreakGlass } from '../../freeze/break-glass.ts';
 import { actorOf, configReleaseDigest, guard, moved, patched } from '../aggregate.ts';
 import { stampFreezeOverride } from '../run/freeze-override.ts';

@@ -7,18 +7,18 @@ import { memoSource } from '../../config/tree.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-broken.ts';
 import { actorOf, configReleaseDigest, newPromotion, newPromotionId } from '../aggregate.ts';
 import { cancelPromotion } from '../decide/cancel.ts';
-import { validationDeadline } from '../run/deadlines.ts';
+import { validationDeadline } from '../terms/deadlines.ts';
 import { flowSweepAt, startFlow } from '../run/flow.ts';
 import { freezeGlassOps, hasFreezeWindows } from '../run/freeze-override.ts';
-import { evaluateGates } from './gate-verdicts.ts';
+import { evaluateGates } from '../terms/gate-verdicts.ts';
 import type { Promotion, Subject } from '../../kernel/promotion-model.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
-import { checkForward, lineOf, policyDigest, resolvePolicy } from './policy.ts';
-import { bundleBrokenText, bundleChanges, bundleConsumersBroken, changeSummary, changeView, configChanges } from './release.ts';
+import { checkForward, lineOf, policyDigest, resolvePolicy } from '../terms/policy.ts';
+import { bundleBrokenText, bundleChanges, bundleConsumersBroken, changeSummary, changeView, configChanges } from '../terms/release.ts';
 import { bundleLabel, findBundle } from '../../artifacts/bundles.ts';
 import { joinMissing, joinText } from './join.ts';
 import type { CreateAgentPromotion, CreatePromotion } from '../../kernel/promotion-schemas.ts';
-import { armSweep } from '../sweep/deadline.ts';
+import { armSweep } from '../terms/stuck.ts';
 import { promotionEvent, writeNewPromotion } from '../write.ts';
 
 /**

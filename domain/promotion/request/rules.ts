@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { auditEntry } from '../../audit/audit.ts';
 import { digestOf } from '../../kernel/canonical.ts';
 import { AlreadyExists, RuleNotFound, RuleViolation, VersionConflict } from '../../kernel/errors.ts';
-import { lineOf } from './policy.ts';
+import { lineOf } from '../terms/policy.ts';
 import type { Ctx, Deps, WriteOp } from '../../kernel/deps.ts';
 import { retryOnConflict } from '../../kernel/retry.ts';
 import type { Rule } from '../../kernel/promotion-model.ts';

@@ -1,14 +1,14 @@
 import { bundleDigest } from '../../artifacts/bundles.ts';
-import { bundleBrokenText, bundleChanges, bundleConsumersBroken } from './release.ts';
+import { bundleBrokenText, bundleChanges, bundleConsumersBroken } from '../terms/release.ts';
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { activeWindowOf } from '../../freeze/windows.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
 import { forCurrentRelease } from '../aggregate.ts';
-import { everyEvidence, readEvidence, type PromotionEvidence } from './evidence.ts';
-import { evaluateGates, type WebhookOutcome } from './gate-verdicts.ts';
+import { everyEvidence, readEvidence, type PromotionEvidence } from '../terms/evidence.ts';
+import { evaluateGates, type WebhookOutcome } from '../terms/gate-verdicts.ts';
 import type { Evidence, GateResult, Promotion } from '../../kernel/promotion-model.ts';
-import { contentChoosers, evidenceAccepted } from './policy.ts';
+import { contentChoosers, evidenceAccepted } from '../terms/policy.ts';
 import { consumersBroken, consumersBrokenText } from '../../artifacts/consumers-broken.ts';
 import { isJoin, joinMissing, joinText } from './join.ts';
 import { attestationsRequired, checkedByValidation, type AttestationCheck } from '../../attestation/require.ts';

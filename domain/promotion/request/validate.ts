@@ -1,10 +1,10 @@
 import { TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved, patched } from '../aggregate.ts';
-import { validationDeadline } from '../run/deadlines.ts';
+import { validationDeadline } from '../terms/deadlines.ts';
 import { expiry } from '../decide/expire.ts';
 import { currentPolicy, flowSweepAt, startFlow } from '../run/flow.ts';
-import { armSweep } from '../sweep/deadline.ts';
+import { armSweep } from '../terms/stuck.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import { writePromotion } from '../write.ts';
 

@@ -10,16 +10,16 @@ import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { isPolled } from '../../kernel/target-schemas.ts';
 import { ENGINE } from '../aggregate.ts';
 import { WriteConflict } from '../../kernel/retry.ts';
-import { type Next } from '../run/deadlines.ts';
-import { bundleConfigSubject, configChanges } from '../request/release.ts';
-import { PromotionFailed } from '../run/target-change.ts';
+import { type Next } from '../terms/deadlines.ts';
+import { bundleConfigSubject, configChanges } from '../terms/release.ts';
+import { PromotionFailed } from '../deliver/target-change.ts';
 import { deliverTarget } from '../deliver/target-delivery.ts';
 import { registriesOf } from '../../kernel/rollout-model.ts';
 import { auditDraft, loadPromotion, promotionEvent } from '../write.ts';
 import { confirmSeconds } from './plan.ts';
 import { bakeWindow } from './bake.ts';
 import { POLLED_MODES } from '../../kernel/target-schemas.ts';
-import { planWaveOf } from './stored-plan.ts';
+import { planWaveOf } from '../terms/stored-plan.ts';
 
 /**
  * A target is applied (TargetApply): its own head, its registry tags and git delivery, and how it is confirmed.

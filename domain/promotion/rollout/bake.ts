@@ -6,14 +6,14 @@ import type { MonitorAlarm, Promotion, RolloutTarget } from '../../kernel/promot
 import type { With } from '../../kernel/deps.ts';
 import { retryOnConflict } from '../../kernel/retry.ts';
 import { ENGINE, patched } from '../aggregate.ts';
-import { type Next } from '../run/deadlines.ts';
+import { type Next } from '../terms/deadlines.ts';
 import { completeRollout } from '../run/complete.ts';
-import { PromotionFailed } from '../run/target-change.ts';
+import { PromotionFailed } from '../deliver/target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { analysisNames, haltForAnalysis, measureDue, missingTemplates, startRuns, templateBook } from './analysis.ts';
 import { gitopsHealth } from './confirm-modes.ts';
 import { askToStop } from './stop.ts';
-import { allPlanNames } from './stored-plan.ts';
+import { allPlanNames } from '../terms/stored-plan.ts';
 
 /**
  * A confirmed target bakes under its monitors; the bake's end reads them once more (TargetBaked);

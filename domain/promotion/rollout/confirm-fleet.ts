@@ -4,7 +4,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { FleetConvergence, Promotion, RolloutTarget } from '../../kernel/promotion-model.ts';
 import type { FleetConfirmation } from '../../kernel/target-schemas.ts';
 import type { Deps } from '../../kernel/deps.ts';
-import { PromotionFailed } from '../run/target-change.ts';
+import { PromotionFailed } from '../deliver/target-change.ts';
 
 /**
  * Confirmation mode `fleet`: a target is confirmed when its applications say they took the release. Instances

@@ -7,13 +7,13 @@ import type { Ctx, With } from '../../kernel/deps.ts';
 import { isPolled, type Target } from '../../kernel/target-schemas.ts';
 import type { Environment } from '../../kernel/model.ts';
 import { ENGINE } from '../aggregate.ts';
-import { type Next } from '../run/deadlines.ts';
-import { PromotionFailed } from '../run/target-change.ts';
+import { type Next } from '../terms/deadlines.ts';
+import { PromotionFailed } from '../deliver/target-change.ts';
 import { auditDraft, loadPromotion } from '../write.ts';
 import { bakeWindow } from './bake.ts';
 import { fleetConfirm } from './confirm-fleet.ts';
 import { pollTarget, type PollDeps } from './confirm-modes.ts';
-import { INLINE_PLAN_NAMES, planSize, planWaveOf } from './stored-plan.ts';
+import { INLINE_PLAN_NAMES, planSize, planWaveOf } from '../terms/stored-plan.ts';
 
 /**
  * A target is confirmed: by a person or a callback (confirmTarget), or by polling it (TargetHealth: its health URL,

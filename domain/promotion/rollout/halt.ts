@@ -2,7 +2,7 @@ import { TransitionNotAllowed } from '../../kernel/errors.ts';
 import type { Actor, Promotion } from '../../kernel/promotion-model.ts';
 import type { Ctx, Deps, With } from '../../kernel/deps.ts';
 import { ENGINE, patched } from '../aggregate.ts';
-import { armSweep } from '../sweep/deadline.ts';
+import { armSweep } from '../terms/stuck.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { waveGate, parkedWave, waveStarted } from './start.ts';
 import { goOn } from './wave-go.ts';

@@ -1,7 +1,7 @@
 import type { Deps, With } from '../../kernel/deps.ts';
 import type { MonitorBlock, Promotion } from '../../kernel/promotion-model.ts';
 import { ENGINE, patched, waitsToExecute } from '../aggregate.ts';
-import { PromotionFailed } from '../run/target-change.ts';
+import { PromotionFailed } from '../deliver/target-change.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 import { monitorRefusal, monitorsBlock, type AlarmState } from '../../freeze/monitors.ts';
 

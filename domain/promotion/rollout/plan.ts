@@ -3,10 +3,10 @@ import type { Environment } from '../../kernel/model.ts';
 import { isPolled, type Target } from '../../kernel/target-schemas.ts';
 import type { Deps } from '../../kernel/deps.ts';
 import { PromotionNotFound } from '../../kernel/errors.ts';
-import { planNames, type ResolvedWave } from './stored-plan.ts';
+import { planNames, type ResolvedWave } from '../terms/stored-plan.ts';
 
-export { INLINE_PLAN_NAMES, planNames, planWaveOf, waveSize } from './stored-plan.ts';
-import { LOCK_SECONDS } from '../run/deadlines.ts';
+export { INLINE_PLAN_NAMES, planNames, planWaveOf, waveSize } from '../terms/stored-plan.ts';
+import { LOCK_SECONDS } from '../terms/deadlines.ts';
 
 /**
  * Waves: executing a promotion into an environment with targets (domain/config/targets.ts). The flow

@@ -8,7 +8,7 @@ import { retryOnConflict, WriteConflict } from '../../kernel/retry.ts';
 import { ENGINE, moved } from '../aggregate.ts';
 import { wakeQueued } from '../run/queue.ts';
 import { revertTarget } from '../deliver/target-delivery.ts';
-import { planNames } from './stored-plan.ts';
+import { planNames } from '../terms/stored-plan.ts';
 import { promotionEvent, writePromotion } from '../write.ts';
 import { decideToStop } from './stop.ts';
 import { doraOps } from '../run/end.ts';

@@ -4,14 +4,14 @@ import type { Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import type { StartWindow } from '../../kernel/target-schemas.ts';
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { ENGINE, patched } from '../aggregate.ts';
-import { type Next } from '../run/deadlines.ts';
+import { type Next } from '../terms/deadlines.ts';
 import { waveCompletion } from '../run/complete.ts';
 import { activeWindowOf, nextAllowedOf } from '../../freeze/windows.ts';
 import { freezeOverridden } from '../../freeze/break-glass.ts';
 import { scheduleName } from '../run/schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { rolloutLockSeconds } from './plan.ts';
-import { planNames, waveSize } from './stored-plan.ts';
+import { planNames, waveSize } from '../terms/stored-plan.ts';
 import { goOn } from './wave-go.ts';
 
 /**

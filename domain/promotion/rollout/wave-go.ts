@@ -3,7 +3,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
 import { isPolled } from '../../kernel/target-schemas.ts';
-import { planNames, waveSize } from './stored-plan.ts';
+import { planNames, waveSize } from '../terms/stored-plan.ts';
 
 /**
  * Which waves run as a child execution (statemachines/wave.asl.json), and how a wave goes on once it may start.

@@ -6,7 +6,7 @@ import { hoursHold } from './hours-hold.ts';
 import { withChanges } from './with-changes.ts';
 
 /**
- * The holds a promotion passes, after its freeze hold, whenever it is about to execute (run/steps.ts executeStep,
+ * The holds a promotion passes, after its freeze hold, whenever it is about to execute (step/steps.ts executeStep,
  * rollout/begin.ts rolloutStartStep), in this order: the soak in the source (soak-hold.ts), the target's allowed hours
  * (hours-hold.ts), its CI gate's run (ci-hold.ts) and its change request (change-hold.ts). Each either lets it go on,
  * ends it (null: REJECTED by the CI gate or the change tool) or holds it SCHEDULED and throws `Frozen`. The target is

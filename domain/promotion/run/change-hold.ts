@@ -9,7 +9,7 @@ import { ENGINE, moved, patched, subjectLabel, waitsToExecute } from '../aggrega
 import { loadPromotion, writePromotion } from '../write.ts';
 import { rejectHeld, writeHold } from './hold.ts';
 import { scheduleName } from './schedule-name.ts';
-import { flowDecision } from './deadlines.ts';
+import { flowDecision } from '../terms/deadlines.ts';
 import { ChangeRefused, ChangeUnavailable, type ChangeFound, type ChangeProvider, type ChangeRef, type ChangeRequestDraft } from '../../change/ports.ts';
 import { changeRequestView, changeVerdict, foreignText, nextCheck, toolText, trustFound, type ChangeVerdict } from '../../change/rule.ts';
 
@@ -299,7 +299,7 @@ async function hold(deps: With<'scheduler'>, p: Promotion, why: string, opensAt:
 }
 
 /**
- * The gate, where a promotion is about to execute (run/steps.ts executeStep, after the soak): answers the promotion
+ * The gate, where a promotion is about to execute (step/steps.ts executeStep, after the soak): answers the promotion
  * when it may go on (no change control, or its request approved inside its window), `null` when it ended REJECTED,
  * and throws `Frozen` (the flow parks in its go task) while it waits.
  */

@@ -12,7 +12,7 @@ import { scheduleName } from './schedule-name.ts';
 import { ciGateResult, ciRunName, ciVerdict, nextLook } from './ci-run.ts';
 
 /**
- * The CI gate (domain/kernel/ci-gate.ts), where a promotion is about to execute (run/steps.ts executeStep and
+ * The CI gate (domain/kernel/ci-gate.ts), where a promotion is about to execute (step/steps.ts executeStep and
  * rollout/begin.ts rolloutStartStep, after the freeze, soak and hours holds and before the change request's): the
  * target's pipeline is started once for the promotion's release — claimed on the promotion first, so two looks
  * never start two runs; its id recorded as soon as the host answered — and the promotion waits SCHEDULED

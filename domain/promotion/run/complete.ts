@@ -2,10 +2,10 @@ import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
 import { memoSource } from '../../config/tree.ts';
 import type { Deployment, Promotion, RolloutState } from '../../kernel/promotion-model.ts';
 import { ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
-import { PromotionFailed, releaseOps } from './target-change.ts';
+import { PromotionFailed, releaseOps } from '../deliver/target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
-import { bundleChanges, configChanges } from '../request/release.ts';
-import type { Next } from './deadlines.ts';
+import { bundleChanges, configChanges } from '../terms/release.ts';
+import type { Next } from '../terms/deadlines.ts';
 import { wakeQueued } from './queue.ts';
 import { finish, completionOps, doraOps } from './end.ts';
 

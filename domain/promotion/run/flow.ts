@@ -1,8 +1,8 @@
 import type { Deps, With } from '../../kernel/deps.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
-import { lineOf, policyDigest, resolvePolicy } from '../request/policy.ts';
-import { armSweep } from '../sweep/deadline.ts';
-import { approvalTimerSeconds } from './deadlines.ts';
+import { lineOf, policyDigest, resolvePolicy } from '../terms/policy.ts';
+import { armSweep } from '../terms/stuck.ts';
+import { approvalTimerSeconds } from '../terms/deadlines.ts';
 
 /** When a promotion whose flow starts now is stuck, unless its flow moved it (its first deadline schedule). */
 export const flowSweepAt = (deps: Pick<Deps, 'clock' | 'tunables'>) => new Date(deps.clock().getTime() + deps.tunables.sweepGraceSeconds * 1000);

@@ -7,7 +7,7 @@ import type { FreezeWindow } from '../../freeze/model.ts';
 import { ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
 import { scheduleName } from './schedule-name.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
-import type { Next } from './deadlines.ts';
+import type { Next } from '../terms/deadlines.ts';
 
 /**
  * A freeze window over the target when it is time to execute (domain/freeze/windows.ts). A promotion that

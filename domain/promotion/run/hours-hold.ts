@@ -8,7 +8,7 @@ import { writeHold } from './hold.ts';
 import { waitsToExecute } from '../aggregate.ts';
 
 /**
- * The allowed-hours hold, with the freeze and soak holds whenever a promotion is about to execute (run/steps.ts
+ * The allowed-hours hold, with the freeze and soak holds whenever a promotion is about to execute (step/steps.ts
  * executeStep, rollout/plan.ts rolloutStartStep): outside every window of the target's allowed hours
  * (domain/freeze/hours.ts) the promotion is held SCHEDULED to the next opening (`heldBy.hours`), a one-time
  * schedule resumes it then, and `Frozen` is thrown, which the flow catches into its go task. When the schedule

@@ -1,7 +1,7 @@
 import { Frozen, TargetBusy } from '../../kernel/errors.ts';
 import { heldByPromotion, type Promotion, type PromotionHold } from '../../kernel/promotion-model.ts';
 import type { With } from '../../kernel/deps.ts';
-import { flowDecision } from './deadlines.ts';
+import { flowDecision } from '../terms/deadlines.ts';
 import { scheduleName } from './schedule-name.ts';
 import { writeHold } from './hold.ts';
 import { waitsToExecute } from '../aggregate.ts';

@@ -6,7 +6,7 @@ import type { Ctx, With } from '../../kernel/deps.ts';
 import { actorOf, guard, moved } from '../aggregate.ts';
 import { stampFreezeOverride } from './freeze-override.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
-import { GO_WAIT_SECONDS } from '../request/policy.ts';
+import { GO_WAIT_SECONDS } from '../terms/policy.ts';
 import { loadPromotion, writePromotion } from '../write.ts';
 
 /** A promotion's go schedule: one per promotion, unique and within the scheduler's limits (domain/kernel/aws-names.ts). */

@@ -8,7 +8,7 @@ import { soakAsked, soakHoldOf, soakState } from './soak.ts';
 import { waitsToExecute } from '../aggregate.ts';
 
 /**
- * The soak hold, right after the freeze hold whenever a promotion is about to execute (run/steps.ts executeStep,
+ * The soak hold, right after the freeze hold whenever a promotion is about to execute (step/steps.ts executeStep,
  * rollout/plan.ts rolloutStartStep), so a manual go, a schedule, an auto-promotion and a re-check all pass it: a
  * release that has not run long enough in the source environment (soak.ts) is never failed for it. It is held
  * as a freeze window holds one that asked to wait: SCHEDULED to the time its soak is done (`heldBy.soak`), a

@@ -1,8 +1,8 @@
 import type { Deps, With } from '../../kernel/deps.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
 import { expireWaiting } from '../decide/expire.ts';
-import { expireStep, failStep } from '../run/fail.ts';
-import { armSweep, askedBySweep, NO_PROGRESS, stuckAfter } from './deadline.ts';
+import { expireStep, failStep } from '../step/fail.ts';
+import { armSweep, askedBySweep, NO_PROGRESS, stuckAfter } from '../terms/stuck.ts';
 import { startFlow } from '../run/flow.ts';
 import { askToStop } from '../rollout/stop.ts';
 import { handOnWave } from '../rollout/halt.ts';

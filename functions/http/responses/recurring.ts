@@ -12,7 +12,7 @@ const recurringRun = /* @__PURE__ */ z.schema(() =>
   }),
 );
 
-/** What the /recurring-promotions routes answer (domain/promotion/run/recurring.ts). */
+/** What the /recurring-promotions routes answer (domain/promotion/request/recurring.ts). */
 export const recurringPromotionResponse = /* @__PURE__ */ z.schema(() =>
   z
     .strictObject({

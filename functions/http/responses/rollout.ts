@@ -49,7 +49,7 @@ export const analysisRunRow = /* @__PURE__ */ z.schema(() =>
   }),
 );
 
-/** One target of a rollout: its state, confirmation, bake window and alarm (domain/promotion/rollout/view.ts rolloutView). */
+/** One target of a rollout: its state, confirmation, bake window and alarm (domain/promotion/terms/rollout-view.ts rolloutView). */
 export const rolloutTargetRow = /* @__PURE__ */ z.schema(() =>
   z.strictObject({
     name: z.string(),

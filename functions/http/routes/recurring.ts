@@ -2,7 +2,7 @@ import { recurringPromotionResponse, recurringPromotionsList } from '../response
 import { v1, type Route } from './row.ts';
 
 /**
- * Recurring promotions (domain/promotion/run/recurring.ts): a source → target promotion requested on a
+ * Recurring promotions (domain/promotion/request/recurring.ts): a source → target promotion requested on a
  * calendar through the normal request path; admins write them (pause and resume: `paused` in the PUT).
  */
 export const RECURRING_ROUTES: Route[] = [

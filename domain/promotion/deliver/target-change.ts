@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assertTagsFree, registryTagsOf, repositoryOf, tagOps } from '../../artifacts/tags.ts';
 import { deploymentOp } from '../../artifacts/deployments.ts';
 import { DomainError, Unavailable } from '../../kernel/errors.ts';
-import { deliverToGit } from '../deliver/git-delivery.ts';
+import { deliverToGit } from './git-delivery.ts';
 import { advanceHead } from '../../config/commit.ts';
 import type { Roots } from '../../kernel/model.ts';
 import type { Deps, WriteOp, With } from '../../kernel/deps.ts';
@@ -10,7 +10,7 @@ import type { RegistrySyncResult, RegistryTag } from '../../artifacts/ports.ts';
 import { applyChanges, lookup, memoSource, NodeSink, type NodeSource } from '../../config/tree.ts';
 import { canonicalJson } from '../../kernel/canonical.ts';
 import type { ArtifactPointer, ArtifactVersion, BundleMember, ConfigSubject, Deployment, Promotion } from '../../kernel/promotion-model.ts';
-import { bundleConfigSubject, configChanges } from '../request/release.ts';
+import { bundleConfigSubject, configChanges } from '../terms/release.ts';
 
 /**
  * What executing a promotion changes in the target, built before the one transaction that writes it:

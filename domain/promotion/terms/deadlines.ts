@@ -1,6 +1,6 @@
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { Tunables } from '../../kernel/tunables.ts';
-import { GO_WAIT_SECONDS, pendingExpirySeconds } from '../request/policy.ts';
+import { GO_WAIT_SECONDS, pendingExpirySeconds } from './policy.ts';
 
 /** How long the flow waits for a pull request's merge (AwaitMerge's TimeoutSeconds in statemachines/promotion.asl.json); then the promotion fails. */
 export const PULL_REQUEST_WAIT_SECONDS = 7 * 24 * 3600;

@@ -11,10 +11,10 @@ import { envName } from '../../kernel/schemas.ts';
 import { retryOnConflict } from '../../kernel/retry.ts';
 import { timeZone } from '../../kernel/time-zone.ts';
 import * as z from '../../kernel/zod.ts';
-import { checkForward, lineOf, resolvePolicy } from '../request/policy.ts';
-import { createPromotion } from '../request/request.ts';
-import { checkCalendar } from './recurring-cron.ts';
-import { soakHoldOf, soakState } from './soak.ts';
+import { checkForward, lineOf, resolvePolicy } from '../terms/policy.ts';
+import { createPromotion } from './request.ts';
+import { checkCalendar } from '../run/recurring-cron.ts';
+import { soakHoldOf, soakState } from '../run/soak.ts';
 
 /**
  * Promotions on a calendar: "every weekday at 09:00 Europe/Berlin, staging → production". A recurring

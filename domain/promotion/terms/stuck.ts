@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Deps, Ports } from '../../kernel/deps.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { Tunables } from '../../kernel/tunables.ts';
-import { GO_WAIT_SECONDS } from '../request/policy.ts';
-import { approvalDeadline, LOCK_SECONDS, PULL_REQUEST_WAIT_SECONDS, validationDeadline } from '../run/deadlines.ts';
+import { GO_WAIT_SECONDS } from './policy.ts';
+import { approvalDeadline, LOCK_SECONDS, PULL_REQUEST_WAIT_SECONDS, validationDeadline } from './deadlines.ts';
 import { waitsToExecute } from '../aggregate.ts';
 
 /**

@@ -4,20 +4,20 @@ import { hasTargets } from '../../config/targets.ts';
 import type { Environment } from '../../kernel/model.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
 import { heldByChange, type Promotion } from '../../kernel/promotion-model.ts';
-import { flowDecision, LOCK_SECONDS, type Next } from './deadlines.ts';
+import { flowDecision, LOCK_SECONDS, type Next } from '../terms/deadlines.ts';
 import { afterApproval, ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
-import { PromotionFailed, releaseOps } from './target-change.ts';
-import { currentPolicy } from './flow.ts';
+import { PromotionFailed, releaseOps } from '../deliver/target-change.ts';
+import { currentPolicy } from '../run/flow.ts';
 import { freezeGate, runGates } from '../request/run-gates.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 
-import { completeNow, markAtWork } from './complete.ts';
-import { freezeHold } from './freeze-hold.ts';
-import { holdsBeforeExecute } from './before-execute.ts';
-import { soakOfTarget } from './soak.ts';
-import { withChanges } from './with-changes.ts';
+import { completeNow, markAtWork } from '../run/complete.ts';
+import { freezeHold } from '../run/freeze-hold.ts';
+import { holdsBeforeExecute } from '../run/before-execute.ts';
+import { soakOfTarget } from '../run/soak.ts';
+import { withChanges } from '../run/with-changes.ts';
 import { monitorCheck } from '../rollout/monitor-watch.ts';
-import { notQueued, queueBehind } from './queue.ts';
+import { notQueued, queueBehind } from '../run/queue.ts';
 
 export { ENGINE, PromotionFailed, runGates };
 
@@ -117,7 +117,7 @@ export async function decideStep(
 ): Promise<{ next: Next }> {
   const g = await gatesStep(deps, tenant, id, token);
   // Change control: the request is opened as soon as the gates passed, so the change board and the approvers decide side by side.
-  if (g.changeControlled && g.next !== 'done') await (await import('./change-hold.ts')).openChange(withChanges(deps), tenant, id);
+  if (g.changeControlled && g.next !== 'done') await (await import('../run/change-hold.ts')).openChange(withChanges(deps), tenant, id);
   if (g.stored) return { next: g.next };
   if (g.next === 'await-approval') {
     // The gates ran before (a re-run execution): store this execution's token.
@@ -193,7 +193,7 @@ export async function executeStep(
   if (!bake) {
     const done = await completeNow(deps, tenant, id, atWork);
     if (done) {
-      if (read.changeControlled) await (await import('./change-hold.ts')).closeChange(withChanges(deps), tenant, id);
+      if (read.changeControlled) await (await import('../run/change-hold.ts')).closeChange(withChanges(deps), tenant, id);
       return { next: 'done' };
     }
   }

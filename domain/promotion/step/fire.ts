@@ -1,6 +1,6 @@
-import { flowDecision } from './deadlines.ts';
+import { flowDecision } from '../terms/deadlines.ts';
 import { isTerminal } from '../../kernel/lifecycle.ts';
-import { scheduleName } from './schedule-name.ts';
+import { scheduleName } from '../run/schedule-name.ts';
 import type { With } from '../../kernel/deps.ts';
 import { ENGINE, patched } from '../aggregate.ts';
 import { heldByChange, heldByCi } from '../../kernel/promotion-model.ts';
@@ -26,17 +26,17 @@ export async function fireSchedule(
   const p = await loadPromotion(deps, tenant, id);
   // Ended with its change request open (cancelled while it waited): the request is cancelled in the tool here, where its credential opens.
   if (isTerminal(p.status) && p.changeRequest?.ref && !p.changeRequest.closed && deps.changes) {
-    await (await import('./change-hold.ts')).closeChange(deps as With<'changes'>, tenant, id);
+    await (await import('../run/change-hold.ts')).closeChange(deps as With<'changes'>, tenant, id);
     return { fired: false, status: p.status };
   }
   // Held for its change request: the request is looked at here, and the flow woken only when it may go on (domain/promotion/run/change-hold.ts).
   if (p.status === 'SCHEDULED' && heldByChange(p.heldBy) && deps.changes) {
-    const looked = await (await import('./change-hold.ts')).recheckChange(deps as With<'workflow' | 'scheduler' | 'changes'>, p);
+    const looked = await (await import('../run/change-hold.ts')).recheckChange(deps as With<'workflow' | 'scheduler' | 'changes'>, p);
     return { fired: !looked.waiting && looked.status === 'SCHEDULED', status: looked.status };
   }
   // Held for its CI gate's run: the run is read here, and the flow woken only once it has ended (domain/promotion/run/ci-hold.ts).
   if (p.status === 'SCHEDULED' && heldByCi(p.heldBy) && deps.ciRuns && p.taskToken) {
-    const looked = await (await import('./ci-hold.ts')).recheckCi(deps as With<'scheduler' | 'ciRuns'>, p);
+    const looked = await (await import('../run/ci-hold.ts')).recheckCi(deps as With<'scheduler' | 'ciRuns'>, p);
     if (looked.waiting) return { fired: false, status: p.status };
   }
   // A rollout whose next wave waited (a start window, a freeze; domain/promotion/rollout/): the wave is checked

@@ -6,9 +6,9 @@ import { ENGINE, moved, waitsToExecute } from '../aggregate.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { tagOps } from '../../artifacts/tags.ts';
 import { revertInGit, type GitPromotion, type Written } from '../deliver/git-delivery.ts';
-import type { Next } from './deadlines.ts';
+import type { Next } from '../terms/deadlines.ts';
 import { rollBackRollout, type RollbackCursor } from '../rollout/rollback.ts';
-import { doraOps, finish, failureMetric } from './end.ts';
+import { doraOps, finish, failureMetric } from '../run/end.ts';
 
 /**
  * How a promotion's flow fails or expires: what it changed is put back (the target, its tags, its git

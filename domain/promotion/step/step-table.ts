@@ -1,7 +1,7 @@
 import * as z from '../../kernel/zod.ts';
 import type { With } from '../../kernel/deps.ts';
-import type { Next } from './deadlines.ts';
-import { bakeStep, verifyStep } from './complete.ts';
+import type { Next } from '../terms/deadlines.ts';
+import { bakeStep, verifyStep } from '../run/complete.ts';
 import { awaitGoStep, decideStep, executeStep } from './steps.ts';
 import type { WaveBatch } from '../ports.ts';
 
@@ -150,7 +150,7 @@ async function closeIfChangeControlled(deps: StepDeps, input: StepInput): Promis
   const p = await deps.store.getPromotion(input.tenant, input.promotionId);
   if (!p?.changeRequest?.ref || p.changeRequest.closed) return;
   if (!deps.changes) throw new Error('a change-controlled promotion, and no change tools composed in this function');
-  await (await import('./change-hold.ts')).closeChange({ ...deps, changes: deps.changes }, input.tenant, input.promotionId);
+  await (await import('../run/change-hold.ts')).closeChange({ ...deps, changes: deps.changes }, input.tenant, input.promotionId);
 }
 
 /** The promotion step function's input as the flow (statemachines/promotion.asl.json) sends it: checked before any step runs. */

@@ -1,4 +1,4 @@
-/** The rollout's steps, one chunk the step table loads on a rollout's first step (run/step-table.ts). */
+/** The rollout's steps, one chunk the step table loads on a rollout's first step (step/step-table.ts). */
 export { rolloutCompleteStep, targetBakeStep, targetBakedStep } from '../rollout/bake.ts';
 export { rolloutStartStep } from '../rollout/begin.ts';
 export { targetApplyStep } from '../rollout/apply.ts';
