@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
+import { guardedGitHttp } from '../../functions/adapters/git-http.ts';
 import { Unavailable } from '../../domain/kernel/errors.ts';
 import { gitFailure, PromotionFailed } from '../../domain/promotion/deliver/target-change.ts';
 import { GitDeliveryError, transientGitFailure } from '../../functions/adapters/git-errors.ts';
@@ -70,5 +74,89 @@ describe('a git host that failed for a moment', () => {
     expect(transientGitFailure(new TypeError('fetch failed'))).toBe(true);
     expect(transientGitFailure(new Error('injected fault: connection reset (GET 127.0.0.1:1)'))).toBe(true);
     expect(transientGitFailure(new Error("the branch 'main' does not exist"))).toBe(false);
+  });
+});
+
+describe("the git client's own retry (guardedGitHttp)", () => {
+  /** A loopback git remote that answers each path from a script of statuses (the last one repeats), counting requests. */
+  async function remote(script: Record<string, number[]>) {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      const path = new URL(req.url!, 'http://x').pathname;
+      seen.push(`${req.method} ${path}`);
+      const statuses = script[path] ?? [404];
+      const status = statuses.length > 1 ? statuses.shift()! : statuses[0]!;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(status, status === 429 ? { 'retry-after': '0' } : {});
+        res.end(status === 200 ? 'ok' : 'no');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/acme/deploy.git`, seen, close: () => new Promise((r) => server.close(r)) };
+  }
+  const waits: number[] = [];
+  const http = guardedGitHttp(5_000, async (ms) => void waits.push(ms));
+  const send = (url: string, method = 'GET') =>
+    http.request({
+      url,
+      method,
+      headers: {},
+      ...(method === 'POST'
+        ? {
+            body: (async function* () {
+              yield Buffer.from('0000');
+            })(),
+          }
+        : {}),
+    } as never);
+  let undo = () => {};
+  beforeAll(() => void (undo = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' })));
+  afterAll(() => undo());
+
+  it('reads again after a 503 or a 429 (the refs, and git-upload-pack, which only fetches), with the backoff waits', async () => {
+    const r = await remote({ '/acme/deploy.git/info/refs': [503, 429, 200], '/acme/deploy.git/git-upload-pack': [502, 200] });
+    try {
+      waits.length = 0;
+      expect((await send(`${r.url}/info/refs?service=git-upload-pack`)).statusCode).toBe(200);
+      expect((await send(`${r.url}/git-upload-pack`, 'POST')).statusCode).toBe(200);
+      expect(r.seen).toEqual([
+        'GET /acme/deploy.git/info/refs',
+        'GET /acme/deploy.git/info/refs',
+        'GET /acme/deploy.git/info/refs',
+        'POST /acme/deploy.git/git-upload-pack',
+        'POST /acme/deploy.git/git-upload-pack',
+      ]);
+      expect(waits).toEqual([500, 1000, 500]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('sends a push (git-receive-pack) again only after a rate limit: after a 5xx it may have landed, and the writer finds out', async () => {
+    const r = await remote({ '/acme/deploy.git/git-receive-pack': [503, 200] });
+    try {
+      expect((await send(`${r.url}/git-receive-pack`, 'POST')).statusCode).toBe(503);
+      const limited = await remote({ '/acme/deploy.git/git-receive-pack': [429, 200] });
+      try {
+        expect((await send(`${limited.url}/git-receive-pack`, 'POST')).statusCode).toBe(200);
+        expect(limited.seen).toHaveLength(2);
+      } finally {
+        await limited.close();
+      }
+      expect(r.seen).toHaveLength(1);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('gives a host that keeps failing up after three more tries, and answers with its last status', async () => {
+    const r = await remote({ '/acme/deploy.git/info/refs': [503] });
+    try {
+      expect((await send(`${r.url}/info/refs`)).statusCode).toBe(503);
+      expect(r.seen).toHaveLength(4);
+    } finally {
+      await r.close();
+    }
   });
 });
