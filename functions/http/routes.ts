@@ -1,3 +1,4 @@
+import { STEP_SECONDS } from '#domain/promotion/terms/deadlines';
 import { ACCESS_ROUTES } from './routes/access.ts';
 import { ARTIFACT_ROUTES } from './routes/artifacts.ts';
 import { AUDIT_ROUTES } from './routes/audit.ts';
@@ -74,7 +75,7 @@ export interface WorkflowTask {
 export const WORKFLOW_TASKS = {
   // Invoked by Step Functions, not API Gateway: execute copies a whole snapshot, or an artifact
   // between registries (blobs up to 5 minutes: the registry adapter's own limit) before it commits.
-  'promotion-step': { timeout: 360, startsFlows: false },
+  'promotion-step': { timeout: STEP_SECONDS, startsFlows: false },
   // A scheduled auto-promotion check may create a promotion.
   'schedule-fire': { startsFlows: true },
   'auto-promote': { startsFlows: true },

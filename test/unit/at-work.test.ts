@@ -5,6 +5,8 @@ import { createPromotion as promotionSchema } from '../../domain/kernel/promotio
 import { auditQuery, createEnvironment as envSchema, createItem as itemSchema } from '../../domain/kernel/schemas.ts';
 import { approvePromotion } from '../../domain/promotion/decide/approve.ts';
 import { createPromotion } from '../../domain/promotion/request/request.ts';
+import { stuckAfter } from '../../domain/promotion/terms/stuck.ts';
+import { STEP_SECONDS } from '../../domain/promotion/terms/deadlines.ts';
 import { markAtWork } from '../../domain/promotion/run/complete.ts';
 import { decideStep } from '../../domain/promotion/step/steps.ts';
 import { sweepPromotion } from '../../domain/promotion/sweep/sweep.ts';
@@ -54,5 +56,25 @@ describe('an execution at work is not swept', () => {
     // Once it ended, a late try of a gone flow changes nothing.
     const ended = (await store.getPromotion('acme', created.id))!;
     expect(await markAtWork(deps, ended)).toEqual(ended);
+  });
+});
+
+describe("the sweep's deadline of an approved promotion about to execute", () => {
+  it("gives an artifact's or a bundle's execution its step's whole time (one try reaches outside hosts) before the grace; a configuration's only the grace", async () => {
+    const { deps } = memoryDeps();
+    const admin = userCtx('acme', 'alice', 'admin');
+    const bob = userCtx('acme', 'bob', 'deployer');
+    await createEnvironment(deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
+    await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 1, reason: 'test' }));
+    await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: 'feature.x', value: true }));
+    const created = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'staging' }));
+    if ('dryRun' in created) throw new Error('not a dry run');
+    const p = { ...(await deps.store.getPromotion('acme', created.id))!, status: 'APPROVED' as const, trigger: 'on_approval' as const };
+    const grace = deps.tunables.sweepGraceSeconds;
+    const due = (subject: Record<string, unknown>) =>
+      (stuckAfter({ ...p, subject: { ...p.subject, ...subject } } as never, 0, deps.tunables)!.getTime() - Date.parse(p.updatedAt)) / 1000;
+    expect(due({})).toBe(grace);
+    expect(due({ type: 'artifact' })).toBe(STEP_SECONDS + grace);
+    expect(due({ type: 'bundle' })).toBe(STEP_SECONDS + grace);
   });
 });

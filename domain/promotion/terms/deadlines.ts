@@ -5,6 +5,14 @@ import { GO_WAIT_SECONDS, pendingExpirySeconds } from './policy.ts';
 /** How long the flow waits for a pull request's merge (AwaitMerge's TimeoutSeconds in statemachines/promotion.asl.json); then the promotion fails. */
 export const PULL_REQUEST_WAIT_SECONDS = 7 * 24 * 3600;
 
+/**
+ * The longest one try of a flow's task may run: the promotion step function's time-out (functions/http/routes.ts).
+ * An artifact's or a bundle's execution reaches outside hosts in one try (registry copies with their own retries, a git
+ * clone and push), so the sweep gives an approved one this long before its grace: a try still at work is never taken for
+ * a flow gone. On AWS the grace alone (15 minutes) is longer; a run that shrinks the grace (the chaos run's 10 s) is not.
+ */
+export const STEP_SECONDS = 360;
+
 /** How long an execution holds its target's lock: a step that finds it taken waits; one past it may take over. */
 export const LOCK_SECONDS = 15 * 60;
 

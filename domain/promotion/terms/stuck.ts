@@ -3,7 +3,7 @@ import type { Deps, Ports } from '../../kernel/deps.ts';
 import type { Promotion } from '../../kernel/promotion-model.ts';
 import type { Tunables } from '../../kernel/tunables.ts';
 import { GO_WAIT_SECONDS } from './policy.ts';
-import { approvalDeadline, LOCK_SECONDS, PULL_REQUEST_WAIT_SECONDS, validationDeadline } from './deadlines.ts';
+import { approvalDeadline, LOCK_SECONDS, PULL_REQUEST_WAIT_SECONDS, STEP_SECONDS, validationDeadline } from './deadlines.ts';
 import { waitsToExecute } from '../aggregate.ts';
 
 /**
@@ -43,7 +43,9 @@ export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tun
     case 'AWAITING_APPROVAL':
       return plus(approvalDeadline(p) ?? plus(p.updatedAt, p.policy.approvalExpirySeconds), grace);
     case 'APPROVED':
-      return p.trigger === 'on_approval' ? plus(p.updatedAt, grace) : plus(p.updatedAt, GO_WAIT_SECONDS + grace);
+      // Executed at once: by its step's try, which for a delivered release (artifact, bundle) may take the step's whole time.
+      if (p.trigger === 'on_approval') return plus(p.updatedAt, (delivered(p) ? STEP_SECONDS : 0) + grace);
+      return plus(p.updatedAt, GO_WAIT_SECONDS + grace);
     case 'SCHEDULED':
       return plus(p.scheduledAt ?? p.updatedAt, 3600 + grace);
     case 'EXECUTING':
@@ -66,6 +68,9 @@ export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tun
       return null;
   }
 }
+
+/** A release whose execution reaches outside hosts (registries, git) before its transaction. */
+const delivered = (p: Promotion) => p.subject.type === 'artifact' || p.subject.type === 'bundle';
 
 /**
  * One schedule name per promotion and deadline: a sweep that re-arms from inside its own firing
