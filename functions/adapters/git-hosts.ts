@@ -214,8 +214,9 @@ export class GitHubPullRequests implements PullRequestClient {
       throw new GitDeliveryError(
         `GitHub ${s && s < 500 ? 'refused to open' : 'did not answer whether it opened'} the pull request from ${head} into ${target.branch} of ${w.owner}/${w.repo} (${why(err)})`,
         !s || s >= 500,
-        // Rate-limited: nothing was opened, and the step may ask again.
-        s === 429,
+        // Rate-limited, nothing was opened; or no answer, and the step's next try finds it by its branch (or opens it):
+        // either way the step may ask again.
+        s === 429 || !s || s >= 500,
       );
     }
     // Reviewers and labels are wishes: a name GitHub refuses leaves the pull request open (the promotion says so in its checks).
@@ -436,8 +437,9 @@ export class GitLabPullRequests implements PullRequestClient {
       throw new GitDeliveryError(
         `GitLab ${s && s < 500 ? 'refused to open' : 'did not answer whether it opened'} the merge request from ${head} into ${target.branch} of ${project} (${why(err)})`,
         !s || s >= 500,
-        // Rate-limited: nothing was opened, and the step may ask again.
-        s === 429,
+        // Rate-limited, nothing was opened; or no answer, and the step's next try finds it by its branch (or opens it):
+        // either way the step may ask again.
+        s === 429 || !s || s >= 500,
       );
     }
     if (opts.autoMerge) {

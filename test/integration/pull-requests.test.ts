@@ -115,18 +115,20 @@ async function waitForMerge(token: string, id: string) {
 }
 
 describe("a host's hiccup costs nothing", () => {
-  it('a 503 on reading the pull request right after opening it, and a 429 with Retry-After, are retried: the promotion waits for the merge, the branch and the pull request stay, and merging completes it', async () => {
+  it('a 502 to opening the pull request, a 503 on reading it right after, and a 429 with Retry-After, are retried: the promotion waits for the merge, the branch and one pull request stay, and merging completes it', async () => {
     const before = { ...HOST_RETRY };
     Object.assign(HOST_RETRY, { baseMs: 20 });
     try {
       const { u, fullName } = await setup('hiccup');
       // The repro: GET /pulls/N fails once right after the pull request is opened; then a rate limit on the list.
+      // The open itself answered 502 (the host did not say whether it opened it): the step's next try finds or opens it.
+      gh.failNext('POST', /^\/repos\/[^/]+\/[^/]+\/pulls$/, 502);
       gh.failNext('GET', /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/, 503);
       gh.failNext('GET', /^\/repos\/[^/]+\/[^/]+\/pulls$/, 429, 1, { 'retry-after': '0' });
       const failedBefore = gh.failed();
       const id = await promote(u);
       const waiting = await waitForMerge(u.viewer, id);
-      expect(gh.failed() - failedBefore).toBe(2);
+      expect(gh.failed() - failedBefore).toBe(3);
       expect(waiting.pullRequest).toMatchObject({ state: 'open', number: 1 });
       expect(gh.pulls(fullName)).toHaveLength(1);
       expect(gh.pulls(fullName)[0]!.state).toBe('open');

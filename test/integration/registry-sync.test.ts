@@ -170,6 +170,30 @@ describe('OciRegistrySync between real registries', () => {
     expect(failed.map((f) => f.split(' ')[0]).sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT']);
   });
 
+  it('starts a blob copy over in a new session when its PATCH (which cannot be sent again) or its closing PUT fails for a moment', async () => {
+    const failed: string[] = [];
+    const fresh = await registry({ name: 'fresh-upload' });
+    const flaky = await startProxy(fresh.url, 'flaky-upload', {
+      failed,
+      failOnce: [
+        { method: 'PATCH', path: /\/blobs\/uploads\// },
+        { method: 'PATCH', path: /\/blobs\/uploads\// },
+        { method: 'PUT', path: /\/blobs\/uploads\/.*digest=/ },
+      ],
+    });
+    started.push(flaky);
+    const before = { ...HOST_RETRY };
+    Object.assign(HOST_RETRY, { baseMs: 10 });
+    try {
+      const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
+      expect(result, JSON.stringify(result)).toMatchObject({ registry: 'flaky-upload', ok: true, digest });
+      expect((await manifestBytes(fresh, 'shop/web', digest)).length).toBeGreaterThan(0);
+    } finally {
+      Object.assign(HOST_RETRY, before);
+    }
+    expect(failed.map((f) => f.split(' ')[0]).sort()).toEqual(['PATCH', 'PATCH', 'PUT']);
+  });
+
   it('fails clearly when the source does not have the digest', async () => {
     const missing = sha256(Buffer.from('no such manifest'));
     await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest: missing, source: a, targets: [b] })).rejects.toThrow(RegistrySourceError);

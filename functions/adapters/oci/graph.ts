@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Client } from './client.ts';
+import { HOST_RETRY, sleep } from '../outbound.ts';
 import { ACCEPT, DIGEST, MANIFEST_BYTES, MEDIA_TYPES, RegistryError, RegistrySourceError, sha256, type Descriptor } from './distribution.ts';
 
 /**
@@ -89,8 +90,25 @@ export function graphCopier(src: Client, dst: Client, blobTimeoutMs: number, upl
 
 // ---------------------------------------------------------------- blobs
 
-/** Streams one blob source → target (POST session, PATCH body, PUT ?digest=); returns bytes uploaded. */
+/**
+ * Copies one blob source → target, starting over in a new session after a transient failure (HOST_RETRY): its PATCH
+ * appends to its session and cannot be sent again, and a PUT whose answer was lost may or may not have ended it. The
+ * blob is named by its digest, so a copy started over writes the same bytes, and one that landed is not sent again.
+ */
 async function copyBlob(src: Client, dst: Client, blob: Descriptor, timeoutMs: number): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await copyBlobOnce(src, dst, blob, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof RegistryError && err.transient) || attempt >= HOST_RETRY.retries) throw err;
+      await sleep(HOST_RETRY.baseMs * 2 ** attempt);
+      if (await dst.hasBlob(blob.digest).catch(() => false)) return blob.size;
+    }
+  }
+}
+
+/** Streams one blob source → target (POST session, PATCH body, PUT ?digest=); returns bytes uploaded. */
+async function copyBlobOnce(src: Client, dst: Client, blob: Descriptor, timeoutMs: number): Promise<number> {
   let location = await dst.startUpload();
   let copied = 0;
   // WHY PATCH + empty PUT rather than one monolithic PUT: it streams without a
