@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
 import { guardedGitHttp } from '../../functions/adapters/git-http.ts';
+import { HOST_RETRY, HostedPullRequests } from '../../functions/adapters/git-hosts.ts';
 import { Unavailable } from '../../domain/kernel/errors.ts';
 import { gitFailure, PromotionFailed } from '../../domain/promotion/deliver/target-change.ts';
 import { GitDeliveryError, transientGitFailure } from '../../functions/adapters/git-errors.ts';
@@ -157,6 +158,42 @@ describe("the git client's own retry (guardedGitHttp)", () => {
       expect(r.seen).toHaveLength(4);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe("a pull request host's read that failed for a moment", () => {
+  it('is said to be transient (the step reads again), where a refusal (404) is not', async () => {
+    let reset = true;
+    const server = createServer((req, res) => {
+      if (reset) return void req.socket.destroy();
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const undo = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
+    const before = { ...HOST_RETRY };
+    Object.assign(HOST_RETRY, { baseMs: 1 });
+    try {
+      const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const hosts = new HostedPullRequests({ resolve: async () => 'token' } as never);
+      const target = {
+        environment: 'staging',
+        repository: 'https://github.example.com/acme/deploy',
+        branch: 'main',
+        pullRequest: { host: 'github', apiUrl, tokenSecret: 'gh' },
+      } as never;
+      const find = () =>
+        hosts.find({ tenant: 'acme', target, head: 'stageline/prm_1' }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(await find()).toMatchObject({ name: 'GitDeliveryError', transient: true, message: expect.stringContaining('GitHub did not answer a read') });
+      reset = false;
+      expect(await find()).not.toMatchObject({ transient: true });
+    } finally {
+      Object.assign(HOST_RETRY, before);
+      undo();
+      server.close();
     }
   });
 });
