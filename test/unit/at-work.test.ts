@@ -12,6 +12,18 @@ import { decideStep } from '../../domain/promotion/step/steps.ts';
 import { sweepPromotion } from '../../domain/promotion/sweep/sweep.ts';
 import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 
+/** A dev → staging configuration promotion of tenant acme, requested by a deployer. */
+async function requested(deps: ReturnType<typeof memoryDeps>['deps']) {
+  const admin = userCtx('acme', 'alice', 'admin');
+  const bob = userCtx('acme', 'bob', 'deployer');
+  await createEnvironment(deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
+  await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 1, reason: 'test' }));
+  await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: 'feature.x', value: true }));
+  const created = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'staging' }));
+  if ('dryRun' in created) throw new Error('not a dry run');
+  return created;
+}
+
 /**
  * A delivery slower than the sweep's grace is a flow at work, not a flow gone. Seed 20261129 at 10 %: an artifact's or
  * a bundle's execution writes nothing until its delivery is done (a pull request, registry copies, a git commit, each
@@ -22,13 +34,7 @@ import { memoryDeps, userCtx } from '../support/memory-deps.ts';
 describe('an execution at work is not swept', () => {
   it('each try moves the sweep’s deadline; a flow that stops trying is swept a grace after its last one', async () => {
     const { deps, store, advance } = memoryDeps();
-    const admin = userCtx('acme', 'alice', 'admin');
-    const bob = userCtx('acme', 'bob', 'deployer');
-    await createEnvironment(deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-    await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 1, reason: 'test' }));
-    await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: 'feature.x', value: true }));
-    const created = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'staging' }));
-    if ('dryRun' in created) throw new Error('not a dry run');
+    const created = await requested(deps);
     if ((await decideStep(deps, 'acme', created.id, 'decide-token')).next === 'await-approval')
       await approvePromotion(deps, userCtx('acme', 'carol', 'approver'), created.id);
     const approved = (await store.getPromotion('acme', created.id))!;
@@ -62,13 +68,7 @@ describe('an execution at work is not swept', () => {
 describe("the sweep's deadline of an approved promotion about to execute", () => {
   it("gives an artifact's or a bundle's execution its step's whole time (one try reaches outside hosts) before the grace; a configuration's only the grace", async () => {
     const { deps } = memoryDeps();
-    const admin = userCtx('acme', 'alice', 'admin');
-    const bob = userCtx('acme', 'bob', 'deployer');
-    await createEnvironment(deps, admin, envSchema.parse({ name: 'dev', position: 0, reason: 'test' }));
-    await createEnvironment(deps, admin, envSchema.parse({ name: 'staging', position: 1, reason: 'test' }));
-    await createItem(deps, bob, 'config', 'dev', itemSchema.parse({ key: 'feature.x', value: true }));
-    const created = await createPromotion(deps, bob, promotionSchema.parse({ sourceEnvironment: 'dev', targetEnvironment: 'staging' }));
-    if ('dryRun' in created) throw new Error('not a dry run');
+    const created = await requested(deps);
     const p = { ...(await deps.store.getPromotion('acme', created.id))!, status: 'APPROVED' as const, trigger: 'on_approval' as const };
     const grace = deps.tunables.sweepGraceSeconds;
     const due = (subject: Record<string, unknown>) =>
