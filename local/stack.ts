@@ -68,6 +68,8 @@ export interface LocalStack {
   workflow: LocalWorkflow;
   bus: LocalEventBus;
   scheduler: LocalScheduler;
+  /** the outbound webhooks' retries and redeliveries (a scheduler of their own, as on AWS) */
+  webhookRetries: LocalScheduler;
   /**
    * The stack's clock (local/clock.ts): what the handlers read as the time, what the scheduler fires schedules
    * by and what the workflow's Wait states wait for. A test moves it forward (`clock.advance(3600_000)`) instead
@@ -418,6 +420,7 @@ async function start(opts: LocalStackOptions, epoch: Epoch): Promise<LocalStack>
     workflow,
     bus,
     scheduler,
+    webhookRetries: webhooks.scheduler,
     clock,
     stream,
     auditStream,
