@@ -194,6 +194,24 @@ describe('OciRegistrySync between real registries', () => {
     expect(failed.map((f) => f.split(' ')[0]).sort()).toEqual(['PATCH', 'PATCH', 'PUT']);
   });
 
+  it("sends a manifest's PUT again after no answer (the same bytes under the same digest): a reset connection fails nothing", async () => {
+    const fresh = await registry({ name: 'fresh-manifest' });
+    let resets = 0;
+    const flaky = await startProxy(fresh.url, 'reset-manifest', {
+      failWith: ({ method, path }) => (method === 'PUT' && /\/manifests\//.test(path) && resets++ < 2 ? 'reset' : null),
+    });
+    started.push(flaky);
+    const before = { ...HOST_RETRY };
+    Object.assign(HOST_RETRY, { baseMs: 10 });
+    try {
+      const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
+      expect(result, JSON.stringify(result)).toMatchObject({ registry: 'reset-manifest', ok: true, digest });
+    } finally {
+      Object.assign(HOST_RETRY, before);
+    }
+    expect(resets).toBeGreaterThanOrEqual(2);
+  });
+
   it('fails clearly when the source does not have the digest', async () => {
     const missing = sha256(Buffer.from('no such manifest'));
     await expect(sync.sync({ tenant: 'acme', repository: 'shop/web', digest: missing, source: a, targets: [b] })).rejects.toThrow(RegistrySourceError);

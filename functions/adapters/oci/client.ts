@@ -105,8 +105,10 @@ export class Client {
   async send(method: string, path: string, init: SendInit = {}): Promise<Response> {
     const url = /^https?:\/\//.test(path) ? this.resolve(path) : `${this.base}/v2/${this.repository}/${path}`;
     // A registry's transient answer (a 5xx, 429, or no answer to a read) is sent again after a short wait
-    // (HOST_RETRY): everything but a PATCH, which appends to an upload and cannot be replayed.
-    const replay = { noAnswer: method === 'GET' || method === 'HEAD', serverError: method !== 'PATCH' };
+    // (HOST_RETRY): everything but a PATCH, which appends to an upload and cannot be replayed. A manifest's PUT (by its
+    // digest or under a tag: the same bytes each time) is sent again after no answer too, as a read is.
+    const idempotent = method === 'GET' || method === 'HEAD' || (method === 'PUT' && /\/manifests\/[^/]+$/.test(new URL(url).pathname));
+    const replay = { noAnswer: idempotent, serverError: method !== 'PATCH' };
     let retried = 0;
     for (let attempt = 0; ; attempt++) {
       const headers = new Headers(init.headers);
