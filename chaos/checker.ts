@@ -423,10 +423,11 @@ export function check(o: Observed, opts: CheckOptions = {}, count: Count = () =>
         add('approvals-once', p.id, `promotion.approved recorded more than once`);
     }
 
-    // ---- one-running: no two promotions executing into one environment at once.
+    // ---- one-running: no two promotions executing into one environment at once. One that failed in the write that
+    // moved it to EXECUTING (no result, no rollout: the one-step execution failed before its transaction) changed nothing there.
     const runs = t.promotions
       .map(({ promotion: p }) => ({ p, from: enteredAt(p, 'EXECUTING'), to: endedAt(p) }))
-      .filter((r) => r.from)
+      .filter((r) => r.from && (r.p.result || r.p.rollout || r.p.status !== 'FAILED'))
       .sort((a, b) => ms(a.from) - ms(b.from));
     count('one-running', 'executions', runs.length);
     for (let i = 0; i < runs.length; i++)

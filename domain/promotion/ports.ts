@@ -41,7 +41,13 @@ export type PromotionOp =
    * `promotionVersion`: the promotion's version the change was decided on (a target's apply); a promotion written since
    * (the flow's decision to stop, a halt) loses the write ('version'), and the step reads it again.
    */
-  | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null; promotionVersion?: number };
+  | { kind: 'rolloutTarget'; target: RolloutTarget; expectedVersion: number | null; promotionVersion?: number }
+  /**
+   * No other promotion holds `env`'s lease at `now` (nobody does, `holder` does, or it ran out): a write that changes
+   * an environment without taking its lease (the one-step execution) is refused while another one executes there
+   * ('version': the use case reads the lease again). Writes nothing.
+   */
+  | { kind: 'leaseFree'; env: string; holder: string; now: Date };
 
 /** One page of a wave of a stored plan: its target names in order. */
 export interface PlanPage {

@@ -12,7 +12,7 @@ import { writeStats } from '../../domain/kernel/retry.ts';
  * times: a change that adds a write, a request or a state transition fails here.
  */
 describe('cost of an approved promotion (counts)', () => {
-  it('3 state transitions, ≤ 85 DynamoDB requests, ≤ 76 WRU, 8 events, a promotion item ≤ 1 KB, one checkpoint signature and one attestation', async () => {
+  it('3 state transitions, ≤ 89 DynamoDB requests, ≤ 80 WRU, 8 events, a promotion item ≤ 1 KB, one checkpoint signature and one attestation', async () => {
     const c = await measureApprovedPromotion(inject('dynamoEndpoint'));
     console.log(`promotion item: ${c.promotionItemBytes} B pinned, ${c.promotionItemStoredBytes} B as stored; ${c.requests} requests, ${c.wru} WRU`);
     // Decide (the gates, then the approval wait, in one task), Route, Execute: the approval wait is the floor, and
@@ -42,8 +42,12 @@ describe('cost of an approved promotion (counts)', () => {
     // whose stored size crosses 1,024 B in a run (its compressed doc varies, below) costs up to 3 WRU more: 75 seen.
     // 85 seen in a fresh clone after allowed hours came: the execute step reads the target environment for its allowed
     // hours (run/hours-hold.ts, one GetItem), at execute time on purpose, since hours changed after the request decide.
-    expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(85);
-    expect(c.wru, JSON.stringify(c)).toBeLessThanOrEqual(76);
+    // An artifact's one step holds its environment's lease while it delivers (its registry copies and git commit change
+    // the environment before its transaction: step/steps.ts executeStep), so no other promotion executes there meanwhile:
+    // one conditional put, one conditional delete and the query that wakes a promotion held behind it, 3 requests and
+    // 4 WRU more (85 → 88 requests, 72 → 76 WRU measured).
+    expect(c.requests, JSON.stringify(c)).toBeLessThanOrEqual(89);
+    expect(c.wru, JSON.stringify(c)).toBeLessThanOrEqual(80);
     // The finished promotion item, ≤ 1 KB (1 WRU a write). Its brotli-compressed doc compresses a little better or worse
     // from run to run by the digits of its 10 timestamps (how many share a second) and of its random ids (the promotion
     // id's random part, the deployment's UUID), and the tenant's random hex did too: 1,010 to 1,024 B over 87 runs of this

@@ -127,6 +127,38 @@ describe('a promotion queued behind another one executing into the same environm
     expect(await executeStep(deps, 'acme', waiting, true)).toEqual({ next: 'execute' });
   });
 
+  it('a one-step execution (no bake) never changes an environment another promotion executes into: held behind it, its lease freed once it has ended, retried when the lease is taken between its read and its write', async () => {
+    const { deps, store, approved, get, advance } = await setup(0);
+    const waiting = await approved();
+    const other = await approved();
+    // Another promotion executes into prod and bakes (EXECUTING, holding the lease): the one-step one is held behind it, unchanged.
+    await store.acquireLock('acme', 'prod', other, deps.clock(), 900);
+    const executing = await get(other);
+    await store.commit('acme', [
+      { kind: 'promotion', promotion: { ...executing, status: 'EXECUTING', bakeSeconds: 600, version: executing.version + 1 }, expectedVersion: executing.version },
+    ]);
+    await expect(executeStep(deps, 'acme', waiting, false)).rejects.toBeInstanceOf(Frozen);
+    expect(await get(waiting)).toMatchObject({ status: 'SCHEDULED', result: null, heldBy: { promotion: other } });
+    // It has ended but its lease was not released (its flow stopped in between): the lease is freed, the next try takes over.
+    const baking = await get(other);
+    await store.commit('acme', [{ kind: 'promotion', promotion: { ...baking, status: 'COMPLETED', version: baking.version + 1 }, expectedVersion: baking.version }]);
+    await expect(executeStep(deps, 'acme', waiting, false)).rejects.toBeInstanceOf(TargetBusy);
+    expect(await store.getLock('acme', 'prod')).toBeNull();
+    // The lease is taken after the step looked and before its transaction: the transaction is refused, it looks again and retries.
+    const commit = store.commit.bind(store);
+    let raced = 0;
+    store.commit = async (tenant, ops) => {
+      if (!raced++ && ops.some((o) => o.kind === 'leaseFree')) await store.acquireLock('acme', 'prod', 'prm_gone', deps.clock(), 60);
+      return commit(tenant, ops);
+    };
+    await expect(executeStep(deps, 'acme', waiting, false)).rejects.toBeInstanceOf(TargetBusy);
+    expect((await get(waiting)).status).toBe('SCHEDULED');
+    // The lease ran out: it completes in one step.
+    advance(61);
+    expect(await executeStep(deps, 'acme', waiting, false)).toEqual({ next: 'done' });
+    expect((await get(waiting)).status).toBe('COMPLETED');
+  });
+
   it('says what the holder does: the wave of a rollout, halted, waiting for a start window, or its bake', () => {
     const base = { id: 'prm_1', targetEnvironment: 'production', bakeSeconds: 0 } as Promotion;
     const waves = [1, 2, 3].map((wave) => ({ wave, targets: [`t${wave}`], bakeSeconds: 60, maxParallel: 1 }));

@@ -41,13 +41,14 @@ describe('the store, composed of its areas', () => {
     expect(registry.get('targetHead')).toBe(areas.environments.writes);
     expect(registry.get('ownHeadsBack')).toBe(areas.environments.writes);
     expect(registry.get('rolloutTarget')).toBe(areas.promotions.writes);
+    expect(registry.get('leaseFree')).toBe(areas.promotions.writes);
     expect(registry.get('analysisTemplates')).toBe(areas.analysisTemplates.writes);
     expect(registry.get('metricAccounts')).toBe(areas.analysisTemplates.writes);
     expect(registry.get('recurringPromotion')).toBe(areas.policies.writes);
     expect(registry.get('deleteRecurringPromotion')).toBe(areas.policies.writes);
     expect(registry.get('accessBindings')).toBe(areas.tenants.writes);
     expect(registry.get('groupMapping')).toBe(areas.tenants.writes);
-    expect(registry.size).toBe(36);
+    expect(registry.size).toBe(37);
     expect(() => writeRegistry({ ...areas, copy: { port: {}, writes: areas.audit.writes } })).toThrow(/'audit' is claimed by the audit and copy areas/);
     // @ts-expect-error a method defined by two areas does not compile
     expect(() => service(base, { ...areas, copy: { port: { getPromotion: areas.promotions.port.getPromotion } } })).toThrow(

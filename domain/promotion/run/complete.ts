@@ -6,7 +6,7 @@ import { PromotionFailed, releaseOps } from '../deliver/target-change.ts';
 import { loadPromotion, promotionEvent, writePromotion } from '../write.ts';
 import { bundleChanges, configChanges } from '../terms/release.ts';
 import type { Next } from '../terms/deadlines.ts';
-import { wakeQueued } from './queue.ts';
+import { leasedToAnother, wakeQueued } from './queue.ts';
 import { finish, completionOps, doraOps } from './end.ts';
 
 /**
@@ -39,20 +39,26 @@ export async function markAtWork(deps: Deps, p: Promotion): Promise<Promotion> {
 }
 
 /**
- * The one-step execution (no bake time); false when the promotion is already mid-way through the baked path.
- * `read`: the promotion as the step read it just before; the first attempt starts from it (a stale one loses
- * the version condition and the next attempt reads again).
+ * The one-step execution (no bake time); false when the promotion is already mid-way through the baked path, 'busy'
+ * when another promotion executes into its environment (holds the lease: a rollout, a baking execution, a delivery).
+ * It takes no lease: its transaction is conditioned on the lease being free (or its own), so it never changes an
+ * environment another promotion is executing into. `read`: the promotion as the step read it just before; the first
+ * attempt starts from it (a stale one loses the version condition and the next attempt reads again).
  */
-export async function completeNow(deps: With<'git' | 'registry'>, tenant: string, id: string, read?: Promotion): Promise<boolean> {
+export async function completeNow(deps: With<'git' | 'registry'>, tenant: string, id: string, read?: Promotion): Promise<boolean | 'busy'> {
   let putCurrent: Deployment | null = null;
   let origin: string | null = null;
+  let busy = false;
   const { before } = await writePromotion(
     deps,
     tenant,
     id,
-    async (cur) => {
+    async (cur, attempt) => {
       putCurrent = null;
       if (!waitsToExecute(cur)) return null;
+      // A lost condition may be the lease, taken since by a promotion that executes there: look before trying again.
+      busy = attempt > 1 && (await leasedToAnother(deps, cur, deps.clock()));
+      if (busy) return null;
       const executing = moved(cur, 'EXECUTING', ENGINE, deps.clock(), { taskToken: null });
       const built = await releaseOps(deps, executing);
       const withResult: Promotion = { ...executing, result: built.result };
@@ -60,12 +66,18 @@ export async function completeNow(deps: With<'git' | 'registry'>, tenant: string
       origin = first;
       const next = moved(withResult, 'COMPLETED', ENGINE, deps.clock(), { error: null });
       const dora = await doraOps(deps, withResult, 'COMPLETED', ops);
-      ops.push(...dora.ops, promotionEvent(deps, 'Promotion Completed', next, { dora: dora.detail }));
+      ops.push(...dora.ops, promotionEvent(deps, 'Promotion Completed', next, { dora: dora.detail }), {
+        kind: 'leaseFree',
+        env: cur.targetEnvironment,
+        holder: cur.id,
+        now: deps.clock(),
+      });
       putCurrent = deployed;
       return { next, action: 'promotion.complete', by: ENGINE, ops };
     },
     { read },
   );
+  if (busy) return 'busy';
   const handled = before.status !== 'EXECUTING';
   if (putCurrent) {
     await deps.store.putCurrent(tenant, putCurrent);

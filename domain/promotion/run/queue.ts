@@ -1,6 +1,7 @@
 import { Frozen, TargetBusy } from '../../kernel/errors.ts';
 import { heldByPromotion, type Promotion, type PromotionHold } from '../../kernel/promotion-model.ts';
-import type { With } from '../../kernel/deps.ts';
+import type { Deps, With } from '../../kernel/deps.ts';
+import { isTerminal } from '../../kernel/lifecycle.ts';
 import { flowDecision } from '../terms/deadlines.ts';
 import { scheduleName } from './schedule-name.ts';
 import { writeHold } from './hold.ts';
@@ -59,13 +60,24 @@ export async function queueBehind(deps: With<'scheduler'>, p: Promotion): Promis
 /** Executing now, it waits behind no one: a hold behind another promotion is cleared (a freeze window's hold stays, as it always has). */
 export const notQueued = (p: Promotion): { heldBy?: null } => (heldByPromotion(p.heldBy) ? { heldBy: null } : {});
 
-/** The promotion holding `p`'s environment's lease, when it is another one, still EXECUTING, and long (a rollout, or a bake). */
+/**
+ * The promotion holding `p`'s environment's lease, when it is another one, still EXECUTING, and long (a rollout, or a bake).
+ * A lease whose holder has ended (its flow stopped between its end and the release, or it was cancelled while it
+ * delivered) is released here for it: the next try takes it instead of waiting for it to run out.
+ */
 async function longHolder(deps: With<'scheduler'>, p: Promotion, now: Date): Promise<Promotion | null> {
   const lease = await deps.store.getLock(p.tenant, p.targetEnvironment);
   if (!lease || lease.holder === p.id || lease.leaseUntil * 1000 < now.getTime()) return null;
   const holder = await deps.store.getPromotion(p.tenant, lease.holder);
+  if (holder && isTerminal(holder.status)) await deps.store.releaseLock(p.tenant, p.targetEnvironment, holder.id);
   if (!holder || holder.status !== 'EXECUTING') return null;
   return holder.rollout || (holder.bakeSeconds ?? 0) > 0 ? holder : null;
+}
+
+/** Another promotion holds `p`'s environment's lease at `now` (taken, and not run out). */
+export async function leasedToAnother(deps: Deps, p: Promotion, now: Date): Promise<boolean> {
+  const lease = await deps.store.getLock(p.tenant, p.targetEnvironment);
+  return !!lease && lease.holder !== p.id && lease.leaseUntil * 1000 >= now.getTime();
 }
 
 /** What a held promotion waits for, as people read it: "waits for promotion X, rolling out into production (wave 2 of 3)". */
@@ -116,4 +128,15 @@ export async function wakeAfterCancel(deps: With<'scheduler' | 'workflow'>, p: P
   if (p.status !== 'SCHEDULED' || !heldByPromotion(p.heldBy)) return;
   const lease = await deps.store.getLock(p.tenant, p.targetEnvironment);
   if (!lease || lease.leaseUntil * 1000 < deps.clock().getTime()) await wakeQueued(deps, p.tenant, p.targetEnvironment);
+}
+
+/**
+ * `p` is done with what it did under its environment's lease: released (when it is still `p`'s) and the first promotion
+ * held behind it woken. `held`: whether `p` knows it holds it; when it does not (a failure may have come before it took
+ * it), the lease is read first and nobody is woken when it was not `p`'s.
+ */
+export async function releaseLease(deps: With<'scheduler' | 'workflow'>, p: Promotion, held: boolean): Promise<void> {
+  if (!held && (await deps.store.getLock(p.tenant, p.targetEnvironment))?.holder !== p.id) return;
+  await deps.store.releaseLock(p.tenant, p.targetEnvironment, p.id);
+  await wakeQueued(deps, p.tenant, p.targetEnvironment);
 }

@@ -17,7 +17,7 @@ import { holdsBeforeExecute } from '../run/before-execute.ts';
 import { soakOfTarget } from '../run/soak.ts';
 import { withChanges } from '../run/with-changes.ts';
 import { monitorCheck } from '../rollout/monitor-watch.ts';
-import { notQueued, queueBehind } from '../run/queue.ts';
+import { notQueued, queueBehind, releaseLease } from '../run/queue.ts';
 
 export { ENGINE, PromotionFailed, runGates };
 
@@ -168,12 +168,14 @@ export async function awaitGoStep(deps: With<'workflow'>, tenant: string, id: st
 /**
  * Changes the target. With a bake time (`bake`), it takes the target's lease, moves to EXECUTING
  * and records the result; Bake and Verify complete it. Without one, a single transaction changes
- * the target and completes the promotion (deployment DEPLOYED, promotion COMPLETED, event): no
- * lease, because the conditional write of the target's head/pointer is the lock, and no separate
- * verify, because the transaction is all or nothing.
+ * the target and completes the promotion (deployment DEPLOYED, promotion COMPLETED, event), with no
+ * separate verify, because the transaction is all or nothing. A configuration's one step takes no
+ * lease: its transaction is conditioned on nobody else holding it, and it waits (held or retried)
+ * while another promotion executes there. An artifact's or a bundle's delivers before that
+ * transaction (registry copies, a git commit), so it holds the lease while it delivers.
  */
 export async function executeStep(
-  deps: With<'alarms' | 'git' | 'registry' | 'scheduler'> & Partial<With<'changes' | 'ciRuns'>>,
+  deps: With<'alarms' | 'git' | 'registry' | 'scheduler' | 'workflow'> & Partial<With<'changes' | 'ciRuns'>>,
   tenant: string,
   id: string,
   bake = true,
@@ -190,9 +192,13 @@ export async function executeStep(
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
   // Loaded on first use, by artifact promotions only (a config or flag release is never a pull request).
   if (delivered) await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, atWork);
+  // Its registry copies and git commit change the environment before its transaction: no other promotion executes there meanwhile.
+  if (delivered && !(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), LOCK_SECONDS))) await queueBehind(deps, atWork);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, atWork);
+    if (done === 'busy') await queueBehind(deps, atWork);
     if (done) {
+      if (delivered) await releaseLease(deps, read, true);
       if (read.changeControlled) await (await import('../run/change-hold.ts')).closeChange(withChanges(deps), tenant, id);
       return { next: 'done' };
     }

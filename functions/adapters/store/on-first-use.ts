@@ -256,6 +256,7 @@ export const KIND_AREAS: Record<WriteOp['kind'], AreaName> = {
   approval: 'promotions',
   evidence: 'promotions',
   rolloutTarget: 'promotions',
+  leaseFree: 'promotions',
   bundle: 'artifacts',
   rule: 'policies',
   deleteRule: 'policies',

@@ -282,6 +282,19 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
         };
         return { items: [target, unchanged], reasons: [createOrVersion(op.expectedVersion), 'version'] };
       }
+      case 'leaseFree': {
+        const nowSec = Math.floor(op.now.getTime() / 1000);
+        // As acquireLock's condition, read only: free, this holder's, or the lease ran out.
+        const free: TxItem = {
+          ConditionCheck: {
+            TableName: table,
+            Key: keys.lock(tenant, op.env),
+            ConditionExpression: 'attribute_not_exists(pk) OR holder = :h OR leaseUntil < :now',
+            ExpressionAttributeValues: { ':h': op.holder, ':now': nowSec },
+          },
+        };
+        return one(free, 'version');
+      }
       case 'approval': {
         // One approval per approver and release digest: a second one for the same digest is refused.
         const approval: TxItem = {
@@ -323,7 +336,7 @@ export function promotionArea(base: StoreBase): Area<PromotionStorePort, Promoti
   return {
     port,
     writes: {
-      kinds: kindsOf<PromotionOp>({ promotion: true, approval: true, evidence: true, rolloutTarget: true }),
+      kinds: kindsOf<PromotionOp>({ promotion: true, approval: true, evidence: true, rolloutTarget: true, leaseFree: true }),
       // Evidence is a fact item: the commit's events ride on it when it comes before the commit's audit entry (or there is none).
       carriers: ['evidence'],
       items: (op, ctx) => items(op, ctx.tenant, ctx.events),

@@ -199,6 +199,15 @@ export function promotionArea({ table }: MemoryState) {
             },
           ]),
     ],
+    // As acquireLock's condition, read only: free, this holder's, or the lease ran out.
+    leaseFree: (op, ctx) => [
+      {
+        key: keys.lock(ctx.tenant, op.env),
+        when: (cur) => cur === undefined || cur.holder === op.holder || less(cur.leaseUntil, Math.floor(op.now.getTime() / 1000)),
+        to: (cur) => cur!,
+        reason: 'version' as const,
+      },
+    ],
     // One approval per approver and release digest: a second one for the same digest is refused.
     approval: (op, ctx) => [
       {

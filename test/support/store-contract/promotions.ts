@@ -211,6 +211,20 @@ export function promotionContract(c: Contract) {
       expect(await c.store().acquireLock(t, 'prod', 'p3', at(72), 60)).toBe(true);
     });
 
+    it('conditions a write on an environment’s lease being free, its own, or run out (leaseFree), writing no lease', async () => {
+      const t = c.tenant();
+      const now = new Date('2030-01-01T00:00:00.000Z');
+      const at = (s: number) => new Date(now.getTime() + s * 1000);
+      const free = (holder: string, when: Date) => c.store().commit(t, [{ kind: 'leaseFree', env: 'prod', holder, now: when }, { kind: 'audit', entry: audit(t) }]);
+      await free('p1', now);
+      expect(await c.store().getLock(t, 'prod')).toBeNull();
+      expect(await c.store().acquireLock(t, 'prod', 'p2', now, 60)).toBe(true);
+      expect(await conflict(free('p1', at(30)))).toBe('version');
+      await free('p2', at(30));
+      await free('p1', at(61));
+      expect(await c.store().getLock(t, 'prod')).toEqual({ holder: 'p2', leaseUntil: now.getTime() / 1000 + 60 });
+    });
+
     it('keeps the pages of a stored plan apart from the promotion: a wave’s names in page order, the same pages written again changing nothing', async () => {
       const t = c.tenant();
       const p = promotion(t, { status: 'EXECUTING' });
