@@ -135,13 +135,19 @@ describe('a promotion queued behind another one executing into the same environm
     await store.acquireLock('acme', 'prod', other, deps.clock(), 900);
     const executing = await get(other);
     await store.commit('acme', [
-      { kind: 'promotion', promotion: { ...executing, status: 'EXECUTING', bakeSeconds: 600, version: executing.version + 1 }, expectedVersion: executing.version },
+      {
+        kind: 'promotion',
+        promotion: { ...executing, status: 'EXECUTING', bakeSeconds: 600, version: executing.version + 1 },
+        expectedVersion: executing.version,
+      },
     ]);
     await expect(executeStep(deps, 'acme', waiting, false)).rejects.toBeInstanceOf(Frozen);
     expect(await get(waiting)).toMatchObject({ status: 'SCHEDULED', result: null, heldBy: { promotion: other } });
     // It has ended but its lease was not released (its flow stopped in between): the lease is freed, the next try takes over.
     const baking = await get(other);
-    await store.commit('acme', [{ kind: 'promotion', promotion: { ...baking, status: 'COMPLETED', version: baking.version + 1 }, expectedVersion: baking.version }]);
+    await store.commit('acme', [
+      { kind: 'promotion', promotion: { ...baking, status: 'COMPLETED', version: baking.version + 1 }, expectedVersion: baking.version },
+    ]);
     await expect(executeStep(deps, 'acme', waiting, false)).rejects.toBeInstanceOf(TargetBusy);
     expect(await store.getLock('acme', 'prod')).toBeNull();
     // The lease is taken after the step looked and before its transaction: the transaction is refused, it looks again and retries.

@@ -215,7 +215,11 @@ export function promotionContract(c: Contract) {
       const t = c.tenant();
       const now = new Date('2030-01-01T00:00:00.000Z');
       const at = (s: number) => new Date(now.getTime() + s * 1000);
-      const free = (holder: string, when: Date) => c.store().commit(t, [{ kind: 'leaseFree', env: 'prod', holder, now: when }, { kind: 'audit', entry: audit(t) }]);
+      const free = (holder: string, when: Date) =>
+        c.store().commit(t, [
+          { kind: 'leaseFree', env: 'prod', holder, now: when },
+          { kind: 'audit', entry: audit(t) },
+        ]);
       await free('p1', now);
       expect(await c.store().getLock(t, 'prod')).toBeNull();
       expect(await c.store().acquireLock(t, 'prod', 'p2', now, 60)).toBe(true);
