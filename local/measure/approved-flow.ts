@@ -230,8 +230,6 @@ export async function measureApprovedPromotion(endpoint: string): Promise<Promot
   try {
     await approvedFlow(b, `warm-${pinHex('warm tenant', 6)}`);
     const r = await approvedFlow(b, `cost-${pinHex('cost tenant', 6)}`);
-    if (process.env.COST_DEBUG)
-      console.log(JSON.stringify(r.counts), JSON.stringify(r.calls.map((c) => [c.kind, (c as { name?: string }).name, c.wru, c.rru])));
     const bytes = await promotionItemBytes(db, tableName, r.tenant, r.promotionId);
     return { ...countsOf(r), promotionItemBytes: bytes.pinned, promotionItemStoredBytes: bytes.stored };
   } finally {
