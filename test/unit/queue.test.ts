@@ -159,8 +159,26 @@ describe('a promotion queued behind another one executing into the same environm
     };
     await expect(executeStep(deps, 'acme', waiting, false)).rejects.toBeInstanceOf(TargetBusy);
     expect((await get(waiting)).status).toBe('SCHEDULED');
-    // The lease ran out: it completes in one step.
+    // An artifact's one step delivers under the lease (APPROVED, not yet EXECUTING): held behind it, as behind a bake.
     advance(61);
+    const delivering = await approved();
+    await store.acquireLock('acme', 'prod', delivering, deps.clock(), 900);
+    const artifact = await get(delivering);
+    await store.commit('acme', [
+      {
+        kind: 'promotion',
+        promotion: {
+          ...artifact,
+          subject: { type: 'artifact', name: 'web', version: '1.2.0', digest: `sha256:${'a'.repeat(64)}` },
+          version: artifact.version + 1,
+        },
+        expectedVersion: artifact.version,
+      },
+    ]);
+    await expect(executeStep(deps, 'acme', waiting, false)).rejects.toBeInstanceOf(Frozen);
+    expect((await get(waiting)).heldBy).toMatchObject({ promotion: delivering, reason: `waits for promotion ${delivering}, delivering an artifact into prod` });
+    // The lease is released: it completes in one step.
+    await store.releaseLock('acme', 'prod', delivering);
     expect(await executeStep(deps, 'acme', waiting, false)).toEqual({ next: 'done' });
     expect((await get(waiting)).status).toBe('COMPLETED');
   });

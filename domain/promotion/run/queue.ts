@@ -11,8 +11,8 @@ import { waitsToExecute } from '../aggregate.ts';
  * The queue of an environment (concurrency `queue`, the default): one promotion executes into it at a
  * time, holding its lease (`acquireLock`); another one approved meanwhile waits its turn.
  *
- * - A holder that is itself still EXECUTING and takes long — a rollout through targets and waves, or an
- *   execution that bakes — **holds** the waiting promotion the way a freeze window holds one that asked
+ * - A holder that takes long — a rollout through targets and waves, an execution that bakes, or an
+ *   artifact's or a bundle's one step delivering (registry copies, a git commit) — **holds** the waiting promotion the way a freeze window holds one that asked
  *   to wait: SCHEDULED, `heldBy` naming the holder and what it does, a one-time schedule that re-checks,
  *   and `Frozen` thrown, which the flow catches into its go wait (AwaitGo).
  * - Short contention (a lease whose holder has finished but not released it yet, or a holder without a
@@ -61,7 +61,7 @@ export async function queueBehind(deps: With<'scheduler'>, p: Promotion): Promis
 export const notQueued = (p: Promotion): { heldBy?: null } => (heldByPromotion(p.heldBy) ? { heldBy: null } : {});
 
 /**
- * The promotion holding `p`'s environment's lease, when it is another one, still EXECUTING, and long (a rollout, or a bake).
+ * The promotion holding `p`'s environment's lease, when it is another one and long: EXECUTING a rollout or a bake, or delivering.
  * A lease whose holder has ended (its flow stopped between its end and the release, or it was cancelled while it
  * delivered) is released here for it: the next try takes it instead of waiting for it to run out.
  */
@@ -70,9 +70,16 @@ async function longHolder(deps: With<'scheduler'>, p: Promotion, now: Date): Pro
   if (!lease || lease.holder === p.id || lease.leaseUntil * 1000 < now.getTime()) return null;
   const holder = await deps.store.getPromotion(p.tenant, lease.holder);
   if (holder && isTerminal(holder.status)) await deps.store.releaseLock(p.tenant, p.targetEnvironment, holder.id);
+  if (holder && delivering(holder)) return holder;
   if (!holder || holder.status !== 'EXECUTING') return null;
   return holder.rollout || (holder.bakeSeconds ?? 0) > 0 ? holder : null;
 }
+
+/**
+ * An artifact's or a bundle's one step, holding the lease while it delivers (step/steps.ts executeStep): its registry
+ * copies and git commit, tried again while a host fails for a moment, may take minutes.
+ */
+const delivering = (holder: Promotion) => waitsToExecute(holder) && (holder.subject.type === 'artifact' || holder.subject.type === 'bundle');
 
 /** Another promotion holds `p`'s environment's lease at `now` (taken, and not run out). */
 export async function leasedToAnother(deps: Deps, p: Promotion, now: Date): Promise<boolean> {
@@ -89,6 +96,7 @@ export function describeHolder(holder: Promotion): string {
     const state = r.halted ? `halted in ${at}` : r.waiting ? `${at}, waiting for a start window` : at;
     return `waits for promotion ${holder.id}, rolling out into ${env} (${state})`;
   }
+  if (delivering(holder)) return `waits for promotion ${holder.id}, delivering ${holder.subject.type === 'bundle' ? 'a bundle' : 'an artifact'} into ${env}`;
   return `waits for promotion ${holder.id}, executing into ${env} (baking ${holder.bakeSeconds ?? 0} s)`;
 }
 
