@@ -6,6 +6,7 @@ import { flowDecision } from '../terms/deadlines.ts';
 import { scheduleName } from './schedule-name.ts';
 import { writeHold } from './hold.ts';
 import { waitsToExecute } from '../aggregate.ts';
+import { delivered } from '../terms/stuck.ts';
 
 /**
  * The queue of an environment (concurrency `queue`, the default): one promotion executes into it at a
@@ -79,7 +80,7 @@ async function longHolder(deps: With<'scheduler'>, p: Promotion, now: Date): Pro
  * An artifact's or a bundle's one step, holding the lease while it delivers (step/steps.ts executeStep): its registry
  * copies and git commit, tried again while a host fails for a moment, may take minutes.
  */
-const delivering = (holder: Promotion) => waitsToExecute(holder) && (holder.subject.type === 'artifact' || holder.subject.type === 'bundle');
+const delivering = (holder: Promotion) => waitsToExecute(holder) && delivered(holder);
 
 /** Another promotion holds `p`'s environment's lease at `now` (taken, and not run out). */
 export async function leasedToAnother(deps: Deps, p: Promotion, now: Date): Promise<boolean> {

@@ -10,6 +10,7 @@ import type { Next } from '../terms/deadlines.ts';
 import { rollBackRollout, type RollbackCursor } from '../rollout/rollback.ts';
 import { doraOps, finish, failureMetric } from '../run/end.ts';
 import { releaseLease } from '../run/queue.ts';
+import { delivered } from '../terms/stuck.ts';
 
 /**
  * How a promotion's flow fails or expires: what it changed is put back (the target, its tags, its git
@@ -96,7 +97,7 @@ async function failOnce(
       { read: p },
     );
     // An artifact's or a bundle's delivery held the lease while it tried (step/steps.ts executeStep): the next one goes on.
-    if (p.subject.type === 'artifact' || p.subject.type === 'bundle') await releaseLease(deps, p, false);
+    if (delivered(p)) await releaseLease(deps, p, false);
     return { next: 'done' };
   }
   // A rollout through targets: every changed target back, in reverse wave order, a batch per run (rollout/rollback.ts).

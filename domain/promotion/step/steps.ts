@@ -5,6 +5,7 @@ import type { Environment } from '../../kernel/model.ts';
 import type { Deps, With } from '../../kernel/deps.ts';
 import { heldByChange, type Promotion } from '../../kernel/promotion-model.ts';
 import { flowDecision, LOCK_SECONDS, type Next } from '../terms/deadlines.ts';
+import { delivered } from '../terms/stuck.ts';
 import { afterApproval, ENGINE, moved, patched, waitsToExecute } from '../aggregate.ts';
 import { PromotionFailed, releaseOps } from '../deliver/target-change.ts';
 import { currentPolicy } from '../run/flow.ts';
@@ -186,19 +187,19 @@ export async function executeStep(
   const { read } = await holdsBeforeExecute(deps, unfrozen);
   if (!read) return { next: 'done' };
   await monitorCheck(deps, read);
-  const delivered = read.subject.type === 'artifact' || read.subject.type === 'bundle';
+  const delivers = delivered(read);
   // What an outside host receives before the status moves (a pull request, registry copies, a git commit): at work first.
-  const atWork = delivered ? await markAtWork(deps, read) : read;
+  const atWork = delivers ? await markAtWork(deps, read) : read;
   // A git target in pull-request mode: the delivery waits for the merge (AwaitingMerge parks the flow in AwaitMerge).
   // Loaded on first use, by artifact promotions only (a config or flag release is never a pull request).
-  if (delivered) await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, atWork);
+  if (delivers) await (await import('../deliver/pull-request.ts')).pullRequestGate(deps, atWork);
   // Its registry copies and git commit change the environment before its transaction: no other promotion executes there meanwhile.
-  if (delivered && !(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), LOCK_SECONDS))) await queueBehind(deps, atWork);
+  if (delivers && !(await deps.store.acquireLock(tenant, read.targetEnvironment, id, deps.clock(), LOCK_SECONDS))) await queueBehind(deps, atWork);
   if (!bake) {
     const done = await completeNow(deps, tenant, id, atWork);
     if (done === 'busy') await queueBehind(deps, atWork);
     if (done) {
-      if (delivered) await releaseLease(deps, read, true);
+      if (delivers) await releaseLease(deps, read, true);
       if (read.changeControlled) await (await import('../run/change-hold.ts')).closeChange(withChanges(deps), tenant, id);
       return { next: 'done' };
     }
@@ -206,8 +207,8 @@ export async function executeStep(
   const p = await loadPromotion(deps, tenant, id);
   if (p.status === 'EXECUTING' && p.result) return { next: 'execute' };
   if (!waitsToExecute(p) && p.status !== 'EXECUTING') return { next: 'done' };
-  // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy).
-  if (!(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) await queueBehind(deps, p);
+  // Another promotion holds the lease: wait behind it (held, when it is long) or retry (TargetBusy). A delivery took it above.
+  if (!delivers && !(await deps.store.acquireLock(tenant, p.targetEnvironment, p.id, deps.clock(), LOCK_SECONDS))) await queueBehind(deps, p);
   if (p.status !== 'EXECUTING') {
     await writePromotion(deps, tenant, id, (cur) =>
       cur.status === 'EXECUTING'

@@ -70,7 +70,7 @@ export function stuckAfter(p: Promotion, bakeSeconds: number, tunables: Pick<Tun
 }
 
 /** A release whose execution reaches outside hosts (registries, git) before its transaction. */
-const delivered = (p: Promotion) => p.subject.type === 'artifact' || p.subject.type === 'bundle';
+export const delivered = (p: Promotion) => p.subject.type === 'artifact' || p.subject.type === 'bundle';
 
 /**
  * One schedule name per promotion and deadline: a sweep that re-arms from inside its own firing
