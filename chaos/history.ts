@@ -41,6 +41,8 @@ export interface RunInfo {
   rates: Partial<Record<FaultKind, number>>;
   /** the promotions asked for (`--promotions`); promotions.jsonl holds those requested */
   promotions: number;
+  /** tenants driven at once (`--concurrency`; absent from a history written before 2026-11-30, which ran 6) */
+  concurrency?: number;
   /** the workload's kinds (chaos/workload.ts KINDS, or those a test gave) */
   kinds: string[];
   /** the run had the effect receivers (then effects.json is there) */
@@ -189,6 +191,7 @@ export function checkHistory(dir: string): ChaosReport {
       seed: h.run.seed,
       rate: h.run.rate,
       promotions: h.run.promotions,
+      ...(h.run.concurrency ? { concurrency: h.run.concurrency } : {}),
       elapsedMs: h.run.elapsedMs,
       phases: h.run.phases,
       faults: h.run.faults,

@@ -33,6 +33,8 @@ export interface RunFacts {
   rate: number;
   /** the promotions asked for (`--promotions`) */
   promotions: number;
+  /** tenants driven at once (`--concurrency`); a history written before it was recorded ran 6 */
+  concurrency?: number;
   elapsedMs: number;
   /** where the time went (stack, workload, settle, check), ms */
   phases?: Record<string, number>;
@@ -103,7 +105,7 @@ export function summarize(
   for (const k of new Set([...invariants, ...Object.keys(byInvariant)])) lines.push(`  ${k.padEnd(20)} ${byInvariant[k] ?? 0}`);
   lines.push('invariants exercised (what each examined):');
   lines.push(...exercisedLines(exercised, invariants));
-  const again = `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions}${run.crashes ? ` --crashes ${run.crashes}` : ''}${run.upgrade ? ' --upgrade' : ''}`;
+  const again = `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions} --concurrency ${run.concurrency ?? 6}${run.crashes ? ` --crashes ${run.crashes}` : ''}${run.upgrade ? ' --upgrade' : ''}`;
   for (const v of violations) {
     lines.push('');
     lines.push(`VIOLATION ${v.invariant}: tenant ${v.tenant}, promotion ${v.promotionId} (reproduce: ${again})`);

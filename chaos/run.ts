@@ -15,7 +15,7 @@ import { atTheUpgrade, endedOnPrevious, noUpgrade, UpgradeReadiness, upgradeStep
 import { PREVIOUS_RELEASE_DIR } from '../local/workflow-definitions.ts';
 import { LocalWorkflow } from '../local/workflow.ts';
 import { checkAll, type CheckOptions } from './checker.ts';
-import { EFFECT_KINDS, FINAL, KINDS, runWorkload, type Kind } from './workload.ts';
+import { DEFAULT_CONCURRENCY, EFFECT_KINDS, FINAL, KINDS, runWorkload, type Kind } from './workload.ts';
 import { startEffects, type Effects } from './effects.ts';
 import { checkHistory, HISTORY_FORMAT, scanTable, writeHistory, type HistoryParts, type RunInfo } from './history.ts';
 import { summarize, type ChaosReport } from './report.ts';
@@ -67,6 +67,9 @@ export interface ChaosOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The first wait of the stack's retries of a tenant host's transient answer in a run (ms; STAGELINE_OUTBOUND_RETRY_BASE_MS). */
+export const OUTBOUND_RETRY_BASE_MS = 25;
 
 /**
  * The DynamoDB kinds run at a quarter of `--rate` unless named: every request and step writes several items,
@@ -129,7 +132,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const restarts = crashes > 0 || Boolean(upgrade);
   const dataDir = restarts ? mkdtempSync(join(tmpdir(), 'stageline-chaos-')) : undefined;
   const shared = restarts ? undefined : opts.dynamoEndpoint;
-  const plan = new FaultPlan({ seed: opts.seed, rate: opts.rate, rates, delayMs: 100 });
+  // An injected 429 asks for no wait of its own: the clients' backoff (STAGELINE_OUTBOUND_RETRY_BASE_MS below) spaces the tries.
+  const plan = new FaultPlan({ seed: opts.seed, rate: opts.rate, rates, delayMs: 100, retryAfterSeconds: 0 });
   const stackOptions: LocalStackOptions = {
     // A table of its own per run: the audit anchor's checkpoints are kept per table name (local/stack.ts).
     tableName: `chaos-${opts.seed.toString(36)}-${randomUUID().slice(0, 8)}`,
@@ -138,9 +142,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     timeScale: 0.001,
     // Webhook retries after an outbound fault come within the run (5 s apart on a deployed stack).
     webhookRetryBaseMs: 200,
+    // A tenant host's transient answer is tried again 25 ms later, doubling (500 ms on a deployed stack): the clients'
+    // retries are what a run exercises, not their waits, which held one seed's stream consumer 100 s behind.
     // The sweeper acts 10 s past a state's own deadline (15 min on a deployed stack): a promotion whose flow
     // never started, or was lost, is taken up again or ended within the run.
-    config: { STAGELINE_SWEEP_GRACE_SECONDS: '10' },
+    config: { STAGELINE_SWEEP_GRACE_SECONDS: '10', STAGELINE_OUTBOUND_RETRY_BASE_MS: String(OUTBOUND_RETRY_BASE_MS) },
     faults: plan,
   };
   // An upgrade's run starts on the previous release's state machines, and runs the current ones once upgraded.
@@ -209,6 +215,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       seed: opts.seed,
       rate: opts.rate,
       promotions: opts.promotions,
+      concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
       elapsedMs: Date.now() - started,
       phases,
       faults,
@@ -323,7 +330,7 @@ async function main() {
     if (record) recordRun(checked);
     process.exit(failed(checked) ? 1 : 0);
   }
-  const again = `npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions}${args.crashes ? ` --crashes ${args.crashes}` : ''}${args.upgrade ? ' --upgrade' : ''}`;
+  const again = `npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions} --concurrency ${args.concurrency ?? DEFAULT_CONCURRENCY}${args.crashes ? ` --crashes ${args.crashes}` : ''}${args.upgrade ? ' --upgrade' : ''}`;
   console.log(`chaos: seed ${args.seed} (${again} runs it again)`);
   const report = await runChaos({ ...run, log: (l) => console.log(l) });
   console.log(report.text);

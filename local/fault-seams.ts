@@ -116,7 +116,10 @@ export function faultyOutbound(plan: FaultPlan): (url: URL, method: string, send
       case 'outbound.5xx':
         return new Response('injected fault: service unavailable', { status: 503, headers: { 'content-type': 'text/plain' } });
       case 'outbound.429':
-        return new Response('injected fault: too many requests', { status: 429, headers: { 'content-type': 'text/plain', 'retry-after': '1' } });
+        return new Response('injected fault: too many requests', {
+          status: 429,
+          headers: { 'content-type': 'text/plain', 'retry-after': String(plan.retryAfterSeconds) },
+        });
       case 'outbound.reset':
         throw reset();
       case 'outbound.resetAfter': {

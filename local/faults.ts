@@ -66,6 +66,8 @@ export const faultPlanSpec = z
     rates: z.partialRecord(z.enum(FAULT_KINDS), rate).default({}),
     /** how late a late delivery or a slow answer is, ms */
     delayMs: z.number().int().min(0).max(60_000).default(200),
+    /** the Retry-After (whole seconds) an injected 429 asks for: 1 as a host's rate limit says it; a chaos run's 0 lets its clients' own (short) backoff decide */
+    retryAfterSeconds: z.number().int().min(0).max(60).default(1),
   })
   .strict();
 export type FaultPlanSpec = z.input<typeof faultPlanSpec>;
@@ -85,6 +87,7 @@ export function generator(seed: number): () => number {
 export class FaultPlan {
   readonly seed: number;
   readonly delayMs: number;
+  readonly retryAfterSeconds: number;
   private readonly rates: Record<FaultKind, number>;
   private readonly next: () => number;
   private readonly injected = new Map<FaultKind, number>();
@@ -105,6 +108,7 @@ export class FaultPlan {
     const s = faultPlanSpec.parse(spec);
     this.seed = s.seed;
     this.delayMs = s.delayMs;
+    this.retryAfterSeconds = s.retryAfterSeconds;
     this.rates = Object.fromEntries(FAULT_KINDS.map((k) => [k, s.rates[k] ?? s.rate])) as Record<FaultKind, number>;
     this.next = generator(s.seed);
   }

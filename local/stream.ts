@@ -204,7 +204,7 @@ export class LocalStreamPoller {
     }
   }
 
-  /** Reads one batch of a shard; true if it delivered records. After any failure the shard is re-opened from its last delivered position. */
+  /** Reads one batch of a shard; true if it read records (more may follow). After any failure the shard is re-opened from its last delivered position. */
   private async pollShard(arn: string, shardId: string): Promise<boolean> {
     try {
       return await this.readShard(arn, shardId);
@@ -243,7 +243,9 @@ export class LocalStreamPoller {
       this.iterators.delete(shardId);
       this.closed.add(shardId);
     }
-    return batch.length > 0;
+    // Busy whenever it read anything, delivered or not: a page of records the filter leaves out (most writes of a
+    // busy table) may have more behind it, so neither idle() nor the pause between passes may take it for the end.
+    return records.length > 0;
   }
 }
 

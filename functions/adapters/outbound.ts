@@ -152,9 +152,13 @@ async function send(url: URL, init: GuardedInit): Promise<Response> {
 /**
  * How a remote's transient answers are retried (GitHub's, GitLab's and the registries' advice: back off
  * and try again on 5xx, 429 and secondary rate limits, honouring Retry-After): the attempts after the
- * first, the first wait (doubling), and the longest Retry-After waited for within a step (longer: the answer stands).
+ * first, and the longest Retry-After waited for within a step (longer: the answer stands). The first wait
+ * (doubling each try) is `hostRetryWaitMs`.
  */
-export const HOST_RETRY = { retries: 3, baseMs: 500, maxWaitMs: 20_000 };
+export const HOST_RETRY = { retries: 3, maxWaitMs: 20_000 };
+
+/** The wait before try `attempt + 1` of a transient answer: STAGELINE_OUTBOUND_RETRY_BASE_MS (500 ms), doubling. */
+export const hostRetryWaitMs = (attempt: number): number => env.STAGELINE_OUTBOUND_RETRY_BASE_MS() * 2 ** attempt;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -165,7 +169,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * means the request was not processed, so any request is sent again, after the time the remote names.
  */
 export function transientWait(res: Response | null, attempt: number, replay: { noAnswer: boolean; serverError: boolean }): number | null {
-  const backoff = HOST_RETRY.baseMs * 2 ** attempt;
+  const backoff = hostRetryWaitMs(attempt);
   if (!res) return replay.noAnswer ? backoff : null;
   const after = res.headers.get('retry-after');
   const asked = after ? (/^\d+$/.test(after) ? Number(after) * 1000 : Math.max(0, Date.parse(after) - Date.now())) : null;

@@ -198,6 +198,11 @@ export const REFERENCE: { readonly [K in DeclaredName]: Reference } = {
     readBy: ['functions/http/deps.ts'],
     description: "how long a write keeps retrying lost races (ms) before it answers 409 with Retry-After: inside the API functions' 10 s timeout",
   },
+  STAGELINE_OUTBOUND_RETRY_BASE_MS: {
+    readBy: ['functions/adapters/outbound.ts'],
+    description:
+      "the first wait before a tenant host's transient answer (a 5xx, a 429, a reset connection) is tried again, doubling each try (ms); a Retry-After the host sends is waited for when longer",
+  },
   STAGELINE_SWEEP_GRACE_SECONDS: {
     readBy: ['functions/http/deps.ts'],
     description:

@@ -57,6 +57,13 @@ export const STAGELINE_RETRY_BUDGET_MS = /* @__PURE__ */ variable({
   origin: 'operator',
 });
 
+export const STAGELINE_OUTBOUND_RETRY_BASE_MS = /* @__PURE__ */ variable({
+  name: 'STAGELINE_OUTBOUND_RETRY_BASE_MS',
+  is: () => decimal({ min: 1, max: 10_000, integer: true }),
+  default: 500,
+  origin: 'operator',
+});
+
 export const STAGELINE_SWEEP_GRACE_SECONDS = /* @__PURE__ */ variable({
   name: 'STAGELINE_SWEEP_GRACE_SECONDS',
   is: () => decimal({ min: 0 }),

@@ -17,7 +17,7 @@ describe('chaos: seed 424242 at 15 %', () => {
     { timeout: 1_500_000 },
     async () => {
       const logged: string[] = [];
-      const report = await runChaos({ seed: 424242, rate: 0.15, promotions: 40, log: (l) => logged.push(l) });
+      const report = await runChaos({ seed: 424242, rate: 0.15, promotions: 40, concurrency: 6, log: (l) => logged.push(l) });
       if (logged.length) console.log(logged.join('\n'));
       console.log(report.text);
       // Every kind the seed's plan holds ran (40 promotions' worth: not every kind fits), halt-resume among them.

@@ -11,7 +11,7 @@ import { waitFor, waitForToken } from '../support/promotions.ts';
 import { makeLine, type TestStack } from '../support/stack.ts';
 import { deps, type AllDeps } from '../../functions/http/deps.ts';
 import { pollPullRequest, pullRequestGate } from '../../domain/promotion/deliver/pull-request.ts';
-import { HOST_RETRY } from '../../functions/adapters/git-hosts.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
 
 /**
  * Pull-request delivery through the API: a production promotion whose git target is in pull-request mode
@@ -116,8 +116,7 @@ async function waitForMerge(token: string, id: string) {
 
 describe("a host's hiccup costs nothing", () => {
   it('a 502 to opening the pull request, a 503 on reading it right after, and a 429 with Retry-After, are retried: the promotion waits for the merge, the branch and one pull request stay, and merging completes it', async () => {
-    const before = { ...HOST_RETRY };
-    Object.assign(HOST_RETRY, { baseMs: 20 });
+    const undo = overrideConfig({ STAGELINE_OUTBOUND_RETRY_BASE_MS: '20' });
     try {
       const { u, fullName } = await setup('hiccup');
       // The repro: GET /pulls/N fails once right after the pull request is opened; then a rate limit on the list.
@@ -136,7 +135,7 @@ describe("a host's hiccup costs nothing", () => {
       expect((await waitFor(t, u.viewer, id, ['COMPLETED', 'FAILED'], 30_000)).status).toBe('COMPLETED');
       expect(gh.violations).toEqual([]);
     } finally {
-      Object.assign(HOST_RETRY, before);
+      undo();
     }
   });
 });

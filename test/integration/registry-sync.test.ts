@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Registry } from '#domain/artifacts/ports';
 import { MEDIA_TYPES, RegistrySourceError } from '../../functions/adapters/oci/distribution.ts';
 import { OciRegistrySync } from '../../functions/adapters/oci/sync.ts';
-import { HOST_RETRY } from '../../functions/adapters/outbound.ts';
 import { pushImage, putManifest, startProxy, startRegistry, TEST_CREDENTIALS, type LocalRegistry } from '../support/registry.ts';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
 
@@ -130,12 +129,9 @@ describe('OciRegistrySync between real registries', () => {
     });
     const silent = await stub('silent', () => {}); // accepts, never answers
     const fast = new OciRegistrySync([], { timeoutMs: 300 });
-    // A 503 and a silence that last: retried (HOST_RETRY), then reported.
-    const before = { ...HOST_RETRY };
-    Object.assign(HOST_RETRY, { baseMs: 10 });
-    const results = await fast
-      .sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [broken, silent] })
-      .finally(() => Object.assign(HOST_RETRY, before));
+    // A 503 and a silence that last: retried (STAGELINE_OUTBOUND_RETRY_BASE_MS apart, doubling), then reported.
+    const undo = overrideConfig({ STAGELINE_OUTBOUND_RETRY_BASE_MS: '10' });
+    const results = await fast.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [broken, silent] }).finally(undo);
     expect(results[0]).toMatchObject({ registry: 'broken', ok: false });
     // the status and the registry's well-formed error code; never the registry's own words
     expect(results[0]!.reason).toMatch(/registry "broken" .*start blob upload failed: HTTP 503 \(UNAVAILABLE\)$/);
@@ -157,15 +153,14 @@ describe('OciRegistrySync between real registries', () => {
       ],
     });
     started.push(flaky);
-    const before = { ...HOST_RETRY };
-    Object.assign(HOST_RETRY, { baseMs: 10 });
+    const undo = overrideConfig({ STAGELINE_OUTBOUND_RETRY_BASE_MS: '10' });
     try {
       const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
       expect(result, JSON.stringify(result)).toMatchObject({ registry: 'flaky', ok: true, digest });
       const [again] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
       expect(again).toMatchObject({ ok: true, bytesCopied: 0 });
     } finally {
-      Object.assign(HOST_RETRY, before);
+      undo();
     }
     expect(failed.map((f) => f.split(' ')[0]).sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT']);
   });
@@ -182,14 +177,13 @@ describe('OciRegistrySync between real registries', () => {
       ],
     });
     started.push(flaky);
-    const before = { ...HOST_RETRY };
-    Object.assign(HOST_RETRY, { baseMs: 10 });
+    const undo = overrideConfig({ STAGELINE_OUTBOUND_RETRY_BASE_MS: '10' });
     try {
       const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
       expect(result, JSON.stringify(result)).toMatchObject({ registry: 'flaky-upload', ok: true, digest });
       expect((await manifestBytes(fresh, 'shop/web', digest)).length).toBeGreaterThan(0);
     } finally {
-      Object.assign(HOST_RETRY, before);
+      undo();
     }
     expect(failed.map((f) => f.split(' ')[0]).sort()).toEqual(['PATCH', 'PATCH', 'PUT']);
   });
@@ -201,13 +195,12 @@ describe('OciRegistrySync between real registries', () => {
       failWith: ({ method, path }) => (method === 'PUT' && /\/manifests\//.test(path) && resets++ < 2 ? 'reset' : null),
     });
     started.push(flaky);
-    const before = { ...HOST_RETRY };
-    Object.assign(HOST_RETRY, { baseMs: 10 });
+    const undo = overrideConfig({ STAGELINE_OUTBOUND_RETRY_BASE_MS: '10' });
     try {
       const [result] = await sync.sync({ tenant: 'acme', repository: 'shop/web', digest, source: a, targets: [flaky] });
       expect(result, JSON.stringify(result)).toMatchObject({ registry: 'reset-manifest', ok: true, digest });
     } finally {
-      Object.assign(HOST_RETRY, before);
+      undo();
     }
     expect(resets).toBeGreaterThanOrEqual(2);
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_RETRY } from '../../functions/adapters/outbound.ts';
+import { overrideConfig } from '../../functions/configuration-overrides.ts';
 import { pushImage, startProxy, startRegistry, type LocalRegistry } from '../support/registry.ts';
 import { makeLine, startTestStack, type TestStack } from '../support/stack.ts';
 import { promoteToEnd } from '../support/promotions.ts';
@@ -16,7 +17,7 @@ let primary: LocalRegistry;
 let proxy: LocalRegistry;
 /** What the registry answers a request for now (null: the registry's own answer). */
 let failWith: (r: { method: string; path: string }) => number | 'reset' | null = () => null;
-const retry = { ...HOST_RETRY };
+let undoRetry: (() => void) | undefined;
 
 beforeAll(async () => {
   // The flow's retries a moment apart (not seconds: the test's time).
@@ -24,10 +25,10 @@ beforeAll(async () => {
   primary = await startRegistry({ name: 'primary' });
   proxy = await startProxy(primary.url, 'primary', { failWith: (r) => failWith(r) });
   // The adapter's own retries of a transient answer, a moment apart (not seconds: the test's time).
-  Object.assign(HOST_RETRY, { baseMs: 5 });
+  undoRetry = overrideConfig({ STAGELINE_OUTBOUND_RETRY_BASE_MS: '5' });
 }, 120_000);
 afterAll(async () => {
-  Object.assign(HOST_RETRY, retry);
+  undoRetry?.();
   await Promise.all([proxy?.stop(), primary?.stop()]);
   await t?.stop();
 });

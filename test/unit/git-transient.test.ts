@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { overrideConfig } from '../../functions/configuration-overrides.ts';
 import { guardedGitHttp } from '../../functions/adapters/git-http.ts';
-import { HOST_RETRY, HostedPullRequests } from '../../functions/adapters/git-hosts.ts';
+import { HostedPullRequests } from '../../functions/adapters/git-hosts.ts';
 import { Unavailable } from '../../domain/kernel/errors.ts';
 import { gitFailure, PromotionFailed } from '../../domain/promotion/deliver/target-change.ts';
 import { GitDeliveryError, transientGitFailure } from '../../functions/adapters/git-errors.ts';
@@ -170,9 +170,7 @@ describe("a pull request host's read that failed for a moment", () => {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const undo = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true' });
-    const before = { ...HOST_RETRY };
-    Object.assign(HOST_RETRY, { baseMs: 1 });
+    const undo = overrideConfig({ STAGELINE_ALLOW_LOOPBACK_OUTBOUND: 'true', STAGELINE_OUTBOUND_RETRY_BASE_MS: '1' });
     try {
       const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const hosts = new HostedPullRequests({ resolve: async () => 'token' } as never);
@@ -191,7 +189,6 @@ describe("a pull request host's read that failed for a moment", () => {
       reset = false;
       expect(await find()).not.toMatchObject({ transient: true });
     } finally {
-      Object.assign(HOST_RETRY, before);
       undo();
       server.close();
     }

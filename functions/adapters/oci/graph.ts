@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Client } from './client.ts';
-import { HOST_RETRY, sleep } from '../outbound.ts';
+import { HOST_RETRY, hostRetryWaitMs, sleep } from '../outbound.ts';
 import { ACCEPT, DIGEST, MANIFEST_BYTES, MEDIA_TYPES, RegistryError, RegistrySourceError, sha256, type Descriptor } from './distribution.ts';
 
 /**
@@ -101,7 +101,7 @@ async function copyBlob(src: Client, dst: Client, blob: Descriptor, timeoutMs: n
       return await copyBlobOnce(src, dst, blob, timeoutMs);
     } catch (err) {
       if (!(err instanceof RegistryError && err.transient) || attempt >= HOST_RETRY.retries) throw err;
-      await sleep(HOST_RETRY.baseMs * 2 ** attempt);
+      await sleep(hostRetryWaitMs(attempt));
       if (await dst.hasBlob(blob.digest).catch(() => false)) return blob.size;
     }
   }
