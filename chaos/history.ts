@@ -41,7 +41,7 @@ export interface RunInfo {
   rates: Partial<Record<FaultKind, number>>;
   /** the promotions asked for (`--promotions`); promotions.jsonl holds those requested */
   promotions: number;
-  /** tenants driven at once (`--concurrency`; absent from a history written before 2026-11-30, which ran 6) */
+  /** tenants driven at once (`--concurrency`; absent from a history written before 2026-11-30: 6, the default) */
   concurrency?: number;
   /** the workload's kinds (chaos/workload.ts KINDS, or those a test gave) */
   kinds: string[];

@@ -33,7 +33,7 @@ export interface RunFacts {
   rate: number;
   /** the promotions asked for (`--promotions`) */
   promotions: number;
-  /** tenants driven at once (`--concurrency`); a history written before it was recorded ran 6 */
+  /** tenants driven at once (`--concurrency`); a history written before it was recorded ran 6, the default */
   concurrency?: number;
   elapsedMs: number;
   /** where the time went (stack, workload, settle, check), ms */

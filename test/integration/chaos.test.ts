@@ -27,7 +27,7 @@ describe('chaos: a seeded run under faults', () => {
         rate: 0.2,
         rates: outboundRates,
         promotions: 48,
-        // six tenants at once, as when the seed was chosen (the default is 16 since)
+        // six tenants at once, as when the seed was chosen (whatever the default becomes)
         concurrency: 6,
         // Its own DynamoDB Local (the run's shared one grows slower with every file's tables: test/support/stack.ts).
         log: (l) => logged.push(l),
