@@ -56,6 +56,8 @@ export class LocalStreamPoller {
   private lastPassBusy = true;
   private readonly attempts = new Map<string, number>();
   failures = 0;
+  /** records handed to the handler and taken by it (a waiter tells a consumer catching up from one that stopped) */
+  delivered = 0;
   /** records given up on after MAX_ATTEMPTS (the on-failure destination, an SQS DLQ, on AWS) */
   readonly deadLetters: { record: StreamRecord; error: string }[] = [];
 
@@ -178,6 +180,7 @@ export class LocalStreamPoller {
     try {
       await this.opts.handler({ Records: batch });
       this.attempts.delete(key);
+      this.delivered += batch.length;
       return;
     } catch (err) {
       const n = (this.attempts.get(key) ?? 0) + 1;
@@ -190,6 +193,7 @@ export class LocalStreamPoller {
       for (let i = 0; i < MAX_ATTEMPTS; i++) {
         try {
           await this.opts.handler({ Records: [record] });
+          this.delivered++;
           error = undefined;
           break;
         } catch (err) {
