@@ -28,6 +28,8 @@ export interface StreamPollerOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX_ATTEMPTS = 4;
+/** records read per GetRecords (the mapping's batch size on AWS) */
+const PAGE = 100;
 
 /** The event source mapping's filter: inserted audit entries and outbox events (or another mapping's own). */
 function wanted(r: StreamRecord, filter: StreamPollerOptions['filter'] = STREAM_FILTER): boolean {
@@ -208,7 +210,7 @@ export class LocalStreamPoller {
     }
   }
 
-  /** Reads one batch of a shard; true if it read records (more may follow). After any failure the shard is re-opened from its last delivered position. */
+  /** Reads one batch of a shard; true if it delivered records or read a full page (more may follow). After any failure the shard is re-opened from its last delivered position. */
   private async pollShard(arn: string, shardId: string): Promise<boolean> {
     try {
       return await this.readShard(arn, shardId);
@@ -233,7 +235,7 @@ export class LocalStreamPoller {
       );
       iterator = r.ShardIterator!;
     }
-    const r = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+    const r = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: PAGE }));
     const records = r.Records ?? [];
     const batch = (records as StreamRecord[]).filter((r) => wanted(r, this.opts.filter));
     // Throws on failure: the iterator is not advanced, so the same records come again.
@@ -247,9 +249,11 @@ export class LocalStreamPoller {
       this.iterators.delete(shardId);
       this.closed.add(shardId);
     }
-    // Busy whenever it read anything, delivered or not: a page of records the filter leaves out (most writes of a
-    // busy table) may have more behind it, so neither idle() nor the pause between passes may take it for the end.
-    return records.length > 0;
+    // Busy when it delivered, or read a full page: a page of records the filter leaves out (most writes of a busy
+    // table) may have more behind it, so neither idle() nor the pause between passes may take it for the end. A page
+    // short of the limit is the shard's end as of this read: the few writes of a drain that keeps failing (the audit
+    // shipper's cursor in an outage) are not work that never ends.
+    return batch.length > 0 || records.length >= PAGE;
   }
 }
 
