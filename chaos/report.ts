@@ -27,6 +27,10 @@ export interface ChaosReport {
   text: string;
 }
 
+/** The command that runs a seed again, with every option that shapes its workload (a history without `concurrency` ran 6). */
+export const againCommand = (run: { seed: number; rate: number; promotions: number; concurrency?: number; crashes?: number; upgrade?: unknown }): string =>
+  `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions} --concurrency ${run.concurrency ?? 6}${run.crashes ? ` --crashes ${run.crashes}` : ''}${run.upgrade ? ' --upgrade' : ''}`;
+
 /** What the report says of the run itself: the command's options, its time, the faults the plan counted. */
 export interface RunFacts {
   seed: number;
@@ -105,7 +109,7 @@ export function summarize(
   for (const k of new Set([...invariants, ...Object.keys(byInvariant)])) lines.push(`  ${k.padEnd(20)} ${byInvariant[k] ?? 0}`);
   lines.push('invariants exercised (what each examined):');
   lines.push(...exercisedLines(exercised, invariants));
-  const again = `npm run chaos -- --seed ${run.seed} --rate ${run.rate} --promotions ${run.promotions} --concurrency ${run.concurrency ?? 6}${run.crashes ? ` --crashes ${run.crashes}` : ''}${run.upgrade ? ' --upgrade' : ''}`;
+  const again = againCommand(run);
   for (const v of violations) {
     lines.push('');
     lines.push(`VIOLATION ${v.invariant}: tenant ${v.tenant}, promotion ${v.promotionId} (reproduce: ${again})`);

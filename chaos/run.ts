@@ -18,7 +18,7 @@ import { checkAll, type CheckOptions } from './checker.ts';
 import { DEFAULT_CONCURRENCY, EFFECT_KINDS, FINAL, KINDS, runWorkload, type Kind } from './workload.ts';
 import { startEffects, type Effects } from './effects.ts';
 import { checkHistory, HISTORY_FORMAT, scanTable, writeHistory, type HistoryParts, type RunInfo } from './history.ts';
-import { summarize, type ChaosReport } from './report.ts';
+import { againCommand, summarize, type ChaosReport } from './report.ts';
 
 export type { ChaosReport } from './report.ts';
 
@@ -342,7 +342,7 @@ async function main() {
     if (record) recordRun(checked);
     process.exit(failed(checked) ? 1 : 0);
   }
-  const again = `npm run chaos -- --seed ${args.seed} --rate ${args.rate} --promotions ${args.promotions} --concurrency ${args.concurrency ?? DEFAULT_CONCURRENCY}${args.crashes ? ` --crashes ${args.crashes}` : ''}${args.upgrade ? ' --upgrade' : ''}`;
+  const again = againCommand({ ...args, concurrency: args.concurrency ?? DEFAULT_CONCURRENCY });
   console.log(`chaos: seed ${args.seed} (${again} runs it again)`);
   const report = await runChaos({ ...run, log: (l) => console.log(l) });
   console.log(report.text);
